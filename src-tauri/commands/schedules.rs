@@ -33,7 +33,9 @@ pub async fn list_schedules(
 
 /// Set (replace) a project's backup, verify or drill schedule; `paused` saves it paused. A verify
 /// schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
-/// (`null`: this computer's zone). Returns the schedule with its next 5 runs.
+/// (`null`: this computer's zone). A backup schedule's `tenant`: `null` leaves it as it is, `""`
+/// none, a name: after each backup one archive per tenant of it (checked before anything is
+/// saved). Returns the schedule with its next 5 runs.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_schedule(
@@ -44,6 +46,7 @@ pub async fn set_schedule(
     paused: bool,
     verify_newest: Option<u32>,
     time_zone: Option<String>,
+    tenant: Option<String>,
 ) -> CmdResult<ScheduleView> {
     let engine = shell.engine()?;
     let what = match kind {
@@ -54,15 +57,22 @@ pub async fn set_schedule(
         ScheduleKind::Drill => ScheduleWhat::Drill,
     };
     let spec = when.spec().map_err(err)?;
-    let mut view = engine
-        .set_schedule(SetSchedule {
-            project: project.clone(),
-            spec,
-            what,
-            time_zone,
-        })
-        .await
-        .map_err(err)?;
+    let req = SetSchedule {
+        project: project.clone(),
+        spec,
+        what,
+        time_zone,
+    };
+    let mut view = match tenant {
+        None => engine.set_schedule(req).await,
+        Some(t) => {
+            let t = t.trim();
+            engine
+                .set_schedule_with_tenant(req, (!t.is_empty()).then_some(t))
+                .await
+        }
+    }
+    .map_err(err)?;
     if paused {
         engine
             .pause_schedule(&project, kind, true)

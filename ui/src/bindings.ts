@@ -196,9 +196,11 @@ export const commands = {
 	/**
 	 *  Set (replace) a project's backup, verify or drill schedule; `paused` saves it paused. A verify
 	 *  schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
-	 *  (`null`: this computer's zone). Returns the schedule with its next 5 runs.
+	 *  (`null`: this computer's zone). A backup schedule's `tenant`: `null` leaves it as it is, `""`
+	 *  none, a name: after each backup one archive per tenant of it (checked before anything is
+	 *  saved). Returns the schedule with its next 5 runs.
 	 */
-	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone })),
+	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null, tenant: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone, tenant })),
 	/**  Pause (`true`) or resume a project's schedule of this kind. */
 	pauseSchedule: (project: string, kind: ScheduleKind, paused: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("pause_schedule", { project, kind, paused })),
 	/**  Remove a project's schedule of this kind; whether there was one. */
@@ -632,6 +634,23 @@ export type BackupRow = {
 	pinned?: boolean,
 };
 
+/**
+ *  What a database backup holds, when not everything. Each name is stored as it parses back
+ *  (`public.logs`, `"My Schema".t`); the empty selection is the whole database.
+ */
+export type BackupSelection = {
+	/**  Only these schemas (`-n`); empty: every schema. */
+	schemas?: string[],
+	/**  Schemas left out (`-N`). */
+	exclude_schemas?: string[],
+	/**  Only these tables (`-t`, `schema.table`); empty: every table of the chosen schemas. */
+	tables?: string[],
+	/**  Tables left out (`-T`). */
+	exclude_tables?: string[],
+	/**  Tables kept without their rows (`--exclude-table-data`): restored empty. */
+	exclude_table_data?: string[],
+};
+
 /**  A project's backup statistics. */
 export type BackupStats = {
 	project: string,
@@ -687,6 +706,8 @@ export type BrowseTables = {
 	schemas: string[],
 	/**  Tables with data in the dump, in dump order. */
 	tables: TableInfo[],
+	/**  A selective backup: what it left out (a table kept without its rows is not listed). */
+	selection?: BackupSelection | null,
 };
 
 /**  A bucket in `storage.json`. */
@@ -948,6 +969,11 @@ export type Components = {
 	server?: ServerComponent | null,
 	/**  The artifact bucket, when the project has one. */
 	artifacts?: ArtifactsComponent | null,
+	/**
+	 *  What the project's database backups hold, when not the whole database (a selective
+	 *  backup: `offsite project set-selection`).
+	 */
+	selection?: BackupSelection | null,
 };
 
 /**  What restoring the configuration would change. */
@@ -2089,6 +2115,11 @@ export type Manifest = {
 	base_backup_id?: string | null,
 	/**  An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret. */
 	encryption?: ArchiveEncryption | null,
+	/**
+	 *  A selective backup ([`crate::selection`]): the schemas and tables it left out and the
+	 *  tables whose rows it left out. `None`: the whole database.
+	 */
+	selection?: BackupSelection | null,
 };
 
 /**  The check of one member. */
@@ -2871,6 +2902,8 @@ export type ScheduleView = {
 	retry_at: string | null,
 	/**  The next runs (5); the first is a slot that is due now when one is. */
 	next_runs: string[],
+	/**  A backup schedule's tenant: after each backup, one archive per tenant of it. */
+	tenant: string | null,
 };
 
 /**  When a schedule runs, as the editor's fields hold it (times are `HH:MM`, 24-hour clock). */

@@ -245,7 +245,7 @@ async fn list_backups(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     authorize(&agent, &token, &id, false)?;
-    Ok(Json(serde_json::json!({ "backups": backups::list(&agent, &id).await? })).into_response())
+    Ok(Json(backups::list_with_space(&agent, &id).await?).into_response())
 }
 
 async fn get_backup(

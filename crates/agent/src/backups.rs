@@ -423,6 +423,34 @@ fn not_running(view: &BackupView) -> ApiError {
 }
 
 /// A project's backups, newest first (deleted ones left out).
+/// `GET …/backups`: the backups, the retention that keeps them and the disk under them (the
+/// space watcher's rule; `space` absent when it cannot be read).
+pub async fn list_with_space(agent: &Agent, project: &str) -> ApiResult<serde_json::Value> {
+    use offsite_core::sources::agent_wire::{AgentRetention, AgentSpace};
+    let backups = list(agent, project).await?;
+    let (rules, source) = crate::schedule::retention_of(agent, project).await?;
+    let stored = agent.engine.stored_and_space(project).await;
+    if let Err(e) = &stored {
+        tracing::warn!(project, "space not read: {e}");
+    }
+    let (count, bytes) = stored.as_ref().map_or((0, 0), |s| (s.backups, s.bytes));
+    let retention = AgentRetention {
+        rules,
+        source,
+        backups: count,
+        bytes,
+    };
+    let space = stored.ok().map(|s| AgentSpace {
+        free_bytes: s.space.free_bytes,
+        total_bytes: s.space.total_bytes,
+        growth_bytes_per_day: s.space.growth_bytes_per_day,
+        days_until_full: s.space.days_until_full,
+        low: s.low,
+        reasons: s.space.reasons,
+    });
+    Ok(serde_json::json!({ "backups": backups, "retention": retention, "space": space }))
+}
+
 pub async fn list(agent: &Agent, project: &str) -> ApiResult<Vec<BackupView>> {
     let jobs = agent
         .engine

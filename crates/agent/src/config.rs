@@ -28,6 +28,11 @@
 //! access_key_id = "…"
 //! secret_env = "SAAS_S3_SECRET"            # or: secret_file = "…"
 //! buckets = ["avatars"]                    # default: every bucket the keys list
+//!
+//! [projects.saas.retention]                # pruned after each scheduled backup (GFS)
+//! keep_last = 3
+//! keep_daily = 7
+//! keep_weekly = 4
 //! ```
 //!
 //! Passwords never live in the file: a database URL with a password in it is refused.
@@ -82,6 +87,12 @@ pub struct ProjectConfig {
     /// MinIO, …).
     #[serde(default)]
     pub s3: Option<S3SourceConfig>,
+    /// The retention applied after each scheduled backup (`[projects.<id>.retention]`,
+    /// `keep_last = 7`, `keep_daily = 7`, `keep_within = "30d"`, … as `offsite retention set`
+    /// takes them). Set here, it is applied at every start and `PUT backup-schedule` may not
+    /// change it; absent, the API's (or a new project's recommended policy) stands.
+    #[serde(default)]
+    pub retention: Option<offsite_core::schedule::RetentionPolicy>,
 }
 
 /// `[projects.<id>.s3]`: where the project's storage objects are, over S3. The secret key is
@@ -461,6 +472,7 @@ config_files = ["compose/docker-compose.yml"]
             storage_dir: None,
             config_files: vec![],
             s3: None,
+            retention: None,
         };
         assert_eq!(p.password().unwrap().as_deref(), Some("s3cret"));
         let p = ProjectConfig {

@@ -197,6 +197,7 @@ mod tests {
             storage_dir: None,
             config_files: vec![compose, env, other],
             s3: None,
+            retention: None,
         };
         let input = config_input(&p).unwrap();
         let all: String = input

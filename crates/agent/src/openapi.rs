@@ -229,12 +229,13 @@ fn download_file() -> Value {
 fn put_schedule() -> Value {
     with_auth_errors(json!({
         "operationId": "putBackupSchedule",
-        "summary": "Set (replace) or remove the project's backup schedule, run by the agent",
+        "summary": "Set (replace) or remove the project's backup schedule, run by the agent, and the retention applied after each scheduled backup",
         "parameters": params(&["id"]),
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PutSchedule"}}}},
         "responses": {
             "200": {"description": "the schedule now", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
-            "400": error_response("not a schedule, an unknown type or zone, or a type the project cannot make"),
+            "400": error_response("not a schedule, an unknown type or zone, a type the project cannot make, or a retention rule that is not valid (a count of 0, an unknown duration)"),
+            "409": error_response("retention given while the project's retention is set in agent.toml (`retention_in_config`)"),
             "413": error_response("the request body is too large")
         }
     }))
@@ -438,6 +439,8 @@ mod tests {
             backup_type: None,
             paused: None,
             next_runs: vec![],
+            retention: None,
+            retention_source: None,
         };
         assert_eq!(
             always(serde_json::to_value(off).unwrap()),
@@ -591,6 +594,8 @@ mod tests {
             backup_type: Some("FULL".into()),
             paused: Some(false),
             next_runs: vec!["t".into()],
+            retention: Some("keep-last 2".into()),
+            retention_source: Some("api".into()),
         };
         let mut e = ApiError::not_found("m");
         e.hint = Some("h".into());
@@ -600,7 +605,24 @@ mod tests {
             ("Error", serde_json::to_value(e).unwrap()),
             (
                 "BackupList",
-                serde_json::to_value(BackupList { backups: vec![] }).unwrap(),
+                serde_json::to_value(BackupList {
+                    backups: vec![],
+                    retention: Some(offsite_core::sources::agent_wire::AgentRetention {
+                        rules: "keep-last 2".into(),
+                        source: "api".into(),
+                        backups: 2,
+                        bytes: 10,
+                    }),
+                    space: Some(offsite_core::sources::agent_wire::AgentSpace {
+                        free_bytes: 1,
+                        total_bytes: 2,
+                        growth_bytes_per_day: 0,
+                        days_until_full: None,
+                        low: false,
+                        reasons: vec![],
+                    }),
+                })
+                .unwrap(),
             ),
         ] {
             assert_eq!(keys(value), documented(name), "schema {name}");

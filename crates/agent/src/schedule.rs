@@ -10,7 +10,7 @@ use crate::state::Agent;
 use offsite_core::archive::BackupType;
 use offsite_core::catalog::ScheduleKind;
 use offsite_core::ops::{DueListener, LoopOptions, RunDueReport, ScheduleWhat, SetSchedule};
-use offsite_core::schedule::ScheduleSpec;
+use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
 use offsite_core::{Engine, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,6 +37,43 @@ pub struct PutSchedule {
     /// `false` removes the schedule.
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// The retention applied after each scheduled backup (the laptop's GFS rules). Absent:
+    /// unchanged. Refused when `agent.toml` sets the project's retention.
+    #[serde(default)]
+    pub retention: Option<RetentionIn>,
+}
+
+/// GFS retention rules, as `offsite retention set` takes them: each count at least 1, a rule
+/// left out is off; no rule at all keeps everything.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionIn {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_hourly: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_daily: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_weekly: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_monthly: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_yearly: Option<u32>,
+    /// A duration: `36h`, `30d`, `8w`, `6m`, `1y`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_within: Option<String>,
+}
+
+impl RetentionIn {
+    /// The engine's policy (the one type the laptop's retention uses), checked.
+    fn policy(&self) -> Result<RetentionPolicy> {
+        let value = serde_json::to_value(self).map_err(|e| Error::internal(e.to_string()))?;
+        let policy: RetentionPolicy =
+            serde_json::from_value(value).map_err(|e| Error::invalid(format!("retention: {e}")))?;
+        policy.validate()?;
+        Ok(policy)
+    }
 }
 
 /// A schedule as the API shows it.
@@ -60,6 +97,13 @@ pub struct ScheduleOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>, format = DateTime)]
     pub next_runs: Vec<String>,
+    /// The retention applied after each scheduled backup, in words (`keep-last 7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+    /// Where the retention is set: `agent.toml`, or `api` (what `PUT` set; until then the
+    /// recommended policy a new project gets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_source: Option<String>,
 }
 
 fn type_name(t: BackupType) -> String {
@@ -95,9 +139,23 @@ fn save_types(agent: &Agent) -> Result<()> {
     write_atomic(&agent.config.data_dir.join(TYPES_FILE), &bytes, false)
 }
 
+/// The project's retention in words and where it is set: `agent.toml`, or `api` (what `PUT
+/// backup-schedule` set, else the recommended policy a new project gets).
+pub async fn retention_of(agent: &Agent, project: &str) -> Result<(String, String)> {
+    let view = agent.engine.retention(project).await?;
+    let from_file = agent
+        .config
+        .projects
+        .get(project)
+        .is_some_and(|p| p.retention.is_some());
+    let source = if from_file { "agent.toml" } else { "api" };
+    Ok((view.rules, source.to_string()))
+}
+
 /// The project's backup schedule.
 pub async fn get(agent: &Agent, project: &str) -> ApiResult<ScheduleOut> {
     let views = agent.engine.schedules(Some(project)).await?;
+    let (rules, source) = retention_of(agent, project).await?;
     let Some(v) = views.into_iter().find(|v| v.kind == ScheduleKind::Backup) else {
         return Ok(ScheduleOut {
             enabled: false,
@@ -106,6 +164,8 @@ pub async fn get(agent: &Agent, project: &str) -> ApiResult<ScheduleOut> {
             backup_type: None,
             paused: None,
             next_runs: Vec::new(),
+            retention: Some(rules),
+            retention_source: Some(source),
         });
     };
     let t = agent
@@ -123,6 +183,8 @@ pub async fn get(agent: &Agent, project: &str) -> ApiResult<ScheduleOut> {
         backup_type: Some(type_name(t)),
         paused: Some(v.paused),
         next_runs: v.next_runs.clone(),
+        retention: Some(rules),
+        retention_source: Some(source),
     })
 }
 
@@ -161,6 +223,24 @@ pub async fn put(agent: &Agent, project: &str, req: PutSchedule) -> ApiResult<Sc
         .get(project)
         .ok_or_else(|| ApiError::not_found(format!("no project {project:?}")))?;
     crate::inputs::for_type(pc, backup_type)?;
+    let policy = match &req.retention {
+        None => None,
+        Some(_) if pc.retention.is_some() => return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "retention_in_config",
+            format!("project {project:?}'s retention is set in the agent's configuration file"),
+        )
+        .with_hint(
+            "change [projects.<id>.retention] in agent.toml and restart, or leave retention out",
+        )),
+        Some(r) => Some(r.policy().map_err(ApiError::from)?),
+    };
+    if let Some(policy) = policy {
+        agent
+            .engine
+            .set_retention(project, policy, req.time_zone.as_deref())
+            .await?;
+    }
     agent
         .engine
         .set_schedule(SetSchedule {

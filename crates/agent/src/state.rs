@@ -155,6 +155,10 @@ impl Agent {
                 }
                 Err(e) => return Err(e),
             }
+            // agent.toml's retention wins at every start (the API may not change it then).
+            if let Some(policy) = &p.retention {
+                engine.set_retention(id, policy.clone(), None).await?;
+            }
         }
         let signer = UrlSigner::load_or_create(&config.data_dir)?;
         let (audit_max, audit_keep) = config.audit_rotation();

@@ -61,6 +61,7 @@ async fn a_storage_backup_pulls_the_projects_s3_buckets() {
                 buckets: vec!["avatars".into()],
                 path_style: None,
             }),
+            retention: None,
         },
     )]);
     config.check().unwrap();

@@ -158,6 +158,11 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
         if let Some(note) = &t.note {
             println!("note: {note}");
         }
+        if let Some(sel) = &t.selection {
+            for line in crate::selection_cmd::lines(sel) {
+                println!("{line}");
+            }
+        }
         for t in &t.tables {
             let rows = t.rows.map_or("? rows".to_string(), |r| format!("{r} rows"));
             let size = t

@@ -31,6 +31,7 @@ mod recover_cmd;
 mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
+mod selection_cmd;
 mod serve_cmd;
 mod shown;
 mod tenant_cmd;
@@ -138,6 +139,9 @@ enum Command {
         /// split from the project's newest good backup into `<backup folder>/tenants/NAME/VALUE/`.
         #[arg(long, value_name = "NAME[=VALUE]", conflicts_with_all = ["dest", "level", "compression", "jobs", "remote", "backup_type"])]
         tenant: Option<String>,
+        /// This run's selective backup (default: the project's, `project set-selection`).
+        #[command(flatten)]
+        selection: selection_cmd::SelectionArgs,
         /// A note kept with the backup and shown beside it (`offsite backups`, the app), e.g.
         /// why it was taken; the OS user who ran the command is kept too.
         #[arg(long, value_name = "TEXT", conflicts_with_all = ["remote", "tenant"])]
@@ -565,8 +569,15 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             jobs,
             remote,
             tenant,
+            selection,
             note,
         } => {
+            let selection = selection.for_run()?;
+            if selection.is_some() && (remote || tenant.is_some()) {
+                return Err(Error::invalid(
+                    "a selection is for a backup made here: not with --remote or --tenant",
+                ));
+            }
             if let Some(t) = tenant {
                 return tenant_cmd::backup(&engine, &name, &t, out, job("backing up tenants"))
                     .await;
@@ -591,6 +602,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     .map(offsite_core::ops::parse_backup_type)
                     .transpose()?,
                 jobs,
+                selection,
                 note,
                 ..Default::default()
             };

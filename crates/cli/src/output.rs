@@ -61,6 +61,23 @@ impl Out {
         }
     }
 
+    /// `project show`: the project and what its backups hold.
+    pub fn project_shown(
+        &self,
+        p: &Project,
+        backup_dir: &Path,
+        selection: &offsite_core::selection::BackupSelection,
+    ) {
+        if self.json {
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "selection": selection }));
+        } else {
+            self.project(p, backup_dir);
+            for line in crate::selection_cmd::lines(selection) {
+                println!("{line}");
+            }
+        }
+    }
+
     /// A project just added: what `project` shows, and the retention policy it was given.
     pub fn project_added(
         &self,
@@ -276,6 +293,11 @@ impl Out {
                 "isolation:",
                 t.isolation_line().trim_start_matches("isolation: ")
             );
+        }
+        if let Some(sel) = &m.selection {
+            for line in crate::selection_cmd::lines(sel) {
+                println!("{line}");
+            }
         }
         if let Some(note) = &m.tables_note {
             println!("note:        {note}");

@@ -101,6 +101,22 @@ pub enum ProjectCmd {
         /// The project (see `offsite project list`).
         name: String,
     },
+    /// Choose what the project's backups (manual and scheduled) hold: schemas and tables left
+    /// out or chosen, tables kept without their rows. Without flags, show it; --clear backs up
+    /// the whole database again. Names are exact SCHEMA or SCHEMA.TABLE, double-quoted for
+    /// capitals or other characters; chosen schemas and tables must exist at backup time.
+    #[command(
+        after_help = "Examples:\n  offsite project set-selection shop --exclude-table-data public.logs --exclude-schema audit\n  offsite project set-selection shop --table public.orders --table public.customers\n  offsite project set-selection shop\n  offsite project set-selection shop --clear"
+    )]
+    SetSelection {
+        /// The project (see `offsite project list`).
+        name: String,
+        #[command(flatten)]
+        selection: crate::selection_cmd::SelectionArgs,
+        /// Back up the whole database again.
+        #[arg(long)]
+        clear: bool,
+    },
     /// Connect and report server version, size and permission problems.
     #[command(
         after_help = "Examples:\n  offsite project test shop\n  offsite project test shop --json"
@@ -259,8 +275,14 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
         ProjectCmd::List => out.projects(&engine.projects().await?),
         ProjectCmd::Show { name } => {
             let p = engine.project(&name).await?;
-            out.project(&p, &engine.backup_dir_of(&p));
+            let selection = engine.selection(&name).await?;
+            out.project_shown(&p, &engine.backup_dir_of(&p), &selection);
         }
+        ProjectCmd::SetSelection {
+            name,
+            selection,
+            clear,
+        } => crate::selection_cmd::run(engine, &name, &selection, clear, out).await?,
         ProjectCmd::Test { name } => {
             let report = engine.test_project(&name).await?;
             out.connection(&report);

@@ -244,6 +244,18 @@ impl Engine {
     ) -> Result<crate::catalog::Components> {
         ops::components::set_default_type(self, project, backup_type).await
     }
+    /// What the project's database backups hold (a selective backup; empty: everything).
+    pub async fn selection(&self, project: &str) -> Result<crate::selection::BackupSelection> {
+        ops::selection::selection(self, project).await
+    }
+    /// Save what the project's database backups hold (the empty selection: everything).
+    pub async fn set_selection(
+        &self,
+        project: &str,
+        selection: crate::selection::BackupSelection,
+    ) -> Result<crate::selection::BackupSelection> {
+        ops::selection::set_selection(self, project, selection).await
+    }
     /// "Test storage": buckets with object counts and sizes, and whether objects can be read.
     pub async fn test_storage(&self, project: &str) -> Result<ops::StorageTestReport> {
         ops::components::test_storage(self, project).await
@@ -694,6 +706,15 @@ impl Engine {
         time_zone: Option<&str>,
     ) -> Result<RetentionView> {
         ops::schedule::set_retention(self, project, policy, time_zone).await
+    }
+    /// A project's backups (count, bytes) and its backup folder's room by the space watcher's
+    /// rule, now.
+    pub async fn stored_and_space(
+        &self,
+        project: &str,
+    ) -> Result<ops::notify::watch::space::StoredAndSpace> {
+        let p = self.catalog.project(project).await?;
+        ops::notify::watch::space::stored_and_space(self, &p).await
     }
     /// A project's retention policy.
     pub async fn retention(&self, project: &str) -> Result<RetentionView> {

@@ -42,6 +42,7 @@ pub mod restore;
 pub mod retry;
 pub mod schedule;
 pub mod secrets;
+pub mod selection;
 pub mod sources;
 pub mod storage;
 pub mod tempfiles;

@@ -37,6 +37,7 @@ pub(crate) fn manifest() -> Manifest {
         content: None,
         dump: None,
         tenant: None,
+        selection: None,
     }
 }
 

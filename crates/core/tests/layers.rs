@@ -43,6 +43,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("pgdump", 1),
     ("crypto", 1),
     ("schedule", 1),
+    ("selection", 1),
     // test code only (the shared fixtures: sample manifests and archives); exempt like all tests.
     ("test_fixtures", 1),
     // 2 domain.

@@ -53,12 +53,18 @@ describe("encryption and copies on the project page", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  // Waits for a result card of a job not shown before (a failure a later success answered
+  // leaves the list, so the number of cards can stay the same).
+  const finishedIds = async () => {
+    const ids = [];
+    for (const card of await app.browser.$$(byTestId("job-finished"))) ids.push(await card.getAttribute("data-job-id"));
+    return ids;
+  };
   const backUp = async (label) => {
-    const before = (await app.browser.$$(byTestId("job-finished"))).length;
+    const before = new Set(await finishedIds());
     await $("backup-now").click();
     return until(app.browser, label, async () => {
-      const all = await app.browser.$$(byTestId("job-finished"));
-      return all.length > before || ((await $("action-error").isExisting()) && "refused");
+      return (await finishedIds()).some((id) => !before.has(id)) || ((await $("action-error").isExisting()) && "refused");
     }, { timeoutMs: 120_000 });
   };
 

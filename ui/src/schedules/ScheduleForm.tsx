@@ -44,7 +44,18 @@ export function TimePicker({ value, onChange, labelledBy, testId }: { value: str
   );
 }
 
-export function ScheduleForm({ what, form, onEdit }: { what: ScheduleKind; form: Form; onEdit: (change: Partial<Form>) => void }) {
+export function ScheduleForm({
+  what,
+  form,
+  onEdit,
+  tenants = [],
+}: {
+  what: ScheduleKind;
+  form: Form;
+  onEdit: (change: Partial<Form>) => void;
+  /** The project's tenant roots (a backup schedule may split each backup by one). */
+  tenants?: string[];
+}) {
   return (
     <>
       <div className="field-grid">
@@ -80,6 +91,19 @@ export function ScheduleForm({ what, form, onEdit }: { what: ScheduleKind; form:
           <label className="field">
             <span>Cron (minute hour day-of-month month day-of-week)</span>
             <input type="text" className="mono" value={form.cron} onChange={(e) => onEdit({ cron: e.target.value })} data-testid="schedule-cron" />
+          </label>
+        )}
+        {what === "backup" && (tenants.length > 0 || form.tenant !== "") && (
+          <label className="field">
+            <span>Then one archive per tenant of</span>
+            <select value={form.tenant} onChange={(e) => onEdit({ tenant: e.target.value })} data-testid="schedule-tenant">
+              <option value="">No tenant split</option>
+              {[...new Set([...tenants, ...(form.tenant ? [form.tenant] : [])])].map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
           </label>
         )}
         {what === "verify" && (

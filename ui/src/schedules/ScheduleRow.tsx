@@ -69,6 +69,12 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
                 · runs {gap}
               </span>
             )}
+            {kind === "backup" && view.tenant && (
+              <span className="muted small" data-testid="schedule-backup-tenant">
+                {" "}
+                · then one archive per {view.tenant}
+              </span>
+            )}
             {kind === "verify" && (
               <span className="muted small"> · {view.verify_newest === null ? "every backup" : `newest ${view.verify_newest}`}</span>
             )}

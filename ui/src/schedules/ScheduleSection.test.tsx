@@ -28,6 +28,7 @@ const saved: ScheduleView = {
   last_slot: null,
   retry_at: null,
   next_runs: RUNS,
+  tenant: null,
 };
 
 function specOf(when: ScheduleWhen): string {
@@ -55,7 +56,7 @@ function runsOf(when: ScheduleWhen): string[] {
   return [0, 1, 2, 3, 4].map((d) => new Date(from + d * 86_400_000 + ((h ?? 0) * 60 + (m ?? 0)) * 60_000).toISOString());
 }
 
-function setup(initial: ScheduleView[] = []) {
+function setup(initial: ScheduleView[] = [], tenants: string[] = []) {
   const calls: Call[] = [];
   let schedules = [...initial];
   mockIPC((cmd, args) => {
@@ -64,6 +65,8 @@ function setup(initial: ScheduleView[] = []) {
     switch (cmd) {
       case "list_schedules":
         return schedules;
+      case "list_tenants":
+        return tenants.map((name) => ({ name, schema: "public", table: "orgs", key: "id", created_at: "2026-11-20T10:00:00Z" }));
       case "project_status":
         return [];
       case "set_schedule": {
@@ -84,6 +87,7 @@ function setup(initial: ScheduleView[] = []) {
           paused: a.paused as boolean,
           verify_newest: (a.verifyNewest as number | null) ?? null,
           next_runs: runsOf(when),
+          tenant: a.tenant === null ? (schedules.find((s) => s.kind === a.kind)?.tenant ?? null) : (a.tenant as string) || null,
         };
         schedules = [...schedules.filter((s) => s.kind !== view.kind), view];
         return view;
@@ -147,6 +151,7 @@ describe("ScheduleSection", () => {
       paused: false,
       verifyNewest: null,
       timeZone: null,
+      tenant: null,
     });
   });
 
@@ -265,6 +270,7 @@ describe("ScheduleSection", () => {
       paused: false,
       verifyNewest: null,
       timeZone: null,
+      tenant: "",
     });
     const toggle = await screen.findByTestId("schedule-backup-switch");
     expect(toggle).toBeChecked();
@@ -354,5 +360,28 @@ describe("schedule specs", () => {
     for (const when of whens) {
       expect(whenOf(formOf(when, false, null))).toEqual(when);
     }
+  });
+
+  it("a backup schedule may split each backup by a tenant: offered when the project names one, saved, shown on its row", async () => {
+    const calls = setup([saved], ["org"]);
+    const pick = await screen.findByTestId("schedule-tenant");
+    expect(pick).toHaveValue("");
+    fireEvent.change(pick, { target: { value: "org" } });
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    await screen.findByTestId("schedule-saved");
+    expect(calls.filter((c) => c.cmd === "set_schedule").at(-1)?.args).toMatchObject({ kind: "backup", tenant: "org" });
+    expect(await screen.findByTestId("schedule-backup-tenant")).toHaveTextContent("then one archive per org");
+    // Back to none: "" (null would leave the tenant as it is).
+    fireEvent.change(screen.getByTestId("schedule-tenant"), { target: { value: "" } });
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    await waitFor(() => expect(screen.queryByTestId("schedule-backup-tenant")).toBeNull());
+    expect(calls.filter((c) => c.cmd === "set_schedule").at(-1)?.args).toMatchObject({ tenant: "" });
+  });
+
+  it("offers no tenant split to a project without tenants, nor to a verify schedule", async () => {
+    setup([saved]);
+    await screen.findByTestId("schedule-backup");
+    await waitFor(() => expect(screen.getByTestId("schedule-time")).toHaveAttribute("data-value", "02:30"));
+    expect(screen.queryByTestId("schedule-tenant")).toBeNull();
   });
 });

@@ -30,13 +30,24 @@ export function ScheduleSection({ project }: Props) {
   const [busy, setBusy] = useState(false);
 
   const list = schedules.status === "ready" ? schedules.data : [];
+  // The project's tenant roots, which a backup schedule may split each backup by.
+  const [tenants, setTenants] = useState<string[]>([]);
+  useEffect(() => {
+    let stale = false;
+    void call(commands.listTenants(project)).then((r) => {
+      if (!stale && r.ok) setTenants(r.data.map((t) => t.name));
+    });
+    return () => {
+      stale = true;
+    };
+  }, [project]);
   const current = list.find((s) => s.kind === what);
 
   // The editor starts from the saved schedule of the chosen kind (until the user edits).
   useEffect(() => {
     if (touched) return;
-    setForm(current ? formOf(current.when, current.paused, current.verify_newest) : defaultForm(what));
-  }, [what, current?.spec, current?.paused, current?.verify_newest, touched]); // eslint-disable-line react-hooks/exhaustive-deps
+    setForm(current ? formOf(current.when, current.paused, current.verify_newest, current.tenant) : defaultForm(what));
+  }, [what, current?.spec, current?.paused, current?.verify_newest, current?.tenant, touched]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const edit = (change: Partial<Form>) => {
     setTouched(true);
@@ -55,7 +66,15 @@ export function ScheduleSection({ project }: Props) {
     setSaved(null);
     const newest = f.newest.trim() === "" ? null : Number.parseInt(f.newest, 10);
     const r = await call(
-      commands.setSchedule(project, kind, whenOf(f), paused, kind === "verify" ? (Number.isFinite(newest) ? newest : 0) : null, null),
+      commands.setSchedule(
+        project,
+        kind,
+        whenOf(f),
+        paused,
+        kind === "verify" ? (Number.isFinite(newest) ? newest : 0) : null,
+        null,
+        kind === "backup" ? f.tenant : null,
+      ),
     );
     setBusy(false);
     if (!r.ok) {
@@ -79,7 +98,7 @@ export function ScheduleSection({ project }: Props) {
   };
 
   const flip = async (view: ScheduleView, on: boolean) => {
-    const r = await write(view.kind, formOf(view.when, view.paused, view.verify_newest), !on);
+    const r = await write(view.kind, formOf(view.when, view.paused, view.verify_newest, view.tenant), !on);
     if (r) setSaved(`${KIND_LABEL[view.kind]} schedule ${on ? "on" : "paused"}.`);
   };
 
@@ -139,7 +158,7 @@ export function ScheduleSection({ project }: Props) {
         <h3 className="panel-title" data-testid="schedule-editor-title">
           {current ? "Edit" : "Set up"} the {KIND_LABEL[what].toLowerCase()} schedule
         </h3>
-        <ScheduleForm what={what} form={form} onEdit={edit} />
+        <ScheduleForm what={what} form={form} onEdit={edit} tenants={tenants} />
         <SavedPreview view={current} touched={touched} />
 
         {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" />}

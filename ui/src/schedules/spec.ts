@@ -29,6 +29,8 @@ export type ScheduleForm = {
   paused: boolean;
   /** Verify schedules: check only the newest N backups ("" = all). */
   newest: string;
+  /** Backup schedules: the tenant whose per-tenant archives follow each backup ("" = none). */
+  tenant: string;
 };
 
 export const DEFAULT_FORM: ScheduleForm = {
@@ -40,6 +42,7 @@ export const DEFAULT_FORM: ScheduleForm = {
   cron: "30 2 * * *",
   paused: false,
   newest: "",
+  tenant: "",
 };
 
 /** A drill schedule starts monthly (the 1st, 04:00): a restore drill proves a backup restores. */
@@ -73,8 +76,8 @@ export function whenOf(f: ScheduleForm): ScheduleWhen {
 }
 
 /** The form for a saved spec (the engine's typed value). */
-export function formOf(when: ScheduleWhen, paused: boolean, newest: number | null): ScheduleForm {
-  const base: ScheduleForm = { ...DEFAULT_FORM, paused, newest: newest === null ? "" : String(newest) };
+export function formOf(when: ScheduleWhen, paused: boolean, newest: number | null, tenant: string | null = null): ScheduleForm {
+  const base: ScheduleForm = { ...DEFAULT_FORM, paused, newest: newest === null ? "" : String(newest), tenant: tenant ?? "" };
   switch (when.kind) {
     case "every":
       return { ...base, kind: "every", hours: String(when.hours) };

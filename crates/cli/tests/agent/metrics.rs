@@ -132,3 +132,118 @@ async fn metrics_are_served_to_a_metrics_token_only_with_the_catalogs_values() {
     assert!(audit.contains("/metrics"), "{audit}");
     assert!(!audit.contains(&metrics_token));
 }
+
+/// Issue 47 item 4, the agent as its own process: `agent.toml`'s retention is the project's,
+/// `/metrics` and `GET …/backups` report what is kept and the disk's room by the space
+/// watcher's rule, and the schedule API may not change a retention the file sets.
+#[tokio::test]
+async fn retention_from_agent_toml_and_space_are_reported() {
+    let fx = fixture(50);
+    let agent = start(
+        &fx,
+        "[projects.shop.retention]\nkeep_last = 3\nkeep_daily = 7\n",
+        true,
+    );
+    let api_token = agent.token(&[]);
+    let metrics_token = agent.token(&["--metrics"]);
+    let c = http();
+    let (s, created) = send(
+        &c,
+        reqwest::Method::POST,
+        &backups_url(&agent, "shop"),
+        Some(&api_token),
+        Some(json!({"type": "DATABASE"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+    let id = created["backup_id"].as_str().unwrap();
+    let (done, _) = wait_done(
+        &c,
+        &format!("{}/{id}", backups_url(&agent, "shop")),
+        &api_token,
+    )
+    .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+
+    let (s, _, text) = get_metrics(&c, &agent, Some(&metrics_token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let m = prom_text::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        m.project_value("offsite_backups_stored", "shop"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        m.project_value("offsite_backups_stored_bytes", "shop"),
+        done["size"].as_f64(),
+        "{text}"
+    );
+    assert!(
+        m.project_value("offsite_backup_folder_free_bytes", "shop")
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        m.project_value("offsite_backup_folder_total_bytes", "shop")
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(
+        m.project_value("offsite_backup_folder_space_low", "shop"),
+        Some(0.0)
+    );
+    let rule = |r: &str| {
+        m.samples
+            .iter()
+            .find(|s| {
+                s.name == "offsite_retention_keep"
+                    && s.labels.get("project").map(String::as_str) == Some("shop")
+                    && s.labels.get("rule").map(String::as_str) == Some(r)
+            })
+            .map(|s| s.value)
+    };
+    assert_eq!(rule("keep_last"), Some(3.0), "{text}");
+    assert_eq!(rule("keep_daily"), Some(7.0), "{text}");
+    assert_eq!(rule("keep_weekly"), None, "{text}");
+
+    let (s, list) = send(
+        &c,
+        reqwest::Method::GET,
+        &backups_url(&agent, "shop"),
+        Some(&api_token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(
+        list["retention"]["rules"], "keep-last 3, keep-daily 7",
+        "{list}"
+    );
+    assert_eq!(list["retention"]["source"], "agent.toml");
+    assert_eq!(list["retention"]["backups"], 1);
+    assert!(list["space"]["free_bytes"].as_u64().unwrap() > 0, "{list}");
+    assert_eq!(list["space"]["low"], false);
+
+    let schedule_url = format!("{}/platform/projects/shop/backup-schedule", agent.url);
+    let (s, refused) = send(
+        &c,
+        reqwest::Method::PUT,
+        &schedule_url,
+        Some(&api_token),
+        Some(json!({"schedule": "daily 02:30", "type": "DATABASE", "retention": {"keep_last": 9}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "retention_in_config", "{refused}");
+    let (s, set) = send(
+        &c,
+        reqwest::Method::PUT,
+        &schedule_url,
+        Some(&api_token),
+        Some(json!({"schedule": "daily 02:30", "type": "DATABASE"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{set}");
+    assert_eq!(set["retention"], "keep-last 3, keep-daily 7");
+    assert_eq!(set["retention_source"], "agent.toml");
+}

@@ -242,6 +242,11 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub tenant: Option<TenantMark>,
+    /// A selective backup ([`crate::selection`]): the schemas and tables it left out and the
+    /// tables whose rows it left out. `None`: the whole database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub selection: Option<crate::selection::BackupSelection>,
 }
 
 /// What marks a per-tenant archive (docs/tenants.md): the tenant, the value of its root's key,
@@ -398,6 +403,8 @@ pub(super) struct ManifestOut<'a, M: Serialize> {
     dump: Option<&'a DumpLayout>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant: Option<&'a TenantMark>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selection: Option<&'a crate::selection::BackupSelection>,
 }
 
 fn no_counts(c: &&BTreeMap<String, ComponentCount>) -> bool {
@@ -435,6 +442,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             content,
             dump,
             tenant,
+            selection,
         } = m;
         ManifestOut {
             format_version: *format_version,
@@ -459,6 +467,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             content: content.as_ref(),
             dump: dump.as_ref(),
             tenant: tenant.as_ref(),
+            selection: selection.as_ref(),
         }
     }
 }

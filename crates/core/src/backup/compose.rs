@@ -233,6 +233,7 @@ pub async fn compose_encrypted(
         content: None,
         dump: None,
         tenant: None,
+        selection: None,
     };
 
     if let Some(db) = &req.database {
@@ -251,6 +252,7 @@ pub async fn compose_encrypted(
         manifest.globals_note = part.globals_note;
         manifest.content = part.content;
         manifest.dump = part.dump;
+        manifest.selection = part.selection;
     }
 
     if let Some(st) = &req.storage {

@@ -47,6 +47,10 @@ pub struct BrowseTables {
     pub schemas: Vec<String>,
     /// Tables with data in the dump, in dump order.
     pub tables: Vec<TableInfo>,
+    /// A selective backup: what it left out (a table kept without its rows is not listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub selection: Option<crate::selection::BackupSelection>,
 }
 
 /// One table of a backup.

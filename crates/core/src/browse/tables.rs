@@ -136,6 +136,7 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         note: o.note.clone(),
         schemas: Vec::new(),
         tables: Vec::new(),
+        selection: m.selection.clone(),
     };
     if let Some(toc) = dir_toc {
         out.readable = true;

@@ -110,6 +110,11 @@ pub struct Components {
     /// The artifact bucket, when the project has one.
     #[serde(default)]
     pub artifacts: Option<ArtifactsComponent>,
+    /// What the project's database backups hold, when not the whole database (a selective
+    /// backup: `offsite project set-selection`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub selection: Option<crate::selection::BackupSelection>,
 }
 
 impl Components {
@@ -129,6 +134,9 @@ pub(super) fn component_doc(c: &Components) -> Result<String> {
                 "the storage component needs a region and an access key id",
             ));
         }
+    }
+    if let Some(sel) = &c.selection {
+        sel.validate()?;
     }
     serde_json::to_string(c).map_err(|e| Error::internal(e.to_string()))
 }
@@ -209,6 +217,10 @@ mod tests {
                 insecure_http: false,
             }),
             artifacts: None,
+            selection: Some(crate::selection::BackupSelection {
+                exclude_table_data: vec!["public.logs".into()],
+                ..Default::default()
+            }),
         };
         // Documents saved before the server existed still read.
         let old: Components =
@@ -221,6 +233,14 @@ mod tests {
             ..c.clone()
         };
         assert!(cat.set_components(&p.id, &bad).await.is_err());
+        let hostile = Components {
+            selection: Some(crate::selection::BackupSelection {
+                exclude_table_data: vec!["public.x; rm -rf ~".into()],
+                ..Default::default()
+            }),
+            ..c.clone()
+        };
+        assert!(cat.set_components(&p.id, &hostile).await.is_err());
         assert_eq!(
             cat.components(&p.id).await.unwrap(),
             c,

@@ -38,6 +38,9 @@ pub async fn check_tables(
     if !unset.is_empty() {
         checks.push(settings_note(&unset));
     }
+    if let Some(sel) = manifest.selection.as_ref().filter(|s| !s.is_empty()) {
+        checks.push(selection_note(sel));
+    }
     if manifest.tables_note.is_some() && manifest.tables.is_empty() {
         for name in &manifest.dump_tables {
             if cancel.is_cancelled() {
@@ -60,6 +63,22 @@ pub async fn check_tables(
         checks.push(compare_large_objects(conn, lo, cancel).await?);
     }
     Ok(checks)
+}
+
+/// A selective backup: the drill checks the tables whose rows it holds and says what it does
+/// not check (left out by choice, not missing).
+fn selection_note(sel: &crate::selection::BackupSelection) -> DrillCheck {
+    DrillCheck {
+        id: "selection".into(),
+        title: "Selective backup: what it left out is not checked".into(),
+        status: CheckStatus::NotComparable,
+        expected: None,
+        actual: None,
+        detail: Some(format!(
+            "this backup holds part of the database by choice; not checked: {}",
+            sel.lines().join("; ")
+        )),
+    }
 }
 
 /// A setting of the backup's session the drill's server refused (e.g. an `lc_monetary` naming a

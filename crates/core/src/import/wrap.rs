@@ -285,5 +285,6 @@ fn manifest_of(
         content: None,
         dump: None,
         tenant: None,
+        selection: None,
     }
 }

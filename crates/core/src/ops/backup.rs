@@ -43,6 +43,9 @@ pub struct BackupOptions {
     /// [`crate::postgres::dump_workers::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
     /// 2 or more: a parallel directory dump (archive format 2).
     pub jobs: Option<u32>,
+    /// What this backup's database part holds (a selective backup, for this run). `None`: the
+    /// project's selection (`project set-selection`), else the whole database.
+    pub selection: Option<crate::selection::BackupSelection>,
     /// A note kept with the backup and shown beside it (`offsite backup P --note TEXT`).
     pub note: Option<String>,
 }
@@ -84,14 +87,45 @@ pub(crate) async fn database_with_jobs(
     project: &Project,
     jobs: Option<u32>,
 ) -> Result<Arc<dyn DatabaseSource>> {
+    database_with_selection(engine, project, jobs, Default::default()).await
+}
+
+/// The project's database, dumped with `jobs` workers and holding `selection` only.
+pub(crate) async fn database_with_selection(
+    engine: &Engine,
+    project: &Project,
+    jobs: Option<u32>,
+    selection: crate::selection::BackupSelection,
+) -> Result<Arc<dyn DatabaseSource>> {
     Ok(Arc::new(
         PostgresSource::new(
             engine.spec_of(project)?,
             engine.password_of(project).await?,
             engine.pg_bin(),
         )
-        .with_jobs(jobs),
+        .with_jobs(jobs)
+        .with_selection(selection),
     ))
+}
+
+/// What a backup of `project` holds: the run's own selection, else the project's, else
+/// everything. Checked again before pg_dump sees it.
+pub(crate) async fn selection_for(
+    engine: &Engine,
+    project: &Project,
+    given: Option<crate::selection::BackupSelection>,
+) -> Result<crate::selection::BackupSelection> {
+    let selection = match given {
+        Some(s) => s,
+        None => engine
+            .catalog
+            .components(&project.id)
+            .await?
+            .selection
+            .unwrap_or_default(),
+    };
+    selection.validate()?;
+    Ok(selection)
 }
 
 /// Catalog setting: the compression of backups that do not name one (`gzip:3`, `zstd:3`, ...;
@@ -207,8 +241,9 @@ pub(crate) async fn run(
                 (SourceKind::Supabase, opts.config.is_some()),
             ];
             let database = if with_database {
+                let selection = selection_for(engine, project, opts.selection.take()).await?;
                 Some(DatabaseInput {
-                    source: database_with_jobs(engine, project, opts.jobs).await?,
+                    source: database_with_selection(engine, project, opts.jobs, selection).await?,
                 })
             } else {
                 None

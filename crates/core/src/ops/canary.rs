@@ -5,8 +5,9 @@
 //! `backup_suspicious` alert naming what dropped.
 //!
 //! "Previous good": the newest backup of the same type taken before it that is not damaged or
-//! missing (verified or unverified), suspicious or not, and not a per-tenant archive — so a drop
-//! alerts once, and the backups after it are compared with the smaller one.
+//! missing (verified or unverified), suspicious or not, not a per-tenant archive, and of the same
+//! selection (a selective backup with a selective one of the same choice, a whole one with a
+//! whole one) — so a drop alerts once, and the backups after it are compared with the smaller one.
 
 use crate::archive::Manifest;
 use crate::backup::canary::{compare, CanaryThresholds, Finding, Side};
@@ -35,6 +36,9 @@ async fn previous_good(
     new: &BackupRecord,
 ) -> Result<Option<(BackupRecord, Manifest)>> {
     let backups = engine.catalog.backups(&new.project_id).await?;
+    // A selective backup is compared with one of the same selection: an hourly backup that
+    // leaves out the logs' rows is not a drop from last night's full one.
+    let selection = manifest_of(new).and_then(|m| m.selection);
     Ok(backups
         .into_iter()
         .filter(|b| {
@@ -44,7 +48,8 @@ async fn previous_good(
                 && matches!(b.status, BackupStatus::Verified | BackupStatus::Unverified)
                 && b.tenant().is_none()
         })
-        .find_map(|b| manifest_of(&b).map(|m| (b, m))))
+        .filter_map(|b| manifest_of(&b).map(|m| (b, m)))
+        .find(|(_, m)| m.selection == selection))
 }
 
 /// Compare a newly registered backup with the previous good one, record the verdict and queue

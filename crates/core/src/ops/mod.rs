@@ -94,6 +94,7 @@ pub(crate) mod runner;
 pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
+pub(crate) mod selection;
 pub mod settings;
 pub mod stats;
 pub mod supabase_project;

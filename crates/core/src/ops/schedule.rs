@@ -69,8 +69,6 @@ pub struct ScheduleView {
     /// The next runs (5); the first is a slot that is due now when one is.
     pub next_runs: Vec<String>,
     /// A backup schedule's tenant: after each backup, one archive per tenant of it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "specta", specta(skip))]
     pub tenant: Option<String>,
 }
 

@@ -26,6 +26,7 @@ use crate::postgres::process;
 use crate::postgres::tools::{self, PgTools};
 use crate::postgres::{dump_dir, dump_workers as jobs};
 use crate::progress::{Phase, Reporter};
+use crate::selection::BackupSelection;
 use sqlx::{Connection, PgConnection, Row};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -46,6 +47,8 @@ pub struct DatabasePart {
     pub content: Option<ContentDigests>,
     /// How it was dumped (`Manifest.dump`): `None` for one custom-format stream with nothing to say.
     pub dump: Option<DumpLayout>,
+    /// What a selective backup left out (`None`: the whole database).
+    pub selection: Option<BackupSelection>,
 }
 
 /// Dump the database at `spec` into `writer`: `database.dump` (pg_dump -Fc -Z0, spooled while
@@ -54,6 +57,8 @@ pub struct DatabasePart {
 /// (`None`: the cores, capped by the server's headroom); with 2 or more (and a server that lets a
 /// second session share the snapshot) the dump is pg_dump's directory format under `database/`
 /// (archive format 2, see [`dump_dir`]), otherwise one custom-format stream (`database.dump`).
+/// `selection`: a selective backup's schemas and tables (empty: the whole database); only the
+/// tables whose rows it holds are counted.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn dump_into(
     writer: &mut ArchiveWriter,
@@ -61,9 +66,11 @@ pub(crate) async fn dump_into(
     password: Option<&str>,
     pg_bin: Option<&Path>,
     requested_jobs: Option<u32>,
+    selection: &BackupSelection,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<DatabasePart> {
+    let selection_args = selection.pg_dump_args()?;
     reporter.phase(Phase::Connecting, None);
     let mut conn = spec.connect(password).await?;
     let info = server_info(&mut conn, spec).await?;
@@ -78,7 +85,8 @@ pub(crate) async fn dump_into(
         .fetch_one(&mut conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?;
-    let tables = list_tables(&mut conn, spec).await?;
+    let mut tables = list_tables(&mut conn, spec).await?;
+    tables.retain(|(schema, table, _)| selection.holds_data_of(schema, table));
     let roles = referenced_roles(&mut conn, spec).await?;
     let inherited = inherited_settings(&mut conn, spec).await?;
     let (choice, shared) =
@@ -93,6 +101,7 @@ pub(crate) async fn dump_into(
         snapshot: snapshot.clone(),
         shared,
         jobs: choice.jobs,
+        args: selection_args,
     };
     let dump = task.start(writer, reporter, &dump_cancel)?;
     // Count rows in the same snapshot while pg_dump streams. Whichever fails first ends the
@@ -196,6 +205,7 @@ pub(crate) async fn dump_into(
         dump_bytes,
         content,
         dump: layout,
+        selection: (!selection.is_empty()).then(|| selection.clone()),
     })
 }
 
@@ -257,6 +267,8 @@ struct DumpTask {
     /// Whether pg_dump may use `snapshot` (see [`choose_jobs`]).
     shared: bool,
     jobs: u32,
+    /// A selective backup's arguments ([`BackupSelection::pg_dump_args`]).
+    args: Vec<String>,
 }
 
 impl DumpTask {
@@ -280,6 +292,7 @@ impl DumpTask {
                     t.password.as_deref(),
                     Some(&t.snapshot),
                     t.jobs,
+                    &t.args,
                     &dir,
                     fragment,
                     &reporter,
@@ -295,6 +308,7 @@ impl DumpTask {
                     &t.spec,
                     t.password.as_deref(),
                     t.shared.then_some(t.snapshot.as_str()),
+                    &t.args,
                     spool,
                     &reporter,
                     &cancel,
@@ -415,17 +429,20 @@ async fn count_rows(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_pg_dump(
     tools: &PgTools,
     spec: &ConnSpec,
     password: Option<&str>,
     snapshot: Option<&str>,
+    selection_args: &[String],
     mut spool: crate::archive::SpoolWriter,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Pumped> {
     let mut cmd = process::command(&tools.pg_dump(), spec, password);
     cmd.args(["--format=custom", "--compress=0", "--no-password"]);
+    cmd.args(selection_args);
     if let Some(snapshot) = snapshot {
         cmd.arg(format!("--snapshot={snapshot}"));
     }

@@ -109,7 +109,8 @@ pub fn finished_table_data(line: &str) -> Option<u32> {
 }
 
 /// Run the directory dump with `jobs` workers in `snapshot` (`None`: pg_dump's own) and pack it
-/// into `fragment`; temporary files go in `dir` (the archive's folder).
+/// into `fragment`; temporary files go in `dir` (the archive's folder). `selection_args`: a
+/// selective backup's ([`crate::selection::Selection::pg_dump_args`]; empty: everything).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     tools: &PgTools,
@@ -117,6 +118,7 @@ pub fn run(
     password: Option<&str>,
     snapshot: Option<&str>,
     jobs: u32,
+    selection_args: &[String],
     dir: &Path,
     mut fragment: FragmentWriter,
     reporter: &Reporter,
@@ -141,6 +143,7 @@ pub fn run(
         "--no-password",
     ])
     .arg(format!("--jobs={jobs}"))
+    .args(selection_args)
     .arg("--file")
     .arg(&out)
     // As the custom dump: timestamptz as UTC whatever the server's default.

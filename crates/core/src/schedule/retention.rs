@@ -56,6 +56,14 @@ impl RetentionPolicy {
         self.counts().iter().all(|(_, c)| c.is_none()) && self.keep_within.is_none()
     }
 
+    /// The count rules that are set: (`keep-daily`, 7), … (`keep-within` is not a count).
+    pub fn count_rules(&self) -> Vec<(&'static str, u32)> {
+        self.counts()
+            .into_iter()
+            .filter_map(|(name, n)| n.map(|n| (name, n)))
+            .collect()
+    }
+
     fn counts(&self) -> [(&'static str, Option<u32>); 6] {
         [
             ("keep-last", self.keep_last),

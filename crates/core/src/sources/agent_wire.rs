@@ -121,6 +121,43 @@ pub struct CompressionWithLevel(pub String);
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupList {
     pub backups: Vec<AgentBackup>,
+    /// The project's retention on the agent and what it keeps (`None`: an older agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<AgentRetention>,
+    /// The agent's disk under the project's backups, by the space watcher's rule (`None`: an
+    /// older agent, or it could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<AgentSpace>,
+}
+
+/// What the agent's retention keeps of a project: the policy applied after each scheduled
+/// backup, and the backups it holds now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentRetention {
+    /// The rules in words (`keep-last 7`; `keep everything` when none).
+    pub rules: String,
+    /// Where they are set: `agent.toml`, or `api` (`PUT …/backup-schedule`; until then the
+    /// recommended policy a new project gets).
+    pub source: String,
+    /// Backups of the project on the agent now, and their bytes.
+    pub backups: u64,
+    pub bytes: u64,
+}
+
+/// The agent's disk under a project's backups: free and total bytes, the growth of the last 14
+/// days, and whether the space watcher's rule holds (with why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentSpace {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    pub growth_bytes_per_day: u64,
+    /// At that growth (`None`: not growing).
+    pub days_until_full: Option<f64>,
+    /// The rule holds: less free than the next backup needs, under the floor, or full soon.
+    pub low: bool,
+    pub reasons: Vec<String>,
 }
 
 /// A backup as the agent describes it (`GET …/backups/{backup_id}`).

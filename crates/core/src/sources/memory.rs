@@ -475,6 +475,7 @@ impl DatabaseSource for MemoryDatabase {
             dump_bytes: self.inner.dump.len() as u64,
             content: None,
             dump: None,
+            selection: None,
         })
     }
 

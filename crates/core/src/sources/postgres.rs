@@ -26,6 +26,8 @@ pub struct PostgresSource {
     pg_bin: Option<PathBuf>,
     /// pg_dump's workers for a backup (`None`: the cores, capped by the server's headroom).
     jobs: Option<u32>,
+    /// A selective backup's schemas and tables (empty: the whole database).
+    selection: crate::selection::BackupSelection,
 }
 
 impl std::fmt::Debug for PostgresSource {
@@ -44,7 +46,14 @@ impl PostgresSource {
             password,
             pg_bin,
             jobs: None,
+            selection: Default::default(),
         }
+    }
+
+    /// What its backups hold, when not the whole database.
+    pub fn with_selection(mut self, selection: crate::selection::BackupSelection) -> Self {
+        self.selection = selection;
+        self
     }
 
     /// pg_dump's workers for a backup (`None`: the default; see [`crate::postgres::dump_workers`]).
@@ -132,6 +141,7 @@ impl DatabaseSource for PostgresSource {
             self.password.as_deref(),
             self.pg_bin.as_deref(),
             self.jobs,
+            &self.selection,
             reporter,
             cancel,
         )

@@ -312,3 +312,75 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+/// A selective backup (the logs' rows left out) is compared with a backup of the same selection,
+/// not with the whole one before it: leaving out what the user chose to leave out is no drop.
+/// A runaway delete between two selective backups still alerts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selective_backup_is_compared_with_one_of_its_selection() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2030-06-01 08:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    let rx = json_hook(engine).await;
+    let db = pg.unique_db("canary_sel");
+    pg.psql(
+        &db,
+        "CREATE TABLE orders (id int PRIMARY KEY); \
+         INSERT INTO orders SELECT generate_series(1, 5000); \
+         CREATE TABLE logs (id int PRIMARY KEY, line text); \
+         INSERT INTO logs SELECT g, repeat('log line ', 40) FROM generate_series(1, 20000) g;",
+    );
+    engine
+        .add_project(AddProject::url("canary", pg.url_with_password(&db)))
+        .await
+        .unwrap();
+    backup(engine, &clock, None).await;
+    let selective = || BackupOptions {
+        selection: Some(offsite_core::selection::BackupSelection {
+            exclude_table_data: vec!["public.logs".to_string()],
+            ..Default::default()
+        }),
+        ..BackupOptions::project("canary")
+    };
+    clock.advance(time::Duration::hours(1));
+    let first = engine
+        .backup(selective(), JobStart::default())
+        .await
+        .unwrap()
+        .backup
+        .id;
+    engine.notify_check().await.unwrap();
+    assert!(
+        suspicious_events(&rx).is_empty(),
+        "{:?}",
+        suspicious_events(&rx)
+    );
+    let rows = engine.backup_rows("canary").await.unwrap();
+    let r = rows.iter().find(|r| r.id == first).unwrap();
+    assert!(r.suspicious.is_none(), "{r:?}");
+
+    pg.psql(&db, "DELETE FROM orders WHERE id % 20 <> 0;");
+    clock.advance(time::Duration::hours(1));
+    let bad = engine
+        .backup(selective(), JobStart::default())
+        .await
+        .unwrap()
+        .backup
+        .id;
+    engine.notify_check().await.unwrap();
+    let events = suspicious_events(&rx);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0]
+            .summary
+            .contains("public.orders: 5,000 → 250 rows"),
+        "{}",
+        events[0].summary
+    );
+    assert_eq!(events[0].backup_id.as_deref(), Some(bad.as_str()));
+    assert_eq!(
+        events[0].details["compared_with"]["backup_id"],
+        first.as_str()
+    );
+}

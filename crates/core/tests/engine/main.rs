@@ -9,6 +9,7 @@ mod age_interop;
 mod arbitrary_sql;
 mod as_role;
 mod atomic_restore;
+mod backup_selection;
 mod browse;
 mod browse_encrypted;
 mod canary;

@@ -259,6 +259,7 @@ async fn data_files_are_packed_and_deleted_while_pg_dump_runs() {
             password.as_deref(),
             None,
             2,
+            &[],
             &dir,
             fragment,
             &Reporter::silent(),

@@ -8,6 +8,7 @@
 use crate::catalog::{parse_timestamp, ProjectMetricsRow};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::ops::notify::watch::space::{stored_and_space, StoredAndSpace};
 use crate::ops::ProjectStatus;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -24,6 +25,11 @@ pub struct ProjectMetrics {
     pub scheduled: bool,
     /// Overdue by the schedules' rule (`schedule::overdue`, as `offsite status` says).
     pub overdue: bool,
+    /// Its backups and its backup folder's room (`None`: could not be read).
+    pub stored: Option<StoredAndSpace>,
+    /// Its retention's count rules that are set (`keep-daily`, 7); empty: keeps everything
+    /// (or only `keep-within`).
+    pub retention: Vec<(&'static str, u32)>,
 }
 
 /// A metric family: name, type, help; and how to read its value from a project.
@@ -122,7 +128,62 @@ const FAMILIES: &[Family] = &[
         help: "The recovery time the newest restore drill measured, in seconds.",
         value: |p| p.row.last_drill_rto_seconds,
     },
+    Family {
+        name: "offsite_backups_stored",
+        kind: "gauge",
+        help: "Backups of the project in the catalog (what retention keeps).",
+        value: |p| p.stored.as_ref().map(|s| s.backups as f64),
+    },
+    Family {
+        name: "offsite_backups_stored_bytes",
+        kind: "gauge",
+        help: "Bytes of the project's backups in the catalog.",
+        value: |p| p.stored.as_ref().map(|s| s.bytes as f64),
+    },
+    Family {
+        name: "offsite_backup_folder_free_bytes",
+        kind: "gauge",
+        help: "Free bytes of the file system holding the project's backup folder.",
+        value: |p| p.stored.as_ref().map(|s| s.space.free_bytes as f64),
+    },
+    Family {
+        name: "offsite_backup_folder_total_bytes",
+        kind: "gauge",
+        help: "Size of the file system holding the project's backup folder, in bytes.",
+        value: |p| p.stored.as_ref().map(|s| s.space.total_bytes as f64),
+    },
+    Family {
+        name: "offsite_backup_folder_days_until_full",
+        kind: "gauge",
+        help: "Days until the backup folder's file system is full at the last 14 days' growth (no sample when not growing).",
+        value: |p| p.stored.as_ref().and_then(|s| s.space.days_until_full),
+    },
+    Family {
+        name: "offsite_backup_folder_space_low",
+        kind: "gauge",
+        help: "1 when the space watcher's rule holds for the backup folder (less free than the next backup needs, under the floor, or full soon).",
+        value: |p| p.stored.as_ref().and_then(|s| flag(s.low)),
+    },
 ];
+
+/// The retention rules, one sample per rule that is set (`rule` label).
+fn render_retention(out: &mut String, projects: &[ProjectMetrics]) {
+    let _ = writeln!(
+        out,
+        "# HELP offsite_retention_keep A count rule of the project's retention policy (rule: keep_last, keep_daily, …); none: everything is kept.\n# TYPE offsite_retention_keep gauge"
+    );
+    for p in projects {
+        for (rule, n) in &p.retention {
+            let _ = writeln!(
+                out,
+                "offsite_retention_keep{{project=\"{}\",project_id=\"{}\",rule=\"{}\"}} {n}",
+                escape_label(&p.row.name),
+                escape_label(&p.row.project_id),
+                rule.replace('-', "_")
+            );
+        }
+    }
+}
 
 /// The text exposition of `projects` at `now`.
 pub fn render(projects: &[ProjectMetrics], now: OffsetDateTime) -> String {
@@ -143,6 +204,7 @@ pub fn render(projects: &[ProjectMetrics], now: OffsetDateTime) -> String {
             }
         }
     }
+    render_retention(&mut out, projects);
     let _ = writeln!(
         out,
         "# HELP offsite_projects Projects in the catalog.\n# TYPE offsite_projects gauge\noffsite_projects {}",
@@ -217,7 +279,11 @@ impl Engine {
         let now = self.clock.now();
         let rows = self.catalog.metrics_rows().await?;
         let statuses = crate::ops::schedule::status(self, None, now).await?;
-        Ok(render(&combine(rows, &statuses), now))
+        let mut projects = combine(rows, &statuses);
+        for p in &mut projects {
+            self.add_retention_and_space(p).await;
+        }
+        Ok(render(&projects, now))
     }
 
     /// [`Self::metrics_text`] written to `path` atomically ([`write_textfile`]).
@@ -230,6 +296,23 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// What retention keeps and the room left, into `p` (a project that cannot be read keeps
+    /// no sample, and is logged).
+    async fn add_retention_and_space(&self, p: &mut ProjectMetrics) {
+        let Ok(project) = self.catalog.project(&p.row.name).await else {
+            return;
+        };
+        match stored_and_space(self, &project).await {
+            Ok(s) => p.stored = Some(s),
+            Err(e) => tracing::warn!(project = %project.name, "metrics: space not read: {e}"),
+        }
+        if let Ok(r) = crate::ops::schedule::retention(self, &project.name).await {
+            p.retention = r.policy.count_rules();
+        }
+    }
+}
+
 /// The catalog's rows with the schedules' verdicts (matched by project name).
 fn combine(rows: Vec<ProjectMetricsRow>, statuses: &[ProjectStatus]) -> Vec<ProjectMetrics> {
     rows.into_iter()
@@ -239,6 +322,7 @@ fn combine(rows: Vec<ProjectMetricsRow>, statuses: &[ProjectStatus]) -> Vec<Proj
                 scheduled: s.is_some_and(|s| s.schedule.is_some() && !s.paused),
                 overdue: s.is_some_and(|s| s.overdue),
                 row,
+                ..Default::default()
             }
         })
         .collect()
@@ -265,6 +349,7 @@ mod tests {
             },
             scheduled: true,
             overdue: true,
+            ..Default::default()
         };
         let text = render(&[p], datetime!(2026-11-24 10:00 UTC));
         assert!(text.contains(

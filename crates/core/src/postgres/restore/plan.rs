@@ -767,6 +767,12 @@ fn backup_warnings(
     tools: &tools::PgTools,
     warnings: &mut Vec<String>,
 ) {
+    if let Some(summary) = manifest.selection.as_ref().and_then(|s| s.summary()) {
+        warnings.push(format!(
+            "this is a {summary}: what it left out is not restored{DETAILS}tables kept without \
+             their data are created empty; their row counts are not checked"
+        ));
+    }
     if manifest.tables.is_empty() && manifest.tables_note.is_some() {
         warnings.push(
             "row counts were not recorded in this backup: the restore cannot be validated by comparing them"

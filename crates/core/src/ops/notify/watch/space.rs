@@ -178,6 +178,41 @@ pub fn space_event(
     e
 }
 
+/// What a project keeps and the room it has, now: its backups in the catalog (count, bytes) and
+/// its backup folder judged by the space watcher's rule ([`assess`]), for `/metrics` and the
+/// agent's backup list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredAndSpace {
+    pub backups: u64,
+    pub bytes: u64,
+    /// The backup folder's file system, by the rule; `low` when any reason holds.
+    pub space: Assessment,
+    pub low: bool,
+}
+
+/// [`StoredAndSpace`] of `project`.
+pub async fn stored_and_space(engine: &Engine, project: &Project) -> Result<StoredAndSpace> {
+    let s = settings::load(&engine.catalog).await?;
+    let backups = engine.catalog.backups(&project.id).await?;
+    let newest = backups
+        .iter()
+        .max_by(|a, b| a.created_at.cmp(&b.created_at))
+        .map_or(0, |b| b.size);
+    let now = engine.clock.now();
+    let growth = growth_per_day(backups.iter().map(|b| (b.created_at.as_str(), b.size)), now)?;
+    let folder = engine.backup_dir_of(project);
+    let cap = tokio::task::spawn_blocking(move || capacity(&folder))
+        .await
+        .map_err(|e| Error::internal(format!("reading free space: {e}")))??;
+    let space = assess(cap, growth, newest, &s);
+    Ok(StoredAndSpace {
+        backups: backups.len() as u64,
+        bytes: backups.iter().map(|b| b.size).sum(),
+        low: !space.reasons.is_empty(),
+        space,
+    })
+}
+
 /// Look at every project's backup folder and folder destinations; returns how many events were
 /// queued. One project's trouble is logged and does not keep the others from being looked at.
 pub(crate) async fn watch_space(engine: &Engine) -> Result<u32> {

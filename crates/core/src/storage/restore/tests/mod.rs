@@ -110,6 +110,7 @@ fn manifest(id: &str) -> Manifest {
         content: None,
         dump: None,
         tenant: None,
+        selection: None,
     }
 }
 
