@@ -947,5 +947,5 @@ fn a_backup_schedule_with_a_tenant_writes_one_archive_per_tenant_after_its_backu
     }
 
     let again = ok_json(at(T1, &[&["--json"][..], &daily].concat()), "set again");
-    assert!(again["schedule"].get("tenant").is_none(), "{again}");
+    assert!(again["schedule"]["tenant"].is_null(), "{again}");
 }
