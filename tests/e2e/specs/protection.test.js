@@ -97,7 +97,8 @@ describe("encryption and copies on the project page", () => {
     await $("encryption-recovery-continue").click();
     assert.equal(await $("encryption-recovery").isExisting(), false, "the item is shown only once");
     await $("encryption-confirm-cancel").click();
-    assert.equal(await $("encryption-view").getAttribute("data-state"), "unconfirmed");
+    await until(app.browser, "the unconfirmed state", async () =>
+      (await $("encryption-view").isExisting()) && (await $("encryption-view").getAttribute("data-state")) === "unconfirmed", { timeoutMs: 10_000 });
     // The backup job refuses it: nothing is written unencrypted or without a key the user kept.
     await backUp("the refused backup");
     await until(app.browser, "the refusal", async () => $("job-error").isExisting(), { timeoutMs: 30_000 });
