@@ -13,6 +13,7 @@ mod backup_selection;
 mod browse;
 mod browse_encrypted;
 mod canary;
+mod targets;
 mod catalog;
 mod clock_and_triggers;
 mod common;
