@@ -89,6 +89,7 @@ pub(crate) mod remote_name;
 pub mod resolve;
 pub(crate) mod restore;
 pub(crate) mod restore_parts;
+pub mod recovery_card;
 pub(crate) mod reveal;
 pub(crate) mod runner;
 pub mod safety;
