@@ -463,6 +463,29 @@ fn fields_from_flags_and_env(
     })
 }
 
+/// A `--rpo`/`--rto` value: a duration, or `none` to clear it.
+fn target_arg(v: &str) -> Result<Option<u32>> {
+    if v.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    offsite_core::schedule::parse_target(v).map(Some)
+}
+
+/// "RPO 24h, RTO 30m" (or "none set").
+pub fn targets_line(t: &offsite_core::schedule::Targets) -> String {
+    use offsite_core::schedule::format_target;
+    let part = |name: &str, v: Option<u32>| v.map(|s| format!("{name} {}", format_target(s)));
+    let parts: Vec<String> = [part("RPO", t.rpo_seconds), part("RTO", t.rto_seconds)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        "none set (offsite project set-targets NAME --rpo 24h --rto 30m)".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,28 +562,5 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(e.message().contains("PGPORT"), "{}", e.message());
-    }
-}
-
-/// A `--rpo`/`--rto` value: a duration, or `none` to clear it.
-fn target_arg(v: &str) -> Result<Option<u32>> {
-    if v.trim().eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    offsite_core::schedule::parse_target(v).map(Some)
-}
-
-/// "RPO 24h, RTO 30m" (or "none set").
-pub fn targets_line(t: &offsite_core::schedule::Targets) -> String {
-    use offsite_core::schedule::format_target;
-    let part = |name: &str, v: Option<u32>| v.map(|s| format!("{name} {}", format_target(s)));
-    let parts: Vec<String> = [part("RPO", t.rpo_seconds), part("RTO", t.rto_seconds)]
-        .into_iter()
-        .flatten()
-        .collect();
-    if parts.is_empty() {
-        "none set (offsite project set-targets NAME --rpo 24h --rto 30m)".into()
-    } else {
-        parts.join(", ")
     }
 }

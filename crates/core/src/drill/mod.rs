@@ -260,8 +260,14 @@ mod rto_tests {
         let c = rto_check(95.0, Some(60));
         assert_eq!(c.status, CheckStatus::Failed);
         assert_eq!(c.expected.as_deref(), Some("at most 1m"));
-        assert!(c.detail.unwrap().contains("95.0 s, longer than the recovery time target of 1m"));
-        assert_eq!(DrillReport::verdict_of(&[rto_check(95.0, Some(60))]), Verdict::Failed);
+        assert!(c
+            .detail
+            .unwrap()
+            .contains("95.0 s, longer than the recovery time target of 1m"));
+        assert_eq!(
+            DrillReport::verdict_of(&[rto_check(95.0, Some(60))]),
+            Verdict::Failed
+        );
         assert_eq!(rto_check(30.0, Some(60)).status, CheckStatus::Passed);
         assert_eq!(rto_check(3000.0, None).status, CheckStatus::Passed);
     }

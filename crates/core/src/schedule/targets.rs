@@ -88,7 +88,17 @@ mod tests {
         assert_eq!(parse_target("1h30m").unwrap(), 5400);
         assert_eq!(parse_target(" 1W ").unwrap(), 604_800);
         assert_eq!(parse_target("90s").unwrap(), 90);
-        for bad in ["", "0h", "h", "30", "1y", "-1h", "1h 2m", "99999999999999h", "400d"] {
+        for bad in [
+            "",
+            "0h",
+            "h",
+            "30",
+            "1y",
+            "-1h",
+            "1h 2m",
+            "99999999999999h",
+            "400d",
+        ] {
             assert!(parse_target(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(format_target(5400), "1h30m");

@@ -19,7 +19,10 @@ async fn a_backup_older_than_the_rpo_puts_the_project_at_risk_and_the_drill_chec
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
     let db = pg.unique_db("targets");
-    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
+    );
     engine
         .add_project(AddProject::url("tgt", pg.url_with_password(&db)))
         .await
@@ -56,7 +59,8 @@ async fn a_backup_older_than_the_rpo_puts_the_project_at_risk_and_the_drill_chec
     assert_eq!(p.fix, FixAction::BackUpNow);
     assert_eq!(p.fix_label, "Back up now");
     assert!(
-        p.reason.contains("is 1d6h old, past the recovery point target of 1d"),
+        p.reason
+            .contains("is 1d6h old, past the recovery point target of 1d"),
         "{}",
         p.reason
     );

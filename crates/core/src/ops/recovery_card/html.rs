@@ -51,15 +51,29 @@ pub fn render(card: &RecoveryCard) -> String {
     };
     row(&mut o, "Encryption", &enc);
     let t = |v: Option<u32>| v.map(format_target).unwrap_or_else(|| "not set".into());
-    row(&mut o, "Recovery point target (RPO)", &t(card.targets.rpo_seconds));
-    row(&mut o, "Recovery time target (RTO)", &t(card.targets.rto_seconds));
+    row(
+        &mut o,
+        "Recovery point target (RPO)",
+        &t(card.targets.rpo_seconds),
+    );
+    row(
+        &mut o,
+        "Recovery time target (RTO)",
+        &t(card.targets.rto_seconds),
+    );
     let drill = match &card.last_drill {
         None => "never: no drill has restored a backup yet".to_string(),
-        Some(d) if d.passed => format!("passed {}, restored and checked in {:.1} s", d.finished_at, d.rto_seconds),
+        Some(d) if d.passed => format!(
+            "passed {}, restored and checked in {:.1} s",
+            d.finished_at, d.rto_seconds
+        ),
         Some(d) => format!(
             "FAILED {}{}",
             d.finished_at,
-            d.failed_check.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+            d.failed_check
+                .as_deref()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default()
         ),
     };
     row(&mut o, "Last drill", &drill);
@@ -118,7 +132,11 @@ fn how_to_open(o: &mut String, card: &RecoveryCard) {
         .unwrap_or_else(|| format!("{}_YYYYMMDD_HHMMSS_database.tar.zst", card.project));
     let plain = file.strip_suffix(".age").unwrap_or(&file).to_string();
     let mut steps = String::new();
-    let _ = writeln!(steps, "sha256sum {}   # compare with the SHA-256 above", shell_word(&file));
+    let _ = writeln!(
+        steps,
+        "sha256sum {}   # compare with the SHA-256 above",
+        shell_word(&file)
+    );
     if file.ends_with(".age") {
         let _ = writeln!(
             steps,
@@ -127,12 +145,18 @@ fn how_to_open(o: &mut String, card: &RecoveryCard) {
             shell_word(&file)
         );
     }
-    let _ = writeln!(steps, "mkdir backup && tar --zstd -xf {} -C backup", shell_word(&plain));
+    let _ = writeln!(
+        steps,
+        "mkdir backup && tar --zstd -xf {} -C backup",
+        shell_word(&plain)
+    );
     steps.push_str("createdb restored\n");
     steps.push_str(
         "pg_restore --no-owner -d restored backup/database.dump   # format 2: backup/database (a folder), add -j 4\n",
     );
-    steps.push_str("psql -d restored -f backup/globals.sql   # roles, if you need them (before pg_restore)\n");
+    steps.push_str(
+        "psql -d restored -f backup/globals.sql   # roles, if you need them (before pg_restore)\n",
+    );
     let _ = write!(
         o,
         "<h2>Opening a backup without Offsite</h2><p>With Offsite: <code>offsite restore {} --to postgres://…</code>. \
@@ -145,7 +169,10 @@ fn how_to_open(o: &mut String, card: &RecoveryCard) {
 
 /// A file name as one shell word (single-quoted unless it is plain).
 fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-+:/".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-+:/".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

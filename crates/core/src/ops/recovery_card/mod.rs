@@ -83,7 +83,9 @@ fn clean_contacts(contacts: &[String]) -> Result<Vec<String>> {
         .iter()
         .map(|c| {
             let c = c.trim();
-            if c.is_empty() || c.chars().count() > CONTACT_MAX_CHARS || c.chars().any(char::is_control)
+            if c.is_empty()
+                || c.chars().count() > CONTACT_MAX_CHARS
+                || c.chars().any(char::is_control)
             {
                 return Err(Error::invalid(format!(
                     "a contact must be one line of 1 to {CONTACT_MAX_CHARS} characters"
