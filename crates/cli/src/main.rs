@@ -26,6 +26,7 @@ mod key_stdin;
 mod marks_cmd;
 mod notify_cmd;
 mod output;
+mod pitr_cmd;
 mod project_cmd;
 mod recover_cmd;
 mod recovery_card_cmd;
@@ -291,6 +292,13 @@ enum Command {
         after_help = "Examples:\n  offsite tenant add shop orgs --table public.organizations --key id\n  offsite tenant show shop orgs\n  offsite tenant list shop\n  offsite tenant remove shop orgs"
     )]
     Tenant(tenant_cmd::TenantCmd),
+    /// Point-in-time capture (logical replication): enable, run, status, disable. Restore to a
+    /// time with `offsite restore PROJECT --at TIME --to URL`.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite pitr enable shop\n  offsite pitr run shop\n  offsite pitr status shop\n  offsite restore shop --at 2026-11-26T06:00:00Z --to postgres://postgres@localhost/shop_then --dry-run\n  offsite pitr disable shop"
+    )]
+    Pitr(pitr_cmd::PitrCmd),
     /// Prove a backup restores: restore it into a throwaway PostgreSQL cluster (or a scratch
     /// server), check it, and write a report; prints the report's path (exit 0 passed, 9
     /// failed). Also `drill list NAME`, `drill show ID`; `drill run NAME` for a project named like
@@ -701,6 +709,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Encryption(cmd) => return encryption_cmd::encryption(&engine, cmd, out).await,
         Command::Key(cmd) => return encryption_cmd::key(&engine, cmd, out).await,
         Command::Tenant(cmd) => return tenant_cmd::tenant(&engine, cmd, out).await,
+        Command::Pitr(cmd) => return pitr_cmd::pitr(&engine, cmd, out, &cancel).await,
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Check(cmd) => return check_cmd::check(&engine, cmd, out).await,

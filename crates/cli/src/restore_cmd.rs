@@ -111,6 +111,11 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
+    /// Restore to a point in time (RFC 3339, e.g. 2026-11-26T06:00:00Z): then the first
+    /// argument names the project, and its captured changes are replayed onto the newest base
+    /// before TIME up to the last transaction committed at or before it (`offsite pitr`).
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
     /// Read the target's password from standard input (first line).
     #[arg(long)]
     password_stdin: bool,
@@ -323,6 +328,24 @@ pub async fn restore(
 ) -> Result<u8> {
     if let Some(to) = &args.to {
         warn_password_in_url("--to", to);
+    }
+    if let Some(at) = args.at.clone() {
+        let password = if args.password_stdin {
+            Some(read_password_stdin()?)
+        } else {
+            None
+        };
+        let project = args.archive.to_string_lossy().into_owned();
+        return crate::pitr_cmd::restore_at(
+            engine,
+            &project,
+            &at,
+            args.to.as_deref(),
+            password,
+            args.dry_run,
+            out,
+        )
+        .await;
     }
     args.archive = crate::archive_arg::resolve(engine, &args.archive, out)
         .await?

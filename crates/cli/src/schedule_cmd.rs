@@ -610,13 +610,18 @@ pub async fn daemon(
             }
         });
     }
-    engine
-        .run_schedules(
-            &Printer { out, metrics_file },
-            LoopOptions::default(),
-            cancel,
-        )
-        .await;
+    // Point-in-time capture of the projects that enabled it, beside the schedules.
+    let capture_cancel = cancel.clone();
+    let capture = engine.pitr_run_all(std::time::Duration::from_secs(5), &capture_cancel);
+    let printer = Printer { out, metrics_file };
+    let schedules = async {
+        engine
+            .run_schedules(&printer, LoopOptions::default(), cancel)
+            .await;
+        // However the schedules' loop ends, the capture ends with it.
+        capture_cancel.cancel();
+    };
+    tokio::join!(capture, schedules);
     Ok(0)
 }
 

@@ -33,6 +33,8 @@ pub mod nofollow;
 pub mod notify;
 pub mod ops;
 pub mod pgdump;
+pub mod pgoutput;
+pub mod pitr;
 pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;

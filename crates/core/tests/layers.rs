@@ -41,6 +41,8 @@ const FLOORS: &[(&str, usize)] = &[
     ("archive", 1),
     ("plainsql", 1),
     ("pgdump", 1),
+    ("pgoutput", 1),
+    ("pitr", 2),
     ("crypto", 1),
     ("schedule", 1),
     ("selection", 1),

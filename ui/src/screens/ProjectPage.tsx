@@ -101,10 +101,10 @@ export function ProjectPage({
   const components = useComponents(name);
   const comps = components.status === "ready" ? components.data : null;
 
-  const backUp = async (type: BackupRow["backup_type"] | null) => {
+  const backUp = async (type: BackupRow["backup_type"] | null, note: string | null = null) => {
     setActionError(null);
     // null: the engine makes the project's default type (as the schedule does).
-    const started = await startBackup(name, type);
+    const started = await startBackup(name, type, note);
     if (!started.ok) setActionError(started.error);
   };
 
@@ -137,7 +137,7 @@ export function ProjectPage({
         {...(onDiff ? { onDiff } : {})}
         {...(onRestore ? { onRestore: () => onRestore() } : {})}
       >
-        <BackUpButton components={comps} defaultType={defaultType(comps)} busy={backingUp} onBackUp={(t) => void backUp(t)} />
+        <BackUpButton components={comps} defaultType={defaultType(comps)} busy={backingUp} onBackUp={(t, note) => void backUp(t, note ?? null)} />
       </ProjectHeader>
 
       <ProjectChecklist project={name} onFix={fixItem} />

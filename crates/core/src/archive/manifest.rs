@@ -174,6 +174,20 @@ pub struct SourceInfo {
     pub database: Option<String>,
     pub database_size: Option<u64>,
     pub encoding: Option<String>,
+    /// The transaction snapshot pg_dump dumped in, when it shared the backup's own snapshot:
+    /// where a point-in-time chain of changes meets this base (docs/pitr.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub snapshot: Option<DumpSnapshot>,
+}
+
+/// A dump's transaction snapshot: `pg_current_snapshot()` as text (`xmin:xmax:xip,…`, 64-bit
+/// transaction ids) and the server's clock when it was taken (RFC 3339): every transaction the
+/// snapshot sees committed at or before `taken_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpSnapshot {
+    pub xids: String,
+    pub taken_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -80,6 +80,7 @@ pub mod keys;
 pub mod new_project;
 pub mod notify;
 pub mod password_hint;
+pub mod pitr;
 pub mod projects;
 pub mod prune;
 pub(crate) mod queries;

@@ -16,8 +16,8 @@
 
 use crate::archive::storage_layout::BucketSettings;
 use crate::archive::{
-    ArchiveWriter, ContentDigests, DumpFormat, DumpLayout, SourceInfo, TableCount, Versions,
-    DATABASE_MEMBER, GLOBALS_MEMBER,
+    ArchiveWriter, ContentDigests, DumpFormat, DumpLayout, DumpSnapshot, SourceInfo, TableCount,
+    Versions, DATABASE_MEMBER, GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
@@ -85,6 +85,7 @@ pub(crate) async fn dump_into(
         .fetch_one(&mut conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?;
+    let xid_snapshot = xid_snapshot(&mut conn, spec, info.major()).await?;
     let mut tables = list_tables(&mut conn, spec).await?;
     tables.retain(|(schema, table, _)| selection.holds_data_of(schema, table));
     let roles = referenced_roles(&mut conn, spec).await?;
@@ -198,7 +199,11 @@ pub(crate) async fn dump_into(
             server: Some(info.version.clone()),
             pg_dump: Some(tools.version_line.clone()),
         },
-        source: source_info(spec, &info),
+        source: SourceInfo {
+            // Only a snapshot pg_dump itself used is a meeting point.
+            snapshot: shared.then_some(xid_snapshot),
+            ..source_info(spec, &info)
+        },
         tables: counts,
         roles,
         globals_note,
@@ -354,7 +359,28 @@ fn source_info(spec: &ConnSpec, info: &ServerInfo) -> SourceInfo {
         database: Some(spec.database.clone()),
         database_size: Some(info.database_size),
         encoding: Some(info.encoding.clone()),
+        snapshot: None,
     }
+}
+
+/// The open transaction's snapshot as 64-bit ids, and the server's clock after taking it.
+async fn xid_snapshot(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    major: u32,
+) -> Result<DumpSnapshot> {
+    let sql = if major >= 13 {
+        "SELECT pg_current_snapshot()::text, \
+         to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    } else {
+        "SELECT txid_current_snapshot()::text, \
+         to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    };
+    let (xids, taken_at): (String, String) = sqlx::query_as(sql)
+        .fetch_one(conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    Ok(DumpSnapshot { xids, taken_at })
 }
 
 /// Tables whose data pg_dump writes: ordinary tables outside the system schemas that are not

@@ -199,6 +199,20 @@ async fn the_newest_good_backup_is_not_deleted_without_force_and_a_lower_thresho
         .add_project(AddProject::url("canary", pg.url_with_password(&db)))
         .await
         .unwrap();
+    let nas = env.dir.path().join("nas");
+    std::fs::create_dir_all(&nas).unwrap();
+    engine
+        .add_destination(
+            "canary",
+            offsite_core::catalog::DestinationSpec {
+                name: "nas".into(),
+                folder: Some(nas.to_string_lossy().into_owned()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
     let first = backup(engine, &clock, None).await;
     // 30 % gone is normal under the defaults; this project says 25 %.
     engine
@@ -223,16 +237,27 @@ async fn the_newest_good_backup_is_not_deleted_without_force_and_a_lower_thresho
     );
 
     use offsite_core::ops::delete_backup::DeleteBackupOptions;
+    let files_at_nas = || -> Vec<String> {
+        walk(&nas)
+            .into_iter()
+            .filter(|n| n.ends_with(".tar.zst"))
+            .collect()
+    };
+    assert_eq!(files_at_nas().len(), 2, "{:?}", files_at_nas());
+    // The newest good backup: deleting it here leaves its copy at nas (allowed); deleting it
+    // everywhere would leave no good copy at all: refused without --force, nothing deleted.
     let refused = engine
         .delete_backup_everywhere(DeleteBackupOptions {
             backup_id: second.clone(),
+            everywhere: true,
             ..Default::default()
         })
         .await
         .unwrap_err();
     assert_eq!(refused.code(), "conflict", "{refused}");
     assert!(std::path::Path::new(&engine.backup_record(&second).await.unwrap().path).is_file());
-    // An older one goes without --force: file and entry.
+    assert_eq!(files_at_nas().len(), 2);
+    // An older one, here only: the file goes, the copy at nas and the entry stay.
     let path = engine.backup_record(&first).await.unwrap().path;
     let done = engine
         .delete_backup_everywhere(DeleteBackupOptions {
@@ -241,19 +266,51 @@ async fn the_newest_good_backup_is_not_deleted_without_force_and_a_lower_thresho
         })
         .await
         .unwrap();
-    assert!(done.file_deleted && done.removed_from_catalog, "{done:?}");
+    assert!(done.file_deleted && !done.removed_from_catalog, "{done:?}");
+    assert_eq!(done.copies_kept, vec!["nas".to_string()]);
     assert!(!std::path::Path::new(&path).exists());
-    // Forced, the newest goes too.
+    assert_eq!(files_at_nas().len(), 2);
+    // Then everywhere: the copy at nas goes, and the entry.
     let done = engine
         .delete_backup_everywhere(DeleteBackupOptions {
-            backup_id: second.clone(),
-            force: true,
+            backup_id: first.clone(),
+            everywhere: true,
             ..Default::default()
         })
         .await
         .unwrap();
+    assert!(done.removed_from_catalog, "{done:?}");
+    assert_eq!(done.copies_deleted.len(), 1, "{done:?}");
+    assert_eq!(files_at_nas().len(), 1, "{:?}", files_at_nas());
+    // Forced, the newest goes everywhere too.
+    let done = engine
+        .delete_backup_everywhere(DeleteBackupOptions {
+            backup_id: second.clone(),
+            everywhere: true,
+            force: true,
+        })
+        .await
+        .unwrap();
     assert!(done.file_deleted, "{done:?}");
+    assert!(files_at_nas().is_empty(), "{:?}", files_at_nas());
     assert!(engine.backup_list("canary").await.unwrap().is_empty());
+}
+
+/// Every file below `dir` (names only).
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
 }
 
 /// A selective backup (the logs' rows left out) is compared with a backup of the same selection,

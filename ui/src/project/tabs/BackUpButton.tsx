@@ -11,8 +11,8 @@ type Props = {
   /** The project's default type (what the main part makes). */
   defaultType: BackupType;
   busy: boolean;
-  /** `null`: the project's default type. */
-  onBackUp: (type: BackupType | null) => void;
+  /** `null`: the project's default type; `note`: kept with the backup (none: `null`). */
+  onBackUp: (type: BackupType | null, note?: string | null) => void;
 };
 
 const SHORT: Record<BackupType, string> = {
@@ -25,6 +25,8 @@ const SHORT: Record<BackupType, string> = {
 
 export function BackUpButton({ components, defaultType, busy, onBackUp }: Props) {
   const [open, setOpen] = useState(false);
+  // "With a note…": the menu becomes a one-line note and a Back up button (the default type).
+  const [note, setNote] = useState<string | null>(null);
   const menu = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -40,6 +42,12 @@ export function BackUpButton({ components, defaultType, busy, onBackUp }: Props)
   const pick = (type: BackupType) => {
     setOpen(false);
     onBackUp(type);
+  };
+  const withNote = () => {
+    const text = (note ?? "").trim();
+    setOpen(false);
+    setNote(null);
+    onBackUp(null, text === "" ? null : text);
   };
 
   return (
@@ -100,6 +108,33 @@ export function BackUpButton({ components, defaultType, busy, onBackUp }: Props)
               </button>
             );
           })}
+          {note === null ? (
+            <button type="button" role="menuitem" className="split-item" onClick={() => setNote("")} data-testid="backup-with-note">
+              With a note…
+            </button>
+          ) : (
+            <form
+              className="split-item"
+              onSubmit={(e) => {
+                e.preventDefault();
+                withNote();
+              }}
+            >
+              <input
+                type="text"
+                aria-label="Note kept with the backup"
+                placeholder="Why this backup (e.g. before the migration)"
+                maxLength={500}
+                value={note}
+                onChange={(e) => setNote(e.target.value)}
+                autoFocus
+                data-testid="backup-note-input"
+              />{" "}
+              <button type="submit" className="btn btn-small btn-primary" data-testid="backup-note-go">
+                Back up
+              </button>
+            </form>
+          )}
         </div>
       )}
     </div>

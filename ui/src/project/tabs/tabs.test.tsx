@@ -413,6 +413,7 @@ describe("the split Back up now", () => {
       "backup-type-storage",
       "backup-type-config",
       "backup-type-incremental",
+      "backup-with-note",
     ]);
     expect(screen.getByTestId("backup-type-storage")).toHaveTextContent("default");
     expect(screen.getByTestId("backup-type-config")).toBeDisabled();
@@ -420,6 +421,21 @@ describe("the split Back up now", () => {
     fireEvent.click(screen.getByTestId("backup-type-full"));
     expect(onBackUp).toHaveBeenLastCalledWith("full");
     expect(screen.queryByTestId("backup-type-menu")).toBeNull();
+  });
+
+  it("With a note…: the default type, with the note typed (trimmed; empty is none)", () => {
+    const onBackUp = vi.fn();
+    render(<BackUpButton components={null} defaultType="database" busy={false} onBackUp={onBackUp} />);
+    fireEvent.click(screen.getByTestId("backup-type-toggle"));
+    fireEvent.click(screen.getByTestId("backup-with-note"));
+    fireEvent.change(screen.getByTestId("backup-note-input"), { target: { value: "  before the migration " } });
+    fireEvent.click(screen.getByTestId("backup-note-go"));
+    expect(onBackUp).toHaveBeenLastCalledWith(null, "before the migration");
+    expect(screen.queryByTestId("backup-type-menu")).toBeNull();
+    fireEvent.click(screen.getByTestId("backup-type-toggle"));
+    fireEvent.click(screen.getByTestId("backup-with-note"));
+    fireEvent.click(screen.getByTestId("backup-note-go"));
+    expect(onBackUp).toHaveBeenLastCalledWith(null, null);
   });
 
   it("is disabled while a backup runs, and Escape closes the menu", () => {

@@ -267,7 +267,7 @@ pub struct Prepared {
     pub(crate) directory: bool,
 }
 
-pub(crate) fn quote_ident(s: &str) -> String {
+pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -1,4 +1,4 @@
--- Offsite catalog, version 23: a project's recovery targets (issue 47).
+-- Offsite catalog, version 24: a project's recovery targets (issue 47).
 --
 -- recovery_targets: at most one row per project (no row: no targets). `rpo_seconds`: the newest
 -- good backup may be at most this old, else the health checklist marks the project At risk;

@@ -1,0 +1,241 @@
+//! `offsite pitr enable|run|status|disable PROJECT` and `offsite restore PROJECT --at TIME`:
+//! point-in-time capture and restore (docs/pitr.md). The engine does the work; this prints it.
+
+use crate::output::Out;
+use clap::Subcommand;
+use offsite_core::ops::pitr::restore::PitrPlan;
+use offsite_core::pitr::{micros_text, parse_time};
+use offsite_core::{Engine, Result};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Subcommand)]
+pub enum PitrCmd {
+    /// Start capturing: a publication of the tables this role may publish, a logical slot, and
+    /// a base backup taken after the slot (the role needs REPLICATION, not SUPERUSER).
+    #[command(
+        after_help = "Examples:\n  offsite pitr enable shop\n  offsite pitr enable shop --max-retained 512MiB"
+    )]
+    Enable {
+        /// The project.
+        project: String,
+        /// WAL the slot may hold on the server before the capture drops it (default 1GiB).
+        #[arg(long, value_name = "SIZE")]
+        max_retained: Option<String>,
+    },
+    /// Capture in the foreground: read the slot every --every seconds, write segments, advance
+    /// the slot. Ctrl-C stops it; a killed capture resumes from the slot with no gap.
+    #[command(after_help = "Examples:\n  offsite pitr run shop\n  offsite pitr run shop --once")]
+    Run {
+        /// The project.
+        project: String,
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between passes (default 5).
+        #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+        every: u64,
+    },
+    /// The slot, its retained WAL and lag, the RPO now, the restorable windows, stray slots.
+    #[command(
+        after_help = "Examples:\n  offsite pitr status shop\n  offsite pitr status shop --json"
+    )]
+    Status {
+        /// The project.
+        project: String,
+    },
+    /// Drop the slot and the publication (the captured windows stay restorable).
+    #[command(after_help = "Examples:\n  offsite pitr disable shop")]
+    Disable {
+        /// The project.
+        project: String,
+    },
+}
+
+pub async fn pitr(
+    engine: &Engine,
+    cmd: PitrCmd,
+    out: &Out,
+    cancel: &CancellationToken,
+) -> Result<u8> {
+    match cmd {
+        PitrCmd::Enable {
+            project,
+            max_retained,
+        } => {
+            let max = match max_retained {
+                Some(s) => Some(parse_size(&s)?),
+                None => None,
+            };
+            let e = engine.pitr_enable(&project, max).await?;
+            if out.json() {
+                out.emit(&e);
+            } else {
+                println!(
+                    "capturing {project}: slot {}, base {} at {}",
+                    e.slot, e.base_backup_id, e.base_at
+                );
+                println!(
+                    "covered ({}): {}",
+                    e.coverage.covered.len(),
+                    e.coverage.covered.join(", ")
+                );
+                for (t, why) in &e.coverage.not_covered {
+                    println!("not covered: {t}: {why}");
+                }
+            }
+        }
+        PitrCmd::Run {
+            project,
+            once,
+            every,
+        } => {
+            if once {
+                let r = engine.pitr_run_once(&project, cancel).await?;
+                if out.json() {
+                    out.emit(&r);
+                } else {
+                    println!("{} segment(s), {} transaction(s)", r.segments, r.commits);
+                    if let Some(why) = &r.dropped {
+                        println!("{why}");
+                    }
+                }
+            } else {
+                engine
+                    .pitr_run(&project, Duration::from_secs(every.max(1)), cancel)
+                    .await?;
+            }
+        }
+        PitrCmd::Status { project } => {
+            let s = engine.pitr_status(&project).await?;
+            if out.json() {
+                out.emit(&s);
+                return Ok(0);
+            }
+            println!(
+                "capture: {}",
+                if s.enabled { "enabled" } else { "not enabled" }
+            );
+            if let Some(slot) = &s.slot {
+                println!(
+                    "slot {}: retained WAL {} bytes (limit {}), {}",
+                    slot.slot,
+                    slot.retained_bytes,
+                    s.max_retained.unwrap_or_default(),
+                    if slot.active { "in use" } else { "idle" }
+                );
+            }
+            if let Some(rpo) = s.rpo_seconds {
+                println!("RPO now: {rpo:.0} s");
+            }
+            for w in &s.windows {
+                match &w.broken_by {
+                    Some(why) => println!("window {} → {} (ends: {why})", w.from_text, w.to_text),
+                    None => println!("window {} → {}", w.from_text, w.to_text),
+                }
+            }
+            for why in &s.ended {
+                println!("ended: {why}");
+            }
+            for stray in &s.stray_slots {
+                println!(
+                    "stray slot {} (no project of this catalog owns it): retains {} bytes; \
+                     drop it with SELECT pg_drop_replication_slot('{}')",
+                    stray.slot, stray.retained_bytes, stray.slot
+                );
+            }
+        }
+        PitrCmd::Disable { project } => {
+            let had = engine.pitr_disable(&project).await?;
+            out.done(&if had {
+                format!("dropped {project}'s slot and publication")
+            } else {
+                format!("{project} had no slot; its publication is gone")
+            });
+        }
+    }
+    Ok(0)
+}
+
+/// `offsite restore PROJECT --at TIME --to TARGET [--dry-run]`.
+pub async fn restore_at(
+    engine: &Engine,
+    project: &str,
+    at: &str,
+    to: Option<&str>,
+    password: Option<String>,
+    dry_run: bool,
+    out: &Out,
+) -> Result<u8> {
+    let cancel = &CancellationToken::new();
+    let at = parse_time(at)?;
+    let plan = engine.pitr_plan(project, at).await?;
+    if dry_run {
+        show_plan(out, &plan);
+        return Ok(0);
+    }
+    let to = to.ok_or_else(|| offsite_core::Error::invalid("--to is needed to restore"))?;
+    if !out.json() {
+        show_plan(out, &plan);
+    }
+    let r = engine
+        .pitr_restore(project, at, to, password, cancel)
+        .await?;
+    if out.json() {
+        out.emit(&r);
+    } else {
+        println!(
+            "restored {project} as at {}: {} transaction(s), {} change(s) replayed{}",
+            micros_text(at),
+            r.replayed.commits,
+            r.replayed.changes,
+            r.replayed
+                .last_commit
+                .map(|(_, t)| format!(", last commit {}", micros_text(t)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(0)
+}
+
+fn show_plan(out: &Out, p: &PitrPlan) {
+    if out.json() {
+        out.emit(p);
+        return;
+    }
+    println!("restore to {}", p.at);
+    println!("  base: {} (taken {})", p.base_backup_id, p.base_at);
+    println!("  change segments: {}", p.segments.len());
+    match (&p.stop_commit_at, &p.stop_commit_lsn) {
+        (Some(t), Some(l)) => println!(
+            "  stops after the commit at {t} (LSN {l}); {} transaction(s) to replay",
+            p.transactions
+        ),
+        _ => println!("  no transaction to replay: the base as taken"),
+    }
+    println!("  window: {} → {}", p.window.from_text, p.window.to_text);
+    for (t, why) in &p.not_covered {
+        println!("  not covered (as in the base): {t}: {why}");
+    }
+}
+
+/// `1073741824`, `512MiB`, `1GiB`, `100kB`.
+fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "kib" | "k" => 1 << 10,
+        "mb" | "mib" | "m" => 1 << 20,
+        "gb" | "gib" | "g" => 1 << 30,
+        _ => 0,
+    };
+    n.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            offsite_core::Error::invalid(format!("not a size: {s:?} (e.g. 512MiB, 1GiB)"))
+        })
+}

@@ -1,0 +1,377 @@
+//! Point-in-time capture of a project (issue 46, docs/pitr.md): `enable` (publication, slot,
+//! then a base backup dumped in a snapshot taken after the slot), `run` (segments read from the
+//! slot, registered, then the slot advanced; a slot holding too much WAL is dropped), `status`
+//! (slot, lag, RPO, restorable windows, stray slots) and `disable`. Restoring to a time is in
+//! [`restore`].
+
+pub mod restore;
+
+use crate::archive::{BackupType, Manifest};
+use crate::catalog::{PitrChain, Project};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::{BackupOptions, JobStart};
+use crate::pitr::capture::{self, Captured};
+use crate::pitr::server::{self, SlotState};
+use crate::pitr::window::{self, ChainFacts, SegmentFacts, Window};
+use crate::pitr::{micros_text, parse_time, segment, Names};
+use crate::postgres::conn::ConnSpec;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// WAL a slot may hold before the capture drops it (1 GiB).
+pub const DEFAULT_MAX_RETAINED: u64 = 1 << 30;
+/// Messages read from the slot per segment at most (whole transactions).
+const SEGMENT_CHANGES: u32 = 50_000;
+
+/// What a chain covers, kept as JSON in the catalog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredCoverage {
+    pub covered: Vec<String>,
+    pub not_covered: Vec<(String, String)>,
+    /// The published tables' columns when the chain began (DDL after it breaks the window).
+    pub fingerprint: String,
+}
+
+/// What `enable` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PitrEnabled {
+    pub chain_id: String,
+    pub slot: String,
+    pub publication: String,
+    pub coverage: StoredCoverage,
+    pub base_backup_id: String,
+    pub base_at: String,
+}
+
+/// What one `run` pass did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PitrRun {
+    pub segments: u64,
+    pub commits: u64,
+    /// The slot was dropped because it held more WAL than allowed (the chain ended).
+    pub dropped: Option<String>,
+}
+
+/// What `status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct PitrStatus {
+    pub enabled: bool,
+    pub slot: Option<SlotState>,
+    pub max_retained: Option<u64>,
+    /// Seconds since the capture last confirmed it had everything (`None`: not running).
+    pub rpo_seconds: Option<f64>,
+    pub coverage: Option<StoredCoverage>,
+    pub windows: Vec<Window>,
+    /// Chains that ended, and why.
+    pub ended: Vec<String>,
+    /// Slots named like Offsite's on this server that no active chain owns.
+    pub stray_slots: Vec<SlotState>,
+}
+
+async fn connect(engine: &Engine, project: &Project) -> Result<(ConnSpec, PgConnection)> {
+    let spec = engine.spec_of(project)?;
+    let password = engine.password_of(project).await?;
+    let conn = spec
+        .connect(password.as_deref())
+        .await
+        .map_err(|e| engine.password_hint(&project.name, e))?;
+    Ok((spec, conn))
+}
+
+async fn active_chain(engine: &Engine, project: &Project) -> Result<Option<PitrChain>> {
+    Ok(engine
+        .catalog
+        .pitr_chains(&project.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|c| c.state == "active"))
+}
+
+/// Where a project's segments are written.
+fn segment_dir(engine: &Engine, project: &Project) -> PathBuf {
+    engine.backup_dir_of(project).join("pitr")
+}
+
+pub(crate) async fn enable(
+    engine: &Engine,
+    name: &str,
+    max_retained: Option<u64>,
+) -> Result<PitrEnabled> {
+    let project = engine.catalog.project(name).await?;
+    if active_chain(engine, &project).await?.is_some() {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!("point-in-time capture is already enabled for {name}"),
+        ));
+    }
+    let names = Names::for_project(&project.id);
+    let (spec, mut conn) = connect(engine, &project).await?;
+    let (coverage, _) = server::enable(&mut conn, &spec, &names).await?;
+    let stored = StoredCoverage {
+        fingerprint: server::fingerprint(&mut conn, &spec, &names.publication).await?,
+        covered: coverage.covered,
+        not_covered: coverage.not_covered,
+    };
+    let json = serde_json::to_string(&stored).map_err(|e| Error::internal(e.to_string()))?;
+    let max = max_retained.unwrap_or(DEFAULT_MAX_RETAINED);
+    let chain = engine
+        .catalog
+        .add_pitr_chain(
+            &project.id,
+            &names.slot,
+            &names.publication,
+            &json,
+            max as i64,
+        )
+        .await?;
+    match take_base(engine, name, &chain).await {
+        Ok((base_backup_id, base_at)) => Ok(PitrEnabled {
+            chain_id: chain.id,
+            slot: names.slot,
+            publication: names.publication,
+            coverage: stored,
+            base_backup_id,
+            base_at: micros_text(base_at),
+        }),
+        Err(e) => {
+            let _ = server::disable(&mut conn, &spec, &names).await;
+            let _ = engine
+                .catalog
+                .end_pitr_chain(&chain.id, "its base backup failed")
+                .await;
+            Err(e)
+        }
+    }
+}
+
+/// The base: an ordinary database backup, dumped in a snapshot taken after the slot.
+async fn take_base(engine: &Engine, name: &str, chain: &PitrChain) -> Result<(String, i64)> {
+    let out = engine
+        .backup(
+            BackupOptions {
+                backup_type: Some(BackupType::Database),
+                ..BackupOptions::project(name)
+            },
+            JobStart::default(),
+        )
+        .await?;
+    let manifest: Manifest = out
+        .backup
+        .manifest_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .ok_or_else(|| Error::internal("the base backup has no manifest"))?;
+    let snap = manifest.source.snapshot.ok_or_else(|| {
+        Error::new(
+            ErrorKind::UnsupportedFormat,
+            "the base backup's dump did not share its snapshot (a transaction pooler?): base and \
+             changes cannot meet at one point",
+        )
+        .with_hint("connect the project directly to PostgreSQL (port 5432), not through a pooler")
+    })?;
+    let at = parse_time(&snap.taken_at)?;
+    engine
+        .catalog
+        .set_pitr_base(&chain.id, &out.backup.id, &snap.xids, at)
+        .await?;
+    Ok((out.backup.id, at))
+}
+
+/// One pass: every segment the slot holds, registered, then the slot moved past it.
+pub(crate) async fn run_once(
+    engine: &Engine,
+    name: &str,
+    cancel: &CancellationToken,
+) -> Result<PitrRun> {
+    let project = engine.catalog.project(name).await?;
+    let chain = active_chain(engine, &project).await?.ok_or_else(|| {
+        Error::not_found(format!("point-in-time capture is not enabled for {name}"))
+            .with_hint("offsite pitr enable PROJECT")
+    })?;
+    let names = Names {
+        slot: chain.slot.clone(),
+        publication: chain.publication.clone(),
+    };
+    let (spec, mut conn) = connect(engine, &project).await?;
+    let dir = segment_dir(engine, &project);
+    let mut done = PitrRun::default();
+    loop {
+        let (polled, captured) = capture::capture_once(
+            &mut conn,
+            &spec,
+            &names,
+            &dir,
+            &project.name,
+            SEGMENT_CHANGES,
+            cancel,
+        )
+        .await?;
+        let Some(Captured {
+            path,
+            info,
+            sha256,
+            bytes,
+        }) = captured
+        else {
+            engine.catalog.set_pitr_polled(&chain.id, polled).await?;
+            break;
+        };
+        engine
+            .catalog
+            .add_pitr_segment(&chain.id, &path.to_string_lossy(), &info, bytes, &sha256)
+            .await?;
+        capture::advance(&mut conn, &spec, &names, info.end_lsn).await?;
+        done.segments += 1;
+        done.commits += info.commits;
+    }
+    if let Some(s) = server::slot_state(&mut conn, &spec, &names.slot).await? {
+        if s.retained_bytes > chain.max_retained {
+            server::drop_slot(&mut conn, &spec, &names.slot).await?;
+            let why = format!(
+                "the slot held {} bytes of WAL, over the limit of {}: dropped to protect the \
+                 server's disk (enable again for a new base)",
+                s.retained_bytes, chain.max_retained
+            );
+            engine.catalog.end_pitr_chain(&chain.id, &why).await?;
+            tracing::warn!(project = %name, "{why}");
+            done.dropped = Some(why);
+        }
+    }
+    Ok(done)
+}
+
+/// Capture until cancelled, a pass every `every`.
+pub(crate) async fn run(
+    engine: &Engine,
+    name: &str,
+    every: Duration,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    loop {
+        let pass = run_once(engine, name, cancel).await?;
+        if pass.dropped.is_some() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Capture every project with an active chain until cancelled, a pass each every `every`
+/// (`offsite daemon`); one project's failure is logged and does not stop the others.
+pub(crate) async fn run_all(engine: &Engine, every: Duration, cancel: &CancellationToken) {
+    loop {
+        match engine.catalog.pitr_active_projects().await {
+            Ok(names) => {
+                for name in names {
+                    if let Err(e) = run_once(engine, &name, cancel).await {
+                        tracing::warn!(project = %name, "point-in-time capture: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("point-in-time capture: {e}"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+pub(crate) async fn disable(engine: &Engine, name: &str) -> Result<bool> {
+    let project = engine.catalog.project(name).await?;
+    let names = Names::for_project(&project.id);
+    let (spec, mut conn) = connect(engine, &project).await?;
+    let had = server::disable(&mut conn, &spec, &names).await?;
+    for c in engine.catalog.pitr_chains(&project.id).await? {
+        engine.catalog.end_pitr_chain(&c.id, "disabled").await?;
+    }
+    Ok(had)
+}
+
+/// The rules' view of every chain with a base: each segment checked against its checksum.
+pub(crate) async fn chain_facts(
+    engine: &Engine,
+    project: &Project,
+) -> Result<Vec<(PitrChain, ChainFacts)>> {
+    let mut out = Vec::new();
+    for c in engine.catalog.pitr_chains(&project.id).await? {
+        let (Some(base), Some(base_at)) = (c.base_backup_id.clone(), c.base_at) else {
+            continue;
+        };
+        let cov: StoredCoverage = serde_json::from_str(&c.coverage).unwrap_or_default();
+        let segments = engine
+            .catalog
+            .pitr_segments(&c.id)
+            .await?
+            .into_iter()
+            .map(|s| SegmentFacts {
+                intact: segment::verify(std::path::Path::new(&s.path), Some(&s.sha256)).is_ok(),
+                path: s.path,
+                start_lsn: s.start_lsn,
+                end_lsn: s.end_lsn,
+                first_commit_at: s.first_commit_at,
+                last_commit_at: s.last_commit_at,
+                closed_at: s.closed_at,
+                fingerprint: s.fingerprint,
+            })
+            .collect();
+        let facts = ChainFacts {
+            id: c.id.clone(),
+            base_backup_id: base,
+            base_at,
+            base_fingerprint: cov.fingerprint,
+            segments,
+            last_poll_at: c.last_poll_at,
+        };
+        out.push((c, facts));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
+    let project = engine.catalog.project(name).await?;
+    let chains = chain_facts(engine, &project).await?;
+    let active = active_chain(engine, &project).await?;
+    let (spec, mut conn) = connect(engine, &project).await?;
+    let slot = match &active {
+        Some(c) => server::slot_state(&mut conn, &spec, &c.slot).await?,
+        None => None,
+    };
+    let owned = engine.catalog.pitr_active_slots().await?;
+    let stray_slots = server::offsite_slots(&mut conn, &spec)
+        .await?
+        .into_iter()
+        .filter(|s| !owned.contains(&s.slot))
+        .collect();
+    let windows: Vec<Window> = chains.iter().map(|(_, f)| window::window(f)).collect();
+    let now = engine.clock().now();
+    let now = now.unix_timestamp_nanos() as i64 / 1000;
+    let rpo_seconds = active.as_ref().and_then(|c| {
+        let last = chains
+            .iter()
+            .find(|(ch, _)| ch.id == c.id)
+            .map(|(_, f)| window::window(f).to)?;
+        Some((now - last) as f64 / 1e6)
+    });
+    Ok(PitrStatus {
+        enabled: active.is_some(),
+        slot,
+        max_retained: active.as_ref().map(|c| c.max_retained as u64),
+        rpo_seconds,
+        coverage: active.and_then(|c| serde_json::from_str(&c.coverage).ok()),
+        windows,
+        ended: chains
+            .iter()
+            .filter_map(|(c, _)| c.ended_reason.clone())
+            .collect(),
+        stray_slots,
+    })
+}

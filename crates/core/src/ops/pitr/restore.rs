@@ -1,0 +1,163 @@
+//! Restore a project to a time: the plan (base, segments, the commit it stops at), then the
+//! base through the ordinary restore and the changes replayed into it.
+
+use super::{chain_facts, StoredCoverage};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ops::JobStart;
+use crate::pgoutput::{self, Message};
+use crate::pitr::replay::{Replayed, Replayer};
+use crate::pitr::segment::{self, SegmentReader};
+use crate::pitr::snapshot::XidSnapshot;
+use crate::pitr::window::{self, Window};
+use crate::pitr::{lsn_text, micros_text};
+use crate::postgres::conn::ConnSpec;
+use crate::restore::{DatabaseTo, RestoreRequest};
+use serde::Serialize;
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// What a restore to a time will do.
+#[derive(Debug, Clone, Serialize)]
+pub struct PitrPlan {
+    pub at: String,
+    pub window: Window,
+    pub base_backup_id: String,
+    pub base_path: String,
+    pub base_at: String,
+    pub segments: Vec<String>,
+    /// The last transaction it applies (commit time, end LSN); `None`: the base alone.
+    pub stop_commit_at: Option<String>,
+    pub stop_commit_lsn: Option<String>,
+    pub transactions: u64,
+    /// Tables whose changes were not captured (restored as in the base).
+    pub not_covered: Vec<(String, String)>,
+    #[serde(skip)]
+    snapshot: String,
+}
+
+/// What a restore to a time did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PitrRestored {
+    pub plan: PitrPlan,
+    pub replayed: Replayed,
+}
+
+pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
+    let project = engine.catalog.project(name).await?;
+    let all = chain_facts(engine, &project).await?;
+    let facts: Vec<_> = all.iter().map(|(_, f)| f.clone()).collect();
+    let (chosen, w) = window::choose(&facts, at)?;
+    let (chain, _) = all
+        .iter()
+        .find(|(c, _)| c.id == chosen.id)
+        .ok_or_else(|| Error::internal("the chosen chain is gone"))?;
+    let snapshot = chain.base_snapshot.clone().unwrap_or_default();
+    let base = XidSnapshot::parse(&snapshot)?;
+    let record = engine.catalog.backup(&chosen.base_backup_id).await?;
+    let mut stop = None;
+    let mut transactions = 0;
+    for s in &chosen.segments {
+        let (last, n) = last_commit_before(Path::new(&s.path), &base, at)?;
+        stop = last.or(stop);
+        transactions += n;
+    }
+    let cov: StoredCoverage = serde_json::from_str(&chain.coverage).unwrap_or_default();
+    Ok(PitrPlan {
+        at: micros_text(at),
+        window: w,
+        base_backup_id: chosen.base_backup_id.clone(),
+        base_path: record.path,
+        base_at: micros_text(chosen.base_at),
+        segments: chosen.segments.iter().map(|s| s.path.clone()).collect(),
+        stop_commit_at: stop.map(|(_, t)| micros_text(t)),
+        stop_commit_lsn: stop.map(|(l, _)| lsn_text(l)),
+        transactions,
+        not_covered: cov.not_covered,
+        snapshot,
+    })
+}
+
+/// The last commit at or before `at` in a segment that the base does not hold, and how many.
+fn last_commit_before(
+    path: &Path,
+    base: &XidSnapshot,
+    at: i64,
+) -> Result<(Option<(u64, i64)>, u64)> {
+    let mut r = SegmentReader::open(path)?;
+    let mut counted = None;
+    let mut last = None;
+    let mut n = 0;
+    while let Some(rec) = r.next_record()? {
+        match pgoutput::decode(&rec.data)? {
+            Message::Begin {
+                commit_time, xid, ..
+            } => {
+                if commit_time > at && !base.sees(xid) {
+                    break;
+                }
+                counted = Some(!base.sees(xid));
+            }
+            Message::Commit {
+                end_lsn,
+                commit_time,
+                ..
+            } if counted.take() == Some(true) => {
+                last = Some((end_lsn, commit_time));
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok((last, n))
+}
+
+/// Restore `name` as it was at `at` into `to` (a URL or a project's name).
+pub(crate) async fn run(
+    engine: &Engine,
+    name: &str,
+    at: i64,
+    to: &str,
+    password: Option<String>,
+    cancel: &CancellationToken,
+) -> Result<PitrRestored> {
+    let plan = plan(engine, name, at).await?;
+    for s in &plan.segments {
+        segment::verify(Path::new(s), None)?;
+    }
+    let (spec, password) = target(engine, to, password.clone()).await?;
+    engine
+        .restore(
+            RestoreRequest::new(
+                &plan.base_path,
+                DatabaseTo::url_or_project(to, password.clone()),
+            ),
+            JobStart::default(),
+        )
+        .await?;
+    let mut conn = spec.connect(password.as_deref()).await?;
+    let mut r = Replayer::new(&mut conn, &spec, XidSnapshot::parse(&plan.snapshot)?, at);
+    for s in &plan.segments {
+        r.segment(Path::new(s), cancel).await?;
+        if r.stopped() {
+            break;
+        }
+    }
+    let replayed = r.finish().await?;
+    Ok(PitrRestored { plan, replayed })
+}
+
+async fn target(
+    engine: &Engine,
+    to: &str,
+    password: Option<String>,
+) -> Result<(ConnSpec, Option<String>)> {
+    if to.contains("://") {
+        let (spec, in_url) = ConnSpec::parse_url(to)?;
+        Ok((spec, password.or(in_url)))
+    } else {
+        let project = engine.catalog.project(to).await?;
+        let password = engine.password_of(&project).await?;
+        Ok((engine.spec_of(&project)?, password))
+    }
+}

@@ -1,0 +1,149 @@
+//! One step of the capture: read what the slot holds (without consuming it), write it as a
+//! segment ending at a commit, and let the caller register it before the slot moves on
+//! ([`advance`]). A capture killed anywhere resumes from the slot: nothing is lost (the slot
+//! did not move) and nothing is doubled (the segment is named by its first commit and is
+//! written again under the same name).
+
+use super::segment::{SegmentInfo, SegmentWriter, EXTENSION};
+use super::server;
+use super::{lsn_text, parse_lsn, Names};
+use crate::error::{Error, Result};
+use crate::pgoutput::{self, Message};
+use crate::postgres::conn::ConnSpec;
+use futures::TryStreamExt;
+use sqlx::PgConnection;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// A segment written and not yet registered.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub path: PathBuf,
+    pub info: SegmentInfo,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Where the commits seen so far stand.
+#[derive(Default)]
+struct Commits {
+    first: Option<(u64, i64)>,
+    last: Option<(u64, i64)>,
+    count: u64,
+    /// The writer's position after the last commit.
+    cut: u64,
+    messages: u64,
+    messages_at_cut: u64,
+}
+
+/// The file name of a segment: the project's stem and the first commit's LSN (sortable).
+pub fn segment_name(stem: &str, first_commit_lsn: u64) -> String {
+    format!("{stem}_{first_commit_lsn:016X}.{EXTENSION}")
+}
+
+/// Read up to about `max_changes` messages (whole transactions: the server stops only at a
+/// commit) from the slot into a new segment under `dir`, with the server's clock when reading
+/// began (`None`: nothing committed since the slot's position, up to that time).
+pub async fn capture_once(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    names: &Names,
+    dir: &Path,
+    stem: &str,
+    max_changes: u32,
+    cancel: &CancellationToken,
+) -> Result<(i64, Option<Captured>)> {
+    let state = server::slot_state(conn, spec, &names.slot)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(format!("the slot {} is gone from the server", names.slot))
+        })?;
+    // The server's clock before reading, less a second: every commit before it is in what the
+    // slot hands out (decoding reads flushed WAL; with synchronous_commit off a commit may wait
+    // up to three wal_writer_delay periods for its flush).
+    let closed_at: i64 = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    let mut w = SegmentWriter::create(dir)?;
+    let mut c = Commits::default();
+    {
+        let mut rows = sqlx::query_as::<_, (String, i64, Vec<u8>)>(
+            "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_peek_binary_changes(\
+             $1, NULL, $2, 'proto_version', '1', 'publication_names', $3)",
+        )
+        .bind(&names.slot)
+        .bind(i32::try_from(max_changes).unwrap_or(i32::MAX))
+        .bind(&names.publication)
+        .fetch(&mut *conn);
+        while let Some((lsn, xid, data)) = rows.try_next().await.map_err(|e| spec.map_sqlx(e))? {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            let lsn = parse_lsn(&lsn)?;
+            w.message(lsn, xid as u32, &data)?;
+            c.messages += 1;
+            if let Message::Commit {
+                commit_lsn,
+                end_lsn,
+                commit_time,
+                ..
+            } = pgoutput::decode(&data)?
+            {
+                c.first.get_or_insert((commit_lsn, commit_time));
+                c.last = Some((end_lsn, commit_time));
+                c.count += 1;
+                c.cut = w.position();
+                c.messages_at_cut = c.messages;
+            }
+        }
+    }
+    let (Some((first_lsn, first_at)), Some((end_lsn, last_at))) = (c.first, c.last) else {
+        return Ok((closed_at, None));
+    };
+    // Messages after the last commit (the server ends at commits; never trust it): dropped
+    // here, read again next time.
+    w.truncate(c.cut)?;
+    let info = SegmentInfo {
+        start_lsn: state.confirmed_flush,
+        first_commit_lsn: first_lsn,
+        end_lsn,
+        first_commit_at: first_at,
+        last_commit_at: last_at,
+        closed_at,
+        commits: c.count,
+        messages: c.messages_at_cut,
+        fingerprint: server::fingerprint(conn, spec, &names.publication).await?,
+        sequences: server::sequences(conn, spec).await?,
+    };
+    let path = dir.join(segment_name(stem, first_lsn));
+    let sha256 = w.finish(&info, &path)?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok((
+        closed_at,
+        Some(Captured {
+            path,
+            info,
+            sha256,
+            bytes,
+        }),
+    ))
+}
+
+/// Move the slot past a registered segment: the server may now free the WAL it held.
+pub async fn advance(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    names: &Names,
+    to: u64,
+) -> Result<()> {
+    sqlx::query("SELECT pg_replication_slot_advance($1, $2::text::pg_lsn)")
+        .bind(&names.slot)
+        .bind(lsn_text(to))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e).context("advancing the slot"))?;
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! Replay of captured changes into a restored base, transaction by transaction in commit
+//! order, up to the last commit at or before a time. Values go to the server as one JSON
+//! parameter per row, turned into the table's own types by `jsonb_populate_record` (PostgreSQL's
+//! input functions); identifiers are quoted; no value is ever part of the SQL text.
+
+use super::segment::{SegmentReader, SequenceValue};
+use super::snapshot::XidSnapshot;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgoutput::{self, Message, Relation, Tuple, Value};
+use crate::postgres::conn::ConnSpec;
+use crate::postgres::restore::quote_ident;
+use sqlx::PgConnection;
+use std::collections::HashMap;
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Replayed {
+    /// Transactions applied, and those skipped because the base already held them.
+    pub commits: u64,
+    pub skipped: u64,
+    pub changes: u64,
+    /// The last commit applied (end LSN, time µs).
+    pub last_commit: Option<(u64, i64)>,
+}
+
+/// Replays segments in order; relations carry over from one segment to the next.
+pub struct Replayer<'a> {
+    conn: &'a mut PgConnection,
+    spec: &'a ConnSpec,
+    base: XidSnapshot,
+    stop_at: i64,
+    relations: HashMap<u32, Relation>,
+    /// Inside a transaction: applying (true) or skipping (false).
+    open: Option<bool>,
+    pub done: Replayed,
+    stopped: bool,
+    sequences: Vec<SequenceValue>,
+}
+
+const JSON: u32 = 114;
+const JSONB: u32 = 3802;
+
+impl<'a> Replayer<'a> {
+    pub fn new(
+        conn: &'a mut PgConnection,
+        spec: &'a ConnSpec,
+        base: XidSnapshot,
+        stop_at: i64,
+    ) -> Self {
+        Replayer {
+            conn,
+            spec,
+            base,
+            stop_at,
+            relations: HashMap::new(),
+            open: None,
+            done: Replayed::default(),
+            stopped: false,
+            sequences: Vec::new(),
+        }
+    }
+
+    /// Whether the stopping point was reached (later segments hold nothing to apply).
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Apply one segment (its checksum verified by the caller).
+    pub async fn segment(&mut self, path: &Path, cancel: &CancellationToken) -> Result<()> {
+        let mut r = SegmentReader::open(path)?;
+        while let Some(rec) = r.next_record()? {
+            if cancel.is_cancelled() {
+                self.rollback().await;
+                return Err(Error::cancelled());
+            }
+            // Past the stopping point the rest is only read for the trailer (the sequences).
+            if !self.stopped {
+                self.message(pgoutput::decode(&rec.data)?).await?;
+            }
+        }
+        if self.open.is_some() {
+            self.rollback().await;
+            return Err(Error::integrity(format!(
+                "change segment {} ends inside a transaction",
+                path.display()
+            )));
+        }
+        if let Some(info) = r.info() {
+            self.sequences = info.sequences.clone();
+        } else if !self.stopped {
+            return Err(Error::integrity(format!(
+                "change segment {}: no trailer",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn rollback(&mut self) {
+        if self.open == Some(true) {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
+        }
+        self.open = None;
+    }
+
+    async fn exec(&mut self, sql: &str, args: &[serde_json::Value]) -> Result<()> {
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(sqlx::types::Json(a));
+        }
+        q.execute(&mut *self.conn).await.map_err(|e| {
+            Error::new(
+                ErrorKind::ValidationFailed,
+                format!(
+                    "replaying a captured change failed: {}",
+                    self.spec.map_sqlx(e).message()
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn message(&mut self, m: Message) -> Result<()> {
+        match m {
+            Message::Begin {
+                commit_time, xid, ..
+            } => {
+                if self.open.is_some() {
+                    return Err(Error::integrity("a transaction begins inside another"));
+                }
+                if self.base.sees(xid) {
+                    self.open = Some(false);
+                    self.done.skipped += 1;
+                } else if commit_time > self.stop_at {
+                    self.stopped = true;
+                } else {
+                    self.exec("BEGIN", &[]).await?;
+                    self.open = Some(true);
+                }
+            }
+            Message::Commit {
+                end_lsn,
+                commit_time,
+                ..
+            } => match self.open.take() {
+                Some(true) => {
+                    self.exec("COMMIT", &[]).await?;
+                    self.done.commits += 1;
+                    self.done.last_commit = Some((end_lsn, commit_time));
+                }
+                Some(false) => {}
+                None => return Err(Error::integrity("a commit outside a transaction")),
+            },
+            Message::Relation(r) => {
+                if r.columns.is_empty() && r.name.is_empty() {
+                    return Err(Error::integrity("a relation without a name"));
+                }
+                self.relations.insert(r.oid, r);
+            }
+            m @ (Message::Insert { .. }
+            | Message::Update { .. }
+            | Message::Delete { .. }
+            | Message::Truncate { .. }) => match self.open {
+                Some(true) => {
+                    self.change(m).await?;
+                    self.done.changes += 1;
+                }
+                Some(false) => {}
+                None => return Err(Error::integrity("a change outside a transaction")),
+            },
+            Message::Origin { .. } | Message::Type { .. } | Message::Message { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn relation(&self, oid: u32) -> Result<&Relation> {
+        self.relations.get(&oid).ok_or_else(|| {
+            Error::integrity(format!("a change to relation {oid} before its description"))
+        })
+    }
+
+    async fn change(&mut self, m: Message) -> Result<()> {
+        let (sql, args) = match m {
+            Message::Insert { relation, new } => {
+                let r = self.relation(relation)?;
+                let cols = present(r, &new)?;
+                let list = cols
+                    .iter()
+                    .map(|&i| quote_ident(&r.columns[i].name))
+                    .collect::<Vec<_>>();
+                let from = list.iter().map(|c| format!("r.{c}")).collect::<Vec<_>>();
+                let t = table(r);
+                (
+                    format!(
+                        "INSERT INTO {t} ({}) SELECT {} FROM jsonb_populate_record(NULL::{t}, $1) r",
+                        list.join(", "),
+                        from.join(", ")
+                    ),
+                    vec![row(r, &new)?],
+                )
+            }
+            Message::Update { relation, old, new } => {
+                let r = self.relation(relation)?;
+                let key = old.as_ref().unwrap_or(&new);
+                let set = present(r, &new)?
+                    .into_iter()
+                    .map(|i| {
+                        let c = quote_ident(&r.columns[i].name);
+                        format!("{c} = r.{c}")
+                    })
+                    .collect::<Vec<_>>();
+                let t = table(r);
+                (
+                    format!(
+                        "UPDATE {t} SET {} FROM jsonb_populate_record(NULL::{t}, $1) r WHERE {t}.ctid = ({})",
+                        set.join(", "),
+                        find(r, key, 2)?
+                    ),
+                    vec![row(r, &new)?, row(r, key)?],
+                )
+            }
+            Message::Delete { relation, old } => {
+                let r = self.relation(relation)?;
+                let t = table(r);
+                (
+                    format!("DELETE FROM {t} WHERE ctid = ({})", find(r, &old, 1)?),
+                    vec![row(r, &old)?],
+                )
+            }
+            Message::Truncate {
+                cascade,
+                restart_identity,
+                relations,
+            } => {
+                let names = relations
+                    .iter()
+                    .map(|&o| self.relation(o).map(table))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut sql = format!("TRUNCATE {}", names.join(", "));
+                if restart_identity {
+                    sql.push_str(" RESTART IDENTITY");
+                }
+                if cascade {
+                    sql.push_str(" CASCADE");
+                }
+                (sql, vec![])
+            }
+            _ => return Ok(()),
+        };
+        self.exec(&sql, &args).await
+    }
+
+    /// Set the sequences to their values when the last segment applied closed.
+    pub async fn finish(mut self) -> Result<Replayed> {
+        for s in std::mem::take(&mut self.sequences) {
+            sqlx::query("SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3, true)")
+                .bind(&s.schema)
+                .bind(&s.name)
+                .bind(s.value)
+                .execute(&mut *self.conn)
+                .await
+                .map_err(|e| self.spec.map_sqlx(e).context("setting a sequence"))?;
+        }
+        Ok(self.done)
+    }
+}
+
+fn table(r: &Relation) -> String {
+    format!("{}.{}", quote_ident(&r.namespace), quote_ident(&r.name))
+}
+
+/// The columns a tuple carries a value for (unchanged TOAST values are left alone).
+fn present(r: &Relation, t: &Tuple) -> Result<Vec<usize>> {
+    if t.len() != r.columns.len() {
+        return Err(Error::integrity(format!(
+            "a row of {}.{} with {} values for {} columns",
+            r.namespace,
+            r.name,
+            t.len(),
+            r.columns.len()
+        )));
+    }
+    Ok((0..t.len()).filter(|&i| t[i] != Value::Unchanged).collect())
+}
+
+/// The tuple as one JSON object (column → text value; json/jsonb as JSON).
+fn row(r: &Relation, t: &Tuple) -> Result<serde_json::Value> {
+    present(r, t)?;
+    let mut m = serde_json::Map::new();
+    for (col, v) in r.columns.iter().zip(t) {
+        let text = match v {
+            Value::Unchanged => continue,
+            Value::Null => serde_json::Value::Null,
+            Value::Text(b) => {
+                let s = std::str::from_utf8(b).map_err(|_| {
+                    Error::integrity(format!("a value of {} is not UTF-8", col.name))
+                })?;
+                if col.type_oid == JSON || col.type_oid == JSONB {
+                    serde_json::from_str(s).map_err(|_| {
+                        Error::integrity(format!("a value of {} is not JSON", col.name))
+                    })?
+                } else {
+                    serde_json::Value::String(s.to_string())
+                }
+            }
+        };
+        m.insert(col.name.clone(), text);
+    }
+    Ok(serde_json::Value::Object(m))
+}
+
+/// A subquery finding one row matching the key columns of `key` (parameter `$n`): the
+/// replica identity's columns, or every column for `REPLICA IDENTITY FULL`.
+fn find(r: &Relation, key: &Tuple, n: usize) -> Result<String> {
+    let t = table(r);
+    let full = r.replica_identity == b'f' || !r.columns.iter().any(|c| c.key);
+    let mut conds = Vec::new();
+    for (i, c) in r.columns.iter().enumerate() {
+        if !(full || c.key) || key.get(i) == Some(&Value::Unchanged) {
+            continue;
+        }
+        let q = quote_ident(&c.name);
+        conds.push(if key.get(i) == Some(&Value::Null) {
+            format!("o.{q} IS NULL")
+        } else {
+            format!("o.{q} = k.{q}")
+        });
+    }
+    if conds.is_empty() {
+        return Err(Error::integrity(format!("a change to {t} without a key")));
+    }
+    Ok(format!(
+        "SELECT o.ctid FROM {t} o, jsonb_populate_record(NULL::{t}, ${n}) k WHERE {} LIMIT 1",
+        conds.join(" AND ")
+    ))
+}
