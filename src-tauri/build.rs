@@ -50,6 +50,8 @@ const COMMANDS: &[&str] = &[
     "backup_stats",
     "canary_thresholds",
     "set_canary_thresholds",
+    "recovery_targets",
+    "set_recovery_targets",
     "show_in_folder",
     "reveal_file",
     "list_source_tests",

@@ -89,6 +89,8 @@ macro_rules! specta_builder {
                 commands::backups::backup_stats,
                 commands::backups::canary_thresholds,
                 commands::backups::set_canary_thresholds,
+                commands::backups::recovery_targets,
+                commands::backups::set_recovery_targets,
                 commands::backups::show_in_folder,
                 commands::backups::reveal_file,
                 commands::pick_path::<$runtime>,

@@ -170,3 +170,28 @@ pub async fn set_canary_thresholds(
         .await
         .map_err(err)
 }
+
+/// A project's recovery targets (RPO and RTO, seconds; `null`: none set).
+#[tauri::command]
+#[specta::specta]
+pub async fn recovery_targets(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<offsite_core::schedule::Targets> {
+    shell.engine()?.targets(&project).await.map_err(err)
+}
+
+/// Save a project's recovery targets (a `null` clears that one); returns what applies.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_recovery_targets(
+    shell: State<'_, Shell>,
+    project: String,
+    targets: offsite_core::schedule::Targets,
+) -> CmdResult<offsite_core::schedule::Targets> {
+    shell
+        .engine()?
+        .set_targets(&project, targets)
+        .await
+        .map_err(err)
+}

@@ -173,6 +173,10 @@ export const commands = {
 	canaryThresholds: (project: string) => typedError<CanaryThresholds, ErrorPayload>(__TAURI_INVOKE("canary_thresholds", { project })),
 	/**  Save a project's canary thresholds (`null`: back to the defaults); returns what applies. */
 	setCanaryThresholds: (project: string, thresholds: CanaryThresholds | null) => typedError<CanaryThresholds, ErrorPayload>(__TAURI_INVOKE("set_canary_thresholds", { project, thresholds })),
+	/**  A project's recovery targets (RPO and RTO, seconds; `null`: none set). */
+	recoveryTargets: (project: string) => typedError<Targets, ErrorPayload>(__TAURI_INVOKE("recovery_targets", { project })),
+	/**  Save a project's recovery targets (a `null` clears that one); returns what applies. */
+	setRecoveryTargets: (project: string, targets: Targets) => typedError<Targets, ErrorPayload>(__TAURI_INVOKE("set_recovery_targets", { project, targets })),
 	/**
 	 *  Show a backup's archive in the system's file manager (selected where the platform can).
 	 *  Takes the backup's id, not a path: the UI cannot open arbitrary paths.
@@ -2405,6 +2409,8 @@ export type ProblemKind =
 "server_certificate_changed" | 
 /**  Supabase's own daily backup of the project is missing. */
 "platform_backup_missing" | 
+/**  The newest good backup is older than the project's RPO (its recovery point target). */
+"rpo_missed" | 
 /**  The newest restore drill failed. */
 "drill_failed" | 
 /**
@@ -3361,6 +3367,12 @@ export type TableRole =
 
 /**  How a table compares. */
 export type TableStatus = "identical" | "changed" | "only_in_from" | "only_in_to";
+
+/**  A project's targets, in seconds (`None`: no target). */
+export type Targets = {
+	rpo_seconds: number | null,
+	rto_seconds: number | null,
+};
 
 /**  One tenant's archive. */
 export type TenantBackup = {

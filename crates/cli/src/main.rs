@@ -29,6 +29,7 @@ mod output;
 mod pitr_cmd;
 mod project_cmd;
 mod recover_cmd;
+mod recovery_card_cmd;
 mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
@@ -197,6 +198,13 @@ enum Command {
     /// Show or set a project's canary thresholds: when a new backup, compared with the previous
     /// good one, is suspicious (flagged, kept, and an alert sent).
     Canary(marks_cmd::CanaryArgs),
+    /// Write a project's printable recovery card (HTML): where the backups and copies are, how
+    /// to open them without Offsite (age, tar, pg_restore), the last drill, the targets, and the
+    /// contacts given. See docs/recovery.md for what to do in each kind of loss.
+    #[command(
+        after_help = "Examples:\n  offsite recovery-card shop --contact \"Ann Lee <ann@example.com>\" --out shop-card.html\n  offsite recovery-card shop"
+    )]
+    RecoveryCard(recovery_card_cmd::RecoveryCardArgs),
     /// Remove a backup's entry from the catalog (e.g. one whose archive file was deleted); the
     /// file, if still there, is left alone.
     Forget(history_cmd::ForgetArgs),
@@ -643,6 +651,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Unpin { backup } => return marks_cmd::pin(&engine, &backup, false, out).await,
         Command::Delete(args) => return marks_cmd::delete(&engine, args, out).await,
         Command::Canary(args) => return marks_cmd::canary(&engine, args, out).await,
+        Command::RecoveryCard(args) => return recovery_card_cmd::run(&engine, args, out).await,
         Command::Drill(args) => {
             return drill_cmd::run(&engine, args, out, job("drilling")).await;
         }

@@ -67,14 +67,16 @@ impl Out {
         p: &Project,
         backup_dir: &Path,
         selection: &offsite_core::selection::BackupSelection,
+        targets: &offsite_core::schedule::Targets,
     ) {
         if self.json {
-            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "selection": selection }));
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "selection": selection, "targets": targets }));
         } else {
             self.project(p, backup_dir);
             for line in crate::selection_cmd::lines(selection) {
                 println!("{line}");
             }
+            println!("targets:     {}", crate::project_cmd::targets_line(targets));
         }
     }
 

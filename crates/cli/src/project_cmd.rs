@@ -117,6 +117,22 @@ pub enum ProjectCmd {
         #[arg(long)]
         clear: bool,
     },
+    /// Set the project's recovery targets: the RPO (the newest good backup may be at most this
+    /// old, else the project is At risk) and the RTO (a drill whose restore takes longer fails
+    /// its RTO check). Durations: 30m, 4h, 24h, 1h30m, 2d, 1w (m is minutes). `none` clears one.
+    #[command(
+        after_help = "Examples:\n  offsite project set-targets shop --rpo 24h --rto 30m\n  offsite project set-targets shop --rto none"
+    )]
+    SetTargets {
+        /// The project (see `offsite project list`).
+        name: String,
+        /// Recovery point objective (how old the newest good backup may get), or `none`.
+        #[arg(long, value_name = "DURATION")]
+        rpo: Option<String>,
+        /// Recovery time objective (how long a restore may take), or `none`.
+        #[arg(long, value_name = "DURATION")]
+        rto: Option<String>,
+    },
     /// Connect and report server version, size and permission problems.
     #[command(
         after_help = "Examples:\n  offsite project test shop\n  offsite project test shop --json"
@@ -276,7 +292,19 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
         ProjectCmd::Show { name } => {
             let p = engine.project(&name).await?;
             let selection = engine.selection(&name).await?;
-            out.project_shown(&p, &engine.backup_dir_of(&p), &selection);
+            let targets = engine.targets(&name).await?;
+            out.project_shown(&p, &engine.backup_dir_of(&p), &selection, &targets);
+        }
+        ProjectCmd::SetTargets { name, rpo, rto } => {
+            let mut t = engine.targets(&name).await?;
+            if let Some(v) = rpo {
+                t.rpo_seconds = target_arg(&v)?;
+            }
+            if let Some(v) = rto {
+                t.rto_seconds = target_arg(&v)?;
+            }
+            let t = engine.set_targets(&name, t).await?;
+            out.done(&format!("targets of {name}: {}", targets_line(&t)));
         }
         ProjectCmd::SetSelection {
             name,
@@ -433,6 +461,29 @@ fn fields_from_flags_and_env(
         user,
         database,
     })
+}
+
+/// A `--rpo`/`--rto` value: a duration, or `none` to clear it.
+fn target_arg(v: &str) -> Result<Option<u32>> {
+    if v.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    offsite_core::schedule::parse_target(v).map(Some)
+}
+
+/// "RPO 24h, RTO 30m" (or "none set").
+pub fn targets_line(t: &offsite_core::schedule::Targets) -> String {
+    use offsite_core::schedule::format_target;
+    let part = |name: &str, v: Option<u32>| v.map(|s| format!("{name} {}", format_target(s)));
+    let parts: Vec<String> = [part("RPO", t.rpo_seconds), part("RTO", t.rto_seconds)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        "none set (offsite project set-targets NAME --rpo 24h --rto 30m)".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 #[cfg(test)]

@@ -927,11 +927,12 @@ impl Engine {
         project: Option<&str>,
     ) -> Result<(Vec<ProjectStatus>, Vec<crate::health::ProjectHealth>)> {
         let statuses = self.status(project).await?;
-        let mut list: Vec<_> = crate::health::gather::facts(&self.catalog, project, &statuses)
-            .await?
-            .iter()
-            .map(crate::health::assess)
-            .collect();
+        let mut list: Vec<_> =
+            crate::health::gather::facts(&self.catalog, project, &statuses, self.clock.now())
+                .await?
+                .iter()
+                .map(crate::health::assess)
+                .collect();
         crate::health::worst_first(&mut list);
         Ok((statuses, list))
     }

@@ -18,6 +18,7 @@
 //! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
 //!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
+//! - `targets.rs`: a project's recovery targets (RPO and RTO, issue 47);
 //! - `tenants.rs`: a project's tenant roots (a table and its key column, issue 45);
 //! - `tested_sources.rs`: when each source's connection was last tested, and how it went;
 //! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
@@ -73,6 +74,7 @@ mod projects;
 mod schedules;
 mod settings;
 mod sql;
+mod targets;
 mod tenants;
 mod tested_sources;
 #[cfg(test)]

@@ -227,3 +227,48 @@ mod tests {
         assert_eq!(r.failure_message(), None);
     }
 }
+
+/// The RTO check: the time from the start of the restore to a checked database, failed when it
+/// is longer than the project's RTO target (`target`, seconds; `None`: no target, only measured).
+pub fn rto_check(rto_seconds: f64, target: Option<u32>) -> DrillCheck {
+    let over = target.filter(|t| rto_seconds > f64::from(*t));
+    DrillCheck {
+        id: "rto".into(),
+        title: "Time to a restored, checked database (RTO)".into(),
+        status: if over.is_some() {
+            CheckStatus::Failed
+        } else {
+            CheckStatus::Passed
+        },
+        expected: target.map(|t| format!("at most {}", crate::schedule::format_target(t))),
+        actual: Some(format!("{rto_seconds:.1} s")),
+        detail: over.map(|t| {
+            format!(
+                "the restore took {rto_seconds:.1} s, longer than the recovery time target of {}",
+                crate::schedule::format_target(t)
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod rto_tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_longer_than_the_rto_target_fails_the_check() {
+        let c = rto_check(95.0, Some(60));
+        assert_eq!(c.status, CheckStatus::Failed);
+        assert_eq!(c.expected.as_deref(), Some("at most 1m"));
+        assert!(c
+            .detail
+            .unwrap()
+            .contains("95.0 s, longer than the recovery time target of 1m"));
+        assert_eq!(
+            DrillReport::verdict_of(&[rto_check(95.0, Some(60))]),
+            Verdict::Failed
+        );
+        assert_eq!(rto_check(30.0, Some(60)).status, CheckStatus::Passed);
+        assert_eq!(rto_check(3000.0, None).status, CheckStatus::Passed);
+    }
+}

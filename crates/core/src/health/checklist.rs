@@ -148,6 +148,7 @@ pub fn item_of(kind: ProblemKind) -> CheckId {
         | P::NoGoodBackup
         | P::CredentialsRejected
         | P::Overdue
+        | P::RpoMissed
         | P::LastRunFailed
         | P::ServerCertificateChanged
         | P::ServerUnreachable

@@ -21,6 +21,7 @@ pub async fn facts(
     catalog: &Catalog,
     only: Option<&str>,
     statuses: &[ProjectStatus],
+    now: time::OffsetDateTime,
 ) -> Result<Vec<Facts>> {
     let statuses: HashMap<&str, &ProjectStatus> =
         statuses.iter().map(|s| (s.name.as_str(), s)).collect();
@@ -44,6 +45,7 @@ pub async fn facts(
             f.schedule = s.schedule.clone();
             f.paused = s.paused;
         }
+        f.rpo_missed = rpo_missed(catalog, &p.id, f.last_good.as_deref(), now).await?;
         f.conditions = conditions
             .iter()
             .filter(|c| c.project_id == p.id && c.active)
@@ -56,6 +58,24 @@ pub async fn facts(
         out.push(f);
     }
     Ok(out)
+}
+
+/// The project's RPO and the newest good backup's age, when that backup is older than the RPO
+/// (no good backup at all is said by "never backed up" / "no good backup").
+async fn rpo_missed(
+    catalog: &Catalog,
+    project_id: &str,
+    last_good: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<Option<(u32, u64)>> {
+    let Some(rpo) = catalog.targets(project_id).await?.rpo_seconds else {
+        return Ok(None);
+    };
+    let Some(made) = last_good.and_then(|t| crate::catalog::parse_timestamp(t).ok()) else {
+        return Ok(None);
+    };
+    let age = (now - made).whole_seconds().max(0).unsigned_abs();
+    Ok((age > u64::from(rpo)).then_some((rpo, age)))
 }
 
 /// A watcher's subject as a person calls it: `dest:<id>` is the destination's name, `folder` the

@@ -72,6 +72,8 @@ pub enum ProblemKind {
     ServerCertificateChanged,
     /// Supabase's own daily backup of the project is missing.
     PlatformBackupMissing,
+    /// The newest good backup is older than the project's RPO (its recovery point target).
+    RpoMissed,
     /// The newest restore drill failed.
     DrillFailed,
     /// The newest good backup is in two places or more, but short of 3-2-1 (three copies, on
@@ -151,7 +153,7 @@ const fn rule(kind: ProblemKind, health: Health, fix: FixAction) -> Rule {
 }
 
 /// Every rule, worst first.
-pub const RULES: [Rule; 20] = {
+pub const RULES: [Rule; 21] = {
     use FixAction as F;
     use Health::{AtRisk, Unprotected};
     use ProblemKind as P;
@@ -163,6 +165,7 @@ pub const RULES: [Rule; 20] = {
         rule(P::CredentialsRejected, AtRisk, F::EditCredentials),
         rule(P::NewestDamaged, AtRisk, F::VerifyPrevious),
         rule(P::Overdue, AtRisk, F::BackUpNow),
+        rule(P::RpoMissed, AtRisk, F::BackUpNow),
         rule(P::LastRunFailed, AtRisk, F::BackUpNow),
         rule(
             P::ServerCertificateChanged,
@@ -279,6 +282,9 @@ pub struct Facts {
     pub last_run: Option<LastRun>,
     pub conditions: Vec<ActiveCondition>,
     pub encryption: EncryptionState,
+    /// The newest good backup is older than the project's RPO: (the RPO, the backup's age), in
+    /// seconds.
+    pub rpo_missed: Option<(u32, u64)>,
     /// The zone the sentences write times in (this computer's; `None`: UTC).
     pub zone: Option<Zone>,
 }
@@ -454,6 +460,18 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
         } else {
             add(P::LastRunFailed, format!("the last backup failed: {why}"));
         }
+    }
+    if let Some((rpo, age)) = f.rpo_missed {
+        let since = f.last_good.as_deref().map(|t| readable_time(t, f.zone()));
+        let since = since.as_deref().unwrap_or("never");
+        add(
+            P::RpoMissed,
+            format!(
+                "the newest good backup ({since}) is {} old, past the recovery point target of {}",
+                crate::schedule::format_target(u32::try_from(age).unwrap_or(u32::MAX)),
+                crate::schedule::format_target(rpo)
+            ),
+        );
     }
     if f.newest_damaged && f.last_good.is_some() {
         add(

@@ -36,3 +36,22 @@ impl Engine {
         super::canary::set_thresholds(self, project, thresholds).await
     }
 }
+
+impl Engine {
+    /// A project's recovery targets (RPO and RTO; `None`: none set).
+    pub async fn targets(&self, project: &str) -> Result<crate::schedule::Targets> {
+        let p = self.catalog.project(project).await?;
+        self.catalog.targets(&p.id).await
+    }
+
+    /// Save a project's recovery targets (a `None` clears that target); returns what applies.
+    pub async fn set_targets(
+        &self,
+        project: &str,
+        targets: crate::schedule::Targets,
+    ) -> Result<crate::schedule::Targets> {
+        let p = self.catalog.project(project).await?;
+        self.catalog.set_targets(&p.id, targets).await?;
+        self.catalog.targets(&p.id).await
+    }
+}

@@ -85,6 +85,7 @@ pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
 pub mod recover;
+pub mod recovery_card;
 pub mod remote;
 pub(crate) mod remote_name;
 pub mod resolve;

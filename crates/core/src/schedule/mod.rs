@@ -21,6 +21,7 @@ pub mod next;
 pub mod retention;
 pub mod spec;
 pub mod status;
+pub mod targets;
 pub mod when;
 pub mod zone;
 
@@ -29,6 +30,7 @@ pub use next::{latest_in, longest_gap, next_after, preview};
 pub use retention::{Candidate, Decision, KeepRule, RetentionPolicy, Within};
 pub use spec::{ScheduleSpec, TimeOfDay, Weekdays};
 pub use status::ProjectStatus;
+pub use targets::{format_target, parse_target, Targets};
 pub use when::ScheduleWhen;
 pub use zone::Zone;
 /// After a temporary failure a scheduled run is tried again this much later (then 15 and 60

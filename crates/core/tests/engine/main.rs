@@ -63,5 +63,6 @@ mod settings_and_delete;
 mod sockets;
 mod storage_components;
 mod supabase_project;
+mod targets;
 mod validation;
 mod zstd_archives;
