@@ -17,7 +17,7 @@ export function splitForEllipsis(value: string, kind: "path" | "hash"): [string,
 export function MiddleEllipsis({ value, kind }: { value: string; kind: "path" | "hash" }) {
   const [head, tail] = splitForEllipsis(value, kind);
   return (
-    <span className="middle-ellipsis" title={value}>
+    <span className={`middle-ellipsis middle-ellipsis-${kind}`} title={value}>
       {head && <span className="middle-ellipsis-head">{head}</span>}
       <span className="middle-ellipsis-tail">{tail}</span>
     </span>
