@@ -2,12 +2,12 @@
 // backups scroll as 10). A row: time (zone named), type in words, size (compressed), verified and
 // proven badges, where it came from (made here, backup server, artifact, imported), why retention
 // keeps it (the engine's words: "newest · daily") or when it goes, and a menu of its actions.
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { BackupRow, BackupStatus, BackupType, RemovalForecast, SafetyBackup } from "../../bindings";
 import { formatBytes } from "../../components/format";
 import { VirtualList } from "../../components/VirtualList";
 import { ORIGIN_SENTENCE, ORIGIN_WORDS } from "../../words";
-import { dayAndTime, clockTime, localDay } from "./time";
+import { dayAndTime, clockTime, clockTimeSeconds, localDay } from "./time";
 import { type TimelineEntry } from "./timeline";
 import "./tabs.css";
 import "./timeline-origin.css";
@@ -66,6 +66,8 @@ type Props = {
 
 export function BackupTimeline({ entries, selected, onSelect, onActivate, forecast, proven, actions, height = LIST_HEIGHT }: Props) {
   const [menuFor, setMenuFor] = useState<string | null>(null);
+  // Two backups of one minute would show the same time: those carry their seconds.
+  const shared = useMemo(() => sharedMinutes(entries), [entries]);
   // A click outside the open menu closes it.
   useEffect(() => {
     if (menuFor === null) return;
@@ -111,6 +113,7 @@ export function BackupTimeline({ entries, selected, onSelect, onActivate, foreca
         ) : (
           <TimelineRow
             b={e.backup}
+            seconds={shared.has(minuteOf(e.backup.created_at))}
             removal={removalLabel(forecast.get(e.backup.id))}
             removalShort={removalShort(forecast.get(e.backup.id))}
             proven={proven.has(e.backup.id)}
@@ -124,8 +127,28 @@ export function BackupTimeline({ entries, selected, onSelect, onActivate, foreca
   );
 }
 
+/** The local day and minute of a time ("2026-11-26 08:08"). */
+function minuteOf(iso: string): string {
+  return `${localDay(iso).key} ${clockTime(iso)}`;
+}
+
+/** The minutes more than one backup of the list was made in. */
+export function sharedMinutes(entries: readonly TimelineEntry[]): Set<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const e of entries) {
+    if (e.kind !== "backup") continue;
+    const m = minuteOf(e.backup.created_at);
+    if (seen.has(m)) shared.add(m);
+    seen.add(m);
+  }
+  return shared;
+}
+
 type RowProps = {
   b: BackupRow;
+  /** Show the seconds (another backup of the list has the same minute). */
+  seconds: boolean;
   removal: string;
   removalShort: string;
   proven: boolean;
@@ -134,12 +157,12 @@ type RowProps = {
   actions: (b: BackupRow) => RowAction[];
 };
 
-function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
+function TimelineRow({ b, seconds, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
   const origin = b.origin ?? "local";
   return (
     <div className={`tl-row${b.suspicious ? " tl-row-suspicious" : ""}`} data-backup-id={b.id} data-path={b.path}>
       <span data-testid="backup-date" title={dayAndTime(b.created_at)}>
-        {clockTime(b.created_at)}
+        {seconds ? clockTimeSeconds(b.created_at) : clockTime(b.created_at)}
       </span>
       <span data-testid="backup-row-type">{TYPE_WORDS[b.backup_type]}</span>
       <span className="num" title="Size of the archive file (compressed)">

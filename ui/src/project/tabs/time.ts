@@ -31,6 +31,13 @@ export function clockTime(iso: string, timeZone?: string): string {
   return `${p.hour}:${p.minute}`;
 }
 
+/** "02:30:15": the same with its seconds (two backups of one minute on one list). */
+export function clockTimeSeconds(iso: string, timeZone?: string): string {
+  const p = parts(iso, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }, timeZone);
+  if (!p) return iso;
+  return `${p.hour}:${p.minute}:${p.second}`;
+}
+
 /** The local calendar day: a sortable key ("2026-11-21") and a heading ("2026-11-21, Saturday"). */
 export function localDay(iso: string, timeZone?: string): { key: string; label: string } {
   const p = parts(iso, { weekday: "long" }, timeZone);

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { BackupRow, RemovalForecast } from "../../bindings";
 import { clockTime, dayAndTime, localDay } from "./time";
 import { newestGood, timeline } from "./timeline";
-import { removalShort } from "./BackupTimeline";
+import { removalShort, sharedMinutes } from "./BackupTimeline";
+import { clockTimeSeconds } from "./time";
 import { sameZone } from "../../schedules/ScheduleRow";
 
 function row(id: string, created_at: string, status: BackupRow["status"] = "verified"): BackupRow {
@@ -58,5 +59,19 @@ describe("the backup timeline", () => {
   it("knows Etc/UTC and UTC are one zone", () => {
     expect(sameZone("Etc/UTC", "UTC")).toBe(true);
     expect(sameZone("Europe/Berlin", "UTC")).toBe(false);
+  });
+});
+
+describe("two backups of one minute", () => {
+  it("are told apart by their seconds; a backup alone in its minute keeps HH:MM", () => {
+    const entries = timeline([
+      row("b3", "2026-11-26T08:08:54Z"),
+      row("b2", "2026-11-26T08:08:52Z"),
+      row("b1", "2026-11-26T07:08:52Z"),
+    ]);
+    const shared = sharedMinutes(entries);
+    expect(shared.size).toBe(1);
+    expect([...shared][0]).toContain(clockTime("2026-11-26T08:08:54Z"));
+    expect(clockTimeSeconds("2026-11-26T08:08:54Z", "UTC")).toBe("08:08:54");
   });
 });
