@@ -937,63 +937,7 @@ impl Engine {
         Ok((statuses, list))
     }
 
-    // ---- point in time (ops::pitr, docs/pitr.md) ----
-
-    /// Start capturing project `name`'s changes: publication, slot, base backup.
-    pub async fn pitr_enable(
-        &self,
-        name: &str,
-        max_retained: Option<u64>,
-    ) -> Result<ops::pitr::PitrEnabled> {
-        ops::pitr::enable(self, name, max_retained).await
-    }
-    /// One capture pass: every segment the slot holds.
-    pub async fn pitr_run_once(
-        &self,
-        name: &str,
-        cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<ops::pitr::PitrRun> {
-        ops::pitr::run_once(self, name, cancel).await
-    }
-    /// Capture until cancelled (a pass every `every`).
-    pub async fn pitr_run(
-        &self,
-        name: &str,
-        every: std::time::Duration,
-        cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<()> {
-        ops::pitr::run(self, name, every, cancel).await
-    }
-    /// Capture every project with point-in-time capture enabled until cancelled.
-    pub async fn pitr_run_all(
-        &self,
-        every: std::time::Duration,
-        cancel: &tokio_util::sync::CancellationToken,
-    ) {
-        ops::pitr::run_all(self, every, cancel).await
-    }
-    pub async fn pitr_status(&self, name: &str) -> Result<ops::pitr::PitrStatus> {
-        ops::pitr::status(self, name).await
-    }
-    /// Drop the slot and the publication; end the chains (their segments stay restorable).
-    pub async fn pitr_disable(&self, name: &str) -> Result<bool> {
-        ops::pitr::disable(self, name).await
-    }
-    /// The plan of a restore of `name` to `at` (µs since the epoch).
-    pub async fn pitr_plan(&self, name: &str, at: i64) -> Result<ops::pitr::restore::PitrPlan> {
-        ops::pitr::restore::plan(self, name, at).await
-    }
-    /// Restore `name` as it was at `at` into `to` (a URL or a project's name).
-    pub async fn pitr_restore(
-        &self,
-        name: &str,
-        at: i64,
-        to: &str,
-        password: Option<String>,
-        cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<ops::pitr::restore::PitrRestored> {
-        ops::pitr::restore::run(self, name, at, to, password, cancel).await
-    }
+    // ---- point in time: ops/pitr/engine_api.rs ----
 
     // ---- for the operations ----
 

@@ -6,6 +6,8 @@
 
 pub mod restore;
 
+mod engine_api;
+
 use crate::archive::{BackupType, Manifest};
 use crate::catalog::{PitrChain, Project};
 use crate::engine::Engine;

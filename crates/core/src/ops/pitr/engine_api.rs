@@ -1,0 +1,63 @@
+//! The engine's point-in-time calls (docs/pitr.md): the front ends' way into [`super`], kept
+//! beside it rather than in `engine.rs`.
+
+use crate::engine::Engine;
+use crate::error::Result;
+
+impl Engine {
+    /// Start capturing project `name`'s changes: publication, slot, base backup.
+    pub async fn pitr_enable(
+        &self,
+        name: &str,
+        max_retained: Option<u64>,
+    ) -> Result<super::PitrEnabled> {
+        super::enable(self, name, max_retained).await
+    }
+    /// One capture pass: every segment the slot holds.
+    pub async fn pitr_run_once(
+        &self,
+        name: &str,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::PitrRun> {
+        super::run_once(self, name, cancel).await
+    }
+    /// Capture until cancelled (a pass every `every`).
+    pub async fn pitr_run(
+        &self,
+        name: &str,
+        every: std::time::Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<()> {
+        super::run(self, name, every, cancel).await
+    }
+    /// Capture every project with point-in-time capture enabled until cancelled.
+    pub async fn pitr_run_all(
+        &self,
+        every: std::time::Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) {
+        super::run_all(self, every, cancel).await
+    }
+    pub async fn pitr_status(&self, name: &str) -> Result<super::PitrStatus> {
+        super::status(self, name).await
+    }
+    /// Drop the slot and the publication; end the chains (their segments stay restorable).
+    pub async fn pitr_disable(&self, name: &str) -> Result<bool> {
+        super::disable(self, name).await
+    }
+    /// The plan of a restore of `name` to `at` (µs since the epoch).
+    pub async fn pitr_plan(&self, name: &str, at: i64) -> Result<super::restore::PitrPlan> {
+        super::restore::plan(self, name, at).await
+    }
+    /// Restore `name` as it was at `at` into `to` (a URL or a project's name).
+    pub async fn pitr_restore(
+        &self,
+        name: &str,
+        at: i64,
+        to: &str,
+        password: Option<String>,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::restore::PitrRestored> {
+        super::restore::run(self, name, at, to, password, cancel).await
+    }
+}
