@@ -24,22 +24,27 @@ const failed = (id: string): JobFinished =>
     result: null,
   }) as unknown as JobFinished;
 
+/** The job results above the tabs, with a button that starts backups (job-1, job-2, …). */
+function mount() {
+  let n = 0;
+  mockIPC(
+    (cmd) => {
+      if (cmd === "start_backup") return `job-${++n}`;
+      throw new Error(`unexpected command ${cmd}`);
+    },
+    { shouldMockEvents: true },
+  );
+  render(
+    <StoreProvider>
+      <Start />
+      <LiveJobs project="shop" />
+    </StoreProvider>,
+  );
+}
+
 describe("the project's job results (issue 44)", () => {
   it("one line per job, the newest few, and the rest dismissed at once", async () => {
-    let n = 0;
-    mockIPC(
-      (cmd) => {
-        if (cmd === "start_backup") return `job-${++n}`;
-        throw new Error(`unexpected command ${cmd}`);
-      },
-      { shouldMockEvents: true },
-    );
-    render(
-      <StoreProvider>
-        <Start />
-        <LiveJobs project="shop" />
-      </StoreProvider>,
-    );
+    mount();
     for (let i = 1; i <= 5; i++) {
       fireEvent.click(screen.getByTestId("start"));
       await waitFor(() => expect(screen.getAllByTestId("job-running")).toHaveLength(1));
@@ -53,20 +58,7 @@ describe("the project's job results (issue 44)", () => {
   });
 
   it("a failure a later success of the same kind answered is no longer shown above the tabs", async () => {
-    let n = 0;
-    mockIPC(
-      (cmd) => {
-        if (cmd === "start_backup") return `job-${++n}`;
-        throw new Error(`unexpected command ${cmd}`);
-      },
-      { shouldMockEvents: true },
-    );
-    render(
-      <StoreProvider>
-        <Start />
-        <LiveJobs project="shop" />
-      </StoreProvider>,
-    );
+    mount();
     const succeeded = (id: string) =>
       ({ job_id: id, kind: "backup", ok: true, error: null, result: { kind: "backup", backup: { size: 1024, path: "/b/shop.tar.zst" } } }) as unknown as JobFinished;
     for (const [i, end] of [failed("job-1"), succeeded("job-2")].entries()) {
