@@ -414,14 +414,12 @@ fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// A change of a published table's columns (DDL) ends the window: status says why, a time after
-/// it is refused, a time before it is still restorable.
-#[test]
-fn ddl_ends_the_restorable_window() {
+/// A cluster with a REPLICATION (not superuser) role owning database `db` (orders, items, a
+/// table without a key), and a data folder whose project `shop` backs it up as that role.
+fn shop_project(db: &str) -> (TestCluster, tempfile::TempDir) {
     let pg = TestCluster::start();
     pg.create_trusted_role(ROLE);
     pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
-    let db = "pitr_ddl";
     pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
     sql(
         &pg,
@@ -431,15 +429,24 @@ fn ddl_ends_the_restorable_window() {
          CREATE TABLE public.nokey (n int);",
     );
     let data = tempfile::tempdir().unwrap();
-    let d = data.path();
     ok(
         run(
-            d,
+            data.path(),
             &pg,
             &["project", "add", "shop", "--db", &owner_url(&pg, db)],
         ),
         "project add",
     );
+    (pg, data)
+}
+
+/// A change of a published table's columns (DDL) ends the window: status says why, a time after
+/// it is refused, a time before it is still restorable.
+#[test]
+fn ddl_ends_the_restorable_window() {
+    let db = "pitr_ddl";
+    let (pg, data) = shop_project(db);
+    let d = data.path();
     ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
     writes(&pg, db, 1);
     let before_ddl = server_now(&pg);
@@ -500,28 +507,9 @@ fn ddl_ends_the_restorable_window() {
 /// `offsite daemon` captures the projects that enabled it.
 #[test]
 fn the_daemon_captures() {
-    let pg = TestCluster::start();
-    pg.create_trusted_role(ROLE);
-    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
     let db = "pitr_daemon";
-    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
-    sql(
-        &pg,
-        db,
-        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
-         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
-         CREATE TABLE public.nokey (n int);",
-    );
-    let data = tempfile::tempdir().unwrap();
+    let (pg, data) = shop_project(db);
     let d = data.path();
-    ok(
-        run(
-            d,
-            &pg,
-            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
-        ),
-        "project add",
-    );
     ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
     let daemon = Capture(offsite(d, &pg, &["daemon"]).spawn().unwrap());
     writes(&pg, db, 1);
