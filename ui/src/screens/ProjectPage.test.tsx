@@ -1,6 +1,6 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { JobFinished } from "../bindings";
 import { StoreProvider } from "../store";
@@ -323,6 +323,9 @@ describe("ProjectPage", () => {
     expect(screen.queryByTestId("encryption-confirm")).toBeNull();
     fireEvent.click(screen.getByTestId("action-error-fix"));
     expect(await screen.findByTestId("encryption-confirm")).toBeInTheDocument();
+    // On the Protection tab the 3-2-1 state is said once, in the tab's own panel.
+    expect(screen.getAllByTestId("protection")).toHaveLength(1);
+    expect(within(screen.getByTestId("tab-protection")).getByTestId("protection")).toBeInTheDocument();
   });
   it("a backup job refused for unconfirmed encryption links to the confirmation until it is done", async () => {
     let confirmed = false;

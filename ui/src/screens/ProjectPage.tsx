@@ -141,7 +141,8 @@ export function ProjectPage({
       </ProjectHeader>
 
       <ProjectChecklist project={name} onFix={fixItem} />
-      <ProtectionGlance data={protection.data} />
+      {/* The Protection tab has its own 3-2-1 panel: the line above the tabs would say it twice. */}
+      {tab !== "protection" && <ProtectionGlance data={protection.data} />}
       {project.status === "error" && <ErrorNotice error={project.error} testId="project-error" onRetry={refresh} />}
 
       {actionError && <ErrorNotice error={actionError} testId="action-error" words={backupFix ? backupRefusalWords(actionError.code) : null} />}
