@@ -864,6 +864,11 @@ export type ChannelView = {
 	rate_per_minute: number,
 	/**  Whether that is its kind's default (no rate of its own). */
 	rate_is_default: boolean,
+	/**
+	 *  The event groups it takes from a project without any route (the engine's default, as
+	 *  the route editor's boxes show it).
+	 */
+	default_events: string[],
 };
 
 /**  The six items. */
