@@ -201,18 +201,16 @@ pub(crate) async fn run_once(
     };
     let (spec, mut conn) = connect(engine, &project).await?;
     let dir = segment_dir(engine, &project);
+    let encryption = crate::ops::encryption::for_backup(engine, &project).await?;
+    let to = capture::Target {
+        dir: &dir,
+        stem: &project.name,
+        encryption: encryption.as_ref(),
+    };
     let mut done = PitrRun::default();
     loop {
-        let (polled, captured) = capture::capture_once(
-            &mut conn,
-            &spec,
-            &names,
-            &dir,
-            &project.name,
-            SEGMENT_CHANGES,
-            cancel,
-        )
-        .await?;
+        let (polled, captured) =
+            capture::capture_once(&mut conn, &spec, &names, &to, SEGMENT_CHANGES, cancel).await?;
         let Some(Captured {
             path,
             info,
