@@ -313,6 +313,10 @@ pub(crate) async fn run(
         &marks,
     )?;
     let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
+    if !opts.dry_run {
+        // The point-in-time windows by their own time window (`pitr enable --keep-within`).
+        crate::ops::pitr::prune::by_stored_setting(engine, &project.name).await;
+    }
     if opts.dry_run || preview.removed.is_empty() {
         return Ok(PruneOutcome {
             dry_run: opts.dry_run,
