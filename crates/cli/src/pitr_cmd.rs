@@ -147,7 +147,10 @@ pub async fn pitr(
                 );
             }
             if p.removed.is_empty() {
-                println!("nothing to remove: every older window ended within the last {} s", p.keep_within);
+                println!(
+                    "nothing to remove: every older window ended within the last {} s",
+                    p.keep_within
+                );
             }
             for f in &p.left_files {
                 println!("could not delete {f}");

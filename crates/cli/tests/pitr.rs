@@ -566,7 +566,10 @@ fn an_encrypting_project_gets_encrypted_segments() {
         with_key(&["encryption", "set", "shop", "--passphrase-stdin"], &line),
         "encryption set",
     );
-    ok(with_key(&["encryption", "confirm", "shop"], &line), "encryption confirm");
+    ok(
+        with_key(&["encryption", "confirm", "shop"], &line),
+        "encryption confirm",
+    );
     ok(with_key(&["pitr", "enable", "shop"], ""), "pitr enable");
     sql(
         &pg,
@@ -595,14 +598,29 @@ fn an_encrypting_project_gets_encrypted_segments() {
         run(
             d,
             &pg,
-            &["restore", "shop", "--at", &at, "--to", &pg.url("postgres"), "--dry-run"],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &at,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
         ),
         "no key was given",
     );
     pg.create_db("pitr_enc_then");
     ok(
         with_key(
-            &["restore", "shop", "--at", &at, "--to", &pg.url("pitr_enc_then")],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &at,
+                "--to",
+                &pg.url("pitr_enc_then"),
+            ],
             "",
         ),
         "restore --at (encrypted)",
@@ -612,7 +630,12 @@ fn an_encrypting_project_gets_encrypted_segments() {
 }
 
 /// `offsite args…` with extra environment variables.
-fn run_env(d: &Path, pg: &TestCluster, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+fn run_env(
+    d: &Path,
+    pg: &TestCluster,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
     let mut c = offsite(d, pg, args);
     for (k, v) in env {
         c.env(k, v);
@@ -633,7 +656,12 @@ fn a_lost_slot_alerts_once() {
     let var = offsite_core::secrets::env_var_for_key("notify:hook:url");
     let env = [(var.as_str(), hook_url.as_str())];
     ok(
-        run_env(d, &pg, &env, &["notify", "add", "hook", "--webhook", &hook_url]),
+        run_env(
+            d,
+            &pg,
+            &env,
+            &["notify", "add", "hook", "--webhook", &hook_url],
+        ),
         "notify add",
     );
     let events = || -> Vec<serde_json::Value> {
@@ -646,7 +674,12 @@ fn a_lost_slot_alerts_once() {
 
     // Past its limit: dropped, one alert naming the project and the limit.
     ok(
-        run_env(d, &pg, &env, &["pitr", "enable", "shop", "--max-retained", "1kB"]),
+        run_env(
+            d,
+            &pg,
+            &env,
+            &["pitr", "enable", "shop", "--max-retained", "1kB"],
+        ),
         "pitr enable",
     );
     writes(&pg, db, 1);
@@ -672,7 +705,10 @@ fn a_lost_slot_alerts_once() {
     assert_eq!(events().len(), 1);
 
     // Vanished: someone dropped the slot; the next pass ends the chain and alerts once.
-    ok(run_env(d, &pg, &env, &["pitr", "enable", "shop"]), "pitr enable");
+    ok(
+        run_env(d, &pg, &env, &["pitr", "enable", "shop"]),
+        "pitr enable",
+    );
     let slot = pg
         .psql("postgres", "SELECT slot_name FROM pg_replication_slots")
         .trim()
@@ -683,7 +719,10 @@ fn a_lost_slot_alerts_once() {
         "pitr run",
     );
     assert!(
-        pass["dropped"].as_str().unwrap_or_default().contains("vanished"),
+        pass["dropped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("vanished"),
         "{pass}"
     );
     let got = events();
@@ -700,7 +739,12 @@ fn a_lost_slot_alerts_once() {
     );
     assert_eq!(events().len(), 2);
     let log = ok_json(
-        run_env(d, &pg, &env, &["--json", "notify", "log", "--project", "shop"]),
+        run_env(
+            d,
+            &pg,
+            &env,
+            &["--json", "notify", "log", "--project", "shop"],
+        ),
         "notify log",
     );
     let kinds: Vec<_> = log["outbox"]
@@ -738,7 +782,10 @@ fn windows_are_pruned_by_keep_within() {
     );
     let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
     assert_eq!(status["windows"].as_array().unwrap().len(), 2, "{status}");
-    let second_from = status["windows"][1]["from_text"].as_str().unwrap().to_string();
+    let second_from = status["windows"][1]["from_text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let dry = ok_json(
         run(d, &pg, &["--json", "pitr", "prune", "shop", "--dry-run"]),
         "pitr prune --dry-run",
@@ -747,7 +794,11 @@ fn windows_are_pruned_by_keep_within() {
     assert_eq!(dry["keep_within"], 1, "{dry}");
     assert!(first.iter().all(|p| p.exists()), "a dry run removed files");
     let kept = ok_json(
-        run(d, &pg, &["--json", "pitr", "prune", "shop", "--keep-within", "1w"]),
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "prune", "shop", "--keep-within", "1w"],
+        ),
         "pitr prune --keep-within 1w",
     );
     assert!(kept["removed"].as_array().unwrap().is_empty(), "{kept}");
@@ -771,20 +822,43 @@ fn windows_are_pruned_by_keep_within() {
         run(
             d,
             &pg,
-            &["restore", "shop", "--at", &t1, "--to", &pg.url("postgres"), "--dry-run"],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &t1,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
         ),
         &format!("nearest restorable times: before none, after {second_from}"),
     );
     // The newest window is never pruned, however old its end.
     std::thread::sleep(Duration::from_millis(1500));
     let newest = ok_json(
-        run(d, &pg, &["--json", "pitr", "prune", "shop", "--keep-within", "1s"]),
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "prune", "shop", "--keep-within", "1s"],
+        ),
         "pitr prune",
     );
     assert!(newest["removed"].as_array().unwrap().is_empty(), "{newest}");
     pg.create_db("pitr_prune_then");
     ok(
-        run(d, &pg, &["restore", "shop", "--at", &t2, "--to", &pg.url("pitr_prune_then")]),
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &t2,
+                "--to",
+                &pg.url("pitr_prune_then"),
+            ],
+        ),
         "restore --at in the kept window",
     );
     assert_eq!(digests(&pg, "pitr_prune_then"), want2);

@@ -5,9 +5,9 @@
 //! written again under the same name).
 
 use super::segment::{SegmentInfo, SegmentWriter, ENCRYPTED_EXTENSION, EXTENSION};
-use crate::crypto::Encryption;
 use super::server;
 use super::{lsn_text, parse_lsn, Names};
+use crate::crypto::Encryption;
 use crate::error::{Error, Result};
 use crate::pgoutput::{self, Message};
 use crate::postgres::conn::ConnSpec;

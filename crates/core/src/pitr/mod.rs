@@ -117,7 +117,17 @@ mod tests {
         assert_eq!(parse_keep_within("1d12h").unwrap(), 36 * 3600);
         assert_eq!(parse_keep_within(" 2W ").unwrap(), 14 * 86_400);
         assert_eq!(parse_keep_within("45min").unwrap(), 2700);
-        for bad in ["", "5", "5m", "h", "0s", "-1h", "1y", "99999999999w", "1h 2h"] {
+        for bad in [
+            "",
+            "5",
+            "5m",
+            "h",
+            "0s",
+            "-1h",
+            "1y",
+            "99999999999w",
+            "1h 2h",
+        ] {
             assert!(parse_keep_within(bad).is_err(), "{bad}");
         }
     }

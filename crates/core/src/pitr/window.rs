@@ -191,9 +191,13 @@ mod tests {
         c.id = "c".into();
         c.base_at = 400;
         c.last_poll_at = Some(500);
-        let ids = |v: Vec<(ChainFacts, Window)>| v.into_iter().map(|(c, _)| c.id).collect::<Vec<_>>();
+        let ids =
+            |v: Vec<(ChainFacts, Window)>| v.into_iter().map(|(c, _)| c.id).collect::<Vec<_>>();
         let all = [a, b, c];
-        assert!(prunable(&all, 100).is_empty(), "a window ending at the cutoff stays");
+        assert!(
+            prunable(&all, 100).is_empty(),
+            "a window ending at the cutoff stays"
+        );
         assert_eq!(ids(prunable(&all, 101)), ["a"]);
         assert_eq!(ids(prunable(&all, 10_000)), ["a", "b"]);
         assert!(prunable(&all[2..], 10_000).is_empty());

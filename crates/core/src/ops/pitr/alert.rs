@@ -50,10 +50,7 @@ pub(crate) async fn slot_lost(
         name: project.name.clone(),
     };
     let now = format_timestamp(engine.clock.now());
-    let summary = format!(
-        "Point-in-time capture of {} stopped: {why}",
-        project.name
-    );
+    let summary = format!("Point-in-time capture of {} stopped: {why}", project.name);
     let mut e = new_event(EventKind::PitrSlotDropped, &now, Some(who), summary);
     e.details = serde_json::json!({
         "slot": chain.slot,

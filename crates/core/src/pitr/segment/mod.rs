@@ -176,11 +176,7 @@ impl SegmentWriter {
 
 /// The plaintext segment `plain` encrypted into a new temporary file beside `path`; the
 /// plaintext's temporary file is removed when its handle (dropped by the caller) goes.
-fn seal(
-    mut plain: File,
-    enc: &Encryption,
-    path: &Path,
-) -> Result<(tempfile::NamedTempFile, File)> {
+fn seal(mut plain: File, enc: &Encryption, path: &Path) -> Result<(tempfile::NamedTempFile, File)> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let sealed = private_fs::tempfile_in(dir, crate::tempfiles::TEMP_PREFIX)
         .map_err(|e| Error::io(format!("creating a segment in {}", dir.display()), e))?;
@@ -291,12 +287,9 @@ impl SegmentReader {
             return Err(self.bad("truncated"));
         }
         let mut b = Vec::new();
-        (&mut self.input)
-            .take(n)
-            .read_to_end(&mut b)
-            .map_err(|e| {
-                crate::crypto::read_error(format!("change segment {}", self.path.display()), e)
-            })?;
+        (&mut self.input).take(n).read_to_end(&mut b).map_err(|e| {
+            crate::crypto::read_error(format!("change segment {}", self.path.display()), e)
+        })?;
         if (b.len() as u64) < n {
             return Err(self.bad("truncated"));
         }
@@ -309,12 +302,9 @@ impl SegmentReader {
     /// Whether the input ends here (for an encrypted file, age checks its last chunk now).
     fn at_end(&mut self) -> Result<bool> {
         let mut b = Vec::new();
-        (&mut self.input)
-            .take(1)
-            .read_to_end(&mut b)
-            .map_err(|e| {
-                crate::crypto::read_error(format!("change segment {}", self.path.display()), e)
-            })?;
+        (&mut self.input).take(1).read_to_end(&mut b).map_err(|e| {
+            crate::crypto::read_error(format!("change segment {}", self.path.display()), e)
+        })?;
         Ok(b.is_empty())
     }
 
