@@ -130,6 +130,21 @@ describe("EncryptionSetup", () => {
     expect(screen.getByTestId("encryption-confirm")).toBeInTheDocument();
   });
 
+  it("does not ask again for a key already confirmed when mounted with an old request (seen on protection-05)", async () => {
+    const { api } = fakeApi();
+    render(<EncryptionSetup settings={{ ...keyUnconfirmed, confirmed: true }} api={api} confirmRequest={1} />);
+    expect(screen.queryByTestId("encryption-confirm")).toBeNull();
+    expect(screen.getByTestId("encryption-view")).toHaveAttribute("data-state", "active");
+  });
+
+  it("opens a request made while the settings load once they say the key is unconfirmed", async () => {
+    const { api } = fakeApi();
+    const { rerender } = render(<EncryptionSetup settings={null} api={api} confirmRequest={1} />);
+    expect(screen.queryByTestId("encryption-confirm")).toBeNull();
+    rerender(<EncryptionSetup settings={keyUnconfirmed} api={api} confirmRequest={1} />);
+    expect(screen.getByTestId("encryption-confirm")).toBeInTheDocument();
+  });
+
   it("copies and saves the item through the given ways", async () => {
     const writeText = vi.fn(async () => {});
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });

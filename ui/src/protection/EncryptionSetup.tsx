@@ -56,13 +56,19 @@ export function EncryptionSetup({ settings, api, onChanged, testId = "encryption
   const [stage, setStage] = useState<Stage>({ kind: "view" });
   const [notice, setNotice] = useState<string | null>(null);
   const section = useRef<HTMLElement>(null);
+  const pendingConfirm = settings !== null && settings.mode !== "off" && !settings.confirmed;
+  // A request (a Fix elsewhere, a refused backup) opens the confirmation once, and only while
+  // there is something to confirm: the page keeps its request counter, so a panel mounted again
+  // after the key was confirmed (another tab and back) must not ask for it again.
+  const handled = useRef(0);
   useEffect(() => {
-    if (confirmRequest === 0) return;
+    if (confirmRequest === 0 || confirmRequest === handled.current || settings === null) return;
+    handled.current = confirmRequest;
+    if (!pendingConfirm) return;
     setNotice(null);
     setStage({ kind: "confirm" });
     section.current?.scrollIntoView?.({ block: "center" });
-  }, [confirmRequest]);
-  const pendingConfirm = settings !== null && settings.mode !== "off" && !settings.confirmed;
+  }, [confirmRequest, settings, pendingConfirm]);
 
   const changed = (s: EncryptionView) => onChanged?.(s);
 

@@ -2,6 +2,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import type { ScheduleView, ScheduleWhen } from "../bindings";
+import { overview } from "../dashboard/fixtures";
 import { StoreProvider } from "../store";
 import { ScheduleSection } from "./ScheduleSection";
 import { describeSpec, formOf, whenOf } from "./spec";
@@ -69,6 +70,8 @@ function setup(initial: ScheduleView[] = [], tenants: string[] = []) {
         return tenants.map((name) => ({ name, schema: "public", table: "orgs", key: "id", created_at: "2026-11-20T10:00:00Z" }));
       case "project_status":
         return [];
+      case "health":
+        return overview([]);
       case "set_schedule": {
         const when = a.when as ScheduleWhen;
         if (when.kind === "cron" && when.expr === "61 * * * *") {
@@ -279,6 +282,8 @@ describe("ScheduleSection", () => {
     await waitFor(() => expect(screen.getByTestId("schedule-backup")).toHaveAttribute("data-state", "paused"));
     expect(calls.filter((c) => c.cmd === "set_schedule").at(-1)?.args).toMatchObject({ kind: "backup", when: weekly, paused: true });
     expect(screen.getByTestId("schedule-backup-next")).toHaveTextContent("— (paused)");
+    // The checklist's "Scheduled" item follows at once: each save fetched the health again.
+    expect(calls.filter((c) => c.cmd === "health").length).toBeGreaterThanOrEqual(2);
   });
 
   it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {

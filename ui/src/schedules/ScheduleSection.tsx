@@ -58,6 +58,8 @@ export function ScheduleSection({ project }: Props) {
   const refresh = () => {
     store.reload(keys.schedules(project));
     store.reload(keys.status());
+    // The checklist above ("Scheduled") reads the engine's health: now, not at the next poll.
+    store.reload(keys.health());
   };
 
   const write = async (kind: ScheduleKind, f: Form, paused: boolean): Promise<ScheduleView | null> => {

@@ -4,7 +4,8 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { describe, expect, it } from "vitest";
 import type { JobFinished } from "../../bindings";
 import { StoreProvider, useJobActions } from "../../store";
-import { FINISHED_SHOWN, LiveJobs } from "./LiveJobs";
+import { overview } from "../../dashboard/fixtures";
+import { answered, FINISHED_SHOWN, LiveJobs } from "./LiveJobs";
 
 function Start() {
   const { startBackup } = useJobActions();
@@ -30,6 +31,7 @@ function mount() {
   mockIPC(
     (cmd) => {
       if (cmd === "start_backup") return `job-${++n}`;
+      if (cmd === "health") return overview([]);
       throw new Error(`unexpected command ${cmd}`);
     },
     { shouldMockEvents: true },
@@ -70,5 +72,13 @@ describe("the project's job results (issue 44)", () => {
       expect(screen.getByTestId("job-finished")).toHaveTextContent(i === 0 ? "the server refused" : "Backup written");
     }
     expect(screen.getByTestId("jobs-older")).toHaveTextContent("and 1 older result");
+  });
+
+  it("a backup refused for an unconfirmed recovery key is answered once the key is confirmed (seen on protection-04)", () => {
+    const refused = { id: "job-1", kind: "backup", finished: { ...failed("job-1"), error: { code: "needs_consent", message: "confirm the key", hint: null, retryable: false } } };
+    const other = { id: "job-2", kind: "backup", finished: failed("job-2") };
+    const jobs = [other, refused] as unknown as Parameters<typeof answered>[0];
+    expect(answered(jobs, false).map((j) => j.id)).toEqual(["job-2", "job-1"]);
+    expect(answered(jobs, true).map((j) => j.id)).toEqual(["job-2"]);
   });
 });

@@ -1,7 +1,7 @@
 // This project's jobs of this session (running: progress and Cancel; finished: the result until
 // dismissed), above the tabs so every tab shows them; nothing at all when there are none.
 import { FinishedView, ProgressView } from "../../components/JobPanel";
-import { type LiveJob, useJobActions, useLiveJobs } from "../../store";
+import { type LiveJob, useHealth, useJobActions, useLiveJobs } from "../../store";
 import { plural } from "../../words";
 
 /** How many finished jobs stay listed above the tabs (the newest; the rest behind "Dismiss all"). */
@@ -10,19 +10,28 @@ export const FINISHED_SHOWN = 3;
 /**
  * The results still worth a line (newest first): a failure that a later success of the same kind
  * has answered (a backup paused for the recovery key, then one that ran) is no longer news — it
- * is counted with the older results, not shown above the tabs.
+ * is counted with the older results, not shown above the tabs. So is a backup refused for an
+ * unconfirmed recovery key (`needs_consent`) once the key is confirmed (`consentGiven`): the
+ * card would go on saying "Backups paused" under an encryption that says it is active.
  */
-export function answered(finished: LiveJob[]): LiveJob[] {
-  return finished.filter((j, i) => j.finished?.ok || !finished.slice(0, i).some((n) => n.kind === j.kind && n.finished?.ok));
+export function answered(finished: LiveJob[], consentGiven = false): LiveJob[] {
+  return finished.filter(
+    (j, i) =>
+      j.finished?.ok ||
+      !(finished.slice(0, i).some((n) => n.kind === j.kind && n.finished?.ok) || (consentGiven && j.finished?.error?.code === "needs_consent")),
+  );
 }
 
 export function LiveJobs({ project }: { project: string }) {
   const live = useLiveJobs(project);
   const { cancel, dismiss } = useJobActions();
+  const health = useHealth();
+  const encryption =
+    health.status === "ready" ? health.data.projects.find((p) => p.project === project)?.checklist.items.find((i) => i.id === "encryption") : undefined;
   if (live.length === 0) return null;
   // Results do not pile up and push the tabs down (issue 44): the newest few, one line each.
   const finished = live.filter((j) => j.finished);
-  const shown = answered(finished).slice(0, FINISHED_SHOWN);
+  const shown = answered(finished, encryption?.state === "done").slice(0, FINISHED_SHOWN);
   const hidden = finished.length - shown.length;
   return (
     <section className="panel jobs" aria-label="Jobs now" data-testid="job-panel">
