@@ -64,6 +64,15 @@ pub enum PitrCmd {
         /// The project.
         project: String,
     },
+    /// Check every change segment: its checksum (file, .sha256 and catalog), that it decrypts
+    /// and reads through. Exit 1 naming each missing or damaged segment.
+    #[command(
+        after_help = "Examples:\n  offsite pitr verify shop\n  offsite pitr verify shop --json"
+    )]
+    Verify {
+        /// The project.
+        project: String,
+    },
     /// Drop the slot and the publication (the captured windows stay restorable).
     #[command(after_help = "Examples:\n  offsite pitr disable shop")]
     Disable {
@@ -132,30 +141,8 @@ pub async fn pitr(
             project,
             keep_within,
             dry_run,
-        } => {
-            let keep = keep_within.as_deref().map(parse_keep_within).transpose()?;
-            let p = engine.pitr_prune(&project, keep, dry_run).await?;
-            if out.json() {
-                out.emit(&p);
-                return Ok(0);
-            }
-            let verb = if p.dry_run { "would remove" } else { "removed" };
-            for r in &p.removed {
-                println!(
-                    "{verb} window {} → {} ({} segment(s); base {} stays)",
-                    r.window.from_text, r.window.to_text, r.segments, r.base_backup_id
-                );
-            }
-            if p.removed.is_empty() {
-                println!(
-                    "nothing to remove: every older window ended within the last {} s",
-                    p.keep_within
-                );
-            }
-            for f in &p.left_files {
-                println!("could not delete {f}");
-            }
-        }
+        } => return prune(engine, &project, keep_within.as_deref(), dry_run, out).await,
+        PitrCmd::Verify { project } => return verify(engine, &project, out).await,
         PitrCmd::Status { project } => {
             let s = engine.pitr_status(&project).await?;
             if out.json() {
@@ -288,4 +275,57 @@ fn parse_size(s: &str) -> Result<u64> {
         .ok_or_else(|| {
             offsite_core::Error::invalid(format!("not a size: {s:?} (e.g. 512MiB, 1GiB)"))
         })
+}
+
+async fn prune(
+    engine: &Engine,
+    project: &str,
+    keep_within: Option<&str>,
+    dry_run: bool,
+    out: &Out,
+) -> Result<u8> {
+    let keep = keep_within.map(parse_keep_within).transpose()?;
+    let p = engine.pitr_prune(project, keep, dry_run).await?;
+    if out.json() {
+        out.emit(&p);
+        return Ok(0);
+    }
+    let verb = if p.dry_run { "would remove" } else { "removed" };
+    for r in &p.removed {
+        println!(
+            "{verb} window {} → {} ({} segment(s); base {} stays)",
+            r.window.from_text, r.window.to_text, r.segments, r.base_backup_id
+        );
+    }
+    if p.removed.is_empty() {
+        println!(
+            "nothing to remove: every older window ended within the last {} s",
+            p.keep_within
+        );
+    }
+    for f in &p.left_files {
+        println!("could not delete {f}");
+    }
+    Ok(0)
+}
+
+/// Exit 1 when a segment is missing or damaged.
+async fn verify(engine: &Engine, project: &str, out: &Out) -> Result<u8> {
+    let v = engine.pitr_verify(project).await?;
+    if out.json() {
+        out.emit(&v);
+    } else {
+        for s in &v.segments {
+            match &s.problem {
+                None => println!("ok       {}", s.path),
+                Some(why) => println!("DAMAGED  {}: {why}", s.path),
+            }
+        }
+        println!(
+            "{} segment(s) checked, {} missing or damaged",
+            v.segments.len(),
+            v.damaged
+        );
+    }
+    Ok(u8::from(v.damaged > 0))
 }

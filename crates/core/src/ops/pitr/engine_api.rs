@@ -50,6 +50,10 @@ impl Engine {
     ) {
         super::run_all(self, every, cancel).await
     }
+    /// Check every change segment of `name`: checksum, decryption, every record and message.
+    pub async fn pitr_verify(&self, name: &str) -> Result<super::verify::PitrVerified> {
+        super::verify::verify(self, name).await
+    }
     pub async fn pitr_status(&self, name: &str) -> Result<super::PitrStatus> {
         super::status(self, name).await
     }

@@ -6,6 +6,7 @@
 
 pub mod prune;
 pub mod restore;
+pub mod verify;
 
 mod alert;
 mod engine_api;
