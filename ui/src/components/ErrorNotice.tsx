@@ -1,3 +1,4 @@
+import { useEffect, useRef } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ACTION_LABELS, type ErrorActionKind, errorDisplay, errorTitle, type NoticeWords, toneClass } from "../ipc/errorDisplay";
 import { type ErrorActionHandlers, useErrorActions } from "./errorActions";
@@ -13,6 +14,8 @@ type Props = {
   actions?: ErrorActionHandlers;
   /** The app's own title and next step, in place of the code's title and the engine's hint. */
   words?: NoticeWords | null;
+  /** Scrolled into view when it appears (an answer to a click that may be below the fold). */
+  reveal?: boolean;
 };
 
 /** The buttons an error offers: its actions that have a handler ("retry" only when retryable). */
@@ -35,14 +38,18 @@ export function offeredActions(
  * An error as title, message, hint (or the code's next step) and the buttons that take that step;
  * `data-code` carries the code for tests and styling.
  */
-export function ErrorNotice({ error, testId = "error", onRetry, actions, words }: Props) {
+export function ErrorNotice({ error, testId = "error", onRetry, actions, words, reveal = false }: Props) {
   const display = errorDisplay(error.code);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (reveal) box.current?.scrollIntoView?.({ block: "nearest" });
+  }, [reveal, error]);
   const app = useErrorActions();
   const handlers: ErrorActionHandlers = { ...app, ...(onRetry ? { retry: onRetry } : {}), ...actions };
   const offered = offeredActions(error, handlers);
   const tone = `notice ${toneClass(display.tone)}`;
   return (
-    <div className={tone} role="alert" data-testid={testId} data-code={error.code}>
+    <div ref={box} className={tone} role="alert" data-testid={testId} data-code={error.code}>
       <p className="notice-title" data-testid={`${testId}-title`}>
         {words?.title ?? display.title}
       </p>
@@ -51,7 +58,7 @@ export function ErrorNotice({ error, testId = "error", onRetry, actions, words }
       <p className="sentence" data-testid={`${testId}-message`}>
         {error.message}
       </p>
-      <p className="notice-hint" data-testid={`${testId}-hint`}>
+      <p className="notice-hint sentence" data-testid={`${testId}-hint`}>
         {words ? words.next : (error.hint ?? display.next)}
       </p>
       {offered.length > 0 && (

@@ -245,6 +245,10 @@ describe("ScheduleSection", () => {
   });
 
   it("refuses an invalid cron expression when saving, with the engine's message and hint", async () => {
+    const scrolled: Element[] = [];
+    Element.prototype.scrollIntoView = function (this: Element) {
+      scrolled.push(this);
+    };
     setup();
     await screen.findByTestId("schedule-backup");
     fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "cron" } });
@@ -252,6 +256,10 @@ describe("ScheduleSection", () => {
     fireEvent.click(screen.getByTestId("schedule-save"));
     const error = await screen.findByTestId("schedule-save-error");
     expect(error).toHaveAttribute("data-code", "invalid_input");
+    // Shown where the eye is: scrolled to, and above the preview (it was below the fold).
+    expect(scrolled).toContain(error);
+    expect(error.compareDocumentPosition(screen.getByTestId("schedule-preview")) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    delete (Element.prototype as { scrollIntoView?: unknown }).scrollIntoView;
     expect(screen.getByTestId("schedule-save-error-message")).toHaveTextContent("minute 61 is out of range");
     expect(screen.getByTestId("schedule-save-error-hint")).toHaveTextContent("minute hour day-of-month");
     expect(runTexts()).toEqual([]);

@@ -161,9 +161,10 @@ export function ScheduleSection({ project }: Props) {
           {current ? "Edit" : "Set up"} the {KIND_LABEL[what].toLowerCase()} schedule
         </h3>
         <ScheduleForm what={what} form={form} onEdit={edit} tenants={tenants} />
+        {/* Under the fields it is about, and scrolled to: below the preview it was off screen
+            (schedule-01). */}
+        {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" reveal />}
         <SavedPreview view={current} touched={touched} />
-
-        {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" />}
         {offerAutostart === "offer" && (
           <div className="notice notice-neutral small" data-testid="schedule-autostart-offer">
             <p>
