@@ -781,10 +781,15 @@ fn windows_are_pruned_by_keep_within() {
     assert!(!first.is_empty());
     std::thread::sleep(Duration::from_millis(2500));
 
-    ok(
-        run(d, &pg, &["pitr", "enable", "shop", "--keep-within", "1s"]),
+    let second = ok_json(
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "enable", "shop", "--keep-within", "1s"],
+        ),
         "pitr enable --keep-within",
     );
+    let second_base = second["base_backup_id"].as_str().unwrap().to_string();
     let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
     assert_eq!(status["windows"].as_array().unwrap().len(), 2, "{status}");
     let second_from = status["windows"][1]["from_text"]
@@ -867,6 +872,30 @@ fn windows_are_pruned_by_keep_within() {
         "restore --at in the kept window",
     );
     assert_eq!(digests(&pg, "pitr_prune_then"), want2);
+
+    // Retention keeps the base of the window there is (the pruned window's base is its own).
+    ok(
+        run(d, &pg, &["retention", "set", "shop", "--keep-last", "1"]),
+        "retention set",
+    );
+    ok(run(d, &pg, &["backup", "shop"]), "backup");
+    let pruned = ok_json(
+        run(d, &pg, &["--json", "prune", "shop", "--dry-run"]),
+        "prune --dry-run",
+    );
+    let kept = pruned["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == second_base.as_str())
+        .unwrap_or_else(|| panic!("the window's base is not kept: {pruned}"));
+    assert!(
+        kept["reasons"]
+            .to_string()
+            .contains("base of a point-in-time window"),
+        "{pruned}"
+    );
+    assert_eq!(pruned["removed"].as_array().unwrap().len(), 1, "{pruned}");
 
     // `pitr verify` reads every segment through; a damaged one is named, exit 1.
     let v = ok_json(

@@ -139,6 +139,18 @@ impl Catalog {
         Ok(rows.into_iter().map(chain).collect())
     }
 
+    /// The base backups of a project's chains (retention keeps them while the chain is there).
+    pub async fn pitr_base_ids(&self, project_id: &str) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT base_backup_id FROM pitr_chains WHERE project_id = ? \
+             AND base_backup_id IS NOT NULL",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("reading the point-in-time chains", e))
+    }
+
     /// Every slot name of every chain still active (status reports slots nobody owns).
     pub async fn pitr_active_slots(&self) -> Result<Vec<String>> {
         sqlx::query_scalar("SELECT slot FROM pitr_chains WHERE state = 'active'")
