@@ -132,12 +132,19 @@ pub struct ChannelView {
     pub rate_per_minute: u32,
     /// Whether that is its kind's default (no rate of its own).
     pub rate_is_default: bool,
+    /// The event groups it takes from a project without any route (the engine's default, as
+    /// the route editor's boxes show it).
+    pub default_events: Vec<String>,
 }
 
 impl From<ChannelRecord> for ChannelView {
     fn from(c: ChannelRecord) -> ChannelView {
         let rate_per_minute = c.rate();
         let rate_is_default = c.rate_per_minute.is_none();
+        let default_events = offsite_core::notify::events::default_groups(&c.spec)
+            .into_iter()
+            .map(|g| g.as_str().to_string())
+            .collect();
         let (kind, target, detail) = match c.spec {
             ChannelSpec::Email(e) => {
                 let security = match e.security {
@@ -169,6 +176,7 @@ impl From<ChannelRecord> for ChannelView {
             created_at: c.created_at,
             rate_per_minute,
             rate_is_default,
+            default_events,
         }
     }
 }

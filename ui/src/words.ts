@@ -2,6 +2,8 @@
 // writes and for counts with their noun ("1 table", "2 tables", "1 copy", "2 copies"; never
 // "table(s)"). Screens take a label from WORDS or a count from `plural` instead of spelling them.
 
+import type { JobKind } from "./bindings";
+
 /** The labels a person reads, by the glossary's word. */
 export const WORDS = {
   backup: "backup",
@@ -30,6 +32,20 @@ export const WORDS = {
 } as const;
 
 /** Where a backup came from (its origin), as the timeline and the side panel say it. */
+/** A job's kind as the app names it (tables, filters, result lines). */
+export const JOB_KIND_WORDS: Record<JobKind, string> = {
+  backup: "Backup",
+  verify: "Verify",
+  restore: "Restore",
+  import: "Import",
+  prune: "Prune",
+  pull: "Pull",
+  sync: "Copy to destinations",
+  fetch_copy: "Fetch a copy",
+  drill: "Drill",
+  recover: "Recover rows",
+};
+
 export const ORIGIN_WORDS = {
   local: "made here",
   server: "backup server",

@@ -2,6 +2,7 @@ import type { JobRecord, JobState, JobTrigger } from "../bindings";
 import { useJobs } from "../store";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { formatBytes, formatDuration, formatTime } from "./format";
+import { JOB_KIND_WORDS } from "../words";
 
 const STATE_LABEL: Record<JobState, string> = {
   running: "Running",
@@ -91,7 +92,7 @@ export function JobTable({
                 {j.project_id ? (projectNames[j.project_id] ?? "(removed project)") : "—"}
               </td>
             )}
-            <td>{j.kind}</td>
+            <td>{JOB_KIND_WORDS[j.kind] ?? j.kind}</td>
             {all && <td>{TRIGGER_WORDS[j.trigger ?? "manual"]}</td>}
             <td className={`state-${j.state}`}>{STATE_LABEL[j.state]}</td>
             <td className="num">{formatBytes(j.bytes_done)}</td>

@@ -6,7 +6,7 @@ import { DamagedNotice } from "./DamagedNotice";
 import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
-import { plural, WORDS } from "../words";
+import { JOB_KIND_WORDS, plural, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -72,13 +72,7 @@ export function eta(p: JobProgress): number | null {
 
 function kindLabel(job: LiveJob): string {
   const kind = job.kind ?? job.finished?.kind;
-  if (kind === "backup") return "Backup";
-  if (kind === "verify") return "Verify";
-  if (kind === "restore") return "Restore";
-  if (kind === "pull") return "Pull";
-  if (kind === "drill") return "Drill";
-  if (kind === "recover") return "Recover rows";
-  return "Job";
+  return kind ? JOB_KIND_WORDS[kind] : "Job";
 }
 
 /** Seconds since `startedAt` (ms), ticking every second while shown. */

@@ -88,10 +88,10 @@ describe("the checklist on the home card and the project header", () => {
     expect(within(card).getByTestId("checklist-badge")).toHaveClass("check-badge-open");
     // The reason is a line of its own: sentence case.
     expect(within(card).getByTestId("project-reason").textContent).toBe("No schedule: backups are only made by hand");
-    // ...said once: the first item (whose why it is) shows its label only.
+    // ...said once: the first item (whose why it is) points to it instead of repeating it.
     expect(card.textContent!.split("backups are only made by hand").length - 1).toBe(1);
     const scheduled = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "scheduled")!;
-    expect(scheduled.textContent).toBe("!Scheduled");
+    expect(scheduled.textContent).toBe("!Scheduled (the reason above)");
     const copies = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "copies")!;
     expect(copies).toHaveTextContent("the newest good backup is only on this computer");
     expect(items(card)).toEqual([

@@ -84,11 +84,15 @@ function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckIte
       <Mark state={item.state} />
       <span className="check-text">
         <span className="check-label">{item.label}</span>
-        {!quiet && (
-          <>
-            {" "}
-            <span className="check-why">{checkWhy(item)}</span>
-          </>
+        {" "}
+        {quiet ? (
+          // Its reason is the card's headline: pointed to, not said twice (a bare label read as
+          // an empty row: dashboard-01).
+          <span className="check-why muted" data-testid="check-why-above">
+            (the reason above)
+          </span>
+        ) : (
+          <span className="check-why">{checkWhy(item)}</span>
         )}
       </span>
       {onFix && item.fix && item.fix_label && (

@@ -45,7 +45,7 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
         {!run
           ? "No run yet"
           : run.succeeded
-            ? `Last run ok ${formatAgo(run.finished_at)}`
+            ? `Last run succeeded ${formatAgo(run.finished_at)}`
             : waited
               ? `Last run waited ${formatAgo(run.finished_at)}: ${setUp ? "set up encryption" : "confirm your recovery key"} to resume backups`
               : `Last run failed ${formatAgo(run.finished_at)}: ${run.error_code ? errorTitle(run.error_code) : "failed"}`}

@@ -152,21 +152,30 @@ describe("Notifications in Settings", () => {
     await waitFor(() => expect(asked.filter((p) => p === "shop").length).toBe(2));
   });
 
-  it("routes a project's chosen events to a channel", async () => {
-    const { api, rec } = fakeApi([hook]);
+  it("routes a project's chosen events to a channel, starting from the default the engine sends", async () => {
+    const ping: ChannelView = { ...hook, name: "beat", kind: "ping", detail: null, default_events: ["failed", "succeeded"] };
+    const { api, rec } = fakeApi([hook, ping]);
     render(<NotificationsSection api={api} />);
     expect(await screen.findByTestId("notify-routes-default")).toHaveTextContent("No routes yet");
-    const row = await screen.findByTestId("notify-route");
-    fireEvent.click(within(row).getByTestId("notify-route-drill"));
-    fireEvent.click(within(row).getByTestId("notify-route-drill"));
+    const rows = await screen.findAllByTestId("notify-route");
+    const row = rows.find((r) => r.getAttribute("data-channel") === "hook")!;
+    // Before any route the boxes say what is sent (seen on notify-03: all unchecked beside
+    // "failures … go to every channel").
+    for (const g of ["failed", "overdue", "drill", "space"]) expect(within(row).getByTestId(`notify-route-${g}`)).toBeChecked();
+    expect(within(row).getByTestId("notify-route-succeeded")).not.toBeChecked();
     fireEvent.click(within(row).getByTestId("notify-route-overdue"));
     fireEvent.click(within(row).getByTestId("notify-route-overdue"));
     // Checked then unchecked: nothing to save.
     expect(within(row).getByTestId("notify-route-save")).toBeDisabled();
-    fireEvent.click(within(row).getByTestId("notify-route-drill"));
-    fireEvent.click(within(row).getByTestId("notify-route-failed"));
+    for (const g of ["overdue", "space", "copies", "agent", "platform"]) fireEvent.click(within(row).getByTestId(`notify-route-${g}`));
     fireEvent.click(within(row).getByTestId("notify-route-save"));
-    await waitFor(() => expect(rec.routed).toEqual([{ project: "shop", channel: "hook", events: ["failed", "drill"] }]));
+    // The first route of the project keeps the other channel's default (it would hear nothing).
+    await waitFor(() =>
+      expect(rec.routed).toEqual([
+        { project: "shop", channel: "beat", events: ["failed", "succeeded"] },
+        { project: "shop", channel: "hook", events: ["failed", "drill"] },
+      ]),
+    );
   });
 
   it("saves a route that names no event: the channel then hears nothing from the project", async () => {
@@ -303,7 +312,7 @@ describe("Notifications in Settings", () => {
     const row = (name: string) => screen.getAllByTestId("notify-route").find((r) => r.dataset.channel === name)!;
     await screen.findAllByTestId("notify-route");
     await waitFor(() => expect(changed).not.toBeNull());
-    fireEvent.click(within(row("hook")).getByTestId("notify-route-drill")); // an edit here
+    fireEvent.click(within(row("hook")).getByTestId("notify-route-succeeded")); // an edit here (on the default)
     routes = [
       { project: "shop", channel: "cli", events: ["succeeded"] },
       { project: "shop", channel: "hook", events: ["failed"] },
@@ -311,7 +320,8 @@ describe("Notifications in Settings", () => {
     changed!();
     await waitFor(() => expect(within(row("cli")).getByTestId("notify-route-succeeded")).toBeChecked());
     expect(within(row("cli")).getByTestId("notify-route-save")).toBeDisabled();
-    expect(within(row("hook")).getByTestId("notify-route-drill")).toBeChecked();
-    expect(within(row("hook")).getByTestId("notify-route-failed")).not.toBeChecked();
+    // The boxes changed here stay as they are: the default plus "succeeded", not the saved "failed".
+    expect(within(row("hook")).getByTestId("notify-route-succeeded")).toBeChecked();
+    expect(within(row("hook")).getByTestId("notify-route-overdue")).toBeChecked();
   });
 });

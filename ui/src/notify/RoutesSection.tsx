@@ -47,7 +47,7 @@ export function RoutesSection({ api, channels, routes, projects, reload }: Props
         <>
           {mine.length === 0 ? (
             <p className="muted small" data-testid="notify-routes-default">
-              {DEFAULT_ROUTE_TEXT}
+              {DEFAULT_ROUTE_TEXT} Saving one channel's boxes keeps what the others show.
             </p>
           ) : (
             <p className="muted small" data-testid="notify-routes-custom">
@@ -61,7 +61,10 @@ export function RoutesSection({ api, channels, routes, projects, reload }: Props
                 api={api}
                 project={project}
                 channel={c.name}
-                saved={mine.find((r) => r.channel === c.name)?.events ?? []}
+                saved={mine.length === 0 ? c.default_events : (mine.find((r) => r.channel === c.name)?.events ?? [])}
+                // The project's first route: the other channels keep the default they show (once
+                // a project has a route, a channel without one hears nothing from it).
+                others={mine.length === 0 ? channels.filter((o) => o.name !== c.name).map((o) => [o.name, o.default_events] as const) : []}
                 onSaved={reload}
               />
             ))}
@@ -77,12 +80,15 @@ function RouteRow({
   project,
   channel,
   saved,
+  others,
   onSaved,
 }: {
   api: NotifyApi;
   project: string;
   channel: string;
   saved: string[];
+  /** Routes to save with this one (each channel's default, when the project had none). */
+  others: (readonly [string, string[]])[];
   onSaved: () => void;
 }) {
   const [events, setEvents] = useState<string[]>(saved);
@@ -104,6 +110,13 @@ function RouteRow({
     setBusy(true);
     setError(null);
     const ordered = EVENT_GROUPS.map(([g]) => g).filter((g) => events.includes(g));
+    for (const [other, events] of others) {
+      const kept = await api.route(project, other, events);
+      if (!kept.ok) {
+        setBusy(false);
+        return setError(kept.error);
+      }
+    }
     const r = await api.route(project, channel, ordered);
     setBusy(false);
     if (!r.ok) return setError(r.error);

@@ -12,6 +12,7 @@ export const hook: ChannelView = {
   created_at: "2026-11-24T09:00:00Z",
   rate_per_minute: 1200,
   rate_is_default: true,
+  default_events: ["failed", "overdue", "drill", "space", "copies", "agent", "platform"],
 };
 
 export const sentTest: DeliveryView = {
@@ -62,6 +63,7 @@ export function fakeApi(
         created_at: "2026-11-24T10:00:00Z",
         rate_per_minute: rate ?? 30,
         rate_is_default: rate === null,
+        default_events: channel.kind === "ping" ? ["failed", "succeeded"] : ["failed", "overdue", "drill", "space", "copies", "agent", "platform"],
       };
       list = [...list, view];
       return ok(view);

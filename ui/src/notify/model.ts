@@ -43,7 +43,7 @@ export function detailWords(kind: ChannelKind, detail: string): string {
 
 /** What a project without any route sends (the engine's default). */
 export const DEFAULT_ROUTE_TEXT =
-  "No routes yet: failures, overdue (and back to normal) and failed drills go to every channel; a heartbeat ping hears of every backup.";
+  "No routes yet: each channel takes the default checked below (of drills, only failed ones; a heartbeat ping hears of every backup).";
 
 export type ChannelForm = {
   name: string;

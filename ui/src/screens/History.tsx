@@ -5,6 +5,7 @@ import type { JobFilter, JobKind, JobState, JobTrigger } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { JobTable } from "../components/JobHistory";
 import { keys, useJobHistory, useProjects, useReload } from "../store";
+import { JOB_KIND_WORDS } from "../words";
 
 const KINDS: JobKind[] = ["backup", "verify", "restore", "recover", "import", "prune", "pull", "drill"];
 const TRIGGERS: JobTrigger[] = ["manual", "schedule", "catch_up", "retry", "cli", "retention"];
@@ -62,7 +63,7 @@ export function History({ onBack }: { onBack: () => void }) {
             <option value="">Any kind</option>
             {KINDS.map((k) => (
               <option key={k} value={k}>
-                {k}
+                {JOB_KIND_WORDS[k]}
               </option>
             ))}
           </select>

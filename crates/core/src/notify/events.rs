@@ -161,6 +161,38 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
     }
 }
 
+/// The groups a channel takes from a project that has no route (the app's boxes before any is
+/// saved): each group of which the default sends at least one event. Saved as a route, it sends
+/// what the default sends and, for drills, passed drills too (the default sends only failed ones).
+pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
+    use EventKind as K;
+    const KINDS: [EventKind; 15] = [
+        K::BackupSucceeded,
+        K::BackupFailed,
+        K::BackupSuspicious,
+        K::VerifyDamaged,
+        K::DrillPassed,
+        K::DrillFailed,
+        K::ProjectOverdue,
+        K::ProjectBackToNormal,
+        K::CopyPending,
+        K::RetentionWillRemove,
+        K::RetentionRemoved,
+        K::SpaceLow,
+        K::AgentUnreachable,
+        K::AgentCertificateChanged,
+        K::PlatformBackupMissing,
+    ];
+    ALL_GROUPS
+        .into_iter()
+        .filter(|g| {
+            KINDS
+                .iter()
+                .any(|k| EventGroup::of(*k) == Some(*g) && channel_wants(spec, None, *k))
+        })
+        .collect()
+}
+
 /// The severity an event of `kind` carries.
 pub fn severity_of(kind: EventKind) -> Severity {
     use EventKind as K;
@@ -367,6 +399,16 @@ mod tests {
         let only = [EventGroup::Succeeded];
         assert!(channel_wants(&h, Some(&only), EventKind::BackupSucceeded));
         assert!(!channel_wants(&h, Some(&only), EventKind::BackupFailed));
+    }
+
+    #[test]
+    fn the_default_as_groups_is_what_the_app_checks_before_any_route() {
+        let words = |spec: &ChannelSpec| groups_text(&default_groups(spec));
+        assert_eq!(words(&hook()), "failed,overdue,drill,space,copies,agent,platform");
+        let p = ChannelSpec::Ping(PingSpec {
+            url_display: "https://hc-ping.com/…".into(),
+        });
+        assert_eq!(words(&p), "failed,succeeded");
     }
 
     #[test]

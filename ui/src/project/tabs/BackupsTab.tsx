@@ -2,6 +2,7 @@
 // with a menu per row, and a side panel for the selected backup (its file, SHA-256, where its
 // copies are). The newest good backup is selected when the list first arrives.
 import { useEffect, useMemo, useState } from "react";
+import { DatesWhole } from "../../components/DatesWhole";
 import { type BackupRow, commands, type ErrorPayload, type RemovalForecast, type SafetyBackup } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { FileLink } from "../../components/FileLink";
@@ -158,7 +159,12 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
               <p className="small">
                 {TYPE_WORDS[current.backup_type]} · {formatBytes(current.size)} compressed ·{" "}
                 <span data-testid="backup-detail-status">{STATUS_LABEL[current.status]}</span>
-                {current.verified_at ? ` (${dayAndTime(current.verified_at)})` : ""}
+                {current.verified_at && (
+                  <>
+                    {" "}
+                    <span className="nowrap">({dayAndTime(current.verified_at)})</span>
+                  </>
+                )}
                 {proven.has(current.id) ? " · proven by a restore drill" : ""}
               </p>
               <p className="small" data-testid="backup-detail-origin" data-origin={current.origin ?? "local"}>
@@ -166,7 +172,8 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
               </p>
               {forecast.get(current.id) && (
                 <p className="small muted" data-testid="backup-detail-retention">
-                  Retention: {removalLabel(forecast.get(current.id))}.
+                  {/* Dates whole on their line ("weekly 2026-W48" broke after "2026-"). */}
+                  Retention: <DatesWhole text={removalLabel(forecast.get(current.id))} />.
                 </p>
               )}
               {current.verify_problem && <p className="notice notice-warn small">{current.verify_problem}</p>}

@@ -66,36 +66,38 @@ export function SelectionPicker({
   return (
     <div className="notice notice-neutral" data-testid="wizard-selection">
       <p className="notice-title">What to restore</p>
-      <label>
-        <input
-          type="radio"
-          name="wizard-what"
-          checked={mode === "all"}
-          onChange={() => choose("all")}
-          data-testid="wizard-select-all"
-        />{" "}
-        Everything in the backup
-      </label>{" "}
-      <label>
-        <input
-          type="radio"
-          name="wizard-what"
-          checked={mode === "schemas"}
-          onChange={() => choose("schemas")}
-          data-testid="wizard-select-schemas"
-        />{" "}
-        Chosen schemas
-      </label>{" "}
-      <label>
-        <input
-          type="radio"
-          name="wizard-what"
-          checked={mode === "tables"}
-          onChange={() => choose("tables")}
-          data-testid="wizard-select-some"
-        />{" "}
-        Chosen tables
-      </label>
+      <div className="choice-row" role="radiogroup" aria-label="What to restore">
+        <label>
+          <input
+            type="radio"
+            name="wizard-what"
+            checked={mode === "all"}
+            onChange={() => choose("all")}
+            data-testid="wizard-select-all"
+          />{" "}
+          Everything in the backup
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="wizard-what"
+            checked={mode === "schemas"}
+            onChange={() => choose("schemas")}
+            data-testid="wizard-select-schemas"
+          />{" "}
+          Chosen schemas
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="wizard-what"
+            checked={mode === "tables"}
+            onChange={() => choose("tables")}
+            data-testid="wizard-select-some"
+          />{" "}
+          Chosen tables
+        </label>
+      </div>
       {open && (
         <div className="wizard-select">
           {mode === "schemas" && (
