@@ -166,7 +166,7 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
 /// what the default sends and, for drills, passed drills too (the default sends only failed ones).
 pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
     use EventKind as K;
-    const KINDS: [EventKind; 15] = [
+    const KINDS: [EventKind; 16] = [
         K::BackupSucceeded,
         K::BackupFailed,
         K::BackupSuspicious,
@@ -182,6 +182,7 @@ pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
         K::AgentUnreachable,
         K::AgentCertificateChanged,
         K::PlatformBackupMissing,
+        K::PitrSlotDropped,
     ];
     ALL_GROUPS
         .into_iter()
