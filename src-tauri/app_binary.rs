@@ -15,10 +15,22 @@ fn the_app_binary_embeds_the_built_ui() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist");
     let mut files = Vec::new();
     collect(&dist, &dist, &mut files);
-    assert!(files.iter().any(|f| f == "/index.html"), "ui/dist holds no index.html: run `npm --prefix ui run build`");
-    assert!(files.iter().any(|f| f.ends_with(".js")), "ui/dist holds no script: {files:?}");
-    let missing: Vec<&String> = files.iter().filter(|f| !contains(&bin, f.as_bytes())).collect();
-    assert!(missing.is_empty(), "the app binary does not embed {missing:?} of ui/dist (built before the UI?)");
+    assert!(
+        files.iter().any(|f| f == "/index.html"),
+        "ui/dist holds no index.html: run `npm --prefix ui run build`"
+    );
+    assert!(
+        files.iter().any(|f| f.ends_with(".js")),
+        "ui/dist holds no script: {files:?}"
+    );
+    let missing: Vec<&String> = files
+        .iter()
+        .filter(|f| !contains(&bin, f.as_bytes()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the app binary does not embed {missing:?} of ui/dist (built before the UI?)"
+    );
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -27,7 +39,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
         if path.is_dir() {
             collect(root, &path, out);
         } else {
-            let rel = path.strip_prefix(root).expect("below ui/dist").to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .expect("below ui/dist")
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(format!("/{rel}"));
         }
     }

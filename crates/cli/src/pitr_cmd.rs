@@ -4,7 +4,7 @@
 use crate::output::Out;
 use clap::Subcommand;
 use offsite_core::ops::pitr::restore::PitrPlan;
-use offsite_core::pitr::{micros_text, parse_time};
+use offsite_core::pitr::{micros_text, parse_keep_within, parse_time};
 use offsite_core::{Engine, Result};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,26 @@ pub enum PitrCmd {
         /// WAL the slot may hold on the server before the capture drops it (default 1GiB).
         #[arg(long, value_name = "SIZE")]
         max_retained: Option<String>,
+        /// Keep the windows that ended within this long (`36h`, `7d`, `2w`; s, min, h, d, w);
+        /// older ones are removed after each segment and by `offsite prune`.
+        #[arg(long, value_name = "DURATION")]
+        keep_within: Option<String>,
+    },
+    /// Remove the windows that ended longer ago than --keep-within (default: the setting given
+    /// to enable): their segments and catalog rows. Never the newest window; bases stay (the
+    /// project's retention decides on them).
+    #[command(
+        after_help = "Examples:\n  offsite pitr prune shop --keep-within 7d\n  offsite pitr prune shop --keep-within 36h --dry-run"
+    )]
+    Prune {
+        /// The project.
+        project: String,
+        /// How long ended windows are kept (s, min, h, d, w, e.g. 7d or 1d12h).
+        #[arg(long, value_name = "DURATION")]
+        keep_within: Option<String>,
+        /// Say what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Capture in the foreground: read the slot every --every seconds, write segments, advance
     /// the slot. Ctrl-C stops it; a killed capture resumes from the slot with no gap.
@@ -44,6 +64,15 @@ pub enum PitrCmd {
         /// The project.
         project: String,
     },
+    /// Check every change segment: its checksum (file, .sha256 and catalog), that it decrypts
+    /// and reads through. Exit 1 naming each missing or damaged segment.
+    #[command(
+        after_help = "Examples:\n  offsite pitr verify shop\n  offsite pitr verify shop --json"
+    )]
+    Verify {
+        /// The project.
+        project: String,
+    },
     /// Drop the slot and the publication (the captured windows stay restorable).
     #[command(after_help = "Examples:\n  offsite pitr disable shop")]
     Disable {
@@ -62,12 +91,14 @@ pub async fn pitr(
         PitrCmd::Enable {
             project,
             max_retained,
+            keep_within,
         } => {
             let max = match max_retained {
                 Some(s) => Some(parse_size(&s)?),
                 None => None,
             };
-            let e = engine.pitr_enable(&project, max).await?;
+            let keep = keep_within.as_deref().map(parse_keep_within).transpose()?;
+            let e = engine.pitr_enable(&project, max, keep).await?;
             if out.json() {
                 out.emit(&e);
             } else {
@@ -106,6 +137,12 @@ pub async fn pitr(
                     .await?;
             }
         }
+        PitrCmd::Prune {
+            project,
+            keep_within,
+            dry_run,
+        } => return prune(engine, &project, keep_within.as_deref(), dry_run, out).await,
+        PitrCmd::Verify { project } => return verify(engine, &project, out).await,
         PitrCmd::Status { project } => {
             let s = engine.pitr_status(&project).await?;
             if out.json() {
@@ -238,4 +275,57 @@ fn parse_size(s: &str) -> Result<u64> {
         .ok_or_else(|| {
             offsite_core::Error::invalid(format!("not a size: {s:?} (e.g. 512MiB, 1GiB)"))
         })
+}
+
+async fn prune(
+    engine: &Engine,
+    project: &str,
+    keep_within: Option<&str>,
+    dry_run: bool,
+    out: &Out,
+) -> Result<u8> {
+    let keep = keep_within.map(parse_keep_within).transpose()?;
+    let p = engine.pitr_prune(project, keep, dry_run).await?;
+    if out.json() {
+        out.emit(&p);
+        return Ok(0);
+    }
+    let verb = if p.dry_run { "would remove" } else { "removed" };
+    for r in &p.removed {
+        println!(
+            "{verb} window {} → {} ({} segment(s); base {} stays)",
+            r.window.from_text, r.window.to_text, r.segments, r.base_backup_id
+        );
+    }
+    if p.removed.is_empty() {
+        println!(
+            "nothing to remove: every older window ended within the last {} s",
+            p.keep_within
+        );
+    }
+    for f in &p.left_files {
+        println!("could not delete {f}");
+    }
+    Ok(0)
+}
+
+/// Exit 1 when a segment is missing or damaged.
+async fn verify(engine: &Engine, project: &str, out: &Out) -> Result<u8> {
+    let v = engine.pitr_verify(project).await?;
+    if out.json() {
+        out.emit(&v);
+    } else {
+        for s in &v.segments {
+            match &s.problem {
+                None => println!("ok       {}", s.path),
+                Some(why) => println!("DAMAGED  {}: {why}", s.path),
+            }
+        }
+        println!(
+            "{} segment(s) checked, {} missing or damaged",
+            v.segments.len(),
+            v.damaged
+        );
+    }
+    Ok(u8::from(v.damaged > 0))
 }

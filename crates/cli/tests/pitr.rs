@@ -399,14 +399,16 @@ fn restore_at_each_instant_gives_that_instants_tables() {
     );
 }
 
-/// Every segment file under the data folder, in name order (by first commit LSN).
+/// Every segment file under the data folder (plain or encrypted), in name order (by first
+/// commit LSN).
 fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
         if p.is_dir() {
             out.extend(segment_files(&p));
-        } else if p.extension().is_some_and(|x| x == "pitr") {
+        } else if name.ends_with(".pitr") || name.ends_with(".pitr.age") {
             out.push(p);
         }
     }
@@ -530,6 +532,392 @@ fn the_daemon_captures() {
     assert!(
         status["windows"][0]["segments"].as_u64().unwrap() >= 1,
         "{status}"
+    );
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
+
+/// A project that encrypts its backups gets age-encrypted segments: no row text readable in
+/// them, and `restore --at` decrypts them with the project's key (and is refused without it).
+#[test]
+fn an_encrypting_project_gets_encrypted_segments() {
+    let db = "pitr_enc";
+    let (pg, data) = shop_project(db);
+    let d = data.path();
+    let var = offsite_core::secrets::env_var_for_key("project:shop:encryption-passphrase");
+    let pass = "pitr-segments-are-sealed";
+    let with_key = |args: &[&str], stdin: &str| {
+        let mut c = offsite(d, &pg, args);
+        c.env(&var, pass)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let line = format!("{pass}\n");
+    ok(
+        with_key(&["encryption", "set", "shop", "--passphrase-stdin"], &line),
+        "encryption set",
+    );
+    ok(
+        with_key(&["encryption", "confirm", "shop"], &line),
+        "encryption confirm",
+    );
+    ok(with_key(&["pitr", "enable", "shop"], ""), "pitr enable");
+    sql(
+        &pg,
+        db,
+        "INSERT INTO public.orders (note, qty) VALUES ('plainly-visible-marker', 1)",
+    );
+    writes(&pg, db, 1);
+    let at = server_now(&pg);
+    let want = digests(&pg, db);
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(with_key(&["pitr", "run", "shop", "--once"], ""), "pitr run");
+    let segs = segment_files(d);
+    assert!(!segs.is_empty(), "no segment written");
+    for s in &segs {
+        assert!(s.to_string_lossy().ends_with(".pitr.age"), "{s:?}");
+        let bytes = std::fs::read(s).unwrap();
+        assert!(bytes.starts_with(b"age-encryption.org/v1"), "{s:?}");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("plainly-visible-marker") && !text.contains("round 1"),
+            "{s:?} holds row text"
+        );
+    }
+    // Without the project's key the plan cannot read the segments.
+    refused(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &at,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
+        ),
+        "no key was given",
+    );
+    pg.create_db("pitr_enc_then");
+    ok(
+        with_key(
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &at,
+                "--to",
+                &pg.url("pitr_enc_then"),
+            ],
+            "",
+        ),
+        "restore --at (encrypted)",
+    );
+    assert_eq!(digests(&pg, "pitr_enc_then"), want);
+    let v = ok_json(
+        with_key(&["--json", "pitr", "verify", "shop"], ""),
+        "pitr verify (encrypted)",
+    );
+    assert_eq!(v["damaged"], 0, "{v}");
+    ok(with_key(&["pitr", "disable", "shop"], ""), "pitr disable");
+}
+
+/// `offsite args…` with extra environment variables.
+fn run_env(
+    d: &Path,
+    pg: &TestCluster,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = offsite(d, pg, args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// A lost slot raises one `pitr_slot_dropped` alert through the outbox, naming the project and
+/// why: dropped past its WAL limit, or vanished from the server. Once per event: the pass after
+/// it raises nothing more.
+#[test]
+fn a_lost_slot_alerts_once() {
+    let db = "pitr_alert";
+    let (pg, data) = shop_project(db);
+    let d = data.path();
+    let rx = offsite_testkit::WebhookReceiver::start();
+    let hook_url = rx.url("/hook");
+    let var = offsite_core::secrets::env_var_for_key("notify:hook:url");
+    let env = [(var.as_str(), hook_url.as_str())];
+    ok(
+        run_env(
+            d,
+            &pg,
+            &env,
+            &["notify", "add", "hook", "--webhook", &hook_url],
+        ),
+        "notify add",
+    );
+    let events = || -> Vec<serde_json::Value> {
+        rx.requests()
+            .iter()
+            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+            .filter(|e| e["event"] == "pitr_slot_dropped")
+            .collect()
+    };
+
+    // Past its limit: dropped, one alert naming the project and the limit.
+    ok(
+        run_env(
+            d,
+            &pg,
+            &env,
+            &["pitr", "enable", "shop", "--max-retained", "1kB"],
+        ),
+        "pitr enable",
+    );
+    writes(&pg, db, 1);
+    let pass = ok_json(
+        run_env(d, &pg, &env, &["--json", "pitr", "run", "shop", "--once"]),
+        "pitr run",
+    );
+    assert!(pass["dropped"].is_string(), "{pass}");
+    let got = events();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["project"]["name"], "shop", "{}", got[0]);
+    assert_eq!(got[0]["severity"], "failure", "{}", got[0]);
+    let summary = got[0]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("shop") && summary.contains("over the limit of 1024"),
+        "{summary}"
+    );
+    // Nothing more on the next pass (the chain ended with the alert).
+    refused(
+        run_env(d, &pg, &env, &["pitr", "run", "shop", "--once"]),
+        "not enabled",
+    );
+    assert_eq!(events().len(), 1);
+
+    // Vanished: someone dropped the slot; the next pass ends the chain and alerts once.
+    ok(
+        run_env(d, &pg, &env, &["pitr", "enable", "shop"]),
+        "pitr enable",
+    );
+    let slot = pg
+        .psql("postgres", "SELECT slot_name FROM pg_replication_slots")
+        .trim()
+        .to_string();
+    pg.psql(db, &format!("SELECT pg_drop_replication_slot('{slot}')"));
+    let pass = ok_json(
+        run_env(d, &pg, &env, &["--json", "pitr", "run", "shop", "--once"]),
+        "pitr run",
+    );
+    assert!(
+        pass["dropped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("vanished"),
+        "{pass}"
+    );
+    let got = events();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[1]["summary"].as_str().unwrap().contains("vanished"),
+        "{}",
+        got[1]
+    );
+    assert_eq!(got[1]["details"]["slot"], slot.as_str(), "{}", got[1]);
+    refused(
+        run_env(d, &pg, &env, &["pitr", "run", "shop", "--once"]),
+        "not enabled",
+    );
+    assert_eq!(events().len(), 2);
+    let log = ok_json(
+        run_env(
+            d,
+            &pg,
+            &env,
+            &["--json", "notify", "log", "--project", "shop"],
+        ),
+        "notify log",
+    );
+    let kinds: Vec<_> = log["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "pitr_slot_dropped")
+        .map(|r| r["state"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(kinds, ["sent", "sent"], "{log}");
+}
+
+/// Windows are pruned by a time window: a dry run says what would go and removes nothing; the
+/// setting stored with `enable --keep-within` removes an ended window after the next segment
+/// closes (its segment files and rows), never the newest one; a time in the removed window is
+/// refused naming the nearest restorable time.
+#[test]
+fn windows_are_pruned_by_keep_within() {
+    let db = "pitr_prune";
+    let (pg, data) = shop_project(db);
+    let d = data.path();
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    writes(&pg, db, 1);
+    let t1 = server_now(&pg);
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+    let first = segment_files(d);
+    assert!(!first.is_empty());
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let second = ok_json(
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "enable", "shop", "--keep-within", "1s"],
+        ),
+        "pitr enable --keep-within",
+    );
+    let second_base = second["base_backup_id"].as_str().unwrap().to_string();
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    assert_eq!(status["windows"].as_array().unwrap().len(), 2, "{status}");
+    let second_from = status["windows"][1]["from_text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dry = ok_json(
+        run(d, &pg, &["--json", "pitr", "prune", "shop", "--dry-run"]),
+        "pitr prune --dry-run",
+    );
+    assert_eq!(dry["removed"].as_array().unwrap().len(), 1, "{dry}");
+    assert_eq!(dry["keep_within"], 1, "{dry}");
+    assert!(first.iter().all(|p| p.exists()), "a dry run removed files");
+    let kept = ok_json(
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "prune", "shop", "--keep-within", "1w"],
+        ),
+        "pitr prune --keep-within 1w",
+    );
+    assert!(kept["removed"].as_array().unwrap().is_empty(), "{kept}");
+
+    // The next segment closes: the stored 1s removes the ended window, files and rows.
+    writes(&pg, db, 2);
+    let t2 = server_now(&pg);
+    let want2 = digests(&pg, db);
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    assert!(first.iter().all(|p| !p.exists()), "{first:?} still there");
+    for p in &first {
+        let side = format!("{}.sha256", p.display());
+        assert!(!Path::new(&side).exists(), "{side}");
+    }
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    let windows = status["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{status}");
+    assert_eq!(windows[0]["from_text"], second_from.as_str(), "{status}");
+    refused(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &t1,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
+        ),
+        &format!("nearest restorable times: before none, after {second_from}"),
+    );
+    // The newest window is never pruned, however old its end.
+    std::thread::sleep(Duration::from_millis(1500));
+    let newest = ok_json(
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "prune", "shop", "--keep-within", "1s"],
+        ),
+        "pitr prune",
+    );
+    assert!(newest["removed"].as_array().unwrap().is_empty(), "{newest}");
+    pg.create_db("pitr_prune_then");
+    ok(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &t2,
+                "--to",
+                &pg.url("pitr_prune_then"),
+            ],
+        ),
+        "restore --at in the kept window",
+    );
+    assert_eq!(digests(&pg, "pitr_prune_then"), want2);
+
+    // Retention keeps the base of the window there is (the pruned window's base is its own).
+    ok(
+        run(d, &pg, &["retention", "set", "shop", "--keep-last", "1"]),
+        "retention set",
+    );
+    ok(run(d, &pg, &["backup", "shop"]), "backup");
+    let pruned = ok_json(
+        run(d, &pg, &["--json", "prune", "shop", "--dry-run"]),
+        "prune --dry-run",
+    );
+    let kept = pruned["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == second_base.as_str())
+        .unwrap_or_else(|| panic!("the window's base is not kept: {pruned}"));
+    assert!(
+        kept["reasons"]
+            .to_string()
+            .contains("base of a point-in-time window"),
+        "{pruned}"
+    );
+    assert_eq!(pruned["removed"].as_array().unwrap().len(), 1, "{pruned}");
+
+    // `pitr verify` reads every segment through; a damaged one is named, exit 1.
+    let v = ok_json(
+        run(d, &pg, &["--json", "pitr", "verify", "shop"]),
+        "pitr verify",
+    );
+    assert_eq!(v["damaged"], 0, "{v}");
+    let segs = segment_files(d);
+    assert_eq!(v["segments"].as_array().unwrap().len(), segs.len(), "{v}");
+    let victim = segs.last().unwrap();
+    let mut bytes = std::fs::read(victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(victim, &bytes).unwrap();
+    let out = run(d, &pg, &["pitr", "verify", "shop"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let name = victim.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("DAMAGED") && l.contains(&name) && l.contains("checksum")),
+        "{text}"
     );
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }

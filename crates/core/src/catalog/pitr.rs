@@ -25,6 +25,8 @@ pub struct PitrChain {
     pub ended_reason: Option<String>,
     pub last_poll_at: Option<i64>,
     pub created_at: String,
+    /// Seconds its project's windows are kept (migration `0025_pitr_keep_within.sql`).
+    pub keep_within: Option<i64>,
 }
 
 /// One registered segment.
@@ -57,10 +59,11 @@ type ChainRow = (
     Option<String>,
     Option<i64>,
     String,
+    Option<i64>,
 );
 
 const CHAIN_COLS: &str = "id, project_id, slot, publication, base_backup_id, base_snapshot, \
-    base_at, coverage, max_retained, state, ended_reason, last_poll_at, created_at";
+    base_at, coverage, max_retained, state, ended_reason, last_poll_at, created_at, keep_within";
 
 fn chain(r: ChainRow) -> PitrChain {
     PitrChain {
@@ -77,6 +80,7 @@ fn chain(r: ChainRow) -> PitrChain {
         ended_reason: r.10,
         last_poll_at: r.11,
         created_at: r.12,
+        keep_within: r.13,
     }
 }
 
@@ -89,11 +93,12 @@ impl Catalog {
         publication: &str,
         coverage: &str,
         max_retained: i64,
+        keep_within: Option<i64>,
     ) -> Result<PitrChain> {
         let id = new_id();
         sqlx::query(
             "INSERT INTO pitr_chains (id, project_id, slot, publication, coverage, max_retained, \
-             state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+             state, created_at, keep_within) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
         )
         .bind(&id)
         .bind(project_id)
@@ -102,6 +107,7 @@ impl Catalog {
         .bind(coverage)
         .bind(max_retained)
         .bind(self.now())
+        .bind(keep_within)
         .execute(self.pool())
         .await
         .map_err(|e| db_error("saving a point-in-time chain", e))?;
@@ -131,6 +137,18 @@ impl Catalog {
         .await
         .map_err(|e| db_error("reading the point-in-time chains", e))?;
         Ok(rows.into_iter().map(chain).collect())
+    }
+
+    /// The base backups of a project's chains (retention keeps them while the chain is there).
+    pub async fn pitr_base_ids(&self, project_id: &str) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT base_backup_id FROM pitr_chains WHERE project_id = ? \
+             AND base_backup_id IS NOT NULL",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("reading the point-in-time chains", e))
     }
 
     /// Every slot name of every chain still active (status reports slots nobody owns).
@@ -188,6 +206,28 @@ impl Catalog {
             .await
             .map_err(|e| db_error("ending a point-in-time chain", e))?;
         Ok(())
+    }
+
+    /// Remove a chain and its segments' rows in one transaction (the files are the caller's).
+    pub async fn remove_pitr_chain(&self, chain_id: &str) -> Result<()> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| db_error("removing a point-in-time chain", e))?;
+        for q in [
+            "DELETE FROM pitr_segments WHERE chain_id = ?",
+            "DELETE FROM pitr_chains WHERE id = ?",
+        ] {
+            sqlx::query(q)
+                .bind(chain_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("removing a point-in-time chain", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_error("removing a point-in-time chain", e))
     }
 
     /// Register a durably written segment (again: the same first commit replaces the row).

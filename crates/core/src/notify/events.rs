@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 /// The groups of events a route names (`offsite notify route P --events failed,overdue`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventGroup {
-    /// A backup failed, a verification found damage, the canary found a backup suspicious.
+    /// A backup failed, a verification found damage, the canary found a backup suspicious,
+    /// point-in-time capture lost its slot.
     Failed,
     /// A backup succeeded.
     Succeeded,
@@ -64,7 +65,9 @@ impl EventGroup {
     pub fn of(kind: EventKind) -> Option<EventGroup> {
         use EventKind as K;
         Some(match kind {
-            K::BackupFailed | K::VerifyDamaged | K::BackupSuspicious => EventGroup::Failed,
+            K::BackupFailed | K::VerifyDamaged | K::BackupSuspicious | K::PitrSlotDropped => {
+                EventGroup::Failed
+            }
             K::BackupSucceeded => EventGroup::Succeeded,
             K::ProjectOverdue | K::ProjectBackToNormal => EventGroup::Overdue,
             K::DrillPassed | K::DrillFailed => EventGroup::Drill,
@@ -153,6 +156,7 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
                 | EventKind::AgentUnreachable
                 | EventKind::AgentCertificateChanged
                 | EventKind::PlatformBackupMissing
+                | EventKind::PitrSlotDropped
         ),
     }
 }
@@ -162,7 +166,7 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
 /// what the default sends and, for drills, passed drills too (the default sends only failed ones).
 pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
     use EventKind as K;
-    const KINDS: [EventKind; 15] = [
+    const KINDS: [EventKind; 16] = [
         K::BackupSucceeded,
         K::BackupFailed,
         K::BackupSuspicious,
@@ -178,6 +182,7 @@ pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
         K::AgentUnreachable,
         K::AgentCertificateChanged,
         K::PlatformBackupMissing,
+        K::PitrSlotDropped,
     ];
     ALL_GROUPS
         .into_iter()
@@ -195,9 +200,10 @@ pub fn severity_of(kind: EventKind) -> Severity {
     match kind {
         K::BackupSucceeded | K::DrillPassed | K::ProjectBackToNormal | K::Test => Severity::Ok,
         K::BackupFailed | K::VerifyDamaged | K::DrillFailed | K::Digest => Severity::Failure,
-        K::AgentUnreachable | K::AgentCertificateChanged | K::PlatformBackupMissing => {
-            Severity::Failure
-        }
+        K::AgentUnreachable
+        | K::AgentCertificateChanged
+        | K::PlatformBackupMissing
+        | K::PitrSlotDropped => Severity::Failure,
         K::ProjectOverdue
         | K::BackupSuspicious
         | K::CopyPending
@@ -379,6 +385,7 @@ mod tests {
             EventKind::AgentUnreachable,
             EventKind::AgentCertificateChanged,
             EventKind::PlatformBackupMissing,
+            EventKind::PitrSlotDropped,
         ] {
             assert!(channel_wants(&h, None, k), "{k:?}");
         }

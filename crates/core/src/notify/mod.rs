@@ -60,6 +60,9 @@ pub enum EventKind {
     AgentUnreachable,
     AgentCertificateChanged,
     PlatformBackupMissing,
+    /// Point-in-time capture dropped its slot (it held more WAL than allowed) or found it gone:
+    /// the restorable window ends there until capture is enabled again (issue 46).
+    PitrSlotDropped,
     /// "Send a test" from the app or `offsite notify test`.
     Test,
     /// Several failures collapsed into one message (a storm).

@@ -130,6 +130,7 @@ fn plan(
     backups: &[BackupRecord],
     proven: Option<&str>,
     marks: &HashMap<String, BackupMarks>,
+    pitr_bases: &[String],
 ) -> Result<Vec<Decision>> {
     let candidates = backups
         .iter()
@@ -144,6 +145,7 @@ fn plan(
     let mut decisions = decide(policy, zone, now, &candidates);
     keep_proven(&mut decisions, proven);
     keep_marked(&mut decisions, marks);
+    keep_pitr_bases(&mut decisions, pitr_bases);
     keep_bases(&mut decisions, backups);
     Ok(decisions)
 }
@@ -208,6 +210,17 @@ fn ids_of(b: &BackupRecord) -> (Option<String>, Option<String>) {
     {
         Some(m) => (Some(m.backup_id), m.base_backup_id),
         None => (None, None),
+    }
+}
+
+/// Why the base of a point-in-time window is kept.
+pub const PITR_BASE_REASON: &str = "base of a point-in-time window";
+
+/// The base backup of every point-in-time window the catalog still has is kept: its replay
+/// starts there (`offsite pitr prune` removes the window first; then retention decides).
+fn keep_pitr_bases(decisions: &mut [Decision], bases: &[String]) {
+    for d in decisions.iter_mut().filter(|d| bases.contains(&d.id)) {
+        d.keep_for(KeepRule::Base, PITR_BASE_REASON.to_string());
     }
 }
 
@@ -304,6 +317,7 @@ pub(crate) async fn run(
         .newest_passed_drill_backup(&project.id)
         .await?;
     let marks = engine.catalog.backup_marks(&project.id).await?;
+    let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
     let decisions = plan(
         &policy,
         &zone,
@@ -311,8 +325,13 @@ pub(crate) async fn run(
         &backups,
         proven.as_deref(),
         &marks,
+        &pitr_bases,
     )?;
     let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
+    if !opts.dry_run {
+        // The point-in-time windows by their own time window (`pitr enable --keep-within`).
+        crate::ops::pitr::prune::by_stored_setting(engine, &project.name).await;
+    }
     if opts.dry_run || preview.removed.is_empty() {
         return Ok(PruneOutcome {
             dry_run: opts.dry_run,
@@ -336,6 +355,7 @@ pub(crate) async fn run(
                 .newest_passed_drill_backup(&project.id)
                 .await?;
             let marks = engine.catalog.backup_marks(&project.id).await?;
+            let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
             let decisions = plan(
                 policy,
                 zone,
@@ -343,6 +363,7 @@ pub(crate) async fn run(
                 &backups,
                 proven.as_deref(),
                 &marks,
+                &pitr_bases,
             )?;
             let mut out = outcome_of(project, false, policy, zone, &decisions, &backups);
             let by_id: HashMap<&str, &BackupRecord> =
@@ -515,7 +536,16 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
     let mut out: HashMap<String, RemovalForecast> = HashMap::new();
     let mut why: HashMap<String, (Vec<KeepRule>, Vec<String>)> = HashMap::new();
     let marks = engine.catalog.backup_marks(&project.id).await?;
-    for d in plan(&policy, &zone, now, &backups, proven.as_deref(), &marks)? {
+    let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
+    for d in plan(
+        &policy,
+        &zone,
+        now,
+        &backups,
+        proven.as_deref(),
+        &marks,
+        &pitr_bases,
+    )? {
         if d.keep {
             why.insert(d.id, (d.rules, d.reasons));
         } else {

@@ -4,9 +4,10 @@
 //! did not move) and nothing is doubled (the segment is named by its first commit and is
 //! written again under the same name).
 
-use super::segment::{SegmentInfo, SegmentWriter, EXTENSION};
+use super::segment::{SegmentInfo, SegmentWriter, ENCRYPTED_EXTENSION, EXTENSION};
 use super::server;
 use super::{lsn_text, parse_lsn, Names};
+use crate::crypto::Encryption;
 use crate::error::{Error, Result};
 use crate::pgoutput::{self, Message};
 use crate::postgres::conn::ConnSpec;
@@ -36,9 +37,24 @@ struct Commits {
     messages_at_cut: u64,
 }
 
-/// The file name of a segment: the project's stem and the first commit's LSN (sortable).
-pub fn segment_name(stem: &str, first_commit_lsn: u64) -> String {
-    format!("{stem}_{first_commit_lsn:016X}.{EXTENSION}")
+/// The file name of a segment: the project's stem and the first commit's LSN (sortable);
+/// `.pitr.age` when encrypted.
+pub fn segment_name(stem: &str, first_commit_lsn: u64, encrypted: bool) -> String {
+    let ext = if encrypted {
+        ENCRYPTED_EXTENSION
+    } else {
+        EXTENSION
+    };
+    format!("{stem}_{first_commit_lsn:016X}.{ext}")
+}
+
+/// Where a segment goes and how it is sealed.
+pub struct Target<'a> {
+    pub dir: &'a Path,
+    /// The project's file name stem.
+    pub stem: &'a str,
+    /// The project's backup encryption (`None`: plain segments).
+    pub encryption: Option<&'a Encryption>,
 }
 
 /// Read up to about `max_changes` messages (whole transactions: the server stops only at a
@@ -48,8 +64,7 @@ pub async fn capture_once(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     names: &Names,
-    dir: &Path,
-    stem: &str,
+    to: &Target<'_>,
     max_changes: u32,
     cancel: &CancellationToken,
 ) -> Result<(i64, Option<Captured>)> {
@@ -67,7 +82,7 @@ pub async fn capture_once(
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| spec.map_sqlx(e))?;
-    let mut w = SegmentWriter::create(dir)?;
+    let mut w = SegmentWriter::create(to.dir)?;
     let mut c = Commits::default();
     {
         let mut rows = sqlx::query_as::<_, (String, i64, Vec<u8>)>(
@@ -118,8 +133,10 @@ pub async fn capture_once(
         fingerprint: server::fingerprint(conn, spec, &names.publication).await?,
         sequences: server::sequences(conn, spec).await?,
     };
-    let path = dir.join(segment_name(stem, first_lsn));
-    let sha256 = w.finish(&info, &path)?;
+    let path = to
+        .dir
+        .join(segment_name(to.stem, first_lsn, to.encryption.is_some()));
+    let sha256 = w.finish(&info, &path, to.encryption)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok((
         closed_at,

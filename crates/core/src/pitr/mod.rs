@@ -69,9 +69,68 @@ pub fn parse_time(s: &str) -> Result<i64> {
         })
 }
 
+/// Parse how long windows are kept: a number and a unit, combined (`90s`, `45min`, `36h`,
+/// `7d`, `2w`, `1d12h`), into seconds. `m` is refused (months, in retention, or minutes?).
+pub fn parse_keep_within(s: &str) -> Result<i64> {
+    let bad = || {
+        Error::invalid(format!("{s:?} is not a duration"))
+            .with_hint("write a number and a unit: s, min, h, d or w, e.g. 36h, 7d or 1d12h")
+    };
+    let t = s.trim().to_ascii_lowercase();
+    let (mut total, mut rest) = (0i64, t.as_str());
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let secs = match &rest[..unit] {
+            "s" => 1,
+            "min" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit..];
+        total = n
+            .checked_mul(secs)
+            .and_then(|v| total.checked_add(v))
+            .filter(|&v| v <= 100 * 366 * 86_400)
+            .ok_or_else(bad)?;
+    }
+    if total == 0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_within_parses_units_and_refuses_the_rest() {
+        assert_eq!(parse_keep_within("90s").unwrap(), 90);
+        assert_eq!(parse_keep_within("1d12h").unwrap(), 36 * 3600);
+        assert_eq!(parse_keep_within(" 2W ").unwrap(), 14 * 86_400);
+        assert_eq!(parse_keep_within("45min").unwrap(), 2700);
+        for bad in [
+            "",
+            "5",
+            "5m",
+            "h",
+            "0s",
+            "-1h",
+            "1y",
+            "99999999999w",
+            "1h 2h",
+        ] {
+            assert!(parse_keep_within(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn lsn_and_time_round_trip() {

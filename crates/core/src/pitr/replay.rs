@@ -5,6 +5,7 @@
 
 use super::segment::{SegmentReader, SequenceValue};
 use super::snapshot::XidSnapshot;
+use crate::crypto::UserKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgoutput::{self, Message, Relation, Tuple, Value};
 use crate::postgres::conn::ConnSpec;
@@ -67,9 +68,15 @@ impl<'a> Replayer<'a> {
         self.stopped
     }
 
-    /// Apply one segment (its checksum verified by the caller).
-    pub async fn segment(&mut self, path: &Path, cancel: &CancellationToken) -> Result<()> {
-        let mut r = SegmentReader::open(path)?;
+    /// Apply one segment (its checksum verified by the caller), decrypted with `keys` when it
+    /// is encrypted.
+    pub async fn segment(
+        &mut self,
+        path: &Path,
+        keys: &[UserKey],
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let mut r = SegmentReader::open(path, keys)?;
         while let Some(rec) = r.next_record()? {
             if cancel.is_cancelled() {
                 self.rollback().await;

@@ -121,6 +121,20 @@ pub fn choose(chains: &[ChainFacts], at: i64) -> Result<(ChainFacts, Window)> {
     .with_hint("`offsite pitr status PROJECT` lists the windows"))
 }
 
+/// The chains (oldest first) whose whole window ended before `cutoff` (µs): removable by a
+/// time-window prune. Never the newest chain (the window restorable now, or the one a new base
+/// will continue): a window is removed whole, as its base is where its replay starts.
+pub fn prunable(chains: &[ChainFacts], cutoff: i64) -> Vec<(ChainFacts, Window)> {
+    let Some((_, older)) = chains.split_last() else {
+        return Vec::new();
+    };
+    older
+        .iter()
+        .map(|c| (c.clone(), window(c)))
+        .filter(|(_, w)| w.to < cutoff)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +177,31 @@ mod tests {
         let mut c = chain();
         c.segments[2].start_lsn = 9;
         assert_eq!(window(&c).to, 29);
+    }
+
+    #[test]
+    fn prune_removes_whole_windows_before_the_cutoff_never_the_newest() {
+        let mut a = chain();
+        a.id = "a".into();
+        let mut b = chain();
+        b.id = "b".into();
+        b.base_at = 200;
+        b.last_poll_at = Some(300);
+        let mut c = chain();
+        c.id = "c".into();
+        c.base_at = 400;
+        c.last_poll_at = Some(500);
+        let ids =
+            |v: Vec<(ChainFacts, Window)>| v.into_iter().map(|(c, _)| c.id).collect::<Vec<_>>();
+        let all = [a, b, c];
+        assert!(
+            prunable(&all, 100).is_empty(),
+            "a window ending at the cutoff stays"
+        );
+        assert_eq!(ids(prunable(&all, 101)), ["a"]);
+        assert_eq!(ids(prunable(&all, 10_000)), ["a", "b"]);
+        assert!(prunable(&all[2..], 10_000).is_empty());
+        assert!(prunable(&[], 10_000).is_empty());
     }
 
     #[test]

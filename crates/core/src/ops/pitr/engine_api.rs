@@ -5,13 +5,25 @@ use crate::engine::Engine;
 use crate::error::Result;
 
 impl Engine {
-    /// Start capturing project `name`'s changes: publication, slot, base backup.
+    /// Start capturing project `name`'s changes: publication, slot, base backup; windows kept
+    /// `keep_within` seconds when given.
     pub async fn pitr_enable(
         &self,
         name: &str,
         max_retained: Option<u64>,
+        keep_within: Option<i64>,
     ) -> Result<super::PitrEnabled> {
-        super::enable(self, name, max_retained).await
+        super::enable(self, name, max_retained, keep_within).await
+    }
+    /// Remove `name`'s windows that ended over `keep_within` seconds ago (`None`: the stored
+    /// setting); never the newest.
+    pub async fn pitr_prune(
+        &self,
+        name: &str,
+        keep_within: Option<i64>,
+        dry_run: bool,
+    ) -> Result<super::prune::PitrPruned> {
+        super::prune::prune(self, name, keep_within, dry_run).await
     }
     /// One capture pass: every segment the slot holds.
     pub async fn pitr_run_once(
@@ -37,6 +49,10 @@ impl Engine {
         cancel: &tokio_util::sync::CancellationToken,
     ) {
         super::run_all(self, every, cancel).await
+    }
+    /// Check every change segment of `name`: checksum, decryption, every record and message.
+    pub async fn pitr_verify(&self, name: &str) -> Result<super::verify::PitrVerified> {
+        super::verify::verify(self, name).await
     }
     pub async fn pitr_status(&self, name: &str) -> Result<super::PitrStatus> {
         super::status(self, name).await

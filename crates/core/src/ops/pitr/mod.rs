@@ -4,9 +4,14 @@
 //! (slot, lag, RPO, restorable windows, stray slots) and `disable`. Restoring to a time is in
 //! [`restore`].
 
+pub mod prune;
 pub mod restore;
+pub mod verify;
 
+mod alert;
 mod engine_api;
+
+use alert::Lost;
 
 use crate::archive::{BackupType, Manifest};
 use crate::catalog::{PitrChain, Project};
@@ -54,7 +59,8 @@ pub struct PitrEnabled {
 pub struct PitrRun {
     pub segments: u64,
     pub commits: u64,
-    /// The slot was dropped because it held more WAL than allowed (the chain ended).
+    /// The slot was lost (the chain ended, an alert was queued): dropped because it held more
+    /// WAL than allowed, or gone from the server.
     pub dropped: Option<String>,
 }
 
@@ -103,6 +109,7 @@ pub(crate) async fn enable(
     engine: &Engine,
     name: &str,
     max_retained: Option<u64>,
+    keep_within: Option<i64>,
 ) -> Result<PitrEnabled> {
     let project = engine.catalog.project(name).await?;
     if active_chain(engine, &project).await?.is_some() {
@@ -129,6 +136,7 @@ pub(crate) async fn enable(
             &names.publication,
             &json,
             max as i64,
+            keep_within,
         )
         .await?;
     match take_base(engine, name, &chain).await {
@@ -200,19 +208,24 @@ pub(crate) async fn run_once(
         publication: chain.publication.clone(),
     };
     let (spec, mut conn) = connect(engine, &project).await?;
-    let dir = segment_dir(engine, &project);
     let mut done = PitrRun::default();
+    if server::slot_state(&mut conn, &spec, &names.slot)
+        .await?
+        .is_none()
+    {
+        done.dropped = Some(alert::slot_lost(engine, &project, &chain, Lost::Vanished).await?);
+        return Ok(done);
+    }
+    let dir = segment_dir(engine, &project);
+    let encryption = crate::ops::encryption::for_backup(engine, &project).await?;
+    let to = capture::Target {
+        dir: &dir,
+        stem: &project.name,
+        encryption: encryption.as_ref(),
+    };
     loop {
-        let (polled, captured) = capture::capture_once(
-            &mut conn,
-            &spec,
-            &names,
-            &dir,
-            &project.name,
-            SEGMENT_CHANGES,
-            cancel,
-        )
-        .await?;
+        let (polled, captured) =
+            capture::capture_once(&mut conn, &spec, &names, &to, SEGMENT_CHANGES, cancel).await?;
         let Some(Captured {
             path,
             info,
@@ -231,17 +244,16 @@ pub(crate) async fn run_once(
         done.segments += 1;
         done.commits += info.commits;
     }
+    if done.segments > 0 {
+        prune::by_stored_setting(engine, name).await;
+    }
     if let Some(s) = server::slot_state(&mut conn, &spec, &names.slot).await? {
         if s.retained_bytes > chain.max_retained {
             server::drop_slot(&mut conn, &spec, &names.slot).await?;
-            let why = format!(
-                "the slot held {} bytes of WAL, over the limit of {}: dropped to protect the \
-                 server's disk (enable again for a new base)",
-                s.retained_bytes, chain.max_retained
-            );
-            engine.catalog.end_pitr_chain(&chain.id, &why).await?;
-            tracing::warn!(project = %name, "{why}");
-            done.dropped = Some(why);
+            let lost = Lost::OverLimit {
+                retained: s.retained_bytes,
+            };
+            done.dropped = Some(alert::slot_lost(engine, &project, &chain, lost).await?);
         }
     }
     Ok(done)

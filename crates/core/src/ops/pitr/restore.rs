@@ -2,6 +2,7 @@
 //! base through the ordinary restore and the changes replayed into it.
 
 use super::{chain_facts, StoredCoverage};
+use crate::crypto::UserKey;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::JobStart;
@@ -55,10 +56,11 @@ pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPla
     let snapshot = chain.base_snapshot.clone().unwrap_or_default();
     let base = XidSnapshot::parse(&snapshot)?;
     let record = engine.catalog.backup(&chosen.base_backup_id).await?;
+    let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
     let mut stop = None;
     let mut transactions = 0;
     for s in &chosen.segments {
-        let (last, n) = last_commit_before(Path::new(&s.path), &base, at)?;
+        let (last, n) = last_commit_before(Path::new(&s.path), &keys, &base, at)?;
         stop = last.or(stop);
         transactions += n;
     }
@@ -81,10 +83,11 @@ pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPla
 /// The last commit at or before `at` in a segment that the base does not hold, and how many.
 fn last_commit_before(
     path: &Path,
+    keys: &[UserKey],
     base: &XidSnapshot,
     at: i64,
 ) -> Result<(Option<(u64, i64)>, u64)> {
-    let mut r = SegmentReader::open(path)?;
+    let mut r = SegmentReader::open(path, keys)?;
     let mut counted = None;
     let mut last = None;
     let mut n = 0;
@@ -135,10 +138,11 @@ pub(crate) async fn run(
             JobStart::default(),
         )
         .await?;
+    let keys = crate::ops::encryption::keys_of(engine, name)?;
     let mut conn = spec.connect(password.as_deref()).await?;
     let mut r = Replayer::new(&mut conn, &spec, XidSnapshot::parse(&plan.snapshot)?, at);
     for s in &plan.segments {
-        r.segment(Path::new(s), cancel).await?;
+        r.segment(Path::new(s), &keys, cancel).await?;
         if r.stopped() {
             break;
         }

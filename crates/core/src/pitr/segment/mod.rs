@@ -9,8 +9,14 @@
 //! ```
 //! Written to a temporary name, fsynced and renamed (0600); read back with every length
 //! checked against the bytes left and the checksum verified first.
+//!
+//! A project that encrypts its backups gets its segments encrypted the same way: the whole
+//! file above as one age file (`….pitr.age`), made from the temporary plaintext (0600, removed
+//! once sealed) before the rename. The `.sha256` covers what is on disk (the ciphertext), as for
+//! archives; reading decrypts as it goes, age authenticating every 64 KiB chunk.
 
 use crate::archive::sidecar_path;
+use crate::crypto::{Encryption, UserKey};
 use crate::digest::Sha256;
 use crate::error::{Error, ErrorKind, Result};
 use crate::private_fs;
@@ -24,6 +30,8 @@ pub const MAGIC: &[u8] = b"OFFSITE-PITR-1\n";
 pub const MAX_RECORD: u32 = (1 << 30) - 1;
 /// File name ending of a segment.
 pub const EXTENSION: &str = "pitr";
+/// File name ending of an encrypted segment.
+pub const ENCRYPTED_EXTENSION: &str = "pitr.age";
 
 /// A sequence's value when the segment closed (set at restore).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,8 +134,14 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Write the trailer, fsync, rename to `path` and write its `.sha256` (0600 both).
-    pub fn finish(mut self, info: &SegmentInfo, path: &Path) -> Result<String> {
+    /// Write the trailer, encrypt when `encryption` is given, fsync, rename to `path` and
+    /// write its `.sha256` (0600 both). The checksum is of the file on disk.
+    pub fn finish(
+        mut self,
+        info: &SegmentInfo,
+        path: &Path,
+        encryption: Option<&Encryption>,
+    ) -> Result<String> {
         let json = serde_json::to_vec(info).map_err(|e| Error::internal(e.to_string()))?;
         self.put(b"e")?;
         self.put(&(json.len() as u32).to_be_bytes())?;
@@ -136,11 +150,14 @@ impl SegmentWriter {
             .out
             .into_inner()
             .map_err(|e| Error::io("writing a segment", e.into_error()))?;
+        let (tmp, file) = match encryption {
+            None => (self.tmp, file),
+            Some(enc) => seal(file, enc, path)?,
+        };
         file.sync_all()
             .map_err(|e| Error::io("syncing a segment", e))?;
-        let sha = file_sha256(self.tmp.path())?;
-        self.tmp
-            .persist(path)
+        let sha = file_sha256(tmp.path())?;
+        tmp.persist(path)
             .map_err(|e| Error::io(format!("renaming to {}", path.display()), e.error))?;
         let name = path
             .file_name()
@@ -155,6 +172,28 @@ impl SegmentWriter {
         }
         Ok(sha)
     }
+}
+
+/// The plaintext segment `plain` encrypted into a new temporary file beside `path`; the
+/// plaintext's temporary file is removed when its handle (dropped by the caller) goes.
+fn seal(mut plain: File, enc: &Encryption, path: &Path) -> Result<(tempfile::NamedTempFile, File)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let sealed = private_fs::tempfile_in(dir, crate::tempfiles::TEMP_PREFIX)
+        .map_err(|e| Error::io(format!("creating a segment in {}", dir.display()), e))?;
+    let out = sealed
+        .reopen()
+        .map_err(|e| Error::io("opening the new segment", e))?;
+    plain
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::io("reading a segment back", e))?;
+    let mut w = enc.wrap(BufWriter::new(out))?;
+    std::io::copy(&mut plain, &mut w).map_err(|e| Error::io("encrypting a segment", e))?;
+    let file = w
+        .finish()
+        .map_err(|e| Error::io("encrypting a segment", e))?
+        .into_inner()
+        .map_err(|e| Error::io("encrypting a segment", e.into_error()))?;
+    Ok((sealed, file))
 }
 
 fn file_sha256(path: &Path) -> Result<String> {
@@ -195,24 +234,40 @@ pub fn verify(path: &Path, expected: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Reads one segment's records, every length bounded by the bytes left.
+/// Reads one segment's records, every length bounded by the bytes left (plain) or by the
+/// bytes actually there (encrypted: nothing is allocated ahead of what was read).
 pub struct SegmentReader {
-    input: BufReader<File>,
-    left: u64,
+    input: Box<dyn Read + Send>,
+    /// Bytes left in a plain file (`None`: encrypted, the plaintext's length is not known).
+    left: Option<u64>,
     path: PathBuf,
     info: Option<SegmentInfo>,
 }
 
 impl SegmentReader {
-    pub fn open(path: &Path) -> Result<SegmentReader> {
-        let f =
+    /// Open the segment at `path`; an encrypted one is decrypted with `keys` as it is read.
+    pub fn open(path: &Path, keys: &[UserKey]) -> Result<SegmentReader> {
+        let mut f =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let left = f
+        let len = f
             .metadata()
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
             .len();
+        let mut head = Vec::new();
+        (&mut f)
+            .take(64)
+            .read_to_end(&mut head)
+            .and_then(|_| f.seek(std::io::SeekFrom::Start(0)))
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let (input, left): (Box<dyn Read + Send>, _) = if crate::crypto::is_age(&head) {
+            let r = crate::crypto::decrypt(f, keys)
+                .map_err(|e| e.context(format!("change segment {}", path.display())))?;
+            (Box::new(BufReader::new(r)), None)
+        } else {
+            (Box::new(BufReader::new(f)), Some(len))
+        };
         let mut r = SegmentReader {
-            input: BufReader::new(f),
+            input,
             left,
             path: path.to_path_buf(),
             info: None,
@@ -228,15 +283,29 @@ impl SegmentReader {
     }
 
     fn bytes(&mut self, n: u64) -> Result<Vec<u8>> {
-        if n > self.left {
+        if self.left.is_some_and(|left| n > left) {
             return Err(self.bad("truncated"));
         }
-        let mut b = vec![0u8; n as usize];
-        self.input
-            .read_exact(&mut b)
-            .map_err(|e| Error::io(format!("reading {}", self.path.display()), e))?;
-        self.left -= n;
+        let mut b = Vec::new();
+        (&mut self.input).take(n).read_to_end(&mut b).map_err(|e| {
+            crate::crypto::read_error(format!("change segment {}", self.path.display()), e)
+        })?;
+        if (b.len() as u64) < n {
+            return Err(self.bad("truncated"));
+        }
+        if let Some(left) = &mut self.left {
+            *left -= n;
+        }
         Ok(b)
+    }
+
+    /// Whether the input ends here (for an encrypted file, age checks its last chunk now).
+    fn at_end(&mut self) -> Result<bool> {
+        let mut b = Vec::new();
+        (&mut self.input).take(1).read_to_end(&mut b).map_err(|e| {
+            crate::crypto::read_error(format!("change segment {}", self.path.display()), e)
+        })?;
+        Ok(b.is_empty())
     }
 
     fn be<const N: usize>(&mut self) -> Result<[u8; N]> {
@@ -267,7 +336,7 @@ impl SegmentReader {
                 let json = self.bytes(u64::from(len))?;
                 let info = serde_json::from_slice(&json)
                     .map_err(|_| self.bad("its trailer is not readable"))?;
-                if self.left != 0 {
+                if !self.at_end()? {
                     return Err(self.bad("bytes after its trailer"));
                 }
                 self.info = Some(info);
@@ -283,8 +352,8 @@ impl SegmentReader {
 }
 
 /// Read a whole segment's trailer (every record is read and bounds-checked on the way).
-pub fn read_info(path: &Path) -> Result<SegmentInfo> {
-    let mut r = SegmentReader::open(path)?;
+pub fn read_info(path: &Path, keys: &[UserKey]) -> Result<SegmentInfo> {
+    let mut r = SegmentReader::open(path, keys)?;
     while r.next_record()?.is_some() {}
     r.info
         .take()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::crypto::{Encryption, UserKey};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
@@ -31,7 +32,7 @@ fn write(dir: &Path) -> PathBuf {
     w.truncate(committed).unwrap();
     assert!(w.position() > cut);
     let p = dir.join("a.pitr");
-    w.finish(&info(), &p).unwrap();
+    w.finish(&info(), &p, None).unwrap();
     p
 }
 
@@ -40,7 +41,7 @@ fn segment_round_trips_and_checks_its_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path());
     verify(&p, None).unwrap();
-    let mut r = SegmentReader::open(&p).unwrap();
+    let mut r = SegmentReader::open(&p, &[]).unwrap();
     let a = r.next_record().unwrap().unwrap();
     let b = r.next_record().unwrap().unwrap();
     assert_eq!((a.lsn, a.xid, a.data.as_slice()), (10, 7, &b"Bxyz"[..]));
@@ -64,6 +65,53 @@ fn segment_round_trips_and_checks_its_checksum() {
     assert!(verify(&p, None).unwrap_err().message().contains("missing"));
 }
 
+/// An encrypted segment: age on disk (no message text readable), its checksum of the
+/// ciphertext, read back with the key only, and a flipped byte caught.
+#[test]
+fn encrypted_segment_is_sealed_and_reads_back_with_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, recipient) = UserKey::generate();
+    let enc = Encryption::to_recipients(vec![recipient]).unwrap();
+    let mut w = SegmentWriter::create(dir.path()).unwrap();
+    w.message(10, 7, b"Bsecret row text").unwrap();
+    w.message(11, 7, b"Cabc").unwrap();
+    let p = dir.path().join("a.pitr.age");
+    let sha = w.finish(&info(), &p, Some(&enc)).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    assert!(crate::crypto::is_age(&bytes));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("secret row") && !text.contains("OFFSITE-PITR"));
+    verify(&p, Some(&sha)).unwrap();
+    // Only the segment is left: the plaintext's temporary file is gone.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let mut r = SegmentReader::open(&p, std::slice::from_ref(&key)).unwrap();
+    assert_eq!(r.next_record().unwrap().unwrap().data, b"Bsecret row text");
+    assert_eq!(r.next_record().unwrap().unwrap().lsn, 11);
+    assert!(r.next_record().unwrap().is_none());
+    assert_eq!(r.info(), Some(&info()));
+    assert_eq!(
+        SegmentReader::open(&p, &[]).err().unwrap().kind(),
+        ErrorKind::WrongKey
+    );
+    let (other, _) = UserKey::generate();
+    assert_eq!(
+        read_info(&p, &[other]).unwrap_err().kind(),
+        ErrorKind::WrongKey
+    );
+    let mut bad = bytes.clone();
+    let n = bad.len();
+    bad[n - 20] ^= 1;
+    std::fs::write(&p, &bad).unwrap();
+    assert_eq!(
+        read_info(&p, &[key]).unwrap_err().kind(),
+        ErrorKind::Integrity
+    );
+}
+
 #[test]
 fn fuzz_pitr_segment_reader() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,7 +133,7 @@ fn fuzz_pitr_segment_reader() {
                 b.truncate(c % (b.len() + 1));
             }
             std::fs::write(&target, &b).unwrap();
-            if let Err(e) = read_info(&target) {
+            if let Err(e) = read_info(&target, &[]) {
                 prop_assert_eq!(e.kind(), ErrorKind::Integrity, "{}", e);
             }
             Ok(())
