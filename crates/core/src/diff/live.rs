@@ -2,8 +2,8 @@
 //! READ ONLY` transaction (one snapshot for every table) under the session settings of the
 //! backup it is compared with, so a value the backup holds unchanged is the same COPY text.
 
-use super::run::TableMeta;
 use super::lockstep::{Batcher, Msg};
+use super::run::TableMeta;
 use crate::archive::ContentDigests;
 use crate::browse::MAX_ROW;
 use crate::drill::content::{apply_settings, quote_ident};

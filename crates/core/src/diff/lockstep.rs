@@ -373,7 +373,14 @@ pub struct Ends {
 pub fn channel(proj: Projection) -> (Batcher, mpsc::Sender<Msg>, Ends) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel();
-    (Batcher::new(proj, spare_rx), tx, Ends { rx, spare: spare_tx })
+    (
+        Batcher::new(proj, spare_rx),
+        tx,
+        Ends {
+            rx,
+            spare: spare_tx,
+        },
+    )
 }
 
 /// Matches FROM's rows with TO's as they arrive (blocking: run it on a blocking thread).

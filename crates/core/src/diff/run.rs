@@ -529,7 +529,14 @@ async fn read_side(
         Side::Live { .. } => {
             let l = live.ok_or_else(|| Error::internal("diff: no live snapshot"))?;
             if !l
-                .stream(&c.name.0, &c.name.1, &m.columns, &mut batcher, &tx, c.cancel)
+                .stream(
+                    &c.name.0,
+                    &c.name.1,
+                    &m.columns,
+                    &mut batcher,
+                    &tx,
+                    c.cancel,
+                )
                 .await?
             {
                 return Ok(None);

@@ -1,5 +1,5 @@
-use super::spill::{self, compare, Projection, RowWindow, Spill};
 use super::lockstep;
+use super::spill::{self, compare, Projection, RowWindow, Spill};
 use super::*;
 use tokio_util::sync::CancellationToken;
 
@@ -221,7 +221,7 @@ fn two_states() -> (Vec<String>, Vec<String>) {
     let from: Vec<String> = (0..3000).map(|i| format!("{i}\tv{i}\t{}", i % 7)).collect();
     let mut to = Vec::new();
     let mut moved = Vec::new();
-    for i in 0..3000 {
+    for (i, row) in from.iter().enumerate() {
         if i % 10 == 0 {
             continue;
         }
@@ -229,7 +229,7 @@ fn two_states() -> (Vec<String>, Vec<String>) {
             moved.push(format!("{i}\tv{i}\tchanged"));
             continue;
         }
-        to.push(from[i].clone());
+        to.push(row.clone());
     }
     to[100..400].reverse();
     to.extend(moved);
@@ -247,8 +247,20 @@ fn lockstep_counts_equal_the_partitions_whether_it_spills_or_not() {
     };
     // The expected counts, by the partition matching the diff used before.
     let dir = tempfile::tempdir().unwrap();
-    let fs = spill(dir.path(), "f", 3, proj.clone(), &from.iter().map(String::as_str).collect::<Vec<_>>());
-    let ts = spill(dir.path(), "t", 3, proj.clone(), &to.iter().map(String::as_str).collect::<Vec<_>>());
+    let fs = spill(
+        dir.path(),
+        "f",
+        3,
+        proj.clone(),
+        &from.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let ts = spill(
+        dir.path(),
+        "t",
+        3,
+        proj.clone(),
+        &to.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     let c = compare(&fs, &ts, None, &CancellationToken::new())
         .unwrap()
         .counts;
