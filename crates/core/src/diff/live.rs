@@ -2,8 +2,8 @@
 //! READ ONLY` transaction (one snapshot for every table) under the session settings of the
 //! backup it is compared with, so a value the backup holds unchanged is the same COPY text.
 
+use super::lockstep::{Batcher, Msg};
 use super::run::TableMeta;
-use super::spill::Spill;
 use crate::archive::ContentDigests;
 use crate::browse::MAX_ROW;
 use crate::drill::content::{apply_settings, quote_ident};
@@ -95,15 +95,18 @@ impl Live {
         Ok(out)
     }
 
-    /// Streams `schema.table`'s `columns` with `COPY … TO STDOUT` into `spill`, line by line.
+    /// Streams `schema.table`'s `columns` with `COPY … TO STDOUT` through `batcher` to `tx`,
+    /// line by line (the last, partial batch is left in `batcher`). `false`: the receiver
+    /// stopped taking them.
     pub async fn stream(
         &mut self,
         schema: &str,
         table: &str,
         columns: &[String],
-        spill: &mut Spill,
+        batcher: &mut Batcher,
+        tx: &tokio::sync::mpsc::Sender<Msg>,
         cancel: &CancellationToken,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
         let statement = format!(
             "COPY {}.{} ({}) TO STDOUT",
@@ -128,9 +131,13 @@ impl Live {
                 break;
             };
             let mut rest: &[u8] = &bytes;
-            while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            while let Some(nl) = memchr::memchr(b'\n', rest) {
                 line.extend_from_slice(&rest[..nl]);
-                spill.push(&line)?;
+                if let Some(b) = batcher.push(&line)? {
+                    if tx.send(Msg::Rows(b)).await.is_err() {
+                        return Ok(false);
+                    }
+                }
                 line.clear();
                 rest = &rest[nl + 1..];
             }
@@ -146,9 +153,13 @@ impl Live {
             }
         }
         if !line.is_empty() {
-            spill.push(&line)?;
+            if let Some(b) = batcher.push(&line)? {
+                if tx.send(Msg::Rows(b)).await.is_err() {
+                    return Ok(false);
+                }
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Ends the snapshot (nothing was written: it only reads).

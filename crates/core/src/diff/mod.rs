@@ -11,15 +11,20 @@
 //!   its dump ([`crate::browse::read_table_lines`]), from a live database with `COPY … TO
 //!   STDOUT` inside one `REPEATABLE READ READ ONLY` transaction, under the session settings the
 //!   backup's digests were made under (so equal values are equal bytes).
-//! - Memory stays bounded by hash partitioning ([`spill`]): each side's rows are written to
-//!   private temporary files, `P` partitions by a hash of the key, `P` chosen so a partition
-//!   holds about [`spill::PART_BUDGET`] bytes (at most [`spill::MAX_PARTS`]); then one
-//!   partition of FROM at a time is held in a hash table and the same partition of TO streamed
-//!   past it. Peak memory is about one partition; time and disk are linear in the table's size.
-//!   A table larger than `PART_BUDGET × MAX_PARTS` (4 GiB) holds proportionally larger
-//!   partitions.
+//! - Both sides are read at once, each on its own thread, and their rows matched as they arrive
+//!   ([`lockstep`]): the two streams are walked side by side in the dumps' order (a table's
+//!   physical order, which only changed rows leave), equal rows at the two heads are unchanged
+//!   without being hashed or kept, and only rows not yet matched are held.
+//! - Memory stays bounded by hash partitioning ([`spill`]): past [`lockstep::PENDING_BUDGET`]
+//!   of unmatched rows, they go to private temporary files, `P` partitions a side by a hash of
+//!   the key, `P` chosen so a partition holds about [`spill::PART_BUDGET`] bytes (at most
+//!   [`spill::MAX_PARTS`]); at the end one partition of FROM at a time is held in a hash table
+//!   and the same partition of TO streamed past it. Peak memory is about the unmatched rows'
+//!   budget or one partition; time and disk are at worst linear in the table's size. A table
+//!   larger than `PART_BUDGET × MAX_PARTS` (4 GiB) holds proportionally larger partitions.
 
 mod live;
+mod lockstep;
 mod names;
 mod run;
 mod spill;

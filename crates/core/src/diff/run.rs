@@ -2,7 +2,8 @@
 //! database's from its catalogs), then table by table the schema differences and the rows.
 
 use super::live::Live;
-use super::spill::{self, Projection, RowWindow, Spill, Spilled};
+use super::lockstep::{self, Batcher, Msg, Plan};
+use super::spill::{self, Collector, Projection, RowWindow};
 use super::{
     ComparedBy, DiffColumn, DiffOptions, DiffReport, Retyped, TableDiff, TableName, TableStatus,
     DEFAULT_ROW_PAGE, MAX_ROW_PAGE,
@@ -341,7 +342,7 @@ async fn both(
     c: &TableCtx<'_>,
     from: &Side,
     to: &Side,
-    mut live: Option<&mut Live>,
+    live: Option<&mut Live>,
 ) -> Result<TableDiff> {
     let (f, t) = (c.from, c.to);
     let mut d = blank(c.name, TableStatus::Identical, ComparedBy::Digest);
@@ -412,30 +413,48 @@ async fn both(
         fields: m.columns.len(),
     };
     let parts = spill::parts_for(f.bytes.unwrap_or(0).max(t.bytes.unwrap_or(0)));
-    let fs = read_side(c, from, live.as_deref_mut(), f, proj(f), parts, "from").await?;
-    let ts = read_side(c, to, live, t, proj(t), parts, "to").await?;
-    d.rows_from = Some(fs.rows);
-    d.rows_to = Some(ts.rows);
-    d.bytes_read = fs.bytes + ts.bytes;
     let (offset, limit) = page(c.opts);
     d.rows_offset = offset;
+    let plan = Plan {
+        keyed: key.is_some(),
+        parts,
+        dir: c.dir.to_path_buf(),
+        name: c.n.to_string(),
+        budget: lockstep::PENDING_BUDGET,
+    };
+    let (fb, ftx, fends) = lockstep::channel(proj(f));
+    let (tb, ttx, tends) = lockstep::channel(proj(t));
     let window = RowWindow {
         offset,
         limit,
         columns: common,
         key,
     };
-    let (fsc, tsc, cancel) = (fs, ts, c.cancel.clone());
-    let want = c.opts.rows;
-    let got = tokio::task::spawn_blocking(move || {
-        let w = want.then_some(&window);
-        let r = spill::compare(&fsc, &tsc, w, &cancel);
-        fsc.remove();
-        tsc.remove();
-        r
-    })
-    .await
-    .map_err(|e| Error::internal(format!("the diff task failed: {e}")))??;
+    let (cancel, want) = (c.cancel.clone(), c.opts.rows);
+    let matcher = tokio::task::spawn_blocking(move || {
+        let mut out = Collector::new(want.then_some(&window));
+        lockstep::run(fends, tends, &plan, &mut out, &cancel).map(|()| out.out)
+    });
+    let (flive, tlive) = if matches!(from, Side::Live { .. }) {
+        (live, None)
+    } else {
+        (None, live)
+    };
+    let (fr, tr, got) = tokio::join!(
+        read_side(c, from, flive, f, fb, ftx),
+        read_side(c, to, tlive, t, tb, ttx),
+        matcher
+    );
+    // A reader's own failure says why first; a reader that stopped because the matcher did
+    // (`None`) leaves the matcher's error to say it.
+    let (fr, tr) = (fr?, tr?);
+    let got = got.map_err(|e| Error::internal(format!("the diff task failed: {e}")))??;
+    let ((frows, fbytes), (trows, tbytes)) = fr
+        .zip(tr)
+        .ok_or_else(|| Error::internal("diff: a side stopped being read"))?;
+    d.rows_from = Some(frows);
+    d.rows_to = Some(trows);
+    d.bytes_read = fbytes + tbytes;
     d.added = got.counts.added;
     d.removed = got.counts.removed;
     d.changed = got.counts.changed;
@@ -456,18 +475,16 @@ fn page(o: &DiffOptions) -> (u64, u64) {
     (o.offset, u64::from(limit))
 }
 
-/// Streams one side's rows of the table into partitions.
+/// Streams one side's rows of the table to the matcher: `Some((rows, bytes))` once they all
+/// went, `None` when the matcher stopped taking them (its error says why).
 async fn read_side(
     c: &TableCtx<'_>,
     side: &Side,
     live: Option<&mut Live>,
     m: &TableMeta,
-    proj: Projection,
-    parts: usize,
-    which: &str,
-) -> Result<Spilled> {
-    let name = format!("{}-{which}", c.n);
-    let mut s = Spill::new(c.dir, &name, parts, proj)?;
+    mut batcher: Batcher,
+    tx: tokio::sync::mpsc::Sender<Msg>,
+) -> Result<Option<(u64, u64)>> {
     match side {
         Side::Archive { path, .. } => {
             let (p, schema, table, cancel) = (
@@ -478,24 +495,59 @@ async fn read_side(
             );
             let columns = m.columns.clone();
             tokio::task::spawn_blocking(move || {
-                let (read_columns, _) =
-                    browse::read_table_lines(&p, &schema, &table, &cancel, &mut |l| s.push(l))?;
+                let mut gone = false;
+                let read = browse::read_table_lines(&p, &schema, &table, &cancel, &mut |l| {
+                    if let Some(b) = batcher.push(l)? {
+                        if tx.blocking_send(Msg::Rows(b)).is_err() {
+                            gone = true;
+                            return Err(Error::cancelled());
+                        }
+                    }
+                    Ok(())
+                });
+                if gone {
+                    return Ok(None);
+                }
+                let (read_columns, _) = read?;
                 if read_columns != columns {
                     return Err(Error::integrity(format!(
                         "{}: the columns of {schema}.{table} changed while it was read",
                         p.display()
                     )));
                 }
-                s.finish()
+                let last = batcher.finish().map(Msg::Rows);
+                for msg in last.into_iter().chain([Msg::End]) {
+                    if tx.blocking_send(msg).is_err() {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some((batcher.rows, batcher.bytes)))
             })
             .await
             .map_err(|e| Error::internal(format!("the diff task failed: {e}")))?
         }
         Side::Live { .. } => {
             let l = live.ok_or_else(|| Error::internal("diff: no live snapshot"))?;
-            l.stream(&c.name.0, &c.name.1, &m.columns, &mut s, c.cancel)
-                .await?;
-            s.finish()
+            if !l
+                .stream(
+                    &c.name.0,
+                    &c.name.1,
+                    &m.columns,
+                    &mut batcher,
+                    &tx,
+                    c.cancel,
+                )
+                .await?
+            {
+                return Ok(None);
+            }
+            let last = batcher.finish().map(Msg::Rows);
+            for msg in last.into_iter().chain([Msg::End]) {
+                if tx.send(msg).await.is_err() {
+                    return Ok(None);
+                }
+            }
+            Ok(Some((batcher.rows, batcher.bytes)))
         }
     }
 }

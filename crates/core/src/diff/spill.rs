@@ -34,25 +34,28 @@ pub struct Projection {
     pub fields: usize,
 }
 
-/// One side's rows, being written to partitions.
+/// One side's rows, being written to partitions: records ([`Spill::push_record`], what the
+/// diff spills) or, in the partition tests, lines projected here.
 pub struct Spill {
     files: Vec<BufWriter<File>>,
     paths: Vec<PathBuf>,
+    #[cfg_attr(not(test), allow(dead_code))]
     proj: Projection,
     /// The key's field indices in the line as read.
+    #[cfg_attr(not(test), allow(dead_code))]
     key_fields: Option<Vec<usize>>,
     pub rows: u64,
-    pub bytes: u64,
+    #[cfg_attr(not(test), allow(dead_code))]
     ranges: Vec<(usize, usize)>,
+    #[cfg_attr(not(test), allow(dead_code))]
     row: Vec<u8>,
+    #[cfg_attr(not(test), allow(dead_code))]
     key: Vec<u8>,
 }
 
 /// A side's rows, written.
 pub struct Spilled {
     paths: Vec<PathBuf>,
-    pub rows: u64,
-    pub bytes: u64,
 }
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -81,7 +84,6 @@ impl Spill {
             key_fields,
             proj,
             rows: 0,
-            bytes: 0,
             ranges: Vec::new(),
             row: Vec::new(),
             key: Vec::new(),
@@ -89,9 +91,9 @@ impl Spill {
     }
 
     /// One line of COPY text (without `\n`).
+    #[cfg(test)]
     pub fn push(&mut self, line: &[u8]) -> Result<()> {
         self.rows += 1;
-        self.bytes += line.len() as u64 + 1;
         self.ranges.clear();
         let mut start = 0;
         for (i, &b) in line.iter().enumerate() {
@@ -109,10 +111,12 @@ impl Spill {
             )));
         }
         if let Some(pick) = &self.proj.pick {
-            join(line, &self.ranges, pick, &mut self.row);
+            self.row.clear();
+            join_fields(line, &self.ranges, pick, &mut self.row);
         }
         if let Some(k) = &self.key_fields {
-            join(line, &self.ranges, k, &mut self.key);
+            self.key.clear();
+            join_fields(line, &self.ranges, k, &mut self.key);
         }
         let row: &[u8] = if self.proj.pick.is_some() {
             &self.row
@@ -123,27 +127,20 @@ impl Spill {
             None => (row, &[]),
             Some(_) => (&self.key, row),
         };
-        let mut h = DefaultHasher::new();
-        key.hash(&mut h);
-        let part = (h.finish() % self.files.len() as u64) as usize;
-        let f = &mut self.files[part];
-        let w = io("writing a temporary file");
-        f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
-        f.write_all(key).map_err(&w)?;
-        f.write_all(&(value.len() as u32).to_le_bytes())
-            .map_err(&w)?;
-        f.write_all(value).map_err(&w)
+        write_record(&mut self.files, key, value)
+    }
+
+    /// One record as it is: `key` and its row (`value` empty when the key is the row).
+    pub fn push_record(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.rows += 1;
+        write_record(&mut self.files, key, value)
     }
 
     pub fn finish(self) -> Result<Spilled> {
         for mut f in self.files {
             f.flush().map_err(io("writing a temporary file"))?;
         }
-        Ok(Spilled {
-            paths: self.paths,
-            rows: self.rows,
-            bytes: self.bytes,
-        })
+        Ok(Spilled { paths: self.paths })
     }
 }
 
@@ -156,9 +153,22 @@ impl Spilled {
     }
 }
 
-/// The fields `pick` of `line` joined by tabs into `out`.
-fn join(line: &[u8], ranges: &[(usize, usize)], pick: &[usize], out: &mut Vec<u8>) {
-    out.clear();
+/// Writes one record to its partition (by a hash of `key`).
+fn write_record(files: &mut [BufWriter<File>], key: &[u8], value: &[u8]) -> Result<()> {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    let part = (h.finish() % files.len() as u64) as usize;
+    let f = &mut files[part];
+    let w = io("writing a temporary file");
+    f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
+    f.write_all(key).map_err(&w)?;
+    f.write_all(&(value.len() as u32).to_le_bytes())
+        .map_err(&w)?;
+    f.write_all(value).map_err(&w)
+}
+
+/// The fields `pick` of `line` joined by tabs, appended to `out`.
+pub fn join_fields(line: &[u8], ranges: &[(usize, usize)], pick: &[usize], out: &mut Vec<u8>) {
     for (n, &i) in pick.iter().enumerate() {
         if n > 0 {
             out.push(b'\t');
@@ -220,6 +230,62 @@ pub struct Compared {
     pub more: bool,
 }
 
+/// The counts and the page of changed rows of one table, as its rows are matched (whatever
+/// matches them: [`compare_into`], or [`super::lockstep`]).
+pub struct Collector<'w> {
+    window: Option<&'w RowWindow>,
+    seen: u64,
+    pub out: Compared,
+}
+
+impl<'w> Collector<'w> {
+    /// With `window`, keeps that page of the changed rows, in the order they are reported.
+    pub fn new(window: Option<&'w RowWindow>) -> Collector<'w> {
+        Collector {
+            window,
+            seen: 0,
+            out: Compared {
+                counts: Counts::default(),
+                rows: Vec::new(),
+                more: false,
+            },
+        }
+    }
+
+    pub fn unchanged(&mut self) {
+        self.out.counts.unchanged += 1;
+    }
+
+    /// A row whose key both sides have, with different values (the compared rows).
+    pub fn changed(&mut self, before: &[u8], after: &[u8]) {
+        self.out.counts.changed += 1;
+        self.keep(RowChangeKind::Changed, Some(before), Some(after));
+    }
+
+    pub fn added(&mut self, row: &[u8]) {
+        self.out.counts.added += 1;
+        self.keep(RowChangeKind::Added, None, Some(row));
+    }
+
+    pub fn removed(&mut self, row: &[u8]) {
+        self.out.counts.removed += 1;
+        self.keep(RowChangeKind::Removed, Some(row), None);
+    }
+
+    fn keep(&mut self, kind: RowChangeKind, before: Option<&[u8]>, after: Option<&[u8]>) {
+        let Some(w) = self.window else { return };
+        self.seen += 1;
+        if self.seen <= w.offset {
+            return;
+        }
+        if self.out.rows.len() as u64 >= w.limit {
+            self.out.more = true;
+            return;
+        }
+        self.out.rows.push(row_change(w, kind, before, after));
+    }
+}
+
 struct Held {
     row: Vec<u8>,
     count: u32,
@@ -227,30 +293,25 @@ struct Held {
 
 /// Matches FROM's and TO's partitions; with `window`, keeps that page of the changed rows
 /// (per partition: TO's changes in TO's order, then FROM's removed rows by key).
+#[cfg(test)]
 pub fn compare(
     from: &Spilled,
     to: &Spilled,
     window: Option<&RowWindow>,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<Compared> {
-    let mut out = Compared {
-        counts: Counts::default(),
-        rows: Vec::new(),
-        more: false,
-    };
-    let mut seen = 0u64;
-    let mut keep = |kind, before: Option<&[u8]>, after: Option<&[u8]>, out: &mut Compared| {
-        let Some(w) = window else { return };
-        seen += 1;
-        if seen <= w.offset {
-            return;
-        }
-        if out.rows.len() as u64 >= w.limit {
-            out.more = true;
-            return;
-        }
-        out.rows.push(row_change(w, kind, before, after));
-    };
+    let mut c = Collector::new(window);
+    compare_into(from, to, &mut c, cancel)?;
+    Ok(c.out)
+}
+
+/// [`compare`], reporting to `out`.
+pub fn compare_into(
+    from: &Spilled,
+    to: &Spilled,
+    out: &mut Collector<'_>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<()> {
     for (fp, tp) in from.paths.iter().zip(&to.paths) {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -268,40 +329,24 @@ pub fn compare(
                 Some(h) if h.count > 0 => {
                     h.count -= 1;
                     if h.row == row {
-                        out.counts.unchanged += 1;
+                        out.unchanged();
                     } else {
-                        out.counts.changed += 1;
-                        let (b, a) = (whole(&key, &h.row).to_vec(), whole(&key, &row).to_vec());
-                        keep(RowChangeKind::Changed, Some(&b), Some(&a), &mut out);
+                        out.changed(whole(&key, &h.row), whole(&key, &row));
                     }
                 }
-                _ => {
-                    out.counts.added += 1;
-                    keep(
-                        RowChangeKind::Added,
-                        None,
-                        Some(whole(&key, &row)),
-                        &mut out,
-                    );
-                }
+                _ => out.added(whole(&key, &row)),
             }
         }
         let mut left: Vec<(Vec<u8>, Held)> =
             held.into_iter().filter(|(_, h)| h.count > 0).collect();
         left.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, h) in left {
-            out.counts.removed += u64::from(h.count);
             for _ in 0..h.count {
-                keep(
-                    RowChangeKind::Removed,
-                    Some(whole(&key, &h.row)),
-                    None,
-                    &mut out,
-                );
+                out.removed(whole(&key, &h.row));
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The compared row: the value, or the key when the key is the whole row.
