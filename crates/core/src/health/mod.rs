@@ -279,6 +279,8 @@ pub struct Facts {
     pub paused: bool,
     pub next_run: Option<String>,
     pub overdue: bool,
+    /// The overdue backup schedules by name (`default`, `hourly`…).
+    pub overdue_schedules: Vec<String>,
     pub last_run: Option<LastRun>,
     pub conditions: Vec<ActiveCondition>,
     pub encryption: EncryptionState,
@@ -482,9 +484,24 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     if f.overdue && f.backups > 0 {
         let since = f.last_good.as_deref().map(|t| readable_time(t, f.zone()));
         let since = since.as_deref().unwrap_or("never");
+        // A named schedule is overdue by its own backups: say which.
+        let named: Vec<&str> = f
+            .overdue_schedules
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != crate::catalog::DEFAULT_SCHEDULE)
+            .collect();
+        let which = match named.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (schedule {one} has no good backup of its own in time)"),
+            many => format!(
+                " (schedules {} have no good backup of their own in time)",
+                many.join(", ")
+            ),
+        };
         add(
             P::Overdue,
-            format!("overdue: the newest good backup is from {since}"),
+            format!("overdue: the newest good backup is from {since}{which}"),
         );
     }
     for c in &f.conditions {

@@ -36,6 +36,7 @@ mod full_backup;
 mod hostile_archive;
 mod import;
 mod key_mode_pulls;
+mod named_schedules;
 mod keychain_unavailable;
 mod new_server;
 mod notify;
