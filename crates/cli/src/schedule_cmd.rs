@@ -244,7 +244,11 @@ async fn set_named(engine: &Engine, a: SetArgs, add: bool) -> Result<ScheduleVie
     if a.verify || a.drill {
         return Err(Error::invalid("only backup schedules have names and plans"));
     }
-    let spec = if has_spec(&a) { Some(spec_of(&a)?) } else { None };
+    let spec = if has_spec(&a) {
+        Some(spec_of(&a)?)
+    } else {
+        None
+    };
     let req = a.plan.request(a.name, name, spec, a.tz, a.tenant)?;
     if add {
         engine.add_named_schedule(req).await

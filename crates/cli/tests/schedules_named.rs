@@ -58,14 +58,27 @@ fn two_named_schedules_run_due_makes_two_types_to_their_own_destinations() {
 
     // Bad input changes nothing: no name, an unknown type, an unknown destination.
     for (args, code) in [
-        (vec!["schedule", "add", name, "--every", "1h"], "invalid_input"),
         (
-            vec!["schedule", "add", name, "--name", "x", "--type", "weekly", "--every", "1h"],
+            vec!["schedule", "add", name, "--every", "1h"],
             "invalid_input",
         ),
         (
             vec![
-                "schedule", "add", name, "--name", "x", "--every", "1h", "--destinations", "nas",
+                "schedule", "add", name, "--name", "x", "--type", "weekly", "--every", "1h",
+            ],
+            "invalid_input",
+        ),
+        (
+            vec![
+                "schedule",
+                "add",
+                name,
+                "--name",
+                "x",
+                "--every",
+                "1h",
+                "--destinations",
+                "nas",
             ],
             "not_found",
         ),
@@ -76,8 +89,19 @@ fn two_named_schedules_run_due_makes_two_types_to_their_own_destinations() {
     let hourly = cli.json_at(
         T0,
         &[
-            "schedule", "add", name, "--name", "hourly", "--type", "database", "--every", "1h",
-            "--destinations", "laptop", "--keep-last", "2",
+            "schedule",
+            "add",
+            name,
+            "--name",
+            "hourly",
+            "--type",
+            "database",
+            "--every",
+            "1h",
+            "--destinations",
+            "laptop",
+            "--keep-last",
+            "2",
         ],
         0,
     );
@@ -86,8 +110,18 @@ fn two_named_schedules_run_due_makes_two_types_to_their_own_destinations() {
     cli.json_at(
         T0,
         &[
-            "schedule", "add", name, "--name", "monthly", "--type", "full", "--monthly", "1",
-            "00:00", "--destinations", "cold",
+            "schedule",
+            "add",
+            name,
+            "--name",
+            "monthly",
+            "--type",
+            "full",
+            "--monthly",
+            "1",
+            "00:00",
+            "--destinations",
+            "cold",
         ],
         0,
     );
@@ -135,8 +169,14 @@ fn two_named_schedules_run_due_makes_two_types_to_their_own_destinations() {
             .collect::<Vec<_>>(),
         [("hourly", "database"), ("monthly", "full")]
     );
-    assert_eq!(archives_in(&laptop, name), BTreeSet::from([made[0].2.clone()]));
-    assert_eq!(archives_in(&cold, name), BTreeSet::from([made[1].2.clone()]));
+    assert_eq!(
+        archives_in(&laptop, name),
+        BTreeSet::from([made[0].2.clone()])
+    );
+    assert_eq!(
+        archives_in(&cold, name),
+        BTreeSet::from([made[1].2.clone()])
+    );
 
     // Two hours later nothing ran: the hourly schedule is overdue, by name; exit 6.
     let status = cli.json_at("2026-12-01T02:01:00Z", &["status", name], 6);

@@ -61,7 +61,10 @@ pub struct SchedulePlan {
 /// The longest JSON text a schedule's plan column is read from (a selection of 5 × 200 names).
 const MAX_PLAN_JSON: usize = 256 * 1024;
 
-fn json_column<T: serde::de::DeserializeOwned>(what: &str, text: Option<&str>) -> Result<Option<T>> {
+fn json_column<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: Option<&str>,
+) -> Result<Option<T>> {
     let Some(text) = text else { return Ok(None) };
     if text.len() > MAX_PLAN_JSON {
         return Err(Error::new(

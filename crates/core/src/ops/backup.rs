@@ -322,12 +322,13 @@ pub(crate) async fn run(
                     let suspicious = super::canary::after_register(engine, project, &record).await;
                     // A copy that fails is pending, never a failed backup.
                     let only = scheduled.as_ref().and_then(|s| s.copy_to.as_deref());
-                    let copies = super::copy_out::after_backup(engine, project, &record, only, &job)
-                        .await
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(project = %project.name, "copies not started: {e}");
-                            Vec::new()
-                        });
+                    let copies =
+                        super::copy_out::after_backup(engine, project, &record, only, &job)
+                            .await
+                            .unwrap_or_else(|e| {
+                                tracing::warn!(project = %project.name, "copies not started: {e}");
+                                Vec::new()
+                            });
                     Ok((record, copies, suspicious))
                 }
                 Err(e) => {

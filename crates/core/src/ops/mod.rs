@@ -132,10 +132,10 @@ pub use queries::{JobFilter, ListedBackup, HISTORY_LIMIT};
 pub use remote::ServerSettings;
 pub use resolve::{ResolvedArchive, ResolvedBy};
 pub use runner::ProjectLock;
-pub use schedule_plans::{NamedSchedule, MAX_SCHEDULE_NAME};
 pub use schedule::{
     DueRun, DueRunState, ProjectStatus, PrunedBackup, RetentionView, RunDueReport, SchedulePreview,
     ScheduleView, ScheduleWhat, SetSchedule,
 };
+pub use schedule_plans::{NamedSchedule, MAX_SCHEDULE_NAME};
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};

@@ -277,11 +277,7 @@ fn parse(s: &ScheduleRecord) -> Result<Parsed> {
     })
 }
 
-pub(super) fn view(
-    project: &str,
-    s: &ScheduleRecord,
-    now: OffsetDateTime,
-) -> Result<ScheduleView> {
+pub(super) fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
     let p = parse(s)?;
     let mut next_runs = Vec::new();
     if let Some(first) = schedule::next_run(&p.spec, &p.zone, p.created_at, p.last_slot, now) {
@@ -496,8 +492,7 @@ pub(crate) async fn status(
     let mut good = engine.catalog.newest_good_backups(only.as_deref()).await?;
     let all = engine.catalog.schedules(only.as_deref()).await?;
     let mut late =
-        super::schedule_plans::overdue_schedules(engine, &all, &good, only.as_deref(), now)
-            .await?;
+        super::schedule_plans::overdue_schedules(engine, &all, &good, only.as_deref(), now).await?;
     // The project's schedule shown is its `default` backup schedule, else its first.
     let mut schedules: std::collections::HashMap<String, Vec<ScheduleRecord>> =
         std::collections::HashMap::new();

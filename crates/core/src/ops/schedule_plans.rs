@@ -51,7 +51,10 @@ pub fn check_name(name: &str) -> Result<()> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -62,7 +65,11 @@ pub fn check_name(name: &str) -> Result<()> {
 }
 
 /// The destination ids of `names` among the project's destinations (an unknown name refuses).
-async fn destination_ids(engine: &Engine, project: &Project, names: &[String]) -> Result<Vec<String>> {
+async fn destination_ids(
+    engine: &Engine,
+    project: &Project,
+    names: &[String],
+) -> Result<Vec<String>> {
     if names.is_empty() {
         return Err(Error::invalid("a schedule's list of destinations is empty")
             .with_hint("name at least one destination, or leave --destinations out for all"));
@@ -110,14 +117,19 @@ async fn merged_plan(
     }
     if let Some(r) = &req.retention {
         if r.is_empty() {
-            return Err(Error::invalid("a schedule's own retention needs at least one rule")
-                .with_hint("give --keep-daily 7 (or another rule), or --project-retention"));
+            return Err(
+                Error::invalid("a schedule's own retention needs at least one rule")
+                    .with_hint("give --keep-daily 7 (or another rule), or --project-retention"),
+            );
         }
         r.validate()?;
         plan.retention = Some(r.clone());
     }
     if plan.selection.is_some()
-        && matches!(plan.backup_type, Some(ScheduleType::Storage | ScheduleType::Config))
+        && matches!(
+            plan.backup_type,
+            Some(ScheduleType::Storage | ScheduleType::Config)
+        )
     {
         return Err(Error::invalid(
             "a storage or config schedule holds no database: a selection does not apply",
@@ -139,7 +151,11 @@ pub(crate) enum SaveMode {
 
 /// Add or change a named backup schedule ([`SaveMode`]); returns it with its next 5 runs.
 /// Nothing is saved when anything is refused.
-pub(crate) async fn save(engine: &Engine, req: NamedSchedule, mode: SaveMode) -> Result<ScheduleView> {
+pub(crate) async fn save(
+    engine: &Engine,
+    req: NamedSchedule,
+    mode: SaveMode,
+) -> Result<ScheduleView> {
     check_name(&req.name)?;
     let project = engine.catalog.project(&req.project).await?;
     let old = engine
@@ -150,7 +166,10 @@ pub(crate) async fn save(engine: &Engine, req: NamedSchedule, mode: SaveMode) ->
         (Some(_), SaveMode::Add) => {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
-                format!("{} has a schedule named {:?} already", project.name, req.name),
+                format!(
+                    "{} has a schedule named {:?} already",
+                    project.name, req.name
+                ),
             )
             .with_hint("change it with `offsite schedule set PROJECT --name NAME …`"))
         }
@@ -163,7 +182,11 @@ pub(crate) async fn save(engine: &Engine, req: NamedSchedule, mode: SaveMode) ->
         }
         _ => {}
     }
-    let old_plan = old.as_ref().map(ScheduleRecord::plan).transpose()?.unwrap_or_default();
+    let old_plan = old
+        .as_ref()
+        .map(ScheduleRecord::plan)
+        .transpose()?
+        .unwrap_or_default();
     let plan = merged_plan(engine, &project, &req, old_plan).await?;
     let tenant = match (&req.tenant, &old) {
         (Some(t), _) => Some(t.clone()),
@@ -330,7 +353,12 @@ impl Engine {
         remove(self, project, name).await
     }
     /// Pause (or resume) a named backup schedule.
-    pub async fn pause_named_schedule(&self, project: &str, name: &str, paused: bool) -> Result<()> {
+    pub async fn pause_named_schedule(
+        &self,
+        project: &str,
+        name: &str,
+        paused: bool,
+    ) -> Result<()> {
         check_name(name)?;
         super::schedule::pause(self, project, ScheduleKind::Backup, name, paused).await
     }
@@ -345,7 +373,16 @@ mod tests {
         for ok in ["default", "hourly", "monthly-cold", "db_1", "7d"] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-x", "Hourly", "a b", "x;drop", "ä", &"x".repeat(41), "a\n"] {
+        for bad in [
+            "",
+            "-x",
+            "Hourly",
+            "a b",
+            "x;drop",
+            "ä",
+            &"x".repeat(41),
+            "a\n",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
     }

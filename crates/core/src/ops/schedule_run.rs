@@ -192,4 +192,3 @@ pub(super) async fn run_verify(
         None => Ok(()),
     }
 }
-

@@ -105,7 +105,11 @@ async fn two_schedules_fire_at_their_own_times_to_their_own_destinations_and_ret
         .add_named_schedule(NamedSchedule {
             backup_type: Some(ScheduleType::Full),
             destinations: Some(vec!["cold".into()]),
-            ..named("multi", "monthly", ScheduleSpec::monthly("1", "00:00").unwrap())
+            ..named(
+                "multi",
+                "monthly",
+                ScheduleSpec::monthly("1", "00:00").unwrap(),
+            )
         })
         .await
         .unwrap();
@@ -218,7 +222,10 @@ async fn two_schedules_fire_at_their_own_times_to_their_own_destinations_and_ret
         .backup_schedule_names(&engine.catalog().project("multi").await.unwrap().id)
         .await
         .unwrap();
-    assert_eq!(names.get(&monthly_backup).map(String::as_str), Some("monthly"));
+    assert_eq!(
+        names.get(&monthly_backup).map(String::as_str),
+        Some("monthly")
+    );
     assert_eq!(names.get(&manual.id), None);
 
     // Nothing ran since 01:00: at 03:01 the hourly schedule is overdue (1 h + 1 h grace), by
@@ -235,8 +242,14 @@ async fn two_schedules_fire_at_their_own_times_to_their_own_destinations_and_ret
     let s = engine.status(Some("multi")).await.unwrap();
     assert!(!s[0].overdue, "{s:?}");
     // Removed, its backups stay (the project's policy has them from now on).
-    assert!(engine.remove_named_schedule("multi", "hourly").await.unwrap());
-    assert!(!engine.remove_named_schedule("multi", "hourly").await.unwrap());
+    assert!(engine
+        .remove_named_schedule("multi", "hourly")
+        .await
+        .unwrap());
+    assert!(!engine
+        .remove_named_schedule("multi", "hourly")
+        .await
+        .unwrap());
     assert_eq!(engine.backups("multi").await.unwrap().len(), 5);
 }
 
@@ -326,7 +339,11 @@ async fn an_old_projects_schedule_becomes_the_default_one_unchanged() {
             Some("orgs"),
         )
     );
-    assert_eq!(b.plan().unwrap(), Default::default(), "the project's everything");
+    assert_eq!(
+        b.plan().unwrap(),
+        Default::default(),
+        "the project's everything"
+    );
     let v = c
         .schedule("p1", ScheduleKind::Verify, DEFAULT_SCHEDULE)
         .await
