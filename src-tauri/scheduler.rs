@@ -328,6 +328,7 @@ mod tests {
         DueRun {
             project: "shop".into(),
             kind: kind.parse().unwrap(),
+            schedule: "default".into(),
             slot: "2026-11-22T02:30:00.000Z".into(),
             trigger: JobTrigger::Schedule,
             attempt: 0,
@@ -351,6 +352,7 @@ mod tests {
             last_good: Some("2026-11-20T02:30:05.000Z".into()),
             next_run: next.map(Into::into),
             overdue: true,
+            overdue_schedules: Vec::new(),
             schedule: Some("daily 02:30".into()),
             paused: false,
         }

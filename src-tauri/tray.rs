@@ -626,6 +626,7 @@ mod tests {
             last_good: None,
             next_run: next.map(Into::into),
             overdue,
+            overdue_schedules: Vec::new(),
             schedule: Some("daily 02:30".into()),
             paused: false,
         }

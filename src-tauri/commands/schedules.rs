@@ -185,7 +185,14 @@ pub async fn apply_retention(shell: State<'_, Shell>, project: String) -> CmdRes
 async fn prune(shell: &Shell, project: String, dry_run: bool) -> CmdResult<PruneOutcome> {
     shell
         .engine()?
-        .prune(PruneOptions { project, dry_run }, JobStart::default())
+        .prune(
+            PruneOptions {
+                project,
+                dry_run,
+                schedule: None,
+            },
+            JobStart::default(),
+        )
         .await
         .map_err(err)
 }

@@ -2488,12 +2488,18 @@ export type ProjectStatus = {
 	name: string,
 	/**  The newest good backup's time (succeeded, not known corrupt, file not missing). */
 	last_good: string | null,
-	/**  The backup schedule's next run (`None`: no schedule, or paused). */
+	/**  The soonest next run of its backup schedules (`None`: none, or all paused). */
 	next_run: string | null,
-	/**  No good backup for longer than the schedule's longest gap plus the grace (1 hour). */
+	/**
+	 *  A backup schedule is overdue: no good backup of its own for longer than its longest gap
+	 *  plus the grace (1 hour); the `default` schedule counts every good backup.
+	 */
 	overdue: boolean,
-	/**  The backup schedule (`daily 02:30`), if any. */
+	/**  The names of the overdue backup schedules (`default`, `hourly`, …). */
+	overdue_schedules: string[],
+	/**  The backup schedule (`daily 02:30`; its `default` one, else its first), if any. */
 	schedule: string | null,
+	/**  Every backup schedule of the project is paused. */
 	paused: boolean,
 };
 
@@ -2547,6 +2553,8 @@ export type Protection = {
 /**  What a prune kept and removed. */
 export type PruneOutcome = {
 	project: string,
+	/**  The schedule whose own retention this was (`None`: the project's policy). */
+	schedule: string | null,
 	dry_run: boolean,
 	/**  The policy in words (`keep-last 3, keep-daily 7`; `keep everything` without one). */
 	policy: string,
@@ -2894,10 +2902,30 @@ export type SchedulePreview = {
 	next_runs: string[],
 };
 
+/**
+ *  What a backup schedule's backups hold (issue 47): an archive type, or `tenant` (a
+ *  database backup followed by one archive per tenant of the schedule's tenant).
+ */
+export type ScheduleType = "database" | "full" | "storage" | "config" | "tenant";
+
 /**  A schedule as the command line and the window show it. */
 export type ScheduleView = {
 	project: string,
 	kind: ScheduleKind,
+	/**  Its name in the project (`default`: the one `schedule set PROJECT --daily …` edits). */
+	name: string,
+	/**  A backup schedule's type (`None`: the project's default type). */
+	backup_type: ScheduleType | null,
+	/**  Its own selection (`None`: the project's). */
+	selection: BackupSelection | null,
+	/**  The destinations (names) its backups are copied to (`None`: every destination). */
+	destinations: string[] | null,
+	/**  Its own retention, pruning only its own backups (`None`: the project's policy). */
+	retention: RetentionPolicy | null,
+	/**  Whose retention prunes its backups: `schedule` (its own) or `project`. */
+	retention_from: string,
+	/**  That retention's rules in words (`keep-daily 7, keep-weekly 4`). */
+	retention_rules: string,
 	/**  When it runs (`daily 02:30`). */
 	spec: string,
 	/**  The same, as a typed value (what the window reads). */

@@ -411,9 +411,11 @@ async fn seed(
             .set_schedule(&NewSchedule {
                 project_id: p.id.clone(),
                 kind: ScheduleKind::Backup,
+                name: offsite_core::catalog::DEFAULT_SCHEDULE.to_string(),
                 spec: format!("daily {slot}"),
                 time_zone: "UTC".to_string(),
                 verify_newest: None,
+                plan: None,
             })
             .await
             .map_err(|e| e.to_string())?;

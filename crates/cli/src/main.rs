@@ -33,6 +33,7 @@ mod recovery_card_cmd;
 mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
+mod schedule_named_cmd;
 mod selection_cmd;
 mod serve_cmd;
 mod shown;

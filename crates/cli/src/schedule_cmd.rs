@@ -30,9 +30,30 @@ pub enum ScheduleCmd {
         after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --daily 02:30 --tenant orgs\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\"\n  offsite schedule set shop --drill --monthly 1 04:00"
     )]
     Set(SetArgs),
-    /// List every schedule with its next runs.
-    #[command(after_help = "Examples:\n  offsite schedule list\n  offsite schedule list --json")]
-    List,
+    /// Add a named backup schedule beside the project's others, with its own type, time,
+    /// destinations, retention and selection (each default: the project's).
+    #[command(
+        after_help = "Examples:\n  offsite schedule add shop --name hourly --type database --every 1h --destinations laptop --keep-last 24\n  offsite schedule add shop --name monthly-cold --type full --monthly 1 03:00 --destinations cold --keep-monthly 12\n  offsite schedule add shop --name lean --daily 04:00 --exclude-table-data public.logs"
+    )]
+    Add(SetArgs),
+    /// Remove a project's named backup schedule (its backups stay; the project's retention
+    /// policy prunes them from then on).
+    #[command(after_help = "Examples:\n  offsite schedule remove shop hourly")]
+    Remove {
+        /// The project (see `offsite project list`).
+        project: String,
+        /// The schedule's name (see `offsite schedule list PROJECT`).
+        name: String,
+    },
+    /// List every schedule (or one project's) with its next runs, type, destinations and whose
+    /// retention prunes its backups.
+    #[command(
+        after_help = "Examples:\n  offsite schedule list\n  offsite schedule list shop --json"
+    )]
+    List {
+        /// Only this project's schedules.
+        project: Option<String>,
+    },
     /// Show a project's schedules with their next 5 runs.
     #[command(after_help = "Examples:\n  offsite schedule show shop")]
     Show {
@@ -55,11 +76,14 @@ pub enum ScheduleCmd {
     },
     /// Pause a project's backup schedule (or its verify schedule).
     #[command(
-        after_help = "Examples:\n  offsite schedule pause shop\n  offsite schedule pause shop --verify"
+        after_help = "Examples:\n  offsite schedule pause shop\n  offsite schedule pause shop --verify\n  offsite schedule pause shop --name hourly"
     )]
     Pause {
         /// The project (see `offsite project list`).
         name: String,
+        /// The backup schedule of this name (default: `default`).
+        #[arg(long = "name", value_name = "SCHEDULE", conflicts_with_all = ["verify", "drill"])]
+        schedule: Option<String>,
         /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
@@ -72,6 +96,9 @@ pub enum ScheduleCmd {
     Resume {
         /// The project (see `offsite project list`).
         name: String,
+        /// The backup schedule of this name (default: `default`).
+        #[arg(long = "name", value_name = "SCHEDULE", conflicts_with_all = ["verify", "drill"])]
+        schedule: Option<String>,
         /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
@@ -95,6 +122,13 @@ pub enum ScheduleCmd {
 pub struct SetArgs {
     /// The project (see `offsite project list`).
     name: String,
+    /// The backup schedule's name (`schedule add`: required; `schedule set` without it edits
+    /// the schedule named `default`).
+    #[arg(long = "name", value_name = "SCHEDULE", conflicts_with_all = ["verify", "drill"])]
+    schedule: Option<String>,
+    /// Its type, destinations, retention and selection.
+    #[command(flatten)]
+    plan: crate::schedule_named_cmd::PlanArgs,
     /// Every N hours from midnight: 1h to 24h (6h runs at 00:00, 06:00, 12:00, 18:00).
     #[arg(long, value_name = "Nh")]
     every: Option<String>,
@@ -189,6 +223,40 @@ fn kind(verify: bool, drill: bool) -> ScheduleKind {
 /// A drill schedule's time when none is given: monthly, on the 1st at 04:00.
 const DEFAULT_DRILL: (&str, &str) = ("1", "04:00");
 
+fn has_spec(a: &SetArgs) -> bool {
+    a.every.is_some()
+        || a.daily.is_some()
+        || a.weekly.is_some()
+        || a.monthly.is_some()
+        || a.cron.is_some()
+}
+
+/// `schedule add` (`add`), or `schedule set` with --name or a plan flag: a named backup schedule.
+async fn set_named(engine: &Engine, a: SetArgs, add: bool) -> Result<ScheduleView> {
+    let name = match (&a.schedule, add) {
+        (Some(n), _) => n.clone(),
+        (None, true) => {
+            return Err(Error::invalid("a new schedule needs a name")
+                .with_hint("give --name hourly (or another name)"))
+        }
+        (None, false) => offsite_core::catalog::DEFAULT_SCHEDULE.to_string(),
+    };
+    if a.verify || a.drill {
+        return Err(Error::invalid("only backup schedules have names and plans"));
+    }
+    let spec = if has_spec(&a) {
+        Some(spec_of(&a)?)
+    } else {
+        None
+    };
+    let req = a.plan.request(a.name, name, spec, a.tz, a.tenant)?;
+    if add {
+        engine.add_named_schedule(req).await
+    } else {
+        engine.set_named_schedule(req).await
+    }
+}
+
 fn spec_of(a: &SetArgs) -> Result<ScheduleSpec> {
     let pair = |v: &Vec<String>| (v[0].clone(), v[1].clone());
     if let Some(n) = &a.every {
@@ -213,6 +281,27 @@ fn spec_of(a: &SetArgs) -> Result<ScheduleSpec> {
 
 pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8> {
     match cmd {
+        ScheduleCmd::Add(a) => {
+            let v = set_named(engine, a, true).await?;
+            print_set(out, &v);
+        }
+        ScheduleCmd::Set(a) if a.schedule.is_some() || a.plan.given() => {
+            let v = set_named(engine, a, false).await?;
+            print_set(out, &v);
+        }
+        ScheduleCmd::Remove { project, name } => {
+            let had = engine.remove_named_schedule(&project, &name).await?;
+            let message = if had {
+                format!("removed the schedule {name} of {project} (its backups stay)")
+            } else {
+                format!("{project} had no schedule named {name}")
+            };
+            if out.json() {
+                out.emit(&json!({ "ok": true, "removed": had, "message": message }));
+            } else {
+                println!("{message}");
+            }
+        }
         ScheduleCmd::Set(a) => {
             let spec = spec_of(&a)?;
             let what = if a.verify {
@@ -231,19 +320,11 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
             let v = engine
                 .set_schedule_with_tenant(req, a.tenant.as_deref())
                 .await?;
-            let next = v.next_runs.first().cloned();
-            if out.json() {
-                out.emit(&json!({ "schedule": v, "next_run": next, "note": WHO_RUNS }));
-            } else {
-                print_schedule(&v);
-                match next {
-                    Some(at) => println!("next run: {at}"),
-                    None => println!("next run: none"),
-                }
-                println!("note: {WHO_RUNS}");
-            }
+            print_set(out, &v);
         }
-        ScheduleCmd::List => schedules(out, &engine.schedules(None).await?),
+        ScheduleCmd::List { project } => {
+            schedules(out, &engine.schedules(project.as_deref()).await?)
+        }
         ScheduleCmd::Show { name } => schedules(out, &engine.schedules(Some(&name)).await?),
         ScheduleCmd::Clear {
             name,
@@ -265,14 +346,16 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
         }
         ScheduleCmd::Pause {
             name,
+            schedule,
             verify,
             drill,
-        } => return pause(engine, &name, kind(verify, drill), true, out).await,
+        } => return pause(engine, &name, schedule, kind(verify, drill), true, out).await,
         ScheduleCmd::Resume {
             name,
+            schedule,
             verify,
             drill,
-        } => return pause(engine, &name, kind(verify, drill), false, out).await,
+        } => return pause(engine, &name, schedule, kind(verify, drill), false, out).await,
         ScheduleCmd::Concurrency { n } => {
             if let Some(n) = n {
                 engine.set_schedule_concurrency(n).await?;
@@ -288,18 +371,42 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
     Ok(0)
 }
 
+/// What `schedule set`/`add` print: the schedule, its next run, who runs schedules.
+fn print_set(out: &Out, v: &ScheduleView) {
+    let next = v.next_runs.first().cloned();
+    if out.json() {
+        out.emit(&json!({ "schedule": v, "next_run": next, "note": WHO_RUNS }));
+    } else {
+        print_schedule(v);
+        match next {
+            Some(at) => println!("next run: {at}"),
+            None => println!("next run: none"),
+        }
+        println!("note: {WHO_RUNS}");
+    }
+}
+
 async fn pause(
     engine: &Engine,
     name: &str,
+    schedule: Option<String>,
     k: ScheduleKind,
     paused: bool,
     out: &Out,
 ) -> Result<u8> {
-    engine.pause_schedule(name, k, paused).await?;
+    let label = match &schedule {
+        Some(s) => {
+            engine.pause_named_schedule(name, s, paused).await?;
+            format!("schedule {s}")
+        }
+        None => {
+            engine.pause_schedule(name, k, paused).await?;
+            format!("{} schedule", k.as_str())
+        }
+    };
     out.done(&format!(
-        "{} the {} schedule of {name}",
+        "{} the {label} of {name}",
         if paused { "paused" } else { "resumed" },
-        k.as_str()
     ));
     Ok(0)
 }
@@ -320,6 +427,9 @@ fn print_schedule(v: &ScheduleView) {
     let what = match (v.kind, v.verify_newest) {
         (ScheduleKind::Verify, Some(n)) => format!("verify newest {n}"),
         (ScheduleKind::Verify, None) => "verify all".to_string(),
+        (ScheduleKind::Backup, _) if v.name != offsite_core::catalog::DEFAULT_SCHEDULE => {
+            format!("backup {}", v.name)
+        }
         (ScheduleKind::Backup | ScheduleKind::Drill, _) => v.kind.to_string(),
     };
     println!(
@@ -332,6 +442,27 @@ fn print_schedule(v: &ScheduleView) {
     );
     if let Some(t) = &v.tenant {
         println!("    then: one archive per tenant of {t}");
+    }
+    if v.kind == ScheduleKind::Backup {
+        let kind = v
+            .backup_type
+            .map_or("the project's type".to_string(), |t| t.to_string());
+        let dests = match &v.destinations {
+            Some(d) => d.join(", "),
+            None => "every destination".to_string(),
+        };
+        let retention = match v.retention_from.as_str() {
+            "schedule" => format!("its own ({})", v.retention_rules),
+            _ => format!("the project's ({})", v.retention_rules),
+        };
+        let selection = if v.selection.is_some() {
+            "its own"
+        } else {
+            "the project's"
+        };
+        println!(
+            "    type: {kind} · copies to: {dests} · retention: {retention} · selection: {selection}"
+        );
     }
     for r in &v.next_runs {
         println!("    next: {r}");
@@ -384,6 +515,7 @@ pub async fn prune(
             PruneOptions {
                 project: name,
                 dry_run,
+                schedule: None,
             },
             job,
         )

@@ -118,6 +118,12 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
     );
     assert_eq!(retention["retention"]["policy"]["keep_within"], "30d");
     let retention_before = cli.json_at(T0, &["retention", "show", "shop"], 0);
+    // Each schedule says whose retention prunes its backups (with the rules): seen again now.
+    let before = cli.json_at(T0, &["schedule", "show", "shop"], 0);
+    assert_eq!(
+        before["schedules"][0]["retention_rules"],
+        "keep-last 3, keep-daily 7, keep-within 30d"
+    );
 
     // Bad input: exit 2, a clear message and hint, nothing changed.
     for (args, code, needle) in [

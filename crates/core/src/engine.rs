@@ -696,7 +696,14 @@ impl Engine {
         kind: ScheduleKind,
         paused: bool,
     ) -> Result<()> {
-        ops::schedule::pause(self, project, kind, paused).await
+        ops::schedule::pause(
+            self,
+            project,
+            kind,
+            crate::catalog::DEFAULT_SCHEDULE,
+            paused,
+        )
+        .await
     }
     /// Set (replace) a project's retention policy; `time_zone` for its periods (`None`: local).
     pub async fn set_retention(

@@ -25,6 +25,7 @@ const view: RetentionView = {
 
 const outcome = (dryRun: boolean): PruneOutcome => ({
   project: "shop",
+  schedule: null,
   dry_run: dryRun,
   policy: "keep-last 1, keep-daily 2",
   time_zone: "Europe/Berlin",

@@ -20,6 +20,13 @@ const RUNS = [
 const saved: ScheduleView = {
   project: "shop",
   kind: "backup",
+  name: "default",
+  backup_type: null,
+  selection: null,
+  destinations: null,
+  retention: null,
+  retention_from: "project",
+  retention_rules: "keep-daily 7, keep-weekly 4, keep-monthly 12",
   spec: "daily 02:30",
   when: { kind: "daily", time: "02:30" },
   time_zone: "Europe/Berlin",

@@ -11,6 +11,7 @@ import { call } from "../ipc/call";
 import { gapWords, shortestGapMinutes } from "./cadence";
 import { FrequentWarning, KIND_LABEL, ScheduleRow } from "./ScheduleRow";
 import { ScheduleForm } from "./ScheduleForm";
+import { NamedSchedules } from "./NamedSchedules";
 import { DEFAULT_FORM, defaultForm, describeSpec, formOf, type ScheduleForm as Form, whenOf } from "./spec";
 
 const KINDS: readonly ScheduleKind[] = ["backup", "verify", "drill"];
@@ -29,7 +30,11 @@ export function ScheduleSection({ project }: Props) {
   const [offerAutostart, setOfferAutostart] = useState<"no" | "offer" | "on" | "failed">("no");
   const [busy, setBusy] = useState(false);
 
-  const list = schedules.status === "ready" ? schedules.data : [];
+  // This section edits the schedule named "default" of each kind; a project's other (named)
+  // backup schedules are listed below it.
+  const all = schedules.status === "ready" ? schedules.data : [];
+  const list = all.filter((s) => s.name === "default");
+  const named = all.filter((s) => s.name !== "default");
   // The project's tenant roots, which a backup schedule may split each backup by.
   const [tenants, setTenants] = useState<string[]>([]);
   useEffect(() => {
@@ -155,6 +160,8 @@ export function ScheduleSection({ project }: Props) {
             />
           );
         })}
+
+      <NamedSchedules list={named} />
 
       <div className="form" data-testid="schedule-editor" data-kind={what}>
         <h3 className="panel-title" data-testid="schedule-editor-title">

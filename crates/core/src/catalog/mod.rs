@@ -54,6 +54,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod backup_marks;
+mod backup_schedule;
 mod backups;
 mod changes;
 mod components;
@@ -111,7 +112,10 @@ pub use notify_conditions::ConditionRecord;
 pub use orphaned_keys::{OrphanedKey, OrphanedKeySummary};
 pub use pitr::{PitrChain, PitrSegment};
 pub use projects::{NewProject, Project};
-pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
+pub use schedules::{
+    NewSchedule, RetentionRecord, ScheduleKind, SchedulePlan, ScheduleRecord, ScheduleType,
+    DEFAULT_SCHEDULE,
+};
 pub(crate) use sql::db_error;
 pub use tenants::{validate_tenant_name, TenantRecord};
 pub use tested_sources::{SourceKind, SourceTest};

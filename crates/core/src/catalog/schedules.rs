@@ -1,5 +1,7 @@
-//! The `schedules` and `retention_policies` tables (migration 0006): per project at most one
-//! backup schedule, one verify schedule and one drill schedule, and one retention policy. Setting one replaces it.
+//! The `schedules` and `retention_policies` tables (migrations 0006, 0026): per project backup
+//! schedules by name (`default` is the one the single-schedule commands edit; each may have its
+//! own type, selection, destinations and retention: [`SchedulePlan`]), one verify schedule and
+//! one drill schedule, and one retention policy. Setting one replaces it.
 //!
 //! A runner (the app, `offsite run-due`, `offsite daemon`) claims a slot before running it with
 //! one conditional UPDATE ([`Catalog::claim_schedule_slot`]): of two runners racing for one slot,
@@ -25,6 +27,66 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a backup schedule's backups hold (issue 47): an archive type, or `tenant` (a
+    /// database backup followed by one archive per tenant of the schedule's tenant).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum ScheduleType as "schedule type" {
+        Database = "database",
+        Full = "full",
+        Storage = "storage",
+        Config = "config",
+        Tenant = "tenant",
+    }
+}
+
+/// The name of the schedule the single-schedule commands (`schedule set NAME --daily …`) edit,
+/// and that every schedule made before version 26 got.
+pub const DEFAULT_SCHEDULE: &str = "default";
+
+/// What a backup schedule's runs make beyond when they run; `None`: the project's (its default
+/// type, its selection, every destination, its retention policy).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulePlan {
+    pub backup_type: Option<ScheduleType>,
+    pub selection: Option<crate::selection::BackupSelection>,
+    /// Destination ids its backups are copied to.
+    pub destinations: Option<Vec<String>>,
+    /// Its own retention (periods in the schedule's zone), pruning only its own backups.
+    pub retention: Option<RetentionPolicy>,
+}
+
+/// The longest JSON text a schedule's plan column is read from (a selection of 5 × 200 names).
+const MAX_PLAN_JSON: usize = 256 * 1024;
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: Option<&str>,
+) -> Result<Option<T>> {
+    let Some(text) = text else { return Ok(None) };
+    if text.len() > MAX_PLAN_JSON {
+        return Err(Error::new(
+            crate::error::ErrorKind::Catalog,
+            format!("a schedule's {what} is too long to read"),
+        ));
+    }
+    serde_json::from_str(text).map(Some).map_err(|e| {
+        Error::new(
+            crate::error::ErrorKind::Catalog,
+            format!("a schedule's {what} cannot be read: {e}"),
+        )
+    })
+}
+
+fn json_text<T: Serialize>(v: Option<&T>) -> Result<Option<String>> {
+    v.map(|v| {
+        serde_json::to_string(v).map_err(|e| Error::internal(format!("encoding a schedule: {e}")))
+    })
+    .transpose()
+}
+
 /// A schedule in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -32,6 +94,8 @@ pub struct ScheduleRecord {
     pub id: String,
     pub project_id: String,
     pub kind: ScheduleKind,
+    /// Its name in the project (`default` for the one the single-schedule commands edit).
+    pub name: String,
     /// When it runs, as text (`daily 02:30`; see `schedule::ScheduleSpec`).
     pub spec: String,
     /// The IANA zone the spec's times are in.
@@ -54,16 +118,45 @@ pub struct ScheduleRecord {
     /// (`backup --tenant NAME`).
     #[cfg_attr(feature = "specta", specta(skip))]
     pub tenant: Option<String>,
+    /// [`SchedulePlan::backup_type`] as stored.
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub backup_type: Option<ScheduleType>,
+    /// [`SchedulePlan::selection`], JSON.
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub selection: Option<String>,
+    /// [`SchedulePlan::destinations`], JSON.
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub destinations: Option<String>,
+    /// [`SchedulePlan::retention`], JSON.
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub retention: Option<String>,
 }
 
-/// A schedule to set (replacing the project's schedule of that kind).
+impl ScheduleRecord {
+    /// What its runs make ([`SchedulePlan`]), read from its columns.
+    pub fn plan(&self) -> Result<SchedulePlan> {
+        Ok(SchedulePlan {
+            backup_type: self.backup_type,
+            selection: json_column("selection", self.selection.as_deref())?,
+            destinations: json_column("destinations", self.destinations.as_deref())?,
+            retention: json_column("retention", self.retention.as_deref())?,
+        })
+    }
+}
+
+/// A schedule to set (replacing the project's schedule of that kind and name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSchedule {
     pub project_id: String,
     pub kind: ScheduleKind,
+    /// Its name ([`DEFAULT_SCHEDULE`] for the single-schedule commands').
+    pub name: String,
     pub spec: String,
     pub time_zone: String,
     pub verify_newest: Option<u32>,
+    /// What its runs make: `Some` replaces the schedule's plan, `None` keeps the one it has (a
+    /// new schedule: the project's).
+    pub plan: Option<SchedulePlan>,
 }
 
 /// A project's retention policy as stored.
@@ -101,9 +194,10 @@ impl RetentionRecord {
     }
 }
 
-const SCHEDULE_COLS: &str = "id, project_id, kind, spec, time_zone, verify_newest, paused, \
+const SCHEDULE_COLS: &str = "id, project_id, kind, name, spec, time_zone, verify_newest, paused, \
                              created_at, updated_at, last_slot, last_claimed_at, retry_attempt, \
-                             retry_at, last_job_id, tenant";
+                             retry_at, last_job_id, tenant, backup_type, selection, \
+                             destinations, retention";
 const RETENTION_COLS: &str = "project_id, keep_last, keep_hourly, keep_daily, keep_weekly, \
                               keep_monthly, keep_yearly, keep_within, time_zone, updated_at";
 
@@ -146,37 +240,68 @@ pub(super) async fn insert_retention(
     Ok(())
 }
 
+fn no_schedule(kind: ScheduleKind, name: &str) -> Error {
+    if name == DEFAULT_SCHEDULE {
+        Error::not_found(format!("the project has no {kind} schedule"))
+            .with_hint("set one first: offsite schedule set PROJECT --daily 02:30")
+    } else {
+        Error::not_found(format!("the project has no {kind} schedule named {name:?}"))
+            .with_hint("see its schedules with `offsite schedule list PROJECT`")
+    }
+}
+
 fn no_project(project_id: &str) -> Error {
     Error::not_found(format!("no project with id {project_id}"))
         .with_hint("see the projects with `offsite project list`")
 }
 
 impl Catalog {
-    /// Set a project's schedule of `s.kind`, replacing the one it had (which is forgotten with
-    /// the slot it last ran: the new schedule waits for its first slot). Not paused.
+    /// Set a project's schedule of `s.kind` named `s.name`, replacing the one it had (which is
+    /// forgotten with the slot it last ran: the new schedule waits for its first slot). Not
+    /// paused. Its plan is replaced when `s.plan` is given, else kept.
     pub async fn set_schedule(&self, s: &NewSchedule) -> Result<ScheduleRecord> {
         if s.spec.trim().is_empty() || s.time_zone.trim().is_empty() {
             return Err(Error::invalid("a schedule needs a spec and a time zone"));
         }
+        if s.kind != ScheduleKind::Backup && s.name != DEFAULT_SCHEDULE {
+            return Err(Error::invalid(format!(
+                "only backup schedules have names; a {} schedule is the project's one",
+                s.kind
+            )));
+        }
         let now = self.now();
         let id = new_id();
-        sqlx::query(
-            "INSERT INTO schedules (id, project_id, kind, spec, time_zone, verify_newest, paused, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) \
-             ON CONFLICT (project_id, kind) DO UPDATE SET id = excluded.id, spec = excluded.spec, \
-             time_zone = excluded.time_zone, verify_newest = excluded.verify_newest, paused = 0, \
+        let plan = s.plan.clone().unwrap_or_default();
+        let plan_update = if s.plan.is_some() {
+            ", backup_type = excluded.backup_type, selection = excluded.selection, \
+             destinations = excluded.destinations, retention = excluded.retention"
+        } else {
+            ""
+        };
+        sqlx::query(&format!(
+            "INSERT INTO schedules (id, project_id, kind, name, spec, time_zone, verify_newest, \
+             paused, created_at, updated_at, backup_type, selection, destinations, retention) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (project_id, kind, name) DO UPDATE SET id = excluded.id, \
+             spec = excluded.spec, time_zone = excluded.time_zone, \
+             verify_newest = excluded.verify_newest, paused = 0, \
              created_at = excluded.created_at, updated_at = excluded.updated_at, \
              last_slot = NULL, last_claimed_at = NULL, retry_attempt = 0, retry_at = NULL, \
-             last_job_id = NULL",
-        )
+             last_job_id = NULL{plan_update}"
+        ))
         .bind(&id)
         .bind(&s.project_id)
         .bind(s.kind)
+        .bind(&s.name)
         .bind(&s.spec)
         .bind(&s.time_zone)
         .bind(s.verify_newest)
         .bind(&now)
         .bind(&now)
+        .bind(plan.backup_type)
+        .bind(json_text(plan.selection.as_ref())?)
+        .bind(json_text(plan.destinations.as_ref())?)
+        .bind(json_text(plan.retention.as_ref())?)
         .execute(self.pool())
         .await
         .map_err(|e| {
@@ -186,57 +311,67 @@ impl Catalog {
                 db_error("saving a schedule", e)
             }
         })?;
-        self.schedule(&s.project_id, s.kind)
+        self.schedule(&s.project_id, s.kind, &s.name)
             .await?
             .ok_or_else(|| Error::internal("a schedule just saved is not there"))
     }
 
     /// Names the tenant whose per-tenant archives follow each backup of the project's backup
-    /// schedule (`None`: none). NotFound when the project has no backup schedule.
-    pub async fn set_schedule_tenant(&self, project_id: &str, tenant: Option<&str>) -> Result<()> {
+    /// schedule `name` (`None`: none). NotFound when the project has no such schedule.
+    pub async fn set_schedule_tenant(
+        &self,
+        project_id: &str,
+        name: &str,
+        tenant: Option<&str>,
+    ) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE schedules SET tenant = ?, updated_at = ? WHERE project_id = ? AND kind = ?",
+            "UPDATE schedules SET tenant = ?, updated_at = ? \
+             WHERE project_id = ? AND kind = ? AND name = ?",
         )
         .bind(tenant)
         .bind(self.now())
         .bind(project_id)
         .bind(ScheduleKind::Backup)
+        .bind(name)
         .execute(self.pool())
         .await
         .map_err(|e| db_error("saving a schedule's tenant", e))?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found("the project has no backup schedule")
-                .with_hint("set one first: offsite schedule set PROJECT --daily 02:30"));
+            return Err(no_schedule(ScheduleKind::Backup, name));
         }
         Ok(())
     }
 
-    /// A project's schedule of this kind.
+    /// A project's schedule of this kind and name.
     pub async fn schedule(
         &self,
         project_id: &str,
         kind: ScheduleKind,
+        name: &str,
     ) -> Result<Option<ScheduleRecord>> {
         sqlx::query_as::<_, ScheduleRecord>(&format!(
-            "SELECT {SCHEDULE_COLS} FROM schedules WHERE project_id = ? AND kind = ?"
+            "SELECT {SCHEDULE_COLS} FROM schedules WHERE project_id = ? AND kind = ? AND name = ?"
         ))
         .bind(project_id)
         .bind(kind)
+        .bind(name)
         .fetch_optional(self.pool())
         .await
         .map_err(|e| db_error("reading a schedule", e))
     }
 
-    /// Every schedule (of one project, or of all), by project name, backup before verify.
+    /// Every schedule (of one project, or of all), by project name, backup before verify, the
+    /// `default` one of a kind first, then by name.
     pub async fn schedules(&self, project_id: Option<&str>) -> Result<Vec<ScheduleRecord>> {
         let cols = SCHEDULE_COLS
             .split(", ")
-            .map(|c| format!("s.{c}"))
+            .map(|c| format!("s.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
         sqlx::query_as::<_, ScheduleRecord>(&format!(
             "SELECT {cols} FROM schedules s JOIN projects p ON p.id = s.project_id \
-             WHERE (? IS NULL OR s.project_id = ?) ORDER BY p.name COLLATE NOCASE, s.kind"
+             WHERE (? IS NULL OR s.project_id = ?) \
+             ORDER BY p.name COLLATE NOCASE, s.kind, s.name <> 'default', s.name"
         ))
         .bind(project_id)
         .bind(project_id)
@@ -245,37 +380,45 @@ impl Catalog {
         .map_err(|e| db_error("listing schedules", e))
     }
 
-    /// Remove a project's schedule of this kind. Returns whether there was one.
-    pub async fn remove_schedule(&self, project_id: &str, kind: ScheduleKind) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM schedules WHERE project_id = ? AND kind = ?")
-            .bind(project_id)
-            .bind(kind)
-            .execute(self.pool())
-            .await
-            .map_err(|e| db_error("removing a schedule", e))?;
+    /// Remove a project's schedule of this kind and name. Returns whether there was one.
+    pub async fn remove_schedule(
+        &self,
+        project_id: &str,
+        kind: ScheduleKind,
+        name: &str,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM schedules WHERE project_id = ? AND kind = ? AND name = ?")
+                .bind(project_id)
+                .bind(kind)
+                .bind(name)
+                .execute(self.pool())
+                .await
+                .map_err(|e| db_error("removing a schedule", e))?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Pause or resume a schedule. NotFound when the project has none of this kind.
+    /// Pause or resume a schedule. NotFound when the project has none of this kind and name.
     pub async fn set_schedule_paused(
         &self,
         project_id: &str,
         kind: ScheduleKind,
+        name: &str,
         paused: bool,
     ) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE schedules SET paused = ?, updated_at = ? WHERE project_id = ? AND kind = ?",
+            "UPDATE schedules SET paused = ?, updated_at = ? \
+             WHERE project_id = ? AND kind = ? AND name = ?",
         )
         .bind(paused)
         .bind(self.now())
         .bind(project_id)
         .bind(kind)
+        .bind(name)
         .execute(self.pool())
         .await
         .map_err(|e| db_error("pausing a schedule", e))?;
-        changed_a_row(done, || {
-            Error::not_found(format!("the project has no {kind} schedule"))
-        })
+        changed_a_row(done, || no_schedule(kind, name))
     }
 
     /// Claim `slot` (an RFC 3339 UTC time, as the catalog writes them) of schedule `id` for this
@@ -425,9 +568,11 @@ mod tests {
         NewSchedule {
             project_id: project_id.to_string(),
             kind,
+            name: DEFAULT_SCHEDULE.to_string(),
             spec: "daily 02:30".to_string(),
             time_zone: "Europe/Berlin".to_string(),
             verify_newest: None,
+            plan: None,
         }
     }
 
@@ -464,11 +609,11 @@ mod tests {
         );
         assert_eq!(all[1].verify_newest, Some(3));
         assert!(c
-            .remove_schedule(&p.id, ScheduleKind::Verify)
+            .remove_schedule(&p.id, ScheduleKind::Verify, DEFAULT_SCHEDULE)
             .await
             .unwrap());
         assert!(!c
-            .remove_schedule(&p.id, ScheduleKind::Verify)
+            .remove_schedule(&p.id, ScheduleKind::Verify, DEFAULT_SCHEDULE)
             .await
             .unwrap());
         assert_eq!(
@@ -499,14 +644,14 @@ mod tests {
         // Given back, it can be claimed again.
         c.release_schedule_slot(&s.id, slot, None).await.unwrap();
         assert!(c.claim_schedule_slot(&s.id, slot).await.unwrap());
-        c.set_schedule_paused(&p.id, ScheduleKind::Backup, true)
+        c.set_schedule_paused(&p.id, ScheduleKind::Backup, DEFAULT_SCHEDULE, true)
             .await
             .unwrap();
         assert!(!c
             .claim_schedule_slot(&s.id, "2030-01-04T01:30:00.000Z")
             .await
             .unwrap());
-        c.set_schedule_paused(&p.id, ScheduleKind::Backup, false)
+        c.set_schedule_paused(&p.id, ScheduleKind::Backup, DEFAULT_SCHEDULE, false)
             .await
             .unwrap();
         assert!(c
@@ -515,7 +660,7 @@ mod tests {
             .unwrap());
         assert_eq!(
             kind(
-                c.set_schedule_paused(&p.id, ScheduleKind::Verify, true)
+                c.set_schedule_paused(&p.id, ScheduleKind::Verify, DEFAULT_SCHEDULE, true)
                     .await
             ),
             ErrorKind::NotFound

@@ -42,6 +42,7 @@ pub async fn facts(
             f.last_good = s.last_good.clone();
             f.next_run = s.next_run.clone();
             f.overdue = s.overdue;
+            f.overdue_schedules = s.overdue_schedules.clone();
             f.schedule = s.schedule.clone();
             f.paused = s.paused;
         }

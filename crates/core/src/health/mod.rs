@@ -279,6 +279,8 @@ pub struct Facts {
     pub paused: bool,
     pub next_run: Option<String>,
     pub overdue: bool,
+    /// The overdue backup schedules by name (`default`, `hourly`…).
+    pub overdue_schedules: Vec<String>,
     pub last_run: Option<LastRun>,
     pub conditions: Vec<ActiveCondition>,
     pub encryption: EncryptionState,
@@ -412,6 +414,35 @@ fn condition_reason(c: &ActiveCondition, what: &str) -> String {
 }
 
 /// The problems of `f`, each once, in the order of [`RULES`].
+/// Why a project is overdue: its newest good backup's time, and which named schedules have no
+/// good backup of their own in time.
+fn overdue_reason(f: &Facts) -> String {
+    let since = f.last_good.as_deref().map(|t| readable_time(t, f.zone()));
+    let since = since.as_deref().unwrap_or("never");
+    format!(
+        "overdue: the newest good backup is from {since}{}",
+        overdue_which(&f.overdue_schedules)
+    )
+}
+
+/// Which named schedules are overdue by their own backups, as said after the overdue reason
+/// (the `default` schedule counts every backup: nothing to add for it).
+fn overdue_which(names: &[String]) -> String {
+    let named: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != crate::catalog::DEFAULT_SCHEDULE)
+        .collect();
+    match named.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (schedule {one} has no good backup of its own in time)"),
+        many => format!(
+            " (schedules {} have no good backup of their own in time)",
+            many.join(", ")
+        ),
+    }
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -480,12 +511,7 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
         );
     }
     if f.overdue && f.backups > 0 {
-        let since = f.last_good.as_deref().map(|t| readable_time(t, f.zone()));
-        let since = since.as_deref().unwrap_or("never");
-        add(
-            P::Overdue,
-            format!("overdue: the newest good backup is from {since}"),
-        );
+        add(P::Overdue, overdue_reason(f));
     }
     for c in &f.conditions {
         match c.kind.as_str() {

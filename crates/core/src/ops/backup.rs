@@ -48,6 +48,18 @@ pub struct BackupOptions {
     pub selection: Option<crate::selection::BackupSelection>,
     /// A note kept with the backup and shown beside it (`offsite backup P --note TEXT`).
     pub note: Option<String>,
+    /// The schedule making it (a scheduled run): recorded with the backup, and its copies go
+    /// only to the schedule's destinations.
+    pub schedule: Option<ScheduledBy>,
+}
+
+/// The schedule a backup is made by, and where its copies go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledBy {
+    /// The schedule's name.
+    pub name: String,
+    /// Destination ids its copies go to (`None`: every destination of the project).
+    pub copy_to: Option<Vec<String>>,
 }
 
 impl BackupOptions {
@@ -209,6 +221,7 @@ pub(crate) async fn run(
         .then(os_user)
         .flatten();
     let project = &engine.catalog.project(&opts.project).await?;
+    let scheduled = &opts.schedule.clone();
     let (job_id, (backup, copies, suspicious)) = runner::run(
         engine,
         JobKind::Backup,
@@ -300,14 +313,22 @@ pub(crate) async fn run(
                             .set_backup_label(&record.id, note.as_deref(), started_by.as_deref())
                             .await?;
                     }
+                    if let Some(by) = scheduled {
+                        engine
+                            .catalog
+                            .set_backup_schedule(&record.id, &by.name, by.copy_to.as_deref())
+                            .await?;
+                    }
                     let suspicious = super::canary::after_register(engine, project, &record).await;
                     // A copy that fails is pending, never a failed backup.
-                    let copies = super::copy_out::after_backup(engine, project, &record, &job)
-                        .await
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(project = %project.name, "copies not started: {e}");
-                            Vec::new()
-                        });
+                    let only = scheduled.as_ref().and_then(|s| s.copy_to.as_deref());
+                    let copies =
+                        super::copy_out::after_backup(engine, project, &record, only, &job)
+                            .await
+                            .unwrap_or_else(|e| {
+                                tracing::warn!(project = %project.name, "copies not started: {e}");
+                                Vec::new()
+                            });
                     Ok((record, copies, suspicious))
                 }
                 Err(e) => {

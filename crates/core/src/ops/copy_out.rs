@@ -206,14 +206,19 @@ pub(crate) async fn copy_to(
     }
 }
 
-/// The backup job's last step: copy the new backup to every destination of the project.
+/// The backup job's last step: copy the new backup to every destination of the project (or,
+/// for a schedule's backup, to those of `only`, destination ids).
 pub(crate) async fn after_backup(
     engine: &Engine,
     project: &Project,
     backup: &BackupRecord,
+    only: Option<&[String]>,
     job: &RunningJob,
 ) -> Result<Vec<CopyResult>> {
-    let dests = engine.catalog.destinations(&project.id).await?;
+    let mut dests = engine.catalog.destinations(&project.id).await?;
+    if let Some(only) = only {
+        dests.retain(|d| only.contains(&d.id));
+    }
     copy_all(engine, project, backup, &dests, &job.reporter, &job.cancel).await
 }
 
@@ -314,10 +319,16 @@ async fn sync_one(
         .map(|c| (c.backup_id.clone(), c))
         .collect();
     let stored = |id: &str| here.get(id).is_some_and(|c| c.state == CopyState::Stored);
+    // A schedule's backup goes only to the schedule's destinations (`backups.copy_to`).
+    let only_to = engine.catalog.backup_copy_to(&project.id).await?;
+    let goes_here = |id: &str| only_to.get(id).is_none_or(|ids| ids.contains(&d.id));
     // What the destination has, and what could go there (a local archive to copy).
     let candidates: Vec<&BackupRecord> = backups
         .iter()
-        .filter(|b| stored(&b.id) || (local.contains(&b.id) && Path::new(&b.path).is_file()))
+        .filter(|b| {
+            stored(&b.id)
+                || (goes_here(&b.id) && local.contains(&b.id) && Path::new(&b.path).is_file())
+        })
         .collect();
     // Pinned and suspicious backups (and the good one before a suspicious one) stay here too.
     let marks = engine.catalog.backup_marks(&project.id).await?;

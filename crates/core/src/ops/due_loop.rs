@@ -141,6 +141,7 @@ mod tests {
             last_good: Some("2026-11-20T02:30:05.000Z".into()),
             next_run: next.map(Into::into),
             overdue: true,
+            overdue_schedules: Vec::new(),
             schedule: Some("daily 02:30".into()),
             paused: false,
         }

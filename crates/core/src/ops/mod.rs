@@ -96,6 +96,8 @@ pub(crate) mod runner;
 pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
+mod schedule_plans;
+mod schedule_run;
 pub(crate) mod selection;
 pub mod settings;
 pub mod stats;
@@ -109,7 +111,7 @@ pub mod updates;
 pub mod verify;
 
 pub use artifacts::ArtifactsSettings;
-pub use backup::{BackupOptions, BackupOutcome};
+pub use backup::{BackupOptions, BackupOutcome, ScheduledBy};
 pub use backup_inputs::{parse_backup_type, BackupInputs, ProvidedInputs};
 pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
 pub use copies_view::{BackupCopies, CopyView, PendingCopy, Protection};
@@ -134,5 +136,6 @@ pub use schedule::{
     DueRun, DueRunState, ProjectStatus, PrunedBackup, RetentionView, RunDueReport, SchedulePreview,
     ScheduleView, ScheduleWhat, SetSchedule,
 };
+pub use schedule_plans::{NamedSchedule, MAX_SCHEDULE_NAME};
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};

@@ -32,6 +32,10 @@ pub struct PruneOptions {
     pub project: String,
     /// List what would be kept and removed; change nothing.
     pub dry_run: bool,
+    /// The backup schedule whose backups to prune: with a retention of its own, only its
+    /// backups by that policy; else (and with `None`) the project's policy over every backup
+    /// that no schedule with its own retention made.
+    pub schedule: Option<String>,
 }
 
 /// A backup the policy keeps.
@@ -71,6 +75,8 @@ pub struct SkippedBackup {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PruneOutcome {
     pub project: String,
+    /// The schedule whose own retention this was (`None`: the project's policy).
+    pub schedule: Option<String>,
     pub dry_run: bool,
     /// The policy in words (`keep-last 3, keep-daily 7`; `keep everything` without one).
     pub policy: String,
@@ -101,6 +107,68 @@ async fn local_backups(engine: &Engine, project: &Project) -> Result<Vec<BackupR
     // project's backups: it neither counts towards the policy (a hundred tenants would push every
     // full backup out of "keep the last 7") nor is removed by it.
     backups.retain(|b| local.contains(&b.id) && !super::resolve::is_tenant_archive(b));
+    Ok(backups)
+}
+
+/// Whose retention a prune applies, over which backups.
+struct Scope {
+    policy: RetentionPolicy,
+    zone: Zone,
+    /// `Some(name)`: schedule `name`'s own retention, over its own backups only.
+    schedule: Option<String>,
+    /// The schedules with a retention of their own (the project's policy leaves their backups).
+    own: std::collections::HashSet<String>,
+}
+
+/// The retention that governs `schedule`'s backups (its own, else the project's), or the
+/// project's (`None`).
+async fn scope_of(engine: &Engine, project: &Project, schedule: Option<&str>) -> Result<Scope> {
+    let mut own = std::collections::HashSet::new();
+    let mut mine = None;
+    for s in engine.catalog.schedules(Some(&project.id)).await? {
+        if s.kind != ScheduleKind::Backup {
+            continue;
+        }
+        if let Some(policy) = s.plan()?.retention {
+            if schedule == Some(s.name.as_str()) {
+                mine = Some((policy, Zone::named(&s.time_zone)?));
+            }
+            own.insert(s.name);
+        }
+    }
+    match mine {
+        Some((policy, zone)) => Ok(Scope {
+            policy,
+            zone,
+            schedule: schedule.map(str::to_string),
+            own,
+        }),
+        None => {
+            let record = engine.catalog.retention(&project.id).await?;
+            let (policy, zone) = policy_of(record.as_ref())?;
+            Ok(Scope {
+                policy,
+                zone,
+                schedule: None,
+                own,
+            })
+        }
+    }
+}
+
+/// [`local_backups`] that `scope` decides over.
+async fn scoped_backups(
+    engine: &Engine,
+    project: &Project,
+    scope: &Scope,
+) -> Result<Vec<BackupRecord>> {
+    let names = engine.catalog.backup_schedule_names(&project.id).await?;
+    let mut backups = local_backups(engine, project).await?;
+    backups.retain(|b| match (&scope.schedule, names.get(&b.id)) {
+        (Some(mine), made_by) => made_by == Some(mine),
+        (None, Some(made_by)) => !scope.own.contains(made_by),
+        (None, None) => true,
+    });
     Ok(backups)
 }
 
@@ -271,6 +339,7 @@ fn outcome_of(
     let by_id: HashMap<&str, &BackupRecord> = backups.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut out = PruneOutcome {
         project: project.name.clone(),
+        schedule: None,
         dry_run,
         policy: policy.describe(),
         time_zone: zone.name().to_string(),
@@ -309,9 +378,9 @@ pub(crate) async fn run(
     start: JobStart,
 ) -> Result<PruneOutcome> {
     let project = engine.catalog.project(&opts.project).await?;
-    let record = engine.catalog.retention(&project.id).await?;
-    let (policy, zone) = policy_of(record.as_ref())?;
-    let backups = local_backups(engine, &project).await?;
+    let scope = scope_of(engine, &project, opts.schedule.as_deref()).await?;
+    let (policy, zone) = (scope.policy.clone(), scope.zone.clone());
+    let backups = scoped_backups(engine, &project, &scope).await?;
     let proven = engine
         .catalog
         .newest_passed_drill_backup(&project.id)
@@ -327,7 +396,10 @@ pub(crate) async fn run(
         &marks,
         &pitr_bases,
     )?;
-    let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
+    let preview = PruneOutcome {
+        schedule: scope.schedule.clone(),
+        ..outcome_of(&project, true, &policy, &zone, &decisions, &backups)
+    };
     if !opts.dry_run {
         // The point-in-time windows by their own time window (`pitr enable --keep-within`).
         crate::ops::pitr::prune::by_stored_setting(engine, &project.name).await;
@@ -339,7 +411,7 @@ pub(crate) async fn run(
         });
     }
     let project = &project;
-    let (policy, zone) = (&policy, &zone);
+    let (policy, zone, scope) = (&policy, &zone, &scope);
     let (job_id, mut outcome) = runner::run(
         engine,
         JobKind::Prune,
@@ -348,7 +420,7 @@ pub(crate) async fn run(
         |_| None,
         |job| async move {
             // Decide again under the lock: the list may have changed meanwhile.
-            let backups = local_backups(engine, project).await?;
+            let backups = scoped_backups(engine, project, scope).await?;
             let elsewhere = copied_elsewhere(engine, project).await?;
             let proven = engine
                 .catalog
@@ -365,7 +437,10 @@ pub(crate) async fn run(
                 &marks,
                 &pitr_bases,
             )?;
-            let mut out = outcome_of(project, false, policy, zone, &decisions, &backups);
+            let mut out = PruneOutcome {
+                schedule: scope.schedule.clone(),
+                ..outcome_of(project, false, policy, zone, &decisions, &backups)
+            };
             let by_id: HashMap<&str, &BackupRecord> =
                 backups.iter().map(|b| (b.id.as_str(), b)).collect();
             let mut removed = Vec::new();

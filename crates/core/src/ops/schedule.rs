@@ -13,14 +13,14 @@
 //! `interrupted` when Offsite next starts) is retried at the next check.
 
 use crate::catalog::{
-    format_timestamp, parse_timestamp, BackupStatus, JobState, NewSchedule, Project, ScheduleKind,
-    ScheduleRecord,
+    format_timestamp, parse_timestamp, JobState, NewSchedule, ScheduleKind, ScheduleRecord,
+    ScheduleType, DEFAULT_SCHEDULE,
 };
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
-use crate::ops::job::{new_job_id, JobStart, JobTrigger};
-use crate::ops::prune::{self, PruneOptions};
-use crate::ops::{BackupOptions, VerifyOptions};
+use crate::ops::job::{new_job_id, JobTrigger};
+use crate::ops::prune;
+use crate::ops::schedule_run::{run_backup, run_tenants, run_verify};
 use crate::schedule::{self, RetentionPolicy, ScheduleSpec, ScheduleWhen, Zone};
 use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,20 @@ pub struct SetSchedule {
 pub struct ScheduleView {
     pub project: String,
     pub kind: ScheduleKind,
+    /// Its name in the project (`default`: the one `schedule set PROJECT --daily …` edits).
+    pub name: String,
+    /// A backup schedule's type (`None`: the project's default type).
+    pub backup_type: Option<ScheduleType>,
+    /// Its own selection (`None`: the project's).
+    pub selection: Option<crate::selection::BackupSelection>,
+    /// The destinations (names) its backups are copied to (`None`: every destination).
+    pub destinations: Option<Vec<String>>,
+    /// Its own retention, pruning only its own backups (`None`: the project's policy).
+    pub retention: Option<RetentionPolicy>,
+    /// Whose retention prunes its backups: `schedule` (its own) or `project`.
+    pub retention_from: String,
+    /// That retention's rules in words (`keep-daily 7, keep-weekly 4`).
+    pub retention_rules: String,
     /// When it runs (`daily 02:30`).
     pub spec: String,
     /// The same, as a typed value (what the window reads).
@@ -92,6 +106,8 @@ pub struct RetentionView {
 pub struct DueRun {
     pub project: String,
     pub kind: ScheduleKind,
+    /// The schedule's name (`default`, `hourly`, …).
+    pub schedule: String,
     /// The slot it ran for.
     pub slot: String,
     pub trigger: JobTrigger,
@@ -261,7 +277,7 @@ fn parse(s: &ScheduleRecord) -> Result<Parsed> {
     })
 }
 
-fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
+pub(super) fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
     let p = parse(s)?;
     let mut next_runs = Vec::new();
     if let Some(first) = schedule::next_run(&p.spec, &p.zone, p.created_at, p.last_slot, now) {
@@ -271,6 +287,13 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
     Ok(ScheduleView {
         project: project.to_string(),
         kind: s.kind,
+        name: s.name.clone(),
+        backup_type: s.backup_type,
+        selection: None,
+        destinations: None,
+        retention: None,
+        retention_from: "project".to_string(),
+        retention_rules: String::new(),
         spec: s.spec.clone(),
         when: ScheduleWhen::of(&p.spec),
         time_zone: s.time_zone.clone(),
@@ -335,15 +358,17 @@ pub(crate) async fn set(engine: &Engine, req: SetSchedule) -> Result<ScheduleVie
         .set_schedule(&NewSchedule {
             project_id: project.id.clone(),
             kind: kind_of(req.what),
+            name: DEFAULT_SCHEDULE.to_string(),
             spec: req.spec.to_string(),
             time_zone: zone.name().to_string(),
             verify_newest: match req.what {
                 ScheduleWhat::Verify { newest } => newest,
                 ScheduleWhat::Backup | ScheduleWhat::Drill => None,
             },
+            plan: None,
         })
         .await?;
-    view(&project.name, &record, engine.clock.now())
+    super::schedule_plans::described(engine, &project, &record, engine.clock.now()).await
 }
 
 /// [`set`] a backup schedule that names a tenant (of the project, checked before anything is
@@ -365,13 +390,16 @@ pub(crate) async fn set_with_tenant(
         engine.catalog.tenant(&p.id, t).await?;
     }
     set(engine, req).await?;
-    engine.catalog.set_schedule_tenant(&p.id, tenant).await?;
+    engine
+        .catalog
+        .set_schedule_tenant(&p.id, DEFAULT_SCHEDULE, tenant)
+        .await?;
     let record = engine
         .catalog
-        .schedule(&p.id, ScheduleKind::Backup)
+        .schedule(&p.id, ScheduleKind::Backup, DEFAULT_SCHEDULE)
         .await?
         .ok_or_else(|| Error::internal("a schedule just saved is not there"))?;
-    view(&p.name, &record, engine.clock.now())
+    super::schedule_plans::described(engine, &p, &record, engine.clock.now()).await
 }
 
 /// Every schedule (of one project, by name, or of all).
@@ -384,33 +412,36 @@ pub(crate) async fn list(engine: &Engine, project: Option<&str>) -> Result<Vec<S
     };
     let mut out = Vec::new();
     for s in engine.catalog.schedules(only.as_deref()).await? {
-        let name = projects
-            .iter()
-            .find(|p| p.id == s.project_id)
-            .map(|p| p.name.as_str())
-            .unwrap_or_default();
-        out.push(view(name, &s, now)?);
+        let Some(p) = projects.iter().find(|p| p.id == s.project_id) else {
+            continue;
+        };
+        out.push(super::schedule_plans::described(engine, p, &s, now).await?);
     }
     Ok(out)
 }
 
-/// Remove a project's schedule of this kind; whether there was one.
+/// Remove a project's (`default`) schedule of this kind; whether there was one.
 pub(crate) async fn clear(engine: &Engine, project: &str, kind: ScheduleKind) -> Result<bool> {
     let p = engine.catalog.project(project).await?;
-    engine.catalog.remove_schedule(&p.id, kind).await
+    engine
+        .catalog
+        .remove_schedule(&p.id, kind, DEFAULT_SCHEDULE)
+        .await
 }
 
-/// Pause or resume a project's schedule of this kind.
+/// Pause or resume a project's schedule of this kind and name (`default`: the one the
+/// single-schedule commands edit).
 pub(crate) async fn pause(
     engine: &Engine,
     project: &str,
     kind: ScheduleKind,
+    name: &str,
     paused: bool,
 ) -> Result<()> {
     let p = engine.catalog.project(project).await?;
     engine
         .catalog
-        .set_schedule_paused(&p.id, kind, paused)
+        .set_schedule_paused(&p.id, kind, name, paused)
         .await
 }
 
@@ -459,23 +490,25 @@ pub(crate) async fn status(
     // and every `/metrics` scrape).
     let only = project.and_then(|_| projects.first()).map(|p| p.id.clone());
     let mut good = engine.catalog.newest_good_backups(only.as_deref()).await?;
-    let mut schedules: std::collections::HashMap<String, _> = engine
-        .catalog
-        .schedules(only.as_deref())
-        .await?
-        .into_iter()
-        .filter(|s| s.kind == ScheduleKind::Backup)
-        .map(|s| (s.project_id.clone(), s))
-        .collect();
+    let all = engine.catalog.schedules(only.as_deref()).await?;
+    let mut late =
+        super::schedule_plans::overdue_schedules(engine, &all, &good, only.as_deref(), now).await?;
+    // The project's schedule shown is its `default` backup schedule, else its first.
+    let mut schedules: std::collections::HashMap<String, Vec<ScheduleRecord>> =
+        std::collections::HashMap::new();
+    for s in all.into_iter().filter(|s| s.kind == ScheduleKind::Backup) {
+        schedules.entry(s.project_id.clone()).or_default().push(s);
+    }
     let mut out = Vec::new();
     for p in projects {
         let last_good = good.remove(&p.id);
-        let sched = schedules.remove(&p.id);
-        let (mut next_run, mut overdue) = (None, false);
-        if let Some(s) = sched.as_ref().filter(|s| !s.paused) {
+        let mine = schedules.remove(&p.id).unwrap_or_default();
+        let sched = mine.first().cloned();
+        // The soonest run of every schedule that is not paused (a pending retry counts).
+        let mut next_run: Option<String> = None;
+        for s in mine.iter().filter(|s| !s.paused) {
             let parsed = parse(s)?;
-            let good = last_good.as_deref().map(parse_timestamp).transpose()?;
-            next_run = schedule::next_run(
+            let mut next = schedule::next_run(
                 &parsed.spec,
                 &parsed.zone,
                 parsed.created_at,
@@ -483,28 +516,26 @@ pub(crate) async fn status(
                 now,
             )
             .map(format_timestamp);
-            // A pending retry comes before the next slot.
             if let Some(r) = &s.retry_at {
-                if next_run.as_ref().is_none_or(|n| r < n) {
-                    next_run = Some(r.clone());
+                if next.as_ref().is_none_or(|n| r < n) {
+                    next = Some(r.clone());
                 }
             }
-            overdue = schedule::overdue(
-                &parsed.spec,
-                &parsed.zone,
-                parsed.created_at,
-                good,
-                now,
-                schedule::DEFAULT_GRACE,
-            );
+            if let Some(n) = next {
+                if next_run.as_ref().is_none_or(|m| &n < m) {
+                    next_run = Some(n);
+                }
+            }
         }
+        let overdue_schedules = late.remove(&p.id).unwrap_or_default();
         out.push(ProjectStatus {
             name: p.name,
             last_good,
             next_run,
-            overdue,
+            overdue: !overdue_schedules.is_empty(),
+            overdue_schedules,
             schedule: sched.as_ref().map(|s| s.spec.clone()),
-            paused: sched.as_ref().is_some_and(|s| s.paused),
+            paused: !mine.is_empty() && mine.iter().all(|s| s.paused),
         });
     }
     Ok(out)
@@ -646,6 +677,7 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
     let mut run = DueRun {
         project: project.name.clone(),
         kind: s.kind,
+        schedule: s.name.clone(),
         slot: slot.clone(),
         trigger,
         attempt,
@@ -695,7 +727,7 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
                     .set_schedule_job(&s.id, &slot, &job_id)
                     .await?;
             }
-            match run_backup(engine, &project, &job_id, trigger, &mut run).await {
+            match run_backup(engine, &project, &s, &job_id, trigger, &mut run).await {
                 Ok(()) => match s.tenant.as_deref() {
                     Some(t) => run_tenants(engine, &project, t, trigger, &mut run).await,
                     None => Ok(()),
@@ -771,153 +803,6 @@ async fn interrupted_job(engine: &Engine, s: &ScheduleRecord) -> Result<Option<S
         Ok(_) => Ok(None),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-/// A backup schedule's tenant: one archive per tenant, split from the backup just made, one
-/// at a time (a job of its own). A failure fails the run, naming the tenant (the backup and the
-/// tenants done before stay).
-async fn run_tenants(
-    engine: &Engine,
-    project: &Project,
-    tenant: &str,
-    trigger: JobTrigger,
-    run: &mut DueRun,
-) -> Result<()> {
-    let id = new_job_id();
-    run.job_ids.push(id.clone());
-    engine
-        .tenant_backup(&project.name, tenant, None, JobStart::new(trigger).id(id))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.context(format!("the per-tenant backups of tenant {tenant}")))
-}
-
-async fn run_backup(
-    engine: &Engine,
-    project: &Project,
-    job_id: &str,
-    trigger: JobTrigger,
-    run: &mut DueRun,
-) -> Result<()> {
-    let id = job_id.to_string();
-    run.job_ids.push(id.clone());
-    // A project with a backup server is backed up there (made next to the database, then
-    // downloaded, verified and registered), as "Back up now" on its server does.
-    let has_server = engine
-        .catalog
-        .components(&project.id)
-        .await?
-        .server
-        .is_some();
-    let backup_id = if has_server {
-        crate::ops::remote::backup(engine, &project.name, None, JobStart::new(trigger).id(id))
-            .await?
-            .backup
-            .id
-    } else {
-        crate::ops::backup::run(
-            engine,
-            BackupOptions::project(&project.name),
-            JobStart::new(trigger).id(id),
-        )
-        .await?
-        .backup
-        .id
-    };
-    run.backup_id = Some(backup_id);
-    // Retention after every successful scheduled backup (a failure here does not fail the
-    // backup: it is recorded in its own job).
-    match prune::run(
-        engine,
-        PruneOptions {
-            project: project.name.clone(),
-            dry_run: false,
-        },
-        JobStart::new(JobTrigger::Retention),
-    )
-    .await
-    {
-        Ok(p) => {
-            run.prune_job_id = p.job_id;
-            let reason = format!("not kept by the retention policy ({})", p.policy);
-            run.pruned = p.removed.iter().map(|r| r.id.clone()).collect();
-            run.pruned_backups = p
-                .removed
-                .into_iter()
-                .map(|r| PrunedBackup {
-                    id: r.id,
-                    created_at: r.created_at,
-                    path: r.path,
-                    reason: reason.clone(),
-                })
-                .collect();
-        }
-        Err(e) => {
-            tracing::warn!(project = %project.name, "retention after a scheduled backup failed: {e}")
-        }
-    }
-    // Then the destinations: pending copies retried, each one's own retention applied.
-    if !engine.catalog.destinations(&project.id).await?.is_empty() {
-        let sync = crate::ops::copy_out::SyncOptions {
-            project: project.name.clone(),
-        };
-        if let Err(e) =
-            crate::ops::copy_out::sync(engine, sync, JobStart::new(JobTrigger::Retention)).await
-        {
-            tracing::warn!(project = %project.name, "copies after a scheduled backup: {e}")
-        }
-    }
-    Ok(())
-}
-
-async fn run_verify(
-    engine: &Engine,
-    project: &Project,
-    newest: Option<u32>,
-    trigger: JobTrigger,
-    run: &mut DueRun,
-) -> Result<()> {
-    let backups = engine.catalog.backup_rows(&project.id).await?;
-    let take = newest.map_or(backups.len(), |n| n as usize);
-    let mut first_error = None;
-    for b in backups.into_iter().take(take) {
-        let id = new_job_id();
-        run.job_ids.push(id.clone());
-        match crate::ops::verify::run(
-            engine,
-            VerifyOptions::path(&b.path),
-            JobStart::new(trigger).id(id),
-        )
-        .await
-        {
-            Ok(o) if !o.report.ok => run.corrupt.push(b.id),
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::Busy => return Err(e),
-            Err(e) => {
-                if e.kind() == ErrorKind::NotFound {
-                    let _ = engine
-                        .catalog
-                        .set_backup_status(&b.id, BackupStatus::Missing)
-                        .await;
-                }
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        Some(e) => Err(e),
-        None if !run.corrupt.is_empty() => Err(Error::new(
-            ErrorKind::Integrity,
-            format!(
-                "{} of {} {} damaged",
-                crate::words::count(run.corrupt.len(), "backup"),
-                project.name,
-                if run.corrupt.len() == 1 { "is" } else { "are" }
-            ),
-        )
-        .with_hint("see `offsite backups NAME`; take a new backup")),
-        None => Ok(()),
     }
 }
 

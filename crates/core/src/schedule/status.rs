@@ -9,11 +9,15 @@ pub struct ProjectStatus {
     pub name: String,
     /// The newest good backup's time (succeeded, not known corrupt, file not missing).
     pub last_good: Option<String>,
-    /// The backup schedule's next run (`None`: no schedule, or paused).
+    /// The soonest next run of its backup schedules (`None`: none, or all paused).
     pub next_run: Option<String>,
-    /// No good backup for longer than the schedule's longest gap plus the grace (1 hour).
+    /// A backup schedule is overdue: no good backup of its own for longer than its longest gap
+    /// plus the grace (1 hour); the `default` schedule counts every good backup.
     pub overdue: bool,
-    /// The backup schedule (`daily 02:30`), if any.
+    /// The names of the overdue backup schedules (`default`, `hourly`, …).
+    pub overdue_schedules: Vec<String>,
+    /// The backup schedule (`daily 02:30`; its `default` one, else its first), if any.
     pub schedule: Option<String>,
+    /// Every backup schedule of the project is paused.
     pub paused: bool,
 }

@@ -132,6 +132,7 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
             PruneOptions {
                 project: "canary".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )
@@ -163,6 +164,7 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
             PruneOptions {
                 project: "canary".into(),
                 dry_run: true,
+                schedule: None,
             },
             JobStart::default(),
         )

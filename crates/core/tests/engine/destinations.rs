@@ -289,6 +289,7 @@ async fn each_destination_prunes_only_its_own_copies() {
             PruneOptions {
                 project: "gfs".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )
@@ -318,6 +319,7 @@ async fn each_destination_prunes_only_its_own_copies() {
             PruneOptions {
                 project: "gfs".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )

@@ -422,6 +422,7 @@ async fn retention_never_removes_the_backup_of_the_newest_passed_drill() {
             offsite_core::ops::PruneOptions {
                 project: "keep".into(),
                 dry_run: true,
+                schedule: None,
             },
             JobStart::default(),
         )
@@ -453,6 +454,7 @@ async fn retention_never_removes_the_backup_of_the_newest_passed_drill() {
             offsite_core::ops::PruneOptions {
                 project: "keep".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )

@@ -320,6 +320,7 @@ async fn the_local_prune_deletes_nothing_through_a_link() {
             PruneOptions {
                 project: "localp".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )

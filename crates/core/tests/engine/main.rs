@@ -37,6 +37,7 @@ mod hostile_archive;
 mod import;
 mod key_mode_pulls;
 mod keychain_unavailable;
+mod named_schedules;
 mod new_server;
 mod notify;
 mod notify_channels;

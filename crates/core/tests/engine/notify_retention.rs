@@ -126,6 +126,7 @@ async fn a_backup_is_announced_once_seven_days_before_retention_removes_it_and_w
             PruneOptions {
                 project: "kept".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )
@@ -154,6 +155,7 @@ async fn a_backup_is_announced_once_seven_days_before_retention_removes_it_and_w
             PruneOptions {
                 project: "kept".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )

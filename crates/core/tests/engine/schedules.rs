@@ -259,6 +259,7 @@ async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
             PruneOptions {
                 project: "swap".into(),
                 dry_run: true,
+                schedule: None,
             },
             JobStart::default(),
         )
@@ -288,6 +289,7 @@ async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
             PruneOptions {
                 project: "swap".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::new(JobTrigger::Cli),
         )
@@ -302,6 +304,7 @@ async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
             PruneOptions {
                 project: "swap".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::new(JobTrigger::Cli),
         )
@@ -563,7 +566,7 @@ async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and
     let catalog = env.engine.catalog();
     let project = env.engine.project("killed").await.unwrap();
     let s = catalog
-        .schedule(&project.id, ScheduleKind::Backup)
+        .schedule(&project.id, ScheduleKind::Backup, "default")
         .await
         .unwrap()
         .unwrap();
@@ -905,6 +908,7 @@ async fn a_new_project_keeps_the_recommended_retention_until_told_otherwise() {
             PruneOptions {
                 project: "fresh".into(),
                 dry_run: false,
+                schedule: None,
             },
             JobStart::default(),
         )

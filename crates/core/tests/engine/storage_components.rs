@@ -404,6 +404,7 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
             offsite_core::ops::PruneOptions {
                 project: "sb".into(),
                 dry_run: true,
+                schedule: None,
             },
             JobStart::default(),
         )
