@@ -5,19 +5,29 @@
 import { useEffect, useState } from "react";
 import { type BackupStats, commands } from "../../bindings";
 import { formatBytes } from "../../components/format";
+import { plural } from "../../words";
 import { dayAndTime } from "./time";
 import type { BackupsLoad } from "./BackupsTab";
 
 export function statsWords(s: BackupStats): { summary: string; places: string } {
-  const types = s.by_type.map((t) => `${t.count} ${t.backup_type}`).join(", ");
+  const types = s.by_type.map((t) => plural(t.count, `${t.backup_type} backup`)).join(", ");
   const growth =
     s.growth_per_week_bytes === null
       ? ""
       : ` · ${s.growth_per_week_bytes < 0 ? "−" : "+"}${formatBytes(Math.abs(s.growth_per_week_bytes))} a week`;
-  const span = s.oldest && s.newest ? ` · ${dayAndTime(s.oldest)} → ${dayAndTime(s.newest)}` : "";
+  const [from, to] = [s.oldest && dayAndTime(s.oldest), s.newest && dayAndTime(s.newest)];
+  // One time when the first and the last are of the same minute (not "09:41 → 09:41").
+  const span = from && to ? ` · ${from === to ? from : `${from} → ${to}`}` : "";
   const marks = [s.suspicious ? `${s.suspicious} suspicious` : "", s.pinned ? `${s.pinned} pinned` : ""].filter(Boolean).join(", ");
   const summary = `${formatBytes(s.total_bytes)} in all${types ? ` (${types})` : ""}${growth}${span}${marks ? ` · ${marks}` : ""}`;
-  const places = s.destinations.map((d) => `${d.destination}: ${d.copies} ${d.copies === 1 ? "copy" : "copies"}, ${formatBytes(d.bytes)}`).join(" · ");
+  // "local" is where the backups themselves are (this computer): backups there, copies elsewhere.
+  const places = s.destinations
+    .map((d) =>
+      d.destination === "local"
+        ? `this computer: ${plural(d.copies, "backup")}, ${formatBytes(d.bytes)}`
+        : `${d.destination}: ${plural(d.copies, "copy", "copies")}, ${formatBytes(d.bytes)}`,
+    )
+    .join(" · ");
   return { summary, places };
 }
 

@@ -247,10 +247,10 @@ describe("the project page's tabs", () => {
     expect(rows[1]!.querySelector(".tl-row")).not.toHaveClass("tl-row-suspicious");
     expect(within(rows[1]!).getByTestId("backup-pinned")).toHaveTextContent("Pinned");
     const summary = await screen.findByTestId("backup-stats-summary");
-    expect(summary).toHaveTextContent("3.0 MiB in all (2 database)");
+    expect(summary).toHaveTextContent("3.0 MiB in all (2 database backups)");
     expect(summary).toHaveTextContent("+1.0 MiB a week");
     expect(summary).toHaveTextContent("1 suspicious, 1 pinned");
-    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("local: 2 copies, 3.0 MiB · nas: 1 copy, 1.0 KiB");
+    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("this computer: 2 backups, 3.0 MiB · nas: 1 copy, 1.0 KiB");
     fireEvent.click(rows[0]!.querySelector(".tl-row")!);
     expect(await screen.findByTestId("backup-detail-suspicious")).toHaveTextContent(reason);
     fireEvent.click(rows[1]!.querySelector(".tl-row")!);

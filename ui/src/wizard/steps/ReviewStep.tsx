@@ -313,7 +313,7 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
               : `already has ${plan.existing.length} of the chosen objects: ${plan.existing.slice(0, 5).join(", ")}`
             : plan.target_empty
               ? "empty"
-              : `not empty: ${plan.existing.length} objects`}
+              : `already holds ${plural(plan.existing.length, "object")}`}
         </dd>
         <dt>Rows to restore</dt>
         <dd data-testid="wizard-plan-rows">{plan.rows.toLocaleString("en-US")}</dd>
