@@ -46,6 +46,17 @@ describe("the destructive step, from the plan (issue 44)", () => {
     expect(destructiveWarning({ ...whole, storage: storagePlan(false) })).toBeNull();
   });
 
+  it("a storage part that overwrites objects is named in the banner and the button, beside the database's (storage-05)", () => {
+    const storage = { ...storagePlan(true), overwrite: true, overwrite_count: 1, delete: 1 };
+    const p = fullPlan();
+    const both = { ...onePlan(p), storage };
+    const lines = destructiveWarning(both)!;
+    expect(lines).toContain("Overwrites 1 object in object store with the backup's version.");
+    expect(lines.some((l) => l.startsWith("Deletes 1 object"))).toBe(true);
+    expect(restoreButtonLabel(both)).toMatch(/^Replace .* in .*, overwrite 1 object and delete 1 object in storage$/);
+    expect(restoreButtonLabel({ ...both, storage: { ...storage, overwrite: false } })).toMatch(/, delete 1 object in storage$/);
+  });
+
   it("a plan that would refuse (replace off) promises no replacement", () => {
     const p = { ...fullPlan(), replace: false };
     expect(destructiveWarning(onePlan(p))).toBeNull();

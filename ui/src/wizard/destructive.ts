@@ -26,6 +26,20 @@ export function deletesStorage(plan: StoragePlan | null | undefined): plan is St
   return !!plan && plan.mirror && plan.delete > 0;
 }
 
+/** Objects the storage part writes over (with overwrite on: the target's differing versions). */
+function overwrites(plan: StoragePlan | null | undefined): number {
+  return plan && plan.overwrite ? plan.overwrite_count : 0;
+}
+
+/** "overwrite 1 object and delete 1 object": what the storage part destroys (none: ""). */
+export function storageDestroys(plan: StoragePlan | null | undefined): string {
+  const parts: string[] = [];
+  const over = overwrites(plan);
+  if (over > 0) parts.push(`overwrite ${plural(over, "object")}`);
+  if (deletesStorage(plan)) parts.push(`delete ${plural(plan.delete, "object")}`);
+  return parts.join(" and ");
+}
+
 /** The database's sentence: "Replaces 2 tables in restore_src on 127.0.0.1. A safety backup is taken first." */
 function databaseSentence(plan: DatabasePlan): string {
   const where = databaseLabel(plan.target);
@@ -53,6 +67,9 @@ export function destructiveWarning(plan: RestorePlan | null): string[] | null {
   if (!plan) return null;
   const lines: string[] = [];
   if (replacesDatabase(plan.database)) lines.push(databaseSentence(plan.database));
+  const over = overwrites(plan.storage);
+  if (over > 0 && plan.storage)
+    lines.push(`Overwrites ${plural(over, "object")} in ${plan.storage.target} with the backup's version${over === 1 ? "" : "s"}.`);
   if (deletesStorage(plan.storage)) lines.push(storageSentence(plan.storage));
   return lines.length > 0 ? lines : null;
 }
@@ -63,10 +80,13 @@ export function destructiveWarning(plan: RestorePlan | null): string[] | null {
  */
 export function restoreButtonLabel(plan: RestorePlan | null): string {
   const db = plan?.database;
+  // The storage part's overwrites and deletions are named too (storage-05 said "Replace 1 table"
+  // for a restore that also overwrote one file and deleted another).
+  const storage = storageDestroys(plan?.storage);
   if (replacesDatabase(db)) {
     const what = db.will_replace.length > 0 ? replacedWords(db) : plural(db.existing.length, "object");
-    return `Replace ${what} in ${db.target_database}`;
+    return `Replace ${what} in ${db.target_database}${storage ? `, ${storage} in storage` : ""}`;
   }
-  if (deletesStorage(plan?.storage)) return `Restore and delete ${plural(plan!.storage!.delete, "object")}`;
+  if (storage) return `Restore and ${storage}`;
   return "Restore";
 }
