@@ -108,7 +108,7 @@ describe("ComponentsRestore", () => {
   it("shows the storage plan per bucket", () => {
     render(<StoragePlanView plan={storagePlan(true)} />);
     const rows = screen.getAllByTestId("wizard-storage-bucket");
-    expect(rows[0]).toHaveTextContent("avatars (created)");
+    expect(rows[0]).toHaveTextContent("avatars (to be created)");
     expect(rows[1]).toHaveTextContent("docs");
     expect(screen.getByTestId("wizard-storage-summary")).toHaveTextContent(
       "2 objects to write (20 B), 0 overwritten, 1 identical skipped, 4 deleted",

@@ -207,7 +207,11 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
   return (
     <div data-testid="wizard-storage-planned">
       <p className="small" data-testid="wizard-storage-summary">
-        {countOf(plan.upload, "object")} to write ({formatBytes(plan.upload_bytes)}), {plan.overwrite_count} overwritten,{" "}
+        {countOf(plan.upload, "object")} to write ({formatBytes(plan.upload_bytes)}),{" "}
+        <span className={plan.overwrite && plan.overwrite_count > 0 ? "destroys" : undefined} data-testid="wizard-storage-overwrites">
+          {plan.overwrite_count.toLocaleString("en-US")} overwritten
+        </span>
+        ,{" "}
         {plan.identical.toLocaleString("en-US")} identical skipped
         {plan.mirror && (
           <>
@@ -237,7 +241,7 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
               <td className="mono">
                 {b.bucket}
                 {b.target_bucket !== b.bucket ? ` → ${b.target_bucket}` : ""}
-                {b.create ? " (created)" : ""}
+                {b.create ? " (to be created)" : ""}
               </td>
               <td className="num">{b.objects.toLocaleString("en-US")}</td>
               <td className="num">
