@@ -149,6 +149,10 @@ describe("the checklist on the home card and the project header", () => {
     const card = screen.getByTestId("project-card");
     expect(within(card).getByTestId("project-paused-vault")).toHaveTextContent("Backups paused: confirm your recovery key");
     expect(screen.getByTestId("project-paused")).toHaveTextContent("Backups paused: confirm your recovery key");
+    // The project header's banner has the one "Confirm the recovery key" button; its items none
+    // (checklist-04 showed three).
+    const header = screen.getByTestId("project-status");
+    expect(within(header).getAllByRole("button", { name: /confirm the recovery key/i })).toHaveLength(1);
     expect(items(card).slice(0, 2)).toEqual([
       ["encryption", "gap"],
       ["backed_up", "paused"],

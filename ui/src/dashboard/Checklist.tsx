@@ -64,6 +64,8 @@ type ItemsProps = {
   /** A sentence the card already says above the list (its reason): the item whose why it is
    * shows its label only, so nothing is said twice. */
   said?: string | undefined;
+  /** A PausedBanner with its Fix button is shown above the list. */
+  pausedBanner?: boolean;
   testId?: string;
 };
 
@@ -111,15 +113,18 @@ function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckIte
 }
 
 /** The items, next step first (the engine's order). */
-export function ChecklistItems({ checklist, show, onFix, mainFix, said, testId = "checklist" }: ItemsProps) {
+export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBanner = false, testId = "checklist" }: ItemsProps) {
   const listed = show === "all" ? checklist.items : checklist.items.filter((i) => i.state !== "done" && i.state !== "off");
   const done = checklist.items.filter((i) => i.state === "done");
+  // Paused backups with their banner's button above the list (`pausedBanner`): the items it
+  // answers take no second and third copy of it (checklist-04 showed three).
+  const bannerFix = pausedBanner && checklist.paused ? checklist.items.find((i) => i.id === "encryption")?.fix : undefined;
   return (
     <div className="checklist" data-testid={testId} data-paused={checklist.paused}>
       {listed.length > 0 && (
         <ul className="check-items">
           {listed.map((i) => (
-            <Item key={i.id} item={i} onFix={i.id === mainFix ? undefined : onFix} quiet={saysAgain(i, said)} />
+            <Item key={i.id} item={i} onFix={i.id === mainFix || (bannerFix && i.fix === bannerFix) ? undefined : onFix} quiet={saysAgain(i, said)} />
           ))}
         </ul>
       )}

@@ -23,7 +23,7 @@ export function ProjectChecklist({ project, onFix }: Props) {
         <ChecklistBadge checklist={h.checklist} />
       </div>
       <PausedBanner checklist={h.checklist} onFix={onFix} testId="project-paused" />
-      <ChecklistItems checklist={h.checklist} show="all" onFix={onFix} testId="project-checklist" />
+      <ChecklistItems checklist={h.checklist} show="all" onFix={onFix} pausedBanner={!!onFix} testId="project-checklist" />
     </section>
   );
 }
