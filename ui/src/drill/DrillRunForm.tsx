@@ -68,7 +68,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) 
           </select>
         </label>
         <DrillTargetField
-          legend="Restore into"
+          legend="This drill restores into"
           name="drill-target"
           testIdPrefix="drill-target"
           kind={kind}

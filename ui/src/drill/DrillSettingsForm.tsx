@@ -77,7 +77,7 @@ export function DrillSettingsForm({ settings, onSave }: Props) {
       }}
     >
       <DrillTargetField
-        legend="Drills restore into"
+        legend="Scheduled drills restore into"
         name="drill-settings-target"
         testIdPrefix="drill-settings"
         kind={kind}
