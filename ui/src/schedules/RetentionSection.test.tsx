@@ -78,7 +78,7 @@ function setup(saved: RetentionView = view) {
 describe("RetentionSection", () => {
   it("shows the saved rules and the zone periods are counted in", async () => {
     setup();
-    expect(await screen.findByTestId("retention-rules")).toHaveTextContent("keep-last 1, keep-daily 2");
+    expect(await screen.findByTestId("retention-rules")).toHaveTextContent("the last 1 · 2 daily");
     expect(screen.getByTestId("retention-zone")).toHaveTextContent("Europe/Berlin");
     await waitFor(() => expect(screen.getByTestId("retention-last")).toHaveValue(1));
     expect(screen.getByTestId("retention-daily")).toHaveValue(2);

@@ -120,6 +120,25 @@ export function PruneList({ outcome }: { outcome: PruneOutcome }) {
   );
 }
 
+/**
+ * A policy in the app's words ("the last 1 · 7 daily · 4 weekly · everything of the last 30d"),
+ * not the command line's flags ("keep-daily 7", seen on schedule-02).
+ */
+export function policyWords(p: RetentionPolicy): string {
+  const parts: string[] = [];
+  if (p.keep_last) parts.push(`the last ${p.keep_last}`);
+  const periods: [number | null | undefined, string][] = [
+    [p.keep_hourly, "hourly"],
+    [p.keep_daily, "daily"],
+    [p.keep_weekly, "weekly"],
+    [p.keep_monthly, "monthly"],
+    [p.keep_yearly, "yearly"],
+  ];
+  for (const [n, word] of periods) if (n) parts.push(`${n} ${word}`);
+  if (p.keep_within) parts.push(`everything of the last ${p.keep_within}`);
+  return parts.length > 0 ? parts.join(" · ") : "keep everything";
+}
+
 export function RetentionSection({ project }: { project: string }) {
   const retention = useRetention(project);
   const store = useStore();
@@ -199,9 +218,9 @@ export function RetentionSection({ project }: { project: string }) {
       )}
       {view && (
         <p className="small" data-testid="retention-rules">
-          Saved policy: <strong>{view.rules}</strong>. Options combine: a backup any rule keeps is kept; the newest good
+          Saved policy: <strong>{policyWords(view.policy)}</strong>. Options combine: a backup any rule keeps is kept; the newest good
           backup is never removed. Periods are counted in{" "}
-          <span data-testid="retention-zone">{view.time_zone}</span>.
+          <span data-testid="retention-zone">{view.time_zone === "Etc/UTC" ? "UTC" : view.time_zone}</span>.
         </p>
       )}
       <div className="form" data-testid="retention-editor">
