@@ -196,3 +196,16 @@ describe("checklist times (issue 44: one time format, local time)", () => {
     );
   });
 });
+
+describe("the card's reason", () => {
+  it("is said in the app's time format when it is an item's why (dashboard-01 said '… UTC')", async () => {
+    const { reasonWords } = await import("./DashboardRow");
+    const { formatTime } = await import("../components/format");
+    const at = "2026-11-23T09:27:00Z";
+    const why = "Overdue: the newest good backup is from 2026-11-23 09:27 UTC";
+    const item = { id: "backed_up", label: "Backed up recently", state: "gap", why, why_at: "Overdue: the newest good backup is from {at}", at, fix: null, fix_label: null };
+    const h = { reason: why, checklist: { items: [item] } } as unknown as Parameters<typeof reasonWords>[0];
+    expect(reasonWords(h)).toBe(`Overdue: the newest good backup is from ${formatTime(at)}`);
+    expect(reasonWords({ ...h, reason: "Something else" })).toBe("Something else");
+  });
+});

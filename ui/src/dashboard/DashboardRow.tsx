@@ -6,7 +6,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { phaseLabel } from "../components/JobPanel";
 import { formatAgo, formatBytes, formatTime } from "../components/format";
 import type { LiveJob } from "../store";
-import { ChecklistBadge, ChecklistItems, PausedBanner } from "./Checklist";
+import { ChecklistBadge, ChecklistItems, checkWhy, PausedBanner, saysAgain } from "./Checklist";
 import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
@@ -38,6 +38,16 @@ function When({ iso, testId, never }: { iso: string | null; testId: string; neve
       {formatAgo(iso)}
     </time>
   );
+}
+
+/**
+ * The card's reason in the app's one time format: when it is a checklist item's why (as it
+ * usually is), that item's own words with its time in this computer's zone ("…from 2026-11-23
+ * 09:27 UTC" was the engine's text, dashboard-01).
+ */
+export function reasonWords(h: ProjectHealth): string {
+  const item = h.checklist.items.find((i) => saysAgain(i, h.reason));
+  return item ? checkWhy(item) : h.reason;
 }
 
 export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFixItem }: Props) {
@@ -76,7 +86,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         {/* Paused backups are said once, by the banner below (with what to do). */}
         {!h.checklist.paused && (
           <p className="dash-reason" data-testid="project-reason">
-            {sentenceCase(h.reason)}
+            {sentenceCase(reasonWords(h))}
           </p>
         )}
         <div className="dash-fix">
