@@ -54,7 +54,9 @@ describe("the destructive step, from the plan (issue 44)", () => {
     expect(lines).toContain("Overwrites 1 object in object store with the backup's version.");
     expect(lines.some((l) => l.startsWith("Deletes 1 object"))).toBe(true);
     expect(restoreButtonLabel(both)).toMatch(/^Replace .* in .*, overwrite 1 object and delete 1 object in storage$/);
-    expect(restoreButtonLabel({ ...both, storage: { ...storage, overwrite: false } })).toMatch(/, delete 1 object in storage$/);
+    expect(restoreButtonLabel({ ...both, storage: { ...storage, overwrite_count: 0 } })).toMatch(/, delete 1 object in storage$/);
+    // An object store replaces differing objects whatever `overwrite` (a folders' switch) says.
+    expect(restoreButtonLabel({ ...both, storage: { ...storage, overwrite: false } })).toMatch(/overwrite 1 object and delete 1 object in storage$/);
   });
 
   it("a plan that would refuse (replace off) promises no replacement", () => {

@@ -26,9 +26,12 @@ export function deletesStorage(plan: StoragePlan | null | undefined): plan is St
   return !!plan && plan.mirror && plan.delete > 0;
 }
 
-/** Objects the storage part writes over (with overwrite on: the target's differing versions). */
+/**
+ * Objects the storage part writes over: the engine's count (an object store always replaces an
+ * object whose content differs; a folder only with `overwrite` on, else it counts them as kept).
+ */
 function overwrites(plan: StoragePlan | null | undefined): number {
-  return plan && plan.overwrite ? plan.overwrite_count : 0;
+  return plan ? plan.overwrite_count : 0;
 }
 
 /** "overwrite 1 object and delete 1 object": what the storage part destroys (none: ""). */

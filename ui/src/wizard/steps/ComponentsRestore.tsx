@@ -208,7 +208,7 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
     <div data-testid="wizard-storage-planned">
       <p className="small" data-testid="wizard-storage-summary">
         {countOf(plan.upload, "object")} to write ({formatBytes(plan.upload_bytes)}),{" "}
-        <span className={plan.overwrite && plan.overwrite_count > 0 ? "destroys" : undefined} data-testid="wizard-storage-overwrites">
+        <span className={plan.overwrite_count > 0 ? "destroys" : undefined} data-testid="wizard-storage-overwrites">
           {plan.overwrite_count.toLocaleString("en-US")} overwritten
         </span>
         ,{" "}
