@@ -3,11 +3,12 @@
 //! rclone remote), each with its own retention; every backup and where its copies are; pushing
 //! pending copies and applying each destination's retention.
 
+use crate::keep_args::KeepArgs;
 use crate::output::Out;
 use clap::{ArgGroup, Args, Subcommand};
 use offsite_core::catalog::{CopyState, DestinationSpec, S3Target};
 use offsite_core::ops::SyncOptions;
-use offsite_core::schedule::{RetentionPolicy, Within};
+use offsite_core::schedule::RetentionPolicy;
 use offsite_core::{Engine, Error, JobStart, Result};
 use serde_json::json;
 
@@ -88,44 +89,13 @@ pub struct AddArgs {
     /// An rclone remote from your rclone configuration: REMOTE:PATH.
     #[arg(long, value_name = "REMOTE:PATH")]
     rclone: Option<String>,
-    /// Keep the N newest copies there.
-    #[arg(long, value_name = "N")]
-    keep_last: Option<u32>,
-    /// Keep the newest copy of each of the N newest hours that have one.
-    #[arg(long, value_name = "N")]
-    keep_hourly: Option<u32>,
-    /// … of each of the N newest days.
-    #[arg(long, value_name = "N")]
-    keep_daily: Option<u32>,
-    /// … of each of the N newest ISO weeks.
-    #[arg(long, value_name = "N")]
-    keep_weekly: Option<u32>,
-    /// … of each of the N newest months.
-    #[arg(long, value_name = "N")]
-    keep_monthly: Option<u32>,
-    /// … of each of the N newest years.
-    #[arg(long, value_name = "N")]
-    keep_yearly: Option<u32>,
-    /// Keep every copy within DUR of the newest backup: 36h, 30d, 8w, 6m, 1y (or 1y6m).
-    #[arg(long, value_name = "DUR")]
-    keep_within: Option<String>,
+    #[command(flatten)]
+    keep: KeepArgs,
 }
 
 impl AddArgs {
     fn retention(&self) -> Result<Option<RetentionPolicy>> {
-        let p = RetentionPolicy {
-            keep_last: self.keep_last,
-            keep_hourly: self.keep_hourly,
-            keep_daily: self.keep_daily,
-            keep_weekly: self.keep_weekly,
-            keep_monthly: self.keep_monthly,
-            keep_yearly: self.keep_yearly,
-            keep_within: self
-                .keep_within
-                .as_deref()
-                .map(str::parse::<Within>)
-                .transpose()?,
-        };
+        let p = self.keep.policy()?;
         Ok((!p.is_empty()).then_some(p))
     }
 

@@ -22,6 +22,7 @@ mod encryption_cmd;
 mod help_examples;
 mod history_cmd;
 mod import_cmd;
+mod keep_args;
 mod key_stdin;
 mod marks_cmd;
 mod notify_cmd;

@@ -2,6 +2,7 @@
 //! themselves, headless (systemd timer, cron, Kubernetes CronJob) or next to the app; both share
 //! the catalog, and a slot claimed by one is never run by the other.
 
+use crate::keep_args::KeepArgs;
 use crate::output::Out;
 use clap::{ArgGroup, Args, Subcommand};
 use offsite_core::catalog::ScheduleKind;
@@ -9,7 +10,7 @@ use offsite_core::ops::{
     DueListener, LoopOptions, PruneOptions, PruneOutcome, RetentionView, RunDueReport,
     ScheduleView, ScheduleWhat, SetSchedule,
 };
-use offsite_core::schedule::{RetentionPolicy, ScheduleSpec, Within};
+use offsite_core::schedule::ScheduleSpec;
 use offsite_core::{Engine, Error, JobStart, Result};
 use serde_json::json;
 use std::path::Path;
@@ -184,27 +185,8 @@ pub enum RetentionCmd {
 pub struct RetentionArgs {
     /// The project (see `offsite project list`).
     name: String,
-    /// Keep the N newest backups.
-    #[arg(long, value_name = "N")]
-    keep_last: Option<u32>,
-    /// Keep the newest backup of each of the N newest hours that have one.
-    #[arg(long, value_name = "N")]
-    keep_hourly: Option<u32>,
-    /// … of each of the N newest days.
-    #[arg(long, value_name = "N")]
-    keep_daily: Option<u32>,
-    /// … of each of the N newest ISO weeks.
-    #[arg(long, value_name = "N")]
-    keep_weekly: Option<u32>,
-    /// … of each of the N newest months.
-    #[arg(long, value_name = "N")]
-    keep_monthly: Option<u32>,
-    /// … of each of the N newest years.
-    #[arg(long, value_name = "N")]
-    keep_yearly: Option<u32>,
-    /// Keep every backup within DUR of the newest one: 36h, 30d, 8w, 6m, 1y (or 1y6m).
-    #[arg(long, value_name = "DUR")]
-    keep_within: Option<String>,
+    #[command(flatten)]
+    keep: KeepArgs,
     /// The time zone periods are counted in (default: this computer's).
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
@@ -472,19 +454,7 @@ fn print_schedule(v: &ScheduleView) {
 pub async fn retention(engine: &Engine, cmd: RetentionCmd, out: &Out) -> Result<u8> {
     let v = match cmd {
         RetentionCmd::Set(a) => {
-            let policy = RetentionPolicy {
-                keep_last: a.keep_last,
-                keep_hourly: a.keep_hourly,
-                keep_daily: a.keep_daily,
-                keep_weekly: a.keep_weekly,
-                keep_monthly: a.keep_monthly,
-                keep_yearly: a.keep_yearly,
-                keep_within: a
-                    .keep_within
-                    .as_deref()
-                    .map(str::parse::<Within>)
-                    .transpose()?,
-            };
+            let policy = a.keep.policy()?;
             engine
                 .set_retention(&a.name, policy, a.tz.as_deref())
                 .await?

@@ -3,11 +3,12 @@
 //! [--keep-… N] [--schema …|--exclude-table-data …]`. The engine checks and saves them
 //! (`offsite_core::ops::NamedSchedule`); here they are only collected.
 
+use crate::keep_args::KeepArgs;
 use crate::selection_cmd::SelectionArgs;
 use clap::Args;
 use offsite_core::catalog::ScheduleType;
 use offsite_core::ops::NamedSchedule;
-use offsite_core::schedule::{RetentionPolicy, ScheduleSpec, Within};
+use offsite_core::schedule::ScheduleSpec;
 use offsite_core::{Error, Result};
 
 /// What a named backup schedule makes beyond when it runs.
@@ -24,27 +25,9 @@ pub struct PlanArgs {
     /// Back to every destination of the project.
     #[arg(long, conflicts_with = "destinations")]
     pub all_destinations: bool,
-    /// Its own retention, pruning only its backups: keep its N newest.
-    #[arg(long, value_name = "N")]
-    pub keep_last: Option<u32>,
-    /// … the newest of each of N hours.
-    #[arg(long, value_name = "N")]
-    pub keep_hourly: Option<u32>,
-    /// … the newest of each of N days.
-    #[arg(long, value_name = "N")]
-    pub keep_daily: Option<u32>,
-    /// … the newest of each of N ISO weeks.
-    #[arg(long, value_name = "N")]
-    pub keep_weekly: Option<u32>,
-    /// … the newest of each of N months.
-    #[arg(long, value_name = "N")]
-    pub keep_monthly: Option<u32>,
-    /// … the newest of each of N years.
-    #[arg(long, value_name = "N")]
-    pub keep_yearly: Option<u32>,
-    /// … every backup within DUR of its newest: 36h, 30d, 8w, 6m, 1y.
-    #[arg(long, value_name = "DUR")]
-    pub keep_within: Option<String>,
+    /// Its own retention, pruning only its backups.
+    #[command(flatten)]
+    pub keep: KeepArgs,
     /// Back to the project's retention policy (`offsite retention set`).
     #[arg(long)]
     pub project_retention: bool,
@@ -62,20 +45,10 @@ impl PlanArgs {
         self.backup_type.is_some()
             || self.destinations.is_some()
             || self.all_destinations
-            || self.retention_given()
+            || self.keep.given()
             || self.project_retention
             || self.selection.given()
             || self.project_selection
-    }
-
-    fn retention_given(&self) -> bool {
-        self.keep_last.is_some()
-            || self.keep_hourly.is_some()
-            || self.keep_daily.is_some()
-            || self.keep_weekly.is_some()
-            || self.keep_monthly.is_some()
-            || self.keep_yearly.is_some()
-            || self.keep_within.is_some()
     }
 
     /// The request these flags (and the schedule's own) make.
@@ -87,7 +60,7 @@ impl PlanArgs {
         time_zone: Option<String>,
         tenant: Option<String>,
     ) -> Result<NamedSchedule> {
-        if self.project_retention && self.retention_given() {
+        if self.project_retention && self.keep.given() {
             return Err(Error::invalid(
                 "--project-retention and --keep-… contradict each other",
             ));
@@ -97,24 +70,7 @@ impl PlanArgs {
                 "--project-selection and a selection flag contradict each other",
             ));
         }
-        let retention = self
-            .retention_given()
-            .then(|| -> Result<RetentionPolicy> {
-                Ok(RetentionPolicy {
-                    keep_last: self.keep_last,
-                    keep_hourly: self.keep_hourly,
-                    keep_daily: self.keep_daily,
-                    keep_weekly: self.keep_weekly,
-                    keep_monthly: self.keep_monthly,
-                    keep_yearly: self.keep_yearly,
-                    keep_within: self
-                        .keep_within
-                        .as_deref()
-                        .map(str::parse::<Within>)
-                        .transpose()?,
-                })
-            })
-            .transpose()?;
+        let retention = self.keep.given().then(|| self.keep.policy()).transpose()?;
         Ok(NamedSchedule {
             project,
             name,
