@@ -79,20 +79,7 @@ impl Batcher {
     pub fn push(&mut self, line: &[u8]) -> Result<Option<Batch>> {
         self.rows += 1;
         self.bytes += line.len() as u64 + 1;
-        self.ranges.clear();
-        let mut start = 0;
-        for i in memchr::memchr_iter(b'\t', line) {
-            self.ranges.push((start, i));
-            start = i + 1;
-        }
-        self.ranges.push((start, line.len()));
-        if self.ranges.len() != self.proj.fields {
-            return Err(Error::integrity(format!(
-                "a row has {} fields where its table has {} columns",
-                self.ranges.len(),
-                self.proj.fields
-            )));
-        }
+        super::spill::split_fields(line, self.proj.fields, &mut self.ranges)?;
         if self.batch.data.capacity() == 0 {
             if let Ok(b) = self.spare.try_recv() {
                 self.batch = b;

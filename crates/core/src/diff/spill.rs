@@ -94,22 +94,7 @@ impl Spill {
     #[cfg(test)]
     pub fn push(&mut self, line: &[u8]) -> Result<()> {
         self.rows += 1;
-        self.ranges.clear();
-        let mut start = 0;
-        for (i, &b) in line.iter().enumerate() {
-            if b == b'\t' {
-                self.ranges.push((start, i));
-                start = i + 1;
-            }
-        }
-        self.ranges.push((start, line.len()));
-        if self.ranges.len() != self.proj.fields {
-            return Err(Error::integrity(format!(
-                "a row has {} fields where its table has {} columns",
-                self.ranges.len(),
-                self.proj.fields
-            )));
-        }
+        split_fields(line, self.proj.fields, &mut self.ranges)?;
         if let Some(pick) = &self.proj.pick {
             self.row.clear();
             join_fields(line, &self.ranges, pick, &mut self.row);
@@ -284,6 +269,29 @@ impl<'w> Collector<'w> {
         }
         self.out.rows.push(row_change(w, kind, before, after));
     }
+}
+
+/// A COPY text row's fields as byte ranges into `ranges` (cleared first); a row whose field count
+/// is not the table's is refused. Shared by the lockstep reader and the partitions.
+pub(super) fn split_fields(
+    line: &[u8],
+    fields: usize,
+    ranges: &mut Vec<(usize, usize)>,
+) -> Result<()> {
+    ranges.clear();
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\t', line) {
+        ranges.push((start, i));
+        start = i + 1;
+    }
+    ranges.push((start, line.len()));
+    if ranges.len() != fields {
+        return Err(Error::integrity(format!(
+            "a row has {} fields where its table has {fields} columns",
+            ranges.len()
+        )));
+    }
+    Ok(())
 }
 
 struct Held {

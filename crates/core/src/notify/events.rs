@@ -405,7 +405,10 @@ mod tests {
     #[test]
     fn the_default_as_groups_is_what_the_app_checks_before_any_route() {
         let words = |spec: &ChannelSpec| groups_text(&default_groups(spec));
-        assert_eq!(words(&hook()), "failed,overdue,drill,space,copies,agent,platform");
+        assert_eq!(
+            words(&hook()),
+            "failed,overdue,drill,space,copies,agent,platform"
+        );
         let p = ChannelSpec::Ping(PingSpec {
             url_display: "https://hc-ping.com/…".into(),
         });
