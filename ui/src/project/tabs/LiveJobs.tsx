@@ -23,7 +23,8 @@ export function answered(finished: LiveJob[], consentGiven = false): LiveJob[] {
 }
 
 export function LiveJobs({ project }: { project: string }) {
-  const live = useLiveJobs(project);
+  // A job a section shows in its context (the backup server's, the bucket's) is not shown twice.
+  const live = useLiveJobs(project).filter((j) => !j.placed);
   const { cancel, dismiss } = useJobActions();
   const health = useHealth();
   const encryption =
