@@ -79,7 +79,7 @@ describe("JobPanel", () => {
   });
 
   it("says a drill's verdict: proven with its RTO, or the first failed check", () => {
-    expect(drillText(reportFixture())).toBe("Drill passed: proven restorable · RTO 4 min");
+    expect(drillText(reportFixture())).toBe("Drill passed: proven restorable · restored in 4 min");
     const failed = reportFixture({
       verdict: "failed",
       checks: reportFixture().checks.map((c) => (c.id === "table:public.orders" ? { ...c, status: "failed" as const } : c)),

@@ -186,7 +186,7 @@ function restoreText(r: RestoreReport): string {
   return parts.length ? parts.join(" · ") : "Restored";
 }
 
-/** A drill's outcome in one line: proven with its RTO, or the first failed check. */
+/** A drill's outcome in one line: proven with how long the restore took, or the first failed check. */
 export function drillText(report: DrillReport): string {
   if (report.verdict === "passed") return `Drill passed: proven restorable · ${rtoLabel(report.rto_seconds)}`;
   const failed = report.checks.find((c) => c.status === "failed");
