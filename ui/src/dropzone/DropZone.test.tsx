@@ -115,6 +115,10 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(screen.queryByTestId("drop-overlay")).not.toBeInTheDocument();
     expect(screen.getByTestId("drop-path")).toHaveTextContent(PATH);
+    // Under the title the path is one line, shortened in the middle, with Copy (issue 44: a raw
+    // /tmp/… path was printed there whole).
+    expect(screen.getByTestId("drop-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", PATH);
+    expect(screen.getByTestId("drop-path-copy")).toHaveTextContent("Copy");
     expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-kind", "offsite_archive");
     expect(calls).toContain("inspect_import");
     expect(screen.getByTestId("drop-kind")).toHaveTextContent("A backup made by Offsite");

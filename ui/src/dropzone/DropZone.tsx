@@ -11,6 +11,7 @@ import { dropReducer, fileName, initialDrop } from "./dropState";
 import { ImportPanel } from "./ImportPanel";
 import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS, KIND_TECHNICAL } from "./preview";
+import { Copyable } from "../components/Copyable";
 import { Details } from "../components/Details";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
@@ -116,9 +117,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 Close
               </button>
             </div>
-            <p className="mono small path" data-testid="drop-path">
-              <bdi>{state.path}</bdi>
-            </p>
+            <Copyable value={state.path} kind="path" testId="drop-path" />
             {state.ignored > 0 && (
               <p className="muted small" data-testid="drop-ignored">
                 {state.ignored} more file{state.ignored === 1 ? " was" : "s were"} dropped; one file at a time is
