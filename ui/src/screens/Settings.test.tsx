@@ -104,6 +104,12 @@ describe("Settings", () => {
     const about = await screen.findByTestId("settings-about");
     expect(about).toHaveTextContent("About");
     expect(screen.getByTestId("about-version")).toHaveTextContent("Offsite 0.1.0");
+    // Plain words first (issue 44): what it opens; the engine's format numbers behind Details.
+    expect(screen.getByTestId("about-opens")).toHaveTextContent("Backups made by this version and by every earlier version of Offsite.");
+    const shown = about.querySelector(":scope > dl.info");
+    expect(shown).not.toHaveTextContent(/Archive format|Catalog schema/);
+    expect(screen.getByTestId("about-technical")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("about-technical")).toContainElement(screen.getByTestId("about-archive-format"));
     expect(screen.getByTestId("about-archive-format")).toHaveTextContent("2 (reads 1, 2)");
     expect(screen.getByTestId("about-catalog-schema")).toHaveTextContent("9");
     expect(screen.getByTestId("about-data-dir")).toHaveTextContent("/home/ada/.local/share/offsite");
