@@ -70,7 +70,7 @@ export function eta(p: JobProgress): number | null {
   return Math.max(0, (p.bytes_total - p.bytes_done) / p.bytes_per_sec);
 }
 
-function kindLabel(job: LiveJob): string {
+export function kindLabel(job: LiveJob): string {
   const kind = job.kind ?? job.finished?.kind;
   return kind ? JOB_KIND_WORDS[kind] : "Job";
 }
@@ -233,7 +233,23 @@ function resultText(f: JobFinished): string {
   }
 }
 
-export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () => void }) {
+/** A finished job as its kind and file, for a line that names it ("Import picked-backup"). */
+function jobName(job: LiveJob): string {
+  const f = job.finished;
+  const path = f?.result?.kind === "backup" ? f.result.backup.path : f?.result?.kind === "verify" ? f.result.report.archive : job.subject;
+  return path && /[\\/]/.test(path) ? `${kindLabel(job)} of ${fileNameOf(path)}` : kindLabel(job);
+}
+
+export function FinishedView({
+  job,
+  onDismiss,
+  also = [],
+}: {
+  job: LiveJob;
+  onDismiss: () => void;
+  /** Older jobs that failed for the same cause: named in this card, not given cards of their own. */
+  also?: LiveJob[];
+}) {
   const f = job.finished;
   if (!f) return null;
   const intact =
@@ -266,6 +282,11 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
           Dismiss
         </button>
       </div>
+      {also.length > 0 && (
+        <p className="small muted" data-testid="job-same-cause">
+          The same cause also stopped: {also.map(jobName).join(" · ")}.
+        </p>
+      )}
       {f.result?.kind === "verify" && !f.result.report.ok && (
         // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
         <DamagedNotice
