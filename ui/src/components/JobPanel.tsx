@@ -6,7 +6,8 @@ import { DamagedNotice } from "./DamagedNotice";
 import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
-import { JOB_KIND_WORDS, plural, WORDS } from "../words";
+import { recoveryName } from "../recover/rules";
+import { JOB_KIND_WORDS, plural, sentenceCase, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -223,7 +224,7 @@ function resultText(f: JobFinished): string {
       return `Rows recovered into ${r.report.target}: ${inserted} inserted, ${updated} overwritten`;
     }
     case "recover_undo":
-      return `Recovery ${r.report.id} undone`;
+      return `${sentenceCase(recoveryName(r.report.id))} undone`;
     case "tenant_backup": {
       const size = r.outcome.backups.reduce((n, b) => n + b.backup.size, 0);
       return r.outcome.backups.length === 0
