@@ -161,7 +161,7 @@ export function ScheduleSection({ project }: Props) {
           );
         })}
 
-      <NamedSchedules list={named} />
+      <NamedSchedules project={project} list={named} tenants={tenants} />
 
       <div className="form" data-testid="schedule-editor" data-kind={what}>
         <h3 className="panel-title" data-testid="schedule-editor-title">
