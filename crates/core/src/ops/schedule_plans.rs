@@ -263,7 +263,14 @@ pub(crate) async fn save(
         _ => {}
     }
     // A backup server takes a type but no selection: refused now, not ignored at each run.
-    if plan.selection.is_some() && engine.catalog.components(&project.id).await?.server.is_some() {
+    if plan.selection.is_some()
+        && engine
+            .catalog
+            .components(&project.id)
+            .await?
+            .server
+            .is_some()
+    {
         return Err(super::schedule_run::server_refuses_selection(
             &project.name,
             &req.name,

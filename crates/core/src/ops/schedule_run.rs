@@ -93,10 +93,11 @@ pub(super) async fn run_backup(
             return Err(server_refuses_selection(&project.name, &s.name));
         }
         let t = opts.backup_type.map(|t| t.as_str());
-        let id = crate::ops::remote::backup(engine, &project.name, t, JobStart::new(trigger).id(id))
-            .await?
-            .backup
-            .id;
+        let id =
+            crate::ops::remote::backup(engine, &project.name, t, JobStart::new(trigger).id(id))
+                .await?
+                .backup
+                .id;
         if let Some(by) = &opts.schedule {
             engine
                 .catalog
