@@ -81,6 +81,8 @@ export function namedFormOf(v: ScheduleView): NamedForm {
 }
 
 const holdsDatabase = (t: NamedForm["type"]) => t !== "storage" && t !== "config";
+/** A tenant split follows a database backup: a tenant schedule, or a database (or the project's type) one. */
+const takesTenant = (t: NamedForm["type"]) => t === "tenant" || t === "database" || t === "";
 
 function linesOf(s: string): string[] {
   return s
@@ -101,7 +103,7 @@ export function editOf(f: NamedForm): ScheduleEdit {
     when: whenOf(f.when),
     time_zone: null,
     backup_type: f.type === "" ? null : f.type,
-    tenant: f.type === "tenant" ? f.tenant : null,
+    tenant: takesTenant(f.type) && f.tenant !== "" ? f.tenant : null,
     selection: f.selection === "own" && holdsDatabase(f.type) ? selection : null,
     destinations: f.destinations === "chosen" ? f.chosen : null,
     retention: f.retention === "own" ? policyOf(f.rules) : null,
@@ -195,11 +197,11 @@ export function NamedScheduleEditor({ project, saved, destinations, tenants, onS
             ))}
           </select>
         </label>
-        {form.type === "tenant" && (
+        {(form.type === "tenant" || (takesTenant(form.type) && form.tenant !== "")) && (
           <label className="field">
             <span>One archive per tenant of</span>
             <select value={form.tenant} onChange={(e) => edit({ tenant: e.target.value })} data-testid="named-editor-tenant">
-              <option value="">Choose a tenant</option>
+              <option value="">{form.type === "tenant" ? "Choose a tenant" : "No tenant split"}</option>
               {[...new Set([...tenants, ...(form.tenant ? [form.tenant] : [])])].map((t) => (
                 <option key={t} value={t}>
                   {t}

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { RetentionView, ScheduleEdit, ScheduleView } from "../bindings";
 import { overview } from "../dashboard/fixtures";
 import { StoreProvider } from "../store";
-import { editOf, NEW_FORM, problemOf } from "./NamedScheduleEditor";
+import { editOf, namedFormOf, NEW_FORM, problemOf } from "./NamedScheduleEditor";
 import { NamedSchedules } from "./NamedSchedules";
 
 type Call = { cmd: string; args: Record<string, unknown> };
@@ -247,6 +247,12 @@ describe("the editor's request", () => {
     const f = { ...NEW_FORM, name: "files", type: "storage" as const, tenant: "orgs", selection: "own" as const, lists: { ...NEW_FORM.lists, schemas: "public" } };
     expect(editOf(f)).toMatchObject({ backup_type: "storage", selection: null, tenant: null });
     expect(problemOf(f, true)).toBeNull();
+  });
+
+  it("keeps a database schedule's tenant split when it is edited", () => {
+    const f = namedFormOf({ ...base, tenant: "orgs" });
+    expect(editOf(f).tenant).toBe("orgs");
+    expect(editOf({ ...f, type: "full" }).tenant).toBeNull();
   });
 
   it("sends its own selection one name a line", () => {
