@@ -152,17 +152,19 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
         </p>
       )}
       {editing === null ? (
-        <button
-          type="button"
-          className="btn"
-          onClick={() => {
-            setEditing("");
-            setNotice(null);
-          }}
-          data-testid="named-schedule-add"
-        >
-          Add a backup schedule
-        </button>
+        <div className="form-actions">
+          <button
+            type="button"
+            className="btn"
+            onClick={() => {
+              setEditing("");
+              setNotice(null);
+            }}
+            data-testid="named-schedule-add"
+          >
+            Add a backup schedule
+          </button>
+        </div>
       ) : (
         <NamedScheduleEditor
           key={editing}
