@@ -513,19 +513,31 @@ pub async fn archive_of(
 ) -> ApiResult<(std::path::PathBuf, String, u64, String)> {
     check_backup_id(backup_id)?;
     let gone = || ApiError::not_found(format!("backup {backup_id} has no archive"));
-    let running = agent
-        .current
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .any(|r| r.id == backup_id);
+    // The catalog's job decides: a backup whose job has ended is served even while the agent
+    // still holds it as running for a moment (a client that saw COMPLETED must get its archive).
+    let running = || {
+        agent
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|r| r.id == backup_id)
+    };
     let (job, record) = match project {
-        _ if running => return Err(not_ready(backup_id)),
-        Some(p) => find(agent, p, backup_id).await?,
+        Some(p) => match find(agent, p, backup_id).await {
+            Ok(found) => found,
+            Err(e) if e.status == StatusCode::NOT_FOUND && running() => {
+                return Err(not_ready(backup_id))
+            }
+            Err(e) => return Err(e),
+        },
         None => {
             let job = match agent.engine.catalog().job(backup_id).await {
                 Ok(j) if j.kind == JobKind::Backup => j,
                 Ok(_) => return Err(gone()),
+                Err(e) if e.kind() == ErrorKind::NotFound && running() => {
+                    return Err(not_ready(backup_id))
+                }
                 Err(e) if e.kind() == ErrorKind::NotFound => return Err(gone()),
                 Err(e) => return Err(e.into()),
             };
@@ -599,6 +611,88 @@ fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client that saw COMPLETED gets the archive, even in the moment the agent still holds
+    /// the backup as running (seen under load: `status` said COMPLETED, the download said
+    /// `not_ready`); a backup that is only running (no job row yet) is `not_ready`.
+    #[tokio::test]
+    async fn a_completed_backup_is_served_while_it_is_still_held_as_running() {
+        use offsite_testkit::TestCluster;
+        let c = TestCluster::shared();
+        let db = c.unique_db("agent_served");
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, c.superuser_password()).unwrap();
+        let mut config =
+            crate::AgentConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+        config.pg_bin = Some(c.bin_dir().to_path_buf());
+        config.projects = std::collections::BTreeMap::from([(
+            "shop".to_string(),
+            crate::ProjectConfig {
+                database_url: c.url(&db),
+                password_env: None,
+                password_file: Some(pw),
+                storage_dir: None,
+                config_files: vec![],
+                s3: None,
+                retention: None,
+            },
+        )]);
+        let agent = crate::Agent::open(config, false).await.unwrap();
+        let req = CreateBackup {
+            backup_type: "DATABASE".into(),
+            compression: None,
+            encryption: None,
+        };
+        let created = start(&agent, "shop", req).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while status(&agent, "shop", &created.backup_id)
+            .await
+            .unwrap()
+            .status
+            == "CREATING"
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the backup did not finish"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let held = |id: &str| {
+            let r = crate::state::Running::new(
+                id.to_string(),
+                "shop".into(),
+                "DATABASE".into(),
+                String::new(),
+                tokio_util::sync::CancellationToken::new(),
+            );
+            agent
+                .current
+                .lock()
+                .unwrap()
+                .insert("shop".into(), std::sync::Arc::new(r));
+        };
+        held(&created.backup_id);
+        assert_eq!(
+            status(&agent, "shop", &created.backup_id)
+                .await
+                .unwrap()
+                .status,
+            "COMPLETED"
+        );
+        for project in [Some("shop"), None] {
+            let (path, _, size, _) = archive_of(&agent, project, &created.backup_id)
+                .await
+                .unwrap();
+            assert!(path.is_file() && size > 0);
+        }
+        let only_running = "0b8e5f0e-3c1e-4c55-9a55-1b2c3d4e5f60";
+        held(only_running);
+        for project in [Some("shop"), None] {
+            let e = archive_of(&agent, project, only_running).await.unwrap_err();
+            assert_eq!(e.code, "not_ready");
+        }
+    }
 
     #[test]
     fn backup_ids_are_canonical_uuids_only() {
