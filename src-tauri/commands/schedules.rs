@@ -124,11 +124,7 @@ pub async fn add_named_schedule(
     edit: ScheduleEdit,
 ) -> CmdResult<ScheduleView> {
     let req = edit.request(&project).map_err(err)?;
-    shell
-        .engine()?
-        .add_named_schedule(req)
-        .await
-        .map_err(err)
+    shell.engine()?.add_named_schedule(req).await.map_err(err)
 }
 
 /// Replace a named backup schedule's time and plan with the editor's (it must exist; its zone,
