@@ -86,6 +86,20 @@ pub struct AddArgs {
     /// Path-style addressing (endpoint/bucket/key), as MinIO and most self-hosted stores need.
     #[arg(long, requires = "s3")]
     s3_path_style: bool,
+    /// Lock every copy uploaded to the bucket (S3 Object Lock; the bucket must have it
+    /// enabled): governance (an admin with a special permission can still remove a copy) or
+    /// compliance (no one can until its date).
+    #[arg(long, value_name = "MODE", requires = "s3", value_parser = ["governance", "compliance"])]
+    object_lock: Option<String>,
+    /// How many days each copy stays locked (default: the shortest period of the
+    /// destination's time-based --keep-* rules).
+    #[arg(long, value_name = "N", requires = "object_lock")]
+    lock_days: Option<u32>,
+    /// The storage class uploads go to: STANDARD, STANDARD_IA, ONEZONE_IA,
+    /// INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, … (copies in GLACIER or
+    /// DEEP_ARCHIVE must be restored in the provider before they can be fetched).
+    #[arg(long, value_name = "CLASS", requires = "s3")]
+    storage_class: Option<String>,
     /// An rclone remote from your rclone configuration: REMOTE:PATH.
     #[arg(long, value_name = "REMOTE:PATH")]
     rclone: Option<String>,
@@ -118,6 +132,9 @@ impl AddArgs {
                 prefix,
                 key_id: self.s3_key_id.clone().unwrap_or_default(),
                 path_style: self.s3_path_style,
+                object_lock: self.object_lock.as_deref().map(str::parse).transpose()?,
+                lock_days: self.lock_days,
+                storage_class: self.storage_class.clone(),
             });
             secret = if self.s3_secret_stdin {
                 Some(crate::read_password_stdin()?)
@@ -166,7 +183,23 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                         .map(|r| r.describe())
                         .unwrap_or_else(|| "keep everything".into());
                     let offsite = if d.offsite { ", offsite" } else { "" };
-                    println!("{}\t{}\t{}\t{rules}{offsite}", d.name, d.kind, d.location);
+                    let lock =
+                        d.s3.as_ref()
+                            .map(|s| {
+                                let mut v = Vec::new();
+                                if let (Some(m), Some(days)) = (s.object_lock, s.lock_days) {
+                                    v.push(format!("{m} lock {days} days"));
+                                }
+                                if let Some(c) = &s.storage_class {
+                                    v.push(c.clone());
+                                }
+                                v.iter().map(|x| format!(", {x}")).collect::<String>()
+                            })
+                            .unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{rules}{offsite}{lock}",
+                        d.name, d.kind, d.location
+                    );
                 }
             }
         }
@@ -195,8 +228,14 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                     .map(|b| format!(", {} MiB free", b / (1024 * 1024)))
                     .unwrap_or_default();
                 println!("{} ({}): {state}{free}", t.name, t.location);
+                if let Some(lock) = &t.lock {
+                    println!("  {lock}");
+                }
                 if let Some(e) = &t.error {
                     println!("  {}", e.message);
+                    if let Some(h) = &e.hint {
+                        println!("  {h}");
+                    }
                 }
             }
             if !t.writable {
@@ -252,6 +291,12 @@ pub async fn sync(engine: &Engine, name: String, out: &Out, job: JobStart) -> Re
             println!(
                 "removed from {} by its retention: {}",
                 p.destination, p.location
+            );
+        }
+        for l in &s.locked {
+            println!(
+                "kept at {} (its retention would remove it): {}, {}",
+                l.destination, l.location, l.note
             );
         }
         println!("{} copies pending", s.pending);
