@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nounFor, plural, pluralOf, WORDS } from "./words";
+import { nounFor, plural, pluralOf, shortVersion, WORDS } from "./words";
 
 describe("plural", () => {
   it("writes a count with its noun, never noun(s)", () => {
@@ -32,5 +32,18 @@ describe("plural", () => {
   it("names Supabase Storage as file storage, not where backups are kept", () => {
     expect(WORDS.fileStorage).toBe("File storage (Supabase Storage)");
     expect(WORDS.backupServer).toBe("backup server");
+  });
+});
+
+describe("shortVersion (issue 44: no build strings on screens)", () => {
+  it("keeps a program's name and number, drops the build", () => {
+    expect(shortVersion("PostgreSQL 15.14 (Debian 15.14-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit")).toBe(
+      "PostgreSQL 15.14",
+    );
+    expect(shortVersion("15.18 (Debian 15.18-0+deb12u1)")).toBe("15.18");
+    expect(shortVersion("pg_restore (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)")).toBe("pg_restore 15.18");
+    expect(shortVersion("pg_dump 15.18 (Debian 15.18-0+deb12u1)")).toBe("pg_dump 15.18");
+    expect(shortVersion("17beta1")).toBe("17beta1");
+    expect(shortVersion("weird")).toBe("weird");
   });
 });

@@ -107,3 +107,17 @@ export function plural(n: number, noun: string, nouns: string = pluralOf(noun)):
 export function sentenceCase(line: string): string {
   return line.charAt(0).toUpperCase() + line.slice(1);
 }
+
+/**
+ * A program's version as a person reads it: its name and number, without the build string the
+ * server reports ("PostgreSQL 15.14 (Debian 15.14-1) on x86_64-pc-linux-gnu, compiled by gcc …" →
+ * "PostgreSQL 15.14"; "15.18 (Debian 15.18-0+deb12u1)" → "15.18"). The whole string belongs behind
+ * Details.
+ */
+export function shortVersion(version: string): string {
+  const v = version.trim();
+  const m = /^((?:[A-Za-z_][\w-]*\s+)*(?:\([A-Za-z]+\)\s+)?)?(\d+(?:\.\d+)*(?:beta\d+|rc\d+|devel)?)/.exec(v);
+  if (!m) return v;
+  const name = (m[1] ?? "").replace(/\s*\([A-Za-z]+\)\s*/, " ").trim();
+  return name ? `${name} ${m[2]}` : (m[2] ?? v);
+}

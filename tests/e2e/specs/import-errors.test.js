@@ -63,7 +63,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     await $("import-open").click();
     await $("drop-preview").waitForDisplayed();
     await until(app.browser, "preview", async () => (await $("drop-details").isExisting()) || (await $("drop-error").isExisting()));
-    assert.equal(await $("drop-kind").getText(), "pg_dump file");
+    assert.equal(await $("drop-kind").getText(), "A database dump made outside Offsite");
     assert.match(await $("drop-counts").getText(), /^1 table/);
     // No projects yet: a new one.
     await $("import-panel").waitForDisplayed();
@@ -98,7 +98,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
 
     await $("import-open").click();
     await until(app.browser, "preview", async () => (await $("drop-details").isExisting()) || (await $("drop-error").isExisting()));
-    assert.equal(await $("drop-kind").getText(), "Offsite archive");
+    assert.equal(await $("drop-kind").getText(), "A backup made by Offsite");
     await $("import-panel").waitForDisplayed();
     // The archive names project "legacy": that project is proposed.
     assert.equal(await $("import-project").getValue(), "legacy");
@@ -119,7 +119,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     fs.copyFileSync(registered, picked);
     await $("import-open").click();
     await $("import-panel").waitForDisplayed();
-    assert.equal(await $("drop-kind").getText(), "Offsite archive");
+    assert.equal(await $("drop-kind").getText(), "A backup made by Offsite");
     // The archive's own project is proposed; it goes into a new one instead.
     await $("import-into-new").click();
     await $("import-new-name").clearValue();

@@ -97,6 +97,7 @@ describe("recover rows from a backup in the app", () => {
         await app.screenshot("02-recover-plan");
         await $("recover-start").click();
         await $("recover-report").waitForDisplayed({ timeout: 120_000 });
+        await $("recover-undo-details").$("summary").click(); // the undo id is behind Details
         assert.match(await $("recover-undo-id").getText(), /^rcv_/);
         assert.equal(count("SELECT count(*) FROM projects WHERE org_id = 2"), 5);
         assert.equal(count("SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id WHERE p.org_id = 2"), 50);

@@ -55,6 +55,16 @@ describe("BrowseScreen", () => {
     expect(api.exportCsv).toHaveBeenCalledWith("/b/shop.tar.gz", "public", "orders");
   });
 
+  it("shows the archive's path under the title on one line, shortened in the middle, with Copy (issue 44)", async () => {
+    const path = "/tmp/offsite-e2e.hOcAVz/recover-light-Kuf4Yw/offsite-data/backups/shop/shop_20261126_093929_database.tar.zst";
+    render(<BrowseScreen archive={path} label="shop" api={fakeApi()} onBack={() => {}} />);
+    const line = screen.getByTestId("browse-archive");
+    expect(line.querySelector(".middle-ellipsis")).toHaveAttribute("title", path);
+    expect(line.querySelector(".middle-ellipsis-tail")).toHaveTextContent(/^shop_20261126_093929_database\.tar\.zst$/);
+    expect(screen.getByTestId("browse-archive-copy")).toBeInTheDocument();
+    await screen.findByTestId("browse-table");
+  });
+
   it("previews an object; a cancelled save says nothing", async () => {
     const api = fakeApi();
     render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { ColumnEquals, ErrorPayload } from "../bindings";
 import { type RecoverApi, RecoverWizard } from "../recover/RecoverWizard";
+import { Copyable } from "../components/Copyable";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
 import { type ObjectEntry, ObjectList, objectKey, type Preview, type PreviewState } from "./ObjectList";
@@ -143,9 +144,7 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
           Inside {label}
         </h2>
       </div>
-      <p className="small muted mono" data-testid="browse-archive">
-        {archive}
-      </p>
+      <Copyable value={archive} kind="path" testId="browse-archive" />
       {saved.status === "saved" && (
         <p className="notice notice-ok small" role="status" data-testid="browse-saved">
           Saved to <span className="mono">{saved.path}</span>

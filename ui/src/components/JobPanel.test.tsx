@@ -4,7 +4,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress } from "../bindings";
-import { drillText, eta, fraction, JobPanel, pullSummary } from "./JobPanel";
+import { drillText, eta, FinishedView, fraction, JobPanel, pullSummary } from "./JobPanel";
 import { reportFixture } from "../drill/fixtures";
 import { StoreProvider, useJobActions } from "../store";
 
@@ -79,12 +79,25 @@ describe("JobPanel", () => {
   });
 
   it("says a drill's verdict: proven with its RTO, or the first failed check", () => {
-    expect(drillText(reportFixture())).toBe("Drill passed: proven restorable · RTO 4 min");
+    expect(drillText(reportFixture())).toBe("Drill passed: proven restorable · restored in 4 min");
     const failed = reportFixture({
       verdict: "failed",
       checks: reportFixture().checks.map((c) => (c.id === "table:public.orders" ? { ...c, status: "failed" as const } : c)),
     });
     expect(drillText(failed)).toBe("Drill failed: Table public.orders: rows and content");
+  });
+
+  it("names an undone recovery by its date, not its undo id (issue 44)", () => {
+    const f = {
+      job_id: "j",
+      kind: "recover",
+      ok: true,
+      error: null,
+      result: { kind: "recover_undo", report: { id: "rcv_20261125_230000_abcdef", target: "shop", tables: [], sequences_reset: 0 } },
+    } as unknown as JobFinished;
+    render(<FinishedView job={{ id: "j", kind: "recover", project: "shop", subject: null, startedAt: 0, progress: null, finished: f, cancelling: false, placed: false }} onDismiss={() => {}} />);
+    expect(screen.getByTestId("job-result")).toHaveTextContent(/^The recovery of 2026-11-2[56] \d\d:00 undone$/);
+    expect(screen.getByTestId("job-result")).not.toHaveTextContent("rcv_");
   });
 
   it("computes fraction and ETA only when they are known", () => {

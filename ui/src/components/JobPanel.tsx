@@ -6,7 +6,8 @@ import { DamagedNotice } from "./DamagedNotice";
 import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
-import { JOB_KIND_WORDS, plural, WORDS } from "../words";
+import { recoveryName } from "../recover/rules";
+import { JOB_KIND_WORDS, plural, sentenceCase, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -70,7 +71,7 @@ export function eta(p: JobProgress): number | null {
   return Math.max(0, (p.bytes_total - p.bytes_done) / p.bytes_per_sec);
 }
 
-function kindLabel(job: LiveJob): string {
+export function kindLabel(job: LiveJob): string {
   const kind = job.kind ?? job.finished?.kind;
   return kind ? JOB_KIND_WORDS[kind] : "Job";
 }
@@ -186,7 +187,7 @@ function restoreText(r: RestoreReport): string {
   return parts.length ? parts.join(" · ") : "Restored";
 }
 
-/** A drill's outcome in one line: proven with its RTO, or the first failed check. */
+/** A drill's outcome in one line: proven with how long the restore took, or the first failed check. */
 export function drillText(report: DrillReport): string {
   if (report.verdict === "passed") return `Drill passed: proven restorable · ${rtoLabel(report.rto_seconds)}`;
   const failed = report.checks.find((c) => c.status === "failed");
@@ -223,7 +224,7 @@ function resultText(f: JobFinished): string {
       return `Rows recovered into ${r.report.target}: ${inserted} inserted, ${updated} overwritten`;
     }
     case "recover_undo":
-      return `Recovery ${r.report.id} undone`;
+      return `${sentenceCase(recoveryName(r.report.id))} undone`;
     case "tenant_backup": {
       const size = r.outcome.backups.reduce((n, b) => n + b.backup.size, 0);
       return r.outcome.backups.length === 0
@@ -233,7 +234,23 @@ function resultText(f: JobFinished): string {
   }
 }
 
-export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () => void }) {
+/** A finished job as its kind and file, for a line that names it ("Import picked-backup"). */
+function jobName(job: LiveJob): string {
+  const f = job.finished;
+  const path = f?.result?.kind === "backup" ? f.result.backup.path : f?.result?.kind === "verify" ? f.result.report.archive : job.subject;
+  return path && /[\\/]/.test(path) ? `${kindLabel(job)} of ${fileNameOf(path)}` : kindLabel(job);
+}
+
+export function FinishedView({
+  job,
+  onDismiss,
+  also = [],
+}: {
+  job: LiveJob;
+  onDismiss: () => void;
+  /** Older jobs that failed for the same cause: named in this card, not given cards of their own. */
+  also?: LiveJob[];
+}) {
   const f = job.finished;
   if (!f) return null;
   const intact =
@@ -266,6 +283,11 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
           Dismiss
         </button>
       </div>
+      {also.length > 0 && (
+        <p className="small muted" data-testid="job-same-cause">
+          The same cause also stopped: {also.map(jobName).join(" · ")}.
+        </p>
+      )}
       {f.result?.kind === "verify" && !f.result.report.ok && (
         // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
         <DamagedNotice

@@ -110,6 +110,7 @@ describe("the checklist on the home card and the project header", () => {
     const wiki = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "wiki")!;
     expect(within(wiki).getByTestId("checklist-badge")).toHaveTextContent("5 of 5 done");
     expect(within(wiki).getByTestId("checklist-badge")).toHaveClass("check-badge-done");
+    expect(within(wiki).getByTestId("checklist-not-counted")).toHaveTextContent("Encryption off: not counted");
     expect(items(wiki)).toEqual([]);
   });
 
@@ -130,6 +131,10 @@ describe("the checklist on the home card and the project header", () => {
     expect(items(header)).toEqual(h.checklist.items.map((i) => [i.id, i.state]));
     expect(items(header).filter(([, s]) => s === "gap")).toEqual(items(card));
     expect(within(header).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
+    // Six rows under "2 of 5 done": the one not counted is named, and why (issue 44).
+    expect(items(header)).toHaveLength(6);
+    expect(within(header).getByTestId("checklist-not-counted")).toHaveTextContent("Encryption off: not counted");
+    expect(within(card).getByTestId("checklist-not-counted")).toHaveTextContent("Encryption off: not counted");
     expect(within(header).getByTestId("project-health")).toHaveAttribute("data-health", "at_risk");
     fireEvent.click(within(header).getByTestId("check-fix-scheduled"));
     expect(onFix).toHaveBeenCalledWith(expect.objectContaining({ id: "scheduled", fix: "add_schedule" }));

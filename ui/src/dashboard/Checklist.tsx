@@ -37,9 +37,27 @@ function Mark({ state }: { state: CheckState }) {
   );
 }
 
-/** "4 of 6 done", green when everything that applies is done, amber otherwise. */
+/**
+ * "4 of 6 done", green when everything that applies is done, amber otherwise; an item the engine
+ * does not count (encryption turned off) is named beside it, so the count and the rows agree
+ * (issue 44: "2 of 5 done" above six rows).
+ */
 export function ChecklistBadge({ checklist }: { checklist: Checklist }) {
   const complete = checklist.done === checklist.total;
+  const off = checklist.items.filter((i) => i.state === "off");
+  return (
+    <>
+      <Badge checklist={checklist} complete={complete} />
+      {off.length > 0 && (
+        <span className="check-not-counted small muted" data-testid="checklist-not-counted">
+          {off.map((i) => `${i.id === "encryption" ? "Encryption" : i.label} off`).join(", ")}: not counted
+        </span>
+      )}
+    </>
+  );
+}
+
+function Badge({ checklist, complete }: { checklist: Checklist; complete: boolean }) {
   return (
     <span
       className={`check-badge ${complete ? "check-badge-done" : "check-badge-open"}`}

@@ -52,7 +52,7 @@ const DONE_ITEMS: CheckItem[] = (
 /** A checklist with `open` first (as given), the other items done, encryption off. */
 export function checklistWith(open: CheckItem[], paused = false): Checklist {
   const rest = DONE_ITEMS.filter((d) => !open.some((o) => o.id === d.id));
-  const off: CheckItem = { id: "encryption", label: "Encryption ready", state: "off", why: "Off (your choice).", fix: null, fix_label: null, at: null, why_at: null };
+  const off: CheckItem = { id: "encryption", label: "Encryption ready", state: "off", why: "Off (your choice), so not counted: anyone who gets a copy can read it.", fix: null, fix_label: null, at: null, why_at: null };
   const items = [...open, ...rest, ...(open.some((o) => o.id === "encryption") ? [] : [off])];
   const done = items.filter((i) => i.state === "done").length;
   const total = items.filter((i) => i.state !== "off").length;

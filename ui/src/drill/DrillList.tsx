@@ -1,7 +1,7 @@
-// A project's past drills, newest first: verdict, when, RTO, the backup drilled, the first
+// A project's past drills, newest first: verdict, when, how long the restore took, the backup drilled, the first
 // failed check. A click opens the drill's report.
 import { formatAgo, formatTime } from "../components/format";
-import { type BackupNames, drillBackupName, type DrillGlance, rtoLabel, VERDICT_LABEL } from "./text";
+import { type BackupNames, drillBackupName, type DrillGlance, restoreTime, VERDICT_LABEL } from "./text";
 
 export type DrillRow = DrillGlance & {
   id: string;
@@ -32,7 +32,7 @@ export function DrillList({ drills, selected, onOpen, names = new Map(), now = D
         <tr>
           <th>Verdict</th>
           <th>When</th>
-          <th>Recovery time</th>
+          <th>Time to restore</th>
           <th>Backup</th>
           <th>Failed check</th>
         </tr>
@@ -52,7 +52,7 @@ export function DrillList({ drills, selected, onOpen, names = new Map(), now = D
               </button>
             </td>
             <td title={formatTime(d.finished_at)}>{formatAgo(d.finished_at, now)}</td>
-            <td>{rtoLabel(d.rto_seconds).replace(/^RTO /, "")}</td>
+            <td>{restoreTime(d.rto_seconds)}</td>
             <td className="small" data-testid="drill-backup-name">
               {drillBackupName(d.backup_id, names)}
             </td>

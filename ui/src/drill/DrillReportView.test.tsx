@@ -8,7 +8,7 @@ describe("DrillReportView", () => {
     render(<DrillReportView report={reportFixture()} />);
     expect(screen.getByTestId("drill-report")).toHaveAttribute("data-verdict", "passed");
     expect(screen.getByTestId("drill-report-verdict")).toHaveTextContent("Passed");
-    expect(screen.getByTestId("drill-report-rto")).toHaveTextContent("RTO 4 min");
+    expect(screen.getByTestId("drill-report-rto")).toHaveTextContent(/^4 min$/);
     const rows = screen.getAllByTestId("drill-check");
     expect(rows.map((r) => r.getAttribute("data-check"))).toEqual(["verify", "table:public.orders", "table:public.events"]);
     const orders = rows[1]!;
@@ -17,6 +17,35 @@ describe("DrillReportView", () => {
     expect(rows[2]).toHaveAttribute("data-status", "not_comparable");
     expect(within(rows[2]!).getByTestId("drill-check-detail")).toHaveTextContent("row count compared instead");
     expect(screen.getByTestId("drill-report-counts")).toHaveTextContent("2 passed · 1 not comparable");
+  });
+
+  it("says where and how fast in plain words; the engine's terms only behind Details (issue 44: drill-01)", () => {
+    const { unmount } = render(
+      <DrillReportView
+        report={reportFixture({
+          source_server_version: "15.18 (Debian 15.18-0+deb12u1)",
+          target: { kind: "throwaway", server_version: "PostgreSQL 15.18 (Debian 15.18-0+deb12u1)", location: "private socket" },
+          ran_by: { hostname: "vm", os: "linux x86_64", offsite_version: "offsite 0.1.0", pg_restore: "pg_restore (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" },
+        })}
+      />,
+    );
+    const facts = screen.getByTestId("drill-report-facts");
+    expect(facts).not.toHaveTextContent(/private socket|RTO|Debian|pg_restore|SHA-256/);
+    expect(screen.getByTestId("drill-report-target")).toHaveTextContent(
+      "A throwaway cluster on this computer (PostgreSQL 15.18), removed afterwards",
+    );
+    expect(facts).toHaveTextContent("Backup made fromPostgreSQL 15.18");
+    const technical = screen.getByTestId("drill-report-technical");
+    expect(technical).not.toHaveAttribute("open");
+    expect(technical).toHaveTextContent("RTO (recovery time objective)");
+    expect(screen.getByTestId("drill-report-target-raw")).toHaveTextContent("private socket (PostgreSQL 15.18 (Debian 15.18-0+deb12u1))");
+    unmount();
+    render(
+      <DrillReportView
+        report={reportFixture({ target: { kind: "server", server_version: "PostgreSQL 16.4", location: "db.example.com:5432/offsite_drill_01" } })}
+      />,
+    );
+    expect(screen.getByTestId("drill-report-target")).toHaveTextContent("The scratch server db.example.com:5432 (PostgreSQL 16.4)");
   });
 
   it("shows a failed verdict and the failed check's values", () => {

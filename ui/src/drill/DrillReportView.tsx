@@ -5,7 +5,18 @@ import type { DrillReport } from "../bindings";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatTime } from "../components/format";
-import { type BackupNames, CHECK_STATUS_LABEL, checkCounts, drillBackupName, rtoLabel, VERDICT_LABEL } from "./text";
+import { Details } from "../components/Details";
+import { shortVersion } from "../words";
+import {
+  type BackupNames,
+  CHECK_STATUS_LABEL,
+  checkCounts,
+  drillBackupName,
+  restoreTime,
+  RTO_EXPLAINED,
+  VERDICT_LABEL,
+  whereRestored,
+} from "./text";
 
 /** Whether the report's signature verifies (checked by the engine, with this app's public key). */
 export type SignatureState =
@@ -66,12 +77,10 @@ export function DrillReportView({ report, names = new Map(), signature, save = {
           value={drillBackupName(report.backup_id, names, report.backup_created_at)}
           testId="drill-report-backup"
         />
-        <Fact label="Archive file" value={report.archive_name} mono />
-        <Fact label="Archive SHA-256" value={report.archive_sha256} mono />
-        <Fact label="Restored into" value={`${report.target.location} (${report.target.server_version})`} />
-        <Fact label="Recovery time" value={rtoLabel(report.rto_seconds)} testId="drill-report-rto" />
+        <Fact label="Restored into" value={whereRestored(report.target)} testId="drill-report-target" />
+        <Fact label="Time to restore" value={restoreTime(report.rto_seconds)} testId="drill-report-rto" />
         {report.rpo_hours != null && (
-          <Fact label="Data freshness (RPO)" value={`${report.rpo_hours.toFixed(1)} h before the backup`} />
+          <Fact label="Newest data in the backup" value={`${report.rpo_hours.toFixed(1)} h before the backup was made`} />
         )}
         <Fact
           label="Sizes"
@@ -79,14 +88,28 @@ export function DrillReportView({ report, names = new Map(), signature, save = {
             report.restored_database_bytes !== null ? ` · restored database ${formatBytes(report.restored_database_bytes)}` : ""
           }`}
         />
-        <Fact label="Source server" value={report.source_server_version ?? "—"} />
         <Fact
-          label="Ran by"
-          value={`${report.ran_by.offsite_version} on ${report.ran_by.hostname} (${report.ran_by.os})${
-            report.ran_by.pg_restore ? ` · ${report.ran_by.pg_restore}` : ""
-          }`}
+          label="Backup made from"
+          value={report.source_server_version ? `PostgreSQL ${shortVersion(report.source_server_version).replace(/^PostgreSQL /, "")}` : "—"}
         />
+        <Fact label="Ran by" value={`Offsite ${report.ran_by.offsite_version.replace(/^offsite /i, "")} on ${report.ran_by.hostname}`} />
       </dl>
+      <Details testId="drill-report-technical">
+        <dl className="kv compact">
+          <Fact label="Time to restore" value={RTO_EXPLAINED} />
+          <Fact label="Archive file" value={report.archive_name} mono />
+          <Fact label="Archive SHA-256" value={report.archive_sha256} mono />
+          <Fact label="Restored into" value={`${report.target.location} (${report.target.server_version})`} mono testId="drill-report-target-raw" />
+          {report.source_server_version && <Fact label="Source server" value={report.source_server_version} mono />}
+          <Fact
+            label="Ran by"
+            value={`${report.ran_by.offsite_version} on ${report.ran_by.hostname} (${report.ran_by.os})${
+              report.ran_by.pg_restore ? ` · ${report.ran_by.pg_restore}` : ""
+            }`}
+            mono
+          />
+        </dl>
+      </Details>
       <p className="small muted" data-testid="drill-report-counts">
         {checkCounts(report.checks.map((c) => c.status))}
       </p>

@@ -1,4 +1,4 @@
-// "Proven restorable 3 days ago · RTO 4 min" / "Last drill failed 2 days ago: Table public.orders"
+// "Proven restorable 3 days ago · restored in 4 min" / "Last drill failed 2 days ago: Table public.orders"
 // / "Never proven": the project card's and the project page's line about drills.
 import { formatTime } from "../components/format";
 import { type DrillGlance, provenLine } from "./text";

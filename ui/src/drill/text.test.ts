@@ -14,7 +14,7 @@ const drill = (over: Partial<DrillGlance>): DrillGlance => ({
 describe("the project card's drill line", () => {
   it("says proven restorable with when and the RTO", () => {
     const d = drill({});
-    expect(provenLine(d, d, NOW)).toEqual({ state: "proven", text: "Proven restorable 3 days ago · RTO 4 min" });
+    expect(provenLine(d, d, NOW)).toEqual({ state: "proven", text: "Proven restorable 3 days ago · restored in 4 min" });
   });
 
   it("names the failed check of the newest drill, and when it was last proven", () => {
@@ -33,13 +33,13 @@ describe("the project card's drill line", () => {
   });
 
   it("reads the RTO as a person would", () => {
-    expect(rtoLabel(42.4)).toBe("RTO 42 s");
-    expect(rtoLabel(0.2)).toBe("RTO under 1 s");
-    expect(rtoLabel(0)).toBe("RTO under 1 s");
-    expect(rtoLabel(240)).toBe("RTO 4 min");
-    expect(rtoLabel(3900)).toBe("RTO 1 h 5 min");
-    expect(rtoLabel(7200)).toBe("RTO 2 h");
-    expect(rtoLabel(null)).toBe("RTO —");
+    expect(rtoLabel(42.4)).toBe("restored in 42 s");
+    expect(rtoLabel(0.2)).toBe("restored in under 1 s");
+    expect(rtoLabel(0)).toBe("restored in under 1 s");
+    expect(rtoLabel(240)).toBe("restored in 4 min");
+    expect(rtoLabel(3900)).toBe("restored in 1 h 5 min");
+    expect(rtoLabel(7200)).toBe("restored in 2 h");
+    expect(rtoLabel(null)).toBe("restore time unknown");
   });
 
   it("counts checks by status in a fixed order", () => {

@@ -4,6 +4,7 @@ import type { CheckStatus, Verdict } from "../bindings";
 import { formatAgo, formatTime } from "../components/format";
 import { backupName } from "../components/names";
 import type { BackupType } from "../bindings";
+import { shortVersion } from "../words";
 
 /** What a card needs of a drill: when it ended, how, how long the restore took, what failed. */
 export type DrillGlance = {
@@ -16,22 +17,47 @@ export type DrillGlance = {
 
 export type ProvenState = "proven" | "failed" | "never";
 
-/** "RTO 42 s", "RTO 4 min", "RTO 1 h 5 min" (rounded to what a person reads). */
-export function rtoLabel(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "RTO —";
+/** How long a restore took as a person reads it: "42 s", "4 min", "1 h 5 min", "under 1 s"; "—" unknown. */
+export function restoreTime(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
   // Under a second is not "0 s": a fast restore still took time.
-  if (seconds < 1) return "RTO under 1 s";
+  if (seconds < 1) return "under 1 s";
   const s = Math.round(seconds);
-  if (s < 60) return `RTO ${s} s`;
+  if (s < 60) return `${s} s`;
   const m = Math.round(s / 60);
-  if (m < 60) return `RTO ${m} min`;
+  if (m < 60) return `${m} min`;
   const h = Math.floor(m / 60);
   const rest = m % 60;
-  return rest === 0 ? `RTO ${h} h` : `RTO ${h} h ${rest} min`;
+  return rest === 0 ? `${h} h` : `${h} h ${rest} min`;
 }
 
 /**
- * The card's line: the newest drill decides. Passed: "Proven restorable 3 days ago · RTO 4 min".
+ * The drill's recovery time (its RTO) in words: "restored in 4 min" (issue 44: the bare "RTO"
+ * was unexplained; the term is named, with what it means, behind the report's Details).
+ */
+export function rtoLabel(seconds: number | null | undefined): string {
+  const t = restoreTime(seconds);
+  return t === "—" ? "restore time unknown" : `restored in ${t}`;
+}
+
+/**
+ * Where a drill restored the backup, in the app's words: the throwaway cluster the Drills page
+ * offers ("on this computer"), or the scratch server by its host (the engine's location, e.g.
+ * "private socket", and the server's build string go behind Details).
+ */
+export function whereRestored(target: { kind: string; server_version: string; location: string }): string {
+  const version = shortVersion(target.server_version);
+  const server = /^PostgreSQL /.test(version) ? version : `PostgreSQL ${version}`;
+  if (target.kind === "throwaway") return `A throwaway cluster on this computer (${server}), removed afterwards`;
+  const host = target.location.split("/")[0] ?? target.location;
+  return `The scratch server ${host} (${server})`;
+}
+
+/** The term and its meaning, for the report's Details. */
+export const RTO_EXPLAINED = "RTO (recovery time objective): how long getting this backup back into a database takes";
+
+/**
+ * The card's line: the newest drill decides. Passed: "Proven restorable 3 days ago · restored in 4 min".
  * Failed: "Last drill failed 2 days ago: Table public.orders" (and when an older drill passed,
  * "· last proven 20 days ago"). None: "Never proven".
  */

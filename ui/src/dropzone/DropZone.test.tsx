@@ -115,11 +115,15 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(screen.queryByTestId("drop-overlay")).not.toBeInTheDocument();
     expect(screen.getByTestId("drop-path")).toHaveTextContent(PATH);
+    // Under the title the path is one line, shortened in the middle, with Copy (issue 44: a raw
+    // /tmp/… path was printed there whole).
+    expect(screen.getByTestId("drop-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", PATH);
+    expect(screen.getByTestId("drop-path-copy")).toHaveTextContent("Copy");
     expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-kind", "offsite_archive");
     expect(calls).toContain("inspect_import");
-    expect(screen.getByTestId("drop-kind")).toHaveTextContent("Offsite archive");
+    expect(screen.getByTestId("drop-kind")).toHaveTextContent("A backup made by Offsite");
     expect(screen.getByTestId("drop-project")).toHaveTextContent("shop");
-    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 files in the archive · roles (globals.sql)");
+    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 files in the archive · its roles");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.orders — 1,000 rows");
     fireEvent.click(screen.getByTestId("drop-restore"));
     expect(onRestore).toHaveBeenCalledWith(PATH, "shop");
@@ -132,6 +136,8 @@ describe("DropZone", () => {
       preview({
         kind: "pg_dump",
         project: "legacy",
+        server_version: "15.14 (Debian 15.14-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit",
+        pg_dump_version: "15.18 (Debian 15.18-0+deb12u1)",
         tables: [{ schema: "public", table: "t", rows: 0 }],
         rows_recorded: false,
         members: [],
@@ -141,7 +147,15 @@ describe("DropZone", () => {
     );
     renderZone(<DropZone subscribe={src.subscribe} currentProject="shop" onRestore={vi.fn()} />);
     await src.send({ type: "drop", paths: [PATH], position: pos });
-    expect(await screen.findByTestId("drop-kind")).toHaveTextContent("pg_dump file");
+    expect(await screen.findByTestId("drop-kind")).toHaveTextContent("A database dump made outside Offsite");
+    // Plain words first (issue 44: import-02): the version by its number, the build string and
+    // the tool's name behind Details.
+    expect(screen.getByTestId("drop-server")).toHaveTextContent(/^PostgreSQL 15\.14$/);
+    const shown = screen.getByTestId("drop-details").querySelector(":scope > dl.kv");
+    expect(shown).not.toHaveTextContent(/pg_dump|Debian|gcc/);
+    expect(screen.getByTestId("drop-technical")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("drop-server-full")).toHaveTextContent("x86_64-pc-linux-gnu, compiled by gcc");
+    expect(screen.getByTestId("drop-technical")).toHaveTextContent("pg_dump 15.18 (Debian 15.18-0+deb12u1)");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.t");
     expect(screen.getByTestId("drop-tables")).not.toHaveTextContent("rows");
     expect(screen.getByTestId("drop-notes")).toHaveTextContent("Row counts were not recorded");

@@ -10,10 +10,12 @@ import { formatBytes, formatTime } from "../components/format";
 import { dropReducer, fileName, initialDrop } from "./dropState";
 import { ImportPanel } from "./ImportPanel";
 import { useImportRequests } from "./importRequest";
-import { type Inspected, inspect, KIND_LABELS } from "./preview";
+import { type Inspected, inspect, KIND_LABELS, KIND_TECHNICAL } from "./preview";
+import { Copyable } from "../components/Copyable";
+import { Details } from "../components/Details";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
-import { plural, sentenceCase } from "../words";
+import { plural, sentenceCase, shortVersion } from "../words";
 
 export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
 
@@ -115,9 +117,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 Close
               </button>
             </div>
-            <p className="mono small path" data-testid="drop-path">
-              <bdi>{state.path}</bdi>
-            </p>
+            <Copyable value={state.path} kind="path" testId="drop-path" />
             {state.ignored > 0 && (
               <p className="muted small" data-testid="drop-ignored">
                 {state.ignored} more file{state.ignored === 1 ? " was" : "s were"} dropped; one file at a time is
@@ -183,6 +183,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
       ? p.pg_dump_version
       : `pg_dump ${p.pg_dump_version}`
     : null;
+  const server = p.server_version ? shortVersion(p.server_version) : null;
   return (
     <div data-testid="drop-details" data-kind={p.kind}>
       <dl className="kv">
@@ -196,18 +197,39 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
         <dd data-testid="drop-created">{formatTime(p.created_at)}</dd>
         <dt>Size</dt>
         <dd>{formatBytes(p.size)}</dd>
-        <dt>Versions</dt>
-        <dd>
-          {p.server_version ? `PostgreSQL ${p.server_version}` : "server unknown"}
-          {tool ? ` · ${tool}` : ""}
+        <dt>Made from</dt>
+        <dd data-testid="drop-server">
+          {server ? `PostgreSQL ${server.replace(/^PostgreSQL /, "")}` : "A PostgreSQL server of unknown version"}
         </dd>
         <dt>Contents</dt>
         <dd data-testid="drop-counts">
           {plural(p.tables.length, "table")}
           {p.members.length > 0 ? ` · ${plural(p.members.length, "file")} in the archive` : ""}
-          {p.has_globals ? " · roles (globals.sql)" : ""}
+          {p.has_globals ? " · its roles" : ""}
         </dd>
       </dl>
+      <Details testId="drop-technical">
+        <dl className="kv">
+          <dt>File kind</dt>
+          <dd data-testid="drop-kind-technical">{KIND_TECHNICAL[p.kind] ?? p.kind}</dd>
+          <dt>Server version</dt>
+          <dd className="mono" data-testid="drop-server-full">
+            {p.server_version ?? "unknown"}
+          </dd>
+          {tool && (
+            <>
+              <dt>Written by</dt>
+              <dd className="mono">{tool}</dd>
+            </>
+          )}
+          {p.has_globals && (
+            <>
+              <dt>Roles</dt>
+              <dd className="mono">globals.sql</dd>
+            </>
+          )}
+        </dl>
+      </Details>
       {p.tables.length > 0 && (
         <ul className="mono small drop-tables" data-testid="drop-tables">
           {p.tables.slice(0, TABLES_SHOWN).map((t) => (

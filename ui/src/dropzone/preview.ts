@@ -10,11 +10,21 @@ export type Inspected =
   | { status: "unrecognised"; error: ErrorPayload }
   | { status: "error"; error: ErrorPayload };
 
+/** What the file is, in the app's words (the tool that wrote it is said behind Details). */
 export const KIND_LABELS: Record<ImportKind, string> = {
-  offsite_archive: "Offsite archive",
-  pg_dump: "pg_dump file",
-  project_export: "Project export",
-  plain_sql: "Plain SQL dump",
+  offsite_archive: "A backup made by Offsite",
+  pg_dump: "A database dump made outside Offsite",
+  project_export: "A project export (database and its files)",
+  plain_sql: "A database dump written as SQL text",
+  pg_dumpall: "A dump of a whole database server (SQL text)",
+};
+
+/** The same file kind as the engine's tools name it (behind Details). */
+export const KIND_TECHNICAL: Record<ImportKind, string> = {
+  offsite_archive: "Offsite archive (.tar.zst)",
+  pg_dump: "pg_dump custom-format file (pg_dump -Fc)",
+  project_export: "project export folder or archive with database.dump",
+  plain_sql: "plain SQL dump (pg_dump -Fp)",
   pg_dumpall: "pg_dumpall file",
 };
 

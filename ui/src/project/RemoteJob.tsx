@@ -9,7 +9,7 @@ import { formatBytes, formatDuration } from "../components/format";
 import { countsPercent, doneText, eta, fraction, phaseLabel, pullSummary } from "../components/JobPanel";
 import { backupName, fileNameOf } from "../components/names";
 import { errorDisplay, isCancel } from "../ipc/errorDisplay";
-import { type LiveJob, useJobActions } from "../store";
+import { type LiveJob, useJobActions, usePlacedJob } from "../store";
 
 /** The phases in which the backup server makes the backup (in percent, or in its bytes). */
 export function isServerPhase(phase: Phase | null | undefined): boolean {
@@ -82,6 +82,7 @@ export function RemoteJobView({
   const p = job.progress;
   const start = usePhaseStart(p, now);
   const { cancel } = useJobActions();
+  usePlacedJob(job.id); // shown here, in its context: not again above the tabs
   return (
     <div className="server-job" data-testid={testId} data-job-id={job.id}>
       {job.finished === null ? (

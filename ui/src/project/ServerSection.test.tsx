@@ -3,7 +3,9 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { BackupRecord, Components, JobFinished, JobProgress } from "../bindings";
+import { useState } from "react";
 import { StoreProvider } from "../store";
+import { LiveJobs } from "./tabs/LiveJobs";
 import { remoteJobText } from "./RemoteJob";
 import { fingerprintDisplay, ServerSection } from "./ServerSection";
 import { fingerprintsMatch, normaliseFingerprint } from "./ServerTrust";
@@ -21,7 +23,21 @@ const withServer: Components = {
   server: { url: "https://10.0.0.5:8443/", project: "shop", fingerprint: STORED },
 };
 
-function setup(initial: Components, extra: Extra = {}) {
+/** The project page in small: the job list above the tabs, and the Sources tab that can be left. */
+function PageInSmall() {
+  const [sources, setSources] = useState(true);
+  return (
+    <>
+      <LiveJobs project="shop" />
+      <button type="button" data-testid="other-tab" onClick={() => setSources(!sources)}>
+        other tab
+      </button>
+      {sources && <ServerSection project="shop" />}
+    </>
+  );
+}
+
+function setup(initial: Components, extra: Extra = {}, page = false) {
   const calls: Call[] = [];
   let current = initial;
   mockIPC(
@@ -51,9 +67,7 @@ function setup(initial: Components, extra: Extra = {}) {
     { shouldMockEvents: true },
   );
   render(
-    <StoreProvider>
-      <ServerSection project="shop" />
-    </StoreProvider>,
+    <StoreProvider>{page ? <PageInSmall /> : <ServerSection project="shop" />}</StoreProvider>,
   );
   return calls;
 }
@@ -244,6 +258,23 @@ describe("ServerSection", () => {
     expect(screen.getByTestId("server-job-details")).not.toHaveAttribute("open");
     expect(result).not.toHaveTextContent(record.path);
     expect(screen.getByTestId("server-backup")).toBeEnabled();
+  });
+
+  it("a server backup is shown once: in the server's card while it is on screen, above the tabs when it is not (remote-03/04)", async () => {
+    setup(withServer, {}, true);
+    fireEvent.click(await screen.findByTestId("server-backup"));
+    await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
+    expect(await screen.findByTestId("server-job-phase")).toHaveTextContent("Backing up on the server 40%");
+    expect(screen.queryByTestId("job-running")).toBeNull();
+    expect(screen.queryByTestId("job-panel")).toBeNull();
+    // Another tab: the server's card is gone, so the list above the tabs shows the job.
+    fireEvent.click(screen.getByTestId("other-tab"));
+    expect(await screen.findByTestId("job-running")).toBeInTheDocument();
+    expect(screen.queryByTestId("server-job")).toBeNull();
+    // Its result, too, is shown once.
+    const done: JobFinished = { job_id: "job-r", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: record } };
+    await act(() => emit("job-finished", done));
+    expect(await screen.findAllByTestId("job-finished")).toHaveLength(1);
   });
 
   it("a server backup shows what is done, the time left from its pace, and Cancel, like a local job", async () => {

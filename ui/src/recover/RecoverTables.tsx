@@ -2,9 +2,8 @@
 // foreign keys that led there, the triggers that fire, a sample of rows), the report after it ran,
 // and the undo's report (rows changed since the recovery are named, not overwritten).
 import type { RecoverReport, TableRecovery, UndoReport } from "../bindings";
-import { totals } from "./rules";
-
-const ROLE: Record<TableRecovery["role"], string> = { chosen: "chosen", child: "child", parent: "parent" };
+import { Details } from "../components/Details";
+import { roleSentence, totals } from "./rules";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
@@ -30,8 +29,18 @@ function Counts({ tables, testId }: { tables: TableRecovery[]; testId: string })
                 <span className="mono">
                   {x.schema}.{x.table}
                 </span>{" "}
-                <span className="muted small">{ROLE[x.role]}</span>
-                {x.path.length > 0 && <div className="muted small">via {x.path.join(" → ")}</div>}
+                <div className="muted small" data-testid="recover-role">
+                  {roleSentence(x)}
+                </div>
+                {x.path.length > 0 && (
+                  <Details testId="recover-chain">
+                    <ol className="mono recover-chain">
+                      {x.path.map((hop) => (
+                        <li key={hop}>{hop}</li>
+                      ))}
+                    </ol>
+                  </Details>
+                )}
                 {x.triggers.length > 0 && (
                   <div className="small text-danger" data-testid="recover-triggers">
                     Triggers fire: {x.triggers.join(", ")}

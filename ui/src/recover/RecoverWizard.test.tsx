@@ -33,7 +33,7 @@ function plan(update = 0): RecoverReport {
     dry_run: true,
     tables: [
       table("orgs", { rows: 1, insert: 1, sample: [["7", "Acme"]] }),
-      table("projects", { role: "child", path: ["projects.org_id → orgs"], rows: 5, insert: 3, update, unchanged: 2 - update, triggers: ["audit"] }),
+      table("projects", { role: "child", path: ["public.projects(org_id) → public.orgs(id)"], rows: 5, insert: 3, update, unchanged: 2 - update, triggers: ["audit"] }),
     ],
     undo_id: null,
     notes: [],
@@ -144,7 +144,18 @@ describe("RecoverWizard", () => {
     const report = { ...plan(1), dry_run: false, undo_id: "rcv_20261125_230000_abcdef" };
     handlers.get("job-1")!.onFinished(finished("job-1", { kind: "recover", report }));
     await screen.findByTestId("recover-report");
+    // Plain words first (issue 44: recover-03/04): the undo id only behind Details, the chain
+    // of foreign keys likewise, and the undone recovery named by its date.
     expect(screen.getByTestId("recover-undo-id")).toHaveTextContent("rcv_20261125_230000_abcdef");
+    expect(screen.getByTestId("recover-undo-details")).toContainElement(screen.getByTestId("recover-undo-id"));
+    expect(screen.getByTestId("recover-undo-details")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("recover-done-text")).not.toHaveTextContent(/rcv_|undo id/);
+    const projects = screen
+      .getAllByTestId("recover-table")
+      .find((r) => r.getAttribute("data-table") === "public.projects")!;
+    expect(within(projects).getByTestId("recover-role")).toHaveTextContent("Rows that refer to the recovered rows of public.orgs.");
+    expect(within(projects).getByTestId("recover-role")).not.toHaveTextContent("→");
+    expect(within(projects).getByTestId("recover-chain")).toHaveTextContent("public.projects(org_id) → public.orgs(id)");
     expect(screen.getByTestId("recover-report-counts")).toHaveTextContent("orgs");
     fireEvent.click(screen.getByTestId("recover-undo"));
     await waitFor(() => expect(api.undo).toHaveBeenCalledWith("rcv_20261125_230000_abcdef", null));
@@ -156,6 +167,8 @@ describe("RecoverWizard", () => {
     };
     handlers.get("job-2")!.onFinished(finished("job-2", { kind: "recover_undo", report: undo }));
     await screen.findByTestId("recover-undone");
+    expect(screen.getByTestId("recover-undone")).not.toHaveTextContent("rcv_");
+    expect(screen.getByTestId("recover-undone")).toHaveTextContent(/The recovery of 2026-11-2[56] \d\d:00 was undone/);
     expect(screen.getByTestId("recover-undo-left")).toHaveTextContent("1 row changed since the recovery and was left");
     expect(screen.getByTestId("recover-undo-report")).toHaveTextContent("(12)");
   });

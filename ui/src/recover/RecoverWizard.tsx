@@ -5,6 +5,7 @@
 // decides everything; nothing is written before the button on the plan.
 import { useEffect, useRef, useState } from "react";
 import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, UndoReport } from "../bindings";
+import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
 import type { JobHandlers } from "../store/store";
@@ -17,8 +18,10 @@ import {
   quotedTable,
   type RecoverForm,
   recoverRequest,
+  recoveryName,
   startLabel,
   targetReady,
+  totals,
   undoSummary,
 } from "./rules";
 import { PlanTables, ReportTables, UndoTables } from "./RecoverTables";
@@ -183,12 +186,17 @@ export function RecoverWizard({ archive, schema, name, filters, projects, api, o
       )}
       {(step.name === "done" || step.name === "undoing") && (
         <div data-testid="recover-report">
-          <p className="notice notice-ok" role="status">
-            Recovered into {step.report.target}. {plural(step.report.tables.length, "table")}; undo id{" "}
-            <span className="mono" data-testid="recover-undo-id">
-              {step.report.undo_id ?? "—"}
-            </span>
+          <p className="notice notice-ok" role="status" data-testid="recover-done-text">
+            {plural(totals(step.report.tables).insert + totals(step.report.tables).update, "row")} recovered into{" "}
+            {step.report.target} ({plural(step.report.tables.length, "table")}).
+            {step.report.undo_id && " Undo puts them back as they were before."}
           </p>
+          {step.report.undo_id && (
+            <Details testId="recover-undo-details">
+              Undo id <span className="mono" data-testid="recover-undo-id">{step.report.undo_id}</span> (
+              <span className="mono">offsite recover --undo {step.report.undo_id}</span> in a terminal does the same)
+            </Details>
+          )}
           <ReportTables report={step.report} />
           {step.name === "undoing" ? (
             <Progress progress={step.progress} />
@@ -393,7 +401,7 @@ function UndoneStep({ undo }: { undo: UndoReport }) {
   return (
     <div data-testid="recover-undone">
       <p className="notice notice-ok" role="status">
-        Recovery {undo.id} undone: {plural(s.deleted, "inserted row")} deleted, {plural(s.restored, "row")} given
+        {sentenceCase(recoveryName(undo.id))} was undone: {plural(s.deleted, "inserted row")} deleted, {plural(s.restored, "row")} given
         their old values back.
       </p>
       {s.left > 0 && (

@@ -2,6 +2,7 @@
 // tested alone: what the request says, what the plan destroys (said in red, like the restore
 // review's banner), the typed word that enables the button. Counts are always the engine's plan.
 import type { ColumnEquals, DatabaseTo, RecoverReport, RecoverRequest, TableRecovery, UndoReport } from "../bindings";
+import { formatTime } from "../components/format";
 import { plural } from "../words";
 
 /** The word typed to confirm a recovery. */
@@ -100,4 +101,32 @@ export function undoSummary(r: UndoReport): { deleted: number; restored: number;
     left += t.changed_since;
   }
   return { deleted, restored, left };
+}
+
+/**
+ * A recovery as a person names it: by when it ran, from its undo id (`rcv_YYYYMMDD_HHMMSS_xxxxxx`,
+ * the engine's UTC clock) — "the recovery of 2026-11-26 09:39" in local time; an id of another
+ * shape is named as it is (issue 44: undo ids were shown raw where a date would do).
+ */
+export function recoveryName(undoId: string): string {
+  const m = /^rcv_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})_/.exec(undoId);
+  if (!m) return `the recovery ${undoId}`;
+  return `the recovery of ${formatTime(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`)}`;
+}
+
+/** One hop of a foreign-key chain as the engine writes it: `public.tasks(project_id) → public.projects(id)`. */
+const HOP = /^(.+?)\((.*?)\)\s*→\s*(.+?)\((.*?)\)$/;
+
+/**
+ * Why a table is in the recovery, in a sentence (issue 44: the foreign-key chain was shown as
+ * engine paths): the chosen table's rows, rows that refer to the table one step closer to the
+ * chosen rows, or rows the table one step further refers to. The chain itself goes behind Details.
+ */
+export function roleSentence(t: Pick<TableRecovery, "role" | "path">): string {
+  if (t.role === "chosen") return "The rows you chose.";
+  const last = t.path.length > 0 ? HOP.exec(t.path[t.path.length - 1] ?? "") : null;
+  if (t.role === "child") {
+    return last ? `Rows that refer to the recovered rows of ${last[3]}.` : "Rows that refer to the recovered rows.";
+  }
+  return last ? `Rows that the recovered rows of ${last[1]} refer to.` : "Rows the recovered rows refer to.";
 }

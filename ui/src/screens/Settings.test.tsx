@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -104,9 +106,31 @@ describe("Settings", () => {
     const about = await screen.findByTestId("settings-about");
     expect(about).toHaveTextContent("About");
     expect(screen.getByTestId("about-version")).toHaveTextContent("Offsite 0.1.0");
+    // Plain words first (issue 44): what it opens; the engine's format numbers behind Details.
+    expect(screen.getByTestId("about-opens")).toHaveTextContent("Backups made by this version and by every earlier version of Offsite.");
+    const shown = about.querySelector(":scope > dl.info");
+    expect(shown).not.toHaveTextContent(/Archive format|Catalog schema/);
+    expect(screen.getByTestId("about-technical")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("about-technical")).toContainElement(screen.getByTestId("about-archive-format"));
     expect(screen.getByTestId("about-archive-format")).toHaveTextContent("2 (reads 1, 2)");
     expect(screen.getByTestId("about-catalog-schema")).toHaveTextContent("9");
     expect(screen.getByTestId("about-data-dir")).toHaveTextContent("/home/ada/.local/share/offsite");
+  });
+
+  it("puts a select's label, the select and its hint on one line, centred, as the checkboxes above (issue 44: settings-*)", async () => {
+    mock();
+    render(<Settings onBack={vi.fn()} />);
+    for (const id of ["settings-schedule-notifications", "settings-schedule-concurrency"]) {
+      const label = (await screen.findByTestId(id)).closest("label")!;
+      expect(label).toHaveClass("inline-select");
+      expect(label.closest("fieldset")).toHaveClass("checks");
+    }
+    const css = readFileSync(resolve(__dirname, "../styles/forms.css"), "utf8");
+    const rule = /\.checks label\.inline-select \{([^}]*)\}/.exec(css)?.[1] ?? "";
+    expect(rule).toMatch(/align-items:\s*center/);
+    // One gap scale: the same rule spaces a checkbox and its text, and a label and its select.
+    expect(/\.checks label \{[^}]*gap:\s*8px/.test(css)).toBe(true);
+    expect(rule).not.toMatch(/gap:/);
   });
 
   it("leaves the About section out when the app info cannot be read", async () => {

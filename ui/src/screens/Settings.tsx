@@ -425,8 +425,8 @@ export function Settings({ onBack }: Props) {
             Start Offsite when I log in (in the tray), so scheduled backups run
           </label>
           {autostartError && <ErrorNotice error={autostartError} testId="settings-autostart-error" />}
-          <label>
-            Notify about scheduled backups and verifications{" "}
+          <label className="inline-select">
+            Notify about scheduled backups and verifications
             <select
               value={draft.schedule_notifications}
               onChange={(e) => set("schedule_notifications", e.target.value as ScheduleNotifications)}
@@ -437,8 +437,8 @@ export function Settings({ onBack }: Props) {
               <option value="never">never</option>
             </select>
           </label>
-          <label>
-            Scheduled runs at once{" "}
+          <label className="inline-select">
+            Scheduled runs at once
             <select
               value={String(draft.schedule_concurrency)}
               onChange={(e) => set("schedule_concurrency", Number(e.target.value))}
@@ -448,7 +448,7 @@ export function Settings({ onBack }: Props) {
               <option value="2">2</option>
               <option value="3">3</option>
               <option value="4">4</option>
-            </select>{" "}
+            </select>
             <span className="muted small">never two on one project</span>
           </label>
         </fieldset>

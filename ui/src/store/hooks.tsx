@@ -139,6 +139,15 @@ export function useLiveJob(id: string | null): LiveJob | null {
   return useSyncExternalStore(store.subscribe, () => (id === null ? null : store.liveJob(id)));
 }
 
+/**
+ * Shows job `id` in this view's context while the view is mounted: the page's job list above
+ * the tabs leaves it out meanwhile (one job, shown once).
+ */
+export function usePlacedJob(id: string | null): void {
+  const store = useStore();
+  useEffect(() => (id === null ? undefined : store.place(id)), [store, id]);
+}
+
 /** Changes whenever the catalog names a drill of `project` (a drill screen reloads its list). */
 export function useDrillsVersion(project: string): number {
   const store = useStore();

@@ -11,6 +11,7 @@ export {
   useJobs,
   useLiveJob,
   useLiveJobs,
+  usePlacedJob,
   useOptionalStore,
   useProject,
   useProjectStatus,

@@ -118,6 +118,12 @@ export type LiveJob = {
   progress: JobProgress | null;
   finished: JobFinished | null;
   cancelling: boolean;
+  /**
+   * Whether a screen shows this job in its context now (the backup server's or the artifact
+   * bucket's own panel): then the page's job list above the tabs leaves it out, so one job is
+   * never shown twice (issue 44: remote-03/04).
+   */
+  placed: boolean;
 };
 
 export type StartResult = { ok: true; id: string } | { ok: false; error: ErrorPayload };
@@ -159,6 +165,8 @@ export class AppStore {
   private readonly followers = new Map<string, JobHandlers>();
   private live: Record<string, LiveJob> = {};
   private liveList: LiveJob[] = [];
+  /** Job id → how many mounted views show it in context (`place`). */
+  private readonly placements = new Map<string, number>();
   /** Project id → name, from every summary fetched. */
   private readonly names = new Map<string, string>();
   private readonly pending = new Set<string>();
@@ -276,7 +284,7 @@ export class AppStore {
   }
 
   private updateJob(id: string, change: (job: LiveJob) => LiveJob) {
-    const before = this.live[id] ?? blank(id);
+    const before = this.live[id] ?? { ...blank(id), placed: this.placements.has(id) };
     this.live = { ...this.live, [id]: change(before) };
     this.liveList = Object.values(this.live).sort((a, b) => b.startedAt - a.startedAt);
     this.emitChange();
@@ -349,6 +357,21 @@ export class AppStore {
     }
     this.updateJob(id, (job) => ({ ...job, cancelling: false }));
     return false;
+  };
+
+  /**
+   * A screen shows job `id` in its own context from now on (see `LiveJob.placed`); returns the
+   * call that gives it back when that screen goes away (another tab: the list above shows it).
+   */
+  place = (id: string): (() => void) => {
+    this.placements.set(id, (this.placements.get(id) ?? 0) + 1);
+    if (id in this.live) this.updateJob(id, (job) => ({ ...job, placed: true }));
+    return () => {
+      const n = (this.placements.get(id) ?? 1) - 1;
+      if (n > 0) this.placements.set(id, n);
+      else this.placements.delete(id);
+      if (n <= 0 && id in this.live) this.updateJob(id, (job) => ({ ...job, placed: false }));
+    };
   };
 
   dismiss = (id: string) => {
@@ -663,5 +686,6 @@ function blank(id: string): LiveJob {
     progress: null,
     finished: null,
     cancelling: false,
+    placed: false,
   };
 }

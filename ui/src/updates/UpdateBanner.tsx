@@ -1,5 +1,20 @@
+import type { ErrorKind } from "../bindings";
+import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { sentenceCase } from "../words";
 import { useUpdateStatus } from "./useUpdateStatus";
+
+/** Why an update was not installed, in the app's words (the engine's error code decides). */
+export function refusalSentence(code: ErrorKind): string {
+  switch (code) {
+    case "integrity":
+      return "The download did not carry Offsite's signature, so it was not installed and nothing changed. Try again later, or download Offsite from its website.";
+    case "connection":
+      return "The update server could not be reached, so nothing was installed. Offsite tries again tomorrow.";
+    default:
+      return "The update could not be installed; this version stays as it is. Try again later.";
+  }
+}
 
 /**
  * The offer of a new version above every screen: "Update X.Y.Z available — Install and restart"
@@ -64,10 +79,16 @@ export function UpdateBanner() {
             Try again
           </button>
         </p>
-        {/* Not ErrorNotice: its titles speak of archives ("The archive is damaged"). */}
+        {/* Not ErrorNotice: its titles speak of archives ("The archive is damaged"). A sentence in
+            the app's words; the updater library's own text behind Details (issue 44). */}
         <div data-testid="update-install-failed" data-code={state.error.code}>
-          <p data-testid="update-install-failed-message">{state.error.message}</p>
-          {state.error.hint && <p className="notice-hint">{state.error.hint}</p>}
+          <p data-testid="update-install-failed-message">{refusalSentence(state.error.code)}</p>
+          <Details testId="update-install-failed-details">
+            <p className="mono" data-testid="update-install-failed-raw">
+              {state.error.message}
+            </p>
+            {state.error.hint && <p>{sentenceCase(state.error.hint)}.</p>}
+          </Details>
         </div>
         {error && <ErrorNotice error={error} testId="update-install-error" />}
       </div>

@@ -87,7 +87,12 @@ describe("UpdateBanner: a refused install", () => {
     const refused = status({
       kind: "failed",
       version: "9.9.9",
-      error: { code: "integrity", message: "the update's signature is not valid", hint: null, retryable: false },
+      error: {
+        code: "integrity",
+        message: "the update's signature is not valid, so it was not installed (The signature was created with a different key than the one provided)",
+        hint: "the update server may be misconfigured or the download tampered with",
+        retryable: false,
+      },
     });
     const calls = mock({
       update_status: () => status(offer),
@@ -98,6 +103,12 @@ describe("UpdateBanner: a refused install", () => {
     await act(() => emit("update-status", refused));
     expect(await screen.findByTestId("update-banner-title")).toHaveTextContent("Update 9.9.9 could not be installed");
     expect(screen.getByTestId("update-install-failed")).toHaveAttribute("data-code", "integrity");
+    // A sentence in the app's words; the library's raw text only behind Details (issue 44: update-refused).
+    const said = screen.getByTestId("update-install-failed-message");
+    expect(said).toHaveTextContent(/^The download did not carry Offsite's signature, so it was not installed/);
+    expect(said).not.toHaveTextContent(/different key|\(/);
+    expect(screen.getByTestId("update-install-failed-details")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("update-install-failed-raw")).toHaveTextContent("The signature was created with a different key");
     fireEvent.click(screen.getByTestId("update-install"));
     await waitFor(() => expect(calls.filter((c) => c === "install_update")).toHaveLength(1));
   });

@@ -163,6 +163,9 @@ describe("RestoreWizard", () => {
     const options = await screen.findAllByTestId("wizard-backup-radio");
     await waitFor(() => expect(options[2]).toBeChecked());
     expect(options.filter((o) => (o as HTMLInputElement).checked)).toHaveLength(1);
+    // Each backup by its name; its file on one line, shortened in the middle (issue 44: restore-01).
+    const path = screen.getAllByTestId("wizard-backup-path")[0]!;
+    expect(path.querySelector(".middle-ellipsis")).toHaveAttribute("title", backup(0).path);
     expect($("wizard-next")).toBeEnabled();
   });
 

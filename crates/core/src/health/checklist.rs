@@ -295,7 +295,8 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
             item(
                 id,
                 CheckState::Off,
-                "Off (your choice): anyone who gets a copy can read it.".into(),
+                // Said, so "N of M done" and the rows agree (issue 44: "2 of 5 done" above six).
+                "Off (your choice), so not counted: anyone who gets a copy can read it.".into(),
                 None,
             )
         } else {

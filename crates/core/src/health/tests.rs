@@ -690,7 +690,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |_| {},
             I::Encryption,
             S::Off,
-            "Off (your choice)",
+            "Off (your choice), so not counted:",
             None,
         ),
         (

@@ -38,7 +38,7 @@ const MAX_GLOBALS: u64 = 64 << 20;
 
 /// The note an imported dump's manifest carries instead of row counts.
 pub const TABLES_NOT_RECORDED: &str =
-    "row counts were not recorded: this backup was imported from a pg_dump file, so a restore cannot compare them";
+    "row counts were not recorded: this backup was imported from a database dump made outside Offsite, so a restore cannot compare them";
 
 /// What kind of file it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

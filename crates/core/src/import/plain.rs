@@ -74,7 +74,7 @@ fn tables_of(names: &[String]) -> Vec<TableCount> {
 
 /// The note an imported plain SQL dump's manifest carries instead of row counts.
 pub const PLAIN_TABLES_NOT_RECORDED: &str =
-    "row counts were not recorded: this backup was imported from a plain SQL dump, so a restore cannot compare them";
+    "row counts were not recorded: this backup was imported from a database dump written as SQL text, so a restore cannot compare them";
 
 /// A plain SQL file (`.sql`, `.sql.gz`, pg_dumpall output): read once to describe it.
 pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {

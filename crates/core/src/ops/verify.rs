@@ -101,7 +101,7 @@ pub(crate) async fn run(
                 let problem = report
                     .first_bad
                     .as_ref()
-                    .map(|m| format!("bad member: {m}"));
+                    .map(|m| format!("{m} does not match its checksum: this copy is damaged"));
                 // Only the ciphertext checked: not "verified" (but a mismatch is corrupt).
                 if report.ok && report.contents_not_checked.is_some() {
                     return Ok(report);

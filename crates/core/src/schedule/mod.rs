@@ -16,6 +16,7 @@
 //! Running what is due (claiming a slot in the catalog, the jobs, pruning) is `ops/schedule.rs`
 //! and `ops/prune.rs`; the catalog's tables are `catalog/schedules.rs`.
 
+mod cron_fields;
 pub mod due;
 pub mod next;
 pub mod retention;

@@ -194,7 +194,9 @@ impl ScheduleSpec {
             .build()
             .parse(&text)
             .map_err(|e| {
-                Error::invalid(format!("{expr:?} is not a valid cron expression: {e}"))
+                // croner's text names no field ("Number out of bounds"): say which, and its range.
+                let why = super::cron_fields::out_of_range(&text).unwrap_or_else(|| e.to_string());
+                Error::invalid(format!("{expr:?} is not a valid cron expression: {why}"))
                     .with_hint(hint)
             })?;
         let spec = ScheduleSpec::Cron(Box::new(CronExpr { text, cron }));
@@ -364,6 +366,11 @@ mod tests {
         invalid(ScheduleSpec::monthly("0", "02:00"));
         invalid(ScheduleSpec::monthly("32", "02:00"));
         assert!(invalid(ScheduleSpec::cron("61 * * * *")).contains("not a valid cron"));
+        // The field and its range, not croner's "Component error: Number out of bounds".
+        assert_eq!(
+            invalid(ScheduleSpec::cron("0 25 * * *")),
+            "\"0 25 * * *\" is not a valid cron expression: the hour is 25, but an hour goes from 0 to 23"
+        );
         assert!(invalid(ScheduleSpec::cron("* * * *")).contains("4 field"));
         assert!(invalid(ScheduleSpec::cron("0 0 * * * *")).contains("6 field"));
         invalid(ScheduleSpec::cron("@daily"));

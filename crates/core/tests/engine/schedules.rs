@@ -441,9 +441,13 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
     assert_eq!(verify.state, DueRunState::Failed, "{report:?}");
     assert_eq!(verify.corrupt, vec![newest.clone()]);
     assert_eq!(verify.error.as_ref().unwrap().code.code(), "integrity");
-    assert_eq!(
-        engine.backup_record(&newest).await.unwrap().status,
-        BackupStatus::Corrupt
+    let record = engine.backup_record(&newest).await.unwrap();
+    assert_eq!(record.status, BackupStatus::Corrupt);
+    // What the side panel shows: the damaged file, in words (was "bad member: database.dump").
+    let problem = record.verify_problem.unwrap();
+    assert!(
+        problem.ends_with("does not match its checksum: this copy is damaged"),
+        "{problem}"
     );
     // A corrupt backup is not the project's last good one.
     let st = engine.status(Some("busy")).await.unwrap();

@@ -5,8 +5,7 @@ import { useEffect, useMemo, useState } from "react";
 import { DatesWhole } from "../../components/DatesWhole";
 import { type BackupRow, commands, type ErrorPayload, type RemovalForecast, type SafetyBackup } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { FileLink } from "../../components/FileLink";
-import { MiddleEllipsis } from "../../components/MiddleEllipsis";
+import { Copyable } from "../../components/Copyable";
 import { backupName } from "../../components/names";
 import { formatBytes, formatTime } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
@@ -223,39 +222,6 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
 
 /** The side panel's buttons keep the test ids the page's toolbar had. */
 const SIDE_TESTID = { verify: "verify-selected", browse: "browse-selected", show: "show-in-folder", delete: "delete-selected" } as const;
-
-/** A long value (a path, a checksum) shown whole, selectable, with a Copy button; a backup's
- * file (`backupId`) is a link that shows it in the file manager. */
-function Copyable({ label, value, testId, backupId }: { label: string; value: string; testId: string; backupId?: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <div className="copyable">
-      <span className="muted small">{label}</span>
-      {backupId ? (
-        <span className="copyable-value">
-          <FileLink path={value} backupId={backupId} testId={testId} oneLine />
-        </span>
-      ) : (
-        <code className="mono small copyable-value" data-testid={testId}>
-          <MiddleEllipsis value={value} kind="hash" />
-        </code>
-      )}
-      <button
-        type="button"
-        className="btn btn-quiet btn-small"
-        onClick={() => {
-          void navigator.clipboard?.writeText(value).then(
-            () => setCopied(true),
-            () => setCopied(false),
-          );
-        }}
-        data-testid={`${testId}-copy`}
-      >
-        {copied ? "Copied" : "Copy"}
-      </button>
-    </div>
-  );
-}
 
 /** Retention's forecast for each backup and the backups a passed drill proved; asked again when the list changes. */
 function useBackupFacts(project: string, load: BackupsLoad) {

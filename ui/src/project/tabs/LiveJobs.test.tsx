@@ -3,9 +3,11 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished } from "../../bindings";
+import { FinishedView } from "../../components/JobPanel";
 import { StoreProvider, useJobActions } from "../../store";
 import { overview } from "../../dashboard/fixtures";
-import { answered, FINISHED_SHOWN, LiveJobs } from "./LiveJobs";
+import type { LiveJob } from "../../store";
+import { answered, byCause, FINISHED_SHOWN, LiveJobs } from "./LiveJobs";
 
 function Start() {
   const { startBackup } = useJobActions();
@@ -16,12 +18,12 @@ function Start() {
   );
 }
 
-const failed = (id: string): JobFinished =>
+const failed = (id: string, code = "connection"): JobFinished =>
   ({
     job_id: id,
     kind: "backup",
     ok: false,
-    error: { code: "connection", message: "the server refused", hint: null, retryable: true },
+    error: { code, message: "the server refused", hint: null, retryable: true },
     result: null,
   }) as unknown as JobFinished;
 
@@ -50,7 +52,8 @@ describe("the project's job results (issue 44)", () => {
     for (let i = 1; i <= 5; i++) {
       fireEvent.click(screen.getByTestId("start"));
       await waitFor(() => expect(screen.getAllByTestId("job-running")).toHaveLength(1));
-      await act(() => emit("job-finished", failed(`job-${i}`)));
+      // Five causes: five results (one cause would be one card, see below).
+      await act(() => emit("job-finished", failed(`job-${i}`, ["connection", "auth", "not_found", "io", "timeout"][i - 1])));
       await waitFor(() => expect(screen.queryByTestId("job-running")).toBeNull());
     }
     expect(screen.getAllByTestId("job-finished")).toHaveLength(FINISHED_SHOWN);
@@ -80,5 +83,30 @@ describe("the project's job results (issue 44)", () => {
     const jobs = [other, refused] as unknown as Parameters<typeof answered>[0];
     expect(answered(jobs, false).map((j) => j.id)).toEqual(["job-2", "job-1"]);
     expect(answered(jobs, true).map((j) => j.id)).toEqual(["job-2"]);
+  });
+
+  it("one card per failure cause: a damaged archive found by Verify and by Import is said once (import-05)", () => {
+    const verifyDamaged = {
+      id: "job-v",
+      kind: "verify",
+      subject: "/b/legacy_20261126_093805_database.tar.zst",
+      finished: { job_id: "job-v", kind: "verify", ok: true, error: null, result: { kind: "verify", report: { ok: false, archive: "/b/legacy_20261126_093805_database.tar.zst", problems: [], first_bad: null } } },
+    };
+    const importDamaged = {
+      id: "job-i",
+      kind: "import",
+      subject: "/tmp/picked/picked-backup",
+      finished: { job_id: "job-i", kind: "import", ok: false, error: { code: "integrity", message: "bad member", hint: null, retryable: false }, result: null },
+    };
+    const imported = { id: "job-ok", kind: "import", subject: "/tmp/x", finished: { job_id: "job-ok", kind: "import", ok: true, error: null, result: null } };
+    const jobs = [verifyDamaged, importDamaged, imported] as unknown as LiveJob[];
+    const cards = byCause(jobs);
+    expect(cards.map((c) => [c.job.id, c.also.map((j) => j.id)])).toEqual([
+      ["job-v", ["job-i"]],
+      ["job-ok", []],
+    ]);
+    render(<FinishedView job={cards[0]!.job} also={cards[0]!.also} onDismiss={() => {}} />);
+    expect(screen.getAllByText("The archive is damaged")).toHaveLength(1);
+    expect(screen.getByTestId("job-same-cause")).toHaveTextContent("The same cause also stopped: Import of picked-backup.");
   });
 });

@@ -22,8 +22,40 @@ export function answered(finished: LiveJob[], consentGiven = false): LiveJob[] {
   );
 }
 
+/**
+ * Why a finished job failed, as a key: jobs with the same key share one card (issue 44: import-05
+ * showed a Verify and an Import of damaged files as two identical "The archive is damaged"
+ * cards). A damaged archive (a failed verify report, an integrity error) is one cause; any other
+ * error its code. Null: it did not fail, or its failure is its own (a drill's failed check).
+ */
+export function failureCause(job: LiveJob): string | null {
+  const f = job.finished;
+  if (!f) return null;
+  if (f.ok) return f.result?.kind === "verify" && !f.result.report.ok ? "integrity" : null;
+  return f.error?.code ?? null;
+}
+
+/** The results, newest first, one card per failure cause: each card with the older jobs it stands for. */
+export function byCause(finished: LiveJob[]): { job: LiveJob; also: LiveJob[] }[] {
+  const cards: { job: LiveJob; also: LiveJob[] }[] = [];
+  const seen = new Map<string, { job: LiveJob; also: LiveJob[] }>();
+  for (const job of finished) {
+    const cause = failureCause(job);
+    const card = cause === null ? undefined : seen.get(cause);
+    if (card) {
+      card.also.push(job);
+      continue;
+    }
+    const fresh = { job, also: [] as LiveJob[] };
+    if (cause !== null) seen.set(cause, fresh);
+    cards.push(fresh);
+  }
+  return cards;
+}
+
 export function LiveJobs({ project }: { project: string }) {
-  const live = useLiveJobs(project);
+  // A job a section shows in its context (the backup server's, the bucket's) is not shown twice.
+  const live = useLiveJobs(project).filter((j) => !j.placed);
   const { cancel, dismiss } = useJobActions();
   const health = useHealth();
   const encryption =
@@ -31,8 +63,8 @@ export function LiveJobs({ project }: { project: string }) {
   if (live.length === 0) return null;
   // Results do not pile up and push the tabs down (issue 44): the newest few, one line each.
   const finished = live.filter((j) => j.finished);
-  const shown = answered(finished, encryption?.state === "done").slice(0, FINISHED_SHOWN);
-  const hidden = finished.length - shown.length;
+  const cards = byCause(answered(finished, encryption?.state === "done")).slice(0, FINISHED_SHOWN);
+  const hidden = finished.length - cards.reduce((n, c) => n + 1 + c.also.length, 0);
   return (
     <section className="panel jobs" aria-label="Jobs now" data-testid="job-panel">
       {live
@@ -40,8 +72,16 @@ export function LiveJobs({ project }: { project: string }) {
         .map((job) => (
           <ProgressView key={job.id} job={job} onCancel={() => void cancel(job.id)} />
         ))}
-      {shown.map((job) => (
-        <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
+      {cards.map(({ job, also }) => (
+        <FinishedView
+          key={job.id}
+          job={job}
+          also={also}
+          onDismiss={() => {
+            dismiss(job.id);
+            also.forEach((j) => dismiss(j.id));
+          }}
+        />
       ))}
       {finished.length > 1 && (
         <div className="job-head small" data-testid="jobs-older">

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { type BackupRow, commands, type ErrorPayload } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
+import { MiddleEllipsis } from "../../components/MiddleEllipsis";
 import { backupName } from "../../components/names";
 import { STATUS_LABEL } from "../../project/tabs/BackupTimeline";
 import { toErrorPayload } from "../../ipc/errors";
@@ -43,12 +44,11 @@ export function SourceStep({
             onChange={() => dispatch({ type: "chooseBackup", backupId: b.id, path: b.path })}
             data-testid="wizard-backup-radio"
           />
-          <span>
+          <span className="wizard-backup-text">
             <strong>{backupName(b)}</strong> · {formatBytes(b.size)} ·{" "}
             <span className={`status status-${b.status}`}>{STATUS_LABEL[b.status]}</span>
-            <br />
-            <span className="mono small muted path">
-              <bdi>{b.path}</bdi>
+            <span className="mono small muted wizard-backup-path" data-testid="wizard-backup-path">
+              <MiddleEllipsis value={b.path} kind="path" />
             </span>
           </span>
         </label>

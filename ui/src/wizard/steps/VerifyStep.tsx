@@ -23,7 +23,7 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
       </p>
       {(v.status === "idle" || v.status === "running") && (
         <>
-          <p data-testid="wizard-verify-running">Checking every member against its SHA-256 checksum…</p>
+          <p data-testid="wizard-verify-running">Checking every file in the archive against its SHA-256 checksum…</p>
           <Progress progress={v.status === "running" ? v.progress : null} />
         </>
       )}

@@ -180,11 +180,11 @@ fn verify_check(v: &VerifyReport, backup: &BackupRecord) -> DrillCheck {
             CheckStatus::Failed
         },
         expected: Some(format!(
-            "sha256 {}, every member matches its SHA-256",
+            "sha256 {}, every file in the archive matches its SHA-256",
             backup.sha256
         )),
         actual: Some(format!(
-            "sha256 {}, {} of {members} members match",
+            "sha256 {}, {} of {members} files in the archive match",
             v.file_sha256,
             v.members.iter().filter(|m| m.ok).count()
         )),
