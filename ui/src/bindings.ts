@@ -1107,6 +1107,11 @@ export type CopyView = {
 	pending_since: string | null,
 	last_error: string | null,
 	attempts: number,
+	/**
+	 *  A copy locked at its destination (S3 Object Lock): until when (RFC 3339, UTC); its
+	 *  destination's retention does not remove it before.
+	 */
+	retain_until?: string | null,
 };
 
 /**  A table written as CSV. */

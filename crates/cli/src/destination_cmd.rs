@@ -269,7 +269,12 @@ pub async fn copies(engine: &Engine, name: &str, out: &Out) -> Result<u8> {
                         .unwrap_or_default()
                 ),
             };
-            println!("  {:<12} {state}\t{}", c.destination, c.location);
+            let lock = c
+                .retain_until
+                .as_deref()
+                .map(|u| format!(" (locked until {u})"))
+                .unwrap_or_default();
+            println!("  {:<12} {state}{lock}\t{}", c.destination, c.location);
         }
     }
     Ok(0)

@@ -169,6 +169,15 @@ async fn a_locked_copy_carries_its_retention_cannot_be_deleted_and_retention_wai
     let until_t = offsite_core::catalog::parse_timestamp(&until).unwrap();
     assert_eq!(until_t, clock.now() + time::Duration::days(2));
 
+    // `offsite copies` shows it too.
+    let view = e.copies("lockshop").await.unwrap();
+    let shown = view
+        .iter()
+        .flat_map(|b| &b.copies)
+        .find(|c| c.destination == "vault")
+        .unwrap();
+    assert_eq!(shown.retain_until.as_deref(), Some(until.as_str()));
+
     // At the store: the mode and the same date on HEAD (moto answers GetObjectRetention with
     // the object's body, so it is not asked here).
     let store = bucket(&moto, LOCKED);
