@@ -1,4 +1,4 @@
-//! `offsite destination add | list | remove | test`, `offsite copies` and `offsite sync`: where a
+//! `offsite destination add | set | list | remove | test`, `offsite copies` and `offsite sync`: where a
 //! project's archives are copied besides its own folder (a folder, an S3-compatible bucket, an
 //! rclone remote), each with its own retention; every backup and where its copies are; pushing
 //! pending copies and applying each destination's retention.
@@ -26,6 +26,13 @@ pub enum DestinationCmd {
         after_help = "Examples:\n  offsite destination add shop usb --folder /media/usb/offsite --keep-daily 7\n  printf %s \"$SECRET\" | offsite destination add shop bucket --s3 s3://my-backups/offsite --s3-endpoint https://s3.eu-central-1.amazonaws.com --s3-region eu-central-1 --s3-key-id AKIA123 --s3-secret-stdin --keep-monthly 12\n  offsite destination add shop nas --rclone nas:backups/offsite"
     )]
     Add(Box<AddArgs>),
+    /// Set (replace) an S3 destination's Object Lock and storage class: no --object-lock turns
+    /// locking off for new copies, no --storage-class uploads to the bucket's default. Copies
+    /// already there keep the lock they were given.
+    #[command(
+        after_help = "Examples:\n  offsite destination set shop bucket --object-lock governance --lock-days 14 --storage-class STANDARD_IA\n  offsite destination set shop bucket"
+    )]
+    Set(SetArgs),
     /// List a project's destinations with their retention.
     #[command(
         after_help = "Examples:\n  offsite destination list shop\n  offsite destination list shop --json"
@@ -107,6 +114,23 @@ pub struct AddArgs {
     keep: KeepArgs,
 }
 
+#[derive(Args)]
+pub struct SetArgs {
+    /// The project (see `offsite project list`).
+    name: String,
+    /// The destination's name (see `offsite destination list NAME`).
+    dest_name: String,
+    /// Lock every copy uploaded from now on: governance or compliance (see `destination add`).
+    #[arg(long, value_name = "MODE", value_parser = ["governance", "compliance"])]
+    object_lock: Option<String>,
+    /// How many days each copy stays locked (default: from the destination's retention).
+    #[arg(long, value_name = "N", requires = "object_lock")]
+    lock_days: Option<u32>,
+    /// The storage class uploads go to (STANDARD, STANDARD_IA, GLACIER, DEEP_ARCHIVE, …).
+    #[arg(long, value_name = "CLASS")]
+    storage_class: Option<String>,
+}
+
 impl AddArgs {
     fn retention(&self) -> Result<Option<RetentionPolicy>> {
         let p = self.keep.policy()?;
@@ -167,6 +191,32 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                     "added destination {} ({}) to {}",
                     d.name, d.location, a.name
                 );
+            }
+        }
+        DestinationCmd::Set(a) => {
+            let lock = a.object_lock.as_deref().map(str::parse).transpose()?;
+            let d = engine
+                .set_destination_protection(
+                    &a.name,
+                    &a.dest_name,
+                    lock,
+                    a.lock_days,
+                    a.storage_class.clone(),
+                )
+                .await?;
+            if out.json() {
+                out.emit(&json!({ "destination": d }));
+            } else {
+                let s3 = d.s3.unwrap_or_default();
+                let lock = match (s3.object_lock, s3.lock_days) {
+                    (Some(m), Some(days)) => format!("{m} lock for {days} days"),
+                    _ => "no lock".to_string(),
+                };
+                let class = s3
+                    .storage_class
+                    .as_deref()
+                    .unwrap_or("the bucket's default class");
+                println!("destination {} of {}: {lock}, {class}", d.name, a.name);
             }
         }
         DestinationCmd::List { name } => {

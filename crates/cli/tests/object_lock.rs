@@ -1,4 +1,4 @@
-//! `offsite destination add … --object-lock MODE [--lock-days N] --storage-class CLASS` through the
+//! `offsite destination add|set … --object-lock MODE [--lock-days N] --storage-class CLASS` through the
 //! command line (issue 47, item 6): the settings land on the destination (`destination list`,
 //! text and JSON), the days come from the retention when not given, and bad combinations are
 //! refused with their codes. The locks themselves are tested against moto in
@@ -99,4 +99,40 @@ fn object_lock_and_storage_class_flags() {
     assert_eq!(cli.run(&args).status.code(), Some(2));
     let list = cli.json(&["destination", "list", &name], 0);
     assert_eq!(list["destinations"].as_array().unwrap().len(), 2, "{list}");
+
+    // `destination set` replaces both settings; what is not given is turned off.
+    let d = cli.json(
+        &[
+            "destination",
+            "set",
+            &name,
+            "vault",
+            "--object-lock",
+            "governance",
+            "--lock-days",
+            "10",
+        ],
+        0,
+    );
+    let s3 = &d["destination"]["s3"];
+    assert_eq!(s3["object_lock"], "governance", "{d}");
+    assert_eq!(s3["lock_days"], 10, "{d}");
+    assert_eq!(s3["storage_class"], Value::Null, "{d}");
+    let d = cli.json(
+        &[
+            "destination",
+            "set",
+            &name,
+            "vault2",
+            "--storage-class",
+            "deep_archive",
+        ],
+        0,
+    );
+    let s3 = &d["destination"]["s3"];
+    assert_eq!(s3["object_lock"], Value::Null, "{d}");
+    assert_eq!(s3["lock_days"], Value::Null, "{d}");
+    assert_eq!(s3["storage_class"], "DEEP_ARCHIVE", "{d}");
+    let e = cli.json(&["destination", "set", &name, "nowhere"], 2);
+    assert_eq!(e["error"]["code"], "not_found", "{e}");
 }

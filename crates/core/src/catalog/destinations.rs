@@ -277,6 +277,29 @@ impl Catalog {
         self.destination(project_id, &spec.name).await
     }
 
+    /// Replace an S3 destination's Object Lock (mode, days) and storage class (already checked
+    /// by the engine); copies already uploaded keep the lock they were given.
+    pub async fn set_destination_protection(
+        &self,
+        destination_id: &str,
+        lock: Option<LockMode>,
+        lock_days: Option<u32>,
+        storage_class: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE destinations SET s3_object_lock = ?, s3_lock_days = ?, s3_storage_class = ? \
+             WHERE id = ? AND kind = 's3'",
+        )
+        .bind(lock)
+        .bind(lock_days)
+        .bind(storage_class)
+        .bind(destination_id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("saving a destination's lock and storage class", e))?;
+        Ok(())
+    }
+
     /// A project's destinations, by name.
     pub async fn destinations(&self, project_id: &str) -> Result<Vec<DestinationRecord>> {
         sqlx::query_as::<_, DestinationRow>(&format!(

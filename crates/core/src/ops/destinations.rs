@@ -7,7 +7,7 @@ use crate::catalog::{
     DestinationKind, DestinationRecord, DestinationSpec, Project, S3Target, LOCAL_DESTINATION,
 };
 use crate::destinations::{
-    s3_lock, CheckState, Destination, FolderDestination, ObjectLock, RcloneConfig,
+    s3_lock, CheckState, Destination, FolderDestination, LockMode, ObjectLock, RcloneConfig,
     RcloneDestination, S3Destination, S3DestinationConfig,
 };
 use crate::engine::Engine;
@@ -149,6 +149,42 @@ fn protect(s3: &mut S3Target, retention: Option<&RetentionPolicy>) -> Result<()>
         None => {}
     }
     Ok(())
+}
+
+/// `destination set`: an S3 destination's Object Lock and storage class, checked as at `add`
+/// (days given or derived from its retention). Copies already there keep their own lock.
+pub(crate) async fn set_protection(
+    engine: &Engine,
+    project: &str,
+    name: &str,
+    lock: Option<LockMode>,
+    lock_days: Option<u32>,
+    storage_class: Option<String>,
+) -> Result<DestinationRecord> {
+    let project = engine.catalog.project(project).await?;
+    let d = engine.catalog.destination(&project.id, name).await?;
+    let mut s3 =
+        d.s3.clone()
+            .filter(|_| d.kind == DestinationKind::S3)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+            "destination {name} is not an S3 bucket: Object Lock and storage classes are S3's"
+        ))
+            })?;
+    s3.object_lock = lock;
+    s3.lock_days = lock_days;
+    s3.storage_class = storage_class;
+    protect(&mut s3, d.retention.as_ref())?;
+    engine
+        .catalog
+        .set_destination_protection(
+            &d.id,
+            s3.object_lock,
+            s3.lock_days,
+            s3.storage_class.as_deref(),
+        )
+        .await?;
+    engine.catalog.destination(&project.id, name).await
 }
 
 /// The lock a copy uploaded now to `d` gets: its mode, and now (the engine's clock) plus the
