@@ -1124,6 +1124,11 @@ export type CopyView = {
 	pending_since: string | null,
 	last_error: string | null,
 	attempts: number,
+	/**
+	 *  A copy locked at its destination (S3 Object Lock): until when (RFC 3339, UTC); its
+	 *  destination's retention does not remove it before.
+	 */
+	retain_until?: string | null,
 };
 
 /**  A table written as CSV. */
@@ -1454,6 +1459,11 @@ export type DestinationTest = {
 	total_bytes: number | null,
 	/**  What a person should know (why it is offline or not writable). */
 	message: string | null,
+	/**
+	 *  An S3 destination that locks its copies: that the bucket has Object Lock enabled, and
+	 *  what the mode means in plain words.
+	 */
+	lock: string | null,
 	error: ErrorPayload | null,
 };
 
@@ -1716,6 +1726,11 @@ export type ErrorKind =
  *  entry); nothing was changed.
  */
 "conflict" | 
+/**
+ *  The object is in an archive storage class (S3 `GLACIER`, `DEEP_ARCHIVE`) and cannot be read
+ *  until it is restored in the provider (S3's `InvalidObjectState`).
+ */
+"archived" | 
 /**  A bug: something that should not happen. */
 "internal";
 
@@ -2081,6 +2096,30 @@ export type LastRun = {
 	/**  The error's code (`auth`, `connect`…) when it failed. */
 	error_code: string | null,
 	error_message: string | null,
+};
+
+/**  How an uploaded copy is locked. */
+export type LockMode = 
+/**
+ *  Nobody deletes it before the date, except a user with the special
+ *  `s3:BypassGovernanceRetention` permission who asks for it.
+ */
+"governance" | 
+/**  Nobody deletes it before the date: not the keys Offsite holds, not the account's root. */
+"compliance";
+
+/**
+ *  A copy a destination's retention would remove but that is locked there (S3 Object Lock):
+ *  kept until its date, removed by the first sync after it.
+ */
+export type LockedCopy = {
+	backup_id: string,
+	destination: string,
+	location: string,
+	/**  RFC 3339, UTC. */
+	locked_until: string,
+	/**  "locked until 2026-12-03 10:00 UTC". */
+	note: string,
 };
 
 /**  A schema of the target that another role owns, as the restore treats it. */
@@ -2874,6 +2913,12 @@ export type S3Target = {
 	key_id: string,
 	/**  Path-style addressing (`endpoint/bucket/key`), as MinIO and most self-hosted stores need. */
 	path_style: boolean,
+	/**  Lock every copy uploaded here in this mode (the bucket must have Object Lock enabled). */
+	object_lock?: LockMode | null,
+	/**  How many days each copy is locked from its upload (set when `object_lock` is). */
+	lock_days?: number | null,
+	/**  The storage class uploads go to (`STANDARD_IA`, `GLACIER`, …); `None`: the bucket's default. */
+	storage_class?: string | null,
 };
 
 /**  A safety backup on disk. */
@@ -3324,6 +3369,8 @@ export type SyncOutcome = {
 	copies: CopyResult[],
 	/**  What each destination's retention removed. */
 	pruned: PrunedCopy[],
+	/**  What a destination's retention would remove but is locked there until a date. */
+	locked: LockedCopy[],
 	/**  Copies still pending afterwards. */
 	pending: number,
 };

@@ -1,4 +1,4 @@
-//! `offsite destination add | list | remove | test`, `offsite copies` and `offsite sync`: where a
+//! `offsite destination add | set | list | remove | test`, `offsite copies` and `offsite sync`: where a
 //! project's archives are copied besides its own folder (a folder, an S3-compatible bucket, an
 //! rclone remote), each with its own retention; every backup and where its copies are; pushing
 //! pending copies and applying each destination's retention.
@@ -26,6 +26,13 @@ pub enum DestinationCmd {
         after_help = "Examples:\n  offsite destination add shop usb --folder /media/usb/offsite --keep-daily 7\n  printf %s \"$SECRET\" | offsite destination add shop bucket --s3 s3://my-backups/offsite --s3-endpoint https://s3.eu-central-1.amazonaws.com --s3-region eu-central-1 --s3-key-id AKIA123 --s3-secret-stdin --keep-monthly 12\n  offsite destination add shop nas --rclone nas:backups/offsite"
     )]
     Add(Box<AddArgs>),
+    /// Set (replace) an S3 destination's Object Lock and storage class: no --object-lock turns
+    /// locking off for new copies, no --storage-class uploads to the bucket's default. Copies
+    /// already there keep the lock they were given.
+    #[command(
+        after_help = "Examples:\n  offsite destination set shop bucket --object-lock governance --lock-days 14 --storage-class STANDARD_IA\n  offsite destination set shop bucket"
+    )]
+    Set(SetArgs),
     /// List a project's destinations with their retention.
     #[command(
         after_help = "Examples:\n  offsite destination list shop\n  offsite destination list shop --json"
@@ -86,11 +93,42 @@ pub struct AddArgs {
     /// Path-style addressing (endpoint/bucket/key), as MinIO and most self-hosted stores need.
     #[arg(long, requires = "s3")]
     s3_path_style: bool,
+    /// Lock every copy uploaded to the bucket (S3 Object Lock; the bucket must have it
+    /// enabled): governance (an admin with a special permission can still remove a copy) or
+    /// compliance (no one can until its date).
+    #[arg(long, value_name = "MODE", requires = "s3", value_parser = ["governance", "compliance"])]
+    object_lock: Option<String>,
+    /// How many days each copy stays locked (default: the shortest period of the
+    /// destination's time-based --keep-* rules).
+    #[arg(long, value_name = "N", requires = "object_lock")]
+    lock_days: Option<u32>,
+    /// The storage class uploads go to: STANDARD, STANDARD_IA, ONEZONE_IA,
+    /// INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, … (copies in GLACIER or
+    /// DEEP_ARCHIVE must be restored in the provider before they can be fetched).
+    #[arg(long, value_name = "CLASS", requires = "s3")]
+    storage_class: Option<String>,
     /// An rclone remote from your rclone configuration: REMOTE:PATH.
     #[arg(long, value_name = "REMOTE:PATH")]
     rclone: Option<String>,
     #[command(flatten)]
     keep: KeepArgs,
+}
+
+#[derive(Args)]
+pub struct SetArgs {
+    /// The project (see `offsite project list`).
+    name: String,
+    /// The destination's name (see `offsite destination list NAME`).
+    dest_name: String,
+    /// Lock every copy uploaded from now on: governance or compliance (see `destination add`).
+    #[arg(long, value_name = "MODE", value_parser = ["governance", "compliance"])]
+    object_lock: Option<String>,
+    /// How many days each copy stays locked (default: from the destination's retention).
+    #[arg(long, value_name = "N", requires = "object_lock")]
+    lock_days: Option<u32>,
+    /// The storage class uploads go to (STANDARD, STANDARD_IA, GLACIER, DEEP_ARCHIVE, …).
+    #[arg(long, value_name = "CLASS")]
+    storage_class: Option<String>,
 }
 
 impl AddArgs {
@@ -118,6 +156,9 @@ impl AddArgs {
                 prefix,
                 key_id: self.s3_key_id.clone().unwrap_or_default(),
                 path_style: self.s3_path_style,
+                object_lock: self.object_lock.as_deref().map(str::parse).transpose()?,
+                lock_days: self.lock_days,
+                storage_class: self.storage_class.clone(),
             });
             secret = if self.s3_secret_stdin {
                 Some(crate::read_password_stdin()?)
@@ -152,6 +193,32 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                 );
             }
         }
+        DestinationCmd::Set(a) => {
+            let lock = a.object_lock.as_deref().map(str::parse).transpose()?;
+            let d = engine
+                .set_destination_protection(
+                    &a.name,
+                    &a.dest_name,
+                    lock,
+                    a.lock_days,
+                    a.storage_class.clone(),
+                )
+                .await?;
+            if out.json() {
+                out.emit(&json!({ "destination": d }));
+            } else {
+                let s3 = d.s3.unwrap_or_default();
+                let lock = match (s3.object_lock, s3.lock_days) {
+                    (Some(m), Some(days)) => format!("{m} lock for {days} days"),
+                    _ => "no lock".to_string(),
+                };
+                let class = s3
+                    .storage_class
+                    .as_deref()
+                    .unwrap_or("the bucket's default class");
+                println!("destination {} of {}: {lock}, {class}", d.name, a.name);
+            }
+        }
         DestinationCmd::List { name } => {
             let list = engine.destinations(&name).await?;
             if out.json() {
@@ -166,7 +233,23 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                         .map(|r| r.describe())
                         .unwrap_or_else(|| "keep everything".into());
                     let offsite = if d.offsite { ", offsite" } else { "" };
-                    println!("{}\t{}\t{}\t{rules}{offsite}", d.name, d.kind, d.location);
+                    let lock =
+                        d.s3.as_ref()
+                            .map(|s| {
+                                let mut v = Vec::new();
+                                if let (Some(m), Some(days)) = (s.object_lock, s.lock_days) {
+                                    v.push(format!("{m} lock {days} days"));
+                                }
+                                if let Some(c) = &s.storage_class {
+                                    v.push(c.clone());
+                                }
+                                v.iter().map(|x| format!(", {x}")).collect::<String>()
+                            })
+                            .unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{rules}{offsite}{lock}",
+                        d.name, d.kind, d.location
+                    );
                 }
             }
         }
@@ -195,8 +278,14 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                     .map(|b| format!(", {} MiB free", b / (1024 * 1024)))
                     .unwrap_or_default();
                 println!("{} ({}): {state}{free}", t.name, t.location);
+                if let Some(lock) = &t.lock {
+                    println!("  {lock}");
+                }
                 if let Some(e) = &t.error {
                     println!("  {}", e.message);
+                    if let Some(h) = &e.hint {
+                        println!("  {h}");
+                    }
                 }
             }
             if !t.writable {
@@ -230,7 +319,12 @@ pub async fn copies(engine: &Engine, name: &str, out: &Out) -> Result<u8> {
                         .unwrap_or_default()
                 ),
             };
-            println!("  {:<12} {state}\t{}", c.destination, c.location);
+            let lock = c
+                .retain_until
+                .as_deref()
+                .map(|u| format!(" (locked until {u})"))
+                .unwrap_or_default();
+            println!("  {:<12} {state}{lock}\t{}", c.destination, c.location);
         }
     }
     Ok(0)
@@ -252,6 +346,12 @@ pub async fn sync(engine: &Engine, name: String, out: &Out, job: JobStart) -> Re
             println!(
                 "removed from {} by its retention: {}",
                 p.destination, p.location
+            );
+        }
+        for l in &s.locked {
+            println!(
+                "kept at {} (its retention would remove it): {}, {}",
+                l.destination, l.location, l.note
             );
         }
         println!("{} copies pending", s.pending);

@@ -758,7 +758,20 @@ impl Engine {
     ) -> Result<RemovedDestination> {
         ops::destinations::remove(self, project, name).await
     }
-    /// Whether a destination is reachable and writable, and its free space when known.
+    /// Set (replace) an S3 destination's Object Lock (mode, days; days default from its
+    /// retention) and storage class; copies already uploaded keep their own lock.
+    pub async fn set_destination_protection(
+        &self,
+        project: &str,
+        name: &str,
+        lock: Option<crate::destinations::LockMode>,
+        lock_days: Option<u32>,
+        storage_class: Option<String>,
+    ) -> Result<crate::catalog::DestinationRecord> {
+        ops::destinations::set_protection(self, project, name, lock, lock_days, storage_class).await
+    }
+    /// Whether a destination is reachable and writable, and its free space when known (and an
+    /// S3 bucket's Object Lock when the destination asks for it).
     pub async fn test_destination(&self, project: &str, name: &str) -> Result<DestinationTest> {
         ops::destinations::test(self, project, name).await
     }

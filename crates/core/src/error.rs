@@ -73,6 +73,9 @@ pub enum ErrorKind {
     /// What is on disk is not what the catalog says (a file replaced, or shared with another
     /// entry); nothing was changed.
     Conflict,
+    /// The object is in an archive storage class (S3 `GLACIER`, `DEEP_ARCHIVE`) and cannot be read
+    /// until it is restored in the provider (S3's `InvalidObjectState`).
+    Archived,
     /// A bug: something that should not happen.
     Internal,
 }
@@ -106,6 +109,7 @@ impl ErrorKind {
             ErrorKind::Catalog => "catalog",
             ErrorKind::Io => "io",
             ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Archived => "archived",
             ErrorKind::Internal => "internal",
         }
     }
@@ -157,6 +161,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Interrupted,
         ErrorKind::Conflict,
+        ErrorKind::Archived,
         ErrorKind::Internal,
     ];
 }

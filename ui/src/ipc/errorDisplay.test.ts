@@ -30,6 +30,7 @@ const KINDS: Record<ErrorKind, true> = {
   io: true,
   interrupted: true,
   conflict: true,
+  archived: true,
   internal: true,
 };
 

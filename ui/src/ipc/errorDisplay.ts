@@ -267,6 +267,11 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     "It changed on disk since Offsite wrote it: verify it, or use another backup.",
     ["verify_another"],
   ),
+  archived: failed(
+    "This copy must be restored in the provider first",
+    "It is in an archive storage class (GLACIER or DEEP_ARCHIVE): restore it in the provider's console, then try again.",
+    ["verify_another"],
+  ),
   internal: failed(GENERIC_TITLE, "Try again; if it happens again, report it with the message above.", ["retry"]),
 };
 

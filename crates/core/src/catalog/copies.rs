@@ -48,6 +48,10 @@ pub struct BackupCopy {
     pub last_error: Option<String>,
     /// How many attempts to upload it failed.
     pub attempts: u32,
+    /// A copy locked at its destination (S3 Object Lock): until when (RFC 3339, UTC); retention
+    /// does not remove it before.
+    #[serde(default)]
+    pub retain_until: Option<String>,
 }
 
 text_enum! {
@@ -64,7 +68,7 @@ text_enum! {
 /// The columns of [`BackupCopy`], in its order.
 pub(super) const COPY_COLS: &str = "id, backup_id, destination, location, size, sha256, status, \
                          verified_at, verify_problem, created_at, state, uploaded_at, \
-                         pending_since, last_error, attempts";
+                         pending_since, last_error, attempts, retain_until";
 /// The columns a local copy is inserted with (the rest keep their defaults).
 const LOCAL_COLS: &str =
     "id, backup_id, destination, location, size, sha256, status, verified_at, \
@@ -198,6 +202,7 @@ mod tests {
                 pending_since: None,
                 last_error: None,
                 attempts: 0,
+                retain_until: None,
             }
         );
 
@@ -457,6 +462,7 @@ mod tests {
                     pending_since: None,
                     last_error: None,
                     attempts: 0,
+                    retain_until: None,
                 }
             );
         }

@@ -49,6 +49,17 @@ impl Catalog {
         self.copy_at(&t.destination, &t.location).await
     }
 
+    /// Record the date a stored copy is locked until at its destination (S3 Object Lock).
+    pub async fn set_copy_retain_until(&self, copy_id: &str, until: &str) -> Result<()> {
+        sqlx::query("UPDATE backup_copies SET retain_until = ? WHERE id = ?")
+            .bind(until)
+            .bind(copy_id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| db_error("recording a copy's lock", e))?;
+        Ok(())
+    }
+
     /// Record a copy as pending: its destination could not take it (`error` says why; it must
     /// hold no secret). The first failure sets since when; each one counts an attempt.
     pub async fn record_copy_pending(&self, t: &CopyTarget, error: &str) -> Result<BackupCopy> {

@@ -8,6 +8,7 @@
 
 use super::sql::{db_error, is_foreign_key_violation, is_unique_violation, new_id};
 use super::Catalog;
+use crate::destinations::LockMode;
 use crate::error::{Error, ErrorKind, Result};
 use crate::schedule::{RetentionPolicy, Within};
 use crate::text_enum::text_enum;
@@ -39,6 +40,15 @@ pub struct S3Target {
     pub key_id: String,
     /// Path-style addressing (`endpoint/bucket/key`), as MinIO and most self-hosted stores need.
     pub path_style: bool,
+    /// Lock every copy uploaded here in this mode (the bucket must have Object Lock enabled).
+    #[serde(default)]
+    pub object_lock: Option<LockMode>,
+    /// How many days each copy is locked from its upload (set when `object_lock` is).
+    #[serde(default)]
+    pub lock_days: Option<u32>,
+    /// The storage class uploads go to (`STANDARD_IA`, `GLACIER`, …); `None`: the bucket's default.
+    #[serde(default)]
+    pub storage_class: Option<String>,
 }
 
 /// A destination to add: its name, kind and the one place matching the kind, and optionally its
@@ -97,6 +107,9 @@ struct DestinationRow {
     s3_prefix: Option<String>,
     s3_key_id: Option<String>,
     s3_path_style: bool,
+    s3_object_lock: Option<LockMode>,
+    s3_lock_days: Option<u32>,
+    s3_storage_class: Option<String>,
     rclone: Option<String>,
     offsite: bool,
     keep_last: Option<u32>,
@@ -111,7 +124,8 @@ struct DestinationRow {
 }
 
 const DEST_COLS: &str = "id, project_id, name, kind, folder, s3_endpoint, s3_region, s3_bucket, \
-                         s3_prefix, s3_key_id, s3_path_style, rclone, offsite, keep_last, \
+                         s3_prefix, s3_key_id, s3_path_style, s3_object_lock, s3_lock_days, \
+                         s3_storage_class, rclone, offsite, keep_last, \
                          keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, \
                          keep_within, retention_zone, created_at";
 
@@ -143,6 +157,9 @@ impl DestinationRow {
                 prefix: self.s3_prefix.unwrap_or_default(),
                 key_id: self.s3_key_id.unwrap_or_default(),
                 path_style: self.s3_path_style,
+                object_lock: self.s3_object_lock,
+                lock_days: self.s3_lock_days,
+                storage_class: self.s3_storage_class,
             }),
             _ => None,
         };
@@ -208,7 +225,7 @@ impl Catalog {
         let p = r.clone().unwrap_or_default();
         sqlx::query(&format!(
             "INSERT INTO destinations ({DEST_COLS}) VALUES \
-             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(new_id())
         .bind(project_id)
@@ -221,6 +238,13 @@ impl Catalog {
         .bind(some(&s3.prefix))
         .bind(some(&s3.key_id))
         .bind(s3.path_style)
+        .bind(s3.object_lock.filter(|_| kind == DestinationKind::S3))
+        .bind(s3.lock_days.filter(|_| kind == DestinationKind::S3))
+        .bind(
+            s3.storage_class
+                .as_deref()
+                .filter(|_| kind == DestinationKind::S3),
+        )
         .bind(spec.rclone.as_deref())
         .bind(spec.offsite)
         .bind(p.keep_last)
@@ -251,6 +275,29 @@ impl Catalog {
             }
         })?;
         self.destination(project_id, &spec.name).await
+    }
+
+    /// Replace an S3 destination's Object Lock (mode, days) and storage class (already checked
+    /// by the engine); copies already uploaded keep the lock they were given.
+    pub async fn set_destination_protection(
+        &self,
+        destination_id: &str,
+        lock: Option<LockMode>,
+        lock_days: Option<u32>,
+        storage_class: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE destinations SET s3_object_lock = ?, s3_lock_days = ?, s3_storage_class = ? \
+             WHERE id = ? AND kind = 's3'",
+        )
+        .bind(lock)
+        .bind(lock_days)
+        .bind(storage_class)
+        .bind(destination_id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("saving a destination's lock and storage class", e))?;
+        Ok(())
     }
 
     /// A project's destinations, by name.
@@ -357,6 +404,7 @@ mod tests {
                 prefix: "shop".into(),
                 key_id: "AKIA".into(),
                 path_style: true,
+                ..Default::default()
             }),
             retention: Some(RetentionPolicy {
                 keep_monthly: Some(12),

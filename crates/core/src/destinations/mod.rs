@@ -23,6 +23,7 @@ pub mod rclone;
 mod rclone_run;
 mod retrying;
 pub mod s3;
+pub mod s3_lock;
 mod s3_upload;
 
 use crate::error::{Error, Result};
@@ -38,6 +39,7 @@ pub use folder::FolderDestination;
 pub use memory::MemoryDestination;
 pub use rclone::{RcloneConfig, RcloneDestination};
 pub use s3::{S3Destination, S3DestinationConfig};
+pub use s3_lock::{LockMode, ObjectLock};
 
 /// An object stored at a destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -29,7 +29,7 @@
 //! ([`S3Destination::with_retry`]) or the wrapper one, not long ones to both.
 
 use super::{check_name, CheckState, Destination, DestinationCheck, PutBody, PutOptions, Sha256};
-use super::{StoredObject, TEMP_PREFIX};
+use super::{LockMode, ObjectLock, StoredObject, TEMP_PREFIX};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Reporter;
 use crate::retry::RetryPolicy;
@@ -124,6 +124,12 @@ pub struct S3Destination {
     pub(super) no_md5: Arc<AtomicBool>,
     /// The store refused `If-None-Match` (`NotImplemented`): HEAD-then-PUT only.
     pub(super) no_conditional: Arc<AtomicBool>,
+    /// Every upload is locked so (see `s3_lock.rs`).
+    pub(super) lock: Option<ObjectLock>,
+    /// Deletes remove every version of an object (a bucket with Object Lock keeps versions).
+    pub(super) all_versions: bool,
+    /// Every upload goes to this storage class (checked: `s3_lock::STORAGE_CLASSES`).
+    pub(super) storage_class: Option<String>,
 }
 
 impl fmt::Debug for S3Destination {
@@ -154,7 +160,120 @@ impl S3Destination {
             cancel: CancellationToken::new(),
             no_md5: Arc::default(),
             no_conditional: Arc::default(),
+            lock: None,
+            all_versions: false,
+            storage_class: None,
         })
+    }
+
+    /// Lock every upload (mode and retain-until date). Deleting then removes every version of
+    /// the object (a bucket with Object Lock keeps versions; a plain delete would only hide it).
+    pub fn with_object_lock(mut self, lock: Option<ObjectLock>) -> Self {
+        self.all_versions |= lock.is_some();
+        self.lock = lock;
+        self
+    }
+
+    /// Deletes remove every version of an object (and its delete markers), as a bucket with
+    /// Object Lock needs; without, a delete there only hides the object.
+    pub fn deleting_all_versions(mut self, yes: bool) -> Self {
+        self.all_versions = yes;
+        self
+    }
+
+    /// Upload into this storage class (`STANDARD_IA`, `GLACIER`, …; checked against the list).
+    pub fn with_storage_class(mut self, class: Option<&str>) -> Result<Self> {
+        self.storage_class = class.map(super::s3_lock::parse_storage_class).transpose()?;
+        Ok(self)
+    }
+
+    /// Whether the bucket has Object Lock enabled (`GetObjectLockConfiguration`); a clear
+    /// `invalid_input` error, with what to do, when it does not.
+    pub async fn check_object_lock(&self, mode: LockMode) -> Result<String> {
+        let r = self
+            .client
+            .get_object_lock_configuration()
+            .bucket(&self.bucket)
+            .send()
+            .await;
+        let enabled = match r {
+            Ok(out) => out
+                .object_lock_configuration()
+                .and_then(|c| c.object_lock_enabled())
+                .is_some_and(|e| e.as_str() == "Enabled"),
+            Err(SdkError::ServiceError(se))
+                if se.err().code() == Some("ObjectLockConfigurationNotFoundError") =>
+            {
+                false
+            }
+            Err(e) => return Err(self.error("reading the bucket's Object Lock configuration", e)),
+        };
+        if !enabled {
+            return Err(Error::invalid(format!(
+                "the bucket {} does not have Object Lock enabled, so copies cannot be locked ({mode} mode was asked for)",
+                self.bucket
+            ))
+            .with_hint(
+                "Object Lock can only be switched on for a bucket created with it (or, on AWS, enabled on a versioned bucket): create a bucket with Object Lock enabled and point the destination at it, or remove the destination and add it again without --object-lock",
+            ));
+        }
+        Ok(format!(
+            "Object Lock is enabled on the bucket; {}",
+            mode.meaning()
+        ))
+    }
+
+    /// The error for a GET: S3's `InvalidObjectState` (an archived object) in plain words.
+    fn read_error<E, R>(&self, name: &str, what: &str, e: SdkError<E, R>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: crate::sources::s3::HttpStatus + fmt::Debug,
+    {
+        match &e {
+            SdkError::ServiceError(se) if se.err().code() == Some("InvalidObjectState") => {
+                let class = self
+                    .storage_class
+                    .as_deref()
+                    .filter(|c| super::s3_lock::is_archive_class(c));
+                super::s3_lock::archived(name, &self.location(), class)
+            }
+            _ => self.error(what, e),
+        }
+    }
+
+    /// Delete every version (and delete marker) of one key: a locked version that is still
+    /// locked fails with the store's `AccessDenied`.
+    async fn delete_versions(&self, name: &str, key: &str) -> Result<()> {
+        let what = format!("deleting {name}");
+        let listed = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| self.error(&what, e))?;
+        let versions = listed
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key))
+            .map(|v| v.version_id().map(str::to_string));
+        let markers = listed
+            .delete_markers()
+            .iter()
+            .filter(|m| m.key() == Some(key))
+            .map(|m| m.version_id().map(str::to_string));
+        for version in versions.chain(markers).collect::<Vec<_>>() {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .set_version_id(version)
+                .send()
+                .await
+                .map_err(|e| self.error(&what, e))?;
+        }
+        Ok(())
     }
 
     /// Parts of this size (at least 5 MiB, S3's minimum; more when the body would need more
@@ -385,7 +504,7 @@ impl Destination for S3Destination {
                     self.location()
                 )))
             }
-            r => r.map_err(|e| self.error(&what, e))?,
+            r => r.map_err(|e| self.read_error(name, &what, e))?,
         };
         let stream = futures::stream::try_unfold((out.body, what), |(mut body, what)| async move {
             match body.try_next().await {
@@ -421,7 +540,7 @@ impl Destination for S3Destination {
                     self.location()
                 )))
             }
-            r => r.map_err(|e| self.error(&what, e))?,
+            r => r.map_err(|e| self.read_error(name, &what, e))?,
         };
         let mut body = out.body;
         let mut sha = Sha256::new();
@@ -448,6 +567,10 @@ impl Destination for S3Destination {
         // S3 answers 204 whether or not there was an object: ask first.
         if self.head(name).await?.is_none() {
             return Ok(false);
+        }
+        if self.all_versions {
+            self.delete_versions(name, &self.key_of(name)).await?;
+            return Ok(true);
         }
         self.client
             .delete_object()

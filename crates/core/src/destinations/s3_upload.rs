@@ -7,7 +7,7 @@ use super::{check_name, Destination, PutBody, PutOptions, Sha256, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sources::ByteStream;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, StorageClass};
 use aws_smithy_types::byte_stream::ByteStream as SdkStream;
 use bytes::{Bytes, BytesMut};
 use futures::stream::FuturesUnordered;
@@ -208,6 +208,11 @@ fn not_implemented<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     matches!(e, SdkError::ServiceError(se) if se.err().code() == Some("NotImplemented"))
 }
 
+/// A retain-until date as the SDK sends it (whole seconds, UTC).
+fn retain_until(t: time::OffsetDateTime) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(t.unix_timestamp())
+}
+
 /// Whether an error is a failed `If-None-Match` (the name was taken meanwhile).
 fn precondition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     matches!(e, SdkError::ServiceError(se)
@@ -237,6 +242,9 @@ async fn put_single(
                 .set_content_md5(md5_on.then(|| md5.clone()))
                 .set_if_none_match(cond.then(|| "*".to_string()))
                 .metadata(SHA256_METADATA, sha)
+                .set_object_lock_mode(d.lock.map(|l| l.mode.sdk()))
+                .set_object_lock_retain_until_date(d.lock.map(|l| retain_until(l.retain_until)))
+                .set_storage_class(d.storage_class.as_deref().map(StorageClass::from))
                 .body(SdkStream::from(bytes.clone()))
                 .customize()
                 .disable_payload_signing()
@@ -328,6 +336,9 @@ async fn put_multipart(
                 .bucket(&d.bucket)
                 .key(&key)
                 .metadata(SHA256_METADATA, sha)
+                .set_object_lock_mode(d.lock.map(|l| l.mode.sdk()))
+                .set_object_lock_retain_until_date(d.lock.map(|l| retain_until(l.retain_until)))
+                .set_storage_class(d.storage_class.as_deref().map(StorageClass::from))
                 .send()
                 .await
                 .map_err(|e| d.error(&what, e))

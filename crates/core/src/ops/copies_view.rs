@@ -26,6 +26,11 @@ pub struct CopyView {
     pub pending_since: Option<String>,
     pub last_error: Option<String>,
     pub attempts: u32,
+    /// A copy locked at its destination (S3 Object Lock): until when (RFC 3339, UTC); its
+    /// destination's retention does not remove it before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub retain_until: Option<String>,
 }
 
 /// A backup and where its copies are.
@@ -106,6 +111,7 @@ pub(crate) async fn copies(engine: &Engine, project: &str) -> Result<Vec<BackupC
             pending_since: c.pending_since,
             last_error: c.last_error,
             attempts: c.attempts,
+            retain_until: c.retain_until,
         }
     };
     Ok(engine

@@ -53,6 +53,20 @@ pub struct PrunedCopy {
     pub deleted: bool,
 }
 
+/// A copy a destination's retention would remove but that is locked there (S3 Object Lock):
+/// kept until its date, removed by the first sync after it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LockedCopy {
+    pub backup_id: String,
+    pub destination: String,
+    pub location: String,
+    /// RFC 3339, UTC.
+    pub locked_until: String,
+    /// "locked until 2026-12-03 10:00 UTC".
+    pub note: String,
+}
+
 /// Which project to sync.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
@@ -69,6 +83,8 @@ pub struct SyncOutcome {
     pub copies: Vec<CopyResult>,
     /// What each destination's retention removed.
     pub pruned: Vec<PrunedCopy>,
+    /// What a destination's retention would remove but is locked there until a date.
+    pub locked: Vec<LockedCopy>,
     /// Copies still pending afterwards.
     pub pending: u32,
 }
@@ -171,8 +187,12 @@ pub(crate) async fn copy_to(
         size: backup.size,
         sha256: backup.sha256.to_ascii_lowercase(),
     };
+    // A locking destination: the date the uploads carry is the date recorded.
+    let lock = super::destinations::lock_for(engine, d);
     let attempt = async {
-        let dest = super::destinations::open(engine, project, d).await?;
+        let dest: Box<dyn Destination> = super::destinations::open_with(engine, project, d, lock)
+            .await?
+            .into();
         upload(dest.as_ref(), backup, &key).await
     };
     let result = tokio::select! {
@@ -180,7 +200,20 @@ pub(crate) async fn copy_to(
         _ = cancel.cancelled() => Err(Error::cancelled()),
     };
     let recorded = match &result {
-        Ok(()) => engine.catalog.record_copy_stored(&target).await,
+        Ok(()) => match engine.catalog.record_copy_stored(&target).await {
+            Ok(c) => match lock {
+                Some(l) => {
+                    let until = crate::clock::format_timestamp(l.retain_until);
+                    engine
+                        .catalog
+                        .set_copy_retain_until(&c.id, &until)
+                        .await
+                        .map(|()| c)
+                }
+                None => Ok(c),
+            },
+            e => e,
+        },
         Err(e) => {
             tracing::warn!(project = %project.name, destination = %d.name, "copy pending: {e}");
             engine
@@ -252,7 +285,7 @@ pub(crate) async fn sync(
     start: JobStart,
 ) -> Result<SyncOutcome> {
     let project = &engine.catalog.project(&opts.project).await?;
-    let (job_id, (copies, pruned)) = runner::run(
+    let (job_id, (copies, pruned, locked)) = runner::run(
         engine,
         JobKind::Sync,
         Some(project),
@@ -260,7 +293,7 @@ pub(crate) async fn sync(
         |_| None,
         |job| async move {
             let mut copies = Vec::new();
-            let mut pruned = Vec::new();
+            let mut pruned = Removed::default();
             // One destination that refuses (a link planted in a shared folder) does not keep
             // the others from their copies and retention: the first such error ends the job
             // once every destination had its turn.
@@ -278,7 +311,7 @@ pub(crate) async fn sync(
             }
             match failed {
                 Some(e) => Err(e),
-                None => Ok((copies, pruned)),
+                None => Ok((copies, pruned.pruned, pruned.locked)),
             }
         },
     )
@@ -295,6 +328,7 @@ pub(crate) async fn sync(
         job_id,
         copies,
         pruned,
+        locked,
         pending,
     })
 }
@@ -307,7 +341,7 @@ async fn sync_one(
     d: &DestinationRecord,
     job: &RunningJob,
     copies: &mut Vec<CopyResult>,
-    pruned: &mut Vec<PrunedCopy>,
+    removed: &mut Removed,
 ) -> Result<()> {
     let backups = engine.catalog.backups(&project.id).await?;
     let local = engine.catalog.backups_with_local_copy(&project.id).await?;
@@ -371,8 +405,20 @@ async fn sync_one(
             None
         }
     };
+    let now = engine.clock.now();
     for c in gone {
         job.check_cancelled()?;
+        // Locked there until a date in the future: S3 would refuse; it waits, and says so.
+        if let Some(until) = locked_until(c, now) {
+            removed.locked.push(LockedCopy {
+                backup_id: c.backup_id.clone(),
+                destination: d.name.clone(),
+                location: c.location.clone(),
+                note: format!("locked until {}", utc_minute(until)),
+                locked_until: c.retain_until.clone().unwrap_or_default(),
+            });
+            continue;
+        }
         let deleted = match (c.state, &dest) {
             (CopyState::Pending, _) => false,
             (CopyState::Stored, Some(dest)) => {
@@ -384,7 +430,7 @@ async fn sync_one(
             (CopyState::Stored, None) => continue,
         };
         engine.catalog.remove_copy(&c.id).await?;
-        pruned.push(PrunedCopy {
+        removed.pruned.push(PrunedCopy {
             backup_id: c.backup_id.clone(),
             destination: d.name.clone(),
             location: c.location.clone(),
@@ -392,6 +438,37 @@ async fn sync_one(
         });
     }
     Ok(())
+}
+
+/// What the destinations' retention removed, and what it leaves because it is locked.
+#[derive(Default)]
+struct Removed {
+    pruned: Vec<PrunedCopy>,
+    locked: Vec<LockedCopy>,
+}
+
+/// The date a stored copy is locked until, when that is after `now`. An unreadable date counts
+/// as locked for ever (never deleted early on a catalog value Offsite cannot read).
+fn locked_until(
+    c: &crate::catalog::BackupCopy,
+    now: time::OffsetDateTime,
+) -> Option<time::OffsetDateTime> {
+    let until = c.retain_until.as_deref()?;
+    match parse_timestamp(until) {
+        Ok(t) if t <= now => None,
+        Ok(t) => Some(t),
+        Err(_) => Some(time::OffsetDateTime::new_utc(
+            time::Date::MAX,
+            time::Time::MIDNIGHT,
+        )),
+    }
+}
+
+/// `2026-12-03 10:00 UTC`.
+fn utc_minute(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{} UTC", t.format(&f).unwrap_or_else(|_| t.to_string()))
 }
 
 /// Errors that say the destination as a whole cannot take copies now.

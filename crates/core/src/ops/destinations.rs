@@ -7,11 +7,12 @@ use crate::catalog::{
     DestinationKind, DestinationRecord, DestinationSpec, Project, S3Target, LOCAL_DESTINATION,
 };
 use crate::destinations::{
-    CheckState, Destination, FolderDestination, RcloneConfig, RcloneDestination, S3Destination,
-    S3DestinationConfig,
+    s3_lock, CheckState, Destination, FolderDestination, LockMode, ObjectLock, RcloneConfig,
+    RcloneDestination, S3Destination, S3DestinationConfig,
 };
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
+use crate::schedule::RetentionPolicy;
 use crate::schedule::Zone;
 use crate::secrets::destination_s3_secret_key;
 use serde::Serialize;
@@ -45,6 +46,9 @@ pub struct DestinationTest {
     pub total_bytes: Option<u64>,
     /// What a person should know (why it is offline or not writable).
     pub message: Option<String>,
+    /// An S3 destination that locks its copies: that the bucket has Object Lock enabled, and
+    /// what the mode means in plain words.
+    pub lock: Option<String>,
     pub error: Option<ErrorPayload>,
 }
 
@@ -128,6 +132,75 @@ fn check_s3(s3: &S3Target) -> Result<()> {
     Ok(())
 }
 
+/// Object Lock and storage class: the class checked against the documented list, the lock's
+/// days given or derived from the retention (`s3_lock::lock_days`); days without a lock refused.
+fn protect(s3: &mut S3Target, retention: Option<&RetentionPolicy>) -> Result<()> {
+    s3.storage_class = s3
+        .storage_class
+        .as_deref()
+        .map(crate::destinations::s3_lock::parse_storage_class)
+        .transpose()?;
+    match s3.object_lock {
+        Some(_) => s3.lock_days = Some(s3_lock::lock_days(s3.lock_days, retention)?),
+        None if s3.lock_days.is_some() => {
+            return Err(Error::invalid("--lock-days needs --object-lock")
+                .with_hint("add --object-lock governance or --object-lock compliance"))
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// `destination set`: an S3 destination's Object Lock and storage class, checked as at `add`
+/// (days given or derived from its retention). Copies already there keep their own lock.
+pub(crate) async fn set_protection(
+    engine: &Engine,
+    project: &str,
+    name: &str,
+    lock: Option<LockMode>,
+    lock_days: Option<u32>,
+    storage_class: Option<String>,
+) -> Result<DestinationRecord> {
+    let project = engine.catalog.project(project).await?;
+    let d = engine.catalog.destination(&project.id, name).await?;
+    let mut s3 =
+        d.s3.clone()
+            .filter(|_| d.kind == DestinationKind::S3)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+            "destination {name} is not an S3 bucket: Object Lock and storage classes are S3's"
+        ))
+            })?;
+    s3.object_lock = lock;
+    s3.lock_days = lock_days;
+    s3.storage_class = storage_class;
+    protect(&mut s3, d.retention.as_ref())?;
+    engine
+        .catalog
+        .set_destination_protection(
+            &d.id,
+            s3.object_lock,
+            s3.lock_days,
+            s3.storage_class.as_deref(),
+        )
+        .await?;
+    engine.catalog.destination(&project.id, name).await
+}
+
+/// The lock a copy uploaded now to `d` gets: its mode, and now (the engine's clock) plus the
+/// destination's days. `None` when the destination does not lock.
+pub(crate) fn lock_for(engine: &Engine, d: &DestinationRecord) -> Option<ObjectLock> {
+    let s3 = d.s3.as_ref()?;
+    let mode = s3.object_lock?;
+    let days = s3.lock_days.unwrap_or(1);
+    // Whole seconds: the date S3 keeps is the date the catalog records.
+    let now = engine.clock.now().replace_nanosecond(0).ok()?;
+    Some(ObjectLock {
+        mode,
+        retain_until: now + time::Duration::days(i64::from(days)),
+    })
+}
+
 fn check_rclone(remote: &str) -> Result<()> {
     let ok = remote
         .split_once(':')
@@ -191,8 +264,10 @@ fn check_spec(engine: &Engine, project: &Project, spec: &mut DestinationSpec) ->
             );
         }
     }
-    if let Some(s3) = &spec.s3 {
+    let retention = spec.retention.clone();
+    if let Some(s3) = spec.s3.as_mut() {
         check_s3(s3)?;
+        protect(s3, retention.as_ref())?;
     }
     if let Some(remote) = &spec.rclone {
         check_rclone(remote)?;
@@ -322,19 +397,32 @@ pub(crate) fn offline(d: &DestinationRecord) -> Option<Error> {
     )
 }
 
-/// The [`Destination`] a record names; an offline folder is an error (`connection`).
+/// The [`Destination`] a record names; an offline folder is an error (`connection`). A locking
+/// S3 destination locks what it uploads until now plus its days ([`lock_for`]).
 pub(crate) async fn open(
     engine: &Engine,
     project: &Project,
     d: &DestinationRecord,
 ) -> Result<Box<dyn Destination>> {
+    Ok(open_with(engine, project, d, lock_for(engine, d))
+        .await?
+        .into())
+}
+
+/// [`open`] with the lock its uploads carry given (`copy_out` records the same date).
+pub(crate) async fn open_with(
+    engine: &Engine,
+    project: &Project,
+    d: &DestinationRecord,
+    lock: Option<ObjectLock>,
+) -> Result<Opened> {
     if let Some(e) = offline(d) {
         return Err(e);
     }
     match d.kind {
-        DestinationKind::Folder => Ok(Box::new(FolderDestination::new(
+        DestinationKind::Folder => Ok(Opened::Other(Box::new(FolderDestination::new(
             d.folder.clone().unwrap_or_default(),
-        ))),
+        )))),
         DestinationKind::S3 => {
             let s3 =
                 d.s3.as_ref()
@@ -359,13 +447,43 @@ pub(crate) async fn open(
                 secret_access_key: secret,
                 path_style: s3.path_style,
             };
-            Ok(Box::new(S3Destination::new(&cfg)?))
+            let dest = S3Destination::new(&cfg)?
+                .with_object_lock(lock.filter(|_| s3.object_lock.is_some()))
+                .deleting_all_versions(s3.object_lock.is_some())
+                .with_storage_class(s3.storage_class.as_deref())?;
+            Ok(Opened::S3(Box::new(dest)))
         }
-        DestinationKind::Rclone => Ok(Box::new(RcloneDestination::new(&RcloneConfig {
-            remote: d.rclone.clone().unwrap_or_default(),
-            program: None,
-            config_file: None,
-        })?)),
+        DestinationKind::Rclone => Ok(Opened::Other(Box::new(RcloneDestination::new(
+            &RcloneConfig {
+                remote: d.rclone.clone().unwrap_or_default(),
+                program: None,
+                config_file: None,
+            },
+        )?))),
+    }
+}
+
+/// An opened destination; an S3 one kept as itself (`destination test` asks it more).
+pub(crate) enum Opened {
+    S3(Box<S3Destination>),
+    Other(Box<dyn Destination>),
+}
+
+impl From<Opened> for Box<dyn Destination> {
+    fn from(o: Opened) -> Self {
+        match o {
+            Opened::S3(d) => d,
+            Opened::Other(d) => d,
+        }
+    }
+}
+
+impl Opened {
+    fn as_dyn(&self) -> &dyn Destination {
+        match self {
+            Opened::S3(d) => d.as_ref(),
+            Opened::Other(d) => d.as_ref(),
+        }
     }
 }
 
@@ -381,9 +499,11 @@ pub(crate) async fn test(engine: &Engine, project: &str, name: &str) -> Result<D
         free_bytes: None,
         total_bytes: None,
         message: None,
+        lock: None,
         error: None,
     };
-    let dest = match open(engine, &project, &d).await {
+    // The probe object is written unlocked (a locked one could not be removed).
+    let dest = match open_with(engine, &project, &d, None).await {
         Ok(dest) => dest,
         Err(e) => {
             out.offline = e.kind() == ErrorKind::Connection;
@@ -392,7 +512,20 @@ pub(crate) async fn test(engine: &Engine, project: &str, name: &str) -> Result<D
             return Ok(out);
         }
     };
-    match dest.check().await {
+    // A destination that asks for Object Lock on a bucket without it is not usable: said first,
+    // and no probe object is written (it would be locked).
+    if let (Opened::S3(s3), Some(mode)) = (&dest, d.s3.as_ref().and_then(|s| s.object_lock)) {
+        match s3.check_object_lock(mode).await {
+            Ok(said) => out.lock = Some(said),
+            Err(e) => {
+                out.offline = e.kind() == ErrorKind::Connection;
+                out.message = Some(e.message().to_string());
+                out.error = Some(ErrorPayload::from(&e));
+                return Ok(out);
+            }
+        }
+    }
+    match dest.as_dyn().check().await {
         Ok(c) => {
             out.offline = c.state == CheckState::Offline;
             out.writable = c.writable;
@@ -447,6 +580,7 @@ mod tests {
             prefix: String::new(),
             key_id: "AKIA".into(),
             path_style: false,
+            ..Default::default()
         };
         check_s3(&s3).unwrap();
         s3.endpoint = "https://user:pw@s3.example.com".into();

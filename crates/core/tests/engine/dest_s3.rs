@@ -28,6 +28,7 @@ fn spec(name: &str, endpoint: &str) -> DestinationSpec {
             prefix: "team/offsite".into(),
             key_id: TEST_KEY_ID.into(),
             path_style: true,
+            ..Default::default()
         }),
         ..Default::default()
     }

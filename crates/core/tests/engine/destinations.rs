@@ -483,6 +483,7 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
             prefix: "p".into(),
             key_id: "AKIAPLANTED".into(),
             path_style: true,
+            ..Default::default()
         }),
         ..Default::default()
     };

@@ -21,6 +21,7 @@ mod config_secrets;
 mod conformance;
 mod content_check;
 mod dest_s3;
+mod dest_s3_lock;
 mod destinations;
 mod diff;
 mod drill_encoding;

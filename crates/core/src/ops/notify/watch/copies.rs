@@ -176,6 +176,7 @@ mod tests {
             pending_since: since.map(str::to_string),
             last_error: err.map(str::to_string),
             attempts: 1,
+            retain_until: None,
         }
     }
 
