@@ -278,7 +278,9 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           <ReportStep state={state} onGoto={(to) => dispatch({ type: "goto", step: to })} onDone={onClose} />
         )}
 
-        <div className="form-actions wizard-actions">
+        {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
+        {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
+        <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
               Back
@@ -302,6 +304,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
             </button>
           )}
         </div>
+        )}
       </form>
     </section>
   );
