@@ -249,7 +249,17 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           {STEP_TITLES[step]}
         </h3>
         {step === "source" && (
-          <SourceStep state={state} dispatch={dispatch} backups={backups} loadError={loadError} />
+          <SourceStep
+            state={state}
+            dispatch={dispatch}
+            backups={backups}
+            loadError={loadError}
+            provenBackupId={
+              projectList.status === "ready"
+                ? (projectList.data.find((x) => x.project.name === project)?.last_passed_drill?.backup_id ?? null)
+                : null
+            }
+          />
         )}
         {step === "verify" && (
           <VerifyStep
