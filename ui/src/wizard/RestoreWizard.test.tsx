@@ -277,6 +277,9 @@ describe("RestoreWizard", () => {
     fireEvent.click($("wizard-safety-open"));
     await waitFor(() => expect(called(calls, "reveal_file")).toHaveLength(1));
     expect(called(calls, "reveal_file")[0]?.args).toEqual({ path: "/data/safety/shop_copy.tar.gz" });
+    // Shortened in the middle with Copy, not a raw path (issue 44, restore-08).
+    expect($("wizard-safety-open-copy")).toHaveTextContent("Copy");
+    expect($("wizard-safety-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", "/data/safety/shop_copy.tar.gz");
   });
 
   it("keeps Restore disabled while there are blockers, and re-plans when roles are to be created", async () => {

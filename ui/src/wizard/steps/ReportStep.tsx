@@ -4,7 +4,7 @@
 import type { ConfigReport, DatabaseReport, StorageRestoreReport } from "../../bindings";
 import { countOf, formatBytes } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { FileLink } from "../../components/FileLink";
+import { Copyable } from "../../components/Copyable";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
 import { failureAdvice, readyPlan, type Step, succeeded, type WizardState } from "../steps";
@@ -66,9 +66,10 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
       )}
 
       {report?.safety_backup && (
-        <p data-testid="wizard-safety-path">
-          Safety backup of the target as it was: <FileLink path={report.safety_backup} testId="wizard-safety-open" />
-        </p>
+        <div data-testid="wizard-safety-path">
+          Safety backup of the target as it was:
+          <Copyable value={report.safety_backup} kind="path" reveal testId="wizard-safety-open" />
+        </div>
       )}
 
       {report && report.tables.length > 0 && (
