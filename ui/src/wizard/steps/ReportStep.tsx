@@ -9,6 +9,7 @@ import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
 import { failureAdvice, readyPlan, type Step, succeeded, type WizardState } from "../steps";
 import { WORDS } from "../../words";
+import { StorageTargetFolder, StorageTargetInline } from "./ComponentsRestore";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
@@ -138,9 +139,10 @@ function StorageSection({ report }: { report: StorageRestoreReport }) {
         {countOf(report.uploaded, "object")} written ({formatBytes(report.uploaded_bytes)}), {n(report.skipped)} identical
         skipped
         {report.kept ? `, ${n(report.kept)} different kept` : ""}
-        {report.plan.mirror ? `, ${n(report.deleted)} deleted (${formatBytes(report.deleted_bytes)})` : ""} — into{" "}
-        {report.plan.target}.
+        {report.plan.mirror ? `, ${n(report.deleted)} deleted (${formatBytes(report.deleted_bytes)})` : ""}
+        <StorageTargetInline target={report.plan.target} />
       </p>
+      <StorageTargetFolder target={report.plan.target} testId="wizard-report-storage-target" />
       <table className="history-table wizard-table">
         <thead>
           <tr>
