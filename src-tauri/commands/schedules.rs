@@ -7,8 +7,8 @@ use super::{err, CmdResult};
 use crate::Shell;
 use offsite_core::catalog::{JobRecord, ScheduleKind};
 use offsite_core::ops::{
-    JobFilter, ProjectStatus, PruneOptions, PruneOutcome, RetentionView, SchedulePreview,
-    ScheduleView, ScheduleWhat, SetSchedule,
+    JobFilter, ProjectStatus, PruneOptions, PruneOutcome, RetentionView, ScheduleEdit,
+    SchedulePreview, ScheduleView, ScheduleWhat, SetSchedule,
 };
 use offsite_core::schedule::{RetentionPolicy, ScheduleWhen};
 use offsite_core::JobStart;
@@ -110,6 +110,68 @@ pub async fn clear_schedule(
     shell
         .engine()?
         .clear_schedule(&project, kind)
+        .await
+        .map_err(err)
+}
+
+/// Add a named backup schedule (its name must be free): its time, type, destinations, retention
+/// and selection as the editor holds them (`null`: the project's). Returns it with its next runs.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_named_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    edit: ScheduleEdit,
+) -> CmdResult<ScheduleView> {
+    let req = edit.request(&project).map_err(err)?;
+    shell.engine()?.add_named_schedule(req).await.map_err(err)
+}
+
+/// Replace a named backup schedule's time and plan with the editor's (it must exist; its zone,
+/// when `null`, stays as it is).
+#[tauri::command]
+#[specta::specta]
+pub async fn change_named_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    edit: ScheduleEdit,
+) -> CmdResult<ScheduleView> {
+    let req = edit.request(&project).map_err(err)?;
+    shell
+        .engine()?
+        .change_named_schedule(req)
+        .await
+        .map_err(err)
+}
+
+/// Remove a named backup schedule; whether there was one. Its backups stay; from then on the
+/// project's retention policy prunes them.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_named_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    name: String,
+) -> CmdResult<bool> {
+    shell
+        .engine()?
+        .remove_named_schedule(&project, &name)
+        .await
+        .map_err(err)
+}
+
+/// Pause (`true`) or resume a named backup schedule.
+#[tauri::command]
+#[specta::specta]
+pub async fn pause_named_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    name: String,
+    paused: bool,
+) -> CmdResult<()> {
+    shell
+        .engine()?
+        .pause_named_schedule(&project, &name, paused)
         .await
         .map_err(err)
 }

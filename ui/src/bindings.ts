@@ -209,6 +209,23 @@ export const commands = {
 	pauseSchedule: (project: string, kind: ScheduleKind, paused: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("pause_schedule", { project, kind, paused })),
 	/**  Remove a project's schedule of this kind; whether there was one. */
 	clearSchedule: (project: string, kind: ScheduleKind) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("clear_schedule", { project, kind })),
+	/**
+	 *  Add a named backup schedule (its name must be free): its time, type, destinations, retention
+	 *  and selection as the editor holds them (`null`: the project's). Returns it with its next runs.
+	 */
+	addNamedSchedule: (project: string, edit: ScheduleEdit) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("add_named_schedule", { project, edit })),
+	/**
+	 *  Replace a named backup schedule's time and plan with the editor's (it must exist; its zone,
+	 *  when `null`, stays as it is).
+	 */
+	changeNamedSchedule: (project: string, edit: ScheduleEdit) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("change_named_schedule", { project, edit })),
+	/**
+	 *  Remove a named backup schedule; whether there was one. Its backups stay; from then on the
+	 *  project's retention policy prunes them.
+	 */
+	removeNamedSchedule: (project: string, name: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("remove_named_schedule", { project, name })),
+	/**  Pause (`true`) or resume a named backup schedule. */
+	pauseNamedSchedule: (project: string, name: string, paused: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("pause_named_schedule", { project, name, paused })),
 	/**  The next 5 runs of a spec as if it were saved now (nothing is saved): the editor's preview. */
 	previewSchedule: (when: ScheduleWhen, timeZone: string | null) => typedError<SchedulePreview, ErrorPayload>(__TAURI_INVOKE("preview_schedule", { when, timeZone })),
 	/**  A project's retention policy (no rules: everything is kept) and the zone of its periods. */
@@ -2878,6 +2895,26 @@ export type SavedObject = {
 	path: string,
 	bytes: number,
 	sha256: string,
+};
+
+/**
+ *  A named backup schedule as the app's editor holds it: every part said, `None` being the
+ *  project's (its type, its selection, every destination, its retention policy). Saving one
+ *  replaces the schedule's plan whole ([`ScheduleEdit::request`]).
+ */
+export type ScheduleEdit = {
+	name: string,
+	when: ScheduleWhen,
+	/**  IANA zone (`None`: as it is, or this computer's for a new one). */
+	time_zone: string | null,
+	backup_type: ScheduleType | null,
+	/**  The tenant of a `tenant` schedule (other types: none). */
+	tenant: string | null,
+	selection: BackupSelection | null,
+	/**  Destination names (`None`: every destination of the project). */
+	destinations: string[] | null,
+	/**  Its own retention (`None`: the project's policy). */
+	retention: RetentionPolicy | null,
 };
 
 /**  What a schedule runs. */

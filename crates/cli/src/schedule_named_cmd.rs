@@ -88,6 +88,7 @@ impl PlanArgs {
             retention,
             use_project_retention: self.project_retention,
             use_project_selection: self.project_selection,
+            no_tenant: false,
         })
     }
 }

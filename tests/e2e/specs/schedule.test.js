@@ -188,6 +188,32 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     assert.equal(await $("schedule-backup-spec").getText(), "Cron “0 4 * * *”");
   });
 
+  it("adds a named schedule with its own retention, then removes it after the question", async () => {
+    await $("named-schedule-add").scrollIntoView({ block: "center" });
+    await $("named-schedule-add").click();
+    await $("named-editor").waitForDisplayed({ timeout: 10_000 });
+    await typeInto(app, "named-editor-name", "hourly");
+    await $("named-editor-type").selectByAttribute("value", "database");
+    await $("named-editor-kind").selectByAttribute("value", "every");
+    await typeInto(app, "named-editor-hours", "1");
+    await $("named-editor-ret-own").click();
+    assert.equal(await $("named-editor-presets").getAttribute("data-preset"), "recommended");
+    await app.screenshot("06-named-editor");
+    await $("named-editor-save").click();
+    await $("named-schedules-notice").waitForDisplayed({ timeout: 10_000 });
+    await until(app.browser, "the hourly schedule listed", async () => (await app.browser.$$(byTestId("named-schedule"))).length === 1);
+    const listed = JSON.parse(offsiteCli(() => app.dataDir)("--json", "schedule", "list", "shop"));
+    const hourly = (listed.schedules ?? listed).find((x) => x.name === "hourly");
+    assert.equal(hourly.backup_type, "database");
+    assert.equal(hourly.retention_from, "schedule");
+    await $("named-schedule-remove").click();
+    await $("named-schedule-remove-confirm").waitForDisplayed();
+    assert.match(await $("named-schedule-remove-confirm").getText(), /not deleted/);
+    await app.screenshot("07-named-remove-question");
+    await $("named-schedule-remove-yes").click();
+    await until(app.browser, "the hourly schedule gone", async () => (await app.browser.$$(byTestId("named-schedule"))).length === 0);
+  });
+
   // Last: after a pointer click on a spin button, WebKitWebDriver ignores element clicks (native
   // buttons too), so nothing may follow it.
   it("a number field's arrows, drawn by the app, still step it", async () => {

@@ -7,79 +7,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { formatTime } from "../components/format";
 import { keys, useRetention, useStore } from "../store";
 import { call } from "../ipc/call";
-
-type CountRule = "keep_last" | "keep_hourly" | "keep_daily" | "keep_weekly" | "keep_monthly" | "keep_yearly";
-
-const COUNT_RULES: [CountRule, string][] = [
-  ["keep_last", "Keep last"],
-  ["keep_hourly", "Hourly"],
-  ["keep_daily", "Daily"],
-  ["keep_weekly", "Weekly (ISO weeks)"],
-  ["keep_monthly", "Monthly"],
-  ["keep_yearly", "Yearly"],
-];
-
-type Fields = Record<CountRule | "keep_within", string>;
-
-const EMPTY: Fields = {
-  keep_last: "",
-  keep_hourly: "",
-  keep_daily: "",
-  keep_weekly: "",
-  keep_monthly: "",
-  keep_yearly: "",
-  keep_within: "",
-};
-
-function fieldsOf(p: RetentionPolicy): Fields {
-  const s = (n: number | null | undefined) => (n === null || n === undefined ? "" : String(n));
-  return {
-    keep_last: s(p.keep_last),
-    keep_hourly: s(p.keep_hourly),
-    keep_daily: s(p.keep_daily),
-    keep_weekly: s(p.keep_weekly),
-    keep_monthly: s(p.keep_monthly),
-    keep_yearly: s(p.keep_yearly),
-    keep_within: p.keep_within ?? "",
-  };
-}
-
-/** The recommended preset (issue 44): a week of dailies, a month of weeklies, a year of monthlies. */
-export const RECOMMENDED: Fields = { ...EMPTY, keep_daily: "7", keep_weekly: "4", keep_monthly: "12" };
-
-export type Preset = "recommended" | "everything" | "custom";
-
-/** Which preset the fields are: the recommended one, none (keep everything), or the user's own. */
-export function presetOf(f: Fields): Preset {
-  const same = (a: Fields, b: Fields) => (Object.keys(a) as (keyof Fields)[]).every((k) => a[k].trim() === b[k].trim());
-  if (same(f, RECOMMENDED)) return "recommended";
-  if (same(f, EMPTY)) return "everything";
-  return "custom";
-}
-
-const PRESET_WORDS: Record<Preset, string> = {
-  recommended: "7 daily · 4 weekly · 12 monthly (recommended)",
-  everything: "Keep everything (never remove a backup)",
-  custom: "My own rules",
-};
-
-/** The policy the fields say (an empty field: the rule is off; a bad number goes to the engine as 0). */
-export function policyOf(f: Fields): RetentionPolicy {
-  const n = (s: string) => {
-    if (s.trim() === "") return null;
-    const v = Number.parseInt(s, 10);
-    return Number.isFinite(v) && v >= 0 ? v : 0;
-  };
-  return {
-    keep_last: n(f.keep_last),
-    keep_hourly: n(f.keep_hourly),
-    keep_daily: n(f.keep_daily),
-    keep_weekly: n(f.keep_weekly),
-    keep_monthly: n(f.keep_monthly),
-    keep_yearly: n(f.keep_yearly),
-    keep_within: f.keep_within.trim() === "" ? null : f.keep_within.trim(),
-  };
-}
+import { EMPTY, type Fields, fieldsOf, policyOf, presetOf, RetentionFields, RetentionPresets } from "./RetentionRules";
 
 /** Every backup of a prune outcome, newest first: kept with reasons, or removed. */
 export function PruneList({ outcome }: { outcome: PruneOutcome }) {
@@ -224,55 +152,14 @@ export function RetentionSection({ project }: { project: string }) {
         </p>
       )}
       <div className="form" data-testid="retention-editor">
-        <fieldset className="segmented" data-testid="retention-presets" data-preset={presetOf(fields)}>
-          <legend>Keep</legend>
-          {(["recommended", "everything", "custom"] as const).map((p) => (
-            <label key={p}>
-              <input
-                type="radio"
-                name={`retention-preset-${project}`}
-                checked={presetOf(fields) === p}
-                onChange={() => {
-                  if (p === "recommended") setAll(RECOMMENDED);
-                  else if (p === "everything") setAll(EMPTY);
-                }}
-                data-testid={`retention-preset-${p}`}
-              />
-              {PRESET_WORDS[p]}
-            </label>
-          ))}
-        </fieldset>
+        <RetentionPresets fields={fields} group={`retention-preset-${project}`} onSetAll={setAll} />
         {view && presetOf(fieldsOf(view.policy)) === "everything" && !dirty && (
           <p className="small notice notice-warn" data-testid="retention-keeps-everything">
             This project keeps every backup until you choose rules: its folder grows with each backup. Choose the
             recommended rules and save them to keep a year of history in about 23 backups.
           </p>
         )}
-        <div className="field-grid">
-          {COUNT_RULES.map(([name, label]) => (
-            <label key={name} className="field">
-              <span>{label}</span>
-              <input
-                type="number"
-                min={1}
-                placeholder="off"
-                value={fields[name]}
-                onChange={(e) => edit(name, e.target.value)}
-                data-testid={`retention-${name.replace("keep_", "")}`}
-              />
-            </label>
-          ))}
-          <label className="field">
-            <span>Keep within (36h, 30d, 8w, 6m, 1y)</span>
-            <input
-              type="text"
-              placeholder="off"
-              value={fields.keep_within}
-              onChange={(e) => edit("keep_within", e.target.value)}
-              data-testid="retention-within"
-            />
-          </label>
-        </div>
+        <RetentionFields fields={fields} onEdit={edit} />
         {error && <ErrorNotice error={error} testId="retention-action-error" />}
         {notice && (
           <p className="notice notice-ok small" role="status" data-testid="retention-notice">

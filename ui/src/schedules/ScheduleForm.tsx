@@ -49,19 +49,22 @@ export function ScheduleForm({
   form,
   onEdit,
   tenants = [],
+  idPrefix = "schedule",
 }: {
   what: ScheduleKind;
   form: Form;
   onEdit: (change: Partial<Form>) => void;
   /** The project's tenant roots (a backup schedule may split each backup by one). */
   tenants?: string[];
+  /** The fields' test ids and label id start with it (two editors on one page stay apart). */
+  idPrefix?: string;
 }) {
   return (
     <>
       <div className="field-grid">
         <label className="field">
           <span>When</span>
-          <select value={form.kind} onChange={(e) => onEdit({ kind: e.target.value as WhenKind })} data-testid="schedule-kind">
+          <select value={form.kind} onChange={(e) => onEdit({ kind: e.target.value as WhenKind })} data-testid={`${idPrefix}-kind`}>
             {(Object.keys(WHEN_LABEL) as WhenKind[]).map((k) => (
               <option key={k} value={k}>
                 {WHEN_LABEL[k]}
@@ -72,31 +75,31 @@ export function ScheduleForm({
         {form.kind === "every" && (
           <label className="field">
             <span>Hours between runs</span>
-            <input type="number" min={1} max={24} value={form.hours} onChange={(e) => onEdit({ hours: e.target.value })} data-testid="schedule-hours" />
+            <input type="number" min={1} max={24} value={form.hours} onChange={(e) => onEdit({ hours: e.target.value })} data-testid={`${idPrefix}-hours`} />
           </label>
         )}
         {form.kind === "monthly" && (
           <label className="field">
             <span>Day of the month</span>
-            <input type="number" min={1} max={31} value={form.day} onChange={(e) => onEdit({ day: e.target.value })} data-testid="schedule-day" />
+            <input type="number" min={1} max={31} value={form.day} onChange={(e) => onEdit({ day: e.target.value })} data-testid={`${idPrefix}-day`} />
           </label>
         )}
         {(form.kind === "daily" || form.kind === "weekly" || form.kind === "monthly") && (
           <div className="field">
-            <span id="schedule-time-label">Time (this computer’s time)</span>
-            <TimePicker value={form.time} onChange={(time) => onEdit({ time })} labelledBy="schedule-time-label" testId="schedule-time" />
+            <span id={`${idPrefix}-time-label`}>Time (this computer’s time)</span>
+            <TimePicker value={form.time} onChange={(time) => onEdit({ time })} labelledBy={`${idPrefix}-time-label`} testId={`${idPrefix}-time`} />
           </div>
         )}
         {form.kind === "cron" && (
           <label className="field">
             <span>Cron (minute hour day-of-month month day-of-week)</span>
-            <input type="text" className="mono" value={form.cron} onChange={(e) => onEdit({ cron: e.target.value })} data-testid="schedule-cron" />
+            <input type="text" className="mono" value={form.cron} onChange={(e) => onEdit({ cron: e.target.value })} data-testid={`${idPrefix}-cron`} />
           </label>
         )}
         {what === "backup" && (tenants.length > 0 || form.tenant !== "") && (
           <label className="field">
             <span>Then one archive per tenant of</span>
-            <select value={form.tenant} onChange={(e) => onEdit({ tenant: e.target.value })} data-testid="schedule-tenant">
+            <select value={form.tenant} onChange={(e) => onEdit({ tenant: e.target.value })} data-testid={`${idPrefix}-tenant`}>
               <option value="">No tenant split</option>
               {[...new Set([...tenants, ...(form.tenant ? [form.tenant] : [])])].map((t) => (
                 <option key={t} value={t}>
@@ -109,12 +112,12 @@ export function ScheduleForm({
         {what === "verify" && (
           <label className="field">
             <span>Verify the newest (empty: all)</span>
-            <input type="number" min={1} value={form.newest} onChange={(e) => onEdit({ newest: e.target.value })} data-testid="schedule-newest" />
+            <input type="number" min={1} value={form.newest} onChange={(e) => onEdit({ newest: e.target.value })} data-testid={`${idPrefix}-newest`} />
           </label>
         )}
       </div>
       {form.kind === "weekly" && (
-        <fieldset className="checks" data-testid="schedule-days">
+        <fieldset className="checks" data-testid={`${idPrefix}-days`}>
           <legend>Days</legend>
           {DAYS.map((d) => (
             <label key={d} className="choice">
@@ -122,7 +125,7 @@ export function ScheduleForm({
                 type="checkbox"
                 checked={form.days.includes(d)}
                 onChange={(e) => onEdit({ days: e.target.checked ? [...form.days, d] : form.days.filter((x) => x !== d) })}
-                data-testid={`schedule-day-${d}`}
+                data-testid={`${idPrefix}-day-${d}`}
               />
               {DAY_NAMES[d].slice(0, 3)}
             </label>

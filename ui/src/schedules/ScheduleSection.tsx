@@ -31,7 +31,7 @@ export function ScheduleSection({ project }: Props) {
   const [busy, setBusy] = useState(false);
 
   // This section edits the schedule named "default" of each kind; a project's other (named)
-  // backup schedules are listed below it.
+  // backup schedules are listed, added, edited and removed below its editor.
   const all = schedules.status === "ready" ? schedules.data : [];
   const list = all.filter((s) => s.name === "default");
   const named = all.filter((s) => s.name !== "default");
@@ -161,8 +161,6 @@ export function ScheduleSection({ project }: Props) {
           );
         })}
 
-      <NamedSchedules list={named} />
-
       <div className="form" data-testid="schedule-editor" data-kind={what}>
         <h3 className="panel-title" data-testid="schedule-editor-title">
           {current ? "Edit" : "Set up"} the {KIND_LABEL[what].toLowerCase()} schedule
@@ -218,6 +216,9 @@ export function ScheduleSection({ project }: Props) {
           </button>
         </div>
       </div>
+
+      {/* Below the editor of the rows above: its own list, editor and questions. */}
+      <NamedSchedules project={project} list={named} tenants={tenants} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { act, fireEvent, render, screen, waitFor, within } from "@testing-librar
 import { describe, expect, it, vi } from "vitest";
 import type { JobFinished } from "../bindings";
 import { StoreProvider } from "../store";
+import { overview } from "../dashboard/fixtures";
 import { backup, summary } from "./fixtures";
 import { ProjectPage } from "./ProjectPage";
 import type { ProjectTab } from "./Main";
@@ -329,7 +330,8 @@ describe("ProjectPage", () => {
   });
   it("a backup job refused for unconfirmed encryption links to the confirmation until it is done", async () => {
     let confirmed = false;
-    setup(many.slice(0, 1), {
+    const calls = setup(many.slice(0, 1), {
+      health: () => overview([]),
       get_encryption: () => ({ mode: "key", public_key: "age1pub", recipients: [], confirmed }),
       confirm_recovery: () => {
         confirmed = true;
@@ -349,8 +351,12 @@ describe("ProjectPage", () => {
     await act(() => emit("job-finished", refused));
     fireEvent.click(await screen.findByTestId("action-error-fix"));
     fireEvent.change(await screen.findByTestId("encryption-confirm-input"), { target: { value: "AGE-SECRET-KEY-1X" } });
+    const healthBefore = calls.filter((c) => c.cmd === "health").length;
     fireEvent.click(screen.getByTestId("encryption-confirm-submit"));
     await screen.findByTestId("encryption-notice");
     await waitFor(() => expect(screen.queryByTestId("action-error-fix")).toBeNull());
+    // The encryption light, the checklist and the paused card follow at once (they read the
+    // health): protection-04 showed "not confirmed yet" under "Confirmed … Encryption is active".
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "health").length).toBeGreaterThan(healthBefore));
   });
 });

@@ -211,6 +211,10 @@ export function ProjectPage({
             onEncryptionChanged={() => {
               setActionError(null);
               setFixTaken(lastBackup?.id ?? null);
+              // The encryption light, the checklist and the paused card read the engine's health:
+              // now, not at the next poll (protection-04 showed "not confirmed yet" under
+              // "Confirmed … Encryption is active").
+              store.reload(keys.health());
             }}
           />
         )}

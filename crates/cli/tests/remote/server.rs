@@ -398,6 +398,77 @@ async fn a_scheduled_backup_of_a_project_with_a_server_runs_on_the_server() {
     assert!(parts.is_empty(), "{parts:?}");
 }
 
+/// A named schedule of a project with a backup server (issue 47): the server makes the backup of
+/// the schedule's type (not the project's: a `database` schedule lands a database archive), and
+/// a schedule with a selection of its own is refused when it is added (the server's backup API
+/// takes a type, never a selection), naming the server, instead of being ignored at every run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_projects_named_schedule_runs_its_type_there_and_refuses_a_selection() {
+    let db = database(500);
+    let agent = start_agent(&db, "127.0.0.1:0", true);
+    let laptop = Laptop::new(&agent.token());
+    let db_url = TestCluster::shared().url(&db);
+    let t0 = "2026-11-20T09:00:00Z";
+    laptop.json_at(
+        t0,
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            &db_url,
+            "--no-test",
+            "--server",
+            &agent.url,
+            "--server-project",
+            "shop",
+        ],
+        0,
+    );
+    let refused = laptop.json_at(
+        t0,
+        &[
+            "schedule",
+            "add",
+            "shop",
+            "--name",
+            "lean",
+            "--every",
+            "6h",
+            "--exclude-table-data",
+            "public.orders",
+            "--tz",
+            "UTC",
+        ],
+        2,
+    );
+    assert_eq!(refused["error"]["code"], "invalid_input", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("backup server"), "{message}");
+    let listed = laptop.json_at(t0, &["schedule", "list", "shop"], 0);
+    assert!(
+        !listed.to_string().contains("lean"),
+        "nothing saved: {listed}"
+    );
+    laptop.json_at(
+        t0,
+        &[
+            "schedule", "add", "shop", "--name", "db", "--type", "database", "--every", "6h",
+            "--tz", "UTC",
+        ],
+        0,
+    );
+    let due = laptop.json_at("2026-11-20T12:00:10Z", &["run-due"], 0);
+    let run = &due["runs"][0];
+    assert_eq!(run["state"], "succeeded", "{due}");
+    assert_eq!(run["schedule"], "db", "{due}");
+    let backups = laptop.backups();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(backups[0]["id"], run["backup_id"], "{due}");
+    assert_eq!(backups[0]["backup_type"], "database", "{backups:?}");
+    assert_same_as_agents(&agent, Path::new(backups[0]["path"].as_str().unwrap()));
+}
+
 /// A pull killed mid-download (SIGKILL: no chance to clean up) leaves its `.part`; the next pull
 /// is not blocked by it: it resumes from the bytes already there (`Range` + `If-Range`), and
 /// ends with the agent's archive byte for byte, registered once, no `.part` left.

@@ -136,6 +136,6 @@ pub use schedule::{
     DueRun, DueRunState, ProjectStatus, PrunedBackup, RetentionView, RunDueReport, SchedulePreview,
     ScheduleView, ScheduleWhat, SetSchedule,
 };
-pub use schedule_plans::{NamedSchedule, MAX_SCHEDULE_NAME};
+pub use schedule_plans::{NamedSchedule, ScheduleEdit, MAX_SCHEDULE_NAME};
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};

@@ -42,6 +42,52 @@ pub struct NamedSchedule {
     pub use_project_retention: bool,
     /// Back to the project's selection.
     pub use_project_selection: bool,
+    /// No tenant split any more (a `tenant` schedule refuses it).
+    pub no_tenant: bool,
+}
+
+/// A named backup schedule as the app's editor holds it: every part said, `None` being the
+/// project's (its type, its selection, every destination, its retention policy). Saving one
+/// replaces the schedule's plan whole ([`ScheduleEdit::request`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ScheduleEdit {
+    pub name: String,
+    pub when: crate::schedule::ScheduleWhen,
+    /// IANA zone (`None`: as it is, or this computer's for a new one).
+    pub time_zone: Option<String>,
+    pub backup_type: Option<ScheduleType>,
+    /// The tenant of a `tenant` schedule (other types: none).
+    pub tenant: Option<String>,
+    pub selection: Option<BackupSelection>,
+    /// Destination names (`None`: every destination of the project).
+    pub destinations: Option<Vec<String>>,
+    /// Its own retention (`None`: the project's policy).
+    pub retention: Option<RetentionPolicy>,
+}
+
+impl ScheduleEdit {
+    /// The request that makes project `project`'s schedule exactly this (the time checked here,
+    /// everything else by [`save`]).
+    pub fn request(self, project: &str) -> Result<NamedSchedule> {
+        let spec = self.when.spec()?;
+        let tenant = self.tenant.filter(|t| !t.trim().is_empty());
+        Ok(NamedSchedule {
+            project: project.to_string(),
+            name: self.name,
+            spec: Some(spec),
+            time_zone: self.time_zone,
+            backup_type: self.backup_type,
+            no_tenant: tenant.is_none(),
+            tenant,
+            use_project_selection: self.selection.is_none(),
+            selection: self.selection,
+            use_all_destinations: self.destinations.is_none(),
+            destinations: self.destinations,
+            use_project_retention: self.retention.is_none(),
+            retention: self.retention,
+        })
+    }
 }
 
 /// Whether `name` may name a schedule: 1–40 of `a-z 0-9 - _`, starting with a letter or digit.
@@ -190,6 +236,7 @@ pub(crate) async fn save(
     let plan = merged_plan(engine, &project, &req, old_plan).await?;
     let tenant = match (&req.tenant, &old) {
         (Some(t), _) => Some(t.clone()),
+        (None, _) if req.no_tenant => None,
         (None, Some(o)) => o.tenant.clone(),
         (None, None) => None,
     };
@@ -214,6 +261,20 @@ pub(crate) async fn save(
             engine.catalog.tenant(&project.id, t).await?;
         }
         _ => {}
+    }
+    // A backup server takes a type but no selection: refused now, not ignored at each run.
+    if plan.selection.is_some()
+        && engine
+            .catalog
+            .components(&project.id)
+            .await?
+            .server
+            .is_some()
+    {
+        return Err(super::schedule_run::server_refuses_selection(
+            &project.name,
+            &req.name,
+        ));
     }
     let spec = match (&req.spec, &old) {
         (Some(s), _) => s.to_string(),

@@ -9,7 +9,12 @@ const FIELDS: [(&str, &str, u32, u32); 5] = [
     ("hour", "an hour", 0, 23),
     ("day of the month", "a day of the month", 1, 31),
     ("month", "a month", 1, 12),
-    ("day of the week", "a day of the week (0 or 7 is Sunday)", 0, 7),
+    (
+        "day of the week",
+        "a day of the week (0 or 7 is Sunday)",
+        0,
+        7,
+    ),
 ];
 
 /// The first number out of its field's range, as a sentence; `None` when every number fits
@@ -82,12 +87,20 @@ mod tests {
             out_of_range("*/0 * * * *").as_deref(),
             Some("the minute repeats every 0, but the step must be from 1 to 59")
         );
-        assert!(out_of_range("0 99999999999999999999 * * *").unwrap().contains("hour"));
+        assert!(out_of_range("0 99999999999999999999 * * *")
+            .unwrap()
+            .contains("hour"));
     }
 
     #[test]
     fn leaves_fitting_numbers_and_names_alone() {
-        for ok in ["0 3 * * mon-fri", "*/15 0-23 1,15 jan-dec 0-7", "0 3 L * *", "0 3 * * 5#2", "a b c d e"] {
+        for ok in [
+            "0 3 * * mon-fri",
+            "*/15 0-23 1,15 jan-dec 0-7",
+            "0 3 L * *",
+            "0 3 * * 5#2",
+            "a b c d e",
+        ] {
             assert_eq!(out_of_range(ok), None, "{ok}");
         }
     }

@@ -365,3 +365,102 @@ async fn an_old_projects_schedule_becomes_the_default_one_unchanged() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+/// The removal forecast (the backups list's "goes at next prune" / "until ~date") decides in the
+/// scopes prune decides in: an hourly schedule's own keep-last 2 governs its backups (kept now;
+/// the older one goes at the next hourly run, the newer at the one after), and the project's
+/// keep-daily 1 governs the manual backup alone (kept: no hourly backup pushes it out of its
+/// day). Under the project's policy over every backup (the old forecast), the manual backup and
+/// the first hourly one were "next prune" — which no prune would do.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_removal_forecast_follows_each_schedules_own_retention() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-30 21:10 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    let db = pg.unique_db("forecast_named");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
+    engine
+        .add_project(AddProject::url("fc", pg.url_with_password(&db)))
+        .await
+        .unwrap();
+    engine
+        .set_retention(
+            "fc",
+            RetentionPolicy {
+                keep_daily: Some(1),
+                ..Default::default()
+            },
+            Some("UTC"),
+        )
+        .await
+        .unwrap();
+    engine
+        .add_named_schedule(NamedSchedule {
+            backup_type: Some(ScheduleType::Database),
+            retention: Some(RetentionPolicy {
+                keep_last: Some(2),
+                ..Default::default()
+            }),
+            ..named("fc", "hourly", ScheduleSpec::every("1h").unwrap())
+        })
+        .await
+        .unwrap();
+    let manual = engine
+        .backup(BackupOptions::project("fc"), JobStart::default())
+        .await
+        .unwrap()
+        .backup;
+    let mut hourly = Vec::new();
+    for at in [
+        datetime!(2026-11-30 22:00:30 UTC),
+        datetime!(2026-11-30 23:00:30 UTC),
+    ] {
+        clock.set(at);
+        let r = engine.run_due().await.unwrap();
+        assert_eq!(r.runs.len(), 1, "{r:?}");
+        assert!(r.runs[0].pruned.is_empty(), "{r:?}");
+        hourly.push(r.runs[0].backup_id.clone().unwrap());
+    }
+    clock.set(datetime!(2026-11-30 23:10 UTC));
+    let f = engine.removal_forecast("fc").await.unwrap();
+    let of = |id: &str| f.iter().find(|x| x.backup_id == id).unwrap().clone();
+    let (h1, h2, m) = (of(&hourly[0]), of(&hourly[1]), of(&manual.id));
+    assert!(!h1.next_prune, "{f:?}");
+    assert_eq!(
+        h1.kept_by,
+        [offsite_core::schedule::retention::KeepRule::Last],
+        "{h1:?}"
+    );
+    assert_eq!(
+        h1.removed_at.as_deref(),
+        Some("2026-12-01T00:00:00.000Z"),
+        "{f:?}"
+    );
+    assert_eq!(
+        h2.removed_at.as_deref(),
+        Some("2026-12-01T01:00:00.000Z"),
+        "{f:?}"
+    );
+    assert!(!m.next_prune && m.removed_at.is_none(), "{m:?}");
+    assert!(m.reasons.contains(&"daily 2026-11-30".to_string()), "{m:?}");
+    // And it is what the prunes do: the project's policy removes nothing now, nor does the
+    // hourly schedule's.
+    for schedule in [None, Some("hourly".to_string())] {
+        let p = engine
+            .prune(
+                offsite_core::ops::PruneOptions {
+                    project: "fc".into(),
+                    dry_run: true,
+                    schedule,
+                },
+                JobStart::default(),
+            )
+            .await
+            .unwrap();
+        assert!(p.removed.is_empty(), "{p:?}");
+    }
+}

@@ -12,7 +12,7 @@
 //! backups are removed.
 
 use crate::catalog::{
-    format_timestamp, parse_timestamp, BackupMarks, BackupRecord, BackupStatus, JobKind, Project,
+    format_timestamp, parse_timestamp, BackupMarks, BackupRecord, JobKind, Project,
     RetentionRecord, ScheduleKind,
 };
 use crate::engine::Engine;
@@ -519,202 +519,14 @@ async fn notify_removed(
     Ok(())
 }
 
-/// When a backup is expected to be removed by retention.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RemovalForecast {
-    pub backup_id: String,
-    /// The scheduled run after which retention removes it (RFC 3339 UTC); `None` with
-    /// `next_prune` false: kept for as long as the forecast looks ahead.
-    pub removed_at: Option<String>,
-    /// The policy removes it now: at the next prune (after the next scheduled backup, or on
-    /// demand).
-    pub next_prune: bool,
-    /// Why the policy keeps it now, each rule once, strongest first (`newest`, `daily`,
-    /// `restore proven`…; `no_policy` without rules); empty when the next prune removes it.
-    pub kept_by: Vec<KeepRule>,
-    /// The same in words, as the backup list shows it: `newest · daily · weekly`
-    /// ([`KeepRule::summary`]); empty when the next prune removes it.
-    pub kept_because: String,
-    /// The policy's reasons in full (`last 1`, `daily 2026-11-20`, `newest verified`…), as
-    /// `offsite prune --dry-run` lists them.
-    pub reasons: Vec<String>,
-}
-
-impl RemovalForecast {
-    fn kept(backup_id: &str, rules: &[KeepRule], reasons: Vec<String>) -> Self {
-        let mut kept_by = rules.to_vec();
-        kept_by.sort();
-        kept_by.dedup();
-        RemovalForecast {
-            backup_id: backup_id.to_string(),
-            removed_at: None,
-            next_prune: false,
-            kept_because: KeepRule::summary(&kept_by),
-            kept_by,
-            reasons,
-        }
-    }
-}
-
-/// How many future runs of the backup schedule the forecast looks ahead.
-pub const FORECAST_RUNS: usize = 400;
-
-/// For each backup of `project`: when retention is expected to remove it, assuming the backup
-/// schedule runs and succeeds on time (each run adds a backup, then retention applies, as
-/// `run_due` does). Without a policy nothing is removed; without a backup schedule only what the
-/// policy removes now (at the next prune).
-pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<RemovalForecast>> {
-    let project = engine.catalog.project(project).await?;
-    let record = engine.catalog.retention(&project.id).await?;
-    // Per-tenant archives are not the policy's (see `local_backups`): they neither count nor go.
-    let (tenants, backups): (Vec<_>, Vec<_>) = engine
-        .catalog
-        .backups(&project.id)
-        .await?
-        .into_iter()
-        .partition(super::resolve::is_tenant_archive);
-    let tenant_kept = tenants
-        .iter()
-        .map(|b| RemovalForecast::kept(&b.id, &[], vec![TENANT_ARCHIVE_KEPT.to_string()]));
-    let no_rules = |b: &BackupRecord| {
-        RemovalForecast::kept(
-            &b.id,
-            &[KeepRule::NoPolicy],
-            vec!["no retention rules".to_string()],
-        )
-    };
-    let Some(record) = record else {
-        return Ok(backups.iter().map(no_rules).chain(tenant_kept).collect());
-    };
-    let (policy, zone) = policy_of(Some(&record))?;
-    if policy.is_empty() {
-        return Ok(backups.iter().map(no_rules).chain(tenant_kept).collect());
-    }
-    let now = engine.clock.now();
-    let mut candidates = backups
-        .iter()
-        .map(|b| {
-            Ok(Candidate {
-                id: b.id.clone(),
-                created_at: parse_timestamp(&b.created_at)?,
-                status: b.status,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // The decision a prune would take now (the newest passed drill's backup and the bases of
-    // kept incrementals stay): why each backup is kept, or that the next prune removes it.
-    let proven = engine
-        .catalog
-        .newest_passed_drill_backup(&project.id)
-        .await?;
-    let mut out: HashMap<String, RemovalForecast> = HashMap::new();
-    let mut why: HashMap<String, (Vec<KeepRule>, Vec<String>)> = HashMap::new();
-    let marks = engine.catalog.backup_marks(&project.id).await?;
-    let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
-    for d in plan(
-        &policy,
-        &zone,
-        now,
-        &backups,
-        proven.as_deref(),
-        &marks,
-        &pitr_bases,
-    )? {
-        if d.keep {
-            why.insert(d.id, (d.rules, d.reasons));
-        } else {
-            out.insert(
-                d.id.clone(),
-                RemovalForecast {
-                    backup_id: d.id,
-                    removed_at: None,
-                    next_prune: true,
-                    kept_by: Vec::new(),
-                    kept_because: String::new(),
-                    reasons: Vec::new(),
-                },
-            );
-        }
-    }
-    let none = |b: &BackupRecord| match why.get(&b.id) {
-        Some((rules, reasons)) => RemovalForecast::kept(&b.id, rules, reasons.clone()),
-        None => RemovalForecast::kept(&b.id, &[], Vec::new()),
-    };
-    candidates.retain(|c| !out.contains_key(&c.id));
-    // The backup schedule's future runs, each a new (good) backup followed by retention.
-    let schedule = engine
-        .catalog
-        .schedules(Some(&project.id))
-        .await?
-        .into_iter()
-        .find(|s| s.kind == ScheduleKind::Backup && !s.paused);
-    if let Some(s) = schedule {
-        let spec: crate::schedule::ScheduleSpec = s.spec.parse()?;
-        let szone = Zone::named(&s.time_zone)?;
-        let first = crate::schedule::next_run(
-            &spec,
-            &szone,
-            parse_timestamp(&s.created_at)?,
-            s.last_slot.as_deref().map(parse_timestamp).transpose()?,
-            now,
-        );
-        if let Some(first) = first {
-            let mut runs = vec![first];
-            runs.extend(crate::schedule::preview(
-                &spec,
-                &szone,
-                first,
-                FORECAST_RUNS - 1,
-            ));
-            for (i, at) in runs.into_iter().enumerate() {
-                if candidates.iter().all(|c| c.id.starts_with("future-")) {
-                    break;
-                }
-                // A backup is read back and verified as it is made (ops::backup).
-                candidates.push(Candidate {
-                    id: format!("future-{i}"),
-                    created_at: at,
-                    status: BackupStatus::Verified,
-                });
-                let decisions = decide(&policy, &zone, at, &candidates);
-                let gone: std::collections::HashSet<String> = decisions
-                    .into_iter()
-                    .filter(|d| {
-                        !d.keep
-                            && proven.as_deref() != Some(d.id.as_str())
-                            && !kept_by_marks(&d.id, &marks)
-                    })
-                    .map(|d| d.id)
-                    .collect();
-                for id in &gone {
-                    if let Some(b) = backups.iter().find(|b| &b.id == id) {
-                        out.insert(
-                            id.clone(),
-                            RemovalForecast {
-                                removed_at: Some(format_timestamp(at)),
-                                ..none(b)
-                            },
-                        );
-                    }
-                }
-                candidates.retain(|c| !gone.contains(&c.id));
-            }
-        }
-    }
-    Ok(backups
-        .iter()
-        .map(|b| out.remove(&b.id).unwrap_or_else(|| none(b)))
-        .chain(tenant_kept)
-        .collect())
-}
-
-/// Why a per-tenant archive stays, in the forecast's words.
-pub const TENANT_ARCHIVE_KEPT: &str = "a tenant's archive: retention leaves it";
+mod forecast;
+pub(crate) use forecast::forecast;
+pub use forecast::{RemovalForecast, FORECAST_RUNS, TENANT_ARCHIVE_KEPT};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::BackupStatus;
 
     fn record(id: &str, kind: &str, manifest_id: &str, base: Option<&str>) -> BackupRecord {
         let manifest = serde_json::json!({
