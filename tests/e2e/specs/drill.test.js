@@ -78,7 +78,8 @@ describe("a restore drill in the app", () => {
     await $("validation-check-expect-input").setValue(">= 3000");
     await $("validation-check-add").click();
     await $("validation-check").waitForDisplayed({ timeout: 15_000 });
-    await $("drill-target-throwaway").click();
+    // One choice of where drills restore, the settings' (a throwaway cluster by default).
+    await $("drill-run-target").waitForDisplayed({ timeout: 15_000 });
     await $("drill-run").click();
     const outcome = await until(
       app.browser,

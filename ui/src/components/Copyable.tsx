@@ -13,18 +13,20 @@ type Props = {
   value: string;
   testId: string;
   backupId?: string;
+  /** A file not in the backups list: a link that shows it in the file manager by its path. */
+  reveal?: boolean;
   /** Where a value is cut: a path keeps its file name, a hash its last bytes. */
   kind?: "path" | "hash";
 };
 
-export function Copyable({ label, value, testId, backupId, kind = "hash" }: Props) {
+export function Copyable({ label, value, testId, backupId, reveal = false, kind = "hash" }: Props) {
   const [copied, setCopied] = useState(false);
   return (
     <div className={`copyable${label ? "" : " copyable-bare"}`}>
       {label && <span className="muted small">{label}</span>}
-      {backupId ? (
+      {backupId || reveal ? (
         <span className="copyable-value">
-          <FileLink path={value} backupId={backupId} testId={testId} oneLine />
+          <FileLink path={value} {...(backupId ? { backupId } : {})} testId={testId} oneLine />
         </span>
       ) : (
         <code className="mono small copyable-value" data-testid={testId}>

@@ -18,6 +18,19 @@ function duration(job: JobRecord): string {
   return Number.isFinite(ms) ? formatDuration(ms / 1000) : "—";
 }
 
+/**
+ * A job's size column: one number per backup across screens (issue 44: Activity said 74.6 KiB
+ * read for a backup the Backups list shows as 40.5 KiB). A job that made or checked a backup shows
+ * that backup's size as the Backups list does (compressed); a copy that had nothing new to send
+ * says so instead of "0 B"; any other job, the bytes it processed.
+ */
+export function jobSize(j: JobRecord, backupSizes?: ReadonlyMap<string, number>): string {
+  if (j.kind === "sync" && j.state === "succeeded" && j.bytes_done === 0) return "already there";
+  const size = j.backup_id ? backupSizes?.get(j.backup_id) : undefined;
+  if (size !== undefined) return formatBytes(size);
+  return formatBytes(j.bytes_done);
+}
+
 /** The project's recent jobs as the catalog recorded them (also those of earlier sessions and of the CLI). */
 export function JobHistory({ project }: { project: string }) {
   const history = useJobs(project);
@@ -57,10 +70,13 @@ export function JobTable({
   jobs,
   projectNames,
   testId = "job-history-row",
+  backupSizes,
 }: {
   jobs: JobRecord[];
   projectNames?: Record<string, string>;
   testId?: string;
+  /** Backup id → its archive's size (compressed), as the Backups list shows it. */
+  backupSizes?: ReadonlyMap<string, number>;
 }) {
   const all = projectNames !== undefined;
   return (
@@ -72,7 +88,9 @@ export function JobTable({
           <th>Job</th>
           {all && <th>Trigger</th>}
           <th>State</th>
-          <th className="num">Bytes</th>
+          <th className="num" title="A backup's size as the Backups list shows it (compressed); other jobs: the bytes they processed">
+            Size
+          </th>
           <th className="num">Took</th>
           <th>Problem</th>
         </tr>
@@ -95,7 +113,9 @@ export function JobTable({
             <td>{JOB_KIND_WORDS[j.kind] ?? j.kind}</td>
             {all && <td>{TRIGGER_WORDS[j.trigger ?? "manual"]}</td>}
             <td className={`state-${j.state}`}>{STATE_LABEL[j.state]}</td>
-            <td className="num">{formatBytes(j.bytes_done)}</td>
+            <td className="num" data-testid={`${testId}-size`}>
+              {jobSize(j, backupSizes)}
+            </td>
             <td className="num">{duration(j)}</td>
             <td className="problem">
               {j.error_code && errorDisplay(j.error_code).failure && (

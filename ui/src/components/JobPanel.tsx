@@ -48,6 +48,44 @@ export function fraction(p: JobProgress): number | null {
   return Math.min(1, Math.max(0, p.bytes_done / p.bytes_total));
 }
 
+/**
+ * The percent a bar shows, or null for an indeterminate bar: without a known size, or before the
+ * first byte (issue 44: a bar must show the same fraction as the text beside it, and a job that
+ * has done nothing yet shows elapsed time, not a bar stuck at "0 %").
+ */
+export function barPercent(p: JobProgress | null): number | null {
+  if (!p) return null;
+  if (countsPercent(p)) return p.bytes_done > 0 ? Math.min(100, Math.max(0, p.bytes_done)) : null;
+  const f = fraction(p);
+  if (f === null || p.bytes_done <= 0) return null;
+  return Math.round(f * 100);
+}
+
+/**
+ * The bar itself: determinate and indeterminate fills are different elements (keyed), so the
+ * width never animates from the moving 30 % stripe to a real value (restore-05 showed a bar ~27 %
+ * full beside "0 %").
+ */
+export function ProgressBar({ percent, label, testId }: { percent: number | null; label: string; testId: string }) {
+  return (
+    <div
+      className={`progress${percent === null ? " progress-indeterminate" : ""}`}
+      role="progressbar"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      {...(percent === null ? {} : { "aria-valuenow": percent })}
+      data-testid={testId}
+    >
+      {percent === null ? (
+        <div key="indeterminate" className="progress-fill" />
+      ) : (
+        <div key="determinate" className="progress-fill" style={{ width: `${percent}%` }} />
+      )}
+    </div>
+  );
+}
+
 /** The phase counts percent (a backup server's progress), not bytes. */
 export function countsPercent(p: JobProgress): boolean {
   return p.phase === "on_server";
@@ -60,6 +98,8 @@ export function doneText(p: JobProgress): string {
   // Without a known size there is no percent to give: what is done so far, or nothing yet (the
   // elapsed time says the job is alive, not "0 B (0%)").
   if (f === null) return p.bytes_done > 0 ? formatBytes(p.bytes_done) : "—";
+  // Nothing done yet: the size to come, without a "0 %" beside a bar that is not filling.
+  if (p.bytes_done <= 0) return `none yet of ${formatBytes(p.bytes_total ?? 0)}`;
   return `${formatBytes(p.bytes_done)}${p.bytes_total !== null ? ` of ${formatBytes(p.bytes_total)}` : ""}${
     f !== null ? ` (${Math.round(f * 100)}%)` : ""
   }`;
@@ -104,8 +144,7 @@ export function TimeStat({ left, startedAt, testId }: { left: number | null; sta
 
 export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => void }) {
   const p = job.progress;
-  const f = p ? fraction(p) : null;
-  const percent = f === null ? null : Math.round(f * 100);
+  const percent = barPercent(p);
   const left = p ? eta(p) : null;
   return (
     <div className="job job-running" data-testid="job-running" data-job-id={job.id}>
@@ -125,17 +164,7 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
           {job.cancelling ? "Cancelling…" : "Cancel"}
         </button>
       </div>
-      <div
-        className={`progress${percent === null ? " progress-indeterminate" : ""}`}
-        role="progressbar"
-        aria-label={`${kindLabel(job)} progress`}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        {...(percent === null ? {} : { "aria-valuenow": percent })}
-        data-testid="job-progress"
-      >
-        <div className="progress-fill" style={{ width: percent === null ? undefined : `${percent}%` }} />
-      </div>
+      <ProgressBar percent={percent} label={`${kindLabel(job)} progress`} testId="job-progress" />
       <dl className="job-stats">
         <div>
           <dt>Done</dt>

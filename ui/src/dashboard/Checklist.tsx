@@ -22,6 +22,15 @@ const MARK: Record<CheckState, string> = {
   off: "–",
 };
 
+/** A row's state in two words, when its reason is the card's headline ("Scheduled: not yet"). */
+export const SHORT_STATE: Record<CheckState, string> = {
+  done: "done",
+  gap: "not yet",
+  paused: "paused",
+  waiting: "waiting for the others",
+  off: "off",
+};
+
 function Mark({ state }: { state: CheckState }) {
   return (
     <span className="check-mark" aria-hidden="true" data-testid="check-mark">
@@ -104,15 +113,18 @@ function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckIte
       <Mark state={item.state} />
       <span className="check-text">
         <span className="check-label">{item.label}</span>
-        {" "}
         {quiet ? (
-          // Its reason is the card's headline: pointed to, not said twice (a bare label read as
-          // an empty row: dashboard-01).
+          // Its reason is the card's headline, not said twice; the row says its own short state
+          // (a bare label read as an empty row: dashboard-01; "(the reason above)" read wrong:
+          // screens-light-01).
           <span className="check-why muted" data-testid="check-why-above">
-            (the reason above)
+            : {SHORT_STATE[item.state]}
           </span>
         ) : (
-          <span className="check-why">{checkWhy(item)}</span>
+          <>
+            {" "}
+            <span className="check-why">{checkWhy(item)}</span>
+          </>
         )}
       </span>
       {onFix && item.fix && item.fix_label && (

@@ -15,32 +15,32 @@ describe("DrillRunForm", () => {
     expect(onRun).toHaveBeenCalledWith({ backup: null, target: { kind: "throwaway" } });
   });
 
-  it("takes a chosen backup and a scratch server URL, refusing a URL that is not postgres://", () => {
+  it("takes a chosen backup and restores where the settings say, asking no second time (issue 44)", () => {
     const onRun = vi.fn();
-    render(<DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={onRun} />);
-    fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: "b1" } });
-    fireEvent.click(screen.getByTestId("drill-target-server"));
-    fireEvent.change(screen.getByTestId("drill-server-url"), { target: { value: "mysql://x" } });
-    fireEvent.click(screen.getByTestId("drill-run"));
-    expect(onRun).not.toHaveBeenCalled();
-    expect(screen.getByTestId("drill-server-url-error")).toBeInTheDocument();
-    fireEvent.change(screen.getByTestId("drill-server-url"), { target: { value: " postgres://u:p@db:5432/postgres " } });
-    fireEvent.click(screen.getByTestId("drill-run"));
-    expect(onRun).toHaveBeenCalledWith({ backup: "b1", target: { kind: "server", url: "postgres://u:p@db:5432/postgres" } });
-  });
-
-  it("starts from the target the settings name, and cannot start twice", () => {
     render(
       <DrillRunForm
         backups={backups}
-        defaultTarget={{ kind: "server", url: "postgres://u@scratch/postgres" }}
-        running={true}
-        onRun={() => {}}
+        defaultTarget={{ kind: "server", url: "postgres://u@scratch:5432/postgres" }}
+        running={false}
+        onRun={onRun}
       />,
     );
-    expect(screen.getByTestId("drill-server-url")).toHaveValue("postgres://u@scratch/postgres");
+    // No radios of its own: one choice, the drill settings'.
+    expect(screen.queryAllByRole("radio")).toHaveLength(0);
+    expect(screen.queryByTestId("drill-target-server")).not.toBeInTheDocument();
+    expect(screen.getByTestId("drill-run-target")).toHaveTextContent("the scratch server postgres on scratch");
+    expect(screen.getByTestId("drill-run-target")).toHaveTextContent("scheduled drills use the same");
+    fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: "b1" } });
+    fireEvent.click(screen.getByTestId("drill-run"));
+    expect(onRun).toHaveBeenCalledWith({ backup: "b1", target: { kind: "server", url: "postgres://u@scratch:5432/postgres" } });
+  });
+
+  it("cannot start twice; a scratch URL must be postgres://", () => {
+    render(<DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={true} onRun={() => {}} />);
+    expect(screen.getByTestId("drill-run-target")).toHaveAttribute("data-kind", "throwaway");
     expect(screen.getByTestId("drill-run")).toBeDisabled();
     expect(scratchUrlProblem("")).not.toBeNull();
+    expect(scratchUrlProblem("mysql://x")).not.toBeNull();
     expect(scratchUrlProblem("postgresql://h/db")).toBeNull();
   });
 });

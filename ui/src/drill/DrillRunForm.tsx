@@ -1,8 +1,8 @@
-// "Run a drill now": which backup (the newest, or one from the list) and where it restores (a
-// throwaway cluster Offsite starts itself, or a scratch server the user names by URL; the
-// settings give the default). The URL is sent once with the request and never shown back.
+// "Run a drill now": which backup (the newest, or one from the list). Where it restores (a
+// throwaway cluster Offsite starts itself, or a scratch server) is the drill settings' one choice,
+// named here in a line; scheduled drills use the same.
 import { useState } from "react";
-import { DrillTargetField } from "./DrillTargetField";
+import { databaseLabel } from "../components/names";
 
 export type DrillTargetChoice = { kind: "throwaway" } | { kind: "server"; url: string };
 
@@ -32,27 +32,16 @@ export function scratchUrlProblem(url: string): string | null {
 
 export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) {
   const [backup, setBackup] = useState<string>("");
-  const [kind, setKind] = useState<DrillTargetChoice["kind"]>(defaultTarget.kind);
-  const [url, setUrl] = useState(defaultTarget.kind === "server" ? defaultTarget.url : "");
-  const problem = kind === "server" ? scratchUrlProblem(url) : null;
-  const [touched, setTouched] = useState(false);
-
-  const submit = () => {
-    setTouched(true);
-    if (problem) return;
-    onRun({
-      backup: backup === "" ? null : backup,
-      target: kind === "server" ? { kind: "server", url: url.trim() } : { kind: "throwaway" },
-    });
-  };
-
+  // One choice of where drills restore, the drill settings' (issue 44: the page asked "This drill
+  // restores into" and "Scheduled drills restore into" with the same two radios).
+  const target = defaultTarget;
   return (
     <form
       className="form drill-run"
       data-testid="drill-run-form"
       onSubmit={(e) => {
         e.preventDefault();
-        submit();
+        onRun({ backup: backup === "" ? null : backup, target });
       }}
     >
       <div className="field-grid">
@@ -67,36 +56,12 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) 
             ))}
           </select>
         </label>
-        <DrillTargetField
-          legend="This drill restores into"
-          name="drill-target"
-          testIdPrefix="drill-target"
-          kind={kind}
-          onChange={setKind}
-        />
       </div>
-      {kind === "server" && (
-        <label className="field">
-          <span>Scratch server URL</span>
-          <input
-            type="password"
-            autoComplete="off"
-            value={url}
-            placeholder="postgres://user:password@host:5432/postgres"
-            onChange={(e) => setUrl(e.target.value)}
-            data-testid="drill-server-url"
-          />
-          <span className="field-help">
-            Offsite creates a database offsite_drill_…, restores into it, checks it and drops it. The role needs
-            CREATEDB.
-          </span>
-          {touched && problem && (
-            <span className="field-error" role="alert" data-testid="drill-server-url-error">
-              {problem}
-            </span>
-          )}
-        </label>
-      )}
+      <p className="small" data-testid="drill-run-target" data-kind={target.kind}>
+        Restores into{" "}
+        {target.kind === "server" ? `the scratch server ${databaseLabel(target.url)}` : "a throwaway cluster on this computer"}
+        , as the drill settings below say; scheduled drills use the same.
+      </p>
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={running} data-testid="drill-run">
           {running ? "Drill running…" : "Run drill now"}

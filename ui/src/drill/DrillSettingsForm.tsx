@@ -77,12 +77,15 @@ export function DrillSettingsForm({ settings, onSave }: Props) {
       }}
     >
       <DrillTargetField
-        legend="Scheduled drills restore into"
+        legend="Drills restore into"
         name="drill-settings-target"
         testIdPrefix="drill-settings"
         kind={kind}
         onChange={setKind}
       />
+      <p className="field-help" data-testid="drill-settings-target-note">
+        “Run drill now” and scheduled drills both use this.
+      </p>
       {kind === "server" && (
         <div className="field-grid">
           <label className="field">
@@ -161,7 +164,7 @@ export function DrillSettingsForm({ settings, onSave }: Props) {
         </button>
         {saved && (
           <span className="small muted" role="status" data-testid="drill-settings-saved">
-            Saved. Scheduled drills use these settings.
+            Saved. “Run drill now” and scheduled drills use these settings.
           </span>
         )}
       </div>

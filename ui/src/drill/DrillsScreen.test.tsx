@@ -144,7 +144,10 @@ describe("DrillsScreen", () => {
     const { api } = fakeApi({ settings });
     mount(api);
     expect(await screen.findByTestId("drill-settings-form")).toBeInTheDocument();
-    expect(screen.getByTestId("drill-target-throwaway")).toBeChecked();
+    expect(screen.getByTestId("drill-run-target")).toHaveAttribute("data-kind", "throwaway");
+    // The page asks once where drills restore (issue 44): the settings' radios, no second pair.
+    expect(screen.queryByTestId("drill-target-throwaway")).not.toBeInTheDocument();
+    expect(screen.getByTestId("drill-settings-target-note")).toHaveTextContent("scheduled drills both use this");
     fireEvent.click(screen.getByTestId("drill-settings-server"));
     fireEvent.change(screen.getByTestId("drill-settings-url"), { target: { value: saved.server_url } });
     fireEvent.change(screen.getByTestId("drill-settings-password"), { target: { value: "pw" } });
@@ -153,7 +156,7 @@ describe("DrillsScreen", () => {
     await act(async () => fireEvent.click(screen.getByTestId("drill-settings-save")));
     expect(settings.save).toHaveBeenCalledWith("shop", { serverUrl: saved.server_url, password: "pw", storageSample: 10 });
     // "Run drill now" starts from what was saved.
-    await waitFor(() => expect(screen.getByTestId("drill-target-server")).toBeChecked());
-    expect(screen.getByTestId("drill-server-url")).toHaveValue(saved.server_url);
+    await waitFor(() => expect(screen.getByTestId("drill-run-target")).toHaveAttribute("data-kind", "server"));
+    expect(screen.getByTestId("drill-run-target")).toHaveTextContent("postgres on scratch");
   });
 });

@@ -58,6 +58,18 @@ describe("DestinationsSection", () => {
     expect(within(rows[1]!).getByTestId("destination-retention")).toHaveTextContent("every backup");
   });
 
+  it("an up-to-date copy on the local backups' disk is amber and says so, not a green 'Up to date' (screens-light-05)", () => {
+    const { api } = fakeApi();
+    const sameDisk: DestinationView = { ...bucket, name: "nas", kind: "folder", sameMedium: true };
+    render(<DestinationsSection destinations={{ status: "ready", data: [sameDisk, bucket] }} api={api} reload={() => {}} />);
+    const [first, second] = screen.getAllByTestId("destination-state");
+    expect(first).toHaveTextContent("Up to date, but on the same disk as the local backups");
+    expect(first).not.toHaveClass("dest-state-ok");
+    expect(first).toHaveClass("dest-state-pending");
+    expect(second).toHaveTextContent(/^Up to date$/);
+    expect(second).toHaveClass("dest-state-ok");
+  });
+
   it("adds a folder destination with its retention, then reloads", async () => {
     const { api, added } = fakeApi();
     const reload = vi.fn();

@@ -113,10 +113,16 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
                 <span className="muted small" data-testid="destination-kind">
                   {DESTINATION_KIND_LABEL[d.kind]}
                 </span>
-                <span className={`status dest-state-${d.state}`} data-testid="destination-state">
-                  {DESTINATION_STATE_LABEL[d.state]}
-                  {d.pendingSince ? ` since ${formatTime(d.pendingSince)}` : ""}
-                </span>
+                {d.state === "ok" && d.sameMedium ? (
+                  <span className="status dest-state-pending" data-testid="destination-state" data-same-medium="true">
+                    Up to date, but on the same disk as the local backups
+                  </span>
+                ) : (
+                  <span className={`status dest-state-${d.state}`} data-testid="destination-state">
+                    {DESTINATION_STATE_LABEL[d.state]}
+                    {d.pendingSince ? ` since ${formatTime(d.pendingSince)}` : ""}
+                  </span>
+                )}
                 <span className="spacer" />
                 <button
                   type="button"

@@ -7,6 +7,7 @@ import {
   type BackupCopies,
   type BackupRow,
   commands,
+  type CopyMark,
   type DestinationRecord,
   type Protection,
 } from "../bindings";
@@ -79,12 +80,21 @@ export function SelectedBackupWhere({ data, backup }: { data: Data; backup: Back
   return <BackupWhere where={backupLocations(entry, backup.status !== "missing")} />;
 }
 
-export function DestinationsPanel({ project, protection }: { project: string; protection: ProtectionData }) {
+export function DestinationsPanel({
+  project,
+  protection,
+  copies = [],
+}: {
+  project: string;
+  protection: ProtectionData;
+  /** The project's copy marks (which destinations count as another medium). */
+  copies?: CopyMark[];
+}) {
   const api = useMemo(() => destinationsApi(project), [project]);
   const { destinations, protection: p } = protection.data;
   const views: LoadState<ReturnType<typeof destinationViews>> =
     destinations.status === "ready"
-      ? { status: "ready", data: destinationViews(destinations.data, p.status === "ready" ? p.data : null) }
+      ? { status: "ready", data: destinationViews(destinations.data, p.status === "ready" ? p.data : null, copies) }
       : destinations;
   return (
     <DestinationsSection

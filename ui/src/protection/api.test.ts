@@ -68,6 +68,18 @@ describe("the protection api mapping", () => {
     expect(views[2]?.retention).toBe("12 monthly");
   });
 
+  it("marks a destination whose copy is on the local backups' disk (the engine's same_medium_as), and only it (screens-light-05)", () => {
+    const views = destinationViews([record("nas"), record("usb")], protection([]), [
+      { place: "This computer", kind: "local", ok: true },
+      { place: "nas", kind: "destination", ok: true, same_medium_as: "This computer", note: "nas is on the same disk as the local backups: one medium, not two" },
+      { place: "usb", kind: "destination", ok: true, same_medium_as: null },
+    ] as never);
+    expect(views.map((v) => [v.name, v.state, v.sameMedium])).toEqual([
+      ["nas", "ok", true],
+      ["usb", "ok", false],
+    ]);
+  });
+
   it("names each destination once in the 3-2-1 line, with its oldest pending copy", () => {
     const v = protectionView(
       protection([

@@ -3,6 +3,7 @@
 import {
   type BackupCopies,
   commands,
+  type CopyMark,
   type CopyView as EngineCopy,
   type DestinationRecord,
   type DestinationSpec,
@@ -49,7 +50,12 @@ export function retentionWords(p: RetentionPolicy | null | undefined): string | 
 }
 
 /** The list as shown: each destination with its pending copies (from the 3-2-1 state). */
-export function destinationViews(list: DestinationRecord[], protection: Protection | null): DestinationView[] {
+export function destinationViews(
+  list: DestinationRecord[],
+  protection: Protection | null,
+  /** The project's copy marks (the checklist's), for which copies count as another medium. */
+  copies: CopyMark[] = [],
+): DestinationView[] {
   return list.map((d) => {
     const pending = (protection?.pending ?? []).filter((p) => p.destination === d.name);
     const oldest = pending.reduce<string | null>((a, p) => (a === null || p.since < a ? p.since : a), null);
@@ -62,6 +68,7 @@ export function destinationViews(list: DestinationRecord[], protection: Protecti
       state: pending.length === 0 ? "ok" : problem ? "failing" : "pending",
       pendingSince: oldest,
       problem,
+      sameMedium: copies.some((c) => c.kind === "destination" && c.place === d.name && !!c.same_medium_as),
     };
   });
 }

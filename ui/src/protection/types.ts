@@ -71,6 +71,11 @@ export type DestinationView = {
   pendingSince: string | null;
   /** The last error's message, when failing. */
   problem: string | null;
+  /**
+   * Its copy does not count as another medium (the engine's `same_medium_as`: a folder on the
+   * disk of the local backups): "Up to date" is then amber, not green (screens-light-05).
+   */
+  sameMedium?: boolean;
 };
 
 export type S3DestinationFields = {

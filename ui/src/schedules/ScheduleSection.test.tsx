@@ -201,8 +201,11 @@ describe("ScheduleSection", () => {
     expect(screen.queryByTestId("schedule-preview-frequent")).not.toBeInTheDocument();
     fireEvent.click(screen.getByTestId("schedule-save"));
     await waitFor(() => expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Cron “* * * * *”"));
+    // One pair of quotes, the expression's own, not “Cron “* * * * *”” (issue 44, schedule-05).
+    expect(screen.getByTestId("schedule-preview-zone").textContent).not.toMatch(/“[^”]*“/);
+    expect(screen.getByTestId("schedule-preview-zone").textContent).toMatch(/saved schedule \(Cron “\* \* \* \* \*”, every minute\)/);
     expect(runTexts()).toEqual(runsOf({ kind: "cron", expr: "* * * * *" }));
-    expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent("(every minute)");
+    expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent(", every minute)");
     expect(screen.getByTestId("schedule-preview-frequent")).toHaveTextContent("under 15 minutes apart");
     expect(screen.getByTestId("schedule-backup-gap")).toHaveTextContent("runs every minute");
   });

@@ -241,9 +241,11 @@ function SavedPreview({ view, touched }: { view: ScheduleView | undefined; touch
       {view && (
         <>
           <p className="small muted" data-testid="schedule-preview-zone">
-            {view.paused ? "Paused. When switched on, the" : "The"} next {view.next_runs.length} runs of the saved “
-            <span data-testid="schedule-preview-spec">{describeSpec(view.when)}</span>”{gap ? ` (${gap})` : ""}, in this
-            computer’s time:
+            {/* No quotes around the spec: a cron spec quotes its expression itself (schedule-05 showed
+                nested quotes around a cron expression). */}
+            {view.paused ? "Paused. When switched on, the" : "The"} next {view.next_runs.length} runs of the saved schedule (
+            <span data-testid="schedule-preview-spec">{describeSpec(view.when)}</span>
+            {gap ? `, ${gap}` : ""}), in this computer’s time:
           </p>
           <ol className="small sched-runs" data-testid="schedule-preview-runs">
             {view.next_runs.map((r) => (

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RemovalForecast } from "../bindings";
 import { removalLabel } from "./ProjectPage";
+import { isoWeekWords } from "../project/tabs/BackupTimeline";
 
 const f = (over: Partial<RemovalForecast>): RemovalForecast => ({ backup_id: "b", removed_at: null, next_prune: false, kept_by: [], kept_because: "", reasons: [], ...over });
 
@@ -15,5 +16,20 @@ describe("a backup's expected removal", () => {
     expect(removalLabel(f({ removed_at: "2026-11-21T04:00:00.000Z", reasons: ["last 2"] }), "Europe/Berlin")).toBe(
       "kept: last 2; will be removed on 2026-11-21 05:00",
     );
+  });
+});
+
+describe("ISO weeks in the app's date format (issue 44: 'weekly 2026-W48' in the side panel)", () => {
+  it("names a week by its Monday", () => {
+    expect(isoWeekWords("weekly 2026-W48")).toBe("week of 2026-11-23");
+    expect(isoWeekWords("weekly 2026-W01")).toBe("week of 2025-12-29"); // 1 Jan 2026 is a Thursday
+    expect(isoWeekWords("weekly 2021-W01")).toBe("week of 2021-01-04");
+    expect(isoWeekWords("monthly 2026-11")).toBe("monthly 2026-11");
+  });
+
+  it("the side panel's retention line carries no ISO week", () => {
+    const text = removalLabel(f({ reasons: ["daily 2026-11-26", "weekly 2026-W48"] }));
+    expect(text).toBe("kept: daily 2026-11-26, week of 2026-11-23");
+    expect(text).not.toMatch(/W\d\d/);
   });
 });

@@ -207,6 +207,8 @@ describe("RestoreWizard", () => {
       choices: { replace: false, no_safety_backup: false, create_roles: false, no_owner: false, allow_arbitrary_sql: false },
     });
     expect(screen.queryByTestId("wizard-back")).not.toBeInTheDocument();
+    // No empty bar of buttons with its divider under Cancel (issue 44, restore-05).
+    expect(screen.queryByTestId("wizard-actions")).not.toBeInTheDocument();
     expect($("wizard-close")).toBeDisabled();
     await act(() => emit("job-progress", progress("job-r")));
     await waitFor(() => expect($("wizard-phase")).toHaveTextContent("Restoring"));
@@ -218,6 +220,7 @@ describe("RestoreWizard", () => {
     const report = await screen.findByTestId("wizard-result");
     expect(report).toHaveAttribute("data-ok", "true");
     expect($("wizard-report-duration")).toHaveTextContent("1m 05s");
+    expect(screen.queryByTestId("wizard-actions")).not.toBeInTheDocument(); // none under Done either
     const rows = screen.getAllByTestId("wizard-table-row");
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveAttribute("data-expected", "1000");
@@ -274,6 +277,9 @@ describe("RestoreWizard", () => {
     fireEvent.click($("wizard-safety-open"));
     await waitFor(() => expect(called(calls, "reveal_file")).toHaveLength(1));
     expect(called(calls, "reveal_file")[0]?.args).toEqual({ path: "/data/safety/shop_copy.tar.gz" });
+    // Shortened in the middle with Copy, not a raw path (issue 44, restore-08).
+    expect($("wizard-safety-open-copy")).toHaveTextContent("Copy");
+    expect($("wizard-safety-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", "/data/safety/shop_copy.tar.gz");
   });
 
   it("keeps Restore disabled while there are blockers, and re-plans when roles are to be created", async () => {

@@ -249,7 +249,17 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           {STEP_TITLES[step]}
         </h3>
         {step === "source" && (
-          <SourceStep state={state} dispatch={dispatch} backups={backups} loadError={loadError} />
+          <SourceStep
+            state={state}
+            dispatch={dispatch}
+            backups={backups}
+            loadError={loadError}
+            provenBackupId={
+              projectList.status === "ready"
+                ? (projectList.data.find((x) => x.project.name === project)?.last_passed_drill?.backup_id ?? null)
+                : null
+            }
+          />
         )}
         {step === "verify" && (
           <VerifyStep
@@ -278,7 +288,9 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           <ReportStep state={state} onGoto={(to) => dispatch({ type: "goto", step: to })} onDone={onClose} />
         )}
 
-        <div className="form-actions wizard-actions">
+        {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
+        {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
+        <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
               Back
@@ -302,6 +314,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
             </button>
           )}
         </div>
+        )}
       </form>
     </section>
   );

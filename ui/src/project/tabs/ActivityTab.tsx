@@ -2,13 +2,20 @@
 // of the CLI and earlier sessions). The live ones are on top of the page (LiveJobs), on every tab.
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { JobTable } from "../../components/JobHistory";
-import { keys, useJobs, useLiveJobs, useStore } from "../../store";
+import { useMemo } from "react";
+import { keys, useBackups, useJobs, useLiveJobs, useStore } from "../../store";
 import "./tabs.css";
 
 export function ActivityTab({ project }: { project: string }) {
   const live = useLiveJobs(project);
   const history = useJobs(project);
   const store = useStore();
+  const backups = useBackups(project);
+  // One size per backup across screens: the Backups list's (compressed).
+  const sizes = useMemo(
+    () => new Map(backups.status === "ready" ? backups.data.map((b) => [b.id, b.size] as const) : []),
+    [backups],
+  );
   return (
     <div className="tab-activity" data-testid="tab-activity">
       <section className="panel" aria-label="Jobs" data-testid="job-history">
@@ -26,7 +33,7 @@ export function ActivityTab({ project }: { project: string }) {
             No jobs yet: backups, verifications, restores and drills of this project appear here.
           </p>
         )}
-        {history.status === "ready" && history.data.length > 0 && <JobTable jobs={history.data} />}
+        {history.status === "ready" && history.data.length > 0 && <JobTable jobs={history.data} backupSizes={sizes} />}
       </section>
     </div>
   );

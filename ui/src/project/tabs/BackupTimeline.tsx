@@ -32,10 +32,29 @@ export const TYPE_WORDS: Record<BackupType, string> = {
 };
 
 /** Why retention keeps a backup (the engine's reasons), or when it goes. */
+/**
+ * An ISO week ("2026-W48", or "weekly 2026-W48", as the retention names its periods) as a person
+ * reads it: "week of 2026-11-23", its Monday in the app's date format (issue 44: the side panel
+ * said "weekly 2026-W48").
+ */
+export function isoWeekWords(text: string): string {
+  return text.replace(/\b(?:weekly )?(\d{4})-W(\d{2})\b/g, (all, y: string, w: string) => {
+    const year = Number(y);
+    const week = Number(w);
+    if (week < 1 || week > 53) return all;
+    // Week 1 holds 4 January; its Monday, then (week - 1) weeks on.
+    const jan4 = Date.UTC(year, 0, 4);
+    const dow = (new Date(jan4).getUTCDay() + 6) % 7; // Monday 0
+    const monday = new Date(jan4 - dow * 86_400_000 + (week - 1) * 7 * 86_400_000);
+    const pad = (n: number) => String(n).padStart(2, "0");
+    return `week of ${monday.getUTCFullYear()}-${pad(monday.getUTCMonth() + 1)}-${pad(monday.getUTCDate())}`;
+  });
+}
+
 export function removalLabel(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
   if (f.next_prune) return "removed at the next prune";
-  const why = f.reasons?.length ? `kept: ${f.reasons.join(", ")}` : "kept by the retention policy";
+  const why = f.reasons?.length ? `kept: ${f.reasons.map(isoWeekWords).join(", ")}` : "kept by the retention policy";
   if (f.removed_at) return `${why}; will be removed on ${dayAndTime(f.removed_at, timeZone)}`;
   return why;
 }

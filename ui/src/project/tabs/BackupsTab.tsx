@@ -6,7 +6,7 @@ import { DatesWhole } from "../../components/DatesWhole";
 import { type BackupRow, commands, type ErrorPayload, type RemovalForecast, type SafetyBackup } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Copyable } from "../../components/Copyable";
-import { backupName } from "../../components/names";
+import { backupNames } from "../../components/names";
 import { formatBytes, formatTime } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
 import { SelectedBackupWhere, type ProtectionData } from "../../protection/ProtectionPanels";
@@ -40,6 +40,8 @@ type Props = {
 export function BackupsTab({ project, load, onRetry, protection, onRestore, onBrowse, onDelete, onError }: Props) {
   const backups = load.status === "ready" ? load.backups : [];
   const entries = useMemo(() => timeline(backups), [backups]);
+  // The side panel's title tells two backups of one minute apart, as the list's times do.
+  const names = useMemo(() => backupNames(backups), [backups]);
   const { startVerify } = useJobActions();
   const live = useLiveJobs(project);
   const running = live.filter((j) => !j.finished);
@@ -153,7 +155,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
           ) : (
             <>
               <h3 className="panel-title" data-testid="backup-detail-title">
-                {backupName(current)}
+                {names.get(current.id)}
               </h3>
               <p className="small">
                 {TYPE_WORDS[current.backup_type]} · {formatBytes(current.size)} compressed ·{" "}

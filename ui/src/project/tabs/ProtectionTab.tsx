@@ -24,7 +24,8 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
   // The encryption light is the checklist's "Encryption ready" item: green only when done,
   // amber while backups wait for a key or its confirmation.
   const health = useHealth();
-  const item = health.status === "ready" ? health.data.projects.find((p) => p.project === project)?.checklist.items.find((i) => i.id === "encryption") : undefined;
+  const row = health.status === "ready" ? health.data.projects.find((p) => p.project === project) : undefined;
+  const item = row?.checklist.items.find((i) => i.id === "encryption");
   const encryptionLight: Light = !item ? "untested" : item.state === "done" ? "ok" : item.state === "off" ? "off" : "warn";
   return (
     <div className="tab-protection" data-testid="tab-protection">
@@ -40,7 +41,7 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
           <EncryptionPanel project={project} confirmRequest={confirmRequest} onChanged={onEncryptionChanged} />
         </SourceCard>
         <SourceCard id="destinations" title="Destinations" {...destinationsCard(dests, protection.data.protection)}>
-          <DestinationsPanel project={project} protection={protection} />
+          <DestinationsPanel project={project} protection={protection} copies={row?.copies ?? []} />
         </SourceCard>
       </div>
     </div>

@@ -31,3 +31,11 @@ describe("the Sources grid (no holes)", () => {
     expect(card("<p>No backup server.</p>").matches(selector)).toBe(false);
   });
 });
+
+describe("the Protection tab's cards (no hole under Encryption, issue 44)", () => {
+  it("stacks its cards in one column", () => {
+    const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
+    const m = /\.tab-protection\s+\.source-grid\s*\{([^}]*)\}/.exec(css);
+    expect(m?.[1]).toMatch(/grid-template-columns:\s*minmax\(0,\s*1fr\)\s*;/);
+  });
+});

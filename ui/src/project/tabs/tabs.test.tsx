@@ -173,6 +173,17 @@ describe("the project page's tabs", () => {
     expect(within(rows[1]!).getByTestId("backup-origin")).toHaveTextContent("made here");
   });
 
+  it("Backups: two backups of one minute: the side panel's title carries the seconds, as the row does (issue 44)", async () => {
+    page(undefined, {
+      list_backups: () => [
+        backup(0, { created_at: "2026-11-26T13:34:22Z", status: "verified", verified_at: "2026-11-26T13:35:00Z" }),
+        backup(1, { created_at: "2026-11-26T13:34:21Z" }),
+      ],
+    });
+    await screen.findAllByTestId("backups-row");
+    await waitFor(() => expect(screen.getByTestId("backup-detail-title")).toHaveTextContent(/:34:22$/));
+  });
+
   it("Backups: each row says where the backup came from and why retention keeps it; the side panel too, with its file a link", async () => {
     const calls = page(undefined, {
       list_backups: () => [

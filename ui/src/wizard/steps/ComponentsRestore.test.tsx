@@ -113,6 +113,19 @@ describe("ComponentsRestore", () => {
     expect(screen.getByTestId("wizard-storage-summary")).toHaveTextContent(
       "2 objects to write (20 B), 0 overwritten, 1 identical skipped, 4 deleted",
     );
+    expect(screen.getByTestId("wizard-storage-summary")).toHaveTextContent(/into the object store\.$/);
+    expect(screen.queryByTestId("wizard-storage-target")).not.toBeInTheDocument();
+  });
+
+  it("a folder target on its own line, shortened in the middle with Copy, not a raw /tmp path in the sentence (issue 44, storage-04)", () => {
+    render(<StoragePlanView plan={{ ...storagePlan(false), target: "folder /tmp/offsite-e2e-storage-6IpRFX" }} />);
+    expect(screen.getByTestId("wizard-storage-summary")).not.toHaveTextContent("/tmp/");
+    expect(screen.getByTestId("wizard-storage-target")).toHaveTextContent("Into the folder");
+    expect(screen.getByTestId("wizard-storage-target-path-copy")).toBeInTheDocument();
+    expect(screen.getByTestId("wizard-storage-target-path").querySelector(".middle-ellipsis")).toHaveAttribute(
+      "title",
+      "/tmp/offsite-e2e-storage-6IpRFX",
+    );
   });
 
   it("shows the configuration side by side; redacted and non-writable settings cannot be chosen", () => {

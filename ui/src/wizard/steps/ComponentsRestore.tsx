@@ -5,6 +5,7 @@
 // runs them in one job. Nothing is planned or changed here.
 import { useId } from "react";
 import type { ConfigPlan, Manifest, StoragePlan } from "../../bindings";
+import { Copyable } from "../../components/Copyable";
 import { countOf, formatBytes } from "../../components/format";
 import { archiveHasDatabase, type ConfigChoice, type Components, type StorageChoice } from "../steps";
 import { sentenceCase } from "../../words";
@@ -220,10 +221,10 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
               {plan.delete.toLocaleString("en-US")} deleted ({formatBytes(plan.delete_bytes)})
             </span>
           </>
-        )}{" "}
-        — into{" "}
-        {plan.target}.
+        )}
+        <StorageTargetInline target={plan.target} />
       </p>
+      <StorageTargetFolder target={plan.target} testId="wizard-storage-target" />
       <table className="history-table wizard-table">
         <thead>
           <tr>
@@ -319,5 +320,27 @@ export function ConfigDiffTable({
         })}
       </tbody>
     </table>
+  );
+}
+
+/** The folder of a storage restore's target ("folder <path>", as the plan names it), or null. */
+export function storageTargetFolder(target: string): string | null {
+  return target.startsWith("folder ") ? target.slice("folder ".length) : null;
+}
+
+/** The end of the summary sentence: " — into the object store." (a folder gets a line of its own). */
+export function StorageTargetInline({ target }: { target: string }) {
+  return <>{storageTargetFolder(target) === null ? ` — into ${target === "object store" ? "the object store" : target}.` : "."}</>;
+}
+
+/** A folder target on its own line, shortened in the middle with Copy (issue 44, storage-04). */
+export function StorageTargetFolder({ target, testId }: { target: string; testId: string }) {
+  const folder = storageTargetFolder(target);
+  if (folder === null) return null;
+  return (
+    <div className="small" data-testid={testId}>
+      Into the folder
+      <Copyable value={folder} kind="path" testId={`${testId}-path`} />
+    </div>
   );
 }

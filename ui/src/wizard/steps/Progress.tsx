@@ -1,25 +1,14 @@
 // A job's progress as the wizard shows it (the check and the restore).
 import type { JobProgress } from "../../bindings";
 import { formatBytes, formatDuration } from "../../components/format";
-import { doneText, eta, fraction, progressLabel } from "../../components/JobPanel";
+import { ProgressBar, barPercent, doneText, eta, progressLabel } from "../../components/JobPanel";
 
 export function Progress({ progress }: { progress: JobProgress | null }) {
-  const f = progress ? fraction(progress) : null;
-  const percent = f === null ? null : Math.round(f * 100);
+  const percent = barPercent(progress);
   return (
     <div className="wizard-progress">
       <p data-testid="wizard-phase">{progress ? progressLabel(progress) : "Starting…"}</p>
-      <div
-        className={`progress${percent === null ? " progress-indeterminate" : ""}`}
-        role="progressbar"
-        aria-label="Progress"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        {...(percent === null ? {} : { "aria-valuenow": percent })}
-        data-testid="wizard-progress"
-      >
-        <div className="progress-fill" style={{ width: percent === null ? undefined : `${percent}%` }} />
-      </div>
+      <ProgressBar percent={percent} label="Progress" testId="wizard-progress" />
       <dl className="job-stats">
         <div>
           <dt>Done</dt>

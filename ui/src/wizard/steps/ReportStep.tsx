@@ -4,11 +4,12 @@
 import type { ConfigReport, DatabaseReport, StorageRestoreReport } from "../../bindings";
 import { countOf, formatBytes } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { FileLink } from "../../components/FileLink";
+import { Copyable } from "../../components/Copyable";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
 import { failureAdvice, readyPlan, type Step, succeeded, type WizardState } from "../steps";
 import { WORDS } from "../../words";
+import { StorageTargetFolder, StorageTargetInline } from "./ComponentsRestore";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
@@ -66,9 +67,10 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
       )}
 
       {report?.safety_backup && (
-        <p data-testid="wizard-safety-path">
-          Safety backup of the target as it was: <FileLink path={report.safety_backup} testId="wizard-safety-open" />
-        </p>
+        <div data-testid="wizard-safety-path">
+          Safety backup of the target as it was:
+          <Copyable value={report.safety_backup} kind="path" reveal testId="wizard-safety-open" />
+        </div>
       )}
 
       {report && report.tables.length > 0 && (
@@ -137,9 +139,10 @@ function StorageSection({ report }: { report: StorageRestoreReport }) {
         {countOf(report.uploaded, "object")} written ({formatBytes(report.uploaded_bytes)}), {n(report.skipped)} identical
         skipped
         {report.kept ? `, ${n(report.kept)} different kept` : ""}
-        {report.plan.mirror ? `, ${n(report.deleted)} deleted (${formatBytes(report.deleted_bytes)})` : ""} — into{" "}
-        {report.plan.target}.
+        {report.plan.mirror ? `, ${n(report.deleted)} deleted (${formatBytes(report.deleted_bytes)})` : ""}
+        <StorageTargetInline target={report.plan.target} />
       </p>
+      <StorageTargetFolder target={report.plan.target} testId="wizard-report-storage-target" />
       <table className="history-table wizard-table">
         <thead>
           <tr>

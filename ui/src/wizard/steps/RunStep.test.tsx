@@ -48,3 +48,37 @@ describe("the running step promises what the plan says (issue 41)", () => {
     expect(text).toContain("already written stay");
   });
 });
+
+describe("the restore's bar shows the same fraction as its text (issue 44, restore-05)", () => {
+  const base = { phase: "restoring", component: null, bytes_per_sec: null } as const;
+  function bar(bytesDone: number, bytesTotal: number | null) {
+    render(
+      <RunStep
+        progress={{ ...base, job_id: "j", bytes_done: bytesDone, bytes_total: bytesTotal } as never}
+        startedAt={Date.now()}
+        cancelling={false}
+        canCancel={true}
+        onCancel={() => {}}
+        oneTransaction={true}
+      />,
+    );
+    return { bar: screen.getByTestId("wizard-progress"), text: screen.getByTestId("wizard-bytes").textContent ?? "" };
+  }
+
+  it("a known size but nothing done yet: an indeterminate bar, no '0 %' and the elapsed time", () => {
+    const { bar: b, text } = bar(0, 4_000_000);
+    expect(b).toHaveClass("progress-indeterminate");
+    expect(b).not.toHaveAttribute("aria-valuenow");
+    expect(text).not.toContain("%");
+    expect(text).toContain("3.8 MiB");
+    expect(screen.getByTestId("wizard-elapsed")).toHaveTextContent(/Running for \d+s/);
+  });
+
+  it("bytes done: the fill's width is the text's percent", () => {
+    const { bar: b, text } = bar(1_000_000, 4_000_000);
+    expect(b).not.toHaveClass("progress-indeterminate");
+    expect(b).toHaveAttribute("aria-valuenow", "25");
+    expect(text).toContain("(25%)");
+    expect((b.firstElementChild as HTMLElement).style.width).toBe("25%");
+  });
+});

@@ -3,8 +3,8 @@ import { useState } from "react";
 import { type BackupRow, commands, type ErrorPayload } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
-import { MiddleEllipsis } from "../../components/MiddleEllipsis";
-import { backupName } from "../../components/names";
+import { Copyable } from "../../components/Copyable";
+import { backupNames } from "../../components/names";
 import { STATUS_LABEL } from "../../project/tabs/BackupTimeline";
 import { toErrorPayload } from "../../ipc/errors";
 import type { StepProps } from "./types";
@@ -18,9 +18,16 @@ export function SourceStep({
   dispatch,
   backups,
   loadError,
-}: StepProps & { backups: BackupRow[] | null; loadError: ErrorPayload | null }) {
+  provenBackupId = null,
+}: StepProps & {
+  backups: BackupRow[] | null;
+  loadError: ErrorPayload | null;
+  /** The backup the project's newest passing drill restored (marked "Proven by a drill"). */
+  provenBackupId?: string | null;
+}) {
   const chosen = state.source;
   const shown = backups?.slice(0, BACKUPS_SHOWN) ?? [];
+  const names = backupNames(shown);
   const [pickError, setPickError] = useState<ErrorPayload | null>(null);
   // The chosen backup's local file is gone: it may be fetched from one of its copies.
   const chosenMissing =
@@ -45,10 +52,16 @@ export function SourceStep({
             data-testid="wizard-backup-radio"
           />
           <span className="wizard-backup-text">
-            <strong>{backupName(b)}</strong> · {formatBytes(b.size)} ·{" "}
+            <strong data-testid="wizard-backup-name">{names.get(b.id)}</strong> · {formatBytes(b.size)} ·{" "}
             <span className={`status status-${b.status}`}>{STATUS_LABEL[b.status]}</span>
-            <span className="mono small muted wizard-backup-path" data-testid="wizard-backup-path">
-              <MiddleEllipsis value={b.path} kind="path" />
+            {b.id === provenBackupId && (
+              <>
+                {" "}
+                · <span className="status status-verified" data-testid="wizard-backup-proven">Proven by a drill</span>
+              </>
+            )}
+            <span className="small muted wizard-backup-path">
+              <Copyable value={b.path} kind="path" testId="wizard-backup-path" />
             </span>
           </span>
         </label>

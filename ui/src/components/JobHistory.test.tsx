@@ -1,0 +1,43 @@
+// The Activity table's size column says one number per backup across screens (issue 44,
+// screens-light-08: "74.6 KiB" under "Bytes" for a backup the Backups list shows as 40.5 KiB, and
+// "0 B" for a copy that had nothing new to send).
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { JobRecord } from "../bindings";
+import { JobTable } from "./JobHistory";
+
+const job = (over: Partial<JobRecord>): JobRecord => ({
+  id: "j",
+  project_id: "p",
+  kind: "backup",
+  state: "succeeded",
+  started_at: "2026-11-26T13:34:00Z",
+  finished_at: "2026-11-26T13:34:01Z",
+  bytes_done: 76_390,
+  bytes_total: null,
+  error_code: null,
+  error_message: null,
+  error_hint: null,
+  backup_id: "b1",
+  ...over,
+});
+
+describe("the jobs table's size column", () => {
+  it("shows a backup's size as the Backups list does, 'already there' for a copy with nothing to send", () => {
+    render(
+      <JobTable
+        jobs={[
+          job({ id: "a" }),
+          job({ id: "s", kind: "sync", bytes_done: 0, backup_id: null }),
+          job({ id: "v", kind: "verify", bytes_done: 41_472, backup_id: "b1" }),
+          job({ id: "r", kind: "restore", bytes_done: 2048, backup_id: null }),
+        ]}
+        backupSizes={new Map([["b1", 41_472]])}
+      />,
+    );
+    expect(screen.getByRole("columnheader", { name: "Size" })).toBeInTheDocument();
+    expect(screen.queryByRole("columnheader", { name: "Bytes" })).not.toBeInTheDocument();
+    const sizes = screen.getAllByTestId("job-history-row-size").map((c) => c.textContent);
+    expect(sizes).toEqual(["40.5 KiB", "already there", "40.5 KiB", "2.0 KiB"]);
+  });
+});

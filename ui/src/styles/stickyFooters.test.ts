@@ -1,0 +1,47 @@
+// Sticky button bars in panels (the restore wizard, dialogs, the import preview) must cover the
+// panel edge to edge and down to its bottom border, so nothing scrolling beneath them shows beside
+// or below the buttons (issue 44: restore-07 showed a focus ring left of "Back"; restore-11 a line
+// cut in half with no sign that the content went on).
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve(process.cwd(), "src");
+const read = (p: string) => readFileSync(resolve(SRC, p), "utf8");
+
+/** The body of the first rule whose selector list ends with `selector` (then " {"). */
+function rule(css: string, selector: string): string {
+  const start = css.indexOf(`${selector} {`);
+  if (start < 0) throw new Error(`no rule ${selector}`);
+  return css.slice(start, css.indexOf("}", start));
+}
+
+function decl(body: string, prop: string): string {
+  const m = body.match(new RegExp(`(?:^|[;{\\s])${prop}:\\s*([^;]+);`));
+  if (!m) throw new Error(`no ${prop}`);
+  return m[1]!.trim();
+}
+
+const panel = rule(read("styles/layout.css"), "\n.panel");
+const [padY, padX] = decl(panel, "padding").split(/\s+/);
+
+describe("sticky footers cover their panel edge to edge (issue 44, restore-07/11)", () => {
+  const cases: [string, string][] = [
+    ["wizard/wizard.css", "\n.wizard-actions"],
+    ["styles/forms.css", ".dialog-actions"],
+  ];
+  it.each(cases)("%s %s", (file, selector) => {
+    const css = read(file);
+    // The sticky one among the selector's rules.
+    const at = css.indexOf(`${selector} {\n  position: sticky`);
+    const body = rule(at < 0 ? css : css.slice(at), selector);
+    expect(decl(body, "position")).toBe("sticky");
+    const margin = decl(body, "margin").split(/\s+/);
+    // left/right: minus the panel's horizontal padding; bottom: minus its vertical padding.
+    expect(margin[1]).toBe(`-${padX}`);
+    expect(margin[2]).toBe(`-${padY}`);
+    expect(decl(body, "bottom")).toBe(`-${padY}`);
+    expect(decl(body, "box-shadow")).toMatch(/^0 -/); // a shadow on its top edge
+    expect(decl(body, "background")).toBe("var(--surface)");
+  });
+});
