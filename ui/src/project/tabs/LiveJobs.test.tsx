@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { JobFinished } from "../../bindings";
 import { FinishedView } from "../../components/JobPanel";
 import { StoreProvider, useJobActions } from "../../store";
-import { overview } from "../../dashboard/fixtures";
+import { checklistWith, overview, protectedHealth } from "../../dashboard/fixtures";
 import type { LiveJob } from "../../store";
 import { answered, byCause, FINISHED_SHOWN, LiveJobs } from "./LiveJobs";
 
@@ -83,6 +83,29 @@ describe("the project's job results (issue 44)", () => {
     const jobs = [other, refused] as unknown as Parameters<typeof answered>[0];
     expect(answered(jobs, false).map((j) => j.id)).toEqual(["job-2", "job-1"]);
     expect(answered(jobs, true).map((j) => j.id)).toEqual(["job-2"]);
+  });
+
+  it("no empty panel once every result is answered (protection-04 showed an empty card above the tabs)", async () => {
+    const confirmed = { id: "encryption", label: "Encryption ready", state: "done", why: "confirmed", fix: null, fix_label: null, at: null, why_at: null } as const;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "start_backup") return "job-1";
+        if (cmd === "health") return overview([protectedHealth("shop", { checklist: checklistWith([confirmed]) })]);
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <StoreProvider>
+        <Start />
+        <LiveJobs project="shop" />
+      </StoreProvider>,
+    );
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-panel");
+    const refused = { ...failed("job-1"), error: { code: "needs_consent", message: "confirm the key", hint: null, retryable: false } };
+    await act(() => emit("job-finished", refused));
+    await waitFor(() => expect(screen.queryByTestId("job-panel")).toBeNull());
   });
 
   it("one card per failure cause: a damaged archive found by Verify and by Import is said once (import-05)", () => {

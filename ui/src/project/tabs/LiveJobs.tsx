@@ -65,6 +65,8 @@ export function LiveJobs({ project }: { project: string }) {
   const finished = live.filter((j) => j.finished);
   const cards = byCause(answered(finished, encryption?.state === "done")).slice(0, FINISHED_SHOWN);
   const hidden = finished.length - cards.reduce((n, c) => n + 1 + c.also.length, 0);
+  // Every result answered and nothing running: no panel (protection-04 showed an empty one).
+  if (cards.length === 0 && finished.length === live.length) return null;
   return (
     <section className="panel jobs" aria-label="Jobs now" data-testid="job-panel">
       {live
