@@ -1,0 +1,24 @@
+// A shortened value's end (a file name, a checksum's last bytes) never wraps or shrinks: only its
+// start gives way (issue 44: restore-01 and browse-01 showed "…database.tar.zs" with an orphan "t").
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const css = readFileSync(resolve(process.cwd(), "src/styles/base.css"), "utf8");
+const body = (selector: string) => {
+  const start = css.indexOf(`\n${selector} {`);
+  if (start < 0) throw new Error(`no rule ${selector}`);
+  return css.slice(start, css.indexOf("}", start));
+};
+
+describe("a value shortened in the middle", () => {
+  it("keeps its end whole on one line", () => {
+    const tail = body(".middle-ellipsis-tail");
+    expect(tail).toMatch(/white-space:\s*nowrap/);
+    expect(tail).toMatch(/flex:\s*0 0 auto/);
+    expect(tail).not.toMatch(/overflow-wrap:\s*anywhere/);
+  });
+  it("gives way at its start", () => {
+    expect(body(".middle-ellipsis-head")).toMatch(/text-overflow:\s*ellipsis/);
+  });
+});
