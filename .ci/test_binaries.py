@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """Builds the workspace's test binaries once, then runs them several at a time.
 
-`cargo test` runs its test binaries one after another, and most of them spend their time waiting
-on PostgreSQL, S3 servers and child processes, not on the CPU (the engine's binary used about 1.2
-of 2 cores). This runs up to --jobs binaries at once (the known long ones first), each in its
+`cargo test` runs its test binaries one after another. This runs up to --jobs binaries at once (the known long ones first), each in its
 package's folder as cargo would, prints each binary's whole output when it ends (never
 interleaved), then runs the doc tests through cargo. Every binary runs, whatever failed before
 it (like --no-fail-fast); the exit status is non-zero when any failed.
