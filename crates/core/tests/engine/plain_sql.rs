@@ -142,7 +142,11 @@ async fn sql_gz_from_pg_dump_imports_and_restores_identically() {
     let m = archive::read_manifest(&path).unwrap();
     assert!(m.member(archive::DATABASE_SQL_MEMBER).is_some());
     assert!(m.member(archive::DATABASE_MEMBER).is_none());
-    assert!(m.tables_note.as_deref().unwrap().contains("written as SQL text"));
+    assert!(m
+        .tables_note
+        .as_deref()
+        .unwrap()
+        .contains("written as SQL text"));
     assert!(
         m.roles.contains(&pg.superuser().to_string()),
         "{:?}",
