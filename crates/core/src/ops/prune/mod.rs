@@ -191,6 +191,32 @@ async fn copied_elsewhere(
 }
 
 /// The policy's decision over a project's backups at `now`.
+/// A scope's backups and what its policy decides for each now: what a prune's dry run shows and
+/// what the prune decides again under its lock.
+async fn decide_scope(
+    engine: &Engine,
+    project: &Project,
+    scope: &Scope,
+) -> Result<(Vec<BackupRecord>, Vec<Decision>)> {
+    let backups = scoped_backups(engine, project, scope).await?;
+    let proven = engine
+        .catalog
+        .newest_passed_drill_backup(&project.id)
+        .await?;
+    let marks = engine.catalog.backup_marks(&project.id).await?;
+    let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
+    let decisions = plan(
+        &scope.policy,
+        &scope.zone,
+        engine.clock.now(),
+        &backups,
+        proven.as_deref(),
+        &marks,
+        &pitr_bases,
+    )?;
+    Ok((backups, decisions))
+}
+
 fn plan(
     policy: &RetentionPolicy,
     zone: &Zone,
@@ -380,22 +406,7 @@ pub(crate) async fn run(
     let project = engine.catalog.project(&opts.project).await?;
     let scope = scope_of(engine, &project, opts.schedule.as_deref()).await?;
     let (policy, zone) = (scope.policy.clone(), scope.zone.clone());
-    let backups = scoped_backups(engine, &project, &scope).await?;
-    let proven = engine
-        .catalog
-        .newest_passed_drill_backup(&project.id)
-        .await?;
-    let marks = engine.catalog.backup_marks(&project.id).await?;
-    let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
-    let decisions = plan(
-        &policy,
-        &zone,
-        engine.clock.now(),
-        &backups,
-        proven.as_deref(),
-        &marks,
-        &pitr_bases,
-    )?;
+    let (backups, decisions) = decide_scope(engine, &project, &scope).await?;
     let preview = PruneOutcome {
         schedule: scope.schedule.clone(),
         ..outcome_of(&project, true, &policy, &zone, &decisions, &backups)
@@ -420,23 +431,8 @@ pub(crate) async fn run(
         |_| None,
         |job| async move {
             // Decide again under the lock: the list may have changed meanwhile.
-            let backups = scoped_backups(engine, project, scope).await?;
+            let (backups, decisions) = decide_scope(engine, project, scope).await?;
             let elsewhere = copied_elsewhere(engine, project).await?;
-            let proven = engine
-                .catalog
-                .newest_passed_drill_backup(&project.id)
-                .await?;
-            let marks = engine.catalog.backup_marks(&project.id).await?;
-            let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
-            let decisions = plan(
-                policy,
-                zone,
-                engine.clock.now(),
-                &backups,
-                proven.as_deref(),
-                &marks,
-                &pitr_bases,
-            )?;
             let mut out = PruneOutcome {
                 schedule: scope.schedule.clone(),
                 ..outcome_of(project, false, policy, zone, &decisions, &backups)
