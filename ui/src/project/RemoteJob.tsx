@@ -6,7 +6,7 @@ import { useRef } from "react";
 import type { JobFinished, JobProgress, Phase } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatDuration } from "../components/format";
-import { countsPercent, doneText, eta, fraction, phaseLabel, pullSummary } from "../components/JobPanel";
+import { countsPercent, doneText, eta, fraction, phaseLabel, ProgressBar, pullSummary } from "../components/JobPanel";
 import { backupName, fileNameOf } from "../components/names";
 import { errorDisplay, isCancel } from "../ipc/errorDisplay";
 import { type LiveJob, useJobActions, usePlacedJob } from "../store";
@@ -108,7 +108,8 @@ export function RemoteJobView({
               {job.cancelling ? "Cancelling…" : "Cancel"}
             </button>
           </div>
-          <ProgressBar value={p ? fraction(p) : null} label={label} testId={`${testId}-progress`} />
+          {/* The job panel's bar: determinate and indeterminate fills never animate into each other. */}
+          <ProgressBar percent={percentOf(p)} label={label} testId={`${testId}-progress`} />
           <dl className="job-stats">
             <div>
               <dt>Speed</dt>
@@ -166,19 +167,8 @@ function Finished({ finished, testId }: { finished: JobFinished; testId: string 
   );
 }
 
-function ProgressBar({ value, label, testId }: { value: number | null; label: string; testId: string }) {
-  const percent = value === null ? null : Math.round(value * 100);
-  return (
-    <div
-      className={`progress${percent === null ? " progress-indeterminate" : ""}`}
-      role="progressbar"
-      aria-label={label}
-      aria-valuemin={0}
-      aria-valuemax={100}
-      aria-valuenow={percent ?? undefined}
-      data-testid={testId}
-    >
-      <div className="progress-fill" style={{ width: percent === null ? undefined : `${percent}%` }} />
-    </div>
-  );
+/** A job's whole percent, or null while its size is unknown (an indeterminate bar). */
+function percentOf(p: JobProgress | null | undefined): number | null {
+  const f = p ? fraction(p) : null;
+  return f === null ? null : Math.round(f * 100);
 }
