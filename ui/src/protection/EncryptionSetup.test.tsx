@@ -78,6 +78,29 @@ describe("EncryptionSetup", () => {
     expect(changed).toHaveBeenLastCalledWith(expect.objectContaining({ confirmed: true }));
   });
 
+  it("keeps the recovery key's buttons in view: brought into view, in a sticky bar that ends the panel (protection-01)", async () => {
+    const scrolled = vi.fn();
+    const original = Element.prototype.scrollIntoView;
+    Element.prototype.scrollIntoView = scrolled;
+    try {
+      const { api } = fakeApi();
+      render(<EncryptionSetup settings={off} api={api} />);
+      fireEvent.click(screen.getByTestId("encryption-edit"));
+      fireEvent.click(screen.getByTestId("encryption-mode-key"));
+      fireEvent.click(screen.getByTestId("encryption-save"));
+      const panel = await screen.findByTestId("encryption-recovery");
+      expect(scrolled.mock.instances).toContain(panel);
+      const bar = screen.getByTestId("encryption-recovery-actions");
+      expect(bar).toHaveClass("recovery-actions");
+      // The bar is the panel's last child (a sticky bottom bar sticks within its parent) and holds the primary button.
+      expect(panel.lastElementChild).toBe(bar);
+      expect(bar).toContainElement(screen.getByTestId("encryption-recovery-continue"));
+      expect(screen.getByRole("region", { name: "Recovery key" })).toBe(panel);
+    } finally {
+      Element.prototype.scrollIntoView = original;
+    }
+  });
+
   it("asks for the passphrase twice and refuses to submit while they differ", async () => {
     const { api, sets } = fakeApi();
     render(<EncryptionSetup settings={off} api={api} />);

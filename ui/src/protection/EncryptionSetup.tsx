@@ -337,6 +337,11 @@ export function RecoveryPanel({
 }) {
   const [kept, setKept] = useState<string | null>(null);
   const [error, setError] = useState<ErrorPayload | null>(null);
+  const region = useRef<HTMLDivElement>(null);
+  // Shown below the form that made it: brought into view, its buttons at the bottom included.
+  useEffect(() => {
+    region.current?.scrollIntoView?.({ block: "nearest" });
+  }, []);
   const copy = async () => {
     setError(null);
     try {
@@ -354,7 +359,7 @@ export function RecoveryPanel({
     if (r.data) setKept("Saved. Keep the file away from this computer (a USB stick, a password manager, paper).");
   };
   return (
-    <div className="notice notice-warn recovery" role="region" aria-label="Recovery item" data-testid={`${testId}-recovery`}>
+    <div ref={region} className="notice notice-warn recovery" role="region" aria-label="Recovery key" data-testid={`${testId}-recovery`}>
       <p className="notice-title">
         {mode === "passphrase" ? "Your passphrase" : "Your recovery key"} — shown only now
       </p>
@@ -365,7 +370,13 @@ export function RecoveryPanel({
         <strong>{LOSS_WARNING}</strong> Keep it somewhere other than this computer; it opens every archive of this
         project with <span className="mono">age -d</span>, also without Offsite.
       </p>
-      <div className="form-actions">
+      {kept && (
+        <p className="small" role="status" data-testid={`${testId}-recovery-kept`}>
+          {kept}
+        </p>
+      )}
+      {error && <ErrorNotice error={error} testId={`${testId}-recovery-error`} />}
+      <div className="form-actions recovery-actions" data-testid={`${testId}-recovery-actions`}>
         <button type="button" className="btn btn-small" onClick={() => void copy()} data-testid={`${testId}-recovery-copy`}>
           Copy
         </button>
@@ -382,12 +393,6 @@ export function RecoveryPanel({
           I have kept it — continue
         </button>
       </div>
-      {kept && (
-        <p className="small" role="status" data-testid={`${testId}-recovery-kept`}>
-          {kept}
-        </p>
-      )}
-      {error && <ErrorNotice error={error} testId={`${testId}-recovery-error`} />}
     </div>
   );
 }

@@ -45,3 +45,16 @@ describe("sticky footers cover their panel edge to edge (issue 44, restore-07/11
     expect(decl(body, "background")).toBe("var(--surface)");
   });
 });
+
+describe("the recovery key's buttons stay in view (issue 44, protection-01)", () => {
+  it("protection.css .recovery > .recovery-actions is a sticky bottom bar over the notice's padding", () => {
+    const body = rule(read("protection/protection.css"), ".recovery > .recovery-actions");
+    expect(decl(body, "position")).toBe("sticky");
+    expect(decl(body, "bottom")).toBe("0");
+    expect(decl(body, "background")).toBe("var(--warn-bg)");
+    // The notice's padding is 10px 14px (layout.css): the bar covers it edge to edge.
+    const notice = rule(read("styles/layout.css"), "\n.notice");
+    expect(decl(notice, "padding")).toBe("10px 14px");
+    expect(decl(body, "margin")).toBe("10px -14px -10px");
+  });
+});
