@@ -44,7 +44,7 @@ describe("parseRecipients", () => {
 });
 
 describe("EncryptionSetup", () => {
-  it("generates a key, shows the recovery item once with the warning, then confirms it", async () => {
+  it("generates a key, shows the recovery key once with the warning, then confirms it", async () => {
     const { api, sets, confirms } = fakeApi();
     const changed = vi.fn();
     render(<EncryptionSetup settings={off} api={api} onChanged={changed} />);
@@ -112,7 +112,7 @@ describe("EncryptionSetup", () => {
     expect(screen.getByTestId("encryption-save")).toBeDisabled();
     fireEvent.change(screen.getByTestId("encryption-passphrase-again"), { target: { value: "correct horse" } });
     fireEvent.click(screen.getByTestId("encryption-save"));
-    // The engine returns no item for a passphrase: the passphrase itself is the recovery item.
+    // The engine returns no item for a passphrase: the passphrase itself is the recovery key.
     await screen.findByTestId("encryption-recovery");
     expect(screen.getByTestId("encryption-recovery-item")).toHaveTextContent("correct horse");
     expect(sets[0]).toEqual({ mode: "passphrase", passphrase: "correct horse", recipients: [] });

@@ -1,5 +1,5 @@
 // Encryption of a project's archives (or the default for new projects): off, a passphrase, or a
-// key Offsite generates, plus extra recipients. Setting it up shows the recovery item ONCE, offers
+// key Offsite generates, plus extra recipients. Setting it up shows the recovery key ONCE, offers
 // to copy, save or print it, and then asks for it back: only when the engine accepts it (a
 // decryption test) is encryption active. The engine decides every rule (valid recipients, a
 // strong enough passphrase, the right key); this panel collects input and shows what it answers.
@@ -137,7 +137,7 @@ export function EncryptionSetup({ settings, api, onChanged, testId = "encryption
           onConfirmed={(s) => {
             changed(s);
             setStage({ kind: "view" });
-            setNotice("Confirmed: the recovery item opens these backups. Encryption is active.");
+            setNotice("Confirmed: the recovery key opens these backups. Encryption is active.");
           }}
         />
       )}
@@ -321,7 +321,7 @@ function EncryptionForm({
   );
 }
 
-/** The recovery item, shown this once, with ways to keep it. */
+/** The recovery key, shown this once, with ways to keep it. */
 export function RecoveryPanel({
   item,
   mode,
@@ -397,7 +397,7 @@ export function RecoveryPanel({
   );
 }
 
-/** Enter the recovery item back: the engine opens a test archive with it. */
+/** Enter the recovery key back: the engine opens a test archive with it. */
 export function ConfirmRecovery({
   api,
   testId,
@@ -427,7 +427,7 @@ export function ConfirmRecovery({
   return (
     <form className="form" onSubmit={submit} noValidate data-testid={`${testId}-confirm`}>
       <div className="field">
-        <label htmlFor={`${id}-item`}>Enter the recovery item back (the passphrase or the AGE-SECRET-KEY-1… line)</label>
+        <label htmlFor={`${id}-item`}>Enter the recovery key back (the passphrase or the AGE-SECRET-KEY-1… line)</label>
         <input
           id={`${id}-item`}
           type="password"
