@@ -95,6 +95,20 @@ describe("Dashboard", () => {
     expect(within(row("shop")).getByTestId("project-last-run")).toHaveAttribute("data-ok", "true");
   });
 
+  it("does not say the last good backup as fine while Backed up recently is open: amber, with the item's why", async () => {
+    mock();
+    const failed = healthWith("shop", "last_run_failed", { last_good: new Date().toISOString() });
+    const fine = protectedHealth("blog");
+    await renderDashboard(overview([failed, fine]));
+    const open = within(row("shop")).getByTestId("project-last-backup").closest("dd")!;
+    expect(open).toHaveClass("dash-fact-open");
+    expect(open).toHaveAttribute("data-state", "gap");
+    expect(within(open).getByTestId("project-last-backup-why")).toHaveTextContent("Reason of last_run_failed");
+    const done = within(row("blog")).getByTestId("project-last-backup").closest("dd")!;
+    expect(done).not.toHaveClass("dash-fact-open");
+    expect(within(done).queryByTestId("project-last-backup-why")).toBeNull();
+  });
+
   it("marks every place the newest good backup is kept, a missing one hollow", async () => {
     mock();
     const h = healthWith("shop", "one_copy", {

@@ -41,6 +41,29 @@ function When({ iso, testId, never }: { iso: string | null; testId: string; neve
 }
 
 /**
+ * The newest good backup's time. While the checklist's "Backed up recently" is open (a failed
+ * last run, overdue, paused), the time is not said as fine: it is amber, with the item's why
+ * under it (issue 44: "just now" read as all well beside the amber item).
+ */
+function LastGoodBackup({ health: h }: { health: ProjectHealth }) {
+  const item = h.checklist.items.find((i) => i.id === "backed_up");
+  const open = item !== undefined && (item.state === "gap" || item.state === "paused") && h.last_good !== null;
+  return (
+    <div>
+      <dt>Last good backup</dt>
+      <dd className={open ? "dash-fact-open" : undefined} data-state={item?.state}>
+        <When iso={h.last_good} testId="project-last-backup" never="Never" />
+        {open && (
+          <span className="dash-fact-why small" data-testid="project-last-backup-why">
+            {sentenceCase(checkWhy(item))}
+          </span>
+        )}
+      </dd>
+    </div>
+  );
+}
+
+/**
  * The card's reason in the app's one time format: when it is a checklist item's why (as it
  * usually is), that item's own words with its time in this computer's zone ("…from 2026-11-23
  * 09:27 UTC" was the engine's text, dashboard-01).
@@ -121,12 +144,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         testId="project-checklist"
       />
       <dl className="dash-facts">
-        <div>
-          <dt>Last good backup</dt>
-          <dd>
-            <When iso={h.last_good} testId="project-last-backup" never="Never" />
-          </dd>
-        </div>
+        <LastGoodBackup health={h} />
         <div>
           <dt>Copies</dt>
           <dd>
