@@ -1,0 +1,27 @@
+// Small layout rules from the screenshot reviews (issue 44, "looks broken"): a gap between facts
+// and the buttons under them, and between a button and the form it opened; the project header's
+// "not counted" note on one line.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const read = (p: string) => readFileSync(resolve(process.cwd(), "src", p), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+
+function body(css: string, selector: string): string {
+  const at = css.indexOf(`\n${selector} {`);
+  if (at < 0) throw new Error(`no rule ${selector}`);
+  return css.slice(at, css.indexOf("}", at));
+}
+
+describe("spacing and one-line rules (issue 44)", () => {
+  const forms = read("styles/forms.css");
+  it("keeps buttons off the facts above them and a form off its button", () => {
+    expect(body(forms, ".kv + .form-actions")).toMatch(/margin-top:\s*10px/);
+    expect(body(forms, ".form-actions + .form")).toMatch(/margin-top:\s*12px/);
+  });
+  it("writes the project header's 'not counted' note on one line (projects-06)", () => {
+    const b = body(read("dashboard/dashboard.css"), ".project-status-head .check-not-counted");
+    expect(b).toMatch(/white-space:\s*nowrap/);
+    expect(b).toMatch(/max-width:\s*none/);
+  });
+});
