@@ -105,8 +105,19 @@ describe("Dashboard", () => {
     expect(open).toHaveAttribute("data-state", "gap");
     expect(within(open).getByTestId("project-last-backup-why")).toHaveTextContent("Reason of last_run_failed");
     const done = within(row("blog")).getByTestId("project-last-backup").closest("dd")!;
+    expect(done).toHaveAttribute("data-state", "done");
     expect(done).not.toHaveClass("dash-fact-open");
     expect(within(done).queryByTestId("project-last-backup-why")).toBeNull();
+  });
+
+  it("says a never backed up project's 'Never' amber while its item is open, not calm grey (overdue-later-01)", async () => {
+    mock();
+    await renderDashboard(overview([healthWith("lagging", "credentials_rejected", { last_good: null })]));
+    const last = within(row("lagging")).getByTestId("project-last-backup");
+    expect(last).toHaveTextContent("Never");
+    expect(last.closest("dd")).toHaveClass("dash-fact-open");
+    // The item above says why; "Never" is not followed by it again.
+    expect(within(row("lagging")).queryByTestId("project-last-backup-why")).toBeNull();
   });
 
   it("marks every place the newest good backup is kept, a missing one hollow", async () => {

@@ -42,18 +42,20 @@ function When({ iso, testId, never }: { iso: string | null; testId: string; neve
 
 /**
  * The newest good backup's time. While the checklist's "Backed up recently" is open (a failed
- * last run, overdue, paused), the time is not said as fine: it is amber, with the item's why
- * under it (issue 44: "just now" read as all well beside the amber item).
+ * last run, overdue, paused), the time — or "Never" — is not said as fine or calm: it is amber,
+ * a time with the item's why under it (issue 44: "just now" read as all well beside the amber item;
+ * overdue-later-01 had a grey "Never" beside refused credentials).
  */
 function LastGoodBackup({ health: h }: { health: ProjectHealth }) {
   const item = h.checklist.items.find((i) => i.id === "backed_up");
-  const open = item !== undefined && (item.state === "gap" || item.state === "paused") && h.last_good !== null;
+  const open = item !== undefined && (item.state === "gap" || item.state === "paused");
   return (
     <div>
       <dt>Last good backup</dt>
       <dd className={open ? "dash-fact-open" : undefined} data-state={item?.state}>
         <When iso={h.last_good} testId="project-last-backup" never="Never" />
-        {open && (
+        {/* Under a time, why it is not fine; "Never" says it itself (the item above says why). */}
+        {open && h.last_good !== null && (
           <span className="dash-fact-why small" data-testid="project-last-backup-why">
             {sentenceCase(checkWhy(item))}
           </span>
