@@ -152,6 +152,16 @@ describe("Notifications in Settings", () => {
     expect(await screen.findByTestId("notify-channels-none")).toBeInTheDocument();
   });
 
+  it("keeps a queued delivery's next attempt whole on one line (notify-08 broke '2026-11- / 26 15:51')", async () => {
+    const queued = { ...sentTest, state: "queued" as const };
+    const { api } = fakeApi([hook], {}, [queued]);
+    render(<NotificationsSection api={api} />);
+    const next = await screen.findByTestId("notify-log-next");
+    expect(next).toHaveClass("nowrap");
+    expect(next.textContent).toMatch(/^2026-11-24 \d\d:\d\d$/);
+    expect(screen.getByTestId("notify-log-state")).toHaveTextContent(/^Queued · next 2026-11-24/);
+  });
+
   it("lists deliveries with state, project, attempts and the last error", async () => {
     const asked: (string | null)[] = [];
     const { api } = fakeApi([hook], {}, [sentTest]);
