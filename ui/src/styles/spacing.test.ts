@@ -24,4 +24,10 @@ describe("spacing and one-line rules (issue 44)", () => {
     expect(b).toMatch(/white-space:\s*nowrap/);
     expect(b).toMatch(/max-width:\s*none/);
   });
+  it("sets More backup schedules apart from the buttons above it (schedule-02)", () => {
+    const b = body(read("styles/layout.css"), ".named-schedules");
+    expect(b).toMatch(/margin-top:\s*20px/);
+    expect(b).toMatch(/border-top:/);
+    expect(readFileSync(resolve(process.cwd(), "src/schedules/NamedSchedules.tsx"), "utf8")).toContain('className="named-schedules"');
+  });
 });
