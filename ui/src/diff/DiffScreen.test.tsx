@@ -211,10 +211,12 @@ describe("DiffScreen", () => {
     // The colours are the theme's (light and dark), one per kind; no browser bullets.
     const css = readFileSync(resolve(__dirname, "diff.css"), "utf8");
     const body = (sel: string) => css.slice(css.indexOf(`${sel} {`), css.indexOf("}", css.indexOf(`${sel} {`)));
-    expect(body(".diff-added")).toContain("--row-color: var(--ok)");
-    expect(body(".diff-removed")).toContain("--row-color: var(--danger-text)");
-    expect(body(".diff-changed")).toContain("--row-color: var(--warn)");
-    expect(body(".diff-mark")).toContain("color: var(--row-color)");
+    expect(body(".diff-added")).toContain("border-left-color: var(--ok)");
+    expect(body(".diff-removed")).toContain("border-left-color: var(--danger-text)");
+    expect(body(".diff-changed")).toContain("border-left-color: var(--warn)");
+    expect(body(".diff-added :is(.diff-mark, .diff-kind)")).toContain("color: var(--ok)");
+    expect(body(".diff-removed :is(.diff-mark, .diff-kind)")).toContain("color: var(--danger-text)");
+    expect(body(".diff-changed :is(.diff-mark, .diff-kind)")).toContain("color: var(--warn)");
     expect(body(".diff-rows")).toContain("list-style: none");
   });
 });
