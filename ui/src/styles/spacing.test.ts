@@ -30,4 +30,7 @@ describe("spacing and one-line rules (issue 44)", () => {
     expect(b).toMatch(/border-top:/);
     expect(readFileSync(resolve(process.cwd(), "src/schedules/NamedSchedules.tsx"), "utf8")).toContain('className="named-schedules"');
   });
+  it("packs a field's label and control at its top, so side-by-side controls line up (projects-02)", () => {
+    expect(body(forms, ".field")).toMatch(/align-content:\s*start/);
+  });
 });
