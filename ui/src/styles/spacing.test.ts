@@ -33,4 +33,7 @@ describe("spacing and one-line rules (issue 44)", () => {
   it("packs a field's label and control at its top, so side-by-side controls line up (projects-02)", () => {
     expect(body(forms, ".field")).toMatch(/align-content:\s*start/);
   });
+  it("lines up the welcome's three answers at their top (projects-01)", () => {
+    expect(body(read("styles/layout.css"), ".welcome-answer")).toMatch(/align-content:\s*start/);
+  });
 });
