@@ -11,7 +11,8 @@ const CSS = readFileSync(resolve(__dirname, "tabs.css"), "utf8");
 
 /** The rule that makes a Sources card span the whole grid: its selector and body. */
 function wideRule(): { selector: string; body: string } {
-  const m = /([^{}]+)\{([^}]*grid-column:\s*1\s*\/\s*-1;[^}]*)\}/.exec(CSS.replace(/\/\*[\s\S]*?\*\//g, ""));
+  const rules = CSS.replace(/\/\*[\s\S]*?\*\//g, "").matchAll(/([^{}]+)\{([^}]*grid-column:\s*1\s*\/\s*-1;[^}]*)\}/g);
+  const m = Array.from(rules).find((r) => r[1]!.includes(".source-card"));
   return { selector: (m?.[1] ?? "").trim(), body: m?.[2] ?? "" };
 }
 const wideSelector = () => wideRule().selector;
@@ -70,5 +71,16 @@ describe("the Protection tab's cards (no hole under Encryption, issue 44)", () =
     const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
     const m = /\.tab-protection\s+\.source-grid\s*\{([^}]*)\}/.exec(css);
     expect(m?.[1]).toMatch(/grid-template-columns:\s*minmax\(0,\s*1fr\)\s*;/);
+  });
+});
+
+describe("the backup side panel (issue 44: a wider side panel, file names not clipped)", () => {
+  const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
+  it("is 380 px wide beside the list", () => {
+    expect(/\.tl-layout\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*380px;/.test(css)).toBe(true);
+  });
+  it("puts a value's label above it, so the value has the panel's width (checklist-dark-06)", () => {
+    expect(/\.tl-side \.copyable\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*auto;/.test(css)).toBe(true);
+    expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1 \/ -1;/.test(css)).toBe(true);
   });
 });
