@@ -36,4 +36,11 @@ describe("spacing and one-line rules (issue 44)", () => {
   it("lines up the welcome's three answers at their top (projects-01)", () => {
     expect(body(read("styles/layout.css"), ".welcome-answer")).toMatch(/align-content:\s*start/);
   });
+  it("writes Settings' update state and Check now on one line, and About's facts right under its title (settings-14)", () => {
+    expect(body(forms, ".update-check")).toMatch(/display:\s*flex/);
+    expect(body(forms, ".update-check > p")).toMatch(/margin:\s*0/);
+    const info = body(read("styles/base.css"), ".panel-title + .info");
+    expect(info).toMatch(/border-top:\s*none/);
+    expect(info).toMatch(/margin-top:\s*0/);
+  });
 });
