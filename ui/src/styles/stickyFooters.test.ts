@@ -85,3 +85,12 @@ describe("content fades out above a sticky bar instead of being cut (issue 44, r
     expect(parseInt(decl(bar, "margin").split(/\s+/)[0]!, 10)).toBeGreaterThanOrEqual(fade);
   });
 });
+
+describe("dialogs with sticky bars scroll down, never sideways (issue 44, import-06)", () => {
+  it.each([
+    ["styles/forms.css", "\n.dialog"],
+    ["dropzone/dropzone.css", "\n.drop-preview"],
+  ])("%s %s", (file, selector) => {
+    expect(decl(rule(read(file), selector), "overflow")).toBe("hidden auto");
+  });
+});
