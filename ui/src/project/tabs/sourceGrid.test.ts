@@ -84,3 +84,12 @@ describe("the backup side panel (issue 44: a wider side panel, file names not cl
     expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1 \/ -1;/.test(css)).toBe(true);
   });
 });
+
+describe("a value with Copy and no label", () => {
+  it("puts Copy right after the value, not at the end of a 64ch box (storage-04)", () => {
+    const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
+    const m = /\.copyable-bare\s*\{([^}]*)\}/.exec(css);
+    expect(m?.[1]).toMatch(/grid-template-columns:\s*minmax\(0,\s*max-content\)\s*auto;/);
+    expect(m?.[1]).toMatch(/justify-content:\s*start;/);
+  });
+});
