@@ -110,6 +110,18 @@ describe("Dashboard", () => {
     expect(within(done).queryByTestId("project-last-backup-why")).toBeNull();
   });
 
+  it("marks the copies and schedule facts amber while their items are open, calm when done (drill-02)", async () => {
+    mock();
+    await renderDashboard(overview([healthWith("shop", "no_schedule", { schedule: null, next_run: null }), healthWith("blog", "one_copy"), protectedHealth("docs")]));
+    expect(within(row("shop")).getByTestId("project-fact-scheduled")).toHaveClass("dash-fact-open");
+    expect(within(row("shop")).getByTestId("project-fact-copies")).not.toHaveClass("dash-fact-open");
+    expect(within(row("blog")).getByTestId("project-fact-copies")).toHaveClass("dash-fact-open");
+    expect(within(row("blog")).getByTestId("project-fact-scheduled")).not.toHaveClass("dash-fact-open");
+    for (const id of ["backed_up", "copies", "scheduled"]) {
+      expect(within(row("docs")).getByTestId(`project-fact-${id}`)).not.toHaveClass("dash-fact-open");
+    }
+  });
+
   it("says a never backed up project's 'Never' amber while its item is open, not calm grey (overdue-later-01)", async () => {
     mock();
     await renderDashboard(overview([healthWith("lagging", "credentials_rejected", { last_good: null })]));
