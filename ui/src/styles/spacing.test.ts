@@ -43,4 +43,9 @@ describe("spacing and one-line rules (issue 44)", () => {
     expect(info).toMatch(/border-top:\s*none/);
     expect(info).toMatch(/margin-top:\s*0/);
   });
+  it("spaces the row recovery's parts by its grid alone, and its confirmation off what is around it (recover-light-02)", () => {
+    const css = read("recover/recover.css");
+    expect(body(css, ".recover > .toolbar,\n.recover > p")).toMatch(/margin:\s*0/);
+    expect(body(css, ".recover-confirm")).toMatch(/margin:\s*12px 0/);
+  });
 });
