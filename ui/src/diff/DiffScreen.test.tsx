@@ -79,6 +79,16 @@ describe("DiffScreen", () => {
     expect(api.compare).toHaveBeenCalledWith("b1-older", "b2-newest", expect.any(String));
     const counts = screen.getAllByTestId("diff-counts").map((e) => e.textContent);
     expect(counts).toEqual(["+2 −1 ~70", "identical", "only in the older", "+1 −1 ~0 · 1 column change"]);
+    // Each non-zero count in its kind's colour, a zero one plain.
+    const marks = screen.getAllByTestId("diff-count");
+    expect(marks.map((m) => m.className)).toEqual([
+      "diff-count diff-count-added",
+      "diff-count diff-count-removed",
+      "diff-count diff-count-changed",
+      "diff-count diff-count-added",
+      "diff-count diff-count-removed",
+      "diff-count",
+    ]);
     // Only changed tables open.
     expect(screen.getAllByTestId("diff-open-table")).toHaveLength(2);
     fireEvent.click(screen.getAllByTestId("diff-open-table")[0]!);

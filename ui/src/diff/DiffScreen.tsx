@@ -56,6 +56,30 @@ export function summary(t: TableDiff): string {
   return `${parts.join(" ")}${cols > 0 ? ` · ${cols} column change${cols === 1 ? "" : "s"}` : ""}`;
 }
 
+/** `summary` with each non-zero count in its kind's colour (as the rows' marks are). */
+function Counts({ table: t }: { table: TableDiff }) {
+  if (t.status !== "changed") return <>{summary(t)}</>;
+  const [, cols] = summary(t).split(/(?= · )/);
+  const counts = [
+    ["added", `+${t.added}`, t.added],
+    ["removed", `−${t.removed}`, t.removed],
+    ["changed", `~${t.changed}`, t.changed],
+  ] as const;
+  return (
+    <>
+      {counts.map(([kind, text, n], i) => (
+        <span key={kind}>
+          {i > 0 ? " " : ""}
+          <span className={n > 0 ? `diff-count diff-count-${kind}` : "diff-count"} data-testid="diff-count">
+            {text}
+          </span>
+        </span>
+      ))}
+      {cols ?? ""}
+    </>
+  );
+}
+
 /** How long the comparison has been running, counted up each second while it is shown. */
 function Elapsed() {
   const [since] = useState(() => Date.now());
@@ -293,7 +317,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
                     </span>
                   )}{" "}
                   <span className="small muted" data-testid="diff-counts">
-                    {summary(t)}
+                    <Counts table={t} />
                   </span>
                 </li>
               ))}
