@@ -1,8 +1,11 @@
 // The project page's Protection tab (issue 44): what keeps the backups safe, apart from what they
-// are made from (Sources): how new backups are encrypted, the destinations copies go to, and the
-// 3-2-1 count the engine makes of them.
+// are made from (Sources): how new backups are encrypted, the destinations copies go to, the
+// 3-2-1 count the engine makes of them, when a backup is suspicious (the canary) and the
+// project's recovery targets (RPO, RTO).
 import { checkWhy } from "../../dashboard/Checklist";
+import { CanarySection } from "../../protection/CanarySection";
 import { EncryptionPanel } from "../../protection/EncryptionPanel";
+import { TargetsSection } from "../../protection/TargetsSection";
 import { DestinationsPanel, ProtectionGlance, type ProtectionData } from "../../protection/ProtectionPanels";
 import type { DestinationRecord, Protection } from "../../bindings";
 import type { LoadState } from "../../protection/types";
@@ -42,6 +45,12 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
         </SourceCard>
         <SourceCard id="destinations" title="Destinations" {...destinationsCard(dests, protection.data.protection)}>
           <DestinationsPanel project={project} protection={protection} copies={row?.copies ?? []} />
+        </SourceCard>
+        <SourceCard id="canary" title="Suspicious backups" line="when a backup that shrank is flagged">
+          <CanarySection project={project} />
+        </SourceCard>
+        <SourceCard id="targets" title="Recovery targets" line="how much loss and downtime you accept">
+          <TargetsSection project={project} />
         </SourceCard>
       </div>
     </div>
