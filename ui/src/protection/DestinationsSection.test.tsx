@@ -116,8 +116,42 @@ describe("DestinationsSection", () => {
       accessKeyId: "AKID",
       secret: "s3cr3t",
       pathStyle: false,
+      objectLock: "",
+      lockDays: "",
+      storageClass: "",
     });
     expect(screen.getByTestId("destination-field-secret")).toHaveValue("");
+  });
+
+  it("adds an S3 bucket with Object Lock, its days and a storage class, saying what each means", async () => {
+    const { api, added } = fakeApi();
+    render(<DestinationsSection destinations={{ status: "ready", data: [] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-add"));
+    fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: "vault" } });
+    fireEvent.change(screen.getByTestId("destination-field-kind"), { target: { value: "s3" } });
+    fireEvent.change(screen.getByTestId("destination-field-bucket"), { target: { value: "vault" } });
+    fireEvent.change(screen.getByTestId("destination-field-key-id"), { target: { value: "AKID" } });
+    fireEvent.change(screen.getByTestId("destination-field-secret"), { target: { value: "s3cr3t" } });
+    expect(screen.queryByTestId("destination-field-lock-days")).toBeNull();
+    fireEvent.change(screen.getByTestId("destination-field-object-lock"), { target: { value: "governance" } });
+    expect(screen.getByTestId("destination-field-lock-means")).toHaveTextContent("administrator");
+    fireEvent.change(screen.getByTestId("destination-field-object-lock"), { target: { value: "compliance" } });
+    expect(screen.getByTestId("destination-field-lock-means")).toHaveTextContent("Nobody deletes a copy before its date: not");
+    fireEvent.change(screen.getByTestId("destination-field-lock-days"), { target: { value: "30" } });
+    fireEvent.change(screen.getByTestId("destination-field-storage-class"), { target: { value: "DEEP_ARCHIVE" } });
+    expect(screen.getByTestId("destination-field-class-note")).toHaveTextContent("must be restored in the provider before a copy can be read");
+    expect(screen.getByTestId("destination-field-class-note")).toHaveAttribute("data-archive", "true");
+    fireEvent.click(screen.getByTestId("destination-save"));
+    await waitFor(() => expect(added).toHaveLength(1));
+    expect(added[0]?.s3).toMatchObject({ objectLock: "compliance", lockDays: "30", storageClass: "DEEP_ARCHIVE" });
+  });
+
+  it("shows a destination's lock and storage class on its row", () => {
+    const locked: DestinationView = { ...bucket, protection: "Each copy locked 30 days (compliance) · storage class GLACIER" };
+    render(<DestinationsSection destinations={{ status: "ready", data: [locked, nas] }} api={fakeApi().api} reload={() => {}} />);
+    const rows = screen.getAllByTestId("destination");
+    expect(within(rows[0]!).getByTestId("destination-protection")).toHaveTextContent("locked 30 days (compliance)");
+    expect(within(rows[1]!).queryByTestId("destination-protection")).toBeNull();
   });
 
   it("tests a destination: writable with free space, or offline", async () => {

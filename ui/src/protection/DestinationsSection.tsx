@@ -18,6 +18,7 @@ import {
   type DestinationView,
   type LoadState,
 } from "./types";
+import { NO_PROTECTION, S3ProtectionInputs } from "./S3Protection";
 
 const KINDS: DestinationKind[] = ["folder", "s3", "rclone"];
 
@@ -25,7 +26,7 @@ export const EMPTY_FORM: DestinationForm = {
   name: "",
   kind: "folder",
   folder: "",
-  s3: { endpoint: "", region: "us-east-1", bucket: "", prefix: "", accessKeyId: "", secret: "", pathStyle: true },
+  s3: { endpoint: "", region: "us-east-1", bucket: "", prefix: "", accessKeyId: "", secret: "", pathStyle: true, ...NO_PROTECTION },
   remote: "",
   offsite: false,
   retention: {},
@@ -148,6 +149,11 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
               <p className="small muted" data-testid="destination-retention">
                 Keeps: {d.retention ?? "every backup"}
               </p>
+              {d.protection && (
+                <p className="small muted" data-testid="destination-protection">
+                  {d.protection}
+                </p>
+              )}
               {d.problem && (
                 <p className="small status-corrupt" data-testid="destination-problem">
                   {d.problem}
@@ -406,6 +412,7 @@ function S3DestinationFields({
         />{" "}
         Path-style addressing (MinIO, Garage and most self-hosted stores)
       </label>
+      <S3ProtectionInputs value={value} onChange={onChange} />
     </>
   );
 }

@@ -43,12 +43,60 @@ describe("the protection api mapping", () => {
       ...EMPTY_FORM,
       name: "b2",
       kind: "s3",
-      s3: { endpoint: "http://127.0.0.1:9000", region: "us-east-1", bucket: "backups", prefix: "/shop/", accessKeyId: "AKID", secret: "s3cr3t", pathStyle: true },
+      s3: {
+        endpoint: "http://127.0.0.1:9000",
+        region: "us-east-1",
+        bucket: "backups",
+        prefix: "/shop/",
+        accessKeyId: "AKID",
+        secret: "s3cr3t",
+        pathStyle: true,
+        objectLock: "",
+        lockDays: "12",
+        storageClass: "",
+      },
     });
     expect(s3.secret).toBe("s3cr3t");
     expect(JSON.stringify(s3.spec)).not.toContain("s3cr3t");
-    expect(s3.spec.s3).toEqual({ endpoint: "http://127.0.0.1:9000", region: "us-east-1", bucket: "backups", prefix: "shop", key_id: "AKID", path_style: true });
+    // No lock: no days either (the engine refuses days without a lock), and the bucket's class.
+    expect(s3.spec.s3).toEqual({
+      endpoint: "http://127.0.0.1:9000",
+      region: "us-east-1",
+      bucket: "backups",
+      prefix: "shop",
+      key_id: "AKID",
+      path_style: true,
+      object_lock: null,
+      lock_days: null,
+      storage_class: null,
+    });
     expect(s3.spec.retention).toBeNull();
+  });
+
+  it("sends an S3 destination's Object Lock, its days (empty: the engine derives them) and storage class", () => {
+    const form = (lockDays: string) =>
+      destinationSpec({
+        ...EMPTY_FORM,
+        name: "vault",
+        kind: "s3",
+        s3: { ...EMPTY_FORM.s3, bucket: "vault", accessKeyId: "AKID", secret: "x", objectLock: "compliance", lockDays, storageClass: "GLACIER" },
+      }).spec.s3;
+    expect(form("30")).toMatchObject({ object_lock: "compliance", lock_days: 30, storage_class: "GLACIER" });
+    expect(form("")).toMatchObject({ object_lock: "compliance", lock_days: null, storage_class: "GLACIER" });
+  });
+
+  it("says an S3 destination's lock and class on its row", () => {
+    const s3 = { endpoint: "", region: "us-east-1", bucket: "vault", prefix: "", key_id: "AKID", path_style: false };
+    const views = destinationViews([
+      record("vault", { kind: "s3", s3: { ...s3, object_lock: "governance", lock_days: 30, storage_class: "STANDARD_IA" } }),
+      record("plain", { kind: "s3", s3 }),
+      record("usb"),
+    ], null);
+    expect(views[0]?.protection).toBe("Each copy locked 30 days (governance) · storage class STANDARD_IA");
+    expect(views[0]?.s3Protection).toEqual({ objectLock: "governance", lockDays: "30", storageClass: "STANDARD_IA" });
+    expect(views[1]?.protection).toBeNull();
+    expect(views[2]?.protection).toBeNull();
+    expect(views[2]?.s3Protection).toBeUndefined();
   });
 
   it("shows a destination with pending copies as pending since the oldest, failing when one has an error", () => {

@@ -21,6 +21,7 @@ import type {
   DestinationView,
   ProtectionView,
 } from "./types";
+import { protectionSpec, protectionWords } from "./S3Protection";
 
 /** The catalog's name for the copy in the project's own folder. */
 export const LOCAL = "local";
@@ -69,6 +70,10 @@ export function destinationViews(
       pendingSince: oldest,
       problem,
       sameMedium: copies.some((c) => c.kind === "destination" && c.place === d.name && !!c.same_medium_as),
+      protection: protectionWords(d.s3),
+      ...(d.s3
+        ? { s3Protection: { objectLock: d.s3.object_lock ?? "", lockDays: d.s3.lock_days ? String(d.s3.lock_days) : "", storageClass: d.s3.storage_class ?? "" } }
+        : {}),
     };
   });
 }
@@ -89,6 +94,7 @@ export function destinationSpec(f: DestinationForm): { spec: DestinationSpec; se
             prefix: f.s3.prefix.trim().replace(/^\/+|\/+$/g, ""),
             key_id: f.s3.accessKeyId.trim(),
             path_style: f.s3.pathStyle,
+            ...protectionSpec(f.s3),
           }
         : null,
     rclone: f.kind === "rclone" ? f.remote.trim() : null,

@@ -2,7 +2,7 @@
 // components draw these; `api.ts` maps the engine's generated types onto them and back, so the
 // components never decide a rule themselves (the engine validates recipients, tests a
 // destination, counts copies): they collect input and show results and error codes.
-import type { ErrorPayload, RetentionPolicy } from "../bindings";
+import type { ErrorPayload, LockMode, RetentionPolicy } from "../bindings";
 import type { Call } from "../ipc/call";
 
 export type EncryptionMode = "off" | "passphrase" | "key";
@@ -76,9 +76,23 @@ export type DestinationView = {
    * disk of the local backups): "Up to date" is then amber, not green (screens-light-05).
    */
   sameMedium?: boolean;
+  /** An S3 destination's Object Lock and storage class in words (absent or null: neither). */
+  protection?: string | null;
+  /** An S3 destination's settings as saved, for changing them (absent: not S3). */
+  s3Protection?: S3ProtectionFields;
 };
 
-export type S3DestinationFields = {
+/** An S3 destination's Object Lock and storage class, as the form holds them. */
+export type S3ProtectionFields = {
+  /** "": no lock. */
+  objectLock: "" | LockMode;
+  /** Empty: the days follow the destination's retention. */
+  lockDays: string;
+  /** "": the bucket's default class. */
+  storageClass: string;
+};
+
+export type S3DestinationFields = S3ProtectionFields & {
   endpoint: string;
   region: string;
   bucket: string;
