@@ -146,6 +146,35 @@ describe("DestinationsSection", () => {
     expect(added[0]?.s3).toMatchObject({ objectLock: "compliance", lockDays: "30", storageClass: "DEEP_ARCHIVE" });
   });
 
+  it("changes an S3 destination's lock and class with one Save; the engine's refusal stays in the form", async () => {
+    const sent: [string, unknown][] = [];
+    let refuse = true;
+    const reloads: number[] = [];
+    const { api } = fakeApi({
+      setProtection: async (name, f) => {
+        sent.push([name, f]);
+        if (refuse) return { ok: false, error: { code: "invalid_input", message: "The bucket vault has no Object Lock.", hint: null, retryable: false } };
+        return { ok: true, data: null };
+      },
+    });
+    const vault: DestinationView = { ...bucket, name: "vault", s3Protection: { objectLock: "", lockDays: "", storageClass: "STANDARD_IA" } };
+    render(<DestinationsSection destinations={{ status: "ready", data: [vault, nas] }} api={api} reload={() => reloads.push(1)} />);
+    // A folder has no lock to change.
+    expect(within(screen.getAllByTestId("destination")[1]!).queryByTestId("destination-protection-open")).toBeNull();
+    fireEvent.click(screen.getByTestId("destination-protection-open"));
+    expect(screen.getByTestId("destination-protection-storage-class")).toHaveValue("STANDARD_IA");
+    fireEvent.change(screen.getByTestId("destination-protection-object-lock"), { target: { value: "governance" } });
+    fireEvent.change(screen.getByTestId("destination-protection-lock-days"), { target: { value: "14" } });
+    fireEvent.click(screen.getByTestId("destination-protection-save"));
+    expect(await screen.findByTestId("destination-protection-error")).toHaveTextContent("no Object Lock");
+    refuse = false;
+    fireEvent.click(screen.getByTestId("destination-protection-save"));
+    expect(await screen.findByTestId("destinations-notice")).toHaveTextContent("Saved vault's lock and storage class");
+    expect(sent.at(-1)).toEqual(["vault", { objectLock: "governance", lockDays: "14", storageClass: "STANDARD_IA" }]);
+    expect(screen.queryByTestId("destination-protection-edit")).toBeNull();
+    expect(reloads).toHaveLength(1);
+  });
+
   it("shows a destination's lock and storage class on its row", () => {
     const locked: DestinationView = { ...bucket, protection: "Each copy locked 30 days (compliance) · storage class GLACIER" };
     render(<DestinationsSection destinations={{ status: "ready", data: [locked, nas] }} api={fakeApi().api} reload={() => {}} />);

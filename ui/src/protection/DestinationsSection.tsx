@@ -18,7 +18,7 @@ import {
   type DestinationView,
   type LoadState,
 } from "./types";
-import { NO_PROTECTION, S3ProtectionInputs } from "./S3Protection";
+import { DestinationProtectionEdit, NO_PROTECTION, S3ProtectionInputs } from "./S3Protection";
 
 const KINDS: DestinationKind[] = ["folder", "s3", "rclone"];
 
@@ -74,6 +74,8 @@ type Props = {
 export function DestinationsSection({ destinations, api, reload, pickFolder }: Props) {
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
+  const [protecting, setProtecting] = useState<string | null>(null);
+  const setProtection = api.setProtection;
   const [tests, setTests] = useState<Record<string, DestinationTest | ErrorPayload | "testing">>({});
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -134,6 +136,19 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
                 >
                   {tests[d.name] === "testing" ? "Testing…" : "Test"}
                 </button>
+                {setProtection && d.s3Protection && (
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => {
+                      setNotice(null);
+                      setProtecting(d.name);
+                    }}
+                    data-testid="destination-protection-open"
+                  >
+                    Lock and class…
+                  </button>
+                )}
                 <button
                   type="button"
                   className="btn btn-small btn-danger"
@@ -160,6 +175,19 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
                 </p>
               )}
               <TestResult result={tests[d.name]} />
+              {protecting === d.name && setProtection && d.s3Protection && (
+                <DestinationProtectionEdit
+                  name={d.name}
+                  saved={d.s3Protection}
+                  onSave={(f) => setProtection(d.name, f)}
+                  onDone={(changed) => {
+                    setProtecting(null);
+                    if (!changed) return;
+                    setNotice(`Saved ${d.name}'s lock and storage class. New copies get them.`);
+                    reload();
+                  }}
+                />
+              )}
               {removing === d.name && (
                 <RemoveConfirm testId="destination-remove" onRemove={() => void remove(d.name)} onKeep={() => setRemoving(null)}>
                   Stop copying backups to {d.name}? Its stored credentials leave the keychain; copies already there are

@@ -1,8 +1,10 @@
 // An S3 destination's Object Lock and storage class (issue 47 item 6): the fields of the add form,
 // and the destination's row in words. The engine checks them (days without a lock, a bucket
 // without Object Lock) and derives the days from the destination's retention when none are given.
-import { useId } from "react";
-import type { LockMode } from "../bindings";
+import { useId, useState } from "react";
+import type { ErrorPayload, LockMode } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import type { Call } from "../ipc/call";
 import type { S3ProtectionFields } from "./types";
 import "./protection.css";
 
@@ -111,5 +113,45 @@ export function S3ProtectionInputs({
         {ARCHIVE_CLASS_NOTE}
       </p>
     </fieldset>
+  );
+}
+
+/** Change an S3 destination's lock and class: one Save; the engine checks (a bucket without Object Lock). */
+export function DestinationProtectionEdit({
+  name,
+  saved,
+  onSave,
+  onDone,
+}: {
+  name: string;
+  saved: S3ProtectionFields;
+  onSave: (f: S3ProtectionFields) => Promise<Call<unknown>>;
+  onDone: (changed: boolean) => void;
+}) {
+  const [f, setF] = useState<S3ProtectionFields>(saved);
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const [busy, setBusy] = useState(false);
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    const r = await onSave(f);
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    onDone(true);
+  };
+  return (
+    <div className="form" data-testid="destination-protection-edit" data-name={name}>
+      <S3ProtectionInputs value={f} onChange={(patch) => setF((o) => ({ ...o, ...patch }))} testIdPrefix="destination-protection" />
+      <p className="field-help">Applies to copies uploaded from now on; copies already there keep their lock and class.</p>
+      {error && <ErrorNotice error={error} testId="destination-protection-error" />}
+      <div className="form-actions">
+        <button type="button" className="btn btn-primary btn-small" disabled={busy} onClick={() => void save()} data-testid="destination-protection-save">
+          Save
+        </button>
+        <button type="button" className="btn btn-quiet btn-small" disabled={busy} onClick={() => onDone(false)} data-testid="destination-protection-cancel">
+          Cancel
+        </button>
+      </div>
+    </div>
   );
 }

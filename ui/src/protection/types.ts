@@ -127,6 +127,8 @@ export type DestinationsApi = {
   add: (form: DestinationForm) => Promise<Call<unknown>>;
   remove: (name: string) => Promise<Call<unknown>>;
   test: (name: string) => Promise<Call<DestinationTest>>;
+  /** Change an S3 destination's Object Lock and storage class (absent: the app cannot yet). */
+  setProtection?: (name: string, f: S3ProtectionFields) => Promise<Call<unknown>>;
 };
 
 /** A copy's state (the catalog's `backup_copies.state`): there, or waiting for its destination. */
