@@ -59,6 +59,13 @@ describe("BackupSelectionSection", () => {
     expect(screen.getByTestId("selection-tables")).toHaveValue("public.");
   });
 
+  it("without a way to change it, says what the saved selection holds", async () => {
+    render(<BackupSelectionSection api={{ get: async () => ({ ok: true, data: { exclude_table_data: ["public.logs"] } }) }} />);
+    expect(await screen.findByTestId("selection-saved")).toHaveTextContent("keep the table but not its rows: public.logs");
+    expect(screen.queryByTestId("selection-save")).toBeNull();
+    expect(screen.getByTestId("selection-section")).toHaveTextContent("Restores and drills of these backups hold only what was chosen");
+  });
+
   it("leaves empty lists out", () => {
     expect(selectionOf({ schemas: " \n", exclude_schemas: "", tables: "a.b\nc.d", exclude_tables: "", exclude_table_data: "" })).toEqual({ tables: ["a.b", "c.d"] });
   });

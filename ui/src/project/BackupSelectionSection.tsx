@@ -3,10 +3,10 @@
 // Save sends the lists; the engine checks each name (`public.logs`, `"My Schema".t`) and its
 // refusal is shown here. The pg_dump flags are behind Details.
 import { useCallback, useEffect, useId, useState } from "react";
-import type { BackupSelection, ErrorPayload } from "../bindings";
+import { type BackupSelection, commands, type ErrorPayload } from "../bindings";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
-import type { Call } from "../ipc/call";
+import { call, type Call } from "../ipc/call";
 
 export type SelectionList = keyof Required<BackupSelection>;
 
@@ -20,8 +20,19 @@ export const SELECTION_LISTS: [SelectionList, string, string][] = [
 
 export type SelectionApi = {
   get: () => Promise<Call<BackupSelection>>;
-  set: (selection: BackupSelection) => Promise<Call<BackupSelection>>;
+  /** Absent: the selection is shown, not changed, here. */
+  set?: (selection: BackupSelection) => Promise<Call<BackupSelection>>;
 };
+
+/** The project's selection as its components say (what a database backup holds). */
+export function selectionApi(project: string): SelectionApi {
+  return {
+    get: async () => {
+      const r = await call(commands.getComponents(project));
+      return r.ok ? { ok: true, data: r.data.selection ?? {} } : r;
+    },
+  };
+}
 
 type Lists = Record<SelectionList, string>;
 const NO_LISTS: Lists = { schemas: "", exclude_schemas: "", tables: "", exclude_tables: "", exclude_table_data: "" };
@@ -82,11 +93,24 @@ export function BackupSelectionSection({ api }: { api: SelectionApi }) {
   if (loadError) return <ErrorNotice error={loadError} testId="selection-load-error" onRetry={reload} />;
   if (saved === null) return <p className="muted small">Loading…</p>;
 
+  const set = api.set;
+  if (!set) {
+    return (
+      <div className="form" data-testid="selection-section" data-everything={isEverything(saved)}>
+        <p className="small" data-testid="selection-saved">
+          {selectionWords(saved)}
+        </p>
+        {!isEverything(saved) && (
+          <p className="small muted">Restores and drills of these backups hold only what was chosen; each backup names what it left out.</p>
+        )}
+      </div>
+    );
+  }
   const save = async () => {
     setBusy(true);
     setError(null);
     setNotice(null);
-    const r = await api.set(chosen ? selectionOf(lists) : {});
+    const r = await set(chosen ? selectionOf(lists) : {});
     setBusy(false);
     if (!r.ok) return setError(r.error);
     show(r.data);

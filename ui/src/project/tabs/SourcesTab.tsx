@@ -10,6 +10,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { useMasonry } from "../../components/useMasonry";
 import { type Resource, useJobActions } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
+import { BackupSelectionSection, selectionApi } from "../BackupSelectionSection";
 import { ComponentsSection } from "../ComponentsSection";
 import { ServerSection } from "../ServerSection";
 import { TenantsSection } from "../TenantsSection";
@@ -139,6 +140,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
   const tests = useSourceTests(project);
   const { startTenantBackup } = useJobActions();
   const tenants = useMemo(() => tenantsApi(startTenantBackup), [startTenantBackup]);
+  const selection = useMemo(() => selectionApi(project), [project]);
   // Each light follows its source's last test: green once one passed, amber when it failed.
   const t = (s: SourceKind) => tests?.get(s);
   const set = (v: unknown, s: SourceKind): Light => lightOf(Boolean(v), t(s), components.status === "error");
@@ -164,6 +166,8 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
               Edit…
             </button>
           )}
+          {/* Read again when the store's components change (a selection set with the CLI too). */}
+          <BackupSelectionSection key={JSON.stringify(c?.selection ?? null)} api={selection} />
         </SourceCard>
         <SourceCard
           id="storage"
