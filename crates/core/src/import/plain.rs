@@ -148,6 +148,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         has_globals: sc.info.dumpall && !sc.info.roles.is_empty(),
         notes,
         plain: Some(sc.info.clone()),
+        parts: None,
     };
     if preview.has_globals {
         preview.members.push(entry(GLOBALS_MEMBER, 0));
@@ -162,6 +163,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         plaintext: None,
         tenant: None,
         tenant_tables: Vec::new(),
+        export: None,
     };
     if sc.connects && single {
         inspected.choose_database(None)?;
