@@ -808,4 +808,42 @@ mod tests {
         assert_eq!(h.tables, vec!["public.t", "app.orders"]);
         assert_eq!(parse_created("2026-11-21 01:50:07 CET"), None);
     }
+
+    /// A tarball of `n` small files (gzip).
+    fn many_files(path: &Path, n: usize) {
+        let f = File::create(path).unwrap();
+        let gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        for i in 0..n {
+            let mut h = tar::Header::new_gnu();
+            h.set_path(format!("storage/b/{i}")).unwrap();
+            h.set_size(4);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, &b"data"[..]).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+    }
+
+    #[test]
+    fn a_tarball_past_the_limits_is_refused_before_its_files_are_used() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("many.tar.gz");
+        many_files(&p, 20);
+        let c = CancellationToken::new();
+        let mut seen = 0;
+        let limits = export::Limits { files: 10, bytes: 1 << 20 };
+        let e = walk_tar_limited(&p, limits, &c, |_, _| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
+        assert!(e.message().contains("more than 10 files"), "{e:?}");
+        assert_eq!(seen, 10);
+        let limits = export::Limits { files: 100, bytes: 30 };
+        let e = walk_tar_limited(&p, limits, &c, |_, _| Ok(())).unwrap_err();
+        assert!(e.message().contains("too large"), "{e:?}");
+        walk_tar_limited(&p, export::LIMITS, &c, |_, _| Ok(())).unwrap();
+    }
 }
