@@ -235,6 +235,11 @@ pub(crate) fn inspect_full_with(
             export: None,
         });
     }
+    // An uncompressed tarball's first bytes are a file name: told by `ustar` before it could
+    // pass for text.
+    if is_plain_tar(path)? {
+        return inspect_tarball(path, md.len(), pg_bin);
+    }
     let magic = &magic[..n];
     let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
     if (gzip || looks_like_text(magic)) && plain_scan::sniff(path)? {
@@ -259,9 +264,6 @@ pub(crate) fn inspect_full_with(
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
             Err(e) => return Err(e),
         }
-        return inspect_tarball(path, md.len(), pg_bin);
-    }
-    if is_plain_tar(path)? {
         return inspect_tarball(path, md.len(), pg_bin);
     }
     if looks_like_text(magic) {
