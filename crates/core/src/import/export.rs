@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! DESIGN.md's                         db/ storage/ config/ (SupaManager-style)
-//! database.dump   pg_dump -Fc         db/database.dump or the one db/*.dump, db/*.backup (-Fc)
+//! database.dump   pg_dump -Fc         db/database.dump or the one db/*.dump, db/*.backup (-Fc),
+//!                                     or else the one db/*.sql, db/*.sql.gz (plain SQL)
 //! globals.sql     roles (optional)    db/globals.sql (optional)
 //! storage/<bucket>/<key>              storage/<bucket>/<key>
 //! config/…        JSON documents      config/…
@@ -147,10 +148,15 @@ pub(crate) struct ExportLayout {
     pub from: ExportFrom,
     /// The dump's name in the export.
     pub dump: String,
+    /// The dump is plain SQL (`db/*.sql`, `db/*.sql.gz`), not pg_dump's custom format.
+    pub plain: bool,
     pub globals: Option<String>,
     pub storage: Vec<StorageFile>,
     pub config: Vec<ConfigFile>,
     pub parts: ExportParts,
+    /// A tarball's plain SQL dump, extracted into a private temporary folder (removed with the
+    /// last clone of this).
+    pub scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 /// The folder of the export among `names` ("" or "<top>/"): where `database.dump` or a `db/`
@@ -181,20 +187,20 @@ fn is_plain_dump_name(n: &str) -> bool {
     n.ends_with(".sql") || n.ends_with(".sql.gz")
 }
 
-/// The dump (and roles file) of the export at `root`.
+/// The dump (and roles file) of the export at `root`, and whether the dump is plain SQL.
 fn find_dump(
     shown: &Path,
     files: &[(String, u64)],
     root: &str,
-) -> Result<(String, Option<String>)> {
+) -> Result<(String, Option<String>, bool)> {
     let has = |rel: &str| files.iter().any(|(n, _)| *n == format!("{root}{rel}"));
     if has(DATABASE_MEMBER) {
         let g = has(GLOBALS_MEMBER).then(|| format!("{root}{GLOBALS_MEMBER}"));
-        return Ok((format!("{root}{DATABASE_MEMBER}"), g));
+        return Ok((format!("{root}{DATABASE_MEMBER}"), g, false));
     }
     let globals = has("db/globals.sql").then(|| format!("{root}db/globals.sql"));
     if has("db/database.dump") {
-        return Ok((format!("{root}db/database.dump"), globals));
+        return Ok((format!("{root}db/database.dump"), globals, false));
     }
     let in_db: Vec<&str> = files
         .iter()
@@ -202,29 +208,32 @@ fn find_dump(
         .filter(|f| !f.contains('/'))
         .collect();
     let custom: Vec<&&str> = in_db.iter().filter(|f| is_custom_dump_name(f)).collect();
-    match custom.as_slice() {
-        [one] => return Ok((format!("{root}db/{one}"), globals)),
-        [] => {}
-        many => {
-            return Err(unsupported(
-                shown,
-                &format!(
-                    "its db/ folder holds several dumps ({}): keep one",
-                    many.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
-                ),
-            ))
-        }
-    }
-    if in_db.iter().any(|f| is_plain_dump_name(f) && *f != "globals.sql") {
-        return Err(unsupported(
+    let several = |many: &[&&str]| {
+        unsupported(
             shown,
-            "its db/ folder holds a plain SQL dump: this release imports a custom-format dump (pg_dump -Fc, db/*.dump) from a project export; import the .sql file on its own",
-        ));
+            &format!(
+                "its db/ folder holds several dumps ({}): keep one",
+                many.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    };
+    match custom.as_slice() {
+        [one] => return Ok((format!("{root}db/{one}"), globals, false)),
+        [] => {}
+        many => return Err(several(many)),
     }
-    Err(unsupported(
-        shown,
-        "its db/ folder holds no database dump (db/database.dump or db/*.dump)",
-    ))
+    let plain: Vec<&&str> = in_db
+        .iter()
+        .filter(|f| is_plain_dump_name(f) && **f != "globals.sql")
+        .collect();
+    match plain.as_slice() {
+        [one] => Ok((format!("{root}db/{one}"), globals, true)),
+        [] => Err(unsupported(
+            shown,
+            "its db/ folder holds no database dump (db/database.dump, db/*.dump, db/*.sql or db/*.sql.gz)",
+        )),
+        many => Err(several(many)),
+    }
 }
 
 /// Where configuration document `rest` (its path under `config/`) goes in the archive.
@@ -251,7 +260,7 @@ pub(crate) fn classify(
     let Some(root) = export_root(&names) else {
         return Ok(None);
     };
-    let (dump, globals) = find_dump(shown, files, &root)?;
+    let (dump, globals, plain) = find_dump(shown, files, &root)?;
     let mut storage = Vec::new();
     let mut config: Vec<ConfigFile> = Vec::new();
     let mut config_bytes = 0u64;
@@ -332,10 +341,12 @@ pub(crate) fn classify(
     Ok(Some(ExportLayout {
         from,
         dump,
+        plain,
         globals,
         storage,
         config,
         parts,
+        scratch: None,
     }))
 }
 
@@ -720,13 +731,20 @@ mod tests {
     }
 
     #[test]
-    fn several_dumps_or_a_plain_one_in_db_are_refused() {
+    fn several_dumps_in_db_are_refused_and_a_plain_one_is_taken() {
         let two = files(&[("db/a.dump", 1), ("db/b.dump", 1)]);
         let e = classify(Path::new("x"), ExportFrom::Tar, &two).unwrap_err();
         assert!(e.message().contains("a.dump, b.dump"), "{e:?}");
-        let plain = files(&[("db/a.sql.gz", 1)]);
-        let e = classify(Path::new("x"), ExportFrom::Tar, &plain).unwrap_err();
+        let two = files(&[("db/a.sql", 1), ("db/b.sql.gz", 1)]);
+        let e = classify(Path::new("x"), ExportFrom::Tar, &two).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
+        let plain = files(&[("db/a.sql.gz", 1), ("db/globals.sql", 1)]);
+        let l = classify(Path::new("x"), ExportFrom::Tar, &plain).unwrap().unwrap();
+        assert_eq!((l.dump.as_str(), l.plain), ("db/a.sql.gz", true));
+        assert_eq!(l.globals.as_deref(), Some("db/globals.sql"));
+        let e = classify(Path::new("x"), ExportFrom::Tar, &files(&[("db/notes.txt", 1)]))
+            .unwrap_err();
+        assert!(e.message().contains("no database dump"), "{e:?}");
         assert!(classify(Path::new("x"), ExportFrom::Tar, &files(&[("a/b", 1)]))
             .unwrap()
             .is_none());

@@ -152,8 +152,12 @@ pub(crate) enum DumpSource {
         globals: Option<String>,
     },
     /// A plain SQL file (maybe gzip-compressed); `connects`: it holds `\connect` (one database
-    /// of it is taken).
-    Plain { connects: bool },
+    /// of it is taken); `file`: where it is when it is not the file imported (an export's
+    /// `db/*.sql`).
+    Plain {
+        connects: bool,
+        file: Option<PathBuf>,
+    },
 }
 
 /// What [`inspect`] found, with what the import needs.
@@ -441,13 +445,16 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
                 )
             })?;
     let dump = dir.join(&layout.dump);
+    let globals_file = layout.globals.as_ref().map(|g| dir.join(g));
+    if layout.plain {
+        return plain_export(dir, &files, layout, dump, globals_file);
+    }
     check_pgdmp(&dump, dir)?;
     let header = read_dump_header(&dump, pg_bin)?;
     let size = files
         .iter()
         .find(|(n, _)| *n == layout.dump)
         .map_or(0, |(_, s)| *s);
-    let globals_file = layout.globals.as_ref().map(|g| dir.join(g));
     Ok(export_inspected(
         dir,
         size,
@@ -482,6 +489,52 @@ fn export_inspected(
         layout.globals.is_some(),
         members,
     );
+    add_parts(&mut preview, &layout);
+    Inspected {
+        preview,
+        dump: Some(dump),
+        globals_file,
+        database: None,
+        plaintext: None,
+        tenant: None,
+        tenant_tables: Vec::new(),
+        export: Some(layout),
+    }
+}
+
+/// An export whose dump is plain SQL (`db/*.sql`, `db/*.sql.gz`) at `sql`: described as the
+/// plain SQL file it is, with the export's parts.
+fn plain_export(
+    path: &Path,
+    files: &[(String, u64)],
+    layout: export::ExportLayout,
+    sql: PathBuf,
+    globals_file: Option<PathBuf>,
+) -> Result<Inspected> {
+    let size = std::fs::metadata(&sql)
+        .map_err(|e| Error::io(format!("reading {}", sql.display()), e))?
+        .len();
+    let mut inspected = plain::inspect_plain(&sql, size)?;
+    if let Some(DumpSource::Plain { file, .. }) = &mut inspected.dump {
+        *file = Some(sql);
+    }
+    let p = &mut inspected.preview;
+    p.path = path.to_path_buf();
+    p.kind = ImportKind::ProjectExport;
+    if let Some(g) = layout.globals.as_ref().filter(|_| !p.has_globals) {
+        p.has_globals = true;
+        let size = files.iter().find(|(n, _)| n == g).map_or(0, |(_, s)| *s);
+        p.members.push(entry(GLOBALS_MEMBER, size));
+    }
+    add_parts(p, &layout);
+    inspected.globals_file = globals_file;
+    inspected.export = Some(layout);
+    Ok(inspected)
+}
+
+/// The export's parts in its preview: the backup type (full with storage or configuration),
+/// a note naming what is not imported.
+fn add_parts(preview: &mut ImportPreview, layout: &export::ExportLayout) {
     let parts = &layout.parts;
     if parts.storage.is_some() || parts.config.is_some() {
         preview.backup_type = BackupType::Full;
@@ -498,16 +551,6 @@ fn export_inspected(
         ));
     }
     preview.parts = Some(layout.parts.clone());
-    Inspected {
-        preview,
-        dump: Some(dump),
-        globals_file,
-        database: None,
-        plaintext: None,
-        tenant: None,
-        tenant_tables: Vec::new(),
-        export: Some(layout),
-    }
 }
 
 fn entry(name: &str, size: u64) -> MemberEntry {
@@ -673,6 +716,20 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
             "a tarball without database.dump or db/ (neither an Offsite archive nor a project export)",
         )
     })?;
+    if layout.plain {
+        // A plain SQL dump is read whole to be described: extracted into a private temporary
+        // folder kept as long as the import needs it.
+        let tmp = crate::private_fs::tempdir("offsite-import-")
+            .map_err(|e| Error::io("creating a temporary folder", e))?;
+        let name = layout.dump.rsplit('/').next().unwrap_or("database.sql");
+        let sql = tmp.path().join(name);
+        extract_member(path, &layout.dump, &sql, &cancel, None)?;
+        let mut layout = layout;
+        layout.scratch = Some(std::sync::Arc::new(tmp));
+        let mut inspected = plain_export(path, &files, layout, sql, None)?;
+        inspected.preview.size = size;
+        return Ok(inspected);
+    }
     // The dump into a private temporary folder, for pg_restore -l. Its header and table of
     // contents come first: the first 64 MiB are enough unless the TOC is huge (then all of it).
     let member = layout.dump.clone();

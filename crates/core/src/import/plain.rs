@@ -15,7 +15,7 @@ impl Inspected {
     /// SQL file with databases.
     pub(crate) fn choose_database(&mut self, asked: Option<&str>) -> Result<()> {
         let plain = match (&self.dump, &self.preview.plain) {
-            (Some(DumpSource::Plain { connects: true }), Some(p)) => p,
+            (Some(DumpSource::Plain { connects: true, .. }), Some(p)) => p,
             _ => {
                 return match asked {
                     Some(_) => Err(Error::new(
@@ -157,6 +157,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         preview,
         dump: Some(DumpSource::Plain {
             connects: sc.connects,
+            file: None,
         }),
         globals_file: None,
         database: None,

@@ -61,8 +61,14 @@ pub(crate) fn wrap_dump(
         DATABASE_MEMBER
     })?;
     let (globals, roles) = match inspected.dump.as_ref() {
-        Some(DumpSource::Plain { connects }) => {
-            spool_plain(inspected, *connects, &mut spool, reporter, cancel)?
+        Some(DumpSource::Plain { connects, file }) => {
+            let from = file.as_deref().unwrap_or(inspected.read_path());
+            let (g, roles) = spool_plain(inspected, from, *connects, &mut spool, reporter, cancel)?;
+            // An export's roles file, when the SQL itself brings none.
+            match g {
+                Some(g) => (Some(g), roles),
+                None => (export_globals(inspected, cancel)?, roles),
+            }
         }
         Some(DumpSource::File(p)) => (
             spool_file(inspected, p, &mut spool, reporter, cancel)?,
@@ -155,6 +161,7 @@ fn new_writer(
 /// `globals.sql` (without passwords) and their names.
 fn spool_plain(
     inspected: &Inspected,
+    from: &Path,
     connects: bool,
     spool: &mut impl Write,
     reporter: &Reporter,
@@ -177,7 +184,7 @@ fn spool_plain(
     };
     let mut g = Vec::new();
     let ex = plain_scan::extract(
-        inspected.read_path(),
+        from,
         database,
         spool,
         Some(&mut g),
@@ -190,6 +197,24 @@ fn spool_plain(
         text
     });
     Ok((globals, ex.roles))
+}
+
+/// The roles file of an export whose dump is plain SQL: from its folder, or its tarball.
+fn export_globals(inspected: &Inspected, cancel: &CancellationToken) -> Result<Option<Vec<u8>>> {
+    if let Some(g) = &inspected.globals_file {
+        let md =
+            std::fs::metadata(g).map_err(|e| Error::io(format!("reading {}", g.display()), e))?;
+        if md.len() > MAX_GLOBALS {
+            return Err(Error::invalid(format!("{} is larger than 64 MiB", g.display())));
+        }
+        return std::fs::read(g)
+            .map(Some)
+            .map_err(|e| Error::io(format!("reading {}", g.display()), e));
+    }
+    match inspected.export.as_ref().and_then(|l| l.globals.as_deref()) {
+        Some(member) => read_tar_member(inspected.read_path(), member, cancel),
+        None => Ok(None),
+    }
 }
 
 /// A pg_dump file (or an export folder's `database.dump`) into `spool`; the folder's

@@ -350,3 +350,60 @@ async fn hostile_export_tarballs_are_refused_and_leave_nothing() {
     let left = files_under(&env.engine.data_dir().join("backups"));
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_sql_dump_in_db_is_imported_with_the_parts() {
+    let pg = TestCluster::shared();
+    let src = source_db(pg, "exp_plain", 23);
+    let env = env().await;
+    env.engine
+        .add_project(AddProject::url("pl", pg.url(&src)))
+        .await
+        .unwrap();
+    let folder = env.dir.path().join("plain-export");
+    // The export's parts around a placeholder dump, then the dump replaced by plain SQL, gzipped.
+    write_export(pg, &src, &folder, "db/placeholder.dump", "supabase/auth.json");
+    std::fs::remove_file(folder.join("db/placeholder.dump")).unwrap();
+    let out = pg
+        .command("pg_dump")
+        .args(pg.conn_args())
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(folder.join("db/postgres.sql.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&out.stdout).unwrap();
+    gz.finish().unwrap();
+    let tgz = env.dir.path().join("plain-export.tgz");
+    tar(&["czf"], &tgz, &folder);
+
+    for input in [&folder, &tgz] {
+        let p = env.engine.inspect_import(input).await.unwrap();
+        assert_eq!(p.kind, ImportKind::ProjectExport, "{input:?}");
+        assert_eq!(p.backup_type, BackupType::Full);
+        assert!(p.plain.is_some(), "{input:?}");
+        assert!(
+            p.dump.as_ref().unwrap().tables.contains(&"public.t".to_string()),
+            "{:?}",
+            p.dump
+        );
+        assert_eq!(p.parts.as_ref().unwrap().database, "db/postgres.sql.gz");
+    }
+    let path = import_into(&env, &tgz, "pl").await;
+    let m = archive::read_manifest(&path).unwrap();
+    assert!(m.member("database.sql").is_some(), "{:?}", m.members);
+    config_is_redacted(&path);
+    storage_comes_back(&env, &path).await;
+    let dst = pg.unique_db("exp_plain_dst");
+    env.engine
+        .restore(RestoreRequest::new(&path, target(pg, &dst)), JobStart::default())
+        .await
+        .unwrap();
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "23");
+    // The folder imports too (its SQL read where it is).
+    let folder_import = import_into(&env, &folder, "pl").await;
+    assert_ne!(folder_import, path);
+}
