@@ -547,7 +547,16 @@ pub(crate) fn pack_parts(
                 }
                 let mut file = std::fs::File::open(&p)
                     .map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
-                take(name, size, &mut file)?;
+                // Its size now, checked against the listing's: a file that grew or shrank
+                // since is refused rather than cut or padded.
+                let now = file
+                    .metadata()
+                    .map_err(|e| Error::io(format!("reading {}", p.display()), e))?
+                    .len();
+                if now != size {
+                    return Err(changed(name));
+                }
+                take(name, now, &mut file)?;
             }
         }
     }
@@ -748,6 +757,58 @@ mod tests {
         assert!(classify(Path::new("x"), ExportFrom::Tar, &files(&[("a/b", 1)]))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_file_gone_between_preview_and_packing_leaves_nothing_in_the_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let e = d.path().join("export");
+        for (name, bytes) in [
+            ("db/x.dump", &b"PGDMP"[..]),
+            ("storage/b/one", b"1"),
+            ("storage/b/two", b"22"),
+            ("config/auth.json", b"{}"),
+        ] {
+            let p = e.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        let c = CancellationToken::new();
+        let files = list_folder(&e, LIMITS, &c).unwrap();
+        let layout = classify(&e, ExportFrom::Folder(e.clone()), &files)
+            .unwrap()
+            .unwrap();
+        let dest = d.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let reporter = Reporter::silent();
+        // Grown since it was listed: refused.
+        std::fs::write(e.join("storage/b/two"), b"222").unwrap();
+        let mut w = ArchiveWriter::create_with(&dest, "x.tar.zst", Default::default()).unwrap();
+        let err = pack_parts(&layout, &e, &mut w, "2026-11-26T00:00:00Z", &reporter, &c)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Integrity, "{err:?}");
+        drop(w);
+        // Gone: refused too.
+        std::fs::remove_file(e.join("storage/b/two")).unwrap();
+        let mut w = ArchiveWriter::create_with(&dest, "x.tar.zst", Default::default()).unwrap();
+        assert!(pack_parts(&layout, &e, &mut w, "2026-11-26T00:00:00Z", &reporter, &c).is_err());
+        drop(w);
+        // Cancelled: nothing either.
+        std::fs::write(e.join("storage/b/two"), b"22").unwrap();
+        let cancelled = CancellationToken::new();
+        cancelled.cancel();
+        let mut w = ArchiveWriter::create_with(&dest, "x.tar.zst", Default::default()).unwrap();
+        let err = pack_parts(&layout, &e, &mut w, "2026-11-26T00:00:00Z", &reporter, &cancelled)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Cancelled, "{err:?}");
+        drop(w);
+        // The folder's lock file stays (every backup folder has one); nothing else.
+        let left: Vec<String> = std::fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".offsite-folder.lock")
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 
     #[test]
