@@ -15,7 +15,8 @@
 //! archive's `storage/` members and `storage.json`, as a full backup lays them out
 //! ([`crate::archive::storage_layout`]); configuration JSON documents go under the archive's
 //! `config/` (`auth.json` beside `supabase/auth.json`'s siblings is taken as
-//! `supabase/auth.json`), their secrets redacted as in every archive that is not encrypted.
+//! `supabase/auth.json`), their secrets redacted as in every archive that is not encrypted, and
+//! Edge Functions' bundles (`supabase/functions/<slug>/body.eszip`) as a backup keeps them.
 //! Everything else is listed in the preview as not imported, by name.
 //!
 //! Everything about the export is bounded before anything is read: [`LIMITS`] (files, bytes),
@@ -236,6 +237,17 @@ fn find_dump(
     }
 }
 
+/// An Edge Function's deployed bundle (`supabase/functions/<slug>/body.eszip[.br|.gz]`), as a
+/// full backup keeps it (code, not settings: nothing in it is redacted, as in a backup).
+fn is_function_bundle(name: &str) -> bool {
+    name.strip_prefix("supabase/functions/")
+        .and_then(|r| r.split_once('/'))
+        .is_some_and(|(slug, file)| {
+            !slug.is_empty()
+                && matches!(file, "body.eszip" | "body.eszip.br" | "body.eszip.gz")
+        })
+}
+
 /// Where configuration document `rest` (its path under `config/`) goes in the archive.
 fn config_name(rest: &str) -> String {
     if rest.starts_with("supabase/") {
@@ -294,8 +306,11 @@ pub(crate) fn classify(
             }
         } else if let Some(rest) = rel.strip_prefix("config/") {
             let target = config_name(rest);
-            if !rest.ends_with(".json") {
-                skip(name, "not a JSON document: Offsite cannot tell its secrets apart to redact them");
+            if !rest.ends_with(".json") && !is_function_bundle(&target) {
+                skip(
+                    name,
+                    "not a JSON document or a function bundle: Offsite cannot tell its secrets apart to redact them",
+                );
             } else if *size > MAX_SMALL_DOC {
                 skip(name, "larger than 64 MiB");
             } else if config.iter().any(|c| c.name == target) {
@@ -706,6 +721,9 @@ mod tests {
             ("e/config/supabase/postgrest.json", 11),
             ("e/config/supabase/auth.json", 12),
             ("e/config/.env", 13),
+            ("e/config/supabase/functions/hello/metadata.json", 4),
+            ("e/config/supabase/functions/hello/body.eszip", 9),
+            ("e/config/supabase/functions/hello/source.ts", 9),
             ("e/docker-compose.yml", 14),
             ("README", 1),
         ]);
@@ -725,13 +743,19 @@ mod tests {
         assert!(l.storage[1].member.starts_with("storage/avatars/.offsite-key/"));
         assert_eq!(
             l.parts.config.as_ref().unwrap().documents,
-            ["supabase/auth.json", "supabase/postgrest.json"]
+            [
+                "supabase/auth.json",
+                "supabase/functions/hello/body.eszip",
+                "supabase/functions/hello/metadata.json",
+                "supabase/postgrest.json"
+            ]
         );
         let skipped: Vec<&str> = l.parts.not_imported.iter().map(|n| n.name.as_str()).collect();
         for n in [
             "e/storage/loose.txt",
             "e/config/supabase/auth.json",
             "e/config/.env",
+            "e/config/supabase/functions/hello/source.ts",
             "e/docker-compose.yml",
             "README",
         ] {
