@@ -190,7 +190,14 @@ fn print_parts(parts: &offsite_core::import::ExportParts) {
         let buckets: Vec<String> = s
             .buckets
             .iter()
-            .map(|b| format!("{} ({} objects, {})", b.name, b.objects, format_bytes(b.bytes)))
+            .map(|b| {
+                format!(
+                    "{} ({} objects, {})",
+                    b.name,
+                    b.objects,
+                    format_bytes(b.bytes)
+                )
+            })
             .collect();
         println!(
             "  storage    {} objects, {} in {}",

@@ -26,8 +26,8 @@
 
 use super::{unsupported, walk_tar_limited};
 use crate::archive::storage_layout::{
-    check_bucket_name, member_name, BucketEntry, ObjectEntry, StorageDoc, ENCODED_DIR,
-    STORAGE_DOC, STORAGE_PREFIX,
+    check_bucket_name, member_name, BucketEntry, ObjectEntry, StorageDoc, ENCODED_DIR, STORAGE_DOC,
+    STORAGE_PREFIX,
 };
 use crate::archive::{
     ArchiveWriter, ComponentCount, StorageCounts, DATABASE_MEMBER, GLOBALS_MEMBER,
@@ -214,7 +214,10 @@ fn find_dump(
             shown,
             &format!(
                 "its db/ folder holds several dumps ({}): keep one",
-                many.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     };
@@ -243,8 +246,7 @@ fn is_function_bundle(name: &str) -> bool {
     name.strip_prefix("supabase/functions/")
         .and_then(|r| r.split_once('/'))
         .is_some_and(|(slug, file)| {
-            !slug.is_empty()
-                && matches!(file, "body.eszip" | "body.eszip.br" | "body.eszip.gz")
+            !slug.is_empty() && matches!(file, "body.eszip" | "body.eszip.br" | "body.eszip.gz")
         })
 }
 
@@ -302,7 +304,10 @@ pub(crate) fn classify(
                         size: *size,
                     })
                 }
-                _ => skip(name, "not inside a bucket's folder (storage/<bucket>/<key>)"),
+                _ => skip(
+                    name,
+                    "not inside a bucket's folder (storage/<bucket>/<key>)",
+                ),
             }
         } else if let Some(rest) = rel.strip_prefix("config/") {
             let target = config_name(rest);
@@ -324,7 +329,10 @@ pub(crate) fn classify(
                 });
             }
         } else {
-            skip(name, "not a part of a project export Offsite knows (db, storage, config)");
+            skip(
+                name,
+                "not a part of a project export Offsite knows (db, storage, config)",
+            );
         }
     }
     if config.len() > MAX_CONFIG_FILES || config_bytes > MAX_CONFIG_BYTES {
@@ -451,7 +459,10 @@ pub(crate) fn list_folder(
                 over(dir, count, bytes, limits)?;
                 out.push((rel, md.len()));
             } else {
-                return Err(unsafe_file(&p, "not a regular file or folder (link or device)"));
+                return Err(unsafe_file(
+                    &p,
+                    "not a regular file or folder (link or device)",
+                ));
             }
         }
     }
@@ -530,7 +541,9 @@ pub(crate) fn pack_parts(
             if size != f.size {
                 return Err(changed(name));
             }
-            sums[i] = Some(stream_object(&mut frag, &f.member, f.size, r, reporter, cancel)?);
+            sums[i] = Some(stream_object(
+                &mut frag, &f.member, f.size, r, reporter, cancel,
+            )?);
         } else if let Some(c) = configs.get(name) {
             let mut v = Vec::with_capacity(c.size as usize);
             r.take(c.size + 1)
@@ -544,9 +557,9 @@ pub(crate) fn pack_parts(
         Ok(())
     };
     match &layout.from {
-        ExportFrom::Tar => walk_tar_limited(read_path, LIMITS, cancel, |f, r| {
-            take(&f.name, f.size, r)
-        })?,
+        ExportFrom::Tar => {
+            walk_tar_limited(read_path, LIMITS, cancel, |f, r| take(&f.name, f.size, r))?
+        }
         ExportFrom::Folder(dir) => {
             let wanted = layout
                 .storage
@@ -579,8 +592,10 @@ pub(crate) fn pack_parts(
         return Err(changed(&layout.storage[i].source));
     }
     if docs.len() != layout.config.len() {
-        return Err(Error::integrity("a configuration document of the export went missing")
-            .with_hint("the export changed while it was imported; import it again"));
+        return Err(
+            Error::integrity("a configuration document of the export went missing")
+                .with_hint("the export changed while it was imported; import it again"),
+        );
     }
     let mut packed = Packed {
         config: docs.into_iter().collect(),
@@ -594,7 +609,10 @@ pub(crate) fn pack_parts(
         .map_err(|e| Error::internal(format!("writing storage.json: {e}")))?;
     writer.add_bytes(STORAGE_DOC, json);
     writer.add_fragment(frag.finish()?);
-    let (objects, bytes) = (doc.objects.len() as u64, doc.objects.iter().map(|o| o.size).sum());
+    let (objects, bytes) = (
+        doc.objects.len() as u64,
+        doc.objects.iter().map(|o| o.size).sum(),
+    );
     packed.storage = Some((
         StorageCounts {
             buckets: doc.buckets.len() as u64,
@@ -611,8 +629,10 @@ pub(crate) fn pack_parts(
 }
 
 fn changed(name: &str) -> Error {
-    Error::integrity(format!("{name} is not the file the preview read (it changed or went missing)"))
-        .with_hint("the export changed while it was imported; import it again")
+    Error::integrity(format!(
+        "{name} is not the file the preview read (it changed or went missing)"
+    ))
+    .with_hint("the export changed while it was imported; import it again")
 }
 
 /// Copies one object of `size` bytes into the fragment as `member`; returns its SHA-256.
@@ -703,7 +723,10 @@ mod tests {
         );
         assert_eq!(export_root(&n(&["exp/database.dump"])), Some("exp/".into()));
         assert_eq!(export_root(&n(&["a/b/database.dump", "x"])), None);
-        assert_eq!(export_root(&n(&["db/shop.dump", "storage/b/k"])), Some("".into()));
+        assert_eq!(
+            export_root(&n(&["db/shop.dump", "storage/b/k"])),
+            Some("".into())
+        );
         assert_eq!(export_root(&n(&["e/db/shop.dump"])), Some("e/".into()));
         assert_eq!(export_root(&n(&["db/x/y.dump"])), None);
     }
@@ -735,12 +758,17 @@ mod tests {
         let s = l.parts.storage.as_ref().unwrap();
         assert_eq!((s.objects, s.bytes), (3, 12));
         assert_eq!(
-            s.buckets.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+            s.buckets
+                .iter()
+                .map(|b| b.name.as_str())
+                .collect::<Vec<_>>(),
             ["avatars", "docs"]
         );
         // `a` then `a/b.png`: the second is below a file's name, so its name is encoded.
         assert_eq!(l.storage[0].member, "storage/avatars/a");
-        assert!(l.storage[1].member.starts_with("storage/avatars/.offsite-key/"));
+        assert!(l.storage[1]
+            .member
+            .starts_with("storage/avatars/.offsite-key/"));
         assert_eq!(
             l.parts.config.as_ref().unwrap().documents,
             [
@@ -750,7 +778,12 @@ mod tests {
                 "supabase/postgrest.json"
             ]
         );
-        let skipped: Vec<&str> = l.parts.not_imported.iter().map(|n| n.name.as_str()).collect();
+        let skipped: Vec<&str> = l
+            .parts
+            .not_imported
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
         for n in [
             "e/storage/loose.txt",
             "e/config/supabase/auth.json",
@@ -772,15 +805,23 @@ mod tests {
         let e = classify(Path::new("x"), ExportFrom::Tar, &two).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
         let plain = files(&[("db/a.sql.gz", 1), ("db/globals.sql", 1)]);
-        let l = classify(Path::new("x"), ExportFrom::Tar, &plain).unwrap().unwrap();
+        let l = classify(Path::new("x"), ExportFrom::Tar, &plain)
+            .unwrap()
+            .unwrap();
         assert_eq!((l.dump.as_str(), l.plain), ("db/a.sql.gz", true));
         assert_eq!(l.globals.as_deref(), Some("db/globals.sql"));
-        let e = classify(Path::new("x"), ExportFrom::Tar, &files(&[("db/notes.txt", 1)]))
-            .unwrap_err();
+        let e = classify(
+            Path::new("x"),
+            ExportFrom::Tar,
+            &files(&[("db/notes.txt", 1)]),
+        )
+        .unwrap_err();
         assert!(e.message().contains("no database dump"), "{e:?}");
-        assert!(classify(Path::new("x"), ExportFrom::Tar, &files(&[("a/b", 1)]))
-            .unwrap()
-            .is_none());
+        assert!(
+            classify(Path::new("x"), ExportFrom::Tar, &files(&[("a/b", 1)]))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -808,8 +849,8 @@ mod tests {
         // Grown since it was listed: refused.
         std::fs::write(e.join("storage/b/two"), b"222").unwrap();
         let mut w = ArchiveWriter::create_with(&dest, "x.tar.zst", Default::default()).unwrap();
-        let err = pack_parts(&layout, &e, &mut w, "2026-11-26T00:00:00Z", &reporter, &c)
-            .unwrap_err();
+        let err =
+            pack_parts(&layout, &e, &mut w, "2026-11-26T00:00:00Z", &reporter, &c).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Integrity, "{err:?}");
         drop(w);
         // Gone: refused too.
@@ -822,8 +863,15 @@ mod tests {
         let cancelled = CancellationToken::new();
         cancelled.cancel();
         let mut w = ArchiveWriter::create_with(&dest, "x.tar.zst", Default::default()).unwrap();
-        let err = pack_parts(&layout, &e, &mut w, "2026-11-26T00:00:00Z", &reporter, &cancelled)
-            .unwrap_err();
+        let err = pack_parts(
+            &layout,
+            &e,
+            &mut w,
+            "2026-11-26T00:00:00Z",
+            &reporter,
+            &cancelled,
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Cancelled, "{err:?}");
         drop(w);
         // The folder's lock file stays (every backup folder has one); nothing else.
@@ -844,12 +892,21 @@ mod tests {
             std::fs::write(d.path().join(format!("f{i}")), b"").unwrap();
         }
         let c = CancellationToken::new();
-        let small = Limits { files: 4, bytes: 1 << 20 };
+        let small = Limits {
+            files: 4,
+            bytes: 1 << 20,
+        };
         let e = list_folder(d.path(), small, &c).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
         assert!(e.message().contains("too many"), "{e:?}");
-        let tiny = Limits { files: 100, bytes: 4 };
-        assert!(list_folder(d.path(), tiny, &c).unwrap_err().message().contains("too large"));
+        let tiny = Limits {
+            files: 100,
+            bytes: 4,
+        };
+        assert!(list_folder(d.path(), tiny, &c)
+            .unwrap_err()
+            .message()
+            .contains("too large"));
         assert_eq!(list_folder(d.path(), LIMITS, &c).unwrap().len(), 6);
         #[cfg(unix)]
         {

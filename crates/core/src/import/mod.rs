@@ -436,14 +436,13 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         ));
     }
     let files = export::list_folder(dir, export::LIMITS, &cancel)?;
-    let layout =
-        export::classify(dir, export::ExportFrom::Folder(dir.to_path_buf()), &files)?
-            .ok_or_else(|| {
-                unsupported(
-                    dir,
-                    "a folder without database.dump or a dump in db/ (not a project export)",
-                )
-            })?;
+    let layout = export::classify(dir, export::ExportFrom::Folder(dir.to_path_buf()), &files)?
+        .ok_or_else(|| {
+            unsupported(
+                dir,
+                "a folder without database.dump or a dump in db/ (not a project export)",
+            )
+        })?;
     let dump = dir.join(&layout.dump);
     let globals_file = layout.globals.as_ref().map(|g| dir.join(g));
     if layout.plain {
@@ -541,13 +540,22 @@ fn add_parts(preview: &mut ImportPreview, layout: &export::ExportLayout) {
     }
     let skipped = parts.not_imported.len() as u64 + parts.not_imported_more;
     if skipped > 0 {
-        let names: Vec<&str> = parts.not_imported.iter().take(5).map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = parts
+            .not_imported
+            .iter()
+            .take(5)
+            .map(|n| n.name.as_str())
+            .collect();
         preview.notes.push(format!(
             "{} of the export {} not imported: {}{}",
             crate::words::plural(skipped, "file"),
             if skipped == 1 { "is" } else { "are" },
             names.join(", "),
-            if skipped > names.len() as u64 { ", …" } else { "" }
+            if skipped > names.len() as u64 {
+                ", …"
+            } else {
+                ""
+            }
         ));
     }
     preview.parts = Some(layout.parts.clone());
@@ -579,7 +587,8 @@ fn check_pgdmp(dump: &Path, shown: &Path) -> Result<()> {
 /// Whether `path` is an uncompressed tarball (`ustar` at offset 257).
 fn is_plain_tar(path: &Path) -> Result<bool> {
     let mut head = [0u8; 263];
-    let mut f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let n = read_upto(&mut f, &mut head)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(n == head.len() && &head[257..262] == b"ustar")
@@ -891,7 +900,10 @@ mod tests {
         many_files(&p, 20);
         let c = CancellationToken::new();
         let mut seen = 0;
-        let limits = export::Limits { files: 10, bytes: 1 << 20 };
+        let limits = export::Limits {
+            files: 10,
+            bytes: 1 << 20,
+        };
         let e = walk_tar_limited(&p, limits, &c, |_, _| {
             seen += 1;
             Ok(())
@@ -900,7 +912,10 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
         assert!(e.message().contains("more than 10 files"), "{e:?}");
         assert_eq!(seen, 10);
-        let limits = export::Limits { files: 100, bytes: 30 };
+        let limits = export::Limits {
+            files: 100,
+            bytes: 30,
+        };
         let e = walk_tar_limited(&p, limits, &c, |_, _| Ok(())).unwrap_err();
         assert!(e.message().contains("too large"), "{e:?}");
         walk_tar_limited(&p, export::LIMITS, &c, |_, _| Ok(())).unwrap();

@@ -75,7 +75,14 @@ pub(crate) fn wrap_dump(
             Vec::new(),
         ),
         Some(DumpSource::Tar { dump, globals }) => (
-            spool_tar(inspected, dump, globals.as_deref(), &mut spool, reporter, cancel)?,
+            spool_tar(
+                inspected,
+                dump,
+                globals.as_deref(),
+                &mut spool,
+                reporter,
+                cancel,
+            )?,
             Vec::new(),
         ),
         None => return Err(Error::internal("not a dump to wrap")),
@@ -205,7 +212,10 @@ fn export_globals(inspected: &Inspected, cancel: &CancellationToken) -> Result<O
         let md =
             std::fs::metadata(g).map_err(|e| Error::io(format!("reading {}", g.display()), e))?;
         if md.len() > MAX_GLOBALS {
-            return Err(Error::invalid(format!("{} is larger than 64 MiB", g.display())));
+            return Err(Error::invalid(format!(
+                "{} is larger than 64 MiB",
+                g.display()
+            )));
         }
         return std::fs::read(g)
             .map(Some)

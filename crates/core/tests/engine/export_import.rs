@@ -7,9 +7,7 @@
 use offsite_core::archive::{self, BackupType};
 use offsite_core::import::ImportKind;
 use offsite_core::restore::{StorageRestore, StorageTo};
-use offsite_core::{
-    AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, RestoreRequest,
-};
+use offsite_core::{AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, RestoreRequest};
 use offsite_testkit::TestCluster;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,7 +26,8 @@ fn objects() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     ]
 }
 
-const AUTH: &str = r#"{"site_url":"https://shop.example","smtp_pass":"hunter2-secret","jwt_exp":3600}"#;
+const AUTH: &str =
+    r#"{"site_url":"https://shop.example","smtp_pass":"hunter2-secret","jwt_exp":3600}"#;
 
 /// A database with `public.t` of `rows` rows.
 fn source_db(pg: &TestCluster, prefix: &str, rows: u32) -> String {
@@ -49,7 +48,11 @@ fn pg_dump_fc(pg: &TestCluster, db: &str, file: &Path) {
         .arg(db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Writes an export into `dir`: the dump at `dump` (relative), storage/ and config/, and a few
@@ -80,7 +83,11 @@ fn tar(args: &[&str], tarball: &Path, dir: &Path) {
         .arg(".")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn import_into(env: &Env, path: &Path, project: &str) -> PathBuf {
@@ -133,13 +140,22 @@ fn config_is_redacted(path: &Path) {
     assert_eq!(auth["site_url"], "https://shop.example");
     let m = archive::read_manifest(path).unwrap();
     assert!(
-        m.redactions.contains(&"supabase/auth.json#/smtp_pass".to_string()),
+        m.redactions
+            .contains(&"supabase/auth.json#/smtp_pass".to_string()),
         "{:?}",
         m.redactions
     );
     let names: Vec<&str> = m.members.iter().map(|m| m.name.as_str()).collect();
-    assert!(names.contains(&"config/supabase/postgrest.json"), "{names:?}");
-    assert!(!names.iter().any(|n| n.contains(".env") || n.contains("docker")), "{names:?}");
+    assert!(
+        names.contains(&"config/supabase/postgrest.json"),
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains(".env") || n.contains("docker")),
+        "{names:?}"
+    );
     assert_eq!(m.storage.as_ref().unwrap().objects, objects().len() as u64);
     assert_eq!(m.counts["config"].items, 2);
 }
@@ -179,13 +195,20 @@ async fn a_whole_export_brings_its_storage_and_config() {
     let skipped: Vec<&str> = parts.not_imported.iter().map(|n| n.name.as_str()).collect();
     assert!(skipped.contains(&"config/.env"), "{skipped:?}");
     assert!(skipped.contains(&"docker-compose.yml"), "{skipped:?}");
-    assert!(p.notes.iter().any(|n| n.contains("not imported")), "{:?}", p.notes);
+    assert!(
+        p.notes.iter().any(|n| n.contains("not imported")),
+        "{:?}",
+        p.notes
+    );
 
     let path = import_into(&env, &tgz, "exp").await;
     assert!(path.to_string_lossy().contains("_full.tar"), "{path:?}");
     let v = env
         .engine
-        .verify(offsite_core::VerifyOptions::path(&path), JobStart::default())
+        .verify(
+            offsite_core::VerifyOptions::path(&path),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(v.report.ok, "{:?}", v.report.problems);
@@ -225,7 +248,10 @@ async fn the_db_storage_config_layout_as_a_folder_and_a_tar() {
         assert_eq!(p.kind, ImportKind::ProjectExport, "{input:?}");
         assert_eq!(p.backup_type, BackupType::Full);
         assert!(p.has_globals);
-        assert_eq!(p.dump.as_ref().unwrap().tables, vec!["public.t".to_string()]);
+        assert_eq!(
+            p.dump.as_ref().unwrap().tables,
+            vec!["public.t".to_string()]
+        );
         let parts = p.parts.as_ref().unwrap();
         assert_eq!(parts.database, "db/postgres.dump");
         assert_eq!(parts.globals.as_deref(), Some("db/globals.sql"));
@@ -248,7 +274,10 @@ async fn the_db_storage_config_layout_as_a_folder_and_a_tar() {
     // The database restores from it.
     let dst = pg.unique_db("exp_dblayout_dst");
     env.engine
-        .restore(RestoreRequest::new(&from_tar, target(pg, &dst)), JobStart::default())
+        .restore(
+            RestoreRequest::new(&from_tar, target(pg, &dst)),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "17");
@@ -311,7 +340,10 @@ async fn hostile_export_tarballs_are_refused_and_leave_nothing() {
     let cases: Vec<(&str, Evil)> = vec![
         ("dotdot", Box::new(move |b| file(b, b"storage/b/../../x"))),
         ("absolute", Box::new(move |b| file(b, b"/etc/offsite-x"))),
-        ("symlink", Box::new(move |b| link(b, tar::EntryType::Symlink))),
+        (
+            "symlink",
+            Box::new(move |b| link(b, tar::EntryType::Symlink)),
+        ),
         ("hardlink", Box::new(move |b| link(b, tar::EntryType::Link))),
         (
             "device",
@@ -334,7 +366,12 @@ async fn hostile_export_tarballs_are_refused_and_leave_nothing() {
         let e = env
             .engine
             .import(
-                ImportOptions::new(&path, ImportInto::Existing { project: "h".into() }),
+                ImportOptions::new(
+                    &path,
+                    ImportInto::Existing {
+                        project: "h".into(),
+                    },
+                ),
                 JobStart::default(),
             )
             .await
@@ -362,7 +399,13 @@ async fn a_plain_sql_dump_in_db_is_imported_with_the_parts() {
         .unwrap();
     let folder = env.dir.path().join("plain-export");
     // The export's parts around a placeholder dump, then the dump replaced by plain SQL, gzipped.
-    write_export(pg, &src, &folder, "db/placeholder.dump", "supabase/auth.json");
+    write_export(
+        pg,
+        &src,
+        &folder,
+        "db/placeholder.dump",
+        "supabase/auth.json",
+    );
     std::fs::remove_file(folder.join("db/placeholder.dump")).unwrap();
     let out = pg
         .command("pg_dump")
@@ -370,7 +413,11 @@ async fn a_plain_sql_dump_in_db_is_imported_with_the_parts() {
         .arg(&src)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut gz = flate2::write::GzEncoder::new(
         std::fs::File::create(folder.join("db/postgres.sql.gz")).unwrap(),
         flate2::Compression::fast(),
@@ -386,7 +433,11 @@ async fn a_plain_sql_dump_in_db_is_imported_with_the_parts() {
         assert_eq!(p.backup_type, BackupType::Full);
         assert!(p.plain.is_some(), "{input:?}");
         assert!(
-            p.dump.as_ref().unwrap().tables.contains(&"public.t".to_string()),
+            p.dump
+                .as_ref()
+                .unwrap()
+                .tables
+                .contains(&"public.t".to_string()),
             "{:?}",
             p.dump
         );
@@ -399,7 +450,10 @@ async fn a_plain_sql_dump_in_db_is_imported_with_the_parts() {
     storage_comes_back(&env, &path).await;
     let dst = pg.unique_db("exp_plain_dst");
     env.engine
-        .restore(RestoreRequest::new(&path, target(pg, &dst)), JobStart::default())
+        .restore(
+            RestoreRequest::new(&path, target(pg, &dst)),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "23");
