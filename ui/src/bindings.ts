@@ -1002,6 +1002,13 @@ export type Components = {
 	selection?: BackupSelection | null,
 };
 
+/**  An export's configuration documents. */
+export type ConfigPart = {
+	/**  Their names in the archive, under `config/` (`supabase/auth.json`). */
+	documents: string[],
+	bytes: number,
+};
+
 /**  What restoring the configuration would change. */
 export type ConfigPlan = {
 	/**  The project written to (its name) and its Supabase ref. */
@@ -1767,6 +1774,20 @@ export type ErrorPayload = {
 	retryable: boolean,
 };
 
+/**  What an export's parts hold, as the preview shows them. */
+export type ExportParts = {
+	/**  The dump's name in the export (`database.dump`, `db/shop.dump`). */
+	database: string,
+	/**  The roles file's name in the export, if it has one. */
+	globals: string | null,
+	storage: StoragePart | null,
+	config: ConfigPart | null,
+	/**  Files of the export that are not imported, with why (at most 50 named). */
+	not_imported: NotImported[],
+	/**  Files not imported beyond those named. */
+	not_imported_more: number,
+};
+
 /**  What fetching a copy did. */
 export type FetchCopyOutcome = {
 	job_id: string,
@@ -1846,8 +1867,9 @@ export type ImportKind =
 /**  A plain `pg_dump -Fc` file. */
 "pg_dump" | 
 /**
- *  A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
- *  `.tar.gz` or a folder, without a valid `metadata.json`.
+ *  A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`; or
+ *  `db/*.dump`, `storage/`, `config/`) as a tarball or a folder, without a valid
+ *  `metadata.json`.
  */
 "project_export" | 
 /**
@@ -1891,6 +1913,11 @@ export type ImportPreview = {
 	notes: string[],
 	/**  A plain SQL dump's details (kinds `plain_sql` and `pg_dumpall`): its databases, roles, … */
 	plain?: PlainSqlInfo | null,
+	/**
+	 *  A project export's parts: its dump, storage objects, configuration documents, and the
+	 *  files that are not imported.
+	 */
+	parts?: ExportParts | null,
 };
 
 /**  Where an imported file goes. */
@@ -2306,6 +2333,12 @@ export type NewProjectRequest = {
 	 *  database does not let us in is refused, saying why, and nothing is kept.
 	 */
 	skip_test?: boolean,
+};
+
+/**  A file of an export that is not imported. */
+export type NotImported = {
+	name: string,
+	why: string,
 };
 
 /**  Every channel and every route. */
@@ -3260,6 +3293,13 @@ export type SourceTest = {
 	message: string | null,
 };
 
+/**  One bucket of an export. */
+export type StorageBucketPart = {
+	name: string,
+	objects: number,
+	bytes: number,
+};
+
 /**  A project's storage component: an S3-compatible endpoint and which buckets. */
 export type StorageComponent = {
 	/**  `https://<ref>.storage.supabase.co/storage/v1/s3`, `http://127.0.0.1:9000`, …; `None`: AWS. */
@@ -3287,6 +3327,13 @@ export type StorageCounts = {
 	vanished: number,
 	/**  Incremental: objects of the base that are gone. */
 	deleted: number,
+};
+
+/**  An export's storage objects. */
+export type StoragePart = {
+	objects: number,
+	bytes: number,
+	buckets: StorageBucketPart[],
 };
 
 /**  What a storage restore will do. Serialized for `--dry-run` and the wizard's review. */

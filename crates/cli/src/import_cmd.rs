@@ -170,8 +170,50 @@ fn print_preview(out: &Out, p: &ImportPreview) {
     for t in &p.tables {
         println!("  {}.{}", t.schema, t.table);
     }
+    if let Some(parts) = &p.parts {
+        print_parts(parts);
+    }
     for n in &p.notes {
         println!("note: {n}");
+    }
+}
+
+/// A project export's parts: what is imported, and what is not.
+fn print_parts(parts: &offsite_core::import::ExportParts) {
+    use offsite_core::units::format_bytes;
+    println!("parts:");
+    println!("  database   {}", parts.database);
+    if let Some(g) = &parts.globals {
+        println!("  roles      {g}");
+    }
+    if let Some(s) = &parts.storage {
+        let buckets: Vec<String> = s
+            .buckets
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} ({} objects, {})",
+                    b.name,
+                    b.objects,
+                    format_bytes(b.bytes)
+                )
+            })
+            .collect();
+        println!(
+            "  storage    {} objects, {} in {}",
+            s.objects,
+            format_bytes(s.bytes),
+            buckets.join(", ")
+        );
+    }
+    if let Some(c) = &parts.config {
+        println!("  config     {}", c.documents.join(", "));
+    }
+    for n in &parts.not_imported {
+        println!("  not imported: {} ({})", n.name, n.why);
+    }
+    if parts.not_imported_more > 0 {
+        println!("  not imported: {} more", parts.not_imported_more);
     }
 }
 

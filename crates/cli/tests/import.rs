@@ -578,3 +578,59 @@ fn a_format_2_offsite_archive_is_imported_browsed_and_restored_through_the_cli()
     offsite_testkit::fidelity_snapshot(pg, &dst)
         .assert_same_as(&offsite_testkit::fidelity_snapshot(pg, &src));
 }
+
+/// A project export in the `db/ storage/ config/` layout: `--preview` lists each part and what
+/// is not imported, in words and in `--json`.
+#[test]
+fn a_project_exports_parts_are_previewed() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("cli_export_src");
+    pg.psql(
+        &src,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
+    let cli = import_cli(pg);
+    let dir = cli.data.path().join("export");
+    for sub in ["db", "storage/avatars/u", "config"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    run_ok(
+        pg.command("pg_dump")
+            .args(pg.conn_args())
+            .args(["-Fc", "-f"])
+            .arg(dir.join("db/shop.dump"))
+            .arg(&src),
+    );
+    std::fs::write(dir.join("storage/avatars/u/a.png"), b"png!").unwrap();
+    std::fs::write(dir.join("storage/avatars/b.txt"), b"b").unwrap();
+    std::fs::write(dir.join("config/auth.json"), br#"{"smtp_pass":"x"}"#).unwrap();
+    std::fs::write(dir.join("config/.env"), "JWT_SECRET=x\n").unwrap();
+
+    let out = cli.run(&["import", p(&dir), "--preview"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "parts:",
+        "database   db/shop.dump",
+        "storage    2 objects, 5 B in avatars (2 objects, 5 B)",
+        "config     supabase/auth.json",
+        "not imported: config/.env",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    let preview = cli.json(&["import", p(&dir), "--preview"], 0);
+    assert_eq!(preview["preview"]["kind"], "project_export", "{preview}");
+    assert_eq!(preview["preview"]["backup_type"], "full", "{preview}");
+    assert_eq!(
+        preview["preview"]["parts"]["storage"]["objects"], 2,
+        "{preview}"
+    );
+    assert_eq!(
+        preview["preview"]["parts"]["not_imported"][0]["name"], "config/.env",
+        "{preview}"
+    );
+}

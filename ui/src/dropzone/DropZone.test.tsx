@@ -130,6 +130,40 @@ describe("DropZone", () => {
     expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
   });
 
+  it("lists a project export's parts: database, storage, settings, and what is not imported", async () => {
+    const src = fakeSource();
+    mockInspect(
+      preview({
+        kind: "project_export",
+        backup_type: "full",
+        rows_recorded: false,
+        parts: {
+          database: "db/postgres.dump",
+          globals: "db/globals.sql",
+          storage: {
+            objects: 3,
+            bytes: 2048,
+            buckets: [
+              { name: "avatars", objects: 2, bytes: 1024 },
+              { name: "docs", objects: 1, bytes: 1024 },
+            ],
+          },
+          config: { documents: ["supabase/auth.json", "supabase/postgrest.json"], bytes: 90 },
+          not_imported: [{ name: "config/.env", why: "not a JSON document" }],
+          not_imported_more: 0,
+        },
+      }),
+    );
+    renderZone(<DropZone subscribe={src.subscribe} currentProject="shop" onRestore={vi.fn()} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    expect(await screen.findByTestId("drop-parts")).toBeInTheDocument();
+    expect(screen.getByTestId("drop-part-database")).toHaveTextContent("db/postgres.dump with roles (db/globals.sql)");
+    expect(screen.getByTestId("drop-part-storage")).toHaveTextContent("3 files, 2.0 KiB in 2 buckets (avatars: 2 files, docs: 1 file)");
+    expect(screen.getByTestId("drop-part-config")).toHaveTextContent("Settings: auth, postgrest");
+    expect(screen.getByTestId("drop-not-imported")).toHaveTextContent("1 file not imported");
+    expect(screen.getByTestId("drop-not-imported")).toHaveTextContent("config/.env — not a JSON document");
+  });
+
   it("previews a plain pg_dump file without row counts, and offers to import it rather than restore it", async () => {
     const src = fakeSource();
     mockInspect(

@@ -8,6 +8,7 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatTime } from "../components/format";
 import { dropReducer, fileName, initialDrop } from "./dropState";
+import { ExportPartsList } from "./ExportParts";
 import { ImportPanel } from "./ImportPanel";
 import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS, KIND_TECHNICAL } from "./preview";
@@ -230,6 +231,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
           )}
         </dl>
       </Details>
+      {p.parts && <ExportPartsList parts={p.parts} />}
       {p.tables.length > 0 && (
         <ul className="mono small drop-tables" data-testid="drop-tables">
           {p.tables.slice(0, TABLES_SHOWN).map((t) => (

@@ -287,42 +287,8 @@ pub async fn compose_encrypted(
         }
     }
 
-    if let Some(mut cfg) = req.config {
-        // Configuration secrets are kept only in an encrypted archive: whatever reaches an
-        // unencrypted one unredacted is redacted here.
-        if !encrypted {
-            cfg.redactions
-                .extend(crate::config::redact::redact_files(&mut cfg.files));
-            cfg.redactions.sort();
-            cfg.redactions.dedup();
-        }
-        // The component's checksum covers every file's name and digest, in archive order.
-        let mut listing = String::new();
-        let mut bytes = 0u64;
-        for (path, data) in &cfg.files {
-            let sha = hex::encode(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
-            listing.push_str(&format!("{sha}  {CONFIG_PREFIX}{path}\n"));
-            bytes += data.len() as u64;
-        }
-        manifest.counts.insert(
-            "config".into(),
-            ComponentCount {
-                items: cfg.files.len() as u64,
-                bytes,
-            },
-        );
-        if !cfg.files.is_empty() {
-            manifest.components.insert(
-                "config".into(),
-                hex::encode(
-                    ring::digest::digest(&ring::digest::SHA256, listing.as_bytes()).as_ref(),
-                ),
-            );
-        }
-        manifest.redactions = cfg.redactions;
-        for (path, data) in cfg.files {
-            writer.add_bytes(&format!("{CONFIG_PREFIX}{path}"), data);
-        }
+    if let Some(cfg) = req.config {
+        add_config(&mut writer, &mut manifest, cfg, encrypted);
     }
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
@@ -332,4 +298,47 @@ pub async fn compose_encrypted(
     tokio::task::spawn_blocking(move || writer.finish(manifest, &reporter2, &cancel2))
         .await
         .map_err(|e| Error::internal(format!("packing task failed: {e}")))?
+}
+
+/// Adds configuration files under `config/` to `writer` and records them in `manifest` (count,
+/// the component's checksum, redactions): how every archive holds configuration. Secrets are
+/// kept only in an encrypted archive: whatever reaches an unencrypted one unredacted is
+/// redacted here.
+pub fn add_config(
+    writer: &mut ArchiveWriter,
+    manifest: &mut Manifest,
+    mut cfg: ConfigInput,
+    encrypted: bool,
+) {
+    if !encrypted {
+        cfg.redactions
+            .extend(crate::config::redact::redact_files(&mut cfg.files));
+        cfg.redactions.sort();
+        cfg.redactions.dedup();
+    }
+    // The component's checksum covers every file's name and digest, in archive order.
+    let mut listing = String::new();
+    let mut bytes = 0u64;
+    for (path, data) in &cfg.files {
+        let sha = hex::encode(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+        listing.push_str(&format!("{sha}  {CONFIG_PREFIX}{path}\n"));
+        bytes += data.len() as u64;
+    }
+    manifest.counts.insert(
+        "config".into(),
+        ComponentCount {
+            items: cfg.files.len() as u64,
+            bytes,
+        },
+    );
+    if !cfg.files.is_empty() {
+        manifest.components.insert(
+            "config".into(),
+            hex::encode(ring::digest::digest(&ring::digest::SHA256, listing.as_bytes()).as_ref()),
+        );
+    }
+    manifest.redactions = cfg.redactions;
+    for (path, data) in cfg.files {
+        writer.add_bytes(&format!("{CONFIG_PREFIX}{path}"), data);
+    }
 }

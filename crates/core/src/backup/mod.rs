@@ -9,7 +9,8 @@ pub mod canary;
 pub mod compose;
 
 pub use compose::{
-    compose, compose_encrypted, ComposeRequest, ConfigInput, DatabaseInput, StorageInput,
+    add_config, compose, compose_encrypted, ComposeRequest, ConfigInput, DatabaseInput,
+    StorageInput,
 };
 
 use crate::archive::{BackupType, Compression};

@@ -17,10 +17,15 @@ use crate::plainsql::scan::{self as plain_scan, looks_like_text, read_upto, Plai
 use crate::postgres::tools;
 
 mod encrypted;
+mod export;
 mod plain;
 mod wrap;
 use crate::progress::Reporter;
 pub use encrypted::{inspect_with_key, OPENSSL_UNAUTHENTICATED};
+pub use export::{
+    ConfigPart, ExportParts, NotImported, StorageBucketPart, StoragePart, MAX_CONFIG_BYTES,
+    MAX_CONFIG_FILES,
+};
 use plain::inspect_plain;
 pub use plain::PLAIN_TABLES_NOT_RECORDED;
 use serde::{Deserialize, Serialize};
@@ -49,8 +54,9 @@ pub enum ImportKind {
     OffsiteArchive,
     /// A plain `pg_dump -Fc` file.
     PgDump,
-    /// A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
-    /// `.tar.gz` or a folder, without a valid `metadata.json`.
+    /// A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`; or
+    /// `db/*.dump`, `storage/`, `config/`) as a tarball or a folder, without a valid
+    /// `metadata.json`.
     ProjectExport,
     /// A plain SQL dump of one database (`pg_dump` plain format, or any psql script), `.sql` or
     /// `.sql.gz`.
@@ -112,6 +118,11 @@ pub struct ImportPreview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(optional))]
     pub plain: Option<PlainSqlInfo>,
+    /// A project export's parts: its dump, storage objects, configuration documents, and the
+    /// files that are not imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub parts: Option<ExportParts>,
 }
 
 /// The error for anything that is not a recognised backup.
@@ -135,11 +146,18 @@ pub fn unsupported(path: &Path, why: &str) -> Error {
 pub(crate) enum DumpSource {
     /// A pg_dump file, or a folder's database.dump.
     File(PathBuf),
-    /// A member of an export tarball; `root` is "" or "<top>/".
-    Tar { root: String },
+    /// Members of an export tarball: the dump, and the roles file if any.
+    Tar {
+        dump: String,
+        globals: Option<String>,
+    },
     /// A plain SQL file (maybe gzip-compressed); `connects`: it holds `\connect` (one database
-    /// of it is taken).
-    Plain { connects: bool },
+    /// of it is taken); `file`: where it is when it is not the file imported (an export's
+    /// `db/*.sql`).
+    Plain {
+        connects: bool,
+        file: Option<PathBuf>,
+    },
 }
 
 /// What [`inspect`] found, with what the import needs.
@@ -159,6 +177,8 @@ pub(crate) struct Inspected {
     /// A per-tenant backup's tables with the rows its writer put in them: the manifest's
     /// `tables`, so restores and drills compare row counts (no content digests).
     pub tenant_tables: Vec<crate::archive::TableCount>,
+    /// A project export's files: what is packed beside the dump (storage, configuration).
+    pub export: Option<export::ExportLayout>,
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -216,7 +236,13 @@ pub(crate) fn inspect_full_with(
             plaintext: None,
             tenant: None,
             tenant_tables: Vec::new(),
+            export: None,
         });
+    }
+    // An uncompressed tarball's first bytes are a file name: told by `ustar` before it could
+    // pass for text.
+    if is_plain_tar(path)? {
+        return inspect_tarball(path, md.len(), pg_bin);
     }
     let magic = &magic[..n];
     let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
@@ -236,6 +262,7 @@ pub(crate) fn inspect_full_with(
                     plaintext: None,
                     tenant: None,
                     tenant_tables: Vec::new(),
+                    export: None,
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -281,6 +308,7 @@ fn archive_preview(path: &Path, size: u64, m: Manifest) -> ImportPreview {
         dump: None,
         notes,
         plain: None,
+        parts: None,
     }
 }
 
@@ -320,6 +348,7 @@ fn dump_preview(
         notes: vec![TABLES_NOT_RECORDED.to_string()],
         dump: Some(header),
         plain: None,
+        parts: None,
     }
 }
 
@@ -396,57 +425,140 @@ fn parse_created(s: &str) -> Option<String> {
 // ---- project exports --------------------------------------------------------------------------
 
 fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
-    let dump = dir.join(DATABASE_MEMBER);
-    let md = match std::fs::symlink_metadata(&dump) {
-        Ok(md) if md.is_file() => md,
-        _ => {
-            return Err(unsupported(
-                dir,
-                "a folder without database.dump (not a project export)",
-            ))
-        }
+    let cancel = CancellationToken::new();
+    let shallow = |rel: &str| {
+        std::fs::symlink_metadata(dir.join(rel)).is_ok_and(|m| m.is_file() || m.is_dir())
     };
-    check_pgdmp(&dump, dir)?;
-    let header = read_dump_header(&dump, pg_bin)?;
-    let globals = dir.join(GLOBALS_MEMBER);
-    let has_globals = std::fs::symlink_metadata(&globals)
-        .map(|m| m.is_file())
-        .unwrap_or(false);
-    let mut members = vec![entry(DATABASE_MEMBER, md.len())];
-    if has_globals {
-        members.push(entry(
-            GLOBALS_MEMBER,
-            std::fs::metadata(&globals).map(|m| m.len()).unwrap_or(0),
+    if !shallow(DATABASE_MEMBER) && !shallow("db") {
+        return Err(unsupported(
+            dir,
+            "a folder without database.dump or db/ (not a project export)",
         ));
     }
-    let mut notes = Vec::new();
-    for part in ["storage", "config"] {
-        if dir.join(part).is_dir() {
-            notes.push(not_imported_note(part));
-        }
+    let files = export::list_folder(dir, export::LIMITS, &cancel)?;
+    let layout = export::classify(dir, export::ExportFrom::Folder(dir.to_path_buf()), &files)?
+        .ok_or_else(|| {
+            unsupported(
+                dir,
+                "a folder without database.dump or a dump in db/ (not a project export)",
+            )
+        })?;
+    let dump = dir.join(&layout.dump);
+    let globals_file = layout.globals.as_ref().map(|g| dir.join(g));
+    if layout.plain {
+        return plain_export(dir, &files, layout, dump, globals_file);
+    }
+    check_pgdmp(&dump, dir)?;
+    let header = read_dump_header(&dump, pg_bin)?;
+    let size = files
+        .iter()
+        .find(|(n, _)| *n == layout.dump)
+        .map_or(0, |(_, s)| *s);
+    Ok(export_inspected(
+        dir,
+        size,
+        header,
+        &files,
+        layout,
+        DumpSource::File(dump),
+        globals_file,
+    ))
+}
+
+/// The preview and what the import needs of a recognised export.
+fn export_inspected(
+    path: &Path,
+    size: u64,
+    header: DumpHeader,
+    files: &[(String, u64)],
+    layout: export::ExportLayout,
+    dump: DumpSource,
+    globals_file: Option<PathBuf>,
+) -> Inspected {
+    let size_of = |name: &str| files.iter().find(|(n, _)| n == name).map_or(0, |(_, s)| *s);
+    let mut members = vec![entry(DATABASE_MEMBER, size_of(&layout.dump))];
+    if let Some(g) = &layout.globals {
+        members.push(entry(GLOBALS_MEMBER, size_of(g)));
     }
     let mut preview = dump_preview(
-        dir,
+        path,
         ImportKind::ProjectExport,
-        md.len(),
+        size,
         header,
-        has_globals,
+        layout.globals.is_some(),
         members,
     );
-    preview.notes.extend(notes);
-    Ok(Inspected {
+    add_parts(&mut preview, &layout);
+    Inspected {
         preview,
-        dump: Some(DumpSource::File(dump)),
-        globals_file: has_globals.then_some(globals),
+        dump: Some(dump),
+        globals_file,
         database: None,
         plaintext: None,
         tenant: None,
         tenant_tables: Vec::new(),
-    })
+        export: Some(layout),
+    }
 }
 
-fn not_imported_note(part: &str) -> String {
-    format!("{part}/ is in the export but is not imported (this release imports the database)")
+/// An export whose dump is plain SQL (`db/*.sql`, `db/*.sql.gz`) at `sql`: described as the
+/// plain SQL file it is, with the export's parts.
+fn plain_export(
+    path: &Path,
+    files: &[(String, u64)],
+    layout: export::ExportLayout,
+    sql: PathBuf,
+    globals_file: Option<PathBuf>,
+) -> Result<Inspected> {
+    let size = std::fs::metadata(&sql)
+        .map_err(|e| Error::io(format!("reading {}", sql.display()), e))?
+        .len();
+    let mut inspected = plain::inspect_plain(&sql, size)?;
+    if let Some(DumpSource::Plain { file, .. }) = &mut inspected.dump {
+        *file = Some(sql);
+    }
+    let p = &mut inspected.preview;
+    p.path = path.to_path_buf();
+    p.kind = ImportKind::ProjectExport;
+    if let Some(g) = layout.globals.as_ref().filter(|_| !p.has_globals) {
+        p.has_globals = true;
+        let size = files.iter().find(|(n, _)| n == g).map_or(0, |(_, s)| *s);
+        p.members.push(entry(GLOBALS_MEMBER, size));
+    }
+    add_parts(p, &layout);
+    inspected.globals_file = globals_file;
+    inspected.export = Some(layout);
+    Ok(inspected)
+}
+
+/// The export's parts in its preview: the backup type (full with storage or configuration),
+/// a note naming what is not imported.
+fn add_parts(preview: &mut ImportPreview, layout: &export::ExportLayout) {
+    let parts = &layout.parts;
+    if parts.storage.is_some() || parts.config.is_some() {
+        preview.backup_type = BackupType::Full;
+    }
+    let skipped = parts.not_imported.len() as u64 + parts.not_imported_more;
+    if skipped > 0 {
+        let names: Vec<&str> = parts
+            .not_imported
+            .iter()
+            .take(5)
+            .map(|n| n.name.as_str())
+            .collect();
+        preview.notes.push(format!(
+            "{} of the export {} not imported: {}{}",
+            crate::words::plural(skipped, "file"),
+            if skipped == 1 { "is" } else { "are" },
+            names.join(", "),
+            if skipped > names.len() as u64 {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    preview.parts = Some(layout.parts.clone());
 }
 
 fn entry(name: &str, size: u64) -> MemberEntry {
@@ -466,10 +578,20 @@ fn check_pgdmp(dump: &Path, shown: &Path) -> Result<()> {
     if n < 5 || &magic != b"PGDMP" {
         return Err(unsupported(
             shown,
-            "its database.dump is not a pg_dump custom-format file",
+            "its database dump is not a pg_dump custom-format file",
         ));
     }
     Ok(())
+}
+
+/// Whether `path` is an uncompressed tarball (`ustar` at offset 257).
+fn is_plain_tar(path: &Path) -> Result<bool> {
+    let mut head = [0u8; 263];
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let n = read_upto(&mut f, &mut head)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(n == head.len() && &head[257..262] == b"ustar")
 }
 
 /// One regular file of an export tarball (name relative to the tarball, `./` stripped).
@@ -478,28 +600,45 @@ struct TarFile {
     size: u64,
 }
 
-/// Reads every entry of a gzip-compressed tarball with the extraction rules of
+/// [`walk_tar_limited`] within [`export::LIMITS`].
+fn walk_tar(
+    path: &Path,
+    cancel: &CancellationToken,
+    each: impl FnMut(&TarFile, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
+    walk_tar_limited(path, export::LIMITS, cancel, each)
+}
+
+/// Reads every entry of a tarball (gzip, zstd or uncompressed) with the extraction rules of
 /// [`archive::extract_all`]: only regular files and folders with plain relative names; links,
-/// devices, absolute paths and `..` are [`ErrorKind::UnsafePath`] errors. Calls `each` for every
-/// regular file with a reader of its bytes.
+/// devices, absolute paths and `..` are [`ErrorKind::UnsafePath`] errors; more entries or bytes
+/// than `limits` are refused. Calls `each` for every regular file with a reader of its bytes.
 ///
 /// It is read with the archive's own tar parser, which caps GNU long names and pax headers at
 /// 1 MiB: a tarball whose long-name entry claims gigabytes (a gzip bomb of a few KB) ends in an
 /// error instead of being read into memory.
-fn walk_tar(
+fn walk_tar_limited(
     path: &Path,
+    limits: export::Limits,
     cancel: &CancellationToken,
     mut each: impl FnMut(&TarFile, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
     use crate::archive::tarfmt::{Kind, Next, TarReader};
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let gz = crate::archive::codec::decompress(BufReader::with_capacity(1 << 16, file));
-    let mut tar = TarReader::new(gz);
+    let src: Box<dyn Read> = if is_plain_tar(path)? {
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    } else {
+        Box::new(crate::archive::codec::decompress(BufReader::with_capacity(
+            1 << 16,
+            file,
+        )))
+    };
+    let mut tar = TarReader::new(src);
     let damaged = |e: &dyn std::fmt::Display| {
         Error::integrity(format!("{}: cannot read the tarball: {e}", path.display()))
-            .with_hint("the file is damaged or not a tar.gz; use another copy")
+            .with_hint("the file is damaged or not a tarball; use another copy")
     };
-    let mut any = false;
+    let (mut count, mut bytes) = (0u64, 0u64);
     loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -509,10 +648,14 @@ fn walk_tar(
             Ok(Next::End | Next::Eof) => break,
             Err(e) => return Err(damaged(&e)),
         };
-        any = true;
+        count += 1;
         let raw = header.name.clone();
         let name = raw.strip_prefix("./").unwrap_or(&raw).to_string();
         let is_dir = header.kind == Kind::Dir;
+        if !is_dir {
+            bytes = bytes.saturating_add(header.size);
+        }
+        export::over(path, count, bytes, limits)?;
         if name.is_empty() && is_dir {
             continue; // "./" itself
         }
@@ -540,7 +683,7 @@ fn walk_tar(
             &mut entry,
         )?;
     }
-    if !any {
+    if count == 0 {
         return Err(unsupported(path, "an empty tarball"));
     }
     Ok(())
@@ -562,17 +705,6 @@ impl<R: Read> Read for TarEntryRead<'_, R> {
     }
 }
 
-/// The folder of the export inside the tarball ("" or "<top>/"), from its file names.
-fn export_root(names: &[String]) -> Option<String> {
-    if names.iter().any(|n| n == DATABASE_MEMBER) {
-        return Some(String::new());
-    }
-    names.iter().find_map(|n| {
-        let (top, rest) = n.split_once('/')?;
-        (rest == DATABASE_MEMBER).then(|| format!("{top}/"))
-    })
-}
-
 fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Inspected> {
     let cancel = CancellationToken::new();
     let mut files: Vec<(String, u64)> = Vec::new();
@@ -582,21 +714,34 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
     })
     .map_err(|e| {
         if e.kind() == ErrorKind::Integrity {
-            unsupported(path, "a gzip file that is not a readable tar archive")
+            unsupported(path, "a compressed file that is not a readable tar archive")
         } else {
             e
         }
     })?;
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    let root = export_root(&names).ok_or_else(|| {
+    let layout = export::classify(path, export::ExportFrom::Tar, &files)?.ok_or_else(|| {
         unsupported(
             path,
-            "a tarball without database.dump (neither an Offsite archive nor a project export)",
+            "a tarball without database.dump or db/ (neither an Offsite archive nor a project export)",
         )
     })?;
-    // database.dump into a private temporary folder, for pg_restore -l. Its header and table of
+    if layout.plain {
+        // A plain SQL dump is read whole to be described: extracted into a private temporary
+        // folder kept as long as the import needs it.
+        let tmp = crate::private_fs::tempdir("offsite-import-")
+            .map_err(|e| Error::io("creating a temporary folder", e))?;
+        let name = layout.dump.rsplit('/').next().unwrap_or("database.sql");
+        let sql = tmp.path().join(name);
+        extract_member(path, &layout.dump, &sql, &cancel, None)?;
+        let mut layout = layout;
+        layout.scratch = Some(std::sync::Arc::new(tmp));
+        let mut inspected = plain_export(path, &files, layout, sql, None)?;
+        inspected.preview.size = size;
+        return Ok(inspected);
+    }
+    // The dump into a private temporary folder, for pg_restore -l. Its header and table of
     // contents come first: the first 64 MiB are enough unless the TOC is huge (then all of it).
-    let member = format!("{root}{DATABASE_MEMBER}");
+    let member = layout.dump.clone();
     let member_size = files
         .iter()
         .find(|(n, _)| *n == member)
@@ -618,42 +763,13 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
             r => r?,
         }
     };
-
-    let mut members = Vec::new();
-    let mut notes = Vec::new();
-    let mut has_globals = false;
-    for (n, s) in &files {
-        if let Some(rel) = n.strip_prefix(root.as_str()) {
-            if rel == DATABASE_MEMBER || rel == GLOBALS_MEMBER {
-                has_globals |= rel == GLOBALS_MEMBER;
-                members.push(entry(rel, *s));
-            }
-        }
-    }
-    for part in ["storage", "config"] {
-        let prefix = format!("{root}{part}/");
-        if names.iter().any(|n| n.starts_with(&prefix)) {
-            notes.push(not_imported_note(part));
-        }
-    }
-    let mut preview = dump_preview(
-        path,
-        ImportKind::ProjectExport,
-        size,
-        header,
-        has_globals,
-        members,
-    );
-    preview.notes.extend(notes);
-    Ok(Inspected {
-        preview,
-        dump: Some(DumpSource::Tar { root }),
-        globals_file: None,
-        database: None,
-        plaintext: None,
-        tenant: None,
-        tenant_tables: Vec::new(),
-    })
+    let source = DumpSource::Tar {
+        dump: layout.dump.clone(),
+        globals: layout.globals.clone(),
+    };
+    Ok(export_inspected(
+        path, size, header, &files, layout, source, None,
+    ))
 }
 
 /// Extracts one member of an export tarball (its first `limit` bytes when given) to `dest`
@@ -761,14 +877,47 @@ mod tests {
         assert_eq!(parse_created("2026-11-21 01:50:07 CET"), None);
     }
 
+    /// A tarball of `n` small files (gzip).
+    fn many_files(path: &Path, n: usize) {
+        let f = File::create(path).unwrap();
+        let gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        for i in 0..n {
+            let mut h = tar::Header::new_gnu();
+            h.set_path(format!("storage/b/{i}")).unwrap();
+            h.set_size(4);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, &b"data"[..]).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+    }
+
     #[test]
-    fn export_roots() {
-        let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            export_root(&n(&["database.dump", "globals.sql"])),
-            Some("".into())
-        );
-        assert_eq!(export_root(&n(&["exp/database.dump"])), Some("exp/".into()));
-        assert_eq!(export_root(&n(&["a/b/database.dump", "x"])), None);
+    fn a_tarball_past_the_limits_is_refused_before_its_files_are_used() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("many.tar.gz");
+        many_files(&p, 20);
+        let c = CancellationToken::new();
+        let mut seen = 0;
+        let limits = export::Limits {
+            files: 10,
+            bytes: 1 << 20,
+        };
+        let e = walk_tar_limited(&p, limits, &c, |_, _| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
+        assert!(e.message().contains("more than 10 files"), "{e:?}");
+        assert_eq!(seen, 10);
+        let limits = export::Limits {
+            files: 100,
+            bytes: 30,
+        };
+        let e = walk_tar_limited(&p, limits, &c, |_, _| Ok(())).unwrap_err();
+        assert!(e.message().contains("too large"), "{e:?}");
+        walk_tar_limited(&p, export::LIMITS, &c, |_, _| Ok(())).unwrap();
     }
 }

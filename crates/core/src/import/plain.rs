@@ -15,7 +15,7 @@ impl Inspected {
     /// SQL file with databases.
     pub(crate) fn choose_database(&mut self, asked: Option<&str>) -> Result<()> {
         let plain = match (&self.dump, &self.preview.plain) {
-            (Some(DumpSource::Plain { connects: true }), Some(p)) => p,
+            (Some(DumpSource::Plain { connects: true, .. }), Some(p)) => p,
             _ => {
                 return match asked {
                     Some(_) => Err(Error::new(
@@ -148,6 +148,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         has_globals: sc.info.dumpall && !sc.info.roles.is_empty(),
         notes,
         plain: Some(sc.info.clone()),
+        parts: None,
     };
     if preview.has_globals {
         preview.members.push(entry(GLOBALS_MEMBER, 0));
@@ -156,12 +157,14 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         preview,
         dump: Some(DumpSource::Plain {
             connects: sc.connects,
+            file: None,
         }),
         globals_file: None,
         database: None,
         plaintext: None,
         tenant: None,
         tenant_tables: Vec::new(),
+        export: None,
     };
     if sc.connects && single {
         inspected.choose_database(None)?;

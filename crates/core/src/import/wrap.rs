@@ -1,7 +1,9 @@
-//! Wrapping a dump into an archive: a pg_dump file, a project export's `database.dump` (from a
-//! folder or a tarball) or a plain SQL dump becomes an ordinary Offsite archive of type
-//! database, with the dump header's versions and no row counts.
+//! Wrapping a dump into an archive: a pg_dump file, a project export's dump (from a folder or a
+//! tarball) or a plain SQL dump becomes an ordinary Offsite archive of type database, with the
+//! dump header's versions and no row counts. A project export's storage objects and
+//! configuration documents go in too, laid out as a full backup's (type full).
 
+use super::export::pack_parts;
 use super::{
     copy_with, read_tar_member, walk_tar, DumpHeader, DumpSource, ImportPreview, Inspected,
     MAX_GLOBALS, PLAIN_TABLES_NOT_RECORDED, TABLES_NOT_RECORDED,
@@ -41,7 +43,8 @@ pub(crate) fn wrap_dump(
         .as_deref()
         .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
         .unwrap_or(now);
-    let mut writer = new_writer(project, dest_dir, compression, created)?;
+    let backup_type = preview.backup_type;
+    let mut writer = new_writer(project, dest_dir, compression, created, backup_type)?;
     // Reading the dump in (the writer then reports its own packing).
     let plain = matches!(inspected.dump, Some(DumpSource::Plain { .. }));
     // A plain SQL file counts its (uncompressed) SQL, read through the splitter.
@@ -58,15 +61,28 @@ pub(crate) fn wrap_dump(
         DATABASE_MEMBER
     })?;
     let (globals, roles) = match inspected.dump.as_ref() {
-        Some(DumpSource::Plain { connects }) => {
-            spool_plain(inspected, *connects, &mut spool, reporter, cancel)?
+        Some(DumpSource::Plain { connects, file }) => {
+            let from = file.as_deref().unwrap_or(inspected.read_path());
+            let (g, roles) = spool_plain(inspected, from, *connects, &mut spool, reporter, cancel)?;
+            // An export's roles file, when the SQL itself brings none.
+            match g {
+                Some(g) => (Some(g), roles),
+                None => (export_globals(inspected, cancel)?, roles),
+            }
         }
         Some(DumpSource::File(p)) => (
             spool_file(inspected, p, &mut spool, reporter, cancel)?,
             Vec::new(),
         ),
-        Some(DumpSource::Tar { root }) => (
-            spool_tar(inspected, root, &mut spool, reporter, cancel)?,
+        Some(DumpSource::Tar { dump, globals }) => (
+            spool_tar(
+                inspected,
+                dump,
+                globals.as_deref(),
+                &mut spool,
+                reporter,
+                cancel,
+            )?,
             Vec::new(),
         ),
         None => return Err(Error::internal("not a dump to wrap")),
@@ -80,6 +96,22 @@ pub(crate) fn wrap_dump(
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
     }
+    let packed = match &inspected.export {
+        Some(layout) if backup_type == BackupType::Full => {
+            let at = created
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("rfc3339");
+            Some(pack_parts(
+                layout,
+                inspected.read_path(),
+                &mut writer,
+                &at,
+                reporter,
+                cancel,
+            )?)
+        }
+        _ => None,
+    };
     let mut manifest = manifest_of(
         project,
         preview,
@@ -94,6 +126,22 @@ pub(crate) fn wrap_dump(
         manifest.tables = inspected.tenant_tables.clone();
         manifest.tables_note = None;
     }
+    if let Some(p) = packed {
+        manifest.backup_type = backup_type;
+        if let Some((counts, count)) = p.storage {
+            manifest.storage = Some(counts);
+            manifest.counts.insert("storage".into(), count);
+        }
+        if !p.config.is_empty() {
+            // The new archive is written in the clear (encrypted afterwards when the project
+            // encrypts): its configuration is redacted, as in every unencrypted archive.
+            let cfg = crate::backup::ConfigInput {
+                files: p.config,
+                redactions: Vec::new(),
+            };
+            crate::backup::add_config(&mut writer, &mut manifest, cfg, false);
+        }
+    }
     writer.finish(manifest, reporter, cancel)
 }
 
@@ -104,11 +152,11 @@ fn new_writer(
     dest_dir: &Path,
     compression: crate::archive::Compression,
     created: OffsetDateTime,
+    backup_type: BackupType,
 ) -> Result<ArchiveWriter> {
     let mut at = created;
     loop {
-        let name =
-            crate::backup::archive_file_name_for(project, at, BackupType::Database, compression);
+        let name = crate::backup::archive_file_name_for(project, at, backup_type, compression);
         if !dest_dir.join(&name).exists() {
             return ArchiveWriter::create_with(dest_dir, &name, compression);
         }
@@ -120,6 +168,7 @@ fn new_writer(
 /// `globals.sql` (without passwords) and their names.
 fn spool_plain(
     inspected: &Inspected,
+    from: &Path,
     connects: bool,
     spool: &mut impl Write,
     reporter: &Reporter,
@@ -142,7 +191,7 @@ fn spool_plain(
     };
     let mut g = Vec::new();
     let ex = plain_scan::extract(
-        inspected.read_path(),
+        from,
         database,
         spool,
         Some(&mut g),
@@ -155,6 +204,27 @@ fn spool_plain(
         text
     });
     Ok((globals, ex.roles))
+}
+
+/// The roles file of an export whose dump is plain SQL: from its folder, or its tarball.
+fn export_globals(inspected: &Inspected, cancel: &CancellationToken) -> Result<Option<Vec<u8>>> {
+    if let Some(g) = &inspected.globals_file {
+        let md =
+            std::fs::metadata(g).map_err(|e| Error::io(format!("reading {}", g.display()), e))?;
+        if md.len() > MAX_GLOBALS {
+            return Err(Error::invalid(format!(
+                "{} is larger than 64 MiB",
+                g.display()
+            )));
+        }
+        return std::fs::read(g)
+            .map(Some)
+            .map_err(|e| Error::io(format!("reading {}", g.display()), e));
+    }
+    match inspected.export.as_ref().and_then(|l| l.globals.as_deref()) {
+        Some(member) => read_tar_member(inspected.read_path(), member, cancel),
+        None => Ok(None),
+    }
 }
 
 /// A pg_dump file (or an export folder's `database.dump`) into `spool`; the folder's
@@ -183,16 +253,16 @@ fn spool_file(
     })?))
 }
 
-/// An export tarball's `database.dump` into `spool`; its `globals.sql`, if any.
+/// An export tarball's dump into `spool`; its roles file (`globals`), if any.
 fn spool_tar(
     inspected: &Inspected,
-    root: &str,
+    member: &str,
+    globals: Option<&str>,
     spool: &mut impl Write,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Option<Vec<u8>>> {
     let preview = &inspected.preview;
-    let member = format!("{root}{DATABASE_MEMBER}");
     let mut found = false;
     walk_tar(inspected.read_path(), cancel, |f, r| {
         if f.name != member || found {
@@ -207,14 +277,10 @@ fn spool_tar(
             preview.path.display()
         )));
     }
-    if !preview.has_globals {
+    let Some(globals) = globals else {
         return Ok(None);
-    }
-    read_tar_member(
-        inspected.read_path(),
-        &format!("{root}{GLOBALS_MEMBER}"),
-        cancel,
-    )
+    };
+    read_tar_member(inspected.read_path(), globals, cancel)
 }
 
 /// The manifest of a wrapped dump: type database, the header's versions, no row counts.

@@ -377,15 +377,13 @@ async fn project_export_tarball_and_folder_import() {
             p.dump.as_ref().unwrap().tables,
             vec!["public.t".to_string()]
         );
-        assert!(
-            p.notes.iter().any(|n| n.contains("storage/")),
-            "{:?}",
-            p.notes
-        );
-        assert!(
-            p.notes.iter().any(|n| n.contains("config/")),
-            "{:?}",
-            p.notes
+        // Its storage and configuration come too: a full backup.
+        assert_eq!(p.backup_type, BackupType::Full, "{path:?}");
+        let parts = p.parts.as_ref().unwrap();
+        assert_eq!(parts.storage.as_ref().unwrap().objects, 1);
+        assert_eq!(
+            parts.config.as_ref().unwrap().documents,
+            vec!["settings.json".to_string()]
         );
     }
 
@@ -420,7 +418,17 @@ async fn project_export_tarball_and_folder_import() {
     assert!(v.ok, "{v:?}");
     let m = v.manifest.unwrap();
     let names: Vec<&str> = m.members.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, vec!["database.dump", "globals.sql"]);
+    assert_eq!(
+        names,
+        vec![
+            "database.dump",
+            "globals.sql",
+            "storage.json",
+            "storage/avatars/a.png",
+            "config/settings.json"
+        ]
+    );
+    assert_eq!(m.backup_type, BackupType::Full);
     assert_eq!(
         m.member("database.dump").unwrap().sha256,
         archive::sha256_file(&folder.join("database.dump")).unwrap()

@@ -32,6 +32,7 @@ mod drill_settings;
 mod drills;
 mod encrypted;
 mod encrypted_copies;
+mod export_import;
 #[cfg(unix)]
 mod folder_links;
 mod full_backup;
