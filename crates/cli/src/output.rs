@@ -38,6 +38,9 @@ impl Out {
             if let Some(h) = e.hint() {
                 eprintln!("hint: {h}");
             }
+            if let Some(d) = e.detail() {
+                eprintln!("detail: {d}");
+            }
         }
     }
 
@@ -449,6 +452,9 @@ impl Out {
             );
             if !sel.dependencies.is_empty() {
                 println!("    with what it needs: {}", sel.dependencies.join(", "));
+            }
+            for k in &sel.left_out_keys {
+                println!("    note: {}", k.sentence());
             }
             for n in &sel.notes {
                 println!("    note: {n}");

@@ -540,7 +540,13 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             P::NoSchedule,
             "no schedule: backups are only made by hand".into(),
         ),
-        (Some(s), true) => add(P::SchedulePaused, format!("the schedule ({s}) is paused")),
+        (Some(s), true) => add(
+            P::SchedulePaused,
+            format!(
+                "the schedule ({}) is paused",
+                crate::schedule::schedule_words(s)
+            ),
+        ),
         _ => {}
     }
     if f.last_good.is_some() && places(&f.copies) < 2 {
