@@ -509,7 +509,7 @@ impl Out {
             println!("safety backup: {}", s.display());
         }
         println!(
-            "{} in {:.1} s",
+            "{} in {}",
             if r.rows_not_recorded.is_some() {
                 "restored; row counts not recorded, so not validated"
             } else if r.ok {
@@ -517,7 +517,7 @@ impl Out {
             } else {
                 "restored, but row counts DIFFER from the backup"
             },
-            r.duration_ms as f64 / 1000.0
+            offsite_core::units::format_duration(std::time::Duration::from_millis(r.duration_ms))
         );
     }
 }
