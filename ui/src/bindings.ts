@@ -1016,6 +1016,10 @@ export type ConfigPlan = {
 	 *  empty: nothing is written.
 	 */
 	will_write: string[],
+	/**  Every Edge Function in the backup and what deploying it would do. */
+	functions: FunctionChange[],
+	/**  The functions that will be deployed (slugs, from the request's choice); empty: none. */
+	will_deploy: string[],
 	/**  Why execution would refuse, if it would. */
 	blockers: string[],
 };
@@ -1024,6 +1028,8 @@ export type ConfigPlan = {
 export type ConfigReport = {
 	plan: ConfigPlan,
 	applied: ApplyReport,
+	/**  The Edge Functions deployed, in order. */
+	deployed: DeployedFunction[],
 };
 
 /**  The configuration component: the project written to, and the settings written back. */
@@ -1036,6 +1042,12 @@ export type ConfigRestore = {
 	 *  shows the differences and nothing is written.
 	 */
 	settings?: string[],
+	/**
+	 *  The Edge Functions deployed again from the backup: slugs as the plan lists them, or
+	 *  `all` for every one that differs from the project's. Empty: the plan lists them and none
+	 *  is deployed.
+	 */
+	functions?: string[],
 };
 
 /**  Where a database is: a URL, or its parts. */
@@ -1356,6 +1368,15 @@ export type DeliveryView = {
 	last_error: string | null,
 	created_at: string,
 	sent_at: string | null,
+};
+
+/**  One function a restore deployed. */
+export type DeployedFunction = {
+	slug: string,
+	/**  Created or updated. */
+	action: FunctionAction,
+	/**  The version the project now runs, as the API answered it. */
+	version: number | null,
 };
 
 /**  The app's preferences: the desktop's own, and the engine's (shared with the command line). */
@@ -1771,6 +1792,31 @@ export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" |
 "confirm_recovery_key" | 
 /**  Open the encryption settings to finish setting it up. */
 "set_up_encryption";
+
+/**  What a restore would do with one archived function. */
+export type FunctionAction = 
+/**  The project does not have it: created. */
+"create" | 
+/**  The project runs another bundle or other settings: updated. */
+"update" | 
+/**  The project runs the same bundle with the same settings. */
+"unchanged" | 
+/**  It cannot be deployed from this backup (see `problem`). */
+"cannot";
+
+/**  One archived Edge Function in a restore plan. */
+export type FunctionChange = {
+	slug: string,
+	/**  Its name as the dashboard shows it. */
+	name: string,
+	action: FunctionAction,
+	/**  The archived bundle's size in bytes (as stored). */
+	size: number,
+	/**  Whether callers must send a valid JWT. */
+	verify_jwt: boolean | null,
+	/**  Why it cannot be deployed (with [`FunctionAction::Cannot`]). */
+	problem: string | null,
+};
 
 /**  The three states a project can be in, worst last. */
 export type Health = 

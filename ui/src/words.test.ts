@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nounFor, plural, pluralOf, shortVersion, WORDS } from "./words";
 
@@ -45,5 +47,21 @@ describe("shortVersion (issue 44: no build strings on screens)", () => {
     expect(shortVersion("pg_dump 15.18 (Debian 15.18-0+deb12u1)")).toBe("pg_dump 15.18");
     expect(shortVersion("17beta1")).toBe("17beta1");
     expect(shortVersion("weird")).toBe("weird");
+  });
+});
+
+/** Every .ts/.tsx source under ui/src but tests and the generated bindings (engine doc comments). */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return sources(p);
+    return /\.tsx?$/.test(n) && !n.includes(".test.") && n !== "bindings.ts" ? [p] : [];
+  });
+}
+
+describe("the glossary's one word per thing (issue 44)", () => {
+  it("calls what opens encrypted backups the recovery key on every screen, never the recovery item", () => {
+    const found = sources(resolve(process.cwd(), "src")).filter((f) => /recovery item/i.test(readFileSync(f, "utf8")));
+    expect(found).toEqual([]);
   });
 });

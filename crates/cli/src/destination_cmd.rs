@@ -7,6 +7,7 @@ use crate::keep_args::KeepArgs;
 use crate::output::Out;
 use clap::{ArgGroup, Args, Subcommand};
 use offsite_core::catalog::{CopyState, DestinationSpec, S3Target};
+use offsite_core::ops::destinations::ProtectionChange;
 use offsite_core::ops::SyncOptions;
 use offsite_core::schedule::RetentionPolicy;
 use offsite_core::{Engine, Error, JobStart, Result};
@@ -120,13 +121,16 @@ pub struct SetArgs {
     name: String,
     /// The destination's name (see `offsite destination list NAME`).
     dest_name: String,
-    /// Lock every copy uploaded from now on: governance or compliance (see `destination add`).
-    #[arg(long, value_name = "MODE", value_parser = ["governance", "compliance"])]
+    /// Lock every copy uploaded from now on: governance or compliance (see `destination add`);
+    /// off stops locking new copies (those already there keep their lock).
+    #[arg(long, value_name = "MODE", value_parser = ["governance", "compliance", "off"])]
     object_lock: Option<String>,
-    /// How many days each copy stays locked (default: from the destination's retention).
-    #[arg(long, value_name = "N", requires = "object_lock")]
+    /// How many days each new copy stays locked (default: kept, or from the destination's
+    /// retention when the lock is new).
+    #[arg(long, value_name = "N")]
     lock_days: Option<u32>,
-    /// The storage class uploads go to (STANDARD, STANDARD_IA, GLACIER, DEEP_ARCHIVE, …).
+    /// The storage class uploads go to (STANDARD, STANDARD_IA, GLACIER, DEEP_ARCHIVE, …), or
+    /// default for the bucket's own.
     #[arg(long, value_name = "CLASS")]
     storage_class: Option<String>,
 }
@@ -194,15 +198,22 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
             }
         }
         DestinationCmd::Set(a) => {
-            let lock = a.object_lock.as_deref().map(str::parse).transpose()?;
+            let lock = match a.object_lock.as_deref() {
+                None => None,
+                Some("off") => Some(None),
+                Some(mode) => Some(Some(mode.parse()?)),
+            };
+            let storage_class = a
+                .storage_class
+                .as_deref()
+                .map(|c| (!c.eq_ignore_ascii_case("default")).then(|| c.to_string()));
+            let change = ProtectionChange {
+                lock,
+                lock_days: a.lock_days,
+                storage_class,
+            };
             let d = engine
-                .set_destination_protection(
-                    &a.name,
-                    &a.dest_name,
-                    lock,
-                    a.lock_days,
-                    a.storage_class.clone(),
-                )
+                .set_destination_protection(&a.name, &a.dest_name, change)
                 .await?;
             if out.json() {
                 out.emit(&json!({ "destination": d }));

@@ -6,6 +6,7 @@ use crate::output::Out;
 use crate::{exit, read_password_stdin, warn_password_in_url};
 use clap::Args;
 use offsite_core::archive::{self, read_manifest};
+use offsite_core::config::FunctionAction;
 use offsite_core::restore::{
     ConfigPlan, ConfigRestore, DatabaseOptions, DatabaseTo, RestoreOutcome, SelectWhat, Selection,
     StorageRestore, StorageTo,
@@ -50,6 +51,10 @@ pub struct RestoreArgs {
     /// all-writable). Without it the differences are shown and nothing is written.
     #[arg(long, value_name = "LIST")]
     config_settings: Option<String>,
+    /// Configuration: deploy these Edge Functions again from the backup (SLUG,… as the plan
+    /// lists them, or all for every one that differs). Without it they are listed only.
+    #[arg(long, value_name = "LIST")]
+    functions: Option<String>,
     /// Show the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -241,15 +246,19 @@ impl RestoreArgs {
                 Error::invalid("a configuration restore needs the project to write to")
                     .with_hint("--to PROJECT (a saved project with a Supabase ref and token)")
             })?;
-            let settings = self
-                .config_settings
-                .as_deref()
-                .unwrap_or_default()
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-            req.config = Some(ConfigRestore { project, settings });
+            let list = |v: &Option<String>| -> Vec<String> {
+                v.as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            };
+            req.config = Some(ConfigRestore {
+                project,
+                settings: list(&self.config_settings),
+                functions: list(&self.functions),
+            });
         }
         req.key = self.key.clone();
         Ok(req)
@@ -380,13 +389,21 @@ pub async fn restore(
         && request
             .config
             .as_ref()
-            .is_some_and(|c| c.settings.is_empty());
+            .is_some_and(|c| c.settings.is_empty() && c.functions.is_empty());
     if config_only_nothing_chosen {
         // Nothing to write: the differences are shown, no job runs.
         print_plan(out, &plan);
         let differs = plan.config.as_ref().is_some_and(|c| !c.diffs.is_empty());
         if differs && !out.json() {
             println!("nothing written: choose settings with --config-settings FILE:SETTING,… (or --config-settings all-writable)");
+        }
+        let functions_differ = plan.config.as_ref().is_some_and(|c| {
+            c.functions
+                .iter()
+                .any(|f| matches!(f.action, FunctionAction::Create | FunctionAction::Update))
+        });
+        if functions_differ && !out.json() {
+            println!("no Edge Function deployed: choose them with --functions SLUG,… (or --functions all)");
         }
         return Ok(0);
     }
@@ -537,6 +554,20 @@ fn print_outcome(out: &Out, o: &RestoreOutcome) {
             crate::words::count(c.applied.applied.len(), "setting"),
             c.applied.skipped.len()
         );
+        for f in &c.deployed {
+            println!(
+                "  Edge Function {} {}{}",
+                f.slug,
+                if f.action == FunctionAction::Create {
+                    "created"
+                } else {
+                    "updated"
+                },
+                f.version
+                    .map(|v| format!(" (now version {v})"))
+                    .unwrap_or_default()
+            );
+        }
     }
 }
 
@@ -562,6 +593,39 @@ fn print_storage_plan(p: &StoragePlan) {
     }
     for b in &p.blockers {
         println!("  BLOCKED: {b}");
+    }
+}
+
+fn print_functions_plan(plan: &ConfigPlan) {
+    if plan.functions.is_empty() {
+        return;
+    }
+    println!(
+        "Edge Functions in the backup: {}",
+        crate::words::count(plan.functions.len(), "function")
+    );
+    for f in &plan.functions {
+        let what = match f.action {
+            FunctionAction::Create => "not in the project: created",
+            FunctionAction::Update => "differs from the project's: updated",
+            FunctionAction::Unchanged => "the project runs the same",
+            FunctionAction::Cannot => "cannot be deployed",
+        };
+        let chosen = plan.will_deploy.contains(&f.slug);
+        println!(
+            "  {:<32} {}{}{}",
+            f.slug,
+            what,
+            match (chosen, f.action) {
+                (true, _) => " (will be deployed)",
+                (false, FunctionAction::Create | FunctionAction::Update) => " (not chosen)",
+                _ => "",
+            },
+            f.problem
+                .as_deref()
+                .map(|p| format!(": {p}"))
+                .unwrap_or_default()
+        );
     }
 }
 
@@ -601,4 +665,5 @@ fn print_config_plan(plan: &ConfigPlan) {
             }
         );
     }
+    print_functions_plan(plan);
 }

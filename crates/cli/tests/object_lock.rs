@@ -100,39 +100,67 @@ fn object_lock_and_storage_class_flags() {
     let list = cli.json(&["destination", "list", &name], 0);
     assert_eq!(list["destinations"].as_array().unwrap().len(), 2, "{list}");
 
-    // `destination set` replaces both settings; what is not given is turned off.
-    let d = cli.json(
-        &[
-            "destination",
-            "set",
-            &name,
-            "vault",
-            "--object-lock",
-            "governance",
-            "--lock-days",
-            "10",
-        ],
-        0,
-    );
+    // `destination set` changes what is given and keeps the rest; `off` and `default` clear.
+    let set = |extra: &[&str], code: i32| {
+        let mut args = vec!["destination", "set", name.as_str(), "vault"];
+        args.extend_from_slice(extra);
+        cli.json(&args, code)
+    };
+    let d = set(&["--object-lock", "governance", "--lock-days", "10"], 0);
     let s3 = &d["destination"]["s3"];
     assert_eq!(s3["object_lock"], "governance", "{d}");
     assert_eq!(s3["lock_days"], 10, "{d}");
+    assert_eq!(s3["storage_class"], "GLACIER", "the class is kept: {d}");
+    let d = set(&["--storage-class", "deep_archive"], 0);
+    let s3 = &d["destination"]["s3"];
+    assert_eq!(s3["object_lock"], "governance", "the lock is kept: {d}");
+    assert_eq!(s3["lock_days"], 10, "{d}");
+    assert_eq!(s3["storage_class"], "DEEP_ARCHIVE", "{d}");
+    let d = set(&["--lock-days", "30"], 0);
+    assert_eq!(d["destination"]["s3"]["lock_days"], 30, "{d}");
+    assert_eq!(
+        d["destination"]["s3"]["storage_class"], "DEEP_ARCHIVE",
+        "{d}"
+    );
+    let e = set(&["--object-lock", "off", "--lock-days", "3"], 2);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--lock-days needs a lock"),
+        "{e}"
+    );
+    let d = set(&["--object-lock", "off", "--storage-class", "default"], 0);
+    let s3 = &d["destination"]["s3"];
+    assert_eq!(s3["object_lock"], Value::Null, "{d}");
+    assert_eq!(s3["lock_days"], Value::Null, "{d}");
     assert_eq!(s3["storage_class"], Value::Null, "{d}");
-    let d = cli.json(
+    let e = set(&[], 2);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing to change"),
+        "{e}"
+    );
+    let e = set(&["--lock-days", "3"], 2);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--lock-days needs --object-lock"),
+        "{e}"
+    );
+    let e = cli.json(
         &[
             "destination",
             "set",
             &name,
-            "vault2",
+            "nowhere",
             "--storage-class",
-            "deep_archive",
+            "standard",
         ],
-        0,
+        2,
     );
-    let s3 = &d["destination"]["s3"];
-    assert_eq!(s3["object_lock"], Value::Null, "{d}");
-    assert_eq!(s3["lock_days"], Value::Null, "{d}");
-    assert_eq!(s3["storage_class"], "DEEP_ARCHIVE", "{d}");
-    let e = cli.json(&["destination", "set", &name, "nowhere"], 2);
     assert_eq!(e["error"]["code"], "not_found", "{e}");
 }

@@ -62,6 +62,8 @@ pub struct RecordedRequest {
     pub had_auth_header: bool,
     /// It was `Bearer <TOKEN>`.
     pub authorized: bool,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
     pub at: Instant,
 }
@@ -316,6 +318,22 @@ impl FakeManagementApi {
         serde_json::from_slice(&a.body).ok()
     }
 
+    /// Take function `slug` out of the project (as if it had been deleted in the dashboard).
+    pub fn remove_function(&self, slug: &str) {
+        let list = format!("/v1/projects/{PROJECT_REF}/functions");
+        let mut st = self.lock();
+        st.routes.remove(&format!("{list}/{slug}"));
+        st.routes.remove(&format!("{list}/{slug}/body"));
+        let mut all: Vec<Value> = st
+            .routes
+            .get(&list)
+            .and_then(|a| serde_json::from_slice(&a.body).ok())
+            .unwrap_or_default();
+        all.retain(|f| f["slug"] != json!(slug));
+        st.routes
+            .insert(list, Answer::json(200, &Value::Array(all)));
+    }
+
     /// The deployed bundle of function `slug` (as served).
     pub fn function_body(slug: &str) -> Vec<u8> {
         // An eszip starts with its magic; the rest is arbitrary (not UTF-8).
@@ -483,11 +501,14 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    let auth = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header = |name: hyper::header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let auth = header(hyper::header::AUTHORIZATION);
+    let content_type = header(hyper::header::CONTENT_TYPE);
     let body = req
         .into_body()
         .collect()
@@ -501,6 +522,7 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
         path: path.clone(),
         had_auth_header: auth.is_some(),
         authorized,
+        content_type: content_type.clone(),
         body: body.clone(),
         at: Instant::now(),
     });
@@ -535,6 +557,9 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
     }
     if !authorized {
         return respond(&Answer::json(401, &json!({"message": "Unauthorized"})));
+    }
+    if let Some(answer) = deploy_function(&mut st, &method, &path, content_type.as_deref(), &body) {
+        return respond(&answer);
     }
     match method.as_str() {
         "GET" => match st.routes.get(&path) {
@@ -596,6 +621,101 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
             &json!({"message": "Method Not Allowed"}),
         )),
     }
+}
+
+/// The media type of a function bundle.
+pub const ESZIP_CONTENT_TYPE: &str = "application/vnd.denoland.eszip";
+
+/// Deploying an Edge Function as the API documents it: `POST /functions?slug=…&name=…&
+/// verify_jwt=…&entrypoint_path=…` creates (201; 400 "Duplicated function slug" when it exists),
+/// `PATCH /functions/{slug}?…` updates (404 when it does not), both with the bundle as the body
+/// (`Content-Type: application/vnd.denoland.eszip`, else 415). The function's document, the list
+/// and the served body change as the API's would (version + 1, `ezbr_sha256` of the bundle).
+/// `None`: not a deploy request.
+fn deploy_function(
+    st: &mut State,
+    method: &str,
+    path_q: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<Answer> {
+    let list = format!("/v1/projects/{PROJECT_REF}/functions");
+    let (path, q) = path_q.split_once('?').unwrap_or((path_q, ""));
+    let rest = path.strip_prefix(&list)?;
+    let params: BTreeMap<String, String> = url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect();
+    let slug = match (method, rest) {
+        ("POST", "") => params.get("slug")?.clone(),
+        ("PATCH", s) if s.len() > 1 && !s[1..].contains('/') => s[1..].to_string(),
+        _ => return None,
+    };
+    if content_type != Some(ESZIP_CONTENT_TYPE) {
+        return Some(Answer::json(
+            415,
+            &json!({"message": "Unsupported Media Type: send the bundle as application/vnd.denoland.eszip"}),
+        ));
+    }
+    let meta_path = format!("{list}/{slug}");
+    let prev = st
+        .routes
+        .get(&meta_path)
+        .and_then(|a| serde_json::from_slice::<Value>(&a.body).ok());
+    let mut meta = match (method, prev) {
+        ("POST", Some(_)) => {
+            return Some(Answer::json(
+                400,
+                &json!({"message": "Duplicated function slug"}),
+            ))
+        }
+        ("PATCH", None) => {
+            return Some(Answer::json(404, &json!({"message": "Function not found"})))
+        }
+        (_, Some(prev)) => prev,
+        (_, None) => json!({"id": format!("new-{slug}"), "slug": slug, "name": slug,
+                             "created_at": 1764000000000u64, "version": 0, "import_map": false}),
+    };
+    let version = meta["version"].as_u64().unwrap_or(0) + 1;
+    meta["version"] = json!(version);
+    meta["status"] = json!("ACTIVE");
+    meta["updated_at"] = json!(1764000000000u64 + version);
+    meta["ezbr_sha256"] = json!(crate::conformance::sha256_hex(body));
+    if let Some(n) = params.get("name") {
+        meta["name"] = json!(n);
+    }
+    if let Some(v) = params.get("verify_jwt") {
+        meta["verify_jwt"] = json!(v == "true");
+    }
+    for key in ["entrypoint_path", "import_map_path"] {
+        if let Some(v) = params.get(key) {
+            meta[key] = json!(v);
+        }
+    }
+    st.routes
+        .insert(meta_path.clone(), Answer::json(200, &meta));
+    st.routes.insert(
+        format!("{meta_path}/body"),
+        Answer {
+            status: 200,
+            body: body.to_vec(),
+            content_type: "application/octet-stream".into(),
+            content_encoding: None,
+            location: None,
+        },
+    );
+    let mut all: Vec<Value> = st
+        .routes
+        .get(&list)
+        .and_then(|a| serde_json::from_slice(&a.body).ok())
+        .unwrap_or_default();
+    all.retain(|f| f["slug"] != json!(slug));
+    all.push(meta.clone());
+    st.routes
+        .insert(list, Answer::json(200, &Value::Array(all)));
+    Some(Answer::json(
+        if method == "POST" { 201 } else { 200 },
+        &meta,
+    ))
 }
 
 fn respond(a: &Answer) -> Response<Full<Bytes>> {

@@ -95,6 +95,43 @@ describe("Dashboard", () => {
     expect(within(row("shop")).getByTestId("project-last-run")).toHaveAttribute("data-ok", "true");
   });
 
+  it("does not say the last good backup as fine while Backed up recently is open: amber, with the item's why", async () => {
+    mock();
+    const failed = healthWith("shop", "last_run_failed", { last_good: new Date().toISOString() });
+    const fine = protectedHealth("blog");
+    await renderDashboard(overview([failed, fine]));
+    const open = within(row("shop")).getByTestId("project-last-backup").closest("dd")!;
+    expect(open).toHaveClass("dash-fact-open");
+    expect(open).toHaveAttribute("data-state", "gap");
+    expect(within(open).getByTestId("project-last-backup-why")).toHaveTextContent("Reason of last_run_failed");
+    const done = within(row("blog")).getByTestId("project-last-backup").closest("dd")!;
+    expect(done).toHaveAttribute("data-state", "done");
+    expect(done).not.toHaveClass("dash-fact-open");
+    expect(within(done).queryByTestId("project-last-backup-why")).toBeNull();
+  });
+
+  it("marks the copies and schedule facts amber while their items are open, calm when done (drill-02)", async () => {
+    mock();
+    await renderDashboard(overview([healthWith("shop", "no_schedule", { schedule: null, next_run: null }), healthWith("blog", "one_copy"), protectedHealth("docs")]));
+    expect(within(row("shop")).getByTestId("project-fact-scheduled")).toHaveClass("dash-fact-open");
+    expect(within(row("shop")).getByTestId("project-fact-copies")).not.toHaveClass("dash-fact-open");
+    expect(within(row("blog")).getByTestId("project-fact-copies")).toHaveClass("dash-fact-open");
+    expect(within(row("blog")).getByTestId("project-fact-scheduled")).not.toHaveClass("dash-fact-open");
+    for (const id of ["backed_up", "copies", "scheduled"]) {
+      expect(within(row("docs")).getByTestId(`project-fact-${id}`)).not.toHaveClass("dash-fact-open");
+    }
+  });
+
+  it("says a never backed up project's 'Never' amber while its item is open, not calm grey (overdue-later-01)", async () => {
+    mock();
+    await renderDashboard(overview([healthWith("lagging", "credentials_rejected", { last_good: null })]));
+    const last = within(row("lagging")).getByTestId("project-last-backup");
+    expect(last).toHaveTextContent("Never");
+    expect(last.closest("dd")).toHaveClass("dash-fact-open");
+    // The item above says why; "Never" is not followed by it again.
+    expect(within(row("lagging")).queryByTestId("project-last-backup-why")).toBeNull();
+  });
+
   it("marks every place the newest good backup is kept, a missing one hollow", async () => {
     mock();
     const h = healthWith("shop", "one_copy", {

@@ -1,6 +1,6 @@
 // One project on the dashboard: its state with the reason, the facts behind it, and ONE Fix
 // button with the action the engine chose for its worst problem.
-import type { MouseEvent } from "react";
+import type { MouseEvent, ReactNode } from "react";
 import type { CheckItem, ErrorPayload, ProjectHealth } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { phaseLabel } from "../components/JobPanel";
@@ -37,6 +37,50 @@ function When({ iso, testId, never }: { iso: string | null; testId: string; neve
     <time dateTime={iso} title={formatTime(iso)} data-testid={testId}>
       {formatAgo(iso)}
     </time>
+  );
+}
+
+/** Whether a checklist item is open (something to do, or paused). */
+const isOpen = (item: CheckItem | undefined): item is CheckItem => item !== undefined && (item.state === "gap" || item.state === "paused");
+
+/**
+ * A fact beside the checklist (copies, schedule): amber while its item is open, so it does not
+ * read as fine beside the amber item (drill-02: a calm "No schedule" under "Scheduled: not yet").
+ */
+function Fact({ health: h, item: id, label, children }: { health: ProjectHealth; item: CheckItem["id"]; label: string; children: ReactNode }) {
+  const item = h.checklist.items.find((i) => i.id === id);
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd className={isOpen(item) ? "dash-fact-open" : undefined} data-state={item?.state} data-testid={`project-fact-${id}`}>
+        {children}
+      </dd>
+    </div>
+  );
+}
+
+/**
+ * The newest good backup's time. While the checklist's "Backed up recently" is open (a failed
+ * last run, overdue, paused), the time — or "Never" — is not said as fine or calm: it is amber,
+ * a time with the item's why under it (issue 44: "just now" read as all well beside the amber item;
+ * overdue-later-01 had a grey "Never" beside refused credentials).
+ */
+function LastGoodBackup({ health: h }: { health: ProjectHealth }) {
+  const item = h.checklist.items.find((i) => i.id === "backed_up");
+  const open = isOpen(item);
+  return (
+    <div>
+      <dt>Last good backup</dt>
+      <dd className={open ? "dash-fact-open" : undefined} data-state={item?.state} data-testid="project-fact-backed_up">
+        <When iso={h.last_good} testId="project-last-backup" never="Never" />
+        {/* Under a time, why it is not fine; "Never" says it itself (the item above says why). */}
+        {open && h.last_good !== null && (
+          <span className="dash-fact-why small" data-testid="project-last-backup-why">
+            {sentenceCase(checkWhy(item))}
+          </span>
+        )}
+      </dd>
+    </div>
   );
 }
 
@@ -121,24 +165,13 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         testId="project-checklist"
       />
       <dl className="dash-facts">
-        <div>
-          <dt>Last good backup</dt>
-          <dd>
-            <When iso={h.last_good} testId="project-last-backup" never="Never" />
-          </dd>
-        </div>
-        <div>
-          <dt>Copies</dt>
-          <dd>
-            <CopyMarks copies={h.copies} />
-          </dd>
-        </div>
-        <div>
-          <dt>Schedule</dt>
-          <dd>
-            <ScheduleCell health={h} />
-          </dd>
-        </div>
+        <LastGoodBackup health={h} />
+        <Fact health={h} item="copies" label="Copies">
+          <CopyMarks copies={h.copies} />
+        </Fact>
+        <Fact health={h} item="scheduled" label="Schedule">
+          <ScheduleCell health={h} />
+        </Fact>
       </dl>
       {fixError && <ErrorNotice error={fixError} testId={`project-error-${h.project}`} />}
     </li>

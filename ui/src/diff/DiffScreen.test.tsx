@@ -1,4 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import type { RowChange, TableDiff } from "../bindings";
 import { backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
@@ -77,6 +79,16 @@ describe("DiffScreen", () => {
     expect(api.compare).toHaveBeenCalledWith("b1-older", "b2-newest", expect.any(String));
     const counts = screen.getAllByTestId("diff-counts").map((e) => e.textContent);
     expect(counts).toEqual(["+2 −1 ~70", "identical", "only in the older", "+1 −1 ~0 · 1 column change"]);
+    // Each non-zero count in its kind's colour, a zero one plain.
+    const marks = screen.getAllByTestId("diff-count");
+    expect(marks.map((m) => m.className)).toEqual([
+      "diff-count diff-count-added",
+      "diff-count diff-count-removed",
+      "diff-count diff-count-changed",
+      "diff-count diff-count-added",
+      "diff-count diff-count-removed",
+      "diff-count",
+    ]);
     // Only changed tables open.
     expect(screen.getAllByTestId("diff-open-table")).toHaveLength(2);
     fireEvent.click(screen.getAllByTestId("diff-open-table")[0]!);
@@ -182,5 +194,39 @@ describe("DiffScreen", () => {
     expect(names[0]).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d:05$/);
     expect(names[1]).toMatch(/:41$/);
     expect(names[2]).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d$/);
+  });
+
+  it("marks each changed row by its kind in its colour: added +, removed −, changed ~ with before → after (diff-01)", async () => {
+    const api = fakeApi();
+    const mixed: RowChange[] = [
+      { kind: "added", key: [{ column: "id", value: "301" }], columns: [{ column: "total", before: null, after: "5.00" }] },
+      { kind: "removed", key: [{ column: "id", value: "7" }], columns: [{ column: "total", before: "14.00", after: null }] },
+      { kind: "changed", key: [{ column: "id", value: "1" }], columns: [{ column: "total", before: "2.00", after: "1.00" }] },
+    ];
+    api.rows = vi.fn(() => ok({ ...table({ table: "orders", status: "changed" }), rows: mixed, rows_offset: 0, rows_more: false }));
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    fireEvent.click((await screen.findAllByTestId("diff-open-table"))[0]!);
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(3));
+    const [added, removed, changed] = screen.getAllByTestId("diff-row");
+    expect(added).toHaveClass("diff-row", "diff-added");
+    expect(removed).toHaveClass("diff-row", "diff-removed");
+    expect(changed).toHaveClass("diff-row", "diff-changed");
+    expect(screen.getAllByTestId("diff-mark").map((m) => m.textContent)).toEqual(["+", "−", "~"]);
+    expect(added).toHaveTextContent("id=301 added");
+    expect(changed!.querySelector(".diff-before")).toHaveTextContent("2.00");
+    expect(changed!.querySelector(".diff-after")).toHaveTextContent("1.00");
+    expect(changed!.querySelector("[data-testid=diff-value]")).toHaveTextContent("total: 2.00 → 1.00");
+    // The colours are the theme's (light and dark), one per kind; no browser bullets.
+    const css = readFileSync(resolve(__dirname, "diff.css"), "utf8");
+    const body = (sel: string) => css.slice(css.indexOf(`${sel} {`), css.indexOf("}", css.indexOf(`${sel} {`)));
+    expect(body(".diff-added")).toContain("border-left-color: var(--ok)");
+    expect(body(".diff-removed")).toContain("border-left-color: var(--danger-text)");
+    expect(body(".diff-changed")).toContain("border-left-color: var(--warn)");
+    expect(body(".diff-added :is(.diff-mark, .diff-kind)")).toContain("color: var(--ok)");
+    expect(body(".diff-removed :is(.diff-mark, .diff-kind)")).toContain("color: var(--danger-text)");
+    expect(body(".diff-changed :is(.diff-mark, .diff-kind)")).toContain("color: var(--warn)");
+    expect(body(".diff-rows")).toContain("list-style: none");
   });
 });

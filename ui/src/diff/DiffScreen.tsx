@@ -8,6 +8,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
 import "../drill/drill.css";
+import "./diff.css";
 
 export const ROW_PAGE = 50;
 
@@ -55,6 +56,30 @@ export function summary(t: TableDiff): string {
   return `${parts.join(" ")}${cols > 0 ? ` · ${cols} column change${cols === 1 ? "" : "s"}` : ""}`;
 }
 
+/** `summary` with each non-zero count in its kind's colour (as the rows' marks are). */
+function Counts({ table: t }: { table: TableDiff }) {
+  if (t.status !== "changed") return <>{summary(t)}</>;
+  const [, cols] = summary(t).split(/(?= · )/);
+  const counts = [
+    ["added", `+${t.added}`, t.added],
+    ["removed", `−${t.removed}`, t.removed],
+    ["changed", `~${t.changed}`, t.changed],
+  ] as const;
+  return (
+    <>
+      {counts.map(([kind, text, n], i) => (
+        <span key={kind}>
+          {i > 0 ? " " : ""}
+          <span className={n > 0 ? `diff-count diff-count-${kind}` : "diff-count"} data-testid="diff-count">
+            {text}
+          </span>
+        </span>
+      ))}
+      {cols ?? ""}
+    </>
+  );
+}
+
 /** How long the comparison has been running, counted up each second while it is shown. */
 function Elapsed() {
   const [since] = useState(() => Date.now());
@@ -84,26 +109,36 @@ const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const shown = (v: string | null) => (v === null ? "NULL" : v);
 
+/** How each kind of changed row is marked: a sign and a word, both in the kind's colour. */
+export const ROW_MARK: Record<RowChange["kind"], { sign: string; word: string }> = {
+  added: { sign: "+", word: "added" },
+  removed: { sign: "−", word: "removed" },
+  changed: { sign: "~", word: "changed" },
+};
+
 function RowList({ rows }: { rows: RowChange[] }) {
   if (rows.length === 0) return <p className="muted small">No changed rows.</p>;
   return (
     <ul className="diff-rows" data-testid="diff-rows">
       {rows.map((r, i) => (
-        <li key={i} data-testid="diff-row" data-kind={r.kind}>
-          <span className="mono">
-            {r.kind === "added" ? "+" : r.kind === "removed" ? "−" : "~"}{" "}
-            {r.key.length > 0 ? r.key.map((k) => `${k.column}=${shown(k.value)}`).join(", ") : "(whole row)"}
-          </span>
-          <ul className="small">
+        <li key={i} className={`diff-row diff-${r.kind}`} data-testid="diff-row" data-kind={r.kind}>
+          <p className="diff-row-head">
+            <span className="diff-mark" aria-hidden="true" data-testid="diff-mark">
+              {ROW_MARK[r.kind].sign}
+            </span>{" "}
+            <span className="mono">{r.key.length > 0 ? r.key.map((k) => `${k.column}=${shown(k.value)}`).join(", ") : "(whole row)"}</span>{" "}
+            <span className="diff-kind small">{ROW_MARK[r.kind].word}</span>
+          </p>
+          <ul className="diff-values small">
             {r.columns.map((c) => (
               <li key={c.column} data-testid="diff-value">
-                <span className="mono">{c.column}</span>:{" "}
+                <span className="mono diff-col">{c.column}</span>:{" "}
                 {r.kind === "changed" ? (
                   <>
-                    <del className="mono">{shown(c.before)}</del> → <ins className="mono">{shown(c.after)}</ins>
+                    <del className="mono diff-before">{shown(c.before)}</del> → <ins className="mono diff-after">{shown(c.after)}</ins>
                   </>
                 ) : (
-                  <span className="mono">{shown(r.kind === "added" ? c.after : c.before)}</span>
+                  <span className="mono diff-cell">{shown(r.kind === "added" ? c.after : c.before)}</span>
                 )}
               </li>
             ))}
@@ -282,7 +317,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
                     </span>
                   )}{" "}
                   <span className="small muted" data-testid="diff-counts">
-                    {summary(t)}
+                    <Counts table={t} />
                   </span>
                 </li>
               ))}

@@ -78,4 +78,20 @@ describe("DrillReportView", () => {
     expect(screen.getByTestId("drill-signature")).toHaveAttribute("data-state", "invalid");
     expect(screen.getByTestId("drill-report-saved")).toHaveTextContent("/tmp/shop-drill.html");
   });
+
+  it("writes a checksum in a check as its first and last 8 characters, whole in its title (drill-01 spread it over three lines)", () => {
+    const sha = "028b49eea643b9f90f03ab8bacd6ae1fbdd346022a1e7ff006692e88b9e660c6";
+    const report = reportFixture();
+    report.checks = report.checks.map((c) =>
+      c.id === "verify" ? { ...c, expected: `sha256 ${sha}, every file in the archive matches its SHA-256`, actual: `sha256 ${sha}, 4 of 4 files match` } : c,
+    );
+    render(<DrillReportView report={report} />);
+    const verify = screen.getAllByTestId("drill-check")[0]!;
+    const hashes = verify.querySelectorAll(".hash-short");
+    expect(hashes).toHaveLength(2);
+    expect(hashes[0]).toHaveTextContent(/^028b49ee…b9e660c6$/);
+    expect(hashes[0]).toHaveAttribute("title", sha);
+    expect(verify).toHaveTextContent("sha256 028b49ee…b9e660c6, every file in the archive matches its SHA-256");
+    expect(verify).not.toHaveTextContent(sha);
+  });
 });

@@ -326,6 +326,14 @@ describe("DropZone", () => {
     expect(screen.getByTestId("import-into-existing")).toBeDisabled();
     expect(screen.getByTestId("import-new-name")).toHaveValue("legacy-db");
     expect(screen.getByTestId("import-new-url")).toHaveValue("postgres://postgres@db.example.com:6543/app");
+    // Short labels, the same height side by side, so the fields line up (import-02: a two-line
+    // label pushed the URL field below the name's); the detail is a help line under the field.
+    expect(screen.getByLabelText("Database URL", { exact: false })).toBe(screen.getByTestId("import-new-url"));
+    for (const id of ["import-new-name", "import-new-url", "import-new-password"]) {
+      const label = screen.getByTestId(id).closest("label")!.firstElementChild!;
+      expect(label.textContent!.length).toBeLessThanOrEqual(20);
+    }
+    expect(screen.getByTestId("import-new-url").nextElementSibling).toHaveTextContent("Where it would be backed up from and restored to.");
     fireEvent.change(screen.getByTestId("import-new-url"), { target: { value: "not a url" } });
     fireEvent.click(screen.getByTestId("import-start"));
     expect(screen.getByTestId("import-form-error")).toHaveTextContent("database URL");

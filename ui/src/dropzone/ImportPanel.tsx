@@ -201,7 +201,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
             <input value={name} onChange={(e) => setName(e.target.value)} disabled={disabled} data-testid="import-new-name" />
           </label>
           <label className="field import-field">
-            <span>Database URL (where it would be backed up from and restored to)</span>
+            <span>Database URL</span>
             <input
               value={url}
               onChange={(e) => setUrl(e.target.value)}
@@ -210,9 +210,10 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
               disabled={disabled}
               data-testid="import-new-url"
             />
+            <span className="field-help">Where it would be backed up from and restored to.</span>
           </label>
           <label className="field import-field">
-            <span>Password (stored in the system keychain; optional)</span>
+            <span>Password (optional)</span>
             <input
               type="password"
               value={password}
@@ -221,6 +222,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
               disabled={disabled}
               data-testid="import-new-password"
             />
+            <span className="field-help">Kept in the system keychain.</span>
           </label>
         </div>
       )}

@@ -1,6 +1,8 @@
 // The configured channels: kind, where each sends (redacted: no secret ever comes back), "Send a
 // test" with its result in place (sent, or the error's message and hint), "Remove" after a
-// second question, and the "Add channel" form.
+// second question, and the "Add channel" form. The section shows one result at a time: a newer
+// one (a test, an add, a removal) replaces the one before, wherever that was (issue 44: a green
+// "Added …" stayed under a later test's red error).
 import { useState } from "react";
 import type { ChannelView, ErrorPayload } from "../bindings";
 import { Details } from "../components/Details";
@@ -25,14 +27,22 @@ export function ChannelsSection({ channels, api, reload }: Props) {
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
+  /** Clear every shown result: the next one is the section's only one. */
+  const clearResults = () => {
+    setTests((t) => Object.fromEntries(Object.entries(t).filter(([, s]) => s.status === "testing")));
+    setNotice(null);
+    setError(null);
+  };
   const test = async (name: string) => {
+    clearResults();
     setTests((t) => ({ ...t, [name]: { status: "testing" } }));
     const r = await api.test(name);
+    clearResults();
     setTests((t) => ({ ...t, [name]: r.ok ? { status: "sent", eventId: r.data } : { status: "failed", error: r.error } }));
     reload();
   };
   const remove = async (name: string) => {
-    setError(null);
+    clearResults();
     const r = await api.remove(name);
     setRemoving(null);
     if (!r.ok) return setError(r.error);
@@ -103,7 +113,7 @@ export function ChannelsSection({ channels, api, reload }: Props) {
             type="button"
             className="btn btn-small"
             onClick={() => {
-              setNotice(null);
+              clearResults();
               setAdding(true);
             }}
             data-testid="channel-add"
@@ -118,6 +128,7 @@ export function ChannelsSection({ channels, api, reload }: Props) {
           onCancel={() => setAdding(false)}
           onAdded={(name) => {
             setAdding(false);
+            clearResults();
             setNotice(`Added ${name}. "Send a test" checks it now.`);
             reload();
           }}

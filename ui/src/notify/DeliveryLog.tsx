@@ -66,7 +66,13 @@ export function DeliveryLog({ log, projects, project, onProject, onRefresh }: Pr
                   <td className={`delivery-${d.state}`} data-testid="notify-log-state">
                     {STATE_LABEL[d.state] ?? d.state}
                     {d.state === "queued" && d.attempts > 0 && (
-                      <span className="muted small"> · next {formatTime(d.next_attempt_at)}</span>
+                      <span className="muted small">
+                        {" "}
+                        · next{" "}
+                        <span className="nowrap" data-testid="notify-log-next">
+                          {formatTime(d.next_attempt_at)}
+                        </span>
+                      </span>
                     )}
                   </td>
                   <td title={d.summary}>

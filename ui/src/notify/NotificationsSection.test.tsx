@@ -125,6 +125,27 @@ describe("Notifications in Settings", () => {
     expect(screen.queryByTestId("channel-test-error")).toBeNull();
   });
 
+  it("shows one result at a time: a later test's error replaces the green Added, and another channel's result (notify-04)", async () => {
+    const down: ChannelView = { ...hook, name: "down" };
+    const { api } = fakeApi([down, hook], {
+      test: async (name) => (name === "down" ? failure("connection", "channel 'down': connection refused", "check the server") : { ok: true, data: "5f2b3c4d-aaaa" }),
+    });
+    await openForm(api);
+    type("channel-name", "new");
+    type("channel-webhookUrl", "https://example.com/offsite");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    expect(await screen.findByTestId("channels-notice")).toHaveTextContent("Added new.");
+    const [first, second] = screen.getAllByTestId("channel");
+    fireEvent.click(within(second!).getByTestId("channel-test"));
+    expect(await within(second!).findByTestId("channel-test-result")).toBeInTheDocument();
+    expect(screen.queryByTestId("channels-notice")).toBeNull();
+    fireEvent.click(within(first!).getByTestId("channel-test"));
+    expect(await within(first!).findByTestId("channel-test-error")).toBeInTheDocument();
+    expect(screen.queryByTestId("channel-test-result")).toBeNull();
+    expect(screen.queryByTestId("channels-notice")).toBeNull();
+    expect(screen.queryAllByRole("status").filter((e) => e.classList.contains("notice"))).toHaveLength(0);
+  });
+
   it("removes a channel only after the second question", async () => {
     const { api, rec } = fakeApi([hook]);
     render(<NotificationsSection api={api} />);
@@ -136,6 +157,16 @@ describe("Notifications in Settings", () => {
     fireEvent.click(screen.getByTestId("channel-remove-yes"));
     await waitFor(() => expect(rec.removed).toEqual(["hook"]));
     expect(await screen.findByTestId("notify-channels-none")).toBeInTheDocument();
+  });
+
+  it("keeps a queued delivery's next attempt whole on one line (notify-08 broke '2026-11- / 26 15:51')", async () => {
+    const queued = { ...sentTest, state: "queued" as const };
+    const { api } = fakeApi([hook], {}, [queued]);
+    render(<NotificationsSection api={api} />);
+    const next = await screen.findByTestId("notify-log-next");
+    expect(next).toHaveClass("nowrap");
+    expect(next.textContent).toMatch(/^2026-11-24 \d\d:\d\d$/);
+    expect(screen.getByTestId("notify-log-state")).toHaveTextContent(/^Queued · next 2026-11-24/);
   });
 
   it("lists deliveries with state, project, attempts and the last error", async () => {

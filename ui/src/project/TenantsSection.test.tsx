@@ -1,4 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import type { TenantDetail } from "../bindings";
 import { type TenantsApi, TenantsSection } from "./TenantsSection";
@@ -34,6 +36,20 @@ describe("TenantsSection", () => {
     expect(reached[1]).toHaveTextContent("via projects(org_id) → orgs(id)");
     expect(screen.getByTestId("tenant-referenced")).toHaveTextContent("public.users");
     expect(screen.getByTestId("tenant-not-reached")).toHaveTextContent("public.audit");
+  });
+
+  it("keeps a root's buttons together on one line (recover-tenants-05: Remove dropped onto its own line)", async () => {
+    const api: TenantsApi = { ...none, list: vi.fn(() => ok([detail.tenant])), show: vi.fn(() => ok(detail)) };
+    render(<TenantsSection project="shop" api={api} />);
+    await screen.findByTestId("tenant");
+    const group = screen.getByTestId("tenant-actions");
+    expect(Array.from(group.children).map((b) => b.getAttribute("data-testid"))).toEqual(["tenant-show", "tenant-backup", "tenant-remove"]);
+    const css = readFileSync(resolve(__dirname, "tabs/tabs.css"), "utf8");
+    const at = css.indexOf(".tenant-actions {");
+    const body = css.slice(at, css.indexOf("}", at));
+    expect(body).toContain("display: inline-flex");
+    expect(body).toContain("flex-wrap: nowrap");
+    expect(css).toMatch(/\.tenant-list \{[^}]*list-style: none/);
   });
 
   it("says how to name a tenant when there is none, and names one here: checked by the engine, then listed with its tables", async () => {

@@ -181,27 +181,30 @@ export function TenantsSection({ project, api }: { project: string; api: Tenants
       <ul className="tenant-list" data-testid="tenants">
         {list.data.map((t) => (
           <li key={t.name} data-testid="tenant" data-name={t.name}>
-            <div className="toolbar">
+            <div className="toolbar tenant-row">
               <strong>{t.name}</strong>
               <span className="small muted mono">
                 {label(t.schema, t.table)}.{t.key}
               </span>
               <span className="spacer" />
-              <button type="button" className="btn btn-small" onClick={() => void show(t.name)} data-testid="tenant-show" aria-expanded={open === t.name}>
-                {open === t.name ? "Hide tables" : "Tables…"}
-              </button>
-              <button
-                type="button"
-                className="btn btn-small"
-                onClick={() => void backUp(t.name)}
-                title="One archive per customer, split from the newest good backup"
-                data-testid="tenant-backup"
-              >
-                Back up each tenant
-              </button>
-              <button type="button" className="btn btn-small btn-quiet" onClick={() => void remove(t.name)} title="Forget this root; its archives stay" data-testid="tenant-remove">
-                Remove
-              </button>
+              {/* The row's buttons stay together: on a narrow card they move below as one line. */}
+              <span className="tenant-actions" data-testid="tenant-actions">
+                <button type="button" className="btn btn-small" onClick={() => void show(t.name)} data-testid="tenant-show" aria-expanded={open === t.name}>
+                  {open === t.name ? "Hide tables" : "Tables…"}
+                </button>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  onClick={() => void backUp(t.name)}
+                  title="One archive per customer, split from the newest good backup"
+                  data-testid="tenant-backup"
+                >
+                  Back up each tenant
+                </button>
+                <button type="button" className="btn btn-small btn-quiet" onClick={() => void remove(t.name)} title="Forget this root; its archives stay" data-testid="tenant-remove">
+                  Remove
+                </button>
+              </span>
             </div>
             {action?.name === t.name && action.error && <ErrorNotice error={action.error} testId="tenant-action-error" />}
             {action?.name === t.name && action.started && (

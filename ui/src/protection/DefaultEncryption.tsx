@@ -1,6 +1,6 @@
 // Settings → "Encryption of new projects": the mode a new project starts with (a field of the
 // Settings form, saved with its one Save). Each project then
-// sets up its own key or passphrase (and confirms its recovery item) before its first backup.
+// sets up its own key or passphrase (and confirms its recovery key) before its first backup.
 import { useId } from "react";
 import type { EncryptionMode } from "../bindings";
 import { ENCRYPTION_MODE_LABEL } from "./types";
@@ -30,7 +30,7 @@ export function DefaultEncryption({ mode, onChange }: { mode: EncryptionMode | n
           ))}
         </select>
         <p className="field-help">
-          A new project with a passphrase or a generated key backs up once its own key is set up and its recovery item
+          A new project with a passphrase or a generated key backs up once its own key is set up and its recovery key
           entered back (on the project's page).
         </p>
       </div>

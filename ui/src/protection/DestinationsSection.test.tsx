@@ -189,5 +189,8 @@ describe("ProtectionSummary", () => {
     expect(screen.getByTestId("backup-where-local")).toHaveTextContent("file missing");
     expect(screen.getByTestId("backup-where-copy")).toHaveAttribute("data-state", "stored");
     expect(screen.getByTestId("backup-where-copy")).toHaveTextContent("nas");
+    // Its time stays whole on one line (protection-07: "2026-11-26 / 15:51").
+    expect(screen.getByTestId("backup-where-copy-at")).toHaveClass("nowrap");
+    expect(screen.getByTestId("backup-where-copy-at").textContent).toMatch(/^2026-11-2\d \d\d:\d\d$/);
   });
 });

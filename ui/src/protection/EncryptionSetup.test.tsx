@@ -44,7 +44,7 @@ describe("parseRecipients", () => {
 });
 
 describe("EncryptionSetup", () => {
-  it("generates a key, shows the recovery item once with the warning, then confirms it", async () => {
+  it("generates a key, shows the recovery key once with the warning, then confirms it", async () => {
     const { api, sets, confirms } = fakeApi();
     const changed = vi.fn();
     render(<EncryptionSetup settings={off} api={api} onChanged={changed} />);
@@ -78,6 +78,29 @@ describe("EncryptionSetup", () => {
     expect(changed).toHaveBeenLastCalledWith(expect.objectContaining({ confirmed: true }));
   });
 
+  it("keeps the recovery key's buttons in view: brought into view, in a sticky bar that ends the panel (protection-01)", async () => {
+    const scrolled = vi.fn();
+    const original = Element.prototype.scrollIntoView;
+    Element.prototype.scrollIntoView = scrolled;
+    try {
+      const { api } = fakeApi();
+      render(<EncryptionSetup settings={off} api={api} />);
+      fireEvent.click(screen.getByTestId("encryption-edit"));
+      fireEvent.click(screen.getByTestId("encryption-mode-key"));
+      fireEvent.click(screen.getByTestId("encryption-save"));
+      const panel = await screen.findByTestId("encryption-recovery");
+      expect(scrolled.mock.instances).toContain(panel);
+      const bar = screen.getByTestId("encryption-recovery-actions");
+      expect(bar).toHaveClass("recovery-actions");
+      // The bar is the panel's last child (a sticky bottom bar sticks within its parent) and holds the primary button.
+      expect(panel.lastElementChild).toBe(bar);
+      expect(bar).toContainElement(screen.getByTestId("encryption-recovery-continue"));
+      expect(screen.getByRole("region", { name: "Recovery key" })).toBe(panel);
+    } finally {
+      Element.prototype.scrollIntoView = original;
+    }
+  });
+
   it("asks for the passphrase twice and refuses to submit while they differ", async () => {
     const { api, sets } = fakeApi();
     render(<EncryptionSetup settings={off} api={api} />);
@@ -89,7 +112,7 @@ describe("EncryptionSetup", () => {
     expect(screen.getByTestId("encryption-save")).toBeDisabled();
     fireEvent.change(screen.getByTestId("encryption-passphrase-again"), { target: { value: "correct horse" } });
     fireEvent.click(screen.getByTestId("encryption-save"));
-    // The engine returns no item for a passphrase: the passphrase itself is the recovery item.
+    // The engine returns no item for a passphrase: the passphrase itself is the recovery key.
     await screen.findByTestId("encryption-recovery");
     expect(screen.getByTestId("encryption-recovery-item")).toHaveTextContent("correct horse");
     expect(sets[0]).toEqual({ mode: "passphrase", passphrase: "correct horse", recipients: [] });

@@ -1,5 +1,5 @@
 // Encryption of a project's archives (or the default for new projects): off, a passphrase, or a
-// key Offsite generates, plus extra recipients. Setting it up shows the recovery item ONCE, offers
+// key Offsite generates, plus extra recipients. Setting it up shows the recovery key ONCE, offers
 // to copy, save or print it, and then asks for it back: only when the engine accepts it (a
 // decryption test) is encryption active. The engine decides every rule (valid recipients, a
 // strong enough passphrase, the right key); this panel collects input and shows what it answers.
@@ -137,7 +137,7 @@ export function EncryptionSetup({ settings, api, onChanged, testId = "encryption
           onConfirmed={(s) => {
             changed(s);
             setStage({ kind: "view" });
-            setNotice("Confirmed: the recovery item opens these backups. Encryption is active.");
+            setNotice("Confirmed: the recovery key opens these backups. Encryption is active.");
           }}
         />
       )}
@@ -321,7 +321,7 @@ function EncryptionForm({
   );
 }
 
-/** The recovery item, shown this once, with ways to keep it. */
+/** The recovery key, shown this once, with ways to keep it. */
 export function RecoveryPanel({
   item,
   mode,
@@ -337,6 +337,11 @@ export function RecoveryPanel({
 }) {
   const [kept, setKept] = useState<string | null>(null);
   const [error, setError] = useState<ErrorPayload | null>(null);
+  const region = useRef<HTMLDivElement>(null);
+  // Shown below the form that made it: brought into view, its buttons at the bottom included.
+  useEffect(() => {
+    region.current?.scrollIntoView?.({ block: "nearest" });
+  }, []);
   const copy = async () => {
     setError(null);
     try {
@@ -354,7 +359,7 @@ export function RecoveryPanel({
     if (r.data) setKept("Saved. Keep the file away from this computer (a USB stick, a password manager, paper).");
   };
   return (
-    <div className="notice notice-warn recovery" role="region" aria-label="Recovery item" data-testid={`${testId}-recovery`}>
+    <div ref={region} className="notice notice-warn recovery" role="region" aria-label="Recovery key" data-testid={`${testId}-recovery`}>
       <p className="notice-title">
         {mode === "passphrase" ? "Your passphrase" : "Your recovery key"} — shown only now
       </p>
@@ -365,7 +370,13 @@ export function RecoveryPanel({
         <strong>{LOSS_WARNING}</strong> Keep it somewhere other than this computer; it opens every archive of this
         project with <span className="mono">age -d</span>, also without Offsite.
       </p>
-      <div className="form-actions">
+      {kept && (
+        <p className="small" role="status" data-testid={`${testId}-recovery-kept`}>
+          {kept}
+        </p>
+      )}
+      {error && <ErrorNotice error={error} testId={`${testId}-recovery-error`} />}
+      <div className="form-actions recovery-actions" data-testid={`${testId}-recovery-actions`}>
         <button type="button" className="btn btn-small" onClick={() => void copy()} data-testid={`${testId}-recovery-copy`}>
           Copy
         </button>
@@ -382,17 +393,11 @@ export function RecoveryPanel({
           I have kept it — continue
         </button>
       </div>
-      {kept && (
-        <p className="small" role="status" data-testid={`${testId}-recovery-kept`}>
-          {kept}
-        </p>
-      )}
-      {error && <ErrorNotice error={error} testId={`${testId}-recovery-error`} />}
     </div>
   );
 }
 
-/** Enter the recovery item back: the engine opens a test archive with it. */
+/** Enter the recovery key back: the engine opens a test archive with it. */
 export function ConfirmRecovery({
   api,
   testId,
@@ -422,7 +427,7 @@ export function ConfirmRecovery({
   return (
     <form className="form" onSubmit={submit} noValidate data-testid={`${testId}-confirm`}>
       <div className="field">
-        <label htmlFor={`${id}-item`}>Enter the recovery item back (the passphrase or the AGE-SECRET-KEY-1… line)</label>
+        <label htmlFor={`${id}-item`}>Enter the recovery key back (the passphrase or the AGE-SECRET-KEY-1… line)</label>
         <input
           id={`${id}-item`}
           type="password"

@@ -48,7 +48,17 @@ export function BackupWhere({ where }: { where: BackupLocations }) {
           <strong>{c.destination}</strong>
           {c.kind && <span className="muted"> ({DESTINATION_KIND_LABEL[c.kind]})</span>} · {COPY_STATE_LABEL[c.state]}
           {c.verified ? " · checked" : ""}
-          {c.at ? ` · ${formatTime(c.at)}` : ""}
+          {c.at ? (
+            <>
+              {" · "}
+              {/* Whole on its line (protection-07 broke it after the date in the side panel). */}
+              <span className="nowrap" data-testid="backup-where-copy-at">
+                {formatTime(c.at)}
+              </span>
+            </>
+          ) : (
+            ""
+          )}
           {c.problem ? <span className="muted"> · {c.problem}</span> : null}
         </li>
       ))}

@@ -20,7 +20,7 @@ export type EncryptionView = {
   publicKey: string | null;
   /** Extra recipients (age or SSH public keys). */
   recipients: string[];
-  /** The user entered the recovery item back: encrypted backups may run. */
+  /** The user entered the recovery key back: encrypted backups may run. */
   confirmed: boolean;
 };
 
@@ -31,7 +31,7 @@ export type EncryptionRequest = {
   recipients: string[];
 };
 
-/** What setting it up returns: the settings and, once, the recovery item to keep. */
+/** What setting it up returns: the settings and, once, the recovery key to keep. */
 export type EncryptionSetupResult = { settings: EncryptionView; recoveryItem: string | null };
 
 export type EncryptionApi = {

@@ -81,7 +81,7 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
   };
 
   return (
-    <div data-testid="named-schedules">
+    <div className="named-schedules" data-testid="named-schedules">
       <h3 className="panel-title">More backup schedules</h3>
       {list.length === 0 && (
         <p className="muted small" data-testid="named-schedules-none">

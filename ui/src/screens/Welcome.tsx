@@ -10,7 +10,7 @@ const ANSWERS: { mode: EncryptionMode; title: string; detail: string }[] = [
   {
     mode: "key",
     title: "Yes, with a generated key",
-    detail: "Offsite makes a key for each project and shows its recovery item once, to keep somewhere safe.",
+    detail: "Offsite makes a key for each project and shows its recovery key once, to keep somewhere safe.",
   },
   {
     mode: "passphrase",

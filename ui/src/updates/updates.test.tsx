@@ -133,6 +133,10 @@ describe("UpdateSection", () => {
     const onChange = vi.fn();
     render(<UpdateSection checked={true} onChange={onChange} />);
     await waitFor(() => expect(screen.getByTestId("update-state")).toHaveTextContent("Last checked"));
+    // The state and "Check now" share one line (settings-14 left a wide gap between them).
+    const row = screen.getByTestId("update-check");
+    expect(row).toHaveClass("update-check");
+    expect(Array.from(row.children)).toEqual([screen.getByTestId("update-state"), screen.getByTestId("update-check-now")]);
     fireEvent.click(screen.getByTestId("settings-check-updates"));
     expect(onChange).toHaveBeenCalledWith(false);
     expect(calls).not.toContain("check_for_update");

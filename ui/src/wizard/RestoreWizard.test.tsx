@@ -865,7 +865,7 @@ describe("RestoreWizard: database and storage in one restore", () => {
     await waitFor(() => expect($("wizard-config-will-write")).toHaveTextContent("Will write 1 setting back: supabase/auth.json:site_url"));
     const plans = calls.filter((c) => c.cmd === "plan_restore");
     expect(plans).toHaveLength(2);
-    expect(plans[1]!.request.config).toEqual({ project: "shop", settings: ["supabase/auth.json:site_url"] });
+    expect(plans[1]!.request.config).toEqual({ project: "shop", settings: ["supabase/auth.json:site_url"], functions: [] });
     expect(plans[1]!.request.database?.to).toEqual({ project: "shop" });
 
     await waitFor(() => expect($("wizard-restore")).toBeEnabled());
@@ -876,12 +876,13 @@ describe("RestoreWizard: database and storage in one restore", () => {
       archive: ARCHIVE,
       database: restoreReport(),
       storage: null,
-      config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] } },
+      config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] }, deployed: [{ slug: "hello-world", action: "update", version: 4 }] },
       ok: true,
       duration_ms: 1000,
     };
     await act(() => emit("job-finished", { job_id: "job-r", kind: "restore", ok: true, error: null, result: { kind: "restore", report } }));
     expect(await screen.findByTestId("wizard-report-config-summary")).toHaveTextContent("Wrote 1 setting back to shop.");
+    expect(screen.getByTestId("wizard-report-functions")).toHaveTextContent("Edge Functions deployed again: hello-world (updated, version 4)");
     expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
   });
 });

@@ -227,5 +227,7 @@ export const configPlan: ConfigPlan = {
   ],
   redacted: ["supabase/auth.json:smtp_pass"],
   will_write: [],
+  functions: [],
+  will_deploy: [],
   blockers: [],
 };

@@ -295,7 +295,7 @@ describe("one request, one plan, one report", () => {
   const storagePlan = (blockers: string[] = [], mirror = true) =>
     ({ mirror, blockers, buckets: [], warnings: [] }) as unknown as StoragePlan;
   const configPlan = (blockers: string[] = []) =>
-    ({ project: "shop", project_ref: "r", diffs: [], redacted: [], will_write: [], blockers }) as ConfigPlan;
+    ({ project: "shop", project_ref: "r", diffs: [], redacted: [], will_write: [], functions: [], will_deploy: [], blockers }) as ConfigPlan;
 
   it("builds ONE request with the database and every chosen component", () => {
     let s = atReview();
@@ -312,7 +312,7 @@ describe("one request, one plan, one report", () => {
         mirror: true,
         overwrite: false,
       },
-      config: { project: "shop", settings: ["supabase/auth.json:site_url"] },
+      config: { project: "shop", settings: ["supabase/auth.json:site_url"], functions: [] },
     });
     // A folder not yet typed: no request, no plan, no Next.
     const folder = reducer(s, { type: "setStorage", choice: { ...storage, toFolder: true } });

@@ -78,7 +78,8 @@ export type StorageChoice = {
 };
 
 /** The configuration component as chosen: the project written to and the settings written back. */
-export type ConfigChoice = { project: string; settings: string[] };
+/** The configuration written back: settings (`file:setting`) and Edge Functions (slugs) ticked in the review. */
+export type ConfigChoice = { project: string; settings: string[]; functions?: string[] };
 
 /**
  * What is restored: the database (unless the archive has none, or it is unticked), and beside it
@@ -280,7 +281,7 @@ export function storageSection(c: StorageChoice): StorageRestore | null {
 }
 
 function configSection(c: ConfigChoice): ConfigRestore {
-  return { project: c.project, settings: c.settings };
+  return { project: c.project, settings: c.settings, functions: c.functions ?? [] };
 }
 
 /**

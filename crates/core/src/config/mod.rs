@@ -35,9 +35,14 @@
 //! wrapper's business ([`ManagementApi::guarded`](crate::sources::ManagementApi::guarded)).
 
 mod diff;
+mod functions;
 pub mod redact;
 
 pub use diff::{apply_settings, diff, AppliedSetting, ApplyReport, SettingDiff, SkippedSetting};
+pub use functions::{
+    chosen_functions, deploy_functions, plan_functions, DeployedFunction, FunctionAction,
+    FunctionChange, ALL_FUNCTIONS, ESZIP_CONTENT_TYPE,
+};
 pub use redact::{is_secret_name, REDACTED};
 
 use crate::error::{Error, ErrorKind, Result};

@@ -760,17 +760,16 @@ impl Engine {
     ) -> Result<RemovedDestination> {
         ops::destinations::remove(self, project, name).await
     }
-    /// Set (replace) an S3 destination's Object Lock (mode, days; days default from its
-    /// retention) and storage class; copies already uploaded keep their own lock.
+    /// Change an S3 destination's Object Lock (mode, days; days kept or derived from its
+    /// retention) and storage class, what is not given kept; copies already uploaded keep their
+    /// own lock.
     pub async fn set_destination_protection(
         &self,
         project: &str,
         name: &str,
-        lock: Option<crate::destinations::LockMode>,
-        lock_days: Option<u32>,
-        storage_class: Option<String>,
+        change: ops::destinations::ProtectionChange,
     ) -> Result<crate::catalog::DestinationRecord> {
-        ops::destinations::set_protection(self, project, name, lock, lock_days, storage_class).await
+        ops::destinations::set_protection(self, project, name, change).await
     }
     /// Whether a destination is reachable and writable, and its free space when known (and an
     /// S3 bucket's Object Lock when the destination asks for it).

@@ -151,16 +151,30 @@ fn protect(s3: &mut S3Target, retention: Option<&RetentionPolicy>) -> Result<()>
     Ok(())
 }
 
-/// `destination set`: an S3 destination's Object Lock and storage class, checked as at `add`
-/// (days given or derived from its retention). Copies already there keep their own lock.
+/// What `destination set` changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProtectionChange {
+    /// `Some(Some(mode))` locks the copies uploaded from now on; `Some(None)` stops locking them.
+    pub lock: Option<Option<LockMode>>,
+    /// How many days each new copy stays locked (the destination must lock, or be told to).
+    pub lock_days: Option<u32>,
+    /// `Some(Some(class))` uploads into that class; `Some(None)`: the bucket's default class.
+    pub storage_class: Option<Option<String>>,
+}
+
+/// `destination set`: change an S3 destination's Object Lock and storage class, what is not
+/// given kept, checked as at `add` (days given, kept, or derived from its retention). Copies
+/// already there keep their own lock.
 pub(crate) async fn set_protection(
     engine: &Engine,
     project: &str,
     name: &str,
-    lock: Option<LockMode>,
-    lock_days: Option<u32>,
-    storage_class: Option<String>,
+    change: ProtectionChange,
 ) -> Result<DestinationRecord> {
+    if change == ProtectionChange::default() {
+        return Err(Error::invalid(format!("nothing to change on destination {name}"))
+            .with_hint("give --object-lock governance|compliance|off, --lock-days N or --storage-class CLASS|default"));
+    }
     let project = engine.catalog.project(project).await?;
     let d = engine.catalog.destination(&project.id, name).await?;
     let mut s3 =
@@ -171,9 +185,26 @@ pub(crate) async fn set_protection(
             "destination {name} is not an S3 bucket: Object Lock and storage classes are S3's"
         ))
             })?;
-    s3.object_lock = lock;
-    s3.lock_days = lock_days;
-    s3.storage_class = storage_class;
+    match change.lock {
+        Some(Some(mode)) => s3.object_lock = Some(mode),
+        Some(None) if change.lock_days.is_some() => {
+            return Err(Error::invalid(
+                "--lock-days needs a lock, and --object-lock off removes it",
+            )
+            .with_hint("leave out --lock-days, or lock with --object-lock governance|compliance"))
+        }
+        Some(None) => {
+            s3.object_lock = None;
+            s3.lock_days = None;
+        }
+        None => {}
+    }
+    if let Some(days) = change.lock_days {
+        s3.lock_days = Some(days);
+    }
+    if let Some(class) = change.storage_class {
+        s3.storage_class = class;
+    }
     protect(&mut s3, d.retention.as_ref())?;
     engine
         .catalog

@@ -345,10 +345,15 @@ async fn execute(r: &Resolved, job: &RunningJob) -> Result<RestoreReport> {
     }
     if let (Some((_, _, api)), Some(plan)) = (&r.config, ahead.config) {
         job.reporter.component(Some(Component::Config));
-        let applied = parts::apply_config(&plan, api, &job.reporter, &job.cancel)
-            .await
-            .map_err(|e| stopped(e, Component::Config, &report, r))?;
-        report.config = Some(ConfigReport { plan, applied });
+        let (applied, deployed) =
+            parts::apply_config(&r.archive, &plan, api, &job.reporter, &job.cancel)
+                .await
+                .map_err(|e| stopped(e, Component::Config, &report, r))?;
+        report.config = Some(ConfigReport {
+            plan,
+            applied,
+            deployed,
+        });
     }
     job.reporter.component(None);
     report.duration_ms = started.elapsed().as_millis() as u64;

@@ -2,7 +2,8 @@
 //! each section's target is, its plan, and its execution.
 
 use crate::config::{
-    apply_settings, diff, fetch_config, ApplyReport, ConfigOptions, ConfigSnapshot, SettingDiff,
+    apply_settings, chosen_functions, deploy_functions, diff, fetch_config, plan_functions,
+    ApplyReport, ConfigOptions, ConfigSnapshot, DeployedFunction, SettingDiff,
 };
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -272,18 +273,75 @@ pub(crate) async fn plan_config(
                 .to_string(),
         );
     }
+    let functions = plan_functions(&archived, &current);
+    let will_deploy: Vec<String> = chosen_functions(&functions, &req.functions)
+        .iter()
+        .map(|f| f.slug.clone())
+        .collect();
+    for c in &req.functions {
+        let c = c.trim();
+        match functions.iter().find(|f| f.slug == c) {
+            _ if c == crate::config::ALL_FUNCTIONS => {}
+            None => blockers.push(format!("Edge Function {c} is not in this backup")),
+            Some(f) if f.problem.is_some() => blockers.push(format!(
+                "Edge Function {c} cannot be deployed from this backup: {}",
+                f.problem.as_deref().unwrap_or_default()
+            )),
+            Some(_) => {}
+        }
+    }
+    if !req.functions.is_empty() && will_deploy.is_empty() && blockers.is_empty() {
+        blockers.push(
+            "none of the chosen Edge Functions differs from what the project runs".to_string(),
+        );
+    }
     Ok(ConfigPlan {
         project: req.project.clone(),
         project_ref: project_ref.to_string(),
         redacted: archived.redactions.clone(),
         diffs,
         will_write,
+        functions,
+        will_deploy,
         blockers,
     })
 }
 
-/// Write back the settings the plan chose.
+/// Write back the settings the plan chose, then deploy the functions it chose (from `archive`).
 pub(crate) async fn apply_config(
+    archive: &Path,
+    plan: &ConfigPlan,
+    api: &GuardedManagementApi,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<(ApplyReport, Vec<DeployedFunction>)> {
+    let applied = apply_chosen_settings(plan, api, reporter, cancel).await?;
+    if plan.will_deploy.is_empty() {
+        return Ok((applied, Vec::new()));
+    }
+    let archived = archived_config(archive)?;
+    let which: Vec<_> = plan
+        .functions
+        .iter()
+        .filter(|f| plan.will_deploy.contains(&f.slug))
+        .cloned()
+        .collect();
+    let deployed = deploy_functions(api, &plan.project_ref, &archived, &which, reporter, cancel)
+        .await
+        .map_err(|e| {
+            if applied.applied.is_empty() {
+                e
+            } else {
+                e.context(format!(
+                    "{} setting(s) were written back before it",
+                    applied.applied.len()
+                ))
+            }
+        })?;
+    Ok((applied, deployed))
+}
+
+async fn apply_chosen_settings(
     plan: &ConfigPlan,
     api: &GuardedManagementApi,
     reporter: &Reporter,

@@ -276,6 +276,11 @@ pub struct ConfigRestore {
     /// shows the differences and nothing is written.
     #[serde(default)]
     pub settings: Vec<String>,
+    /// The Edge Functions deployed again from the backup: slugs as the plan lists them, or
+    /// `all` for every one that differs from the project's. Empty: the plan lists them and none
+    /// is deployed.
+    #[serde(default)]
+    pub functions: Vec<String>,
 }
 
 /// `settings` naming every writable, unredacted difference.

@@ -1,7 +1,7 @@
 //! The one restore plan (a section per component) and the one report of the job.
 
 use super::{Component, DatabasePlan, DatabaseReport};
-use crate::config::{ApplyReport, SettingDiff};
+use crate::config::{ApplyReport, DeployedFunction, FunctionChange, SettingDiff};
 use crate::storage::{StoragePlan, StorageRestoreReport};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -20,6 +20,10 @@ pub struct ConfigPlan {
     /// The settings that will be written back (`file:setting`, from the request's choice);
     /// empty: nothing is written.
     pub will_write: Vec<String>,
+    /// Every Edge Function in the backup and what deploying it would do.
+    pub functions: Vec<FunctionChange>,
+    /// The functions that will be deployed (slugs, from the request's choice); empty: none.
+    pub will_deploy: Vec<String>,
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,
 }
@@ -75,6 +79,8 @@ impl RestorePlan {
 pub struct ConfigReport {
     pub plan: ConfigPlan,
     pub applied: ApplyReport,
+    /// The Edge Functions deployed, in order.
+    pub deployed: Vec<DeployedFunction>,
 }
 
 /// What a restore did: a section per component restored, each with the plan it executed.

@@ -46,7 +46,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 pub use postgres::PostgresSource;
-pub use supabase_api::{ApiBytes, ApiClient, ManagementApi};
+pub use supabase_api::{ApiBytes, ApiClient, BodyMethod, ManagementApi};
 
 /// A stream of bytes (an object's body, an upload). An `Err` item ends the stream: the bytes
 /// before it are valid, the rest never came (a cut connection is a temporary error).

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::Reporter;
-use crate::sources::supabase_api::{ApiBytes, ApiClient};
+use crate::sources::supabase_api::{ApiBytes, ApiClient, BodyMethod};
 use crate::sources::{
     ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, GetRequest,
     ListRequest, ObjectBody, ObjectPage, ObjectSource,
@@ -98,6 +98,19 @@ impl<T: ApiClient + ?Sized> ApiClient for Retrying<T> {
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
         self.run(&format!("PATCH {path}"), move || {
             self.inner.patch_json(path, body)
+        })
+        .await
+    }
+    async fn send_bytes(
+        &self,
+        method: BodyMethod,
+        path: &str,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> Result<serde_json::Value> {
+        self.run(&format!("{method:?} {path}"), move || {
+            self.inner
+                .send_bytes(method, path, content_type, body.clone())
         })
         .await
     }
@@ -267,6 +280,18 @@ impl<T: ApiClient + ?Sized> ApiClient for RateLimited<T> {
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
         self.bucket.acquire().await;
         self.inner.patch_json(path, body).await
+    }
+    async fn send_bytes(
+        &self,
+        method: BodyMethod,
+        path: &str,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> Result<serde_json::Value> {
+        self.bucket.acquire().await;
+        self.inner
+            .send_bytes(method, path, content_type, body)
+            .await
     }
 }
 

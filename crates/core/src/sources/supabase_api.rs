@@ -65,6 +65,31 @@ pub trait ApiClient: ApiSource {
     /// `PATCH path` with a JSON body; the answer's JSON (`Null` when the API answers no body,
     /// e.g. 204). A PATCH sets values, so repeating it after a lost answer is harmless.
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value>;
+
+    /// `POST` or `PATCH path` with raw bytes of `content_type` (an Edge Function's bundle); the
+    /// answer's JSON (`Null` for no body). Repeating it after a lost answer deploys the same
+    /// bundle again (a PATCH) or is refused as a duplicate (a POST; the caller then updates).
+    async fn send_bytes(
+        &self,
+        method: BodyMethod,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<serde_json::Value>;
+}
+
+/// The methods [`ApiClient::send_bytes`] sends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMethod {
+    Post,
+    Patch,
+}
+
+/// A request's body.
+enum Body<'a> {
+    None,
+    Json(&'a serde_json::Value),
+    Raw(&'a str, Bytes),
 }
 
 /// How to reach the API.
@@ -186,7 +211,7 @@ impl ManagementApi {
         method: reqwest::Method,
         path: &str,
         accept_json: bool,
-        body: Option<&serde_json::Value>,
+        body: Body<'_>,
     ) -> Result<reqwest::Response> {
         let url = self.url(path)?;
         let what = format!("{method} {path}");
@@ -200,12 +225,20 @@ impl ManagementApi {
         if accept_json {
             req = req.header(reqwest::header::ACCEPT, "application/json");
         }
-        if let Some(body) = body {
-            let bytes = serde_json::to_vec(body)
-                .map_err(|e| Error::internal(format!("{what}: cannot encode the body: {e}")))?;
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+        match body {
+            Body::None => {}
+            Body::Json(body) => {
+                let bytes = serde_json::to_vec(body)
+                    .map_err(|e| Error::internal(format!("{what}: cannot encode the body: {e}")))?;
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(bytes);
+            }
+            Body::Raw(content_type, bytes) => {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(bytes);
+            }
         }
         let resp = req.send().await.map_err(|e| self.transport(&what, &e))?;
         let status = resp.status();
@@ -440,7 +473,9 @@ fn tls_config() -> Result<rustls::ClientConfig> {
 impl ApiSource for ManagementApi {
     async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         let what = format!("GET {path}");
-        let resp = self.send(reqwest::Method::GET, path, true, None).await?;
+        let resp = self
+            .send(reqwest::Method::GET, path, true, Body::None)
+            .await?;
         let bytes = self.body(resp, &what).await?;
         decode_json(&what, &bytes)
     }
@@ -450,7 +485,9 @@ impl ApiSource for ManagementApi {
 impl ApiClient for ManagementApi {
     async fn get_bytes(&self, path: &str) -> Result<ApiBytes> {
         let what = format!("GET {path}");
-        let resp = self.send(reqwest::Method::GET, path, false, None).await?;
+        let resp = self
+            .send(reqwest::Method::GET, path, false, Body::None)
+            .await?;
         let header = |name: reqwest::header::HeaderName| {
             resp.headers()
                 .get(name)
@@ -470,7 +507,29 @@ impl ApiClient for ManagementApi {
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
         let what = format!("PATCH {path}");
         let resp = self
-            .send(reqwest::Method::PATCH, path, true, Some(body))
+            .send(reqwest::Method::PATCH, path, true, Body::Json(body))
+            .await?;
+        let bytes = self.body(resp, &what).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        decode_json(&what, &bytes)
+    }
+
+    async fn send_bytes(
+        &self,
+        method: BodyMethod,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<serde_json::Value> {
+        let method = match method {
+            BodyMethod::Post => reqwest::Method::POST,
+            BodyMethod::Patch => reqwest::Method::PATCH,
+        };
+        let what = format!("{method} {path}");
+        let resp = self
+            .send(method, path, true, Body::Raw(content_type, body))
             .await?;
         let bytes = self.body(resp, &what).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -101,6 +101,7 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
         RestoreRequest::from_archive(&path).config(ConfigRestore {
             project: "sb".into(),
             settings,
+            functions: Vec::new(),
         })
     };
     let plan = env

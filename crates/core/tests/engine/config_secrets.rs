@@ -115,6 +115,7 @@ async fn config_secrets_are_kept_only_in_encrypted_archives() {
         .plan_restore(&RestoreRequest::from_archive(&enc).config(ConfigRestore {
             project: "sb".into(),
             settings: Vec::new(),
+            functions: Vec::new(),
         }))
         .await
         .unwrap();

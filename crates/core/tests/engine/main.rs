@@ -17,6 +17,7 @@ mod catalog;
 mod clock_and_triggers;
 mod common;
 mod config_component;
+mod config_functions;
 mod config_secrets;
 mod conformance;
 mod content_check;

@@ -3,7 +3,7 @@
 // destinations are on the Protection tab), each with a status light and, for a connection, when it was last tested and how
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
-import { type ReactNode, useEffect, useMemo, useRef, useState } from "react";
+import { type ReactNode, type RefObject, useEffect, useMemo, useRef, useState } from "react";
 import { commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
@@ -111,6 +111,29 @@ type Props = {
   onEdit?: () => void;
 };
 
+/** A card with an edit form open: it spans the grid and comes first (tabs.css). */
+export const OPEN_FORM_CARD = ".source-card:has(form:not(.tenant-add))";
+
+/**
+ * A card whose form just opened moves to the top of the grid (tabs.css): bring it into view, as
+ * the button that opened it may have been far below.
+ */
+export function useOpenFormInView(grid: RefObject<HTMLElement | null>): void {
+  useEffect(() => {
+    const el = grid.current;
+    if (!el || typeof MutationObserver === "undefined") return;
+    let open = new Set(Array.from(el.querySelectorAll(OPEN_FORM_CARD)));
+    const seen = new MutationObserver(() => {
+      const now = new Set(Array.from(el.querySelectorAll(OPEN_FORM_CARD)));
+      const opened = Array.from(now).find((c) => !open.has(c));
+      open = now;
+      opened?.scrollIntoView?.({ block: "start" });
+    });
+    seen.observe(el, { childList: true, subtree: true });
+    return () => seen.disconnect();
+  }, [grid]);
+}
+
 export function SourcesTab({ project, summary, components, onEdit }: Props) {
   const c = components.status === "ready" ? components.data : null;
   const tests = useSourceTests(project);
@@ -129,6 +152,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
   };
   const grid = useRef<HTMLDivElement>(null);
   useMasonry(grid);
+  useOpenFormInView(grid);
   return (
     <div className="tab-sources" data-testid="tab-sources">
       {components.status === "error" && <ErrorNotice error={components.error as ErrorPayload} testId="sources-error" />}

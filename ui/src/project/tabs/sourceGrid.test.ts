@@ -3,15 +3,19 @@
 // (spanning both for good, it left a hole under the shorter column above it).
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { renderHook } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { OPEN_FORM_CARD, useOpenFormInView } from "./SourcesTab";
 
 const CSS = readFileSync(resolve(__dirname, "tabs.css"), "utf8");
 
-/** The selector of the rule that makes a Sources card span the whole grid. */
-function wideSelector(): string {
-  const m = /([^{}]+)\{\s*grid-column:\s*1\s*\/\s*-1;?\s*\}/.exec(CSS.replace(/\/\*[\s\S]*?\*\//g, ""));
-  return (m?.[1] ?? "").trim();
+/** The rule that makes a Sources card span the whole grid: its selector and body. */
+function wideRule(): { selector: string; body: string } {
+  const rules = CSS.replace(/\/\*[\s\S]*?\*\//g, "").matchAll(/([^{}]+)\{([^}]*grid-column:\s*1\s*\/\s*-1;[^}]*)\}/g);
+  const m = Array.from(rules).find((r) => r[1]!.includes(".source-card"));
+  return { selector: (m?.[1] ?? "").trim(), body: m?.[2] ?? "" };
 }
+const wideSelector = () => wideRule().selector;
 
 function card(inner: string): HTMLElement {
   const el = document.createElement("article");
@@ -30,6 +34,36 @@ describe("the Sources grid (no holes)", () => {
     expect(card('<details><form class="form tenant-add"></form></details>').matches(selector)).toBe(false);
     expect(card("<p>No backup server.</p>").matches(selector)).toBe(false);
   });
+
+  it("puts the card with the open form first, so it never starts below a taller column (screens-light-04)", () => {
+    const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
+    const first = /([^{}]+)\{[^}]*order:\s*-1;[^}]*\}/.exec(css);
+    expect(first?.[1]?.trim()).toBe(`.tab-sources ${wideSelector()}`);
+    expect(wideSelector()).toBe(OPEN_FORM_CARD);
+  });
+
+  it("brings a card into view when its form opens, not when other cards change", async () => {
+    const grid = document.createElement("div");
+    grid.innerHTML = '<article class="source-card" id="a"><p>x</p></article><article class="source-card" id="b"><p>y</p></article>';
+    document.body.append(grid);
+    const [a, b] = [grid.querySelector<HTMLElement>("#a")!, grid.querySelector<HTMLElement>("#b")!];
+    a.scrollIntoView = vi.fn();
+    b.scrollIntoView = vi.fn();
+    renderHook(() => useOpenFormInView({ current: grid }));
+    a.append(document.createElement("p"));
+    await Promise.resolve();
+    expect(a.scrollIntoView).not.toHaveBeenCalled();
+    const form = document.createElement("form");
+    form.className = "form";
+    b.append(form);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(b.scrollIntoView).toHaveBeenCalledTimes(1);
+    expect(a.scrollIntoView).not.toHaveBeenCalled();
+    // Still open: another change in it does not scroll again.
+    b.append(document.createElement("p"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(b.scrollIntoView).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe("the Protection tab's cards (no hole under Encryption, issue 44)", () => {
@@ -37,5 +71,25 @@ describe("the Protection tab's cards (no hole under Encryption, issue 44)", () =
     const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
     const m = /\.tab-protection\s+\.source-grid\s*\{([^}]*)\}/.exec(css);
     expect(m?.[1]).toMatch(/grid-template-columns:\s*minmax\(0,\s*1fr\)\s*;/);
+  });
+});
+
+describe("the backup side panel (issue 44: a wider side panel, file names not clipped)", () => {
+  const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
+  it("is 380 px wide beside the list", () => {
+    expect(/\.tl-layout\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*380px;/.test(css)).toBe(true);
+  });
+  it("puts a value's label above it, so the value has the panel's width (checklist-dark-06)", () => {
+    expect(/\.tl-side \.copyable\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*auto;/.test(css)).toBe(true);
+    expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1 \/ -1;/.test(css)).toBe(true);
+  });
+});
+
+describe("a value with Copy and no label", () => {
+  it("puts Copy right after the value, not at the end of a 64ch box (storage-04)", () => {
+    const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
+    const m = /\.copyable-bare\s*\{([^}]*)\}/.exec(css);
+    expect(m?.[1]).toMatch(/grid-template-columns:\s*minmax\(0,\s*max-content\)\s*auto;/);
+    expect(m?.[1]).toMatch(/justify-content:\s*start;/);
   });
 });

@@ -199,6 +199,15 @@ function ConfigSection({ report }: { report: ConfigReport }) {
           ))}
         </ul>
       )}
+      {report.deployed.length > 0 && (
+        <p className="small" data-testid="wizard-report-functions">
+          Edge Functions deployed again:{" "}
+          {report.deployed
+            .map((d) => `${d.slug} (${d.action === "create" ? "created" : "updated"}${d.version !== null ? `, version ${d.version}` : ""})`)
+            .join(", ")}
+          . Set their secrets again if they use any.
+        </p>
+      )}
     </section>
   );
 }

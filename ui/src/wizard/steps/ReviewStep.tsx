@@ -20,6 +20,7 @@ import {
 } from "../steps";
 import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
+import { FunctionsTable } from "./FunctionsTable";
 import type { StepProps } from "./types";
 import { nounFor, plural, WORDS, sentenceCase } from "../../words";
 import { databaseLabel } from "../../components/names";
@@ -282,6 +283,16 @@ function ConfigSection({
           if (on) next.add(k);
           else next.delete(k);
           onChange({ ...choice, settings: [...next] });
+        }}
+      />
+      <FunctionsTable
+        plan={plan}
+        chosen={new Set(choice.functions ?? [])}
+        onToggle={(slug, on) => {
+          const next = new Set(choice.functions ?? []);
+          if (on) next.add(slug);
+          else next.delete(slug);
+          onChange({ ...choice, functions: [...next] });
         }}
       />
     </section>
