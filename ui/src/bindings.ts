@@ -1771,6 +1771,11 @@ export type ErrorPayload = {
 	code: ErrorKind,
 	message: string,
 	hint: string | null,
+	/**
+	 *  The server's or tool's own words, shown behind "Details" (absent when the message says
+	 *  everything).
+	 */
+	detail?: string | null,
 	retryable: boolean,
 };
 
@@ -2169,6 +2174,19 @@ export type LastRun = {
 	/**  The error's code (`auth`, `connect`…) when it failed. */
 	error_code: string | null,
 	error_message: string | null,
+};
+
+/**
+ *  A foreign key left out of a selective restore: `table` will not check that its rows in
+ *  `references` exist.
+ */
+export type LeftOutKey = {
+	/**  The restored table whose key is left out (`public.orders`, as in the backup). */
+	table: string,
+	/**  The constraint's name (`orders_customer_id_fkey`). */
+	constraint: string,
+	/**  The referenced tables that are not restored (`public.customers`). */
+	references: string[],
 };
 
 /**  How an uploaded copy is locked. */
@@ -3147,10 +3165,15 @@ export type SelectionPlan = {
 	/**  Objects the selection needs that the target lacks, restored with it. */
 	dependencies: string[],
 	/**
-	 *  Dependencies that break or need care: foreign keys to tables not restored, views over
-	 *  restored tables that are not restored.
+	 *  Dependencies that need care: foreign keys kept or added back, views over restored
+	 *  tables that are not restored.
 	 */
 	notes: string[],
+	/**
+	 *  Foreign keys of restored tables left out because the tables they reference are not
+	 *  restored (the restored table will not check those rows exist).
+	 */
+	left_out_keys?: LeftOutKey[],
 };
 
 /**
