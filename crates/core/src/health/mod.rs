@@ -83,7 +83,7 @@ pub enum ProblemKind {
     NeverVerified,
     /// No drill ever restored a backup of the project.
     NeverProven,
-    /// Encryption is on, but its recovery item was not confirmed: backups are paused.
+    /// Encryption is on, but its recovery key was not confirmed: backups are paused.
     RecoveryKeyUnconfirmed,
     /// Encryption is to be on, but it was never set up: backups are paused.
     EncryptionNotSetUp,
@@ -249,7 +249,7 @@ pub enum EncryptionState {
     Off,
     /// To be on, but never set up: backups refuse to run.
     NotSetUp,
-    /// On, the recovery item not confirmed: backups refuse to run.
+    /// On, the recovery key not confirmed: backups refuse to run.
     Unconfirmed,
     /// On and confirmed.
     Ready,
