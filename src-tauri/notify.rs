@@ -72,21 +72,10 @@ pub fn human_size(bytes: u64) -> String {
     offsite_core::units::format_bytes(bytes)
 }
 
-/// "less than a second", "42 s", "3 min 5 s", "1 h 2 min".
+/// "under 1 s", "42 s", "3 min 5 s", "1 h 2 min": the one convention of every front end
+/// (`offsite_core::units`).
 pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0 => "less than a second".into(),
-        1..=59 => format!("{secs} s"),
-        60..=3599 => match secs % 60 {
-            0 => format!("{} min", secs / 60),
-            s => format!("{} min {s} s", secs / 60),
-        },
-        _ => match (secs % 3600) / 60 {
-            0 => format!("{} h", secs / 3600),
-            m => format!("{} h {m} min", secs / 3600),
-        },
-    }
+    offsite_core::units::format_duration(d)
 }
 
 fn what(kind: JobKind, label: &str) -> String {
@@ -485,6 +474,7 @@ mod tests {
             code,
             message: message.into(),
             hint: hint.map(Into::into),
+            detail: None,
             retryable: false,
         }
     }
@@ -697,10 +687,7 @@ mod tests {
         assert_eq!(human_size(1024), "1.0 KiB");
         assert_eq!(human_size(1_572_864), "1.5 MiB");
         assert_eq!(human_size(2_147_483_648), "2.0 GiB");
-        assert_eq!(
-            human_duration(Duration::from_millis(300)),
-            "less than a second"
-        );
+        assert_eq!(human_duration(Duration::from_millis(300)), "under 1 s");
         assert_eq!(human_duration(Duration::from_secs(42)), "42 s");
         assert_eq!(human_duration(Duration::from_secs(120)), "2 min");
         assert_eq!(human_duration(Duration::from_secs(3_720)), "1 h 2 min");

@@ -404,6 +404,7 @@ mod tests {
             code: ErrorKind::Connection,
             message: "could not connect to db.example.com".into(),
             hint: Some("check that the server is running".into()),
+            detail: None,
             retryable: true,
         });
         r.retry_at = Some("2026-11-22T02:35:00.000Z".into());
@@ -436,6 +437,7 @@ mod tests {
             message: "Table public.orders: rows and content: expected 1204 rows, found 0 rows"
                 .into(),
             hint: Some("see the report: `offsite drill show d1`".into()),
+            detail: None,
             retryable: false,
         });
         r.escalated = true;

@@ -195,3 +195,29 @@ pub async fn set_recovery_targets(
         .await
         .map_err(err)
 }
+
+/// What the project's database backups hold (empty lists: the whole database).
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_selection(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<offsite_core::selection::BackupSelection> {
+    shell.engine()?.selection(&project).await.map_err(err)
+}
+
+/// Save what the project's database backups hold (names checked by the engine); returns it as
+/// stored.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_backup_selection(
+    shell: State<'_, Shell>,
+    project: String,
+    selection: offsite_core::selection::BackupSelection,
+) -> CmdResult<offsite_core::selection::BackupSelection> {
+    shell
+        .engine()?
+        .set_selection(&project, selection)
+        .await
+        .map_err(err)
+}

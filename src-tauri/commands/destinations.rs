@@ -64,6 +64,31 @@ pub async fn test_destination(
     engine.test_destination(&project, &name).await.map_err(err)
 }
 
+/// Replace an S3 destination's Object Lock (mode and days; days `null`: from its retention) and
+/// storage class (`null`: the bucket's default), as the form shows them all; copies already
+/// uploaded keep their own lock.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_destination_protection(
+    shell: State<'_, Shell>,
+    project: String,
+    name: String,
+    lock: Option<offsite_core::destinations::LockMode>,
+    lock_days: Option<u32>,
+    storage_class: Option<String>,
+) -> CmdResult<offsite_core::catalog::DestinationRecord> {
+    let change = offsite_core::ops::destinations::ProtectionChange {
+        lock: Some(lock),
+        lock_days,
+        storage_class: Some(storage_class),
+    };
+    shell
+        .engine()?
+        .set_destination_protection(&project, &name, change)
+        .await
+        .map_err(err)
+}
+
 /// Every backup of the project, newest first, with its copies (the local one first).
 #[tauri::command]
 #[specta::specta]

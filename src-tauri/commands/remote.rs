@@ -85,7 +85,7 @@ pub fn start_remote_backup<R: Runtime>(
         subject,
         |start| async move {
             engine
-                .remote_backup(&project, backup_type.as_deref(), start)
+                .remote_backup(&project, backup_type.as_deref(), None, start)
                 .await
         },
     ))

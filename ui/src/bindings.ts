@@ -177,6 +177,13 @@ export const commands = {
 	recoveryTargets: (project: string) => typedError<Targets, ErrorPayload>(__TAURI_INVOKE("recovery_targets", { project })),
 	/**  Save a project's recovery targets (a `null` clears that one); returns what applies. */
 	setRecoveryTargets: (project: string, targets: Targets) => typedError<Targets, ErrorPayload>(__TAURI_INVOKE("set_recovery_targets", { project, targets })),
+	/**  What the project's database backups hold (empty lists: the whole database). */
+	backupSelection: (project: string) => typedError<BackupSelection, ErrorPayload>(__TAURI_INVOKE("backup_selection", { project })),
+	/**
+	 *  Save what the project's database backups hold (names checked by the engine); returns it as
+	 *  stored.
+	 */
+	setBackupSelection: (project: string, selection: BackupSelection) => typedError<BackupSelection, ErrorPayload>(__TAURI_INVOKE("set_backup_selection", { project, selection })),
 	/**
 	 *  Show a backup's archive in the system's file manager (selected where the platform can).
 	 *  Takes the backup's id, not a path: the UI cannot open arbitrary paths.
@@ -297,6 +304,12 @@ export const commands = {
 	listCopies: (project: string) => typedError<BackupCopies[], ErrorPayload>(__TAURI_INVOKE("list_copies", { project })),
 	/**  The project's 3-2-1 state at a glance. */
 	getProtection: (project: string) => typedError<Protection, ErrorPayload>(__TAURI_INVOKE("get_protection", { project })),
+	/**
+	 *  Replace an S3 destination's Object Lock (mode and days; days `null`: from its retention) and
+	 *  storage class (`null`: the bucket's default), as the form shows them all; copies already
+	 *  uploaded keep their own lock.
+	 */
+	setDestinationProtection: (project: string, name: string, lock: LockMode | null, lockDays: number | null, storageClass: string | null) => typedError<DestinationRecord, ErrorPayload>(__TAURI_INVOKE("set_destination_protection", { project, name, lock, lockDays, storageClass })),
 	/**
 	 *  Start pushing the project's pending copies and applying each destination's retention;
 	 *  returns the job id at once (a `sync` job).
@@ -1665,12 +1678,12 @@ export type EncryptionSettings = {
 	public_key: string | null,
 	/**  Extra public recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`). */
 	recipients: string[],
-	/**  Whether the recovery item was entered back (always true when off). */
+	/**  Whether the recovery key was entered back (always true when off). */
 	confirmed: boolean,
 };
 
 /**
- *  What [`set`] returns: the settings, and in key mode the recovery item (the new
+ *  What [`set`] returns: the settings, and in key mode the recovery key (the new
  *  `AGE-SECRET-KEY-1…` line) — shown once, here; the user saves or prints it, then enters it
  *  back ([`confirm`]). `None` for a passphrase (the user chose it) and for off.
  */
@@ -1771,6 +1784,11 @@ export type ErrorPayload = {
 	code: ErrorKind,
 	message: string,
 	hint: string | null,
+	/**
+	 *  The server's or tool's own words, shown behind "Details" (absent when the message says
+	 *  everything).
+	 */
+	detail?: string | null,
 	retryable: boolean,
 };
 
@@ -2171,6 +2189,19 @@ export type LastRun = {
 	error_message: string | null,
 };
 
+/**
+ *  A foreign key left out of a selective restore: `table` will not check that its rows in
+ *  `references` exist.
+ */
+export type LeftOutKey = {
+	/**  The restored table whose key is left out (`public.orders`, as in the backup). */
+	table: string,
+	/**  The constraint's name (`orders_customer_id_fkey`). */
+	constraint: string,
+	/**  The referenced tables that are not restored (`public.customers`). */
+	references: string[],
+};
+
 /**  How an uploaded copy is locked. */
 export type LockMode = 
 /**
@@ -2562,7 +2593,7 @@ export type ProblemKind =
 "never_verified" | 
 /**  No drill ever restored a backup of the project. */
 "never_proven" | 
-/**  Encryption is on, but its recovery item was not confirmed: backups are paused. */
+/**  Encryption is on, but its recovery key was not confirmed: backups are paused. */
 "recovery_key_unconfirmed" | 
 /**  Encryption is to be on, but it was never set up: backups are paused. */
 "encryption_not_set_up";
@@ -3147,10 +3178,15 @@ export type SelectionPlan = {
 	/**  Objects the selection needs that the target lacks, restored with it. */
 	dependencies: string[],
 	/**
-	 *  Dependencies that break or need care: foreign keys to tables not restored, views over
-	 *  restored tables that are not restored.
+	 *  Dependencies that need care: foreign keys kept or added back, views over restored
+	 *  tables that are not restored.
 	 */
 	notes: string[],
+	/**
+	 *  Foreign keys of restored tables left out because the tables they reference are not
+	 *  restored (the restored table will not check those rows exist).
+	 */
+	left_out_keys?: LeftOutKey[],
 };
 
 /**

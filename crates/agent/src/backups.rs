@@ -25,6 +25,25 @@ pub fn check_backup_id(id: &str) -> ApiResult<()> {
     }
 }
 
+/// A request's selection, checked before anything starts (`None`: the project's own, as
+/// `agent.toml` or the server's catalog has it).
+fn parse_selection(
+    given: Option<offsite_core::selection::BackupSelection>,
+    backup_type: BackupType,
+) -> ApiResult<Option<offsite_core::selection::BackupSelection>> {
+    let Some(sel) = given.filter(|s| *s != Default::default()) else {
+        return Ok(None);
+    };
+    if matches!(backup_type, BackupType::Storage | BackupType::Config) {
+        return Err(ApiError::bad_request(
+            "a selection of schemas and tables applies to DATABASE and FULL backups",
+        )
+        .with_hint("leave out selection, or ask for a DATABASE or FULL backup"));
+    }
+    sel.validate()?;
+    Ok(Some(sel))
+}
+
 fn parse_type(s: &str) -> ApiResult<BackupType> {
     Ok(match s.to_ascii_uppercase().as_str() {
         "FULL" => BackupType::Full,
@@ -155,6 +174,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
     let backup_type = parse_type(&req.backup_type)?;
     let compression = parse_compression(&req.compression)?;
     let encryption = parse_encryption(&req.encryption)?;
+    let selection = parse_selection(req.selection, backup_type)?;
     let pc = agent
         .config
         .projects
@@ -197,6 +217,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
         storage,
         config,
         encryption,
+        selection,
         ..Default::default()
     };
     let sink_state = running.clone();
@@ -612,6 +633,33 @@ fn percent_encode(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A selection is checked before anything starts: a name that is not `schema.table`, or a
+    /// selection on a storage backup, is a 400 naming what to do; an empty one is the project's.
+    #[test]
+    fn a_requests_selection_is_checked_before_the_backup_starts() {
+        use offsite_core::selection::BackupSelection;
+        let lean = BackupSelection {
+            exclude_table_data: vec!["public.logs".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_selection(Some(lean.clone()), BackupType::Database).unwrap(),
+            Some(lean.clone())
+        );
+        assert_eq!(
+            parse_selection(Some(BackupSelection::default()), BackupType::Full).unwrap(),
+            None
+        );
+        let e = parse_selection(Some(lean), BackupType::Storage).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let bad = BackupSelection {
+            tables: vec!["x; DROP TABLE y".into()],
+            ..Default::default()
+        };
+        let e = parse_selection(Some(bad), BackupType::Database).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST, "{}", e.message);
+    }
+
     /// A client that saw COMPLETED gets the archive, even in the moment the agent still holds
     /// the backup as running (seen under load: `status` said COMPLETED, the download said
     /// `not_ready`); a backup that is only running (no job row yet) is `not_ready`.
@@ -643,6 +691,7 @@ mod tests {
             backup_type: "DATABASE".into(),
             compression: None,
             encryption: None,
+            selection: None,
         };
         let created = start(&agent, "shop", req).await.unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);

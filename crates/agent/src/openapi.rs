@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 #[derive(utoipa::OpenApi)]
 #[openapi(components(schemas(
     CreateBackup,
+    offsite_core::selection::BackupSelection,
     Created,
     BackupList,
     DownloadLink,
@@ -452,6 +453,7 @@ mod tests {
             backup_type: "FULL".into(),
             compression: None,
             encryption: None,
+            selection: None,
         };
         assert_eq!(
             always(serde_json::to_value(create).unwrap()),
@@ -535,6 +537,10 @@ mod tests {
                     backup_type: "FULL".into(),
                     compression: Some(json!("gzip")),
                     encryption: Some(json!(false)),
+                    selection: Some(offsite_core::selection::BackupSelection {
+                        exclude_table_data: vec!["public.logs".into()],
+                        ..Default::default()
+                    }),
                 })
                 .unwrap(),
             ),

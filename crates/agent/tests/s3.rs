@@ -73,6 +73,7 @@ async fn a_storage_backup_pulls_the_projects_s3_buckets() {
             backup_type: "STORAGE".into(),
             compression: None,
             encryption: None,
+            selection: None,
         },
     )
     .await

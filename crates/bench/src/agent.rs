@@ -133,7 +133,7 @@ impl BenchAgent {
             let t = Instant::now();
             let created = self
                 .client
-                .start_backup("DATABASE", &[])
+                .start_backup("DATABASE", &[], None)
                 .await
                 .map_err(|e| format!("starting the agent's backup: {e}"))?;
             loop {

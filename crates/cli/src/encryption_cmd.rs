@@ -1,5 +1,5 @@
 //! `offsite encryption set|confirm|show|default` and `offsite key export`: a project's
-//! encryption (age), its recovery item shown once and entered back.
+//! encryption (age), its recovery key shown once and entered back.
 
 use crate::output::Out;
 use clap::{Args, Subcommand};
@@ -14,21 +14,21 @@ const MAX_STDIN_KEY: u64 = 64 << 10;
 #[derive(Subcommand)]
 pub enum EncryptionCmd {
     /// Turn encryption on (a passphrase, or a key Offsite generates) or off. A key prints its
-    /// recovery item once; enter it back with `encryption confirm` before the next backup.
+    /// recovery key once; enter it back with `encryption confirm` before the next backup.
     #[command(
         after_help = "Examples:\n  offsite encryption set shop --generate-key > shop-key.txt\n  offsite encryption set shop --generate-key --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  printf %s \"$PASSPHRASE\" | offsite encryption set shop --passphrase-stdin\n  offsite encryption set shop --off"
     )]
     Set(SetArgs),
-    /// Enter the recovery item back (read from standard input: the AGE-SECRET-KEY-1… line, or
+    /// Enter the recovery key back (read from standard input: the AGE-SECRET-KEY-1… line, or
     /// the passphrase); encrypted backups run once it is confirmed.
     #[command(
         after_help = "Examples:\n  offsite encryption confirm shop < shop-recovery-key.txt\n  printf %s \"$PASSPHRASE\" | offsite encryption confirm shop"
     )]
     Confirm {
-        /// The project whose recovery item to confirm.
+        /// The project whose recovery key to confirm.
         name: String,
     },
-    /// Show a project's encryption: mode, public keys, whether the recovery item was confirmed.
+    /// Show a project's encryption: mode, public keys, whether the recovery key was confirmed.
     #[command(
         after_help = "Examples:\n  offsite encryption show shop\n  offsite encryption show shop --json"
     )]
@@ -56,7 +56,7 @@ pub struct SetArgs {
     #[arg(long, group = "how")]
     passphrase_stdin: bool,
     /// Encrypt to a new X25519 key Offsite generates (kept in the keychain); prints its
-    /// recovery item once.
+    /// recovery key once.
     #[arg(long, group = "how")]
     generate_key: bool,
     /// Stop encrypting new backups (keys stay in the keychain for older archives).
@@ -70,7 +70,7 @@ pub struct SetArgs {
 
 #[derive(Subcommand)]
 pub enum KeyCmd {
-    /// Print a project's recovery item (its age identity file, or its passphrase) from the
+    /// Print a project's recovery key (its age identity file, or its passphrase) from the
     /// keychain: keep it somewhere safe; it opens every encrypted archive of the project.
     #[command(
         after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key export shop --json"
@@ -84,7 +84,7 @@ pub enum KeyCmd {
     #[command(after_help = "Examples:\n  offsite key list\n  offsite key list --json")]
     List,
     /// Delete the kept key of a removed project from the keychain (its backups then open only
-    /// with a saved recovery item); asks for the name to be typed back.
+    /// with a saved recovery key); asks for the name to be typed back.
     #[command(
         after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key remove shop\n  offsite key remove shop --yes"
     )]
@@ -157,7 +157,7 @@ pub async fn encryption(engine: &Engine, cmd: EncryptionCmd, out: &Out) -> Resul
     match cmd {
         EncryptionCmd::Set(a) => set(engine, a, out).await?,
         EncryptionCmd::Confirm { name } => {
-            let item = read_stdin_secret("the recovery item")?;
+            let item = read_stdin_secret("the recovery key")?;
             let s = engine.confirm_recovery(&name, &item).await?;
             if out.json() {
                 out.emit(&s);
@@ -282,7 +282,7 @@ pub async fn key(engine: &Engine, cmd: KeyCmd, out: &Out) -> Result<u8> {
                 Err(e) if e.kind() == offsite_core::ErrorKind::NeedsConsent && !yes => {
                     let explain = format!(
                         "The kept key of the removed project {name} opens its backups. Deleted, \
-                         they open only with a saved recovery item. Save it first if you have \
+                         they open only with a saved recovery key. Save it first if you have \
                          not: offsite key export {name} > {name}-key.txt"
                     );
                     let Some(answer) = ask_name(out, &name, &explain, "delete the key") else {

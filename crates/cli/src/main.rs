@@ -227,13 +227,13 @@ enum Command {
         #[arg(long)]
         key_stdin: bool,
     },
-    /// A project's encryption (age): set it up, confirm the recovery item, show it.
+    /// A project's encryption (age): set it up, confirm the recovery key, show it.
     #[command(subcommand)]
     #[command(
         after_help = "Examples:\n  offsite encryption set shop --generate-key > shop-recovery-key.txt\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
     )]
     Encryption(encryption_cmd::EncryptionCmd),
-    /// Encryption keys: print a recovery item, list the keys kept (removed projects' too),
+    /// Encryption keys: print a recovery key, list the keys kept (removed projects' too),
     /// delete a kept one.
     #[command(subcommand)]
     #[command(
@@ -591,9 +591,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             note,
         } => {
             let selection = selection.for_run()?;
-            if selection.is_some() && (remote || tenant.is_some()) {
+            if selection.is_some() && tenant.is_some() {
                 return Err(Error::invalid(
-                    "a selection is for a backup made here: not with --remote or --tenant",
+                    "a selection goes with a database backup, not with --tenant",
                 ));
             }
             if let Some(t) = tenant {
@@ -605,6 +605,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     &engine,
                     &name,
                     backup_type.as_deref(),
+                    selection,
                     out,
                     job("backing up on the server"),
                 )

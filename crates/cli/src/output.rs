@@ -38,6 +38,9 @@ impl Out {
             if let Some(h) = e.hint() {
                 eprintln!("hint: {h}");
             }
+            if let Some(d) = e.detail() {
+                eprintln!("detail: {d}");
+            }
         }
     }
 
@@ -450,6 +453,9 @@ impl Out {
             if !sel.dependencies.is_empty() {
                 println!("    with what it needs: {}", sel.dependencies.join(", "));
             }
+            for k in &sel.left_out_keys {
+                println!("    note: {}", k.sentence());
+            }
             for n in &sel.notes {
                 println!("    note: {n}");
             }
@@ -503,7 +509,7 @@ impl Out {
             println!("safety backup: {}", s.display());
         }
         println!(
-            "{} in {:.1} s",
+            "{} in {}",
             if r.rows_not_recorded.is_some() {
                 "restored; row counts not recorded, so not validated"
             } else if r.ok {
@@ -511,7 +517,7 @@ impl Out {
             } else {
                 "restored, but row counts DIFFER from the backup"
             },
-            r.duration_ms as f64 / 1000.0
+            offsite_core::units::format_duration(std::time::Duration::from_millis(r.duration_ms))
         );
     }
 }

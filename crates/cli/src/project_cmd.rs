@@ -154,7 +154,7 @@ pub enum ProjectCmd {
         #[arg(long)]
         yes: bool,
         /// Also delete the project's encryption key from the keychain (its backups then open
-        /// only with a saved recovery item).
+        /// only with a saved recovery key).
         #[arg(long)]
         delete_key: bool,
     },
@@ -345,7 +345,7 @@ async fn remove(engine: &Engine, name: &str, yes: bool, delete_key: bool, out: &
         Err(e) if e.kind() == offsite_core::ErrorKind::NeedsConsent && !yes => {
             let fate = if delete_key {
                 "--delete-key: the key is deleted too, and its backups then open only with a saved \
-                 recovery item."
+                 recovery key."
                     .to_string()
             } else {
                 format!(
@@ -375,7 +375,7 @@ async fn remove(engine: &Engine, name: &str, yes: bool, delete_key: bool, out: &
         ),
         KeyFate::Deleted => format!(
             "removed project {name} and its encryption key (backup files were kept; they open \
-             only with a saved recovery item)"
+             only with a saved recovery key)"
         ),
     };
     if out.json() {

@@ -129,10 +129,13 @@ pub async fn backup(
     engine: &Engine,
     name: &str,
     backup_type: Option<&str>,
+    selection: Option<offsite_core::selection::BackupSelection>,
     out: &Out,
     job: JobStart,
 ) -> Result<u8> {
-    let o = engine.remote_backup(name, backup_type, job).await?;
+    let o = engine
+        .remote_backup(name, backup_type, selection, job)
+        .await?;
     // The canary compared it as it was registered here.
     let suspicious = engine
         .backup_marks(name)

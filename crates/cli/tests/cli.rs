@@ -630,7 +630,7 @@ fn a_wrong_password_is_replaced_with_project_password() {
     assert_eq!(e["error"]["code"], "not_found", "{e}");
 }
 
-/// Encryption through the command line: set up a key (recovery item printed once), backups
+/// Encryption through the command line: set up a key (recovery key printed once), backups
 /// refused until it is entered back, a wrong one refused with `wrong_key` (exit 8), then an
 /// encrypted backup the `age` CLI opens with the exported key, verified with and without it.
 #[test]

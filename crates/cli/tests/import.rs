@@ -258,7 +258,7 @@ fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
             e["error"]["hint"]
                 .as_str()
                 .unwrap()
-                .starts_with("nothing was imported"),
+                .starts_with("Nothing was imported"),
             "{e}"
         );
         let listed = cli.json(&["backups", "metas"], 0);
@@ -293,7 +293,7 @@ fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
             e["error"]["hint"]
                 .as_str()
                 .unwrap()
-                .starts_with("nothing was restored"),
+                .starts_with("Nothing was restored"),
             "{e}"
         );
         assert!(!marker.exists(), "a command ran");

@@ -1,8 +1,14 @@
 //! The one public error type of the engine.
 //!
 //! Every failure carries a machine-readable [`ErrorKind`] (its [`code`](Error::code) is what the
-//! UI and scripts switch on), a human message, an optional hint saying what to do next, and
-//! whether retrying can help. Messages and hints must never contain secrets.
+//! UI and scripts switch on), a human message, an optional hint saying what to do next, an
+//! optional detail (the server's or tool's own words, which the app shows behind "Details" and
+//! the CLI on a line of its own), and whether retrying can help. Messages, hints and details
+//! must never contain secrets.
+//!
+//! The message is one sentence in the app's words ("The database refused the password for user
+//! app."), the hint the next step; what the server said ("password authentication failed for
+//! user \"app\"", "NoSuchBucket: … (HTTP 404)") goes to the detail, never in place of the message.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -179,6 +185,8 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     hint: Option<String>,
+    /// The server's or tool's own words, for "Details" (never the message itself).
+    detail: Option<String>,
     retryable: bool,
     /// Temporary or permanent for automatic retries; defaults to [`ErrorKind::is_temporary`].
     temporary: bool,
@@ -193,6 +201,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            detail: None,
             retryable: kind.default_retryable(),
             temporary: kind.is_temporary(),
             retry_after: None,
@@ -221,6 +230,12 @@ impl Error {
         self.hint = Some(hint.into());
         self
     }
+    /// Keep the server's or tool's own words (already redacted) for "Details".
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        self.detail = (!detail.trim().is_empty()).then_some(detail);
+        self
+    }
     /// Whether trying again (by hand, later) can help. Not retryable also means not temporary:
     /// automatic retries never repeat what a person could not fix by trying again.
     pub fn retryable(mut self, retryable: bool) -> Self {
@@ -246,6 +261,10 @@ impl Error {
     }
     pub fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
+    }
+    /// The server's or tool's own words, when the message puts them in the app's words.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
     pub fn is_retryable(&self) -> bool {
         self.retryable
@@ -337,6 +356,11 @@ pub struct ErrorPayload {
     pub code: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// The server's or tool's own words, shown behind "Details" (absent when the message says
+    /// everything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub detail: Option<String>,
     pub retryable: bool,
 }
 
@@ -346,6 +370,7 @@ impl From<&Error> for ErrorPayload {
             code: e.kind,
             message: e.message.clone(),
             hint: e.hint.clone(),
+            detail: e.detail.clone(),
             retryable: e.retryable,
         }
     }

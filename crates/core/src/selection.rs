@@ -27,6 +27,7 @@ const MAX_IDENT_BYTES: usize = 63;
 /// (`public.logs`, `"My Schema".t`); the empty selection is the whole database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupSelection {
     /// Only these schemas (`-n`); empty: every schema.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -24,9 +24,50 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// A duration as people read it, one convention everywhere Offsite shows one (the desktop's
+/// notifications, the window's `formatDuration` in `ui/src/components/format.ts`, with the same
+/// test vectors): `under 1 s`, `42 s`, `2 min`, `3 min 5 s`, `1 h 2 min`, `2 h`. Whole seconds
+/// are rounded down (a job of 59.9 s took "59 s", not "1 min").
+pub fn format_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => "under 1 s".into(),
+        1..=59 => format!("{secs} s"),
+        60..=3599 => match secs % 60 {
+            0 => format!("{} min", secs / 60),
+            s => format!("{} min {s} s", secs / 60),
+        },
+        _ => match (secs % 3600) / 60 {
+            0 => format!("{} h", secs / 3600),
+            m => format!("{} h {m} min", secs / 3600),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same vectors as `ui/src/components/format.test.ts` (formatDuration).
+    #[test]
+    fn durations_read_the_same_everywhere() {
+        use std::time::Duration;
+        for (secs, text) in [
+            (0.0, "under 1 s"),
+            (0.4, "under 1 s"),
+            (59.0, "59 s"),
+            (61.0, "1 min 1 s"),
+            (120.0, "2 min"),
+            (3600.0, "1 h"),
+            (3720.0, "1 h 2 min"),
+        ] {
+            assert_eq!(
+                format_duration(Duration::from_secs_f64(secs)),
+                text,
+                "{secs}"
+            );
+        }
+    }
 
     /// The same vectors as `ui/src/components/format.test.ts`.
     #[test]

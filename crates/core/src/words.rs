@@ -38,6 +38,16 @@ pub fn count(n: usize, noun: &str) -> String {
     plural(n as u64, noun)
 }
 
+/// The text with its first letter a capital ("nothing was imported" → "Nothing was imported"):
+/// a clause said on its own is a sentence.
+pub fn sentence_case(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// At most 80 characters of user input, for error messages.
 pub fn shorten(s: &str) -> String {
     if s.chars().count() <= 80 {
@@ -50,6 +60,16 @@ pub fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clause_said_alone_starts_with_a_capital() {
+        assert_eq!(
+            sentence_case("nothing was imported"),
+            "Nothing was imported"
+        );
+        assert_eq!(sentence_case("élan"), "Élan");
+        assert_eq!(sentence_case(""), "");
+    }
 
     #[test]
     fn counts_read_as_english() {

@@ -1,6 +1,6 @@
 // e2e: needs postgres
 // Encryption and copies elsewhere, end to end in the real app. The user sets up encryption with a
-// generated key on the project page: the recovery item (AGE-SECRET-KEY-1…) is shown once with the
+// generated key on the project page: the recovery key (AGE-SECRET-KEY-1…) is shown once with the
 // plain warning; a backup before the confirmation is refused (needs_consent) and links to the
 // step; the user enters a wrong item (wrong_key), then the right one (copied from the page), and
 // encryption is active. The backup is then `<name>.tar.zst.age`, and no archive or catalog holds
@@ -68,7 +68,7 @@ describe("encryption and copies on the project page", () => {
     }, { timeoutMs: 120_000 });
   };
 
-  it("sets up encryption with a generated key: the recovery item is shown once, with the warning", async () => {
+  it("sets up encryption with a generated key: the recovery key is shown once, with the warning", async () => {
     await $("empty-state").waitForDisplayed({ timeout: 30_000 });
     const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/protectshop?sslmode=disable`;
     offsite("project", "add", "protectshop", "--db", url);
@@ -83,7 +83,7 @@ describe("encryption and copies on the project page", () => {
     await $("encryption-form").waitForDisplayed();
     await $("encryption-mode-key").click();
     await $("encryption-save").click();
-    await until(app.browser, "the recovery item", async () =>
+    await until(app.browser, "the recovery key", async () =>
       (await $("encryption-recovery").isExisting()) || (await $("encryption-error").isExisting()), { timeoutMs: 30_000 });
     if (await $("encryption-error").isExisting()) assert.fail(`set up failed: ${await $("encryption-error").getText()}`);
     recoveryItem = (await $("encryption-recovery-item").getText()).trim();
@@ -145,7 +145,7 @@ describe("encryption and copies on the project page", () => {
     assert.equal(head, "age-encryption.org/v1");
     // The identity never lands in a file Offsite wrote (the catalog, settings, the archive).
     for (const f of [...filesUnder(app.dataDir), path]) {
-      assert.ok(!readFileSync(f).includes(recoveryItem), `${f} holds the recovery item`);
+      assert.ok(!readFileSync(f).includes(recoveryItem), `${f} holds the recovery key`);
     }
   });
 

@@ -19,7 +19,7 @@ export function DamagedNotice({
   testId: string;
   actions?: SafeAction[];
 }) {
-  const raw = [...(error ? [error.message] : []), ...(details ?? [])];
+  const raw = [...(error ? [error.message] : []), ...(error?.detail ? [error.detail] : []), ...(details ?? [])];
   return (
     <div className="notice notice-error" role="alert" data-testid={testId} data-code="integrity">
       <p className="notice-title" data-testid={`${testId}-title`}>

@@ -58,6 +58,31 @@ describe("every error's next step", () => {
     expect(screen.getByTestId("e-action-edit_credentials")).toHaveTextContent("Edit credentials");
   });
 
+  it("keeps the server's own words behind Details, the sentence and next step in front", () => {
+    const said = 'pg_dump: error: FATAL: password authentication failed for user "app"';
+    render(
+      <ErrorNotice
+        error={err("auth", {
+          message: "The database refused the password for user app.",
+          hint: "Enter the password again in Edit credentials.",
+          detail: said,
+        })}
+        testId="e"
+      />,
+    );
+    expect(screen.getByTestId("e-message")).toHaveTextContent("The database refused the password for user app.");
+    expect(screen.getByTestId("e-message")).not.toHaveTextContent("authentication failed");
+    const details = screen.getByTestId("e-detail");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(details).toHaveTextContent(said);
+  });
+
+  it("shows no Details when the engine gave none", () => {
+    render(<ErrorNotice error={err("not_found")} testId="e" />);
+    expect(screen.queryByTestId("e-detail")).toBeNull();
+  });
+
   it("offers only the actions somebody can take here, and Try again only when retryable", () => {
     const retry = vi.fn();
     expect(offeredActions(err("connection"), { retry }).map((a) => a.kind)).toEqual([]);

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ACTION_LABELS, type ErrorActionKind, errorDisplay, errorTitle, type NoticeWords, toneClass } from "../ipc/errorDisplay";
+import { Details } from "./Details";
 import { type ErrorActionHandlers, useErrorActions } from "./errorActions";
 
 export { errorTitle };
@@ -61,6 +62,15 @@ export function ErrorNotice({ error, testId = "error", onRetry, actions, words, 
       <p className="notice-hint sentence" data-testid={`${testId}-hint`}>
         {words ? words.next : (error.hint ?? display.next)}
       </p>
+      {/* What the server or tool said ("password authentication failed …", "NoSuchBucket …
+          (HTTP 404)"): behind Details, never in place of the sentence (issue 44). */}
+      {error.detail && (
+        <Details testId={`${testId}-detail`}>
+          <p className="mono" style={{ overflowWrap: "anywhere" }}>
+            {error.detail}
+          </p>
+        </Details>
+      )}
       {offered.length > 0 && (
         <div className="notice-actions">
           {offered.map((a) => (

@@ -27,9 +27,9 @@ describe("format", () => {
 
   it("formats bytes, durations and ages", () => {
     expect(formatBytes(null)).toBe("—");
-    expect(formatDuration(5)).toBe("5s");
-    expect(formatDuration(185)).toBe("3m 05s");
-    expect(formatDuration(3720)).toBe("1h 02m");
+    expect(formatDuration(5)).toBe("5 s");
+    expect(formatDuration(185)).toBe("3 min 5 s");
+    expect(formatDuration(3720)).toBe("1 h 2 min");
     expect(formatDuration(null)).toBe("—");
     const now = Date.parse("2026-11-21T12:00:00Z");
     expect(formatAgo(null, now)).toBe("never");

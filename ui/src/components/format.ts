@@ -26,16 +26,25 @@ export function countOf(n: number, noun: string, nouns?: string): string {
   return plural(n, noun, nouns);
 }
 
-/** Seconds → "1h 02m", "3m 05s", "12s". */
+/**
+ * Seconds → "under 1 s", "42 s", "2 min", "3 min 5 s", "1 h 2 min", "2 h": the one way the window
+ * says how long something took or will take (job panel, drill report, Activity, restore report),
+ * and the engine's too (`offsite_core::units::format_duration`, the same test vectors). Whole
+ * seconds round down; "—" when unknown.
+ */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
-  const s = Math.round(seconds);
+  const s = Math.floor(seconds);
+  if (s < 1) return "under 1 s";
+  if (s < 60) return `${s} s`;
+  if (s < 3600) {
+    const m = Math.floor(s / 60);
+    const rest = s % 60;
+    return rest === 0 ? `${m} min` : `${m} min ${rest} s`;
+  }
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  if (h > 0) return `${h}h ${String(m).padStart(2, "0")}m`;
-  if (m > 0) return `${m}m ${String(rest).padStart(2, "0")}s`;
-  return `${rest}s`;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
 /** An RFC 3339 time as a short local date and time ("2026-11-21 14:05"). */

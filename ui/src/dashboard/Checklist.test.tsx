@@ -196,7 +196,7 @@ describe("checklist times (issue 44: one time format, local time)", () => {
   });
 
   it("a sentence without a time is shown as the engine wrote it", () => {
-    expect(checkWhy({ why: "Backs up daily 02:30.", at: null, why_at: null })).toBe("Backs up daily 02:30.");
+    expect(checkWhy({ why: "Backs up daily at 02:30.", at: null, why_at: null })).toBe("Backs up daily at 02:30.");
     expect(checkWhy({ why: "Checksums checked 2026-11-24 03:31 CET.", at: "2026-11-24T02:31:00Z", why_at: "Checksums checked {at}." })).toBe(
       `Checksums checked ${formatTime("2026-11-24T02:31:00Z")}.`,
     );

@@ -31,7 +31,7 @@ export function problem(kind: ProblemKind, reason = `reason of ${kind}`): Proble
 /** The checklist's items when all is done (encryption left off), in the engine's order. */
 const DONE_ITEMS: CheckItem[] = (
   [
-    ["scheduled", "Scheduled", "Backs up daily 02:30.", null],
+    ["scheduled", "Scheduled", "Backs up daily at 02:30.", null],
     ["backed_up", "Backed up recently", "The newest good backup is from {at}.", "2026-11-24T02:30:00Z"],
     ["verified", "Verified", "Checksums checked {at}.", "2026-11-24T02:31:00Z"],
     ["copies", "Copies", "3 of 3 copies, on 3 media, 1 offsite: 3-2-1 met.", null],

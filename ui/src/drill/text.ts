@@ -1,7 +1,7 @@
 // What the screens say about restore drills: the project card's "proven restorable" line, the
 // RTO, a check's status. Pure, so the wording is tested once.
 import type { CheckStatus, Verdict } from "../bindings";
-import { formatAgo, formatTime } from "../components/format";
+import { formatAgo, formatDuration, formatTime } from "../components/format";
 import { backupName } from "../components/names";
 import type { BackupType } from "../bindings";
 import { shortVersion } from "../words";
@@ -17,18 +17,9 @@ export type DrillGlance = {
 
 export type ProvenState = "proven" | "failed" | "never";
 
-/** How long a restore took as a person reads it: "42 s", "4 min", "1 h 5 min", "under 1 s"; "—" unknown. */
+/** How long a restore took: the app's one duration format ("42 s", "4 min", "under 1 s"; "—" unknown). */
 export function restoreTime(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
-  // Under a second is not "0 s": a fast restore still took time.
-  if (seconds < 1) return "under 1 s";
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  const rest = m % 60;
-  return rest === 0 ? `${h} h` : `${h} h ${rest} min`;
+  return formatDuration(seconds);
 }
 
 /**

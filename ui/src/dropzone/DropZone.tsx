@@ -88,7 +88,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
             <p className="drop-overlay-title">Drop to look inside</p>
             <p className="muted">
               {state.count > 1 ? `${state.count} files: the first one is previewed. ` : ""}
-              An Offsite archive, a pg_dump file or a project export. Nothing is changed yet.
+              An Offsite archive, a database dump made outside Offsite, or a project export. Nothing is changed yet.
             </p>
           </div>
         </div>

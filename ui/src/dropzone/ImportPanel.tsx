@@ -247,7 +247,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
       <p className="muted small">
         {preview.kind === "offsite_archive"
           ? "The archive is verified before it is added; the file is copied into the project's backup folder."
-          : "The pg_dump file is packed into an Offsite archive file in the project's backup folder and verified."}{" "}
+          : "The database dump is packed into an Offsite archive file in the project's backup folder and verified."}{" "}
         The file you chose is not changed.
       </p>
       {formError && (

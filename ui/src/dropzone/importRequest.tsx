@@ -56,7 +56,7 @@ export function ImportButton({ className = "btn" }: { className?: string }) {
           setError(null);
           void pick().then(setError);
         }}
-        title="Import an Offsite archive, a pg_dump file or a project export (or drop it on the window)"
+        title="Import an Offsite archive, a database dump made outside Offsite, or a project export (or drop it on the window)"
         data-testid="import-open"
       >
         Import…

@@ -160,7 +160,7 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
   ),
   unsupported_format: failed(
     "Not an archive Offsite can read",
-    "Choose an Offsite archive file, a pg_dump file or a project export.",
+    "Choose an Offsite archive file, a database dump made outside Offsite, or a project export.",
     ["choose_another"],
     { unreadableFile: true, restore: RESTORE_SOURCE },
   ),

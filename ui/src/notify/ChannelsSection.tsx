@@ -5,6 +5,7 @@
 // "Added …" stayed under a later test's red error).
 import { useState } from "react";
 import type { ChannelView, ErrorPayload } from "../bindings";
+import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RemoveConfirm } from "../components/RemoveConfirm";
 import { formatTime } from "../components/format";
@@ -147,8 +148,14 @@ function TestResult({ state }: { state: TestState | undefined }) {
   if (!state || state.status === "testing") return null;
   if (state.status === "failed") return <ErrorNotice error={state.error} testId="channel-test-error" />;
   return (
-    <p className="notice notice-ok small" role="status" data-testid="channel-test-result">
-      Test sent (event <span className="mono">{state.eventId.slice(0, 8)}</span>).
-    </p>
+    <div className="notice notice-ok small" role="status" data-testid="channel-test-result">
+      <p>Test sent. Check that it arrived.</p>
+      {/* The event's id is for matching it in the delivery log, not a sentence (issue 44). */}
+      <Details testId="channel-test-event">
+        <p>
+          Event <span className="mono">{state.eventId}</span>
+        </p>
+      </Details>
+    </div>
   );
 }

@@ -114,7 +114,14 @@ describe("Notifications in Settings", () => {
     expect(screen.getByTestId("channel-test-error-hint")).toHaveTextContent("check that the receiver runs");
     answer = { ok: true, data: "5f2b3c4d-aaaa-4bbb-8ccc-dddddddddddd" };
     fireEvent.click(screen.getByTestId("channel-test"));
-    expect(await screen.findByTestId("channel-test-result")).toHaveTextContent("Test sent (event 5f2b3c4d)");
+    const result = await screen.findByTestId("channel-test-result");
+    expect(result).toHaveTextContent("Test sent. Check that it arrived.");
+    // The event id only behind Details, never in the sentence.
+    const event = screen.getByTestId("channel-test-event");
+    expect(event.tagName).toBe("DETAILS");
+    expect(event).not.toHaveAttribute("open");
+    expect(event).toHaveTextContent("5f2b3c4d");
+    expect(result.textContent!.replace(event.textContent!, "")).not.toContain("5f2b3c4d");
     expect(screen.queryByTestId("channel-test-error")).toBeNull();
   });
 

@@ -24,13 +24,11 @@ export type SelectionApi = {
   set?: (selection: BackupSelection) => Promise<Call<BackupSelection>>;
 };
 
-/** The project's selection as its components say (what a database backup holds). */
+/** The project's selection (what a database backup holds), read and saved through the engine. */
 export function selectionApi(project: string): SelectionApi {
   return {
-    get: async () => {
-      const r = await call(commands.getComponents(project));
-      return r.ok ? { ok: true, data: r.data.selection ?? {} } : r;
-    },
+    get: async () => call(commands.backupSelection(project)),
+    set: async (selection) => call(commands.setBackupSelection(project, selection)),
   };
 }
 

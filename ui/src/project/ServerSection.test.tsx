@@ -291,7 +291,7 @@ describe("ServerSection", () => {
       clock += 30_000;
       await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
       // 30 points in 30 s: 60 points left take a minute.
-      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1m 00s");
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1 min");
       expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("Cancel stops the backup on the server too");
       // The download has the engine's throughput: bytes, speed and time left from it.
       await act(() =>
@@ -299,7 +299,7 @@ describe("ServerSection", () => {
       );
       expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("1.0 KiB of 3.0 KiB");
       expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("1.0 KiB/s");
-      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("2s");
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("2 s");
 
       fireEvent.click(screen.getByTestId("server-job-cancel"));
       await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-r" }));
@@ -323,7 +323,7 @@ describe("ServerSection", () => {
     expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "25");
     expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("64.0 MiB/s");
     // 768 MiB left at 64 MiB/s.
-    expect(screen.getByTestId("server-job-eta")).toHaveTextContent("12s");
+    expect(screen.getByTestId("server-job-eta")).toHaveTextContent("12 s");
     expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("nothing is kept there or here");
 
     fireEvent.click(screen.getByTestId("server-job-cancel"));

@@ -144,3 +144,18 @@ describe("the protection api mapping", () => {
     expect(retentionWords({ keep_last: 3, keep_daily: 7, keep_within: "30d" })).toBe("3 last, 7 daily, all within 30d");
   });
 });
+
+describe("destinationsApi over IPC", () => {
+  it("changes a destination's lock and class with set_destination_protection", async () => {
+    const { mockIPC } = await import("@tauri-apps/api/mocks");
+    const { destinationsApi } = await import("./api");
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return record("vault");
+    });
+    const r = await destinationsApi("shop").setProtection?.("vault", { objectLock: "compliance", lockDays: "", storageClass: "GLACIER" });
+    expect(r?.ok).toBe(true);
+    expect(calls).toEqual([["set_destination_protection", { project: "shop", name: "vault", lock: "compliance", lockDays: null, storageClass: "GLACIER" }]]);
+  });
+});

@@ -116,6 +116,10 @@ export function destinationsApi(project: string): DestinationsApi {
     },
     remove: async (name) => call(commands.removeDestination(project, name)),
     test: async (name) => mapped(await call(commands.testDestination(project, name)), testView),
+    setProtection: async (name, f) => {
+      const p = protectionSpec(f);
+      return call(commands.setDestinationProtection(project, name, p.object_lock, p.lock_days, p.storage_class));
+    },
   };
 }
 

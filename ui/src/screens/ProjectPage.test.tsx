@@ -173,7 +173,7 @@ describe("ProjectPage", () => {
     const row = await screen.findByTestId("job-history-row");
     expect(row).toHaveAttribute("data-state", "failed");
     expect(row).toHaveTextContent("Cannot reach the server: connection refused — is the server running?");
-    expect(row).toHaveTextContent("5s");
+    expect(row).toHaveTextContent("5 s");
   });
 
   it("starts a backup and disables the button while it runs", async () => {

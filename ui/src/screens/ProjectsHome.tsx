@@ -97,7 +97,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHis
           </button>
           <ImportButton />
         </div>
-        <p className="muted small">Or drop a backup on this window: an Offsite archive, a pg_dump file or a project export.</p>
+        <p className="muted small">Or drop a backup on this window: an Offsite archive, a database dump made outside Offsite, or a project export.</p>
         <ul className="project-list" data-testid="project-list" />
       </section>,
     );

@@ -94,8 +94,10 @@ describe("Settings", () => {
     const found = screen.getAllByTestId("settings-pg-found");
     expect(found).toHaveLength(2);
     expect(found[0]).toHaveTextContent("/usr/lib/postgresql/17/bin");
-    expect(found[0]).toHaveTextContent("pg_dump (PostgreSQL) 17.2");
-    expect(found[1]).toHaveTextContent("pg_dump (PostgreSQL) 15.8");
+    // Plain words: the PostgreSQL version, the folder under it; the tool's own line only on hover.
+    expect(found[0]).toHaveTextContent("PostgreSQL 17.2");
+    expect(found[0]).not.toHaveTextContent("pg_dump (PostgreSQL)");
+    expect(found[1]).toHaveTextContent("PostgreSQL 15.8");
     expect(screen.queryByTestId("settings-pg-outside")).not.toBeInTheDocument();
   });
 
@@ -153,7 +155,10 @@ describe("Settings", () => {
     render(<Settings onBack={vi.fn()} />);
     expect(await screen.findByTestId("settings-pg-option-15")).toBeChecked();
     expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("/opt/pg/bin");
-    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("wins over this setting");
+    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("win over this setting");
+    // The folder and the variable's name behind Details.
+    expect(screen.getByTestId("settings-pg-outside-detail")).toHaveTextContent("OFFSITE_PG_BIN");
+    expect(screen.getByTestId("settings-pg-outside-detail")).not.toHaveAttribute("open");
     expect(screen.getByTestId("settings-backup-dir")).toHaveValue("/mnt/backups");
     expect(screen.getByTestId("settings-backup-dir-effective")).toHaveTextContent("/mnt/backups/<project>");
   });

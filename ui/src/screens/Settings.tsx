@@ -10,6 +10,7 @@ import {
   type ToolsReport,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
+import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
 import { UpdateSection } from "../updates/UpdateSection";
@@ -295,12 +296,17 @@ export function Settings({ onBack }: Props) {
         </div>
 
         <fieldset className="choice-list" data-testid="settings-pg-bin">
-          <legend>pg_dump and pg_restore</legend>
+          <legend>PostgreSQL tools for backups and restores</legend>
           {tools?.configured_outside && (
-            <p className="notice notice-warn small" role="note" data-testid="settings-pg-outside">
-              The folder <span className="mono">{tools.configured}</span> is set on the command line or in the
-              environment (OFFSITE_PG_BIN); it wins over this setting.
-            </p>
+            <div className="notice notice-warn small" role="note" data-testid="settings-pg-outside">
+              <p>The tools Offsite was started with win over this setting.</p>
+              <Details testId="settings-pg-outside-detail">
+                <p>
+                  Folder <span className="mono">{tools.configured}</span>, set on the command line (--pg-bin) or in
+                  the environment (OFFSITE_PG_BIN).
+                </p>
+              </Details>
+            </div>
           )}
           {toolsError && <ErrorNotice error={toolsError} testId="settings-tools-error" />}
           <label className="choice">
@@ -313,7 +319,7 @@ export function Settings({ onBack }: Props) {
             />
             <span>
               Search automatically
-              <span className="choice-detail muted small">the newest pair found on this computer</span>
+              <span className="choice-detail muted small">the newest version found on this computer</span>
             </span>
           </label>
           {tools?.found.map((t) => (
@@ -326,15 +332,15 @@ export function Settings({ onBack }: Props) {
                 onChange={() => set("pg_choice", t.dir)}
                 data-testid={`settings-pg-option-${t.major}`}
               />
-              <span>
-                <span className="mono">{t.dir}</span>
-                <span className="choice-detail muted small mono">{t.version_line}</span>
+              <span title={t.version_line}>
+                PostgreSQL {t.major}.{t.minor}
+                <span className="choice-detail muted small mono">{t.dir}</span>
               </span>
             </label>
           ))}
           {tools && tools.found.length === 0 && (
             <p className="muted small" data-testid="settings-pg-none">
-              No pg_dump found on this computer. Install the PostgreSQL client tools or choose their folder.
+              No PostgreSQL tools found on this computer. Install the PostgreSQL client tools or choose their folder.
             </p>
           )}
           <div className="choice">

@@ -219,7 +219,7 @@ describe("RestoreWizard", () => {
     await act(() => emit("job-finished", restoreFinished("job-r", restoreReport())));
     const report = await screen.findByTestId("wizard-result");
     expect(report).toHaveAttribute("data-ok", "true");
-    expect($("wizard-report-duration")).toHaveTextContent("1m 05s");
+    expect($("wizard-report-duration")).toHaveTextContent("1 min 5 s");
     expect(screen.queryByTestId("wizard-actions")).not.toBeInTheDocument(); // none under Done either
     const rows = screen.getAllByTestId("wizard-table-row");
     expect(rows).toHaveLength(2);
@@ -701,10 +701,10 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     const report = restoreReport({
       tables: [],
-      rows_not_recorded: "row counts were not recorded: this backup was imported from a pg_dump file",
+      rows_not_recorded: "Row counts were not recorded: this backup was imported from a database dump made outside Offsite, so the restored rows were not compared with it.",
     });
     await act(() => emit("job-finished", restoreFinished("job-r", report)));
-    expect(await screen.findByTestId("wizard-rows-not-recorded")).toHaveTextContent("imported from a pg_dump file");
+    expect(await screen.findByTestId("wizard-rows-not-recorded")).toHaveTextContent("imported from a database dump made outside Offsite");
     expect(screen.queryByTestId("wizard-report-tables")).not.toBeInTheDocument();
   });
 

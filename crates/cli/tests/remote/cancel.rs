@@ -24,7 +24,7 @@ async fn a_cancel_on_the_laptop_cancels_the_backup_on_the_server() {
     let token = agent.token();
     let mut client = agent.client(&token);
     client.poll_interval = Duration::from_millis(50);
-    let created = client.start_backup("DATABASE", &[]).await.unwrap();
+    let created = client.start_backup("DATABASE", &[], None).await.unwrap();
 
     // The user presses Cancel once the server reports the dump's bytes.
     let cancel = CancellationToken::new();
@@ -118,7 +118,7 @@ async fn a_cancel_during_the_download_says_the_backup_stays_on_the_server() {
         ..Default::default()
     };
     let e = engine
-        .remote_backup("shop", Some("database"), start)
+        .remote_backup("shop", Some("database"), None, start)
         .await
         .unwrap_err();
     assert!(cancel.is_cancelled(), "the download was reached: {e:?}");

@@ -86,7 +86,7 @@ impl Agent {
 
 /// A database backup made on the agent through its API, waited for.
 pub async fn backup_on_agent(client: &AgentClient) -> AgentBackup {
-    let created = client.start_backup("DATABASE", &[]).await.unwrap();
+    let created = client.start_backup("DATABASE", &[], None).await.unwrap();
     client
         .wait(
             &created.backup_id,

@@ -132,7 +132,7 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
 
     // A wrong token: a clear auth error, without the token; nothing registered or left.
     let (_, archives_before) = laptop.files();
-    client.start_backup("DATABASE", &[]).await.unwrap(); // something new to pull
+    client.start_backup("DATABASE", &[], None).await.unwrap(); // something new to pull
     tokio::time::sleep(Duration::from_millis(200)).await;
     for args in [
         &["--json", "backup", "shop", "--remote"][..],
@@ -399,11 +399,10 @@ async fn a_scheduled_backup_of_a_project_with_a_server_runs_on_the_server() {
 }
 
 /// A named schedule of a project with a backup server (issue 47): the server makes the backup of
-/// the schedule's type (not the project's: a `database` schedule lands a database archive), and
-/// a schedule with a selection of its own is refused when it is added (the server's backup API
-/// takes a type, never a selection), naming the server, instead of being ignored at every run.
+/// the schedule's type (not the project's: a `database` schedule lands a database archive) with
+/// the schedule's own selection — the archive the laptop registers records what it left out.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_server_projects_named_schedule_runs_its_type_there_and_refuses_a_selection() {
+async fn a_server_projects_named_schedule_runs_its_type_and_selection_there() {
     let db = database(500);
     let agent = start_agent(&db, "127.0.0.1:0", true);
     let laptop = Laptop::new(&agent.token());
@@ -425,7 +424,7 @@ async fn a_server_projects_named_schedule_runs_its_type_there_and_refuses_a_sele
         ],
         0,
     );
-    let refused = laptop.json_at(
+    laptop.json_at(
         t0,
         &[
             "schedule",
@@ -433,6 +432,8 @@ async fn a_server_projects_named_schedule_runs_its_type_there_and_refuses_a_sele
             "shop",
             "--name",
             "lean",
+            "--type",
+            "database",
             "--every",
             "6h",
             "--exclude-table-data",
@@ -440,33 +441,27 @@ async fn a_server_projects_named_schedule_runs_its_type_there_and_refuses_a_sele
             "--tz",
             "UTC",
         ],
-        2,
-    );
-    assert_eq!(refused["error"]["code"], "invalid_input", "{refused}");
-    let message = refused["error"]["message"].as_str().unwrap();
-    assert!(message.contains("backup server"), "{message}");
-    let listed = laptop.json_at(t0, &["schedule", "list", "shop"], 0);
-    assert!(
-        !listed.to_string().contains("lean"),
-        "nothing saved: {listed}"
-    );
-    laptop.json_at(
-        t0,
-        &[
-            "schedule", "add", "shop", "--name", "db", "--type", "database", "--every", "6h",
-            "--tz", "UTC",
-        ],
         0,
     );
     let due = laptop.json_at("2026-11-20T12:00:10Z", &["run-due"], 0);
     let run = &due["runs"][0];
     assert_eq!(run["state"], "succeeded", "{due}");
-    assert_eq!(run["schedule"], "db", "{due}");
+    assert_eq!(run["schedule"], "lean", "{due}");
     let backups = laptop.backups();
     assert_eq!(backups.len(), 1, "{backups:?}");
     assert_eq!(backups[0]["id"], run["backup_id"], "{due}");
     assert_eq!(backups[0]["backup_type"], "database", "{backups:?}");
-    assert_same_as_agents(&agent, Path::new(backups[0]["path"].as_str().unwrap()));
+    let path = Path::new(backups[0]["path"].as_str().unwrap());
+    assert_same_as_agents(&agent, path);
+    let manifest = offsite_core::archive::read_manifest(path).unwrap();
+    let selection = manifest.selection.expect("a selective backup says so");
+    assert_eq!(selection.exclude_table_data, ["public.orders"]);
+    let rows = manifest
+        .tables
+        .iter()
+        .find(|t| t.table == "orders")
+        .map_or(0, |t| t.rows);
+    assert_eq!(rows, 0, "its 500 rows are left out on the server");
 }
 
 /// A pull killed mid-download (SIGKILL: no chance to clean up) leaves its `.part`; the next pull

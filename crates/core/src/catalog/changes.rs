@@ -144,7 +144,7 @@ mod tests {
         b.changes.iter().map(|c| (c.entity, c.op)).collect()
     }
 
-    /// A source's test and the project's encryption (set up, recovery item confirmed) move what a
+    /// A source's test and the project's encryption (set up, recovery key confirmed) move what a
     /// window shows (a source card, the checklist, backups paused): each names its project.
     #[tokio::test]
     async fn a_source_test_and_an_encryption_change_name_their_project() {
@@ -180,7 +180,7 @@ mod tests {
         c.set_encryption(&p.id, &row).await.unwrap();
         step(&c, &mut seen, &p.id, "encryption set").await;
         c.confirm_encryption(&p.id).await.unwrap();
-        step(&c, &mut seen, &p.id, "recovery item confirmed").await;
+        step(&c, &mut seen, &p.id, "recovery key confirmed").await;
     }
 
     #[tokio::test]

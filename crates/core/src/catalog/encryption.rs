@@ -1,5 +1,5 @@
 //! The `project_encryption` table: a project's encryption mode, its public keys, whether the
-//! recovery item was confirmed, and a small test ciphertext that proves it. Never a secret:
+//! recovery key was confirmed, and a small test ciphertext that proves it. Never a secret:
 //! the passphrase and the identity are in the keychain
 //! ([`crate::secrets::project_encryption_passphrase_key`],
 //! [`crate::secrets::project_encryption_identity_key`]).
@@ -79,7 +79,7 @@ impl Catalog {
         Ok(())
     }
 
-    /// Mark the project's recovery item as confirmed.
+    /// Mark the project's recovery key as confirmed.
     pub async fn confirm_encryption(&self, project_id: &str) -> Result<()> {
         sqlx::query(
             "UPDATE project_encryption SET confirmed = 1, updated_at = ? WHERE project_id = ?",

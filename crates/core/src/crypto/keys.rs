@@ -211,7 +211,7 @@ impl UserKey {
         self.kind == KeyKind::Passphrase
     }
 
-    /// The secret itself: for the keychain, and for showing the recovery item once. Never log
+    /// The secret itself: for the keychain, and for showing the recovery key once. Never log
     /// it, never put it into an error.
     pub fn expose_secret(&self) -> &str {
         self.secret.expose_secret()

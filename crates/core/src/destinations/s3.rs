@@ -341,10 +341,9 @@ impl S3Destination {
     {
         let e = crate::sources::s3::map_error(&self.location(), what, e);
         match e.kind() {
-            ErrorKind::NotFound if e.message().contains("NoSuchBucket") => e.with_hint(format!(
-                "create the bucket {:?} at the store first (or check its name and the region)",
-                self.bucket
-            )),
+            ErrorKind::NotFound if crate::sources::s3::is_no_such_bucket(&e) => {
+                crate::sources::s3::bucket_missing(e, &self.bucket, &self.endpoint)
+            }
             ErrorKind::Permission => e.with_hint(
                 "these keys may not write to this bucket: grant them list, read, write and delete",
             ),

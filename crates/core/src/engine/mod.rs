@@ -301,7 +301,7 @@ impl Engine {
     pub async fn encryption(&self, project: &str) -> Result<ops::encryption::EncryptionSettings> {
         ops::encryption::get(self, project).await
     }
-    /// Set, change or turn off a project's encryption; key mode returns the recovery item
+    /// Set, change or turn off a project's encryption; key mode returns the recovery key
     /// (shown once, here). Confirm it with [`confirm_recovery`](Self::confirm_recovery).
     pub async fn set_encryption(
         &self,
@@ -310,7 +310,7 @@ impl Engine {
     ) -> Result<ops::encryption::EncryptionSetup> {
         ops::encryption::set(self, project, req).await
     }
-    /// The user enters the recovery item back (wrong → `wrong_key`).
+    /// The user enters the recovery key back (wrong → `wrong_key`).
     pub async fn confirm_recovery(
         &self,
         project: &str,
@@ -318,11 +318,11 @@ impl Engine {
     ) -> Result<ops::encryption::EncryptionSettings> {
         ops::encryption::confirm(self, project, item).await
     }
-    /// The project's recovery item (identity file or passphrase) from the keychain.
+    /// The project's recovery key (identity file or passphrase) from the keychain.
     pub async fn export_key(&self, project: &str) -> Result<String> {
         ops::encryption::export_key(self, project).await
     }
-    /// Save the project's recovery item to a file the user chose (mode 0600, replacing it).
+    /// Save the project's recovery key to a file the user chose (mode 0600, replacing it).
     pub async fn save_recovery_item(&self, project: &str, path: &std::path::Path) -> Result<()> {
         ops::encryption::save_recovery_item(self, project, path).await
     }
@@ -605,14 +605,16 @@ impl Engine {
         ops::import::run(self, opts, start).await
     }
     /// A backup made on the project's backup server, downloaded, verified and registered (a
-    /// job). `backup_type` `None`: the project's default type.
+    /// job). `backup_type` `None`: the project's default type; `selection` `None`: the
+    /// project's (database and full backups).
     pub async fn remote_backup(
         &self,
         project: &str,
         backup_type: Option<&str>,
+        selection: Option<crate::selection::BackupSelection>,
         start: JobStart,
     ) -> Result<ops::remote::RemoteBackupOutcome> {
-        ops::remote::backup(self, project, backup_type, start).await
+        ops::remote::backup(self, project, backup_type, selection, start).await
     }
     /// Pull what the project's backup server and artifact bucket have that this computer does
     /// not: one job of kind [`crate::catalog::JobKind::Pull`] (with its own progress), every

@@ -209,7 +209,13 @@ fn done_why(id: CheckId, d: &Done<'_>) -> String {
             .unwrap_or_default()
     };
     match id {
-        CheckId::Scheduled => format!("Backs up {}.", d.schedule.unwrap_or("on a schedule")),
+        CheckId::Scheduled => format!(
+            "Backs up {}.",
+            d.schedule
+                .map(crate::schedule::schedule_words)
+                .as_deref()
+                .unwrap_or("on a schedule")
+        ),
         CheckId::BackedUp => format!("The newest good backup is from {}.", at(d.last_good)),
         CheckId::Verified => match d.last_verified {
             Some(t) => format!("Checksums checked {}.", at(Some(t))),

@@ -83,7 +83,7 @@ pub enum ProblemKind {
     NeverVerified,
     /// No drill ever restored a backup of the project.
     NeverProven,
-    /// Encryption is on, but its recovery item was not confirmed: backups are paused.
+    /// Encryption is on, but its recovery key was not confirmed: backups are paused.
     RecoveryKeyUnconfirmed,
     /// Encryption is to be on, but it was never set up: backups are paused.
     EncryptionNotSetUp,
@@ -249,7 +249,7 @@ pub enum EncryptionState {
     Off,
     /// To be on, but never set up: backups refuse to run.
     NotSetUp,
-    /// On, the recovery item not confirmed: backups refuse to run.
+    /// On, the recovery key not confirmed: backups refuse to run.
     Unconfirmed,
     /// On and confirmed.
     Ready,
@@ -443,6 +443,14 @@ fn overdue_which(names: &[String]) -> String {
     }
 }
 
+/// "the schedule (daily at 02:30) is paused": the schedule in words, never its text form.
+fn paused_words(spec: &str) -> String {
+    format!(
+        "the schedule ({}) is paused",
+        crate::schedule::schedule_words(spec)
+    )
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -540,7 +548,7 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             P::NoSchedule,
             "no schedule: backups are only made by hand".into(),
         ),
-        (Some(s), true) => add(P::SchedulePaused, format!("the schedule ({s}) is paused")),
+        (Some(s), true) => add(P::SchedulePaused, paused_words(s)),
         _ => {}
     }
     if f.last_good.is_some() && places(&f.copies) < 2 {

@@ -151,7 +151,7 @@ fn each_situation_gets_its_state_reason_and_fix() {
                 f.next_run = None;
             },
             Health::AtRisk,
-            "the schedule (daily 02:30) is paused",
+            "the schedule (daily at 02:30) is paused",
             Some(FixAction::ResumeSchedule),
         ),
         (
@@ -556,7 +556,23 @@ fn each_checklist_item_has_its_states_why_and_fix() {
     );
     let cases: Vec<Case> =
         vec![
-        ("scheduled", |_| {}, I::Scheduled, S::Done, "Backs up daily 02:30.", None),
+        ("scheduled", |_| {}, I::Scheduled, S::Done, "Backs up daily at 02:30.", None),
+        (
+            "scheduled by cron",
+            |f| f.schedule = Some("cron * * * * *".into()),
+            I::Scheduled,
+            S::Done,
+            "Backs up every minute.",
+            None,
+        ),
+        (
+            "scheduled weekly by cron",
+            |f| f.schedule = Some("cron 30 2 * * 1".into()),
+            I::Scheduled,
+            S::Done,
+            "Backs up weekly on Monday at 02:30.",
+            None,
+        ),
         (
             "no schedule",
             |f| f.schedule = None,
@@ -570,7 +586,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |f| f.paused = true,
             I::Scheduled,
             S::Gap,
-            "The schedule (daily 02:30) is paused.",
+            "The schedule (daily at 02:30) is paused.",
             Some(FixAction::ResumeSchedule),
         ),
         (

@@ -271,7 +271,7 @@ impl DeliveryError {
     /// The error Offsite shows for it ("Send a test", `notify log`): a coded [`crate::error::Error`].
     pub fn to_error(&self, channel: &str) -> crate::error::Error {
         use crate::error::{Error, ErrorKind};
-        let what = format!("channel '{channel}': {}", self.message);
+        let what = self.sentence(channel);
         let e = match &self.failure {
             DeliveryFailure::Auth => Error::new(ErrorKind::Auth, what),
             DeliveryFailure::RateLimited { retry_after_secs } => {
@@ -286,6 +286,36 @@ impl DeliveryError {
             | DeliveryFailure::ServerError { .. } => Error::new(ErrorKind::Connection, what),
         };
         e.with_hint(self.hint(channel))
+            .with_detail(format!("channel '{channel}': {}", self.message))
+    }
+
+    /// What happened, one sentence in the app's words; the server's own words are the
+    /// error's detail.
+    fn sentence(&self, channel: &str) -> String {
+        match &self.failure {
+            DeliveryFailure::Dns => format!("The channel {channel} cannot find its server."),
+            DeliveryFailure::Connect => {
+                format!("The channel {channel} cannot connect to its server.")
+            }
+            DeliveryFailure::Tls => {
+                format!("The channel {channel} cannot open a secure connection to its server.")
+            }
+            DeliveryFailure::Auth => {
+                format!("The server of channel {channel} refused its credentials.")
+            }
+            DeliveryFailure::RateLimited { .. } => {
+                format!("The server of channel {channel} asks Offsite to send less often.")
+            }
+            DeliveryFailure::ServerError { status } => {
+                format!("The server of channel {channel} failed (HTTP {status}).")
+            }
+            DeliveryFailure::Rejected { .. } => {
+                format!("The server of channel {channel} refused the message.")
+            }
+            DeliveryFailure::Other => {
+                format!("The channel {channel} could not deliver the message.")
+            }
+        }
     }
 
     /// What to do about it, in a sentence.
@@ -364,7 +394,11 @@ mod tests {
         for (failure, kind, hint) in cases {
             let e = DeliveryError::new(failure.clone(), "the server's words").to_error("ops");
             assert_eq!(e.kind(), kind, "{failure:?}");
-            assert!(e.message().contains("channel 'ops': the server's words"));
+            // A sentence naming the channel; the server's words behind Details.
+            assert!(e.message().starts_with("The "), "{e}");
+            assert!(e.message().contains("channel ops"), "{e}");
+            assert!(!e.message().contains("the server's words"), "{e}");
+            assert_eq!(e.detail(), Some("channel 'ops': the server's words"));
             assert!(
                 e.hint().unwrap().contains(hint),
                 "{failure:?}: {:?}",

@@ -281,8 +281,11 @@ type Placed = (PathBuf, PathBuf, Option<VerifyReport>, Option<String>);
 fn damaged(report: &VerifyReport, what: &str) -> Error {
     let bad = report.first_bad.clone().unwrap_or_else(|| "?".into());
     let why = report.problems.first().cloned().unwrap_or_default();
-    Error::integrity(format!("{what} is damaged: bad member {bad} ({why})"))
-        .with_hint("nothing was imported; use another copy of this backup")
+    Error::integrity(format!(
+        "{what} is damaged: {bad} does not match its checksum"
+    ))
+    .with_hint("Nothing was imported. Use another copy of this backup.")
+    .with_detail(format!("bad member {bad} ({why})"))
 }
 
 /// An Offsite archive: verified, then copied into the folder (or kept where it is when it is

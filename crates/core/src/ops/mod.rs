@@ -38,7 +38,7 @@
 //! | `drill_report` | a drill report's signature and printable page                      |
 //! | `drill_settings` | a project's drill settings (scratch server password in the keychain) |
 //! | `encrypted_read` | the keys that read an encrypted archive                            |
-//! | `encryption` | a project's encryption: off, passphrase or key, recipients, the recovery item |
+//! | `encryption` | a project's encryption: off, passphrase or key, recipients, the recovery key |
 //! | `keys`       | a project's key when the project is removed, and when it comes back   |
 //! | `new_project` | add a project with its parts, all or nothing                         |
 //! | `notify`     | channels, routes, the outbox, delivery, watchers, metrics             |

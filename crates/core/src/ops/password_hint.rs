@@ -16,17 +16,17 @@ pub fn db_password_hint(store: &dyn SecretStore, project: &str) -> String {
     if store.name() == EnvStore.name() {
         let var = env_var_for_key(&project_password_key(project));
         format!(
-            "check the user name, and the password in {var} (or {PGPASSWORD_ENV}): with \
-             {SECRET_STORE_ENV}=env the password comes from the environment, so correct it there"
+            "Check the user name, and the password in {var} (or {PGPASSWORD_ENV}): with \
+             {SECRET_STORE_ENV}=env the password comes from the environment, so correct it there."
         )
     } else if store.name() == "keychain" || store.name() == "chain" {
         format!(
-            "check the user name and password (replace the saved password with `offsite project \
-             password {project}` reading it from standard input, or Edit… in the app)"
+            "Enter the password again in Edit credentials (on the command line: `offsite \
+             project password {project}`, which reads it from standard input)."
         )
     } else {
         // Given by whoever opened the engine (the agent: its configuration).
-        format!("check the user name and the password given for project {project:?}")
+        format!("Check the user name and the password given for project {project}.")
     }
 }
 

@@ -159,7 +159,7 @@ pub(crate) async fn test_before_add(
         }
         Err(e) => {
             let hint = match e.hint() {
-                Some(h) => format!("{h}. "),
+                Some(h) => format!("{}. ", h.trim_end_matches('.')),
                 None => String::new(),
             };
             let kind = e.kind();
@@ -168,6 +168,7 @@ pub(crate) async fn test_before_add(
                 kind,
                 format!("project {name:?} was not added: {}", e.message()),
             )
+            .with_detail(e.detail().unwrap_or_default())
             .with_hint(format!(
                 "{hint}To add it anyway (the database is not up yet, or reachable only from \
                  elsewhere), run again with --no-test (in the app: \"Add without testing\"); \

@@ -206,12 +206,14 @@ pub struct RemoteBackupOutcome {
 }
 
 /// Trigger a backup of `project` on its server (`backup_type`: full, database, storage or
-/// config; default: the project's default type, else full), follow its progress, download,
-/// verify and register the archive — one job.
+/// config; default: the project's default type, else full; `selection`: the run's own, else
+/// the project's, for database and full backups), follow its progress, download, verify and
+/// register the archive — one job.
 pub(crate) async fn backup(
     engine: &Engine,
     project: &str,
     backup_type: Option<&str>,
+    selection: Option<crate::selection::BackupSelection>,
     start: JobStart,
 ) -> Result<RemoteBackupOutcome> {
     let p = engine.catalog.project(project).await?;
@@ -225,8 +227,9 @@ pub(crate) async fn backup(
             "a backup server makes full, database, storage or config backups",
         ));
     }
+    let selection = server_selection(engine, &p, t, selection).await?;
     let client = client_of(engine, &p).await?;
-    let (pr, cr) = (&p, &client);
+    let (pr, cr, asked) = (&p, &client, selection.as_ref());
     let (job_id, (server_id, backup)) = runner::run(
         engine,
         JobKind::Backup,
@@ -235,20 +238,22 @@ pub(crate) async fn backup(
         |(_, b): &(String, BackupRecord)| Some(b.id.clone()),
         |job| async move {
             let recipients = super::encrypted_read::agent_recipients(engine, pr).await?;
-            let created = cr.start_backup(t.as_str(), &recipients).await;
+            let created = cr.start_backup(t.as_str(), &recipients, asked).await;
             note(engine, &pr.id, SourceKind::Server, Tried::ByJob, &created).await;
             let created = created?;
             let done = cr
                 .wait(&created.backup_id, &job.reporter, &job.cancel)
                 .await?;
             // The server made it: a cancel from here on leaves it there (and says so).
-            let record = fetch(engine, pr, cr, &done, &job).await.map_err(|e| {
-                if e.kind() == ErrorKind::Cancelled {
-                    download_cancelled(&created.backup_id, &cr.server())
-                } else {
-                    e
-                }
-            })?;
+            let record = fetch(engine, pr, cr, &done, asked, &job)
+                .await
+                .map_err(|e| {
+                    if e.kind() == ErrorKind::Cancelled {
+                        download_cancelled(&created.backup_id, &cr.server())
+                    } else {
+                        e
+                    }
+                })?;
             Ok((created.backup_id, record))
         },
     )
@@ -318,7 +323,7 @@ async fn pull_server(
     for b in todo {
         job.check_cancelled()?;
         out.downloaded
-            .push(fetch(engine, project, client, &b, job).await?);
+            .push(fetch(engine, project, client, &b, None, job).await?);
     }
     Ok(out)
 }
@@ -407,6 +412,7 @@ async fn fetch(
     project: &Project,
     client: &AgentClient,
     b: &AgentBackup,
+    asked: Option<&crate::selection::BackupSelection>,
     job: &RunningJob,
 ) -> Result<BackupRecord> {
     let dir = engine.backup_dir_of(project);
@@ -432,7 +438,7 @@ async fn fetch(
             placed = Some(named);
         }
         let archive = placed.clone().unwrap_or_else(|| downloaded.clone());
-        fetch_into(engine, project, client, &archive, job).await
+        fetch_into(engine, project, client, &archive, asked, job).await
     }
     .await;
     if r.is_err() {
@@ -468,6 +474,27 @@ async fn download(
         .map(|_| ())
 }
 
+/// What a server backup of type `t` is asked to hold: the run's own selection, else the
+/// project's (`None`: the whole database, or a storage or config backup).
+async fn server_selection(
+    engine: &Engine,
+    project: &Project,
+    t: crate::archive::BackupType,
+    given: Option<crate::selection::BackupSelection>,
+) -> Result<Option<crate::selection::BackupSelection>> {
+    use crate::archive::BackupType;
+    if !matches!(t, BackupType::Database | BackupType::Full) {
+        return match given.filter(|s| *s != Default::default()) {
+            Some(_) => Err(Error::invalid(
+                "a selection of schemas and tables applies to database and full backups",
+            )),
+            None => Ok(None),
+        };
+    }
+    let s = super::backup::selection_for(engine, project, given).await?;
+    Ok((s != Default::default()).then_some(s))
+}
+
 /// The downloaded archive at `target` inspected (an encrypted one opened with the project's
 /// keys), verified and registered where it is.
 async fn fetch_into(
@@ -475,6 +502,7 @@ async fn fetch_into(
     project: &Project,
     client: &AgentClient,
     target: &Path,
+    asked: Option<&crate::selection::BackupSelection>,
     job: &RunningJob,
 ) -> Result<BackupRecord> {
     let inspected = {
@@ -500,6 +528,17 @@ async fn fetch_into(
                 client.server()
             ),
         ));
+    }
+    if let Some(asked) = asked {
+        let held = crate::archive::read_manifest(inspected.read_path())?.selection;
+        if held.as_ref() != Some(asked) {
+            return Err(Error::integrity(format!(
+                "the server {} made a backup of the whole database although a selection of \
+                 schemas and tables was asked: it runs an Offsite that does not know selections",
+                client.server()
+            ))
+            .with_hint("update Offsite on the server, or back the project up from this computer; nothing was registered"));
+        }
     }
     let dir = target
         .parent()

@@ -262,20 +262,6 @@ pub(crate) async fn save(
         }
         _ => {}
     }
-    // A backup server takes a type but no selection: refused now, not ignored at each run.
-    if plan.selection.is_some()
-        && engine
-            .catalog
-            .components(&project.id)
-            .await?
-            .server
-            .is_some()
-    {
-        return Err(super::schedule_run::server_refuses_selection(
-            &project.name,
-            &req.name,
-        ));
-    }
     let spec = match (&req.spec, &old) {
         (Some(s), _) => s.to_string(),
         (None, Some(o)) => o.spec.clone(),

@@ -55,16 +55,6 @@ pub(crate) fn backup_options(project: &Project, s: &ScheduleRecord) -> Result<Ba
     })
 }
 
-/// Why a schedule with a selection of its own cannot run for a project backed up by its backup
-/// server: the server's backup API takes a type, not a selection (docs/schedules.md).
-pub(crate) fn server_refuses_selection(project: &str, schedule: &str) -> Error {
-    Error::invalid(format!(
-        "{project} is backed up by its backup server, which backs up the whole database: \
-         schedule {schedule}'s own selection of schemas and tables cannot be applied there"
-    ))
-    .with_hint("give the schedule the project's selection (`--project-selection`), or back the project up from this computer")
-}
-
 /// Schedule `s`'s backup, then the retention that governs it and the copies.
 pub(super) async fn run_backup(
     engine: &Engine,
@@ -86,18 +76,20 @@ pub(super) async fn run_backup(
         .server
         .is_some();
     let backup_id = if has_server {
-        // The server makes the backup of the schedule's type (the project's when it has none);
-        // it backs up the whole database, so a schedule's own selection is refused, never
-        // ignored. The backup is recorded as this schedule's, for retention and the sync.
-        if opts.selection.is_some() {
-            return Err(server_refuses_selection(&project.name, &s.name));
-        }
+        // The server makes the backup of the schedule's type (the project's when it has none)
+        // with the schedule's selection (the project's when it has none); the backup is
+        // recorded as this schedule's, for retention and the sync.
         let t = opts.backup_type.map(|t| t.as_str());
-        let id =
-            crate::ops::remote::backup(engine, &project.name, t, JobStart::new(trigger).id(id))
-                .await?
-                .backup
-                .id;
+        let id = crate::ops::remote::backup(
+            engine,
+            &project.name,
+            t,
+            opts.selection.clone(),
+            JobStart::new(trigger).id(id),
+        )
+        .await?
+        .backup
+        .id;
         if let Some(by) = &opts.schedule {
             engine
                 .catalog

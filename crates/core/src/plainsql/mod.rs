@@ -87,7 +87,8 @@ impl LexError {
             format!("the SQL dump {}", self.message),
         )
         .with_hint(format!(
-            "{done}; Offsite runs no psql command from a dump and refuses SQL it cannot read exactly as psql would. Remove it from the file, or run the file with psql yourself if you trust it"
+            "{}. Offsite runs no psql command from a dump and refuses SQL it cannot read exactly as psql would: remove it from the file, or run the file with psql yourself if you trust it.",
+            crate::words::sentence_case(done)
         ))
     }
 }

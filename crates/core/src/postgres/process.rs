@@ -254,11 +254,7 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&
         "no password supplied",
         "authentication failed",
     ]) {
-        return Error::new(
-            ErrorKind::Auth,
-            format!("{tool}: the server rejected the credentials: {detail}"),
-        )
-        .with_hint(crate::postgres::conn::DB_AUTH_HINT);
+        return crate::postgres::conn::login_refused(None, format!("{tool}: {detail}"));
     }
     if has(&[
         "aborting because of server version mismatch",
@@ -533,6 +529,17 @@ mod tests {
     fn maps_stderr_to_kinds() {
         let e = tool_error("pg_dump", status(1), "pg_dump: error: connection to server at \"127.0.0.1\", port 1 failed: FATAL:  password authentication failed for user \"x\"\n", None);
         assert_eq!(e.kind(), ErrorKind::Auth);
+        // One sentence in the app's words; the tool's own words behind Details.
+        assert_eq!(e.message(), "The database refused the password for user x.");
+        assert!(
+            e.detail().unwrap().starts_with("pg_dump: "),
+            "{:?}",
+            e.detail()
+        );
+        assert!(e
+            .detail()
+            .unwrap()
+            .contains("password authentication failed"));
         let e = tool_error(
             "pg_dump",
             status(1),

@@ -279,11 +279,21 @@ impl AgentClient {
 
     /// Start a backup of `backup_type` (`FULL`, `DATABASE`, `STORAGE`, `CONFIG`); `busy` when
     /// one is running (the error names it).
-    /// With `recipients`, the server encrypts the archive to those public keys.
-    pub async fn start_backup(&self, backup_type: &str, recipients: &[String]) -> Result<Created> {
+    /// With `recipients`, the server encrypts the archive to those public keys; with
+    /// `selection`, the database part holds only what it names.
+    pub async fn start_backup(
+        &self,
+        backup_type: &str,
+        recipients: &[String],
+        selection: Option<&crate::selection::BackupSelection>,
+    ) -> Result<Created> {
         let mut body = serde_json::json!({ "type": backup_type.to_ascii_uppercase() });
         if !recipients.is_empty() {
             body["encryption"] = serde_json::json!({ "recipients": recipients });
+        }
+        if let Some(s) = selection {
+            body["selection"] = serde_json::to_value(s)
+                .map_err(|e| Error::internal(format!("encoding the selection: {e}")))?;
         }
         self.call(reqwest::Method::POST, "backups", Some(body))
             .await

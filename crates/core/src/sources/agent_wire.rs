@@ -28,6 +28,12 @@ pub struct CreateBackup {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<BackupEncryption>))]
     pub encryption: Option<serde_json::Value>,
+    /// What a database or full backup holds, when not the whole database: schemas and tables
+    /// included or left out, tables kept without their rows (names as `schema.table`, checked
+    /// by the server; the archive's manifest records what was left out). Absent or null: the
+    /// whole database. Refused for storage and config backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::selection::BackupSelection>,
 }
 
 /// How the agent encrypts a backup (a JSON value on the wire).

@@ -188,6 +188,38 @@ impl S3Store {
     {
         map_error(&self.location, what, e)
     }
+
+    /// [`Self::error`] of a request to `bucket`: an unknown bucket is said in the app's words.
+    fn bucket_error<E, R>(&self, bucket: &str, what: &str, e: SdkError<E, R>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: HttpStatus + fmt::Debug,
+    {
+        bucket_missing(self.error(what, e), bucket, &self.location)
+    }
+}
+
+/// Whether the store said the bucket does not exist (S3's `NoSuchBucket`), rather than a key.
+pub(crate) fn is_no_such_bucket(e: &Error) -> bool {
+    e.kind() == ErrorKind::NotFound
+        && (e.message().contains("NoSuchBucket")
+            || e.detail().is_some_and(|d| d.contains("NoSuchBucket")))
+}
+
+/// `e` as one sentence naming `bucket` and the store at `endpoint` when the store said the
+/// bucket does not exist, the next step as its hint and the store's own words as its detail;
+/// other errors as they are.
+pub(crate) fn bucket_missing(e: Error, bucket: &str, endpoint: &str) -> Error {
+    if !is_no_such_bucket(&e) || e.detail().is_some() {
+        return e;
+    }
+    let at = endpoint
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    Error::not_found(format!("The bucket {bucket} does not exist at {at}."))
+        .with_hint("Create it, or check the name.")
+        .with_detail(e.message())
 }
 
 /// The status and headers of a raw response (both response types the SDK hands back).
@@ -229,7 +261,7 @@ where
                 (false, false) => format!("{code}: {detail} (HTTP {status})"),
             };
             let msg = format!("{what} at {location}: {said}");
-            classify(status, &code, msg, retry_after)
+            keys_refused(classify(status, &code, msg, retry_after), location)
         }
         SdkError::TimeoutError(_) => Error::new(
             ErrorKind::Connection,
@@ -283,6 +315,21 @@ pub(crate) fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// A store that did not accept the keys, in the app's words (the store's own words behind
+/// Details); other errors as they are.
+fn keys_refused(e: Error, location: &str) -> Error {
+    if e.kind() != ErrorKind::Auth {
+        return e;
+    }
+    let hint = e.hint().unwrap_or_default().to_string();
+    Error::new(
+        ErrorKind::Auth,
+        format!("The store at {location} did not accept these keys."),
+    )
+    .with_hint(hint)
+    .with_detail(e.message())
+}
+
 fn classify(status: u16, code: &str, msg: String, retry_after: Option<Duration>) -> Error {
     match (status, code) {
         (429, _) | (_, "SlowDown") | (_, "TooManyRequests") => {
@@ -295,7 +342,7 @@ fn classify(status: u16, code: &str, msg: String, retry_after: Option<Duration>)
         | (_, "ExpiredToken")
         | (_, "NotSignedUp")
         | (401, _) => Error::new(ErrorKind::Auth, msg).with_hint(
-            "check the access key id and secret (Supabase: Project Settings → Storage → S3 access keys)",
+            "Check the access key id and secret (Supabase: Project Settings → Storage → S3 access keys).",
         ),
         (_, "AccessDenied") | (403, _) => Error::new(ErrorKind::Permission, msg)
             .with_hint("these keys may not list or read this bucket: grant them read access"),
@@ -416,7 +463,7 @@ impl ObjectSource for S3Store {
             }
             other => other,
         }
-        .map_err(|e| self.error(&format!("listing bucket {bucket:?}"), e))?;
+        .map_err(|e| self.bucket_error(bucket, &format!("listing bucket {bucket:?}"), e))?;
         let objects = out
             .contents()
             .iter()
@@ -511,7 +558,7 @@ impl ObjectSource for S3Store {
                     info.size
                 )));
             }
-            Err(e) => return Err(self.error(&what, e)),
+            Err(e) => return Err(self.bucket_error(bucket, &what, e)),
         };
         let len = out.content_length().unwrap_or(0).max(0) as u64;
         let (range, size) = match (req.range, out.content_range()) {
@@ -626,8 +673,8 @@ impl ObjectTarget for S3Store {
                 metadata: user_metadata(out.metadata()),
             })),
             Err(e) => {
-                let err = self.error(&format!("looking up {bucket}/{key}"), e);
-                if err.kind() == ErrorKind::NotFound && !err.message().contains("NoSuchBucket") {
+                let err = self.bucket_error(bucket, &format!("looking up {bucket}/{key}"), e);
+                if err.kind() == ErrorKind::NotFound && !is_no_such_bucket(&err) {
                     Ok(None)
                 } else {
                     Err(err)
@@ -678,7 +725,7 @@ impl ObjectTarget for S3Store {
             .body(stream)
             .send()
             .await
-            .map_err(|e| self.error(&what, e))?;
+            .map_err(|e| self.bucket_error(bucket, &what, e))?;
         Ok(ObjectInfo {
             key: key.to_string(),
             size,
@@ -697,7 +744,7 @@ impl ObjectTarget for S3Store {
             .key(key)
             .send()
             .await
-            .map_err(|e| self.error(&format!("deleting {bucket}/{key}"), e))?;
+            .map_err(|e| self.bucket_error(bucket, &format!("deleting {bucket}/{key}"), e))?;
         Ok(())
     }
 }
@@ -763,6 +810,40 @@ mod tests {
         let e = classify(429, "", "x".into(), Some(Duration::from_secs(7)));
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(total_of_content_range("bytes 5-9/123"), Some(123));
+        // Refused keys: a sentence in the app's words, the store's words behind Details.
+        let said = "listing bucket \"b\" at http://h:9: InvalidAccessKeyId: nope (HTTP 403)";
+        let e = keys_refused(
+            classify(403, "InvalidAccessKeyId", said.into(), None),
+            "http://h:9",
+        );
+        assert_eq!(
+            e.message(),
+            "The store at http://h:9 did not accept these keys."
+        );
+        assert_eq!(e.detail(), Some(said));
+        assert!(e.hint().unwrap().starts_with("Check the access key id"));
         assert_eq!(unquote("\"abc-3\""), "abc-3");
+    }
+
+    #[test]
+    fn an_unknown_bucket_is_one_sentence_with_the_next_step() {
+        let said = "listing bucket \"backups\" at http://127.0.0.1:9000: NoSuchBucket: The specified bucket does not exist (HTTP 404)";
+        let e = bucket_missing(
+            classify(404, "NoSuchBucket", said.into(), None),
+            "backups",
+            "http://127.0.0.1:9000/",
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            e.message(),
+            "The bucket backups does not exist at 127.0.0.1:9000."
+        );
+        assert_eq!(e.hint(), Some("Create it, or check the name."));
+        assert_eq!(e.detail(), Some(said));
+        assert!(is_no_such_bucket(&e));
+        // A missing key is not a missing bucket, and stays as it was.
+        let key = classify(404, "NoSuchKey", "k".into(), None);
+        assert!(!is_no_such_bucket(&key));
+        assert_eq!(bucket_missing(key, "backups", "h").message(), "k");
     }
 }

@@ -79,7 +79,7 @@ async fn config_secrets_are_kept_only_in_encrypted_archives() {
     );
     assert_eq!(secrets_in(&plain), Vec::<&str>::new());
 
-    // Encrypted (key mode, recovery item confirmed): the secrets are kept.
+    // Encrypted (key mode, recovery key confirmed): the secrets are kept.
     let setup = env
         .engine
         .set_encryption(

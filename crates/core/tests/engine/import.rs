@@ -154,7 +154,7 @@ async fn plain_pg_dump_previews_imports_and_restores() {
         .rows_not_recorded
         .as_deref()
         .unwrap()
-        .contains("not recorded"));
+        .contains("a database dump made outside Offsite"));
     assert!(r
         .report
         .database
@@ -525,7 +525,14 @@ async fn bad_files_are_refused_and_leave_nothing() {
             .unwrap_err();
         assert_eq!(e.kind(), kind, "{file:?}: {e:?}");
         if kind == ErrorKind::Integrity {
-            assert!(e.message().contains("bad member"), "{e:?}");
+            // The damaged part in words; the verifier's own words behind Details.
+            assert!(e.message().contains("does not match its checksum"), "{e:?}");
+            assert!(!e.message().contains("bad member"), "{e:?}");
+            assert!(e.detail().unwrap().contains("bad member"), "{e:?}");
+            assert_eq!(
+                e.hint(),
+                Some("Nothing was imported. Use another copy of this backup.")
+            );
         }
         assert_nothing_left(&env, Some("newone")).await;
     }

@@ -275,20 +275,25 @@ async fn send_a_test_says_plainly_why_it_failed() {
         .unwrap();
     let e = env.engine.notify_test("nowhere").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    // One sentence in the app's words; what went wrong exactly behind Details.
+    assert_eq!(e.message(), "The channel nowhere cannot find its server.");
     assert!(
-        e.message()
+        e.detail()
+            .unwrap()
             .contains("cannot resolve the host name offsite-notify-test.invalid (DNS)"),
-        "{e}"
+        "{e:?}"
     );
     assert!(!e.to_string().contains("SECRETPATH"));
 
     rx.script([Answer::status(400).with_body("{\"error\":\"unknown field\"}")]);
     let e = env.engine.notify_test("ok").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.message(), "The server of channel ok refused the message.");
     assert!(
-        e.message()
+        e.detail()
+            .unwrap()
             .contains("rejected the message (HTTP 400): {\"error\":\"unknown field\"}"),
-        "{e}"
+        "{e:?}"
     );
     let e = env.engine.notify_test("missing").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);

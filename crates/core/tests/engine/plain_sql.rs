@@ -619,7 +619,7 @@ async fn a_hand_written_script_restores_and_shell_commands_are_refused() {
         "{e}"
     );
     assert!(
-        e.hint().unwrap_or("").starts_with("nothing was imported"),
+        e.hint().unwrap_or("").starts_with("Nothing was imported"),
         "{e:?}"
     );
     assert!(!marker.exists());

@@ -149,7 +149,7 @@ async fn a_dump_with_a_psql_command_is_refused_at_import() {
             "{what}: {e}"
         );
         assert!(
-            e.hint().unwrap_or("").starts_with("nothing was imported"),
+            e.hint().unwrap_or("").starts_with("Nothing was imported"),
             "{what}: {e:?}"
         );
         assert!(!marker.exists(), "{what}: a command ran");
@@ -211,7 +211,7 @@ async fn an_archive_whose_sql_runs_a_psql_command_is_refused_at_restore() {
             "{what}: {e}"
         );
         assert!(
-            e.hint().unwrap_or("").starts_with("nothing was restored"),
+            e.hint().unwrap_or("").starts_with("Nothing was restored"),
             "{what}: {e:?}"
         );
         assert!(!marker.exists(), "{what}: a command ran");

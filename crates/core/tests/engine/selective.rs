@@ -91,11 +91,27 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
             .any(|d| d == "type public.order_status"),
         "{sel:?}"
     );
-    assert!(
-        sel.notes
-            .iter()
-            .any(|n| n.contains("orders_customer_id_fkey") && n.contains("left out")),
+    // The key left out is named with its table and what it references, for the window to
+    // say in words (the constraint behind Details) and the command line in one sentence.
+    assert_eq!(
+        sel.left_out_keys,
+        vec![offsite_core::postgres::restore::LeftOutKey {
+            table: "public.orders".into(),
+            constraint: "orders_customer_id_fkey".into(),
+            references: vec!["public.customers".into()],
+        }],
         "{sel:?}"
+    );
+    assert_eq!(
+        sel.left_out_keys[0].sentence(),
+        "public.orders will not check that its customers exist, because public.customers is \
+         not restored (foreign key orders_customer_id_fkey)."
+    );
+    assert!(
+        !sel.notes
+            .iter()
+            .any(|n| n.contains("orders_customer_id_fkey")),
+        "said once, not again as a note: {sel:?}"
     );
     assert!(
         sel.notes.iter().any(|n| n.contains("customer_totals")),

@@ -13,7 +13,7 @@ import { StorageTargetFolder, StorageTargetInline } from "./ComponentsRestore";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
-/** Why row counts could not be compared (a backup imported from a plain pg_dump file). */
+/** Why row counts could not be compared (a backup imported from a database dump made outside Offsite). */
 function notRecorded(report: DatabaseReport | null): string | null {
   return report?.rows_not_recorded || null;
 }

@@ -71,7 +71,7 @@ describe("the restore's bar shows the same fraction as its text (issue 44, resto
     expect(b).not.toHaveAttribute("aria-valuenow");
     expect(text).not.toContain("%");
     expect(text).toContain("3.8 MiB");
-    expect(screen.getByTestId("wizard-elapsed")).toHaveTextContent(/Running for \d+s/);
+    expect(screen.getByTestId("wizard-elapsed")).toHaveTextContent(/Running for (under 1 s|\d+ s)/);
   });
 
   it("bytes done: the fill's width is the text's percent", () => {

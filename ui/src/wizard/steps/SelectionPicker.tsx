@@ -3,9 +3,25 @@
 // schema beside the originals. Every change asks for a new plan, which names what comes along and
 // what would break.
 import { useState } from "react";
-import type { BackupTable, Selection, SelectWhat, SelectionPlan } from "../../bindings";
+import type { BackupTable, LeftOutKey, Selection, SelectWhat, SelectionPlan } from "../../bindings";
+import { Details } from "../../components/Details";
 import { EVERYTHING, tableArg, type SelectionView } from "../steps";
 import { plural, sentenceCase } from "../../words";
+
+function andList(words: readonly string[]): string {
+  if (words.length <= 1) return words.join("");
+  return `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+}
+
+/**
+ * A foreign key the restore leaves out, in words: "public.orders will not check that its
+ * customers exist, because public.customers is not restored." (the constraint goes behind Details).
+ */
+export function leftOutWords(k: LeftOutKey): string {
+  const names = k.references.map((r) => r.slice(r.lastIndexOf(".") + 1));
+  const verb = k.references.length === 1 ? "is" : "are";
+  return `${k.table} will not check that its ${andList(names)} exist, because ${andList(k.references)} ${verb} not restored.`;
+}
 
 const SHOWN = 200;
 
@@ -184,8 +200,18 @@ export function SelectionPicker({
                 {plan.into_schema ? ` into schema ${plan.into_schema}` : ""}
                 {plan.dependencies.length > 0 && <>, with what they need: {plan.dependencies.join(", ")}</>}
               </p>
-              {plan.notes.length > 0 && (
+              {(plan.notes.length > 0 || (plan.left_out_keys ?? []).length > 0) && (
                 <ul data-testid="wizard-selection-notes">
+                  {(plan.left_out_keys ?? []).map((k) => (
+                    <li key={`${k.table} ${k.constraint}`} data-testid="wizard-selection-left-out">
+                      {leftOutWords(k)}
+                      <Details testId="wizard-selection-left-out-detail">
+                        <p>
+                          Foreign key <code>{k.constraint}</code> of {k.table}, left out of the restore.
+                        </p>
+                      </Details>
+                    </li>
+                  ))}
                   {plan.notes.map((n) => (
                     <li key={n}>{sentenceCase(n)}</li>
                   ))}

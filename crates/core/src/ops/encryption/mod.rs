@@ -3,7 +3,7 @@
 //! happen before the first encrypted backup.
 //!
 //! Secrets (the passphrase, the identity) live in the [`SecretStore`](crate::secrets) only. The
-//! catalog keeps the mode, the public keys, whether the recovery item was confirmed and a small
+//! catalog keeps the mode, the public keys, whether the recovery key was confirmed and a small
 //! test ciphertext that proves it (see `0008_encryption.sql`).
 //!
 //! age never mixes a passphrase with other recipients in one file, so a passphrase archive opens
@@ -48,7 +48,7 @@ pub struct EncryptionSettings {
     pub public_key: Option<String>,
     /// Extra public recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`).
     pub recipients: Vec<String>,
-    /// Whether the recovery item was entered back (always true when off).
+    /// Whether the recovery key was entered back (always true when off).
     pub confirmed: bool,
 }
 
@@ -77,7 +77,7 @@ impl fmt::Debug for SetEncryption {
     }
 }
 
-/// What [`set`] returns: the settings, and in key mode the recovery item (the new
+/// What [`set`] returns: the settings, and in key mode the recovery key (the new
 /// `AGE-SECRET-KEY-1…` line) — shown once, here; the user saves or prints it, then enters it
 /// back ([`confirm`]). `None` for a passphrase (the user chose it) and for off.
 #[derive(Clone, Serialize)]
@@ -161,7 +161,7 @@ fn encrypt_check(enc: &Encryption) -> Result<Vec<u8>> {
 
 /// Set (or change, or turn off) a project's encryption. Key mode generates a new X25519 key:
 /// its identity goes to the keychain (in front of earlier ones, which older archives need) and
-/// its line is returned once as the recovery item. Passphrase mode stores the passphrase. Either
+/// its line is returned once as the recovery key. Passphrase mode stores the passphrase. Either
 /// must be confirmed ([`confirm`]) before the next backup.
 pub(crate) async fn set(
     engine: &Engine,
@@ -247,7 +247,7 @@ pub(crate) async fn set(
     })
 }
 
-/// The user enters the recovery item back: it must decrypt the project's test ciphertext
+/// The user enters the recovery key back: it must decrypt the project's test ciphertext
 /// (wrong → `wrong_key`, nothing changes). Then encrypted backups may run.
 pub(crate) async fn confirm(
     engine: &Engine,
@@ -294,7 +294,7 @@ pub(crate) async fn confirm(
         Ok(out == CHECK_TEXT)
     })
     .await
-    .map_err(|e| Error::internal(format!("checking the recovery item: {e}")))?;
+    .map_err(|e| Error::internal(format!("checking the recovery key: {e}")))?;
     match opened {
         Ok(true) => {}
         Ok(false) => return Err(not_it()),
@@ -305,7 +305,7 @@ pub(crate) async fn confirm(
     get(engine, project).await
 }
 
-/// The project's recovery item from the keychain: the identity file (key mode; the current key
+/// The project's recovery key from the keychain: the identity file (key mode; the current key
 /// first, then earlier ones) or the passphrase. A removed project's kept key (see
 /// [`super::keys`]) is exported the same way, by its name.
 pub(crate) async fn export_key(engine: &Engine, project: &str) -> Result<String> {
@@ -347,7 +347,7 @@ pub(crate) async fn export_key(engine: &Engine, project: &str) -> Result<String>
         .ok_or_else(|| missing_secret(project))
 }
 
-/// Saves the recovery item to `path` (a file the user chose): written to a private temporary
+/// Saves the recovery key to `path` (a file the user chose): written to a private temporary
 /// file beside it (mode 0600), fsynced, then renamed over `path`, so a file that already existed
 /// there (possibly readable by others) is replaced, not rewritten with its old permissions.
 pub(crate) async fn save_recovery_item(engine: &Engine, project: &str, path: &Path) -> Result<()> {
@@ -363,7 +363,7 @@ fn missing_secret(project: &str) -> Error {
     )
     .with_hint(format!(
         "set encryption up again (offsite encryption set {project} …); archives made before open \
-         only with the recovery item saved then"
+         only with the recovery key saved then"
     ))
 }
 
@@ -387,16 +387,16 @@ pub(crate) async fn for_backup(engine: &Engine, project: &Project) -> Result<Opt
         )
         .with_hint(format!(
             "set it up: offsite encryption set {name} --generate-key (or --passphrase-stdin), save \
-             the recovery item, then offsite encryption confirm {name}"
+             the recovery key, then offsite encryption confirm {name}"
         )));
     }
     if !row.confirmed {
         return Err(Error::new(
             ErrorKind::NeedsConsent,
-            format!("project {name:?} is encrypted, but its recovery item was not confirmed yet"),
+            format!("project {name:?} is encrypted, but its recovery key was not confirmed yet"),
         )
         .with_hint(format!(
-            "enter the recovery item back first (offsite encryption confirm {name}, or the app's \
+            "enter the recovery key back first (offsite encryption confirm {name}, or the app's \
              encryption settings): without it nobody can recover the data"
         )));
     }

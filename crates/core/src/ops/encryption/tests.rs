@@ -64,7 +64,7 @@ async fn key_mode_is_refused_until_the_recovery_item_is_entered_back() {
     let item = setup
         .recovery_item
         .clone()
-        .expect("key mode shows the recovery item");
+        .expect("key mode shows the recovery key");
     assert!(item.starts_with("AGE-SECRET-KEY-1"));
     assert!(
         !format!("{setup:?}").contains(&item[16..]),
@@ -270,7 +270,7 @@ async fn new_projects_start_with_the_default_mode_and_must_set_it_up() {
         .is_none());
 }
 
-/// The saved recovery item replaces a file that was there, readable by others, with one only its
+/// The saved recovery key replaces a file that was there, readable by others, with one only its
 /// owner reads (the new file's mode, not the old file's), holding exactly the exported item.
 #[cfg(unix)]
 #[tokio::test]

@@ -24,7 +24,7 @@ pub struct RemoveProject {
     #[serde(default)]
     pub typed_name: Option<String>,
     /// Delete the project's encryption key from the keychain too (its archives then open only
-    /// with a saved recovery item). By default the key is kept, marked orphaned.
+    /// with a saved recovery key). By default the key is kept, marked orphaned.
     #[serde(default)]
     pub delete_key: bool,
 }
@@ -225,7 +225,7 @@ pub(crate) async fn remove_kept(engine: &Engine, name: &str, typed: Option<&str>
             ErrorKind::NeedsConsent,
             format!(
                 "deleting the kept key of {name:?} makes its backups unreadable without a saved \
-                 recovery item: it needs the name typed back"
+                 recovery key: it needs the name typed back"
             ),
         )
         .with_hint(format!(

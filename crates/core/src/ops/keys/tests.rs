@@ -28,7 +28,7 @@ async fn add(engine: &Engine, name: &str) -> Project {
         .unwrap()
 }
 
-/// Key mode set up and confirmed; returns the recovery item.
+/// Key mode set up and confirmed; returns the recovery key.
 async fn encrypt(engine: &Engine, name: &str) -> String {
     let setup = engine
         .set_encryption(

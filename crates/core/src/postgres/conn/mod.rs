@@ -12,6 +12,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod project;
+mod refused;
+pub use refused::login_refused;
 pub mod url;
 
 pub use project::{validate_db_url, ProjectConnection};
@@ -68,7 +70,7 @@ impl fmt::Display for TlsMode {
 /// The hint of a rejected database password (or user name). Whose password it is, and where it
 /// comes from, only the engine knows: it replaces this hint for a saved project's connection
 /// ([`crate::ops::password_hint`]).
-pub const DB_AUTH_HINT: &str = "check the user name and password";
+pub const DB_AUTH_HINT: &str = "Check the user name, then enter the password again.";
 
 /// Where a database is, without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -229,11 +231,7 @@ impl ConnSpec {
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
                 match code.as_str() {
-                    "28P01" | "28000" => Error::new(
-                        ErrorKind::Auth,
-                        format!("the server rejected the credentials for {at}: {}", db.message()),
-                    )
-                    .with_hint(DB_AUTH_HINT),
+                    "28P01" | "28000" => login_refused(Some(&self.user), db.message().to_string()),
                     "3D000" => Error::new(ErrorKind::NotFound, format!("database does not exist: {at}"))
                         .with_hint("create it first (createdb) or fix the database name in the URL"),
                     "42501" => Error::new(ErrorKind::Permission, format!("permission denied on {at}: {}", db.message()))

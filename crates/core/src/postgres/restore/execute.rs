@@ -100,7 +100,9 @@ pub async fn execute(
     let manifest = &prepared.manifest;
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
     let rows_not_recorded = (!rows_recorded).then(|| {
-        "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
+        "Row counts were not recorded: this backup was imported from a database dump made \
+         outside Offsite, so the restored rows were not compared with it."
+            .to_string()
     });
     Ok(DatabaseReport {
         plan: prepared.plan,

@@ -34,7 +34,7 @@ pub(crate) use execute::feed_dump;
 pub use plan::plan;
 pub use roles::RoleToCreate;
 pub use script::{ManagedSchema, OwnedByOthers};
-pub use select::{SelectWhat, Selection, SelectionPlan};
+pub use select::{LeftOutKey, SelectWhat, Selection, SelectionPlan};
 pub use validate::validate;
 
 use crate::archive::Manifest;

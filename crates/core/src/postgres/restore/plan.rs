@@ -775,7 +775,8 @@ fn backup_warnings(
     }
     if manifest.tables.is_empty() && manifest.tables_note.is_some() {
         warnings.push(
-            "row counts were not recorded in this backup: the restore cannot be validated by comparing them"
+            "row counts were not recorded in this backup (a database dump made outside Offsite): \
+             the restored rows cannot be compared with them"
                 .into(),
         );
     }

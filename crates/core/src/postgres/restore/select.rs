@@ -64,9 +64,67 @@ pub struct SelectionPlan {
     pub into_schema: Option<String>,
     /// Objects the selection needs that the target lacks, restored with it.
     pub dependencies: Vec<String>,
-    /// Dependencies that break or need care: foreign keys to tables not restored, views over
-    /// restored tables that are not restored.
+    /// Dependencies that need care: foreign keys kept or added back, views over restored
+    /// tables that are not restored.
     pub notes: Vec<String>,
+    /// Foreign keys of restored tables left out because the tables they reference are not
+    /// restored (the restored table will not check those rows exist).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub left_out_keys: Vec<LeftOutKey>,
+}
+
+/// A foreign key left out of a selective restore: `table` will not check that its rows in
+/// `references` exist.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LeftOutKey {
+    /// The restored table whose key is left out (`public.orders`, as in the backup).
+    pub table: String,
+    /// The constraint's name (`orders_customer_id_fkey`).
+    pub constraint: String,
+    /// The referenced tables that are not restored (`public.customers`).
+    pub references: Vec<String>,
+}
+
+impl LeftOutKey {
+    /// In words: "public.orders will not check that its customers exist, because
+    /// public.customers is not restored (foreign key orders_customer_id_fkey)." — what the
+    /// command line prints; the window says the sentence and keeps the constraint behind
+    /// Details.
+    pub fn sentence(&self) -> String {
+        let names: Vec<&str> = self
+            .references
+            .iter()
+            .map(|r| r.rsplit_once('.').map_or(r.as_str(), |(_, t)| t))
+            .collect();
+        let verb = if self.references.len() == 1 {
+            "is"
+        } else {
+            "are"
+        };
+        format!(
+            "{} will not check that its {} exist, because {} {verb} not restored (foreign key {}).",
+            self.table,
+            and_list(&names),
+            and_list(
+                &self
+                    .references
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+            ),
+            self.constraint
+        )
+    }
+}
+
+fn and_list(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The outcome: which entries are restored, and the SQL around them (side schema).
@@ -505,10 +563,11 @@ impl Cx<'_> {
                     ));
                 } else {
                     inc.remove(&n);
-                    out.plan.notes.push(format!(
-                        "foreign key {name} of {cn} is left out: it references {parents_shown}, which is not restored{}",
-                        if side { " into the side schema" } else { " and the target lacks" }
-                    ));
+                    out.plan.left_out_keys.push(LeftOutKey {
+                        table: cn.clone(),
+                        constraint: name.to_string(),
+                        references: parents.iter().map(|(s, t)| format!("{s}.{t}")).collect(),
+                    });
                 }
             } else if !child_in && parents.iter().any(|p| selected_tables.contains(p)) {
                 if !side && target.relations.contains(&child) && sel.what != SelectWhat::Data {
@@ -867,7 +926,16 @@ mod tests {
                 .any(|i| i.starts_with("TABLE DATA") || i.starts_with("SEQUENCE SET")),
             "{inc:?}"
         );
-        assert!(s.plan.notes.iter().any(|n| n.contains("left out")));
+        assert_eq!(s.plan.left_out_keys.len(), 1, "{:#?}", s.plan);
+        let k = &s.plan.left_out_keys[0];
+        assert_eq!(k.table, "public.orders");
+        assert_eq!(k.references, vec!["public.customers".to_string()]);
+        assert!(
+            k.sentence()
+                .starts_with("public.orders will not check that its customers exist, because public.customers is not restored"),
+            "{}",
+            k.sentence()
+        );
     }
 
     #[test]
