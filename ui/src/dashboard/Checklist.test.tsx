@@ -92,7 +92,8 @@ describe("the checklist on the home card and the project header", () => {
     expect(card.textContent!.split("backups are only made by hand").length - 1).toBe(1);
     const scheduled = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "scheduled")!;
     // ...and says its own short state, not "(the reason above)" (issue 44, screens-light-01).
-    expect(scheduled.textContent).toBe("!Scheduled: not yet");
+    // ("needs you", not "not yet", which contradicted a good backup beside a failed run.)
+    expect(scheduled.textContent).toBe("!Scheduled: needs you");
     const copies = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "copies")!;
     expect(copies).toHaveTextContent("the newest good backup is only on this computer");
     expect(items(card)).toEqual([

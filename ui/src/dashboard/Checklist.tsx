@@ -22,10 +22,12 @@ const MARK: Record<CheckState, string> = {
   off: "–",
 };
 
-/** A row's state in two words, when its reason is the card's headline ("Scheduled: not yet"). */
+/** A row's state in two words, when its reason is the card's headline ("Scheduled: needs you").
+ * Not "not yet": "Backed up recently: not yet" stood beside "Last good backup: just now" when the
+ * newest run had failed (third review, dashboard-01). */
 export const SHORT_STATE: Record<CheckState, string> = {
   done: "done",
-  gap: "not yet",
+  gap: "needs you",
   paused: "paused",
   waiting: "waiting for the others",
   off: "off",

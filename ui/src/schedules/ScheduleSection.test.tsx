@@ -193,6 +193,8 @@ describe("ScheduleSection", () => {
     await waitFor(() => expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 03:15"));
     expect(runTexts()).toEqual(runsOf({ kind: "daily", time: "03:15" }));
     expect(screen.queryByTestId("schedule-preview-unsaved")).not.toBeInTheDocument();
+    // Said once: not "(Every day at 03:15, every day)" (third review, schedule-02).
+    expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent("saved schedule (Every day at 03:15), in");
 
     // Every minute, typed: nothing changes until saved; saved, it says every minute and warns.
     fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "cron" } });

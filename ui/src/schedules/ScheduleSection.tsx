@@ -245,7 +245,9 @@ function SavedPreview({ view, touched }: { view: ScheduleView | undefined; touch
                 nested quotes around a cron expression). */}
             {view.paused ? "Paused. When switched on, the" : "The"} next {view.next_runs.length} runs of the saved schedule (
             <span data-testid="schedule-preview-spec">{describeSpec(view.when)}</span>
-            {gap ? `, ${gap}` : ""}), in this computer’s time:
+            {/* How often, only where the spec does not say it itself (a cron expression): "Every day
+                at 03:15, every day" said it twice (third review, schedule-02). */}
+            {gap && view.when.kind === "cron" ? `, ${gap}` : ""}), in this computer’s time:
           </p>
           <ol className="small sched-runs" data-testid="schedule-preview-runs">
             {view.next_runs.map((r) => (
