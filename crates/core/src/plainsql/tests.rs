@@ -71,7 +71,7 @@ fn refuses_a_backslash_command_wherever_psql_would_run_it() {
     assert!(e.meta && e.message.contains("\\!"), "{e}");
     let err: crate::error::Error = e.to_error("nothing was restored");
     assert_eq!(err.kind(), crate::error::ErrorKind::UnsupportedFormat);
-    assert!(err.hint().unwrap().starts_with("nothing was restored"));
+    assert!(err.hint().unwrap().starts_with("Nothing was restored"));
 }
 
 /// Inputs psql versions (or settings psql follows) lex differently: refused, not guessed.

@@ -12,6 +12,8 @@ enum Refusal {
     Password,
     /// `no password supplied`: the server wants one and none was given.
     NoPassword,
+    /// `no pg_hba.conf entry …, no encryption`: the server lets this user in only over TLS.
+    NeedsTls,
     /// `no pg_hba.conf entry`: the server's rules do not let this user in from here.
     NotAllowed,
     /// Any other refusal (SQLSTATE 28000).
@@ -22,6 +24,8 @@ fn refusal(server_said: &str) -> Refusal {
     let lower = server_said.to_lowercase();
     if lower.contains("no password supplied") {
         Refusal::NoPassword
+    } else if lower.contains("pg_hba.conf") && lower.contains("no encryption") {
+        Refusal::NeedsTls
     } else if lower.contains("pg_hba.conf") {
         Refusal::NotAllowed
     } else if lower.contains("password authentication failed") {
@@ -63,6 +67,12 @@ pub fn login_refused(user: Option<&str>, server_said: String) -> Error {
         Refusal::NoPassword => (
             format!("The database asks for a password{who}, and none was given."),
             DB_AUTH_HINT.to_string(),
+        ),
+        Refusal::NeedsTls => (
+            format!(
+                "The database rejects connections with no encryption: it lets {user_word} in only over TLS."
+            ),
+            "Set the project's TLS to require (or verify-full) in Edit credentials (`--tls require` on the command line).".to_string(),
         ),
         Refusal::NotAllowed => (
             format!("The database does not let {user_word} connect from this computer."),
@@ -115,6 +125,17 @@ mod tests {
         );
         assert!(e.message().contains("does not let user app connect"), "{e}");
         assert!(e.hint().unwrap().contains("pg_hba.conf"));
+        // A server that takes this user only over TLS says so (the project's TLS is the fix).
+        let e = login_refused(
+            Some("postgres"),
+            "FATAL: no pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"d\", no encryption".into(),
+        );
+        assert!(
+            e.message()
+                .contains("rejects connections with no encryption"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("require"), "{e}");
         // A user name the server quotes is bounded (no run-away capture).
         let long = format!(
             "password authentication failed for user \"{}\"",
