@@ -324,14 +324,7 @@ impl FakeManagementApi {
         let mut st = self.lock();
         st.routes.remove(&format!("{list}/{slug}"));
         st.routes.remove(&format!("{list}/{slug}/body"));
-        let mut all: Vec<Value> = st
-            .routes
-            .get(&list)
-            .and_then(|a| serde_json::from_slice(&a.body).ok())
-            .unwrap_or_default();
-        all.retain(|f| f["slug"] != json!(slug));
-        st.routes
-            .insert(list, Answer::json(200, &Value::Array(all)));
+        listed(&mut st, slug, None);
     }
 
     /// The deployed bundle of function `slug` (as served).
@@ -623,6 +616,20 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
     }
 }
 
+/// The function list without `slug`, then with `meta` when given (as the API lists it).
+fn listed(st: &mut State, slug: &str, meta: Option<Value>) {
+    let list = format!("/v1/projects/{PROJECT_REF}/functions");
+    let mut all: Vec<Value> = st
+        .routes
+        .get(&list)
+        .and_then(|a| serde_json::from_slice(&a.body).ok())
+        .unwrap_or_default();
+    all.retain(|f| f["slug"] != json!(slug));
+    all.extend(meta);
+    st.routes
+        .insert(list, Answer::json(200, &Value::Array(all)));
+}
+
 /// The media type of a function bundle.
 pub const ESZIP_CONTENT_TYPE: &str = "application/vnd.denoland.eszip";
 
@@ -703,15 +710,7 @@ fn deploy_function(
             location: None,
         },
     );
-    let mut all: Vec<Value> = st
-        .routes
-        .get(&list)
-        .and_then(|a| serde_json::from_slice(&a.body).ok())
-        .unwrap_or_default();
-    all.retain(|f| f["slug"] != json!(slug));
-    all.push(meta.clone());
-    st.routes
-        .insert(list, Answer::json(200, &Value::Array(all)));
+    listed(st, &slug, Some(meta.clone()));
     Some(Answer::json(
         if method == "POST" { 201 } else { 200 },
         &meta,

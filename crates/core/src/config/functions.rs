@@ -90,11 +90,11 @@ pub struct DeployedFunction {
 }
 
 /// An archived function as read from the snapshot.
-struct Archived {
+struct Archived<'a> {
     slug: String,
     meta: Value,
     /// The bundle's file and bytes as stored.
-    body: Option<(String, Vec<u8>)>,
+    body: Option<(String, &'a [u8])>,
     problem: Option<String>,
 }
 
@@ -107,7 +107,7 @@ fn valid_slug(slug: &str) -> bool {
 }
 
 /// The functions of `snap`, by slug.
-fn archived(snap: &ConfigSnapshot) -> Vec<Archived> {
+fn archived(snap: &ConfigSnapshot) -> Vec<Archived<'_>> {
     let mut out = Vec::new();
     for (name, bytes) in &snap.files {
         let Some(rest) = name.strip_prefix(DIR) else {
@@ -125,7 +125,7 @@ fn archived(snap: &ConfigSnapshot) -> Vec<Archived> {
             .to_string();
         let body = ["", ".br", ".gz"].iter().find_map(|suffix| {
             let file = format!("{DIR}{folder}/body.eszip{suffix}");
-            snap.file(&file).map(|b| (file, b.to_vec()))
+            snap.file(&file).map(|b| (file, b))
         });
         let problem = if !valid_slug(&slug) || slug != decoded {
             Some("its name is not a valid function slug".to_string())
@@ -181,9 +181,12 @@ pub fn plan_functions(archive: &ConfigSnapshot, current: &ConfigSnapshot) -> Vec
 }
 
 /// The same bundle (same stored bytes) with the same settings.
-fn same(a: &Archived, b: &Archived) -> bool {
-    let body = |x: &Archived| x.body.as_ref().map(|(_, b)| b.clone());
-    let settings = |x: &Archived| {
+fn same(a: &Archived<'_>, b: &Archived<'_>) -> bool {
+    let (x, y) = (
+        a.body.as_ref().map(|(_, b)| *b),
+        b.body.as_ref().map(|(_, b)| *b),
+    );
+    let settings = |x: &Archived<'_>| {
         [
             "verify_jwt",
             "entrypoint_path",
@@ -192,7 +195,7 @@ fn same(a: &Archived, b: &Archived) -> bool {
         ]
         .map(|k| x.meta.get(k).cloned())
     };
-    body(a) == body(b) && settings(a) == settings(b)
+    x == y && settings(a) == settings(b)
 }
 
 /// The functions `chosen` names among `plan` (`all`: every one that would change).
@@ -246,7 +249,7 @@ fn query(pairs: &[(&str, String)]) -> String {
 }
 
 /// The deployment settings of an archived function, as query pairs.
-fn settings(a: &Archived, with_slug: bool) -> Vec<(&'static str, String)> {
+fn settings(a: &Archived<'_>, with_slug: bool) -> Vec<(&'static str, String)> {
     let mut q = Vec::new();
     if with_slug {
         q.push(("slug", a.slug.clone()));
@@ -308,7 +311,7 @@ pub async fn deploy_functions(
 async fn deploy_one(
     api: &dyn ApiClient,
     project_ref: &str,
-    functions: &[Archived],
+    functions: &[Archived<'_>],
     change: &FunctionChange,
 ) -> Result<DeployedFunction> {
     let a = functions
