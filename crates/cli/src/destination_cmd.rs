@@ -27,11 +27,11 @@ pub enum DestinationCmd {
         after_help = "Examples:\n  offsite destination add shop usb --folder /media/usb/offsite --keep-daily 7\n  printf %s \"$SECRET\" | offsite destination add shop bucket --s3 s3://my-backups/offsite --s3-endpoint https://s3.eu-central-1.amazonaws.com --s3-region eu-central-1 --s3-key-id AKIA123 --s3-secret-stdin --keep-monthly 12\n  offsite destination add shop nas --rclone nas:backups/offsite"
     )]
     Add(Box<AddArgs>),
-    /// Set (replace) an S3 destination's Object Lock and storage class: no --object-lock turns
-    /// locking off for new copies, no --storage-class uploads to the bucket's default. Copies
-    /// already there keep the lock they were given.
+    /// Change an S3 destination's Object Lock and storage class: what is given changes, the
+    /// rest is kept (--object-lock off stops locking new copies, --storage-class default goes
+    /// back to the bucket's class). Copies already there keep the lock they were given.
     #[command(
-        after_help = "Examples:\n  offsite destination set shop bucket --object-lock governance --lock-days 14 --storage-class STANDARD_IA\n  offsite destination set shop bucket"
+        after_help = "Examples:\n  offsite destination set shop bucket --object-lock governance --lock-days 14 --storage-class STANDARD_IA\n  offsite destination set shop bucket --object-lock off --storage-class default"
     )]
     Set(SetArgs),
     /// List a project's destinations with their retention.
