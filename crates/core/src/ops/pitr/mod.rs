@@ -209,13 +209,14 @@ pub(crate) async fn run_once(
     };
     let (spec, mut conn) = connect(engine, &project).await?;
     let mut done = PitrRun::default();
-    if server::slot_state(&mut conn, &spec, &names.slot)
-        .await?
-        .is_none()
-    {
+    // What the slot held while no one consumed it: measured before the pass, because the pass
+    // itself moves the slot (and how far its restart point follows depends on when the server
+    // last logged its running transactions), so the after-pass measure alone can miss a slot
+    // that held far more than its limit.
+    let Some(before) = server::slot_state(&mut conn, &spec, &names.slot).await? else {
         done.dropped = Some(alert::slot_lost(engine, &project, &chain, Lost::Vanished).await?);
         return Ok(done);
-    }
+    };
     let dir = segment_dir(engine, &project);
     let encryption = crate::ops::encryption::for_backup(engine, &project).await?;
     let to = capture::Target {
@@ -247,12 +248,13 @@ pub(crate) async fn run_once(
     if done.segments > 0 {
         prune::by_stored_setting(engine, name).await;
     }
-    if let Some(s) = server::slot_state(&mut conn, &spec, &names.slot).await? {
-        if s.retained_bytes > chain.max_retained {
+    // Everything the slot held is captured first (nothing that could be kept is lost), then a
+    // slot that held more than its limit, before or after the pass, is dropped.
+    if let Some(after) = server::slot_state(&mut conn, &spec, &names.slot).await? {
+        let retained = before.retained_bytes.max(after.retained_bytes);
+        if retained > chain.max_retained {
             server::drop_slot(&mut conn, &spec, &names.slot).await?;
-            let lost = Lost::OverLimit {
-                retained: s.retained_bytes,
-            };
+            let lost = Lost::OverLimit { retained };
             done.dropped = Some(alert::slot_lost(engine, &project, &chain, lost).await?);
         }
     }
