@@ -169,6 +169,8 @@ pub(super) struct Done<'a> {
     /// "3 copies on 3 media, 1 offsite".
     pub copies: String,
     pub encryption: EncryptionState,
+    /// A schedule missed its slot (also when a worse problem, "never backed up", is named).
+    pub overdue: bool,
     /// The zone times are written in.
     pub zone: &'a Zone,
 }
@@ -252,6 +254,7 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
         }
         open.push(item(id, CheckState::Gap, why_of(p), Some(p.fix)));
     }
+    overdue_schedule(&mut open, problems, d);
     // Paused backups: the backup item says what it waits for, and its Fix is the encryption's.
     // "Backups paused" itself is said once, by the project's banner (front ends) or reason.
     if paused {
@@ -328,6 +331,32 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
         line: format!("{done} of {total} done"),
         paused,
     }
+}
+
+/// An overdue schedule is not done (issue 44: "Done: Scheduled" beside a red "Overdue"): the
+/// Scheduled item says it is overdue, and its next step is the backup item's (the credentials
+/// to fix when runs are refused, else "Back up now"). Placed right after the backup item.
+fn overdue_schedule(open: &mut Vec<CheckItem>, problems: &[Problem], d: &Done<'_>) {
+    if !d.overdue || d.schedule.is_none() || open.iter().any(|i| i.id == CheckId::Scheduled) {
+        return;
+    }
+    let fix = problems
+        .iter()
+        .find(|p| item_of(p.kind) == CheckId::BackedUp)
+        .map_or(FixAction::BackUpNow, |p| p.fix);
+    let when = d
+        .schedule
+        .map(crate::schedule::schedule_words)
+        .unwrap_or_default();
+    let why = match d.last_good {
+        Some(_) => format!("Overdue: the schedule ({when}) missed its last backup."),
+        None => format!("Overdue: the schedule ({when}) has not made a good backup yet."),
+    };
+    let at = open
+        .iter()
+        .position(|i| i.id == CheckId::BackedUp)
+        .map_or(open.len(), |i| i + 1);
+    open.insert(at, item(CheckId::Scheduled, CheckState::Gap, why, Some(fix)));
 }
 
 /// Why an item has a gap: the problem's reason as a sentence, but for the items that pause

@@ -696,6 +696,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
             last_proven: f.last_proven.as_deref(),
             copies: copies_line(&f.copies).0,
             encryption: f.encryption,
+            overdue: f.overdue,
             zone: f.zone(),
         },
     );

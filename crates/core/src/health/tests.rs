@@ -901,3 +901,43 @@ fn checklist_times_are_local_and_carried_for_the_front_ends() {
         h.checklist.item(CheckId::BackedUp).why
     );
 }
+
+/// An overdue schedule is not "Done: Scheduled" (issue 44, `overdue-later-01`): the item says
+/// overdue, its next step is the backup item's (the credentials when runs are refused), and the
+/// count of done items drops by one — also when the project was never backed up.
+#[test]
+fn an_overdue_schedule_is_not_done() {
+    let mut f = safe();
+    f.overdue = true;
+    let h = assess(&f);
+    let s = h.checklist.item(CheckId::Scheduled);
+    assert_eq!(s.state, CheckState::Gap);
+    assert_eq!(
+        s.why,
+        "Overdue: the schedule (daily at 02:30) missed its last backup."
+    );
+    assert_eq!(s.fix, Some(FixAction::BackUpNow));
+    let ids: Vec<_> = h.checklist.items.iter().map(|i| i.id).collect();
+    assert_eq!(&ids[..2], [CheckId::BackedUp, CheckId::Scheduled]);
+    assert_eq!(h.checklist.done + 2, assess(&safe()).checklist.done);
+    // Never backed up, runs refused: overdue too, and its step is to fix the credentials.
+    let mut f = safe();
+    f.backups = 0;
+    f.last_good = None;
+    f.copies.clear();
+    f.overdue = true;
+    f.last_run = failed("auth", "password rejected");
+    let h = assess(&f);
+    let s = h.checklist.item(CheckId::Scheduled);
+    assert_eq!(s.state, CheckState::Gap);
+    assert_eq!(
+        s.why,
+        "Overdue: the schedule (daily at 02:30) has not made a good backup yet."
+    );
+    assert_eq!(s.fix, Some(FixAction::EditCredentials));
+    // Not overdue: done as before.
+    assert_eq!(
+        assess(&safe()).checklist.item(CheckId::Scheduled).state,
+        CheckState::Done
+    );
+}
