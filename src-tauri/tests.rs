@@ -1018,6 +1018,7 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
                     code: "connection".into(),
                     message: "refused".into(),
                     hint: None,
+                    detail: None,
                 }
             };
             catalog.finish_job(id, outcome).await.unwrap();

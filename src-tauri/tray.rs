@@ -575,6 +575,7 @@ mod tests {
             error_code: None,
             error_message: None,
             error_hint: None,
+            error_detail: None,
             backup_id: None,
             trigger: JobTrigger::Manual,
         }

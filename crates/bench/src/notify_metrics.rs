@@ -199,6 +199,7 @@ async fn seed(engine_dir: &Path) -> Result<(), String> {
                     code: "connection".into(),
                     message: "connection refused".into(),
                     hint: None,
+                    detail: None,
                 }
             } else {
                 let b = catalog

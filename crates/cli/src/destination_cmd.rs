@@ -292,6 +292,9 @@ pub async fn destination(engine: &Engine, cmd: DestinationCmd, out: &Out) -> Res
                 if let Some(lock) = &t.lock {
                     println!("  {lock}");
                 }
+                if let Some(same) = &t.same_disk {
+                    println!("  {same}");
+                }
                 if let Some(e) = &t.error {
                     println!("  {}", e.message);
                     if let Some(h) = &e.hint {

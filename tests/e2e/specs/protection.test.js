@@ -167,6 +167,10 @@ describe("encryption and copies on the project page", () => {
     await $("destination-test").click();
     await until(app.browser, "the test", async () => $("destination-test-result").isExisting(), { timeoutMs: 30_000 });
     assert.equal(await $("destination-test-result").getAttribute("data-writable"), "true");
+    // The folder is on the disk of the backups folder (both under /tmp): not a separate copy, said
+    // amber (issue 44: it read green "Writable · free").
+    assert.equal(await $("destination-test-result").getAttribute("data-same-disk"), "true");
+    assert.match(await $("destination-test-result").getText(), /^On the same disk as your backups: not a separate copy/);
     await $("destinations-section").scrollIntoView({ block: "center" });
     await app.screenshot("05-destination-added");
 

@@ -11,6 +11,7 @@ export function DamagedNotice({
   details,
   testId,
   actions = [],
+  next = DAMAGED_TEXT,
 }: {
   /** The engine's error, when there is one (its message goes into the details). */
   error?: ErrorPayload | null;
@@ -18,6 +19,8 @@ export function DamagedNotice({
   details?: string[];
   testId: string;
   actions?: SafeAction[];
+  /** The fact and its next step, when the screen's own is better (an import: nothing was added). */
+  next?: string;
 }) {
   const raw = [...(error ? [error.message] : []), ...(error?.detail ? [error.detail] : []), ...(details ?? [])];
   return (
@@ -25,7 +28,7 @@ export function DamagedNotice({
       <p className="notice-title" data-testid={`${testId}-title`}>
         The archive is damaged
       </p>
-      <p data-testid={`${testId}-next`}>{DAMAGED_TEXT}</p>
+      <p data-testid={`${testId}-next`}>{next}</p>
       {error?.hint && (
         <p className="notice-hint" data-testid={`${testId}-hint`}>
           {error.hint}

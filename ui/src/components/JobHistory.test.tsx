@@ -41,3 +41,31 @@ describe("the jobs table's size column", () => {
     expect(sizes).toEqual(["40.5 KiB", "already there", "40.5 KiB", "2.0 KiB"]);
   });
 });
+
+describe("a failed job's detail", () => {
+  it("is kept behind Details, not in the sentence (issue 44)", () => {
+    render(
+      <JobTable
+        jobs={[
+          job({
+            id: "f",
+            state: "failed",
+            backup_id: null,
+            error_code: "connection",
+            error_message: "the server does not answer",
+            error_hint: null,
+            error_detail: "connection refused (os error 111)",
+          }),
+          job({ id: "ok" }),
+        ]}
+        backupSizes={new Map()}
+      />,
+    );
+    const details = screen.getAllByTestId("job-history-row-detail");
+    expect(details).toHaveLength(1);
+    expect(details[0].tagName).toBe("DETAILS");
+    expect(details[0]).not.toHaveAttribute("open");
+    expect(details[0]).toHaveTextContent("connection refused (os error 111)");
+    expect(screen.getByText(/the server does not answer/)).not.toHaveTextContent("os error");
+  });
+});

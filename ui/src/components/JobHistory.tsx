@@ -1,3 +1,4 @@
+import { Details } from "./Details";
 import type { JobRecord, JobState, JobTrigger } from "../bindings";
 import { useJobs } from "../store";
 import { errorDisplay } from "../ipc/errorDisplay";
@@ -123,6 +124,14 @@ export function JobTable({
                   <strong>{errorDisplay(j.error_code).title}</strong>
                   {j.error_message ? `: ${j.error_message}` : ""}
                   {j.error_hint && <span className="muted"> — {j.error_hint}</span>}
+                  {/* What the server or tool said, kept with the job (issue 44). */}
+                  {j.error_detail && (
+                    <Details testId={`${testId}-detail`}>
+                      <p className="mono" style={{ overflowWrap: "anywhere" }}>
+                        {j.error_detail}
+                      </p>
+                    </Details>
+                  )}
                 </>
               )}
             </td>

@@ -190,6 +190,35 @@ describe("JobPanel", () => {
     expect(screen.queryByTestId("job-finished")).not.toBeInTheDocument();
   });
 
+  it("a backup waiting for the recovery key is paused, amber — not a red failure (issue 44, protection-02)", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const done: JobFinished = {
+      job_id: "job-1",
+      kind: "backup",
+      ok: false,
+      error: {
+        code: "needs_consent",
+        message: "backups of shop are paused until you confirm the recovery key",
+        hint: "enter the recovery key back first (offsite encryption confirm shop)",
+        retryable: false,
+      },
+      result: null,
+    };
+    await act(() => emit("job-finished", done));
+    const finished = await screen.findByTestId("job-finished");
+    expect(finished).toHaveClass("job-paused");
+    expect(finished).not.toHaveClass("job-failed");
+    expect(screen.getByTestId("job-result")).toHaveTextContent(/^Paused$/);
+    expect(finished.textContent).not.toMatch(/failed|went wrong/i);
+    const error = screen.getByTestId("job-error");
+    expect(error).toHaveClass("notice-warn");
+    expect(screen.getByTestId("job-error-title")).toHaveTextContent("Backups paused: confirm your recovery key");
+    // The app's next step, not the terminal command of the engine's hint.
+    expect(screen.getByTestId("job-error-hint")).not.toHaveTextContent("offsite encryption confirm");
+  });
+
   it("says a damaged archive once, with the next step; the raw problems only in the details", async () => {
     setup();
     fireEvent.click(screen.getByTestId("start"));

@@ -286,11 +286,13 @@ export function FinishedView({
     f.ok &&
     !(f.result?.kind === "verify" && !f.result.report.ok) &&
     !(f.result?.kind === "drill" && f.result.report.verdict !== "passed");
+  // Waiting for the user (a recovery key to confirm): amber, not a red failure (issue 44).
+  const paused = !f.ok && f.error != null && errorDisplay(f.error.code).tone === "warning";
   const path = f.result?.kind === "backup" ? f.result.backup.path : f.result?.kind === "verify" ? f.result.report.archive : null;
   const problems = f.result?.kind === "verify" ? f.result.report.problems : [];
   return (
     <div
-      className={`job job-finished ${intact ? "job-ok" : "job-failed"}`}
+      className={`job job-finished ${intact ? "job-ok" : paused ? "job-paused" : "job-failed"}`}
       data-testid="job-finished"
       data-job-id={job.id}
       data-ok={String(intact)}

@@ -177,7 +177,9 @@ describe("the checklist on the home card and the project header", () => {
     expect(lastRun).toHaveAttribute("data-waited", "true");
     expect(lastRun).toHaveClass("text-warn");
     expect(lastRun).not.toHaveClass("text-danger");
-    expect(lastRun).toHaveTextContent(/confirm your recovery key to resume backups/);
+    // Said once by the banner; the run's line only says when, what resumes it on hover.
+    expect(lastRun).toHaveTextContent(/^Last run waited [^:]+$/);
+    expect(lastRun.getAttribute("title")).toMatch(/confirm your recovery key to resume backups/);
     const fix = within(card).getByTestId("fix-vault");
     expect(fix).toHaveTextContent("Confirm the recovery key");
     fireEvent.click(fix);

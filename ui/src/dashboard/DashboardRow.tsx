@@ -61,9 +61,9 @@ function Fact({ health: h, item: id, label, children }: { health: ProjectHealth;
 
 /**
  * The newest good backup's time. While the checklist's "Backed up recently" is open (a failed
- * last run, overdue, paused), the time — or "Never" — is not said as fine or calm: it is amber,
- * a time with the item's why under it (issue 44: "just now" read as all well beside the amber item;
- * overdue-later-01 had a grey "Never" beside refused credentials).
+ * last run, overdue, paused), the time — or "Never" — is not said as fine or calm: it is amber
+ * (issue 44: "just now" read as all well beside the amber item; overdue-later-01 had a grey
+ * "Never" beside refused credentials). Its why is the item's, said there once.
  */
 function LastGoodBackup({ health: h }: { health: ProjectHealth }) {
   const item = h.checklist.items.find((i) => i.id === "backed_up");
@@ -73,12 +73,8 @@ function LastGoodBackup({ health: h }: { health: ProjectHealth }) {
       <dt>Last good backup</dt>
       <dd className={open ? "dash-fact-open" : undefined} data-state={item?.state} data-testid="project-fact-backed_up">
         <When iso={h.last_good} testId="project-last-backup" never="Never" />
-        {/* Under a time, why it is not fine; "Never" says it itself (the item above says why). */}
-        {open && h.last_good !== null && (
-          <span className="dash-fact-why small" data-testid="project-last-backup-why">
-            {sentenceCase(checkWhy(item))}
-          </span>
-        )}
+        {/* Why it is not fine is said once, by the card's reason or its checklist item (issue 44,
+            dashboard-02 said a refusal three times on one card): the time is amber, nothing more. */}
       </dd>
     </div>
   );

@@ -19,6 +19,11 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
   // in amber, with what resumes it (the engine counts it as the pause, not as a failed run).
   const waited = Boolean(run && !run.succeeded && health.checklist.paused && run.error_code === "needs_consent");
   const setUp = health.checklist.items.some((i) => i.id === "encryption" && i.fix === "set_up_encryption");
+  const cause = waited
+    ? `${setUp ? "set up encryption" : "confirm your recovery key"} to resume backups`
+    : run?.error_code
+      ? errorTitle(run.error_code)
+      : "failed";
   return (
     <div className="dash-schedule" data-testid="project-schedule" data-schedule={state}>
       <span data-testid="project-schedule-state" data-state={state}>
@@ -40,15 +45,17 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
         data-testid="project-last-run"
         data-ok={run ? String(run.succeeded) : "none"}
         data-waited={waited ? "true" : undefined}
-        title={run ? formatTime(run.finished_at) : undefined}
+        // Why it failed or waited is the card's reason and checklist item (dashboard-02 said
+        // "refused" / "rejected" three times on one card): here only when, the cause on hover.
+        title={run ? `${formatTime(run.finished_at)}${run.succeeded ? "" : ` · ${cause}`}` : undefined}
       >
         {!run
           ? "No run yet"
           : run.succeeded
             ? `Last run succeeded ${formatAgo(run.finished_at)}`
             : waited
-              ? `Last run waited ${formatAgo(run.finished_at)}: ${setUp ? "set up encryption" : "confirm your recovery key"} to resume backups`
-              : `Last run failed ${formatAgo(run.finished_at)}: ${run.error_code ? errorTitle(run.error_code) : "failed"}`}
+              ? `Last run waited ${formatAgo(run.finished_at)}`
+              : `Last run failed ${formatAgo(run.finished_at)}`}
       </span>
     </div>
   );

@@ -408,7 +408,8 @@ describe("DropZone", () => {
     expect(error).toHaveTextContent("the file is damaged");
     // A damaged file is not tried again: it stays damaged.
     expect(screen.queryByTestId("import-start")).not.toBeInTheDocument();
-    expect(screen.getByTestId("import-new-password")).toHaveValue("");
+    // No form to fill in again (the password typed is gone with it).
+    expect(screen.queryByTestId("import-new-password")).not.toBeInTheDocument();
   });
 
   it("a damaged archive offers only what is safe: the fact once, the raw details behind a disclosure, no Restore", async () => {
@@ -437,10 +438,18 @@ describe("DropZone", () => {
       } satisfies JobFinished),
     );
     const error = await screen.findByTestId("import-error");
-    expect(screen.getByTestId("import-error-next")).toHaveTextContent(
-      "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.",
-    );
+    // One red truth (issue 44, import-04): what is damaged, that nothing was imported, what to do.
+    expect(screen.getByTestId("import-error-next")).toHaveTextContent(/^This file is damaged: its contents do not match its checksum\.$/);
     expect(screen.getByTestId("import-error-hint")).toHaveTextContent("nothing was imported");
+    // Not "A backup made by Offsite" above it: what the file says of itself only behind a closed Details,
+    // after the damage; no import form under it.
+    const facts = screen.getByTestId("drop-damaged-facts");
+    expect(facts.tagName).toBe("DETAILS");
+    expect(facts).not.toHaveAttribute("open");
+    expect(facts).toContainElement(screen.getByTestId("drop-kind"));
+    expect(error.compareDocumentPosition(facts) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(screen.queryByTestId("import-panel")).not.toBeInTheDocument();
+    expect(screen.getByTestId("drop-preview")).not.toHaveTextContent("Add to Offsite");
     // The SHA-256 pair is only in the closed details, said once.
     const details = screen.getByTestId("import-error-details");
     expect(details.tagName).toBe("DETAILS");

@@ -125,7 +125,9 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 previewed.
               </p>
             )}
-            <PreviewBody inspected={inspected} />
+            {/* A file found damaged reads as one red truth first; what it says about itself
+                ("made by Offsite", its project) only behind Details below (issue 44, import-04). */}
+            {!damaged && <PreviewBody inspected={inspected} />}
             {inspected?.status === "ok" &&
               inspected.preview.kind === "offsite_archive" &&
               !damaged &&
@@ -151,6 +153,11 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 onDamaged={setDamaged}
                 onChooseAnother={() => leave(() => void pick())}
               />
+            )}
+            {damaged && (
+              <Details testId="drop-damaged-facts" summary="What the damaged file says it holds">
+                <PreviewBody inspected={inspected} />
+              </Details>
             )}
           </section>
         </div>

@@ -11,7 +11,7 @@ import { isDamaged } from "./dropState";
 import { formatBytes } from "../components/format";
 import { backupName } from "../components/names";
 import { fraction, phaseLabel } from "../components/JobPanel";
-import { useJobActions, useLiveJob, useProjects } from "../store";
+import { useJobActions, useLiveJob, usePlacedJob, useProjects } from "../store";
 import { isDatabaseUrl, isProjectName } from "../screens/AddProject";
 
 
@@ -45,7 +45,7 @@ type Props = {
 
 export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onChooseAnother }: Props) {
   const ids = useId();
-  const { startImport, cancel } = useJobActions();
+  const { startImport, cancel, dismiss } = useJobActions();
   const list = useProjects();
   const projects = list.status === "ready" ? list.data : list.status === "error" ? NO_PROJECTS : null;
   const [mode, setMode] = useState<"existing" | "new">("existing");
@@ -78,6 +78,19 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
   const failure = startError ?? (finished && !finished.ok ? finished.error : null);
   const damaged = isDamaged(failure);
   useEffect(() => onDamaged?.(damaged), [damaged, onDamaged]);
+  // The import is told here, once (issue 44, import-04: the dialog and the card behind it both
+  // said "The archive is damaged"): not above the project's tabs while this panel shows it, and
+  // its result is not repeated there once the dialog is closed. A job still running when the
+  // dialog closes goes on showing there.
+  usePlacedJob(jobId);
+  const told = useRef<{ id: string; done: boolean } | null>(null);
+  told.current = jobId === null ? null : { id: jobId, done: finished !== null };
+  useEffect(
+    () => () => {
+      if (told.current?.done) dismiss(told.current.id);
+    },
+    [dismiss],
+  );
 
   const submit = async () => {
     setStartError(null);
@@ -144,6 +157,21 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
             </button>
           )}
         </div>
+      </section>
+    );
+  }
+
+  if (damaged && failure) {
+    // One red truth (issue 44, import-04/05): what is damaged, that nothing was imported, what to
+    // do — no form to fill in again for a file that cannot be imported.
+    return (
+      <section className="import-panel" data-testid="import-damaged">
+        <DamagedNotice
+          error={failure}
+          testId="import-error"
+          next="This file is damaged: its contents do not match its checksum."
+          actions={onChooseAnother ? [{ label: "Choose another file…", run: onChooseAnother, testId: "import-choose-another" }] : []}
+        />
       </section>
     );
   }
@@ -255,18 +283,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
           {formError}
         </p>
       )}
-      {failure &&
-        (damaged ? (
-          <DamagedNotice
-            error={failure}
-            testId="import-error"
-            actions={
-              onChooseAnother ? [{ label: "Choose another file…", run: onChooseAnother, testId: "import-choose-another" }] : []
-            }
-          />
-        ) : (
-          <ErrorNotice error={failure} testId="import-error" />
-        ))}
+      {failure && <ErrorNotice error={failure} testId="import-error" />}
       {running && job && (
         <div className="import-progress" data-testid="import-progress">
           <progress

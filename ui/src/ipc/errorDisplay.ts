@@ -200,7 +200,11 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     ["open_backup_folder", "open_settings"],
   ),
   needs_consent: failed("Waiting for your confirmation", "Confirm what the message asks, then try again.", [], {
-    // A backup is refused with it while encryption is set up but its recovery key not entered back.
+    // A pause waiting for the user, not a failure of the machine (issue 44, protection-02): amber,
+    // "Paused". A backup is refused with it while encryption is set up but its recovery key not
+    // entered back.
+    tone: "warning",
+    outcome: "Paused",
     backupFix: { target: "encryption", label: "Confirm the recovery key…" },
     restore: {
       text: "The target database is not empty any more. Review the plan again and confirm replacing it.",

@@ -147,7 +147,7 @@ export function AddChannelForm({ api, onCancel, onAdded }: Props) {
             text("secret", "kept in the keychain", true),
             f.preset === "pagerduty"
               ? "The integration's routing key. Kept in the keychain."
-              : "Optional: signs each body (Offsite-Signature: sha256=…). Kept in the keychain.",
+              : "Optional: each message is signed with it, so the receiver can check it came from this computer (see the docs). Kept in the keychain.",
           )}
         </>
       )}

@@ -46,7 +46,7 @@ export function ChannelsSection({ channels, api, reload }: Props) {
     const r = await api.remove(name);
     setRemoving(null);
     if (!r.ok) return setError(r.error);
-    setNotice(`Removed ${name}: its routes, queued messages and secrets are gone.`);
+    setNotice(`Removed ${name}: its routes, the messages waiting to be sent and its secrets are gone.`);
     reload();
   };
 
@@ -100,7 +100,7 @@ export function ChannelsSection({ channels, api, reload }: Props) {
               <TestResult state={tests[c.name]} />
               {removing === c.name && (
                 <RemoveConfirm testId="channel-remove" onRemove={() => void remove(c.name)} onKeep={() => setRemoving(null)}>
-                  Remove the channel {c.name}? Its routes and queued messages go, and its secrets leave the keychain.
+                  Remove the channel {c.name}? Its routes and the messages waiting to be sent go, and its secrets leave the keychain.
                 </RemoveConfirm>
               )}
             </li>

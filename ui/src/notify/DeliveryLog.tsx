@@ -41,7 +41,7 @@ export function DeliveryLog({ log, projects, project, onProject, onRefresh }: Pr
       {log.status === "error" && <ErrorNotice error={log.error} testId="notify-log-error" onRetry={onRefresh} />}
       {log.status === "ready" && log.data.length === 0 && (
         <p className="muted small" data-testid="notify-log-empty">
-          Nothing sent yet. Events of backups, drills and overdue projects appear here as they are queued and sent.
+          Nothing sent yet. Messages about backups, drills and overdue projects appear here as they wait and are sent.
         </p>
       )}
       {log.status === "ready" && log.data.length > 0 && (

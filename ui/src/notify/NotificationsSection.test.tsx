@@ -166,7 +166,7 @@ describe("Notifications in Settings", () => {
     const next = await screen.findByTestId("notify-log-next");
     expect(next).toHaveClass("nowrap");
     expect(next.textContent).toMatch(/^2026-11-24 \d\d:\d\d$/);
-    expect(screen.getByTestId("notify-log-state")).toHaveTextContent(/^Queued · next 2026-11-24/);
+    expect(screen.getByTestId("notify-log-state")).toHaveTextContent(/^Waiting to send · next 2026-11-24/);
   });
 
   it("lists deliveries with state, project, attempts and the last error", async () => {

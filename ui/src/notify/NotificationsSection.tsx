@@ -75,7 +75,7 @@ export function NotificationsSection({ api = notifyApi }: { api?: NotifyApi }) {
       </h2>
       <p className="muted small">
         Be told about backups, drills, overdue projects and more by email, webhook, Telegram or a heartbeat ping — also
-        when the window is closed: events wait in an outbox until they are delivered.
+        when the window is closed: a message that cannot be delivered yet waits on this computer and is tried again.
       </p>
       {overview.status === "loading" && <p className="muted small">Loading…</p>}
       {overview.status === "error" && <ErrorNotice error={overview.error} testId="notify-load-error" onRetry={reload} />}

@@ -198,7 +198,7 @@ export function withoutSecrets(f: ChannelForm): ChannelForm {
 export type TestState = { status: "testing" } | { status: "sent"; eventId: string } | { status: "failed"; error: ErrorPayload };
 
 export const STATE_LABEL: Record<string, string> = {
-  queued: "Queued",
+  queued: "Waiting to send",
   sending: "Sending",
   sent: "Sent",
   failed: "Failed",

@@ -196,6 +196,19 @@ describe("DestinationsSection", () => {
     expect(screen.getByTestId("destination-test-result")).toHaveTextContent("Offline");
   });
 
+  it("a destination on the backups' own disk is amber, not a separate copy (issue 44, protection-05)", async () => {
+    const words = "On the same disk as your backups: not a separate copy. A disk that fails takes both.";
+    const answer: DestinationTest = { writable: true, offline: false, freeBytes: 5 * 1024 ** 3, detail: null, sameDisk: words };
+    const { api } = fakeApi({ test: async () => ({ ok: true, data: answer }) });
+    render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-test"));
+    const result = await screen.findByTestId("destination-test-result");
+    expect(result).toHaveClass("notice-warn");
+    expect(result).not.toHaveClass("notice-ok");
+    expect(result).toHaveAttribute("data-same-disk", "true");
+    expect(result.textContent).toMatch(/^On the same disk as your backups: not a separate copy/);
+  });
+
   it("removes only after the confirmation", async () => {
     const { api, removed } = fakeApi();
     render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
@@ -229,7 +242,10 @@ describe("ProtectionSummary", () => {
     expect(screen.getByTestId("protection-copies")).toHaveAttribute("data-met", "false");
     expect(screen.getByTestId("protection-copies")).toHaveTextContent("2 of 3");
     expect(screen.getByTestId("protection-media")).toHaveAttribute("data-met", "true");
-    expect(screen.getByTestId("protection-offsite")).toHaveTextContent("no");
+    expect(screen.getByTestId("protection-offsite")).toHaveTextContent("none away from this computer");
+    // Plain words, not the engine's "media 2 of 2" (issue 44).
+    expect(screen.getByTestId("protection-media")).toHaveTextContent("2 of 2 separate disks");
+    expect(screen.getByTestId("protection").textContent).not.toMatch(/\bmedia\b/);
     expect(screen.getByTestId("protection-pending")).toHaveTextContent(/copy to nas pending since/);
   });
 

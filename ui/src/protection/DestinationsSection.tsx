@@ -59,6 +59,8 @@ export function testSummary(t: DestinationTest): string {
   if (t.offline)
     return `Offline${t.detail ? `: ${t.detail}` : ": not reachable now (a drive that is not mounted?)"}. Copies wait until it is back.`;
   const room = t.freeBytes !== null ? `${formatBytes(t.freeBytes)} free` : "free space unknown";
+  // Writable, but on the backups' own disk: not a second copy (issue 44, protection-05 read green).
+  if (t.writable && t.sameDisk) return `${t.sameDisk} (Writable · ${room})`;
   return t.writable ? `Writable · ${room}` : `Not writable${t.detail ? `: ${t.detail}` : ""}`;
 }
 
@@ -238,7 +240,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
 function TestResult({ result }: { result: DestinationTest | ErrorPayload | "testing" | undefined }) {
   if (result === undefined || result === "testing") return null;
   if ("code" in result) return <ErrorNotice error={result} testId="destination-test-error" />;
-  const tone = result.offline ? "notice-warn" : result.writable ? "notice-ok" : "notice-error";
+  const tone = result.offline || (result.writable && result.sameDisk) ? "notice-warn" : result.writable ? "notice-ok" : "notice-error";
   return (
     <p
       className={`notice ${tone} small`}
@@ -246,6 +248,7 @@ function TestResult({ result }: { result: DestinationTest | ErrorPayload | "test
       data-testid="destination-test-result"
       data-writable={result.writable}
       data-offline={result.offline}
+      data-same-disk={Boolean(result.sameDisk)}
     >
       {testSummary(result)}
     </p>

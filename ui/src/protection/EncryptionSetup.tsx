@@ -20,8 +20,8 @@ const MODES: EncryptionMode[] = ["off", "passphrase", "key"];
 
 const MODE_HELP: Record<EncryptionMode, string> = {
   off: "Archives are plain .tar.zst (or .tar.gz) files. Configuration secrets are left out of them.",
-  passphrase: "Archives are encrypted with a passphrase you choose (age, scrypt). age -d opens them with it.",
-  key: "Offsite generates a key (age X25519) and keeps it in your system keychain. You keep its recovery line.",
+  passphrase: "Archives are encrypted with a passphrase you choose. With it they open also without Offsite (they are standard age files).",
+  key: "Offsite makes a key and keeps it in your system keychain. You keep its recovery key somewhere safe.",
 };
 
 /** Recipients as the engine takes them: one per line, blank lines and surrounding spaces dropped. */
@@ -367,8 +367,8 @@ export function RecoveryPanel({
         {item}
       </pre>
       <p data-testid={`${testId}-recovery-warning`}>
-        <strong>{LOSS_WARNING}</strong> Keep it somewhere other than this computer; it opens every archive of this
-        project with <span className="mono">age -d</span>, also without Offsite.
+        <strong>{LOSS_WARNING}</strong> Keep it somewhere other than this computer (a password manager, a printout):
+        it opens every archive of this project, also without Offsite.
       </p>
       {kept && (
         <p className="small" role="status" data-testid={`${testId}-recovery-kept`}>

@@ -3,14 +3,17 @@
 import { formatTime } from "../components/format";
 import { COPY_STATE_LABEL, DESTINATION_KIND_LABEL, type BackupLocations, type ProtectionView } from "./types";
 
-type Rule = { key: "copies" | "media" | "offsite"; label: string; met: boolean; value: string };
+type Rule = { key: "copies" | "media" | "offsite"; met: boolean; text: string };
 
-/** The three rules with the project's numbers. */
+/**
+ * The three rules with the project's numbers, in plain words ("media 1 of 2" was the engine's
+ * term, issue 44): copies, separate disks, one away from this computer.
+ */
 export function rules(p: ProtectionView): Rule[] {
   return [
-    { key: "copies", label: "copies", met: p.copies >= 3, value: `${p.copies} of 3` },
-    { key: "media", label: "media", met: p.media >= 2, value: `${p.media} of 2` },
-    { key: "offsite", label: "offsite", met: p.offsite, value: p.offsite ? "yes" : "no" },
+    { key: "copies", met: p.copies >= 3, text: `${p.copies} of 3 copies` },
+    { key: "media", met: p.media >= 2, text: `${p.media} of 2 separate disks` },
+    { key: "offsite", met: p.offsite, text: p.offsite ? "1 away from this computer" : "none away from this computer" },
   ];
 }
 
@@ -24,7 +27,7 @@ export function ProtectionSummary({ protection }: { protection: ProtectionView }
       </span>
       {all.map((r) => (
         <span key={r.key} className="protection-rule small" data-testid={`protection-${r.key}`} data-met={r.met}>
-          {r.met ? "✓" : "✗"} {r.label} {r.value}
+          {r.met ? "✓" : "✗"} {r.text}
         </span>
       ))}
       {protection.pending.map((p) => (

@@ -105,7 +105,13 @@ export function destinationSpec(f: DestinationForm): { spec: DestinationSpec; se
 }
 
 export function testView(t: EngineTest): DestinationTest {
-  return { writable: t.writable, offline: t.offline, freeBytes: t.free_bytes ?? null, detail: t.message ?? t.error?.message ?? null };
+  return {
+    writable: t.writable,
+    offline: t.offline,
+    freeBytes: t.free_bytes ?? null,
+    detail: t.message ?? t.error?.message ?? null,
+    sameDisk: t.same_disk ?? null,
+  };
 }
 
 export function destinationsApi(project: string): DestinationsApi {

@@ -121,6 +121,8 @@ export type DestinationTest = {
   /** Free bytes, when the destination knows. */
   freeBytes: number | null;
   detail: string | null;
+  /** On the disk of the local backups: writable, but not a separate copy (the engine's words). */
+  sameDisk?: string | null;
 };
 
 export type DestinationsApi = {

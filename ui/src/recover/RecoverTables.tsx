@@ -19,7 +19,11 @@ function Counts({ tables, testId }: { tables: TableRecovery[]; testId: string })
             <th className="num">Overwrite</th>
             <th className="num">Unchanged</th>
             <th className="num">Kept (differs)</th>
-            <th className="num">Parents present</th>
+            {/* Rows needed only because other rows point to them, already in the target (issue 44:
+                "Parents present" was the engine's term). */}
+            <th className="num" title="Rows the recovered rows point to, already in the target: left as they are">
+              Linked rows already there
+            </th>
           </tr>
         </thead>
         <tbody>

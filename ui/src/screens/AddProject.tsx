@@ -453,17 +453,18 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
 
         <div className="field-grid">
           <div className="field">
-            <label htmlFor={`${id}-tls`}>TLS</label>
+            <label htmlFor={`${id}-tls`}>Encrypted connection (TLS)</label>
             <select
               id={`${id}-tls`}
               value={v.tls}
               onChange={(e) => set("tls", e.target.value as TlsMode)}
               data-testid="field-tls"
             >
-              <option value="disable">disable: never use TLS</option>
-              <option value="prefer">prefer: TLS when offered</option>
-              <option value="require">require: TLS, certificate not checked</option>
-              <option value="verify-full">verify-full: TLS, certificate checked</option>
+              {/* Plain words first (issue 44: "disable: never use TLS"); libpq's sslmode after. */}
+              <option value="disable">Never (disable)</option>
+              <option value="prefer">When the server offers it (prefer)</option>
+              <option value="require">Always, certificate not checked (require)</option>
+              <option value="verify-full">Always, certificate checked (verify-full)</option>
             </select>
           </div>
           <div className="field">

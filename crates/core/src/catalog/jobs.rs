@@ -77,6 +77,9 @@ pub enum JobOutcome {
         code: String,
         message: String,
         hint: Option<String>,
+        /// The server's or tool's own words (the error's `detail`), for "Details".
+        #[serde(default)]
+        detail: Option<String>,
     },
     Cancelled,
 }
@@ -93,6 +96,7 @@ impl JobOutcome {
             code: e.code().to_string(),
             message: e.message().to_string(),
             hint: e.hint().map(str::to_string),
+            detail: e.detail().map(str::to_string),
         }
     }
 }
@@ -112,6 +116,10 @@ pub struct JobRecord {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub error_hint: Option<String>,
+    /// What the server or tool said when the job failed, for "Details" (issue 44).
+    #[cfg_attr(feature = "specta", specta(optional))]
+    #[serde(default)]
+    pub error_detail: Option<String>,
     /// The backup a successful backup job made; the backup a verify job checked.
     pub backup_id: Option<String>,
     /// What started it.
@@ -121,7 +129,8 @@ pub struct JobRecord {
 
 /// The columns of [`JobRecord`], in its order (`trigger` is an SQL keyword: quoted).
 const JOB_COLS: &str = "id, project_id, kind, state, started_at, finished_at, bytes_done, \
-                        bytes_total, error_code, error_message, error_hint, backup_id, \"trigger\"";
+                        bytes_total, error_code, error_message, error_hint, error_detail, backup_id, \
+                        \"trigger\"";
 
 /// A fresh job id (what [`Catalog::start_job`] would pick).
 pub fn new_job_id() -> String {
@@ -169,6 +178,7 @@ impl Catalog {
             error_code: None,
             error_message: None,
             error_hint: None,
+            error_detail: None,
             backup_id: None,
             trigger,
         };
@@ -255,16 +265,17 @@ impl Catalog {
     /// marked as interrupted while its process was in fact still running (another Offsite process
     /// started meanwhile): the real outcome replaces that guess.
     pub async fn finish_job(&self, id: &str, outcome: JobOutcome) -> Result<()> {
-        let (state, backup_id, code, message, hint) = match outcome {
+        let (state, backup_id, code, message, hint, detail) = match outcome {
             JobOutcome::Succeeded { backup_id } => {
-                (JobState::Succeeded, backup_id, None, None, None)
+                (JobState::Succeeded, backup_id, None, None, None, None)
             }
             JobOutcome::Failed {
                 code,
                 message,
                 hint,
-            } => (JobState::Failed, None, Some(code), Some(message), hint),
-            JobOutcome::Cancelled => (JobState::Cancelled, None, None, None, None),
+                detail,
+            } => (JobState::Failed, None, Some(code), Some(message), hint, detail),
+            JobOutcome::Cancelled => (JobState::Cancelled, None, None, None, None, None),
         };
         // The job's notification (issue 27) is queued in the same transaction: a finished job
         // and its event are recorded together or not at all.
@@ -272,7 +283,7 @@ impl Catalog {
         let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
         let done = sqlx::query(
             "UPDATE jobs SET state = ?, finished_at = ?, backup_id = COALESCE(?, backup_id), \
-             error_code = ?, error_message = ?, error_hint = ? \
+             error_code = ?, error_message = ?, error_hint = ?, error_detail = ? \
              WHERE id = ? AND (state IN ('running', 'cancelling') OR (state = 'failed' AND error_message = ?))",
         )
         .bind(state)
@@ -281,6 +292,7 @@ impl Catalog {
         .bind(&code)
         .bind(&message)
         .bind(&hint)
+        .bind(&detail)
         .bind(id)
         .bind(INTERRUPTED_MESSAGE)
         .execute(&mut *tx)
@@ -470,7 +482,8 @@ mod tests {
         let c = catalog().await;
         let j = c.start_job(JobKind::Verify, None).await.unwrap();
         let err = Error::new(ErrorKind::Integrity, "database.dump is truncated")
-            .with_hint("take a new backup");
+            .with_hint("take a new backup")
+            .with_detail("pg_restore: error: could not read input file: end of file");
         c.finish_job(&j.id, JobOutcome::from_error(&err))
             .await
             .unwrap();
@@ -482,6 +495,15 @@ mod tests {
             Some("database.dump is truncated")
         );
         assert_eq!(r.error_hint.as_deref(), Some("take a new backup"));
+        // The tool's own words round-trip, for "Details" (issue 44).
+        assert_eq!(
+            r.error_detail.as_deref(),
+            Some("pg_restore: error: could not read input file: end of file")
+        );
+        assert_eq!(
+            c.jobs(None, 10).await.unwrap()[0].error_detail,
+            r.error_detail
+        );
         assert_eq!(r.backup_id, None);
 
         let j = c.start_job(JobKind::Restore, None).await.unwrap();

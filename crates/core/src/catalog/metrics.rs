@@ -150,6 +150,7 @@ mod tests {
                         code: "connection".into(),
                         message: "refused".into(),
                         hint: None,
+                        detail: None,
                     },
                 )
                 .await

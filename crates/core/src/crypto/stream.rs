@@ -121,20 +121,34 @@ impl<R: Read + io::Seek> io::Seek for DecryptReader<R> {
     }
 }
 
-/// The hint of a [`ErrorKind::WrongKey`] error for a file encrypted with a passphrase or not.
-fn wrong_key_hint(scrypt: bool) -> String {
-    let what = if scrypt {
-        "this archive was encrypted with a passphrase: enter that passphrase"
+/// The hint of a [`ErrorKind::WrongKey`] error for a file encrypted with a passphrase or not:
+/// which key is missing and where a person finds it, in plain words (issue 44).
+pub fn wrong_key_hint(scrypt: bool) -> &'static str {
+    if scrypt {
+        "Enter the passphrase chosen when encryption was set up for this project; without it \
+         nobody can recover the data."
     } else {
-        "this archive was encrypted to public keys: give the AGE-SECRET-KEY-1… line (or the SSH \
-         private key) of one of them, e.g. the recovery key saved when encryption was set up"
-    };
-    format!("{what}; without the right key nobody can recover the data")
+        "Enter the project's recovery key: it was shown once when encryption was set up, to be \
+         kept in a password manager or on paper. Without it nobody can recover the data."
+    }
+}
+
+/// The technical part of a [`ErrorKind::WrongKey`] error, for "Details" (a terminal user who
+/// holds several keys needs it; the app's sentence does not).
+pub fn wrong_key_detail(scrypt: bool) -> &'static str {
+    if scrypt {
+        "age file encrypted with a passphrase (scrypt recipient)"
+    } else {
+        "age file encrypted to public keys (X25519 or SSH recipients): the matching \
+         AGE-SECRET-KEY-1… line, or the SSH private key of one of them, opens it"
+    }
 }
 
 /// A [`ErrorKind::WrongKey`] error: no key given, or none that opens the file.
 pub fn wrong_key(message: impl Into<String>, scrypt: bool) -> Error {
-    Error::new(ErrorKind::WrongKey, message).with_hint(wrong_key_hint(scrypt))
+    Error::new(ErrorKind::WrongKey, message)
+        .with_hint(wrong_key_hint(scrypt))
+        .with_detail(wrong_key_detail(scrypt))
 }
 
 /// Opens the age file `input` with any of `keys`: reads and checks its header now.
@@ -196,7 +210,7 @@ pub fn decrypt<R: Read>(input: R, keys: &[UserKey]) -> Result<DecryptReader<R>> 
                 if scrypt {
                     "the passphrase does not open this archive"
                 } else {
-                    "the key does not open this archive (it is not one of its recipients)"
+                    "the key given does not open this archive"
                 },
                 scrypt,
             ),

@@ -93,6 +93,13 @@ fn recipients_round_trip_and_each_identity_opens_alone() {
     let e = decrypt_all(&cipher, &[c]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongKey);
     assert!(e.hint().unwrap().contains("nobody can recover"), "{e:?}");
+    // Plain words first (which key, where to find it); the age terms only behind Details.
+    assert!(e.hint().unwrap().contains("recovery key"), "{e:?}");
+    for engine_word in ["AGE-SECRET-KEY", "public keys", "SSH", "recipient"] {
+        assert!(!e.hint().unwrap().contains(engine_word), "{e:?}");
+        assert!(!e.message().contains(engine_word), "{e:?}");
+    }
+    assert!(e.detail().unwrap().contains("AGE-SECRET-KEY-1"), "{e:?}");
     let e = decrypt_all(&cipher, &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongKey);
     let e = decrypt_all(&cipher, &[UserKey::passphrase("pw").unwrap()]).unwrap_err();

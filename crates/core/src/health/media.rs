@@ -100,10 +100,46 @@ async fn medium_of(d: &DestinationRecord, local_dev: Option<u64>) -> Medium {
     }
 }
 
+/// Whether `dest` is on the same filesystem of this computer as `local` (the same device id):
+/// not a separate copy. Unknown devices are never the same.
+pub fn same_disk(local: &Medium, dest: &Medium) -> bool {
+    local.key.starts_with("dev:") && local.key == dest.key
+}
+
 /// How many distinct media `keys` name.
 pub fn count(keys: &[&str]) -> usize {
     let mut seen: Vec<&str> = keys.to_vec();
     seen.sort_unstable();
     seen.dedup();
     seen.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(dev: Option<u64>) -> Medium {
+        Medium {
+            key: dev.map_or_else(|| "dest:x".into(), |d| format!("dev:{d}")),
+            offsite: false,
+            note: None,
+        }
+    }
+
+    /// Two folders on one filesystem have one device id: the same disk; a folder on another
+    /// filesystem (/proc is always another one) is not, and an unknown device never is.
+    #[test]
+    fn folders_on_one_filesystem_are_the_same_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let (da, db) = (device_of(&a), device_of(&b));
+        assert!(da.is_some());
+        assert!(same_disk(&on(da), &on(db)));
+        let other = device_of(Path::new("/proc"));
+        assert_ne!(other, da);
+        assert!(!same_disk(&on(da), &on(other)));
+        assert!(!same_disk(&on(None), &on(None)));
+    }
 }

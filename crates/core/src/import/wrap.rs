@@ -322,7 +322,7 @@ fn manifest_of(
                 "roles and grants were not saved: the imported SQL dump holds no roles (only a pg_dumpall file does)"
                     .to_string()
             } else {
-                "roles and grants were not saved: the imported dump came without globals.sql"
+                "roles and grants were not saved: a pg_dump file holds no roles (only pg_dumpall saves them)"
                     .to_string()
             }
         }),

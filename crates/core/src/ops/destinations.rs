@@ -49,8 +49,16 @@ pub struct DestinationTest {
     /// An S3 destination that locks its copies: that the bucket has Object Lock enabled, and
     /// what the mode means in plain words.
     pub lock: Option<String>,
+    /// On the same disk as the project's local backups (a folder, or an rclone remote of type
+    /// `local`): writable, but not a separate copy, said in words (`None`: another disk, or
+    /// not known).
+    pub same_disk: Option<String>,
     pub error: Option<ErrorPayload>,
 }
+
+/// What [`DestinationTest::same_disk`] says.
+pub const SAME_DISK_WORDS: &str = "On the same disk as your backups: not a separate copy. A \
+     disk that fails takes both; choose a folder on another drive, a NAS or a bucket.";
 
 /// Check a destination name: like a project's (letters, digits, `_`, `-`, `.`), not `local`.
 pub fn validate_name(name: &str) -> Result<()> {
@@ -531,8 +539,12 @@ pub(crate) async fn test(engine: &Engine, project: &str, name: &str) -> Result<D
         total_bytes: None,
         message: None,
         lock: None,
+        same_disk: None,
         error: None,
     };
+    out.same_disk = same_disk(engine, &project, &d)
+        .await
+        .then(|| SAME_DISK_WORDS.to_string());
     // The probe object is written unlocked (a locked one could not be removed).
     let dest = match open_with(engine, &project, &d, None).await {
         Ok(dest) => dest,
@@ -570,6 +582,19 @@ pub(crate) async fn test(engine: &Engine, project: &str, name: &str) -> Result<D
         }
     }
     Ok(out)
+}
+
+/// Whether destination `d` is on the disk of the project's local backups (its folder, or the
+/// nearest one that exists before the first backup), by device id.
+async fn same_disk(engine: &Engine, project: &Project, d: &DestinationRecord) -> bool {
+    let local = engine.backup_dir_of(project);
+    let Some(local) = local.ancestors().find(|p| p.exists()) else {
+        return false;
+    };
+    let (local, media) = crate::health::media::media(Some(local), std::slice::from_ref(d)).await;
+    media
+        .get(&d.id)
+        .is_some_and(|m| crate::health::media::same_disk(&local, m))
 }
 
 #[cfg(test)]

@@ -185,3 +185,33 @@ async fn removing_a_destination_counts_only_the_copies_written_there() {
     );
     assert!(!r.note.contains("left in place"), "{}", r.note);
 }
+
+/// "Test destination" says a folder on the local backups' disk is not a separate copy (issue 44,
+/// `protection-05`: it read green "Writable · free"), before the first backup too; a folder on
+/// another filesystem (/dev/shm) is not flagged.
+#[tokio::test(flavor = "multi_thread")]
+async fn testing_a_destination_on_the_backups_disk_says_it_is_not_a_separate_copy() {
+    let pg = TestCluster::shared();
+    let env = env_configured(|c| c).await;
+    let e = &env.engine;
+    project(pg, &env, "samedisk").await;
+    let usb = env.dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    e.add_destination("samedisk", folder("usb", &usb), None)
+        .await
+        .unwrap();
+    let t = e.test_destination("samedisk", "usb").await.unwrap();
+    assert!(t.writable, "{t:?}");
+    assert_eq!(
+        t.same_disk.as_deref(),
+        Some(offsite_core::ops::destinations::SAME_DISK_WORDS),
+        "{t:?}"
+    );
+    let other = tempfile::tempdir_in("/dev/shm").unwrap();
+    e.add_destination("samedisk", folder("shm", other.path()), None)
+        .await
+        .unwrap();
+    let t = e.test_destination("samedisk", "shm").await.unwrap();
+    assert!(t.writable, "{t:?}");
+    assert_eq!(t.same_disk, None, "{t:?}");
+}

@@ -85,6 +85,18 @@ describe("the project's job results (issue 44)", () => {
     expect(answered(jobs, true).map((j) => j.id)).toEqual(["job-2"]);
   });
 
+  it("a green 'Imported' is not shown under a newer verify that found the same archive damaged (issue 44, import-05)", () => {
+    const path = "/b/legacy/legacy_20261126_180928_database.tar.zst";
+    const imported = { id: "imp", kind: "import", finished: { ok: true, error: null, result: { kind: "import", project: "legacy", backup: { path, size: 1 } } } };
+    const other = { id: "imp2", kind: "import", finished: { ok: true, error: null, result: { kind: "import", project: "legacy", backup: { path: "/b/other.tar.zst", size: 1 } } } };
+    const damaged = { id: "ver", kind: "verify", finished: { ok: true, error: null, result: { kind: "verify", backup_id: null, report: { ok: false, archive: path, problems: [] } } } };
+    const jobs = [damaged, other, imported] as unknown as Parameters<typeof answered>[0];
+    expect(answered(jobs).map((j) => j.id)).toEqual(["ver", "imp2"]);
+    // An import newer than the verify stands (it wrote a fresh file).
+    const later = [imported, damaged] as unknown as Parameters<typeof answered>[0];
+    expect(answered(later).map((j) => j.id)).toEqual(["imp", "ver"]);
+  });
+
   it("no empty panel once every result is answered (protection-04 showed an empty card above the tabs)", async () => {
     const confirmed = { id: "encryption", label: "Encryption ready", state: "done", why: "confirmed", fix: null, fix_label: null, at: null, why_at: null } as const;
     mockIPC(

@@ -17,9 +17,30 @@ export const FINISHED_SHOWN = 3;
 export function answered(finished: LiveJob[], consentGiven = false): LiveJob[] {
   return finished.filter(
     (j, i) =>
-      j.finished?.ok ||
-      !(finished.slice(0, i).some((n) => n.kind === j.kind && n.finished?.ok) || (consentGiven && j.finished?.error?.code === "needs_consent")),
+      (j.finished?.ok && !foundDamagedLater(j, finished.slice(0, i))) ||
+      (!j.finished?.ok &&
+        !(finished.slice(0, i).some((n) => n.kind === j.kind && n.finished?.ok) || (consentGiven && j.finished?.error?.code === "needs_consent"))),
   );
+}
+
+/** The archive a finished job wrote (a backup, an import), if any. */
+function archiveWritten(job: LiveJob): string | null {
+  const r = job.finished?.result;
+  return r?.kind === "backup" || r?.kind === "import" ? r.backup.path : null;
+}
+
+/**
+ * Whether a newer verify found the archive `job` wrote damaged: its green "Imported" / "Backup
+ * written" is no longer true, and the red "Archive damaged" says what is (issue 44, import-05
+ * showed both, one under the other).
+ */
+function foundDamagedLater(job: LiveJob, newer: LiveJob[]): boolean {
+  const path = archiveWritten(job);
+  if (path === null) return false;
+  return newer.some((n) => {
+    const r = n.finished?.result;
+    return r?.kind === "verify" && !r.report.ok && r.report.archive === path;
+  });
 }
 
 /**

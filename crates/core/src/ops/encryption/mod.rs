@@ -273,9 +273,9 @@ pub(crate) async fn confirm(
     let not_it = || {
         crypto::wrong_key(
             if scrypt {
-                "that is not the project's passphrase"
+                "That is not this project's passphrase."
             } else {
-                "that is not the project's recovery key"
+                "That is not this project's recovery key."
             },
             scrypt,
         )
@@ -381,9 +381,8 @@ pub(crate) async fn for_backup(engine: &Engine, project: &Project) -> Result<Opt
     if row.check.is_none() {
         return Err(Error::new(
             ErrorKind::NeedsConsent,
-            format!(
-                "project {name:?} is to be encrypted ({mode}), but encryption is not set up yet"
-            ),
+            // A pause waiting for the user, said as one (issue 44): the app shows it amber.
+            format!("backups of {name} are paused until encryption is set up ({mode})"),
         )
         .with_hint(format!(
             "set it up: offsite encryption set {name} --generate-key (or --passphrase-stdin), save \
@@ -393,7 +392,7 @@ pub(crate) async fn for_backup(engine: &Engine, project: &Project) -> Result<Opt
     if !row.confirmed {
         return Err(Error::new(
             ErrorKind::NeedsConsent,
-            format!("project {name:?} is encrypted, but its recovery key was not confirmed yet"),
+            format!("backups of {name} are paused until you confirm the recovery key"),
         )
         .with_hint(format!(
             "enter the recovery key back first (offsite encryption confirm {name}, or the app's \
