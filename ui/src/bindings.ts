@@ -1505,6 +1505,12 @@ export type DestinationTest = {
 	 *  what the mode means in plain words.
 	 */
 	lock: string | null,
+	/**
+	 *  On the same disk as the project's local backups (a folder, or an rclone remote of type
+	 *  `local`): writable, but not a separate copy, said in words (`None`: another disk, or
+	 *  not known).
+	 */
+	same_disk: string | null,
 	error: ErrorPayload | null,
 };
 
@@ -2037,6 +2043,8 @@ export type JobRecord = {
 	error_code: string | null,
 	error_message: string | null,
 	error_hint: string | null,
+	/**  What the server or tool said when the job failed, for "Details" (issue 44). */
+	error_detail?: string | null,
 	/**  The backup a successful backup job made; the backup a verify job checked. */
 	backup_id: string | null,
 	/**  What started it. */

@@ -63,7 +63,7 @@ describe("a failed job's detail", () => {
     );
     const details = screen.getAllByTestId("job-history-row-detail");
     expect(details).toHaveLength(1);
-    expect(details[0].tagName).toBe("DETAILS");
+    expect(details[0]!.tagName).toBe("DETAILS");
     expect(details[0]).not.toHaveAttribute("open");
     expect(details[0]).toHaveTextContent("connection refused (os error 111)");
     expect(screen.getByText(/the server does not answer/)).not.toHaveTextContent("os error");
