@@ -93,6 +93,41 @@ pub struct ProjectConfig {
     /// change it; absent, the API's (or a new project's recommended policy) stands.
     #[serde(default)]
     pub retention: Option<offsite_core::schedule::RetentionPolicy>,
+    /// Capture the project's changes while the agent runs, for restores to any second
+    /// (`[projects.<id>.pitr]`; docs/pitr.md). Absent: no capture (a chain left from an earlier
+    /// configuration is ended and its slot dropped at start).
+    #[serde(default)]
+    pub pitr: Option<PitrConfig>,
+}
+
+/// `[projects.<id>.pitr]`: point-in-time capture beside the database.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PitrConfig {
+    /// How long restorable windows are kept (`7d`, `36h`, `1d12h`; default: until `offsite
+    /// pitr prune`).
+    #[serde(default)]
+    pub keep_within: Option<String>,
+    /// WAL the slot may hold before it is dropped to protect the server's disk (`1GiB`, the
+    /// default; `512MiB`).
+    #[serde(default)]
+    pub max_retained: Option<String>,
+}
+
+impl PitrConfig {
+    /// The limits a new chain gets (checked by [`AgentConfig::check`]).
+    pub fn want(&self) -> Result<offsite_core::ops::pitr::keep::KeepCapturing> {
+        use offsite_core::pitr::{parse_keep_within, parse_size};
+        Ok(offsite_core::ops::pitr::keep::KeepCapturing {
+            restart: true,
+            max_retained: self.max_retained.as_deref().map(parse_size).transpose()?,
+            keep_within: self
+                .keep_within
+                .as_deref()
+                .map(parse_keep_within)
+                .transpose()?,
+        })
+    }
 }
 
 /// `[projects.<id>.s3]`: where the project's storage objects are, over S3. The secret key is
@@ -338,6 +373,14 @@ impl AgentConfig {
                         "project {id}: [s3] needs exactly one of secret_env and secret_file"
                     )));
                 }
+            }
+            if let Some(pitr) = &p.pitr {
+                pitr.want().map_err(|e| {
+                    Error::invalid(format!(
+                        "project {id}: [pitr] is not valid: {}",
+                        e.message()
+                    ))
+                })?;
             }
             for f in &p.config_files {
                 if f.file_name().is_none() {
