@@ -516,6 +516,7 @@ config_files = ["compose/docker-compose.yml"]
             config_files: vec![],
             s3: None,
             retention: None,
+            pitr: None,
         };
         assert_eq!(p.password().unwrap().as_deref(), Some("s3cret"));
         let p = ProjectConfig {
@@ -560,6 +561,32 @@ config_files = ["compose/docker-compose.yml"]
         ] {
             let e = AgentConfig::parse(&format!("{base}{bad}\n"), Path::new("/")).unwrap_err();
             assert!(e.message().contains("at least"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_pitr_table_is_read_and_bad_limits_are_refused_naming_the_project() {
+        let base = "listen = \"127.0.0.1:8443\"\ndata_dir = \"d\"\n[projects.shop]\n\
+                    database_url = \"postgres://u@h/db\"\n[projects.shop.pitr]\n";
+        let c = AgentConfig::parse(
+            &format!("{base}keep_within = \"7d\"\nmax_retained = \"512MiB\"\n"),
+            Path::new("/"),
+        )
+        .unwrap();
+        let want = c.projects["shop"].pitr.as_ref().unwrap().want().unwrap();
+        assert_eq!(want.keep_within, Some(7 * 86_400));
+        assert_eq!(want.max_retained, Some(512 << 20));
+        assert!(want.restart);
+        for bad in [
+            "keep_within = \"7m\"",
+            "max_retained = \"lots\"",
+            "every = 3",
+        ] {
+            let e = AgentConfig::parse(&format!("{base}{bad}\n"), Path::new("/")).unwrap_err();
+            assert!(
+                e.message().contains("shop") || e.message().contains("every"),
+                "{bad}: {e}"
+            );
         }
     }
 }
