@@ -2,8 +2,8 @@
 // report. The steps' logic is the pure machine in steps.ts; this container runs the commands,
 // follows the jobs and moves between the steps, each drawn by its own file in steps/. Nothing
 // changes any database before "Restore" on the review step.
-import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
-import { commands, type ErrorPayload, type JobFinished, type ProjectSummary } from "../bindings";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { commands, type ErrorPayload, type JobFinished, type ProjectSummary, type Window } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import {
   canBack,
@@ -31,6 +31,7 @@ import { BACKUPS_SHOWN, SourceStep } from "./steps/SourceStep";
 import { TargetStep } from "./steps/TargetStep";
 import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
+import { PitrRestore } from "./pitr/PitrRestore";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
@@ -69,6 +70,21 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     // Only when the list arrives: a choice the user clears is not made again.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [backups]);
+  // "A point in time" is offered beside the backups when the engine has restorable windows.
+  const [windows, setWindows] = useState<Window[]>([]);
+  const [mode, setMode] = useState<"backup" | "time">("backup");
+  useEffect(() => {
+    let live = true;
+    commands
+      .pitrStatus(project)
+      .then((r) => {
+        if (live && r.status === "ok") setWindows(r.data.windows);
+      })
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [project]);
   const heading = useRef<HTMLHeadingElement>(null);
   // The jobs this wizard follows; left when it closes.
   const following = useRef<(() => void)[]>([]);
@@ -231,6 +247,26 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         </h2>
       </div>
 
+      {step === "source" && windows.length > 0 && (
+        <fieldset className="wizard-choices" data-testid="wizard-mode">
+          <legend className="muted small">Restore from</legend>
+          <label className="wizard-choice">
+            <input type="radio" name="wizard-mode" checked={mode === "backup"} onChange={() => setMode("backup")} data-testid="wizard-mode-backup" />
+            <span>A backup</span>
+          </label>
+          <label className="wizard-choice">
+            <input type="radio" name="wizard-mode" checked={mode === "time"} onChange={() => setMode("time")} data-testid="wizard-mode-time" />
+            <span>A point in time (any second the capture of changes holds)</span>
+          </label>
+        </fieldset>
+      )}
+      {mode === "time" && windows.length > 0 ? (
+        <div className="panel wizard-body" data-testid="wizard-time">
+          <h3 className="panel-title">A point in time</h3>
+          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} />
+        </div>
+      ) : (
+      <>
       <ol className="wizard-steps" aria-label="Steps" data-testid="wizard-steps">
         {STEPS.map((st, i) => (
           <li
@@ -316,6 +352,8 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         </div>
         )}
       </form>
+      </>
+      )}
     </section>
   );
 }
