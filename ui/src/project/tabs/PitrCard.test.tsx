@@ -1,6 +1,6 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
 import type { PitrStatus } from "../../bindings";
 import { PitrCard } from "./PitrCard";
 
@@ -122,5 +122,38 @@ describe("PitrCard", () => {
     fireEvent.click(screen.getByTestId("pitr-disable"));
     fireEvent.click(screen.getByTestId("pitr-off-yes"));
     await waitFor(() => expect(calls).toContain("pitr_disable"));
+  });
+});
+
+describe("PitrCard refresh", () => {
+  it("asks again every 5 s while capture is on, never while it is off", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let n = 0;
+      let enabled = true;
+      mockIPC((cmd) => {
+        if (cmd !== "pitr_status") throw new Error(cmd);
+        n += 1;
+        return enabled ? on() : on({ enabled: false, windows: [] });
+      });
+      const { unmount } = render(<PitrCard project="shop" now={() => NOW} />);
+      await screen.findByTestId("pitr-on");
+      const first = n;
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(5100);
+      });
+      expect(n).toBeGreaterThan(first);
+      unmount();
+      enabled = false;
+      n = 0;
+      render(<PitrCard project="shop" now={() => NOW} />);
+      await screen.findByTestId("pitr-off");
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(15000);
+      });
+      expect(n).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -43,11 +43,17 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
 
   useEffect(() => {
     void refresh();
+  }, [refresh]);
+  // The engine's status connects to the database: it is asked again every few seconds only while
+  // capture is on (the lag moves), not for a project that never turned it on.
+  const polling = status?.enabled === true;
+  useEffect(() => {
+    if (!polling) return;
     const t = setInterval(() => {
       if (typeof document === "undefined" || document.visibilityState !== "hidden") void refresh();
     }, REFRESH_MS);
     return () => clearInterval(t);
-  }, [refresh]);
+  }, [polling, refresh]);
 
   const act = async (kind: Exclude<Busy, null>) => {
     setBusy(kind);
