@@ -199,6 +199,10 @@ describe("RestoreWizard", () => {
     expect($("wizard-plan-versions")).toHaveTextContent("pg_restore (PostgreSQL) 16.4");
     expect(screen.queryByTestId("wizard-consent")).not.toBeInTheDocument();
     expect(called(calls, "start_restore")).toHaveLength(0); // nothing has happened yet
+    // The plan scrolls in a box of its own; the buttons sit below it, not over it (issue 44, restore-11).
+    expect($("wizard-scroll")).toContainElement($("wizard-plan"));
+    expect($("wizard-scroll")).not.toContainElement($("wizard-restore"));
+    expect($("wizard-scroll").nextElementSibling).toContainElement($("wizard-actions"));
     fireEvent.click($("wizard-restore"));
 
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
