@@ -306,6 +306,12 @@ describe("ScheduleSection", () => {
     expect(calls.filter((c) => c.cmd === "health").length).toBeGreaterThanOrEqual(2);
   });
 
+  it("a schedule shown while Offsite does not start at login: the offer is there without a save (issue 44)", async () => {
+    setup([saved]);
+    await screen.findByTestId("schedule-backup");
+    expect(await screen.findByTestId("schedule-autostart-offer")).toHaveTextContent("Schedules run only while Offsite runs");
+  });
+
   it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {
     const calls = setup();
     await screen.findByTestId("schedule-backup");

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { overview, protectedHealth } from "../dashboard/fixtures";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppInfo, DesktopSettings, ToolsReport } from "../bindings";
 import { fromDraft, joinPath, Settings } from "./Settings";
@@ -312,6 +313,16 @@ describe("Settings", () => {
 });
 
 describe("Settings: schedules", () => {
+  it("under the unticked 'Start Offsite when I log in': which projects' schedules need it (issue 44)", async () => {
+    mock({ health: () => overview([protectedHealth("shop", { schedule: "daily 02:30", paused: false }), protectedHealth("crm", { schedule: null })]) });
+    render(<Settings onBack={vi.fn()} />);
+    expect(await screen.findByTestId("settings-autostart-schedules")).toHaveTextContent(
+      "shop has a schedule: schedules run only while Offsite runs",
+    );
+    fireEvent.click(screen.getByTestId("settings-autostart"));
+    expect(screen.queryByTestId("settings-autostart-schedules")).toBeNull();
+  });
+
   it("saves everything with the one Save: starting at login and the encryption of new projects too, nothing on change", async () => {
     const calls = mock({
       set_autostart: (a) => a.on,

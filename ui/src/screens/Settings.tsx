@@ -10,6 +10,7 @@ import {
   type ToolsReport,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
+import { call } from "../ipc/call";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
@@ -430,6 +431,7 @@ export function Settings({ onBack }: Props) {
             />
             Start Offsite when I log in (in the tray), so scheduled backups run
           </label>
+          {autostart === false && <ScheduledWithoutLogin />}
           {autostartError && <ErrorNotice error={autostartError} testId="settings-autostart-error" />}
           <label className="inline-select">
             Notify about scheduled backups and verifications
@@ -489,5 +491,30 @@ export function Settings({ onBack }: Props) {
       </form>
       <About info={info} />
     </section>
+  );
+}
+
+/**
+ * Under "Start Offsite when I log in", unticked: which projects have a schedule on, which then runs
+ * only while Offsite runs (issue 44: this box was off while the checklist said ✓ Scheduled).
+ */
+function ScheduledWithoutLogin() {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    let stale = false;
+    void call(commands.health()).then((r) => {
+      if (!stale && r.ok) setNames(r.data.projects.filter((h) => h.schedule !== null && !h.paused).map((h) => h.project));
+    });
+    return () => {
+      stale = true;
+    };
+  }, []);
+  if (names.length === 0) return null;
+  const which = names.length === 1 ? `${names[0]} has a schedule` : `${names.length} projects have schedules (${names.join(", ")})`;
+  return (
+    <p className="notice notice-warn small" data-testid="settings-autostart-schedules">
+      {which}: schedules run only while Offsite runs. With this off, nothing runs after a restart until you open
+      Offsite.
+    </p>
   );
 }

@@ -1,0 +1,79 @@
+// Schedules run only while Offsite runs. Wherever a schedule is saved or shown while Offsite does
+// not start at login (the Schedules tab, the home screen), this says so with the one-click turn-on
+// (issue 44: Settings said "Start Offsite when I log in" off while the checklist said ✓ Scheduled).
+// "Not now" hides it for the rest of the session, everywhere.
+import { useEffect, useState } from "react";
+import { commands } from "../bindings";
+import { call } from "../ipc/call";
+
+let notNow = false;
+
+/** For tests: forget a "Not now". */
+export function resetAutostartOffer(): void {
+  notNow = false;
+}
+
+export const AUTOSTART_WORDS =
+  "Schedules run only while Offsite runs (the window may be closed: it stays in the tray). It does not start when you log in, so after a restart nothing runs until you open it.";
+
+type Props = {
+  /** Whether a schedule is on (nothing to say otherwise). */
+  active: boolean;
+  /** `<testId>-offer`, `-on`, `-later`, `-done`, `-failed`. */
+  testId: string;
+};
+
+export function AutostartOffer({ active, testId }: Props) {
+  const [state, setState] = useState<"unknown" | "off" | "on" | "turned-on" | "failed" | "later">("unknown");
+  useEffect(() => {
+    if (!active || state !== "unknown") return;
+    let stale = false;
+    void call(commands.getAutostart()).then((a) => {
+      if (!stale) setState(a.ok && !a.data ? "off" : "on");
+    });
+    return () => {
+      stale = true;
+    };
+  }, [active, state]);
+
+  const turnOn = async () => {
+    const a = await call(commands.setAutostart(true));
+    setState(a.ok && a.data ? "turned-on" : "failed");
+  };
+
+  if (state === "turned-on")
+    return (
+      <p className="notice notice-ok small" role="status" data-testid={`${testId}-done`}>
+        Offsite will start at login, minimised to the tray.
+      </p>
+    );
+  if (state === "failed")
+    return (
+      <p className="notice notice-warn small" data-testid={`${testId}-failed`}>
+        Starting at login could not be turned on here; add Offsite to your desktop's startup applications.
+      </p>
+    );
+  if (!active || state !== "off" || notNow) return null;
+  return (
+    <div className="notice notice-neutral small" data-testid={`${testId}-offer`}>
+      <p>{AUTOSTART_WORDS}</p>
+      {/* The answers on a line of their own, together (not one after the text, one below it). */}
+      <div className="notice-actions notice-actions-row">
+        <button type="button" className="btn btn-small" onClick={() => void turnOn()} data-testid={`${testId}-on`}>
+          Start at login
+        </button>
+        <button
+          type="button"
+          className="btn btn-quiet btn-small"
+          onClick={() => {
+            notNow = true;
+            setState("later");
+          }}
+          data-testid={`${testId}-later`}
+        >
+          Not now
+        </button>
+      </div>
+    </div>
+  );
+}
