@@ -285,6 +285,8 @@ describe("ScheduleSection", () => {
     setTime("03:15");
     fireEvent.click(screen.getByTestId("schedule-save"));
     expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Mondays and Thursdays at 03:15");
+    // And its next run, as a named schedule's notice says it.
+    expect(screen.getByTestId("schedule-saved").textContent).toMatch(/Mondays and Thursdays at 03:15, next \d{4}-\d\d-\d\d \d\d:\d\d\.$/);
     const weekly = { kind: "weekly", days: ["mon", "thu"], time: "03:15" };
     expect(calls.find((c) => c.cmd === "set_schedule")?.args).toEqual({
       project: "shop",

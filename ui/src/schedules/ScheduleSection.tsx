@@ -96,7 +96,8 @@ export function ScheduleSection({ project }: Props) {
     const view = await write(what, form, current ? current.paused : false);
     if (!view) return;
     setTouched(false);
-    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when)}.`);
+    // As a named schedule's notice says it: when, and the next run (the engine's).
+    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when)}${view.next_runs[0] ? `, next ${dayAndTime(view.next_runs[0])}` : ""}.`);
   };
 
   const flip = async (view: ScheduleView, on: boolean) => {
