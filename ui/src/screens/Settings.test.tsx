@@ -5,7 +5,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/rea
 import { overview, protectedHealth } from "../dashboard/fixtures";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppInfo, DesktopSettings, ToolsReport } from "../bindings";
-import { fromDraft, joinPath, Settings } from "./Settings";
+import { fromDraft, joinPath, Settings, toolChoices } from "./Settings";
 
 const saved: DesktopSettings = {
   notifications: true,
@@ -156,7 +156,11 @@ describe("Settings", () => {
     render(<Settings onBack={vi.fn()} />);
     expect(await screen.findByTestId("settings-pg-option-15")).toBeChecked();
     expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("/opt/pg/bin");
-    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("win over this setting");
+    // Plain words: which tools are used now, and why (not "the tools Offsite was started with win").
+    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent(
+      "Offsite uses the PostgreSQL tools in /opt/pg/bin now: it was started with that folder",
+    );
+    expect(screen.getByTestId("settings-pg-outside")).not.toHaveTextContent("win over");
     // The folder and the variable's name behind Details.
     expect(screen.getByTestId("settings-pg-outside-detail")).toHaveTextContent("OFFSITE_PG_BIN");
     expect(screen.getByTestId("settings-pg-outside-detail")).not.toHaveAttribute("open");
@@ -309,6 +313,24 @@ describe("Settings", () => {
       check_for_updates: true,
     };
     expect(fromDraft(draft)).toEqual({ settings: saved });
+  });
+});
+
+describe("Settings: PostgreSQL tools", () => {
+  it("one choice per version: a second folder with the same tools is named under the first (issue 44: PostgreSQL 15.18 twice)", async () => {
+    const v15 = { version_line: "pg_dump (PostgreSQL) 15.18", major: 15, minor: 18 };
+    mock({}, saved, { configured: null, configured_outside: false, found: [{ dir: "/usr/lib/postgresql/15/bin", ...v15 }, { dir: "/usr/bin", ...v15 }] });
+    render(<Settings onBack={vi.fn()} />);
+    await waitFor(() => expect(screen.getAllByTestId("settings-pg-found")).toHaveLength(1));
+    expect(screen.getByTestId("settings-pg-found")).toHaveTextContent("/usr/lib/postgresql/15/bin");
+    expect(screen.getByTestId("settings-pg-also")).toHaveTextContent("the same version is also in /usr/bin");
+  });
+
+  it("a saved choice stays a choice of its own", () => {
+    const v = { version_line: "pg_dump (PostgreSQL) 15.18", major: 15, minor: 18 };
+    const found = [{ dir: "/a", ...v }, { dir: "/b", ...v }, { dir: "/c", ...v, version_line: "pg_dump (PostgreSQL) 17.1", major: 17 }];
+    expect(toolChoices(found, "auto").map((c) => [c.tools.dir, c.also])).toEqual([["/a", ["/b"]], ["/c", []]]);
+    expect(toolChoices(found, "/b").map((c) => [c.tools.dir, c.also])).toEqual([["/b", ["/a"]], ["/c", []]]);
   });
 });
 
