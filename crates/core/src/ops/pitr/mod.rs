@@ -4,6 +4,7 @@
 //! (slot, lag, RPO, restorable windows, stray slots) and `disable`. Restoring to a time is in
 //! [`restore`].
 
+pub mod keep;
 pub mod prune;
 pub mod restore;
 pub mod verify;
@@ -269,8 +270,9 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> Result<()> {
     loop {
-        let pass = run_once(engine, name, cancel).await?;
-        if pass.dropped.is_some() {
+        // A pass, then a new base when the captured tables changed (DDL).
+        let pass = keep::keep(engine, name, keep::KeepCapturing::default(), cancel).await?;
+        if pass.run.dropped.is_some() {
             return Ok(());
         }
         tokio::select! {
@@ -287,7 +289,10 @@ pub(crate) async fn run_all(engine: &Engine, every: Duration, cancel: &Cancellat
         match engine.catalog.pitr_active_projects().await {
             Ok(names) => {
                 for name in names {
-                    if let Err(e) = run_once(engine, &name, cancel).await {
+                    // A pass, then a new base when the captured tables changed (DDL).
+                    if let Err(e) =
+                        keep::keep(engine, &name, keep::KeepCapturing::default(), cancel).await
+                    {
                         tracing::warn!(project = %name, "point-in-time capture: {e}");
                     }
                 }
