@@ -62,3 +62,11 @@ describe("ScrollPanel and PanelFooter", () => {
     expect(screen.getByTestId("row")).toHaveClass("form-actions");
   });
 });
+
+describe("the wizard's panel fits the window below its top", () => {
+  it("as tall as the window leaves below its top, never less than 320 px", async () => {
+    const { fitHeight } = await import("./useFitToViewport");
+    expect(fitHeight(150, 720)).toBe(554); // 720 − 150 − 16 below
+    expect(fitHeight(600, 720)).toBe(320);
+  });
+});

@@ -1,7 +1,7 @@
 // A panel whose body scrolls (the restore wizard) is no taller than the window below its top, so
 // its footer of buttons is always in view without covering any of the content (issue 44,
-// restore-11). Measured when shown, when the window is resized and whenever `key` changes (a new
-// step); without layout (tests) nothing is set.
+// restore-11). Measured when shown, when the window or the page changes size and whenever `key`
+// changes (a new step); without layout (tests) nothing is set.
 
 import { type RefObject, useLayoutEffect } from "react";
 
@@ -21,6 +21,13 @@ export function useFitToViewport(panel: RefObject<HTMLElement | null>, key: unkn
     };
     fit();
     window.addEventListener("resize", fit);
-    return () => window.removeEventListener("resize", fit);
+    // Something above it came or went (an update banner, a wrapped line of steps): the page
+    // changed size. Fitting again gives the same height when nothing moved, so this settles.
+    const page = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(fit);
+    page?.observe(document.body);
+    return () => {
+      window.removeEventListener("resize", fit);
+      page?.disconnect();
+    };
   }, [panel, key]);
 }
