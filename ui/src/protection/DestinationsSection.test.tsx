@@ -76,6 +76,9 @@ describe("DestinationsSection", () => {
     render(<DestinationsSection destinations={{ status: "ready", data: [] }} api={api} reload={reload} />);
     expect(screen.getByTestId("destinations-none")).toBeInTheDocument();
     fireEvent.click(screen.getByTestId("destination-add"));
+    // The Add button gives way to the open form's title (issue 44).
+    expect(screen.queryByTestId("destination-add")).toBeNull();
+    expect(screen.getByTestId("destination-add-title")).toHaveTextContent("Add a destination");
     expect(screen.getByTestId("destination-save")).toBeDisabled();
     fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: " usb " } });
     fireEvent.change(screen.getByTestId("destination-field-folder"), { target: { value: "/media/usb/offsite" } });

@@ -213,6 +213,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
           </button>
         )}
       </div>
+      {adding && <h4 className="form-title" data-testid="destination-add-title">Add a destination</h4>}
       {adding && (
         <DestinationAddForm
           api={api}
