@@ -93,16 +93,20 @@ export function useMasonry(grid: RefObject<HTMLElement | null>, gap = 12, isWide
     const layout = () => {
       frame = 0;
       const cards = Array.from(el.children) as HTMLElement[];
+      // The columns the grid has of itself: a card placed in column 2 would keep an implicit
+      // second column alive in a window narrowed to one.
+      for (const c of cards) c.style.gridColumn = "";
+      const columns = columnCount(el);
       const places = placeCards(
         cards.map((c) => ({ height: c.getBoundingClientRect().height, wide: isWide(c) })),
-        columnCount(el),
+        columns,
         gap,
       );
       cards.forEach((c, i) => {
         const p = places[i]!;
         const column = p.column === "all" ? "1 / -1" : `${p.column + 1}`;
         const row = `${p.row} / span ${p.span}`;
-        if (c.style.gridColumn !== column) c.style.gridColumn = column;
+        c.style.gridColumn = column;
         if (c.style.gridRow !== row) c.style.gridRow = row;
       });
     };
