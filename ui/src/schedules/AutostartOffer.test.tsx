@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Dashboard } from "../dashboard/Dashboard";
 import { overview, protectedHealth } from "../dashboard/fixtures";
 import { StoreProvider } from "../store";
+import { ProjectChecklist } from "../project/ProjectChecklist";
+import { checklistWith } from "../dashboard/fixtures";
 import { AutostartOffer, resetAutostartOffer } from "./AutostartOffer";
 
 function mock(autostart: boolean, extra: Record<string, (a: Record<string, unknown>) => unknown> = {}) {
@@ -62,5 +64,20 @@ describe("AutostartOffer", () => {
       </StoreProvider>,
     );
     expect(await screen.findByTestId("home-autostart-offer")).toBeInTheDocument();
+  });
+
+  it("the project page's ✓ Scheduled says it runs only while Offsite runs, with the turn-on", async () => {
+    const calls = mock(false, { health: () => overview([protectedHealth("shop", { schedule: "daily 02:30", paused: false, checklist: checklistWith([]) })]) });
+    render(
+      <StoreProvider>
+        <ProjectChecklist project="shop" onFix={() => {}} />
+      </StoreProvider>,
+    );
+    const note = await screen.findByTestId("project-autostart-offer");
+    expect(note.closest("[data-item]")).toHaveAttribute("data-item", "scheduled");
+    expect(note).toHaveTextContent("Runs only while Offsite runs; it does not start at login.");
+    fireEvent.click(screen.getByTestId("project-autostart-on"));
+    expect(await screen.findByTestId("project-autostart-done")).toBeInTheDocument();
+    expect(calls.filter((c) => c.cmd === "set_autostart").map((c) => c.args)).toEqual([{ on: true }]);
   });
 });

@@ -23,8 +23,11 @@ type Props = {
   testId: string;
 };
 
-export function AutostartOffer({ active, testId }: Props) {
-  const [state, setState] = useState<"unknown" | "off" | "on" | "turned-on" | "failed" | "later">("unknown");
+type AutostartState = "unknown" | "off" | "on" | "turned-on" | "failed" | "later";
+
+/** Whether Offsite starts at login (read once `active`), and the one-click turn-on. */
+function useAutostart(active: boolean): { state: AutostartState; turnOn: () => Promise<void>; later: () => void } {
+  const [state, setState] = useState<AutostartState>("unknown");
   useEffect(() => {
     if (!active || state !== "unknown") return;
     let stale = false;
@@ -35,11 +38,44 @@ export function AutostartOffer({ active, testId }: Props) {
       stale = true;
     };
   }, [active, state]);
-
   const turnOn = async () => {
     const a = await call(commands.setAutostart(true));
     setState(a.ok && a.data ? "turned-on" : "failed");
   };
+  const later = () => {
+    notNow = true;
+    setState("later");
+  };
+  return { state, turnOn, later };
+}
+
+/**
+ * The same, inline: after the checklist's "✓ Scheduled" on the project page, so it does not say
+ * Scheduled unqualified while nothing runs after a restart.
+ */
+export function AutostartNote({ active, testId }: Props) {
+  const { state, turnOn } = useAutostart(active);
+  if (state === "turned-on")
+    return (
+      <span className="small" data-testid={`${testId}-done`}>
+        {" "}
+        · Offsite will start at login.
+      </span>
+    );
+  if (!active || state !== "off") return null;
+  return (
+    <span className="small autostart-note" data-testid={`${testId}-offer`}>
+      {" "}
+      · Runs only while Offsite runs; it does not start at login.{" "}
+      <button type="button" className="btn btn-small" onClick={() => void turnOn()} data-testid={`${testId}-on`}>
+        Start at login
+      </button>
+    </span>
+  );
+}
+
+export function AutostartOffer({ active, testId }: Props) {
+  const { state, turnOn, later } = useAutostart(active);
 
   if (state === "turned-on")
     return (
@@ -65,10 +101,7 @@ export function AutostartOffer({ active, testId }: Props) {
         <button
           type="button"
           className="btn btn-quiet btn-small"
-          onClick={() => {
-            notNow = true;
-            setState("later");
-          }}
+          onClick={later}
           data-testid={`${testId}-later`}
         >
           Not now
