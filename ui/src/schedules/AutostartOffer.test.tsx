@@ -2,14 +2,14 @@
 // schedule is shown or saved and Offsite does not start at login, the app says schedules run
 // only while it runs, with the one-click turn-on.
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dashboard } from "../dashboard/Dashboard";
 import { overview, protectedHealth } from "../dashboard/fixtures";
 import { StoreProvider } from "../store";
 import { ProjectChecklist } from "../project/ProjectChecklist";
 import { checklistWith } from "../dashboard/fixtures";
-import { AutostartOffer, resetAutostartOffer } from "./AutostartOffer";
+import { AutostartNote, AutostartOffer, autostartChanged, resetAutostartOffer } from "./AutostartOffer";
 
 function mock(autostart: boolean, extra: Record<string, (a: Record<string, unknown>) => unknown> = {}) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -79,5 +79,29 @@ describe("AutostartOffer", () => {
     fireEvent.click(screen.getByTestId("project-autostart-on"));
     expect(await screen.findByTestId("project-autostart-done")).toBeInTheDocument();
     expect(calls.filter((c) => c.cmd === "set_autostart").map((c) => c.args)).toEqual([{ on: true }]);
+  });
+
+  it("turned on in one place, every place says so (the Schedules tab's offer and the checklist's note)", async () => {
+    mock(false);
+    render(
+      <>
+        <AutostartOffer active testId="a" />
+        <AutostartNote active testId="b" />
+      </>,
+    );
+    await screen.findByTestId("a-offer");
+    await screen.findByTestId("b-offer");
+    fireEvent.click(screen.getByTestId("b-on"));
+    expect(await screen.findByTestId("a-done")).toBeInTheDocument();
+    expect(screen.getByTestId("b-done")).toBeInTheDocument();
+    expect(screen.queryByTestId("a-offer")).toBeNull();
+  });
+
+  it("ticked in Settings: the offers go", async () => {
+    mock(false);
+    render(<AutostartOffer active testId="a" />);
+    await screen.findByTestId("a-offer");
+    act(() => autostartChanged(true));
+    expect(screen.queryByTestId("a-offer")).toBeNull();
   });
 });

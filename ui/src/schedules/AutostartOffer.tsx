@@ -8,9 +8,10 @@ import { call } from "../ipc/call";
 
 let notNow = false;
 
-/** For tests: forget a "Not now". */
+/** For tests: forget a "Not now" and what was read. */
 export function resetAutostartOffer(): void {
   notNow = false;
+  known = "unknown";
 }
 
 export const AUTOSTART_WORDS =
@@ -25,22 +26,38 @@ type Props = {
 
 type AutostartState = "unknown" | "off" | "on" | "turned-on" | "failed" | "later";
 
+// One answer for every place that shows it (the Schedules tab's offer and the checklist's note on
+// one screen never disagree): read once, changed by a turn-on anywhere.
+let known: AutostartState = "unknown";
+const listeners = new Set<(s: AutostartState) => void>();
+function publish(s: AutostartState) {
+  known = s;
+  for (const l of listeners) l(s);
+}
+
+/** Settings saved "Start Offsite when I log in": every offer and note follows. */
+export function autostartChanged(on: boolean): void {
+  publish(on ? "on" : "off");
+}
+
 /** Whether Offsite starts at login (read once `active`), and the one-click turn-on. */
 function useAutostart(active: boolean): { state: AutostartState; turnOn: () => Promise<void>; later: () => void } {
-  const [state, setState] = useState<AutostartState>("unknown");
+  const [state, setState] = useState<AutostartState>(known);
+  useEffect(() => {
+    listeners.add(setState);
+    return () => {
+      listeners.delete(setState);
+    };
+  }, []);
   useEffect(() => {
     if (!active || state !== "unknown") return;
-    let stale = false;
     void call(commands.getAutostart()).then((a) => {
-      if (!stale) setState(a.ok && !a.data ? "off" : "on");
+      if (known === "unknown") publish(a.ok && !a.data ? "off" : "on");
     });
-    return () => {
-      stale = true;
-    };
   }, [active, state]);
   const turnOn = async () => {
     const a = await call(commands.setAutostart(true));
-    setState(a.ok && a.data ? "turned-on" : "failed");
+    publish(a.ok && a.data ? "turned-on" : "failed");
   };
   const later = () => {
     notNow = true;

@@ -12,6 +12,7 @@ import {
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { call } from "../ipc/call";
+import { autostartChanged } from "../schedules/AutostartOffer";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
@@ -167,6 +168,7 @@ export function Settings({ onBack }: Props) {
         if (r.status === "ok") {
           setSavedAutostart(r.data);
           setAutostartDraft(r.data);
+          autostartChanged(r.data); // the offers elsewhere follow
         } else {
           setAutostartError(toErrorPayload(r.error));
           ok = false;
