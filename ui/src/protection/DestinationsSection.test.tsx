@@ -211,6 +211,20 @@ describe("DestinationsSection", () => {
     expect(removed).toEqual(["nas"]);
   });
 
+  it("one result at a time: an added destination's notice replaces an older refusal (issue 44)", async () => {
+    const { api } = fakeApi({ remove: async () => ({ ok: false, error: { code: "io", message: "busy", hint: null, retryable: true } }) });
+    render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-remove"));
+    fireEvent.click(screen.getByTestId("destination-remove-yes"));
+    await screen.findByTestId("destinations-error");
+    fireEvent.click(screen.getByTestId("destination-add"));
+    fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: "usb" } });
+    fireEvent.change(screen.getByTestId("destination-field-folder"), { target: { value: "/media/usb" } });
+    fireEvent.click(screen.getByTestId("destination-save"));
+    await screen.findByTestId("destinations-notice");
+    expect(screen.queryByTestId("destinations-error")).toBeNull();
+  });
+
   it("knows when a form is complete per kind", () => {
     expect(formComplete({ ...EMPTY_FORM, name: "x", kind: "rclone", remote: "" })).toBe(false);
     expect(formComplete({ ...EMPTY_FORM, name: "x", kind: "rclone", remote: "gdrive:offsite" })).toBe(true);
