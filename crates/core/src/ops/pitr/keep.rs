@@ -26,6 +26,7 @@ pub struct KeepCapturing {
 
 /// What one pass of [`keep`] did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct KeepPass {
     /// The capture pass (empty when there was no chain to read).
     #[serde(flatten)]

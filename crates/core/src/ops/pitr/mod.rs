@@ -37,6 +37,7 @@ const SEGMENT_CHANGES: u32 = 50_000;
 
 /// What a chain covers, kept as JSON in the catalog.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StoredCoverage {
     pub covered: Vec<String>,
     pub not_covered: Vec<(String, String)>,
@@ -46,6 +47,7 @@ pub struct StoredCoverage {
 
 /// What `enable` did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrEnabled {
     pub chain_id: String,
     pub slot: String,
@@ -57,6 +59,7 @@ pub struct PitrEnabled {
 
 /// What one `run` pass did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrRun {
     pub segments: u64,
     pub commits: u64,
@@ -67,6 +70,7 @@ pub struct PitrRun {
 
 /// What `status` shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrStatus {
     pub enabled: bool,
     pub slot: Option<SlotState>,
