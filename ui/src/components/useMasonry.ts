@@ -89,9 +89,7 @@ export function useMasonry(grid: RefObject<HTMLElement | null>, gap = 12, isWide
     const el = grid.current;
     if (!el || typeof ResizeObserver === "undefined") return;
     el.classList.add("masonry");
-    let frame = 0;
     const layout = () => {
-      frame = 0;
       const cards = Array.from(el.children) as HTMLElement[];
       // The columns the grid has of itself: a card placed in column 2 would keep an implicit
       // second column alive in a window narrowed to one.
@@ -110,22 +108,20 @@ export function useMasonry(grid: RefObject<HTMLElement | null>, gap = 12, isWide
         if (c.style.gridRow !== row) c.style.gridRow = row;
       });
     };
-    const soon = () => {
-      if (!frame) frame = typeof requestAnimationFrame === "function" ? requestAnimationFrame(layout) : (layout(), 0);
-    };
-    const sizes = new ResizeObserver(soon);
+    // Placed at once, before the page is painted (a card's place never changes its size, so this
+    // does not observe itself in a loop).
+    const sizes = new ResizeObserver(layout);
     const watch = () => {
       sizes.disconnect();
       sizes.observe(el);
       for (const c of Array.from(el.children)) sizes.observe(c);
-      soon();
+      layout();
     };
     watch();
     // Cards that come and go (a section shown once its data is there), and forms that open.
     const changes = new MutationObserver(watch);
     changes.observe(el, { childList: true });
     return () => {
-      if (frame && typeof cancelAnimationFrame === "function") cancelAnimationFrame(frame);
       sizes.disconnect();
       changes.disconnect();
       el.classList.remove("masonry");
