@@ -5,7 +5,7 @@
 // left), every later card goes to the column that leaves the columns most even (its order kept
 // within the column), each card one gap below the card above it. A card that spans the grid (an
 // open form) comes first, across all columns. Placed again whenever a card changes size (a form
-// opens, a test result arrives) or the grid its width. Without ResizeObserver (tests) the grid
+// opens, a test result arrives) or the window its width. Without ResizeObserver (tests) the grid
 // stays an ordinary one.
 import { type RefObject, useEffect } from "react";
 
@@ -113,15 +113,17 @@ export function useMasonry(grid: RefObject<HTMLElement | null>, gap = 12, isWide
     const sizes = new ResizeObserver(layout);
     const watch = () => {
       sizes.disconnect();
-      sizes.observe(el);
       for (const c of Array.from(el.children)) sizes.observe(c);
       layout();
     };
     watch();
+    // The number of columns follows the window's width (the grid's own height is its cards').
+    window.addEventListener("resize", layout);
     // Cards that come and go (a section shown once its data is there), and forms that open.
     const changes = new MutationObserver(watch);
     changes.observe(el, { childList: true });
     return () => {
+      window.removeEventListener("resize", layout);
       sizes.disconnect();
       changes.disconnect();
       el.classList.remove("masonry");
