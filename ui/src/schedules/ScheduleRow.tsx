@@ -61,7 +61,7 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
         ) : (
           <>
             <span data-testid={`schedule-${kind}-spec`} title={view.spec}>
-              {describeSpec(view.when)}
+              {describeSpec(view.when, view.words)}
             </span>
             {gap && view.when.kind === "cron" && (
               <span className="small" data-testid={`schedule-${kind}-gap`}>

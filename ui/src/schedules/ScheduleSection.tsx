@@ -97,7 +97,7 @@ export function ScheduleSection({ project }: Props) {
     if (!view) return;
     setTouched(false);
     // As a named schedule's notice says it: when, and the next run (the engine's).
-    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when)}${view.next_runs[0] ? `, next ${dayAndTime(view.next_runs[0])}` : ""}.`);
+    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when, view.words)}${view.next_runs[0] ? `, next ${dayAndTime(view.next_runs[0])}` : ""}.`);
   };
 
   const flip = async (view: ScheduleView, on: boolean) => {
@@ -206,10 +206,10 @@ function SavedPreview({ view, touched }: { view: ScheduleView | undefined; touch
             {/* No quotes around the spec: a cron spec quotes its expression itself (schedule-05 showed
                 nested quotes around a cron expression). */}
             {view.paused ? "Paused. When switched on, the" : "The"} next {view.next_runs.length} runs of the saved schedule (
-            <span data-testid="schedule-preview-spec">{describeSpec(view.when)}</span>
+            <span data-testid="schedule-preview-spec">{describeSpec(view.when, view.words)}</span>
             {/* How often, only where the spec does not say it itself (a cron expression): "Every day
                 at 03:15, every day" said it twice (third review, schedule-02). */}
-            {gap && view.when.kind === "cron" ? `, ${gap}` : ""}), in this computer’s time:
+            {gap && view.when.kind === "cron" && !view.words ? `, ${gap}` : ""}), in this computer’s time:
           </p>
           <ol className="small sched-runs" data-testid="schedule-preview-runs">
             {view.next_runs.map((r) => (

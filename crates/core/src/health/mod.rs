@@ -338,6 +338,8 @@ pub struct ProjectHealth {
     pub last_proven: Option<String>,
     pub copies: Vec<CopyMark>,
     pub schedule: Option<String>,
+    /// The schedule in words ("daily at 02:30"), what the window shows.
+    pub schedule_words: Option<String>,
     pub paused: bool,
     pub next_run: Option<String>,
     /// No good backup for longer than the schedule allows (docs/schedules.md), whether or not
@@ -730,6 +732,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         last_proven: f.last_proven.clone(),
         copies: f.copies.clone(),
         schedule: f.schedule.clone(),
+        schedule_words: f.schedule.as_deref().map(crate::schedule::schedule_words),
         paused: f.paused,
         next_run: f.next_run.clone(),
         overdue: f.overdue,
