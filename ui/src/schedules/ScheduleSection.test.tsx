@@ -212,7 +212,9 @@ describe("ScheduleSection", () => {
     expect(screen.getByTestId("schedule-preview-zone").textContent).toMatch(/saved schedule \(Every minute\), in/);
     expect(runTexts()).toEqual(runsOf({ kind: "cron", expr: "* * * * *" }));
     expect(screen.getByTestId("schedule-preview-frequent")).toHaveTextContent("under 15 minutes apart");
-    expect(screen.getByTestId("schedule-backup-gap")).toHaveTextContent("runs every minute");
+    // The row says it once, in the engine's words ("Every minute", not "… · runs every minute").
+    expect(screen.getByTestId("schedule-backup-spec")).toHaveTextContent("Every minute");
+    expect(screen.queryByTestId("schedule-backup-gap")).not.toBeInTheDocument();
   });
 
   it("warns on the row when saved runs are under 15 minutes apart, not otherwise", async () => {
