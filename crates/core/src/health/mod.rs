@@ -462,6 +462,17 @@ fn paused_words(spec: &str) -> String {
     )
 }
 
+/// "point-in-time capture last read the database's changes 3 h ago, past its limit of 1 min".
+fn capture_behind_reason(f: &Facts) -> Option<String> {
+    let (limit, age) = f.capture_behind?;
+    let d = |s: u64| crate::units::format_duration(std::time::Duration::from_secs(s));
+    Some(format!(
+        "point-in-time capture last read the database's changes {} ago, past its limit of {}",
+        d(age),
+        d(limit.into())
+    ))
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -523,15 +534,8 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             ),
         );
     }
-    if let Some((limit, age)) = f.capture_behind {
-        add(
-            P::CaptureBehind,
-            format!(
-                "point-in-time capture last read the database's changes {} ago, past its limit of {}",
-                crate::units::format_duration(std::time::Duration::from_secs(age)),
-                crate::units::format_duration(std::time::Duration::from_secs(limit.into()))
-            ),
-        );
+    if let Some(why) = capture_behind_reason(f) {
+        add(P::CaptureBehind, why);
     }
     if f.newest_damaged && f.last_good.is_some() {
         add(
