@@ -96,7 +96,16 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
         .key_stdin
         .then(encryption_cmd::key_from_stdin)
         .transpose()?;
-    let path = archive_arg::resolve(engine, &a.archive, out).await?.path;
+    // `PROJECT@TIME`: the state at that time, in a temporary archive held until the end.
+    let at = archive_arg::at_state(engine, &a.archive, out).await?;
+    let out = &match &at {
+        Some(s) => out.with_at(&s.state),
+        None => out.clone(),
+    };
+    let path = match &at {
+        Some(s) => s.path.clone(),
+        None => archive_arg::resolve(engine, &a.archive, out).await?.path,
+    };
     if let (Some(object), Some(dest)) = (&a.object, &a.save) {
         let (bucket, k) = object
             .split_once('/')

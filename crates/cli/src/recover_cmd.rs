@@ -100,7 +100,16 @@ pub async fn recover(engine: &Engine, args: RecoverArgs, out: &Out, job: JobStar
         None
     };
     let given = args.archive.clone().unwrap_or_default();
-    let archive = crate::archive_arg::resolve(engine, &given, out).await?.path;
+    // `PROJECT@TIME`: the state at that time, in a temporary archive held until the end.
+    let at = crate::archive_arg::at_state(engine, &given, out).await?;
+    let out = &match &at {
+        Some(s) => out.with_at(&s.state),
+        None => out.clone(),
+    };
+    let archive = match &at {
+        Some(s) => s.path.clone(),
+        None => crate::archive_arg::resolve(engine, &given, out).await?.path,
+    };
     let mut req = RecoverRequest {
         archive: archive.display().to_string(),
         rows: args.rows()?,
