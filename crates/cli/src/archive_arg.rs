@@ -7,6 +7,7 @@ use offsite_core::ops::resolve::parse_at_ref;
 use offsite_core::ops::{ResolvedArchive, ResolvedBy};
 use offsite_core::progress::{NoProgress, Progress, Reporter};
 use offsite_core::{Engine, Result};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +45,7 @@ pub(crate) async fn at_state(
     engine: &Engine,
     given: &Path,
     out: &Out,
+    cancel: &CancellationToken,
 ) -> Result<Option<AtArchive>> {
     let Some(text) = given.to_str() else {
         return Ok(None);
@@ -53,9 +55,7 @@ pub(crate) async fn at_state(
     };
     let r = r?;
     let plan = engine.pitr_plan(&r.project, r.at).await?;
-    let progress: Arc<dyn Progress> = if out.json() {
-        Arc::new(NoProgress)
-    } else {
+    if !out.json() {
         let planned = AtState::planned(&r.project, &plan);
         eprintln!(
             "offsite: {text}: restoring base {} and replaying changes up to {} (LSN {})",
@@ -66,12 +66,14 @@ pub(crate) async fn at_state(
                 .unwrap_or("none: the base as taken"),
             planned.commit_lsn.as_deref().unwrap_or("-")
         );
+    }
+    let progress: Arc<dyn Progress> = if out.json() || !std::io::stderr().is_terminal() {
+        Arc::new(NoProgress)
+    } else {
         Arc::new(ProgressBar::new("state at a time"))
     };
     let reporter = Reporter::new(progress, "");
-    let a = engine
-        .materialise_at(&r, &reporter, &CancellationToken::new())
-        .await?;
+    let a = engine.materialise_at(&r, &reporter, cancel).await?;
     if !out.json() {
         eprintln!("offsite: {text} is {}", a.state.describe());
     }

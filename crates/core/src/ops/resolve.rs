@@ -300,3 +300,71 @@ async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
         by: ResolvedBy::Id,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(given: &str) -> String {
+        let e = parse_at_ref(given)
+            .unwrap_or_else(|| panic!("{given:?} not taken as PROJECT@TIME"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{given:?}: {e}");
+        assert!(e.message().contains("is not PROJECT@TIME"), "{e}");
+        e.message().to_string()
+    }
+
+    #[test]
+    fn project_at_time_is_parsed_as_restore_at_takes_the_time() {
+        let r = parse_at_ref("shop@2026-11-26T06:00:00Z").unwrap().unwrap();
+        assert_eq!(r.project, "shop");
+        assert_eq!(
+            r.at,
+            crate::pitr::parse_time("2026-11-26T06:00:00Z").unwrap()
+        );
+        let r = parse_at_ref(" my.shop-2@2026-11-26T07:00:00.123456+01:00 ")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.project, "my.shop-2");
+        assert_eq!(
+            crate::pitr::micros_text(r.at),
+            "2026-11-26T06:00:00.123456Z"
+        );
+    }
+
+    #[test]
+    fn what_is_not_project_at_time_is_left_to_the_other_forms() {
+        for given in ["shop:latest", "shop:latest~1", "shop:live", "0b7c9e4e", ""] {
+            assert!(parse_at_ref(given).is_none(), "{given:?}");
+        }
+        // A URL with a user, and a file that exists: never a reference.
+        assert!(parse_at_ref("postgres://u@host/db").is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop@2026-11-26T06:00:00Z");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(parse_at_ref(file.to_str().unwrap()).is_none());
+    }
+
+    #[test]
+    fn hostile_references_are_refused_naming_them() {
+        let m = refused("shop@2026-11-26T06:00:00Z@x");
+        assert!(
+            m.contains("more than one @") && m.contains("shop@2026"),
+            "{m}"
+        );
+        let m = refused("shop@yesterday");
+        assert!(
+            m.contains("\"shop@yesterday\"") && m.contains("not a time"),
+            "{m}"
+        );
+        let m = refused("shop@2026-11-26T06:00:00Z'; DROP TABLE x; --");
+        assert!(m.contains("not a time"), "{m}");
+        for project in ["sh op", "sh;op", "../shop", "-shop", "", "shöp"] {
+            let m = refused(&format!("{project}@2026-11-26T06:00:00Z"));
+            assert!(m.contains("invalid project name"), "{project:?}: {m}");
+        }
+        // Long input is shortened in the message.
+        let long = format!("{}@2026-11-26T06:00:00Z", "a".repeat(500));
+        assert!(refused(&long).chars().count() < 400);
+    }
+}
