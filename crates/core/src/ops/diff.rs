@@ -17,7 +17,7 @@ pub const LIVE_SUFFIX: &str = ":live";
 /// archive of a `PROJECT@TIME`.
 enum Held {
     Unlocked(#[allow(dead_code)] crate::archive::Unlocked),
-    At(#[allow(dead_code)] crate::ops::pitr::at::AtArchive),
+    At(#[allow(dead_code)] Box<crate::ops::pitr::at::AtArchive>),
 }
 
 /// A side as the user named it, resolved (with what it holds while it is read).
@@ -35,7 +35,7 @@ async fn side(
             path: a.path.clone(),
             label: a.state.describe(),
         };
-        return Ok((side, Some(Held::At(a)), None));
+        return Ok((side, Some(Held::At(Box::new(a))), None));
     }
     if let Some(project) = trimmed.strip_suffix(LIVE_SUFFIX) {
         if std::fs::symlink_metadata(Path::new(given)).is_err() {
