@@ -5,11 +5,12 @@
 //! changes, `recover shop@t1` brings back a row deleted after t1, `browse shop@t1` shows t1's
 //! rows, `drill shop@t1` passes naming the time and the commit; a time before the base is
 //! refused naming the nearest restorable time, and malformed references are refused naming
-//! them. Nothing is left in the data folder's `pitr-at` afterwards.
+//! them. Nothing is left in the data folder's `pitr-at` afterwards, nor after a Ctrl-C while a
+//! state is being made. The database has an extension only a superuser may create.
 
 mod common;
 
-use common::pg::{ok_json, refused, run};
+use common::pg::{offsite, ok_json, refused, run};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::path::Path;
@@ -80,6 +81,8 @@ fn project_at_time_in_diff_recover_browse_and_drill() {
         "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
          INSERT INTO public.orders (note, qty) SELECT 'before ' || g, g FROM generate_series(1, 50) g;",
     );
+    // An extension only a superuser may create: made first in the throwaway cluster.
+    pg.psql(db, "CREATE EXTENSION pgstattuple");
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     let url = owner_url(&pg, db);
@@ -229,5 +232,17 @@ fn project_at_time_in_diff_recover_browse_and_drill() {
         run(d, &pg, &["diff", &format!("sh;op@{t1}"), &at1]),
         "invalid project name",
     );
+    nothing_left(d);
+
+    // Cancelled (Ctrl-C) while the state is being made: nothing left either.
+    let child = offsite(d, &pg, &["--json", "browse", &at1]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    println!("browse cancelled after 1.2 s: {}", out.status);
     nothing_left(d);
 }

@@ -155,8 +155,7 @@ async fn materialise_in(
         segment::verify(Path::new(s), None)?;
     }
     let project = engine.catalog.project(&r.project).await?;
-    let base = engine.catalog.backup(&plan.base_backup_id).await?;
-    let major = server_major(&base);
+    let (manifest, major) = base_manifest(engine, &project.name, &plan.base_path).await?;
     // A run killed before this one left its cluster: stopped and removed first.
     crate::ops::drill::sweep_clusters(engine).await;
     let parent = engine.data_dir.join(AT_DIR);
@@ -183,6 +182,7 @@ async fn materialise_in(
         plan: &plan,
         at: r.at,
         within,
+        base_manifest: manifest,
         id: &id,
         dir: dir.path(),
         reporter: reporter.clone(),
@@ -213,15 +213,26 @@ async fn materialise_in(
     })
 }
 
-/// The base's server major version (from its manifest), 0 when unknown.
-fn server_major(base: &BackupRecord) -> u32 {
-    base.manifest_json
+/// The base's manifest, read from its archive (the catalog's copy lists only some members), and
+/// its server's major version (0 when unknown).
+async fn base_manifest(
+    engine: &Engine,
+    project: &str,
+    path: &str,
+) -> Result<(crate::archive::Manifest, u32)> {
+    let keys = crate::ops::encryption::keys_of(engine, project).unwrap_or_default();
+    let path = PathBuf::from(path);
+    let m = tokio::task::spawn_blocking(move || crate::archive::read_manifest_with(&path, &keys))
+        .await
+        .map_err(|e| Error::internal(format!("reading the base's manifest failed: {e}")))??;
+    let major = m
+        .versions
+        .server
         .as_deref()
-        .and_then(|j| serde_json::from_str::<crate::archive::Manifest>(j).ok())
-        .and_then(|m| m.versions.server)
-        .and_then(|v| crate::postgres::tools::parse_version(&v))
+        .and_then(crate::postgres::tools::parse_version)
         .map(|(major, _)| major)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    Ok((m, major))
 }
 
 /// The work inside the throwaway cluster.
@@ -231,6 +242,7 @@ struct Build<'a> {
     plan: &'a PitrPlan,
     at: i64,
     within: Option<&'a RunningJob>,
+    base_manifest: crate::archive::Manifest,
     id: &'a str,
     dir: &'a Path,
     reporter: Reporter,
@@ -248,6 +260,12 @@ impl Build<'_> {
         };
         let database = drill_database_name(self.id);
         let mut access = confine::prepare(&admin, &database, self.id).await?;
+        // The extensions only a superuser may create, created first (as a drill does).
+        let base = Path::new(&self.plan.base_path);
+        let m = &self.base_manifest;
+        let wanted =
+            crate::ops::drill::run::extensions_of(self.engine, &self.project.name, base, m).await?;
+        confine::create_untrusted_extensions(&access, &database, &wanted).await?;
         let restorer = access.restorer.clone();
         let spec = restorer.spec_of(&database);
         // As a drill restores: every object owned by the restoring role, the roles the base
