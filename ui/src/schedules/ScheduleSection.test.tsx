@@ -285,6 +285,8 @@ describe("ScheduleSection", () => {
     setTime("03:15");
     fireEvent.click(screen.getByTestId("schedule-save"));
     expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Mondays and Thursdays at 03:15");
+    // And its next run, as a named schedule's notice says it.
+    expect(screen.getByTestId("schedule-saved").textContent).toMatch(/Mondays and Thursdays at 03:15, next \d{4}-\d\d-\d\d \d\d:\d\d\.$/);
     const weekly = { kind: "weekly", days: ["mon", "thu"], time: "03:15" };
     expect(calls.find((c) => c.cmd === "set_schedule")?.args).toEqual({
       project: "shop",
@@ -304,6 +306,12 @@ describe("ScheduleSection", () => {
     expect(screen.getByTestId("schedule-backup-next")).toHaveTextContent("— (paused)");
     // The checklist's "Scheduled" item follows at once: each save fetched the health again.
     expect(calls.filter((c) => c.cmd === "health").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a schedule shown while Offsite does not start at login: the offer is there without a save (issue 44)", async () => {
+    setup([saved]);
+    await screen.findByTestId("schedule-backup");
+    expect(await screen.findByTestId("schedule-autostart-offer")).toHaveTextContent("Schedules run only while Offsite runs");
   });
 
   it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {

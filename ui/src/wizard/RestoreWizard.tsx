@@ -31,6 +31,7 @@ import { BACKUPS_SHOWN, SourceStep } from "./steps/SourceStep";
 import { TargetStep } from "./steps/TargetStep";
 import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
+import { useFitToViewport } from "../components/useFitToViewport";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
@@ -70,6 +71,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [backups]);
   const heading = useRef<HTMLHeadingElement>(null);
+  const body = useRef<HTMLFormElement>(null);
   // The jobs this wizard follows; left when it closes.
   const following = useRef<(() => void)[]>([]);
   useEffect(
@@ -214,6 +216,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
   };
 
   const step = state.step;
+  useFitToViewport(body, step);
   return (
     <section className="wizard" aria-labelledby="wizard-title" data-testid="restore-wizard" data-step={step}>
       <div className="toolbar">
@@ -244,7 +247,10 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         ))}
       </ol>
 
-      <form className="panel wizard-body" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
+      <form ref={body} className="panel wizard-body scroll-panel" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
+        {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,
+            restore-11: a sticky bar over the content sliced a line at its edge). */}
+        <div className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
         <h3 className="panel-title" ref={heading} tabIndex={-1} data-testid="wizard-heading">
           {STEP_TITLES[step]}
         </h3>
@@ -288,8 +294,10 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           <ReportStep state={state} onGoto={(to) => dispatch({ type: "goto", step: to })} onDone={onClose} />
         )}
 
+        </div>
         {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
         {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
+        <div className="scroll-panel-footer">
         <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
@@ -313,6 +321,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
               {restoreButtonLabel(readyRestorePlan(state))}
             </button>
           )}
+        </div>
         </div>
         )}
       </form>

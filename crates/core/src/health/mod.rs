@@ -74,6 +74,9 @@ pub enum ProblemKind {
     PlatformBackupMissing,
     /// The newest good backup is older than the project's RPO (its recovery point target).
     RpoMissed,
+    /// Point-in-time capture runs for the project but has not read its changes for longer than
+    /// its limit (the RPO target, else a minute).
+    CaptureBehind,
     /// The newest restore drill failed.
     DrillFailed,
     /// The newest good backup is in two places or more, but short of 3-2-1 (three copies, on
@@ -114,6 +117,8 @@ pub enum FixAction {
     ConfirmRecoveryKey,
     /// Open the encryption settings to finish setting it up.
     SetUpEncryption,
+    /// Run a point-in-time capture pass now.
+    CaptureNow,
 }
 
 impl FixAction {
@@ -136,6 +141,7 @@ impl FixAction {
             FixAction::RunDrill => "Run a drill",
             FixAction::ConfirmRecoveryKey => "Confirm the recovery key",
             FixAction::SetUpEncryption => "Set up encryption",
+            FixAction::CaptureNow => "Capture now",
         }
     }
 }
@@ -153,7 +159,7 @@ const fn rule(kind: ProblemKind, health: Health, fix: FixAction) -> Rule {
 }
 
 /// Every rule, worst first.
-pub const RULES: [Rule; 21] = {
+pub const RULES: [Rule; 22] = {
     use FixAction as F;
     use Health::{AtRisk, Unprotected};
     use ProblemKind as P;
@@ -166,6 +172,7 @@ pub const RULES: [Rule; 21] = {
         rule(P::NewestDamaged, AtRisk, F::VerifyPrevious),
         rule(P::Overdue, AtRisk, F::BackUpNow),
         rule(P::RpoMissed, AtRisk, F::BackUpNow),
+        rule(P::CaptureBehind, AtRisk, F::CaptureNow),
         rule(P::LastRunFailed, AtRisk, F::BackUpNow),
         rule(
             P::ServerCertificateChanged,
@@ -287,6 +294,8 @@ pub struct Facts {
     /// The newest good backup is older than the project's RPO: (the RPO, the backup's age), in
     /// seconds.
     pub rpo_missed: Option<(u32, u64)>,
+    /// Point-in-time capture is behind: (its limit, the seconds since it last had every change).
+    pub capture_behind: Option<(u32, u64)>,
     /// The zone the sentences write times in (this computer's; `None`: UTC).
     pub zone: Option<Zone>,
 }
@@ -509,6 +518,16 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
                 "the newest good backup ({since}) is {} old, past the recovery point target of {}",
                 crate::schedule::format_target(u32::try_from(age).unwrap_or(u32::MAX)),
                 crate::schedule::format_target(rpo)
+            ),
+        );
+    }
+    if let Some((limit, age)) = f.capture_behind {
+        add(
+            P::CaptureBehind,
+            format!(
+                "point-in-time capture last read the database's changes {} ago, past its limit of {}",
+                crate::units::format_duration(std::time::Duration::from_secs(age)),
+                crate::units::format_duration(std::time::Duration::from_secs(limit.into()))
             ),
         );
     }

@@ -5,6 +5,7 @@
 //! [`restore`].
 
 pub mod at;
+pub mod keep;
 pub mod prune;
 pub mod restore;
 pub mod verify;
@@ -37,6 +38,7 @@ const SEGMENT_CHANGES: u32 = 50_000;
 
 /// What a chain covers, kept as JSON in the catalog.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StoredCoverage {
     pub covered: Vec<String>,
     pub not_covered: Vec<(String, String)>,
@@ -46,6 +48,7 @@ pub struct StoredCoverage {
 
 /// What `enable` did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrEnabled {
     pub chain_id: String,
     pub slot: String,
@@ -57,6 +60,7 @@ pub struct PitrEnabled {
 
 /// What one `run` pass did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrRun {
     pub segments: u64,
     pub commits: u64,
@@ -67,6 +71,7 @@ pub struct PitrRun {
 
 /// What `status` shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrStatus {
     pub enabled: bool,
     pub slot: Option<SlotState>,
@@ -270,8 +275,9 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> Result<()> {
     loop {
-        let pass = run_once(engine, name, cancel).await?;
-        if pass.dropped.is_some() {
+        // A pass, then a new base when the captured tables changed (DDL).
+        let pass = keep::keep(engine, name, keep::KeepCapturing::default(), cancel).await?;
+        if pass.run.dropped.is_some() {
             return Ok(());
         }
         tokio::select! {
@@ -288,7 +294,10 @@ pub(crate) async fn run_all(engine: &Engine, every: Duration, cancel: &Cancellat
         match engine.catalog.pitr_active_projects().await {
             Ok(names) => {
                 for name in names {
-                    if let Err(e) = run_once(engine, &name, cancel).await {
+                    // A pass, then a new base when the captured tables changed (DDL).
+                    if let Err(e) =
+                        keep::keep(engine, &name, keep::KeepCapturing::default(), cancel).await
+                    {
                         tracing::warn!(project = %name, "point-in-time capture: {e}");
                     }
                 }

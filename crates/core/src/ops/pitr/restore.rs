@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a restore to a time will do.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrPlan {
     pub at: String,
     pub window: Window,
@@ -39,6 +40,7 @@ pub struct PitrPlan {
 
 /// What a restore to a time did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrRestored {
     pub plan: PitrPlan,
     pub replayed: Replayed,
