@@ -54,19 +54,7 @@ pub(crate) async fn at_state(
         return Ok(None);
     };
     let r = r?;
-    let plan = engine.pitr_plan(&r.project, r.at).await?;
-    if !out.json() {
-        let planned = AtState::planned(&r.project, &plan);
-        eprintln!(
-            "offsite: {text}: restoring base {} and replaying changes up to {} (LSN {})",
-            planned.base_backup_id,
-            planned
-                .commit_at
-                .as_deref()
-                .unwrap_or("none: the base as taken"),
-            planned.commit_lsn.as_deref().unwrap_or("-")
-        );
-    }
+    say_plan(engine, text, out).await?;
     let progress: Arc<dyn Progress> = if out.json() || !std::io::stderr().is_terminal() {
         Arc::new(NoProgress)
     } else {
@@ -78,4 +66,29 @@ pub(crate) async fn at_state(
         eprintln!("offsite: {text} is {}", a.state.describe());
     }
     Ok(Some(a))
+}
+
+/// In text mode, for a `PROJECT@TIME` (else nothing): on stderr, the base it restores and the
+/// commit it replays up to (the plan `restore --at` shows), before the state is made. A time in
+/// no window is refused here, naming the nearest restorable times.
+pub(crate) async fn say_plan(engine: &Engine, given: &str, out: &Out) -> Result<()> {
+    let Some(r) = parse_at_ref(given) else {
+        return Ok(());
+    };
+    let r = r?;
+    let plan = engine.pitr_plan(&r.project, r.at).await?;
+    if !out.json() {
+        let planned = AtState::planned(&r.project, &plan);
+        eprintln!(
+            "offsite: {}: restoring base {} and replaying changes up to {} (LSN {})",
+            given.trim(),
+            planned.base_backup_id,
+            planned
+                .commit_at
+                .as_deref()
+                .unwrap_or("none: the base as taken"),
+            planned.commit_lsn.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
 }

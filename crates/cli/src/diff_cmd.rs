@@ -55,6 +55,9 @@ pub async fn diff(
         offset: a.offset,
         limit: a.limit,
     };
+    for side in [&a.from, &a.to] {
+        crate::archive_arg::say_plan(engine, side, out).await?;
+    }
     let report = engine.diff(&a.from, &a.to, &options, key, &cancel).await?;
     if out.json() {
         out.emit(&report);

@@ -152,8 +152,23 @@ fn project_at_time_in_diff_recover_browse_and_drill() {
         );
     }
 
+    // Text mode says, before, the base and the commit each side replays up to.
+    let text = run(d, &pg, &["diff", &at1, &at2, "--table", "public.orders"]);
+    let err = String::from_utf8_lossy(&text.stderr);
+    assert!(text.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{at1}: restoring base "))
+            && err.contains("replaying changes up to "),
+        "{err}"
+    );
+
     // browse: the rows as they were at t1.
+    let t0 = std::time::Instant::now();
     let tables = ok_json(run(d, &pg, &["--json", "browse", &at1]), "browse shop@t1");
+    println!(
+        "browse shop@t1 (state made, listed, removed): {:?}",
+        t0.elapsed()
+    );
     assert_eq!(orders_of(&tables)["rows"], 55, "{tables}");
     assert!(tables["at"]["commit_lsn"].is_string(), "{tables}");
     assert!(tables["at"]["base_backup_id"].is_string(), "{tables}");
@@ -235,7 +250,9 @@ fn project_at_time_in_diff_recover_browse_and_drill() {
     nothing_left(d);
 
     // Cancelled (Ctrl-C) while the state is being made: nothing left either.
-    let child = offsite(d, &pg, &["--json", "browse", &at1]).spawn().unwrap();
+    let child = offsite(d, &pg, &["--json", "browse", &at1])
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1200));
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
