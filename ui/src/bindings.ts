@@ -2732,6 +2732,8 @@ export type ProjectHealth = {
 	last_proven: string | null,
 	copies: CopyMark[],
 	schedule: string | null,
+	/**  The schedule in words ("daily at 02:30"), what the window shows. */
+	schedule_words: string | null,
 	paused: boolean,
 	next_run: string | null,
 	/**
@@ -3192,6 +3194,8 @@ export type ScheduleNotifications = "always" | "failures" | "never";
 export type SchedulePreview = {
 	/**  The spec in its one text form (`daily 02:30`). */
 	spec: string,
+	/**  The same in words, to follow "Backs up " ("daily at 02:30"). */
+	words: string,
 	/**  The same, as a typed value (what the window reads). */
 	when: ScheduleWhen,
 	time_zone: string,
@@ -3228,6 +3232,8 @@ export type ScheduleView = {
 	retention_rules: string,
 	/**  When it runs (`daily 02:30`). */
 	spec: string,
+	/**  The same in words, to follow "Backs up " ("daily at 02:30", "every weekday at 04:00"). */
+	words: string,
 	/**  The same, as a typed value (what the window reads). */
 	when: ScheduleWhen,
 	time_zone: string,

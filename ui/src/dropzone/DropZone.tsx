@@ -13,6 +13,7 @@ import { ImportPanel } from "./ImportPanel";
 import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS, KIND_TECHNICAL } from "./preview";
 import { Copyable } from "../components/Copyable";
+import { PanelFooter, ScrollPanel } from "../components/PanelFooter";
 import { Details } from "../components/Details";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
@@ -95,12 +96,12 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
       )}
       {state.path && (
         <div className="drop-backdrop">
-          <section
+          <ScrollPanel
             className="panel drop-preview"
             role="dialog"
             aria-modal="true"
             aria-labelledby="drop-preview-title"
-            data-testid="drop-preview"
+            testId="drop-preview"
             data-status={inspected?.status ?? "loading"}
           >
             <div className="toolbar">
@@ -131,7 +132,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
               !damaged &&
               currentProject &&
               onRestore && (
-              <div className="form-actions">
+              <PanelFooter>
                 <button
                   type="button"
                   className="btn"
@@ -140,7 +141,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 >
                   Restore into {currentProject}…
                 </button>
-              </div>
+              </PanelFooter>
             )}
             {inspected?.status === "ok" && (
               <ImportPanel
@@ -152,7 +153,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 onChooseAnother={() => leave(() => void pick())}
               />
             )}
-          </section>
+          </ScrollPanel>
         </div>
       )}
     </>

@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { ErrorPayload, ImportPreview, ImportTo, ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { PanelFooter } from "../components/PanelFooter";
 import { DamagedNotice } from "../components/DamagedNotice";
 import { isDamaged } from "./dropState";
 import { formatBytes } from "../components/format";
@@ -127,7 +128,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
             <bdi>{r.backup.path}</bdi>
           </p>
         </details>
-        <div className="form-actions">
+        <PanelFooter>
           {onOpenProject && (
             <button
               type="button"
@@ -143,7 +144,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
               Restore…
             </button>
           )}
-        </div>
+        </PanelFooter>
       </section>
     );
   }
@@ -289,7 +290,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
         </div>
       )}
       {!damaged && (
-        <div className="form-actions">
+        <PanelFooter>
           <button
             type="button"
             className="btn btn-primary"
@@ -299,7 +300,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
           >
             {finished && !finished.ok ? "Try again" : "Import"}
           </button>
-        </div>
+        </PanelFooter>
       )}
     </section>
   );

@@ -183,6 +183,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
                   onDone={(changed) => {
                     setProtecting(null);
                     if (!changed) return;
+                    setError(null); // one result at a time: this one replaces an older refusal
                     setNotice(`Saved ${d.name}'s lock and storage class. New copies get them.`);
                     reload();
                   }}
@@ -213,6 +214,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
           </button>
         )}
       </div>
+      {adding && <h4 className="form-title" data-testid="destination-add-title">Add a destination</h4>}
       {adding && (
         <DestinationAddForm
           api={api}
@@ -220,6 +222,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
           onCancel={() => setAdding(false)}
           onAdded={(name) => {
             setAdding(false);
+            setError(null); // one result at a time: this one replaces an older refusal
             setNotice(`Added ${name}. New backups are copied there; "sync" copies the ones made before.`);
             reload();
           }}

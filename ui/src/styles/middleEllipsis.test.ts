@@ -12,11 +12,17 @@ const body = (selector: string) => {
 };
 
 describe("a value shortened in the middle", () => {
-  it("keeps its end whole on one line", () => {
+  it("keeps its end on one line, giving way only after the start, and then with an ellipsis (screens-light-02)", () => {
     const tail = body(".middle-ellipsis-tail");
     expect(tail).toMatch(/white-space:\s*nowrap/);
-    expect(tail).toMatch(/flex:\s*0 0 auto/);
     expect(tail).not.toMatch(/overflow-wrap:\s*anywhere/);
+    // Shrinks (flex-shrink 1) a thousand times less readily than the start (1000)...
+    expect(tail).toMatch(/flex:\s*0 1 auto/);
+    expect(body(".middle-ellipsis-head")).toMatch(/flex:\s*0 1000 auto/);
+    // ...and when it must, ends in "…" instead of being cut at the edge.
+    expect(tail).toMatch(/overflow:\s*hidden/);
+    expect(tail).toMatch(/text-overflow:\s*ellipsis/);
+    expect(tail).toMatch(/min-width:\s*0/);
   });
   it("gives way at its start", () => {
     expect(body(".middle-ellipsis-head")).toMatch(/text-overflow:\s*ellipsis/);

@@ -32,6 +32,7 @@ import { TargetStep } from "./steps/TargetStep";
 import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
 import { PitrRestore } from "./pitr/PitrRestore";
+import { useFitToViewport } from "../components/useFitToViewport";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
@@ -73,6 +74,8 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
   // "A point in time" is offered beside the backups when the engine has restorable windows.
   const [windows, setWindows] = useState<Window[]>([]);
   const [mode, setMode] = useState<"backup" | "time">("backup");
+  // A restore to a time running: the wizard is neither left nor switched to a backup meanwhile.
+  const [timeRunning, setTimeRunning] = useState(false);
   useEffect(() => {
     let live = true;
     commands
@@ -86,6 +89,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     };
   }, [project]);
   const heading = useRef<HTMLHeadingElement>(null);
+  const body = useRef<HTMLFormElement>(null);
   // The jobs this wizard follows; left when it closes.
   const following = useRef<(() => void)[]>([]);
   useEffect(
@@ -230,6 +234,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
   };
 
   const step = state.step;
+  useFitToViewport(body, step);
   return (
     <section className="wizard" aria-labelledby="wizard-title" data-testid="restore-wizard" data-step={step}>
       <div className="toolbar">
@@ -237,7 +242,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           type="button"
           className="btn btn-quiet"
           onClick={onClose}
-          disabled={step === "run"}
+          disabled={step === "run" || timeRunning}
           data-testid="wizard-close"
         >
           ← {project}
@@ -247,7 +252,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         </h2>
       </div>
 
-      {step === "source" && windows.length > 0 && (
+      {step === "source" && windows.length > 0 && !timeRunning && (
         <fieldset className="wizard-choices" data-testid="wizard-mode">
           <legend className="muted small">Restore from</legend>
           <label className="wizard-choice">
@@ -263,7 +268,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
       {mode === "time" && windows.length > 0 ? (
         <div className="panel wizard-body" data-testid="wizard-time">
           <h3 className="panel-title">A point in time</h3>
-          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} />
+          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} onRunning={setTimeRunning} />
         </div>
       ) : (
       <>
@@ -280,7 +285,10 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         ))}
       </ol>
 
-      <form className="panel wizard-body" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
+      <form ref={body} className="panel wizard-body scroll-panel" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
+        {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,
+            restore-11: a sticky bar over the content sliced a line at its edge). */}
+        <div className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
         <h3 className="panel-title" ref={heading} tabIndex={-1} data-testid="wizard-heading">
           {STEP_TITLES[step]}
         </h3>
@@ -324,8 +332,10 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           <ReportStep state={state} onGoto={(to) => dispatch({ type: "goto", step: to })} onDone={onClose} />
         )}
 
+        </div>
         {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
         {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
+        <div className="scroll-panel-footer">
         <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
@@ -349,6 +359,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
               {restoreButtonLabel(readyRestorePlan(state))}
             </button>
           )}
+        </div>
         </div>
         )}
       </form>

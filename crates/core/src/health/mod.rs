@@ -338,6 +338,8 @@ pub struct ProjectHealth {
     pub last_proven: Option<String>,
     pub copies: Vec<CopyMark>,
     pub schedule: Option<String>,
+    /// The schedule in words ("daily at 02:30"), what the window shows.
+    pub schedule_words: Option<String>,
     pub paused: bool,
     pub next_run: Option<String>,
     /// No good backup for longer than the schedule allows (docs/schedules.md), whether or not
@@ -460,6 +462,17 @@ fn paused_words(spec: &str) -> String {
     )
 }
 
+/// "point-in-time capture last read the database's changes 3 h ago, past its limit of 1 min".
+fn capture_behind_reason(f: &Facts) -> Option<String> {
+    let (limit, age) = f.capture_behind?;
+    let d = |s: u64| crate::units::format_duration(std::time::Duration::from_secs(s));
+    Some(format!(
+        "point-in-time capture last read the database's changes {} ago, past its limit of {}",
+        d(age),
+        d(limit.into())
+    ))
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -521,15 +534,8 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             ),
         );
     }
-    if let Some((limit, age)) = f.capture_behind {
-        add(
-            P::CaptureBehind,
-            format!(
-                "point-in-time capture last read the database's changes {} ago, past its limit of {}",
-                crate::units::format_duration(std::time::Duration::from_secs(age)),
-                crate::units::format_duration(std::time::Duration::from_secs(limit.into()))
-            ),
-        );
+    if let Some(why) = capture_behind_reason(f) {
+        add(P::CaptureBehind, why);
     }
     if f.newest_damaged && f.last_good.is_some() {
         add(
@@ -730,6 +736,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         last_proven: f.last_proven.clone(),
         copies: f.copies.clone(),
         schedule: f.schedule.clone(),
+        schedule_words: f.schedule.as_deref().map(crate::schedule::schedule_words),
         paused: f.paused,
         next_run: f.next_run.clone(),
         overdue: f.overdue,

@@ -132,6 +132,10 @@ describe("the project page's tabs", () => {
     expect(within(rows[0]!).queryByTestId("backup-proven")).toBeNull();
     expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Damaged");
     expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent(backup(0).path);
+    // Shortened on one line, the whole path in its title, with Copy (issue 44, screens-light-02).
+    expect(screen.getByTestId("backup-detail-path")).toHaveAttribute("title", `${backup(0).path}\nShow in the file manager`);
+    expect(screen.getByTestId("backup-detail-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", backup(0).path);
+    expect(screen.getByTestId("backup-detail-path-copy")).toBeInTheDocument();
     expect(screen.getByTestId("backup-detail-sha256")).toHaveTextContent("ab".repeat(32));
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
   });

@@ -116,6 +116,9 @@ describe("the restore wizard's point in time", () => {
     expect(screen.getByTestId("pitr-target-project-select")).toHaveValue("staging");
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
     await screen.findByTestId("pitr-running");
+    // While it runs the wizard is not left, nor switched to a backup.
+    expect(screen.getByTestId("wizard-close")).toBeDisabled();
+    expect(screen.queryByTestId("wizard-mode")).toBeNull();
     await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: "staging", password: null }));
     await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled());
     const done: JobFinished = {
@@ -128,6 +131,7 @@ describe("the restore wizard's point in time", () => {
     await act(() => emit("job-finished", done));
     expect((await screen.findByTestId("pitr-report-replayed")).textContent).toContain("17 transactions replayed");
     expect(screen.getByTestId("pitr-report-title").textContent).toContain("into staging");
+    expect(screen.getByTestId("wizard-close")).not.toBeDisabled();
   });
 
   it("a time in no window shows the engine's words and no restore; Use the end takes a window's end", async () => {

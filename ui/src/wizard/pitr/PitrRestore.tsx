@@ -17,9 +17,16 @@ type Run =
   | { status: "running"; jobId: string | null; progress: JobProgress | null; cancelling: boolean }
   | { status: "done"; restored: PitrRestored | null; error: ErrorPayload | null; cancelled: boolean };
 
-type Props = { project: string; windows: Window[]; projects: string[]; onClose: () => void };
+type Props = {
+  project: string;
+  windows: Window[];
+  projects: string[];
+  onClose: () => void;
+  /** Told while the restore job runs (the wizard keeps its way out and the mode choice away). */
+  onRunning?: (running: boolean) => void;
+};
 
-export function PitrRestore({ project, windows, projects, onClose }: Props) {
+export function PitrRestore({ project, windows, projects, onClose, onRunning }: Props) {
   const store = useStore();
   const newest = windows.length ? Math.max(...windows.map((w) => w.to)) : null;
   const [field, setField] = useState(() => (newest !== null ? toLocalField(Math.floor(newest / 1000)) : ""));
@@ -28,6 +35,8 @@ export function PitrRestore({ project, windows, projects, onClose }: Props) {
   const [run, setRun] = useState<Run>({ status: "idle" });
   const unfollow = useRef<(() => void) | null>(null);
   useEffect(() => () => unfollow.current?.(), []);
+  const running = run.status === "running";
+  useEffect(() => onRunning?.(running), [running, onRunning]);
   const at = localFieldToUtc(field);
 
   const makePlan = async () => {

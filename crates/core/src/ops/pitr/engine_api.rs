@@ -90,4 +90,14 @@ impl Engine {
     ) -> Result<super::restore::PitrRestored> {
         super::restore::run(self, name, at, to, password, cancel).await
     }
+    /// `PROJECT@TIME` materialised: the project's database as it was at `r.at`, in a temporary
+    /// archive removed when the value is dropped ([`super::at`]).
+    pub async fn materialise_at(
+        &self,
+        r: &crate::ops::resolve::AtRef,
+        reporter: &crate::progress::Reporter,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::at::AtArchive> {
+        super::at::materialise(self, r, reporter, cancel).await
+    }
 }

@@ -4,6 +4,7 @@
 //! (slot, lag, RPO, restorable windows, stray slots) and `disable`. Restoring to a time is in
 //! [`restore`].
 
+pub mod at;
 pub mod keep;
 pub mod prune;
 pub mod restore;

@@ -35,7 +35,7 @@ pub struct PitrPlan {
     /// Tables whose changes were not captured (restored as in the base).
     pub not_covered: Vec<(String, String)>,
     #[serde(skip)]
-    snapshot: String,
+    pub(crate) snapshot: String,
 }
 
 /// What a restore to a time did.
