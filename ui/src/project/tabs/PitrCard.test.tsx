@@ -100,6 +100,17 @@ describe("PitrCard", () => {
     expect(screen.getByTestId("pitr-behind").textContent).toContain("From 11:59:56 to now nothing is restorable yet");
   });
 
+  it("a capture no project owns is reported with the disk it holds", async () => {
+    setup({
+      pitr_status: () =>
+        on({ enabled: false, windows: [], stray_slots: [{ slot: "offsite_pitr_old", confirmed_flush: 0, retained_bytes: 2 * 1024 * 1024, active: false }] }),
+    });
+    const stray = await screen.findByTestId("pitr-stray");
+    expect(stray.textContent).toContain("A capture no project owns holds the server’s disk");
+    expect(stray.textContent).toContain("2.0 MiB");
+    expect(within(stray).getByTestId("pitr-stray-names").textContent).toContain("offsite_pitr_old");
+  });
+
   it("Capture now runs one pass and says what it read", async () => {
     const calls = setup({
       pitr_status: () => on(),

@@ -163,6 +163,30 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
           )}
         </div>
       )}
+      {status && status.stray_slots.length > 0 && (
+        <div className="notice notice-warn small" role="status" data-testid="pitr-stray">
+          <p className="notice-title">
+            {status.stray_slots.length === 1
+              ? "A capture no project owns holds the server’s disk"
+              : `${status.stray_slots.length} captures no project owns hold the server’s disk`}
+          </p>
+          <p>
+            Left by a removed agent or a deleted project, it keeps{" "}
+            {formatBytes(status.stray_slots.reduce((sum, x) => sum + x.retained_bytes, 0))} of changes on the server until it is
+            dropped (pg_drop_replication_slot).
+          </p>
+          <Details testId="pitr-stray-names">
+            <ul>
+              {status.stray_slots.map((x) => (
+                <li key={x.slot} className="mono">
+                  {x.slot}: {formatBytes(x.retained_bytes)}
+                  {x.active ? " (in use)" : ""}
+                </li>
+              ))}
+            </ul>
+          </Details>
+        </div>
+      )}
       {said && (
         <p className="small" role="status" data-testid="pitr-said">
           {said}
