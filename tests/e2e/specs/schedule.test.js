@@ -166,7 +166,7 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
       before = await runs();
     }
     // The last one runs every 5 minutes: said, and warned about.
-    assert.match(await $("schedule-preview-zone").getText(), /every 5 minutes/);
+    assert.match(await $("schedule-preview-zone").getText(), /every 5 minutes/i);
     await $("schedule-preview-frequent").waitForDisplayed();
     // Warned once: under the preview of the schedule being edited, not on its row as well.
     assert.equal(await $("schedule-backup-frequent").isExisting(), false);

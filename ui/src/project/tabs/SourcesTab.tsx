@@ -115,15 +115,6 @@ type Props = {
 /** A card with an edit form open: it spans the grid and comes first (tabs.css). */
 export const OPEN_FORM_CARD = ".source-card:has(form:not(.tenant-add))";
 
-/** A card that spans the grid: one with an edit form open (where `:has` is understood). */
-function spansGrid(card: Element): boolean {
-  try {
-    return card.matches(OPEN_FORM_CARD);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A card whose form just opened moves to the top of the grid (tabs.css): bring it into view, as
  * the button that opened it may have been far below.
@@ -164,7 +155,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
     return "ok";
   };
   const grid = useRef<HTMLDivElement>(null);
-  useMasonry(grid, 12, spansGrid);
+  useMasonry(grid);
   useOpenFormInView(grid);
   return (
     <div className="tab-sources" data-testid="tab-sources">

@@ -362,21 +362,41 @@ pub(crate) async fn chain_facts(
     Ok(out)
 }
 
+/// Slots named like Offsite's on the server that no active chain of this catalog owns.
+async fn stray_slots(
+    engine: &Engine,
+    spec: &ConnSpec,
+    conn: &mut PgConnection,
+) -> Result<Vec<SlotState>> {
+    let owned = engine.catalog.pitr_active_slots().await?;
+    Ok(server::offsite_slots(conn, spec)
+        .await?
+        .into_iter()
+        .filter(|s| !owned.contains(&s.slot))
+        .collect())
+}
+
 pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
     let project = engine.catalog.project(name).await?;
     let chains = chain_facts(engine, &project).await?;
     let active = active_chain(engine, &project).await?;
-    let (spec, mut conn) = connect(engine, &project).await?;
-    let slot = match &active {
-        Some(c) => server::slot_state(&mut conn, &spec, &c.slot).await?,
-        None => None,
+    // While capture runs the server must answer (its slot). Otherwise it is asked only for
+    // slots no project owns, and a database that is down does not hide the windows, which are
+    // the catalog's — a restore to a time is needed most when the database is gone.
+    let (slot, stray_slots) = match &active {
+        Some(c) => {
+            let (spec, mut conn) = connect(engine, &project).await?;
+            let slot = server::slot_state(&mut conn, &spec, &c.slot).await?;
+            (slot, stray_slots(engine, &spec, &mut conn).await?)
+        }
+        None => match connect(engine, &project).await {
+            Ok((spec, mut conn)) => (None, stray_slots(engine, &spec, &mut conn).await?),
+            Err(e) => {
+                tracing::debug!(project = %name, "point-in-time status without the server: {e}");
+                (None, Vec::new())
+            }
+        },
     };
-    let owned = engine.catalog.pitr_active_slots().await?;
-    let stray_slots = server::offsite_slots(&mut conn, &spec)
-        .await?
-        .into_iter()
-        .filter(|s| !owned.contains(&s.slot))
-        .collect();
     let windows: Vec<Window> = chains.iter().map(|(_, f)| window::window(f)).collect();
     let now = engine.clock().now();
     let now = now.unix_timestamp_nanos() as i64 / 1000;
