@@ -124,6 +124,11 @@ pub enum JobResult {
     /// Per-tenant backups: one archive per tenant value, each with its tables, rows and
     /// isolation check.
     TenantBackup { outcome: TenantBackupOutcome },
+    /// A restore to a time: its plan (base, change data, the commit it stopped at) and what
+    /// the replay applied.
+    PitrRestore {
+        restored: offsite_core::ops::pitr::restore::PitrRestored,
+    },
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
@@ -207,6 +212,12 @@ impl From<UndoOutcome> for JobResult {
 impl From<TenantBackupOutcome> for JobResult {
     fn from(outcome: TenantBackupOutcome) -> Self {
         JobResult::TenantBackup { outcome }
+    }
+}
+
+impl From<offsite_core::ops::pitr::restore::PitrRestored> for JobResult {
+    fn from(restored: offsite_core::ops::pitr::restore::PitrRestored) -> Self {
+        JobResult::PitrRestore { restored }
     }
 }
 

@@ -180,6 +180,16 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 ),
             )
         }
+        (Some(JobResult::PitrRestore { restored }), _) => (
+            format!("{what} finished"),
+            match &restored.plan.stop_commit_at {
+                Some(at) => format!(
+                    "as of {at}: {} transactions replayed onto the base; took {took}",
+                    restored.plan.transactions
+                ),
+                None => format!("the base as taken ({}); took {took}", restored.plan.base_at),
+            },
+        ),
         (Some(JobResult::RecoverUndo { report }), _) => {
             let left: u64 = report.tables.iter().map(|t| t.changed_since).sum();
             (

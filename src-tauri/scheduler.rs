@@ -227,9 +227,12 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
             eprintln!("warning: sweeping temporary files: {e}");
         }
         let notifier = Notifier { app: app.clone() };
-        engine
-            .run_schedules(&notifier, options, CancellationToken::new())
-            .await;
+        // Point-in-time capture of the projects that enabled it, beside the schedules (as
+        // `offsite daemon` does).
+        let cancel = CancellationToken::new();
+        let capture = engine.pitr_run_all(std::time::Duration::from_secs(5), &cancel);
+        let schedules = engine.run_schedules(&notifier, options, cancel.clone());
+        tokio::join!(capture, schedules);
     });
 }
 

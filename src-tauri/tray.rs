@@ -666,6 +666,7 @@ mod tests {
             last_proven: None,
             copies: Vec::new(),
             schedule: None,
+            schedule_words: None,
             paused: false,
             next_run: None,
             overdue: false,

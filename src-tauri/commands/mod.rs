@@ -16,6 +16,7 @@ pub mod encryption;
 pub mod health;
 pub mod jobs;
 pub mod notify;
+pub mod pitr;
 pub mod projects;
 pub mod recover;
 pub mod remote;

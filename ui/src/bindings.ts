@@ -407,6 +407,27 @@ export const commands = {
 	 *  and rows changed since the recovery, which are left.
 	 */
 	startRecoverUndo: (undoId: string, password: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_recover_undo", { undoId, password })),
+	/**
+	 *  Whether `project`'s changes are captured: the slot, its lag, the restorable windows, the
+	 *  chains that ended and why, slots no project owns.
+	 */
+	pitrStatus: (project: string) => typedError<PitrStatus, ErrorPayload>(__TAURI_INVOKE("pitr_status", { project })),
+	/**  Start capturing `project`'s changes (publication, slot, base backup), with the defaults. */
+	pitrEnable: (project: string) => typedError<PitrEnabled, ErrorPayload>(__TAURI_INVOKE("pitr_enable", { project })),
+	/**  Stop capturing: drop the slot and the publication (the windows stay restorable). */
+	pitrDisable: (project: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("pitr_disable", { project })),
+	/**  One capture pass now (the dashboard's "Capture now"). */
+	pitrCaptureNow: (project: string) => typedError<KeepPass, ErrorPayload>(__TAURI_INVOKE("pitr_capture_now", { project })),
+	/**
+	 *  The plan of a restore of `project` to `at` (RFC 3339): the base, the change data, the
+	 *  commit it stops at; a time in no window is refused naming the nearest restorable times.
+	 */
+	pitrPlan: (project: string, at: string) => typedError<PitrPlan, ErrorPayload>(__TAURI_INVOKE("pitr_plan", { project, at })),
+	/**
+	 *  Restore `project` as it was at `at` into `to` (a project's name, or a URL with `password`);
+	 *  returns the job id at once. `job-finished` carries `result.kind == "pitr_restore"`.
+	 */
+	startPitrRestore: (project: string, at: string, to: string, password: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pitr_restore", { project, at, to, password })),
 	/**  A project's tenants (name, root table, key column). */
 	listTenants: (project: string) => typedError<TenantRecord[], ErrorPayload>(__TAURI_INVOKE("list_tenants", { project })),
 	/**
@@ -1831,7 +1852,9 @@ export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" |
 /**  Open the encryption settings at the recovery key's field. */
 "confirm_recovery_key" | 
 /**  Open the encryption settings to finish setting it up. */
-"set_up_encryption";
+"set_up_encryption" | 
+/**  Run a point-in-time capture pass now. */
+"capture_now";
 
 /**  What a restore would do with one archived function. */
 export type FunctionAction = 
@@ -2104,7 +2127,12 @@ created_project: boolean; backup: BackupRecord } |
  *  Per-tenant backups: one archive per tenant value, each with its tables, rows and
  *  isolation check.
  */
-{ kind: "tenant_backup"; outcome: TenantBackupOutcome };
+{ kind: "tenant_backup"; outcome: TenantBackupOutcome } | 
+/**
+ *  A restore to a time: its plan (base, change data, the commit it stopped at) and what
+ *  the replay applied.
+ */
+{ kind: "pitr_restore"; restored: PitrRestored };
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";
@@ -2123,6 +2151,13 @@ export type JobTrigger =
 "cli" | 
 /**  The retention policy. */
 "retention";
+
+/**  What one pass of [`keep`] did. */
+export type KeepPass = {
+	/**  Why a new chain started (`None`: none did). */
+	new_base_why: string | null,
+	started: PitrEnabled | null,
+} & PitrRun;
 
 /**
  *  Which rule keeps a backup: the kind of each of a [`Decision`]'s reasons, for a window or a
@@ -2507,6 +2542,64 @@ export type PickKind =
 /**  A folder (for backups). */
 "folder";
 
+/**  What `enable` did. */
+export type PitrEnabled = {
+	chain_id: string,
+	slot: string,
+	publication: string,
+	coverage: StoredCoverage,
+	base_backup_id: string,
+	base_at: string,
+};
+
+/**  What a restore to a time will do. */
+export type PitrPlan = {
+	at: string,
+	window: Window,
+	base_backup_id: string,
+	base_path: string,
+	base_at: string,
+	segments: string[],
+	/**  The last transaction it applies (commit time, end LSN); `None`: the base alone. */
+	stop_commit_at: string | null,
+	stop_commit_lsn: string | null,
+	transactions: number,
+	/**  Tables whose changes were not captured (restored as in the base). */
+	not_covered: ([string, string])[],
+};
+
+/**  What a restore to a time did. */
+export type PitrRestored = {
+	plan: PitrPlan,
+	replayed: Replayed,
+};
+
+/**  What one `run` pass did. */
+export type PitrRun = {
+	segments: number,
+	commits: number,
+	/**
+	 *  The slot was lost (the chain ended, an alert was queued): dropped because it held more
+	 *  WAL than allowed, or gone from the server.
+	 */
+	dropped: string | null,
+};
+
+/**  What `status` shows. */
+export type PitrStatus = {
+	enabled: boolean,
+	slot: SlotState | null,
+	max_retained: number | null,
+	/**  Seconds since the capture last confirmed it had everything (`None`: not running). */
+	rpo_seconds: number | null,
+	coverage: StoredCoverage | null,
+	windows: Window[],
+	/**  Chains that ended, and why. */
+	ended: string[],
+	/**  Slots named like Offsite's on this server that no active chain owns. */
+	stray_slots: SlotState[],
+};
+
 /**  One database of a `pg_dumpall` (or `pg_dump --create`) file. */
 export type PlainDatabase = {
 	name: string,
@@ -2590,6 +2683,11 @@ export type ProblemKind =
 "platform_backup_missing" | 
 /**  The newest good backup is older than the project's RPO (its recovery point target). */
 "rpo_missed" | 
+/**
+ *  Point-in-time capture runs for the project but has not read its changes for longer than
+ *  its limit (the RPO target, else a minute).
+ */
+"capture_behind" | 
 /**  The newest restore drill failed. */
 "drill_failed" | 
 /**
@@ -2642,6 +2740,8 @@ export type ProjectHealth = {
 	last_proven: string | null,
 	copies: CopyMark[],
 	schedule: string | null,
+	/**  The schedule in words ("daily at 02:30"), what the window shows. */
+	schedule_words: string | null,
 	paused: boolean,
 	next_run: string | null,
 	/**
@@ -2846,6 +2946,16 @@ export type RemovedDestination = {
 	copies_forgotten: number,
 	/**  In words: "2 copies in /media/usb were left in place; Offsite no longer tracks them". */
 	note: string,
+};
+
+/**  What a replay did. */
+export type Replayed = {
+	/**  Transactions applied, and those skipped because the base already held them. */
+	commits: number,
+	skipped: number,
+	changes: number,
+	/**  The last commit applied (end LSN, time µs). */
+	last_commit: [number, number] | null,
 };
 
 /**  Whether a recorded drill's signed report verifies. */
@@ -3092,6 +3202,8 @@ export type ScheduleNotifications = "always" | "failures" | "never";
 export type SchedulePreview = {
 	/**  The spec in its one text form (`daily 02:30`). */
 	spec: string,
+	/**  The same in words, to follow "Backs up " ("daily at 02:30"). */
+	words: string,
 	/**  The same, as a typed value (what the window reads). */
 	when: ScheduleWhen,
 	time_zone: string,
@@ -3128,6 +3240,8 @@ export type ScheduleView = {
 	retention_rules: string,
 	/**  When it runs (`daily 02:30`). */
 	spec: string,
+	/**  The same in words, to follow "Backs up " ("daily at 02:30", "every weekday at 04:00"). */
+	words: string,
 	/**  The same, as a typed value (what the window reads). */
 	when: ScheduleWhen,
 	time_zone: string,
@@ -3300,6 +3414,15 @@ export type SkippedSetting = {
 	reason: string,
 };
 
+/**  A slot's position and the WAL it holds on the server. */
+export type SlotState = {
+	slot: string,
+	confirmed_flush: number,
+	/**  `pg_current_wal_lsn() - restart_lsn`: WAL the server keeps for this slot. */
+	retained_bytes: number,
+	active: boolean,
+};
+
 /**  A backup archive the objects' bytes are read from. */
 export type SourceArchive = {
 	backup_id: string,
@@ -3467,6 +3590,14 @@ export type StorageTo =
 { kind: "project"; value: string } | 
 /**  Files in a local folder (`<dir>/<bucket>/<key>`). */
 { kind: "folder"; value: string };
+
+/**  What a chain covers, kept as JSON in the catalog. */
+export type StoredCoverage = {
+	covered: string[],
+	not_covered: ([string, string])[],
+	/**  The published tables' columns when the chain began (DDL after it breaks the window). */
+	fingerprint: string,
+};
 
 /**  A project's Supabase side (for the configuration component). */
 export type SupabaseComponent = {
@@ -3896,6 +4027,19 @@ export type Versions = {
 
 /**  How a webhook formats its message: Offsite's signed JSON (payload v1) or a service's format. */
 export type WebhookPreset = "json" | "slack" | "discord" | "teams" | "mattermost" | "ntfy" | "pagerduty";
+
+/**  A span of restorable times (µs), and why it ends where it ends. */
+export type Window = {
+	chain_id: string,
+	from: number,
+	to: number,
+	from_text: string,
+	to_text: string,
+	/**  `None`: it ends at the last capture; else what breaks it (a damaged segment, DDL, a gap). */
+	broken_by: string | null,
+	/**  How many of the chain's segments lie inside it. */
+	segments: number,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -684,6 +684,7 @@ mod tests {
                 config_files: vec![],
                 s3: None,
                 retention: None,
+                pitr: None,
             },
         )]);
         let agent = crate::Agent::open(config, false).await.unwrap();

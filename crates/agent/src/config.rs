@@ -93,6 +93,41 @@ pub struct ProjectConfig {
     /// change it; absent, the API's (or a new project's recommended policy) stands.
     #[serde(default)]
     pub retention: Option<offsite_core::schedule::RetentionPolicy>,
+    /// Capture the project's changes while the agent runs, for restores to any second
+    /// (`[projects.<id>.pitr]`; docs/pitr.md). Absent: no capture (a chain left from an earlier
+    /// configuration is ended and its slot dropped at start).
+    #[serde(default)]
+    pub pitr: Option<PitrConfig>,
+}
+
+/// `[projects.<id>.pitr]`: point-in-time capture beside the database.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PitrConfig {
+    /// How long restorable windows are kept (`7d`, `36h`, `1d12h`; default: until `offsite
+    /// pitr prune`).
+    #[serde(default)]
+    pub keep_within: Option<String>,
+    /// WAL the slot may hold before it is dropped to protect the server's disk (`1GiB`, the
+    /// default; `512MiB`).
+    #[serde(default)]
+    pub max_retained: Option<String>,
+}
+
+impl PitrConfig {
+    /// The limits a new chain gets (checked by [`AgentConfig::check`]).
+    pub fn want(&self) -> Result<offsite_core::ops::pitr::keep::KeepCapturing> {
+        use offsite_core::pitr::{parse_keep_within, parse_size};
+        Ok(offsite_core::ops::pitr::keep::KeepCapturing {
+            restart: true,
+            max_retained: self.max_retained.as_deref().map(parse_size).transpose()?,
+            keep_within: self
+                .keep_within
+                .as_deref()
+                .map(parse_keep_within)
+                .transpose()?,
+        })
+    }
 }
 
 /// `[projects.<id>.s3]`: where the project's storage objects are, over S3. The secret key is
@@ -339,6 +374,14 @@ impl AgentConfig {
                     )));
                 }
             }
+            if let Some(pitr) = &p.pitr {
+                pitr.want().map_err(|e| {
+                    Error::invalid(format!(
+                        "project {id}: [pitr] is not valid: {}",
+                        e.message()
+                    ))
+                })?;
+            }
             for f in &p.config_files {
                 if f.file_name().is_none() {
                     return Err(Error::invalid(format!(
@@ -473,6 +516,7 @@ config_files = ["compose/docker-compose.yml"]
             config_files: vec![],
             s3: None,
             retention: None,
+            pitr: None,
         };
         assert_eq!(p.password().unwrap().as_deref(), Some("s3cret"));
         let p = ProjectConfig {
@@ -517,6 +561,32 @@ config_files = ["compose/docker-compose.yml"]
         ] {
             let e = AgentConfig::parse(&format!("{base}{bad}\n"), Path::new("/")).unwrap_err();
             assert!(e.message().contains("at least"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_pitr_table_is_read_and_bad_limits_are_refused_naming_the_project() {
+        let base = "listen = \"127.0.0.1:8443\"\ndata_dir = \"d\"\n[projects.shop]\n\
+                    database_url = \"postgres://u@h/db\"\n[projects.shop.pitr]\n";
+        let c = AgentConfig::parse(
+            &format!("{base}keep_within = \"7d\"\nmax_retained = \"512MiB\"\n"),
+            Path::new("/"),
+        )
+        .unwrap();
+        let want = c.projects["shop"].pitr.as_ref().unwrap().want().unwrap();
+        assert_eq!(want.keep_within, Some(7 * 86_400));
+        assert_eq!(want.max_retained, Some(512 << 20));
+        assert!(want.restart);
+        for bad in [
+            "keep_within = \"7m\"",
+            "max_retained = \"lots\"",
+            "every = 3",
+        ] {
+            let e = AgentConfig::parse(&format!("{base}{bad}\n"), Path::new("/")).unwrap_err();
+            assert!(
+                e.message().contains("shop") || e.message().contains("every"),
+                "{bad}: {e}"
+            );
         }
     }
 }

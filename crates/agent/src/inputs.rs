@@ -198,6 +198,7 @@ mod tests {
             config_files: vec![compose, env, other],
             s3: None,
             retention: None,
+            pitr: None,
         };
         let input = config_input(&p).unwrap();
         let all: String = input

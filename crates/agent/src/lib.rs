@@ -15,6 +15,7 @@
 pub mod api;
 pub mod audit;
 pub mod backups;
+pub mod capture;
 pub mod config;
 pub mod error;
 mod files;

@@ -68,6 +68,7 @@ pub async fn serve(
         agent.clone(),
         cancel.clone(),
     ));
+    tokio::spawn(crate::capture::run_capture(agent.clone(), cancel.clone()));
     let app = crate::api::router(agent.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     {

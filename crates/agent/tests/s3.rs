@@ -62,6 +62,7 @@ async fn a_storage_backup_pulls_the_projects_s3_buckets() {
                 path_style: None,
             }),
             retention: None,
+            pitr: None,
         },
     )]);
     config.check().unwrap();

@@ -37,6 +37,7 @@ async fn a_scheduled_backup_runs_with_the_agents_folders_and_files() {
             config_files: vec![files.join(".env")],
             s3: None,
             retention: None,
+            pitr: None,
         },
     )]);
     let start = offsite_core::catalog::parse_timestamp("2026-11-20T01:00:00Z").unwrap();
@@ -141,6 +142,7 @@ async fn scheduled_backups_past_the_retention_are_pruned_and_reported() {
         config_files: vec![],
         s3: None,
         retention: None,
+        pitr: None,
     };
     config.projects = BTreeMap::from([("shop".to_string(), project.clone())]);
     let start = offsite_core::catalog::parse_timestamp("2026-11-20T01:00:00Z").unwrap();

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct BrowseArgs {
-    /// The archive: its path, a backup id, or PROJECT:latest.
+    /// The archive: its path, a backup id, PROJECT:latest, or PROJECT@TIME (the database as it
+    /// was then, from its point-in-time capture; TIME in RFC 3339).
     archive: PathBuf,
     /// Show this table's rows (SCHEMA.TABLE; a table name without a dot is in public).
     #[arg(long, value_name = "SCHEMA.TABLE")]
@@ -91,12 +92,26 @@ fn split_quoted(s: &str) -> Vec<String> {
     parts
 }
 
-pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
+pub async fn browse(
+    engine: &Engine,
+    a: BrowseArgs,
+    out: &Out,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<u8> {
     let key = a
         .key_stdin
         .then(encryption_cmd::key_from_stdin)
         .transpose()?;
-    let path = archive_arg::resolve(engine, &a.archive, out).await?.path;
+    // `PROJECT@TIME`: the state at that time, in a temporary archive held until the end.
+    let at = archive_arg::at_state(engine, &a.archive, out, cancel).await?;
+    let out = &match &at {
+        Some(s) => out.with_at(&s.state),
+        None => out.clone(),
+    };
+    let path = match &at {
+        Some(s) => s.path.clone(),
+        None => archive_arg::resolve(engine, &a.archive, out).await?.path,
+    };
     if let (Some(object), Some(dest)) = (&a.object, &a.save) {
         let (bucket, k) = object
             .split_once('/')

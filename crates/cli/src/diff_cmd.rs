@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(clap::Args, Debug)]
 pub struct DiffArgs {
     /// The older side: an archive's path, a backup id, PROJECT:latest, PROJECT:latest~N (the
-    /// N-th good backup before the newest) or PROJECT:live (the database now).
+    /// N-th good backup before the newest), PROJECT:live (the database now) or PROJECT@TIME (the
+    /// database as it was then, from its point-in-time capture; TIME in RFC 3339).
     from: String,
     /// The newer side, named the same ways.
     to: String,
@@ -54,6 +55,9 @@ pub async fn diff(
         offset: a.offset,
         limit: a.limit,
     };
+    for side in [&a.from, &a.to] {
+        crate::archive_arg::say_plan(engine, side, out).await?;
+    }
     let report = engine.diff(&a.from, &a.to, &options, key, &cancel).await?;
     if out.json() {
         out.emit(&report);

@@ -22,7 +22,7 @@ pub const DRILL_FAILED: u8 = 9;
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     group = clap::ArgGroup::new("project_named").args(["name", "project"]).required(true),
-    after_help = "Examples:\n  offsite drill shop\n  offsite drill shop --backup latest --json\n  \
+    after_help = "Examples:\n  offsite drill shop\n  offsite drill shop --backup latest --json\n  offsite drill shop@2026-11-26T06:00:00Z\n  \
 offsite drill shop --server postgres://drill@localhost:5432/postgres --password-stdin\n  offsite drill run list\n  \
 offsite drill --project show --throwaway\n  offsite drill config shop --storage-sample 100\n  offsite drill list shop\n  \
 offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10\n\n\
@@ -33,7 +33,8 @@ pub struct DrillArgs {
     #[command(subcommand)]
     pub cmd: Option<DrillCmd>,
     /// The project whose backup to drill (see `offsite project list`; a project named like a
-    /// subcommand: `drill run NAME` or --project NAME).
+    /// subcommand: `drill run NAME` or --project NAME), or PROJECT@TIME: the project's database
+    /// as it was then, from its point-in-time capture (TIME in RFC 3339).
     pub name: Option<String>,
     /// The project whose backup to drill, whatever its name (`list` and `show` too).
     #[arg(long, value_name = "NAME", conflicts_with = "name")]

@@ -257,14 +257,14 @@ enum Command {
     /// Look inside a backup without restoring it: its tables (row counts, sizes), a table's
     /// rows page by page with a filter, a table as CSV, its storage objects.
     #[command(
-        after_help = "Examples:\n  offsite browse shop:latest\n  offsite browse shop:latest --table public.orders --limit 50 --offset 100\n  offsite browse shop:latest --table public.orders --filter acme --where status=paid\n  offsite browse shop:latest --table public.orders --csv orders.csv\n  offsite browse shop:latest --objects --bucket avatars\n  offsite browse shop:latest --object avatars/u1.png --save u1.png"
+        after_help = "Examples:\n  offsite browse shop:latest\n  offsite browse shop:latest --table public.orders --limit 50 --offset 100\n  offsite browse shop:latest --table public.orders --filter acme --where status=paid\n  offsite browse shop:latest --table public.orders --csv orders.csv\n  offsite browse shop:latest --objects --bucket avatars\n  offsite browse shop:latest --object avatars/u1.png --save u1.png\n  offsite browse shop@2026-11-26T06:00:00Z --table public.orders"
     )]
     Browse(browse_cmd::BrowseArgs),
     /// Compare two backups, or a backup and a project's database now, table by table:
     /// identical, changed (rows added, removed, changed by primary key; columns added, removed,
     /// retyped), or in one side only; --rows lists the changed rows.
     #[command(
-        after_help = "Examples:\n  offsite diff shop:latest~1 shop:latest\n  offsite diff shop:latest shop:live --table public.orders --rows\n  offsite diff nightly.tar.zst shop:latest --json"
+        after_help = "Examples:\n  offsite diff shop:latest~1 shop:latest\n  offsite diff shop:latest shop:live --table public.orders --rows\n  offsite diff nightly.tar.zst shop:latest --json\n  offsite diff shop@2026-11-26T06:00:00Z shop@2026-11-26T07:00:00Z --table public.orders"
     )]
     Diff(diff_cmd::DiffArgs),
     /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
@@ -284,7 +284,7 @@ enum Command {
     /// the target lacks (and, with --children, every row that references them): one
     /// transaction after an undo file; `recover --undo ID` puts things back.
     #[command(
-        after_help = "Examples:\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --dry-run\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --yes\n  offsite recover shop:latest --table public.orders --where customer_id=7 --on-conflict update --to postgres://postgres@localhost/shop\n  offsite recover --undo rcv_20261125_101500_a1b2c3"
+        after_help = "Examples:\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --dry-run\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --yes\n  offsite recover shop:latest --table public.orders --where customer_id=7 --on-conflict update --to postgres://postgres@localhost/shop\n  offsite recover shop@2026-11-26T06:00:00Z --table public.orders --where id=42 --to shop --dry-run\n  offsite recover --undo rcv_20261125_101500_a1b2c3"
     )]
     Recover(recover_cmd::RecoverArgs),
     /// A project's tenants: a root table and its key column, and the tables reached from it
@@ -697,7 +697,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             let manifest = engine.inspect_archive(&found.path, key).await?;
             out.inspect(&found.path, &manifest, found.backup_id.as_deref());
         }
-        Command::Browse(args) => return browse_cmd::browse(&engine, args, out).await,
+        Command::Browse(args) => return browse_cmd::browse(&engine, args, out, &cancel).await,
         Command::Diff(args) => return diff_cmd::diff(&engine, args, out, cancel.clone()).await,
         Command::Serve(_) => unreachable!("handled above"),
         Command::Import(args) => {

@@ -11,23 +11,37 @@ use serde::Serialize;
 use serde_json::json;
 use std::path::Path;
 
+#[derive(Clone)]
 pub struct Out {
     json: bool,
+    /// Added as `"at"` to every JSON document emitted: which state a `PROJECT@TIME` was.
+    at: Option<serde_json::Value>,
 }
 
 impl Out {
     pub fn new(json: bool) -> Self {
-        Out { json }
+        Out { json, at: None }
+    }
+    /// This output, with `at` added to every JSON object it emits.
+    pub fn with_at<T: Serialize>(&self, at: &T) -> Out {
+        Out {
+            json: self.json,
+            at: serde_json::to_value(at).ok(),
+        }
     }
     pub fn json(&self) -> bool {
         self.json
     }
 
     pub(crate) fn emit<T: Serialize>(&self, value: &T) {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).expect("serializable")
-        );
+        let text = match (&self.at, serde_json::to_value(value)) {
+            (Some(at), Ok(serde_json::Value::Object(mut o))) => {
+                o.insert("at".into(), at.clone());
+                serde_json::to_string_pretty(&o)
+            }
+            _ => serde_json::to_string_pretty(value),
+        };
+        println!("{}", text.expect("serializable"));
     }
 
     pub fn error(&self, e: &Error) {

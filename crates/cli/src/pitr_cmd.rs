@@ -3,8 +3,9 @@
 
 use crate::output::Out;
 use clap::Subcommand;
+use offsite_core::ops::pitr::keep::KeepCapturing;
 use offsite_core::ops::pitr::restore::PitrPlan;
-use offsite_core::pitr::{micros_text, parse_keep_within, parse_time};
+use offsite_core::pitr::{micros_text, parse_keep_within, parse_size, parse_time};
 use offsite_core::{Engine, Result};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -122,13 +123,19 @@ pub async fn pitr(
             every,
         } => {
             if once {
-                let r = engine.pitr_run_once(&project, cancel).await?;
+                let p = engine
+                    .pitr_keep(&project, KeepCapturing::default(), cancel)
+                    .await?;
                 if out.json() {
-                    out.emit(&r);
+                    out.emit(&p);
                 } else {
+                    let r = &p.run;
                     println!("{} segment(s), {} transaction(s)", r.segments, r.commits);
                     if let Some(why) = &r.dropped {
                         println!("{why}");
+                    }
+                    if let (Some(why), Some(e)) = (&p.new_base_why, &p.started) {
+                        println!("{why}: new base {} at {}", e.base_backup_id, e.base_at);
                     }
                 }
             } else {
@@ -254,27 +261,6 @@ fn show_plan(out: &Out, p: &PitrPlan) {
     for (t, why) in &p.not_covered {
         println!("  not covered (as in the base): {t}: {why}");
     }
-}
-
-/// `1073741824`, `512MiB`, `1GiB`, `100kB`.
-fn parse_size(s: &str) -> Result<u64> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "kib" | "k" => 1 << 10,
-        "mb" | "mib" | "m" => 1 << 20,
-        "gb" | "gib" | "g" => 1 << 30,
-        _ => 0,
-    };
-    n.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| {
-            offsite_core::Error::invalid(format!("not a size: {s:?} (e.g. 512MiB, 1GiB)"))
-        })
 }
 
 async fn prune(

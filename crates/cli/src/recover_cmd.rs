@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct RecoverArgs {
-    /// The archive: its path, a backup id, or PROJECT:latest.
+    /// The archive: its path, a backup id, PROJECT:latest, or PROJECT@TIME (the database as it
+    /// was then, from its point-in-time capture; TIME in RFC 3339).
     #[arg(required_unless_present = "undo")]
     archive: Option<PathBuf>,
     /// The table whose rows are recovered (SCHEMA.TABLE; quote a part with dots or capitals).
@@ -100,7 +101,16 @@ pub async fn recover(engine: &Engine, args: RecoverArgs, out: &Out, job: JobStar
         None
     };
     let given = args.archive.clone().unwrap_or_default();
-    let archive = crate::archive_arg::resolve(engine, &given, out).await?.path;
+    // `PROJECT@TIME`: the state at that time, in a temporary archive held until the end.
+    let at = crate::archive_arg::at_state(engine, &given, out, &job.cancel).await?;
+    let out = &match &at {
+        Some(s) => out.with_at(&s.state),
+        None => out.clone(),
+    };
+    let archive = match &at {
+        Some(s) => s.path.clone(),
+        None => crate::archive_arg::resolve(engine, &given, out).await?.path,
+    };
     let mut req = RecoverRequest {
         archive: archive.display().to_string(),
         rows: args.rows()?,

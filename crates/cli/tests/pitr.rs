@@ -503,6 +503,39 @@ fn ddl_ends_the_restorable_window() {
         "restore --at before the DDL",
     );
     assert_eq!(digests(&pg, "pitr_ddl_then"), want);
+
+    // The pass that met the change started a new base: the next window restores.
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert_eq!(status["enabled"], true, "{status}");
+    assert!(
+        status["ended"].to_string().contains("columns changed"),
+        "{status}"
+    );
+    writes(&pg, db, 3);
+    let after_new_base = server_now(&pg);
+    let want = digests(&pg, db);
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    pg.create_db("pitr_ddl_after");
+    ok(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &after_new_base,
+                "--to",
+                &pg.url("pitr_ddl_after"),
+            ],
+        ),
+        "restore --at after the new base",
+    );
+    assert_eq!(digests(&pg, "pitr_ddl_after"), want);
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }
 

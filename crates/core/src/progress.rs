@@ -222,6 +222,11 @@ impl Reporter {
         &self.inner.job_id
     }
 
+    /// Where this reporter's updates go (for work nested in its job that reports on its own).
+    pub fn sink(&self) -> Arc<dyn Progress> {
+        self.inner.sink.clone()
+    }
+
     /// Enter a new phase; always reported.
     pub fn phase(&self, phase: Phase, bytes_total: Option<u64>) {
         let mut s = self.inner.state.lock().unwrap();

@@ -1,4 +1,5 @@
 import { type KeyboardEvent, type ReactNode, useEffect, useId, useRef } from "react";
+import { ScrollPanel } from "./PanelFooter";
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -9,13 +10,15 @@ type Props = {
   /** Escape, and the caller's Cancel button. */
   onCancel: () => void;
   testId?: string;
+  /** Buttons in the footer below the scrolling body (or <PanelFooter> inside `children`). */
+  footer?: ReactNode;
 };
 
 /**
  * A modal dialog: focus moves into it (its first field, else its first button), Tab and Shift+Tab
  * stay inside it, Escape cancels, and focus returns to where it was when it closes.
  */
-export function Dialog({ title, children, onCancel, testId = "dialog" }: Props) {
+export function Dialog({ title, children, onCancel, testId = "dialog", footer }: Props) {
   const id = useId();
   const box = useRef<HTMLDivElement>(null);
 
@@ -56,21 +59,22 @@ export function Dialog({ title, children, onCancel, testId = "dialog" }: Props) 
 
   return (
     <div className="dialog-backdrop" data-testid={`${testId}-backdrop`}>
-      <div
-        ref={box}
+      <ScrollPanel
+        panelRef={box}
         className="dialog panel"
         role="dialog"
         aria-modal="true"
         aria-labelledby={`${id}-title`}
         tabIndex={-1}
         onKeyDown={onKeyDown}
-        data-testid={testId}
+        testId={testId}
+        footer={footer}
       >
         <h2 id={`${id}-title`} className="dialog-title">
           {title}
         </h2>
         {children}
-      </div>
+      </ScrollPanel>
     </div>
   );
 }

@@ -34,7 +34,8 @@ export function FileLink({ path, backupId, testId, className, oneLine = false }:
       <button
         type="button"
         className={`file-link mono small${className ? ` ${className}` : ""}`}
-        title="Show in the file manager"
+        // Shortened on one line, the whole path is in the title (issue 44).
+        title={oneLine ? `${path}\nShow in the file manager` : "Show in the file manager"}
         onClick={() => void reveal()}
         data-testid={testId}
       >

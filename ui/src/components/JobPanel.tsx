@@ -5,7 +5,7 @@ import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
 import { DamagedNotice } from "./DamagedNotice";
 import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
-import { countOf, formatBytes, formatDuration } from "./format";
+import { countOf, formatBytes, formatDuration, formatTime } from "./format";
 import { recoveryName } from "../recover/rules";
 import { JOB_KIND_WORDS, plural, sentenceCase, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
@@ -259,6 +259,12 @@ function resultText(f: JobFinished): string {
       return r.outcome.backups.length === 0
         ? `Tenant ${r.outcome.tenant}: the backup has no tenant rows; nothing written`
         : `Tenant ${r.outcome.tenant}: ${plural(r.outcome.backups.length, "archive")} written, ${formatBytes(size)} (compressed)`;
+    }
+    case "pitr_restore": {
+      const p = r.restored.plan;
+      return p.stop_commit_at
+        ? `Restored as of ${formatTime(p.stop_commit_at)}: ${plural(r.restored.replayed.commits, "transaction")} replayed onto the base`
+        : "Restored: the base as taken (no change to replay)";
     }
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backupName, databaseLabel, fileNameOf, folderOf } from "./names";
+import { backupName, backupNames, databaseLabel, fileNameOf, folderOf } from "./names";
 
 describe("names instead of paths", () => {
   it("names a backup by its type and local time", () => {
@@ -24,5 +24,27 @@ describe("names instead of paths", () => {
     expect(databaseLabel("postgres://u@/app?host=/var/run/postgresql&port=5432")).toBe(
       "app on /var/run/postgresql (socket, port 5432)",
     );
+  });
+
+  it("backups of one list read differently, and only where needed: seconds, then size, then their order (issue 44)", () => {
+    const b = (id: string, created_at: string, size?: number) => ({ id, backup_type: "database" as const, created_at, ...(size === undefined ? {} : { size }) });
+    const names = backupNames([
+      b("alone", "2026-11-25T09:00:00Z", 10),
+      b("m1", "2026-11-26T18:12:05Z", 10),
+      b("m2", "2026-11-26T18:12:41Z", 10),
+      b("s1", "2026-11-26T17:00:16.900Z", 41_472),
+      b("s2", "2026-11-26T17:00:16.100Z", 2_048),
+      b("t1", "2026-11-26T16:00:16.900Z", 100),
+      b("t2", "2026-11-26T16:00:16.100Z", 100),
+    ]);
+    expect(new Set(names.values()).size).toBe(7);
+    expect(names.get("alone")).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:00$/); // no seconds when alone
+    expect(names.get("m1")).toMatch(/:12:05$/);
+    expect(names.get("m2")).toMatch(/:12:41$/);
+    expect(names.get("s1")).toMatch(/:00:16, 40\.5 KiB$/);
+    expect(names.get("s2")).toMatch(/:00:16, 2\.0 KiB$/);
+    expect(names.get("t2")).toMatch(/:00:16 \(1 of 2\)$/); // the older one first
+    expect(names.get("t1")).toMatch(/:00:16 \(2 of 2\)$/);
+    for (const n of names.values()) expect(n).not.toMatch(/[0-9a-f]{8}-|alone|m1|t1/);
   });
 });

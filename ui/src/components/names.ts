@@ -1,7 +1,7 @@
 // What a person reads instead of a path or an id: a backup by its type and time, a file by its
 // name, a database by server and database name (never a connection URL with its port and options).
 import type { BackupType } from "../bindings";
-import { databaseHost, databaseName, formatTime } from "./format";
+import { databaseHost, databaseName, formatBytes, formatTime } from "./format";
 
 const TYPE_NAMES: Record<BackupType, string> = {
   full: "Full backup",
@@ -16,26 +16,48 @@ export function backupName(b: { backup_type: BackupType; created_at: string }): 
   return `${TYPE_NAMES[b.backup_type] ?? "Backup"} of ${formatTime(b.created_at)}`;
 }
 
+/** ":16": a time's seconds, the part added when two backups share a minute. */
+function secondsOf(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : `:${String(d.getSeconds()).padStart(2, "0")}`;
+}
+
 /**
- * Names for a list of backups shown together: each as `backupName`, with the seconds added to
- * the ones that share a name (two backups of the same type in the same minute), so no two choices
- * read the same (issue 44, restore-01: two "Database backup of 2026-11-26 13:34"). Still equal
- * (the same second): an ordinal, "(2)", in list order.
+ * Names for a list of backups shown together (the restore wizard, the side panel, Compare, Drills):
+ * each as `backupName`, and only where two would read the same, what tells them apart (issue 44):
+ * the seconds (two backups of one minute); made in the same second too, the size when it differs;
+ * else their place among those of that second, oldest first ("1 of 2"). Never an id.
  */
-export function backupNames(list: { id: string; backup_type: BackupType; created_at: string }[]): Map<string, string> {
-  const byName = new Map<string, number>();
-  for (const b of list) byName.set(backupName(b), (byName.get(backupName(b)) ?? 0) + 1);
-  const out = new Map<string, string>();
-  const seen = new Map<string, number>();
+export function backupNames(list: { id: string; backup_type: BackupType; created_at: string; size?: number }[]): Map<string, string> {
+  const groups = new Map<string, typeof list>();
   for (const b of list) {
-    let name = backupName(b);
-    if ((byName.get(name) ?? 0) > 1) {
-      const d = new Date(b.created_at);
-      if (!Number.isNaN(d.getTime())) name += `:${String(d.getSeconds()).padStart(2, "0")}`;
+    const name = backupName(b);
+    groups.set(name, [...(groups.get(name) ?? []), b]);
+  }
+  const out = new Map<string, string>();
+  for (const [name, group] of groups) {
+    if (group.length === 1) {
+      out.set(group[0]!.id, name);
+      continue;
     }
-    const n = (seen.get(name) ?? 0) + 1;
-    seen.set(name, n);
-    out.set(b.id, n > 1 ? `${name} (${n})` : name);
+    const bySecond = new Map<string, typeof list>();
+    for (const b of group) {
+      const s = `${name}${secondsOf(b.created_at)}`;
+      bySecond.set(s, [...(bySecond.get(s) ?? []), b]);
+    }
+    for (const [withSeconds, same] of bySecond) {
+      if (same.length === 1) {
+        out.set(same[0]!.id, withSeconds);
+        continue;
+      }
+      const sizes = same.map((b) => (b.size === undefined ? "" : formatBytes(b.size)));
+      const sizesDiffer = sizes.every((z, i) => z !== "" && sizes.indexOf(z) === i);
+      // Oldest first: the list may be in any order.
+      const order = [...same].sort((x, y) => x.created_at.localeCompare(y.created_at) || list.indexOf(y) - list.indexOf(x));
+      same.forEach((b, i) =>
+        out.set(b.id, sizesDiffer ? `${withSeconds}, ${sizes[i]}` : `${withSeconds} (${order.indexOf(b) + 1} of ${same.length})`),
+      );
+    }
   }
   return out;
 }

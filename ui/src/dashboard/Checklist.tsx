@@ -3,6 +3,7 @@
 // user listed next step first (gaps in amber), and a banner when backups are paused because the
 // recovery key is not confirmed. The home card and the project's header both show this; neither
 // re-derives anything.
+import type { ReactNode } from "react";
 import type { CheckItem, CheckState, Checklist } from "../bindings";
 import { formatTime } from "../components/format";
 import "./dashboard.css";
@@ -96,6 +97,8 @@ type ItemsProps = {
   /** A PausedBanner with its Fix button is shown above the list. */
   pausedBanner?: boolean;
   testId?: string;
+  /** Said after an item's why (the project page: "Scheduled" while Offsite does not start at login). */
+  notes?: Partial<Record<CheckItem["id"], ReactNode>>;
 };
 
 /** A sentence as compared: capital first letter, no full stop at the end. */
@@ -109,7 +112,7 @@ export function saysAgain(item: CheckItem, said: string | undefined): boolean {
   return said !== undefined && plain(item.why) === plain(said);
 }
 
-function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined; quiet: boolean }) {
+function Item({ item, onFix, quiet, note }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined; quiet: boolean; note?: ReactNode }) {
   return (
     <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
       <Mark state={item.state} />
@@ -128,6 +131,7 @@ function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckIte
             <span className="check-why">{checkWhy(item)}</span>
           </>
         )}
+        {note}
       </span>
       {onFix && item.fix && item.fix_label && (
         <button
@@ -145,7 +149,7 @@ function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckIte
 }
 
 /** The items, next step first (the engine's order). */
-export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBanner = false, testId = "checklist" }: ItemsProps) {
+export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBanner = false, testId = "checklist", notes }: ItemsProps) {
   const listed = show === "all" ? checklist.items : checklist.items.filter((i) => i.state !== "done" && i.state !== "off");
   const done = checklist.items.filter((i) => i.state === "done");
   // Paused backups with their banner's button above the list (`pausedBanner`): the items it
@@ -156,7 +160,13 @@ export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBa
       {listed.length > 0 && (
         <ul className="check-items">
           {listed.map((i) => (
-            <Item key={i.id} item={i} onFix={i.id === mainFix || (bannerFix && i.fix === bannerFix) ? undefined : onFix} quiet={saysAgain(i, said)} />
+            <Item
+              key={i.id}
+              item={i}
+              onFix={i.id === mainFix || (bannerFix && i.fix === bannerFix) ? undefined : onFix}
+              quiet={saysAgain(i, said)}
+              note={notes?.[i.id]}
+            />
           ))}
         </ul>
       )}

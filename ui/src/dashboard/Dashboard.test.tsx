@@ -218,6 +218,7 @@ describe("Dashboard", () => {
     resume_schedule: { screen: "project", name: "shop", tab: "schedules" },
     add_destination: { screen: "project", name: "shop", tab: "protection" },
     retry_copies: { screen: "project", name: "shop", tab: "protection" },
+    capture_now: { screen: "project", name: "shop", tab: "backups" },
     check_server: { screen: "project", name: "shop", tab: "sources" },
     review_server_certificate: { screen: "project", name: "shop", tab: "sources" },
     open_drill: { screen: "drills", name: "shop" },
@@ -258,6 +259,20 @@ describe("Dashboard", () => {
       }
     });
   }
+
+  it("capture behind: At risk with its reason, and Capture now opens the project's Backups (the Point in time card)", async () => {
+    mock();
+    const reason = "capture last read the changes 5 min ago (over 1 min)";
+    const p = healthWith("shop", "capture_behind");
+    const behind = { ...p, reason, problems: [{ ...p.problems[0]!, reason }] };
+    const { onNavigate } = await renderDashboard(overview([behind]));
+    expect(within(row("shop")).getByTestId("project-health")).toHaveAttribute("data-health", "at_risk");
+    expect(within(row("shop")).getByTestId("project-reason").textContent?.toLowerCase()).toContain("capture last read the changes 5 min ago");
+    const fix = within(row("shop")).getByTestId("fix-shop");
+    expect(fix).toHaveTextContent("Capture now");
+    fireEvent.click(fix);
+    expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "shop", tab: "backups" });
+  });
 
   it("shows why a fix could not start (a backup refused, a browser that did not open)", async () => {
     mock((cmd) => {

@@ -1,6 +1,7 @@
 // The protection dashboard (issue 29): every project worst first, each with its state, the
 // facts behind it and one Fix button, under a summary line ("3 of 4 protected"). What it shows
 // is what the engine decided (`health` command, `offsite_core::health`); nothing is re-derived.
+import { AutostartOffer } from "../schedules/AutostartOffer";
 import { useState } from "react";
 import { type CheckItem, commands, type ErrorPayload, type FixAction, type HealthOverview, type ProjectHealth } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
@@ -82,6 +83,8 @@ export function Dashboard({ overview, onNavigate, openDashboard = openSupabase }
   return (
     <>
       <SummaryLine overview={overview} />
+      {/* A project says ✓ Scheduled: say here too that schedules need Offsite running (issue 44). */}
+      <AutostartOffer active={overview.projects.some((h) => h.schedule !== null && !h.paused)} testId="home-autostart" />
       <ul className="dash-list" data-testid="project-list" aria-label="Projects, worst first">
         {overview.projects.map((h) => (
           <DashboardRow

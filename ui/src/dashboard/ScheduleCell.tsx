@@ -27,7 +27,7 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
   return (
     <div className="dash-schedule" data-testid="project-schedule" data-schedule={state}>
       <span data-testid="project-schedule-state" data-state={state}>
-        {state === "none" ? "No schedule" : state === "paused" ? `Paused (${health.schedule})` : health.schedule}
+        {state === "none" ? "No schedule" : state === "paused" ? `Paused (${health.schedule_words ?? health.schedule})` : health.schedule_words ?? health.schedule}
       </span>
       {health.overdue && (
         <span className="dash-overdue" data-testid="project-overdue" title="No good backup for longer than the schedule allows">

@@ -49,5 +49,8 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
     // The backup folder is chosen in Settings.
     case "free_space":
       return { kind: "route", route: { screen: "settings" } };
+    // Point-in-time capture is shown with the project's backups (its timeline).
+    case "capture_now":
+      return page("backups");
   }
 }

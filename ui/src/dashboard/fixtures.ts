@@ -86,6 +86,7 @@ export function protectedHealth(name: string, over: Partial<ProjectHealth> = {})
       { place: "s3", kind: "destination", ok: true, offsite: true },
     ],
     schedule: "daily 02:30",
+    schedule_words: "daily at 02:30",
     paused: false,
     next_run: new Date(Date.now() + 20 * HOUR).toISOString(),
     overdue: false,

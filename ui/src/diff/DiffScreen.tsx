@@ -3,7 +3,7 @@
 // each changed column's value before → after. The engine compares; this only shows.
 import { useEffect, useRef, useState } from "react";
 import type { BackupType, ErrorPayload, RowChange, TableDiff } from "../bindings";
-import { backupName } from "../components/names";
+import { backupName, backupNames as namesOf } from "../components/names";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
@@ -12,7 +12,7 @@ import "./diff.css";
 
 export const ROW_PAGE = 50;
 
-export type DiffBackup = { id: string; created_at: string; path: string; backup_type: BackupType };
+export type DiffBackup = { id: string; created_at: string; path: string; backup_type: BackupType; size?: number };
 
 /** What the view asks of the app (the generated commands; tests pass their own). */
 export type DiffApi = {
@@ -92,16 +92,12 @@ function Elapsed() {
 }
 
 /**
- * The backups by type and local time; two made in the same minute (a backup right after another)
- * get their seconds too, so no two read the same.
+ * The backups by type and local time; where two would read the same, what tells them apart (the
+ * seconds, the size, their order): the one naming rule of every list of backups (`backupNames`).
  */
 export function backupNames(list: DiffBackup[]): string[] {
-  const names = list.map(backupName);
-  return names.map((n, i) => {
-    if (names.indexOf(n) === names.lastIndexOf(n)) return n;
-    const d = new Date(list[i]!.created_at);
-    return Number.isNaN(d.getTime()) ? n : `${n}:${String(d.getSeconds()).padStart(2, "0")}`;
-  });
+  const names = namesOf(list);
+  return list.map((b) => names.get(b.id) ?? backupName(b));
 }
 
 /** An engine note as a sentence: its first letter capitalised. */

@@ -7,7 +7,7 @@ export const diffApi: DiffApi = {
   backups: async (project) => {
     const r = await call(commands.listBackups(project));
     if (!r.ok) return r;
-    return { ok: true, data: r.data.map((b) => ({ id: b.id, created_at: b.created_at, path: b.path, backup_type: b.backup_type })) };
+    return { ok: true, data: r.data.map((b) => ({ id: b.id, created_at: b.created_at, path: b.path, backup_type: b.backup_type, size: b.size })) };
   },
   compare: (from, to, ticket) => call(commands.diffBackups(from, to, { tables: [], rows: false, offset: 0, limit: 0 }, ticket)),
   rows: async (from, to, schema, table, offset, limit, ticket) => {

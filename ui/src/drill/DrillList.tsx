@@ -53,7 +53,7 @@ export function DrillList({ drills, selected, onOpen, names = new Map(), now = D
             </td>
             <td title={formatTime(d.finished_at)}>{formatAgo(d.finished_at, now)}</td>
             <td>{restoreTime(d.rto_seconds)}</td>
-            <td className="small" data-testid="drill-backup-name">
+            <td data-testid="drill-backup-name">
               {drillBackupName(d.backup_id, names)}
             </td>
             <td className="small">{d.failed_check ?? ""}</td>

@@ -29,10 +29,10 @@ function fakeApi(over: Partial<DrillApi> = {}) {
   return { api, drills };
 }
 
-function mount(api: DrillApi) {
+function mount(api: DrillApi, backups = [backup(0), backup(1, { status: "corrupt" })]) {
   mockIPC(
     (cmd) => {
-      if (cmd === "list_backups") return [backup(0), backup(1, { status: "corrupt" })];
+      if (cmd === "list_backups") return backups;
       if (cmd === "list_jobs") return [];
       throw new Error(`unexpected command ${cmd}`);
     },
@@ -46,6 +46,17 @@ function mount(api: DrillApi) {
 }
 
 describe("DrillsScreen", () => {
+  it("two backups of the same second read differently among the choices (issue 44)", async () => {
+    const { api } = fakeApi();
+    const at = "2026-11-26T18:12:16Z";
+    mount(api, [backup(0, { id: "b-new", created_at: at, size: 41_472 }), backup(1, { id: "b-old", created_at: at, size: 41_472 })]);
+    await waitFor(() => expect(screen.getByTestId("drill-backup").querySelectorAll("option").length).toBe(3));
+    const labels = Array.from(screen.getByTestId("drill-backup").querySelectorAll("option")).slice(1).map((o) => o.textContent);
+    expect(new Set(labels).size).toBe(2);
+    expect(labels[0]).toMatch(/:12:16 \(2 of 2\) · 40\.5 KiB$/);
+    expect(labels[1]).toMatch(/:12:16 \(1 of 2\) · 40\.5 KiB$/);
+  });
+
   it("runs a drill, shows its progress, then lists it and opens its report with the signature", async () => {
     const { api, drills } = fakeApi();
     mount(api);

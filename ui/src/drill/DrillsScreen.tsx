@@ -7,7 +7,7 @@ import type { DrillReport, ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FinishedView, ProgressView } from "../components/JobPanel";
 import { formatBytes } from "../components/format";
-import { backupName } from "../components/names";
+import { backupName, backupNames } from "../components/names";
 import { useBackups, useDrillsVersion, useJobActions, useLiveJob, useLiveJobs } from "../store";
 import type { Call } from "../ipc/call";
 import { DrillList, type DrillRow } from "./DrillList";
@@ -127,15 +127,18 @@ export function DrillsScreen({ project, api, onBack }: Props) {
     [backups],
   );
 
-  const choices = useMemo(
-    () =>
-      backups.status === "ready"
-        ? backups.data
-            .filter((b) => b.status !== "corrupt" && b.status !== "missing")
-            .map((b) => ({ id: b.id, created_at: b.created_at, label: `${backupName(b)} · ${formatBytes(b.size)}` }))
-        : [],
-    [backups],
-  );
+  // Each choice reads differently: two backups of one second get what tells them apart (issue 44).
+  const choices = useMemo(() => {
+    if (backups.status !== "ready") return [];
+    const usable = backups.data.filter((b) => b.status !== "corrupt" && b.status !== "missing");
+    const named = backupNames(usable);
+    return usable.map((b) => {
+      const name = named.get(b.id) ?? backupName(b);
+      // The size once: the name carries it already when it is what tells two apart.
+      const size = formatBytes(b.size);
+      return { id: b.id, created_at: b.created_at, label: name.endsWith(`, ${size}`) ? name : `${name} · ${size}` };
+    });
+  }, [backups]);
 
   return (
     <section aria-labelledby="drills-title" data-testid="drills-screen" data-project={project}>

@@ -27,6 +27,8 @@ describe("a drill's backup is named by its type and time", () => {
     expect(cells[0]).toHaveTextContent(/^Database backup of 2026-11-23 \d\d:00$/);
     expect(cells[1]).toHaveTextContent("A backup no longer in the list");
     expect(screen.getByTestId("drill-list").textContent).not.toMatch(UUID);
+    // In the row's own size, as its other cells (drill-01 showed it smaller).
+    expect(cells[0]).not.toHaveClass("small");
   });
 
   it("the drill's report", () => {

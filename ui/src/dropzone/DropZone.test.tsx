@@ -293,6 +293,9 @@ describe("DropZone", () => {
     renderZone(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
     await src.send({ type: "drop", paths: [PATH], position: pos });
     await waitFor(() => expect(screen.getByTestId("import-project")).toHaveValue("shop"));
+    // The Import button sits in the preview's footer, below the body that scrolls (issue 44, import-02).
+    expect(screen.getByTestId("drop-preview-footer")).toContainElement(screen.getByTestId("import-start"));
+    expect(screen.getByTestId("drop-preview-body")).not.toContainElement(screen.getByTestId("import-start"));
     fireEvent.click(screen.getByTestId("import-start"));
     expect(screen.getByTestId("import-form-error")).toHaveTextContent("Choose the database");
     expect(started).toEqual([]);

@@ -13,6 +13,7 @@ import { ImportPanel } from "./ImportPanel";
 import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS, KIND_TECHNICAL } from "./preview";
 import { Copyable } from "../components/Copyable";
+import { PanelFooter, ScrollPanel } from "../components/PanelFooter";
 import { Details } from "../components/Details";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
@@ -95,12 +96,12 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
       )}
       {state.path && (
         <div className="drop-backdrop">
-          <section
+          <ScrollPanel
             className="panel drop-preview"
             role="dialog"
             aria-modal="true"
             aria-labelledby="drop-preview-title"
-            data-testid="drop-preview"
+            testId="drop-preview"
             data-status={inspected?.status ?? "loading"}
           >
             <div className="toolbar">
@@ -133,7 +134,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
               !damaged &&
               currentProject &&
               onRestore && (
-              <div className="form-actions">
+              <PanelFooter>
                 <button
                   type="button"
                   className="btn"
@@ -142,7 +143,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 >
                   Restore into {currentProject}…
                 </button>
-              </div>
+              </PanelFooter>
             )}
             {inspected?.status === "ok" && (
               <ImportPanel
@@ -159,7 +160,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 <PreviewBody inspected={inspected} />
               </Details>
             )}
-          </section>
+          </ScrollPanel>
         </div>
       )}
     </>

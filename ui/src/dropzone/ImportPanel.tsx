@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { ErrorPayload, ImportPreview, ImportTo, ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { PanelFooter } from "../components/PanelFooter";
 import { DamagedNotice } from "../components/DamagedNotice";
 import { isDamaged } from "./dropState";
 import { formatBytes } from "../components/format";
@@ -140,7 +141,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
             <bdi>{r.backup.path}</bdi>
           </p>
         </details>
-        <div className="form-actions">
+        <PanelFooter>
           {onOpenProject && (
             <button
               type="button"
@@ -156,7 +157,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
               Restore…
             </button>
           )}
-        </div>
+        </PanelFooter>
       </section>
     );
   }
@@ -306,7 +307,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
         </div>
       )}
       {!damaged && (
-        <div className="form-actions">
+        <PanelFooter>
           <button
             type="button"
             className="btn btn-primary"
@@ -316,7 +317,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
           >
             {finished && !finished.ok ? "Try again" : "Import"}
           </button>
-        </div>
+        </PanelFooter>
       )}
     </section>
   );

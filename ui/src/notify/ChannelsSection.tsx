@@ -122,6 +122,7 @@ export function ChannelsSection({ channels, api, reload }: Props) {
           </button>
         )}
       </div>
+      {adding && <h4 className="form-title" data-testid="channel-add-title">Add a channel</h4>}
       {adding && (
         <AddChannelForm
           api={api}

@@ -11,6 +11,9 @@ const type = (testId: string, value: string) => fireEvent.change(screen.getByTes
 async function openForm(api: ReturnType<typeof fakeApi>["api"]) {
   render(<NotificationsSection api={api} />);
   fireEvent.click(await screen.findByTestId("channel-add"));
+  // The Add button gives way to the open form's title (issue 44).
+  expect(screen.queryByTestId("channel-add")).toBeNull();
+  expect(screen.getByTestId("channel-add-title")).toHaveTextContent("Add a channel");
   return screen.getByTestId("channel-form");
 }
 

@@ -12,7 +12,8 @@ import { DeliveryLog } from "./DeliveryLog";
 import { RoutesSection } from "./RoutesSection";
 import "./notify.css";
 
-export function NotificationsSection({ api = notifyApi }: { api?: NotifyApi }) {
+/** `titled`: false when the screen's toolbar names it already (the Notifications screen). */
+export function NotificationsSection({ api = notifyApi, titled = true }: { api?: NotifyApi; titled?: boolean }) {
   const [overview, setOverview] = useState<LoadState<NotifyOverview>>({ status: "loading" });
   const [log, setLog] = useState<LoadState<DeliveryView[]>>({ status: "loading" });
   const [projects, setProjects] = useState<string[]>([]);
@@ -70,9 +71,11 @@ export function NotificationsSection({ api = notifyApi }: { api?: NotifyApi }) {
 
   return (
     <section className="notify" aria-labelledby="notify-title" data-testid="notifications">
-      <h2 id="notify-title" className="section-title">
-        Notifications
-      </h2>
+      {titled && (
+        <h2 id="notify-title" className="section-title">
+          Notifications
+        </h2>
+      )}
       <p className="muted small">
         Be told about backups, drills, overdue projects and more by email, webhook, Telegram or a heartbeat ping — also
         when the window is closed: a message that cannot be delivered yet waits on this computer and is tried again.

@@ -178,6 +178,8 @@ describe("ArtifactsSection", () => {
     const calls = setup(withBucket);
     expect(await screen.findByTestId("artifacts-imported")).toHaveTextContent("1 artifact");
     fireEvent.click(screen.getByTestId("artifacts-edit"));
+    expect(screen.queryByTestId("artifacts-edit")).not.toBeInTheDocument(); // issue 44: not above its open form
+    expect(screen.getByTestId("artifacts-form-title")).toHaveTextContent("Edit the artifact bucket");
     expect(screen.getByTestId("artifacts-field-location")).toHaveValue("s3://dumps/nightly/");
     expect(screen.getByTestId("artifacts-field-key-id")).toHaveValue("AKIDDUMPS");
     expect(screen.getByTestId("artifacts-field-secret")).toHaveValue("");

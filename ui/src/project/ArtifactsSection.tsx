@@ -76,15 +76,18 @@ export function ArtifactsSection({ project }: { project: string }) {
                 Pull new
               </button>
             )}
-            <button
-              type="button"
-              className="btn btn-small"
-              onClick={() => setEditing(!editing)}
-              disabled={running}
-              data-testid="artifacts-edit"
-            >
-              {bucket ? "Edit bucket…" : "Add artifact bucket…"}
-            </button>
+            {/* While its form is open the button is the form's title instead (issue 44). */}
+            {!editing && (
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => setEditing(true)}
+                disabled={running}
+                data-testid="artifacts-edit"
+              >
+                {bucket ? "Edit bucket…" : "Add artifact bucket…"}
+              </button>
+            )}
             {bucket && (
               <button
                 type="button"
@@ -103,6 +106,7 @@ export function ArtifactsSection({ project }: { project: string }) {
               stay; nothing in the bucket is touched.
             </RemoveConfirm>
           )}
+          {editing && <h4 className="form-title" data-testid="artifacts-form-title">{bucket ? "Edit the artifact bucket" : "Add an artifact bucket"}</h4>}
           {editing && (
             <ArtifactsForm
               project={project}

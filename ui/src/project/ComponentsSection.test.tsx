@@ -73,6 +73,9 @@ describe("ComponentsSection", () => {
     const calls = setup({ storage: null, supabase: null, default_type: null });
     fireEvent.click(await screen.findByTestId("components-storage-edit"));
     const form = screen.getByTestId("components-storage-form");
+    // Its button is not left above the open form; the form has its title (issue 44).
+    expect(screen.queryByTestId("components-storage-edit")).not.toBeInTheDocument();
+    expect(screen.getByTestId("components-form-title")).toHaveTextContent("Add storage");
     fireEvent.change(within(form).getByTestId("components-field-endpoint"), { target: { value: " http://127.0.0.1:9000 " } });
     fireEvent.change(within(form).getByTestId("components-field-key-id"), { target: { value: "AKIDSHOP" } });
     const secret = within(form).getByTestId("components-field-secret");

@@ -121,14 +121,17 @@ export function ComponentsSection({ project }: { project: string }) {
                 </p>
               )}
               <div className="form-actions">
-                <button
-                  type="button"
-                  className="btn btn-small"
-                  onClick={() => setEditing(editing === "storage" ? null : "storage")}
-                  data-testid="components-storage-edit"
-                >
-                  {c.storage ? "Edit storage…" : "Add storage…"}
-                </button>
+                {/* While its form is open the button is the form's title instead (issue 44). */}
+                {editing !== "storage" && (
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => setEditing("storage")}
+                    data-testid="components-storage-edit"
+                  >
+                    {c.storage ? "Edit storage…" : "Add storage…"}
+                  </button>
+                )}
                 {c.storage && (
                   <>
                     <button
@@ -162,14 +165,16 @@ export function ComponentsSection({ project }: { project: string }) {
                 </p>
               )}
               <div className="form-actions">
-                <button
-                  type="button"
-                  className="btn btn-small"
-                  onClick={() => setEditing(editing === "supabase" ? null : "supabase")}
-                  data-testid="components-supabase-edit"
-                >
-                  {c.supabase ? "Edit Supabase…" : "Add Supabase…"}
-                </button>
+                {editing !== "supabase" && (
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => setEditing("supabase")}
+                    data-testid="components-supabase-edit"
+                  >
+                    {c.supabase ? "Edit Supabase…" : "Add Supabase…"}
+                  </button>
+                )}
                 {c.supabase && (
                   <button
                     type="button"
@@ -194,6 +199,11 @@ export function ComponentsSection({ project }: { project: string }) {
                 ? "Remove the storage settings and delete its secret access key from the keychain? Backups already made keep their storage."
                 : "Remove the Supabase project and delete its access token from the keychain? Backups already made keep their configuration."}
             </RemoveConfirm>
+          )}
+          {editing && (
+            <h4 className="form-title" data-testid="components-form-title">
+              {editing === "storage" ? (c.storage ? "Edit the storage" : "Add storage") : c.supabase ? "Edit the Supabase project" : "Add a Supabase project"}
+            </h4>
           )}
           {editing === "storage" && (
             <StorageForm

@@ -5,6 +5,7 @@ import type { CheckItem } from "../bindings";
 import { ChecklistBadge, ChecklistItems, PausedBanner } from "../dashboard/Checklist";
 import { HealthBadge } from "../dashboard/HealthBadge";
 import { useHealth } from "../store";
+import { AutostartNote } from "../schedules/AutostartOffer";
 
 type Props = {
   project: string;
@@ -16,6 +17,7 @@ export function ProjectChecklist({ project, onFix }: Props) {
   if (health.status !== "ready") return null;
   const h = health.data.projects.find((p) => p.project === project);
   if (!h) return null;
+  const scheduled = h.schedule !== null && !h.paused && h.checklist.items.some((i) => i.id === "scheduled" && i.state === "done");
   return (
     <section className="project-status" aria-label="Protection checklist" data-testid="project-status" data-health={h.health}>
       <div className="project-status-head">
@@ -23,7 +25,15 @@ export function ProjectChecklist({ project, onFix }: Props) {
         <ChecklistBadge checklist={h.checklist} />
       </div>
       <PausedBanner checklist={h.checklist} onFix={onFix} testId="project-paused" />
-      <ChecklistItems checklist={h.checklist} show="all" onFix={onFix} pausedBanner={!!onFix} testId="project-checklist" />
+      <ChecklistItems
+        checklist={h.checklist}
+        show="all"
+        onFix={onFix}
+        pausedBanner={!!onFix}
+        testId="project-checklist"
+        // "✓ Scheduled" while Offsite does not start at login: said, with the turn-on (issue 44).
+        notes={{ scheduled: <AutostartNote active={scheduled} testId="project-autostart" /> }}
+      />
     </section>
   );
 }

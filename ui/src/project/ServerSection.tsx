@@ -86,15 +86,18 @@ export function ServerSection({ project }: { project: string }) {
                 </button>
               </>
             )}
-            <button
-              type="button"
-              className="btn btn-small"
-              onClick={() => setEditing(!editing)}
-              disabled={running}
-              data-testid="server-edit"
-            >
-              {server ? "Edit server…" : "Add backup server…"}
-            </button>
+            {/* While its form is open the button is the form's title instead (issue 44). */}
+            {!editing && (
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => setEditing(true)}
+                disabled={running}
+                data-testid="server-edit"
+              >
+                {server ? "Edit server…" : "Add backup server…"}
+              </button>
+            )}
             {server && (
               <button
                 type="button"
@@ -113,6 +116,7 @@ export function ServerSection({ project }: { project: string }) {
               server keeps its own.
             </RemoveConfirm>
           )}
+          {editing && <h4 className="form-title" data-testid="server-form-title">{server ? "Edit the backup server" : "Add a backup server"}</h4>}
           {editing && (
             <ServerForm
               project={project}

@@ -76,6 +76,9 @@ describe("DestinationsSection", () => {
     render(<DestinationsSection destinations={{ status: "ready", data: [] }} api={api} reload={reload} />);
     expect(screen.getByTestId("destinations-none")).toBeInTheDocument();
     fireEvent.click(screen.getByTestId("destination-add"));
+    // The Add button gives way to the open form's title (issue 44).
+    expect(screen.queryByTestId("destination-add")).toBeNull();
+    expect(screen.getByTestId("destination-add-title")).toHaveTextContent("Add a destination");
     expect(screen.getByTestId("destination-save")).toBeDisabled();
     fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: " usb " } });
     fireEvent.change(screen.getByTestId("destination-field-folder"), { target: { value: "/media/usb/offsite" } });
@@ -219,6 +222,20 @@ describe("DestinationsSection", () => {
     fireEvent.click(screen.getByTestId("destination-remove-yes"));
     await screen.findByTestId("destinations-notice");
     expect(removed).toEqual(["nas"]);
+  });
+
+  it("one result at a time: an added destination's notice replaces an older refusal (issue 44)", async () => {
+    const { api } = fakeApi({ remove: async () => ({ ok: false, error: { code: "io", message: "busy", hint: null, retryable: true } }) });
+    render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-remove"));
+    fireEvent.click(screen.getByTestId("destination-remove-yes"));
+    await screen.findByTestId("destinations-error");
+    fireEvent.click(screen.getByTestId("destination-add"));
+    fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: "usb" } });
+    fireEvent.change(screen.getByTestId("destination-field-folder"), { target: { value: "/media/usb" } });
+    fireEvent.click(screen.getByTestId("destination-save"));
+    await screen.findByTestId("destinations-notice");
+    expect(screen.queryByTestId("destinations-error")).toBeNull();
   });
 
   it("knows when a form is complete per kind", () => {

@@ -185,6 +185,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
                   onDone={(changed) => {
                     setProtecting(null);
                     if (!changed) return;
+                    setError(null); // one result at a time: this one replaces an older refusal
                     setNotice(`Saved ${d.name}'s lock and storage class. New copies get them.`);
                     reload();
                   }}
@@ -215,6 +216,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
           </button>
         )}
       </div>
+      {adding && <h4 className="form-title" data-testid="destination-add-title">Add a destination</h4>}
       {adding && (
         <DestinationAddForm
           api={api}
@@ -222,6 +224,7 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
           onCancel={() => setAdding(false)}
           onAdded={(name) => {
             setAdding(false);
+            setError(null); // one result at a time: this one replaces an older refusal
             setNotice(`Added ${name}. New backups are copied there; "sync" copies the ones made before.`);
             reload();
           }}

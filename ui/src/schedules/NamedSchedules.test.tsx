@@ -22,6 +22,7 @@ const base: ScheduleView = {
   retention_from: "schedule",
   retention_rules: "keep-last 24",
   spec: "every 1h",
+  words: "every hour",
   when: { kind: "every", hours: 1 },
   time_zone: "UTC",
   verify_newest: null,

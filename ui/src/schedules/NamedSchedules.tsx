@@ -92,7 +92,7 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
       <ul className="small">
         {list.map((v) => (
           <li key={v.name} data-testid="named-schedule" data-name={v.name} data-state={v.paused ? "paused" : "on"}>
-            <strong>{v.name}</strong>: {describeSpec(v.when)} · {v.backup_type ? TYPE_WORDS[v.backup_type].toLowerCase() : "the project's type"}
+            <strong>{v.name}</strong>: {describeSpec(v.when, v.words)} · {v.backup_type ? TYPE_WORDS[v.backup_type].toLowerCase() : "the project's type"}
             {v.tenant ? ` of ${v.tenant}` : ""} · copies to{" "}
             <span data-testid="named-schedule-destinations">{v.destinations ? v.destinations.join(", ") : "every destination"}</span> ·
             retention{" "}
@@ -174,7 +174,7 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
           tenants={tenants}
           onSaved={(v) => {
             setEditing(null);
-            setNotice(`Schedule ${v.name} saved: ${describeSpec(v.when)}${v.next_runs[0] ? `, next ${dayAndTime(v.next_runs[0])}` : ""}.`);
+            setNotice(`Schedule ${v.name} saved: ${describeSpec(v.when, v.words)}${v.next_runs[0] ? `, next ${dayAndTime(v.next_runs[0])}` : ""}.`);
             refresh();
           }}
           onCancel={() => setEditing(null)}

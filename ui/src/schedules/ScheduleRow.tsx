@@ -61,9 +61,9 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
         ) : (
           <>
             <span data-testid={`schedule-${kind}-spec`} title={view.spec}>
-              {describeSpec(view.when)}
+              {describeSpec(view.when, view.words)}
             </span>
-            {gap && view.when.kind === "cron" && (
+            {gap && view.when.kind === "cron" && !view.words && (
               <span className="small" data-testid={`schedule-${kind}-gap`}>
                 {" "}
                 · runs {gap}

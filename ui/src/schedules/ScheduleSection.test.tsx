@@ -28,6 +28,7 @@ const saved: ScheduleView = {
   retention_from: "project",
   retention_rules: "keep-daily 7, keep-weekly 4, keep-monthly 12",
   spec: "daily 02:30",
+  words: "daily at 02:30",
   when: { kind: "daily", time: "02:30" },
   time_zone: "Europe/Berlin",
   verify_newest: null,
@@ -93,6 +94,8 @@ function setup(initial: ScheduleView[] = [], tenants: string[] = []) {
           ...saved,
           kind: a.kind as ScheduleView["kind"],
           spec: specOf(when),
+          // The engine's words for the schedule (crates/core/src/schedule/spec_words.rs).
+          words: when.kind === "cron" ? (when.expr === "* * * * *" ? "every minute" : "") : describeSpec(when).toLowerCase(),
           when,
           paused: a.paused as boolean,
           verify_newest: (a.verifyNewest as number | null) ?? null,
@@ -202,14 +205,16 @@ describe("ScheduleSection", () => {
     expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 03:15");
     expect(screen.queryByTestId("schedule-preview-frequent")).not.toBeInTheDocument();
     fireEvent.click(screen.getByTestId("schedule-save"));
-    await waitFor(() => expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Cron “* * * * *”"));
-    // One pair of quotes, the expression's own, not “Cron “* * * * *”” (issue 44, schedule-05).
-    expect(screen.getByTestId("schedule-preview-zone").textContent).not.toMatch(/“[^”]*“/);
-    expect(screen.getByTestId("schedule-preview-zone").textContent).toMatch(/saved schedule \(Cron “\* \* \* \* \*”, every minute\)/);
+    // Saved, a cron schedule reads as the engine's words for it, not as its expression, and
+    // says how often once.
+    await waitFor(() => expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every minute"));
+    expect(screen.getByTestId("schedule-preview-zone").textContent).not.toMatch(/Cron|“/);
+    expect(screen.getByTestId("schedule-preview-zone").textContent).toMatch(/saved schedule \(Every minute\), in/);
     expect(runTexts()).toEqual(runsOf({ kind: "cron", expr: "* * * * *" }));
-    expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent(", every minute)");
     expect(screen.getByTestId("schedule-preview-frequent")).toHaveTextContent("under 15 minutes apart");
-    expect(screen.getByTestId("schedule-backup-gap")).toHaveTextContent("runs every minute");
+    // The row says it once, in the engine's words ("Every minute", not "… · runs every minute").
+    expect(screen.getByTestId("schedule-backup-spec")).toHaveTextContent("Every minute");
+    expect(screen.queryByTestId("schedule-backup-gap")).not.toBeInTheDocument();
   });
 
   it("warns on the row when saved runs are under 15 minutes apart, not otherwise", async () => {
@@ -285,6 +290,8 @@ describe("ScheduleSection", () => {
     setTime("03:15");
     fireEvent.click(screen.getByTestId("schedule-save"));
     expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Mondays and Thursdays at 03:15");
+    // And its next run, as a named schedule's notice says it.
+    expect(screen.getByTestId("schedule-saved").textContent).toMatch(/Mondays and Thursdays at 03:15, next \d{4}-\d\d-\d\d \d\d:\d\d\.$/);
     const weekly = { kind: "weekly", days: ["mon", "thu"], time: "03:15" };
     expect(calls.find((c) => c.cmd === "set_schedule")?.args).toEqual({
       project: "shop",
@@ -304,6 +311,12 @@ describe("ScheduleSection", () => {
     expect(screen.getByTestId("schedule-backup-next")).toHaveTextContent("— (paused)");
     // The checklist's "Scheduled" item follows at once: each save fetched the health again.
     expect(calls.filter((c) => c.cmd === "health").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a schedule shown while Offsite does not start at login: the offer is there without a save (issue 44)", async () => {
+    setup([saved]);
+    await screen.findByTestId("schedule-backup");
+    expect(await screen.findByTestId("schedule-autostart-offer")).toHaveTextContent("Schedules run only while Offsite runs");
   });
 
   it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {
@@ -375,6 +388,8 @@ describe("schedule specs", () => {
     expect(describeSpec({ kind: "weekly", days: ["mon", "thu"], time: "02:30" })).toBe("Mondays and Thursdays at 02:30");
     expect(describeSpec({ kind: "monthly", day: 31, time: "03:00" })).toContain("on the 31st at 03:00");
     expect(describeSpec({ kind: "cron", expr: "0 3 * * 1-5" })).toBe("Cron “0 3 * * 1-5”");
+    // A saved cron schedule reads as the engine's words for it, not its expression.
+    expect(describeSpec({ kind: "cron", expr: "0 3 * * 1-5" }, "every weekday at 03:00")).toBe("Every weekday at 03:00");
     const whens: ScheduleWhen[] = [
       { kind: "every", hours: 6 },
       { kind: "daily", time: "02:30" },

@@ -3,6 +3,7 @@
 // for what is SAVED (`ScheduleView.next_runs`), in this computer's time with the zone named: an
 // edit that is not saved yet changes nothing there and says so.
 import { useEffect, useState } from "react";
+import { AutostartOffer } from "./AutostartOffer";
 import { commands, type ErrorPayload, type ScheduleKind, type ScheduleView } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { dayAndTime } from "../project/tabs/time";
@@ -26,8 +27,6 @@ export function ScheduleSection({ project }: Props) {
   const [touched, setTouched] = useState(false);
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  /** After a schedule is saved: offer to start Offsite at login, when it does not yet. */
-  const [offerAutostart, setOfferAutostart] = useState<"no" | "offer" | "on" | "failed">("no");
   const [busy, setBusy] = useState(false);
 
   // This section edits the schedule named "default" of each kind; a project's other (named)
@@ -97,21 +96,13 @@ export function ScheduleSection({ project }: Props) {
     const view = await write(what, form, current ? current.paused : false);
     if (!view) return;
     setTouched(false);
-    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when)}.`);
-    // Schedules run while Offsite runs: offer to start it at login (once it is on, never again).
-    void call(commands.getAutostart()).then((a) => {
-      if (a.ok && !a.data && !view.paused) setOfferAutostart("offer");
-    });
+    // As a named schedule's notice says it: when, and the next run (the engine's).
+    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when, view.words)}${view.next_runs[0] ? `, next ${dayAndTime(view.next_runs[0])}` : ""}.`);
   };
 
   const flip = async (view: ScheduleView, on: boolean) => {
     const r = await write(view.kind, formOf(view.when, view.paused, view.verify_newest, view.tenant), !on);
     if (r) setSaved(`${KIND_LABEL[view.kind]} schedule ${on ? "on" : "paused"}.`);
-  };
-
-  const startAtLogin = async () => {
-    const a = await call(commands.setAutostart(true));
-    setOfferAutostart(a.ok && a.data ? "on" : "failed");
   };
 
   const clear = async () => {
@@ -170,38 +161,9 @@ export function ScheduleSection({ project }: Props) {
             (schedule-01). */}
         {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" reveal />}
         <SavedPreview view={current} touched={touched} />
-        {offerAutostart === "offer" && (
-          <div className="notice notice-neutral small" data-testid="schedule-autostart-offer">
-            <p>
-              Schedules run while Offsite runs (the window may be closed: it stays in the tray). Start Offsite when you
-              log in, so they run after a restart too?
-            </p>
-            {/* The answers on a line of their own, together (not one after the text, one below it). */}
-            <div className="notice-actions notice-actions-row">
-              <button type="button" className="btn btn-small" onClick={() => void startAtLogin()} data-testid="schedule-autostart-on">
-                Start at login
-              </button>
-              <button
-                type="button"
-                className="btn btn-quiet btn-small"
-                onClick={() => setOfferAutostart("no")}
-                data-testid="schedule-autostart-later"
-              >
-                Not now
-              </button>
-            </div>
-          </div>
-        )}
-        {offerAutostart === "on" && (
-          <p className="notice notice-ok small" role="status" data-testid="schedule-autostart-done">
-            Offsite will start at login, minimised to the tray.
-          </p>
-        )}
-        {offerAutostart === "failed" && (
-          <p className="notice notice-warn small" data-testid="schedule-autostart-failed">
-            Starting at login could not be turned on here; add Offsite to your desktop's startup applications.
-          </p>
-        )}
+        {/* Schedules run while Offsite runs: while one is on and Offsite does not start at login,
+            the offer to turn it on stays here (not only right after a save). */}
+        <AutostartOffer active={all.some((v) => !v.paused)} testId="schedule-autostart" />
         {saved && (
           <p className="notice notice-ok small" role="status" data-testid="schedule-saved">
             {saved}
@@ -244,10 +206,10 @@ function SavedPreview({ view, touched }: { view: ScheduleView | undefined; touch
             {/* No quotes around the spec: a cron spec quotes its expression itself (schedule-05 showed
                 nested quotes around a cron expression). */}
             {view.paused ? "Paused. When switched on, the" : "The"} next {view.next_runs.length} runs of the saved schedule (
-            <span data-testid="schedule-preview-spec">{describeSpec(view.when)}</span>
+            <span data-testid="schedule-preview-spec">{describeSpec(view.when, view.words)}</span>
             {/* How often, only where the spec does not say it itself (a cron expression): "Every day
                 at 03:15, every day" said it twice (third review, schedule-02). */}
-            {gap && view.when.kind === "cron" ? `, ${gap}` : ""}), in this computer’s time:
+            {gap && view.when.kind === "cron" && !view.words ? `, ${gap}` : ""}), in this computer’s time:
           </p>
           <ol className="small sched-runs" data-testid="schedule-preview-runs">
             {view.next_runs.map((r) => (

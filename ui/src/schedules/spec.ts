@@ -107,8 +107,9 @@ function ordinal(n: number): string {
   return `${n}${s}`;
 }
 
-/** A saved spec in words: "Every day at 02:30", "Mondays and Thursdays at 02:30". */
-export function describeSpec(when: ScheduleWhen): string {
+/** A saved spec in words: "Every day at 02:30", "Mondays and Thursdays at 02:30". `words`: the
+ * engine's words for the same schedule (`ScheduleView.words`), used for a cron expression. */
+export function describeSpec(when: ScheduleWhen, words?: string): string {
   switch (when.kind) {
     case "every": {
       const n = when.hours;
@@ -125,6 +126,6 @@ export function describeSpec(when: ScheduleWhen): string {
       return `Monthly on the ${ordinal(d)} at ${when.time}${d > 28 ? " (shorter months: their last day)" : ""}`;
     }
     case "cron":
-      return `Cron “${when.expr}”`;
+      return words ? words.charAt(0).toUpperCase() + words.slice(1) : `Cron “${when.expr}”`;
   }
 }

@@ -17,6 +17,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { plural } from "../words";
 import { Dialog } from "../components/Dialog";
+import { PanelFooter } from "../components/PanelFooter";
 import { parseBuckets } from "../project/backupTypes";
 
 /** The optional storage and Supabase parts of a new project (secrets go to the keychain). */
@@ -785,7 +786,7 @@ export function RemoveProjectDialog({
 
   return (
     <Dialog title={`Remove ${name}?`} onCancel={onCancel} testId="remove-dialog">
-      <form onSubmit={confirm} noValidate className="form">
+      <form id={`${id}-form`} onSubmit={confirm} noValidate className="form">
         <p>
           Offsite forgets this project and its list of backups, and deletes its stored password from your system
           keychain. <strong>The backup files stay on disk</strong>; you can still restore or import them.
@@ -859,20 +860,21 @@ export function RemoveProjectDialog({
           />
         </div>
         {error && <ErrorNotice error={error} testId="remove-error" />}
-        <div className="form-actions">
+        <PanelFooter>
           <span className="spacer" />
           <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid="project-remove-cancel">
             Cancel
           </button>
           <button
             type="submit"
+            form={`${id}-form`}
             className="btn btn-danger"
             disabled={!matches || busy}
             data-testid="project-remove-confirm"
           >
             {busy ? "Removing…" : "Remove project"}
           </button>
-        </div>
+        </PanelFooter>
       </form>
     </Dialog>
   );

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from "react";
 import { type BackupRow, commands, type DeleteOutcome, type ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { ScrollPanel } from "../components/PanelFooter";
 import { formatBytes, formatTime } from "../components/format";
 import { toErrorPayload } from "../ipc/errors";
 import "../dropzone/dropzone.css";
@@ -20,7 +21,7 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
   const [deleteFile, setDeleteFile] = useState(true);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorPayload | null>(null);
-  const dialog = useRef<HTMLElement>(null);
+  const dialog = useRef<HTMLDivElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -66,14 +67,30 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
 
   return (
     <div className="dialog-backdrop">
-      <section
-        ref={dialog}
+      <ScrollPanel
+        panelRef={dialog}
         className="panel dialog delete-dialog"
         role="alertdialog"
         aria-modal="true"
         aria-labelledby="delete-title"
         aria-describedby="delete-what"
-        data-testid="delete-dialog"
+        testId="delete-dialog"
+        footer={
+          <div className="form-actions">
+            <button
+              type="button"
+              className="btn btn-danger"
+              onClick={() => void confirm()}
+              disabled={busy}
+              data-testid="delete-confirm"
+            >
+              {busy ? "Deleting…" : deleteFile ? "Delete backup and file" : "Remove from list"}
+            </button>
+            <button ref={cancelRef} type="button" className="btn" onClick={onClose} data-testid="delete-cancel">
+              Cancel
+            </button>
+          </div>
+        }
       >
         <h2 id="delete-title" className="dialog-title">
           Delete this backup?
@@ -99,21 +116,7 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
             : "Only the entry in Offsite's list is removed; the file stays where it is."}
         </p>
         {error && <ErrorNotice error={error} testId="delete-error" />}
-        <div className="form-actions">
-          <button
-            type="button"
-            className="btn btn-danger"
-            onClick={() => void confirm()}
-            disabled={busy}
-            data-testid="delete-confirm"
-          >
-            {busy ? "Deleting…" : deleteFile ? "Delete backup and file" : "Remove from list"}
-          </button>
-          <button ref={cancelRef} type="button" className="btn" onClick={onClose} data-testid="delete-cancel">
-            Cancel
-          </button>
-        </div>
-      </section>
+      </ScrollPanel>
     </div>
   );
 }

@@ -202,6 +202,12 @@ describe("Main", () => {
     fireEvent.click(await screen.findByTestId("open-notifications"));
     expect(await screen.findByTestId("notifications-screen")).toBeInTheDocument();
     expect(screen.getByTestId("notifications")).toBeInTheDocument();
+    // Its title on the back button's line, as on every other screen, said once.
+    const title = screen.getByRole("heading", { name: "Notifications" });
+    expect(title).toHaveClass("screen-title");
+    expect(title.closest(".toolbar")).toContainElement(screen.getByTestId("notifications-back"));
+    expect(screen.getAllByRole("heading", { name: "Notifications" })).toHaveLength(1);
+    expect(screen.getByRole("region", { name: "Notifications" })).toBe(screen.getByTestId("notifications"));
     fireEvent.click(screen.getByTestId("notifications-back"));
     fireEvent.click(await screen.findByTestId("open-settings"));
     expect(await screen.findByTestId("settings-form")).toBeInTheDocument();

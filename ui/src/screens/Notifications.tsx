@@ -10,8 +10,12 @@ export function Notifications({ onBack }: { onBack: () => void }) {
         <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="notifications-back">
           ← Projects
         </button>
+        {/* On the back button's line, as every other screen's title (issue 44, screens-light-15). */}
+        <h2 id="notify-title" className="screen-title">
+          Notifications
+        </h2>
       </div>
-      <NotificationsSection />
+      <NotificationsSection titled={false} />
     </section>
   );
 }

@@ -153,6 +153,40 @@ describe("ProjectPage", () => {
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
   });
 
+  it("one result area below the tabs: a notice replaces a job's result, a newer job's result replaces the notice, each dismissible (issue 44)", async () => {
+    setup(many.slice(0, 3), { delete_backup: () => ({ path: many[1]!.path, file_deleted: true }) });
+    const rows = await screen.findAllByTestId("backups-row");
+    fireEvent.click(rows[1]!);
+    fireEvent.click(screen.getByTestId("verify-selected"));
+    await screen.findByTestId("job-running");
+    const verified = (id: string): JobFinished =>
+      ({
+        job_id: id,
+        kind: "verify",
+        ok: true,
+        error: null,
+        result: { kind: "verify", backup_id: "backup-1", report: { archive: many[1]!.path, ok: true, file_sha256: "", sidecar: { status: "match" }, members: [], first_bad: null, bytes_verified: 2048, problems: [], manifest: null } },
+      }) as JobFinished;
+    await act(() => emit("job-finished", verified("job-v")));
+    const results = await screen.findByTestId("project-results");
+    expect(results).toContainElement(screen.getByTestId("job-finished"));
+    // Below the tab bar, so it never pushes the tabs down.
+    expect(screen.getByTestId("project-tabs").compareDocumentPosition(results) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+
+    fireEvent.click(screen.getByTestId("delete-selected"));
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    expect(await screen.findByTestId("action-notice")).toHaveTextContent("Deleted");
+    expect(screen.queryByTestId("job-finished")).toBeNull(); // replaced
+
+    fireEvent.click(screen.getByTestId("verify-selected"));
+    await screen.findByTestId("job-running");
+    await act(() => emit("job-finished", verified("job-v")));
+    await screen.findByTestId("job-finished");
+    expect(screen.queryByTestId("action-notice")).toBeNull(); // replaced by the newer result
+    fireEvent.click(screen.getByTestId("job-dismiss"));
+    await waitFor(() => expect(screen.queryByTestId("job-finished")).toBeNull());
+  });
+
   it("keeps the selection on the same backup when a new one appears on top", async () => {
     const list = many.slice(1, 4);
     setup(list);

@@ -1,7 +1,7 @@
 // A project's page: a header (name, what it backs up, the split "Back up now") over four tabs —
 // Backups (the timeline), Sources (database, storage, server, bucket… as cards), Schedules &
 // retention, Activity (its jobs). The route may name the tab to open on (default Backups).
-import { type ReactNode, useMemo, useState } from "react";
+import { type ReactNode, useEffect, useMemo, useRef, useState } from "react";
 import type { BackupRow, CheckItem, Components, ErrorPayload, ProjectSummary } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseName } from "../components/format";
@@ -80,8 +80,32 @@ export function ProjectPage({
   const [deleting, setDeleting] = useState<BackupRow | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const store = useStore();
-  const { startBackup } = useJobActions();
+  const { startBackup, dismiss } = useJobActions();
   const liveJobs = useLiveJobs(name);
+  // One result at a time (issue 44): a notice or a refusal replaces the job results shown, and a
+  // job that ends later replaces the notice or the refusal.
+  const newestFinished = liveJobs.find((j) => j.finished)?.id ?? null;
+  const seenFinished = useRef(newestFinished);
+  useEffect(() => {
+    if (newestFinished === seenFinished.current) return;
+    seenFinished.current = newestFinished;
+    if (newestFinished === null) return;
+    setNotice(null);
+    setActionError(null);
+  }, [newestFinished]);
+  const clearJobResults = () => liveJobs.filter((j) => j.finished && !j.placed).forEach((j) => dismiss(j.id));
+  const say = (text: string) => {
+    clearJobResults();
+    setActionError(null);
+    setNotice(text);
+  };
+  const fail = (error: ErrorPayload | null) => {
+    if (error) {
+      clearJobResults();
+      setNotice(null);
+    }
+    setActionError(error);
+  };
   const backingUp = liveJobs.some((j) => !j.finished && j.kind === "backup");
   const protection = useProtection(name);
   // Bumped by a refused backup's "Confirm the recovery key…" (or the checklist's Fix, or the
@@ -105,7 +129,7 @@ export function ProjectPage({
     setActionError(null);
     // null: the engine makes the project's default type (as the schedule does).
     const started = await startBackup(name, type, note);
-    if (!started.ok) setActionError(started.error);
+    if (!started.ok) fail(started.error);
   };
 
   // A checklist item's Fix: the engine chose the action; this page takes it where it can.
@@ -114,7 +138,7 @@ export function ProjectPage({
     const target = fixTarget(item.fix, name);
     if (target.kind === "backup") return void backUp(null);
     if (target.kind === "supabase") {
-      void openSupabase(name).then((r) => (r.ok ? undefined : setActionError(r.error)));
+      void openSupabase(name).then((r) => (r.ok ? undefined : fail(r.error)));
       return;
     }
     const route = target.route;
@@ -145,32 +169,13 @@ export function ProjectPage({
       {tab !== "protection" && <ProtectionGlance data={protection.data} />}
       {project.status === "error" && <ErrorNotice error={project.error} testId="project-error" onRetry={refresh} />}
 
-      {actionError && <ErrorNotice error={actionError} testId="action-error" words={backupFix ? backupRefusalWords(actionError.code) : null} />}
-      {backupFix && (
-        <button
-          type="button"
-          className="btn btn-small btn-primary"
-          onClick={() => {
-            setTab("protection");
-            setConfirmRequest((n) => n + 1);
-          }}
-          data-testid="action-error-fix"
-        >
-          {backupFix.label}
-        </button>
-      )}
-      {notice && (
-        <p className="notice notice-ok small" role="status" data-testid="action-notice">
-          {notice}
-        </p>
-      )}
       {deleting && (
         <DeleteBackupDialog
           backup={deleting}
           onClose={() => setDeleting(null)}
           onDeleted={(outcome) => {
             setDeleting(null);
-            setNotice(
+            say(
               outcome.file_deleted
                 ? `Deleted ${outcome.path} and removed it from the list.`
                 : `Removed ${outcome.path} from the list; the file was ${outcome.file_kept ? "kept" : "already gone"}.`,
@@ -182,8 +187,34 @@ export function ProjectPage({
         />
       )}
 
-      <LiveJobs project={name} />
       <TabBar tab={tab} onTab={setTab} />
+      {/* One place for results, below the tabs so they never push them down (issue 44): the newest
+          job's result (a newer one replaces it), a refusal, or what was just done; each dismissible. */}
+      <div className="project-results" data-testid="project-results">
+        {actionError && <ErrorNotice error={actionError} testId="action-error" words={backupFix ? backupRefusalWords(actionError.code) : null} />}
+        {backupFix && (
+          <button
+            type="button"
+            className="btn btn-small btn-primary"
+            onClick={() => {
+              setTab("protection");
+              setConfirmRequest((n) => n + 1);
+            }}
+            data-testid="action-error-fix"
+          >
+            {backupFix.label}
+          </button>
+        )}
+        {notice && (
+          <p className="notice notice-ok small result-line" role="status" data-testid="action-notice">
+            <span>{notice}</span>
+            <button type="button" className="btn btn-small btn-quiet" onClick={() => setNotice(null)} data-testid="action-notice-dismiss">
+              Dismiss
+            </button>
+          </p>
+        )}
+        <LiveJobs project={name} />
+      </div>
       <div role="tabpanel" id={`project-panel-${tab}`} aria-labelledby={`project-tab-${tab}`} className="tabpanel">
         {tab === "backups" && (
           <BackupsTab
@@ -197,7 +228,7 @@ export function ProjectPage({
               setNotice(null);
               setDeleting(b);
             }}
-            onError={setActionError}
+            onError={fail}
           />
         )}
         {tab === "sources" && (

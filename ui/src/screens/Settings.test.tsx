@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { overview, protectedHealth } from "../dashboard/fixtures";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppInfo, DesktopSettings, ToolsReport } from "../bindings";
-import { fromDraft, joinPath, Settings } from "./Settings";
+import { fromDraft, joinPath, Settings, toolChoices } from "./Settings";
 
 const saved: DesktopSettings = {
   notifications: true,
@@ -155,7 +156,11 @@ describe("Settings", () => {
     render(<Settings onBack={vi.fn()} />);
     expect(await screen.findByTestId("settings-pg-option-15")).toBeChecked();
     expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("/opt/pg/bin");
-    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("win over this setting");
+    // Plain words: which tools are used now, and why (not "the tools Offsite was started with win").
+    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent(
+      "Offsite uses the PostgreSQL tools in /opt/pg/bin now: it was started with that folder",
+    );
+    expect(screen.getByTestId("settings-pg-outside")).not.toHaveTextContent("win over");
     // The folder and the variable's name behind Details.
     expect(screen.getByTestId("settings-pg-outside-detail")).toHaveTextContent("OFFSITE_PG_BIN");
     expect(screen.getByTestId("settings-pg-outside-detail")).not.toHaveAttribute("open");
@@ -311,7 +316,35 @@ describe("Settings", () => {
   });
 });
 
+describe("Settings: PostgreSQL tools", () => {
+  it("one choice per version: a second folder with the same tools is named under the first (issue 44: PostgreSQL 15.18 twice)", async () => {
+    const v15 = { version_line: "pg_dump (PostgreSQL) 15.18", major: 15, minor: 18 };
+    mock({}, saved, { configured: null, configured_outside: false, found: [{ dir: "/usr/lib/postgresql/15/bin", ...v15 }, { dir: "/usr/bin", ...v15 }] });
+    render(<Settings onBack={vi.fn()} />);
+    await waitFor(() => expect(screen.getAllByTestId("settings-pg-found")).toHaveLength(1));
+    expect(screen.getByTestId("settings-pg-found")).toHaveTextContent("/usr/lib/postgresql/15/bin");
+    expect(screen.getByTestId("settings-pg-also")).toHaveTextContent("the same version is also in /usr/bin");
+  });
+
+  it("a saved choice stays a choice of its own", () => {
+    const v = { version_line: "pg_dump (PostgreSQL) 15.18", major: 15, minor: 18 };
+    const found = [{ dir: "/a", ...v }, { dir: "/b", ...v }, { dir: "/c", ...v, version_line: "pg_dump (PostgreSQL) 17.1", major: 17 }];
+    expect(toolChoices(found, "auto").map((c) => [c.tools.dir, c.also])).toEqual([["/a", ["/b"]], ["/c", []]]);
+    expect(toolChoices(found, "/b").map((c) => [c.tools.dir, c.also])).toEqual([["/b", ["/a"]], ["/c", []]]);
+  });
+});
+
 describe("Settings: schedules", () => {
+  it("under the unticked 'Start Offsite when I log in': which projects' schedules need it (issue 44)", async () => {
+    mock({ health: () => overview([protectedHealth("shop", { schedule: "daily 02:30", paused: false }), protectedHealth("crm", { schedule: null })]) });
+    render(<Settings onBack={vi.fn()} />);
+    expect(await screen.findByTestId("settings-autostart-schedules")).toHaveTextContent(
+      "shop has a schedule: schedules run only while Offsite runs",
+    );
+    fireEvent.click(screen.getByTestId("settings-autostart"));
+    expect(screen.queryByTestId("settings-autostart-schedules")).toBeNull();
+  });
+
   it("saves everything with the one Save: starting at login and the encryption of new projects too, nothing on change", async () => {
     const calls = mock({
       set_autostart: (a) => a.on,

@@ -7,9 +7,12 @@ import {
   type ErrorPayload,
   type ScheduleNotifications,
   type Theme,
+  type PgTools,
   type ToolsReport,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
+import { call } from "../ipc/call";
+import { autostartChanged } from "../schedules/AutostartOffer";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
@@ -165,6 +168,7 @@ export function Settings({ onBack }: Props) {
         if (r.status === "ok") {
           setSavedAutostart(r.data);
           setAutostartDraft(r.data);
+          autostartChanged(r.data); // the offers elsewhere follow
         } else {
           setAutostartError(toErrorPayload(r.error));
           ok = false;
@@ -299,12 +303,12 @@ export function Settings({ onBack }: Props) {
           <legend>PostgreSQL tools for backups and restores</legend>
           {tools?.configured_outside && (
             <div className="notice notice-warn small" role="note" data-testid="settings-pg-outside">
-              <p>The tools Offsite was started with win over this setting.</p>
+              <p>
+                Offsite uses the PostgreSQL tools in <span className="mono">{tools.configured}</span> now: it was started
+                with that folder, which comes before the choice below. To use the choice below, start Offsite without it.
+              </p>
               <Details testId="settings-pg-outside-detail">
-                <p>
-                  Folder <span className="mono">{tools.configured}</span>, set on the command line (--pg-bin) or in
-                  the environment (OFFSITE_PG_BIN).
-                </p>
+                <p>Set on the command line (--pg-bin) or in the environment (OFFSITE_PG_BIN).</p>
               </Details>
             </div>
           )}
@@ -322,7 +326,7 @@ export function Settings({ onBack }: Props) {
               <span className="choice-detail muted small">the newest version found on this computer</span>
             </span>
           </label>
-          {tools?.found.map((t) => (
+          {tools && toolChoices(tools.found, draft.pg_choice).map(({ tools: t, also }) => (
             <label className="choice" key={t.dir} data-testid="settings-pg-found">
               <input
                 type="radio"
@@ -335,6 +339,11 @@ export function Settings({ onBack }: Props) {
               <span title={t.version_line}>
                 PostgreSQL {t.major}.{t.minor}
                 <span className="choice-detail muted small mono">{t.dir}</span>
+                {also.length > 0 && (
+                  <span className="choice-detail muted small" data-testid="settings-pg-also">
+                    the same version is also in <span className="mono">{also.join(", ")}</span>
+                  </span>
+                )}
               </span>
             </label>
           ))}
@@ -430,6 +439,7 @@ export function Settings({ onBack }: Props) {
             />
             Start Offsite when I log in (in the tray), so scheduled backups run
           </label>
+          {autostart === false && <ScheduledWithoutLogin />}
           {autostartError && <ErrorNotice error={autostartError} testId="settings-autostart-error" />}
           <label className="inline-select">
             Notify about scheduled backups and verifications
@@ -490,4 +500,48 @@ export function Settings({ onBack }: Props) {
       <About info={info} />
     </section>
   );
+}
+
+/**
+ * Under "Start Offsite when I log in", unticked: which projects have a schedule on, which then runs
+ * only while Offsite runs (issue 44: this box was off while the checklist said ✓ Scheduled).
+ */
+function ScheduledWithoutLogin() {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    let stale = false;
+    void call(commands.health()).then((r) => {
+      if (!stale && r.ok) setNames(r.data.projects.filter((h) => h.schedule !== null && !h.paused).map((h) => h.project));
+    });
+    return () => {
+      stale = true;
+    };
+  }, []);
+  if (names.length === 0) return null;
+  const which = names.length === 1 ? `${names[0]} has a schedule` : `${names.length} projects have schedules (${names.join(", ")})`;
+  return (
+    <p className="notice notice-warn small" data-testid="settings-autostart-schedules">
+      {which}: schedules run only while Offsite runs. With this off, nothing runs after a restart until you open
+      Offsite.
+    </p>
+  );
+}
+
+/**
+ * The found tools as choices: one per version (issue 44: "PostgreSQL 15.18" twice, the versioned
+ * folder and /usr/bin, which on Debian runs the same tools), the first folder found for it, the
+ * others named under it; a folder that is the saved choice stays a choice of its own.
+ */
+export function toolChoices(found: PgTools[], chosen: string): { tools: PgTools; also: string[] }[] {
+  const out: { tools: PgTools; also: string[] }[] = [];
+  for (const t of found) {
+    const same = out.find((c) => c.tools.version_line === t.version_line);
+    if (!same) out.push({ tools: t, also: [] });
+    else if (t.dir === chosen) {
+      // The saved choice takes the place; the first one found is named under it.
+      same.also.push(same.tools.dir);
+      same.tools = t;
+    } else same.also.push(t.dir);
+  }
+  return out;
 }

@@ -12,11 +12,19 @@ const body = (selector: string) => {
 };
 
 describe("a value shortened in the middle", () => {
-  it("keeps its end whole on one line", () => {
-    const tail = body(".middle-ellipsis-tail");
-    expect(tail).toMatch(/white-space:\s*nowrap/);
-    expect(tail).toMatch(/flex:\s*0 0 auto/);
-    expect(tail).not.toMatch(/overflow-wrap:\s*anywhere/);
+  it("keeps its end on one line, giving way only after the start, and then with an ellipsis (screens-light-02)", () => {
+    expect(body(".middle-ellipsis-tail")).toMatch(/white-space:\s*nowrap/);
+    expect(body(".middle-ellipsis-tail")).not.toMatch(/overflow-wrap:\s*anywhere/);
+    // Elsewhere the end never shrinks (a shrinking end collapsed the restore report's path)...
+    expect(body(".middle-ellipsis-tail")).toMatch(/flex:\s*0 0 auto/);
+    // ...in the side panel it shrinks (flex-shrink 1) a thousand times less readily than the start (1000)...
+    const tail = body(".tl-side .middle-ellipsis-tail");
+    expect(tail).toMatch(/flex:\s*0 1 auto/);
+    expect(body(".middle-ellipsis-head")).toMatch(/flex:\s*0 1000 auto/);
+    // ...and when it must, ends in "…" instead of being cut at the edge.
+    expect(tail).toMatch(/overflow:\s*hidden/);
+    expect(tail).toMatch(/text-overflow:\s*ellipsis/);
+    expect(tail).toMatch(/min-width:\s*0/);
   });
   it("gives way at its start", () => {
     expect(body(".middle-ellipsis-head")).toMatch(/text-overflow:\s*ellipsis/);

@@ -126,6 +126,10 @@ async function toTarget(calls: Call[]) {
   await act(() => emit("job-finished", verified()));
   expect(await screen.findByTestId("wizard-verify-result")).toHaveAttribute("data-ok", "true");
   expect(screen.getAllByTestId("wizard-verify-member")).toHaveLength(2);
+  // Parts in plain words, the file's name on hover (issue 44, restore-02: "database.dump", "globals.sql").
+  const names = screen.getAllByTestId("wizard-verify-member-name");
+  expect(names.map((n) => n.textContent)).toEqual(["Database", "Roles and their settings"]);
+  expect(names[1]).toHaveAttribute("title", "globals.sql");
   // A database-only backup: nothing else to choose.
   expect(screen.queryByTestId("wizard-components")).not.toBeInTheDocument();
   fireEvent.click($("wizard-next"));
@@ -199,6 +203,10 @@ describe("RestoreWizard", () => {
     expect($("wizard-plan-versions")).toHaveTextContent("pg_restore (PostgreSQL) 16.4");
     expect(screen.queryByTestId("wizard-consent")).not.toBeInTheDocument();
     expect(called(calls, "start_restore")).toHaveLength(0); // nothing has happened yet
+    // The plan scrolls in a box of its own; the buttons sit below it, not over it (issue 44, restore-11).
+    expect($("wizard-scroll")).toContainElement($("wizard-plan"));
+    expect($("wizard-scroll")).not.toContainElement($("wizard-restore"));
+    expect($("wizard-scroll").nextElementSibling).toContainElement($("wizard-actions"));
     fireEvent.click($("wizard-restore"));
 
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
@@ -570,7 +578,8 @@ describe("RestoreWizard", () => {
     expect(await screen.findByTestId("wizard-verify-result")).toHaveAttribute("data-ok", "false");
     const bad = screen.getAllByTestId("wizard-verify-member").filter((m) => m.getAttribute("data-ok") === "false");
     expect(bad).toHaveLength(1);
-    expect(bad[0]).toHaveTextContent("database.dump");
+    expect(bad[0]).toHaveTextContent("Database");
+    expect(bad[0]!.querySelector("[title]")).toHaveAttribute("title", "database.dump");
     expect($("wizard-next")).toBeDisabled();
     // Back keeps the choice.
     fireEvent.click($("wizard-back"));

@@ -2,8 +2,8 @@
 // report. The steps' logic is the pure machine in steps.ts; this container runs the commands,
 // follows the jobs and moves between the steps, each drawn by its own file in steps/. Nothing
 // changes any database before "Restore" on the review step.
-import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
-import { commands, type ErrorPayload, type JobFinished, type ProjectSummary } from "../bindings";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { commands, type ErrorPayload, type JobFinished, type ProjectSummary, type Window } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import {
   canBack,
@@ -31,6 +31,8 @@ import { BACKUPS_SHOWN, SourceStep } from "./steps/SourceStep";
 import { TargetStep } from "./steps/TargetStep";
 import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
+import { PitrRestore } from "./pitr/PitrRestore";
+import { useFitToViewport } from "../components/useFitToViewport";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
@@ -69,7 +71,25 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     // Only when the list arrives: a choice the user clears is not made again.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [backups]);
+  // "A point in time" is offered beside the backups when the engine has restorable windows.
+  const [windows, setWindows] = useState<Window[]>([]);
+  const [mode, setMode] = useState<"backup" | "time">("backup");
+  // A restore to a time running: the wizard is neither left nor switched to a backup meanwhile.
+  const [timeRunning, setTimeRunning] = useState(false);
+  useEffect(() => {
+    let live = true;
+    commands
+      .pitrStatus(project)
+      .then((r) => {
+        if (live && r.status === "ok") setWindows(r.data.windows);
+      })
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [project]);
   const heading = useRef<HTMLHeadingElement>(null);
+  const body = useRef<HTMLFormElement>(null);
   // The jobs this wizard follows; left when it closes.
   const following = useRef<(() => void)[]>([]);
   useEffect(
@@ -214,6 +234,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
   };
 
   const step = state.step;
+  useFitToViewport(body, step);
   return (
     <section className="wizard" aria-labelledby="wizard-title" data-testid="restore-wizard" data-step={step}>
       <div className="toolbar">
@@ -221,7 +242,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           type="button"
           className="btn btn-quiet"
           onClick={onClose}
-          disabled={step === "run"}
+          disabled={step === "run" || timeRunning}
           data-testid="wizard-close"
         >
           ← {project}
@@ -231,6 +252,26 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         </h2>
       </div>
 
+      {step === "source" && windows.length > 0 && !timeRunning && (
+        <fieldset className="wizard-choices" data-testid="wizard-mode">
+          <legend className="muted small">Restore from</legend>
+          <label className="wizard-choice">
+            <input type="radio" name="wizard-mode" checked={mode === "backup"} onChange={() => setMode("backup")} data-testid="wizard-mode-backup" />
+            <span>A backup</span>
+          </label>
+          <label className="wizard-choice">
+            <input type="radio" name="wizard-mode" checked={mode === "time"} onChange={() => setMode("time")} data-testid="wizard-mode-time" />
+            <span>A point in time (any second the capture of changes holds)</span>
+          </label>
+        </fieldset>
+      )}
+      {mode === "time" && windows.length > 0 ? (
+        <div className="panel wizard-body" data-testid="wizard-time">
+          <h3 className="panel-title">A point in time</h3>
+          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} onRunning={setTimeRunning} />
+        </div>
+      ) : (
+      <>
       <ol className="wizard-steps" aria-label="Steps" data-testid="wizard-steps">
         {STEPS.map((st, i) => (
           <li
@@ -244,7 +285,10 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         ))}
       </ol>
 
-      <form className="panel wizard-body" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
+      <form ref={body} className="panel wizard-body scroll-panel" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
+        {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,
+            restore-11: a sticky bar over the content sliced a line at its edge). */}
+        <div className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
         <h3 className="panel-title" ref={heading} tabIndex={-1} data-testid="wizard-heading">
           {STEP_TITLES[step]}
         </h3>
@@ -288,8 +332,10 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
           <ReportStep state={state} onGoto={(to) => dispatch({ type: "goto", step: to })} onDone={onClose} />
         )}
 
+        </div>
         {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
         {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
+        <div className="scroll-panel-footer">
         <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
@@ -314,8 +360,11 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
             </button>
           )}
         </div>
+        </div>
         )}
       </form>
+      </>
+      )}
     </section>
   );
 }

@@ -11,6 +11,7 @@ mod cancel;
 mod encrypted;
 mod hostile;
 mod metrics;
+mod pitr;
 mod process;
 mod security;
 
@@ -145,15 +146,45 @@ password_env = "{DB_PASSWORD_ENV}"
         ),
     )
     .unwrap();
+    let (child, url, fingerprint) = spawn(dir.path(), &config, insecure);
+    AgentProc {
+        child,
+        url,
+        fingerprint,
+        dir,
+        config,
+    }
+}
+
+impl AgentProc {
+    /// Kill the agent (SIGKILL, nothing cleaned up) and start it again on the same folder and
+    /// configuration.
+    pub fn kill_and_restart(&mut self, insecure: bool) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, url, fingerprint) = spawn(self.dir.path(), &self.config, insecure);
+        self.child = child;
+        self.url = url;
+        self.fingerprint = fingerprint;
+    }
+}
+
+/// `offsite serve --config F` in `dir`; waits for "listening on" (and the fingerprint).
+fn spawn(dir: &Path, config: &Path, insecure: bool) -> (Child, String, Option<String>) {
+    let c = TestCluster::shared();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_offsite"));
-    cmd.arg("serve").arg("--config").arg(&config);
+    cmd.arg("serve").arg("--config").arg(config);
     if insecure {
         cmd.arg("--insecure-http");
     }
     for var in ["PGPASSWORD", "OFFSITE_DATA_DIR", "OFFSITE_SECRET_STORE"] {
         cmd.env_remove(var);
     }
-    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .unwrap();
     let mut child = cmd
         .env(DB_PASSWORD_ENV, c.superuser_password())
         .env("OFFSITE_LOG", "info")
@@ -182,7 +213,7 @@ password_env = "{DB_PASSWORD_ENV}"
                 let _ = child.kill();
                 panic!(
                     "the agent did not start: {}",
-                    std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default()
+                    std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
                 );
             }
         };
@@ -193,13 +224,7 @@ password_env = "{DB_PASSWORD_ENV}"
             fingerprint = Some(fp.trim().to_string());
         }
     }
-    AgentProc {
-        child,
-        url: url.unwrap(),
-        fingerprint,
-        dir,
-        config,
-    }
+    (child, url.unwrap(), fingerprint)
 }
 
 pub fn client_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {

@@ -149,6 +149,7 @@ pub fn item_of(kind: ProblemKind) -> CheckId {
         | P::CredentialsRejected
         | P::Overdue
         | P::RpoMissed
+        | P::CaptureBehind
         | P::LastRunFailed
         | P::ServerCertificateChanged
         | P::ServerUnreachable

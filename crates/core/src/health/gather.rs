@@ -46,7 +46,13 @@ pub async fn facts(
             f.schedule = s.schedule.clone();
             f.paused = s.paused;
         }
-        f.rpo_missed = rpo_missed(catalog, &p.id, f.last_good.as_deref(), now).await?;
+        let capture = capture_age(catalog, &p.id, now).await?;
+        let rpo = catalog.targets(&p.id).await?.rpo_seconds;
+        f.rpo_missed = rpo_missed(rpo, f.last_good.as_deref(), capture, now);
+        f.capture_behind = capture.and_then(|age| {
+            let limit = rpo.unwrap_or(CAPTURE_LIMIT);
+            (age > u64::from(limit)).then_some((limit, age))
+        });
         f.conditions = conditions
             .iter()
             .filter(|c| c.project_id == p.id && c.active)
@@ -61,22 +67,43 @@ pub async fn facts(
     Ok(out)
 }
 
-/// The project's RPO and the newest good backup's age, when that backup is older than the RPO
-/// (no good backup at all is said by "never backed up" / "no good backup").
-async fn rpo_missed(
+/// How long point-in-time capture may go without reading the changes when the project has no
+/// RPO target (docs/pitr.md: RPO ≤ 60 s while the capture runs).
+pub const CAPTURE_LIMIT: u32 = 60;
+
+/// Seconds since the project's running capture last had every change (`None`: no capture).
+async fn capture_age(
     catalog: &Catalog,
     project_id: &str,
-    last_good: Option<&str>,
     now: time::OffsetDateTime,
-) -> Result<Option<(u32, u64)>> {
-    let Some(rpo) = catalog.targets(project_id).await?.rpo_seconds else {
+) -> Result<Option<u64>> {
+    let chains = catalog.pitr_chains(project_id).await?;
+    let Some(active) = chains.iter().rev().find(|c| c.state == "active") else {
         return Ok(None);
     };
-    let Some(made) = last_good.and_then(|t| crate::catalog::parse_timestamp(t).ok()) else {
+    let Some(at) = active.last_poll_at.or(active.base_at) else {
         return Ok(None);
     };
-    let age = (now - made).whole_seconds().max(0).unsigned_abs();
-    Ok((age > u64::from(rpo)).then_some((rpo, age)))
+    let now_us = (now.unix_timestamp_nanos() / 1000) as i64;
+    Ok(Some(((now_us - at).max(0) / 1_000_000).unsigned_abs()))
+}
+
+/// The project's RPO and the age of its recovery point, when that is older than the RPO (no
+/// good backup at all is said by "never backed up" / "no good backup"). The recovery point is
+/// the newest good backup, or the capture's last read when point-in-time capture runs.
+fn rpo_missed(
+    rpo: Option<u32>,
+    last_good: Option<&str>,
+    capture_age: Option<u64>,
+    now: time::OffsetDateTime,
+) -> Option<(u32, u64)> {
+    let rpo = rpo?;
+    let made = last_good.and_then(|t| crate::catalog::parse_timestamp(t).ok())?;
+    let mut age = (now - made).whole_seconds().max(0).unsigned_abs();
+    if let Some(c) = capture_age {
+        age = age.min(c);
+    }
+    (age > u64::from(rpo)).then_some((rpo, age))
 }
 
 /// A watcher's subject as a person calls it: `dest:<id>` is the destination's name, `folder` the
@@ -365,5 +392,24 @@ mod tests {
             Some(&gone_failed),
             Some(&proven_new)
         ));
+    }
+
+    #[test]
+    fn a_running_capture_is_the_recovery_point_when_it_is_newer_than_the_backup() {
+        let now = crate::catalog::parse_timestamp("2026-11-26T12:00:00Z").unwrap();
+        let day_old = Some("2026-11-25T12:00:00Z");
+        // A day-old backup misses a 1 h RPO without capture…
+        assert_eq!(
+            rpo_missed(Some(3600), day_old, None, now),
+            Some((3600, 86_400))
+        );
+        // …not with a capture that read the changes 5 s ago…
+        assert_eq!(rpo_missed(Some(3600), day_old, Some(5), now), None);
+        // …and a capture behind by 2 h is the older point then.
+        assert_eq!(
+            rpo_missed(Some(3600), day_old, Some(7200), now),
+            Some((3600, 7200))
+        );
+        assert_eq!(rpo_missed(None, day_old, Some(7200), now), None);
     }
 }

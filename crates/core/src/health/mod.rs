@@ -74,6 +74,9 @@ pub enum ProblemKind {
     PlatformBackupMissing,
     /// The newest good backup is older than the project's RPO (its recovery point target).
     RpoMissed,
+    /// Point-in-time capture runs for the project but has not read its changes for longer than
+    /// its limit (the RPO target, else a minute).
+    CaptureBehind,
     /// The newest restore drill failed.
     DrillFailed,
     /// The newest good backup is in two places or more, but short of 3-2-1 (three copies, on
@@ -114,6 +117,8 @@ pub enum FixAction {
     ConfirmRecoveryKey,
     /// Open the encryption settings to finish setting it up.
     SetUpEncryption,
+    /// Run a point-in-time capture pass now.
+    CaptureNow,
 }
 
 impl FixAction {
@@ -136,6 +141,7 @@ impl FixAction {
             FixAction::RunDrill => "Run a drill",
             FixAction::ConfirmRecoveryKey => "Confirm the recovery key",
             FixAction::SetUpEncryption => "Set up encryption",
+            FixAction::CaptureNow => "Capture now",
         }
     }
 }
@@ -153,7 +159,7 @@ const fn rule(kind: ProblemKind, health: Health, fix: FixAction) -> Rule {
 }
 
 /// Every rule, worst first.
-pub const RULES: [Rule; 21] = {
+pub const RULES: [Rule; 22] = {
     use FixAction as F;
     use Health::{AtRisk, Unprotected};
     use ProblemKind as P;
@@ -166,6 +172,7 @@ pub const RULES: [Rule; 21] = {
         rule(P::NewestDamaged, AtRisk, F::VerifyPrevious),
         rule(P::Overdue, AtRisk, F::BackUpNow),
         rule(P::RpoMissed, AtRisk, F::BackUpNow),
+        rule(P::CaptureBehind, AtRisk, F::CaptureNow),
         rule(P::LastRunFailed, AtRisk, F::BackUpNow),
         rule(
             P::ServerCertificateChanged,
@@ -287,6 +294,8 @@ pub struct Facts {
     /// The newest good backup is older than the project's RPO: (the RPO, the backup's age), in
     /// seconds.
     pub rpo_missed: Option<(u32, u64)>,
+    /// Point-in-time capture is behind: (its limit, the seconds since it last had every change).
+    pub capture_behind: Option<(u32, u64)>,
     /// The zone the sentences write times in (this computer's; `None`: UTC).
     pub zone: Option<Zone>,
 }
@@ -329,6 +338,8 @@ pub struct ProjectHealth {
     pub last_proven: Option<String>,
     pub copies: Vec<CopyMark>,
     pub schedule: Option<String>,
+    /// The schedule in words ("daily at 02:30"), what the window shows.
+    pub schedule_words: Option<String>,
     pub paused: bool,
     pub next_run: Option<String>,
     /// No good backup for longer than the schedule allows (docs/schedules.md), whether or not
@@ -451,6 +462,17 @@ fn paused_words(spec: &str) -> String {
     )
 }
 
+/// "point-in-time capture last read the database's changes 3 h ago, past its limit of 1 min".
+fn capture_behind_reason(f: &Facts) -> Option<String> {
+    let (limit, age) = f.capture_behind?;
+    let d = |s: u64| crate::units::format_duration(std::time::Duration::from_secs(s));
+    Some(format!(
+        "point-in-time capture last read the database's changes {} ago, past its limit of {}",
+        d(age),
+        d(limit.into())
+    ))
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -511,6 +533,9 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
                 crate::schedule::format_target(rpo)
             ),
         );
+    }
+    if let Some(why) = capture_behind_reason(f) {
+        add(P::CaptureBehind, why);
     }
     if f.newest_damaged && f.last_good.is_some() {
         add(
@@ -712,6 +737,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         last_proven: f.last_proven.clone(),
         copies: f.copies.clone(),
         schedule: f.schedule.clone(),
+        schedule_words: f.schedule.as_deref().map(crate::schedule::schedule_words),
         paused: f.paused,
         next_run: f.next_run.clone(),
         overdue: f.overdue,

@@ -94,6 +94,13 @@ fn each_situation_gets_its_state_reason_and_fix() {
             Some(FixAction::BackUpNow),
         ),
         (
+            "point-in-time capture behind",
+            |f| f.capture_behind = Some((60, 3 * 3600)),
+            Health::AtRisk,
+            "point-in-time capture last read the database's changes 3 h ago, past its limit of 1 min",
+            Some(FixAction::CaptureNow),
+        ),
+        (
             "every backup damaged",
             |f| {
                 f.last_good = None;

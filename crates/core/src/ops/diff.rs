@@ -13,14 +13,30 @@ use tokio_util::sync::CancellationToken;
 /// The suffix that names a project's database as it is now: `PROJECT:live`.
 pub const LIVE_SUFFIX: &str = ":live";
 
-/// A side as the user named it, resolved (with the unlock of an encrypted archive, held while
-/// it is read).
+/// What a side holds while it is read: the unlock of an encrypted archive, or the temporary
+/// archive of a `PROJECT@TIME`.
+enum Held {
+    Unlocked(#[allow(dead_code)] crate::archive::Unlocked),
+    At(#[allow(dead_code)] Box<crate::ops::pitr::at::AtArchive>),
+}
+
+/// A side as the user named it, resolved (with what it holds while it is read).
 async fn side(
     engine: &Engine,
     given: &str,
     key: Option<UserKey>,
-) -> Result<(Side, Option<crate::archive::Unlocked>, Option<String>)> {
+    cancel: &CancellationToken,
+) -> Result<(Side, Option<Held>, Option<String>)> {
     let trimmed = given.trim();
+    if let Some(at) = crate::ops::resolve::parse_at_ref(given) {
+        let silent = crate::progress::Reporter::silent();
+        let a = engine.materialise_at(&at?, &silent, cancel).await?;
+        let side = Side::Archive {
+            path: a.path.clone(),
+            label: a.state.describe(),
+        };
+        return Ok((side, Some(Held::At(Box::new(a))), None));
+    }
     if let Some(project) = trimmed.strip_suffix(LIVE_SUFFIX) {
         if std::fs::symlink_metadata(Path::new(given)).is_err() {
             let p = engine.catalog.project(project).await?;
@@ -43,7 +59,7 @@ async fn side(
             path: r.path,
             label,
         },
-        Some(guard),
+        Some(Held::Unlocked(guard)),
         None,
     ))
 }
@@ -59,8 +75,8 @@ impl Engine {
         key: Option<UserKey>,
         cancel: &CancellationToken,
     ) -> Result<DiffReport> {
-        let (a, ga, live_a) = side(self, from, key.clone()).await?;
-        let (b, gb, live_b) = side(self, to, key).await?;
+        let (a, ga, live_a) = side(self, from, key.clone(), cancel).await?;
+        let (b, gb, live_b) = side(self, to, key, cancel).await?;
         let out = diff::diff(&a, &b, options, cancel).await;
         drop((ga, gb));
         out.map_err(|e| match live_a.or(live_b) {

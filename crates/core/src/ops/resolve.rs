@@ -14,6 +14,50 @@ pub const LATEST_SUFFIX: &str = ":latest";
 /// `PROJECT:latest~N`: the N-th good backup before the newest good one (`~0` is the newest).
 pub const BEFORE_LATEST: &str = ":latest~";
 
+/// `PROJECT@TIME`: a project's database as it was at TIME (point-in-time capture, docs/pitr.md).
+pub const AT_SIGN: char = '@';
+
+/// A `PROJECT@TIME` reference, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AtRef {
+    pub project: String,
+    /// Microseconds since the Unix epoch.
+    pub at: i64,
+}
+
+/// `PROJECT@TIME` (TIME in RFC 3339, as `restore --at` takes it). `None`: `given` is no such
+/// reference (no `@`, a URL, or a file that exists: a path always wins). `Some(Err)`: it is one,
+/// but malformed (an `@` twice, a project name with characters no project has, a time that does
+/// not parse): the error names the reference.
+pub fn parse_at_ref(given: &str) -> Option<Result<AtRef>> {
+    let trimmed = given.trim();
+    if !trimmed.contains(AT_SIGN)
+        || trimmed.contains("://")
+        || std::fs::symlink_metadata(Path::new(given)).is_ok()
+    {
+        return None;
+    }
+    let shown = crate::words::shorten(trimmed);
+    let bad = |why: String| {
+        Error::invalid(format!("{shown:?} is not PROJECT@TIME: {why}"))
+            .with_hint("write PROJECT@TIME with TIME in RFC 3339, e.g. shop@2026-11-26T06:00:00Z")
+    };
+    let (project, time) = trimmed.split_once(AT_SIGN)?;
+    if time.contains(AT_SIGN) {
+        return Some(Err(bad("it has more than one @".into())));
+    }
+    if let Err(e) = crate::catalog::validate_project_name(project) {
+        return Some(Err(bad(e.message().to_string())));
+    }
+    Some(match crate::pitr::parse_time(time) {
+        Ok(at) => Ok(AtRef {
+            project: project.to_string(),
+            at,
+        }),
+        Err(e) => Err(bad(e.message().to_string())),
+    })
+}
+
 /// The shortest start of an id that is looked up as one (shorter ones are too likely to be a
 /// mistyped path).
 pub const MIN_ID_PREFIX: usize = 4;
@@ -58,6 +102,18 @@ pub(crate) async fn resolve(engine: &Engine, given: &str) -> Result<ResolvedArch
     let path = Path::new(given);
     if std::fs::symlink_metadata(path).is_ok() {
         return by_path(engine, path).await;
+    }
+    if let Some(at) = parse_at_ref(given) {
+        let at = at?;
+        return Err(Error::invalid(format!(
+            "{given_trimmed:?} names {} as it was at a time, not an archive",
+            at.project
+        ))
+        .with_hint(format!(
+            "drill, browse, diff and recover take PROJECT@TIME; restore takes `offsite restore {} \
+             --at TIME`",
+            at.project
+        )));
     }
     if let Some(project) = given_trimmed.strip_suffix(LATEST_SUFFIX) {
         return latest(engine, project).await;
@@ -243,4 +299,72 @@ async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
         project,
         by: ResolvedBy::Id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(given: &str) -> String {
+        let e = parse_at_ref(given)
+            .unwrap_or_else(|| panic!("{given:?} not taken as PROJECT@TIME"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{given:?}: {e}");
+        assert!(e.message().contains("is not PROJECT@TIME"), "{e}");
+        e.message().to_string()
+    }
+
+    #[test]
+    fn project_at_time_is_parsed_as_restore_at_takes_the_time() {
+        let r = parse_at_ref("shop@2026-11-26T06:00:00Z").unwrap().unwrap();
+        assert_eq!(r.project, "shop");
+        assert_eq!(
+            r.at,
+            crate::pitr::parse_time("2026-11-26T06:00:00Z").unwrap()
+        );
+        let r = parse_at_ref(" my.shop-2@2026-11-26T07:00:00.123456+01:00 ")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.project, "my.shop-2");
+        assert_eq!(
+            crate::pitr::micros_text(r.at),
+            "2026-11-26T06:00:00.123456Z"
+        );
+    }
+
+    #[test]
+    fn what_is_not_project_at_time_is_left_to_the_other_forms() {
+        for given in ["shop:latest", "shop:latest~1", "shop:live", "0b7c9e4e", ""] {
+            assert!(parse_at_ref(given).is_none(), "{given:?}");
+        }
+        // A URL with a user, and a file that exists: never a reference.
+        assert!(parse_at_ref("postgres://u@host/db").is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop@2026-11-26T06:00:00Z");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(parse_at_ref(file.to_str().unwrap()).is_none());
+    }
+
+    #[test]
+    fn hostile_references_are_refused_naming_them() {
+        let m = refused("shop@2026-11-26T06:00:00Z@x");
+        assert!(
+            m.contains("more than one @") && m.contains("shop@2026"),
+            "{m}"
+        );
+        let m = refused("shop@yesterday");
+        assert!(
+            m.contains("\"shop@yesterday\"") && m.contains("not a time"),
+            "{m}"
+        );
+        let m = refused("shop@2026-11-26T06:00:00Z'; DROP TABLE x; --");
+        assert!(m.contains("not a time"), "{m}");
+        for project in ["sh op", "sh;op", "../shop", "-shop", "", "shöp"] {
+            let m = refused(&format!("{project}@2026-11-26T06:00:00Z"));
+            assert!(m.contains("invalid project name"), "{project:?}: {m}");
+        }
+        // Long input is shortened in the message.
+        let long = format!("{}@2026-11-26T06:00:00Z", "a".repeat(500));
+        assert!(refused(&long).chars().count() < 400);
+    }
 }

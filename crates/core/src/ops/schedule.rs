@@ -69,6 +69,8 @@ pub struct ScheduleView {
     pub retention_rules: String,
     /// When it runs (`daily 02:30`).
     pub spec: String,
+    /// The same in words, to follow "Backs up " ("daily at 02:30", "every weekday at 04:00").
+    pub words: String,
     /// The same, as a typed value (what the window reads).
     pub when: ScheduleWhen,
     pub time_zone: String,
@@ -295,6 +297,7 @@ pub(super) fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Re
         retention_from: "project".to_string(),
         retention_rules: String::new(),
         spec: s.spec.clone(),
+        words: p.spec.words(),
         when: ScheduleWhen::of(&p.spec),
         time_zone: s.time_zone.clone(),
         verify_newest: s.verify_newest,
@@ -313,6 +316,8 @@ pub(super) fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Re
 pub struct SchedulePreview {
     /// The spec in its one text form (`daily 02:30`).
     pub spec: String,
+    /// The same in words, to follow "Backs up " ("daily at 02:30").
+    pub words: String,
     /// The same, as a typed value (what the window reads).
     pub when: ScheduleWhen,
     pub time_zone: String,
@@ -339,6 +344,7 @@ pub fn preview(
     }
     Ok(SchedulePreview {
         spec: spec.to_string(),
+        words: spec.words(),
         when: ScheduleWhen::of(spec),
         time_zone: zone.name().to_string(),
         next_runs: runs.into_iter().map(format_timestamp).collect(),

@@ -69,6 +69,25 @@ pub fn parse_time(s: &str) -> Result<i64> {
         })
 }
 
+/// `1073741824`, `512MiB`, `1GiB`, `100kB`.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "kib" | "k" => 1 << 10,
+        "mb" | "mib" | "m" => 1 << 20,
+        "gb" | "gib" | "g" => 1 << 30,
+        _ => 0,
+    };
+    n.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Error::invalid(format!("not a size: {s:?} (e.g. 512MiB, 1GiB)")))
+}
+
 /// Parse how long windows are kept: a number and a unit, combined (`90s`, `45min`, `36h`,
 /// `7d`, `2w`, `1d12h`), into seconds. `m` is refused (months, in retention, or minutes?).
 pub fn parse_keep_within(s: &str) -> Result<i64> {

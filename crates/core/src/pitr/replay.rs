@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Replayed {
     /// Transactions applied, and those skipped because the base already held them.
     pub commits: u64,

@@ -130,6 +130,7 @@ pub async fn drop_slot(conn: &mut PgConnection, spec: &ConnSpec, slot: &str) -> 
 
 /// A slot's position and the WAL it holds on the server.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SlotState {
     pub slot: String,
     pub confirmed_flush: u64,

@@ -32,6 +32,7 @@ pub struct ChainFacts {
 
 /// A span of restorable times (µs), and why it ends where it ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Window {
     pub chain_id: String,
     pub from: i64,

@@ -151,17 +151,22 @@ function minuteOf(iso: string): string {
   return `${localDay(iso).key} ${clockTime(iso)}`;
 }
 
-/** The minutes more than one backup of the list was made in. */
+/**
+ * The minutes more than one backup of the list was made in, at different seconds: their rows
+ * carry the seconds. Made in the same second, the seconds would not tell them apart (issue 44:
+ * two rows read "18:12:16" while the rest of the screen said "18:12"): they keep HH:MM, and the
+ * side panel names each one apart (`backupNames`).
+ */
 export function sharedMinutes(entries: readonly TimelineEntry[]): Set<string> {
-  const seen = new Set<string>();
-  const shared = new Set<string>();
+  const seconds = new Map<string, Set<string>>();
   for (const e of entries) {
     if (e.kind !== "backup") continue;
     const m = minuteOf(e.backup.created_at);
-    if (seen.has(m)) shared.add(m);
-    seen.add(m);
+    const at = seconds.get(m) ?? new Set<string>();
+    at.add(clockTimeSeconds(e.backup.created_at));
+    seconds.set(m, at);
   }
-  return shared;
+  return new Set([...seconds].filter(([, at]) => at.size > 1).map(([m]) => m));
 }
 
 type RowProps = {

@@ -14,6 +14,7 @@ import { useJobActions, useLiveJobs } from "../../store";
 import { ORIGIN_SENTENCE } from "../../words";
 import { BackupContents } from "../BackupContents";
 import { BackupStatsLine } from "./BackupStatsLine";
+import { PitrCard } from "./PitrCard";
 import { BackupTimeline, removalLabel, type RowAction, SafetyBackupRows, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
 import { dayAndTime } from "./time";
 import { newestGood, timeline } from "./timeline";
@@ -110,6 +111,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
 
   return (
     <div className="tab-backups" data-testid="tab-backups">
+      <PitrCard project={project} />
       <div className="tl-layout">
         <section className="panel tl-list" aria-label="Backups">
           <h2 className="panel-title">

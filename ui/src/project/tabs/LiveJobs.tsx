@@ -1,11 +1,11 @@
-// This project's jobs of this session (running: progress and Cancel; finished: the result until
-// dismissed), above the tabs so every tab shows them; nothing at all when there are none.
+// This project's jobs of this session (running: progress and Cancel; finished: the newest result
+// until dismissed or replaced by a newer one), below the tabs so every tab shows them without
+// pushing the tabs down; nothing at all when there are none.
 import { FinishedView, ProgressView } from "../../components/JobPanel";
 import { type LiveJob, useHealth, useJobActions, useLiveJobs } from "../../store";
-import { plural } from "../../words";
 
-/** How many finished jobs stay listed above the tabs (the newest; the rest behind "Dismiss all"). */
-export const FINISHED_SHOWN = 3;
+/** How many finished jobs are shown: the newest; a newer result replaces it (issue 44). */
+export const FINISHED_SHOWN = 1;
 
 /**
  * The results still worth a line (newest first): a failure that a later success of the same kind
@@ -82,10 +82,9 @@ export function LiveJobs({ project }: { project: string }) {
   const encryption =
     health.status === "ready" ? health.data.projects.find((p) => p.project === project)?.checklist.items.find((i) => i.id === "encryption") : undefined;
   if (live.length === 0) return null;
-  // Results do not pile up and push the tabs down (issue 44): the newest few, one line each.
+  // Results do not pile up (issue 44): the newest one; dismissing it dismisses the older ones too.
   const finished = live.filter((j) => j.finished);
   const cards = byCause(answered(finished, encryption?.state === "done")).slice(0, FINISHED_SHOWN);
-  const hidden = finished.length - cards.reduce((n, c) => n + 1 + c.also.length, 0);
   // Every result answered and nothing running: no panel (protection-04 showed an empty one).
   if (cards.length === 0 && finished.length === live.length) return null;
   return (
@@ -96,30 +95,8 @@ export function LiveJobs({ project }: { project: string }) {
           <ProgressView key={job.id} job={job} onCancel={() => void cancel(job.id)} />
         ))}
       {cards.map(({ job, also }) => (
-        <FinishedView
-          key={job.id}
-          job={job}
-          also={also}
-          onDismiss={() => {
-            dismiss(job.id);
-            also.forEach((j) => dismiss(j.id));
-          }}
-        />
+        <FinishedView key={job.id} job={job} also={also} onDismiss={() => finished.forEach((j) => dismiss(j.id))} />
       ))}
-      {finished.length > 1 && (
-        <div className="job-head small" data-testid="jobs-older">
-          {hidden > 0 && <span className="muted">and {plural(hidden, "older result")}</span>}
-          <span className="spacer" />
-          <button
-            type="button"
-            className="btn btn-small btn-quiet"
-            onClick={() => finished.forEach((j) => dismiss(j.id))}
-            data-testid="jobs-dismiss-all"
-          >
-            Dismiss all
-          </button>
-        </div>
-      )}
     </section>
   );
 }

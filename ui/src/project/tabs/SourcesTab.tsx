@@ -4,11 +4,11 @@
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
 import { type ReactNode, type RefObject, useEffect, useMemo, useRef, useState } from "react";
-import { commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
+import { type BackupRow, commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { useMasonry } from "../../components/useMasonry";
-import { type Resource, useJobActions } from "../../store";
+import { type Resource, useBackups, useJobActions } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { BackupSelectionSection, selectionApi } from "../BackupSelectionSection";
 import { ComponentsSection } from "../ComponentsSection";
@@ -138,6 +138,8 @@ export function useOpenFormInView(grid: RefObject<HTMLElement | null>): void {
 export function SourcesTab({ project, summary, components, onEdit }: Props) {
   const c = components.status === "ready" ? components.data : null;
   const tests = useSourceTests(project);
+  const backupList = useBackups(project);
+  const backups = backupList.status === "ready" ? backupList.data : null;
   const { startTenantBackup } = useJobActions();
   const tenants = useMemo(() => tenantsApi(startTenantBackup), [startTenantBackup]);
   const selection = useMemo(() => selectionApi(project), [project]);
@@ -161,6 +163,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
       <div className="source-grid" ref={grid} data-testid="source-grid">
         <SourceCard id="database" title="Database" light={lightOf(true, t("database"), summary.status === "error")} line={<DatabaseLine summary={summary} />}>
           <LastTest source="database" tests={tests} />
+          <ServerReached tests={tests} backups={backups} />
           {onEdit && (
             <button type="button" className="btn btn-small" onClick={onEdit} data-testid="source-database-edit">
               Edit…
@@ -192,6 +195,24 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
         </SourceCard>
       </div>
     </div>
+  );
+}
+
+/**
+ * Under the database's "Never tested": a backup made by the backup server proves the server
+ * reached the database (issue 44, remote-04 said only "Never tested" right after one). This
+ * computer's own connection stays untested, so the light does not change.
+ */
+export function ServerReached({ tests, backups }: { tests: Map<SourceKind, SourceTest> | null; backups: BackupRow[] | null }) {
+  if (tests === null || tests.has("database") || !backups) return null;
+  const newest = backups
+    .filter((b) => b.origin === "server" && b.status !== "corrupt" && b.status !== "missing")
+    .reduce<BackupRow | null>((n, b) => (!n || b.created_at > n.created_at ? b : n), null);
+  if (!newest) return null;
+  return (
+    <p className="small muted" data-testid="source-database-server-reached">
+      The backup server reached it: its backup of {dayAndTime(newest.created_at)} is here. Not tested from this computer.
+    </p>
   );
 }
 

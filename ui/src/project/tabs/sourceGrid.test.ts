@@ -93,3 +93,21 @@ describe("a value with Copy and no label", () => {
     expect(m?.[1]).toMatch(/justify-content:\s*start;/);
   });
 });
+
+describe("the database card after a backup server's backup (issue 44, remote-04)", () => {
+  it("says the server reached the database when this computer never tested it", async () => {
+    const { render, screen } = await import("@testing-library/react");
+    const { createElement } = await import("react");
+    const { ServerReached } = await import("./SourcesTab");
+    const row = (origin: string, created_at: string, status = "verified") => ({ id: created_at, origin, created_at, status }) as never;
+    const backups = [row("local", "2026-11-26T19:00:00Z"), row("server", "2026-11-26T18:10:00Z"), row("server", "2026-11-26T17:00:00Z")];
+    const view = render(createElement(ServerReached, { tests: new Map(), backups }));
+    expect(screen.getByTestId("source-database-server-reached")).toHaveTextContent(/^The backup server reached it: its backup of 2026-11-26 \d\d:10 is here/);
+    view.unmount();
+    // Tested from this computer, or no server backup: nothing more to say.
+    const tested = new Map([["database", { source: "database", ok: true, tested_at: "2026-11-26T18:00:00Z", message: null }]]);
+    render(createElement(ServerReached, { tests: tested as never, backups }));
+    render(createElement(ServerReached, { tests: new Map(), backups: [row("local", "2026-11-26T19:00:00Z"), row("server", "2026-11-26T18:10:00Z", "corrupt")] }));
+    expect(screen.queryByTestId("source-database-server-reached")).toBeNull();
+  });
+});

@@ -60,6 +60,8 @@ function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Parti
         return null;
       case "list_drills":
         return [{ id: "d1", backup_id: "backup-1", started_at: "", finished_at: "", verdict: "passed", rto_seconds: 3, failed_check_id: null, failed_check_title: null, report_path: null }];
+      case "pitr_status":
+        return { enabled: false, slot: null, max_retained: null, rpo_seconds: null, coverage: null, windows: [], ended: [], stray_slots: [] };
       case "list_schedules":
       case "list_destinations":
       case "list_copies":
@@ -85,6 +87,13 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("project-subtitle")).not.toHaveTextContent("5432");
     // No empty jobs card at the top.
     expect(screen.queryByTestId("job-panel")).not.toBeInTheDocument();
+  });
+
+  it("Backups: the Point in time card comes first, above the list (the dashboard's Capture now lands here)", async () => {
+    page("backups");
+    const card = await screen.findByTestId("pitr-card");
+    expect(screen.getByTestId("tab-backups").firstElementChild).toBe(card);
+    expect(await screen.findByTestId("pitr-enable")).toHaveTextContent("Turn on");
   });
 
   it("opens on the tab the route names", async () => {
@@ -123,6 +132,10 @@ describe("the project page's tabs", () => {
     expect(within(rows[0]!).queryByTestId("backup-proven")).toBeNull();
     expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Damaged");
     expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent(backup(0).path);
+    // Shortened on one line, the whole path in its title, with Copy (issue 44, screens-light-02).
+    expect(screen.getByTestId("backup-detail-path")).toHaveAttribute("title", `${backup(0).path}\nShow in the file manager`);
+    expect(screen.getByTestId("backup-detail-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", backup(0).path);
+    expect(screen.getByTestId("backup-detail-path-copy")).toBeInTheDocument();
     expect(screen.getByTestId("backup-detail-sha256")).toHaveTextContent("ab".repeat(32));
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
   });

@@ -74,4 +74,9 @@ describe("two backups of one minute", () => {
     expect([...shared][0]).toContain(clockTime("2026-11-26T08:08:54Z"));
     expect(clockTimeSeconds("2026-11-26T08:08:54Z", "UTC")).toBe("08:08:54");
   });
+
+  it("made in the same second, they keep HH:MM: the seconds would not tell them apart (screens-light-02)", () => {
+    const entries = timeline([row("b2", "2026-11-26T18:12:16Z"), row("b1", "2026-11-26T18:12:16.400Z")]);
+    expect(sharedMinutes(entries).size).toBe(0);
+  });
 });

@@ -30,12 +30,14 @@ describe("the restore's first step (issue 44)", () => {
     expect(screen.getAllByTestId("wizard-backup-path")[0]!.querySelector(".middle-ellipsis")).toHaveAttribute("title", rows[0]!.path);
   });
 
-  it("two of the same second get an ordinal", () => {
-    const rows = [at("2026-11-26T13:34:22Z", 0), at("2026-11-26T13:34:22Z", 1)];
+  it("two of the same second get their size, or their order when that is the same too", () => {
+    const rows = [at("2026-11-26T13:34:22Z", 0), at("2026-11-26T13:34:22Z", 1), at("2026-11-26T11:00:07Z", 2), at("2026-11-26T11:00:07Z", 3, { size: 3 * 1024 * 1024 })];
     render(<SourceStep state={initialState("shop")} dispatch={() => {}} backups={rows} loadError={null} />);
     const names = screen.getAllByTestId("wizard-backup-name").map((n) => n.textContent ?? "");
-    expect(names[0]).toMatch(/:34:22$/);
-    expect(names[1]).toMatch(/:34:22 \(2\)$/);
+    expect(names[0]).toMatch(/:34:22, 1\.0 MiB$/);
+    expect(names[1]).toMatch(/:34:22, 2\.0 MiB$/);
+    expect(names[2]).toMatch(/:00:07 \(2 of 2\)$/);
+    expect(names[3]).toMatch(/:00:07 \(1 of 2\)$/);
     expect(screen.queryByTestId("wizard-backup-proven")).not.toBeInTheDocument();
   });
 });

@@ -1,4 +1,5 @@
 // Step 2: the integrity check of the chosen archive, member by member.
+import { memberWords } from "./memberWords";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
 import type { Action, WizardState } from "../steps";
@@ -46,7 +47,7 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
             <p className="notice-title">
               {v.report.ok
                 ? `Archive intact: ${formatBytes(v.report.bytes_verified)} checked (uncompressed)`
-                : `Archive damaged${v.report.first_bad ? `: ${v.report.first_bad}` : ""}. It cannot be restored.`}
+                : `Archive damaged${v.report.first_bad ? `: ${memberWords(v.report.first_bad).toLowerCase()}` : ""}. It cannot be restored.`}
             </p>
             <p className="small" data-testid="wizard-verify-sidecar">
               Checksum file beside it:{" "}
@@ -60,7 +61,7 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
           <table className="history-table wizard-table" data-testid="wizard-verify-members">
             <thead>
               <tr>
-                <th>Member</th>
+                <th>Part</th>
                 <th className="num">Size</th>
                 <th>Result</th>
               </tr>
@@ -68,7 +69,9 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
             <tbody>
               {v.report.members.map((m) => (
                 <tr key={m.name} data-testid="wizard-verify-member" data-ok={String(m.ok)}>
-                  <td className="mono">{m.name}</td>
+                  <td title={m.name} data-testid="wizard-verify-member-name">
+                    {memberWords(m.name)}
+                  </td>
                   <td className="num">{formatBytes(m.actual_size)}</td>
                   <td className={m.ok ? "state-succeeded" : "state-failed"}>{m.ok ? "OK" : (m.problem ?? "bad")}</td>
                 </tr>

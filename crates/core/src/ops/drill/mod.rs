@@ -71,8 +71,19 @@ pub(crate) async fn run(
     opts: DrillOptions,
     start: JobStart,
 ) -> Result<DrillOutcome> {
-    let project = engine.catalog.project(&opts.project).await?;
-    let backup = pick_backup(engine, &project, opts.backup.as_deref()).await?;
+    // `PROJECT@TIME`: the state at a time, materialised inside the job (docs/pitr.md).
+    let at = match crate::ops::resolve::parse_at_ref(&opts.project) {
+        Some(r) => Some(r?),
+        None => None,
+    };
+    let name = at
+        .as_ref()
+        .map_or(opts.project.as_str(), |a| a.project.as_str());
+    let project = engine.catalog.project(name).await?;
+    let backup = match &at {
+        Some(a) => at_start(engine, a, opts.backup.as_deref()).await?,
+        None => pick_backup(engine, &project, opts.backup.as_deref()).await?,
+    };
     let (server, storage_sample) =
         crate::ops::drill_settings::for_run(engine, &project, &opts).await?;
     // A drill killed before this one left its cluster: stop and remove it first.
@@ -93,6 +104,7 @@ pub(crate) async fn run(
     };
     let job = &job;
     let project = &project;
+    let at = &at;
     // A drill that ran and failed a check is a failed job (its message names the check, so the
     // job's notification does), but still an outcome with its report for the caller.
     let failed: std::sync::Mutex<Option<(String, DrillReport, PathBuf)>> = Default::default();
@@ -104,7 +116,10 @@ pub(crate) async fn run(
         start,
         |_| None,
         |running| async move {
-            let report = run::execute(job, &running).await?;
+            let report = match at {
+                None => run::execute(job, &running).await?,
+                Some(a) => at_execute(job, a, &running).await?,
+            };
             let path = write_report(engine, project, &report)?;
             engine
                 .catalog
@@ -136,6 +151,54 @@ pub(crate) async fn run(
         report,
         report_path: path,
     })
+}
+
+/// Before a drill of `PROJECT@TIME`: refuse `--backup` beside it, and a time in no restorable
+/// window (as `restore --at` refuses it) before the job starts. The record stands in for the
+/// base until the state is materialised.
+async fn at_start(
+    engine: &Engine,
+    at: &crate::ops::resolve::AtRef,
+    backup: Option<&str>,
+) -> Result<BackupRecord> {
+    if backup.is_some() {
+        return Err(Error::invalid(
+            "PROJECT@TIME names the state to drill: --backup cannot be given beside it",
+        ));
+    }
+    let plan = engine.pitr_plan(&at.project, at.at).await?;
+    engine.catalog.backup(&plan.base_backup_id).await
+}
+
+/// The drill of `PROJECT@TIME`: the state materialised (a temporary archive, removed after),
+/// drilled as any backup, its report naming the base and the commit it is of.
+async fn at_execute(
+    job: &DrillJob<'_>,
+    at: &crate::ops::resolve::AtRef,
+    running: &runner::RunningJob,
+) -> Result<DrillReport> {
+    let a = crate::ops::pitr::at::materialise_within(job.engine, at, running).await?;
+    let at_job = DrillJob {
+        engine: job.engine,
+        drill_id: job.drill_id.clone(),
+        project: job.project.clone(),
+        backup: a.record(&job.project),
+        server: job.server.clone(),
+        storage_sample: job.storage_sample,
+    };
+    let mut report = run::execute(&at_job, running).await?;
+    report.checks.insert(
+        0,
+        crate::drill::DrillCheck {
+            id: "point_in_time".into(),
+            title: format!("The state of {} at {}", at.project, a.state.at),
+            status: crate::drill::CheckStatus::Passed,
+            expected: Some(format!("the project as it was at {}", a.state.at)),
+            actual: Some(a.state.describe()),
+            detail: None,
+        },
+    );
+    Ok(report)
 }
 
 /// The error a drill that failed a check ends its job with (`validation_failed`): its message

@@ -483,13 +483,13 @@ fn restore_outcome(r: std::result::Result<Option<&DatabaseReport>, &Error>) -> D
     c
 }
 
-/// Refuse a target that lacks an extension the backup creates (a clear error naming it, before
-/// anything is restored).
-async fn missing_extensions(
-    d: &DrillJob<'_>,
+/// The extensions a backup's database creates, with the schema each goes in (from its
+/// pg_dump table of contents; the archive opened with `project`'s keys).
+pub(crate) async fn extensions_of(
+    engine: &Engine,
+    project: &str,
     archive: &Path,
     manifest: &Manifest,
-    target: &Target,
 ) -> Result<Vec<(String, Option<String>)>> {
     let directory = manifest
         .member(crate::archive::DATABASE_TOC_MEMBER)
@@ -497,10 +497,10 @@ async fn missing_extensions(
     if manifest.member(crate::archive::DATABASE_MEMBER).is_none() && !directory {
         return Ok(Vec::new());
     }
-    let (a, pg_bin) = (archive.to_path_buf(), d.engine.pg_bin());
-    let keys = crate::ops::encryption::keys_of(d.engine, &d.project.name).unwrap_or_default();
+    let (a, pg_bin) = (archive.to_path_buf(), engine.pg_bin());
+    let keys = crate::ops::encryption::keys_of(engine, project).unwrap_or_default();
     type Wanted = Vec<(String, Option<String>)>;
-    let wanted: Wanted = tokio::task::spawn_blocking(move || -> Result<Wanted> {
+    tokio::task::spawn_blocking(move || -> Result<Wanted> {
         let _unlocked = crate::archive::unlock(&a, keys);
         let tools = crate::postgres::tools::newest(pg_bin.as_deref())?;
         let toc = crate::postgres::restore::toc::read(&tools, &a, directory)?;
@@ -512,7 +512,18 @@ async fn missing_extensions(
             .collect())
     })
     .await
-    .map_err(|e| Error::internal(format!("reading the backup's contents failed: {e}")))??;
+    .map_err(|e| Error::internal(format!("reading the backup's contents failed: {e}")))?
+}
+
+/// Refuse a target that lacks an extension the backup creates (a clear error naming it, before
+/// anything is restored).
+async fn missing_extensions(
+    d: &DrillJob<'_>,
+    archive: &Path,
+    manifest: &Manifest,
+    target: &Target,
+) -> Result<Vec<(String, Option<String>)>> {
+    let wanted = extensions_of(d.engine, &d.project.name, archive, manifest).await?;
     if wanted.is_empty() {
         return Ok(wanted);
     }

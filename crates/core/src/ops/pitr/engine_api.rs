@@ -42,6 +42,20 @@ impl Engine {
     ) -> Result<()> {
         super::run(self, name, every, cancel).await
     }
+    /// One pass keeping `name` captured: read the slot, start a new base after a schema change
+    /// (and, with `want.restart`, when no chain runs).
+    pub async fn pitr_keep(
+        &self,
+        name: &str,
+        want: super::keep::KeepCapturing,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::keep::KeepPass> {
+        super::keep::keep(self, name, want, cancel).await
+    }
+    /// The projects whose capture runs (an active chain), by name; no server is asked.
+    pub async fn pitr_capturing(&self) -> Result<Vec<String>> {
+        self.catalog.pitr_active_projects().await
+    }
     /// Capture every project with point-in-time capture enabled until cancelled.
     pub async fn pitr_run_all(
         &self,
@@ -75,5 +89,15 @@ impl Engine {
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<super::restore::PitrRestored> {
         super::restore::run(self, name, at, to, password, cancel).await
+    }
+    /// `PROJECT@TIME` materialised: the project's database as it was at `r.at`, in a temporary
+    /// archive removed when the value is dropped ([`super::at`]).
+    pub async fn materialise_at(
+        &self,
+        r: &crate::ops::resolve::AtRef,
+        reporter: &crate::progress::Reporter,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::at::AtArchive> {
+        super::at::materialise(self, r, reporter, cancel).await
     }
 }

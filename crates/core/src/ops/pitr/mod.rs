@@ -4,6 +4,8 @@
 //! (slot, lag, RPO, restorable windows, stray slots) and `disable`. Restoring to a time is in
 //! [`restore`].
 
+pub mod at;
+pub mod keep;
 pub mod prune;
 pub mod restore;
 pub mod verify;
@@ -36,6 +38,7 @@ const SEGMENT_CHANGES: u32 = 50_000;
 
 /// What a chain covers, kept as JSON in the catalog.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StoredCoverage {
     pub covered: Vec<String>,
     pub not_covered: Vec<(String, String)>,
@@ -45,6 +48,7 @@ pub struct StoredCoverage {
 
 /// What `enable` did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrEnabled {
     pub chain_id: String,
     pub slot: String,
@@ -56,6 +60,7 @@ pub struct PitrEnabled {
 
 /// What one `run` pass did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrRun {
     pub segments: u64,
     pub commits: u64,
@@ -66,6 +71,7 @@ pub struct PitrRun {
 
 /// What `status` shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrStatus {
     pub enabled: bool,
     pub slot: Option<SlotState>,
@@ -269,8 +275,9 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> Result<()> {
     loop {
-        let pass = run_once(engine, name, cancel).await?;
-        if pass.dropped.is_some() {
+        // A pass, then a new base when the captured tables changed (DDL).
+        let pass = keep::keep(engine, name, keep::KeepCapturing::default(), cancel).await?;
+        if pass.run.dropped.is_some() {
             return Ok(());
         }
         tokio::select! {
@@ -287,7 +294,10 @@ pub(crate) async fn run_all(engine: &Engine, every: Duration, cancel: &Cancellat
         match engine.catalog.pitr_active_projects().await {
             Ok(names) => {
                 for name in names {
-                    if let Err(e) = run_once(engine, &name, cancel).await {
+                    // A pass, then a new base when the captured tables changed (DDL).
+                    if let Err(e) =
+                        keep::keep(engine, &name, keep::KeepCapturing::default(), cancel).await
+                    {
                         tracing::warn!(project = %name, "point-in-time capture: {e}");
                     }
                 }
@@ -352,21 +362,41 @@ pub(crate) async fn chain_facts(
     Ok(out)
 }
 
+/// Slots named like Offsite's on the server that no active chain of this catalog owns.
+async fn stray_slots(
+    engine: &Engine,
+    spec: &ConnSpec,
+    conn: &mut PgConnection,
+) -> Result<Vec<SlotState>> {
+    let owned = engine.catalog.pitr_active_slots().await?;
+    Ok(server::offsite_slots(conn, spec)
+        .await?
+        .into_iter()
+        .filter(|s| !owned.contains(&s.slot))
+        .collect())
+}
+
 pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
     let project = engine.catalog.project(name).await?;
     let chains = chain_facts(engine, &project).await?;
     let active = active_chain(engine, &project).await?;
-    let (spec, mut conn) = connect(engine, &project).await?;
-    let slot = match &active {
-        Some(c) => server::slot_state(&mut conn, &spec, &c.slot).await?,
-        None => None,
+    // While capture runs the server must answer (its slot). Otherwise it is asked only for
+    // slots no project owns, and a database that is down does not hide the windows, which are
+    // the catalog's — a restore to a time is needed most when the database is gone.
+    let (slot, stray_slots) = match &active {
+        Some(c) => {
+            let (spec, mut conn) = connect(engine, &project).await?;
+            let slot = server::slot_state(&mut conn, &spec, &c.slot).await?;
+            (slot, stray_slots(engine, &spec, &mut conn).await?)
+        }
+        None => match connect(engine, &project).await {
+            Ok((spec, mut conn)) => (None, stray_slots(engine, &spec, &mut conn).await?),
+            Err(e) => {
+                tracing::debug!(project = %name, "point-in-time status without the server: {e}");
+                (None, Vec::new())
+            }
+        },
     };
-    let owned = engine.catalog.pitr_active_slots().await?;
-    let stray_slots = server::offsite_slots(&mut conn, &spec)
-        .await?
-        .into_iter()
-        .filter(|s| !owned.contains(&s.slot))
-        .collect();
     let windows: Vec<Window> = chains.iter().map(|(_, f)| window::window(f)).collect();
     let now = engine.clock().now();
     let now = now.unix_timestamp_nanos() as i64 / 1000;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a restore to a time will do.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrPlan {
     pub at: String,
     pub window: Window,
@@ -34,11 +35,12 @@ pub struct PitrPlan {
     /// Tables whose changes were not captured (restored as in the base).
     pub not_covered: Vec<(String, String)>,
     #[serde(skip)]
-    snapshot: String,
+    pub(crate) snapshot: String,
 }
 
 /// What a restore to a time did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PitrRestored {
     pub plan: PitrPlan,
     pub replayed: Replayed,

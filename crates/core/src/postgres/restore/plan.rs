@@ -181,13 +181,13 @@ fn directory_note(
     let size = crate::units::format_bytes(disk);
     let plain = if single || one_worker {
         format!(
-            "The backup is unpacked into a temporary folder first ({size} of free disk, removed \
-             afterwards), then restored in one transaction."
+            "The backup is unpacked into a temporary folder first (it needs {size} of free \
+             disk, freed again afterwards), then restored in one transaction."
         )
     } else {
         format!(
-            "The backup is unpacked into a temporary folder first ({size} of free disk, removed \
-             afterwards), then restored by several workers at once: faster, but not one \
+            "The backup is unpacked into a temporary folder first (it needs {size} of free \
+             disk, freed again afterwards), then restored by several workers at once: faster, but not one \
              transaction. Every part is checked before the first row is loaded, and on a failure \
              or a cancel what was created is dropped again."
         )

@@ -1,0 +1,101 @@
+//! Point-in-time capture in the app (issue 46, docs/pitr.md): the project's restorable
+//! windows and lag, turning capture on and off, a capture pass now (the dashboard's "Capture
+//! now"), and a restore to a time (its plan, then a job). Capture itself runs in the app's
+//! background loop beside the schedules (`scheduler.rs`), as in `offsite daemon`.
+
+use super::{err, CmdResult};
+use crate::jobs::{spawn_job, JobRegistry, JobSubject};
+use crate::Shell;
+use offsite_core::catalog::JobKind;
+use offsite_core::ops::pitr::keep::{KeepCapturing, KeepPass};
+use offsite_core::ops::pitr::restore::PitrPlan;
+use offsite_core::ops::pitr::{PitrEnabled, PitrStatus};
+use offsite_core::pitr::parse_time;
+use tauri::{AppHandle, Runtime, State};
+use tokio_util::sync::CancellationToken;
+
+/// Whether `project`'s changes are captured: the slot, its lag, the restorable windows, the
+/// chains that ended and why, slots no project owns.
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_status(shell: State<'_, Shell>, project: String) -> CmdResult<PitrStatus> {
+    shell.engine()?.pitr_status(&project).await.map_err(err)
+}
+
+/// Start capturing `project`'s changes (publication, slot, base backup), with the defaults.
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_enable(shell: State<'_, Shell>, project: String) -> CmdResult<PitrEnabled> {
+    shell
+        .engine()?
+        .pitr_enable(&project, None, None)
+        .await
+        .map_err(err)
+}
+
+/// Stop capturing: drop the slot and the publication (the windows stay restorable).
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_disable(shell: State<'_, Shell>, project: String) -> CmdResult<bool> {
+    shell.engine()?.pitr_disable(&project).await.map_err(err)
+}
+
+/// One capture pass now (the dashboard's "Capture now").
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_capture_now(shell: State<'_, Shell>, project: String) -> CmdResult<KeepPass> {
+    shell
+        .engine()?
+        .pitr_keep(
+            &project,
+            KeepCapturing::default(),
+            &CancellationToken::new(),
+        )
+        .await
+        .map_err(err)
+}
+
+/// The plan of a restore of `project` to `at` (RFC 3339): the base, the change data, the
+/// commit it stops at; a time in no window is refused naming the nearest restorable times.
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_plan(
+    shell: State<'_, Shell>,
+    project: String,
+    at: String,
+) -> CmdResult<PitrPlan> {
+    let at = parse_time(&at).map_err(err)?;
+    shell.engine()?.pitr_plan(&project, at).await.map_err(err)
+}
+
+/// Restore `project` as it was at `at` into `to` (a project's name, or a URL with `password`);
+/// returns the job id at once. `job-finished` carries `result.kind == "pitr_restore"`.
+#[tauri::command]
+#[specta::specta]
+pub fn start_pitr_restore<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    jobs: State<'_, JobRegistry>,
+    project: String,
+    at: String,
+    to: String,
+    password: Option<String>,
+) -> CmdResult<String> {
+    let engine = shell.engine()?.clone();
+    let at = parse_time(&at).map_err(err)?;
+    let subject = JobSubject {
+        project: Some(project.clone()),
+        label: format!("{project} as of a time"),
+    };
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Restore,
+        subject,
+        move |start| async move {
+            engine
+                .pitr_restore(&project, at, &to, password, &start.cancel)
+                .await
+        },
+    ))
+}

@@ -1,0 +1,170 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { PitrStatus } from "../../bindings";
+import { PitrCard } from "./PitrCard";
+
+type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
+const NOW = Date.parse("2026-11-26T12:00:00Z");
+const us = (iso: string) => Date.parse(iso) * 1000;
+
+const on = (over: Partial<PitrStatus> = {}): PitrStatus => ({
+  enabled: true,
+  slot: { slot: "offsite_pitr_x", confirmed_flush: 1, retained_bytes: 3 * 1024 * 1024, active: true },
+  max_retained: 1024 * 1024 * 1024,
+  rpo_seconds: 4,
+  coverage: { covered: ["public.orders"], not_covered: [["public.cache", "unlogged table"]], fingerprint: "f" },
+  windows: [
+    { chain_id: "c1", from: us("2026-11-26T08:00:00Z"), to: us("2026-11-26T09:00:00Z"), from_text: "08:00:00", to_text: "09:00:00", broken_by: "the captured tables' columns changed", segments: 3 },
+    { chain_id: "c2", from: us("2026-11-26T09:05:00Z"), to: us("2026-11-26T11:59:56Z"), from_text: "09:05:00", to_text: "11:59:56", broken_by: null, segments: 9 },
+  ],
+  ended: [],
+  stray_slots: [],
+  ...over,
+});
+
+function setup(handlers: Handlers) {
+  const calls: string[] = [];
+  mockIPC((cmd, raw) => {
+    calls.push(cmd);
+    const h = handlers[cmd];
+    if (h) return h((raw ?? {}) as Record<string, unknown>);
+    throw new Error(`unexpected ${cmd}`);
+  });
+  render(<PitrCard project="shop" now={() => NOW} />);
+  return calls;
+}
+
+describe("PitrCard", () => {
+  it("off: says what it gives and needs; Turn on runs pitrEnable with a running state", async () => {
+    let enabled = false;
+    let finish: (v: unknown) => void = () => {};
+    const calls = setup({
+      pitr_status: () => (enabled ? on() : on({ enabled: false, windows: [], slot: null, rpo_seconds: null })),
+      pitr_enable: () =>
+        new Promise((r) => {
+          finish = r;
+        }),
+    });
+    const off = await screen.findByTestId("pitr-off");
+    expect(off.textContent).toContain("restore to any second, not only to the last backup");
+    expect(off.textContent).toContain("REPLICATION");
+    expect(off.textContent).toContain("wal_level = logical");
+    fireEvent.click(screen.getByTestId("pitr-enable"));
+    await waitFor(() => expect(screen.getByTestId("pitr-enable")).toBeDisabled());
+    expect(screen.getByTestId("pitr-enable").textContent).toContain("Turning on");
+    expect(calls).toContain("pitr_enable");
+    enabled = true;
+    finish({ chain_id: "c", slot: "s", publication: "p", coverage: on().coverage, base_backup_id: "b", base_at: "2026-11-26T08:00:00Z" });
+    await screen.findByTestId("pitr-on");
+  });
+
+  it("off: an error of Turn on is shown with its hint", async () => {
+    setup({
+      pitr_status: () => on({ enabled: false, windows: [], slot: null }),
+      pitr_enable: () => Promise.reject({ code: "permission_denied", message: "The role cannot replicate", hint: "Give it REPLICATION", retryable: false }),
+    });
+    fireEvent.click(await screen.findByTestId("pitr-enable"));
+    const err = await screen.findByTestId("pitr-error");
+    expect(err.textContent).toContain("The role cannot replicate");
+    expect(err.textContent).toContain("Give it REPLICATION");
+    expect(screen.getByTestId("pitr-enable")).not.toBeDisabled();
+  });
+
+  it("on: the windows, the break and its reason, the lag, the disk held and the tables", async () => {
+    setup({ pitr_status: () => on() });
+    await screen.findByTestId("pitr-on");
+    expect(screen.getAllByTestId("pitr-window")).toHaveLength(2);
+    const list = screen.getByTestId("pitr-window-list").textContent ?? "";
+    expect(list).toContain("Restorable from 08:00:00 to 09:00:00");
+    expect(list).toContain("Restorable from 09:05:00 to 11:59:56");
+    expect(screen.getByTestId("pitr-break").textContent).toContain("the captured tables' columns changed");
+    expect(screen.queryByTestId("pitr-behind")).toBeNull();
+    const lag = screen.getByTestId("pitr-lag");
+    expect(lag.textContent).toBe("Changes read 4 s ago");
+    expect(lag.dataset.late).toBe("false");
+    expect(screen.getByTestId("pitr-retained").textContent).toContain("3.0 MiB");
+    expect(screen.getByTestId("pitr-retained").textContent).toContain("1.0 GiB");
+    const cov = screen.getByTestId("pitr-coverage");
+    expect(cov.querySelector("summary")?.textContent).toBe("Tables: 1 captured, 1 not captured");
+    expect(within(cov).getByTestId("pitr-not-covered").textContent).toContain("public.cache: unlogged table");
+  });
+
+  it("behind: the lag is amber and the gap until now is marked", async () => {
+    setup({ pitr_status: () => on({ rpo_seconds: 300 }) });
+    const lag = await screen.findByTestId("pitr-lag");
+    expect(lag.textContent).toBe("Changes read 5 min ago");
+    expect(lag.dataset.late).toBe("true");
+    expect(lag.className).toContain("text-warn");
+    expect(screen.getByTestId("pitr-gap-now")).toBeTruthy();
+    expect(screen.getByTestId("pitr-behind").textContent).toContain("From 11:59:56 to now nothing is restorable yet");
+  });
+
+  it("a capture no project owns is reported with the disk it holds", async () => {
+    setup({
+      pitr_status: () =>
+        on({ enabled: false, windows: [], stray_slots: [{ slot: "offsite_pitr_old", confirmed_flush: 0, retained_bytes: 2 * 1024 * 1024, active: false }] }),
+    });
+    const stray = await screen.findByTestId("pitr-stray");
+    expect(stray.textContent).toContain("A capture no project owns holds the server’s disk");
+    expect(stray.textContent).toContain("2.0 MiB");
+    expect(within(stray).getByTestId("pitr-stray-names").textContent).toContain("offsite_pitr_old");
+  });
+
+  it("Capture now runs one pass and says what it read", async () => {
+    const calls = setup({
+      pitr_status: () => on(),
+      pitr_capture_now: () => ({ segments: 1, commits: 12, dropped: null, new_base_why: null, started: null }),
+    });
+    fireEvent.click(await screen.findByTestId("pitr-capture-now"));
+    expect((await screen.findByTestId("pitr-said")).textContent).toContain("Read 12 transactions into 1 change file");
+    expect(calls).toContain("pitr_capture_now");
+  });
+
+  it("Turn off asks first, saying the windows stay restorable", async () => {
+    const calls = setup({ pitr_status: () => on(), pitr_disable: () => true });
+    fireEvent.click(await screen.findByTestId("pitr-disable"));
+    const confirm = screen.getByTestId("pitr-off-confirm");
+    expect(confirm.textContent).toContain("stay restorable");
+    expect(confirm.textContent).toContain("nothing new is captured");
+    expect(calls).not.toContain("pitr_disable");
+    fireEvent.click(screen.getByTestId("pitr-off-no"));
+    expect(screen.queryByTestId("pitr-off-confirm")).toBeNull();
+    fireEvent.click(screen.getByTestId("pitr-disable"));
+    fireEvent.click(screen.getByTestId("pitr-off-yes"));
+    await waitFor(() => expect(calls).toContain("pitr_disable"));
+  });
+});
+
+describe("PitrCard refresh", () => {
+  it("asks again every 5 s while capture is on, never while it is off", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let n = 0;
+      let enabled = true;
+      mockIPC((cmd) => {
+        if (cmd !== "pitr_status") throw new Error(cmd);
+        n += 1;
+        return enabled ? on() : on({ enabled: false, windows: [] });
+      });
+      const { unmount } = render(<PitrCard project="shop" now={() => NOW} />);
+      await screen.findByTestId("pitr-on");
+      const first = n;
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(5100);
+      });
+      expect(n).toBeGreaterThan(first);
+      unmount();
+      enabled = false;
+      n = 0;
+      render(<PitrCard project="shop" now={() => NOW} />);
+      await screen.findByTestId("pitr-off");
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(15000);
+      });
+      expect(n).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

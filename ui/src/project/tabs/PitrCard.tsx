@@ -1,0 +1,328 @@
+// The project page's "Point in time" card (issue 46 item 6): whether the project's changes are
+// captured, the restorable windows up to now as a bar, how long ago capture last had everything,
+// the server's disk held for it, and which tables are covered. The engine decides what is
+// restorable (its windows); this card only draws them.
+import { useCallback, useEffect, useState } from "react";
+import { commands, type ErrorPayload, type PitrStatus, type Window } from "../../bindings";
+import { Details } from "../../components/Details";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { countOf, formatBytes, formatDuration } from "../../components/format";
+import { toErrorPayload } from "../../ipc/errors";
+import "./pitr.css";
+
+/** Past this many seconds the lag is shown in amber (the engine's own At risk rule is the dashboard's). */
+const LAG_WARN_SECONDS = 60;
+const REFRESH_MS = 5000;
+
+type Busy = null | "enable" | "disable" | "capture";
+
+async function call<T>(run: () => Promise<{ status: "ok"; data: T } | { status: "error"; error: ErrorPayload }>) {
+  try {
+    const r = await run();
+    return r.status === "ok" ? ({ ok: true, data: r.data } as const) : ({ ok: false, error: toErrorPayload(r.error) } as const);
+  } catch (e) {
+    return { ok: false, error: toErrorPayload(e) } as const;
+  }
+}
+
+export function PitrCard({ project, now = () => Date.now() }: { project: string; now?: () => number }) {
+  const [status, setStatus] = useState<PitrStatus | null>(null);
+  const [loadError, setLoadError] = useState<ErrorPayload | null>(null);
+  const [actionError, setActionError] = useState<ErrorPayload | null>(null);
+  const [busy, setBusy] = useState<Busy>(null);
+  const [confirmOff, setConfirmOff] = useState(false);
+  const [said, setSaid] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    const r = await call(() => commands.pitrStatus(project));
+    if (r.ok) {
+      setStatus(r.data);
+      setLoadError(null);
+    } else setLoadError(r.error);
+  }, [project]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+  // The engine's status connects to the database: it is asked again every few seconds only while
+  // capture is on (the lag moves), not for a project that never turned it on.
+  const polling = status?.enabled === true;
+  useEffect(() => {
+    if (!polling) return;
+    const t = setInterval(() => {
+      if (typeof document === "undefined" || document.visibilityState !== "hidden") void refresh();
+    }, REFRESH_MS);
+    return () => clearInterval(t);
+  }, [polling, refresh]);
+
+  const act = async (kind: Exclude<Busy, null>) => {
+    setBusy(kind);
+    setActionError(null);
+    setSaid(null);
+    const r =
+      kind === "enable"
+        ? await call(() => commands.pitrEnable(project))
+        : kind === "disable"
+          ? await call(() => commands.pitrDisable(project))
+          : await call(() => commands.pitrCaptureNow(project));
+    setBusy(null);
+    setConfirmOff(false);
+    if (!r.ok) {
+      setActionError(r.error);
+      return;
+    }
+    if (kind === "capture") {
+      const pass = r.data as { commits: number; segments: number; new_base_why: string | null; dropped: string | null };
+      setSaid(
+        `Read ${countOf(pass.commits, "transaction")} into ${countOf(pass.segments, "change file")}.` +
+          (pass.new_base_why ? ` A new window started: ${pass.new_base_why}.` : "") +
+          (pass.dropped ? ` Capture stopped: ${pass.dropped}.` : ""),
+      );
+    }
+    await refresh();
+  };
+
+  return (
+    <section className="panel pitr-card" aria-label="Point in time" data-testid="pitr-card">
+      <h2 className="panel-title">Point in time</h2>
+      {loadError && !status && <ErrorNotice error={loadError} testId="pitr-load-error" onRetry={() => void refresh()} />}
+      {!status && !loadError && (
+        <p className="muted small" data-testid="pitr-loading">
+          Loading…
+        </p>
+      )}
+      {status && !status.enabled && (
+        <div data-testid="pitr-off">
+          <p className="sentence">
+            Capture this project’s changes as they happen, to restore to any second, not only to the last backup.
+          </p>
+          <p className="muted small">
+            It needs a database role with the REPLICATION attribute that owns the tables (as Supabase’s postgres role), on a
+            server with wal_level = logical. Turning it on takes a backup first, which may take minutes.
+          </p>
+          <div className="form-actions">
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={busy !== null}
+              onClick={() => void act("enable")}
+              data-testid="pitr-enable"
+            >
+              {busy === "enable" ? "Turning on — taking the first backup…" : "Turn on"}
+            </button>
+          </div>
+        </div>
+      )}
+      {status && status.enabled && (
+        <div data-testid="pitr-on">
+          <Lag seconds={status.rpo_seconds} />
+          <WindowsBar status={status} nowMs={now()} />
+          <Retained status={status} />
+          <Coverage status={status} />
+          {confirmOff ? (
+            <div className="notice notice-warn small" role="alert" data-testid="pitr-off-confirm">
+              <p>
+                Stop capturing? The times already captured stay restorable, but nothing new is captured after now.
+              </p>
+              <div className="form-actions">
+                <button
+                  type="button"
+                  className="btn btn-small btn-danger"
+                  disabled={busy !== null}
+                  onClick={() => void act("disable")}
+                  data-testid="pitr-off-yes"
+                >
+                  {busy === "disable" ? "Turning off…" : "Turn off"}
+                </button>
+                <button type="button" className="btn btn-small btn-quiet" onClick={() => setConfirmOff(false)} data-testid="pitr-off-no">
+                  Keep capturing
+                </button>
+              </div>
+            </div>
+          ) : (
+            <div className="form-actions">
+              <button
+                type="button"
+                className="btn"
+                disabled={busy !== null}
+                onClick={() => void act("capture")}
+                data-testid="pitr-capture-now"
+              >
+                {busy === "capture" ? "Capturing…" : "Capture now"}
+              </button>
+              <button
+                type="button"
+                className="btn btn-quiet"
+                disabled={busy !== null}
+                onClick={() => setConfirmOff(true)}
+                data-testid="pitr-disable"
+              >
+                Turn off…
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+      {status && status.stray_slots.length > 0 && (
+        <div className="notice notice-warn small" role="status" data-testid="pitr-stray">
+          <p className="notice-title">
+            {status.stray_slots.length === 1
+              ? "A capture no project owns holds the server’s disk"
+              : `${status.stray_slots.length} captures no project owns hold the server’s disk`}
+          </p>
+          <p>
+            Left by a removed agent or a deleted project, it keeps{" "}
+            {formatBytes(status.stray_slots.reduce((sum, x) => sum + x.retained_bytes, 0))} of changes on the server until it is
+            dropped (pg_drop_replication_slot).
+          </p>
+          <Details testId="pitr-stray-names">
+            <ul>
+              {status.stray_slots.map((x) => (
+                <li key={x.slot} className="mono">
+                  {x.slot}: {formatBytes(x.retained_bytes)}
+                  {x.active ? " (in use)" : ""}
+                </li>
+              ))}
+            </ul>
+          </Details>
+        </div>
+      )}
+      {said && (
+        <p className="small" role="status" data-testid="pitr-said">
+          {said}
+        </p>
+      )}
+      {actionError && <ErrorNotice error={actionError} testId="pitr-error" reveal />}
+    </section>
+  );
+}
+
+function Lag({ seconds }: { seconds: number | null }) {
+  if (seconds === null)
+    return (
+      <p className="text-warn" data-testid="pitr-lag" data-late="true">
+        Capture is not running now.
+      </p>
+    );
+  const late = seconds > LAG_WARN_SECONDS;
+  return (
+    <p className={late ? "text-warn" : undefined} data-testid="pitr-lag" data-late={late ? "true" : "false"}>
+      Changes read {seconds < 1 ? "just now" : `${formatDuration(seconds)} ago`}
+    </p>
+  );
+}
+
+/** The windows from the first one's start to now, each a segment; a break between two marked. */
+function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
+  const windows = [...status.windows].sort((a, b) => a.from - b.from);
+  if (windows.length === 0)
+    return (
+      <p className="muted small" data-testid="pitr-no-windows">
+        No time can be restored yet: the first window starts when the first backup of the capture is done.
+      </p>
+    );
+  const nowUs = nowMs * 1000;
+  const start = windows[0]!.from;
+  const end = Math.max(nowUs, windows[windows.length - 1]!.to);
+  const span = Math.max(1, end - start);
+  const pct = (us: number) => `${(((us - start) / span) * 100).toFixed(3)}%`;
+  const width = (a: number, b: number) => `${Math.max(0.5, ((b - a) / span) * 100).toFixed(3)}%`;
+  const last = windows[windows.length - 1]!;
+  const behind = status.rpo_seconds === null || status.rpo_seconds > LAG_WARN_SECONDS;
+  const breaks: { after: Window; why: string }[] = windows
+    .slice(0, -1)
+    .map((w) => ({ after: w, why: w.broken_by ?? "capture stopped here" }));
+  return (
+    <div data-testid="pitr-timeline">
+      <div className="pitr-bar" role="img" aria-label={`${countOf(windows.length, "restorable window")} up to now`}>
+        {windows.map((w) => (
+          <span
+            key={`${w.chain_id}-${w.from}`}
+            className="pitr-window"
+            style={{ left: pct(w.from), width: width(w.from, w.to) }}
+            title={`${w.from_text} – ${w.to_text}`}
+            data-testid="pitr-window"
+          />
+        ))}
+        {behind && last.to < end && (
+          <span className="pitr-gap" style={{ left: pct(last.to), width: width(last.to, end) }} data-testid="pitr-gap-now" />
+        )}
+      </div>
+      <div className="pitr-bar-ends muted small">
+        <span>{windows[0]!.from_text}</span>
+        <span>now</span>
+      </div>
+      <ul className="pitr-windows small" data-testid="pitr-window-list">
+        {windows.map((w, i) => (
+          <li key={`${w.chain_id}-${w.from}`}>
+            Restorable from {w.from_text} to {w.to_text}
+            {i < breaks.length && (
+              <span className="text-warn" data-testid="pitr-break">
+                {" "}
+                — then a break: {breaks[i]!.why}
+              </span>
+            )}
+          </li>
+        ))}
+        {behind && (
+          <li className="text-warn" data-testid="pitr-behind">
+            From {last.to_text} to now nothing is restorable yet.
+          </li>
+        )}
+      </ul>
+      {status.ended.length > 0 && (
+        <Details testId="pitr-ended" summary={`Why earlier capture ended (${status.ended.length})`}>
+          <ul>
+            {status.ended.map((why, i) => (
+              <li key={i}>{why}</li>
+            ))}
+          </ul>
+        </Details>
+      )}
+    </div>
+  );
+}
+
+function Retained({ status }: { status: PitrStatus }) {
+  const held = status.slot?.retained_bytes ?? null;
+  if (held === null) return null;
+  return (
+    <p className="small" data-testid="pitr-retained">
+      The server keeps {formatBytes(held)} of changes for it
+      {status.max_retained !== null ? ` (limit ${formatBytes(status.max_retained)}; past it capture stops to protect the server’s disk)` : ""}.
+    </p>
+  );
+}
+
+function Coverage({ status }: { status: PitrStatus }) {
+  const c = status.coverage;
+  if (!c) return null;
+  return (
+    <Details testId="pitr-coverage" summary={`Tables: ${c.covered.length} captured, ${c.not_covered.length} not captured`}>
+      {c.not_covered.length > 0 && (
+        <>
+          <p>Not captured (restored as they were in the backup the window starts from):</p>
+          <ul data-testid="pitr-not-covered">
+            {c.not_covered.map(([table, why]) => (
+              <li key={table}>
+                <span className="mono">{table}</span>: {why}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {c.covered.length > 0 && (
+        <>
+          <p>Captured:</p>
+          <ul data-testid="pitr-covered">
+            {c.covered.map((t) => (
+              <li key={t} className="mono">
+                {t}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Details>
+  );
+}

@@ -1,0 +1,165 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { JobFinished, PitrPlan, PitrStatus, Window } from "../../bindings";
+import { summary } from "../../screens/fixtures";
+import { StoreProvider } from "../../store";
+import { RestoreWizard } from "../RestoreWizard";
+import { localFieldToUtc, localSeconds, toLocalField } from "./time";
+
+const us = (iso: string) => Date.parse(iso) * 1000;
+const win: Window = {
+  chain_id: "c1",
+  from: us("2026-11-26T05:00:00Z"),
+  to: us("2026-11-26T07:00:00Z"),
+  from_text: "2026-11-26 05:00:00",
+  to_text: "2026-11-26 07:00:00",
+  broken_by: null,
+  segments: 4,
+};
+const status = (windows: Window[]): PitrStatus => ({
+  enabled: true,
+  slot: null,
+  max_retained: null,
+  rpo_seconds: 3,
+  coverage: null,
+  windows,
+  ended: [],
+  stray_slots: [],
+});
+const thePlan = (at: string): PitrPlan => ({
+  at,
+  window: win,
+  base_backup_id: "b1",
+  base_path: "/b/shop.offsite",
+  base_at: "2026-11-26T05:00:00Z",
+  segments: ["s1", "s2"],
+  stop_commit_at: "2026-11-26T05:59:58.120Z",
+  stop_commit_lsn: "0/3A0001C8",
+  transactions: 17,
+  not_covered: [["public.cache", "unlogged table"]],
+});
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+function setup(windows: Window[], planFails = false) {
+  const calls: Call[] = [];
+  mockIPC(
+    (cmd, raw) => {
+      const args = (raw ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      switch (cmd) {
+        case "list_backups":
+          return [];
+        case "list_projects":
+          return [summary("shop", null), summary("staging", null)];
+        case "pitr_status":
+          return status(windows);
+        case "pitr_plan":
+          if (planFails)
+            return Promise.reject({
+              code: "not_found",
+              message: "No window holds 2026-11-26T08:00:00Z: the nearest restorable times are 2026-11-26T07:00:00Z before and none after",
+              hint: null,
+              retryable: false,
+            });
+          return thePlan(args.at as string);
+        case "start_pitr_restore":
+          return "job-p";
+        case "cancel_job":
+          return true;
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  render(
+    <StoreProvider>
+      <RestoreWizard project="shop" onClose={vi.fn()} />
+    </StoreProvider>,
+  );
+  return calls;
+}
+
+describe("time helpers", () => {
+  it("reads the field as local time and sends UTC", () => {
+    const local = toLocalField(Date.parse("2026-11-26T06:00:00Z"));
+    expect(localFieldToUtc(local)).toBe("2026-11-26T06:00:00Z");
+    expect(localFieldToUtc("nonsense")).toBeNull();
+  });
+});
+
+describe("the restore wizard's point in time", () => {
+  it("is not offered for a project without capture windows", async () => {
+    const calls = setup([]);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "pitr_status")).toBe(true));
+    expect(screen.queryByTestId("wizard-mode-time")).toBeNull();
+  });
+
+  it("time → plan in words → a saved project → restore → progress → report", async () => {
+    const calls = setup([win]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    expect(screen.getByTestId("pitr-ranges").textContent).toContain(`${localSeconds(Date.parse("2026-11-26T05:00:00Z"))} to ${localSeconds(Date.parse("2026-11-26T07:00:00Z"))}`);
+    fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
+    expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    fireEvent.click(screen.getByTestId("pitr-plan"));
+    const words = await screen.findByTestId("pitr-plan-words");
+    expect(calls.find((c) => c.cmd === "pitr_plan")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" });
+    expect(words.textContent).toContain(`Starts from the backup of ${localSeconds("2026-11-26T05:00:00Z")}`);
+    expect(words.textContent).toContain("Then replays 17 transactions from 2 change files");
+    expect(screen.getByTestId("pitr-plan-stop").textContent).toContain(
+      `committed ${localSeconds("2026-11-26T05:59:58.120Z", true)}, LSN 0/3A0001C8`,
+    );
+    expect(screen.getByTestId("pitr-plan-not-covered").textContent).toContain("public.cache (unlogged table)");
+    expect(screen.getByTestId("pitr-target-project-select")).toHaveValue("staging");
+    fireEvent.click(screen.getByTestId("pitr-restore-start"));
+    await screen.findByTestId("pitr-running");
+    // While it runs the wizard is not left, nor switched to a backup.
+    expect(screen.getByTestId("wizard-close")).toBeDisabled();
+    expect(screen.queryByTestId("wizard-mode")).toBeNull();
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: "staging", password: null }));
+    await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled());
+    const done: JobFinished = {
+      job_id: "job-p",
+      kind: "restore",
+      ok: true,
+      error: null,
+      result: { kind: "pitr_restore", restored: { plan: thePlan("2026-11-26T06:00:00Z"), replayed: { commits: 17, skipped: 2, changes: 40, last_commit: null } } },
+    } as JobFinished;
+    await act(() => emit("job-finished", done));
+    expect((await screen.findByTestId("pitr-report-replayed")).textContent).toContain("17 transactions replayed");
+    expect(screen.getByTestId("pitr-report-title").textContent).toContain("into staging");
+    expect(screen.getByTestId("wizard-close")).not.toBeDisabled();
+  });
+
+  it("a time in no window shows the engine's words and no restore; Use the end takes a window's end", async () => {
+    const calls = setup([win], true);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.click(screen.getByTestId("pitr-plan"));
+    const err = await screen.findByTestId("pitr-plan-error");
+    expect(err.textContent).toContain("the nearest restorable times are 2026-11-26T07:00:00Z before");
+    expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    // "Use the end" puts the window's end in the field.
+    fireEvent.click(screen.getByTestId("pitr-use-to"));
+    expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T07:00:00Z");
+    expect(calls.filter((c) => c.cmd === "start_pitr_restore")).toHaveLength(0);
+  });
+
+  it("a URL target sends its password with the request and never shows it; Cancel asks the job registry", async () => {
+    const calls = setup([win]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.click(screen.getByTestId("pitr-plan"));
+    await screen.findByTestId("pitr-plan-words");
+    fireEvent.click(screen.getByTestId("pitr-target-url"));
+    fireEvent.change(screen.getByTestId("pitr-target-url-input"), { target: { value: "postgres://u@h/db" } });
+    fireEvent.change(screen.getByTestId("pitr-target-password"), { target: { value: "s3cret" } });
+    fireEvent.click(screen.getByTestId("pitr-restore-start"));
+    await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled());
+    expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toMatchObject({ to: "postgres://u@h/db", password: "s3cret" });
+    expect(document.body.textContent).not.toContain("s3cret");
+    fireEvent.click(screen.getByTestId("pitr-cancel"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true));
+  });
+});

@@ -1,0 +1,258 @@
+// The restore wizard's "A point in time" (issue 46 item 6): a local date and time, the project's
+// restorable windows beside it, the engine's plan in words, the target (another saved project or a
+// connection URL — an empty database: the engine restores the base there first), then the job
+// (progress, Cancel) and its report. What is restorable is the engine's: its windows and its plan.
+import { useEffect, useRef, useState } from "react";
+import { commands, type ErrorPayload, type JobProgress, type PitrPlan, type PitrRestored, type Window } from "../../bindings";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { countOf, localZoneLabel } from "../../components/format";
+import { toErrorPayload } from "../../ipc/errors";
+import { useStore } from "../../store";
+import { Progress } from "../steps/Progress";
+import { localFieldToUtc, localSeconds, toLocalField } from "./time";
+
+type Target = { kind: "project"; name: string } | { kind: "url"; url: string; password: string };
+type Run =
+  | { status: "idle" }
+  | { status: "running"; jobId: string | null; progress: JobProgress | null; cancelling: boolean }
+  | { status: "done"; restored: PitrRestored | null; error: ErrorPayload | null; cancelled: boolean };
+
+type Props = {
+  project: string;
+  windows: Window[];
+  projects: string[];
+  onClose: () => void;
+  /** Told while the restore job runs (the wizard keeps its way out and the mode choice away). */
+  onRunning?: (running: boolean) => void;
+};
+
+export function PitrRestore({ project, windows, projects, onClose, onRunning }: Props) {
+  const store = useStore();
+  const newest = windows.length ? Math.max(...windows.map((w) => w.to)) : null;
+  const [field, setField] = useState(() => (newest !== null ? toLocalField(Math.floor(newest / 1000)) : ""));
+  const [plan, setPlan] = useState<{ status: "idle" } | { status: "loading" } | { status: "ok"; plan: PitrPlan } | { status: "error"; error: ErrorPayload }>({ status: "idle" });
+  const [target, setTarget] = useState<Target>(projects[0] ? { kind: "project", name: projects[0] } : { kind: "url", url: "", password: "" });
+  const [run, setRun] = useState<Run>({ status: "idle" });
+  const unfollow = useRef<(() => void) | null>(null);
+  useEffect(() => () => unfollow.current?.(), []);
+  const running = run.status === "running";
+  useEffect(() => onRunning?.(running), [running, onRunning]);
+  const at = localFieldToUtc(field);
+
+  const makePlan = async () => {
+    if (!at) return;
+    setPlan({ status: "loading" });
+    try {
+      const r = await commands.pitrPlan(project, at);
+      setPlan(r.status === "ok" ? { status: "ok", plan: r.data } : { status: "error", error: toErrorPayload(r.error) });
+    } catch (e) {
+      setPlan({ status: "error", error: toErrorPayload(e) });
+    }
+  };
+  const choose = (value: string) => {
+    setField(value);
+    setPlan({ status: "idle" });
+  };
+
+  const to = target.kind === "project" ? target.name : target.url.trim();
+  const canRestore = plan.status === "ok" && to !== "" && run.status === "idle";
+  const restore = async () => {
+    if (plan.status !== "ok" || !to) return;
+    const planned = plan.plan.at;
+    setRun({ status: "running", jobId: null, progress: null, cancelling: false });
+    const fail = (error: ErrorPayload) => setRun({ status: "done", restored: null, error, cancelled: false });
+    await store.ready();
+    try {
+      const started = await commands.startPitrRestore(project, planned, to, target.kind === "url" ? target.password : null);
+      if (started.status === "error") return fail(toErrorPayload(started.error));
+      const jobId = started.data;
+      setRun({ status: "running", jobId, progress: null, cancelling: false });
+      unfollow.current = store.follow(jobId, {
+        onProgress: (progress) => setRun((r) => (r.status === "running" ? { ...r, progress } : r)),
+        onFinished: (f) =>
+          setRun({
+            status: "done",
+            restored: f.ok && f.result?.kind === "pitr_restore" ? f.result.restored : null,
+            error: f.ok ? null : (f.error ?? { code: "internal", message: "The restore ended without a result.", hint: null, retryable: false }),
+            cancelled: f.error?.code === "cancelled",
+          }),
+      });
+    } catch (e) {
+      fail(toErrorPayload(e));
+    }
+  };
+  const cancel = async () => {
+    if (run.status !== "running" || !run.jobId) return;
+    setRun({ ...run, cancelling: true });
+    if (!(await store.cancel(run.jobId))) setRun((r) => (r.status === "running" ? { ...r, cancelling: false } : r));
+  };
+
+  if (run.status === "running")
+    return (
+      <div data-testid="pitr-running">
+        <Progress progress={run.progress} />
+        <button type="button" className="btn" disabled={!run.jobId || run.cancelling} onClick={() => void cancel()} data-testid="pitr-cancel">
+          {run.cancelling ? "Cancelling…" : "Cancel"}
+        </button>
+      </div>
+    );
+  if (run.status === "done")
+    return (
+      <div data-testid="pitr-report">
+        {run.restored ? (
+          <div className="notice notice-ok" role="status">
+            <p className="notice-title" data-testid="pitr-report-title">
+              Restored {project} as it was at {localSeconds(run.restored.plan.at)} into {to}.
+            </p>
+            <p className="small" data-testid="pitr-report-replayed">
+              {countOf(run.restored.replayed.commits, "transaction")} replayed onto the backup ({countOf(run.restored.replayed.changes, "row change")}
+              ; {countOf(run.restored.replayed.skipped, "transaction")} already in the backup).
+            </p>
+          </div>
+        ) : run.error ? (
+          <ErrorNotice error={run.error} testId="pitr-run-error" />
+        ) : (
+          <p data-testid="pitr-report-cancelled">{run.cancelled ? "The restore was cancelled." : "The restore ended."}</p>
+        )}
+        <div className="form-actions">
+          <button type="button" className="btn btn-primary" onClick={onClose} data-testid="pitr-done">
+            Done
+          </button>
+        </div>
+      </div>
+    );
+
+  return (
+    <div data-testid="pitr-restore">
+      <div className="field">
+        <label htmlFor="pitr-at">Date and time ({localZoneLabel()})</label>
+        <input id="pitr-at" type="datetime-local" step={1} value={field} onChange={(e) => choose(e.target.value)} data-testid="pitr-at" />
+        <p className="field-help">In this computer’s time zone; Offsite sends it as {at ?? "—"} (UTC).</p>
+      </div>
+      <p className="muted small">Times that can be restored:</p>
+      <ul className="small" data-testid="pitr-ranges">
+        {windows.map((w) => (
+          <li key={`${w.chain_id}-${w.from}`}>
+            {localSeconds(Math.ceil(w.from / 1000))} to {localSeconds(Math.floor(w.to / 1000))}{" "}
+            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(Math.ceil(w.from / 1000 / 1000) * 1000))} data-testid="pitr-use-from">
+              Use the start
+            </button>
+            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(Math.floor(w.to / 1000)))} data-testid="pitr-use-to">
+              Use the end
+            </button>
+          </li>
+        ))}
+      </ul>
+      <button type="button" className="btn" disabled={!at || plan.status === "loading"} onClick={() => void makePlan()} data-testid="pitr-plan">
+        {plan.status === "loading" ? "Planning…" : "Plan"}
+      </button>
+      {plan.status === "error" && <ErrorNotice error={plan.error} testId="pitr-plan-error" />}
+      {plan.status === "ok" && <PlanWords plan={plan.plan} />}
+      {plan.status === "ok" && (
+        <fieldset className="wizard-choices" data-testid="pitr-target">
+          <legend className="muted small">Where to restore</legend>
+          <p className="small">
+            A restore to a time goes into an empty database: the backup the window starts from is restored there first, then the
+            changes. Choose a new database or a saved project whose database is empty.
+          </p>
+          <label className="wizard-choice">
+            <input
+              type="radio"
+              name="pitr-target"
+              checked={target.kind === "project"}
+              disabled={projects.length === 0}
+              onChange={() => setTarget({ kind: "project", name: projects[0] ?? "" })}
+              data-testid="pitr-target-project"
+            />
+            <span>Another saved project{projects.length === 0 ? <span className="muted"> (there is none)</span> : null}</span>
+          </label>
+          {target.kind === "project" && (
+            <div className="field wizard-indent">
+              <label htmlFor="pitr-target-project-select">Project</label>
+              <select id="pitr-target-project-select" value={target.name} onChange={(e) => setTarget({ kind: "project", name: e.target.value })} data-testid="pitr-target-project-select">
+                {projects.map((p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
+          <label className="wizard-choice">
+            <input
+              type="radio"
+              name="pitr-target"
+              checked={target.kind === "url"}
+              onChange={() => setTarget({ kind: "url", url: "", password: "" })}
+              data-testid="pitr-target-url"
+            />
+            <span>Another database (a connection URL)</span>
+          </label>
+          {target.kind === "url" && (
+            <div className="wizard-indent">
+              <div className="field">
+                <label htmlFor="pitr-target-url-input">Connection URL</label>
+                <input
+                  id="pitr-target-url-input"
+                  type="text"
+                  className="mono"
+                  spellCheck={false}
+                  placeholder="postgres://user@host:5432/database?sslmode=require"
+                  value={target.url}
+                  onChange={(e) => setTarget({ ...target, url: e.target.value })}
+                  data-testid="pitr-target-url-input"
+                />
+              </div>
+              <div className="field">
+                <label htmlFor="pitr-target-password">Password</label>
+                <input
+                  id="pitr-target-password"
+                  type="password"
+                  autoComplete="off"
+                  value={target.password}
+                  onChange={(e) => setTarget({ ...target, password: e.target.value })}
+                  data-testid="pitr-target-password"
+                />
+                <p className="field-help">Used for this restore only; never shown again.</p>
+              </div>
+            </div>
+          )}
+        </fieldset>
+      )}
+      <div className="form-actions">
+        <span className="spacer" />
+        <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => void restore()} data-testid="pitr-restore-start">
+          Restore to this time
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** The engine's plan in words: the base, the change data, where the replay stops. */
+export function PlanWords({ plan }: { plan: PitrPlan }) {
+  return (
+    <div className="notice notice-neutral" role="status" data-testid="pitr-plan-words">
+      <p className="notice-title">Restore as it was at {localSeconds(plan.at)}</p>
+      <ul className="small">
+        <li data-testid="pitr-plan-base">
+          Starts from the backup of {localSeconds(plan.base_at)}
+        </li>
+        <li data-testid="pitr-plan-segments">
+          Then replays {countOf(plan.transactions, "transaction")} from {countOf(plan.segments.length, "change file")}
+        </li>
+        <li data-testid="pitr-plan-stop">
+          {plan.stop_commit_at
+            ? `Stops at the last transaction committed at or before ${localSeconds(plan.at)} — committed ${localSeconds(plan.stop_commit_at, true)}${plan.stop_commit_lsn ? `, LSN ${plan.stop_commit_lsn}` : ""}`
+            : "No transaction was committed between the backup and this time: the backup alone is restored"}
+        </li>
+        {plan.not_covered.length > 0 && (
+          <li data-testid="pitr-plan-not-covered">
+            Restored as in the backup (their changes are not captured):{" "}
+            {plan.not_covered.map(([t, why]) => `${t} (${why})`).join(", ")}
+          </li>
+        )}
+      </ul>
+    </div>
+  );
+}
