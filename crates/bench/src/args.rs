@@ -113,6 +113,17 @@ pub struct Args {
     /// With --recover: tenants (one of them is recovered: 1/N of every table's rows).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub tenants: u64,
+    /// Only the point-in-time capture bench (issue 46): the RPO of `offsite pitr run` under a
+    /// pgbench write load (commit → durably captured, max and median) and pgbench's TPS with
+    /// and without the capture, --runs times alternating.
+    #[arg(long)]
+    pub pitr: bool,
+    /// With --pitr: pgbench's scale (100,000 accounts each).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub pgbench_scale: u32,
+    /// With --pitr: seconds per pgbench run.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub pgbench_secs: u64,
 }
 
 impl Args {

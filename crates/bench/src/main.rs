@@ -17,6 +17,7 @@ mod measure;
 mod notify;
 mod notify_delivery;
 mod notify_metrics;
+mod pitr;
 mod report;
 mod setup;
 mod suite;
@@ -72,6 +73,20 @@ fn run(args: &Args) -> Result<(), String> {
     eprintln!("work folder: {}", w.display());
     let (pg, pg_version) = setup::start_cluster()?;
     let srv = ServerCpu::new(pg.data_dir());
+    if args.pitr {
+        let o = Offsite {
+            bin: offsite_bin.ok_or("--pitr needs the offsite binary")?,
+            data_dir: w.join("offsite-data"),
+            pg: &pg,
+        };
+        return pitr::run(&pitr::PitrBench {
+            offsite: &o,
+            pg: &pg,
+            runs: args.runs,
+            scale: args.pgbench_scale,
+            secs: args.pgbench_secs,
+        });
+    }
     if args.recover && !args.diff {
         let o = Offsite {
             bin: offsite_bin.ok_or("--recover needs the offsite binary")?,
