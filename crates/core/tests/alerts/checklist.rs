@@ -161,6 +161,14 @@ async fn the_checklist_follows_the_project_and_paused_backups_never_offer_back_u
         "{h:#?}"
     );
     assert!(h.checklist.item(I::BackedUp).why.starts_with("Overdue"));
+    // An overdue schedule is not "done" beside it (overdue-later-01): the Scheduled item is a
+    // gap too, so four things need the user now.
+    assert_eq!(h.checklist.item(I::Scheduled).state, S::Gap, "{h:#?}");
+    assert!(
+        h.checklist.item(I::Scheduled).why.starts_with("Overdue"),
+        "{:?}",
+        h.checklist.item(I::Scheduled)
+    );
     let overview = offsite_core::health::overview(vec![h]);
-    assert_eq!(overview.needs_you_line, "3 things need you");
+    assert_eq!(overview.needs_you_line, "4 things need you");
 }
