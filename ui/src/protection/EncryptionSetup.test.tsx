@@ -89,7 +89,9 @@ describe("EncryptionSetup", () => {
       fireEvent.click(screen.getByTestId("encryption-mode-key"));
       fireEvent.click(screen.getByTestId("encryption-save"));
       const panel = await screen.findByTestId("encryption-recovery");
-      expect(scrolled.mock.instances).toContain(panel);
+      // Brought into view by an effect after the panel renders: waited for (on a loaded machine
+      // the effect ran after the first look).
+      await waitFor(() => expect(scrolled.mock.instances).toContain(panel));
       const bar = screen.getByTestId("encryption-recovery-actions");
       expect(bar).toHaveClass("recovery-actions");
       // The bar is the panel's last child (a sticky bottom bar sticks within its parent) and holds the primary button.
