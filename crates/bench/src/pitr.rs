@@ -189,18 +189,26 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
     let mut markers = Vec::new();
     for run in 1..=b.runs {
         let tps = b.pgbench(None)?;
-        eprintln!("  run {run}: pgbench without capture  {tps:>9.1} tps  load {}", loadavg());
+        eprintln!(
+            "  run {run}: pgbench without capture  {tps:>9.1} tps  load {}",
+            loadavg()
+        );
         without.push(tps);
         let capture = b.capture()?;
         let tps = b.pgbench(Some(&mut markers))?;
-        eprintln!("  run {run}: pgbench with capture     {tps:>9.1} tps  load {}", loadavg());
+        eprintln!(
+            "  run {run}: pgbench with capture     {tps:>9.1} tps  load {}",
+            loadavg()
+        );
         with.push(tps);
         // Let it read past the last marker, then stop it (the next run without capture must
         // not pay for it).
         let last = *markers.last().ok_or("no marker committed")?;
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline
-            && !segments(&b.offsite.data_dir)?.iter().any(|(l, _)| *l >= last)
+            && !segments(&b.offsite.data_dir)?
+                .iter()
+                .any(|(l, _)| *l >= last)
         {
             std::thread::sleep(Duration::from_millis(500));
         }
@@ -215,7 +223,10 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
     let covered = b.psql(
         "SELECT count(*) FROM pg_publication_tables WHERE pubname LIKE 'offsite\\_pitr\\_%'",
     )?;
-    println!("\n## point-in-time capture under pgbench (scale {}, {} s a run, -c 2 -j 2)", b.scale, b.secs);
+    println!(
+        "\n## point-in-time capture under pgbench (scale {}, {} s a run, -c 2 -j 2)",
+        b.scale, b.secs
+    );
     println!(
         "{} markers (one a second) over {} runs; {} segments; {covered} tables published \
          (pgbench_history has no key: not covered); a pass every {EVERY_SECS} s; load at the \

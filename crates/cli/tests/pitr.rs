@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, refused, run};
+use common::pg::{offsite, ok, ok_json, refused, run, server_now};
 use offsite_testkit::TestCluster;
 use std::path::Path;
 use std::process::Child;
@@ -37,20 +37,6 @@ fn digests(pg: &TestCluster, db: &str) -> String {
     )
     .trim()
     .to_string()
-}
-
-/// The server's clock now, RFC 3339 (the clock commit times are taken on).
-fn server_now(pg: &TestCluster) -> String {
-    std::thread::sleep(Duration::from_millis(30));
-    let t = pg
-        .psql(
-            "postgres",
-            "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-        )
-        .trim()
-        .to_string();
-    std::thread::sleep(Duration::from_millis(30));
-    t
 }
 
 /// One round of writes, each statement its own transaction.

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::pg::{offsite, ok_json, refused, run};
+use common::pg::{offsite, ok_json, refused, run, server_now};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::path::Path;
@@ -27,20 +27,6 @@ fn sql(pg: &TestCluster, db: &str, q: &str) -> String {
         .unwrap_or_else(|e| panic!("{q}: {e}"))
         .trim()
         .to_string()
-}
-
-/// The server's clock now, RFC 3339 (the clock commit times are taken on).
-fn server_now(pg: &TestCluster) -> String {
-    std::thread::sleep(Duration::from_millis(30));
-    let t = pg
-        .psql(
-            "postgres",
-            "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-        )
-        .trim()
-        .to_string();
-    std::thread::sleep(Duration::from_millis(30));
-    t
 }
 
 fn orders_of(v: &Value) -> Value {

@@ -88,3 +88,18 @@ pub fn measured(data: &Path, pg: &TestCluster, args: &[&str]) -> (Output, u64) {
         .unwrap();
     (out, kib)
 }
+
+/// The server's clock now, RFC 3339 (the clock commit times are taken on): what a test of a
+/// restore to a time notes at an instant, with a little room on either side.
+pub fn server_now(pg: &TestCluster) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let t = pg
+        .psql(
+            "postgres",
+            "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        )
+        .trim()
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    t
+}

@@ -274,7 +274,14 @@ impl Catalog {
                 message,
                 hint,
                 detail,
-            } => (JobState::Failed, None, Some(code), Some(message), hint, detail),
+            } => (
+                JobState::Failed,
+                None,
+                Some(code),
+                Some(message),
+                hint,
+                detail,
+            ),
             JobOutcome::Cancelled => (JobState::Cancelled, None, None, None, None, None),
         };
         // The job's notification (issue 27) is queued in the same transaction: a finished job

@@ -357,7 +357,10 @@ fn overdue_schedule(open: &mut Vec<CheckItem>, problems: &[Problem], d: &Done<'_
         .iter()
         .position(|i| i.id == CheckId::BackedUp)
         .map_or(open.len(), |i| i + 1);
-    open.insert(at, item(CheckId::Scheduled, CheckState::Gap, why, Some(fix)));
+    open.insert(
+        at,
+        item(CheckId::Scheduled, CheckState::Gap, why, Some(fix)),
+    );
 }
 
 /// Why an item has a gap: the problem's reason as a sentence, but for the items that pause

@@ -92,7 +92,8 @@ async fn key_mode_is_refused_until_the_recovery_item_is_entered_back() {
     assert_eq!(e.kind(), ErrorKind::NeedsConsent);
     // A pause waiting for the user, said as one (issue 44, protection-02).
     assert!(
-        e.message().contains("paused until you confirm the recovery key"),
+        e.message()
+            .contains("paused until you confirm the recovery key"),
         "{e:?}"
     );
     assert!(
@@ -110,7 +111,10 @@ async fn key_mode_is_refused_until_the_recovery_item_is_entered_back() {
         assert!(!e.message().contains(wrong) && !e.hint().unwrap_or("").contains(wrong));
         // Plain words: which key, where it is; the age terms only behind Details (issue 44).
         assert_eq!(e.message(), "That is not this project's recovery key.");
-        assert!(e.hint().unwrap().contains("shown once when encryption was set up"));
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("shown once when encryption was set up"));
         assert!(!e.hint().unwrap().contains("AGE-SECRET-KEY"), "{e:?}");
         assert!(e.detail().unwrap().contains("AGE-SECRET-KEY-1"), "{e:?}");
     }
