@@ -25,14 +25,6 @@ impl Engine {
     ) -> Result<super::prune::PitrPruned> {
         super::prune::prune(self, name, keep_within, dry_run).await
     }
-    /// One capture pass: every segment the slot holds.
-    pub async fn pitr_run_once(
-        &self,
-        name: &str,
-        cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<super::PitrRun> {
-        super::run_once(self, name, cancel).await
-    }
     /// Capture until cancelled (a pass every `every`).
     pub async fn pitr_run(
         &self,
