@@ -226,7 +226,8 @@ impl<T: ?Sized> Retrying<T> {
 // Rate limits
 
 /// At most `burst` calls at once, then one per `interval` (a token bucket refilled one token per
-/// interval; the Supabase Management API allows 60 requests per minute: [`RateLimited::per_minute`]).
+/// interval; the Supabase Management API allows 60 requests per minute: [`RateLimited::per_minute`]
+/// keeps any 60 s window at or under that).
 /// A call that would exceed the limit waits (on `tokio::time`) instead of being sent.
 pub struct RateLimited<T: ?Sized> {
     pub(crate) inner: Arc<T>,
@@ -265,9 +266,13 @@ impl<T> RateLimited<T> {
     pub fn new(inner: T, interval: Duration, burst: u32) -> Self {
         Self::from_arc(Arc::new(inner), interval, burst)
     }
-    /// `per_minute` calls per minute, evenly spaced (no burst).
+    /// At most `per_minute` calls in any minute: half of them at once, the other half spread
+    /// over the minute (a burst of `per_minute / 2`, then one call per `120 s / per_minute`), so
+    /// a short run of calls (a config backup's 16) is not slowed to one a second while a long
+    /// run never sends more than `per_minute` in a window of 60 s.
     pub fn per_minute(inner: T, per_minute: u32) -> Self {
-        Self::new(inner, Duration::from_secs(60) / per_minute.max(1), 1)
+        let per_minute = per_minute.max(2);
+        Self::new(inner, Duration::from_secs(120) / per_minute, per_minute / 2)
     }
 }
 
@@ -472,11 +477,28 @@ mod tests {
         api.insert("/v1/x", serde_json::json!({"ok": true}));
         let limited = RateLimited::per_minute(api, 60);
         let t0 = Instant::now();
-        for _ in 0..3 {
+        let mut sent = Vec::new();
+        for _ in 0..182 {
             limited.get_json("/v1/x").await.unwrap();
+            sent.push(t0.elapsed());
         }
-        assert_eq!(t0.elapsed(), Duration::from_secs(2), "one call per second");
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(sent[29], Duration::ZERO, "half a minute's calls at once");
+        assert_eq!(
+            (sent[30], sent[31]),
+            (Duration::from_secs(2), Duration::from_secs(4)),
+            "then one every 2 s"
+        );
+        for (i, start) in sent.iter().enumerate() {
+            let in_window = sent[i..]
+                .iter()
+                .take_while(|t| **t < *start + Duration::from_secs(60))
+                .count();
+            assert!(
+                in_window <= 60,
+                "{in_window} calls in the minute from {start:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
         let t1 = Instant::now();
         limited.get_json("/v1/x").await.unwrap();
         assert_eq!(
@@ -484,7 +506,7 @@ mod tests {
             Duration::ZERO,
             "an idle limiter does not delay"
         );
-        assert_eq!(limited.inner().call_count(), 4);
+        assert_eq!(limited.inner().call_count(), 183);
 
         let burst = RateLimited::new(MemoryApiSource::new(), Duration::from_secs(1), 3);
         let t0 = Instant::now();
