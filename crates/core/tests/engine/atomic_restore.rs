@@ -16,13 +16,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// Rows of `public.big` where a test cancels while they load: enough that loading takes a while.
+const ROWS_TO_CANCEL_IN: u32 = 400_000;
+/// Rows of `public.big` where a test damages its member: many chunks of the stream on each side
+/// of the damage (the damage sits in the middle), at an eighth of the restore's cost.
+const ROWS_TO_DAMAGE: u32 = 50_000;
+
 /// A schema of its own, an enum, a function, a view, a sequence, a foreign key, an index, a
-/// large object, and one table big enough that loading it takes a while.
-fn source_database(pg: &TestCluster, prefix: &str) -> String {
+/// large object, and one table of `rows` rows.
+fn source_database(pg: &TestCluster, prefix: &str, rows: u32) -> String {
     let db = pg.unique_db(prefix);
     pg.psql(
         &db,
-        "CREATE SCHEMA app;
+        &format!("CREATE SCHEMA app;
          CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy');
          CREATE TABLE app.people (id serial PRIMARY KEY, name text NOT NULL, mood app.mood);
          INSERT INTO app.people (name, mood) SELECT 'p' || g, 'ok' FROM generate_series(1, 500) g;
@@ -32,8 +38,8 @@ fn source_database(pg: &TestCluster, prefix: &str) -> String {
              person int REFERENCES app.people (id));
          CREATE INDEX big_body ON public.big (body);
          INSERT INTO public.big SELECT g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text),
-             1 + g % 500 FROM generate_series(1, 400000) g;",
-    );
+             1 + g % 500 FROM generate_series(1, {rows}) g;",
+    ));
     pg.create_large_object(&db, b"a large object's bytes");
     db
 }
@@ -211,7 +217,7 @@ async fn every_damage_leaves_the_target_empty(
 async fn a_damaged_format_2_archive_leaves_an_empty_target_empty_in_parallel_and_with_one_job() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let db = source_database(pg, "atf2");
+    let db = source_database(pg, "atf2", ROWS_TO_DAMAGE);
     let path = back_up_with_jobs(&env, "atf2", pg.url_with_password(&db), Some(2)).await;
     assert_eq!(archive::read_manifest(&path).unwrap().format_version, 2);
     assert!(biggest_database_member(&path).starts_with("database/"));
@@ -228,7 +234,7 @@ async fn a_damaged_format_2_archive_leaves_an_empty_target_empty_in_parallel_and
         .unwrap();
     assert_eq!(
         pg.psql(&control, "SELECT count(*) FROM public.big"),
-        "400000"
+        ROWS_TO_DAMAGE.to_string()
     );
     every_damage_leaves_the_target_empty(&env, pg, &path, &[Some(2), Some(1)], "atf2").await;
 }
@@ -237,7 +243,7 @@ async fn a_damaged_format_2_archive_leaves_an_empty_target_empty_in_parallel_and
 async fn a_damaged_format_1_archive_leaves_an_empty_target_empty() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let db = source_database(pg, "atf1");
+    let db = source_database(pg, "atf1", ROWS_TO_DAMAGE);
     let path = back_up_with_jobs(&env, "atf1", pg.url_with_password(&db), Some(1)).await;
     assert_eq!(
         biggest_database_member(&path),
@@ -251,7 +257,7 @@ async fn a_damaged_format_1_archive_leaves_an_empty_target_empty() {
 async fn a_damaged_plain_sql_archive_leaves_an_empty_target_empty() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let db = source_database(pg, "atpl");
+    let db = source_database(pg, "atpl", ROWS_TO_DAMAGE);
     let file = env.dir.path().join("dump.sql");
     std::fs::write(&file, crate::plain_sql::pg_dump_plain(pg, &db)).unwrap();
     let into = crate::plain_sql::new_project(pg, "atpl", &db);
@@ -290,7 +296,7 @@ fn cancel_when_loading(db: &str, cancel: CancellationToken) -> std::thread::Join
 async fn a_restore_cancelled_while_loading_rows_leaves_an_empty_target_empty_in_every_format() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let db = source_database(pg, "atcx");
+    let db = source_database(pg, "atcx", ROWS_TO_CANCEL_IN);
     let format2 = back_up_with_jobs(&env, "atcx2", pg.url_with_password(&db), Some(2)).await;
     let format1 = back_up_with_jobs(&env, "atcx1", pg.url_with_password(&db), Some(1)).await;
     let mut failures = Vec::new();
@@ -408,7 +414,7 @@ async fn a_failed_or_cancelled_replace_says_the_target_is_unchanged_and_where_th
 {
     let pg = TestCluster::shared();
     let env = env().await;
-    let db = source_database(pg, "atrep");
+    let db = source_database(pg, "atrep", ROWS_TO_CANCEL_IN);
     let path = back_up_with_jobs(&env, "atrep", pg.url_with_password(&db), Some(2)).await;
     pg.psql(&db, "DELETE FROM public.big WHERE id > 1000");
     let replace = |archive: &Path, cancel: CancellationToken| {
