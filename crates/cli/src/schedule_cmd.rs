@@ -680,6 +680,14 @@ fn print_health(h: &offsite_core::health::ProjectHealth) {
         None => "none yet".into(),
     };
     println!("  schedule: {schedule} · last run: {last_run}");
+    // Where point-in-time capture runs, the newest restorable moment is later than the backup.
+    if let Some(at) = h
+        .recovery_point
+        .as_deref()
+        .filter(|&at| Some(at) != h.last_good.as_deref())
+    {
+        println!("  recovery point: {at} (point-in-time capture)");
+    }
     if !copies.is_empty() {
         println!("  copies: {}", copies.join(", "));
     }

@@ -552,6 +552,19 @@ fn the_daemon_captures() {
         status["windows"][0]["segments"].as_u64().unwrap() >= 1,
         "{status}"
     );
+    // The dashboard's recovery point (and `offsite status`'s) is the capture's, not the base's.
+    let all = ok_json(run(d, &pg, &["--json", "status", "shop"]), "status");
+    let h = &all["projects"][0]["health"];
+    let (point, base) = (
+        h["recovery_point"].as_str().expect("a recovery point"),
+        h["last_good"].as_str().expect("the base is a good backup"),
+    );
+    assert!(
+        point > base,
+        "recovery point {point} after the base {base}: {h}"
+    );
+    let text = String::from_utf8(ok(run(d, &pg, &["status", "shop"]), "status").stdout).unwrap();
+    assert!(text.contains(&format!("recovery point: {point}")), "{text}");
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }
 

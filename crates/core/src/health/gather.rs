@@ -46,7 +46,16 @@ pub async fn facts(
             f.schedule = s.schedule.clone();
             f.paused = s.paused;
         }
-        let capture = capture_age(catalog, &p.id, now).await?;
+        let captured_to = captured_to(catalog, &p.id).await?;
+        let capture = captured_to.map(|at| {
+            let now_us = (now.unix_timestamp_nanos() / 1000) as i64;
+            ((now_us - at).max(0) / 1_000_000).unsigned_abs()
+        });
+        f.captured_to = captured_to.and_then(|us| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+                .ok()
+                .map(crate::clock::format_timestamp)
+        });
         let rpo = catalog.targets(&p.id).await?.rpo_seconds;
         f.rpo_missed = rpo_missed(rpo, f.last_good.as_deref(), capture, now);
         f.capture_behind = capture.and_then(|age| {
@@ -71,21 +80,14 @@ pub async fn facts(
 /// RPO target (docs/pitr.md: RPO ≤ 60 s while the capture runs).
 pub const CAPTURE_LIMIT: u32 = 60;
 
-/// Seconds since the project's running capture last had every change (`None`: no capture).
-async fn capture_age(
-    catalog: &Catalog,
-    project_id: &str,
-    now: time::OffsetDateTime,
-) -> Result<Option<u64>> {
+/// When (µs since the epoch) the project's running capture last had every change (`None`: no
+/// capture).
+async fn captured_to(catalog: &Catalog, project_id: &str) -> Result<Option<i64>> {
     let chains = catalog.pitr_chains(project_id).await?;
     let Some(active) = chains.iter().rev().find(|c| c.state == "active") else {
         return Ok(None);
     };
-    let Some(at) = active.last_poll_at.or(active.base_at) else {
-        return Ok(None);
-    };
-    let now_us = (now.unix_timestamp_nanos() / 1000) as i64;
-    Ok(Some(((now_us - at).max(0) / 1_000_000).unsigned_abs()))
+    Ok(active.last_poll_at.or(active.base_at))
 }
 
 /// The project's RPO and the age of its recovery point, when that is older than the RPO (no

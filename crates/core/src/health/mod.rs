@@ -296,6 +296,8 @@ pub struct Facts {
     pub rpo_missed: Option<(u32, u64)>,
     /// Point-in-time capture is behind: (its limit, the seconds since it last had every change).
     pub capture_behind: Option<(u32, u64)>,
+    /// When the running point-in-time capture last had every change (catalog timestamp).
+    pub captured_to: Option<String>,
     /// The zone the sentences write times in (this computer's; `None`: UTC).
     pub zone: Option<Zone>,
 }
@@ -334,6 +336,10 @@ pub struct ProjectHealth {
     /// Every problem, worst first; the first one's fix is the **Fix** button.
     pub problems: Vec<Problem>,
     pub last_good: Option<String>,
+    /// The newest moment the project can be restored to: the newest good backup, or later,
+    /// where point-in-time capture runs, the moment it last had every change.
+    #[serde(default)]
+    pub recovery_point: Option<String>,
     pub last_verified: Option<String>,
     pub last_proven: Option<String>,
     pub copies: Vec<CopyMark>,
@@ -733,6 +739,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         reason,
         problems,
         last_good: f.last_good.clone(),
+        recovery_point: recovery_point(f.last_good.as_deref(), f.captured_to.as_deref()),
         last_verified: f.last_verified.clone(),
         last_proven: f.last_proven.clone(),
         copies: f.copies.clone(),
@@ -743,6 +750,22 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         overdue: f.overdue,
         last_run: f.last_run.clone(),
         checklist,
+    }
+}
+
+/// The newer of the newest good backup and the capture's last complete read (catalog timestamps:
+/// compared as instants, a malformed one ignored).
+fn recovery_point(last_good: Option<&str>, captured_to: Option<&str>) -> Option<String> {
+    let at = |t: Option<&str>| {
+        t.and_then(|t| {
+            crate::catalog::parse_timestamp(t)
+                .ok()
+                .map(|at| (at, t.to_string()))
+        })
+    };
+    match (at(last_good), at(captured_to)) {
+        (Some(g), Some(c)) => Some(if c.0 > g.0 { c.1 } else { g.1 }),
+        (g, c) => g.or(c).map(|(_, t)| t),
     }
 }
 

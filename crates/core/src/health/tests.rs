@@ -948,3 +948,38 @@ fn an_overdue_schedule_is_not_done() {
         CheckState::Done
     );
 }
+
+#[test]
+fn the_recovery_point_is_the_newer_of_the_last_good_backup_and_the_capture() {
+    let h = |captured_to: Option<&str>| {
+        assess(&Facts {
+            captured_to: captured_to.map(str::to_string),
+            ..safe()
+        })
+        .recovery_point
+    };
+    assert_eq!(
+        h(None).as_deref(),
+        Some("2026-11-24T02:30:05.000Z"),
+        "no capture: the backup"
+    );
+    assert_eq!(
+        h(Some("2026-11-24T09:15:42.000Z")).as_deref(),
+        Some("2026-11-24T09:15:42.000Z"),
+        "capture ran after the backup"
+    );
+    assert_eq!(
+        h(Some("2026-11-24T01:00:00.000Z")).as_deref(),
+        Some("2026-11-24T02:30:05.000Z"),
+        "a capture behind the backup does not move it back"
+    );
+    let never = assess(&Facts {
+        captured_to: Some("2026-11-24T09:15:42.000Z".into()),
+        last_good: None,
+        ..safe()
+    });
+    assert_eq!(
+        never.recovery_point.as_deref(),
+        Some("2026-11-24T09:15:42.000Z")
+    );
+}
