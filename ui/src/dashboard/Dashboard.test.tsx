@@ -95,6 +95,21 @@ describe("Dashboard", () => {
     expect(within(row("shop")).getByTestId("project-last-run")).toHaveAttribute("data-ok", "true");
   });
 
+  it("says the recovery point under the last good backup only when point-in-time capture is later", async () => {
+    mock();
+    const base = new Date(Date.now() - 3 * 3600_000).toISOString();
+    const captured = new Date(Date.now() - 20_000).toISOString();
+    await renderDashboard(
+      overview([
+        protectedHealth("shop", { last_good: base, recovery_point: captured }),
+        protectedHealth("blog", { last_good: base, recovery_point: base }),
+      ]),
+    );
+    expect(within(row("shop")).getByTestId("project-last-backup")).toHaveTextContent("3 hours ago");
+    expect(within(row("shop")).getByTestId("project-recovery-point")).toHaveTextContent(/^Restorable to .*(seconds?|just now)/);
+    expect(within(row("blog")).queryByTestId("project-recovery-point")).toBeNull();
+  });
+
   it("does not say the last good backup as fine while Backed up recently is open: amber, its why said once above", async () => {
     mock();
     const failed = healthWith("shop", "last_run_failed", { last_good: new Date().toISOString() });

@@ -73,6 +73,12 @@ function LastGoodBackup({ health: h }: { health: ProjectHealth }) {
       <dt>Last good backup</dt>
       <dd className={open ? "dash-fact-open" : undefined} data-state={item?.state} data-testid="project-fact-backed_up">
         <When iso={h.last_good} testId="project-last-backup" never="Never" />
+        {h.recovery_point && h.recovery_point !== h.last_good && (
+          // Point-in-time capture runs: the newest restorable moment is later than the backup.
+          <div className="dash-fact-sub" data-testid="project-recovery-point">
+            Restorable to <When iso={h.recovery_point} testId="project-recovery-point-time" never="" />
+          </div>
+        )}
         {/* Why it is not fine is said once, by the card's reason or its checklist item (issue 44,
             dashboard-02 said a refusal three times on one card): the time is amber, nothing more. */}
       </dd>
