@@ -263,6 +263,9 @@ fn a_selective_schedule_leaves_out_what_it_names_and_the_other_schedule_does_not
             "public.logs",
             "--exclude-schema",
             "audit",
+            // Its own retention: in the project's, both backups of one day share the daily slot.
+            "--keep-last",
+            "5",
         ],
         0,
     );
@@ -293,7 +296,7 @@ fn a_selective_schedule_leaves_out_what_it_names_and_the_other_schedule_does_not
             .unwrap()
             .iter()
             .find(|b| b["id"] == run["backup_id"])
-            .unwrap();
+            .unwrap_or_else(|| panic!("{run} in {backups}"));
         s(&b["path"]).to_string()
     };
     let (lean_path, whole_path) = (path_of("lean"), path_of("whole"));
