@@ -52,6 +52,7 @@ const COMMANDS: &[&str] = &[
     "set_canary_thresholds",
     "recovery_targets",
     "set_recovery_targets",
+    "save_recovery_card",
     "backup_selection",
     "set_backup_selection",
     "set_destination_protection",

@@ -91,6 +91,7 @@ macro_rules! specta_builder {
                 commands::backups::set_canary_thresholds,
                 commands::backups::recovery_targets,
                 commands::backups::set_recovery_targets,
+                commands::backups::save_recovery_card,
                 commands::backups::backup_selection,
                 commands::backups::set_backup_selection,
                 commands::backups::show_in_folder,

@@ -221,3 +221,39 @@ pub async fn set_backup_selection(
         .await
         .map_err(err)
 }
+
+/// A recovery card written for the app: where the page is, and whether the browser opened it.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct SavedRecoveryCard {
+    /// `recovery-cards/PROJECT-recovery-card.html` in Offsite's data folder (0600).
+    pub path: String,
+    /// The default browser was asked to show it (to print); false: open the file yourself.
+    pub opened: bool,
+}
+
+/// Write a project's printable recovery card with the contacts given (one line each; the engine
+/// checks them, nothing is stored) and open it in the default browser to print.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_recovery_card(
+    shell: State<'_, Shell>,
+    project: String,
+    contacts: Vec<String>,
+) -> CmdResult<SavedRecoveryCard> {
+    let (_, path) = shell
+        .engine()?
+        .write_recovery_card(&project, &contacts, None)
+        .await
+        .map_err(err)?;
+    let opened = match tauri_plugin_opener::open_path(&path, None::<&str>) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("could not open the recovery card in a browser: {e}");
+            false
+        }
+    };
+    Ok(SavedRecoveryCard {
+        path: path.display().to_string(),
+        opened,
+    })
+}

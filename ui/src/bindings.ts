@@ -177,6 +177,11 @@ export const commands = {
 	recoveryTargets: (project: string) => typedError<Targets, ErrorPayload>(__TAURI_INVOKE("recovery_targets", { project })),
 	/**  Save a project's recovery targets (a `null` clears that one); returns what applies. */
 	setRecoveryTargets: (project: string, targets: Targets) => typedError<Targets, ErrorPayload>(__TAURI_INVOKE("set_recovery_targets", { project, targets })),
+	/**
+	 *  Write a project's printable recovery card with the contacts given (one line each; the engine
+	 *  checks them, nothing is stored) and open it in the default browser to print.
+	 */
+	saveRecoveryCard: (project: string, contacts: string[]) => typedError<SavedRecoveryCard, ErrorPayload>(__TAURI_INVOKE("save_recovery_card", { project, contacts })),
 	/**  What the project's database backups hold (empty lists: the whole database). */
 	backupSelection: (project: string) => typedError<BackupSelection, ErrorPayload>(__TAURI_INVOKE("backup_selection", { project })),
 	/**
@@ -1120,6 +1125,19 @@ export type ConnectionReport = {
 	pg_dump: PgTools | null,
 	/**  Why no pg_dump fits, and what to install. */
 	pg_dump_problem: string | null,
+};
+
+/**
+ *  A copy of a backup at a destination that is locked there (S3 Object Lock) until a date after
+ *  now: whatever retention decides, it stays until then (the prune's and the forecast's words).
+ */
+export type CopyLock = {
+	/**  The destination's name. */
+	destination: string,
+	/**  RFC 3339, UTC. */
+	locked_until: string,
+	/**  "its copy at bucket stays, locked until 2026-12-03 10:00 UTC". */
+	note: string,
 };
 
 /**  One place the newest good backup is kept. */
@@ -2927,6 +2945,11 @@ export type RemovalForecast = {
 	 *  `offsite prune --dry-run` lists them.
 	 */
 	reasons: string[],
+	/**
+	 *  Its copies locked at destinations (S3 Object Lock): whatever this forecast says of the
+	 *  archive here, each stays at its destination until its date.
+	 */
+	locked: CopyLock[],
 };
 
 /**  A backup the policy removes (or, in a preview, would remove). */
@@ -2936,6 +2959,11 @@ export type RemovedBackup = {
 	path: string,
 	/**  Whether its archive was deleted (false in a preview, or when the file was already gone). */
 	file_deleted: boolean,
+	/**
+	 *  Its copies locked at destinations (S3 Object Lock): they stay until their date, whatever
+	 *  the policy says (each destination's retention removes them at the first sync after it).
+	 */
+	locked: CopyLock[],
 };
 
 /**  What removing a destination did. */
@@ -3168,6 +3196,14 @@ export type SavedObject = {
 	path: string,
 	bytes: number,
 	sha256: string,
+};
+
+/**  A recovery card written for the app: where the page is, and whether the browser opened it. */
+export type SavedRecoveryCard = {
+	/**  `recovery-cards/PROJECT-recovery-card.html` in Offsite's data folder (0600). */
+	path: string,
+	/**  The default browser was asked to show it (to print); false: open the file yourself. */
+	opened: boolean,
 };
 
 /**

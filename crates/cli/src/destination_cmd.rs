@@ -320,7 +320,8 @@ pub async fn copies(engine: &Engine, name: &str, out: &Out) -> Result<u8> {
     }
     println!("{}: {}", protection.project, protection.summary);
     for b in &all {
-        println!("{}  {}", b.created_at, b.path);
+        // The id `fetch-copy` takes (or a unique start of it).
+        println!("{}  {}  {}", b.created_at, b.backup_id, b.path);
         for c in &b.copies {
             let state = match c.state {
                 CopyState::Stored => crate::words::backup_status(c.status).to_string(),

@@ -3,7 +3,7 @@
 
 use crate::output::Out;
 use clap::Args;
-use offsite_core::{Engine, Error, Result};
+use offsite_core::{Engine, Result};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -21,13 +21,12 @@ pub struct RecoveryCardArgs {
 }
 
 pub async fn run(engine: &Engine, args: RecoveryCardArgs, out: &Out) -> Result<u8> {
-    let card = engine.recovery_card(&args.project, &args.contacts).await?;
-    let path = args
+    let out_path = args
         .out
-        .unwrap_or_else(|| PathBuf::from(format!("{}-recovery-card.html", card.project)));
-    let html = offsite_core::ops::recovery_card::html::render(&card);
-    offsite_core::private_fs::write_atomic(&path, html.as_bytes())
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        .unwrap_or_else(|| PathBuf::from(format!("{}-recovery-card.html", args.project)));
+    let (card, path) = engine
+        .write_recovery_card(&args.project, &args.contacts, Some(out_path))
+        .await?;
     if out.json() {
         out.emit(&serde_json::json!({ "path": path, "card": card }));
     } else {

@@ -511,6 +511,10 @@ fn print_prune(out: &Out, o: &PruneOutcome) {
     let verb = if o.dry_run { "would remove" } else { "removed" };
     for r in &o.removed {
         println!("{verb:<7} {}  {}  {}", r.created_at, r.id, r.path);
+        // Only this archive: a copy locked at a destination stays until its date.
+        for l in &r.locked {
+            println!("        ({})", l.note);
+        }
     }
     for s in &o.skipped {
         println!("left    {}  {}: {}", s.id, s.path, s.error.message);

@@ -206,3 +206,143 @@ fn two_named_schedules_run_due_makes_two_types_to_their_own_destinations() {
         .collect();
     assert_eq!(names, ["default", "monthly"]);
 }
+
+/// A selective schedule on this computer (issue 47, items 1 and 2): `schedule add --name lean
+/// --exclude-table-data public.logs --exclude-schema audit` backs up without the log rows and the
+/// schema, while another schedule of the same project (the project's selection: everything) holds
+/// them; `schedule list` shows its selection, `inspect` says what its backup left out, and
+/// `schedule set --project-selection` puts it back on the project's.
+#[test]
+fn a_selective_schedule_leaves_out_what_it_names_and_the_other_schedule_does_not() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new().private_home().env("TZ", "UTC");
+    let name = "named-sel";
+    let db = pg.unique_db(name);
+    pg.psql(
+        &db,
+        "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 50); \
+         CREATE TABLE logs (id int PRIMARY KEY, line text); \
+         INSERT INTO logs SELECT g, 'line ' || g FROM generate_series(1, 700) g; \
+         CREATE SCHEMA audit; CREATE TABLE audit.events (id int); INSERT INTO audit.events VALUES (1);",
+    );
+    cli.env.push((
+        env_var_for_key(&project_password_key(name)),
+        pg.superuser_password().to_string(),
+    ));
+    cli.json_at(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
+    // A hostile name is refused when given, and nothing is saved.
+    let e = cli.json_at(
+        T0,
+        &[
+            "schedule",
+            "add",
+            name,
+            "--name",
+            "bad",
+            "--every",
+            "1h",
+            "--exclude-table-data",
+            "public.logs; DROP TABLE orders",
+        ],
+        2,
+    );
+    assert_eq!(s(&e["error"]["code"]), "invalid_input", "{e}");
+    let lean = cli.json_at(
+        T0,
+        &[
+            "schedule",
+            "add",
+            name,
+            "--name",
+            "lean",
+            "--type",
+            "database",
+            "--every",
+            "1h",
+            "--exclude-table-data",
+            "public.logs",
+            "--exclude-schema",
+            "audit",
+            // Its own retention: in the project's, both backups of one day share the daily slot.
+            "--keep-last",
+            "5",
+        ],
+        0,
+    );
+    assert_eq!(
+        lean["schedule"]["selection"]["exclude_table_data"],
+        serde_json::json!(["public.logs"]),
+        "{lean}"
+    );
+    cli.json_at(
+        T0,
+        &[
+            "schedule", "add", name, "--name", "whole", "--type", "database", "--daily", "00:00",
+        ],
+        0,
+    );
+    let due = cli.json_at("2026-12-01T00:00:30Z", &["run-due"], 0);
+    let runs = due["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{due}");
+    let backups = cli.json_at("2026-12-01T00:01:00Z", &["backups", name], 0);
+    let path_of = |schedule: &str| -> String {
+        let run = runs
+            .iter()
+            .find(|r| r["schedule"] == schedule)
+            .unwrap_or_else(|| panic!("{schedule} in {due}"));
+        assert_eq!(s(&run["state"]), "succeeded", "{run}");
+        let b = backups["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == run["backup_id"])
+            .unwrap_or_else(|| panic!("{run} in {backups}"));
+        s(&b["path"]).to_string()
+    };
+    let (lean_path, whole_path) = (path_of("lean"), path_of("whole"));
+    let lean_m = offsite_core::archive::read_manifest(Path::new(&lean_path)).unwrap();
+    let sel = lean_m
+        .selection
+        .expect("the lean backup records its selection");
+    assert_eq!(sel.exclude_table_data, ["public.logs"]);
+    assert_eq!(sel.exclude_schemas, ["audit"]);
+    let tables: Vec<String> = lean_m
+        .tables
+        .iter()
+        .map(|t| format!("{}.{}", t.schema, t.table))
+        .collect();
+    assert!(tables.contains(&"public.orders".to_string()), "{tables:?}");
+    assert!(
+        !tables
+            .iter()
+            .any(|t| t == "public.logs" || t.starts_with("audit.")),
+        "{tables:?}"
+    );
+    let whole_m = offsite_core::archive::read_manifest(Path::new(&whole_path)).unwrap();
+    assert!(whole_m.selection.is_none(), "{:?}", whole_m.selection);
+    let logs = whole_m.tables.iter().find(|t| t.table == "logs").unwrap();
+    assert_eq!(logs.rows, 700);
+    assert!(whole_m.tables.iter().any(|t| t.schema == "audit"));
+    // `inspect` says what the lean backup left out.
+    let out = cli.run_at("2026-12-01T00:02:00Z", &["inspect", &lean_path]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("schemas left out: audit"), "{text}");
+    assert!(
+        text.contains("data left out (tables restored empty): public.logs"),
+        "{text}"
+    );
+    // Back to the project's selection.
+    let set = cli.json_at(
+        T0,
+        &[
+            "schedule",
+            "set",
+            name,
+            "--name",
+            "lean",
+            "--project-selection",
+        ],
+        0,
+    );
+    assert!(set["schedule"]["selection"].is_null(), "{set}");
+}

@@ -11,6 +11,7 @@ import { call } from "../ipc/call";
 import type { NoticeWords } from "../ipc/errorDisplay";
 import { type Fields, fieldsOf, policyOf, RECOMMENDED, RetentionFields, RetentionPresets } from "./RetentionRules";
 import { ScheduleForm } from "./ScheduleForm";
+import { localZone } from "./ScheduleRow";
 import { DEFAULT_FORM, formOf, type ScheduleForm as WhenForm, whenOf } from "./spec";
 
 export const TYPE_WORDS: Record<ScheduleType, string> = {
@@ -22,6 +23,16 @@ export const TYPE_WORDS: Record<ScheduleType, string> = {
 };
 
 type SelectionList = keyof Required<BackupSelection>;
+
+/** The zone names this system knows, for the zone field's suggestions (none where it cannot say). */
+const ZONES: string[] = (() => {
+  const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
+  try {
+    return intl.supportedValuesOf ? intl.supportedValuesOf("timeZone") : [];
+  } catch {
+    return [];
+  }
+})();
 
 const SELECTION_LISTS: [SelectionList, string][] = [
   ["schemas", "Only these schemas"],
@@ -38,6 +49,8 @@ export type NamedForm = {
   type: ScheduleType | "";
   tenant: string;
   when: WhenForm;
+  /** The IANA zone its times are kept in; "": this computer's (a new one), or as saved. */
+  timeZone: string;
   destinations: "all" | "chosen";
   chosen: string[];
   retention: "project" | "own";
@@ -54,6 +67,7 @@ export const NEW_FORM: NamedForm = {
   type: "",
   tenant: "",
   when: DEFAULT_FORM,
+  timeZone: "",
   destinations: "all",
   chosen: [],
   retention: "project",
@@ -71,6 +85,7 @@ export function namedFormOf(v: ScheduleView): NamedForm {
     type: v.backup_type ?? "",
     tenant: v.tenant ?? "",
     when: formOf(v.when, v.paused, null),
+    timeZone: v.time_zone,
     destinations: v.destinations ? "chosen" : "all",
     chosen: v.destinations ?? [],
     retention: v.retention ? "own" : "project",
@@ -91,7 +106,7 @@ function linesOf(s: string): string[] {
     .filter((l) => l !== "");
 }
 
-/** The request the form makes (`time_zone` null: a new one gets this computer's, a saved one keeps its own). */
+/** The request the form makes (an empty zone: `null`, a new one gets this computer's, a saved one keeps its own; the engine checks the name). */
 export function editOf(f: NamedForm): ScheduleEdit {
   const selection: BackupSelection = {};
   for (const [k] of SELECTION_LISTS) {
@@ -101,7 +116,7 @@ export function editOf(f: NamedForm): ScheduleEdit {
   return {
     name: f.name.trim(),
     when: whenOf(f.when),
-    time_zone: null,
+    time_zone: f.timeZone.trim() === "" ? null : f.timeZone.trim(),
     backup_type: f.type === "" ? null : f.type,
     tenant: takesTenant(f.type) && f.tenant !== "" ? f.tenant : null,
     selection: f.selection === "own" && holdsDatabase(f.type) ? selection : null,
@@ -212,6 +227,22 @@ export function NamedScheduleEditor({ project, saved, destinations, tenants, onS
         )}
       </div>
       <ScheduleForm what="backup" form={form.when} onEdit={(c) => edit({ when: { ...form.when, ...c } })} idPrefix="named-editor" />
+      <label className="field">
+        <span>Its times are kept in the time zone</span>
+        <input
+          type="text"
+          list={`${id}-zones`}
+          value={form.timeZone}
+          placeholder={`${localZone()} (this computer’s)`}
+          onChange={(e) => edit({ timeZone: e.target.value })}
+          data-testid="named-editor-zone"
+        />
+        <datalist id={`${id}-zones`}>
+          {ZONES.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+      </label>
       <fieldset className="checks" data-testid="named-editor-destinations" data-choice={form.destinations}>
         <legend>Copies go to</legend>
         <label className="choice">

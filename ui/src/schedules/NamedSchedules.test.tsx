@@ -213,7 +213,8 @@ describe("NamedSchedules", () => {
     fireEvent.click(screen.getByTestId("named-editor-save"));
     await screen.findByTestId("named-schedules-notice");
     const [change] = sent(calls, "change_named_schedule");
-    expect(change?.args.edit).toMatchObject({ name: "hourly", when: { kind: "every", hours: 2 }, destinations: null, retention: null, selection: null });
+    // Its saved zone is shown and sent back as it is.
+    expect(change?.args.edit).toMatchObject({ name: "hourly", when: { kind: "every", hours: 2 }, time_zone: "UTC", destinations: null, retention: null, selection: null });
     expect(sent(calls, "add_named_schedule")).toHaveLength(0);
   });
 
@@ -254,6 +255,18 @@ describe("the editor's request", () => {
     const f = namedFormOf({ ...base, tenant: "orgs" });
     expect(editOf(f).tenant).toBe("orgs");
     expect(editOf({ ...f, type: "full" }).tenant).toBeNull();
+  });
+
+  it("keeps its times in the zone typed; empty: this computer's for a new one", async () => {
+    const { calls } = setup([]);
+    fireEvent.click(screen.getByTestId("named-schedule-add"));
+    fireEvent.change(screen.getByTestId("named-editor-name"), { target: { value: "tokyo" } });
+    expect(screen.getByTestId("named-editor-zone")).toHaveValue("");
+    fireEvent.change(screen.getByTestId("named-editor-zone"), { target: { value: " Asia/Tokyo " } });
+    fireEvent.click(screen.getByTestId("named-editor-save"));
+    await screen.findByTestId("named-schedules-notice");
+    expect(sent(calls, "add_named_schedule")[0]?.args.edit).toMatchObject({ name: "tokyo", time_zone: "Asia/Tokyo" });
+    expect(editOf({ ...NEW_FORM, name: "x" }).time_zone).toBeNull();
   });
 
   it("sends its own selection one name a line", () => {

@@ -34,7 +34,15 @@ const outcome = (dryRun: boolean): PruneOutcome => ({
     { id: "b3", created_at: "2026-11-21T12:00:00Z", path: "/b/shop_3.tar.gz", reasons: ["last 1", "daily 2026-11-21"] },
     { id: "b1", created_at: "2026-11-20T12:00:00Z", path: "/b/shop_1.tar.gz", reasons: ["daily 2026-11-20"] },
   ],
-  removed: [{ id: "b2", created_at: "2026-11-21T08:00:00Z", path: "/b/shop_2.tar.gz", file_deleted: !dryRun }],
+  removed: [
+    {
+      id: "b2",
+      created_at: "2026-11-21T08:00:00Z",
+      path: "/b/shop_2.tar.gz",
+      file_deleted: !dryRun,
+      locked: [{ destination: "bucket", locked_until: "2026-12-03T10:00:00Z", note: "its copy at bucket stays, locked until 2026-12-03 10:00 UTC" }],
+    },
+  ],
   skipped: [],
 });
 
@@ -94,6 +102,9 @@ describe("RetentionSection", () => {
     expect(within(rows[0]!).getByTestId("retention-row-outcome")).toHaveTextContent("Kept: last 1, daily 2026-11-21");
     expect(rows[1]).toHaveAttribute("data-keep", "false");
     expect(within(rows[1]!).getByTestId("retention-row-outcome")).toHaveTextContent("Would be removed");
+    // Only the archive here: its copy locked at a destination stays until its date (issue 47 item 6).
+    expect(within(rows[1]!).getByTestId("retention-row-locked")).toHaveTextContent("here; its copy at bucket stays, locked until 2026-12-03 10:00 UTC");
+    expect(within(rows[0]!).queryByTestId("retention-row-locked")).toBeNull();
     expect(calls.some((c) => c.cmd === "apply_retention")).toBe(false);
   });
 

@@ -12,8 +12,9 @@ import { EMPTY, type Fields, fieldsOf, policyOf, presetOf, RetentionFields, Rete
 /** Every backup of a prune outcome, newest first: kept with reasons, or removed. */
 export function PruneList({ outcome }: { outcome: PruneOutcome }) {
   const rows = [
-    ...outcome.kept.map((k) => ({ id: k.id, created_at: k.created_at, path: k.path, reasons: k.reasons, keep: true })),
-    ...outcome.removed.map((r) => ({ id: r.id, created_at: r.created_at, path: r.path, reasons: [] as string[], keep: false })),
+    ...outcome.kept.map((k) => ({ id: k.id, created_at: k.created_at, path: k.path, reasons: k.reasons, keep: true, locked: [] as string[] })),
+    // The archive here goes; a copy locked at a destination stays until its date (the engine's note).
+    ...outcome.removed.map((r) => ({ id: r.id, created_at: r.created_at, path: r.path, reasons: [] as string[], keep: false, locked: (r.locked ?? []).map((l) => l.note) })),
   ].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   if (rows.length === 0) {
     return (
@@ -37,6 +38,7 @@ export function PruneList({ outcome }: { outcome: PruneOutcome }) {
             <td>{formatTime(r.created_at)}</td>
             <td className={r.keep ? "state-succeeded" : "state-failed"} data-testid="retention-row-outcome">
               {r.keep ? `Kept: ${r.reasons.join(", ")}` : outcome.dry_run ? "Would be removed" : "Removed"}
+              {r.locked.length > 0 && <span data-testid="retention-row-locked">{` here; ${r.locked.join("; ")}`}</span>}
             </td>
             <td className="mono path" title={r.path}>
               <bdi>{r.path}</bdi>

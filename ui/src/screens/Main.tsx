@@ -21,6 +21,7 @@ import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/errorActions";
 import { ZoneNote } from "../components/Time";
+import { HelpScreen } from "../help/HelpScreen";
 
 /** The project page's tabs (issue 29); a route may open the page on one of them. */
 export type ProjectTab = "backups" | "sources" | "protection" | "schedules" | "activity";
@@ -36,7 +37,8 @@ export type Route =
   | { screen: "restore"; name: string; path?: string }
   | { screen: "drills"; name: string }
   | { screen: "browse"; name: string; path: string; label: string }
-  | { screen: "diff"; name: string };
+  | { screen: "diff"; name: string }
+  | { screen: "help"; name?: string };
 
 /** Calls back with the project named by each `open-project` event (a notification was clicked). */
 export type ListenOpenProject = (onOpen: (project: string) => void) => Promise<UnlistenFn>;
@@ -118,6 +120,7 @@ export function Main({
             onSettings={() => setRoute({ screen: "settings" })}
             onNotifications={() => setRoute({ screen: "notifications" })}
             onHistory={() => setRoute({ screen: "history" })}
+            onHelp={() => setRoute({ screen: "help" })}
             onNavigate={setRoute}
           />
         )}
@@ -139,6 +142,9 @@ export function Main({
         {route.screen === "settings" && <Settings onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "notifications" && <Notifications onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "history" && <History onBack={() => setRoute({ screen: "home" })} />}
+        {route.screen === "help" && (
+          <HelpScreen onBack={() => setRoute({ screen: "home" })} onNavigate={setRoute} {...(route.name ? { project: route.name } : {})} />
+        )}
         {route.screen === "project" && (
           <ProjectPage
             key={`${route.name}:${route.tab ?? ""}:${route.confirmKey ? "confirm" : ""}`}

@@ -17,6 +17,8 @@ type Props = {
   onNotifications?: () => void;
   /** Open the history of every job (the toolbar's History button; absent: no button). */
   onHistory?: () => void;
+  /** Open Help ("Something went wrong — what happened?"; absent: no button). */
+  onHelp?: () => void;
   /**
    * Go to a screen (the Fix buttons: a project's tab, the edit form, the drills, Settings).
    * Absent: a project's page through `onOpen`, Settings through `onSettings`.
@@ -26,7 +28,7 @@ type Props = {
   openDashboard?: OpenSupabase;
 };
 
-export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHistory, onNavigate, openDashboard }: Props) {
+export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHistory, onHelp, onNavigate, openDashboard }: Props) {
   const health = useHealth();
   const reload = useReload();
   const navigate =
@@ -45,6 +47,17 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHis
   }
   const settingsButton = (
     <>
+      {onHelp && (
+        <button
+          type="button"
+          className="btn btn-quiet"
+          onClick={onHelp}
+          title="Something went wrong — what happened? The steps for each kind of loss, and the recovery card"
+          data-testid="open-help"
+        >
+          Help
+        </button>
+      )}
       {onNotifications && (
         <button type="button" className="btn btn-quiet" onClick={onNotifications} data-testid="open-notifications">
           Notifications
@@ -59,7 +72,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHis
   );
   const bare = (body: ReactNode) => (
     <>
-      {(onSettings || onNotifications) && (
+      {(onSettings || onNotifications || onHelp) && (
         <div className="toolbar">
           <span className="spacer" />
           {settingsButton}

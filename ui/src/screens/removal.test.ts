@@ -3,7 +3,7 @@ import type { RemovalForecast } from "../bindings";
 import { removalLabel } from "./ProjectPage";
 import { isoWeekWords } from "../project/tabs/BackupTimeline";
 
-const f = (over: Partial<RemovalForecast>): RemovalForecast => ({ backup_id: "b", removed_at: null, next_prune: false, kept_by: [], kept_because: "", reasons: [], ...over });
+const f = (over: Partial<RemovalForecast>): RemovalForecast => ({ backup_id: "b", removed_at: null, next_prune: false, kept_by: [], kept_because: "", reasons: [], locked: [], ...over });
 
 describe("a backup's expected removal", () => {
   it("says next prune, why it is kept (the engine's reasons), the day it will be removed (local time, zone named), or nothing while unknown", () => {
@@ -16,6 +16,12 @@ describe("a backup's expected removal", () => {
     expect(removalLabel(f({ removed_at: "2026-11-21T04:00:00.000Z", reasons: ["last 2"] }), "Europe/Berlin")).toBe(
       "kept: last 2; will be removed on 2026-11-21 05:00",
     );
+  });
+
+  it("says that a copy locked at a destination stays until its date (the engine's note)", () => {
+    const locked = [{ destination: "bucket", locked_until: "2026-12-03T10:00:00Z", note: "its copy at bucket stays, locked until 2026-12-03 10:00 UTC" }];
+    expect(removalLabel(f({ next_prune: true, locked }))).toBe("removed at the next prune; its copy at bucket stays, locked until 2026-12-03 10:00 UTC");
+    expect(removalLabel(f({ reasons: ["last 1"], locked }))).toBe("kept: last 1; its copy at bucket stays, locked until 2026-12-03 10:00 UTC");
   });
 });
 

@@ -67,6 +67,56 @@ pub struct LockedCopy {
     pub note: String,
 }
 
+/// A copy of a backup at a destination that is locked there (S3 Object Lock) until a date after
+/// now: whatever retention decides, it stays until then (the prune's and the forecast's words).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CopyLock {
+    /// The destination's name.
+    pub destination: String,
+    /// RFC 3339, UTC.
+    pub locked_until: String,
+    /// "its copy at bucket stays, locked until 2026-12-03 10:00 UTC".
+    pub note: String,
+}
+
+/// The locked copies of each of a project's backups, by backup id (only those with one).
+pub(crate) async fn copy_locks(
+    engine: &Engine,
+    project: &Project,
+) -> Result<HashMap<String, Vec<CopyLock>>> {
+    let names: HashMap<String, String> = engine
+        .catalog
+        .destinations(&project.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let now = engine.clock.now();
+    let mut out: HashMap<String, Vec<CopyLock>> = HashMap::new();
+    for c in engine.catalog.project_copies(&project.id).await? {
+        if c.state != CopyState::Stored {
+            continue;
+        }
+        let Some(until) = locked_until(&c, now) else {
+            continue;
+        };
+        let destination = names
+            .get(&c.destination)
+            .cloned()
+            .unwrap_or_else(|| c.destination.clone());
+        out.entry(c.backup_id.clone()).or_default().push(CopyLock {
+            note: format!(
+                "its copy at {destination} stays, locked until {}",
+                utc_minute(until)
+            ),
+            locked_until: c.retain_until.clone().unwrap_or_default(),
+            destination,
+        });
+    }
+    Ok(out)
+}
+
 /// Which project to sync.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOptions {

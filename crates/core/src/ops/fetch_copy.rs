@@ -55,7 +55,8 @@ pub(crate) async fn run(
     start: JobStart,
 ) -> Result<FetchCopyOutcome> {
     let project = &engine.catalog.project(&opts.project).await?;
-    let backup = &engine.catalog.backup(&opts.backup_id).await?;
+    // The id as `offsite copies` / `backups` print it, or a unique start of it.
+    let backup = &super::resolve::record_by_id(engine, opts.backup_id.trim()).await?;
     if backup.project_id != project.id {
         return Err(Error::not_found(format!(
             "backup {} is not a backup of {}",

@@ -234,8 +234,9 @@ async fn before_latest(engine: &Engine, project: &str, n: &str) -> Result<Resolv
     })
 }
 
-/// A backup id (either one), or a unique start of one.
-async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
+/// The backup a backup id names (the catalog's or the archive's own), or a unique start of one
+/// (at least [`MIN_ID_PREFIX`] characters), whether or not its file is here.
+pub(crate) async fn record_by_id(engine: &Engine, id: &str) -> Result<BackupRecord> {
     let not_found = || {
         Error::not_found(format!(
             "no such archive or backup: {id:?} is neither a file nor a backup id"
@@ -248,9 +249,9 @@ async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
     }
     let mut found = engine.catalog.backups_by_id(id).await?;
     found.dedup_by(|a, b| a.id == b.id);
-    let record = match found.len() {
-        0 => return Err(not_found()),
-        1 => found.remove(0),
+    match found.len() {
+        0 => Err(not_found()),
+        1 => Ok(found.remove(0)),
         n => {
             let shown: Vec<String> = found
                 .iter()
@@ -262,16 +263,21 @@ async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
             } else {
                 n.to_string()
             };
-            return Err(Error::new(
+            Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!(
                     "{id:?} starts the ids of {count} backups: {}",
                     shown.join(", ")
                 ),
             )
-            .with_hint("give more of the id, or the whole id"));
+            .with_hint("give more of the id, or the whole id"))
         }
-    };
+    }
+}
+
+/// A backup id (either one), or a unique start of one: its archive, which must be here.
+async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
+    let record = record_by_id(engine, id).await?;
     let project = project_name(engine, &record).await;
     if !Path::new(&record.path).is_file() {
         let copied = engine.catalog.copies(&record.id).await?.iter().any(|c| {

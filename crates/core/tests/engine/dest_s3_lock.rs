@@ -236,6 +236,71 @@ async fn a_locked_copy_carries_its_retention_cannot_be_deleted_and_retention_wai
         s.locked[0].note
     );
     assert_eq!(versions(&store, &key).await, v);
+
+    // The project's own retention (keep the last one) removes the first backup's archive here;
+    // `prune --dry-run` and the removal forecast say that its copy at vault stays until its date.
+    e.set_retention(
+        "lockshop",
+        RetentionPolicy {
+            keep_last: Some(1),
+            ..Default::default()
+        },
+        Some("UTC"),
+    )
+    .await
+    .unwrap();
+    let dry = e
+        .prune(
+            offsite_core::ops::PruneOptions {
+                project: "lockshop".into(),
+                dry_run: true,
+                schedule: None,
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.removed.len(), 1, "{dry:?}");
+    let locked = &dry.removed[0].locked;
+    assert_eq!(locked.len(), 1, "{dry:?}");
+    assert_eq!(locked[0].destination, "vault");
+    assert_eq!(locked[0].locked_until, until);
+    assert!(
+        locked[0]
+            .note
+            .starts_with("its copy at vault stays, locked until "),
+        "{}",
+        locked[0].note
+    );
+    assert!(dry.kept.iter().all(|k| k.id != first.backup.id));
+    let forecast = e.removal_forecast("lockshop").await.unwrap();
+    let f = forecast
+        .iter()
+        .find(|f| f.backup_id == first.backup.id)
+        .unwrap();
+    assert!(f.next_prune, "{f:?}");
+    assert_eq!(f.locked, *locked);
+    // The prune itself removes only the archive here: the locked copy stays recorded and stored.
+    let done = e
+        .prune(
+            offsite_core::ops::PruneOptions {
+                project: "lockshop".into(),
+                dry_run: false,
+                schedule: None,
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.removed[0].locked, *locked);
+    assert!(!Path::new(&first.backup.path).exists());
+    assert_eq!(versions(&store, &key).await, v);
+    let forecast = e.removal_forecast("lockshop").await.unwrap();
+    let f = forecast
+        .iter()
+        .find(|f| f.backup_id == first.backup.id)
+        .unwrap();
+    assert_eq!(f.locked, *locked, "{f:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -53,19 +53,22 @@ export function isoWeekWords(text: string): string {
 
 export function removalLabel(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
-  if (f.next_prune) return "removed at the next prune";
+  // Retention removes the archive here; a copy locked at a destination stays until its date.
+  const locked = (f.locked ?? []).map((l) => `; ${l.note}`).join("");
+  if (f.next_prune) return `removed at the next prune${locked}`;
   const why = f.reasons?.length ? `kept: ${f.reasons.map(isoWeekWords).join(", ")}` : "kept by the retention policy";
-  if (f.removed_at) return `${why}; will be removed on ${dayAndTime(f.removed_at, timeZone)}`;
-  return why;
+  if (f.removed_at) return `${why}; will be removed on ${dayAndTime(f.removed_at, timeZone)}${locked}`;
+  return `${why}${locked}`;
 }
 
 /** The same, short, for the row ("newest · daily", "daily · until 2026-12-02"); the sentence is its title. */
 export function removalShort(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
-  if (f.next_prune) return "goes at next prune";
+  const locked = (f.locked ?? []).length > 0 ? ` · locked at ${(f.locked ?? []).map((l) => l.destination).join(", ")}` : "";
+  if (f.next_prune) return `goes at next prune${locked}`;
   const why = f.kept_because || "kept";
-  if (f.removed_at) return `${why} · until ${localDay(f.removed_at, timeZone).key}`;
-  return why;
+  if (f.removed_at) return `${why} · until ${localDay(f.removed_at, timeZone).key}${locked}`;
+  return `${why}${locked}`;
 }
 
 /** One action of a backup's menu: enabled, or disabled with the reason (its title). */

@@ -38,6 +38,9 @@ pub struct RemovalForecast {
     /// The policy's reasons in full (`last 1`, `daily 2026-11-20`, `newest verified`…), as
     /// `offsite prune --dry-run` lists them.
     pub reasons: Vec<String>,
+    /// Its copies locked at destinations (S3 Object Lock): whatever this forecast says of the
+    /// archive here, each stays at its destination until its date.
+    pub locked: Vec<crate::ops::copy_out::CopyLock>,
 }
 
 impl RemovalForecast {
@@ -52,6 +55,7 @@ impl RemovalForecast {
             kept_because: KeepRule::summary(&kept_by),
             kept_by,
             reasons,
+            locked: Vec::new(),
         }
     }
 }
@@ -120,18 +124,21 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         let runs = future_runs(&schedules, &scope, now)?;
         out.extend(forecast_scope(&scope, &backups, &runs, &protected, now)?);
     }
+    let mut locks = crate::ops::copy_out::copy_locks(engine, &project).await?;
     // What no scope holds: a tenant's archive, or a backup with no archive here any more.
     Ok(all
         .iter()
         .map(|b| {
-            out.remove(&b.id).unwrap_or_else(|| {
+            let mut f = out.remove(&b.id).unwrap_or_else(|| {
                 let why = if super::super::resolve::is_tenant_archive(b) {
                     TENANT_ARCHIVE_KEPT
                 } else {
                     NOT_LOCAL_KEPT
                 };
                 RemovalForecast::kept(&b.id, &[], vec![why.to_string()])
-            })
+            });
+            f.locked = locks.remove(&b.id).unwrap_or_default();
+            f
         })
         .collect())
 }
@@ -221,6 +228,7 @@ fn forecast_scope(
                     kept_by: Vec::new(),
                     kept_because: String::new(),
                     reasons: Vec::new(),
+                    locked: Vec::new(),
                 },
             );
         }

@@ -58,6 +58,9 @@ pub struct RemovedBackup {
     pub path: String,
     /// Whether its archive was deleted (false in a preview, or when the file was already gone).
     pub file_deleted: bool,
+    /// Its copies locked at destinations (S3 Object Lock): they stay until their date, whatever
+    /// the policy says (each destination's retention removes them at the first sync after it).
+    pub locked: Vec<crate::ops::copy_out::CopyLock>,
 }
 
 /// A backup the policy would remove but that was left alone (its file now holds another
@@ -357,10 +360,10 @@ fn keep_bases(decisions: &mut [Decision], backups: &[BackupRecord]) {
 fn outcome_of(
     project: &Project,
     dry_run: bool,
-    policy: &RetentionPolicy,
-    zone: &Zone,
+    (policy, zone): (&RetentionPolicy, &Zone),
     decisions: &[Decision],
     backups: &[BackupRecord],
+    locks: &HashMap<String, Vec<crate::ops::copy_out::CopyLock>>,
 ) -> PruneOutcome {
     let by_id: HashMap<&str, &BackupRecord> = backups.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut out = PruneOutcome {
@@ -391,6 +394,7 @@ fn outcome_of(
                 created_at: b.created_at.clone(),
                 path: b.path.clone(),
                 file_deleted: false,
+                locked: locks.get(&b.id).cloned().unwrap_or_default(),
             });
         }
     }
@@ -407,9 +411,17 @@ pub(crate) async fn run(
     let scope = scope_of(engine, &project, opts.schedule.as_deref()).await?;
     let (policy, zone) = (scope.policy.clone(), scope.zone.clone());
     let (backups, decisions) = decide_scope(engine, &project, &scope).await?;
+    let locks = crate::ops::copy_out::copy_locks(engine, &project).await?;
     let preview = PruneOutcome {
         schedule: scope.schedule.clone(),
-        ..outcome_of(&project, true, &policy, &zone, &decisions, &backups)
+        ..outcome_of(
+            &project,
+            true,
+            (&policy, &zone),
+            &decisions,
+            &backups,
+            &locks,
+        )
     };
     if !opts.dry_run {
         // The point-in-time windows by their own time window (`pitr enable --keep-within`).
@@ -422,7 +434,7 @@ pub(crate) async fn run(
         });
     }
     let project = &project;
-    let (policy, zone, scope) = (&policy, &zone, &scope);
+    let (policy, zone, scope, locks) = (&policy, &zone, &scope, &locks);
     let (job_id, mut outcome) = runner::run(
         engine,
         JobKind::Prune,
@@ -435,7 +447,7 @@ pub(crate) async fn run(
             let elsewhere = copied_elsewhere(engine, project).await?;
             let mut out = PruneOutcome {
                 schedule: scope.schedule.clone(),
-                ..outcome_of(project, false, policy, zone, &decisions, &backups)
+                ..outcome_of(project, false, (policy, zone), &decisions, &backups, locks)
             };
             let by_id: HashMap<&str, &BackupRecord> =
                 backups.iter().map(|b| (b.id.as_str(), b)).collect();

@@ -97,6 +97,31 @@ fn clean_contacts(contacts: &[String]) -> Result<Vec<String>> {
 }
 
 impl Engine {
+    /// Write a project's recovery card as a printable page (mode 0600, replaced whole) to `out`,
+    /// or, without one, to `recovery-cards/PROJECT-recovery-card.html` in Offsite's data folder
+    /// (0700): the app's "Recovery card" and `offsite recovery-card` both write it here. Returns
+    /// the card and where it was written.
+    pub async fn write_recovery_card(
+        &self,
+        project: &str,
+        contacts: &[String],
+        out: Option<std::path::PathBuf>,
+    ) -> Result<(RecoveryCard, std::path::PathBuf)> {
+        let card = self.recovery_card(project, contacts).await?;
+        let path = match out {
+            Some(p) => p,
+            None => {
+                let dir = self.data_dir.join("recovery-cards");
+                crate::private_fs::create_dir_all(&dir)
+                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                dir.join(format!("{}-recovery-card.html", card.project))
+            }
+        };
+        crate::private_fs::write_atomic(&path, html::render(&card).as_bytes())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        Ok((card, path))
+    }
+
     /// Gather a project's recovery card, with the contacts given.
     pub async fn recovery_card(&self, project: &str, contacts: &[String]) -> Result<RecoveryCard> {
         let contacts = clean_contacts(contacts)?;
