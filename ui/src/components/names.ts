@@ -2,6 +2,7 @@
 // name, a database by server and database name (never a connection URL with its port and options).
 import type { BackupType } from "../bindings";
 import { databaseHost, databaseName, formatBytes, formatTime } from "./format";
+import { clockTimeSeconds } from "../project/tabs/time";
 
 const TYPE_NAMES: Record<BackupType, string> = {
   full: "Full backup",
@@ -18,8 +19,8 @@ export function backupName(b: { backup_type: BackupType; created_at: string }): 
 
 /** ":16": a time's seconds, the part added when two backups share a minute. */
 function secondsOf(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : `:${String(d.getSeconds()).padStart(2, "0")}`;
+  const t = clockTimeSeconds(iso);
+  return t === iso ? "" : `:${t.slice(-2)}`;
 }
 
 /**

@@ -291,7 +291,7 @@ export function SafetyBackupRows({ items }: { items: SafetyBackup[] }) {
       </div>
       {items.map((s) => (
         <div key={s.path} className="tl-row" role="listitem" data-testid="safety-backup-row" data-path={s.path}>
-          <span data-testid="safety-backup-date" title={s.created_at}>
+          <span data-testid="safety-backup-date">
             {dayAndTime(s.created_at)}
           </span>
           <span title={`Database ${s.target.replace(/^safety-/, "")}`}>{TYPE_WORDS.database}</span>

@@ -5,7 +5,7 @@
 // tested" else). The cards wrap the existing sections unchanged.
 import { Children, type ReactElement, type ReactNode, type RefObject, cloneElement, isValidElement, useEffect, useMemo, useRef, useState } from "react";
 import { type BackupRow, commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
-import { databaseHost, databaseName } from "../../components/format";
+import { databaseHost, databaseName, formatTime } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { type Resource, useBackups, useJobActions } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
@@ -68,7 +68,7 @@ export function LastTest({ source, tests, label }: { source: SourceKind; tests: 
       className={`small source-test${state === "failed" ? " source-test-failed" : " muted"}`}
       data-testid={`source-${source}-last-test`}
       data-state={state}
-      title={t ? t.tested_at : undefined}
+      title={t ? formatTime(t.tested_at) : undefined}
     >
       {label ? `${label}: ` : ""}
       {lastTestWords(t)}
