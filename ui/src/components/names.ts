@@ -81,3 +81,16 @@ export function databaseLabel(url: string): string {
   if (host === url) return url.replace(/\/\/[^@/]*@/, "//");
   return db ? `${db} on ${host}` : host;
 }
+
+/**
+ * A per-tenant archive's tenant as a person reads it: "orgs 2", not the engine's mark "orgs=2"
+ * (issue 44). A tenant's name has no "=" (letters, digits, "-", "_": the engine's rule), so the
+ * first one ends it; the rest is the root row's key value.
+ */
+export function tenantWords(mark: string): { name: string; value: string; words: string } {
+  const at = mark.indexOf("=");
+  if (at < 0) return { name: mark, value: "", words: mark };
+  const name = mark.slice(0, at);
+  const value = mark.slice(at + 1);
+  return { name, value, words: `${name} ${value}` };
+}

@@ -182,7 +182,9 @@ describe("the project page's tabs", () => {
     });
     const rows = await screen.findAllByTestId("backups-row");
     const tenant = within(rows[0]!).getByTestId("backup-tenant");
-    expect(tenant).toHaveTextContent("tenant orgs=1");
+    // In words, not the engine's mark (issue 44: "org=2" on the timeline).
+    expect(tenant.textContent).toBe("orgs 1");
+    expect(tenant.getAttribute("title")).toContain("the rows of orgs 1 only");
     expect(tenant).toHaveAttribute("data-tenant", "orgs=1");
     expect(within(rows[0]!).queryByTestId("backup-origin")).not.toBeInTheDocument();
     expect(within(rows[1]!).queryByTestId("backup-tenant")).not.toBeInTheDocument();
