@@ -95,9 +95,12 @@ describe("the backup side panel (issue 44: a wider side panel, file names not cl
   it("is 340 px wide beside the list (wider, the list scrolls sideways at 1100 px)", () => {
     expect(/\.tl-layout\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*340px;/.test(css)).toBe(true);
   });
-  it("puts a value's label above it, so the value has the panel's width (checklist-dark-06)", () => {
+  it("puts a value's label and Copy on a line above it, so the value has the panel's whole width (checklist-dark-06)", () => {
     expect(/\.tl-side \.copyable\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*auto;/.test(css)).toBe(true);
-    expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1 \/ -1;/.test(css)).toBe(true);
+    expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1;[^}]*grid-row:\s*1;/.test(css)).toBe(true);
+    expect(/\.tl-side \.copyable > button\s*\{[^}]*grid-column:\s*2;[^}]*grid-row:\s*1;/.test(css)).toBe(true);
+    // Issue 44: beside Copy, the file name's end still gave way on a narrow panel.
+    expect(/\.tl-side \.copyable > \.copyable-value\s*\{[^}]*grid-column:\s*1 \/ -1;[^}]*grid-row:\s*2;/.test(css)).toBe(true);
   });
 });
 
