@@ -65,6 +65,19 @@ describe("the glossary's one word per thing (issue 44)", () => {
     expect(found).toEqual([]);
   });
 
+  it("calls `offsite serve` the backup server on every screen, never the agent (but its agent.toml)", () => {
+    const said = sources(resolve(process.cwd(), "src")).flatMap((f) =>
+      readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
+        // "agent" as a key ("agent", in quotes alone) is an interface word; agent.toml is a file.
+        .map((l) => l.replace(/"agent"|agent\.toml/g, ""))
+        .filter((l) => /\bagents?\b/i.test(l))
+        .map((l) => `${f}: ${l.trim()}`),
+    );
+    expect(said).toEqual([]);
+  });
+
   it("says it in the engine's and the desktop's words too (a native dialog's title said 'Save the recovery item')", () => {
     const rust = (dir: string): string[] =>
       readdirSync(dir).flatMap((n) => {
