@@ -147,7 +147,7 @@ describe("the protection checklist", () => {
     const banner = await vault.$(byTestId("project-paused-vault"));
     assert.match(await banner.getText(), /Backups are paused until you confirm your recovery key/);
     const fix = await vault.$(byTestId("fix-vault"));
-    assert.equal(await fix.getText(), "Confirm the recovery key");
+    assert.equal(await fix.getText(), "Confirm your recovery key");
     // Nothing on the card offers backing up (it would be refused again).
     assert.doesNotMatch(await vault.getText(), /Back up now/);
     const engineVault = engine().projects.find((p) => p.name === "vault").health;

@@ -159,11 +159,11 @@ describe("the checklist on the home card and the project header", () => {
     expect(banner).toHaveTextContent(/^Backups are paused until you confirm your recovery key: without it nobody could read them\./);
     expect(screen.getByTestId("project-paused")).toHaveTextContent("Backups are paused until you confirm your recovery key");
     expect(within(card).getAllByRole("button").filter((b) => !b.classList.contains("link"))).toEqual([within(card).getByTestId("fix-vault")]);
-    expect(within(banner).getByTestId("fix-vault")).toHaveTextContent("Confirm the recovery key");
-    // The project header's banner has the one "Confirm the recovery key" button; its items none
+    expect(within(banner).getByTestId("fix-vault")).toHaveTextContent("Confirm your recovery key");
+    // The project header's banner has the one "Confirm your recovery key" button; its items none
     // (checklist-04 showed three).
     const header = screen.getByTestId("project-status");
-    expect(within(header).getAllByRole("button", { name: /confirm the recovery key/i })).toHaveLength(1);
+    expect(within(header).getAllByRole("button", { name: /confirm your recovery key/i })).toHaveLength(1);
     // The rows the banner answers are not listed again on the card; the header lists them.
     expect(items(card).map(([id]) => id)).not.toContain("encryption");
     expect(items(card).map(([id]) => id)).not.toContain("backed_up");
@@ -188,7 +188,7 @@ describe("the checklist on the home card and the project header", () => {
     expect(lastRun).toHaveTextContent(/^Last run waited [^:]+$/);
     expect(lastRun.getAttribute("title")).toMatch(/confirm your recovery key to resume backups/);
     const fix = within(card).getByTestId("fix-vault");
-    expect(fix).toHaveTextContent("Confirm the recovery key");
+    expect(fix).toHaveTextContent("Confirm your recovery key");
     fireEvent.click(fix);
     // The Fix opens the project's encryption card at the recovery key's field.
     expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "vault", tab: "protection", confirmKey: true });
