@@ -424,7 +424,7 @@ mod tests {
         assert!(
             t.body.ends_with(
                 "next: The recovery key is not confirmed yet: without it nobody can read the \
-                 backups. Confirm the recovery key"
+                 backups. Confirm your recovery key"
             ),
             "{}",
             t.body

@@ -93,7 +93,7 @@ pub async fn save_recovery_file<R: Runtime>(
             };
             let builder = dialog
                 .file()
-                .set_title("Save the recovery item")
+                .set_title("Save the recovery key")
                 .set_file_name(format!("{project}-offsite-recovery.txt"));
             let picked = tauri::async_runtime::spawn_blocking(move || builder.blocking_save_file())
                 .await

@@ -6,14 +6,29 @@ import { formatTime, localZoneLabel } from "./components/format";
 import { backupName } from "./components/names";
 import { clockTime, dayAndTime, localDay } from "./project/tabs/time";
 
-const sources = import.meta.glob(["./**/*.ts", "./**/*.tsx", "!./**/*.test.ts", "!./**/*.test.tsx", "!./bindings.ts"], {
+const sources = import.meta.glob(["./**/*.ts", "./**/*.tsx", "!./**/*.test.ts", "!./**/*.test.tsx", "!./bindings.ts", "!./**/fixtures.ts"], {
   query: "?raw",
   import: "default",
   eager: true,
 }) as Record<string, string>;
 
-/** The modules that may format dates (the time helpers) or read the zone's name (not a format). */
-const TIME_MODULES = new Set(["./components/format.ts", "./project/tabs/time.ts", "./schedules/ScheduleRow.tsx"]);
+/** The modules that may format dates (the time helpers) or read the zone's name (not a format);
+ * the restore to a time converts its field's local value to the engine's RFC 3339 (an input, to
+ * the second). */
+const TIME_MODULES = new Set(["./components/format.ts", "./project/tabs/time.ts", "./schedules/ScheduleRow.tsx", "./wizard/pitr/time.ts"]);
+
+/** Every line of the screens' sources but the time helpers', matching `re`, as "path:line: text". */
+function linesMatching(re: RegExp): string[] {
+  return Object.entries(sources)
+    .filter(([path]) => !TIME_MODULES.has(path))
+    .flatMap(([path, text]) =>
+      text
+        .split("\n")
+        .map((line, i) => ({ path, line: i + 1, text: line }))
+        .filter(({ text }) => !/^\s*(\/\/|\*|\/\*\*)/.test(text) && re.test(text)),
+    )
+    .map(({ path, line, text }) => `${path}:${line}: ${text.trim()}`);
+}
 
 const ONE_FORMAT = /^\d{4}-\d\d-\d\d \d\d:\d\d$/;
 
@@ -34,6 +49,17 @@ describe("one date format everywhere", () => {
       )
       .map(({ path, line, text }) => `${path}:${line}: ${text.trim()}`);
     expect(offenders).toEqual([]);
+  });
+
+  it("no screen builds a date from its parts or writes an instant as it is (toISOString, getHours…)", () => {
+    // A hand-made "13:32:36" or an ISO string in a table was the second and third format.
+    expect(linesMatching(/\.toISOString\(|\.get(FullYear|Month|Date|Hours|Minutes|Seconds)\(\)/)).toEqual([]);
+  });
+
+  it("no hover shows a raw instant ('2026-11-25T01:30:00Z'): the exact time is the one format too", () => {
+    // title={x.created_at}, title={t ? t.tested_at : …}: an *_at value shown without a helper.
+    const raw = linesMatching(/title=\{[^}]*\b\w+_at\b/).filter((l) => !/(formatTime|dayAndTime|clockTime|localSeconds)\(/.test(l));
+    expect(raw).toEqual([]);
   });
 
   it("every helper writes the one format, in local time", () => {

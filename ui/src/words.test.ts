@@ -64,4 +64,36 @@ describe("the glossary's one word per thing (issue 44)", () => {
     const found = sources(resolve(process.cwd(), "src")).filter((f) => /recovery item/i.test(readFileSync(f, "utf8")));
     expect(found).toEqual([]);
   });
+
+  it("calls `offsite serve` the backup server on every screen, never the agent (but its agent.toml)", () => {
+    const said = sources(resolve(process.cwd(), "src")).flatMap((f) =>
+      readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
+        // "agent" as a key ("agent", in quotes alone) is an interface word; agent.toml is a file.
+        .map((l) => l.replace(/"agent"|agent\.toml/g, ""))
+        .filter((l) => /\bagents?\b/i.test(l))
+        .map((l) => `${f}: ${l.trim()}`),
+    );
+    expect(said).toEqual([]);
+  });
+
+  it("says it in the engine's and the desktop's words too (a native dialog's title said 'Save the recovery item')", () => {
+    const rust = (dir: string): string[] =>
+      readdirSync(dir).flatMap((n) => {
+        const p = join(dir, n);
+        if (statSync(p).isDirectory()) return n === "target" ? [] : rust(p);
+        return n.endsWith(".rs") ? [p] : [];
+      });
+    const root = resolve(process.cwd(), "..");
+    const files = [...rust(join(root, "src-tauri")), ...rust(join(root, "crates", "core", "src")), ...rust(join(root, "crates", "cli", "src"))];
+    // Text a person reads: string literals, not the comments around them.
+    const said = files.flatMap((f) =>
+      readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => !/^\s*\/\//.test(l) && /"[^"]*recovery item[^"]*"/i.test(l))
+        .map((l) => `${f}: ${l.trim()}`),
+    );
+    expect(said).toEqual([]);
+  });
 });

@@ -373,7 +373,7 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
     assert!(out.contains("0 of 1 protected"), "{out}");
     assert!(out.contains("sched-cli  (database "), "{out}");
     assert!(
-        out.contains("At risk: the newest good backup is only on this computer"),
+        out.contains("At risk: 1 of 3 copies: the newest good backup is only on this computer"),
         "{out}"
     );
     assert!(out.contains("fix: Add a destination"), "{out}");

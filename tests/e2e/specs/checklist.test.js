@@ -5,8 +5,9 @@
 //          → three gaps: Scheduled, Copies, Restore proven — the home card, the project's header
 //            and `offsite status` (plain and --json) list the same items in the same order
 //   vault  encryption with a generated key whose recovery key was never confirmed
-//          → "Backups paused: confirm your recovery key" on the card and the header, a Fix that
-//            opens the recovery key's field, and no "Back up now" anywhere
+//          → "Backups are paused until you confirm your recovery key…" on the card (one sentence,
+//            one button; the rows it answers not listed again) and the header, a Fix that opens
+//            the recovery key's field, and no "Back up now" anywhere
 // Screenshots in light and dark mode.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -114,7 +115,7 @@ describe("the protection checklist", () => {
     assert.deepEqual(await listed(home), open);
     assert.equal(await (await home.$(byTestId("checklist-badge"))).getText(), gaps.checklist.line);
     assert.equal(await (await home.$(byTestId("fix-gaps"))).getText(), gaps.problems[0].fix_label);
-    // The home card says its reason once: not again as the first item's text.
+    // The home card says its reason once: as the first item's sentence, no line of its own.
     const homeText = await home.getText();
     assert.equal(homeText.split(gaps.problems[0].reason.slice(1)).length - 1, 1, homeText);
     await app.screenshot("01-home-light");
@@ -144,20 +145,24 @@ describe("the protection checklist", () => {
       return (await c.isExisting()) && c;
     });
     const banner = await vault.$(byTestId("project-paused-vault"));
-    assert.match(await banner.getText(), /Backups paused: confirm your recovery key/);
+    assert.match(await banner.getText(), /Backups are paused until you confirm your recovery key/);
     const fix = await vault.$(byTestId("fix-vault"));
-    assert.equal(await fix.getText(), "Confirm the recovery key");
+    assert.equal(await fix.getText(), "Confirm your recovery key");
     // Nothing on the card offers backing up (it would be refused again).
     assert.doesNotMatch(await vault.getText(), /Back up now/);
     const engineVault = engine().projects.find((p) => p.name === "vault").health;
     assert.equal(engineVault.checklist.paused, true);
-    assert.deepEqual(await listed(vault), engineVault.checklist.items.filter((i) => !["done", "off"].includes(i.state)).map((i) => [i.id, i.state]));
+    const pauseFix = engineVault.checklist.items.find((i) => i.id === "encryption").fix;
+    assert.deepEqual(
+      await listed(vault),
+      engineVault.checklist.items.filter((i) => !["done", "off"].includes(i.state) && i.fix !== pauseFix).map((i) => [i.id, i.state]),
+    );
     await app.screenshot("03-paused-home-light");
     await fix.click();
     // The project opens on its encryption card with the recovery key's field.
     const input = await $("encryption-confirm-input");
     await input.waitForDisplayed({ timeout: 30_000 });
-    assert.match(await (await $("project-paused")).getText(), /Backups paused: confirm your recovery key/);
+    assert.match(await (await $("project-paused")).getText(), /Backups are paused until you confirm your recovery key/);
     assert.match(await (await $("encryption-confirm-cancel")).getText(), /backups stay paused/i);
     await app.screenshot("04-paused-project-light");
   });

@@ -189,7 +189,7 @@ describe("every screen in light and dark mode", () => {
         const holes = await app.browser.execute(() => {
           const grid = document.querySelector('[data-testid="source-grid"]');
           const top = grid.getBoundingClientRect().top;
-          const cards = [...grid.children].map((c) => ({ id: c.dataset.testid, r: c.getBoundingClientRect() }));
+          const cards = [...grid.querySelectorAll(".source-card")].map((c) => ({ id: c.dataset.testid, r: c.getBoundingClientRect() }));
           return cards
             .map(({ id, r }) => {
               const above = cards.filter((o) => o.r.bottom <= r.top + 1 && o.r.left < r.right - 1 && o.r.right > r.left + 1);
@@ -212,7 +212,7 @@ describe("every screen in light and dark mode", () => {
         // remote-01: the open form's card spans the grid, not half of it.
         const widths = await app.browser.execute(() => {
           const card = document.querySelector('[data-testid="source-server"]');
-          return { card: card.getBoundingClientRect().width, grid: card.parentElement.getBoundingClientRect().width };
+          return { card: card.getBoundingClientRect().width, grid: card.closest('[data-testid="source-grid"]').getBoundingClientRect().width };
         });
         assert.ok(widths.card >= widths.grid - 1, `the server form's card spans the grid: ${JSON.stringify(widths)}`);
         const form = await app.browser.execute(() => {

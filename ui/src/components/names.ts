@@ -2,6 +2,7 @@
 // name, a database by server and database name (never a connection URL with its port and options).
 import type { BackupType } from "../bindings";
 import { databaseHost, databaseName, formatBytes, formatTime } from "./format";
+import { clockTimeSeconds } from "../project/tabs/time";
 
 const TYPE_NAMES: Record<BackupType, string> = {
   full: "Full backup",
@@ -18,8 +19,8 @@ export function backupName(b: { backup_type: BackupType; created_at: string }): 
 
 /** ":16": a time's seconds, the part added when two backups share a minute. */
 function secondsOf(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : `:${String(d.getSeconds()).padStart(2, "0")}`;
+  const t = clockTimeSeconds(iso);
+  return t === iso ? "" : `:${t.slice(-2)}`;
 }
 
 /**
@@ -79,4 +80,17 @@ export function databaseLabel(url: string): string {
   const host = databaseHost(url).replace(/:\d+$/, "");
   if (host === url) return url.replace(/\/\/[^@/]*@/, "//");
   return db ? `${db} on ${host}` : host;
+}
+
+/**
+ * A per-tenant archive's tenant as a person reads it: "orgs 2", not the engine's mark "orgs=2"
+ * (issue 44). A tenant's name has no "=" (letters, digits, "-", "_": the engine's rule), so the
+ * first one ends it; the rest is the root row's key value.
+ */
+export function tenantWords(mark: string): { name: string; value: string; words: string } {
+  const at = mark.indexOf("=");
+  if (at < 0) return { name: mark, value: "", words: mark };
+  const name = mark.slice(0, at);
+  const value = mark.slice(at + 1);
+  return { name, value, words: `${name} ${value}` };
 }

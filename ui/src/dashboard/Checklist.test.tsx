@@ -86,14 +86,13 @@ describe("the checklist on the home card and the project header", () => {
     const card = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "shop")!;
     expect(within(card).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
     expect(within(card).getByTestId("checklist-badge")).toHaveClass("check-badge-open");
-    // The reason is a line of its own: sentence case.
-    expect(within(card).getByTestId("project-reason").textContent).toBe("No schedule: backups are only made by hand");
-    // ...said once: the first item (whose why it is) points to it instead of repeating it.
+    // Every row is a sentence (issue 44: "Scheduled: needs you" was a state, not a sentence); the
+    // card's reason is the first row's sentence, so no line of its own repeats it.
+    expect(within(card).queryByTestId("project-reason")).toBeNull();
     expect(card.textContent!.split("backups are only made by hand").length - 1).toBe(1);
     const scheduled = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "scheduled")!;
-    // ...and says its own short state, not "(the reason above)" (issue 44, screens-light-01).
-    // ("needs you", not "not yet", which contradicted a good backup beside a failed run.)
-    expect(scheduled.textContent).toBe("!Scheduled: needs you");
+    expect(scheduled.textContent).toBe("!Scheduled no schedule: backups are only made by hand");
+    for (const li of within(card).getAllByTestId("check-item")) expect(li.textContent).not.toMatch(/needs you|not yet$/);
     const copies = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "copies")!;
     expect(copies).toHaveTextContent("the newest good backup is only on this computer");
     expect(items(card)).toEqual([
@@ -154,22 +153,30 @@ describe("the checklist on the home card and the project header", () => {
     );
     await waitFor(() => expect(screen.getByTestId("project-paused")).toBeInTheDocument());
     const card = screen.getByTestId("project-card");
-    expect(within(card).getByTestId("project-paused-vault")).toHaveTextContent("Backups paused: confirm your recovery key");
-    expect(screen.getByTestId("project-paused")).toHaveTextContent("Backups paused: confirm your recovery key");
-    // The project header's banner has the one "Confirm the recovery key" button; its items none
+    // One sentence and one button on the card (issue 44: the pause was said in three items).
+    const banner = within(card).getByTestId("project-paused-vault");
+    expect(banner.querySelectorAll("p")).toHaveLength(1);
+    expect(banner).toHaveTextContent(/^Backups are paused until you confirm your recovery key: without it nobody could read them\./);
+    expect(screen.getByTestId("project-paused")).toHaveTextContent("Backups are paused until you confirm your recovery key");
+    expect(within(card).getAllByRole("button").filter((b) => !b.classList.contains("link"))).toEqual([within(card).getByTestId("fix-vault")]);
+    expect(within(banner).getByTestId("fix-vault")).toHaveTextContent("Confirm your recovery key");
+    // The project header's banner has the one "Confirm your recovery key" button; its items none
     // (checklist-04 showed three).
     const header = screen.getByTestId("project-status");
-    expect(within(header).getAllByRole("button", { name: /confirm the recovery key/i })).toHaveLength(1);
-    expect(items(card).slice(0, 2)).toEqual([
+    expect(within(header).getAllByRole("button", { name: /confirm your recovery key/i })).toHaveLength(1);
+    // The rows the banner answers are not listed again on the card; the header lists them.
+    expect(items(card).map(([id]) => id)).not.toContain("encryption");
+    expect(items(card).map(([id]) => id)).not.toContain("backed_up");
+    expect(items(header).slice(0, 2)).toEqual([
       ["encryption", "gap"],
       ["backed_up", "paused"],
     ]);
     expect(screen.queryByText("Back up now")).toBeNull();
     // Said once on the card: the banner (no reason line repeating it), in sentence case.
     expect(within(card).queryByTestId("project-reason")).toBeNull();
-    expect((card.textContent ?? "").match(/backups paused/gi)).toHaveLength(1);
+    expect((card.textContent ?? "").match(/backups (are )?paused/gi)).toHaveLength(1);
     // The paused item's mark is drawn, not a glyph the font may lack.
-    const pausedItem = within(card).getAllByTestId("check-item").find((i) => i.dataset["state"] === "paused")!;
+    const pausedItem = within(header).getAllByTestId("check-item").find((i) => i.dataset["state"] === "paused")!;
     expect(within(pausedItem).getByTestId("check-mark").querySelector("svg")).not.toBeNull();
     expect(pausedItem.textContent).not.toContain("⏸");
     // The refused run waited (amber, with what resumes it), it did not fail (red).
@@ -181,7 +188,7 @@ describe("the checklist on the home card and the project header", () => {
     expect(lastRun).toHaveTextContent(/^Last run waited [^:]+$/);
     expect(lastRun.getAttribute("title")).toMatch(/confirm your recovery key to resume backups/);
     const fix = within(card).getByTestId("fix-vault");
-    expect(fix).toHaveTextContent("Confirm the recovery key");
+    expect(fix).toHaveTextContent("Confirm your recovery key");
     fireEvent.click(fix);
     // The Fix opens the project's encryption card at the recovery key's field.
     expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "vault", tab: "protection", confirmKey: true });

@@ -23,17 +23,6 @@ const MARK: Record<CheckState, string> = {
   off: "–",
 };
 
-/** A row's state in two words, when its reason is the card's headline ("Scheduled: needs you").
- * Not "not yet": "Backed up recently: not yet" stood beside "Last good backup: just now" when the
- * newest run had failed (third review, dashboard-01). */
-export const SHORT_STATE: Record<CheckState, string> = {
-  done: "done",
-  gap: "needs you",
-  paused: "paused",
-  waiting: "waiting for the others",
-  off: "off",
-};
-
 function Mark({ state }: { state: CheckState }) {
   return (
     <span className="check-mark" aria-hidden="true" data-testid="check-mark">
@@ -91,10 +80,8 @@ type ItemsProps = {
   onFix?: (item: CheckItem) => void;
   /** The item whose Fix is already the card's main button (no second button for it). */
   mainFix?: CheckItem["id"] | undefined;
-  /** A sentence the card already says above the list (its reason): the item whose why it is
-   * shows its label only, so nothing is said twice. */
-  said?: string | undefined;
-  /** A PausedBanner with its Fix button is shown above the list. */
+  /** A PausedBanner with its Fix button is shown above the list: the items it answers take no
+   * button of their own ("all"), and are not listed again ("open": the home card). */
   pausedBanner?: boolean;
   testId?: string;
   /** Said after an item's why (the project page: "Scheduled" while Offsite does not start at login). */
@@ -112,25 +99,15 @@ export function saysAgain(item: CheckItem, said: string | undefined): boolean {
   return said !== undefined && plain(item.why) === plain(said);
 }
 
-function Item({ item, onFix, quiet, note }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined; quiet: boolean; note?: ReactNode }) {
+function Item({ item, onFix, note }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined; note?: ReactNode }) {
   return (
     <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
       <Mark state={item.state} />
       <span className="check-text">
-        <span className="check-label">{item.label}</span>
-        {quiet ? (
-          // Its reason is the card's headline, not said twice; the row says its own short state
-          // (a bare label read as an empty row: dashboard-01; "(the reason above)" read wrong:
-          // screens-light-01).
-          <span className="check-why muted" data-testid="check-why-above">
-            : {SHORT_STATE[item.state]}
-          </span>
-        ) : (
-          <>
-            {" "}
-            <span className="check-why">{checkWhy(item)}</span>
-          </>
-        )}
+        <span className="check-label">{item.label}</span>{" "}
+        {/* Every row is a sentence (issue 44: "Backed up recently: needs you" was a state, not a
+            sentence, above the next row's sentence); the card says no reason line beside it. */}
+        <span className="check-why">{checkWhy(item)}</span>
         {note}
       </span>
       {onFix && item.fix && item.fix_label && (
@@ -149,12 +126,16 @@ function Item({ item, onFix, quiet, note }: { item: CheckItem; onFix: ((item: Ch
 }
 
 /** The items, next step first (the engine's order). */
-export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBanner = false, testId = "checklist", notes }: ItemsProps) {
-  const listed = show === "all" ? checklist.items : checklist.items.filter((i) => i.state !== "done" && i.state !== "off");
-  const done = checklist.items.filter((i) => i.state === "done");
+export function ChecklistItems({ checklist, show, onFix, mainFix, pausedBanner = false, testId = "checklist", notes }: ItemsProps) {
   // Paused backups with their banner's button above the list (`pausedBanner`): the items it
-  // answers take no second and third copy of it (checklist-04 showed three).
-  const bannerFix = pausedBanner && checklist.paused ? checklist.items.find((i) => i.id === "encryption")?.fix : undefined;
+  // answers take no second and third copy of it (checklist-04 showed three); on the home card
+  // they are not listed again at all (the banner's one sentence says the pause).
+  const bannerFix = answeredByBanner(checklist, pausedBanner);
+  const listed =
+    show === "all"
+      ? checklist.items
+      : checklist.items.filter((i) => i.state !== "done" && i.state !== "off" && !(bannerFix && i.fix === bannerFix));
+  const done = checklist.items.filter((i) => i.state === "done");
   return (
     <div className="checklist" data-testid={testId} data-paused={checklist.paused}>
       {listed.length > 0 && (
@@ -164,7 +145,6 @@ export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBa
               key={i.id}
               item={i}
               onFix={i.id === mainFix || (bannerFix && i.fix === bannerFix) ? undefined : onFix}
-              quiet={saysAgain(i, said)}
               note={notes?.[i.id]}
             />
           ))}
@@ -180,24 +160,47 @@ export function ChecklistItems({ checklist, show, onFix, mainFix, said, pausedBa
   );
 }
 
-/** Backups paused until the recovery key is confirmed: said first, with the button that opens
- * the field (the item's Fix). */
-export function PausedBanner({ checklist, onFix, testId = "backups-paused" }: { checklist: Checklist; onFix?: (item: CheckItem) => void; testId?: string }) {
+/** The Fix a PausedBanner shown above the list takes (the encryption item's), if backups are paused. */
+export function answeredByBanner(checklist: Checklist, pausedBanner = true): CheckItem["fix"] | undefined {
+  if (!pausedBanner || !checklist.paused) return undefined;
+  return checklist.items.find((i) => i.id === "encryption")?.fix ?? undefined;
+}
+
+/** The banner's one sentence (issue 44: the home card said the pause in three items). */
+export function pausedWords(fix: CheckItem["fix"]): string {
+  return fix === "set_up_encryption"
+    ? "Backups are paused until encryption is set up."
+    : "Backups are paused until you confirm your recovery key: without it nobody could read them.";
+}
+
+/** Backups paused until the recovery key is confirmed: one sentence, first, with the one button
+ * that opens the field (the item's Fix). */
+export function PausedBanner({
+  checklist,
+  onFix,
+  testId = "backups-paused",
+  fixTestId,
+}: {
+  checklist: Checklist;
+  onFix?: (item: CheckItem) => void;
+  testId?: string;
+  /** The button's test id (default `${testId}-fix`). */
+  fixTestId?: string;
+}) {
   if (!checklist.paused) return null;
   const encryption = checklist.items.find((i) => i.id === "encryption");
   if (!encryption) return null;
-  const title =
-    encryption.fix === "set_up_encryption" ? "Backups paused: finish setting up encryption" : "Backups paused: confirm your recovery key";
   return (
     <div className="notice notice-warn check-paused" role="alert" data-testid={testId}>
-      <p className="notice-title">{title}</p>
-      <p className="small">
-        {encryption.fix === "set_up_encryption"
-          ? "No backup runs until encryption is set up."
-          : "No backup runs until you confirm it: without the recovery key nobody could read the backups."}
-      </p>
+      <p className="notice-title">{pausedWords(encryption.fix)}</p>
       {onFix && encryption.fix_label && (
-        <button type="button" className="btn btn-small btn-primary" onClick={() => onFix(encryption)} data-testid={`${testId}-fix`}>
+        <button
+          type="button"
+          className="btn btn-small btn-primary"
+          onClick={() => onFix(encryption)}
+          data-testid={fixTestId ?? `${testId}-fix`}
+          data-fix={encryption.fix ?? undefined}
+        >
           {encryption.fix_label}
         </button>
       )}

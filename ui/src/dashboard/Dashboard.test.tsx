@@ -213,7 +213,7 @@ describe("Dashboard", () => {
   it("opens the project on a click on its row or its name (the keyboard's way), not on Fix", async () => {
     mock();
     const { onNavigate } = await renderDashboard(overview([healthWith("shop", "no_schedule")]));
-    fireEvent.click(within(row("shop")).getByTestId("project-reason"));
+    fireEvent.click(within(row("shop")).getAllByTestId("check-item")[0]!);
     expect(onNavigate).toHaveBeenLastCalledWith({ screen: "project", name: "shop" });
     const name = within(row("shop")).getByTestId("project-open-shop");
     expect(name.tagName).toBe("BUTTON");

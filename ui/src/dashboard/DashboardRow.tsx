@@ -6,7 +6,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { phaseLabel } from "../components/JobPanel";
 import { formatAgo, formatBytes, formatTime } from "../components/format";
 import type { LiveJob } from "../store";
-import { ChecklistBadge, ChecklistItems, checkWhy, PausedBanner, saysAgain } from "./Checklist";
+import { answeredByBanner, ChecklistBadge, ChecklistItems, checkWhy, PausedBanner, saysAgain } from "./Checklist";
 import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
@@ -100,6 +100,12 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
   const worst = h.problems[0];
   // The checklist's first open item is the one the Fix button takes (the engine orders both).
   const next = h.checklist.items.find((i) => i.state === "gap" || i.state === "paused");
+  // Paused backups: the banner's one sentence and one button say it (not a reason line, a Fix
+  // button and two rows as well: issue 44).
+  const pauseFix = answeredByBanner(h.checklist);
+  // The reason is an open row's sentence (as it usually is): said there, once, not as a line of
+  // its own above a row reduced to "needs you" (issue 44, overdue-later-01).
+  const reasonIsARow = h.checklist.items.some((i) => (i.state === "gap" || i.state === "paused") && saysAgain(i, h.reason));
   // A click anywhere on the row but on a button opens the project (the name is the keyboard's way).
   const open = (e: MouseEvent) => {
     if (e.target instanceof Element && e.target.closest("button, a")) return;
@@ -130,7 +136,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
           </span>
         </div>
         {/* Paused backups are said once, by the banner below (with what to do). */}
-        {!h.checklist.paused && (
+        {!h.checklist.paused && !reasonIsARow && (
           <p className="dash-reason" data-testid="project-reason">
             {sentenceCase(reasonWords(h))}
           </p>
@@ -142,7 +148,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
               {running.progress ? formatBytes(running.progress.bytes_done) : ""}
             </span>
           ) : null}
-          {worst && (
+          {worst && !(pauseFix && worst.fix === pauseFix) && (
             <button
               type="button"
               className={h.health === "protected" ? "btn" : "btn btn-primary"}
@@ -157,13 +163,18 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
           )}
         </div>
       </div>
-      <PausedBanner checklist={h.checklist} testId={`project-paused-${h.project}`} />
+      <PausedBanner
+        checklist={h.checklist}
+        onFix={(item) => onFixItem(h.project, item)}
+        testId={`project-paused-${h.project}`}
+        fixTestId={`fix-${h.project}`}
+      />
       <ChecklistItems
         checklist={h.checklist}
         show="open"
         onFix={(item) => onFixItem(h.project, item)}
         mainFix={next?.id}
-        said={h.checklist.paused ? undefined : h.reason}
+        pausedBanner
         testId="project-checklist"
       />
       <dl className="dash-facts">

@@ -234,6 +234,9 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH, "/tmp/other"], position: pos });
     const box = await screen.findByTestId("drop-unrecognised");
     expect(box).toHaveTextContent("This is not a backup Offsite can read.");
+    // The app's words first (glossary: "a database dump made outside Offsite"); the tools' behind Details.
+    expect(box.querySelector("p.notice")?.textContent).not.toMatch(/pg_dump|database\.dump/);
+    expect(screen.getByTestId("drop-unrecognised-detail")).toHaveTextContent("pg_dump -Fc");
     expect(screen.getByTestId("drop-error")).toHaveAttribute("data-code", "unsupported_format");
     expect(screen.getByTestId("drop-ignored")).toHaveTextContent("1 more file was dropped");
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();

@@ -178,10 +178,15 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
     return (
       <div data-testid="drop-unrecognised">
         <p className="notice notice-error">
-          <strong>This is not a backup Offsite can read.</strong> Offsite reads its own archives, plain{" "}
-          <span className="mono">pg_dump -Fc</span> files and project exports (with a{" "}
-          <span className="mono">database.dump</span>).
+          <strong>This is not a backup Offsite can read.</strong> Offsite reads its own archive files, database dumps
+          made outside Offsite and project exports.
         </p>
+        <Details testId="drop-unrecognised-detail">
+          <p className="small">
+            A database dump made outside Offsite: <span className="mono">pg_dump -Fc</span> (custom format), a
+            directory dump or a plain SQL file; a project export holds a <span className="mono">database.dump</span>.
+          </p>
+        </Details>
         <ErrorNotice error={inspected.error} testId="drop-error" />
       </div>
     );

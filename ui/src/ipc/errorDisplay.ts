@@ -205,7 +205,7 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     // entered back.
     tone: "warning",
     outcome: "Paused",
-    backupFix: { target: "encryption", label: "Confirm the recovery key…" },
+    backupFix: { target: "encryption", label: "Confirm your recovery key…" },
     restore: {
       text: "The target database is not empty any more. Review the plan again and confirm replacing it.",
       goto: "review",

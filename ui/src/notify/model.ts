@@ -32,7 +32,7 @@ export const EVENT_GROUPS: [string, string][] = [
   ["retention", "Retention"],
   ["space", "Space"],
   ["copies", "Copies"],
-  ["agent", "Agent"],
+  ["agent", "Backup server"],
   ["platform", "Platform backup"],
 ];
 

@@ -84,7 +84,7 @@ export function EncryptionSetup({ settings, api, onChanged, testId = "encryption
               <p className="notice-title">Backups paused: confirm your recovery key</p>
               <p>No backup runs until you enter the recovery key back: without it nobody could read the backups.</p>
               <button type="button" className="btn btn-small btn-primary" onClick={() => setStage({ kind: "confirm" })} data-testid={`${testId}-confirm-open`}>
-                Confirm the recovery key…
+                Confirm your recovery key…
               </button>
             </div>
           )}

@@ -108,7 +108,7 @@ export function ProjectPage({
   };
   const backingUp = liveJobs.some((j) => !j.finished && j.kind === "backup");
   const protection = useProtection(name);
-  // Bumped by a refused backup's "Confirm the recovery key…" (or the checklist's Fix, or the
+  // Bumped by a refused backup's "Confirm your recovery key…" (or the checklist's Fix, or the
   // route's `confirmKey`): the encryption card opens its field.
   const [confirmRequest, setConfirmRequest] = useState(confirmKey ? 1 : 0);
   // A backup refused at its start (actionError) or by its job: the way out, until the user took it.

@@ -72,10 +72,10 @@ describe("ProjectsHome", () => {
     expect(within(card("shop")).getByTestId("project-checklist-done")).toHaveTextContent("Restore proven");
     // A failed drill and never proven: open items, with the engine's words and Fix.
     expect(item("blog")).toHaveAttribute("data-state", "gap");
-    // The engine's words, once: the card's reason line says them, the item only names itself.
-    expect(card("blog")).toHaveTextContent(/reason of drill_failed/i);
-    expect(item("blog")).toHaveTextContent("Restore proven");
-    expect(item("blog")).not.toHaveTextContent(/reason of drill_failed/i);
+    // The engine's words, once: the item says them as its sentence, no reason line repeats them.
+    expect(item("blog")).toHaveTextContent(/^!Restore proven reason of drill_failed/i);
+    expect((card("blog").textContent ?? "").match(/reason of drill_failed/gi)).toHaveLength(1);
+    expect(within(card("blog")).queryByTestId("project-reason")).toBeNull();
     expect(within(card("blog")).getByTestId("fix-blog")).toHaveTextContent("Open the drill report");
     expect(item("wiki")).toHaveAttribute("data-state", "gap");
     expect(within(card("wiki")).getByTestId("fix-wiki")).toHaveTextContent("Run a drill");

@@ -283,6 +283,9 @@ describe("Settings", () => {
     fireEvent.click(screen.getByTestId("settings-pg-choose"));
     await waitFor(() => expect(screen.getByTestId("settings-pg-custom")).toHaveValue("/opt/pg16/bin"));
     expect(screen.getByTestId("settings-pg-custom-radio")).toBeChecked();
+    // The app's words, not the tools' names (issue 44): the dialog's title and the field's name.
+    expect(calls.filter((c) => c.cmd === "pick_path").at(-1)?.args).toEqual({ kind: "folder", title: "Folder of the PostgreSQL tools" });
+    expect(screen.getByTestId("settings-pg-custom")).toHaveAttribute("aria-label", "Folder of the PostgreSQL tools");
   });
 
   it("shows a load error with retry", async () => {

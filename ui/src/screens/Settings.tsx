@@ -366,7 +366,7 @@ export function Settings({ onBack }: Props) {
               <span className="path-row">
                 <input
                   type="text"
-                  aria-label="Folder of pg_dump and pg_restore"
+                  aria-label="Folder of the PostgreSQL tools"
                   value={draft.pg_custom}
                   onChange={(e) => {
                     set("pg_custom", e.target.value);
@@ -380,7 +380,7 @@ export function Settings({ onBack }: Props) {
                 <button
                   type="button"
                   className="btn"
-                  onClick={() => void choose("pg_custom", "Folder of pg_dump and pg_restore")}
+                  onClick={() => void choose("pg_custom", "Folder of the PostgreSQL tools")}
                   data-testid="settings-pg-choose"
                 >
                   Choose…

@@ -228,6 +228,20 @@ mod tests {
     }
 }
 
+/// A number of seconds as every front end writes a duration ([`crate::units::format_duration`]).
+fn seconds_words(seconds: f64) -> String {
+    crate::units::format_duration(std::time::Duration::from_secs_f64(seconds.max(0.0)))
+}
+
+/// A target in the same words, whole days as days ("7 days", not "168 h").
+fn target_words(seconds: u32) -> String {
+    match seconds {
+        86_400 => "1 day".into(),
+        s if s > 0 && s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s => seconds_words(f64::from(s)),
+    }
+}
+
 /// The RTO check: the time from the start of the restore to a checked database, failed when it
 /// is longer than the project's RTO target (`target`, seconds; `None`: no target, only measured).
 pub fn rto_check(rto_seconds: f64, target: Option<u32>) -> DrillCheck {
@@ -240,12 +254,15 @@ pub fn rto_check(rto_seconds: f64, target: Option<u32>) -> DrillCheck {
         } else {
             CheckStatus::Passed
         },
-        expected: target.map(|t| format!("at most {}", crate::schedule::format_target(t))),
-        actual: Some(format!("{rto_seconds:.1} s")),
+        // Durations in the one way every front end writes them ("under 1 s", "1 min 35 s"), not
+        // "0.4 s" beside the app's "under 1 s" or a target's "1m" (issue 44).
+        expected: target.map(|t| format!("at most {}", target_words(t))),
+        actual: Some(seconds_words(rto_seconds)),
         detail: over.map(|t| {
             format!(
-                "the restore took {rto_seconds:.1} s, longer than the recovery time target of {}",
-                crate::schedule::format_target(t)
+                "the restore took {}, longer than the recovery time target of {}",
+                seconds_words(rto_seconds),
+                target_words(t)
             )
         }),
     }
@@ -259,11 +276,14 @@ mod rto_tests {
     fn a_restore_longer_than_the_rto_target_fails_the_check() {
         let c = rto_check(95.0, Some(60));
         assert_eq!(c.status, CheckStatus::Failed);
-        assert_eq!(c.expected.as_deref(), Some("at most 1m"));
+        assert_eq!(c.expected.as_deref(), Some("at most 1 min"));
+        assert_eq!(c.actual.as_deref(), Some("1 min 35 s"));
         assert!(c
             .detail
             .unwrap()
-            .contains("95.0 s, longer than the recovery time target of 1m"));
+            .contains("took 1 min 35 s, longer than the recovery time target of 1 min"));
+        // Under a second: as the app says it, not "0.4 s".
+        assert_eq!(rto_check(0.4, None).actual.as_deref(), Some("under 1 s"));
         assert_eq!(
             DrillReport::verdict_of(&[rto_check(95.0, Some(60))]),
             Verdict::Failed

@@ -139,7 +139,7 @@ impl FixAction {
             FixAction::OpenDrill => "Open the drill report",
             FixAction::VerifyNow => "Verify now",
             FixAction::RunDrill => "Run a drill",
-            FixAction::ConfirmRecoveryKey => "Confirm the recovery key",
+            FixAction::ConfirmRecoveryKey => "Confirm your recovery key",
             FixAction::SetUpEncryption => "Set up encryption",
             FixAction::CaptureNow => "Capture now",
         }
@@ -589,10 +589,12 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             .find(|c| c.ok)
             .map(|c| c.place.to_lowercase())
             .unwrap_or_else(|| "one place".into());
+        // The count first, as the Copies item says it when done ("3 of 3 copies, …").
+        let n = f.copies.iter().filter(|c| c.ok).count();
         add(
             P::OneCopy,
             format!(
-                "the newest good backup is only on {only}{}",
+                "{n} of 3 copies: the newest good backup is only on {only}{}",
                 media_notes(&f.copies)
             ),
         );

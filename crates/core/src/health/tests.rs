@@ -165,14 +165,14 @@ fn each_situation_gets_its_state_reason_and_fix() {
             "one copy",
             |f| f.copies = vec![local()],
             Health::AtRisk,
-            "the newest good backup is only on this computer",
+            "1 of 3 copies: the newest good backup is only on this computer",
             Some(FixAction::AddDestination),
         ),
         (
             "copy not there yet",
             |f| f.copies = vec![local(), dest("nas", false)],
             Health::AtRisk,
-            "the newest good backup is only on this computer",
+            "1 of 3 copies: the newest good backup is only on this computer",
             Some(FixAction::AddDestination),
         ),
         (
@@ -533,7 +533,7 @@ fn a_copy_on_the_local_disk_is_not_a_second_place_and_the_reason_says_why() {
     assert_eq!(h.problems[0].kind, ProblemKind::OneCopy);
     assert_eq!(
         h.reason,
-        "the newest good backup is only on this computer (usb is on the same disk as the local backups: one medium, not two)"
+        "2 of 3 copies: the newest good backup is only on this computer (usb is on the same disk as the local backups: one medium, not two)"
     );
     // With a copy on another medium as well, protected in 2 places, and still saying why.
     let mut f2 = f.clone();
@@ -669,7 +669,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |f| f.copies = vec![local()],
             I::Copies,
             S::Gap,
-            "The newest good backup is only on this computer.",
+            "1 of 3 copies: the newest good backup is only on this computer.",
             Some(FixAction::AddDestination),
         ),
         (

@@ -93,5 +93,5 @@ async fn a_backup_older_than_the_rpo_puts_the_project_at_risk_and_the_drill_chec
         .find(|c| c.id == "rto")
         .expect("an RTO check");
     assert_eq!(rto.status, CheckStatus::Passed, "{rto:#?}");
-    assert_eq!(rto.expected.as_deref(), Some("at most 7d"));
+    assert_eq!(rto.expected.as_deref(), Some("at most 7 days"));
 }

@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useState } from "react";
 import type { BackupRow, BackupStatus, BackupType, RemovalForecast, SafetyBackup } from "../../bindings";
 import { formatBytes } from "../../components/format";
+import { tenantWords } from "../../components/names";
 import { VirtualList } from "../../components/VirtualList";
 import { ORIGIN_SENTENCE, ORIGIN_WORDS } from "../../words";
 import { dayAndTime, clockTime, clockTimeSeconds, localDay } from "./time";
@@ -198,11 +199,11 @@ function TimelineRow({ b, seconds, removal, removalShort, proven, menuOpen, onMe
       {b.tenant ? (
         <span
           className="tl-origin tl-origin-tenant"
-          title={`One tenant's part of a backup (${b.tenant}): its rows only, split from a backup of the whole database`}
+          title={`One tenant's part of a backup: the rows of ${tenantWords(b.tenant).words} only, split from a backup of the whole database`}
           data-testid="backup-tenant"
           data-tenant={b.tenant}
         >
-          tenant {b.tenant}
+          {tenantWords(b.tenant).words}
         </span>
       ) : (
         <span className={`tl-origin tl-origin-${origin}`} title={ORIGIN_SENTENCE[origin]} data-testid="backup-origin" data-origin={origin}>
@@ -294,7 +295,7 @@ export function SafetyBackupRows({ items }: { items: SafetyBackup[] }) {
       </div>
       {items.map((s) => (
         <div key={s.path} className="tl-row" role="listitem" data-testid="safety-backup-row" data-path={s.path}>
-          <span data-testid="safety-backup-date" title={s.created_at}>
+          <span data-testid="safety-backup-date">
             {dayAndTime(s.created_at)}
           </span>
           <span title={`Database ${s.target.replace(/^safety-/, "")}`}>{TYPE_WORDS.database}</span>

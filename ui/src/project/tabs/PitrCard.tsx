@@ -171,7 +171,7 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
               : `${status.stray_slots.length} captures no project owns hold the server’s disk`}
           </p>
           <p>
-            Left by a removed agent or a deleted project, it keeps{" "}
+            Left by a removed backup server or a deleted project, it keeps{" "}
             {formatBytes(status.stray_slots.reduce((sum, x) => sum + x.retained_bytes, 0))} of changes on the server until it is
             dropped (pg_drop_replication_slot).
           </p>

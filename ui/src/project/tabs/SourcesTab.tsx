@@ -3,11 +3,10 @@
 // destinations are on the Protection tab), each with a status light and, for a connection, when it was last tested and how
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
-import { type ReactNode, type RefObject, useEffect, useMemo, useRef, useState } from "react";
+import { Children, type ReactElement, type ReactNode, type RefObject, cloneElement, isValidElement, useEffect, useMemo, useRef, useState } from "react";
 import { type BackupRow, commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
-import { databaseHost, databaseName } from "../../components/format";
+import { databaseHost, databaseName, formatTime } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { useMasonry } from "../../components/useMasonry";
 import { type Resource, useBackups, useJobActions } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { BackupSelectionSection, selectionApi } from "../BackupSelectionSection";
@@ -69,7 +68,7 @@ export function LastTest({ source, tests, label }: { source: SourceKind; tests: 
       className={`small source-test${state === "failed" ? " source-test-failed" : " muted"}`}
       data-testid={`source-${source}-last-test`}
       data-state={state}
-      title={t ? t.tested_at : undefined}
+      title={t ? formatTime(t.tested_at) : undefined}
     >
       {label ? `${label}: ` : ""}
       {lastTestWords(t)}
@@ -91,10 +90,11 @@ export function lightOf(set: boolean, test: SourceTest | undefined, loadFailed =
 }
 
 /** One source as a card: a status light, its name, one line, and the section that edits it. */
-/** A card without a light (`light` left out) is one nothing tests, e.g. the tenants. */
-export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light?: Light | undefined; line: ReactNode; children?: ReactNode }) {
+/** A card without a light (`light` left out) is one nothing tests, e.g. the tenants. `order`: its
+ * place when the cards stand in one column (SourceColumns). */
+export function SourceCard({ id, title, light, line, children, order }: { id: string; title: string; light?: Light | undefined; line: ReactNode; children?: ReactNode; order?: number }) {
   return (
-    <article className="source-card" data-testid={`source-${id}`} data-light={light}>
+    <article className="source-card" data-testid={`source-${id}`} data-light={light} style={order === undefined ? undefined : { order }}>
       <header className="source-card-head">
         {light && <span className={`light light-${light}`} role="img" aria-label={LIGHT_WORDS[light]} title={LIGHT_WORDS[light]} />}
         <h3 className="source-card-title">{title}</h3>
@@ -112,7 +112,31 @@ type Props = {
   onEdit?: () => void;
 };
 
-/** A card with an edit form open: it spans the grid and comes first (tabs.css). */
+/**
+ * The Sources cards in two columns that do not depend on each other (issue 44: a CSS grid row is
+ * as tall as its tallest card and left holes beside a tall card; measuring heights to place cards
+ * put them in an implicit third column). The cards are dealt in order, left, right, left…, each
+ * column a plain stack, so no card ever waits below a taller neighbour. In a narrow window, or
+ * while a card has an edit form open, the columns dissolve (`display: contents`, tabs.css) and the
+ * cards stand in one column in their own order, the open one first at the full width.
+ */
+export function SourceColumns({ children, gridRef }: { children: ReactNode; gridRef?: RefObject<HTMLDivElement | null> }) {
+  const cards = Children.toArray(children).filter(isValidElement) as ReactElement<{ order?: number }>[];
+  const placed = cards.map((c, i) => cloneElement(c, { order: i }));
+  const column = (side: 0 | 1) => placed.filter((_, i) => i % 2 === side);
+  return (
+    <div className="source-cols" ref={gridRef} data-testid="source-grid">
+      <div className="source-col" data-testid="source-col">
+        {column(0)}
+      </div>
+      <div className="source-col" data-testid="source-col">
+        {column(1)}
+      </div>
+    </div>
+  );
+}
+
+/** A card with an edit form open: it takes the whole width and comes first (tabs.css). */
 export const OPEN_FORM_CARD = ".source-card:has(form:not(.tenant-add))";
 
 /**
@@ -155,12 +179,11 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
     return "ok";
   };
   const grid = useRef<HTMLDivElement>(null);
-  useMasonry(grid);
   useOpenFormInView(grid);
   return (
     <div className="tab-sources" data-testid="tab-sources">
       {components.status === "error" && <ErrorNotice error={components.error as ErrorPayload} testId="sources-error" />}
-      <div className="source-grid" ref={grid} data-testid="source-grid">
+      <SourceColumns gridRef={grid}>
         <SourceCard id="database" title="Database" light={lightOf(true, t("database"), summary.status === "error")} line={<DatabaseLine summary={summary} />}>
           <LastTest source="database" tests={tests} />
           <ServerReached tests={tests} backups={backups} />
@@ -193,7 +216,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
         <SourceCard id="tenants" title="Tenants" line="roots whose rows are one customer’s">
           <TenantsSection project={project} api={tenants} />
         </SourceCard>
-      </div>
+      </SourceColumns>
     </div>
   );
 }

@@ -1,21 +1,21 @@
-// Issue 44 (remote-02): the Sources grid leaves no hole. A card spans both columns only while an
-// edit form is open in it; the Tenants card's add form is always there, so it stays one column
-// (spanning both for good, it left a hole under the shorter column above it).
+// Issue 44 (remote-02): the Sources grid leaves no hole. Two independent columns of cards; while
+// an edit form is open the cards stand in one column, the open one first. The Tenants card's add
+// form is always there, so it changes nothing.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { renderHook } from "@testing-library/react";
+import { render, renderHook, screen } from "@testing-library/react";
+import { createElement } from "react";
 import { describe, expect, it, vi } from "vitest";
-import { OPEN_FORM_CARD, useOpenFormInView } from "./SourcesTab";
+import { OPEN_FORM_CARD, SourceCard, SourceColumns, useOpenFormInView } from "./SourcesTab";
 
 const CSS = readFileSync(resolve(__dirname, "tabs.css"), "utf8");
+const RULES = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
 
-/** The rule that makes a Sources card span the whole grid: its selector and body. */
-function wideRule(): { selector: string; body: string } {
-  const rules = CSS.replace(/\/\*[\s\S]*?\*\//g, "").matchAll(/([^{}]+)\{([^}]*grid-column:\s*1\s*\/\s*-1;[^}]*)\}/g);
-  const m = Array.from(rules).find((r) => r[1]!.includes(".source-card"));
-  return { selector: (m?.[1] ?? "").trim(), body: m?.[2] ?? "" };
+/** The body of the rule whose selector is exactly `selector` (inside a media query too). */
+function rule(selector: string): string | null {
+  for (const m of RULES.matchAll(/([^{}]+)\{([^{}]*)\}/g)) if (m[1]!.trim() === selector) return m[2]!;
+  return null;
 }
-const wideSelector = () => wideRule().selector;
 
 function card(inner: string): HTMLElement {
   const el = document.createElement("article");
@@ -25,21 +25,37 @@ function card(inner: string): HTMLElement {
   return el;
 }
 
-describe("the Sources grid (no holes)", () => {
-  it("spans a card over both columns while an edit form is open, never for the tenants' add form", () => {
-    const selector = wideSelector();
-    expect(selector).toContain(".source-card");
-    expect(card('<form class="form" data-testid="server-form"></form>').matches(selector)).toBe(true);
-    expect(card('<form class="form tenant-add" data-testid="tenant-add"></form>').matches(selector)).toBe(false);
-    expect(card('<details><form class="form tenant-add"></form></details>').matches(selector)).toBe(false);
-    expect(card("<p>No backup server.</p>").matches(selector)).toBe(false);
+describe("the Sources grid (no holes, issue 44)", () => {
+  it("deals the cards in order into two independent columns, each card keeping its place for one column", () => {
+    const ids = ["database", "storage", "server", "artifacts", "tenants"];
+    render(createElement(SourceColumns, null, ...ids.map((id) => createElement(SourceCard, { key: id, id, title: id, line: "" }))));
+    const cols = screen.getAllByTestId("source-col");
+    expect(cols).toHaveLength(2);
+    const inCol = (c: HTMLElement) => Array.from(c.children).map((e) => (e as HTMLElement).dataset["testid"]);
+    expect(inCol(cols[0]!)).toEqual(["source-database", "source-server", "source-tenants"]);
+    expect(inCol(cols[1]!)).toEqual(["source-storage", "source-artifacts"]);
+    ids.forEach((id, i) => expect(screen.getByTestId(`source-${id}`).style.order).toBe(String(i)));
+    // The columns are plain stacks side by side: no grid rows a tall card could stretch.
+    expect(rule(".source-cols")).toMatch(/display:\s*flex;/);
+    expect(rule(".source-cols")).toMatch(/align-items:\s*flex-start;/);
+    expect(rule(".source-col")).toMatch(/flex-direction:\s*column;/);
+    expect(rule(".source-col")).toMatch(/flex:\s*1 1 0;/);
+    expect(RULES).not.toMatch(/grid-auto-rows:\s*1px/);
   });
 
-  it("puts the card with the open form first, so it never starts below a taller column (screens-light-04)", () => {
-    const css = CSS.replace(/\/\*[\s\S]*?\*\//g, "");
-    const first = /([^{}]+)\{[^}]*order:\s*-1;[^}]*\}/.exec(css);
-    expect(first?.[1]?.trim()).toBe(`.tab-sources ${wideSelector()}`);
-    expect(wideSelector()).toBe(OPEN_FORM_CARD);
+  it("stands the cards in one column, in order, while an edit form is open (never for the tenants' add form) and in a narrow window", () => {
+    const open = `.source-cols:has(.source-card form:not(.tenant-add))`;
+    expect(rule(open)).toMatch(/flex-direction:\s*column;/);
+    expect(rule(`${open} > .source-col`)).toMatch(/display:\s*contents;/);
+    expect(/@media \(max-width: 900px\)\s*\{[^@]*\.source-col\s*\{\s*display:\s*contents;/.test(RULES)).toBe(true);
+    expect(card('<form class="form" data-testid="server-form"></form>').matches(OPEN_FORM_CARD)).toBe(true);
+    expect(card('<form class="form tenant-add" data-testid="tenant-add"></form>').matches(OPEN_FORM_CARD)).toBe(false);
+    expect(card('<details><form class="form tenant-add"></form></details>').matches(OPEN_FORM_CARD)).toBe(false);
+    expect(card("<p>No backup server.</p>").matches(OPEN_FORM_CARD)).toBe(false);
+  });
+
+  it("puts the card with the open form first (screens-light-04)", () => {
+    expect(rule(`.tab-sources ${OPEN_FORM_CARD}`)).toMatch(/order:\s*-1 !important;/);
   });
 
   it("brings a card into view when its form opens, not when other cards change", async () => {
@@ -79,9 +95,12 @@ describe("the backup side panel (issue 44: a wider side panel, file names not cl
   it("is 340 px wide beside the list (wider, the list scrolls sideways at 1100 px)", () => {
     expect(/\.tl-layout\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*340px;/.test(css)).toBe(true);
   });
-  it("puts a value's label above it, so the value has the panel's width (checklist-dark-06)", () => {
+  it("puts a value's label and Copy on a line above it, so the value has the panel's whole width (checklist-dark-06)", () => {
     expect(/\.tl-side \.copyable\s*\{[^}]*grid-template-columns:\s*minmax\(0,\s*1fr\)\s*auto;/.test(css)).toBe(true);
-    expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1 \/ -1;/.test(css)).toBe(true);
+    expect(/\.tl-side \.copyable > \.muted:first-child\s*\{[^}]*grid-column:\s*1;[^}]*grid-row:\s*1;/.test(css)).toBe(true);
+    expect(/\.tl-side \.copyable > button\s*\{[^}]*grid-column:\s*2;[^}]*grid-row:\s*1;/.test(css)).toBe(true);
+    // Issue 44: beside Copy, the file name's end still gave way on a narrow panel.
+    expect(/\.tl-side \.copyable > \.copyable-value\s*\{[^}]*grid-column:\s*1 \/ -1;[^}]*grid-row:\s*2;/.test(css)).toBe(true);
   });
 });
 

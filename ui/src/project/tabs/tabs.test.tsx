@@ -1,3 +1,4 @@
+import { dayAndTime } from "./time";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
@@ -151,7 +152,9 @@ describe("the project page's tabs", () => {
     expect(within(row).getByTestId("backup-origin")).toHaveTextContent("Safety");
     expect(within(row).getByTestId("backup-origin")).toHaveAttribute("data-origin", "safety");
     expect(within(row).getByTestId("backup-origin")).toHaveAttribute("title", "Taken before a restore replaced this project's database");
-    expect(within(row).getByTestId("safety-backup-date")).toHaveAttribute("title", "2026-11-24T09:15:00Z");
+    // The time in the one format, no raw instant on hover (issue 44).
+    expect(within(row).getByTestId("safety-backup-date")).toHaveTextContent(dayAndTime("2026-11-24T09:15:00Z"));
+    expect(within(row).getByTestId("safety-backup-date")).not.toHaveAttribute("title");
     expect(row).toHaveTextContent("3.0 MiB");
     expect(within(row).getByTestId("safety-backup-encrypted")).toHaveTextContent("encrypted");
     expect(within(row).getByTestId("safety-backup-path")).toHaveTextContent(path);
@@ -179,7 +182,9 @@ describe("the project page's tabs", () => {
     });
     const rows = await screen.findAllByTestId("backups-row");
     const tenant = within(rows[0]!).getByTestId("backup-tenant");
-    expect(tenant).toHaveTextContent("tenant orgs=1");
+    // In words, not the engine's mark (issue 44: "org=2" on the timeline).
+    expect(tenant.textContent).toBe("orgs 1");
+    expect(tenant.getAttribute("title")).toContain("the rows of orgs 1 only");
     expect(tenant).toHaveAttribute("data-tenant", "orgs=1");
     expect(within(rows[0]!).queryByTestId("backup-origin")).not.toBeInTheDocument();
     expect(within(rows[1]!).queryByTestId("backup-tenant")).not.toBeInTheDocument();

@@ -25,6 +25,7 @@ import type { StepProps } from "./types";
 import { nounFor, plural, WORDS, sentenceCase } from "../../words";
 import { databaseLabel } from "../../components/names";
 import { destructiveWarning } from "../destructive";
+import { DETAILS, SentenceDetails } from "../../components/SentenceDetails";
 
 const LIST_LIMIT = 50;
 
@@ -457,7 +458,7 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
                 {m.added.length > 0 && <> · added: {m.added.join("; ")}</>}
                 {m.notes.map((n) => (
                   <div key={n} className="muted">
-                    {sentenceCase(n)}
+                    <SentenceDetails text={n} testId="wizard-managed-note-detail" />
                   </div>
                 ))}
               </li>
@@ -502,9 +503,7 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
   );
 }
 
-/** Where the engine's plain sentence of a warning ends and its technical detail begins
- * (`offsite_core::postgres::restore::plan::DETAILS`). */
-export const DETAILS = "\nDetails: ";
+export { DETAILS };
 
 /** A warning: its sentence first, the engine's technical words behind "Details". */
 export function Warning({ text }: { text: string }) {

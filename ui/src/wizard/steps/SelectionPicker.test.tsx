@@ -46,3 +46,30 @@ describe("a foreign key the restore leaves out", () => {
     expect(line.textContent!.replace(details.textContent!, "")).not.toContain("orders_customer_id_fkey");
   });
 });
+
+describe("a foreign key the restore keeps or adds back (the plan's notes)", () => {
+  it("says a sentence first; the constraint and the words 'foreign key' only behind Details (issue 44)", () => {
+    // As the engine writes them (offsite_core::postgres::restore::select).
+    const kept =
+      "the table public.orders keeps its link to public.customers, which is not restored: the target's public.customers must hold the rows it points to\nDetails: foreign key orders_customer_id_fkey of public.orders";
+    const plan: SelectionPlan = { tables: ["public.orders"], what: "both", into_schema: null, dependencies: [], notes: [kept], left_out_keys: [] };
+    render(
+      <SelectionPicker
+        tables={[{ schema: "public", table: "orders" }, { schema: "public", table: "customers" }]}
+        selection={{ schemas: [], tables: ['"public"."orders"'], what: "both", into_schema: null }}
+        plan={plan}
+        view={{ mode: "tables", filter: "" }}
+        onChange={() => {}}
+        onView={() => {}}
+      />,
+    );
+    const note = screen.getByTestId("wizard-selection-note");
+    const details = screen.getByTestId("wizard-selection-note-detail");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(details).toHaveTextContent("foreign key orders_customer_id_fkey of public.orders");
+    const visible = note.textContent!.replace(details.textContent!, "");
+    expect(visible).toMatch(/^The table public\.orders keeps its link to public\.customers, which is not restored: .* points to\. $/);
+    expect(visible).not.toMatch(/foreign key|_fkey|Details:/i);
+  });
+});

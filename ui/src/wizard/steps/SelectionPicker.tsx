@@ -5,8 +5,9 @@
 import { useState } from "react";
 import type { BackupTable, LeftOutKey, Selection, SelectWhat, SelectionPlan } from "../../bindings";
 import { Details } from "../../components/Details";
+import { SentenceDetails } from "../../components/SentenceDetails";
 import { EVERYTHING, tableArg, type SelectionView } from "../steps";
-import { plural, sentenceCase } from "../../words";
+import { plural } from "../../words";
 
 function andList(words: readonly string[]): string {
   if (words.length <= 1) return words.join("");
@@ -213,7 +214,9 @@ export function SelectionPicker({
                     </li>
                   ))}
                   {plan.notes.map((n) => (
-                    <li key={n}>{sentenceCase(n)}</li>
+                    <li key={n} data-testid="wizard-selection-note">
+                      <SentenceDetails text={n} testId="wizard-selection-note-detail" />
+                    </li>
                   ))}
                 </ul>
               )}

@@ -10,6 +10,7 @@
 //! length of the transaction, then the fresh one is renamed to the side name: pg_dump's SQL
 //! qualifies every name, so this is the only way to move it without rewriting SQL.
 
+use super::plan::DETAILS;
 use super::toc::{take_ident, FullToc, Item};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::restore::quote_ident;
@@ -558,8 +559,10 @@ impl Cx<'_> {
                 let parents_exist = parents.iter().all(|p| target.relations.contains(p));
                 if !side && parents_exist {
                     inc.insert(n);
+                    // A plain sentence first, the constraint behind Details (issue 44).
                     out.plan.notes.push(format!(
-                        "foreign key {name} of {cn} references {parents_shown}, which is not restored: the target's must hold the referenced rows"
+                        "the table {cn} keeps its link to {parents_shown}, which {} not restored: the target's {parents_shown} must hold the rows it points to{DETAILS}foreign key {name} of {cn}",
+                        if parents.len() == 1 { "is" } else { "are" }
                     ));
                 } else {
                     inc.remove(&n);
@@ -573,11 +576,11 @@ impl Cx<'_> {
                 if !side && target.relations.contains(&child) && sel.what != SelectWhat::Data {
                     inc.insert(n);
                     out.plan.notes.push(format!(
-                        "foreign key {name} of {cn} (not restored) into the {restored} is added back: {cn}'s rows must match"
+                        "the table {cn} is not restored, but its link into the {restored} is added back: its rows must match them{DETAILS}foreign key {name} of {cn}"
                     ));
                 } else if sel.what != SelectWhat::Data {
                     out.plan.notes.push(format!(
-                        "foreign key {name} of {cn}, which is not restored, references the {restored}: it is not restored"
+                        "the table {cn} is not restored, and its link into the {restored} is left out{DETAILS}foreign key {name} of {cn}"
                     ));
                 }
             }
@@ -892,6 +895,15 @@ mod tests {
             s.plan.notes[0].contains("orders_customer_fkey")
                 && s.plan.notes[0].contains("must hold")
         );
+        // A sentence first, the constraint behind Details (issue 44: "Foreign key … of …" was
+        // the first words the review said).
+        for n in &s.plan.notes[..2] {
+            let (sentence, detail) = n.split_once(DETAILS).expect("a sentence, then details");
+            assert!(!sentence.contains("_fkey"), "{n}");
+            assert!(detail.starts_with("foreign key "), "{n}");
+        }
+        assert!(s.plan.notes[0]
+            .starts_with("the table public.orders keeps its link to public.customers, which is not restored"));
         assert!(
             s.plan.notes[1].contains("order_items_order_fkey")
                 && s.plan.notes[1].contains("added back")
