@@ -8,6 +8,8 @@ pub mod at;
 pub mod copies;
 pub mod keep;
 pub mod prune;
+pub mod pull;
+pub mod serve;
 pub mod restore;
 pub mod verify;
 
