@@ -335,11 +335,11 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
         ],
     );
     let pulled = laptop_ok(d, &token, &["--json", "pull", "shop"]);
-    let p = &pulled["server"]["pitr"];
+    let p = &pulled["pitr"];
     assert!(p["chains"].as_u64().unwrap() >= 1, "{pulled}");
     assert!(p["segments"].as_u64().unwrap() >= 1, "{pulled}");
     let again = laptop_ok(d, &token, &["--json", "pull", "shop"]);
-    assert_eq!(again["server"]["pitr"]["segments"], 0, "{again}");
+    assert_eq!(again["pitr"]["segments"], 0, "{again}");
 
     // Restored on the laptop, from what the agent captured: the database as it was then.
     let st = laptop_ok(d, &token, &["--json", "pitr", "status", "shop"]);
