@@ -35,6 +35,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/platform/projects/{id}/backup-schedule"),
     ("get", "/platform/projects/{id}/backup-schedule"),
     ("get", "/files/{backup_id}/{file_name}"),
+    ("get", "/platform/projects/{id}/pitr"),
+    (
+        "get",
+        "/platform/projects/{id}/pitr/chains/{chain_id}/segments/{file_name}/download",
+    ),
+    ("get", "/pitr-files/{chain_id}/{file_name}"),
     ("get", "/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -42,7 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The token id of an authenticated request, for the audit log (a response extension).
 #[derive(Clone)]
-struct AuditTokenId(String);
+pub(crate) struct AuditTokenId(pub(crate) String);
 
 /// The router over an opened agent.
 pub fn router(agent: Arc<Agent>) -> Router {
@@ -67,10 +73,16 @@ pub fn router(agent: Arc<Agent>) -> Router {
             "/platform/projects/{id}/backup-schedule",
             get(get_schedule).put(put_schedule),
         )
+        .route("/platform/projects/{id}/pitr", get(crate::pitr::capture))
+        .route(
+            "/platform/projects/{id}/pitr/chains/{chain_id}/segments/{file_name}/download",
+            get(crate::pitr::download),
+        )
         .route_layer(middleware::from_fn_with_state(agent.clone(), authenticate));
     Router::new()
         .merge(platform)
         .route("/files/{backup_id}/{file_name}", get(file))
+        .route("/pitr-files/{chain_id}/{file_name}", get(crate::pitr::file))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::metrics::metrics))
@@ -149,7 +161,7 @@ async fn audit(State(agent): State<Arc<Agent>>, req: Request, next: Next) -> Res
 
 /// The answer when the tokens cannot be read: nothing about the file (the details go to the
 /// agent's log).
-fn tokens_unavailable(e: &offsite_core::Error) -> Response {
+pub(crate) fn tokens_unavailable(e: &offsite_core::Error) -> Response {
     tracing::error!(code = e.code(), "reading the tokens: {}", e.message());
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -212,7 +224,7 @@ pub(crate) fn audit_token(response: &mut Response, token_id: &str) {
 }
 
 /// The token may act on this project (`write`: and change things); the project is configured.
-fn authorize(agent: &Agent, token: &TokenRecord, project: &str, write: bool) -> ApiResult<()> {
+pub(crate) fn authorize(agent: &Agent, token: &TokenRecord, project: &str, write: bool) -> ApiResult<()> {
     if !token.allows(project, false) {
         return Err(ApiError::forbidden("this token is not for this project"));
     }
@@ -325,7 +337,7 @@ fn json_rejection(e: JsonRejection) -> ApiError {
 }
 
 /// The base of download URLs: the configured public URL, else the request's Host.
-fn base_url(agent: &Agent, headers: &HeaderMap) -> ApiResult<String> {
+pub(crate) fn base_url(agent: &Agent, headers: &HeaderMap) -> ApiResult<String> {
     if let Some(u) = &agent.config.public_url {
         return Ok(u.trim_end_matches('/').to_string());
     }
@@ -365,7 +377,7 @@ async fn openapi() -> Response {
 }
 
 #[derive(Deserialize)]
-struct Signed {
+pub(crate) struct Signed {
     expires: Option<String>,
     /// The id of the token the URL was made for.
     token: Option<String>,
@@ -382,7 +394,10 @@ async fn file(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let (token_id, result) = match check_signed(&agent, &backup_id, &file_name, &q) {
+    let checked = backups::check_backup_id(&backup_id)
+        .map_err(SignedProblem::from)
+        .and_then(|()| check_signed(&agent, &backup_id, &file_name, &q));
+    let (token_id, result) = match checked {
         Ok(token_id) => (
             Some(token_id),
             serve_file(&agent, &backup_id, &file_name, &method, &headers).await,
@@ -400,7 +415,7 @@ async fn file(
     response
 }
 
-enum SignedProblem {
+pub(crate) enum SignedProblem {
     Api(ApiError),
     /// The tokens cannot be read (answered without details).
     Tokens(offsite_core::Error),
@@ -412,14 +427,14 @@ impl From<ApiError> for SignedProblem {
     }
 }
 
-/// The URL's signature, expiry and token: the token id when all is well.
-fn check_signed(
+/// The URL's signature, expiry and token: the token id when all is well. `backup_id` is what
+/// the URL was signed for (a backup's id, or `pitr:<chain id>` for a change segment).
+pub(crate) fn check_signed(
     agent: &Agent,
     backup_id: &str,
     file_name: &str,
     q: &Signed,
 ) -> Result<String, SignedProblem> {
-    backups::check_backup_id(backup_id)?;
     let bad = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -472,12 +487,23 @@ async fn serve_file(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, SignedProblem> {
-    use crate::range::{parse_range, RangeAnswer};
     let (path, name, _, sha256) = backups::archive_of(agent, None, backup_id).await?;
     if name != file_name {
         return Err(ApiError::not_found("no such file").into());
     }
-    let mut f = tokio::fs::File::open(&path)
+    send_file(&path, &name, &sha256, method, headers).await
+}
+
+/// A checked file (or a part of it): Range and If-Range with a strong ETag `"sha256:<hex>"`.
+pub(crate) async fn send_file(
+    path: &std::path::Path,
+    name: &str,
+    sha256: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, SignedProblem> {
+    use crate::range::{parse_range, RangeAnswer};
+    let mut f = tokio::fs::File::open(path)
         .await
         .map_err(|_| ApiError::not_found("the archive is gone"))?;
     let size = f

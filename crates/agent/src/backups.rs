@@ -617,7 +617,7 @@ pub async fn download_link(
 
 /// Percent-encode a file name for a URL path segment (archive names are plain ASCII; this is
 /// for safety).
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

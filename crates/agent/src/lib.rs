@@ -22,6 +22,7 @@ mod files;
 pub mod inputs;
 pub mod limits;
 pub mod metrics;
+pub mod pitr;
 pub mod openapi;
 pub mod range;
 pub mod redact;

@@ -8,7 +8,10 @@
 
 use crate::error::ApiError;
 use crate::schedule::{PutSchedule, ScheduleOut};
-use offsite_core::sources::agent_wire::{BackupList, CreateBackup, Created, DownloadLink};
+use offsite_core::sources::agent_wire::{
+    BackupList, CreateBackup, Created, DownloadLink, PitrCapture, PitrChainInfo, PitrSegmentInfo,
+    PitrWindow,
+};
 use serde_json::{json, Value};
 
 /// Every schema the API's bodies use, generated from their types (with the types they use in
@@ -20,6 +23,10 @@ use serde_json::{json, Value};
     Created,
     BackupList,
     DownloadLink,
+    PitrCapture,
+    PitrWindow,
+    PitrChainInfo,
+    PitrSegmentInfo,
     PutSchedule,
     ScheduleOut,
     ApiError
@@ -76,6 +83,9 @@ pub fn document() -> Value {
             "/platform/projects/{id}/backups/{backup_id}/cancel": {"post": cancel_backup()},
             "/platform/projects/{id}/backup-schedule": {"put": put_schedule(), "get": get_schedule()},
             "/files/{backup_id}/{file_name}": {"get": download_file()},
+            "/platform/projects/{id}/pitr": {"get": pitr_capture()},
+            "/platform/projects/{id}/pitr/chains/{chain_id}/segments/{file_name}/download": {"get": segment_url()},
+            "/pitr-files/{chain_id}/{file_name}": {"get": segment_file()},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}
@@ -223,6 +233,46 @@ fn download_file() -> Value {
             "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
         }
     })
+}
+
+// ---- point-in-time capture -----------------------------------------------------------------
+
+fn pitr_capture() -> Value {
+    with_auth_errors(json!({
+        "operationId": "getPitrCapture",
+        "summary": "The project's point-in-time capture: status, RPO, restorable windows, and every chain with its base and change segments",
+        "parameters": params(&["id"]),
+        "responses": {
+            "200": {"description": "the capture (empty when the project is not captured)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PitrCapture"}}}}
+        }
+    }))
+}
+
+fn segment_url() -> Value {
+    let mut p = params(&["id"]);
+    if let Some(a) = p.as_array_mut() {
+        a.push(json!({"name": "chain_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+        a.push(json!({"name": "file_name", "in": "path", "required": true, "schema": {"type": "string"}}));
+    }
+    with_auth_errors(json!({
+        "operationId": "getSegmentUrl",
+        "summary": "A signed, expiring URL of one change segment (bound to the asking token)",
+        "parameters": p,
+        "responses": {
+            "200": {"description": "the URL", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DownloadLink"}}}},
+            "400": error_response("not a chain id, or not a segment's name")
+        }
+    }))
+}
+
+/// A change segment itself, from a signed URL (no bearer token).
+fn segment_file() -> Value {
+    let mut op = download_file();
+    op["operationId"] = json!("downloadSegment");
+    op["summary"] = json!("A change segment (from a signed URL). Range and If-Range with a strong ETag \"sha256:<hex>\".");
+    op["parameters"][0] = json!({"name": "chain_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
+    op["responses"]["400"] = error_response("not a chain id, or not a segment's name");
+    op
 }
 
 // ---- schedules ----------------------------------------------------------------------------

@@ -369,7 +369,27 @@ pub async fn sync(engine: &Engine, name: String, out: &Out, job: JobStart) -> Re
                 l.destination, l.location, l.note
             );
         }
+        let g = &s.segments;
+        for c in &g.copies {
+            match &c.error {
+                None => println!("copied change segment to {}: {}", c.destination, c.location),
+                Some(e) => println!("change segment pending at {}: {}: {e}", c.destination, c.segment),
+            }
+        }
+        for r in &g.removed {
+            println!("removed a pruned window's change segment from {r}");
+        }
+        for l in &g.locked {
+            println!("kept a pruned window's change segment at {l}");
+        }
         println!("{} copies pending", s.pending);
+        if g.pending > 0 {
+            println!("{} change segment copies pending", g.pending);
+        }
     }
-    Ok(if s.pending > 0 { 3 } else { 0 })
+    Ok(if s.pending > 0 || s.segments.pending > 0 {
+        3
+    } else {
+        0
+    })
 }

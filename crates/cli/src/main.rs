@@ -214,6 +214,7 @@ enum Command {
     /// first: the app's History screen.
     History(history_cmd::HistoryArgs),
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
+    /// Point-in-time change segments are checked by `offsite pitr verify PROJECT`.
     #[command(
         after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop_20261120_023000_database.tar.zst\n  offsite verify 3f2a9c1e --json\n  offsite verify shop_20261120_023000_database.tar.zst.age --key-stdin < shop-key.txt"
     )]
@@ -680,6 +681,15 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     out.emit(&doc);
                 }
                 _ => out.verify(&outcome.report),
+            }
+            // A window's base: its change segments are checked by `pitr verify`, not here.
+            if let Some(id) = &outcome.backup_id {
+                if let Some(project) = engine.pitr_window_of_base(id).await? {
+                    eprintln!(
+                        "note: this backup is the base of a point-in-time window; its change \
+                         segments (and their copies) are checked by `offsite pitr verify {project}`"
+                    );
+                }
             }
             if let Some(e) = damage {
                 if !out.json() {

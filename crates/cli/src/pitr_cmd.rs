@@ -250,6 +250,12 @@ fn show_plan(out: &Out, p: &PitrPlan) {
     println!("restore to {}", p.at);
     println!("  base: {} (taken {})", p.base_backup_id, p.base_at);
     println!("  change segments: {}", p.segments.len());
+    for f in &p.fetched {
+        println!(
+            "  fetched back from {} (missing or damaged here): {}",
+            f.destination, f.path
+        );
+    }
     match (&p.stop_commit_at, &p.stop_commit_lsn) {
         (Some(t), Some(l)) => println!(
             "  stops after the commit at {t} (LSN {l}); {} transaction(s) to replay",
@@ -292,6 +298,12 @@ async fn prune(
     for f in &p.left_files {
         println!("could not delete {f}");
     }
+    for c in &p.copies_removed {
+        println!("removed its copy at {c}");
+    }
+    for c in &p.copies_locked {
+        println!("kept its copy at {c}: deleted by the first `offsite sync` after that date");
+    }
     Ok(0)
 }
 
@@ -312,6 +324,24 @@ async fn verify(engine: &Engine, project: &str, out: &Out) -> Result<u8> {
             v.segments.len(),
             v.damaged
         );
+        for c in &v.copies {
+            let at = format!("{}:{}", c.destination, c.location);
+            let why = c.problem.as_deref().unwrap_or_default();
+            match (c.ok, c.state) {
+                (true, _) => println!("ok       copy {at}"),
+                (false, offsite_core::catalog::CopyState::Pending) => {
+                    println!("pending  copy {at}: {why}")
+                }
+                (false, _) => println!("DAMAGED  copy {at}: {why}"),
+            }
+        }
+        if !v.copies.is_empty() {
+            println!(
+                "{} copy(ies) checked, {} missing or damaged",
+                v.copies.len(),
+                v.copies_damaged
+            );
+        }
     }
-    Ok(u8::from(v.damaged > 0))
+    Ok(u8::from(v.damaged > 0 || v.copies_damaged > 0))
 }

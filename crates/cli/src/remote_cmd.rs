@@ -164,6 +164,7 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
             "in_progress": o.in_progress,
             "imported": a.imported,
             "already_imported": a.already_imported,
+            "pitr": o.pitr,
         }));
         return Ok(0);
     }
@@ -186,6 +187,13 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
             "; {} imported, {} imported before",
             crate::words::count(a.imported.len(), "artifact"),
             a.already_imported
+        ));
+    }
+    if o.pitr.chains > 0 {
+        summary.push_str(&format!(
+            "; point in time: {} of {} downloaded",
+            crate::words::count(o.pitr.segments as usize, "new change segment"),
+            crate::words::count(o.pitr.chains as usize, "chain")
         ));
     }
     eprintln!("{summary}");

@@ -181,3 +181,176 @@ fn the_agent_captures_resumes_after_a_kill_and_starts_a_new_base_after_ddl() {
     });
     assert_eq!(status(&a)["enabled"], false);
 }
+
+/// `offsite --data-dir LAPTOP ARGS` as the laptop runs it: its own catalog, the server token
+/// from the environment, the cluster's password for the restore target.
+fn laptop(data: &std::path::Path, token: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_offsite"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("OFFSITE_DATA_DIR")
+        .env("OFFSITE_SECRET_STORE", "env")
+        .env("OFFSITE_SERVER_TOKEN", token)
+        .env("PGPASSWORD", TestCluster::shared().superuser_password())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn laptop_ok(data: &std::path::Path, token: &str, args: &[&str]) -> Value {
+    let out = laptop(data, token, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The laptop pulls what the agent captured (issue 46): the agent's API serves the capture's
+/// status and its segments (signed URLs, bound to the token, as backups); `offsite pull` brings
+/// the base and the segments; `offsite restore shop --at TIME` on the laptop gives the
+/// database as it was then. The attacks: no token, another project's token, a chain id or a
+/// segment name that is a path, a URL signed for one segment used for another, a backup's
+/// signature used for a segment.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
+    let fx = fixture(20);
+    let c = TestCluster::shared();
+    let a = start(&fx, "[projects.shop.pitr]\n", true);
+    let token = a.token(&["--project", "shop", "--read-only"]);
+    let other = a.token(&["--project", "other"]);
+    let http = http();
+    let pitr_url = format!("{}/platform/projects/shop/pitr", a.url);
+
+    // Writes after the base; the instant and its digest.
+    wait_for(&a, 120, "the capture's base", || status(&a)["enabled"] == true);
+    c.psql(
+        &fx.db,
+        "INSERT INTO orders SELECT g, 'after the base ' || g FROM generate_series(100, 140) g",
+    );
+    c.psql(&fx.db, "UPDATE orders SET note = note || ' x' WHERE id % 3 = 0");
+    let at = server_now();
+    let want = digest(&fx.db);
+    c.psql(&fx.db, "DELETE FROM orders WHERE id > 120");
+    // The API's status: capturing, and a window reaching the instant.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let view = loop {
+        let (s, v) = send(&http, reqwest::Method::GET, &pitr_url, Some(&token), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let reached = v["windows"]
+            .as_array()
+            .and_then(|w| w.last())
+            .and_then(|w| w["to"].as_str())
+            .is_some_and(|to| to > at.as_str());
+        if v["enabled"] == true && reached && !v["chains"][0]["segments"].as_array().unwrap().is_empty() {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "the agent's window never reached {at}: {v}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(view["rpo_seconds"].as_f64().unwrap() < 60.0, "{view}");
+    let chain = view["chains"][0]["id"].as_str().unwrap().to_string();
+    let seg = view["chains"][0]["segments"][0].clone();
+    let file = seg["file_name"].as_str().unwrap().to_string();
+
+    // The attacks on the listing and the links.
+    let (s, _) = send(&http, reqwest::Method::GET, &pitr_url, None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = send(&http, reqwest::Method::GET, &pitr_url, Some(&other), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let link_url = |chain: &str, file: &str| {
+        format!("{pitr_url}/chains/{chain}/segments/{file}/download")
+    };
+    for (ch, f, want_status) in [
+        ("..%2F..%2Fetc", file.as_str(), StatusCode::BAD_REQUEST),
+        (chain.as_str(), "..%2F..%2Fagent.toml", StatusCode::BAD_REQUEST),
+        (chain.as_str(), "%2Fetc%2Fpasswd", StatusCode::BAD_REQUEST),
+        (chain.as_str(), "x.tar.zst", StatusCode::BAD_REQUEST),
+        (chain.as_str(), "other_0000000000000001.pitr", StatusCode::NOT_FOUND),
+        ("00000000-0000-4000-8000-000000000000", file.as_str(), StatusCode::NOT_FOUND),
+    ] {
+        let (s, v) = send(&http, reqwest::Method::GET, &link_url(ch, f), Some(&token), None).await;
+        assert_eq!(s, want_status, "{ch} {f}: {v}");
+    }
+    let (s, _) = send(&http, reqwest::Method::GET, &link_url(&chain, &file), Some(&other), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "another project's token");
+    let (s, link) = send(&http, reqwest::Method::GET, &link_url(&chain, &file), Some(&token), None).await;
+    assert_eq!(s, StatusCode::OK, "{link}");
+    assert_eq!(link["sha256"], seg["sha256"], "{link}");
+    let url = link["download_url"].as_str().unwrap().to_string();
+    let body = http.get(&url).send().await.unwrap();
+    assert_eq!(body.status(), StatusCode::OK);
+    let bytes = body.bytes().await.unwrap();
+    assert_eq!(bytes.len() as u64, seg["size"].as_u64().unwrap());
+    assert_eq!(
+        offsite_core::digest::sha256_hex(&bytes),
+        seg["sha256"].as_str().unwrap()
+    );
+    // The signature is for that segment of that chain only.
+    let query = url.split_once('?').unwrap().1.to_string();
+    for forged in [
+        format!("{}/pitr-files/{chain}/{}?{query}", a.url, file.replace(".pitr", "0.pitr")),
+        format!("{}/pitr-files/00000000-0000-4000-8000-000000000000/{file}?{query}", a.url),
+        format!("{}/pitr-files/{chain}/..%2Fagent.toml?{query}", a.url),
+        format!("{}/pitr-files/{chain}/{file}", a.url),
+    ] {
+        let r = http.get(&forged).send().await.unwrap();
+        assert!(
+            r.status() == StatusCode::FORBIDDEN || r.status() == StatusCode::BAD_REQUEST,
+            "{forged}: {}",
+            r.status()
+        );
+    }
+    // A backup's download signature does not open a segment.
+    let base_id = view["chains"][0]["base_backup_id"].as_str().unwrap();
+    let (s, blink) = send(
+        &http,
+        reqwest::Method::GET,
+        &format!("{}/{base_id}/download", backups_url(&a, "shop")),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{blink}");
+    let bq = blink["download_url"].as_str().unwrap().split_once('?').unwrap().1.to_string();
+    let r = http
+        .get(format!("{}/pitr-files/{base_id}/{file}?{bq}", a.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // The laptop: a project backed up by this server; pull brings the base and the segments.
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    laptop_ok(
+        d,
+        &token,
+        &[
+            "project", "add", "shop", "--db", &c.url(&fx.db), "--no-test", "--server", &a.url,
+            "--server-project", "shop",
+        ],
+    );
+    let pulled = laptop_ok(d, &token, &["--json", "pull", "shop"]);
+    let p = &pulled["pitr"];
+    assert!(p["chains"].as_u64().unwrap() >= 1, "{pulled}");
+    assert!(p["segments"].as_u64().unwrap() >= 1, "{pulled}");
+    let again = laptop_ok(d, &token, &["--json", "pull", "shop"]);
+    assert_eq!(again["pitr"]["segments"], 0, "{again}");
+
+    // Restored on the laptop, from what the agent captured: the database as it was then.
+    let st = laptop_ok(d, &token, &["--json", "pitr", "status", "shop"]);
+    assert!(!st["windows"].as_array().unwrap().is_empty(), "{st}");
+    c.create_db("laptop_pitr_at");
+    laptop_ok(
+        d,
+        &token,
+        &["--json", "restore", "shop", "--at", &at, "--to", &c.url("laptop_pitr_at")],
+    );
+    assert_eq!(digest("laptop_pitr_at"), want, "restored on the laptop at {at}");
+    let v = laptop_ok(d, &token, &["--json", "pitr", "verify", "shop"]);
+    assert_eq!(v["damaged"], 0, "{v}");
+}

@@ -71,6 +71,7 @@ mod notify_conditions;
 mod notify_retention;
 mod orphaned_keys;
 mod pitr;
+mod pitr_copies;
 mod projects;
 mod schedules;
 mod settings;
@@ -111,6 +112,7 @@ pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use notify_conditions::ConditionRecord;
 pub use orphaned_keys::{OrphanedKey, OrphanedKeySummary};
 pub use pitr::{PitrChain, PitrSegment};
+pub use pitr_copies::{SegmentCopy, SegmentCopyTarget};
 pub use projects::{NewProject, Project};
 pub use schedules::{
     NewSchedule, RetentionRecord, ScheduleKind, SchedulePlan, ScheduleRecord, ScheduleType,

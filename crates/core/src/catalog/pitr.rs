@@ -303,4 +303,74 @@ impl Catalog {
             })
             .collect())
     }
+
+    /// Mirror a chain captured by the project's backup server (`offsite pull`): kept under the
+    /// server's chain id, in state `pulled` (never captured here: no slot of this machine), its
+    /// base the pulled copy of the server's base; its end and last poll follow the server's.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upsert_pulled_pitr_chain(
+        &self,
+        id: &str,
+        project_id: &str,
+        base_backup_id: &str,
+        base_snapshot: &str,
+        base_at: i64,
+        coverage: &str,
+        ended_reason: Option<&str>,
+        last_poll_at: Option<i64>,
+    ) -> Result<()> {
+        if let Some(c) = self.pitr_chain(id).await? {
+            if c.project_id != project_id || c.state != "pulled" {
+                return Err(Error::new(
+                    crate::error::ErrorKind::Conflict,
+                    format!("point-in-time chain {id} is not one pulled for this project"),
+                ));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO pitr_chains (id, project_id, slot, publication, base_backup_id, \
+             base_snapshot, base_at, coverage, max_retained, state, ended_reason, last_poll_at, \
+             created_at) VALUES (?, ?, '', '', ?, ?, ?, ?, 0, 'pulled', ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET ended_reason = excluded.ended_reason, \
+             last_poll_at = excluded.last_poll_at",
+        )
+        .bind(id)
+        .bind(project_id)
+        .bind(base_backup_id)
+        .bind(base_snapshot)
+        .bind(base_at)
+        .bind(coverage)
+        .bind(ended_reason)
+        .bind(last_poll_at)
+        .bind(self.now())
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("saving a pulled point-in-time chain", e))?;
+        Ok(())
+    }
+
+    /// Register a segment as the catalog holds it (a pulled one, its file checked).
+    pub async fn add_pitr_segment_row(&self, chain_id: &str, s: &PitrSegment) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO pitr_segments (chain_id, path, start_lsn, first_commit_lsn, \
+             end_lsn, first_commit_at, last_commit_at, closed_at, commits, bytes, sha256, fingerprint) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(chain_id)
+        .bind(&s.path)
+        .bind(s.start_lsn as i64)
+        .bind(s.first_commit_lsn as i64)
+        .bind(s.end_lsn as i64)
+        .bind(s.first_commit_at)
+        .bind(s.last_commit_at)
+        .bind(s.closed_at)
+        .bind(s.commits as i64)
+        .bind(s.bytes as i64)
+        .bind(&s.sha256)
+        .bind(&s.fingerprint)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("registering a change segment", e))?;
+        Ok(())
+    }
 }

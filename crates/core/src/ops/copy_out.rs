@@ -137,6 +137,8 @@ pub struct SyncOutcome {
     pub locked: Vec<LockedCopy>,
     /// Copies still pending afterwards.
     pub pending: u32,
+    /// What the sync did with the point-in-time change segments (docs/pitr.md).
+    pub segments: crate::ops::pitr::copies::SegmentSync,
 }
 
 /// Where a backup's archive goes at a destination: `<project>/<archive file name>`.
@@ -335,7 +337,7 @@ pub(crate) async fn sync(
     start: JobStart,
 ) -> Result<SyncOutcome> {
     let project = &engine.catalog.project(&opts.project).await?;
-    let (job_id, (copies, pruned, locked)) = runner::run(
+    let (job_id, (copies, pruned, locked, segments)) = runner::run(
         engine,
         JobKind::Sync,
         Some(project),
@@ -359,9 +361,21 @@ pub(crate) async fn sync(
                     failed.get_or_insert(e);
                 }
             }
+            // The change segments go on the same trigger (pending ones, those a destination
+            // lacks), and the copies of pruned windows are deleted.
+            let segments = crate::ops::pitr::copies::sync(engine, project, &job.cancel).await;
+            let segments = match segments {
+                Ok(s) => s,
+                Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
+                Err(e) => {
+                    tracing::warn!(project = %project.name, "sync of change segments: {e}");
+                    failed.get_or_insert(e);
+                    Default::default()
+                }
+            };
             match failed {
                 Some(e) => Err(e),
-                None => Ok((copies, pruned.pruned, pruned.locked)),
+                None => Ok((copies, pruned.pruned, pruned.locked, segments)),
             }
         },
     )
@@ -380,6 +394,7 @@ pub(crate) async fn sync(
         pruned,
         locked,
         pending,
+        segments,
     })
 }
 
@@ -613,7 +628,13 @@ pub const PENDING_RETRY_EVERY: std::time::Duration = std::time::Duration::from_s
 /// job waits for the next round. Returns what each sync did.
 pub(crate) async fn retry_pending(engine: &Engine) -> Result<Vec<SyncOutcome>> {
     let mut out = Vec::new();
-    for id in engine.catalog.projects_with_pending_copies().await? {
+    let mut ids = engine.catalog.projects_with_pending_copies().await?;
+    for id in engine.catalog.projects_with_pending_segment_copies().await? {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in ids {
         let project = engine.catalog.project_by_id(&id).await?;
         let opts = SyncOptions {
             project: project.name.clone(),

@@ -275,6 +275,8 @@ pub struct PullOutcome {
     pub already_local: u32,
     /// Backups still being made on the server (fetched by a later pull).
     pub in_progress: u32,
+    /// The server's point-in-time capture brought here (chains, new segments).
+    pub pitr: super::pitr::pull::PitrPulled,
 }
 
 /// Download the server's completed backups of `project` that the catalog does not have (by
@@ -325,6 +327,8 @@ async fn pull_server(
         out.downloaded
             .push(fetch(engine, project, client, &b, None, job).await?);
     }
+    // Then its point-in-time capture: the chains whose base is here, their new segments.
+    out.pitr = super::pitr::pull::pull(engine, project, client, job).await?;
     Ok(out)
 }
 

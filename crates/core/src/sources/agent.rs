@@ -428,6 +428,34 @@ impl AgentClient {
         AgentArchive {
             client: self,
             backup_id: backup_id.to_string(),
+            segment: None,
+        }
+    }
+
+    /// The project's point-in-time capture on the server (`GET …/pitr`): status, chains and
+    /// their segments.
+    pub async fn pitr(&self) -> Result<super::agent_wire::PitrCapture> {
+        self.call(reqwest::Method::GET, "pitr", None).await
+    }
+
+    /// A fresh signed link to a change segment of a chain.
+    pub async fn segment_link(&self, chain_id: &str, file: &str) -> Result<DownloadLink> {
+        check_segment("chain id", chain_id)?;
+        check_segment("segment name", file)?;
+        self.call(
+            reqwest::Method::GET,
+            &format!("pitr/chains/{chain_id}/segments/{file}/download"),
+            None,
+        )
+        .await
+    }
+
+    /// A change segment as a [`UrlSource`] (a fresh signed URL each time).
+    pub fn segment(&self, chain_id: &str, file: &str) -> AgentArchive<'_> {
+        AgentArchive {
+            client: self,
+            backup_id: chain_id.to_string(),
+            segment: Some(file.to_string()),
         }
     }
 }
@@ -435,14 +463,20 @@ impl AgentClient {
 /// One backup's archive on an agent (see [`AgentClient::archive`]).
 pub struct AgentArchive<'a> {
     client: &'a AgentClient,
+    /// The backup's id, or a segment's chain id.
     backup_id: String,
+    /// A change segment's file name (`None`: the backup's archive).
+    segment: Option<String>,
 }
 
 #[async_trait]
 impl UrlSource for AgentArchive<'_> {
     async fn url(&self, _refresh: bool) -> Result<DownloadUrl> {
         // Every call asks the agent: a first URL is as fresh as a refreshed one.
-        let link = self.client.download_link(&self.backup_id).await?;
+        let link = match &self.segment {
+            Some(file) => self.client.segment_link(&self.backup_id, file).await?,
+            None => self.client.download_link(&self.backup_id).await?,
+        };
         let u = self
             .client
             .base

@@ -275,3 +275,76 @@ impl std::fmt::Debug for DownloadLink {
             .finish()
     }
 }
+
+/// `GET /platform/projects/{id}/pitr`: the project's point-in-time capture on the agent
+/// (docs/pitr.md): whether it runs, its RPO, the restorable windows, and every chain with its
+/// base and segments, for the laptop to pull.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrCapture {
+    /// A chain is being captured now.
+    pub enabled: bool,
+    /// Seconds since the capture last confirmed it had everything (null: not capturing).
+    pub rpo_seconds: Option<f64>,
+    /// The restorable windows, oldest first.
+    pub windows: Vec<PitrWindow>,
+    /// Every chain with a base, oldest first.
+    pub chains: Vec<PitrChainInfo>,
+}
+
+/// A span of restorable times.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrWindow {
+    pub chain_id: String,
+    /// RFC 3339.
+    pub from: String,
+    /// RFC 3339.
+    pub to: String,
+    /// What ends it before the last capture (a missing segment, DDL, a gap); null: nothing.
+    pub broken_by: Option<String>,
+}
+
+/// One chain: its base backup (the agent's backup id and the archive's SHA-256, by which the
+/// laptop finds the base it pulled), where base and changes meet, and its segments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrChainInfo {
+    /// A UUID.
+    pub id: String,
+    /// `active` (captured now) or `ended`.
+    pub state: String,
+    pub ended_reason: Option<String>,
+    /// The base's backup id as `GET …/backups` lists it.
+    pub base_backup_id: String,
+    pub base_sha256: String,
+    /// The transaction snapshot the base was dumped in (`xmin:xmax:xip,…`).
+    pub base_snapshot: String,
+    /// Microseconds since the epoch.
+    pub base_at: i64,
+    /// What the chain covers (JSON: `covered`, `not_covered`, `fingerprint`).
+    pub coverage: String,
+    /// The last pass that found nothing new (µs since the epoch).
+    pub last_poll_at: Option<i64>,
+    pub segments: Vec<PitrSegmentInfo>,
+}
+
+/// One change segment (LSNs as integers, times in µs since the epoch).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrSegmentInfo {
+    /// `<project>_<LSN>.pitr` or `….pitr.age`; the name in its download path.
+    pub file_name: String,
+    pub start_lsn: u64,
+    pub first_commit_lsn: u64,
+    pub end_lsn: u64,
+    pub first_commit_at: i64,
+    pub last_commit_at: i64,
+    pub closed_at: i64,
+    pub commits: u64,
+    /// Size of the file (the ciphertext when encrypted).
+    pub size: u64,
+    pub sha256: String,
+    /// The published tables' columns when it was captured.
+    pub fingerprint: String,
+}

@@ -60,6 +60,39 @@ impl Engine {
     pub async fn pitr_verify(&self, name: &str) -> Result<super::verify::PitrVerified> {
         super::verify::verify(self, name).await
     }
+    /// The project whose point-in-time window starts at backup `backup_id` (its base), if any:
+    /// `offsite verify` of a base says its segments are checked by `offsite pitr verify`.
+    pub async fn pitr_window_of_base(&self, backup_id: &str) -> Result<Option<String>> {
+        let Ok(b) = self.catalog.backup(backup_id).await else {
+            return Ok(None);
+        };
+        if !self
+            .catalog
+            .pitr_base_ids(&b.project_id)
+            .await?
+            .contains(&b.id)
+        {
+            return Ok(None);
+        }
+        Ok(Some(self.catalog.project_by_id(&b.project_id).await?.name))
+    }
+    /// The capture as an agent serves it (`GET …/pitr`): status and chains, from the catalog.
+    pub async fn pitr_capture_view(
+        &self,
+        name: &str,
+    ) -> Result<crate::sources::agent_wire::PitrCapture> {
+        super::serve::capture(self, name).await
+    }
+    /// The registered segment an agent may serve: path, size, SHA-256 (`not_found` for any
+    /// name the catalog did not register for that chain of that project).
+    pub async fn pitr_segment_file(
+        &self,
+        name: Option<&str>,
+        chain_id: &str,
+        file: &str,
+    ) -> Result<(std::path::PathBuf, u64, String)> {
+        super::serve::segment_file(self, name, chain_id, file).await
+    }
     pub async fn pitr_status(&self, name: &str) -> Result<super::PitrStatus> {
         super::status(self, name).await
     }

@@ -5,8 +5,11 @@
 //! [`restore`].
 
 pub mod at;
+pub mod copies;
 pub mod keep;
 pub mod prune;
+pub mod pull;
+pub mod serve;
 pub mod restore;
 pub mod verify;
 
@@ -67,6 +70,10 @@ pub struct PitrRun {
     /// The slot was lost (the chain ended, an alert was queued): dropped because it held more
     /// WAL than allowed, or gone from the server.
     pub dropped: Option<String>,
+    /// Copies of this pass's segments to the destinations that are pending (to be tried again
+    /// by `offsite sync` and the schedules' loop).
+    #[serde(default)]
+    pub copies_pending: u64,
 }
 
 /// What `status` shows.
@@ -215,6 +222,7 @@ pub(crate) async fn run_once(
     };
     let (spec, mut conn) = connect(engine, &project).await?;
     let mut done = PitrRun::default();
+    let mut closed = Vec::new();
     // What the slot held while no one consumed it: measured before the pass, because the pass
     // itself moves the slot (and how far its restart point follows depends on when the server
     // last logged its running transactions), so the after-pass measure alone can miss a slot
@@ -250,8 +258,16 @@ pub(crate) async fn run_once(
         capture::advance(&mut conn, &spec, &names, info.end_lsn).await?;
         done.segments += 1;
         done.commits += info.commits;
+        closed.push((chain.id.clone(), registered(path, &info, bytes, sha256)));
     }
     if done.segments > 0 {
+        // Copied to the destinations as a backup is after it is made (a destination that
+        // cannot take them leaves pending copies; the capture goes on).
+        done.copies_pending = copies::after_pass(engine, &project, &closed, cancel)
+            .await
+            .iter()
+            .filter(|c| c.error.is_some())
+            .count() as u64;
         prune::by_stored_setting(engine, name).await;
     }
     // Everything the slot held is captured first (nothing that could be kept is lost), then a
@@ -265,6 +281,28 @@ pub(crate) async fn run_once(
         }
     }
     Ok(done)
+}
+
+/// The catalog's view of a segment just registered.
+fn registered(
+    path: PathBuf,
+    info: &segment::SegmentInfo,
+    bytes: u64,
+    sha256: String,
+) -> crate::catalog::PitrSegment {
+    crate::catalog::PitrSegment {
+        path: path.to_string_lossy().into_owned(),
+        start_lsn: info.start_lsn,
+        first_commit_lsn: info.first_commit_lsn,
+        end_lsn: info.end_lsn,
+        first_commit_at: info.first_commit_at,
+        last_commit_at: info.last_commit_at,
+        closed_at: info.closed_at,
+        commits: info.commits,
+        bytes,
+        sha256,
+        fingerprint: info.fingerprint.clone(),
+    }
 }
 
 /// Capture until cancelled, a pass every `every`.
@@ -362,6 +400,35 @@ pub(crate) async fn chain_facts(
     Ok(out)
 }
 
+/// A window broken by a segment missing or damaged here says which destinations hold a copy
+/// of it (a restore to a time fetches it from there).
+pub(crate) async fn say_copies(
+    engine: &Engine,
+    project: &Project,
+    chains: &[(PitrChain, ChainFacts)],
+    windows: &mut [Window],
+) -> Result<()> {
+    if !windows.iter().any(|w| w.broken_by.is_some()) {
+        return Ok(());
+    }
+    let held = copies::holders(engine, project).await?;
+    for ((_, f), w) in chains.iter().zip(windows.iter_mut()) {
+        let Some(bad) = f.segments.iter().find(|s| !s.intact) else {
+            continue;
+        };
+        let (Some(why), Some(at)) = (w.broken_by.as_mut(), held.get(&bad.path)) else {
+            continue;
+        };
+        if why.contains(&bad.path) {
+            why.push_str(&format!(
+                "; a copy is stored at {} (a restore to a time fetches it from there)",
+                at.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Slots named like Offsite's on the server that no active chain of this catalog owns.
 async fn stray_slots(
     engine: &Engine,
@@ -397,7 +464,8 @@ pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
             }
         },
     };
-    let windows: Vec<Window> = chains.iter().map(|(_, f)| window::window(f)).collect();
+    let mut windows: Vec<Window> = chains.iter().map(|(_, f)| window::window(f)).collect();
+    say_copies(engine, &project, &chains, &mut windows).await?;
     let now = engine.clock().now();
     let now = now.unix_timestamp_nanos() as i64 / 1000;
     let rpo_seconds = active.as_ref().and_then(|c| {

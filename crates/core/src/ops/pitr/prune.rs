@@ -1,6 +1,7 @@
 //! Prune a project's point-in-time windows by a time window (docs/pitr.md): every window that
 //! ended longer ago than `keep_within` is removed whole — its chain's catalog rows first (in one
-//! transaction), then its segment files and their `.sha256`. Never the newest window. The base
+//! transaction), then its segment files and their `.sha256`, then their copies at the
+//! destinations (those locked there wait for their date). Never the newest window. The base
 //! backups stay: they are ordinary backups, which the project's retention decides on.
 
 use super::chain_facts;
@@ -28,6 +29,10 @@ pub struct PitrPruned {
     pub removed: Vec<PrunedWindow>,
     /// Segment files that could not be deleted (their rows are gone; the log says why).
     pub left_files: Vec<String>,
+    /// The removed windows' copies deleted at the destinations (`destination: key`).
+    pub copies_removed: Vec<String>,
+    /// Their copies locked at a destination until a date: deleted by the first sync after it.
+    pub copies_locked: Vec<String>,
 }
 
 /// Prune `name`'s windows older than `keep_within` seconds (`None`: the setting stored with
@@ -64,6 +69,8 @@ pub(crate) async fn prune(
         keep_within: keep,
         removed: Vec::new(),
         left_files: Vec::new(),
+        copies_removed: Vec::new(),
+        copies_locked: Vec::new(),
     };
     for (chain, w) in window::prunable(&chains, cutoff) {
         if !dry_run {
@@ -87,6 +94,16 @@ pub(crate) async fn prune(
             base_backup_id: chain.base_backup_id,
             segments: chain.segments.len(),
         });
+    }
+    if !dry_run && !out.removed.is_empty() {
+        // Their copies at the destinations go too (a destination offline, or a copy locked
+        // until a date, keeps its row: the next sync deletes it).
+        let mut gone = super::copies::SegmentSync::default();
+        if let Err(e) = super::copies::remove_orphans(engine, &project, &mut gone).await {
+            tracing::warn!(project = %name, "removing the pruned segments' copies: {e}");
+        }
+        out.copies_removed = gone.removed;
+        out.copies_locked = gone.locked;
     }
     Ok(out)
 }

@@ -34,6 +34,8 @@ pub struct PitrPlan {
     pub transactions: u64,
     /// Tables whose changes were not captured (restored as in the base).
     pub not_covered: Vec<(String, String)>,
+    /// Segments missing or damaged here that were fetched back from a copy first.
+    pub fetched: Vec<super::copies::Fetched>,
     #[serde(skip)]
     pub(crate) snapshot: String,
 }
@@ -48,6 +50,8 @@ pub struct PitrRestored {
 
 pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
     let project = engine.catalog.project(name).await?;
+    // A segment missing or damaged here comes back from a copy at a destination first.
+    let fetched = super::copies::fetch_missing(engine, &project).await?;
     let all = chain_facts(engine, &project).await?;
     let facts: Vec<_> = all.iter().map(|(_, f)| f.clone()).collect();
     let (chosen, w) = window::choose(&facts, at)?;
@@ -78,6 +82,7 @@ pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPla
         stop_commit_lsn: stop.map(|(l, _)| lsn_text(l)),
         transactions,
         not_covered: cov.not_covered,
+        fetched,
         snapshot,
     })
 }

@@ -1,7 +1,8 @@
 //! Check a project's change segments (`offsite pitr verify`, docs/pitr.md): each file is there,
 //! matches its `.sha256` and the checksum the catalog recorded, decrypts (when encrypted) and
 //! reads through — every record bounded, every message a `pgoutput` message, the trailer there.
-//! A damaged or missing segment is named, with the window it breaks.
+//! A damaged or missing segment is named, with the window it breaks. Each copy at a destination
+//! is checked too ([`super::copies::check`]).
 
 use crate::crypto::UserKey;
 use crate::engine::Engine;
@@ -27,6 +28,10 @@ pub struct PitrVerified {
     pub segments: Vec<SegmentCheck>,
     /// How many are missing or damaged.
     pub damaged: usize,
+    /// Every recorded copy at the destinations: there, its size, its bytes read back.
+    pub copies: Vec<super::copies::CopyCheck>,
+    /// How many stored copies are missing or damaged (pending ones are not counted).
+    pub copies_damaged: usize,
 }
 
 fn check_one(path: &Path, sha256: &str, keys: &[UserKey]) -> Result<()> {
@@ -66,5 +71,15 @@ pub(crate) async fn verify(engine: &Engine, name: &str) -> Result<PitrVerified> 
         }
     }
     let damaged = segments.iter().filter(|s| !s.ok).count();
-    Ok(PitrVerified { segments, damaged })
+    let copies = super::copies::check(engine, &project).await?;
+    let copies_damaged = copies
+        .iter()
+        .filter(|c| !c.ok && c.state == crate::catalog::CopyState::Stored)
+        .count();
+    Ok(PitrVerified {
+        segments,
+        damaged,
+        copies,
+        copies_damaged,
+    })
 }

@@ -1,0 +1,133 @@
+//! A missing change segment makes the window after it unrestorable (issue 46), said by all
+//! three: `pitr status` (the window ends there, naming the segment), `pitr verify` (the segment
+//! named MISSING, exit 1) and the plan (a time after it refused naming the nearest restorable
+//! time before; a time before it still planned). With no copy at a destination nothing can bring
+//! it back. `offsite verify` of the window's base says where the segments are checked.
+//! (A damaged segment: crates/cli/tests/pitr.rs; one fetched back from a copy: pitr_copies.rs.)
+
+mod common;
+
+use common::pg::{ok, ok_json, refused, run, server_now};
+use offsite_testkit::TestCluster;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const ROLE: &str = "pitr_broken";
+
+fn owner_url(pg: &TestCluster, db: &str) -> String {
+    format!("postgres://{ROLE}@127.0.0.1:{}/{db}", pg.port())
+}
+
+fn write(pg: &TestCluster, db: &str, round: i32) {
+    pg.psql_url(
+        &owner_url(pg, db),
+        &format!("INSERT INTO public.orders (note) VALUES ('round {round}')"),
+    )
+    .unwrap();
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            out.extend(segment_files(&p));
+        } else if name.ends_with(".pitr") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn plan(d: &Path, pg: &TestCluster, at: &str) -> std::process::Output {
+    run(
+        d,
+        pg,
+        &[
+            "--json",
+            "restore",
+            "shop",
+            "--at",
+            at,
+            "--to",
+            &pg.url("postgres"),
+            "--dry-run",
+        ],
+    )
+}
+
+#[test]
+fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_missing";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    pg.psql_url(
+        &owner_url(&pg, db),
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text)",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(d, &pg, &["project", "add", "shop", "--db", &owner_url(&pg, db)]),
+        "project add",
+    );
+    let enabled = ok_json(run(d, &pg, &["--json", "pitr", "enable", "shop"]), "enable");
+    // Three passes, three segments; an instant inside each.
+    let mut instants = Vec::new();
+    for round in 1..=3 {
+        write(&pg, db, round);
+        instants.push(server_now(&pg));
+        std::thread::sleep(Duration::from_millis(1200));
+        ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    }
+    let segs = segment_files(d);
+    assert_eq!(segs.len(), 3, "{segs:?}");
+    ok_json(plan(d, &pg, &instants[2]), "the plan before anything is lost");
+
+    // The middle segment is lost.
+    std::fs::remove_file(&segs[1]).unwrap();
+    let middle = segs[1].file_name().unwrap().to_string_lossy().to_string();
+
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    let w = &status["windows"][0];
+    let broken = w["broken_by"].as_str().unwrap_or_default();
+    assert!(
+        broken.contains("missing or damaged") && broken.contains(&middle),
+        "{status}"
+    );
+    assert_eq!(w["segments"], 1, "{status}");
+    assert!(!broken.contains("a copy is stored"), "{status}");
+
+    let out = run(d, &pg, &["pitr", "verify", "shop"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("DAMAGED") && l.contains(&middle) && l.contains("missing")),
+        "{text}"
+    );
+    assert!(text.contains("3 segment(s) checked, 1 missing or damaged"), "{text}");
+
+    // Before it: still planned. In it and after it: refused, naming the window's end.
+    ok_json(plan(d, &pg, &instants[0]), "a time before the missing segment");
+    for at in &instants[1..] {
+        refused(
+            plan(d, &pg, at),
+            "is in no restorable window; nearest restorable times: before 20",
+        );
+    }
+    assert!(!segs[1].exists(), "nothing brought the segment back");
+
+    // `offsite verify` of the base checks the archive, and says where the segments are checked.
+    let base = enabled["base_backup_id"].as_str().unwrap();
+    let out = ok(run(d, &pg, &["verify", base]), "verify the base");
+    let said = String::from_utf8_lossy(&out.stderr).to_string()
+        + &String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("offsite pitr verify shop"), "{said}");
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
