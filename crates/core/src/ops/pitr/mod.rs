@@ -9,6 +9,7 @@ pub mod keep;
 pub mod prune;
 pub mod restore;
 pub mod verify;
+pub mod whole;
 
 mod alert;
 mod engine_api;
