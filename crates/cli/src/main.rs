@@ -32,6 +32,7 @@ mod project_cmd;
 mod recover_cmd;
 mod recovery_card_cmd;
 mod remote_cmd;
+mod restore_at_cmd;
 mod restore_cmd;
 mod schedule_cmd;
 mod schedule_named_cmd;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub struct RestoreArgs {
     /// The backup: its path, a backup id (either id `backups` or `inspect` shows, or a unique
     /// start of one), or PROJECT:latest.
-    archive: PathBuf,
+    pub(crate) archive: PathBuf,
     /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
     /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
     /// Needed for the database and configuration; storage may go to --storage-to instead.
@@ -32,7 +32,7 @@ pub struct RestoreArgs {
     /// What to restore: database, storage, config (comma-separated) or all. Default: the
     /// database (or what the backup has, when it has no database).
     #[arg(long, value_name = "LIST")]
-    components: Option<String>,
+    pub(crate) components: Option<String>,
     /// Storage: only these buckets (comma-separated; default all in the backup).
     #[arg(long, value_name = "B1,B2")]
     buckets: Option<String>,
@@ -57,7 +57,7 @@ pub struct RestoreArgs {
     functions: Option<String>,
     /// Show the plan and change nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Allow restoring into a non-empty database (objects in the backup are replaced).
     #[arg(long)]
     replace: bool,
@@ -115,7 +115,7 @@ pub struct RestoreArgs {
     into_schema: Option<String>,
     /// Do not ask for confirmation.
     #[arg(long)]
-    yes: bool,
+    pub(crate) yes: bool,
     /// Restore to a point in time (RFC 3339, e.g. 2026-11-26T06:00:00Z): then the first
     /// argument names the project, and its captured changes are replayed onto the newest base
     /// before TIME up to the last transaction committed at or before it (`offsite pitr`).
@@ -139,7 +139,7 @@ pub struct RestoreArgs {
 
 /// The parts of a backup a restore can put back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
+pub(crate) enum Part {
     Database,
     Storage,
     Config,
@@ -221,7 +221,7 @@ fn storage_target(storage_to: Option<&str>, to: Option<&str>) -> Result<StorageT
 
 impl RestoreArgs {
     /// The flags as the one restore request (asks for the password on stdin when told to).
-    fn request(&self, parts: &[Part]) -> Result<RestoreRequest> {
+    pub(crate) fn request(&self, parts: &[Part]) -> Result<RestoreRequest> {
         let mut req = RestoreRequest::from_archive(&self.archive);
         if parts.contains(&Part::Database) {
             req.database = Some(offsite_core::restore::DatabaseRestore {
@@ -339,6 +339,11 @@ pub async fn restore(
         warn_password_in_url("--to", to);
     }
     if let Some(at) = args.at.clone() {
+        if args.components.is_some() {
+            // The components chosen: each as it was at TIME (the database from its captured
+            // changes, the storage and configuration from their newest backups before TIME).
+            return crate::restore_at_cmd::restore_at(engine, &args, &at, out).await;
+        }
         let password = if args.password_stdin {
             Some(read_password_stdin()?)
         } else {
@@ -571,7 +576,7 @@ fn print_outcome(out: &Out, o: &RestoreOutcome) {
     }
 }
 
-fn print_storage_plan(p: &StoragePlan) {
+pub(crate) fn print_storage_plan(p: &StoragePlan) {
     println!(
         "storage: backup {} of {} → {}",
         p.backup_id, p.project, p.target
@@ -629,7 +634,7 @@ fn print_functions_plan(plan: &ConfigPlan) {
     }
 }
 
-fn print_config_plan(plan: &ConfigPlan) {
+pub(crate) fn print_config_plan(plan: &ConfigPlan) {
     println!(
         "configuration: {} differ from project {}",
         crate::words::count(plan.diffs.len(), "setting"),

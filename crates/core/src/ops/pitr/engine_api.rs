@@ -115,6 +115,22 @@ impl Engine {
     ) -> Result<super::restore::PitrRestored> {
         super::restore::run(self, name, at, to, password, cancel).await
     }
+    /// The plan of restoring a project's components as they were at a time (database, storage,
+    /// configuration: a section each, with the point it comes from; changes nothing).
+    pub async fn plan_restore_at(
+        &self,
+        req: &super::whole::ProjectAtRequest,
+    ) -> Result<super::whole::ProjectAtPlan> {
+        super::whole::plan(self, req).await
+    }
+    /// Restore a project's components as they were at a time ([`super::whole`]).
+    pub async fn restore_at(
+        &self,
+        req: super::whole::ProjectAtRequest,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::whole::ProjectAtReport> {
+        super::whole::run(self, req, cancel).await
+    }
     /// `PROJECT@TIME` materialised: the project's database as it was at `r.at`, in a temporary
     /// archive removed when the value is dropped ([`super::at`]).
     pub async fn materialise_at(

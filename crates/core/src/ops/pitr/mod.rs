@@ -12,6 +12,7 @@ pub mod pull;
 pub mod serve;
 pub mod restore;
 pub mod verify;
+pub mod whole;
 
 mod alert;
 mod engine_api;

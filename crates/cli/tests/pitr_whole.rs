@@ -1,0 +1,359 @@
+//! The whole project at a time (issue 46 item 5) through the `offsite` binary, on real parts:
+//! a throwaway cluster with logical capture on (a role with REPLICATION, not SUPERUSER), the
+//! storage on s3s-fs, the configuration from a local server answering as the Management API.
+//! Between two storage pulls (a full backup, then an incremental) an object is changed, one
+//! deleted and one added, the database written and the configuration changed. `restore PROJECT
+//! --at TIME --components …` gives, for a TIME between the pulls, the first pull's objects and
+//! the database's digests at TIME, and the first configuration; after the second pull, the
+//! second's. The plan names per component the point it comes from and how far it is from TIME;
+//! a TIME before any storage pull is refused for the storage, saying what to do.
+
+mod common;
+
+use common::pg::{json, offsite, ok, ok_json, server_now};
+use offsite_testkit::management_api::{FakeManagementApi, PROJECT_REF, TOKEN};
+use offsite_testkit::s3s_fs::{S3sFsServer, S3S_KEY_ID, S3S_SECRET};
+use offsite_testkit::TestCluster;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+const ROLE: &str = "whole_owner";
+
+fn owner_url(pg: &TestCluster, db: &str) -> String {
+    format!("postgres://{ROLE}@127.0.0.1:{}/{db}", pg.port())
+}
+
+fn sql(pg: &TestCluster, db: &str, q: &str) {
+    pg.psql_url(&owner_url(pg, db), q)
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+}
+
+fn digest(pg: &TestCluster, db: &str) -> String {
+    pg.psql(
+        db,
+        "SELECT coalesce(md5(string_agg(o::text, '|' ORDER BY id)), '-') FROM public.orders o",
+    )
+    .trim()
+    .to_string()
+}
+
+/// `offsite args…` with the storage secret, the Management API's token and address.
+fn run(d: &Path, pg: &TestCluster, api: &str, args: &[&str]) -> Output {
+    offsite(d, pg, args)
+        .env("OFFSITE_S3_SECRET_ACCESS_KEY", S3S_SECRET)
+        .env("SUPABASE_ACCESS_TOKEN", TOKEN)
+        .env("OFFSITE_SUPABASE_API_URL", api)
+        .output()
+        .unwrap()
+}
+
+/// Every file under `dir`, as `relative path → content`.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn put(root: &Path, key: &str, body: &str) {
+    let p = root.join("media").join(key);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn backup_id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no backup id: {v}"))
+        .to_string()
+}
+
+#[test]
+fn storage_database_and_config_come_back_as_they_were_at_the_time() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "whole_shop";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text);
+         INSERT INTO public.orders (note) SELECT 'before ' || g FROM generate_series(1, 20) g;",
+    );
+    let s3 = S3sFsServer::start();
+    let root = s3.root();
+    put(root, "a/changed.txt", "first version");
+    put(root, "a/deleted.txt", "deleted later");
+    put(root, "kept.txt", "kept");
+    let fake = FakeManagementApi::start();
+    let api = fake.base_url();
+    let auth_path = format!("/v1/projects/{PROJECT_REF}/config/auth");
+    let mut auth = fake.doc(&auth_path).unwrap();
+    auth["site_url"] = serde_json::json!("https://first.example.com");
+    fake.serve_json(&auth_path, auth.clone());
+
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let endpoint = s3.endpoint();
+    ok_json(
+        run(
+            d,
+            &pg,
+            &api,
+            &[
+                "--json",
+                "project",
+                "add",
+                "shop",
+                "--db",
+                &owner_url(&pg, db),
+                "--s3-endpoint",
+                &endpoint,
+                "--s3-key-id",
+                S3S_KEY_ID,
+                "--buckets",
+                "media",
+                "--supabase-ref",
+                PROJECT_REF,
+            ],
+        ),
+        "project add",
+    );
+    ok_json(run(d, &pg, &api, &["--json", "pitr", "enable", "shop"]), "pitr enable");
+    let before_pulls = server_now(&pg);
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // The first pull: a full backup (database, storage, configuration).
+    let first = backup_id(&ok_json(
+        run(d, &pg, &api, &["--json", "backup", "shop", "--type", "full"]),
+        "full backup",
+    ));
+    sql(&pg, db, "INSERT INTO public.orders (note) VALUES ('after the first pull'); DELETE FROM public.orders WHERE id = 3;");
+    let t1 = server_now(&pg);
+    let d1 = digest(&pg, db);
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // Between the pulls: one object changed (another size), one deleted, one added; more rows;
+    // the configuration changed.
+    put(root, "a/changed.txt", "second version, longer");
+    std::fs::remove_file(root.join("media/a/deleted.txt")).unwrap();
+    put(root, "b/added.txt", "added");
+    sql(&pg, db, "UPDATE public.orders SET note = 'changed' WHERE id < 5; INSERT INTO public.orders (note) VALUES ('later');");
+    auth["site_url"] = serde_json::json!("https://second.example.com");
+    fake.serve_json(&auth_path, auth.clone());
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = backup_id(&ok_json(
+        run(d, &pg, &api, &["--json", "backup", "shop", "--type", "incremental"]),
+        "incremental backup",
+    ));
+    let second_config = backup_id(&ok_json(
+        run(d, &pg, &api, &["--json", "backup", "shop", "--type", "config"]),
+        "config backup",
+    ));
+    let t2 = server_now(&pg);
+    let d2 = digest(&pg, db);
+    // After TIME: changes no restore to t2 may show.
+    std::thread::sleep(Duration::from_millis(1100));
+    put(root, "kept.txt", "changed after t2");
+    sql(&pg, db, "DELETE FROM public.orders");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        run(d, &pg, &api, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+
+    // TIME between the pulls: the first pull's objects, the database at TIME.
+    let folder1 = tempfile::tempdir().unwrap();
+    let target1 = "whole_at_t1";
+    pg.create_db(target1);
+    let plan = ok_json(
+        run(
+            d,
+            &pg,
+            &api,
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                &t1,
+                "--components",
+                "database,storage",
+                "--to",
+                &pg.url(target1),
+                "--storage-to",
+                folder1.path().to_str().unwrap(),
+                "--dry-run",
+            ],
+        ),
+        "plan at t1",
+    );
+    assert_eq!(plan["storage"]["point"]["backup_id"], first.as_str(), "{plan}");
+    assert_eq!(plan["storage"]["at_time"], false, "{plan}");
+    let said = plan["storage"]["said"].as_str().unwrap();
+    assert!(
+        said.contains("before TIME") && said.contains("not the state at TIME"),
+        "{said}"
+    );
+    assert_eq!(plan["database"]["at_time"], true, "{plan}");
+    assert!(plan["database"]["said"].as_str().unwrap().contains("database at TIME"), "{plan}");
+    let restored = ok_json(
+        run(
+            d,
+            &pg,
+            &api,
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                &t1,
+                "--components",
+                "database,storage",
+                "--to",
+                &pg.url(target1),
+                "--storage-to",
+                folder1.path().to_str().unwrap(),
+            ],
+        ),
+        "restore at t1",
+    );
+    assert!(restored["storage"].is_object(), "{restored}");
+    assert_eq!(digest(&pg, target1), d1, "the database at t1");
+    let at1 = files(folder1.path());
+    assert_eq!(
+        at1.into_iter().collect::<Vec<_>>(),
+        [
+            ("media/a/changed.txt".to_string(), "first version".to_string()),
+            ("media/a/deleted.txt".into(), "deleted later".into()),
+            ("media/kept.txt".into(), "kept".into()),
+        ]
+    );
+
+    // TIME after the second pull: the second's objects (the incremental over the full).
+    let folder2 = tempfile::tempdir().unwrap();
+    let target2 = "whole_at_t2";
+    pg.create_db(target2);
+    let restored = ok_json(
+        run(
+            d,
+            &pg,
+            &api,
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                &t2,
+                "--components",
+                "database,storage",
+                "--to",
+                &pg.url(target2),
+                "--storage-to",
+                folder2.path().to_str().unwrap(),
+            ],
+        ),
+        "restore at t2",
+    );
+    assert_eq!(
+        restored["plan"]["storage"]["point"]["backup_id"],
+        second.as_str(),
+        "{restored}"
+    );
+    assert_eq!(digest(&pg, target2), d2, "the database at t2");
+    assert_eq!(
+        files(folder2.path()).into_iter().collect::<Vec<_>>(),
+        [
+            ("media/a/changed.txt".to_string(), "second version, longer".to_string()),
+            ("media/b/added.txt".into(), "added".into()),
+            ("media/kept.txt".into(), "kept".into()),
+        ]
+    );
+
+    // The configuration as of each time: at t1 the first backup's site_url differs from the
+    // project's now; written back, the first one returns. At t2 it is the second's.
+    let config_at = |t: &str, extra: &[&str]| -> Value {
+        let mut args = vec![
+            "--json",
+            "restore",
+            "shop",
+            "--at",
+            t,
+            "--components",
+            "config",
+            "--to",
+            "shop",
+        ];
+        args.extend_from_slice(extra);
+        ok_json(run(d, &pg, &api, &args), "config at a time")
+    };
+    let c1 = config_at(&t1, &["--dry-run"]);
+    assert_eq!(c1["config"]["point"]["backup_id"], first.as_str(), "{c1}");
+    let site = |plan: &Value| {
+        plan["diffs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["setting"] == "site_url")
+            .map(|d| d["archived"].clone())
+    };
+    assert_eq!(
+        site(&c1["config"]["plan"]),
+        Some(serde_json::json!("https://first.example.com")),
+        "{c1}"
+    );
+    let c2 = config_at(&t2, &["--dry-run"]);
+    assert_eq!(c2["config"]["point"]["backup_id"], second_config.as_str(), "{c2}");
+    assert_eq!(site(&c2["config"]["plan"]), None, "{c2}");
+    config_at(&t1, &["--config-settings", "supabase/auth.json:site_url"]);
+    let patches = fake.patches();
+    assert!(
+        patches
+            .iter()
+            .any(|(_, body)| body["site_url"] == "https://first.example.com"),
+        "{patches:?}"
+    );
+
+    // Before any pull: the storage is refused, saying what to do; the plan still shows the
+    // database.
+    let out = run(
+        d,
+        &pg,
+        &api,
+        &[
+            "--json",
+            "restore",
+            "shop",
+            "--at",
+            &before_pulls,
+            "--components",
+            "database,storage",
+            "--to",
+            &pg.url(target1),
+            "--storage-to",
+            folder1.path().to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let refused = json(&out);
+    let blockers = refused["storage"]["blockers"].to_string();
+    assert!(
+        blockers.contains("no storage backup") && blockers.contains("restore a time at or after"),
+        "{refused}"
+    );
+    assert!(refused["database"]["plan"].is_object(), "{refused}");
+}

@@ -1,0 +1,429 @@
+//! The whole project at a time (issue 46 item 5, docs/pitr.md): `offsite restore PROJECT --at
+//! TIME --components …` restores each component as it was at TIME, as a restore of a backup
+//! restores them — the database from its captured changes (the newest base before TIME and the
+//! transactions committed up to TIME, [`super::restore`]), the storage as the newest storage
+//! pull (full, storage or incremental backup; an incremental's chain is resolved as for any
+//! restore) that had finished at or before TIME, and the configuration as the newest backup
+//! holding it taken at or before TIME.
+//!
+//! The plan says per component which point it comes from and how far that is from TIME; a
+//! component whose newest state is older than TIME says so, and one with no state at or before
+//! TIME is refused (a blocker of its own section) with what to do. Execution refuses on any
+//! blocker before it changes anything, then restores the database, the storage and the
+//! configuration in turn (each through the ordinary restore); a failure says what was restored
+//! and what not.
+
+use super::restore::{PitrPlan, PitrRestored};
+use crate::catalog::{BackupRecord, JobKind, Project};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::kinds::BackupStatus;
+use crate::ops::JobStart;
+use crate::pitr::{micros_text, parse_time};
+use crate::postgres::conn::ProjectConnection;
+use crate::restore::{
+    Component, ConfigPlan, ConfigReport, ConfigRestore, DatabaseTo, RestoreRequest, StorageRestore,
+};
+use crate::storage::{StoragePlan, StorageRestoreReport};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+/// What to restore of a project as it was at a time: a section per component (absent: not
+/// restored), each with its target and consents as in a restore of a backup.
+#[derive(Debug, Clone)]
+pub struct ProjectAtRequest {
+    pub project: String,
+    /// µs since the epoch.
+    pub at: i64,
+    pub database: Option<DatabaseTo>,
+    pub storage: Option<StorageRestore>,
+    pub config: Option<ConfigRestore>,
+}
+
+/// Which backup a component comes from, and how far its state is from TIME.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtPoint {
+    pub backup_id: String,
+    pub path: String,
+    /// When the backup began (its manifest's time).
+    pub taken_at: String,
+    /// When its state was complete: the backup job's end (a backup pulled from elsewhere: when
+    /// it began, the only time known).
+    pub state_at: String,
+    /// TIME − `state_at`, whole seconds (0: at TIME).
+    pub behind_seconds: u64,
+}
+
+/// One component of the plan: where it comes from (in words too), its own plan, and why it
+/// would be refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtSection<P> {
+    /// The backup the component comes from (the database: its base).
+    pub point: Option<AtPoint>,
+    /// Whether the component's state is exactly the one at TIME.
+    pub at_time: bool,
+    /// Which point it comes from and how far that is from TIME, for people.
+    pub said: String,
+    pub plan: Option<P>,
+    pub blockers: Vec<String>,
+}
+
+/// The plan of restoring a project as it was at a time.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectAtPlan {
+    pub project: String,
+    pub at: String,
+    pub database: Option<AtSection<PitrPlan>>,
+    pub storage: Option<AtSection<StoragePlan>>,
+    pub config: Option<AtSection<ConfigPlan>>,
+}
+
+impl ProjectAtPlan {
+    /// Why execution would refuse, each prefixed with its component ("storage: …").
+    pub fn blockers(&self) -> Vec<String> {
+        fn add<P>(out: &mut Vec<String>, c: Component, s: &Option<AtSection<P>>) {
+            if let Some(s) = s {
+                out.extend(s.blockers.iter().map(|b| format!("{}: {b}", c.label())));
+            }
+        }
+        let mut out = Vec::new();
+        add(&mut out, Component::Database, &self.database);
+        add(&mut out, Component::Storage, &self.storage);
+        add(&mut out, Component::Config, &self.config);
+        out
+    }
+}
+
+/// What restoring a project as it was at a time did: a section per component restored.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectAtReport {
+    pub plan: ProjectAtPlan,
+    pub database: Option<PitrRestored>,
+    pub storage: Option<StorageRestoreReport>,
+    pub config: Option<ConfigReport>,
+}
+
+/// "4 min before TIME", "at TIME".
+fn before(behind_seconds: u64) -> String {
+    if behind_seconds == 0 {
+        "at TIME".into()
+    } else {
+        format!(
+            "{} before TIME",
+            crate::units::format_duration(std::time::Duration::from_secs(behind_seconds))
+        )
+    }
+}
+
+/// Whether a backup's (catalog) manifest lists a member of `component`.
+fn holds(b: &BackupRecord, component: Component) -> bool {
+    let Some(json) = b.manifest_json.as_deref() else {
+        return false;
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(json) else {
+        return false;
+    };
+    let names = doc["members"].as_array().into_iter().flatten();
+    let mut names = names.filter_map(|m| m["name"].as_str());
+    match component {
+        Component::Storage => names.any(|n| n == "storage.json"),
+        Component::Config => names.any(|n| n.starts_with("config/")),
+        Component::Database => false,
+    }
+}
+
+/// When a backup's state was complete (µs): its backup job's end, else its own time.
+async fn state_time(engine: &Engine, b: &BackupRecord) -> Result<(i64, i64)> {
+    let taken = parse_time(&b.created_at)?;
+    if let Some(job_id) = &b.job_id {
+        if let Ok(job) = engine.catalog.job(job_id).await {
+            if job.kind == JobKind::Backup {
+                if let Some(end) = job.finished_at.as_deref().and_then(|t| parse_time(t).ok()) {
+                    return Ok((taken, end.max(taken)));
+                }
+            }
+        }
+    }
+    Ok((taken, taken))
+}
+
+/// The newest good backup of `project` holding `component` whose state was complete at or
+/// before `at`; or why there is none (the blocker, with what to do).
+async fn newest_at(
+    engine: &Engine,
+    project: &Project,
+    at: i64,
+    component: Component,
+) -> Result<std::result::Result<AtPoint, String>> {
+    let mut first_after: Option<i64> = None;
+    for b in engine.catalog.backups(&project.id).await? {
+        if matches!(b.status, BackupStatus::Corrupt | BackupStatus::Missing)
+            || !holds(&b, component)
+        {
+            continue;
+        }
+        let (taken, done) = state_time(engine, &b).await?;
+        if done > at {
+            first_after = Some(first_after.map_or(done, |f| f.min(done)));
+            continue;
+        }
+        return Ok(Ok(AtPoint {
+            backup_id: b.id.clone(),
+            path: b.path.clone(),
+            taken_at: micros_text(taken),
+            state_at: micros_text(done),
+            behind_seconds: u64::try_from((at - done) / 1_000_000).unwrap_or(0),
+        }));
+    }
+    let what = match component {
+        Component::Storage => "storage backup (full, storage or incremental)",
+        _ => "configuration backup (full or config)",
+    };
+    Ok(Err(match first_after {
+        Some(t) => format!(
+            "no {what} of {} had finished at or before TIME (the first finished at {}): restore a time at or after it, or leave the {} out (--components)",
+            project.name,
+            micros_text(t),
+            component.label()
+        ),
+        None => format!(
+            "{} has no {what}: take one (offsite backup {} --type {}), or leave the {} out (--components)",
+            project.name,
+            project.name,
+            if component == Component::Storage { "storage" } else { "config" },
+            component.label()
+        ),
+    }))
+}
+
+/// A section whose component has no state at or before TIME.
+fn refused<P>(why: String) -> AtSection<P> {
+    AtSection {
+        point: None,
+        at_time: false,
+        said: format!("refused: {why}"),
+        plan: None,
+        blockers: vec![why],
+    }
+}
+
+/// The database's section: the plan of a restore to the time (refusals of the time become its
+/// blocker, naming the nearest restorable times).
+async fn database_section(engine: &Engine, name: &str, at: i64) -> Result<AtSection<PitrPlan>> {
+    let plan = match super::restore::plan(engine, name, at).await {
+        Ok(p) => p,
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::NotFound) => {
+            let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+            return Ok(refused(format!("{}{hint}", e.message())));
+        }
+        Err(e) => return Err(e),
+    };
+    let said = match (&plan.stop_commit_at, &plan.stop_commit_lsn) {
+        (Some(t), Some(l)) => format!(
+            "database at TIME exactly: base {} (taken {}) + {} transaction(s) replayed up to the last commit at or before TIME, at {t} (LSN {l})",
+            plan.base_backup_id, plan.base_at, plan.transactions
+        ),
+        _ => format!(
+            "database at TIME exactly: base {} (taken {}), no transaction committed between it and TIME",
+            plan.base_backup_id, plan.base_at
+        ),
+    };
+    let record = engine.catalog.backup(&plan.base_backup_id).await?;
+    Ok(AtSection {
+        point: Some(AtPoint {
+            backup_id: plan.base_backup_id.clone(),
+            path: record.path,
+            taken_at: plan.base_at.clone(),
+            state_at: micros_text(at),
+            // The replayed state is the one at TIME itself.
+            behind_seconds: 0,
+        }),
+        at_time: true,
+        said,
+        plan: Some(plan),
+        blockers: Vec::new(),
+    })
+}
+
+/// Words for a backup-based component's point.
+fn said_of(component: Component, p: &AtPoint) -> String {
+    let verb = if component == Component::Storage {
+        "pulled"
+    } else {
+        "backed up"
+    };
+    let when = if p.taken_at == p.state_at {
+        format!("at {}", p.state_at)
+    } else {
+        format!("between {} and {}", p.taken_at, p.state_at)
+    };
+    let mut s = format!(
+        "{} as {verb} {when} (backup {}), {}",
+        component.label(),
+        p.backup_id,
+        before(p.behind_seconds)
+    );
+    if p.behind_seconds > 0 {
+        s.push_str(&format!(
+            ": not the state at TIME — changes after {} are not in it",
+            p.state_at
+        ));
+    }
+    s
+}
+
+/// The plan of restoring `req.project` as it was at `req.at` (changes nothing).
+pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<ProjectAtPlan> {
+    if req.database.is_none() && req.storage.is_none() && req.config.is_none() {
+        return Err(Error::invalid("nothing to restore: no component chosen")
+            .with_hint("choose the database, the storage or the configuration (--components)"));
+    }
+    let project = engine.catalog.project(&req.project).await?;
+    let at = req.at;
+    let database = match &req.database {
+        Some(_) => Some(database_section(engine, &project.name, at).await?),
+        None => None,
+    };
+    let storage = match &req.storage {
+        Some(s) => Some(match newest_at(engine, &project, at, Component::Storage).await? {
+            Ok(point) => {
+                let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
+                let plan = engine.plan_restore(&r).await?.storage;
+                AtSection {
+                    said: said_of(Component::Storage, &point),
+                    at_time: point.behind_seconds == 0,
+                    blockers: plan.as_ref().map(|p| p.blockers.clone()).unwrap_or_default(),
+                    point: Some(point),
+                    plan,
+                }
+            }
+            Err(why) => refused(why),
+        }),
+        None => None,
+    };
+    let config = match &req.config {
+        Some(c) => Some(match newest_at(engine, &project, at, Component::Config).await? {
+            Ok(point) => {
+                let r = RestoreRequest::from_archive(&point.path).config(c.clone());
+                let plan = engine.plan_restore(&r).await?.config;
+                AtSection {
+                    said: said_of(Component::Config, &point),
+                    at_time: point.behind_seconds == 0,
+                    blockers: plan.as_ref().map(|p| p.blockers.clone()).unwrap_or_default(),
+                    point: Some(point),
+                    plan,
+                }
+            }
+            Err(why) => refused(why),
+        }),
+        None => None,
+    };
+    Ok(ProjectAtPlan {
+        project: project.name,
+        at: micros_text(at),
+        database,
+        storage,
+        config,
+    })
+}
+
+/// The database target as `restore --at` takes it: a URL or a project's name, and a password.
+fn url_or_project(to: &DatabaseTo) -> Result<(String, Option<String>)> {
+    match to {
+        DatabaseTo::Project(name) => Ok((name.clone(), None)),
+        DatabaseTo::Connection {
+            connection: ProjectConnection::Url(url),
+            password,
+            ..
+        } => Ok((url.clone(), password.clone())),
+        DatabaseTo::Connection { .. } => Err(Error::invalid(
+            "a restore to a time takes the database's target as a URL or a project's name",
+        )),
+    }
+}
+
+/// Restore `req.project` as it was at `req.at`: refuse on any blocker before anything changes,
+/// then the database, the storage and the configuration in turn.
+pub(crate) async fn run(
+    engine: &Engine,
+    req: ProjectAtRequest,
+    cancel: &CancellationToken,
+) -> Result<ProjectAtReport> {
+    let plan = plan(engine, &req).await?;
+    let blockers = plan.blockers();
+    if !blockers.is_empty() {
+        return Err(Error::invalid(format!(
+            "the restore to {} cannot go ahead: {}; nothing was changed",
+            plan.at,
+            blockers.join("; ")
+        ))
+        .with_hint("review it with --dry-run"));
+    }
+    let mut report = ProjectAtReport {
+        plan: plan.clone(),
+        database: None,
+        storage: None,
+        config: None,
+    };
+    if let Some(to) = &req.database {
+        let (to, password) = url_or_project(to)?;
+        let d = super::restore::run(engine, &req.project, req.at, &to, password, cancel)
+            .await
+            .map_err(|e| stopped(e, Component::Database, &req, &report))?;
+        report.database = Some(d);
+    }
+    if let (Some(s), Some(point)) = (&req.storage, plan.storage.as_ref().and_then(|s| s.point.as_ref())) {
+        let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
+        let done = engine
+            .restore(r, JobStart::default())
+            .await
+            .map_err(|e| stopped(e, Component::Storage, &req, &report))?;
+        report.storage = done.report.storage;
+    }
+    if let (Some(c), Some(point)) = (&req.config, plan.config.as_ref().and_then(|s| s.point.as_ref())) {
+        // Nothing chosen to write back: the plan shows the differences, nothing runs.
+        if !(c.settings.is_empty() && c.functions.is_empty()) {
+            let r = RestoreRequest::from_archive(&point.path).config(c.clone());
+            let done = engine
+                .restore(r, JobStart::default())
+                .await
+                .map_err(|e| stopped(e, Component::Config, &req, &report))?;
+            report.config = done.report.config;
+        }
+    }
+    Ok(report)
+}
+
+/// The error of the component that failed, saying what was restored before it and what not.
+fn stopped(e: Error, failed: Component, req: &ProjectAtRequest, r: &ProjectAtReport) -> Error {
+    let mut done = Vec::new();
+    if r.database.is_some() {
+        done.push(Component::Database.label());
+    }
+    if r.storage.is_some() {
+        done.push(Component::Storage.label());
+    }
+    let asked = [
+        (Component::Database, req.database.is_some()),
+        (Component::Storage, req.storage.is_some()),
+        (Component::Config, req.config.is_some()),
+    ];
+    let not: Vec<&str> = asked
+        .iter()
+        .filter(|(c, a)| *a && *c >= failed)
+        .map(|(c, _)| c.label())
+        .collect();
+    if done.is_empty() && not.len() == 1 {
+        return e;
+    }
+    e.context(format!(
+        "restoring the {} failed (restored: {}; not restored: {})",
+        failed.label(),
+        if done.is_empty() {
+            "nothing".to_string()
+        } else {
+            done.join(", ")
+        },
+        not.join(", ")
+    ))
+}
