@@ -150,6 +150,17 @@ async fn materialise_in(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<AtArchive> {
+    if restore::is_physical(engine, &r.project, r.at).await? {
+        return Err(Error::new(
+            crate::error::ErrorKind::UnsupportedFormat,
+            format!(
+                "{}@{} is in a physical capture's window: drill, browse, diff and recover do                  not read those yet",
+                r.project,
+                crate::pitr::micros_text(r.at)
+            ),
+        )
+        .with_hint("restore it with `offsite restore PROJECT --at TIME --to URL`, then read that"));
+    }
     let plan = restore::plan(engine, &r.project, r.at).await?;
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;

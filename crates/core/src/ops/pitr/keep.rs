@@ -57,7 +57,8 @@ pub(crate) async fn keep(
         return Ok(pass);
     };
     pass.run = run_once(engine, name, cancel).await?;
-    if pass.run.dropped.is_some() {
+    // A physical chain holds the whole server's WAL: a schema change is in it.
+    if pass.run.dropped.is_some() || chain.mode == "physical" {
         // The slot is gone: restarting at once would take a base and fill the same disk again.
         return Ok(pass);
     }
