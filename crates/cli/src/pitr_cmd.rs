@@ -229,8 +229,16 @@ pub async fn restore_at(
         show_plan(out, &plan);
     }
     let r = match (to, data_dir) {
-        (_, Some(dir)) => engine.pitr_restore_data_dir(project, at, dir, cancel).await?,
-        (Some(to), None) => engine.pitr_restore(project, at, to, password, cancel).await?,
+        (_, Some(dir)) => {
+            engine
+                .pitr_restore_data_dir(project, at, dir, cancel)
+                .await?
+        }
+        (Some(to), None) => {
+            engine
+                .pitr_restore(project, at, to, password, cancel)
+                .await?
+        }
         (None, None) => {
             return Err(offsite_core::Error::invalid(
                 "--to (or, for a physical capture, --data-dir) is needed to restore",

@@ -16,11 +16,6 @@ use std::path::Path;
 use std::process::Child;
 use std::time::Duration;
 
-
-
-
-
-
 /// `offsite pitr run` in the background; killed (SIGKILL) when dropped.
 struct Capture(Child);
 
@@ -336,7 +331,6 @@ fn restore_at_each_instant_gives_that_instants_tables() {
         "{status}"
     );
 }
-
 
 /// A cluster with a REPLICATION (not superuser) role owning database `db` (orders, items, a
 /// table without a key), and a data folder whose project `shop` backs it up as that role.

@@ -70,7 +70,14 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         run(
             d,
             &pg,
-            &["--json", "project", "add", "shop", "--db", &owner_url(&pg, db)],
+            &[
+                "--json",
+                "project",
+                "add",
+                "shop",
+                "--db",
+                &owner_url(&pg, db),
+            ],
         ),
         "project add",
     );
@@ -190,7 +197,13 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
                 d,
                 &pg,
                 &[
-                    "--json", "restore", "shop", "--at", at, "--to", &pg.url(&target),
+                    "--json",
+                    "restore",
+                    "shop",
+                    "--at",
+                    at,
+                    "--to",
+                    &pg.url(&target),
                     "--dry-run",
                 ],
             ),
@@ -209,7 +222,15 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
             run(
                 d,
                 &pg,
-                &["--json", "restore", "shop", "--at", at, "--to", &pg.url(&target)],
+                &[
+                    "--json",
+                    "restore",
+                    "shop",
+                    "--at",
+                    at,
+                    "--to",
+                    &pg.url(&target),
+                ],
             ),
             "restore --at",
         );
@@ -224,7 +245,14 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         run(
             d,
             &pg,
-            &["restore", "shop", "--at", at, "--to-data-dir", dest.to_str().unwrap()],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to-data-dir",
+                dest.to_str().unwrap(),
+            ],
         ),
         "restore --at --to-data-dir",
     );
@@ -245,7 +273,12 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
             d,
             &pg,
             &[
-                "restore", "shop", "--at", &before_base, "--to", &pg.url("postgres"),
+                "restore",
+                "shop",
+                "--at",
+                &before_base,
+                "--to",
+                &pg.url("postgres"),
                 "--dry-run",
             ],
         ),
@@ -265,7 +298,13 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
             d,
             &pg,
             &[
-                "pitr", "enable", "shop", "--mode", "physical", "--max-retained", "1kB",
+                "pitr",
+                "enable",
+                "shop",
+                "--mode",
+                "physical",
+                "--max-retained",
+                "1kB",
             ],
         ),
         "pitr enable --max-retained",

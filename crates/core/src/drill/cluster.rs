@@ -246,7 +246,10 @@ impl ThrowawayCluster {
         }
         let mut args = vec![
             ("listen_addresses".to_string(), String::new()),
-            ("unix_socket_directories".into(), cluster.root.display().to_string()),
+            (
+                "unix_socket_directories".into(),
+                cluster.root.display().to_string(),
+            ),
             ("unix_socket_permissions".into(), "0700".into()),
             ("port".into(), PORT.to_string()),
             ("hba_file".into(), hba.display().to_string()),
@@ -285,7 +288,10 @@ impl ThrowawayCluster {
             // Another file system: copied (links as links, modes kept).
             copy_tree(&data, dest).map_err(|e| {
                 let _ = std::fs::remove_dir_all(dest);
-                Error::io(format!("copying the restored data folder to {}", dest.display()), e)
+                Error::io(
+                    format!("copying the restored data folder to {}", dest.display()),
+                    e,
+                )
             })?;
         }
         self.cleanup()
@@ -583,7 +589,9 @@ fn chown_tree(root: &Path, uid: u32, gid: u32) -> Result<()> {
         let meta = std::fs::symlink_metadata(&p)
             .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
         if meta.is_dir() {
-            for e in std::fs::read_dir(&p).map_err(|e| Error::io(format!("reading {}", p.display()), e))? {
+            for e in std::fs::read_dir(&p)
+                .map_err(|e| Error::io(format!("reading {}", p.display()), e))?
+            {
                 stack.push(e.map_err(|e| Error::io("reading a folder", e))?.path());
             }
         }

@@ -168,7 +168,9 @@ async fn take_base(
     let recv = wal_dir(engine, &chain.id);
     crate::private_fs::create_dir_all(&recv)
         .map_err(|e| Error::io(format!("creating {}", recv.display()), e))?;
-    let mut conn = spec.connect(engine.password_of(project).await?.as_deref()).await?;
+    let mut conn = spec
+        .connect(engine.password_of(project).await?.as_deref())
+        .await?;
     let now = physical::wal_now(&mut conn, spec).await?;
     if tools.major < 15 {
         // Before 15 pg_receivewal starts an empty folder at the server's position, not the
@@ -185,7 +187,12 @@ async fn take_base(
     let tmp = crate::private_fs::tempdir_in(&dir, crate::tempfiles::TEMP_PREFIX)
         .map_err(|e| Error::io(format!("creating a folder in {}", dir.display()), e))?;
     let password = engine.password_of(project).await?;
-    let (t, s, d, c) = (tools.clone(), spec.clone(), tmp.path().to_path_buf(), cancel.clone());
+    let (t, s, d, c) = (
+        tools.clone(),
+        spec.clone(),
+        tmp.path().to_path_buf(),
+        cancel.clone(),
+    );
     let (tar, lsns) = tokio::task::spawn_blocking(move || {
         physical::base_backup(&t, &s, password.as_deref(), &d, &c)
     })
@@ -262,7 +269,12 @@ pub(crate) async fn run_once(
     let mut reached = now.flush_lsn <= have;
     if !reached {
         let password = engine.password_of(project).await?;
-        let (t, s, slot, d) = (tools.clone(), spec.clone(), chain.slot.clone(), recv.clone());
+        let (t, s, slot, d) = (
+            tools.clone(),
+            spec.clone(),
+            chain.slot.clone(),
+            recv.clone(),
+        );
         let upto = now.flush_lsn;
         tokio::task::spawn_blocking(move || {
             physical::receive(&t, &s, password.as_deref(), &slot, &d, upto)
@@ -357,7 +369,11 @@ async fn seal_received(
             }
             continue;
         }
-        let closed_at = if is_last { now.at - 1_000_000 } else { last_poll };
+        let closed_at = if is_last {
+            now.at - 1_000_000
+        } else {
+            last_poll
+        };
         let info = SegmentInfo {
             start_lsn: *start,
             first_commit_lsn: *start,
@@ -376,7 +392,12 @@ async fn seal_received(
             &format!("wal_{name}"),
             encryption.is_some(),
         ));
-        let (src, dst, enc, i) = (path.clone(), sealed.clone(), encryption.clone(), info.clone());
+        let (src, dst, enc, i) = (
+            path.clone(),
+            sealed.clone(),
+            encryption.clone(),
+            info.clone(),
+        );
         let len = if *partial { used } else { seg };
         let (sha, bytes) = tokio::task::spawn_blocking(move || {
             physical::seal_file(&src, len, &i, &dst, enc.as_ref())

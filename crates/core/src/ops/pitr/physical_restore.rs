@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 const RECOVERY_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// Where the restore goes.
-pub enum Into<'a> {
+pub enum RestoreInto<'a> {
     /// A database (a URL or a project's name), through a dump of the recovered database.
     Database {
         to: &'a str,
@@ -67,7 +67,12 @@ pub(crate) async fn stage(
         .map_err(|_| Error::integrity("a physical chain without its base"))?;
     segment::verify(Path::new(&base.path), Some(&base.sha256))
         .map_err(|e| e.context("the physical base"))?;
-    let mut segs: Vec<_> = facts.segments[..window.segments].to_vec();
+    // The WAL before the base's start is not replayed (the base's own is in its tar).
+    let mut segs: Vec<_> = facts.segments[..window.segments]
+        .iter()
+        .filter(|s| s.end_lsn > base.lsns.start_lsn)
+        .cloned()
+        .collect();
     if let Some(i) = segs.iter().position(|s| s.closed_at > at) {
         segs.truncate(i + 2);
     }
@@ -166,7 +171,12 @@ fn recovery_settings(staged: &Staged, durable: bool) -> Vec<(String, String)> {
 /// Fill a data folder: the base's `base.tar` unpacked (entries only inside the folder), the
 /// staged WAL moved into `pg_wal`, `standby.signal` (recovery reads `pg_wal` only: the
 /// confined server may run no `restore_command`).
-fn fill(data: &Path, base: &PhysicalBase, keys: &[crate::crypto::UserKey], wal: &Path) -> Result<()> {
+fn fill(
+    data: &Path,
+    base: &PhysicalBase,
+    keys: &[crate::crypto::UserKey],
+    wal: &Path,
+) -> Result<()> {
     let r = physical::Unsealed::open(Path::new(&base.path), keys)?;
     let mut archive = tar::Archive::new(r);
     archive.set_preserve_permissions(true);
@@ -197,10 +207,10 @@ pub(crate) async fn run(
     engine: &Engine,
     project: &Project,
     staged: Staged,
-    into: Into<'_>,
+    into: RestoreInto<'_>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
-    if let Into::DataDir(p) = &into {
+    if let RestoreInto::DataDir(p) = &into {
         if p.exists() {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
@@ -210,7 +220,7 @@ pub(crate) async fn run(
     }
     crate::ops::drill::sweep_clusters(engine).await;
     let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
-    let settings = recovery_settings(&staged, matches!(into, Into::DataDir(_)));
+    let settings = recovery_settings(&staged, matches!(into, RestoreInto::DataDir(_)));
     let id = format!("pt{}", uuid::Uuid::new_v4().simple());
     let (data_dir, pg_bin, base, wal) = (
         engine.data_dir.clone(),
@@ -276,13 +286,13 @@ pub(crate) async fn run(
         last_commit: staged.stop.map(|c| (c.lsn, c.at)),
     };
     match into {
-        Into::DataDir(dest) => {
+        RestoreInto::DataDir(dest) => {
             let dest = dest.to_path_buf();
             tokio::task::spawn_blocking(move || cluster.stop_into(&dest))
                 .await
                 .map_err(blocking_err)??;
         }
-        Into::Database { to, password } => {
+        RestoreInto::Database { to, password } => {
             spec.user = superuser;
             let moved = dump_and_restore(engine, project, &spec, to, password, cancel).await;
             let stopped = tokio::task::spawn_blocking(move || cluster.stop())
@@ -329,7 +339,8 @@ async fn dump_and_restore(
         config: None,
     };
     let reporter = crate::progress::Reporter::silent();
-    let written = crate::backup::compose::compose_encrypted(request, None, &reporter, cancel).await?;
+    let written =
+        crate::backup::compose::compose_encrypted(request, None, &reporter, cancel).await?;
     engine
         .restore(
             RestoreRequest::new(

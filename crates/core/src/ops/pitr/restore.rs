@@ -168,7 +168,7 @@ pub(crate) async fn run_data_dir(
         )
         .with_hint("restore a logical window into a database with --to URL"));
     };
-    let into = super::physical_restore::Into::DataDir(dest);
+    let into = super::physical_restore::RestoreInto::DataDir(dest);
     super::physical_restore::run(engine, &project, staged, into, cancel).await
 }
 
@@ -182,7 +182,7 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
     if let Some((project, staged)) = physical_staged(engine, name, at).await? {
-        let into = super::physical_restore::Into::Database { to, password };
+        let into = super::physical_restore::RestoreInto::Database { to, password };
         return super::physical_restore::run(engine, &project, staged, into, cancel).await;
     }
     let plan = plan(engine, name, at).await?;

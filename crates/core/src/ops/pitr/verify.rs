@@ -60,8 +60,8 @@ pub(crate) async fn verify(engine: &Engine, name: &str) -> Result<PitrVerified> 
             let checked = tokio::task::spawn_blocking(move || {
                 check_one(Path::new(&path), &sha, &keys, physical)
             })
-                    .await
-                    .map_err(|e| Error::internal(e.to_string()))?;
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
             segments.push(SegmentCheck {
                 chain_id: c.id.clone(),
                 path: s.path,

@@ -101,7 +101,8 @@ pub async fn settings_allow(conn: &mut PgConnection, spec: &ConnSpec) -> Result<
             spec.user, spec.user
         ))
     };
-    let slots = (slots < 1).then(|| "the server allows no replication slot (max_replication_slots = 0)".to_string());
+    let slots = (slots < 1)
+        .then(|| "the server allows no replication slot (max_replication_slots = 0)".to_string());
     let logical = role.clone().or(slots.clone()).or_else(|| {
         (wal_level != "logical").then(|| {
             format!("the server's wal_level is {wal_level}, not logical (set wal_level = logical and restart)")
@@ -122,10 +123,23 @@ pub async fn settings_allow(conn: &mut PgConnection, spec: &ConnSpec) -> Result<
 /// Whether the server accepts a physical replication connection from this role (its
 /// `pg_hba.conf` must name `replication`; a hosted Supabase project refuses it): `None` when
 /// it does, else why not. Blocking.
-pub fn replication_allowed(tools: &Tools, spec: &ConnSpec, password: Option<&str>) -> Option<String> {
+pub fn replication_allowed(
+    tools: &Tools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+) -> Option<String> {
     let psql = tools.dir.join(format!("psql{EXE}"));
     let mut cmd = process::command(&psql, spec, password);
-    cmd.args(["-X", "-A", "-t", "-w", "-d", "replication=true", "-c", "IDENTIFY_SYSTEM"]);
+    cmd.args([
+        "-X",
+        "-A",
+        "-t",
+        "-w",
+        "-d",
+        "replication=true",
+        "-c",
+        "IDENTIFY_SYSTEM",
+    ]);
     match cmd.output() {
         Ok(o) if o.status.success() => None,
         Ok(o) => Some(format!(
@@ -155,7 +169,10 @@ pub async fn wal_now(conn: &mut PgConnection, spec: &ConnSpec) -> Result<WalNow>
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| spec.map_sqlx(e).context("reading the server's WAL position"))?;
+    .map_err(|e| {
+        spec.map_sqlx(e)
+            .context("reading the server's WAL position")
+    })?;
     let timeline = file
         .get(..8)
         .and_then(|t| u32::from_str_radix(t, 16).ok())
@@ -164,9 +181,10 @@ pub async fn wal_now(conn: &mut PgConnection, spec: &ConnSpec) -> Result<WalNow>
         flush_lsn: parse_lsn(&lsn)?,
         at,
         timeline,
-        seg_size: u64::try_from(seg).ok().filter(|s| s.is_power_of_two()).ok_or_else(|| {
-            Error::invalid(format!("not a WAL segment size: {seg}"))
-        })?,
+        seg_size: u64::try_from(seg)
+            .ok()
+            .filter(|s| s.is_power_of_two())
+            .ok_or_else(|| Error::invalid(format!("not a WAL segment size: {seg}")))?,
     })
 }
 
@@ -181,7 +199,9 @@ pub async fn create_slot(conn: &mut PgConnection, spec: &ConnSpec, slot: &str) -
     .map_err(|e| {
         spec.map_sqlx(e)
             .context("creating the physical slot")
-            .with_hint("the role needs the REPLICATION attribute and the server max_replication_slots > 0")
+            .with_hint(
+                "the role needs the REPLICATION attribute and the server max_replication_slots > 0",
+            )
     })?;
     parse_lsn(&lsn)
 }
@@ -200,7 +220,13 @@ pub fn receive(
     let mut cmd = process::command(&tools.bin("pg_receivewal"), spec, password);
     cmd.arg("-D")
         .arg(dir)
-        .args(["--slot", slot, "--no-loop", "--synchronous", "--no-password"])
+        .args([
+            "--slot",
+            slot,
+            "--no-loop",
+            "--synchronous",
+            "--no-password",
+        ])
         .arg("--endpos")
         .arg(lsn_text(upto.saturating_sub(1)));
     run_bounded(cmd, "pg_receivewal", RECEIVE_LIMIT, password, true)
@@ -258,13 +284,27 @@ pub fn base_backup(
     let mut cmd = process::command(&tools.bin("pg_basebackup"), spec, password);
     cmd.arg("-D")
         .arg(dir)
-        .args(["-F", "tar", "-X", "fetch", "-c", "fast", "-v", "--no-password"])
+        .args([
+            "-F",
+            "tar",
+            "-X",
+            "fetch",
+            "-c",
+            "fast",
+            "-v",
+            "--no-password",
+        ])
         .args(["--label", "offsite point-in-time base"]);
     let (guard, _, _, stderr) = process::Guarded::spawn(cmd, "pg_basebackup", cancel)?;
     let status = guard.wait()?;
     let stderr = stderr.finish();
     if !status.success() {
-        return Err(process::tool_error("pg_basebackup", status, &stderr, password));
+        return Err(process::tool_error(
+            "pg_basebackup",
+            status,
+            &stderr,
+            password,
+        ));
     }
     let lsns = parse_base_lsns(&stderr)?;
     // Tablespaces outside the data folder would be tars of their own: not covered.
@@ -410,7 +450,9 @@ impl Unsealed {
                     .info()
                     .ok_or_else(|| Error::integrity("a sealed file without its trailer"))?;
                 if self.start != u64::MAX && info.start_lsn != self.start {
-                    return Err(Error::integrity("a sealed file's records do not match its trailer"));
+                    return Err(Error::integrity(
+                        "a sealed file's records do not match its trailer",
+                    ));
                 }
             }
             Some(rec) => {
@@ -433,7 +475,8 @@ impl Unsealed {
 impl Read for Unsealed {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() && !self.done {
-            self.fill().map_err(|e| std::io::Error::other(e.message().to_string()))?;
+            self.fill()
+                .map_err(|e| std::io::Error::other(e.message().to_string()))?;
         }
         if self.done && self.pos >= self.buf.len() {
             return Ok(0);
@@ -492,3 +535,6 @@ pub fn used_len(path: &Path, page: usize) -> Result<u64> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -55,7 +55,8 @@ pub fn commits(tools: &Tools, dir: &Path, timeline: u32, from: u64) -> Result<Ve
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // It always ends in an error at the end of the WAL it has; any other error is one.
-    if !out.status.success() && !stderr.contains("invalid record length")
+    if !out.status.success()
+        && !stderr.contains("invalid record length")
         && !stderr.contains("could not find file")
         && !stderr.contains("invalid magic number 0000")
     {
