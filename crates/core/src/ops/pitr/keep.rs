@@ -53,7 +53,19 @@ pub(crate) async fn keep(
             return Ok(pass);
         }
         pass.new_base_why = Some("capture was not running".into());
-        pass.started = Some(enable(engine, name, want.max_retained, want.keep_within).await?);
+        // A new chain captures as the last one did (a physical capture stays physical).
+        let physical = engine
+            .catalog
+            .pitr_chains(&project.id)
+            .await?
+            .last()
+            .is_some_and(|c| c.mode == "physical");
+        let (max, keep) = (want.max_retained, want.keep_within);
+        pass.started = Some(if physical {
+            super::physical::enable(engine, name, max, keep).await?
+        } else {
+            enable(engine, name, max, keep).await?
+        });
         return Ok(pass);
     };
     pass.run = run_once(engine, name, cancel).await?;
