@@ -6,7 +6,8 @@
 //!    an administrator would archive by hand: a base of its own (`pg_basebackup -F tar -X
 //!    fetch`) and a `pg_receivewal --synchronous` on a slot of its own into a plain folder.
 //! 2. `pgbench -T SECS -c 2 -j 2` while `offsite pitr run` captures (a pass every 5 s); the
-//!    time T is the server's clock at its end; the capture is given two passes, then stopped.
+//!    time T is the server's clock at its end, then one more commit (PostgreSQL's time target
+//!    needs a commit after T in its WAL); the capture is given two passes, then stopped.
 //! 3. Offsite: `offsite restore --at T --to-data-dir` (the plan — WAL files checked, decrypted
 //!    and read by pg_waldump —, the base unpacked, recovery to the last commit at or before T,
 //!    promotion, a clean stop) timed from start to end.
@@ -141,6 +142,10 @@ pub(crate) fn run(b: &PitrBench, work: &Path) -> Result<(), String> {
         )?
         .trim()
         .to_string();
+    // A commit after T: PostgreSQL's time target needs one in the WAL it has (else "recovery
+    // ended before configured recovery target was reached"; Offsite stops at the commit's LSN).
+    std::thread::sleep(Duration::from_millis(50));
+    pg.try_psql(DB, "CREATE TABLE after_t (); DROP TABLE after_t")?;
     std::thread::sleep(Duration::from_secs(12));
     let _ = capture.kill();
     let _ = capture.wait();
@@ -241,7 +246,11 @@ fn own_recovery(
             "restore_command",
             format!("cp '{}/%f' '%p'", wal.display()),
         ),
-        ("recovery_target_time", at.to_string()),
+        // PostgreSQL's own spelling of the same instant (it refuses RFC 3339's `T…Z`).
+        (
+            "recovery_target_time",
+            at.replace('T', " ").replace('Z', "+00"),
+        ),
         ("recovery_target_action", "promote".into()),
         ("recovery_target_timeline", "current".into()),
     ];
