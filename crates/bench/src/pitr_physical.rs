@@ -62,7 +62,10 @@ fn as_server(c: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
 fn chown_all(p: &Path, user: Option<(u32, u32)>) -> Result<(), String> {
     if let Some((u, g)) = user {
         ok(
-            Command::new("chown").arg("-R").arg(format!("{u}:{g}")).arg(p),
+            Command::new("chown")
+                .arg("-R")
+                .arg(format!("{u}:{g}"))
+                .arg(p),
             "chown",
         )?;
     }
@@ -242,10 +245,7 @@ fn own_recovery(
         ("shared_preload_libraries", String::new()),
         ("archive_mode", "off".into()),
         ("hot_standby", "off".into()),
-        (
-            "restore_command",
-            format!("cp '{}/%f' '%p'", wal.display()),
-        ),
+        ("restore_command", format!("cp '{}/%f' '%p'", wal.display())),
         // PostgreSQL's own spelling of the same instant (it refuses RFC 3339's `T…Z`).
         (
             "recovery_target_time",

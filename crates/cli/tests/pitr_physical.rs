@@ -4,7 +4,8 @@
 //! physical` makes a physical slot and a pg_basebackup base; writes happen while `offsite pitr
 //! run` captures (killed and started again in the middle); at several instants the test records
 //! digests of the tables (test-only reads); `restore --at` each instant gives exactly those
-//! digests, and `--to-data-dir` leaves a shut-down cluster. A time before the base is refused
+//! digests, `browse shop@TIME` lists that instant's rows, and `--to-data-dir` leaves a
+//! shut-down cluster. A time before the base is refused
 //! naming the nearest restorable time; `disable` drops the slot; a slot over its limit is
 //! dropped.
 
@@ -236,6 +237,27 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         );
         assert_eq!(&digests(&pg, &target), want, "instant {i} ({at}): {done}");
     }
+
+    // PROJECT@TIME reads a physical window too: recovered, dumped, listed, removed.
+    let (at, _) = &instants[0];
+    let rows: i64 = pg
+        .psql("phys_at_0", "SELECT count(*) FROM public.orders")
+        .trim()
+        .parse()
+        .unwrap();
+    let tables = ok_json(
+        run(d, &pg, &["--json", "browse", &format!("shop@{at}")]),
+        "browse shop@TIME",
+    );
+    let orders = tables["tables"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tables: {tables}"))
+        .iter()
+        .find(|t| t["table"] == "orders" || t["name"] == "orders")
+        .unwrap_or_else(|| panic!("no orders: {tables}"))
+        .clone();
+    assert_eq!(orders["rows"], rows, "{tables}");
+    assert!(tables["at"]["commit_lsn"].is_string(), "{tables}");
 
     // --to-data-dir: the recovered cluster, shut down cleanly, as a new server's data folder.
     let folder = tempfile::tempdir().unwrap();

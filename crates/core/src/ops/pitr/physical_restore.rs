@@ -35,6 +35,9 @@ pub enum RestoreInto<'a> {
     },
     /// The recovered cluster itself, as a new server's data folder.
     DataDir(&'a Path),
+    /// The recovered database dumped into an Offsite archive in this (private) folder
+    /// (`PROJECT@TIME`); its archive is returned.
+    Archive(&'a Path),
 }
 
 /// The plan's WAL, unsealed into a private temporary folder, and where replay stops.
@@ -210,6 +213,17 @@ pub(crate) async fn run(
     into: RestoreInto<'_>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
+    Ok(run_with(engine, project, staged, into, cancel).await?.0)
+}
+
+/// [`run`], and the archive written for [`RestoreInto::Archive`].
+pub(crate) async fn run_with(
+    engine: &Engine,
+    project: &Project,
+    staged: Staged,
+    into: RestoreInto<'_>,
+    cancel: &CancellationToken,
+) -> Result<(PitrRestored, Option<crate::archive::Written>)> {
     if let RestoreInto::DataDir(p) = &into {
         if p.exists() {
             return Err(Error::new(
@@ -285,6 +299,7 @@ pub(crate) async fn run(
         changes: 0,
         last_commit: staged.stop.map(|c| (c.lsn, c.at)),
     };
+    let mut archive = None;
     match into {
         RestoreInto::DataDir(dest) => {
             let dest = dest.to_path_buf();
@@ -301,11 +316,21 @@ pub(crate) async fn run(
             moved?;
             stopped?;
         }
+        RestoreInto::Archive(dir) => {
+            spec.user = superuser;
+            let written = dump(engine, project, &spec, dir, cancel).await;
+            let stopped = tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .map_err(blocking_err)?;
+            archive = Some(written?);
+            stopped?;
+        }
     }
-    Ok(PitrRestored {
+    let restored = PitrRestored {
         plan: staged.plan,
         replayed,
-    })
+    };
+    Ok((restored, archive))
 }
 
 /// The recovered database dumped (as the cluster's superuser) into an archive in a private
@@ -322,25 +347,7 @@ async fn dump_and_restore(
     let _in_use = crate::tempfiles::in_use(&parent)?;
     let dir = crate::private_fs::tempdir_in(&parent, crate::tempfiles::TEMP_PREFIX)
         .map_err(|e| Error::io(format!("creating a folder in {}", parent.display()), e))?;
-    let source = crate::sources::PostgresSource::new(spec.clone(), None, engine.pg_bin());
-    let request = crate::backup::compose::ComposeRequest {
-        project: project.name.clone(),
-        dest_dir: dir.path().to_path_buf(),
-        compression: crate::ops::backup::default_compression(engine)
-            .await
-            .unwrap_or_default(),
-        backup_id: uuid::Uuid::new_v4().to_string(),
-        created_at: engine.clock.now(),
-        backup_type: crate::archive::BackupType::Database,
-        database: Some(crate::backup::compose::DatabaseInput {
-            source: Arc::new(source),
-        }),
-        storage: None,
-        config: None,
-    };
-    let reporter = crate::progress::Reporter::silent();
-    let written =
-        crate::backup::compose::compose_encrypted(request, None, &reporter, cancel).await?;
+    let written = dump(engine, project, spec, dir.path(), cancel).await?;
     engine
         .restore(
             RestoreRequest::new(
@@ -354,4 +361,32 @@ async fn dump_and_restore(
         )
         .await?;
     Ok(())
+}
+
+/// The recovered database dumped (as the cluster's superuser) into an archive in `dir`.
+async fn dump(
+    engine: &Engine,
+    project: &Project,
+    spec: &crate::postgres::conn::ConnSpec,
+    dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<crate::archive::Written> {
+    let source = crate::sources::PostgresSource::new(spec.clone(), None, engine.pg_bin());
+    let request = crate::backup::compose::ComposeRequest {
+        project: project.name.clone(),
+        dest_dir: dir.to_path_buf(),
+        compression: crate::ops::backup::default_compression(engine)
+            .await
+            .unwrap_or_default(),
+        backup_id: uuid::Uuid::new_v4().to_string(),
+        created_at: engine.clock.now(),
+        backup_type: crate::archive::BackupType::Database,
+        database: Some(crate::backup::compose::DatabaseInput {
+            source: Arc::new(source),
+        }),
+        storage: None,
+        config: None,
+    };
+    let reporter = crate::progress::Reporter::silent();
+    crate::backup::compose::compose_encrypted(request, None, &reporter, cancel).await
 }

@@ -64,7 +64,7 @@ async fn chosen(
 }
 
 /// A physical chain's restore of `name` to `at`, staged (`None`: the chain is logical).
-async fn physical_staged(
+pub(crate) async fn physical_staged(
     engine: &Engine,
     name: &str,
     at: i64,
@@ -76,13 +76,6 @@ async fn physical_staged(
     }
     let staged = super::physical_restore::stage(engine, &project, &chain, &full, w, at).await?;
     Ok(Some((project, staged)))
-}
-
-/// Whether the window holding `at` is a physical capture's (a time in no window is refused).
-pub(crate) async fn is_physical(engine: &Engine, name: &str, at: i64) -> Result<bool> {
-    let project = engine.catalog.project(name).await?;
-    let (chain, ..) = chosen(engine, &project, at).await?;
-    Ok(chain.mode == "physical")
 }
 
 pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {

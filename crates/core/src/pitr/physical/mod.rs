@@ -190,19 +190,18 @@ pub async fn wal_now(conn: &mut PgConnection, spec: &ConnSpec) -> Result<WalNow>
 
 /// Create the physical slot, reserving WAL at once; its restart LSN.
 pub async fn create_slot(conn: &mut PgConnection, spec: &ConnSpec, slot: &str) -> Result<u64> {
-    let lsn: String = sqlx::query_scalar(
-        "SELECT lsn::text FROM pg_create_physical_replication_slot($1, true)",
-    )
-    .bind(slot)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| {
-        spec.map_sqlx(e)
+    let lsn: String =
+        sqlx::query_scalar("SELECT lsn::text FROM pg_create_physical_replication_slot($1, true)")
+            .bind(slot)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| {
+                spec.map_sqlx(e)
             .context("creating the physical slot")
             .with_hint(
                 "the role needs the REPLICATION attribute and the server max_replication_slots > 0",
             )
-    })?;
+            })?;
     parse_lsn(&lsn)
 }
 
