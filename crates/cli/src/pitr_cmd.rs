@@ -207,17 +207,24 @@ pub async fn pitr(
     Ok(0)
 }
 
-/// `offsite restore PROJECT --at TIME --to TARGET [--dry-run]`.
+/// Where `restore --at` goes: `--to` (a URL or a project), or a physical capture's recovered
+/// cluster as a data folder (`--to-data-dir`).
+pub struct AtInto<'a> {
+    pub to: Option<&'a str>,
+    pub data_dir: Option<&'a std::path::Path>,
+}
+
+/// `offsite restore PROJECT --at TIME --to TARGET|--to-data-dir PATH [--dry-run]`.
 pub async fn restore_at(
     engine: &Engine,
     project: &str,
     at: &str,
-    to: Option<&str>,
-    data_dir: Option<&std::path::Path>,
+    into: AtInto<'_>,
     password: Option<String>,
     dry_run: bool,
     out: &Out,
 ) -> Result<u8> {
+    let AtInto { to, data_dir } = into;
     let cancel = &CancellationToken::new();
     let at = parse_time(at)?;
     let plan = engine.pitr_plan(project, at).await?;
@@ -241,7 +248,7 @@ pub async fn restore_at(
         }
         (None, None) => {
             return Err(offsite_core::Error::invalid(
-                "--to (or, for a physical capture, --data-dir) is needed to restore",
+                "--to (or, for a physical capture, --to-data-dir) is needed to restore",
             ))
         }
     };

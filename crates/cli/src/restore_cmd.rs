@@ -353,8 +353,10 @@ pub async fn restore(
             engine,
             &project,
             &at,
-            args.to.as_deref(),
-            args.to_data_dir.as_deref(),
+            crate::pitr_cmd::AtInto {
+                to: args.to.as_deref(),
+                data_dir: args.to_data_dir.as_deref(),
+            },
             password,
             args.dry_run,
             out,
