@@ -97,17 +97,16 @@ pub(crate) async fn stage(
     let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
     let (configured, b, w) = (engine.pg_bin(), base.clone(), wal_dir.clone());
     let paths: Vec<(String, u64)> = segs.iter().map(|s| (s.path.clone(), s.start_lsn)).collect();
-    let commits = tokio::task::spawn_blocking(move || -> Result<Vec<wal::CommitRecord>> {
+    let (stop, transactions) = tokio::task::spawn_blocking(move || {
         let tools = Tools::find(b.major, configured.as_deref())?;
         for (path, start) in &paths {
             let name = wal::file_name(b.lsns.timeline, *start, b.seg_size);
             physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size)?;
         }
-        wal::commits(&tools, &w, b.lsns.timeline, b.lsns.end_lsn)
+        wal::stop_in(&tools, &w, b.lsns.timeline, b.lsns.end_lsn, at)
     })
     .await
     .map_err(blocking_err)??;
-    let (stop, transactions) = wal::stop_for(&commits, at);
     let plan = PitrPlan {
         at: micros_text(at),
         window,

@@ -40,22 +40,66 @@ pub struct CommitRecord {
     pub at: i64,
 }
 
-/// The commit records in `dir`'s WAL from `from` on (the end of the available WAL ends the
-/// list: a partial file's zeros are where it stops). Blocking.
-pub fn commits(tools: &Tools, dir: &Path, timeline: u32, from: u64) -> Result<Vec<CommitRecord>> {
-    let out = std::process::Command::new(tools.bin("pg_waldump"))
+/// Where replay stops for `at` in `dir`'s WAL from `from` on: recovery's own rule for a time
+/// target (stop before the first commit later than `at`), so the last commit applied is the one
+/// before it (`None`: none after `from`), and how many commits are applied. `pg_waldump`'s
+/// listing is read line by line and stopped at that first later commit (an hour of changes
+/// is millions of lines). The end of the available WAL ends the listing (a partial file's
+/// zeros, a file not there). Blocking.
+pub fn stop_in(
+    tools: &Tools,
+    dir: &Path,
+    timeline: u32,
+    from: u64,
+    at: i64,
+) -> Result<(Option<CommitRecord>, u64)> {
+    use std::io::{BufRead, Read};
+    let mut child = std::process::Command::new(tools.bin("pg_waldump"))
         .env("TZ", "UTC")
         .arg("-p")
         .arg(dir)
         .args(["--timeline", &timeline.to_string(), "--rmgr", "Transaction"])
         .args(["--start", &lsn_text(from)])
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| Error::io("running pg_waldump", e))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // It always ends in an error at the end of the WAL it has; any other error is one.
-    if !out.status.success()
+    let mut err_pipe = child.stderr.take();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = err_pipe.as_mut() {
+            let _ = e.take(64 * 1024).read_to_string(&mut s);
+        }
+        s
+    });
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::internal("no pg_waldump output"))?;
+    let (mut last, mut n, mut early) = (None, 0u64, false);
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line.map_err(|e| Error::io("reading pg_waldump's listing", e))?;
+        let Some(c) = parse_commit_line(&line)? else {
+            continue;
+        };
+        if c.at > at {
+            early = true;
+            break;
+        }
+        last = Some(c);
+        n += 1;
+    }
+    if early {
+        let _ = child.kill();
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("running pg_waldump", e))?;
+    let stderr = stderr.join().unwrap_or_default();
+    // It ends in an error at the end of the WAL it has; any other error is one.
+    if !early
+        && !status.success()
         && !stderr.contains("invalid record length")
         && !stderr.contains("could not find file")
         && !stderr.contains("invalid magic number 0000")
@@ -65,41 +109,44 @@ pub fn commits(tools: &Tools, dir: &Path, timeline: u32, from: u64) -> Result<Ve
             format!("pg_waldump failed: {}", stderr.trim()),
         ));
     }
-    parse_commits(&stdout)
+    Ok((last, n))
 }
 
 /// `rmgr: Transaction len (rec/tot): 34/34, tx: 735, lsn: 0/01A3F2B8, prev 0/01A3F280, desc:
-/// COMMIT 2026-11-26 22:50:19.123456 UTC` → the commits, in order.
-pub fn parse_commits(stdout: &str) -> Result<Vec<CommitRecord>> {
-    let mut out = Vec::new();
-    for line in stdout.lines() {
-        let Some(desc) = line.split("desc: ").nth(1) else {
-            continue;
-        };
-        let Some(rest) = desc.strip_prefix("COMMIT ") else {
-            continue;
-        };
-        let lsn = line
-            .split("lsn: ")
-            .nth(1)
-            .and_then(|s| s.split(',').next())
-            .ok_or_else(|| Error::invalid(format!("pg_waldump: no LSN in {line:?}")))?;
-        let stamp: String = rest.split(';').next().unwrap_or_default().trim().into();
-        let stamp = stamp.strip_suffix(" UTC").unwrap_or(&stamp);
-        let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f")
-            .map_err(|_| Error::invalid(format!("pg_waldump: not a commit time in {line:?}")))?
-            .and_utc()
-            .timestamp_micros();
-        out.push(CommitRecord {
-            lsn: parse_lsn(lsn)?,
-            at,
-        });
-    }
-    Ok(out)
+/// COMMIT 2026-11-26 22:50:19.123456 UTC` → the commit; other lines → `None`.
+pub fn parse_commit_line(line: &str) -> Result<Option<CommitRecord>> {
+    let Some(desc) = line.split("desc: ").nth(1) else {
+        return Ok(None);
+    };
+    let Some(rest) = desc.strip_prefix("COMMIT ") else {
+        return Ok(None);
+    };
+    let lsn = line
+        .split("lsn: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .ok_or_else(|| Error::invalid(format!("pg_waldump: no LSN in {line:?}")))?;
+    let stamp = rest.split(';').next().unwrap_or_default().trim();
+    let stamp = stamp.strip_suffix(" UTC").unwrap_or(stamp);
+    let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f")
+        .map_err(|_| Error::invalid(format!("pg_waldump: not a commit time in {line:?}")))?
+        .and_utc()
+        .timestamp_micros();
+    Ok(Some(CommitRecord {
+        lsn: parse_lsn(lsn)?,
+        at,
+    }))
 }
 
-/// Where replay stops for `at`: recovery's own rule (stop before the first commit later than
-/// `at`), so the last commit applied is the one before it; `None`: none after the base.
+/// Every commit of a listing, in order.
+pub fn parse_commits(stdout: &str) -> Result<Vec<CommitRecord>> {
+    stdout
+        .lines()
+        .filter_map(|l| parse_commit_line(l).transpose())
+        .collect()
+}
+
+/// Where replay stops for `at` among `commits` (the rule of [`stop_in`]).
 pub fn stop_for(commits: &[CommitRecord], at: i64) -> (Option<CommitRecord>, u64) {
     let n = commits.iter().take_while(|c| c.at <= at).count();
     (n.checked_sub(1).map(|i| commits[i]), n as u64)
