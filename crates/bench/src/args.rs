@@ -118,6 +118,11 @@ pub struct Args {
     /// and without the capture, --runs times alternating.
     #[arg(long)]
     pub pitr: bool,
+    /// Only the physical point-in-time bench (issue 46): `offsite restore --at` of a physical
+    /// capture against PostgreSQL's own recovery of the same WAL (pgbench -T --pgbench-secs
+    /// at --pgbench-scale).
+    #[arg(long)]
+    pub pitr_physical: bool,
     /// With --pitr: pgbench's scale (100,000 accounts each).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub pgbench_scale: u32,

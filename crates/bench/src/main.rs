@@ -18,6 +18,7 @@ mod notify;
 mod notify_delivery;
 mod notify_metrics;
 mod pitr;
+mod pitr_physical;
 mod report;
 mod setup;
 mod suite;
@@ -73,6 +74,21 @@ fn run(args: &Args) -> Result<(), String> {
     eprintln!("work folder: {}", w.display());
     let (pg, pg_version) = setup::start_cluster()?;
     let srv = ServerCpu::new(pg.data_dir());
+    if args.pitr_physical {
+        let o = Offsite {
+            bin: offsite_bin.ok_or("--pitr-physical needs the offsite binary")?,
+            data_dir: w.join("offsite-data"),
+            pg: &pg,
+        };
+        let b = pitr::PitrBench {
+            offsite: &o,
+            pg: &pg,
+            runs: args.runs,
+            scale: args.pgbench_scale,
+            secs: args.pgbench_secs,
+        };
+        return pitr_physical::run(&b, &w);
+    }
     if args.pitr {
         let o = Offsite {
             bin: offsite_bin.ok_or("--pitr needs the offsite binary")?,

@@ -15,7 +15,7 @@ pub enum PitrCmd {
     /// Start capturing: a publication of the tables this role may publish, a logical slot, and
     /// a base backup taken after the slot (the role needs REPLICATION, not SUPERUSER).
     #[command(
-        after_help = "Examples:\n  offsite pitr enable shop\n  offsite pitr enable shop --max-retained 512MiB"
+        after_help = "Examples:\n  offsite pitr enable shop\n  offsite pitr enable shop --max-retained 512MiB\n  offsite pitr enable shop --mode physical"
     )]
     Enable {
         /// The project.
@@ -23,6 +23,11 @@ pub enum PitrCmd {
         /// WAL the slot may hold on the server before the capture drops it (default 1GiB).
         #[arg(long, value_name = "SIZE")]
         max_retained: Option<String>,
+        /// `logical` (a publication and a logical slot; no superuser) or `physical` (a physical
+        /// slot read by pg_receivewal, pg_basebackup bases; needs a replication connection).
+        /// `offsite project test PROJECT` says which the server allows.
+        #[arg(long, value_name = "MODE", default_value = "logical", value_parser = ["logical", "physical"])]
+        mode: String,
         /// Keep the windows that ended within this long (`36h`, `7d`, `2w`; s, min, h, d, w);
         /// older ones are removed after each segment and by `offsite prune`.
         #[arg(long, value_name = "DURATION")]
@@ -92,6 +97,7 @@ pub async fn pitr(
         PitrCmd::Enable {
             project,
             max_retained,
+            mode,
             keep_within,
         } => {
             let max = match max_retained {
@@ -99,7 +105,7 @@ pub async fn pitr(
                 None => None,
             };
             let keep = keep_within.as_deref().map(parse_keep_within).transpose()?;
-            let e = engine.pitr_enable(&project, max, keep).await?;
+            let e = engine.pitr_enable_mode(&project, &mode, max, keep).await?;
             if out.json() {
                 out.emit(&e);
             } else {
@@ -201,16 +207,24 @@ pub async fn pitr(
     Ok(0)
 }
 
-/// `offsite restore PROJECT --at TIME --to TARGET [--dry-run]`.
+/// Where `restore --at` goes: `--to` (a URL or a project), or a physical capture's recovered
+/// cluster as a data folder (`--to-data-dir`).
+pub struct AtInto<'a> {
+    pub to: Option<&'a str>,
+    pub data_dir: Option<&'a std::path::Path>,
+}
+
+/// `offsite restore PROJECT --at TIME --to TARGET|--to-data-dir PATH [--dry-run]`.
 pub async fn restore_at(
     engine: &Engine,
     project: &str,
     at: &str,
-    to: Option<&str>,
+    into: AtInto<'_>,
     password: Option<String>,
     dry_run: bool,
     out: &Out,
 ) -> Result<u8> {
+    let AtInto { to, data_dir } = into;
     let cancel = &CancellationToken::new();
     let at = parse_time(at)?;
     let plan = engine.pitr_plan(project, at).await?;
@@ -218,16 +232,36 @@ pub async fn restore_at(
         show_plan(out, &plan);
         return Ok(0);
     }
-    let to = to.ok_or_else(|| offsite_core::Error::invalid("--to is needed to restore"))?;
     if !out.json() {
         show_plan(out, &plan);
     }
-    let r = engine
-        .pitr_restore(project, at, to, password, cancel)
-        .await?;
+    let r = match (to, data_dir) {
+        (_, Some(dir)) => {
+            engine
+                .pitr_restore_data_dir(project, at, dir, cancel)
+                .await?
+        }
+        (Some(to), None) => {
+            engine
+                .pitr_restore(project, at, to, password, cancel)
+                .await?
+        }
+        (None, None) => {
+            return Err(offsite_core::Error::invalid(
+                "--to (or, for a physical capture, --to-data-dir) is needed to restore",
+            ))
+        }
+    };
     if out.json() {
         out.emit(&r);
     } else {
+        if let Some(dir) = data_dir {
+            println!(
+                "recovered {project} as at {} into the data folder {} (start a server on it)",
+                micros_text(at),
+                dir.display()
+            );
+        }
         println!(
             "restored {project} as at {}: {} transaction(s), {} change(s) replayed{}",
             micros_text(at),

@@ -313,7 +313,29 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
         } => crate::selection_cmd::run(engine, &name, &selection, clear, out).await?,
         ProjectCmd::Test { name } => {
             let report = engine.test_project(&name).await?;
-            out.connection(&report);
+            // Which point-in-time capture the server and role allow, and why not the other.
+            let modes = engine.pitr_modes(&name).await;
+            if out.json() {
+                let mut v = serde_json::to_value(&report).unwrap_or_default();
+                v["pitr"] = match &modes {
+                    Ok(m) => serde_json::to_value(m).unwrap_or_default(),
+                    Err(e) => serde_json::json!({ "error": e.message() }),
+                };
+                out.emit(&v);
+            } else {
+                out.connection(&report);
+                match &modes {
+                    Ok(m) => {
+                        let say = |why: &Option<String>| match why {
+                            None => "possible".to_string(),
+                            Some(w) => format!("not possible: {w}"),
+                        };
+                        println!("point in time: logical {}", say(&m.logical));
+                        println!("point in time: physical {}", say(&m.physical));
+                    }
+                    Err(e) => println!("point in time: not checked ({})", e.message()),
+                }
+            }
             if !report.can_dump {
                 return Ok(exit::FAILURE);
             }

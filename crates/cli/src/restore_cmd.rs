@@ -121,6 +121,10 @@ pub struct RestoreArgs {
     /// before TIME up to the last transaction committed at or before it (`offsite pitr`).
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    /// With --at and a physical capture: leave the recovered cluster as a new server's data
+    /// folder PATH (which must not exist) instead of restoring into --to.
+    #[arg(long, value_name = "PATH", requires = "at", conflicts_with = "to")]
+    to_data_dir: Option<PathBuf>,
     /// Read the target's password from standard input (first line).
     #[arg(long)]
     password_stdin: bool,
@@ -354,7 +358,10 @@ pub async fn restore(
             engine,
             &project,
             &at,
-            args.to.as_deref(),
+            crate::pitr_cmd::AtInto {
+                to: args.to.as_deref(),
+                data_dir: args.to_data_dir.as_deref(),
+            },
             password,
             args.dry_run,
             out,

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod pitr;
 
 use serde_json::Value;
 use std::io::Write;

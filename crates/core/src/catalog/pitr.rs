@@ -27,6 +27,8 @@ pub struct PitrChain {
     pub created_at: String,
     /// Seconds its project's windows are kept (migration `0025_pitr_keep_within.sql`).
     pub keep_within: Option<i64>,
+    /// `logical` or `physical` (migration `0029_pitr_mode.sql`).
+    pub mode: String,
 }
 
 /// One registered segment.
@@ -60,10 +62,11 @@ type ChainRow = (
     Option<i64>,
     String,
     Option<i64>,
+    String,
 );
 
 const CHAIN_COLS: &str = "id, project_id, slot, publication, base_backup_id, base_snapshot, \
-    base_at, coverage, max_retained, state, ended_reason, last_poll_at, created_at, keep_within";
+    base_at, coverage, max_retained, state, ended_reason, last_poll_at, created_at, keep_within, mode";
 
 fn chain(r: ChainRow) -> PitrChain {
     PitrChain {
@@ -81,6 +84,7 @@ fn chain(r: ChainRow) -> PitrChain {
         last_poll_at: r.11,
         created_at: r.12,
         keep_within: r.13,
+        mode: r.14,
     }
 }
 
@@ -95,10 +99,34 @@ impl Catalog {
         max_retained: i64,
         keep_within: Option<i64>,
     ) -> Result<PitrChain> {
+        self.add_pitr_chain_mode(
+            project_id,
+            "logical",
+            slot,
+            publication,
+            coverage,
+            max_retained,
+            keep_within,
+        )
+        .await
+    }
+
+    /// Start a chain of `mode` (`logical` or `physical`), no base yet.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_pitr_chain_mode(
+        &self,
+        project_id: &str,
+        mode: &str,
+        slot: &str,
+        publication: &str,
+        coverage: &str,
+        max_retained: i64,
+        keep_within: Option<i64>,
+    ) -> Result<PitrChain> {
         let id = new_id();
         sqlx::query(
             "INSERT INTO pitr_chains (id, project_id, slot, publication, coverage, max_retained, \
-             state, created_at, keep_within) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+             state, created_at, keep_within, mode) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
         )
         .bind(&id)
         .bind(project_id)
@@ -108,6 +136,7 @@ impl Catalog {
         .bind(max_retained)
         .bind(self.now())
         .bind(keep_within)
+        .bind(mode)
         .execute(self.pool())
         .await
         .map_err(|e| db_error("saving a point-in-time chain", e))?;

@@ -131,6 +131,8 @@ pub struct ThrowawayCluster {
     server: Option<std::process::Child>,
     confinement: Confinement,
     stopped: bool,
+    /// `-c name=value` options given to the server (a prepared cluster's).
+    extra_args: Vec<String>,
 }
 
 impl std::fmt::Debug for ThrowawayCluster {
@@ -170,6 +172,7 @@ impl ThrowawayCluster {
             server: None,
             confinement: Confinement::Unconfined("not started".into()),
             stopped: false,
+            extra_args: Vec::new(),
         };
         // From here on, Drop stops and removes whatever was made.
         cluster.owner_lock = Some(lock?);
@@ -184,6 +187,114 @@ impl ThrowawayCluster {
         cluster.initdb()?;
         cluster.start_server()?;
         Ok(cluster)
+    }
+
+    /// A throwaway cluster whose data folder `prepare` fills (a physical base and the WAL to
+    /// replay) instead of `initdb`, started with `settings` as `-c` options (nothing written
+    /// into the data folder but what `prepare` writes) and given `ready_within` to become ready
+    /// (a recovery replays first). Blocking.
+    pub fn start_prepared(
+        data_dir: &Path,
+        id: &str,
+        bins: ServerBins,
+        prepare: impl FnOnce(&Path) -> Result<()>,
+        settings: &[(String, String)],
+        ready_within: std::time::Duration,
+    ) -> Result<ThrowawayCluster> {
+        let run_as = server_os_user()?;
+        let clusters = data_dir.join(CLUSTERS_DIR);
+        crate::private_fs::create_dir_all(&clusters)
+            .map_err(|e| Error::io(format!("creating {}", clusters.display()), e))?;
+        let base = pick_base(&clusters, run_as);
+        let root = crate::private_fs::tempdir_in(&base, &folder_prefix(id))
+            .map_err(|e| Error::io(format!("creating a folder in {}", base.display()), e))?
+            .keep();
+        let owner_path = clusters.join(format!("{id}.owner"));
+        let owner = OwnerFile {
+            pid: std::process::id(),
+            root: root.clone(),
+            bin_dir: bins.dir.clone(),
+        };
+        let lock = write_owner(&owner_path, &owner);
+        let mut cluster = ThrowawayCluster {
+            bins,
+            root,
+            owner_path,
+            owner_lock: None,
+            run_as,
+            server: None,
+            confinement: Confinement::Unconfined("not started".into()),
+            stopped: false,
+            extra_args: Vec::new(),
+        };
+        cluster.owner_lock = Some(lock?);
+        let data = cluster.data();
+        crate::private_fs::create_dir_all(&data)
+            .map_err(|e| Error::io(format!("creating {}", data.display()), e))?;
+        prepare(&data)?;
+        let hba = cluster.root.join("offsite_hba.conf");
+        std::fs::write(&hba, "local all all trust\nlocal replication all trust\n")
+            .map_err(|e| Error::io("writing the throwaway cluster's pg_hba.conf", e))?;
+        if !data.join("postgresql.conf").exists() {
+            // A Debian-style server keeps its configuration outside the data folder.
+            std::fs::write(data.join("postgresql.conf"), "")
+                .map_err(|e| Error::io("writing an empty postgresql.conf", e))?;
+        }
+        #[cfg(unix)]
+        if let Some((uid, gid)) = run_as {
+            chown_tree(&cluster.root, uid, gid)?;
+        }
+        let mut args = vec![
+            ("listen_addresses".to_string(), String::new()),
+            (
+                "unix_socket_directories".into(),
+                cluster.root.display().to_string(),
+            ),
+            ("unix_socket_permissions".into(), "0700".into()),
+            ("port".into(), PORT.to_string()),
+            ("hba_file".into(), hba.display().to_string()),
+            ("dynamic_shared_memory_type".into(), "mmap".into()),
+            ("log_timezone".into(), "UTC".into()),
+        ];
+        args.extend(settings.iter().cloned());
+        cluster.extra_args = args
+            .into_iter()
+            .flat_map(|(k, v)| ["-c".to_string(), format!("{k}={v}")])
+            .collect();
+        cluster.start_server_within(ready_within)?;
+        Ok(cluster)
+    }
+
+    /// Stop the server cleanly and move its data folder to `dest` (which must not exist): a
+    /// new server's data folder. The rest of the private folder is removed. Blocking.
+    pub fn stop_into(mut self, dest: &Path) -> Result<()> {
+        let data = self.data();
+        let mut cmd = self.server_cmd("pg_ctl");
+        cmd.args(["stop", "-w", "-t", "300", "-m", "fast", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
+        if !ok {
+            return Err(Error::new(
+                ErrorKind::ToolFailed,
+                "the restored cluster did not stop cleanly (pg_ctl stop -m fast)",
+            ));
+        }
+        if let Some(mut child) = self.server.take() {
+            let _ = child.wait();
+        }
+        if std::fs::rename(&data, dest).is_err() {
+            // Another file system: copied (links as links, modes kept).
+            copy_tree(&data, dest).map_err(|e| {
+                let _ = std::fs::remove_dir_all(dest);
+                Error::io(
+                    format!("copying the restored data folder to {}", dest.display()),
+                    e,
+                )
+            })?;
+        }
+        self.cleanup()
     }
 
     /// How the server process is confined (for the drill's report).
@@ -286,6 +397,10 @@ impl ThrowawayCluster {
     /// Start `postgres` itself (not through `pg_ctl`, whose shell the sandbox would not let
     /// run), confined, its output in `server.log`; wait until it says it is ready.
     fn start_server(&mut self) -> Result<()> {
+        self.start_server_within(std::time::Duration::from_secs(120))
+    }
+
+    fn start_server_within(&mut self, ready_within: std::time::Duration) -> Result<()> {
         let log_path = self.root.join("server.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -302,7 +417,11 @@ impl ThrowawayCluster {
         let exec_dir = server.parent().unwrap_or(&self.bins.dir).to_path_buf();
         let sandbox = Sandbox::new(&exec_dir, &self.root);
         let mut cmd = self.command(&server);
-        cmd.arg("-D").arg(self.data()).stdout(log).stderr(log2);
+        cmd.arg("-D")
+            .arg(self.data())
+            .args(&self.extra_args)
+            .stdout(log)
+            .stderr(log2);
         sandbox.apply(&mut cmd);
         let child = cmd
             .spawn()
@@ -311,7 +430,7 @@ impl ThrowawayCluster {
         self.confinement = sandbox.confinement.clone();
         drop(sandbox);
         let pid_file = self.data().join("postmaster.pid");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let deadline = std::time::Instant::now() + ready_within;
         loop {
             let exited = match self.server.as_mut().map(|c| c.try_wait()) {
                 Some(Ok(Some(status))) => Some(status.to_string()),
@@ -330,7 +449,10 @@ impl ThrowawayCluster {
                     ErrorKind::ToolFailed,
                     format!(
                         "starting the drill's throwaway cluster failed ({}): {}",
-                        exited.unwrap_or_else(|| "not ready after 120 s".into()),
+                        exited.unwrap_or_else(|| format!(
+                            "not ready after {} s",
+                            ready_within.as_secs()
+                        )),
                         tail(&log)
                     ),
                 ));
@@ -436,6 +558,45 @@ fn kill_postmaster(data: &Path) {
         }
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(to)?;
+    std::fs::set_permissions(to, std::fs::metadata(from)?.permissions())?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let t = e.file_type()?;
+        if t.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if t.is_symlink() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// Hand a folder and everything in it to the server's OS user (links not followed).
+#[cfg(unix)]
+fn chown_tree(root: &Path, uid: u32, gid: u32) -> Result<()> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        std::os::unix::fs::lchown(&p, Some(uid), Some(gid))
+            .map_err(|e| Error::io(format!("handing {} to the postgres user", p.display()), e))?;
+        let meta = std::fs::symlink_metadata(&p)
+            .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p)
+                .map_err(|e| Error::io(format!("reading {}", p.display()), e))?
+            {
+                stack.push(e.map_err(|e| Error::io("reading a folder", e))?.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_owner(path: &Path, owner: &OwnerFile) -> Result<File> {

@@ -141,7 +141,7 @@ pub struct SlotState {
 
 const SLOTS: &str = "SELECT slot_name::text, coalesce(confirmed_flush_lsn::text, '0/0'), \
     coalesce((pg_current_wal_lsn() - restart_lsn)::bigint, 0), active \
-    FROM pg_replication_slots WHERE database = current_database() AND ";
+    FROM pg_replication_slots WHERE (database = current_database() OR slot_type = 'physical') AND ";
 
 pub async fn slot_state(
     conn: &mut PgConnection,

@@ -150,6 +150,9 @@ async fn materialise_in(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<AtArchive> {
+    if let Some((project, staged)) = restore::physical_staged(engine, &r.project, r.at).await? {
+        return physical(engine, &project, staged, reporter, cancel).await;
+    }
     let plan = restore::plan(engine, &r.project, r.at).await?;
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;
@@ -202,6 +205,37 @@ async fn materialise_in(
         state.commit_at = Some(micros_text(t));
         state.commit_lsn = Some(lsn_text(lsn));
     }
+    Ok(AtArchive {
+        path: written.path,
+        size: written.size,
+        sha256: written.sha256,
+        state,
+        created_at: written.manifest.created_at.clone(),
+        _dir: dir,
+        _in_use: in_use,
+    })
+}
+
+/// A physical window's state: PostgreSQL's own recovery in a throwaway cluster up to the
+/// plan's commit, the database dumped into the private folder's archive.
+async fn physical(
+    engine: &Engine,
+    project: &Project,
+    staged: super::physical_restore::Staged,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<AtArchive> {
+    let parent = engine.data_dir.join(AT_DIR);
+    let in_use = crate::tempfiles::in_use(&parent)?;
+    let dir = crate::private_fs::tempdir_in(&parent, crate::tempfiles::TEMP_PREFIX)
+        .map_err(|e| Error::io(format!("creating a folder in {}", parent.display()), e))?;
+    reporter.phase(Phase::Restoring, None);
+    let into = super::physical_restore::RestoreInto::Archive(dir.path());
+    let (done, written) =
+        super::physical_restore::run_with(engine, project, staged, into, cancel).await?;
+    let written = written.ok_or_else(|| Error::internal("no archive of the state"))?;
+    let mut state = AtState::planned(&project.name, &done.plan);
+    state.transactions = done.replayed.commits;
     Ok(AtArchive {
         path: written.path,
         size: written.size,

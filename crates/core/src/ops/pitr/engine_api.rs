@@ -15,6 +15,26 @@ impl Engine {
     ) -> Result<super::PitrEnabled> {
         super::enable(self, name, max_retained, keep_within).await
     }
+    /// Start capturing project `name` in `mode` (`logical` or `physical`; docs/pitr.md).
+    pub async fn pitr_enable_mode(
+        &self,
+        name: &str,
+        mode: &str,
+        max_retained: Option<u64>,
+        keep_within: Option<i64>,
+    ) -> Result<super::PitrEnabled> {
+        match mode {
+            "logical" => super::enable(self, name, max_retained, keep_within).await,
+            "physical" => super::physical::enable(self, name, max_retained, keep_within).await,
+            other => Err(crate::error::Error::invalid(format!(
+                "unknown capture mode {other:?}: logical or physical"
+            ))),
+        }
+    }
+    /// Which captures `name`'s server and role allow, and why not the other.
+    pub async fn pitr_modes(&self, name: &str) -> Result<crate::pitr::physical::Modes> {
+        super::physical::modes(self, name).await
+    }
     /// Remove `name`'s windows that ended over `keep_within` seconds ago (`None`: the stored
     /// setting); never the newest.
     pub async fn pitr_prune(
@@ -130,6 +150,16 @@ impl Engine {
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<super::whole::ProjectAtReport> {
         super::whole::run(self, req, cancel).await
+    }
+    /// Restore `name`'s physical capture as it was at `at` into a new server's data folder.
+    pub async fn pitr_restore_data_dir(
+        &self,
+        name: &str,
+        at: i64,
+        dest: &std::path::Path,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::restore::PitrRestored> {
+        super::restore::run_data_dir(self, name, at, dest, cancel).await
     }
     /// `PROJECT@TIME` materialised: the project's database as it was at `r.at`, in a temporary
     /// archive removed when the value is dropped ([`super::at`]).

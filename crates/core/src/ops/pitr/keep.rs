@@ -53,11 +53,24 @@ pub(crate) async fn keep(
             return Ok(pass);
         }
         pass.new_base_why = Some("capture was not running".into());
-        pass.started = Some(enable(engine, name, want.max_retained, want.keep_within).await?);
+        // A new chain captures as the last one did (a physical capture stays physical).
+        let physical = engine
+            .catalog
+            .pitr_chains(&project.id)
+            .await?
+            .last()
+            .is_some_and(|c| c.mode == "physical");
+        let (max, keep) = (want.max_retained, want.keep_within);
+        pass.started = Some(if physical {
+            super::physical::enable(engine, name, max, keep).await?
+        } else {
+            enable(engine, name, max, keep).await?
+        });
         return Ok(pass);
     };
     pass.run = run_once(engine, name, cancel).await?;
-    if pass.run.dropped.is_some() {
+    // A physical chain holds the whole server's WAL: a schema change is in it.
+    if pass.run.dropped.is_some() || chain.mode == "physical" {
         // The slot is gone: restarting at once would take a base and fill the same disk again.
         return Ok(pass);
     }

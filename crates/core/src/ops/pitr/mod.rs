@@ -7,6 +7,8 @@
 pub mod at;
 pub mod copies;
 pub mod keep;
+pub mod physical;
+pub mod physical_restore;
 pub mod prune;
 pub mod pull;
 pub mod serve;
@@ -217,6 +219,9 @@ pub(crate) async fn run_once(
         Error::not_found(format!("point-in-time capture is not enabled for {name}"))
             .with_hint("offsite pitr enable PROJECT")
     })?;
+    if chain.mode == "physical" {
+        return physical::run_once(engine, &project, &chain).await;
+    }
     let names = Names {
         slot: chain.slot.clone(),
         publication: chain.publication.clone(),
@@ -357,6 +362,8 @@ pub(crate) async fn disable(engine: &Engine, name: &str) -> Result<bool> {
     let had = server::disable(&mut conn, &spec, &names).await?;
     for c in engine.catalog.pitr_chains(&project.id).await? {
         engine.catalog.end_pitr_chain(&c.id, "disabled").await?;
+        // A physical chain's receive folder (its WAL is sealed; the slot is gone).
+        let _ = std::fs::remove_dir_all(physical::wal_dir(engine, &c.id));
     }
     Ok(had)
 }

@@ -10,7 +10,7 @@ use crate::pgoutput::{self, Message};
 use crate::pitr::replay::{Replayed, Replayer};
 use crate::pitr::segment::{self, SegmentReader};
 use crate::pitr::snapshot::XidSnapshot;
-use crate::pitr::window::{self, Window};
+use crate::pitr::window::{self, ChainFacts, Window};
 use crate::pitr::{lsn_text, micros_text};
 use crate::postgres::conn::ConnSpec;
 use crate::restore::{DatabaseTo, RestoreRequest};
@@ -48,17 +48,53 @@ pub struct PitrRestored {
     pub replayed: Replayed,
 }
 
-pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
-    let project = engine.catalog.project(name).await?;
-    // A segment missing or damaged here comes back from a copy at a destination first.
-    let fetched = super::copies::fetch_missing(engine, &project).await?;
-    let all = chain_facts(engine, &project).await?;
+/// What [`chosen`] found: the chain's row, all its facts, the facts the window keeps, the
+/// window, and the segments fetched back from copies first.
+type Chosen = (
+    crate::catalog::PitrChain,
+    ChainFacts,
+    ChainFacts,
+    Window,
+    Vec<super::copies::Fetched>,
+);
+
+/// The chain whose window holds `at` (a time in none is refused naming the nearest times). A
+/// segment missing or damaged here comes back from a copy at a destination first.
+async fn chosen(engine: &Engine, project: &crate::catalog::Project, at: i64) -> Result<Chosen> {
+    let fetched = super::copies::fetch_missing(engine, project).await?;
+    let all = chain_facts(engine, project).await?;
     let facts: Vec<_> = all.iter().map(|(_, f)| f.clone()).collect();
     let (chosen, w) = window::choose(&facts, at)?;
-    let (chain, _) = all
-        .iter()
+    let (chain, full) = all
+        .into_iter()
         .find(|(c, _)| c.id == chosen.id)
         .ok_or_else(|| Error::internal("the chosen chain is gone"))?;
+    Ok((chain, full, chosen, w, fetched))
+}
+
+/// A physical chain's restore of `name` to `at`, staged (`None`: the chain is logical).
+pub(crate) async fn physical_staged(
+    engine: &Engine,
+    name: &str,
+    at: i64,
+) -> Result<Option<(crate::catalog::Project, super::physical_restore::Staged)>> {
+    let project = engine.catalog.project(name).await?;
+    let (chain, full, _, w, fetched) = chosen(engine, &project, at).await?;
+    if chain.mode != "physical" {
+        return Ok(None);
+    }
+    let mut staged = super::physical_restore::stage(engine, &project, &chain, &full, w, at).await?;
+    staged.plan.fetched = fetched;
+    Ok(Some((project, staged)))
+}
+
+pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
+    if let Some((_, staged)) = physical_staged(engine, name, at).await? {
+        return Ok(staged.plan);
+    }
+    let project = engine.catalog.project(name).await?;
+    let (chain, _, chosen, w, fetched) = chosen(engine, &project, at).await?;
+    let chain = &chain;
     let snapshot = chain.base_snapshot.clone().unwrap_or_default();
     let base = XidSnapshot::parse(&snapshot)?;
     let record = engine.catalog.backup(&chosen.base_backup_id).await?;
@@ -122,6 +158,24 @@ fn last_commit_before(
     Ok((last, n))
 }
 
+/// Restore `name`'s physical chain as it was at `at` into a new server's data folder `dest`.
+pub(crate) async fn run_data_dir(
+    engine: &Engine,
+    name: &str,
+    at: i64,
+    dest: &Path,
+    cancel: &CancellationToken,
+) -> Result<PitrRestored> {
+    let Some((project, staged)) = physical_staged(engine, name, at).await? else {
+        return Err(Error::invalid(
+            "--to-data-dir needs a physical capture's window (this time is in a logical one)",
+        )
+        .with_hint("restore a logical window into a database with --to URL"));
+    };
+    let into = super::physical_restore::RestoreInto::DataDir(dest);
+    super::physical_restore::run(engine, &project, staged, into, cancel).await
+}
+
 /// Restore `name` as it was at `at` into `to` (a URL or a project's name).
 pub(crate) async fn run(
     engine: &Engine,
@@ -131,6 +185,10 @@ pub(crate) async fn run(
     password: Option<String>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
+    if let Some((project, staged)) = physical_staged(engine, name, at).await? {
+        let into = super::physical_restore::RestoreInto::Database { to, password };
+        return super::physical_restore::run(engine, &project, staged, into, cancel).await;
+    }
     let plan = plan(engine, name, at).await?;
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;

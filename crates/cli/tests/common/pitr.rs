@@ -1,0 +1,76 @@
+//! What the point-in-time tests share (tests/pitr.rs, tests/pitr_physical.rs): the role that
+//! captures, its connection, the test's writes and the digests of the tables it compares.
+
+use offsite_testkit::TestCluster;
+use std::path::Path;
+
+pub const ROLE: &str = "pitr_owner";
+
+pub fn owner_url(pg: &TestCluster, db: &str) -> String {
+    format!("postgres://{ROLE}@127.0.0.1:{}/{db}", pg.port())
+}
+
+pub fn sql(pg: &TestCluster, db: &str, q: &str) -> String {
+    pg.psql_url(&owner_url(pg, db), q)
+        .unwrap_or_else(|e| panic!("{q}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// Digests of the captured tables (test-only reads, as the superuser).
+pub fn digests(pg: &TestCluster, db: &str) -> String {
+    pg.psql(
+        db,
+        "SELECT (SELECT coalesce(md5(string_agg(o::text, '|' ORDER BY id)), '-') FROM public.orders o) \
+         || ' ' || (SELECT coalesce(md5(string_agg(i::text, '|' ORDER BY id)), '-') FROM public.items i)",
+    )
+    .trim()
+    .to_string()
+}
+
+/// One round of writes, each statement its own transaction.
+pub fn writes(pg: &TestCluster, db: &str, round: i32) {
+    for k in 0..6 {
+        let n = round * 100 + k;
+        sql(
+            pg,
+            db,
+            &format!(
+                "INSERT INTO public.orders (note, qty) VALUES ('round {round} #{k} it''s', {n});
+                 INSERT INTO public.items (id, payload, body) VALUES ({n}, '{{\"n\": {n}, \"s\": \"x\\\"y\"}}', (SELECT string_agg(md5((g * {n})::text), '') FROM generate_series(1, 300) g))
+                    ON CONFLICT (id) DO UPDATE SET payload = excluded.payload;"
+            ),
+        );
+    }
+    sql(
+        pg,
+        db,
+        &format!(
+            "BEGIN;
+             UPDATE public.orders SET qty = qty + 1, note = NULL WHERE id % 3 = {};
+             DELETE FROM public.orders WHERE id % 7 = {};
+             UPDATE public.items SET payload = jsonb_set(payload, '{{r}}', '{round}') WHERE id % 2 = 0;
+             INSERT INTO public.nokey VALUES ({round});
+             COMMIT;",
+            round % 3,
+            round % 7
+        ),
+    );
+}
+
+/// Every segment file under the data folder (plain or encrypted), in name order (by first
+/// commit LSN).
+pub fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            out.extend(segment_files(&p));
+        } else if name.ends_with(".pitr") || name.ends_with(".pitr.age") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}

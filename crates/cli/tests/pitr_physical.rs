@@ -1,0 +1,351 @@
+//! Physical point-in-time capture and restore through the `offsite` binary (issue 46), on a
+//! throwaway cluster that allows replication, as a role with REPLICATION but not SUPERUSER:
+//! `project test` says which capture is possible and why not the other; `pitr enable --mode
+//! physical` makes a physical slot and a pg_basebackup base; writes happen while `offsite pitr
+//! run` captures (killed and started again in the middle); at several instants the test records
+//! digests of the tables (test-only reads); `restore --at` each instant gives exactly those
+//! digests, `browse shop@TIME` lists that instant's rows, and `--to-data-dir` leaves a
+//! shut-down cluster. A time before the base is refused
+//! naming the nearest restorable time; `disable` drops the slot; a slot over its limit is
+//! dropped.
+
+mod common;
+
+use common::pg::{offsite, ok, ok_json, refused, run, server_now};
+use common::pitr::{digests, owner_url, segment_files, sql, writes, ROLE};
+use offsite_testkit::TestCluster;
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+/// `offsite pitr run` in the background; killed (SIGKILL) when dropped.
+struct Capture(Child);
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn capture(d: &Path, pg: &TestCluster) -> Capture {
+    Capture(
+        offsite(d, pg, &["pitr", "run", "shop", "--every", "1"])
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Let `ROLE` open physical replication connections from 127.0.0.1 (as a self-hosted server's
+/// `pg_hba.conf` would), and wait until it can.
+fn allow_replication(pg: &TestCluster) {
+    let hba = pg.data_dir().join("pg_hba.conf");
+    let old = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(
+        &hba,
+        format!("host replication \"{ROLE}\" 127.0.0.1/32 trust\n{old}"),
+    )
+    .unwrap();
+    pg.psql("postgres", "SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+#[test]
+fn physical_restore_at_each_instant_gives_that_instants_tables() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_phys";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
+         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
+         CREATE TABLE public.nokey (n int);
+         INSERT INTO public.orders (note, qty) SELECT 'before ' || g, g FROM generate_series(1, 50) g;",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok_json(
+        run(
+            d,
+            &pg,
+            &[
+                "--json",
+                "project",
+                "add",
+                "shop",
+                "--db",
+                &owner_url(&pg, db),
+            ],
+        ),
+        "project add",
+    );
+
+    // Without a replication line in pg_hba.conf: logical possible, physical not, and why.
+    let test = ok_json(
+        run(d, &pg, &["--json", "project", "test", "shop"]),
+        "project test",
+    );
+    assert!(test["pitr"]["logical"].is_null(), "{test}");
+    let why = test["pitr"]["physical"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("refuses a physical replication connection"),
+        "{test}"
+    );
+    refused(
+        run(d, &pg, &["pitr", "enable", "shop", "--mode", "physical"]),
+        "physical capture is not possible for shop",
+    );
+    allow_replication(&pg);
+    let test = ok(run(d, &pg, &["project", "test", "shop"]), "project test");
+    let text = String::from_utf8_lossy(&test.stdout);
+    assert!(text.contains("point in time: physical possible"), "{text}");
+
+    let before_base = server_now(&pg);
+    let enabled = ok_json(
+        run(
+            d,
+            &pg,
+            &["--json", "pitr", "enable", "shop", "--mode", "physical"],
+        ),
+        "pitr enable --mode physical",
+    );
+    assert!(
+        enabled["base_backup_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("shop_base_"),
+        "{enabled}"
+    );
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "SELECT slot_type FROM pg_replication_slots WHERE slot_name LIKE 'offsite_pitr_%'"
+        )
+        .trim(),
+        "physical"
+    );
+
+    // Writes while the capture runs; the capture killed and started again in the middle.
+    let mut instants = Vec::new();
+    let cap = capture(d, &pg);
+    for round in 1..=2 {
+        writes(&pg, db, round);
+        instants.push((server_now(&pg), digests(&pg, db)));
+    }
+    std::thread::sleep(Duration::from_millis(3000));
+    // While it runs the recovery point is seconds old (RPO ≤ 60 s, here a pass a second).
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    let rpo = status["rpo_seconds"].as_f64().unwrap_or(f64::MAX);
+    assert!(rpo < 10.0, "RPO {rpo} s: {status}");
+    drop(cap);
+    for round in 3..=4 {
+        writes(&pg, db, round);
+        instants.push((server_now(&pg), digests(&pg, db)));
+    }
+    // More than one WAL file: completed files are sealed once, the partial one as it grows.
+    pg.psql("postgres", "SELECT pg_switch_wal()");
+    let cap = capture(d, &pg);
+    writes(&pg, db, 5);
+    sql(&pg, db, "TRUNCATE public.items");
+    writes(&pg, db, 6);
+    instants.push((server_now(&pg), digests(&pg, db)));
+    std::thread::sleep(Duration::from_millis(3000));
+    drop(cap);
+    writes(&pg, db, 7);
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+    instants.push((server_now(&pg), digests(&pg, db)));
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+    assert!(segment_files(d).len() >= 3, "{:?}", segment_files(d));
+
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert_eq!(status["enabled"], true, "{status}");
+    let windows = status["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{status}");
+    assert!(windows[0]["broken_by"].is_null(), "{status}");
+    assert!(
+        status["slot"]["retained_bytes"].as_i64().is_some(),
+        "{status}"
+    );
+    let verified = ok_json(
+        run(d, &pg, &["--json", "pitr", "verify", "shop"]),
+        "pitr verify",
+    );
+    assert_eq!(verified["damaged"], 0, "{verified}");
+
+    // Each instant, restored into an empty database, has exactly its tables.
+    for (i, (at, want)) in instants.iter().enumerate() {
+        let target = format!("phys_at_{i}");
+        pg.create_db(&target);
+        let plan = ok_json(
+            run(
+                d,
+                &pg,
+                &[
+                    "--json",
+                    "restore",
+                    "shop",
+                    "--at",
+                    at,
+                    "--to",
+                    &pg.url(&target),
+                    "--dry-run",
+                ],
+            ),
+            "restore --at --dry-run",
+        );
+        assert!(plan["stop_commit_lsn"].is_string(), "{plan}");
+        assert!(
+            plan["stop_commit_at"].as_str().unwrap() <= at.as_str(),
+            "{plan}"
+        );
+        assert!(
+            plan["base_path"].as_str().unwrap().contains("shop_base_"),
+            "{plan}"
+        );
+        let done = ok_json(
+            run(
+                d,
+                &pg,
+                &[
+                    "--json",
+                    "restore",
+                    "shop",
+                    "--at",
+                    at,
+                    "--to",
+                    &pg.url(&target),
+                ],
+            ),
+            "restore --at",
+        );
+        assert_eq!(&digests(&pg, &target), want, "instant {i} ({at}): {done}");
+    }
+
+    // PROJECT@TIME reads a physical window too: recovered, dumped, listed, removed.
+    let (at, _) = &instants[0];
+    let rows: i64 = pg
+        .psql("phys_at_0", "SELECT count(*) FROM public.orders")
+        .trim()
+        .parse()
+        .unwrap();
+    let tables = ok_json(
+        run(d, &pg, &["--json", "browse", &format!("shop@{at}")]),
+        "browse shop@TIME",
+    );
+    let orders = tables["tables"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tables: {tables}"))
+        .iter()
+        .find(|t| t["table"] == "orders" || t["name"] == "orders")
+        .unwrap_or_else(|| panic!("no orders: {tables}"))
+        .clone();
+    assert_eq!(orders["rows"], rows, "{tables}");
+    assert!(tables["at"]["commit_lsn"].is_string(), "{tables}");
+
+    // --to-data-dir: the recovered cluster, shut down cleanly, as a new server's data folder.
+    let folder = tempfile::tempdir().unwrap();
+    let dest = folder.path().join("restored");
+    let (at, _) = &instants[1];
+    ok(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to-data-dir",
+                dest.to_str().unwrap(),
+            ],
+        ),
+        "restore --at --to-data-dir",
+    );
+    let control = std::process::Command::new(pg.bin("pg_controldata"))
+        .arg(&dest)
+        .output()
+        .unwrap();
+    let control = String::from_utf8_lossy(&control.stdout);
+    assert!(
+        control.contains("Database cluster state:               shut down"),
+        "{control}"
+    );
+    assert!(!dest.join("standby.signal").exists());
+
+    // Before the base: refused, naming the nearest restorable time after it.
+    refused(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &before_base,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
+        ),
+        "nearest restorable times: before none, after ",
+    );
+
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+    assert_eq!(
+        pg.psql("postgres", "SELECT count(*) FROM pg_replication_slots")
+            .trim(),
+        "0"
+    );
+
+    // A slot holding more WAL than its limit is dropped and the chain ends, saying why.
+    ok(
+        run(
+            d,
+            &pg,
+            &[
+                "pitr",
+                "enable",
+                "shop",
+                "--mode",
+                "physical",
+                "--max-retained",
+                "1kB",
+            ],
+        ),
+        "pitr enable --max-retained",
+    );
+    writes(&pg, db, 8);
+    let pass = ok_json(
+        run(d, &pg, &["--json", "pitr", "run", "shop", "--once"]),
+        "pitr run",
+    );
+    assert!(
+        pass["dropped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("over the limit of 1024"),
+        "{pass}"
+    );
+    assert_eq!(
+        pg.psql("postgres", "SELECT count(*) FROM pg_replication_slots")
+            .trim(),
+        "0"
+    );
+}

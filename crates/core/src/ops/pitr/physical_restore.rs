@@ -1,0 +1,393 @@
+//! Restoring a physical chain to a time (docs/pitr.md "Physical capture"): the plan (the base,
+//! the WAL files to replay, the last commit at or before TIME — read from the WAL with the
+//! version's `pg_waldump`), then the base unpacked into a throwaway cluster (the drills' own),
+//! the WAL put beside it, and PostgreSQL's own recovery run up to that commit
+//! (`recovery_target_lsn`, inclusive) and promoted; from there the database is dumped and
+//! restored into the target like any restore, or the cluster is left as a new server's data
+//! folder (`--to-data-dir`).
+
+use super::physical::PhysicalBase;
+use super::restore::{PitrPlan, PitrRestored};
+use crate::catalog::{PitrChain, Project};
+use crate::drill::cluster::{choose_server_bins, discover_server_bins, ThrowawayCluster};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::JobStart;
+use crate::pitr::physical::{self, wal, Tools};
+use crate::pitr::replay::Replayed;
+use crate::pitr::window::{ChainFacts, Window};
+use crate::pitr::{lsn_text, micros_text, segment};
+use crate::restore::{DatabaseTo, RestoreRequest};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long a recovery may take before the restore gives up.
+const RECOVERY_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Where the restore goes.
+pub enum RestoreInto<'a> {
+    /// A database (a URL or a project's name), through a dump of the recovered database.
+    Database {
+        to: &'a str,
+        password: Option<String>,
+    },
+    /// The recovered cluster itself, as a new server's data folder.
+    DataDir(&'a Path),
+    /// The recovered database dumped into an Offsite archive in this (private) folder
+    /// (`PROJECT@TIME`); its archive is returned.
+    Archive(&'a Path),
+}
+
+/// The plan's WAL, unsealed into a private temporary folder, and where replay stops.
+pub(crate) struct Staged {
+    pub plan: PitrPlan,
+    pub base: PhysicalBase,
+    pub stop: Option<wal::CommitRecord>,
+    /// `<tmp>/wal`: the WAL files, named as PostgreSQL names them.
+    pub wal: PathBuf,
+    _dir: tempfile::TempDir,
+    _in_use: crate::tempfiles::FolderInUse,
+}
+
+fn blocking_err(e: tokio::task::JoinError) -> Error {
+    Error::internal(format!("a blocking task failed: {e}"))
+}
+
+/// Stage what restoring `chain` to `at` needs: the base checked, the window's WAL up to the
+/// first file sealed after `at` (and the next, for a record that runs on into it) unsealed,
+/// the commits read, the stop chosen by recovery's own rule.
+pub(crate) async fn stage(
+    engine: &Engine,
+    project: &Project,
+    chain: &PitrChain,
+    facts: &ChainFacts,
+    window: Window,
+    at: i64,
+) -> Result<Staged> {
+    let base: PhysicalBase = serde_json::from_str(chain.base_snapshot.as_deref().unwrap_or(""))
+        .map_err(|_| Error::integrity("a physical chain without its base"))?;
+    segment::verify(Path::new(&base.path), Some(&base.sha256))
+        .map_err(|e| e.context("the physical base"))?;
+    // The WAL before the base's start is not replayed (the base's own is in its tar).
+    let mut segs: Vec<_> = facts.segments[..window.segments]
+        .iter()
+        .filter(|s| s.end_lsn > base.lsns.start_lsn)
+        .cloned()
+        .collect();
+    if let Some(i) = segs.iter().position(|s| s.closed_at > at) {
+        segs.truncate(i + 2);
+    }
+    for s in &segs {
+        segment::verify(Path::new(&s.path), None)?;
+    }
+    let parent = engine.data_dir.join(super::at::AT_DIR);
+    crate::private_fs::create_dir_all(&parent)
+        .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    if let Err(e) = crate::tempfiles::sweep(&parent) {
+        tracing::warn!("{e}");
+    }
+    let in_use = crate::tempfiles::in_use(&parent)?;
+    let dir = crate::private_fs::tempdir_in(&parent, crate::tempfiles::TEMP_PREFIX)
+        .map_err(|e| Error::io(format!("creating a folder in {}", parent.display()), e))?;
+    let wal_dir = dir.path().join("wal");
+    crate::private_fs::create_dir_all(&wal_dir)
+        .map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
+    let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
+    let (configured, b, w) = (engine.pg_bin(), base.clone(), wal_dir.clone());
+    let paths: Vec<(String, u64)> = segs.iter().map(|s| (s.path.clone(), s.start_lsn)).collect();
+    let (stop, transactions) = tokio::task::spawn_blocking(move || {
+        let tools = Tools::find(b.major, configured.as_deref())?;
+        for (path, start) in &paths {
+            let name = wal::file_name(b.lsns.timeline, *start, b.seg_size);
+            physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size)?;
+        }
+        wal::stop_in(&tools, &w, b.lsns.timeline, b.lsns.end_lsn, at)
+    })
+    .await
+    .map_err(blocking_err)??;
+    let plan = PitrPlan {
+        at: micros_text(at),
+        window,
+        base_backup_id: chain.base_backup_id.clone().unwrap_or_default(),
+        base_path: base.path.clone(),
+        base_at: micros_text(facts.base_at),
+        segments: segs.iter().map(|s| s.path.clone()).collect(),
+        stop_commit_at: stop.map(|c| micros_text(c.at)),
+        stop_commit_lsn: stop.map(|c| lsn_text(c.lsn)),
+        transactions,
+        not_covered: Vec::new(),
+        // Set by the caller, which fetched missing segments back from copies first.
+        fetched: Vec::new(),
+        snapshot: String::new(),
+    };
+    Ok(Staged {
+        plan,
+        base,
+        stop,
+        wal: wal_dir,
+        _dir: dir,
+        _in_use: in_use,
+    })
+}
+
+/// The server settings of the recovery (given as `-c` options: the data folder keeps the
+/// source's own configuration): nothing of the source's that reaches outside the private
+/// folder (TCP, TLS, archiving, preloaded libraries, a primary), no connections until it is
+/// promoted, then recovery up to the stop.
+fn recovery_settings(staged: &Staged, durable: bool) -> Vec<(String, String)> {
+    let mut s: Vec<(String, String)> = [
+        ("shared_preload_libraries", ""),
+        ("ssl", "off"),
+        ("archive_mode", "off"),
+        ("archive_command", ""),
+        ("restore_command", ""),
+        ("primary_conninfo", ""),
+        ("primary_slot_name", ""),
+        ("hot_standby", "off"),
+        ("logging_collector", "off"),
+        ("log_destination", "stderr"),
+        ("external_pid_file", ""),
+        ("unix_socket_group", ""),
+        ("recovery_target_timeline", "current"),
+        ("recovery_target_action", "promote"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if !durable {
+        s.push(("fsync".into(), "off".into()));
+    }
+    match staged.stop {
+        Some(c) => {
+            s.push(("recovery_target_lsn".into(), lsn_text(c.lsn)));
+            s.push(("recovery_target_inclusive".into(), "on".into()));
+        }
+        None => s.push(("recovery_target".into(), "immediate".into())),
+    }
+    if staged.base.major < 15 {
+        s.push(("stats_temp_directory".into(), "pg_stat_tmp".into()));
+    }
+    s
+}
+
+/// Fill a data folder: the base's `base.tar` unpacked (entries only inside the folder), the
+/// staged WAL moved into `pg_wal`, `standby.signal` (recovery reads `pg_wal` only: the
+/// confined server may run no `restore_command`).
+fn fill(
+    data: &Path,
+    base: &PhysicalBase,
+    keys: &[crate::crypto::UserKey],
+    wal: &Path,
+) -> Result<()> {
+    let r = physical::Unsealed::open(Path::new(&base.path), keys)?;
+    let mut archive = tar::Archive::new(r);
+    archive.set_preserve_permissions(true);
+    archive
+        .unpack(data)
+        .map_err(|e| Error::integrity(format!("unpacking the physical base: {e}")))?;
+    let pg_wal = data.join("pg_wal");
+    crate::private_fs::create_dir_all(&pg_wal)
+        .map_err(|e| Error::io(format!("creating {}", pg_wal.display()), e))?;
+    for e in std::fs::read_dir(wal).map_err(|e| Error::io("reading the staged WAL", e))? {
+        let e = e.map_err(|e| Error::io("reading the staged WAL", e))?;
+        let dest = pg_wal.join(e.file_name());
+        let _ = std::fs::remove_file(&dest);
+        if std::fs::rename(e.path(), &dest).is_err() {
+            std::fs::copy(e.path(), &dest)
+                .map_err(|err| Error::io(format!("copying WAL into {}", dest.display()), err))?;
+        }
+    }
+    for gone in ["recovery.signal", "postmaster.pid", "postmaster.opts"] {
+        let _ = std::fs::remove_file(data.join(gone));
+    }
+    std::fs::write(data.join("standby.signal"), "")
+        .map_err(|e| Error::io("writing standby.signal", e))
+}
+
+/// Restore project `name`'s physical chain to `at` into `into`.
+pub(crate) async fn run(
+    engine: &Engine,
+    project: &Project,
+    staged: Staged,
+    into: RestoreInto<'_>,
+    cancel: &CancellationToken,
+) -> Result<PitrRestored> {
+    Ok(run_with(engine, project, staged, into, cancel).await?.0)
+}
+
+/// [`run`], and the archive written for [`RestoreInto::Archive`].
+pub(crate) async fn run_with(
+    engine: &Engine,
+    project: &Project,
+    staged: Staged,
+    into: RestoreInto<'_>,
+    cancel: &CancellationToken,
+) -> Result<(PitrRestored, Option<crate::archive::Written>)> {
+    if let RestoreInto::DataDir(p) = &into {
+        if p.exists() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{} exists: --to-data-dir takes a new folder", p.display()),
+            ));
+        }
+    }
+    crate::ops::drill::sweep_clusters(engine).await;
+    let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
+    let settings = recovery_settings(&staged, matches!(into, RestoreInto::DataDir(_)));
+    let id = format!("pt{}", uuid::Uuid::new_v4().simple());
+    let (data_dir, pg_bin, base, wal) = (
+        engine.data_dir.clone(),
+        engine.pg_bin(),
+        staged.base.clone(),
+        staged.wal.clone(),
+    );
+    let cluster = tokio::task::spawn_blocking(move || {
+        let bins = choose_server_bins(&discover_server_bins(pg_bin.as_deref()), base.major)?;
+        if bins.major != base.major {
+            return Err(Error::new(
+                ErrorKind::ToolMissing,
+                format!(
+                    "no PostgreSQL {} server binaries found (a physical base is restored by \
+                     its own version)",
+                    base.major
+                ),
+            )
+            .with_hint(crate::drill::cluster::server_install_hint(base.major)));
+        }
+        ThrowawayCluster::start_prepared(
+            &data_dir,
+            &id,
+            bins,
+            |data| fill(data, &base, &keys, &wal),
+            &settings,
+            RECOVERY_LIMIT,
+        )
+    })
+    .await
+    .map_err(blocking_err)??;
+    let source = engine.spec_of(project)?;
+    let mut spec = cluster.spec(&source.database);
+    spec.user = source.user.clone();
+    let done = async {
+        let mut conn = spec.connect(None).await?;
+        let (in_recovery, superuser): (bool, String) = sqlx::query_as(
+            "SELECT pg_is_in_recovery(), (SELECT rolname::text FROM pg_roles WHERE oid = 10)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+        if in_recovery {
+            return Err(Error::new(
+                ErrorKind::ToolFailed,
+                "the restored cluster is still in recovery",
+            ));
+        }
+        Ok(superuser)
+    }
+    .await;
+    let superuser = match done {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+            return Err(e);
+        }
+    };
+    let replayed = Replayed {
+        commits: staged.plan.transactions,
+        skipped: 0,
+        changes: 0,
+        last_commit: staged.stop.map(|c| (c.lsn, c.at)),
+    };
+    let mut archive = None;
+    match into {
+        RestoreInto::DataDir(dest) => {
+            let dest = dest.to_path_buf();
+            tokio::task::spawn_blocking(move || cluster.stop_into(&dest))
+                .await
+                .map_err(blocking_err)??;
+        }
+        RestoreInto::Database { to, password } => {
+            spec.user = superuser;
+            let moved = dump_and_restore(engine, project, &spec, to, password, cancel).await;
+            let stopped = tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .map_err(blocking_err)?;
+            moved?;
+            stopped?;
+        }
+        RestoreInto::Archive(dir) => {
+            spec.user = superuser;
+            let written = dump(engine, project, &spec, dir, cancel).await;
+            let stopped = tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .map_err(blocking_err)?;
+            archive = Some(written?);
+            stopped?;
+        }
+    }
+    let restored = PitrRestored {
+        plan: staged.plan,
+        replayed,
+    };
+    Ok((restored, archive))
+}
+
+/// The recovered database dumped (as the cluster's superuser) into an archive in a private
+/// temporary folder, then restored into `to` like any restore.
+async fn dump_and_restore(
+    engine: &Engine,
+    project: &Project,
+    spec: &crate::postgres::conn::ConnSpec,
+    to: &str,
+    password: Option<String>,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let parent = engine.data_dir.join(super::at::AT_DIR);
+    let _in_use = crate::tempfiles::in_use(&parent)?;
+    let dir = crate::private_fs::tempdir_in(&parent, crate::tempfiles::TEMP_PREFIX)
+        .map_err(|e| Error::io(format!("creating a folder in {}", parent.display()), e))?;
+    let written = dump(engine, project, spec, dir.path(), cancel).await?;
+    engine
+        .restore(
+            RestoreRequest::new(
+                written.path.display().to_string(),
+                DatabaseTo::url_or_project(to, password),
+            ),
+            JobStart {
+                cancel: cancel.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The recovered database dumped (as the cluster's superuser) into an archive in `dir`.
+async fn dump(
+    engine: &Engine,
+    project: &Project,
+    spec: &crate::postgres::conn::ConnSpec,
+    dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<crate::archive::Written> {
+    let source = crate::sources::PostgresSource::new(spec.clone(), None, engine.pg_bin());
+    let request = crate::backup::compose::ComposeRequest {
+        project: project.name.clone(),
+        dest_dir: dir.to_path_buf(),
+        compression: crate::ops::backup::default_compression(engine)
+            .await
+            .unwrap_or_default(),
+        backup_id: uuid::Uuid::new_v4().to_string(),
+        created_at: engine.clock.now(),
+        backup_type: crate::archive::BackupType::Database,
+        database: Some(crate::backup::compose::DatabaseInput {
+            source: Arc::new(source),
+        }),
+        storage: None,
+        config: None,
+    };
+    let reporter = crate::progress::Reporter::silent();
+    crate::backup::compose::compose_encrypted(request, None, &reporter, cancel).await
+}
