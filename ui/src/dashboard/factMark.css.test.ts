@@ -11,3 +11,10 @@ describe("an open fact's amber mark (issue 44: no green beside a warning)", () =
     for (const selector of rules) expect(selector).toContain(":not(.copy-marks)");
   });
 });
+
+describe("the card's Fix button (issue 44)", () => {
+  it("stays in the last column when the card has no reason line of its own", () => {
+    const m = /\.dash-fix\s*\{([^}]*)\}/.exec(css);
+    expect(m?.[1]).toMatch(/grid-column:\s*-2 \/ -1;/);
+  });
+});
