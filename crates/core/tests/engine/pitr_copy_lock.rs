@@ -93,7 +93,14 @@ async fn segment_copies_are_locked_and_wait_for_their_date_before_the_prune_dele
     let project = e.catalog().project("segl").await.unwrap();
     let chain = e
         .catalog()
-        .add_pitr_chain(&project.id, "offsite_pitr_x", "offsite_pitr_x", "{}", 1 << 30, None)
+        .add_pitr_chain(
+            &project.id,
+            "offsite_pitr_x",
+            "offsite_pitr_x",
+            "{}",
+            1 << 30,
+            None,
+        )
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -102,7 +109,11 @@ async fn segment_copies_are_locked_and_wait_for_their_date_before_the_prune_dele
     let bytes = b"OFFSITE-PITR-test-segment-bytes".repeat(100);
     std::fs::write(&path, &bytes).unwrap();
     let sha = offsite_core::digest::sha256_hex(&bytes);
-    std::fs::write(dir.path().join(format!("{file}.sha256")), format!("{sha}  {file}\n")).unwrap();
+    std::fs::write(
+        dir.path().join(format!("{file}.sha256")),
+        format!("{sha}  {file}\n"),
+    )
+    .unwrap();
     let seg = PitrSegment {
         path: path.to_string_lossy().into_owned(),
         start_lsn: 0x100_0000,
@@ -116,7 +127,10 @@ async fn segment_copies_are_locked_and_wait_for_their_date_before_the_prune_dele
         sha256: sha.clone(),
         fingerprint: "f".into(),
     };
-    e.catalog().add_pitr_segment_row(&chain.id, &seg).await.unwrap();
+    e.catalog()
+        .add_pitr_segment_row(&chain.id, &seg)
+        .await
+        .unwrap();
     let sync = || {
         e.sync(
             SyncOptions {
@@ -132,7 +146,10 @@ async fn segment_copies_are_locked_and_wait_for_their_date_before_the_prune_dele
     let key = format!("offsite/segl/pitr/{file}");
     assert_eq!(s.segments.copies[0].location, format!("segl/pitr/{file}"));
     let copies = e.catalog().segment_copies(&project.id).await.unwrap();
-    let until = copies[0].retain_until.clone().expect("the lock is recorded");
+    let until = copies[0]
+        .retain_until
+        .clone()
+        .expect("the lock is recorded");
     let until_t = offsite_core::catalog::parse_timestamp(&until).unwrap();
     assert_eq!(until_t, clock.now() + time::Duration::days(2));
     let head = store
@@ -169,5 +186,10 @@ async fn segment_copies_are_locked_and_wait_for_their_date_before_the_prune_dele
     assert_eq!(s.segments.removed.len(), 1, "{:?}", s.segments);
     assert_eq!(versions(&store, &key).await, 0);
     assert_eq!(versions(&store, &format!("{key}.sha256")).await, 0);
-    assert!(e.catalog().segment_copies(&project.id).await.unwrap().is_empty());
+    assert!(e
+        .catalog()
+        .segment_copies(&project.id)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -9,8 +9,8 @@ pub mod copies;
 pub mod keep;
 pub mod prune;
 pub mod pull;
-pub mod serve;
 pub mod restore;
+pub mod serve;
 pub mod verify;
 
 mod alert;
