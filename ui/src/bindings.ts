@@ -1861,6 +1861,12 @@ export type FetchCopyOutcome = {
 	path: string,
 };
 
+/**  A segment fetched back from a copy. */
+export type Fetched = {
+	path: string,
+	destination: string,
+};
+
 /**  The one action that solves a problem (the dashboard's **Fix** button). */
 export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" | "add_schedule" | "resume_schedule" | "add_destination" | "retry_copies" | "free_space" | "check_server" | "review_server_certificate" | "open_supabase" | "open_drill" | 
 /**  Verify the newest backup (read its checksums back). */
@@ -2584,6 +2590,8 @@ export type PitrPlan = {
 	transactions: number,
 	/**  Tables whose changes were not captured (restored as in the base). */
 	not_covered: ([string, string])[],
+	/**  Segments missing or damaged here that were fetched back from a copy first. */
+	fetched: Fetched[],
 };
 
 /**  What a restore to a time did. */
@@ -2601,6 +2609,11 @@ export type PitrRun = {
 	 *  WAL than allowed, or gone from the server.
 	 */
 	dropped: string | null,
+	/**
+	 *  Copies of this pass's segments to the destinations that are pending (to be tried again
+	 *  by `offsite sync` and the schedules' loop).
+	 */
+	copies_pending?: number,
 };
 
 /**  What `status` shows. */
@@ -3306,6 +3319,30 @@ export type ScheduleWhen =
 /**  A 5-field cron expression. */
 { kind: "cron"; expr: string };
 
+/**  One attempt to copy a segment to a destination. */
+export type SegmentCopyResult = {
+	chain_id: string,
+	/**  The segment's file name. */
+	segment: string,
+	/**  The destination's name. */
+	destination: string,
+	state: CopyState,
+	location: string,
+	/**  Why it is pending. */
+	error: string | null,
+};
+
+/**  What a sync did with the segments. */
+export type SegmentSync = {
+	copies: SegmentCopyResult[],
+	/**  Copies of pruned windows deleted at their destination (`destination: key`). */
+	removed: string[],
+	/**  Copies of pruned windows locked at their destination until a date (they wait). */
+	locked: string[],
+	/**  Segment copies still pending afterwards. */
+	pending: number,
+};
+
 /**  What of the selected objects is restored. */
 export type SelectWhat = 
 /**  Definitions and rows. */
@@ -3677,6 +3714,8 @@ export type SyncOutcome = {
 	locked: LockedCopy[],
 	/**  Copies still pending afterwards. */
 	pending: number,
+	/**  What the sync did with the point-in-time change segments (docs/pitr.md). */
+	segments: SegmentSync,
 };
 
 export type TableCheck = {

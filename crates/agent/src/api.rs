@@ -224,7 +224,12 @@ pub(crate) fn audit_token(response: &mut Response, token_id: &str) {
 }
 
 /// The token may act on this project (`write`: and change things); the project is configured.
-pub(crate) fn authorize(agent: &Agent, token: &TokenRecord, project: &str, write: bool) -> ApiResult<()> {
+pub(crate) fn authorize(
+    agent: &Agent,
+    token: &TokenRecord,
+    project: &str,
+    write: bool,
+) -> ApiResult<()> {
     if !token.allows(project, false) {
         return Err(ApiError::forbidden("this token is not for this project"));
     }

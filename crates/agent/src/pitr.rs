@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 fn check_chain_id(id: &str) -> ApiResult<()> {
     check_backup_id(id).map_err(|_| {
-        ApiError::bad_request("not a chain id").with_hint("chain ids are UUIDs as GET …/pitr lists them")
+        ApiError::bad_request("not a chain id")
+            .with_hint("chain ids are UUIDs as GET …/pitr lists them")
     })
 }
 
@@ -79,7 +80,9 @@ pub(crate) async fn download(
     let ttl = agent.config.download_ttl();
     let expires = time::OffsetDateTime::now_utc() + ttl;
     let exp = expires.unix_timestamp();
-    let sig = agent.signer.sign(&token.id, &scope(&chain_id), &file_name, exp);
+    let sig = agent
+        .signer
+        .sign(&token.id, &scope(&chain_id), &file_name, exp);
     let link = DownloadLink {
         download_url: format!(
             "{}/pitr-files/{chain_id}/{}?expires={exp}&token={}&signature={sig}",

@@ -373,7 +373,10 @@ pub async fn sync(engine: &Engine, name: String, out: &Out, job: JobStart) -> Re
         for c in &g.copies {
             match &c.error {
                 None => println!("copied change segment to {}: {}", c.destination, c.location),
-                Some(e) => println!("change segment pending at {}: {}: {e}", c.destination, c.segment),
+                Some(e) => println!(
+                    "change segment pending at {}: {}: {e}",
+                    c.destination, c.segment
+                ),
             }
         }
         for r in &g.removed {

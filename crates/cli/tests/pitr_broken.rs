@@ -73,7 +73,11 @@ fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     ok(
-        run(d, &pg, &["project", "add", "shop", "--db", &owner_url(&pg, db)]),
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
         "project add",
     );
     let enabled = ok_json(run(d, &pg, &["--json", "pitr", "enable", "shop"]), "enable");
@@ -87,7 +91,10 @@ fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
     }
     let segs = segment_files(d);
     assert_eq!(segs.len(), 3, "{segs:?}");
-    ok_json(plan(d, &pg, &instants[2]), "the plan before anything is lost");
+    ok_json(
+        plan(d, &pg, &instants[2]),
+        "the plan before anything is lost",
+    );
 
     // The middle segment is lost.
     std::fs::remove_file(&segs[1]).unwrap();
@@ -111,10 +118,16 @@ fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
             .any(|l| l.starts_with("DAMAGED") && l.contains(&middle) && l.contains("missing")),
         "{text}"
     );
-    assert!(text.contains("3 segment(s) checked, 1 missing or damaged"), "{text}");
+    assert!(
+        text.contains("3 segment(s) checked, 1 missing or damaged"),
+        "{text}"
+    );
 
     // Before it: still planned. In it and after it: refused, naming the window's end.
-    ok_json(plan(d, &pg, &instants[0]), "a time before the missing segment");
+    ok_json(
+        plan(d, &pg, &instants[0]),
+        "a time before the missing segment",
+    );
     for at in &instants[1..] {
         refused(
             plan(d, &pg, at),
@@ -126,8 +139,8 @@ fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
     // `offsite verify` of the base checks the archive, and says where the segments are checked.
     let base = enabled["base_backup_id"].as_str().unwrap();
     let out = ok(run(d, &pg, &["verify", base]), "verify the base");
-    let said = String::from_utf8_lossy(&out.stderr).to_string()
-        + &String::from_utf8_lossy(&out.stdout);
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("offsite pitr verify shop"), "{said}");
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }

@@ -139,7 +139,11 @@ fn segments_are_copied_fetched_verified_and_pruned_at_destinations() {
     assert!(segs.len() >= 2, "{segs:?}");
     for s in &segs {
         let c = copy_at(&usb, s);
-        assert_eq!(std::fs::read(&c).unwrap(), std::fs::read(s).unwrap(), "{c:?}");
+        assert_eq!(
+            std::fs::read(&c).unwrap(),
+            std::fs::read(s).unwrap(),
+            "{c:?}"
+        );
         let side = std::fs::read_to_string(format!("{}.sha256", c.display())).unwrap();
         assert!(side.contains(&name_of(s)), "{side}");
     }
@@ -152,7 +156,9 @@ fn segments_are_copied_fetched_verified_and_pruned_at_destinations() {
         run(d, &pg, &["--json", "pitr", "status", "shop"]),
         "pitr status",
     );
-    let broken = status["windows"][0]["broken_by"].as_str().unwrap_or_default();
+    let broken = status["windows"][0]["broken_by"]
+        .as_str()
+        .unwrap_or_default();
     assert!(broken.contains("missing or damaged"), "{status}");
     assert!(broken.contains("a copy is stored at usb"), "{status}");
     // verify: the local segment is missing (exit 1); its copies are intact.
@@ -169,7 +175,16 @@ fn segments_are_copied_fetched_verified_and_pruned_at_destinations() {
         run(
             d,
             &pg,
-            &["--json", "restore", "shop", "--at", &t1, "--to", &pg.url("postgres"), "--dry-run"],
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                &t1,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
         ),
         "restore --at --dry-run",
     );
@@ -221,12 +236,25 @@ fn segments_are_copied_fetched_verified_and_pruned_at_destinations() {
         run(
             d,
             &pg,
-            &["--json", "restore", "shop", "--at", &t1, "--to", &pg.url("postgres"), "--dry-run"],
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                &t1,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
         ),
         "restore --at --dry-run",
     );
     assert_eq!(plan["fetched"].as_array().unwrap().len(), 0, "{plan}");
-    assert_eq!(std::fs::read(last).unwrap(), bad, "a damaged copy was put in place");
+    assert_eq!(
+        std::fs::read(last).unwrap(),
+        bad,
+        "a damaged copy was put in place"
+    );
     std::fs::write(last, &local).unwrap();
     std::fs::write(&victim, &good).unwrap();
 
@@ -255,7 +283,10 @@ fn segments_are_copied_fetched_verified_and_pruned_at_destinations() {
     // Pruning a window deletes its copies at every destination.
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
     std::thread::sleep(Duration::from_millis(2500));
-    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable again");
+    ok(
+        run(d, &pg, &["pitr", "enable", "shop"]),
+        "pitr enable again",
+    );
     let pruned = ok_json(
         run(
             d,

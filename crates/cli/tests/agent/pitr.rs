@@ -226,12 +226,17 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     let pitr_url = format!("{}/platform/projects/shop/pitr", a.url);
 
     // Writes after the base; the instant and its digest.
-    wait_for(&a, 120, "the capture's base", || status(&a)["enabled"] == true);
+    wait_for(&a, 120, "the capture's base", || {
+        status(&a)["enabled"] == true
+    });
     c.psql(
         &fx.db,
         "INSERT INTO orders SELECT g, 'after the base ' || g FROM generate_series(100, 140) g",
     );
-    c.psql(&fx.db, "UPDATE orders SET note = note || ' x' WHERE id % 3 = 0");
+    c.psql(
+        &fx.db,
+        "UPDATE orders SET note = note || ' x' WHERE id % 3 = 0",
+    );
     let at = server_now();
     let want = digest(&fx.db);
     c.psql(&fx.db, "DELETE FROM orders WHERE id > 120");
@@ -245,10 +250,16 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
             .and_then(|w| w.last())
             .and_then(|w| w["to"].as_str())
             .is_some_and(|to| to > at.as_str());
-        if v["enabled"] == true && reached && !v["chains"][0]["segments"].as_array().unwrap().is_empty() {
+        if v["enabled"] == true
+            && reached
+            && !v["chains"][0]["segments"].as_array().unwrap().is_empty()
+        {
             break v;
         }
-        assert!(Instant::now() < deadline, "the agent's window never reached {at}: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "the agent's window never reached {at}: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert!(view["rpo_seconds"].as_f64().unwrap() < 60.0, "{view}");
@@ -261,23 +272,55 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = send(&http, reqwest::Method::GET, &pitr_url, Some(&other), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let link_url = |chain: &str, file: &str| {
-        format!("{pitr_url}/chains/{chain}/segments/{file}/download")
-    };
+    let link_url =
+        |chain: &str, file: &str| format!("{pitr_url}/chains/{chain}/segments/{file}/download");
     for (ch, f, want_status) in [
         ("..%2F..%2Fetc", file.as_str(), StatusCode::BAD_REQUEST),
-        (chain.as_str(), "..%2F..%2Fagent.toml", StatusCode::BAD_REQUEST),
+        (
+            chain.as_str(),
+            "..%2F..%2Fagent.toml",
+            StatusCode::BAD_REQUEST,
+        ),
         (chain.as_str(), "%2Fetc%2Fpasswd", StatusCode::BAD_REQUEST),
         (chain.as_str(), "x.tar.zst", StatusCode::BAD_REQUEST),
-        (chain.as_str(), "other_0000000000000001.pitr", StatusCode::NOT_FOUND),
-        ("00000000-0000-4000-8000-000000000000", file.as_str(), StatusCode::NOT_FOUND),
+        (
+            chain.as_str(),
+            "other_0000000000000001.pitr",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "00000000-0000-4000-8000-000000000000",
+            file.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
     ] {
-        let (s, v) = send(&http, reqwest::Method::GET, &link_url(ch, f), Some(&token), None).await;
+        let (s, v) = send(
+            &http,
+            reqwest::Method::GET,
+            &link_url(ch, f),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, want_status, "{ch} {f}: {v}");
     }
-    let (s, _) = send(&http, reqwest::Method::GET, &link_url(&chain, &file), Some(&other), None).await;
+    let (s, _) = send(
+        &http,
+        reqwest::Method::GET,
+        &link_url(&chain, &file),
+        Some(&other),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "another project's token");
-    let (s, link) = send(&http, reqwest::Method::GET, &link_url(&chain, &file), Some(&token), None).await;
+    let (s, link) = send(
+        &http,
+        reqwest::Method::GET,
+        &link_url(&chain, &file),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{link}");
     assert_eq!(link["sha256"], seg["sha256"], "{link}");
     let url = link["download_url"].as_str().unwrap().to_string();
@@ -292,8 +335,15 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     // The signature is for that segment of that chain only.
     let query = url.split_once('?').unwrap().1.to_string();
     for forged in [
-        format!("{}/pitr-files/{chain}/{}?{query}", a.url, file.replace(".pitr", "0.pitr")),
-        format!("{}/pitr-files/00000000-0000-4000-8000-000000000000/{file}?{query}", a.url),
+        format!(
+            "{}/pitr-files/{chain}/{}?{query}",
+            a.url,
+            file.replace(".pitr", "0.pitr")
+        ),
+        format!(
+            "{}/pitr-files/00000000-0000-4000-8000-000000000000/{file}?{query}",
+            a.url
+        ),
         format!("{}/pitr-files/{chain}/..%2Fagent.toml?{query}", a.url),
         format!("{}/pitr-files/{chain}/{file}", a.url),
     ] {
@@ -315,7 +365,13 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{blink}");
-    let bq = blink["download_url"].as_str().unwrap().split_once('?').unwrap().1.to_string();
+    let bq = blink["download_url"]
+        .as_str()
+        .unwrap()
+        .split_once('?')
+        .unwrap()
+        .1
+        .to_string();
     let r = http
         .get(format!("{}/pitr-files/{base_id}/{file}?{bq}", a.url))
         .send()
@@ -330,8 +386,16 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
         d,
         &token,
         &[
-            "project", "add", "shop", "--db", &c.url(&fx.db), "--no-test", "--server", &a.url,
-            "--server-project", "shop",
+            "project",
+            "add",
+            "shop",
+            "--db",
+            &c.url(&fx.db),
+            "--no-test",
+            "--server",
+            &a.url,
+            "--server-project",
+            "shop",
         ],
     );
     let pulled = laptop_ok(d, &token, &["--json", "pull", "shop"]);
@@ -348,9 +412,21 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     laptop_ok(
         d,
         &token,
-        &["--json", "restore", "shop", "--at", &at, "--to", &c.url("laptop_pitr_at")],
+        &[
+            "--json",
+            "restore",
+            "shop",
+            "--at",
+            &at,
+            "--to",
+            &c.url("laptop_pitr_at"),
+        ],
     );
-    assert_eq!(digest("laptop_pitr_at"), want, "restored on the laptop at {at}");
+    assert_eq!(
+        digest("laptop_pitr_at"),
+        want,
+        "restored on the laptop at {at}"
+    );
     let v = laptop_ok(d, &token, &["--json", "pitr", "verify", "shop"]);
     assert_eq!(v["damaged"], 0, "{v}");
 }

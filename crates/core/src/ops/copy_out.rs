@@ -629,7 +629,11 @@ pub const PENDING_RETRY_EVERY: std::time::Duration = std::time::Duration::from_s
 pub(crate) async fn retry_pending(engine: &Engine) -> Result<Vec<SyncOutcome>> {
     let mut out = Vec::new();
     let mut ids = engine.catalog.projects_with_pending_copies().await?;
-    for id in engine.catalog.projects_with_pending_segment_copies().await? {
+    for id in engine
+        .catalog
+        .projects_with_pending_segment_copies()
+        .await?
+    {
         if !ids.contains(&id) {
             ids.push(id);
         }

@@ -39,6 +39,7 @@ const thePlan = (at: string): PitrPlan => ({
   stop_commit_lsn: "0/3A0001C8",
   transactions: 17,
   not_covered: [["public.cache", "unlogged table"]],
+  fetched: [],
 });
 
 type Call = { cmd: string; args: Record<string, unknown> };

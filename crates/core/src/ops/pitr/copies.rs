@@ -132,7 +132,10 @@ async fn upload(dest: &dyn Destination, s: &PitrSegment, key: &str, ours: bool) 
         Some(_) if !ours => {
             return Err(Error::new(
                 ErrorKind::Conflict,
-                format!("{key} in {} holds another file; it was not replaced", dest.location()),
+                format!(
+                    "{key} in {} holds another file; it was not replaced",
+                    dest.location()
+                ),
             )
             .with_hint("move that file away, then run `offsite sync PROJECT`"))
         }
@@ -171,7 +174,12 @@ async fn upload(dest: &dyn Destination, s: &PitrSegment, key: &str, ours: bool) 
     Ok(())
 }
 
-fn target(project: &Project, chain: &str, s: &PitrSegment, d: &DestinationRecord) -> SegmentCopyTarget {
+fn target(
+    project: &Project,
+    chain: &str,
+    s: &PitrSegment,
+    d: &DestinationRecord,
+) -> SegmentCopyTarget {
     SegmentCopyTarget {
         project_id: project.id.clone(),
         chain_id: chain.to_string(),
@@ -345,7 +353,16 @@ pub(crate) async fn sync(
     let copies = engine.catalog.segment_copies(&project.id).await?;
     let at: HashMap<(&str, u64, &str), &SegmentCopy> = copies
         .iter()
-        .map(|c| ((c.chain_id.as_str(), c.first_commit_lsn, c.destination.as_str()), c))
+        .map(|c| {
+            (
+                (
+                    c.chain_id.as_str(),
+                    c.first_commit_lsn,
+                    c.destination.as_str(),
+                ),
+                c,
+            )
+        })
         .collect();
     for d in engine.catalog.destinations(&project.id).await? {
         let todo: Vec<(String, PitrSegment, bool)> = segs

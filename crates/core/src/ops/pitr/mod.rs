@@ -11,8 +11,8 @@ pub mod physical;
 pub mod physical_restore;
 pub mod prune;
 pub mod pull;
-pub mod serve;
 pub mod restore;
+pub mod serve;
 pub mod verify;
 pub mod whole;
 

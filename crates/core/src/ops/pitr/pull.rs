@@ -46,7 +46,9 @@ fn check_chain(c: &PitrChainInfo) -> Result<()> {
     }
     crate::pitr::snapshot::XidSnapshot::parse(&c.base_snapshot)?;
     if c.coverage.len() > crate::units::MAX_SMALL_DOC as usize {
-        return Err(Error::invalid("the server sent a chain's coverage too large"));
+        return Err(Error::invalid(
+            "the server sent a chain's coverage too large",
+        ));
     }
     Ok(())
 }

@@ -71,10 +71,18 @@ pub(crate) async fn capture(engine: &Engine, name: &str) -> Result<PitrCapture> 
             .collect();
         out.chains.push(PitrChainInfo {
             id: c.id.clone(),
-            state: if c.state == "active" { "active" } else { "ended" }.into(),
+            state: if c.state == "active" {
+                "active"
+            } else {
+                "ended"
+            }
+            .into(),
             ended_reason: c.ended_reason.clone(),
             // The id the API knows the base by: the job that made it (the catalog's otherwise).
-            base_backup_id: base.job_id.clone().unwrap_or_else(|| f.base_backup_id.clone()),
+            base_backup_id: base
+                .job_id
+                .clone()
+                .unwrap_or_else(|| f.base_backup_id.clone()),
             base_sha256: base.sha256.to_ascii_lowercase(),
             base_snapshot: c.base_snapshot.clone().unwrap_or_default(),
             base_at: f.base_at,
@@ -102,7 +110,11 @@ pub(crate) async fn segment_file(
     if !is_segment_name(file) {
         return Err(gone());
     }
-    let chain = engine.catalog.pitr_chain(chain_id).await?.ok_or_else(gone)?;
+    let chain = engine
+        .catalog
+        .pitr_chain(chain_id)
+        .await?
+        .ok_or_else(gone)?;
     if let Some(name) = name {
         if chain.project_id != engine.catalog.project(name).await?.id {
             return Err(gone());
