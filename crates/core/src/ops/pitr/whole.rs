@@ -14,10 +14,10 @@
 //! and what not.
 
 use super::restore::{PitrPlan, PitrRestored};
-use crate::catalog::{BackupRecord, JobKind, Project};
+use crate::catalog::{BackupRecord, BackupStatus, JobKind, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::catalog::BackupStatus;
+
 use crate::ops::JobStart;
 use crate::pitr::{micros_text, parse_time};
 use crate::postgres::conn::ProjectConnection;
@@ -290,37 +290,47 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
         None => None,
     };
     let storage = match &req.storage {
-        Some(s) => Some(match newest_at(engine, &project, at, Component::Storage).await? {
-            Ok(point) => {
-                let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
-                let plan = engine.plan_restore(&r).await?.storage;
-                AtSection {
-                    said: said_of(Component::Storage, &point),
-                    at_time: point.exact,
-                    blockers: plan.as_ref().map(|p| p.blockers.clone()).unwrap_or_default(),
-                    point: Some(point),
-                    plan,
+        Some(s) => Some(
+            match newest_at(engine, &project, at, Component::Storage).await? {
+                Ok(point) => {
+                    let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
+                    let plan = engine.plan_restore(&r).await?.storage;
+                    AtSection {
+                        said: said_of(Component::Storage, &point),
+                        at_time: point.exact,
+                        blockers: plan
+                            .as_ref()
+                            .map(|p| p.blockers.clone())
+                            .unwrap_or_default(),
+                        point: Some(point),
+                        plan,
+                    }
                 }
-            }
-            Err(why) => refused(why),
-        }),
+                Err(why) => refused(why),
+            },
+        ),
         None => None,
     };
     let config = match &req.config {
-        Some(c) => Some(match newest_at(engine, &project, at, Component::Config).await? {
-            Ok(point) => {
-                let r = RestoreRequest::from_archive(&point.path).config(c.clone());
-                let plan = engine.plan_restore(&r).await?.config;
-                AtSection {
-                    said: said_of(Component::Config, &point),
-                    at_time: point.exact,
-                    blockers: plan.as_ref().map(|p| p.blockers.clone()).unwrap_or_default(),
-                    point: Some(point),
-                    plan,
+        Some(c) => Some(
+            match newest_at(engine, &project, at, Component::Config).await? {
+                Ok(point) => {
+                    let r = RestoreRequest::from_archive(&point.path).config(c.clone());
+                    let plan = engine.plan_restore(&r).await?.config;
+                    AtSection {
+                        said: said_of(Component::Config, &point),
+                        at_time: point.exact,
+                        blockers: plan
+                            .as_ref()
+                            .map(|p| p.blockers.clone())
+                            .unwrap_or_default(),
+                        point: Some(point),
+                        plan,
+                    }
                 }
-            }
-            Err(why) => refused(why),
-        }),
+                Err(why) => refused(why),
+            },
+        ),
         None => None,
     };
     Ok(ProjectAtPlan {
@@ -377,7 +387,10 @@ pub(crate) async fn run(
             .map_err(|e| stopped(e, Component::Database, &req, &report))?;
         report.database = Some(d);
     }
-    if let (Some(s), Some(point)) = (&req.storage, plan.storage.as_ref().and_then(|s| s.point.as_ref())) {
+    if let (Some(s), Some(point)) = (
+        &req.storage,
+        plan.storage.as_ref().and_then(|s| s.point.as_ref()),
+    ) {
         let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
         let done = engine
             .restore(r, JobStart::default())
@@ -385,9 +398,12 @@ pub(crate) async fn run(
             .map_err(|e| stopped(e, Component::Storage, &req, &report))?;
         report.storage = done.report.storage;
     }
-    if let (Some(c), Some(point)) = (&req.config, plan.config.as_ref().and_then(|s| s.point.as_ref())) {
+    if let (Some(c), Some(point)) = (
+        &req.config,
+        plan.config.as_ref().and_then(|s| s.point.as_ref()),
+    ) {
         // Nothing chosen to write back: the plan shows the differences, nothing runs.
-        if !(c.settings.is_empty() && c.functions.is_empty()) {
+        if !c.settings.is_empty() || !c.functions.is_empty() {
             let r = RestoreRequest::from_archive(&point.path).config(c.clone());
             let done = engine
                 .restore(r, JobStart::default())
