@@ -45,7 +45,12 @@ async fn parts_at(engine: &Engine, project: &str, given: &str) -> Result<Vec<Par
 pub async fn restore_at(engine: &Engine, args: &RestoreArgs, at: &str, out: &Out) -> Result<u8> {
     let project = args.archive.to_string_lossy().into_owned();
     let at = parse_time(at)?;
-    let parts = parts_at(engine, &project, args.components.as_deref().unwrap_or("database")).await?;
+    let parts = parts_at(
+        engine,
+        &project,
+        args.components.as_deref().unwrap_or("database"),
+    )
+    .await?;
     let req = args.request(&parts)?;
     let req = ProjectAtRequest {
         project,
@@ -58,7 +63,11 @@ pub async fn restore_at(engine: &Engine, args: &RestoreArgs, at: &str, out: &Out
     let blockers = plan.blockers();
     if args.dry_run {
         show_plan(out, &plan);
-        return Ok(if blockers.is_empty() { 0 } else { crate::exit::USAGE });
+        return Ok(if blockers.is_empty() {
+            0
+        } else {
+            crate::exit::USAGE
+        });
     }
     if !out.json() {
         show_plan(out, &plan);

@@ -132,13 +132,21 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
         ),
         "project add",
     );
-    ok_json(run(d, &pg, &api, &["--json", "pitr", "enable", "shop"]), "pitr enable");
+    ok_json(
+        run(d, &pg, &api, &["--json", "pitr", "enable", "shop"]),
+        "pitr enable",
+    );
     let before_pulls = server_now(&pg);
     std::thread::sleep(Duration::from_millis(1100));
 
     // The first pull: a full backup (database, storage, configuration).
     let first = backup_id(&ok_json(
-        run(d, &pg, &api, &["--json", "backup", "shop", "--type", "full"]),
+        run(
+            d,
+            &pg,
+            &api,
+            &["--json", "backup", "shop", "--type", "full"],
+        ),
         "full backup",
     ));
     sql(&pg, db, "INSERT INTO public.orders (note) VALUES ('after the first pull'); DELETE FROM public.orders WHERE id = 3;");
@@ -156,11 +164,21 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
     fake.serve_json(&auth_path, auth.clone());
     std::thread::sleep(Duration::from_millis(1100));
     let second = backup_id(&ok_json(
-        run(d, &pg, &api, &["--json", "backup", "shop", "--type", "incremental"]),
+        run(
+            d,
+            &pg,
+            &api,
+            &["--json", "backup", "shop", "--type", "incremental"],
+        ),
         "incremental backup",
     ));
     let second_config = backup_id(&ok_json(
-        run(d, &pg, &api, &["--json", "backup", "shop", "--type", "config"]),
+        run(
+            d,
+            &pg,
+            &api,
+            &["--json", "backup", "shop", "--type", "config"],
+        ),
         "config backup",
     ));
     let t2 = server_now(&pg);
@@ -201,7 +219,11 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
         ),
         "plan at t1",
     );
-    assert_eq!(plan["storage"]["point"]["backup_id"], first.as_str(), "{plan}");
+    assert_eq!(
+        plan["storage"]["point"]["backup_id"],
+        first.as_str(),
+        "{plan}"
+    );
     assert_eq!(plan["storage"]["at_time"], false, "{plan}");
     let said = plan["storage"]["said"].as_str().unwrap();
     assert!(
@@ -209,7 +231,13 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
         "{said}"
     );
     assert_eq!(plan["database"]["at_time"], true, "{plan}");
-    assert!(plan["database"]["said"].as_str().unwrap().contains("database at TIME"), "{plan}");
+    assert!(
+        plan["database"]["said"]
+            .as_str()
+            .unwrap()
+            .contains("database at TIME"),
+        "{plan}"
+    );
     let restored = ok_json(
         run(
             d,
@@ -237,7 +265,10 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
     assert_eq!(
         at1.into_iter().collect::<Vec<_>>(),
         [
-            ("media/a/changed.txt".to_string(), "first version".to_string()),
+            (
+                "media/a/changed.txt".to_string(),
+                "first version".to_string()
+            ),
             ("media/a/deleted.txt".into(), "deleted later".into()),
             ("media/kept.txt".into(), "kept".into()),
         ]
@@ -277,7 +308,10 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
     assert_eq!(
         files(folder2.path()).into_iter().collect::<Vec<_>>(),
         [
-            ("media/a/changed.txt".to_string(), "second version, longer".to_string()),
+            (
+                "media/a/changed.txt".to_string(),
+                "second version, longer".to_string()
+            ),
             ("media/b/added.txt".into(), "added".into()),
             ("media/kept.txt".into(), "kept".into()),
         ]
@@ -316,7 +350,11 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
         "{c1}"
     );
     let c2 = config_at(&t2, &["--dry-run"]);
-    assert_eq!(c2["config"]["point"]["backup_id"], second_config.as_str(), "{c2}");
+    assert_eq!(
+        c2["config"]["point"]["backup_id"],
+        second_config.as_str(),
+        "{c2}"
+    );
     assert_eq!(site(&c2["config"]["plan"]), None, "{c2}");
     config_at(&t1, &["--config-settings", "supabase/auth.json:site_url"]);
     let patches = fake.patches();

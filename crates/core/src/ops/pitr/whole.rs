@@ -14,10 +14,10 @@
 //! and what not.
 
 use super::restore::{PitrPlan, PitrRestored};
-use crate::catalog::{BackupRecord, JobKind, Project};
+use crate::catalog::{BackupRecord, BackupStatus, JobKind, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kinds::BackupStatus;
+
 use crate::ops::JobStart;
 use crate::pitr::{micros_text, parse_time};
 use crate::postgres::conn::ProjectConnection;
@@ -50,8 +50,10 @@ pub struct AtPoint {
     /// When its state was complete: the backup job's end (a backup pulled from elsewhere: when
     /// it began, the only time known).
     pub state_at: String,
-    /// TIME − `state_at`, whole seconds (0: at TIME).
+    /// TIME − `state_at`, whole seconds (0 and `exact` false: under a second before TIME).
     pub behind_seconds: u64,
+    /// Whether `state_at` is TIME itself.
+    pub exact: bool,
 }
 
 /// One component of the plan: where it comes from (in words too), its own plan, and why it
@@ -103,9 +105,10 @@ pub struct ProjectAtReport {
     pub config: Option<ConfigReport>,
 }
 
-/// "4 min before TIME", "at TIME".
-fn before(behind_seconds: u64) -> String {
-    if behind_seconds == 0 {
+/// "4 min before TIME", "under 1 s before TIME", "at TIME".
+fn before(p: &AtPoint) -> String {
+    let behind_seconds = p.behind_seconds;
+    if p.exact {
         "at TIME".into()
     } else {
         format!(
@@ -173,6 +176,7 @@ async fn newest_at(
             taken_at: micros_text(taken),
             state_at: micros_text(done),
             behind_seconds: u64::try_from((at - done) / 1_000_000).unwrap_or(0),
+            exact: done == at,
         }));
     }
     let what = match component {
@@ -237,6 +241,7 @@ async fn database_section(engine: &Engine, name: &str, at: i64) -> Result<AtSect
             state_at: micros_text(at),
             // The replayed state is the one at TIME itself.
             behind_seconds: 0,
+            exact: true,
         }),
         at_time: true,
         said,
@@ -261,9 +266,9 @@ fn said_of(component: Component, p: &AtPoint) -> String {
         "{} as {verb} {when} (backup {}), {}",
         component.label(),
         p.backup_id,
-        before(p.behind_seconds)
+        before(p)
     );
-    if p.behind_seconds > 0 {
+    if !p.exact {
         s.push_str(&format!(
             ": not the state at TIME — changes after {} are not in it",
             p.state_at
@@ -285,37 +290,47 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
         None => None,
     };
     let storage = match &req.storage {
-        Some(s) => Some(match newest_at(engine, &project, at, Component::Storage).await? {
-            Ok(point) => {
-                let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
-                let plan = engine.plan_restore(&r).await?.storage;
-                AtSection {
-                    said: said_of(Component::Storage, &point),
-                    at_time: point.behind_seconds == 0,
-                    blockers: plan.as_ref().map(|p| p.blockers.clone()).unwrap_or_default(),
-                    point: Some(point),
-                    plan,
+        Some(s) => Some(
+            match newest_at(engine, &project, at, Component::Storage).await? {
+                Ok(point) => {
+                    let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
+                    let plan = engine.plan_restore(&r).await?.storage;
+                    AtSection {
+                        said: said_of(Component::Storage, &point),
+                        at_time: point.exact,
+                        blockers: plan
+                            .as_ref()
+                            .map(|p| p.blockers.clone())
+                            .unwrap_or_default(),
+                        point: Some(point),
+                        plan,
+                    }
                 }
-            }
-            Err(why) => refused(why),
-        }),
+                Err(why) => refused(why),
+            },
+        ),
         None => None,
     };
     let config = match &req.config {
-        Some(c) => Some(match newest_at(engine, &project, at, Component::Config).await? {
-            Ok(point) => {
-                let r = RestoreRequest::from_archive(&point.path).config(c.clone());
-                let plan = engine.plan_restore(&r).await?.config;
-                AtSection {
-                    said: said_of(Component::Config, &point),
-                    at_time: point.behind_seconds == 0,
-                    blockers: plan.as_ref().map(|p| p.blockers.clone()).unwrap_or_default(),
-                    point: Some(point),
-                    plan,
+        Some(c) => Some(
+            match newest_at(engine, &project, at, Component::Config).await? {
+                Ok(point) => {
+                    let r = RestoreRequest::from_archive(&point.path).config(c.clone());
+                    let plan = engine.plan_restore(&r).await?.config;
+                    AtSection {
+                        said: said_of(Component::Config, &point),
+                        at_time: point.exact,
+                        blockers: plan
+                            .as_ref()
+                            .map(|p| p.blockers.clone())
+                            .unwrap_or_default(),
+                        point: Some(point),
+                        plan,
+                    }
                 }
-            }
-            Err(why) => refused(why),
-        }),
+                Err(why) => refused(why),
+            },
+        ),
         None => None,
     };
     Ok(ProjectAtPlan {
@@ -372,7 +387,10 @@ pub(crate) async fn run(
             .map_err(|e| stopped(e, Component::Database, &req, &report))?;
         report.database = Some(d);
     }
-    if let (Some(s), Some(point)) = (&req.storage, plan.storage.as_ref().and_then(|s| s.point.as_ref())) {
+    if let (Some(s), Some(point)) = (
+        &req.storage,
+        plan.storage.as_ref().and_then(|s| s.point.as_ref()),
+    ) {
         let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
         let done = engine
             .restore(r, JobStart::default())
@@ -380,9 +398,12 @@ pub(crate) async fn run(
             .map_err(|e| stopped(e, Component::Storage, &req, &report))?;
         report.storage = done.report.storage;
     }
-    if let (Some(c), Some(point)) = (&req.config, plan.config.as_ref().and_then(|s| s.point.as_ref())) {
+    if let (Some(c), Some(point)) = (
+        &req.config,
+        plan.config.as_ref().and_then(|s| s.point.as_ref()),
+    ) {
         // Nothing chosen to write back: the plan shows the differences, nothing runs.
-        if !(c.settings.is_empty() && c.functions.is_empty()) {
+        if !c.settings.is_empty() || !c.functions.is_empty() {
             let r = RestoreRequest::from_archive(&point.path).config(c.clone());
             let done = engine
                 .restore(r, JobStart::default())
