@@ -87,7 +87,7 @@ export const SCENARIOS: Scenario[] = [
     steps: [
       "Download the newest archive from the destination with any S3 client, or copy it from the disk.",
       "Import it here: Offsite checks it and offers to restore it.",
-      "Add the project again, with the same recovery key, and its destinations; then revoke what the old computer held (S3 keys, the agent’s tokens, the database password).",
+      "Add the project again, with the same recovery key, and its destinations; then revoke what the old computer held (S3 keys, the backup server’s tokens, the database password).",
     ],
     howLong: "The download, then the restore. Nothing of the database is lost.",
     actions: [
