@@ -662,6 +662,7 @@ mod tests {
             reason: String::new(),
             problems: Vec::new(),
             last_good: None,
+            recovery_point: None,
             last_verified: None,
             last_proven: None,
             copies: Vec::new(),

@@ -2767,6 +2767,11 @@ export type ProjectHealth = {
 	/**  Every problem, worst first; the first one's fix is the **Fix** button. */
 	problems: Problem[],
 	last_good: string | null,
+	/**
+	 *  The newest moment the project can be restored to: the newest good backup, or later,
+	 *  where point-in-time capture runs, the moment it last had every change.
+	 */
+	recovery_point?: string | null,
 	last_verified: string | null,
 	last_proven: string | null,
 	copies: CopyMark[],
