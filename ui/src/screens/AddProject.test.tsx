@@ -98,6 +98,8 @@ describe("AddProject", () => {
     expect(screen.getByTestId("report-version")).toHaveTextContent("PostgreSQL 16.4");
     expect(screen.getByTestId("report-size")).toHaveTextContent("42.0 MiB");
     expect(screen.getByTestId("report-pg-dump")).toHaveTextContent("pg_dump (PostgreSQL) 16.4");
+    // The row says what the tool is for; its name and version are the value (issue 44: engine words).
+    expect(screen.getByTestId("report-pg-dump").previousElementSibling).toHaveTextContent(/^Backup tool$/);
     expect(screen.getByTestId("report-permissions")).toHaveTextContent("public.secrets");
     // One unreadable object, counted in words: never "object(s)".
     expect(screen.getByTestId("report-permissions")).toHaveTextContent("cannot read 1 object:");

@@ -900,7 +900,7 @@ export function ConnectionReportView({ report }: { report: ConnectionReport }) {
           {report.user}
           {report.superuser ? " (superuser)" : ""}
         </dd>
-        <dt>pg_dump</dt>
+        <dt>Backup tool</dt>
         <dd data-testid="report-pg-dump">
           {report.pg_dump ? (
             <span className="mono">{report.pg_dump.version_line}</span>
