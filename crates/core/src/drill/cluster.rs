@@ -145,62 +145,10 @@ impl std::fmt::Debug for ThrowawayCluster {
 }
 
 impl ThrowawayCluster {
-    /// `initdb` a private cluster for a drill `drill_id` and start it (blocking: run on a
-    /// blocking thread). `data_dir`: the engine's data folder.
-    pub fn start(data_dir: &Path, drill_id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
-        let run_as = server_os_user()?;
-        let clusters = data_dir.join(CLUSTERS_DIR);
-        crate::private_fs::create_dir_all(&clusters)
-            .map_err(|e| Error::io(format!("creating {}", clusters.display()), e))?;
-        let base = pick_base(&clusters, run_as);
-        let root = crate::private_fs::tempdir_in(&base, &folder_prefix(drill_id))
-            .map_err(|e| Error::io(format!("creating a folder in {}", base.display()), e))?
-            .keep();
-        let owner_path = clusters.join(format!("{drill_id}.owner"));
-        let owner = OwnerFile {
-            pid: std::process::id(),
-            root: root.clone(),
-            bin_dir: bins.dir.clone(),
-        };
-        let lock = write_owner(&owner_path, &owner);
-        let mut cluster = ThrowawayCluster {
-            bins,
-            root,
-            owner_path,
-            owner_lock: None,
-            run_as,
-            server: None,
-            confinement: Confinement::Unconfined("not started".into()),
-            stopped: false,
-            extra_args: Vec::new(),
-        };
-        // From here on, Drop stops and removes whatever was made.
-        cluster.owner_lock = Some(lock?);
-        if let Some((uid, gid)) = run_as {
-            std::os::unix::fs::chown(&cluster.root, Some(uid), Some(gid)).map_err(|e| {
-                Error::io(
-                    format!("handing {} to the postgres user", cluster.root.display()),
-                    e,
-                )
-            })?;
-        }
-        cluster.initdb()?;
-        cluster.start_server()?;
-        Ok(cluster)
-    }
-
-    /// A throwaway cluster whose data folder `prepare` fills (a physical base and the WAL to
-    /// replay) instead of `initdb`, started with `settings` as `-c` options (nothing written
-    /// into the data folder but what `prepare` writes) and given `ready_within` to become ready
-    /// (a recovery replays first). Blocking.
-    pub fn start_prepared(
-        data_dir: &Path,
-        id: &str,
-        bins: ServerBins,
-        prepare: impl FnOnce(&Path) -> Result<()>,
-        settings: &[(String, String)],
-        ready_within: std::time::Duration,
-    ) -> Result<ThrowawayCluster> {
+    /// A private folder for cluster `id` under the engine's data folder `data_dir`, its owner
+    /// file written and locked; nothing started. From here on, Drop stops and removes whatever
+    /// was made.
+    fn unstarted(data_dir: &Path, id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
         let run_as = server_os_user()?;
         let clusters = data_dir.join(CLUSTERS_DIR);
         crate::private_fs::create_dir_all(&clusters)
@@ -228,6 +176,40 @@ impl ThrowawayCluster {
             extra_args: Vec::new(),
         };
         cluster.owner_lock = Some(lock?);
+        Ok(cluster)
+    }
+
+    /// `initdb` a private cluster for a drill `drill_id` and start it (blocking: run on a
+    /// blocking thread). `data_dir`: the engine's data folder.
+    pub fn start(data_dir: &Path, drill_id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
+        let mut cluster = Self::unstarted(data_dir, drill_id, bins)?;
+        if let Some((uid, gid)) = cluster.run_as {
+            std::os::unix::fs::chown(&cluster.root, Some(uid), Some(gid)).map_err(|e| {
+                Error::io(
+                    format!("handing {} to the postgres user", cluster.root.display()),
+                    e,
+                )
+            })?;
+        }
+        cluster.initdb()?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    /// A throwaway cluster whose data folder `prepare` fills (a physical base and the WAL to
+    /// replay) instead of `initdb`, started with `settings` as `-c` options (nothing written
+    /// into the data folder but what `prepare` writes) and given `ready_within` to become ready
+    /// (a recovery replays first). Blocking.
+    pub fn start_prepared(
+        data_dir: &Path,
+        id: &str,
+        bins: ServerBins,
+        prepare: impl FnOnce(&Path) -> Result<()>,
+        settings: &[(String, String)],
+        ready_within: std::time::Duration,
+    ) -> Result<ThrowawayCluster> {
+        let mut cluster = Self::unstarted(data_dir, id, bins)?;
+        let run_as = cluster.run_as;
         let data = cluster.data();
         crate::private_fs::create_dir_all(&data)
             .map_err(|e| Error::io(format!("creating {}", data.display()), e))?;

@@ -902,8 +902,9 @@ mod tests {
             assert!(!sentence.contains("_fkey"), "{n}");
             assert!(detail.starts_with("foreign key "), "{n}");
         }
-        assert!(s.plan.notes[0]
-            .starts_with("the table public.orders keeps its link to public.customers, which is not restored"));
+        assert!(s.plan.notes[0].starts_with(
+            "the table public.orders keeps its link to public.customers, which is not restored"
+        ));
         assert!(
             s.plan.notes[1].contains("order_items_order_fkey")
                 && s.plan.notes[1].contains("added back")
