@@ -2,8 +2,8 @@
 # `cargo install --path crates/cli` works (the README's command, here with --debug and the
 # target folder the tests built into, so it reuses what is built; the release script does the
 # same in release): installs into a temporary root and checks that `offsite --version` names the
-# workspace's version. tests/install/run.sh runs it; .ci/test runs it on its own, at the lowest
-# CPU priority beside the end-to-end tests, and tells run.sh so (OFFSITE_INSTALL_CARGO_CHECKED=1).
+# workspace's version. tests/install/run.sh runs it; .ci/test runs it as a step of its own and
+# tells run.sh so (OFFSITE_INSTALL_CARGO_CHECKED=1).
 #
 #   bash tests/install/cargo_install.sh
 #

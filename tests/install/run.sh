@@ -192,7 +192,7 @@ log "installed offsite: $(head -1 "$ARTIFACTS/offsite-version.txt"); project lis
 
 # `cargo install --path crates/cli` works (tests/install/cargo_install.sh). Always checked, also
 # with OFFSITE_INSTALL_SKIP_BUILD=1 (which only leaves out step 1's cargo build); .ci/test runs it
-# beside the end-to-end tests and says so with OFFSITE_INSTALL_CARGO_CHECKED=1.
+# as a step of its own and says so with OFFSITE_INSTALL_CARGO_CHECKED=1.
 if [[ "${OFFSITE_INSTALL_CARGO_CHECKED:-}" == 1 ]]; then
     log "cargo install --path crates/cli: checked by the caller (tests/install/cargo_install.sh)"
 else

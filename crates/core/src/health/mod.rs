@@ -589,12 +589,15 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             .find(|c| c.ok)
             .map(|c| c.place.to_lowercase())
             .unwrap_or_else(|| "one place".into());
-        // The count first, as the Copies item says it when done ("3 of 3 copies, …").
+        // The count first, as the Copies item says it when done ("3 of 3 copies, …"); copies
+        // that share one disk are counted and said to share it ("3 of 3 copies" alone read as
+        // done beside "only on this computer").
         let n = f.copies.iter().filter(|c| c.ok).count();
+        let shared = if n > 1 { ", all on one disk" } else { "" };
         add(
             P::OneCopy,
             format!(
-                "{n} of 3 copies: the newest good backup is only on {only}{}",
+                "{n} of 3 copies{shared}: the newest good backup is only on {only}{}",
                 media_notes(&f.copies)
             ),
         );

@@ -533,7 +533,7 @@ fn a_copy_on_the_local_disk_is_not_a_second_place_and_the_reason_says_why() {
     assert_eq!(h.problems[0].kind, ProblemKind::OneCopy);
     assert_eq!(
         h.reason,
-        "2 of 3 copies: the newest good backup is only on this computer (usb is on the same disk as the local backups: one medium, not two)"
+        "2 of 3 copies, all on one disk: the newest good backup is only on this computer (usb is on the same disk as the local backups: one medium, not two)"
     );
     // With a copy on another medium as well, protected in 2 places, and still saying why.
     let mut f2 = f.clone();

@@ -147,7 +147,7 @@ async fn the_checklist_follows_the_project_and_paused_backups_never_offer_back_u
         h.checklist
             .item(I::Copies)
             .why
-            .starts_with("The newest good backup is only on this computer"),
+            .starts_with("1 of 3 copies: the newest good backup is only on this computer"),
         "{:?}",
         h.checklist.item(I::Copies)
     );

@@ -110,7 +110,7 @@ async fn copies_on_the_local_disk_and_a_local_rclone_remote_are_one_medium_and_s
         .unwrap_or_else(|| panic!("no one_copy problem: {h:?}"));
     assert!(
         one.reason
-            .starts_with("the newest good backup is only on this computer ("),
+            .starts_with("3 of 3 copies, all on one disk: the newest good backup is only on this computer ("),
         "{}",
         one.reason
     );

@@ -150,10 +150,12 @@ async fn materialise_in(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<AtArchive> {
-    if let Some((project, staged)) = restore::physical_staged(engine, &r.project, r.at).await? {
-        return physical(engine, &project, staged, reporter, cancel).await;
-    }
-    let plan = restore::plan(engine, &r.project, r.at).await?;
+    let plan = match restore::prepare(engine, &r.project, r.at).await? {
+        restore::Prepared::Physical(project, staged) => {
+            return physical(engine, &project, *staged, reporter, cancel).await;
+        }
+        restore::Prepared::Logical(plan) => plan,
+    };
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;
     }

@@ -72,29 +72,58 @@ async fn chosen(engine: &Engine, project: &crate::catalog::Project, at: i64) -> 
     Ok((chain, full, chosen, w, fetched))
 }
 
+/// What a restore of a project to a time works from: its physical chain staged, or the plan of
+/// replaying its logical chain. The chain is chosen once (after fetching missing segments back
+/// from copies), so what was fetched is in the plan either way.
+pub(crate) enum Prepared {
+    Physical(
+        crate::catalog::Project,
+        Box<super::physical_restore::Staged>,
+    ),
+    Logical(PitrPlan),
+}
+
+pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prepared> {
+    let project = engine.catalog.project(name).await?;
+    let (chain, full, chosen, w, fetched) = chosen(engine, &project, at).await?;
+    if chain.mode == "physical" {
+        let mut staged =
+            super::physical_restore::stage(engine, &project, &chain, &full, w, at).await?;
+        staged.plan.fetched = fetched;
+        return Ok(Prepared::Physical(project, Box::new(staged)));
+    }
+    let plan = logical_plan(engine, &project, &chain, &chosen, w, fetched, at).await?;
+    Ok(Prepared::Logical(plan))
+}
+
 /// A physical chain's restore of `name` to `at`, staged (`None`: the chain is logical).
 pub(crate) async fn physical_staged(
     engine: &Engine,
     name: &str,
     at: i64,
 ) -> Result<Option<(crate::catalog::Project, super::physical_restore::Staged)>> {
-    let project = engine.catalog.project(name).await?;
-    let (chain, full, _, w, fetched) = chosen(engine, &project, at).await?;
-    if chain.mode != "physical" {
-        return Ok(None);
-    }
-    let mut staged = super::physical_restore::stage(engine, &project, &chain, &full, w, at).await?;
-    staged.plan.fetched = fetched;
-    Ok(Some((project, staged)))
+    Ok(match prepare(engine, name, at).await? {
+        Prepared::Physical(project, staged) => Some((project, *staged)),
+        Prepared::Logical(_) => None,
+    })
 }
 
 pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
-    if let Some((_, staged)) = physical_staged(engine, name, at).await? {
-        return Ok(staged.plan);
-    }
-    let project = engine.catalog.project(name).await?;
-    let (chain, _, chosen, w, fetched) = chosen(engine, &project, at).await?;
-    let chain = &chain;
+    Ok(match prepare(engine, name, at).await? {
+        Prepared::Physical(_, staged) => staged.plan,
+        Prepared::Logical(plan) => plan,
+    })
+}
+
+async fn logical_plan(
+    engine: &Engine,
+    project: &crate::catalog::Project,
+    chain: &crate::catalog::PitrChain,
+    chosen: &ChainFacts,
+    w: Window,
+    fetched: Vec<super::copies::Fetched>,
+    at: i64,
+) -> Result<PitrPlan> {
     let snapshot = chain.base_snapshot.clone().unwrap_or_default();
     let base = XidSnapshot::parse(&snapshot)?;
     let record = engine.catalog.backup(&chosen.base_backup_id).await?;
@@ -185,11 +214,13 @@ pub(crate) async fn run(
     password: Option<String>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
-    if let Some((project, staged)) = physical_staged(engine, name, at).await? {
-        let into = super::physical_restore::RestoreInto::Database { to, password };
-        return super::physical_restore::run(engine, &project, staged, into, cancel).await;
-    }
-    let plan = plan(engine, name, at).await?;
+    let plan = match prepare(engine, name, at).await? {
+        Prepared::Physical(project, staged) => {
+            let into = super::physical_restore::RestoreInto::Database { to, password };
+            return super::physical_restore::run(engine, &project, *staged, into, cancel).await;
+        }
+        Prepared::Logical(plan) => plan,
+    };
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;
     }
