@@ -154,7 +154,7 @@ async fn materialise_in(
         restore::Prepared::Physical(project, staged) => {
             return physical(engine, &project, *staged, reporter, cancel).await;
         }
-        restore::Prepared::Logical(plan) => plan,
+        restore::Prepared::Logical(plan) => *plan,
     };
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;

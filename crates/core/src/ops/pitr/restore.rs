@@ -80,7 +80,7 @@ pub(crate) enum Prepared {
         crate::catalog::Project,
         Box<super::physical_restore::Staged>,
     ),
-    Logical(PitrPlan),
+    Logical(Box<PitrPlan>),
 }
 
 pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prepared> {
@@ -93,7 +93,7 @@ pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prep
         return Ok(Prepared::Physical(project, Box::new(staged)));
     }
     let plan = logical_plan(engine, &project, &chain, &chosen, w, fetched, at).await?;
-    Ok(Prepared::Logical(plan))
+    Ok(Prepared::Logical(Box::new(plan)))
 }
 
 /// A physical chain's restore of `name` to `at`, staged (`None`: the chain is logical).
@@ -111,7 +111,7 @@ pub(crate) async fn physical_staged(
 pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
     Ok(match prepare(engine, name, at).await? {
         Prepared::Physical(_, staged) => staged.plan,
-        Prepared::Logical(plan) => plan,
+        Prepared::Logical(plan) => *plan,
     })
 }
 
@@ -219,7 +219,7 @@ pub(crate) async fn run(
             let into = super::physical_restore::RestoreInto::Database { to, password };
             return super::physical_restore::run(engine, &project, *staged, into, cancel).await;
         }
-        Prepared::Logical(plan) => plan,
+        Prepared::Logical(plan) => *plan,
     };
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;
