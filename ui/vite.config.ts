@@ -29,5 +29,8 @@ export default defineConfig({
     environment: "jsdom",
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
+    // .ci/test runs these beside the Rust test binaries on two cores: a test rendering 10,000
+    // rows took 6.8 s there (5 s is vitest's default). Behaviour is asserted, never speed.
+    testTimeout: 20_000,
   },
 });

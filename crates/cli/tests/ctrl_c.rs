@@ -81,6 +81,11 @@ fn sigint(child: &Child) {
 }
 
 /// Wait for the exit, at most `limit`: the status, its stderr and how long it took.
+/// How soon a Ctrl-C must end a backup or restore. What it guards against is a stop that waits
+/// for the backlog (over a minute in a debug build); a loaded CI machine (two cores, three test
+/// binaries at once) took 3.35 s once, under a load average of 15.
+const STOPS_WITHIN: Duration = Duration::from_secs(5);
+
 fn exit_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
     let began = Instant::now();
     loop {
@@ -170,11 +175,11 @@ fn ctrl_c_stops_a_default_backup_within_a_second_and_says_cancelling() {
             wait_for_copies_done(pg, &db, &mut child);
         }
         sigint(&child);
-        let (code, err, took) = exit_within(child, Duration::from_secs(3));
+        let (code, err, took) = exit_within(child, STOPS_WITHIN);
         println!("the backup stopped {took:?} after Ctrl-C (late: {late}); stderr: {err}");
         assert_eq!(code, Some(130), "{err}");
         assert!(err.contains("cancelling…"), "{err}");
-        assert!(took < Duration::from_secs(3), "late: {late}: took {took:?}");
+        assert!(took < STOPS_WITHIN, "late: {late}: took {took:?}");
         // pg_dump and its workers are gone with their sessions, and nothing is half-written.
         no_session_left(pg, &db);
         let left = files_named(cli.data.path(), "ctrlcb_");
@@ -201,11 +206,11 @@ fn ctrl_c_stops_a_restore_quickly_and_leaves_the_empty_target_empty() {
         );
         wait_for_copy(pg, &dst, &mut child);
         sigint(&child);
-        let (code, err, took) = exit_within(child, Duration::from_secs(3));
+        let (code, err, took) = exit_within(child, STOPS_WITHIN);
         println!("--jobs {jobs}: the restore stopped {took:?} after Ctrl-C; stderr: {err}");
         assert_eq!(code, Some(130), "{err}");
         assert!(err.contains("cancelling…"), "{err}");
-        assert!(took < Duration::from_secs(3), "took {took:?}");
+        assert!(took < STOPS_WITHIN, "took {took:?}");
         no_session_left(pg, &dst);
         assert_eq!(
             pg.psql(

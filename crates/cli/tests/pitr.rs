@@ -464,24 +464,33 @@ fn the_daemon_captures() {
     ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
     let daemon = Capture(offsite(d, &pg, &["daemon"]).spawn().unwrap());
     writes(&pg, db, 1);
-    let mut segments = 0;
-    for _ in 0..40 {
+    // The segment's file is written before the catalog registers it: wait for the
+    // registration (what `status` counts), not for the file, before stopping the daemon.
+    let registered = || {
+        let status = ok_json(
+            run(d, &pg, &["--json", "pitr", "status", "shop"]),
+            "pitr status",
+        );
+        let n = status["windows"][0]["segments"].as_u64().unwrap_or(0);
+        (n, status)
+    };
+    let mut seen = (0, serde_json::Value::Null);
+    for _ in 0..60 {
         std::thread::sleep(Duration::from_millis(500));
-        segments = segment_files(d).len();
-        if segments > 0 {
+        if segment_files(d).is_empty() {
+            continue;
+        }
+        seen = registered();
+        if seen.0 >= 1 {
             break;
         }
     }
     drop(daemon);
-    assert!(segments > 0, "the daemon wrote no segment");
-    let status = ok_json(
-        run(d, &pg, &["--json", "pitr", "status", "shop"]),
-        "pitr status",
-    );
     assert!(
-        status["windows"][0]["segments"].as_u64().unwrap() >= 1,
-        "{status}"
+        !segment_files(d).is_empty(),
+        "the daemon wrote no segment in 30 s"
     );
+    assert!(seen.0 >= 1, "no segment registered in 30 s: {}", seen.1);
     // The dashboard's recovery point (and `offsite status`'s) is the capture's, not the base's.
     let all = ok_json(run(d, &pg, &["--json", "status", "shop"]), "status");
     let h = &all["projects"][0]["health"];

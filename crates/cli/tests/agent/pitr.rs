@@ -74,7 +74,7 @@ fn wait_for(a: &AgentProc, secs: u64, what: &str, mut ok: impl FnMut() -> bool) 
 /// and returns its digest.
 fn restore_at(a: &AgentProc, at: &str, into: &str) -> String {
     let c = TestCluster::shared();
-    wait_for(a, 90, &format!("{at} to be restorable"), || {
+    let dry_run = || {
         engine_cli(
             a,
             &[
@@ -87,9 +87,23 @@ fn restore_at(a: &AgentProc, at: &str, into: &str) -> String {
                 "--dry-run",
             ],
         )
-        .status
-        .success()
-    });
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let out = dry_run();
+        if out.status.success() {
+            break;
+        }
+        // Said whole when it fails: the plan's refusal and the capture's status then.
+        assert!(
+            Instant::now() < deadline,
+            "waited 90 s for {at} to be restorable; the plan said: {}\nstatus: {}\nthe agent said: {}",
+            String::from_utf8_lossy(&out.stderr),
+            status(a),
+            std::fs::read_to_string(a.dir.path().join("stderr.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     c.create_db(into);
     let out = engine_cli(a, &["restore", "shop", "--at", at, "--to", &c.url(into)]);
     assert!(
