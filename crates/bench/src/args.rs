@@ -123,6 +123,10 @@ pub struct Args {
     /// at --pgbench-scale).
     #[arg(long)]
     pub pitr_physical: bool,
+    /// Only the logical replay bench (issue 46): `offsite restore --at` after --pgbench-secs of
+    /// pgbench changes against restoring its base alone; replay throughput (changes/s).
+    #[arg(long)]
+    pub pitr_replay: bool,
     /// With --pitr: pgbench's scale (100,000 accounts each).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub pgbench_scale: u32,

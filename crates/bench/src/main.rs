@@ -19,6 +19,7 @@ mod notify_delivery;
 mod notify_metrics;
 mod pitr;
 mod pitr_physical;
+mod pitr_replay;
 mod report;
 mod setup;
 mod suite;
@@ -74,6 +75,20 @@ fn run(args: &Args) -> Result<(), String> {
     eprintln!("work folder: {}", w.display());
     let (pg, pg_version) = setup::start_cluster()?;
     let srv = ServerCpu::new(pg.data_dir());
+    if args.pitr_replay {
+        let o = Offsite {
+            bin: offsite_bin.ok_or("--pitr-replay needs the offsite binary")?,
+            data_dir: w.join("offsite-data"),
+            pg: &pg,
+        };
+        return pitr_replay::run(&pitr::PitrBench {
+            offsite: &o,
+            pg: &pg,
+            runs: args.runs,
+            scale: args.pgbench_scale,
+            secs: args.pgbench_secs,
+        });
+    }
     if args.pitr_physical {
         let o = Offsite {
             bin: offsite_bin.ok_or("--pitr-physical needs the offsite binary")?,

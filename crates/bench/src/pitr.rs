@@ -3,10 +3,15 @@
 //!
 //! 1. `pgbench -i -s SCALE` into a database of its own, plus a `marker` table; the project is
 //!    added to Offsite and capture enabled (`offsite pitr enable`: publication, slot, base).
-//! 2. Per run, alternating: `pgbench -T SECS -c 2 -j 2` (its TPC-B-like default) without
-//!    capture running, then the same with `offsite pitr run` (a pass every 5 s: the product's
-//!    default) running beside it, while this process commits one marker row a second and notes
-//!    its commit time (the server's clock at the end of the statement).
+//! 2. Per run, in turn, `pgbench -T SECS -c 2 -j 2` (its TPC-B-like default) while this
+//!    process commits one marker row a second (every phase alike) and notes its commit time
+//!    (the server's clock at the end of the statement):
+//!    - without capture;
+//!    - the floor: PostgreSQL's own `pg_recvlogical` draining a fresh `pgoutput` slot of the
+//!      same publication to `/dev/null` — what logical decoding alone costs the server;
+//!    - with `offsite pitr run` (a pass every 5 s: the product's default) beside it, started
+//!      first and given time to read what its slot kept while it was stopped (the other
+//!      phases' writes), so the run measures the steady cost, not a backlog.
 //! 3. After the last run the capture is given up to 30 s to read past the last marker, then
 //!    stopped. A marker committed at `t` is durably captured when the segment holding its
 //!    transaction was closed (written, fsynced, renamed, registered): the first segment of the
@@ -14,7 +19,8 @@
 //!    segment's close time − `t`; max and median over every marker.
 //!
 //! The floor of the lag: the pass interval (a commit waits up to one interval, then the pass
-//! reads and writes it). Targets: max lag ≤ 60 s; TPS with capture / without ≥ 0.95.
+//! reads and writes it). Targets: max lag ≤ 60 s; TPS with capture / without ≥ 0.95 (the floor's
+//! TPS / without says how much of that any logical capture pays on this machine).
 //! `pgbench_history` has no key: it is listed as not covered and not captured (said).
 
 use crate::report::{runs_table, verdict_table, Results, Verdict};
@@ -24,9 +30,11 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const DB: &str = "pitr_bench";
-const PROJECT: &str = "pitr_bench";
+pub(crate) const PROJECT: &str = "pitr_bench";
 /// The capture's pass interval (`offsite pitr run --every`, the daemon's and agent's 5 s).
 const EVERY_SECS: u64 = 5;
+/// The floor's slot (PostgreSQL's own decoder; made fresh for each run, dropped after).
+const FLOOR_SLOT: &str = "offsite_bench_floor";
 
 pub(crate) struct PitrBench<'a> {
     pub offsite: &'a Offsite<'a>,
@@ -39,7 +47,7 @@ pub(crate) struct PitrBench<'a> {
 }
 
 /// `offsite pitr run` in the background; killed when dropped.
-struct Capture(Child);
+pub(crate) struct Capture(Child);
 
 impl Drop for Capture {
     fn drop(&mut self) {
@@ -49,11 +57,11 @@ impl Drop for Capture {
 }
 
 impl PitrBench<'_> {
-    fn psql(&self, sql: &str) -> Result<String, String> {
+    pub(crate) fn psql(&self, sql: &str) -> Result<String, String> {
         self.pg.try_psql(DB, sql).map(|s| s.trim().to_string())
     }
 
-    fn setup(&self) -> Result<(), String> {
+    pub(crate) fn setup(&self) -> Result<(), String> {
         self.pg
             .try_psql("postgres", &format!("CREATE DATABASE {DB}"))?;
         eprintln!("pitr bench: pgbench -i -s {} …", self.scale);
@@ -81,9 +89,9 @@ impl PitrBench<'_> {
         Ok(())
     }
 
-    /// One pgbench run; its TPS. With `markers`, one marker committed a second meanwhile
-    /// (their commit times, µs since the epoch, appended).
-    fn pgbench(&self, markers: Option<&mut Vec<i64>>) -> Result<f64, String> {
+    /// One pgbench run; its TPS. One marker is committed a second meanwhile (their commit
+    /// times, µs since the epoch, appended to `markers`).
+    pub(crate) fn pgbench(&self, markers: &mut Vec<i64>) -> Result<f64, String> {
         let child = self
             .pg
             .command("pgbench")
@@ -92,17 +100,11 @@ impl PitrBench<'_> {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("pgbench: {e}"))?;
-        if let Some(markers) = markers {
-            let end = Instant::now() + Duration::from_secs(self.secs.saturating_sub(1));
-            while Instant::now() < end {
-                let t0 = Instant::now();
-                let at = self.psql(
-                    "INSERT INTO marker (at) VALUES (clock_timestamp()) \
-                     RETURNING (extract(epoch FROM at) * 1000000)::bigint",
-                )?;
-                markers.push(at.parse().map_err(|_| format!("marker time {at:?}"))?);
-                std::thread::sleep(Duration::from_secs(1).saturating_sub(t0.elapsed()));
-            }
+        let end = Instant::now() + Duration::from_secs(self.secs.saturating_sub(1));
+        while Instant::now() < end {
+            let t0 = Instant::now();
+            markers.push(self.marker()?);
+            std::thread::sleep(Duration::from_secs(1).saturating_sub(t0.elapsed()));
         }
         let out = child
             .wait_with_output()
@@ -123,7 +125,63 @@ impl PitrBench<'_> {
             .ok_or_else(|| format!("pgbench printed no tps: {text}"))
     }
 
-    fn capture(&self) -> Result<Capture, String> {
+    /// Commits one marker; its commit time (µs since the epoch).
+    pub(crate) fn marker(&self) -> Result<i64, String> {
+        let at = self.psql(
+            "INSERT INTO marker (at) VALUES (clock_timestamp()) \
+             RETURNING (extract(epoch FROM at) * 1000000)::bigint",
+        )?;
+        at.parse().map_err(|_| format!("marker time {at:?}"))
+    }
+
+    /// The capture's publication (one: the bench's project).
+    fn publication(&self) -> Result<String, String> {
+        let p = self
+            .psql("SELECT pubname FROM pg_publication WHERE pubname LIKE 'offsite\\_pitr\\_%'")?;
+        (!p.is_empty() && !p.contains('\n'))
+            .then_some(p.clone())
+            .ok_or_else(|| format!("one capture publication expected, found {p:?}"))
+    }
+
+    /// The floor: a fresh `pgoutput` slot of the same publication, drained by
+    /// `pg_recvlogical` to `/dev/null` until the returned guard is dropped.
+    fn floor(&self) -> Result<Floor<'_>, String> {
+        let publication = self.publication()?;
+        self.psql(&format!(
+            "SELECT pg_create_logical_replication_slot('{FLOOR_SLOT}', 'pgoutput')"
+        ))?;
+        let child = self
+            .pg
+            .command("pg_recvlogical")
+            .args(["-d", DB, "--slot", FLOOR_SLOT, "--start", "-f", "/dev/null"])
+            .args(["-o", "proto_version=1", "-o"])
+            .arg(format!("publication_names={publication}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("pg_recvlogical: {e}"))?;
+        Ok(Floor { bench: self, child })
+    }
+
+    /// Starts the capture and waits until it has read past a marker committed now (what its
+    /// slot kept while it was stopped), so that the measured run pays only for its own writes.
+    fn capture_caught_up(&self) -> Result<Capture, String> {
+        let capture = self.capture()?;
+        let mark = self.marker()?;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !segments(&self.offsite.data_dir)?
+            .iter()
+            .any(|(l, _)| *l >= mark)
+        {
+            if Instant::now() > deadline {
+                return Err("the capture did not catch up with its slot in 300 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Ok(capture)
+    }
+
+    pub(crate) fn capture(&self) -> Result<Capture, String> {
         let mut c = self.offsite.cmd();
         c.args(["pitr", "run", PROJECT, "--every", &EVERY_SECS.to_string()])
             .stdout(Stdio::null())
@@ -131,6 +189,28 @@ impl PitrBench<'_> {
         Ok(Capture(
             c.spawn().map_err(|e| format!("offsite pitr run: {e}"))?,
         ))
+    }
+}
+
+/// `pg_recvlogical` on the floor's slot; stopped and the slot dropped when dropped.
+struct Floor<'a> {
+    bench: &'a PitrBench<'a>,
+    child: Child,
+}
+
+impl Drop for Floor<'_> {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // The walsender lets go of the slot a moment after its client is gone.
+        for _ in 0..50 {
+            let sql = format!("SELECT pg_drop_replication_slot('{FLOOR_SLOT}')");
+            if self.bench.psql(&sql).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("pitr bench: the floor's slot {FLOOR_SLOT} could not be dropped");
     }
 }
 
@@ -151,7 +231,7 @@ fn lags(markers: &[i64], segments: &[(i64, i64)]) -> Vec<Option<f64>> {
 }
 
 /// The segments of the project's newest chain: (last commit, closed at), µs.
-fn segments(data_dir: &std::path::Path) -> Result<Vec<(i64, i64)>, String> {
+pub(crate) fn segments(data_dir: &std::path::Path) -> Result<Vec<(i64, i64)>, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -185,17 +265,26 @@ fn median(v: &mut [f64]) -> f64 {
 pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
     b.setup()?;
     let mut without = Vec::new();
+    let mut floor = Vec::new();
     let mut with = Vec::new();
     let mut markers = Vec::new();
     for run in 1..=b.runs {
-        let tps = b.pgbench(None)?;
+        let tps = b.pgbench(&mut Vec::new())?;
         eprintln!(
             "  run {run}: pgbench without capture  {tps:>9.1} tps  load {}",
             loadavg()
         );
         without.push(tps);
-        let capture = b.capture()?;
-        let tps = b.pgbench(Some(&mut markers))?;
+        let decoder = b.floor()?;
+        let tps = b.pgbench(&mut Vec::new())?;
+        drop(decoder);
+        eprintln!(
+            "  run {run}: pgbench, pg_recvlogical  {tps:>9.1} tps  load {}",
+            loadavg()
+        );
+        floor.push(tps);
+        let capture = b.capture_caught_up()?;
+        let tps = b.pgbench(&mut markers)?;
         eprintln!(
             "  run {run}: pgbench with capture     {tps:>9.1} tps  load {}",
             loadavg()
@@ -241,10 +330,14 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
         r.add("without", "pgbench without capture", "tps", *o);
         r.add("with", "pgbench with capture", "tps", *w);
     }
+    for f in &floor {
+        r.add("floor", "pgbench beside pg_recvlogical (floor)", "tps", *f);
+    }
     println!("{}", runs_table(&r, b.runs));
     let mut tps_w = with.clone();
     let mut tps_o = without.clone();
     let (w, o) = (median(&mut tps_w), median(&mut tps_o));
+    let f = median(&mut floor.clone());
     let rpo = Verdict {
         metric: format!(
             "RPO: commit → durably captured, max (median {med:.1} s; floor: the {EVERY_SECS} s pass)"
@@ -260,7 +353,11 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
         format!("{w:.0} / {o:.0}"),
         w / o,
         0.95,
-        "",
+        &format!(
+            "floor: pg_recvlogical's {f:.0} tps = {:.2} of without; Offsite / floor {:.2}",
+            f / o,
+            w / f
+        ),
     );
     let verdicts = vec![rpo, cost];
     if missed > 0 {
