@@ -59,13 +59,26 @@ describe("harness: the looks-broken check before every screenshot", () => {
   it("passes the first screen, then names cut-off text and a dialog's button below the fold", async () => {
     assert.deepEqual(await looksBroken(app.browser), []);
     await app.browser.execute(() => {
+      // Styles set through the CSSOM: the app's content security policy drops style attributes.
       const host = document.createElement("div");
       host.id = "looks-test";
-      host.innerHTML =
-        '<p data-testid="cut" style="width:120px;overflow:hidden;white-space:nowrap">A sentence far too long for its narrow box</p>' +
-        '<p style="width:120px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis">Shortened on purpose, with an ellipsis</p>' +
-        '<div style="width:120px;overflow:auto;white-space:nowrap">A scroll container is meant to scroll sideways</div>' +
-        '<div class="scroll-panel-footer" style="position:fixed;top:5000px;left:0"><button class="btn btn-primary">Import</button></div>';
+      const add = (tag, text, style, attrs = {}) => {
+        const el = document.createElement(tag);
+        el.textContent = text;
+        Object.assign(el.style, style);
+        for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+        host.appendChild(el);
+        return el;
+      };
+      const narrow = { width: "120px", whiteSpace: "nowrap" };
+      add("p", "A sentence far too long for its narrow box", { ...narrow, overflow: "hidden" }, { "data-testid": "cut" });
+      add("p", "Shortened on purpose, with an ellipsis", { ...narrow, overflow: "hidden", textOverflow: "ellipsis" });
+      add("div", "A scroll container is meant to scroll sideways", { ...narrow, overflow: "auto" });
+      const footer = add("div", "", { position: "fixed", top: "5000px", left: "0" }, { class: "scroll-panel-footer" });
+      const button = document.createElement("button");
+      button.className = "btn btn-primary";
+      button.textContent = "Import";
+      footer.appendChild(button);
       document.body.appendChild(host);
     });
     try {
