@@ -29,7 +29,6 @@ const ANSWERED: Record<EncryptionMode, string> = {
 };
 
 export function Welcome() {
-  const [mode, setMode] = useState<EncryptionMode | null>(null);
   // null while loading; true: answered before (nothing is shown).
   const [chosen, setChosen] = useState<boolean | null>(null);
   const [answered, setAnswered] = useState<EncryptionMode | null>(null);
@@ -42,7 +41,7 @@ export function Welcome() {
         setChosen(false);
         return setError(r.error);
       }
-      setMode(r.data.mode);
+      // Nothing is marked as the answer: the question is shown only while none was given.
       setChosen(r.data.chosen);
     });
   }, []);
@@ -52,7 +51,6 @@ export function Welcome() {
     const r = await call(commands.setDefaultEncryption(m));
     setBusy(false);
     if (!r.ok) return setError(r.error);
-    setMode(r.data);
     setAnswered(r.data);
   };
   if (chosen === null || (chosen && !answered)) return null;
@@ -74,7 +72,7 @@ export function Welcome() {
           <button
             key={a.mode}
             type="button"
-            className={`btn welcome-answer${mode === a.mode ? " welcome-current" : ""}`}
+            className="btn welcome-answer"
             disabled={busy}
             onClick={() => void choose(a.mode)}
             data-testid={`welcome-${a.mode}`}
