@@ -61,7 +61,11 @@ pub async fn confirm_recovery(
 #[tauri::command]
 #[specta::specta]
 pub async fn get_default_encryption(shell: State<'_, Shell>) -> CmdResult<DefaultEncryption> {
-    shell.engine()?.default_encryption_choice().await.map_err(err)
+    shell
+        .engine()?
+        .default_encryption_choice()
+        .await
+        .map_err(err)
 }
 
 /// Set the encryption mode new projects start with (each sets up its own key or passphrase).

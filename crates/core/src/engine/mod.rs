@@ -332,9 +332,7 @@ impl Engine {
     }
     /// The encryption mode new projects start with, and whether the user chose it (the
     /// first-run welcome asks until then).
-    pub async fn default_encryption_choice(
-        &self,
-    ) -> Result<ops::encryption::DefaultEncryption> {
+    pub async fn default_encryption_choice(&self) -> Result<ops::encryption::DefaultEncryption> {
         ops::encryption::default_choice(self).await
     }
     /// Set the encryption mode new projects start with.
