@@ -7,7 +7,7 @@
 use super::{err, CmdResult, PICK_ANSWER_ENV};
 use crate::Shell;
 use offsite_core::ops::encryption::{
-    EncryptionMode, EncryptionSettings, EncryptionSetup, SetEncryption,
+    DefaultEncryption, EncryptionMode, EncryptionSettings, EncryptionSetup, SetEncryption,
 };
 use offsite_core::Error;
 use std::path::PathBuf;
@@ -56,11 +56,16 @@ pub async fn confirm_recovery(
     engine.confirm_recovery(&project, &item).await.map_err(err)
 }
 
-/// The encryption mode new projects start with (`off` until set).
+/// The encryption mode new projects start with (`off` until set), and whether the user chose
+/// it: the first-run welcome asks until then.
 #[tauri::command]
 #[specta::specta]
-pub async fn get_default_encryption(shell: State<'_, Shell>) -> CmdResult<EncryptionMode> {
-    shell.engine()?.default_encryption().await.map_err(err)
+pub async fn get_default_encryption(shell: State<'_, Shell>) -> CmdResult<DefaultEncryption> {
+    shell
+        .engine()?
+        .default_encryption_choice()
+        .await
+        .map_err(err)
 }
 
 /// Set the encryption mode new projects start with (each sets up its own key or passphrase).

@@ -25,7 +25,7 @@ describe("App with the screens", () => {
           case "health":
             return { summary: "no projects yet", worst: "protected", projects: [] };
           case "get_default_encryption":
-            return "off";
+            return { mode: "off", chosen: false };
           default:
             throw new Error(`unexpected command ${cmd}`);
         }

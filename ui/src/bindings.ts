@@ -293,8 +293,11 @@ export const commands = {
 	 *  by the user); `false` when the dialog was cancelled.
 	 */
 	saveRecoveryFile: (project: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("save_recovery_file", { project })),
-	/**  The encryption mode new projects start with (`off` until set). */
-	getDefaultEncryption: () => typedError<EncryptionMode, ErrorPayload>(__TAURI_INVOKE("get_default_encryption")),
+	/**
+	 *  The encryption mode new projects start with (`off` until set), and whether the user chose
+	 *  it: the first-run welcome asks until then.
+	 */
+	getDefaultEncryption: () => typedError<DefaultEncryption, ErrorPayload>(__TAURI_INVOKE("get_default_encryption")),
 	/**  Set the encryption mode new projects start with (each sets up its own key or passphrase). */
 	setDefaultEncryption: (mode: EncryptionMode) => typedError<EncryptionMode, ErrorPayload>(__TAURI_INVOKE("set_default_encryption", { mode })),
 	/**  The project's destinations, by name. */
@@ -1394,6 +1397,20 @@ export type DatabaseTo = ({ project: string }) & { connection?: never } | ({ con
 	tls: TlsMode | null,
 	password: string | null,
 } }) & { project?: never };
+
+/**
+ *  The encryption new projects start with, and whether the user chose it (issue 44: the
+ *  first-run welcome asks once, and only until it was answered there or in Settings).
+ */
+export type DefaultEncryption = {
+	/**  The mode new projects start with (`off` until chosen). */
+	mode: EncryptionMode,
+	/**
+	 *  Whether the user answered the question (the welcome or Settings saved a mode). Until
+	 *  then new projects are not encrypted and the app asks, once.
+	 */
+	chosen: boolean,
+};
 
 /**  What deleting a backup did. */
 export type DeleteOutcome = {

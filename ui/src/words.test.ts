@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { allScreenText, screenText } from "./test/screenText";
 import { nounFor, plural, pluralOf, shortVersion, WORDS } from "./words";
 
 describe("plural", () => {
@@ -76,6 +78,64 @@ describe("the glossary's one word per thing (issue 44)", () => {
         .map((l) => `${f}: ${l.trim()}`),
     );
     expect(said).toEqual([]);
+  });
+
+  it("never puts an engine word on a screen: each of docs/glossary.md's 'Not' words the app has a word for", () => {
+    // The engine's word → the app's (docs/glossary.md). Technical names a person needs (pg_dump,
+    // SHA-256, "secret access key", a "mirror" restore) are words of the app, not listed here.
+    const NEVER: [RegExp, string][] = [
+      [/\bmembers?\b/i, "a file in the archive (or a role's grants)"],
+      [/\bmedia\b/i, "separate disks"],
+      [/\boutbox\b/i, "notifications waiting to be sent"],
+      [/pg_restore -j/i, "restored in parallel"],
+      [/archive format/i, "archive file version, or say what the file is"],
+      [/\bbytes\b/i, "a size in KiB, MiB, GiB (formatBytes)"],
+      [/\bintact\b/i, "verified"],
+      [/\bcorrupt(ed)?\b/i, "damaged"],
+      [/\bagents?\b/i, "backup server"],
+      [/recovery item/i, "recovery key"],
+      [/\btarballs?\b/i, "archive file"],
+      [/\breplicas?\b/i, "copy"],
+      [/\bsnapshots?\b/i, "backup"],
+      [/test restore/i, "drill"],
+      [/pruning polic/i, "retention"],
+    ];
+    const said = allScreenText(resolve(process.cwd(), "src"))
+      // A lone lower-case token is a key or a path ("agent", "/media/me/disk"), not words; a file
+      // name is the file's own (agent.toml).
+      .filter((s) => !/^[a-z_/.][\w./:@-]*$/.test(s.text))
+      .map((s) => ({ ...s, text: s.text.replace(/agent\.toml/g, "") }))
+      .flatMap((s) => NEVER.filter(([re]) => re.test(s.text)).map(([, instead]) => `${s.file}:${s.line}: "${s.text}" (say: ${instead})`));
+    expect(said).toEqual([]);
+    // Parsing every source takes seconds on a busy machine.
+  }, 60_000);
+
+  it("reads the words a screen shows, not the code around them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "words-"));
+    const file = join(dir, "Sample.tsx");
+    writeFileSync(
+      file,
+      [
+        'import { x } from "media";',
+        "// a member in a comment",
+        'const keyed = { media: 2, outbox: "key" };',
+        'if (status === "corrupt") {}',
+        "export const A = () => (",
+        '  <p className="member" data-testid="media" title="4 bytes left">',
+        "    The member is {n} bytes",
+        "  </p>",
+        ");",
+        "const t = `${n} bytes`;",
+      ].join("\n"),
+    );
+    const texts = screenText(file, dir).map((s) => s.text);
+    rmSync(dir, { recursive: true });
+    expect(texts).toContain("4 bytes left");
+    expect(texts).toContain("The member is");
+    expect(texts).toContain("bytes");
+    expect(texts).toContain("… bytes");
+    expect(texts).toContain("key");
+    expect(texts.join(" ")).not.toMatch(/corrupt|comment|className|media/);
   });
 
   it("says it in the engine's and the desktop's words too (a native dialog's title said 'Save the recovery item')", () => {

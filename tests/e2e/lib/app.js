@@ -236,10 +236,18 @@ export async function launchApp(options = {}) {
       root,
       driverLog,
       timings,
-      /** Saves a PNG of the window into artifacts/e2e/<launch name>-<shot>.png; returns its path. */
+      /**
+       * Saves a PNG of the window into artifacts/e2e/<launch name>-<shot>.png; returns its path.
+       * Then checks that the screen does not look broken (see `looksBroken`): it fails naming the
+       * screen and what is wrong (the PNG is saved first, to be looked at).
+       */
       async screenshot(shot) {
         const file = path.join(artifacts, `${name}-${slug(shot)}.png`);
         captureWindow(timings.appPid, file);
+        const broken = await looksBroken(browser);
+        if (broken.length > 0) {
+          throw new Error(`the screen ${name}-${slug(shot)} looks broken (${file}):\n${broken.map((b) => `  - ${b}`).join("\n")}`);
+        }
         return file;
       },
       close,
@@ -255,6 +263,85 @@ export async function launchApp(options = {}) {
     err.message += `\n--- last lines of ${driverLog} ---\n${log}`;
     throw err;
   }
+}
+
+/**
+ * What makes the screen in the window look broken (issue 44's "looks broken" list), as sentences;
+ * empty when nothing does:
+ *   - text cut off: an element that hides or clips its overflow (not an intended scroll container,
+ *     not an ellipsis that says it shortened) whose content is more than 1 px wider than it, with a
+ *     line of text running past its edge;
+ *   - a primary or red button of a dialog's or the restore wizard's footer outside the window
+ *     (below the fold, or off its side).
+ * Run before every screenshot (`screenshot` above).
+ */
+export async function looksBroken(browser) {
+  return browser.execute(() => {
+    const problems = [];
+    const visible = (el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width < 2 || r.height < 2) return false;
+      const s = getComputedStyle(el);
+      return s.visibility !== "hidden" && s.display !== "none" && Number(s.opacity) !== 0;
+    };
+    const name = (el) => {
+      const id = el.closest("[data-testid]")?.getAttribute("data-testid");
+      const cls = typeof el.className === "string" && el.className.trim() ? `.${el.className.trim().split(/\s+/).join(".")}` : "";
+      return `<${el.tagName.toLowerCase()}${cls}>${id ? ` in [data-testid="${id}"]` : ""}`;
+    };
+    // Text cut off at an element's edge.
+    for (const el of document.body.querySelectorAll("*")) {
+      if (el instanceof SVGElement || el.matches("input, textarea, select, option, script, style")) continue;
+      if (el.scrollWidth <= el.clientWidth + 1) continue;
+      const s = getComputedStyle(el);
+      if (!/(hidden|clip)/.test(s.overflowX) || s.textOverflow === "ellipsis") continue;
+      if (!visible(el)) continue;
+      const box = el.getBoundingClientRect();
+      const left = box.left + el.clientLeft;
+      const right = left + el.clientWidth;
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      let cut = null;
+      for (let t = walker.nextNode(); t && !cut; t = walker.nextNode()) {
+        if (!t.textContent.trim()) continue;
+        // Text inside a scroll container or a clipping box below `el` is that box's (judged by
+        // itself: an ellipsis there shortens it on purpose).
+        let inner = false;
+        for (let a = t.parentElement; a && a !== el; a = a.parentElement) {
+          const as = getComputedStyle(a);
+          if (as.overflowX !== "visible" || a.matches("input, textarea, select") || as.display === "none" || as.visibility === "hidden") {
+            inner = true;
+            break;
+          }
+        }
+        if (inner) continue;
+        const range = document.createRange();
+        range.selectNodeContents(t);
+        for (const r of range.getClientRects()) {
+          if (r.width > 0 && (r.right > right + 1 || r.left < left - 1)) {
+            cut = t.textContent.trim().slice(0, 60);
+            break;
+          }
+        }
+      }
+      if (cut !== null) {
+        problems.push(`text cut off in ${name(el)}: "${cut}" (${el.scrollWidth} px wide in ${el.clientWidth} px, overflow ${s.overflowX})`);
+      }
+    }
+
+    // The buttons that finish a dialog or the wizard, in the window.
+    const footers = ".scroll-panel-footer, .wizard-actions";
+    for (const b of document.querySelectorAll(`:is(${footers}) :is(.btn-primary, .btn-danger)`)) {
+      if (!visible(b)) continue;
+      const r = b.getBoundingClientRect();
+      if (r.top < -1 || r.left < -1 || r.bottom > window.innerHeight + 1 || r.right > window.innerWidth + 1) {
+        problems.push(
+          `the button "${b.textContent.trim()}" (${name(b)}) is outside the window: ` +
+            `${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)} in ${window.innerWidth}×${window.innerHeight}`,
+        );
+      }
+    }
+    return problems;
+  });
 }
 
 /** Whether `err` is WebDriver's "stale element reference" error. */

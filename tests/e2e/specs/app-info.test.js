@@ -1,6 +1,9 @@
 // The app starts; Settings → About shows the app's name, version and the data folder it was given
-// (issue 44: no footer on every screen).
+// (issue 44: no footer on every screen). The first-run welcome asks once whether new projects are
+// encrypted: answered, it is not shown again (a reload, a new window), and the next project added
+// (here by the command line, on the same data folder) starts with the answer.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { byTestId, firstVisibleAt, launchApp, recordMetric } from "../lib/app.js";
@@ -62,5 +65,29 @@ describe("main window: app info", () => {
     const png = fs.readFileSync(file);
     assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
     assert.ok(png.length > 5_000, `a real picture, not an empty one (${png.length} bytes)`);
+  });
+
+  it("asks once, on the first run, whether new projects are encrypted; the next project starts with the answer", async () => {
+    const $ = (id) => app.browser.$(byTestId(id));
+    const offsite = (...args) =>
+      execFileSync(process.env.OFFSITE_E2E_CLI, ["--data-dir", app.dataDir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    await $("welcome").waitForDisplayed({ timeout: 10_000 });
+    await $("welcome-key").click();
+    await $("welcome-answered").waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await $("welcome-answered").getAttribute("data-mode"), "key");
+    await app.screenshot("welcome-answered");
+    // Asked once: the window loaded again shows the empty home without the question.
+    await app.browser.refresh();
+    await $("empty-state").waitForDisplayed({ timeout: 30_000 });
+    await $("add-project").waitForDisplayed();
+    // The welcome asks the engine first (an IPC round trip): give it the time it took before.
+    await app.browser.pause(2_000);
+    assert.equal(await $("welcome").isExisting(), false, "the welcome is not asked again");
+    assert.equal(await $("welcome-answered").isExisting(), false);
+    // The next project starts encrypted with a generated key, waiting for its recovery key.
+    offsite("project", "add", "firstrun", "--db", "postgres://app@db.invalid:5432/firstrun", "--no-test");
+    const enc = JSON.parse(offsite("--json", "encryption", "show", "firstrun"));
+    assert.equal(enc.mode, "key");
+    assert.equal(enc.confirmed, false);
   });
 });

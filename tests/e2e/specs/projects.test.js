@@ -97,7 +97,7 @@ describe("projects: add, back up, verify", () => {
     await $("verify-selected").click();
     await until(app.browser, "verify finished", async () => {
       const results = await app.browser.$$(byTestId("job-result"));
-      for (const r of results) if (/^Archive intact/.test(await r.getText())) return true;
+      for (const r of results) if (/^Verified: /.test(await r.getText())) return true;
       return false;
     });
     let status = "";

@@ -9,6 +9,9 @@
 // Sources with the backup server's form open and its fingerprint checked, Schedules & retention
 // with the editor open, Activity), the restore wizard's first step, Drills, an import's preview
 // and result, and Settings section by section (notifications with the add-channel form open).
+// Issue 44's screens too: the restore review over the project's own database (the red banner), the
+// recovery-key step of encryption set up on the imported project, the Notifications delivery log
+// (a webhook channel receives the project's backups) and the import of a damaged archive.
 // Besides the PNGs (artifacts/e2e/screens-light-*.png, screens-dark-*.png) it checks what the
 // last screenshots got wrong: native checkboxes painted white in dark mode, number fields' spin
 // buttons painted as a grey block, the server form squeezed into half the Sources grid, the zone
@@ -26,6 +29,39 @@ const DB = "looks";
 const IMPORT_DB = "looks_import_src";
 const PASSWORD_ENV = "OFFSITE_E2E_AGENT_DB_PASSWORD";
 
+/** Flips one byte at `fraction` of the file (inside the compressed data of a small archive). */
+function corrupt(file, fraction = 0.6) {
+  const bytes = fs.readFileSync(file);
+  const at = Math.floor(bytes.length * fraction);
+  bytes[at] ^= 0xff;
+  fs.writeFileSync(file, bytes);
+}
+
+/** A webhook receiver in a process of its own (the command line's deliveries must not wait for
+ *  this one, which blocks in spawnSync): answers 200 to every request; returns { url, pid }. */
+async function startReceiver(dir) {
+  const script = path.join(dir, "receiver.mjs");
+  fs.writeFileSync(
+    script,
+    'import { createServer } from "node:http";\n' +
+      'const s = createServer((req, res) => { req.resume(); req.on("end", () => { res.writeHead(200); res.end("ok"); }); });\n' +
+      's.listen(0, "127.0.0.1", () => console.log(`listening ${s.address().port}`));\n',
+  );
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const lines = createInterface({ input: child.stdout });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the webhook receiver did not start within 10 s")), 10_000);
+    lines.on("line", (line) => {
+      const m = line.match(/^listening (\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return { url: `http://127.0.0.1:${port}/offsite`, pid: child.pid };
+}
+
 describe("every screen in light and dark mode", () => {
   let root;
   let dataDir;
@@ -35,6 +71,8 @@ describe("every screen in light and dark mode", () => {
   let agentUrl;
   let token;
   let fingerprint;
+  let receiver;
+  let pickedDump;
 
   const cli = (args, { mayFail = false } = {}) => {
     const r = spawnSync(process.env.OFFSITE_E2E_CLI, ["--data-dir", dataDir, ...args], {
@@ -95,6 +133,9 @@ describe("every screen in light and dark mode", () => {
     dataDir = path.join(root, "offsite-data");
     picked = path.join(root, "picked-dump");
     pgDumpCustom(IMPORT_DB, picked);
+    // The damaged import replaces the picked file for a moment; the dump is put back from here.
+    pickedDump = path.join(root, "picked-dump.orig");
+    fs.copyFileSync(picked, pickedDump);
     const nas = path.join(root, "nas");
     fs.mkdirSync(nas);
 
@@ -104,6 +145,10 @@ describe("every screen in light and dark mode", () => {
     cli(["project", "add", "looks", "--db", url]);
     cli(["schedule", "set", "looks", "--daily", "02:30"]);
     cli(["destination", "add", "looks", "nas", "--folder", nas]);
+    // The delivery log: the project's backups are sent to a webhook.
+    receiver = await startReceiver(root);
+    cli(["notify", "add", "hook", "--webhook", receiver.url]);
+    cli(["notify", "route", "looks", "--events", "succeeded", "--to", "hook"]);
     cli(["backup", "looks"]);
     cli(["backup", "looks"]);
     cli(["sync", "looks"]);
@@ -114,6 +159,13 @@ describe("every screen in light and dark mode", () => {
   });
 
   after(async () => {
+    if (receiver?.pid) {
+      try {
+        process.kill(-receiver.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
     if (agent?.pid) {
       try {
         process.kill(-agent.pid, "SIGTERM");
@@ -283,6 +335,21 @@ describe("every screen in light and dark mode", () => {
         await $("restore-wizard").waitForDisplayed({ timeout: 15_000 });
         await $("wizard-backup-radio").waitForDisplayed({ timeout: 15_000 });
         await shot("restore-first-step");
+        // The review over the project's own database, which holds data: the red banner first.
+        await $("wizard-next").waitForEnabled({ timeout: 15_000 });
+        await $("wizard-next").click();
+        await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
+        await $("wizard-next").click();
+        await $("wizard-target-this").waitForDisplayed();
+        await $("wizard-target-this").click();
+        await until(app.browser, "target status", async () =>
+          (await $("wizard-target-status").isExisting()) || (await $("wizard-plan-error").isExisting()),
+        );
+        if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
+        await $("wizard-next").click();
+        await $("wizard-plan").waitForDisplayed({ timeout: 15_000 });
+        assert.match(await $("wizard-destroys").getText(), new RegExp(`^Replaces \\d+ tables? in ${DB} on `));
+        await shot("restore-review-replace");
         await $("wizard-close").click();
         await $("project-page").waitForDisplayed({ timeout: 15_000 });
 
@@ -309,9 +376,49 @@ describe("every screen in light and dark mode", () => {
         await until(app.browser, "the import's end", async () => (await $("import-done").isExisting()) || (await $("import-error").isExisting()));
         if (await $("import-error").isExisting()) assert.fail(`import failed: ${await $("import-error").getText()}`);
         await shot("import-result");
+        const registered = (await $("import-done-path").getProperty("textContent")).trim();
         await $("import-open-project").click();
         await $("project-page").waitForDisplayed({ timeout: 15_000 });
+
+        // The recovery-key step: the imported project encrypted with a generated key, then the
+        // key entered back (so the later screens see a project whose backups can run).
+        await openTab(app, "protection");
+        await $("encryption").scrollIntoView({ block: "center" });
+        await $("encryption-edit").click();
+        await $("encryption-form").waitForDisplayed();
+        await $("encryption-mode-key").click();
+        await $("encryption-save").click();
+        await until(app.browser, "the recovery key", async () =>
+          (await $("encryption-recovery").isExisting()) || (await $("encryption-error").isExisting()), { timeoutMs: 30_000 });
+        if (await $("encryption-error").isExisting()) assert.fail(`set up failed: ${await $("encryption-error").getText()}`);
+        const recoveryKey = (await $("encryption-recovery-item").getText()).trim();
+        await $("encryption-recovery").scrollIntoView({ block: "center" });
+        await shot("recovery-key");
+        await $("encryption-recovery-continue").click();
+        await $("encryption-confirm-input").waitForDisplayed();
+        await $("encryption-confirm-input").setValue(recoveryKey);
+        await $("encryption-confirm-submit").click();
+        await until(app.browser, "encryption active", async () =>
+          (await $("encryption-view").isExisting()) && (await $("encryption-view").getAttribute("data-state")) === "active", { timeoutMs: 30_000 });
         await $("back-home").click();
+
+        // The import of a damaged archive: refused, nothing imported.
+        fs.copyFileSync(registered, picked);
+        corrupt(picked);
+        try {
+          await $("import-open").waitForDisplayed({ timeout: 15_000 });
+          await $("import-open").click();
+          await until(app.browser, "the damaged file's preview", async () => (await $("drop-details").isExisting()) || (await $("drop-error").isExisting()));
+          await $("import-panel").waitForDisplayed({ timeout: 30_000 });
+          await shot("import-damaged-preview");
+          await $("import-start").click();
+          await until(app.browser, "the refusal", async () => (await $("import-error").isExisting()) || (await $("import-done").isExisting()));
+          assert.equal(await $("import-done").isExisting(), false, "a damaged archive is not imported");
+          await shot("import-damaged");
+          await $("drop-preview-close").click();
+        } finally {
+          fs.copyFileSync(pickedDump, picked);
+        }
 
         // Settings, section by section.
         await $("open-settings").waitForDisplayed({ timeout: 15_000 });
@@ -333,6 +440,19 @@ describe("every screen in light and dark mode", () => {
         await $("open-notifications").click();
         await $("notifications").waitForDisplayed({ timeout: 15_000 });
         await shot("notifications");
+        // The delivery log: the project's backups, sent to the webhook.
+        const sent = `${byTestId("notify-log-row")}[data-state="sent"][data-channel="hook"]`;
+        await until(
+          app.browser,
+          "a sent delivery in the log",
+          async () => {
+            await $("notify-log-refresh").click();
+            return app.browser.$(sent).isExisting();
+          },
+          { timeoutMs: 60_000, intervalMs: 500 },
+        );
+        await $("notify-log").scrollIntoView();
+        await shot("notifications-delivery-log");
         await $("channel-add").scrollIntoView();
         await $("channel-add").click();
         await app.browser.pause(300);

@@ -89,7 +89,7 @@ export function JobTable({
           <th>Job</th>
           {all && <th>Trigger</th>}
           <th>State</th>
-          <th className="num" title="A backup's size as the Backups list shows it (compressed); other jobs: the bytes they processed">
+          <th className="num" title="A backup's size as the Backups list shows it (compressed); other jobs: how much data they processed">
             Size
           </th>
           <th className="num">Took</th>

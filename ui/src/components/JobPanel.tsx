@@ -231,7 +231,7 @@ function resultText(f: JobFinished): string {
       return `Backup written: ${formatBytes(r.backup.size)} (compressed)`;
     case "verify":
       return r.report.ok
-        ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)`
+        ? `Verified: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)`
         : "Archive damaged";
     case "restore":
       return restoreText(r.report);

@@ -29,7 +29,7 @@ export function CopyMarks({ copies }: { copies: CopyMark[] }) {
           data-ok={String(c.ok)}
           data-same-medium={c.same_medium_as ?? undefined}
           title={
-            c.note ?? (c.ok ? `Stored and intact on ${c.place}` : `Not stored on ${c.place} yet, or its last check failed`)
+            c.note ?? (c.ok ? `Stored on ${c.place}; its last check passed` : `Not stored on ${c.place} yet, or its last check failed`)
           }
         >
           <span className="copy-dot" aria-hidden="true" />

@@ -2,7 +2,8 @@
 // for a tenant schedule the tenant; its own selection of schemas and tables, or the project's),
 // when it runs (the default schedule's fields), where its copies go (every destination, or chosen
 // ones) and whose retention prunes its backups (the project's, or its own with the Retention
-// section's presets and rules). Shaping input only: the engine checks every value when saved,
+// section's presets and rules), and whether it is on or paused (the On switch: saved with the
+// rest by Save, never on change). Shaping input only: the engine checks every value when saved,
 // and its refusal is shown here in the app's words.
 import { useState } from "react";
 import { commands, type BackupSelection, type ErrorPayload, type ScheduleEdit, type ScheduleType, type ScheduleView } from "../bindings";
@@ -184,9 +185,21 @@ export function NamedScheduleEditor({ project, saved, destinations, tenants, onS
     setError(null);
     const req = editOf(form);
     const r = await call(saved ? commands.changeNamedSchedule(project, req) : commands.addNamedSchedule(project, req));
+    if (!r.ok) {
+      setBusy(false);
+      return setError(r.error);
+    }
+    // The On switch, saved with the rest (the engine keeps it apart from the schedule's edit).
+    const paused = form.when.paused;
+    if (r.data.paused !== paused) {
+      const p = await call(commands.pauseNamedSchedule(project, r.data.name, paused));
+      if (!p.ok) {
+        setBusy(false);
+        return setError(p.error);
+      }
+    }
     setBusy(false);
-    if (!r.ok) return setError(r.error);
-    onSaved(r.data);
+    onSaved({ ...r.data, paused });
   };
   const id = `named-${saved?.name ?? "new"}`;
   return (

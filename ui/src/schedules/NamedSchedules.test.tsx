@@ -88,7 +88,9 @@ function setup(initial: ScheduleView[]) {
       }
       case "change_named_schedule": {
         const e = a.edit as ScheduleEdit;
-        const v: ScheduleView = { ...base, name: e.name, when: e.when, backup_type: e.backup_type, destinations: e.destinations, retention: e.retention };
+        // As the engine: a change keeps the schedule on or paused (pause_named_schedule sets it).
+        const paused = schedules.find((s) => s.name === e.name)?.paused ?? false;
+        const v: ScheduleView = { ...base, name: e.name, when: e.when, backup_type: e.backup_type, destinations: e.destinations, retention: e.retention, paused };
         schedules = schedules.map((s) => (s.name === e.name ? v : s));
         return v;
       }
@@ -236,11 +238,19 @@ describe("NamedSchedules", () => {
     expect(screen.getByTestId("named-schedules-notice")).toHaveTextContent("Schedule hourly removed; its backups stay.");
   });
 
-  it("pauses a schedule with its own switch", async () => {
-    const { calls } = setup([base]);
-    fireEvent.click(screen.getByTestId("named-schedule-switch"));
-    await screen.findByTestId("named-schedules-notice");
-    expect(sent(calls, "pause_named_schedule").map((c) => c.args)).toEqual([{ project: "shop", name: "hourly", paused: true }]);
+  it("switches a paused schedule back on from its editor, with the rest of its Save", async () => {
+    const { calls } = setup([{ ...base, paused: true }]);
+    expect(screen.getByTestId("named-schedule-state")).toHaveTextContent("Paused");
+    expect(screen.queryByRole("switch")).toBeNull();
+    fireEvent.click(screen.getByTestId("named-schedule-edit"));
+    const on = screen.getByTestId("named-editor-on");
+    expect(on).not.toBeChecked();
+    fireEvent.click(on);
+    expect(sent(calls, "pause_named_schedule")).toHaveLength(0);
+    fireEvent.click(screen.getByTestId("named-editor-save"));
+    expect(await screen.findByTestId("named-schedules-notice")).toHaveTextContent("Schedule hourly saved: Every hour, next");
+    expect(sent(calls, "change_named_schedule")).toHaveLength(1);
+    expect(sent(calls, "pause_named_schedule").map((c) => c.args)).toEqual([{ project: "shop", name: "hourly", paused: false }]);
   });
 });
 

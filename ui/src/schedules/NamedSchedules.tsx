@@ -1,7 +1,8 @@
 // A project's named backup schedules beside the default one (issue 47: an hourly database backup
 // to the laptop, a monthly full one to a cold destination): each with its time, type, where its
-// copies go and whose retention prunes its backups, as the engine says; each switched on or
-// paused, edited, or removed after a question that says what becomes of its backups (they stay;
+// copies go and whose retention prunes its backups, as the engine says; each edited (its On switch
+// is in the editor, saved with its Save: one save model on the tab, issue 44), or removed after a
+// question that says what becomes of its backups (they stay;
 // from then on the project's retention policy prunes them, as `ops::schedule_plans::remove`
 // leaves them). "Add a backup schedule" opens the same editor empty.
 import { useEffect, useState } from "react";
@@ -70,15 +71,6 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
     if (editing === name) setEditing(null);
     refresh();
   };
-  const flip = async (name: string, on: boolean) => {
-    setBusy(true);
-    setError(null);
-    const r = await call(commands.pauseNamedSchedule(project, name, !on));
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    setNotice(`Schedule ${name} ${on ? "on" : "paused"}.`);
-    refresh();
-  };
 
   return (
     <div className="named-schedules" data-testid="named-schedules">
@@ -101,18 +93,9 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
             </span>
             {v.selection ? " · its own selection" : ""}
             {v.paused ? " · paused" : v.next_runs[0] ? ` · next ${dayAndTime(v.next_runs[0])}` : ""}{" "}
-            <label className="switch">
-              <input
-                type="checkbox"
-                role="switch"
-                checked={!v.paused}
-                disabled={busy}
-                aria-label={`Schedule ${v.name} on`}
-                onChange={(e) => void flip(v.name, e.target.checked)}
-                data-testid="named-schedule-switch"
-              />
-              <span>{v.paused ? "Paused" : "On"}</span>
-            </label>{" "}
+            <span className={`sched-state${v.paused ? " muted" : ""}`} data-testid="named-schedule-state">
+              {v.paused ? "Paused" : "On"}
+            </span>{" "}
             <button
               type="button"
               className="btn btn-small"
@@ -174,7 +157,11 @@ export function NamedSchedules({ project, list, tenants = [] }: Props) {
           tenants={tenants}
           onSaved={(v) => {
             setEditing(null);
-            setNotice(`Schedule ${v.name} saved: ${describeSpec(v.when, v.words)}${v.next_runs[0] ? `, next ${dayAndTime(v.next_runs[0])}` : ""}.`);
+            setNotice(
+              v.paused
+                ? `Schedule ${v.name} saved, paused: ${describeSpec(v.when, v.words)}; nothing runs until it is on again.`
+                : `Schedule ${v.name} saved: ${describeSpec(v.when, v.words)}${v.next_runs[0] ? `, next ${dayAndTime(v.next_runs[0])}` : ""}.`,
+            );
             refresh();
           }}
           onCancel={() => setEditing(null)}

@@ -1,5 +1,7 @@
-// The fields of the schedule editor (when, and for verify schedules how many backups). Shaping
-// input only: the engine checks every value when the schedule is saved.
+// The fields of the schedule editor (when, and for verify schedules how many backups, and whether
+// it is on or paused). Shaping input only: the engine checks every value when the schedule is
+// saved. One save model on the Schedules tab (issue 44): every field here, the On switch included,
+// is saved by the editor's Save; nothing saves on change.
 import type { ScheduleKind } from "../bindings";
 import { DAY_NAMES, DAYS, type ScheduleForm as Form, type WhenKind } from "./spec";
 
@@ -132,6 +134,11 @@ export function ScheduleForm({
           ))}
         </fieldset>
       )}
+      <label className="choice" data-testid={`${idPrefix}-on-field`}>
+        <input type="checkbox" role="switch" checked={!form.paused} onChange={(e) => onEdit({ paused: !e.target.checked })} data-testid={`${idPrefix}-on`} />
+        On: runs at these times
+        <span className="muted small"> (switched off, it is paused: kept, but nothing runs; saved with the schedule)</span>
+      </label>
     </>
   );
 }

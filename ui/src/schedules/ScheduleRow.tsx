@@ -1,5 +1,6 @@
 // One saved schedule as a row: what, when in words (and how often, read from the engine's runs),
-// its own on/off switch, the next run in local time with the zone named, and Edit.
+// whether it is on or paused, the next run in local time with the zone named, and Edit (the On
+// switch is in the editor, saved with its Save: one save model on the tab, issue 44).
 import type { ScheduleKind, ScheduleView } from "../bindings";
 import { dayAndTime } from "../project/tabs/time";
 import { gapWords, isFrequent, shortestGapMinutes } from "./cadence";
@@ -42,12 +43,10 @@ type Props = {
   kind: ScheduleKind;
   view: ScheduleView | undefined;
   editing: boolean;
-  busy: boolean;
   onEdit: () => void;
-  onSwitch: (on: boolean) => void;
 };
 
-export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Props) {
+export function ScheduleRow({ kind, view, editing, onEdit }: Props) {
   const state = !view ? "none" : view.paused ? "paused" : "on";
   const gap = view ? gapWords(shortestGapMinutes(view.next_runs)) : null;
   return (
@@ -99,18 +98,9 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
       </div>
       <div className="form-actions" style={{ margin: 0 }}>
         {view && (
-          <label className="switch">
-            <input
-              type="checkbox"
-              role="switch"
-              checked={!view.paused}
-              disabled={busy}
-              aria-label={`${KIND_LABEL[kind]} schedule on`}
-              onChange={(e) => onSwitch(e.target.checked)}
-              data-testid={`schedule-${kind}-switch`}
-            />
-            <span data-testid={`schedule-${kind}-state`}>{view.paused ? "Paused" : "On"}</span>
-          </label>
+          <span className={`sched-state${view.paused ? " muted" : ""}`} data-testid={`schedule-${kind}-state`}>
+            {view.paused ? "Paused" : "On"}
+          </span>
         )}
         <button type="button" className="btn btn-small" onClick={onEdit} aria-pressed={editing} data-testid={`schedule-${kind}-edit`}>
           {view ? "Edit" : "Set up"}

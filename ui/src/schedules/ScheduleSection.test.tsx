@@ -112,6 +112,19 @@ function setup(initial: ScheduleView[] = [], tenants: string[] = []) {
         return false;
       case "set_autostart":
         return a.on;
+      case "list_destinations":
+        return [];
+      case "get_retention":
+        return null;
+      case "change_named_schedule": {
+        const e = a.edit as { name: string; when: ScheduleWhen };
+        const v: ScheduleView = { ...(schedules.find((x) => x.name === e.name) ?? saved), when: e.when, spec: specOf(e.when) };
+        schedules = schedules.map((x) => (x.name === e.name ? v : x));
+        return v;
+      }
+      case "pause_named_schedule":
+        schedules = schedules.map((x) => (x.name === a.name ? { ...x, paused: a.paused as boolean } : x));
+        return null;
       default:
         throw new Error(`unexpected command ${cmd}`);
     }
@@ -282,7 +295,7 @@ describe("ScheduleSection", () => {
     expect(runTexts()).toEqual([]);
   });
 
-  it("saves a weekly schedule on, then pauses it with its own switch", async () => {
+  it("saves a weekly schedule on, then pauses it with the editor's On switch and Save", async () => {
     const calls = setup();
     await screen.findByTestId("schedule-backup");
     fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "weekly" } });
@@ -302,15 +315,63 @@ describe("ScheduleSection", () => {
       timeZone: null,
       tenant: "",
     });
-    const toggle = await screen.findByTestId("schedule-backup-switch");
+    expect(screen.getByTestId("schedule-backup-state")).toHaveTextContent("On");
+    // Paused with the editor's On switch, saved by its Save (nothing is saved on change).
+    const toggle = screen.getByTestId("schedule-on");
     expect(toggle).toBeChecked();
-    expect(screen.queryByTestId("schedule-verify-switch")).not.toBeInTheDocument();
     fireEvent.click(toggle);
+    expect(calls.filter((c) => c.cmd === "set_schedule")).toHaveLength(1);
+    expect(screen.getByTestId("schedule-backup")).toHaveAttribute("data-state", "on");
+    fireEvent.click(screen.getByTestId("schedule-save"));
     await waitFor(() => expect(screen.getByTestId("schedule-backup")).toHaveAttribute("data-state", "paused"));
     expect(calls.filter((c) => c.cmd === "set_schedule").at(-1)?.args).toMatchObject({ kind: "backup", when: weekly, paused: true });
     expect(screen.getByTestId("schedule-backup-next")).toHaveTextContent("— (paused)");
+    expect(screen.getByTestId("schedule-backup-state")).toHaveTextContent("Paused");
+    expect(screen.getByTestId("schedule-saved")).toHaveTextContent("Backup schedule saved, paused: Mondays and Thursdays at 03:15; nothing runs until it is on again.");
     // The checklist's "Scheduled" item follows at once: each save fetched the health again.
     expect(calls.filter((c) => c.cmd === "health").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("has one save model: no control on the tab saves on change, the editors' Save does (issue 44)", async () => {
+    const hourly: ScheduleView = { ...saved, name: "hourly", spec: "every 1h", words: "every hour", when: { kind: "every", hours: 1 } };
+    const calls = setup([saved, { ...saved, kind: "verify" }, hourly]);
+    await screen.findByTestId("schedule-backup");
+    fireEvent.click(await screen.findByTestId("named-schedule-edit"));
+    const section = screen.getByTestId("schedule-section");
+    await screen.findByTestId("named-editor");
+    const WRITES = ["set_schedule", "clear_schedule", "add_named_schedule", "change_named_schedule", "pause_named_schedule", "remove_named_schedule", "set_retention", "set_autostart"];
+    const writes = () => calls.filter((c) => WRITES.includes(c.cmd));
+    // Every field, switch, box and list of the tab, changed: nothing is saved.
+    const controls = Array.from(section.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("input, select, textarea"));
+    expect(controls.length).toBeGreaterThan(10);
+    for (const el of controls) {
+      if (!el.isConnected || el.disabled) continue;
+      if (el instanceof HTMLInputElement && (el.type === "checkbox" || el.type === "radio")) fireEvent.click(el);
+      else if (el instanceof HTMLSelectElement) fireEvent.change(el, { target: { value: el.options[el.options.length - 1]?.value ?? "" } });
+      else fireEvent.change(el, { target: { value: el.type === "number" ? "3" : "x" } });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writes()).toEqual([]);
+    // A switch lives only in an editor, beside its Save.
+    for (const sw of screen.getAllByRole("switch")) {
+      expect(sw.closest('[data-testid="schedule-editor"], [data-testid="named-editor"]')).not.toBeNull();
+    }
+    expect(screen.getAllByRole("switch")).toHaveLength(2);
+  });
+
+  it("pauses a named schedule with its editor's On switch, saved by Save (issue 44)", async () => {
+    const hourly: ScheduleView = { ...saved, name: "hourly", spec: "every 1h", words: "every hour", when: { kind: "every", hours: 1 } };
+    const calls = setup([saved, hourly]);
+    fireEvent.click(await screen.findByTestId("named-schedule-edit"));
+    const editor = await screen.findByTestId("named-editor");
+    const on = within(editor).getByTestId("named-editor-on");
+    expect(on).toBeChecked();
+    fireEvent.click(on);
+    expect(calls.filter((c) => c.cmd === "pause_named_schedule")).toEqual([]);
+    fireEvent.click(within(editor).getByTestId("named-editor-save"));
+    expect(await screen.findByTestId("named-schedules-notice")).toHaveTextContent("Schedule hourly saved, paused: Every hour; nothing runs until it is on again.");
+    expect(calls.filter((c) => c.cmd === "pause_named_schedule").map((c) => c.args)).toEqual([{ project: "shop", name: "hourly", paused: true }]);
+    await waitFor(() => expect(screen.getByTestId("named-schedule-state")).toHaveTextContent("Paused"));
   });
 
   it("a schedule shown while Offsite does not start at login: the offer is there without a save (issue 44)", async () => {

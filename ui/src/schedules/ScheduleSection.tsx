@@ -1,5 +1,7 @@
-// A project's schedules: one row per schedule (backup, verify, restore drill) with its own on/off
-// switch, and one editor for the schedule being edited. Every run shown is one the engine computed
+// A project's schedules: one row per schedule (backup, verify, restore drill) saying whether it is
+// on or paused, and one editor for the schedule being edited. One save model (issue 44): every
+// control of an editor, its On switch included, is saved by that editor's Save; nothing on the tab
+// saves on change (buttons such as Clear, Remove… and Apply now… act when pressed). Every run shown is one the engine computed
 // for what is SAVED (`ScheduleView.next_runs`), in this computer's time with the zone named: an
 // edit that is not saved yet changes nothing there and says so.
 import { useEffect, useState } from "react";
@@ -92,17 +94,12 @@ export function ScheduleSection({ project }: Props) {
   };
 
   const save = async () => {
-    // A new schedule starts on; an edited one keeps its switch.
-    const view = await write(what, form, current ? current.paused : false);
+    // On or paused as the editor's switch says (a new schedule starts on).
+    const view = await write(what, form, form.paused);
     if (!view) return;
     setTouched(false);
     // As a named schedule's notice says it: when, and the next run (the engine's).
-    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(view.when, view.words)}${view.next_runs[0] ? `, next ${dayAndTime(view.next_runs[0])}` : ""}.`);
-  };
-
-  const flip = async (view: ScheduleView, on: boolean) => {
-    const r = await write(view.kind, formOf(view.when, view.paused, view.verify_newest, view.tenant), !on);
-    if (r) setSaved(`${KIND_LABEL[view.kind]} schedule ${on ? "on" : "paused"}.`);
+    setSaved(savedWords(KIND_LABEL[what], view));
   };
 
   const clear = async () => {
@@ -140,14 +137,12 @@ export function ScheduleSection({ project }: Props) {
               kind={k}
               view={view}
               editing={k === what}
-              busy={busy}
               onEdit={() => {
                 setWhat(k);
                 setTouched(false);
                 setSaved(null);
                 setSaveError(null);
               }}
-              onSwitch={(on) => view && void flip(view, on)}
             />
           );
         })}
@@ -183,6 +178,13 @@ export function ScheduleSection({ project }: Props) {
       <NamedSchedules project={project} list={named} tenants={tenants} />
     </section>
   );
+}
+
+/** What a saved schedule's notice says: when, and the next run (the engine's), or that it is paused. */
+export function savedWords(label: string, view: ScheduleView): string {
+  const when = describeSpec(view.when, view.words);
+  if (view.paused) return `${label} schedule saved, paused: ${when}; nothing runs until it is on again.`;
+  return `${label} schedule saved: ${when}${view.next_runs[0] ? `, next ${dayAndTime(view.next_runs[0])}` : ""}.`;
 }
 
 /** The next runs of the SAVED schedule (from the engine); an unsaved edit only adds a note. */

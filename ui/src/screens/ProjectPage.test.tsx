@@ -149,7 +149,7 @@ describe("ProjectPage", () => {
       },
     };
     await act(() => emit("job-finished", done));
-    expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KiB checked (uncompressed)");
+    expect(await screen.findByTestId("job-result")).toHaveTextContent("Verified: 2.0 KiB checked (uncompressed)");
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
   });
 

@@ -54,7 +54,7 @@ function mock(handlers: Handlers = {}, settings: DesktopSettings = saved, report
       case "get_autostart":
         return false;
       case "get_default_encryption":
-        return "off";
+        return { mode: "off", chosen: true };
       case "list_channels":
         return { channels: [], routes: [] };
       case "notify_log":

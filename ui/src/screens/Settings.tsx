@@ -112,8 +112,8 @@ export function Settings({ onBack }: Props) {
         .getDefaultEncryption()
         .then((r) => {
           if (r.status !== "ok") return;
-          setSavedEncryption(r.data);
-          setEncryptionDraft(r.data);
+          setSavedEncryption(r.data.mode);
+          setEncryptionDraft(r.data.mode);
         })
         .catch(() => {});
       const [settings, tools, info] = await Promise.all([

@@ -1,6 +1,8 @@
 // The first-run welcome (issue 44): before the first project, one question — are new projects
 // encrypted? — answered once; the answer is the engine's default encryption of new projects
 // (Settings → Encryption of new projects changes it later). Encryption stays the user's choice.
+// Whether it was answered is the engine's (`chosen`: the setting was saved at all); once it was,
+// the welcome is not shown again, on this or any later start.
 import { useEffect, useState } from "react";
 import { commands, type EncryptionMode, type ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -27,12 +29,21 @@ const ANSWERED: Record<EncryptionMode, string> = {
 };
 
 export function Welcome() {
-  const [mode, setMode] = useState<EncryptionMode | null>(null);
+  // null while loading; true: answered before (nothing is shown).
+  const [chosen, setChosen] = useState<boolean | null>(null);
   const [answered, setAnswered] = useState<EncryptionMode | null>(null);
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    void call(commands.getDefaultEncryption()).then((r) => (r.ok ? setMode(r.data) : setError(r.error)));
+    void call(commands.getDefaultEncryption()).then((r) => {
+      if (!r.ok) {
+        // Unknown: ask (an answer saves the choice).
+        setChosen(false);
+        return setError(r.error);
+      }
+      // Nothing is marked as the answer: the question is shown only while none was given.
+      setChosen(r.data.chosen);
+    });
   }, []);
   const choose = async (m: EncryptionMode) => {
     setBusy(true);
@@ -40,9 +51,9 @@ export function Welcome() {
     const r = await call(commands.setDefaultEncryption(m));
     setBusy(false);
     if (!r.ok) return setError(r.error);
-    setMode(r.data);
     setAnswered(r.data);
   };
+  if (chosen === null || (chosen && !answered)) return null;
   if (answered) {
     return (
       <p className="notice notice-ok small" role="status" data-testid="welcome-answered" data-mode={answered}>
@@ -61,8 +72,8 @@ export function Welcome() {
           <button
             key={a.mode}
             type="button"
-            className={`btn welcome-answer${mode === a.mode ? " welcome-current" : ""}`}
-            disabled={busy || mode === null}
+            className="btn welcome-answer"
+            disabled={busy}
             onClick={() => void choose(a.mode)}
             data-testid={`welcome-${a.mode}`}
           >

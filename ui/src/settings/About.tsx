@@ -49,7 +49,7 @@ export function About({ info }: { info: AppInfo | null }) {
       <Details testId="about-technical">
         <dl className="info">
           <div>
-            <dt>Archive format it writes</dt>
+            <dt>Archive file version it writes</dt>
             <dd data-testid="about-archive-format">
               {v.archive_format} (reads {v.archive_formats_read.join(", ")})
             </dd>

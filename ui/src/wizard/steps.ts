@@ -564,7 +564,7 @@ export function failureAdvice(code: string, oneTransaction = true): Advice {
   if (code === "cancelled" && !oneTransaction) {
     return {
       ...advice,
-      text: "The restore was cancelled. It was not one transaction (pg_restore -j): what it had created was dropped again, so the target is empty as it was before.",
+      text: "The restore was cancelled. It was not one transaction (it restored in parallel): what it had created was dropped again, so the target is empty as it was before.",
     };
   }
   return advice;

@@ -330,6 +330,11 @@ impl Engine {
     pub async fn default_encryption(&self) -> Result<ops::encryption::EncryptionMode> {
         ops::encryption::default_mode(self).await
     }
+    /// The encryption mode new projects start with, and whether the user chose it (the
+    /// first-run welcome asks until then).
+    pub async fn default_encryption_choice(&self) -> Result<ops::encryption::DefaultEncryption> {
+        ops::encryption::default_choice(self).await
+    }
     /// Set the encryption mode new projects start with.
     pub async fn set_default_encryption(
         &self,

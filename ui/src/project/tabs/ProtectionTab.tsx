@@ -35,7 +35,7 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
       <section className="panel" aria-label="3-2-1" data-testid="protection-321">
         <h3 className="panel-title">3-2-1</h3>
         <p className="small muted">
-          Three copies of every backup, on two different media, one of them away from this computer.
+          Three copies of every backup, on two separate disks, one of them away from this computer.
         </p>
         <ProtectionGlance data={protection.data} />
       </section>

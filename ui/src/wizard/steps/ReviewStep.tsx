@@ -424,7 +424,7 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
               <li key={r.name}>
                 <span className="mono">{r.name}</span>
                 {r.attributes.length > 0 && <span className="mono muted"> {r.attributes.join(" ")}</span>}
-                {r.member_of.length > 0 && <span> · member of {r.member_of.join(", ")}</span>}
+                {r.member_of.length > 0 && <span> · granted {r.member_of.length === 1 ? "the role" : "the roles"} {r.member_of.join(", ")}</span>}
                 {r.left_out.length > 0 && <span> · without {r.left_out.join(", ")} (needs a superuser)</span>}
                 {r.needs_password && <span> · set a password afterwards</span>}
               </li>

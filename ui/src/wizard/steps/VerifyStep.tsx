@@ -46,7 +46,7 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
           >
             <p className="notice-title">
               {v.report.ok
-                ? `Archive intact: ${formatBytes(v.report.bytes_verified)} checked (uncompressed)`
+                ? `Verified: ${formatBytes(v.report.bytes_verified)} checked (uncompressed)`
                 : `Archive damaged${v.report.first_bad ? `: ${memberWords(v.report.first_bad).toLowerCase()}` : ""}. It cannot be restored.`}
             </p>
             <p className="small" data-testid="wizard-verify-sidecar">

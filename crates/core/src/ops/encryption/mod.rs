@@ -145,9 +145,33 @@ pub(crate) async fn apply_default(engine: &Engine, project: &Project) -> Result<
 
 /// The mode new projects start with.
 pub(crate) async fn default_mode(engine: &Engine) -> Result<EncryptionMode> {
+    Ok(default_choice(engine).await?.mode)
+}
+
+/// The encryption new projects start with, and whether the user chose it (issue 44: the
+/// first-run welcome asks once, and only until it was answered there or in Settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DefaultEncryption {
+    /// The mode new projects start with (`off` until chosen).
+    pub mode: EncryptionMode,
+    /// Whether the user answered the question (the welcome or Settings saved a mode). Until
+    /// then new projects are not encrypted and the app asks, once.
+    pub chosen: bool,
+}
+
+/// The mode new projects start with, and whether it was chosen: chosen once the setting was
+/// saved at all (whatever the answer, "off" included).
+pub(crate) async fn default_choice(engine: &Engine) -> Result<DefaultEncryption> {
     match engine.catalog.setting(DEFAULT_ENCRYPTION_SETTING).await? {
-        None => Ok(EncryptionMode::Off),
-        Some(word) => word.parse(),
+        None => Ok(DefaultEncryption {
+            mode: EncryptionMode::Off,
+            chosen: false,
+        }),
+        Some(word) => Ok(DefaultEncryption {
+            mode: word.parse()?,
+            chosen: true,
+        }),
     }
 }
 

@@ -240,6 +240,31 @@ async fn passphrase_mode_stores_the_passphrase_and_confirms_it() {
 }
 
 #[tokio::test]
+async fn the_default_is_chosen_once_saved_whatever_the_answer() {
+    let (engine, _store, _dir) = engine().await;
+    // Never asked: not encrypted, and not chosen (the welcome asks).
+    assert_eq!(
+        engine.default_encryption_choice().await.unwrap(),
+        DefaultEncryption {
+            mode: EncryptionMode::Off,
+            chosen: false
+        }
+    );
+    // "No, not for now" is an answer too: asked once.
+    engine
+        .set_default_encryption(EncryptionMode::Off)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.default_encryption_choice().await.unwrap(),
+        DefaultEncryption {
+            mode: EncryptionMode::Off,
+            chosen: true
+        }
+    );
+}
+
+#[tokio::test]
 async fn new_projects_start_with_the_default_mode_and_must_set_it_up() {
     let (engine, _store, _dir) = engine().await;
     assert_eq!(
@@ -250,6 +275,13 @@ async fn new_projects_start_with_the_default_mode_and_must_set_it_up() {
         .set_default_encryption(EncryptionMode::Key)
         .await
         .unwrap();
+    assert_eq!(
+        engine.default_encryption_choice().await.unwrap(),
+        DefaultEncryption {
+            mode: EncryptionMode::Key,
+            chosen: true
+        }
+    );
     let p = engine
         .add_project(AddProject::url(
             "blog",
