@@ -247,7 +247,7 @@ describe("JobPanel", () => {
     await act(() => emit("job-finished", done));
     expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Archive damaged$/);
     expect(screen.getByTestId("job-damaged-next")).toHaveTextContent(
-      "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.",
+      "Its contents do not match its checksum: verify another backup or fetch a copy.",
     );
     const details = screen.getByTestId("job-damaged-details");
     expect(details.tagName).toBe("DETAILS");
@@ -277,7 +277,7 @@ describe("JobPanel", () => {
     );
     const error = await screen.findByTestId("job-error");
     expect(error).toHaveAttribute("data-code", "integrity");
-    expect(screen.getByTestId("job-error-next")).toHaveTextContent("This file is damaged");
+    expect(screen.getByTestId("job-error-next")).toHaveTextContent("Its contents do not match its checksum");
     expect(screen.getByTestId("job-error-hint")).toHaveTextContent("nothing was imported");
     expect(screen.getByTestId("job-error-details")).not.toHaveAttribute("open");
     expect(screen.getByTestId("job-error-details")).toHaveTextContent(message);

@@ -170,7 +170,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
         <DamagedNotice
           error={failure}
           testId="import-error"
-          next="This file is damaged: its contents do not match its checksum."
+          next="Its contents do not match its checksum: nothing was imported."
           actions={onChooseAnother ? [{ label: "Choose another file…", run: onChooseAnother, testId: "import-choose-another" }] : []}
         />
       </section>

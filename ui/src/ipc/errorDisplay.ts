@@ -107,7 +107,7 @@ function failed(
 
 /** A damaged archive file: the integrity fact, said once, with its next step. */
 export const DAMAGED_TEXT =
-  "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.";
+  "Its contents do not match its checksum: verify another backup or fetch a copy.";
 
 export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
   invalid_input: failed("Check what you entered", "Correct what the message names, then try again.", [], {
