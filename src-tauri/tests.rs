@@ -375,7 +375,7 @@ fn backup_actions_take_ids_and_say_when_they_are_unknown() {
     for (cmd, args) in [
         (
             "delete_backup",
-            json!({ "backupId": "nope", "deleteFile": true }),
+            json!({ "backupId": "nope", "deleteFile": true, "everywhere": false }),
         ),
         ("show_in_folder", json!({ "backupId": "nope" })),
     ] {

@@ -6,7 +6,7 @@ use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
 use offsite_core::catalog::BackupRow;
 use offsite_core::import::ImportPreview;
-use offsite_core::ops::DeleteOutcome;
+use offsite_core::ops::delete_backup::{DeleteBackupOptions, DeleteBackupOutcome};
 use offsite_core::{DeleteOptions, Error, ErrorKind};
 use std::path::PathBuf;
 use tauri::State;
@@ -55,21 +55,48 @@ pub async fn inspect_import(shell: State<'_, Shell>, path: String) -> CmdResult<
         .map_err(err)
 }
 
-/// Remove a backup from the list and, when `delete_file`, delete its archive and `.sha256`.
-/// The file is deleted only if it still holds this very backup (never another project's data);
-/// otherwise the error `conflict` says why and nothing changes.
+/// Delete a backup, the same engine path as `offsite delete` (`delete_file`) or `offsite forget`
+/// (not `delete_file`: only the list entry goes, the file stays).
+///
+/// Deleting: its archive and `.sha256` here and, when `everywhere`, its copies at every
+/// destination. The engine refuses (code `conflict`, nothing deleted) to delete the only good
+/// copy of the project's newest good backup, a file that no longer holds this backup, or, with
+/// `everywhere`, a copy still locked at its destination (S3 Object Lock, "locked until …").
+/// Without `everywhere`, copies at destinations stay (`copies_kept`).
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_backup(
     shell: State<'_, Shell>,
     backup_id: String,
     delete_file: bool,
-) -> CmdResult<DeleteOutcome> {
-    let opts = DeleteOptions {
+    everywhere: bool,
+) -> CmdResult<DeleteBackupOutcome> {
+    let engine = shell.engine()?;
+    if delete_file {
+        return engine
+            .delete_backup_everywhere(DeleteBackupOptions {
+                backup_id,
+                everywhere,
+                force: false,
+            })
+            .await
+            .map_err(err);
+    }
+    let done = engine
+        .delete_backup(DeleteOptions {
+            backup_id: backup_id.clone(),
+            delete_file: false,
+        })
+        .await
+        .map_err(err)?;
+    Ok(DeleteBackupOutcome {
         backup_id,
-        delete_file,
-    };
-    shell.engine()?.delete_backup(opts).await.map_err(err)
+        path: done.path,
+        file_deleted: done.file_deleted,
+        copies_deleted: Vec::new(),
+        copies_kept: Vec::new(),
+        removed_from_catalog: true,
+    })
 }
 
 /// Show a backup file the window names by its path (a safety backup in a restore's report, a

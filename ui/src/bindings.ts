@@ -157,11 +157,16 @@ export const commands = {
 	/**  Start Offsite at login (minimised to the tray), or not; returns the new state. */
 	setAutostart: (on: boolean) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("set_autostart", { on })),
 	/**
-	 *  Remove a backup from the list and, when `delete_file`, delete its archive and `.sha256`.
-	 *  The file is deleted only if it still holds this very backup (never another project's data);
-	 *  otherwise the error `conflict` says why and nothing changes.
+	 *  Delete a backup, the same engine path as `offsite delete` (`delete_file`) or `offsite forget`
+	 *  (not `delete_file`: only the list entry goes, the file stays).
+	 * 
+	 *  Deleting: its archive and `.sha256` here and, when `everywhere`, its copies at every
+	 *  destination. The engine refuses (code `conflict`, nothing deleted) to delete the only good
+	 *  copy of the project's newest good backup, a file that no longer holds this backup, or, with
+	 *  `everywhere`, a copy still locked at its destination (S3 Object Lock, "locked until …").
+	 *  Without `everywhere`, copies at destinations stay (`copies_kept`).
 	 */
-	deleteBackup: (backupId: string, deleteFile: boolean) => typedError<DeleteOutcome, ErrorPayload>(__TAURI_INVOKE("delete_backup", { backupId, deleteFile })),
+	deleteBackup: (backupId: string, deleteFile: boolean, everywhere: boolean) => typedError<DeleteBackupOutcome, ErrorPayload>(__TAURI_INVOKE("delete_backup", { backupId, deleteFile, everywhere })),
 	/**  Pin (`true`: kept by every retention, reason "pinned") or unpin a backup; returns its marks. */
 	pinBackup: (backupId: string, pinned: boolean) => typedError<BackupMarks, ErrorPayload>(__TAURI_INVOKE("pin_backup", { backupId, pinned })),
 	/**
@@ -1412,15 +1417,25 @@ export type DefaultEncryption = {
 	chosen: boolean,
 };
 
-/**  What deleting a backup did. */
-export type DeleteOutcome = {
-	/**  The archive's path. */
+/**  What `delete` did. */
+export type DeleteBackupOutcome = {
+	backup_id: string,
+	/**  The local archive's path. */
 	path: string,
-	/**
-	 *  Whether the archive file (and its `.sha256`) was deleted; false when only the catalog
-	 *  entry was removed (asked for, or the file was already gone).
-	 */
+	/**  Whether the local archive (and its `.sha256`) was deleted. */
 	file_deleted: boolean,
+	/**  The copies deleted at destinations (`everywhere`). */
+	copies_deleted: DeletedCopy[],
+	/**  The destinations still holding a copy (without `everywhere`). */
+	copies_kept: string[],
+	/**  Whether the backup is gone from the catalog (false: copies elsewhere keep it listed). */
+	removed_from_catalog: boolean,
+};
+
+/**  A copy deleted at a destination. */
+export type DeletedCopy = {
+	destination: string,
+	location: string,
 };
 
 /**  One event for one channel in the outbox. */

@@ -55,6 +55,20 @@ describe("BrowseScreen", () => {
     expect(api.exportCsv).toHaveBeenCalledWith("/b/shop.tar.gz", "public", "orders");
   });
 
+  it("says what a selective backup left out, and nothing for a whole one", async () => {
+    const api = fakeApi();
+    const { unmount } = render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);
+    await screen.findByTestId("browse-table");
+    expect(screen.queryByTestId("browse-left-out")).toBeNull();
+    unmount();
+    const base = await (fakeApi().contents("/b/shop.tar.gz") as ReturnType<BrowseApi["contents"]>);
+    api.contents = vi.fn(() => ok({ ...(base.ok ? base.data : ({} as never)), leftOut: ["the schema audit", "the rows of public.logs (the table is in the backup, empty)"] }));
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);
+    expect(await screen.findByTestId("browse-left-out")).toHaveTextContent(
+      "Left out of this backup: the schema audit; the rows of public.logs (the table is in the backup, empty). It was a selective backup",
+    );
+  });
+
   it("shows the archive's path under the title on one line, shortened in the middle, with Copy (issue 44)", async () => {
     const path = "/tmp/offsite-e2e.hOcAVz/recover-light-Kuf4Yw/offsite-data/backups/shop/shop_20261126_093929_database.tar.zst";
     render(<BrowseScreen archive={path} label="shop" api={fakeApi()} onBack={() => {}} />);

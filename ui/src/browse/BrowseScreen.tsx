@@ -24,6 +24,8 @@ export type BrowseContents = {
   objects: ObjectEntry[];
   /** Why the tables' rows cannot be read from this backup (null: they can). */
   note: string | null;
+  /** A selective backup: what it left out, one phrase each (absent: the whole database). */
+  leftOut?: string[];
   /** More objects than listed. */
   moreObjects: number;
 };
@@ -165,6 +167,12 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
               {contents.data.note && (
                 <p className="notice notice-neutral small" data-testid="browse-note">
                   {contents.data.note}
+                </p>
+              )}
+              {(contents.data.leftOut ?? []).length > 0 && (
+                <p className="notice notice-neutral small" data-testid="browse-left-out">
+                  Left out of this backup: {(contents.data.leftOut ?? []).join("; ")}. It was a selective backup: what is left out
+                  was never in it, so it is not missing.
                 </p>
               )}
               <TableList

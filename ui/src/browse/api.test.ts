@@ -1,6 +1,6 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it } from "vitest";
-import { browseApi, preview } from "./api";
+import { browseApi, leftOut, preview } from "./api";
 
 describe("browse api", () => {
   it("lists tables and objects; a backup without storage has no objects", async () => {
@@ -31,6 +31,35 @@ describe("browse api", () => {
       },
     });
     expect(calls).toEqual(["browse_tables", "browse_objects"]);
+  });
+
+  it("says what a selective backup left out, in plain words", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "browse_tables")
+        return {
+          backup_id: "b1",
+          project: "shop",
+          created_at: "2026-11-24T04:00:00Z",
+          readable: true,
+          note: null,
+          schemas: ["public"],
+          tables: [{ schema: "public", name: "orders", rows: 3, data_bytes: 30, columns: ["id"], readable: true }],
+          selection: { exclude_schemas: ["audit"], exclude_tables: ["public.events", "public.sessions"], exclude_table_data: ["public.logs"] },
+        };
+      throw { code: "not_found", message: "no storage objects", hint: null, retryable: false };
+    });
+    const r = await browseApi.contents("/b/shop.tar.gz");
+    expect(r.ok && r.data.leftOut).toEqual([
+      "the schema audit",
+      "the tables public.events, public.sessions",
+      "the rows of public.logs (the table is in the backup, empty)",
+    ]);
+    expect(leftOut({ schemas: ["public", "sales"], tables: ["public.orders"] })).toEqual([
+      "every schema except public, sales",
+      "every table except public.orders",
+    ]);
+    expect(leftOut({})).toEqual([]);
+    expect(leftOut(null)).toEqual([]);
   });
 
   it("sends the filter as `contains` and maps the page", async () => {

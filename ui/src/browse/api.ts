@@ -1,6 +1,6 @@
 // The browse screen's calls, through the generated commands, and the engine's shapes as the
 // screen shows them.
-import { commands, type ObjectInfo, type ObjectPreview, type RowPage, type TableInfo } from "../bindings";
+import { type BackupSelection, commands, type ObjectInfo, type ObjectPreview, type RowPage, type TableInfo } from "../bindings";
 import { call } from "../ipc/call";
 import type { BrowseApi, ObjectsPage } from "./BrowseScreen";
 import type { ObjectEntry, Preview } from "./ObjectList";
@@ -18,6 +18,27 @@ export function tableEntry(t: TableInfo, note: string | null): TableEntry {
     bytes: t.data_bytes,
     unreadable: t.readable ? null : (note ?? "its rows cannot be read from this archive"),
   };
+}
+
+const list = (names: string[] | undefined) => (names ?? []).join(", ");
+const plural = (names: string[] | undefined, one: string, many: string) => ((names ?? []).length === 1 ? one : many);
+
+/**
+ * What a selective backup left out, one plain phrase each (empty: the whole database). "Only
+ * these" lists are said as everything else being left out.
+ */
+export function leftOut(s: BackupSelection | null | undefined): string[] {
+  if (!s) return [];
+  const out: string[] = [];
+  if ((s.schemas ?? []).length > 0) out.push(`every schema except ${list(s.schemas)}`);
+  if ((s.exclude_schemas ?? []).length > 0) out.push(`${plural(s.exclude_schemas, "the schema", "the schemas")} ${list(s.exclude_schemas)}`);
+  if ((s.tables ?? []).length > 0) out.push(`every table except ${list(s.tables)}`);
+  if ((s.exclude_tables ?? []).length > 0) out.push(`${plural(s.exclude_tables, "the table", "the tables")} ${list(s.exclude_tables)}`);
+  if ((s.exclude_table_data ?? []).length > 0)
+    out.push(
+      `the rows of ${list(s.exclude_table_data)} (${plural(s.exclude_table_data, "the table is", "the tables are")} in the backup, empty)`,
+    );
+  return out;
 }
 
 export function rowsPage(p: RowPage): RowsPage {
@@ -53,11 +74,13 @@ export const browseApi: BrowseApi = {
     // A backup without storage has no objects to list (the engine says not_found).
     if (!o.ok && o.error.code !== "not_found") return o;
     const first = o.ok ? o.data.objects : [];
+    const left = leftOut(t.data.selection);
     return {
       ok: true,
       data: {
         tables: t.data.tables.map((x) => tableEntry(x, t.data.note)),
         note: t.data.note,
+        ...(left.length > 0 ? { leftOut: left } : {}),
         objects: first,
         moreObjects: o.ok ? Math.max(0, o.data.total - first.length) : 0,
       },

@@ -1,15 +1,17 @@
 // Deleting a backup: a confirmation dialog that names the file, lets the user keep the file and
-// only forget it, and shows the engine's refusal (code `conflict`) when the file on disk is no
-// longer this backup. Nothing happens until "Delete" is pressed.
+// only forget it, or delete its copies at every destination too. It goes through the same engine
+// path as `offsite delete [--everywhere]` and shows the engine's refusal (code `conflict`) as it
+// comes: the only good copy of the newest good backup, a file that is no longer this backup, a
+// copy still locked at its destination. Nothing happens until "Delete" is pressed.
 import { useEffect, useRef, useState } from "react";
-import { type BackupRow, commands, type DeleteOutcome, type ErrorPayload } from "../bindings";
+import { type BackupRow, commands, type DeleteBackupOutcome, type ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { ScrollPanel } from "../components/PanelFooter";
 import { formatBytes, formatTime } from "../components/format";
 import { toErrorPayload } from "../ipc/errors";
 import "../dropzone/dropzone.css";
 
-export type Deleted = DeleteOutcome & { file_kept: boolean };
+export type Deleted = DeleteBackupOutcome & { file_kept: boolean };
 
 type Props = {
   backup: BackupRow;
@@ -19,6 +21,7 @@ type Props = {
 
 export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
   const [deleteFile, setDeleteFile] = useState(true);
+  const [everywhere, setEverywhere] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorPayload | null>(null);
   const dialog = useRef<HTMLDivElement>(null);
@@ -55,7 +58,7 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const r = await commands.deleteBackup(backup.id, deleteFile);
+      const r = await commands.deleteBackup(backup.id, deleteFile, deleteFile && everywhere);
       if (r.status === "ok") onDeleted({ ...r.data, file_kept: !deleteFile });
       else setError(toErrorPayload(r.error));
     } catch (e) {
@@ -84,7 +87,13 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
               disabled={busy}
               data-testid="delete-confirm"
             >
-              {busy ? "Deleting…" : deleteFile ? "Delete backup and file" : "Remove from list"}
+              {busy
+                ? "Deleting…"
+                : !deleteFile
+                  ? "Remove from list"
+                  : everywhere
+                    ? "Delete backup, file and copies"
+                    : "Delete backup and file"}
             </button>
             <button ref={cancelRef} type="button" className="btn" onClick={onClose} data-testid="delete-cancel">
               Cancel
@@ -110,13 +119,43 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
           />{" "}
           Also delete the file and its .sha256 from disk
         </label>
-        <p className="muted small">
-          {deleteFile
-            ? "The file is deleted only if it still holds this backup; other files are never touched. This cannot be undone."
-            : "Only the entry in Offsite's list is removed; the file stays where it is."}
+        {deleteFile && (
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={everywhere}
+              onChange={(e) => setEverywhere(e.target.checked)}
+              data-testid="delete-everywhere"
+            />{" "}
+            Also delete its copies at every destination
+          </label>
+        )}
+        <p className="muted small" data-testid="delete-explained">
+          {deleteFile && everywhere
+            ? "The file here and every copy at your destinations are deleted. A copy that is still locked at its destination stops the whole deletion, and nothing is deleted. This cannot be undone."
+            : deleteFile
+              ? "The file is deleted only if it still holds this backup; other files are never touched. This cannot be undone."
+              : "Only the entry in Offsite's list is removed; the file stays where it is."}
         </p>
         {error && <ErrorNotice error={error} testId="delete-error" />}
       </ScrollPanel>
     </div>
   );
+}
+
+/** What a deletion did, in one sentence for the project's notice line. */
+export function deletedWords(o: Deleted): string {
+  const copies = o.copies_deleted.map((c) => c.destination);
+  const first = o.file_deleted
+    ? `Deleted ${o.path}`
+    : o.file_kept
+      ? `Removed ${o.path} from the list; the file was kept`
+      : o.removed_from_catalog
+        ? `Removed ${o.path} from the list; the file was already gone`
+        : `${o.path} was already gone`;
+  const also = copies.length > 0 ? ` and its ${copies.length === 1 ? "copy" : "copies"} at ${copies.join(", ")}` : "";
+  const kept =
+    o.copies_kept.length > 0 ? ` Its ${o.copies_kept.length === 1 ? "copy stays" : "copies stay"} at ${o.copies_kept.join(", ")}.` : "";
+  const listed = o.file_deleted && o.removed_from_catalog ? " and removed it from the list." : ".";
+  return `${first}${also}${listed}${kept}`;
 }

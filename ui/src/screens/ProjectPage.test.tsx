@@ -78,6 +78,11 @@ function setup(
   return calls;
 }
 
+/** The engine's answer to a deletion (`DeleteBackupOutcome`): here only, nothing elsewhere. */
+function deleted(id: string, path: string) {
+  return { backup_id: id, path, file_deleted: true, copies_deleted: [], copies_kept: [], removed_from_catalog: true };
+}
+
 describe("ProjectPage", () => {
   it("opens the project's drills from its toolbar", async () => {
     const onDrills = vi.fn();
@@ -154,7 +159,7 @@ describe("ProjectPage", () => {
   });
 
   it("one result area below the tabs: a notice replaces a job's result, a newer job's result replaces the notice, each dismissible (issue 44)", async () => {
-    setup(many.slice(0, 3), { delete_backup: () => ({ path: many[1]!.path, file_deleted: true }) });
+    setup(many.slice(0, 3), { delete_backup: () => deleted(many[1]!.id, many[1]!.path) });
     const rows = await screen.findAllByTestId("backups-row");
     fireEvent.click(rows[1]!);
     fireEvent.click(screen.getByTestId("verify-selected"));
@@ -253,7 +258,7 @@ describe("ProjectPage", () => {
     const calls = setup(list, {
       delete_backup: (args) => {
         list = list.filter((b) => b.id !== (args as { backupId: string }).backupId);
-        return { path: many[1]!.path, file_deleted: true };
+        return deleted(many[1]!.id, many[1]!.path);
       },
       list_backups: () => list,
     });
@@ -272,7 +277,7 @@ describe("ProjectPage", () => {
     expect(screen.getByTestId("delete-file")).toBeChecked();
     fireEvent.click(screen.getByTestId("delete-confirm"));
     await waitFor(() => expect(screen.queryByTestId("delete-dialog")).not.toBeInTheDocument());
-    expect(calls.find((c) => c.cmd === "delete_backup")?.args).toEqual({ backupId: many[1]!.id, deleteFile: true });
+    expect(calls.find((c) => c.cmd === "delete_backup")?.args).toEqual({ backupId: many[1]!.id, deleteFile: true, everywhere: false });
     expect(screen.getByTestId("action-notice")).toHaveTextContent(`Deleted ${many[1]!.path}`);
     await waitFor(() => expect(screen.getByTestId("backup-count")).toHaveTextContent("2"));
   });
@@ -300,9 +305,67 @@ describe("ProjectPage", () => {
     fireEvent.click(screen.getByTestId("delete-confirm"));
     await waitFor(() =>
       expect(calls.filter((c) => c.cmd === "delete_backup").map((c) => c.args)).toEqual([
-        { backupId: many[0]!.id, deleteFile: true },
-        { backupId: many[0]!.id, deleteFile: false },
+        { backupId: many[0]!.id, deleteFile: true, everywhere: false },
+        { backupId: many[0]!.id, deleteFile: false, everywhere: false },
       ]),
+    );
+  });
+
+  it("deletes everywhere through the engine's delete, and shows a locked copy's refusal without closing", async () => {
+    let locked = true;
+    const calls = setup(many.slice(0, 2), {
+      delete_backup: (args) => {
+        const a = args as { backupId: string; everywhere: boolean };
+        if (a.everywhere && locked)
+          return Promise.reject({
+            code: "conflict",
+            message: `backup ${a.backupId} cannot be deleted everywhere: its copy at vault is locked until 2026-12-03 10:00 UTC. Nothing was deleted`,
+            hint: "delete it here only and keep its copies; the destination's retention removes a locked copy after its date",
+            retryable: false,
+          });
+        return {
+          ...deleted(a.backupId, many[1]!.path),
+          copies_deleted: a.everywhere ? [{ destination: "vault", location: "shop/b.tar.zst" }] : [],
+          copies_kept: a.everywhere ? [] : ["vault"],
+          removed_from_catalog: a.everywhere,
+        };
+      },
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    fireEvent.click(rows[1]!);
+    fireEvent.click(screen.getByTestId("delete-selected"));
+    // Copies elsewhere are kept unless asked; the choice only exists when the file goes too.
+    expect(screen.getByTestId("delete-everywhere")).not.toBeChecked();
+    fireEvent.click(screen.getByTestId("delete-everywhere"));
+    expect(screen.getByTestId("delete-confirm")).toHaveTextContent("Delete backup, file and copies");
+    expect(screen.getByTestId("delete-explained")).toHaveTextContent("still locked at its destination stops the whole deletion");
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    const error = await screen.findByTestId("delete-error");
+    expect(error).toHaveAttribute("data-code", "conflict");
+    expect(error).toHaveTextContent("its copy at vault is locked until 2026-12-03 10:00 UTC");
+    expect(error).toHaveTextContent("Nothing was deleted");
+    expect(screen.getByTestId("delete-dialog")).toBeInTheDocument();
+    expect(calls.filter((c) => c.cmd === "delete_backup").map((c) => c.args)).toEqual([
+      { backupId: many[1]!.id, deleteFile: true, everywhere: true },
+    ]);
+    // Unticking "keep the file" hides the choice and never sends everywhere.
+    fireEvent.click(screen.getByTestId("delete-file"));
+    expect(screen.queryByTestId("delete-everywhere")).toBeNull();
+    fireEvent.click(screen.getByTestId("delete-file"));
+    // Here only: the file goes, the locked copy stays and the notice says where.
+    fireEvent.click(screen.getByTestId("delete-everywhere"));
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    await waitFor(() => expect(screen.queryByTestId("delete-dialog")).not.toBeInTheDocument());
+    expect(calls.filter((c) => c.cmd === "delete_backup").at(-1)?.args).toEqual({ backupId: many[1]!.id, deleteFile: true, everywhere: false });
+    expect(screen.getByTestId("action-notice")).toHaveTextContent(`Deleted ${many[1]!.path}. Its copy stays at vault.`);
+    // Once the lock has passed, everywhere deletes the copy too.
+    locked = false;
+    fireEvent.click((await screen.findAllByTestId("backups-row"))[1]!);
+    fireEvent.click(screen.getByTestId("delete-selected"));
+    fireEvent.click(screen.getByTestId("delete-everywhere"));
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    await waitFor(() =>
+      expect(screen.getByTestId("action-notice")).toHaveTextContent(`Deleted ${many[1]!.path} and its copy at vault and removed it from the list.`),
     );
   });
 

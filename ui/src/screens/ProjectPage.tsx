@@ -10,7 +10,7 @@ import { ImportButton } from "../dropzone/importRequest";
 import { openSupabase } from "../dashboard/Dashboard";
 import { fixTarget } from "../dashboard/fix";
 import { ProjectChecklist } from "../project/ProjectChecklist";
-import { DeleteBackupDialog } from "./DeleteBackupDialog";
+import { DeleteBackupDialog, deletedWords } from "./DeleteBackupDialog";
 import { ScheduleSection } from "../schedules/ScheduleSection";
 import { RetentionSection } from "../schedules/RetentionSection";
 import { defaultType } from "../project/backupTypes";
@@ -175,14 +175,10 @@ export function ProjectPage({
           onClose={() => setDeleting(null)}
           onDeleted={(outcome) => {
             setDeleting(null);
-            say(
-              outcome.file_deleted
-                ? `Deleted ${outcome.path} and removed it from the list.`
-                : `Removed ${outcome.path} from the list; the file was ${outcome.file_kept ? "kept" : "already gone"}.`,
-            );
+            say(deletedWords(outcome));
             // This window changed the catalog: the store refreshes the list and the summary now.
             const projectId = project.status === "ready" ? project.data.project.id : null;
-            store.apply([localChange("backup", deleting.id, projectId, "delete")]);
+            store.apply([localChange("backup", deleting.id, projectId, outcome.removed_from_catalog ? "delete" : "upsert")]);
           }}
         />
       )}

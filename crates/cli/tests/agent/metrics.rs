@@ -247,3 +247,93 @@ async fn retention_from_agent_toml_and_space_are_reported() {
     assert_eq!(set["retention"], "keep-last 3, keep-daily 7");
     assert_eq!(set["retention_source"], "agent.toml");
 }
+
+/// Issue 47 item 4, the agent as its own process: after a *scheduled* backup (no API call makes
+/// it) the agent prunes by the retention the schedule API set — two backups made before, keep
+/// the last one: the scheduled one stays, the two older ones are gone from the list and the disk.
+#[tokio::test]
+async fn a_scheduled_backup_is_followed_by_the_retention_prune() {
+    let fx = fixture(20);
+    let agent = start(&fx, "", true);
+    let token = agent.token(&[]);
+    let c = http();
+    let mut before = Vec::new();
+    for _ in 0..2 {
+        let (s, created) = send(
+            &c,
+            reqwest::Method::POST,
+            &backups_url(&agent, "shop"),
+            Some(&token),
+            Some(json!({"type": "DATABASE"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+        let id = created["backup_id"].as_str().unwrap().to_string();
+        let (done, _) =
+            wait_done(&c, &format!("{}/{id}", backups_url(&agent, "shop")), &token).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        before.push(id);
+    }
+    let archives = || -> usize { walk_archives(&agent.data_dir()) };
+    assert_eq!(archives(), 2);
+    // Every minute, keeping the last one.
+    let (s, set) = send(
+        &c,
+        reqwest::Method::PUT,
+        &format!("{}/platform/projects/shop/backup-schedule", agent.url),
+        Some(&token),
+        Some(json!({"schedule": "cron * * * * *", "type": "DATABASE", "retention": {"keep_last": 1}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{set}");
+    assert_eq!(set["retention"], "keep-last 1", "{set}");
+    // Within two minutes: one backup listed, a new (scheduled) one.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let listed = loop {
+        let (s, list) = send(
+            &c,
+            reqwest::Method::GET,
+            &backups_url(&agent, "shop"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let ids: Vec<String> = list["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["status"] == "COMPLETED")
+            .map(|b| b["backup_id"].as_str().unwrap().to_string())
+            .collect();
+        if ids.iter().any(|id| !before.contains(id)) && ids.len() == 1 {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled backup and prune: {list}\n{}",
+            std::fs::read_to_string(agent.dir.path().join("stderr.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    assert_eq!(listed["retention"]["backups"], 1, "{listed}");
+    assert_eq!(archives(), 1, "the pruned archives are gone from the disk");
+}
+
+/// The archives (`.tar.zst`, `.tar.gz`) under `dir`.
+fn walk_archives(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            n += walk_archives(&p);
+        } else if p
+            .file_name()
+            .and_then(|f| f.to_str())
+            .is_some_and(|f| f.ends_with(".tar.zst") || f.ends_with(".tar.gz"))
+        {
+            n += 1;
+        }
+    }
+    n
+}

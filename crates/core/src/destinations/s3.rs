@@ -276,6 +276,18 @@ impl S3Destination {
         Ok(())
     }
 
+    /// Delete `name` with every version and delete marker, whatever this destination's
+    /// setting: for a copy uploaded locked at a destination that no longer locks (a plain delete
+    /// in its bucket would only hide it). `false`: there was no such object.
+    pub async fn delete_every_version(&self, name: &str) -> Result<bool> {
+        check_name(name)?;
+        if self.head(name).await?.is_none() {
+            return Ok(false);
+        }
+        self.delete_versions(name, &self.key_of(name)).await?;
+        Ok(true)
+    }
+
     /// Parts of this size (at least 5 MiB, S3's minimum; more when the body would need more
     /// than 10,000 parts). Bodies up to this size go in one `PutObject`.
     pub fn with_part_size(mut self, bytes: usize) -> Self {

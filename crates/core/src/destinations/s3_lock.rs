@@ -60,6 +60,34 @@ pub struct ObjectLock {
     pub retain_until: OffsetDateTime,
 }
 
+impl super::S3Destination {
+    /// The date the current version of `name` is locked until, as the store says (HEAD's
+    /// `x-amz-object-lock-retain-until-date`): a lock Offsite set, or one the bucket's default
+    /// retention set without Offsite knowing. `None`: no such object, or not locked.
+    pub async fn lock_of(&self, name: &str) -> Result<Option<OffsetDateTime>> {
+        use aws_sdk_s3::error::SdkError;
+        let key = self.key_of(name);
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .object_lock_retain_until_date()
+                .and_then(|d| OffsetDateTime::from_unix_timestamp(d.secs()).ok())),
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => Ok(None),
+            // The plain HEAD says why (a 403 has no body: keys or rights); never "not locked".
+            Err(e) => match self.head(name).await {
+                Err(why) => Err(why),
+                Ok(_) => Err(self.error(&format!("looking up the lock of {name}"), e)),
+            },
+        }
+    }
+}
+
 /// The storage classes AWS documents for `PutObject` (`x-amz-storage-class`).
 pub const STORAGE_CLASSES: &[&str] = &[
     "STANDARD",

@@ -463,7 +463,7 @@ async fn sync_one(
     if gone.is_empty() {
         return Ok(());
     }
-    let dest = match super::destinations::open(engine, project, d).await {
+    let dest = match super::destinations::open_with(engine, project, d, None).await {
         Ok(dest) => Some(dest),
         Err(e) => {
             tracing::warn!(destination = %d.name, "retention waits for the destination: {e}");
@@ -487,8 +487,7 @@ async fn sync_one(
         let deleted = match (c.state, &dest) {
             (CopyState::Pending, _) => false,
             (CopyState::Stored, Some(dest)) => {
-                dest.delete(&c.location).await?;
-                let _ = dest.delete(&sidecar_key(&c.location)).await;
+                delete_stored(dest, c).await?;
                 true
             }
             // Offline: the stored copy stays recorded until its destination is back.
@@ -505,6 +504,28 @@ async fn sync_one(
     Ok(())
 }
 
+/// Delete a stored copy and its `.sha256`. A copy uploaded locked goes with every version even
+/// when its destination no longer locks (after `--object-lock off` a plain delete in a bucket
+/// with Object Lock only adds a delete marker; the locked version would stay, billed and hidden).
+async fn delete_stored(
+    dest: &super::destinations::Opened,
+    c: &crate::catalog::BackupCopy,
+) -> Result<()> {
+    let sidecar = sidecar_key(&c.location);
+    match dest {
+        super::destinations::Opened::S3(s3) if c.retain_until.is_some() => {
+            s3.delete_every_version(&c.location).await?;
+            let _ = s3.delete_every_version(&sidecar).await;
+        }
+        _ => {
+            let dest = dest.as_dyn();
+            dest.delete(&c.location).await?;
+            let _ = dest.delete(&sidecar).await;
+        }
+    }
+    Ok(())
+}
+
 /// What the destinations' retention removed, and what it leaves because it is locked.
 #[derive(Default)]
 struct Removed {
@@ -514,7 +535,7 @@ struct Removed {
 
 /// The date a stored copy is locked until, when that is after `now`. An unreadable date counts
 /// as locked for ever (never deleted early on a catalog value Offsite cannot read).
-fn locked_until(
+pub(crate) fn locked_until(
     c: &crate::catalog::BackupCopy,
     now: time::OffsetDateTime,
 ) -> Option<time::OffsetDateTime> {
@@ -530,7 +551,7 @@ fn locked_until(
 }
 
 /// `2026-12-03 10:00 UTC`.
-fn utc_minute(t: time::OffsetDateTime) -> String {
+pub(crate) fn utc_minute(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     let t = t.to_offset(time::UtcOffset::UTC);
     format!("{} UTC", t.format(&f).unwrap_or_else(|_| t.to_string()))

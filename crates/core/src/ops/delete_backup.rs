@@ -3,12 +3,21 @@
 //! destination too. The project's newest good backup is never left without a good copy unless
 //! forced: the last way back is not deleted by a slip.
 //!
+//! With `everywhere`, a copy still locked at its destination (S3 Object Lock) refuses the whole
+//! deletion before anything is deleted, naming the copy and its date.
+//!
 //! Without `everywhere`, a backup that has stored copies at destinations keeps them (and its
 //! catalog entry, marked missing here); otherwise the entry goes with the file.
 
-use crate::catalog::{BackupStatus, CopyState, LOCAL_DESTINATION};
+use crate::catalog::{
+    BackupCopy, BackupRecord, BackupStatus, CopyState, DestinationRecord, Project,
+    LOCAL_DESTINATION,
+};
+use crate::destinations::Destination;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ops::copy_out::{locked_until, utc_minute};
+use crate::ops::destinations::Opened;
 use crate::ops::{delete, runner};
 use serde::Serialize;
 
@@ -103,19 +112,17 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
         removed_from_catalog: false,
     };
     if opts.everywhere {
+        // Every copy is opened and its lock read before anything is deleted: a locked copy
+        // (or an unreachable destination) refuses the whole deletion, nothing half done.
+        let planned = open_copies(engine, &project, &record, &destinations, &elsewhere).await?;
         for c in &elsewhere {
-            if c.state == CopyState::Stored {
-                let d = destinations
-                    .iter()
-                    .find(|d| d.id == c.destination)
-                    .ok_or_else(|| Error::internal("a copy at an unknown destination"))?;
-                let dest = super::destinations::open(engine, &project, d).await?;
+            if let Some((d, dest)) = planned.iter().find(|(id, _)| id == &c.id).map(|(_, p)| p) {
                 dest.delete(&c.location).await?;
                 let _ = dest
                     .delete(&super::copy_out::sidecar_key(&c.location))
                     .await;
                 out.copies_deleted.push(DeletedCopy {
-                    destination: d.name.clone(),
+                    destination: d.clone(),
                     location: c.location.clone(),
                 });
             }
@@ -137,6 +144,68 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
     };
     out.file_deleted = done.file_deleted;
     Ok(out)
+}
+
+/// A stored copy ready to delete: its id, and its destination's name and opened store.
+type Planned = (String, (String, Box<dyn Destination>));
+
+/// Open the destination of every stored copy and read each copy's lock: the date the catalog
+/// recorded at upload, and for S3 the date the store itself says (a bucket's default retention
+/// locks copies Offsite did not ask to lock). Any copy still locked refuses the deletion, naming
+/// each one and its date. A copy that was ever locked is deleted with every version (a bucket with
+/// Object Lock keeps versions; a plain delete there only adds a delete marker), whatever the
+/// destination's setting is now.
+async fn open_copies(
+    engine: &Engine,
+    project: &Project,
+    record: &BackupRecord,
+    destinations: &[DestinationRecord],
+    elsewhere: &[BackupCopy],
+) -> Result<Vec<Planned>> {
+    let now = engine.clock.now();
+    let mut planned = Vec::new();
+    let mut locked = Vec::new();
+    for c in elsewhere.iter().filter(|c| c.state == CopyState::Stored) {
+        let d = destinations
+            .iter()
+            .find(|d| d.id == c.destination)
+            .ok_or_else(|| Error::internal("a copy at an unknown destination"))?;
+        let mut until = locked_until(c, now);
+        let dest: Box<dyn Destination> =
+            match super::destinations::open_with(engine, project, d, None).await? {
+                Opened::S3(s3) => {
+                    let at_store = s3.lock_of(&c.location).await?;
+                    until = until.max(at_store.filter(|t| *t > now));
+                    let ever_locked = c.retain_until.is_some()
+                        || at_store.is_some()
+                        || d.s3.as_ref().is_some_and(|s| s.object_lock.is_some());
+                    Box::new(s3.deleting_all_versions(ever_locked))
+                }
+                Opened::Other(dest) => dest,
+            };
+        if let Some(t) = until {
+            locked.push(format!(
+                "its copy at {} is locked until {}",
+                d.name,
+                utc_minute(t)
+            ));
+        }
+        planned.push((c.id.clone(), (d.name.clone(), dest)));
+    }
+    if !locked.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "backup {} cannot be deleted everywhere: {}. Nothing was deleted",
+                record.id,
+                locked.join("; ")
+            ),
+        )
+        .with_hint(
+            "delete it here only and keep its copies; the destination's retention removes a locked copy after its date",
+        ));
+    }
+    Ok(planned)
 }
 
 impl Engine {

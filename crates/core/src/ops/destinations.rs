@@ -518,7 +518,7 @@ impl From<Opened> for Box<dyn Destination> {
 }
 
 impl Opened {
-    fn as_dyn(&self) -> &dyn Destination {
+    pub(crate) fn as_dyn(&self) -> &dyn Destination {
         match self {
             Opened::S3(d) => d.as_ref(),
             Opened::Other(d) => d.as_ref(),

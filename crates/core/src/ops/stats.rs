@@ -148,3 +148,72 @@ impl Engine {
         project_stats(self, project).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::BackupStatus;
+
+    fn backup(created_at: &str, size: u64) -> BackupRecord {
+        BackupRecord {
+            id: created_at.into(),
+            project_id: "p".into(),
+            path: format!("/b/{created_at}.tar.zst"),
+            size,
+            sha256: String::new(),
+            backup_type: BackupType::Database,
+            created_at: created_at.into(),
+            verified_at: None,
+            status: BackupStatus::Verified,
+            verify_problem: None,
+            manifest_json: None,
+            job_id: None,
+            origin: Default::default(),
+        }
+    }
+
+    fn growth(list: &[BackupRecord]) -> Option<i64> {
+        growth_per_week(&list.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn growth_per_week_is_the_newest_minus_the_oldest_over_the_weeks_between() {
+        // Two weeks, 1,000 → 3,000 bytes (newest first, the middle one ignored): 1,000 a week.
+        let two_weeks = [
+            backup("2026-11-15T00:00:00Z", 3_000),
+            backup("2026-11-08T00:00:00Z", 9_999_999),
+            backup("2026-11-01T00:00:00Z", 1_000),
+        ];
+        assert_eq!(growth(&two_weeks), Some(1_000));
+        // Shrinking: negative. Half a week, 700 bytes less: 1,400 a week less.
+        let shrinking = [
+            backup("2026-11-04T12:00:00Z", 300),
+            backup("2026-11-01T00:00:00Z", 1_000),
+        ];
+        assert_eq!(growth(&shrinking), Some(-1_400));
+        // Exactly a day: counted (7 × the day's change).
+        let a_day = [
+            backup("2026-11-02T00:00:00Z", 110),
+            backup("2026-11-01T00:00:00Z", 100),
+        ];
+        assert_eq!(growth(&a_day), Some(70));
+        // Less than a day between them, one backup, none, or an unreadable date: no figure.
+        let hours = [
+            backup("2026-11-01T23:59:59Z", 5_000),
+            backup("2026-11-01T00:00:00Z", 100),
+        ];
+        assert_eq!(growth(&hours), None);
+        assert_eq!(growth(&two_weeks[..1]), None);
+        assert_eq!(growth(&[]), None);
+        assert_eq!(
+            growth(&[backup("not a date", 1), backup("2026-11-01T00:00:00Z", 1)]),
+            None
+        );
+        // Sizes near u64::MAX do not overflow: the result saturates to None, not a wrong sign.
+        let huge = [
+            backup("2026-11-02T00:00:00Z", u64::MAX),
+            backup("2026-11-01T00:00:00Z", 0),
+        ];
+        assert_eq!(growth(&huge), None);
+    }
+}

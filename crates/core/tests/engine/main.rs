@@ -21,6 +21,7 @@ mod config_functions;
 mod config_secrets;
 mod conformance;
 mod content_check;
+mod delete_locked;
 mod dest_s3;
 mod dest_s3_lock;
 mod destinations;

@@ -147,24 +147,42 @@ fn how_to_open(o: &mut String, card: &RecoveryCard) {
     }
     let _ = writeln!(
         steps,
-        "mkdir backup && tar --zstd -xf {} -C backup",
+        "mkdir backup && tar {} {} -C backup",
+        tar_flags(&plain),
         shell_word(&plain)
     );
     steps.push_str("createdb restored\n");
     steps.push_str(
-        "pg_restore --no-owner -d restored backup/database.dump   # format 2: backup/database (a folder), add -j 4\n",
-    );
-    steps.push_str(
         "psql -d restored -f backup/globals.sql   # roles, if you need them (before pg_restore)\n",
     );
+    if card.backups.first().is_some_and(|b| b.dump_directory) {
+        steps.push_str(
+            "pg_restore --no-owner -j 4 -d restored backup/database   # a folder: pg_dump's directory format\n",
+        );
+    } else {
+        steps.push_str(
+            "pg_restore --no-owner -d restored backup/database.dump   # an older backup may hold backup/database (a folder) instead\n",
+        );
+    }
     let _ = write!(
         o,
         "<h2>Opening a backup without Offsite</h2><p>With Offsite: <code>offsite restore {} --to postgres://…</code>. \
-         Without it, with age, tar (with zstd) and PostgreSQL's client tools:</p><pre>{}</pre>\
-         <p><code>manifest.json</code> in the archive lists every member with its SHA-256 and every table's row count.</p>",
+         Without it, with age, tar (with zstd for a <code>.tar.zst</code>) and PostgreSQL's client tools:</p><pre>{}</pre>\
+         <p><code>backup/{}</code> (the archive's manifest) lists every member with its SHA-256 and every table's row count.</p>",
         escape(&file),
-        escape(&steps)
+        escape(&steps),
+        crate::archive::manifest::MANIFEST_NAME
     );
+}
+
+/// tar's flags to extract `file` by its compression: `.tar.gz` is gzip (`-xzf`), anything else
+/// Offsite writes is zstd (`--zstd -xf`, GNU tar 1.31 or later).
+fn tar_flags(file: &str) -> &'static str {
+    if file.ends_with(".tar.gz") || file.ends_with(".tgz") {
+        "-xzf"
+    } else {
+        "--zstd -xf"
+    }
 }
 
 /// A file name as one shell word (single-quoted unless it is plain).
@@ -199,6 +217,7 @@ mod tests {
                 size: 1,
                 sha256: "ab".into(),
                 file_name: "x'<b>.tar.zst.age".into(),
+                dump_directory: false,
                 copies: vec![CardCopy {
                     place: "<i>usb".into(),
                     location: "/m".into(),
@@ -217,5 +236,49 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("Ann &lt;ann@example.com&gt;"));
         assert!(html.contains("age -d -i recovery-key.txt"));
+        assert!(html.contains("tar --zstd -xf"), "a .tar.zst archive");
+    }
+
+    #[test]
+    fn the_tar_line_follows_the_archive_s_compression() {
+        assert_eq!(tar_flags("shop_20261121_101500_database.tar.gz"), "-xzf");
+        assert_eq!(
+            tar_flags("shop_20261121_101500_database.tar.zst"),
+            "--zstd -xf"
+        );
+        let mut card = RecoveryCard {
+            project: "shop".into(),
+            database: "postgres://u@h/db".into(),
+            backup_dir: "/b".into(),
+            encryption: "key".into(),
+            targets: Default::default(),
+            backups: vec![CardBackup {
+                id: "1".into(),
+                created_at: "t".into(),
+                backup_type: "database".into(),
+                size: 1,
+                sha256: "ab".into(),
+                file_name: "shop_20261121_101500_database.tar.gz.age".into(),
+                dump_directory: true,
+                copies: vec![],
+            }],
+            destinations: vec![],
+            last_drill: None,
+            contacts: vec![],
+            made_at: "now".into(),
+        };
+        let html = render(&card);
+        assert!(
+            html.contains("tar -xzf shop_20261121_101500_database.tar.gz -C backup"),
+            "{html}"
+        );
+        assert!(!html.contains("--zstd"), "{html}");
+        assert!(html.contains("pg_restore --no-owner -j 4 -d restored backup/database "));
+        card.backups[0].dump_directory = false;
+        card.backups[0].file_name = "shop_20261121_101500_database.tar.zst".into();
+        let html = render(&card);
+        assert!(html.contains("tar --zstd -xf shop_20261121_101500_database.tar.zst -C backup"));
+        assert!(!html.contains("age -d"), "not encrypted: no age line");
+        assert!(html.contains("pg_restore --no-owner -d restored backup/database.dump "));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod html;
 
+use crate::archive::manifest::DumpFormat;
 use crate::catalog::{BackupStatus, LOCAL_DESTINATION};
 use crate::drill::Verdict;
 use crate::engine::Engine;
@@ -36,6 +37,9 @@ pub struct CardBackup {
     pub size: u64,
     pub sha256: String,
     pub file_name: String,
+    /// The database is a folder of pg_dump's directory format (`database/`, archive format 2)
+    /// rather than one `database.dump`.
+    pub dump_directory: bool,
     pub copies: Vec<CardCopy>,
 }
 
@@ -94,6 +98,21 @@ fn clean_contacts(contacts: &[String]) -> Result<Vec<String>> {
             Ok(c.to_string())
         })
         .collect()
+}
+
+/// The database's dump format a manifest records (`None`: format 1, always `custom`, or none).
+fn dump_format(manifest_json: &str) -> Option<DumpFormat> {
+    #[derive(serde::Deserialize)]
+    struct Dumped {
+        #[serde(default)]
+        dump: Option<crate::archive::manifest::DumpLayout>,
+    }
+    Some(
+        serde_json::from_str::<Dumped>(manifest_json)
+            .ok()?
+            .dump?
+            .format,
+    )
 }
 
 impl Engine {
@@ -166,7 +185,15 @@ impl Engine {
                     }
                 })
                 .collect();
+            let dump_directory = self
+                .catalog
+                .backup(&b.id)
+                .await
+                .ok()
+                .and_then(|r| dump_format(r.manifest_json.as_deref()?))
+                == Some(DumpFormat::Directory);
             backups.push(CardBackup {
+                dump_directory,
                 file_name: std::path::Path::new(&b.path)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
