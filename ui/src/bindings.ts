@@ -3675,6 +3675,11 @@ export type StoredCoverage = {
 	not_covered: ([string, string])[],
 	/**  The published tables' columns when the chain began (DDL after it breaks the window). */
 	fingerprint: string,
+	/**
+	 *  The not-covered tables `pitr enable --replica-identity-full` would make covered (owned
+	 *  by this role, logged, without a replica identity).
+	 */
+	no_replica_identity?: string[],
 };
 
 /**  A project's Supabase side (for the configuration component). */

@@ -31,6 +31,18 @@ impl Engine {
             ))),
         }
     }
+    /// Set `REPLICA IDENTITY FULL` on the tables `which` names (checked: existing, this role's,
+    /// logged, without one), then capture them: start capturing, or start a new chain with
+    /// them when capture runs.
+    pub async fn pitr_enable_identity_full(
+        &self,
+        name: &str,
+        which: &crate::pitr::server::IdentityFull,
+        max_retained: Option<u64>,
+        keep_within: Option<i64>,
+    ) -> Result<super::PitrEnabled> {
+        super::enable_identity_full(self, name, which, max_retained, keep_within).await
+    }
     /// Which captures `name`'s server and role allow, and why not the other.
     pub async fn pitr_modes(&self, name: &str) -> Result<crate::pitr::physical::Modes> {
         super::physical::modes(self, name).await

@@ -11,6 +11,7 @@ pub mod physical;
 pub mod physical_restore;
 pub mod prune;
 pub mod pull;
+pub mod remove;
 pub mod restore;
 pub mod serve;
 pub mod verify;
@@ -50,6 +51,10 @@ pub struct StoredCoverage {
     pub not_covered: Vec<(String, String)>,
     /// The published tables' columns when the chain began (DDL after it breaks the window).
     pub fingerprint: String,
+    /// The not-covered tables `pitr enable --replica-identity-full` would make covered (owned
+    /// by this role, logged, without a replica identity).
+    #[serde(default)]
+    pub no_replica_identity: Vec<String>,
 }
 
 /// What `enable` did.
@@ -141,6 +146,7 @@ pub(crate) async fn enable(
         fingerprint: server::fingerprint(&mut conn, &spec, &names.publication).await?,
         covered: coverage.covered,
         not_covered: coverage.not_covered,
+        no_replica_identity: coverage.no_replica_identity,
     };
     let json = serde_json::to_string(&stored).map_err(|e| Error::internal(e.to_string()))?;
     let max = max_retained.unwrap_or(DEFAULT_MAX_RETAINED);
@@ -173,6 +179,45 @@ pub(crate) async fn enable(
             Err(e)
         }
     }
+}
+
+/// `pitr enable --replica-identity-full`: set `REPLICA IDENTITY FULL` on the tables `which`
+/// names (each refused unless it exists, is this role's, logged and without one), then start
+/// capturing — or, when capture runs already, capture what the slot holds and start a new chain
+/// whose publication has them (its base taken now; the limits stay the running chain's).
+pub(crate) async fn enable_identity_full(
+    engine: &Engine,
+    name: &str,
+    which: &server::IdentityFull,
+    max_retained: Option<u64>,
+    keep_within: Option<i64>,
+) -> Result<PitrEnabled> {
+    let project = engine.catalog.project(name).await?;
+    let running = active_chain(engine, &project).await?;
+    if running.as_ref().is_some_and(|c| c.mode == "physical") {
+        return Err(Error::invalid(
+            "the physical capture covers every table already: --replica-identity-full is for \
+             the logical capture",
+        ));
+    }
+    let (spec, mut conn) = connect(engine, &project).await?;
+    let altered = server::set_identity_full(&mut conn, &spec, which).await?;
+    tracing::info!(project = %name, "REPLICA IDENTITY FULL set on {}", altered.join(", "));
+    drop(conn);
+    if running.is_none() {
+        return enable(engine, name, max_retained, keep_within).await;
+    }
+    // The pass notices the captured tables changed and starts the new chain.
+    let pass = keep::keep(
+        engine,
+        name,
+        keep::KeepCapturing::default(),
+        &CancellationToken::new(),
+    )
+    .await?;
+    pass.started.ok_or_else(|| {
+        Error::internal("the tables' replica identity changed but no new chain started")
+    })
 }
 
 /// The base: an ordinary database backup, dumped in a snapshot taken after the slot.
