@@ -111,46 +111,77 @@ fn a_slot_past_its_limit_is_dropped_within_one_wal_segment_of_it() {
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     let (peak, samples, dropped) = std::thread::scope(|s| {
-        // A steady write load: about 1 MiB of WAL every 250 ms.
-        let writer = s.spawn(|| {
-            while !stop.load(Ordering::SeqCst) {
-                sql(
-                    &pg,
-                    db,
-                    "INSERT INTO public.big (pad) SELECT repeat(md5(g::text), 12) \
-                     FROM generate_series(1, 2000) g",
-                );
-                std::thread::sleep(Duration::from_millis(250));
-            }
-        });
-        // The server's retained WAL, sampled every 200 ms until the slot is gone.
+        // A steady write load: two writers, each about 1 MiB of WAL every 100 ms or so (more
+        // than the capture reads in its passes: the slot falls behind).
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    while !stop.load(Ordering::SeqCst) {
+                        sql(
+                            &pg,
+                            db,
+                            "INSERT INTO public.big (pad) SELECT repeat(md5(g::text), 12) \
+                             FROM generate_series(1, 2000) g",
+                        );
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                })
+            })
+            .collect();
+        // The server's retained WAL, sampled every 200 ms (one psql session, `\watch`) until
+        // the slot is gone (-1).
+        let mut watch = pg
+            .command("psql")
+            .args(["-X", "-At", "-d", "postgres", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            &mut watch.stdin.take().unwrap(),
+            b"SELECT coalesce(max((pg_current_wal_lsn() - restart_lsn)::bigint), -1) \
+              FROM pg_replication_slots\n\\watch 0.2\n",
+        )
+        .unwrap();
+        let lines = std::io::BufReader::new(watch.stdout.take().unwrap());
         let (mut peak, mut samples, mut dropped) = (0i64, 0u32, false);
-        while started.elapsed() < Duration::from_secs(50) {
-            let held = count(
-                &pg,
-                "postgres",
-                "SELECT coalesce(max((pg_current_wal_lsn() - restart_lsn)::bigint), -1) \
-                 FROM pg_replication_slots",
-            );
+        for line in std::io::BufRead::lines(lines) {
+            let Ok(held) = line.unwrap().trim().parse::<i64>() else {
+                continue;
+            };
             if held < 0 {
                 dropped = true;
                 break;
             }
             peak = peak.max(held);
             samples += 1;
-            std::thread::sleep(Duration::from_millis(200));
+            if started.elapsed() > Duration::from_secs(50) {
+                break;
+            }
         }
+        let _ = watch.kill();
+        let _ = watch.wait();
         stop.store(true, Ordering::SeqCst);
-        writer.join().unwrap();
+        for w in writers {
+            w.join().unwrap();
+        }
         (peak, samples, dropped)
     });
+    assert!(
+        dropped,
+        "the slot was not dropped in 50 s (peak {peak} bytes)"
+    );
     let exited = cap.0.wait().unwrap();
+    eprintln!(
+        "retained WAL: peak {peak} bytes over {samples} samples; dropped after {:?}",
+        started.elapsed()
+    );
     assert!(
         dropped,
         "the slot was not dropped in 50 s (peak {peak} bytes)"
     );
     assert!(exited.success(), "the capture ended with {exited:?}");
-    assert!(samples > 10, "only {samples} samples");
+    assert!(samples >= 3, "only {samples} samples");
     assert!(
         peak > limit / 2,
         "the load held only {peak} bytes at most: the limit was never approached"

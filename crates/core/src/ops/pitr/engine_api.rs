@@ -76,6 +76,16 @@ impl Engine {
     ) -> Result<super::keep::KeepPass> {
         super::keep::keep(self, name, want, cancel).await
     }
+    /// Wait `every` between capture passes of the projects `names`, or less: until one's slot
+    /// holds more than its limit (its next pass drops it), or `cancel`.
+    pub async fn pitr_wait(
+        &self,
+        names: &[String],
+        every: std::time::Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) {
+        super::watch::between_passes(self, names, every, cancel).await
+    }
     /// The projects whose capture runs (an active chain), by name; no server is asked.
     pub async fn pitr_capturing(&self) -> Result<Vec<String>> {
         self.catalog.pitr_active_projects().await

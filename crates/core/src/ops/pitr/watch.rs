@@ -18,19 +18,23 @@ use tokio_util::sync::CancellationToken;
 /// How often the slot is sampled while a pass runs.
 pub(super) const SAMPLE: Duration = Duration::from_millis(200);
 
-/// Sample the slot `slot` every [`SAMPLE`] until it holds more than `limit` bytes; then cancel
-/// `stop` and the statement running on backend `pass_pid` (the pass's connection), and return
-/// what it held. Never returns while under the limit. A pass shorter than one sample opens no
-/// second connection.
+/// A running pass to stop: its token and its connection's backend.
+pub(super) struct Pass<'a> {
+    pub stop: &'a CancellationToken,
+    pub pid: i32,
+}
+
+/// Sample the slot `slot` every [`SAMPLE`] until it holds more than `limit` bytes; then stop
+/// `pass` (its token cancelled, the statement running on its backend cancelled), and return
+/// what the slot held. Never returns while under the limit. Its connection is opened at once
+/// (not on the way to the first sample: a slow connection would delay it).
 pub(super) async fn over_limit(
     engine: &Engine,
     project: &Project,
     slot: &str,
     limit: i64,
-    pass_pid: i32,
-    stop: &CancellationToken,
+    pass: Option<Pass<'_>>,
 ) -> i64 {
-    tokio::time::sleep(SAMPLE).await;
     let (spec, mut conn) = match connect(engine, project).await {
         Ok(c) => c,
         Err(e) => {
@@ -39,19 +43,21 @@ pub(super) async fn over_limit(
         }
     };
     loop {
+        tokio::time::sleep(SAMPLE).await;
         match server::slot_state(&mut conn, &spec, slot).await {
             Ok(Some(s)) if s.retained_bytes > limit => {
-                stop.cancel();
-                let _ = sqlx::query("SELECT pg_cancel_backend($1)")
-                    .bind(pass_pid)
-                    .execute(&mut conn)
-                    .await;
+                if let Some(p) = &pass {
+                    p.stop.cancel();
+                    let _ = sqlx::query("SELECT pg_cancel_backend($1)")
+                        .bind(p.pid)
+                        .execute(&mut conn)
+                        .await;
+                }
                 return s.retained_bytes;
             }
             Ok(_) => {}
             Err(e) => tracing::debug!(project = %project.name, "sampling the slot: {e}"),
         }
-        tokio::time::sleep(SAMPLE).await;
     }
 }
 
@@ -65,11 +71,50 @@ pub(super) async fn drop_released(
     let mut tries = 0;
     loop {
         match server::drop_slot(conn, spec, slot).await {
-            Err(_) if tries < 50 => {
+            Err(_) if tries < 250 => {
                 tries += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             other => return other,
         }
+    }
+}
+
+/// Wait `every` between passes of the projects `names`, or less: until one's slot holds more
+/// than its chain's limit (its next pass then drops it), or `cancel`.
+pub(crate) async fn between_passes(
+    engine: &Engine,
+    names: &[String],
+    every: Duration,
+    cancel: &CancellationToken,
+) {
+    let mut watched = Vec::new();
+    for name in names {
+        let Ok(project) = engine.catalog.project(name).await else {
+            continue;
+        };
+        if let Ok(Some(chain)) = super::active_chain(engine, &project).await {
+            watched.push((project, chain));
+        }
+    }
+    let overs = watched.iter().map(|(project, chain)| {
+        Box::pin(over_limit(
+            engine,
+            project,
+            &chain.slot,
+            chain.max_retained,
+            None,
+        ))
+    });
+    let any_over = async {
+        if watched.is_empty() {
+            std::future::pending::<()>().await;
+        }
+        futures::future::select_all(overs).await;
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = tokio::time::sleep(every) => {}
+        _ = any_over => {}
     }
 }
