@@ -191,6 +191,12 @@ pub async fn set_identity_full(
             "no table lacks a replica identity: every table this role owns is covered already",
         ));
     }
+    // The statement takes the table's strongest lock: it waits for the transactions using
+    // the table, but not for long.
+    sqlx::query("SET lock_timeout = '10s'")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
     let mut done = Vec::new();
     for t in chosen {
         sqlx::query(&format!("ALTER TABLE {} REPLICA IDENTITY FULL", t.quoted()))
@@ -425,4 +431,57 @@ pub async fn sequences(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<S
             value,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_identity_full_takes_names_or_all_uncovered() {
+        assert_eq!(
+            IdentityFull::parse(" all-uncovered ").unwrap(),
+            IdentityFull::AllUncovered
+        );
+        assert_eq!(
+            IdentityFull::parse("public.a, b ,").unwrap(),
+            IdentityFull::Tables(vec!["public.a".into(), "b".into()])
+        );
+        assert!(IdentityFull::parse(" , ").is_err());
+        let t = |schema: &str, name: &str, owned, unlogged, no_identity| Table {
+            schema: schema.into(),
+            name: name.into(),
+            owned,
+            unlogged,
+            no_identity,
+        };
+        let all = [
+            t("public", "h", true, false, true),
+            t("public", "k", true, false, false),
+            t("public", "u", true, true, true),
+            t("public", "o", false, false, true),
+            t("x\"; DROP", "h", true, false, true),
+        ];
+        assert_eq!(pick(&all, "h").unwrap().full_name(), "public.h");
+        assert_eq!(
+            pick(&all, "x\"; DROP.h").unwrap().quoted(),
+            "\"x\"\"; DROP\".\"h\""
+        );
+        assert_eq!(
+            pick(&all, "public.k").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            pick(&all, "public.u").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            pick(&all, "public.o").unwrap_err().kind(),
+            ErrorKind::Permission
+        );
+        assert_eq!(
+            pick(&all, "public.h; DROP TABLE k").unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
 }

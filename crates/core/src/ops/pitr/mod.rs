@@ -217,9 +217,19 @@ pub(crate) async fn enable_identity_full(
         &CancellationToken::new(),
     )
     .await?;
-    pass.started.ok_or_else(|| {
-        Error::internal("the tables' replica identity changed but no new chain started")
-    })
+    match (pass.started, pass.run.dropped) {
+        (Some(started), _) => Ok(started),
+        (None, Some(why)) => Err(Error::new(
+            ErrorKind::Interrupted,
+            format!("REPLICA IDENTITY FULL is set, but the capture stopped: {why}"),
+        )
+        .with_hint(format!(
+            "`offsite pitr enable {name}` starts a new chain that captures them"
+        ))),
+        (None, None) => Err(Error::internal(
+            "the tables' replica identity changed but no new chain started",
+        )),
+    }
 }
 
 /// The base: an ordinary database backup, dumped in a snapshot taken after the slot.
