@@ -47,6 +47,7 @@ WHERE c.relkind = 'r'
 ORDER BY 1, 2";
 
 /// One table as [`TABLES`] lists it.
+#[derive(Debug)]
 struct Table {
     schema: String,
     name: String,
