@@ -117,6 +117,7 @@ const COMMANDS: &[&str] = &[
     "start_recover_undo",
     "pitr_status",
     "pitr_enable",
+    "pitr_replica_identity_full",
     "pitr_disable",
     "pitr_capture_now",
     "pitr_plan",

@@ -11,6 +11,7 @@ use offsite_core::ops::pitr::keep::{KeepCapturing, KeepPass};
 use offsite_core::ops::pitr::restore::PitrPlan;
 use offsite_core::ops::pitr::{PitrEnabled, PitrStatus};
 use offsite_core::pitr::parse_time;
+use offsite_core::pitr::server::IdentityFull;
 use tauri::{AppHandle, Runtime, State};
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +30,24 @@ pub async fn pitr_enable(shell: State<'_, Shell>, project: String) -> CmdResult<
     shell
         .engine()?
         .pitr_enable(&project, None, None)
+        .await
+        .map_err(err)
+}
+
+/// Capture `tables` too: `REPLICA IDENTITY FULL` set on each (the engine checks that each is an
+/// existing table of the project's role without a replica identity; the names are never part
+/// of SQL text), then a new window starts with them (or capture starts).
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_replica_identity_full(
+    shell: State<'_, Shell>,
+    project: String,
+    tables: Vec<String>,
+) -> CmdResult<PitrEnabled> {
+    let which = IdentityFull::Tables(tables);
+    shell
+        .engine()?
+        .pitr_enable_identity_full(&project, &which, None, None)
         .await
         .map_err(err)
 }

@@ -65,6 +65,8 @@ pub async fn remove_project(
     let opts = offsite_core::ops::RemoveProject {
         typed_name,
         delete_key,
+        // The window refuses while a capture's slot cannot be dropped (the error says why).
+        leave_slot: false,
     };
     shell
         .engine()?

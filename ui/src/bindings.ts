@@ -427,6 +427,12 @@ export const commands = {
 	pitrStatus: (project: string) => typedError<PitrStatus, ErrorPayload>(__TAURI_INVOKE("pitr_status", { project })),
 	/**  Start capturing `project`'s changes (publication, slot, base backup), with the defaults. */
 	pitrEnable: (project: string) => typedError<PitrEnabled, ErrorPayload>(__TAURI_INVOKE("pitr_enable", { project })),
+	/**
+	 *  Capture `tables` too: `REPLICA IDENTITY FULL` set on each (the engine checks that each is an
+	 *  existing table of the project's role without a replica identity; the names are never part
+	 *  of SQL text), then a new window starts with them (or capture starts).
+	 */
+	pitrReplicaIdentityFull: (project: string, tables: string[]) => typedError<PitrEnabled, ErrorPayload>(__TAURI_INVOKE("pitr_replica_identity_full", { project, tables })),
 	/**  Stop capturing: drop the slot and the publication (the windows stay restorable). */
 	pitrDisable: (project: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("pitr_disable", { project })),
 	/**  One capture pass now (the dashboard's "Capture now"). */
@@ -3707,6 +3713,11 @@ export type StoredCoverage = {
 	not_covered: ([string, string])[],
 	/**  The published tables' columns when the chain began (DDL after it breaks the window). */
 	fingerprint: string,
+	/**
+	 *  The not-covered tables `pitr enable --replica-identity-full` would make covered (owned
+	 *  by this role, logged, without a replica identity).
+	 */
+	no_replica_identity?: string[],
 };
 
 /**  A project's Supabase side (for the configuration component). */

@@ -98,9 +98,11 @@ pub async fn run_capture(agent: Arc<Agent>, cancel: CancellationToken) {
                 }
             }
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(EVERY) => {}
+        // The slots watched while waiting: past a limit, the next passes start now.
+        let ids: Vec<String> = wanted.iter().map(|(id, _)| id.clone()).collect();
+        agent.engine.pitr_wait(&ids, EVERY, &cancel).await;
+        if cancel.is_cancelled() {
+            return;
         }
     }
 }

@@ -5,6 +5,8 @@ use crate::output::Out;
 use clap::Subcommand;
 use offsite_core::ops::pitr::keep::KeepCapturing;
 use offsite_core::ops::pitr::restore::PitrPlan;
+use offsite_core::ops::pitr::StoredCoverage;
+use offsite_core::pitr::server::IdentityFull;
 use offsite_core::pitr::{micros_text, parse_keep_within, parse_size, parse_time};
 use offsite_core::{Engine, Result};
 use std::time::Duration;
@@ -15,7 +17,7 @@ pub enum PitrCmd {
     /// Start capturing: a publication of the tables this role may publish, a logical slot, and
     /// a base backup taken after the slot (the role needs REPLICATION, not SUPERUSER).
     #[command(
-        after_help = "Examples:\n  offsite pitr enable shop\n  offsite pitr enable shop --max-retained 512MiB\n  offsite pitr enable shop --mode physical"
+        after_help = "Examples:\n  offsite pitr enable shop\n  offsite pitr enable shop --max-retained 512MiB\n  offsite pitr enable shop --mode physical\n  offsite pitr enable shop --replica-identity-full public.pgbench_history"
     )]
     Enable {
         /// The project.
@@ -32,6 +34,12 @@ pub enum PitrCmd {
         /// older ones are removed after each segment and by `offsite prune`.
         #[arg(long, value_name = "DURATION")]
         keep_within: Option<String>,
+        /// Set REPLICA IDENTITY FULL on these tables first (schema.table, comma-separated), or on
+        /// every table not covered for want of one (`all-uncovered`), so their updates and
+        /// deletes are captured. Each must exist and be owned by the project's role. When
+        /// capture runs already, a new base starts with them.
+        #[arg(long, value_name = "TABLES|all-uncovered")]
+        replica_identity_full: Option<String>,
     },
     /// Remove the windows that ended longer ago than --keep-within (default: the setting given
     /// to enable): their segments and catalog rows. Never the newest window; bases stay (the
@@ -99,13 +107,28 @@ pub async fn pitr(
             max_retained,
             mode,
             keep_within,
+            replica_identity_full,
         } => {
             let max = match max_retained {
                 Some(s) => Some(parse_size(&s)?),
                 None => None,
             };
             let keep = keep_within.as_deref().map(parse_keep_within).transpose()?;
-            let e = engine.pitr_enable_mode(&project, &mode, max, keep).await?;
+            let e = match replica_identity_full {
+                Some(which) if mode == "logical" => {
+                    let which = IdentityFull::parse(&which)?;
+                    engine
+                        .pitr_enable_identity_full(&project, &which, max, keep)
+                        .await?
+                }
+                Some(_) => {
+                    return Err(offsite_core::Error::invalid(
+                        "--replica-identity-full is for the logical capture (the physical one \
+                         covers every table)",
+                    ))
+                }
+                None => engine.pitr_enable_mode(&project, &mode, max, keep).await?,
+            };
             if out.json() {
                 out.emit(&e);
             } else {
@@ -113,14 +136,7 @@ pub async fn pitr(
                     "capturing {project}: slot {}, base {} at {}",
                     e.slot, e.base_backup_id, e.base_at
                 );
-                println!(
-                    "covered ({}): {}",
-                    e.coverage.covered.len(),
-                    e.coverage.covered.join(", ")
-                );
-                for (t, why) in &e.coverage.not_covered {
-                    println!("not covered: {t}: {why}");
-                }
+                show_coverage(&project, &e.coverage);
             }
         }
         PitrCmd::Run {
@@ -178,6 +194,9 @@ pub async fn pitr(
             if let Some(rpo) = s.rpo_seconds {
                 println!("RPO now: {rpo:.0} s");
             }
+            if let Some(c) = &s.coverage {
+                show_coverage(&project, c);
+            }
             for w in &s.windows {
                 match &w.broken_by {
                     Some(why) => println!("window {} → {} (ends: {why})", w.from_text, w.to_text),
@@ -205,6 +224,22 @@ pub async fn pitr(
         }
     }
     Ok(0)
+}
+
+/// The tables captured, those not (and why), and the next step for those a replica identity
+/// would make covered.
+fn show_coverage(project: &str, c: &StoredCoverage) {
+    println!("covered ({}): {}", c.covered.len(), c.covered.join(", "));
+    for (t, why) in &c.not_covered {
+        println!("not covered: {t}: {why}");
+    }
+    if !c.no_replica_identity.is_empty() {
+        println!(
+            "next step: offsite pitr enable {project} --replica-identity-full {} (sets REPLICA \
+             IDENTITY FULL: their updates and deletes are captured; a new base starts)",
+            c.no_replica_identity.join(",")
+        );
+    }
 }
 
 /// Where `restore --at` goes: `--to` (a URL or a project), or a physical capture's recovered

@@ -145,7 +145,7 @@ pub enum ProjectCmd {
     /// encrypts backups asks for its name to be typed back, and its key stays in the keychain
     /// (marked orphaned, see `offsite key list`) unless --delete-key.
     #[command(
-        after_help = "Examples:\n  offsite project remove shop\n  offsite key export shop > shop-key.txt && offsite project remove shop --yes\n  offsite project remove shop --delete-key"
+        after_help = "Examples:\n  offsite project remove shop\n  offsite key export shop > shop-key.txt && offsite project remove shop --yes\n  offsite project remove shop --delete-key\n  offsite project remove shop --leave-slot"
     )]
     Remove {
         /// The project (see `offsite project list`).
@@ -157,6 +157,10 @@ pub enum ProjectCmd {
         /// only with a saved recovery key).
         #[arg(long)]
         delete_key: bool,
+        /// Remove it even when its point-in-time capture's slot cannot be dropped (the server
+        /// unreachable): the slot stays on that server, keeping WAL until someone drops it.
+        #[arg(long)]
+        leave_slot: bool,
     },
     /// Replace a project's stored password with the first line of standard input (into the OS
     /// keychain, or nowhere with OFFSITE_SECRET_STORE=env).
@@ -344,7 +348,8 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
             name,
             yes,
             delete_key,
-        } => remove(engine, &name, yes, delete_key, out).await?,
+            leave_slot,
+        } => remove(engine, &name, yes, (delete_key, leave_slot), out).await?,
         ProjectCmd::Password { name } => {
             let password = read_password_stdin()?;
             engine.set_password(&name, &password).await?;
@@ -356,11 +361,20 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
 
 /// `offsite project remove`: the engine says whether the name must be typed back (a key that
 /// encrypts backups); on a terminal it is asked for, otherwise `--yes` gives it.
-async fn remove(engine: &Engine, name: &str, yes: bool, delete_key: bool, out: &Out) -> Result<()> {
+/// `flags`: `--delete-key`, `--leave-slot`.
+async fn remove(
+    engine: &Engine,
+    name: &str,
+    yes: bool,
+    flags: (bool, bool),
+    out: &Out,
+) -> Result<()> {
     use offsite_core::ops::{KeyFate, RemoveProject};
+    let (delete_key, leave_slot) = flags;
     let opts = |typed: Option<String>| RemoveProject {
         typed_name: typed,
         delete_key,
+        leave_slot,
     };
     let typed = yes.then(|| name.to_string());
     let removed = match engine.remove_project_with(name, opts(typed)).await {

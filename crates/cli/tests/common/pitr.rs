@@ -6,6 +6,26 @@ use std::path::Path;
 
 pub const ROLE: &str = "pitr_owner";
 
+/// A cluster with a REPLICATION (not superuser) role owning database `db`, `setup` run as that
+/// role, and a data folder whose project `shop` backs it up as that role.
+pub fn project_with(db: &str, setup: &str) -> (TestCluster, tempfile::TempDir) {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(&pg, db, setup);
+    let data = tempfile::tempdir().unwrap();
+    super::pg::ok(
+        super::pg::run(
+            data.path(),
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
+        "project add",
+    );
+    (pg, data)
+}
+
 pub fn owner_url(pg: &TestCluster, db: &str) -> String {
     format!("postgres://{ROLE}@127.0.0.1:{}/{db}", pg.port())
 }

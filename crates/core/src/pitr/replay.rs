@@ -332,8 +332,15 @@ fn find(r: &Relation, key: &Tuple, n: usize) -> Result<String> {
         let q = quote_ident(&c.name);
         conds.push(if key.get(i) == Some(&Value::Null) {
             format!("o.{q} IS NULL")
-        } else {
+        } else if c.key && !full {
             format!("o.{q} = k.{q}")
+        } else if c.type_oid == JSON || c.type_oid == JSONB {
+            // json has no equality operator, and its text was normalised on the way here.
+            format!("o.{q}::jsonb = k.{q}::jsonb")
+        } else {
+            // REPLICA IDENTITY FULL compares every column, some of types without an equality
+            // operator (point, xml): by their text, which the server wrote for both sides.
+            format!("o.{q}::text = k.{q}::text")
         });
     }
     if conds.is_empty() {

@@ -17,20 +17,28 @@ use sqlx::PgConnection;
 pub struct Coverage {
     /// `schema.table`
     pub covered: Vec<String>,
-    /// (`schema.table`, why not)
+    /// (`schema.table`, why not); also large objects, when the database has any.
     pub not_covered: Vec<(String, String)>,
+    /// The not-covered tables that `REPLICA IDENTITY FULL` would make covered: this role owns
+    /// them, they are logged, they have no replica identity.
+    pub no_replica_identity: Vec<String>,
 }
 
+/// Why a table without a replica identity is not covered, and the next step.
+pub const NO_IDENTITY: &str = "no replica identity (its updates and deletes could not be \
+captured): `offsite pitr enable PROJECT --replica-identity-full TABLE` sets REPLICA IDENTITY \
+FULL on it, or add a primary key";
+
+/// What `not_covered` names large objects by.
+pub const LARGE_OBJECTS: &str = "large objects (pg_largeobject)";
+
+/// Every ordinary table outside the system schemas and extensions: schema, name, owned by this
+/// role, unlogged, without a replica identity.
 const TABLES: &str = "\
-SELECT n.nspname::text, c.relname::text,
-  CASE WHEN NOT pg_has_role(c.relowner, 'USAGE')
-         THEN 'not owned by this role (a publication lists only tables its role owns)'
-       WHEN c.relpersistence = 'u' THEN 'unlogged (its changes are not written to the WAL)'
-       WHEN c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
-              SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))
-         THEN 'no replica identity (updates and deletes cannot be captured: add a primary key \
-or ALTER TABLE … REPLICA IDENTITY FULL)'
-  END
+SELECT n.nspname::text, c.relname::text, pg_has_role(c.relowner, 'USAGE'),
+  c.relpersistence = 'u',
+  c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (
+     SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
@@ -38,25 +46,227 @@ WHERE c.relkind = 'r'
                   AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2";
 
-/// The tables of the database and whether this role can capture each.
-pub async fn coverage(conn: &mut PgConnection, spec: &ConnSpec) -> Result<(Coverage, Vec<String>)> {
-    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(TABLES)
+/// One table as [`TABLES`] lists it.
+#[derive(Debug)]
+struct Table {
+    schema: String,
+    name: String,
+    owned: bool,
+    unlogged: bool,
+    no_identity: bool,
+}
+
+impl Table {
+    fn full_name(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+    fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+    /// Why the capture cannot cover it (`None`: it can).
+    fn why_not(&self) -> Option<&'static str> {
+        if !self.owned {
+            Some("not owned by this role (a publication lists only tables its role owns)")
+        } else if self.unlogged {
+            Some("unlogged (its changes are not written to the WAL)")
+        } else if self.no_identity {
+            Some(NO_IDENTITY)
+        } else {
+            None
+        }
+    }
+}
+
+async fn tables(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<Table>> {
+    let rows: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(TABLES)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(schema, name, owned, unlogged, no_identity)| Table {
+            schema,
+            name,
+            owned,
+            unlogged,
+            no_identity,
+        })
+        .collect())
+}
+
+/// The tables of the database and whether this role can capture each (and the covered ones
+/// quoted for the publication); large objects, when there are any, as not covered.
+pub async fn coverage(conn: &mut PgConnection, spec: &ConnSpec) -> Result<(Coverage, Vec<String>)> {
     let mut c = Coverage::default();
     let mut quoted = Vec::new();
-    for (schema, table, why) in rows {
-        let name = format!("{schema}.{table}");
-        match why {
-            Some(why) => c.not_covered.push((name, why)),
+    for t in tables(conn, spec).await? {
+        match t.why_not() {
+            Some(why) => {
+                if why == NO_IDENTITY {
+                    c.no_replica_identity.push(t.full_name());
+                }
+                c.not_covered.push((t.full_name(), why.to_string()));
+            }
             None => {
-                quoted.push(format!("{}.{}", quote_ident(&schema), quote_ident(&table)));
-                c.covered.push(name);
+                quoted.push(t.quoted());
+                c.covered.push(t.full_name());
             }
         }
     }
+    // pg_largeobject_metadata is readable by every role (pg_largeobject is not).
+    let large: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e).context("counting the large objects"))?;
+    if large > 0 {
+        c.not_covered.push((
+            LARGE_OBJECTS.to_string(),
+            format!(
+                "{large} large object(s): logical replication does not carry them (restored as \
+                 in the base)"
+            ),
+        ));
+    }
     Ok((c, quoted))
+}
+
+/// Which tables `pitr enable --replica-identity-full` sets `REPLICA IDENTITY FULL` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityFull {
+    /// These, by name (`schema.table`, or `table` in `public`).
+    Tables(Vec<String>),
+    /// Every table not covered for want of a replica identity that this role can alter.
+    AllUncovered,
+}
+
+impl IdentityFull {
+    /// `all-uncovered`, or a comma-separated list of tables.
+    pub fn parse(s: &str) -> Result<IdentityFull> {
+        if s.trim() == "all-uncovered" {
+            return Ok(IdentityFull::AllUncovered);
+        }
+        let names: Vec<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect();
+        if names.is_empty() {
+            return Err(Error::invalid(
+                "--replica-identity-full needs tables (schema.table, comma-separated) or \
+                 all-uncovered",
+            ));
+        }
+        Ok(IdentityFull::Tables(names))
+    }
+}
+
+/// Set `REPLICA IDENTITY FULL` on the tables `which` names, each checked first to be an
+/// existing table this role owns, logged and without a replica identity: nothing is altered
+/// unless every name is. The statement is built from the catalog's own names, quoted — never
+/// from the text given. Returns the tables altered (`schema.table`).
+pub async fn set_identity_full(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    which: &IdentityFull,
+) -> Result<Vec<String>> {
+    let all = tables(conn, spec).await?;
+    let chosen: Vec<&Table> = match which {
+        IdentityFull::AllUncovered => all
+            .iter()
+            .filter(|t| t.why_not() == Some(NO_IDENTITY))
+            .collect(),
+        IdentityFull::Tables(names) => {
+            let mut chosen = Vec::new();
+            for n in names {
+                let t = pick(&all, n)?;
+                if !chosen.iter().any(|c: &&Table| std::ptr::eq(*c, t)) {
+                    chosen.push(t);
+                }
+            }
+            chosen
+        }
+    };
+    if chosen.is_empty() {
+        return Err(Error::not_found(
+            "no table lacks a replica identity: every table this role owns is covered already",
+        ));
+    }
+    // The statement takes the table's strongest lock: it waits for the transactions using
+    // the table, but not for long.
+    sqlx::query("SET lock_timeout = '10s'")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    let mut done = Vec::new();
+    for t in chosen {
+        sqlx::query(&format!("ALTER TABLE {} REPLICA IDENTITY FULL", t.quoted()))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                spec.map_sqlx(e).context(format!(
+                    "setting REPLICA IDENTITY FULL on {}",
+                    t.full_name()
+                ))
+            })?;
+        done.push(t.full_name());
+    }
+    Ok(done)
+}
+
+/// The table `name` names, if `REPLICA IDENTITY FULL` would make it covered; otherwise why not.
+fn pick<'a>(all: &'a [Table], name: &str) -> Result<&'a Table> {
+    let mut found: Vec<&Table> = all.iter().filter(|t| t.full_name() == name).collect();
+    if found.is_empty() && !name.contains('.') {
+        found = all
+            .iter()
+            .filter(|t| t.schema == "public" && t.name == name)
+            .collect();
+    }
+    let t = match found.as_slice() {
+        [t] => *t,
+        [] => {
+            return Err(
+                Error::not_found(format!("no table named {name:?} in the database")).with_hint(
+                    "name an existing table as schema.table (`offsite pitr status` lists the \
+                        tables not covered)",
+                ),
+            )
+        }
+        _ => {
+            return Err(Error::invalid(format!(
+                "{name:?} names more than one table (a dot in a schema or table name)"
+            )))
+        }
+    };
+    if !t.owned {
+        return Err(Error::new(
+            ErrorKind::Permission,
+            format!(
+                "{} is not owned by this role: ALTER TABLE … REPLICA IDENTITY FULL needs the \
+                 table's owner",
+                t.full_name()
+            ),
+        )
+        .with_hint(
+            "ask the table's owner to run ALTER TABLE … REPLICA IDENTITY FULL, or connect \
+                    the project as that owner",
+        ));
+    }
+    if t.unlogged {
+        return Err(Error::invalid(format!(
+            "{} is unlogged: its changes are not written to the WAL, a replica identity would \
+             not make them captured",
+            t.full_name()
+        )));
+    }
+    if !t.no_identity {
+        return Err(Error::invalid(format!(
+            "{} has a replica identity already: it is covered",
+            t.full_name()
+        )));
+    }
+    Ok(t)
 }
 
 /// Create the publication, then the slot (so the slot decodes with the publication in place).
@@ -222,4 +432,57 @@ pub async fn sequences(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<S
             value,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_identity_full_takes_names_or_all_uncovered() {
+        assert_eq!(
+            IdentityFull::parse(" all-uncovered ").unwrap(),
+            IdentityFull::AllUncovered
+        );
+        assert_eq!(
+            IdentityFull::parse("public.a, b ,").unwrap(),
+            IdentityFull::Tables(vec!["public.a".into(), "b".into()])
+        );
+        assert!(IdentityFull::parse(" , ").is_err());
+        let t = |schema: &str, name: &str, owned, unlogged, no_identity| Table {
+            schema: schema.into(),
+            name: name.into(),
+            owned,
+            unlogged,
+            no_identity,
+        };
+        let all = [
+            t("public", "h", true, false, true),
+            t("public", "k", true, false, false),
+            t("public", "u", true, true, true),
+            t("public", "o", false, false, true),
+            t("x\"; DROP", "h", true, false, true),
+        ];
+        assert_eq!(pick(&all, "h").unwrap().full_name(), "public.h");
+        assert_eq!(
+            pick(&all, "x\"; DROP.h").unwrap().quoted(),
+            "\"x\"\"; DROP\".\"h\""
+        );
+        assert_eq!(
+            pick(&all, "public.k").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            pick(&all, "public.u").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            pick(&all, "public.o").unwrap_err().kind(),
+            ErrorKind::Permission
+        );
+        assert_eq!(
+            pick(&all, "public.h; DROP TABLE k").unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
 }

@@ -168,3 +168,56 @@ describe("PitrCard refresh", () => {
     }
   });
 });
+
+describe("PitrCard tables", () => {
+  it("on: a table without a replica identity is offered REPLICA IDENTITY FULL; the others are not", async () => {
+    let asked: unknown = null;
+    let covered = false;
+    const coverage = () =>
+      covered
+        ? { covered: ["public.orders", "public.history"], not_covered: [["public.cache", "unlogged table"]] as [string, string][], fingerprint: "g", no_replica_identity: [] }
+        : {
+            covered: ["public.orders"],
+            not_covered: [
+              ["public.cache", "unlogged table"],
+              ["public.history", "no replica identity (its updates and deletes could not be captured)"],
+            ] as [string, string][],
+            fingerprint: "f",
+            no_replica_identity: ["public.history"],
+          };
+    const calls = setup({
+      pitr_status: () => on({ coverage: coverage() }),
+      pitr_replica_identity_full: (args) => {
+        asked = args;
+        covered = true;
+        return { chain_id: "c3", slot: "s", publication: "p", coverage: coverage(), base_backup_id: "b", base_at: "2026-11-26T12:00:01Z" };
+      },
+    });
+    await screen.findByTestId("pitr-on");
+    const offers = screen.getAllByTestId("pitr-identity-full");
+    expect(offers).toHaveLength(1);
+    const row = offers[0]!.closest("li")!;
+    expect(row.textContent).toContain("public.history");
+    fireEvent.click(offers[0]!);
+    await screen.findByTestId("pitr-said");
+    expect(asked).toEqual({ project: "shop", tables: ["public.history"] });
+    expect(calls).toContain("pitr_replica_identity_full");
+    expect(screen.getByTestId("pitr-said").textContent).toContain("public.history is captured now");
+    await waitFor(() => expect(screen.queryByTestId("pitr-identity-full")).toBeNull());
+  });
+
+  it("on: a refused REPLICA IDENTITY FULL is shown with its reason", async () => {
+    setup({
+      pitr_status: () =>
+        on({
+          coverage: { covered: [], not_covered: [["public.history", "no replica identity"]], fingerprint: "f", no_replica_identity: ["public.history"] },
+        }),
+      pitr_replica_identity_full: () =>
+        Promise.reject({ code: "permission_denied", message: "public.history is not owned by this role", hint: "ask the table's owner", retryable: false }),
+    });
+    fireEvent.click(await screen.findByTestId("pitr-identity-full"));
+    const err = await screen.findByTestId("pitr-error");
+    expect(err.textContent).toContain("not owned by this role");
+    expect(screen.getByTestId("pitr-identity-full")).not.toBeDisabled();
+  });
+});

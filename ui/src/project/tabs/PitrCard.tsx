@@ -14,7 +14,7 @@ import "./pitr.css";
 const LAG_WARN_SECONDS = 60;
 const REFRESH_MS = 5000;
 
-type Busy = null | "enable" | "disable" | "capture";
+type Busy = null | "enable" | "disable" | "capture" | "identity";
 
 async function call<T>(run: () => Promise<{ status: "ok"; data: T } | { status: "error"; error: ErrorPayload }>) {
   try {
@@ -82,6 +82,22 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
     await refresh();
   };
 
+  // A table without a replica identity: REPLICA IDENTITY FULL set on it (the engine checks the
+  // name against the database's tables), then a new window starts with it.
+  const captureTable = async (table: string) => {
+    setBusy("identity");
+    setActionError(null);
+    setSaid(null);
+    const r = await call(() => commands.pitrReplicaIdentityFull(project, [table]));
+    setBusy(null);
+    if (!r.ok) {
+      setActionError(r.error);
+      return;
+    }
+    setSaid(`${table} is captured now: a new window started with it at ${r.data.base_at}.`);
+    await refresh();
+  };
+
   return (
     <section className="panel pitr-card" aria-label="Point in time" data-testid="pitr-card">
       <h2 className="panel-title">Point in time</h2>
@@ -118,7 +134,7 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
           <Lag seconds={status.rpo_seconds} />
           <WindowsBar status={status} nowMs={now()} />
           <Retained status={status} />
-          <Coverage status={status} />
+          <Coverage status={status} busy={busy} onCapture={(table) => void captureTable(table)} />
           {confirmOff ? (
             <div className="notice notice-warn small" role="alert" data-testid="pitr-off-confirm">
               <p>
@@ -294,9 +310,10 @@ function Retained({ status }: { status: PitrStatus }) {
   );
 }
 
-function Coverage({ status }: { status: PitrStatus }) {
+function Coverage({ status, busy, onCapture }: { status: PitrStatus; busy: Busy; onCapture: (table: string) => void }) {
   const c = status.coverage;
   if (!c) return null;
+  const offered = new Set(c.no_replica_identity ?? []);
   return (
     <Details testId="pitr-coverage" summary={`Tables: ${c.covered.length} captured, ${c.not_covered.length} not captured`}>
       {c.not_covered.length > 0 && (
@@ -306,6 +323,21 @@ function Coverage({ status }: { status: PitrStatus }) {
             {c.not_covered.map(([table, why]) => (
               <li key={table}>
                 <span className="mono">{table}</span>: {why}
+                {offered.has(table) && (
+                  <>
+                    {" "}
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      disabled={busy !== null}
+                      onClick={() => onCapture(table)}
+                      data-testid="pitr-identity-full"
+                      title="Sets REPLICA IDENTITY FULL on the table: the server then logs whole rows of its updates and deletes, and a new window starts with a new backup."
+                    >
+                      {busy === "identity" ? "Turning on…" : "Capture it too"}
+                    </button>
+                  </>
+                )}
               </li>
             ))}
           </ul>

@@ -27,6 +27,10 @@ pub struct RemoveProject {
     /// with a saved recovery key). By default the key is kept, marked orphaned.
     #[serde(default)]
     pub delete_key: bool,
+    /// Remove the project even when its point-in-time capture's slot cannot be dropped (the
+    /// server unreachable): the slot stays on that server. By default the removal is refused.
+    #[serde(default)]
+    pub leave_slot: bool,
 }
 
 text_enum! {
@@ -121,6 +125,8 @@ pub(crate) async fn remove_project(
     if key.is_some() && !typed_back(opts.typed_name.as_deref(), &project.name) {
         return Err(name_needed(&project.name, " (or pass --yes)"));
     }
+    // A slot left on the server would keep its WAL and fill its disk: dropped first.
+    super::pitr::remove::release(engine, &project, opts.leave_slot).await?;
     let name = project.name.clone();
     let fate = match key {
         None => {

@@ -50,6 +50,7 @@ fn opts(typed: Option<&str>, delete_key: bool) -> RemoveProject {
     RemoveProject {
         typed_name: typed.map(str::to_string),
         delete_key,
+        leave_slot: false,
     }
 }
 

@@ -31,6 +31,18 @@ impl Engine {
             ))),
         }
     }
+    /// Set `REPLICA IDENTITY FULL` on the tables `which` names (checked: existing, this role's,
+    /// logged, without one), then capture them: start capturing, or start a new chain with
+    /// them when capture runs.
+    pub async fn pitr_enable_identity_full(
+        &self,
+        name: &str,
+        which: &crate::pitr::server::IdentityFull,
+        max_retained: Option<u64>,
+        keep_within: Option<i64>,
+    ) -> Result<super::PitrEnabled> {
+        super::enable_identity_full(self, name, which, max_retained, keep_within).await
+    }
     /// Which captures `name`'s server and role allow, and why not the other.
     pub async fn pitr_modes(&self, name: &str) -> Result<crate::pitr::physical::Modes> {
         super::physical::modes(self, name).await
@@ -63,6 +75,16 @@ impl Engine {
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<super::keep::KeepPass> {
         super::keep::keep(self, name, want, cancel).await
+    }
+    /// Wait `every` between capture passes of the projects `names`, or less: until one's slot
+    /// holds more than its limit (its next pass drops it), or `cancel`.
+    pub async fn pitr_wait(
+        &self,
+        names: &[String],
+        every: std::time::Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) {
+        super::watch::between_passes(self, names, every, cancel).await
     }
     /// The projects whose capture runs (an active chain), by name; no server is asked.
     pub async fn pitr_capturing(&self) -> Result<Vec<String>> {

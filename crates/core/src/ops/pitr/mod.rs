@@ -11,10 +11,13 @@ pub mod physical;
 pub mod physical_restore;
 pub mod prune;
 pub mod pull;
+pub mod remove;
 pub mod restore;
 pub mod serve;
 pub mod verify;
 pub mod whole;
+
+mod watch;
 
 mod alert;
 mod engine_api;
@@ -50,6 +53,10 @@ pub struct StoredCoverage {
     pub not_covered: Vec<(String, String)>,
     /// The published tables' columns when the chain began (DDL after it breaks the window).
     pub fingerprint: String,
+    /// The not-covered tables `pitr enable --replica-identity-full` would make covered (owned
+    /// by this role, logged, without a replica identity).
+    #[serde(default)]
+    pub no_replica_identity: Vec<String>,
 }
 
 /// What `enable` did.
@@ -141,6 +148,7 @@ pub(crate) async fn enable(
         fingerprint: server::fingerprint(&mut conn, &spec, &names.publication).await?,
         covered: coverage.covered,
         not_covered: coverage.not_covered,
+        no_replica_identity: coverage.no_replica_identity,
     };
     let json = serde_json::to_string(&stored).map_err(|e| Error::internal(e.to_string()))?;
     let max = max_retained.unwrap_or(DEFAULT_MAX_RETAINED);
@@ -172,6 +180,55 @@ pub(crate) async fn enable(
                 .await;
             Err(e)
         }
+    }
+}
+
+/// `pitr enable --replica-identity-full`: set `REPLICA IDENTITY FULL` on the tables `which`
+/// names (each refused unless it exists, is this role's, logged and without one), then start
+/// capturing — or, when capture runs already, capture what the slot holds and start a new chain
+/// whose publication has them (its base taken now; the limits stay the running chain's).
+pub(crate) async fn enable_identity_full(
+    engine: &Engine,
+    name: &str,
+    which: &server::IdentityFull,
+    max_retained: Option<u64>,
+    keep_within: Option<i64>,
+) -> Result<PitrEnabled> {
+    let project = engine.catalog.project(name).await?;
+    let running = active_chain(engine, &project).await?;
+    if running.as_ref().is_some_and(|c| c.mode == "physical") {
+        return Err(Error::invalid(
+            "the physical capture covers every table already: --replica-identity-full is for \
+             the logical capture",
+        ));
+    }
+    let (spec, mut conn) = connect(engine, &project).await?;
+    let altered = server::set_identity_full(&mut conn, &spec, which).await?;
+    tracing::info!(project = %name, "REPLICA IDENTITY FULL set on {}", altered.join(", "));
+    drop(conn);
+    if running.is_none() {
+        return enable(engine, name, max_retained, keep_within).await;
+    }
+    // The pass notices the captured tables changed and starts the new chain.
+    let pass = keep::keep(
+        engine,
+        name,
+        keep::KeepCapturing::default(),
+        &CancellationToken::new(),
+    )
+    .await?;
+    match (pass.started, pass.run.dropped) {
+        (Some(started), _) => Ok(started),
+        (None, Some(why)) => Err(Error::new(
+            ErrorKind::Interrupted,
+            format!("REPLICA IDENTITY FULL is set, but the capture stopped: {why}"),
+        )
+        .with_hint(format!(
+            "`offsite pitr enable {name}` starts a new chain that captures them"
+        ))),
+        (None, None) => Err(Error::internal(
+            "the tables' replica identity changed but no new chain started",
+        )),
     }
 }
 
@@ -237,6 +294,16 @@ pub(crate) async fn run_once(
         done.dropped = Some(alert::slot_lost(engine, &project, &chain, Lost::Vanished).await?);
         return Ok(done);
     };
+    if before.retained_bytes > chain.max_retained {
+        // Past its limit already (it grew while no pass ran): dropped at once — reading what it
+        // holds first would let the server's WAL grow on for as long as that takes.
+        server::drop_slot(&mut conn, &spec, &names.slot).await?;
+        let lost = Lost::OverLimit {
+            retained: before.retained_bytes,
+        };
+        done.dropped = Some(alert::slot_lost(engine, &project, &chain, lost).await?);
+        return Ok(done);
+    }
     let dir = segment_dir(engine, &project);
     let encryption = crate::ops::encryption::for_backup(engine, &project).await?;
     let to = capture::Target {
@@ -244,27 +311,46 @@ pub(crate) async fn run_once(
         stem: &project.name,
         encryption: encryption.as_ref(),
     };
-    loop {
-        let (polled, captured) =
-            capture::capture_once(&mut conn, &spec, &names, &to, SEGMENT_CHANGES, cancel).await?;
-        let Some(Captured {
-            path,
-            info,
-            sha256,
-            bytes,
-        }) = captured
-        else {
-            engine.catalog.set_pitr_polled(&chain.id, polled).await?;
-            break;
-        };
-        engine
-            .catalog
-            .add_pitr_segment(&chain.id, &path.to_string_lossy(), &info, bytes, &sha256)
-            .await?;
-        capture::advance(&mut conn, &spec, &names, info.end_lsn).await?;
-        done.segments += 1;
-        done.commits += info.commits;
-        closed.push((chain.id.clone(), registered(path, &info, bytes, sha256)));
+    // The slot is watched while the pass runs: past its limit the pass is stopped, so that
+    // the server's WAL does not grow unseen through a long pass.
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    let stop = cancel.child_token();
+    let mut over = None;
+    let passed = {
+        let pass = capture_segments(
+            engine,
+            &chain,
+            &mut conn,
+            &spec,
+            &names,
+            &to,
+            &stop,
+            &mut done,
+            &mut closed,
+        );
+        tokio::pin!(pass);
+        let watch = watch::Pass { stop: &stop, pid };
+        tokio::select! {
+            r = &mut pass => r,
+            held = watch::over_limit(engine, &project, &names.slot, chain.max_retained, Some(watch)) => {
+                over = Some(held);
+                pass.await
+            }
+        }
+    };
+    if let Some(retained) = over {
+        // The pass stopped (its error is the cancellation asked for); the slot goes at once.
+        if cancel.is_cancelled() {
+            passed?;
+        }
+        watch::drop_released(&mut conn, &spec, &names.slot).await?;
+        let lost = Lost::OverLimit { retained };
+        done.dropped = Some(alert::slot_lost(engine, &project, &chain, lost).await?);
+    } else {
+        passed?;
     }
     if done.segments > 0 {
         // Copied to the destinations as a backup is after it is made (a destination that
@@ -276,10 +362,12 @@ pub(crate) async fn run_once(
             .count() as u64;
         prune::by_stored_setting(engine, name).await;
     }
-    // Everything the slot held is captured first (nothing that could be kept is lost), then a
-    // slot that held more than its limit, before or after the pass, is dropped.
+    // A slot past its limit after the pass (everything it held is captured) is dropped.
+    if done.dropped.is_some() {
+        return Ok(done);
+    }
     if let Some(after) = server::slot_state(&mut conn, &spec, &names.slot).await? {
-        let retained = before.retained_bytes.max(after.retained_bytes);
+        let retained = after.retained_bytes;
         if retained > chain.max_retained {
             server::drop_slot(&mut conn, &spec, &names.slot).await?;
             let lost = Lost::OverLimit { retained };
@@ -287,6 +375,47 @@ pub(crate) async fn run_once(
         }
     }
     Ok(done)
+}
+
+/// Every segment the slot holds, each registered and then the slot moved past it, until the
+/// slot has nothing more or `stop`.
+#[allow(clippy::too_many_arguments)]
+async fn capture_segments(
+    engine: &Engine,
+    chain: &PitrChain,
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    names: &Names,
+    to: &capture::Target<'_>,
+    stop: &CancellationToken,
+    done: &mut PitrRun,
+    closed: &mut Vec<(String, crate::catalog::PitrSegment)>,
+) -> Result<()> {
+    loop {
+        if stop.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let (polled, captured) =
+            capture::capture_once(conn, spec, names, to, SEGMENT_CHANGES, stop).await?;
+        let Some(Captured {
+            path,
+            info,
+            sha256,
+            bytes,
+        }) = captured
+        else {
+            engine.catalog.set_pitr_polled(&chain.id, polled).await?;
+            return Ok(());
+        };
+        engine
+            .catalog
+            .add_pitr_segment(&chain.id, &path.to_string_lossy(), &info, bytes, &sha256)
+            .await?;
+        capture::advance(conn, spec, names, info.end_lsn).await?;
+        done.segments += 1;
+        done.commits += info.commits;
+        closed.push((chain.id.clone(), registered(path, &info, bytes, sha256)));
+    }
 }
 
 /// The catalog's view of a segment just registered.
@@ -321,12 +450,13 @@ pub(crate) async fn run(
     loop {
         // A pass, then a new base when the captured tables changed (DDL).
         let pass = keep::keep(engine, name, keep::KeepCapturing::default(), cancel).await?;
-        if pass.run.dropped.is_some() {
+        if pass.run.dropped.is_some() || cancel.is_cancelled() {
             return Ok(());
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(every) => {}
+        // The slot watched while waiting too: past its limit, the next pass starts now.
+        watch::between_passes(engine, &[name.to_string()], every, cancel).await;
+        if cancel.is_cancelled() {
+            return Ok(());
         }
     }
 }
@@ -335,22 +465,23 @@ pub(crate) async fn run(
 /// (`offsite daemon`); one project's failure is logged and does not stop the others.
 pub(crate) async fn run_all(engine: &Engine, every: Duration, cancel: &CancellationToken) {
     loop {
-        match engine.catalog.pitr_active_projects().await {
-            Ok(names) => {
-                for name in names {
-                    // A pass, then a new base when the captured tables changed (DDL).
-                    if let Err(e) =
-                        keep::keep(engine, &name, keep::KeepCapturing::default(), cancel).await
-                    {
-                        tracing::warn!(project = %name, "point-in-time capture: {e}");
-                    }
-                }
+        let names = match engine.catalog.pitr_active_projects().await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!("point-in-time capture: {e}");
+                Vec::new()
             }
-            Err(e) => tracing::warn!("point-in-time capture: {e}"),
+        };
+        for name in &names {
+            // A pass, then a new base when the captured tables changed (DDL).
+            if let Err(e) = keep::keep(engine, name, keep::KeepCapturing::default(), cancel).await {
+                tracing::warn!(project = %name, "point-in-time capture: {e}");
+            }
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+        // The slots watched while waiting: past a limit, the next passes start now.
+        watch::between_passes(engine, &names, every, cancel).await;
+        if cancel.is_cancelled() {
+            return;
         }
     }
 }
