@@ -4,8 +4,8 @@
 //! 1. `pgbench -i -s SCALE` and capture enabled, as `--pitr` sets them up (the base is an
 //!    ordinary Offsite backup taken at the capture's meeting point).
 //! 2. `pgbench -T SECS -c 2 -j 2` while `offsite pitr run` captures (a pass every 5 s, one
-//!    marker committed a second); T is the last marker's commit; the capture is given until it
-//!    has read past T, then stopped. What the covered tables hold then (their sums and counts)
+//!    marker committed a second); T is the last marker's commit; the capture is given until its
+//!    window reaches T, then stopped. What the covered tables hold then (their sums and counts)
 //!    is what a restore to T must give.
 //! 3. Timed, each into a new database, `--runs` times alternating: `offsite restore PROJECT
 //!    --at T` (the base restored, then every change up to T replayed) and `offsite restore
@@ -52,9 +52,11 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
          'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     ))?;
     let deadline = Instant::now() + Duration::from_secs(600);
+    // The window reaches T once a pass that began after T closed its segment (a window ends at
+    // its newest segment's close: the server's clock when the pass read the slot, less 1 s).
     while !crate::pitr::segments(&b.offsite.data_dir)?
         .iter()
-        .any(|(l, _)| *l >= t)
+        .any(|(_, closed)| *closed >= t)
     {
         if Instant::now() > deadline {
             return Err("the capture did not read past T in 600 s".into());
