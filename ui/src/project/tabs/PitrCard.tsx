@@ -332,7 +332,7 @@ function Coverage({ status, busy, onCapture }: { status: PitrStatus; busy: Busy;
                       disabled={busy !== null}
                       onClick={() => onCapture(table)}
                       data-testid="pitr-identity-full"
-                      title="Sets REPLICA IDENTITY FULL on the table: the server then logs whole rows of its updates and deletes, and a new window starts with a new backup."
+                      title="The server then logs whole rows of this table's updates and deletes (what capture needs for a table without a primary key), and a new window starts with a new backup."
                     >
                       {busy === "identity" ? "Turning on…" : "Capture it too"}
                     </button>
