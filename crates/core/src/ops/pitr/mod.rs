@@ -341,6 +341,14 @@ pub(crate) async fn run_once(
             }
         }
     };
+    // The watcher stops the pass by cancelling its token and its running statement; the pass
+    // can end first, with the cancelled statement's error, while the watcher is still on its
+    // way out: it fired all the same (seen in CI: `pitr run` ended on "advancing the slot:
+    // canceling statement due to user request" and nobody dropped the slot).
+    if over.is_none() && stop.is_cancelled() && !cancel.is_cancelled() {
+        let held = server::slot_state(&mut conn, &spec, &names.slot).await?;
+        over = Some(held.map_or(chain.max_retained, |s| s.retained_bytes));
+    }
     if let Some(retained) = over {
         // The pass stopped (its error is the cancellation asked for); the slot goes at once.
         if cancel.is_cancelled() {
