@@ -170,7 +170,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
         <DamagedNotice
           error={failure}
           testId="import-error"
-          next="Its contents do not match its checksum: nothing was imported."
+          next="Its contents do not match its checksum."
           actions={onChooseAnother ? [{ label: "Choose another file…", run: onChooseAnother, testId: "import-choose-another" }] : []}
         />
       </section>
