@@ -189,6 +189,16 @@ export async function fillProjectForm(app, { name, database = "postgres", passwo
  * its content.
  */
 export async function openTab(app, tab) {
-  await app.browser.$(`[data-testid="project-tab-${tab}"]`).click();
-  await app.browser.$(`[data-testid="tab-${tab}"]`).waitForDisplayed({ timeout: 10_000 });
+  // Clicked again when its content does not show: a click that lands while the project page is
+  // still rendering (just opened from an import) was lost once in a full run.
+  const content = app.browser.$(`[data-testid="tab-${tab}"]`);
+  for (let attempt = 1; ; attempt++) {
+    await app.browser.$(`[data-testid="project-tab-${tab}"]`).click();
+    try {
+      await content.waitForDisplayed({ timeout: 10_000 });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
 }
