@@ -385,7 +385,7 @@ fn ddl_ends_the_restorable_window() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    assert!(why.contains("columns changed (DDL)"), "{status}");
+    assert!(why.contains("definitions changed (DDL"), "{status}");
     refused(
         run(
             d,
@@ -427,7 +427,7 @@ fn ddl_ends_the_restorable_window() {
     );
     assert_eq!(status["enabled"], true, "{status}");
     assert!(
-        status["ended"].to_string().contains("columns changed"),
+        status["ended"].to_string().contains("definitions changed"),
         "{status}"
     );
     writes(&pg, db, 3);
@@ -903,5 +903,52 @@ fn windows_are_pruned_by_keep_within() {
             .any(|l| l.starts_with("DAMAGED") && l.contains(&name) && l.contains("checksum")),
         "{text}"
     );
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
+
+/// Not only columns: a constraint, an index, a default, a replica identity or an enum's value
+/// changed on a captured table ends the chain too (a base without them would restore another
+/// schema than the server had at that time), each within one pass.
+#[test]
+fn definitions_beyond_columns_end_the_window() {
+    let db = "pitr_ddl_wide";
+    let (pg, data) = shop_project(db);
+    let d = data.path();
+    sql(
+        &pg,
+        db,
+        "CREATE TYPE public.mood AS ENUM ('calm'); ALTER TABLE public.orders ADD COLUMN mood public.mood",
+    );
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    let changes = [
+        "ALTER TABLE public.orders ADD CONSTRAINT qty_small CHECK (qty < 1000000)",
+        "CREATE INDEX orders_note ON public.orders (note)",
+        "ALTER TABLE public.orders ALTER COLUMN note SET DEFAULT 'none'",
+        "ALTER TABLE public.items REPLICA IDENTITY FULL",
+        "ALTER TYPE public.mood ADD VALUE 'glad'",
+    ];
+    for (i, ddl) in changes.iter().enumerate() {
+        // A pass with nothing changed keeps the chain.
+        writes(&pg, db, i as i32 + 1);
+        ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+        let s = ok_json(
+            run(d, &pg, &["--json", "pitr", "status", "shop"]),
+            "pitr status",
+        );
+        assert_eq!(s["ended"].as_array().unwrap().len(), i, "{ddl}: {s}");
+        sql(&pg, db, ddl);
+        ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+        let s = ok_json(
+            run(d, &pg, &["--json", "pitr", "status", "shop"]),
+            "pitr status",
+        );
+        let ended = s["ended"].as_array().unwrap();
+        assert_eq!(ended.len(), i + 1, "{ddl} did not end the chain: {s}");
+        assert!(
+            ended[i].to_string().contains("definitions changed (DDL)"),
+            "{ddl}: {s}"
+        );
+        assert_eq!(s["enabled"], true, "{s}");
+    }
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }

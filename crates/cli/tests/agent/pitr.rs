@@ -168,7 +168,7 @@ fn the_agent_captures_resumes_after_a_kill_and_starts_a_new_base_after_ddl() {
         s["enabled"] == true
             && s["ended"]
                 .to_string()
-                .contains("the captured tables' columns changed")
+                .contains("the captured tables' definitions changed")
     });
     c.psql(
         &fx.db,

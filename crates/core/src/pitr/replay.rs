@@ -1,7 +1,9 @@
 //! Replay of captured changes into a restored base, transaction by transaction in commit
 //! order, up to the last commit at or before a time. Values go to the server as one JSON
 //! parameter per row, turned into the table's own types by `jsonb_populate_record` (PostgreSQL's
-//! input functions); identifiers are quoted; no value is ever part of the SQL text.
+//! input functions) — `json` columns from their text as the server sent it (`($1 ->> 'col')::json`:
+//! jsonb would reorder keys and drop whitespace and duplicate keys); identifiers are quoted; no
+//! value is ever part of the SQL text.
 
 use super::segment::{SegmentReader, SequenceValue};
 use super::snapshot::XidSnapshot;
@@ -9,7 +11,7 @@ use crate::crypto::UserKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgoutput::{self, Message, Relation, Tuple, Value};
 use crate::postgres::conn::ConnSpec;
-use crate::postgres::restore::quote_ident;
+use crate::postgres::restore::{quote_ident, quote_literal};
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use std::path::Path;
@@ -39,6 +41,10 @@ pub struct Replayer<'a> {
     pub done: Replayed,
     stopped: bool,
     sequences: Vec<SequenceValue>,
+    /// Whether `session_replication_role = replica` could be set (`None`: not tried yet).
+    replica_role: Option<bool>,
+    /// Where it could not: the tables whose triggers this replay disabled, and which.
+    disabled: HashMap<String, Vec<String>>,
 }
 
 const JSON: u32 = 114;
@@ -61,6 +67,8 @@ impl<'a> Replayer<'a> {
             done: Replayed::default(),
             stopped: false,
             sequences: Vec::new(),
+            replica_role: None,
+            disabled: HashMap::new(),
         }
     }
 
@@ -138,6 +146,7 @@ impl<'a> Replayer<'a> {
                 if self.open.is_some() {
                     return Err(Error::integrity("a transaction begins inside another"));
                 }
+                self.quiet_triggers().await;
                 if self.base.sees(xid) {
                     self.open = Some(false);
                     self.done.skipped += 1;
@@ -165,6 +174,9 @@ impl<'a> Replayer<'a> {
                 if r.columns.is_empty() && r.name.is_empty() {
                     return Err(Error::integrity("a relation without a name"));
                 }
+                if self.replica_role == Some(false) {
+                    self.disable_triggers(&r).await?;
+                }
                 self.relations.insert(r.oid, r);
             }
             m @ (Message::Insert { .. }
@@ -183,6 +195,53 @@ impl<'a> Replayer<'a> {
         Ok(())
     }
 
+    /// The target's triggers must not fire again on replay: what they did at the source was
+    /// captured as changes of its own (an audit row, an `updated_at`), so firing them would
+    /// write it twice or differently. As a subscriber does, `session_replication_role =
+    /// replica`; a role that may not set it gets [`disable_triggers`](Self::disable_triggers).
+    async fn quiet_triggers(&mut self) {
+        if self.replica_role.is_none() {
+            let set = sqlx::query("SET session_replication_role = replica")
+                .execute(&mut *self.conn)
+                .await
+                .is_ok();
+            self.replica_role = Some(set);
+        }
+    }
+
+    /// Disable the enabled user triggers of `r`'s table in the target while the replay runs
+    /// ([`finish`](Self::finish) enables them again); a role that may not is refused, saying so.
+    async fn disable_triggers(&mut self, r: &Relation) -> Result<()> {
+        let t = table(r);
+        if self.disabled.contains_key(&t) {
+            return Ok(());
+        }
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass($1) \
+             AND NOT tgisinternal AND tgenabled = 'O' ORDER BY 1",
+        )
+        .bind(&t)
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(|e| self.spec.map_sqlx(e).context("reading the target's triggers"))?;
+        for n in &names {
+            let sql = format!("ALTER TABLE {t} DISABLE TRIGGER {}", quote_ident(n));
+            if let Err(e) = sqlx::query(&sql).execute(&mut *self.conn).await {
+                return Err(Error::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "{t} has trigger {n}, which would fire again on every replayed change; \
+                         this role may neither set session_replication_role nor disable it: {}",
+                        self.spec.map_sqlx(e).message()
+                    ),
+                )
+                .with_hint("restore as the table's owner or a superuser"));
+            }
+        }
+        self.disabled.insert(t, names);
+        Ok(())
+    }
+
     fn relation(&self, oid: u32) -> Result<&Relation> {
         self.relations.get(&oid).ok_or_else(|| {
             Error::integrity(format!("a change to relation {oid} before its description"))
@@ -198,7 +257,10 @@ impl<'a> Replayer<'a> {
                     .iter()
                     .map(|&i| quote_ident(&r.columns[i].name))
                     .collect::<Vec<_>>();
-                let from = list.iter().map(|c| format!("r.{c}")).collect::<Vec<_>>();
+                let from = cols
+                    .iter()
+                    .map(|&i| value_of(&r.columns[i], 1))
+                    .collect::<Vec<_>>();
                 let t = table(r);
                 (
                     format!(
@@ -215,8 +277,8 @@ impl<'a> Replayer<'a> {
                 let set = present(r, &new)?
                     .into_iter()
                     .map(|i| {
-                        let c = quote_ident(&r.columns[i].name);
-                        format!("{c} = r.{c}")
+                        let c = &r.columns[i];
+                        format!("{} = {}", quote_ident(&c.name), value_of(c, 1))
                     })
                     .collect::<Vec<_>>();
                 let t = table(r);
@@ -262,6 +324,15 @@ impl<'a> Replayer<'a> {
 
     /// Set the sequences to their values when the last segment applied closed.
     pub async fn finish(mut self) -> Result<Replayed> {
+        for (t, names) in std::mem::take(&mut self.disabled) {
+            for n in names {
+                let sql = format!("ALTER TABLE {t} ENABLE TRIGGER {}", quote_ident(&n));
+                sqlx::query(&sql)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(|e| self.spec.map_sqlx(e).context("enabling a trigger again"))?;
+            }
+        }
         for s in std::mem::take(&mut self.sequences) {
             sqlx::query("SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3, true)")
                 .bind(&s.schema)
@@ -293,7 +364,8 @@ fn present(r: &Relation, t: &Tuple) -> Result<Vec<usize>> {
     Ok((0..t.len()).filter(|&i| t[i] != Value::Unchanged).collect())
 }
 
-/// The tuple as one JSON object (column → text value; json/jsonb as JSON).
+/// The tuple as one JSON object (column → text value; jsonb as JSON; json as its text, kept
+/// exactly: see [`value_of`]).
 fn row(r: &Relation, t: &Tuple) -> Result<serde_json::Value> {
     present(r, t)?;
     let mut m = serde_json::Map::new();
@@ -305,7 +377,7 @@ fn row(r: &Relation, t: &Tuple) -> Result<serde_json::Value> {
                 let s = std::str::from_utf8(b).map_err(|_| {
                     Error::integrity(format!("a value of {} is not UTF-8", col.name))
                 })?;
-                if col.type_oid == JSON || col.type_oid == JSONB {
+                if col.type_oid == JSONB {
                     serde_json::from_str(s).map_err(|_| {
                         Error::integrity(format!("a value of {} is not JSON", col.name))
                     })?
@@ -317,6 +389,16 @@ fn row(r: &Relation, t: &Tuple) -> Result<serde_json::Value> {
         m.insert(col.name.clone(), text);
     }
     Ok(serde_json::Value::Object(m))
+}
+
+/// The SQL giving column `c`'s new value from the row parameter `$n` (through the record `r`):
+/// a `json` column from its text in the parameter, the others from the populated record.
+fn value_of(c: &pgoutput::Column, n: usize) -> String {
+    if c.type_oid == JSON {
+        format!("(${n} ->> {})::json", quote_literal(&c.name))
+    } else {
+        format!("r.{}", quote_ident(&c.name))
+    }
 }
 
 /// A subquery finding one row matching the key columns of `key` (parameter `$n`): the
@@ -334,9 +416,9 @@ fn find(r: &Relation, key: &Tuple, n: usize) -> Result<String> {
             format!("o.{q} IS NULL")
         } else if c.key && !full {
             format!("o.{q} = k.{q}")
-        } else if c.type_oid == JSON || c.type_oid == JSONB {
-            // json has no equality operator, and its text was normalised on the way here.
-            format!("o.{q}::jsonb = k.{q}::jsonb")
+        } else if c.type_oid == JSON {
+            // json has no equality operator: its text, exactly as the server sent it.
+            format!("o.{q}::text = (${n} ->> {})", quote_literal(&c.name))
         } else {
             // REPLICA IDENTITY FULL compares every column, some of types without an equality
             // operator (point, xml): by their text, which the server wrote for both sides.

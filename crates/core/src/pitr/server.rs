@@ -392,26 +392,47 @@ async fn slots(
         .collect()
 }
 
-/// Digest of the published tables' columns (names, types, order): a change means DDL.
+/// The version mark of [`fingerprint`]: a chain whose base has another (an older Offsite's,
+/// over the columns alone) ends where the wider check starts, saying so.
+pub const FINGERPRINT_V: &str = "v2:";
+
+/// Digest of the published tables' definitions: their columns (names, types, order, NOT NULL,
+/// defaults), replica identity, constraints, indexes and the labels of enum types among their
+/// columns — what a restore's base must have for the changes after it to mean what they meant.
+/// A change means DDL.
 pub async fn fingerprint(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     publication: &str,
 ) -> Result<String> {
     sqlx::query_scalar(
-        "SELECT md5(coalesce(string_agg(format('%I.%I.%I:%s:%s', p.schemaname, p.tablename, \
-         a.attname, format_type(a.atttypid, a.atttypmod), a.attnum), ',' ORDER BY p.schemaname, \
-         p.tablename, a.attnum), '')) \
-         FROM pg_publication_tables p \
-         JOIN pg_namespace n ON n.nspname = p.schemaname \
-         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename \
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-         WHERE p.pubname = $1",
+        "WITH t AS (SELECT c.oid, format('%I.%I', p.schemaname, p.tablename) AS name, c.relreplident \
+           FROM pg_publication_tables p \
+           JOIN pg_namespace n ON n.nspname = p.schemaname \
+           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename \
+           WHERE p.pubname = $1), \
+         col AS (SELECT t.name, a.* , pg_get_expr(d.adbin, d.adrelid) AS def FROM t \
+           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped \
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum) \
+         SELECT $2 || md5( \
+           coalesce((SELECT string_agg(format('%s.%I:%s:%s:%s:%s', name, attname, \
+             format_type(atttypid, atttypmod), attnum, attnotnull, coalesce(def, '')), ',' \
+             ORDER BY name, attnum) FROM col), '') \
+           || '|' || coalesce((SELECT string_agg(name || ':' || relreplident::text, ',' ORDER BY name) FROM t), '') \
+           || '|' || coalesce((SELECT string_agg(t.name || ':' || co.conname || ':' || \
+             pg_get_constraintdef(co.oid), ',' ORDER BY t.name, co.conname) \
+             FROM t JOIN pg_constraint co ON co.conrelid = t.oid), '') \
+           || '|' || coalesce((SELECT string_agg(pg_get_indexdef(i.indexrelid) || ':' || i.indisreplident::text, ',' \
+             ORDER BY pg_get_indexdef(i.indexrelid)) FROM t JOIN pg_index i ON i.indrelid = t.oid), '') \
+           || '|' || coalesce((SELECT string_agg(format('%s:%s', e.enumtypid::regtype, e.enumlabel), ',' \
+             ORDER BY e.enumtypid, e.enumsortorder) FROM pg_enum e \
+             WHERE e.enumtypid IN (SELECT atttypid FROM col)), ''))",
     )
     .bind(publication)
+    .bind(FINGERPRINT_V)
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| spec.map_sqlx(e).context("reading the tables' columns"))
+    .map_err(|e| spec.map_sqlx(e).context("reading the tables' definitions"))
 }
 
 /// The current values of the sequences this role can read, outside the system schemas.

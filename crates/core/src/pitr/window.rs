@@ -56,10 +56,7 @@ pub fn window(c: &ChainFacts) -> Window {
         let why = if !s.intact {
             Some(format!("change segment {} is missing or damaged", s.path))
         } else if s.fingerprint != c.base_fingerprint {
-            Some(format!(
-                "the published tables' columns changed (DDL) before {}",
-                micros_text(s.closed_at)
-            ))
+            Some(definitions_changed(c, s))
         } else if prev_end.is_some_and(|e| s.start_lsn > e) {
             Some(format!("changes are missing before {}", s.path))
         } else {
@@ -87,6 +84,24 @@ pub fn window(c: &ChainFacts) -> Window {
         broken_by,
         segments: used,
     }
+}
+
+/// Why a segment with another fingerprint than its base's ends the window.
+fn definitions_changed(c: &ChainFacts, s: &SegmentFacts) -> String {
+    use super::server::FINGERPRINT_V;
+    if !c.base_fingerprint.starts_with(FINGERPRINT_V) && s.fingerprint.starts_with(FINGERPRINT_V)
+    {
+        return format!(
+            "Offsite's check of the tables' definitions was widened (an update) before {}: a new \
+             base starts the next window",
+            micros_text(s.closed_at)
+        );
+    }
+    format!(
+        "the captured tables' definitions changed (DDL: columns, constraints, indexes, replica \
+         identity or types) before {}",
+        micros_text(s.closed_at)
+    )
 }
 
 /// The chain and segments to restore `at` from: the newest chain whose window holds it, and its
@@ -174,7 +189,14 @@ mod tests {
         assert!(w.broken_by.unwrap().contains("s2"));
         let mut c = chain();
         c.segments[2].fingerprint = "g".into();
-        assert_eq!(window(&c).to, 29);
+        let w = window(&c);
+        assert_eq!(w.to, 29);
+        assert!(w.broken_by.unwrap().contains("definitions changed (DDL"));
+        // A base of an older Offsite (columns only) meeting the wider check: said as that.
+        c.segments[2].fingerprint = "v2:abc".into();
+        let w = window(&c);
+        assert_eq!(w.to, 29);
+        assert!(w.broken_by.unwrap().contains("was widened (an update)"));
         let mut c = chain();
         c.segments[2].start_lsn = 9;
         assert_eq!(window(&c).to, 29);

@@ -15,7 +15,7 @@ const on = (over: Partial<PitrStatus> = {}): PitrStatus => ({
   rpo_seconds: 4,
   coverage: { covered: ["public.orders"], not_covered: [["public.cache", "unlogged table"]], fingerprint: "f" },
   windows: [
-    { chain_id: "c1", from: us("2026-11-26T08:00:00Z"), to: us("2026-11-26T09:00:00Z"), from_text: "08:00:00", to_text: "09:00:00", broken_by: "the captured tables' columns changed", segments: 3 },
+    { chain_id: "c1", from: us("2026-11-26T08:00:00Z"), to: us("2026-11-26T09:00:00Z"), from_text: "08:00:00", to_text: "09:00:00", broken_by: "the captured tables' definitions changed (DDL)", segments: 3 },
     { chain_id: "c2", from: us("2026-11-26T09:05:00Z"), to: us("2026-11-26T11:59:56Z"), from_text: "09:05:00", to_text: "11:59:56", broken_by: null, segments: 9 },
   ],
   ended: [],
@@ -78,7 +78,7 @@ describe("PitrCard", () => {
     const list = screen.getByTestId("pitr-window-list").textContent ?? "";
     expect(list).toContain("Restorable from 08:00:00 to 09:00:00");
     expect(list).toContain("Restorable from 09:05:00 to 11:59:56");
-    expect(screen.getByTestId("pitr-break").textContent).toContain("the captured tables' columns changed");
+    expect(screen.getByTestId("pitr-break").textContent).toContain("the captured tables' definitions changed (DDL)");
     expect(screen.queryByTestId("pitr-behind")).toBeNull();
     const lag = screen.getByTestId("pitr-lag");
     expect(lag.textContent).toBe("Changes read 4 s ago");

@@ -93,7 +93,7 @@ pub(crate) async fn keep(
     Ok(pass)
 }
 
-/// Whether the tables the chain captures changed since its base: their columns (the
+/// Whether the tables the chain captures changed since its base: their definitions (the
 /// fingerprint recorded with the chain) or which tables can be captured.
 async fn schema_change(
     conn: &mut sqlx::PgConnection,
@@ -126,8 +126,13 @@ async fn schema_change(
         )));
     }
     let fingerprint = server::fingerprint(conn, spec, &names.publication).await?;
-    Ok((fingerprint != stored.fingerprint)
-        .then(|| "the captured tables' columns changed".to_string()))
+    Ok((fingerprint != stored.fingerprint).then(|| {
+        if stored.fingerprint.starts_with(server::FINGERPRINT_V) {
+            "the captured tables' definitions changed (DDL)".to_string()
+        } else {
+            "Offsite's check of the tables' definitions was widened (an update)".to_string()
+        }
+    }))
 }
 
 fn join(names: &[&String]) -> String {

@@ -33,6 +33,7 @@ pub use execute::execute;
 pub(crate) use execute::feed_dump;
 pub use plan::plan;
 pub use roles::RoleToCreate;
+pub(crate) use roles::quote_literal;
 pub use script::{ManagedSchema, OwnedByOthers};
 pub use select::{LeftOutKey, SelectWhat, Selection, SelectionPlan};
 pub use validate::validate;

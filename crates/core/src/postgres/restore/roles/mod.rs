@@ -11,7 +11,7 @@ mod real_dumpall;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::restore::quote_ident;
-pub(crate) use parse::{parse_globals, Globals, Membership};
+pub(crate) use parse::{parse_globals, quote_literal, Globals, Membership};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
