@@ -2659,6 +2659,13 @@ export type PitrStatus = {
 	enabled: boolean,
 	slot: SlotState | null,
 	max_retained: number | null,
+	/**
+	 *  The server's free disk space, where it is known (a server on this machine whose data
+	 *  folder this role may read).
+	 */
+	free_bytes: number | null,
+	/**  The limit passes hold the slot to: `max_retained`, or lower when `free_bytes` is small. */
+	effective_max_retained: number | null,
 	/**  Seconds since the capture last confirmed it had everything (`None`: not running). */
 	rpo_seconds: number | null,
 	coverage: StoredCoverage | null,

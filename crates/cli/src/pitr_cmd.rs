@@ -191,6 +191,16 @@ pub async fn pitr(
                     if slot.active { "in use" } else { "idle" }
                 );
             }
+            if let (Some(set), Some(eff), Some(free)) =
+                (s.max_retained, s.effective_max_retained, s.free_bytes)
+            {
+                if eff < set {
+                    println!(
+                        "limit lowered to {eff} bytes: the server's disk has {free} bytes free \
+                         (a slot may hold a quarter of it)"
+                    );
+                }
+            }
             if let Some(rpo) = s.rpo_seconds {
                 println!("RPO now: {rpo:.0} s");
             }

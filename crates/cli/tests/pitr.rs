@@ -496,8 +496,14 @@ fn the_daemon_captures() {
     let recovery = || {
         let all = ok_json(run(d, &pg, &["--json", "status", "shop"]), "status");
         let h = all["projects"][0]["health"].clone();
-        let point = h["recovery_point"].as_str().expect("a recovery point").to_string();
-        let base = h["last_good"].as_str().expect("the base is a good backup").to_string();
+        let point = h["recovery_point"]
+            .as_str()
+            .expect("a recovery point")
+            .to_string();
+        let base = h["last_good"]
+            .as_str()
+            .expect("the base is a good backup")
+            .to_string();
         (point, base, h)
     };
     let mut last = recovery();

@@ -253,7 +253,13 @@ fn json_columns_are_restored_to_their_exact_text() {
         run(
             d,
             &pg,
-            &["pitr", "enable", "shop", "--replica-identity-full", "public.events"],
+            &[
+                "pitr",
+                "enable",
+                "shop",
+                "--replica-identity-full",
+                "public.events",
+            ],
         ),
         "pitr enable",
     );
@@ -281,14 +287,21 @@ fn json_columns_are_restored_to_their_exact_text() {
         sql(&pg, db, r);
         instants.push((server_now(&pg), state(db)));
     }
-    assert!(instants[0].1.contains(r#"{ "b" : 1,  "a":2, "a" : 3 }"#), "{instants:?}");
+    assert!(
+        instants[0].1.contains(r#"{ "b" : 1,  "a":2, "a" : 3 }"#),
+        "{instants:?}"
+    );
     std::thread::sleep(Duration::from_millis(1200));
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     for (i, (at, want)) in instants.iter().enumerate() {
         let target = format!("pitr_json_at_{i}");
         pg.create_db(&target);
         ok(
-            run(d, &pg, &["restore", "shop", "--at", at, "--to", &pg.url(&target)]),
+            run(
+                d,
+                &pg,
+                &["restore", "shop", "--at", at, "--to", &pg.url(&target)],
+            ),
             "restore --at",
         );
         assert_eq!(&state(&target), want, "instant {i} ({at})");
@@ -326,7 +339,11 @@ fn triggers_do_not_fire_again_on_replay() {
         .trim()
         .to_string()
     };
-    sql(&pg, db, "INSERT INTO public.orders (id, note) VALUES (1, 'a'), (2, 'b')");
+    sql(
+        &pg,
+        db,
+        "INSERT INTO public.orders (id, note) VALUES (1, 'a'), (2, 'b')",
+    );
     sql(&pg, db, "UPDATE public.orders SET note = 'c' WHERE id = 1");
     let at = server_now(&pg);
     let want = state(db);
@@ -336,10 +353,16 @@ fn triggers_do_not_fire_again_on_replay() {
 
     // As a superuser, and as the owner (no superuser).
     pg.create_db("pitr_trig_su");
-    pg.psql("postgres", &format!("CREATE DATABASE pitr_trig_owner OWNER {ROLE}"));
+    pg.psql(
+        "postgres",
+        &format!("CREATE DATABASE pitr_trig_owner OWNER {ROLE}"),
+    );
     for (target, url) in [
         ("pitr_trig_su", pg.url("pitr_trig_su")),
-        ("pitr_trig_owner", common::pitr::owner_url(&pg, "pitr_trig_owner")),
+        (
+            "pitr_trig_owner",
+            common::pitr::owner_url(&pg, "pitr_trig_owner"),
+        ),
     ] {
         ok(
             run(d, &pg, &["restore", "shop", "--at", &at, "--to", &url]),

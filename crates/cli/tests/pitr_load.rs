@@ -146,17 +146,24 @@ fn restore_at_instants_taken_under_pgbench_load() {
     );
     let covered = enabled["coverage"]["covered"].to_string();
     for t in ["accounts", "branches", "tellers", "history"] {
-        assert!(covered.contains(&format!("public.pgbench_{t}")), "{enabled}");
+        assert!(
+            covered.contains(&format!("public.pgbench_{t}")),
+            "{enabled}"
+        );
     }
 
     // The load: 4 clients at ~150 transactions/s (bounded so that four restores replay in
     // reasonable time on 2 cores), for as long as the test needs it.
     let mut load = Killed(
-        pgbench(&pg, db, &["-c", "4", "-j", "2", "-R", "150", "-T", "600", "-n"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        pgbench(
+            &pg,
+            db,
+            &["-c", "4", "-j", "2", "-R", "150", "-T", "600", "-n"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     let mut cap = capture(d, &pg);
     let mut instants = Vec::new();
@@ -191,7 +198,11 @@ fn restore_at_instants_taken_under_pgbench_load() {
         loop {
             let s = status(d, &pg);
             let w = s["windows"].as_array().cloned().unwrap_or_default();
-            if w.len() >= 2 && w[1]["from_text"].as_str().is_some_and(|f| f > in_gap.as_str()) {
+            if w.len() >= 2
+                && w[1]["from_text"]
+                    .as_str()
+                    .is_some_and(|f| f > in_gap.as_str())
+            {
                 break s;
             }
             assert!(Instant::now() < deadline, "no new base after the DDL: {s}");
@@ -201,7 +212,7 @@ fn restore_at_instants_taken_under_pgbench_load() {
     assert!(
         s["windows"][0]["broken_by"]
             .as_str()
-            .is_some_and(|b| b.contains("changed (DDL)")),
+            .is_some_and(|b| b.contains("definitions changed (DDL")),
         "{s}"
     );
     let gap_before = s["windows"][0]["to_text"].as_str().unwrap().to_string();
@@ -244,7 +255,15 @@ fn restore_at_instants_taken_under_pgbench_load() {
             run(
                 d,
                 &pg,
-                &["--json", "restore", "shop", "--at", at, "--to", &pg.url(&target)],
+                &[
+                    "--json",
+                    "restore",
+                    "shop",
+                    "--at",
+                    at,
+                    "--to",
+                    &pg.url(&target),
+                ],
             ),
             "restore --at",
         );

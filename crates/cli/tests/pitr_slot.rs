@@ -201,3 +201,80 @@ fn a_slot_past_its_limit_is_dropped_within_one_wal_segment_of_it() {
         "{status}"
     );
 }
+
+/// Where the server's free space is known (a server on this machine whose data folder the role
+/// may read: here a superuser's project), a limit larger than a quarter of it is lowered to that
+/// quarter, and `status` says so; where it is not (a role that may not read `data_directory`),
+/// the limit set holds.
+#[test]
+fn a_limit_beyond_the_servers_free_space_is_lowered() {
+    let pg = TestCluster::start();
+    let db = "pitr_free";
+    pg.create_db(db);
+    pg.psql(db, "CREATE TABLE public.orders (id serial PRIMARY KEY)");
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(d, &pg, &["project", "add", "shop", "--db", &pg.url(db)]),
+        "project add",
+    );
+    let huge: u64 = 1_000_000 << 30;
+    ok(
+        run(
+            d,
+            &pg,
+            &["pitr", "enable", "shop", "--max-retained", "1000000GiB"],
+        ),
+        "pitr enable",
+    );
+    let s = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert_eq!(s["max_retained"], huge, "{s}");
+    let free = s["free_bytes"].as_u64().unwrap_or_else(|| panic!("{s}"));
+    // The test's own look at the disk of the data folder.
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(pg.data_dir())
+        .output()
+        .unwrap();
+    let df: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(free.abs_diff(df) < 1 << 30, "free {free}, df {df}");
+    assert_eq!(s["effective_max_retained"], (free / 4).max(64 << 20), "{s}");
+    let text =
+        String::from_utf8(ok(run(d, &pg, &["pitr", "status", "shop"]), "pitr status").stdout)
+            .unwrap();
+    assert!(
+        text.contains("limit lowered to") && text.contains("a quarter of it"),
+        "{text}"
+    );
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+
+    // A role that may not read where the data folder is: not known, the set limit holds.
+    let (pg2, data2) = project_with(
+        "pitr_free_role",
+        "CREATE TABLE public.orders (id serial PRIMARY KEY);",
+    );
+    let d2 = data2.path();
+    ok(
+        run(
+            d2,
+            &pg2,
+            &["pitr", "enable", "shop", "--max-retained", "1000000GiB"],
+        ),
+        "pitr enable",
+    );
+    let s = ok_json(
+        run(d2, &pg2, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert!(s["free_bytes"].is_null(), "{s}");
+    assert_eq!(s["effective_max_retained"], huge, "{s}");
+}

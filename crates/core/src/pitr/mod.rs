@@ -8,6 +8,7 @@
 //! segments and chains.
 
 pub mod capture;
+pub mod disk;
 pub mod physical;
 pub mod replay;
 pub mod segment;

@@ -223,7 +223,11 @@ impl<'a> Replayer<'a> {
         .bind(&t)
         .fetch_all(&mut *self.conn)
         .await
-        .map_err(|e| self.spec.map_sqlx(e).context("reading the target's triggers"))?;
+        .map_err(|e| {
+            self.spec
+                .map_sqlx(e)
+                .context("reading the target's triggers")
+        })?;
         for n in &names {
             let sql = format!("ALTER TABLE {t} DISABLE TRIGGER {}", quote_ident(n));
             if let Err(e) = sqlx::query(&sql).execute(&mut *self.conn).await {

@@ -89,8 +89,7 @@ pub fn window(c: &ChainFacts) -> Window {
 /// Why a segment with another fingerprint than its base's ends the window.
 fn definitions_changed(c: &ChainFacts, s: &SegmentFacts) -> String {
     use super::server::FINGERPRINT_V;
-    if !c.base_fingerprint.starts_with(FINGERPRINT_V) && s.fingerprint.starts_with(FINGERPRINT_V)
-    {
+    if !c.base_fingerprint.starts_with(FINGERPRINT_V) && s.fingerprint.starts_with(FINGERPRINT_V) {
         return format!(
             "Offsite's check of the tables' definitions was widened (an update) before {}: a new \
              base starts the next window",

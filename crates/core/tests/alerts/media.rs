@@ -109,8 +109,9 @@ async fn copies_on_the_local_disk_and_a_local_rclone_remote_are_one_medium_and_s
         .find(|p| p.kind == ProblemKind::OneCopy)
         .unwrap_or_else(|| panic!("no one_copy problem: {h:?}"));
     assert!(
-        one.reason
-            .starts_with("3 of 3 copies, all on one disk: the newest good backup is only on this computer ("),
+        one.reason.starts_with(
+            "3 of 3 copies, all on one disk: the newest good backup is only on this computer ("
+        ),
         "{}",
         one.reason
     );

@@ -12,6 +12,8 @@ const on = (over: Partial<PitrStatus> = {}): PitrStatus => ({
   enabled: true,
   slot: { slot: "offsite_pitr_x", confirmed_flush: 1, retained_bytes: 3 * 1024 * 1024, active: true },
   max_retained: 1024 * 1024 * 1024,
+  free_bytes: null,
+  effective_max_retained: 1024 * 1024 * 1024,
   rpo_seconds: 4,
   coverage: { covered: ["public.orders"], not_covered: [["public.cache", "unlogged table"]], fingerprint: "f" },
   windows: [
@@ -88,6 +90,13 @@ describe("PitrCard", () => {
     const cov = screen.getByTestId("pitr-coverage");
     expect(cov.querySelector("summary")?.textContent).toBe("Tables: 1 captured, 1 not captured");
     expect(within(cov).getByTestId("pitr-not-covered").textContent).toContain("public.cache: unlogged table");
+  });
+
+  it("a limit lowered by the server's free space says so", async () => {
+    setup({ pitr_status: () => on({ free_bytes: 2 * 1024 * 1024 * 1024, effective_max_retained: 512 * 1024 * 1024 }) });
+    const held = await screen.findByTestId("pitr-retained");
+    expect(held.textContent).toContain("limit 512.0 MiB");
+    expect(held.textContent).toContain("lower than the 1.0 GiB set: the server’s disk has 2.0 GiB free");
   });
 
   it("behind: the lag is amber and the gap until now is marked", async () => {

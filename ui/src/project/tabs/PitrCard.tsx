@@ -302,10 +302,16 @@ function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
 function Retained({ status }: { status: PitrStatus }) {
   const held = status.slot?.retained_bytes ?? null;
   if (held === null) return null;
+  const limit = status.effective_max_retained ?? status.max_retained;
+  const lowered =
+    status.max_retained !== null && status.effective_max_retained !== null && status.free_bytes !== null && status.effective_max_retained < status.max_retained;
   return (
     <p className="small" data-testid="pitr-retained">
       The server keeps {formatBytes(held)} of changes for it
-      {status.max_retained !== null ? ` (limit ${formatBytes(status.max_retained)}; past it capture stops to protect the server’s disk)` : ""}.
+      {limit !== null ? ` (limit ${formatBytes(limit)}; past it capture stops to protect the server’s disk)` : ""}.
+      {lowered && status.free_bytes !== null
+        ? ` The limit is lower than the ${formatBytes(status.max_retained ?? 0)} set: the server’s disk has ${formatBytes(status.free_bytes)} free, and capture may hold a quarter of it.`
+        : ""}
     </p>
   );
 }

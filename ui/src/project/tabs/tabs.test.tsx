@@ -62,7 +62,7 @@ function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Parti
       case "list_drills":
         return [{ id: "d1", backup_id: "backup-1", started_at: "", finished_at: "", verdict: "passed", rto_seconds: 3, failed_check_id: null, failed_check_title: null, report_path: null }];
       case "pitr_status":
-        return { enabled: false, slot: null, max_retained: null, rpo_seconds: null, coverage: null, windows: [], ended: [], stray_slots: [] };
+        return { enabled: false, slot: null, max_retained: null, free_bytes: null, effective_max_retained: null, rpo_seconds: null, coverage: null, windows: [], ended: [], stray_slots: [] };
       case "list_schedules":
       case "list_destinations":
       case "list_copies":

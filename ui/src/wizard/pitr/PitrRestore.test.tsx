@@ -22,6 +22,8 @@ const status = (windows: Window[]): PitrStatus => ({
   enabled: true,
   slot: null,
   max_retained: null,
+  free_bytes: null,
+  effective_max_retained: null,
   rpo_seconds: 3,
   coverage: null,
   windows,

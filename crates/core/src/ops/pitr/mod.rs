@@ -93,6 +93,11 @@ pub struct PitrStatus {
     pub enabled: bool,
     pub slot: Option<SlotState>,
     pub max_retained: Option<u64>,
+    /// The server's free disk space, where it is known (a server on this machine whose data
+    /// folder this role may read).
+    pub free_bytes: Option<u64>,
+    /// The limit passes hold the slot to: `max_retained`, or lower when `free_bytes` is small.
+    pub effective_max_retained: Option<u64>,
     /// Seconds since the capture last confirmed it had everything (`None`: not running).
     pub rpo_seconds: Option<f64>,
     pub coverage: Option<StoredCoverage>,
@@ -284,6 +289,14 @@ pub(crate) async fn run_once(
         publication: chain.publication.clone(),
     };
     let (spec, mut conn) = connect(engine, &project).await?;
+    // Lower than set when the server's free space is known and small (crate::pitr::disk).
+    let free = crate::pitr::disk::free_bytes(&mut conn, &spec).await;
+    let mut chain = chain;
+    chain.max_retained = i64::try_from(crate::pitr::disk::effective_limit(
+        u64::try_from(chain.max_retained).unwrap_or(0),
+        free,
+    ))
+    .unwrap_or(i64::MAX);
     let mut done = PitrRun::default();
     let mut closed = Vec::new();
     // What the slot held while no one consumed it: measured before the pass, because the pass
@@ -597,17 +610,18 @@ pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
     // While capture runs the server must answer (its slot). Otherwise it is asked only for
     // slots no project owns, and a database that is down does not hide the windows, which are
     // the catalog's — a restore to a time is needed most when the database is gone.
-    let (slot, stray_slots) = match &active {
+    let (slot, stray_slots, free_bytes) = match &active {
         Some(c) => {
             let (spec, mut conn) = connect(engine, &project).await?;
             let slot = server::slot_state(&mut conn, &spec, &c.slot).await?;
-            (slot, stray_slots(engine, &spec, &mut conn).await?)
+            let free = crate::pitr::disk::free_bytes(&mut conn, &spec).await;
+            (slot, stray_slots(engine, &spec, &mut conn).await?, free)
         }
         None => match connect(engine, &project).await {
-            Ok((spec, mut conn)) => (None, stray_slots(engine, &spec, &mut conn).await?),
+            Ok((spec, mut conn)) => (None, stray_slots(engine, &spec, &mut conn).await?, None),
             Err(e) => {
                 tracing::debug!(project = %name, "point-in-time status without the server: {e}");
-                (None, Vec::new())
+                (None, Vec::new(), None)
             }
         },
     };
@@ -626,6 +640,10 @@ pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
         enabled: active.is_some(),
         slot,
         max_retained: active.as_ref().map(|c| c.max_retained as u64),
+        free_bytes,
+        effective_max_retained: active
+            .as_ref()
+            .map(|c| crate::pitr::disk::effective_limit(c.max_retained as u64, free_bytes)),
         rpo_seconds,
         coverage: active.and_then(|c| serde_json::from_str(&c.coverage).ok()),
         windows,
