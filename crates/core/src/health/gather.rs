@@ -46,7 +46,8 @@ pub async fn facts(
             f.schedule = s.schedule.clone();
             f.paused = s.paused;
         }
-        let captured_to = captured_to(catalog, &p.id).await?;
+        let captured = captured_to(catalog, &p.id).await?;
+        let captured_to = captured.map(|(at, _)| at);
         let capture = captured_to.map(|at| {
             let now_us = (now.unix_timestamp_nanos() / 1000) as i64;
             ((now_us - at).max(0) / 1_000_000).unsigned_abs()
@@ -58,7 +59,10 @@ pub async fn facts(
         });
         let rpo = catalog.targets(&p.id).await?.rpo_seconds;
         f.rpo_missed = rpo_missed(rpo, f.last_good.as_deref(), capture, now);
-        f.capture_behind = capture.and_then(|age| {
+        // The capture's own lag is this machine's only when it captures here: a pulled chain
+        // is as new as the last pull, which its schedule decides (its RPO still counts above).
+        let here = captured.is_some_and(|(_, here)| here);
+        f.capture_behind = capture.filter(|_| here).and_then(|age| {
             let limit = rpo.unwrap_or(CAPTURE_LIMIT);
             (age > u64::from(limit)).then_some((limit, age))
         });
@@ -80,14 +84,23 @@ pub async fn facts(
 /// RPO target (docs/pitr.md: RPO ≤ 60 s while the capture runs).
 pub const CAPTURE_LIMIT: u32 = 60;
 
-/// When (µs since the epoch) the project's running capture last had every change (`None`: no
-/// capture).
-async fn captured_to(catalog: &Catalog, project_id: &str) -> Result<Option<i64>> {
+/// When (µs since the epoch) the project's capture last had every change, and whether it
+/// captures here (`None`: no capture): the newest chain captured here that runs, or pulled from
+/// the project's backup server (the agent captures it) and not ended there — its recovery point
+/// here is what the last pull brought.
+async fn captured_to(catalog: &Catalog, project_id: &str) -> Result<Option<(i64, bool)>> {
     let chains = catalog.pitr_chains(project_id).await?;
-    let Some(active) = chains.iter().rev().find(|c| c.state == "active") else {
+    let Some(newest) = chains
+        .iter()
+        .rev()
+        .find(|c| c.state == "active" || (c.state == "pulled" && c.ended_reason.is_none()))
+    else {
         return Ok(None);
     };
-    Ok(active.last_poll_at.or(active.base_at))
+    Ok(newest
+        .last_poll_at
+        .or(newest.base_at)
+        .map(|at| (at, newest.state == "active")))
 }
 
 /// The project's RPO and the age of its recovery point, when that is older than the RPO (no
@@ -323,6 +336,27 @@ async fn copy_marks(
 mod tests {
     use super::*;
     use crate::archive::BackupType;
+
+    /// A chain pulled from the agent counts as the laptop's recovery point (until it ends
+    /// there); the capture's 60 s lag is said only of a capture running here.
+    #[tokio::test]
+    async fn a_chain_pulled_from_the_agent_is_the_recovery_point_here() {
+        let c = crate::catalog::testing::catalog().await;
+        let p = c
+            .add_project(&crate::catalog::testing::new_project("shop"))
+            .await
+            .unwrap();
+        assert_eq!(captured_to(&c, &p.id).await.unwrap(), None);
+        c.upsert_pulled_pitr_chain("c1", &p.id, "b1", "1:1:", 10, "{}", None, Some(500))
+            .await
+            .unwrap();
+        assert_eq!(captured_to(&c, &p.id).await.unwrap(), Some((500, false)));
+        // Ended on the server: the laptop has no running capture of it.
+        c.upsert_pulled_pitr_chain("c1", &p.id, "b1", "1:1:", 10, "{}", Some("gone"), Some(600))
+            .await
+            .unwrap();
+        assert_eq!(captured_to(&c, &p.id).await.unwrap(), None);
+    }
     use crate::catalog::{BackupRow, DrillSummary};
 
     fn backup(id: &str, created_at: &str) -> BackupRow {
