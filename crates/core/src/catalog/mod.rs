@@ -72,6 +72,7 @@ mod notify_retention;
 mod orphaned_keys;
 mod pitr;
 mod pitr_copies;
+mod pitr_strays;
 mod projects;
 mod schedules;
 mod settings;
@@ -113,6 +114,7 @@ pub use notify_conditions::ConditionRecord;
 pub use orphaned_keys::{OrphanedKey, OrphanedKeySummary};
 pub use pitr::{PitrChain, PitrSegment};
 pub use pitr_copies::{SegmentCopy, SegmentCopyTarget};
+pub use pitr_strays::StrayReport;
 pub use projects::{NewProject, Project};
 pub use schedules::{
     NewSchedule, RetentionRecord, ScheduleKind, SchedulePlan, ScheduleRecord, ScheduleType,

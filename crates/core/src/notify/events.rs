@@ -65,9 +65,11 @@ impl EventGroup {
     pub fn of(kind: EventKind) -> Option<EventGroup> {
         use EventKind as K;
         Some(match kind {
-            K::BackupFailed | K::VerifyDamaged | K::BackupSuspicious | K::PitrSlotDropped => {
-                EventGroup::Failed
-            }
+            K::BackupFailed
+            | K::VerifyDamaged
+            | K::BackupSuspicious
+            | K::PitrSlotDropped
+            | K::PitrStraySlot => EventGroup::Failed,
             K::BackupSucceeded => EventGroup::Succeeded,
             K::ProjectOverdue | K::ProjectBackToNormal => EventGroup::Overdue,
             K::DrillPassed | K::DrillFailed => EventGroup::Drill,
@@ -157,6 +159,7 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
                 | EventKind::AgentCertificateChanged
                 | EventKind::PlatformBackupMissing
                 | EventKind::PitrSlotDropped
+                | EventKind::PitrStraySlot
         ),
     }
 }
@@ -166,7 +169,7 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
 /// what the default sends and, for drills, passed drills too (the default sends only failed ones).
 pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
     use EventKind as K;
-    const KINDS: [EventKind; 16] = [
+    const KINDS: [EventKind; 17] = [
         K::BackupSucceeded,
         K::BackupFailed,
         K::BackupSuspicious,
@@ -183,6 +186,7 @@ pub fn default_groups(spec: &ChannelSpec) -> Vec<EventGroup> {
         K::AgentCertificateChanged,
         K::PlatformBackupMissing,
         K::PitrSlotDropped,
+        K::PitrStraySlot,
     ];
     ALL_GROUPS
         .into_iter()
@@ -209,7 +213,8 @@ pub fn severity_of(kind: EventKind) -> Severity {
         | K::CopyPending
         | K::RetentionWillRemove
         | K::RetentionRemoved
-        | K::SpaceLow => Severity::Warning,
+        | K::SpaceLow
+        | K::PitrStraySlot => Severity::Warning,
     }
 }
 
@@ -386,6 +391,7 @@ mod tests {
             EventKind::AgentCertificateChanged,
             EventKind::PlatformBackupMissing,
             EventKind::PitrSlotDropped,
+            EventKind::PitrStraySlot,
         ] {
             assert!(channel_wants(&h, None, k), "{k:?}");
         }

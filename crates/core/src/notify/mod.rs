@@ -63,6 +63,10 @@ pub enum EventKind {
     /// Point-in-time capture dropped its slot (it held more WAL than allowed) or found it gone:
     /// the restorable window ends there until capture is enabled again (issue 46).
     PitrSlotDropped,
+    /// A capture pass found a replication slot named like Offsite's that no capture of this
+    /// catalog reads (left by a removed project or agent, or another catalog's): it keeps WAL on
+    /// the server for as long as it is there (issue 46).
+    PitrStraySlot,
     /// "Send a test" from the app or `offsite notify test`.
     Test,
     /// Several failures collapsed into one message (a storm).

@@ -5,7 +5,9 @@
 //!   created or dropped) ends there, saying so, and a new chain starts with a new base — the
 //!   window breaks at the change and goes on from the new base;
 //! - with `restart`, a project without an active chain (never enabled here, or its slot was
-//!   lost) starts one, with the limits it is given.
+//!   lost) starts one, with the limits it is given;
+//! - the project's server is looked at for stray Offsite slots (at most every few minutes; new
+//!   ones are reported once, [`super::stray`]), whatever the pass did — never failing it.
 
 use super::{active_chain, connect, enable, run_once, PitrEnabled, PitrRun, StoredCoverage};
 use crate::engine::Engine;
@@ -37,8 +39,23 @@ pub struct KeepPass {
 }
 
 /// One pass for project `name`: capture, then a new base when the tables changed, or (with
-/// `want.restart`) when there is no chain.
+/// `want.restart`) when there is no chain; then, while capture is on, stray slots reported.
 pub(crate) async fn keep(
+    engine: &Engine,
+    name: &str,
+    want: KeepCapturing,
+    cancel: &CancellationToken,
+) -> Result<KeepPass> {
+    let project = engine.catalog.project(name).await?;
+    let capturing = want.restart || active_chain(engine, &project).await?.is_some();
+    let pass = keep_pass(engine, name, want, cancel).await;
+    if capturing && !cancel.is_cancelled() {
+        super::stray::check(engine, &project).await;
+    }
+    pass
+}
+
+async fn keep_pass(
     engine: &Engine,
     name: &str,
     want: KeepCapturing,

@@ -21,6 +21,7 @@ mod watch;
 
 mod alert;
 mod engine_api;
+mod stray;
 
 use alert::Lost;
 
