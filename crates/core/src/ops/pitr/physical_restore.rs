@@ -68,8 +68,6 @@ pub(crate) async fn stage(
 ) -> Result<Staged> {
     let base: PhysicalBase = serde_json::from_str(chain.base_snapshot.as_deref().unwrap_or(""))
         .map_err(|_| Error::integrity("a physical chain without its base"))?;
-    segment::verify(Path::new(&base.path), Some(&base.sha256))
-        .map_err(|e| e.context("the physical base"))?;
     // The WAL before the base's start is not replayed (the base's own is in its tar).
     let mut segs: Vec<_> = facts.segments[..window.segments]
         .iter()
@@ -79,8 +77,21 @@ pub(crate) async fn stage(
     if let Some(i) = segs.iter().position(|s| s.closed_at > at) {
         segs.truncate(i + 2);
     }
-    for s in &segs {
-        segment::verify(Path::new(&s.path), None)?;
+    {
+        let (b, segs) = (base.clone(), segs.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut items = vec![(Path::new(&b.path), Some(b.sha256.as_str()))];
+            items.extend(segs.iter().map(|s| (Path::new(&s.path), None)));
+            segment::verify_many(&items).map_err(|e| {
+                if e.message().contains(&b.path) {
+                    e.context("the physical base")
+                } else {
+                    e
+                }
+            })
+        })
+        .await
+        .map_err(blocking_err)??;
     }
     let parent = engine.data_dir.join(super::at::AT_DIR);
     crate::private_fs::create_dir_all(&parent)
@@ -99,10 +110,11 @@ pub(crate) async fn stage(
     let paths: Vec<(String, u64)> = segs.iter().map(|s| (s.path.clone(), s.start_lsn)).collect();
     let (stop, transactions) = tokio::task::spawn_blocking(move || {
         let tools = Tools::find(b.major, configured.as_deref())?;
-        for (path, start) in &paths {
+        segment::par_each(paths.len(), |i| {
+            let (path, start) = &paths[i];
             let name = wal::file_name(b.lsns.timeline, *start, b.seg_size);
-            physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size)?;
-        }
+            physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size)
+        })?;
         wal::stop_in(&tools, &w, b.lsns.timeline, b.lsns.end_lsn, at)
     })
     .await

@@ -221,8 +221,14 @@ pub(crate) async fn run(
         }
         Prepared::Logical(plan) => *plan,
     };
-    for s in &plan.segments {
-        segment::verify(Path::new(s), None)?;
+    {
+        let segs = plan.segments.clone();
+        tokio::task::spawn_blocking(move || {
+            let items: Vec<_> = segs.iter().map(|s| (Path::new(s.as_str()), None)).collect();
+            segment::verify_many(&items)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??;
     }
     let (spec, password) = target(engine, to, password.clone()).await?;
     engine

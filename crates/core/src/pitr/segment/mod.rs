@@ -234,6 +234,45 @@ pub fn verify(path: &Path, expected: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// [`verify`] each of `items` (path, expected SHA-256), on as many threads as the machine has
+/// cores (hashing is what a restore to a time spends most of its own time on); the first
+/// failure in `items`' order is returned.
+pub fn verify_many(items: &[(&Path, Option<&str>)]) -> Result<()> {
+    par_each(items.len(), |i| verify(items[i].0, items[i].1))
+}
+
+/// Run `f(0..n)` on up to as many threads as the machine has cores; the first error in index
+/// order is returned (every index still runs: none is left half-done by another's failure).
+pub fn par_each(n: usize, f: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map(|c| c.get())
+        .unwrap_or(1)
+        .min(n)
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<()>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = f(i);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    for r in results {
+        if let Some(Err(e)) = r.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// Reads one segment's records, every length bounded by the bytes left (plain) or by the
 /// bytes actually there (encrypted: nothing is allocated ahead of what was read).
 pub struct SegmentReader {

@@ -140,3 +140,20 @@ fn fuzz_pitr_segment_reader() {
         })
         .unwrap();
 }
+
+#[test]
+fn par_each_runs_every_index_and_returns_the_first_failure_in_order() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let ran = AtomicUsize::new(0);
+    let r = par_each(50, |i| {
+        ran.fetch_add(1, Ordering::SeqCst);
+        if i == 7 || i == 30 {
+            Err(crate::error::Error::invalid(format!("failed {i}")))
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 50);
+    assert!(r.unwrap_err().message().contains("failed 7"));
+    assert!(par_each(0, |_| Ok(())).is_ok());
+}
