@@ -116,6 +116,7 @@ const COMMANDS: &[&str] = &[
     "start_recover",
     "start_recover_undo",
     "pitr_status",
+    "pitr_modes",
     "pitr_enable",
     "pitr_replica_identity_full",
     "pitr_disable",

@@ -156,6 +156,7 @@ macro_rules! specta_builder {
                 commands::recover::start_recover::<$runtime>,
                 commands::recover::start_recover_undo::<$runtime>,
                 commands::pitr::pitr_status,
+                commands::pitr::pitr_modes,
                 commands::pitr::pitr_enable,
                 commands::pitr::pitr_replica_identity_full,
                 commands::pitr::pitr_disable,

@@ -11,6 +11,7 @@ use offsite_core::ops::pitr::keep::{KeepCapturing, KeepPass};
 use offsite_core::ops::pitr::restore::PitrPlan;
 use offsite_core::ops::pitr::{PitrEnabled, PitrStatus};
 use offsite_core::pitr::parse_time;
+use offsite_core::pitr::physical::{CaptureMode, Modes};
 use offsite_core::pitr::server::IdentityFull;
 use tauri::{AppHandle, Runtime, State};
 use tokio_util::sync::CancellationToken;
@@ -23,13 +24,26 @@ pub async fn pitr_status(shell: State<'_, Shell>, project: String) -> CmdResult<
     shell.engine()?.pitr_status(&project).await.map_err(err)
 }
 
-/// Start capturing `project`'s changes (publication, slot, base backup), with the defaults.
+/// Which captures `project`'s server and role allow, why not the other, and the one to offer
+/// first (the card's "Turn on" choice).
 #[tauri::command]
 #[specta::specta]
-pub async fn pitr_enable(shell: State<'_, Shell>, project: String) -> CmdResult<PitrEnabled> {
+pub async fn pitr_modes(shell: State<'_, Shell>, project: String) -> CmdResult<Modes> {
+    shell.engine()?.pitr_modes(&project).await.map_err(err)
+}
+
+/// Start capturing `project`'s changes in `mode` (logical: publication, slot, base backup;
+/// physical: physical slot, pg_basebackup base), with the defaults.
+#[tauri::command]
+#[specta::specta]
+pub async fn pitr_enable(
+    shell: State<'_, Shell>,
+    project: String,
+    mode: CaptureMode,
+) -> CmdResult<PitrEnabled> {
     shell
         .engine()?
-        .pitr_enable(&project, None, None)
+        .pitr_enable_mode(&project, mode.as_str(), None, None)
         .await
         .map_err(err)
 }

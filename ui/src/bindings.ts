@@ -425,8 +425,16 @@ export const commands = {
 	 *  chains that ended and why, slots no project owns.
 	 */
 	pitrStatus: (project: string) => typedError<PitrStatus, ErrorPayload>(__TAURI_INVOKE("pitr_status", { project })),
-	/**  Start capturing `project`'s changes (publication, slot, base backup), with the defaults. */
-	pitrEnable: (project: string) => typedError<PitrEnabled, ErrorPayload>(__TAURI_INVOKE("pitr_enable", { project })),
+	/**
+	 *  Which captures `project`'s server and role allow, why not the other, and the one to offer
+	 *  first (the card's "Turn on" choice).
+	 */
+	pitrModes: (project: string) => typedError<Modes, ErrorPayload>(__TAURI_INVOKE("pitr_modes", { project })),
+	/**
+	 *  Start capturing `project`'s changes in `mode` (logical: publication, slot, base backup;
+	 *  physical: physical slot, pg_basebackup base), with the defaults.
+	 */
+	pitrEnable: (project: string, mode: CaptureMode) => typedError<PitrEnabled, ErrorPayload>(__TAURI_INVOKE("pitr_enable", { project, mode })),
 	/**
 	 *  Capture `tables` too: `REPLICA IDENTITY FULL` set on each (the engine checks that each is an
 	 *  existing table of the project's role without a replica identity; the names are never part
@@ -877,6 +885,12 @@ export type CanaryThresholds = {
 	 */
 	table_drop_pct: number,
 };
+
+/**
+ *  The two captures (docs/pitr.md): `logical` (a publication and a pgoutput slot) and
+ *  `physical` (pg_receivewal on a physical slot, pg_basebackup bases).
+ */
+export type CaptureMode = "logical" | "physical";
 
 /**  Something changed in the catalog. Event name: `catalog-changed`. */
 export type CatalogChanged = {
@@ -2419,6 +2433,16 @@ export type MemberEntry = {
 	size: number,
 	/**  Lower-case hex SHA-256 of the member's bytes. */
 	sha256: string,
+};
+
+/**  Which capture the server and the role allow, and why not the other. */
+export type Modes = {
+	/**  `None`: logical capture is possible; else why not. */
+	logical: string | null,
+	/**  `None`: physical capture is possible; else why not. */
+	physical: string | null,
+	/**  The capture to offer first ([`Modes::recommend`]); `None` when neither is possible. */
+	recommended: CaptureMode | null,
 };
 
 /**  A channel to add, with its secrets (kept in the keychain, never returned). */

@@ -1,7 +1,9 @@
 //! Point-in-time capture beside the database (docs/pitr.md, docs/agent.md): every project with
 //! a `[projects.<id>.pitr]` table is captured while the agent runs — a pass every few seconds
 //! reads what its slot holds into segments, a schema change starts a new base, and a project
-//! without a running chain (first start, or its slot was lost) gets one.
+//! without a running chain (first start, or its slot was lost) gets one — in the table's `mode`
+//! when it has one: a running chain of the other mode is ended and one of that mode started
+//! (the engine's [`KeepCapturing::mode`]; the log says it).
 //!
 //! A lost slot (dropped past its WAL limit, or removed on the server) is not replaced at once:
 //! a new base would fill the same disk again; the agent waits [`AFTER_LOSS`] first. A failing

@@ -112,14 +112,22 @@ pub struct PitrConfig {
     /// default; `512MiB`).
     #[serde(default)]
     pub max_retained: Option<String>,
+    /// `logical` (a publication and a pgoutput slot) or `physical` (pg_receivewal and
+    /// pg_basebackup; the server must allow the role a replication connection). A running
+    /// chain of the other mode is ended and this one started. Absent: a running chain keeps
+    /// its mode, and a new one is logical (or physical when the last chain was).
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 impl PitrConfig {
-    /// The limits a new chain gets (checked by [`AgentConfig::check`]).
+    /// The limits and the mode a new chain gets (checked by [`AgentConfig::check`]).
     pub fn want(&self) -> Result<offsite_core::ops::pitr::keep::KeepCapturing> {
+        use offsite_core::pitr::physical::CaptureMode;
         use offsite_core::pitr::{parse_keep_within, parse_size};
         Ok(offsite_core::ops::pitr::keep::KeepCapturing {
             restart: true,
+            mode: self.mode.as_deref().map(CaptureMode::parse).transpose()?,
             max_retained: self.max_retained.as_deref().map(parse_size).transpose()?,
             keep_within: self
                 .keep_within
@@ -566,6 +574,7 @@ config_files = ["compose/docker-compose.yml"]
 
     #[test]
     fn a_pitr_table_is_read_and_bad_limits_are_refused_naming_the_project() {
+        use offsite_core::pitr::physical::CaptureMode;
         let base = "listen = \"127.0.0.1:8443\"\ndata_dir = \"d\"\n[projects.shop]\n\
                     database_url = \"postgres://u@h/db\"\n[projects.shop.pitr]\n";
         let c = AgentConfig::parse(
@@ -577,6 +586,26 @@ config_files = ["compose/docker-compose.yml"]
         assert_eq!(want.keep_within, Some(7 * 86_400));
         assert_eq!(want.max_retained, Some(512 << 20));
         assert!(want.restart);
+        assert_eq!(
+            want.mode, None,
+            "absent: the running chain's mode, else logical"
+        );
+        for (mode, want_mode) in [
+            ("logical", CaptureMode::Logical),
+            ("physical", CaptureMode::Physical),
+        ] {
+            let c =
+                AgentConfig::parse(&format!("{base}mode = \"{mode}\"\n"), Path::new("/")).unwrap();
+            let want = c.projects["shop"].pitr.as_ref().unwrap().want().unwrap();
+            assert_eq!(want.mode, Some(want_mode), "{mode}");
+        }
+        for bad in ["mode = \"streaming\"", "mode = \"Physical\"", "mode = \"\""] {
+            let e = AgentConfig::parse(&format!("{base}{bad}\n"), Path::new("/")).unwrap_err();
+            assert!(
+                e.message().contains("project shop") && e.message().contains("logical or physical"),
+                "{bad}: {e}"
+            );
+        }
         for bad in [
             "keep_within = \"7m\"",
             "max_retained = \"lots\"",

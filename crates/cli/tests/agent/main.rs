@@ -12,6 +12,7 @@ mod encrypted;
 mod hostile;
 mod metrics;
 mod pitr;
+mod pitr_physical;
 mod process;
 mod security;
 
@@ -35,6 +36,8 @@ pub struct AgentProc {
     pub fingerprint: Option<String>,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The database password the agent is given (in `DB_PASSWORD_ENV`).
+    pub password: String,
 }
 
 impl Drop for AgentProc {
@@ -146,13 +149,32 @@ password_env = "{DB_PASSWORD_ENV}"
         ),
     )
     .unwrap();
-    let (child, url, fingerprint) = spawn(dir.path(), &config, insecure);
+    start_config_in(dir, config, c.superuser_password(), insecure)
+}
+
+/// Start `offsite serve` on the configuration `text` (its own folder; `data_dir = "data"`
+/// resolves there), the database password `password` in `DB_PASSWORD_ENV`.
+pub fn start_config(text: &str, password: &str, insecure: bool) -> AgentProc {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.toml");
+    std::fs::write(&config, text).unwrap();
+    start_config_in(dir, config, password, insecure)
+}
+
+fn start_config_in(
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    password: &str,
+    insecure: bool,
+) -> AgentProc {
+    let (child, url, fingerprint) = spawn(dir.path(), &config, password, insecure);
     AgentProc {
         child,
         url,
         fingerprint,
         dir,
         config,
+        password: password.to_string(),
     }
 }
 
@@ -162,7 +184,8 @@ impl AgentProc {
     pub fn kill_and_restart(&mut self, insecure: bool) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, url, fingerprint) = spawn(self.dir.path(), &self.config, insecure);
+        let (child, url, fingerprint) =
+            spawn(self.dir.path(), &self.config, &self.password, insecure);
         self.child = child;
         self.url = url;
         self.fingerprint = fingerprint;
@@ -170,8 +193,12 @@ impl AgentProc {
 }
 
 /// `offsite serve --config F` in `dir`; waits for "listening on" (and the fingerprint).
-fn spawn(dir: &Path, config: &Path, insecure: bool) -> (Child, String, Option<String>) {
-    let c = TestCluster::shared();
+fn spawn(
+    dir: &Path,
+    config: &Path,
+    password: &str,
+    insecure: bool,
+) -> (Child, String, Option<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_offsite"));
     cmd.arg("serve").arg("--config").arg(config);
     if insecure {
@@ -186,7 +213,7 @@ fn spawn(dir: &Path, config: &Path, insecure: bool) -> (Child, String, Option<St
         .open(dir.join("stderr.log"))
         .unwrap();
     let mut child = cmd
-        .env(DB_PASSWORD_ENV, c.superuser_password())
+        .env(DB_PASSWORD_ENV, password)
         .env("OFFSITE_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(stderr)

@@ -41,10 +41,13 @@ describe("PitrCard", () => {
   it("off: says what it gives and needs; Turn on runs pitrEnable with a running state", async () => {
     let enabled = false;
     let finish: (v: unknown) => void = () => {};
+    let asked: unknown = null;
     const calls = setup({
       pitr_status: () => (enabled ? on() : on({ enabled: false, windows: [], slot: null, rpo_seconds: null })),
-      pitr_enable: () =>
+      pitr_modes: () => ({ logical: null, physical: "the server refuses a physical replication connection", recommended: "logical" }),
+      pitr_enable: (args) =>
         new Promise((r) => {
+          asked = args;
           finish = r;
         }),
     });
@@ -56,6 +59,7 @@ describe("PitrCard", () => {
     await waitFor(() => expect(screen.getByTestId("pitr-enable")).toBeDisabled());
     expect(screen.getByTestId("pitr-enable").textContent).toContain("Turning on");
     expect(calls).toContain("pitr_enable");
+    expect(asked).toEqual({ project: "shop", mode: "logical" });
     enabled = true;
     finish({ chain_id: "c", slot: "s", publication: "p", coverage: on().coverage, base_backup_id: "b", base_at: "2026-11-26T08:00:00Z" });
     await screen.findByTestId("pitr-on");
@@ -142,6 +146,111 @@ describe("PitrCard", () => {
     fireEvent.click(screen.getByTestId("pitr-disable"));
     fireEvent.click(screen.getByTestId("pitr-off-yes"));
     await waitFor(() => expect(calls).toContain("pitr_disable"));
+  });
+});
+
+describe("PitrCard Turn on: what to capture", () => {
+  const offStatus = () => on({ enabled: false, windows: [], slot: null, rpo_seconds: null });
+  const enabled = { chain_id: "c", slot: "s", publication: "", coverage: on().coverage, base_backup_id: "b", base_at: "2026-11-26T08:00:00Z" };
+
+  it("both possible: a choice in plain words, the recommended one chosen first; the other can be chosen", async () => {
+    let asked: unknown = null;
+    setup({
+      pitr_status: offStatus,
+      pitr_modes: () => ({ logical: null, physical: null, recommended: "logical" }),
+      pitr_enable: (args) => {
+        asked = args;
+        return enabled;
+      },
+    });
+    const choice = await screen.findByTestId("pitr-modes");
+    expect(choice.textContent).toContain("Changes to this database’s tables (recommended)");
+    expect(choice.textContent).toContain("Everything the server writes");
+    expect(choice.textContent).toContain("every database on it");
+    expect(screen.getByTestId<HTMLInputElement>("pitr-mode-logical").checked).toBe(true);
+    expect(screen.getByTestId<HTMLInputElement>("pitr-mode-physical").checked).toBe(false);
+    fireEvent.click(screen.getByTestId("pitr-mode-physical"));
+    expect(screen.getByTestId<HTMLInputElement>("pitr-mode-physical").checked).toBe(true);
+    fireEvent.click(screen.getByTestId("pitr-enable"));
+    await waitFor(() => expect(asked).toEqual({ project: "shop", mode: "physical" }));
+  });
+
+  it("both possible, the engine recommending the physical capture: it is chosen first", async () => {
+    let asked: unknown = null;
+    setup({
+      pitr_status: offStatus,
+      pitr_modes: () => ({ logical: null, physical: null, recommended: "physical" }),
+      pitr_enable: (args) => {
+        asked = args;
+        return enabled;
+      },
+    });
+    await screen.findByTestId("pitr-modes");
+    expect(screen.getByTestId("pitr-modes").textContent).toContain("Everything the server writes (recommended)");
+    expect(screen.getByTestId<HTMLInputElement>("pitr-mode-physical").checked).toBe(true);
+    fireEvent.click(screen.getByTestId("pitr-enable"));
+    await waitFor(() => expect(asked).toEqual({ project: "shop", mode: "physical" }));
+  });
+
+  it("only the physical capture possible: no choice, it says why not the other, and Turn on asks for it", async () => {
+    let asked: unknown = null;
+    setup({
+      pitr_status: offStatus,
+      pitr_modes: () => ({
+        logical: "the server's wal_level is replica, not logical (set wal_level = logical and restart)",
+        physical: null,
+        recommended: "physical",
+      }),
+      pitr_enable: (args) => {
+        asked = args;
+        return enabled;
+      },
+    });
+    const one = await screen.findByTestId("pitr-modes-one");
+    expect(screen.queryByTestId("pitr-modes")).toBeNull();
+    expect(one.textContent).toContain("Captures everything the server writes");
+    expect(screen.getByTestId("pitr-modes-why-not").textContent).toBe(
+      "Changes to this database’s tables is not possible here: the server's wal_level is replica, not logical (set wal_level = logical and restart)",
+    );
+    fireEvent.click(screen.getByTestId("pitr-enable"));
+    await waitFor(() => expect(asked).toEqual({ project: "shop", mode: "physical" }));
+  });
+
+  it("only the logical capture possible (hosted Supabase): it says why not the other", async () => {
+    setup({
+      pitr_status: offStatus,
+      pitr_modes: () => ({ logical: null, physical: "the server refuses a physical replication connection for this role", recommended: "logical" }),
+    });
+    const one = await screen.findByTestId("pitr-modes-one");
+    expect(one.dataset.mode).toBe("logical");
+    expect(screen.getByTestId("pitr-modes-why-not").textContent).toContain(
+      "Everything the server writes is not possible here: the server refuses a physical replication connection",
+    );
+  });
+
+  it("neither possible: both reasons, and Turn on waits", async () => {
+    setup({
+      pitr_status: offStatus,
+      pitr_modes: () => ({ logical: "the role u has no REPLICATION attribute", physical: "the role u has no REPLICATION attribute", recommended: null }),
+    });
+    const none = await screen.findByTestId("pitr-modes-none");
+    expect(none.textContent).toContain("Changes to this database’s tables: the role u has no REPLICATION attribute");
+    expect(screen.getByTestId("pitr-enable")).toBeDisabled();
+  });
+
+  it("the server not asked (an error): Turn on still tries the tables' changes", async () => {
+    let asked: unknown = null;
+    setup({
+      pitr_status: offStatus,
+      pitr_modes: () => Promise.reject({ code: "connection_failed", message: "could not connect", hint: null, retryable: true }),
+      pitr_enable: (args) => {
+        asked = args;
+        return enabled;
+      },
+    });
+    expect((await screen.findByTestId("pitr-modes-unknown")).textContent).toContain("could not connect");
+    fireEvent.click(screen.getByTestId("pitr-enable"));
+    await waitFor(() => expect(asked).toEqual({ project: "shop", mode: "logical" }));
   });
 });
 

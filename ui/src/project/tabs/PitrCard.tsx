@@ -3,7 +3,7 @@
 // the server's disk held for it, and which tables are covered. The engine decides what is
 // restorable (its windows); this card only draws them.
 import { useCallback, useEffect, useState } from "react";
-import { commands, type ErrorPayload, type PitrStatus, type Window } from "../../bindings";
+import { commands, type CaptureMode, type ErrorPayload, type Modes, type PitrStatus, type Window } from "../../bindings";
 import { Details } from "../../components/Details";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "../../components/format";
@@ -15,6 +15,19 @@ const LAG_WARN_SECONDS = 60;
 const REFRESH_MS = 5000;
 
 type Busy = null | "enable" | "disable" | "capture" | "identity";
+
+/** The two captures in the app's words (the engine's logical and physical). */
+const MODE_WORDS: Record<CaptureMode, { name: string; what: string }> = {
+  logical: {
+    name: "Changes to this database’s tables",
+    what: "Reads each change to the project’s tables. The first backup is an ordinary backup of this database; a change to a table’s columns starts a new window.",
+  },
+  physical: {
+    name: "Everything the server writes",
+    what: "Streams the server’s own change log, for every database on it: every table and every change to their definitions, in one window. The first backup copies the whole server, and restoring needs the server programs of its PostgreSQL version.",
+  },
+};
+const OTHER: Record<CaptureMode, CaptureMode> = { logical: "physical", physical: "logical" };
 
 async function call<T>(run: () => Promise<{ status: "ok"; data: T } | { status: "error"; error: ErrorPayload }>) {
   try {
@@ -32,6 +45,10 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
   const [busy, setBusy] = useState<Busy>(null);
   const [confirmOff, setConfirmOff] = useState(false);
   const [said, setSaid] = useState<string | null>(null);
+  // Which captures the server allows (asked once capture is seen off), and the one chosen.
+  const [modes, setModes] = useState<Modes | null>(null);
+  const [modesError, setModesError] = useState<ErrorPayload | null>(null);
+  const [chosen, setChosen] = useState<CaptureMode | null>(null);
 
   const refresh = useCallback(async () => {
     const r = await call(() => commands.pitrStatus(project));
@@ -47,6 +64,23 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
   // The engine's status connects to the database: it is asked again every few seconds only while
   // capture is on (the lag moves), not for a project that never turned it on.
   const polling = status?.enabled === true;
+  const off = status !== null && !status.enabled;
+  useEffect(() => {
+    if (!off) return;
+    let live = true;
+    void call(() => commands.pitrModes(project)).then((r) => {
+      if (!live) return;
+      if (r.ok) {
+        setModes(r.data);
+        setModesError(null);
+      } else setModesError(r.error);
+    });
+    return () => {
+      live = false;
+    };
+  }, [off, project]);
+  // The engine's recommendation until the user picks; logical when the server was not asked.
+  const mode: CaptureMode = chosen ?? modes?.recommended ?? "logical";
   useEffect(() => {
     if (!polling) return;
     const t = setInterval(() => {
@@ -61,7 +95,7 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
     setSaid(null);
     const r =
       kind === "enable"
-        ? await call(() => commands.pitrEnable(project))
+        ? await call(() => commands.pitrEnable(project, mode))
         : kind === "disable"
           ? await call(() => commands.pitrDisable(project))
           : await call(() => commands.pitrCaptureNow(project));
@@ -113,14 +147,16 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
             Capture this project’s changes as they happen, to restore to any second, not only to the last backup.
           </p>
           <p className="muted small">
-            It needs a database role with the REPLICATION attribute that owns the tables (as Supabase’s postgres role), on a
-            server with wal_level = logical. Turning it on takes a backup first, which may take minutes.
+            It needs a database role with the REPLICATION attribute: one that owns the tables (as Supabase’s postgres role) on a
+            server with wal_level = logical, or one the server allows a replication connection (a self-hosted server). Turning it
+            on takes a backup first, which may take minutes.
           </p>
+          <CaptureChoice modes={modes} error={modesError} mode={mode} busy={busy} onChoose={setChosen} />
           <div className="form-actions">
             <button
               type="button"
               className="btn btn-primary"
-              disabled={busy !== null}
+              disabled={busy !== null || (modes !== null && modes.recommended === null)}
               onClick={() => void act("enable")}
               data-testid="pitr-enable"
             >
@@ -210,6 +246,89 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
       )}
       {actionError && <ErrorNotice error={actionError} testId="pitr-error" reveal />}
     </section>
+  );
+}
+
+/**
+ * How to capture: a choice when the server allows both (the engine's recommendation first
+ * chosen), else the one it allows and why not the other, or why neither.
+ */
+function CaptureChoice({
+  modes,
+  error,
+  mode,
+  busy,
+  onChoose,
+}: {
+  modes: Modes | null;
+  error: ErrorPayload | null;
+  mode: CaptureMode;
+  busy: Busy;
+  onChoose: (m: CaptureMode) => void;
+}) {
+  if (error)
+    return (
+      <p className="muted small" data-testid="pitr-modes-unknown">
+        Could not ask the server which capture it allows ({error.message}); Turn on tries{" "}
+        {MODE_WORDS.logical.name.toLowerCase()}.
+      </p>
+    );
+  if (!modes)
+    return (
+      <p className="muted small" data-testid="pitr-modes-loading">
+        Asking the server which capture it allows…
+      </p>
+    );
+  const why: Record<CaptureMode, string | null> = { logical: modes.logical, physical: modes.physical };
+  if (modes.recommended === null)
+    return (
+      <div className="notice notice-warn small" role="status" data-testid="pitr-modes-none">
+        <p className="notice-title">This server allows no capture yet</p>
+        <ul>
+          {(["logical", "physical"] as const).map((m) => (
+            <li key={m}>
+              {MODE_WORDS[m].name}: {why[m]}
+            </li>
+          ))}
+        </ul>
+      </div>
+    );
+  const only = why.logical === null && why.physical === null ? null : modes.recommended;
+  if (only !== null) {
+    const other = OTHER[only];
+    return (
+      <div className="small" data-testid="pitr-modes-one" data-mode={only}>
+        <p>
+          Captures {MODE_WORDS[only].name.toLowerCase()}: {MODE_WORDS[only].what}
+        </p>
+        <p className="muted" data-testid="pitr-modes-why-not">
+          {MODE_WORDS[other].name} is not possible here: {why[other]}
+        </p>
+      </div>
+    );
+  }
+  return (
+    <fieldset className="pitr-modes small" data-testid="pitr-modes" data-mode={mode}>
+      <legend>What to capture</legend>
+      {(["logical", "physical"] as const).map((m) => (
+        <label key={m} className="pitr-mode">
+          <input
+            type="radio"
+            name="pitr-mode"
+            checked={mode === m}
+            disabled={busy !== null}
+            onChange={() => onChoose(m)}
+            data-testid={`pitr-mode-${m}`}
+          />
+          <span>
+            <strong>{MODE_WORDS[m].name}</strong>
+            {modes.recommended === m ? " (recommended)" : ""}
+            <br />
+            <span className="muted">{MODE_WORDS[m].what}</span>
+          </span>
+        </label>
+      ))}
+    </fieldset>
   );
 }
 

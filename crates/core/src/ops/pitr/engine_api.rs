@@ -23,13 +23,8 @@ impl Engine {
         max_retained: Option<u64>,
         keep_within: Option<i64>,
     ) -> Result<super::PitrEnabled> {
-        match mode {
-            "logical" => super::enable(self, name, max_retained, keep_within).await,
-            "physical" => super::physical::enable(self, name, max_retained, keep_within).await,
-            other => Err(crate::error::Error::invalid(format!(
-                "unknown capture mode {other:?}: logical or physical"
-            ))),
-        }
+        let mode = crate::pitr::physical::CaptureMode::parse(mode)?;
+        super::keep::enable_mode(self, name, mode, max_retained, keep_within).await
     }
     /// Set `REPLICA IDENTITY FULL` on the tables `which` names (checked: existing, this role's,
     /// logged, without one), then capture them: start capturing, or start a new chain with

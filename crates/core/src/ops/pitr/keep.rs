@@ -7,23 +7,50 @@
 //! - with `restart`, a project without an active chain (never enabled here, or its slot was
 //!   lost) starts one, with the limits it is given;
 //! - the project's server is looked at for stray Offsite slots (at most every few minutes; new
-//!   ones are reported once, [`super::stray`]), whatever the pass did — never failing it.
+//!   ones are reported once, [`super::stray`]), whatever the pass did — never failing it;
+//! - with `restart` and a `mode`, a running chain of the other mode is ended (after a last pass
+//!   reads what its slot holds; its windows stay restorable) and a chain of that mode starts —
+//!   when the server allows it: otherwise the running chain goes on and the error says why.
+//!
+//! The schema-change check is the logical capture's: a physical chain holds the whole server's
+//! WAL, a schema change is in it.
 
 use super::{active_chain, connect, enable, run_once, PitrEnabled, PitrRun, StoredCoverage};
+use crate::catalog::PitrChain;
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pitr::physical::CaptureMode;
 use crate::pitr::server;
 use crate::pitr::Names;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-/// What the capture is asked to keep: the limits a new chain gets.
+/// What the capture is asked to keep: the limits a new chain gets, and its mode.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeepCapturing {
     /// Start a chain when there is none (the agent's configuration asks for capture).
     pub restart: bool,
     pub max_retained: Option<u64>,
     pub keep_within: Option<i64>,
+    /// The capture to keep (the agent's `mode`). `None`: a running chain keeps its mode and a
+    /// new one captures as the last chain did (logical when there was none).
+    pub mode: Option<CaptureMode>,
+}
+
+/// Start capturing project `name` in `mode`.
+pub(crate) async fn enable_mode(
+    engine: &Engine,
+    name: &str,
+    mode: CaptureMode,
+    max_retained: Option<u64>,
+    keep_within: Option<i64>,
+) -> Result<PitrEnabled> {
+    match mode {
+        CaptureMode::Logical => enable(engine, name, max_retained, keep_within).await,
+        CaptureMode::Physical => {
+            super::physical::enable(engine, name, max_retained, keep_within).await
+        }
+    }
 }
 
 /// What one pass of [`keep`] did.
@@ -70,21 +97,25 @@ async fn keep_pass(
             return Ok(pass);
         }
         pass.new_base_why = Some("capture was not running".into());
-        // A new chain captures as the last one did (a physical capture stays physical).
-        let physical = engine
-            .catalog
-            .pitr_chains(&project.id)
-            .await?
-            .last()
-            .is_some_and(|c| c.mode == "physical");
+        // Without a mode asked for, a new chain captures as the last one did (a physical
+        // capture stays physical).
+        let mode = match want.mode {
+            Some(m) => m,
+            None => match engine.catalog.pitr_chains(&project.id).await?.last() {
+                Some(c) if c.mode == "physical" => CaptureMode::Physical,
+                _ => CaptureMode::Logical,
+            },
+        };
         let (max, keep) = (want.max_retained, want.keep_within);
-        pass.started = Some(if physical {
-            super::physical::enable(engine, name, max, keep).await?
-        } else {
-            enable(engine, name, max, keep).await?
-        });
+        pass.started = Some(enable_mode(engine, name, mode, max, keep).await?);
         return Ok(pass);
     };
+    if let Some(mode) = want.mode.filter(|m| m.as_str() != chain.mode) {
+        if want.restart {
+            return switch(engine, name, &chain, mode, want, cancel).await;
+        }
+        // Held (a switch failed a moment ago): the running chain goes on being captured.
+    }
     pass.run = run_once(engine, name, cancel).await?;
     // A physical chain holds the whole server's WAL: a schema change is in it.
     if pass.run.dropped.is_some() || chain.mode == "physical" {
@@ -106,6 +137,57 @@ async fn keep_pass(
     engine.catalog.end_pitr_chain(&chain.id, &reason).await?;
     let max = u64::try_from(chain.max_retained).ok();
     pass.started = Some(enable(engine, name, max, chain.keep_within).await?);
+    pass.new_base_why = Some(why);
+    Ok(pass)
+}
+
+/// The running `chain` captures in another mode than `mode` asks: when the server allows
+/// `mode`, a last pass reads what the running slot holds, the chain ends saying why (its slot
+/// and publication dropped, its windows restorable) and a chain of `mode` starts (the limits
+/// asked for, else the running chain's). When it does not, nothing changes and the error says
+/// why (the caller tries again later; the running chain is captured meanwhile).
+async fn switch(
+    engine: &Engine,
+    name: &str,
+    chain: &PitrChain,
+    mode: CaptureMode,
+    want: KeepCapturing,
+    cancel: &CancellationToken,
+) -> Result<KeepPass> {
+    let modes = super::physical::modes(engine, name).await?;
+    if let Some(why) = modes.why_not(mode) {
+        return Err(Error::new(
+            ErrorKind::Permission,
+            format!("the {mode} capture asked for {name} is not possible: {why}"),
+        )
+        .with_hint(format!(
+            "the running {} capture goes on; it is tried again later",
+            chain.mode
+        )));
+    }
+    let mut pass = KeepPass {
+        run: run_once(engine, name, cancel).await?,
+        ..Default::default()
+    };
+    if pass.run.dropped.is_some() {
+        // The slot is gone and the chain ended: the new one starts after the caller's wait.
+        return Ok(pass);
+    }
+    let why = format!(
+        "the {mode} capture is asked for: the {} capture ended",
+        chain.mode
+    );
+    tracing::info!(project = %name, "point-in-time capture: {why}");
+    engine
+        .catalog
+        .end_pitr_chain(&chain.id, &format!("{why} (its slot dropped)"))
+        .await?;
+    super::disable(engine, name).await?;
+    let max = want
+        .max_retained
+        .or_else(|| u64::try_from(chain.max_retained).ok());
+    let keep = want.keep_within.or(chain.keep_within);
+    pass.started = Some(enable_mode(engine, name, mode, max, keep).await?);
     pass.new_base_why = Some(why);
     Ok(pass)
 }

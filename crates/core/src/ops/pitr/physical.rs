@@ -78,6 +78,7 @@ pub(crate) async fn modes(engine: &Engine, name: &str) -> Result<Modes> {
             Err(e) => m.physical = Some(e.message().to_string()),
         }
     }
+    m.recommend();
     Ok(m)
 }
 

@@ -71,6 +71,42 @@ impl Tools {
     }
 }
 
+/// The two captures (docs/pitr.md): `logical` (a publication and a pgoutput slot) and
+/// `physical` (pg_receivewal on a physical slot, pg_basebackup bases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum CaptureMode {
+    Logical,
+    Physical,
+}
+
+impl CaptureMode {
+    /// `logical` or `physical`; anything else is refused, saying which are known.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "logical" => Ok(CaptureMode::Logical),
+            "physical" => Ok(CaptureMode::Physical),
+            other => Err(Error::invalid(format!(
+                "unknown capture mode {other:?}: logical or physical"
+            ))),
+        }
+    }
+    /// The name the catalog's chains and the configuration use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMode::Logical => "logical",
+            CaptureMode::Physical => "physical",
+        }
+    }
+}
+
+impl std::fmt::Display for CaptureMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which capture the server and the role allow, and why not the other.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -79,6 +115,30 @@ pub struct Modes {
     pub logical: Option<String>,
     /// `None`: physical capture is possible; else why not.
     pub physical: Option<String>,
+    /// The capture to offer first ([`Modes::recommend`]); `None` when neither is possible.
+    pub recommended: Option<CaptureMode>,
+}
+
+impl Modes {
+    /// The capture to offer first: the logical one when possible (it needs no replication
+    /// connection, its base is an ordinary backup of the project's database, and a restore
+    /// needs no server programs of the source's version), else the physical one when possible.
+    pub fn recommend(&mut self) {
+        self.recommended = if self.logical.is_none() {
+            Some(CaptureMode::Logical)
+        } else if self.physical.is_none() {
+            Some(CaptureMode::Physical)
+        } else {
+            None
+        };
+    }
+    /// Why `mode` is not possible (`None`: it is).
+    pub fn why_not(&self, mode: CaptureMode) -> Option<&str> {
+        match mode {
+            CaptureMode::Logical => self.logical.as_deref(),
+            CaptureMode::Physical => self.physical.as_deref(),
+        }
+    }
 }
 
 /// What the role and the server's settings allow (the replication connection itself is
@@ -117,7 +177,13 @@ pub async fn settings_allow(conn: &mut PgConnection, spec: &ConnSpec) -> Result<
             None
         }
     });
-    Ok(Modes { logical, physical })
+    let mut m = Modes {
+        logical,
+        physical,
+        recommended: None,
+    };
+    m.recommend();
+    Ok(m)
 }
 
 /// Whether the server accepts a physical replication connection from this role (its
