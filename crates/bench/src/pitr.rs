@@ -253,6 +253,31 @@ pub(crate) fn segments(data_dir: &std::path::Path) -> Result<Vec<(i64, i64)>, St
     })
 }
 
+/// Where the newest chain's window ends now (µs): its newest segment's close or its last poll
+/// that found nothing new, whichever is later (docs/pitr.md: a window ends there).
+pub(crate) fn window_end(data_dir: &std::path::Path) -> Result<i64, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let cat = offsite_core::catalog::Catalog::open(data_dir)
+            .await
+            .map_err(|e| e.to_string())?;
+        let p = cat.project(PROJECT).await.map_err(|e| e.to_string())?;
+        let chains = cat.pitr_chains(&p.id).await.map_err(|e| e.to_string())?;
+        let chain = chains.last().ok_or("no capture chain")?;
+        let closed = cat
+            .pitr_segments(&chain.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|s| s.closed_at)
+            .max();
+        Ok(closed.max(chain.last_poll_at).unwrap_or(0))
+    })
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     match v.len() {

@@ -52,12 +52,10 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
          'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     ))?;
     let deadline = Instant::now() + Duration::from_secs(600);
-    // The window reaches T once a pass that began after T closed its segment (a window ends at
-    // its newest segment's close: the server's clock when the pass read the slot, less 1 s).
-    while !crate::pitr::segments(&b.offsite.data_dir)?
-        .iter()
-        .any(|(_, closed)| *closed >= t)
-    {
+    // The window reaches T once a pass that began after T closed its segment, or found
+    // nothing new after it (a window ends at its newest segment's close or its last empty
+    // poll: the server's clock when the pass read the slot, less 1 s).
+    while crate::pitr::window_end(&b.offsite.data_dir)? < t {
         if Instant::now() > deadline {
             return Err("the capture did not read past T in 600 s".into());
         }
