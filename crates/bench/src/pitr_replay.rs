@@ -4,7 +4,7 @@
 //! 1. `pgbench -i -s SCALE` and capture enabled, as `--pitr` sets them up (the base is an
 //!    ordinary Offsite backup taken at the capture's meeting point).
 //! 2. `pgbench -T SECS -c 2 -j 2` while `offsite pitr run` captures (a pass every 5 s, one
-//!    marker committed a second); T is the last marker's commit; the capture is given until its
+//!    marker committed a second); T is the server's clock after the last marker's commit; the capture is given until its
 //!    window reaches T, then stopped. What the covered tables hold then (their sums and counts)
 //!    is what a restore to T must give.
 //! 3. Timed, each into a new database, `--runs` times alternating: `offsite restore PROJECT
@@ -45,12 +45,22 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
         b.secs
     );
     let tps = b.pgbench(&mut markers)?;
-    let t = b.marker()?;
+    b.marker()?;
+    // T: the server's clock after the last marker committed (pgbench has ended: nothing else
+    // commits). The marker's own `at` is taken inside its transaction, before its commit, so a
+    // restore to it rightly leaves that marker out (the bench's first run took T from it).
+    let now = b.psql(
+        "SELECT (extract(epoch FROM c) * 1000000)::bigint || ' ' || \
+         to_char(c AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+         FROM (SELECT clock_timestamp() AS c) s",
+    )?;
+    let (t, at) = now
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| format!("the server's clock: {now:?}"))?;
+    let t: i64 = t.parse().map_err(|_| format!("the server's clock: {now:?}"))?;
+    let at = at.to_string();
     let want = b.psql(STATE)?;
-    let at = b.psql(&format!(
-        "SELECT to_char(to_timestamp({t} / 1000000.0) AT TIME ZONE 'UTC', \
-         'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    ))?;
     let deadline = Instant::now() + Duration::from_secs(600);
     // The window reaches T once a pass that began after T closed its segment, or found
     // nothing new after it (a window ends at its newest segment's close or its last empty
