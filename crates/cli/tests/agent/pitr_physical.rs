@@ -114,8 +114,13 @@ fn the_agent_switches_to_the_physical_capture_its_config_asks_for_and_restores_a
 
     // First the logical capture (no mode: as before).
     let mut a = start_config(&config(&pg, db, ""), pg.superuser_password(), true);
+    // Its base taken (a window): a chain killed before its base has nothing to end with (the
+    // fresh-clone run under load killed the agent while the base was still being dumped).
     wait_for(&a, 120, "the logical capture's base", || {
-        status(&a, &pg)["enabled"] == true && slot_type(&pg) == "logical"
+        let s = status(&a, &pg);
+        s["enabled"] == true
+            && slot_type(&pg) == "logical"
+            && s["windows"].as_array().is_some_and(|w| !w.is_empty())
     });
 
     // `mode = "physical"`: the logical chain ends, a physical one starts in its place.
