@@ -230,8 +230,16 @@ fn lags(markers: &[i64], segments: &[(i64, i64)]) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// The segments of the project's newest chain: (last commit, closed at), µs.
-pub(crate) fn segments(data_dir: &std::path::Path) -> Result<Vec<(i64, i64)>, String> {
+/// The newest chain of the bench's project and its segments, from the catalog.
+fn newest_chain(
+    data_dir: &std::path::Path,
+) -> Result<
+    (
+        offsite_core::catalog::PitrChain,
+        Vec<offsite_core::catalog::PitrSegment>,
+    ),
+    String,
+> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -242,40 +250,30 @@ pub(crate) fn segments(data_dir: &std::path::Path) -> Result<Vec<(i64, i64)>, St
             .map_err(|e| e.to_string())?;
         let p = cat.project(PROJECT).await.map_err(|e| e.to_string())?;
         let chains = cat.pitr_chains(&p.id).await.map_err(|e| e.to_string())?;
-        let chain = chains.last().ok_or("no capture chain")?;
-        Ok(cat
+        let chain = chains.last().ok_or("no capture chain")?.clone();
+        let segs = cat
             .pitr_segments(&chain.id)
             .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|s| (s.last_commit_at, s.closed_at))
-            .collect())
+            .map_err(|e| e.to_string())?;
+        Ok((chain, segs))
     })
+}
+
+/// The newest chain's segments: (last commit, closed at), µs.
+pub(crate) fn segments(data_dir: &std::path::Path) -> Result<Vec<(i64, i64)>, String> {
+    let (_, segs) = newest_chain(data_dir)?;
+    Ok(segs
+        .into_iter()
+        .map(|s| (s.last_commit_at, s.closed_at))
+        .collect())
 }
 
 /// Where the newest chain's window ends now (µs): its newest segment's close or its last poll
 /// that found nothing new, whichever is later (docs/pitr.md: a window ends there).
 pub(crate) fn window_end(data_dir: &std::path::Path) -> Result<i64, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let cat = offsite_core::catalog::Catalog::open(data_dir)
-            .await
-            .map_err(|e| e.to_string())?;
-        let p = cat.project(PROJECT).await.map_err(|e| e.to_string())?;
-        let chains = cat.pitr_chains(&p.id).await.map_err(|e| e.to_string())?;
-        let chain = chains.last().ok_or("no capture chain")?;
-        let closed = cat
-            .pitr_segments(&chain.id)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|s| s.closed_at)
-            .max();
-        Ok(closed.max(chain.last_poll_at).unwrap_or(0))
-    })
+    let (chain, segs) = newest_chain(data_dir)?;
+    let closed = segs.into_iter().map(|s| s.closed_at).max();
+    Ok(closed.max(chain.last_poll_at).unwrap_or(0))
 }
 
 fn median(v: &mut [f64]) -> f64 {

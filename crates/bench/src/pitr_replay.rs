@@ -58,7 +58,9 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
         .trim()
         .split_once(' ')
         .ok_or_else(|| format!("the server's clock: {now:?}"))?;
-    let t: i64 = t.parse().map_err(|_| format!("the server's clock: {now:?}"))?;
+    let t: i64 = t
+        .parse()
+        .map_err(|_| format!("the server's clock: {now:?}"))?;
     let at = at.to_string();
     let want = b.psql(STATE)?;
     let deadline = Instant::now() + Duration::from_secs(600);

@@ -17,17 +17,18 @@ pub struct StrayReport {
     pub retained_bytes: i64,
 }
 
+/// The reports of one server (`?`), by slot.
+const REPORTS: &str =
+    "SELECT slot, reported_at, retained_bytes FROM pitr_stray_slots WHERE server = ? ORDER BY slot";
+
 impl Catalog {
     /// The strays reported on `server` (`HOST:PORT/DATABASE`) and seen since.
     pub async fn pitr_stray_reports(&self, server: &str) -> Result<Vec<StrayReport>> {
-        sqlx::query_as::<_, StrayReport>(
-            "SELECT slot, reported_at, retained_bytes FROM pitr_stray_slots WHERE server = ? \
-             ORDER BY slot",
-        )
-        .bind(server)
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| db_error("reading the stray slots reported", e))
+        sqlx::query_as::<_, StrayReport>(REPORTS)
+            .bind(server)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| db_error("reading the stray slots reported", e))
     }
 
     /// After a check of `server` that found the strays `seen` (name, retained WAL): the ones
@@ -46,13 +47,11 @@ impl Catalog {
         let what = "recording the stray slots reported";
         let now = self.now();
         let mut tx = self.pool().begin().await.map_err(|e| db_error(what, e))?;
-        let before: Vec<StrayReport> = sqlx::query_as(
-            "SELECT slot, reported_at, retained_bytes FROM pitr_stray_slots WHERE server = ?",
-        )
-        .bind(server)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| db_error(what, e))?;
+        let before: Vec<StrayReport> = sqlx::query_as(REPORTS)
+            .bind(server)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_error(what, e))?;
         for gone in before
             .iter()
             .filter(|r| !seen.iter().any(|(s, _)| *s == r.slot))

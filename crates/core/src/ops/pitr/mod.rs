@@ -590,15 +590,17 @@ pub(crate) async fn say_copies(
     Ok(())
 }
 
-/// Slots named like Offsite's on the server that no active chain of this catalog owns.
-async fn stray_slots(
+/// Slots named like Offsite's on the server that no active chain of this catalog owns (what
+/// `status` lists and [`stray`] reports).
+pub(super) async fn stray_slots(
     engine: &Engine,
     spec: &ConnSpec,
     conn: &mut PgConnection,
 ) -> Result<Vec<SlotState>> {
+    let listed = server::offsite_slots(conn, spec).await?;
+    // Read after the listing: a chain enabled meanwhile has its slot recorded by now.
     let owned = engine.catalog.pitr_active_slots().await?;
-    Ok(server::offsite_slots(conn, spec)
-        .await?
+    Ok(listed
         .into_iter()
         .filter(|s| !owned.contains(&s.slot))
         .collect())

@@ -17,7 +17,8 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::notify::events::new_event;
 use crate::notify::{Event, EventKind, EventProject};
-use crate::pitr::server::{self, SlotState};
+use crate::pitr::server::SlotState;
+use crate::postgres::restore::quote_literal;
 use crate::units::format_bytes;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -59,12 +60,6 @@ pub(crate) fn to_report(last: Option<&StrayReport>, retained: i64, now: OffsetDa
     now - at >= AGAIN_AFTER && retained > last.retained_bytes
 }
 
-/// `'…'`: a text as an SQL literal (quotes doubled, and `E''` never needed: no backslash is
-/// special in a standard-conforming string).
-pub(crate) fn sql_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// Look for strays on `project`'s server (when due) and report the new ones. Never fails: what
 /// goes wrong is logged.
 pub(crate) async fn check(engine: &Engine, project: &Project) {
@@ -81,14 +76,8 @@ async fn check_now(engine: &Engine, project: &Project) -> Result<()> {
         return Ok(());
     }
     let (spec, mut conn) = connect(engine, project).await?;
-    let listed = server::offsite_slots(&mut conn, &spec).await?;
+    let strays = super::stray_slots(engine, &spec, &mut conn).await?;
     drop(conn);
-    // Read after the listing: a chain enabled meanwhile has its slot recorded by now.
-    let owned = engine.catalog.pitr_active_slots().await?;
-    let strays: Vec<SlotState> = listed
-        .into_iter()
-        .filter(|s| !owned.contains(&s.slot))
-        .collect();
     let seen: Vec<(String, i64)> = strays
         .iter()
         .map(|s| (s.slot.clone(), s.retained_bytes))
@@ -132,7 +121,7 @@ fn alert(
     };
     let drop_sql = format!(
         "SELECT pg_drop_replication_slot({})",
-        sql_literal(&slot.slot)
+        quote_literal(&slot.slot)
     );
     let what_to_do = format!(
         "It may belong to another Offsite catalog capturing this database (an agent, `offsite \
@@ -218,8 +207,8 @@ mod tests {
 
     #[test]
     fn the_slot_is_quoted_as_a_literal() {
-        assert_eq!(sql_literal("offsite_pitr_ab"), "'offsite_pitr_ab'");
-        assert_eq!(sql_literal("a'b"), "'a''b'");
+        assert_eq!(quote_literal("offsite_pitr_ab"), "'offsite_pitr_ab'");
+        assert_eq!(quote_literal("a'b"), "'a''b'");
     }
 
     #[test]
