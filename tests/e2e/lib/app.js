@@ -473,6 +473,13 @@ export async function diagnose(browser, label) {
   } catch (e) {
     lines.push(`page source failed: ${e.message.split("\n")[0]}`);
   }
+  // What the screen says, in the error itself: CI keeps the test's output, not always its files.
+  try {
+    const text = await browser.execute(() => document.body.innerText);
+    lines.push(`screen text: ${String(text).replace(/\s+/g, " ").slice(0, 1500)}`);
+  } catch (e) {
+    lines.push(`screen text unavailable: ${e.message.split("\n")[0]}`);
+  }
   return `\n${lines.join("\n")}`;
 }
 

@@ -36,8 +36,13 @@ pub struct Replayer<'a> {
     base: XidSnapshot,
     stop_at: i64,
     relations: HashMap<u32, Relation>,
-    /// Inside a transaction: applying (true) or skipping (false).
+    /// Inside a captured transaction: applying (true) or skipping (false).
     open: Option<bool>,
+    /// Changes applied in the target's open transaction (`None`: none open). Captured
+    /// transactions are applied many to one target transaction ([`BATCH`] changes): a
+    /// round trip for BEGIN and one for COMMIT, and the commit's flush, per captured
+    /// transaction were most of the replay's time; a restore that fails fails whole anyway.
+    batch: Option<u64>,
     pub done: Replayed,
     stopped: bool,
     sequences: Vec<SequenceValue>,
@@ -46,6 +51,9 @@ pub struct Replayer<'a> {
     /// Where it could not: the tables whose triggers this replay disabled, and which.
     disabled: HashMap<String, Vec<String>>,
 }
+
+/// Changes applied before the target's transaction is committed and a new one begun.
+const BATCH: u64 = 5_000;
 
 const JSON: u32 = 114;
 const JSONB: u32 = 3802;
@@ -64,12 +72,29 @@ impl<'a> Replayer<'a> {
             stop_at,
             relations: HashMap::new(),
             open: None,
+            batch: None,
             done: Replayed::default(),
             stopped: false,
             sequences: Vec::new(),
             replica_role: None,
             disabled: HashMap::new(),
         }
+    }
+
+    /// Apply `segments` in order up to the stopping point and [`finish`](Self::finish).
+    pub async fn all<S: AsRef<Path>>(
+        mut self,
+        segments: &[S],
+        keys: &[UserKey],
+        cancel: &CancellationToken,
+    ) -> Result<Replayed> {
+        for s in segments {
+            self.segment(s.as_ref(), keys, cancel).await?;
+            if self.stopped() {
+                break;
+            }
+        }
+        self.finish().await
     }
 
     /// Whether the stopping point was reached (later segments hold nothing to apply).
@@ -115,10 +140,18 @@ impl<'a> Replayer<'a> {
     }
 
     async fn rollback(&mut self) {
-        if self.open == Some(true) {
+        if self.batch.take().is_some() {
             let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
         }
         self.open = None;
+    }
+
+    /// Commit the target's open transaction, if one is open.
+    async fn commit_batch(&mut self) -> Result<()> {
+        if self.batch.take().is_some() {
+            self.exec("COMMIT", &[]).await?;
+        }
+        Ok(())
     }
 
     async fn exec(&mut self, sql: &str, args: &[serde_json::Value]) -> Result<()> {
@@ -153,7 +186,10 @@ impl<'a> Replayer<'a> {
                 } else if commit_time > self.stop_at {
                     self.stopped = true;
                 } else {
-                    self.exec("BEGIN", &[]).await?;
+                    if self.batch.is_none() {
+                        self.exec("BEGIN", &[]).await?;
+                        self.batch = Some(0);
+                    }
                     self.open = Some(true);
                 }
             }
@@ -163,9 +199,11 @@ impl<'a> Replayer<'a> {
                 ..
             } => match self.open.take() {
                 Some(true) => {
-                    self.exec("COMMIT", &[]).await?;
                     self.done.commits += 1;
                     self.done.last_commit = Some((end_lsn, commit_time));
+                    if self.batch.is_some_and(|n| n >= BATCH) {
+                        self.commit_batch().await?;
+                    }
                 }
                 Some(false) => {}
                 None => return Err(Error::integrity("a commit outside a transaction")),
@@ -186,6 +224,9 @@ impl<'a> Replayer<'a> {
                 Some(true) => {
                     self.change(m).await?;
                     self.done.changes += 1;
+                    if let Some(n) = self.batch.as_mut() {
+                        *n += 1;
+                    }
                 }
                 Some(false) => {}
                 None => return Err(Error::integrity("a change outside a transaction")),
@@ -326,8 +367,10 @@ impl<'a> Replayer<'a> {
         self.exec(&sql, &args).await
     }
 
-    /// Set the sequences to their values when the last segment applied closed.
+    /// Commit what is applied, enable the triggers this replay disabled, and set the sequences
+    /// to their values when the last segment applied closed.
     pub async fn finish(mut self) -> Result<Replayed> {
+        self.commit_batch().await?;
         for (t, names) in std::mem::take(&mut self.disabled) {
             for n in names {
                 let sql = format!("ALTER TABLE {t} ENABLE TRIGGER {}", quote_ident(&n));

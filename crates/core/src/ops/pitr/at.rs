@@ -356,14 +356,9 @@ impl Build<'_> {
         let mut conn = spec.connect(password).await?;
         let at = self.at;
         let snapshot = XidSnapshot::parse(&self.plan.snapshot)?;
-        let mut r = Replayer::new(&mut conn, spec, snapshot, at);
-        for s in &self.plan.segments {
-            r.segment(Path::new(s), &keys, cancel).await?;
-            if r.stopped() {
-                break;
-            }
-        }
-        r.finish().await
+        Replayer::new(&mut conn, spec, snapshot, at)
+            .all(&self.plan.segments, &keys, cancel)
+            .await
     }
 
     /// Dump the database into an archive in the private folder (as the cluster's superuser: the

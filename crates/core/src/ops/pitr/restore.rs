@@ -242,14 +242,9 @@ pub(crate) async fn run(
         .await?;
     let keys = crate::ops::encryption::keys_of(engine, name)?;
     let mut conn = spec.connect(password.as_deref()).await?;
-    let mut r = Replayer::new(&mut conn, &spec, XidSnapshot::parse(&plan.snapshot)?, at);
-    for s in &plan.segments {
-        r.segment(Path::new(s), &keys, cancel).await?;
-        if r.stopped() {
-            break;
-        }
-    }
-    let replayed = r.finish().await?;
+    let replayed = Replayer::new(&mut conn, &spec, XidSnapshot::parse(&plan.snapshot)?, at)
+        .all(&plan.segments, &keys, cancel)
+        .await?;
     Ok(PitrRestored { plan, replayed })
 }
 
