@@ -29,7 +29,7 @@ use offsite_testkit::TestCluster;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const DB: &str = "pitr_bench";
+pub(crate) const DB: &str = "pitr_bench";
 pub(crate) const PROJECT: &str = "pitr_bench";
 /// The capture's pass interval (`offsite pitr run --every`, the daemon's and agent's 5 s).
 const EVERY_SECS: u64 = 5;
@@ -135,7 +135,7 @@ impl PitrBench<'_> {
     }
 
     /// The capture's publication (one: the bench's project).
-    fn publication(&self) -> Result<String, String> {
+    pub(crate) fn publication(&self) -> Result<String, String> {
         let p = self
             .psql("SELECT pubname FROM pg_publication WHERE pubname LIKE 'offsite\\_pitr\\_%'")?;
         (!p.is_empty() && !p.contains('\n'))

@@ -278,3 +278,290 @@ fn a_limit_beyond_the_servers_free_space_is_lowered() {
     assert!(s["free_bytes"].is_null(), "{s}");
     assert_eq!(s["effective_max_retained"], huge, "{s}");
 }
+
+/// A cluster whose `pg_wal` is on a small tmpfs of its own (a server about to run out of disk);
+/// stopped, then the tmpfs unmounted, when dropped.
+struct WalOnSmallDisk {
+    pg: TestCluster,
+    mount: std::path::PathBuf,
+}
+
+impl WalOnSmallDisk {
+    fn start(size: &str) -> WalOnSmallDisk {
+        let pg = TestCluster::start();
+        // Checkpoints often: the WAL no slot holds is recycled, the slot's is what fills the disk.
+        pg.psql("postgres", "ALTER SYSTEM SET max_wal_size = '48MB'");
+        pg.psql("postgres", "ALTER SYSTEM SET min_wal_size = '32MB'");
+        pg.stop();
+        let data = pg.data_dir().to_path_buf();
+        let mount = data.parent().unwrap().join("walfs");
+        std::fs::create_dir(&mount).unwrap();
+        let sh = |prog: &str, args: &[&std::ffi::OsStr]| {
+            let st = std::process::Command::new(prog)
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(
+                st.success(),
+                "{prog} {args:?} (mounting a tmpfs needs root: CI runs as root)"
+            );
+        };
+        sh(
+            "mount",
+            &[
+                "-t".as_ref(),
+                "tmpfs".as_ref(),
+                "-o".as_ref(),
+                format!("size={size}").as_ref(),
+                "tmpfs".as_ref(),
+                mount.as_os_str(),
+            ],
+        );
+        let disk = WalOnSmallDisk { pg, mount };
+        let wal = data.join("pg_wal");
+        sh(
+            "chown",
+            &[
+                "--reference".as_ref(),
+                data.as_os_str(),
+                disk.mount.as_os_str(),
+            ],
+        );
+        sh("chmod", &["700".as_ref(), disk.mount.as_os_str()]);
+        sh(
+            "cp",
+            &[
+                "-a".as_ref(),
+                wal.join(".").as_os_str(),
+                disk.mount.as_os_str(),
+            ],
+        );
+        std::fs::remove_dir_all(&wal).unwrap();
+        std::os::unix::fs::symlink(&disk.mount, &wal).unwrap();
+        disk.pg.restart();
+        disk
+    }
+}
+
+impl Drop for WalOnSmallDisk {
+    fn drop(&mut self) {
+        self.pg.stop();
+        let _ = std::process::Command::new("umount")
+            .arg(&self.mount)
+            .status();
+    }
+}
+
+/// A server whose WAL disk is small: the limit set (1 GiB) is lowered to a quarter of its free
+/// space (never below 64 MiB), and the slot is dropped at that lower limit while the capture
+/// waits between two passes (30 s apart) — before it fills the disk. Without the lowering the
+/// slot would hold WAL until the 256 MiB disk is full and the server stops.
+#[test]
+fn a_small_disk_lowers_the_limit_between_passes_too() {
+    let disk = WalOnSmallDisk::start("256m");
+    let pg = &disk.pg;
+    let db = "pitr_small_disk";
+    pg.create_db(db);
+    pg.psql(
+        db,
+        "CREATE TABLE public.big (id bigserial PRIMARY KEY, pad text)",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    // The superuser may read where the data folder is: the free space is known.
+    ok(
+        run(d, pg, &["project", "add", "shop", "--db", &pg.url(db)]),
+        "project add",
+    );
+    ok(
+        run(d, pg, &["pitr", "enable", "shop", "--max-retained", "1GiB"]),
+        "pitr enable",
+    );
+    let s = ok_json(
+        run(d, pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    let free = s["free_bytes"].as_u64().unwrap_or_else(|| panic!("{s}"));
+    assert!(free < 256 << 20, "the WAL's disk: {free} bytes free");
+    let limit = s["effective_max_retained"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{s}"));
+    assert_eq!(limit as u64, (free / 4).max(64 << 20), "{s}");
+    let mut cap = Capture(
+        offsite(d, pg, &["pitr", "run", "shop", "--every", "30"])
+            .spawn()
+            .unwrap(),
+    );
+    // The first pass (at once) ends before the load starts: the drop comes between passes.
+    std::thread::sleep(Duration::from_secs(3));
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let (peak, dropped) = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    while !stop.load(Ordering::SeqCst) {
+                        // Errors (the disk full, were the slot kept) end the writer.
+                        if pg
+                            .try_psql(
+                                db,
+                                "INSERT INTO public.big (pad) SELECT repeat(md5(g::text), 12) \
+                                 FROM generate_series(1, 2000) g",
+                            )
+                            .is_err()
+                        {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                })
+            })
+            .collect();
+        let (mut peak, mut dropped) = (0i64, false);
+        while started.elapsed() < Duration::from_secs(25) {
+            let Ok(held) = pg.try_psql(
+                "postgres",
+                "SELECT coalesce(max((pg_current_wal_lsn() - restart_lsn)::bigint), -1) \
+                 FROM pg_replication_slots",
+            ) else {
+                break;
+            };
+            let held: i64 = held.trim().parse().unwrap();
+            if held < 0 {
+                dropped = true;
+                break;
+            }
+            peak = peak.max(held);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        stop.store(true, Ordering::SeqCst);
+        for w in writers {
+            w.join().unwrap();
+        }
+        (peak, dropped)
+    });
+    assert!(
+        dropped,
+        "the slot was not dropped in 25 s (peak {peak} bytes, limit {limit}; server running: {})",
+        pg.is_running()
+    );
+    let exited = cap.0.wait().unwrap();
+    assert!(exited.success(), "the capture ended with {exited:?}");
+    assert!(
+        peak > limit / 2,
+        "the load held only {peak} bytes: the limit was never approached"
+    );
+    assert!(
+        peak <= limit + WAL_SEGMENT,
+        "the server retained {peak} bytes, over the lowered limit {limit} by more than one WAL segment"
+    );
+    let status = ok_json(
+        run(d, pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert!(
+        status["ended"]
+            .to_string()
+            .contains("dropped to protect the server's disk"),
+        "{status}"
+    );
+}
+
+/// A pass reads what was committed before it began, once: under a writer that never pauses it
+/// ends with one segment (a pass that read until the slot was empty never ended while commits
+/// kept coming, decoding the same WAL over and over on the server), and the next pass reads
+/// what came after, with nothing lost in between.
+#[test]
+fn a_pass_reads_once_under_writes_that_never_pause() {
+    let db = "pitr_once";
+    let (pg, data) = project_with(
+        db,
+        "CREATE TABLE public.ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT now());",
+    );
+    let d = data.path();
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    let stop = AtomicBool::new(false);
+    let passes = std::thread::scope(|s| {
+        // One psql session committing a row every 5 ms until stopped.
+        let writer = s.spawn(|| {
+            let mut psql = pg
+                .command("psql")
+                .args(["-X", "-q", "-d", db, "-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = psql.stdin.take().unwrap();
+            // At most 90 s: a pass that never ends while commits come would wait forever.
+            let until = Instant::now() + Duration::from_secs(90);
+            while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+                std::io::Write::write_all(
+                    &mut stdin,
+                    b"INSERT INTO public.ticks DEFAULT VALUES;\nSELECT pg_sleep(0.005);\n",
+                )
+                .unwrap();
+            }
+            drop(stdin);
+            psql.wait().unwrap();
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        let mut passes = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let pass = ok_json(
+                run(d, &pg, &["--json", "pitr", "run", "shop", "--once"]),
+                "pitr run --once",
+            );
+            passes.push((pass, started.elapsed()));
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        stop.store(true, Ordering::SeqCst);
+        writer.join().unwrap();
+        passes
+    });
+    for (pass, took) in &passes {
+        assert_eq!(pass["segments"], 1, "one read, one segment: {pass}");
+        assert!(*took < Duration::from_secs(60), "a pass took {took:?}");
+    }
+    // Nothing lost between the passes: the writer has stopped (T), a last pass more than a
+    // second later reads the rest, and a restore to T holds every row.
+    let rows: i64 = count(&pg, db, "SELECT count(*) FROM public.ticks");
+    let at = common::pg::server_now(&pg);
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+    let committed: u64 = passes
+        .iter()
+        .map(|(p, _)| p["commits"].as_u64().unwrap())
+        .sum();
+    assert!(
+        committed > 0 && (committed as i64) < rows,
+        "{committed} of {rows}"
+    );
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    let windows = status["windows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{status}"));
+    assert_eq!(windows.len(), 1, "one window, no gap: {status}");
+    assert!(windows[0]["broken_by"].is_null(), "{status}");
+    pg.create_db("pitr_once_restored");
+    let to = pg.url("pitr_once_restored");
+    ok(
+        run(d, &pg, &["restore", "shop", "--at", &at, "--to", &to]),
+        "restore --at now",
+    );
+    assert_eq!(
+        count(
+            &pg,
+            "pitr_once_restored",
+            "SELECT count(*) FROM public.ticks"
+        ),
+        rows,
+        "every committed row replayed"
+    );
+}

@@ -57,9 +57,25 @@ pub struct Target<'a> {
     pub encryption: Option<&'a Encryption>,
 }
 
-/// Read up to about `max_changes` messages (whole transactions: the server stops only at a
-/// commit) from the slot into a new segment under `dir`, with the server's clock when reading
-/// began (`None`: nothing committed since the slot's position, up to that time).
+/// What one read of the slot gave.
+pub struct Read {
+    /// Up to when the commits are all read (µs since the epoch): the window's end so far.
+    pub closed_at: i64,
+    /// The segment written (`None`: nothing committed since the slot's position).
+    pub captured: Option<Captured>,
+    /// Whether the read stopped at `max_changes` with more to read (else everything committed
+    /// before the read began is in it).
+    pub more: bool,
+}
+
+/// Read the transactions committed before this read began (the server's WAL flushed then),
+/// up to about `max_changes` messages (whole transactions: the server stops only at a
+/// commit), from the slot into a new segment under `dir`.
+///
+/// One read, not reads until the slot is empty: every read of a slot decodes again from its
+/// restart point (up to the server's last logged snapshot of running transactions, seconds
+/// back), so reading on while commits keep coming decoded the same WAL over and over — under
+/// pgbench the capture cost the server a third of its throughput.
 pub async fn capture_once(
     conn: &mut PgConnection,
     spec: &ConnSpec,
@@ -67,7 +83,7 @@ pub async fn capture_once(
     to: &Target<'_>,
     max_changes: u32,
     cancel: &CancellationToken,
-) -> Result<(i64, Option<Captured>)> {
+) -> Result<Read> {
     let state = server::slot_state(conn, spec, &names.slot)
         .await?
         .ok_or_else(|| {
@@ -76,8 +92,11 @@ pub async fn capture_once(
     // The server's clock before reading, less a second: every commit before it is in what the
     // slot hands out (decoding reads flushed WAL; with synchronous_commit off a commit may wait
     // up to three wal_writer_delay periods for its flush).
-    let closed_at: i64 = sqlx::query_scalar(
-        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000",
+    // Then the WAL flushed (after the clock: every commit a second older is flushed by then),
+    // the end of this read.
+    let (mut closed_at, upto): (i64, String) = sqlx::query_as(
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000, \
+         pg_current_wal_flush_lsn()::text",
     )
     .fetch_one(&mut *conn)
     .await
@@ -87,11 +106,12 @@ pub async fn capture_once(
     {
         let mut rows = sqlx::query_as::<_, (String, i64, Vec<u8>)>(
             "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_peek_binary_changes(\
-             $1, NULL, $2, 'proto_version', '1', 'publication_names', $3)",
+             $1, $4::text::pg_lsn, $2, 'proto_version', '1', 'publication_names', $3)",
         )
         .bind(&names.slot)
         .bind(i32::try_from(max_changes).unwrap_or(i32::MAX))
         .bind(&names.publication)
+        .bind(&upto)
         .fetch(&mut *conn);
         while let Some((lsn, xid, data)) = rows.try_next().await.map_err(|e| spec.map_sqlx(e))? {
             if cancel.is_cancelled() {
@@ -115,9 +135,19 @@ pub async fn capture_once(
             }
         }
     }
+    let more = c.messages >= u64::from(max_changes);
     let (Some((first_lsn, first_at)), Some((end_lsn, last_at))) = (c.first, c.last) else {
-        return Ok((closed_at, None));
+        return Ok(Read {
+            closed_at,
+            captured: None,
+            more: false,
+        });
     };
+    if more {
+        // Stopped at the limit: complete only up to its last commit (less the same second:
+        // commit times are taken before the commit records are written, in any order).
+        closed_at = closed_at.min(last_at - 1_000_000);
+    }
     // Messages after the last commit (the server ends at commits; never trust it): dropped
     // here, read again next time.
     w.truncate(c.cut)?;
@@ -138,15 +168,16 @@ pub async fn capture_once(
         .join(segment_name(to.stem, first_lsn, to.encryption.is_some()));
     let sha256 = w.finish(&info, &path, to.encryption)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    Ok((
+    Ok(Read {
         closed_at,
-        Some(Captured {
+        captured: Some(Captured {
             path,
             info,
             sha256,
             bytes,
         }),
-    ))
+        more,
+    })
 }
 
 /// Move the slot past a registered segment: the server may now free the WAL it held.

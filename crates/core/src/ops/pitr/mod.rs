@@ -399,8 +399,8 @@ pub(crate) async fn run_once(
     Ok(done)
 }
 
-/// Every segment the slot holds, each registered and then the slot moved past it, until the
-/// slot has nothing more or `stop`.
+/// What the slot holds of the transactions committed before the pass began, in segments each
+/// registered and then the slot moved past it (several when it is far behind), or `stop`.
 #[allow(clippy::too_many_arguments)]
 async fn capture_segments(
     engine: &Engine,
@@ -417,16 +417,18 @@ async fn capture_segments(
         if stop.is_cancelled() {
             return Err(Error::cancelled());
         }
-        let (polled, captured) =
-            capture::capture_once(conn, spec, names, to, SEGMENT_CHANGES, stop).await?;
+        let read = capture::capture_once(conn, spec, names, to, SEGMENT_CHANGES, stop).await?;
         let Some(Captured {
             path,
             info,
             sha256,
             bytes,
-        }) = captured
+        }) = read.captured
         else {
-            engine.catalog.set_pitr_polled(&chain.id, polled).await?;
+            engine
+                .catalog
+                .set_pitr_polled(&chain.id, read.closed_at)
+                .await?;
             return Ok(());
         };
         engine
@@ -437,6 +439,11 @@ async fn capture_segments(
         done.segments += 1;
         done.commits += info.commits;
         closed.push((chain.id.clone(), registered(path, &info, bytes, sha256)));
+        // Everything committed before the read began is in: the pass is done (reading on
+        // while commits keep coming would decode the same WAL again and again).
+        if !read.more {
+            return Ok(());
+        }
     }
 }
 

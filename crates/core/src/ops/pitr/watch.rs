@@ -24,7 +24,8 @@ pub(super) struct Pass<'a> {
     pub pid: i32,
 }
 
-/// Sample the slot `slot` every [`SAMPLE`] until it holds more than `limit` bytes; then stop
+/// Sample the slot `slot` every [`SAMPLE`] until it holds more than `limit` bytes (lowered by
+/// the server's known free space as a pass lowers it); then stop
 /// `pass` (its token cancelled, the statement running on its backend cancelled), and return
 /// what the slot held. Never returns while under the limit. Its connection is opened at once
 /// (not on the way to the first sample: a slow connection would delay it).
@@ -42,6 +43,14 @@ pub(super) async fn over_limit(
             return std::future::pending().await;
         }
     };
+    // The set limit, lowered when the server's free space is known and small (as a pass
+    // lowers it: crate::pitr::disk) — between passes too, not only while one runs.
+    let free = crate::pitr::disk::free_bytes(&mut conn, &spec).await;
+    let limit = i64::try_from(crate::pitr::disk::effective_limit(
+        u64::try_from(limit).unwrap_or(0),
+        free,
+    ))
+    .unwrap_or(i64::MAX);
     loop {
         tokio::time::sleep(SAMPLE).await;
         match server::slot_state(&mut conn, &spec, slot).await {
