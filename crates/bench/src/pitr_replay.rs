@@ -212,7 +212,10 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
     );
     println!("{}", runs_table(&r, b.runs));
     // The issue sets no target for these two: measured and said, no verdict.
-    let (ours, floor) = (changes as f64 / replay, changes as f64 / apply_secs.max(1e-3));
+    let (ours, floor) = (
+        changes as f64 / replay,
+        changes as f64 / apply_secs.max(1e-3),
+    );
     println!(
         "| metric | measured | ratio |\n|---|---|---:|\n\
          | logical replay throughput: changes / (restore to T − base alone) | {ours:.0} changes/s | — |\n\
