@@ -57,6 +57,29 @@ pub struct Target<'a> {
     pub encryption: Option<&'a Encryption>,
 }
 
+/// Where a pass reads to: the transactions committed before it began.
+pub struct Upto {
+    /// The server's clock when the pass began, less a second: every commit before it is in
+    /// what the slot hands out up to [`lsn`](Self::lsn) (decoding reads flushed WAL; with
+    /// synchronous_commit off a commit may wait up to three wal_writer_delay periods for its
+    /// flush). µs since the epoch.
+    pub closed_at: i64,
+    /// The WAL flushed then (read after the clock: every commit a second older is in it).
+    pub lsn: String,
+}
+
+/// Where a pass beginning now reads to.
+pub async fn upto_now(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Upto> {
+    let (closed_at, lsn): (i64, String) = sqlx::query_as(
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000, \
+         pg_current_wal_flush_lsn()::text",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    Ok(Upto { closed_at, lsn })
+}
+
 /// What one read of the slot gave.
 pub struct Read {
     /// Up to when the commits are all read (µs since the epoch): the window's end so far.
@@ -64,12 +87,12 @@ pub struct Read {
     /// The segment written (`None`: nothing committed since the slot's position).
     pub captured: Option<Captured>,
     /// Whether the read stopped at `max_changes` with more to read (else everything committed
-    /// before the read began is in it).
+    /// before the pass began is in it).
     pub more: bool,
 }
 
-/// Read the transactions committed before this read began (the server's WAL flushed then),
-/// up to about `max_changes` messages (whole transactions: the server stops only at a
+/// Read the transactions committed before `upto` (the pass's beginning) that the slot still
+/// holds, up to about `max_changes` messages (whole transactions: the server stops only at a
 /// commit), from the slot into a new segment under `dir`.
 ///
 /// One read, not reads until the slot is empty: every read of a slot decodes again from its
@@ -81,6 +104,7 @@ pub async fn capture_once(
     spec: &ConnSpec,
     names: &Names,
     to: &Target<'_>,
+    upto: &Upto,
     max_changes: u32,
     cancel: &CancellationToken,
 ) -> Result<Read> {
@@ -89,18 +113,7 @@ pub async fn capture_once(
         .ok_or_else(|| {
             Error::not_found(format!("the slot {} is gone from the server", names.slot))
         })?;
-    // The server's clock before reading, less a second: every commit before it is in what the
-    // slot hands out (decoding reads flushed WAL; with synchronous_commit off a commit may wait
-    // up to three wal_writer_delay periods for its flush).
-    // Then the WAL flushed (after the clock: every commit a second older is flushed by then),
-    // the end of this read.
-    let (mut closed_at, upto): (i64, String) = sqlx::query_as(
-        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000, \
-         pg_current_wal_flush_lsn()::text",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| spec.map_sqlx(e))?;
+    let mut closed_at = upto.closed_at;
     let mut w = SegmentWriter::create(to.dir)?;
     let mut c = Commits::default();
     {
@@ -111,7 +124,7 @@ pub async fn capture_once(
         .bind(&names.slot)
         .bind(i32::try_from(max_changes).unwrap_or(i32::MAX))
         .bind(&names.publication)
-        .bind(&upto)
+        .bind(&upto.lsn)
         .fetch(&mut *conn);
         while let Some((lsn, xid, data)) = rows.try_next().await.map_err(|e| spec.map_sqlx(e))? {
             if cancel.is_cancelled() {

@@ -44,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 /// WAL a slot may hold before the capture drops it (1 GiB).
 pub const DEFAULT_MAX_RETAINED: u64 = 1 << 30;
 /// Messages read from the slot per segment at most (whole transactions).
-const SEGMENT_CHANGES: u32 = 50_000;
+const SEGMENT_CHANGES: u32 = 200_000;
 
 /// What a chain covers, kept as JSON in the catalog.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -413,11 +413,15 @@ async fn capture_segments(
     done: &mut PitrRun,
     closed: &mut Vec<(String, crate::catalog::PitrSegment)>,
 ) -> Result<()> {
+    // Fixed for the pass: a pass that read on to what committed while it read would go on
+    // for as long as the writes do.
+    let upto = capture::upto_now(conn, spec).await?;
     loop {
         if stop.is_cancelled() {
             return Err(Error::cancelled());
         }
-        let read = capture::capture_once(conn, spec, names, to, SEGMENT_CHANGES, stop).await?;
+        let read =
+            capture::capture_once(conn, spec, names, to, &upto, SEGMENT_CHANGES, stop).await?;
         let Some(Captured {
             path,
             info,
