@@ -53,6 +53,7 @@ mod openssl_import;
 mod parallel_dump;
 mod parallel_restore;
 mod pg_engine;
+mod pitr_capture_cap;
 mod pitr_copy_lock;
 mod plain_sql;
 mod platform_privileges;
