@@ -320,16 +320,7 @@ fn restore_at_each_instant_gives_that_instants_tables() {
             .trim(),
         "0"
     );
-    let status = ok_json(
-        run(d, &pg, &["--json", "pitr", "status", "shop"]),
-        "pitr status",
-    );
-    assert!(
-        status["ended"]
-            .to_string()
-            .contains("dropped to protect the server's disk"),
-        "{status}"
-    );
+    common::pitr::assert_ended_for_the_disk(d, &pg);
 }
 
 /// A cluster with a REPLICATION (not superuser) role owning database `db` (orders, items, a

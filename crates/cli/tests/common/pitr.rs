@@ -94,3 +94,31 @@ pub fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// `pitr status` of project `shop` says its chain ended with the slot dropped for the disk.
+pub fn assert_ended_for_the_disk(data: &Path, pg: &TestCluster) {
+    let status = super::pg::ok_json(
+        super::pg::run(data, pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert!(
+        status["ended"]
+            .to_string()
+            .contains("dropped to protect the server's disk"),
+        "{status}"
+    );
+}
+
+/// The retained WAL sampled under a load approached `limit` (over half of it) and never went
+/// past it by more than one 16 MiB WAL segment.
+pub fn assert_held_within_one_segment(peak: i64, limit: i64) {
+    const WAL_SEGMENT: i64 = 16 << 20;
+    assert!(
+        peak > limit / 2,
+        "the load held only {peak} bytes at most: the limit {limit} was never approached"
+    );
+    assert!(
+        peak <= limit + WAL_SEGMENT,
+        "the server retained {peak} bytes, over the limit {limit} by more than one WAL segment"
+    );
+}

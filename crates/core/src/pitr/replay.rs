@@ -36,7 +36,8 @@ pub struct Replayer<'a> {
     base: XidSnapshot,
     stop_at: i64,
     relations: HashMap<u32, Relation>,
-    /// Inside a captured transaction: applying (true) or skipping (false).
+    /// Inside a captured transaction: applying it (true), or passing over one the base already
+    /// holds (false).
     open: Option<bool>,
     /// Changes applied in the target's open transaction (`None`: none open). Captured
     /// transactions are applied many to one target transaction (about [`BATCH`] changes,
