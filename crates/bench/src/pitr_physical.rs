@@ -165,8 +165,16 @@ pub(crate) fn run(b: &PitrBench, work: &Path) -> Result<(), String> {
     let mut c = b.offsite.cmd();
     c.args(["restore", PROJECT, "--at", &at, "--to-data-dir"])
         .arg(&restored);
-    crate::measure::run(&mut c, None)?.check("offsite restore --at --to-data-dir")?;
+    if let Some(log) = std::env::var_os("OFFSITE_LOG") {
+        c.env("OFFSITE_LOG", log);
+    }
+    let m = crate::measure::run(&mut c, None)?;
     let offsite_secs = t0.elapsed().as_secs_f64();
+    if std::env::var_os("OFFSITE_LOG").is_some() {
+        // Where Offsite's time went (its debug log's timings), when asked for.
+        eprintln!("{}", String::from_utf8_lossy(&m.stderr));
+    }
+    m.check("offsite restore --at --to-data-dir")?;
 
     // PostgreSQL's own recovery of the same WAL.
     let pg_secs = own_recovery(b, &own, &own_base, &own_wal, &at, user)?;

@@ -456,6 +456,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("OFFSITE_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    tracing::debug!("offsite {} started", env!("CARGO_PKG_VERSION"));
     let out = Out::new(cli.json);
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let cancel = CancellationToken::new();

@@ -5,7 +5,8 @@
 //! run` captures (killed and started again in the middle); at several instants the test records
 //! digests of the tables (test-only reads); `restore --at` each instant gives exactly those
 //! digests, `browse shop@TIME` lists that instant's rows, and `--to-data-dir` leaves a
-//! shut-down cluster. A time before the base is refused
+//! shut-down cluster; a base damaged on disk is refused as it is unpacked, leaving nothing.
+//! A time before the base is refused
 //! naming the nearest restorable time; `disable` drops the slot; a slot over its limit is
 //! dropped.
 
@@ -289,6 +290,45 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
     );
     assert!(!dest.join("standby.signal").exists());
 
+    // A base damaged on disk (one byte): checked as it is unpacked, refused naming it; no data
+    // folder made, no throwaway cluster left. The dry run's plan refuses it too.
+    let plan = ok_json(
+        run(
+            d,
+            &pg,
+            &["--json", "restore", "shop", "--at", at, "--to-data-dir", "unused", "--dry-run"],
+        ),
+        "restore --at --dry-run",
+    );
+    let base = std::path::PathBuf::from(plan["base_path"].as_str().unwrap());
+    let good = std::fs::read(&base).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0x01;
+    std::fs::write(&base, &bad).unwrap();
+    let dest2 = folder.path().join("restored-from-damage");
+    let out = run(
+        d,
+        &pg,
+        &["restore", "shop", "--at", at, "--to-data-dir", dest2.to_str().unwrap()],
+    );
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "a damaged base restored: {said}");
+    assert!(
+        said.contains("physical base") && said.contains("checksum does not match"),
+        "{said}"
+    );
+    assert!(!dest2.exists());
+    assert_eq!(data_folders(d), Vec::<std::path::PathBuf>::new());
+    refused(
+        run(
+            d,
+            &pg,
+            &["restore", "shop", "--at", at, "--to-data-dir", "unused", "--dry-run"],
+        ),
+        "checksum does not match",
+    );
+    std::fs::write(&base, &good).unwrap();
+
     // Before the base: refused, naming the nearest restorable time after it.
     refused(
         run(
@@ -348,4 +388,25 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
             .trim(),
         "0"
     );
+}
+
+/// Every PostgreSQL data folder under `dir` (a `PG_VERSION` file's folder): what a restore
+/// left behind.
+fn data_folders(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&p) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.file_name().is_some_and(|n| n == "PG_VERSION") && p != dir {
+                found.push(p.clone());
+            } else if e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(path);
+            }
+        }
+    }
+    found
 }

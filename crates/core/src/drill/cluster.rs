@@ -197,15 +197,14 @@ impl ThrowawayCluster {
     }
 
     /// A throwaway cluster whose data folder `prepare` fills (a physical base and the WAL to
-    /// replay) instead of `initdb`, started with `settings` as `-c` options (nothing written
-    /// into the data folder but what `prepare` writes) and given `ready_within` to become ready
+    /// replay) instead of `initdb`, started with the settings `prepare` returns as `-c` options
+    /// (nothing written into the data folder but what `prepare` writes) and given `ready_within` to become ready
     /// (a recovery replays first). Blocking.
     pub fn start_prepared(
         data_dir: &Path,
         id: &str,
         bins: ServerBins,
-        prepare: impl FnOnce(&Path) -> Result<()>,
-        settings: &[(String, String)],
+        prepare: impl FnOnce(&Path) -> Result<Vec<(String, String)>>,
         ready_within: std::time::Duration,
     ) -> Result<ThrowawayCluster> {
         let mut cluster = Self::unstarted(data_dir, id, bins)?;
@@ -213,7 +212,7 @@ impl ThrowawayCluster {
         let data = cluster.data();
         crate::private_fs::create_dir_all(&data)
             .map_err(|e| Error::io(format!("creating {}", data.display()), e))?;
-        prepare(&data)?;
+        let settings = prepare(&data)?;
         let hba = cluster.root.join("offsite_hba.conf");
         std::fs::write(&hba, "local all all trust\nlocal replication all trust\n")
             .map_err(|e| Error::io("writing the throwaway cluster's pg_hba.conf", e))?;
@@ -238,7 +237,7 @@ impl ThrowawayCluster {
             ("dynamic_shared_memory_type".into(), "mmap".into()),
             ("log_timezone".into(), "UTC".into()),
         ];
-        args.extend(settings.iter().cloned());
+        args.extend(settings);
         cluster.extra_args = args
             .into_iter()
             .flat_map(|(k, v)| ["-c".to_string(), format!("{k}={v}")])

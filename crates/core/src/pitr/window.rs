@@ -9,6 +9,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentFacts {
     pub path: String,
+    /// Its SHA-256 as the catalog recorded it.
+    pub sha256: String,
     pub start_lsn: u64,
     pub end_lsn: u64,
     pub first_commit_at: i64,
@@ -157,6 +159,7 @@ mod tests {
     fn seg(n: i64, start: u64, end: u64) -> SegmentFacts {
         SegmentFacts {
             path: format!("s{n}"),
+            sha256: String::new(),
             start_lsn: start,
             end_lsn: end,
             first_commit_at: n * 10 + 1,

@@ -551,17 +551,22 @@ pub(crate) async fn holders(
     Ok(out)
 }
 
-/// Bring every registered segment whose local file is missing or damaged back from a stored
-/// copy of the same file (its recorded SHA-256): downloaded beside it (`….part`, 0600, bounded
+/// Bring every registered segment of `damaged` (paths the caller found missing or damaged
+/// here) whose local file still is so back from a stored copy of the same file (its recorded
+/// SHA-256): downloaded beside it (`….part`, 0600, bounded
 /// by the recorded size), checked, then renamed over the local name with its `.sha256`. A copy
 /// that does not match is not kept; the next copy is tried. What could not be fetched stays as
 /// it was (the window says it is broken there).
-pub(crate) async fn fetch_missing(engine: &Engine, project: &Project) -> Result<Vec<Fetched>> {
+pub(crate) async fn fetch_missing(
+    engine: &Engine,
+    project: &Project,
+    damaged: &std::collections::HashSet<String>,
+) -> Result<Vec<Fetched>> {
     let segs = segments(engine, project).await?;
     let mut copies: Option<Vec<SegmentCopy>> = None;
     let mut fetched = Vec::new();
     for (chain, s) in &segs {
-        if verify_local(&s.path, &s.sha256).await.is_ok() {
+        if !damaged.contains(&s.path) || verify_local(&s.path, &s.sha256).await.is_ok() {
             continue;
         }
         if copies.is_none() {

@@ -40,6 +40,9 @@ pub enum RestoreInto<'a> {
     Archive(&'a Path),
 }
 
+/// What [`wal::stop_in`] found: where replay stops, and how many commits it applies.
+type Listing = (Option<wal::CommitRecord>, u64);
+
 /// The plan's WAL, unsealed into a private temporary folder, and where replay stops.
 pub(crate) struct Staged {
     pub plan: PitrPlan,
@@ -47,17 +50,61 @@ pub(crate) struct Staged {
     pub stop: Option<wal::CommitRecord>,
     /// `<tmp>/wal`: the WAL files, named as PostgreSQL names them.
     pub wal: PathBuf,
+    /// `pg_waldump` reading the WAL's commits, under way (a restore unpacks the base
+    /// meanwhile); [`Staged::listed`] waits for it and fills in the stop.
+    listing: ListingThread,
     _dir: tempfile::TempDir,
     _in_use: crate::tempfiles::FolderInUse,
+}
+
+impl Staged {
+    /// Wait for the WAL's listing: the stop and the transactions applied set in the plan.
+    /// Blocking.
+    pub(crate) fn listed(&mut self) -> Result<()> {
+        let Some(h) = self.listing.0.take() else {
+            return Ok(());
+        };
+        let (stop, transactions) = h
+            .join()
+            .map_err(|_| Error::internal("reading the WAL's commits failed (a panic)"))??;
+        self.stop = stop;
+        self.plan.stop_commit_at = stop.map(|c| micros_text(c.at));
+        self.plan.stop_commit_lsn = stop.map(|c| lsn_text(c.lsn));
+        self.plan.transactions = transactions;
+        Ok(())
+    }
+
+    /// The plan alone (a dry run): the base checked against its checksums too (a restore
+    /// checks it as it unpacks it), the listing waited for. Blocking.
+    pub(crate) fn into_plan(mut self) -> Result<PitrPlan> {
+        segment::verify(Path::new(&self.base.path), Some(&self.base.sha256))
+            .map_err(|e| e.context("the physical base"))?;
+        self.listed()?;
+        Ok(self.plan)
+    }
+}
+
+/// The thread reading the WAL's commits, waited for when dropped (it reads the folder dropped
+/// after it: [`Staged`]'s fields drop in order).
+struct ListingThread(Option<std::thread::JoinHandle<Result<Listing>>>);
+
+impl Drop for ListingThread {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 fn blocking_err(e: tokio::task::JoinError) -> Error {
     Error::internal(format!("a blocking task failed: {e}"))
 }
 
-/// Stage what restoring `chain` to `at` needs: the base checked, the window's WAL up to the
-/// first file sealed after `at` (and the next, for a record that runs on into it) unsealed,
-/// the commits read, the stop chosen by recovery's own rule.
+/// Stage what restoring `chain` to `at` needs: the window's WAL up to the first file sealed
+/// after `at` (and the next, for a record that runs on into it) unsealed, each checked against
+/// its checksums as it is read (the base is checked as it is unpacked, or by
+/// [`Staged::into_plan`]), and `pg_waldump` started on it to find the stop by recovery's own
+/// rule ([`Staged::listed`]).
 pub(crate) async fn stage(
     engine: &Engine,
     project: &Project,
@@ -77,22 +124,7 @@ pub(crate) async fn stage(
     if let Some(i) = segs.iter().position(|s| s.closed_at > at) {
         segs.truncate(i + 2);
     }
-    {
-        let (b, segs) = (base.clone(), segs.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut items = vec![(Path::new(&b.path), Some(b.sha256.as_str()))];
-            items.extend(segs.iter().map(|s| (Path::new(&s.path), None)));
-            segment::verify_many(&items).map_err(|e| {
-                if e.message().contains(&b.path) {
-                    e.context("the physical base")
-                } else {
-                    e
-                }
-            })
-        })
-        .await
-        .map_err(blocking_err)??;
-    }
+    let t0 = std::time::Instant::now();
     let parent = engine.data_dir.join(super::at::AT_DIR);
     crate::private_fs::create_dir_all(&parent)
         .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
@@ -107,18 +139,32 @@ pub(crate) async fn stage(
         .map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
     let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
     let (configured, b, w) = (engine.pg_bin(), base.clone(), wal_dir.clone());
-    let paths: Vec<(String, u64)> = segs.iter().map(|s| (s.path.clone(), s.start_lsn)).collect();
-    let (stop, transactions) = tokio::task::spawn_blocking(move || {
+    let files: Vec<(String, String, u64)> = segs
+        .iter()
+        .map(|s| (s.path.clone(), s.sha256.clone(), s.start_lsn))
+        .collect();
+    let tools = tokio::task::spawn_blocking(move || {
         let tools = Tools::find(b.major, configured.as_deref())?;
-        segment::par_each(paths.len(), |i| {
-            let (path, start) = &paths[i];
+        segment::par_each(files.len(), |i| {
+            let (path, sha, start) = &files[i];
             let name = wal::file_name(b.lsns.timeline, *start, b.seg_size);
-            physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size)
+            let expected = (!sha.is_empty()).then_some(sha.as_str());
+            physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size, expected)
         })?;
-        wal::stop_in(&tools, &w, b.lsns.timeline, b.lsns.end_lsn, at)
+        Ok::<_, Error>(tools)
     })
     .await
     .map_err(blocking_err)??;
+    tracing::debug!("physical restore: WAL checked and unsealed in {:?}", t0.elapsed());
+    let (w, timeline, from) = (wal_dir.clone(), base.lsns.timeline, base.lsns.end_lsn);
+    let listing = std::thread::Builder::new()
+        .name("pg_waldump".into())
+        .spawn(move || {
+            let r = wal::stop_in(&tools, &w, timeline, from, at);
+            tracing::debug!("physical restore: WAL listed by pg_waldump at {:?}", t0.elapsed());
+            r
+        })
+        .map_err(|e| Error::io("starting pg_waldump's reader", e))?;
     let plan = PitrPlan {
         at: micros_text(at),
         window,
@@ -126,9 +172,10 @@ pub(crate) async fn stage(
         base_path: base.path.clone(),
         base_at: micros_text(facts.base_at),
         segments: segs.iter().map(|s| s.path.clone()).collect(),
-        stop_commit_at: stop.map(|c| micros_text(c.at)),
-        stop_commit_lsn: stop.map(|c| lsn_text(c.lsn)),
-        transactions,
+        // Set by [`Staged::listed`].
+        stop_commit_at: None,
+        stop_commit_lsn: None,
+        transactions: 0,
         not_covered: Vec::new(),
         // Set by the caller, which fetched missing segments back from copies first.
         fetched: Vec::new(),
@@ -137,8 +184,9 @@ pub(crate) async fn stage(
     Ok(Staged {
         plan,
         base,
-        stop,
+        stop: None,
         wal: wal_dir,
+        listing: ListingThread(Some(listing)),
         _dir: dir,
         _in_use: in_use,
     })
@@ -148,7 +196,11 @@ pub(crate) async fn stage(
 /// source's own configuration): nothing of the source's that reaches outside the private
 /// folder (TCP, TLS, archiving, preloaded libraries, a primary), no connections until it is
 /// promoted, then recovery up to the stop.
-fn recovery_settings(staged: &Staged, durable: bool) -> Vec<(String, String)> {
+fn recovery_settings(
+    stop: Option<wal::CommitRecord>,
+    major: u32,
+    durable: bool,
+) -> Vec<(String, String)> {
     let mut s: Vec<(String, String)> = [
         ("shared_preload_libraries", ""),
         ("ssl", "off"),
@@ -171,38 +223,40 @@ fn recovery_settings(staged: &Staged, durable: bool) -> Vec<(String, String)> {
     if !durable {
         s.push(("fsync".into(), "off".into()));
     }
-    match staged.stop {
+    match stop {
         Some(c) => {
             s.push(("recovery_target_lsn".into(), lsn_text(c.lsn)));
             s.push(("recovery_target_inclusive".into(), "on".into()));
         }
         None => s.push(("recovery_target".into(), "immediate".into())),
     }
-    if staged.base.major < 15 {
+    if major < 15 {
         s.push(("stats_temp_directory".into(), "pg_stat_tmp".into()));
     }
     s
 }
 
-/// Fill a data folder: the base's `base.tar` unpacked (entries only inside the folder), the
-/// staged WAL moved into `pg_wal`, `standby.signal` (recovery reads `pg_wal` only: the
-/// confined server may run no `restore_command`).
+/// Fill a data folder: the base's `base.tar` unpacked (entries only inside the folder; the
+/// sealed base checked against its checksums as it is read — a damaged one fails here, in the
+/// throwaway folder), then — once `pg_waldump` has listed the staged WAL — the WAL moved into
+/// `pg_wal`, and `standby.signal` (recovery reads `pg_wal` only: the confined server may run no
+/// `restore_command`). Returns the recovery's settings for the stop found.
 fn fill(
     data: &Path,
-    base: &PhysicalBase,
+    staged: &mut Staged,
     keys: &[crate::crypto::UserKey],
-    wal: &Path,
-) -> Result<()> {
-    let r = physical::Unsealed::open(Path::new(&base.path), keys)?;
-    let mut archive = tar::Archive::new(r);
-    archive.set_preserve_permissions(true);
-    archive
-        .unpack(data)
-        .map_err(|e| Error::integrity(format!("unpacking the physical base: {e}")))?;
+    durable: bool,
+) -> Result<Vec<(String, String)>> {
+    let unpacked = unpack_base(data, &staged.base, keys);
+    // Listed while the base was unpacked; waited for even when unpacking failed (it reads the
+    // folder the WAL is moved from).
+    let listed = staged.listed();
+    unpacked?;
+    listed?;
     let pg_wal = data.join("pg_wal");
     crate::private_fs::create_dir_all(&pg_wal)
         .map_err(|e| Error::io(format!("creating {}", pg_wal.display()), e))?;
-    for e in std::fs::read_dir(wal).map_err(|e| Error::io("reading the staged WAL", e))? {
+    for e in std::fs::read_dir(&staged.wal).map_err(|e| Error::io("reading the staged WAL", e))? {
         let e = e.map_err(|e| Error::io("reading the staged WAL", e))?;
         let dest = pg_wal.join(e.file_name());
         let _ = std::fs::remove_file(&dest);
@@ -215,7 +269,29 @@ fn fill(
         let _ = std::fs::remove_file(data.join(gone));
     }
     std::fs::write(data.join("standby.signal"), "")
-        .map_err(|e| Error::io("writing standby.signal", e))
+        .map_err(|e| Error::io("writing standby.signal", e))?;
+    Ok(recovery_settings(staged.stop, staged.base.major, durable))
+}
+
+/// The base's `base.tar` unpacked into `data`, the sealed file checked against its checksums
+/// (the `.sha256` and the catalog's) as it is read. Blocking.
+fn unpack_base(data: &Path, base: &PhysicalBase, keys: &[crate::crypto::UserKey]) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let path = Path::new(&base.path);
+    let (mut r, checked) = physical::Unsealed::open_checked(path, keys, Some(&base.sha256))
+        .map_err(|e| e.context("the physical base"))?;
+    let mut archive = tar::Archive::new(&mut r);
+    archive.set_preserve_permissions(true);
+    let unpacked = archive.unpack(data);
+    // The rest of the sealed file (after the tar's end) read too, so that all of it is checked.
+    let drained = std::io::copy(&mut r, &mut std::io::sink());
+    checked
+        .finish()
+        .map_err(|e| e.context("the physical base"))?;
+    unpacked.map_err(|e| Error::integrity(format!("unpacking the physical base: {e}")))?;
+    drained.map_err(|e| Error::integrity(format!("reading the physical base: {e}")))?;
+    tracing::debug!("physical restore: base checked and unpacked in {:?}", t0.elapsed());
+    Ok(())
 }
 
 /// Restore project `name`'s physical chain to `at` into `into`.
@@ -245,40 +321,38 @@ pub(crate) async fn run_with(
             ));
         }
     }
+    let t0 = std::time::Instant::now();
     crate::ops::drill::sweep_clusters(engine).await;
     let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
-    let settings = recovery_settings(&staged, matches!(into, RestoreInto::DataDir(_)));
+    let durable = matches!(into, RestoreInto::DataDir(_));
     let id = format!("pt{}", uuid::Uuid::new_v4().simple());
-    let (data_dir, pg_bin, base, wal) = (
-        engine.data_dir.clone(),
-        engine.pg_bin(),
-        staged.base.clone(),
-        staged.wal.clone(),
-    );
-    let cluster = tokio::task::spawn_blocking(move || {
-        let bins = choose_server_bins(&discover_server_bins(pg_bin.as_deref()), base.major)?;
-        if bins.major != base.major {
+    let (data_dir, pg_bin) = (engine.data_dir.clone(), engine.pg_bin());
+    let (cluster, staged) = tokio::task::spawn_blocking(move || {
+        let mut staged = staged;
+        let major = staged.base.major;
+        let bins = choose_server_bins(&discover_server_bins(pg_bin.as_deref()), major)?;
+        if bins.major != major {
             return Err(Error::new(
                 ErrorKind::ToolMissing,
                 format!(
-                    "no PostgreSQL {} server binaries found (a physical base is restored by \
-                     its own version)",
-                    base.major
+                    "no PostgreSQL {major} server binaries found (a physical base is restored \
+                     by its own version)"
                 ),
             )
-            .with_hint(crate::drill::cluster::server_install_hint(base.major)));
+            .with_hint(crate::drill::cluster::server_install_hint(major)));
         }
-        ThrowawayCluster::start_prepared(
+        let cluster = ThrowawayCluster::start_prepared(
             &data_dir,
             &id,
             bins,
-            |data| fill(data, &base, &keys, &wal),
-            &settings,
+            |data| fill(data, &mut staged, &keys, durable),
             RECOVERY_LIMIT,
-        )
+        )?;
+        Ok((cluster, staged))
     })
     .await
     .map_err(blocking_err)??;
+    tracing::debug!("physical restore: recovered and promoted at {:?}", t0.elapsed());
     let source = engine.spec_of(project)?;
     let mut spec = cluster.spec(&source.database);
     spec.user = source.user.clone();
@@ -319,6 +393,7 @@ pub(crate) async fn run_with(
             tokio::task::spawn_blocking(move || cluster.stop_into(&dest))
                 .await
                 .map_err(blocking_err)??;
+            tracing::debug!("physical restore: stopped and moved at {:?}", t0.elapsed());
         }
         RestoreInto::Database { to, password } => {
             spec.user = superuser;

@@ -61,8 +61,23 @@ type Chosen = (
 /// The chain whose window holds `at` (a time in none is refused naming the nearest times). A
 /// segment missing or damaged here comes back from a copy at a destination first.
 async fn chosen(engine: &Engine, project: &crate::catalog::Project, at: i64) -> Result<Chosen> {
-    let fetched = super::copies::fetch_missing(engine, project).await?;
-    let all = chain_facts(engine, project).await?;
+    let t0 = std::time::Instant::now();
+    let mut all = chain_facts(engine, project).await?;
+    // Every segment was checked once above; only the missing or damaged ones are fetched back
+    // from a copy, and then the facts read again.
+    let damaged: std::collections::HashSet<String> = all
+        .iter()
+        .flat_map(|(_, f)| f.segments.iter().filter(|s| !s.intact))
+        .map(|s| s.path.clone())
+        .collect();
+    let mut fetched = Vec::new();
+    if !damaged.is_empty() {
+        fetched = super::copies::fetch_missing(engine, project, &damaged).await?;
+        if !fetched.is_empty() {
+            all = chain_facts(engine, project).await?;
+        }
+    }
+    tracing::debug!("restore to a time: segments checked in {:?}", t0.elapsed());
     let facts: Vec<_> = all.iter().map(|(_, f)| f.clone()).collect();
     let (chosen, w) = window::choose(&facts, at)?;
     let (chain, full) = all
@@ -110,7 +125,9 @@ pub(crate) async fn physical_staged(
 
 pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
     Ok(match prepare(engine, name, at).await? {
-        Prepared::Physical(_, staged) => staged.plan,
+        Prepared::Physical(_, staged) => tokio::task::spawn_blocking(move || staged.into_plan())
+            .await
+            .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??,
         Prepared::Logical(plan) => *plan,
     })
 }

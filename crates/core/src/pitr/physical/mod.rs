@@ -12,6 +12,7 @@
 
 pub mod wal;
 
+use super::segment::checked::Checked;
 use super::segment::{SegmentInfo, SegmentReader, SegmentWriter, ENCRYPTED_EXTENSION, EXTENSION};
 use super::{lsn_text, parse_lsn};
 use crate::crypto::{Encryption, UserKey};
@@ -492,15 +493,27 @@ pub struct Unsealed {
 
 impl Unsealed {
     pub fn open(path: &Path, keys: &[UserKey]) -> Result<Unsealed> {
-        let r = SegmentReader::open(path, keys)?;
-        Ok(Unsealed {
+        Ok(Self::of(SegmentReader::open(path, keys)?))
+    }
+    /// [`open`](Self::open), the file checked against its checksums as it is read: call
+    /// [`Checked::finish`] once this reader returned its end.
+    pub fn open_checked(
+        path: &Path,
+        keys: &[UserKey],
+        expected: Option<&str>,
+    ) -> Result<(Unsealed, Checked)> {
+        let (r, checked) = SegmentReader::open_checked(path, keys, expected)?;
+        Ok((Self::of(r), checked))
+    }
+    fn of(r: SegmentReader) -> Unsealed {
+        Unsealed {
             r,
             start: u64::MAX,
             next: 0,
             buf: Vec::new(),
             pos: 0,
             done: false,
-        })
+        }
     }
     /// The trailer (after the last byte was read).
     pub fn info(&self) -> Option<&SegmentInfo> {
@@ -554,9 +567,31 @@ impl Read for Unsealed {
 }
 
 /// Write a sealed WAL file back as the WAL file `dest` (padded with zeros to `seg_size`, as
-/// PostgreSQL's own partial files are). Blocking.
-pub fn unseal_wal(path: &Path, keys: &[UserKey], dest: &Path, seg_size: u64) -> Result<()> {
-    let mut r = Unsealed::open(path, keys)?;
+/// PostgreSQL's own partial files are), checked against its `.sha256` (and `expected`, the
+/// catalog's) as it is read: a damaged file is an `integrity` error and `dest` is removed.
+/// Blocking.
+pub fn unseal_wal(
+    path: &Path,
+    keys: &[UserKey],
+    dest: &Path,
+    seg_size: u64,
+    expected: Option<&str>,
+) -> Result<()> {
+    let written = unseal_wal_unchecked(path, keys, dest, seg_size, expected);
+    if written.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    written
+}
+
+fn unseal_wal_unchecked(
+    path: &Path,
+    keys: &[UserKey],
+    dest: &Path,
+    seg_size: u64,
+    expected: Option<&str>,
+) -> Result<()> {
+    let (mut r, checked) = Unsealed::open_checked(path, keys, expected)?;
     let mut out = crate::private_fs::create_new(dest)
         .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
     let n = std::io::copy(&mut (&mut r).take(seg_size + 1), &mut out)
@@ -569,7 +604,7 @@ pub fn unseal_wal(path: &Path, keys: &[UserKey], dest: &Path, seg_size: u64) -> 
     }
     out.set_len(seg_size)
         .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
-    Ok(())
+    checked.finish()
 }
 
 /// How many leading bytes of the WAL file at `path` hold data: up to the end of its last page

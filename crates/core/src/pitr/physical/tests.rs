@@ -36,11 +36,48 @@ fn a_partial_wal_file_is_sealed_to_its_last_page_and_comes_back_padded() {
     assert!(size > used);
     crate::pitr::segment::verify(&sealed, Some(&sha)).unwrap();
     let back = dir.path().join("000000010000000000000003");
-    unseal_wal(&sealed, &[], &back, seg).unwrap();
+    unseal_wal(&sealed, &[], &back, seg, Some(&sha)).unwrap();
     assert_eq!(std::fs::read(&back).unwrap(), wal);
     // A file larger than a WAL file is refused, not padded.
     let big = dir.path().join("big");
-    unseal_wal(&sealed, &[], &big, 8192).unwrap_err();
+    unseal_wal(&sealed, &[], &big, 8192, None).unwrap_err();
+    assert!(!big.exists());
+}
+
+#[test]
+fn unsealing_checks_the_file_against_its_checksums_as_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = 16 * 8192u64;
+    let wal: Vec<u8> = (0..3 * 8192).map(|i| (i % 251) as u8 + 1).collect();
+    let src = dir.path().join("000000010000000000000003.partial");
+    std::fs::write(&src, &wal).unwrap();
+    let sealed = dir.path().join("shop_wal.pitr");
+    let (sha, _) = seal_file(&src, wal.len() as u64, &info(0, wal.len() as u64), &sealed, None)
+        .unwrap();
+    let back = dir.path().join("000000010000000000000003");
+    // Not the catalog's checksum: refused, nothing left behind.
+    let other = "0".repeat(64);
+    let e = unseal_wal(&sealed, &[], &back, seg, Some(&other)).unwrap_err();
+    assert_eq!(e.kind(), crate::error::ErrorKind::Integrity, "{e}");
+    assert!(!back.exists());
+    // One byte of the WAL changed in the file (its framing still reads): the checksum says so.
+    let mut bytes = std::fs::read(&sealed).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x20;
+    std::fs::write(&sealed, &bytes).unwrap();
+    let e = unseal_wal(&sealed, &[], &back, seg, None).unwrap_err();
+    assert!(e.message().contains("checksum does not match"), "{e}");
+    assert!(!back.exists());
+    bytes[i] ^= 0x20;
+    std::fs::write(&sealed, &bytes).unwrap();
+    unseal_wal(&sealed, &[], &back, seg, Some(&sha)).unwrap();
+    assert_eq!(&std::fs::read(&back).unwrap()[..wal.len()], &wal[..]);
+    std::fs::remove_file(&back).unwrap();
+    // No .sha256 beside it: refused before anything is written.
+    std::fs::remove_file(crate::archive::sidecar_path(&sealed)).unwrap();
+    let e = unseal_wal(&sealed, &[], &back, seg, None).unwrap_err();
+    assert!(e.message().contains(".sha256 is missing"), "{e}");
+    assert!(!back.exists());
 }
 
 #[test]

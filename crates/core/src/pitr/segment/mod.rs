@@ -25,6 +25,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+pub mod checked;
+
 pub const MAGIC: &[u8] = b"OFFSITE-PITR-1\n";
 /// Largest message or trailer read back (PostgreSQL's own MaxAllocSize).
 pub const MAX_RECORD: u32 = (1 << 30) - 1;
@@ -286,8 +288,35 @@ pub struct SegmentReader {
 impl SegmentReader {
     /// Open the segment at `path`; an encrypted one is decrypted with `keys` as it is read.
     pub fn open(path: &Path, keys: &[UserKey]) -> Result<SegmentReader> {
-        let mut f =
+        let f =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        Self::open_file(path, f, keys, |f| Box::new(f))
+    }
+
+    /// [`open`](Self::open), every byte read also hashed: the [`Checked`] returned compares
+    /// the file with its `.sha256` (and `expected`, the catalog's) once the reader has read it
+    /// to its end — one read of the file instead of a check and then a read.
+    pub fn open_checked(
+        path: &Path,
+        keys: &[UserKey],
+        expected: Option<&str>,
+    ) -> Result<(SegmentReader, checked::Checked)> {
+        let (f, checked) = checked::Checked::open(path, expected)?;
+        let r = Self::open_file(path, f.file, keys, move |file| {
+            Box::new(checked::HashingFile {
+                file,
+                state: f.state,
+            })
+        })?;
+        Ok((r, checked))
+    }
+
+    fn open_file(
+        path: &Path,
+        mut f: File,
+        keys: &[UserKey],
+        wrap: impl FnOnce(File) -> Box<dyn Read + Send>,
+    ) -> Result<SegmentReader> {
         let len = f
             .metadata()
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
@@ -298,6 +327,7 @@ impl SegmentReader {
             .read_to_end(&mut head)
             .and_then(|_| f.seek(std::io::SeekFrom::Start(0)))
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let f = wrap(f);
         let (input, left): (Box<dyn Read + Send>, _) = if crate::crypto::is_age(&head) {
             let r = crate::crypto::decrypt(f, keys)
                 .map_err(|e| e.context(format!("change segment {}", path.display())))?;
