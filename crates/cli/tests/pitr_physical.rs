@@ -329,6 +329,30 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
     );
     std::fs::write(&base, &good).unwrap();
 
+    // A WAL segment of the window damaged on disk (one byte): found as it is unsealed, then
+    // every segment checked — the window ends before it, and the time is refused naming the
+    // nearest restorable times, as status says.
+    let wal = std::path::PathBuf::from(plan["segments"][0].as_str().unwrap());
+    let good_wal = std::fs::read(&wal).unwrap();
+    let mut bad_wal = good_wal.clone();
+    bad_wal[good_wal.len() / 2] ^= 0x01;
+    std::fs::write(&wal, &bad_wal).unwrap();
+    refused(
+        run(
+            d,
+            &pg,
+            &["restore", "shop", "--at", at, "--to-data-dir", "unused", "--dry-run"],
+        ),
+        "nearest restorable times",
+    );
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    let broken = status["windows"][0]["broken_by"].as_str().unwrap_or_default();
+    assert!(broken.contains("missing or damaged"), "{status}");
+    std::fs::write(&wal, &good_wal).unwrap();
+
     // Before the base: refused, naming the nearest restorable time after it.
     refused(
         run(

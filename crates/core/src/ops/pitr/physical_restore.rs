@@ -156,11 +156,12 @@ pub(crate) async fn stage(
     .await
     .map_err(blocking_err)??;
     tracing::debug!("physical restore: WAL checked and unsealed in {:?}", t0.elapsed());
-    let (w, timeline, from) = (wal_dir.clone(), base.lsns.timeline, base.lsns.end_lsn);
+    let (w, timeline, from, seg_size) =
+        (wal_dir.clone(), base.lsns.timeline, base.lsns.end_lsn, base.seg_size);
     let listing = std::thread::Builder::new()
         .name("pg_waldump".into())
         .spawn(move || {
-            let r = wal::stop_in(&tools, &w, timeline, from, at);
+            let r = wal::stop_in(&tools, &w, timeline, from, at, seg_size);
             tracing::debug!("physical restore: WAL listed by pg_waldump at {:?}", t0.elapsed());
             r
         })

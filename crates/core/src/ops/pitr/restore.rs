@@ -1,7 +1,7 @@
 //! Restore a project to a time: the plan (base, segments, the commit it stops at), then the
 //! base through the ordinary restore and the changes replayed into it.
 
-use super::{chain_facts, StoredCoverage};
+use super::StoredCoverage;
 use crate::crypto::UserKey;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -59,10 +59,17 @@ type Chosen = (
 );
 
 /// The chain whose window holds `at` (a time in none is refused naming the nearest times). A
-/// segment missing or damaged here comes back from a copy at a destination first.
-async fn chosen(engine: &Engine, project: &crate::catalog::Project, at: i64) -> Result<Chosen> {
+/// segment missing or damaged here comes back from a copy at a destination first. `check`:
+/// whether every segment's checksum is read, or only whether its files are there (a physical
+/// restore checks the segments it reads as it reads them).
+async fn chosen(
+    engine: &Engine,
+    project: &crate::catalog::Project,
+    at: i64,
+    check: super::Check,
+) -> Result<Chosen> {
     let t0 = std::time::Instant::now();
-    let mut all = chain_facts(engine, project).await?;
+    let mut all = super::chain_facts_checked(engine, project, check).await?;
     // Every segment was checked once above; only the missing or damaged ones are fetched back
     // from a copy, and then the facts read again.
     let damaged: std::collections::HashSet<String> = all
@@ -74,10 +81,10 @@ async fn chosen(engine: &Engine, project: &crate::catalog::Project, at: i64) -> 
     if !damaged.is_empty() {
         fetched = super::copies::fetch_missing(engine, project, &damaged).await?;
         if !fetched.is_empty() {
-            all = chain_facts(engine, project).await?;
+            all = super::chain_facts_checked(engine, project, check).await?;
         }
     }
-    tracing::debug!("restore to a time: segments checked in {:?}", t0.elapsed());
+    tracing::debug!("restore to a time: segments checked ({check:?}) in {:?}", t0.elapsed());
     let facts: Vec<_> = all.iter().map(|(_, f)| f.clone()).collect();
     let (chosen, w) = window::choose(&facts, at)?;
     let (chain, full) = all
@@ -100,7 +107,32 @@ pub(crate) enum Prepared {
 
 pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prepared> {
     let project = engine.catalog.project(name).await?;
-    let (chain, full, chosen, w, fetched) = chosen(engine, &project, at).await?;
+    // A physical window first the quick way: chosen by which files are there, the segments it
+    // reads checked as they are unsealed (one read of each instead of two). Anything else — a
+    // logical chain, a time the quick facts refuse, a damaged segment found while unsealing —
+    // is decided from every segment's checksum, as before.
+    // Segments fetched back from copies on the way are in the plan either way.
+    let mut fetched_first = Vec::new();
+    if let Ok((chain, full, _, w, fetched)) =
+        chosen(engine, &project, at, super::Check::Present).await
+    {
+        if chain.mode == "physical" {
+            match super::physical_restore::stage(engine, &project, &chain, &full, w, at).await {
+                Ok(mut staged) => {
+                    staged.plan.fetched = fetched;
+                    return Ok(Prepared::Physical(project, Box::new(staged)));
+                }
+                Err(e) => tracing::info!(
+                    "restore to a time: {e}; checking every segment of {name}"
+                ),
+            }
+        }
+        fetched_first = fetched;
+    }
+    let (chain, full, chosen, w, mut fetched) =
+        chosen(engine, &project, at, super::Check::Checksum).await?;
+    fetched_first.append(&mut fetched);
+    let fetched = fetched_first;
     if chain.mode == "physical" {
         let mut staged =
             super::physical_restore::stage(engine, &project, &chain, &full, w, at).await?;

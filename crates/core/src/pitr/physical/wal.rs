@@ -42,24 +42,95 @@ pub struct CommitRecord {
 
 /// Where replay stops for `at` in `dir`'s WAL from `from` on: recovery's own rule for a time
 /// target (stop before the first commit later than `at`), so the last commit applied is the one
-/// before it (`None`: none after `from`), and how many commits are applied. `pg_waldump`'s
-/// listing is read line by line and stopped at that first later commit (an hour of changes
-/// is millions of lines). The end of the available WAL ends the listing (a partial file's
-/// zeros, a file not there). Blocking.
+/// before it (`None`: none after `from`), and how many commits are applied. Each WAL file's
+/// records are listed by a `pg_waldump` of its own, on every core, in file order, each stopped
+/// at its first commit later than `at` (files after the first that holds one are not read);
+/// a record belongs to the file it starts in. The end of the available WAL ends the listing (a
+/// partial file's zeros, a file not there). Blocking.
 pub fn stop_in(
     tools: &Tools,
     dir: &Path,
     timeline: u32,
     from: u64,
     at: i64,
+    seg_size: u64,
 ) -> Result<(Option<CommitRecord>, u64)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut starts: Vec<u64> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| parse_file_name(&e.file_name().to_string_lossy(), seg_size))
+        .filter(|&(tli, start, _)| tli == timeline && start + seg_size > from)
+        .map(|(_, start, _)| start)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    // A file not following the one before ends the WAL there (as it ends recovery).
+    if let Some(gap) = starts.windows(2).position(|w| w[1] != w[0] + seg_size) {
+        starts.truncate(gap + 1);
+    }
+    let parts: Vec<std::sync::Mutex<Option<Part>>> =
+        starts.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let first_later = AtomicUsize::new(usize::MAX);
+    crate::pitr::segment::par_each(starts.len(), |i| {
+        if i > first_later.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let range = Range {
+            start: starts[i].max(from),
+            // Records that start in this file, read to their end in the next one.
+            owned_below: starts.get(i + 1).copied(),
+            read_to: starts.get(i + 2).copied(),
+        };
+        let part = list_range(tools, dir, timeline, &range, at)?;
+        if part.later {
+            first_later.fetch_min(i, Ordering::Relaxed);
+        }
+        *parts[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(part);
+        Ok(())
+    })?;
+    let (mut last, mut n) = (None, 0u64);
+    for part in parts {
+        let Some(part) = part.into_inner().unwrap_or_else(|p| p.into_inner()) else {
+            break;
+        };
+        last = part.last.or(last);
+        n += part.commits;
+        if part.later {
+            break;
+        }
+    }
+    Ok((last, n))
+}
+
+/// The WAL one `pg_waldump` lists: from `start`, the records that start below `owned_below`
+/// (all: `None`), reading no further than `read_to`.
+struct Range {
+    start: u64,
+    owned_below: Option<u64>,
+    read_to: Option<u64>,
+}
+
+/// What one range held: its last commit not later than `at` before the first later one, how
+/// many, and whether a later one was found (the stop is in this range).
+struct Part {
+    last: Option<CommitRecord>,
+    commits: u64,
+    later: bool,
+}
+
+fn list_range(tools: &Tools, dir: &Path, timeline: u32, range: &Range, at: i64) -> Result<Part> {
     use std::io::{BufRead, Read};
-    let mut child = std::process::Command::new(tools.bin("pg_waldump"))
-        .env("TZ", "UTC")
+    let mut cmd = std::process::Command::new(tools.bin("pg_waldump"));
+    cmd.env("TZ", "UTC")
         .arg("-p")
         .arg(dir)
         .args(["--timeline", &timeline.to_string(), "--rmgr", "Transaction"])
-        .args(["--start", &lsn_text(from)])
+        .args(["--start", &lsn_text(range.start)]);
+    if let Some(end) = range.read_to {
+        cmd.args(["--end", &lsn_text(end)]);
+    }
+    let mut child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -77,18 +148,31 @@ pub fn stop_in(
         .stdout
         .take()
         .ok_or_else(|| Error::internal("no pg_waldump output"))?;
-    let (mut last, mut n, mut early) = (None, 0u64, false);
+    let mut part = Part {
+        last: None,
+        commits: 0,
+        later: false,
+    };
+    let mut early = false;
     for line in std::io::BufReader::new(out).lines() {
         let line = line.map_err(|e| Error::io("reading pg_waldump's listing", e))?;
+        if let (Some(below), Some(lsn)) = (range.owned_below, line_lsn(&line)) {
+            if lsn >= below {
+                // The next file's records are its own listing's.
+                early = true;
+                break;
+            }
+        }
         let Some(c) = parse_commit_line(&line)? else {
             continue;
         };
         if c.at > at {
+            part.later = true;
             early = true;
             break;
         }
-        last = Some(c);
-        n += 1;
+        part.last = Some(c);
+        part.commits += 1;
     }
     if early {
         let _ = child.kill();
@@ -109,7 +193,13 @@ pub fn stop_in(
             format!("pg_waldump failed: {}", stderr.trim()),
         ));
     }
-    Ok((last, n))
+    Ok(part)
+}
+
+/// The LSN a listing line's record starts at (`… lsn: 0/01A3F2B8, prev …`).
+fn line_lsn(line: &str) -> Option<u64> {
+    let lsn = line.split("lsn: ").nth(1)?.split(',').next()?;
+    parse_lsn(lsn).ok()
 }
 
 /// `rmgr: Transaction len (rec/tot): 34/34, tx: 735, lsn: 0/01A3F2B8, prev 0/01A3F280, desc:
