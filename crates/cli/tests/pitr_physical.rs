@@ -296,7 +296,16 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         run(
             d,
             &pg,
-            &["--json", "restore", "shop", "--at", at, "--to-data-dir", "unused", "--dry-run"],
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to-data-dir",
+                "unused",
+                "--dry-run",
+            ],
         ),
         "restore --at --dry-run",
     );
@@ -309,7 +318,14 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
     let out = run(
         d,
         &pg,
-        &["restore", "shop", "--at", at, "--to-data-dir", dest2.to_str().unwrap()],
+        &[
+            "restore",
+            "shop",
+            "--at",
+            at,
+            "--to-data-dir",
+            dest2.to_str().unwrap(),
+        ],
     );
     let said = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "a damaged base restored: {said}");
@@ -323,7 +339,15 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         run(
             d,
             &pg,
-            &["restore", "shop", "--at", at, "--to-data-dir", "unused", "--dry-run"],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to-data-dir",
+                "unused",
+                "--dry-run",
+            ],
         ),
         "checksum does not match",
     );
@@ -341,7 +365,15 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         run(
             d,
             &pg,
-            &["restore", "shop", "--at", at, "--to-data-dir", "unused", "--dry-run"],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to-data-dir",
+                "unused",
+                "--dry-run",
+            ],
         ),
         "nearest restorable times",
     );
@@ -349,7 +381,9 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         run(d, &pg, &["--json", "pitr", "status", "shop"]),
         "pitr status",
     );
-    let broken = status["windows"][0]["broken_by"].as_str().unwrap_or_default();
+    let broken = status["windows"][0]["broken_by"]
+        .as_str()
+        .unwrap_or_default();
     assert!(broken.contains("missing or damaged"), "{status}");
     std::fs::write(&wal, &good_wal).unwrap();
 

@@ -578,15 +578,15 @@ pub(crate) async fn chain_facts_checked(
             let (path, sha) = &files[i];
             let path = std::path::Path::new(path);
             let good = match check {
-                Check::Present => {
-                    path.is_file() && crate::archive::sidecar_path(path).is_file()
-                }
+                Check::Present => path.is_file() && crate::archive::sidecar_path(path).is_file(),
                 Check::Checksum => segment::verify(path, Some(sha)).is_ok(),
             };
             ok[i].store(good, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         });
-        ok.into_iter().map(|b| b.into_inner()).collect::<Vec<bool>>()
+        ok.into_iter()
+            .map(|b| b.into_inner())
+            .collect::<Vec<bool>>()
     })
     .await
     .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))?;

@@ -155,14 +155,24 @@ pub(crate) async fn stage(
     })
     .await
     .map_err(blocking_err)??;
-    tracing::debug!("physical restore: WAL checked and unsealed in {:?}", t0.elapsed());
-    let (w, timeline, from, seg_size) =
-        (wal_dir.clone(), base.lsns.timeline, base.lsns.end_lsn, base.seg_size);
+    tracing::debug!(
+        "physical restore: WAL checked and unsealed in {:?}",
+        t0.elapsed()
+    );
+    let (w, timeline, from, seg_size) = (
+        wal_dir.clone(),
+        base.lsns.timeline,
+        base.lsns.end_lsn,
+        base.seg_size,
+    );
     let listing = std::thread::Builder::new()
         .name("pg_waldump".into())
         .spawn(move || {
             let r = wal::stop_in(&tools, &w, timeline, from, at, seg_size);
-            tracing::debug!("physical restore: WAL listed by pg_waldump at {:?}", t0.elapsed());
+            tracing::debug!(
+                "physical restore: WAL listed by pg_waldump at {:?}",
+                t0.elapsed()
+            );
             r
         })
         .map_err(|e| Error::io("starting pg_waldump's reader", e))?;
@@ -291,7 +301,10 @@ fn unpack_base(data: &Path, base: &PhysicalBase, keys: &[crate::crypto::UserKey]
         .map_err(|e| e.context("the physical base"))?;
     unpacked.map_err(|e| Error::integrity(format!("unpacking the physical base: {e}")))?;
     drained.map_err(|e| Error::integrity(format!("reading the physical base: {e}")))?;
-    tracing::debug!("physical restore: base checked and unpacked in {:?}", t0.elapsed());
+    tracing::debug!(
+        "physical restore: base checked and unpacked in {:?}",
+        t0.elapsed()
+    );
     Ok(())
 }
 
@@ -353,7 +366,10 @@ pub(crate) async fn run_with(
     })
     .await
     .map_err(blocking_err)??;
-    tracing::debug!("physical restore: recovered and promoted at {:?}", t0.elapsed());
+    tracing::debug!(
+        "physical restore: recovered and promoted at {:?}",
+        t0.elapsed()
+    );
     let source = engine.spec_of(project)?;
     let mut spec = cluster.spec(&source.database);
     spec.user = source.user.clone();

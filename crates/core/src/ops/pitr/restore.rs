@@ -84,7 +84,10 @@ async fn chosen(
             all = super::chain_facts_checked(engine, project, check).await?;
         }
     }
-    tracing::debug!("restore to a time: segments checked ({check:?}) in {:?}", t0.elapsed());
+    tracing::debug!(
+        "restore to a time: segments checked ({check:?}) in {:?}",
+        t0.elapsed()
+    );
     let facts: Vec<_> = all.iter().map(|(_, f)| f.clone()).collect();
     let (chosen, w) = window::choose(&facts, at)?;
     let (chain, full) = all
@@ -122,9 +125,9 @@ pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prep
                     staged.plan.fetched = fetched;
                     return Ok(Prepared::Physical(project, Box::new(staged)));
                 }
-                Err(e) => tracing::info!(
-                    "restore to a time: {e}; checking every segment of {name}"
-                ),
+                Err(e) => {
+                    tracing::info!("restore to a time: {e}; checking every segment of {name}")
+                }
             }
         }
         fetched_first = fetched;

@@ -52,8 +52,14 @@ fn unsealing_checks_the_file_against_its_checksums_as_it_reads() {
     let src = dir.path().join("000000010000000000000003.partial");
     std::fs::write(&src, &wal).unwrap();
     let sealed = dir.path().join("shop_wal.pitr");
-    let (sha, _) = seal_file(&src, wal.len() as u64, &info(0, wal.len() as u64), &sealed, None)
-        .unwrap();
+    let (sha, _) = seal_file(
+        &src,
+        wal.len() as u64,
+        &info(0, wal.len() as u64),
+        &sealed,
+        None,
+    )
+    .unwrap();
     let back = dir.path().join("000000010000000000000003");
     // Not the catalog's checksum: refused, nothing left behind.
     let other = "0".repeat(64);
