@@ -438,7 +438,8 @@ impl ThrowawayCluster {
                     ),
                 ));
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            // Often: a restore to a time waits here for its recovery to end.
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 
