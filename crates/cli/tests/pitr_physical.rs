@@ -377,6 +377,25 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         ),
         "nearest restorable times",
     );
+    // A restore (its base unpacked meanwhile, then stopped): the same, and nothing left.
+    let dest3 = folder.path().join("restored-past-damage");
+    refused(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to-data-dir",
+                dest3.to_str().unwrap(),
+            ],
+        ),
+        "nearest restorable times",
+    );
+    assert!(!dest3.exists());
+    assert_eq!(data_folders(d), Vec::<std::path::PathBuf>::new());
     let status = ok_json(
         run(d, &pg, &["--json", "pitr", "status", "shop"]),
         "pitr status",

@@ -542,7 +542,7 @@ fn kill_postmaster(data: &Path) {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir(to)?;
     std::fs::set_permissions(to, std::fs::metadata(from)?.permissions())?;
     for e in std::fs::read_dir(from)? {

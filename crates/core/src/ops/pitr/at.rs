@@ -150,7 +150,7 @@ async fn materialise_in(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<AtArchive> {
-    let plan = match restore::prepare(engine, &r.project, r.at).await? {
+    let plan = match restore::prepare(engine, &r.project, r.at, true).await? {
         restore::Prepared::Physical(project, staged) => {
             return physical(engine, &project, *staged, reporter, cancel).await;
         }

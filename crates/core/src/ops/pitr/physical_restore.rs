@@ -19,6 +19,7 @@ use crate::pitr::window::{ChainFacts, Window};
 use crate::pitr::{lsn_text, micros_text, segment};
 use crate::restore::{DatabaseTo, RestoreRequest};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -52,7 +53,10 @@ pub(crate) struct Staged {
     pub wal: PathBuf,
     /// `pg_waldump` reading the WAL's commits, under way (a restore unpacks the base
     /// meanwhile); [`Staged::listed`] waits for it and fills in the stop.
-    listing: ListingThread,
+    listing: Joined<Listing>,
+    /// For a restore: the base being unpacked (and checked) into `<tmp>/data` from the start
+    /// of the staging, beside the WAL's unsealing and listing; [`fill`] waits for it.
+    unpacking: Joined<()>,
     _dir: tempfile::TempDir,
     _in_use: crate::tempfiles::FolderInUse,
 }
@@ -61,12 +65,10 @@ impl Staged {
     /// Wait for the WAL's listing: the stop and the transactions applied set in the plan.
     /// Blocking.
     pub(crate) fn listed(&mut self) -> Result<()> {
-        let Some(h) = self.listing.0.take() else {
+        let Some(listed) = self.listing.wait() else {
             return Ok(());
         };
-        let (stop, transactions) = h
-            .join()
-            .map_err(|_| Error::internal("reading the WAL's commits failed (a panic)"))??;
+        let (stop, transactions) = listed?;
         self.stop = stop;
         self.plan.stop_commit_at = stop.map(|c| micros_text(c.at));
         self.plan.stop_commit_lsn = stop.map(|c| lsn_text(c.lsn));
@@ -84,13 +86,56 @@ impl Staged {
     }
 }
 
-/// The thread reading the WAL's commits, waited for when dropped (it reads the folder dropped
-/// after it: [`Staged`]'s fields drop in order).
-struct ListingThread(Option<std::thread::JoinHandle<Result<Listing>>>);
+/// A thread of the staging (the WAL's listing, the base's unpacking), waited for when dropped:
+/// each reads or writes the temporary folder dropped after it ([`Staged`]'s fields drop in
+/// order).
+/// Dropped before its end, it is told to stop first (the unpacking stops at its next read).
+struct Joined<T> {
+    thread: Option<std::thread::JoinHandle<Result<T>>>,
+    stop: Arc<AtomicBool>,
+}
 
-impl Drop for ListingThread {
+impl<T> Joined<T> {
+    fn spawn(
+        name: &str,
+        f: impl FnOnce(&AtomicBool) -> Result<T> + Send + 'static,
+    ) -> Result<Joined<T>>
+    where
+        T: Send + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let told = stop.clone();
+        let h = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || f(&told))
+            .map_err(|e| Error::io(format!("starting the {name} thread"), e))?;
+        Ok(Joined {
+            thread: Some(h),
+            stop,
+        })
+    }
+
+    fn none() -> Joined<T> {
+        Joined {
+            thread: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Its result (`None`: waited for before, or never started). Blocking.
+    fn wait(&mut self) -> Option<Result<T>> {
+        let h = self.thread.take()?;
+        Some(
+            h.join()
+                .unwrap_or_else(|_| Err(Error::internal("a staging thread failed (a panic)"))),
+        )
+    }
+}
+
+impl<T> Drop for Joined<T> {
     fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
+        if let Some(h) = self.thread.take() {
+            self.stop.store(true, Ordering::Relaxed);
             let _ = h.join();
         }
     }
@@ -112,6 +157,7 @@ pub(crate) async fn stage(
     facts: &ChainFacts,
     window: Window,
     at: i64,
+    unpack: bool,
 ) -> Result<Staged> {
     let base: PhysicalBase = serde_json::from_str(chain.base_snapshot.as_deref().unwrap_or(""))
         .map_err(|_| Error::integrity("a physical chain without its base"))?;
@@ -138,6 +184,17 @@ pub(crate) async fn stage(
     crate::private_fs::create_dir_all(&wal_dir)
         .map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
     let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
+    // A restore unpacks the base from the start, beside the WAL's unsealing and listing.
+    let unpacking = if unpack {
+        let (to, b, k) = (dir.path().join("data"), base.clone(), keys.clone());
+        Joined::spawn("unpacking the base", move |stop| {
+            crate::private_fs::create_dir_all(&to)
+                .map_err(|e| Error::io(format!("creating {}", to.display()), e))?;
+            unpack_base(&to, &b, &k, stop)
+        })?
+    } else {
+        Joined::none()
+    };
     let (configured, b, w) = (engine.pg_bin(), base.clone(), wal_dir.clone());
     let files: Vec<(String, String, u64)> = segs
         .iter()
@@ -165,17 +222,14 @@ pub(crate) async fn stage(
         base.lsns.end_lsn,
         base.seg_size,
     );
-    let listing = std::thread::Builder::new()
-        .name("pg_waldump".into())
-        .spawn(move || {
-            let r = wal::stop_in(&tools, &w, timeline, from, at, seg_size);
-            tracing::debug!(
-                "physical restore: WAL listed by pg_waldump at {:?}",
-                t0.elapsed()
-            );
-            r
-        })
-        .map_err(|e| Error::io("starting pg_waldump's reader", e))?;
+    let listing = Joined::spawn("pg_waldump", move |_| {
+        let r = wal::stop_in(&tools, &w, timeline, from, at, seg_size);
+        tracing::debug!(
+            "physical restore: WAL listed by pg_waldump at {:?}",
+            t0.elapsed()
+        );
+        r
+    })?;
     let plan = PitrPlan {
         at: micros_text(at),
         window,
@@ -197,7 +251,8 @@ pub(crate) async fn stage(
         base,
         stop: None,
         wal: wal_dir,
-        listing: ListingThread(Some(listing)),
+        listing,
+        unpacking,
         _dir: dir,
         _in_use: in_use,
     })
@@ -258,7 +313,24 @@ fn fill(
     keys: &[crate::crypto::UserKey],
     durable: bool,
 ) -> Result<Vec<(String, String)>> {
-    let unpacked = unpack_base(data, &staged.base, keys);
+    let unpacked = match staged.unpacking.wait() {
+        // Unpacked into the staging folder from the start: moved into place (one rename on
+        // the same file system).
+        Some(r) => r.and_then(|()| {
+            let from = staged._dir.path().join("data");
+            let _ = std::fs::remove_dir(data);
+            if std::fs::rename(&from, data).is_err() {
+                crate::drill::cluster::copy_tree(&from, data).map_err(|e| {
+                    Error::io(
+                        format!("copying the unpacked base to {}", data.display()),
+                        e,
+                    )
+                })?;
+            }
+            Ok(())
+        }),
+        None => unpack_base(data, &staged.base, keys, &AtomicBool::new(false)),
+    };
     // Listed while the base was unpacked; waited for even when unpacking failed (it reads the
     // folder the WAL is moved from).
     let listed = staged.listed();
@@ -286,14 +358,26 @@ fn fill(
 
 /// The base's `base.tar` unpacked into `data`, the sealed file checked against its checksums
 /// (the `.sha256` and the catalog's) as it is read. Blocking.
-fn unpack_base(data: &Path, base: &PhysicalBase, keys: &[crate::crypto::UserKey]) -> Result<()> {
+fn unpack_base(
+    data: &Path,
+    base: &PhysicalBase,
+    keys: &[crate::crypto::UserKey],
+    stop: &AtomicBool,
+) -> Result<()> {
     let t0 = std::time::Instant::now();
     let path = Path::new(&base.path);
-    let (mut r, checked) = physical::Unsealed::open_checked(path, keys, Some(&base.sha256))
+    let (r, checked) = physical::Unsealed::open_checked(path, keys, Some(&base.sha256))
         .map_err(|e| e.context("the physical base"))?;
+    let mut r = Stoppable { r, stop };
     let mut archive = tar::Archive::new(&mut r);
     archive.set_preserve_permissions(true);
     let unpacked = archive.unpack(data);
+    if stop.load(Ordering::Relaxed) {
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "unpacking the physical base stopped",
+        ));
+    }
     // The rest of the sealed file (after the tar's end) read too, so that all of it is checked.
     let drained = std::io::copy(&mut r, &mut std::io::sink());
     checked
@@ -306,6 +390,21 @@ fn unpack_base(data: &Path, base: &PhysicalBase, keys: &[crate::crypto::UserKey]
         t0.elapsed()
     );
     Ok(())
+}
+
+/// A reader that fails once `stop` is set.
+struct Stoppable<'a, R> {
+    r: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: std::io::Read> std::io::Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped"));
+        }
+        self.r.read(buf)
+    }
 }
 
 /// Restore project `name`'s physical chain to `at` into `into`.

@@ -108,7 +108,14 @@ pub(crate) enum Prepared {
     Logical(Box<PitrPlan>),
 }
 
-pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prepared> {
+/// `restore`: a restore will follow (a physical base is unpacked while the WAL is staged);
+/// otherwise only the plan is wanted.
+pub(crate) async fn prepare(
+    engine: &Engine,
+    name: &str,
+    at: i64,
+    restore: bool,
+) -> Result<Prepared> {
     let project = engine.catalog.project(name).await?;
     // A physical window first the quick way: chosen by which files are there, the segments it
     // reads checked as they are unsealed (one read of each instead of two). Anything else — a
@@ -120,7 +127,9 @@ pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prep
         chosen(engine, &project, at, super::Check::Present).await
     {
         if chain.mode == "physical" {
-            match super::physical_restore::stage(engine, &project, &chain, &full, w, at).await {
+            let staged =
+                super::physical_restore::stage(engine, &project, &chain, &full, w, at, restore);
+            match staged.await {
                 Ok(mut staged) => {
                     staged.plan.fetched = fetched;
                     return Ok(Prepared::Physical(project, Box::new(staged)));
@@ -138,7 +147,7 @@ pub(crate) async fn prepare(engine: &Engine, name: &str, at: i64) -> Result<Prep
     let fetched = fetched_first;
     if chain.mode == "physical" {
         let mut staged =
-            super::physical_restore::stage(engine, &project, &chain, &full, w, at).await?;
+            super::physical_restore::stage(engine, &project, &chain, &full, w, at, restore).await?;
         staged.plan.fetched = fetched;
         return Ok(Prepared::Physical(project, Box::new(staged)));
     }
@@ -152,14 +161,14 @@ pub(crate) async fn physical_staged(
     name: &str,
     at: i64,
 ) -> Result<Option<(crate::catalog::Project, super::physical_restore::Staged)>> {
-    Ok(match prepare(engine, name, at).await? {
+    Ok(match prepare(engine, name, at, true).await? {
         Prepared::Physical(project, staged) => Some((project, *staged)),
         Prepared::Logical(_) => None,
     })
 }
 
 pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPlan> {
-    Ok(match prepare(engine, name, at).await? {
+    Ok(match prepare(engine, name, at, false).await? {
         Prepared::Physical(_, staged) => tokio::task::spawn_blocking(move || staged.into_plan())
             .await
             .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??,
@@ -266,7 +275,7 @@ pub(crate) async fn run(
     password: Option<String>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
-    let plan = match prepare(engine, name, at).await? {
+    let plan = match prepare(engine, name, at, true).await? {
         Prepared::Physical(project, staged) => {
             let into = super::physical_restore::RestoreInto::Database { to, password };
             return super::physical_restore::run(engine, &project, *staged, into, cancel).await;
