@@ -29,11 +29,9 @@ fn per_file_listings_stop_where_one_listing_of_all_stops() {
         // Commits of varying size (a few run across a page), then the file switched.
         pg.psql(
             "postgres",
-            &format!(
-                "DO $$ BEGIN FOR i IN 1..150 LOOP \
-                 INSERT INTO t (v) SELECT repeat('x', (i * 37) % 3000) FROM generate_series(1, 1 + i % 5); \
-                 COMMIT; END LOOP; END $$"
-            ),
+            "DO $$ BEGIN FOR i IN 1..150 LOOP \
+             INSERT INTO t (v) SELECT repeat('x', (i * 37) % 3000) FROM generate_series(1, 1 + i % 5); \
+             COMMIT; END LOOP; END $$",
         );
         // (The last switch also writes out what the cluster's asynchronous commits hold.)
         pg.psql("postgres", "SELECT pg_switch_wal()");
