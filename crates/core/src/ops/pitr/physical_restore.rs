@@ -52,8 +52,17 @@ pub(crate) struct Staged {
     /// `<tmp>/wal`: the WAL files, named as PostgreSQL names them.
     pub wal: PathBuf,
     /// `pg_waldump` reading the WAL's commits, under way (a restore unpacks the base
-    /// meanwhile); [`Staged::listed`] waits for it and fills in the stop.
+    /// meanwhile, or recovers: see `later_known`); [`Staged::listed`] waits for it and fills in
+    /// the stop.
     listing: Joined<Listing>,
+    /// How to start the listing when it was left for later.
+    lister: Option<Lister>,
+    /// For a restore: the last staged WAL file holds a commit later than TIME, so recovery's
+    /// own time target stops inside this WAL — recovery starts without waiting for the listing,
+    /// which runs while it recovers (on the core recovery leaves idle).
+    later_known: bool,
+    /// TIME.
+    at: i64,
     /// For a restore: the base being unpacked (and checked) into `<tmp>/data` from the start
     /// of the staging, beside the WAL's unsealing and listing; [`fill`] waits for it.
     unpacking: Joined<()>,
@@ -61,10 +70,50 @@ pub(crate) struct Staged {
     _in_use: crate::tempfiles::FolderInUse,
 }
 
+/// What starting the WAL's listing needs.
+struct Lister {
+    tools: Tools,
+    wal: PathBuf,
+    timeline: u32,
+    from: u64,
+    at: i64,
+    seg_size: u64,
+}
+
+impl Lister {
+    fn start(self) -> Result<Joined<Listing>> {
+        let t0 = std::time::Instant::now();
+        Joined::spawn("pg_waldump", move |_| {
+            let r = wal::stop_in(
+                &self.tools,
+                &self.wal,
+                self.timeline,
+                self.from,
+                self.at,
+                self.seg_size,
+            );
+            tracing::debug!(
+                "physical restore: WAL listed by pg_waldump in {:?}",
+                t0.elapsed()
+            );
+            r
+        })
+    }
+}
+
 impl Staged {
+    /// Start the listing if it was left for later.
+    fn start_listing(&mut self) -> Result<()> {
+        if let Some(l) = self.lister.take() {
+            self.listing = l.start()?;
+        }
+        Ok(())
+    }
+
     /// Wait for the WAL's listing: the stop and the transactions applied set in the plan.
     /// Blocking.
     pub(crate) fn listed(&mut self) -> Result<()> {
+        self.start_listing()?;
         let Some(listed) = self.listing.wait() else {
             return Ok(());
         };
@@ -200,7 +249,10 @@ pub(crate) async fn stage(
         .iter()
         .map(|s| (s.path.clone(), s.sha256.clone(), s.start_lsn))
         .collect();
-    let tools = tokio::task::spawn_blocking(move || {
+    // Recovery's own time target can stop the restore when TIME is after the base (every
+    // commit before the base's end is older than its time) and a later commit is in the WAL.
+    let time_target_possible = unpack && at >= facts.base_at;
+    let (tools, later_known) = tokio::task::spawn_blocking(move || {
         let tools = Tools::find(b.major, configured.as_deref())?;
         segment::par_each(files.len(), |i| {
             let (path, sha, start) = &files[i];
@@ -208,7 +260,14 @@ pub(crate) async fn stage(
             let expected = (!sha.is_empty()).then_some(sha.as_str());
             physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size, expected)
         })?;
-        Ok::<_, Error>(tools)
+        let later_known = match files.last() {
+            Some((_, _, last)) if time_target_possible => {
+                let start = last - last % b.seg_size;
+                wal::later_commit_in(&tools, &w, b.lsns.timeline, start, at)?
+            }
+            _ => false,
+        };
+        Ok::<_, Error>((tools, later_known))
     })
     .await
     .map_err(blocking_err)??;
@@ -222,14 +281,20 @@ pub(crate) async fn stage(
         base.lsns.end_lsn,
         base.seg_size,
     );
-    let listing = Joined::spawn("pg_waldump", move |_| {
-        let r = wal::stop_in(&tools, &w, timeline, from, at, seg_size);
-        tracing::debug!(
-            "physical restore: WAL listed by pg_waldump at {:?}",
-            t0.elapsed()
-        );
-        r
-    })?;
+    let lister = Lister {
+        tools,
+        wal: w,
+        timeline,
+        from,
+        at,
+        seg_size,
+    };
+    // Listed now (the plan, or a recovery that needs the stop's LSN), or while recovering.
+    let (listing, lister) = if later_known {
+        (Joined::none(), Some(lister))
+    } else {
+        (lister.start()?, None)
+    };
     let plan = PitrPlan {
         at: micros_text(at),
         window,
@@ -252,6 +317,9 @@ pub(crate) async fn stage(
         stop: None,
         wal: wal_dir,
         listing,
+        lister,
+        later_known,
+        at,
         unpacking,
         _dir: dir,
         _in_use: in_use,
@@ -262,11 +330,18 @@ pub(crate) async fn stage(
 /// source's own configuration): nothing of the source's that reaches outside the private
 /// folder (TCP, TLS, archiving, preloaded libraries, a primary), no connections until it is
 /// promoted, then recovery up to the stop.
-fn recovery_settings(
-    stop: Option<wal::CommitRecord>,
-    major: u32,
-    durable: bool,
-) -> Vec<(String, String)> {
+/// Where recovery stops.
+enum Target {
+    /// Right after this commit (`recovery_target_lsn`, inclusive).
+    Lsn(wal::CommitRecord),
+    /// Before the first commit later than this time (`recovery_target_time`, inclusive):
+    /// only when the WAL at hand is known to hold such a commit.
+    Time(i64),
+    /// At the base's end (no commit to replay).
+    Immediate,
+}
+
+fn recovery_settings(target: Target, major: u32, durable: bool) -> Vec<(String, String)> {
     let mut s: Vec<(String, String)> = [
         ("shared_preload_libraries", ""),
         ("ssl", "off"),
@@ -289,12 +364,21 @@ fn recovery_settings(
     if !durable {
         s.push(("fsync".into(), "off".into()));
     }
-    match stop {
-        Some(c) => {
+    match target {
+        Target::Lsn(c) => {
             s.push(("recovery_target_lsn".into(), lsn_text(c.lsn)));
             s.push(("recovery_target_inclusive".into(), "on".into()));
         }
-        None => s.push(("recovery_target".into(), "immediate".into())),
+        Target::Time(at) => {
+            // As the server's check of the setting reads it (it refuses RFC 3339's `T…Z`).
+            let t = chrono::DateTime::from_timestamp_micros(at)
+                .unwrap_or_default()
+                .format("%Y-%m-%d %H:%M:%S%.6f+00");
+            s.push(("recovery_target_time".into(), t.to_string()));
+            s.push(("recovery_target_inclusive".into(), "on".into()));
+            s.push(("wal_recycle".into(), "off".into()));
+        }
+        Target::Immediate => s.push(("recovery_target".into(), "immediate".into())),
     }
     if major < 15 {
         s.push(("stats_temp_directory".into(), "pg_stat_tmp".into()));
@@ -332,8 +416,9 @@ fn fill(
         None => unpack_base(data, &staged.base, keys, &AtomicBool::new(false)),
     };
     // Listed while the base was unpacked; waited for even when unpacking failed (it reads the
-    // folder the WAL is moved from).
-    let listed = staged.listed();
+    // folder the WAL is moved from). With a later commit known, it is listed while recovering.
+    let later = staged.later_known;
+    let listed = if later { Ok(()) } else { staged.listed() };
     unpacked?;
     listed?;
     let pg_wal = data.join("pg_wal");
@@ -343,7 +428,15 @@ fn fill(
         let e = e.map_err(|e| Error::io("reading the staged WAL", e))?;
         let dest = pg_wal.join(e.file_name());
         let _ = std::fs::remove_file(&dest);
-        if std::fs::rename(e.path(), &dest).is_err() {
+        // Linked when the listing still reads the staged names (the server, with
+        // `wal_recycle = off`, never writes into a WAL file it replays: nothing it does changes
+        // what the listing reads); moved otherwise.
+        let placed = if later {
+            std::fs::hard_link(e.path(), &dest)
+        } else {
+            std::fs::rename(e.path(), &dest)
+        };
+        if placed.is_err() {
             std::fs::copy(e.path(), &dest)
                 .map_err(|err| Error::io(format!("copying WAL into {}", dest.display()), err))?;
         }
@@ -353,7 +446,16 @@ fn fill(
     }
     std::fs::write(data.join("standby.signal"), "")
         .map_err(|e| Error::io("writing standby.signal", e))?;
-    Ok(recovery_settings(staged.stop, staged.base.major, durable))
+    let target = if later {
+        staged.start_listing()?;
+        Target::Time(staged.at)
+    } else {
+        match staged.stop {
+            Some(c) => Target::Lsn(c),
+            None => Target::Immediate,
+        }
+    };
+    Ok(recovery_settings(target, staged.base.major, durable))
 }
 
 /// The base's `base.tar` unpacked into `data`, the sealed file checked against its checksums
@@ -469,6 +571,13 @@ pub(crate) async fn run_with(
         "physical restore: recovered and promoted at {:?}",
         t0.elapsed()
     );
+    // The listing that ran while recovering: the plan's stop and count.
+    let staged = tokio::task::spawn_blocking(move || {
+        let mut staged = staged;
+        staged.listed().map(|()| staged)
+    })
+    .await
+    .map_err(blocking_err)??;
     let source = engine.spec_of(project)?;
     let mut spec = cluster.spec(&source.database);
     spec.user = source.user.clone();

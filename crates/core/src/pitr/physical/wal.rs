@@ -103,6 +103,24 @@ pub fn stop_in(
     Ok((last, n))
 }
 
+/// Whether the WAL file starting at `file_start` in `dir` holds a commit later than `at` (read
+/// from that file alone): then recovery's own time target stops inside the WAL at hand.
+/// Blocking.
+pub fn later_commit_in(
+    tools: &Tools,
+    dir: &Path,
+    timeline: u32,
+    file_start: u64,
+    at: i64,
+) -> Result<bool> {
+    let range = Range {
+        start: file_start,
+        owned_below: None,
+        read_to: None,
+    };
+    Ok(list_range(tools, dir, timeline, &range, at)?.later)
+}
+
 /// The WAL one `pg_waldump` lists: from `start`, the records that start below `owned_below`
 /// (all: `None`), reading no further than `read_to`.
 struct Range {
