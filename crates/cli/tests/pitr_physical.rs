@@ -191,6 +191,7 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
     assert_eq!(verified["damaged"], 0, "{verified}");
 
     // Each instant, restored into an empty database, has exactly its tables.
+    let mut by_time = 0;
     for (i, (at, want)) in instants.iter().enumerate() {
         let target = format!("phys_at_{i}");
         pg.create_db(&target);
@@ -220,24 +221,37 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
             plan["base_path"].as_str().unwrap().contains("shop_base_"),
             "{plan}"
         );
-        let done = ok_json(
-            run(
-                d,
-                &pg,
-                &[
-                    "--json",
-                    "restore",
-                    "shop",
-                    "--at",
-                    at,
-                    "--to",
-                    &pg.url(&target),
-                ],
-            ),
-            "restore --at",
-        );
+        let out = offsite(
+            d,
+            &pg,
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                at,
+                "--to",
+                &pg.url(&target),
+            ],
+        )
+        .env(
+            "OFFSITE_LOG",
+            "offsite_core::ops::pitr::physical_restore=debug",
+        )
+        .output()
+        .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).to_string();
+        let done = ok_json(out, "restore --at");
         assert_eq!(&digests(&pg, &target), want, "instant {i} ({at}): {done}");
+        // Recovery stopped by its own time target (a later commit in the WAL at hand, the
+        // listing made while it recovered) or at the listed commit's LSN: the same state.
+        by_time += usize::from(log.contains("stops by its time target"));
+        assert_eq!(
+            plan["stop_commit_lsn"], done["plan"]["stop_commit_lsn"],
+            "the plan's stop and the restore's: {done}"
+        );
     }
+    assert!(by_time >= 1, "no restore stopped by its time target");
 
     // PROJECT@TIME reads a physical window too: recovered, dumped, listed, removed.
     let (at, _) = &instants[0];

@@ -448,8 +448,10 @@ fn fill(
         .map_err(|e| Error::io("writing standby.signal", e))?;
     let target = if later {
         staged.start_listing()?;
+        tracing::debug!("physical restore: recovery stops by its time target");
         Target::Time(staged.at)
     } else {
+        tracing::debug!("physical restore: recovery stops at the listed commit's LSN");
         match staged.stop {
             Some(c) => Target::Lsn(c),
             None => Target::Immediate,
