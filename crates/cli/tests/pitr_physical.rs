@@ -306,28 +306,9 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
 
     // A base damaged on disk (one byte): checked as it is unpacked, refused naming it; no data
     // folder made, no throwaway cluster left. The dry run's plan refuses it too.
-    let plan = ok_json(
-        run(
-            d,
-            &pg,
-            &[
-                "--json",
-                "restore",
-                "shop",
-                "--at",
-                at,
-                "--to-data-dir",
-                "unused",
-                "--dry-run",
-            ],
-        ),
-        "restore --at --dry-run",
-    );
+    let plan = ok_json(dry_run(d, &pg, at), "restore --at --dry-run");
     let base = std::path::PathBuf::from(plan["base_path"].as_str().unwrap());
-    let good = std::fs::read(&base).unwrap();
-    let mut bad = good.clone();
-    bad[good.len() / 2] ^= 0x01;
-    std::fs::write(&base, &bad).unwrap();
+    let good = flip_a_byte(&base);
     let dest2 = folder.path().join("restored-from-damage");
     let out = run(
         d,
@@ -349,48 +330,15 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
     );
     assert!(!dest2.exists());
     assert_eq!(data_folders(d), Vec::<std::path::PathBuf>::new());
-    refused(
-        run(
-            d,
-            &pg,
-            &[
-                "restore",
-                "shop",
-                "--at",
-                at,
-                "--to-data-dir",
-                "unused",
-                "--dry-run",
-            ],
-        ),
-        "checksum does not match",
-    );
+    refused(dry_run(d, &pg, at), "checksum does not match");
     std::fs::write(&base, &good).unwrap();
 
     // A WAL segment of the window damaged on disk (one byte): found as it is unsealed, then
     // every segment checked — the window ends before it, and the time is refused naming the
     // nearest restorable times, as status says.
     let wal = std::path::PathBuf::from(plan["segments"][0].as_str().unwrap());
-    let good_wal = std::fs::read(&wal).unwrap();
-    let mut bad_wal = good_wal.clone();
-    bad_wal[good_wal.len() / 2] ^= 0x01;
-    std::fs::write(&wal, &bad_wal).unwrap();
-    refused(
-        run(
-            d,
-            &pg,
-            &[
-                "restore",
-                "shop",
-                "--at",
-                at,
-                "--to-data-dir",
-                "unused",
-                "--dry-run",
-            ],
-        ),
-        "nearest restorable times",
-    );
+    let good_wal = flip_a_byte(&wal);
+    refused(dry_run(d, &pg, at), "nearest restorable times");
     // A restore (its base unpacked meanwhile, then stopped): the same, and nothing left.
     let dest3 = folder.path().join("restored-past-damage");
     refused(
@@ -500,4 +448,28 @@ fn data_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+/// `restore shop --at AT --dry-run` (the plan, as JSON).
+fn dry_run(d: &Path, pg: &TestCluster, at: &str) -> std::process::Output {
+    let args = [
+        "--json",
+        "restore",
+        "shop",
+        "--at",
+        at,
+        "--to-data-dir",
+        "unused",
+        "--dry-run",
+    ];
+    run(d, pg, &args)
+}
+
+/// One byte in the middle of the file at `path` changed; its bytes before.
+fn flip_a_byte(path: &Path) -> Vec<u8> {
+    let good = std::fs::read(path).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0x01;
+    std::fs::write(path, &bad).unwrap();
+    good
 }

@@ -577,34 +577,27 @@ pub fn unseal_wal(
     seg_size: u64,
     expected: Option<&str>,
 ) -> Result<()> {
-    let written = unseal_wal_unchecked(path, keys, dest, seg_size, expected);
-    if written.is_err() {
-        let _ = std::fs::remove_file(dest);
-    }
-    written
-}
-
-fn unseal_wal_unchecked(
-    path: &Path,
-    keys: &[UserKey],
-    dest: &Path,
-    seg_size: u64,
-    expected: Option<&str>,
-) -> Result<()> {
     let (mut r, checked) = Unsealed::open_checked(path, keys, expected)?;
     let mut out = crate::private_fs::create_new(dest)
         .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
-    let n = std::io::copy(&mut (&mut r).take(seg_size + 1), &mut out)
-        .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
-    if n > seg_size {
-        return Err(Error::integrity(format!(
-            "change segment {}: larger than a WAL file",
-            path.display()
-        )));
+    let written = (|| {
+        let n = std::io::copy(&mut (&mut r).take(seg_size + 1), &mut out)
+            .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+        if n > seg_size {
+            return Err(Error::integrity(format!(
+                "change segment {}: larger than a WAL file",
+                path.display()
+            )));
+        }
+        out.set_len(seg_size)
+            .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+        checked.finish()
+    })();
+    if written.is_err() {
+        drop(out);
+        let _ = std::fs::remove_file(dest);
     }
-    out.set_len(seg_size)
-        .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
-    checked.finish()
+    written
 }
 
 /// How many leading bytes of the WAL file at `path` hold data: up to the end of its last page
