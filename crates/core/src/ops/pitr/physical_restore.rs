@@ -55,12 +55,11 @@ pub(crate) struct Staged {
     /// meanwhile, or recovers: see `later_known`); [`Staged::listed`] waits for it and fills in
     /// the stop.
     listing: Joined<Listing>,
-    /// How to start the listing when it was left for later.
+    /// The listing left for later: for a restore whose last staged WAL file holds a commit
+    /// later than TIME, recovery's own time target stops inside this WAL, so recovery starts
+    /// without waiting for the listing, which runs while it recovers (on the core recovery
+    /// leaves idle).
     lister: Option<Lister>,
-    /// For a restore: the last staged WAL file holds a commit later than TIME, so recovery's
-    /// own time target stops inside this WAL — recovery starts without waiting for the listing,
-    /// which runs while it recovers (on the core recovery leaves idle).
-    later_known: bool,
     /// TIME.
     at: i64,
     /// For a restore: the base being unpacked (and checked) into `<tmp>/data` from the start
@@ -188,6 +187,17 @@ impl<T> Drop for Joined<T> {
             let _ = h.join();
         }
     }
+}
+
+/// Where recovery stops.
+enum Target {
+    /// Right after this commit (`recovery_target_lsn`, inclusive).
+    Lsn(wal::CommitRecord),
+    /// Before the first commit later than this time (`recovery_target_time`, inclusive):
+    /// only when the WAL at hand is known to hold such a commit.
+    Time(i64),
+    /// At the base's end (no commit to replay).
+    Immediate,
 }
 
 fn blocking_err(e: tokio::task::JoinError) -> Error {
@@ -318,7 +328,6 @@ pub(crate) async fn stage(
         wal: wal_dir,
         listing,
         lister,
-        later_known,
         at,
         unpacking,
         _dir: dir,
@@ -330,17 +339,6 @@ pub(crate) async fn stage(
 /// source's own configuration): nothing of the source's that reaches outside the private
 /// folder (TCP, TLS, archiving, preloaded libraries, a primary), no connections until it is
 /// promoted, then recovery up to the stop.
-/// Where recovery stops.
-enum Target {
-    /// Right after this commit (`recovery_target_lsn`, inclusive).
-    Lsn(wal::CommitRecord),
-    /// Before the first commit later than this time (`recovery_target_time`, inclusive):
-    /// only when the WAL at hand is known to hold such a commit.
-    Time(i64),
-    /// At the base's end (no commit to replay).
-    Immediate,
-}
-
 fn recovery_settings(target: Target, major: u32, durable: bool) -> Vec<(String, String)> {
     let mut s: Vec<(String, String)> = [
         ("shared_preload_libraries", ""),
@@ -386,20 +384,13 @@ fn recovery_settings(target: Target, major: u32, durable: bool) -> Vec<(String, 
     s
 }
 
-/// Fill a data folder: the base's `base.tar` unpacked (entries only inside the folder; the
-/// sealed base checked against its checksums as it is read — a damaged one fails here, in the
-/// throwaway folder), then — once `pg_waldump` has listed the staged WAL — the WAL moved into
-/// `pg_wal`, and `standby.signal` (recovery reads `pg_wal` only: the confined server may run no
-/// `restore_command`). Returns the recovery's settings for the stop found.
-fn fill(
-    data: &Path,
-    staged: &mut Staged,
-    keys: &[crate::crypto::UserKey],
-    durable: bool,
-) -> Result<Vec<(String, String)>> {
+/// Fill a data folder: the base, unpacked (and checked) by [`stage`] into the staging folder,
+/// moved into it (one rename on the same file system); the staged WAL put into `pg_wal` —
+/// moved once `pg_waldump` has listed it, or hard-linked when it is listed while recovering —
+/// and `standby.signal` (recovery reads `pg_wal` only: the confined server may run no
+/// `restore_command`). Returns the recovery's settings for the stop. Blocking.
+fn fill(data: &Path, staged: &mut Staged, durable: bool) -> Result<Vec<(String, String)>> {
     let unpacked = match staged.unpacking.wait() {
-        // Unpacked into the staging folder from the start: moved into place (one rename on
-        // the same file system).
         Some(r) => r.and_then(|()| {
             let from = staged._dir.path().join("data");
             let _ = std::fs::remove_dir(data);
@@ -413,11 +404,13 @@ fn fill(
             }
             Ok(())
         }),
-        None => unpack_base(data, &staged.base, keys, &AtomicBool::new(false)),
+        None => Err(Error::internal(
+            "a restore of a physical base staged for its plan only",
+        )),
     };
     // Listed while the base was unpacked; waited for even when unpacking failed (it reads the
     // folder the WAL is moved from). With a later commit known, it is listed while recovering.
-    let later = staged.later_known;
+    let later = staged.lister.is_some();
     let listed = if later { Ok(()) } else { staged.listed() };
     unpacked?;
     listed?;
@@ -540,7 +533,6 @@ pub(crate) async fn run_with(
     }
     let t0 = std::time::Instant::now();
     crate::ops::drill::sweep_clusters(engine).await;
-    let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
     let durable = matches!(into, RestoreInto::DataDir(_));
     let id = format!("pt{}", uuid::Uuid::new_v4().simple());
     let (data_dir, pg_bin) = (engine.data_dir.clone(), engine.pg_bin());
@@ -562,7 +554,7 @@ pub(crate) async fn run_with(
             &data_dir,
             &id,
             bins,
-            |data| fill(data, &mut staged, &keys, durable),
+            |data| fill(data, &mut staged, durable),
             RECOVERY_LIMIT,
         )?;
         Ok((cluster, staged))

@@ -18,7 +18,7 @@
 use crate::archive::sidecar_path;
 use crate::crypto::{Encryption, UserKey};
 use crate::digest::Sha256;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::private_fs;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -217,23 +217,8 @@ fn file_sha256(path: &Path) -> Result<String> {
 /// Whether the segment at `path` matches its `.sha256` (and the checksum the catalog holds,
 /// when given): a missing or damaged segment is an `integrity` error naming it.
 pub fn verify(path: &Path, expected: Option<&str>) -> Result<()> {
-    let damaged = |why: &str| {
-        Error::new(
-            ErrorKind::Integrity,
-            format!("change segment {}: {why}", path.display()),
-        )
-    };
-    if !path.is_file() {
-        return Err(damaged("missing"));
-    }
-    let side = std::fs::read_to_string(sidecar_path(path))
-        .map_err(|_| damaged("its .sha256 is missing"))?;
-    let recorded = side.split_whitespace().next().unwrap_or("");
-    let actual = file_sha256(path)?;
-    if actual != recorded || expected.is_some_and(|e| e != actual) {
-        return Err(damaged("its checksum does not match"));
-    }
-    Ok(())
+    let (_, check) = checked::Checked::open(path, expected)?;
+    check.finish()
 }
 
 /// [`verify`] each of `items` (path, expected SHA-256), on as many threads as the machine has

@@ -1,5 +1,6 @@
 use super::*;
 use crate::crypto::{Encryption, UserKey};
+use crate::error::ErrorKind;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
