@@ -152,6 +152,14 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     assert.ok(target, "the damaged backup is listed");
     await target.click();
     await $("verify-selected").click();
+    // The click started a job (its progress or result shows), or said why not: a click that did
+    // nothing (it once landed elsewhere while the card above the list grew) fails here, by name.
+    await until(
+      app.browser,
+      "verify started",
+      async () => (await $("job-panel").isExisting()) || (await $("action-error").isExisting()),
+      { timeoutMs: 30_000 },
+    );
     await until(app.browser, "verify finished", async () => {
       for (const r of await app.browser.$$(byTestId("job-result"))) if (/^Archive damaged/.test(await r.getText())) return true;
       return false;

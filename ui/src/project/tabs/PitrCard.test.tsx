@@ -37,7 +37,34 @@ function setup(handlers: Handlers) {
   return calls;
 }
 
+/** Opens the off card's setup as a user does ("Set up…"). */
+async function openSetup() {
+  fireEvent.click(await screen.findByTestId("pitr-setup"));
+}
+
 describe("PitrCard", () => {
+  it("off: one line with Set up…; the server is asked which capture it allows only when it opens; Not now closes it", async () => {
+    const calls = setup({
+      pitr_status: () => on({ enabled: false, windows: [], slot: null, rpo_seconds: null }),
+      pitr_modes: () => ({ logical: null, physical: "the server refuses a physical replication connection", recommended: "logical" }),
+    });
+    const off = await screen.findByTestId("pitr-off");
+    expect(off.textContent).toContain("restore to any second, not only to the last backup");
+    expect(screen.queryByTestId("pitr-setup-panel")).toBeNull();
+    expect(screen.queryByTestId("pitr-enable")).toBeNull();
+    // Nothing asked of the server beyond the status while the card is one line.
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    expect(calls).not.toContain("pitr_modes");
+    await openSetup();
+    await screen.findByTestId("pitr-modes-one");
+    expect(calls.filter((c) => c === "pitr_modes")).toHaveLength(1);
+    fireEvent.click(screen.getByTestId("pitr-setup-close"));
+    expect(screen.queryByTestId("pitr-setup-panel")).toBeNull();
+    expect(screen.getByTestId("pitr-setup")).toBeInTheDocument();
+  });
+
   it("off: says what it gives and needs; Turn on runs pitrEnable with a running state", async () => {
     let enabled = false;
     let finish: (v: unknown) => void = () => {};
@@ -53,6 +80,7 @@ describe("PitrCard", () => {
     });
     const off = await screen.findByTestId("pitr-off");
     expect(off.textContent).toContain("restore to any second, not only to the last backup");
+    await openSetup();
     expect(off.textContent).toContain("REPLICATION");
     expect(off.textContent).toContain("wal_level = logical");
     fireEvent.click(screen.getByTestId("pitr-enable"));
@@ -70,6 +98,7 @@ describe("PitrCard", () => {
       pitr_status: () => on({ enabled: false, windows: [], slot: null }),
       pitr_enable: () => Promise.reject({ code: "permission_denied", message: "The role cannot replicate", hint: "Give it REPLICATION", retryable: false }),
     });
+    await openSetup();
     fireEvent.click(await screen.findByTestId("pitr-enable"));
     const err = await screen.findByTestId("pitr-error");
     expect(err.textContent).toContain("The role cannot replicate");
@@ -163,6 +192,7 @@ describe("PitrCard Turn on: what to capture", () => {
         return enabled;
       },
     });
+    await openSetup();
     const choice = await screen.findByTestId("pitr-modes");
     expect(choice.textContent).toContain("Changes to this database’s tables (recommended)");
     expect(choice.textContent).toContain("Everything the server writes");
@@ -185,6 +215,7 @@ describe("PitrCard Turn on: what to capture", () => {
         return enabled;
       },
     });
+    await openSetup();
     await screen.findByTestId("pitr-modes");
     expect(screen.getByTestId("pitr-modes").textContent).toContain("Everything the server writes (recommended)");
     expect(screen.getByTestId<HTMLInputElement>("pitr-mode-physical").checked).toBe(true);
@@ -206,6 +237,7 @@ describe("PitrCard Turn on: what to capture", () => {
         return enabled;
       },
     });
+    await openSetup();
     const one = await screen.findByTestId("pitr-modes-one");
     expect(screen.queryByTestId("pitr-modes")).toBeNull();
     expect(one.textContent).toContain("Captures everything the server writes");
@@ -221,6 +253,7 @@ describe("PitrCard Turn on: what to capture", () => {
       pitr_status: offStatus,
       pitr_modes: () => ({ logical: null, physical: "the server refuses a physical replication connection for this role", recommended: "logical" }),
     });
+    await openSetup();
     const one = await screen.findByTestId("pitr-modes-one");
     expect(one.dataset.mode).toBe("logical");
     expect(screen.getByTestId("pitr-modes-why-not").textContent).toContain(
@@ -233,6 +266,7 @@ describe("PitrCard Turn on: what to capture", () => {
       pitr_status: offStatus,
       pitr_modes: () => ({ logical: "the role u has no REPLICATION attribute", physical: "the role u has no REPLICATION attribute", recommended: null }),
     });
+    await openSetup();
     const none = await screen.findByTestId("pitr-modes-none");
     expect(none.textContent).toContain("Changes to this database’s tables: the role u has no REPLICATION attribute");
     expect(screen.getByTestId("pitr-enable")).toBeDisabled();
@@ -248,6 +282,7 @@ describe("PitrCard Turn on: what to capture", () => {
         return enabled;
       },
     });
+    await openSetup();
     expect((await screen.findByTestId("pitr-modes-unknown")).textContent).toContain("could not connect");
     fireEvent.click(screen.getByTestId("pitr-enable"));
     await waitFor(() => expect(asked).toEqual({ project: "shop", mode: "logical" }));

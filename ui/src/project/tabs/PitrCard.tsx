@@ -49,6 +49,10 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
   const [modes, setModes] = useState<Modes | null>(null);
   const [modesError, setModesError] = useState<ErrorPayload | null>(null);
   const [chosen, setChosen] = useState<CaptureMode | null>(null);
+  // Off, the card is one line until the user asks to set capture up: it sits above the backups
+  // list, and a card that grew while the server was asked moved the list's buttons under the
+  // pointer (a click meant for Verify landed elsewhere). The server is asked only then, too.
+  const [open, setOpen] = useState(false);
 
   const refresh = useCallback(async () => {
     const r = await call(() => commands.pitrStatus(project));
@@ -66,7 +70,7 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
   const polling = status?.enabled === true;
   const off = status !== null && !status.enabled;
   useEffect(() => {
-    if (!off) return;
+    if (!off || !open) return;
     let live = true;
     void call(() => commands.pitrModes(project)).then((r) => {
       if (!live) return;
@@ -78,7 +82,7 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
     return () => {
       live = false;
     };
-  }, [off, project]);
+  }, [off, open, project]);
   // The engine's recommendation until the user picks; logical when the server was not asked.
   const mode: CaptureMode = chosen ?? modes?.recommended ?? "logical";
   useEffect(() => {
@@ -137,32 +141,21 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
       <h2 className="panel-title">Point in time</h2>
       {loadError && !status && <ErrorNotice error={loadError} testId="pitr-load-error" onRetry={() => void refresh()} />}
       {!status && !loadError && (
-        <p className="muted small" data-testid="pitr-loading">
+        <p className="muted small pitr-line" data-testid="pitr-loading">
           Loading…
         </p>
       )}
       {status && !status.enabled && (
         <div data-testid="pitr-off">
-          <p className="sentence">
-            Capture this project’s changes as they happen, to restore to any second, not only to the last backup.
+          <p className="sentence pitr-line">
+            <span>Off. Capture this project’s changes as they happen, to restore to any second, not only to the last backup.</span>
+            {!open && (
+              <button type="button" className="btn btn-small" onClick={() => setOpen(true)} data-testid="pitr-setup">
+                Set up…
+              </button>
+            )}
           </p>
-          <p className="muted small">
-            It needs a database role with the REPLICATION attribute: one that owns the tables (as Supabase’s postgres role) on a
-            server with wal_level = logical, or one the server allows a replication connection (a self-hosted server). Turning it
-            on takes a backup first, which may take minutes.
-          </p>
-          <CaptureChoice modes={modes} error={modesError} mode={mode} busy={busy} onChoose={setChosen} />
-          <div className="form-actions">
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={busy !== null || (modes !== null && modes.recommended === null)}
-              onClick={() => void act("enable")}
-              data-testid="pitr-enable"
-            >
-              {busy === "enable" ? "Turning on — taking the first backup…" : "Turn on"}
-            </button>
-          </div>
+          {open && <PitrSetup modes={modes} modesError={modesError} mode={mode} busy={busy} onChoose={setChosen} onEnable={() => void act("enable")} onClose={() => setOpen(false)} />}
         </div>
       )}
       {status && status.enabled && (
@@ -246,6 +239,50 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
       )}
       {actionError && <ErrorNotice error={actionError} testId="pitr-error" reveal />}
     </section>
+  );
+}
+
+/** Setting capture up (opened by "Set up…"): what it needs, which capture the server allows, Turn on. */
+function PitrSetup({
+  modes,
+  modesError,
+  mode,
+  busy,
+  onChoose,
+  onEnable,
+  onClose,
+}: {
+  modes: Modes | null;
+  modesError: ErrorPayload | null;
+  mode: CaptureMode;
+  busy: Busy;
+  onChoose: (m: CaptureMode) => void;
+  onEnable: () => void;
+  onClose: () => void;
+}) {
+  return (
+    <div data-testid="pitr-setup-panel">
+      <p className="muted small">
+        It needs a database role with the REPLICATION attribute: one that owns the tables (as Supabase’s postgres role) on a
+        server with wal_level = logical, or one the server allows a replication connection (a self-hosted server). Turning it on
+        takes a backup first, which may take minutes.
+      </p>
+      <CaptureChoice modes={modes} error={modesError} mode={mode} busy={busy} onChoose={onChoose} />
+      <div className="form-actions">
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={busy !== null || (modes !== null && modes.recommended === null)}
+          onClick={onEnable}
+          data-testid="pitr-enable"
+        >
+          {busy === "enable" ? "Turning on — taking the first backup…" : "Turn on"}
+        </button>
+        <button type="button" className="btn btn-quiet" disabled={busy !== null} onClick={onClose} data-testid="pitr-setup-close">
+          Not now
+        </button>
+      </div>
+    </div>
   );
 }
 

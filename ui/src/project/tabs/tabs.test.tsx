@@ -94,7 +94,9 @@ describe("the project page's tabs", () => {
     page("backups");
     const card = await screen.findByTestId("pitr-card");
     expect(screen.getByTestId("tab-backups").firstElementChild).toBe(card);
-    expect(await screen.findByTestId("pitr-enable")).toHaveTextContent("Turn on");
+    // Off, it is one line: its setup (and the server's answer to which capture it allows) opens on request.
+    expect(await screen.findByTestId("pitr-setup")).toHaveTextContent("Set up…");
+    expect(screen.queryByTestId("pitr-enable")).toBeNull();
   });
 
   it("opens on the tab the route names", async () => {
