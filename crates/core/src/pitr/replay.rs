@@ -29,6 +29,22 @@ pub struct Replayed {
     pub last_commit: Option<(u64, i64)>,
 }
 
+/// A replay that stopped on an error or was cancelled: the open target transaction rolled
+/// back, so the target holds the base and the captured transactions `applied` counts (whole
+/// ones, in commit order: the database as it was at `applied.last_commit`). What is left to put
+/// right: the triggers this replay disabled, and the sequences ([`put_right`]).
+#[derive(Debug)]
+pub struct Abandoned {
+    pub error: Error,
+    pub applied: Replayed,
+    pub disabled: HashMap<String, Vec<String>>,
+    /// The sequences' values when the segment it stopped in closed (at or past every value the
+    /// applied transactions used); `sequences_known` false: that segment's trailer could not be
+    /// read, these are the previous segment's.
+    pub sequences: Vec<SequenceValue>,
+    pub sequences_known: bool,
+}
+
 /// Replays segments in order; relations carry over from one segment to the next.
 pub struct Replayer<'a> {
     conn: &'a mut PgConnection,
@@ -45,8 +61,12 @@ pub struct Replayer<'a> {
     /// commit's flush, per captured transaction saved.
     batch: Option<u64>,
     pub done: Replayed,
+    /// What the target holds committed (`done` as of the last target commit).
+    committed: Replayed,
     stopped: bool,
     sequences: Vec<SequenceValue>,
+    /// Whether `sequences` are those of the segment being read (false: an earlier one's).
+    sequences_known: bool,
     /// Whether `session_replication_role = replica` could be set (`None`: not tried yet).
     replica_role: Option<bool>,
     /// Where it could not: the tables whose triggers this replay disabled, and which.
@@ -79,27 +99,56 @@ impl<'a> Replayer<'a> {
             open: None,
             batch: None,
             done: Replayed::default(),
+            committed: Replayed::default(),
             stopped: false,
             sequences: Vec::new(),
+            sequences_known: true,
             replica_role: None,
             disabled: HashMap::new(),
         }
     }
 
-    /// Apply `segments` in order up to the stopping point and [`finish`](Self::finish).
+    /// Apply `segments` in order up to the stopping point and [`finish`](Self::finish); on an
+    /// error or a cancel, what the target was left with ([`Abandoned`]).
     pub async fn all<S: AsRef<Path>>(
         mut self,
         segments: &[S],
         keys: &[UserKey],
         cancel: &CancellationToken,
-    ) -> Result<Replayed> {
+    ) -> std::result::Result<Replayed, Box<Abandoned>> {
         for s in segments {
-            self.segment(s.as_ref(), keys, cancel).await?;
+            if let Err(e) = self.segment(s.as_ref(), keys, cancel).await {
+                return Err(self.abandon(e).await);
+            }
             if self.stopped() {
                 break;
             }
         }
-        self.finish().await
+        if let Err(e) = self.commit_batch().await {
+            return Err(self.abandon(e).await);
+        }
+        let applied = self.committed.clone();
+        self.finish().await.map_err(|error| {
+            Box::new(Abandoned {
+                error,
+                applied,
+                disabled: HashMap::new(),
+                sequences: Vec::new(),
+                sequences_known: true,
+            })
+        })
+    }
+
+    /// Roll the open target transaction back and say what the target holds.
+    async fn abandon(mut self, error: Error) -> Box<Abandoned> {
+        self.rollback().await;
+        Box::new(Abandoned {
+            error,
+            applied: self.committed,
+            disabled: std::mem::take(&mut self.disabled),
+            sequences: std::mem::take(&mut self.sequences),
+            sequences_known: self.sequences_known,
+        })
     }
 
     /// Whether the stopping point was reached (later segments hold nothing to apply).
@@ -116,15 +165,14 @@ impl<'a> Replayer<'a> {
         cancel: &CancellationToken,
     ) -> Result<()> {
         let mut r = SegmentReader::open(path, keys)?;
-        while let Some(rec) = r.next_record()? {
-            if cancel.is_cancelled() {
-                self.rollback().await;
-                return Err(Error::cancelled());
+        if let Err(e) = self.records(&mut r, cancel).await {
+            // The sequences as this segment closed, for the target left part way.
+            while let Ok(Some(_)) = r.next_record() {}
+            self.sequences_known = r.info().is_some();
+            if let Some(info) = r.info() {
+                self.sequences = info.sequences.clone();
             }
-            // Past the stopping point the rest is only read for the trailer (the sequences).
-            if !self.stopped {
-                self.message(pgoutput::decode(&rec.data)?).await?;
-            }
+            return Err(e);
         }
         if self.open.is_some() {
             self.rollback().await;
@@ -144,6 +192,19 @@ impl<'a> Replayer<'a> {
         Ok(())
     }
 
+    async fn records(&mut self, r: &mut SegmentReader, cancel: &CancellationToken) -> Result<()> {
+        while let Some(rec) = r.next_record()? {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            // Past the stopping point the rest is only read for the trailer (the sequences).
+            if !self.stopped {
+                self.message(pgoutput::decode(&rec.data)?).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn rollback(&mut self) {
         if self.batch.take().is_some() {
             let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
@@ -155,6 +216,7 @@ impl<'a> Replayer<'a> {
     async fn commit_batch(&mut self) -> Result<()> {
         if self.batch.take().is_some() {
             self.exec("COMMIT", &[]).await?;
+            self.committed = self.done.clone();
         }
         Ok(())
     }
@@ -376,26 +438,67 @@ impl<'a> Replayer<'a> {
     /// to their values when the last segment applied closed.
     pub async fn finish(mut self) -> Result<Replayed> {
         self.commit_batch().await?;
-        for (t, names) in std::mem::take(&mut self.disabled) {
-            for n in names {
-                let sql = format!("ALTER TABLE {t} ENABLE TRIGGER {}", quote_ident(&n));
-                sqlx::query(&sql)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(|e| self.spec.map_sqlx(e).context("enabling a trigger again"))?;
-            }
-        }
-        for s in std::mem::take(&mut self.sequences) {
-            sqlx::query("SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3, true)")
-                .bind(&s.schema)
-                .bind(&s.name)
-                .bind(s.value)
-                .execute(&mut *self.conn)
-                .await
-                .map_err(|e| self.spec.map_sqlx(e).context("setting a sequence"))?;
-        }
+        enable_triggers(self.conn, self.spec, &std::mem::take(&mut self.disabled)).await?;
+        set_sequences(self.conn, self.spec, &self.sequences).await?;
         Ok(self.done)
     }
+}
+
+/// Enable again the triggers a replay disabled (`table → names`).
+async fn enable_triggers(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    disabled: &HashMap<String, Vec<String>>,
+) -> Result<()> {
+    for (t, names) in disabled {
+        for n in names {
+            let sql = format!("ALTER TABLE {t} ENABLE TRIGGER {}", quote_ident(n));
+            sqlx::query(&sql)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| spec.map_sqlx(e).context("enabling a trigger again"))?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_sequences(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    sequences: &[SequenceValue],
+) -> Result<()> {
+    for s in sequences {
+        sqlx::query("SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3, true)")
+            .bind(&s.schema)
+            .bind(&s.name)
+            .bind(s.value)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e).context("setting a sequence"))?;
+    }
+    Ok(())
+}
+
+/// After an [`Abandoned`] replay, on a fresh connection to the target: enable the triggers it
+/// disabled and set the sequences (so that the next value after the transactions it holds is
+/// never one they used). What could not be done, in words (empty: all of it).
+pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &Abandoned) -> Vec<String> {
+    let mut not_done = Vec::new();
+    if let Err(e) = enable_triggers(conn, spec, &a.disabled).await {
+        let tables: Vec<&str> = a.disabled.keys().map(String::as_str).collect();
+        not_done.push(format!(
+            "the triggers of {} are still disabled ({})",
+            tables.join(", "),
+            e.message()
+        ));
+    }
+    if let Err(e) = set_sequences(conn, spec, &a.sequences).await {
+        not_done.push(format!(
+            "its sequences are as the base left them ({})",
+            e.message()
+        ));
+    }
+    not_done
 }
 
 fn table(r: &Relation) -> String {

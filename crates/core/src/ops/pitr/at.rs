@@ -356,9 +356,11 @@ impl Build<'_> {
         let mut conn = spec.connect(password).await?;
         let at = self.at;
         let snapshot = XidSnapshot::parse(&self.plan.snapshot)?;
+        // A throwaway database: what a failed replay left in it goes with it.
         Replayer::new(&mut conn, spec, snapshot, at)
             .all(&self.plan.segments, &keys, cancel)
             .await
+            .map_err(|a| a.error)
     }
 
     /// Dump the database into an archive in the private folder (as the cluster's superuser: the

@@ -4,7 +4,7 @@
 use super::StoredCoverage;
 use crate::crypto::UserKey;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ops::JobStart;
 use crate::pgoutput::{self, Message};
 use crate::pitr::replay::{Replayed, Replayer};
@@ -292,7 +292,7 @@ pub(crate) async fn run(
         .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??;
     }
     let (spec, password) = target(engine, to, password.clone()).await?;
-    engine
+    let base = engine
         .restore(
             RestoreRequest::new(
                 &plan.base_path,
@@ -305,8 +305,88 @@ pub(crate) async fn run(
     let mut conn = spec.connect(password.as_deref()).await?;
     let replayed = Replayer::new(&mut conn, &spec, XidSnapshot::parse(&plan.snapshot)?, at)
         .all(&plan.segments, &keys, cancel)
-        .await?;
-    Ok(PitrRestored { plan, replayed })
+        .await;
+    drop(conn);
+    match replayed {
+        Ok(replayed) => Ok(PitrRestored { plan, replayed }),
+        Err(a) => {
+            let safety = base.report.database.and_then(|d| d.safety_backup);
+            Err(left_part_way(name, &plan, &spec, password.as_deref(), *a, safety).await)
+        }
+    }
+}
+
+/// The error of a replay that stopped part way, saying what the target holds now: the base and
+/// the whole transactions applied before it stopped (the database as it was at an earlier
+/// time, its triggers and sequences put right on a fresh connection), not the time asked for.
+async fn left_part_way(
+    name: &str,
+    plan: &PitrPlan,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    a: crate::pitr::replay::Abandoned,
+    safety: Option<std::path::PathBuf>,
+) -> Error {
+    let not_done = match spec.connect(password).await {
+        Ok(mut conn) => crate::pitr::replay::put_right(&mut conn, spec, &a).await,
+        Err(e) => vec![format!(
+            "its triggers and sequences could not be put right ({})",
+            e.message()
+        )],
+    };
+    let mut not_done = not_done;
+    if !a.sequences_known {
+        not_done.push(
+            "its sequences are set as the segment before the one it stopped in closed".into(),
+        );
+    }
+    let was = match a.applied.last_commit {
+        Some((lsn, t)) => format!(
+            "as {name} was at {} (LSN {}): the base of {} and the {} transactions after it",
+            micros_text(t),
+            lsn_text(lsn),
+            plan.base_at,
+            a.applied.commits
+        ),
+        None => format!("as {name} was at {} (the base alone)", plan.base_at),
+    };
+    let cause = a.error;
+    let stopped = if cause.kind() == ErrorKind::Cancelled {
+        "was cancelled while replaying its changes".to_string()
+    } else {
+        format!("stopped while replaying its changes: {}", cause.message())
+    };
+    let mut message = format!(
+        "restoring {name} to {} {stopped}. The target database {} on {} is left {was} — not at {}",
+        plan.at,
+        spec.database,
+        spec.location(),
+        plan.at
+    );
+    for n in &not_done {
+        message.push_str("; ");
+        message.push_str(n);
+    }
+    message.push('.');
+    if let Some(p) = safety {
+        message.push_str(&format!(
+            " What it held before is in the safety backup {}.",
+            p.display()
+        ));
+    }
+    let mut e = Error::new(cause.kind(), message).with_hint(format!(
+        "{}restore again to replace it: offsite restore {name} --at '{}' --to …",
+        if cause.kind() == ErrorKind::Cancelled {
+            ""
+        } else {
+            "fix the cause, then "
+        },
+        plan.at
+    ));
+    if let Some(d) = cause.detail() {
+        e = e.with_detail(d);
+    }
+    e
 }
 
 async fn target(

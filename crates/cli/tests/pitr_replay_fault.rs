@@ -1,0 +1,114 @@
+//! A restore to a time whose replay fails part way (issue 46): the target is not left looking
+//! like the time asked for. The replay stops on a captured change the target refuses (a CHECK
+//! whose function reads a setting only the target database has), rolls back the open
+//! transaction, and says exactly what the target holds: the base and the whole transactions
+//! before the last target commit, as the project was at an earlier time, with its sequences set
+//! past every value those transactions used (the next insert does not collide).
+
+mod common;
+
+use common::pg::{run, server_now};
+use common::pitr::{project_with, sql};
+use std::time::Duration;
+
+#[test]
+fn a_replay_that_fails_part_way_says_what_the_target_holds_and_sets_its_sequences() {
+    let db = "pitr_fault";
+    let (pg, data) = project_with(
+        db,
+        "CREATE FUNCTION public.allowed(v int) RETURNS boolean LANGUAGE sql STABLE
+             AS $$ SELECT coalesce(current_setting('offsite_test.block', true), '') <> 'on' OR v < 100 $$;
+         CREATE TABLE public.orders (id serial PRIMARY KEY, v int NOT NULL CHECK (public.allowed(v)));
+         INSERT INTO public.orders (v) SELECT 1 FROM generate_series(1, 10);",
+    );
+    let d = data.path();
+    common::pg::ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    // 300 transactions the target takes, one it refuses, 20 more: each its own transaction.
+    sql(
+        &pg,
+        db,
+        "DO $$ BEGIN
+           FOR i IN 1..300 LOOP INSERT INTO public.orders (v) VALUES (1); COMMIT; END LOOP;
+           INSERT INTO public.orders (v) VALUES (500); COMMIT;
+           FOR i IN 1..20 LOOP INSERT INTO public.orders (v) VALUES (2); COMMIT; END LOOP;
+         END $$",
+    );
+    let after = server_now(&pg);
+    std::thread::sleep(Duration::from_millis(1200));
+    common::pg::ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+
+    pg.create_db("pitr_fault_target");
+    pg.psql(
+        "postgres",
+        "ALTER DATABASE pitr_fault_target SET offsite_test.block = 'on'",
+    );
+    let out = run(
+        d,
+        &pg,
+        &[
+            "restore",
+            "shop",
+            "--at",
+            &after,
+            "--to",
+            &pg.url("pitr_fault_target"),
+        ],
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the replay must fail: {text}");
+    for needle in [
+        "stopped while replaying its changes",
+        "violates check constraint",
+        "is left as shop was at",
+        &format!("not at {}", &after[..19]),
+        "restore again",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in: {text}");
+    }
+    assert!(!text.contains("password"), "{text}");
+
+    // The target holds the base (10 rows) and a prefix of the captured transactions: whole
+    // ones, in commit order, as many as the message says; none refused nor after it.
+    let held: Vec<i64> = pg
+        .psql(
+            "pitr_fault_target",
+            "SELECT count(*), coalesce(max(id), 0), count(*) FILTER (WHERE v <> 1) FROM public.orders",
+        )
+        .trim()
+        .split('|')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (rows, max_id, other) = (held[0], held[1], held[2]);
+    assert_eq!(rows, max_id, "no gap: {held:?}");
+    assert_eq!(
+        other, 0,
+        "nothing from the refused change or after it: {held:?}"
+    );
+    assert!(rows > 10 && rows < 311, "part of the changes: {held:?}");
+    let said: i64 = text
+        .split(" transactions after it")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of transactions in: {text}"));
+    assert_eq!(
+        said,
+        rows - 10,
+        "the message counts what the target holds: {text}"
+    );
+
+    // Its sequence is past every id used (as the segment closed), so the next insert is new.
+    let next: i64 = pg
+        .psql(
+            "pitr_fault_target",
+            "SELECT nextval('public.orders_id_seq')",
+        )
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(next > 331, "the sequence put right: nextval {next}");
+}
