@@ -96,7 +96,10 @@ fn a_shrunken_backup_is_flagged_noted_counted_pinned_and_guarded_from_deletion()
     let out = run(d, pg, &["delete", &first_id]);
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     // The newest good backup's only copy needs --force.
-    refused(run(d, pg, &["delete", "shop:latest", "--yes"]), "--force");
+    refused(
+        run(d, pg, &["delete", "shop:latest", "--yes"]),
+        "or delete it anyway from a terminal: offsite delete ",
+    );
     let done = ok_json(
         run(d, pg, &["--json", "delete", &first_id, "--yes"]),
         "delete",

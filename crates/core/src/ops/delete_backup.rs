@@ -101,7 +101,11 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
                 record.id, project.name
             ),
         )
-        .with_hint("take a new backup first, or add --force to delete it anyway"));
+        // The whole command, not "add --force": the app shows this hint too, and has no flag.
+        .with_hint(format!(
+            "take a new backup first, or delete it anyway from a terminal: offsite delete {} --force",
+            record.id
+        )));
     }
     let mut out = DeleteBackupOutcome {
         backup_id: record.id.clone(),
