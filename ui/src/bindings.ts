@@ -3071,6 +3071,11 @@ export type Replayed = {
 	changes: number,
 	/**  The last commit applied (end LSN, time µs). */
 	last_commit: [number, number] | null,
+	/**
+	 *  Statements sent to the target, each a round trip (BEGIN and COMMIT, and a batch of
+	 *  changes run by the session's applier; a statement per change where there is none).
+	 */
+	round_trips: number,
 };
 
 /**  Whether a recorded drill's signed report verifies. */

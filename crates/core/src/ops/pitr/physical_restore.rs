@@ -604,6 +604,7 @@ pub(crate) async fn run_with(
         skipped: 0,
         changes: 0,
         last_commit: staged.stop.map(|c| (c.lsn, c.at)),
+        round_trips: 0,
     };
     let mut archive = None;
     match into {
