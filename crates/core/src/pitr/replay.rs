@@ -90,8 +90,9 @@ const BATCH: u64 = 128;
 
 /// The session's batch applier: runs a list of the replay's own statements (identifiers quoted
 /// by [`table`] and `quote_ident`, never a value) with their row parameters, in order, in one
-/// round trip. One statement a round trip was most of a replay's time (≈ 140 µs each on one
-/// connection, where the server's work is a fraction of it). A temporary function: nothing is
+/// round trip. Measured (docs/benchmarks.md, pgbench): 1.5 times as fast as a statement a round
+/// trip; the server's backend is then the bottleneck (≈ 90 % of a core: each statement parsed
+/// and planned again by `EXECUTE`). A temporary function: nothing is
 /// left in the target when the session ends; a role that may not make one replays a statement
 /// a round trip as before.
 const APPLIER: &str =
