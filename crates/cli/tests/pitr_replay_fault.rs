@@ -114,14 +114,19 @@ fn a_replay_that_fails_part_way_says_what_the_target_holds_and_sets_its_sequence
 }
 
 /// The changes go to the target in batches (the session's applier), not a round trip each: a
-/// replay of 400 single-row transactions takes a few dozen round trips, and gives the rows.
+/// replay of 400 single-row transactions takes a few dozen round trips, and gives the rows —
+/// also of a table whose names would break out of a dollar-quoted function body or read as
+/// PL/pgSQL's own (`$f$`, a quote, `found`, `$1`): its statements reach the target's functions
+/// as parameters, never as spliced text.
 #[test]
 fn a_replay_sends_its_changes_in_batches() {
     let db = "pitr_batches";
     let (pg, data) = project_with(
         db,
         "CREATE TABLE public.orders (id serial PRIMARY KEY, v int NOT NULL, doc json);
-         INSERT INTO public.orders (v) SELECT 1 FROM generate_series(1, 10);",
+         INSERT INTO public.orders (v) SELECT 1 FROM generate_series(1, 10);
+         CREATE TABLE public.\"o$f$'; DROP TABLE public.orders; --\"
+           (id int PRIMARY KEY, \"found\" int, \"$1\" text, \"a\"\"b\" text);",
     );
     let d = data.path();
     common::pg::ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
@@ -132,14 +137,16 @@ fn a_replay_sends_its_changes_in_batches() {
            FOR i IN 1..200 LOOP
              INSERT INTO public.orders (v, doc) VALUES (i, ('{\"b\": 1,  \"a\": ' || i || '}')::json); COMMIT;
              UPDATE public.orders SET v = v + 1000 WHERE id = 1 + i % 10; COMMIT;
+             INSERT INTO public.\"o$f$'; DROP TABLE public.orders; --\" VALUES (i, i, '$2', 'x''y');
+             UPDATE public.\"o$f$'; DROP TABLE public.orders; --\" SET \"found\" = -i WHERE id = i - 1; COMMIT;
            END LOOP;
            DELETE FROM public.orders WHERE id % 7 = 0; COMMIT;
          END $$",
     );
-    let want = pg.psql(
-        db,
-        "SELECT md5(string_agg(o::text, '|' ORDER BY id)) FROM public.orders o",
-    );
+    const DIGEST: &str = "SELECT md5(string_agg(o::text, '|' ORDER BY id)) FROM public.orders o
+         UNION ALL SELECT md5(string_agg(w::text, '|' ORDER BY id))
+         FROM public.\"o$f$'; DROP TABLE public.orders; --\" w";
+    let want = pg.psql(db, DIGEST);
     let after = server_now(&pg);
     std::thread::sleep(Duration::from_millis(1200));
     common::pg::ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
@@ -163,14 +170,11 @@ fn a_replay_sends_its_changes_in_batches() {
     let replayed = &done["replayed"];
     let changes = replayed["changes"].as_u64().unwrap();
     let trips = replayed["round_trips"].as_u64().unwrap();
-    assert!(changes >= 401, "{done}");
+    assert!(changes >= 801, "{done}");
     assert!(
         trips * 10 < changes,
         "{changes} changes in {trips} round trips: {done}"
     );
-    let got = pg.psql(
-        "pitr_batches_target",
-        "SELECT md5(string_agg(o::text, '|' ORDER BY id)) FROM public.orders o",
-    );
+    let got = pg.psql("pitr_batches_target", DIGEST);
     assert_eq!(got, want, "the rows as at the time");
 }

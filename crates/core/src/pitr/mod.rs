@@ -7,6 +7,7 @@
 //! The domain floor: given connections and folders, never the catalog; `ops::pitr` records the
 //! segments and chains.
 
+pub(crate) mod applier;
 pub mod capture;
 pub mod disk;
 pub mod physical;

@@ -5,6 +5,7 @@
 //! jsonb would reorder keys and drop whitespace and duplicate keys); identifiers are quoted; no
 //! value is ever part of the SQL text.
 
+use super::applier::Applier;
 use super::segment::{SegmentReader, SequenceValue};
 use super::snapshot::XidSnapshot;
 use crate::crypto::UserKey;
@@ -70,11 +71,9 @@ pub struct Replayer<'a> {
     sequences: Vec<SequenceValue>,
     /// Whether `sequences` are those of the segment being read (false: an earlier one's).
     sequences_known: bool,
-    /// Whether the session's batch applier ([`APPLIER`]) could be made (`None`: not tried yet).
-    applier: Option<bool>,
-    /// Statements (SQL, row parameters) the applier has not run yet, and their parameters' size.
-    pending: Vec<(String, Vec<serde_json::Value>)>,
-    pending_bytes: usize,
+    /// The session's batch applier ([`Applier`]), once made; whether making it was tried.
+    applier: Option<Applier>,
+    applier_tried: bool,
     /// Whether `session_replication_role = replica` could be set (`None`: not tried yet).
     replica_role: Option<bool>,
     /// Where it could not: the tables whose triggers this replay disabled, and which.
@@ -87,23 +86,6 @@ pub struct Replayer<'a> {
 /// open transaction leaves a chain of versions no one may prune until it commits (pgbench's
 /// ten branch rows), and 5,000 was slower than no batching at all.
 const BATCH: u64 = 128;
-
-/// The session's batch applier: runs a list of the replay's own statements (identifiers quoted
-/// by [`table`] and `quote_ident`, never a value) with their row parameters, in order, in one
-/// round trip. Measured (docs/benchmarks.md, pgbench): 1.5 times as fast as a statement a round
-/// trip; the server's backend is then the bottleneck (≈ 90 % of a core: each statement parsed
-/// and planned again by `EXECUTE`). A temporary function: nothing is
-/// left in the target when the session ends; a role that may not make one replays a statement
-/// a round trip as before.
-const APPLIER: &str =
-    "CREATE FUNCTION pg_temp.offsite_apply(stmts text[], a1 jsonb[], a2 jsonb[]) \
-     RETURNS void LANGUAGE plpgsql AS $f$ BEGIN \
-     FOR i IN 1 .. coalesce(array_length(stmts, 1), 0) LOOP \
-     EXECUTE stmts[i] USING a1[i], a2[i]; END LOOP; END $f$";
-
-/// Statements, or bytes of their parameters, held before the applier runs them.
-const PENDING_MAX: usize = 128;
-const PENDING_MAX_BYTES: usize = 4 << 20;
 
 const JSON: u32 = 114;
 const JSONB: u32 = 3802;
@@ -129,8 +111,7 @@ impl<'a> Replayer<'a> {
             sequences: Vec::new(),
             sequences_known: true,
             applier: None,
-            pending: Vec::new(),
-            pending_bytes: 0,
+            applier_tried: false,
             replica_role: None,
             disabled: HashMap::new(),
         }
@@ -234,8 +215,9 @@ impl<'a> Replayer<'a> {
     }
 
     async fn rollback(&mut self) {
-        self.pending.clear();
-        self.pending_bytes = 0;
+        if let Some(a) = self.applier.as_mut() {
+            a.rolled_back();
+        }
         if self.batch.take().is_some() {
             let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
         }
@@ -250,57 +232,33 @@ impl<'a> Replayer<'a> {
         if self.batch.take().is_some() {
             self.exec("COMMIT", &[]).await?;
             self.committed = self.done.clone();
+            if let Some(a) = self.applier.as_mut() {
+                a.committed();
+            }
         }
         Ok(())
     }
 
-    /// Run a change's statement: held for the applier when the session has one (run when
-    /// [`PENDING_MAX`] are held, or before anything else is sent), else at once.
+    /// Run a change's statement: held for the applier when the session has one, else at once.
     async fn apply(&mut self, sql: String, args: Vec<serde_json::Value>) -> Result<()> {
-        if self.applier != Some(true) {
-            return self.exec(&sql, &args).await;
+        match self.applier.as_mut() {
+            Some(a) => {
+                a.push(self.conn, self.spec, sql, args, &mut self.done.round_trips)
+                    .await
+            }
+            None => self.exec(&sql, &args).await,
         }
-        self.pending_bytes += args.iter().map(json_size).sum::<usize>();
-        self.pending.push((sql, args));
-        if self.pending.len() >= PENDING_MAX || self.pending_bytes >= PENDING_MAX_BYTES {
-            self.flush().await?;
-        }
-        Ok(())
     }
 
-    /// Run the held statements, in order, in one round trip.
+    /// Run the statements the applier holds.
     async fn flush(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+        match self.applier.as_mut() {
+            Some(a) => {
+                a.flush(self.conn, self.spec, &mut self.done.round_trips)
+                    .await
+            }
+            None => Ok(()),
         }
-        let held = std::mem::take(&mut self.pending);
-        self.pending_bytes = 0;
-        let mut stmts = Vec::with_capacity(held.len());
-        let mut a1 = Vec::with_capacity(held.len());
-        let mut a2 = Vec::with_capacity(held.len());
-        for (sql, args) in held {
-            let mut args = args.into_iter();
-            stmts.push(sql);
-            a1.push(sqlx::types::Json(args.next().unwrap_or_default()));
-            a2.push(sqlx::types::Json(args.next().unwrap_or_default()));
-        }
-        self.done.round_trips += 1;
-        sqlx::query("SELECT pg_temp.offsite_apply($1, $2, $3)")
-            .bind(stmts)
-            .bind(a1)
-            .bind(a2)
-            .execute(&mut *self.conn)
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::ValidationFailed,
-                    format!(
-                        "replaying a captured change failed: {}",
-                        self.spec.map_sqlx(e).message()
-                    ),
-                )
-            })?;
-        Ok(())
     }
 
     async fn exec(&mut self, sql: &str, args: &[serde_json::Value]) -> Result<()> {
@@ -398,9 +356,9 @@ impl<'a> Replayer<'a> {
                 .is_ok();
             self.replica_role = Some(set);
         }
-        if self.applier.is_none() {
-            let made = sqlx::query(APPLIER).execute(&mut *self.conn).await.is_ok();
-            self.applier = Some(made);
+        if !self.applier_tried {
+            self.applier_tried = true;
+            self.applier = Applier::set_up(self.conn).await;
         }
     }
 
@@ -588,21 +546,6 @@ pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &Abandoned) 
         ));
     }
     not_done
-}
-
-/// About how many bytes a parameter takes (its text's length; the parts of objects and arrays).
-fn json_size(v: &serde_json::Value) -> usize {
-    match v {
-        serde_json::Value::String(s) => s.len() + 2,
-        serde_json::Value::Array(a) => a.iter().map(json_size).sum::<usize>() + 2,
-        serde_json::Value::Object(m) => {
-            m.iter()
-                .map(|(k, v)| k.len() + 3 + json_size(v))
-                .sum::<usize>()
-                + 2
-        }
-        _ => 8,
-    }
 }
 
 fn table(r: &Relation) -> String {
