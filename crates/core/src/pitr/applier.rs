@@ -7,7 +7,8 @@
 //! bottleneck instead (each statement parsed and planned again: ≈ 89 µs an update, 68 of them
 //! planning). So each distinct statement becomes a temporary PL/pgSQL function of its own whose
 //! body is that statement — PL/pgSQL keeps its plan (generic: `plan_cache_mode` is set for the
-//! session) — and the batch calls those functions (≈ 27 µs an update).
+//! session) — and the batch calls those functions (≈ 27 µs an update). The replay bench went
+//! from 7,058 changes/s (a statement a round trip) to 10,835 (batches by `EXECUTE`) to 26,004.
 //!
 //! Everything is temporary (`pg_temp`): nothing is left in the target when the session ends. A
 //! statement's text reaches `CREATE FUNCTION` only as a parameter quoted by the server itself
