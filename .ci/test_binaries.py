@@ -27,6 +27,12 @@ LONG_FIRST = ["engine", "pitr", "remote", "ctrl_c", "agent", "destinations"]
 # Binaries split into this many processes (their tests dealt out in turn): the engine's binary
 # alone ran 340 s of a 757 s run.
 SHARDS = {"engine": 3}
+# Binaries whose tests named with one of these prefixes run in a process of their own (its own
+# shared PostgreSQL cluster): the agent's point-in-time tests lost their logical slot ("vanished
+# from the server") when they shared the cluster with the binary's other tests — twice in three
+# runs of the whole binary, never in runs of the three alone; the cause is not found yet
+# (docs/development.md).
+APART = {"agent": ["pitr"]}
 
 
 def log(msg):
@@ -81,7 +87,8 @@ def shard(binaries, test_args):
     jobs = []
     for b in binaries:
         n = SHARDS.get(b["name"], 1)
-        if n == 1:
+        apart = APART.get(b["name"], [])
+        if n == 1 and not apart:
             jobs.append(dict(b, args=list(test_args), part=""))
             continue
         listed = subprocess.run([b["exe"], "--list", "--format", "terse", *test_args],
@@ -94,6 +101,13 @@ def shard(binaries, test_args):
                 next(it, None)
             elif a.startswith("--"):
                 options.append(a)
+        if apart:
+            alone = [t for t in names if any(t.startswith(p) for p in apart)]
+            rest = [t for t in names if t not in alone]
+            for part, mine in ((" (point in time)", alone), (" (the rest)", rest)):
+                if mine:
+                    jobs.append(dict(b, args=[*options, "--exact", *mine], part=part))
+            continue
         for i in range(n):
             mine = names[i::n]
             if mine:
