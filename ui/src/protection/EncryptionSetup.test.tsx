@@ -188,6 +188,8 @@ describe("EncryptionSetup", () => {
     await waitFor(() => expect(writeText).toHaveBeenCalledWith(KEY));
     fireEvent.click(screen.getByTestId("encryption-recovery-save"));
     await waitFor(() => expect(saved).toEqual([KEY]));
-    expect(screen.getByTestId("encryption-recovery-kept")).toHaveTextContent("Saved");
+    // The line says so once the save's answer is rendered (a tick after the file is written:
+    // under load the expectation ran before it and failed).
+    await waitFor(() => expect(screen.getByTestId("encryption-recovery-kept")).toHaveTextContent("Saved"));
   });
 });
