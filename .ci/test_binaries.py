@@ -29,7 +29,7 @@ LONG_FIRST = ["engine", "pitr", "remote", "ctrl_c", "agent", "destinations"]
 SHARDS = {"engine": 3}
 # Binaries whose tests named with one of these prefixes run in a process of their own (its own
 # shared PostgreSQL cluster): the agent's point-in-time tests lost their logical slot ("vanished
-# from the server") when they shared the cluster with the binary's other tests — twice in three
+# from the server") when they shared the cluster with the binary's other tests — in each of three
 # runs of the whole binary, never in runs of the three alone; the cause is not found yet
 # (docs/development.md).
 APART = {"agent": ["pitr"]}
