@@ -327,14 +327,13 @@ async fn left_part_way(
     a: crate::pitr::replay::Abandoned,
     safety: Option<std::path::PathBuf>,
 ) -> Error {
-    let not_done = match spec.connect(password).await {
+    let mut not_done = match spec.connect(password).await {
         Ok(mut conn) => crate::pitr::replay::put_right(&mut conn, spec, &a).await,
         Err(e) => vec![format!(
             "its triggers and sequences could not be put right ({})",
             e.message()
         )],
     };
-    let mut not_done = not_done;
     if !a.sequences_known {
         not_done.push(
             "its sequences are set as the segment before the one it stopped in closed".into(),
