@@ -13,7 +13,9 @@
 //! Cleaning up after a failure (nothing half-written, nothing registered) is the body's work:
 //! only the operation knows what it wrote.
 
-use crate::catalog::{new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project};
+use crate::catalog::{
+    new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project, INTERRUPTED_MESSAGE,
+};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::job::{JobStart, JobTrigger};
@@ -144,27 +146,19 @@ async fn start_job(
     project_id: Option<&str>,
     trigger: JobTrigger,
 ) -> Result<(JobRecord, JobLock)> {
-    let catalog = &engine.catalog;
-    let job = catalog
+    // The liveness lock is taken before the job is recorded: another process that opens the
+    // catalog meanwhile ([`fail_interrupted_jobs`]) must never see the job running without it,
+    // or it takes a starting job for a crashed one.
+    let path = lock_path(engine, &format!("job-{job_id}.lock"))?;
+    let lock = match try_lock(&path)? {
+        Some(file) => JobLock { _file: file, path },
+        None => return Err(Error::internal("a new job's lock is already held")),
+    };
+    let job = engine
+        .catalog
         .start_job_triggered(job_id, kind, project_id, trigger)
         .await?;
-    let locked = async {
-        let path = lock_path(engine, &format!("job-{}.lock", job.id))?;
-        match try_lock(&path)? {
-            Some(file) => Ok(JobLock { _file: file, path }),
-            None => Err(Error::internal("a new job's lock is already held")),
-        }
-    }
-    .await;
-    match locked {
-        Ok(lock) => Ok((job, lock)),
-        Err(e) => {
-            let _ = catalog
-                .finish_job(&job.id, JobOutcome::from_error(&e))
-                .await;
-            Err(e)
-        }
-    }
+    Ok((job, lock))
 }
 
 /// Jobs the catalog shows running whose process is gone (crash, power loss) become failed.
@@ -177,11 +171,12 @@ pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
         }
         let path = lock_path(engine, &format!("job-{}.lock", job.id))?;
         if let Some(lock) = try_lock(&path)? {
-            let e = Error::new(
-                ErrorKind::Interrupted,
-                "interrupted: Offsite stopped while the job ran",
-            )
-            .with_hint("run it again; nothing it was writing was kept");
+            // Its process may have finished it (and let go of the lock) since the list was read.
+            if engine.catalog.job(&job.id).await?.state.is_finished() {
+                continue;
+            }
+            let e = Error::new(ErrorKind::Interrupted, INTERRUPTED_MESSAGE)
+                .with_hint("run it again; nothing it was writing was kept");
             engine
                 .catalog
                 .finish_job(&job.id, JobOutcome::from_error(&e))
@@ -273,3 +268,55 @@ impl Drop for JobLock {
 
 /// Holds a project's lock until dropped.
 pub struct ProjectLock(#[allow(dead_code)] File);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::secrets::MemoryStore;
+
+    /// Two processes on one data folder: while one starts jobs, the other opens the catalog
+    /// again and again (each open looks for interrupted jobs). No starting job may be taken for
+    /// a crashed one: every job ends as its own process finished it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_starting_job_is_never_taken_for_an_interrupted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = || {
+            EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(Some(dir.path().into()))
+        };
+        let starter = Engine::open(config()).await.unwrap();
+        let opener = Engine::open(config()).await.unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sweeping = {
+            let done = done.clone();
+            tokio::spawn(async move {
+                let mut sweeps = 0u32;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    fail_interrupted_jobs(&opener).await.unwrap();
+                    sweeps += 1;
+                }
+                sweeps
+            })
+        };
+        for _ in 0..300 {
+            let ran = run(
+                &starter,
+                JobKind::Verify,
+                None,
+                JobStart::default(),
+                |_: &()| None,
+                |_job| async { Ok(()) },
+            )
+            .await;
+            if let Err(e) = ran {
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                panic!("a job of a live process was finished by another: {e}");
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(sweeping.await.unwrap() > 10, "the other process looked often enough");
+        for job in starter.catalog.jobs(None, 1000).await.unwrap() {
+            assert_eq!(job.state, JobState::Succeeded, "{job:?}");
+        }
+    }
+}
