@@ -129,6 +129,22 @@ pub enum JobResult {
     PitrRestore {
         restored: offsite_core::ops::pitr::restore::PitrRestored,
     },
+    /// A project's database as it was at a time, made and held for "Look inside"
+    /// (`commands::pitr_at`): the temporary archive's path the browse commands take, and the
+    /// state (the base, the last commit replayed).
+    AtState {
+        archive: String,
+        state: offsite_core::ops::pitr::at::AtState,
+    },
+}
+
+impl From<crate::commands::pitr_at::OpenedAt> for JobResult {
+    fn from(o: crate::commands::pitr_at::OpenedAt) -> Self {
+        JobResult::AtState {
+            archive: o.archive,
+            state: o.state,
+        }
+    }
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:

@@ -163,6 +163,8 @@ macro_rules! specta_builder {
                 commands::pitr::pitr_capture_now,
                 commands::pitr::pitr_plan,
                 commands::pitr::start_pitr_restore::<$runtime>,
+                commands::pitr_at::start_open_at::<$runtime>,
+                commands::pitr_at::close_at,
                 commands::tenants::list_tenants,
                 commands::tenants::show_tenant,
                 commands::tenants::add_tenant,
@@ -243,6 +245,7 @@ pub fn build_app<R: Runtime>(
         .manage(Shell::new(engine))
         .manage(JobRegistry::default())
         .manage(commands::diff::DiffTickets::default())
+        .manage(commands::pitr_at::HeldStates::default())
         .invoke_handler(specta.invoke_handler())
         .build(context)?;
     // Before any command can run (`setup` would only run once the event loop starts).

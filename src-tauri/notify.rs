@@ -190,6 +190,13 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 None => format!("the base as taken ({}); took {took}", restored.plan.base_at),
             },
         ),
+        (Some(JobResult::AtState { state, .. }), _) => (
+            format!("{} as it was at {} is ready to look inside", state.project, state.at),
+            format!(
+                "{} transactions replayed onto the base; took {took}",
+                state.transactions
+            ),
+        ),
         (Some(JobResult::RecoverUndo { report }), _) => {
             let left: u64 = report.tables.iter().map(|t| t.changed_since).sum();
             (

@@ -1063,6 +1063,7 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
 
 mod components;
 mod drill_settings;
+mod pitr_at;
 mod projects_add;
 mod recover;
 mod settings;

@@ -17,6 +17,7 @@ pub mod health;
 pub mod jobs;
 pub mod notify;
 pub mod pitr;
+pub mod pitr_at;
 pub mod projects;
 pub mod recover;
 pub mod remote;

@@ -455,6 +455,18 @@ export const commands = {
 	 *  returns the job id at once. `job-finished` carries `result.kind == "pitr_restore"`.
 	 */
 	startPitrRestore: (project: string, at: string, to: string, password: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pitr_restore", { project, at, to, password })),
+	/**
+	 *  Make `project`'s database as it was at `at` (RFC 3339) and hold it for browsing; returns
+	 *  the job id at once. `job-finished` carries `result.kind == "at_state"`: the archive's path
+	 *  and the state (the base, the last commit replayed). A time in no window is refused as the
+	 *  plan refuses it, naming the nearest restorable times.
+	 */
+	startOpenAt: (project: string, at: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_open_at", { project, at })),
+	/**
+	 *  Remove a state [`start_open_at`] made (the browse screen was closed). False: no state is
+	 *  held under that path (already closed).
+	 */
+	closeAt: (archive: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("close_at", { archive })),
 	/**  A project's tenants (name, root table, key column). */
 	listTenants: (project: string) => typedError<TenantRecord[], ErrorPayload>(__TAURI_INVOKE("list_tenants", { project })),
 	/**
@@ -623,6 +635,22 @@ export type ArtifactsSettings = {
 	path_style: boolean,
 	/**  A glob on the object's name under the prefix (`*` and `?`), e.g. `*.sql.gz`. */
 	pattern: string | null,
+};
+
+/**  Which state a `PROJECT@TIME` is: the base it was built from and the last commit replayed. */
+export type AtState = {
+	project: string,
+	/**  The time asked for (RFC 3339, µs). */
+	at: string,
+	base_backup_id: string,
+	/**  When the base's snapshot was taken. */
+	base_at: string,
+	/**  The last transaction replayed (commit time, end LSN); `None`: the base as taken. */
+	commit_at: string | null,
+	commit_lsn: string | null,
+	/**  Transactions and row changes replayed on top of the base. */
+	transactions: number,
+	changes: number,
 };
 
 /**  A backup and where its copies are. */
@@ -2208,7 +2236,13 @@ created_project: boolean; backup: BackupRecord } |
  *  A restore to a time: its plan (base, change data, the commit it stopped at) and what
  *  the replay applied.
  */
-{ kind: "pitr_restore"; restored: PitrRestored };
+{ kind: "pitr_restore"; restored: PitrRestored } | 
+/**
+ *  A project's database as it was at a time, made and held for "Look inside"
+ *  (`commands::pitr_at`): the temporary archive's path the browse commands take, and the
+ *  state (the base, the last commit replayed).
+ */
+{ kind: "at_state"; archive: string; state: AtState };
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";

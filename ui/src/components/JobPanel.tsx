@@ -266,6 +266,8 @@ function resultText(f: JobFinished): string {
         ? `Restored as of ${formatTime(p.stop_commit_at)}: ${plural(r.restored.replayed.commits, "transaction")} replayed onto the base`
         : "Restored: the base as taken (no change to replay)";
     }
+    case "at_state":
+      return `Ready to look inside: as of ${formatTime(r.state.at)}, ${plural(r.state.transactions, "transaction")} replayed onto the base`;
   }
 }
 

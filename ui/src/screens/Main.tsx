@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { UnlistenFn } from "@tauri-apps/api/event";
-import { events } from "../bindings";
+import { commands, events } from "../bindings";
 import { StoreProvider } from "../store";
 import { useSubscription } from "../ipc/subscribe";
 import { AddProject } from "./AddProject";
@@ -36,7 +36,8 @@ export type Route =
   | { screen: "project"; name: string; tab?: ProjectTab; confirmKey?: boolean }
   | { screen: "restore"; name: string; path?: string }
   | { screen: "drills"; name: string }
-  | { screen: "browse"; name: string; path: string; label: string }
+  /** `held`: a state made for this screen ("Look inside at this time"), removed when it is left. */
+  | { screen: "browse"; name: string; path: string; label: string; held?: boolean }
   | { screen: "diff"; name: string }
   | { screen: "help"; name?: string };
 
@@ -65,6 +66,16 @@ export function Main({
   useSubscription(listenOpen, (project) =>
     setRoute((current) => (KEEPS_INPUT.has(current.screen) ? current : { screen: "project", name: project })),
   );
+
+  // A state made for the browse screen ("Look inside at this time") is removed once the screen is
+  // left, whichever way (Back, Escape, the sidebar). Tracked by route, not by unmounting (which
+  // React's development mode does twice).
+  const held = useRef<string | null>(null);
+  useEffect(() => {
+    const now = route.screen === "browse" && route.held ? route.path : null;
+    if (held.current && held.current !== now) void commands.closeAt(held.current).catch(() => undefined);
+    held.current = now;
+  }, [route]);
 
   const region = useRef<HTMLDivElement>(null);
   const first = useRef(true);
@@ -179,6 +190,7 @@ export function Main({
             project={route.name}
             {...(route.path ? { initialPath: route.path } : {})}
             onClose={() => setRoute({ screen: "project", name: route.name })}
+            onLookInside={(path, label) => setRoute({ screen: "browse", name: route.name, path, label, held: true })}
           />
         )}
         <ZoneNote />

@@ -44,6 +44,8 @@ type Props = {
   /** Start with this archive chosen (a dropped file). */
   initialPath?: string;
   onClose: () => void;
+  /** A point in time's "Look inside at this time": open the state made (`archive`, held by the app). */
+  onLookInside?: (archive: string, label: string) => void;
 };
 
 function init({ project, initialPath }: { project: string; initialPath?: string | undefined }): WizardState {
@@ -51,7 +53,7 @@ function init({ project, initialPath }: { project: string; initialPath?: string 
   return initialPath ? reducer(s, { type: "typePath", path: initialPath }) : s;
 }
 
-export function RestoreWizard({ project, initialPath, onClose }: Props) {
+export function RestoreWizard({ project, initialPath, onClose, onLookInside }: Props) {
   const [state, dispatch] = useReducer(reducer, { project, initialPath }, init);
   const store = useStore();
   // The project's backups and the other saved projects (possible targets), from the store.
@@ -268,7 +270,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
       {mode === "time" && windows.length > 0 ? (
         <div className="panel wizard-body" data-testid="wizard-time">
           <h3 className="panel-title">A point in time</h3>
-          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} onRunning={setTimeRunning} />
+          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} onRunning={setTimeRunning} {...(onLookInside ? { onLookInside } : {})} />
         </div>
       ) : (
       <>

@@ -4,6 +4,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { describe, expect, it, vi } from "vitest";
 import type { JobFinished, PitrPlan, PitrStatus, Window } from "../../bindings";
 import { summary } from "../../screens/fixtures";
+import { Main } from "../../screens/Main";
 import { StoreProvider } from "../../store";
 import { RestoreWizard } from "../RestoreWizard";
 import { localFieldToUtc, localSeconds, toLocalField } from "./time";
@@ -164,5 +165,95 @@ describe("the restore wizard's point in time", () => {
     expect(document.body.textContent).not.toContain("s3cret");
     fireEvent.click(screen.getByTestId("pitr-cancel"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true));
+  });
+});
+
+describe("Look inside at this time", () => {
+  /** Main at the restore wizard, with a plan made for 06:00 and the offer clicked. */
+  async function lookInside() {
+    const calls: Call[] = [];
+    mockIPC(
+      (cmd, raw) => {
+        const args = (raw ?? {}) as Record<string, unknown>;
+        calls.push({ cmd, args });
+        switch (cmd) {
+          case "list_backups":
+            return [];
+          case "list_projects":
+            return [summary("shop", null)];
+          case "pitr_status":
+            return status([win]);
+          case "pitr_plan":
+            return thePlan(args.at as string);
+          case "start_open_at":
+            return "job-l";
+          case "browse_tables":
+            return { backup_id: "b1", project: "shop", created_at: "2026-11-26T06:00:00Z", readable: true, note: null, schemas: [], tables: [], selection: null };
+          case "close_at":
+            return true;
+          default:
+            return Promise.reject({ code: "not_found", message: `not in this test: ${cmd}`, hint: null, retryable: false });
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(<Main initial={{ screen: "restore", name: "shop" }} />);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
+    // Offered once there is a plan: what it makes is the plan's state.
+    expect(screen.queryByTestId("pitr-look-inside")).toBeNull();
+    fireEvent.click(screen.getByTestId("pitr-plan"));
+    fireEvent.click(await screen.findByTestId("pitr-look-inside"));
+    await screen.findByTestId("pitr-running");
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_open_at")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" }));
+    expect(calls.some((c) => c.cmd === "start_pitr_restore")).toBe(false);
+    return calls;
+  }
+  const ARCHIVE = "/data/pitr-at/.offsite-tmp-1/shop-at.offsite";
+
+  it("makes the state, opens it in the browse screen, and removes it when the screen is left", async () => {
+    const calls = await lookInside();
+    const done = {
+      job_id: "job-l",
+      kind: "restore",
+      ok: true,
+      error: null,
+      result: {
+        kind: "at_state",
+        archive: ARCHIVE,
+        state: { project: "shop", at: "2026-11-26T06:00:00Z", base_backup_id: "b1", base_at: "2026-11-26T05:00:00Z", commit_at: "2026-11-26T05:59:58.120Z", commit_lsn: "0/3A0001C8", transactions: 17, changes: 40 },
+      },
+    } as JobFinished;
+    await act(() => emit("job-finished", done));
+    const browse = await screen.findByTestId("browse-screen");
+    expect(browse.textContent).toContain(`shop as it was at ${localSeconds("2026-11-26T06:00:00Z")}`);
+    await waitFor(() => expect(calls.find((c) => c.cmd === "browse_tables")?.args).toEqual({ archive: ARCHIVE }));
+    expect(calls.some((c) => c.cmd === "close_at")).toBe(false);
+    fireEvent.click(screen.getByTestId("browse-back"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "close_at").map((c) => c.args)).toEqual([{ archive: ARCHIVE }]));
+  });
+
+  it("a state that cannot be made shows the engine's words, and nothing is opened", async () => {
+    const calls = await lookInside();
+    const failed = {
+      job_id: "job-l",
+      kind: "restore",
+      ok: false,
+      error: { code: "integrity", message: "change file s2 is damaged: the window after it cannot be restored", hint: "restore an earlier time", retryable: false },
+      result: null,
+    } as JobFinished;
+    await act(() => emit("job-finished", failed));
+    expect((await screen.findByTestId("pitr-run-error")).textContent).toContain("change file s2 is damaged");
+    expect(screen.queryByTestId("browse-screen")).toBeNull();
+    expect(calls.some((c) => c.cmd === "browse_tables" || c.cmd === "close_at")).toBe(false);
+  });
+
+  it("is not offered where nothing could open it (the wizard on its own)", async () => {
+    setup([win]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
+    fireEvent.click(screen.getByTestId("pitr-plan"));
+    await screen.findByTestId("pitr-plan-words");
+    expect(screen.queryByTestId("pitr-look-inside")).toBeNull();
   });
 });

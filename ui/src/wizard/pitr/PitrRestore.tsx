@@ -2,6 +2,9 @@
 // restorable windows beside it, the engine's plan in words, the target (another saved project or a
 // connection URL — an empty database: the engine restores the base there first), then the job
 // (progress, Cancel) and its report. What is restorable is the engine's: its windows and its plan.
+// "Look inside at this time" makes the database as it was then (the same base and replay, into a
+// temporary archive the app holds) and opens it in the browse screen, where "Recover these rows…"
+// takes rows from it.
 import { useEffect, useRef, useState } from "react";
 import { commands, type ErrorPayload, type JobProgress, type PitrPlan, type PitrRestored, type Window } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
@@ -12,10 +15,12 @@ import { Progress } from "../steps/Progress";
 import { localFieldToUtc, localSeconds, toLocalField } from "./time";
 
 type Target = { kind: "project"; name: string } | { kind: "url"; url: string; password: string };
+/** What the job is for: a restore, or the state made to look inside. */
+type Purpose = "restore" | "look";
 type Run =
   | { status: "idle" }
-  | { status: "running"; jobId: string | null; progress: JobProgress | null; cancelling: boolean }
-  | { status: "done"; restored: PitrRestored | null; error: ErrorPayload | null; cancelled: boolean };
+  | { status: "running"; purpose: Purpose; jobId: string | null; progress: JobProgress | null; cancelling: boolean }
+  | { status: "done"; purpose: Purpose; restored: PitrRestored | null; error: ErrorPayload | null; cancelled: boolean };
 
 type Props = {
   project: string;
@@ -24,9 +29,11 @@ type Props = {
   onClose: () => void;
   /** Told while the restore job runs (the wizard keeps its way out and the mode choice away). */
   onRunning?: (running: boolean) => void;
+  /** "Look inside at this time": the state was made; open `archive` (held by the app) as `label`. */
+  onLookInside?: (archive: string, label: string) => void;
 };
 
-export function PitrRestore({ project, windows, projects, onClose, onRunning }: Props) {
+export function PitrRestore({ project, windows, projects, onClose, onRunning, onLookInside }: Props) {
   const store = useStore();
   const newest = windows.length ? Math.max(...windows.map((w) => w.to)) : null;
   const [field, setField] = useState(() => (newest !== null ? toLocalField(Math.floor(newest / 1000)) : ""));
@@ -56,26 +63,36 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning }: 
 
   const to = target.kind === "project" ? target.name : target.url.trim();
   const canRestore = plan.status === "ok" && to !== "" && run.status === "idle";
-  const restore = async () => {
-    if (plan.status !== "ok" || !to) return;
+  /** Start the job for `purpose` and follow it to its end. */
+  const start = async (purpose: Purpose) => {
+    if (plan.status !== "ok") return;
     const planned = plan.plan.at;
-    setRun({ status: "running", jobId: null, progress: null, cancelling: false });
-    const fail = (error: ErrorPayload) => setRun({ status: "done", restored: null, error, cancelled: false });
+    setRun({ status: "running", purpose, jobId: null, progress: null, cancelling: false });
+    const fail = (error: ErrorPayload) => setRun({ status: "done", purpose, restored: null, error, cancelled: false });
     await store.ready();
     try {
-      const started = await commands.startPitrRestore(project, planned, to, target.kind === "url" ? target.password : null);
+      const started =
+        purpose === "look"
+          ? await commands.startOpenAt(project, planned)
+          : await commands.startPitrRestore(project, planned, to, target.kind === "url" ? target.password : null);
       if (started.status === "error") return fail(toErrorPayload(started.error));
       const jobId = started.data;
-      setRun({ status: "running", jobId, progress: null, cancelling: false });
+      setRun({ status: "running", purpose, jobId, progress: null, cancelling: false });
       unfollow.current = store.follow(jobId, {
         onProgress: (progress) => setRun((r) => (r.status === "running" ? { ...r, progress } : r)),
-        onFinished: (f) =>
+        onFinished: (f) => {
+          if (f.ok && f.result?.kind === "at_state" && onLookInside) {
+            onLookInside(f.result.archive, `${project} as it was at ${localSeconds(planned)}`);
+            return;
+          }
           setRun({
             status: "done",
+            purpose,
             restored: f.ok && f.result?.kind === "pitr_restore" ? f.result.restored : null,
-            error: f.ok ? null : (f.error ?? { code: "internal", message: "The restore ended without a result.", hint: null, retryable: false }),
+            error: f.ok ? null : (f.error ?? { code: "internal", message: "The job ended without a result.", hint: null, retryable: false }),
             cancelled: f.error?.code === "cancelled",
-          }),
+          });
+        },
       });
     } catch (e) {
       fail(toErrorPayload(e));
@@ -112,7 +129,9 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning }: 
         ) : run.error ? (
           <ErrorNotice error={run.error} testId="pitr-run-error" />
         ) : (
-          <p data-testid="pitr-report-cancelled">{run.cancelled ? "The restore was cancelled." : "The restore ended."}</p>
+          <p data-testid="pitr-report-cancelled">
+            {run.purpose === "look" ? "Making the database as it was then" : "The restore"} {run.cancelled ? "was cancelled." : "ended."}
+          </p>
         )}
         <div className="form-actions">
           <button type="button" className="btn btn-primary" onClick={onClose} data-testid="pitr-done">
@@ -148,6 +167,17 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning }: 
       </button>
       {plan.status === "error" && <ErrorNotice error={plan.error} testId="pitr-plan-error" />}
       {plan.status === "ok" && <PlanWords plan={plan.plan} />}
+      {plan.status === "ok" && onLookInside && (
+        <div className="field" data-testid="pitr-look">
+          <p className="small">
+            Or look inside first: its tables and rows as they were then (the same backup and changes, made here into a temporary
+            copy), and <em>Recover these rows…</em> from there into a project. Nothing is written anywhere until you recover.
+          </p>
+          <button type="button" className="btn" onClick={() => void start("look")} data-testid="pitr-look-inside">
+            Look inside at this time
+          </button>
+        </div>
+      )}
       {plan.status === "ok" && (
         <fieldset className="wizard-choices" data-testid="pitr-target">
           <legend className="muted small">Where to restore</legend>
@@ -221,7 +251,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning }: 
       )}
       <div className="form-actions">
         <span className="spacer" />
-        <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => void restore()} data-testid="pitr-restore-start">
+        <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => to && void start("restore")} data-testid="pitr-restore-start">
           Restore to this time
         </button>
       </div>

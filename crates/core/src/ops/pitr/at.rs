@@ -36,6 +36,7 @@ pub const AT_DIR: &str = "pitr-at";
 
 /// Which state a `PROJECT@TIME` is: the base it was built from and the last commit replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AtState {
     pub project: String,
     /// The time asked for (RFC 3339, µs).
