@@ -64,6 +64,8 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
          CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
          CREATE TABLE public.nokey (n int);
+         CREATE UNLOGGED TABLE public.scratch (n int);
+         INSERT INTO public.scratch VALUES (1);
          INSERT INTO public.orders (note, qty) SELECT 'before ' || g, g FROM generate_series(1, 50) g;",
     );
     let data = tempfile::tempdir().unwrap();
@@ -217,6 +219,13 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
             plan["stop_commit_at"].as_str().unwrap() <= at.as_str(),
             "{plan}"
         );
+        // Recovery empties unlogged tables: the plan says so, by name.
+        let said = plan["not_covered"].as_array().unwrap();
+        assert!(
+            said.iter().any(|x| x[0] == "public.scratch"
+                && x[1].as_str().unwrap().contains("recovery leaves it empty")),
+            "{plan}"
+        );
         assert!(
             plan["base_path"].as_str().unwrap().contains("shop_base_"),
             "{plan}"
@@ -243,6 +252,8 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         let log = String::from_utf8_lossy(&out.stderr).to_string();
         let done = ok_json(out, "restore --at");
         assert_eq!(&digests(&pg, &target), want, "instant {i} ({at}): {done}");
+        let scratch = pg.psql(&target, "SELECT count(*) FROM public.scratch");
+        assert_eq!(scratch.trim(), "0", "the unlogged table comes back empty, as planned");
         // Recovery stopped by its own time target (a later commit in the WAL at hand, the
         // listing made while it recovered) or at the listed commit's LSN: the same state.
         by_time += usize::from(log.contains("stops by its time target"));

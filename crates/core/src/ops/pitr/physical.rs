@@ -110,8 +110,13 @@ pub(crate) async fn enable(
     let (spec, mut conn) = connect(engine, &project).await?;
     let tools = tools_for(engine, &mut conn, &spec).await?;
     let restart = physical::create_slot(&mut conn, &spec, &names.slot).await?;
+    let unlogged = physical::unlogged_tables(&mut conn, &spec).await?;
     let stored = StoredCoverage {
         covered: vec!["the whole server (every database, physical WAL)".into()],
+        not_covered: unlogged
+            .into_iter()
+            .map(|t| (t, physical::UNLOGGED_EMPTY.to_string()))
+            .collect(),
         ..Default::default()
     };
     let json = serde_json::to_string(&stored).map_err(|e| Error::internal(e.to_string()))?;

@@ -316,7 +316,10 @@ pub(crate) async fn stage(
         stop_commit_at: None,
         stop_commit_lsn: None,
         transactions: 0,
-        not_covered: Vec::new(),
+        // The project database's unlogged tables when the chain began (recovery empties them).
+        not_covered: serde_json::from_str::<super::StoredCoverage>(&chain.coverage)
+            .map(|c| c.not_covered)
+            .unwrap_or_default(),
         // Set by the caller, which fetched missing segments back from copies first.
         fetched: Vec::new(),
         snapshot: String::new(),

@@ -255,6 +255,25 @@ pub async fn wal_now(conn: &mut PgConnection, spec: &ConnSpec) -> Result<WalNow>
     })
 }
 
+/// Why an unlogged table is not in a physical restore (the plan says it per table).
+pub const UNLOGGED_EMPTY: &str =
+    "unlogged: recovery leaves it empty (its rows are never written to the WAL)";
+
+/// The unlogged tables of the connected database (`schema.table`): recovery from WAL resets
+/// them, so a restore to a time brings them back empty.
+pub async fn unlogged_tables(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT n.nspname::text || '.' || c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'u' \
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e).context("listing the unlogged tables"))
+}
+
 /// Create the physical slot, reserving WAL at once; its restart LSN.
 pub async fn create_slot(conn: &mut PgConnection, spec: &ConnSpec, slot: &str) -> Result<u64> {
     let lsn: String =
