@@ -123,6 +123,8 @@ const COMMANDS: &[&str] = &[
     "pitr_capture_now",
     "pitr_plan",
     "start_pitr_restore",
+    "start_open_at",
+    "close_at",
     "list_tenants",
     "show_tenant",
     "add_tenant",

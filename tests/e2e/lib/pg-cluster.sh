@@ -91,6 +91,8 @@ shared_buffers = 16MB
 password_encryption = 'scram-sha-256'
 log_min_messages = warning
 log_timezone = 'UTC'
+# the point-in-time spec's logical capture (a slot, a publication)
+wal_level = logical
 EOF
 port=""
 for _ in 1 2 3 4 5 6 7 8; do

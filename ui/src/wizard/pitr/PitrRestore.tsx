@@ -173,9 +173,11 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
             Or look inside first: its tables and rows as they were then (the same backup and changes, made here into a temporary
             copy), and <em>Recover these rows…</em> from there into a project. Nothing is written anywhere until you recover.
           </p>
-          <button type="button" className="btn" onClick={() => void start("look")} data-testid="pitr-look-inside">
-            Look inside at this time
-          </button>
+          <div className="form-actions">
+            <button type="button" className="btn" onClick={() => void start("look")} data-testid="pitr-look-inside">
+              Look inside at this time
+            </button>
+          </div>
         </div>
       )}
       {plan.status === "ok" && (
