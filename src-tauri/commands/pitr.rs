@@ -116,19 +116,23 @@ pub fn start_pitr_restore<R: Runtime>(
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let at = parse_time(&at).map_err(err)?;
-    let subject = JobSubject {
-        project: Some(project.clone()),
-        label: format!("{project} as of a time"),
-    };
     Ok(spawn_job(
         app,
         &jobs,
         JobKind::Restore,
-        subject,
+        as_of_a_time(&project),
         move |start| async move {
             engine
                 .pitr_restore(&project, at, &to, password, &start.cancel)
                 .await
         },
     ))
+}
+
+/// What a job about `project` at a time is shown as (a restore to a time, a state to look into).
+pub(super) fn as_of_a_time(project: &str) -> JobSubject {
+    JobSubject {
+        project: Some(project.to_string()),
+        label: format!("{project} as of a time"),
+    }
 }

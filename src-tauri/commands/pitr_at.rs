@@ -6,7 +6,7 @@
 //! one's start (the engine sweeps its folder).
 
 use super::{err, CmdResult};
-use crate::jobs::{spawn_job, JobRegistry, JobSubject};
+use crate::jobs::{spawn_job, JobRegistry};
 use crate::Shell;
 use offsite_core::catalog::JobKind;
 use offsite_core::ops::pitr::at::{AtArchive, AtState};
@@ -63,15 +63,11 @@ pub fn start_open_at<R: Runtime>(
     let engine = shell.engine()?.clone();
     let at = parse_time(&at).map_err(err)?;
     let held = held.inner().clone();
-    let subject = JobSubject {
-        project: Some(project.clone()),
-        label: format!("{project} as of a time"),
-    };
     Ok(spawn_job(
         app,
         &jobs,
         JobKind::Restore,
-        subject,
+        super::pitr::as_of_a_time(&project),
         move |start| async move {
             let reporter = Reporter::new(start.progress.clone(), start.id.clone().unwrap_or_default());
             let r = AtRef { project, at };

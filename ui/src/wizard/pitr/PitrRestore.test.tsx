@@ -47,7 +47,8 @@ const thePlan = (at: string): PitrPlan => ({
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
-function setup(windows: Window[], planFails = false) {
+/** The app's commands as this file's tests need them; returns the calls made. */
+function mockCommands(windows: Window[], planFails = false): Call[] {
   const calls: Call[] = [];
   mockIPC(
     (cmd, raw) => {
@@ -71,14 +72,26 @@ function setup(windows: Window[], planFails = false) {
           return thePlan(args.at as string);
         case "start_pitr_restore":
           return "job-p";
+        case "start_open_at":
+          return "job-l";
+        case "browse_tables":
+          return { backup_id: "b1", project: "shop", created_at: "2026-11-26T06:00:00Z", readable: true, note: null, schemas: [], tables: [], selection: null };
+        case "close_at":
+          return true;
         case "cancel_job":
           return true;
         default:
-          throw new Error(`unexpected command ${cmd}`);
+          return Promise.reject({ code: "not_found", message: `not in this test: ${cmd}`, hint: null, retryable: false });
       }
     },
     { shouldMockEvents: true },
   );
+  return calls;
+}
+
+/** The wizard on its own. */
+function setup(windows: Window[], planFails = false) {
+  const calls = mockCommands(windows, planFails);
   render(
     <StoreProvider>
       <RestoreWizard project="shop" onClose={vi.fn()} />
@@ -171,32 +184,7 @@ describe("the restore wizard's point in time", () => {
 describe("Look inside at this time", () => {
   /** Main at the restore wizard, with a plan made for 06:00 and the offer clicked. */
   async function lookInside() {
-    const calls: Call[] = [];
-    mockIPC(
-      (cmd, raw) => {
-        const args = (raw ?? {}) as Record<string, unknown>;
-        calls.push({ cmd, args });
-        switch (cmd) {
-          case "list_backups":
-            return [];
-          case "list_projects":
-            return [summary("shop", null)];
-          case "pitr_status":
-            return status([win]);
-          case "pitr_plan":
-            return thePlan(args.at as string);
-          case "start_open_at":
-            return "job-l";
-          case "browse_tables":
-            return { backup_id: "b1", project: "shop", created_at: "2026-11-26T06:00:00Z", readable: true, note: null, schemas: [], tables: [], selection: null };
-          case "close_at":
-            return true;
-          default:
-            return Promise.reject({ code: "not_found", message: `not in this test: ${cmd}`, hint: null, retryable: false });
-        }
-      },
-      { shouldMockEvents: true },
-    );
+    const calls = mockCommands([win]);
     render(<Main initial={{ screen: "restore", name: "shop" }} />);
     fireEvent.click(await screen.findByTestId("wizard-mode-time"));
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
