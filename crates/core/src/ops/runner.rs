@@ -14,7 +14,8 @@
 //! only the operation knows what it wrote.
 
 use crate::catalog::{
-    new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project, INTERRUPTED_MESSAGE,
+    new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project,
+    INTERRUPTED_MESSAGE,
 };
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -281,9 +282,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_starting_job_is_never_taken_for_an_interrupted_one() {
         let dir = tempfile::tempdir().unwrap();
-        let config = || {
-            EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(Some(dir.path().into()))
-        };
+        let config =
+            || EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(Some(dir.path().into()));
         let starter = Engine::open(config()).await.unwrap();
         let opener = Engine::open(config()).await.unwrap();
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -314,7 +314,10 @@ mod tests {
             }
         }
         done.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert!(sweeping.await.unwrap() > 10, "the other process looked often enough");
+        assert!(
+            sweeping.await.unwrap() > 10,
+            "the other process looked often enough"
+        );
         for job in starter.catalog.jobs(None, 1000).await.unwrap() {
             assert_eq!(job.state, JobState::Succeeded, "{job:?}");
         }

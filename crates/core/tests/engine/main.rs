@@ -55,6 +55,7 @@ mod parallel_restore;
 mod pg_engine;
 mod pitr_capture_cap;
 mod pitr_copy_lock;
+mod pitr_drop_slot;
 mod pitr_wal_listing;
 mod plain_sql;
 mod platform_privileges;
