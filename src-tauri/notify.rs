@@ -191,7 +191,10 @@ pub fn job_text(done: &JobDone) -> NotificationText {
             },
         ),
         (Some(JobResult::AtState { state, .. }), _) => (
-            format!("{} as it was at {} is ready to look inside", state.project, state.at),
+            format!(
+                "{} as it was at {} is ready to look inside",
+                state.project, state.at
+            ),
             format!(
                 "{} transactions replayed onto the base; took {took}",
                 state.transactions

@@ -69,7 +69,8 @@ pub fn start_open_at<R: Runtime>(
         JobKind::Restore,
         super::pitr::as_of_a_time(&project),
         move |start| async move {
-            let reporter = Reporter::new(start.progress.clone(), start.id.clone().unwrap_or_default());
+            let reporter =
+                Reporter::new(start.progress.clone(), start.id.clone().unwrap_or_default());
             let r = AtRef { project, at };
             let made = engine.materialise_at(&r, &reporter, &start.cancel).await?;
             let state = made.state.clone();
@@ -89,5 +90,9 @@ pub async fn close_at(held: State<'_, HeldStates>, archive: String) -> CmdResult
     let held = held.inner().clone();
     tokio::task::spawn_blocking(move || held.release(&archive))
         .await
-        .map_err(|e| err(offsite_core::Error::internal(format!("closing the state failed: {e}"))))
+        .map_err(|e| {
+            err(offsite_core::Error::internal(format!(
+                "closing the state failed: {e}"
+            )))
+        })
 }

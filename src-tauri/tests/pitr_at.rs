@@ -66,7 +66,12 @@ fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
     .unwrap();
     let (before_capture, _) = server_now(&pg, "desk_at");
     std::thread::sleep(std::time::Duration::from_millis(20));
-    invoke(&t, "pitr_enable", json!({ "project": "shop", "mode": "logical" })).unwrap();
+    invoke(
+        &t,
+        "pitr_enable",
+        json!({ "project": "shop", "mode": "logical" }),
+    )
+    .unwrap();
     as_owner("INSERT INTO orders VALUES (2, 'two')");
     as_owner("INSERT INTO orders VALUES (3, 'three''s')");
     let (at, at_micros) = server_now(&pg, "desk_at");
@@ -94,17 +99,36 @@ fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
     got.sort();
     assert_eq!(got, ["1", "2", "3"], "{page}");
 
-    assert_eq!(invoke(&t, "close_at", json!({ "archive": archive })).unwrap(), true);
-    assert!(!std::path::Path::new(&archive).exists(), "{archive} is removed");
-    assert_eq!(invoke(&t, "close_at", json!({ "archive": archive })).unwrap(), false);
+    assert_eq!(
+        invoke(&t, "close_at", json!({ "archive": archive })).unwrap(),
+        true
+    );
+    assert!(
+        !std::path::Path::new(&archive).exists(),
+        "{archive} is removed"
+    );
+    assert_eq!(
+        invoke(&t, "close_at", json!({ "archive": archive })).unwrap(),
+        false
+    );
 
     // Before the capture began: no window holds it; the job fails naming the nearest time.
-    let job = invoke(&t, "start_open_at", json!({ "project": "shop", "at": before_capture })).unwrap();
+    let job = invoke(
+        &t,
+        "start_open_at",
+        json!({ "project": "shop", "at": before_capture }),
+    )
+    .unwrap();
     let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
     assert_eq!(finished["ok"], false, "{finished}");
     let message = finished["error"]["message"].as_str().unwrap();
     assert!(message.contains("restorable"), "{finished}");
     // A time that is no time is refused at once.
-    let e = invoke(&t, "start_open_at", json!({ "project": "shop", "at": "yesterday; DROP TABLE orders" })).unwrap_err();
+    let e = invoke(
+        &t,
+        "start_open_at",
+        json!({ "project": "shop", "at": "yesterday; DROP TABLE orders" }),
+    )
+    .unwrap_err();
     assert_eq!(e["code"], "invalid_input", "{e}");
 }

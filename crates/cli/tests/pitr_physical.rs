@@ -253,7 +253,11 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         let done = ok_json(out, "restore --at");
         assert_eq!(&digests(&pg, &target), want, "instant {i} ({at}): {done}");
         let scratch = pg.psql(&target, "SELECT count(*) FROM public.scratch");
-        assert_eq!(scratch.trim(), "0", "the unlogged table comes back empty, as planned");
+        assert_eq!(
+            scratch.trim(),
+            "0",
+            "the unlogged table comes back empty, as planned"
+        );
         // Recovery stopped by its own time target (a later commit in the WAL at hand, the
         // listing made while it recovered) or at the listed commit's LSN: the same state.
         by_time += usize::from(log.contains("stops by its time target"));
