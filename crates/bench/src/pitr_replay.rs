@@ -13,7 +13,8 @@
 //!    restore to T's time − the base's).
 //!
 //! 4. The floor: PostgreSQL's own logical apply of the same changes. A copy of the database
-//!    is made (`CREATE DATABASE … TEMPLATE`) and a `pgoutput` slot of the same publication
+//!    is made (`CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY`: not through the WAL the
+//!    capture reads) and a `pgoutput` slot of the same publication
 //!    created at once, before anything writes; after T a subscription in the copy applies
 //!    what that slot holds (`copy_data = false`), timed until the slot is confirmed past T's
 //!    WAL position and checked like a restore. Offsite's replay against it: its throughput /
@@ -52,7 +53,13 @@ const APPLY_SLOT: &str = "offsite_bench_apply";
 fn apply_floor_ready(b: &PitrBench) -> Result<(), String> {
     b.pg.try_psql(
         "postgres",
-        &format!("CREATE DATABASE {APPLY_DB} TEMPLATE {}", crate::pitr::DB),
+        // FILE_COPY: PostgreSQL 15's default (WAL_LOG) writes the whole copy into the WAL the
+        // capture's slot holds — a 1 GB base put it past its 1 GiB limit at once, and the
+        // capture dropped its slot before the first segment.
+        &format!(
+            "CREATE DATABASE {APPLY_DB} TEMPLATE {} STRATEGY FILE_COPY",
+            crate::pitr::DB
+        ),
     )?;
     b.psql(&format!(
         "SELECT pg_create_logical_replication_slot('{APPLY_SLOT}', 'pgoutput')"
