@@ -2,8 +2,8 @@
 //! engine's `PROJECT@TIME`, as `offsite browse shop@TIME` makes it: the base restored into a
 //! throwaway cluster, the changes replayed, the database dumped into a temporary archive. The
 //! archive is held here while the browse screen reads it (and "Recover these rows…" recovers
-//! from it), and removed when the screen closes it — or, when the app quits first, at the next
-//! one's start (the engine sweeps its folder).
+//! from it), and removed when the screen closes it — or, when the app quits first, when the next
+//! state is made (the engine sweeps its folder of what no running process holds).
 
 use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry};
