@@ -326,34 +326,23 @@ pub async fn disable(conn: &mut PgConnection, spec: &ConnSpec, names: &Names) ->
     Ok(had)
 }
 
-/// Drop the replication slot named `slot`, and only it; false when there is none.
+/// Drop the replication slot named `slot`, and only it; false when there is none. One round
+/// trip (the disk limit drops the slot while the WAL grows).
 ///
-/// The drop is its own statement, given the name: never a condition of a query over
-/// `pg_replication_slots`. PostgreSQL orders a filter's conditions by their cost, not as
+/// The drop is in the select list, evaluated only for the rows the `WHERE` kept: never a
+/// condition of the filter. PostgreSQL orders a filter's conditions by their cost, not as
 /// written: `WHERE slot_name = $1 AND pg_drop_replication_slot(slot_name) IS NOT NULL` called
 /// the drop for every slot first, dropping every inactive slot on the server, other tools' too.
 pub async fn drop_slot(conn: &mut PgConnection, spec: &ConnSpec, slot: &str) -> Result<bool> {
-    let what = |e| spec.map_sqlx(e).context("dropping the slot");
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1::name)",
+    let done = sqlx::query(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+         WHERE slot_name = $1::name",
     )
     .bind(slot)
-    .fetch_one(&mut *conn)
+    .execute(&mut *conn)
     .await
-    .map_err(what)?;
-    if !exists {
-        return Ok(false);
-    }
-    match sqlx::query("SELECT pg_drop_replication_slot($1::name)")
-        .bind(slot)
-        .execute(&mut *conn)
-        .await
-    {
-        Ok(_) => Ok(true),
-        // Gone since it was looked for (42704: undefined_object).
-        Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42704") => Ok(false),
-        Err(e) => Err(what(e)),
-    }
+    .map_err(|e| spec.map_sqlx(e).context("dropping the slot"))?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// A slot's position and the WAL it holds on the server.
