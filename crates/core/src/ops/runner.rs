@@ -174,6 +174,9 @@ pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
         if let Some(lock) = try_lock(&path)? {
             // Its process may have finished it (and let go of the lock) since the list was read.
             if engine.catalog.job(&job.id).await?.state.is_finished() {
+                // Opening it made the file again: not left behind.
+                drop(lock);
+                let _ = std::fs::remove_file(&path);
                 continue;
             }
             let e = Error::new(ErrorKind::Interrupted, INTERRUPTED_MESSAGE)
