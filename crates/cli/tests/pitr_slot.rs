@@ -8,7 +8,8 @@ mod common;
 
 use common::pg::{offsite, ok, ok_json, refused, run};
 use common::pitr::{
-    assert_ended_for_the_disk, assert_held_within_one_segment, project_with, sql, ROLE,
+    assert_ended_for_the_disk, assert_held_within_one_segment, project_with, segment_files, sql,
+    ROLE,
 };
 use offsite_testkit::TestCluster;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,6 +109,18 @@ fn a_slot_past_its_limit_is_dropped_within_one_wal_segment_of_it() {
             .spawn()
             .unwrap(),
     );
+    // The load starts once the capture runs (a first commit read into a segment): the WAL
+    // written while the process is still starting is no capture's to watch, and on a loaded
+    // machine's slow start it alone could pass the limit.
+    sql(&pg, db, "INSERT INTO public.big (pad) VALUES ('first')");
+    let waiting = Instant::now();
+    while segment_files(d).is_empty() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "the capture wrote no segment in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     let (peak, samples, dropped) = std::thread::scope(|s| {

@@ -51,8 +51,13 @@ pub(super) async fn over_limit(
         free,
     ))
     .unwrap_or(i64::MAX);
+    // Sampled at once, then every SAMPLE: a watcher starts with every pass and between
+    // passes, and a first sample a SAMPLE late would leave the slot unwatched that long each time.
+    let mut first = true;
     loop {
-        tokio::time::sleep(SAMPLE).await;
+        if !std::mem::take(&mut first) {
+            tokio::time::sleep(SAMPLE).await;
+        }
         match server::slot_state(&mut conn, &spec, slot).await {
             Ok(Some(s)) if s.retained_bytes > limit => {
                 if let Some(p) = &pass {
