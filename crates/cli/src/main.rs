@@ -443,6 +443,38 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
+/// The user's Ctrl-C presses, listened for from one subscription: a second press that comes
+/// while the first is being answered is kept, not lost (`tokio::signal::ctrl_c()` subscribes
+/// anew on each call, and a signal delivered before the new subscription is not seen).
+struct CtrlC {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl CtrlC {
+    fn listen() -> Self {
+        CtrlC {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// The next press (false: it cannot be listened for).
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            match &mut self.signal {
+                Some(s) => s.recv().await.is_some(),
+                None => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
+}
+
 fn main() -> ExitCode {
     offsite_core::allocator::configure();
     let cli = match Cli::try_parse() {
@@ -471,10 +503,11 @@ fn main() -> ExitCode {
             .expect("tokio runtime");
         std::thread::spawn(move || {
             signals.block_on(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
+                let mut presses = CtrlC::listen();
+                if presses.next().await {
                     output::cancelling();
                     cancel.cancel();
-                    if tokio::signal::ctrl_c().await.is_ok() {
+                    if presses.next().await {
                         offsite_core::postgres::process::kill_all_now();
                         output::stopped_at_once();
                         std::process::exit(exit::CANCELLED.into());
