@@ -3,7 +3,8 @@
 //! whose function reads a setting only the target database has), rolls back the open
 //! transaction, and says exactly what the target holds: the base and the whole transactions
 //! before the last target commit, as the project was at an earlier time, with its sequences set
-//! past every value those transactions used (the next insert does not collide).
+//! past every value those transactions used (the next insert does not collide) — also when the
+//! connection is lost just as the target commits (what it holds is asked of it).
 
 mod common;
 
@@ -177,4 +178,113 @@ fn a_replay_sends_its_changes_in_batches() {
     );
     let got = pg.psql("pitr_batches_target", DIGEST);
     assert_eq!(got, want, "the rows as at the time");
+}
+
+/// The connection to the target lost as the target commits a batch (a fault proxy in front of
+/// the target cuts the answer to a COMMIT: the server committed, Offsite never heard it): the
+/// error says what the target holds — asked of the target on a fresh connection, not assumed
+/// from the last answer it had — and the target holds exactly that: whole transactions, no gap.
+#[test]
+fn a_connection_lost_as_the_target_commits_says_what_the_target_holds() {
+    let db = "pitr_cut";
+    let (pg, data) = project_with(
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, v int NOT NULL);
+         INSERT INTO public.orders (v) SELECT 1 FROM generate_series(1, 10);",
+    );
+    let d = data.path();
+    common::pg::ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    // Enough single-row transactions that the replay is still running when the test has seen
+    // its first batch in the target (a batch commits about every 128 changes).
+    sql(
+        &pg,
+        db,
+        "DO $$ BEGIN
+           FOR i IN 1..40000 LOOP INSERT INTO public.orders (v) VALUES (1); COMMIT; END LOOP;
+         END $$",
+    );
+    let after = server_now(&pg);
+    std::thread::sleep(Duration::from_millis(1200));
+    common::pg::ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+
+    let target = "pitr_cut_target";
+    pg.create_db(target);
+    let proxy =
+        offsite_testkit::FaultProxy::start(format!("127.0.0.1:{}", pg.port()).parse().unwrap());
+    let via_proxy = format!("postgres://postgres@127.0.0.1:{}/{target}", proxy.port());
+    let child = common::pg::offsite(
+        d,
+        &pg,
+        &["restore", "shop", "--at", &after, "--to", &via_proxy],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Once the replay has committed a first batch (the base holds 10 rows), the next answer
+    // to a COMMIT through the proxy — the replay's — is cut.
+    let began = std::time::Instant::now();
+    loop {
+        let rows = pg
+            .try_psql(target, "SELECT count(*) FROM public.orders")
+            .ok()
+            .and_then(|r| r.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        if rows > 10 {
+            proxy.cut_next_on(b"C\0\0\0\x0bCOMMIT\0");
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "the replay never committed a batch"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the replay must fail: {text}");
+    assert_eq!(proxy.cuts(), 1, "a COMMIT's answer was cut: {text}");
+    for needle in [
+        "stopped while replaying its changes",
+        "is left as shop was at",
+        "restore again",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in: {text}");
+    }
+    let held: Vec<i64> = pg
+        .psql(
+            target,
+            "SELECT count(*), coalesce(max(id), 0) FROM public.orders",
+        )
+        .trim()
+        .split('|')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (rows, max_id) = (held[0], held[1]);
+    assert_eq!(
+        rows, max_id,
+        "whole transactions in order, no gap: {held:?}"
+    );
+    assert!(rows > 10 && rows < 40_010, "part of the changes: {held:?}");
+    let said: i64 = text
+        .split(" transactions after it")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of transactions in: {text}"));
+    assert_eq!(
+        said,
+        rows - 10,
+        "the message counts what the target holds, the unanswered commit's batch included: {text}"
+    );
+    let next: i64 = pg
+        .psql(target, "SELECT nextval('public.orders_id_seq')")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(next > rows, "the sequence put right: nextval {next}");
 }

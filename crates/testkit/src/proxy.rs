@@ -19,6 +19,9 @@ struct State {
     /// Connections still to cut once they carried `cut_after` bytes from the server.
     cut: AtomicU32,
     cut_after: AtomicU64,
+    /// Cut the next connection whose answer from the server holds these bytes (before any of
+    /// that answer reaches the client).
+    cut_on: std::sync::Mutex<Option<Vec<u8>>>,
     accepted: AtomicU32,
     refused: AtomicU32,
     cuts_done: AtomicU32,
@@ -75,6 +78,12 @@ impl FaultProxy {
         self.state.cut_after.store(after_bytes, Ordering::SeqCst);
         self.state.cut.store(n, Ordering::SeqCst);
     }
+    /// Cut the next connection whose bytes from the server hold `pattern` (say, a PostgreSQL
+    /// `COMMIT` command's completion: the server has committed, the client never learns it).
+    /// None of the read holding it is passed on.
+    pub fn cut_next_on(&self, pattern: &[u8]) {
+        *self.state.cut_on.lock().unwrap() = Some(pattern.to_vec());
+    }
     /// Connections accepted so far (refused ones included).
     pub fn accepted(&self) -> u32 {
         self.state.accepted.load(Ordering::SeqCst)
@@ -129,6 +138,12 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: Arc<State>) {
             Ok(n) => n,
         };
         carried += n as u64;
+        if cut_on_pattern(&st, &buf[..n]) {
+            st.cuts_done.fetch_add(1, Ordering::SeqCst);
+            let _ = to.shutdown(Shutdown::Both);
+            let _ = from.shutdown(Shutdown::Both);
+            break;
+        }
         if armed
             && carried > st.cut_after.load(Ordering::SeqCst)
             && st.cut.load(Ordering::SeqCst) > 0
@@ -150,4 +165,16 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: Arc<State>) {
     }
     let _ = to.shutdown(Shutdown::Write);
     let _ = up.join();
+}
+
+/// Whether `chunk` holds the pattern a cut waits for (taken: one cut per pattern set).
+fn cut_on_pattern(st: &State, chunk: &[u8]) -> bool {
+    let mut on = st.cut_on.lock().unwrap_or_else(|p| p.into_inner());
+    let hit = on
+        .as_deref()
+        .is_some_and(|p| !p.is_empty() && chunk.windows(p.len()).any(|w| w == p));
+    if hit {
+        *on = None;
+    }
+    hit
 }

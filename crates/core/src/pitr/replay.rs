@@ -47,6 +47,10 @@ pub struct Abandoned {
     /// read, these are the previous segment's.
     pub sequences: Vec<SequenceValue>,
     pub sequences_known: bool,
+    /// A COMMIT sent whose answer never came (the connection lost as the target committed, or
+    /// before): the target transaction's id, and what the target holds if it did commit.
+    /// [`put_right`] asks the target which it was.
+    pub in_doubt: Option<(i64, Replayed)>,
 }
 
 /// Replays segments in order; relations carry over from one segment to the next.
@@ -78,6 +82,10 @@ pub struct Replayer<'a> {
     replica_role: Option<bool>,
     /// Where it could not: the tables whose triggers this replay disabled, and which.
     disabled: HashMap<String, Vec<String>>,
+    /// The id of the target's open transaction (asked with its BEGIN, in the same round trip).
+    xid: Option<i64>,
+    /// See [`Abandoned::in_doubt`].
+    in_doubt: Option<(i64, Replayed)>,
 }
 
 /// Changes applied before the target's transaction is committed and a new one begun. Measured
@@ -114,6 +122,8 @@ impl<'a> Replayer<'a> {
             applier_tried: false,
             replica_role: None,
             disabled: HashMap::new(),
+            xid: None,
+            in_doubt: None,
         }
     }
 
@@ -144,6 +154,7 @@ impl<'a> Replayer<'a> {
                 disabled: HashMap::new(),
                 sequences: Vec::new(),
                 sequences_known: true,
+                in_doubt: None,
             })
         })
     }
@@ -157,6 +168,7 @@ impl<'a> Replayer<'a> {
             disabled: std::mem::take(&mut self.disabled),
             sequences: std::mem::take(&mut self.sequences),
             sequences_known: self.sequences_known,
+            in_doubt: self.in_doubt.take(),
         })
     }
 
@@ -230,7 +242,12 @@ impl<'a> Replayer<'a> {
             self.flush().await?;
         }
         if self.batch.take().is_some() {
-            self.exec("COMMIT", &[]).await?;
+            if let Err(e) = self.exec("COMMIT", &[]).await {
+                // Refused, or sent and never answered: the target may hold this batch or not.
+                self.in_doubt = self.xid.take().map(|x| (x, self.done.clone()));
+                return Err(e);
+            }
+            self.xid = None;
             self.committed = self.done.clone();
             if let Some(a) = self.applier.as_mut() {
                 a.committed();
@@ -259,6 +276,26 @@ impl<'a> Replayer<'a> {
             }
             None => Ok(()),
         }
+    }
+
+    /// Begin a target transaction and learn its id, in one round trip (the id decides, should
+    /// its COMMIT go unanswered, whether the target holds it: [`put_right`]).
+    async fn begin(&mut self) -> Result<()> {
+        self.done.round_trips += 1;
+        // A query without parameters goes by the simple protocol: both statements, one trip.
+        let row = sqlx::Executor::fetch_one(&mut *self.conn, "BEGIN; SELECT txid_current()")
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::ValidationFailed,
+                    format!(
+                        "replaying a captured change failed: {}",
+                        self.spec.map_sqlx(e).message()
+                    ),
+                )
+            })?;
+        self.xid = sqlx::Row::try_get::<i64, _>(&row, 0).ok();
+        Ok(())
     }
 
     async fn exec(&mut self, sql: &str, args: &[serde_json::Value]) -> Result<()> {
@@ -295,7 +332,7 @@ impl<'a> Replayer<'a> {
                     self.stopped = true;
                 } else {
                     if self.batch.is_none() {
-                        self.exec("BEGIN", &[]).await?;
+                        self.begin().await?;
                         self.batch = Some(0);
                     }
                     self.open = Some(true);
@@ -529,8 +566,19 @@ async fn set_sequences(
 /// After an [`Abandoned`] replay, on a fresh connection to the target: enable the triggers it
 /// disabled and set the sequences (so that the next value after the transactions it holds is
 /// never one they used). What could not be done, in words (empty: all of it).
-pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &Abandoned) -> Vec<String> {
+pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &mut Abandoned) -> Vec<String> {
     let mut not_done = Vec::new();
+    if let Some((xid, held)) = a.in_doubt.take() {
+        match committed(conn, xid).await {
+            Some(true) => a.applied = held,
+            Some(false) => {}
+            None => not_done.push(format!(
+                "whether its last {} transactions were committed could not be learnt (the \
+                 target's transaction {xid})",
+                held.commits - a.applied.commits
+            )),
+        }
+    }
     if let Err(e) = enable_triggers(conn, spec, &a.disabled).await {
         let tables: Vec<&str> = a.disabled.keys().map(String::as_str).collect();
         not_done.push(format!(
@@ -546,6 +594,25 @@ pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &Abandoned) 
         ));
     }
     not_done
+}
+
+/// Whether the target committed its transaction `xid` (`None`: it could not be learnt). A
+/// transaction whose session the server has not yet seen end is waited for, a few seconds.
+async fn committed(conn: &mut PgConnection, xid: i64) -> Option<bool> {
+    for _ in 0..100 {
+        let status: Option<String> = sqlx::query_scalar("SELECT txid_status($1)")
+            .bind(xid)
+            .fetch_one(&mut *conn)
+            .await
+            .ok()?;
+        match status.as_deref() {
+            Some("committed") => return Some(true),
+            Some("aborted") => return Some(false),
+            Some("in progress") => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn table(r: &Relation) -> String {

@@ -324,15 +324,24 @@ async fn left_part_way(
     plan: &PitrPlan,
     spec: &ConnSpec,
     password: Option<&str>,
-    a: crate::pitr::replay::Abandoned,
+    mut a: crate::pitr::replay::Abandoned,
     safety: Option<std::path::PathBuf>,
 ) -> Error {
     let mut not_done = match spec.connect(password).await {
-        Ok(mut conn) => crate::pitr::replay::put_right(&mut conn, spec, &a).await,
-        Err(e) => vec![format!(
-            "its triggers and sequences could not be put right ({})",
-            e.message()
-        )],
+        Ok(mut conn) => crate::pitr::replay::put_right(&mut conn, spec, &mut a).await,
+        Err(e) => {
+            let mut not = vec![format!(
+                "its triggers and sequences could not be put right ({})",
+                e.message()
+            )];
+            if let Some((_, held)) = &a.in_doubt {
+                not.push(format!(
+                    "it may also hold the {} transactions after those, whose commit went unanswered",
+                    held.commits - a.applied.commits
+                ));
+            }
+            not
+        }
     };
     if !a.sequences_known {
         not_done.push(
