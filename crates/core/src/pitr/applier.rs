@@ -170,7 +170,8 @@ impl Applier {
     }
 }
 
-fn replay_failed(spec: &ConnSpec, e: sqlx::Error) -> Error {
+/// A statement the target refused, or a connection lost, while replaying.
+pub(crate) fn replay_failed(spec: &ConnSpec, e: sqlx::Error) -> Error {
     Error::new(
         ErrorKind::ValidationFailed,
         format!(

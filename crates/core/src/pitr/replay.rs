@@ -5,7 +5,7 @@
 //! jsonb would reorder keys and drop whitespace and duplicate keys); identifiers are quoted; no
 //! value is ever part of the SQL text.
 
-use super::applier::Applier;
+use super::applier::{replay_failed, Applier};
 use super::segment::{SegmentReader, SequenceValue};
 use super::snapshot::XidSnapshot;
 use crate::crypto::UserKey;
@@ -285,15 +285,7 @@ impl<'a> Replayer<'a> {
         // A query without parameters goes by the simple protocol: both statements, one trip.
         let row = sqlx::Executor::fetch_one(&mut *self.conn, "BEGIN; SELECT txid_current()")
             .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::ValidationFailed,
-                    format!(
-                        "replaying a captured change failed: {}",
-                        self.spec.map_sqlx(e).message()
-                    ),
-                )
-            })?;
+            .map_err(|e| replay_failed(self.spec, e))?;
         self.xid = sqlx::Row::try_get::<i64, _>(&row, 0).ok();
         Ok(())
     }
@@ -304,15 +296,9 @@ impl<'a> Replayer<'a> {
         for a in args {
             q = q.bind(sqlx::types::Json(a));
         }
-        q.execute(&mut *self.conn).await.map_err(|e| {
-            Error::new(
-                ErrorKind::ValidationFailed,
-                format!(
-                    "replaying a captured change failed: {}",
-                    self.spec.map_sqlx(e).message()
-                ),
-            )
-        })?;
+        q.execute(&mut *self.conn)
+            .await
+            .map_err(|e| replay_failed(self.spec, e))?;
         Ok(())
     }
 
