@@ -4,7 +4,8 @@
 // second and captured (Capture now); the restore wizard's "A point in time" plans that second and
 // "Look inside at this time" opens the database as it was then in the browse screen: the rows
 // committed by that second, not the ones after it. Leaving the screen removes the temporary
-// state. Screenshots: the card on, the plan, the browse screen.
+// state. The diff screen compares that second with the database now (its own state, removed on
+// leaving). Screenshots: the card on, the plan, the browse screen, the diff.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -91,7 +92,8 @@ describe("a point in time in the app", () => {
         "pitr-at",
         second,
       );
-      assert.equal(await $("pitr-at").getValue(), second);
+      // A datetime-local field leaves out ":00" seconds.
+      assert.equal((await $("pitr-at").getValue()).replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d)$/, "$1:00"), second);
       await $("pitr-plan").click();
       await $("pitr-plan-words").waitForDisplayed({ timeout: 60_000 });
       assert.match(await $("pitr-plan-segments").getText(), /Then replays 1 transaction/);
@@ -126,6 +128,44 @@ describe("a point in time in the app", () => {
       // Leaving the screen removes the state.
       await $("browse-back").click();
       await until(app.browser, "the state removed", async () => states(app.dataDir).length === 0, { timeoutMs: 30_000 });
+
+      // The diff screen: that second against the database now — the row deleted and the row added since.
+      await $("project-page").waitForDisplayed({ timeout: 30_000 });
+      await $("open-diff").click();
+      await $("diff-screen").waitForDisplayed({ timeout: 30_000 });
+      await until(app.browser, "a point in time offered", async () => /A point in time/.test(String(await $("diff-from").getProperty("textContent"))), {
+        timeoutMs: 30_000,
+      });
+      await $("diff-from").selectByAttribute("value", "@time");
+      await $("diff-at").waitForDisplayed({ timeout: 10_000 });
+      await app.browser.execute(
+        (id, value) => {
+          const el = document.querySelector(`[data-testid="${id}"]`);
+          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, value);
+          el.dispatchEvent(new Event("input", { bubbles: true }));
+        },
+        "diff-at",
+        second,
+      );
+      await $("diff-to").selectByAttribute("value", `${DB}:live`);
+      await $("diff-compare").click();
+      const compared = await until(
+        app.browser,
+        "the comparison (or its error)",
+        async () => ((await $("diff-tables").isExisting()) ? "tables" : (await $("diff-error").isExisting()) ? "error" : null),
+        { timeoutMs: 180_000, intervalMs: 250 },
+      );
+      if (compared !== "tables") {
+        await app.screenshot("04-pitr-diff-failed");
+        assert.fail(`the diff at a time failed: ${await $("diff-error").getText()}`);
+      }
+      const counts = [];
+      for (const t of await app.browser.$$(byTestId("diff-table"))) counts.push(String(await t.getProperty("textContent")));
+      assert.ok(counts.some((t) => t.includes("public.orders") && t.includes("+1 −1 ~0")), counts.join(" | "));
+      assert.equal(states(app.dataDir).length, 1, "the state is held while the diff reads it");
+      await app.screenshot("04-pitr-diff");
+      await $("diff-back").click();
+      await until(app.browser, "the diff's state removed", async () => states(app.dataDir).length === 0, { timeoutMs: 30_000 });
       offsite("pitr", "disable", DB);
     } finally {
       await app.close();

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import type { RowChange, TableDiff } from "../bindings";
-import { backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
+import { AT_TIME, backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
+import { localFieldToUtc } from "../wizard/pitr/time";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 
@@ -228,5 +229,106 @@ describe("DiffScreen", () => {
     expect(body(".diff-removed :is(.diff-mark, .diff-kind)")).toContain("color: var(--danger-text)");
     expect(body(".diff-changed :is(.diff-mark, .diff-kind)")).toContain("color: var(--warn)");
     expect(body(".diff-rows")).toContain("list-style: none");
+  });
+
+  describe("a point in time", () => {
+    /** The project captured from 05:00 to 06:00 UTC; each state made is `/at/N` (counted). */
+    function capturedApi() {
+      const api = fakeApi();
+      let made = 0;
+      api.windows = vi.fn(() =>
+        ok([
+          {
+            chain_id: "c1",
+            from: Date.parse("2026-11-26T05:00:00Z") * 1000,
+            to: Date.parse("2026-11-26T06:00:00Z") * 1000,
+            from_text: "2026-11-26T05:00:00Z",
+            to_text: "2026-11-26T06:00:00Z",
+            broken_by: null,
+            segments: 60,
+          },
+        ]),
+      );
+      api.openAt = vi.fn(() => ok(`/at/${(made += 1)}`));
+      api.closeAt = vi.fn(() => Promise.resolve(true));
+      return api;
+    }
+
+    it("is offered where the project is captured: the state made once by the engine, compared and read by its archive, removed on leaving", async () => {
+      const api = capturedApi();
+      const view = render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+      await waitFor(() => expect(screen.getByTestId("diff-from")).toHaveTextContent("A point in time…"));
+      fireEvent.change(screen.getByTestId("diff-from"), { target: { value: AT_TIME } });
+      // The time field starts at the newest restorable moment (local time), the windows beside it.
+      const field = screen.getByTestId("diff-at") as HTMLInputElement;
+      expect(localFieldToUtc(field.value)).toBe("2026-11-26T06:00:00Z");
+      expect(screen.getByTestId("diff-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 → 2026-11-2\d \d\d:00:00/);
+      fireEvent.change(field, { target: { value: "" } });
+      expect(screen.getByTestId("diff-compare")).toBeDisabled();
+      const local = (iso: string) => {
+        const d = new Date(iso);
+        const p = (n: number) => String(n).padStart(2, "0");
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+      };
+      fireEvent.change(field, { target: { value: local("2026-11-26T05:30:15Z") } });
+      fireEvent.click(screen.getByTestId("diff-compare"));
+      await waitFor(() => expect(screen.getAllByTestId("diff-table")).toHaveLength(4));
+      expect(api.openAt).toHaveBeenCalledWith("shop", "2026-11-26T05:30:15Z", expect.any(Function));
+      expect(api.compare).toHaveBeenCalledWith("/at/1", "b2-newest", expect.any(String));
+      // A table's rows come from the same state, not a new one.
+      fireEvent.click(screen.getAllByTestId("diff-open-table")[0]!);
+      await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(ROW_PAGE));
+      expect(api.rows).toHaveBeenLastCalledWith("/at/1", "b2-newest", "public", "orders", 0, ROW_PAGE, expect.any(String));
+      // Compared again at the same time: the state is reused; at another time: a new one, the old removed.
+      fireEvent.click(screen.getByTestId("diff-compare"));
+      await waitFor(() => expect(api.compare).toHaveBeenCalledTimes(2));
+      expect(api.openAt).toHaveBeenCalledTimes(1);
+      fireEvent.change(screen.getByTestId("diff-at"), { target: { value: local("2026-11-26T05:45:00Z") } });
+      fireEvent.click(screen.getByTestId("diff-compare"));
+      await waitFor(() => expect(api.compare).toHaveBeenLastCalledWith("/at/2", "b2-newest", expect.any(String)));
+      expect(api.closeAt).toHaveBeenCalledWith("/at/1");
+      view.unmount();
+      expect(api.closeAt).toHaveBeenLastCalledWith("/at/2");
+    });
+
+    it("is not offered without a restorable window", async () => {
+      const api = capturedApi();
+      api.windows = vi.fn(() => ok([]));
+      render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+      await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+      expect(screen.getByTestId("diff-from")).not.toHaveTextContent("A point in time");
+    });
+
+    it("says the engine's refusal and compares nothing; Cancel while it is made stops the job", async () => {
+      const api = capturedApi();
+      api.openAt = vi.fn(() =>
+        Promise.resolve({
+          ok: false as const,
+          error: { code: "not_found" as const, message: "no restorable window holds that time; the nearest: 2026-11-26T05:00:00Z", hint: null, retryable: false },
+        }),
+      );
+      render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+      await waitFor(() => expect(screen.getByTestId("diff-from")).toHaveTextContent("A point in time…"));
+      fireEvent.change(screen.getByTestId("diff-from"), { target: { value: AT_TIME } });
+      fireEvent.click(screen.getByTestId("diff-compare"));
+      expect(await screen.findByTestId("diff-error")).toHaveTextContent("the nearest: 2026-11-26T05:00:00Z");
+      expect(api.compare).not.toHaveBeenCalled();
+
+      const stop = vi.fn();
+      let finish: (v: unknown) => void = () => {};
+      api.openAt = vi.fn((_p: string, _a: string, started?: (cancel: () => void) => void) => {
+        started?.(stop);
+        return new Promise((resolve) => (finish = resolve));
+      }) as NonNullable<DiffApi["openAt"]>;
+      fireEvent.click(screen.getByTestId("diff-compare"));
+      expect(await screen.findByTestId("diff-making")).toHaveTextContent(/Making shop as it was at/);
+      fireEvent.click(screen.getByTestId("diff-cancel"));
+      expect(stop).toHaveBeenCalled();
+      expect(screen.getByTestId("diff-cancelled")).toBeInTheDocument();
+      // The job's state, made after all, is removed rather than held.
+      finish({ ok: true, data: "/at/late" });
+      await waitFor(() => expect(api.closeAt).toHaveBeenCalledWith("/at/late"));
+      expect(api.compare).not.toHaveBeenCalled();
+    });
   });
 });

@@ -1,12 +1,16 @@
 // The Diff view (issue 45): pick two backups of a project, or a backup and the database as it is
 // now → the tables with their change counts → one table's changed rows, a page at a time, with
-// each changed column's value before → after. The engine compares; this only shows.
+// each changed column's value before → after. The engine compares; this only shows. Where the
+// project is captured continuously (issue 46), the older side may be a point in time: the engine
+// makes the database as it was then (a job: the base restored, the changes replayed) into a
+// temporary archive the app holds while this view is open, and compares that.
 import { useEffect, useRef, useState } from "react";
-import type { BackupType, ErrorPayload, RowChange, TableDiff } from "../bindings";
+import type { BackupType, ErrorPayload, RowChange, TableDiff, Window } from "../bindings";
 import { backupName, backupNames as namesOf } from "../components/names";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
+import { localFieldToUtc, localSeconds, toLocalField } from "../wizard/pitr/time";
 import "../drill/drill.css";
 import "./diff.css";
 
@@ -23,7 +27,17 @@ export type DiffApi = {
   rows: (from: string, to: string, schema: string, table: string, offset: number, limit: number, ticket: string) => Promise<Call<TableDiff>>;
   /** Stops the call started with `ticket` (it then fails with code `cancelled`). */
   cancel: (ticket: string) => Promise<unknown>;
+  /** The project's restorable windows (none: no point in time is offered). */
+  windows?: (project: string) => Promise<Call<Window[]>>;
+  /** Makes the project as it was at `at` (RFC 3339): the temporary archive's path. `onStarted`
+   * gets a way to cancel it (it then fails with code `cancelled`). */
+  openAt?: (project: string, at: string, onStarted?: (cancel: () => void) => void) => Promise<Call<string>>;
+  /** Removes a state `openAt` made. */
+  closeAt?: (archive: string) => Promise<unknown>;
 };
+
+/** The older side's value for "a point in time". */
+export const AT_TIME = "@time";
 
 let tickets = 0;
 /** A name for one call, so Cancel (or leaving the view) can stop it. */
@@ -34,6 +48,7 @@ type Props = { project: string; api: DiffApi; onBack: () => void };
 type Load<T> =
   | { status: "idle" }
   | { status: "loading" }
+  | { status: "making"; at: string }
   | { status: "cancelled" }
   | { status: "ready"; data: T }
   | { status: "error"; error: ErrorPayload };
@@ -153,6 +168,34 @@ export function DiffScreen({ project, api, onBack }: Props) {
   const [table, setTable] = useState<{ schema: string; table: string } | null>(null);
   const [offset, setOffset] = useState(0);
   const [rows, setRows] = useState<Load<TableDiff>>({ status: "idle" });
+  const [windows, setWindows] = useState<Window[]>([]);
+  const [atField, setAtField] = useState("");
+  // The sides compared last (a point in time as its archive's path): what a table's rows are read from.
+  const [compared, setCompared] = useState<{ from: string; to: string }>({ from: "", to: "" });
+  // The state made for a point in time, held until another time is compared or the view is left.
+  const held = useRef<{ at: string; archive: string } | null>(null);
+  const stopMaking = useRef<(() => void) | null>(null);
+
+  useEffect(() => {
+    let stale = false;
+    void api.windows?.(project).then((r) => {
+      if (stale || !r.ok || r.data.length === 0) return;
+      setWindows(r.data);
+      setAtField(toLocalField(Math.floor(Math.max(...r.data.map((w) => w.to)) / 1000)));
+    });
+    return () => {
+      stale = true;
+    };
+  }, [api, project]);
+
+  useEffect(
+    () => () => {
+      stopMaking.current?.();
+      if (held.current) void api.closeAt?.(held.current.archive);
+      held.current = null;
+    },
+    [api],
+  );
 
   useEffect(() => {
     let stale = false;
@@ -174,14 +217,14 @@ export function DiffScreen({ project, api, onBack }: Props) {
     let stale = false;
     const ticket = newTicket();
     setRows({ status: "loading" });
-    void api.rows(from, to, table.schema, table.table, offset, ROW_PAGE, ticket).then((r) => {
+    void api.rows(compared.from, compared.to, table.schema, table.table, offset, ROW_PAGE, ticket).then((r) => {
       if (!stale) setRows(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
     });
     return () => {
       stale = true;
       void api.cancel(ticket);
     };
-    // `from`/`to` are read when a table is opened; changing them clears the table first.
+    // The sides are read when a table is opened; comparing again clears the table first.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, table, offset, report.status]);
 
@@ -194,13 +237,41 @@ export function DiffScreen({ project, api, onBack }: Props) {
     [api],
   );
 
+  /** The older side as the engine takes it: a point in time made first (or the one held). */
+  const older = async (ticket: string): Promise<string | null> => {
+    if (from !== AT_TIME) return from;
+    const at = localFieldToUtc(atField);
+    if (!at || !api.openAt) return null;
+    if (held.current?.at === at) return held.current.archive;
+    if (held.current) void api.closeAt?.(held.current.archive);
+    held.current = null;
+    setReport({ status: "making", at });
+    const made = await api.openAt(project, at, (stop) => (stopMaking.current = stop));
+    stopMaking.current = null;
+    if (running.current !== ticket) {
+      if (made.ok) void api.closeAt?.(made.data);
+      return null;
+    }
+    if (!made.ok) {
+      running.current = null;
+      setReport(made.error.code === "cancelled" ? { status: "cancelled" } : { status: "error", error: made.error });
+      return null;
+    }
+    held.current = { at, archive: made.data };
+    setReport({ status: "loading" });
+    return made.data;
+  };
+
   const compare = async () => {
     setTable(null);
     setRows({ status: "idle" });
     setReport({ status: "loading" });
     const ticket = newTicket();
     running.current = ticket;
-    const r = await api.compare(from, to, ticket);
+    const f = await older(ticket);
+    if (f === null || running.current !== ticket) return;
+    setCompared({ from: f, to });
+    const r = await api.compare(f, to, ticket);
     if (running.current !== ticket) return;
     running.current = null;
     if (!r.ok && r.error.code === "cancelled") return setReport({ status: "cancelled" });
@@ -212,6 +283,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
     if (!ticket) return;
     running.current = null;
     setReport({ status: "cancelled" });
+    stopMaking.current?.();
     void api.cancel(ticket);
   };
 
@@ -248,8 +320,25 @@ export function DiffScreen({ project, api, onBack }: Props) {
             Older{" "}
             <select value={from} onChange={(e) => pick(e.target.value, setFrom)} data-testid="diff-from">
               {options(backups.data)}
+              {windows.length > 0 && api.openAt && <option value={AT_TIME}>A point in time…</option>}
             </select>
           </label>
+          {from === AT_TIME && (
+            <label>
+              At{" "}
+              <input
+                type="datetime-local"
+                step={1}
+                value={atField}
+                onChange={(e) => pick(e.target.value, setAtField)}
+                data-testid="diff-at"
+                aria-describedby="diff-at-windows"
+              />{" "}
+              <span id="diff-at-windows" className="small muted" data-testid="diff-at-windows">
+                restorable {windows.map((w) => `${localSeconds(w.from_text)} → ${localSeconds(w.to_text)}`).join("; ")}
+              </span>
+            </label>
+          )}
           <label>
             Newer{" "}
             <select value={to} onChange={(e) => pick(e.target.value, setTo)} data-testid="diff-to">
@@ -261,7 +350,9 @@ export function DiffScreen({ project, api, onBack }: Props) {
             type="button"
             className="btn"
             onClick={() => void compare()}
-            disabled={from === "" || to === "" || from === to || report.status === "loading"}
+            disabled={
+              from === "" || to === "" || from === to || report.status === "loading" || report.status === "making" || (from === AT_TIME && !localFieldToUtc(atField))
+            }
             data-testid="diff-compare"
           >
             Compare
@@ -272,6 +363,15 @@ export function DiffScreen({ project, api, onBack }: Props) {
         <p className="muted" data-testid="diff-loading" aria-busy="true">
           Comparing… <Elapsed /> — tables whose recorded digests are equal are not read; a changed table is read
           whole from both sides.{" "}
+          <button type="button" className="btn btn-quiet" onClick={cancel} data-testid="diff-cancel">
+            Cancel
+          </button>
+        </p>
+      )}
+      {report.status === "making" && (
+        <p className="muted" data-testid="diff-making" aria-busy="true">
+          Making {project} as it was at {localSeconds(report.at)}… <Elapsed /> — its backup restored in a throwaway server and the
+          captured changes replayed up to then.{" "}
           <button type="button" className="btn btn-quiet" onClick={cancel} data-testid="diff-cancel">
             Cancel
           </button>

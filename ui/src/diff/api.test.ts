@@ -1,6 +1,24 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { describe, expect, it } from "vitest";
-import { diffApi } from "./api";
+import { describe, expect, it, vi } from "vitest";
+import type { JobFinished } from "../bindings";
+import type { AppStore, JobHandlers } from "../store";
+import { diffApiWith } from "./api";
+
+/** A store that finishes every followed job with `finished` (and records cancels). */
+function storeFinishing(finished: Omit<JobFinished, "job_id">) {
+  const cancel = vi.fn(() => Promise.resolve(true));
+  const store = {
+    ready: () => Promise.resolve(),
+    follow: (jobId: string, h: JobHandlers) => {
+      setTimeout(() => h.onFinished({ ...finished, job_id: jobId }), 0);
+      return () => {};
+    },
+    cancel,
+  } as unknown as AppStore;
+  return { store, cancel };
+}
+
+const diffApi = diffApiWith(storeFinishing({ kind: "restore", ok: true, error: null, result: null }).store);
 
 const orders = {
   schema: "public",
@@ -49,5 +67,39 @@ describe("diff api", () => {
     const r = await diffApi.rows("b1", "b2", "public", "nope", 0, 50, "t3");
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe("not_found");
+  });
+
+  it("makes a point in time by the engine's job and gives its archive's path; a failed job gives its error", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      if (cmd === "start_open_at") return "job-1";
+      if (cmd === "close_at") return true;
+      throw new Error(cmd);
+    });
+    const state = {
+      project: "shop",
+      at: "2026-11-26T06:00:00Z",
+      base_backup_id: "b1",
+      base_at: "2026-11-26T05:00:00Z",
+      commit_at: null,
+      commit_lsn: null,
+      transactions: 0,
+      changes: 0,
+    };
+    const made = storeFinishing({ kind: "restore", ok: true, error: null, result: { kind: "at_state", archive: "/tmp/at/shop.tar", state } as never });
+    const started = vi.fn();
+    const r = await diffApiWith(made.store).openAt!("shop", "2026-11-26T06:00:00Z", started);
+    expect(r).toEqual({ ok: true, data: "/tmp/at/shop.tar" });
+    expect(calls[0]).toEqual({ cmd: "start_open_at", args: { project: "shop", at: "2026-11-26T06:00:00Z" } });
+    // The cancel it was given cancels that job.
+    (started.mock.calls[0]![0] as () => void)();
+    expect(made.cancel).toHaveBeenCalledWith("job-1");
+    await diffApiWith(made.store).closeAt!("/tmp/at/shop.tar");
+    expect(calls[1]).toEqual({ cmd: "close_at", args: { archive: "/tmp/at/shop.tar" } });
+
+    const error = { code: "not_found" as const, message: "no window holds that time; nearest: 06:01:00", hint: null, retryable: false };
+    const failed = storeFinishing({ kind: "restore", ok: false, error, result: null });
+    expect(await diffApiWith(failed.store).openAt!("shop", "2026-11-26T06:00:00Z")).toEqual({ ok: false, error });
   });
 });

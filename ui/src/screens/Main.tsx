@@ -16,7 +16,7 @@ import { BrowseScreen } from "../browse/BrowseScreen";
 import { browseApi } from "../browse/api";
 import { useRecover } from "../recover/api";
 import { DiffScreen } from "../diff/DiffScreen";
-import { diffApi } from "../diff/api";
+import { useDiffApi } from "../diff/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/errorActions";
@@ -180,7 +180,7 @@ export function Main({
           />
         )}
         {route.screen === "diff" && (
-          <DiffScreen project={route.name} api={diffApi} onBack={() => setRoute({ screen: "project", name: route.name })} />
+          <Diff project={route.name} onBack={() => setRoute({ screen: "project", name: route.name })} />
         )}
         {route.screen === "drills" && (
           <Drills project={route.name} onBack={() => setRoute({ screen: "project", name: route.name })} />
@@ -204,6 +204,12 @@ export function Main({
       </ImportRequestProvider>
     </StoreProvider>
   );
+}
+
+/** The diff screen with the app's commands (inside the store: a point in time is a job). */
+function Diff({ project, onBack }: { project: string; onBack: () => void }) {
+  const api = useDiffApi();
+  return <DiffScreen project={project} api={api} onBack={onBack} />;
 }
 
 /** The drills screen with the app's commands (inside the store). */
