@@ -12,6 +12,35 @@ use common::pg::{run, server_now};
 use common::pitr::{project_with, sql};
 use std::time::Duration;
 
+/// The failed restore's words (stdout and stderr): it stopped while replaying, says what the
+/// target is left as and to restore again, and says each of `more`.
+fn stopped_part_way(out: &std::process::Output, more: &[&str]) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the replay must fail: {text}");
+    let said = [
+        "stopped while replaying its changes",
+        "is left as shop was at",
+        "restore again",
+    ];
+    for needle in said.iter().chain(more) {
+        assert!(text.contains(needle), "{needle:?} not in: {text}");
+    }
+    text
+}
+
+/// How many captured transactions after its base the message says the target holds.
+fn said_transactions(text: &str) -> i64 {
+    text.split(" transactions after it")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of transactions in: {text}"))
+}
+
 #[test]
 fn a_replay_that_fails_part_way_says_what_the_target_holds_and_sets_its_sequences() {
     let db = "pitr_fault";
@@ -55,21 +84,13 @@ fn a_replay_that_fails_part_way_says_what_the_target_holds_and_sets_its_sequence
             &pg.url("pitr_fault_target"),
         ],
     );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let text = stopped_part_way(
+        &out,
+        &[
+            "violates check constraint",
+            &format!("not at {}", &after[..19]),
+        ],
     );
-    assert!(!out.status.success(), "the replay must fail: {text}");
-    for needle in [
-        "stopped while replaying its changes",
-        "violates check constraint",
-        "is left as shop was at",
-        &format!("not at {}", &after[..19]),
-        "restore again",
-    ] {
-        assert!(text.contains(needle), "{needle:?} not in: {text}");
-    }
     assert!(!text.contains("password"), "{text}");
 
     // The target holds the base (10 rows) and a prefix of the captured transactions: whole
@@ -90,14 +111,8 @@ fn a_replay_that_fails_part_way_says_what_the_target_holds_and_sets_its_sequence
         "nothing from the refused change or after it: {held:?}"
     );
     assert!(rows > 10 && rows < 311, "part of the changes: {held:?}");
-    let said: i64 = text
-        .split(" transactions after it")
-        .next()
-        .and_then(|before| before.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count of transactions in: {text}"));
     assert_eq!(
-        said,
+        said_transactions(&text),
         rows - 10,
         "the message counts what the target holds: {text}"
     );
@@ -241,20 +256,8 @@ fn a_connection_lost_as_the_target_commits_says_what_the_target_holds() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "the replay must fail: {text}");
+    let text = stopped_part_way(&out, &[]);
     assert_eq!(proxy.cuts(), 1, "a COMMIT's answer was cut: {text}");
-    for needle in [
-        "stopped while replaying its changes",
-        "is left as shop was at",
-        "restore again",
-    ] {
-        assert!(text.contains(needle), "{needle:?} not in: {text}");
-    }
     let held: Vec<i64> = pg
         .psql(
             target,
@@ -270,14 +273,8 @@ fn a_connection_lost_as_the_target_commits_says_what_the_target_holds() {
         "whole transactions in order, no gap: {held:?}"
     );
     assert!(rows > 10 && rows < 40_010, "part of the changes: {held:?}");
-    let said: i64 = text
-        .split(" transactions after it")
-        .next()
-        .and_then(|before| before.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count of transactions in: {text}"));
     assert_eq!(
-        said,
+        said_transactions(&text),
         rows - 10,
         "the message counts what the target holds, the unanswered commit's batch included: {text}"
     );

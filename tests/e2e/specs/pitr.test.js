@@ -16,6 +16,19 @@ import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
 const DB = "pitrshop";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Types `value` into the field `id` as React sees typing (a datetime-local field takes no keys here). */
+async function setField(app, id, value) {
+  await app.browser.execute(
+    (testId, v) => {
+      const el = document.querySelector(`[data-testid="${testId}"]`);
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, v);
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    id,
+    value,
+  );
+}
+
 /** The temporary states (`pitr-at/.offsite-tmp-*`) in a data folder. */
 function states(dataDir) {
   const dir = path.join(dataDir, "pitr-at");
@@ -83,15 +96,7 @@ describe("a point in time in the app", () => {
       await $("wizard-mode-time").waitForDisplayed({ timeout: 30_000 });
       await $("wizard-mode-time").click();
       await $("pitr-at").waitForDisplayed({ timeout: 10_000 });
-      await app.browser.execute(
-        (id, value) => {
-          const el = document.querySelector(`[data-testid="${id}"]`);
-          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, value);
-          el.dispatchEvent(new Event("input", { bubbles: true }));
-        },
-        "pitr-at",
-        second,
-      );
+      await setField(app, "pitr-at", second);
       // A datetime-local field leaves out ":00" seconds.
       assert.equal((await $("pitr-at").getValue()).replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d)$/, "$1:00"), second);
       await $("pitr-plan").click();
@@ -138,15 +143,7 @@ describe("a point in time in the app", () => {
       });
       await $("diff-from").selectByAttribute("value", "@time");
       await $("diff-at").waitForDisplayed({ timeout: 10_000 });
-      await app.browser.execute(
-        (id, value) => {
-          const el = document.querySelector(`[data-testid="${id}"]`);
-          Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, value);
-          el.dispatchEvent(new Event("input", { bubbles: true }));
-        },
-        "diff-at",
-        second,
-      );
+      await setField(app, "diff-at", second);
       await $("diff-to").selectByAttribute("value", `${DB}:live`);
       await $("diff-compare").click();
       const compared = await until(
