@@ -355,22 +355,34 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
     let good_wal = flip_a_byte(&wal);
     refused(dry_run(d, &pg, at), "nearest restorable times");
     // A restore (its base unpacked meanwhile, then stopped): the same, and nothing left.
+    // Recovery stops by its time target here, so the server starts once the base is unpacked
+    // and the WAL is handed to it as each file is checked: the damaged file ends the recovery,
+    // then the restore says what the plan says.
     let dest3 = folder.path().join("restored-past-damage");
-    refused(
-        run(
-            d,
-            &pg,
-            &[
-                "restore",
-                "shop",
-                "--at",
-                at,
-                "--to-data-dir",
-                dest3.to_str().unwrap(),
-            ],
-        ),
-        "nearest restorable times",
+    let out = offsite(
+        d,
+        &pg,
+        &[
+            "restore",
+            "shop",
+            "--at",
+            at,
+            "--to-data-dir",
+            dest3.to_str().unwrap(),
+        ],
+    )
+    .env(
+        "OFFSITE_LOG",
+        "offsite_core::ops::pitr::physical_restore=debug",
+    )
+    .output()
+    .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        log.contains("planning again from every segment's checksum"),
+        "the damage was not found while recovering: {log}"
     );
+    refused(out, "nearest restorable times");
     assert!(!dest3.exists());
     assert_eq!(data_folders(d), Vec::<std::path::PathBuf>::new());
     let status = ok_json(

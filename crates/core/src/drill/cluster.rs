@@ -197,22 +197,25 @@ impl ThrowawayCluster {
     }
 
     /// A throwaway cluster whose data folder `prepare` fills (a physical base and the WAL to
-    /// replay) instead of `initdb`, started with the settings `prepare` returns as `-c` options
-    /// (nothing written into the data folder but what `prepare` writes) and given `ready_within` to become ready
-    /// (a recovery replays first). Blocking.
+    /// replay) instead of `initdb` — told the server's owner (uid, gid) when it runs as
+    /// another user —, started with the settings `prepare` returns as `-c` options (nothing
+    /// written into the data folder but what `prepare` writes) and given `ready_within` to
+    /// become ready (a recovery replays first); `watch` is asked while it waits, and an error
+    /// from it ends the start (the cluster removed). Blocking.
     pub fn start_prepared(
         data_dir: &Path,
         id: &str,
         bins: ServerBins,
-        prepare: impl FnOnce(&Path) -> Result<Vec<(String, String)>>,
+        prepare: impl FnOnce(&Path, Option<(u32, u32)>) -> Result<Vec<(String, String)>>,
         ready_within: std::time::Duration,
+        watch: impl FnMut(&Starting<'_>) -> Result<()>,
     ) -> Result<ThrowawayCluster> {
         let mut cluster = Self::unstarted(data_dir, id, bins)?;
         let run_as = cluster.run_as;
         let data = cluster.data();
         crate::private_fs::create_dir_all(&data)
             .map_err(|e| Error::io(format!("creating {}", data.display()), e))?;
-        let settings = prepare(&data)?;
+        let settings = prepare(&data, run_as)?;
         let hba = cluster.root.join("offsite_hba.conf");
         std::fs::write(&hba, "local all all trust\nlocal replication all trust\n")
             .map_err(|e| Error::io("writing the throwaway cluster's pg_hba.conf", e))?;
@@ -242,7 +245,7 @@ impl ThrowawayCluster {
             .into_iter()
             .flat_map(|(k, v)| ["-c".to_string(), format!("{k}={v}")])
             .collect();
-        cluster.start_server_within(ready_within)?;
+        cluster.start_server_within(ready_within, watch)?;
         Ok(cluster)
     }
 
@@ -378,10 +381,16 @@ impl ThrowawayCluster {
     /// Start `postgres` itself (not through `pg_ctl`, whose shell the sandbox would not let
     /// run), confined, its output in `server.log`; wait until it says it is ready.
     fn start_server(&mut self) -> Result<()> {
-        self.start_server_within(std::time::Duration::from_secs(120))
+        self.start_server_within(std::time::Duration::from_secs(120), |_| Ok(()))
     }
 
-    fn start_server_within(&mut self, ready_within: std::time::Duration) -> Result<()> {
+    /// [`start_server`](Self::start_server), waiting up to `ready_within`; an error from
+    /// `watch` (asked while waiting) ends the wait with it.
+    fn start_server_within(
+        &mut self,
+        ready_within: std::time::Duration,
+        mut watch: impl FnMut(&Starting<'_>) -> Result<()>,
+    ) -> Result<()> {
         let log_path = self.root.join("server.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -424,6 +433,9 @@ impl ThrowawayCluster {
             if ready && exited.is_none() {
                 return Ok(());
             }
+            let data = self.data();
+            let pid = self.server.as_ref().map(|c| c.id()).unwrap_or(0);
+            watch(&Starting { pid, data: &data })?;
             if exited.is_some() || std::time::Instant::now() > deadline {
                 let log = std::fs::read(&log_path).unwrap_or_default();
                 return Err(Error::new(
@@ -471,6 +483,31 @@ impl ThrowawayCluster {
                     self.root.display()
                 ),
             ));
+        }
+        Ok(())
+    }
+}
+
+/// A server being started, as [`ThrowawayCluster::start_prepared`]'s `watch` sees it.
+pub struct Starting<'a> {
+    pid: u32,
+    data: &'a Path,
+}
+
+impl Starting<'_> {
+    /// Ask a standby to end its recovery once it runs out of WAL (PostgreSQL's `promote`
+    /// signal file and SIGUSR1, as `pg_ctl promote` sends them): with a recovery target it has
+    /// not reached, it then stops with "recovery ended before configured recovery target was
+    /// reached" instead of waiting for WAL that will not come.
+    pub fn promote(&self) -> Result<()> {
+        std::fs::write(self.data.join("promote"), "")
+            .map_err(|e| Error::io("writing the throwaway server's promote file", e))?;
+        #[cfg(unix)]
+        if self.pid > 0 {
+            // SAFETY: kill has no memory preconditions; the pid is our own child's.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, libc::SIGUSR1);
+            }
         }
         Ok(())
     }

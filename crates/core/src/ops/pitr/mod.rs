@@ -17,6 +17,7 @@ pub mod serve;
 pub mod verify;
 pub mod whole;
 
+mod handover;
 mod watch;
 
 mod alert;

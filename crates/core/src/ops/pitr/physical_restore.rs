@@ -6,6 +6,7 @@
 //! restored into the target like any restore, or the cluster is left as a new server's data
 //! folder (`--to-data-dir`).
 
+use super::handover::Handover;
 use super::physical::PhysicalBase;
 use super::restore::{PitrPlan, PitrRestored};
 use crate::catalog::{PitrChain, Project};
@@ -52,19 +53,19 @@ pub(crate) struct Staged {
     /// `<tmp>/wal`: the WAL files, named as PostgreSQL names them.
     pub wal: PathBuf,
     /// `pg_waldump` reading the WAL's commits, under way (a restore unpacks the base
-    /// meanwhile, or recovers: see `later_known`); [`Staged::listed`] waits for it and fills in
+    /// meanwhile, or recovers: see `handover`); [`Staged::listed`] waits for it and fills in
     /// the stop.
     listing: Joined<Listing>,
-    /// The listing left for later: for a restore whose last staged WAL file holds a commit
-    /// later than TIME, recovery's own time target stops inside this WAL, so recovery starts
-    /// without waiting for the listing, which runs while it recovers (on the core recovery
-    /// leaves idle).
-    lister: Option<Lister>,
     /// TIME.
     at: i64,
     /// For a restore: the base being unpacked (and checked) into `<tmp>/data` from the start
     /// of the staging, beside the WAL's unsealing and listing; [`fill`] waits for it.
     unpacking: Joined<()>,
+    /// For a restore whose last WAL file holds a commit later than TIME (recovery's own time
+    /// target then stops inside this WAL): the server starts once the base is unpacked, and
+    /// the other WAL files are handed to it as they are checked (`listing` checks them in
+    /// order, then lists them — on the core recovery leaves idle).
+    handover: Option<Arc<Handover>>,
     _dir: tempfile::TempDir,
     _in_use: crate::tempfiles::FolderInUse,
 }
@@ -81,38 +82,57 @@ struct Lister {
 
 impl Lister {
     fn start(self) -> Result<Joined<Listing>> {
+        Joined::spawn("pg_waldump", move |_| self.list())
+    }
+
+    /// The listing. Blocking.
+    fn list(&self) -> Result<Listing> {
         let t0 = std::time::Instant::now();
-        Joined::spawn("pg_waldump", move |_| {
-            let r = wal::stop_in(
-                &self.tools,
-                &self.wal,
-                self.timeline,
-                self.from,
-                self.at,
-                self.seg_size,
-            );
-            tracing::debug!(
-                "physical restore: WAL listed by pg_waldump in {:?}",
-                t0.elapsed()
-            );
-            r
-        })
+        let r = wal::stop_in(
+            &self.tools,
+            &self.wal,
+            self.timeline,
+            self.from,
+            self.at,
+            self.seg_size,
+        );
+        tracing::debug!(
+            "physical restore: WAL listed by pg_waldump in {:?}",
+            t0.elapsed()
+        );
+        r
+    }
+}
+
+/// Unsealing the plan's WAL files into the staging folder, each checked against its checksums
+/// (the `.sha256` and the catalog's) as it is read.
+#[derive(Clone)]
+struct Unsealer {
+    keys: Vec<crate::crypto::UserKey>,
+    dir: PathBuf,
+    timeline: u32,
+    seg_size: u64,
+}
+
+/// A WAL file of the plan: its sealed file, checksum (empty: none recorded) and start.
+type WalFile = (String, String, u64);
+
+impl Unsealer {
+    /// Blocking. Returns the unsealed file's path.
+    fn unseal(&self, (path, sha, start): &WalFile) -> Result<PathBuf> {
+        let dest = self
+            .dir
+            .join(wal::file_name(self.timeline, *start, self.seg_size));
+        let expected = (!sha.is_empty()).then_some(sha.as_str());
+        physical::unseal_wal(Path::new(path), &self.keys, &dest, self.seg_size, expected)?;
+        Ok(dest)
     }
 }
 
 impl Staged {
-    /// Start the listing if it was left for later.
-    fn start_listing(&mut self) -> Result<()> {
-        if let Some(l) = self.lister.take() {
-            self.listing = l.start()?;
-        }
-        Ok(())
-    }
-
     /// Wait for the WAL's listing: the stop and the transactions applied set in the plan.
     /// Blocking.
     pub(crate) fn listed(&mut self) -> Result<()> {
-        self.start_listing()?;
         let Some(listed) = self.listing.wait() else {
             return Ok(());
         };
@@ -140,6 +160,8 @@ impl Staged {
 /// Dropped before its end, it is told to stop first (the unpacking stops at its next read).
 struct Joined<T> {
     thread: Option<std::thread::JoinHandle<Result<T>>>,
+    /// Its value, when [`failed`](Self::failed) found it ended well.
+    value: Option<T>,
     stop: Arc<AtomicBool>,
 }
 
@@ -159,6 +181,7 @@ impl<T> Joined<T> {
             .map_err(|e| Error::io(format!("starting the {name} thread"), e))?;
         Ok(Joined {
             thread: Some(h),
+            value: None,
             stop,
         })
     }
@@ -166,12 +189,32 @@ impl<T> Joined<T> {
     fn none() -> Joined<T> {
         Joined {
             thread: None,
+            value: None,
             stop: Arc::new(AtomicBool::new(false)),
         }
     }
 
+    /// Its error, once it has ended with one (not blocking; a value is kept for
+    /// [`wait`](Self::wait)).
+    fn failed(&mut self) -> Result<()> {
+        if self.thread.as_ref().is_some_and(|h| h.is_finished()) {
+            if let Some(r) = self.wait() {
+                self.value = Some(r?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether it has ended well (as [`failed`](Self::failed) found).
+    fn ended(&self) -> bool {
+        self.value.is_some()
+    }
+
     /// Its result (`None`: waited for before, or never started). Blocking.
     fn wait(&mut self) -> Option<Result<T>> {
+        if let Some(v) = self.value.take() {
+            return Some(Ok(v));
+        }
         let h = self.thread.take()?;
         Some(
             h.join()
@@ -244,9 +287,13 @@ pub(crate) async fn stage(
         .map_err(|e| Error::io(format!("creating {}", wal_dir.display()), e))?;
     let keys = crate::ops::encryption::keys_of(engine, &project.name)?;
     // A restore unpacks the base from the start, beside the WAL's unsealing and listing.
+    // Closed when the unpacking ends (either way): WAL handed over while recovering is
+    // checked after it, leaving the unpacking (which recovery waits for) both cores.
+    let (unpacked_tx, unpacked_rx) = std::sync::mpsc::channel::<()>();
     let unpacking = if unpack {
         let (to, b, k) = (dir.path().join("data"), base.clone(), keys.clone());
         Joined::spawn("unpacking the base", move |stop| {
+            let _ended = unpacked_tx;
             crate::private_fs::create_dir_all(&to)
                 .map_err(|e| Error::io(format!("creating {}", to.display()), e))?;
             unpack_base(&to, &b, &k, stop)
@@ -254,55 +301,85 @@ pub(crate) async fn stage(
     } else {
         Joined::none()
     };
-    let (configured, b, w) = (engine.pg_bin(), base.clone(), wal_dir.clone());
-    let files: Vec<(String, String, u64)> = segs
+    let files: Vec<WalFile> = segs
         .iter()
         .map(|s| (s.path.clone(), s.sha256.clone(), s.start_lsn))
         .collect();
+    let unsealer = Unsealer {
+        keys,
+        dir: wal_dir.clone(),
+        timeline: base.lsns.timeline,
+        seg_size: base.seg_size,
+    };
     // Recovery's own time target can stop the restore when TIME is after the base (every
     // commit before the base's end is older than its time) and a later commit is in the WAL.
     let time_target_possible = unpack && at >= facts.base_at;
-    let (tools, later_known) = tokio::task::spawn_blocking(move || {
-        let tools = Tools::find(b.major, configured.as_deref())?;
-        segment::par_each(files.len(), |i| {
-            let (path, sha, start) = &files[i];
-            let name = wal::file_name(b.lsns.timeline, *start, b.seg_size);
-            let expected = (!sha.is_empty()).then_some(sha.as_str());
-            physical::unseal_wal(Path::new(path), &keys, &w.join(name), b.seg_size, expected)
-        })?;
-        let later_known = match files.last() {
-            Some((_, _, last)) if time_target_possible => {
-                let start = last - last % b.seg_size;
-                wal::later_commit_in(&tools, &w, b.lsns.timeline, start, at)?
+    let (configured, u, seg_size) = (engine.pg_bin(), unsealer.clone(), base.seg_size);
+    let major = base.major;
+    let (tools, later_known, last, rest) = tokio::task::spawn_blocking(move || {
+        let tools = Tools::find(major, configured.as_deref())?;
+        let mut rest = files;
+        // The last file first: whether a commit later than TIME is in it.
+        let (later_known, last) = match rest.last() {
+            Some(last) if time_target_possible => {
+                let unsealed = u.unseal(last)?;
+                let start = last.2 - last.2 % seg_size;
+                let later = wal::later_commit_in(&tools, &u.dir, u.timeline, start, at)?;
+                rest.pop();
+                (later, Some(unsealed))
             }
-            _ => false,
+            _ => (false, None),
         };
-        Ok::<_, Error>((tools, later_known))
+        if !later_known {
+            segment::par_each(rest.len(), |i| u.unseal(&rest[i]).map(drop))?;
+            rest.clear();
+        }
+        Ok::<_, Error>((tools, later_known, last, rest))
     })
     .await
     .map_err(blocking_err)??;
-    tracing::debug!(
-        "physical restore: WAL checked and unsealed in {:?}",
-        t0.elapsed()
-    );
-    let (w, timeline, from, seg_size) = (
-        wal_dir.clone(),
-        base.lsns.timeline,
-        base.lsns.end_lsn,
-        base.seg_size,
-    );
     let lister = Lister {
         tools,
-        wal: w,
-        timeline,
-        from,
+        wal: wal_dir.clone(),
+        timeline: base.lsns.timeline,
+        from: base.lsns.end_lsn,
         at,
-        seg_size,
+        seg_size: base.seg_size,
     };
-    // Listed now (the plan, or a recovery that needs the stop's LSN), or while recovering.
-    let (listing, lister) = if later_known {
-        (Joined::none(), Some(lister))
+    // With a later commit known, the other files are checked (and handed to the server) in
+    // order, then listed, while the base is unpacked and recovered; otherwise they are
+    // checked now and listed while the base is unpacked (the plan, or a recovery that needs
+    // the stop's LSN).
+    let (listing, handover) = if later_known {
+        let handover = Arc::new(Handover::default());
+        // The last file, checked already, first.
+        if let Some(last) = &last {
+            handover.checked(last)?;
+        }
+        let h = handover.clone();
+        let feeding = Joined::spawn("checking WAL", move |stop| {
+            let _ = unpacked_rx.recv();
+            for f in &rest {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        "checking the WAL stopped",
+                    ));
+                }
+                h.checked(&unsealer.unseal(f)?)?;
+            }
+            tracing::debug!(
+                "physical restore: WAL checked and unsealed in {:?}",
+                t0.elapsed()
+            );
+            lister.list()
+        })?;
+        (feeding, Some(handover))
     } else {
+        tracing::debug!(
+            "physical restore: WAL checked and unsealed in {:?}",
+            t0.elapsed()
+        );
         (lister.start()?, None)
     };
     let plan = PitrPlan {
@@ -330,9 +407,9 @@ pub(crate) async fn stage(
         stop: None,
         wal: wal_dir,
         listing,
-        lister,
         at,
         unpacking,
+        handover,
         _dir: dir,
         _in_use: in_use,
     })
@@ -358,6 +435,9 @@ fn recovery_settings(target: Target, major: u32, durable: bool) -> Vec<(String, 
         ("unix_socket_group", ""),
         ("recovery_target_timeline", "current"),
         ("recovery_target_action", "promote"),
+        // How soon a standby looks in `pg_wal` again for the next file (handed over as it is
+        // checked).
+        ("wal_retrieve_retry_interval", "10ms"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -389,10 +469,17 @@ fn recovery_settings(target: Target, major: u32, durable: bool) -> Vec<(String, 
 
 /// Fill a data folder: the base, unpacked (and checked) by [`stage`] into the staging folder,
 /// moved into it (one rename on the same file system); the staged WAL put into `pg_wal` —
-/// moved once `pg_waldump` has listed it, or hard-linked when it is listed while recovering —
-/// and `standby.signal` (recovery reads `pg_wal` only: the confined server may run no
-/// `restore_command`). Returns the recovery's settings for the stop. Blocking.
-fn fill(data: &Path, staged: &mut Staged, durable: bool) -> Result<Vec<(String, String)>> {
+/// moved once `pg_waldump` has listed it, or handed over as it is checked (hard-linked: the
+/// listing reads it after) when recovery stops by its time target —, and `standby.signal`
+/// (recovery reads `pg_wal` only, and waits there for the next file: the confined server may
+/// run no `restore_command`). `owner`: the server's user, when it runs as another. Returns
+/// the recovery's settings for the stop. Blocking.
+fn fill(
+    data: &Path,
+    owner: Option<(u32, u32)>,
+    staged: &mut Staged,
+    durable: bool,
+) -> Result<Vec<(String, String)>> {
     let unpacked = match staged.unpacking.wait() {
         Some(r) => r.and_then(|()| {
             let from = staged._dir.path().join("data");
@@ -412,38 +499,31 @@ fn fill(data: &Path, staged: &mut Staged, durable: bool) -> Result<Vec<(String, 
         )),
     };
     // Listed while the base was unpacked; waited for even when unpacking failed (it reads the
-    // folder the WAL is moved from). With a later commit known, it is listed while recovering.
-    let later = staged.lister.is_some();
-    let listed = if later { Ok(()) } else { staged.listed() };
+    // folder the WAL is moved from). Handed over, it is listed while recovering.
+    let handover = staged.handover.clone();
+    let listed = if handover.is_some() {
+        Ok(())
+    } else {
+        staged.listed()
+    };
     unpacked?;
     listed?;
     let pg_wal = data.join("pg_wal");
     crate::private_fs::create_dir_all(&pg_wal)
         .map_err(|e| Error::io(format!("creating {}", pg_wal.display()), e))?;
-    for e in std::fs::read_dir(&staged.wal).map_err(|e| Error::io("reading the staged WAL", e))? {
-        let e = e.map_err(|e| Error::io("reading the staged WAL", e))?;
-        let dest = pg_wal.join(e.file_name());
-        let _ = std::fs::remove_file(&dest);
-        // Linked when the listing still reads the staged names (the server, with
-        // `wal_recycle = off`, never writes into a WAL file it replays: nothing it does changes
-        // what the listing reads); moved otherwise.
-        let placed = if later {
-            std::fs::hard_link(e.path(), &dest)
-        } else {
-            std::fs::rename(e.path(), &dest)
-        };
-        if placed.is_err() {
-            std::fs::copy(e.path(), &dest)
-                .map_err(|err| Error::io(format!("copying WAL into {}", dest.display()), err))?;
-        }
+    if handover.is_none() {
+        move_wal(&staged.wal, &pg_wal)?;
     }
     for gone in ["recovery.signal", "postmaster.pid", "postmaster.opts"] {
         let _ = std::fs::remove_file(data.join(gone));
     }
     std::fs::write(data.join("standby.signal"), "")
         .map_err(|e| Error::io("writing standby.signal", e))?;
-    let target = if later {
-        staged.start_listing()?;
+    let target = if let Some(h) = handover {
+        // The files checked so far handed over now (the server's user given them), the rest
+        // as each is checked: the server, with `wal_recycle = off`, never writes into a WAL
+        // file it replays, so the listing reads what was checked.
+        h.open(&pg_wal, owner)?;
         tracing::debug!("physical restore: recovery stops by its time target");
         Target::Time(staged.at)
     } else {
@@ -456,6 +536,20 @@ fn fill(data: &Path, staged: &mut Staged, durable: bool) -> Result<Vec<(String, 
     Ok(recovery_settings(target, staged.base.major, durable))
 }
 
+/// The staged WAL files (all checked and listed) moved into `pg_wal`. Blocking.
+fn move_wal(staged: &Path, pg_wal: &Path) -> Result<()> {
+    for e in std::fs::read_dir(staged).map_err(|e| Error::io("reading the staged WAL", e))? {
+        let e = e.map_err(|e| Error::io("reading the staged WAL", e))?;
+        let dest = pg_wal.join(e.file_name());
+        let _ = std::fs::remove_file(&dest);
+        if std::fs::rename(e.path(), &dest).is_err() {
+            std::fs::copy(e.path(), &dest)
+                .map_err(|err| Error::io(format!("copying WAL into {}", dest.display()), err))?;
+        }
+    }
+    Ok(())
+}
+
 /// The base's `base.tar` unpacked into `data`, the sealed file checked against its checksums
 /// (the `.sha256` and the catalog's) as it is read. Blocking.
 fn unpack_base(
@@ -466,7 +560,7 @@ fn unpack_base(
 ) -> Result<()> {
     let t0 = std::time::Instant::now();
     let path = Path::new(&base.path);
-    let (r, checked) = physical::Unsealed::open_checked(path, keys, Some(&base.sha256))
+    let (r, checked) = physical::Unsealed::open_checked_ahead(path, keys, Some(&base.sha256))
         .map_err(|e| e.context("the physical base"))?;
     let mut r = Stoppable { r, stop };
     let mut archive = tar::Archive::new(&mut r);
@@ -539,7 +633,11 @@ pub(crate) async fn run_with(
     let durable = matches!(into, RestoreInto::DataDir(_));
     let id = format!("pt{}", uuid::Uuid::new_v4().simple());
     let (data_dir, pg_bin) = (engine.data_dir.clone(), engine.pg_bin());
-    let (cluster, staged) = tokio::task::spawn_blocking(move || {
+    let at = staged.at;
+    // Set when checking the WAL handed over while recovering failed (a damaged file).
+    let fed_failed = Arc::new(AtomicBool::new(false));
+    let fed = fed_failed.clone();
+    let recovered = tokio::task::spawn_blocking(move || {
         let mut staged = staged;
         let major = staged.base.major;
         let bins = choose_server_bins(&discover_server_bins(pg_bin.as_deref()), major)?;
@@ -553,28 +651,69 @@ pub(crate) async fn run_with(
             )
             .with_hint(crate::drill::cluster::server_install_hint(major)));
         }
-        let cluster = ThrowawayCluster::start_prepared(
+        // WAL handed over while recovering: checked (then listed) beside it; a damaged file
+        // ends the recovery and removes the cluster.
+        let handover = staged.handover.clone();
+        let mut promoted = handover.is_none();
+        let mut feeding = match handover {
+            Some(_) => std::mem::replace(&mut staged.listing, Joined::none()),
+            None => Joined::none(),
+        };
+        let started = ThrowawayCluster::start_prepared(
             &data_dir,
             &id,
             bins,
-            |data| fill(data, &mut staged, durable),
+            |data, owner| fill(data, owner, &mut staged, durable),
             RECOVERY_LIMIT,
-        )?;
-        Ok((cluster, staged))
+            |server| {
+                feeding
+                    .failed()
+                    .inspect_err(|_| fed.store(true, Ordering::Relaxed))?;
+                // Every file handed over (and listed): a recovery still waiting for WAL now
+                // would wait for ever. Told to end once it runs out, it stops at its target
+                // as before, or fails saying it did not reach it.
+                if !promoted && feeding.ended() {
+                    promoted = true;
+                    server.promote()?;
+                }
+                Ok(())
+            },
+        );
+        if let Some(h) = handover {
+            let handed = h.close();
+            tracing::debug!("physical restore: {handed} WAL files handed over while recovering");
+            staged.listing = feeding;
+        }
+        Ok((started?, staged))
     })
     .await
-    .map_err(blocking_err)??;
+    .map_err(blocking_err)?;
+    let (cluster, staged) = match recovered {
+        Ok(r) => r,
+        Err(e) if fed_failed.load(Ordering::Relaxed) => {
+            return Err(as_planned(engine, project, at, e).await)
+        }
+        Err(e) => return Err(e),
+    };
     tracing::debug!(
         "physical restore: recovered and promoted at {:?}",
         t0.elapsed()
     );
-    // The listing that ran while recovering: the plan's stop and count.
-    let staged = tokio::task::spawn_blocking(move || {
+    // The listing that ran while recovering (after checking what was handed over): the
+    // plan's stop and count.
+    let listed = tokio::task::spawn_blocking(move || {
         let mut staged = staged;
         staged.listed().map(|()| staged)
     })
     .await
-    .map_err(blocking_err)??;
+    .map_err(blocking_err)?;
+    let staged = match listed {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+            return Err(as_planned(engine, project, at, e).await);
+        }
+    };
     let source = engine.spec_of(project)?;
     let mut spec = cluster.spec(&source.database);
     spec.user = source.user.clone();
@@ -642,6 +781,17 @@ pub(crate) async fn run_with(
         replayed,
     };
     Ok((restored, archive))
+}
+
+/// A WAL file found damaged as it was checked while recovering: said as the plan says it —
+/// every segment checked, the window ending before it, TIME refused naming the nearest
+/// restorable times — when the plan refuses TIME; else `e` itself.
+async fn as_planned(engine: &Engine, project: &Project, at: i64, e: Error) -> Error {
+    tracing::info!("physical restore: {e}; planning again from every segment's checksum");
+    match super::restore::plan(engine, &project.name, at).await {
+        Err(refused) => refused,
+        Ok(_) => e,
+    }
 }
 
 /// The recovered database dumped (as the cluster's superuser) into an archive in a private

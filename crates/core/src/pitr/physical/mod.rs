@@ -524,6 +524,15 @@ impl Unsealed {
         let (r, checked) = SegmentReader::open_checked(path, keys, expected)?;
         Ok((Self::of(r), checked))
     }
+    /// [`open_checked`](Self::open_checked), hashing on a thread of its own beside the reads.
+    pub fn open_checked_ahead(
+        path: &Path,
+        keys: &[UserKey],
+        expected: Option<&str>,
+    ) -> Result<(Unsealed, Checked)> {
+        let (r, checked) = SegmentReader::open_checked_ahead(path, keys, expected)?;
+        Ok((Self::of(r), checked))
+    }
     fn of(r: SegmentReader) -> Unsealed {
         Unsealed {
             r,

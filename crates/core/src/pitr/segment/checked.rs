@@ -28,6 +28,84 @@ impl Read for HashingFile {
     }
 }
 
+/// How much [`ReadAhead`] reads at a time, and how many reads it keeps ready.
+const AHEAD_CHUNK: usize = 1 << 20;
+const AHEAD_CHUNKS: usize = 4;
+
+/// The file read ahead by a thread of its own that hashes each chunk as it reads it: the
+/// hashing runs on another core beside what consumes the bytes (a large base being unpacked).
+/// At most [`AHEAD_CHUNKS`] chunks wait; the thread ends at the file's end, on an error
+/// (passed on), or once this reader is dropped.
+pub(super) struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    ended: bool,
+}
+
+impl ReadAhead {
+    pub(super) fn spawn(mut file: File, state: State) -> std::io::Result<ReadAhead> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD_CHUNKS);
+        std::thread::Builder::new()
+            .name("hashing".into())
+            .spawn(move || loop {
+                let mut buf = vec![0u8; AHEAD_CHUNK];
+                let mut n = 0;
+                while n < buf.len() {
+                    match file.read(&mut buf[n..]) {
+                        Ok(0) => break,
+                        Ok(got) => n += got,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                if n == 0 {
+                    return;
+                }
+                buf.truncate(n);
+                {
+                    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+                    s.0.update(&buf);
+                    s.1 += n as u64;
+                }
+                if tx.send(Ok(buf)).is_err() {
+                    return;
+                }
+            })?;
+        Ok(ReadAhead {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            ended: false,
+        })
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => self.ended = true,
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.pos);
+        out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// What [`Checked::open`] opened: the file at its start and the hash it is to be read through.
 pub(super) struct Opened {
     pub(super) file: File,

@@ -296,6 +296,30 @@ impl SegmentReader {
         Ok((r, checked))
     }
 
+    /// [`open_checked`](Self::open_checked), the file read ahead and hashed by a thread of
+    /// its own (the hashing beside what the reader's consumer does: a large file's).
+    pub fn open_checked_ahead(
+        path: &Path,
+        keys: &[UserKey],
+        expected: Option<&str>,
+    ) -> Result<(SegmentReader, checked::Checked)> {
+        let (f, checked) = checked::Checked::open(path, expected)?;
+        let ahead = std::cell::Cell::new(None);
+        let r = Self::open_file(path, f.file, keys, |file| {
+            match checked::ReadAhead::spawn(file, f.state) {
+                Ok(r) => Box::new(r),
+                Err(e) => {
+                    ahead.set(Some(e));
+                    Box::new(std::io::empty())
+                }
+            }
+        })?;
+        if let Some(e) = ahead.take() {
+            return Err(Error::io("starting the hashing thread", e));
+        }
+        Ok((r, checked))
+    }
+
     fn open_file(
         path: &Path,
         mut f: File,
