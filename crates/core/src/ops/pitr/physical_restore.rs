@@ -361,10 +361,7 @@ pub(crate) async fn stage(
             let _ = unpacked_rx.recv();
             for f in &rest {
                 if stop.load(Ordering::Relaxed) {
-                    return Err(Error::new(
-                        ErrorKind::Cancelled,
-                        "checking the WAL stopped",
-                    ));
+                    return Err(Error::new(ErrorKind::Cancelled, "checking the WAL stopped"));
                 }
                 h.checked(&unsealer.unseal(f)?)?;
             }

@@ -120,3 +120,39 @@ fn base_lsns_come_from_pg_basebackups_words() {
     );
     assert!(parse_base_lsns("pg_basebackup: base backup completed").is_err());
 }
+
+#[test]
+fn a_base_read_ahead_by_its_hashing_thread_reads_back_whole_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over the read-ahead's chunks (1 MiB, four kept ready) several times.
+    let bytes: Vec<u8> = (0..(9 * CHUNK + 5)).map(|i| (i % 13) as u8).collect();
+    let src = dir.path().join("base.tar");
+    std::fs::write(&src, &bytes).unwrap();
+    let sealed = dir.path().join("shop_base.pitr");
+    let (sha, _) = seal_file(&src, bytes.len() as u64, &info(0, 1), &sealed, None).unwrap();
+    let (mut r, checked) = Unsealed::open_checked_ahead(&sealed, &[], Some(&sha)).unwrap();
+    let mut back = Vec::new();
+    r.read_to_end(&mut back).unwrap();
+    assert_eq!(back, bytes);
+    checked.finish().unwrap();
+    // Read only in part (a tar ends before its file): the rest is hashed by the check.
+    let (mut r, checked) = Unsealed::open_checked_ahead(&sealed, &[], Some(&sha)).unwrap();
+    let mut part = vec![0u8; 100];
+    r.read_exact(&mut part).unwrap();
+    checked.finish().unwrap();
+    drop(r);
+    // One byte changed near the end, after what is read: the check says so.
+    let mut damaged = std::fs::read(&sealed).unwrap();
+    let i = damaged.len() - 200;
+    damaged[i] ^= 0x01;
+    std::fs::write(&sealed, &damaged).unwrap();
+    let (mut r, checked) = Unsealed::open_checked_ahead(&sealed, &[], Some(&sha)).unwrap();
+    r.read_exact(&mut part).unwrap();
+    let e = checked.finish().unwrap_err();
+    assert!(e.message().contains("checksum does not match"), "{e}");
+    // And read to its end.
+    let (mut r, checked) = Unsealed::open_checked_ahead(&sealed, &[], None).unwrap();
+    let _ = r.read_to_end(&mut Vec::new());
+    let e = checked.finish().unwrap_err();
+    assert!(e.message().contains("checksum does not match"), "{e}");
+}
