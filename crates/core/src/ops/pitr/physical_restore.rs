@@ -635,53 +635,7 @@ pub(crate) async fn run_with(
     let fed_failed = Arc::new(AtomicBool::new(false));
     let fed = fed_failed.clone();
     let recovered = tokio::task::spawn_blocking(move || {
-        let mut staged = staged;
-        let major = staged.base.major;
-        let bins = choose_server_bins(&discover_server_bins(pg_bin.as_deref()), major)?;
-        if bins.major != major {
-            return Err(Error::new(
-                ErrorKind::ToolMissing,
-                format!(
-                    "no PostgreSQL {major} server binaries found (a physical base is restored \
-                     by its own version)"
-                ),
-            )
-            .with_hint(crate::drill::cluster::server_install_hint(major)));
-        }
-        // WAL handed over while recovering: checked (then listed) beside it; a damaged file
-        // ends the recovery and removes the cluster.
-        let handover = staged.handover.clone();
-        let mut promoted = handover.is_none();
-        let mut feeding = match handover {
-            Some(_) => std::mem::replace(&mut staged.listing, Joined::none()),
-            None => Joined::none(),
-        };
-        let started = ThrowawayCluster::start_prepared(
-            &data_dir,
-            &id,
-            bins,
-            |data, owner| fill(data, owner, &mut staged, durable),
-            RECOVERY_LIMIT,
-            |server| {
-                feeding
-                    .failed()
-                    .inspect_err(|_| fed.store(true, Ordering::Relaxed))?;
-                // Every file handed over (and listed): a recovery still waiting for WAL now
-                // would wait for ever. Told to end once it runs out, it stops at its target
-                // as before, or fails saying it did not reach it.
-                if !promoted && feeding.ended() {
-                    promoted = true;
-                    server.promote()?;
-                }
-                Ok(())
-            },
-        );
-        if let Some(h) = handover {
-            let handed = h.close();
-            tracing::debug!("physical restore: {handed} WAL files handed over while recovering");
-            staged.listing = feeding;
-        }
-        Ok((started?, staged))
+        recover(&data_dir, &id, pg_bin.as_deref(), staged, durable, &fed)
     })
     .await
     .map_err(blocking_err)?;
@@ -778,6 +732,65 @@ pub(crate) async fn run_with(
         replayed,
     };
     Ok((restored, archive))
+}
+
+/// The throwaway cluster started on the staged base and recovered to the stop (WAL handed
+/// over while recovering, when it is: see [`Staged::handover`]); `fed_failed` set when
+/// checking that WAL failed. Blocking.
+fn recover(
+    data_dir: &Path,
+    id: &str,
+    pg_bin: Option<&Path>,
+    mut staged: Staged,
+    durable: bool,
+    fed_failed: &AtomicBool,
+) -> Result<(ThrowawayCluster, Staged)> {
+    let major = staged.base.major;
+    let bins = choose_server_bins(&discover_server_bins(pg_bin), major)?;
+    if bins.major != major {
+        return Err(Error::new(
+            ErrorKind::ToolMissing,
+            format!(
+                "no PostgreSQL {major} server binaries found (a physical base is restored \
+                 by its own version)"
+            ),
+        )
+        .with_hint(crate::drill::cluster::server_install_hint(major)));
+    }
+    // WAL handed over while recovering: checked (then listed) beside it; a damaged file
+    // ends the recovery and removes the cluster.
+    let handover = staged.handover.clone();
+    let mut promoted = handover.is_none();
+    let mut feeding = match handover {
+        Some(_) => std::mem::replace(&mut staged.listing, Joined::none()),
+        None => Joined::none(),
+    };
+    let started = ThrowawayCluster::start_prepared(
+        data_dir,
+        id,
+        bins,
+        |data, owner| fill(data, owner, &mut staged, durable),
+        RECOVERY_LIMIT,
+        |server| {
+            feeding
+                .failed()
+                .inspect_err(|_| fed_failed.store(true, Ordering::Relaxed))?;
+            // Every file handed over (and listed): a recovery still waiting for WAL now
+            // would wait for ever. Told to end once it runs out, it stops at its target
+            // as before, or fails saying it did not reach it.
+            if !promoted && feeding.ended() {
+                promoted = true;
+                server.promote()?;
+            }
+            Ok(())
+        },
+    );
+    if let Some(h) = handover {
+        let handed = h.close();
+        tracing::debug!("physical restore: {handed} WAL files handed over while recovering");
+        staged.listing = feeding;
+    }
+    Ok((started?, staged))
 }
 
 /// A WAL file found damaged as it was checked while recovering: said as the plan says it —
