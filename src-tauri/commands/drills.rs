@@ -17,7 +17,9 @@ use std::path::Path;
 use tauri::{AppHandle, Runtime, State};
 
 /// Start a drill of `project`: `backup` an id (or `null`: the newest good backup), `server` a
-/// scratch server's URL (or `null`: a throwaway cluster Offsite starts itself). Returns the job
+/// scratch server's URL (or `null`: a throwaway cluster Offsite starts itself), `at` a time (RFC
+/// 3339) to drill the project as it was then instead of a backup (the engine's `PROJECT@TIME`;
+/// refused beside `backup`, and outside every restorable window). Returns the job
 /// id at once; `job-finished` carries `result: { kind: "drill", report }` (a failed drill is a
 /// finished job whose report's verdict is `failed`).
 #[tauri::command]
@@ -29,16 +31,23 @@ pub fn start_drill<R: Runtime>(
     project: String,
     backup: Option<String>,
     server: Option<String>,
+    at: Option<String>,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let subject = JobSubject {
         project: Some(project.clone()),
-        label: project.clone(),
+        label: match &at {
+            Some(t) => format!("{project} at {t}"),
+            None => project.clone(),
+        },
     };
     // The app always names the target (the run form's default is the drill settings'): `null`
     // is the throwaway cluster. A URL naming the saved server takes its saved password.
     let opts = DrillOptions {
-        project,
+        project: match &at {
+            Some(t) => offsite_core::ops::resolve::at_ref_text(&project, t),
+            None => project,
+        },
         backup,
         throwaway: server.is_none(),
         server,

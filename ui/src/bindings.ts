@@ -335,11 +335,13 @@ export const commands = {
 	startFetchCopy: (project: string, backupId: string, destination: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_fetch_copy", { project, backupId, destination })),
 	/**
 	 *  Start a drill of `project`: `backup` an id (or `null`: the newest good backup), `server` a
-	 *  scratch server's URL (or `null`: a throwaway cluster Offsite starts itself). Returns the job
+	 *  scratch server's URL (or `null`: a throwaway cluster Offsite starts itself), `at` a time (RFC
+	 *  3339) to drill the project as it was then instead of a backup (the engine's `PROJECT@TIME`;
+	 *  refused beside `backup`, and outside every restorable window). Returns the job
 	 *  id at once; `job-finished` carries `result: { kind: "drill", report }` (a failed drill is a
 	 *  finished job whose report's verdict is `failed`).
 	 */
-	startDrill: (project: string, backup: string | null, server: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_drill", { project, backup, server })),
+	startDrill: (project: string, backup: string | null, server: string | null, at: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_drill", { project, backup, server, at })),
 	/**  A project's drills, newest first (without their reports). */
 	listDrills: (project: string) => typedError<DrillSummary[], ErrorPayload>(__TAURI_INVOKE("list_drills", { project })),
 	/**  One drill with its whole report. */

@@ -5,7 +5,8 @@
 // "Look inside at this time" opens the database as it was then in the browse screen: the rows
 // committed by that second, not the ones after it. Leaving the screen removes the temporary
 // state. The diff screen compares that second with the database now (its own state, removed on
-// leaving). Screenshots: the card on, the plan, the browse screen, the diff.
+// leaving), and the drills screen drills it. Screenshots: the card on, the plan, the browse
+// screen, the diff, the drill's report.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -163,6 +164,40 @@ describe("a point in time in the app", () => {
       await app.screenshot("04-pitr-diff");
       await $("diff-back").click();
       await until(app.browser, "the diff's state removed", async () => states(app.dataDir).length === 0, { timeoutMs: 30_000 });
+
+      // The drills screen drills that second: the state made, restored, checked, the report
+      // naming the time; nothing of the state left after.
+      await $("project-page").waitForDisplayed({ timeout: 30_000 });
+      await $("open-drills").click();
+      await $("drills-screen").waitForDisplayed({ timeout: 30_000 });
+      await until(app.browser, "a point in time offered", async () => /A point in time/.test(String(await $("drill-backup").getProperty("textContent"))), {
+        timeoutMs: 30_000,
+      });
+      await $("drill-backup").selectByAttribute("value", "@time");
+      await $("drill-at").waitForDisplayed({ timeout: 10_000 });
+      await setField(app, "drill-at", second);
+      await $("drill-run").click();
+      const drilled = await until(
+        app.browser,
+        "the drill's report (or its error)",
+        async () =>
+          ((await $("drill-report").isExisting()) && "report") ||
+          ((await $("drill-start-error").isExisting()) && "refused") ||
+          ((await $("job-error").isExisting()) && "failed"),
+        { timeoutMs: 240_000, intervalMs: 250 },
+      );
+      if (drilled !== "report") {
+        await app.screenshot("05-pitr-drill-failed");
+        assert.fail(`the drill at a time did not run: ${drilled}`);
+      }
+      await $("drill-report").scrollIntoView({ block: "start" });
+      await app.screenshot("05-pitr-drill");
+      assert.equal(await $("drill-report").getAttribute("data-verdict"), "passed");
+      const atCheck = await app.browser.$('[data-testid="drill-check"][data-check="point_in_time"]');
+      assert.ok(await atCheck.isExisting(), "the report's point-in-time check");
+      const atText = await atCheck.getText();
+      assert.ok(atText.includes(second), `the check names ${second}: ${atText}`);
+      assert.equal(states(app.dataDir).length, 0, "the drill's state removed");
       offsite("pitr", "disable", DB);
     } finally {
       await app.close();

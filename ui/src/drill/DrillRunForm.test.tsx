@@ -1,6 +1,7 @@
 import { fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import { DrillRunForm, scratchUrlProblem } from "./DrillRunForm";
+import { AT_TIME, DrillRunForm, scratchUrlProblem } from "./DrillRunForm";
+import { localFieldToUtc } from "../wizard/pitr/time";
 
 const backups = [
   { id: "b2", created_at: "2026-11-24T04:00:00Z", label: "database · 1.0 MiB" },
@@ -42,5 +43,55 @@ describe("DrillRunForm", () => {
     expect(scratchUrlProblem("")).not.toBeNull();
     expect(scratchUrlProblem("mysql://x")).not.toBeNull();
     expect(scratchUrlProblem("postgresql://h/db")).toBeNull();
+  });
+
+  describe("a point in time", () => {
+    const windows = [
+      {
+        chain_id: "c1",
+        from: Date.parse("2026-11-26T05:00:00Z") * 1000,
+        to: Date.parse("2026-11-26T06:00:00Z") * 1000,
+        from_text: "2026-11-26T05:00:00Z",
+        to_text: "2026-11-26T06:00:00Z",
+        broken_by: null,
+        segments: 60,
+      },
+    ];
+
+    it("is offered only where the project has restorable windows", () => {
+      const view = render(<DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={() => {}} />);
+      expect(screen.getByTestId("drill-backup")).not.toHaveTextContent("A point in time");
+      view.rerender(
+        <DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={() => {}} windows={windows} />,
+      );
+      expect(screen.getByTestId("drill-backup")).toHaveTextContent("A point in time…");
+      expect(screen.queryByTestId("drill-at")).not.toBeInTheDocument();
+    });
+
+    it("drills the chosen second, starting at the newest restorable one, the windows beside it", () => {
+      const onRun = vi.fn();
+      render(
+        <DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={onRun} windows={windows} />,
+      );
+      fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: AT_TIME } });
+      const field = screen.getByTestId("drill-at") as HTMLInputElement;
+      expect(localFieldToUtc(field.value)).toBe("2026-11-26T06:00:00Z");
+      expect(screen.getByTestId("drill-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 → 2026-11-2\d \d\d:00:00/);
+      fireEvent.change(field, { target: { value: "2026-11-26T05:30:15" } });
+      fireEvent.click(screen.getByTestId("drill-run"));
+      expect(onRun).toHaveBeenCalledWith({ backup: null, target: { kind: "throwaway" }, at: localFieldToUtc("2026-11-26T05:30:15") });
+    });
+
+    it("starts nothing without a time", () => {
+      const onRun = vi.fn();
+      render(
+        <DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={onRun} windows={windows} />,
+      );
+      fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: AT_TIME } });
+      fireEvent.change(screen.getByTestId("drill-at"), { target: { value: "" } });
+      expect(screen.getByTestId("drill-run")).toBeDisabled();
+      fireEvent.submit(screen.getByTestId("drill-run-form"));
+      expect(onRun).not.toHaveBeenCalled();
+    });
   });
 });

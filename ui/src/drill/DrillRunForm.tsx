@@ -1,16 +1,25 @@
-// "Run a drill now": which backup (the newest, or one from the list). Where it restores (a
-// throwaway cluster Offsite starts itself, or a scratch server) is the drill settings' one choice,
-// named here in a line; scheduled drills use the same.
+// "Run a drill now": which backup (the newest, or one from the list), or — where the project has
+// restorable windows — the project as it was at a point in time (the engine makes that state from
+// the base and the captured changes, then drills it). Where it restores (a throwaway cluster
+// Offsite starts itself, or a scratch server) is the drill settings' one choice, named here in a
+// line; scheduled drills use the same.
 import { useState } from "react";
+import type { Window } from "../bindings";
 import { databaseLabel } from "../components/names";
+import { localFieldToUtc, localSeconds, toLocalField } from "../wizard/pitr/time";
 
 export type DrillTargetChoice = { kind: "throwaway" } | { kind: "server"; url: string };
 
 export type DrillRunRequest = {
-  /** null: the newest good backup. */
+  /** null: the newest good backup (or the state at `at`). */
   backup: string | null;
   target: DrillTargetChoice;
+  /** A point in time (RFC 3339, UTC) to drill instead of a backup; absent: a backup. */
+  at?: string;
 };
+
+/** The select's value for "A point in time…". */
+export const AT_TIME = "@time";
 
 export type BackupChoice = { id: string; created_at: string; label: string };
 
@@ -20,6 +29,8 @@ type Props = {
   defaultTarget: DrillTargetChoice;
   running: boolean;
   onRun: (request: DrillRunRequest) => void;
+  /** The project's restorable windows (none: no point in time is offered). */
+  windows?: readonly Window[];
 };
 
 /** Whether a scratch server URL is one the engine could take (it checks the rest). */
@@ -30,8 +41,17 @@ export function scratchUrlProblem(url: string): string | null {
   return null;
 }
 
-export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) {
+export function DrillRunForm({ backups, defaultTarget, running, onRun, windows = [] }: Props) {
   const [backup, setBackup] = useState<string>("");
+  const [atField, setAtField] = useState("");
+  const atTime = backup === AT_TIME;
+  const at = atTime ? localFieldToUtc(atField) : null;
+  const choose = (value: string) => {
+    setBackup(value);
+    // The field starts at the newest restorable second.
+    if (value === AT_TIME && atField === "" && windows.length > 0)
+      setAtField(toLocalField(Math.floor(Math.max(...windows.map((w) => w.to)) / 1000)));
+  };
   // One choice of where drills restore, the drill settings' (issue 44: the page asked "This drill
   // restores into" and "Scheduled drills restore into" with the same two radios).
   const target = defaultTarget;
@@ -41,21 +61,42 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) 
       data-testid="drill-run-form"
       onSubmit={(e) => {
         e.preventDefault();
+        if (atTime) {
+          if (at) onRun({ backup: null, target, at });
+          return;
+        }
         onRun({ backup: backup === "" ? null : backup, target });
       }}
     >
       <div className="field-grid">
         <label className="field">
           <span>Backup</span>
-          <select value={backup} onChange={(e) => setBackup(e.target.value)} data-testid="drill-backup">
+          <select value={backup} onChange={(e) => choose(e.target.value)} data-testid="drill-backup">
             <option value="">Newest good backup</option>
             {backups.map((b) => (
               <option key={b.id} value={b.id}>
                 {b.label}
               </option>
             ))}
+            {windows.length > 0 && <option value={AT_TIME}>A point in time…</option>}
           </select>
         </label>
+        {atTime && (
+          <label className="field">
+            <span>At (this computer's time)</span>
+            <input
+              type="datetime-local"
+              step={1}
+              value={atField}
+              onChange={(e) => setAtField(e.target.value)}
+              data-testid="drill-at"
+              aria-describedby="drill-at-windows"
+            />
+            <span id="drill-at-windows" className="small muted" data-testid="drill-at-windows">
+              restorable {windows.map((w) => `${localSeconds(w.from_text)} → ${localSeconds(w.to_text)}`).join("; ")}
+            </span>
+          </label>
+        )}
       </div>
       <p className="small" data-testid="drill-run-target" data-kind={target.kind}>
         Restores into{" "}
@@ -63,7 +104,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) 
         , as the drill settings below say; scheduled drills use the same.
       </p>
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={running} data-testid="drill-run">
+        <button type="submit" className="btn btn-primary" disabled={running || (atTime && !at)} data-testid="drill-run">
           {running ? "Drill running…" : "Run drill now"}
         </button>
       </div>

@@ -43,6 +43,8 @@ describe("the drills screen in the app", () => {
             return { ...drill, project_id: "p-shop", job_id: "j", report: reportFixture({ drill_id: "d-1" }) };
           case "start_drill":
             return "job-d";
+          case "pitr_status":
+            return { enabled: false, windows: [], slot: null, rpo_seconds: null };
           case "verify_drill_signature":
             return { valid: false, key_id: null, detail: "the signature does not match" };
           case "save_drill_report":
@@ -81,7 +83,7 @@ describe("the drills screen in the app", () => {
     expect(calls.find((c) => c.cmd === "save_drill_report")?.args).toEqual({ id: "d-1" });
     fireEvent.click(screen.getByTestId("drill-run"));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === "start_drill")?.args).toEqual({ project: "shop", backup: null, server: null }),
+      expect(calls.find((c) => c.cmd === "start_drill")?.args).toEqual({ project: "shop", backup: null, server: null, at: null }),
     );
     // The drill settings go to the engine through set_drill_settings (the password too, once).
     fireEvent.click(await screen.findByTestId("drill-settings-server"));

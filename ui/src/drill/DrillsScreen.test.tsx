@@ -118,6 +118,41 @@ describe("DrillsScreen", () => {
     expect(screen.queryByTestId("job-running")).toBeNull();
   });
 
+  it("drills the project at a point in time where it has restorable windows, refused times said as the engine says them", async () => {
+    const windows = [
+      {
+        chain_id: "c1",
+        from: Date.parse("2026-11-26T05:00:00Z") * 1000,
+        to: Date.parse("2026-11-26T06:00:00Z") * 1000,
+        from_text: "2026-11-26T05:00:00Z",
+        to_text: "2026-11-26T06:00:00Z",
+        broken_by: null,
+        segments: 60,
+      },
+    ];
+    const { api } = fakeApi({
+      windows: vi.fn(() => ok(windows)),
+      start: vi.fn(() =>
+        Promise.resolve({
+          ok: false as const,
+          error: {
+            code: "invalid_input" as const,
+            message: "no restorable window holds 2026-11-26T07:00:00Z; nearest restorable times: before 2026-11-26T06:00:00Z, after none",
+            hint: null,
+            retryable: false,
+          },
+        }),
+      ),
+    });
+    mount(api);
+    await waitFor(() => expect(screen.getByTestId("drill-backup")).toHaveTextContent("A point in time…"));
+    expect(api.windows).toHaveBeenCalledWith("shop");
+    fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: "@time" } });
+    fireEvent.click(screen.getByTestId("drill-run"));
+    await waitFor(() => expect(api.start).toHaveBeenCalledWith("shop", { backup: null, target: { kind: "throwaway" }, at: "2026-11-26T06:00:00Z" }));
+    expect(await screen.findByTestId("drill-start-error")).toHaveTextContent("nearest restorable times");
+  });
+
   it("reads the drill id only from a drill job's result", () => {
     expect(drillIdOf({ kind: "drill", report: { drill_id: "d-9" } })).toBe("d-9");
     expect(drillIdOf({ kind: "backup", backup: {} })).toBeNull();

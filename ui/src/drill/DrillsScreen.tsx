@@ -3,7 +3,7 @@
 // report with every check, its signature and "Save report…". Also the project's validation
 // queries, which every drill runs.
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { DrillReport, ErrorPayload } from "../bindings";
+import type { DrillReport, ErrorPayload, Window } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FinishedView, ProgressView } from "../components/JobPanel";
 import { formatBytes } from "../components/format";
@@ -27,6 +27,8 @@ export type DrillApi = {
   save?: (drillId: string) => Promise<Call<string | null>>;
   /** Starts the drill job; its id. */
   start: (project: string, request: DrillRunRequest) => Promise<Call<string>>;
+  /** The project's restorable windows (absent, or none: no point in time is offered). */
+  windows?: (project: string) => Promise<Call<Window[]>>;
   /** Where "Run drill now" starts from: the project's drill settings. */
   defaultTarget: (project: string) => Promise<DrillTargetChoice>;
   /** The project's drill settings (absent: not in this build). */
@@ -72,6 +74,17 @@ export function DrillsScreen({ project, api, onBack }: Props) {
     void loadDrills();
     void api.defaultTarget(project).then(setTarget);
   }, [api, project, loadDrills]);
+
+  const [windows, setWindows] = useState<Window[]>([]);
+  useEffect(() => {
+    let stale = false;
+    void api.windows?.(project).then((r) => {
+      if (!stale && r.ok) setWindows(r.data);
+    });
+    return () => {
+      stale = true;
+    };
+  }, [api, project]);
 
   // A drill recorded elsewhere (a scheduled drill, the command line): the catalog's change feed
   // names it, and the list learns it.
@@ -164,6 +177,7 @@ export function DrillsScreen({ project, api, onBack }: Props) {
             defaultTarget={target}
             running={running}
             onRun={(r) => void run(r)}
+            windows={windows}
           />
         )}
         {startError && <ErrorNotice error={startError} testId="drill-start-error" />}

@@ -43,8 +43,13 @@ export function useDrillApi(): DrillApi {
           project,
           request.backup,
           request.target.kind === "server" ? request.target.url : null,
+          request.at ?? null,
         );
         return started.ok ? { ok: true, data: started.id } : started;
+      },
+      windows: async (project) => {
+        const r = await call(commands.pitrStatus(project));
+        return r.ok ? { ok: true, data: r.data.windows } : r;
       },
       defaultTarget: async (project) => {
         const r = await call(commands.getDrillSettings(project));

@@ -327,9 +327,12 @@ export class AppStore {
   startRestore = (project: string, request: RestoreRequest) =>
     this.start("restore", project, request.archive, () => commands.startRestore(request));
 
-  /** A restore drill of `project`: `backup` null is the newest good one; `server` null a throwaway cluster. */
-  startDrill = (project: string, backup: string | null, server: string | null) =>
-    this.start("drill", project, project, () => commands.startDrill(project, backup, server));
+  /**
+   * A restore drill of `project`: `backup` null is the newest good one; `server` null a throwaway
+   * cluster; `at` (RFC 3339) the project as it was then instead of a backup.
+   */
+  startDrill = (project: string, backup: string | null, server: string | null, at: string | null = null) =>
+    this.start("drill", project, at ? `${project} at ${at}` : project, () => commands.startDrill(project, backup, server, at));
 
   startVerify = (project: string, path: string) =>
     this.start("verify", project, path, () => commands.startVerify(path));

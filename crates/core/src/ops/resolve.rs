@@ -25,6 +25,11 @@ pub struct AtRef {
     pub at: i64,
 }
 
+/// The reference [`parse_at_ref`] reads: `project` as it was at `time` (RFC 3339).
+pub fn at_ref_text(project: &str, time: &str) -> String {
+    format!("{project}{AT_SIGN}{}", time.trim())
+}
+
 /// `PROJECT@TIME` (TIME in RFC 3339, as `restore --at` takes it). `None`: `given` is no such
 /// reference (no `@`, a URL, or a file that exists: a path always wins). `Some(Err)`: it is one,
 /// but malformed (an `@` twice, a project name with characters no project has, a time that does
@@ -318,6 +323,20 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{given:?}: {e}");
         assert!(e.message().contains("is not PROJECT@TIME"), "{e}");
         e.message().to_string()
+    }
+
+    #[test]
+    fn a_reference_made_from_a_project_and_a_time_reads_back() {
+        let r = parse_at_ref(&at_ref_text("shop", " 2026-11-26T06:00:00Z "))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.project, "shop");
+        assert_eq!(
+            r.at,
+            crate::pitr::parse_time("2026-11-26T06:00:00Z").unwrap()
+        );
+        // A time with an @ of its own is refused, not read as another project.
+        refused(&at_ref_text("shop", "2026@11"));
     }
 
     #[test]
