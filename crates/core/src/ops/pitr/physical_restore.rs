@@ -1,8 +1,9 @@
 //! Restoring a physical chain to a time (docs/pitr.md "Physical capture"): the plan (the base,
 //! the WAL files to replay, the last commit at or before TIME — read from the WAL with the
 //! version's `pg_waldump`), then the base unpacked into a throwaway cluster (the drills' own),
-//! the WAL put beside it, and PostgreSQL's own recovery run up to that commit
-//! (`recovery_target_lsn`, inclusive) and promoted; from there the database is dumped and
+//! the WAL put beside it (or handed to it as each file is checked: [`Staged::handover`]), and
+//! PostgreSQL's own recovery run up to that commit (`recovery_target_lsn`, inclusive, or its
+//! own `recovery_target_time`) and promoted; from there the database is dumped and
 //! restored into the target like any restore, or the cluster is left as a new server's data
 //! folder (`--to-data-dir`).
 
@@ -59,7 +60,8 @@ pub(crate) struct Staged {
     /// TIME.
     at: i64,
     /// For a restore: the base being unpacked (and checked) into `<tmp>/data` from the start
-    /// of the staging, beside the WAL's unsealing and listing; [`fill`] waits for it.
+    /// of the staging, beside the WAL's unsealing and listing (or before them, when the WAL
+    /// is handed over); [`fill`] waits for it.
     unpacking: Joined<()>,
     /// For a restore whose last WAL file holds a commit later than TIME (recovery's own time
     /// target then stops inside this WAL): the server starts once the base is unpacked, and
