@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { RowChange, TableDiff } from "../bindings";
 import { AT_TIME, backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
 import { localFieldToUtc } from "../wizard/pitr/time";
+import { hourWindow } from "../test/windows";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 
@@ -237,17 +238,7 @@ describe("DiffScreen", () => {
       const api = fakeApi();
       let made = 0;
       api.windows = vi.fn(() =>
-        ok([
-          {
-            chain_id: "c1",
-            from: Date.parse("2026-11-26T05:00:00Z") * 1000,
-            to: Date.parse("2026-11-26T06:00:00Z") * 1000,
-            from_text: "2026-11-26T05:00:00Z",
-            to_text: "2026-11-26T06:00:00Z",
-            broken_by: null,
-            segments: 60,
-          },
-        ]),
+        ok([hourWindow()]),
       );
       api.openAt = vi.fn(() => ok(`/at/${(made += 1)}`));
       api.closeAt = vi.fn(() => Promise.resolve(true));

@@ -2,6 +2,7 @@ import { fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { AT_TIME, DrillRunForm, scratchUrlProblem } from "./DrillRunForm";
 import { localFieldToUtc } from "../wizard/pitr/time";
+import { hourWindow } from "../test/windows";
 
 const backups = [
   { id: "b2", created_at: "2026-11-24T04:00:00Z", label: "database · 1.0 MiB" },
@@ -46,17 +47,7 @@ describe("DrillRunForm", () => {
   });
 
   describe("a point in time", () => {
-    const windows = [
-      {
-        chain_id: "c1",
-        from: Date.parse("2026-11-26T05:00:00Z") * 1000,
-        to: Date.parse("2026-11-26T06:00:00Z") * 1000,
-        from_text: "2026-11-26T05:00:00Z",
-        to_text: "2026-11-26T06:00:00Z",
-        broken_by: null,
-        segments: 60,
-      },
-    ];
+    const windows = [hourWindow()];
 
     it("is offered only where the project has restorable windows", () => {
       const view = render(<DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={() => {}} />);

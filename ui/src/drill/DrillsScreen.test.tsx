@@ -7,6 +7,7 @@ import { backup } from "../screens/fixtures";
 import type { DrillRow } from "./DrillList";
 import { type DrillApi, DrillsScreen, drillIdOf } from "./DrillsScreen";
 import { reportFixture } from "./fixtures";
+import { hourWindow } from "../test/windows";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 
@@ -119,17 +120,7 @@ describe("DrillsScreen", () => {
   });
 
   it("drills the project at a point in time where it has restorable windows, refused times said as the engine says them", async () => {
-    const windows = [
-      {
-        chain_id: "c1",
-        from: Date.parse("2026-11-26T05:00:00Z") * 1000,
-        to: Date.parse("2026-11-26T06:00:00Z") * 1000,
-        from_text: "2026-11-26T05:00:00Z",
-        to_text: "2026-11-26T06:00:00Z",
-        broken_by: null,
-        segments: 60,
-      },
-    ];
+    const windows = [hourWindow()];
     const { api } = fakeApi({
       windows: vi.fn(() => ok(windows)),
       start: vi.fn(() =>
