@@ -275,7 +275,7 @@ impl SegmentReader {
     pub fn open(path: &Path, keys: &[UserKey]) -> Result<SegmentReader> {
         let f =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        Self::open_file(path, f, keys, |f| Box::new(f))
+        Self::open_file(path, f, keys, |f| Ok(Box::new(f)))
     }
 
     /// [`open`](Self::open), every byte read also hashed: the [`Checked`] returned compares
@@ -288,10 +288,10 @@ impl SegmentReader {
     ) -> Result<(SegmentReader, checked::Checked)> {
         let (f, checked) = checked::Checked::open(path, expected)?;
         let r = Self::open_file(path, f.file, keys, move |file| {
-            Box::new(checked::HashingFile {
+            Ok(Box::new(checked::HashingFile {
                 file,
                 state: f.state,
-            })
+            }))
         })?;
         Ok((r, checked))
     }
@@ -304,19 +304,9 @@ impl SegmentReader {
         expected: Option<&str>,
     ) -> Result<(SegmentReader, checked::Checked)> {
         let (f, checked) = checked::Checked::open(path, expected)?;
-        let ahead = std::cell::Cell::new(None);
         let r = Self::open_file(path, f.file, keys, |file| {
-            match checked::ReadAhead::spawn(file, f.state) {
-                Ok(r) => Box::new(r),
-                Err(e) => {
-                    ahead.set(Some(e));
-                    Box::new(std::io::empty())
-                }
-            }
+            Ok(Box::new(checked::ReadAhead::spawn(file, f.state)?))
         })?;
-        if let Some(e) = ahead.take() {
-            return Err(Error::io("starting the hashing thread", e));
-        }
         Ok((r, checked))
     }
 
@@ -324,7 +314,7 @@ impl SegmentReader {
         path: &Path,
         mut f: File,
         keys: &[UserKey],
-        wrap: impl FnOnce(File) -> Box<dyn Read + Send>,
+        wrap: impl FnOnce(File) -> std::io::Result<Box<dyn Read + Send>>,
     ) -> Result<SegmentReader> {
         let len = f
             .metadata()
@@ -336,7 +326,7 @@ impl SegmentReader {
             .read_to_end(&mut head)
             .and_then(|_| f.seek(std::io::SeekFrom::Start(0)))
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let f = wrap(f);
+        let f = wrap(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let (input, left): (Box<dyn Read + Send>, _) = if crate::crypto::is_age(&head) {
             let r = crate::crypto::decrypt(f, keys)
                 .map_err(|e| e.context(format!("change segment {}", path.display())))?;
