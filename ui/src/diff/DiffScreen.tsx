@@ -10,7 +10,8 @@ import { backupName, backupNames as namesOf } from "../components/names";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
-import { localFieldToUtc, localSeconds, toLocalField } from "../wizard/pitr/time";
+import { AT_TIME, AtTimeField, newestRestorable } from "../components/AtTimeField";
+import { localFieldToUtc, localSeconds } from "../wizard/pitr/time";
 import "../drill/drill.css";
 import "./diff.css";
 
@@ -37,7 +38,7 @@ export type DiffApi = {
 };
 
 /** The older side's value for "a point in time". */
-export const AT_TIME = "@time";
+export { AT_TIME };
 
 let tickets = 0;
 /** A name for one call, so Cancel (or leaving the view) can stop it. */
@@ -181,7 +182,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
     void api.windows?.(project).then((r) => {
       if (stale || !r.ok || r.data.length === 0) return;
       setWindows(r.data);
-      setAtField(toLocalField(Math.floor(Math.max(...r.data.map((w) => w.to)) / 1000)));
+      setAtField(newestRestorable(r.data));
     });
     return () => {
       stale = true;
@@ -324,20 +325,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
             </select>
           </label>
           {from === AT_TIME && (
-            <label>
-              At{" "}
-              <input
-                type="datetime-local"
-                step={1}
-                value={atField}
-                onChange={(e) => pick(e.target.value, setAtField)}
-                data-testid="diff-at"
-                aria-describedby="diff-at-windows"
-              />{" "}
-              <span id="diff-at-windows" className="small muted" data-testid="diff-at-windows">
-                restorable {windows.map((w) => `${localSeconds(w.from_text)} → ${localSeconds(w.to_text)}`).join("; ")}
-              </span>
-            </label>
+            <AtTimeField label="At" value={atField} onChange={(v) => pick(v, setAtField)} windows={windows} testId="diff-at" />
           )}
           <label>
             Newer{" "}

@@ -6,7 +6,8 @@
 import { useState } from "react";
 import type { Window } from "../bindings";
 import { databaseLabel } from "../components/names";
-import { localFieldToUtc, localSeconds, toLocalField } from "../wizard/pitr/time";
+import { AT_TIME, AtTimeField, newestRestorable } from "../components/AtTimeField";
+import { localFieldToUtc } from "../wizard/pitr/time";
 
 export type DrillTargetChoice = { kind: "throwaway" } | { kind: "server"; url: string };
 
@@ -18,8 +19,7 @@ export type DrillRunRequest = {
   at?: string;
 };
 
-/** The select's value for "A point in time…". */
-export const AT_TIME = "@time";
+export { AT_TIME };
 
 export type BackupChoice = { id: string; created_at: string; label: string };
 
@@ -49,8 +49,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun, windows =
   const choose = (value: string) => {
     setBackup(value);
     // The field starts at the newest restorable second.
-    if (value === AT_TIME && atField === "" && windows.length > 0)
-      setAtField(toLocalField(Math.floor(Math.max(...windows.map((w) => w.to)) / 1000)));
+    if (value === AT_TIME && atField === "") setAtField(newestRestorable(windows));
   };
   // One choice of where drills restore, the drill settings' (issue 44: the page asked "This drill
   // restores into" and "Scheduled drills restore into" with the same two radios).
@@ -82,20 +81,14 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun, windows =
           </select>
         </label>
         {atTime && (
-          <label className="field">
-            <span>At (this computer's time)</span>
-            <input
-              type="datetime-local"
-              step={1}
-              value={atField}
-              onChange={(e) => setAtField(e.target.value)}
-              data-testid="drill-at"
-              aria-describedby="drill-at-windows"
-            />
-            <span id="drill-at-windows" className="small muted" data-testid="drill-at-windows">
-              restorable {windows.map((w) => `${localSeconds(w.from_text)} → ${localSeconds(w.to_text)}`).join("; ")}
-            </span>
-          </label>
+          <AtTimeField
+            className="field"
+            label="At (this computer's time)"
+            value={atField}
+            onChange={setAtField}
+            windows={windows}
+            testId="drill-at"
+          />
         )}
       </div>
       <p className="small" data-testid="drill-run-target" data-kind={target.kind}>
