@@ -500,3 +500,291 @@ fn flip_a_byte(path: &Path) -> Vec<u8> {
     std::fs::write(path, &bad).unwrap();
     good
 }
+
+/// A library whose constructor, once loaded anywhere but in the source server's own folder
+/// `source` (where its sessions load it harmlessly), writes `marker` and connects to
+/// 127.0.0.1:`port`: built with gcc into `<dir>/evil.so`, with the magic block of server
+/// version `version_num / 100` (PostgreSQL 15 to 17's layout) so that a session loading it goes
+/// on.
+fn evil_library(dir: &Path, source: &Path, marker: &Path, port: u16, version_num: u32) -> std::path::PathBuf {
+    let c = format!(
+        r#"#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+typedef struct {{ int len; int version; int funcmaxargs; int indexmaxkeys; int namedatalen; int float8byval; char abi_extra[32]; }} Pg_magic_struct;
+static const Pg_magic_struct magic = {{ sizeof(Pg_magic_struct), {major}, 100, 32, 64, 1, "PostgreSQL" }};
+const Pg_magic_struct *Pg_magic_func(void) {{ return &magic; }}
+__attribute__((constructor)) static void boom(void) {{
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) && strcmp(cwd, "{source}") == 0) return;
+  FILE *f = fopen("{marker}", "a");
+  if (f) {{ fprintf(f, "loaded in %s\n", cwd); fclose(f); }}
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {{ 0 }};
+  a.sin_family = AF_INET; a.sin_port = htons({port}); a.sin_addr.s_addr = htonl(0x7f000001);
+  if (s >= 0) {{ connect(s, (struct sockaddr *)&a, sizeof a); close(s); }}
+}}
+"#,
+        major = version_num / 100,
+        source = source.display(),
+        marker = marker.display(),
+    );
+    let src = dir.join("evil.c");
+    std::fs::write(&src, c).unwrap();
+    let so = dir.join("evil.so");
+    let out = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .output()
+        .expect("this test needs gcc");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    so
+}
+
+/// A folder anyone may write in (the servers run as `postgres` when the tests run as root).
+fn open_folder() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    d
+}
+
+/// What a superuser of the source (or the server itself) plants for the day someone restores:
+/// commands in `postgresql.auto.conf` (ALTER SYSTEM, no reload), a library inside the base
+/// named by `session_preload_libraries` (the server's file, per role and per database) and by
+/// `jit_provider`. Restoring to a time, into a database and as a data folder, runs none of it,
+/// writes nothing outside Offsite's folders, and gives exactly the rows.
+#[test]
+fn a_sources_planted_settings_run_nothing_when_restored() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_planted";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
+         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
+         CREATE TABLE public.nokey (n int);",
+    );
+    allow_replication(&pg);
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(d, &pg, &["project", "add", "shop", "--db", &owner_url(&pg, db)]),
+        "project add",
+    );
+
+    let outside = open_folder();
+    let marker = outside.path().join("marker");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let source = std::fs::canonicalize(pg.data_dir()).unwrap();
+    let version: u32 = pg
+        .psql("postgres", "SHOW server_version_num")
+        .trim()
+        .parse()
+        .unwrap();
+    let so = evil_library(outside.path(), &source, &marker, port, version);
+    // The library inside the source's data folder: pg_basebackup copies it into the base.
+    let planted = source.join("offsite_evil");
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::copy(&so, planted.join("evil.so")).unwrap();
+    let ran = |what: &str| outside.path().join(format!("ran-{what}"));
+    let up = "../".repeat(12);
+    let jit = format!("{up}{}", outside.path().join("evil").display());
+    for (name, value) in [
+        ("recovery_end_command", format!("echo x > {}", ran("recovery_end").display())),
+        ("archive_cleanup_command", format!("echo x > {}", ran("cleanup").display())),
+        ("session_preload_libraries", "offsite_evil/evil.so".into()),
+        ("jit_provider", jit),
+        ("jit_above_cost", "0".into()),
+        ("archive_mode", "on".into()),
+        ("archive_command", format!("echo x > {}", ran("archive").display())),
+    ] {
+        pg.psql(
+            "postgres",
+            &format!("ALTER SYSTEM SET {name} = '{}'", value.replace('\'', "''")),
+        );
+    }
+    writes(&pg, db, 1);
+    ok(
+        run(d, &pg, &["pitr", "enable", "shop", "--mode", "physical"]),
+        "pitr enable --mode physical",
+    );
+    // Per-role and per-database settings, in the WAL after the base.
+    pg.psql(
+        "postgres",
+        &format!(
+            "ALTER ROLE ALL SET session_preload_libraries = 'offsite_evil/evil.so';
+             ALTER DATABASE {db} SET session_preload_libraries = 'offsite_evil/evil.so';
+             ALTER ROLE {ROLE} SET session_preload_libraries = 'offsite_evil/evil.so'"
+        ),
+    );
+    writes(&pg, db, 2);
+    let want = digests(&pg, db);
+    let at = server_now(&pg);
+    pg.psql("postgres", "SELECT pg_switch_wal()");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+
+    let nothing_ran = |when: &str| {
+        let said = std::fs::read_to_string(&marker).unwrap_or_default();
+        assert!(said.is_empty(), "{when}: the base's library ran: {said}");
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("{when}: the base's library connected to 127.0.0.1: {other:?}"),
+        }
+        for what in ["recovery_end", "cleanup", "archive"] {
+            assert!(!ran(what).exists(), "{when}: the base's {what} command ran");
+        }
+    };
+    let target = "planted_into";
+    pg.create_db(target);
+    let out = run(
+        d,
+        &pg,
+        &["--json", "restore", "shop", "--at", &at, "--to", &pg.url(target)],
+    );
+    nothing_ran("restore --at --to");
+    let done = ok_json(out, "restore --at");
+    assert_eq!(digests(&pg, target), want, "{done}");
+
+    // PROJECT@TIME (recovered, dumped as a reading role, listed).
+    let tables = ok_json(
+        run(d, &pg, &["--json", "browse", &format!("shop@{at}")]),
+        "browse shop@TIME",
+    );
+    nothing_ran("browse shop@TIME");
+    assert!(tables["tables"].as_array().is_some_and(|t| !t.is_empty()), "{tables}");
+
+    // A data folder: Offsite's neutral configuration, the source's beside it saying what it
+    // set.
+    let folder = tempfile::tempdir().unwrap();
+    let dest = folder.path().join("restored");
+    ok(
+        run(
+            d,
+            &pg,
+            &["restore", "shop", "--at", &at, "--to-data-dir", dest.to_str().unwrap()],
+        ),
+        "restore --at --to-data-dir",
+    );
+    nothing_ran("restore --at --to-data-dir");
+    let conf = std::fs::read_to_string(dest.join("postgresql.conf")).unwrap();
+    assert!(
+        conf.lines().all(|l| l.is_empty() || l.starts_with('#')),
+        "{conf}"
+    );
+    assert!(conf.contains("postgresql.auto.conf.from-backup"), "{conf}");
+    let auto = std::fs::read_to_string(dest.join("postgresql.auto.conf")).unwrap();
+    assert!(!auto.contains("recovery_end_command"), "{auto}");
+    let kept = std::fs::read_to_string(dest.join("postgresql.auto.conf.from-backup")).unwrap();
+    let first = kept.lines().next().unwrap();
+    for name in ["recovery_end_command", "session_preload_libraries", "jit_provider"] {
+        assert!(first.contains(name), "{first}");
+    }
+    assert!(kept.contains("offsite_evil/evil.so"), "{kept}");
+    assert!(dest.join("postgresql.conf.from-backup").is_file());
+}
+
+/// A base whose server sent links (as only a hostile one does: pg_basebackup skips them): a
+/// `standby.signal` pointing at a file of this machine, a `postgresql.conf` pointing nowhere.
+/// The restore is refused naming the link, and nothing outside is written or made.
+#[test]
+fn a_bases_links_are_refused_and_never_followed() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_links";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
+         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
+         CREATE TABLE public.nokey (n int);",
+    );
+    allow_replication(&pg);
+    let outside = open_folder();
+    let precious = outside.path().join("precious");
+    std::fs::write(&precious, b"keep me").unwrap();
+    let made = outside.path().join("made-by-offsite");
+    // The client tools as the source's side hands them over: pg_basebackup's tar gains links.
+    let bin = tempfile::tempdir().unwrap();
+    let real = pg.bin("pg_basebackup").parent().unwrap().to_path_buf();
+    for e in std::fs::read_dir(&real).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "pg_basebackup" {
+            std::os::unix::fs::symlink(e.path(), bin.path().join(e.file_name())).unwrap();
+        }
+    }
+    let links = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&precious, links.path().join("standby.signal")).unwrap();
+    std::os::unix::fs::symlink(&made, links.path().join("postgresql.conf")).unwrap();
+    let script = format!(
+        "#!/bin/sh\n\"{real}/pg_basebackup\" \"$@\" || exit $?\n\
+         prev=''; dir=''\nfor a in \"$@\"; do [ \"$prev\" = -D ] && dir=\"$a\"; prev=\"$a\"; done\n\
+         [ -n \"$dir\" ] || exit 0\n\
+         tar --delete -f \"$dir/base.tar\" postgresql.conf || exit 1\n\
+         tar -rf \"$dir/base.tar\" -C \"{links}\" standby.signal postgresql.conf\n",
+        real = real.display(),
+        links = links.path().display()
+    );
+    let wrapper = bin.path().join("pg_basebackup");
+    std::fs::write(&wrapper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pg_bin = bin.path().to_str().unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let with_bin = |args: &[&str]| {
+        let mut all = vec!["--pg-bin", pg_bin];
+        all.extend_from_slice(args);
+        run(d, &pg, &all)
+    };
+    ok(
+        with_bin(&["project", "add", "shop", "--db", &owner_url(&pg, db)]),
+        "project add",
+    );
+    writes(&pg, db, 1);
+    ok(
+        with_bin(&["pitr", "enable", "shop", "--mode", "physical"]),
+        "pitr enable --mode physical",
+    );
+    writes(&pg, db, 2);
+    let at = server_now(&pg);
+    pg.psql("postgres", "SELECT pg_switch_wal()");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(with_bin(&["pitr", "run", "shop", "--once"]), "pitr run --once");
+
+    let folder = tempfile::tempdir().unwrap();
+    let dest = folder.path().join("restored");
+    let target = "links_into";
+    pg.create_db(target);
+    for out in [
+        with_bin(&["restore", "shop", "--at", &at, "--to", &pg.url(target)]),
+        with_bin(&["restore", "shop", "--at", &at, "--to-data-dir", dest.to_str().unwrap()]),
+    ] {
+        assert_eq!(std::fs::read(&precious).unwrap(), b"keep me", "written through a link");
+        assert!(!made.exists(), "a file made through a dangling link");
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "a base with links restored: {said}");
+        assert!(
+            said.contains("holds a link at")
+                && (said.contains("standby.signal") || said.contains("postgresql.conf")),
+            "{said}"
+        );
+    }
+    assert!(!dest.exists());
+    assert_eq!(data_folders(d), Vec::<std::path::PathBuf>::new());
+}

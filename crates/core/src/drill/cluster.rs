@@ -8,6 +8,7 @@
 //! `initdb` refuses to run as root: as root the server binaries run as the `postgres` OS user
 //! (the one the distribution packages create), or the error says what to do.
 
+use super::neutral;
 use super::sandbox::{Confinement, Sandbox};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{ConnSpec, TlsMode};
@@ -216,18 +217,18 @@ impl ThrowawayCluster {
         crate::private_fs::create_dir_all(&data)
             .map_err(|e| Error::io(format!("creating {}", data.display()), e))?;
         let settings = prepare(&data, run_as)?;
+        // The base's own configuration never applies (see [`super::neutral`]).
+        neutral::check_links(&data, &cluster.root)?;
+        neutral::replace_configuration(&data)?;
         let hba = cluster.root.join("offsite_hba.conf");
-        std::fs::write(&hba, "local all all trust\nlocal replication all trust\n")
-            .map_err(|e| Error::io("writing the throwaway cluster's pg_hba.conf", e))?;
-        if !data.join("postgresql.conf").exists() {
-            // A Debian-style server keeps its configuration outside the data folder.
-            std::fs::write(data.join("postgresql.conf"), "")
-                .map_err(|e| Error::io("writing an empty postgresql.conf", e))?;
-        }
+        neutral::write_new(&hba, &[b"local all all trust\nlocal replication all trust\n"])?;
+        let ident = cluster.root.join("offsite_ident.conf");
+        neutral::write_new(&ident, &[b""])?;
         #[cfg(unix)]
         if let Some((uid, gid)) = run_as {
             chown_tree(&cluster.root, uid, gid)?;
         }
+        let prepared_xacts = cluster.control_data().and_then(|t| neutral::prepared_xacts(&t));
         let mut args = vec![
             ("listen_addresses".to_string(), String::new()),
             (
@@ -237,10 +238,16 @@ impl ThrowawayCluster {
             ("unix_socket_permissions".into(), "0700".into()),
             ("port".into(), PORT.to_string()),
             ("hba_file".into(), hba.display().to_string()),
+            ("ident_file".into(), ident.display().to_string()),
             ("dynamic_shared_memory_type".into(), "mmap".into()),
             ("log_timezone".into(), "UTC".into()),
         ];
+        if let Some(n) = prepared_xacts {
+            args.push(("max_prepared_transactions".into(), n.to_string()));
+        }
         args.extend(settings);
+        // Last: over anything the caller or a configuration file says.
+        args.extend(neutral::forced_settings(cluster.bins.major));
         cluster.extra_args = args
             .into_iter()
             .flat_map(|(k, v)| ["-c".to_string(), format!("{k}={v}")])
@@ -253,9 +260,25 @@ impl ThrowawayCluster {
     /// new server's data folder. The rest of the private folder is removed. Blocking.
     pub fn stop_into(mut self, dest: &Path) -> Result<()> {
         let data = self.data();
+        self.stop_server()?;
+        if std::fs::rename(&data, dest).is_err() {
+            // Another file system: copied (links as links, modes kept).
+            copy_tree(&data, dest).map_err(|e| {
+                let _ = std::fs::remove_dir_all(dest);
+                Error::io(
+                    format!("copying the restored data folder to {}", dest.display()),
+                    e,
+                )
+            })?;
+        }
+        self.cleanup()
+    }
+
+    /// Stop the server cleanly (`pg_ctl stop -m fast`) and reap it. Blocking.
+    fn stop_server(&mut self) -> Result<()> {
         let mut cmd = self.server_cmd("pg_ctl");
         cmd.args(["stop", "-w", "-t", "300", "-m", "fast", "-D"])
-            .arg(&data)
+            .arg(self.data())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
@@ -268,17 +291,100 @@ impl ThrowawayCluster {
         if let Some(mut child) = self.server.take() {
             let _ = child.wait();
         }
-        if std::fs::rename(&data, dest).is_err() {
-            // Another file system: copied (links as links, modes kept).
-            copy_tree(&data, dest).map_err(|e| {
-                let _ = std::fs::remove_dir_all(dest);
-                Error::io(
-                    format!("copying the restored data folder to {}", dest.display()),
-                    e,
-                )
-            })?;
+        Ok(())
+    }
+
+    /// The recovered server made ready for Offsite's own sessions (see [`super::neutral`]):
+    /// stopped cleanly; then, in single-user mode — which applies no per-role or per-database
+    /// setting and fires no event trigger — every `ALTER ROLE/DATABASE … SET` of the base
+    /// cleared and a role made to read with: LOGIN, not a superuser, a member of
+    /// `pg_read_all_data` with BYPASSRLS (PostgreSQL 13 and older have no such role: there it
+    /// is a superuser); then started again as before. `database`: one that exists (single-user
+    /// mode opens one). Returns the role's name. Blocking.
+    pub fn reopen_for_reading(&mut self, database: &str) -> Result<String> {
+        self.stop_server()?;
+        let role = format!(
+            "offsite_read_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let modern = self.bins.major >= 14;
+        let rights = if modern {
+            "NOSUPERUSER BYPASSRLS"
+        } else {
+            "SUPERUSER"
+        };
+        let mut sql = format!(
+            "DELETE FROM pg_catalog.pg_db_role_setting
+             CREATE ROLE {role} LOGIN NOCREATEDB NOCREATEROLE NOREPLICATION {rights}
+"
+        );
+        if modern {
+            sql.push_str(&format!("GRANT pg_read_all_data TO {role}
+"));
         }
-        self.cleanup()
+        self.single_user(database, &sql)?;
+        self.start_server_within(std::time::Duration::from_secs(120), |_| Ok(()))?;
+        Ok(role)
+    }
+
+    /// `sql` (one statement a line) run by the server in single-user mode on `database`,
+    /// confined as the server is; any error ends it and is returned. Blocking.
+    fn single_user(&self, database: &str, sql: &str) -> Result<()> {
+        use std::io::Write;
+        let server = std::fs::canonicalize(self.bins.bin("postgres"))
+            .map_err(|e| Error::io("finding the server binary (postgres)", e))?;
+        let exec_dir = server.parent().unwrap_or(&self.bins.dir).to_path_buf();
+        let sandbox = Sandbox::new(&exec_dir, &self.root);
+        let mut cmd = self.command(&server);
+        cmd.arg("--single")
+            .arg("-D")
+            .arg(self.data())
+            .args(&self.extra_args)
+            .args(["-c", "exit_on_error=on"])
+            .arg(database)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        sandbox.apply(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::io("starting the server in single-user mode", e))?;
+        let wrote = child
+            .stdin
+            .take()
+            .map(|mut i| i.write_all(sql.as_bytes()))
+            .unwrap_or(Ok(()));
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io("running the server in single-user mode", e))?;
+        let said = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success()
+            || wrote.is_err()
+            || said.contains("ERROR:")
+            || said.contains("FATAL:")
+        {
+            return Err(Error::new(
+                ErrorKind::ToolFailed,
+                format!(
+                    "preparing the restored cluster for reading (single-user mode) failed: {}",
+                    tail(&out.stderr)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `pg_controldata` of the data folder, or `None`. Blocking.
+    fn control_data(&self) -> Option<String> {
+        let out = self
+            .server_cmd("pg_controldata")
+            .arg(self.data())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// How the server process is confined (for the drill's report).
@@ -500,8 +606,20 @@ impl Starting<'_> {
     /// not reached, it then stops with "recovery ended before configured recovery target was
     /// reached" instead of waiting for WAL that will not come.
     pub fn promote(&self) -> Result<()> {
-        std::fs::write(self.data.join("promote"), "")
-            .map_err(|e| Error::io("writing the throwaway server's promote file", e))?;
+        // Created new, never through a link (one left there is refused, or taken for ours).
+        match crate::private_fs::create_new(&self.data.join("promote")) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let m = std::fs::symlink_metadata(self.data.join("promote"))
+                    .map_err(|e| Error::io("reading the throwaway server's promote file", e))?;
+                if !m.is_file() {
+                    return Err(Error::integrity(
+                        "the throwaway server's promote file is not a file: refused",
+                    ));
+                }
+            }
+            Err(e) => return Err(Error::io("writing the throwaway server's promote file", e)),
+        }
         #[cfg(unix)]
         if self.pid > 0 {
             // SAFETY: kill has no memory preconditions; the pid is our own child's.

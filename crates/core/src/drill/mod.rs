@@ -14,6 +14,7 @@ pub(crate) mod confine;
 pub mod expect;
 pub mod queries;
 pub mod report_html;
+pub mod neutral;
 pub mod sandbox;
 pub mod scratch;
 pub mod settings;

@@ -7,7 +7,9 @@
 //! server binaries' folder and writing (creating, removing, truncating) only below the cluster's
 //! private folder; it may read what its OS user may read. `COPY … TO PROGRAM` then fails to start
 //! `/bin/sh`, `COPY … TO '/elsewhere'` fails to open the file. The restriction is inherited by
-//! every backend the postmaster forks and cannot be lifted. The server is started directly (not
+//! every backend the postmaster forks and cannot be lifted. Where the kernel offers Landlock ABI 4
+//! (Linux 6.7 and newer) it may open and accept no TCP connection either; on older kernels the
+//! network is not confined, and the report says so. The server is started directly (not
 //! through `pg_ctl`, which starts it through a shell).
 //!
 //! Elsewhere (macOS, Windows) there is no such layer: the first one ([`super::confine`], a role
@@ -18,8 +20,13 @@ use std::path::{Path, PathBuf};
 /// How the throwaway server is confined, for the drill's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confinement {
-    /// Executes only below `exec`, writes only below `write`.
-    Confined { exec: PathBuf, write: PathBuf },
+    /// Executes only below `exec`, writes only below `write`; with `network`, opens and
+    /// accepts no TCP connection either (Landlock ABI 4, Linux 6.7 and newer).
+    Confined {
+        exec: PathBuf,
+        write: PathBuf,
+        network: bool,
+    },
     /// Not confined, and why.
     Unconfined(String),
 }
@@ -28,10 +35,19 @@ impl Confinement {
     /// In words, for the report.
     pub fn describe(&self) -> String {
         match self {
-            Confinement::Confined { exec, write } => format!(
-                "the throwaway server is confined by Landlock: it may execute only programs in {} and write only in {}",
+            Confinement::Confined {
+                exec,
+                write,
+                network,
+            } => format!(
+                "the throwaway server is confined by Landlock: it may execute only programs in {} and write only in {}{}",
                 exec.display(),
-                write.display()
+                write.display(),
+                if *network {
+                    ", and may open no TCP connection"
+                } else {
+                    " (this kernel's Landlock does not restrict the network: TCP connections are not confined)"
+                }
             ),
             Confinement::Unconfined(why) => {
                 format!("the throwaway server is not confined by the operating system ({why})")
@@ -63,8 +79,8 @@ impl Sandbox {
 mod imp {
     use super::{Confinement, Sandbox};
     use landlock::{
-        Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
-        RulesetCreatedAttr, ABI,
+        Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
+        RulesetAttr, RulesetCreatedAttr, ABI,
     };
     use std::os::fd::{AsRawFd, OwnedFd};
     use std::path::Path;
@@ -78,6 +94,7 @@ mod imp {
                 confinement: Confinement::Confined {
                     exec: bins.to_path_buf(),
                     write: root.to_path_buf(),
+                    network: kernel_abi() >= 4,
                 },
             },
             Ok(None) => Sandbox {
@@ -100,9 +117,13 @@ mod imp {
             let fd = PathFd::new(p).map_err(|e| format!("{}: {e}", p.display()))?;
             Ok(PathBeneath::new(fd, access))
         };
+        // TCP too, where the kernel can (ABI 4): no rule allows any port, so the server (which
+        // listens on its Unix socket only) and code loaded into it open no TCP connection.
         let mut created = Ruleset::default()
             .set_compatibility(CompatLevel::BestEffort)
             .handle_access(all)
+            .map_err(|e| e.to_string())?
+            .handle_access(AccessNet::from_all(ABI::V4))
             .map_err(|e| e.to_string())?
             .create()
             .map_err(|e| e.to_string())?
@@ -124,6 +145,20 @@ mod imp {
                 .map_err(|e| e.to_string())?;
         }
         Ok(created.into())
+    }
+
+    /// The Landlock ABI this kernel offers (0: none).
+    fn kernel_abi() -> i64 {
+        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with no attributes only returns a number.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<u8>(),
+                0usize,
+                1u32,
+            )
+        };
+        v.max(0)
     }
 
     /// The dynamic loaders of this machine (resolved: a rule holds the file, not the link).

@@ -414,24 +414,13 @@ pub(crate) async fn stage(
     })
 }
 
-/// The server settings of the recovery (given as `-c` options: the data folder keeps the
-/// source's own configuration): nothing of the source's that reaches outside the private
-/// folder (TCP, TLS, archiving, preloaded libraries, a primary), no connections until it is
-/// promoted, then recovery up to the stop.
+/// The server settings of the recovery (given as `-c` options; the base's own configuration
+/// is set aside, and what runs commands or loads code is forced off, by
+/// [`ThrowawayCluster::start_prepared`]): no connections until it is promoted, then recovery
+/// up to the stop.
 fn recovery_settings(target: Target, major: u32, durable: bool) -> Vec<(String, String)> {
     let mut s: Vec<(String, String)> = [
-        ("shared_preload_libraries", ""),
-        ("ssl", "off"),
-        ("archive_mode", "off"),
-        ("archive_command", ""),
-        ("restore_command", ""),
-        ("primary_conninfo", ""),
-        ("primary_slot_name", ""),
         ("hot_standby", "off"),
-        ("logging_collector", "off"),
-        ("log_destination", "stderr"),
-        ("external_pid_file", ""),
-        ("unix_socket_group", ""),
         ("recovery_target_timeline", "current"),
         ("recovery_target_action", "promote"),
         // How soon a standby looks in `pg_wal` again for the next file (handed over as it is
@@ -507,17 +496,25 @@ fn fill(
     };
     unpacked?;
     listed?;
+    // Before anything is written into it: no link of the base is followed (a tablespace's is
+    // re-pointed inside the throwaway folder), `pg_wal` is a real folder.
+    let root = data.parent().unwrap_or(data);
+    crate::drill::neutral::check_links(data, root)?;
     let pg_wal = data.join("pg_wal");
     crate::private_fs::create_dir_all(&pg_wal)
         .map_err(|e| Error::io(format!("creating {}", pg_wal.display()), e))?;
     if handover.is_none() {
         move_wal(&staged.wal, &pg_wal)?;
     }
-    for gone in ["recovery.signal", "postmaster.pid", "postmaster.opts"] {
+    for gone in [
+        "recovery.signal",
+        "standby.signal",
+        "postmaster.pid",
+        "postmaster.opts",
+    ] {
         let _ = std::fs::remove_file(data.join(gone));
     }
-    std::fs::write(data.join("standby.signal"), "")
-        .map_err(|e| Error::io("writing standby.signal", e))?;
+    crate::drill::neutral::write_new(&data.join("standby.signal"), &[])?;
     let target = if let Some(h) = handover {
         // The files checked so far handed over now (the server's user given them), the rest
         // as each is checked: the server, with `wal_recycle = off`, never writes into a WAL
@@ -667,31 +664,37 @@ pub(crate) async fn run_with(
             return Err(as_planned(engine, project, at, e).await);
         }
     };
+    // Offsite's own sessions: none for a data folder (ready means promoted: the server
+    // accepts no connection while it recovers); else as a role made to read with, once the
+    // base's per-role and per-database settings are cleared (see `drill::neutral`).
     let source = engine.spec_of(project)?;
-    let mut spec = cluster.spec(&source.database);
-    spec.user = source.user.clone();
-    let done = async {
-        let mut conn = spec.connect(None).await?;
-        let (in_recovery, superuser): (bool, String) = sqlx::query_as(
-            "SELECT pg_is_in_recovery(), (SELECT rolname::text FROM pg_roles WHERE oid = 10)",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| spec.map_sqlx(e))?;
-        if in_recovery {
-            return Err(Error::new(
-                ErrorKind::ToolFailed,
-                "the restored cluster is still in recovery",
-            ));
+    let (cluster, spec) = match into {
+        RestoreInto::DataDir(_) => {
+            let spec = cluster.spec(&source.database);
+            (cluster, spec)
         }
-        Ok(superuser)
-    }
-    .await;
-    let superuser = match done {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
-            return Err(e);
+        _ => {
+            let db = source.database.clone();
+            let (cluster, role) = tokio::task::spawn_blocking(move || {
+                let mut cluster = cluster;
+                let role = cluster.reopen_for_reading(&db);
+                (cluster, role)
+            })
+            .await
+            .map_err(blocking_err)?;
+            let mut spec = cluster.spec(&source.database);
+            match role {
+                Ok(role) => spec.user = role,
+                Err(e) => {
+                    let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+                    return Err(e);
+                }
+            }
+            if let Err(e) = still_recovering(&spec).await {
+                let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+                return Err(e);
+            }
+            (cluster, spec)
         }
     };
     let replayed = Replayed {
@@ -711,7 +714,6 @@ pub(crate) async fn run_with(
             tracing::debug!("physical restore: stopped and moved at {:?}", t0.elapsed());
         }
         RestoreInto::Database { to, password } => {
-            spec.user = superuser;
             let moved = dump_and_restore(engine, project, &spec, to, password, cancel).await;
             let stopped = tokio::task::spawn_blocking(move || cluster.stop())
                 .await
@@ -720,7 +722,6 @@ pub(crate) async fn run_with(
             stopped?;
         }
         RestoreInto::Archive(dir) => {
-            spec.user = superuser;
             let written = dump(engine, project, &spec, dir, cancel).await;
             let stopped = tokio::task::spawn_blocking(move || cluster.stop())
                 .await
@@ -734,6 +735,22 @@ pub(crate) async fn run_with(
         replayed,
     };
     Ok((restored, archive))
+}
+
+/// An error unless the restored server has ended its recovery.
+async fn still_recovering(spec: &crate::postgres::conn::ConnSpec) -> Result<()> {
+    let mut conn = spec.connect(None).await?;
+    let in_recovery: bool = sqlx::query_scalar("SELECT pg_catalog.pg_is_in_recovery()")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    if in_recovery {
+        return Err(Error::new(
+            ErrorKind::ToolFailed,
+            "the restored cluster is still in recovery",
+        ));
+    }
+    Ok(())
 }
 
 /// The throwaway cluster started on the staged base and recovered to the stop (WAL handed
@@ -806,7 +823,7 @@ async fn as_planned(engine: &Engine, project: &Project, at: i64, e: Error) -> Er
     }
 }
 
-/// The recovered database dumped (as the cluster's superuser) into an archive in a private
+/// The recovered database dumped (as the reading role) into an archive in a private
 /// temporary folder, then restored into `to` like any restore.
 async fn dump_and_restore(
     engine: &Engine,
@@ -836,7 +853,7 @@ async fn dump_and_restore(
     Ok(())
 }
 
-/// The recovered database dumped (as the cluster's superuser) into an archive in `dir`.
+/// The recovered database dumped (as the reading role) into an archive in `dir`.
 async fn dump(
     engine: &Engine,
     project: &Project,
