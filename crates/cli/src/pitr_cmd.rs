@@ -302,7 +302,10 @@ pub async fn restore_at(
         show_plan(out, &r.plan);
         if let Some(dir) = data_dir {
             println!(
-                "recovered {project} as at {} into the data folder {} (start a server on it)",
+                "recovered {project} as at {} into the data folder {} (start a server on it: its \
+                 configuration is Offsite's neutral one; the source's is beside it as \
+                 postgresql.conf.from-backup and postgresql.auto.conf.from-backup, never used — \
+                 review them before copying anything back)",
                 micros_text(at),
                 dir.display()
             );

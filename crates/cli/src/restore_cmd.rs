@@ -122,7 +122,8 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
     /// With --at and a physical capture: leave the recovered cluster as a new server's data
-    /// folder PATH (which must not exist) instead of restoring into --to.
+    /// folder PATH (which must not exist) instead of restoring into --to. It gets Offsite's
+    /// neutral configuration; the source's is kept beside it as `*.from-backup`, never used.
     #[arg(long, value_name = "PATH", requires = "at", conflicts_with = "to")]
     to_data_dir: Option<PathBuf>,
     /// Read the target's password from standard input (first line).

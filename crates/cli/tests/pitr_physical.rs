@@ -506,7 +506,13 @@ fn flip_a_byte(path: &Path) -> Vec<u8> {
 /// 127.0.0.1:`port`: built with gcc into `<dir>/evil.so`, with the magic block of server
 /// version `version_num / 100` (PostgreSQL 15 to 17's layout) so that a session loading it goes
 /// on.
-fn evil_library(dir: &Path, source: &Path, marker: &Path, port: u16, version_num: u32) -> std::path::PathBuf {
+fn evil_library(
+    dir: &Path,
+    source: &Path,
+    marker: &Path,
+    port: u16,
+    version_num: u32,
+) -> std::path::PathBuf {
     let c = format!(
         r#"#include <stdio.h>
 #include <string.h>
@@ -540,7 +546,11 @@ __attribute__((constructor)) static void boom(void) {{
         .arg(&src)
         .output()
         .expect("this test needs gcc");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     so
 }
 
@@ -575,7 +585,11 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     ok(
-        run(d, &pg, &["project", "add", "shop", "--db", &owner_url(&pg, db)]),
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
         "project add",
     );
 
@@ -599,13 +613,22 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
     let up = "../".repeat(12);
     let jit = format!("{up}{}", outside.path().join("evil").display());
     for (name, value) in [
-        ("recovery_end_command", format!("echo x > {}", ran("recovery_end").display())),
-        ("archive_cleanup_command", format!("echo x > {}", ran("cleanup").display())),
+        (
+            "recovery_end_command",
+            format!("echo x > {}", ran("recovery_end").display()),
+        ),
+        (
+            "archive_cleanup_command",
+            format!("echo x > {}", ran("cleanup").display()),
+        ),
         ("session_preload_libraries", "offsite_evil/evil.so".into()),
         ("jit_provider", jit),
         ("jit_above_cost", "0".into()),
         ("archive_mode", "on".into()),
-        ("archive_command", format!("echo x > {}", ran("archive").display())),
+        (
+            "archive_command",
+            format!("echo x > {}", ran("archive").display()),
+        ),
     ] {
         pg.psql(
             "postgres",
@@ -652,7 +675,15 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
     let out = run(
         d,
         &pg,
-        &["--json", "restore", "shop", "--at", &at, "--to", &pg.url(target)],
+        &[
+            "--json",
+            "restore",
+            "shop",
+            "--at",
+            &at,
+            "--to",
+            &pg.url(target),
+        ],
     );
     nothing_ran("restore --at --to");
     let done = ok_json(out, "restore --at");
@@ -664,7 +695,10 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
         "browse shop@TIME",
     );
     nothing_ran("browse shop@TIME");
-    assert!(tables["tables"].as_array().is_some_and(|t| !t.is_empty()), "{tables}");
+    assert!(
+        tables["tables"].as_array().is_some_and(|t| !t.is_empty()),
+        "{tables}"
+    );
 
     // A data folder: Offsite's neutral configuration, the source's beside it saying what it
     // set.
@@ -674,7 +708,14 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
         run(
             d,
             &pg,
-            &["restore", "shop", "--at", &at, "--to-data-dir", dest.to_str().unwrap()],
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &at,
+                "--to-data-dir",
+                dest.to_str().unwrap(),
+            ],
         ),
         "restore --at --to-data-dir",
     );
@@ -689,7 +730,11 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
     assert!(!auto.contains("recovery_end_command"), "{auto}");
     let kept = std::fs::read_to_string(dest.join("postgresql.auto.conf.from-backup")).unwrap();
     let first = kept.lines().next().unwrap();
-    for name in ["recovery_end_command", "session_preload_libraries", "jit_provider"] {
+    for name in [
+        "recovery_end_command",
+        "session_preload_libraries",
+        "jit_provider",
+    ] {
         assert!(first.contains(name), "{first}");
     }
     assert!(kept.contains("offsite_evil/evil.so"), "{kept}");
@@ -765,7 +810,10 @@ fn a_bases_links_are_refused_and_never_followed() {
     let at = server_now(&pg);
     pg.psql("postgres", "SELECT pg_switch_wal()");
     std::thread::sleep(Duration::from_millis(1500));
-    ok(with_bin(&["pitr", "run", "shop", "--once"]), "pitr run --once");
+    ok(
+        with_bin(&["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
 
     let folder = tempfile::tempdir().unwrap();
     let dest = folder.path().join("restored");
@@ -773,9 +821,20 @@ fn a_bases_links_are_refused_and_never_followed() {
     pg.create_db(target);
     for out in [
         with_bin(&["restore", "shop", "--at", &at, "--to", &pg.url(target)]),
-        with_bin(&["restore", "shop", "--at", &at, "--to-data-dir", dest.to_str().unwrap()]),
+        with_bin(&[
+            "restore",
+            "shop",
+            "--at",
+            &at,
+            "--to-data-dir",
+            dest.to_str().unwrap(),
+        ]),
     ] {
-        assert_eq!(std::fs::read(&precious).unwrap(), b"keep me", "written through a link");
+        assert_eq!(
+            std::fs::read(&precious).unwrap(),
+            b"keep me",
+            "written through a link"
+        );
         assert!(!made.exists(), "a file made through a dangling link");
         let said = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(!out.status.success(), "a base with links restored: {said}");

@@ -221,14 +221,19 @@ impl ThrowawayCluster {
         neutral::check_links(&data, &cluster.root)?;
         neutral::replace_configuration(&data)?;
         let hba = cluster.root.join("offsite_hba.conf");
-        neutral::write_new(&hba, &[b"local all all trust\nlocal replication all trust\n"])?;
+        neutral::write_new(
+            &hba,
+            &[b"local all all trust\nlocal replication all trust\n"],
+        )?;
         let ident = cluster.root.join("offsite_ident.conf");
         neutral::write_new(&ident, &[b""])?;
         #[cfg(unix)]
         if let Some((uid, gid)) = run_as {
             chown_tree(&cluster.root, uid, gid)?;
         }
-        let prepared_xacts = cluster.control_data().and_then(|t| neutral::prepared_xacts(&t));
+        let prepared_xacts = cluster
+            .control_data()
+            .and_then(|t| neutral::prepared_xacts(&t));
         let mut args = vec![
             ("listen_addresses".to_string(), String::new()),
             (
@@ -319,8 +324,10 @@ impl ThrowawayCluster {
 "
         );
         if modern {
-            sql.push_str(&format!("GRANT pg_read_all_data TO {role}
-"));
+            sql.push_str(&format!(
+                "GRANT pg_read_all_data TO {role}
+"
+            ));
         }
         self.single_user(database, &sql)?;
         self.start_server_within(std::time::Duration::from_secs(120), |_| Ok(()))?;

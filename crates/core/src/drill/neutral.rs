@@ -62,6 +62,7 @@ pub fn forced_settings(major: u32) -> Vec<(String, String)> {
         ("log_destination", "stderr"),
         ("external_pid_file", ""),
         ("unix_socket_group", ""),
+        ("bonjour", "off"),
         // The reading role (pg_read_all_data) reads large objects it does not own too.
         ("lo_compat_privileges", "on"),
     ];
@@ -71,6 +72,10 @@ pub fn forced_settings(major: u32) -> Vec<(String, String)> {
     if major >= 17 {
         s.push(("event_triggers", "off"));
         s.push(("allow_alter_system", "off"));
+    }
+    if major >= 18 {
+        s.push(("oauth_validator_libraries", ""));
+        s.push(("extension_control_path", "$system"));
     }
     s.into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -139,11 +144,14 @@ fn repoint_tablespace(link: &Path, name: &std::ffi::OsStr, root: &Path) -> Resul
     let inside = root.join(TABLESPACES).join(name);
     crate::private_fs::create_dir_all(&inside)
         .map_err(|e| Error::io(format!("creating {}", inside.display()), e))?;
-    std::fs::remove_file(link)
-        .map_err(|e| Error::io(format!("removing {}", link.display()), e))?;
+    std::fs::remove_file(link).map_err(|e| Error::io(format!("removing {}", link.display()), e))?;
     #[cfg(unix)]
-    std::os::unix::fs::symlink(&inside, link)
-        .map_err(|e| Error::io(format!("re-pointing {}", link.display()), e))?;
+    let made = std::os::unix::fs::symlink(&inside, link);
+    #[cfg(windows)]
+    let made = std::os::windows::fs::symlink_dir(&inside, link);
+    #[cfg(not(any(unix, windows)))]
+    let made: std::io::Result<()> = Ok(());
+    made.map_err(|e| Error::io(format!("re-pointing {}", link.display()), e))?;
     Ok(())
 }
 
@@ -239,7 +247,10 @@ fn setting_names(text: &[u8]) -> String {
             && (rest.starts_with('=')
                 || (name.starts_with("include") && !rest.is_empty())
                 || rest.starts_with('\'')
-                || rest.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
+                || rest
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric()));
         if is_setting && !names.contains(&name) && names.len() < 200 {
             names.push(name);
         }
@@ -333,7 +344,10 @@ mod tests {
         let aside = replace_configuration(data).unwrap();
         assert_eq!(
             aside,
-            ["postgresql.conf.from-backup", "postgresql.auto.conf.from-backup"]
+            [
+                "postgresql.conf.from-backup",
+                "postgresql.auto.conf.from-backup"
+            ]
         );
         let auto = std::fs::read_to_string(data.join("postgresql.auto.conf.from-backup")).unwrap();
         let first = auto.lines().next().unwrap();
@@ -386,7 +400,11 @@ mod tests {
         }
         assert!(s15.contains(&("jit".into(), "off".into())));
         assert!(!s15.iter().any(|(n, _)| n == "event_triggers"));
-        assert!(!forced_settings(14).iter().any(|(n, _)| n == "archive_library"));
+        assert!(!forced_settings(14)
+            .iter()
+            .any(|(n, _)| n == "archive_library"));
+        assert!(!s15.iter().any(|(n, _)| n == "oauth_validator_libraries"));
+        assert!(forced_settings(18).contains(&("oauth_validator_libraries".into(), String::new())));
         let s17 = forced_settings(17);
         assert!(s17.contains(&("event_triggers".into(), "off".into())));
         assert!(s17.contains(&("allow_alter_system".into(), "off".into())));
@@ -394,6 +412,9 @@ mod tests {
             prepared_xacts("max_connections setting:              100\nmax_prepared_xacts setting:           5\n"),
             Some(5)
         );
-        assert_eq!(prepared_xacts("max_prepared_xacts setting: 99999999\n"), Some(10_000));
+        assert_eq!(
+            prepared_xacts("max_prepared_xacts setting: 99999999\n"),
+            Some(10_000)
+        );
     }
 }
