@@ -611,8 +611,15 @@ impl Starting<'_> {
     /// Ask a standby to end its recovery once it runs out of WAL (PostgreSQL's `promote`
     /// signal file and SIGUSR1, as `pg_ctl promote` sends them): with a recovery target it has
     /// not reached, it then stops with "recovery ended before configured recovery target was
-    /// reached" instead of waiting for WAL that will not come.
-    pub fn promote(&self) -> Result<()> {
+    /// reached" instead of waiting for WAL that will not come. Not before the postmaster has
+    /// written its `postmaster.pid` (after it set its signal handlers: a SIGUSR1 before would
+    /// end it): then `Ok(false)`, to be asked again.
+    pub fn promote(&self) -> Result<bool> {
+        let pid_file =
+            std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap_or_default();
+        if self.pid == 0 || pid_file.lines().next().map(str::trim) != Some(&self.pid.to_string()) {
+            return Ok(false);
+        }
         // Created new, never through a link (one left there is refused, or taken for ours).
         match crate::private_fs::create_new(&self.data.join("promote")) {
             Ok(_) => {}
@@ -634,7 +641,7 @@ impl Starting<'_> {
                 libc::kill(self.pid as libc::pid_t, libc::SIGUSR1);
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -798,8 +798,7 @@ fn recover(
             // would wait for ever. Told to end once it runs out, it stops at its target
             // as before, or fails saying it did not reach it.
             if !promoted && feeding.ended() {
-                promoted = true;
-                server.promote()?;
+                promoted = server.promote()?;
             }
             Ok(())
         },
