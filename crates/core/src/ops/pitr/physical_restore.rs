@@ -690,7 +690,7 @@ pub(crate) async fn run_with(
                     return Err(e);
                 }
             }
-            if let Err(e) = still_recovering(&spec).await {
+            if let Err(e) = ended_recovery(&spec).await {
                 let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
                 return Err(e);
             }
@@ -738,7 +738,7 @@ pub(crate) async fn run_with(
 }
 
 /// An error unless the restored server has ended its recovery.
-async fn still_recovering(spec: &crate::postgres::conn::ConnSpec) -> Result<()> {
+async fn ended_recovery(spec: &crate::postgres::conn::ConnSpec) -> Result<()> {
     let mut conn = spec.connect(None).await?;
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_catalog.pg_is_in_recovery()")
         .fetch_one(&mut conn)
