@@ -188,7 +188,7 @@ def run(jobs, cargo_args, test_args, doc=True):
     wall = time.monotonic() - t0
     busy = sum(r[2] for r in results)
     log(f"binaries: {wall:.0f} s wall, {busy:.0f} s summed over binaries")
-    for label, _status, secs in sorted(results, key=lambda r: -r[2])[:6]:
+    for label, _status, secs in sorted(results, key=lambda r: -r[2])[:10]:
         log(f"  longest: {label} {secs:.1f} s")
     doc_status = 0
     if doc:
