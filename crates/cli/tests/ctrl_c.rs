@@ -84,7 +84,11 @@ fn sigint(child: &Child) {
 /// How soon a Ctrl-C must end a backup or restore. What it guards against is a stop that waits
 /// for the backlog (over a minute in a debug build); a loaded CI machine (two cores, three test
 /// binaries at once) took 3.35 s once, under a load average of 15.
-const STOPS_WITHIN: Duration = Duration::from_secs(5);
+/// How soon a Ctrl-C must end a job: the defect these tests guard made the backup finish its
+/// backlog first (over a minute in a debug build, minutes under load). 30 s is far below that
+/// and far above a loaded machine's slowest seen (5.3 s, the whole suite beside other builds),
+/// so the test tells the defect from the machine's speed.
+const STOPS_WITHIN: Duration = Duration::from_secs(30);
 
 fn exit_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
     let began = Instant::now();
@@ -159,7 +163,7 @@ fn spawn(cli: &Cli, args: &[&str]) -> Child {
 }
 
 #[test]
-fn ctrl_c_stops_a_default_backup_within_a_second_and_says_cancelling() {
+fn ctrl_c_stops_a_default_backup_without_finishing_its_backlog_and_says_cancelling() {
     let pg = TestCluster::shared();
     // Big enough that pg_dump finishes the table well before offsite has read and compressed
     // it (the backlog a Ctrl-C waited for, over a minute, in a debug build).

@@ -7,9 +7,10 @@
 
 mod common;
 
-use common::pg::{ok, ok_json, refused, run, server_now};
+use common::pg::{offsite, ok, ok_json, refused, run, server_now};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 const ROLE: &str = "pitr_broken";
@@ -142,5 +143,130 @@ fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
     let said =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("offsite pitr verify shop"), "{said}");
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
+
+/// Waits (at most 120 s) until `ok` holds; says what it waited for and what it saw last.
+fn wait_until(what: &str, mut ok: impl FnMut() -> Option<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let seen = match ok() {
+            None => return,
+            Some(seen) => seen,
+        };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited 120 s for {what}; saw: {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `SELECT q` in `db` as the superuser, until it answers `want`.
+fn until_answer(pg: &TestCluster, db: &str, q: &str, want: &str, what: &str) {
+    wait_until(what, || {
+        let got = pg.psql(db, q);
+        (got.trim() != want).then(|| format!("{q} → {got:?}"))
+    });
+}
+
+/// A process killed while it takes the capture's base (the agent's point-in-time test found it
+/// under load: issue 61) leaves a chain whose row and slot exist but whose base never came.
+/// Such a chain can never be restored: the next pass ends it saying why and drops its slot (no
+/// WAL held on the server for it), `pitr run --once` says so with the command that starts again,
+/// and `pitr enable` then takes a new base whose window restores.
+#[test]
+fn a_capture_whose_base_was_killed_is_ended_by_the_next_pass_and_can_start_again() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_killed_base";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    pg.psql_url(
+        &owner_url(&pg, db),
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text)",
+    )
+    .unwrap();
+    write(&pg, db, 0);
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
+        "project add",
+    );
+
+    // A session holding the table keeps the base's pg_dump waiting: the kill lands mid-base.
+    let mut lock = pg
+        .command(pg.bin("psql"))
+        .args(["-X", "-q", "-d", db, "-c"])
+        .arg("BEGIN; LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    until_answer(
+        &pg,
+        "postgres",
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE d.datname = 'pitr_killed_base' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+        "1",
+        "the session's lock on orders",
+    );
+    let mut enable = offsite(d, &pg, &["pitr", "enable", "shop"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    until_answer(
+        &pg,
+        "postgres",
+        "SELECT count(*) > 0 FROM pg_stat_activity \
+         WHERE datname = 'pitr_killed_base' AND wait_event_type = 'Lock'",
+        "t",
+        "the base's pg_dump waiting on the lock",
+    );
+    enable.kill().unwrap(); // SIGKILL, mid-base
+    enable.wait().unwrap();
+    pg.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = 'pitr_killed_base' AND pid <> pg_backend_pid()",
+    );
+    let _ = lock.kill();
+    let _ = lock.wait();
+    let slots = "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'offsite_pitr_%'";
+    assert_eq!(pg.psql("postgres", slots).trim(), "1", "the chain's slot");
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    assert_eq!(status["windows"], serde_json::json!([]), "{status}");
+
+    // The next pass ends it, drops its slot, and says what to run.
+    refused(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "its base backup was interrupted",
+    );
+    assert_eq!(
+        pg.psql("postgres", slots).trim(),
+        "0",
+        "no slot holds WAL for it"
+    );
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    assert_eq!(status["enabled"], false, "{status}");
+    assert!(
+        status["ended"]
+            .to_string()
+            .contains("its base backup was interrupted"),
+        "{status}"
+    );
+
+    // Started again: a new base, and a time after it restores.
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "enable again");
+    write(&pg, db, 1);
+    let at = server_now(&pg);
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    ok_json(plan(d, &pg, &at), "the plan after the new base");
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }
