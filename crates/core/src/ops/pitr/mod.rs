@@ -716,9 +716,14 @@ pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
         rpo_seconds,
         coverage: active.and_then(|c| serde_json::from_str(&c.coverage).ok()),
         windows,
-        ended: chains
-            .iter()
-            .filter_map(|(c, _)| c.ended_reason.clone())
+        // Every chain's, those without a base too (one whose base was interrupted or failed
+        // ended without a window: the reason is all there is to say).
+        ended: engine
+            .catalog
+            .pitr_chains(&project.id)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.ended_reason)
             .collect(),
         stray_slots,
     })
