@@ -243,7 +243,7 @@ fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
     if second {
         sigint(&child);
     }
-    let (code, err, took) = exit_within(child, Duration::from_secs(1));
+    let (code, err, took) = exit_within(child, STOPS_WITHIN);
     println!("stopped {took:?} after the second Ctrl-C (sent: {second}); stderr: {err}");
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("cancelling…"), "{err}");
@@ -253,6 +253,8 @@ fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
             "{err}"
         );
     }
-    assert!(took < Duration::from_secs(1), "took {took:?}");
+    // "At once" is what it says (above) and that it did not wait for the first press's
+    // cancel; seconds are the machine's (a loaded one took longer than a second to exit).
+    assert!(took < STOPS_WITHIN, "took {took:?}");
     no_session_left(pg, &db);
 }
