@@ -6,11 +6,15 @@ package's folder as cargo would, prints each binary's whole output when it ends 
 interleaved), then runs the doc tests through cargo. Every binary runs, whatever failed before
 it (like --no-fail-fast); the exit status is non-zero when any failed.
 
-  test_binaries.py build [cargo options]         build (cargo test --no-run), list binaries in LIST
+  test_binaries.py build [cargo options]         build (cargo test --no-run), list binaries in LIST,
+                                                 the workspace's warnings in LINTS
+  test_binaries.py lints                         print LINTS; exit 1 when it holds any
   test_binaries.py run --jobs N [--no-doc] [cargo options] [-- test args]
                                                  run the listed binaries, then the doc tests
 
-LIST is $OFFSITE_TEST_LIST (default target/ci-test-binaries.json). Cargo options (e.g.
+LIST is $OFFSITE_TEST_LIST (default target/ci-test-binaries.json), LINTS the same name with
+-lints.txt. With RUSTC_WORKSPACE_WRAPPER=clippy-driver (as .ci/test sets it) the build is also
+clippy's run over every target of every workspace crate: its warnings are the lints. Cargo options (e.g.
 --workspace --features …) must be the same in both calls so that the doc tests do not rebuild.
 """
 import json
@@ -42,15 +46,28 @@ def list_path():
     return os.environ.get("OFFSITE_TEST_LIST", os.path.join("target", "ci-test-binaries.json"))
 
 
+def lints_path():
+    return os.path.splitext(list_path())[0] + "-lints.txt"
+
+
 def build(cargo_args):
-    cmd = ["cargo", "test", *cargo_args, "--no-run", "--message-format=json-render-diagnostics"]
+    cmd = ["cargo", "test", *cargo_args, "--no-run", "--message-format=json-diagnostic-rendered-ansi"]
     log("$ " + " ".join(cmd))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     binaries = []
+    lints = []
     for line in proc.stdout:
         try:
             msg = json.loads(line)
         except ValueError:
+            sys.stdout.write(line)
+            continue
+        if msg.get("reason") == "compiler-message":
+            rendered = msg["message"].get("rendered") or ""
+            sys.stderr.write(rendered)
+            # The workspace's own crates (path packages), not a dependency's
+            if msg["package_id"].startswith("path+") and msg["message"]["level"] in ("warning", "error"):
+                lints.append(strip_ansi(rendered))
             continue
         if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
             continue
@@ -64,13 +81,39 @@ def build(cargo_args):
             "cwd": os.path.dirname(msg["manifest_path"]),
             "exe": msg["executable"],
         })
-    if proc.wait() != 0:
-        log(f"the build failed (exit {proc.returncode})")
-        return proc.returncode
+    status = proc.wait()
+    # Warnings are deduplicated: the same one comes from a lib and its test build
+    unique = list(dict.fromkeys(lints))
+    with open(lints_path(), "w") as f:
+        f.write("".join(unique))
+    if unique:
+        log(f"{len(unique)} warnings in the workspace's crates (listed in {lints_path()})")
+    if status != 0:
+        log(f"the build failed (exit {status})")
+        return status
     with open(list_path(), "w") as f:
         json.dump(binaries, f, indent=1)
     log(f"{len(binaries)} test binaries listed in {list_path()}")
     return 0
+
+
+def strip_ansi(text):
+    import re
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def lints():
+    if not os.path.exists(lints_path()):
+        log(f"{lints_path()} is missing: run the build first")
+        return 1
+    with open(lints_path()) as f:
+        text = f.read()
+    if not text:
+        log("no warning in the workspace's crates")
+        return 0
+    sys.stdout.write(text)
+    log("FAILED: the workspace's crates have the warnings above (clippy and rustc, every target)")
+    return 1
 
 
 def order(binaries):
@@ -145,7 +188,7 @@ def run(jobs, cargo_args, test_args, doc=True):
     wall = time.monotonic() - t0
     busy = sum(r[2] for r in results)
     log(f"binaries: {wall:.0f} s wall, {busy:.0f} s summed over binaries")
-    for label, _status, secs in sorted(results, key=lambda r: -r[2])[:6]:
+    for label, _status, secs in sorted(results, key=lambda r: -r[2])[:10]:
         log(f"  longest: {label} {secs:.1f} s")
     doc_status = 0
     if doc:
@@ -162,6 +205,8 @@ def run(jobs, cargo_args, test_args, doc=True):
 
 
 def main(argv):
+    if argv[:1] == ["lints"]:
+        return lints()
     if not argv or argv[0] not in ("build", "run"):
         print(__doc__, file=sys.stderr)
         return 2

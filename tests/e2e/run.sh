@@ -205,7 +205,10 @@ if grep -lq '^// e2e: needs postgres' "${specs[@]}"; then
     log "PostgreSQL on 127.0.0.1:$OFFSITE_E2E_PG_PORT ($OFFSITE_E2E_PG_BIN)"
 fi
 
-runner=(node --test --test-concurrency=1 --test-timeout=300000 "${specs[@]}")
+# Two reporters: the usual one on stdout, TAP into a file for the specs' times (printed at the end)
+runner=(node --test --test-concurrency=1 --test-timeout=300000
+    --test-reporter=spec --test-reporter-destination=stdout
+    --test-reporter=tap --test-reporter-destination="$RUN_TMP/specs.tap" "${specs[@]}")
 if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
     log "no D-Bus session: running the specs in a private one with a throwaway gnome-keyring"
     runner=(bash "$ROOT/.ci/with-keyring" "${runner[@]}")
@@ -218,6 +221,13 @@ if [[ -f "$ARTIFACTS/metrics.json" ]]; then
     log "metrics ($ARTIFACTS/metrics.json):"
     node -e 'for (const [k, v] of Object.entries(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))))
                  console.error(`e2e:   ${k} = ${v.value} ${v.unit}`)' "$ARTIFACTS/metrics.json"
+fi
+# The slowest specs (a file's time is its top-level test's duration_ms in the TAP)
+if [[ -f "$RUN_TMP/specs.tap" ]]; then
+    log "the slowest specs:"
+    awk '/^(not )?ok [0-9]+ - /{sub(/^(not )?ok [0-9]+ - /, ""); name=$0; top=1; next}
+         top && /^  duration_ms:/{printf "%8.1f s  %s\n", $2 / 1000, name; top=0}
+         /^ /{next} {top=0}' "$RUN_TMP/specs.tap" | sort -rn | head -10 | sed "s|$E2E_DIR/||; s|^|e2e:   |" >&2
 fi
 shots=("$ARTIFACTS"/*.png)
 [[ -e "${shots[0]}" ]] && log "screenshots: ${shots[*]#"$ROOT"/}"

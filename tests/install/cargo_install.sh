@@ -22,9 +22,13 @@ version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$R
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/offsite-cargo-install.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 t0=$SECONDS
-(cd "$ROOT" && CARGO_TARGET_DIR="$target_dir" cargo install --debug --locked --quiet --path crates/cli \
+(cd "$ROOT" && CARGO_TARGET_DIR="$target_dir" cargo install --debug --locked --verbose --path crates/cli \
     --root "$tmp/cargo-root") 2>"$tmp/cargo-install.err" \
     || die "cargo install --path crates/cli failed: $(tail -20 "$tmp/cargo-install.err")"
+# What it compiled: after the test build, only the CLI's own crates (crates/workspace-hack keeps
+# the features equal, .ci/feature_parity.py checks it); anything more is said, with the cost.
+compiled="$(sed -n 's/^ *Compiling \([^ ]*\) .*/\1/p' "$tmp/cargo-install.err" | sort -u | tr '\n' ' ')"
+log "cargo install compiled: ${compiled:-nothing}"
 [[ "$("$tmp/cargo-root/bin/offsite" --version | head -1)" == "offsite $version" ]] \
     || die "the offsite cargo install made does not say $version"
 log "cargo install --path crates/cli: an offsite that says $version ($((SECONDS - t0)) s)"

@@ -555,7 +555,19 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The lock held before the backup starts (an event, not a pause: under load psql can take
+    // longer than any pause to connect, and pg_dump would then dump t3 without waiting).
+    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                WHERE c.relname = 't3' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+    let mut tries = 0;
+    while pg.psql(&db, held).trim() != "1" {
+        tries += 1;
+        assert!(
+            tries < 1200,
+            "the session never held its lock on t3 (120 s)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let mut backup = cli
         .cmd(Bus::Unset, &["backup", "killed", "--jobs", "2"])
         .stdout(Stdio::null())

@@ -7,9 +7,10 @@
 
 mod common;
 
-use common::pg::{ok, ok_json, refused, run, server_now};
+use common::pg::{offsite, ok, ok_json, refused, run, server_now};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 const ROLE: &str = "pitr_broken";
@@ -142,5 +143,122 @@ fn a_missing_segment_ends_the_window_in_status_verify_and_the_plan() {
     let said =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("offsite pitr verify shop"), "{said}");
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
+
+/// Waits (at most 120 s) until `ok` holds; says what it waited for and what it saw last.
+#[cfg(unix)]
+fn wait_until(what: &str, mut ok: impl FnMut() -> Option<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let seen = match ok() {
+            None => return,
+            Some(seen) => seen,
+        };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited 120 s for {what}; saw: {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A process killed while it takes the capture's base (the agent's point-in-time test found it
+/// under load: issue 61) leaves a chain whose row and slot exist but whose base never came.
+/// Such a chain can never be restored: the next pass ends it saying why and drops its slot (no
+/// WAL held on the server for it), `pitr run --once` says so with the command that starts again,
+/// and `pitr enable` then takes a new base whose window restores.
+#[cfg(unix)] // the wrapped pg_dump is a shell script
+#[test]
+fn a_capture_whose_base_was_killed_is_ended_by_the_next_pass_and_can_start_again() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_killed_base";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    pg.psql_url(
+        &owner_url(&pg, db),
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text)",
+    )
+    .unwrap();
+    write(&pg, db, 0);
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
+        "project add",
+    );
+
+    // The PostgreSQL tools as found, but a pg_dump that says it started and then waits: the
+    // kill lands after the chain's row and slot are made and before its base is recorded.
+    let tools = tempfile::tempdir().unwrap();
+    let real = pg.bin("pg_dump");
+    for e in std::fs::read_dir(real.parent().unwrap()).unwrap().flatten() {
+        std::os::unix::fs::symlink(e.path(), tools.path().join(e.file_name())).unwrap();
+    }
+    let started = tools.path().join("started");
+    let wrapper = tools.path().join("pg_dump");
+    std::fs::remove_file(&wrapper).unwrap();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *--version*) exec '{}' \"$@\";; esac\n: > '{}'\nexec sleep 600\n",
+            real.display(),
+            started.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut enable = offsite(d, &pg, &["pitr", "enable", "shop"])
+        .env("OFFSITE_PG_BIN", tools.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the base's pg_dump to start", || {
+        (!started.exists()).then(|| format!("no {}", started.display()))
+    });
+    enable.kill().unwrap(); // SIGKILL, mid-base
+    enable.wait().unwrap();
+    let slots = "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'offsite_pitr_%'";
+    assert_eq!(pg.psql("postgres", slots).trim(), "1", "the chain's slot");
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    assert_eq!(status["windows"], serde_json::json!([]), "{status}");
+
+    // The next pass ends it, drops its slot, and says what to run.
+    refused(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "its base backup was interrupted",
+    );
+    assert_eq!(
+        pg.psql("postgres", slots).trim(),
+        "0",
+        "no slot holds WAL for it"
+    );
+    let status = ok_json(run(d, &pg, &["--json", "pitr", "status", "shop"]), "status");
+    assert_eq!(status["enabled"], false, "{status}");
+    assert!(
+        status["ended"]
+            .to_string()
+            .contains("its base backup was interrupted"),
+        "{status}"
+    );
+
+    // Started again: a new base, and a time after it restores.
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "enable again");
+    write(&pg, db, 1);
+    let at = server_now(&pg);
+    // As the test above: the pass a moment after the instant it must cover.
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    ok_json(plan(d, &pg, &at), "the plan after the new base");
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }

@@ -135,8 +135,12 @@ fn the_agent_captures_resumes_after_a_kill_and_starts_a_new_base_after_ddl() {
     let fx = fixture(20);
     let c = TestCluster::shared();
     let mut a = start(&fx, "[projects.shop.pitr]\nkeep_within = \"7d\"\n", true);
+    // The base recorded (a window), not only the chain started: a kill while the base is taken
+    // ends that chain at the next start (crates/cli/tests/pitr_broken.rs), and the writes
+    // below would then be before the new base.
     wait_for(&a, 120, "the capture's base", || {
-        status(&a)["enabled"] == true
+        let s = status(&a);
+        s["enabled"] == true && s["windows"].as_array().is_some_and(|w| !w.is_empty())
     });
 
     // Rows written one transaction each while the agent is killed and started again.

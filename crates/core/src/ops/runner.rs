@@ -233,6 +233,12 @@ pub(crate) fn lock_project(engine: &Engine, project: &Project) -> Result<Project
     }
 }
 
+/// A lock of its own, `name` in the locks folder, tried once: `None` while another holder (a live
+/// process) has it. Released when the file is dropped or the process dies.
+pub(crate) fn try_named_lock(engine: &Engine, name: &str) -> Result<Option<File>> {
+    try_lock(&lock_path(engine, name)?)
+}
+
 fn lock_path(engine: &Engine, name: &str) -> Result<PathBuf> {
     let dir = engine.data_dir.join("locks");
     crate::private_fs::create_dir_all(&dir)

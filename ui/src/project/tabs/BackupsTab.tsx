@@ -39,7 +39,8 @@ type Props = {
 };
 
 export function BackupsTab({ project, load, onRetry, protection, onRestore, onBrowse, onDelete, onError }: Props) {
-  const backups = load.status === "ready" ? load.backups : [];
+  // One array per list loaded (a fresh [] each render would recompute what depends on it).
+  const backups = useMemo(() => (load.status === "ready" ? load.backups : []), [load]);
   const entries = useMemo(() => timeline(backups), [backups]);
   // The side panel's title tells two backups of one minute apart, as the list's times do.
   const names = useMemo(() => backupNames(backups), [backups]);

@@ -90,7 +90,23 @@ async fn keep_pass(
 ) -> Result<KeepPass> {
     let project = engine.catalog.project(name).await?;
     let mut pass = KeepPass::default();
+    // A chain whose base a killed process never finished is ended here (and, with
+    // want.restart, replaced below); one whose base another process is taking is left alone.
+    let settled = super::unfinished::settle(engine, &project, false).await?;
+    if settled == super::unfinished::Settled::InProgress {
+        return Ok(pass);
+    }
     let Some(chain) = active_chain(engine, &project).await? else {
+        if !want.restart && settled == super::unfinished::Settled::Ended {
+            return Err(Error::new(
+                ErrorKind::Interrupted,
+                format!(
+                    "the point-in-time capture of {name} had no base: {}",
+                    super::unfinished::INTERRUPTED_BASE
+                ),
+            )
+            .with_hint(format!("`offsite pitr enable {name}` starts it again")));
+        }
         if !want.restart {
             // Says that capture is not enabled, and how to enable it.
             run_once(engine, name, cancel).await?;

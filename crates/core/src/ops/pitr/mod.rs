@@ -23,6 +23,7 @@ mod watch;
 mod alert;
 mod engine_api;
 mod stray;
+mod unfinished;
 
 use alert::Lost;
 
@@ -142,6 +143,10 @@ pub(crate) async fn enable(
     keep_within: Option<i64>,
 ) -> Result<PitrEnabled> {
     let project = engine.catalog.project(name).await?;
+    // Held until the base is recorded (or the chain ended): a chain without a base whose lock
+    // is free was left by a process that stopped while taking it (unfinished.rs).
+    let _base = unfinished::base_lock(engine, &project)?;
+    unfinished::settle(engine, &project, true).await?;
     if active_chain(engine, &project).await?.is_some() {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
@@ -711,9 +716,14 @@ pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
         rpo_seconds,
         coverage: active.and_then(|c| serde_json::from_str(&c.coverage).ok()),
         windows,
-        ended: chains
-            .iter()
-            .filter_map(|(c, _)| c.ended_reason.clone())
+        // Every chain's, those without a base too (one whose base was interrupted or failed
+        // ended without a window: the reason is all there is to say).
+        ended: engine
+            .catalog
+            .pitr_chains(&project.id)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.ended_reason)
             .collect(),
         stray_slots,
     })

@@ -89,6 +89,9 @@ pub(crate) async fn enable(
     keep_within: Option<i64>,
 ) -> Result<PitrEnabled> {
     let project = engine.catalog.project(name).await?;
+    // Held until the base is recorded (or the chain ended), as the logical capture's enable.
+    let _base = super::unfinished::base_lock(engine, &project)?;
+    super::unfinished::settle(engine, &project, true).await?;
     if active_chain(engine, &project).await?.is_some() {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
