@@ -7,7 +7,7 @@ use crate::browse::{CopyRow, MAX_ROW, MAX_SHOWN_VALUE};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -138,11 +138,18 @@ impl Spilled {
     }
 }
 
+/// The partition of `key` among `parts`: a SipHash of it under keys drawn at random once per
+/// process (both sides of a diff partition alike), so no one who writes the rows can choose
+/// keys that all land in one partition and break the memory bound.
+pub fn partition_of(key: &[u8], parts: usize) -> usize {
+    static KEYS: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    let h = KEYS.get_or_init(std::hash::RandomState::new).hash_one(key);
+    (h % parts.max(1) as u64) as usize
+}
+
 /// Writes one record to its partition (by a hash of `key`).
 fn write_record(files: &mut [BufWriter<File>], key: &[u8], value: &[u8]) -> Result<()> {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    let part = (h.finish() % files.len() as u64) as usize;
+    let part = partition_of(key, files.len());
     let f = &mut files[part];
     let w = io("writing a temporary file");
     f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
