@@ -166,16 +166,17 @@ struct Held {
 /// The rows not matched yet, by key.
 #[derive(Default)]
 struct Pending {
-    /// Hashed under random keys (`RandomState`): rows whose keys someone chose to collide
-    /// cannot turn the lookups quadratic.
-    map: HashMap<Box<[u8]>, Held>,
+    /// Hashed under keys no one who writes the rows knows ([`spill::Keyed`]): rows whose keys
+    /// someone chose to collide cannot turn the lookups quadratic. (The same keys for every
+    /// table: a spilled table's pages come in the same order each time.)
+    map: HashMap<Box<[u8]>, Held, spill::Keyed>,
     bytes: usize,
 }
 
 /// The hasher a pending map uses (the tests check it is not a fixed one).
 #[cfg(test)]
-pub(super) fn pending_hasher() -> std::hash::RandomState {
-    Pending::default().map.hasher().clone()
+pub(super) fn pending_hasher() -> spill::Keyed {
+    *Pending::default().map.hasher()
 }
 
 impl Pending {
