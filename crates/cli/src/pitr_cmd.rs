@@ -257,8 +257,8 @@ fn show_coverage(project: &str, c: &StoredCoverage) {
 pub struct AtInto<'a> {
     pub to: Option<&'a str>,
     pub data_dir: Option<&'a std::path::Path>,
-    /// `--as-role ROLE`: the base restored and the changes replayed as ROLE.
-    pub as_role: Option<&'a str>,
+    /// `--as-role ROLE [--no-owner]`: the base restored and the changes replayed as ROLE.
+    pub as_role: Option<offsite_core::ops::pitr::restore::AsRole<'a>>,
 }
 
 /// `offsite restore PROJECT --at TIME --to TARGET|--to-data-dir PATH [--dry-run]`.

@@ -368,7 +368,12 @@ pub async fn restore(
             crate::pitr_cmd::AtInto {
                 to: args.to.as_deref(),
                 data_dir: args.to_data_dir.as_deref(),
-                as_role: args.as_role.as_deref(),
+                as_role: args.as_role.as_deref().map(|role| {
+                    offsite_core::ops::pitr::restore::AsRole {
+                        role,
+                        no_owner: args.no_owner,
+                    }
+                }),
             },
             password,
             args.dry_run,

@@ -1,7 +1,8 @@
 //! `restore PROJECT --at TIME --to URL --as-role ROLE` (issue 62): the base is restored and the
 //! captured changes replayed with ROLE's rights only, through a temporary login role that is a
-//! member of ROLE alone (dropped afterwards), as `restore --as-role` restores; the result is
-//! the project as it was at TIME, owned by ROLE. A ROLE with server powers is refused.
+//! member of ROLE alone (dropped afterwards), as `restore --as-role` restores (`--no-owner`:
+//! the objects of the backup's owner are restored owned by ROLE); the result is the project as
+//! it was at TIME, owned by ROLE. A ROLE with server powers is refused.
 
 mod common;
 
@@ -51,6 +52,7 @@ fn a_restore_to_a_time_as_a_role_replays_with_its_rights() {
                 &pg.url(target),
                 "--as-role",
                 "asrole_restorer",
+                "--no-owner",
             ],
         ),
         "restore --at --as-role",

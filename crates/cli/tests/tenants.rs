@@ -979,6 +979,7 @@ fn a_copy_line_in_a_function_body_does_not_fail_the_isolation_check() {
          CREATE TABLE projects (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs(id));
          INSERT INTO orgs VALUES (1), (2);
          INSERT INTO projects SELECT g, 1 + g % 2 FROM generate_series(1, 6) g;
+         SET check_function_bodies = off;
          CREATE FUNCTION planted() RETURNS void LANGUAGE plpgsql AS $f$
 BEGIN
 COPY public.projects (id, org_id) FROM stdin;

@@ -115,7 +115,6 @@ impl Engine {
 
     // ---- what it opened ----
 
-
     /// The catalog, for reading (changes go through the engine's methods).
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
@@ -952,7 +951,11 @@ fn diff_hash_keys(data_dir: &Path) -> Option<(u64, u64)> {
     };
     if let Ok(meta) = std::fs::symlink_metadata(&path) {
         if meta.is_file() && meta.len() <= 64 {
-            if let Some(k) = std::fs::read_to_string(&path).ok().as_deref().and_then(parse) {
+            if let Some(k) = std::fs::read_to_string(&path)
+                .ok()
+                .as_deref()
+                .and_then(parse)
+            {
                 return Some(k);
             }
         }
@@ -963,7 +966,10 @@ fn diff_hash_keys(data_dir: &Path) -> Option<(u64, u64)> {
     match crate::private_fs::write_atomic(&path, text.as_bytes()) {
         Ok(()) => parse(&text),
         Err(e) => {
-            tracing::warn!("the diff's hash key could not be kept in {}: {e}", path.display());
+            tracing::warn!(
+                "the diff's hash key could not be kept in {}: {e}",
+                path.display()
+            );
             parse(&text)
         }
     }

@@ -161,7 +161,7 @@ impl Engine {
         at: i64,
         to: &str,
         password: Option<String>,
-        as_role: Option<&str>,
+        as_role: Option<super::restore::AsRole<'_>>,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<super::restore::PitrRestored> {
         super::restore::run(self, name, at, to, password, as_role, cancel).await

@@ -272,6 +272,15 @@ pub(crate) async fn run_data_dir(
     super::physical_restore::run(engine, &project, staged, into, cancel).await
 }
 
+/// `restore --at TIME --as-role ROLE [--no-owner]`: the base restored and the changes replayed
+/// as ROLE; `no_owner`: the objects of roles ROLE cannot act for restored owned by ROLE (as
+/// `restore --as-role --no-owner` does).
+#[derive(Debug, Clone, Copy)]
+pub struct AsRole<'a> {
+    pub role: &'a str,
+    pub no_owner: bool,
+}
+
 /// Restore `name` as it was at `at` into `to` (a URL or a project's name); with `as_role`,
 /// the base is restored and the changes replayed as that less privileged role of the target
 /// (as `restore --as-role` restores: through a temporary login role that is a member of it
@@ -282,7 +291,7 @@ pub(crate) async fn run(
     at: i64,
     to: &str,
     password: Option<String>,
-    as_role: Option<&str>,
+    as_role: Option<AsRole<'_>>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
     let (plan, covered) = match prepare(engine, name, at, true).await? {
@@ -313,8 +322,9 @@ pub(crate) async fn run(
         &plan.base_path,
         DatabaseTo::url_or_project(to, password.clone()),
     );
-    if let Some(d) = req.database.as_mut() {
-        d.options.as_role = as_role.map(str::to_string);
+    if let (Some(d), Some(a)) = (req.database.as_mut(), as_role) {
+        d.options.as_role = Some(a.role.to_string());
+        d.options.no_owner = a.no_owner;
     }
     let base = engine.restore(req, JobStart::default()).await?;
     let keys = crate::ops::encryption::keys_of(engine, name)?;
@@ -324,7 +334,7 @@ pub(crate) async fn run(
     };
     // The replay's session: the role of `to`, or a temporary login role acting as `as_role`.
     let temp = match as_role {
-        Some(role) => Some(as_role::begin(&target, role).await?),
+        Some(a) => Some(as_role::begin(&target, a.role).await?),
         None => None,
     };
     let (rspec, rpassword) = match &temp {

@@ -155,7 +155,7 @@ fn how_to_open(o: &mut String, card: &RecoveryCard) {
     // Read, never run: a file from elsewhere may hold psql commands (`\!` runs a program here)
     // that only Offsite's gate refuses.
     steps.push_str(
-        "cat backup/globals.sql   # the roles it names (no passwords): read them and create the ones you need yourself (CREATE ROLE …); never psql -f it unread — with Offsite, restore --create-roles reads it through its parser\n",
+        "cat backup/globals.sql   # the roles it names: read them and create the ones you need yourself (CREATE ROLE …); never psql -f it unread — with Offsite, restore --create-roles reads it through its parser\n",
     );
     if card.backups.first().is_some_and(|b| b.dump_directory) {
         steps.push_str(
