@@ -328,6 +328,7 @@ pub(crate) async fn run(
     }
     let base = engine.restore(req, JobStart::default()).await?;
     let keys = crate::ops::encryption::keys_of(engine, name)?;
+    let snapshot = XidSnapshot::parse(&plan.snapshot)?;
     let target = RestoreTarget {
         spec: spec.clone(),
         password: password.clone(),
@@ -343,7 +344,7 @@ pub(crate) async fn run(
     };
     let replayed = match rspec.connect(rpassword.as_deref()).await {
         Ok(mut conn) => {
-            let r = Replayer::new(&mut conn, &rspec, XidSnapshot::parse(&plan.snapshot)?, at)
+            let r = Replayer::new(&mut conn, &rspec, snapshot, at)
                 .covering(covered)
                 .all(&plan.segments, &keys, cancel)
                 .await;
