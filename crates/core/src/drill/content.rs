@@ -168,7 +168,9 @@ pub async fn apply_settings(
 
 /// The settings an archive's manifest may carry (the ones Offsite records with its digests):
 /// the name, and whether a value is one Offsite could have recorded.
-const ADMITTED_SETTINGS: [(&str, fn(&str) -> bool); 8] = [
+type Admit = fn(&str) -> bool;
+
+const ADMITTED_SETTINGS: [(&str, Admit); 8] = [
     ("DateStyle", date_style),
     ("IntervalStyle", |v| {
         ["postgres", "postgres_verbose", "sql_standard", "iso_8601"].contains(&v)
