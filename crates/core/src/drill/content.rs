@@ -166,10 +166,11 @@ pub async fn apply_settings(
     Ok(unset)
 }
 
-/// The settings an archive's manifest may carry (the ones Offsite records with its digests):
-/// the name, and whether a value is one Offsite could have recorded.
+/// Whether a setting's value is one Offsite could have recorded.
 type Admit = fn(&str) -> bool;
 
+/// The settings an archive's manifest may carry (the ones Offsite records with its digests):
+/// the name, and its value's parser.
 const ADMITTED_SETTINGS: [(&str, Admit); 8] = [
     ("DateStyle", date_style),
     ("IntervalStyle", |v| {
