@@ -257,6 +257,8 @@ fn show_coverage(project: &str, c: &StoredCoverage) {
 pub struct AtInto<'a> {
     pub to: Option<&'a str>,
     pub data_dir: Option<&'a std::path::Path>,
+    /// `--as-role ROLE [--no-owner]`: the base restored and the changes replayed as ROLE.
+    pub as_role: Option<offsite_core::ops::pitr::restore::AsRole<'a>>,
 }
 
 /// `offsite restore PROJECT --at TIME --to TARGET|--to-data-dir PATH [--dry-run]`.
@@ -269,7 +271,16 @@ pub async fn restore_at(
     dry_run: bool,
     out: &Out,
 ) -> Result<u8> {
-    let AtInto { to, data_dir } = into;
+    let AtInto {
+        to,
+        data_dir,
+        as_role,
+    } = into;
+    if as_role.is_some() && data_dir.is_some() {
+        return Err(offsite_core::Error::invalid(
+            "--as-role restores into a database (--to): a data folder has no roles to act as",
+        ));
+    }
     let cancel = &CancellationToken::new();
     let at = parse_time(at)?;
     if dry_run {
@@ -287,7 +298,7 @@ pub async fn restore_at(
         }
         (Some(to), None) => {
             engine
-                .pitr_restore(project, at, to, password, cancel)
+                .pitr_restore_as(project, at, to, password, as_role, cancel)
                 .await?
         }
         (None, None) => {

@@ -80,7 +80,8 @@ pub struct RestoreArgs {
     /// generated columns, domains) then run with ROLE's rights only. Offsite logs in through a
     /// temporary role that is a member of ROLE alone (dropped afterwards). ROLE may not be a
     /// superuser, have CREATEROLE or belong to pg_execute_server_program, pg_read_server_files
-    /// or pg_write_server_files. Use it for a backup you did not make here.
+    /// or pg_write_server_files. Use it for a backup you did not make here. With --at (a
+    /// logical capture), the captured changes are replayed as ROLE too.
     #[arg(long, value_name = "ROLE")]
     as_role: Option<String>,
     /// Run statements of the backup's SQL that pg_dump never writes (COPY … FROM PROGRAM,
@@ -345,6 +346,12 @@ pub async fn restore(
     }
     if let Some(at) = args.at.clone() {
         if args.components.is_some() {
+            if args.as_role.is_some() {
+                return Err(Error::invalid(
+                    "--as-role with --at applies to the database alone: leave out --components",
+                )
+                .with_hint("restore the database with --at TIME --as-role ROLE, then the other components with --components"));
+            }
             // The components chosen: each as it was at TIME (the database from its captured
             // changes, the storage and configuration from their newest backups before TIME).
             return crate::restore_at_cmd::restore_at(engine, &args, &at, out).await;
@@ -362,6 +369,12 @@ pub async fn restore(
             crate::pitr_cmd::AtInto {
                 to: args.to.as_deref(),
                 data_dir: args.to_data_dir.as_deref(),
+                as_role: args.as_role.as_deref().map(|role| {
+                    offsite_core::ops::pitr::restore::AsRole {
+                        role,
+                        no_owner: args.no_owner,
+                    }
+                }),
             },
             password,
             args.dry_run,

@@ -222,7 +222,7 @@ fn unique(prefix: &str) -> String {
 
 /// The card of an encrypted backup, zstd (directory format) and then gzip (one dump file), is followed by hand on a "desk" that
 /// holds nothing but the archive and the recovery key: its own lines (`sha256sum`, `age -d`,
-/// `tar`, `createdb`, `psql`, `pg_restore`) are parsed and run without a shell, with the
+/// `tar`, `createdb`, `cat` — the roles are read, never run with psql —, `pg_restore`) are parsed and run without a shell, with the
 /// cluster's connection in the environment (`restored` swapped for a fresh name), and the
 /// restored database holds the rows. Needs the OS keychain (run through .ci/with-keyring).
 #[test]
@@ -295,7 +295,7 @@ fn the_card_s_own_steps_open_an_encrypted_backup_without_offsite() {
                 let program = words[0].as_str();
                 let mut cmd = match program {
                     "createdb" | "psql" | "pg_restore" => pg.command(program),
-                    "sha256sum" | "age" | "mkdir" | "tar" => Command::new(program),
+                    "sha256sum" | "age" | "mkdir" | "tar" | "cat" => Command::new(program),
                     other => panic!("the card runs {other:?}, which this test does not expect"),
                 };
                 let out = cmd
@@ -328,7 +328,7 @@ fn the_card_s_own_steps_open_an_encrypted_backup_without_offsite() {
                 "mkdir",
                 "tar",
                 "createdb",
-                "psql",
+                "cat",
                 "pg_restore"
             ],
             "{steps:#?}"

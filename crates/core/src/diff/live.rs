@@ -52,11 +52,11 @@ impl Live {
         let schemas: Vec<String> = schemas.iter().cloned().collect();
         let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
             "SELECT n.nspname::text, c.relname::text, a.attname::text, \
-                    format_type(a.atttypid, a.atttypmod), \
-                    COALESCE(pg_table_size(c.oid), 0)::int8 \
-             FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             JOIN pg_attribute a ON a.attrelid = c.oid \
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                    COALESCE(pg_catalog.pg_table_size(c.oid), 0)::int8 \
+             FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
              WHERE c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped \
                AND a.attgenerated = '' AND n.nspname = ANY($1) \
              ORDER BY n.nspname, c.relname, a.attnum",
@@ -74,12 +74,12 @@ impl Live {
         }
         let keys: Vec<(String, String, Vec<String>)> = sqlx::query_as(
             "SELECT n.nspname::text, c.relname::text, \
-                    array_agg(a.attname::text ORDER BY k.ord) \
-             FROM pg_index i \
-             JOIN pg_class c ON c.oid = i.indrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+                    pg_catalog.array_agg(a.attname::text ORDER BY k.ord) \
+             FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
              WHERE i.indisprimary AND n.nspname = ANY($1) \
              GROUP BY n.nspname, c.relname",
         )

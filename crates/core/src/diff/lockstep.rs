@@ -16,7 +16,6 @@
 use super::spill::{self, Collector, Projection, Spill};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -167,8 +166,17 @@ struct Held {
 /// The rows not matched yet, by key.
 #[derive(Default)]
 struct Pending {
-    map: HashMap<Box<[u8]>, Held, BuildHasherDefault<DefaultHasher>>,
+    /// Hashed under keys no one who writes the rows knows ([`spill::Keyed`]): rows whose keys
+    /// someone chose to collide cannot turn the lookups quadratic. (The same keys for every
+    /// table: a spilled table's pages come in the same order each time.)
+    map: HashMap<Box<[u8]>, Held, spill::Keyed>,
     bytes: usize,
+}
+
+/// The hasher a pending map uses (the tests check it is not a fixed one).
+#[cfg(test)]
+pub(super) fn pending_hasher() -> spill::Keyed {
+    *Pending::default().map.hasher()
 }
 
 impl Pending {

@@ -28,6 +28,7 @@ mod lockstep;
 mod names;
 mod run;
 mod spill;
+pub use spill::set_hash_keys;
 #[cfg(test)]
 mod tests;
 

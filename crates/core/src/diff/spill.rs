@@ -7,7 +7,7 @@ use crate::browse::{CopyRow, MAX_ROW, MAX_SHOWN_VALUE};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -138,11 +138,41 @@ impl Spilled {
     }
 }
 
+/// The keys of the diff's hashes: an installation's own (see [`set_hash_keys`]), else drawn at
+/// random once per process.
+static HASH_KEYS: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Key the diff's hashes (the spill partitions, the table of pending rows) with `keys`, secret
+/// and kept by the installation (the engine sets them from its data folder when it opens), so
+/// that a table's pages come in the same order from one run to the next. The first call wins.
+pub fn set_hash_keys(keys: (u64, u64)) {
+    let _ = HASH_KEYS.set(keys);
+}
+
+/// The diff's hasher: SipHash-1-3 under keys no one who writes the rows knows, so no one can
+/// choose keys that all land in one partition (breaking the memory bound) or one bucket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keyed;
+
+impl BuildHasher for Keyed {
+    type Hasher = siphasher::sip::SipHasher13;
+    fn build_hasher(&self) -> Self::Hasher {
+        let (k0, k1) = *HASH_KEYS.get_or_init(|| {
+            let s = std::hash::RandomState::new();
+            (s.hash_one(0u8), s.hash_one(1u8))
+        });
+        siphasher::sip::SipHasher13::new_with_keys(k0, k1)
+    }
+}
+
+/// The partition of `key` among `parts` (both sides of a diff partition alike).
+pub fn partition_of(key: &[u8], parts: usize) -> usize {
+    (Keyed.hash_one(key) % parts.max(1) as u64) as usize
+}
+
 /// Writes one record to its partition (by a hash of `key`).
 fn write_record(files: &mut [BufWriter<File>], key: &[u8], value: &[u8]) -> Result<()> {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    let part = (h.finish() % files.len() as u64) as usize;
+    let part = partition_of(key, files.len());
     let f = &mut files[part];
     let w = io("writing a temporary file");
     f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;

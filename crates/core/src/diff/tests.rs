@@ -313,3 +313,51 @@ fn lockstep_rows_without_a_key_are_a_multiset() {
         assert_eq!(got, [2, 2, 0, 3], "budget {budget}");
     }
 }
+
+/// Keys chosen to collide under a fixed hash (std's `DefaultHasher::new()`, SipHash with zero
+/// keys: anyone can compute it) all land in one partition when partitions are chosen by it; by
+/// random keys drawn per process they spread.
+#[test]
+fn keys_chosen_for_one_partition_under_a_fixed_hash_spread() {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let parts = 16;
+    let fixed = |k: &[u8]| {
+        let mut h = DefaultHasher::new();
+        k.hash(&mut h);
+        (h.finish() % parts as u64) as usize
+    };
+    let chosen: Vec<String> = (0..)
+        .map(|i| format!("k{i}"))
+        .filter(|k| fixed(k.as_bytes()) == 0)
+        .take(64)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let p = Projection {
+        pick: None,
+        key: Some(vec![0]),
+        fields: 2,
+    };
+    let lines: Vec<String> = chosen.iter().map(|k| format!("{k}\tv")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let s = spill(dir.path(), "f", parts, p, &refs);
+    let used = (0..parts)
+        .filter(|i| {
+            std::fs::metadata(dir.path().join(format!("f-{i}")))
+                .unwrap()
+                .len()
+                > 0
+        })
+        .count();
+    assert!(used > 1, "64 chosen keys all went to one partition");
+    s.remove();
+}
+
+/// The pending rows' hash table is keyed at random, not by a fixed hash anyone can compute.
+#[test]
+fn the_pending_map_is_keyed_at_random() {
+    use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
+    let key: Box<[u8]> = b"some key".to_vec().into_boxed_slice();
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    assert_ne!(lockstep::pending_hasher().hash_one(&key), h.finish());
+}

@@ -122,30 +122,39 @@ fn summary(rows: u64, sha: &str) -> String {
     format!("{rows} rows, sha256 {}…", &sha[..sha.len().min(16)])
 }
 
-/// Set the digests' settings in this session; the ones that could not be set, with why (also
-/// what a diff against a live database reads it under).
+/// Set the digests' settings in this session; the ones that could not be set (or were not
+/// taken), with why (also what a diff against a live database reads it under).
+///
+/// Settings read from an archive are data, not instructions: the session's `search_path` is
+/// first pinned to `''` (a fully qualified call, so nothing planted on the server answers it),
+/// and only the keys Offsite itself records ([`crate::postgres::digest::attach`]) are taken,
+/// each with a value its own parser accepts ([`admit_setting`]); anything else is left unset
+/// and said.
 pub async fn apply_settings(
     conn: &mut PgConnection,
     content: &ContentDigests,
 ) -> Result<Vec<String>> {
+    crate::postgres::conn::pin_search_path(conn)
+        .await
+        .map_err(|e| Error::new(crate::error::ErrorKind::ToolFailed, e.to_string()))?;
     let mut settings: Vec<(&str, &str)> = vec![
         ("synchronize_seqscans", "off"),
         ("row_security", "off"),
         ("statement_timeout", "0"),
     ];
-    settings.extend(
-        content
-            .settings
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    let mut unset = Vec::new();
+    for (k, v) in &content.settings {
+        match admit_setting(k, v) {
+            Ok(()) => settings.push((k.as_str(), v.as_str())),
+            Err(why) => unset.push(why),
+        }
+    }
     if !content.settings.contains_key("TimeZone") {
         // An archive from before digests: no table is hashed, but keep the session fixed.
         settings.push(("TimeZone", "UTC"));
     }
-    let mut unset = Vec::new();
     for (name, value) in settings {
-        let r = sqlx::query("SELECT set_config($1, $2, false)")
+        let r = sqlx::query("SELECT pg_catalog.set_config($1, $2, false)")
             .bind(name)
             .bind(value)
             .execute(&mut *conn)
@@ -155,6 +164,84 @@ pub async fn apply_settings(
         }
     }
     Ok(unset)
+}
+
+/// Whether a setting's value is one Offsite could have recorded.
+type Admit = fn(&str) -> bool;
+
+/// The settings an archive's manifest may carry (the ones Offsite records with its digests):
+/// the name, and its value's parser.
+const ADMITTED_SETTINGS: [(&str, Admit); 8] = [
+    ("DateStyle", date_style),
+    ("IntervalStyle", |v| {
+        ["postgres", "postgres_verbose", "sql_standard", "iso_8601"].contains(&v)
+    }),
+    ("extra_float_digits", |v| {
+        v.parse::<i32>().is_ok_and(|n| (-15..=3).contains(&n))
+    }),
+    ("TimeZone", |v| {
+        short_word(v, 64, |c| c.is_ascii_alphanumeric() || "/_+-:.".contains(c))
+    }),
+    // pg_dump's own: empty, the path the session is pinned to.
+    ("search_path", |v| v.is_empty() || v == "pg_catalog"),
+    ("bytea_output", |v| v == "hex" || v == "escape"),
+    ("lc_monetary", |v| {
+        v.is_empty() || short_word(v, 64, |c| c.is_ascii_alphanumeric() || "_.@-".contains(c))
+    }),
+    ("client_encoding", |v| {
+        short_word(v, 32, |c| c.is_ascii_alphanumeric() || c == '_')
+    }),
+];
+
+fn short_word(v: &str, max: usize, ok: impl Fn(char) -> bool) -> bool {
+    !v.is_empty() && v.len() <= max && v.chars().all(ok)
+}
+
+/// `ISO`, `ISO, MDY`, … : up to two of PostgreSQL's DateStyle words.
+fn date_style(v: &str) -> bool {
+    const WORDS: [&str; 11] = [
+        "iso",
+        "postgres",
+        "sql",
+        "german",
+        "dmy",
+        "mdy",
+        "ymd",
+        "euro",
+        "european",
+        "us",
+        "noneuropean",
+    ];
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    parts.len() <= 2
+        && parts
+            .iter()
+            .all(|p| WORDS.contains(&p.to_ascii_lowercase().as_str()))
+}
+
+/// Whether the manifest's setting `name = value` is one Offsite records, with a value it could
+/// have recorded; if not, the words that say it was not set.
+pub fn admit_setting(name: &str, value: &str) -> std::result::Result<(), String> {
+    let shown = |s: &str| {
+        s.chars()
+            .take(80)
+            .collect::<String>()
+            .escape_debug()
+            .to_string()
+    };
+    match ADMITTED_SETTINGS.iter().find(|(k, _)| *k == name) {
+        Some((_, valid)) if valid(value) => Ok(()),
+        Some(_) => Err(format!(
+            "{} = '{}' was not set: the archive's manifest gives a value Offsite never records              for it (the manifest was changed after the backup)",
+            name,
+            shown(value)
+        )),
+        None => Err(format!(
+            "{} = '{}' was not set: the archive's manifest names a setting Offsite never records              (the manifest was changed after the backup)",
+            shown(name),
+            shown(value)
+        )),
+    }
 }
 
 async fn compare_table(
@@ -266,7 +353,7 @@ async fn count_only(
         None => "the dump held no data block for this table".into(),
     };
     let counted: std::result::Result<i64, _> =
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {}", qualified(t)))
+        sqlx::query_scalar(&format!("SELECT pg_catalog.count(*) FROM {}", qualified(t)))
             .fetch_one(&mut *conn)
             .await;
     let mut check = DrillCheck {
@@ -369,7 +456,7 @@ async fn read_large_objects(
 ) -> Result<LargeObjectsDigest> {
     let sql_err = |e: sqlx::Error| Error::new(crate::error::ErrorKind::ToolFailed, e.to_string());
     let oids: Vec<sqlx::postgres::types::Oid> =
-        sqlx::query_scalar("SELECT oid FROM pg_largeobject_metadata ORDER BY oid")
+        sqlx::query_scalar("SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid")
             .fetch_all(&mut *conn)
             .await
             .map_err(sql_err)?;
@@ -381,7 +468,7 @@ async fn read_large_objects(
             if cancel.is_cancelled() {
                 return Err(Error::cancelled());
             }
-            let chunk: Vec<u8> = sqlx::query_scalar("SELECT lo_get($1, $2, $3)")
+            let chunk: Vec<u8> = sqlx::query_scalar("SELECT pg_catalog.lo_get($1, $2, $3)")
                 .bind(oid)
                 .bind(offset)
                 .bind(LO_CHUNK)

@@ -94,6 +94,9 @@ impl Engine {
             None => Catalog::default_data_dir()?,
         };
         let catalog = Catalog::open_with_clock(&data_dir, config.clock.clone()).await?;
+        if let Some(keys) = diff_hash_keys(&data_dir) {
+            crate::diff::set_hash_keys(keys);
+        }
         let settings = ops::settings::load(&catalog).await?;
         let engine = Engine {
             catalog,
@@ -926,6 +929,48 @@ impl Engine {
                     Err(e) => Err(e),
                 }
             }
+        }
+    }
+}
+
+/// The installation's keys of the diff's hashes (`<data>/diff-hash.key`, 16 random bytes as hex,
+/// 0600, made on first use): secret, so a project's rows cannot be chosen to collide, and kept,
+/// so a table's pages of changed rows come in the same order from one run to the next. `None`
+/// (said in the log) when it cannot be read or made: the diff then draws keys per process.
+fn diff_hash_keys(data_dir: &Path) -> Option<(u64, u64)> {
+    let path = data_dir.join("diff-hash.key");
+    let parse = |t: &str| -> Option<(u64, u64)> {
+        let t = t.trim();
+        if t.len() != 32 {
+            return None;
+        }
+        Some((
+            u64::from_str_radix(&t[..16], 16).ok()?,
+            u64::from_str_radix(&t[16..], 16).ok()?,
+        ))
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        if meta.is_file() && meta.len() <= 64 {
+            if let Some(k) = std::fs::read_to_string(&path)
+                .ok()
+                .as_deref()
+                .and_then(parse)
+            {
+                return Some(k);
+            }
+        }
+    }
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).ok()?;
+    let text = hex::encode(bytes);
+    match crate::private_fs::write_atomic(&path, text.as_bytes()) {
+        Ok(()) => parse(&text),
+        Err(e) => {
+            tracing::warn!(
+                "the diff's hash key could not be kept in {}: {e}",
+                path.display()
+            );
+            parse(&text)
         }
     }
 }

@@ -470,6 +470,19 @@ pub(crate) fn list_folder(
     Ok(out)
 }
 
+/// Open the file `rel` (`/`-separated) below the export folder `dir` without following a link
+/// anywhere below it: every folder on the way is opened from its parent without following a
+/// link ([`crate::nofollow::Folder`]), so a folder swapped for a link after the listing is
+/// refused, not followed. A file that is gone or no longer a regular file is refused too.
+fn open_below(dir: &Path, rel: &str) -> Result<std::fs::File> {
+    let p = dir.join(rel);
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    let name = parts.pop().unwrap_or_default();
+    let gone = || unsafe_file(&p, "no longer a regular file");
+    let folder = crate::nofollow::Folder::open(dir, &parts, false)?.ok_or_else(gone)?;
+    folder.open_read(name)?.ok_or_else(gone)
+}
+
 fn unsafe_file(p: &Path, why: &str) -> Error {
     Error::new(
         ErrorKind::UnsafePath,
@@ -567,19 +580,12 @@ pub(crate) fn pack_parts(
                 .map(|f| (&f.source, f.size))
                 .chain(layout.config.iter().map(|c| (&c.source, c.size)));
             for (name, size) in wanted {
-                let p = dir.join(name);
-                let md = std::fs::symlink_metadata(&p)
-                    .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
-                if !md.is_file() {
-                    return Err(unsafe_file(&p, "no longer a regular file"));
-                }
-                let mut file = std::fs::File::open(&p)
-                    .map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+                let mut file = open_below(dir, name)?;
                 // Its size now, checked against the listing's: a file that grew or shrank
                 // since is refused rather than cut or padded.
                 let now = file
                     .metadata()
-                    .map_err(|e| Error::io(format!("reading {}", p.display()), e))?
+                    .map_err(|e| Error::io(format!("reading {}", dir.join(name).display()), e))?
                     .len();
                 if now != size {
                     return Err(changed(name));
@@ -881,6 +887,49 @@ mod tests {
             .filter(|n| n != ".offsite-folder.lock")
             .collect();
         assert!(left.is_empty(), "left behind: {left:?}");
+    }
+
+    /// A folder of the export swapped for a link between the listing and the packing (the
+    /// file at its end a regular one of the listed size) is refused, not followed.
+    #[cfg(unix)]
+    #[test]
+    fn an_intermediate_folder_swapped_for_a_link_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let e = d.path().join("export");
+        for (name, bytes) in [
+            ("db/x.dump", &b"PGDMP"[..]),
+            ("storage/b/sub/one", b"1"),
+            ("config/auth.json", b"{}"),
+        ] {
+            let p = e.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        let c = CancellationToken::new();
+        let files = list_folder(&e, LIMITS, &c).unwrap();
+        let layout = classify(&e, ExportFrom::Folder(e.clone()), &files)
+            .unwrap()
+            .unwrap();
+        // Elsewhere, a file of the same name and size: what the link would hand over.
+        let secret = d.path().join("secret");
+        std::fs::create_dir_all(secret.join("sub")).unwrap();
+        std::fs::write(secret.join("sub/one"), b"S").unwrap();
+        std::fs::rename(e.join("storage/b"), d.path().join("moved")).unwrap();
+        std::os::unix::fs::symlink(&secret, e.join("storage/b")).unwrap();
+        let dest = d.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let mut w = ArchiveWriter::create_with(&dest, "x.tar.zst", Default::default()).unwrap();
+        let err = pack_parts(
+            &layout,
+            &e,
+            &mut w,
+            "2026-11-26T00:00:00Z",
+            &Reporter::silent(),
+            &c,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsafePath, "{err:?}");
+        assert!(err.message().contains("storage/b"), "{err:?}");
     }
 
     #[test]

@@ -81,19 +81,32 @@ impl Engine {
                     }
                 };
                 let mut out = Vec::new();
+                let mut failed: Vec<(usize, Error)> = Vec::new();
                 for (i, v) in values.iter().enumerate() {
+                    // A cancel stops the run; one tenant's failure does not stop the others.
+                    job.check_cancelled()
+                        .map_err(|e| e.context(stopped_at(&name_owned, &values, &out, i)))?;
                     let from = (source.path.as_path(), source.backup_id.as_deref());
-                    let done = match job.check_cancelled() {
-                        Ok(()) => one(self, &pc, &name_owned, &root, from, v.clone(), &job).await,
-                        Err(e) => Err(e),
-                    };
-                    match done {
+                    match one(self, &pc, &name_owned, &root, from, v.clone(), &job).await {
                         Ok(b) => out.push(b),
-                        // Each finished tenant is whole and stays registered; say which.
-                        Err(e) => return Err(e.context(stopped_at(&name_owned, &values, i))),
+                        Err(e) if e.kind() == crate::error::ErrorKind::Cancelled => {
+                            return Err(e.context(stopped_at(&name_owned, &values, &out, i)))
+                        }
+                        // Each finished tenant is whole and stays registered; the run goes on.
+                        Err(e) => failed.push((i, e)),
                     }
                 }
-                Ok(out)
+                match failed.first() {
+                    None => Ok(out),
+                    Some((_, first)) => Err(Error::new(
+                        first.kind(),
+                        failures(&name_owned, &values, &out, &failed),
+                    )
+                    .with_hint(
+                        "the tenants done are whole and registered; fix what the failed ones \
+                         name, then back them up again: offsite backup PROJECT --tenant NAME=VALUE",
+                    )),
+                }
             },
         )
         .await?;
@@ -106,25 +119,52 @@ impl Engine {
     }
 }
 
-/// Where a `--tenant` run stopped: the tenant that failed, those done (whole, registered) and
-/// those not done (at most ten of each named).
-fn stopped_at(name: &str, values: &[String], failed: usize) -> String {
-    let list = |vs: &[String]| -> String {
-        let mut s: Vec<String> = vs.iter().take(10).map(|v| format!("{name}={v}")).collect();
-        if vs.len() > 10 {
-            s.push(format!("and {} more", vs.len() - 10));
-        }
-        if s.is_empty() {
-            "none".to_string()
-        } else {
-            s.join(", ")
-        }
-    };
+/// At most ten values of `name` as `name=value, …` (`none` when empty).
+fn listed<'a>(name: &str, vs: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let n = vs.len();
+    let mut s: Vec<String> = vs.take(10).map(|v| format!("{name}={v}")).collect();
+    if n > 10 {
+        s.push(format!("and {} more", n - 10));
+    }
+    if s.is_empty() {
+        "none".to_string()
+    } else {
+        s.join(", ")
+    }
+}
+
+/// Where a cancelled `--tenant` run stopped: those done (whole, registered) and those not done.
+fn stopped_at(name: &str, values: &[String], done: &[TenantBackup], at: usize) -> String {
     format!(
-        "tenant {name}={} failed (done and registered: {}; not done: {})",
-        values[failed],
-        list(&values[..failed]),
-        list(&values[failed..])
+        "the run stopped at tenant {name}={} (done and registered: {}; not done: {})",
+        values[at],
+        listed(name, done.iter().map(|b| b.value.as_str())),
+        listed(name, values[at..].iter().map(String::as_str))
+    )
+}
+
+/// A `--tenant` run where some tenants failed: each failed one with why (at most ten), and the
+/// ones done (whole, registered).
+fn failures(
+    name: &str,
+    values: &[String],
+    done: &[TenantBackup],
+    failed: &[(usize, Error)],
+) -> String {
+    let mut why: Vec<String> = failed
+        .iter()
+        .take(10)
+        .map(|(i, e)| format!("tenant {name}={} failed: {}", values[*i], e.message()))
+        .collect();
+    if failed.len() > 10 {
+        why.push(format!("and {} more failed", failed.len() - 10));
+    }
+    format!(
+        "{} of {} tenant(s) failed — {} (done and registered: {})",
+        failed.len(),
+        values.len(),
+        why.join("; "),
+        listed(name, done.iter().map(|b| b.value.as_str()))
     )
 }
 

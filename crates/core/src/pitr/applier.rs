@@ -27,12 +27,12 @@ const SETUP: [&str; 3] = [
     "SET plan_cache_mode = force_generic_plan",
     "CREATE FUNCTION pg_temp.offsite_define(name text, body text) RETURNS void \
      LANGUAGE plpgsql AS $f$ BEGIN \
-     EXECUTE format('CREATE FUNCTION pg_temp.%I(jsonb, jsonb) RETURNS void LANGUAGE plpgsql AS %L', \
-     name, '#variable_conflict use_column' || chr(10) || 'BEGIN ' || body || '; END'); END $f$",
+     EXECUTE pg_catalog.format('CREATE FUNCTION pg_temp.%I(jsonb, jsonb) RETURNS void LANGUAGE plpgsql AS %L', \
+     name, '#variable_conflict use_column' || pg_catalog.chr(10) || 'BEGIN ' || body || '; END'); END $f$",
     "CREATE FUNCTION pg_temp.offsite_apply(fns text[], stmts text[], a1 jsonb[], a2 jsonb[]) \
      RETURNS void LANGUAGE plpgsql AS $f$ BEGIN \
-     FOR i IN 1 .. coalesce(array_length(fns, 1), 0) LOOP \
-     IF fns[i] <> '' THEN EXECUTE format('SELECT pg_temp.%I($1, $2)', fns[i]) USING a1[i], a2[i]; \
+     FOR i IN 1 .. coalesce(pg_catalog.array_length(fns, 1), 0) LOOP \
+     IF fns[i] <> '' THEN EXECUTE pg_catalog.format('SELECT pg_temp.%I($1, $2)', fns[i]) USING a1[i], a2[i]; \
      ELSE EXECUTE stmts[i] USING a1[i], a2[i]; END IF; END LOOP; END $f$",
 ];
 

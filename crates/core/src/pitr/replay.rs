@@ -60,6 +60,9 @@ pub struct Replayer<'a> {
     base: XidSnapshot,
     stop_at: i64,
     relations: HashMap<u32, Relation>,
+    /// The tables the chain captured (`schema.table`, as its coverage records them); `None`:
+    /// the coverage is not known, only the server's own schemas are refused.
+    covered: Option<std::collections::HashSet<String>>,
     /// Inside a captured transaction: applying it (true), or passing over one the base already
     /// holds (false).
     open: Option<bool>,
@@ -111,6 +114,7 @@ impl<'a> Replayer<'a> {
             base,
             stop_at,
             relations: HashMap::new(),
+            covered: None,
             open: None,
             batch: None,
             done: Replayed::default(),
@@ -125,6 +129,13 @@ impl<'a> Replayer<'a> {
             xid: None,
             in_doubt: None,
         }
+    }
+
+    /// Refuse a change to any table but `covered` (`schema.table`, the chain's recorded
+    /// coverage): see [`check_relation`].
+    pub fn covering(mut self, covered: Option<Vec<String>>) -> Self {
+        self.covered = covered.map(|c| c.into_iter().collect());
+        self
     }
 
     /// Apply `segments` in order up to the stopping point and [`finish`](Self::finish); on an
@@ -283,9 +294,10 @@ impl<'a> Replayer<'a> {
     async fn begin(&mut self) -> Result<()> {
         self.done.round_trips += 1;
         // A query without parameters goes by the simple protocol: both statements, one trip.
-        let row = sqlx::Executor::fetch_one(&mut *self.conn, "BEGIN; SELECT txid_current()")
-            .await
-            .map_err(|e| replay_failed(self.spec, e))?;
+        let row =
+            sqlx::Executor::fetch_one(&mut *self.conn, "BEGIN; SELECT pg_catalog.txid_current()")
+                .await
+                .map_err(|e| replay_failed(self.spec, e))?;
         self.xid = sqlx::Row::try_get::<i64, _>(&row, 0).ok();
         Ok(())
     }
@@ -343,6 +355,7 @@ impl<'a> Replayer<'a> {
                 if r.columns.is_empty() && r.name.is_empty() {
                     return Err(Error::integrity("a relation without a name"));
                 }
+                check_relation(&r, self.covered.as_ref())?;
                 if self.replica_role == Some(false) {
                     self.disable_triggers(&r).await?;
                 }
@@ -395,7 +408,7 @@ impl<'a> Replayer<'a> {
         // The held statements ran before a trigger of this table is touched.
         self.flush().await?;
         let names: Vec<String> = sqlx::query_scalar(
-            "SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass($1) \
+            "SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass($1) \
              AND NOT tgisinternal AND tgenabled = 'O' ORDER BY 1",
         )
         .bind(&t)
@@ -446,7 +459,7 @@ impl<'a> Replayer<'a> {
                 let t = table(r);
                 (
                     format!(
-                        "INSERT INTO {t} ({}) SELECT {} FROM jsonb_populate_record(NULL::{t}, $1) r",
+                        "INSERT INTO {t} ({}) SELECT {} FROM pg_catalog.jsonb_populate_record(NULL::{t}, $1) r",
                         list.join(", "),
                         from.join(", ")
                     ),
@@ -466,7 +479,7 @@ impl<'a> Replayer<'a> {
                 let t = table(r);
                 (
                     format!(
-                        "UPDATE {t} SET {} FROM jsonb_populate_record(NULL::{t}, $1) r WHERE {t}.ctid = ({})",
+                        "UPDATE {t} SET {} FROM pg_catalog.jsonb_populate_record(NULL::{t}, $1) r WHERE {t}.ctid = ({})",
                         set.join(", "),
                         find(r, key, 2)?
                     ),
@@ -538,7 +551,7 @@ async fn set_sequences(
     sequences: &[SequenceValue],
 ) -> Result<()> {
     for s in sequences {
-        sqlx::query("SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3, true)")
+        sqlx::query("SELECT pg_catalog.setval(pg_catalog.format('%I.%I', $1::text, $2::text)::pg_catalog.regclass, $3, true)")
             .bind(&s.schema)
             .bind(&s.name)
             .bind(s.value)
@@ -586,7 +599,7 @@ pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &mut Abandon
 /// transaction whose session the server has not yet seen end is waited for, a few seconds.
 async fn committed(conn: &mut PgConnection, xid: i64) -> Option<bool> {
     for _ in 0..100 {
-        let status: Option<String> = sqlx::query_scalar("SELECT txid_status($1)")
+        let status: Option<String> = sqlx::query_scalar("SELECT pg_catalog.txid_status($1)")
             .bind(xid)
             .fetch_one(&mut *conn)
             .await
@@ -599,6 +612,49 @@ async fn committed(conn: &mut PgConnection, xid: i64) -> Option<bool> {
         }
     }
     None
+}
+
+/// Whether the server's own schemas hold `namespace`: `pg_catalog`, `pg_toast`, every
+/// `pg_temp_N` and `pg_toast_temp_N` (PostgreSQL reserves `pg_` for itself: no user schema
+/// starts with it) and `information_schema`.
+pub fn system_schema(namespace: &str) -> bool {
+    namespace.starts_with("pg_") || namespace == "information_schema"
+}
+
+/// A replay writes only what its chain captured: a relation in the server's own schemas
+/// ([`system_schema`]), or outside `covered` when the coverage is known, ends the replay as an
+/// integrity error naming it (a genuine capture never sends one: its publication lists only
+/// the covered tables; a stream that does was crafted, by a compromised source or agent).
+pub fn check_relation(
+    r: &Relation,
+    covered: Option<&std::collections::HashSet<String>>,
+) -> Result<()> {
+    let name = format!("{}.{}", r.namespace, r.name);
+    let shown = name
+        .chars()
+        .take(200)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    if system_schema(&r.namespace) {
+        return Err(Error::integrity(format!(
+            "the change stream names {shown}, a table of the server's own catalogs, which no \
+             capture records: the segments were not written by Offsite's capture; the replay \
+             stopped before writing it"
+        ))
+        .with_hint("restore to a time before this segment, and find out who wrote it"));
+    }
+    if let Some(c) = covered {
+        if !c.contains(&name) {
+            return Err(Error::integrity(format!(
+                "the change stream names {shown}, a table its chain did not capture (not in the \
+                 chain's recorded coverage): the segments were not written by Offsite's capture; \
+                 the replay stopped before writing it"
+            ))
+            .with_hint("restore to a time before this segment, and find out who wrote it"));
+        }
+    }
+    Ok(())
 }
 
 fn table(r: &Relation) -> String {
@@ -684,7 +740,82 @@ fn find(r: &Relation, key: &Tuple, n: usize) -> Result<String> {
         return Err(Error::integrity(format!("a change to {t} without a key")));
     }
     Ok(format!(
-        "SELECT o.ctid FROM {t} o, jsonb_populate_record(NULL::{t}, ${n}) k WHERE {} LIMIT 1",
+        "SELECT o.ctid FROM {t} o, pg_catalog.jsonb_populate_record(NULL::{t}, ${n}) k WHERE {} LIMIT 1",
         conds.join(" AND ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// A Relation message as a publisher would send it, byte by byte: `R`, oid, namespace,
+    /// name, replica identity, then each column (flags, name, type oid, type modifier).
+    fn crafted_relation(namespace: &str, name: &str, columns: &[(&str, u32)]) -> Vec<u8> {
+        let mut b = vec![b'R'];
+        b.extend_from_slice(&1260u32.to_be_bytes());
+        for s in [namespace, name] {
+            b.extend_from_slice(s.as_bytes());
+            b.push(0);
+        }
+        b.push(b'd');
+        b.extend_from_slice(&(columns.len() as u16).to_be_bytes());
+        for (i, (col, ty)) in columns.iter().enumerate() {
+            b.push(u8::from(i == 0));
+            b.extend_from_slice(col.as_bytes());
+            b.push(0);
+            b.extend_from_slice(&ty.to_be_bytes());
+            b.extend_from_slice(&(-1i32).to_be_bytes());
+        }
+        b
+    }
+
+    fn relation(namespace: &str, name: &str) -> Relation {
+        let bytes = crafted_relation(namespace, name, &[("rolname", 19), ("rolsuper", 16)]);
+        match pgoutput::decode(&bytes).unwrap() {
+            Message::Relation(r) => r,
+            other => panic!("not a relation: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_relation_in_the_servers_own_schemas_ends_the_replay_naming_it() {
+        let covered: std::collections::HashSet<String> =
+            ["public.items".to_string()].into_iter().collect();
+        for ns in [
+            "pg_catalog",
+            "information_schema",
+            "pg_toast",
+            "pg_temp_3",
+            "pg_toast_temp_3",
+        ] {
+            for cov in [None, Some(&covered)] {
+                let e = check_relation(&relation(ns, "pg_authid"), cov).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Integrity, "{ns}");
+                assert!(e.message().contains(&format!("{ns}.pg_authid")), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_relation_outside_the_chains_coverage_ends_the_replay_naming_it() {
+        let covered: std::collections::HashSet<String> =
+            ["public.items".to_string(), "odd.sch.t".to_string()]
+                .into_iter()
+                .collect();
+        assert!(check_relation(&relation("public", "items"), Some(&covered)).is_ok());
+        // Without a recorded coverage, an ordinary table passes (only the catalogs are refused).
+        assert!(check_relation(&relation("public", "secret"), None).is_ok());
+        let e = check_relation(&relation("public", "secret"), Some(&covered)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity);
+        assert!(e.message().contains("public.secret"), "{e}");
+        assert!(e.message().contains("did not capture"), "{e}");
+        // A name made to look like a covered one with a quote or a control character.
+        let e = check_relation(&relation("public", "items\n"), Some(&covered)).unwrap_err();
+        assert!(e.message().contains("public.items\\n"), "{e}");
+        for ok in ["public", "pgx", "Pg_catalog", "information_schema2"] {
+            assert!(!system_schema(ok), "{ok}");
+        }
+    }
 }

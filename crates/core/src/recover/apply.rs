@@ -272,7 +272,7 @@ async fn load_and_compare(
 
 async fn count(conn: &mut PgConnection, l: &Loaded, t: &mut TableRecovery) -> Result<()> {
     let q = format!(
-        "SELECT _offsite_act, count(*)::int8 FROM {} GROUP BY 1",
+        "SELECT _offsite_act, pg_catalog.count(*)::int8 FROM {} GROUP BY 1",
         l.temp
     );
     let rows = sqlx::query(&q)
@@ -422,7 +422,7 @@ async fn write_rows(
     for (k, l) in loaded.iter().enumerate() {
         undo.section("after", k)?;
         let q = format!(
-            "COPY (SELECT {}, md5({}), s._offsite_act FROM {} t JOIN {} s ON {} \
+            "COPY (SELECT {}, pg_catalog.md5({}), s._offsite_act FROM {} t JOIN {} s ON {} \
              WHERE s._offsite_act IN ('insert', 'update')) TO STDOUT",
             sql::cols(Some("t"), &l.key),
             sql::row_text("t", &l.cols),
@@ -444,9 +444,9 @@ async fn advance_sequences(
 ) -> Result<Vec<SequenceStep>> {
     let n = &g.nodes[l.node];
     let seqs: Vec<(String, String)> = sqlx::query_as(
-        "SELECT a.attname::text, pg_catalog.pg_get_serial_sequence(format('%I.%I', $1::text, $2::text), a.attname) \
+        "SELECT a.attname::text, pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.%I', $1::text, $2::text), a.attname) \
          FROM pg_catalog.pg_attribute a WHERE a.attrelid = $3::int8::oid AND a.attnum > 0 \
-         AND NOT a.attisdropped AND pg_catalog.pg_get_serial_sequence(format('%I.%I', $1::text, $2::text), a.attname) IS NOT NULL",
+         AND NOT a.attisdropped AND pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.%I', $1::text, $2::text), a.attname) IS NOT NULL",
     )
     .bind(&n.schema)
     .bind(&n.name)
@@ -457,7 +457,7 @@ async fn advance_sequences(
     let mut out = Vec::new();
     for (col, seq) in seqs.into_iter().filter(|(c, _)| l.cols.contains(c)) {
         let max: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT max({})::int8 FROM {}",
+            "SELECT pg_catalog.max({})::int8 FROM {}",
             quote_ident(&col),
             l.target
         ))

@@ -188,7 +188,7 @@ impl Schema {
     async fn read_constraints(&mut self, conn: &mut PgConnection) -> Result<()> {
         let names = |rel: &str, keys: &str| {
             format!(
-                "ARRAY(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY k(n, o) \
+                "ARRAY(SELECT a.attname::text FROM pg_catalog.unnest({keys}) WITH ORDINALITY k(n, o) \
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.n \
                  ORDER BY k.o)"
             )

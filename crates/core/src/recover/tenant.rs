@@ -65,7 +65,7 @@ pub async fn check_root(conn: &mut PgConnection, table: &str, key: &str) -> Resu
          JOIN pg_catalog.pg_class r ON r.oid = c.conrelid \
          JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
          WHERE n.nspname = $1 AND r.relname = $2 AND c.contype IN ('p', 'u') \
-         AND cardinality(c.conkey) = 1 AND a.attname = $3 AND a.attnotnull)",
+         AND pg_catalog.cardinality(c.conkey) = 1 AND a.attname = $3 AND a.attnotnull)",
     )
     .bind(&s)
     .bind(&t)

@@ -185,8 +185,26 @@ fn header(
     )
 }
 
-/// A COPY block written: the keys of its rows and where its key columns are.
-type Block = (HashSet<Key>, Vec<usize>);
+/// A COPY block written: the keys of its rows, where its key columns are, and where its rows
+/// lie in the file (the byte offsets of its first row and of its `\.` line).
+type Block = (HashSet<Key>, Vec<usize>, (u64, u64));
+
+/// A writer that counts the bytes written through it (where each COPY block's rows lie).
+struct Counted<W> {
+    inner: W,
+    at: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// One COPY block per table with the selection's rows (their last field, the spool's
 /// chosen/parent flag, dropped); returns per table the keys written, and the rows of the
@@ -202,7 +220,10 @@ fn write_sql(
     let mut written = vec![0u64; g.nodes.len()];
     let io = |e| Error::io(format!("writing {}", out.display()), e);
     let f = crate::private_fs::create_new(out).map_err(io)?;
-    let mut w = BufWriter::with_capacity(256 << 10, f);
+    let mut w = Counted {
+        inner: BufWriter::with_capacity(256 << 10, f),
+        at: 0,
+    };
     let mut blocks: Vec<Block> = Vec::new();
     w.write_all(PREAMBLE.as_bytes()).map_err(io)?;
     definitions(toc, 2, &mut w).map_err(io)?;
@@ -239,6 +260,7 @@ fn write_sql(
         };
         let r =
             std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
+        let start = w.at;
         for line in BufReader::new(r).split(b'\n') {
             let line = line.map_err(|e| Error::io("reading the tenant's rows", e))?;
             let Some(cut) = line.iter().rposition(|&b| b == b'\t') else {
@@ -260,8 +282,9 @@ fn write_sql(
                 .map_err(io)?;
             written[i] += 1;
         }
+        let end = w.at;
         w.write_all(b"\\.\n").map_err(io)?;
-        blocks.push((keys, key_at));
+        blocks.push((keys, key_at, (start, end)));
         if foreign > 0 {
             crossing.push(TenantDumpTable::new(&n.schema, &n.name, foreign));
         }
@@ -270,7 +293,7 @@ fn write_sql(
     definitions(toc, 4, &mut w).map_err(io)?;
     w.write_all(b"\n--\n-- PostgreSQL database dump complete\n--\n\n")
         .map_err(io)?;
-    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    let f = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
     f.sync_all().map_err(io)?;
     Ok((blocks, crossing, written))
 }
@@ -308,29 +331,32 @@ fn row_key(row: &[u8], at: &[usize]) -> Option<Key> {
     digest(at.iter().map(|&k| fields.get(k).copied().flatten()))
 }
 
-/// Reads the written file's COPY blocks again (in the order written: the `n`-th block is
-/// `blocks[n]`: the keys chosen for its table and where its key columns are) and counts the
-/// rows, and those whose key is not among the table's chosen keys.
+/// Reads the written file's COPY blocks again where the writer put them (`blocks[n]`: the keys
+/// chosen for its table, where its key columns are, and the byte range of its rows — never by
+/// looking for `COPY ` lines, which a function's body in the definitions may hold too) and
+/// counts the rows, and those whose key is not among the table's chosen keys. A block that does
+/// not end with `\.` where the writer ended it counts as outside the tenant as a whole.
 fn check_isolation(path: &Path, blocks: &[Block]) -> Result<(u64, u64)> {
-    let r = std::fs::File::open(path).map_err(|e| Error::io("reading the tenant's dump", e))?;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("reading the tenant's dump", e))?;
     let (mut checked, mut outside) = (0u64, 0u64);
-    let (mut block, mut next): (Option<&Block>, usize) = (None, 0);
-    for line in BufReader::new(r).split(b'\n') {
-        let line = line.map_err(|e| Error::io("reading the tenant's dump", e))?;
-        match block {
-            None if line.starts_with(b"COPY ") => {
-                // A block the writer did not write is outside the tenant as a whole.
-                block = Some(blocks.get(next).ok_or_else(|| not_isolated(1))?);
-                next += 1;
+    for (keys, at, (start, end)) in blocks {
+        f.seek(SeekFrom::Start(*start))
+            .map_err(|e| Error::io("reading the tenant's dump", e))?;
+        let mut r = BufReader::new((&mut f).take(end - start + 3));
+        let mut rows = (&mut r).take(end - start);
+        for line in (&mut rows).split(b'\n') {
+            let line = line.map_err(|e| Error::io("reading the tenant's dump", e))?;
+            checked += 1;
+            if !row_key(&line, at).is_some_and(|k| keys.contains(&k)) {
+                outside += 1;
             }
-            None => {}
-            Some(_) if line == b"\\." => block = None,
-            Some((keys, at)) => {
-                checked += 1;
-                if !row_key(&line, at).is_some_and(|k| keys.contains(&k)) {
-                    outside += 1;
-                }
-            }
+        }
+        let mut tail = Vec::new();
+        r.read_to_end(&mut tail)
+            .map_err(|e| Error::io("reading the tenant's dump", e))?;
+        if tail != b"\\.\n" {
+            outside += 1;
         }
     }
     Ok((checked, outside))

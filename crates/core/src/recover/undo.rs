@@ -364,12 +364,12 @@ async fn undo_in_transaction(
 async fn only_own_writes(conn: &mut PgConnection, head: &UndoHeader, nulled: &[u64]) -> Result<()> {
     let rows = sqlx::query(
         "SELECT s.schemaname::text, s.relname::text, s.n_tup_del, s.n_tup_upd, \
-           (SELECT string_agg(format('%I → %I.%I', c.conname, n.nspname, p.relname), ', ' ORDER BY c.conname) \
+           (SELECT pg_catalog.string_agg(pg_catalog.format('%I → %I.%I', c.conname, n.nspname, p.relname), ', ' ORDER BY c.conname) \
               FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class p ON p.oid = c.confrelid \
               JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace \
               WHERE c.contype = 'f' AND c.conrelid = s.relid \
                AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))) \
-         , format('%I.%I', s.schemaname, s.relname) FROM pg_catalog.pg_stat_xact_user_tables s \
+         , pg_catalog.format('%I.%I', s.schemaname, s.relname) FROM pg_catalog.pg_stat_xact_user_tables s \
          WHERE s.schemaname NOT LIKE 'pg\\_temp\\_%' AND (s.n_tup_del > 0 OR s.n_tup_upd > 0)",
     )
     .fetch_all(&mut *conn)
@@ -388,7 +388,7 @@ async fn only_own_writes(conn: &mut PgConnection, head: &UndoHeader, nulled: &[u
         for (i, t) in head.tables.iter().enumerate() {
             if t.schema == schema && t.table == table {
                 let (d, u): (i64, i64) = sqlx::query_as(&format!(
-                    "SELECT count(*) FILTER (WHERE _act = 'insert'), count(*) FILTER (WHERE _act = 'update') \
+                    "SELECT pg_catalog.count(*) FILTER (WHERE _act = 'insert'), pg_catalog.count(*) FILTER (WHERE _act = 'update') \
                      FROM {} WHERE NOT _skip",
                     sql::temp("undo_after", i)
                 ))
@@ -428,7 +428,7 @@ async fn only_own_writes(conn: &mut PgConnection, head: &UndoHeader, nulled: &[u
 async fn mark_changed(conn: &mut PgConnection, i: usize, t: &UndoTableHead) -> Result<UndoTable> {
     let after = sql::temp("undo_after", i);
     let q = format!(
-        "UPDATE {after} a SET _skip = NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND md5({}) = a._md5)",
+        "UPDATE {after} a SET _skip = NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND pg_catalog.md5({}) = a._md5)",
         sql::table(&t.schema, &t.table),
         sql::key_eq("t", "a", &t.key),
         sql::row_text("t", &t.columns)
@@ -445,10 +445,12 @@ async fn mark_changed(conn: &mut PgConnection, i: usize, t: &UndoTableHead) -> R
     .iter()
     .map(|r| r.get::<String, _>(0))
     .collect();
-    let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {after} WHERE _skip"))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| db_error("counting rows changed since", e))?;
+    let n: i64 = sqlx::query_scalar(&format!(
+        "SELECT pg_catalog.count(*) FROM {after} WHERE _skip"
+    ))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| db_error("counting rows changed since", e))?;
     Ok(UndoTable {
         schema: t.schema.clone(),
         table: t.table.clone(),

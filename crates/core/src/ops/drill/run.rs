@@ -345,12 +345,13 @@ async fn prove(
             checks.extend(found);
             rpo_hours = rpo;
         }
-        database_bytes =
-            sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
-                .fetch_one(&mut conn)
-                .await
-                .ok()
-                .map(|b| b.max(0) as u64);
+        database_bytes = sqlx::query_scalar::<_, i64>(
+            "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .ok()
+        .map(|b| b.max(0) as u64);
         drop(conn);
     } else {
         checks.push(skipped(
@@ -390,7 +391,7 @@ async fn missing_locales(target: &Target, manifest: Option<&Manifest>) -> Vec<St
     let wanted: Vec<(&String, &String)> = content
         .settings
         .iter()
-        .filter(|(k, _)| k.starts_with("lc_"))
+        .filter(|(k, v)| k.starts_with("lc_") && crate::drill::content::admit_setting(k, v).is_ok())
         .collect();
     if wanted.is_empty() {
         return Vec::new();
@@ -398,9 +399,15 @@ async fn missing_locales(target: &Target, manifest: Option<&Manifest>) -> Vec<St
     let Ok(mut conn) = target.spec().connect(target.password()).await else {
         return Vec::new();
     };
+    if crate::postgres::conn::pin_search_path(&mut conn)
+        .await
+        .is_err()
+    {
+        return Vec::new();
+    }
     let mut missing = Vec::new();
     for (name, value) in wanted {
-        let set = sqlx::query("SELECT set_config($1, $2, false)")
+        let set = sqlx::query("SELECT pg_catalog.set_config($1, $2, false)")
             .bind(name)
             .bind(value)
             .execute(&mut conn)
@@ -530,7 +537,7 @@ async fn missing_extensions(
     let spec = target.spec();
     let mut conn = spec.connect(target.password()).await?;
     let available: Vec<String> =
-        sqlx::query_scalar("SELECT name::text FROM pg_available_extensions")
+        sqlx::query_scalar("SELECT name::text FROM pg_catalog.pg_available_extensions")
             .fetch_all(&mut conn)
             .await
             .map_err(|e| spec.map_sqlx(e))?;

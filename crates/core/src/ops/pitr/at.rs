@@ -151,11 +151,11 @@ async fn materialise_in(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<AtArchive> {
-    let plan = match restore::prepare(engine, &r.project, r.at, true).await? {
+    let (plan, covered) = match restore::prepare(engine, &r.project, r.at, true).await? {
         restore::Prepared::Physical(project, staged) => {
             return physical(engine, &project, *staged, reporter, cancel).await;
         }
-        restore::Prepared::Logical(plan) => *plan,
+        restore::Prepared::Logical(plan, covered) => (*plan, covered),
     };
     for s in &plan.segments {
         segment::verify(Path::new(s), None)?;
@@ -186,6 +186,7 @@ async fn materialise_in(
         engine,
         project: &project,
         plan: &plan,
+        covered,
         at: r.at,
         within,
         base_manifest: manifest,
@@ -277,6 +278,8 @@ struct Build<'a> {
     engine: &'a Engine,
     project: &'a Project,
     plan: &'a PitrPlan,
+    /// The tables the chain captured: the only ones the replay may write.
+    covered: Option<Vec<String>>,
     at: i64,
     within: Option<&'a RunningJob>,
     base_manifest: crate::archive::Manifest,
@@ -359,6 +362,7 @@ impl Build<'_> {
         let snapshot = XidSnapshot::parse(&self.plan.snapshot)?;
         // A throwaway database: what a failed replay left in it goes with it.
         Replayer::new(&mut conn, spec, snapshot, at)
+            .covering(self.covered.clone())
             .all(&self.plan.segments, &keys, cancel)
             .await
             .map_err(|a| a.error)

@@ -150,7 +150,21 @@ impl Engine {
         password: Option<String>,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<super::restore::PitrRestored> {
-        super::restore::run(self, name, at, to, password, cancel).await
+        super::restore::run(self, name, at, to, password, None, cancel).await
+    }
+    /// [`pitr_restore`](Self::pitr_restore) as `as_role`, a less privileged role of the target:
+    /// the base restored and the changes replayed with its rights only (`restore --at TIME
+    /// --as-role ROLE`; see [`crate::postgres::restore::as_role`]).
+    pub async fn pitr_restore_as(
+        &self,
+        name: &str,
+        at: i64,
+        to: &str,
+        password: Option<String>,
+        as_role: Option<super::restore::AsRole<'_>>,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::restore::PitrRestored> {
+        super::restore::run(self, name, at, to, password, as_role, cancel).await
     }
     /// The plan of restoring a project's components as they were at a time (database, storage,
     /// configuration: a section each, with the point it comes from; changes nothing).

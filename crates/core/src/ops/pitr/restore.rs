@@ -13,6 +13,7 @@ use crate::pitr::snapshot::XidSnapshot;
 use crate::pitr::window::{self, ChainFacts, Window};
 use crate::pitr::{lsn_text, micros_text};
 use crate::postgres::conn::ConnSpec;
+use crate::postgres::restore::{as_role, RestoreTarget};
 use crate::restore::{DatabaseTo, RestoreRequest};
 use serde::Serialize;
 use std::path::Path;
@@ -105,7 +106,9 @@ pub(crate) enum Prepared {
         crate::catalog::Project,
         Box<super::physical_restore::Staged>,
     ),
-    Logical(Box<PitrPlan>),
+    /// The plan, and the tables the chain captured (`schema.table`; `None`: its coverage could
+    /// not be read) — the only ones its replay may write.
+    Logical(Box<PitrPlan>, Option<Vec<String>>),
 }
 
 /// `restore`: a restore will follow (a physical base is unpacked while the WAL is staged);
@@ -152,7 +155,10 @@ pub(crate) async fn prepare(
         return Ok(Prepared::Physical(project, Box::new(staged)));
     }
     let plan = logical_plan(engine, &project, &chain, &chosen, w, fetched, at).await?;
-    Ok(Prepared::Logical(Box::new(plan)))
+    let covered = serde_json::from_str::<StoredCoverage>(&chain.coverage)
+        .ok()
+        .map(|c| c.covered);
+    Ok(Prepared::Logical(Box::new(plan), covered))
 }
 
 /// A physical chain's restore of `name` to `at`, staged (`None`: the chain is logical).
@@ -163,7 +169,7 @@ pub(crate) async fn physical_staged(
 ) -> Result<Option<(crate::catalog::Project, super::physical_restore::Staged)>> {
     Ok(match prepare(engine, name, at, true).await? {
         Prepared::Physical(project, staged) => Some((project, *staged)),
-        Prepared::Logical(_) => None,
+        Prepared::Logical(..) => None,
     })
 }
 
@@ -172,7 +178,7 @@ pub(crate) async fn plan(engine: &Engine, name: &str, at: i64) -> Result<PitrPla
         Prepared::Physical(_, staged) => tokio::task::spawn_blocking(move || staged.into_plan())
             .await
             .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??,
-        Prepared::Logical(plan) => *plan,
+        Prepared::Logical(plan, _) => *plan,
     })
 }
 
@@ -266,21 +272,41 @@ pub(crate) async fn run_data_dir(
     super::physical_restore::run(engine, &project, staged, into, cancel).await
 }
 
-/// Restore `name` as it was at `at` into `to` (a URL or a project's name).
+/// `restore --at TIME --as-role ROLE [--no-owner]`: the base restored and the changes replayed
+/// as ROLE; `no_owner`: the objects of roles ROLE cannot act for restored owned by ROLE (as
+/// `restore --as-role --no-owner` does).
+#[derive(Debug, Clone, Copy)]
+pub struct AsRole<'a> {
+    pub role: &'a str,
+    pub no_owner: bool,
+}
+
+/// Restore `name` as it was at `at` into `to` (a URL or a project's name); with `as_role`,
+/// the base is restored and the changes replayed as that less privileged role of the target
+/// (as `restore --as-role` restores: through a temporary login role that is a member of it
+/// alone, dropped afterwards).
 pub(crate) async fn run(
     engine: &Engine,
     name: &str,
     at: i64,
     to: &str,
     password: Option<String>,
+    as_role: Option<AsRole<'_>>,
     cancel: &CancellationToken,
 ) -> Result<PitrRestored> {
-    let plan = match prepare(engine, name, at, true).await? {
+    let (plan, covered) = match prepare(engine, name, at, true).await? {
+        Prepared::Physical(..) if as_role.is_some() => {
+            return Err(Error::invalid(
+                "--as-role is not available for a physical capture's window yet: its changes \
+                 are recovered by PostgreSQL itself, then restored whole",
+            )
+            .with_hint("leave out --as-role, or restore a logical window"));
+        }
         Prepared::Physical(project, staged) => {
             let into = super::physical_restore::RestoreInto::Database { to, password };
             return super::physical_restore::run(engine, &project, *staged, into, cancel).await;
         }
-        Prepared::Logical(plan) => *plan,
+        Prepared::Logical(plan, covered) => (*plan, covered),
     };
     {
         let segs = plan.segments.clone();
@@ -292,23 +318,51 @@ pub(crate) async fn run(
         .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??;
     }
     let (spec, password) = target(engine, to, password.clone()).await?;
-    let base = engine
-        .restore(
-            RestoreRequest::new(
-                &plan.base_path,
-                DatabaseTo::url_or_project(to, password.clone()),
-            ),
-            JobStart::default(),
-        )
-        .await?;
+    let mut req = RestoreRequest::new(
+        &plan.base_path,
+        DatabaseTo::url_or_project(to, password.clone()),
+    );
+    if let (Some(d), Some(a)) = (req.database.as_mut(), as_role) {
+        d.options.as_role = Some(a.role.to_string());
+        d.options.no_owner = a.no_owner;
+    }
+    let base = engine.restore(req, JobStart::default()).await?;
     let keys = crate::ops::encryption::keys_of(engine, name)?;
-    let mut conn = spec.connect(password.as_deref()).await?;
-    let replayed = Replayer::new(&mut conn, &spec, XidSnapshot::parse(&plan.snapshot)?, at)
-        .all(&plan.segments, &keys, cancel)
-        .await;
-    drop(conn);
+    let snapshot = XidSnapshot::parse(&plan.snapshot)?;
+    let target = RestoreTarget {
+        spec: spec.clone(),
+        password: password.clone(),
+    };
+    // The replay's session: the role of `to`, or a temporary login role acting as `as_role`.
+    let temp = match as_role {
+        Some(a) => Some(as_role::begin(&target, a.role).await?),
+        None => None,
+    };
+    let (rspec, rpassword) = match &temp {
+        Some((t, _)) => (t.spec.clone(), t.password.clone()),
+        None => (spec.clone(), password.clone()),
+    };
+    let replayed = match rspec.connect(rpassword.as_deref()).await {
+        Ok(mut conn) => {
+            let r = Replayer::new(&mut conn, &rspec, snapshot, at)
+                .covering(covered)
+                .all(&plan.segments, &keys, cancel)
+                .await;
+            drop(conn);
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    };
+    let ended = match &temp {
+        Some((_, t)) => as_role::end(&target, t).await,
+        None => Ok(()),
+    };
+    let replayed = replayed?;
     match replayed {
-        Ok(replayed) => Ok(PitrRestored { plan, replayed }),
+        Ok(replayed) => {
+            ended?;
+            Ok(PitrRestored { plan, replayed })
+        }
         Err(a) => {
             let safety = base.report.database.and_then(|d| d.safety_backup);
             Err(left_part_way(name, &plan, &spec, password.as_deref(), *a, safety).await)

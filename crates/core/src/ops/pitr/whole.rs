@@ -382,7 +382,7 @@ pub(crate) async fn run(
     };
     if let Some(to) = &req.database {
         let (to, password) = url_or_project(to)?;
-        let d = super::restore::run(engine, &req.project, req.at, &to, password, cancel)
+        let d = super::restore::run(engine, &req.project, req.at, &to, password, None, cancel)
             .await
             .map_err(|e| stopped(e, Component::Database, &req, &report))?;
         report.database = Some(d);

@@ -152,8 +152,10 @@ fn how_to_open(o: &mut String, card: &RecoveryCard) {
         shell_word(&plain)
     );
     steps.push_str("createdb restored\n");
+    // Read, never run: a file from elsewhere may hold psql commands (`\!` runs a program here)
+    // that only Offsite's gate refuses.
     steps.push_str(
-        "psql -d restored -f backup/globals.sql   # roles, if you need them (before pg_restore)\n",
+        "cat backup/globals.sql   # the roles it names: read them and create the ones you need yourself (CREATE ROLE …); never psql -f it unread — with Offsite, restore --create-roles reads it through its parser\n",
     );
     if card.backups.first().is_some_and(|b| b.dump_directory) {
         steps.push_str(
@@ -280,5 +282,30 @@ mod tests {
         assert!(html.contains("tar --zstd -xf shop_20261121_101500_database.tar.zst -C backup"));
         assert!(!html.contains("age -d"), "not encrypted: no age line");
         assert!(html.contains("pg_restore --no-owner -d restored backup/database.dump "));
+    }
+
+    /// The card's manual steps read the archive's `globals.sql`; none runs it with psql (which
+    /// would run any `\!` line of a file from elsewhere, outside Offsite's gate).
+    #[test]
+    fn the_steps_read_globals_sql_and_never_run_it() {
+        let card = RecoveryCard {
+            project: "shop".into(),
+            database: "postgres://u@h/db".into(),
+            backup_dir: "/b".into(),
+            encryption: "off".into(),
+            targets: Default::default(),
+            backups: vec![],
+            destinations: vec![],
+            last_drill: None,
+            contacts: vec![],
+            made_at: "now".into(),
+        };
+        let html = render(&card);
+        assert!(html.contains("cat backup/globals.sql"), "{html}");
+        assert!(!html.contains("-f backup/globals.sql"), "{html}");
+        assert!(
+            !html.lines().any(|l| l.trim_start().starts_with("psql")),
+            "no step runs psql: {html}"
+        );
     }
 }

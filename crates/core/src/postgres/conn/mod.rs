@@ -264,6 +264,18 @@ impl ConnSpec {
     }
 }
 
+/// Pin a session's `search_path` to `''` (only `pg_catalog`, and `pg_temp` for relations) with
+/// a fully qualified call: after it, an unqualified function, operator or type in Offsite's own
+/// queries cannot resolve to something a role with CREATE on a schema planted there, whatever
+/// the role's or database's default path says. For the sessions that only read (diff against a
+/// live database, drill content checks).
+pub async fn pin_search_path(conn: &mut PgConnection) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_catalog.set_config('search_path', '', false)")
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
 const TLS_HINT: &str = "with verify-full the server's certificate must be signed by a trusted authority (the system's, or the sslrootcert file in the URL) and name the host; a Supabase project's is signed by Supabase's own CA: download it (dashboard, Database settings, SSL configuration) and give it with --supabase-ca FILE (or sslrootcert=FILE in the URL), or choose sslmode=require explicitly to encrypt without checking the server";
 
 /// Where the system's trusted roots are, as one PEM bundle (Debian/Ubuntu, Fedora/RHEL,
