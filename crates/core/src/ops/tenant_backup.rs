@@ -71,6 +71,7 @@ impl Engine {
             start,
             |b: &Vec<TenantBackup>| b.first().map(|b| b.backup.id.clone()),
             |job| async move {
+                let whole_run = value.is_none();
                 let values = match value {
                     Some(v) => vec![v],
                     None => {
@@ -84,7 +85,10 @@ impl Engine {
                 for (i, v) in values.iter().enumerate() {
                     let from = (source.path.as_path(), source.backup_id.as_deref());
                     let done = match job.check_cancelled() {
-                        Ok(()) => one(self, &pc, &name_owned, &root, from, v.clone(), &job).await,
+                        Ok(()) => {
+                            let which = (v.clone(), whole_run);
+                            one(self, &pc, &name_owned, &root, from, which, &job).await
+                        }
                         Err(e) => Err(e),
                     };
                     match done {
@@ -135,7 +139,7 @@ async fn one(
     name: &str,
     root: &TenantRoot,
     (source, source_id): (&std::path::Path, Option<&str>),
-    value: String,
+    (value, whole_run): (String, bool),
     job: &RunningJob,
 ) -> Result<TenantBackup> {
     let work = crate::private_fs::tempdir("offsite-tenant-sql-")
@@ -174,6 +178,7 @@ async fn one(
         source_backup_id: source_id.map(str::to_string),
         rows_checked: dump.rows_checked,
         outside: dump.outside,
+        whole_run,
     });
     let dest = engine
         .backup_dir_of(project)
