@@ -72,7 +72,7 @@ pub(crate) fn decide(
             out.push(d);
         }
     }
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    out.sort_by_key(|d| std::cmp::Reverse(d.created_at));
     Ok(out)
 }
 
