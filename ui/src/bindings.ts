@@ -407,7 +407,8 @@ export const commands = {
 	cancelDiff: (ticket: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("cancel_diff", { ticket })),
 	/**
 	 *  The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
-	 *  rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
+	 *  rows and the target's triggers, which do not fire. Writes nothing: the whole write runs in a
+	 *  transaction that is rolled back (the request's `dry_run` is ignored).
 	 */
 	planRecover: (request: RecoverRequest) => typedError<RecoverReport, ErrorPayload>(__TAURI_INVOKE("plan_recover", { request })),
 	/**

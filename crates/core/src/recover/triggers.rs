@@ -305,6 +305,17 @@ async fn refusal(conn: &mut PgConnection, table: &str, name: &str, what: &str, e
 impl Quieted {
     /// The triggers disabled by name enabled again, each with its own mode, before the commit.
     pub async fn restore(&self, conn: &mut PgConnection) -> Result<()> {
+        if self.disabled.is_empty() {
+            return Ok(());
+        }
+        // A table with trigger events still pending (a deferred foreign key's checks, queued for
+        // the commit) cannot be altered: they run now, as the commit would run them.
+        exec(
+            conn,
+            "checking the deferred constraints",
+            "SET CONSTRAINTS ALL IMMEDIATE",
+        )
+        .await?;
         for (table, name, mode) in &self.disabled {
             let how = match mode.as_str() {
                 "A" => "ENABLE ALWAYS TRIGGER",

@@ -405,3 +405,61 @@ async fn a_foreign_key_that_would_not_hold_is_refused_though_postgres_did_not_ch
     assert_eq!(done.foreign_keys_checked, 1);
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM shops"), "1");
 }
+
+/// As the owner, a cycle entered through deferred foreign keys: their checks wait for the
+/// commit, queued on the tables whose triggers the recovery disabled; enabling those again
+/// runs the checks first (a table with pending trigger events cannot be altered).
+#[tokio::test]
+async fn as_the_owner_a_deferred_cycle_is_checked_before_its_triggers_come_back() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let owner = format!("cyc_owner_{}", std::process::id());
+    pg.psql(
+        "postgres",
+        &format!("CREATE ROLE {owner} LOGIN PASSWORD 'pw-{owner}'"),
+    );
+    let db = pg.unique_db("rcvtrig_cycle");
+    pg.psql(
+        &db,
+        &format!(
+            "GRANT ALL ON SCHEMA public TO {owner}; SET ROLE {owner};
+             CREATE TABLE teams (id int PRIMARY KEY, lead_id int NOT NULL, stamped text);
+             CREATE TABLE members (id int PRIMARY KEY, team_id int NOT NULL
+               REFERENCES teams(id) DEFERRABLE INITIALLY DEFERRED, stamped text);
+             ALTER TABLE teams ADD FOREIGN KEY (lead_id) REFERENCES members(id) DEFERRABLE INITIALLY DEFERRED;
+             CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN NEW.stamped := 'by trigger'; RETURN NEW; END $$;
+             CREATE TRIGGER members_stamp BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION stamp();
+             CREATE TRIGGER teams_stamp BEFORE INSERT ON teams FOR EACH ROW EXECUTE FUNCTION stamp();
+             ALTER TABLE members DISABLE TRIGGER members_stamp; ALTER TABLE teams DISABLE TRIGGER teams_stamp;
+             BEGIN; INSERT INTO teams VALUES (1, 10, 'backed up'); INSERT INTO members VALUES (10, 1, 'backed up'), (11, 1, 'backed up'); COMMIT;
+             ALTER TABLE members ENABLE TRIGGER members_stamp; ALTER TABLE teams ENABLE TRIGGER teams_stamp;"
+        ),
+    );
+    let archive = back_up(pg, &env, "rcvtrig_cycle", &db).await;
+    pg.psql(
+        &db,
+        "BEGIN; DELETE FROM members; DELETE FROM teams; COMMIT;",
+    );
+    let rows = RecoverRows {
+        table: "public.teams".into(),
+        filters: vec![ColumnEquals {
+            column: "id".into(),
+            value: "1".into(),
+        }],
+        children: true,
+        ..RecoverRows::default()
+    };
+    let done = recover(&env, &archive, as_role(pg, &db, &owner), rows, false)
+        .await
+        .unwrap();
+    assert_eq!(done.trigger_handling, TriggerHandling::Disabled);
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(stamped, ',') FROM (SELECT stamped FROM teams UNION ALL SELECT stamped FROM members) s"
+        ),
+        "backed up,backed up,backed up"
+    );
+    assert_eq!(pg.psql(&db, TRIGGER_MODES), "members_stamp=O,teams_stamp=O");
+}
