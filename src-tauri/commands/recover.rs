@@ -13,7 +13,8 @@ use offsite_core::restore::DatabaseTo;
 use tauri::{AppHandle, Runtime, State};
 
 /// The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
-/// rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
+/// rows and the target's triggers, which do not fire. Writes nothing: the whole write runs in a
+/// transaction that is rolled back (the request's `dry_run` is ignored).
 #[tauri::command]
 #[specta::specta]
 pub async fn plan_recover(

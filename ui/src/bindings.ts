@@ -407,7 +407,8 @@ export const commands = {
 	cancelDiff: (ticket: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("cancel_diff", { ticket })),
 	/**
 	 *  The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
-	 *  rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
+	 *  rows and the target's triggers, which do not fire. Writes nothing: the whole write runs in a
+	 *  transaction that is rolled back (the request's `dry_run` is ignored).
 	 */
 	planRecover: (request: RecoverRequest) => typedError<RecoverReport, ErrorPayload>(__TAURI_INVOKE("plan_recover", { request })),
 	/**
@@ -1379,10 +1380,11 @@ export type DatabasePlan = {
 	/**
 	 *  Objects the target's platform owns (a `pg_catalog` function, an extension's function, a
 	 *  platform schema) whose privileges the backup sets and the connecting role may not grant
-	 *  (it neither acts for the owner nor holds the grant option), and every object of the
-	 *  server's own catalog (`pg_catalog`, whoever connects): their privileges are kept as the
-	 *  target has them. `function pg_catalog.lo_export(oid, text) (owner supabase_admin)`,
-	 *  `function pg_catalog.lo_export(oid, text) (the server's own catalog)`.
+	 *  (it neither acts for the owner nor holds the grant option), and objects of the server's
+	 *  own catalog (`pg_catalog`) whose privileges in the backup give a role a power over the
+	 *  server, without `allow_arbitrary_sql`: their privileges are kept as the target has them,
+	 *  each listed with why and the statements left out. `function pg_catalog.lo_export(oid,
+	 *  text) (owner supabase_admin): kept as the target has them, left out: REVOKE …`.
 	 */
 	platform_privileges?: string[],
 	/**  What will not be restored, and why (chosen with `no_owner`). */
@@ -3016,6 +3018,10 @@ export type RecoverReport = {
 	/**  Rows read from the backup's dump (all rows of the tables read, every pass). */
 	rows_read: number,
 	duration_ms: number,
+	/**  How the target's user triggers were kept from firing, or that they fired. */
+	trigger_handling?: TriggerHandling,
+	/**  Foreign keys of the written tables checked at the end (all held: else nothing is written). */
+	foreign_keys_checked?: number,
 };
 
 /**  A recovery as the front ends ask for it. */
@@ -3038,6 +3044,12 @@ export type RecoverRows = {
 	children?: boolean,
 	on_conflict?: OnConflict,
 	key_columns?: KeyColumns[],
+	/**
+	 *  Write with the target's user triggers firing (`--fire-triggers`): they may change or
+	 *  refuse the rows written. Without it they do not fire (docs/recover.md), or the recovery
+	 *  is refused when this role cannot keep them from firing.
+	 */
+	fire_triggers?: boolean,
 };
 
 /**  When a backup is expected to be removed by retention. */
@@ -3928,8 +3940,13 @@ export type TableRecovery = {
 	conflict: number,
 	/**  Rows needed only as parents that the target already has: left as they are. */
 	parents_present: number,
-	/**  The target's triggers on this table that fire on the recovery's writes. */
+	/**
+	 *  The target's enabled user triggers on this table: they do not fire on the recovery's
+	 *  writes unless `fire_triggers` (see the report's `trigger_handling`).
+	 */
 	triggers: string[],
+	/**  Those triggers described: when they fire, their function, what they would have done. */
+	trigger_notes?: TriggerNote[],
 	/**  Columns of `sample`. */
 	columns: string[],
 	/**  A few rows that will be inserted or updated (values as text, `None` for NULL). */
@@ -4079,6 +4096,35 @@ export type ToolsReport = {
 	found: PgTools[],
 };
 
+/**  How the target's user triggers were kept from firing (or not). */
+export type TriggerHandling = 
+/**
+ *  `session_replication_role = replica` for the transaction (and any trigger enabled
+ *  `ALWAYS`/`REPLICA` on a written table disabled by name); foreign keys checked by Offsite.
+ */
+"replica_role" | 
+/**
+ *  Each enabled user trigger of a written table disabled by name inside the transaction, and
+ *  enabled again before it commits.
+ */
+"disabled" | 
+/**  `--fire-triggers`: the target's triggers fired on the written rows. */
+"fired";
+
+/**  One user trigger of a table, as a plan shows it. */
+export type TriggerNote = {
+	name: string,
+	/**  `BEFORE INSERT OR UPDATE, FOR EACH ROW`. */
+	fires: string,
+	/**  Its function (`schema.name`). */
+	function: string,
+	/**
+	 *  What it would have done, where its PL/pgSQL or SQL source says so plainly ("sets
+	 *  created_at", "may refuse the row"); empty when that is not known.
+	 */
+	effects: string[],
+};
+
 /**  One type's share. */
 export type TypeStats = {
 	backup_type: BackupType,
@@ -4092,6 +4138,13 @@ export type UndoReport = {
 	tables: UndoTable[],
 	/**  Sequences set back to where they were. */
 	sequences_reset: number,
+	/**
+	 *  How the target's user triggers were kept from firing (as the recovery's were), or that
+	 *  they fired (a recovery made with `--fire-triggers`).
+	 */
+	trigger_handling?: TriggerHandling,
+	/**  Foreign keys of the tables undone checked at the end (all held: else nothing changed). */
+	foreign_keys_checked?: number,
 };
 
 /**  What `--undo` did, per table. */

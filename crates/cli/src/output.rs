@@ -442,9 +442,9 @@ impl Out {
         }
         if !p.platform_privileges.is_empty() {
             println!(
-                "  privileges kept as the target has them (the server's own catalog, or what the platform owns that {} may not grant on): {}",
+                "  privileges kept as the target has them (what the platform owns that {} may not grant on, or a power over the server the backup would grant):\n    {}",
                 p.connecting_role,
-                p.platform_privileges.join(", ")
+                p.platform_privileges.join("\n    ")
             );
         }
         for l in &p.left_out {

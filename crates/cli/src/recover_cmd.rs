@@ -5,7 +5,9 @@ use crate::output::Out;
 use crate::{read_password_stdin, warn_password_in_url};
 use offsite_core::browse::ColumnEquals;
 use offsite_core::ops::recover::RecoverRequest;
-use offsite_core::recover::{KeyColumns, OnConflict, RecoverReport, RecoverRows, UndoReport};
+use offsite_core::recover::{
+    KeyColumns, OnConflict, RecoverReport, RecoverRows, TriggerHandling, UndoReport,
+};
 use offsite_core::restore::DatabaseTo;
 use offsite_core::{Engine, Error, ErrorKind, JobStart, Result};
 use std::io::{BufRead, IsTerminal};
@@ -36,14 +38,19 @@ pub struct RecoverArgs {
     /// recovered table) or SCHEMA.TABLE=a,b. Repeatable.
     #[arg(long, value_name = "[SCHEMA.TABLE=]COLUMNS")]
     key_columns: Vec<String>,
-    /// Show the plan (counts per table, sample rows, triggers) and write nothing.
+    /// Show the plan (counts per table, sample rows, the triggers that will not fire) and write
+    /// nothing: the whole write runs in a transaction that is rolled back.
     #[arg(long)]
     dry_run: bool,
+    /// Write with the target's user triggers firing: they may change or refuse the recovered
+    /// rows. Without it they do not fire (or the recovery is refused, saying why).
+    #[arg(long)]
+    fire_triggers: bool,
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
     /// Undo the recovery with this id (its rows changed since are left and listed).
-    #[arg(long, value_name = "ID", conflicts_with_all = ["table", "where_", "children", "dry_run"])]
+    #[arg(long, value_name = "ID", conflicts_with_all = ["table", "where_", "children", "dry_run", "fire_triggers"])]
     undo: Option<String>,
     /// Read the target's password from standard input (first line).
     #[arg(long)]
@@ -78,6 +85,7 @@ impl RecoverArgs {
                 .iter()
                 .map(|k| KeyColumns::parse(k))
                 .collect::<Result<_>>()?,
+            fire_triggers: self.fire_triggers,
         })
     }
 }
@@ -200,7 +208,29 @@ fn print_report(out: &Out, r: &RecoverReport) {
             t.parents_present
         );
         if !t.triggers.is_empty() && t.insert + t.update > 0 {
-            println!("      triggers that fire: {}", t.triggers.join(", "));
+            let fired = r.trigger_handling == TriggerHandling::Fired;
+            println!(
+                "      {}:",
+                if fired {
+                    "triggers that fire (--fire-triggers)"
+                } else {
+                    "triggers that do not fire"
+                }
+            );
+            for n in &t.trigger_notes {
+                let does = if n.effects.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", n.effects.join(", "))
+                };
+                println!(
+                    "        {} ({}, {}){}",
+                    crate::shown::ident(&n.name),
+                    n.fires,
+                    crate::shown::text(&n.function),
+                    crate::shown::text(&does)
+                );
+            }
         }
         if r.dry_run {
             for row in &t.sample {
@@ -220,8 +250,23 @@ fn print_report(out: &Out, r: &RecoverReport) {
     for n in &r.notes {
         println!("  note: {n}");
     }
+    println!(
+        "  triggers: {}; foreign keys checked: {} (all hold)",
+        trigger_words(r.trigger_handling),
+        r.foreign_keys_checked
+    );
     if let Some(id) = &r.undo_id {
         println!("undo with: offsite recover --undo {id}");
+    }
+}
+
+fn trigger_words(h: TriggerHandling) -> &'static str {
+    match h {
+        TriggerHandling::ReplicaRole => "not fired (session_replication_role = replica)",
+        TriggerHandling::Disabled => {
+            "not fired (disabled in the transaction, enabled again before it committed)"
+        }
+        TriggerHandling::Fired => "fired (--fire-triggers)",
     }
 }
 
@@ -231,6 +276,11 @@ fn print_undo(out: &Out, r: &UndoReport) {
         return;
     }
     println!("Undid recovery {} in {}", r.id, r.target);
+    println!(
+        "  triggers: {}; foreign keys checked: {} (all hold)",
+        trigger_words(r.trigger_handling),
+        r.foreign_keys_checked
+    );
     for t in &r.tables {
         println!(
             "  {}: {} deleted, {} given their old values back, {} changed since (left)",

@@ -28,7 +28,7 @@ pub enum ScheduleCmd {
     /// Set (replace) a project's backup schedule, or with --verify its verify schedule, or with
     /// --drill its restore drill schedule (monthly on the 1st at 04:00 unless a time is given).
     #[command(
-        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --daily 02:30 --tenant orgs\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\"\n  offsite schedule set shop --drill --monthly 1 04:00"
+        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --daily 02:30 --tenant orgs --tenant-keep-last 6\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\"\n  offsite schedule set shop --drill --monthly 1 04:00"
     )]
     Set(SetArgs),
     /// Add a named backup schedule beside the project's others, with its own type, time,
@@ -156,6 +156,10 @@ pub struct SetArgs {
     /// TENANT`; docs/tenants.md). Without it, a backup schedule names no tenant.
     #[arg(long, value_name = "TENANT", conflicts_with_all = ["verify", "drill"])]
     tenant: Option<String>,
+    /// With --tenant: how many archives of each tenant are kept, here and at every destination
+    /// (default: as it was, else 4). The project's retention never counts them.
+    #[arg(long, value_name = "N", requires = "tenant")]
+    tenant_keep_last: Option<u32>,
     /// With --verify: check only the newest N backups (default: all).
     #[arg(long, value_name = "N", requires = "verify")]
     newest: Option<u32>,
@@ -300,7 +304,7 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
                 time_zone: a.tz,
             };
             let v = engine
-                .set_schedule_with_tenant(req, a.tenant.as_deref())
+                .set_schedule_with_tenant_keep(req, a.tenant.as_deref(), a.tenant_keep_last)
                 .await?;
             print_set(out, &v);
         }
@@ -423,7 +427,11 @@ fn print_schedule(v: &ScheduleView) {
         if v.paused { "  PAUSED" } else { "" }
     );
     if let Some(t) = &v.tenant {
-        println!("    then: one archive per tenant of {t}");
+        println!(
+            "    then: one archive per tenant of {t} (each tenant keeps its last {})",
+            v.tenant_keep_last
+                .unwrap_or(offsite_core::ops::prune::TENANT_KEEP_LAST)
+        );
     }
     if v.kind == ScheduleKind::Backup {
         let kind = v
@@ -603,6 +611,12 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
                     "stats".into(),
                     serde_json::to_value(&stats).unwrap_or_default(),
                 );
+                // Its per-tenant archives, per tenant (those no longer in the database said).
+                let tenants = engine.tenant_archives(&p.name).await?;
+                obj.insert(
+                    "tenants".into(),
+                    serde_json::to_value(&tenants).unwrap_or_default(),
+                );
             }
             list.push(v);
         }
@@ -617,6 +631,7 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
         println!("{summary} · {needs_you_line}");
         for h in &health {
             print_health(h);
+            print_tenants(&engine.tenant_archives(&h.project).await?);
         }
     }
     Ok(if projects.iter().any(|p| p.overdue) {
@@ -624,6 +639,34 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
     } else {
         0
     })
+}
+
+/// A project's per-tenant archives: one line per tenant name, and one per tenant no longer in
+/// the database (its last archives stay until removed by hand).
+fn print_tenants(list: &[offsite_core::ops::tenants::TenantArchives]) {
+    let mut names: Vec<&str> = list.iter().map(|t| t.tenant.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let of: Vec<_> = list.iter().filter(|t| t.tenant == name).collect();
+        let archives: u32 = of.iter().map(|t| t.archives).sum();
+        println!(
+            "  tenant archives of {name}: {} tenants, {archives} archives (each keeps its last {})",
+            of.len(),
+            of[0].keep_last
+        );
+        for t in of.iter().filter(|t| t.not_in_run_of.is_some()) {
+            println!(
+                "    {}={}: not in the database at the run of {}; its last archive ({}, {}) \
+                 stays until you remove it: offsite delete {}",
+                crate::shown::text(&t.tenant),
+                crate::shown::text(&t.value),
+                t.not_in_run_of.as_deref().unwrap_or_default(),
+                t.newest_id,
+                t.newest_at,
+                t.newest_id
+            );
+        }
+    }
 }
 
 /// The mark of a checklist item's state.

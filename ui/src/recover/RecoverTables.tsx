@@ -1,5 +1,6 @@
 // The recovery's tables: the plan (per table what is inserted, overwritten, left and kept, the
-// foreign keys that led there, the triggers that fire, a sample of rows), the report after it ran,
+// foreign keys that led there, the target's triggers — which do not fire, and what they would have
+// done — a sample of rows), the report after it ran,
 // and the undo's report (rows changed since the recovery are named, not overwritten).
 import type { RecoverReport, TableRecovery, UndoReport } from "../bindings";
 import { Details } from "../components/Details";
@@ -7,7 +8,18 @@ import { roleSentence, totals } from "./rules";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
-function Counts({ tables, testId }: { tables: TableRecovery[]; testId: string }) {
+/** The triggers of a table as the plan names them: they do not fire unless the recovery was asked
+ *  to let them (`fire_triggers`); what each would have done where its source says so. */
+function triggerLine(x: TableRecovery, fired: boolean): string {
+  const notes = x.trigger_notes ?? [];
+  const named =
+    notes.length > 0
+      ? notes.map((t) => (t.effects.length > 0 ? `${t.name} (${t.effects.join(", ")})` : t.name)).join(", ")
+      : x.triggers.join(", ");
+  return fired ? `Triggers fire: ${named}` : `Triggers that will not fire: ${named}`;
+}
+
+function Counts({ tables, testId, fired }: { tables: TableRecovery[]; testId: string; fired: boolean }) {
   const t = totals(tables);
   return (
     <div className="browse-grid-wrap">
@@ -46,8 +58,8 @@ function Counts({ tables, testId }: { tables: TableRecovery[]; testId: string })
                   </Details>
                 )}
                 {x.triggers.length > 0 && (
-                  <div className="small text-danger" data-testid="recover-triggers">
-                    Triggers fire: {x.triggers.join(", ")}
+                  <div className={`small ${fired ? "text-danger" : "muted"}`} data-testid="recover-triggers">
+                    {triggerLine(x, fired)}
                   </div>
                 )}
               </td>
@@ -122,7 +134,7 @@ export function PlanTables({ plan }: { plan: RecoverReport }) {
         The plan for {plan.target}, from {plan.rows_read.toLocaleString("en-US")} rows read in the backup. Nothing has
         been written yet.
       </p>
-      <Counts tables={plan.tables} testId="recover-plan" />
+      <Counts tables={plan.tables} testId="recover-plan" fired={plan.trigger_handling === "fired"} />
       {plan.tables.map((t) => (
         <Sample key={`${t.schema}.${t.table}`} t={t} />
       ))}
@@ -131,7 +143,9 @@ export function PlanTables({ plan }: { plan: RecoverReport }) {
 }
 
 export function ReportTables({ report }: { report: RecoverReport }) {
-  return <Counts tables={report.tables} testId="recover-report-counts" />;
+  return (
+    <Counts tables={report.tables} testId="recover-report-counts" fired={report.trigger_handling === "fired"} />
+  );
 }
 
 export function UndoTables({ undo }: { undo: UndoReport }) {

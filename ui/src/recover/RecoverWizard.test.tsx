@@ -128,7 +128,7 @@ describe("RecoverWizard", () => {
     expect(rows).toHaveLength(2);
     expect(within(rows[1]!).getByTestId("recover-insert")).toHaveTextContent("3");
     expect(within(rows[1]!).getByTestId("recover-update")).toHaveClass("text-danger");
-    expect(within(rows[1]!).getByTestId("recover-triggers")).toHaveTextContent("audit");
+    expect(within(rows[1]!).getByTestId("recover-triggers")).toHaveTextContent("Triggers that will not fire: audit");
     expect(screen.getByTestId("recover-destroys")).toHaveTextContent("Overwrites 1 row in shop");
     expect(screen.getByTestId("recover-total")).toHaveTextContent("Total41");
     const start = screen.getByTestId("recover-start");

@@ -281,6 +281,10 @@ pub struct TenantMark {
     pub rows_checked: u64,
     /// Rows outside it (0: isolated; an archive is only written with 0).
     pub outside: u64,
+    /// Written by a run over every tenant of the backup (`backup --tenant NAME`), not for one
+    /// value: a tenant with older archives and none from such a run was not in the database.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_run: bool,
 }
 
 impl TenantMark {

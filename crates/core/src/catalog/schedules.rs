@@ -118,6 +118,9 @@ pub struct ScheduleRecord {
     /// (`backup --tenant NAME`).
     #[cfg_attr(feature = "specta", specta(skip))]
     pub tenant: Option<String>,
+    /// How many archives of each tenant it keeps (locally and at destinations); `None`: 4.
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub tenant_keep_last: Option<u32>,
     /// [`SchedulePlan::backup_type`] as stored.
     #[cfg_attr(feature = "specta", specta(skip))]
     pub backup_type: Option<ScheduleType>,
@@ -197,7 +200,7 @@ impl RetentionRecord {
 const SCHEDULE_COLS: &str = "id, project_id, kind, name, spec, time_zone, verify_newest, paused, \
                              created_at, updated_at, last_slot, last_claimed_at, retry_attempt, \
                              retry_at, last_job_id, tenant, backup_type, selection, \
-                             destinations, retention";
+                             destinations, retention, tenant_keep_last";
 const RETENTION_COLS: &str = "project_id, keep_last, keep_hourly, keep_daily, keep_weekly, \
                               keep_monthly, keep_yearly, keep_within, time_zone, updated_at";
 
@@ -317,18 +320,21 @@ impl Catalog {
     }
 
     /// Names the tenant whose per-tenant archives follow each backup of the project's backup
-    /// schedule `name` (`None`: none). NotFound when the project has no such schedule.
+    /// schedule `name` (`None`: none), and how many archives of each of its tenants are kept
+    /// (`None`: 4). NotFound when the project has no such schedule.
     pub async fn set_schedule_tenant(
         &self,
         project_id: &str,
         name: &str,
         tenant: Option<&str>,
+        keep_last: Option<u32>,
     ) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE schedules SET tenant = ?, updated_at = ? \
+            "UPDATE schedules SET tenant = ?, tenant_keep_last = ?, updated_at = ? \
              WHERE project_id = ? AND kind = ? AND name = ?",
         )
         .bind(tenant)
+        .bind(keep_last.filter(|_| tenant.is_some()))
         .bind(self.now())
         .bind(project_id)
         .bind(ScheduleKind::Backup)

@@ -682,7 +682,18 @@ impl Engine {
         req: SetSchedule,
         tenant: Option<&str>,
     ) -> Result<ScheduleView> {
-        ops::schedule::set_with_tenant(self, req, tenant).await
+        ops::schedule::set_with_tenant(self, req, tenant, None).await
+    }
+    /// [`Engine::set_schedule_with_tenant`] with the tenant's own retention: `keep_last`
+    /// archives of each tenant kept, locally and at every destination (`None`: as it was, else
+    /// [`ops::prune::TENANT_KEEP_LAST`]).
+    pub async fn set_schedule_with_tenant_keep(
+        &self,
+        req: SetSchedule,
+        tenant: Option<&str>,
+        keep_last: Option<u32>,
+    ) -> Result<ScheduleView> {
+        ops::schedule::set_with_tenant(self, req, tenant, keep_last).await
     }
     /// The next `n` runs a spec would have if set now (nothing is saved).
     pub fn preview_schedule(

@@ -141,13 +141,26 @@ pub struct SyncOutcome {
     pub segments: crate::ops::pitr::copies::SegmentSync,
 }
 
-/// Where a backup's archive goes at a destination: `<project>/<archive file name>`.
+/// Where a backup's archive goes at a destination: `<project>/<archive file name>`; a
+/// per-tenant archive `<project>/tenants/<tenant>/<value>/<archive file name>`, as in the backup
+/// folder (every tenant's archive of one run has the same file name). The tenant's name and
+/// value come from the archive's manifest: each is made safe as a folder name (the value as the
+/// local folder's is, [`crate::recover::safe_value`]), never a path of its own.
 pub(crate) fn object_key(project: &Project, backup: &BackupRecord) -> String {
     let file = Path::new(&backup.path)
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| backup.id.clone());
-    format!("{}/{file}", project.name)
+    match backup.tenant() {
+        Some(t) => format!(
+            "{}/{}/{}/{}/{file}",
+            project.name,
+            crate::ops::resolve::TENANTS_DIR,
+            crate::recover::safe_value(&t.name),
+            crate::recover::safe_value(&t.value)
+        ),
+        None => format!("{}/{file}", project.name),
+    }
 }
 
 pub(crate) fn sidecar_key(key: &str) -> String {
@@ -431,7 +444,19 @@ async fn sync_one(
         .collect();
     // Pinned and suspicious backups (and the good one before a suspicious one) stay here too.
     let marks = engine.catalog.backup_marks(&project.id).await?;
-    let keep = kept_by(engine, d, &candidates, &here, &marks)?;
+    // The destination's policy decides over the project's backups only; per-tenant archives
+    // by the tenants' own retention (the last N of each tenant), never counted with them.
+    let (tenant_archives, project_backups): (Vec<&BackupRecord>, Vec<&BackupRecord>) = candidates
+        .iter()
+        .copied()
+        .partition(|b| super::resolve::is_tenant_archive(b));
+    let mut keep = kept_by(engine, d, &project_backups, &here, &marks)?;
+    let counts = super::prune::tenants::keep_counts(engine, project).await?;
+    keep.extend(super::prune::tenants::kept(
+        &tenant_archives,
+        &counts,
+        &marks,
+    )?);
     let to_copy: Vec<&BackupRecord> = candidates
         .iter()
         .copied()

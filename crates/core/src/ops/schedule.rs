@@ -86,6 +86,9 @@ pub struct ScheduleView {
     pub next_runs: Vec<String>,
     /// A backup schedule's tenant: after each backup, one archive per tenant of it.
     pub tenant: Option<String>,
+    /// With a tenant: how many archives of each of its tenants are kept (its own retention).
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub tenant_keep_last: Option<u32>,
 }
 
 /// A project's retention policy as shown.
@@ -307,6 +310,10 @@ pub(super) fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Re
         retry_at: s.retry_at.clone(),
         next_runs: next_runs.into_iter().map(format_timestamp).collect(),
         tenant: s.tenant.clone(),
+        tenant_keep_last: s.tenant.as_ref().map(|_| {
+            s.tenant_keep_last
+                .unwrap_or(crate::ops::prune::TENANT_KEEP_LAST)
+        }),
     })
 }
 
@@ -378,12 +385,21 @@ pub(crate) async fn set(engine: &Engine, req: SetSchedule) -> Result<ScheduleVie
 }
 
 /// [`set`] a backup schedule that names a tenant (of the project, checked before anything is
-/// saved) whose per-tenant archives follow each backup, or none; returns the schedule.
+/// saved) whose per-tenant archives follow each backup, or none; returns the schedule. The
+/// tenant's own retention (`keep_last` archives of each tenant; `None`: as it was, else 4).
 pub(crate) async fn set_with_tenant(
     engine: &Engine,
     req: SetSchedule,
     tenant: Option<&str>,
+    keep_last: Option<u32>,
 ) -> Result<ScheduleView> {
+    if keep_last == Some(0) {
+        return Err(Error::invalid("a tenant keeps at least its last archive")
+            .with_hint("--tenant-keep-last 1 or more (4 when left out)"));
+    }
+    if keep_last.is_some() && tenant.is_none() {
+        return Err(Error::invalid("--tenant-keep-last needs --tenant NAME"));
+    }
     let p = engine.catalog.project(&req.project).await?;
     if kind_of(req.what) != ScheduleKind::Backup {
         if tenant.is_some() {
@@ -395,10 +411,15 @@ pub(crate) async fn set_with_tenant(
     if let Some(t) = tenant {
         engine.catalog.tenant(&p.id, t).await?;
     }
+    let before = engine
+        .catalog
+        .schedule(&p.id, ScheduleKind::Backup, DEFAULT_SCHEDULE)
+        .await?
+        .and_then(|s| s.tenant_keep_last);
     set(engine, req).await?;
     engine
         .catalog
-        .set_schedule_tenant(&p.id, DEFAULT_SCHEDULE, tenant)
+        .set_schedule_tenant(&p.id, DEFAULT_SCHEDULE, tenant, keep_last.or(before))
         .await?;
     let record = engine
         .catalog

@@ -289,7 +289,12 @@ pub(crate) async fn save(
         .await?;
     engine
         .catalog
-        .set_schedule_tenant(&project.id, &req.name, tenant.as_deref())
+        .set_schedule_tenant(
+            &project.id,
+            &req.name,
+            tenant.as_deref(),
+            old.as_ref().and_then(|o| o.tenant_keep_last),
+        )
         .await?;
     let record = engine
         .catalog

@@ -71,6 +71,7 @@ impl Engine {
             start,
             |b: &Vec<TenantBackup>| b.first().map(|b| b.backup.id.clone()),
             |job| async move {
+                let whole_run = value.is_none();
                 let values = match value {
                     Some(v) => vec![v],
                     None => {
@@ -87,7 +88,8 @@ impl Engine {
                     job.check_cancelled()
                         .map_err(|e| e.context(stopped_at(&name_owned, &values, &out, i)))?;
                     let from = (source.path.as_path(), source.backup_id.as_deref());
-                    match one(self, &pc, &name_owned, &root, from, v.clone(), &job).await {
+                    let which = (v.clone(), whole_run);
+                    match one(self, &pc, &name_owned, &root, from, which, &job).await {
                         Ok(b) => out.push(b),
                         Err(e) if e.kind() == crate::error::ErrorKind::Cancelled => {
                             return Err(e.context(stopped_at(&name_owned, &values, &out, i)))
@@ -175,7 +177,7 @@ async fn one(
     name: &str,
     root: &TenantRoot,
     (source, source_id): (&std::path::Path, Option<&str>),
-    value: String,
+    (value, whole_run): (String, bool),
     job: &RunningJob,
 ) -> Result<TenantBackup> {
     let work = crate::private_fs::tempdir("offsite-tenant-sql-")
@@ -214,6 +216,7 @@ async fn one(
         source_backup_id: source_id.map(str::to_string),
         rows_checked: dump.rows_checked,
         outside: dump.outside,
+        whole_run,
     });
     let dest = engine
         .backup_dir_of(project)

@@ -432,7 +432,8 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
     // `pg_dump --create`, which packing leaves out when a `\connect` follows).
     let (mut in_dbs, mut before_connect) = (Findings::default(), Findings::default());
     // Inside an entry about privileges on the server's own catalog (`pg_catalog`): a restore
-    // leaves those out (they stay as the target has them), so they ask for no consent.
+    // leaves out those that give a power over the server unless consent is given (the restore's
+    // plan decides and lists them), so they ask for none here.
     let mut catalog_acl = false;
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);

@@ -2,10 +2,12 @@
 //! the target's rows by key, counted, and (unless a dry run) written in one transaction after
 //! the undo file has the target's old values.
 
+use super::fkcheck::{self, Written};
 use super::order::Order;
 use super::schema::{quote_ident, Schema};
 use super::select::{Graph, Selection};
 use super::sql;
+use super::triggers;
 use super::undo::{SequenceStep, UndoTableHead, UndoWriter};
 use super::{OnConflict, RecoverInput, RecoverReport, TableRecovery};
 use crate::error::{Error, ErrorKind, Result};
@@ -145,7 +147,10 @@ async fn apply_in_transaction(
         notes: Vec::new(),
         rows_read: 0,
         duration_ms: 0,
+        trigger_handling: Default::default(),
+        foreign_keys_checked: 0,
     };
+    let mut written = Vec::new();
     for &i in &order.tables {
         if input.cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -164,6 +169,11 @@ async fn apply_in_transaction(
             conflict: 0,
             parents_present: 0,
             triggers: tb.triggers.clone(),
+            trigger_notes: if tb.triggers.is_empty() {
+                Vec::new()
+            } else {
+                triggers::notes(conn, n.oid).await?
+            },
             columns: sel.dump_cols[i].clone(),
             sample: Vec::new(),
         };
@@ -187,13 +197,24 @@ async fn apply_in_transaction(
             };
             load_and_compare(conn, &l, spool, update, &n.label()).await?;
             count(conn, &l, &mut t).await?;
+            if t.insert + t.update > 0 {
+                written.push((l.target.clone(), t.update > 0));
+            }
             loaded.push(l);
         }
         report.tables.push(t);
     }
-    if input.dry_run {
-        return Ok((report, None));
-    }
+    // The same steps in a dry run, in the transaction it rolls back: it refuses what the
+    // real run would refuse.
+    let tables: Vec<String> = written.iter().map(|(t, _)| t.clone()).collect();
+    let quieted = triggers::quiet(
+        conn,
+        &tables,
+        input.rows.fire_triggers,
+        "recovering these rows",
+    )
+    .await?;
+    report.trigger_handling = quieted.handling;
     let heads: Vec<UndoTableHead> = loaded
         .iter()
         .map(|l| UndoTableHead {
@@ -210,8 +231,42 @@ async fn apply_in_transaction(
                 .collect(),
         })
         .collect();
-    let mut undo = UndoWriter::create(input, heads)?;
+    let mut undo = if input.dry_run {
+        UndoWriter::discard()
+    } else {
+        UndoWriter::create(input, heads)?
+    };
     write_rows(conn, g, order, &loaded, &mut undo, input).await?;
+    let checks: Vec<Written> = loaded
+        .iter()
+        .filter_map(|l| {
+            let (_, updated) = written.iter().find(|(t, _)| *t == l.target)?;
+            Some(Written {
+                table: l.target.clone(),
+                temp: l.temp.clone(),
+                key: &l.key,
+                present: Some("w._offsite_act IN ('insert', 'update')".into()),
+                gone: None,
+                changed: if *updated {
+                    l.update_cols.clone()
+                } else {
+                    Vec::new()
+                },
+            })
+        })
+        .collect();
+    report.foreign_keys_checked = fkcheck::check(
+        conn,
+        &checks,
+        "recovering these rows",
+        "a row recovered references a row the target lacks and the backup does not give (a \
+         table the backup has no data for, or a partitioned table): recover that row first",
+    )
+    .await?;
+    quieted.restore(conn).await?;
+    if input.dry_run {
+        return Ok((report, None));
+    }
     undo.finish()?;
     report.undo_id = Some(input.undo_id.clone());
     Ok((report, Some(undo)))
@@ -416,7 +471,7 @@ async fn write_rows(
     }
     let mut steps = Vec::new();
     for l in loaded {
-        steps.extend(advance_sequences(conn, g, l).await?);
+        steps.extend(advance_sequences(conn, g, l, input.dry_run).await?);
     }
     undo.sequences(&steps)?;
     for (k, l) in loaded.iter().enumerate() {
@@ -441,6 +496,7 @@ async fn advance_sequences(
     conn: &mut PgConnection,
     g: &Graph,
     l: &Loaded,
+    dry_run: bool,
 ) -> Result<Vec<SequenceStep>> {
     let n = &g.nodes[l.node];
     let seqs: Vec<(String, String)> = sqlx::query_as(
@@ -474,6 +530,27 @@ async fn advance_sequences(
         .map_err(|e| db_error("reading a sequence", e))?;
         let Some(max) = max else { continue };
         if max > before.unwrap_or(start - 1) {
+            // `setval` is not undone by a rollback: a dry run asks whether it may, and stops.
+            let may: bool =
+                sqlx::query_scalar("SELECT pg_catalog.has_sequence_privilege($1, 'UPDATE')")
+                    .bind(&seq)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| db_error("reading a sequence's privileges", e))?;
+            if !may {
+                return Err(Error::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "the recovered rows of {} need sequence {seq} moved past {max}, and this \
+                         role may not (it lacks UPDATE on it); nothing was written",
+                        l.target
+                    ),
+                )
+                .with_hint("connect as the table's owner, or GRANT UPDATE ON the sequence"));
+            }
+            if dry_run {
+                continue;
+            }
             sqlx::query("SELECT pg_catalog.setval($1::regclass, $2)")
                 .bind(&seq)
                 .bind(max)

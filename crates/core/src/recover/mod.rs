@@ -11,6 +11,7 @@
 //! every target row the recovery changes ([`undo`]).
 
 mod apply;
+mod fkcheck;
 mod keyset;
 mod order;
 mod schema;
@@ -18,6 +19,7 @@ mod select;
 mod sql;
 mod tenant;
 mod tenant_dump;
+mod triggers;
 mod undo;
 
 #[doc(hidden)]
@@ -28,6 +30,7 @@ pub use tenant_dump::{
     crosses_tenants, not_isolated, safe_value, tenant_dump, tenant_values, TenantDump,
     TenantDumpTable, MAX_TENANT_VALUES,
 };
+pub use triggers::{TriggerHandling, TriggerNote};
 pub use undo::{read_header, undo, undo_file_name, UndoHeader, UndoReport, UndoTable};
 
 use crate::browse::ColumnEquals;
@@ -108,6 +111,11 @@ pub struct RecoverRows {
     pub on_conflict: OnConflict,
     #[serde(default)]
     pub key_columns: Vec<KeyColumns>,
+    /// Write with the target's user triggers firing (`--fire-triggers`): they may change or
+    /// refuse the rows written. Without it they do not fire (docs/recover.md), or the recovery
+    /// is refused when this role cannot keep them from firing.
+    #[serde(default)]
+    pub fire_triggers: bool,
 }
 
 /// Why a table takes part.
@@ -144,8 +152,12 @@ pub struct TableRecovery {
     pub conflict: u64,
     /// Rows needed only as parents that the target already has: left as they are.
     pub parents_present: u64,
-    /// The target's triggers on this table that fire on the recovery's writes.
+    /// The target's enabled user triggers on this table: they do not fire on the recovery's
+    /// writes unless `fire_triggers` (see the report's `trigger_handling`).
     pub triggers: Vec<String>,
+    /// Those triggers described: when they fire, their function, what they would have done.
+    #[serde(default)]
+    pub trigger_notes: Vec<TriggerNote>,
     /// Columns of `sample`.
     pub columns: Vec<String>,
     /// A few rows that will be inserted or updated (values as text, `None` for NULL).
@@ -168,6 +180,12 @@ pub struct RecoverReport {
     /// Rows read from the backup's dump (all rows of the tables read, every pass).
     pub rows_read: u64,
     pub duration_ms: u64,
+    /// How the target's user triggers were kept from firing, or that they fired.
+    #[serde(default)]
+    pub trigger_handling: TriggerHandling,
+    /// Foreign keys of the written tables checked at the end (all held: else nothing is written).
+    #[serde(default)]
+    pub foreign_keys_checked: u64,
 }
 
 /// Everything a recovery needs besides the connection.

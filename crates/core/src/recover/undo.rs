@@ -17,8 +17,10 @@
 //! reported as changed since, and left.
 
 use super::apply::{copy_file, db_error, exec, session_settings};
+use super::fkcheck::{self, Written};
 use super::schema::quote_ident;
 use super::sql;
+use super::triggers::{self, TriggerHandling};
 use super::RecoverInput;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -60,6 +62,9 @@ pub struct UndoHeader {
     /// A project's name or a URL without its password.
     pub target: String,
     pub archive: String,
+    /// The recovery let the target's triggers fire (`--fire-triggers`): so does its undo.
+    #[serde(default)]
+    pub fire_triggers: bool,
     #[serde(default)]
     tables: Vec<UndoTableHead>,
 }
@@ -75,8 +80,9 @@ struct Section {
 
 /// An undo file being written.
 pub(super) struct UndoWriter {
-    file: tempfile::NamedTempFile,
-    out: BufWriter<std::fs::File>,
+    /// `None`: a dry run's writer, which keeps nothing.
+    file: Option<tempfile::NamedTempFile>,
+    out: BufWriter<Box<dyn Write + Send>>,
     path: PathBuf,
 }
 
@@ -89,10 +95,10 @@ impl UndoWriter {
         crate::private_fs::create_dir_all(&input.undo_dir).map_err(io)?;
         let file =
             crate::private_fs::tempfile_in(&input.undo_dir, ".offsite-tmp-undo-").map_err(io)?;
-        let out = BufWriter::with_capacity(256 << 10, file.as_file().try_clone().map_err(io)?);
+        let out: Box<dyn Write + Send> = Box::new(file.as_file().try_clone().map_err(io)?);
         let mut w = UndoWriter {
-            file,
-            out,
+            file: Some(file),
+            out: BufWriter::with_capacity(256 << 10, out),
             path: input.undo_dir.join(undo_file_name(&input.undo_id)),
         };
         let head = UndoHeader {
@@ -101,10 +107,19 @@ impl UndoWriter {
             created_at: input.created_at.clone(),
             target: input.target_ref.clone(),
             archive: input.archive.display().to_string(),
+            fire_triggers: input.rows.fire_triggers,
             tables,
         };
         w.line(&serde_json::to_string(&head).map_err(|e| Error::internal(e.to_string()))?)?;
         Ok(w)
+    }
+    /// A dry run's writer: the same statements run, nothing is kept.
+    pub fn discard() -> UndoWriter {
+        UndoWriter {
+            file: None,
+            out: BufWriter::new(Box::new(std::io::sink())),
+            path: PathBuf::new(),
+        }
     }
     fn line(&mut self, s: &str) -> Result<()> {
         self.out.write_all(s.as_bytes()).map_err(io)?;
@@ -131,11 +146,15 @@ impl UndoWriter {
     pub fn finish(&mut self) -> Result<()> {
         self.line("{\"section\":\"end\"}")?;
         self.out.flush().map_err(io)?;
-        self.file.as_file().sync_all().map_err(io)
+        match &self.file {
+            Some(f) => f.as_file().sync_all().map_err(io),
+            None => Ok(()),
+        }
     }
     /// Renamed to its final name: the recovery committed.
     pub fn register(self) -> Result<()> {
         let UndoWriter { file, path, .. } = self;
+        let file = file.ok_or_else(|| Error::internal("a dry run's undo writer keeps nothing"))?;
         file.persist_noclobber(&path).map_err(|e| io(e.error))?;
         if let Some(dir) = path.parent() {
             if let Ok(d) = std::fs::File::open(dir) {
@@ -186,6 +205,13 @@ pub struct UndoReport {
     pub tables: Vec<UndoTable>,
     /// Sequences set back to where they were.
     pub sequences_reset: u64,
+    /// How the target's user triggers were kept from firing (as the recovery's were), or that
+    /// they fired (a recovery made with `--fire-triggers`).
+    #[serde(default)]
+    pub trigger_handling: TriggerHandling,
+    /// Foreign keys of the tables undone checked at the end (all held: else nothing changed).
+    #[serde(default)]
+    pub foreign_keys_checked: u64,
 }
 
 /// Loads one COPY section of the undo file (up to `\.`) into `temp` through a spool file.
@@ -296,10 +322,20 @@ async fn undo_in_transaction(
         target: head.target.clone(),
         tables: Vec::new(),
         sequences_reset: 0,
+        trigger_handling: TriggerHandling::Fired,
+        foreign_keys_checked: 0,
     };
     for (i, t) in head.tables.iter().enumerate() {
         report.tables.push(mark_changed(conn, i, t).await?);
     }
+    let tables: Vec<String> = head
+        .tables
+        .iter()
+        .map(|t| sql::table(&t.schema, &t.table))
+        .collect();
+    let quieted =
+        triggers::quiet(conn, &tables, head.fire_triggers, "undoing the recovery").await?;
+    report.trigger_handling = quieted.handling;
     let mut nulled = vec![0u64; head.tables.len()];
     for (i, t) in head
         .tables
@@ -321,11 +357,15 @@ async fn undo_in_transaction(
         nulled[i] = exec(conn, "clearing the keys of a cycle", &q).await?;
     }
     for (i, t) in head.tables.iter().enumerate().rev() {
+        // The rows deleted, kept whole for the foreign-key check.
         let q = format!(
-            "DELETE FROM {} t USING {} a WHERE {} AND a._act = 'insert' AND NOT a._skip",
-            sql::table(&t.schema, &t.table),
+            "CREATE TEMP TABLE {gone} ON COMMIT DROP AS SELECT * FROM {table} WITH NO DATA; \
+             WITH d AS (DELETE FROM {table} t USING {} a WHERE {} AND a._act = 'insert' \
+             AND NOT a._skip RETURNING t.*) INSERT INTO {gone} SELECT * FROM d",
             sql::temp("undo_after", i),
-            sql::key_eq("t", "a", &t.key)
+            sql::key_eq("t", "a", &t.key),
+            gone = sql::temp("undo_gone", i),
+            table = tables[i],
         );
         report.tables[i].deleted = exec(conn, "deleting the recovered rows", &q).await?;
     }
@@ -347,6 +387,28 @@ async fn undo_in_transaction(
         report.tables[i].restored = exec(conn, "restoring the overwritten rows", &q).await?;
     }
     only_own_writes(conn, head, &nulled).await?;
+    let checks: Vec<Written> = head
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Written {
+            table: tables[i].clone(),
+            temp: sql::temp("undo_after", i),
+            key: &t.key,
+            present: Some("w._act = 'update' AND NOT w._skip".into()),
+            gone: Some(sql::temp("undo_gone", i)),
+            changed: t.update_columns.clone(),
+        })
+        .collect();
+    report.foreign_keys_checked = fkcheck::check(
+        conn,
+        &checks,
+        "undoing the recovery",
+        "rows written or changed since the recovery reference rows it inserted; move or delete \
+         those rows first (or keep the recovered rows)",
+    )
+    .await?;
+    quieted.restore(conn).await?;
     for s in &steps {
         report.sequences_reset += reset_sequence(conn, s).await?;
     }

@@ -357,3 +357,132 @@ async fn a_supabase_backup_restores_onto_a_new_server_without_consent_and_a_real
         "nothing was restored"
     );
 }
+
+/// The backup's privileges on the server's own catalog, in database `db`: a column of the shared
+/// `pg_authid` (the regression database's grant), a function revoked from PUBLIC, and
+/// `lo_export` (a grant that hands out the server's files).
+const OWN_CATALOG_ACLS: &str = "SELECT concat_ws(' | ',
+     (SELECT coalesce(attacl::text, '-') FROM pg_attribute
+       WHERE attrelid = 'pg_catalog.pg_authid'::regclass AND attname = 'rolname'),
+     (SELECT coalesce(proacl::text, '-') FROM pg_proc WHERE oid = 'pg_catalog.pg_backend_pid()'::regprocedure),
+     (SELECT coalesce(proacl::text, '-') FROM pg_proc WHERE oid = 'pg_catalog.lo_export(oid, text)'::regprocedure))";
+
+/// Issue 63, item 4: onto a server that is not a Supabase platform (plain PostgreSQL, restored
+/// as its superuser), the backup's privileges on `pg_catalog` come back exactly as the stock
+/// `pg_dump | pg_restore` of the same database brings them — `GRANT SELECT(rolname) ON
+/// pg_catalog.pg_authid`, `REVOKE … ON FUNCTION pg_catalog.pg_backend_pid() FROM PUBLIC`, and,
+/// with `--allow-arbitrary-sql`, the grant on `lo_export`; without that consent only the grant
+/// that hands out the server's files is left out, and the plan lists it with why.
+#[tokio::test(flavor = "multi_thread")]
+async fn onto_a_plain_server_the_catalogs_privileges_come_back_as_pg_restore_brings_them() {
+    let pg = TestCluster::shared();
+    let reader = format!("catalog_reader_{}", std::process::id());
+    pg.psql("postgres", &format!("CREATE ROLE {reader}"));
+    let src = pg.unique_db("catacl_src");
+    pg.psql(
+        &src,
+        &format!(
+            "CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t VALUES (1), (2);
+             GRANT SELECT (rolname) ON pg_catalog.pg_authid TO {reader};
+             REVOKE EXECUTE ON FUNCTION pg_catalog.pg_backend_pid() FROM PUBLIC;
+             GRANT EXECUTE ON FUNCTION pg_catalog.lo_export(oid, text) TO {reader};"
+        ),
+    );
+    let fresh = pg.psql("postgres", OWN_CATALOG_ACLS);
+    let backed_up = pg.psql(&src, OWN_CATALOG_ACLS);
+    assert_ne!(backed_up, fresh);
+
+    // The control: the stock tools, the same database.
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("src.dump");
+    let out = pg
+        .command("pg_dump")
+        .args(pg.conn_args())
+        .args(["-Fc", "-f"])
+        .arg(&dump)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let control = pg.unique_db("catacl_ctl");
+    let out = pg
+        .command("pg_restore")
+        .args(pg.conn_args())
+        .args(["-d", &control])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stock = pg.psql(&control, OWN_CATALOG_ACLS);
+    assert_eq!(stock, backed_up, "pg_restore brings them all back");
+
+    let env = env().await;
+    let archive = back_up(pg, &env, "catalog_acls", &src).await;
+
+    // With consent: every privilege, as pg_restore restores them.
+    let all = pg.unique_db("catacl_all");
+    let req = RestoreRequest::new(&archive, target(pg, &all)).options(consented());
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert!(
+        plan.platform_privileges.is_empty(),
+        "{:?}",
+        plan.platform_privileges
+    );
+    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(out.report.ok);
+    assert_eq!(pg.psql(&all, OWN_CATALOG_ACLS), stock);
+
+    // Without: the same, but for the grant on lo_export, listed with why.
+    let most = pg.unique_db("catacl_most");
+    let req = RestoreRequest::new(&archive, target(pg, &most));
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert_eq!(plan.arbitrary_sql_total, 0, "{:?}", plan.arbitrary_sql);
+    assert_eq!(
+        plan.platform_privileges.len(),
+        1,
+        "{:?}",
+        plan.platform_privileges
+    );
+    let listed = &plan.platform_privileges[0];
+    for w in [
+        "function pg_catalog.lo_export(oid, text) ",
+        "--allow-arbitrary-sql",
+        &format!("GRANT ALL ON FUNCTION pg_catalog.lo_export(oid, text) TO {reader};"),
+    ] {
+        assert!(listed.contains(w), "{w:?} not in {listed}");
+    }
+    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(out.report.ok);
+    let parts = |s: &str| s.split(" | ").map(str::to_string).collect::<Vec<_>>();
+    let (got, stock, fresh) = (
+        parts(&pg.psql(&most, OWN_CATALOG_ACLS)),
+        parts(&stock),
+        parts(&fresh),
+    );
+    assert_eq!(
+        got[..2],
+        stock[..2],
+        "pg_authid's column and pg_backend_pid as pg_restore has them"
+    );
+    assert_eq!(got[2], fresh[2], "lo_export as the target had it");
+}

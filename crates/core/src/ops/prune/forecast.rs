@@ -64,9 +64,6 @@ impl RemovalForecast {
 /// the schedules feeding it, merged in time order).
 pub const FORECAST_RUNS: usize = 400;
 
-/// Why a per-tenant archive stays, in the forecast's words.
-pub const TENANT_ARCHIVE_KEPT: &str = "a tenant's archive: retention leaves it";
-
 /// Why a backup whose local archive is gone stays, in the forecast's words.
 pub const NOT_LOCAL_KEPT: &str =
     "no archive on this computer: each destination's own retention decides";
@@ -125,17 +122,30 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         out.extend(forecast_scope(&scope, &backups, &runs, &protected, now)?);
     }
     let mut locks = crate::ops::copy_out::copy_locks(engine, &project).await?;
-    // What no scope holds: a tenant's archive, or a backup with no archive here any more.
+    // The per-tenant archives here, by the tenants' own retention (the last N of each tenant).
+    let local = engine.catalog.backups_with_local_copy(&project.id).await?;
+    let archives: Vec<&BackupRecord> = all
+        .iter()
+        .filter(|b| local.contains(&b.id) && super::super::resolve::is_tenant_archive(b))
+        .collect();
+    let counts = super::tenants::keep_counts(engine, &project).await?;
+    for d in super::tenants::decide(&archives, &counts, &protected.marks)? {
+        let f = if d.keep {
+            RemovalForecast::kept(&d.id, &d.rules, d.reasons)
+        } else {
+            RemovalForecast {
+                next_prune: true,
+                ..RemovalForecast::kept(&d.id, &[], Vec::new())
+            }
+        };
+        out.insert(d.id, f);
+    }
+    // What no scope holds: a backup with no archive here any more.
     Ok(all
         .iter()
         .map(|b| {
             let mut f = out.remove(&b.id).unwrap_or_else(|| {
-                let why = if super::super::resolve::is_tenant_archive(b) {
-                    TENANT_ARCHIVE_KEPT
-                } else {
-                    NOT_LOCAL_KEPT
-                };
-                RemovalForecast::kept(&b.id, &[], vec![why.to_string()])
+                RemovalForecast::kept(&b.id, &[], vec![NOT_LOCAL_KEPT.to_string()])
             });
             f.locked = locks.remove(&b.id).unwrap_or_default();
             f

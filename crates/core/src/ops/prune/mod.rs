@@ -108,7 +108,8 @@ async fn local_backups(engine: &Engine, project: &Project) -> Result<Vec<BackupR
     let mut backups = engine.catalog.backups(&project.id).await?;
     // A per-tenant archive (`backup --tenant`) is one tenant's part of a backup, not one of the
     // project's backups: it neither counts towards the policy (a hundred tenants would push every
-    // full backup out of "keep the last 7") nor is removed by it.
+    // full backup out of "keep the last 7") nor is removed by it: the tenants' own retention
+    // decides ([`tenants`]).
     backups.retain(|b| local.contains(&b.id) && !super::resolve::is_tenant_archive(b));
     Ok(backups)
 }
@@ -200,15 +201,16 @@ async fn decide_scope(
     engine: &Engine,
     project: &Project,
     scope: &Scope,
+    with_tenants: bool,
 ) -> Result<(Vec<BackupRecord>, Vec<Decision>)> {
-    let backups = scoped_backups(engine, project, scope).await?;
+    let mut backups = scoped_backups(engine, project, scope).await?;
     let proven = engine
         .catalog
         .newest_passed_drill_backup(&project.id)
         .await?;
     let marks = engine.catalog.backup_marks(&project.id).await?;
     let pitr_bases = engine.catalog.pitr_base_ids(&project.id).await?;
-    let decisions = plan(
+    let mut decisions = plan(
         &scope.policy,
         &scope.zone,
         engine.clock.now(),
@@ -217,6 +219,21 @@ async fn decide_scope(
         &marks,
         &pitr_bases,
     )?;
+    if with_tenants {
+        // The per-tenant archives here, by their own retention (never the policy's).
+        let local = engine.catalog.backups_with_local_copy(&project.id).await?;
+        let archives: Vec<BackupRecord> = engine
+            .catalog
+            .backups(&project.id)
+            .await?
+            .into_iter()
+            .filter(|b| local.contains(&b.id) && super::resolve::is_tenant_archive(b))
+            .collect();
+        let counts = tenants::keep_counts(engine, project).await?;
+        let refs: Vec<&BackupRecord> = archives.iter().collect();
+        decisions.extend(tenants::decide(&refs, &counts, &marks)?);
+        backups.extend(archives);
+    }
     Ok((backups, decisions))
 }
 
@@ -410,7 +427,7 @@ pub(crate) async fn run(
     let project = engine.catalog.project(&opts.project).await?;
     let scope = scope_of(engine, &project, opts.schedule.as_deref()).await?;
     let (policy, zone) = (scope.policy.clone(), scope.zone.clone());
-    let (backups, decisions) = decide_scope(engine, &project, &scope).await?;
+    let (backups, decisions) = decide_scope(engine, &project, &scope, true).await?;
     let locks = crate::ops::copy_out::copy_locks(engine, &project).await?;
     let preview = PruneOutcome {
         schedule: scope.schedule.clone(),
@@ -443,7 +460,7 @@ pub(crate) async fn run(
         |_| None,
         |job| async move {
             // Decide again under the lock: the list may have changed meanwhile.
-            let (backups, decisions) = decide_scope(engine, project, scope).await?;
+            let (backups, decisions) = decide_scope(engine, project, scope, true).await?;
             let elsewhere = copied_elsewhere(engine, project).await?;
             let mut out = PruneOutcome {
                 schedule: scope.schedule.clone(),
@@ -528,8 +545,10 @@ async fn notify_removed(
 }
 
 mod forecast;
+pub(crate) mod tenants;
 pub(crate) use forecast::forecast;
-pub use forecast::{RemovalForecast, FORECAST_RUNS, TENANT_ARCHIVE_KEPT};
+pub use forecast::{RemovalForecast, FORECAST_RUNS};
+pub use tenants::TENANT_KEEP_LAST;
 
 #[cfg(test)]
 mod tests {

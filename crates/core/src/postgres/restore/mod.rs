@@ -174,10 +174,11 @@ pub struct DatabasePlan {
     pub superuser_only: Vec<String>,
     /// Objects the target's platform owns (a `pg_catalog` function, an extension's function, a
     /// platform schema) whose privileges the backup sets and the connecting role may not grant
-    /// (it neither acts for the owner nor holds the grant option), and every object of the
-    /// server's own catalog (`pg_catalog`, whoever connects): their privileges are kept as the
-    /// target has them. `function pg_catalog.lo_export(oid, text) (owner supabase_admin)`,
-    /// `function pg_catalog.lo_export(oid, text) (the server's own catalog)`.
+    /// (it neither acts for the owner nor holds the grant option), and objects of the server's
+    /// own catalog (`pg_catalog`) whose privileges in the backup give a role a power over the
+    /// server, without `allow_arbitrary_sql`: their privileges are kept as the target has them,
+    /// each listed with why and the statements left out. `function pg_catalog.lo_export(oid,
+    /// text) (owner supabase_admin): kept as the target has them, left out: REVOKE …`.
     #[serde(default)]
     pub platform_privileges: Vec<String>,
     /// What will not be restored, and why (chosen with `no_owner`).

@@ -252,8 +252,8 @@ impl Filter {
                 if copy {
                     self.in_copy = true;
                 }
-                // An entry the plan leaves out never reaches the server (a privilege on the
-                // server's own catalog, kept as the target has it): it needs no consent.
+                // An entry the plan leaves out never reaches the server (a privilege kept as
+                // the target has it): it needs no consent.
                 if skipped {
                     if copy {
                         self.skipping_copy = true;

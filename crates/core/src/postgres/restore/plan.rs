@@ -236,7 +236,7 @@ fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, scr
     } else {
         &empty_roles
     };
-    let decisions = script::decide(
+    let mut decisions = script::decide(
         &r.toc,
         &r.facts,
         created,
@@ -245,6 +245,9 @@ fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, scr
         &r.seen.clean.keep,
         r.seen.selected.as_ref().map(|s| &s.include),
     );
+    if !opts.allow_arbitrary_sql {
+        script::leave_out_catalog_powers(&r.toc, &mut decisions);
+    }
     Ok((globals.is_some(), role_plan, decisions))
 }
 

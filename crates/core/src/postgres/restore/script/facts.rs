@@ -68,10 +68,12 @@ pub(crate) async fn read_facts(
     toc: &FullToc,
 ) -> Result<TargetFacts> {
     let mut f = read_server(conn, spec).await?;
+    // For a superuser too: a privilege on the server's own catalog is restored only where the
+    // target's server has that object.
+    f.acl_objects = privileges::read_acl_objects(conn, spec, toc).await?;
     if f.superuser {
         return Ok(f);
     }
-    f.acl_objects = privileges::read_acl_objects(conn, spec, toc).await?;
     let backup_schemas: BTreeSet<&str> = toc
         .items
         .iter()

@@ -25,6 +25,7 @@ mod privileges;
 #[cfg(test)]
 use facts::Relation;
 pub(crate) use facts::{read_facts, TargetFacts};
+pub(crate) use privileges::leave_out_catalog_powers;
 
 use super::roles::RolePlan;
 use super::toc::{FullToc, Item};

@@ -1,19 +1,23 @@
 //! Privileges (the backup's `ACL` entries) a restore leaves as the target has them, found by the
 //! plan before anything runs: those the connecting role may not restore (when it is not a
-//! superuser), and those on the server's own catalog (for every connecting role).
+//! superuser), and those that would hand out a power over the server without consent.
 //!
 //! - **On what the target's platform owns.** An entry about an object the backup does not create
 //!   (a `pg_catalog` function such as `lo_export`, an extension's function, a platform schema)
 //!   that the target has, owned by a role the connecting role cannot act for, and on which it
 //!   holds no grant option: its `GRANT`/`REVOKE` would be refused ("permission denied for
 //!   function lo_export") or grant nothing. The entry is left out, the target's privileges are
-//!   kept as they are, and the object is listed (`platform_privileges`).
-//! - **On the server's own catalog** (`pg_catalog`), whoever connects: pg_dump writes them
-//!   relative to the source server's initial privileges (Supabase's `REVOKE ALL ON FUNCTION
-//!   pg_catalog.lo_export(oid, text) FROM postgres` and `GRANT … TO supabase_admin`), they are
-//!   the target's to set, and one from a hostile backup would hand a role the server's files
-//!   (`GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_file(text) TO PUBLIC`). Left out and listed
-//!   the same way, also for a superuser.
+//!   kept as they are, and the object is listed with each statement left out
+//!   (`platform_privileges`). This is a Supabase target restored as `postgres`: the platform's
+//!   bootstrap role owns `pg_catalog`.
+//! - **On the server's own catalog** (`pg_catalog`) of a target whose connecting role may grant
+//!   on it (a superuser; the owner): restored like every other privilege of the backup, as the
+//!   stock `pg_restore` restores them (Supabase's `REVOKE ALL ON FUNCTION
+//!   pg_catalog.lo_export(oid, text) FROM postgres`, the regression database's `GRANT
+//!   SELECT(rolname) ON pg_catalog.pg_authid`). One that gives a role a power over the server
+//!   (`GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_file(text) TO PUBLIC`, a grant on
+//!   `lo_export`: what the SQL gate calls "gives a role superuser or server powers") is restored
+//!   only with `--allow-arbitrary-sql`; without it the entry is left out and listed, saying so.
 //! - **Granted in another role's name.** pg_dump restores a privilege that a role other than the
 //!   owner granted under `SET SESSION AUTHORIZATION grantor`, which only a superuser may do: it
 //!   counts as an object of a role the connecting role cannot act for (a blocker; with
@@ -156,46 +160,85 @@ pub(super) async fn read_acl_objects(
     Ok(out)
 }
 
+/// The `GRANT`/`REVOKE` statements of an ACL entry, each on one line (at most 8, then `…`).
+fn statements(sql: &str) -> String {
+    let all: Vec<String> = sql
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("GRANT ") || l.starts_with("REVOKE "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let mut shown: Vec<String> = all.iter().take(8).cloned().collect();
+    if all.len() > 8 {
+        shown.push(format!("… {} more", all.len() - 8));
+    }
+    shown.join(" ")
+}
+
 /// Leave out the privileges of the target's objects the connecting role may not grant on,
-/// keeping the target's; list them.
+/// keeping the target's; list each with its statements.
 pub(super) fn keep_platform_privileges(toc: &FullToc, f: &TargetFacts, d: &mut Decisions) {
     for it in &toc.items {
         if it.desc != "ACL" || d.skip.contains_key(&it.line) {
             continue;
         }
-        if it.schema == "pg_catalog" {
-            // The server's own catalog: no backup creates it, and its privileges are the
-            // target's (pg_dump writes them relative to the source server's initial ones).
-            let what = acl_label(it);
-            d.skip.insert(
-                it.line,
-                format!(
-                    "privileges on {what}: kept as the target has them (the server's own catalog)"
-                ),
-            );
-            d.platform_privileges
-                .push(format!("{what} (the server's own catalog)"));
-            continue;
-        }
-        if f.superuser {
-            continue;
-        }
-        let Some(obj) = f.acl_objects.get(&it.id) else {
-            continue;
+        let catalog = it.schema == "pg_catalog";
+        let obj = f.acl_objects.get(&it.id);
+        let (why, listed) = match obj {
+            // Not the target's: the backup creates it.
+            None if !catalog => continue,
+            None => (
+                "the target's server has no such object".to_string(),
+                "not on the target's server".to_string(),
+            ),
+            Some(o) if f.superuser || o.grantable => continue,
+            Some(o) if f.can_act_for(&o.owner, &BTreeSet::new()) => continue,
+            Some(o) => (
+                format!("{} owns it; {} may not grant on it", o.owner, f.user),
+                format!("owner {}", o.owner),
+            ),
         };
-        if obj.grantable || f.can_act_for(&obj.owner, &BTreeSet::new()) {
-            continue;
-        }
         let what = acl_label(it);
         d.skip.insert(
             it.line,
+            format!("privileges on {what}: kept as the target has them ({why})"),
+        );
+        d.platform_privileges.push(format!(
+            "{what} ({listed}): kept as the target has them, left out: {}",
+            statements(&it.sql)
+        ));
+    }
+}
+
+/// Without consent to statements pg_dump never writes: leave out the privileges on the server's
+/// own catalog the restore would otherwise restore that give a role a power over the server
+/// (the SQL gate's "gives a role superuser or server powers": a grant on `lo_export`,
+/// `pg_read_file`), keeping the target's; list each with why and its statements.
+pub(crate) fn leave_out_catalog_powers(toc: &FullToc, d: &mut Decisions) {
+    for it in &toc.items {
+        if it.desc != "ACL" || it.schema != "pg_catalog" || d.skip.contains_key(&it.line) {
+            continue;
+        }
+        let powers = crate::plainsql::classify::Findings::of_script(
+            it.sql.as_bytes(),
+            crate::plainsql::classify::Classifier::for_pg_restore(),
+        );
+        let Some(first) = powers.first.first() else {
+            continue;
+        };
+        let (what, why) = (acl_label(it), first.kind.describe());
+        d.skip.insert(
+            it.line,
             format!(
-                "privileges on {what}: kept as the target has them ({} owns it; {} may not grant on it)",
-                obj.owner, f.user
+                "privileges on {what}: kept as the target has them (the backup's {why}; \
+                 --allow-arbitrary-sql restores them)"
             ),
         );
-        d.platform_privileges
-            .push(format!("{what} (owner {})", obj.owner));
+        d.platform_privileges.push(format!(
+            "{what} (the server's own catalog; the backup's {why}: restored only with \
+             --allow-arbitrary-sql), left out: {}",
+            statements(&it.sql)
+        ));
     }
 }
 
