@@ -183,6 +183,9 @@ impl ThrowawayCluster {
     /// blocking thread). `data_dir`: the engine's data folder.
     pub fn start(data_dir: &Path, drill_id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
         let mut cluster = Self::unstarted(data_dir, drill_id, bins)?;
+        // `run_as` is only ever set on Unix (`server_os_user`: root hands the cluster to the
+        // `postgres` OS user); elsewhere the server runs as the user Offsite runs as.
+        #[cfg(unix)]
         if let Some((uid, gid)) = cluster.run_as {
             std::os::unix::fs::chown(&cluster.root, Some(uid), Some(gid)).map_err(|e| {
                 Error::io(

@@ -524,6 +524,12 @@ mod tests {
         ExitStatus::from_raw(code << 8)
     }
 
+    #[cfg(windows)]
+    fn status(code: i32) -> ExitStatus {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(code as u32)
+    }
+
     #[cfg(unix)]
     #[test]
     fn maps_stderr_to_kinds() {
