@@ -18,6 +18,7 @@ use std::sync::{Mutex, OnceLock};
 const HOST: &str = "127.0.0.1";
 const SUPERUSER: &str = "postgres";
 /// The OS user the server runs as when tests run as root.
+#[cfg(unix)]
 const OS_USER: &str = "postgres";
 /// Binaries a cluster needs (server side and the client tools tests use).
 const REQUIRED_BINARIES: &[&str] = &[
@@ -49,6 +50,7 @@ pub struct TestCluster {
     host: String,
     socket_only: bool,
     /// (uid, gid) of the `postgres` OS user when we run as root (initdb refuses root).
+    #[cfg_attr(not(unix), allow(dead_code))]
     run_as: Option<(u32, u32)>,
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
     cleaned: AtomicBool,
@@ -147,6 +149,7 @@ impl TestCluster {
     /// Tests sharing it should each work in their own database (see [`unique_db`](Self::unique_db)).
     pub fn shared() -> &'static TestCluster {
         static SHARED: OnceLock<TestCluster> = OnceLock::new();
+        #[cfg(unix)]
         extern "C" fn cleanup_shared() {
             if let Some(c) = SHARED.get() {
                 c.cleanup();
@@ -710,13 +713,13 @@ impl TestCluster {
             .unwrap_or(false);
         if !stopped {
             // Not running, or pg_ctl failed: kill a postmaster that is still there.
+            #[cfg(unix)]
             if let Ok(pidfile) = fs::read_to_string(self.data_dir.join("postmaster.pid")) {
                 if let Some(pid) = pidfile
                     .lines()
                     .next()
                     .and_then(|l| l.trim().parse::<i32>().ok())
                 {
-                    #[cfg(unix)]
                     if pid > 1 {
                         // SAFETY: plain syscall.
                         unsafe { libc::kill(pid, libc::SIGKILL) };

@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{
-    backed_up_with, env, env_with, files_under, first_diff, none, start, target, Env,
-};
+#[cfg(unix)]
+use crate::common::env_with;
+use crate::common::{backed_up_with, env, files_under, first_diff, none, start, target, Env};
 
 async fn last_job(engine: &Engine) -> JobRecord {
     engine.catalog().jobs(None, 1).await.unwrap().remove(0)
