@@ -93,12 +93,13 @@ impl TestCluster {
     }
 
     fn start_configured(bin_dir: &Path, socket_only: bool, superuser: &str) -> TestCluster {
-        assert!(
-            cfg!(unix),
-            "testkit: throwaway PostgreSQL clusters run on Unix only (a watchdog through /bin/sh, \
-             process groups, Unix sockets, the `postgres` OS user); a test that needs one cannot \
-             run on this OS (docs/development.md lists them)"
-        );
+        if !cfg!(unix) {
+            panic!(
+                "testkit: throwaway PostgreSQL clusters run on Unix only (a watchdog through /bin/sh, \
+                 process groups, Unix sockets, the `postgres` OS user); a test that needs one cannot \
+                 run on this OS (docs/development.md lists them)"
+            );
+        }
         check_bin_dir(bin_dir, "the given bin dir");
         let run_as = postgres_os_user();
         let base = pick_base_dir(run_as);

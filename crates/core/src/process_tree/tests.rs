@@ -15,7 +15,7 @@ const ROLE: &str = "OFFSITE_PROCESS_TREE_TEST_ROLE";
 fn tree_helper() {
     match std::env::var(ROLE).as_deref() {
         Ok("leader") => {
-            let worker = Command::new(std::env::current_exe().unwrap())
+            let mut worker = Command::new(std::env::current_exe().unwrap())
                 .args(helper_args())
                 .env(ROLE, "worker")
                 .stdout(Stdio::null())
@@ -23,6 +23,7 @@ fn tree_helper() {
                 .unwrap();
             println!("worker {}", worker.id());
             let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            let _ = worker.wait();
         }
         Ok("worker") => {
             let _ = std::io::stdin().read_to_end(&mut Vec::new());
