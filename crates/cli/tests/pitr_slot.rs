@@ -3,6 +3,8 @@
 //! and publication (and is refused, saying the slot would fill the disk, when they cannot be
 //! dropped); a slot past its limit under a steady write load is dropped before the server's
 //! retained WAL exceeds the limit by more than one WAL segment.
+// Unix only: a throwaway cluster, a loop-mounted disk (docs/development.md lists what runs on Windows).
+#![cfg(unix)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! (issue 47): the card names the backup and where it is, how to open it without Offsite, the
 //! targets and the contacts (escaped), and is written 0600; and its by-hand steps, run as written
 //! on an encrypted backup (zstd and gzip), restore it without Offsite.
+// Unix only: a throwaway cluster, Unix modes (docs/development.md lists what runs on Windows).
+#![cfg(unix)]
 
 mod common;
 

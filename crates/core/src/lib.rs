@@ -38,6 +38,7 @@ pub mod pitr;
 pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;
+pub mod process_tree;
 pub mod progress;
 pub mod recover;
 pub mod restore;

@@ -10,9 +10,11 @@
 //! swapped in after the folder was opened is not reached (the descriptor holds the real
 //! folder), and `unlinkat` removes a name, never what a link points to.
 //!
-//! Elsewhere (no `openat`), every component is checked with `symlink_metadata` before it is
-//! used: links found then are refused, but a link swapped in between the check and the use is
-//! not noticed.
+//! On Windows (no `openat`), every component is checked with `symlink_metadata` before it is
+//! used (it sees symbolic links and junctions): links found then are refused, but a folder
+//! swapped for a link in between the check and the use is not noticed. A file is opened for
+//! reading with `FILE_FLAG_OPEN_REPARSE_POINT` and refused when what was opened is a reparse
+//! point, so a file swapped for a link at the last moment is not read through.
 
 use crate::error::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
@@ -338,13 +340,17 @@ mod imp {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 mod imp {
-    //! The honest fallback: every component checked by path before it is used.
+    //! Windows: every component checked by path before it is used; files opened without
+    //! following a reparse point.
     use super::*;
 
-    pub(super) fn is_link_error(_e: &std::io::Error) -> bool {
-        false
+    /// The error an open that met a reparse point gives (`ERROR_STOPPED_ON_SYMLINK`).
+    const STOPPED_ON_LINK: i32 = 681;
+
+    pub(super) fn is_link_error(e: &std::io::Error) -> bool {
+        e.raw_os_error() == Some(STOPPED_ON_LINK)
     }
 
     impl Folder {
@@ -465,7 +471,18 @@ mod imp {
     }
 
     pub(super) fn open_read(f: &Folder, name: &str) -> std::io::Result<std::fs::File> {
-        std::fs::File::open(f.join(name))
+        use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+        use windows_sys::Win32::Storage::FileSystem::{
+            FILE_ATTRIBUTE_REPARSE_POINT, FILE_FLAG_OPEN_REPARSE_POINT,
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(f.join(name))?;
+        if file.metadata()?.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+            return Err(std::io::Error::from_raw_os_error(STOPPED_ON_LINK));
+        }
+        Ok(file)
     }
 
     pub(super) fn unlink(f: &Folder, name: &str) -> std::io::Result<()> {

@@ -35,6 +35,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("version", 0),
     ("retry", 0),
     ("nofollow", 0),
+    ("process_tree", 0),
     ("kinds", 0),
     ("digest", 0),
     // 1 formats and pure rules.

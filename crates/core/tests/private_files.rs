@@ -4,6 +4,10 @@
 //!
 //! A test binary of its own: the umask is process-wide, and these tests set a loose one (022,
 //! the usual default) before anything is created.
+//!
+//! Unix only (modes, the umask, a throwaway cluster); the Windows variant of private files (an
+//! owner-only ACL, read back) is tested in `private_fs`'s own tests, which run under Wine.
+#![cfg(unix)]
 
 use offsite_core::archive;
 use offsite_core::progress::Reporter;

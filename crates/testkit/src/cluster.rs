@@ -1,10 +1,14 @@
 //! A throwaway PostgreSQL cluster for tests.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::OsStr;
+#[cfg(unix)]
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
+#[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -14,6 +18,7 @@ use std::sync::{Mutex, OnceLock};
 const HOST: &str = "127.0.0.1";
 const SUPERUSER: &str = "postgres";
 /// The OS user the server runs as when tests run as root.
+#[cfg(unix)]
 const OS_USER: &str = "postgres";
 /// Binaries a cluster needs (server side and the client tools tests use).
 const REQUIRED_BINARIES: &[&str] = &[
@@ -45,6 +50,7 @@ pub struct TestCluster {
     host: String,
     socket_only: bool,
     /// (uid, gid) of the `postgres` OS user when we run as root (initdb refuses root).
+    #[cfg_attr(not(unix), allow(dead_code))]
     run_as: Option<(u32, u32)>,
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
     cleaned: AtomicBool,
@@ -87,6 +93,13 @@ impl TestCluster {
     }
 
     fn start_configured(bin_dir: &Path, socket_only: bool, superuser: &str) -> TestCluster {
+        if !cfg!(unix) {
+            panic!(
+                "testkit: throwaway PostgreSQL clusters run on Unix only (a watchdog through /bin/sh, \
+                 process groups, Unix sockets, the `postgres` OS user); a test that needs one cannot \
+                 run on this OS (docs/development.md lists them)"
+            );
+        }
         check_bin_dir(bin_dir, "the given bin dir");
         let run_as = postgres_os_user();
         let base = pick_base_dir(run_as);
@@ -100,7 +113,9 @@ impl TestCluster {
                 )
             })
             .keep();
+        #[cfg(unix)]
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).expect("chmod temp dir");
+        #[cfg(unix)]
         if let Some((uid, gid)) = run_as {
             std::os::unix::fs::chown(&root, Some(uid), Some(gid))
                 .expect("chown temp dir to postgres");
@@ -135,6 +150,7 @@ impl TestCluster {
     /// Tests sharing it should each work in their own database (see [`unique_db`](Self::unique_db)).
     pub fn shared() -> &'static TestCluster {
         static SHARED: OnceLock<TestCluster> = OnceLock::new();
+        #[cfg(unix)]
         extern "C" fn cleanup_shared() {
             if let Some(c) = SHARED.get() {
                 c.cleanup();
@@ -143,7 +159,10 @@ impl TestCluster {
         SHARED.get_or_init(|| {
             let c = TestCluster::start();
             // SAFETY: registering a plain extern "C" fn with no captured state.
-            unsafe { libc::atexit(cleanup_shared) };
+            #[cfg(unix)]
+            unsafe {
+                libc::atexit(cleanup_shared)
+            };
             c
         })
     }
@@ -446,11 +465,12 @@ impl TestCluster {
     /// the data folder (the key 0600, as the server demands), `ssl = on`, configuration
     /// reloaded. Panics when the server refuses them.
     pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) {
-        use std::os::unix::fs::PermissionsExt;
         std::fs::write(self.data_dir.join("server.crt"), cert_pem).expect("write server.crt");
         let key = self.data_dir.join("server.key");
         std::fs::write(&key, key_pem).expect("write server.key");
+        #[cfg(unix)]
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
+        #[cfg(unix)]
         if let Some((uid, gid)) = self.run_as {
             for f in ["server.crt", "server.key"] {
                 std::os::unix::fs::chown(self.data_dir.join(f), Some(uid), Some(gid))
@@ -558,11 +578,14 @@ impl TestCluster {
         let mut cmd = Command::new(program);
         clear_pg_env(&mut cmd);
         cmd.current_dir("/");
-        if let Some((uid, gid)) = self.run_as {
-            cmd.uid(uid).gid(gid);
+        #[cfg(unix)]
+        {
+            if let Some((uid, gid)) = self.run_as {
+                cmd.uid(uid).gid(gid);
+            }
+            // Own process group: a Ctrl-C in the terminal must not reach the server or watchdog.
+            cmd.process_group(0);
         }
-        // Own process group: a Ctrl-C in the terminal must not reach the server or watchdog.
-        cmd.process_group(0);
         cmd
     }
 
@@ -590,7 +613,9 @@ impl TestCluster {
     fn initdb(&self) {
         let pwfile = self.root.join("pwfile");
         fs::write(&pwfile, format!("{}\n", self.password)).expect("write pwfile");
+        #[cfg(unix)]
         fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600)).expect("chmod pwfile");
+        #[cfg(unix)]
         if let Some((uid, gid)) = self.run_as {
             std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).expect("chown pwfile");
         }
@@ -689,6 +714,7 @@ impl TestCluster {
             .unwrap_or(false);
         if !stopped {
             // Not running, or pg_ctl failed: kill a postmaster that is still there.
+            #[cfg(unix)]
             if let Ok(pidfile) = fs::read_to_string(self.data_dir.join("postmaster.pid")) {
                 if let Some(pid) = pidfile
                     .lines()
@@ -865,6 +891,13 @@ fn check_bin_dir(dir: &Path, origin: &str) {
 }
 
 /// `Some((uid, gid))` of the `postgres` OS user when running as root; `None` otherwise.
+#[cfg(not(unix))]
+fn postgres_os_user() -> Option<(u32, u32)> {
+    None
+}
+
+/// `Some((uid, gid))` of the `postgres` OS user when running as root; `None` otherwise.
+#[cfg(unix)]
 fn postgres_os_user() -> Option<(u32, u32)> {
     // SAFETY: plain syscall.
     if unsafe { libc::geteuid() } != 0 {
@@ -902,6 +935,9 @@ fn pick_base_dir(run_as: Option<(u32, u32)>) -> PathBuf {
     let fits = tmp.as_os_str().len() + 40 < 108;
     let reachable = match run_as {
         None => true,
+        #[cfg(not(unix))]
+        Some(_) => true,
+        #[cfg(unix)]
         Some((uid, gid)) => tmp.ancestors().all(|p| {
             fs::metadata(p)
                 .map(|m| {

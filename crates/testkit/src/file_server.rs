@@ -21,7 +21,6 @@ use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -511,19 +510,24 @@ fn respond(
 fn file_body(path: PathBuf, first: u64, len: u64) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(8);
     tokio::task::spawn_blocking(move || {
-        let file = match std::fs::File::open(&path) {
+        use std::io::{Read, Seek};
+        let mut file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
                 return;
             }
         };
+        if let Err(e) = file.seek(std::io::SeekFrom::Start(first)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
         let mut pos = first;
         let end = first + len;
         while pos < end {
             let n = (end - pos).min(256 * 1024) as usize;
             let mut buf = vec![0u8; n];
-            if let Err(e) = file.read_exact_at(&mut buf, pos) {
+            if let Err(e) = file.read_exact(&mut buf) {
                 let _ = tx.blocking_send(Err(e));
                 return;
             }

@@ -9,10 +9,12 @@
 mod backup;
 mod cancel;
 mod encrypted;
+#[cfg(unix)] // Unix modes and links (docs/development.md)
 mod hostile;
 mod metrics;
 mod pitr;
 mod pitr_physical;
+#[cfg(unix)] // Unix modes, signals (docs/development.md)
 mod process;
 mod security;
 

@@ -35,6 +35,7 @@ pub(super) const MIN_PAD: usize = 26;
 
 /// The largest filesystem block the head is padded to (the padding member's extra field holds
 /// at most 65,535 bytes).
+#[cfg(target_os = "linux")]
 const MAX_BLOCK: u64 = 32 * 1024;
 
 /// An empty gzip member of exactly `len` bytes (`MIN_PAD ≤ len ≤ MIN_PAD + 65,531`): it

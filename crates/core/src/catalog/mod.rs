@@ -298,9 +298,9 @@ fn private_catalog(data_dir: &Path, file: &Path) -> Result<Vec<String>> {
         match crate::private_fs::tighten(&p) {
             Ok(Some(old)) => {
                 let note = format!(
-                    "{} was readable by other users (mode {old:04o}); made it private (mode {:04o})",
+                    "{} was readable by other users ({old}); made it private ({})",
                     p.display(),
-                    if p.is_dir() { crate::private_fs::DIR_MODE } else { crate::private_fs::FILE_MODE }
+                    crate::private_fs::private_words(p.is_dir())
                 );
                 tracing::warn!(target: "offsite::catalog", "{note}");
                 notes.push(note);

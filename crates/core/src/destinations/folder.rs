@@ -399,14 +399,13 @@ mod tests {
         std::fs::remove_file(root.join("shop")).unwrap();
         std::fs::create_dir(root.join("shop")).unwrap();
         let fifo = root.join("shop/f.tar.zst");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &fifo,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+            // SAFETY: a NUL-terminated path; mkfifo(3) exists on every Unix (mknodat with
+            // S_IFIFO does not on macOS).
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }
         assert!(dest.stat("shop/f.tar.zst").await.unwrap().is_none());
         let e = dest.sha256("shop/f.tar.zst").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");

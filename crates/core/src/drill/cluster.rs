@@ -24,6 +24,7 @@ pub const SUPERUSER: &str = "postgres";
 /// The port number in the socket's name (no TCP: nothing listens on it).
 const PORT: u16 = 5432;
 /// The OS user server binaries run as when Offsite runs as root.
+#[cfg(unix)]
 const OS_USER: &str = "postgres";
 /// Where the owner files of running throwaway clusters are, under the data folder.
 pub const CLUSTERS_DIR: &str = "drill-clusters";
@@ -150,6 +151,17 @@ impl ThrowawayCluster {
     /// file written and locked; nothing started. From here on, Drop stops and removes whatever
     /// was made.
     fn unstarted(data_dir: &Path, id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
+        if !cfg!(unix) {
+            // Reached only over a Unix socket in its private folder, stopped with signals.
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "Offsite's throwaway PostgreSQL servers run on Unix only (Linux, macOS), not on {}",
+                    std::env::consts::OS
+                ),
+            )
+            .with_hint("drill or look inside at a time on a scratch server instead (--server URL), or from a Linux or macOS machine"));
+        }
         let run_as = server_os_user()?;
         let clusters = data_dir.join(CLUSTERS_DIR);
         crate::private_fs::create_dir_all(&clusters)
@@ -184,6 +196,9 @@ impl ThrowawayCluster {
     /// blocking thread). `data_dir`: the engine's data folder.
     pub fn start(data_dir: &Path, drill_id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
         let mut cluster = Self::unstarted(data_dir, drill_id, bins)?;
+        // `run_as` is only ever set on Unix (`server_os_user`: root hands the cluster to the
+        // `postgres` OS user); elsewhere the server runs as the user Offsite runs as.
+        #[cfg(unix)]
         if let Some((uid, gid)) = cluster.run_as {
             std::os::unix::fs::chown(&cluster.root, Some(uid), Some(gid)).map_err(|e| {
                 Error::io(
@@ -641,6 +656,17 @@ impl Starting<'_> {
                 libc::kill(self.pid as libc::pid_t, libc::SIGUSR1);
             }
         }
+        // Windows: PostgreSQL takes its signals through a named pipe that only `pg_ctl` speaks;
+        // without it the promote file is never looked at, so say so instead of waiting on it.
+        #[cfg(not(unix))]
+        return Err(Error::new(
+            ErrorKind::ToolFailed,
+            format!(
+                "cannot promote the throwaway server (process {}) on this OS: Offsite signals it only on Unix",
+                self.pid
+            ),
+        ));
+        #[cfg(unix)]
         Ok(true)
     }
 }
@@ -672,6 +698,8 @@ pub(crate) fn stop_and_remove(root: &Path, bin_dir: &Path, run_as: Option<(u32, 
                 cmd.uid(uid).gid(gid);
             }
         }
+        #[cfg(not(unix))]
+        let _ = run_as; // always None: only Unix hands the cluster to another OS user
         let stopped = cmd.status().map(|s| s.success()).unwrap_or(false);
         if !stopped {
             kill_postmaster(&data);
@@ -697,6 +725,9 @@ fn kill_postmaster(data: &Path) {
     if pid <= 1 || data_line.trim() != data.display().to_string() {
         return;
     }
+    // Elsewhere no throwaway cluster is ever started (`unstarted` refuses), so none is left.
+    #[cfg(not(unix))]
+    let _ = pid;
     #[cfg(unix)]
     {
         // SAFETY: plain syscalls.

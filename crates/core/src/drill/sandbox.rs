@@ -215,3 +215,32 @@ mod imp {
 
     pub(super) fn apply(_s: &Sandbox, _cmd: &mut std::process::Command) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where Offsite has no confinement (macOS, Windows), the report says "not confined",
+    /// naming the OS; it never claims a confinement it lacks.
+    #[cfg(not(target_os = "linux"))]
+    #[test]
+    fn without_landlock_the_report_says_not_confined() {
+        let d = std::env::temp_dir();
+        let s = Sandbox::new(&d, &d);
+        assert!(matches!(s.confinement, Confinement::Unconfined(_)));
+        let words = s.confinement.describe();
+        assert!(words.contains("is not confined"), "{words}");
+        assert!(words.contains(std::env::consts::OS), "{words}");
+    }
+
+    #[test]
+    fn the_words_for_each_case() {
+        let c = Confinement::Confined {
+            exec: PathBuf::from("bin"),
+            write: PathBuf::from("root"),
+        };
+        assert!(c.describe().contains("confined by Landlock"));
+        let u = Confinement::Unconfined("why".into());
+        assert!(u.describe().contains("not confined") && u.describe().contains("why"));
+    }
+}

@@ -522,6 +522,6 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))] // a fake pg_dump as a shell script
 #[path = "dump_dir_tests.rs"]
 mod growth_tests;

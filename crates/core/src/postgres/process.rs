@@ -305,9 +305,11 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&
 }
 
 /// A running tool that is killed as soon as `cancel` fires, even while the caller is blocked
-/// reading from or writing to it.
+/// reading from or writing to it; a kill ends the whole process tree it leads
+/// ([`crate::process_tree`]).
 pub struct Guarded {
     child: std::sync::Arc<std::sync::Mutex<Child>>,
+    tree: std::sync::Arc<crate::process_tree::Tree>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     watcher: Option<JoinHandle<()>>,
 }
@@ -320,57 +322,39 @@ pub type Spawned = (
     StderrTail,
 );
 
-/// The process groups of the guarded tools that run now (their leaders' pids), for
+/// The process trees of the guarded tools that run now (by their leaders' pids), for
 /// [`kill_all_now`].
-static RUNNING: std::sync::Mutex<std::collections::BTreeSet<u32>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
+static RUNNING: std::sync::Mutex<
+    std::collections::BTreeMap<u32, std::sync::Arc<crate::process_tree::Tree>>,
+> = std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-/// SIGKILL to every guarded tool that runs now and to the processes each forked: the second
-/// Ctrl-C of the command line, which exits at once and must not leave a pg_dump or pg_restore
-/// (or their workers) running behind it.
+/// Kill every guarded tool that runs now and the processes each started: the second Ctrl-C of
+/// the command line, which exits at once and must not leave a pg_dump or pg_restore (or their
+/// workers) running behind it.
 pub fn kill_all_now() {
-    let groups: Vec<u32> = RUNNING
+    let trees: Vec<_> = RUNNING
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .copied()
+        .values()
+        .cloned()
         .collect();
-    #[cfg(unix)]
-    for pgid in groups {
-        // SAFETY: kill(2) of a process group; a group already gone makes it fail with ESRCH.
-        unsafe {
-            libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
-        }
+    for tree in trees {
+        tree.kill();
     }
 }
 
-fn running(pid: u32, runs: bool) {
+fn running(tree: &std::sync::Arc<crate::process_tree::Tree>, runs: bool) {
     let mut set = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
     if runs {
-        set.insert(pid);
+        set.insert(tree.pid(), tree.clone());
     } else {
-        set.remove(&pid);
+        set.remove(&tree.pid());
     }
-}
-
-/// SIGKILL to `child` and to the process group it leads (every guarded tool leads its own:
-/// `pg_dump -j` and `pg_restore -j` fork workers that outlive a killed leader, each with its
-/// server session).
-fn kill_child(child: &mut Child) {
-    #[cfg(unix)]
-    if let Ok(None) = child.try_wait() {
-        // SAFETY: kill(2) with a negative pid signals the group the child leads; the child has
-        // not been reaped (try_wait said it runs), so its pid is still its own.
-        unsafe {
-            libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
 }
 
 impl Guarded {
-    /// Spawn `cmd` leading a process group of its own (a kill takes its forked children down
-    /// with it; the user's Ctrl-C reaches it through `cancel`, not the terminal's signal).
+    /// Spawn `cmd` leading a process tree of its own (a kill takes its children down with it;
+    /// the user's Ctrl-C reaches it through `cancel`, not the terminal's signal).
     pub fn spawn(
         cmd: Command,
         what: &str,
@@ -386,27 +370,23 @@ impl Guarded {
         cancel: &tokio_util::sync::CancellationToken,
         lines: Option<Sender<String>>,
     ) -> Result<Spawned> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-        }
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::{Arc, Mutex};
-        let mut child = cmd
-            .spawn()
+        let (mut child, tree) = crate::process_tree::spawn(&mut cmd)
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        running(child.id(), true);
+        let tree = Arc::new(tree);
+        running(&tree, true);
         let stderr = StderrTail::start_with(&mut child, lines);
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let child = Arc::new(Mutex::new(child));
         let stop = Arc::new(AtomicBool::new(false));
         let watcher = {
-            let (child, stop, cancel) = (child.clone(), stop.clone(), cancel.clone());
+            let (child, tree, stop, cancel) =
+                (child.clone(), tree.clone(), stop.clone(), cancel.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     if cancel.is_cancelled() {
-                        kill_child(&mut child.lock().unwrap());
+                        tree.kill_with(&mut child.lock().unwrap());
                         return;
                     }
                     std::thread::sleep(std::time::Duration::from_millis(25));
@@ -416,6 +396,7 @@ impl Guarded {
         Ok((
             Guarded {
                 child,
+                tree,
                 stop,
                 watcher: Some(watcher),
             },
@@ -426,7 +407,7 @@ impl Guarded {
     }
 
     pub fn kill(&self) {
-        kill_child(&mut self.child.lock().unwrap());
+        self.tree.kill_with(&mut self.child.lock().unwrap());
     }
 
     /// Wait for the exit (still killed on cancel meanwhile).
@@ -444,7 +425,7 @@ impl Guarded {
     }
 
     fn stop_watcher(&mut self) {
-        running(self.child.lock().unwrap().id(), false);
+        running(&self.tree, false);
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
@@ -522,6 +503,12 @@ mod tests {
     fn status(code: i32) -> ExitStatus {
         use std::os::unix::process::ExitStatusExt;
         ExitStatus::from_raw(code << 8)
+    }
+
+    #[cfg(windows)]
+    fn status(code: i32) -> ExitStatus {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(code as u32)
     }
 
     #[cfg(unix)]

@@ -388,6 +388,7 @@ pub(crate) struct Resumed {
 }
 
 /// The extended attribute holding a `.part`'s validator (`E:<etag>` or `L:<last-modified>`).
+#[cfg(target_os = "linux")]
 const VALIDATOR_XATTR: &str = "user.offsite.validator";
 
 fn set_validator(file: &File, v: Option<&Validator>) {

@@ -5,6 +5,7 @@
 
 mod check;
 mod common;
+#[cfg(unix)] // a fake rclone as a shell script (docs/development.md)
 mod rclone;
 mod s3;
 mod s3_faults;

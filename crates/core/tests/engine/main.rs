@@ -7,6 +7,7 @@
 
 mod age_interop;
 mod arbitrary_sql;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod as_role;
 mod atomic_restore;
 mod backup_selection;
@@ -27,10 +28,14 @@ mod dest_s3_lock;
 mod destinations;
 mod diff;
 mod diff_settings;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod drill_encoding;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod drill_hostile;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod drill_schedule;
 mod drill_settings;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod drills;
 mod encrypted;
 mod encrypted_copies;
@@ -43,6 +48,7 @@ mod import;
 mod key_mode_pulls;
 mod keychain_unavailable;
 mod named_schedules;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod new_server;
 mod notify;
 mod notify_channels;
@@ -62,6 +68,7 @@ mod plain_sql;
 mod platform_privileges;
 mod psql_meta;
 mod pull_job;
+#[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod recover;
 mod recover_triggers;
 mod replace;

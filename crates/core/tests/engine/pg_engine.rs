@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{
-    backed_up_with, env, env_with, files_under, first_diff, none, start, target, Env,
-};
+#[cfg(unix)]
+use crate::common::env_with;
+use crate::common::{backed_up_with, env, files_under, first_diff, none, start, target, Env};
 
 async fn last_job(engine: &Engine) -> JobRecord {
     engine.catalog().jobs(None, 1).await.unwrap().remove(0)
@@ -434,6 +434,7 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
     assert_eq!(job.error_code.as_deref(), Some("connection"));
 }
 
+#[cfg(unix)] // fake tools as shell scripts
 #[tokio::test(flavor = "multi_thread")]
 async fn too_old_pg_dump_says_what_to_install() {
     let pg = TestCluster::shared();
@@ -833,6 +834,7 @@ fn tls_only_cluster() -> TestCluster {
         .starts_with(b"0\n");
     for f in ["server.key", "server.crt"] {
         let p = data.join(f);
+        #[cfg(unix)]
         std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         if is_root {
             assert!(Command::new("chown")

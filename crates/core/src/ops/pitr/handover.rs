@@ -29,6 +29,8 @@ struct State {
 
 struct Into {
     pg_wal: PathBuf,
+    /// Always `None` off Unix (only there does the server run as another OS user).
+    #[cfg_attr(not(unix), allow(dead_code))]
     owner: Option<(u32, u32)>,
 }
 
