@@ -238,6 +238,7 @@ mod tests {
         let c = Confinement::Confined {
             exec: PathBuf::from("bin"),
             write: PathBuf::from("root"),
+            network: true,
         };
         assert!(c.describe().contains("confined by Landlock"));
         let u = Confinement::Unconfined("why".into());
