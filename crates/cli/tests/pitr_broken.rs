@@ -7,9 +7,12 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, refused, run, server_now};
+#[cfg(unix)]
+use common::pg::offsite;
+use common::pg::{ok, ok_json, refused, run, server_now};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::Stdio;
 use std::time::Duration;
 
