@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, refused, run, server_now};
+use common::pg::{offsite, ok, ok_json, refused, run, server_now, wait_past};
 use common::pitr::{digests, owner_url, segment_files, sql, writes, ROLE};
 use offsite_testkit::TestCluster;
 use std::path::Path;
@@ -135,7 +135,7 @@ fn restore_at_each_instant_gives_that_instants_tables() {
     drop(cap);
     writes(&pg, db, 7);
     let after_all = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_past(&pg, &after_all);
     ok(
         run(d, &pg, &["pitr", "run", "shop", "--once"]),
         "pitr run --once",
@@ -360,12 +360,12 @@ fn ddl_ends_the_restorable_window() {
     writes(&pg, db, 1);
     let before_ddl = server_now(&pg);
     let want = digests(&pg, db);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &before_ddl);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     sql(&pg, db, "ALTER TABLE public.orders ADD COLUMN extra int");
     writes(&pg, db, 2);
     let after_ddl = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &after_ddl);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
 
     let status = ok_json(
@@ -424,7 +424,7 @@ fn ddl_ends_the_restorable_window() {
     writes(&pg, db, 3);
     let after_new_base = server_now(&pg);
     let want = digests(&pg, db);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &after_new_base);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     pg.create_db("pitr_ddl_after");
     ok(
@@ -560,7 +560,7 @@ fn an_encrypting_project_gets_encrypted_segments() {
     writes(&pg, db, 1);
     let at = server_now(&pg);
     let want = digests(&pg, db);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &at);
     ok(with_key(&["pitr", "run", "shop", "--once"], ""), "pitr run");
     let segs = segment_files(d);
     assert!(!segs.is_empty(), "no segment written");
@@ -755,7 +755,7 @@ fn windows_are_pruned_by_keep_within() {
     ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
     writes(&pg, db, 1);
     let t1 = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &t1);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
     let first = segment_files(d);
@@ -798,7 +798,7 @@ fn windows_are_pruned_by_keep_within() {
     writes(&pg, db, 2);
     let t2 = server_now(&pg);
     let want2 = digests(&pg, db);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &t2);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     assert!(first.iter().all(|p| !p.exists()), "{first:?} still there");
     for p in &first {

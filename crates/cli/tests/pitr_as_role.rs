@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::pg::{ok, ok_json, refused, run, server_now};
+use common::pg::{ok, ok_json, refused, run, server_now, wait_past};
 use common::pitr::{project_with, sql};
-use std::time::Duration;
 
 #[test]
 fn a_restore_to_a_time_as_a_role_replays_with_its_rights() {
@@ -28,7 +27,7 @@ fn a_restore_to_a_time_as_a_role_replays_with_its_rights() {
     );
     let at = server_now(&pg);
     // The window ends a second before the last pass (commits not yet flushed).
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &at);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
 
     pg.psql("postgres", "CREATE ROLE asrole_restorer NOLOGIN");

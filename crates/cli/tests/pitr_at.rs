@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::pg::{offsite, ok_json, refused, run, server_now};
+use common::pg::{offsite, ok_json, refused, run, server_now, wait_past};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::path::Path;
@@ -101,7 +101,7 @@ fn project_at_time_in_diff_recover_browse_and_drill() {
     );
     sql(&pg, db, "DELETE FROM public.orders WHERE id = 51");
     let t2 = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_past(&pg, &t2);
     ok_json(
         run(d, &pg, &["--json", "pitr", "run", "shop", "--once"]),
         "pitr run --once",

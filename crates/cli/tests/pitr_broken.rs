@@ -9,7 +9,7 @@ mod common;
 
 #[cfg(unix)]
 use common::pg::offsite;
-use common::pg::{ok, ok_json, refused, run, server_now};
+use common::pg::{ok, ok_json, refused, run, server_now, wait_past};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
 #[cfg(unix)]
@@ -260,7 +260,7 @@ fn a_capture_whose_base_was_killed_is_ended_by_the_next_pass_and_can_start_again
     write(&pg, db, 1);
     let at = server_now(&pg);
     // As the test above: the pass a moment after the instant it must cover.
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &at);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     ok_json(plan(d, &pg, &at), "the plan after the new base");
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");

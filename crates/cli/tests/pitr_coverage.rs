@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::pg::{ok, ok_json, refused, run, server_now};
+use common::pg::{ok, ok_json, refused, run, server_now, wait_past};
 use common::pitr::{project_with, sql, ROLE};
 use offsite_testkit::TestCluster;
 use std::time::Duration;
@@ -210,7 +210,7 @@ fn large_objects_and_unlogged_tables_are_said_not_covered() {
     assert!(out.contains(lo) && out.contains(unlogged), "{out}");
     sql(&pg, db, "INSERT INTO public.orders (note) VALUES ('one')");
     let at = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &at);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     let plan = text(ok(
         run(
@@ -348,7 +348,7 @@ fn triggers_do_not_fire_again_on_replay() {
     let at = server_now(&pg);
     let want = state(db);
     assert!(want.contains("INSERT") && want.contains("UPDATE"), "{want}");
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &at);
     ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
 
     // As a superuser, and as the owner (no superuser).

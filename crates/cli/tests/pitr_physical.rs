@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, refused, run, server_now};
+use common::pg::{offsite, ok, ok_json, refused, run, server_now, wait_past};
 use common::pitr::{digests, owner_url, segment_files, sql, writes, ROLE};
 use offsite_testkit::TestCluster;
 use std::path::Path;
@@ -653,7 +653,7 @@ fn a_sources_planted_settings_run_nothing_when_restored() {
     let want = digests(&pg, db);
     let at = server_now(&pg);
     pg.psql("postgres", "SELECT pg_switch_wal()");
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_past(&pg, &at);
     ok(
         run(d, &pg, &["pitr", "run", "shop", "--once"]),
         "pitr run --once",
@@ -809,7 +809,7 @@ fn a_bases_links_are_refused_and_never_followed() {
     writes(&pg, db, 2);
     let at = server_now(&pg);
     pg.psql("postgres", "SELECT pg_switch_wal()");
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_past(&pg, &at);
     ok(
         with_bin(&["pitr", "run", "shop", "--once"]),
         "pitr run --once",

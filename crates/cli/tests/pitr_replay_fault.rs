@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::pg::{run, server_now};
+use common::pg::{run, server_now, wait_past};
 use common::pitr::{project_with, sql};
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ fn a_replay_that_fails_part_way_says_what_the_target_holds_and_sets_its_sequence
          END $$",
     );
     let after = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &after);
     common::pg::ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
 
     pg.create_db("pitr_fault_target");
@@ -164,7 +164,7 @@ fn a_replay_sends_its_changes_in_batches() {
          FROM public.\"o$f$'; DROP TABLE public.orders; --\" w";
     let want = pg.psql(db, DIGEST);
     let after = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &after);
     common::pg::ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
     pg.create_db("pitr_batches_target");
     let done = common::pg::ok_json(
@@ -219,7 +219,7 @@ fn a_connection_lost_as_the_target_commits_says_what_the_target_holds() {
          END $$",
     );
     let after = server_now(&pg);
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_past(&pg, &after);
     common::pg::ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
 
     let target = "pitr_cut_target";

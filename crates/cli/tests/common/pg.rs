@@ -103,3 +103,27 @@ pub fn server_now(pg: &TestCluster) -> String {
     std::thread::sleep(std::time::Duration::from_millis(30));
     t
 }
+
+/// Waits until the server's clock is more than a second past `at` (an instant [`server_now`]
+/// gave): a capture pass's window ends a second before the pass (commits not yet flushed), so a
+/// pass started after this covers `at`. Reads the server's clock, not the test's.
+pub fn wait_past(pg: &TestCluster, at: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let past = pg.psql(
+            "postgres",
+            &format!(
+                "SELECT clock_timestamp() > '{}'::timestamptz + interval '1.1 seconds'",
+                at.replace('\'', "''")
+            ),
+        );
+        if past.trim() == "t" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server's clock did not pass {at} + 1.1 s in 60 s (it answered {past:?})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

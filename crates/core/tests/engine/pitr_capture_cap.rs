@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_stopped_at_its_limit_is_complete_only_to_its_last_commit() {
-    let pg = TestCluster::shared();
+    // A server of its own: creating a logical slot waits for every transaction running on the
+    // server to end, and on the binary's shared server other tests' long ones made it wait 100 s.
+    let own = TestCluster::start();
+    let pg = &own;
     let db = pg.unique_db("pitr_cap");
     pg.psql(&db, "CREATE TABLE public.t (id serial PRIMARY KEY, v int)");
     let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(&db)).unwrap();

@@ -46,7 +46,10 @@ async fn versions(d: &S3Destination, key: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn segment_copies_are_locked_and_wait_for_their_date_before_the_prune_deletes_them() {
-    let pg = TestCluster::shared();
+    // A server of its own: creating a logical slot waits for every transaction running on the
+    // server to end, and on the binary's shared server other tests' long ones made it wait 100 s.
+    let own = TestCluster::start();
+    let pg = &own;
     let moto = MotoServer::start();
     let store = bucket(&moto);
     store
