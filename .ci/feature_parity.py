@@ -3,11 +3,19 @@
 test build (`cargo test --workspace --features offsite-desktop/custom-protocol`) gives it, so the
 install reuses what the tests built instead of compiling most of the tree again (~180 s).
 
-Compares `cargo tree` (no compilation: a second or two) of the two builds, package by package: a
-package whose feature sets differ is printed with both, and the fix is a line in
-crates/workspace-hack/Cargo.toml (the dependency with the workspace's features; under
-[build-dependencies] when it is a build script's or a macro's dependency). Exit 1 when any differs.
+Two comparisons, neither compiles anything (a few seconds):
+1. `cargo tree`, package by package: a package whose feature sets differ is printed with both.
+2. The exact one: cargo's unit graphs of the two builds (`--unit-graph`, read with
+   RUSTC_BOOTSTRAP=1: the plan only). A unit is compiled again whenever its features, profile or
+   any unit below it differ, so equal feature sets are not enough (a build script's `libc` without
+   `extra_traits` rebuilt 120 units, ~80 s, while check 1 passed). Prints the units the install
+   would compile and, for each lowest one, the dependency whose variant differs.
+The fix is a line in crates/workspace-hack/Cargo.toml (the dependency with the workspace's
+features; under [build-dependencies] when it is a build script's or a macro's dependency).
+Exit 1 when any differs.
 """
+import json
+import os
 import collections
 import subprocess
 import sys
@@ -50,7 +58,49 @@ def main():
               "features to crates/workspace-hack/Cargo.toml", file=sys.stderr)
         return 1
     print(f"feature parity: the install's {len(cli)} packages all have the test build's features")
-    return 0
+    return unit_graphs()
+
+
+def unit_graph(args):
+    env = dict(os.environ, RUSTC_BOOTSTRAP="1")
+    out = subprocess.run(["cargo", *args, "--locked", "-Z", "unstable-options", "--unit-graph"],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"feature parity: cargo {' '.join(args)} --unit-graph failed:\n{out.stderr}")
+    units = json.loads(out.stdout)["units"]
+    memo = {}
+
+    def key(i):
+        if i not in memo:
+            u = units[i]
+            profile = {k: v for k, v in u["profile"].items() if k != "name"}  # dev/test: same flags
+            memo[i] = hash((u["pkg_id"], u["target"]["name"], u["mode"], u.get("platform"),
+                            tuple(sorted(u["features"])), json.dumps(profile, sort_keys=True),
+                            tuple(sorted(key(d["index"]) for d in u["dependencies"]))))
+        return memo[i]
+    return units, [key(i) for i in range(len(units))]
+
+
+def unit_graphs():
+    test, test_keys = unit_graph(["test", "--workspace", *FEATURES, "--no-run"])
+    inst, inst_keys = unit_graph(["build", "-p", "offsite-cli", "--bin", "offsite"])
+    built = set(test_keys)
+    extra = [i for i, k in enumerate(inst_keys) if k not in built]
+    if not extra:
+        print(f"feature parity: every one of the install's {len(inst)} units is one the test build "
+              "compiles (cargo's unit graphs)")
+        return 0
+    name = lambda u: u["pkg_id"].split("#")[-1]
+    for i in extra:
+        u = inst[i]
+        if all(inst_keys[d["index"]] in built for d in u["dependencies"]):
+            deps = {name(inst[d["index"]]): sorted(inst[d["index"]]["features"]) for d in u["dependencies"]}
+            print(f"{name(u)} ({u['target']['name']}, features {sorted(u['features'])}): "
+                  f"its variant differs from the test build's; its dependencies here: {deps}")
+    print(f"feature parity: the install would compile {len(extra)} units the test build does not "
+          f"({', '.join(sorted({name(inst[i]) for i in extra}))}); fix the lowest ones above in "
+          "crates/workspace-hack/Cargo.toml", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
