@@ -272,8 +272,8 @@ export async function launchApp(options = {}) {
  *     not an ellipsis or a line clamp that says it shortened) with a line of text running past its
  *     left or right edge, or past its top or bottom edge (vertical clipping);
  *   - overflow out of a card: something inside a `.panel` or `.card` (not inside a box of its own
- *     that scrolls or clips, not a pop-over) reaching more than 1 px past the card's left or right
- *     edge;
+ *     that scrolls or clips, not a pop-over) reaching more than 2 px into the card's left or right
+ *     padding or past it;
  *   - a button cut by the edge of the box it scrolls in (half a "Done" at the top of a step that
  *     opened scrolled);
  *   - text under a sticky bar: a line of text that a `position: sticky` element (not its own
@@ -299,6 +299,14 @@ export async function looksBroken(browser) {
       return `<${el.tagName.toLowerCase()}${cls}>${id ? ` in [data-testid="${id}"]` : ""}`;
     };
     const px = (n) => Math.round(n);
+    // Inside a closed <details> (not its summary): not drawn, though WebKit still gives it boxes.
+    const folded = (el) => {
+      for (let d = el.closest("details:not([open])"); d; d = d.parentElement?.closest("details:not([open])")) {
+        const summary = d.querySelector(":scope > summary");
+        if (!summary?.contains(el)) return true;
+      }
+      return false;
+    };
     const clamped = (s) => s.textOverflow === "ellipsis" || (s.webkitLineClamp && s.webkitLineClamp !== "none");
     // Text cut off at an element's edge, across (x) or down (y).
     for (const axis of ["x", "y"]) {
@@ -308,7 +316,7 @@ export async function looksBroken(browser) {
         const s = getComputedStyle(el);
         const overflow = axis === "x" ? s.overflowX : s.overflowY;
         if (!/(hidden|clip)/.test(overflow) || clamped(s)) continue;
-        if (!visible(el)) continue;
+        if (!visible(el) || folded(el)) continue;
         const box = el.getBoundingClientRect();
         const left = box.left + el.clientLeft;
         const right = left + el.clientWidth;
@@ -317,7 +325,7 @@ export async function looksBroken(browser) {
         const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
         let cut = null;
         for (let t = walker.nextNode(); t && !cut; t = walker.nextNode()) {
-          if (!t.textContent.trim()) continue;
+          if (!t.textContent.trim() || folded(t.parentElement)) continue;
           // Text inside a scroll container or a clipping box below `el` is that box's (judged by
           // itself: an ellipsis there shortens it on purpose).
           let inner = false;
@@ -353,15 +361,21 @@ export async function looksBroken(browser) {
 
     // Something running out of a card's side.
     for (const card of document.querySelectorAll(".panel, .card")) {
-      if (!visible(card)) continue;
-      const c = card.getBoundingClientRect();
+      if (!visible(card) || folded(card)) continue;
+      // Its content box: what runs into the padding already touches the border.
+      const cb = card.getBoundingClientRect();
+      const cs = getComputedStyle(card);
+      const c = {
+        left: cb.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft),
+        right: cb.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight),
+      };
       let worst = null;
       for (const el of card.querySelectorAll("*")) {
         if (el instanceof SVGElement && !(el instanceof SVGSVGElement)) continue;
         const r = el.getBoundingClientRect();
         if (r.width < 1 || r.height < 1) continue;
         const over = Math.max(r.right - c.right, c.left - r.left);
-        if (over <= 1 || (worst && over <= worst.over)) continue;
+        if (over <= 2 || (worst && over <= worst.over) || folded(el)) continue;
         // Inside a box that scrolls or clips within the card, or a pop-over: not the card's.
         let own = true;
         for (let a = el; a && a !== card; a = a.parentElement) {
@@ -381,7 +395,7 @@ export async function looksBroken(browser) {
 
     // A button cut by the edge of the box it scrolls in.
     for (const b of document.querySelectorAll("button, .btn")) {
-      if (!visible(b)) continue;
+      if (!visible(b) || folded(b)) continue;
       const r = b.getBoundingClientRect();
       for (let a = b.parentElement; a && a !== document.body && a !== document.documentElement; a = a.parentElement) {
         const as = getComputedStyle(a);
@@ -406,7 +420,7 @@ export async function looksBroken(browser) {
     for (let t = walker.nextNode(); t; t = walker.nextNode()) {
       if (!t.textContent.trim()) continue;
       const parent = t.parentElement;
-      if (!parent || parent.closest("script, style, option, select, textarea, svg")) continue;
+      if (!parent || parent.closest("script, style, option, select, textarea, svg") || folded(parent)) continue;
       let clip = { left: -Infinity, top: -Infinity, right: Infinity, bottom: Infinity };
       let layer = document.body;
       let hidden = false;
@@ -446,7 +460,7 @@ export async function looksBroken(browser) {
     for (const bar of document.querySelectorAll("*")) {
       if (bar instanceof SVGElement) continue;
       const bs = getComputedStyle(bar);
-      if (bs.position !== "sticky" || !visible(bar)) continue;
+      if (bs.position !== "sticky" || !visible(bar) || folded(bar)) continue;
       const b = bar.getBoundingClientRect();
       for (const l of lines) {
         // The bar's own text, and text of a layer above the bar's page (a dialog over it).

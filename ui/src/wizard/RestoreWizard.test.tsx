@@ -262,12 +262,20 @@ describe("RestoreWizard", () => {
     expect($("wizard-will-keep")).toHaveTextContent("public.audit");
     expect($("wizard-safety-backup")).toBeChecked();
     expect($("wizard-restore")).toBeDisabled();
-    expect($("wizard-restore-reasons")).toHaveTextContent("shop_copy");
+    // The name is typed beside the button it unlocks (issue 64, screens-light-10: below the fold).
+    expect($("wizard-actions")).toContainElement($("wizard-consent"));
+    expect($("wizard-consent-label")).toHaveTextContent("To replace shop_copy, type its name");
+    expect(screen.queryByTestId("wizard-restore-reasons")).not.toBeInTheDocument();
     fireEvent.change($("wizard-consent"), { target: { value: "shop" } });
     expect($("wizard-restore")).toBeDisabled();
     fireEvent.change($("wizard-consent"), { target: { value: "shop_copy" } });
     expect($("wizard-restore")).toBeEnabled();
+    // The review was read down to its end: the next step still opens at its top (issue 64,
+    // storage-06: the report opened scrolled, an empty box under half a "Done").
+    Object.defineProperty($("wizard-scroll"), "scrollTop", { value: 400, writable: true });
     fireEvent.click($("wizard-restore"));
+    await waitFor(() => expect($("restore-wizard")).toHaveAttribute("data-step", "run"));
+    expect($("wizard-scroll").scrollTop).toBe(0);
 
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({

@@ -2,7 +2,7 @@
 // report. The steps' logic is the pure machine in steps.ts; this container runs the commands,
 // follows the jobs and moves between the steps, each drawn by its own file in steps/. Nothing
 // changes any database before "Restore" on the review step.
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "react";
 import { commands, type ErrorPayload, type JobFinished, type ProjectSummary, type Window } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import {
@@ -26,6 +26,7 @@ import {
 import { restoreButtonLabel } from "./destructive";
 import { ReportStep } from "./steps/ReportStep";
 import { ReviewStep } from "./steps/ReviewStep";
+import { ConsentField, OtherReasons } from "./steps/ReviewConfirm";
 import { RunStep } from "./steps/RunStep";
 import { BACKUPS_SHOWN, SourceStep } from "./steps/SourceStep";
 import { TargetStep } from "./steps/TargetStep";
@@ -237,6 +238,12 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
 
   const step = state.step;
   useFitToViewport(body, step);
+  // Every step opens at its top, its verdict first (issue 64, storage-06: the report opened at the
+  // review's scroll position, an empty box under half a "Done").
+  const scroller = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (scroller.current) scroller.current.scrollTop = 0;
+  }, [step]);
   return (
     <section className="wizard" aria-labelledby="wizard-title" data-testid="restore-wizard" data-step={step}>
       <div className="toolbar">
@@ -290,7 +297,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
       <form ref={body} className="panel wizard-body scroll-panel" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
         {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,
             restore-11: a sticky bar over the content sliced a line at its edge). */}
-        <div className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
+        <div ref={scroller} className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
         <h3 className="panel-title" ref={heading} tabIndex={-1} data-testid="wizard-heading">
           {STEP_TITLES[step]}
         </h3>
@@ -338,6 +345,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
         {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
         {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
         <div className="scroll-panel-footer">
+        {step === "review" && <OtherReasons state={state} />}
         <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
@@ -350,6 +358,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
               Next
             </button>
           )}
+          {step === "review" && <ConsentField state={state} dispatch={dispatch} />}
           {step === "review" && (
             <button
               type="button"
