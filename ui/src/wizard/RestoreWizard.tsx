@@ -34,6 +34,9 @@ import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
 import { PitrRestore } from "./pitr/PitrRestore";
 import { useFitToViewport } from "../components/useFitToViewport";
+import { formatTime } from "../components/format";
+import { archiveComponents, defaultStorage } from "./steps/ComponentsRestore";
+import { type Want, WhatBack } from "./WhatBack";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
@@ -47,6 +50,8 @@ type Props = {
   onClose: () => void;
   /** A point in time's "Look inside at this time": open the state made (`archive`, held by the app). */
   onLookInside?: (archive: string, label: string) => void;
+  /** "Some rows": look inside a backup of the project (Browse, with Recover these rows). */
+  onBrowse?: (archive: string, label: string) => void;
 };
 
 function init({ project, initialPath }: { project: string; initialPath?: string | undefined }): WizardState {
@@ -54,7 +59,7 @@ function init({ project, initialPath }: { project: string; initialPath?: string 
   return initialPath ? reducer(s, { type: "typePath", path: initialPath }) : s;
 }
 
-export function RestoreWizard({ project, initialPath, onClose, onLookInside }: Props) {
+export function RestoreWizard({ project, initialPath, onClose, onLookInside, onBrowse }: Props) {
   const [state, dispatch] = useReducer(reducer, { project, initialPath }, init);
   const store = useStore();
   // The project's backups and the other saved projects (possible targets), from the store.
@@ -76,7 +81,10 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
   }, [backups]);
   // "A point in time" is offered beside the backups when the engine has restorable windows.
   const [windows, setWindows] = useState<Window[]>([]);
-  const [mode, setMode] = useState<"backup" | "time">("backup");
+  // What the user wants back (the first question); "The project as it was at a moment" with
+  // restorable windows is the point-in-time flow, everything else goes through the steps below.
+  const [want, setWant] = useState<Want>("project");
+  const mode: "backup" | "time" = want === "moment" && windows.length > 0 ? "time" : "backup";
   // A restore to a time running: the wizard is neither left nor switched to a backup meanwhile.
   const [timeRunning, setTimeRunning] = useState(false);
   useEffect(() => {
@@ -236,6 +244,25 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
     if (canNext(state)) next(); // Enter moves on; it never starts the restore
   };
 
+  // The first question presets the steps it routes to: "Some tables" opens the review's choice
+  // on tables, "Files" ticks the storage and not the database (each once: a change stays).
+  const preset = useRef<{ tables: boolean; files: string | null }>({ tables: false, files: null });
+  useEffect(() => {
+    if (want === "tables" && state.step === "review" && !preset.current.tables && state.selectionView.mode === "all") {
+      preset.current.tables = true;
+      dispatch({ type: "setSelectionView", view: { mode: "tables" } });
+    }
+  }, [want, state.step, state.selectionView.mode]);
+  useEffect(() => {
+    if (want !== "files" || state.verify.status !== "done" || !state.source) return;
+    if (preset.current.files === state.source.path) return;
+    preset.current.files = state.source.path;
+    const m = state.verify.report.manifest;
+    if (!m || !archiveComponents(m).storage) return;
+    dispatch({ type: "setStorage", choice: defaultStorage(project) });
+    dispatch({ type: "setDatabase", on: false });
+  }, [want, state.verify, state.source, project]);
+
   const step = state.step;
   useFitToViewport(body, step);
   // Every step opens at its top, its verdict first (issue 64, storage-06: the report opened at the
@@ -261,18 +288,21 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
         </h2>
       </div>
 
-      {step === "source" && windows.length > 0 && !timeRunning && (
-        <fieldset className="wizard-choices" data-testid="wizard-mode">
-          <legend className="muted small">Restore from</legend>
-          <label className="wizard-choice">
-            <input type="radio" name="wizard-mode" checked={mode === "backup"} onChange={() => setMode("backup")} data-testid="wizard-mode-backup" />
-            <span>A backup</span>
-          </label>
-          <label className="wizard-choice">
-            <input type="radio" name="wizard-mode" checked={mode === "time"} onChange={() => setMode("time")} data-testid="wizard-mode-time" />
-            <span>A point in time (any second the capture of changes holds)</span>
-          </label>
-        </fieldset>
+      {step === "source" && !initialPath && (
+        <WhatBack
+          want={want}
+          onWant={setWant}
+          hasTime={windows.length > 0}
+          locked={timeRunning}
+          onLookInside={
+            onBrowse && state.source?.kind === "backup" && backups
+              ? () => {
+                  const b = backups.find((x) => x.id === (state.source as { backupId: string }).backupId);
+                  if (b) onBrowse(b.path, `${project} · ${formatTime(b.created_at)}`);
+                }
+              : null
+          }
+        />
       )}
       {mode === "time" && windows.length > 0 ? (
         <div className="panel wizard-body" data-testid="wizard-time">
