@@ -186,9 +186,9 @@ describe("harness: the looks-broken check finds clipping, overflow, a sticky bar
       [0, "p", "Another line", { margin: "0", lineHeight: "20px" }],
       // What a closed <details> holds is not drawn (WebKit still gives it boxes): not broken.
       [0, "details", "", {}],
-      [6, "summary", "Details", {}],
-      [6, "p", "folded away", { margin: "-30px 0 0 0", lineHeight: "20px" }],
-      [6, "p", "also folded", { margin: "-20px 0 0 0", lineHeight: "20px" }],
+      [5, "summary", "Details", {}],
+      [5, "p", "folded away", { margin: "-30px 0 0 0", lineHeight: "20px" }],
+      [5, "p", "also folded", { margin: "-20px 0 0 0", lineHeight: "20px" }],
     ]);
     assert.equal(broken.length, 1, broken.join("\n"));
     assert.match(broken[0], /^the text "a role name running on" \(<p> in \[data-testid="first"\]\) and "into the next column" \(<p> in \[data-testid="second"\]\) overlap/);
