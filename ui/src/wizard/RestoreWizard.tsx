@@ -271,6 +271,23 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
   useLayoutEffect(() => {
     if (scroller.current) scroller.current.scrollTop = 0;
   }, [step]);
+  const whatBack =
+    step === "source" && !initialPath ? (
+      <WhatBack
+        want={want}
+        onWant={setWant}
+        hasTime={windows.length > 0}
+        locked={timeRunning}
+        onLookInside={
+          onBrowse && state.source?.kind === "backup" && backups
+            ? () => {
+                const b = backups.find((x) => x.id === (state.source as { backupId: string }).backupId);
+                if (b) onBrowse(b.path, `${project} · ${formatTime(b.created_at)}`);
+              }
+            : null
+        }
+      />
+    ) : null;
   return (
     <section className="wizard" aria-labelledby="wizard-title" data-testid="restore-wizard" data-step={step}>
       <div className="toolbar">
@@ -288,22 +305,9 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
         </h2>
       </div>
 
-      {step === "source" && !initialPath && (
-        <WhatBack
-          want={want}
-          onWant={setWant}
-          hasTime={windows.length > 0}
-          locked={timeRunning}
-          onLookInside={
-            onBrowse && state.source?.kind === "backup" && backups
-              ? () => {
-                  const b = backups.find((x) => x.id === (state.source as { backupId: string }).backupId);
-                  if (b) onBrowse(b.path, `${project} · ${formatTime(b.created_at)}`);
-                }
-              : null
-          }
-        />
-      )}
+      {/* The question sits above the point-in-time panel; in the steps, at the top of the first
+          one, inside its scrolling body (the buttons below stay in view). */}
+      {mode === "time" && whatBack}
       {mode === "time" && windows.length > 0 ? (
         <div className="panel wizard-body" data-testid="wizard-time">
           <h3 className="panel-title">A point in time</h3>
@@ -328,6 +332,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
         {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,
             restore-11: a sticky bar over the content sliced a line at its edge). */}
         <div ref={scroller} className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
+        {whatBack}
         <h3 className="panel-title" ref={heading} tabIndex={-1} data-testid="wizard-heading">
           {STEP_TITLES[step]}
         </h3>
