@@ -148,14 +148,16 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
           <span className="muted small" data-testid="project-subtitle">
             {h.subtitle}
           </span>
-          <Headline health={h} />
         </div>
-        {/* Paused backups are said once, by the banner below (with what to do). */}
-        {!h.checklist.paused && !reasonIsARow && (
-          <p className="dash-reason" data-testid="project-reason">
-            {sentenceCase(reasonWords(h))}
-          </p>
-        )}
+        <div className="dash-middle">
+          <Headline health={h} />
+          {/* Paused backups are said once, by the banner below (with what to do). */}
+          {!h.checklist.paused && !reasonIsARow && (
+            <p className="dash-reason" data-testid="project-reason">
+              {sentenceCase(reasonWords(h))}
+            </p>
+          )}
+        </div>
         <div className="dash-fix">
           {running ? (
             <span className="small" data-testid="project-running">
