@@ -274,8 +274,8 @@ export async function launchApp(options = {}) {
  *   - overflow out of a card: something inside a `.panel` or `.card` (not inside a box of its own
  *     that scrolls or clips, not a pop-over) reaching more than 2 px into the card's left or right
  *     padding or past it;
- *   - a button cut by the edge of the box it scrolls in (half a "Done" at the top of a step that
- *     opened scrolled);
+ *   - a button cut by the top edge of the box it scrolls in, scrolled (half a "Done" at the top of
+ *     a step that opened scrolled);
  *   - text under a sticky bar: a line of text that a `position: sticky` element (not its own
  *     ancestor) covers in part;
  *   - overlapping text: two lines of text of different elements in the same layer that cover each
@@ -402,11 +402,10 @@ export async function looksBroken(browser) {
         if (!/(auto|scroll)/.test(as.overflowY)) continue;
         const box = a.getBoundingClientRect();
         const top = box.top + a.clientTop;
-        const bottom = top + a.clientHeight;
-        const cutTop = r.top < top - 1 && r.bottom > top + 1;
-        const cutBottom = r.top < bottom - 1 && r.bottom > bottom + 1;
-        if (cutTop || cutBottom) {
-          problems.push(`the button "${b.textContent.trim().slice(0, 40)}" (${name(b)}) is cut by the ${cutTop ? "top" : "bottom"} edge of the box it scrolls in (${name(a)}, scrolled ${px(a.scrollTop)} px)`);
+        // Cut by the top edge: the box opened scrolled (its bottom edge cutting what follows is
+        // how a box that scrolls shows there is more).
+        if (a.scrollTop > 0 && r.top < top - 1 && r.bottom > top + 1) {
+          problems.push(`the button "${b.textContent.trim().slice(0, 40)}" (${name(b)}) is cut by the top edge of the box it scrolls in (${name(a)}, scrolled ${px(a.scrollTop)} px)`);
         }
         break;
       }
