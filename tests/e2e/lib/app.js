@@ -266,11 +266,20 @@ export async function launchApp(options = {}) {
 }
 
 /**
- * What makes the screen in the window look broken (issue 44's "looks broken" list), as sentences;
- * empty when nothing does:
+ * What makes the screen in the window look broken (issue 44's "looks broken" list, extended by
+ * issue 64), as sentences; empty when nothing does:
  *   - text cut off: an element that hides or clips its overflow (not an intended scroll container,
- *     not an ellipsis that says it shortened) whose content is more than 1 px wider than it, with a
- *     line of text running past its edge;
+ *     not an ellipsis or a line clamp that says it shortened) with a line of text running past its
+ *     left or right edge, or past its top or bottom edge (vertical clipping);
+ *   - overflow out of a card: something inside a `.panel` or `.card` (not inside a box of its own
+ *     that scrolls or clips, not a pop-over) reaching more than 2 px into the card's left or right
+ *     padding or past it;
+ *   - a button cut by the top edge of the box it scrolls in, scrolled (half a "Done" at the top of
+ *     a step that opened scrolled);
+ *   - text under a sticky bar: a line of text that a `position: sticky` element (not its own
+ *     ancestor) covers in part;
+ *   - overlapping text: two lines of text of different elements in the same layer that cover each
+ *     other (a column running into the next);
  *   - a primary or red button of a dialog's or the restore wizard's footer outside the window
  *     (below the fold, or off its side).
  * Run before every screenshot (`screenshot` above).
@@ -289,42 +298,198 @@ export async function looksBroken(browser) {
       const cls = typeof el.className === "string" && el.className.trim() ? `.${el.className.trim().split(/\s+/).join(".")}` : "";
       return `<${el.tagName.toLowerCase()}${cls}>${id ? ` in [data-testid="${id}"]` : ""}`;
     };
-    // Text cut off at an element's edge.
-    for (const el of document.body.querySelectorAll("*")) {
-      if (el instanceof SVGElement || el.matches("input, textarea, select, option, script, style")) continue;
-      if (el.scrollWidth <= el.clientWidth + 1) continue;
-      const s = getComputedStyle(el);
-      if (!/(hidden|clip)/.test(s.overflowX) || s.textOverflow === "ellipsis") continue;
-      if (!visible(el)) continue;
-      const box = el.getBoundingClientRect();
-      const left = box.left + el.clientLeft;
-      const right = left + el.clientWidth;
-      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-      let cut = null;
-      for (let t = walker.nextNode(); t && !cut; t = walker.nextNode()) {
-        if (!t.textContent.trim()) continue;
-        // Text inside a scroll container or a clipping box below `el` is that box's (judged by
-        // itself: an ellipsis there shortens it on purpose).
-        let inner = false;
-        for (let a = t.parentElement; a && a !== el; a = a.parentElement) {
-          const as = getComputedStyle(a);
-          if (as.overflowX !== "visible" || a.matches("input, textarea, select") || as.display === "none" || as.visibility === "hidden") {
-            inner = true;
-            break;
+    const px = (n) => Math.round(n);
+    // Inside a closed <details> (not its summary): not drawn, though WebKit still gives it boxes.
+    const folded = (el) => {
+      for (let d = el.closest("details:not([open])"); d; d = d.parentElement?.closest("details:not([open])")) {
+        const summary = d.querySelector(":scope > summary");
+        if (!summary?.contains(el)) return true;
+      }
+      return false;
+    };
+    const clamped = (s) => s.textOverflow === "ellipsis" || (s.webkitLineClamp && s.webkitLineClamp !== "none");
+    // Text cut off at an element's edge, across (x) or down (y).
+    for (const axis of ["x", "y"]) {
+      for (const el of document.body.querySelectorAll("*")) {
+        if (el instanceof SVGElement || el.matches("input, textarea, select, option, script, style")) continue;
+        if (axis === "x" ? el.scrollWidth <= el.clientWidth + 1 : el.scrollHeight <= el.clientHeight + 1) continue;
+        const s = getComputedStyle(el);
+        const overflow = axis === "x" ? s.overflowX : s.overflowY;
+        if (!/(hidden|clip)/.test(overflow) || clamped(s)) continue;
+        if (!visible(el) || folded(el)) continue;
+        const box = el.getBoundingClientRect();
+        const left = box.left + el.clientLeft;
+        const right = left + el.clientWidth;
+        const top = box.top + el.clientTop;
+        const bottom = top + el.clientHeight;
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        let cut = null;
+        for (let t = walker.nextNode(); t && !cut; t = walker.nextNode()) {
+          if (!t.textContent.trim() || folded(t.parentElement)) continue;
+          // Text inside a scroll container or a clipping box below `el` is that box's (judged by
+          // itself: an ellipsis there shortens it on purpose).
+          let inner = false;
+          for (let a = t.parentElement; a && a !== el; a = a.parentElement) {
+            const as = getComputedStyle(a);
+            const o = axis === "x" ? as.overflowX : as.overflowY;
+            if (o !== "visible" || a.matches("input, textarea, select") || as.display === "none" || as.visibility === "hidden" || as.position === "fixed") {
+              inner = true;
+              break;
+            }
+          }
+          if (inner) continue;
+          const range = document.createRange();
+          range.selectNodeContents(t);
+          for (const r of range.getClientRects()) {
+            if (r.width <= 0 || r.height <= 0) continue;
+            const out = axis === "x" ? r.right > right + 1 || r.left < left - 1 : r.bottom > bottom + 1 || r.top < top - 1;
+            if (out) {
+              cut = t.textContent.trim().slice(0, 60);
+              break;
+            }
           }
         }
-        if (inner) continue;
-        const range = document.createRange();
-        range.selectNodeContents(t);
-        for (const r of range.getClientRects()) {
-          if (r.width > 0 && (r.right > right + 1 || r.left < left - 1)) {
-            cut = t.textContent.trim().slice(0, 60);
-            break;
-          }
+        if (cut !== null) {
+          problems.push(
+            axis === "x"
+              ? `text cut off in ${name(el)}: "${cut}" (${el.scrollWidth} px wide in ${el.clientWidth} px, overflow ${overflow})`
+              : `text cut off at the top or bottom of ${name(el)}: "${cut}" (${el.scrollHeight} px high in ${el.clientHeight} px, overflow ${overflow})`,
+          );
         }
       }
-      if (cut !== null) {
-        problems.push(`text cut off in ${name(el)}: "${cut}" (${el.scrollWidth} px wide in ${el.clientWidth} px, overflow ${s.overflowX})`);
+    }
+
+    // Something running out of a card's side.
+    for (const card of document.querySelectorAll(".panel, .card")) {
+      if (!visible(card) || folded(card)) continue;
+      // Its content box: what runs into the padding already touches the border.
+      const cb = card.getBoundingClientRect();
+      const cs = getComputedStyle(card);
+      const c = {
+        left: cb.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft),
+        right: cb.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight),
+      };
+      let worst = null;
+      for (const el of card.querySelectorAll("*")) {
+        if (el instanceof SVGElement && !(el instanceof SVGSVGElement)) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1) continue;
+        const over = Math.max(r.right - c.right, c.left - r.left);
+        if (over <= 2 || (worst && over <= worst.over) || folded(el)) continue;
+        // Inside a box that scrolls or clips within the card, or a pop-over: not the card's.
+        let own = true;
+        for (let a = el; a && a !== card; a = a.parentElement) {
+          const as = getComputedStyle(a);
+          if ((a !== el && as.overflowX !== "visible") || as.position === "fixed" || as.position === "absolute" || as.display === "none" || as.visibility === "hidden") {
+            own = false;
+            break;
+          }
+        }
+        if (own) worst = { el, over };
+      }
+      if (worst) {
+        const text = worst.el.textContent.trim().replace(/\s+/g, " ").slice(0, 40);
+        problems.push(`${name(worst.el)}${text ? ` ("${text}")` : ""} runs ${px(worst.over)} px out of the side of its card ${name(card)}`);
+      }
+    }
+
+    // A button cut by the edge of the box it scrolls in.
+    for (const b of document.querySelectorAll("button, .btn")) {
+      if (!visible(b) || folded(b)) continue;
+      const r = b.getBoundingClientRect();
+      for (let a = b.parentElement; a && a !== document.body && a !== document.documentElement; a = a.parentElement) {
+        const as = getComputedStyle(a);
+        if (!/(auto|scroll)/.test(as.overflowY)) continue;
+        const box = a.getBoundingClientRect();
+        const top = box.top + a.clientTop;
+        // Cut by the top edge: the box opened scrolled (its bottom edge cutting what follows is
+        // how a box that scrolls shows there is more).
+        if (a.scrollTop > 0 && r.top < top - 1 && r.bottom > top + 1) {
+          problems.push(`the button "${b.textContent.trim().slice(0, 40)}" (${name(b)}) is cut by the top edge of the box it scrolls in (${name(a)}, scrolled ${px(a.scrollTop)} px)`);
+        }
+        break;
+      }
+    }
+
+    // Every visible line of text, clipped to the boxes it scrolls or is clipped in; its layer is
+    // its nearest fixed, absolute or sticky ancestor (texts of different layers may cover each
+    // other on purpose: a dialog over the page, a pop-over).
+    const lines = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      if (!t.textContent.trim()) continue;
+      const parent = t.parentElement;
+      if (!parent || parent.closest("script, style, option, select, textarea, svg") || folded(parent)) continue;
+      let clip = { left: -Infinity, top: -Infinity, right: Infinity, bottom: Infinity };
+      let layer = document.body;
+      let hidden = false;
+      for (let a = parent; a && a !== document.documentElement; a = a.parentElement) {
+        const as = getComputedStyle(a);
+        if (as.display === "none" || as.visibility === "hidden" || Number(as.opacity) === 0) {
+          hidden = true;
+          break;
+        }
+        if (as.overflowX !== "visible" || as.overflowY !== "visible") {
+          const b = a.getBoundingClientRect();
+          clip = {
+            left: Math.max(clip.left, b.left + a.clientLeft),
+            top: Math.max(clip.top, b.top + a.clientTop),
+            right: Math.min(clip.right, b.left + a.clientLeft + a.clientWidth),
+            bottom: Math.min(clip.bottom, b.top + a.clientTop + a.clientHeight),
+          };
+        }
+        if (layer === document.body && /^(fixed|absolute|sticky)$/.test(as.position)) layer = a;
+      }
+      if (hidden) continue;
+      const range = document.createRange();
+      range.selectNodeContents(t);
+      for (const r of range.getClientRects()) {
+        const box = {
+          left: Math.max(r.left, clip.left),
+          top: Math.max(r.top, clip.top),
+          right: Math.min(r.right, clip.right),
+          bottom: Math.min(r.bottom, clip.bottom),
+        };
+        if (box.right - box.left < 1 || box.bottom - box.top < 1) continue;
+        lines.push({ node: t, el: parent, layer, box, whole: r, text: t.textContent.trim().slice(0, 40) });
+      }
+    }
+
+    // Text under a sticky bar (only part of the line: a line wholly under it is scrolled past).
+    for (const bar of document.querySelectorAll("*")) {
+      if (bar instanceof SVGElement) continue;
+      const bs = getComputedStyle(bar);
+      if (bs.position !== "sticky" || !visible(bar) || folded(bar)) continue;
+      const b = bar.getBoundingClientRect();
+      for (const l of lines) {
+        // The bar's own text, and text of a layer above the bar's page (a dialog over it).
+        if (bar.contains(l.node) || (l.layer !== document.body && !l.layer.contains(bar))) continue;
+        const r = l.box;
+        if (r.right <= b.left + 1 || r.left >= b.right - 1) continue;
+        const covered = Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top);
+        if (covered > 1 && covered < r.bottom - r.top - 1) {
+          problems.push(`the line "${l.text}" (${name(l.el)}) runs under the sticky ${name(bar)}: ${px(covered)} of its ${px(r.bottom - r.top)} px are covered`);
+          break;
+        }
+      }
+    }
+
+    // Lines of text of different elements covering each other, in the same layer.
+    const overlaps = new Set();
+    lines.sort((a, b) => a.box.top - b.box.top);
+    for (let i = 0; i < lines.length; i++) {
+      const a = lines[i];
+      for (let j = i + 1; j < lines.length && lines[j].box.top < a.box.bottom; j++) {
+        const b = lines[j];
+        if (a.node === b.node || a.layer !== b.layer) continue;
+        const w = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left);
+        const h = Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top);
+        // More than a sliver: a quarter of the lower line's height, and 3 px across.
+        if (w <= 3 || h <= Math.min(a.box.bottom - a.box.top, b.box.bottom - b.box.top) / 4) continue;
+        const key = `${a.text}|${b.text}`;
+        if (overlaps.has(key)) continue;
+        overlaps.add(key);
+        problems.push(`the text "${a.text}" (${name(a.el)}) and "${b.text}" (${name(b.el)}) overlap (${px(w)}×${px(h)} px)`);
       }
     }
 

@@ -106,14 +106,19 @@ describe("the protection checklist", () => {
     app = await launchApp({ name: "checklist", dataDir, env: { OFFSITE_PG_BIN: pg.bin } });
     $ = (id) => app.browser.$(byTestId(id));
     await (await $("needs-you")).waitForDisplayed({ timeout: 30_000 });
-    assert.equal(await (await $("needs-you")).getText(), status.needs_you_line);
+    // One line over the projects, with the count the CLI says (issue 64): "0 of 2 protected · 6
+    // things need you".
+    assert.match(await (await $("needs-you")).getText(), new RegExp(` · ${status.needs_you_line}$`));
     const home = await until(app.browser, "the gaps card", async () => {
       const c = await card("gaps");
       return (await c.isExisting()) && (await listed(c)).length > 0 && c;
     });
-    // The card lists the open items (next step first), the badge counts what is done.
+    // The card lists the open items (next step first); the badge counts them, as the summary does
+    // (issue 64: "0 of 6 done" beside "2 things need you"), "N of M done" on hover.
     assert.deepEqual(await listed(home), open);
-    assert.equal(await (await home.$(byTestId("checklist-badge"))).getText(), gaps.checklist.line);
+    const badge = await home.$(byTestId("checklist-badge"));
+    assert.equal(await badge.getText(), `${open.length} to do`);
+    assert.equal(await badge.getAttribute("title"), gaps.checklist.line);
     assert.equal(await (await home.$(byTestId("fix-gaps"))).getText(), gaps.problems[0].fix_label);
     // The home card says its reason once: as the first item's sentence, no line of its own.
     const homeText = await home.getText();
@@ -128,7 +133,7 @@ describe("the protection checklist", () => {
       await listed(header),
       gaps.checklist.items.map((i) => [i.id, i.state]),
     );
-    assert.equal(await (await header.$(byTestId("checklist-badge"))).getText(), gaps.checklist.line);
+    assert.equal(await (await header.$(byTestId("checklist-badge"))).getText(), `${open.length} to do`);
     // Times in the app's one format (local, "2026-11-24 03:30"), not the engine's sentence words.
     const backedUp = gaps.checklist.items.find((i) => i.id === "backed_up");
     assert.ok(backedUp.at && backedUp.why_at.includes("{at}"), JSON.stringify(backedUp));

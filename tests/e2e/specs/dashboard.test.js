@@ -142,7 +142,8 @@ describe("the protection dashboard", () => {
     $ = (id) => app.browser.$(byTestId(id));
     const summary = await $("health-summary");
     await summary.waitForDisplayed({ timeout: 30_000 });
-    assert.equal(await summary.getText(), "1 of 4 protected");
+    // One line (issue 64): the engine's "1 of 4 protected" and the checklists' count.
+    assert.equal(await summary.getText(), `1 of 4 protected · ${engine.needs_you_line}`);
     assert.equal(await summary.getAttribute("data-worst"), "at_risk");
     const shown = await until(app.browser, "four rows", async () => {
       const r = await rows();
@@ -173,9 +174,18 @@ describe("the protection dashboard", () => {
     assert.match(await safe.$(byTestId("project-subtitle")).getText(), /^database dash_safe$/);
     // Every checklist item done (encryption left off): nothing listed as open.
     const safeChecklist = engine.projects.find((p) => p.name === "safe").health.checklist;
-    assert.equal(await safe.$(byTestId("checklist-badge")).getText(), safeChecklist.line);
+    assert.equal(await safe.$(byTestId("checklist-badge")).getText(), "All done");
+    assert.equal(await safe.$(byTestId("checklist-badge")).getAttribute("title"), safeChecklist.line);
     assert.equal(safeChecklist.done, safeChecklist.total, JSON.stringify(safeChecklist));
     assert.equal((await safe.$$(byTestId("check-item"))).length, 0);
+    // One headline per card (issue 64), in the colour its words call for: green only when fine.
+    const safeLine = await safe.$(byTestId("project-headline"));
+    assert.match(await safeLine.getText(), /^Last good backup .+ · next (today|tonight|tomorrow|\w{3}) \d\d:\d\d$/);
+    assert.equal(await safeLine.getAttribute("data-tone"), "ok");
+    const locked = await app.browser.$(`${byTestId("project-card")}[data-project="locked"]`);
+    const lockedLine = await locked.$(byTestId("project-headline"));
+    assert.match(await lockedLine.getText(), / · the last backup failed .+ · no schedule$/);
+    assert.equal(await lockedLine.getAttribute("data-tone"), "warn");
     const lagging = await app.browser.$(`${byTestId("project-card")}[data-project="lagging"]`);
     assert.match(await lagging.$(byTestId("project-overdue")).getText(), /overdue/i);
     assert.match(await lagging.$(byTestId("project-last-backup")).getText(), /3 days ago/);

@@ -71,6 +71,26 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await until(app.browser, "backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
   });
 
+  it("asks first what you want back; 'Some rows' leads inside the chosen backup (issue 64)", async () => {
+    await $("restore-open").click();
+    await $("restore-wizard").waitForDisplayed();
+    const what = await $("wizard-mode");
+    await what.waitForDisplayed();
+    const words = await what.getText();
+    for (const choice of ["What do you want back?", "The whole project", "Some tables", "Some rows", "Files", "The project as it was at a moment"]) {
+      assert.ok(words.includes(choice), `${choice} in: ${words}`);
+    }
+    assert.equal(await $("wizard-mode-backup").isSelected(), true, "the whole project is the default");
+    await $("wizard-want-rows").click();
+    await until(app.browser, "the newest backup chosen", async () => $("wizard-want-rows-open").isEnabled());
+    await app.screenshot("00-what-back-rows");
+    await $("wizard-want-rows-open").click();
+    await $("browse-screen").waitForDisplayed({ timeout: 30_000 });
+    await app.screenshot("00-rows-inside-backup");
+    await $("browse-back").click();
+    await $("project-page").waitForDisplayed({ timeout: 30_000 });
+  });
+
   it("step 1: starts on the newest good backup (issue 44)", async () => {
     await $("restore-open").click();
     await $("restore-wizard").waitForDisplayed();

@@ -125,3 +125,41 @@ export function databaseName(url: string): string | null {
   const m = /^[a-z]+:\/\/[^/]*\/([^?]+)/i.exec(url);
   return m?.[1] ? decodeURIComponent(m[1]) : null;
 }
+
+// When, as a person says it (issue 64: the home's headline and its one line).
+const pad2 = (n: number) => String(n).padStart(2, "0");
+const clock = (d: Date) => `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/** Whole calendar days from `now` to `t` in this computer's zone (0: the same day). */
+function daysApart(t: Date, now: Date): number {
+  const day = (d: Date) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+  return Math.round((day(t) - day(now)) / 86_400_000);
+}
+
+/**
+ * When a coming run is, as a person says it: "today 14:00", "tonight 02:30" (this evening, or the
+ * small hours after it), "tomorrow 09:00", "Mon 02:30" within a week, else the app's date format.
+ */
+export function upcomingWords(iso: string, now: Date = new Date()): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const days = daysApart(t, now);
+  const h = t.getHours();
+  if (days <= 0) return `${h >= 18 ? "tonight" : "today"} ${clock(t)}`;
+  if (days === 1 && h < 6) return `tonight ${clock(t)}`;
+  if (days === 1) return `tomorrow ${clock(t)}`;
+  if (days < 7) return `${WEEKDAYS[t.getDay()]} ${clock(t)}`;
+  return formatTime(iso);
+}
+
+/** When a past moment was, short: "02:30" today, "yesterday 02:30", else the app's date format. */
+export function pastWords(iso: string, now: Date = new Date()): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const days = daysApart(t, now);
+  if (days === 0) return clock(t);
+  if (days === -1) return `yesterday ${clock(t)}`;
+  return formatTime(iso);
+}
+

@@ -73,7 +73,7 @@ const items = (root: HTMLElement) =>
     .map((i) => [i.dataset.item, i.dataset.state]);
 
 describe("the checklist on the home card and the project header", () => {
-  it("lists every open item next step first, in amber, under 'N of M done' and 'N things need you'", async () => {
+  it("lists every open item next step first, in amber, under 'N to do' and 'N things need you', one count", async () => {
     const o = overview([threeGaps("shop"), protectedHealth("wiki")]);
     mock(o);
     render(
@@ -84,7 +84,9 @@ describe("the checklist on the home card and the project header", () => {
     await settle();
     expect(screen.getByTestId("needs-you")).toHaveTextContent("3 things need you");
     const card = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "shop")!;
-    expect(within(card).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
+    // One count (issue 64): the badge says what the summary adds up, "N of M done" on hover.
+    expect(within(card).getByTestId("checklist-badge")).toHaveTextContent("3 to do");
+    expect(within(card).getByTestId("checklist-badge")).toHaveAttribute("title", "2 of 5 done");
     expect(within(card).getByTestId("checklist-badge")).toHaveClass("check-badge-open");
     // Every row is a sentence (issue 44: "Scheduled: needs you" was a state, not a sentence); the
     // card's reason is the first row's sentence, so no line of its own repeats it.
@@ -109,7 +111,7 @@ describe("the checklist on the home card and the project header", () => {
     expect(within(card).getByTestId("check-fix-restore_proven")).toHaveTextContent("Run a drill");
     // Protected: every item done, nothing listed as open, the badge green.
     const wiki = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "wiki")!;
-    expect(within(wiki).getByTestId("checklist-badge")).toHaveTextContent("5 of 5 done");
+    expect(within(wiki).getByTestId("checklist-badge")).toHaveTextContent("All done");
     expect(within(wiki).getByTestId("checklist-badge")).toHaveClass("check-badge-done");
     expect(within(wiki).getByTestId("checklist-not-counted")).toHaveTextContent("Encryption off: not counted");
     expect(items(wiki)).toEqual([]);
@@ -131,8 +133,8 @@ describe("the checklist on the home card and the project header", () => {
     // The header lists all six items; its open ones are the card's, in the same order.
     expect(items(header)).toEqual(h.checklist.items.map((i) => [i.id, i.state]));
     expect(items(header).filter(([, s]) => s === "gap")).toEqual(items(card));
-    expect(within(header).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
-    // Six rows under "2 of 5 done": the one not counted is named, and why (issue 44).
+    expect(within(header).getByTestId("checklist-badge")).toHaveTextContent("3 to do");
+    // Six rows under "3 to do": the one not counted is named, and why (issue 44).
     expect(items(header)).toHaveLength(6);
     expect(within(header).getByTestId("checklist-not-counted")).toHaveTextContent("Encryption off: not counted");
     expect(within(card).getByTestId("checklist-not-counted")).toHaveTextContent("Encryption off: not counted");

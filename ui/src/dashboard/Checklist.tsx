@@ -58,6 +58,17 @@ export function ChecklistBadge({ checklist }: { checklist: Checklist }) {
   );
 }
 
+/**
+ * The badge counts what the summary over all projects counts (issue 64, projects-07-home: "0 of 6
+ * done" beside "2 things need you"): the items that need the user; "N of M done" is its hover.
+ */
+export function badgeWords(checklist: Checklist): string {
+  const open = checklist.items.filter((i) => i.state === "gap" || i.state === "paused").length;
+  if (open > 0) return `${open} to do`;
+  if (checklist.done === checklist.total) return "All done";
+  return checklist.line;
+}
+
 function Badge({ checklist, complete }: { checklist: Checklist; complete: boolean }) {
   return (
     <span
@@ -65,8 +76,9 @@ function Badge({ checklist, complete }: { checklist: Checklist; complete: boolea
       data-testid="checklist-badge"
       data-done={checklist.done}
       data-total={checklist.total}
+      title={checklist.line}
     >
-      {checklist.line}
+      {badgeWords(checklist)}
     </span>
   );
 }

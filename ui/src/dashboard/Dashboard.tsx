@@ -1,7 +1,6 @@
 // The protection dashboard (issue 29): every project worst first, each with its state, the
 // facts behind it and one Fix button, under a summary line ("3 of 4 protected"). What it shows
 // is what the engine decided (`health` command, `offsite_core::health`); nothing is re-derived.
-import { AutostartOffer } from "../schedules/AutostartOffer";
 import { useState } from "react";
 import { type CheckItem, commands, type ErrorPayload, type FixAction, type HealthOverview, type ProjectHealth } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
@@ -9,6 +8,7 @@ import type { Route } from "../screens/Main";
 import { useJobActions, useLiveJobs } from "../store";
 import { DashboardRow } from "./DashboardRow";
 import { fixTarget } from "./fix";
+import { openItems, overviewLine } from "./headline";
 import "./dashboard.css";
 
 /** Opens the Supabase dashboard of a project (tests pass their own). */
@@ -29,21 +29,27 @@ type Props = {
   openDashboard?: OpenSupabase;
 };
 
-/** "3 things need you" over "1 of 4 protected", in the worst state's colour (with its word for
- * those who cannot see it). */
+/**
+ * One line over every project (issue 64): "All 4 protected · last 02:30", or "1 of 4 protected · 3
+ * things need you" with the checklists' count, in the worst state's colour (with its word for
+ * those who cannot see it).
+ */
 export function SummaryLine({ overview }: { overview: HealthOverview }) {
   const word = { protected: "all protected", at_risk: "at risk", unprotected: "unprotected" }[overview.worst];
+  const open = overview.projects.reduce((sum, p) => sum + openItems(p), 0);
   return (
-    <>
-      <p className={`dash-needs ${overview.needs_you > 0 ? "dash-needs-open" : ""}`} data-testid="needs-you" data-count={overview.needs_you}>
-        {overview.needs_you_line}
-      </p>
-      <p className={`dash-summary dash-summary-${overview.worst}`} data-testid="health-summary" data-worst={overview.worst}>
-        <span className="dash-summary-dot" aria-hidden="true" />
-        {overview.summary}
-        <span className="dash-sr"> (worst: {word})</span>
-      </p>
-    </>
+    <p
+      className={`dash-summary dash-summary-${overview.worst}`}
+      data-testid="health-summary"
+      data-worst={overview.worst}
+      data-count={open}
+    >
+      <span className="dash-summary-dot" aria-hidden="true" />
+      <span data-testid="needs-you" data-count={open}>
+        {overviewLine(overview)}
+      </span>
+      <span className="dash-sr"> (worst: {word})</span>
+    </p>
   );
 }
 
@@ -83,8 +89,6 @@ export function Dashboard({ overview, onNavigate, openDashboard = openSupabase }
   return (
     <>
       <SummaryLine overview={overview} />
-      {/* A project says ✓ Scheduled: say here too that schedules need Offsite running (issue 44). */}
-      <AutostartOffer active={overview.projects.some((h) => h.schedule !== null && !h.paused)} testId="home-autostart" />
       <ul className="dash-list" data-testid="project-list" aria-label="Projects, worst first">
         {overview.projects.map((h) => (
           <DashboardRow

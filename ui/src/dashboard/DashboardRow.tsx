@@ -11,6 +11,7 @@ import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
 import { sentenceCase } from "../words";
+import { projectHeadline } from "./headline";
 
 type Props = {
   health: ProjectHealth;
@@ -96,6 +97,19 @@ export function reasonWords(h: ProjectHealth): string {
   return item ? checkWhy(item) : h.reason;
 }
 
+/**
+ * The card's headline (issue 64): "Last good backup 2 hours ago · next tonight 02:30", in the
+ * colour its words call for (amber beside a failed or overdue backup, green only when protected).
+ */
+function Headline({ health }: { health: ProjectHealth }) {
+  const line = projectHeadline(health);
+  return (
+    <p className={`dash-headline dash-headline-${line.tone}`} data-testid="project-headline" data-tone={line.tone}>
+      {line.text}
+    </p>
+  );
+}
+
 export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFixItem }: Props) {
   const worst = h.problems[0];
   // The checklist's first open item is the one the Fix button takes (the engine orders both).
@@ -135,12 +149,15 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
             {h.subtitle}
           </span>
         </div>
-        {/* Paused backups are said once, by the banner below (with what to do). */}
-        {!h.checklist.paused && !reasonIsARow && (
-          <p className="dash-reason" data-testid="project-reason">
-            {sentenceCase(reasonWords(h))}
-          </p>
-        )}
+        <div className="dash-middle">
+          <Headline health={h} />
+          {/* Paused backups are said once, by the banner below (with what to do). */}
+          {!h.checklist.paused && !reasonIsARow && (
+            <p className="dash-reason" data-testid="project-reason">
+              {sentenceCase(reasonWords(h))}
+            </p>
+          )}
+        </div>
         <div className="dash-fix">
           {running ? (
             <span className="small" data-testid="project-running">

@@ -203,13 +203,20 @@ describe("DestinationsSection", () => {
     const words = "On the same disk as your backups: not a separate copy. A disk that fails takes both.";
     const answer: DestinationTest = { writable: true, offline: false, freeBytes: 5 * 1024 ** 3, detail: null, sameDisk: words };
     const { api } = fakeApi({ test: async () => ({ ok: true, data: answer }) });
-    render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
+    const upToDate: DestinationView = { ...nas, state: "ok", pendingSince: null };
+    render(<DestinationsSection destinations={{ status: "ready", data: [upToDate] }} api={api} reload={() => {}} />);
+    expect(screen.getByTestId("destination-state")).toHaveTextContent(/^Up to date$/);
     fireEvent.click(screen.getByTestId("destination-test"));
     const result = await screen.findByTestId("destination-test-result");
     expect(result).toHaveClass("notice-warn");
     expect(result).not.toHaveClass("notice-ok");
     expect(result).toHaveAttribute("data-same-disk", "true");
     expect(result.textContent).toMatch(/^On the same disk as your backups: not a separate copy/);
+    // Its state agrees (issue 64, protection-05: a green "Up to date" above the amber notice).
+    const state = screen.getByTestId("destination-state");
+    expect(state).toHaveAttribute("data-same-medium", "true");
+    expect(state).toHaveClass("dest-state-pending");
+    expect(state).toHaveTextContent("Up to date, but on the same disk as the local backups");
   });
 
   it("removes only after the confirmation", async () => {

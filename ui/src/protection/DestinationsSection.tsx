@@ -118,7 +118,10 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
                 <span className="muted small" data-testid="destination-kind">
                   {DESTINATION_KIND_LABEL[d.kind]}
                 </span>
-                {d.state === "ok" && d.sameMedium ? (
+                {/* Amber as soon as anything says the copy shares the local backups' disk: the
+                    copies' count, or this destination's test (issue 64, protection-05 said green
+                    "Up to date" above an amber "not a separate copy"). */}
+                {d.state === "ok" && (d.sameMedium || sameDiskTested(tests[d.name])) ? (
                   <span className="status dest-state-pending" data-testid="destination-state" data-same-medium="true">
                     Up to date, but on the same disk as the local backups
                   </span>
@@ -238,6 +241,11 @@ export function DestinationsSection({ destinations, api, reload, pickFolder }: P
       )}
     </section>
   );
+}
+
+/** The destination's last test found it on the disk of the local backups. */
+function sameDiskTested(result: DestinationTest | ErrorPayload | "testing" | undefined): boolean {
+  return result !== undefined && result !== "testing" && !("code" in result) && Boolean(result.writable && result.sameDisk);
 }
 
 function TestResult({ result }: { result: DestinationTest | ErrorPayload | "testing" | undefined }) {

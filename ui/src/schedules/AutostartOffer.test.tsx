@@ -56,14 +56,17 @@ describe("AutostartOffer", () => {
     expect(screen.queryByTestId("z-offer")).toBeNull();
   });
 
-  it("the home screen offers it when a project is scheduled", async () => {
-    mock(false);
+  it("the home screen does not ask it above the projects (issue 64: a 90 px notice on every visit)", async () => {
+    const calls = mock(false);
     render(
       <StoreProvider>
         <Dashboard overview={overview([protectedHealth("shop", { schedule: "daily 02:30", paused: false })])} onNavigate={() => {}} />
       </StoreProvider>,
     );
-    expect(await screen.findByTestId("home-autostart-offer")).toBeInTheDocument();
+    await screen.findByTestId("project-card");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryByTestId("home-autostart-offer")).toBeNull();
+    expect(calls.some((c) => c.cmd === "get_autostart")).toBe(false);
   });
 
   it("the project page's ✓ Scheduled says it runs only while Offsite runs, with the turn-on", async () => {

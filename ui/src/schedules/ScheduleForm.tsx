@@ -10,7 +10,7 @@ const WHEN_LABEL: Record<WhenKind, string> = {
   daily: "Daily",
   weekly: "Weekly",
   monthly: "Monthly",
-  cron: "Cron expression",
+  cron: "Custom (five cron fields)",
 };
 
 const pad = (n: number) => String(n).padStart(2, "0");

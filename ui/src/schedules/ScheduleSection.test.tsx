@@ -374,10 +374,12 @@ describe("ScheduleSection", () => {
     await waitFor(() => expect(screen.getByTestId("named-schedule-state")).toHaveTextContent("Paused"));
   });
 
-  it("a schedule shown while Offsite does not start at login: the offer is there without a save (issue 44)", async () => {
-    setup([saved]);
+  it("a schedule shown while Offsite does not start at login: not asked again on every visit (issue 64)", async () => {
+    const calls = setup([saved]);
     await screen.findByTestId("schedule-backup");
-    expect(await screen.findByTestId("schedule-autostart-offer")).toHaveTextContent("Schedules run only while Offsite runs");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryByTestId("schedule-autostart-offer")).toBeNull();
+    expect(calls.some((c) => c.cmd === "get_autostart")).toBe(false);
   });
 
   it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {

@@ -29,6 +29,8 @@ export function ScheduleSection({ project }: Props) {
   const [touched, setTouched] = useState(false);
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  // The tray question is asked when a schedule is saved, not on every visit (issue 64).
+  const [justSaved, setJustSaved] = useState(false);
   const [busy, setBusy] = useState(false);
 
   // This section edits the schedule named "default" of each kind; a project's other (named)
@@ -100,6 +102,7 @@ export function ScheduleSection({ project }: Props) {
     setTouched(false);
     // As a named schedule's notice says it: when, and the next run (the engine's).
     setSaved(savedWords(KIND_LABEL[what], view));
+    if (!view.paused) setJustSaved(true);
   };
 
   const clear = async () => {
@@ -156,9 +159,10 @@ export function ScheduleSection({ project }: Props) {
             (schedule-01). */}
         {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" reveal />}
         <SavedPreview view={current} touched={touched} />
-        {/* Schedules run while Offsite runs: while one is on and Offsite does not start at login,
-            the offer to turn it on stays here (not only right after a save). */}
-        <AutostartOffer active={all.some((v) => !v.paused)} testId="schedule-autostart" />
+        {/* Schedules run while Offsite runs: when one is saved on while Offsite does not start at
+            login, the question is asked, once (issue 64: not a notice on every visit and above every
+            project; the project's ✓ Scheduled keeps a short note). */}
+        <AutostartOffer active={justSaved && all.some((v) => !v.paused)} testId="schedule-autostart" />
         {saved && (
           <p className="notice notice-ok small" role="status" data-testid="schedule-saved">
             {saved}

@@ -445,7 +445,7 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
           input("url", "Database URL", { placeholder: "postgres://postgres@db.example.supabase.co:5432/postgres" })
         ) : (
           <div className="field-grid">
-            {input("host", "Host or socket folder", { placeholder: "db.example.supabase.co or /var/run/postgresql" })}
+            {input("host", "Server", { placeholder: "db.example.supabase.co or /var/run/postgresql" })}
             {input("port", "Port", { inputMode: "numeric" })}
             {input("user", "User")}
             {input("database", "Database")}

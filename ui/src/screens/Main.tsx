@@ -191,6 +191,7 @@ export function Main({
             {...(route.path ? { initialPath: route.path } : {})}
             onClose={() => setRoute({ screen: "project", name: route.name })}
             onLookInside={(path, label) => setRoute({ screen: "browse", name: route.name, path, label, held: true })}
+            onBrowse={(path, label) => setRoute({ screen: "browse", name: route.name, path, label })}
           />
         )}
         <ZoneNote />

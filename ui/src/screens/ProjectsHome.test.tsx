@@ -138,6 +138,6 @@ describe("ProjectsHome", () => {
     await waitFor(() => expect(screen.getByTestId("project-schedule-state")).toHaveAttribute("data-state", "on"));
     expect(screen.getByTestId("project-card")).toHaveAttribute("data-health", "protected");
     expect(screen.getByTestId("project-next-run").textContent).toMatch(/^2026-11-2[12] \d\d:30$/);
-    expect(screen.getByTestId("health-summary")).toHaveTextContent("1 of 1 protected");
+    expect(screen.getByTestId("health-summary")).toHaveTextContent(/^Protected · last /);
   });
 });

@@ -36,6 +36,7 @@ type Options = {
   startRestore?: () => string | Promise<never>;
   pick?: string | null;
   backups?: BackupRecord[];
+  onBrowse?: (archive: string, label: string) => void;
 };
 
 /**
@@ -83,7 +84,7 @@ function setup(opts: Options = {}) {
   );
   render(
     <StoreProvider>
-      <RestoreWizard project="shop" onClose={onClose} />
+      <RestoreWizard project="shop" onClose={onClose} {...(opts.onBrowse ? { onBrowse: opts.onBrowse } : {})} />
     </StoreProvider>,
   );
   return { calls, onClose };
@@ -155,6 +156,25 @@ async function toSelection(calls: Call[]) {
 }
 
 describe("RestoreWizard", () => {
+  it("asks first what the user wants back, and routes each answer to its flow (issue 64)", async () => {
+    const onBrowse = vi.fn();
+    const { calls } = setup({ onBrowse });
+    const what = await screen.findByTestId("wizard-mode");
+    expect(within(what).getByText("What do you want back?")).toBeInTheDocument();
+    // The Help screen's scenarios, as a person says them; the whole project is the default.
+    expect(what.textContent).toMatch(/The whole project.*Some tables.*Some rows, such as one customer’s.*Files.*The project as it was at a moment/);
+    expect($("wizard-mode-backup")).toBeChecked();
+    // Some rows: look inside the chosen backup (Browse, with Recover these rows).
+    fireEvent.click($("wizard-want-rows"));
+    await waitFor(() => expect($("wizard-want-rows-open")).toBeEnabled());
+    fireEvent.click($("wizard-want-rows-open"));
+    expect(onBrowse).toHaveBeenCalledWith(backup(0).path, expect.stringMatching(/^shop · \d{4}-\d\d-\d\d \d\d:\d\d$/));
+    // Some tables: the same steps, the review's choice opens on tables.
+    fireEvent.click($("wizard-want-tables"));
+    await toSelection(calls);
+    expect($("wizard-select-some")).toBeChecked();
+  });
+
   it("starts on the newest verified backup, not on nothing and not on a newer unverified or damaged one (issue 44)", async () => {
     setup({
       backups: [
@@ -262,12 +282,20 @@ describe("RestoreWizard", () => {
     expect($("wizard-will-keep")).toHaveTextContent("public.audit");
     expect($("wizard-safety-backup")).toBeChecked();
     expect($("wizard-restore")).toBeDisabled();
-    expect($("wizard-restore-reasons")).toHaveTextContent("shop_copy");
+    // The name is typed beside the button it unlocks (issue 64, screens-light-10: below the fold).
+    expect($("wizard-actions")).toContainElement($("wizard-consent"));
+    expect($("wizard-consent-label")).toHaveTextContent("To replace shop_copy, type its name");
+    expect(screen.queryByTestId("wizard-restore-reasons")).not.toBeInTheDocument();
     fireEvent.change($("wizard-consent"), { target: { value: "shop" } });
     expect($("wizard-restore")).toBeDisabled();
     fireEvent.change($("wizard-consent"), { target: { value: "shop_copy" } });
     expect($("wizard-restore")).toBeEnabled();
+    // The review was read down to its end: the next step still opens at its top (issue 64,
+    // storage-06: the report opened scrolled, an empty box under half a "Done").
+    Object.defineProperty($("wizard-scroll"), "scrollTop", { value: 400, writable: true });
     fireEvent.click($("wizard-restore"));
+    await waitFor(() => expect($("restore-wizard")).toHaveAttribute("data-step", "run"));
+    expect($("wizard-scroll").scrollTop).toBe(0);
 
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({

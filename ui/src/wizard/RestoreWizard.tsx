@@ -2,7 +2,7 @@
 // report. The steps' logic is the pure machine in steps.ts; this container runs the commands,
 // follows the jobs and moves between the steps, each drawn by its own file in steps/. Nothing
 // changes any database before "Restore" on the review step.
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "react";
 import { commands, type ErrorPayload, type JobFinished, type ProjectSummary, type Window } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import {
@@ -26,6 +26,7 @@ import {
 import { restoreButtonLabel } from "./destructive";
 import { ReportStep } from "./steps/ReportStep";
 import { ReviewStep } from "./steps/ReviewStep";
+import { ConsentField, OtherReasons } from "./steps/ReviewConfirm";
 import { RunStep } from "./steps/RunStep";
 import { BACKUPS_SHOWN, SourceStep } from "./steps/SourceStep";
 import { TargetStep } from "./steps/TargetStep";
@@ -33,6 +34,9 @@ import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
 import { PitrRestore } from "./pitr/PitrRestore";
 import { useFitToViewport } from "../components/useFitToViewport";
+import { formatTime } from "../components/format";
+import { archiveComponents, defaultStorage } from "./steps/ComponentsRestore";
+import { type Want, WhatBack } from "./WhatBack";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
@@ -46,6 +50,8 @@ type Props = {
   onClose: () => void;
   /** A point in time's "Look inside at this time": open the state made (`archive`, held by the app). */
   onLookInside?: (archive: string, label: string) => void;
+  /** "Some rows": look inside a backup of the project (Browse, with Recover these rows). */
+  onBrowse?: (archive: string, label: string) => void;
 };
 
 function init({ project, initialPath }: { project: string; initialPath?: string | undefined }): WizardState {
@@ -53,7 +59,7 @@ function init({ project, initialPath }: { project: string; initialPath?: string 
   return initialPath ? reducer(s, { type: "typePath", path: initialPath }) : s;
 }
 
-export function RestoreWizard({ project, initialPath, onClose, onLookInside }: Props) {
+export function RestoreWizard({ project, initialPath, onClose, onLookInside, onBrowse }: Props) {
   const [state, dispatch] = useReducer(reducer, { project, initialPath }, init);
   const store = useStore();
   // The project's backups and the other saved projects (possible targets), from the store.
@@ -75,7 +81,10 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
   }, [backups]);
   // "A point in time" is offered beside the backups when the engine has restorable windows.
   const [windows, setWindows] = useState<Window[]>([]);
-  const [mode, setMode] = useState<"backup" | "time">("backup");
+  // What the user wants back (the first question); "The project as it was at a moment" with
+  // restorable windows is the point-in-time flow, everything else goes through the steps below.
+  const [want, setWant] = useState<Want>("project");
+  const mode: "backup" | "time" = want === "moment" && windows.length > 0 ? "time" : "backup";
   // A restore to a time running: the wizard is neither left nor switched to a backup meanwhile.
   const [timeRunning, setTimeRunning] = useState(false);
   useEffect(() => {
@@ -235,8 +244,50 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
     if (canNext(state)) next(); // Enter moves on; it never starts the restore
   };
 
+  // The first question presets the steps it routes to: "Some tables" opens the review's choice
+  // on tables, "Files" ticks the storage and not the database (each once: a change stays).
+  const preset = useRef<{ tables: boolean; files: string | null }>({ tables: false, files: null });
+  useEffect(() => {
+    if (want === "tables" && state.step === "review" && !preset.current.tables && state.selectionView.mode === "all") {
+      preset.current.tables = true;
+      dispatch({ type: "setSelectionView", view: { mode: "tables" } });
+    }
+  }, [want, state.step, state.selectionView.mode]);
+  useEffect(() => {
+    if (want !== "files" || state.verify.status !== "done" || !state.source) return;
+    if (preset.current.files === state.source.path) return;
+    preset.current.files = state.source.path;
+    const m = state.verify.report.manifest;
+    if (!m || !archiveComponents(m).storage) return;
+    dispatch({ type: "setStorage", choice: defaultStorage(project) });
+    dispatch({ type: "setDatabase", on: false });
+  }, [want, state.verify, state.source, project]);
+
   const step = state.step;
   useFitToViewport(body, step);
+  // Every step opens at its top, its verdict first (issue 64, storage-06: the report opened at the
+  // review's scroll position, an empty box under half a "Done").
+  const scroller = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (scroller.current) scroller.current.scrollTop = 0;
+  }, [step]);
+  const whatBack =
+    step === "source" && !initialPath ? (
+      <WhatBack
+        want={want}
+        onWant={setWant}
+        hasTime={windows.length > 0}
+        locked={timeRunning}
+        onLookInside={
+          onBrowse && state.source?.kind === "backup" && backups
+            ? () => {
+                const b = backups.find((x) => x.id === (state.source as { backupId: string }).backupId);
+                if (b) onBrowse(b.path, `${project} · ${formatTime(b.created_at)}`);
+              }
+            : null
+        }
+      />
+    ) : null;
   return (
     <section className="wizard" aria-labelledby="wizard-title" data-testid="restore-wizard" data-step={step}>
       <div className="toolbar">
@@ -254,19 +305,9 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
         </h2>
       </div>
 
-      {step === "source" && windows.length > 0 && !timeRunning && (
-        <fieldset className="wizard-choices" data-testid="wizard-mode">
-          <legend className="muted small">Restore from</legend>
-          <label className="wizard-choice">
-            <input type="radio" name="wizard-mode" checked={mode === "backup"} onChange={() => setMode("backup")} data-testid="wizard-mode-backup" />
-            <span>A backup</span>
-          </label>
-          <label className="wizard-choice">
-            <input type="radio" name="wizard-mode" checked={mode === "time"} onChange={() => setMode("time")} data-testid="wizard-mode-time" />
-            <span>A point in time (any second the capture of changes holds)</span>
-          </label>
-        </fieldset>
-      )}
+      {/* The question sits above the point-in-time panel; in the steps, at the top of the first
+          one, inside its scrolling body (the buttons below stay in view). */}
+      {mode === "time" && whatBack}
       {mode === "time" && windows.length > 0 ? (
         <div className="panel wizard-body" data-testid="wizard-time">
           <h3 className="panel-title">A point in time</h3>
@@ -290,7 +331,8 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
       <form ref={body} className="panel wizard-body scroll-panel" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
         {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,
             restore-11: a sticky bar over the content sliced a line at its edge). */}
-        <div className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
+        <div ref={scroller} className="scroll-panel-body wizard-scroll" data-testid="wizard-scroll">
+        {whatBack}
         <h3 className="panel-title" ref={heading} tabIndex={-1} data-testid="wizard-heading">
           {STEP_TITLES[step]}
         </h3>
@@ -338,6 +380,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
         {/* No empty bar of buttons (and its divider) under Cancel or Done: only when it holds one. */}
         {(canBack(state) || step === "source" || step === "verify" || step === "target" || step === "review") && (
         <div className="scroll-panel-footer">
+        {step === "review" && <OtherReasons state={state} />}
         <div className="form-actions wizard-actions" data-testid="wizard-actions">
           {canBack(state) && (
             <button type="button" className="btn" onClick={() => dispatch({ type: "back" })} data-testid="wizard-back">
@@ -350,6 +393,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside }: P
               Next
             </button>
           )}
+          {step === "review" && <ConsentField state={state} dispatch={dispatch} />}
           {step === "review" && (
             <button
               type="button"

@@ -61,7 +61,7 @@ async fn medium_of(d: &DestinationRecord, local_dev: Option<u64>) -> Medium {
                 offsite: d.offsite && !same,
                 note: same.then(|| {
                     format!(
-                        "{} is on the same disk as the local backups: one medium, not two",
+                        "{} is on the same disk as the local backups: not a separate copy",
                         d.name
                     )
                 }),
@@ -86,12 +86,12 @@ async fn medium_of(d: &DestinationRecord, local_dev: Option<u64>) -> Medium {
                 offsite: false,
                 note: Some(if same {
                     format!(
-                        "{} (rclone {remote}) is a remote of type local on the same disk as the local backups: one medium, not offsite",
+                        "{} (rclone {remote}) is a remote of type local on the same disk as the local backups: not a separate copy",
                         d.name
                     )
                 } else {
                     format!(
-                        "{} (rclone {remote}) is a remote of type local, a folder on this computer: not offsite",
+                        "{} (rclone {remote}) is a remote of type local, a folder on this computer: not away from it",
                         d.name
                     )
                 }),

@@ -389,18 +389,24 @@ pub fn meets_321(copies: usize, media: usize, offsite: bool) -> bool {
     copies >= 3 && media >= 2 && offsite
 }
 
-/// The newest good backup's copies against 3-2-1: "2 of 3 copies, on 2 media, none offsite",
+/// The newest good backup's copies against 3-2-1: "2 of 3 copies, on 2 separate disks, none away
+/// from this computer",
 /// and whether it meets it.
 pub fn copies_line(copies: &[CopyMark]) -> (String, bool) {
     let n = copies.iter().filter(|c| c.ok).count();
     let media = places(copies);
     // As `offsite copies` counts it: any intact copy away from this computer.
     let offsite = copies.iter().any(|c| c.ok && c.offsite);
+    // The glossary's words (issue 64, remote-05: "none offsite" in an app named Offsite).
     let line = format!(
-        "{} of 3 copies, on {media} {}, {}",
+        "{} of 3 copies, on {media} separate {}, {}",
         n,
-        if media == 1 { "medium" } else { "media" },
-        if offsite { "1 offsite" } else { "none offsite" }
+        if media == 1 { "disk" } else { "disks" },
+        if offsite {
+            "1 away from this computer"
+        } else {
+            "none away from this computer"
+        }
     );
     (line, meets_321(n, media, offsite))
 }
@@ -607,7 +613,7 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
         add(
             P::CopiesShort,
             format!(
-                "{line}: 3-2-1 wants 3 copies, on 2 media, 1 offsite{}",
+                "{line}: 3-2-1 wants 3 copies, on 2 separate disks, 1 away from this computer{}",
                 media_notes(&f.copies)
             ),
         );

@@ -513,7 +513,7 @@ fn the_backup_servers_own_copy_counts_as_a_place() {
     assert_eq!(h.problems[0].kind, ProblemKind::CopiesShort, "{h:?}");
     assert_eq!(
         h.reason,
-        "2 of 3 copies, on 2 media, none offsite: 3-2-1 wants 3 copies, on 2 media, 1 offsite"
+        "2 of 3 copies, on 2 separate disks, none away from this computer: 3-2-1 wants 3 copies, on 2 separate disks, 1 away from this computer"
     );
     f.copies.push(dest("s3", true));
     let h = assess(&f);
@@ -661,7 +661,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |_| {},
             I::Copies,
             S::Done,
-            "3 of 3 copies, on 3 media, 1 offsite: 3-2-1 met.",
+            "3 of 3 copies, on 3 separate disks, 1 away from this computer: 3-2-1 met.",
             None,
         ),
         (
@@ -681,7 +681,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             },
             I::Copies,
             S::Gap,
-            "2 of 3 copies, on 2 media, none offsite: 3-2-1 wants 3 copies, on 2 media, 1 offsite.",
+            "2 of 3 copies, on 2 separate disks, none away from this computer: 3-2-1 wants 3 copies, on 2 separate disks, 1 away from this computer.",
             Some(FixAction::AddDestination),
         ),
         (

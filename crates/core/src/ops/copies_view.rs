@@ -305,7 +305,10 @@ mod tests {
         assert_eq!(view.media, 2, "{view:?}");
         assert!(!view.offsite, "the server is beside the database: {view:?}");
         let (line, _) = crate::health::copies_line(&h.copies);
-        assert!(line.starts_with("2 of 3 copies, on 2 media"), "{line}");
+        assert!(
+            line.starts_with("2 of 3 copies, on 2 separate disks"),
+            "{line}"
+        );
         assert!(
             view.summary.starts_with("2 copies on 2 media"),
             "{}",

@@ -69,5 +69,7 @@ export function destinationsCard(dests: LoadState<DestinationRecord[]>, p: LoadS
   if (dests.data.length === 0) return { light: "off", line: "none: every backup is on this computer only" };
   if (p.status !== "ready") return { light: p.status === "error" ? "warn" : undefined, line: n };
   if (p.data.meets_321) return { light: "ok", line: `${n} · 3-2-1 met` };
-  return { light: "warn", line: `${n} · ${p.data.notes[0] ?? p.data.summary}` };
+  // The count in the glossary's words (issue 64: the engine's summary said "1 medium, none offsite").
+  const counted = `${plural(p.data.copies, "copy")} on ${plural(p.data.media, "separate disk")}, ${p.data.offsite ? "1" : "none"} away from this computer`;
+  return { light: "warn", line: `${n} · ${p.data.notes[0] ?? counted}` };
 }

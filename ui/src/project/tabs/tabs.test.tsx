@@ -517,7 +517,9 @@ describe("the Protection tab's Destinations card", () => {
     const err = { code: "internal", message: "x", hint: null, retryable: false } as never;
     expect(destinationsCard({ status: "error", error: err }, { status: "loading" }).light).toBe("warn");
     expect(destinationsCard({ status: "ready", data: [dest] }, { status: "loading" }).light).toBeUndefined();
-    const noNotes = protection({ notes: [], summary: "2 copies on 2 media, none offsite" });
-    expect(destinationsCard({ status: "ready", data: [dest] }, { status: "ready", data: noNotes }).line).toBe("1 destination · 2 copies on 2 media, none offsite");
+    const noNotes = protection({ notes: [], media: 2, summary: "2 copies on 2 media, none offsite" });
+    expect(destinationsCard({ status: "ready", data: [dest] }, { status: "ready", data: noNotes }).line).toBe(
+      "1 destination · 2 copies on 2 separate disks, none away from this computer",
+    );
   });
 });

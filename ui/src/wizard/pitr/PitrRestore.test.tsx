@@ -109,10 +109,13 @@ describe("time helpers", () => {
 });
 
 describe("the restore wizard's point in time", () => {
-  it("is not offered for a project without capture windows", async () => {
+  it("without capture windows, 'as it was at a moment' says it can go back only to a backup (issue 64)", async () => {
     const calls = setup([]);
     await waitFor(() => expect(calls.some((c) => c.cmd === "pitr_status")).toBe(true));
-    expect(screen.queryByTestId("wizard-mode-time")).toBeNull();
+    fireEvent.click(screen.getByTestId("wizard-mode-time"));
+    expect(screen.getByTestId("wizard-want-moment-none")).toHaveTextContent("Point in time is off for this project");
+    expect(screen.queryByTestId("wizard-time")).toBeNull();
+    expect(screen.getByTestId("wizard-steps")).toBeInTheDocument();
   });
 
   it("time → plan in words → a saved project → restore → progress → report", async () => {
@@ -135,7 +138,7 @@ describe("the restore wizard's point in time", () => {
     await screen.findByTestId("pitr-running");
     // While it runs the wizard is not left, nor switched to a backup.
     expect(screen.getByTestId("wizard-close")).toBeDisabled();
-    expect(screen.queryByTestId("wizard-mode")).toBeNull();
+    expect(screen.getByTestId("wizard-mode")).toBeDisabled();
     await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: "staging", password: null }));
     await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled());
     const done: JobFinished = {

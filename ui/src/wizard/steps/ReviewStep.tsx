@@ -1,8 +1,8 @@
 // Step 4: the ONE plan, a section per component of the request: the database (what will be
 // created, replaced and kept, the safety backup), the storage (objects written, skipped and
 // deleted per bucket), the configuration (the differences, and the settings that will be written);
-// every section's blockers in one list, and the typed consents (the database's name before a
-// non-empty database is replaced, "mirror" before a storage mirror deletes objects).
+// every section's blockers in one list, and the typed "mirror" before a storage mirror deletes
+// objects (the database's name is typed beside the button: ReviewConfirm.tsx).
 import { useState } from "react";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
@@ -12,11 +12,9 @@ import {
   type ConfigChoice,
   MIRROR_WORD,
   needsArbitrarySqlConsent,
-  needsConsent,
   needsMirrorConsent,
   readyPlan,
   readyRestorePlan,
-  restoreDisabledReasons,
 } from "../steps";
 import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
@@ -170,7 +168,6 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
   const plan = readyPlan(state);
   const whole = readyRestorePlan(state)!;
   const blocking = blockers(state);
-  const reasons = restoreDisabledReasons(state);
   const warning = destructiveWarning(whole);
   return (
     <div data-testid="wizard-plan">
@@ -211,24 +208,6 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         </div>
       )}
 
-      {plan && needsConsent(state) && (
-        <div className="field wizard-consent">
-          <label htmlFor="wizard-consent">
-            To replace the contents of <strong className="mono">{plan.target_database}</strong>, type its name:
-          </label>
-          <input
-            id="wizard-consent"
-            type="text"
-            className="mono"
-            autoComplete="off"
-            spellCheck={false}
-            value={state.consent}
-            onChange={(e) => dispatch({ type: "typeConsent", text: e.target.value })}
-            data-testid="wizard-consent"
-          />
-        </div>
-      )}
-
       {needsMirrorConsent(state) && (
         <div className="field wizard-consent">
           <label htmlFor="wizard-storage-consent">
@@ -248,11 +227,6 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         </div>
       )}
 
-      {reasons.length > 0 && (
-        <p className="muted small" data-testid="wizard-restore-reasons">
-          {reasons[reasons.length - 1]}
-        </p>
-      )}
     </div>
   );
 }
