@@ -84,8 +84,7 @@ fn last_restore(cli: &Cli) -> Value {
 }
 
 #[test]
-fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_restore_works_again()
-{
+fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_restore_works_again() {
     let pg = TestCluster::shared();
     let db = source(pg, "killpar", 600_000);
     let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
@@ -94,7 +93,15 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     let archive = b["path"].as_str().unwrap().to_string();
     let dst = pg.unique_db("killpardst");
     let url = pg.url(&dst);
-    let restore = ["restore", archive.as_str(), "--to", &url, "--yes", "--jobs", "2"];
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &url,
+        "--yes",
+        "--jobs",
+        "2",
+    ];
 
     let mut child = cli
         .cmd(&restore)
@@ -108,7 +115,10 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     // What the killed restore made is there until Offsite next starts (the old end of the
     // story: a target left partly restored, and the same restore refused).
     let left = objects(pg, &dst);
-    assert!(left > 0, "the kill came after the restore had created something");
+    assert!(
+        left > 0,
+        "the kill came after the restore had created something"
+    );
 
     // The next command finds the job, returns the target to how it was and says so.
     let job = last_restore(&cli);
@@ -117,10 +127,17 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     let message = job["error_message"].as_str().unwrap();
     assert!(message.contains("dropped again"), "{job}");
     assert!(
-        job["error_hint"].as_str().unwrap().contains("offsite restore"),
+        job["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("offsite restore"),
         "{job}"
     );
-    assert_eq!(objects(pg, &dst), 0, "the target is empty again ({left} before)");
+    assert_eq!(
+        objects(pg, &dst),
+        0,
+        "the target is empty again ({left} before)"
+    );
     let history = cli.run(&["history"]);
     let text = String::from_utf8_lossy(&history.stdout);
     assert!(text.contains("interrupted"), "{text}");
@@ -134,4 +151,117 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     );
     fidelity_snapshot(pg, &dst).assert_same_as(&fidelity_snapshot(pg, &db));
     assert_eq!(last_restore(&cli)["state"], "succeeded");
+}
+
+/// Files under `dir` (recursively) whose name contains `part`.
+fn files_named(dir: &std::path::Path, part: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().unwrap().to_string_lossy().contains(part) {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_works_again() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("killrcv");
+    pg.psql(
+        &db,
+        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
+         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
+         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
+             body text);
+         INSERT INTO events (org_id, body) SELECT 1 + g % 2, repeat(md5(g::text), 4)
+           FROM generate_series(1, 800000) g;",
+    );
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killrcv", "--db", &pg.url(&db)], 0);
+    cli.json(&["backup", "killrcv"], 0);
+    let before: String = pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1");
+    pg.psql(
+        &db,
+        "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
+    );
+    let url = pg.url(&db);
+    let recover = [
+        "recover",
+        "killrcv:latest",
+        "--table",
+        "orgs",
+        "--where",
+        "id=1",
+        "--children",
+        "--to",
+        url.as_str(),
+        "--yes",
+    ];
+    let mut child = cli
+        .cmd(&recover)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Mid-load: the recovery's transaction has its id and writes (rows arriving in the
+    // target's temporary tables).
+    let writing = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND backend_xid IS NOT NULL AND state = 'active' AND pid <> pg_backend_pid()"
+    );
+    let began = Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "offsite ended before the recovery wrote"
+        );
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "the recovery never began to write"
+        );
+        if pg.psql("postgres", &writing) != "0" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(&mut child);
+
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(
+        job["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("rolled the recovery's transaction back"),
+        "{job}"
+    );
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM orgs WHERE id = 1"), "0");
+    let left = files_named(cli.data.path(), ".offsite-tmp-undo-");
+    assert!(
+        left.is_empty(),
+        "the unfinished undo file is gone: {left:?}"
+    );
+
+    // The same recovery again: no manual step.
+    let out = cli.cmd(&recover).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1"),
+        before
+    );
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
 }

@@ -69,6 +69,75 @@ impl RecordJournal for JobJournal {
     }
 }
 
+/// What a recovery's journal holds: its undo id, and the transaction it writes in once begun.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct RecoverUndo {
+    undo_id: String,
+    txid: Option<i64>,
+}
+
+/// A recovery job's journal in the catalog: recorded before the recovery connects to write,
+/// and again with its transaction id before its first write.
+pub(crate) struct RecoverJournal {
+    engine: Engine,
+    entry: JournalEntry,
+    undo_id: String,
+}
+
+impl RecoverJournal {
+    pub(crate) async fn record(
+        engine: &Engine,
+        job_id: String,
+        spec: &ConnSpec,
+        target_project: Option<String>,
+        archive: &std::path::Path,
+        undo_id: &str,
+    ) -> Result<RecoverJournal> {
+        let j = RecoverJournal {
+            engine: engine.clone(),
+            entry: JournalEntry {
+                job_id,
+                work: JournalWork::Recover,
+                target: spec.to_url(),
+                target_project,
+                target_label: label_of(spec),
+                target_empty: false,
+                archive: archive.to_string_lossy().into_owned(),
+                undo: String::new(),
+                recorded_at: String::new(),
+            },
+            undo_id: undo_id.to_string(),
+        };
+        j.save(None).await?;
+        Ok(j)
+    }
+
+    async fn save(&self, txid: Option<i64>) -> Result<()> {
+        let undo = serde_json::to_string(&RecoverUndo {
+            undo_id: self.undo_id.clone(),
+            txid,
+        })
+        .map_err(|e| Error::internal(format!("encoding a recovery's journal: {e}")))?;
+        let mut entry = self.entry.clone();
+        entry.undo = undo;
+        self.engine
+            .catalog
+            .record_journal(&entry)
+            .await
+            .map_err(|e| {
+                e.context(
+                    "recording what the recovery is about to do failed, so nothing was recovered",
+                )
+            })
+    }
+}
+
+impl crate::recover::RecordTxid for RecoverJournal {
+    fn record(&self, txid: i64) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.save(Some(txid)))
+    }
+}
+
 fn label_of(spec: &ConnSpec) -> String {
     format!("database {} on {}", spec.database, spec.location())
 }
@@ -136,6 +205,116 @@ async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -
     if engine.catalog.journal(&entry.job_id).await?.is_none() {
         return Ok(true);
     }
+    let (message, hint, settled) = match entry.work {
+        JournalWork::Recover => settle_recover(engine, entry, target).await?,
+        JournalWork::RestoreParallel | JournalWork::RestoreOne => {
+            settle_restore(engine, entry, target).await?
+        }
+    };
+    engine
+        .catalog
+        .settle_journal(&entry.job_id, &message, &hint, settled)
+        .await?;
+    Ok(settled)
+}
+
+/// What an interrupted recovery left: its transaction committed (its undo file is named now),
+/// or not (the server rolled it back; its unfinished undo file goes) — asked of the server by
+/// the transaction id the journal holds.
+async fn settle_recover(
+    engine: &Engine,
+    entry: &JournalEntry,
+    target: &RestoreTarget,
+) -> Result<(String, String, bool)> {
+    let undo: RecoverUndo = serde_json::from_str(&entry.undo).map_err(|e| {
+        Error::internal(format!(
+            "the journal of job {} is unreadable: {e}",
+            entry.job_id
+        ))
+    })?;
+    let label = &entry.target_label;
+    let dir = engine.data_dir.join(crate::ops::recover::RECOVER_DIR);
+    let again = "run the same recovery again (offsite recover …)";
+    let rolled_back = |why: &str| {
+        crate::recover::remove_left_undo(&dir, &undo.undo_id);
+        (
+            format!(
+                "interrupted (Offsite stopped while it ran): {why}, so {label} holds none of \
+                 the recovery's rows"
+            ),
+            again.to_string(),
+            true,
+        )
+    };
+    let Some(txid) = undo.txid else {
+        return Ok(rolled_back("the recovery had not begun to write"));
+    };
+    let status = async {
+        let mut conn = target.spec.connect(target.password.as_deref()).await?;
+        let status: Option<String> = sqlx::query_scalar("SELECT txid_status($1)::text")
+            .bind(txid)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| target.spec.map_sqlx(e))?;
+        let _ = sqlx::Connection::close(conn).await;
+        Ok::<_, Error>(status)
+    }
+    .await;
+    Ok(match status.as_ref().map(|s| s.as_deref()) {
+        Ok(Some("committed")) => match crate::recover::register_left_undo(&dir, &undo.undo_id) {
+            Ok(Some(_)) => (
+                format!(
+                    "interrupted (Offsite stopped while it ran) after the recovery had \
+                     committed: its rows are in {label}"
+                ),
+                format!(
+                    "nothing is left to do; to take the recovery back: offsite recover --undo {}",
+                    undo.undo_id
+                ),
+                true,
+            ),
+            _ => (
+                format!(
+                    "interrupted (Offsite stopped while it ran) after the recovery had \
+                     committed: its rows are in {label}, but its undo file was not complete, \
+                     so Offsite cannot take it back"
+                ),
+                "check the recovered rows in the target".to_string(),
+                true,
+            ),
+        },
+        Ok(Some("aborted")) | Ok(None) => {
+            rolled_back("the server rolled the recovery's transaction back")
+        }
+        Ok(Some(other)) => (
+            format!(
+                "interrupted (Offsite stopped while it ran): the recovery's transaction is still \
+                 {other} on the server"
+            ),
+            "run offsite history again in a moment: it asks the server again".to_string(),
+            false,
+        ),
+        Err(e) => (
+            format!(
+                "interrupted (Offsite stopped while it ran): whether the recovery committed in \
+                 {label} is not known: {}",
+                e.message()
+            ),
+            format!(
+                "{again}: it asks the server first (a URL target's password in PGPASSWORD); or \
+                 run offsite history once {label} can be reached"
+            ),
+            false,
+        ),
+    })
+}
+
+/// What an interrupted restore left (see the module's description).
+async fn settle_restore(
+    engine: &Engine,
+    entry: &JournalEntry,
+    target: &RestoreTarget,
+) -> Result<(String, String, bool)> {
     let note: JournalNote = serde_json::from_str(&entry.undo).map_err(|e| {
         Error::internal(format!(
             "the journal of job {} is unreadable: {e}",
@@ -144,7 +323,7 @@ async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -
     })?;
     let label = &entry.target_label;
     let again = again_command(engine, entry).await;
-    let (message, hint, settled) = match note {
+    Ok(match note {
         JournalNote::Parallel(undo) => {
             let archive = PathBuf::from(&entry.archive);
             let keys = crate::ops::encrypted_read::project_keys_of_archive(engine, &archive)
@@ -205,12 +384,7 @@ async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -
                 true,
             )
         }
-    };
-    engine
-        .catalog
-        .settle_journal(&entry.job_id, &message, &hint, settled)
-        .await?;
-    Ok(settled)
+    })
 }
 
 /// `--to` of the journal's target: the saved project's name, or the URL (no password).
