@@ -196,9 +196,8 @@ pub(crate) async fn settle_target(engine: &Engine, target: &RestoreTarget) -> Re
 /// either way the job says what is there. `Ok(false)` also when another process holds the
 /// journal's lock (it settles it).
 async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -> Result<bool> {
-    let Some(_lock) =
-        crate::ops::runner::try_named_lock(engine, &format!("journal-{}.lock", entry.job_id))?
-    else {
+    let lock_name = format!("journal-{}.lock", entry.job_id);
+    let Some(lock) = crate::ops::runner::try_named_lock(engine, &lock_name)? else {
         return Ok(false);
     };
     // Settled meanwhile by the process that held the lock.
@@ -215,6 +214,11 @@ async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -
         .catalog
         .settle_journal(&entry.job_id, &message, &hint, settled)
         .await?;
+    drop(lock);
+    if settled {
+        // Nothing will settle this journal again: its lock file goes.
+        let _ = std::fs::remove_file(engine.data_dir.join("locks").join(&lock_name));
+    }
     Ok(settled)
 }
 
