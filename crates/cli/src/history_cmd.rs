@@ -27,8 +27,7 @@ pub struct HistoryArgs {
     /// Only jobs started this way: manual, schedule, catch_up, retry, cli or retention.
     #[arg(long, value_name = "TRIGGER")]
     pub trigger: Option<String>,
-    /// Only jobs in this state: running, cancelling, cancelled, succeeded, failed or
-    /// interrupted (its process stopped while it ran).
+    /// Only jobs in this state: running, cancelling, cancelled, succeeded, failed, interrupted.
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
 }
