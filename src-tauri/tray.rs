@@ -193,7 +193,7 @@ pub fn short_time(timestamp: &str) -> String {
 pub fn project_state(summary: &ProjectSummary, last_backup_job: Option<&JobRecord>) -> String {
     match last_backup_job.map(|j| j.state) {
         Some(JobState::Running | JobState::Cancelling) => return "backing up…".into(),
-        Some(JobState::Failed) => {
+        Some(JobState::Failed | JobState::Interrupted) => {
             return match last_backup_job.and_then(|j| j.finished_at.as_deref()) {
                 Some(at) => format!("failed {}", short_time(at)),
                 None => "failed".into(),

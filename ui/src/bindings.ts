@@ -2249,7 +2249,13 @@ created_project: boolean; backup: BackupRecord } |
 { kind: "at_state"; archive: string; state: AtState };
 
 /**  Where a job is in its life. */
-export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";
+export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed" | 
+/**
+ *  Its process stopped while it ran (crash, power loss, killed): found at the next
+ *  start, which also returned its target to how it was where the job left a journal
+ *  (issue 63; the job's message says what is there).
+ */
+"interrupted";
 
 /**  What started a job; recorded in the job's row (`jobs.trigger`). */
 export type JobTrigger = 

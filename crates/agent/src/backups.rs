@@ -305,7 +305,7 @@ fn view(
             started.as_ref().map(|r| r.progress()).unwrap_or(0),
         ),
         JobState::Succeeded => ("COMPLETED", 100),
-        JobState::Failed | JobState::Cancelled => (
+        JobState::Failed | JobState::Cancelled | JobState::Interrupted => (
             "FAILED",
             started.as_ref().map(|r| r.progress()).unwrap_or(0),
         ),

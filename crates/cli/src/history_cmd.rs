@@ -27,7 +27,7 @@ pub struct HistoryArgs {
     /// Only jobs started this way: manual, schedule, catch_up, retry, cli or retention.
     #[arg(long, value_name = "TRIGGER")]
     pub trigger: Option<String>,
-    /// Only jobs in this state: running, cancelling, cancelled, succeeded or failed.
+    /// Only jobs in this state: running, cancelling, cancelled, succeeded, failed, interrupted.
     #[arg(long, value_name = "STATE")]
     pub state: Option<String>,
 }
@@ -67,7 +67,7 @@ fn filter_of(a: &HistoryArgs) -> Result<JobFilter> {
             a.state.as_deref(),
             "job state",
             JobState::parse,
-            "running, cancelling, cancelled, succeeded, failed",
+            "running, cancelling, cancelled, succeeded, failed, interrupted",
         )?,
         limit: a.limit,
     })

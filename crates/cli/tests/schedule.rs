@@ -595,7 +595,7 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
     assert_eq!(runs[0]["state"], "succeeded", "{report}");
     let backups = cli.json_at(later, &["backups", "sched-kill"], 0);
     assert_eq!(backups["backups"].as_array().unwrap().len(), 1, "{backups}");
-    // The killed process's job is in the history as failed, `interrupted`, by the schedule;
+    // The killed process's job is in the history as `interrupted`, by the schedule;
     // the retry is its own job.
     let jobs = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let engine = offsite_core::Engine::open(
@@ -618,8 +618,8 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
     assert_eq!(backup_jobs.len(), 2, "{jobs:?}");
     let killed = backup_jobs
         .iter()
-        .find(|j| j.state == JobState::Failed)
-        .unwrap_or_else(|| panic!("no failed job: {jobs:?}"));
+        .find(|j| j.state == JobState::Interrupted)
+        .unwrap_or_else(|| panic!("no interrupted job: {jobs:?}"));
     assert_eq!(
         killed.error_code.as_deref(),
         Some("interrupted"),

@@ -71,3 +71,27 @@ describe("a failed job's detail", () => {
     expect(cell).toHaveTextContent(/the server does not answer/);
   });
 });
+
+describe("a job whose process died", () => {
+  it("shows as Interrupted, with what the next start found (issue 63)", () => {
+    render(
+      <JobTable
+        jobs={[
+          job({
+            id: "k",
+            kind: "restore",
+            state: "interrupted",
+            backup_id: null,
+            error_code: "interrupted",
+            error_message: "interrupted (Offsite stopped while it ran): what it had created was dropped again",
+            error_hint: "run the restore again",
+          }),
+        ]}
+        backupSizes={new Map()}
+      />,
+    );
+    const state = screen.getByText("Interrupted");
+    expect(state).toHaveClass("state-interrupted");
+    expect(state.closest("tr")).toHaveTextContent(/what it had created was dropped again/);
+  });
+});

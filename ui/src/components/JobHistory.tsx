@@ -11,6 +11,7 @@ const STATE_LABEL: Record<JobState, string> = {
   cancelled: "Cancelled",
   succeeded: "Succeeded",
   failed: "Failed",
+  interrupted: "Interrupted",
 };
 
 function duration(job: JobRecord): string {

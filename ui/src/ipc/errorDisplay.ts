@@ -265,7 +265,11 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     "retry",
     "open_backup_folder",
   ]),
-  interrupted: failed("The job was interrupted", "Nothing was kept from it: run it again.", ["retry"]),
+  interrupted: failed(
+    "The job was interrupted",
+    "Its process stopped while it ran; the next start put its target back where it could, and its message says what is there: run it again.",
+    ["retry"],
+  ),
   conflict: failed(
     "The file is not what Offsite recorded",
     "It changed on disk since Offsite wrote it: verify it, or use another backup.",

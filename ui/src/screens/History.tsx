@@ -9,7 +9,7 @@ import { JOB_KIND_WORDS } from "../words";
 
 const KINDS: JobKind[] = ["backup", "verify", "restore", "recover", "import", "prune", "pull", "drill"];
 const TRIGGERS: JobTrigger[] = ["manual", "schedule", "catch_up", "retry", "cli", "retention"];
-const STATES: JobState[] = ["running", "cancelling", "cancelled", "succeeded", "failed"];
+const STATES: JobState[] = ["running", "cancelling", "cancelled", "succeeded", "failed", "interrupted"];
 
 export const TRIGGER_LABEL: Record<JobTrigger, string> = {
   manual: "Manual",

@@ -1,6 +1,6 @@
 //! The `jobs` table: every backup, verification, restore and import that ran or runs, with its
-//! state, progress counters and outcome. A job of a process that went away is failed as
-//! interrupted at the next start ([`Catalog::fail_stale_jobs`]).
+//! state, progress counters and outcome. A job of a process that went away is `interrupted` at
+//! the next start ([`Catalog::interrupt_job`]).
 
 use super::sql::{changed_a_row, db_error, is_foreign_key_violation, new_id, to_i64};
 use super::Catalog;
@@ -53,16 +53,26 @@ text_enum! {
         Cancelled = "cancelled",
         Succeeded = "succeeded",
         Failed = "failed",
+        /// Its process stopped while it ran (crash, power loss, killed): found at the next
+        /// start, which also returned its target to how it was where the job left a journal
+        /// (issue 63; the job's message says what is there).
+        Interrupted = "interrupted",
     }
 }
 
 impl JobState {
-    /// Cancelled, succeeded or failed: the job will not change any more.
+    /// Cancelled, succeeded, failed or interrupted: the job will not change any more.
     pub fn is_finished(self) -> bool {
         matches!(
             self,
-            JobState::Cancelled | JobState::Succeeded | JobState::Failed
+            JobState::Cancelled | JobState::Succeeded | JobState::Failed | JobState::Interrupted
         )
+    }
+
+    /// Failed or interrupted: the job did not do what it was started for (and was not
+    /// cancelled).
+    pub fn is_failure(self) -> bool {
+        matches!(self, JobState::Failed | JobState::Interrupted)
     }
 }
 
@@ -263,7 +273,8 @@ impl Catalog {
     ///
     /// A job can be finished once. The exception is a job that [`Catalog::fail_stale_jobs`]
     /// marked as interrupted while its process was in fact still running (another Offsite process
-    /// started meanwhile): the real outcome replaces that guess.
+    /// started meanwhile): the real outcome replaces that guess. A finished job's journal goes
+    /// with it: the job undid its own work, or had none to undo.
     pub async fn finish_job(&self, id: &str, outcome: JobOutcome) -> Result<()> {
         let (state, backup_id, code, message, hint, detail) = match outcome {
             JobOutcome::Succeeded { backup_id } => {
@@ -291,7 +302,8 @@ impl Catalog {
         let done = sqlx::query(
             "UPDATE jobs SET state = ?, finished_at = ?, backup_id = COALESCE(?, backup_id), \
              error_code = ?, error_message = ?, error_hint = ?, error_detail = ? \
-             WHERE id = ? AND (state IN ('running', 'cancelling') OR (state = 'failed' AND error_message = ?))",
+             WHERE id = ? AND (state IN ('running', 'cancelling', 'interrupted') \
+             OR (state = 'failed' AND error_message = ?))",
         )
         .bind(state)
         .bind(self.now())
@@ -322,6 +334,11 @@ impl Catalog {
                 job.state
             )));
         }
+        sqlx::query("DELETE FROM job_journal WHERE job_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&what, e))?;
         super::notify::enqueue_job_event(&mut tx, id).await?;
         // What retention will remove may have changed (a new backup, a prune): the retention
         // watcher looks again at the next check instead of within its hour.
@@ -388,36 +405,50 @@ impl Catalog {
         .map_err(|e| db_error("listing jobs", e))
     }
 
-    /// After a crash: jobs still `running` become `failed` ("interrupted (Offsite stopped while it
-    /// ran)"), jobs still `cancelling` become `cancelled`. Returns how many were changed.
+    /// After a crash: jobs still `running` or `cancelling` become `interrupted` ("interrupted
+    /// (Offsite stopped while it ran)"). Returns how many were changed.
     ///
-    /// Call it at start-up, before this process starts jobs of its own. The catalog cannot tell a
-    /// job of a crashed process from one another live Offsite process is running; if that process
-    /// finishes the job later, its real outcome replaces the "interrupted" one.
+    /// The catalog cannot tell a job of a crashed process from one another live Offsite process
+    /// is running: the engine calls [`Catalog::interrupt_job`] only for jobs whose liveness lock
+    /// is free (ops/runner.rs). This sweeps them all (tests, a catalog no process uses); if a
+    /// process finishes such a job later, its real outcome replaces the "interrupted" one.
     pub async fn fail_stale_jobs(&self) -> Result<u64> {
-        let now = self.now();
-        let what = "marking interrupted jobs as failed";
-        let mut tx = self.pool().begin().await.map_err(|e| db_error(what, e))?;
-        let failed = sqlx::query(
-            "UPDATE jobs SET state = 'failed', finished_at = ?, error_code = ?, error_message = ?, error_hint = ? \
-             WHERE state = 'running'",
+        let mut changed = 0;
+        for job in self.jobs(None, u32::MAX).await? {
+            if matches!(job.state, JobState::Running | JobState::Cancelling)
+                && self.interrupt_job(&job.id).await?
+            {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// A job whose process stopped while it ran becomes `interrupted`, finished now, with the
+    /// code `interrupted`; its notification is queued with it. Its journal (if any) stays for
+    /// the start that settles it. Returns false when it had already finished.
+    pub async fn interrupt_job(&self, id: &str) -> Result<bool> {
+        let what = format!("marking job {id} as interrupted");
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'interrupted', finished_at = ?, error_code = ?, \
+             error_message = ?, error_hint = ?, error_detail = NULL \
+             WHERE id = ? AND state IN ('running', 'cancelling')",
         )
-        .bind(&now)
+        .bind(self.now())
         .bind(ErrorKind::Interrupted.code())
         .bind(INTERRUPTED_MESSAGE)
         .bind(INTERRUPTED_HINT)
+        .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(|e| db_error(what, e))?;
-        let cancelled = sqlx::query(
-            "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE state = 'cancelling'",
-        )
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| db_error(what, e))?;
-        tx.commit().await.map_err(|e| db_error(what, e))?;
-        Ok(failed.rows_affected() + cancelled.rows_affected())
+        .map_err(|e| db_error(&what, e))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::notify::enqueue_job_event(&mut tx, id).await?;
+        tx.commit().await.map_err(|e| db_error(&what, e))?;
+        Ok(true)
     }
 }
 
@@ -591,7 +622,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fail_stale_jobs_fails_running_and_cancels_cancelling() {
+    async fn fail_stale_jobs_interrupts_running_and_cancelling() {
         let c = catalog().await;
         let running = c.start_job(JobKind::Backup, None).await.unwrap();
         let cancelling = c.start_job(JobKind::Restore, None).await.unwrap();
@@ -603,14 +634,14 @@ mod tests {
 
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 2);
         let r = c.job(&running.id).await.unwrap();
-        assert_eq!(r.state, JobState::Failed);
+        assert_eq!(r.state, JobState::Interrupted);
         assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
         // The same code as the runner's own path (ops/runner.rs), which the scheduler's retry of
         // an interrupted run looks for (ops/schedule.rs `interrupted_job`).
         assert_eq!(r.error_code.as_deref(), Some("interrupted"));
         assert!(r.error_hint.is_some() && r.finished_at.is_some());
         let r = c.job(&cancelling.id).await.unwrap();
-        assert_eq!(r.state, JobState::Cancelled);
+        assert_eq!(r.state, JobState::Interrupted);
         assert!(r.finished_at.is_some());
         assert_eq!(c.job(&done.id).await.unwrap().state, JobState::Succeeded);
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 0);
@@ -703,6 +734,7 @@ mod tests {
             JobState::Cancelled,
             JobState::Succeeded,
             JobState::Failed,
+            JobState::Interrupted,
         ] {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
             assert_eq!(

@@ -79,7 +79,7 @@ impl Catalog {
                SUM(CASE WHEN COALESCE(j.finished_at, j.started_at) > COALESCE( \
                  (SELECT MAX(s.finished_at) FROM jobs s WHERE s.project_id = j.project_id \
                     AND s.kind = 'backup' AND s.state = 'succeeded'), '') THEN 1 ELSE 0 END) \
-             FROM jobs j WHERE j.kind = 'backup' AND j.state = 'failed' \
+             FROM jobs j WHERE j.kind = 'backup' AND j.state IN ('failed', 'interrupted') \
                AND j.project_id IS NOT NULL GROUP BY j.project_id",
         )
         .fetch_all(self.pool())

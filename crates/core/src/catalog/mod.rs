@@ -65,6 +65,7 @@ mod drill_settings;
 mod drills;
 mod encryption;
 mod jobs;
+mod journal;
 mod metrics;
 mod notify;
 mod notify_conditions;
@@ -108,6 +109,7 @@ pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };
+pub use journal::{JournalEntry, JournalWork};
 pub use metrics::ProjectMetricsRow;
 pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use notify_conditions::ConditionRecord;

@@ -180,6 +180,12 @@ pub(crate) async fn enqueue_job_event(conn: &mut SqliteConnection, id: &str) -> 
         return Ok(0);
     };
     let finished = finished.unwrap_or_else(|| started.clone());
+    // A job whose process died is a failure to the people told (its code says `interrupted`).
+    let state = if state == "interrupted" {
+        "failed".to_string()
+    } else {
+        state
+    };
     let retry = match (&pid, kind.as_str(), state.as_str()) {
         (Some(p), "backup", "failed") => scheduled_retry(conn, id, p, code.as_deref()).await?,
         _ => None,

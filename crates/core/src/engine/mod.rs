@@ -86,8 +86,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Open the catalog in the data folder (bringing its schema up to date) and mark jobs that
-    /// a crashed process left running as failed.
+    /// Open the catalog in the data folder (bringing its schema up to date), mark jobs that
+    /// a crashed process left running as interrupted, and settle what they left (their
+    /// journals: see [`ops::interrupted`]).
     pub async fn open(config: EngineConfig) -> Result<Engine> {
         let data_dir = match config.data_dir {
             Some(d) => d,
@@ -108,6 +109,8 @@ impl Engine {
             inputs: config.inputs,
         };
         ops::runner::fail_interrupted_jobs(&engine).await?;
+        // What an interrupted job left in its target: returned to how it was, or said.
+        ops::interrupted::settle_all(&engine).await?;
         // A drill killed on the way left its throwaway cluster running: stop and remove it.
         ops::drill::sweep_clusters(&engine).await;
         Ok(engine)

@@ -202,7 +202,7 @@ async fn project_facts(
         .await?
         .into_iter()
         .find(|j| {
-            j.kind == JobKind::Backup && matches!(j.state, JobState::Succeeded | JobState::Failed)
+            j.kind == JobKind::Backup && (j.state == JobState::Succeeded || j.state.is_failure())
         })
         .map(|j| LastRun {
             finished_at: j.finished_at.unwrap_or(j.started_at),

@@ -7,6 +7,7 @@
 //! |--------------|-----------------------------------------------------------------------|
 //! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
 //! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
+//! | `interrupted` | a job's journal; what an interrupted job left, settled at the next start |
 //! | `backup`     | back up a project's database                                          |
 //! | `backup_marks` | pin / unpin a backup; a project's canary thresholds                 |
 //! | `delete_backup` | `offsite delete`: a backup here and, asked, at every destination; the last good copy guarded |
@@ -75,6 +76,7 @@ pub(crate) mod encrypted_read;
 pub mod encryption;
 pub mod fetch_copy;
 pub mod import;
+pub(crate) mod interrupted;
 pub mod job;
 pub mod keys;
 pub mod new_project;

@@ -81,9 +81,30 @@ impl Engine {
             DatabaseTo::Project(name) => Some(self.catalog.project(name).await?),
             DatabaseTo::Connection { .. } => None,
         };
+        if !req.dry_run {
+            // What a killed job on the same database left is settled first (issue 63).
+            crate::ops::interrupted::settle_target(self, &target).await?;
+        }
         let engine = self.clone();
-        let body = move |reporter: Reporter, cancel: CancellationToken| async move {
+        let target_project = project.as_ref().map(|p| p.id.clone());
+        let body = move |reporter: Reporter, cancel: CancellationToken, job_id: Option<String>| async move {
             let mut conn = target.spec.connect(target.password.as_deref()).await?;
+            let undo_id = new_undo_id(&engine);
+            // The job's journal, before anything is written (issue 63).
+            let journal = match job_id {
+                Some(job_id) => Some(
+                    crate::ops::interrupted::RecoverJournal::record(
+                        &engine,
+                        job_id,
+                        &target.spec,
+                        target_project,
+                        &resolved.path,
+                        &undo_id,
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
             let input = RecoverInput {
                 archive: &resolved.path,
                 target_label: req.to.label(),
@@ -91,15 +112,18 @@ impl Engine {
                 rows: &req.rows,
                 dry_run: req.dry_run,
                 undo_dir: engine.data_dir.join(RECOVER_DIR),
-                undo_id: new_undo_id(&engine),
+                undo_id,
                 created_at: crate::clock::format_timestamp(engine.clock.now()),
                 reporter: &reporter,
                 cancel: &cancel,
+                journal: journal
+                    .as_ref()
+                    .map(|j| j as &dyn crate::recover::RecordTxid),
             };
             recover::recover(&mut conn, input).await
         };
         if req.dry_run {
-            let report = body(Reporter::silent(), CancellationToken::new()).await?;
+            let report = body(Reporter::silent(), CancellationToken::new(), None).await?;
             return Ok(RecoverOutcome {
                 job_id: None,
                 report,
@@ -111,7 +135,13 @@ impl Engine {
             project.as_ref(),
             start,
             |_| None,
-            |job| body(job.reporter.clone(), job.cancel.clone()),
+            |job| {
+                body(
+                    job.reporter.clone(),
+                    job.cancel.clone(),
+                    Some(job.id.clone()),
+                )
+            },
         )
         .await?;
         Ok(RecoverOutcome {

@@ -268,6 +268,12 @@ pub(crate) async fn run(
 ) -> Result<RestoreOutcome> {
     let r = resolve(engine, &req).await?;
     let project = job_project(engine, &req).await?;
+    if let Some((target, _)) = &r.database {
+        // What a killed restore into the same database left goes first (issue 63).
+        super::interrupted::settle_target(engine, target)
+            .await
+            .map_err(|e| password_hint(engine, &r, e))?;
+    }
     let (job_id, report) = runner::run(
         engine,
         JobKind::Restore,
@@ -275,7 +281,7 @@ pub(crate) async fn run(
         start,
         |_| None,
         |job| async move {
-            execute(&r, &job)
+            execute(&r, &job, Some(engine))
                 .await
                 .map_err(|e| password_hint(engine, &r, e))
         },
@@ -292,15 +298,20 @@ pub(crate) async fn run_within(
     job: &RunningJob,
 ) -> Result<RestoreReport> {
     let r = resolve(engine, &req).await?;
-    execute(&r, job)
+    execute(&r, job, None)
         .await
         .map_err(|e| password_hint(engine, &r, e))
 }
 
 /// The job's body: refuse on the storage's and configuration's blockers before anything is
 /// changed, then restore each component in turn (the database plans and refuses on its own
-/// blockers before it changes anything).
-async fn execute(r: &Resolved, job: &RunningJob) -> Result<RestoreReport> {
+/// blockers before it changes anything). `journal`: the database restore records what it is
+/// about to do in the job's journal (not within a drill: its throwaway cluster dies with it).
+async fn execute(
+    r: &Resolved,
+    job: &RunningJob,
+    journal: Option<&Engine>,
+) -> Result<RestoreReport> {
     let started = Instant::now();
     let mut report = RestoreReport {
         archive: r.archive.clone(),
@@ -323,7 +334,11 @@ async fn execute(r: &Resolved, job: &RunningJob) -> Result<RestoreReport> {
     }
     if let Some((target, opts)) = &r.database {
         job.reporter.component(Some(Component::Database));
-        let d = restore_database_as(r, target, opts, job)
+        let mut opts = opts.clone();
+        if let Some(engine) = journal {
+            opts.journal = Some(journal_of(engine, r, target, job).await?);
+        }
+        let d = restore_database_as(r, target, &opts, job)
             .await
             .map_err(|e| stopped(e, Component::Database, &report, r))?;
         report.ok &= d.ok;
@@ -358,6 +373,28 @@ async fn execute(r: &Resolved, job: &RunningJob) -> Result<RestoreReport> {
     job.reporter.component(None);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The job's journal for the database restore into `target`.
+async fn journal_of(
+    engine: &Engine,
+    r: &Resolved,
+    target: &RestoreTarget,
+    job: &RunningJob,
+) -> Result<crate::postgres::restore::Journal> {
+    let target_project = match &r.database_project {
+        Some(name) => Some(engine.catalog.project(name).await?.id),
+        None => None,
+    };
+    Ok(crate::postgres::restore::Journal(std::sync::Arc::new(
+        super::interrupted::JobJournal {
+            engine: engine.clone(),
+            job_id: job.id.clone(),
+            target: target.clone(),
+            target_project,
+            archive: r.archive.clone(),
+        },
+    )))
 }
 
 /// The error of the component that failed, saying what was restored before it and what not.

@@ -66,6 +66,7 @@ pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> Re
         safety: Some(super::safety::taker(engine, None).await),
         jobs: o.jobs,
         untrusted_origin: None,
+        journal: None,
     }
 }
 

@@ -13,10 +13,7 @@
 //! Cleaning up after a failure (nothing half-written, nothing registered) is the body's work:
 //! only the operation knows what it wrote.
 
-use crate::catalog::{
-    new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project,
-    INTERRUPTED_MESSAGE,
-};
+use crate::catalog::{new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::job::{JobStart, JobTrigger};
@@ -162,9 +159,10 @@ async fn start_job(
     Ok((job, lock))
 }
 
-/// Jobs the catalog shows running whose process is gone (crash, power loss) become failed.
-/// A job's process holds `locks/job-<id>.lock` while it runs, so a job of another live
-/// Offsite process (the app and the CLI at once) is left alone.
+/// Jobs the catalog shows running whose process is gone (crash, power loss, killed) become
+/// `interrupted`. A job's process holds `locks/job-<id>.lock` while it runs, so a job of another
+/// live Offsite process (the app and the CLI at once) is left alone. What such a job left in its
+/// target is settled afterwards from its journal ([`crate::ops::interrupted`]).
 pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
     for job in engine.catalog.jobs(None, 10_000).await? {
         if !matches!(job.state, JobState::Running | JobState::Cancelling) {
@@ -179,12 +177,7 @@ pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
                 let _ = std::fs::remove_file(&path);
                 continue;
             }
-            let e = Error::new(ErrorKind::Interrupted, INTERRUPTED_MESSAGE)
-                .with_hint("run it again; nothing it was writing was kept");
-            engine
-                .catalog
-                .finish_job(&job.id, JobOutcome::from_error(&e))
-                .await?;
+            engine.catalog.interrupt_job(&job.id).await?;
             drop(lock);
             let _ = std::fs::remove_file(&path);
         }

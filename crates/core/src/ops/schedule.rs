@@ -13,8 +13,8 @@
 //! `interrupted` when Offsite next starts) is retried at the next check.
 
 use crate::catalog::{
-    format_timestamp, parse_timestamp, JobState, NewSchedule, ScheduleKind, ScheduleRecord,
-    ScheduleType, DEFAULT_SCHEDULE,
+    format_timestamp, parse_timestamp, NewSchedule, ScheduleKind, ScheduleRecord, ScheduleType,
+    DEFAULT_SCHEDULE,
 };
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
@@ -815,16 +815,13 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
     Ok(run)
 }
 
-/// The last run's backup job, when its process was killed (the job is failed as interrupted).
+/// The last run's backup job, when its process was killed (the job is interrupted).
 async fn interrupted_job(engine: &Engine, s: &ScheduleRecord) -> Result<Option<String>> {
     let Some(id) = s.last_job_id.as_deref() else {
         return Ok(None);
     };
     match engine.catalog.job(id).await {
-        Ok(job)
-            if job.state == JobState::Failed
-                && job.error_code.as_deref() == Some("interrupted") =>
-        {
+        Ok(job) if job.state.is_failure() && job.error_code.as_deref() == Some("interrupted") => {
             Ok(Some(job.id))
         }
         Ok(_) => Ok(None),

@@ -136,6 +136,13 @@ async fn apply_in_transaction(
     sel: &Selection,
     input: &RecoverInput<'_>,
 ) -> Result<(RecoverReport, Option<UndoWriter>)> {
+    if let (Some(journal), false) = (input.journal, input.dry_run) {
+        let txid: i64 = sqlx::query_scalar("SELECT txid_current()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_error("reading the recovery's transaction id", e))?;
+        journal.record(txid).await?;
+    }
     let update = input.rows.on_conflict == OnConflict::Update;
     let mut loaded = Vec::new();
     let mut report = RecoverReport {

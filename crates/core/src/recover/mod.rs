@@ -31,7 +31,10 @@ pub use tenant_dump::{
     TenantDumpTable, MAX_TENANT_VALUES,
 };
 pub use triggers::{TriggerHandling, TriggerNote};
-pub use undo::{read_header, undo, undo_file_name, UndoHeader, UndoReport, UndoTable};
+pub use undo::{
+    read_header, register_left_undo, remove_left_undo, undo, undo_file_name, UndoHeader,
+    UndoReport, UndoTable,
+};
 
 use crate::browse::ColumnEquals;
 use crate::error::{Error, Result};
@@ -203,6 +206,15 @@ pub struct RecoverInput<'a> {
     pub created_at: String,
     pub reporter: &'a Reporter,
     pub cancel: &'a CancellationToken,
+    /// Told the recovery's transaction id before it writes anything (the job's journal: if the
+    /// process dies, the next start asks the server whether that transaction committed).
+    pub journal: Option<&'a dyn RecordTxid>,
+}
+
+/// Records a recovery's transaction id where the next start finds it (issue 63). A failure
+/// stops the recovery before it writes.
+pub trait RecordTxid: Send + Sync {
+    fn record(&self, txid: i64) -> futures::future::BoxFuture<'_, Result<()>>;
 }
 
 /// Plans the recovery of `input.rows` from the archive into the database behind `conn`, and

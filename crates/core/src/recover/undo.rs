@@ -165,6 +165,70 @@ impl UndoWriter {
     }
 }
 
+/// The undo files of recovery `id` a killed process left under their temporary names in
+/// `undo_dir`: (path, complete — its last line written and synced).
+fn left_undo(undo_dir: &Path, id: &str) -> Vec<(PathBuf, bool)> {
+    let Ok(entries) = std::fs::read_dir(undo_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".offsite-tmp-undo-")
+        })
+        .map(|e| e.path())
+        .filter(|p| read_header(p).is_ok_and(|h| h.id == id))
+        .map(|p| {
+            let complete = last_line_is_end(&p);
+            (p, complete)
+        })
+        .collect()
+}
+
+fn last_line_is_end(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let end = b"{\"section\":\"end\"}\n";
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(len) = f.seek(SeekFrom::End(0)) else {
+        return false;
+    };
+    let n = end.len() as u64;
+    if len < n || f.seek(SeekFrom::Start(len - n)).is_err() {
+        return false;
+    }
+    let mut tail = vec![0u8; end.len()];
+    f.read_exact(&mut tail).is_ok() && tail == end
+}
+
+/// Recovery `id` committed but its process died before its undo file was given its name: the
+/// complete file it left is named now. Returns the undo file, or `None` when none complete was
+/// left (the recovery then cannot be undone by Offsite).
+pub fn register_left_undo(undo_dir: &Path, id: &str) -> Result<Option<PathBuf>> {
+    let path = undo_dir.join(undo_file_name(id));
+    if path.is_file() {
+        return Ok(Some(path));
+    }
+    for (left, complete) in left_undo(undo_dir, id) {
+        if complete {
+            std::fs::rename(&left, &path)
+                .map_err(|e| Error::io(format!("naming the undo file {}", path.display()), e))?;
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+/// Recovery `id` never committed: the undo files its killed process left go.
+pub fn remove_left_undo(undo_dir: &Path, id: &str) {
+    for (left, _) in left_undo(undo_dir, id) {
+        let _ = std::fs::remove_file(left);
+    }
+}
+
 /// Reads the header of the undo file at `path`.
 pub fn read_header(path: &Path) -> Result<UndoHeader> {
     let f = std::fs::File::open(path)

@@ -301,7 +301,7 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     // And so does crash recovery of a job version 1 left running.
     assert_eq!(c.fail_stale_jobs().await.unwrap(), 1);
     let j2 = c.job("j2").await.unwrap();
-    assert_eq!(j2.state, JobState::Failed);
+    assert_eq!(j2.state, JobState::Interrupted);
     assert_eq!((j2.bytes_done, j2.bytes_total), (10, Some(20)));
     c.remove_project("legacy").await.unwrap();
     assert!(c.jobs(None, 10).await.unwrap().is_empty());
@@ -355,7 +355,7 @@ async fn an_unusable_data_folder_is_an_error_naming_it() {
 }
 
 #[tokio::test]
-async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
+async fn stale_jobs_of_a_crashed_process_are_interrupted_on_the_next_start() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let (running, cancelling, finished) = {
@@ -380,7 +380,7 @@ async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
     assert_eq!(c.job(&running).await.unwrap().state, JobState::Running);
     assert_eq!(c.fail_stale_jobs().await.unwrap(), 2);
     let r = c.job(&running).await.unwrap();
-    assert_eq!(r.state, JobState::Failed);
+    assert_eq!(r.state, JobState::Interrupted);
     assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
     assert_eq!(
         r.error_message.as_deref(),
@@ -388,7 +388,10 @@ async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
     );
     assert!(r.finished_at.is_some());
     assert_eq!((r.bytes_done, r.bytes_total), (512, Some(1024)));
-    assert_eq!(c.job(&cancelling).await.unwrap().state, JobState::Cancelled);
+    assert_eq!(
+        c.job(&cancelling).await.unwrap().state,
+        JobState::Interrupted
+    );
     assert_eq!(c.job(&finished).await.unwrap().state, JobState::Cancelled);
     assert_eq!(c.fail_stale_jobs().await.unwrap(), 0);
     c.close().await;

@@ -601,7 +601,7 @@ async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and
     let job = next.catalog().job(&job_id).await.unwrap();
     assert_eq!(
         (job.state.as_str(), job.error_code.as_deref()),
-        ("failed", Some("interrupted"))
+        ("interrupted", Some("interrupted"))
     );
     clock.advance(Duration::minutes(1));
     let report = next.run_due().await.unwrap();

@@ -69,6 +69,17 @@ pub async fn execute(
         None
     };
     let session = super::undo::session_name();
+    // Recorded before anything is written: a process that dies from here on leaves it for the
+    // next start (issue 63).
+    if let Some(journal) = &opts.journal {
+        let note = match &before {
+            Some(b) => super::JournalNote::Parallel(b.to_undo(&session)),
+            None => super::JournalNote::OneTransaction {
+                safety_backup: safety_backup.clone(),
+            },
+        };
+        journal.0.record(note).await?;
+    }
     if let Err(e) = run_restore(p, target, opts, &session, reporter, cancel).await {
         let ended = Ended::after(before.as_ref(), target, &p.toc, &session).await;
         return Err(failure(

@@ -75,6 +75,72 @@ impl std::fmt::Debug for SafetyTaker {
     }
 }
 
+/// What a restore is about to do to its target, handed to [`RecordJournal`] before it writes
+/// anything (issue 63): if its process dies, the next start of Offsite reads it back to return
+/// the target to how it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum JournalNote {
+    /// `pg_restore -j` into a target that meets nothing of the backup (not one transaction):
+    /// what it creates is dropped again ([`undo_interrupted`]).
+    Parallel(ParallelUndo),
+    /// One transaction: the server rolls it back when its session dies. `safety_backup`: the
+    /// target as it was before a replace.
+    OneTransaction { safety_backup: Option<PathBuf> },
+}
+
+/// What undoing a parallel restore needs: the schemas and extensions the target had before it,
+/// and the `application_name` of its pg_restore sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ParallelUndo {
+    pub schemas: Vec<String>,
+    pub extensions: Vec<String>,
+    pub session: String,
+}
+
+/// Records a restore's [`JournalNote`] where the next start finds it (the operation supplies
+/// it: the catalog's journal of the job). A failure to record stops the restore before it writes.
+pub trait RecordJournal: Send + Sync {
+    fn record(&self, note: JournalNote)
+        -> futures::future::BoxFuture<'_, crate::error::Result<()>>;
+}
+
+/// The journal a restore records in ([`RestoreOptions::journal`]).
+#[derive(Clone)]
+pub struct Journal(pub std::sync::Arc<dyn RecordJournal>);
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Journal")
+    }
+}
+
+/// Drop what an interrupted parallel restore of the archive at `archive` (a directory dump)
+/// created in `target`, which held none of the backup's objects and the schemas and extensions
+/// of `undo` before it: the same undo as a failed one's ([`undo`]), its leftover sessions ended
+/// first.
+pub async fn undo_interrupted(
+    pg_bin: Option<&std::path::Path>,
+    target: &RestoreTarget,
+    archive: &std::path::Path,
+    undo: &ParallelUndo,
+) -> crate::error::Result<()> {
+    let (spec, pw) = (&target.spec, target.password.as_deref());
+    let major = {
+        let mut conn = spec.connect(pw).await?;
+        let info = crate::postgres::conn::server_info(&mut conn, spec).await?;
+        let _ = sqlx::Connection::close(conn).await;
+        info.major()
+    };
+    let tools = crate::postgres::tools::find_for(major, pg_bin)?;
+    let path = archive.to_path_buf();
+    let toc = tokio::task::spawn_blocking(move || toc::read(&tools, &path, true))
+        .await
+        .map_err(join_err)??;
+    let before = undo::Before::from_undo(undo);
+    undo::undo(spec, pw, &toc, &before, &undo.session).await
+}
+
 /// What the user consented to.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -109,6 +175,9 @@ pub struct RestoreOptions {
     /// from a file"): a superuser restore of it is warned about, since its functions run with
     /// the connecting role's rights.
     pub untrusted_origin: Option<String>,
+    /// Where the restore records what it is about to do before it writes (the job's journal;
+    /// `None`: nowhere, as in a drill's throwaway cluster).
+    pub journal: Option<Journal>,
 }
 
 #[derive(Debug, Clone, Serialize)]

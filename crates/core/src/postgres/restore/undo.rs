@@ -44,6 +44,23 @@ pub(super) struct Before {
 }
 
 impl Before {
+    /// As a journal records it (with the restore's `session`).
+    pub(super) fn to_undo(&self, session: &str) -> super::ParallelUndo {
+        super::ParallelUndo {
+            schemas: self.schemas.iter().cloned().collect(),
+            extensions: self.extensions.iter().cloned().collect(),
+            session: session.to_string(),
+        }
+    }
+
+    /// Back from a journal.
+    pub(super) fn from_undo(undo: &super::ParallelUndo) -> Before {
+        Before {
+            schemas: undo.schemas.iter().cloned().collect(),
+            extensions: undo.extensions.iter().cloned().collect(),
+        }
+    }
+
     pub(super) async fn read(spec: &ConnSpec, password: Option<&str>) -> Result<Before> {
         let mut conn = spec.connect(password).await?;
         let schemas = sqlx::query_scalar::<_, String>("SELECT nspname::text FROM pg_namespace")

@@ -1,0 +1,267 @@
+//! Issue 63, item 2: a job that dies leaves a journal, and the next start finishes the story.
+//! The `offsite` process group (the CLI and its pg_restore workers) is SIGKILLed on a real
+//! cluster once the restore's rows are arriving in the target; the next command (`offsite
+//! history`) finds the job `interrupted`, returns the target to how it was, and says so; the
+//! same restore run again succeeds without any manual step and gives the source's content.
+
+mod common;
+
+use common::Cli;
+use offsite_testkit::{fidelity_snapshot, TestCluster};
+use serde_json::Value;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Two tables of `rows` rows (two COPYs at once for `pg_restore -j 2`), a small one, an index
+/// and a foreign key (post-data the restore had not reached).
+fn source(pg: &TestCluster, prefix: &str, rows: u32) -> String {
+    let db = pg.unique_db(prefix);
+    pg.psql(
+        &db,
+        &"CREATE TABLE public.small (id int PRIMARY KEY, name text);
+         INSERT INTO public.small SELECT g, 's' || g FROM generate_series(1, 100) g;
+         CREATE TABLE public.big (id bigint PRIMARY KEY, small_id int REFERENCES public.small,
+             body text);
+         INSERT INTO public.big SELECT g, 1 + g % 100, md5(g::text) || md5((g * 7)::text)
+             FROM generate_series(1, ROWS) g;
+         CREATE TABLE public.half AS SELECT * FROM public.big WHERE id % 2 = 0;
+         CREATE INDEX half_body ON public.half (body);
+         CREATE SCHEMA extra;
+         CREATE TABLE extra.notes (id int PRIMARY KEY, note text);
+         INSERT INTO extra.notes VALUES (1, 'kept');"
+            .replace("ROWS", &rows.to_string()),
+    );
+    db
+}
+
+/// Wait until a session in database `db` runs a `COPY` (rows are arriving), at most 120 s.
+fn wait_for_rows(pg: &TestCluster, db: &str, child: &mut Child) {
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND state = 'active' AND query ILIKE 'COPY %'"
+    );
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("offsite ended ({status}) before any rows arrived in {db}");
+        }
+        if pg.psql("postgres", &sql) != "0" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no COPY ran in {db} within 120 s");
+}
+
+/// SIGKILL the whole process group of `child` (offsite and the tools it started).
+fn kill_group(child: &mut Child) {
+    let ok = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -KILL -{}", child.id());
+    child.wait().unwrap();
+}
+
+/// Relations and schemas of database `db` outside the system's (what a restore creates).
+fn objects(pg: &TestCluster, db: &str) -> u32 {
+    pg.psql(
+        db,
+        "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')) \
+              + (SELECT count(*) FROM pg_namespace WHERE nspname = 'extra')",
+    )
+    .parse()
+    .unwrap()
+}
+
+/// The newest restore job in `offsite history --json`.
+fn last_restore(cli: &Cli) -> Value {
+    let h = cli.json(&["history", "--kind", "restore"], 0);
+    h["jobs"][0].clone()
+}
+
+#[test]
+fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_restore_works_again() {
+    let pg = TestCluster::shared();
+    let db = source(pg, "killpar", 600_000);
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killpar", "--db", &pg.url(&db)], 0);
+    let b = cli.json(&["backup", "killpar"], 0);
+    let archive = b["path"].as_str().unwrap().to_string();
+    let dst = pg.unique_db("killpardst");
+    let url = pg.url(&dst);
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &url,
+        "--yes",
+        "--jobs",
+        "2",
+    ];
+
+    let mut child = cli
+        .cmd(&restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_rows(pg, &dst, &mut child);
+    kill_group(&mut child);
+    // What the killed restore made is there until Offsite next starts (the old end of the
+    // story: a target left partly restored, and the same restore refused).
+    let left = objects(pg, &dst);
+    assert!(
+        left > 0,
+        "the kill came after the restore had created something"
+    );
+
+    // The next command finds the job, returns the target to how it was and says so.
+    let job = last_restore(&cli);
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert_eq!(job["error_code"], "interrupted", "{job}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(message.contains("dropped again"), "{job}");
+    assert!(
+        job["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("offsite restore"),
+        "{job}"
+    );
+    assert_eq!(
+        objects(pg, &dst),
+        0,
+        "the target is empty again ({left} before)"
+    );
+    let history = cli.run(&["history"]);
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(text.contains("interrupted"), "{text}");
+
+    // The same restore again: no manual step.
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fidelity_snapshot(pg, &dst).assert_same_as(&fidelity_snapshot(pg, &db));
+    assert_eq!(last_restore(&cli)["state"], "succeeded");
+}
+
+/// Files under `dir` (recursively) whose name contains `part`.
+fn files_named(dir: &std::path::Path, part: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().unwrap().to_string_lossy().contains(part) {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_works_again() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("killrcv");
+    pg.psql(
+        &db,
+        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
+         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
+         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
+             body text);
+         INSERT INTO events (org_id, body) SELECT 1 + g % 2, repeat(md5(g::text), 4)
+           FROM generate_series(1, 800000) g;",
+    );
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killrcv", "--db", &pg.url(&db)], 0);
+    cli.json(&["backup", "killrcv"], 0);
+    let before: String = pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1");
+    pg.psql(
+        &db,
+        "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
+    );
+    let url = pg.url(&db);
+    let recover = [
+        "recover",
+        "killrcv:latest",
+        "--table",
+        "orgs",
+        "--where",
+        "id=1",
+        "--children",
+        "--to",
+        url.as_str(),
+        "--yes",
+    ];
+    let mut child = cli
+        .cmd(&recover)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Mid-load: the recovery's transaction has its id and writes (rows arriving in the
+    // target's temporary tables).
+    let writing = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND backend_xid IS NOT NULL AND state = 'active' AND pid <> pg_backend_pid()"
+    );
+    let began = Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "offsite ended before the recovery wrote"
+        );
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "the recovery never began to write"
+        );
+        if pg.psql("postgres", &writing) != "0" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(&mut child);
+
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(
+        job["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("rolled the recovery's transaction back"),
+        "{job}"
+    );
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM orgs WHERE id = 1"), "0");
+    let left = files_named(cli.data.path(), ".offsite-tmp-undo-");
+    assert!(
+        left.is_empty(),
+        "the unfinished undo file is gone: {left:?}"
+    );
+
+    // The same recovery again: no manual step.
+    let out = cli.cmd(&recover).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1"),
+        before
+    );
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
+}

@@ -1,0 +1,440 @@
+//! A job that dies leaves a journal, and the next start finishes the story (issue 63, item 2).
+//!
+//! Before a restore writes anything it records in the catalog what it is about to do
+//! ([`JobJournal`]: the target without any password, whether it met nothing of the backup, the
+//! undo it needs). A job whose process is gone (its liveness lock is free: never one another
+//! live Offsite process runs) is made `interrupted` at the next start
+//! ([`crate::ops::runner::fail_interrupted_jobs`]); then [`settle_all`] returns its target to how
+//! it was, and the job's message says what is there:
+//!
+//! - `pg_restore -j` into a target that held none of the backup: what it created is dropped
+//!   again (the same undo as a failed restore's), so the target is as before;
+//! - one transaction: the server rolled it back when the session died; a replace's safety
+//!   backup is named, with the command that restores it;
+//! - where Offsite cannot reach the target or cannot prove the undo (no password at hand, the
+//!   server down, the undo refused), the job says so, with the one command that finishes it:
+//!   the same restore again, which settles the journal with its own password first
+//!   ([`settle_target`]) — so running it again never needs a manual step.
+
+use crate::catalog::{JournalEntry, JournalWork};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::postgres::conn::ConnSpec;
+use crate::postgres::restore::{JournalNote, RecordJournal, RestoreTarget};
+use futures::future::BoxFuture;
+use std::path::PathBuf;
+
+/// A restore job's journal in the catalog.
+pub(crate) struct JobJournal {
+    pub engine: Engine,
+    pub job_id: String,
+    pub target: RestoreTarget,
+    /// The saved project restored into, if any (its own password connects later).
+    pub target_project: Option<String>,
+    pub archive: PathBuf,
+}
+
+impl RecordJournal for JobJournal {
+    fn record(&self, note: JournalNote) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let (work, target_empty) = match &note {
+                JournalNote::Parallel(_) => (JournalWork::RestoreParallel, true),
+                JournalNote::OneTransaction { safety_backup } => {
+                    (JournalWork::RestoreOne, safety_backup.is_none())
+                }
+            };
+            let undo = serde_json::to_string(&note)
+                .map_err(|e| Error::internal(format!("encoding a restore's journal: {e}")))?;
+            let spec = &self.target.spec;
+            self.engine
+                .catalog
+                .record_journal(&JournalEntry {
+                    job_id: self.job_id.clone(),
+                    work,
+                    target: spec.to_url(),
+                    target_project: self.target_project.clone(),
+                    target_label: label_of(spec),
+                    target_empty,
+                    archive: self.archive.to_string_lossy().into_owned(),
+                    undo,
+                    recorded_at: String::new(),
+                })
+                .await
+                .map_err(|e| {
+                    e.context(
+                        "recording what the restore is about to do failed, so nothing was restored",
+                    )
+                })
+        })
+    }
+}
+
+/// What a recovery's journal holds: its undo id, and the transaction it writes in once begun.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct RecoverUndo {
+    undo_id: String,
+    txid: Option<i64>,
+}
+
+/// A recovery job's journal in the catalog: recorded before the recovery connects to write,
+/// and again with its transaction id before its first write.
+pub(crate) struct RecoverJournal {
+    engine: Engine,
+    entry: JournalEntry,
+    undo_id: String,
+}
+
+impl RecoverJournal {
+    pub(crate) async fn record(
+        engine: &Engine,
+        job_id: String,
+        spec: &ConnSpec,
+        target_project: Option<String>,
+        archive: &std::path::Path,
+        undo_id: &str,
+    ) -> Result<RecoverJournal> {
+        let j = RecoverJournal {
+            engine: engine.clone(),
+            entry: JournalEntry {
+                job_id,
+                work: JournalWork::Recover,
+                target: spec.to_url(),
+                target_project,
+                target_label: label_of(spec),
+                target_empty: false,
+                archive: archive.to_string_lossy().into_owned(),
+                undo: String::new(),
+                recorded_at: String::new(),
+            },
+            undo_id: undo_id.to_string(),
+        };
+        j.save(None).await?;
+        Ok(j)
+    }
+
+    async fn save(&self, txid: Option<i64>) -> Result<()> {
+        let undo = serde_json::to_string(&RecoverUndo {
+            undo_id: self.undo_id.clone(),
+            txid,
+        })
+        .map_err(|e| Error::internal(format!("encoding a recovery's journal: {e}")))?;
+        let mut entry = self.entry.clone();
+        entry.undo = undo;
+        self.engine
+            .catalog
+            .record_journal(&entry)
+            .await
+            .map_err(|e| {
+                e.context(
+                    "recording what the recovery is about to do failed, so nothing was recovered",
+                )
+            })
+    }
+}
+
+impl crate::recover::RecordTxid for RecoverJournal {
+    fn record(&self, txid: i64) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.save(Some(txid)))
+    }
+}
+
+fn label_of(spec: &ConnSpec) -> String {
+    format!("database {} on {}", spec.database, spec.location())
+}
+
+/// At start: settle every journal an interrupted job left, with the credentials at hand (a
+/// project's own password; for a URL target, what libpq's environment gives). A journal another
+/// process is settling is left to it. Never fails the start: what cannot be settled is said in
+/// the job.
+pub(crate) async fn settle_all(engine: &Engine) -> Result<()> {
+    for entry in engine.catalog.unsettled_journals().await? {
+        let password = match &entry.target_project {
+            Some(id) => match engine.catalog.project_by_id(id).await {
+                Ok(p) => engine.password_of(&p).await.unwrap_or(None),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let target = match ConnSpec::parse_url(&entry.target) {
+            Ok((spec, _)) => RestoreTarget { spec, password },
+            Err(e) => {
+                tracing::warn!("the journal of job {} names no target: {e}", entry.job_id);
+                continue;
+            }
+        };
+        if let Err(e) = settle(engine, &entry, &target).await {
+            tracing::warn!("settling interrupted job {}: {e}", entry.job_id);
+        }
+    }
+    Ok(())
+}
+
+/// Before a restore into `target`: settle the journals interrupted jobs left on the same
+/// database, with this restore's password, so that what a killed restore created is gone
+/// before this one plans. A journal that still cannot be settled stops the restore, saying why.
+pub(crate) async fn settle_target(engine: &Engine, target: &RestoreTarget) -> Result<()> {
+    for entry in engine.catalog.unsettled_journals().await? {
+        let Ok((spec, _)) = ConnSpec::parse_url(&entry.target) else {
+            continue;
+        };
+        let same = spec.host == target.spec.host
+            && spec.port == target.spec.port
+            && spec.database == target.spec.database;
+        if same && !settle(engine, &entry, target).await? {
+            let job = engine.catalog.job(&entry.job_id).await?;
+            return Err(Error::new(
+                crate::error::ErrorKind::Interrupted,
+                job.error_message.unwrap_or_default(),
+            )
+            .with_hint(job.error_hint.unwrap_or_default()));
+        }
+    }
+    Ok(())
+}
+
+/// Settle one journal: returns whether the target is back to how it was (the journal is gone);
+/// either way the job says what is there. `Ok(false)` also when another process holds the
+/// journal's lock (it settles it).
+async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -> Result<bool> {
+    let lock_name = format!("journal-{}.lock", entry.job_id);
+    let Some(lock) = crate::ops::runner::try_named_lock(engine, &lock_name)? else {
+        return Ok(false);
+    };
+    // Settled meanwhile by the process that held the lock.
+    if engine.catalog.journal(&entry.job_id).await?.is_none() {
+        return Ok(true);
+    }
+    let (message, hint, settled) = match entry.work {
+        JournalWork::Recover => settle_recover(engine, entry, target).await?,
+        JournalWork::RestoreParallel | JournalWork::RestoreOne => {
+            settle_restore(engine, entry, target).await?
+        }
+    };
+    engine
+        .catalog
+        .settle_journal(&entry.job_id, &message, &hint, settled)
+        .await?;
+    drop(lock);
+    if settled {
+        // Nothing will settle this journal again: its lock file goes.
+        let _ = std::fs::remove_file(engine.data_dir.join("locks").join(&lock_name));
+    }
+    Ok(settled)
+}
+
+/// What an interrupted recovery left: its transaction committed (its undo file is named now),
+/// or not (the server rolled it back; its unfinished undo file goes) — asked of the server by
+/// the transaction id the journal holds.
+async fn settle_recover(
+    engine: &Engine,
+    entry: &JournalEntry,
+    target: &RestoreTarget,
+) -> Result<(String, String, bool)> {
+    let undo: RecoverUndo = serde_json::from_str(&entry.undo).map_err(|e| {
+        Error::internal(format!(
+            "the journal of job {} is unreadable: {e}",
+            entry.job_id
+        ))
+    })?;
+    let label = &entry.target_label;
+    let dir = engine.data_dir.join(crate::ops::recover::RECOVER_DIR);
+    let again = "run the same recovery again (offsite recover …)";
+    let rolled_back = |why: &str| {
+        crate::recover::remove_left_undo(&dir, &undo.undo_id);
+        (
+            format!(
+                "interrupted (Offsite stopped while it ran): {why}, so {label} holds none of \
+                 the recovery's rows"
+            ),
+            again.to_string(),
+            true,
+        )
+    };
+    let Some(txid) = undo.txid else {
+        return Ok(rolled_back("the recovery had not begun to write"));
+    };
+    let status = async {
+        let mut conn = target.spec.connect(target.password.as_deref()).await?;
+        let status: Option<String> = sqlx::query_scalar("SELECT txid_status($1)::text")
+            .bind(txid)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| target.spec.map_sqlx(e))?;
+        let _ = sqlx::Connection::close(conn).await;
+        Ok::<_, Error>(status)
+    }
+    .await;
+    Ok(match status.as_ref().map(|s| s.as_deref()) {
+        Ok(Some("committed")) => match crate::recover::register_left_undo(&dir, &undo.undo_id) {
+            Ok(Some(_)) => (
+                format!(
+                    "interrupted (Offsite stopped while it ran) after the recovery had \
+                     committed: its rows are in {label}"
+                ),
+                format!(
+                    "nothing is left to do; to take the recovery back: offsite recover --undo {}",
+                    undo.undo_id
+                ),
+                true,
+            ),
+            _ => (
+                format!(
+                    "interrupted (Offsite stopped while it ran) after the recovery had \
+                     committed: its rows are in {label}, but its undo file was not complete, \
+                     so Offsite cannot take it back"
+                ),
+                "check the recovered rows in the target".to_string(),
+                true,
+            ),
+        },
+        Ok(Some("aborted")) | Ok(None) => {
+            rolled_back("the server rolled the recovery's transaction back")
+        }
+        Ok(Some(other)) => (
+            format!(
+                "interrupted (Offsite stopped while it ran): the recovery's transaction is still \
+                 {other} on the server"
+            ),
+            "run offsite history again in a moment: it asks the server again".to_string(),
+            false,
+        ),
+        Err(e) => (
+            format!(
+                "interrupted (Offsite stopped while it ran): whether the recovery committed in \
+                 {label} is not known: {}",
+                e.message()
+            ),
+            format!(
+                "{again}: it asks the server first (a URL target's password in PGPASSWORD); or \
+                 run offsite history once {label} can be reached"
+            ),
+            false,
+        ),
+    })
+}
+
+/// What an interrupted restore left (see the module's description).
+async fn settle_restore(
+    engine: &Engine,
+    entry: &JournalEntry,
+    target: &RestoreTarget,
+) -> Result<(String, String, bool)> {
+    let note: JournalNote = serde_json::from_str(&entry.undo).map_err(|e| {
+        Error::internal(format!(
+            "the journal of job {} is unreadable: {e}",
+            entry.job_id
+        ))
+    })?;
+    let label = &entry.target_label;
+    let again = again_command(engine, entry).await;
+    Ok(match note {
+        JournalNote::Parallel(undo) => {
+            let archive = PathBuf::from(&entry.archive);
+            let keys = crate::ops::encrypted_read::project_keys_of_archive(engine, &archive)
+                .await
+                .unwrap_or_default();
+            let _unlocked = crate::archive::unlock(&archive, keys);
+            let pg_bin = engine.pg_bin();
+            match crate::postgres::restore::undo_interrupted(
+                pg_bin.as_deref(),
+                target,
+                &archive,
+                &undo,
+            )
+            .await
+            {
+                Ok(()) => (
+                    format!(
+                        "interrupted (Offsite stopped while it ran): the restore ran as \
+                         pg_restore -j (not one transaction); what it had created in {label} \
+                         was dropped again at the next start, so the target is as it was before"
+                    ),
+                    format!("run the restore again: {again}"),
+                    true,
+                ),
+                Err(e) => (
+                    format!(
+                        "interrupted (Offsite stopped while it ran): {label} may hold part of \
+                         the restore (pg_restore -j, not one transaction); Offsite could not \
+                         drop what it created: {}",
+                        e.message()
+                    ),
+                    format!(
+                        "run the same restore again ({again}): it first drops what this one \
+                         created; or drop and create the database again"
+                    ),
+                    false,
+                ),
+            }
+        }
+        JournalNote::OneTransaction { safety_backup } => {
+            let back = match &safety_backup {
+                Some(p) => format!(
+                    "; the safety backup of the target as it was before is at {} (go back to \
+                     it with: offsite restore {} --to {} --replace)",
+                    p.display(),
+                    shell_word(&p.to_string_lossy()),
+                    shell_word(&to_of(engine, entry).await)
+                ),
+                None => String::new(),
+            };
+            (
+                format!(
+                    "interrupted (Offsite stopped while it ran): the restore ran in one \
+                     transaction, which the server rolls back when its session ends, so {label} \
+                     holds none of it unless the commit itself had been reached{back}"
+                ),
+                format!("run the restore again: {again}"),
+                true,
+            )
+        }
+    })
+}
+
+/// `--to` of the journal's target: the saved project's name, or the URL (no password).
+async fn to_of(engine: &Engine, entry: &JournalEntry) -> String {
+    if let Some(id) = &entry.target_project {
+        if let Ok(p) = engine.catalog.project_by_id(id).await {
+            return p.name;
+        }
+    }
+    entry.target.clone()
+}
+
+/// The restore to run again (the one command that finishes an interrupted restore).
+async fn again_command(engine: &Engine, entry: &JournalEntry) -> String {
+    let replace = if entry.target_empty { "" } else { " --replace" };
+    format!(
+        "offsite restore {} --to {}{replace}",
+        shell_word(&entry.archive),
+        shell_word(&to_of(engine, entry).await)
+    )
+}
+
+/// `s` as one word of a shell command (single-quoted when it needs it).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn shell_words_are_quoted_when_they_must_be() {
+        assert_eq!(shell_word("/b/shop_1.tar.zst"), "/b/shop_1.tar.zst");
+        assert_eq!(
+            shell_word("postgres://app@db:5432/dst?sslmode=require"),
+            "'postgres://app@db:5432/dst?sslmode=require'"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}
