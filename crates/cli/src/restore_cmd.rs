@@ -117,7 +117,8 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub(crate) yes: bool,
-    /// Restore to a point in time (RFC 3339, e.g. 2026-11-26T06:00:00Z): then the first
+    /// Restore to a point in time (RFC 3339, e.g. 2026-11-26T06:00:00Z, or PostgreSQL's form
+    /// as `select now()` prints it, 2026-11-26 06:00:00.123456+00): then the first
     /// argument names the project, and its captured changes are replayed onto the newest base
     /// before TIME up to the last transaction committed at or before it (`offsite pitr`).
     #[arg(long, value_name = "TIME")]
@@ -345,6 +346,8 @@ pub async fn restore(
         warn_password_in_url("--to", to);
     }
     if let Some(at) = args.at.clone() {
+        // Which time was read, and from which form (RFC 3339, or PostgreSQL's `select now()`).
+        eprintln!("--at {}", offsite_core::pitr::time_read_as(&at)?);
         if args.components.is_some() {
             if args.as_role.is_some() {
                 return Err(Error::invalid(

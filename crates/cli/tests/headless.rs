@@ -302,6 +302,183 @@ fn with_offsite_secret_store_env_a_password_protected_project_backs_up() {
         3,
     );
     assert_eq!(s(&err["error"]["code"]), "auth", "{err}");
+    assert_no_password_given(&err["error"], &var);
+}
+
+/// A password that is missing (not wrong) is said as missing, naming where it is given.
+fn assert_no_password_given(err: &Value, var: &str) {
+    assert_eq!(s(&err["code"]), "auth", "{err}");
+    let message = s(&err["message"]);
+    assert!(message.contains("No password given"), "{err}");
+    assert!(!message.contains("refused the password"), "{err}");
+    assert!(
+        message.contains(var) || s(&err["hint"]).contains(var),
+        "must name {var}: {err}"
+    );
+}
+
+/// Headless (`OFFSITE_SECRET_STORE=env`) with the password's variable not set: every command
+/// that needs it — `project add`, `backup`, `project test`, a restore's plan into the project or
+/// into a URL given with no password — says "no password given" naming the variable (and, for
+/// `project add`, in its hint), not "the database refused the password".
+#[test]
+fn a_missing_password_is_said_as_missing_naming_its_variable() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("headless_nopw");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 5);",
+    );
+    let cli = Headless::new();
+    let name = "nopw";
+    let var = env_var_for_key(&project_password_key(name));
+    let with = [
+        ("OFFSITE_SECRET_STORE", "env"),
+        (var.as_str(), pg.superuser_password()),
+    ];
+    let without = [("OFFSITE_SECRET_STORE", "env")];
+    let add = ["project", "add", name, "--db", &pg.url(&db)];
+    let err = cli.json(Bus::Unset, &add, &without, 3);
+    assert_no_password_given(&err["error"], &var);
+    let hint = s(&err["error"]["hint"]);
+    assert!(hint.contains(&var) && hint.contains("--no-test"), "{hint}");
+    assert_eq!(cli.project_count(), 0);
+    cli.json(Bus::Unset, &add, &with, 0);
+    let b = cli.json(Bus::Unset, &["backup", name], &with, 0);
+    let archive = backed_up_file(&b);
+    let archive = archive.to_str().unwrap();
+    for args in [
+        &["backup", name][..],
+        &["project", "test", name][..],
+        &["restore", archive, "--to", name, "--dry-run"][..],
+    ] {
+        let err = cli.json(Bus::Unset, args, &without, 3);
+        assert_no_password_given(&err["error"], &var);
+    }
+    // A URL given with no password (and no PGPASSWORD): where to give one.
+    let dst = pg.unique_db("headless_nopw_dst");
+    let err = cli.json(
+        Bus::Unset,
+        &["restore", archive, "--to", &pg.url(&dst), "--dry-run"],
+        &without,
+        3,
+    );
+    let e = &err["error"];
+    assert!(
+        s(&e["message"]).contains(&format!("No password given for user {}", pg.superuser())),
+        "{err}"
+    );
+    assert!(
+        s(&e["hint"]).contains("PGPASSWORD") && s(&e["hint"]).contains("--password-stdin"),
+        "{err}"
+    );
+    // Given, the same plan reads.
+    let plan = cli.json(
+        Bus::Unset,
+        &["restore", archive, "--to", &pg.url(&dst), "--dry-run"],
+        &[("PGPASSWORD", pg.superuser_password())],
+        0,
+    );
+    assert_eq!(
+        plan["database"]["target_empty"],
+        Value::Bool(true),
+        "{plan}"
+    );
+}
+
+/// Something other than PostgreSQL on the port (a web server): one plain sentence, not the
+/// driver's "unexpected response from SSLRequest: 0x48 (sqlx_postgres::…)".
+#[test]
+fn a_listener_that_is_not_postgres_is_said_plainly() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        // Answers every connection as a web server does, whatever it was sent.
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 512];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let cli = Headless::new();
+    for tls in ["prefer", "disable"] {
+        let url = format!("postgres://app@127.0.0.1:{port}/shop?sslmode={tls}");
+        let err = cli.json(Bus::Unset, &["project", "add", "web", "--db", &url], &[], 3);
+        let message = s(&err["error"]["message"]);
+        assert!(
+            message.contains(&format!(
+                "127.0.0.1:{port} did not answer as a PostgreSQL server"
+            )),
+            "{err}"
+        );
+        for bad in ["SSLRequest", "sqlx", "0x48"] {
+            assert!(!message.contains(bad), "{bad} in {err}");
+        }
+        assert!(s(&err["error"]["hint"]).contains("port"), "{err}");
+    }
+    assert_eq!(cli.project_count(), 0);
+    drop(server);
+}
+
+/// `--at` takes PostgreSQL's own form, as `select now()` prints it, and says what it read.
+#[test]
+fn at_takes_postgres_form_and_says_what_it_read() {
+    let cli = Headless::new();
+    cli.json(
+        Bus::Unset,
+        &[
+            "project",
+            "add",
+            "when",
+            "--db",
+            "postgres://app@127.0.0.1:1/shop",
+            "--no-test",
+        ],
+        &[],
+        0,
+    );
+    let out = cli.run(
+        Bus::Unset,
+        &[
+            "restore",
+            "when",
+            "--at",
+            "2026-11-28 07:14:52.900134+00",
+            "--to",
+            "postgres://app@127.0.0.1:1/x",
+            "--dry-run",
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2026-11-28T07:14:52.900134Z (UTC), read from PostgreSQL"),
+        "stdout={stdout} stderr={stderr}"
+    );
+    assert!(!stdout.contains("not a time"), "{stdout}");
+    let out = cli.run(
+        Bus::Unset,
+        &[
+            "restore",
+            "when",
+            "--at",
+            "2026-11-28T08:14:52.9+01:00",
+            "--to",
+            "postgres://app@127.0.0.1:1/x",
+            "--dry-run",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2026-11-28T07:14:52.900000Z (UTC), read from RFC 3339"),
+        "{stderr}"
+    );
 }
 
 impl Headless {
