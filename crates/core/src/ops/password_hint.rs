@@ -88,6 +88,9 @@ pub fn no_password_given(server: Error, user: &str, from: PasswordFrom<'_>) -> E
                     "Set {var} (or {PGPASSWORD_ENV}) to the password in the environment of every \
                      offsite command: with {SECRET_STORE_ENV}=env passwords come from there."
                 )
+            } else if store.name() != "keychain" && store.name() != "chain" {
+                // Given by whoever opened the engine (the agent: its configuration).
+                format!("Give the password of project {project} where the others are given.")
             } else {
                 format!(
                     "Save it with `offsite project password {project}` (it reads the password \

@@ -160,8 +160,11 @@ pub(crate) async fn test_before_add(
         Err(e) => {
             // No password given anywhere and the server asks for one: said as missing, naming
             // where it is given (with OFFSITE_SECRET_STORE=env, its variable).
+            // (With a keychain the password is given to `project add` itself: its own hint.)
             let e = if password.is_none()
                 && stored.is_none()
+                && engine.secrets.name()
+                    == crate::secrets::SecretStore::name(&crate::secrets::EnvStore)
                 && crate::ops::password_hint::asks_for_a_password(&e)
             {
                 crate::ops::password_hint::no_password_given(

@@ -209,7 +209,12 @@ mod tests {
             .unwrap()
             .contains("PostgreSQL"));
         // No offset: whose clock is not known.
-        for bad in ["2026-11-28 07:14:52", "2026-11-28", "now", "2026-11-28 07:14:52+0"] {
+        for bad in [
+            "2026-11-28 07:14:52",
+            "2026-11-28",
+            "now",
+            "2026-11-28 07:14:52+0",
+        ] {
             assert!(read_time(bad).is_err(), "{bad}");
         }
     }

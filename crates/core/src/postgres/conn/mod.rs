@@ -247,6 +247,11 @@ impl ConnSpec {
             sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}"))
                 .with_hint(TLS_HINT)
                 .retryable(false),
+            // Without TLS the driver reads the answer's first bytes as a message length ("TTP/"
+            // of "HTTP/1.1": 1.4 GB), more than any PostgreSQL message (1 GB at most).
+            sqlx::Error::Io(io) if not_a_postgres_length(&io.to_string()) => {
+                self.not_postgres(io.to_string())
+            }
             sqlx::Error::Io(io) if is_tls_failure(&io.to_string()) => Error::new(
                 ErrorKind::Connection,
                 format!("TLS failed with {at}: {io}"),
@@ -261,11 +266,6 @@ impl ConnSpec {
             // SSLRequest: 0x48", the H of "HTTP/1.1"): said plainly, the driver's words kept as
             // the detail.
             sqlx::Error::Protocol(p) => self.not_postgres(p.clone()),
-            // Without TLS the driver reads the answer's first bytes as a message length ("TTP/"
-            // of "HTTP/1.1": 1.4 GB), more than any PostgreSQL message (1 GB at most).
-            sqlx::Error::Io(io) if not_a_postgres_length(&io.to_string()) => {
-                self.not_postgres(io.to_string())
-            }
             sqlx::Error::Configuration(c) => Error::invalid(format!("bad connection settings for {at}: {c}")),
             sqlx::Error::PoolTimedOut => Error::new(ErrorKind::Connection, format!("timed out connecting to {at}")),
             other => Error::new(ErrorKind::Connection, format!("connection to {at} failed: {other}")),
