@@ -220,17 +220,25 @@ async fn drill_now(
         throwaway: run.throwaway,
     };
     let outcome = engine.drill(opts, start).await?;
+    // A report written without its signature says so now, with the key to set — not first
+    // when someone checks it.
+    let unsigned = offsite_core::ops::drill_report::unsigned_note(&outcome.report_path);
     if out.json() {
         out.emit(&json!({
             "drill_id": outcome.report.drill_id,
             "job_id": outcome.job_id,
             "verdict": outcome.report.verdict,
             "report_path": outcome.report_path,
+            "signed": unsigned.is_none(),
+            "unsigned": unsigned,
             "report": outcome.report,
         }));
     } else {
         println!("{}", outcome.report_path.display());
         report(&outcome.report);
+    }
+    if let Some(note) = &unsigned {
+        eprintln!("warning: {note}");
     }
     Ok(match outcome.report.verdict {
         Verdict::Passed => 0,

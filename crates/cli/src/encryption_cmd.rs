@@ -232,7 +232,25 @@ async fn set(engine: &Engine, a: SetArgs, out: &Out) -> Result<()> {
         ),
         _ => {}
     }
+    if mode == EncryptionMode::Key && headless_store() {
+        let var = offsite_core::secrets::env_var_for_key(
+            &offsite_core::secrets::project_encryption_identity_key(name),
+        );
+        eprintln!(
+            "\nWithout a keychain ({}=env) the key is not kept on this computer: backups need \
+             only its public half. To restore or verify them here, give the recovery key in {var}, \
+             or save it in a file only you may read (chmod 600) and name that file in {var}{}.",
+            offsite_core::secrets::SECRET_STORE_ENV,
+            offsite_core::secrets::FILE_SUFFIX
+        );
+    }
     Ok(())
+}
+
+/// Whether secrets come from the environment (read-only): `OFFSITE_SECRET_STORE=env`.
+fn headless_store() -> bool {
+    std::env::var(offsite_core::secrets::SECRET_STORE_ENV)
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("env"))
 }
 
 /// On a terminal (and without --json): `explain` on stderr, then the name typed back (`None`

@@ -504,7 +504,9 @@ impl Out {
     }
 
     /// The database section of a restore report, for people.
-    pub fn restore(&self, r: &DatabaseReport) {
+    /// `waited`: the wall time the user waited for the whole command (the report's own
+    /// duration is the restore and validation alone).
+    pub fn restore(&self, r: &DatabaseReport, waited: std::time::Duration) {
         for t in &r.tables {
             let actual = t
                 .actual
@@ -522,8 +524,10 @@ impl Out {
         if let Some(s) = &r.safety_backup {
             println!("safety backup: {}", s.display());
         }
+        let own = std::time::Duration::from_millis(r.duration_ms);
+        let waited = waited.max(own);
         println!(
-            "{} in {}",
+            "{} in {} ({} restoring and validating, {} reading the archive and planning)",
             if r.rows_not_recorded.is_some() {
                 "restored; row counts not recorded, so not validated"
             } else if r.ok {
@@ -531,7 +535,9 @@ impl Out {
             } else {
                 "restored, but row counts DIFFER from the backup"
             },
-            offsite_core::units::format_duration(std::time::Duration::from_millis(r.duration_ms))
+            offsite_core::units::format_duration(waited),
+            offsite_core::units::format_duration(own),
+            offsite_core::units::format_duration(waited - own)
         );
     }
 }

@@ -117,7 +117,8 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub(crate) yes: bool,
-    /// Restore to a point in time (RFC 3339, e.g. 2026-11-26T06:00:00Z): then the first
+    /// Restore to a point in time (RFC 3339, e.g. 2026-11-26T06:00:00Z, or PostgreSQL's form
+    /// as `select now()` prints it, 2026-11-26 06:00:00.123456+00): then the first
     /// argument names the project, and its captured changes are replayed onto the newest base
     /// before TIME up to the last transaction committed at or before it (`offsite pitr`).
     #[arg(long, value_name = "TIME")]
@@ -341,10 +342,15 @@ pub async fn restore(
     out: &Out,
     job: JobStart,
 ) -> Result<u8> {
+    // The time the user waits: from here to the report, less the time spent answering the
+    // confirmation (reading the archive and planning count: they are waited for too).
+    let began = std::time::Instant::now();
     if let Some(to) = &args.to {
         warn_password_in_url("--to", to);
     }
     if let Some(at) = args.at.clone() {
+        // Which time was read, and from which form (RFC 3339, or PostgreSQL's `select now()`).
+        eprintln!("--at {}", offsite_core::pitr::time_read_as(&at)?);
         if args.components.is_some() {
             if args.as_role.is_some() {
                 return Err(Error::invalid(
@@ -410,7 +416,9 @@ pub async fn restore(
     if let Some(e) = storage_or_config_refusal(&plan) {
         return Err(e);
     }
+    let asked = std::time::Instant::now();
     consent(&args, out, &plan)?;
+    let answering = asked.elapsed();
     let config_only_nothing_chosen = parts == [Part::Config]
         && request
             .config
@@ -443,7 +451,8 @@ pub async fn restore(
         }
     }
     let outcome = engine.restore(request, job).await?;
-    print_outcome(out, &outcome);
+    let waited = began.elapsed().saturating_sub(answering);
+    print_outcome(out, &outcome, waited);
     Ok(if outcome.report.ok {
         0
     } else {
@@ -554,14 +563,21 @@ fn print_plan(out: &Out, plan: &RestorePlan) {
 }
 
 /// The one report: as one JSON document, or section by section.
-fn print_outcome(out: &Out, o: &RestoreOutcome) {
+fn print_outcome(out: &Out, o: &RestoreOutcome, waited: std::time::Duration) {
     if out.json() {
-        out.emit(o);
+        // With the time the user waited, beside the job's and the database's own durations.
+        match serde_json::to_value(o) {
+            Ok(serde_json::Value::Object(mut v)) => {
+                v.insert("waited_ms".into(), (waited.as_millis() as u64).into());
+                out.emit(&v);
+            }
+            _ => out.emit(o),
+        }
         return;
     }
     let r = &o.report;
     if let Some(d) = &r.database {
-        out.restore(d);
+        out.restore(d, waited);
     }
     if let Some(r) = &r.storage {
         println!(

@@ -82,6 +82,15 @@ fn a_passed_drill_exits_0_a_sabotaged_one_exits_9_naming_the_table() {
     backed_up(pg, &cli, "drillcli");
     let ok = cli.json(&["drill", "drillcli"], 0);
     assert_eq!(ok["verdict"], "passed", "{ok}");
+    // Without a keychain or the key's variable, the report is unsigned: said when written,
+    // with the variable to set.
+    assert_eq!(ok["signed"], Value::Bool(false), "{ok}");
+    let unsigned = ok["unsigned"].as_str().unwrap_or_default();
+    assert!(
+        unsigned.contains("NOT signed")
+            && unsigned.contains("OFFSITE_PASSWORD_DRILL_REPORT_SIGNING_KEY"),
+        "{ok}"
+    );
     let path = PathBuf::from(ok["report_path"].as_str().unwrap());
     assert!(path.is_file());
     let ids = check_ids(&ok["report"]);

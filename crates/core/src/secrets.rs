@@ -373,6 +373,7 @@ impl SecretStore for MemoryStore {
 /// Read-only secrets from the environment, for headless use.
 ///
 /// `get(key)` returns `$OFFSITE_PASSWORD_<KEY>` (see [`env_var_for_key`]) when set; otherwise the
+/// file `$OFFSITE_PASSWORD_<KEY>_FILE` names (see [`FILE_SUFFIX`]); otherwise the
 /// secret's documented variable ([`shared_env_for_key`]): for a database-password key
 /// (`…:db-password`, see [`project_password_key`]) `$PGPASSWORD`, for an S3 secret
 /// `$OFFSITE_S3_SECRET_ACCESS_KEY`, and so on. Other keys (not database passwords) never get
@@ -401,10 +402,63 @@ fn read_env(var: &str) -> Result<Option<String>> {
     }
 }
 
+/// The suffix of a per-key variable that names a file holding the secret instead
+/// (`OFFSITE_PASSWORD_…_FILE=/run/secrets/…`): the file must be the caller's alone (mode 0600
+/// or stricter, on Unix), and at most [`MAX_SECRET_FILE`] bytes.
+pub const FILE_SUFFIX: &str = "_FILE";
+/// The largest secret file read (an age identity file with many keys fits many times over).
+pub const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// The secret in the file `$<var>_FILE` names, when set: its text without the trailing line
+/// break. A file others may read (group or world bits on Unix), a link, or a larger one is
+/// refused, naming the file (never its content).
+fn read_env_file(var: &str) -> Result<Option<String>> {
+    use std::io::Read;
+    let file_var = format!("{var}{FILE_SUFFIX}");
+    let Some(path) = read_env(&file_var)? else {
+        return Ok(None);
+    };
+    let path = std::path::PathBuf::from(path);
+    let refuse = |why: String| {
+        Error::new(
+            ErrorKind::Secrets,
+            format!("the secret file {} ({file_var}) {why}", path.display()),
+        )
+    };
+    let meta =
+        std::fs::symlink_metadata(&path).map_err(|e| refuse(format!("cannot be read: {e}")))?;
+    if !meta.is_file() {
+        return Err(refuse("is not a regular file".into()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(refuse(format!("may be read by others (mode {mode:o})"))
+                .with_hint(format!("chmod 600 {}", path.display())));
+        }
+    }
+    if meta.len() > MAX_SECRET_FILE {
+        return Err(refuse(format!("is larger than {MAX_SECRET_FILE} bytes")));
+    }
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_SECRET_FILE).read_to_string(&mut text))
+        .map_err(|e| refuse(format!("cannot be read as text: {e}")))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    Ok((!text.is_empty()).then(|| text.to_string()))
+}
+
 impl SecretStore for EnvStore {
     fn get(&self, key: &str) -> Result<Option<String>> {
         check_key(key)?;
-        if let Some(secret) = read_env(&env_var_for_key(key))? {
+        let var = env_var_for_key(key);
+        if let Some(secret) = read_env(&var)? {
+            return Ok(Some(secret));
+        }
+        if let Some(secret) = read_env_file(&var)? {
             return Ok(Some(secret));
         }
         match shared_env_for_key(key) {

@@ -918,7 +918,34 @@ impl Engine {
         let key = project_password_key(&project.name);
         match secrets::lookup(self.secrets.as_ref(), &key)? {
             Lookup::Found(password) => Ok(Some(password)),
-            Lookup::Missing => Ok(None),
+            // None saved: whether the server lets us in without one is asked now, before any
+            // slow work (decrypting, extracting), so a missing password is said as missing —
+            // naming where it is given — and not later as a refused one.
+            Lookup::Missing => {
+                let spec = self.spec_of(project)?;
+                match spec.connect(None).await {
+                    Ok(conn) => {
+                        let _ = sqlx::Connection::close(conn).await;
+                        Ok(None)
+                    }
+                    Err(e) if ops::password_hint::asks_for_a_password(&e) => {
+                        Err(ops::password_hint::no_password_given(
+                            e,
+                            &spec.user,
+                            ops::password_hint::PasswordFrom::Project {
+                                store: self.secrets.as_ref(),
+                                project: &project.name,
+                            },
+                        ))
+                    }
+                    // Not reachable: what the operation's own connection would say (without
+                    // waiting for a second time-out).
+                    Err(e) if e.kind() == ErrorKind::Connection => Err(e),
+                    // Anything else (a database not there yet, a user refused whatever the
+                    // password): the operation decides, as before.
+                    Err(_) => Ok(None),
+                }
+            }
             Lookup::Unavailable(keychain) => {
                 let spec = self.spec_of(project)?;
                 match spec.connect(None).await {

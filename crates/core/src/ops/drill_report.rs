@@ -59,6 +59,22 @@ pub fn write_beside(
     Ok(key_id)
 }
 
+/// What to say when the report at `json_path` was written without its signature (no envelope
+/// beside it: this machine has no signing key, e.g. a headless run without a keychain), with
+/// the key to set; `None` when it is signed.
+pub fn unsigned_note(json_path: &Path) -> Option<String> {
+    if signed_path(json_path).is_file() {
+        return None;
+    }
+    let var = crate::secrets::env_var_for_key(sign::SIGNING_KEY);
+    Some(format!(
+        "the drill report is NOT signed: this machine has no drill report key (it is kept in \
+         the OS keychain; without one, set {var} to a base64 PKCS#8 Ed25519 key, e.g. \
+         `openssl genpkey -algorithm ed25519 -outform DER | base64 -w0`, in the environment of \
+         every drill — see docs/drills.md)"
+    ))
+}
+
 /// This machine's report signing key (made on first use).
 pub fn public_key(engine: &Engine) -> Result<PublicKey> {
     Ok(SigningKey::load_or_create(engine.secrets.as_ref())?.public())

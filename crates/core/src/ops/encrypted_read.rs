@@ -17,8 +17,13 @@ pub(crate) async fn project_keys_of_archive(
     let Some((_, project)) = crate::ops::runner::owner_of_archive(engine, path).await? else {
         return keys_by_archive_name(engine, path).await;
     };
-    // A keychain that cannot be reached leaves the key the request brings.
-    Ok(super::encryption::keys_of(engine, &project.name).unwrap_or_default())
+    // A keychain that cannot be reached leaves the key the request brings; a secret file
+    // refused (others may read it) or a damaged entry says why.
+    match super::encryption::keys_of(engine, &project.name) {
+        Ok(keys) => Ok(keys),
+        Err(e) if e.kind() == crate::error::ErrorKind::Secrets => Err(e),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 /// The project an archive's file name names: `<project>_<YYYYMMDD>_<HHMMSS>_<type>.tar.…`.

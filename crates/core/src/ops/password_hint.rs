@@ -40,6 +40,79 @@ pub fn with_db_password_hint(e: Error, store: &dyn SecretStore, project: &str) -
     }
 }
 
+/// Where a missing password of a database is given, for the messages of [`no_password_given`].
+pub enum PasswordFrom<'a> {
+    /// A saved project's password, read from `store`.
+    Project {
+        store: &'a dyn SecretStore,
+        project: &'a str,
+    },
+    /// A connection given on the spot (a restore's `--to URL`): the URL, `--password-stdin` or
+    /// `PGPASSWORD`.
+    Given,
+}
+
+/// Whether `e`, the error of a connection made with no password at all, means the server asks
+/// for one (a refused login with [`DB_AUTH_HINT`]: not a server that refuses this user
+/// whatever the password, or TLS).
+pub fn asks_for_a_password(e: &Error) -> bool {
+    e.kind() == ErrorKind::Auth && e.hint() == Some(DB_AUTH_HINT)
+}
+
+/// The error of a database that asks for a password when none was given anywhere: "no password
+/// given for user … of project …", naming where it is given (the variable with
+/// `OFFSITE_SECRET_STORE=env`), never "the password was refused" (`server` is the refusal of
+/// the connection made without one, kept as the detail).
+pub fn no_password_given(server: Error, user: &str, from: PasswordFrom<'_>) -> Error {
+    let detail = match server.detail() {
+        Some(d) => format!("{} ({d})", server.message()),
+        None => server.message().to_string(),
+    };
+    let (message, hint) = match from {
+        PasswordFrom::Project { store, project } => {
+            let var = env_var_for_key(&project_password_key(project));
+            let env = store.name() == EnvStore.name();
+            let message = if env {
+                format!(
+                    "No password given for user {user} of project {project}: the database asks \
+                     for one, and neither {var} nor {PGPASSWORD_ENV} is set."
+                )
+            } else {
+                format!(
+                    "No password given for user {user} of project {project}: the database asks \
+                     for one, and none is saved for the project."
+                )
+            };
+            let hint = if env {
+                format!(
+                    "Set {var} (or {PGPASSWORD_ENV}) to the password in the environment of every \
+                     offsite command: with {SECRET_STORE_ENV}=env passwords come from there."
+                )
+            } else if store.name() != "keychain" && store.name() != "chain" {
+                // Given by whoever opened the engine (the agent: its configuration).
+                format!("Give the password of project {project} where the others are given.")
+            } else {
+                format!(
+                    "Save it with `offsite project password {project}` (it reads the password \
+                     from standard input), or, without a keychain, set {SECRET_STORE_ENV}=env \
+                     and {var} (or {PGPASSWORD_ENV})."
+                )
+            };
+            (message, hint)
+        }
+        PasswordFrom::Given => (
+            format!("No password given for user {user}: the database asks for one."),
+            format!(
+                "Give it with --password-stdin (the first line of standard input), or in \
+                 {PGPASSWORD_ENV} in the environment."
+            ),
+        ),
+    };
+    Error::new(ErrorKind::Auth, message)
+        .with_hint(hint)
+        .with_detail(detail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

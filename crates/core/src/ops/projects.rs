@@ -158,6 +158,26 @@ pub(crate) async fn test_before_add(
             )))
         }
         Err(e) => {
+            // No password given anywhere and the server asks for one: said as missing, naming
+            // where it is given (with OFFSITE_SECRET_STORE=env, its variable).
+            // (With a keychain the password is given to `project add` itself: its own hint.)
+            let e = if password.is_none()
+                && stored.is_none()
+                && engine.secrets.name()
+                    == crate::secrets::SecretStore::name(&crate::secrets::EnvStore)
+                && crate::ops::password_hint::asks_for_a_password(&e)
+            {
+                crate::ops::password_hint::no_password_given(
+                    e,
+                    &spec.user,
+                    crate::ops::password_hint::PasswordFrom::Project {
+                        store: engine.secrets.as_ref(),
+                        project: name,
+                    },
+                )
+            } else {
+                e
+            };
             let hint = match e.hint() {
                 Some(h) => format!("{}. ", h.trim_end_matches('.')),
                 None => String::new(),

@@ -44,11 +44,29 @@ pub(crate) async fn database_target(engine: &Engine, to: &DatabaseTo) -> Result<
             password,
         } => {
             let (spec, url_password) = connection.parse(*tls)?;
-            Ok(RestoreTarget {
-                spec,
-                password: password.clone().filter(|p| !p.is_empty()).or(url_password),
-            })
+            let password = password.clone().filter(|p| !p.is_empty()).or(url_password);
+            if password.is_none() {
+                given_without_password(&spec).await?;
+            }
+            Ok(RestoreTarget { spec, password })
         }
+    }
+}
+
+/// A target given with no password: asked now, before any slow work, whether its server lets
+/// us in without one — if it asks for one, "no password given" (naming where it is given), not
+/// a refused password after the archive was read. Other failures are the restore's to say.
+async fn given_without_password(spec: &crate::postgres::conn::ConnSpec) -> Result<()> {
+    use crate::ops::password_hint::{asks_for_a_password, no_password_given, PasswordFrom};
+    match spec.connect(None).await {
+        Ok(conn) => {
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(())
+        }
+        Err(e) if asks_for_a_password(&e) => {
+            Err(no_password_given(e, &spec.user, PasswordFrom::Given))
+        }
+        Err(_) => Ok(()),
     }
 }
 

@@ -62,14 +62,72 @@ pub fn micros_text(micros: i64) -> String {
         .unwrap_or_else(|| micros.to_string())
 }
 
-/// Parse an RFC 3339 time into microseconds since the Unix epoch.
-pub fn parse_time(s: &str) -> Result<i64> {
-    chrono::DateTime::parse_from_rfc3339(s.trim())
+/// The form a time was written in (what [`read_time`] read it as).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeForm {
+    /// RFC 3339: `2026-11-26T06:00:00Z`, `2026-11-26T07:00:00+01:00`.
+    Rfc3339,
+    /// PostgreSQL's `timestamptz` output, what `select now()` prints:
+    /// `2026-11-28 07:14:52.900134+00` (an offset of hours, or hours and minutes).
+    Postgres,
+}
+
+/// PostgreSQL's `timestamptz` text: date, space, time with up to 6 decimals, an offset of hours
+/// (`+00`, `-05`) or hours and minutes (`+05:30`).
+fn postgres_form(s: &str) -> Option<String> {
+    static FORM: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = FORM.get_or_init(|| {
+        regex::Regex::new(
+            r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)([+-]\d{2})(?::(\d{2}))?$",
+        )
+        .expect("regex")
+    });
+    let c = re.captures(s)?;
+    let minutes = c.get(4).map(|m| m.as_str()).unwrap_or("00");
+    Some(format!("{}T{}{}:{minutes}", &c[1], &c[2], &c[3]))
+}
+
+/// Parse a time given by a person into microseconds since the Unix epoch, and say which form
+/// it was read as: RFC 3339, or PostgreSQL's `timestamptz` text (`select now()`). A time with
+/// no offset is refused: whose clock it means is not known.
+pub fn read_time(s: &str) -> Result<(i64, TimeForm)> {
+    let t = s.trim();
+    let (text, form) = match chrono::DateTime::parse_from_rfc3339(t) {
+        Ok(_) => (t.to_string(), TimeForm::Rfc3339),
+        Err(_) => match postgres_form(t) {
+            Some(rfc) => (rfc, TimeForm::Postgres),
+            None => {
+                return Err(Error::invalid(format!("not a time: {s:?}")).with_hint(
+                    "give an RFC 3339 time (2026-11-26T06:00:00Z) or PostgreSQL's form, as \
+                     `select now()` prints it (2026-11-26 06:00:00.123456+00), with its offset",
+                ))
+            }
+        },
+    };
+    let micros = chrono::DateTime::parse_from_rfc3339(&text)
         .map(|t| t.timestamp_micros())
-        .map_err(|_| {
-            Error::invalid(format!("not a time: {s:?}"))
-                .with_hint("give an RFC 3339 time, e.g. 2026-11-26T06:00:00Z")
-        })
+        .map_err(|_| Error::invalid(format!("not a time: {s:?}")))?;
+    Ok((micros, form))
+}
+
+/// Parse a time (RFC 3339, or PostgreSQL's `timestamptz` text) into microseconds since the
+/// Unix epoch: see [`read_time`].
+pub fn parse_time(s: &str) -> Result<i64> {
+    read_time(s).map(|(t, _)| t)
+}
+
+/// What a time given as `given` was read as, for the user: "read as 2026-11-28T07:14:52.900134Z
+/// (UTC), from PostgreSQL's form".
+pub fn time_read_as(given: &str) -> Result<String> {
+    let (micros, form) = read_time(given)?;
+    Ok(format!(
+        "{} (UTC), read from {}",
+        micros_text(micros),
+        match form {
+            TimeForm::Rfc3339 => "RFC 3339",
+            TimeForm::Postgres => "PostgreSQL's timestamptz form (as `select now()` prints it)",
+        }
+    ))
 }
 
 /// `1073741824`, `512MiB`, `1GiB`, `100kB`.
@@ -132,6 +190,34 @@ pub fn parse_keep_within(s: &str) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_read_in_rfc_3339_and_postgres_form_and_say_which() {
+        let rfc = read_time("2026-11-28T07:14:52.900134Z").unwrap();
+        assert_eq!(rfc.1, TimeForm::Rfc3339);
+        let pg = read_time("2026-11-28 07:14:52.900134+00").unwrap();
+        assert_eq!(pg, (rfc.0, TimeForm::Postgres));
+        assert_eq!(
+            read_time("2026-11-28 12:44:52.900134+05:30").unwrap().0,
+            rfc.0
+        );
+        assert_eq!(
+            read_time("2026-11-28 02:14:52-05").unwrap().0,
+            parse_time("2026-11-28T07:14:52Z").unwrap()
+        );
+        assert!(time_read_as("2026-11-28 07:14:52.900134+00")
+            .unwrap()
+            .contains("PostgreSQL"));
+        // No offset: whose clock is not known.
+        for bad in [
+            "2026-11-28 07:14:52",
+            "2026-11-28",
+            "now",
+            "2026-11-28 07:14:52+0",
+        ] {
+            assert!(read_time(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn keep_within_parses_units_and_refuses_the_rest() {

@@ -253,7 +253,14 @@ pub(crate) async fn set(
                 }
                 _ => key.expose_secret().to_string(),
             };
-            engine.secrets.set(&id_key, &stored)?;
+            // Headless (the environment store, read-only): nothing is kept here. A backup needs
+            // only the public key (in the catalog); restores read the identity from the
+            // environment ($OFFSITE_PASSWORD_…_ENCRYPTION_IDENTITY, or a 0600 file its `_FILE`
+            // variable names), where the user puts the recovery key printed now.
+            if engine.secrets.name() != crate::secrets::SecretStore::name(&crate::secrets::EnvStore)
+            {
+                engine.secrets.set(&id_key, &stored)?;
+            }
             recovery_item = Some(key.expose_secret().to_string());
             EncryptionRow {
                 mode: mode.as_str().into(),

@@ -247,6 +247,11 @@ impl ConnSpec {
             sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}"))
                 .with_hint(TLS_HINT)
                 .retryable(false),
+            // Without TLS the driver reads the answer's first bytes as a message length ("TTP/"
+            // of "HTTP/1.1": 1.4 GB), more than any PostgreSQL message (1 GB at most).
+            sqlx::Error::Io(io) if not_a_postgres_length(&io.to_string()) => {
+                self.not_postgres(io.to_string())
+            }
             sqlx::Error::Io(io) if is_tls_failure(&io.to_string()) => Error::new(
                 ErrorKind::Connection,
                 format!("TLS failed with {at}: {io}"),
@@ -257,11 +262,40 @@ impl ConnSpec {
                 .with_hint("check the socket folder and port: the server must be running with this folder in its unix_socket_directories, and you must be allowed to open it"),
             sqlx::Error::Io(io) => Error::new(ErrorKind::Connection, format!("cannot reach {at}: {io}"))
                 .with_hint("check the host and port, that the server is running, and that it accepts TCP connections from here"),
+            // Something else answers there (a web server: "unexpected response from
+            // SSLRequest: 0x48", the H of "HTTP/1.1"): said plainly, the driver's words kept as
+            // the detail.
+            sqlx::Error::Protocol(p) => self.not_postgres(p.clone()),
             sqlx::Error::Configuration(c) => Error::invalid(format!("bad connection settings for {at}: {c}")),
             sqlx::Error::PoolTimedOut => Error::new(ErrorKind::Connection, format!("timed out connecting to {at}")),
             other => Error::new(ErrorKind::Connection, format!("connection to {at} failed: {other}")),
         }
     }
+}
+
+impl ConnSpec {
+    /// The error of a port where something other than PostgreSQL answers.
+    fn not_postgres(&self, driver_said: String) -> Error {
+        Error::new(
+            ErrorKind::Connection,
+            format!(
+                "{} did not answer as a PostgreSQL server does: something else is listening on that port",
+                self.location()
+            ),
+        )
+        .with_hint("check the host and port of the database (PostgreSQL listens on 5432 by default; a Supabase pooler on 6543 or 5432)")
+        .with_detail(driver_said)
+        .retryable(false)
+    }
+}
+
+/// The driver's "expected to read N bytes, got M bytes at EOF" with N above PostgreSQL's
+/// largest message (1 GB): the bytes read as a length were not PostgreSQL's.
+fn not_a_postgres_length(text: &str) -> bool {
+    text.strip_prefix("expected to read ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n > 0x4000_0000)
 }
 
 /// Pin a session's `search_path` to `''` (only `pg_catalog`, and `pg_temp` for relations) with
