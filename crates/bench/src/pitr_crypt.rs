@@ -77,14 +77,18 @@ fn setup(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<(), String> {
     Ok(())
 }
 
-/// Six passes, each after one row; their measures, and the instant after the last.
+/// Six passes, each after one row; their measures, and the instant after the last row.
 fn passes(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<(Vec<Measured>, String), String> {
     let mut out = Vec::new();
+    let mut at = String::new();
     for i in 0..PASSES {
         pg.try_psql(
             side.db,
             &format!("INSERT INTO t VALUES ({}, 'pass {i}')", 100_000 + i),
         )?;
+        // The instant after the last row, before the last pass (a window ends at the last
+        // commit its passes read).
+        at = now(pg)?;
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let m = run(
             &mut cmd(o, side, &["pitr", "run", side.project, "--once"]),
@@ -93,7 +97,7 @@ fn passes(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<(Vec<Measured>, 
         .check("pitr run --once")?;
         out.push(m);
     }
-    Ok((out, now(pg)?))
+    Ok((out, at))
 }
 
 fn restore(o: &Offsite, pg: &TestCluster, side: &Side, at: &str, n: usize) -> Result<(Measured, usize), String> {
@@ -112,6 +116,46 @@ fn restore(o: &Offsite, pg: &TestCluster, side: &Side, at: &str, n: usize) -> Re
         .matches("derived a passphrase key")
         .count();
     Ok((m, derived))
+}
+
+/// `offsite pitr run --every 1` (the daemon's way: one process, a pass a second) for eight
+/// passes with a row before each: its resident memory at the end (VmRSS), its peak (VmHWM) and
+/// how many passphrase keys it derived (its log).
+fn daemon(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<String, String> {
+    let log = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    let mut c = cmd(o, side, &["pitr", "run", side.project, "--every", "1"]);
+    c.env("OFFSITE_LOG", "offsite_core::crypto=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log.reopen().map_err(|e| e.to_string())?);
+    let mut child = c.spawn().map_err(|e| format!("pitr run --every 1: {e}"))?;
+    for i in 0..8 {
+        pg.try_psql(
+            side.db,
+            &format!("INSERT INTO t VALUES ({}, 'daemon {i}')", 200_000 + i),
+        )?;
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(f64::NAN, mib)
+    };
+    let derived = std::fs::read_to_string(log.path())
+        .unwrap_or_default()
+        .matches("derived a passphrase key")
+        .count();
+    Ok(format!(
+        "{:<7} capture daemon (pitr run --every 1, 12 s, a row every 1.5 s): VmRSS at the end {:.1} MiB, VmHWM {:.1} MiB, passphrase derivations {derived}",
+        side.project,
+        field("VmRSS:"),
+        field("VmHWM:"),
+    ))
 }
 
 fn mib(kib: u64) -> f64 {
@@ -133,6 +177,7 @@ pub(crate) fn run_bench(o: &Offsite, pg: &TestCluster, runs: usize) -> Result<()
             rss.iter().cloned().fold(0.0, f64::max),
         );
         at.push(t);
+        println!("{}", daemon(o, pg, side)?);
     }
     let mut results: [Vec<(f64, f64, usize)>; 2] = [Vec::new(), Vec::new()];
     for n in 0..runs {

@@ -142,7 +142,28 @@ impl Suite<'_> {
     ) -> Result<(PathBuf, u64), String> {
         let mut c = o.cmd();
         c.args(["backup", "bench", "--dest"]).arg(archive_dir);
+        // The read-back's line (issue 67, item 6): its time and the writing's.
+        c.env("OFFSITE_LOG", "offsite_core::ops::backup=info");
         let (m, scpu) = timed(self.pg, self.srv, &mut c, None, "offsite backup (large)")?;
+        if let Some((write, read)) = read_back_secs(&m.stderr) {
+            r.add(
+                "off_readback",
+                "Offsite backup: read-back of the new archive before it is registered",
+                "s",
+                read,
+            );
+            r.add(
+                "off_readback_share",
+                "Offsite backup: read-back / (writing + read-back), target ≤ 15 %",
+                "%",
+                100.0 * read / (write + read),
+            );
+            eprintln!(
+                "  read-back            {read:7.2} s of {:.2} s ({:.1} %; target ≤ 15 %)",
+                write + read,
+                100.0 * read / (write + read)
+            );
+        }
         let v = json_of(&m, "offsite backup")?;
         let path = PathBuf::from(
             v["path"]
@@ -435,4 +456,31 @@ fn agent_backup(a: &BenchAgent, r: &mut Results) -> Result<(), String> {
         run.secs
     );
     Ok(())
+}
+
+/// The writing's and the read-back's seconds from `offsite backup`'s log line
+/// ("new archive read back before it is registered", `OFFSITE_LOG=offsite_core::ops::backup=info`).
+fn read_back_secs(stderr: &[u8]) -> Option<(f64, f64)> {
+    // Without the terminal's colours (tracing styles field names).
+    let mut text = String::new();
+    let mut chars = String::from_utf8_lossy(stderr).into_owned().into_bytes().into_iter();
+    while let Some(b) = chars.next() {
+        if b == 0x1b {
+            for c in chars.by_ref() {
+                if c == b'm' {
+                    break;
+                }
+            }
+        } else {
+            text.push(b as char);
+        }
+    }
+    let line = text
+        .lines()
+        .find(|l| l.contains("read back before it is registered"))?;
+    let field = |name: &str| -> Option<f64> {
+        let rest = &line[line.find(&format!("{name}="))? + name.len() + 1..];
+        rest.split_whitespace().next()?.parse().ok()
+    };
+    Some((field("write_secs")?, field("read_back_secs")?))
 }

@@ -274,6 +274,7 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
+            let t_write = std::time::Instant::now();
             let written =
                 pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
                     .await
@@ -282,8 +283,20 @@ pub(crate) async fn run(
             let mut written = written?;
             // Read back before it is registered: a new backup is verified as the verify job
             // would (the one rule for "verified"), or it is not kept.
+            let t_read = std::time::Instant::now();
             let checked = match read_back(engine, project, &written.path, &job).await {
-                Ok(checked) => checked,
+                Ok(checked) => {
+                    // What the read-back costs, beside the writing (issue 67: printed by
+                    // offsite-bench from this line).
+                    let (write, read) = (t_read - t_write, t_read.elapsed());
+                    tracing::info!(
+                        write_secs = write.as_secs_f64(),
+                        read_back_secs = read.as_secs_f64(),
+                        share = read.as_secs_f64() / (write + read).as_secs_f64().max(1e-9),
+                        "new archive read back before it is registered"
+                    );
+                    checked
+                }
                 Err(e) => {
                     let _ = std::fs::remove_file(&written.path);
                     let _ = std::fs::remove_file(archive::sidecar_path(&written.path));
