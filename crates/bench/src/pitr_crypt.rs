@@ -64,8 +64,11 @@ fn setup(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<(), String> {
         "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g",
     )?;
     let url = o.url(side.db);
-    run(&mut cmd(o, side, &["project", "add", side.project, "--db", &url]), None)?
-        .check("project add")?;
+    run(
+        &mut cmd(o, side, &["project", "add", side.project, "--db", &url]),
+        None,
+    )?
+    .check("project add")?;
     if side.sealed {
         let line = format!("{PASS}\n");
         let set = ["encryption", "set", side.project, "--passphrase-stdin"];
@@ -100,11 +103,21 @@ fn passes(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<(Vec<Measured>, 
     Ok((out, at))
 }
 
-fn restore(o: &Offsite, pg: &TestCluster, side: &Side, at: &str, n: usize) -> Result<(Measured, usize), String> {
+fn restore(
+    o: &Offsite,
+    pg: &TestCluster,
+    side: &Side,
+    at: &str,
+    n: usize,
+) -> Result<(Measured, usize), String> {
     let to = format!("{}_to_{n}", side.db);
     pg.try_psql("postgres", &format!("CREATE DATABASE {to}"))?;
     let url = o.url(&to);
-    let mut c = cmd(o, side, &["restore", side.project, "--at", at, "--to", &url]);
+    let mut c = cmd(
+        o,
+        side,
+        &["restore", side.project, "--at", at, "--to", &url],
+    );
     c.env("OFFSITE_LOG", "info");
     let m = run(&mut c, None)?.check("restore --at")?;
     let rows = pg.try_psql(&to, "SELECT count(*) FROM t")?;
@@ -135,7 +148,8 @@ fn daemon(o: &Offsite, pg: &TestCluster, side: &Side) -> Result<String, String> 
         )?;
         std::thread::sleep(std::time::Duration::from_millis(1500));
     }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
     let field = |name: &str| {
@@ -173,7 +187,11 @@ pub(crate) fn run_bench(o: &Offsite, pg: &TestCluster, runs: usize) -> Result<()
             "{:<7} capture pass (×{PASSES}): wall median {:.2} s (runs {}), peak RSS max {:.1} MiB",
             side.project,
             median(&walls),
-            walls.iter().map(|w| format!("{w:.2}")).collect::<Vec<_>>().join(", "),
+            walls
+                .iter()
+                .map(|w| format!("{w:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             rss.iter().cloned().fold(0.0, f64::max),
         );
         at.push(t);

@@ -1014,6 +1014,9 @@ sys.exit(os.waitstatus_to_exitcode(st))
         .arg(pass)
         .status()
         .unwrap();
-    assert!(status.success(), "age -d with the passphrase failed on {file:?}");
+    assert!(
+        status.success(),
+        "age -d with the passphrase failed on {file:?}"
+    );
     std::fs::read(&out).unwrap()
 }

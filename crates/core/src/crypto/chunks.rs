@@ -47,10 +47,7 @@ pub(super) fn header(file_key: &FileKey, stanzas: &[Stanza]) -> Vec<u8> {
     }
     h.extend_from_slice(b"---");
     let mac_key = hkdf(&[], b"header", file_key.expose_secret());
-    let tag = ring::hmac::sign(
-        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &mac_key),
-        &h,
-    );
+    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &mac_key), &h);
     h.push(b' ');
     h.extend_from_slice(BASE64_STANDARD_NO_PAD.encode(tag.as_ref()).as_bytes());
     h.push(b'\n');
@@ -92,11 +89,7 @@ impl<W: Write> ChunkWriter<W> {
         n[3..11].copy_from_slice(&self.counter.to_be_bytes());
         n[11] = u8::from(last);
         self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(n),
-                Aad::empty(),
-                &mut self.buf,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(n), Aad::empty(), &mut self.buf)
             .map_err(|_| io::Error::other("sealing a chunk"))?;
         self.out
             .as_mut()

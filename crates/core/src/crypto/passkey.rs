@@ -160,7 +160,6 @@ pub fn derivations_with(passphrase: &str) -> u64 {
         .map_or(0, |r| r.1)
 }
 
-
 /// The file key and the scrypt stanza of a passphrase file with `salt` (see the module's
 /// text): the same for every file with this passphrase and salt. `None`: the derivation
 /// failed (cannot happen at [`WORK_FACTOR`]).
@@ -174,10 +173,7 @@ pub(super) fn stanza(pass: &SecretString, salt: &Salt) -> Option<(FileKey, Stanz
         file_key,
         Stanza {
             tag: TAG.to_string(),
-            args: vec![
-                BASE64_STANDARD_NO_PAD.encode(salt),
-                WORK_FACTOR.to_string(),
-            ],
+            args: vec![BASE64_STANDARD_NO_PAD.encode(salt), WORK_FACTOR.to_string()],
             body,
         },
     ))

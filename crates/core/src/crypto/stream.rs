@@ -54,7 +54,10 @@ impl Encryption {
         if !key.is_passphrase() {
             return Err(Error::invalid("a passphrase was expected, not an identity"));
         }
-        Ok(Encryption::Passphrase(key, passkey::project_salt(project_id)))
+        Ok(Encryption::Passphrase(
+            key,
+            passkey::project_salt(project_id),
+        ))
     }
 
     /// What the manifest records: `["passphrase"]` or the recipients' public keys. Never a
@@ -77,7 +80,7 @@ impl Encryption {
                 let inner = ChunkWriter::start(out, &file_key, &header)
                     .map_err(|e| Error::io("writing the encrypted file's header", e))?;
                 return Ok(EncryptWriter {
-                    inner: Inner::Chunks(inner),
+                    inner: Inner::Chunks(Box::new(inner)),
                 });
             }
             Encryption::Recipients(rs) => rs,
@@ -86,9 +89,10 @@ impl Encryption {
             .iter()
             .map(Recipient::to_age)
             .collect::<Result<Vec<_>>>()?;
-        let encryptor =
-            age::Encryptor::with_recipients(boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
-                .map_err(|e| Error::invalid(format!("cannot encrypt to these recipients: {e}")))?;
+        let encryptor = age::Encryptor::with_recipients(
+            boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient),
+        )
+        .map_err(|e| Error::invalid(format!("cannot encrypt to these recipients: {e}")))?;
         let inner = encryptor
             .wrap_output(out)
             .map_err(|e| Error::io("writing the encrypted file's header", e))?;
@@ -107,7 +111,7 @@ enum Inner<W: Write> {
     /// The `age` crate's writer (recipients).
     Age(age::stream::StreamWriter<W>),
     /// Offsite's (a passphrase, the file key of `passkey`).
-    Chunks(ChunkWriter<W>),
+    Chunks(Box<ChunkWriter<W>>),
 }
 
 impl<W: Write> EncryptWriter<W> {

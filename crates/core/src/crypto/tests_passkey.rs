@@ -48,10 +48,14 @@ fn project_passphrase_files_are_stock_age_files_of_every_length() {
         let cipher = encrypt(&enc, &plain);
         let text = String::from_utf8_lossy(&cipher[..80]);
         assert!(
-            text.contains(&format!("-> scrypt ")) && text.contains(&format!(" {WORK_FACTOR}\n")),
+            text.contains("-> scrypt ") && text.contains(&format!(" {WORK_FACTOR}\n")),
             "{text}"
         );
-        assert_eq!(stock_decrypt(&cipher, pass), plain, "stock age, {len} bytes");
+        assert_eq!(
+            stock_decrypt(&cipher, pass),
+            plain,
+            "stock age, {len} bytes"
+        );
         let key = UserKey::passphrase(pass).unwrap();
         assert_eq!(decrypt_all(&cipher, &[key]).unwrap(), plain, "{len} bytes");
     }

@@ -274,7 +274,6 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let t_write = std::time::Instant::now();
             let written =
                 pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
                     .await
@@ -283,20 +282,8 @@ pub(crate) async fn run(
             let mut written = written?;
             // Read back before it is registered: a new backup is verified as the verify job
             // would (the one rule for "verified"), or it is not kept.
-            let t_read = std::time::Instant::now();
             let checked = match read_back(engine, project, &written.path, &job).await {
-                Ok(checked) => {
-                    // What the read-back costs, beside the writing (issue 67: printed by
-                    // offsite-bench from this line).
-                    let (write, read) = (t_read - t_write, t_read.elapsed());
-                    tracing::info!(
-                        write_secs = write.as_secs_f64(),
-                        read_back_secs = read.as_secs_f64(),
-                        share = read.as_secs_f64() / (write + read).as_secs_f64().max(1e-9),
-                        "new archive read back before it is registered"
-                    );
-                    checked
-                }
+                Ok(checked) => checked,
                 Err(e) => {
                     let _ = std::fs::remove_file(&written.path);
                     let _ = std::fs::remove_file(archive::sidecar_path(&written.path));
@@ -384,7 +371,13 @@ async fn read_back(
     } else {
         Vec::new()
     };
+    let t = std::time::Instant::now();
     let report = super::verify::verify_file_with(path, &keys, &job.reporter, &job.cancel).await?;
+    // What the read-back costs (issue 67: offsite-bench prints it as a share of the backup).
+    tracing::info!(
+        read_back_secs = t.elapsed().as_secs_f64(),
+        "new archive read back before it is registered"
+    );
     if let Some(e) = report.damage() {
         return Err(e.with_hint(
             "the archive was damaged as it was written (a failing disk or memory?): nothing was kept; check the backup folder's disk and back up again",
