@@ -127,6 +127,11 @@ pub struct Args {
     /// pgbench changes against restoring its base alone; replay throughput (changes/s).
     #[arg(long)]
     pub pitr_replay: bool,
+    /// Only the passphrase bench (issue 67): `offsite restore --at` over six one-row segments
+    /// of a passphrase project against an unencrypted one (--runs times alternating), each
+    /// capture pass's time and peak RSS, and the key derivations per restore.
+    #[arg(long)]
+    pub pitr_encrypted: bool,
     /// With --pitr: pgbench's scale (100,000 accounts each).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub pgbench_scale: u32,

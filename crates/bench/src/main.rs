@@ -18,6 +18,7 @@ mod notify;
 mod notify_delivery;
 mod notify_metrics;
 mod pitr;
+mod pitr_crypt;
 mod pitr_physical;
 mod pitr_replay;
 mod report;
@@ -88,6 +89,14 @@ fn run(args: &Args) -> Result<(), String> {
             scale: args.pgbench_scale,
             secs: args.pgbench_secs,
         });
+    }
+    if args.pitr_encrypted {
+        let o = Offsite {
+            bin: offsite_bin.ok_or("--pitr-encrypted needs the offsite binary")?,
+            data_dir: w.join("offsite-data"),
+            pg: &pg,
+        };
+        return pitr_crypt::run_bench(&o, &pg, args.runs);
     }
     if args.pitr_physical {
         let o = Offsite {

@@ -142,7 +142,28 @@ impl Suite<'_> {
     ) -> Result<(PathBuf, u64), String> {
         let mut c = o.cmd();
         c.args(["backup", "bench", "--dest"]).arg(archive_dir);
+        // The read-back's line (issue 67, item 6): its time and the writing's.
+        c.env("OFFSITE_LOG", "offsite_core::ops::backup=info");
         let (m, scpu) = timed(self.pg, self.srv, &mut c, None, "offsite backup (large)")?;
+        if let Some(read) = read_back_secs(&m.stderr) {
+            let share = 100.0 * read / m.secs();
+            r.add(
+                "off_readback",
+                "Offsite backup: read-back of the new archive before it is registered",
+                "s",
+                read,
+            );
+            r.add(
+                "off_readback_share",
+                "Offsite backup: read-back / the backup's wall time, target ≤ 15 %",
+                "%",
+                share,
+            );
+            eprintln!(
+                "  read-back            {read:7.2} s of {:.2} s ({share:.1} %; target ≤ 15 %)",
+                m.secs()
+            );
+        }
         let v = json_of(&m, "offsite backup")?;
         let path = PathBuf::from(
             v["path"]
@@ -435,4 +456,28 @@ fn agent_backup(a: &BenchAgent, r: &mut Results) -> Result<(), String> {
         run.secs
     );
     Ok(())
+}
+
+/// The read-back's seconds from `offsite backup`'s log line ("new archive read back before
+/// it is registered", `OFFSITE_LOG=offsite_core::ops::backup=info`).
+fn read_back_secs(stderr: &[u8]) -> Option<f64> {
+    // Without the terminal's colours (tracing styles field names).
+    let mut text = String::new();
+    let mut bytes = stderr.iter().copied();
+    while let Some(b) = bytes.next() {
+        if b == 0x1b {
+            for c in bytes.by_ref() {
+                if c == b'm' {
+                    break;
+                }
+            }
+        } else {
+            text.push(b as char);
+        }
+    }
+    let line = text
+        .lines()
+        .find(|l| l.contains("read back before it is registered"))?;
+    let rest = &line[line.find("read_back_secs=")? + "read_back_secs=".len()..];
+    rest.split_whitespace().next()?.parse().ok()
 }

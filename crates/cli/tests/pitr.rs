@@ -519,6 +519,8 @@ fn the_daemon_captures() {
 
 /// A project that encrypts its backups gets age-encrypted segments: no row text readable in
 /// them, and `restore --at` decrypts them with the project's key (and is refused without it).
+/// Over six segments (six passes) the restore derives the passphrase key once (its log says
+/// each derivation: the probe), and a segment opens with the stock `age -d` and the passphrase.
 #[test]
 fn an_encrypting_project_gets_encrypted_segments() {
     let db = "pitr_enc";
@@ -526,9 +528,10 @@ fn an_encrypting_project_gets_encrypted_segments() {
     let d = data.path();
     let var = offsite_core::secrets::env_var_for_key("project:shop:encryption-passphrase");
     let pass = "pitr-segments-are-sealed";
-    let with_key = |args: &[&str], stdin: &str| {
+    let with_key_log = |args: &[&str], stdin: &str, log: &str| {
         let mut c = offsite(d, &pg, args);
         c.env(&var, pass)
+            .env("OFFSITE_LOG", log)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -542,6 +545,7 @@ fn an_encrypting_project_gets_encrypted_segments() {
             .unwrap();
         child.wait_with_output().unwrap()
     };
+    let with_key = |args: &[&str], stdin: &str| with_key_log(args, stdin, "off");
     let line = format!("{pass}\n");
     ok(
         with_key(&["encryption", "set", "shop", "--passphrase-stdin"], &line),
@@ -557,13 +561,23 @@ fn an_encrypting_project_gets_encrypted_segments() {
         db,
         "INSERT INTO public.orders (note, qty) VALUES ('plainly-visible-marker', 1)",
     );
-    writes(&pg, db, 1);
-    let at = server_now(&pg);
-    let want = digests(&pg, db);
-    wait_past(&pg, &at);
-    ok(with_key(&["pitr", "run", "shop", "--once"], ""), "pitr run");
+    let (mut at, mut want) = (String::new(), String::new());
+    for round in 1..=6 {
+        writes(&pg, db, round);
+        let now = server_now(&pg);
+        if round == 6 {
+            // Before the last pass: the window ends at the last commit it captured.
+            at = now.clone();
+            want = digests(&pg, db);
+        }
+        wait_past(&pg, &now);
+        ok(with_key(&["pitr", "run", "shop", "--once"], ""), "pitr run");
+    }
     let segs = segment_files(d);
-    assert!(!segs.is_empty(), "no segment written");
+    assert!(segs.len() >= 6, "six passes wrote {} segments", segs.len());
+    // The stock age command opens a segment with the passphrase alone.
+    let plain = age_decrypt_with_passphrase(&segs[0], pass);
+    assert!(!plain.is_empty(), "age -d gave nothing");
     for s in &segs {
         assert!(s.to_string_lossy().ends_with(".pitr.age"), "{s:?}");
         let bytes = std::fs::read(s).unwrap();
@@ -592,8 +606,8 @@ fn an_encrypting_project_gets_encrypted_segments() {
         "no key was given",
     );
     pg.create_db("pitr_enc_then");
-    ok(
-        with_key(
+    let restored = ok(
+        with_key_log(
             &[
                 "restore",
                 "shop",
@@ -603,10 +617,20 @@ fn an_encrypting_project_gets_encrypted_segments() {
                 &pg.url("pitr_enc_then"),
             ],
             "",
+            "offsite_core::crypto=info",
         ),
         "restore --at (encrypted)",
     );
     assert_eq!(digests(&pg, "pitr_enc_then"), want);
+    // The base archive and every segment opened: one derivation for all of them.
+    let log = String::from_utf8_lossy(&restored.stderr);
+    assert_eq!(
+        log.matches("derived a passphrase key").count(),
+        1,
+        "one key derivation for the base and {} segments: {log}",
+        segs.len()
+    );
+    assert!(!log.contains(pass), "the log shows the passphrase");
     let v = ok_json(
         with_key(&["--json", "pitr", "verify", "shop"], ""),
         "pitr verify (encrypted)",
@@ -948,4 +972,52 @@ fn definitions_beyond_columns_end_the_window() {
         assert_eq!(s["enabled"], true, "{s}");
     }
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
+
+/// `age -d -o - FILE` on a pseudo-terminal (age reads a passphrase from a terminal only) that
+/// types `pass`: the plaintext.
+fn age_decrypt_with_passphrase(file: &Path, pass: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plain");
+    let script = r#"
+import os, pty, select, sys, time
+inp, outp, pw = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("age", ["age", "-d", "-o", outp, inp])
+end = time.time() + 60
+seen = b""
+while time.time() < end and b": " not in seen:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            seen += os.read(fd, 1024)
+        except OSError:
+            break
+os.write(fd, pw + b"\n")
+while time.time() < end + 60:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if not r:
+        continue
+    try:
+        if not os.read(fd, 1024):
+            break
+    except OSError:
+        break
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(file)
+        .arg(&out)
+        .arg(pass)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "age -d with the passphrase failed on {file:?}"
+    );
+    std::fs::read(&out).unwrap()
 }

@@ -217,6 +217,11 @@ impl UserKey {
         self.secret.expose_secret()
     }
 
+    /// The secret, for deriving a passphrase key (never shown).
+    pub(super) fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+
     /// The public keys of the X25519 identities (empty for a passphrase or SSH keys).
     pub fn public_recipients(&self) -> Vec<Recipient> {
         if self.is_passphrase() {
@@ -241,14 +246,11 @@ impl UserKey {
             )
         };
         match self.kind {
-            KeyKind::Passphrase => {
-                let mut id = age::scrypt::Identity::new(self.secret.clone());
-                // The age CLI's passphrase files use work factor 18; the crate's default limit
-                // is calibrated to this machine's speed (lower in debug builds and on slow
-                // machines) and would refuse them. 22 is a few seconds of work at most.
-                id.set_max_work_factor(22);
-                Ok(vec![Box::new(id)])
-            }
+            // age's scrypt identity with this process's derived keys (one derivation per salt,
+            // see `passkey`); work factors up to 22 (a few seconds) are accepted, more refused.
+            KeyKind::Passphrase => Ok(vec![Box::new(super::passkey::CachedScrypt {
+                pass: self.secret.clone(),
+            })]),
             KeyKind::Identities => {
                 let file = age::IdentityFile::from_buffer(self.expose_secret().as_bytes())
                     .map_err(|_| refused())?;

@@ -14,12 +14,17 @@
 //!
 //! Streaming: memory is a chunk or two, whatever the file's size.
 
+mod chunks;
 mod keys;
 /// Reading `openssl enc -aes-256-cbc` files (imports from seed-style servers).
 pub mod openssl;
+/// Passphrase files at one key derivation per project and process (issue 67).
+pub mod passkey;
 mod stream;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_passkey;
 
 pub use keys::{parse_recipients, Recipient, RecipientKind, UserKey};
 pub use stream::{decrypt, read_error, wrong_key, DecryptReader, EncryptWriter, Encryption};

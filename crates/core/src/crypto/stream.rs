@@ -1,10 +1,11 @@
 //! Streaming encryption and decryption (age's STREAM: 64 KiB chunks, each authenticated, so
 //! memory stays flat and damage is detected at the chunk where it is).
 
+use super::chunks::{self, ChunkWriter};
 use super::keys::{Recipient, UserKey};
+use super::passkey::{self, Salt};
 use super::{is_age, AGE_MAGIC};
 use crate::error::{Error, ErrorKind, Result};
-use age::secrecy::SecretString;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
@@ -13,8 +14,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 /// (see docs/encryption.md).
 #[derive(Clone)]
 pub enum Encryption {
-    /// age's scrypt passphrase recipient (what `age -p` makes).
-    Passphrase(UserKey),
+    /// age's scrypt passphrase recipient (what `age -p` makes), with the salt every file of
+    /// this encryption gets: one key derivation for all of them (see `passkey`).
+    Passphrase(UserKey, Salt),
     /// X25519 and SSH public keys; any one of their identities opens the file alone.
     Recipients(Vec<Recipient>),
 }
@@ -22,7 +24,7 @@ pub enum Encryption {
 impl fmt::Debug for Encryption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Encryption::Passphrase(_) => f.write_str("Encryption::Passphrase(redacted)"),
+            Encryption::Passphrase(..) => f.write_str("Encryption::Passphrase(redacted)"),
             Encryption::Recipients(r) => f.debug_tuple("Encryption::Recipients").field(r).finish(),
         }
     }
@@ -37,19 +39,32 @@ impl Encryption {
         Ok(Encryption::Recipients(recipients))
     }
 
-    /// Encryption with a passphrase (`key` must be one).
+    /// Encryption with a passphrase (`key` must be one), under a random salt shared by the
+    /// files this value encrypts. A project's archives use [`Self::with_project_passphrase`].
     pub fn with_passphrase(key: UserKey) -> Result<Encryption> {
         if !key.is_passphrase() {
             return Err(Error::invalid("a passphrase was expected, not an identity"));
         }
-        Ok(Encryption::Passphrase(key))
+        Ok(Encryption::Passphrase(key, passkey::random_salt()))
+    }
+
+    /// Encryption with a project's passphrase: every file of the project, from any job, under
+    /// the project's salt, so opening them all costs one key derivation (see `passkey`).
+    pub fn with_project_passphrase(key: UserKey, project_id: &str) -> Result<Encryption> {
+        if !key.is_passphrase() {
+            return Err(Error::invalid("a passphrase was expected, not an identity"));
+        }
+        Ok(Encryption::Passphrase(
+            key,
+            passkey::project_salt(project_id),
+        ))
     }
 
     /// What the manifest records: `["passphrase"]` or the recipients' public keys. Never a
     /// secret.
     pub fn describe(&self) -> Vec<String> {
         match self {
-            Encryption::Passphrase(_) => vec!["passphrase".to_string()],
+            Encryption::Passphrase(..) => vec!["passphrase".to_string()],
             Encryption::Recipients(r) => r.iter().map(|r| r.as_str().to_string()).collect(),
         }
     }
@@ -57,46 +72,70 @@ impl Encryption {
     /// Starts an age file on `out` (its header is written now); write the plaintext into the
     /// returned writer and [`EncryptWriter::finish`] it, or the file does not decrypt.
     pub fn wrap<W: Write>(&self, out: W) -> Result<EncryptWriter<W>> {
-        let encryptor = match self {
-            Encryption::Passphrase(key) => age::Encryptor::with_user_passphrase(
-                SecretString::from(key.expose_secret().to_string()),
-            ),
-            Encryption::Recipients(rs) => {
-                let boxed = rs
-                    .iter()
-                    .map(Recipient::to_age)
-                    .collect::<Result<Vec<_>>>()?;
-                age::Encryptor::with_recipients(
-                    boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient),
-                )
-                .map_err(|e| Error::invalid(format!("cannot encrypt to these recipients: {e}")))?
+        let rs = match self {
+            Encryption::Passphrase(key, salt) => {
+                let (file_key, stanza) = passkey::stanza(key.secret(), salt)
+                    .ok_or_else(|| Error::internal("deriving the passphrase key failed"))?;
+                let header = chunks::header(&file_key, &[stanza]);
+                let inner = ChunkWriter::start(out, &file_key, &header)
+                    .map_err(|e| Error::io("writing the encrypted file's header", e))?;
+                return Ok(EncryptWriter {
+                    inner: Inner::Chunks(Box::new(inner)),
+                });
             }
+            Encryption::Recipients(rs) => rs,
         };
+        let boxed = rs
+            .iter()
+            .map(Recipient::to_age)
+            .collect::<Result<Vec<_>>>()?;
+        let encryptor = age::Encryptor::with_recipients(
+            boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient),
+        )
+        .map_err(|e| Error::invalid(format!("cannot encrypt to these recipients: {e}")))?;
         let inner = encryptor
             .wrap_output(out)
             .map_err(|e| Error::io("writing the encrypted file's header", e))?;
-        Ok(EncryptWriter { inner })
+        Ok(EncryptWriter {
+            inner: Inner::Age(inner),
+        })
     }
 }
 
 /// Encrypts what is written into it; [`finish`](Self::finish) writes the last chunk.
 pub struct EncryptWriter<W: Write> {
-    inner: age::stream::StreamWriter<W>,
+    inner: Inner<W>,
+}
+
+enum Inner<W: Write> {
+    /// The `age` crate's writer (recipients).
+    Age(age::stream::StreamWriter<W>),
+    /// Offsite's (a passphrase, the file key of `passkey`).
+    Chunks(Box<ChunkWriter<W>>),
 }
 
 impl<W: Write> EncryptWriter<W> {
     /// Writes the final chunk and returns the underlying writer (not flushed or synced).
     pub fn finish(self) -> io::Result<W> {
-        self.inner.finish()
+        match self.inner {
+            Inner::Age(w) => w.finish(),
+            Inner::Chunks(w) => w.finish(),
+        }
     }
 }
 
 impl<W: Write> Write for EncryptWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
+        match &mut self.inner {
+            Inner::Age(w) => w.write(buf),
+            Inner::Chunks(w) => w.write(buf),
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        match &mut self.inner {
+            Inner::Age(w) => w.flush(),
+            Inner::Chunks(w) => w.flush(),
+        }
     }
 }
 

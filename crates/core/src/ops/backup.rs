@@ -371,7 +371,13 @@ async fn read_back(
     } else {
         Vec::new()
     };
+    let t = std::time::Instant::now();
     let report = super::verify::verify_file_with(path, &keys, &job.reporter, &job.cancel).await?;
+    // What the read-back costs (issue 67: offsite-bench prints it as a share of the backup).
+    tracing::info!(
+        read_back_secs = t.elapsed().as_secs_f64(),
+        "new archive read back before it is registered"
+    );
     if let Some(e) = report.damage() {
         return Err(e.with_hint(
             "the archive was damaged as it was written (a failing disk or memory?): nothing was kept; check the backup folder's disk and back up again",

@@ -79,7 +79,7 @@ pub(crate) async fn agent_recipients(
         Some(crate::crypto::Encryption::Recipients(r)) => {
             Ok(r.iter().map(|r| r.as_str().to_string()).collect())
         }
-        Some(crate::crypto::Encryption::Passphrase(_)) => Err(crate::error::Error::invalid(format!(
+        Some(crate::crypto::Encryption::Passphrase(..)) => Err(crate::error::Error::invalid(format!(
             "project {:?} is encrypted with a passphrase, which a backup server would have to hold",
             project.name
         ))

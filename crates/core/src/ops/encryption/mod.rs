@@ -226,7 +226,9 @@ pub(crate) async fn set(
                 .as_deref()
                 .ok_or_else(|| Error::invalid("passphrase mode needs a passphrase"))?;
             let key = UserKey::passphrase(pass)?;
-            let enc = Encryption::with_passphrase(key.clone())?;
+            // The check is one of the project's passphrase files: the key derived to write
+            // it is the one its backups use (kept for this process).
+            let enc = Encryption::with_project_passphrase(key.clone(), &p.id)?;
             let check = tokio::task::spawn_blocking(move || encrypt_check(&enc))
                 .await
                 .map_err(|e| Error::internal(format!("encrypting the check: {e}")))??;
@@ -437,9 +439,10 @@ pub(crate) async fn for_backup(engine: &Engine, project: &Project) -> Result<Opt
                 .secrets
                 .get(&project_encryption_passphrase_key(name))?
                 .ok_or_else(|| missing_secret(name))?;
-            Ok(Some(Encryption::with_passphrase(UserKey::passphrase(
-                &pass,
-            )?)?))
+            Ok(Some(Encryption::with_project_passphrase(
+                UserKey::passphrase(&pass)?,
+                &project.id,
+            )?))
         }
         EncryptionMode::Key => {
             let mut all = Vec::new();
