@@ -718,7 +718,11 @@ impl TestCluster {
             .spawn()
             .and_then(|mut child| {
                 use std::io::Write as _;
-                child.stdin.take().expect("psql stdin").write_all(sql.as_bytes())?;
+                child
+                    .stdin
+                    .take()
+                    .expect("psql stdin")
+                    .write_all(sql.as_bytes())?;
                 child.wait_with_output()
             })
             .expect("run psql");
