@@ -440,7 +440,10 @@ fn read_env_file(var: &str) -> Result<Option<String>> {
         }
     }
     if meta.len() > MAX_SECRET_FILE {
-        return Err(refuse(format!("is larger than {MAX_SECRET_FILE} bytes")));
+        return Err(refuse(format!(
+            "is larger than {} KiB",
+            MAX_SECRET_FILE / 1024
+        )));
     }
     let mut text = String::new();
     std::fs::File::open(&path)

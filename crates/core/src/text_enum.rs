@@ -237,7 +237,14 @@ mod tests {
         .await;
         same_words::<JobState>(
             &c,
-            &["running", "cancelling", "cancelled", "succeeded", "failed"],
+            &[
+                "running",
+                "cancelling",
+                "cancelled",
+                "succeeded",
+                "failed",
+                "interrupted",
+            ],
         )
         .await;
         same_words::<JobTrigger>(

@@ -12,7 +12,7 @@ function rustSources(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) return n === "tests" || n === "target" || n === "gen" ? [] : rustSources(p);
-    return n.endsWith(".rs") && n !== "tests.rs" && !n.endsWith("_tests.rs") ? [p] : [];
+    return n.endsWith(".rs") && n !== "tests.rs" && !n.endsWith("_tests.rs") && !n.startsWith("tests_") ? [p] : [];
   });
 }
 

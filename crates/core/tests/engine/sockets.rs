@@ -240,12 +240,16 @@ async fn database_names_that_look_like_settings_stay_names() {
         .backup(BackupOptions::project("odd"), JobStart::default())
         .await
         .unwrap();
-    let mut target = env
+    // The password with the target, as `--password-stdin` gives it: a target given without one
+    // is asked at once whether it needs one (and this server does).
+    let target = env
         .engine
-        .restore_target(&DatabaseTo::url_or_project(&url(dst), None))
+        .restore_target(&DatabaseTo::url_or_project(
+            &url(dst),
+            Some(pg.superuser_password().into()),
+        ))
         .await
         .unwrap();
-    target.password = Some(pg.superuser_password().into());
     let restored = env
         .engine
         .restore(
