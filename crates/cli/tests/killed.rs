@@ -3,6 +3,8 @@
 //! cluster once the restore's rows are arriving in the target; the next command (`offsite
 //! history`) finds the job `interrupted`, returns the target to how it was, and says so; the
 //! same restore run again succeeds without any manual step and gives the source's content.
+// Process groups and SIGKILL, and the testkit's clusters: Unix only (docs/development.md).
+#![cfg(unix)]
 
 mod common;
 

@@ -430,14 +430,16 @@ fn read_env_file(var: &str) -> Result<Option<String>> {
     if !meta.is_file() {
         return Err(refuse("is not a regular file".into()));
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(refuse(format!("may be read by others (mode {mode:o})"))
-                .with_hint(format!("chmod 600 {}", path.display())));
+    // Owner-only, read back the same way on every OS (mode bits; Windows: the DACL).
+    match crate::private_fs::is_private(&path) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(refuse("may be read by others".into()).with_hint(format!(
+                "give it {} (only you may read it)",
+                crate::private_fs::private_words(false)
+            )))
         }
+        Err(e) => return Err(refuse(format!("cannot be read: {e}"))),
     }
     if meta.len() > MAX_SECRET_FILE {
         return Err(refuse(format!(
