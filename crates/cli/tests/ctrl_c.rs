@@ -29,25 +29,6 @@ fn big_database(pg: &TestCluster, prefix: &str, rows: u32) -> String {
     db
 }
 
-/// Wait until a session in database `db` runs a `COPY` (the work is under way), at most 120 s.
-fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut Child) {
-    let sql = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
-         AND state = 'active' AND query ILIKE 'COPY %'"
-    );
-    let began = Instant::now();
-    while began.elapsed() < Duration::from_secs(120) {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("offsite ended ({status}) before any COPY ran in {db}");
-        }
-        if pg.psql("postgres", &sql) != "0" {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no COPY ran in {db} within 120 s");
-}
-
 /// Wait until a `COPY` in `db` has ended (of two at once, or the last) while offsite still
 /// works: pg_dump has written a table's data, and offsite is still reading and compressing what
 /// it wrote (the phase a Ctrl-C took over a minute to stop, issue 42).
@@ -174,7 +155,7 @@ fn ctrl_c_stops_a_default_backup_without_finishing_its_backlog_and_says_cancelli
     // Ctrl-C while pg_dump copies the rows, then once it has written them all.
     for late in [false, true] {
         let mut child = spawn(&cli, &["backup", "ctrlcb"]);
-        wait_for_copy(pg, &db, &mut child);
+        common::pg::wait_for_copy(pg, &db, &mut child);
         if late {
             wait_for_copies_done(pg, &db, &mut child);
         }
@@ -208,7 +189,7 @@ fn ctrl_c_stops_a_restore_quickly_and_leaves_the_empty_target_empty() {
             &cli,
             &["restore", &archive, "--to", &url, "--yes", "--jobs", jobs],
         );
-        wait_for_copy(pg, &dst, &mut child);
+        common::pg::wait_for_copy(pg, &dst, &mut child);
         sigint(&child);
         let (code, err, took) = exit_within(child, STOPS_WITHIN);
         println!("--jobs {jobs}: the restore stopped {took:?} after Ctrl-C; stderr: {err}");
@@ -236,7 +217,7 @@ fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
     cli.json(&["project", "add", "ctrlc2", "--db", &pg.url(&db)], 0);
 
     let mut child = spawn(&cli, &["backup", "ctrlc2"]);
-    wait_for_copy(pg, &db, &mut child);
+    common::pg::wait_for_copy(pg, &db, &mut child);
     sigint(&child);
     std::thread::sleep(Duration::from_millis(30));
     let second = child.try_wait().unwrap().is_none();

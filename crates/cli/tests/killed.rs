@@ -37,25 +37,6 @@ fn source(pg: &TestCluster, prefix: &str, rows: u32) -> String {
     db
 }
 
-/// Wait until a session in database `db` runs a `COPY` (rows are arriving), at most 120 s.
-fn wait_for_rows(pg: &TestCluster, db: &str, child: &mut Child) {
-    let sql = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
-         AND state = 'active' AND query ILIKE 'COPY %'"
-    );
-    let began = Instant::now();
-    while began.elapsed() < Duration::from_secs(120) {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("offsite ended ({status}) before any rows arrived in {db}");
-        }
-        if pg.psql("postgres", &sql) != "0" {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no COPY ran in {db} within 120 s");
-}
-
 /// SIGKILL the whole process group of `child` (offsite and the tools it started).
 fn kill_group(child: &mut Child) {
     let ok = Command::new("kill")
@@ -112,7 +93,7 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for_rows(pg, &dst, &mut child);
+    common::pg::wait_for_copy(pg, &dst, &mut child);
     kill_group(&mut child);
     // What the killed restore made is there until Offsite next starts (the old end of the
     // story: a target left partly restored, and the same restore refused).

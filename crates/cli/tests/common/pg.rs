@@ -127,3 +127,22 @@ pub fn wait_past(pg: &TestCluster, at: &str) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Wait until a session in database `db` runs a `COPY` (the work is under way), at most 120 s.
+pub fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut std::process::Child) {
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND state = 'active' AND query ILIKE 'COPY %'"
+    );
+    let began = std::time::Instant::now();
+    while began.elapsed() < std::time::Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("offsite ended ({status}) before any COPY ran in {db}");
+        }
+        if pg.psql("postgres", &sql) != "0" {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no COPY ran in {db} within 120 s");
+}
