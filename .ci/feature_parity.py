@@ -10,6 +10,10 @@ Two comparisons, neither compiles anything (a few seconds):
    any unit below it differ, so equal feature sets are not enough (a build script's `libc` without
    `extra_traits` rebuilt 120 units, ~80 s, while check 1 passed). Prints the units the install
    would compile and, for each lowest one, the dependency whose variant differs.
+3. Host = target, in the test build: a crate compiled once for the macros and build scripts (the
+   host) and once more for the code (the target) because the two sides ask for other features.
+   Prints the line that gives both sides the union (for both sections of the hack's "host =
+   target" block). Allowed twice: HOST_TARGET_ALLOWED, each with its reason.
 The fix is a line in crates/workspace-hack/Cargo.toml (the dependency with the workspace's
 features; under [build-dependencies] when it is a build script's or a macro's dependency).
 Exit 1 when any differs.
@@ -21,6 +25,10 @@ import subprocess
 import sys
 
 FEATURES = ["--features", "offsite-desktop/custom-protocol"]
+# Compiled for host and target with other features, on purpose: giving the app's tauri-utils the
+# build script's features would link the HTML toolchain (kuchikiki, html5ever) and swift-rs into
+# the app for one unit saved.
+HOST_TARGET_ALLOWED = {"tauri-utils"}
 
 
 def tree(args):
@@ -81,8 +89,57 @@ def unit_graph(args):
     return units, [key(i) for i in range(len(units))]
 
 
+def host_units(units):
+    """Indexes of the units compiled for the host: macros, build scripts and what they use."""
+    host = set()
+    stack = [i for i, u in enumerate(units) if u["target"]["kind"][0] == "proc-macro"
+             or (u["target"]["kind"][0] == "custom-build" and u["mode"] == "build")]
+    while stack:
+        i = stack.pop()
+        if i not in host:
+            host.add(i)
+            stack.extend(d["index"] for d in units[i]["dependencies"])
+    return host
+
+
+def host_target(units):
+    """Check 3: packages the test build compiles for both sides with other features."""
+    host = host_units(units)
+    sides = collections.defaultdict(lambda: ([], []))
+    for i, u in enumerate(units):
+        if u["mode"] != "build" or u["target"]["kind"][0] == "custom-build":
+            continue
+        pid = u["pkg_id"].split("#")[-1]
+        sides[pid][0 if i in host else 1].append(set(u["features"]))
+    names = collections.Counter(p.split("@")[0] for p in sides)
+    lines = []
+    for pid, (h, t) in sorted(sides.items()):
+        name, version = pid.split("@")
+        if not h or not t or name in HOST_TARGET_ALLOWED or name.startswith("offsite"):
+            continue
+        hu, tu = set.union(*h), set.union(*t)
+        if hu == tu:
+            continue
+        req = ".".join(version.split(".")[:2]) if version.startswith("0.") else version.split(".")[0]
+        key = name if names[name] == 1 else f"{name}-{req.replace('.', '_')}"
+        package = f'package = "{name}", ' if key != name else ""
+        feats = json.dumps(sorted(f for f in hu | tu if f != "default"))
+        lines.append(f'{key} = {{ {package}version = "{req}", '
+                     f'default-features = {str("default" in hu | tu).lower()}, features = {feats} }}')
+        print(f"{pid}: the host's features {sorted(hu - tu)}, the target's {sorted(tu - hu)}")
+    if lines:
+        print("feature parity: these packages are compiled twice (host and target) with everything "
+              "above them; add to both sections of crates/workspace-hack/Cargo.toml's host = target "
+              "block:\n" + "\n".join(lines), file=sys.stderr)
+        return 1
+    print("feature parity: no package is compiled twice for want of a feature (host = target)")
+    return 0
+
+
 def unit_graphs():
     test, test_keys = unit_graph(["test", "--workspace", *FEATURES, "--no-run"])
+    if host_target(test):
+        return 1
     inst, inst_keys = unit_graph(["build", "-p", "offsite-cli", "--bin", "offsite"])
     built = set(test_keys)
     extra = [i for i, k in enumerate(inst_keys) if k not in built]

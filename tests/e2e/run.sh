@@ -19,6 +19,10 @@
 #   OFFSITE_E2E_APP=PATH      test this app binary instead of building one
 #   OFFSITE_E2E_USE_DISPLAY=1 use $DISPLAY instead of a private Xvfb (watch the app being driven)
 #   OFFSITE_E2E_WDIO_LOG      WebdriverIO log level (default: warn)
+#   OFFSITE_E2E_SHARDS=N      run the specs as N runs at once (default 1; .ci/test uses 2), each a
+#                             whole run of its own (Xvfb, D-Bus + keyring, PostgreSQL, folders), the
+#                             specs dealt out by their measured length (SPEC_SECONDS below); each
+#                             run's output is printed when it ends, and the run fails if any did
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -86,6 +90,63 @@ CLI="$(cd "$(dirname "$CLI")" && pwd)/$(basename "$CLI")"
 APP="$(cd "$(dirname "$APP")" && pwd)/$(basename "$APP")"
 
 # ---- 2. a private run folder, and teardown of everything started below --------------------------
+# ---- shards: N whole runs at once (a spec waits on the app most of the time: one run kept ~34 %
+# of 2 cores busy); the app is built once, above
+SHARDS="${OFFSITE_E2E_SHARDS:-1}"
+[[ "$SHARDS" =~ ^[1-9]$ ]] || die "OFFSITE_E2E_SHARDS must be 1-9, not '$SHARDS'"
+if ((SHARDS > 1)) && [[ -z "${OFFSITE_E2E_SHARD:-}" ]]; then
+    cd "$E2E_DIR"
+    if (($# > 0)); then all=("$@"); else all=(specs/*.test.js); fi
+    # Seconds each spec file took in a whole run (fresh clone, 2 cores); a new file counts 10 s
+    declare -A SPEC_SECONDS=([projects]=43 [schedule-notify]=38 [screens-dark]=34 [pitr]=24
+        [harness]=23 [recover]=18 [restore]=18 [storage]=18 [dashboard]=16 [schedule]=14
+        [import-errors]=13 [protection]=12 [notify]=12 [diff]=10 [checklist]=10 [overdue]=10
+        [remote]=9 [drill]=9 [artifacts]=9 [app-info]=6 [browse]=5 [cli-sync]=5 [update]=4)
+    mapfile -t all < <(for s in "${all[@]}"; do
+        b="$(basename "$s" .test.js)"; echo "${SPEC_SECONDS[$b]:-10} $s"; done | sort -rn | cut -d' ' -f2)
+    declare -a load=() shard_specs=()
+    for ((k = 0; k < SHARDS; k++)); do load[k]=0; shard_specs[k]=""; done
+    for s in "${all[@]}"; do # the longest first, each to the least loaded run
+        best=0
+        for ((k = 1; k < SHARDS; k++)); do ((load[k] < load[best])) && best=$k; done
+        b="$(basename "$s" .test.js)"
+        load[best]=$((load[best] + ${SPEC_SECONDS[$b]:-10}))
+        shard_specs[best]+="$s "
+    done
+    rm -rf "$ARTIFACTS"
+    mkdir -p "$ARTIFACTS"
+    shard_logs="$(mktemp -d "${TMPDIR:-/tmp}/offsite-e2e-shards.XXXXXX")"
+    declare -a pids=()
+    for ((k = 0; k < SHARDS; k++)); do
+        [[ -n "${shard_specs[k]}" ]] || continue
+        log "run $((k + 1)) of $SHARDS (~${load[k]} s): ${shard_specs[k]}"
+        # shellcheck disable=SC2086 # the spec list is split on purpose
+        # each run its own keyring: gnome-keyring keeps it under $XDG_DATA_HOME, and two daemons on
+        # one file locked each other out ("unlock prompt was dismissed")
+        mkdir -p "$shard_logs/home-$k/.local/share"
+        env OFFSITE_E2E_SHARD="$((k + 1))" OFFSITE_E2E_SKIP_BUILD=1 OFFSITE_E2E_APP="$APP" OFFSITE_E2E_CLI="$CLI" \
+            CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" HOME="$shard_logs/home-$k" XDG_DATA_HOME="$shard_logs/home-$k/.local/share" \
+            bash "$ROOT/.ci/with-keyring" bash "$E2E_DIR/run.sh" ${shard_specs[k]} >"$shard_logs/$k.log" 2>&1 &
+        pids[k]=$!
+    done
+    status=0
+    for k in "${!pids[@]}"; do
+        s=0
+        wait "${pids[k]}" || s=$?
+        log "──── run $((k + 1)) of $SHARDS: $( ((s == 0)) && echo passed || echo "FAILED (exit $s)") ────"
+        cat "$shard_logs/$k.log"
+        ((s == 0)) || status=1
+    done
+    rm -rf "$shard_logs"
+    node -e 'const fs = require("fs"), path = require("path"), dir = process.argv[1], all = {};
+             for (const f of fs.readdirSync(dir).filter((f) => /^metrics-run-\d+\.json$/.test(f)).sort()) {
+               Object.assign(all, JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))); fs.rmSync(path.join(dir, f));
+             }
+             if (Object.keys(all).length) fs.writeFileSync(path.join(dir, "metrics.json"), JSON.stringify(all, null, 2) + "\n");' "$ARTIFACTS"
+    log "$SHARDS runs finished in $((SECONDS - started)) s: $( ((status == 0)) && echo PASSED || echo FAILED)"
+    exit "$status"
+fi
+
 RUN_TMP="$(mktemp -d "${TMPDIR:-/tmp}/offsite-e2e.XXXXXX")"
 chmod 0755 "$RUN_TMP" # the postgres OS user must reach the cluster folder below it
 mkdir -p "$RUN_TMP/pgids" "$RUN_TMP/xdg-data" "$RUN_TMP/xdg-config" "$RUN_TMP/xdg-cache" \
@@ -171,7 +232,11 @@ export OFFSITE_E2E_APP="$APP" OFFSITE_E2E_CLI="$CLI" OFFSITE_E2E_TMP="$RUN_TMP" 
 export OFFSITE_E2E_TAURI_DRIVER="$TAURI_DRIVER" OFFSITE_E2E_NATIVE_DRIVER="$NATIVE_DRIVER"
 OFFSITE_E2E_CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 export OFFSITE_E2E_CLK_TCK
-rm -rf "$ARTIFACTS"
+if [[ -n "${OFFSITE_E2E_SHARD:-}" ]]; then # one of several runs: the folder is shared, the metrics not
+    export OFFSITE_E2E_METRICS="$ARTIFACTS/metrics-run-$OFFSITE_E2E_SHARD.json"
+else
+    rm -rf "$ARTIFACTS"
+fi
 mkdir -p "$ARTIFACTS"
 
 # ---- 3. X server ---------------------------------------------------------------------------------
@@ -217,10 +282,11 @@ log "running ${#specs[@]} spec file(s): ${specs[*]}"
 status=0
 "${runner[@]}" || status=$?
 
-if [[ -f "$ARTIFACTS/metrics.json" ]]; then
-    log "metrics ($ARTIFACTS/metrics.json):"
+metrics_file="${OFFSITE_E2E_METRICS:-$ARTIFACTS/metrics.json}"
+if [[ -f "$metrics_file" ]]; then
+    log "metrics ($metrics_file):"
     node -e 'for (const [k, v] of Object.entries(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))))
-                 console.error(`e2e:   ${k} = ${v.value} ${v.unit}`)' "$ARTIFACTS/metrics.json"
+                 console.error(`e2e:   ${k} = ${v.value} ${v.unit}`)' "$metrics_file"
 fi
 # The slowest specs (a file's time is its top-level test's duration_ms in the TAP)
 if [[ -f "$RUN_TMP/specs.tap" ]]; then

@@ -653,7 +653,8 @@ export const byTestId = (id) => `[data-testid="${id}"]`;
 
 /** Records a named number into artifacts/e2e/metrics.json (merged across specs) and prints it. */
 export function recordMetric(key, value, unit = "ms") {
-  const file = path.join(required("OFFSITE_E2E_ARTIFACTS"), "metrics.json");
+  // one of several runs at once (run.sh's OFFSITE_E2E_SHARDS): a file per run, merged at the end
+  const file = process.env.OFFSITE_E2E_METRICS || path.join(required("OFFSITE_E2E_ARTIFACTS"), "metrics.json");
   let all = {};
   try {
     all = JSON.parse(fs.readFileSync(file, "utf8"));

@@ -330,7 +330,7 @@ async fn read_back(
             break;
         };
         ctx.update(&bytes);
-        lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        lines += memchr::memchr_iter(b'\n', &bytes).count() as u64;
     }
     Ok((hex::encode(ctx.finish().as_ref()), lines))
 }

@@ -163,7 +163,7 @@ fn hash_stream(mut r: impl Read, buf: &mut [u8]) -> Result<([u8; 32], u64)> {
             Err(e) => return Err(pgdump::io_error(e, "reading the dump")),
         };
         ctx.update(&buf[..n]);
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
     }
     let mut sha = [0u8; 32];
     sha.copy_from_slice(ctx.finish().as_ref());

@@ -405,7 +405,7 @@ impl Packer<'_> {
             if kind != FileKind::Other {
                 let upto = (rows.saturating_sub(seen)).min(n as u64) as usize;
                 rows_ctx.update(&buf[..upto]);
-                lines += buf[..upto].iter().filter(|&&b| b == b'\n').count() as u64;
+                lines += memchr::memchr_iter(b'\n', &buf[..upto]).count() as u64;
                 seen += n as u64;
             }
             self.fragment.write(&buf[..n])?;
