@@ -1,5 +1,5 @@
-//! `offsite project …`: add (one engine call with every part asked for), components, list, show,
-//! test, remove, password.
+//! `offsite project …`: add (one engine call with every part asked for), components, parts,
+//! list, show, test, remove, password.
 
 use crate::output::Out;
 use crate::{components_cmd, exit, read_password_stdin, remote_cmd, warn_password_in_url};
@@ -87,6 +87,17 @@ pub enum ProjectCmd {
         after_help = "Examples:\n  offsite project test-storage shop\n  offsite project test-storage shop --json"
     )]
     TestStorage {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
+    /// Every part of the project (database, auth, storage, settings, functions, secrets, Vault,
+    /// cron jobs, queues, webhooks, publications…) with whether Offsite captures it, restores
+    /// it, and how it checks it; what does not apply to this project, or is not set up, is said
+    /// (docs/supabase.md). Connects to nothing.
+    #[command(
+        after_help = "Examples:\n  offsite project parts shop\n  offsite project parts shop --json"
+    )]
+    Parts {
         /// The project (see `offsite project list`).
         name: String,
     },
@@ -290,6 +301,14 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                     .any(|b| b.readable == Some(false) || b.error.is_some())
             {
                 return Ok(exit::FAILURE);
+            }
+        }
+        ProjectCmd::Parts { name } => {
+            let table = engine.project_parts(&name).await?;
+            if out.json() {
+                out.emit(&table);
+            } else {
+                print!("{}", parts_text(&table));
             }
         }
         ProjectCmd::List => out.projects(&engine.projects().await?),
@@ -497,6 +516,42 @@ fn fields_from_flags_and_env(
         user,
         database,
     })
+}
+
+/// `project parts` for a reader: one block per part, those that do not apply last.
+fn parts_text(t: &offsite_core::ops::parts::ProjectParts) -> String {
+    use offsite_core::ops::parts::ProjectKind;
+    let kind = match t.kind {
+        ProjectKind::Supabase => "a Supabase project",
+        ProjectKind::Postgres => "a PostgreSQL project (not Supabase)",
+    };
+    let mut out = format!("{}: {kind}\n", t.project);
+    let (applies, other): (Vec<_>, Vec<_>) = t.parts.iter().partition(|p| p.applies);
+    for p in &applies {
+        out.push_str(&format!("\n{}  ({})\n", p.name, p.source));
+        if let Some(note) = &p.note {
+            out.push_str(&format!("  {note}\n"));
+        }
+        out.push_str(&format!(
+            "  captured: {}: {}\n",
+            p.captured.word(),
+            p.capture
+        ));
+        out.push_str(&format!(
+            "  restored: {}: {}\n",
+            p.restored.word(),
+            p.restore
+        ));
+        out.push_str(&format!("  checked:  {}\n", p.check));
+    }
+    if !other.is_empty() {
+        let names: Vec<&str> = other.iter().map(|p| p.name.as_str()).collect();
+        out.push_str(&format!(
+            "\nNot a Supabase project, so these do not apply: {}\n",
+            names.join("; ")
+        ));
+    }
+    out
 }
 
 /// A `--rpo`/`--rto` value: a duration, or `none` to clear it.
