@@ -528,7 +528,7 @@ fn parts_text(t: &offsite_core::ops::parts::ProjectParts) -> String {
     let mut out = format!("{}: {kind}\n", t.project);
     let (applies, other): (Vec<_>, Vec<_>) = t.parts.iter().partition(|p| p.applies);
     for p in &applies {
-        out.push_str(&format!("\n{}  ({})\n", p.name, p.source));
+        out.push_str(&format!("\n{}\n  where:    {}\n", p.name, p.source));
         if let Some(note) = &p.note {
             out.push_str(&format!("  {note}\n"));
         }
@@ -588,6 +588,43 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn parts_say_each_part_and_what_does_not_apply() {
+        use offsite_core::ops::parts::project_parts;
+        let plain = project_parts(
+            "shop",
+            "postgres://app@db.example.com/shop",
+            &Default::default(),
+        );
+        let text = parts_text(&plain);
+        assert!(
+            text.starts_with("shop: a PostgreSQL project (not Supabase)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nYour schemas, tables and rows\n  where:    the database"),
+            "{text}"
+        );
+        assert!(text.contains("  captured: yes: pg_dump"), "{text}");
+        let (_, tail) = text.split_once("\nNot a Supabase project").unwrap();
+        assert!(tail.contains("Auth users, password hashes and identities"));
+        assert!(tail.contains("Edge Function secrets' values"));
+        assert!(!tail.contains("Your schemas"), "{tail}");
+        let supa = project_parts(
+            "shop",
+            "postgres://postgres@db.abcdefghijklmnopqrst.supabase.co/postgres",
+            &Default::default(),
+        );
+        let text = parts_text(&supa);
+        assert!(text.starts_with("shop: a Supabase project\n"), "{text}");
+        assert!(!text.contains("do not apply"), "{text}");
+        assert!(text.contains("captured: not exposed: "), "{text}");
+        assert!(
+            text.contains("not set up: give the project's ref and an access token"),
+            "{text}"
+        );
     }
 
     fn fields(host: &str, port: u16, user: &str, database: &str) -> ProjectConnection {

@@ -428,16 +428,34 @@ pub fn markdown_table() -> String {
     for p in PARTS {
         out.push_str(&format!(
             "| {} | {} | **{}**: {} | **{}**: {} | {} |\n",
-            p.name,
-            p.source,
+            md(p.name),
+            md(p.source),
             p.captured.word(),
-            p.capture,
+            md(p.capture),
             p.restored.word(),
-            p.restore,
-            p.check
+            md(p.restore),
+            md(p.check)
         ));
     }
     out
+}
+
+/// `text` for a Markdown cell: outside `code spans`, `<`, `>` and `*` are written so that they
+/// show as themselves (not as HTML or emphasis).
+fn md(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, piece)| {
+            if i % 2 == 1 {
+                return piece.to_string();
+            }
+            piece
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('*', "\\*")
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// The marker lines around the table in `docs/supabase.md`.
@@ -465,6 +483,10 @@ mod tests {
             }
         }
         assert_eq!(part("vault").unwrap().name, "Vault secrets");
+        assert_eq!(
+            md("pgmq.q_<queue>, external_*_secret, `a <b> *c`"),
+            "pgmq.q_&lt;queue&gt;, external_\\*_secret, `a <b> *c`"
+        );
         assert!(part("nothing").is_none());
     }
 
