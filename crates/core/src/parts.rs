@@ -222,7 +222,8 @@ pub const PARTS: &[Part] = &[
         captured: Coverage::No,
         capture: "not fetched: a backup never holds it",
         restored: Coverage::No,
-        restore: "the target keeps its own key",
+        restore: "the target keeps its own key; copy it yourself while the source project \
+            exists (docs/supabase.md, Vault)",
         check: "none",
     },
     // Storage.
