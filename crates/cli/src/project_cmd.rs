@@ -1,5 +1,5 @@
-//! `offsite project …`: add (one engine call with every part asked for), components, list, show,
-//! test, remove, password.
+//! `offsite project …`: add (one engine call with every part asked for), components, parts,
+//! list, show, test, remove, password.
 
 use crate::output::Out;
 use crate::{components_cmd, exit, read_password_stdin, remote_cmd, warn_password_in_url};
@@ -87,6 +87,17 @@ pub enum ProjectCmd {
         after_help = "Examples:\n  offsite project test-storage shop\n  offsite project test-storage shop --json"
     )]
     TestStorage {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
+    /// Every part of the project (database, auth, storage, settings, functions, secrets, Vault,
+    /// cron jobs, queues, webhooks, publications…) with whether Offsite captures it, restores
+    /// it, and how it checks it; what does not apply to this project, or is not set up, is said
+    /// (docs/supabase.md). Connects to nothing.
+    #[command(
+        after_help = "Examples:\n  offsite project parts shop\n  offsite project parts shop --json"
+    )]
+    Parts {
         /// The project (see `offsite project list`).
         name: String,
     },
@@ -290,6 +301,14 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                     .any(|b| b.readable == Some(false) || b.error.is_some())
             {
                 return Ok(exit::FAILURE);
+            }
+        }
+        ProjectCmd::Parts { name } => {
+            let table = engine.project_parts(&name).await?;
+            if out.json() {
+                out.emit(&table);
+            } else {
+                print!("{}", parts_text(&table));
             }
         }
         ProjectCmd::List => out.projects(&engine.projects().await?),
@@ -499,6 +518,42 @@ fn fields_from_flags_and_env(
     })
 }
 
+/// `project parts` for a reader: one block per part, those that do not apply last.
+fn parts_text(t: &offsite_core::ops::parts::ProjectParts) -> String {
+    use offsite_core::ops::parts::ProjectKind;
+    let kind = match t.kind {
+        ProjectKind::Supabase => "a Supabase project",
+        ProjectKind::Postgres => "a PostgreSQL project (not Supabase)",
+    };
+    let mut out = format!("{}: {kind}\n", t.project);
+    let (applies, other): (Vec<_>, Vec<_>) = t.parts.iter().partition(|p| p.applies);
+    for p in &applies {
+        out.push_str(&format!("\n{}\n  where:    {}\n", p.name, p.source));
+        if let Some(note) = &p.note {
+            out.push_str(&format!("  {note}\n"));
+        }
+        out.push_str(&format!(
+            "  captured: {}: {}\n",
+            p.captured.word(),
+            p.capture
+        ));
+        out.push_str(&format!(
+            "  restored: {}: {}\n",
+            p.restored.word(),
+            p.restore
+        ));
+        out.push_str(&format!("  checked:  {}\n", p.check));
+    }
+    if !other.is_empty() {
+        let names: Vec<&str> = other.iter().map(|p| p.name.as_str()).collect();
+        out.push_str(&format!(
+            "\nNot a Supabase project, so these do not apply: {}\n",
+            names.join("; ")
+        ));
+    }
+    out
+}
+
 /// A `--rpo`/`--rto` value: a duration, or `none` to clear it.
 fn target_arg(v: &str) -> Result<Option<u32>> {
     if v.trim().eq_ignore_ascii_case("none") {
@@ -533,6 +588,43 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn parts_say_each_part_and_what_does_not_apply() {
+        use offsite_core::ops::parts::project_parts;
+        let plain = project_parts(
+            "shop",
+            "postgres://app@db.example.com/shop",
+            &Default::default(),
+        );
+        let text = parts_text(&plain);
+        assert!(
+            text.starts_with("shop: a PostgreSQL project (not Supabase)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nYour schemas, tables and rows\n  where:    the database"),
+            "{text}"
+        );
+        assert!(text.contains("  captured: yes: pg_dump"), "{text}");
+        let (_, tail) = text.split_once("\nNot a Supabase project").unwrap();
+        assert!(tail.contains("Auth users, password hashes and identities"));
+        assert!(tail.contains("Edge Function secrets' values"));
+        assert!(!tail.contains("Your schemas"), "{tail}");
+        let supa = project_parts(
+            "shop",
+            "postgres://postgres@db.abcdefghijklmnopqrst.supabase.co/postgres",
+            &Default::default(),
+        );
+        let text = parts_text(&supa);
+        assert!(text.starts_with("shop: a Supabase project\n"), "{text}");
+        assert!(!text.contains("do not apply"), "{text}");
+        assert!(text.contains("captured: not exposed: "), "{text}");
+        assert!(
+            text.contains("not set up: give the project's ref and an access token"),
+            "{text}"
+        );
     }
 
     fn fields(host: &str, port: u16, user: &str, database: &str) -> ProjectConnection {

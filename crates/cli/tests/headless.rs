@@ -650,3 +650,48 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
     );
     fidelity_snapshot(pg, &dst2).assert_same_as(&fidelity_snapshot(pg, &db));
 }
+
+/// `project parts` reads the catalog only: no server, no keychain, no secret. A plain project is
+/// told which parts do not apply; a project on a Supabase host which are not set up.
+#[test]
+fn project_parts_needs_no_server_and_says_what_applies() {
+    let cli = Headless::new();
+    let add = |name: &str, url: &str| {
+        cli.json(
+            Bus::Unset,
+            &["project", "add", name, "--db", url, "--no-test"],
+            &[],
+            0,
+        )
+    };
+    add("plain", "postgres://app@127.0.0.1:1/shop");
+    add(
+        "hosted",
+        "postgres://postgres@db.abcdefghijklmnopqrst.supabase.co:5432/postgres",
+    );
+    let plain = cli.json(Bus::Unset, &["project", "parts", "plain"], &[], 0);
+    assert_eq!(s(&plain["project"]), "plain");
+    assert_eq!(s(&plain["kind"]), "postgres");
+    let parts = plain["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), offsite_core::parts::PARTS.len());
+    let row = |t: &Value, id: &str| -> Value {
+        t["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no part {id}: {t}"))
+    };
+    assert_eq!(row(&plain, "schemas")["applies"], Value::Bool(true));
+    assert_eq!(row(&plain, "vault")["applies"], Value::Bool(false));
+    assert_eq!(s(&row(&plain, "vault")["captured"]), "partly");
+    let hosted = cli.json(Bus::Nowhere, &["project", "parts", "hosted"], &[], 0);
+    assert_eq!(s(&hosted["kind"]), "supabase");
+    let values = row(&hosted, "function-secret-values");
+    assert_eq!(values["applies"], Value::Bool(true));
+    assert_eq!(s(&values["captured"]), "not_exposed");
+    assert!(s(&values["note"]).contains("--supabase-ref"), "{values}");
+    let err = cli.json(Bus::Unset, &["project", "parts", "nobody"], &[], 2);
+    assert_eq!(s(&err["error"]["code"]), "not_found", "{err}");
+}

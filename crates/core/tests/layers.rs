@@ -64,6 +64,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("recover", 2),
     ("drill", 2),
     ("notify", 2),
+    ("parts", 2),
     // 3 the store of domain values.
     ("catalog", 3),
     // 4 services that read the catalog.

@@ -229,6 +229,11 @@ impl Engine {
     pub async fn components(&self, project: &str) -> Result<crate::catalog::Components> {
         ops::components::components(self, project).await
     }
+    /// Every part of a project (database, storage, configuration) with whether Offsite
+    /// captures it, restores it, and how it checks it, said for this project.
+    pub async fn project_parts(&self, project: &str) -> Result<ops::parts::ProjectParts> {
+        ops::parts::parts(self, project).await
+    }
     /// Set (or with `None` remove) a project's storage; its secret goes to the keychain.
     pub async fn set_storage(
         &self,

@@ -81,6 +81,7 @@ pub mod job;
 pub mod keys;
 pub mod new_project;
 pub mod notify;
+pub mod parts;
 pub mod password_hint;
 pub mod pitr;
 pub mod projects;
