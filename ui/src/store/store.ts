@@ -23,6 +23,7 @@ import {
   type JobFinished,
   type JobKind,
   type JobProgress,
+  type Phase,
   type ProjectSummary,
   type RestoreRequest,
 } from "../bindings";
@@ -116,6 +117,10 @@ export type LiveJob = {
   subject: string | null;
   startedAt: number;
   progress: JobProgress | null;
+  /** The phases the job went through, in order (each once): the steps it has done. */
+  phases: Phase[];
+  /** A backup's data as it went into the archive (its packing phase's total), for "93 MiB of data → 12 MiB backup". */
+  packed: number | null;
   finished: JobFinished | null;
   cancelling: boolean;
   /**
@@ -259,7 +264,16 @@ export class AppStore {
   }
 
   private onProgress(p: JobProgress) {
-    this.updateJob(p.job_id, (job) => (job.finished ? job : { ...job, progress: p }));
+    this.updateJob(p.job_id, (job) =>
+      job.finished
+        ? job
+        : {
+            ...job,
+            progress: p,
+            phases: job.phases.includes(p.phase) ? job.phases : [...job.phases, p.phase],
+            packed: p.phase === "packing" && p.bytes_total ? p.bytes_total : job.packed,
+          },
+    );
     this.followers.get(p.job_id)?.onProgress(p);
   }
 
@@ -687,6 +701,8 @@ function blank(id: string): LiveJob {
     subject: null,
     startedAt: Date.now(),
     progress: null,
+    phases: [],
+    packed: null,
     finished: null,
     cancelling: false,
     placed: false,
