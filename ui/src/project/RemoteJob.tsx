@@ -6,7 +6,7 @@ import { useRef } from "react";
 import type { JobFinished, JobProgress, Phase } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatDuration } from "../components/format";
-import { countsPercent, doneText, eta, fraction, phaseLabel, ProgressBar, pullSummary } from "../components/JobPanel";
+import { countsPercent, doneText, eta, fraction, JobStepsLine, phaseLabel, ProgressBar, pullSummary } from "../components/JobPanel";
 import { backupName, fileNameOf } from "../components/names";
 import { errorDisplay, isCancel } from "../ipc/errorDisplay";
 import { type LiveJob, useJobActions, usePlacedJob } from "../store";
@@ -108,6 +108,8 @@ export function RemoteJobView({
               {job.cancelling ? "Cancelling…" : "Cancel"}
             </button>
           </div>
+          {/* The same named steps as the job panel (on the server → download → verify). */}
+          <JobStepsLine job={job} />
           {/* The job panel's bar: determinate and indeterminate fills never animate into each other. */}
           <ProgressBar percent={percentOf(p)} label={label} testId={`${testId}-progress`} />
           <dl className="job-stats">

@@ -296,6 +296,8 @@ describe("ServerSection", () => {
       // 30 points in 30 s: 60 points left take a minute.
       expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1 min");
       expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("Cancel stops the backup on the server too");
+      // The job panel's named steps, here too (issue 64 item 6).
+      expect(screen.getByTestId("job-steps")).toHaveTextContent("On the server");
       // The download has the engine's throughput: bytes, speed and time left from it.
       await act(() =>
         emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 3072, bytes_per_sec: 1024 })),
