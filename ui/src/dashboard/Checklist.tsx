@@ -105,9 +105,12 @@ type ItemsProps = {
 /** A fix that cannot run now: the button's words meanwhile and why, said beside it. */
 export type Busy = Partial<Record<NonNullable<CheckItem["fix"]>, { label: string; why: string }>>;
 
+/** Why "Back up now" waits (the checklist's button and the project's header say the same). */
+export const BACKING_UP_WHY = "A backup of this project is running now.";
+
 /** What waits while a backup of the project runs (issue 64 item 6: projects-04 offered "Back up now"). */
 export function busyWhileBackingUp(running: boolean): Busy {
-  return running ? { back_up_now: { label: "Backing up…", why: "A backup of this project is running now." } } : {};
+  return running ? { back_up_now: { label: "Backing up…", why: BACKING_UP_WHY } } : {};
 }
 
 /** A sentence as compared: capital first letter, no full stop at the end. */
