@@ -4,7 +4,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress } from "../bindings";
-import { drillText, eta, FinishedView, fraction, JobPanel, pullSummary } from "./JobPanel";
+import { backupSizes, dataBytes, drillText, eta, FinishedView, fraction, JobPanel, pullSummary } from "./JobPanel";
 import { reportFixture } from "../drill/fixtures";
 import { StoreProvider, useJobActions } from "../store";
 
@@ -95,7 +95,7 @@ describe("JobPanel", () => {
       error: null,
       result: { kind: "recover_undo", report: { id: "rcv_20261125_230000_abcdef", target: "shop", tables: [], sequences_reset: 0 } },
     } as unknown as JobFinished;
-    render(<FinishedView job={{ id: "j", kind: "recover", project: "shop", subject: null, startedAt: 0, progress: null, phases: [], packed: null, finished: f, cancelling: false, placed: false }} onDismiss={() => {}} />);
+    render(<FinishedView job={{ id: "j", kind: "recover", project: "shop", subject: null, startedAt: 0, progress: null, phases: [], finished: f, cancelling: false, placed: false }} onDismiss={() => {}} />);
     expect(screen.getByTestId("job-result")).toHaveTextContent(/^The recovery of 2026-11-2[56] \d\d:00 undone$/);
     expect(screen.getByTestId("job-result")).not.toHaveTextContent("rcv_");
   });
@@ -182,23 +182,31 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-cancel")).toHaveTextContent("Cancelling…");
   });
 
-  it("explains a backup's sizes: the data that went in and the archive file it became (issue 64 item 6)", async () => {
+  it("explains a backup's sizes: the data it holds and the archive file it became (issue 64 item 6)", async () => {
     setup();
     fireEvent.click(screen.getByTestId("start"));
     await screen.findByTestId("job-running");
     const MiB = 1024 * 1024;
-    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 2 * MiB, bytes_total: 111 * MiB })));
-    await act(() => emit("job-progress", progress({ phase: "packing", bytes_done: 0, bytes_total: 93 * MiB })));
-    await act(() => emit("job-progress", progress({ phase: "verifying", bytes_done: 0, bytes_total: 12 * MiB })));
+    const manifest = JSON.stringify({ counts: { database: { items: 3, bytes: 90 * MiB }, storage: { items: 10, bytes: 3 * MiB } } });
     const done = {
       job_id: "job-1",
       kind: "backup",
       ok: true,
       error: null,
-      result: { kind: "backup", backup: { path: "/b/shop/shop_20261128_094142_database.tar.zst", size: 12 * MiB } },
+      result: { kind: "backup", backup: { path: "/b/shop/shop_20261128_094142_database.tar.zst", size: 12 * MiB, manifest_json: manifest } },
     } as unknown as JobFinished;
     await act(() => emit("job-finished", done));
     expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Backup written: 93\.0 MiB of data → 12\.0 MiB backup$/);
+  });
+
+  it("reads a backup's data size only from a manifest that reads as one", () => {
+    expect(dataBytes(null)).toBeNull();
+    expect(dataBytes("not json")).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: { database: { bytes: "9" } } }))).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: { database: { bytes: -1 } } }))).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: {} }))).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: { database: { items: 1, bytes: 2048 } } }))).toBe(2048);
+    expect(backupSizes(1024, null)).toBe("1.0 KiB (compressed)");
   });
 
   it("shows a finished job's error message and hint, by code", async () => {

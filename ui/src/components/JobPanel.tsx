@@ -249,19 +249,40 @@ export function drillText(report: DrillReport): string {
 }
 
 /**
- * A backup's sizes explained (issue 64 item 6: "111.4 → 12.2 → 93.2 MiB" were three unexplained
- * sizes): the data that went into the archive and the archive file it became.
+ * The data a backup holds, uncompressed: the sum of its manifest's per-component sizes (the
+ * engine's `counts`); null when the record carries no manifest or it does not read as one.
  */
-export function backupSizes(size: number, packed: number | null): string {
-  return packed ? `${formatBytes(packed)} of data → ${formatBytes(size)} backup` : `${formatBytes(size)} (compressed)`;
+export function dataBytes(manifestJson: string | null): number | null {
+  if (!manifestJson) return null;
+  try {
+    const counts: unknown = (JSON.parse(manifestJson) as { counts?: unknown }).counts;
+    if (typeof counts !== "object" || counts === null) return null;
+    let sum = 0;
+    for (const c of Object.values(counts)) {
+      const bytes: unknown = (c as { bytes?: unknown } | null)?.bytes;
+      if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) return null;
+      sum += bytes;
+    }
+    return sum > 0 ? sum : null;
+  } catch {
+    return null;
+  }
 }
 
-function resultText(f: JobFinished, packed: number | null = null): string {
+/**
+ * A backup's sizes explained (issue 64 item 6: "111.4 → 12.2 → 93.2 MiB" were three unexplained
+ * sizes): the data it holds and the archive file it became.
+ */
+export function backupSizes(size: number, data: number | null): string {
+  return data ? `${formatBytes(data)} of data → ${formatBytes(size)} backup` : `${formatBytes(size)} (compressed)`;
+}
+
+function resultText(f: JobFinished): string {
   const r = f.result;
   if (!r) return "Finished";
   switch (r.kind) {
     case "backup":
-      return `Backup written: ${backupSizes(r.backup.size, packed)}`;
+      return `Backup written: ${backupSizes(r.backup.size, dataBytes(r.backup.manifest_json))}`;
     case "verify":
       return f.ok ? `Verified: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)` : "Archive damaged";
     case "restore":
@@ -341,7 +362,7 @@ export function FinishedView({
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
         <span className="job-result" role="status" data-testid="job-result">
-          {f.ok || damaged ? resultText(f, job.packed) : errorDisplay(f.error?.code).outcome}
+          {f.ok || damaged ? resultText(f) : errorDisplay(f.error?.code).outcome}
         </span>
         {path && (
           // One line per job (issue 44): the file's name beside the result; the whole (often

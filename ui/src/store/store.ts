@@ -119,8 +119,6 @@ export type LiveJob = {
   progress: JobProgress | null;
   /** The phases the job went through, in order (each once): the steps it has done. */
   phases: Phase[];
-  /** A backup's data as it went into the archive (its packing phase's total), for "93 MiB of data → 12 MiB backup". */
-  packed: number | null;
   finished: JobFinished | null;
   cancelling: boolean;
   /**
@@ -271,7 +269,6 @@ export class AppStore {
             ...job,
             progress: p,
             phases: job.phases.includes(p.phase) ? job.phases : [...job.phases, p.phase],
-            packed: p.phase === "packing" && p.bytes_total ? p.bytes_total : job.packed,
           },
     );
     this.followers.get(p.job_id)?.onProgress(p);
@@ -702,7 +699,6 @@ function blank(id: string): LiveJob {
     startedAt: Date.now(),
     progress: null,
     phases: [],
-    packed: null,
     finished: null,
     cancelling: false,
     placed: false,
