@@ -144,8 +144,8 @@ export function TimeStat({ left, startedAt, testId }: { left: number | null; sta
 }
 
 /** The job's named steps: done ones ticked, the current one marked (issue 64 item 6). */
-export function JobStepsLine({ job }: { job: LiveJob }) {
-  const steps = jobSteps(job.kind, job.progress?.phase ?? null, job.phases);
+export function JobStepsLine({ job, server = false }: { job: LiveJob; /** A backup made by the backup server. */ server?: boolean }) {
+  const steps = jobSteps(job.kind, job.progress?.phase ?? null, job.phases, server);
   if (!steps) return null;
   return (
     <ol className="job-steps" aria-label="Steps" data-testid="job-steps">

@@ -24,6 +24,7 @@ describe("a job's named steps (issue 64 item 6)", () => {
 
   it("a backup made on the backup server, a restore, and one-step jobs", () => {
     expect(states(jobSteps("backup", "downloading", ["on_server"]))).toEqual(["server:done", "download:current", "verify:todo"]);
+    expect(states(jobSteps("backup", null, [], true))).toEqual(["server:current", "download:todo", "verify:todo"]);
     expect(states(jobSteps("restore", "restoring", ["planning"]))).toEqual(["plan:done", "restore:current", "check:todo"]);
     expect(states(jobSteps("restore", "validating", ["planning", "safety_backup", "restoring"]))).toEqual([
       "plan:done",

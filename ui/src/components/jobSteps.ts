@@ -38,8 +38,8 @@ const IMPORT: StepDef[] = [
 
 const STEPS: Partial<Record<JobKind, StepDef[]>> = { backup: BACKUP, restore: RESTORE, import: IMPORT };
 
-function defsOf(kind: JobKind | null, phases: Phase[]): StepDef[] | null {
-  if (kind === "backup" && phases.some((p) => p === "on_server" || p === "server_step")) return SERVER_BACKUP;
+function defsOf(kind: JobKind | null, phases: Phase[], server: boolean): StepDef[] | null {
+  if (kind === "backup" && (server || phases.some((p) => p === "on_server" || p === "server_step"))) return SERVER_BACKUP;
   return kind ? (STEPS[kind] ?? null) : null;
 }
 
@@ -47,10 +47,11 @@ function defsOf(kind: JobKind | null, phases: Phase[]): StepDef[] | null {
  * The steps of a job of `kind` on `phase` (null: not started yet, the first step is current),
  * with the furthest step reached so far (`reached`, from the job's earlier phases: a step is never
  * undone by a phase that belongs to an earlier one, like the backup's read-back). Null for a job
- * of one step (a verify, a pull): its phase says it all.
+ * of one step (a verify, a pull): its phase says it all. `server`: a backup the project's backup
+ * server makes (known before its first report).
  */
-export function jobSteps(kind: JobKind | null, phase: Phase | null, reached: Phase[] = []): JobStep[] | null {
-  const defs = defsOf(kind, [...reached, ...(phase ? [phase] : [])]);
+export function jobSteps(kind: JobKind | null, phase: Phase | null, reached: Phase[] = [], server = false): JobStep[] | null {
+  const defs = defsOf(kind, [...reached, ...(phase ? [phase] : [])], server);
   if (!defs) return null;
   const index = (p: Phase) => defs.findIndex((d) => d.phases.includes(p));
   const seen = [...reached, ...(phase ? [phase] : [])].map(index).filter((i) => i >= 0);
