@@ -79,8 +79,9 @@ impl From<&ProgressUpdate> for JobProgress {
 pub enum JobResult {
     /// The archive the backup wrote, as the catalog records it.
     Backup { backup: BackupRecord },
-    /// `report.ok` says whether the archive is intact (a corrupt archive is a successful
-    /// verification with `ok: false`).
+    /// `report.ok` says whether the archive is intact. A damaged archive ends the job failed
+    /// (`JobFinished.ok` false, code `integrity`, as the catalog records it) with this report,
+    /// which says what is damaged.
     Verify {
         backup_id: Option<String>,
         report: VerifyReport,
@@ -153,11 +154,47 @@ impl From<crate::commands::pitr_at::OpenedAt> for JobResult {
 pub struct JobFinished {
     pub job_id: String,
     pub kind: JobKind,
-    /// True when the job succeeded; then `result` is set, else `error` (code `cancelled` when the
-    /// user cancelled it).
+    /// Whether the job succeeded, as the catalog records it (history, status and the
+    /// notification say the same). True: `result` is set. False: `error` says why (code
+    /// `cancelled` when the user cancelled it), and `result` is still set when what the job
+    /// produced is itself the failure (a verify that found damage: code `integrity`, the
+    /// report says what is damaged).
     pub ok: bool,
     pub error: Option<ErrorPayload>,
     pub result: Option<JobResult>,
+}
+
+impl JobResult {
+    /// The failure this result still is, by the engine's rule (the one its job runner records
+    /// in the catalog, and the command line exits by): a verify that found damage
+    /// (`VerifyReport::damage`, code `integrity`). None for every other result.
+    pub fn failure(&self) -> Option<offsite_core::Error> {
+        match self {
+            JobResult::Verify { report, .. } => report.damage(),
+            _ => None,
+        }
+    }
+}
+
+impl JobFinished {
+    /// The event of job `job_id` that ended with `result`: `ok` only when the job succeeded as
+    /// the catalog records it ([`JobResult::failure`]).
+    pub fn of(job_id: String, kind: JobKind, result: offsite_core::Result<JobResult>) -> Self {
+        let (result, error) = match result {
+            Ok(r) => {
+                let failure = r.failure();
+                (Some(r), failure)
+            }
+            Err(e) => (None, Some(e)),
+        };
+        JobFinished {
+            job_id,
+            kind,
+            ok: error.is_none(),
+            error: error.as_ref().map(ErrorPayload::from),
+            result,
+        }
+    }
 }
 
 impl From<BackupOutcome> for JobResult {
@@ -389,22 +426,7 @@ where
                 "the job stopped unexpectedly: {e}"
             ))),
         };
-        let finished = match result {
-            Ok(v) => JobFinished {
-                job_id: id.clone(),
-                kind,
-                ok: true,
-                error: None,
-                result: Some(v.into()),
-            },
-            Err(e) => JobFinished {
-                job_id: id.clone(),
-                kind,
-                ok: false,
-                error: Some(ErrorPayload::from(&e)),
-                result: None,
-            },
-        };
+        let finished = JobFinished::of(id.clone(), kind, result.map(Into::into));
         let registry = app.state::<JobRegistry>();
         registry.remove(&id);
         let _ = finished.emit(&app);
@@ -420,6 +442,66 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use offsite_core::archive::reader::SidecarStatus;
+
+    fn verified(ok: bool) -> JobResult {
+        JobResult::Verify {
+            backup_id: Some("b1".into()),
+            report: VerifyReport {
+                archive: "/b/shop_20261128_101500_database.tar.zst".into(),
+                ok,
+                file_sha256: "0".repeat(64),
+                sidecar: SidecarStatus::Match,
+                members: Vec::new(),
+                first_bad: (!ok).then(|| "database.dump".into()),
+                bytes_verified: 4096,
+                problems: Vec::new(),
+                manifest: None,
+                contents_not_checked: None,
+            },
+        }
+    }
+
+    /// Issue 63 item 8: a damaged verify's event said `ok: true` while the catalog, history and
+    /// notification said failed. The event is failed with the engine's own error (what the
+    /// runner records), and keeps the report that says what is damaged.
+    #[test]
+    fn a_damaged_verify_finishes_failed_with_its_report_as_the_catalog_records_it() {
+        let damaged = JobFinished::of("job-1".into(), JobKind::Verify, Ok(verified(false)));
+        assert!(!damaged.ok);
+        let error = damaged
+            .error
+            .as_ref()
+            .expect("the damage is the job's error");
+        let JobResult::Verify { report, .. } = damaged.result.as_ref().expect("the report stays")
+        else {
+            panic!("a verify's result: {damaged:?}")
+        };
+        let engine = ErrorPayload::from(&report.damage().unwrap());
+        assert_eq!(error.code, offsite_core::ErrorKind::Integrity);
+        assert_eq!(
+            (&error.message, &error.hint),
+            (&engine.message, &engine.hint)
+        );
+        assert!(error.message.contains("database.dump"), "{}", error.message);
+        let json = serde_json::to_value(&damaged).unwrap();
+        assert_eq!(json["ok"], false, "{json}");
+        assert_eq!(json["result"]["report"]["ok"], false, "{json}");
+
+        let intact = JobFinished::of("job-2".into(), JobKind::Verify, Ok(verified(true)));
+        assert!(intact.ok && intact.error.is_none() && intact.result.is_some());
+
+        let refused = JobFinished::of(
+            "job-3".into(),
+            JobKind::Verify,
+            Err(offsite_core::Error::not_found("no such archive")),
+        );
+        assert!(!refused.ok && refused.result.is_none());
+        assert_eq!(
+            refused.error.unwrap().code,
+            offsite_core::ErrorKind::NotFound
+        );
+    }
 
     #[test]
     fn cancel_all_asks_every_running_job_to_stop() {

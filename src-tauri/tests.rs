@@ -1068,5 +1068,6 @@ mod projects_add;
 mod recover;
 mod settings;
 mod updates;
+mod verify;
 
 mod artifacts;

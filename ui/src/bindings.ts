@@ -2107,8 +2107,11 @@ export type JobFinished = {
 	job_id: string,
 	kind: JobKind,
 	/**
-	 *  True when the job succeeded; then `result` is set, else `error` (code `cancelled` when the
-	 *  user cancelled it).
+	 *  Whether the job succeeded, as the catalog records it (history, status and the
+	 *  notification say the same). True: `result` is set. False: `error` says why (code
+	 *  `cancelled` when the user cancelled it), and `result` is still set when what the job
+	 *  produced is itself the failure (a verify that found damage: code `integrity`, the
+	 *  report says what is damaged).
 	 */
 	ok: boolean,
 	error: ErrorPayload | null,
@@ -2187,8 +2190,9 @@ export type JobResult =
 /**  The archive the backup wrote, as the catalog records it. */
 { kind: "backup"; backup: BackupRecord } | 
 /**
- *  `report.ok` says whether the archive is intact (a corrupt archive is a successful
- *  verification with `ok: false`).
+ *  `report.ok` says whether the archive is intact. A damaged archive ends the job failed
+ *  (`JobFinished.ok` false, code `integrity`, as the catalog records it) with this report,
+ *  which says what is damaged.
  */
 { kind: "verify"; backup_id: string | null; report: VerifyReport } | 
 /**

@@ -59,11 +59,20 @@ describe("projects: add, back up, verify", () => {
     // The live panel: a running job with a phase, then the finished one.
     let sawProgress = false;
     let shotTaken = false;
+    // Issue 64 item 6: the panel names the steps, and the checklist's "Back up now" waits while
+    // the backup runs (projects-04 offered it beside "Backing up…").
+    let sawSteps = false;
+    let sawBusyFix = false;
     await until(app.browser, "backup finished", async () => {
       if (await $("job-running").isExisting()) {
         const phase = await $("job-phase").getText().catch(() => "");
         const bytes = await $("job-bytes").getText().catch(() => "");
         if (phase && phase !== "Starting…") sawProgress = true;
+        if (!sawSteps) sawSteps = /Dump/.test(await $("job-steps").getText().catch(() => ""));
+        if (!sawBusyFix) {
+          const fix = await $("check-fix-backed_up");
+          sawBusyFix = (await fix.isExisting().catch(() => false)) && !(await fix.isEnabled().catch(() => true));
+        }
         if (!shotTaken && /[1-9]/.test(bytes)) {
           shotTaken = true;
           await app.screenshot("04-backup-running");
@@ -72,11 +81,14 @@ describe("projects: add, back up, verify", () => {
       return $("job-finished").isExisting();
     });
     assert.ok(sawProgress, "a phase was shown while the backup ran");
+    assert.ok(sawSteps, "the running backup's steps were named");
+    assert.ok(sawBusyFix, "the checklist's Back up now waited while the backup ran");
     const finished = await $("job-finished");
     if ((await finished.getAttribute("data-ok")) !== "true") {
       assert.fail(`backup failed: ${await finished.getText()}`);
     }
-    assert.match(await $("job-result").getText(), /^Backup written: /);
+    // The sizes explained: the data that went in, the archive file it became.
+    assert.match(await $("job-result").getText(), /^Backup written: [\d.]+ [KMG]iB of data → [\d.]+ [KMG]iB backup$/);
     // The file's name beside the result; its whole path on hover (the title).
     assert.match(await $("job-result-path").getAttribute("title"), /shop_\d{8}_\d{6}_database\.tar\.zst$/);
 

@@ -4,7 +4,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress } from "../bindings";
-import { drillText, eta, FinishedView, fraction, JobPanel, pullSummary } from "./JobPanel";
+import { backupSizes, dataBytes, drillText, eta, FinishedView, fraction, JobPanel, pullSummary } from "./JobPanel";
 import { reportFixture } from "../drill/fixtures";
 import { StoreProvider, useJobActions } from "../store";
 
@@ -95,7 +95,7 @@ describe("JobPanel", () => {
       error: null,
       result: { kind: "recover_undo", report: { id: "rcv_20261125_230000_abcdef", target: "shop", tables: [], sequences_reset: 0 } },
     } as unknown as JobFinished;
-    render(<FinishedView job={{ id: "j", kind: "recover", project: "shop", subject: null, startedAt: 0, progress: null, finished: f, cancelling: false, placed: false }} onDismiss={() => {}} />);
+    render(<FinishedView job={{ id: "j", kind: "recover", project: "shop", subject: null, startedAt: 0, progress: null, phases: [], finished: f, cancelling: false, placed: false }} onDismiss={() => {}} />);
     expect(screen.getByTestId("job-result")).toHaveTextContent(/^The recovery of 2026-11-2[56] \d\d:00 undone$/);
     expect(screen.getByTestId("job-result")).not.toHaveTextContent("rcv_");
   });
@@ -120,6 +120,9 @@ describe("JobPanel", () => {
     );
   });
 
+  /** The running job's named steps as [id, state]. */
+  const steps = () => [...screen.getByTestId("job-steps").querySelectorAll("li")].map((li) => [li.dataset.step, li.dataset.state]);
+
   it("renders progress from job-progress events and offers Cancel", async () => {
     const calls = setup();
     expect(screen.getByTestId("job-panel-empty")).toBeInTheDocument();
@@ -136,6 +139,13 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-phase")).toHaveTextContent("Verifying checksums");
     expect(screen.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "50");
     expect(screen.getByTestId("job-bytes")).toHaveTextContent("512.0 MiB of 1.0 GiB (50%)");
+    // What the bytes are: the archive checked, on the named step (issue 64 item 6).
+    expect(screen.getByTestId("job-bytes").previousElementSibling).toHaveTextContent(/^Checked$/);
+    expect(steps()).toEqual([
+      ["dump", "done"],
+      ["compress", "done"],
+      ["verify", "current"],
+    ]);
     expect(screen.getByTestId("job-throughput")).toHaveTextContent("64.0 MiB/s");
     expect(screen.getByTestId("job-eta")).toHaveTextContent("8 s");
 
@@ -145,10 +155,15 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^2\.0 KiB$/);
     expect(screen.queryByTestId("job-eta")).not.toBeInTheDocument();
     expect(screen.getByTestId("job-elapsed")).toHaveTextContent(/^(under 1 s|\d+ s)$/);
-    // Nothing done yet and no size: no "0 B (0%)".
-    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 0, bytes_total: 0 })));
-    expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^—$/);
-    expect(screen.getByTestId("job-bytes")).not.toHaveTextContent("%");
+    // The read-back after the archive was written does not undo the steps done.
+    expect(steps().map(([, state]) => state)).toEqual(["done", "done", "current"]);
+    // Nothing done yet and no size: no "0 B (0%)", no "—" in place of a size or a speed
+    // (projects-04 said "Done none yet · Speed — · Time left —"): how long it has run.
+    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 0, bytes_total: 0, bytes_per_sec: 0 })));
+    expect(screen.queryByTestId("job-bytes")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("job-throughput")).not.toBeInTheDocument();
+    expect(screen.getByTestId("job-running").querySelector(".job-stats")).not.toHaveTextContent("—");
+    expect(screen.getByTestId("job-elapsed")).toBeInTheDocument();
 
     // A backup server's progress counts percent, not bytes: no "45 B of 100 B", no B/s.
     await act(() =>
@@ -157,12 +172,41 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-phase")).toHaveTextContent("Backing up on the server");
     expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^45%$/);
     expect(screen.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "45");
-    expect(screen.getByTestId("job-throughput")).toHaveTextContent("—");
+    expect(screen.queryByTestId("job-throughput")).not.toBeInTheDocument();
+    // A backup made on the server has its own steps.
+    expect(steps().map(([id]) => id)).toEqual(["server", "download", "verify"]);
 
     fireEvent.click(screen.getByTestId("job-cancel"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true));
     expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-1" });
     expect(screen.getByTestId("job-cancel")).toHaveTextContent("Cancelling…");
+  });
+
+  it("explains a backup's sizes: the data it holds and the archive file it became (issue 64 item 6)", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const MiB = 1024 * 1024;
+    const manifest = JSON.stringify({ counts: { database: { items: 3, bytes: 90 * MiB }, storage: { items: 10, bytes: 3 * MiB } } });
+    const done = {
+      job_id: "job-1",
+      kind: "backup",
+      ok: true,
+      error: null,
+      result: { kind: "backup", backup: { path: "/b/shop/shop_20261128_094142_database.tar.zst", size: 12 * MiB, manifest_json: manifest } },
+    } as unknown as JobFinished;
+    await act(() => emit("job-finished", done));
+    expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Backup written: 93\.0 MiB of data → 12\.0 MiB backup$/);
+  });
+
+  it("reads a backup's data size only from a manifest that reads as one", () => {
+    expect(dataBytes(null)).toBeNull();
+    expect(dataBytes("not json")).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: { database: { bytes: "9" } } }))).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: { database: { bytes: -1 } } }))).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: {} }))).toBeNull();
+    expect(dataBytes(JSON.stringify({ counts: { database: { items: 1, bytes: 2048 } } }))).toBe(2048);
+    expect(backupSizes(1024, null)).toBe("1.0 KiB (compressed)");
   });
 
   it("shows a finished job's error message and hint, by code", async () => {
@@ -224,11 +268,18 @@ describe("JobPanel", () => {
     fireEvent.click(screen.getByTestId("start"));
     await screen.findByTestId("job-running");
     const sha = "database.dump: sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 != 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+    // As the app sends it: a failed job (code integrity, as History and the notification say)
+    // that still carries the report saying what is damaged.
     const done = {
       job_id: "job-1",
       kind: "verify",
-      ok: true,
-      error: null,
+      ok: false,
+      error: {
+        code: "integrity",
+        message: "the archive shop_20261123_database.tar.gz is damaged: first damaged file database.dump (sha256 9f86d081884c)",
+        hint: "do not restore from it: verify another backup, fetch a copy from a destination (`offsite copies PROJECT` lists them), or take a new backup",
+        retryable: false,
+      },
       result: {
         kind: "verify",
         report: {
@@ -246,6 +297,11 @@ describe("JobPanel", () => {
     } as unknown as JobFinished;
     await act(() => emit("job-finished", done));
     expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Archive damaged$/);
+    expect(screen.getByTestId("job-finished")).toHaveAttribute("data-ok", "false");
+    // One notice, no terminal command from the engine's hint.
+    expect(screen.getAllByRole("alert")).toHaveLength(1);
+    expect(screen.queryByTestId("job-error")).toBeNull();
+    expect(screen.getByTestId("job-finished")).not.toHaveTextContent("offsite copies");
     expect(screen.getByTestId("job-damaged-next")).toHaveTextContent(
       "Its contents do not match its checksum: verify another backup or fetch a copy.",
     );

@@ -3,6 +3,7 @@ import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgre
 import { rtoLabel } from "../drill/text";
 import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
 import { DamagedNotice } from "./DamagedNotice";
+import { doneLabel, jobSteps } from "./jobSteps";
 import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration, formatTime } from "./format";
@@ -142,10 +143,31 @@ export function TimeStat({ left, startedAt, testId }: { left: number | null; sta
   );
 }
 
+/** The job's named steps: done ones ticked, the current one marked (issue 64 item 6). */
+export function JobStepsLine({ job, server = false }: { job: LiveJob; /** A backup made by the backup server. */ server?: boolean }) {
+  const steps = jobSteps(job.kind, job.progress?.phase ?? null, job.phases, server);
+  if (!steps) return null;
+  return (
+    <ol className="job-steps" aria-label="Steps" data-testid="job-steps">
+      {steps.map((s) => (
+        <li key={s.id} className={`job-step job-step-${s.state}`} data-step={s.id} data-state={s.state} aria-current={s.state === "current" ? "step" : undefined}>
+          <span className="job-step-mark" aria-hidden="true">
+            {s.state === "done" ? "✓" : s.state === "current" ? "●" : "○"}
+          </span>
+          {s.label}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => void }) {
   const p = job.progress;
   const percent = barPercent(p);
   const left = p ? eta(p) : null;
+  // Only what is known (projects-04 showed "Done none yet · Speed — · Time left —").
+  const done = p && p.bytes_done > 0 ? doneText(p) : null;
+  const speed = p && p.bytes_per_sec && p.bytes_per_sec > 0 && !countsPercent(p) ? `${formatBytes(p.bytes_per_sec)}/s` : null;
   return (
     <div className="job job-running" data-testid="job-running" data-job-id={job.id}>
       <div className="job-head">
@@ -164,18 +186,21 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
           {job.cancelling ? "Cancelling…" : "Cancel"}
         </button>
       </div>
+      <JobStepsLine job={job} />
       <ProgressBar percent={percent} label={`${kindLabel(job)} progress`} testId="job-progress" />
       <dl className="job-stats">
-        <div>
-          <dt>Done</dt>
-          <dd data-testid="job-bytes">
-            {p ? doneText(p) : "—"}
-          </dd>
-        </div>
-        <div>
-          <dt>Speed</dt>
-          <dd data-testid="job-throughput">{p?.bytes_per_sec && !countsPercent(p) ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}</dd>
-        </div>
+        {done && p && (
+          <div>
+            <dt>{doneLabel(p.phase)}</dt>
+            <dd data-testid="job-bytes">{done}</dd>
+          </div>
+        )}
+        {speed && (
+          <div>
+            <dt>Speed</dt>
+            <dd data-testid="job-throughput">{speed}</dd>
+          </div>
+        )}
         <TimeStat left={left} startedAt={job.startedAt} testId="job" />
       </dl>
     </div>
@@ -223,16 +248,43 @@ export function drillText(report: DrillReport): string {
   return `Drill failed${failed ? `: ${failed.title}` : ""}`;
 }
 
+/**
+ * The data a backup holds, uncompressed: the sum of its manifest's per-component sizes (the
+ * engine's `counts`); null when the record carries no manifest or it does not read as one.
+ */
+export function dataBytes(manifestJson: string | null): number | null {
+  if (!manifestJson) return null;
+  try {
+    const counts: unknown = (JSON.parse(manifestJson) as { counts?: unknown }).counts;
+    if (typeof counts !== "object" || counts === null) return null;
+    let sum = 0;
+    for (const c of Object.values(counts)) {
+      const bytes: unknown = (c as { bytes?: unknown } | null)?.bytes;
+      if (typeof bytes !== "number" || !Number.isFinite(bytes) || bytes < 0) return null;
+      sum += bytes;
+    }
+    return sum > 0 ? sum : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A backup's sizes explained (issue 64 item 6: "111.4 → 12.2 → 93.2 MiB" were three unexplained
+ * sizes): the data it holds and the archive file it became.
+ */
+export function backupSizes(size: number, data: number | null): string {
+  return data ? `${formatBytes(data)} of data → ${formatBytes(size)} backup` : `${formatBytes(size)} (compressed)`;
+}
+
 function resultText(f: JobFinished): string {
   const r = f.result;
   if (!r) return "Finished";
   switch (r.kind) {
     case "backup":
-      return `Backup written: ${formatBytes(r.backup.size)} (compressed)`;
+      return `Backup written: ${backupSizes(r.backup.size, dataBytes(r.backup.manifest_json))}`;
     case "verify":
-      return r.report.ok
-        ? `Verified: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)`
-        : "Archive damaged";
+      return f.ok ? `Verified: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)` : "Archive damaged";
     case "restore":
       return restoreText(r.report);
     case "import":
@@ -290,14 +342,16 @@ export function FinishedView({
 }) {
   const f = job.finished;
   if (!f) return null;
-  const intact =
-    f.ok &&
-    !(f.result?.kind === "verify" && !f.result.report.ok) &&
-    !(f.result?.kind === "drill" && f.result.report.verdict !== "passed");
+  // Whether the job failed is the event's `ok`, as the catalog and the notification say it (a
+  // verify that found damage is a failed job that still carries its report); a drill's failed
+  // verdict is a job that ran, shown red.
+  const intact = f.ok && !(f.result?.kind === "drill" && f.result.report.verdict !== "passed");
   // Waiting for the user (a recovery key to confirm): amber, not a red failure (issue 44).
   const paused = !f.ok && f.error != null && errorDisplay(f.error.code).tone === "warning";
   const path = f.result?.kind === "backup" ? f.result.backup.path : f.result?.kind === "verify" ? f.result.report.archive : null;
-  const problems = f.result?.kind === "verify" ? f.result.report.problems : [];
+  // The damage found by a verify: said once from its report (the engine's own error names a
+  // terminal command; the report's facts go behind Details).
+  const damaged = !f.ok && f.result?.kind === "verify" ? f.result.report : null;
   return (
     <div
       className={`job job-finished ${intact ? "job-ok" : paused ? "job-paused" : "job-failed"}`}
@@ -308,7 +362,7 @@ export function FinishedView({
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
         <span className="job-result" role="status" data-testid="job-result">
-          {f.ok ? resultText(f) : errorDisplay(f.error?.code).outcome}
+          {f.ok || damaged ? resultText(f) : errorDisplay(f.error?.code).outcome}
         </span>
         {path && (
           // One line per job (issue 44): the file's name beside the result; the whole (often
@@ -327,14 +381,15 @@ export function FinishedView({
           The same cause also stopped: {also.map(jobName).join(" · ")}.
         </p>
       )}
-      {f.result?.kind === "verify" && !f.result.report.ok && (
+      {damaged && (
         // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
         <DamagedNotice
           testId="job-damaged"
-          details={[...(f.result.report.first_bad ? [`first damaged file: ${f.result.report.first_bad}`] : []), ...problems]}
+          details={[...(damaged.first_bad ? [`first damaged file: ${damaged.first_bad}`] : []), ...damaged.problems]}
         />
       )}
       {!f.ok &&
+        !damaged &&
         f.error &&
         (f.error.code === "integrity" && (f.kind === "import" || f.kind === "verify" || f.kind === "restore") ? (
           <DamagedNotice error={f.error} testId="job-error" />

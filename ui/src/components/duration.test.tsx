@@ -55,7 +55,8 @@ describe("one duration format", () => {
     ];
     for (const f of files) {
       const src = readFileSync(resolve(process.cwd(), "src", f), "utf8");
-      expect(/formatDuration|restoreTime|rtoLabel/.test(src), f).toBe(true);
+      // TimeStat: the job panel's time left or time run, through formatDuration (JobPanel.tsx).
+      expect(/formatDuration|restoreTime|rtoLabel|TimeStat/.test(src), f).toBe(true);
       // No hand-made "12s", "3m 05s", "under a second" beside the helper.
       expect(src, f).not.toMatch(/\}s`|\}m `|\d+m \d+s|under a second|less than a second/);
     }

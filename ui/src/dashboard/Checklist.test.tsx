@@ -9,7 +9,7 @@ import { ProjectChecklist } from "../project/ProjectChecklist";
 import type { Route } from "../screens/Main";
 import { StoreProvider } from "../store";
 import { formatTime } from "../components/format";
-import { ChecklistItems, checkWhy } from "./Checklist";
+import { busyWhileBackingUp, ChecklistItems, checkWhy } from "./Checklist";
 import { Dashboard } from "./Dashboard";
 import { checklistWith, gapOf, overview, problem, protectedHealth } from "./fixtures";
 
@@ -198,6 +198,24 @@ describe("the checklist on the home card and the project header", () => {
 });
 
 describe("checklist times (issue 44: one time format, local time)", () => {
+  it("does not offer 'Back up now' while a backup runs: the button waits and says why (issue 64 item 6, projects-04)", () => {
+    const never = gapOf(problem("never_backed_up", "Never backed up."));
+    const onFix = vi.fn();
+    const { rerender } = render(<ChecklistItems checklist={checklistWith([never])} show="all" onFix={onFix} busy={busyWhileBackingUp(true)} />);
+    const button = screen.getByTestId("check-fix-backed_up");
+    expect(button).toBeDisabled();
+    expect(button).toHaveTextContent("Backing up…");
+    expect(button).toHaveAttribute("title", "A backup of this project is running now.");
+    expect(screen.getByTestId("check-busy-backed_up")).toHaveTextContent("A backup of this project is running now.");
+    fireEvent.click(button);
+    expect(onFix).not.toHaveBeenCalled();
+    // Other fixes are not held up.
+    rerender(<ChecklistItems checklist={checklistWith([never])} show="all" onFix={onFix} busy={busyWhileBackingUp(false)} />);
+    expect(screen.getByTestId("check-fix-backed_up")).toBeEnabled();
+    expect(screen.getByTestId("check-fix-backed_up")).toHaveTextContent("Back up now");
+    expect(screen.queryByTestId("check-busy-backed_up")).toBeNull();
+  });
+
   it("an item's time is the app's one format in this computer's time, not the engine's words", () => {
     render(<ChecklistItems checklist={checklistWith([])} show="all" />);
     const backedUp = screen.getAllByTestId("check-item").find((li) => li.dataset["item"] === "backed_up")!;

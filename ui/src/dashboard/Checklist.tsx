@@ -98,7 +98,20 @@ type ItemsProps = {
   testId?: string;
   /** Said after an item's why (the project page: "Scheduled" while Offsite does not start at login). */
   notes?: Partial<Record<CheckItem["id"], ReactNode>>;
+  /** Fixes that cannot run now, with why (a backup running: "Back up now" waits for it). */
+  busy?: Busy;
 };
+
+/** A fix that cannot run now: the button's words meanwhile and why, said beside it. */
+export type Busy = Partial<Record<NonNullable<CheckItem["fix"]>, { label: string; why: string }>>;
+
+/** Why "Back up now" waits (the checklist's button and the project's header say the same). */
+export const BACKING_UP_WHY = "A backup of this project is running now.";
+
+/** What waits while a backup of the project runs (issue 64 item 6: projects-04 offered "Back up now"). */
+export function busyWhileBackingUp(running: boolean): Busy {
+  return running ? { back_up_now: { label: "Backing up…", why: BACKING_UP_WHY } } : {};
+}
 
 /** A sentence as compared: capital first letter, no full stop at the end. */
 const plain = (s: string) => {
@@ -111,7 +124,17 @@ export function saysAgain(item: CheckItem, said: string | undefined): boolean {
   return said !== undefined && plain(item.why) === plain(said);
 }
 
-function Item({ item, onFix, note }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined; note?: ReactNode }) {
+function Item({
+  item,
+  onFix,
+  note,
+  busy,
+}: {
+  item: CheckItem;
+  onFix: ((item: CheckItem) => void) | undefined;
+  note?: ReactNode;
+  busy?: { label: string; why: string } | undefined;
+}) {
   return (
     <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
       <Mark state={item.state} />
@@ -121,16 +144,24 @@ function Item({ item, onFix, note }: { item: CheckItem; onFix: ((item: CheckItem
             sentence, above the next row's sentence); the card says no reason line beside it. */}
         <span className="check-why">{checkWhy(item)}</span>
         {note}
+        {onFix && busy && (
+          <span className="check-busy muted" data-testid={`check-busy-${item.id}`}>
+            {" "}
+            {busy.why}
+          </span>
+        )}
       </span>
       {onFix && item.fix && item.fix_label && (
         <button
           type="button"
           className="btn btn-small"
           onClick={() => onFix(item)}
+          disabled={Boolean(busy)}
+          title={busy?.why}
           data-testid={`check-fix-${item.id}`}
           data-fix={item.fix}
         >
-          {item.fix_label}
+          {busy ? busy.label : item.fix_label}
         </button>
       )}
     </li>
@@ -138,7 +169,7 @@ function Item({ item, onFix, note }: { item: CheckItem; onFix: ((item: CheckItem
 }
 
 /** The items, next step first (the engine's order). */
-export function ChecklistItems({ checklist, show, onFix, mainFix, pausedBanner = false, testId = "checklist", notes }: ItemsProps) {
+export function ChecklistItems({ checklist, show, onFix, mainFix, pausedBanner = false, testId = "checklist", notes, busy }: ItemsProps) {
   // Paused backups with their banner's button above the list (`pausedBanner`): the items it
   // answers take no second and third copy of it (checklist-04 showed three); on the home card
   // they are not listed again at all (the banner's one sentence says the pause).
@@ -158,6 +189,7 @@ export function ChecklistItems({ checklist, show, onFix, mainFix, pausedBanner =
               item={i}
               onFix={i.id === mainFix || (bannerFix && i.fix === bannerFix) ? undefined : onFix}
               note={notes?.[i.id]}
+              busy={i.fix ? busy?.[i.fix] : undefined}
             />
           ))}
         </ul>

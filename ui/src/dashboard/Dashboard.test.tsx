@@ -262,7 +262,8 @@ describe("Dashboard", () => {
         // Shown running: the button cannot start a second one.
         await waitFor(() => expect(within(row("shop")).getByTestId("fix-shop")).toHaveTextContent("Backing up…"));
         expect(within(row("shop")).getByTestId("fix-shop")).toBeDisabled();
-        expect(within(row("shop")).getByTestId("project-running")).toBeInTheDocument();
+        // The running indicator names the backup's step (issue 64 item 6).
+        expect(within(row("shop")).getByTestId("project-running")).toHaveTextContent(/^Backing up · Step 1 of 3: Dump$/);
         expect(onNavigate).not.toHaveBeenCalled();
       } else if (where === "supabase") {
         await waitFor(() => expect(openDashboard).toHaveBeenCalledWith("shop"));

@@ -4,9 +4,10 @@ import type { MouseEvent, ReactNode } from "react";
 import type { CheckItem, ErrorPayload, ProjectHealth } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { phaseLabel } from "../components/JobPanel";
-import { formatAgo, formatBytes, formatTime } from "../components/format";
+import { stepLine } from "../components/jobSteps";
+import { formatAgo, formatTime } from "../components/format";
 import type { LiveJob } from "../store";
-import { answeredByBanner, ChecklistBadge, ChecklistItems, checkWhy, PausedBanner, saysAgain } from "./Checklist";
+import { answeredByBanner, busyWhileBackingUp, ChecklistBadge, ChecklistItems, checkWhy, PausedBanner, saysAgain } from "./Checklist";
 import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
@@ -161,8 +162,8 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         <div className="dash-fix">
           {running ? (
             <span className="small" data-testid="project-running">
-              {running.progress ? phaseLabel(running.progress.phase) : "Starting"}…{" "}
-              {running.progress ? formatBytes(running.progress.bytes_done) : ""}
+              {/* The running backup's step, as its panel names it (issue 64 item 6). */}
+              Backing up · {stepLine(running.kind, running.progress?.phase ?? null, running.phases) ?? (running.progress ? phaseLabel(running.progress.phase) : "Starting")}
             </span>
           ) : null}
           {worst && !(pauseFix && worst.fix === pauseFix) && (
@@ -193,6 +194,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         mainFix={next?.id}
         pausedBanner
         testId="project-checklist"
+        busy={busyWhileBackingUp(Boolean(running))}
       />
       <dl className="dash-facts">
         <LastGoodBackup health={h} />

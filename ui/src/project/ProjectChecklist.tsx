@@ -2,7 +2,7 @@
 // engine's health of this project — "N of M done", backups paused when the recovery key waits,
 // then every item with its why and, for the open ones, its Fix.
 import type { CheckItem } from "../bindings";
-import { ChecklistBadge, ChecklistItems, PausedBanner } from "../dashboard/Checklist";
+import { busyWhileBackingUp, ChecklistBadge, ChecklistItems, PausedBanner } from "../dashboard/Checklist";
 import { HealthBadge } from "../dashboard/HealthBadge";
 import { useHealth } from "../store";
 import { AutostartNote } from "../schedules/AutostartOffer";
@@ -10,9 +10,11 @@ import { AutostartNote } from "../schedules/AutostartOffer";
 type Props = {
   project: string;
   onFix: (item: CheckItem) => void;
+  /** A backup of the project runs now: its "Back up now" waits, saying why. */
+  backingUp?: boolean;
 };
 
-export function ProjectChecklist({ project, onFix }: Props) {
+export function ProjectChecklist({ project, onFix, backingUp = false }: Props) {
   const health = useHealth();
   if (health.status !== "ready") return null;
   const h = health.data.projects.find((p) => p.project === project);
@@ -31,6 +33,7 @@ export function ProjectChecklist({ project, onFix }: Props) {
         onFix={onFix}
         pausedBanner={!!onFix}
         testId="project-checklist"
+        busy={busyWhileBackingUp(backingUp)}
         // "✓ Scheduled" while Offsite does not start at login: said, with the turn-on (issue 44).
         notes={{ scheduled: <AutostartNote active={scheduled} testId="project-autostart" /> }}
       />

@@ -5,8 +5,8 @@
 import { useRef } from "react";
 import type { JobFinished, JobProgress, Phase } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { formatBytes, formatDuration } from "../components/format";
-import { countsPercent, doneText, eta, fraction, phaseLabel, ProgressBar, pullSummary } from "../components/JobPanel";
+import { formatBytes } from "../components/format";
+import { countsPercent, doneText, eta, fraction, JobStepsLine, phaseLabel, ProgressBar, pullSummary, TimeStat } from "../components/JobPanel";
 import { backupName, fileNameOf } from "../components/names";
 import { errorDisplay, isCancel } from "../ipc/errorDisplay";
 import { type LiveJob, useJobActions, usePlacedJob } from "../store";
@@ -108,19 +108,19 @@ export function RemoteJobView({
               {job.cancelling ? "Cancelling…" : "Cancel"}
             </button>
           </div>
+          {/* The same named steps as the job panel (on the server → download → verify). */}
+          <JobStepsLine job={job} server />
           {/* The job panel's bar: determinate and indeterminate fills never animate into each other. */}
           <ProgressBar percent={percentOf(p)} label={label} testId={`${testId}-progress`} />
+          {/* Only what is known, as the job panel (remote-03 said "Speed — · Time left —"). */}
           <dl className="job-stats">
-            <div>
-              <dt>Speed</dt>
-              <dd data-testid={`${testId}-throughput`}>
-                {p?.bytes_per_sec && !countsPercent(p) ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}
-              </dd>
-            </div>
-            <div>
-              <dt>Time left</dt>
-              <dd data-testid={`${testId}-eta`}>{formatDuration(p ? remoteEta(p, start, now()) : null)}</dd>
-            </div>
+            {p?.bytes_per_sec && !countsPercent(p) ? (
+              <div>
+                <dt>Speed</dt>
+                <dd data-testid={`${testId}-throughput`}>{`${formatBytes(p.bytes_per_sec)}/s`}</dd>
+              </div>
+            ) : null}
+            <TimeStat left={p ? remoteEta(p, start, now()) : null} startedAt={job.startedAt} testId={testId} />
           </dl>
           {isServerPhase(p?.phase) && (
             <p className="muted small" data-testid={`${testId}-cancel-note`}>

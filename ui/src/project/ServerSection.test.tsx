@@ -287,15 +287,23 @@ describe("ServerSection", () => {
       const calls = setup(withServer, { cancel_job: () => true });
       fireEvent.click(await screen.findByTestId("server-backup"));
       await screen.findByTestId("server-job-phase");
-      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("—");
+      // The server's steps from the start, before its first report.
+      expect(screen.getByTestId("job-steps")).toHaveTextContent(/^●On the server○Download○Verify$/);
+      // No time left before it can be known: how long it has run instead, and no "—".
+      expect(screen.queryByTestId("server-job-eta")).toBeNull();
+      expect(screen.getByTestId("server-job-elapsed")).toBeInTheDocument();
+      expect(screen.queryByTestId("server-job-throughput")).toBeNull();
       await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 10, bytes_total: 100 })));
       // One report: no pace yet.
-      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("—");
+      expect(screen.queryByTestId("server-job-eta")).toBeNull();
+      expect(screen.getByTestId("server-job").querySelector(".job-stats")).not.toHaveTextContent("—");
       clock += 30_000;
       await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
       // 30 points in 30 s: 60 points left take a minute.
       expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1 min");
       expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("Cancel stops the backup on the server too");
+      // The job panel's named steps, here too (issue 64 item 6).
+      expect(screen.getByTestId("job-steps")).toHaveTextContent("On the server");
       // The download has the engine's throughput: bytes, speed and time left from it.
       await act(() =>
         emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 3072, bytes_per_sec: 1024 })),

@@ -164,7 +164,7 @@ export function ProjectPage({
         <BackUpButton components={comps} defaultType={defaultType(comps)} busy={backingUp} onBackUp={(t, note) => void backUp(t, note ?? null)} />
       </ProjectHeader>
 
-      <ProjectChecklist project={name} onFix={fixItem} />
+      <ProjectChecklist project={name} onFix={fixItem} backingUp={backingUp} />
       {/* The Protection tab has its own 3-2-1 panel: the line above the tabs would say it twice. */}
       {tab !== "protection" && <ProtectionGlance data={protection.data} />}
       {project.status === "error" && <ErrorNotice error={project.error} testId="project-error" onRetry={refresh} />}

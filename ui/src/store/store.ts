@@ -23,6 +23,7 @@ import {
   type JobFinished,
   type JobKind,
   type JobProgress,
+  type Phase,
   type ProjectSummary,
   type RestoreRequest,
 } from "../bindings";
@@ -116,6 +117,8 @@ export type LiveJob = {
   subject: string | null;
   startedAt: number;
   progress: JobProgress | null;
+  /** The phases the job went through, in order (each once): the steps it has done. */
+  phases: Phase[];
   finished: JobFinished | null;
   cancelling: boolean;
   /**
@@ -259,7 +262,15 @@ export class AppStore {
   }
 
   private onProgress(p: JobProgress) {
-    this.updateJob(p.job_id, (job) => (job.finished ? job : { ...job, progress: p }));
+    this.updateJob(p.job_id, (job) =>
+      job.finished
+        ? job
+        : {
+            ...job,
+            progress: p,
+            phases: job.phases.includes(p.phase) ? job.phases : [...job.phases, p.phase],
+          },
+    );
     this.followers.get(p.job_id)?.onProgress(p);
   }
 
@@ -687,6 +698,7 @@ function blank(id: string): LiveJob {
     subject: null,
     startedAt: Date.now(),
     progress: null,
+    phases: [],
     finished: null,
     cancelling: false,
     placed: false,

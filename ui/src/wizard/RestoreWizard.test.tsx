@@ -24,6 +24,7 @@ import {
   restoreReport,
   configPlan,
   storagePlan,
+  verifyFinished,
   verifyReport,
 } from "./fixtures";
 import { StoreProvider } from "../store";
@@ -103,13 +104,7 @@ const progress = (job_id: string, over: Partial<JobProgress> = {}): JobProgress 
   ...over,
 });
 
-const verified = (report = verifyReport()): JobFinished => ({
-  job_id: "job-v",
-  kind: "verify",
-  ok: true,
-  error: null,
-  result: { kind: "verify", backup_id: "backup-0", report },
-});
+const verified = (report = verifyReport()): JobFinished => verifyFinished("job-v", report);
 
 /** From the first step to the target step, with the newest backup checked intact. */
 async function toTarget(calls: Call[]) {
@@ -602,7 +597,10 @@ describe("RestoreWizard", () => {
     fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[1]!);
     fireEvent.click($("wizard-next"));
     await waitFor(() => expect(called(calls, "start_verify")).toHaveLength(1));
-    await act(() => emit("job-finished", verified(corruptReport())));
+    // The job failed (code integrity, as the catalog says) and its report says which part is damaged.
+    const damaged = verified(corruptReport());
+    expect([damaged.ok, damaged.error?.code]).toEqual([false, "integrity"]);
+    await act(() => emit("job-finished", damaged));
     expect(await screen.findByTestId("wizard-verify-result")).toHaveAttribute("data-ok", "false");
     const bad = screen.getAllByTestId("wizard-verify-member").filter((m) => m.getAttribute("data-ok") === "false");
     expect(bad).toHaveLength(1);

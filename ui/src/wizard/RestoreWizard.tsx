@@ -156,7 +156,8 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
         onProgress: (progress) => dispatch({ type: "verifyProgress", progress }),
         onFinished: (f) => {
           if (stateRef.current.source?.path !== path) return; // another archive was chosen meanwhile
-          if (f.ok && f.result?.kind === "verify") dispatch({ type: "verifyDone", report: f.result.report });
+          // A damaged archive is a failed job that still carries its report: the step shows it.
+          if (f.result?.kind === "verify") dispatch({ type: "verifyDone", report: f.result.report });
           else dispatch({ type: "verifyFailed", error: f.error ?? unexpected(f) });
         },
       });

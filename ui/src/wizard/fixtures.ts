@@ -231,3 +231,25 @@ export const configPlan: ConfigPlan = {
   will_deploy: [],
   blockers: [],
 };
+
+/**
+ * A finished verify job as the app sends it (src-tauri `JobFinished::of`): an intact archive is a
+ * success; a damaged one is a failed job (code `integrity`, as the catalog records it) that still
+ * carries the report saying what is damaged.
+ */
+export function verifyFinished(jobId: string, report: VerifyReport, backupId: string | null = "backup-0"): JobFinished {
+  return {
+    job_id: jobId,
+    kind: "verify",
+    ok: report.ok,
+    error: report.ok
+      ? null
+      : {
+          code: "integrity",
+          message: `the archive ${report.archive.split("/").pop()} is damaged${report.first_bad ? `: first damaged file ${report.first_bad}` : ""}`,
+          hint: "do not restore from it: verify another backup, fetch a copy from a destination (`offsite copies PROJECT` lists them), or take a new backup",
+          retryable: false,
+        },
+    result: { kind: "verify", backup_id: backupId, report },
+  };
+}

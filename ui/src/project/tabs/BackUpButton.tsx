@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import type { BackupType, Components } from "../../bindings";
 import { BACKUP_TYPES, typeUnavailable } from "../backupTypes";
 import "./tabs.css";
+import { BACKING_UP_WHY } from "../../dashboard/Checklist";
 
 type Props = {
   components: Components | null;
@@ -57,7 +58,8 @@ export function BackUpButton({ components, defaultType, busy, onBackUp }: Props)
         className="btn btn-primary split-main"
         onClick={() => onBackUp(null)}
         disabled={busy}
-        title={`Back up now: ${SHORT[defaultType]} (the project's default type)`}
+        // Why it waits, when it does (issue 64 item 6: actions that cannot run now say why).
+        title={busy ? BACKING_UP_WHY : `Back up now: ${SHORT[defaultType]} (the project's default type)`}
         data-testid="backup-now"
         data-type={defaultType}
       >
@@ -70,6 +72,7 @@ export function BackUpButton({ components, defaultType, busy, onBackUp }: Props)
         aria-expanded={open}
         aria-label="Choose what to back up"
         disabled={busy}
+        title={busy ? BACKING_UP_WHY : undefined}
         onClick={() => setOpen((o) => !o)}
         data-testid="backup-type-toggle"
       >

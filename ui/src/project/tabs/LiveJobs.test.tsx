@@ -27,6 +27,9 @@ const failed = (id: string, code = "connection"): JobFinished =>
     result: null,
   }) as unknown as JobFinished;
 
+/** A verify's damage as the app sends it: the job failed, code integrity. */
+const integrity = { code: "integrity", message: "the archive is damaged", hint: null, retryable: false };
+
 /** The job results above the tabs, with a button that starts backups (job-1, job-2, …). */
 function mount() {
   let n = 0;
@@ -92,12 +95,38 @@ describe("the project's job results (issue 44)", () => {
     const path = "/b/legacy/legacy_20261126_180928_database.tar.zst";
     const imported = { id: "imp", kind: "import", finished: { ok: true, error: null, result: { kind: "import", project: "legacy", backup: { path, size: 1 } } } };
     const other = { id: "imp2", kind: "import", finished: { ok: true, error: null, result: { kind: "import", project: "legacy", backup: { path: "/b/other.tar.zst", size: 1 } } } };
-    const damaged = { id: "ver", kind: "verify", finished: { ok: true, error: null, result: { kind: "verify", backup_id: null, report: { ok: false, archive: path, problems: [] } } } };
+    const damaged = { id: "ver", kind: "verify", finished: { ok: false, error: integrity, result: { kind: "verify", backup_id: null, report: { ok: false, archive: path, problems: [] } } } };
     const jobs = [damaged, other, imported] as unknown as Parameters<typeof answered>[0];
     expect(answered(jobs).map((j) => j.id)).toEqual(["ver", "imp2"]);
     // An import newer than the verify stands (it wrote a fresh file).
     const later = [imported, damaged] as unknown as Parameters<typeof answered>[0];
     expect(answered(later).map((j) => j.id)).toEqual(["imp", "ver"]);
+  });
+
+  it("a damaged verify (a failed job, as History says) is answered only by an intact verify of the same archive", () => {
+    const verify = (id: string, archive: string, ok: boolean) => ({
+      id,
+      kind: "verify",
+      subject: archive,
+      finished: {
+        job_id: id,
+        kind: "verify",
+        ok,
+        error: ok ? null : integrity,
+        result: { kind: "verify", backup_id: null, report: { ok, archive, problems: [], first_bad: null } },
+      },
+    });
+    const damaged = verify("bad", "/b/shop_1.tar.zst", false);
+    const otherIntact = verify("other", "/b/shop_2.tar.zst", true);
+    expect(answered([otherIntact, damaged] as unknown as LiveJob[]).map((j) => j.id)).toEqual(["other", "bad"]);
+    // The damage is the first card, said as a failure.
+    expect(byCause([damaged, otherIntact] as unknown as LiveJob[]).map((c) => c.job.id)).toEqual(["bad", "other"]);
+    render(<FinishedView job={damaged as unknown as LiveJob} onDismiss={() => {}} />);
+    expect(screen.getByTestId("job-finished")).toHaveAttribute("data-ok", "false");
+    expect(screen.getAllByText("The archive is damaged")).toHaveLength(1);
+    // A copy fetched back and verified intact answers it.
+    const sameIntact = verify("again", "/b/shop_1.tar.zst", true);
+    expect(answered([sameIntact, damaged] as unknown as LiveJob[]).map((j) => j.id)).toEqual(["again"]);
   });
 
   it("no empty panel once every result is answered (protection-04 showed an empty card above the tabs)", async () => {
@@ -128,7 +157,7 @@ describe("the project's job results (issue 44)", () => {
       id: "job-v",
       kind: "verify",
       subject: "/b/legacy_20261126_093805_database.tar.zst",
-      finished: { job_id: "job-v", kind: "verify", ok: true, error: null, result: { kind: "verify", report: { ok: false, archive: "/b/legacy_20261126_093805_database.tar.zst", problems: [], first_bad: null } } },
+      finished: { job_id: "job-v", kind: "verify", ok: false, error: integrity, result: { kind: "verify", report: { ok: false, archive: "/b/legacy_20261126_093805_database.tar.zst", problems: [], first_bad: null } } },
     };
     const importDamaged = {
       id: "job-i",

@@ -19,8 +19,16 @@ export function answered(finished: LiveJob[], consentGiven = false): LiveJob[] {
     (j, i) =>
       (j.finished?.ok && !foundDamagedLater(j, finished.slice(0, i))) ||
       (!j.finished?.ok &&
-        !(finished.slice(0, i).some((n) => n.kind === j.kind && n.finished?.ok) || (consentGiven && j.finished?.error?.code === "needs_consent"))),
+        !(finished.slice(0, i).some((n) => answers(n, j)) || (consentGiven && j.finished?.error?.code === "needs_consent"))),
   );
+}
+
+/**
+ * Whether the newer job `n` answers the failure of `j`: it succeeded, it is of the same kind,
+ * and, for a verify, it checked the same archive (an intact archive says nothing of a damaged one).
+ */
+function answers(n: LiveJob, j: LiveJob): boolean {
+  return n.kind === j.kind && n.finished?.ok === true && (j.kind !== "verify" || n.subject === j.subject);
 }
 
 /** The archive a finished job wrote (a backup, an import), if any. */
@@ -39,21 +47,20 @@ function foundDamagedLater(job: LiveJob, newer: LiveJob[]): boolean {
   if (path === null) return false;
   return newer.some((n) => {
     const r = n.finished?.result;
-    return r?.kind === "verify" && !r.report.ok && r.report.archive === path;
+    return r?.kind === "verify" && n.finished?.ok === false && r.report.archive === path;
   });
 }
 
 /**
  * Why a finished job failed, as a key: jobs with the same key share one card (issue 44: import-05
  * showed a Verify and an Import of damaged files as two identical "The archive is damaged"
- * cards). A damaged archive (a failed verify report, an integrity error) is one cause; any other
- * error its code. Null: it did not fail, or its failure is its own (a drill's failed check).
+ * cards). A damaged archive (a verify that found damage, an integrity error: code `integrity`) is
+ * one cause; any other error its code. Null: it did not fail, or its failure is its own (a drill's failed check).
  */
 export function failureCause(job: LiveJob): string | null {
   const f = job.finished;
   if (!f) return null;
-  if (f.ok) return f.result?.kind === "verify" && !f.result.report.ok ? "integrity" : null;
-  return f.error?.code ?? null;
+  return f.ok ? null : (f.error?.code ?? null);
 }
 
 /** The results, newest first, one card per failure cause: each card with the older jobs it stands for. */

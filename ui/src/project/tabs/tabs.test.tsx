@@ -478,6 +478,8 @@ describe("the split Back up now", () => {
     expect(screen.getByTestId("backup-now")).toBeDisabled();
     expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…");
     expect(screen.getByTestId("backup-type-toggle")).toBeDisabled();
+    // And says why (issue 64 item 6).
+    expect(screen.getByTestId("backup-now")).toHaveAttribute("title", "A backup of this project is running now.");
   });
 
   it("the page offers the type nowhere else", async () => {
