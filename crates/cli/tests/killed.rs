@@ -248,3 +248,112 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
     let h = cli.json(&["history", "--kind", "recover"], 0);
     assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
 }
+
+/// A restore to a time (`restore PROJECT --at TIME`) killed while it replays the captured
+/// changes into a new database (its base restored, part of its changes committed): the next
+/// command finds the job `interrupted` and drops what it created (base and changes), and the
+/// same restore run again gives the database as it was at TIME.
+#[test]
+fn a_replay_killed_part_way_is_interrupted_its_target_emptied_and_the_same_restore_works_again() {
+    use common::pg::{offsite, ok, ok_json, run, server_now, wait_past};
+    use common::pitr::{owner_url, project_with, sql, ROLE};
+    let db = "killreplay";
+    let (pg, data) = project_with(
+        db,
+        "CREATE TABLE public.t (id bigserial PRIMARY KEY, body text);
+         CREATE SCHEMA extra; CREATE TABLE extra.notes (id int PRIMARY KEY);",
+    );
+    let d = data.path();
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    // The changes after the base: many rows, in transactions of 1,000.
+    for k in 0..150 {
+        sql(
+            &pg,
+            db,
+            &format!(
+                "INSERT INTO public.t (body) SELECT md5((g + {}) ::text) \
+                 FROM generate_series(1, 1000) g",
+                k * 1000
+            ),
+        );
+    }
+    let at = server_now(&pg);
+    wait_past(&pg, &at);
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    let digest = |dbname: &str| {
+        pg.psql(
+            dbname,
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM public.t",
+        )
+    };
+    let want = digest(db);
+    let dst = "killreplay_dst";
+    pg.psql("postgres", &format!("CREATE DATABASE {dst} OWNER {ROLE}"));
+    let to = owner_url(&pg, dst);
+    let restore = ["restore", "shop", "--at", at.as_str(), "--to", to.as_str()];
+
+    let mut child = offsite(d, &pg, &restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Part way through the replay: some of the changes committed in the target, not all.
+    let began = Instant::now();
+    let replayed = loop {
+        if child.try_wait().unwrap().is_some() {
+            let mut said = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+            panic!("offsite ended before it was killed (the replay too quick to catch?): {said}");
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "the replay never began"
+        );
+        let n: i64 = pg
+            .psql_url(&to, "SELECT count(*) FROM public.t")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if n > 0 {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    kill_group(&mut child);
+    let left = objects(&pg, dst);
+    assert!(
+        left > 0 && replayed < 150_000,
+        "{left} objects, {replayed} rows"
+    );
+
+    // The next command finds the job and drops what it created.
+    let h = ok_json(
+        run(d, &pg, &["--json", "history", "--kind", "restore"]),
+        "history",
+    );
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("part of its changes") && message.contains("dropped again"),
+        "{job}"
+    );
+    assert!(
+        job["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("offsite restore shop --at"),
+        "{job}"
+    );
+    assert_eq!(objects(&pg, dst), 0, "the target is empty again");
+
+    // The same restore again: no manual step, the database as it was at TIME.
+    ok(run(d, &pg, &restore), "the same restore again");
+    assert_eq!(digest(dst), want);
+    let h = ok_json(
+        run(d, &pg, &["--json", "history", "--kind", "restore"]),
+        "history",
+    );
+    assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
+}
