@@ -136,6 +136,86 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     assert_eq!(last_restore(&cli)["state"], "succeeded");
 }
 
+/// Where Offsite cannot prove what is there — the target's server is down at the next start —
+/// the interrupted job says so, with the one command that finishes it; the journal stays, and
+/// that command (the same restore, once the server is back) drops what the killed one created
+/// first and then restores.
+#[test]
+fn a_killed_restore_whose_target_is_down_at_the_next_start_says_so_and_the_same_restore_finishes_it(
+) {
+    let pg = TestCluster::start();
+    let db = source(&pg, "killdown", 400_000);
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killdown", "--db", &pg.url(&db)], 0);
+    let b = cli.json(&["backup", "killdown"], 0);
+    let archive = b["path"].as_str().unwrap().to_string();
+    let dst = pg.unique_db("killdowndst");
+    let url = pg.url(&dst);
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &url,
+        "--yes",
+        "--jobs",
+        "2",
+    ];
+    let mut child = cli
+        .cmd(&restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::pg::wait_for_copy(&pg, &dst, &mut child);
+    kill_group(&mut child);
+    let left = objects(&pg, &dst);
+    assert!(
+        left > 0,
+        "the kill came after the restore had created something"
+    );
+
+    // The next start, with the target's server down: interrupted, and it says what it cannot
+    // know and the command that finishes it.
+    pg.stop();
+    let job = last_restore(&cli);
+    assert_eq!(job["state"], "interrupted", "{job}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("may hold part of the restore")
+            && message.contains("could not drop what it created"),
+        "{job}"
+    );
+    let hint = job["error_hint"].as_str().unwrap();
+    assert!(
+        hint.contains("run the same restore again") && hint.contains(&archive),
+        "{job}"
+    );
+
+    // Back up: nothing was dropped behind its back; the same restore finishes the story.
+    pg.restart();
+    assert_eq!(
+        objects(&pg, &dst),
+        left,
+        "untouched while it could not be proven"
+    );
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fidelity_snapshot(&pg, &dst).assert_same_as(&fidelity_snapshot(&pg, &db));
+    let h = cli.json(&["history", "--kind", "restore"], 0);
+    let states: Vec<&str> = h["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["succeeded", "interrupted"], "{h}");
+}
+
 /// Files under `dir` (recursively) whose name contains `part`.
 fn files_named(dir: &std::path::Path, part: &str) -> Vec<String> {
     let mut found = Vec::new();
