@@ -548,6 +548,25 @@ fn slot_filling_reason(f: &Facts) -> Option<String> {
     })
 }
 
+/// The point-in-time capture's problems: its slot filling the server's disk, the capture ended,
+/// the capture behind.
+fn capture_problems(f: &Facts) -> Vec<(ProblemKind, String)> {
+    let mut found = Vec::new();
+    if let Some(why) = slot_filling_reason(f) {
+        found.push((ProblemKind::SlotFilling, why));
+    }
+    if let Some(why) = &f.capture_ended {
+        found.push((
+            ProblemKind::CaptureEnded,
+            format!("point-in-time capture ended: {why}. Start it again, or turn it off"),
+        ));
+    }
+    if let Some(why) = capture_behind_reason(f) {
+        found.push((ProblemKind::CaptureBehind, why));
+    }
+    found
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -609,17 +628,8 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             ),
         );
     }
-    if let Some(why) = slot_filling_reason(f) {
-        add(P::SlotFilling, why);
-    }
-    if let Some(why) = &f.capture_ended {
-        add(
-            P::CaptureEnded,
-            format!("point-in-time capture ended: {why}. Start it again, or turn it off"),
-        );
-    }
-    if let Some(why) = capture_behind_reason(f) {
-        add(P::CaptureBehind, why);
+    for (kind, why) in capture_problems(f) {
+        add(kind, why);
     }
     if f.newest_damaged && f.last_good.is_some() {
         add(
