@@ -1962,7 +1962,9 @@ export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" |
 /**  Open the encryption settings to finish setting it up. */
 "set_up_encryption" | 
 /**  Run a point-in-time capture pass now. */
-"capture_now";
+"capture_now" | 
+/**  Start the point-in-time capture again (a new base), or turn it off. */
+"restart_capture";
 
 /**  What a restore would do with one archived function. */
 export type FunctionAction = 
@@ -2850,7 +2852,18 @@ export type ProblemKind =
 /**  Encryption is on, but its recovery key was not confirmed: backups are paused. */
 "recovery_key_unconfirmed" | 
 /**  Encryption is to be on, but it was never set up: backups are paused. */
-"encryption_not_set_up";
+"encryption_not_set_up" | 
+/**
+ *  The replication slot of the project's point-in-time capture holds more of the server's
+ *  WAL than the warning share of its limit ([`SLOT_WARN_PERCENT`]): past the limit Offsite
+ *  drops it (the server's disk comes first) and the capture ends.
+ */
+"slot_filling" | 
+/**
+ *  The project's point-in-time capture ended (its slot was dropped or vanished) and was
+ *  neither started again nor turned off.
+ */
+"capture_ended";
 
 /**  A project in the catalog. */
 export type Project = {

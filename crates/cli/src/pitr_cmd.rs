@@ -182,13 +182,19 @@ pub async fn pitr(
                 "capture: {}",
                 if s.enabled { "enabled" } else { "not enabled" }
             );
+            let size = |b: u64| offsite_core::units::format_bytes(b);
             if let Some(slot) = &s.slot {
+                let limit = s.effective_max_retained.or(s.max_retained);
                 println!(
-                    "slot {}: retained WAL {} bytes (limit {}), {}",
+                    "slot {}: {} held on the server, limit {} ({})",
                     slot.slot,
-                    slot.retained_bytes,
-                    s.max_retained.unwrap_or_default(),
-                    if slot.active { "in use" } else { "idle" }
+                    size(u64::try_from(slot.retained_bytes).unwrap_or(0)),
+                    size(limit.unwrap_or_default()),
+                    if slot.active {
+                        "a capture is reading it"
+                    } else {
+                        "no capture is reading it: past the limit it is dropped"
+                    }
                 );
             }
             if let (Some(set), Some(eff), Some(free)) =
@@ -196,8 +202,11 @@ pub async fn pitr(
             {
                 if eff < set {
                     println!(
-                        "limit lowered to {eff} bytes: the server's disk has {free} bytes free \
-                         (a slot may hold a quarter of it)"
+                        "limit lowered to {} (set: {}): the server's disk has {} free (a slot \
+                         may hold a quarter of it)",
+                        size(eff),
+                        size(set),
+                        size(free)
                     );
                 }
             }
@@ -218,9 +227,11 @@ pub async fn pitr(
             }
             for stray in &s.stray_slots {
                 println!(
-                    "stray slot {} (no project of this catalog owns it): retains {} bytes; \
+                    "stray slot {} (no project of this catalog owns it): {} held on the server; \
                      drop it with SELECT pg_drop_replication_slot('{}')",
-                    stray.slot, stray.retained_bytes, stray.slot
+                    stray.slot,
+                    size(u64::try_from(stray.retained_bytes).unwrap_or(0)),
+                    stray.slot
                 );
             }
         }

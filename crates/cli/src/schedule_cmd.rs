@@ -739,7 +739,26 @@ fn print_health(h: &offsite_core::health::ProjectHealth) {
         println!("  copies: {}", copies.join(", "));
     }
     if let Some(p) = h.problems.first() {
-        println!("  fix: {}", p.fix_label);
+        match fix_commands(p.fix, &h.project) {
+            Some(cmds) => println!("  fix: {} ({cmds})", p.fix_label),
+            None => println!("  fix: {}", p.fix_label),
+        }
+    }
+}
+
+/// The commands that do a Fix about point-in-time capture here: start it (or start it again),
+/// or turn it off.
+fn fix_commands(fix: offsite_core::health::FixAction, project: &str) -> Option<String> {
+    use offsite_core::health::FixAction as F;
+    let p = crate::shown::text(project);
+    match fix {
+        F::CaptureNow => Some(format!(
+            "offsite pitr run {p}, or turn it off: offsite pitr disable {p}"
+        )),
+        F::RestartCapture => Some(format!(
+            "offsite pitr enable {p}, or turn it off: offsite pitr disable {p}"
+        )),
+        _ => None,
     }
 }
 

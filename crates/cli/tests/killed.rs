@@ -136,6 +136,86 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     assert_eq!(last_restore(&cli)["state"], "succeeded");
 }
 
+/// Where Offsite cannot prove what is there — the target's server is down at the next start —
+/// the interrupted job says so, with the one command that finishes it; the journal stays, and
+/// that command (the same restore, once the server is back) drops what the killed one created
+/// first and then restores.
+#[test]
+fn a_killed_restore_whose_target_is_down_at_the_next_start_says_so_and_the_same_restore_finishes_it(
+) {
+    let pg = TestCluster::start();
+    let db = source(&pg, "killdown", 400_000);
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killdown", "--db", &pg.url(&db)], 0);
+    let b = cli.json(&["backup", "killdown"], 0);
+    let archive = b["path"].as_str().unwrap().to_string();
+    let dst = pg.unique_db("killdowndst");
+    let url = pg.url(&dst);
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &url,
+        "--yes",
+        "--jobs",
+        "2",
+    ];
+    let mut child = cli
+        .cmd(&restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::pg::wait_for_copy(&pg, &dst, &mut child);
+    kill_group(&mut child);
+    let left = objects(&pg, &dst);
+    assert!(
+        left > 0,
+        "the kill came after the restore had created something"
+    );
+
+    // The next start, with the target's server down: interrupted, and it says what it cannot
+    // know and the command that finishes it.
+    pg.stop();
+    let job = last_restore(&cli);
+    assert_eq!(job["state"], "interrupted", "{job}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("may hold part of the restore")
+            && message.contains("could not drop what it created"),
+        "{job}"
+    );
+    let hint = job["error_hint"].as_str().unwrap();
+    assert!(
+        hint.contains("run the same restore again") && hint.contains(&archive),
+        "{job}"
+    );
+
+    // Back up: nothing was dropped behind its back; the same restore finishes the story.
+    pg.restart();
+    assert_eq!(
+        objects(&pg, &dst),
+        left,
+        "untouched while it could not be proven"
+    );
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fidelity_snapshot(&pg, &dst).assert_same_as(&fidelity_snapshot(&pg, &db));
+    let h = cli.json(&["history", "--kind", "restore"], 0);
+    let states: Vec<&str> = h["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["succeeded", "interrupted"], "{h}");
+}
+
 /// Files under `dir` (recursively) whose name contains `part`.
 fn files_named(dir: &std::path::Path, part: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -246,5 +326,114 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
         before
     );
     let h = cli.json(&["history", "--kind", "recover"], 0);
+    assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
+}
+
+/// A restore to a time (`restore PROJECT --at TIME`) killed while it replays the captured
+/// changes into a new database (its base restored, part of its changes committed): the next
+/// command finds the job `interrupted` and drops what it created (base and changes), and the
+/// same restore run again gives the database as it was at TIME.
+#[test]
+fn a_replay_killed_part_way_is_interrupted_its_target_emptied_and_the_same_restore_works_again() {
+    use common::pg::{offsite, ok, ok_json, run, server_now, wait_past};
+    use common::pitr::{owner_url, project_with, sql, ROLE};
+    let db = "killreplay";
+    let (pg, data) = project_with(
+        db,
+        "CREATE TABLE public.t (id bigserial PRIMARY KEY, body text);
+         CREATE SCHEMA extra; CREATE TABLE extra.notes (id int PRIMARY KEY);",
+    );
+    let d = data.path();
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    // The changes after the base: many rows, in transactions of 1,000.
+    for k in 0..150 {
+        sql(
+            &pg,
+            db,
+            &format!(
+                "INSERT INTO public.t (body) SELECT md5((g + {}) ::text) \
+                 FROM generate_series(1, 1000) g",
+                k * 1000
+            ),
+        );
+    }
+    let at = server_now(&pg);
+    wait_past(&pg, &at);
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    let digest = |dbname: &str| {
+        pg.psql(
+            dbname,
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM public.t",
+        )
+    };
+    let want = digest(db);
+    let dst = "killreplay_dst";
+    pg.psql("postgres", &format!("CREATE DATABASE {dst} OWNER {ROLE}"));
+    let to = owner_url(&pg, dst);
+    let restore = ["restore", "shop", "--at", at.as_str(), "--to", to.as_str()];
+
+    let mut child = offsite(d, &pg, &restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Part way through the replay: some of the changes committed in the target, not all.
+    let began = Instant::now();
+    let replayed = loop {
+        if child.try_wait().unwrap().is_some() {
+            let mut said = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+            panic!("offsite ended before it was killed (the replay too quick to catch?): {said}");
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "the replay never began"
+        );
+        let n: i64 = pg
+            .psql_url(&to, "SELECT count(*) FROM public.t")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if n > 0 {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    kill_group(&mut child);
+    let left = objects(&pg, dst);
+    assert!(
+        left > 0 && replayed < 150_000,
+        "{left} objects, {replayed} rows"
+    );
+
+    // The next command finds the job and drops what it created.
+    let h = ok_json(
+        run(d, &pg, &["--json", "history", "--kind", "restore"]),
+        "history",
+    );
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("part of its changes") && message.contains("dropped again"),
+        "{job}"
+    );
+    assert!(
+        job["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("offsite restore shop --at"),
+        "{job}"
+    );
+    assert_eq!(objects(&pg, dst), 0, "the target is empty again");
+
+    // The same restore again: no manual step, the database as it was at TIME.
+    ok(run(d, &pg, &restore), "the same restore again");
+    assert_eq!(digest(dst), want);
+    let h = ok_json(
+        run(d, &pg, &["--json", "history", "--kind", "restore"]),
+        "history",
+    );
     assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
 }

@@ -51,6 +51,7 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
       return { kind: "route", route: { screen: "settings" } };
     // Point-in-time capture is shown with the project's backups (its timeline).
     case "capture_now":
+    case "restart_capture":
       return page("backups");
   }
 }

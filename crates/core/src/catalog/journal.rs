@@ -23,6 +23,9 @@ text_enum! {
         RestoreOne = "restore_one",
         /// Rows recovered into a live database in one transaction, after an undo archive.
         Recover = "recover",
+        /// A restore to a time: its base restored into a target that held none of it, then its
+        /// changes replayed (committed as they go): what it created is dropped again.
+        Replay = "replay",
     }
 }
 

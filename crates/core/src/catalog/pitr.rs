@@ -20,7 +20,8 @@ pub struct PitrChain {
     /// JSON of `pitr::server::Coverage`.
     pub coverage: String,
     pub max_retained: i64,
-    /// `active` or `ended`.
+    /// `active`, `ended` (with the reason), `off` (ended, then turned off by the user) or
+    /// `pulled` (captured by the project's backup server).
     pub state: String,
     pub ended_reason: Option<String>,
     pub last_poll_at: Option<i64>,
@@ -227,13 +228,28 @@ impl Catalog {
         Ok(())
     }
 
-    pub async fn end_pitr_chain(&self, chain_id: &str, reason: &str) -> Result<()> {
-        sqlx::query("UPDATE pitr_chains SET state = 'ended', ended_reason = ? WHERE id = ? AND state = 'active'")
+    /// End an active chain saying why; `false` when it was not active (ended already, by
+    /// another process or call: whoever ended it said so).
+    pub async fn end_pitr_chain(&self, chain_id: &str, reason: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE pitr_chains SET state = 'ended', ended_reason = ? WHERE id = ? AND state = 'active'")
             .bind(reason)
             .bind(chain_id)
             .execute(self.pool())
             .await
             .map_err(|e| db_error("ending a point-in-time chain", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Mark the project's ended chains `off` (the user turned the capture off): an ended
+    /// capture is no longer said by the status. Their reasons and windows stay.
+    pub async fn turn_off_pitr_chains(&self, project_id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE pitr_chains SET state = 'off' WHERE project_id = ? AND state = 'ended'",
+        )
+        .bind(project_id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("turning point-in-time capture off", e))?;
         Ok(())
     }
 

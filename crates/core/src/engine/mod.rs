@@ -828,13 +828,34 @@ impl Engine {
         &self,
         project: Option<&str>,
     ) -> Result<(Vec<ProjectStatus>, Vec<crate::health::ProjectHealth>)> {
+        // The capture slots measured first (ops::pitr::slots): one past its limit is dropped
+        // now, and the facts read after it say the capture ended.
+        let held = ops::pitr::slots::watch(self, project).await;
+        self.health_with(project, &held).await
+    }
+
+    /// [`Engine::health`] from the catalog alone, the capture slots not measured (what a
+    /// notification's protection line says: delivering must not connect to every server).
+    pub(crate) async fn health_from_catalog(
+        &self,
+        project: Option<&str>,
+    ) -> Result<Vec<crate::health::ProjectHealth>> {
+        Ok(self.health_with(project, &Default::default()).await?.1)
+    }
+
+    async fn health_with(
+        &self,
+        project: Option<&str>,
+        held: &std::collections::HashMap<String, crate::health::SlotHeld>,
+    ) -> Result<(Vec<ProjectStatus>, Vec<crate::health::ProjectHealth>)> {
         let statuses = self.status(project).await?;
-        let mut list: Vec<_> =
+        let mut facts =
             crate::health::gather::facts(&self.catalog, project, &statuses, self.clock.now())
-                .await?
-                .iter()
-                .map(crate::health::assess)
-                .collect();
+                .await?;
+        for f in &mut facts {
+            f.slot_held = held.get(&f.project).copied();
+        }
+        let mut list: Vec<_> = facts.iter().map(crate::health::assess).collect();
         crate::health::worst_first(&mut list);
         Ok((statuses, list))
     }

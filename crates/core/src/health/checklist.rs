@@ -150,6 +150,8 @@ pub fn item_of(kind: ProblemKind) -> CheckId {
         | P::Overdue
         | P::RpoMissed
         | P::CaptureBehind
+        | P::SlotFilling
+        | P::CaptureEnded
         | P::LastRunFailed
         | P::ServerCertificateChanged
         | P::ServerUnreachable

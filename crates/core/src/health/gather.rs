@@ -46,6 +46,7 @@ pub async fn facts(
             f.schedule = s.schedule.clone();
             f.paused = s.paused;
         }
+        f.capture_ended = capture_ended(catalog, &p.id).await?;
         let captured = captured_to(catalog, &p.id).await?;
         let captured_to = captured.map(|(at, _)| at);
         let capture = captured_to.map(|at| {
@@ -101,6 +102,25 @@ async fn captured_to(catalog: &Catalog, project_id: &str) -> Result<Option<(i64,
         .last_poll_at
         .or(newest.base_at)
         .map(|at| (at, newest.state == "active")))
+}
+
+/// Why the project's capture here ended, while it stays ended: its newest chain captured here
+/// ended (its slot dropped or gone, its base interrupted) and was neither followed by a new one
+/// nor turned off (`pitr disable` marks the ended chains `off`). Chains pulled from a backup
+/// server are that server's to say.
+async fn capture_ended(catalog: &Catalog, project_id: &str) -> Result<Option<String>> {
+    let chains = catalog.pitr_chains(project_id).await?;
+    Ok(chains
+        .iter()
+        .rev()
+        .find(|c| c.state != "pulled")
+        // Before `off` existed, `pitr disable` left its chains `ended` as "disabled".
+        .filter(|c| c.state == "ended" && c.ended_reason.as_deref() != Some("disabled"))
+        .map(|c| {
+            c.ended_reason
+                .clone()
+                .unwrap_or_else(|| "its slot is gone".into())
+        }))
 }
 
 /// The project's RPO and the age of its recovery point, when that is older than the RPO (no

@@ -90,6 +90,13 @@ pub enum ProblemKind {
     RecoveryKeyUnconfirmed,
     /// Encryption is to be on, but it was never set up: backups are paused.
     EncryptionNotSetUp,
+    /// The replication slot of the project's point-in-time capture holds more of the server's
+    /// WAL than the warning share of its limit ([`SLOT_WARN_PERCENT`]): past the limit Offsite
+    /// drops it (the server's disk comes first) and the capture ends.
+    SlotFilling,
+    /// The project's point-in-time capture ended (its slot was dropped or vanished) and was
+    /// neither started again nor turned off.
+    CaptureEnded,
 }
 
 /// The one action that solves a problem (the dashboard's **Fix** button).
@@ -119,6 +126,8 @@ pub enum FixAction {
     SetUpEncryption,
     /// Run a point-in-time capture pass now.
     CaptureNow,
+    /// Start the point-in-time capture again (a new base), or turn it off.
+    RestartCapture,
 }
 
 impl FixAction {
@@ -142,6 +151,7 @@ impl FixAction {
             FixAction::ConfirmRecoveryKey => "Confirm your recovery key",
             FixAction::SetUpEncryption => "Set up encryption",
             FixAction::CaptureNow => "Capture now",
+            FixAction::RestartCapture => "Start the capture again",
         }
     }
 }
@@ -159,13 +169,17 @@ const fn rule(kind: ProblemKind, health: Health, fix: FixAction) -> Rule {
 }
 
 /// Every rule, worst first.
-pub const RULES: [Rule; 22] = {
+pub const RULES: [Rule; 24] = {
     use FixAction as F;
     use Health::{AtRisk, Unprotected};
     use ProblemKind as P;
     [
         rule(P::NeverBackedUp, Unprotected, F::BackUpNow),
         rule(P::NoGoodBackup, Unprotected, F::BackUpNow),
+        // The server's disk comes first: a slot of Offsite's filling it is said before anything
+        // about the backups.
+        rule(P::SlotFilling, AtRisk, F::CaptureNow),
+        rule(P::CaptureEnded, AtRisk, F::RestartCapture),
         rule(P::RecoveryKeyUnconfirmed, AtRisk, F::ConfirmRecoveryKey),
         rule(P::EncryptionNotSetUp, AtRisk, F::SetUpEncryption),
         rule(P::CredentialsRejected, AtRisk, F::EditCredentials),
@@ -237,6 +251,30 @@ pub struct LastRun {
     pub error_message: Option<String>,
 }
 
+/// The share of its limit (in percent) past which the WAL a capture's slot holds on the server
+/// puts the project At risk; past the whole limit the slot is dropped.
+pub const SLOT_WARN_PERCENT: u64 = 50;
+
+/// What the replication slot of a project's point-in-time capture holds on its server, measured
+/// when the status was read (`ops::pitr::slots`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotHeld {
+    /// WAL the server keeps for the slot.
+    pub retained: u64,
+    /// The limit the slot is held to (the chain's, lowered by the server's free space when
+    /// that is known and small).
+    pub limit: u64,
+    /// A capture is reading the slot right now.
+    pub in_use: bool,
+}
+
+impl SlotHeld {
+    /// Past the warning share of its limit.
+    pub fn filling(&self) -> bool {
+        u128::from(self.retained) * 100 > u128::from(self.limit) * u128::from(SLOT_WARN_PERCENT)
+    }
+}
+
 /// A watched condition that holds now (`notify_conditions`): its kind and what it is about, by
 /// the name a person knows it ([`gather`] turns a destination's id into its name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,6 +336,11 @@ pub struct Facts {
     pub capture_behind: Option<(u32, u64)>,
     /// When the running point-in-time capture last had every change (catalog timestamp).
     pub captured_to: Option<String>,
+    /// What the capture's slot holds on the server, when it was measured.
+    pub slot_held: Option<SlotHeld>,
+    /// Why the point-in-time capture ended, when it ended and was neither started again nor
+    /// turned off.
+    pub capture_ended: Option<String>,
     /// The zone the sentences write times in (this computer's; `None`: UTC).
     pub zone: Option<Zone>,
 }
@@ -485,6 +528,45 @@ fn capture_behind_reason(f: &Facts) -> Option<String> {
     ))
 }
 
+/// "the server holds 30.0 MiB of WAL for point-in-time capture, limit 48.0 MiB (dropped when
+/// reached): …".
+fn slot_filling_reason(f: &Facts) -> Option<String> {
+    let s = f.slot_held.filter(SlotHeld::filling)?;
+    let size = crate::units::format_bytes;
+    let what = format!(
+        "{} held on the server for point-in-time capture, limit {}",
+        size(s.retained),
+        size(s.limit)
+    );
+    Some(if s.in_use {
+        format!("{what}: the capture is reading it; past the limit it is dropped")
+    } else {
+        format!(
+            "{what}: no capture is reading it; past the limit it is dropped and the capture ends. \
+             Start the capture, or turn it off"
+        )
+    })
+}
+
+/// The point-in-time capture's problems: its slot filling the server's disk, the capture ended,
+/// the capture behind.
+fn capture_problems(f: &Facts) -> Vec<(ProblemKind, String)> {
+    let mut found = Vec::new();
+    if let Some(why) = slot_filling_reason(f) {
+        found.push((ProblemKind::SlotFilling, why));
+    }
+    if let Some(why) = &f.capture_ended {
+        found.push((
+            ProblemKind::CaptureEnded,
+            format!("point-in-time capture ended: {why}. Start it again, or turn it off"),
+        ));
+    }
+    if let Some(why) = capture_behind_reason(f) {
+        found.push((ProblemKind::CaptureBehind, why));
+    }
+    found
+}
+
 fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
     use ProblemKind as P;
     let mut found: Vec<(ProblemKind, String)> = Vec::new();
@@ -546,8 +628,8 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             ),
         );
     }
-    if let Some(why) = capture_behind_reason(f) {
-        add(P::CaptureBehind, why);
+    for (kind, why) in capture_problems(f) {
+        add(kind, why);
     }
     if f.newest_damaged && f.last_good.is_some() {
         add(

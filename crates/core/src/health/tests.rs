@@ -101,6 +101,26 @@ fn each_situation_gets_its_state_reason_and_fix() {
             Some(FixAction::CaptureNow),
         ),
         (
+            "the capture's slot past half its limit, no capture reading it",
+            |f| {
+                f.slot_held = Some(SlotHeld {
+                    retained: 600 << 20,
+                    limit: 1 << 30,
+                    in_use: false,
+                })
+            },
+            Health::AtRisk,
+            "600.0 MiB held on the server for point-in-time capture, limit 1.0 GiB: no capture is reading it",
+            Some(FixAction::CaptureNow),
+        ),
+        (
+            "the capture ended (its slot dropped)",
+            |f| f.capture_ended = Some("its slot held 1.3 GiB of WAL on the server".into()),
+            Health::AtRisk,
+            "point-in-time capture ended: its slot held 1.3 GiB of WAL on the server. Start it again, or turn it off",
+            Some(FixAction::RestartCapture),
+        ),
+        (
             "every backup damaged",
             |f| {
                 f.last_good = None;
@@ -982,4 +1002,30 @@ fn the_recovery_point_is_the_newer_of_the_last_good_backup_and_the_capture() {
         never.recovery_point.as_deref(),
         Some("2026-11-24T09:15:42.000Z")
     );
+}
+
+/// The warning share: a slot at half its limit is not yet a problem, past it is; a slot under
+/// it says nothing whether or not a capture reads it.
+#[test]
+fn a_slot_is_a_problem_past_half_its_limit() {
+    let at = |retained: u64, in_use: bool| {
+        let mut f = safe();
+        f.slot_held = Some(SlotHeld {
+            retained,
+            limit: 1000,
+            in_use,
+        });
+        assess(&f)
+    };
+    assert_eq!(at(500, false).health, Health::Protected);
+    assert_eq!(at(400, true).health, Health::Protected);
+    let h = at(501, true);
+    assert_eq!(h.health, Health::AtRisk);
+    assert_eq!(h.problems[0].kind, ProblemKind::SlotFilling);
+    assert!(
+        h.reason.contains("the capture is reading it"),
+        "{}",
+        h.reason
+    );
+    assert!(!h.reason.contains("bytes"), "{}", h.reason);
 }

@@ -12,6 +12,8 @@
 //! after another: a wake-up during a check is kept and starts the next check right after it.
 //! Copies a destination could not take (pending) are retried at the first check and then every
 //! [`LoopOptions::pending_retry`] (ten minutes).
+//! Each check also measures the slots of Offsite's point-in-time captures (one past its limit is
+//! dropped and the alert sent, whether or not a capture runs: `ops::pitr::slots`).
 //! Each check also records overdue transitions and delivers the notifications that are due
 //! (`ops::notify::deliver`), so an idle loop wakes at most once a minute for them too.
 //! The loop ends when `cancel` is cancelled (a check in progress finishes first).
@@ -115,6 +117,9 @@ pub async fn run_schedules<L: DueListener>(
             }
         };
         listener.statuses(engine, &statuses).await;
+        // Offsite's capture slots, whether or not a capture runs in this process: one past its
+        // limit is dropped and said (ops::pitr::slots).
+        crate::ops::pitr::slots::watch(engine, None).await;
         // Notifications: the watchers that are due (overdue transitions, retention's 7-day
         // warnings…; each event fires once), then what is due sent.
         crate::ops::notify::watch::run_watches(engine, &statuses).await;

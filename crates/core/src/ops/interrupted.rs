@@ -69,6 +69,71 @@ impl RecordJournal for JobJournal {
     }
 }
 
+/// What a restore to a time's journal holds: what dropping its base again needs, and the
+/// restore to run again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ReplayUndo {
+    undo: crate::postgres::restore::ParallelUndo,
+    project: String,
+    at: String,
+}
+
+/// The journal of a restore to a time (`restore PROJECT --at TIME`): recorded when its base
+/// restore is about to write (its plan found the target holding none of the base), as the
+/// replay's — the base is restored, then the changes replayed and committed as they go, so a
+/// process that dies anywhere in between leaves a target the next start empties again.
+pub(crate) struct ReplayJournal {
+    pub engine: Engine,
+    pub job_id: String,
+    pub target: RestoreTarget,
+    pub target_project: Option<String>,
+    /// The base backup.
+    pub archive: PathBuf,
+    pub project: String,
+    /// The time restored to, as the plan says it.
+    pub at: String,
+}
+
+impl RecordJournal for ReplayJournal {
+    fn record(&self, note: JournalNote) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let undo = match note {
+                JournalNote::Parallel(undo) => undo,
+                // One transaction: what the target held before is read now, before it writes.
+                JournalNote::OneTransaction { .. } => {
+                    crate::postgres::restore::undo_before(&self.target).await?
+                }
+            };
+            let undo = serde_json::to_string(&ReplayUndo {
+                undo,
+                project: self.project.clone(),
+                at: self.at.clone(),
+            })
+            .map_err(|e| Error::internal(format!("encoding a replay's journal: {e}")))?;
+            let spec = &self.target.spec;
+            self.engine
+                .catalog
+                .record_journal(&JournalEntry {
+                    job_id: self.job_id.clone(),
+                    work: JournalWork::Replay,
+                    target: spec.to_url(),
+                    target_project: self.target_project.clone(),
+                    target_label: label_of(spec),
+                    target_empty: true,
+                    archive: self.archive.to_string_lossy().into_owned(),
+                    undo,
+                    recorded_at: String::new(),
+                })
+                .await
+                .map_err(|e| {
+                    e.context(
+                        "recording what the restore is about to do failed, so nothing was restored",
+                    )
+                })
+        })
+    }
+}
+
 /// What a recovery's journal holds: its undo id, and the transaction it writes in once begun.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RecoverUndo {
@@ -209,6 +274,7 @@ async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -
         JournalWork::RestoreParallel | JournalWork::RestoreOne => {
             settle_restore(engine, entry, target).await?
         }
+        JournalWork::Replay => settle_replay(engine, entry, target).await?,
     };
     engine
         .catalog
@@ -307,6 +373,59 @@ async fn settle_recover(
             format!(
                 "{again}: it asks the server first (a URL target's password in PGPASSWORD); or \
                  run offsite history once {label} can be reached"
+            ),
+            false,
+        ),
+    })
+}
+
+/// What an interrupted restore to a time left: its base and part of its changes, dropped again
+/// (the target held none of the base before it).
+async fn settle_replay(
+    engine: &Engine,
+    entry: &JournalEntry,
+    target: &RestoreTarget,
+) -> Result<(String, String, bool)> {
+    let undo: ReplayUndo = serde_json::from_str(&entry.undo).map_err(|e| {
+        Error::internal(format!(
+            "the journal of job {} is unreadable: {e}",
+            entry.job_id
+        ))
+    })?;
+    let label = &entry.target_label;
+    let again = format!(
+        "offsite restore {} --at {} --to {}",
+        shell_word(&undo.project),
+        shell_word(&undo.at),
+        shell_word(&to_of(engine, entry).await)
+    );
+    let archive = PathBuf::from(&entry.archive);
+    let keys = crate::ops::encrypted_read::project_keys_of_archive(engine, &archive)
+        .await
+        .unwrap_or_default();
+    let _unlocked = crate::archive::unlock(&archive, keys);
+    let pg_bin = engine.pg_bin();
+    let undone =
+        crate::postgres::restore::undo_interrupted(pg_bin.as_deref(), target, &archive, &undo.undo)
+            .await;
+    Ok(match undone {
+        Ok(()) => (
+            format!(
+                "interrupted (Offsite stopped while it ran): the restore of {} to {} had                  restored its base and part of its changes into {label}; what it had created                  there was dropped again at the next start, so the target is as it was before",
+                undo.project, undo.at
+            ),
+            format!("run the restore again: {again}"),
+            true,
+        ),
+        Err(e) => (
+            format!(
+                "interrupted (Offsite stopped while it ran): {label} may hold the base of the                  restore of {} to {} and part of its changes; Offsite could not drop what it                  created: {}",
+                undo.project,
+                undo.at,
+                e.message()
+            ),
+            format!(
+                "run the same restore again ({again}): it first drops what this one created                  (a URL target's password in PGPASSWORD); or drop and create the database again"
             ),
             false,
         ),

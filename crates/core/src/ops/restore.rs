@@ -303,6 +303,23 @@ pub(crate) async fn run_within(
         .map_err(|e| password_hint(engine, &r, e))
 }
 
+/// [`run_within`] with the database restore's journal recorded by `journal` (a restore to a
+/// time: its replay's journal, which undoes the base as well — `ops::pitr::restore`).
+pub(crate) async fn run_within_journaled(
+    engine: &Engine,
+    req: RestoreRequest,
+    job: &RunningJob,
+    journal: crate::postgres::restore::Journal,
+) -> Result<RestoreReport> {
+    let mut r = resolve(engine, &req).await?;
+    if let Some((_, opts)) = r.database.as_mut() {
+        opts.journal = Some(journal);
+    }
+    execute(&r, job, None)
+        .await
+        .map_err(|e| password_hint(engine, &r, e))
+}
+
 /// The job's body: refuse on the storage's and configuration's blockers before anything is
 /// changed, then restore each component in turn (the database plans and refuses on its own
 /// blockers before it changes anything). `journal`: the database restore records what it is

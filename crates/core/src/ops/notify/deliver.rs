@@ -166,7 +166,7 @@ async fn protection_lines(engine: &Engine, rows: &[OutboxRow]) -> HashMap<String
     names.dedup();
     let mut lines = HashMap::new();
     for name in names {
-        let line = match engine.health(Some(&name)).await {
+        let line = match engine.health_from_catalog(Some(&name)).await {
             Ok(list) => list.first().and_then(|h| h.checklist.next_step()),
             Err(e) => {
                 tracing::debug!(project = %name, "no protection line for a notification: {e}");

@@ -22,9 +22,10 @@ impl Lost {
     pub(crate) fn reason(self, chain: &PitrChain) -> String {
         match self {
             Lost::OverLimit { retained } => format!(
-                "the slot held {retained} bytes of WAL, over the limit of {}: dropped to protect \
-                 the server's disk (enable again for a new base)",
-                chain.max_retained
+                "its slot held {} of WAL on the server, over the limit of {}: dropped to \
+                 protect the server's disk (enable again for a new base)",
+                crate::units::format_bytes(u64::try_from(retained).unwrap_or(0)),
+                crate::units::format_bytes(u64::try_from(chain.max_retained).unwrap_or(0))
             ),
             Lost::Vanished => format!(
                 "the slot {} vanished from the server (dropped by someone else, or the server \
@@ -43,7 +44,11 @@ pub(crate) async fn slot_lost(
     lost: Lost,
 ) -> Result<String> {
     let why = lost.reason(chain);
-    engine.catalog.end_pitr_chain(&chain.id, &why).await?;
+    if !engine.catalog.end_pitr_chain(&chain.id, &why).await? {
+        // Ended already (by a pass and a status measuring the same slot at once): whoever
+        // ended it sent the alert.
+        return Ok(why);
+    }
     tracing::warn!(project = %project.name, "point-in-time capture: {why}");
     let who = EventProject {
         id: project.id.clone(),

@@ -18,6 +18,7 @@ pub mod verify;
 pub mod whole;
 
 mod handover;
+pub(crate) mod slots;
 mod watch;
 
 mod alert;
@@ -535,6 +536,8 @@ pub(crate) async fn disable(engine: &Engine, name: &str) -> Result<bool> {
         // A physical chain's receive folder (its WAL is sealed; the slot is gone).
         let _ = std::fs::remove_dir_all(physical::wal_dir(engine, &c.id));
     }
+    // Turned off: a capture that ended (its slot dropped) is no longer said by the status.
+    engine.catalog.turn_off_pitr_chains(&project.id).await?;
     Ok(had)
 }
 
@@ -674,6 +677,8 @@ pub(super) async fn stray_slots(
 
 pub(crate) async fn status(engine: &Engine, name: &str) -> Result<PitrStatus> {
     let project = engine.catalog.project(name).await?;
+    // Measured first: a slot past its limit is dropped now, and its chain said to have ended.
+    slots::watch(engine, Some(name)).await;
     let chains = chain_facts(engine, &project).await?;
     let active = active_chain(engine, &project).await?;
     // While capture runs the server must answer (its slot). Otherwise it is asked only for

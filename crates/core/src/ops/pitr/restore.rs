@@ -318,24 +318,89 @@ pub(crate) async fn run(
         .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))??;
     }
     let (spec, password) = target(engine, to, password.clone()).await?;
-    let mut req = RestoreRequest::new(
-        &plan.base_path,
-        DatabaseTo::url_or_project(to, password.clone()),
-    );
-    if let (Some(d), Some(a)) = (req.database.as_mut(), as_role) {
-        d.options.as_role = Some(a.role.to_string());
-        d.options.no_owner = a.no_owner;
-    }
-    let base = engine.restore(req, JobStart::default()).await?;
-    let keys = crate::ops::encryption::keys_of(engine, name)?;
-    let snapshot = XidSnapshot::parse(&plan.snapshot)?;
     let target = RestoreTarget {
         spec: spec.clone(),
         password: password.clone(),
     };
+    // What a killed restore (or restore to a time) into the same database left goes first
+    // (issue 63): the same command run again needs no manual step.
+    crate::ops::interrupted::settle_target(engine, &target).await?;
+    let project = engine.catalog.project(name).await?;
+    let target_project = match to.contains("://") {
+        true => None,
+        false => Some(engine.catalog.project(to).await?.id),
+    };
+    let start = JobStart {
+        cancel: cancel.clone(),
+        ..JobStart::default()
+    };
+    // One job for the base and the replay, with one journal: recorded when the base is about
+    // to write, it drops the base and what was replayed if the process dies on the way.
+    let (_, restored) = crate::ops::runner::run(
+        engine,
+        crate::catalog::JobKind::Restore,
+        Some(&project),
+        start,
+        |_| None,
+        |job| async move {
+            let journal = crate::ops::interrupted::ReplayJournal {
+                engine: engine.clone(),
+                job_id: job.id.clone(),
+                target: target.clone(),
+                target_project,
+                archive: plan.base_path.clone().into(),
+                project: name.to_string(),
+                at: plan.at.clone(),
+            };
+            let journal = crate::postgres::restore::Journal(std::sync::Arc::new(journal));
+            let mut req = RestoreRequest::new(
+                &plan.base_path,
+                DatabaseTo::url_or_project(to, password.clone()),
+            );
+            if let (Some(d), Some(a)) = (req.database.as_mut(), as_role) {
+                d.options.as_role = Some(a.role.to_string());
+                d.options.no_owner = a.no_owner;
+            }
+            let base =
+                crate::ops::restore::run_within_journaled(engine, req, &job, journal).await?;
+            let safety = base.database.and_then(|d| d.safety_backup);
+            replay(
+                engine,
+                name,
+                at,
+                plan,
+                covered,
+                &target,
+                as_role,
+                safety,
+                &job.cancel,
+            )
+            .await
+        },
+    )
+    .await?;
+    Ok(restored)
+}
+
+/// The changes of `plan` replayed into `target`, where its base was just restored.
+#[allow(clippy::too_many_arguments)]
+async fn replay(
+    engine: &Engine,
+    name: &str,
+    at: i64,
+    plan: PitrPlan,
+    covered: Option<Vec<String>>,
+    target: &RestoreTarget,
+    as_role: Option<AsRole<'_>>,
+    safety: Option<std::path::PathBuf>,
+    cancel: &CancellationToken,
+) -> Result<PitrRestored> {
+    let (spec, password) = (&target.spec, &target.password);
+    let keys = crate::ops::encryption::keys_of(engine, name)?;
+    let snapshot = XidSnapshot::parse(&plan.snapshot)?;
     // The replay's session: the role of `to`, or a temporary login role acting as `as_role`.
     let temp = match as_role {
-        Some(a) => Some(as_role::begin(&target, a.role).await?),
+        Some(a) => Some(as_role::begin(target, a.role).await?),
         None => None,
     };
     let (rspec, rpassword) = match &temp {
@@ -354,7 +419,7 @@ pub(crate) async fn run(
         Err(e) => Err(e),
     };
     let ended = match &temp {
-        Some((_, t)) => as_role::end(&target, t).await,
+        Some((_, t)) => as_role::end(target, t).await,
         None => Ok(()),
     };
     let replayed = replayed?;
@@ -363,10 +428,7 @@ pub(crate) async fn run(
             ended?;
             Ok(PitrRestored { plan, replayed })
         }
-        Err(a) => {
-            let safety = base.report.database.and_then(|d| d.safety_backup);
-            Err(left_part_way(name, &plan, &spec, password.as_deref(), *a, safety).await)
-        }
+        Err(a) => Err(left_part_way(name, &plan, spec, password.as_deref(), *a, safety).await),
     }
 }
 

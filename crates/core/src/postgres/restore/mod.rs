@@ -75,6 +75,14 @@ impl std::fmt::Debug for SafetyTaker {
     }
 }
 
+/// What undoing a restore into `target` would need if it is stopped part way, read now (before
+/// it writes): the target's schemas and extensions. A restore to a time records it for its
+/// replay, which is not one transaction whichever way its base was restored.
+pub async fn undo_before(target: &RestoreTarget) -> crate::error::Result<ParallelUndo> {
+    let before = undo::Before::read(&target.spec, target.password.as_deref()).await?;
+    Ok(before.to_undo(&undo::session_name()))
+}
+
 /// What a restore is about to do to its target, handed to [`RecordJournal`] before it writes
 /// anything (issue 63): if its process dies, the next start of Offsite reads it back to return
 /// the target to how it was.
