@@ -954,7 +954,10 @@ fn a_c_function_whose_library_came_with_the_base_is_refused() {
         ],
     );
     nothing_ran("restore --at --to");
-    refused(out, "C functions whose library could be a file that came with the base");
+    refused(
+        out,
+        "C functions whose library could be a file that came with the base",
+    );
     assert_eq!(
         pg.psql(
             target,

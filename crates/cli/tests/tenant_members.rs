@@ -93,7 +93,10 @@ fn a_row_reached_only_through_a_key_members_write_is_left_out_of_the_tenants_arc
     );
     let backups = all["backups"].as_array().unwrap();
     let (a, b) = (&backups[0], &backups[1]);
-    assert_eq!((a["value"].as_str(), b["value"].as_str()), (Some("1"), Some("2")));
+    assert_eq!(
+        (a["value"].as_str(), b["value"].as_str()),
+        (Some("1"), Some("2"))
+    );
     // A: carol came only through task 2's assignee: left out and counted.
     let left = a["dump"]["left_out"].as_array().expect("left_out");
     assert_eq!(left.len(), 1, "{a}");
@@ -139,8 +142,10 @@ fn a_row_reached_only_through_a_key_members_write_is_left_out_of_the_tenants_arc
         "f"
     );
     assert_eq!(
-        q("SELECT bool_and(convalidated) FROM pg_constraint WHERE contype = 'f' \
-           AND conname <> 'tasks_assignee_fkey'"),
+        q(
+            "SELECT bool_and(convalidated) FROM pg_constraint WHERE contype = 'f' \
+           AND conname <> 'tasks_assignee_fkey'"
+        ),
         "t"
     );
 

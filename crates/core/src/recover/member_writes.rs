@@ -220,11 +220,7 @@ mod tests {
         );
         assert_eq!(
             p(r#""odd(x".t(a,b)"#),
-            (
-                "odd(x".into(),
-                "t".into(),
-                vec!["a".into(), "b".into()]
-            )
+            ("odd(x".into(), "t".into(), vec!["a".into(), "b".into()])
         );
         for bad in [
             "tasks",
