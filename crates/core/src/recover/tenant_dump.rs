@@ -199,6 +199,9 @@ fn unvalidated(e: &TocEntry, defn: &str, wanted: bool) -> Option<String> {
     Some(format!("{body} NOT VALID;\n"))
 }
 
+/// Foreign keys written `NOT VALID`: (schema, pg_dump's tag `TABLE CONSTRAINT`).
+type Unvalidated = HashSet<(String, String)>;
+
 /// The rows the tenant's rows point at only through a foreign key its members can set
 /// (edges marked `member_writes`): per referenced table, the distinct values the spooled rows
 /// hold in such a key that no spooled row of the referenced table answers; and the foreign
@@ -208,7 +211,7 @@ fn left_out(
     g: &Graph,
     sel: &select::Selection,
     dir: &Path,
-) -> Result<(Vec<TenantDumpTable>, HashSet<(String, String)>)> {
+) -> Result<(Vec<TenantDumpTable>, Unvalidated)> {
     use super::keyset::KeySet;
     let pool = super::keyset::pool(dir);
     let mut per_parent: Vec<Option<(KeySet, u64)>> = (0..g.nodes.len()).map(|_| None).collect();

@@ -222,7 +222,7 @@ mod tests {
                 while !stop.load(Ordering::Relaxed) {
                     let tmp = dir.join(format!("next{}", n % 2));
                     let _ = std::fs::remove_file(&tmp);
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         std::fs::write(&tmp, "mine\n").unwrap();
                         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
                             .unwrap();
