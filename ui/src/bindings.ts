@@ -2485,6 +2485,14 @@ export type MemberEntry = {
 	sha256: string,
 };
 
+/**  The referencing side of a foreign key a tenant's members can set. */
+export type MemberWrite = {
+	schema: string,
+	table: string,
+	/**  The foreign key's referencing columns, in its order. */
+	columns: string[],
+};
+
 /**  Which capture the server and the role allow, and why not the other. */
 export type Modes = {
 	/**  `None`: logical capture is possible; else why not. */
@@ -4031,6 +4039,12 @@ export type TenantDump = {
 	 *  that crosses tenants), per table. Empty: isolated.
 	 */
 	crossing?: TenantDumpTable[],
+	/**
+	 *  Rows the tenant's rows point at only through a foreign key its members can set (the
+	 *  tenant's `--member-writes`), left out of the archive: per referenced table, how many
+	 *  distinct rows. The referencing rows keep their values; the key is written `NOT VALID`.
+	 */
+	left_out?: TenantDumpTable[],
 	notes: string[],
 };
 
@@ -4053,6 +4067,11 @@ export type TenantRecord = {
 	/**  The root's key column: one value of it is one tenant. */
 	key: string,
 	created_at: string,
+	/**
+	 *  The foreign keys its members can set (`--member-writes`, migration 34): no row is
+	 *  taken into its archives through them (docs/tenants.md).
+	 */
+	member_writes: MemberWrite[],
 };
 
 /**  A tenant root as the database spells it. */

@@ -12,7 +12,7 @@ pub enum TenantCmd {
     /// Name a tenant root: a table and its key column (its primary key, or a unique NOT NULL
     /// column); one value of the key is one tenant. Checked against the project's database.
     #[command(
-        after_help = "Examples:\n  offsite tenant add shop orgs --table public.organizations --key id\n  offsite tenant add shop teams --table 'app.\"Team.Accounts\"' --key team_id --json"
+        after_help = "Examples:\n  offsite tenant add shop orgs --table public.organizations --key id\n  offsite tenant add shop orgs --table public.organizations --key id --member-writes 'public.tasks(assignee)'\n  offsite tenant add shop teams --table 'app.\"Team.Accounts\"' --key team_id --json"
     )]
     Add {
         /// The project.
@@ -25,6 +25,11 @@ pub enum TenantCmd {
         /// The root's key column.
         #[arg(long, value_name = "COLUMN")]
         key: String,
+        /// A foreign key whose value the tenant's members can choose (SCHEMA.TABLE(COLUMN), its
+        /// referencing columns): a row reached only through it is left out of the tenant's
+        /// archives and counted. Repeat for each.
+        #[arg(long = "member-writes", value_name = "SCHEMA.TABLE(COLUMN)")]
+        member_writes: Vec<String>,
     },
     /// Show a tenant: the tables reached from its root through foreign keys (with the path),
     /// the tables they reference, and the tables not reached.
@@ -60,8 +65,11 @@ pub async fn tenant(engine: &Engine, cmd: TenantCmd, out: &Out) -> Result<u8> {
             name,
             table,
             key,
+            member_writes,
         } => {
-            let d = engine.tenant_add(&project, &name, &table, &key).await?;
+            let d = engine
+                .tenant_add_with(&project, &name, &table, &key, &member_writes)
+                .await?;
             show(out, &d);
         }
         TenantCmd::Show { project, name } => show(out, &engine.tenant_show(&project, &name).await?),
@@ -102,6 +110,12 @@ fn show(out: &Out, d: &TenantDetail) {
         s.root.label(),
         s.root.key
     );
+    for m in &d.tenant.member_writes {
+        println!(
+            "members write {}: rows reached only through it are left out of its archives",
+            shown::text(&m.label())
+        );
+    }
     println!("reached ({}):", s.reached.len());
     for t in &s.reached {
         if t.path.is_empty() {
@@ -164,6 +178,13 @@ pub async fn backup(
             b.dump.outside,
             shown::text(&b.backup.path)
         );
+        for t in &b.dump.left_out {
+            println!(
+                "  left out: {} row(s) of {} reached only through a key the tenant's members set",
+                t.rows,
+                shown::text(&t.table)
+            );
+        }
     }
     Ok(0)
 }

@@ -503,7 +503,7 @@ fn flip_a_byte(path: &Path) -> Vec<u8> {
 
 /// A library whose constructor, once loaded anywhere but in the source server's own folder
 /// `source` (where its sessions load it harmlessly), writes `marker` and connects to
-/// 127.0.0.1:`port`: built with gcc into `<dir>/evil.so`, with the magic block of server
+/// 127.0.0.1:`port` (and which has a type's input and output functions, `evil_in`/`evil_out`): built with gcc into `<dir>/evil.so`, with the magic block of server
 /// version `version_num / 100` (PostgreSQL 15 to 17's layout) so that a session loading it goes
 /// on.
 fn evil_library(
@@ -522,6 +522,13 @@ fn evil_library(
 typedef struct {{ int len; int version; int funcmaxargs; int indexmaxkeys; int namedatalen; int float8byval; char abi_extra[32]; }} Pg_magic_struct;
 static const Pg_magic_struct magic = {{ sizeof(Pg_magic_struct), {major}, 100, 32, 64, 1, "PostgreSQL" }};
 const Pg_magic_struct *Pg_magic_func(void) {{ return &magic; }}
+typedef struct {{ int api_version; }} Pg_finfo_record;
+static const Pg_finfo_record v1 = {{ 1 }};
+const Pg_finfo_record *pg_finfo_evil_in(void) {{ return &v1; }}
+const Pg_finfo_record *pg_finfo_evil_out(void) {{ return &v1; }}
+static char shown[] = "42";
+unsigned long evil_in(void *fcinfo) {{ (void) fcinfo; return 42; }}
+unsigned long evil_out(void *fcinfo) {{ (void) fcinfo; return (unsigned long) shown; }}
 __attribute__((constructor)) static void boom(void) {{
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) && strcmp(cwd, "{source}") == 0) return;
@@ -846,4 +853,117 @@ fn a_bases_links_are_refused_and_never_followed() {
     }
     assert!(!dest.exists());
     assert_eq!(data_folders(d), Vec::<std::path::PathBuf>::new());
+}
+
+/// A `LANGUAGE C` function whose library path names a file of the base (`AS
+/// 'offsite_evil/evil.so'`, relative: the data folder), as the output function of a column's
+/// type: dumping the recovered database would load it as the reading role. Reading the
+/// instant (`browse shop@TIME`) and restoring it (`restore --at --to`) are refused naming the
+/// functions, before any is called; nothing runs, the target stays empty.
+#[test]
+fn a_c_function_whose_library_came_with_the_base_is_refused() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_clib";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
+         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
+         CREATE TABLE public.nokey (n int);",
+    );
+    allow_replication(&pg);
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
+        "project add",
+    );
+    let outside = open_folder();
+    let marker = outside.path().join("marker");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let source = std::fs::canonicalize(pg.data_dir()).unwrap();
+    let version: u32 = pg
+        .psql("postgres", "SHOW server_version_num")
+        .trim()
+        .parse()
+        .unwrap();
+    let so = evil_library(outside.path(), &source, &marker, port, version);
+    let planted = source.join("offsite_evil");
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::copy(&so, planted.join("evil.so")).unwrap();
+    // Loaded by the source's own sessions (harmless there: its folder), in the base after.
+    pg.psql(
+        db,
+        "CREATE TYPE public.evil;
+         CREATE FUNCTION public.evil_in(cstring) RETURNS public.evil LANGUAGE c STRICT
+             AS 'offsite_evil/evil.so', 'evil_in';
+         CREATE FUNCTION public.evil_out(public.evil) RETURNS cstring LANGUAGE c STRICT
+             AS 'offsite_evil/evil.so', 'evil_out';
+         CREATE TYPE public.evil (INPUT = public.evil_in, OUTPUT = public.evil_out,
+             INTERNALLENGTH = 4, PASSEDBYVALUE, ALIGNMENT = int4);
+         CREATE TABLE public.planted (id int PRIMARY KEY, v public.evil);
+         INSERT INTO public.planted VALUES (1, 'x');
+         GRANT SELECT ON public.planted TO PUBLIC",
+    );
+    writes(&pg, db, 1);
+    ok(
+        run(d, &pg, &["pitr", "enable", "shop", "--mode", "physical"]),
+        "pitr enable --mode physical",
+    );
+    writes(&pg, db, 2);
+    let at = server_now(&pg);
+    pg.psql("postgres", "SELECT pg_switch_wal()");
+    wait_past(&pg, &at);
+    ok(
+        run(d, &pg, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+    let nothing_ran = |when: &str| {
+        let said = std::fs::read_to_string(&marker).unwrap_or_default();
+        assert!(said.is_empty(), "{when}: the base's library ran: {said}");
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("{when}: the base's library connected to 127.0.0.1: {other:?}"),
+        }
+    };
+    let out = run(d, &pg, &["--json", "browse", &format!("shop@{at}")]);
+    nothing_ran("browse shop@TIME");
+    refused(out, "public.evil_out loads");
+    let target = "clib_into";
+    pg.create_db(target);
+    let out = run(
+        d,
+        &pg,
+        &[
+            "--json",
+            "restore",
+            "shop",
+            "--at",
+            &at,
+            "--to",
+            &pg.url(target),
+        ],
+    );
+    nothing_ran("restore --at --to");
+    refused(
+        out,
+        "C functions whose library could be a file that came with the base",
+    );
+    assert_eq!(
+        pg.psql(
+            target,
+            "SELECT count(*) FROM pg_catalog.pg_class WHERE relnamespace = 'public'::regnamespace"
+        ),
+        "0",
+        "nothing was restored"
+    );
 }

@@ -10,7 +10,7 @@ const refused = (message: string) => Promise.resolve({ ok: false as const, error
 const none = { add: vi.fn(), remove: vi.fn(), backUp: vi.fn() };
 
 const detail: TenantDetail = {
-  tenant: { name: "org", schema: "public", table: "orgs", key: "id", created_at: "2026-11-25T10:00:00Z" },
+  tenant: { name: "org", schema: "public", table: "orgs", key: "id", created_at: "2026-11-25T10:00:00Z", member_writes: [] },
   shape: {
     root: { schema: "public", table: "orgs", key: "id" },
     reached: [

@@ -75,7 +75,7 @@ function setup(initial: ScheduleView[] = [], tenants: string[] = []) {
       case "list_schedules":
         return schedules;
       case "list_tenants":
-        return tenants.map((name) => ({ name, schema: "public", table: "orgs", key: "id", created_at: "2026-11-20T10:00:00Z" }));
+        return tenants.map((name) => ({ name, schema: "public", table: "orgs", key: "id", created_at: "2026-11-20T10:00:00Z", member_writes: [] }));
       case "project_status":
         return [];
       case "health":

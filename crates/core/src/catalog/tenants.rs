@@ -5,6 +5,7 @@
 use super::sql::{db_error, is_foreign_key_violation, is_unique_violation};
 use super::Catalog;
 use crate::error::{Error, ErrorKind, Result};
+use crate::recover::MemberWrite;
 use serde::{Deserialize, Serialize};
 
 /// A tenant root as stored.
@@ -21,6 +22,10 @@ pub struct TenantRecord {
     #[sqlx(rename = "key_column")]
     pub key: String,
     pub created_at: String,
+    /// The foreign keys its members can set (`--member-writes`, migration 34): no row is
+    /// taken into its archives through them (docs/tenants.md).
+    #[sqlx(json)]
+    pub member_writes: Vec<MemberWrite>,
 }
 
 /// A tenant's name: it names a folder too, so letters, digits, `-` and `_` only.
@@ -39,22 +44,24 @@ pub fn validate_tenant_name(name: &str) -> Result<()> {
     }
 }
 
-const COLS: &str = "name, schema_name, table_name, key_column, created_at";
+const COLS: &str = "name, schema_name, table_name, key_column, created_at, member_writes";
 
 impl Catalog {
-    /// Add tenant root `t` to a project (already checked against its database by the engine).
+    /// Add tenant root `t` to a project (already checked against its database by the engine),
+    /// with the foreign keys its members can set.
     pub async fn add_tenant(
         &self,
         project_id: &str,
         name: &str,
-        schema: &str,
-        table: &str,
-        key: &str,
+        (schema, table, key): (&str, &str, &str),
+        member_writes: &[MemberWrite],
     ) -> Result<TenantRecord> {
         validate_tenant_name(name)?;
+        let writes = serde_json::to_string(member_writes)
+            .map_err(|e| Error::internal(format!("writing a tenant's settings: {e}")))?;
         sqlx::query(
             "INSERT INTO tenants (project_id, name, schema_name, table_name, key_column, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?)",
+             created_at, member_writes) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(project_id)
         .bind(name)
@@ -62,6 +69,7 @@ impl Catalog {
         .bind(table)
         .bind(key)
         .bind(self.now())
+        .bind(writes)
         .execute(self.pool())
         .await
         .map_err(|e| {
@@ -133,18 +141,26 @@ mod tests {
     async fn tenants_are_added_listed_refused_twice_and_removed() {
         let c = Catalog::open_in_memory().await.unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
+        let writes = [MemberWrite {
+            schema: "public".into(),
+            table: "tasks".into(),
+            columns: vec!["assignee".into()],
+        }];
         let t = c
-            .add_tenant(&p.id, "orgs", "odd.schema", "My \"x\"", "id")
+            .add_tenant(&p.id, "orgs", ("odd.schema", "My \"x\"", "id"), &writes)
             .await
             .unwrap();
         assert_eq!(
             (t.schema.as_str(), t.table.as_str()),
             ("odd.schema", "My \"x\"")
         );
-        let again = c.add_tenant(&p.id, "orgs", "public", "t", "id").await;
+        assert_eq!(t.member_writes, writes, "kept and read back");
+        let again = c
+            .add_tenant(&p.id, "orgs", ("public", "t", "id"), &[])
+            .await;
         assert_eq!(again.unwrap_err().kind(), ErrorKind::Conflict);
         for bad in ["", "../x", "a b", "a/b"] {
-            let e = c.add_tenant(&p.id, bad, "public", "t", "id").await;
+            let e = c.add_tenant(&p.id, bad, ("public", "t", "id"), &[]).await;
             assert_eq!(e.unwrap_err().kind(), ErrorKind::InvalidInput, "{bad}");
         }
         assert_eq!(c.tenants(&p.id).await.unwrap(), vec![t]);
@@ -152,7 +168,7 @@ mod tests {
         assert!(c.tenants(&p.id).await.unwrap().is_empty());
         let e = c.remove_tenant(&p.id, "orgs").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        c.add_tenant(&p.id, "orgs", "public", "t", "id")
+        c.add_tenant(&p.id, "orgs", ("public", "t", "id"), &[])
             .await
             .unwrap();
         c.remove_project("shop").await.unwrap();

@@ -21,7 +21,7 @@
 //! cleared in single-user mode — which does not apply them — before any session opens
 //! ([`super::cluster::ThrowawayCluster::reopen_for_reading`]).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -80,6 +80,94 @@ pub fn forced_settings(major: u32) -> Vec<(String, String)> {
     s.into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Why the library path `probin` of a `LANGUAGE C` function could name a file that came with
+/// the base, or `None` when it cannot. The server looks a name without `/` up in
+/// `dynamic_library_path` (forced to `$libdir`) and expands a leading `$libdir`; every other
+/// path it opens as written, a relative one from the data folder, its working directory
+/// (`AS './x.so'`, `AS 'base/1/16390'`: a file the base, or the WAL replayed into it, wrote).
+/// So a path is accepted only when it is a bare name, or under `$libdir` without `..`, or
+/// absolute, outside `root` (the throwaway folder, its data folder inside) once its links are
+/// resolved and not under `/proc` or `/dev` (`/proc/self/cwd/x.so` is the data folder of the
+/// process that opens it).
+pub fn base_library(probin: &str, root: &Path) -> Option<&'static str> {
+    let climbs = |p: &str| p.split(['/', '\\']).any(|c| c == "..");
+    if !probin.contains(['/', '\\']) {
+        return None;
+    }
+    if let Some(rest) = probin.strip_prefix("$libdir/") {
+        return climbs(rest).then_some("it climbs out of the server's library folder (..)");
+    }
+    if !probin.starts_with('/') {
+        return Some("a relative path names a file of the restored data folder");
+    }
+    let system = ["/proc", "/dev", "/sys"]
+        .iter()
+        .any(|d| Path::new(probin).starts_with(d));
+    if system {
+        return Some("a path under /proc, /dev or /sys can name the server's own files");
+    }
+    let within = |p: &Path| {
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        p.starts_with(&root)
+    };
+    let path = Path::new(probin);
+    // A path that does not exist names no file: loading it fails, as on any server.
+    let resolved = std::fs::canonicalize(path).ok();
+    if within(path) || resolved.as_deref().is_some_and(within) || climbs(probin) {
+        return Some("it names a file inside the restored data folder");
+    }
+    None
+}
+
+/// Every `LANGUAGE C` function of the database `conn` is on (language handlers, types' input
+/// and output functions, operators' and casts' functions are functions too) whose library could
+/// be a file of the base (see [`base_library`]): an `integrity` error naming each (at most
+/// five) before any of them is called — a column of a type whose output function is such a
+/// function would load it while the database is dumped. Reads only the catalog: nothing is
+/// loaded. `root`: the throwaway folder.
+pub async fn refuse_base_libraries(conn: &mut sqlx::PgConnection, root: &Path) -> Result<()> {
+    // Language C by its fixed oid (13, what the server itself checks) or by name.
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, p.proname::text, p.probin FROM pg_catalog.pg_proc p \
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+         LEFT JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
+         WHERE (p.prolang = 13 OR l.lanname = 'c') AND p.probin IS NOT NULL \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::new(ErrorKind::ToolFailed, format!("reading the functions: {e}")))?;
+    let found: Vec<String> = rows
+        .iter()
+        .filter_map(|(ns, name, bin)| {
+            base_library(bin, root).map(|why| {
+                let cut: String = bin.chars().take(200).collect();
+                format!("{ns}.{name} loads {cut:?} ({why})")
+            })
+        })
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    let more = found.len().saturating_sub(5);
+    let mut list = found.into_iter().take(5).collect::<Vec<_>>().join("; ");
+    if more > 0 {
+        list.push_str(&format!("; and {more} more"));
+    }
+    Err(Error::new(
+        ErrorKind::Integrity,
+        format!(
+            "the backup defines C functions whose library could be a file that came with the \
+             base, so it was not read: {list}"
+        ),
+    )
+    .with_hint(
+        "a genuine extension's functions load from the server's library folder ($libdir); these \
+         were planted on the source server or its base was altered. Restore to a data folder \
+         (--to-data-dir) to look at it without Offsite starting it for you",
+    ))
 }
 
 /// Refuse every link in the data folder `data` but a tablespace's (`pg_tblspc/<oid>`), which is
@@ -381,6 +469,44 @@ mod tests {
                 .unwrap()
                 .contains("recovery_end_command")
         );
+    }
+
+    #[test]
+    fn only_libraries_from_the_servers_own_folder_are_accepted() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        std::fs::create_dir_all(data.join("pg_logical")).unwrap();
+        std::fs::write(data.join("x.so"), b"\x7fELF").unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let link = other.path().join("into-the-base");
+        std::os::unix::fs::symlink(&data, &link).unwrap();
+        let r = root.path();
+        for fine in [
+            "$libdir/plpgsql",
+            "plpgsql",
+            "$libdir/sub/x",
+            "/usr/lib/postgresql/15/lib/plpgsql.so",
+            "/nowhere/at/all.so",
+        ] {
+            assert_eq!(base_library(fine, r), None, "{fine}");
+        }
+        let inside = format!("{}/x.so", data.display());
+        let through_link = format!("{}/x.so", link.display());
+        let climbing = format!("{}/../../{}/x.so", other.path().display(), data.display());
+        for bad in [
+            "./x.so",
+            "x/../x.so",
+            "pg_logical/x",
+            "base/1/16390",
+            "$libdir/../../../proc/self/cwd/x.so",
+            "/proc/self/cwd/x.so",
+            "/dev/fd/3",
+            inside.as_str(),
+            through_link.as_str(),
+            climbing.as_str(),
+        ] {
+            assert!(base_library(bad, r).is_some(), "{bad}");
+        }
     }
 
     #[test]

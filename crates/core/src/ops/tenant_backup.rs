@@ -64,6 +64,7 @@ impl Engine {
         let _unlocked = self.unlock_archive(&source.path, None).await?;
         let (pc, name_owned) = (p.clone(), name.to_string());
         let source_id = source.backup_id.clone();
+        let writes = tenant.member_writes.clone();
         let (job_id, backups) = runner::run(
             self,
             JobKind::Backup,
@@ -89,7 +90,8 @@ impl Engine {
                         .map_err(|e| e.context(stopped_at(&name_owned, &values, &out, i)))?;
                     let from = (source.path.as_path(), source.backup_id.as_deref());
                     let which = (v.clone(), whole_run);
-                    match one(self, &pc, &name_owned, &root, from, which, &job).await {
+                    let tenant = (name_owned.as_str(), &root, writes.as_slice());
+                    match one(self, &pc, tenant, from, which, &job).await {
                         Ok(b) => out.push(b),
                         Err(e) if e.kind() == crate::error::ErrorKind::Cancelled => {
                             return Err(e.context(stopped_at(&name_owned, &values, &out, i)))
@@ -174,8 +176,7 @@ fn failures(
 async fn one(
     engine: &Engine,
     project: &crate::catalog::Project,
-    name: &str,
-    root: &TenantRoot,
+    (name, root, member_writes): (&str, &TenantRoot, &[recover::MemberWrite]),
     (source, source_id): (&std::path::Path, Option<&str>),
     (value, whole_run): (String, bool),
     job: &RunningJob,
@@ -190,6 +191,7 @@ async fn one(
         &mut conn,
         source,
         root,
+        member_writes,
         &value,
         &sql,
         &job.reporter,

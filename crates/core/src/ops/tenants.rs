@@ -43,14 +43,29 @@ impl Engine {
         table: &str,
         key: &str,
     ) -> Result<TenantDetail> {
+        self.tenant_add_with(project, name, table, key, &[]).await
+    }
+
+    /// [`Engine::tenant_add`] with the foreign keys the tenant's members can set
+    /// (`--member-writes SCHEMA.TABLE(COLUMN)`, each checked: a foreign key of a table the
+    /// tenant reaches): no row is taken into its archives through them (docs/tenants.md).
+    pub async fn tenant_add_with(
+        &self,
+        project: &str,
+        name: &str,
+        table: &str,
+        key: &str,
+        member_writes: &[String],
+    ) -> Result<TenantDetail> {
         crate::catalog::validate_tenant_name(name)?;
         let p = self.catalog.project(project).await?;
         let mut conn = self.project_connection(project).await?;
         let root = recover::check_root(&mut conn, table, key).await?;
         let shape = recover::shape(&mut conn, &root).await?;
+        let writes = recover::check_member_writes(&mut conn, &root, member_writes).await?;
         let tenant = self
             .catalog
-            .add_tenant(&p.id, name, &root.schema, &root.table, &root.key)
+            .add_tenant(&p.id, name, (&root.schema, &root.table, &root.key), &writes)
             .await?;
         Ok(TenantDetail { tenant, shape })
     }

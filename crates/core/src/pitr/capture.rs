@@ -174,7 +174,7 @@ pub async fn capture_once(
         commits: c.count,
         messages: c.messages_at_cut,
         fingerprint: server::fingerprint(conn, spec, &names.publication).await?,
-        sequences: server::sequences(conn, spec).await?,
+        sequences: server::sequences(conn, spec, &names.publication).await?,
     };
     let path = to
         .dir

@@ -51,6 +51,8 @@ pub struct Abandoned {
     /// before): the target transaction's id, and what the target holds if it did commit.
     /// [`put_right`] asks the target which it was.
     pub in_doubt: Option<(i64, Replayed)>,
+    /// The chain's coverage, which the sequences set by [`put_right`] are checked against.
+    pub covered: Option<std::collections::HashSet<String>>,
 }
 
 /// Replays segments in order; relations carry over from one segment to the next.
@@ -166,6 +168,7 @@ impl<'a> Replayer<'a> {
                 sequences: Vec::new(),
                 sequences_known: true,
                 in_doubt: None,
+                covered: None,
             })
         })
     }
@@ -180,6 +183,7 @@ impl<'a> Replayer<'a> {
             sequences: std::mem::take(&mut self.sequences),
             sequences_known: self.sequences_known,
             in_doubt: self.in_doubt.take(),
+            covered: self.covered.take(),
         })
     }
 
@@ -214,6 +218,8 @@ impl<'a> Replayer<'a> {
             )));
         }
         if let Some(info) = r.info() {
+            // Refused here, before any is set: the previous segment's stay for put_right.
+            check_sequences(self.conn, self.spec, &info.sequences, self.covered.as_ref()).await?;
             self.sequences = info.sequences.clone();
         } else if !self.stopped {
             return Err(Error::integrity(format!(
@@ -522,7 +528,7 @@ impl<'a> Replayer<'a> {
     pub async fn finish(mut self) -> Result<Replayed> {
         self.commit_batch().await?;
         enable_triggers(self.conn, self.spec, &std::mem::take(&mut self.disabled)).await?;
-        set_sequences(self.conn, self.spec, &self.sequences).await?;
+        set_sequences(self.conn, self.spec, &self.sequences, self.covered.as_ref()).await?;
         Ok(self.done)
     }
 }
@@ -545,11 +551,15 @@ async fn enable_triggers(
     Ok(())
 }
 
+/// Sets each sequence to its value as the segment closed — once every one is checked
+/// ([`check_sequences`]): none is set when one is refused.
 async fn set_sequences(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     sequences: &[SequenceValue],
+    covered: Option<&std::collections::HashSet<String>>,
 ) -> Result<()> {
+    check_sequences(conn, spec, sequences, covered).await?;
     for s in sequences {
         sqlx::query("SELECT pg_catalog.setval(pg_catalog.format('%I.%I', $1::text, $2::text)::pg_catalog.regclass, $3, true)")
             .bind(&s.schema)
@@ -558,6 +568,53 @@ async fn set_sequences(
             .execute(&mut *conn)
             .await
             .map_err(|e| spec.map_sqlx(e).context("setting a sequence"))?;
+    }
+    Ok(())
+}
+
+/// A segment's trailer sets sequences, and sets only its own: a sequence in the server's own
+/// schemas ([`system_schema`]), or — when the chain's coverage is known — one the target does not
+/// tie to a covered table (owned by it, or called by one of its column defaults; the capture
+/// records only those: `server::sequences`) ends the replay as an integrity error naming it. A
+/// genuine capture never writes one; a crafted trailer could otherwise move any sequence of the
+/// target (an application's ids reused, or used up).
+pub(crate) async fn check_sequences(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    sequences: &[SequenceValue],
+    covered: Option<&std::collections::HashSet<String>>,
+) -> Result<()> {
+    let refuse = |s: &SequenceValue, what: &str| {
+        let name = format!("{}.{}", s.schema, s.name);
+        let shown: String = name.chars().take(200).collect();
+        Error::integrity(format!(
+            "a change segment sets sequence {}, {what}: the segments were not written by \
+             Offsite's capture; no sequence was set from it",
+            shown.escape_debug()
+        ))
+        .with_hint("restore to a time before this segment, and find out who wrote it")
+    };
+    if let Some(s) = sequences.iter().find(|s| system_schema(&s.schema)) {
+        return Err(refuse(s, "a sequence of the server's own catalogs"));
+    }
+    let Some(covered) = covered else {
+        return Ok(());
+    };
+    if sequences.is_empty() {
+        return Ok(());
+    }
+    let tables = super::server::sequence_tables(conn, spec).await?;
+    for s in sequences {
+        let ok = tables
+            .get(&(s.schema.clone(), s.name.clone()))
+            .is_some_and(|ts| ts.iter().any(|t| covered.contains(t)));
+        if !ok {
+            return Err(refuse(
+                s,
+                "which belongs with no table its chain captured (not in the chain's recorded \
+                 coverage)",
+            ));
+        }
     }
     Ok(())
 }
@@ -586,7 +643,7 @@ pub async fn put_right(conn: &mut PgConnection, spec: &ConnSpec, a: &mut Abandon
             e.message()
         ));
     }
-    if let Err(e) = set_sequences(conn, spec, &a.sequences).await {
+    if let Err(e) = set_sequences(conn, spec, &a.sequences, a.covered.as_ref()).await {
         not_done.push(format!(
             "its sequences are as the base left them ({})",
             e.message()

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::restore::quote_ident;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 
 /// Which tables the publication covers, and why the others are not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -442,24 +443,87 @@ pub async fn fingerprint(
     .map_err(|e| spec.map_sqlx(e).context("reading the tables' definitions"))
 }
 
-/// The current values of the sequences this role can read, outside the system schemas.
-pub async fn sequences(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<SequenceValue>> {
+/// The current values of the sequences of the tables `publication` lists (a sequence a
+/// published table owns, `serial`/identity, or one a published table's column default calls:
+/// see [`sequence_tables`]), outside the system schemas: what a replay may set.
+pub async fn sequences(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    publication: &str,
+) -> Result<Vec<SequenceValue>> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT s.schemaname::text, s.sequencename::text, s.last_value FROM pg_sequences s \
+        "SELECT s.schemaname::text, s.sequencename::text, s.last_value FROM pg_catalog.pg_sequences s \
          WHERE s.last_value IS NOT NULL AND s.schemaname NOT IN ('pg_catalog', 'information_schema') \
          ORDER BY 1, 2",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| spec.map_sqlx(e).context("reading the sequences"))?;
+    let published: std::collections::HashSet<String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT schemaname::text, tablename::text FROM pg_catalog.pg_publication_tables \
+         WHERE pubname = $1",
+    )
+    .bind(publication)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e).context("reading the published tables"))?
+    .into_iter()
+    .map(|(s, t)| format!("{s}.{t}"))
+    .collect();
+    let tables = sequence_tables(conn, spec).await?;
     Ok(rows
         .into_iter()
+        .filter(|(s, n, _)| {
+            tables
+                .get(&(s.clone(), n.clone()))
+                .is_some_and(|ts| ts.iter().any(|t| published.contains(t)))
+        })
         .map(|(schema, name, value)| SequenceValue {
             schema,
             name,
             value,
         })
         .collect())
+}
+
+/// Per sequence (`(schema, name)`), the tables (`schema.table`, as a chain's coverage names
+/// them) it belongs with: the table that owns it (`serial`, identity, `OWNED BY`) and every
+/// table with a column default that calls it. Read from the catalog only.
+pub async fn sequence_tables(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+) -> Result<HashMap<(String, String), Vec<String>>> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT sn.nspname::text, s.relname::text, tn.nspname::text, t.relname::text \
+         FROM pg_catalog.pg_depend d \
+         JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' \
+         JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace \
+         JOIN pg_catalog.pg_class t ON t.oid = d.refobjid \
+         JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
+         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') \
+         UNION ALL \
+         SELECT sn.nspname::text, s.relname::text, tn.nspname::text, t.relname::text \
+         FROM pg_catalog.pg_depend d \
+         JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid \
+         JOIN pg_catalog.pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' \
+         JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace \
+         JOIN pg_catalog.pg_class t ON t.oid = ad.adrelid \
+         JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace \
+         WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass \
+         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| {
+        spec.map_sqlx(e)
+            .context("reading which tables the sequences belong with")
+    })?;
+    let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (s, n, ts, t) in rows {
+        out.entry((s, n)).or_default().push(format!("{ts}.{t}"));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -195,5 +195,25 @@ pub fn is_private(path: &Path) -> io::Result<bool> {
     imp::is_private(path)
 }
 
+/// What [`open_private_file`] found at a path.
+#[derive(Debug)]
+pub enum Opened {
+    /// A regular file only its owner may reach, open for reading, and its length.
+    File(File, u64),
+    /// A link (symbolic link; on Windows any reparse point): not followed.
+    Link,
+    /// Not a regular file (a folder, a FIFO, a device).
+    NotFile,
+    /// Others may reach it (group or other bits on Unix; on Windows a DACL granting others).
+    NotPrivate,
+}
+
+/// Opens `path` for reading once, without following a link at its last component (and, on
+/// Unix, without waiting on a FIFO), then checks what was opened — the handle, never the path
+/// again: a link swapped in between a check and the open cannot be followed.
+pub fn open_private_file(path: &Path) -> io::Result<Opened> {
+    imp::open_private_file(path)
+}
+
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,28 @@ pub(super) fn private_words(is_dir: bool) -> String {
     format!("mode {:04o}", if is_dir { DIR_MODE } else { FILE_MODE })
 }
 
+pub(super) fn open_private_file(path: &Path) -> io::Result<super::Opened> {
+    use super::Opened;
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path);
+    let f = match opened {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Opened::Link),
+        Err(e) => return Err(e),
+    };
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Ok(Opened::NotFile);
+    }
+    if md.permissions().mode() & 0o077 != 0 {
+        return Ok(Opened::NotPrivate);
+    }
+    Ok(Opened::File(f, md.len()))
+}
+
 pub(super) fn is_private(path: &Path) -> io::Result<bool> {
     let md = std::fs::symlink_metadata(path)?;
     Ok(md.permissions().mode() & 0o077 == 0)

@@ -13,7 +13,7 @@ use windows_sys::Win32::Foundation::{
 };
 use windows_sys::Win32::Security::Authorization::{
     ConvertSecurityDescriptorToStringSecurityDescriptorW, ConvertSidToStringSidW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW, GetSecurityInfo,
     SetNamedSecurityInfoW, SDDL_REVISION_1, SE_FILE_OBJECT,
 };
 use windows_sys::Win32::Security::{
@@ -253,8 +253,7 @@ fn set_private(path: &Path) -> io::Result<()> {
 pub(super) fn dacl_sddl(path: &Path) -> io::Result<String> {
     let name = wide(path);
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: a NUL-terminated path; the descriptor is LocalAlloc'd and freed below; the SDDL
-    // string is freed by take_wide.
+    // SAFETY: a NUL-terminated path; the descriptor is LocalAlloc'd and freed by sddl_of.
     unsafe {
         let rc = GetNamedSecurityInfoW(
             name.as_ptr(),
@@ -269,6 +268,39 @@ pub(super) fn dacl_sddl(path: &Path) -> io::Result<String> {
         if rc != ERROR_SUCCESS {
             return Err(io::Error::from_raw_os_error(rc as i32));
         }
+        sddl_of(sd)
+    }
+}
+
+/// The DACL of an open file, in SDDL (read from the handle, not by its path again).
+fn dacl_sddl_of(file: &File) -> io::Result<String> {
+    use std::os::windows::io::AsRawHandle;
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: a handle open for reading (GENERIC_READ includes READ_CONTROL) for the call's
+    // length; the descriptor is LocalAlloc'd and freed by sddl_of.
+    unsafe {
+        let rc = GetSecurityInfo(
+            file.as_raw_handle(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut sd,
+        );
+        if rc != ERROR_SUCCESS {
+            return Err(io::Error::from_raw_os_error(rc as i32));
+        }
+        sddl_of(sd)
+    }
+}
+
+/// A security descriptor Windows allocated (LocalAlloc: from GetSecurityInfo or
+/// GetNamedSecurityInfoW, never used after) as SDDL text; the descriptor is freed.
+fn sddl_of(sd: PSECURITY_DESCRIPTOR) -> io::Result<String> {
+    // SAFETY: a descriptor as said above; the SDDL string is freed by take_wide.
+    unsafe {
         let mut text: *mut u16 = std::ptr::null_mut();
         let ok = ConvertSecurityDescriptorToStringSecurityDescriptorW(
             sd,
@@ -316,6 +348,29 @@ pub(super) fn sddl_is_private(sddl: &str, sid: &str) -> bool {
         }
     }
     any
+}
+
+pub(super) fn open_private_file(path: &Path) -> io::Result<super::Opened> {
+    use super::Opened;
+    use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+    use windows_sys::Win32::Storage::FileSystem::{
+        FILE_ATTRIBUTE_REPARSE_POINT, FILE_FLAG_OPEN_REPARSE_POINT,
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(path)?;
+    let md = f.metadata()?;
+    if md.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 || md.file_type().is_symlink() {
+        return Ok(Opened::Link);
+    }
+    if !md.is_file() {
+        return Ok(Opened::NotFile);
+    }
+    if !sddl_is_private(&dacl_sddl_of(&f)?, user_sid()?) {
+        return Ok(Opened::NotPrivate);
+    }
+    Ok(Opened::File(f, md.len()))
 }
 
 pub(super) fn is_private(path: &Path) -> io::Result<bool> {

@@ -13,6 +13,7 @@
 mod apply;
 mod fkcheck;
 mod keyset;
+mod member_writes;
 mod order;
 mod schema;
 mod select;
@@ -24,8 +25,9 @@ mod undo;
 
 #[doc(hidden)]
 pub use keyset::{key_runs_written, set_keys_in_memory};
+pub use member_writes::{parse_member_write, MemberWrite};
 pub use schema::parse_table_name;
-pub use tenant::{check_root, shape, TenantRoot, TenantShape, TenantTable};
+pub use tenant::{check_member_writes, check_root, shape, TenantRoot, TenantShape, TenantTable};
 pub use tenant_dump::{
     crosses_tenants, not_isolated, safe_value, tenant_dump, tenant_values, TenantDump,
     TenantDumpTable, MAX_TENANT_VALUES,

@@ -56,6 +56,9 @@ pub(super) struct Edge {
     pub deferrable: bool,
     /// Every column of the child's side may be NULL.
     pub nullable: bool,
+    /// A tenant's members can set it (a tenant's `--member-writes`): no parent row is taken
+    /// through it (docs/tenants.md).
+    pub member_writes: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +270,7 @@ impl Graph {
                     .child_cols
                     .iter()
                     .all(|c| ct.column(c).is_some_and(|c| !c.not_null)),
+                member_writes: false,
             });
         }
     }
@@ -698,6 +702,9 @@ fn take_row(
     }
     for (e, at) in &p.as_child {
         let e = &g.edges[*e];
+        if e.member_writes {
+            continue; // a member's choice is no reason to take the row it points at
+        }
         if let Some(d) = pick(at) {
             let parent = &mut states[e.parent];
             if parent.sub[e.parent_set].contains(d)? {

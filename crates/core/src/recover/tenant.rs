@@ -123,6 +123,28 @@ fn root_in(schema: &Schema, s: &str, t: &str, key: &str) -> Result<u32> {
     Ok(oid)
 }
 
+/// Checks each of `given` (`SCHEMA.TABLE(COLUMN, …)`) against the database: the referencing
+/// side of a foreign key of a table the tenant rooted at `root` reaches (see
+/// [`super::member_writes`]).
+pub async fn check_member_writes(
+    conn: &mut PgConnection,
+    root: &TenantRoot,
+    given: &[String],
+) -> Result<Vec<super::MemberWrite>> {
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    let schema = Schema::read(conn).await?;
+    let oid = root_in(&schema, &root.schema, &root.table, &root.key)?;
+    let all: HashSet<(String, String)> = schema
+        .tables
+        .values()
+        .map(|t| (t.schema.clone(), t.name.clone()))
+        .collect();
+    let g = Graph::reach(&schema, oid, true, &all);
+    super::member_writes::check(&schema, &g, given)
+}
+
 /// The tables of the tenant rooted at `root` (see [`TenantShape`]). Fails when the tables form
 /// a cycle of foreign keys no row can be inserted into first (naming it).
 pub async fn shape(conn: &mut PgConnection, root: &TenantRoot) -> Result<TenantShape> {

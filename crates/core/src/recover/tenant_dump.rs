@@ -4,6 +4,7 @@
 //! children, and the rows they reference). After writing, the file's COPY data is read again
 //! and every row's key checked against the keys the selection chose: the isolation check.
 
+use super::member_writes::MemberWrite;
 use super::schema::{quote_ident, Schema};
 use super::select::{self, digest, Graph, Key};
 use super::RecoverRows;
@@ -55,16 +56,24 @@ pub struct TenantDump {
     /// that crosses tenants), per table. Empty: isolated.
     #[serde(default)]
     pub crossing: Vec<TenantDumpTable>,
+    /// Rows the tenant's rows point at only through a foreign key its members can set (the
+    /// tenant's `--member-writes`), left out of the archive: per referenced table, how many
+    /// distinct rows. The referencing rows keep their values; the key is written `NOT VALID`.
+    #[serde(default)]
+    pub left_out: Vec<TenantDumpTable>,
     pub notes: Vec<String>,
 }
 
 /// Writes the rows of the tenant `root`'s key = `value` found in `archive` (with the schema of
 /// its dump) as a plain SQL dump at `out` (created new, 0600, fsynced), then checks
-/// isolation. `conn` is the project's database: its foreign keys give the walk.
+/// isolation. `conn` is the project's database: its foreign keys give the walk; no row is
+/// taken through a foreign key `member_writes` names (a member's choice, not the tenant's).
+#[allow(clippy::too_many_arguments)] // the tenant, its value and settings, where, and the job
 pub async fn tenant_dump(
     conn: &mut PgConnection,
     archive: &Path,
     root: &super::TenantRoot,
+    member_writes: &[MemberWrite],
     value: &str,
     out: &Path,
     reporter: &Reporter,
@@ -94,7 +103,9 @@ pub async fn tenant_dump(
         children: true,
         ..RecoverRows::default()
     };
-    let graph = Graph::build(&schema, &rows, &in_dump)?;
+    let mut graph = Graph::build(&schema, &rows, &in_dump)?;
+    let unknown = super::member_writes::mark(&mut graph, member_writes);
+    graph.notes.extend(unknown);
     let filters = select::normalize_filters(conn, &schema, &graph, &rows).await?;
     let spool_dir = crate::private_fs::tempdir("offsite-tenant-")
         .map_err(|e| Error::io("making a temporary folder for the tenant", e))?;
@@ -108,7 +119,8 @@ pub async fn tenant_dump(
     let out = out.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let sel = select::select(&a, &g, &filters, &dir, &r, &c)?;
-        let (blocks, crossing, written) = write_sql(&out, &toc, &g, &sel)?;
+        let (left_out, not_valid) = left_out(&g, &sel, &dir)?;
+        let (blocks, crossing, written) = write_sql(&out, &toc, &g, &sel, &not_valid)?;
         let (rows_checked, outside) = check_isolation(&out, &blocks)?;
         let tables = g
             .nodes
@@ -121,6 +133,7 @@ pub async fn tenant_dump(
             rows_checked,
             outside,
             crossing,
+            left_out,
             notes: g.notes.clone(),
         })
     })
@@ -138,7 +151,14 @@ SET xmloption = content;\nSET client_min_messages = warning;\n\n";
 /// The definitions of one section, in the dump's order, as pg_restore writes them: the
 /// session settings pg_dump records as entries (written once, by [`PREAMBLE`]) and the
 /// database's own entries (`CREATE DATABASE`, its properties: the target is given) left out.
-fn definitions(toc: &[TocEntry], section: i64, w: &mut impl Write) -> std::io::Result<()> {
+/// The foreign keys `not_valid` names (schema, pg_dump's tag `TABLE CONSTRAINT`) are written
+/// `NOT VALID`: rows they point at were left out.
+fn definitions(
+    toc: &[TocEntry],
+    section: i64,
+    not_valid: &HashSet<(String, String)>,
+    w: &mut impl Write,
+) -> std::io::Result<()> {
     let skipped = |d: &str| {
         matches!(d, "ENCODING" | "STDSTRINGS" | "SEARCHPATH") || d.starts_with("DATABASE")
     };
@@ -155,8 +175,97 @@ fn definitions(toc: &[TocEntry], section: i64, w: &mut impl Write) -> std::io::R
                 e.namespace.as_deref(),
                 e.owner.as_deref(),
             )?;
-            w.write_all(d.as_bytes())?;
+            let ns = e.namespace.clone().unwrap_or_default();
+            match unvalidated(e, d, not_valid.contains(&(ns, e.tag.clone()))) {
+                Some(d) => w.write_all(d.as_bytes())?,
+                None => w.write_all(d.as_bytes())?,
+            }
             w.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// A foreign key's definition (`ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY … ;`) with
+/// `NOT VALID` before its end, when `wanted` and it has none yet.
+fn unvalidated(e: &TocEntry, defn: &str, wanted: bool) -> Option<String> {
+    if !wanted || e.desc != "FK CONSTRAINT" {
+        return None;
+    }
+    let body = defn.trim_end().strip_suffix(';')?;
+    if body.trim_end().ends_with("NOT VALID") {
+        return None;
+    }
+    Some(format!("{body} NOT VALID;\n"))
+}
+
+/// Foreign keys written `NOT VALID`: (schema, pg_dump's tag `TABLE CONSTRAINT`).
+type Unvalidated = HashSet<(String, String)>;
+
+/// The rows the tenant's rows point at only through a foreign key its members can set
+/// (edges marked `member_writes`): per referenced table, the distinct values the spooled rows
+/// hold in such a key that no spooled row of the referenced table answers; and the foreign
+/// keys (schema, `TABLE CONSTRAINT`) with a value left out, written `NOT VALID`. Key sets on
+/// disk past their memory bound, as the selection's.
+fn left_out(
+    g: &Graph,
+    sel: &select::Selection,
+    dir: &Path,
+) -> Result<(Vec<TenantDumpTable>, Unvalidated)> {
+    use super::keyset::KeySet;
+    let pool = super::keyset::pool(dir);
+    let mut per_parent: Vec<Option<(KeySet, u64)>> = (0..g.nodes.len()).map(|_| None).collect();
+    let mut not_valid = HashSet::new();
+    for e in g.edges.iter().filter(|e| e.member_writes) {
+        let Some(child_spool) = &sel.spools[e.child] else {
+            continue; // the tenant has no row of the referencing table
+        };
+        let child_at = key_positions(&sel.dump_cols[e.child], &e.child_cols)?;
+        let mut present = KeySet::new(&pool);
+        if let Some(spool) = &sel.spools[e.parent] {
+            let cols = &g.col_sets[e.parent][e.parent_set];
+            let at = key_positions(&sel.dump_cols[e.parent], cols)?;
+            for_each_spooled(spool, |row| {
+                if let Some(k) = row_key(row, &at) {
+                    present.insert(k)?;
+                }
+                Ok(())
+            })?;
+        }
+        let (counted, n) = per_parent[e.parent].get_or_insert_with(|| (KeySet::new(&pool), 0));
+        let mut any = false;
+        for_each_spooled(child_spool, |row| {
+            if let Some(k) = row_key(row, &child_at) {
+                if !present.contains(k)? {
+                    any = true;
+                    if counted.insert(k)? {
+                        *n += 1;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if any {
+            let c = &g.nodes[e.child];
+            not_valid.insert((c.schema.clone(), format!("{} {}", c.name, e.name)));
+        }
+    }
+    let tables = per_parent
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.filter(|(_, n)| *n > 0).map(|(_, n)| (i, n)))
+        .map(|(i, n)| TenantDumpTable::new(&g.nodes[i].schema, &g.nodes[i].name, n))
+        .collect();
+    Ok((tables, not_valid))
+}
+
+/// Every row of a selection's spool (its `t`/`f` flag cut off).
+fn for_each_spooled(spool: &Path, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    let r = std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
+    for line in BufReader::new(r).split(b'\n') {
+        let line = line.map_err(|e| Error::io("reading the tenant's rows", e))?;
+        if let Some(cut) = line.iter().rposition(|&b| b == b'\t') {
+            f(&line[..cut])?;
         }
     }
     Ok(())
@@ -215,6 +324,7 @@ fn write_sql(
     toc: &[TocEntry],
     g: &Graph,
     sel: &select::Selection,
+    not_valid: &HashSet<(String, String)>,
 ) -> Result<(Vec<Block>, Vec<TenantDumpTable>, Vec<u64>)> {
     let mut crossing = Vec::new();
     let mut written = vec![0u64; g.nodes.len()];
@@ -226,7 +336,7 @@ fn write_sql(
     };
     let mut blocks: Vec<Block> = Vec::new();
     w.write_all(PREAMBLE.as_bytes()).map_err(io)?;
-    definitions(toc, 2, &mut w).map_err(io)?;
+    definitions(toc, 2, not_valid, &mut w).map_err(io)?;
     for (i, n) in g.nodes.iter().enumerate() {
         let Some(spool) = &sel.spools[i] else {
             continue;
@@ -290,7 +400,7 @@ fn write_sql(
         }
     }
     w.write_all(b"\n").map_err(io)?;
-    definitions(toc, 4, &mut w).map_err(io)?;
+    definitions(toc, 4, not_valid, &mut w).map_err(io)?;
     w.write_all(b"\n--\n-- PostgreSQL database dump complete\n--\n\n")
         .map_err(io)?;
     let f = w.inner.into_inner().map_err(|e| io(e.into_error()))?;

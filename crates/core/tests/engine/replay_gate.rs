@@ -2,11 +2,12 @@
 //! by a compromised source or agent that names `pg_catalog.pg_authid` — or a table the chain
 //! did not capture — ends the replay as an integrity error naming it, replayed as a superuser
 //! into a real cluster: no row of `pg_authid` changes, nothing is written to the other table,
-//! and the honest change to a covered table still goes through.
+//! and the honest change to a covered table still goes through. A segment's trailer sets only
+//! the sequences of the tables its chain captured.
 
 use offsite_core::pgoutput::{self, Column, Message, Relation, Value};
 use offsite_core::pitr::replay::Replayer;
-use offsite_core::pitr::segment::{SegmentInfo, SegmentWriter};
+use offsite_core::pitr::segment::{SegmentInfo, SegmentWriter, SequenceValue};
 use offsite_core::pitr::snapshot::XidSnapshot;
 use offsite_core::postgres::conn::ConnSpec;
 use offsite_core::ErrorKind;
@@ -29,6 +30,17 @@ fn text(s: &str) -> Value {
 
 /// One transaction (xid 5000, committed at `t`) holding `messages`, as a segment in `dir`.
 fn segment(dir: &Path, name: &str, t: i64, messages: Vec<Message>) -> PathBuf {
+    segment_setting(dir, name, t, messages, Vec::new())
+}
+
+/// [`segment`] whose trailer sets `sequences` (schema, name, value).
+fn segment_setting(
+    dir: &Path,
+    name: &str,
+    t: i64,
+    messages: Vec<Message>,
+    sequences: Vec<(&str, &str, i64)>,
+) -> PathBuf {
     let mut w = SegmentWriter::create(dir).unwrap();
     let mut all = vec![Message::Begin {
         final_lsn: 0x2000,
@@ -56,7 +68,14 @@ fn segment(dir: &Path, name: &str, t: i64, messages: Vec<Message>) -> PathBuf {
         commits: 1,
         messages: all.len() as u64,
         fingerprint: String::new(),
-        sequences: Vec::new(),
+        sequences: sequences
+            .into_iter()
+            .map(|(schema, name, value)| SequenceValue {
+                schema: schema.into(),
+                name: name.into(),
+                value,
+            })
+            .collect(),
     };
     let path = dir.join(format!("{name}.pitr"));
     w.finish(&info, &path, None).unwrap();
@@ -183,4 +202,71 @@ async fn a_table_the_chain_did_not_capture_is_not_written() {
         pg.psql(&db, "SELECT v FROM public.items WHERE id = 1"),
         "kept"
     );
+}
+
+/// A crafted trailer that sets a sequence of a table the chain did not capture (an
+/// application's ids, set back so they are used again), or one in the server's own schemas, ends
+/// the replay naming it: no sequence is set from that segment. The honest trailer — the
+/// sequence of a covered table, `serial` or a column default's — is set as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trailer_sets_only_the_sequences_of_the_tables_its_chain_captured() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("replayseq");
+    pg.psql(
+        &db,
+        "CREATE TABLE public.items (id serial PRIMARY KEY, v text); \
+         CREATE SEQUENCE public.tickets; \
+         CREATE TABLE public.orders (id int PRIMARY KEY DEFAULT pg_catalog.nextval('public.tickets')); \
+         CREATE TABLE public.sessions (id bigserial PRIMARY KEY); \
+         SELECT pg_catalog.setval('public.sessions_id_seq', 5000); \
+         CREATE SEQUENCE public.loose; \
+         SELECT pg_catalog.setval('public.loose', 77);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let covered = Some(vec![
+        "public.items".to_string(),
+        "public.orders".to_string(),
+    ]);
+    let value = |seq: &str| pg.psql(&db, &format!("SELECT last_value FROM public.{seq}"));
+    for (name, bad) in [
+        ("other", ("public", "sessions_id_seq", 1)),
+        ("loose", ("public", "loose", 1)),
+        ("catalog", ("pg_catalog", "pg_anything", 1)),
+        ("absent", ("public", "nosuch", 1)),
+    ] {
+        let seg = segment_setting(
+            dir.path(),
+            name,
+            1_000_000,
+            Vec::new(),
+            vec![("public", "items_id_seq", 40), bad],
+        );
+        let e = replay(&db, &seg, covered.clone()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity, "{name}: {e}");
+        assert!(e.message().contains(&format!("{}.{}", bad.0, bad.1)), "{e}");
+        assert_eq!(value("sessions_id_seq"), "5000", "{name}");
+        assert_eq!(value("loose"), "77", "{name}");
+        assert_eq!(value("items_id_seq"), "1", "{name}: none set from it");
+    }
+    // Without a known coverage the catalogs' sequences are still refused.
+    let seg = segment_setting(
+        dir.path(),
+        "catalog-unknown",
+        1_000_000,
+        Vec::new(),
+        vec![("pg_catalog", "pg_anything", 1)],
+    );
+    let e = replay(&db, &seg, None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+
+    let honest = segment_setting(
+        dir.path(),
+        "honest",
+        1_000_000,
+        Vec::new(),
+        vec![("public", "items_id_seq", 40), ("public", "tickets", 9)],
+    );
+    replay(&db, &honest, covered).await.unwrap();
+    assert_eq!(value("items_id_seq"), "40");
+    assert_eq!(value("tickets"), "9");
 }

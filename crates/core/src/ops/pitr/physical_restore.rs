@@ -690,7 +690,7 @@ pub(crate) async fn run_with(
                     return Err(e);
                 }
             }
-            if let Err(e) = ended_recovery(&spec).await {
+            if let Err(e) = ended_recovery(&spec, cluster.root()).await {
                 let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
                 return Err(e);
             }
@@ -737,9 +737,12 @@ pub(crate) async fn run_with(
     Ok((restored, archive))
 }
 
-/// An error unless the restored server has ended its recovery.
-async fn ended_recovery(spec: &crate::postgres::conn::ConnSpec) -> Result<()> {
+/// An error unless the restored server has ended its recovery, and unless the database to read
+/// is free of C functions whose library could have come with the base (see
+/// [`crate::drill::neutral::base_library`]; `root`: the throwaway folder).
+async fn ended_recovery(spec: &crate::postgres::conn::ConnSpec, root: &Path) -> Result<()> {
     let mut conn = spec.connect(None).await?;
+    crate::drill::neutral::refuse_base_libraries(&mut conn, root).await?;
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_catalog.pg_is_in_recovery()")
         .fetch_one(&mut conn)
         .await
