@@ -185,7 +185,7 @@ pub const PARTS: &[Part] = &[
         capture: "in the dump: buckets' settings (public, size limit, MIME types), object rows, \
             your policies",
         restored: Coverage::Yes,
-        restore: "with the database, as for auth; the bytes come with storage",
+        restore: "with the database, as for auth; the files come with storage",
         check: DB_CHECK,
     },
     Part {

@@ -234,6 +234,7 @@ describe("Dashboard", () => {
     add_destination: { screen: "project", name: "shop", tab: "protection" },
     retry_copies: { screen: "project", name: "shop", tab: "protection" },
     capture_now: { screen: "project", name: "shop", tab: "backups" },
+    restart_capture: { screen: "project", name: "shop", tab: "backups" },
     check_server: { screen: "project", name: "shop", tab: "sources" },
     review_server_certificate: { screen: "project", name: "shop", tab: "sources" },
     open_drill: { screen: "drills", name: "shop" },

@@ -123,7 +123,7 @@ pub(super) fn check(schema: &Schema, tenant: &Graph, given: &[String]) -> Result
         let m = parse_member_write(g)?;
         let oid = schema.find(&m.schema, &m.table).ok_or_else(|| {
             Error::not_found(format!(
-                "--member-writes {}: the project's database has no table {}.{}",
+                "{}, a key the tenant's users set: the project's database has no table {}.{}",
                 m.label(),
                 quote_ident(&m.schema),
                 quote_ident(&m.table)
@@ -131,7 +131,7 @@ pub(super) fn check(schema: &Schema, tenant: &Graph, given: &[String]) -> Result
         })?;
         if !tenant.nodes.iter().any(|n| n.oid == oid) {
             return Err(Error::invalid(format!(
-                "--member-writes {}: the tenant does not reach {}.{}",
+                "{}, a key the tenant's users set: the tenant does not reach {}.{}",
                 m.label(),
                 quote_ident(&m.schema),
                 quote_ident(&m.table)
@@ -153,7 +153,7 @@ pub(super) fn check(schema: &Schema, tenant: &Graph, given: &[String]) -> Result
                 })
                 .collect();
             return Err(Error::invalid(format!(
-                "--member-writes {}: no foreign key of {}.{} has exactly these columns",
+                "{}, a key the tenant's users set: no foreign key of {}.{} has exactly these columns",
                 m.label(),
                 quote_ident(&m.schema),
                 quote_ident(&m.table)
@@ -187,8 +187,8 @@ pub(super) fn mark(g: &mut Graph, writes: &[MemberWrite]) -> Vec<String> {
         }
         if !found {
             unknown.push(format!(
-                "--member-writes {} names no foreign key the tenant's walk follows now: nothing \
-                 is left out through it",
+                "{}, a key the tenant's users set, names no foreign key the tenant's walk follows \
+                 now: nothing is left out through it",
                 m.label()
             ));
         }
