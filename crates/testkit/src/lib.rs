@@ -44,6 +44,7 @@ pub mod pooler_proxy;
 pub mod proxy;
 pub mod s3;
 pub mod s3s_fs;
+pub mod script;
 mod serve;
 pub mod smtp;
 mod snapshot;

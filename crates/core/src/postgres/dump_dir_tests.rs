@@ -43,9 +43,8 @@ printf 'not a real toc' | put toc.dat
         die = if die { "yes" } else { "no" },
     );
     let path = bin.join("pg_dump");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // written by a child process: a write here failed as "Text file busy" (offsite_testkit::script)
+    offsite_testkit::script::write_executable(&path, &script);
     PgTools {
         dir: bin,
         version_line: "pg_dump (PostgreSQL) 15.0".into(),
