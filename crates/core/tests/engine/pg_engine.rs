@@ -442,9 +442,11 @@ async fn too_old_pg_dump_says_what_to_install() {
     let old = tempfile::tempdir().unwrap();
     for tool in ["pg_dump", "pg_restore", "pg_dumpall"] {
         let p = old.path().join(tool);
-        std::fs::write(&p, format!("#!/bin/sh\necho '{tool} (PostgreSQL) 12.22'\n")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // by a child process: run at once in this process, an in-process write can be "Text file busy"
+        offsite_testkit::script::write_executable(
+            &p,
+            &format!("#!/bin/sh\necho '{tool} (PostgreSQL) 12.22'\n"),
+        );
     }
     let env = env_with(Some(old.path().to_path_buf())).await;
     let db = pg.unique_db("oldtools");
