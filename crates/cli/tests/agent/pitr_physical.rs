@@ -123,11 +123,24 @@ fn the_agent_switches_to_the_physical_capture_its_config_asks_for_and_restores_a
             && s["windows"].as_array().is_some_and(|w| !w.is_empty())
     });
 
+    let chains = |s: &Value| -> Vec<String> {
+        s["windows"]
+            .as_array()
+            .map(|w| w.iter().map(|w| w["chain_id"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    let logical_chains = chains(&status(&a, &pg));
+
     // `mode = "physical"`: the logical chain ends, a physical one starts in its place.
     std::fs::write(&a.config, config(&pg, db, "mode = \"physical\"\n")).unwrap();
     a.kill_and_restart(true);
+    // Its base taken (a window of a new chain): the slot exists before the base does, and a time
+    // picked between the two is in no window (a fresh-clone run under load picked one there).
     wait_for(&a, 180, "the physical capture's base", || {
-        slot_type(&pg) == "physical" && status(&a, &pg)["enabled"] == true
+        let s = status(&a, &pg);
+        slot_type(&pg) == "physical"
+            && s["enabled"] == true
+            && chains(&s).iter().any(|c| !logical_chains.contains(c))
     });
     let said = "the physical capture is asked for: the logical capture ended";
     let s = status(&a, &pg);
