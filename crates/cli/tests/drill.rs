@@ -60,8 +60,7 @@ for a in "$@"; do case "$a" in --dbname=*) DB="$a";; esac; done
 "#
     );
     let path = dir.path().join("pg_restore");
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    offsite_testkit::script::write_executable(&path, &script);
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }

@@ -194,12 +194,7 @@ fn a_restore_reports_the_wall_time_the_user_waited() {
     let script = format!(
         "#!/bin/sh\ncase \" $* \" in *\" --list \"*) sleep 3;; esac\nexec \"{REAL_BIN}/pg_restore\" \"$@\"\n"
     );
-    std::fs::write(bin.path().join("pg_restore"), script).unwrap();
-    std::fs::set_permissions(
-        bin.path().join("pg_restore"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    offsite_testkit::script::write_executable(&bin.path().join("pg_restore"), &script);
     std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let pg_bin = bin.path().to_str().unwrap();
 

@@ -206,20 +206,14 @@ fn a_capture_whose_base_was_killed_is_ended_by_the_next_pass_and_can_start_again
     let started = tools.path().join("started");
     let wrapper = tools.path().join("pg_dump");
     std::fs::remove_file(&wrapper).unwrap();
-    std::fs::write(
+    offsite_testkit::script::write_executable(
         &wrapper,
-        format!(
+        &format!(
             "#!/bin/sh\ncase \"$*\" in *--version*) exec '{}' \"$@\";; esac\n: > '{}'\nexec sleep 600\n",
             real.display(),
             started.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    );
     let mut enable = offsite(d, &pg, &["pitr", "enable", "shop"])
         .env("OFFSITE_PG_BIN", tools.path())
         .stdout(Stdio::null())

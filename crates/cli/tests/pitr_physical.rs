@@ -792,9 +792,7 @@ fn a_bases_links_are_refused_and_never_followed() {
         links = links.path().display()
     );
     let wrapper = bin.path().join("pg_basebackup");
-    std::fs::write(&wrapper, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    offsite_testkit::script::write_executable(&wrapper, &script);
     let pg_bin = bin.path().to_str().unwrap();
 
     let data = tempfile::tempdir().unwrap();

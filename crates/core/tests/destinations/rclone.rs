@@ -97,13 +97,10 @@ async fn rclone_s3_backend_on_moto_conforms() {
     // rclone 1.60's s3 backend cannot start when AWS_CA_BUNDLE is set (its HTTP transport
     // type: "unsupported transport"), as it is on some machines: run it without.
     let wrapper = dir.path().join("rclone-no-ca-bundle");
-    std::fs::write(
+    offsite_testkit::script::write_executable(
         &wrapper,
         "#!/bin/sh\nexec env -u AWS_CA_BUNDLE rclone \"$@\"\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let dest = RcloneDestination::new(&RcloneConfig {
         remote: "bucket:copies/offsite".into(),
         program: Some(wrapper),

@@ -106,7 +106,7 @@ fn server_with_a_private_locale() -> tempfile::TempDir {
         locales.display(),
         real.join("postgres").display()
     );
-    std::fs::write(bin.join("postgres"), wrapper).unwrap();
+    offsite_testkit::script::write_executable(&bin.join("postgres"), &wrapper);
     // The client tools (psql, createdb, pg_dump …): the real ones.
     for e in std::fs::read_dir(&real).unwrap().flatten() {
         let name = e.file_name();
