@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, refused, run, server_now, wait_past};
+use common::hook::Hook;
+use common::pg::{offsite, ok, ok_json, refused, run, run_env, server_now, wait_past};
 use common::pitr::{digests, owner_url, segment_files, sql, writes, ROLE};
 use offsite_testkit::TestCluster;
 use std::path::Path;
@@ -639,20 +640,6 @@ fn an_encrypting_project_gets_encrypted_segments() {
     ok(with_key(&["pitr", "disable", "shop"], ""), "pitr disable");
 }
 
-/// `offsite args…` with extra environment variables.
-fn run_env(
-    d: &Path,
-    pg: &TestCluster,
-    env: &[(&str, &str)],
-    args: &[&str],
-) -> std::process::Output {
-    let mut c = offsite(d, pg, args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
 /// A lost slot raises one `pitr_slot_dropped` alert through the outbox, naming the project and
 /// why: dropped past its WAL limit, or vanished from the server. Once per event: the pass after
 /// it raises nothing more.
@@ -661,26 +648,9 @@ fn a_lost_slot_alerts_once() {
     let db = "pitr_alert";
     let (pg, data) = shop_project(db);
     let d = data.path();
-    let rx = offsite_testkit::WebhookReceiver::start();
-    let hook_url = rx.url("/hook");
-    let var = offsite_core::secrets::env_var_for_key("notify:hook:url");
-    let env = [(var.as_str(), hook_url.as_str())];
-    ok(
-        run_env(
-            d,
-            &pg,
-            &env,
-            &["notify", "add", "hook", "--webhook", &hook_url],
-        ),
-        "notify add",
-    );
-    let events = || -> Vec<serde_json::Value> {
-        rx.requests()
-            .iter()
-            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
-            .filter(|e| e["event"] == "pitr_slot_dropped")
-            .collect()
-    };
+    let hook = Hook::added(d, &pg);
+    let env = hook.env();
+    let events = || hook.events("pitr_slot_dropped");
 
     // Past its limit: dropped, one alert naming the project and the limit.
     ok(

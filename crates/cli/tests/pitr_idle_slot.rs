@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, run};
+use common::hook::Hook;
+use common::pg::{ok, ok_json, run, run_env};
 use common::pitr::{assert_ended_for_the_disk, project_with, sql};
 use offsite_testkit::TestCluster;
 use std::path::Path;
@@ -46,15 +47,6 @@ fn grow_to(pg: &TestCluster, db: &str, at_least: i64) -> i64 {
     panic!("the slot holds {} bytes after 100 writes", retained(pg));
 }
 
-/// `offsite args…` with extra environment variables (the webhook's URL).
-fn run_env(d: &Path, pg: &TestCluster, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut c = offsite(d, pg, args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -77,26 +69,9 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
         "CREATE TABLE public.big (id bigserial PRIMARY KEY, pad text);",
     );
     let d = data.path();
-    let rx = offsite_testkit::WebhookReceiver::start();
-    let hook_url = rx.url("/hook");
-    let var = offsite_core::secrets::env_var_for_key("notify:hook:url");
-    let env = [(var.as_str(), hook_url.as_str())];
-    ok(
-        run_env(
-            d,
-            &pg,
-            &env,
-            &["notify", "add", "hook", "--webhook", &hook_url],
-        ),
-        "notify add",
-    );
-    let alerts = || -> Vec<serde_json::Value> {
-        rx.requests()
-            .iter()
-            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
-            .filter(|e| e["event"] == "pitr_slot_dropped")
-            .collect()
-    };
+    let hook = Hook::added(d, &pg);
+    let env = hook.env();
+    let alerts = || hook.events("pitr_slot_dropped");
     ok(
         run_env(
             d,

@@ -7,24 +7,9 @@
 
 mod common;
 
-use common::pg::{offsite, ok, ok_json, run};
+use common::hook::Hook;
+use common::pg::{ok, ok_json, run, run_env};
 use common::pitr::{project_with, sql, ROLE};
-use offsite_testkit::TestCluster;
-use std::path::Path;
-
-/// `offsite args…` with extra environment variables.
-fn run_env(
-    d: &Path,
-    pg: &TestCluster,
-    env: &[(&str, &str)],
-    args: &[&str],
-) -> std::process::Output {
-    let mut c = offsite(d, pg, args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
 
 const STRAY: &str = "offsite_pitr_left_behind";
 
@@ -36,26 +21,9 @@ fn a_stray_slot_alerts_once_from_the_capture() {
         "CREATE TABLE public.orders (id serial PRIMARY KEY, note text);",
     );
     let d = data.path();
-    let rx = offsite_testkit::WebhookReceiver::start();
-    let hook_url = rx.url("/hook");
-    let var = offsite_core::secrets::env_var_for_key("notify:hook:url");
-    let env = [(var.as_str(), hook_url.as_str())];
-    ok(
-        run_env(
-            d,
-            &pg,
-            &env,
-            &["notify", "add", "hook", "--webhook", &hook_url],
-        ),
-        "notify add",
-    );
-    let events = || -> Vec<serde_json::Value> {
-        rx.requests()
-            .iter()
-            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
-            .filter(|e| e["event"] == "pitr_stray_slot")
-            .collect()
-    };
+    let hook = Hook::added(d, &pg);
+    let env = hook.env();
+    let events = || hook.events("pitr_stray_slot");
     let pass = |what: &str| {
         ok_json(
             run_env(d, &pg, &env, &["--json", "pitr", "run", "shop", "--once"]),

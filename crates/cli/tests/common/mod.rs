@@ -5,6 +5,7 @@
 // Each test binary uses its own part of the runner.
 #![allow(dead_code)]
 
+pub mod hook;
 pub mod pg;
 pub mod pitr;
 

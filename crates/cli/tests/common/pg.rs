@@ -25,6 +25,15 @@ pub fn run(data: &Path, pg: &TestCluster, args: &[&str]) -> Output {
     offsite(data, pg, args).output().unwrap()
 }
 
+/// `offsite args…` with extra environment variables (a secret such as a webhook's URL).
+pub fn run_env(data: &Path, pg: &TestCluster, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut c = offsite(data, pg, args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
 /// Asserts it succeeded (`what` names it).
 pub fn ok(out: Output, what: &str) -> Output {
     assert!(
