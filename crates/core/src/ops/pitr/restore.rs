@@ -364,7 +364,7 @@ pub(crate) async fn run(
             let base =
                 crate::ops::restore::run_within_journaled(engine, req, &job, journal).await?;
             let safety = base.database.and_then(|d| d.safety_backup);
-            replay(
+            let replayed = replay(
                 engine,
                 name,
                 at,
@@ -375,7 +375,16 @@ pub(crate) async fn run(
                 safety,
                 &job.cancel,
             )
-            .await
+            .await;
+            match replayed {
+                // A cancel returns the target to how it was: what the base and the replay
+                // wrote is dropped again, from the journal recorded before the base wrote.
+                Err(e) if e.kind() == ErrorKind::Cancelled => Err(
+                    crate::ops::interrupted::undo_cancelled_replay(engine, &job.id, &target, e)
+                        .await,
+                ),
+                r => r,
+            }
         },
     )
     .await?;
