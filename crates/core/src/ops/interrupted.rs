@@ -76,6 +76,10 @@ struct ReplayUndo {
     undo: crate::postgres::restore::ParallelUndo,
     project: String,
     at: String,
+    /// `--as-role ROLE`: the job's temporary login role (named from the job's id) is dropped
+    /// if the job left it.
+    #[serde(default)]
+    as_role: Option<String>,
 }
 
 /// The journal of a restore to a time (`restore PROJECT --at TIME`): recorded when its base
@@ -92,6 +96,8 @@ pub(crate) struct ReplayJournal {
     pub project: String,
     /// The time restored to, as the plan says it.
     pub at: String,
+    /// `--as-role ROLE`, if given.
+    pub as_role: Option<String>,
 }
 
 impl RecordJournal for ReplayJournal {
@@ -108,6 +114,7 @@ impl RecordJournal for ReplayJournal {
                 undo,
                 project: self.project.clone(),
                 at: self.at.clone(),
+                as_role: self.as_role.clone(),
             })
             .map_err(|e| Error::internal(format!("encoding a replay's journal: {e}")))?;
             let spec = &self.target.spec;
@@ -405,9 +412,26 @@ async fn settle_replay(
         .unwrap_or_default();
     let _unlocked = crate::archive::unlock(&archive, keys);
     let pg_bin = engine.pg_bin();
-    let undone =
-        crate::postgres::restore::undo_interrupted(pg_bin.as_deref(), target, &archive, &undo.undo)
-            .await;
+    // The temporary login role of `--as-role` first (its sessions ended), then what it made.
+    let role_dropped = match &undo.as_role {
+        Some(role) => {
+            let name = crate::postgres::restore::as_role::temp_name(&entry.job_id);
+            crate::postgres::restore::as_role::drop_left(target, &name, role).await
+        }
+        None => Ok(()),
+    };
+    let undone = match role_dropped {
+        Ok(()) => {
+            crate::postgres::restore::undo_interrupted(
+                pg_bin.as_deref(),
+                target,
+                &archive,
+                &undo.undo,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     Ok(match undone {
         Ok(()) => (
             format!(

@@ -351,6 +351,7 @@ pub(crate) async fn run(
                 archive: plan.base_path.clone().into(),
                 project: name.to_string(),
                 at: plan.at.clone(),
+                as_role: as_role.map(|a| a.role.to_string()),
             };
             let journal = crate::postgres::restore::Journal(std::sync::Arc::new(journal));
             let mut req = RestoreRequest::new(
@@ -373,7 +374,7 @@ pub(crate) async fn run(
                 &target,
                 as_role,
                 safety,
-                &job.cancel,
+                (&job.id, &job.cancel),
             )
             .await;
             match replayed {
@@ -402,14 +403,14 @@ async fn replay(
     target: &RestoreTarget,
     as_role: Option<AsRole<'_>>,
     safety: Option<std::path::PathBuf>,
-    cancel: &CancellationToken,
+    (job_id, cancel): (&str, &CancellationToken),
 ) -> Result<PitrRestored> {
     let (spec, password) = (&target.spec, &target.password);
     let keys = crate::ops::encryption::keys_of(engine, name)?;
     let snapshot = XidSnapshot::parse(&plan.snapshot)?;
     // The replay's session: the role of `to`, or a temporary login role acting as `as_role`.
     let temp = match as_role {
-        Some(a) => Some(as_role::begin(target, a.role).await?),
+        Some(a) => Some(as_role::begin(target, a.role, &as_role::temp_name(job_id)).await?),
         None => None,
     };
     let (rspec, rpassword) = match &temp {
