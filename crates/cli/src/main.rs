@@ -504,10 +504,17 @@ fn main() -> ExitCode {
         std::thread::spawn(move || {
             signals.block_on(async move {
                 let mut presses = CtrlC::listen();
-                if presses.next().await {
-                    output::cancelling();
-                    cancel.cancel();
-                    if presses.next().await {
+                // A press after the command's work is committed cancels nothing: it is told so.
+                let mut pressed = 0;
+                while presses.next().await {
+                    if output::too_late() {
+                        continue;
+                    }
+                    pressed += 1;
+                    if pressed == 1 {
+                        output::cancelling();
+                        cancel.cancel();
+                    } else {
                         offsite_core::postgres::process::kill_all_now();
                         output::stopped_at_once();
                         std::process::exit(exit::CANCELLED.into());
@@ -516,8 +523,13 @@ fn main() -> ExitCode {
             })
         });
     }
-    let code = match rt.block_on(run(cli, &out, cancel)) {
-        Ok(code) => code,
+    let code = match rt.block_on(run(cli, &out, cancel.clone())) {
+        Ok(code) => {
+            if cancel.is_cancelled() {
+                output::cancelled_too_late();
+            }
+            code
+        }
         Err(e) => {
             out.error(&e);
             exit_code(&e)

@@ -649,6 +649,36 @@ pub fn cancelling() {
     eprintln!("cancelling… (press Ctrl-C again to stop at once)");
 }
 
+/// What a command whose work is committed says to a Ctrl-C that comes afterwards (set once the
+/// engine has returned its result: cancelling can change nothing any more).
+static COMMITTED: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The command's work is committed (`what`: "the restore is complete"): a Ctrl-C from now on
+/// is told so and cancels nothing (issue 63, item 6).
+pub fn committed(what: &'static str) {
+    let _ = COMMITTED.set(what);
+}
+
+/// A Ctrl-C after the commit: says so and returns true (the command goes on to its report and
+/// exits as the success it is); false before the commit.
+pub fn too_late() -> bool {
+    match COMMITTED.get() {
+        Some(what) => {
+            eprintln!("already committed: {what} (the Ctrl-C came after its commit; nothing was cancelled)");
+            true
+        }
+        None => false,
+    }
+}
+
+/// The command succeeded although a Ctrl-C asked it to cancel: the press came after the point
+/// where cancelling could change anything (said after "cancelling…", which was premature).
+pub fn cancelled_too_late() {
+    if let Some(what) = COMMITTED.get() {
+        eprintln!("already committed: {what} (the Ctrl-C came too late to cancel it)");
+    }
+}
+
 /// The second Ctrl-C: everything was killed where it stood.
 pub fn stopped_at_once() {
     eprintln!(

@@ -270,6 +270,8 @@ pub struct AtInto<'a> {
     pub data_dir: Option<&'a std::path::Path>,
     /// `--as-role ROLE [--no-owner]`: the base restored and the changes replayed as ROLE.
     pub as_role: Option<offsite_core::ops::pitr::restore::AsRole<'a>>,
+    /// The target's password (`--password-stdin`).
+    pub password: Option<String>,
 }
 
 /// `offsite restore PROJECT --at TIME --to TARGET|--to-data-dir PATH [--dry-run]`.
@@ -278,21 +280,21 @@ pub async fn restore_at(
     project: &str,
     at: &str,
     into: AtInto<'_>,
-    password: Option<String>,
     dry_run: bool,
     out: &Out,
+    cancel: &CancellationToken,
 ) -> Result<u8> {
     let AtInto {
         to,
         data_dir,
         as_role,
+        password,
     } = into;
     if as_role.is_some() && data_dir.is_some() {
         return Err(offsite_core::Error::invalid(
             "--as-role restores into a database (--to): a data folder has no roles to act as",
         ));
     }
-    let cancel = &CancellationToken::new();
     let at = parse_time(at)?;
     if dry_run {
         let plan = engine.pitr_plan(project, at).await?;
@@ -318,6 +320,7 @@ pub async fn restore_at(
             ))
         }
     };
+    crate::output::committed(RESTORE_COMPLETE);
     if out.json() {
         out.emit(&r);
     } else {
@@ -345,6 +348,9 @@ pub async fn restore_at(
     }
     Ok(0)
 }
+
+/// What a Ctrl-C that comes after a restore's commit is told (see [`crate::output::committed`]).
+pub const RESTORE_COMPLETE: &str = "the restore is complete";
 
 fn show_plan(out: &Out, p: &PitrPlan) {
     if out.json() {

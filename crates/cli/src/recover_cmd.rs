@@ -94,6 +94,7 @@ pub async fn recover(engine: &Engine, args: RecoverArgs, out: &Out, job: JobStar
     if let Some(id) = &args.undo {
         let password = args.password(true)?;
         let o = engine.recover_undo(id, password, job).await?;
+        crate::output::committed("the undo is complete");
         print_undo(out, &o.report);
         return Ok(0);
     }
@@ -129,6 +130,7 @@ pub async fn recover(engine: &Engine, args: RecoverArgs, out: &Out, job: JobStar
         // Confirmed ahead: one pass, its report says what was written.
         req.dry_run = false;
         let done = engine.recover(req, key, job).await?;
+        crate::output::committed(RECOVERY_COMPLETE);
         print_report(out, &done.report);
         return Ok(0);
     }
@@ -172,9 +174,13 @@ pub async fn recover(engine: &Engine, args: RecoverArgs, out: &Out, job: JobStar
     }
     req.dry_run = false;
     let done = engine.recover(req, key, job).await?;
+    crate::output::committed(RECOVERY_COMPLETE);
     print_report(out, &done.report);
     Ok(0)
 }
+
+/// What a Ctrl-C that comes after a recovery's commit is told (see [`crate::output::committed`]).
+const RECOVERY_COMPLETE: &str = "the recovery is complete";
 
 fn print_report(out: &Out, r: &RecoverReport) {
     if out.json() {

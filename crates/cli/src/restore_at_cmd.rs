@@ -42,7 +42,13 @@ async fn parts_at(engine: &Engine, project: &str, given: &str) -> Result<Vec<Par
 }
 
 /// The request: the project, the time, and each component's target as `restore` takes it.
-pub async fn restore_at(engine: &Engine, args: &RestoreArgs, at: &str, out: &Out) -> Result<u8> {
+pub async fn restore_at(
+    engine: &Engine,
+    args: &RestoreArgs,
+    at: &str,
+    out: &Out,
+    cancel: &CancellationToken,
+) -> Result<u8> {
     let project = args.archive.to_string_lossy().into_owned();
     let at = parse_time(at)?;
     let parts = parts_at(
@@ -88,7 +94,8 @@ pub async fn restore_at(engine: &Engine, args: &RestoreArgs, at: &str, out: &Out
         )
         .with_hint("review with --dry-run, then pass --yes to confirm"));
     }
-    let report = engine.restore_at(req, &CancellationToken::new()).await?;
+    let report = engine.restore_at(req, cancel).await?;
+    crate::output::committed(crate::pitr_cmd::RESTORE_COMPLETE);
     show_report(out, &report);
     Ok(0)
 }

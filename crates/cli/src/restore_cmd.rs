@@ -360,7 +360,7 @@ pub async fn restore(
             }
             // The components chosen: each as it was at TIME (the database from its captured
             // changes, the storage and configuration from their newest backups before TIME).
-            return crate::restore_at_cmd::restore_at(engine, &args, &at, out).await;
+            return crate::restore_at_cmd::restore_at(engine, &args, &at, out, &job.cancel).await;
         }
         let password = if args.password_stdin {
             Some(read_password_stdin()?)
@@ -381,10 +381,11 @@ pub async fn restore(
                         no_owner: args.no_owner,
                     }
                 }),
+                password,
             },
-            password,
             args.dry_run,
             out,
+            &job.cancel,
         )
         .await;
     }
@@ -451,6 +452,8 @@ pub async fn restore(
         }
     }
     let outcome = engine.restore(request, job).await?;
+    // Committed: a Ctrl-C from here on is told so, and changes nothing.
+    crate::output::committed(crate::pitr_cmd::RESTORE_COMPLETE);
     let waited = began.elapsed().saturating_sub(answering);
     print_outcome(out, &outcome, waited);
     Ok(if outcome.report.ok {

@@ -239,3 +239,85 @@ fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
     assert!(took < STOPS_WITHIN, "took {took:?}");
     no_session_left(pg, &db);
 }
+
+/// Issue 63, item 6: a Ctrl-C that comes after the restore committed cancels nothing, says
+/// "already committed: the restore is complete" (not "cancelling…") and the command exits as
+/// the success it is. The event: the first byte of the restore's report on stdout (printed once
+/// the engine has returned), while the rest of the report — far larger than a pipe holds, a line
+/// per table — keeps offsite running until the test reads it.
+#[test]
+fn a_ctrl_c_after_the_restore_committed_says_so_and_exits_as_the_success_it_is() {
+    use std::io::{BufRead, Read};
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("ctrlclate");
+    pg.psql(
+        &db,
+        "DO $$ BEGIN FOR i IN 1..1200 LOOP EXECUTE format('CREATE TABLE public.%I (id int)', \
+         'a_table_whose_name_is_long_enough_to_fill_a_pipe_' || i); END LOOP; END $$;
+         INSERT INTO public.a_table_whose_name_is_long_enough_to_fill_a_pipe_1 VALUES (1);",
+    );
+    let (cli, _pw) = with_password(pg);
+    cli.json(&["project", "add", "ctrlclate", "--db", &pg.url(&db)], 0);
+    let b = cli.json(&["backup", "ctrlclate"], 0);
+    let archive = b["path"].as_str().unwrap().to_string();
+    let dst = pg.unique_db("ctrlclatedst");
+    let mut child = cli
+        .cmd(&[
+            "--json",
+            "restore",
+            &archive,
+            "--to",
+            &pg.url(&dst),
+            "--yes",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, said) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    sigint(&child);
+    // What the Ctrl-C is answered with (before the rest of the report is read).
+    let mut lines = Vec::new();
+    let answer = loop {
+        let line = said
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no answer to the Ctrl-C; stderr: {lines:?}"));
+        lines.push(line.clone());
+        if line.contains("already committed") || line.contains("cancelling") {
+            break line;
+        }
+    };
+    let mut report = first.to_vec();
+    stdout.read_to_end(&mut report).unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    lines.extend(said.try_iter());
+    println!("report: {} bytes; stderr: {lines:?}", report.len());
+    assert!(
+        answer.starts_with("already committed: the restore is complete"),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("cancelling")), "{lines:?}");
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(report["report"]["ok"], true, "{report}");
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT count(*) FROM public.a_table_whose_name_is_long_enough_to_fill_a_pipe_1"
+        ),
+        "1"
+    );
+    let h = cli.json(&["history", "--kind", "restore"], 0);
+    assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
+}

@@ -437,3 +437,123 @@ fn a_replay_killed_part_way_is_interrupted_its_target_emptied_and_the_same_resto
     );
     assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
 }
+
+/// `restore PROJECT --at TIME --as-role ROLE` killed while it replays (through its temporary
+/// login role): the next command finds the job `interrupted`, drops the temporary role it left
+/// on the target's server and what it created, and the same restore works again.
+#[test]
+fn a_replay_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_next_start() {
+    use common::pg::{offsite, ok, ok_json, run, server_now, wait_past};
+    use common::pitr::{project_with, sql};
+    let db = "killasrole";
+    let (pg, data) = project_with(
+        db,
+        "CREATE TABLE public.t (id bigserial PRIMARY KEY, body text);",
+    );
+    let d = data.path();
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    for k in 0..150 {
+        sql(
+            &pg,
+            db,
+            &format!(
+                "INSERT INTO public.t (body) SELECT md5((g + {}) ::text) \
+                 FROM generate_series(1, 1000) g",
+                k * 1000
+            ),
+        );
+    }
+    let at = server_now(&pg);
+    wait_past(&pg, &at);
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    let digest = |dbname: &str| {
+        pg.psql(
+            dbname,
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM public.t",
+        )
+    };
+    let want = digest(db);
+    pg.psql("postgres", "CREATE ROLE killasrole_restorer NOLOGIN");
+    let dst = "killasrole_dst";
+    pg.create_db(dst);
+    pg.psql(
+        "postgres",
+        &format!("ALTER DATABASE {dst} OWNER TO killasrole_restorer"),
+    );
+    let to = pg.url(dst);
+    let restore = [
+        "restore",
+        "shop",
+        "--at",
+        at.as_str(),
+        "--to",
+        to.as_str(),
+        "--as-role",
+        "killasrole_restorer",
+        "--no-owner",
+    ];
+    let temp_roles = || {
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'offsite_restore_%'",
+        )
+    };
+
+    let mut child = offsite(d, &pg, &restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            let mut said = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+            panic!("offsite ended before it was killed (the replay too quick to catch?): {said}");
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "the replay never began"
+        );
+        let n: i64 = pg
+            .try_psql(dst, "SELECT count(*) FROM public.t")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if n > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(&mut child);
+    assert_eq!(
+        temp_roles(),
+        "1",
+        "the killed replay's temporary role is left"
+    );
+
+    let h = ok_json(
+        run(d, &pg, &["--json", "history", "--kind", "restore"]),
+        "history",
+    );
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(
+        job["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("dropped again"),
+        "{job}"
+    );
+    assert_eq!(
+        temp_roles(),
+        "0",
+        "the temporary role is dropped at the next start"
+    );
+    assert_eq!(objects(&pg, dst), 0, "the target is empty again");
+
+    ok(run(d, &pg, &restore), "the same restore again");
+    assert_eq!(digest(dst), want);
+    assert_eq!(temp_roles(), "0");
+}

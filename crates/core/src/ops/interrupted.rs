@@ -76,6 +76,10 @@ struct ReplayUndo {
     undo: crate::postgres::restore::ParallelUndo,
     project: String,
     at: String,
+    /// `--as-role ROLE`: the job's temporary login role (named from the job's id) is dropped
+    /// if the job left it.
+    #[serde(default)]
+    as_role: Option<String>,
 }
 
 /// The journal of a restore to a time (`restore PROJECT --at TIME`): recorded when its base
@@ -92,6 +96,8 @@ pub(crate) struct ReplayJournal {
     pub project: String,
     /// The time restored to, as the plan says it.
     pub at: String,
+    /// `--as-role ROLE`, if given.
+    pub as_role: Option<String>,
 }
 
 impl RecordJournal for ReplayJournal {
@@ -108,6 +114,7 @@ impl RecordJournal for ReplayJournal {
                 undo,
                 project: self.project.clone(),
                 at: self.at.clone(),
+                as_role: self.as_role.clone(),
             })
             .map_err(|e| Error::internal(format!("encoding a replay's journal: {e}")))?;
             let spec = &self.target.spec;
@@ -405,13 +412,32 @@ async fn settle_replay(
         .unwrap_or_default();
     let _unlocked = crate::archive::unlock(&archive, keys);
     let pg_bin = engine.pg_bin();
-    let undone =
-        crate::postgres::restore::undo_interrupted(pg_bin.as_deref(), target, &archive, &undo.undo)
-            .await;
+    // The temporary login role of `--as-role` first (its sessions ended), then what it made.
+    let role_dropped = match &undo.as_role {
+        Some(role) => {
+            let name = crate::postgres::restore::as_role::temp_name(&entry.job_id);
+            crate::postgres::restore::as_role::drop_left(target, &name, role).await
+        }
+        None => Ok(()),
+    };
+    let undone = match role_dropped {
+        Ok(()) => {
+            crate::postgres::restore::undo_interrupted(
+                pg_bin.as_deref(),
+                target,
+                &archive,
+                &undo.undo,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     Ok(match undone {
         Ok(()) => (
             format!(
-                "interrupted (Offsite stopped while it ran): the restore of {} to {} had                  restored its base and part of its changes into {label}; what it had created                  there was dropped again at the next start, so the target is as it was before",
+                "interrupted (Offsite stopped while it ran): the restore of {} to {} had \
+                 restored its base and part of its changes into {label}; what it had created \
+                 there was dropped again at the next start, so the target is as it was before",
                 undo.project, undo.at
             ),
             format!("run the restore again: {again}"),
@@ -419,17 +445,76 @@ async fn settle_replay(
         ),
         Err(e) => (
             format!(
-                "interrupted (Offsite stopped while it ran): {label} may hold the base of the                  restore of {} to {} and part of its changes; Offsite could not drop what it                  created: {}",
+                "interrupted (Offsite stopped while it ran): {label} may hold the base of the \
+                 restore of {} to {} and part of its changes; Offsite could not drop what it \
+                 created: {}",
                 undo.project,
                 undo.at,
                 e.message()
             ),
             format!(
-                "run the same restore again ({again}): it first drops what this one created                  (a URL target's password in PGPASSWORD); or drop and create the database again"
+                "run the same restore again ({again}): it first drops what this one created \
+                 (a URL target's password in PGPASSWORD); or drop and create the database again"
             ),
             false,
         ),
     })
+}
+
+/// A restore to a time cancelled while it replayed (`cancelled`: the replay's error, which
+/// says what the target was left with): what its base and the replay wrote is dropped again
+/// from the job's journal, so the target is as it was before. Returns the error to end the job
+/// with: the cancel and the target as it was, or — when the journal is missing or the drop
+/// fails — `cancelled` with why the target could not be returned.
+pub(crate) async fn undo_cancelled_replay(
+    engine: &Engine,
+    job_id: &str,
+    target: &RestoreTarget,
+    cancelled: Error,
+) -> Error {
+    let entry = match engine.catalog.journal(job_id).await {
+        Ok(Some(e)) if e.work == JournalWork::Replay => e,
+        _ => return cancelled,
+    };
+    let Ok(undo) = serde_json::from_str::<ReplayUndo>(&entry.undo) else {
+        return cancelled;
+    };
+    let archive = PathBuf::from(&entry.archive);
+    let keys = crate::ops::encrypted_read::project_keys_of_archive(engine, &archive)
+        .await
+        .unwrap_or_default();
+    let _unlocked = crate::archive::unlock(&archive, keys);
+    let pg_bin = engine.pg_bin();
+    let undone =
+        crate::postgres::restore::undo_interrupted(pg_bin.as_deref(), target, &archive, &undo.undo)
+            .await;
+    let again = format!(
+        "offsite restore {} --at {} --to {}",
+        shell_word(&undo.project),
+        shell_word(&undo.at),
+        shell_word(&to_of(engine, &entry).await)
+    );
+    match undone {
+        Ok(()) => Error::new(
+            crate::error::ErrorKind::Cancelled,
+            format!(
+                "restoring {} to {} was cancelled while replaying its changes; what it had \
+                 restored into {} (its base and the changes replayed so far) was dropped again, \
+                 so the target is as it was before",
+                undo.project, undo.at, entry.target_label
+            ),
+        )
+        .with_hint(format!("run the restore again when ready: {again}")),
+        Err(u) => {
+            let message = format!(
+                "{} Dropping what it created failed too: {}",
+                cancelled.message(),
+                u.message()
+            );
+            let hint = cancelled.hint().unwrap_or_default().to_string();
+            Error::new(crate::error::ErrorKind::Cancelled, message).with_hint(hint)
+        }
+    }
 }
 
 /// What an interrupted restore left (see the module's description).

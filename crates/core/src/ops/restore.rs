@@ -104,7 +104,7 @@ async fn restore_database_as(
     let Some(role) = &r.as_role else {
         return parts::restore_database(&r.archive, target, opts, &job.reporter, &job.cancel).await;
     };
-    let (as_target, temp) = as_role::begin(target, role).await?;
+    let (as_target, temp) = as_role::begin(target, role, &as_role::temp_name(&job.id)).await?;
     let restored =
         parts::restore_database(&r.archive, &as_target, opts, &job.reporter, &job.cancel).await;
     let ended = as_role::end(target, &temp).await;

@@ -633,13 +633,25 @@ pub(crate) async fn run_with(
     // Set when checking the WAL handed over while recovering failed (a damaged file).
     let fed_failed = Arc::new(AtomicBool::new(false));
     let fed = fed_failed.clone();
+    // A cancel while the throwaway server recovers stops it and removes its folder (the
+    // cluster is dropped on the error): nothing was written anywhere else yet.
+    let stop = cancel.clone();
     let recovered = tokio::task::spawn_blocking(move || {
-        recover(&data_dir, &id, pg_bin.as_deref(), staged, durable, &fed)
+        recover(
+            &data_dir,
+            &id,
+            pg_bin.as_deref(),
+            staged,
+            durable,
+            &fed,
+            &stop,
+        )
     })
     .await
     .map_err(blocking_err)?;
     let (cluster, staged) = match recovered {
         Ok(r) => r,
+        Err(_) if cancel.is_cancelled() => return Err(cancelled_recovering()),
         Err(e) if fed_failed.load(Ordering::Relaxed) => {
             return Err(as_planned(engine, project, at, e).await)
         }
@@ -658,6 +670,10 @@ pub(crate) async fn run_with(
     .await
     .map_err(blocking_err)?;
     let staged = match listed {
+        Ok(_) if cancel.is_cancelled() => {
+            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+            return Err(cancelled_recovering());
+        }
         Ok(s) => s,
         Err(e) => {
             let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
@@ -756,9 +772,20 @@ async fn ended_recovery(spec: &crate::postgres::conn::ConnSpec, root: &Path) -> 
     Ok(())
 }
 
+/// The error of a restore to a time cancelled while its throwaway server recovered.
+fn cancelled_recovering() -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        "cancelled while the throwaway server recovered the base to the time asked for: the \
+         server was stopped and its folder removed; nothing was written to the target",
+    )
+    .with_hint("run the restore again when ready")
+}
+
 /// The throwaway cluster started on the staged base and recovered to the stop (WAL handed
 /// over while recovering, when it is: see [`Staged::handover`]); `fed_failed` set when
-/// checking that WAL failed. Blocking.
+/// checking that WAL failed; `cancel`: a cancel ends the recovery, the server stopped and its
+/// folder removed. Blocking.
 fn recover(
     data_dir: &Path,
     id: &str,
@@ -766,6 +793,7 @@ fn recover(
     mut staged: Staged,
     durable: bool,
     fed_failed: &AtomicBool,
+    cancel: &CancellationToken,
 ) -> Result<(ThrowawayCluster, Staged)> {
     let major = staged.base.major;
     let bins = choose_server_bins(&discover_server_bins(pg_bin), major)?;
@@ -794,6 +822,9 @@ fn recover(
         |data, owner| fill(data, owner, &mut staged, durable),
         RECOVERY_LIMIT,
         |server| {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
             feeding
                 .failed()
                 .inspect_err(|_| fed_failed.store(true, Ordering::Relaxed))?;

@@ -351,6 +351,7 @@ pub(crate) async fn run(
                 archive: plan.base_path.clone().into(),
                 project: name.to_string(),
                 at: plan.at.clone(),
+                as_role: as_role.map(|a| a.role.to_string()),
             };
             let journal = crate::postgres::restore::Journal(std::sync::Arc::new(journal));
             let mut req = RestoreRequest::new(
@@ -364,7 +365,7 @@ pub(crate) async fn run(
             let base =
                 crate::ops::restore::run_within_journaled(engine, req, &job, journal).await?;
             let safety = base.database.and_then(|d| d.safety_backup);
-            replay(
+            let replayed = replay(
                 engine,
                 name,
                 at,
@@ -373,9 +374,18 @@ pub(crate) async fn run(
                 &target,
                 as_role,
                 safety,
-                &job.cancel,
+                (&job.id, &job.cancel),
             )
-            .await
+            .await;
+            match replayed {
+                // A cancel returns the target to how it was: what the base and the replay
+                // wrote is dropped again, from the journal recorded before the base wrote.
+                Err(e) if e.kind() == ErrorKind::Cancelled => Err(
+                    crate::ops::interrupted::undo_cancelled_replay(engine, &job.id, &target, e)
+                        .await,
+                ),
+                r => r,
+            }
         },
     )
     .await?;
@@ -393,14 +403,14 @@ async fn replay(
     target: &RestoreTarget,
     as_role: Option<AsRole<'_>>,
     safety: Option<std::path::PathBuf>,
-    cancel: &CancellationToken,
+    (job_id, cancel): (&str, &CancellationToken),
 ) -> Result<PitrRestored> {
     let (spec, password) = (&target.spec, &target.password);
     let keys = crate::ops::encryption::keys_of(engine, name)?;
     let snapshot = XidSnapshot::parse(&plan.snapshot)?;
     // The replay's session: the role of `to`, or a temporary login role acting as `as_role`.
     let temp = match as_role {
-        Some(a) => Some(as_role::begin(target, a.role).await?),
+        Some(a) => Some(as_role::begin(target, a.role, &as_role::temp_name(job_id)).await?),
         None => None,
     };
     let (rspec, rpassword) = match &temp {

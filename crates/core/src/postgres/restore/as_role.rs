@@ -112,15 +112,30 @@ async fn check_on(conn: &mut sqlx::PgConnection, target: &RestoreTarget, role: &
     Ok(())
 }
 
-/// Check ROLE, create the temporary login role, and return the target to restore through.
-pub async fn begin(target: &RestoreTarget, role: &str) -> Result<(RestoreTarget, TempRole)> {
+/// The name of the temporary login role of job `job_id` (`offsite_restore_` and the job id's
+/// letters and digits): known from the job alone, so the next start of Offsite can drop the
+/// role a killed job left ([`drop_left`]).
+pub fn temp_name(job_id: &str) -> String {
+    let id: String = job_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(40)
+        .collect();
+    format!("offsite_restore_{id}")
+}
+
+/// Check ROLE, create the temporary login role `name` ([`temp_name`]), and return the target
+/// to restore through.
+pub async fn begin(
+    target: &RestoreTarget,
+    role: &str,
+    name: &str,
+) -> Result<(RestoreTarget, TempRole)> {
     let spec = &target.spec;
     let mut conn = spec.connect(target.password.as_deref()).await?;
     check_on(&mut conn, target, role).await?;
-    let name = format!(
-        "offsite_restore_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
+    let name = name.to_string();
     let (create, password) = login_role_sql(&name, false);
     let (n, r) = (quote_ident(&name), quote_ident(role));
     for sql in [
@@ -149,6 +164,28 @@ pub async fn begin(target: &RestoreTarget, role: &str) -> Result<(RestoreTarget,
             role: role.to_string(),
         },
     ))
+}
+
+/// The temporary role `name` a killed job left on the target's server, dropped as [`end`]
+/// drops it (nothing to do when there is none).
+pub async fn drop_left(target: &RestoreTarget, name: &str, role: &str) -> Result<()> {
+    let spec = &target.spec;
+    let mut conn = spec.connect(target.password.as_deref()).await?;
+    let left: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1")
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+    let _ = conn.close().await;
+    if left.is_none() {
+        return Ok(());
+    }
+    let temp = TempRole {
+        name: name.to_string(),
+        role: role.to_string(),
+    };
+    end(target, &temp).await
 }
 
 /// Drop the temporary role (its sessions ended, what it owns in the target database handed to
