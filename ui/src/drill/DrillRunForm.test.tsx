@@ -41,6 +41,8 @@ describe("DrillRunForm", () => {
     render(<DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={true} onRun={() => {}} />);
     expect(screen.getByTestId("drill-run-target")).toHaveAttribute("data-kind", "throwaway");
     expect(screen.getByTestId("drill-run")).toBeDisabled();
+    // Says why beside it (issue 64 item 6).
+    expect(screen.getByTestId("drill-run-why")).toHaveTextContent("A drill of this project is running now.");
     expect(scratchUrlProblem("")).not.toBeNull();
     expect(scratchUrlProblem("mysql://x")).not.toBeNull();
     expect(scratchUrlProblem("postgresql://h/db")).toBeNull();
@@ -79,8 +81,10 @@ describe("DrillRunForm", () => {
         <DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={onRun} windows={windows} />,
       );
       fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: AT_TIME } });
+      expect(screen.queryByTestId("drill-run-why")).toBeNull();
       fireEvent.change(screen.getByTestId("drill-at"), { target: { value: "" } });
       expect(screen.getByTestId("drill-run")).toBeDisabled();
+      expect(screen.getByTestId("drill-run-why")).toHaveTextContent("Enter a date and time to drill.");
       fireEvent.submit(screen.getByTestId("drill-run-form"));
       expect(onRun).not.toHaveBeenCalled();
     });

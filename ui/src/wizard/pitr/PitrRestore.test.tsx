@@ -124,8 +124,11 @@ describe("the restore wizard's point in time", () => {
     expect(screen.getByTestId("pitr-ranges").textContent).toContain(`${localSeconds(Date.parse("2026-11-26T05:00:00Z"))} to ${localSeconds(Date.parse("2026-11-26T07:00:00Z"))}`);
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    // Says why beside it (issue 64 item 6).
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Plan first: it says what this time restores.");
     fireEvent.click(screen.getByTestId("pitr-plan"));
     const words = await screen.findByTestId("pitr-plan-words");
+    expect(screen.queryByTestId("pitr-restore-why")).toBeNull();
     expect(calls.find((c) => c.cmd === "pitr_plan")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" });
     expect(words.textContent).toContain(`Starts from the backup of ${localSeconds("2026-11-26T05:00:00Z")}`);
     expect(words.textContent).toContain("Then replays 17 transactions from 2 change files");
@@ -161,6 +164,7 @@ describe("the restore wizard's point in time", () => {
     const err = await screen.findByTestId("pitr-plan-error");
     expect(err.textContent).toContain("the nearest restorable times are 2026-11-26T07:00:00Z before");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("This time cannot be restored (above).");
     // "Use the end" puts the window's end in the field.
     fireEvent.click(screen.getByTestId("pitr-use-to"));
     expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T07:00:00Z");

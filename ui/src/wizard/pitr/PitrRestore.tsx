@@ -62,7 +62,8 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   };
 
   const to = target.kind === "project" ? target.name : target.url.trim();
-  const canRestore = plan.status === "ok" && to !== "" && run.status === "idle";
+  const restoreWhy = pitrRestoreWhy(at, plan.status, target.kind, to);
+  const canRestore = restoreWhy === null && run.status === "idle";
   /** Start the job for `purpose` and follow it to its end. */
   const start = async (purpose: Purpose) => {
     if (plan.status !== "ok") return;
@@ -253,12 +254,27 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
       )}
       <div className="form-actions">
         <span className="spacer" />
+        {restoreWhy !== null && (
+          <span className="muted small" data-testid="pitr-restore-why">
+            {restoreWhy}
+          </span>
+        )}
         <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => to && void start("restore")} data-testid="pitr-restore-start">
           Restore to this time
         </button>
       </div>
     </div>
   );
+}
+
+/** Why "Restore to this time" waits, said beside it (issue 64 item 6); null: it can start. */
+export function pitrRestoreWhy(at: string | null, plan: "idle" | "loading" | "ok" | "error", target: Target["kind"], to: string): string | null {
+  if (!at) return "Enter a date and time first.";
+  if (plan === "loading") return "Planning…";
+  if (plan === "error") return "This time cannot be restored (above).";
+  if (plan !== "ok") return "Plan first: it says what this time restores.";
+  if (to === "") return target === "url" ? "Enter the connection URL of the database to restore into." : "Choose where to restore.";
+  return null;
 }
 
 /** The engine's plan in words: the base, the change data, where the replay stops. */
