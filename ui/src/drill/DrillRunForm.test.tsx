@@ -69,7 +69,7 @@ describe("DrillRunForm", () => {
       fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: AT_TIME } });
       const field = screen.getByTestId("drill-at") as HTMLInputElement;
       expect(localFieldToUtc(field.value)).toBe("2026-11-26T06:00:00Z");
-      expect(screen.getByTestId("drill-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 → 2026-11-2\d \d\d:00:00/);
+      expect(screen.getByTestId("drill-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 to 2026-11-2\d \d\d:00:00/);
       fireEvent.change(field, { target: { value: "2026-11-26T05:30:15" } });
       fireEvent.click(screen.getByTestId("drill-run"));
       expect(onRun).toHaveBeenCalledWith({ backup: null, target: { kind: "throwaway" }, at: localFieldToUtc("2026-11-26T05:30:15") });

@@ -132,9 +132,12 @@ describe("the restore wizard's point in time", () => {
     expect(calls.find((c) => c.cmd === "pitr_plan")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" });
     expect(words.textContent).toContain(`Starts from the backup of ${localSeconds("2026-11-26T05:00:00Z")}`);
     expect(words.textContent).toContain("Then replays 17 transactions from 2 change files");
-    expect(screen.getByTestId("pitr-plan-stop").textContent).toContain(
-      `committed ${localSeconds("2026-11-26T05:59:58.120Z", true)}, LSN 0/3A0001C8`,
+    // The moment in words, no LSN or fraction (issue 64 item 3); those behind Details.
+    expect(screen.getByTestId("pitr-plan-stop").textContent).toBe(
+      `The last change before ${localSeconds("2026-11-26T06:00:00Z").slice(11)} was at ${localSeconds("2026-11-26T05:59:58.120Z").slice(11)}; the restore stops there`,
     );
+    for (const id of ["pitr-plan-base", "pitr-plan-segments", "pitr-plan-stop"]) expect(screen.getByTestId(id).textContent).not.toMatch(/LSN|\.120|T0\d:|Z\b/);
+    expect(screen.getByTestId("pitr-plan-details").textContent).toContain("LSN): 0/3A0001C8");
     expect(screen.getByTestId("pitr-plan-not-covered").textContent).toContain("public.cache (unlogged table)");
     expect(screen.getByTestId("pitr-target-project-select")).toHaveValue("staging");
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
