@@ -13,7 +13,13 @@ import { toErrorPayload } from "../../ipc/errors";
 import { useStore } from "../../store";
 import { Progress } from "../steps/Progress";
 import { Details } from "../../components/Details";
+import { Stepper } from "../Stepper";
 import { localFieldToUtc, localSeconds, TIME_FORMAT_HINT, toLocalField, windowEndMs, windowStartMs } from "./time";
+
+/** The restore wizard's steps for a point in time, in the same stepper as a backup's. */
+const PITR_STEPS = ["moment", "target", "run", "report"] as const;
+type PitrStep = (typeof PITR_STEPS)[number];
+const PITR_STEP_TITLES: Record<PitrStep, string> = { moment: "Choose the moment", target: "Where to restore", run: "Restore", report: "Report" };
 
 type Target = { kind: "project"; name: string } | { kind: "url"; url: string; password: string };
 /** What the job is for: a restore, or the state made to look inside. */
@@ -106,9 +112,12 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
     if (!(await store.cancel(run.jobId))) setRun((r) => (r.status === "running" ? { ...r, cancelling: false } : r));
   };
 
+  const current: PitrStep = run.status === "running" ? "run" : run.status === "done" ? "report" : plan.status === "ok" ? "target" : "moment";
+  const stepper = <Stepper steps={PITR_STEPS} titles={PITR_STEP_TITLES} current={current} prefix="pitr" />;
   if (run.status === "running")
     return (
       <div data-testid="pitr-running">
+        {stepper}
         <Progress progress={run.progress} />
         <button type="button" className="btn" disabled={!run.jobId || run.cancelling} onClick={() => void cancel()} data-testid="pitr-cancel">
           {run.cancelling ? "Cancelling…" : "Cancel"}
@@ -118,6 +127,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   if (run.status === "done")
     return (
       <div data-testid="pitr-report">
+        {stepper}
         {run.restored ? (
           <div className="notice notice-ok" role="status">
             <p className="notice-title" data-testid="pitr-report-title">
@@ -145,6 +155,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
 
   return (
     <div data-testid="pitr-restore">
+      {stepper}
       <div className="field">
         <label htmlFor="pitr-at">Date and time ({localZoneLabel()})</label>
         {/* The app's one date format, typed (issue 64 item 3: a datetime-local field showed the system's "11/28/2026, 12:30:34"). */}
