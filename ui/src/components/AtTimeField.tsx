@@ -42,7 +42,7 @@ export function AtTimeField({ label, value, onChange, windows, testId, className
         aria-describedby={`${testId}-windows`}
       />{" "}
       <span id={`${testId}-windows`} className="small muted" data-testid={`${testId}-windows`}>
-        restorable {windows.map((w) => `${localSeconds(windowStartMs(w.from))} to ${localSeconds(windowEndMs(w.to))}`).join("; ")}
+        restorable {windows.map((w) => `${localSeconds(windowStartMs(w.from, w.to))} to ${localSeconds(windowEndMs(w.to))}`).join("; ")}
       </span>
     </label>
   );

@@ -180,8 +180,8 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
       <ul className="small" data-testid="pitr-ranges">
         {windows.map((w) => (
           <li key={`${w.chain_id}-${w.from}`}>
-            {localSeconds(windowStartMs(w.from))} to {localSeconds(windowEndMs(w.to))}{" "}
-            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowStartMs(w.from)))} data-testid="pitr-use-from">
+            {localSeconds(windowStartMs(w.from, w.to))} to {localSeconds(windowEndMs(w.to))}{" "}
+            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowStartMs(w.from, w.to)))} data-testid="pitr-use-from">
               Use the start
             </button>
             <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowEndMs(w.to)))} data-testid="pitr-use-to">

@@ -26,5 +26,10 @@ describe("the point-in-time field", () => {
     const to = Date.parse("2026-11-28T12:30:34Z") * 1000 + 78_963;
     expect(windowStartMs(from)).toBe(Date.parse("2026-11-28T12:30:33Z"));
     expect(windowEndMs(to)).toBe(Date.parse("2026-11-28T12:30:34Z"));
+    expect(windowStartMs(from, to)).toBe(Date.parse("2026-11-28T12:30:33Z"));
+    // A window inside one second starts at that second, never after its end (e2e pitr-01).
+    const within = Date.parse("2026-11-28T19:15:43Z") * 1000;
+    expect(windowStartMs(within + 200_000, within + 900_000)).toBe(Date.parse("2026-11-28T19:15:43Z"));
+    expect(windowEndMs(within + 900_000)).toBe(Date.parse("2026-11-28T19:15:43Z"));
   });
 });

@@ -27,9 +27,14 @@ export function toLocalField(ms: number): string {
 /** The field's hint: the one format it takes. */
 export const TIME_FORMAT_HINT = "YYYY-MM-DD HH:MM:SS";
 
-/** A restorable window's first whole second (µs in, ms out: the start rounded up, so restorable). */
-export function windowStartMs(fromUs: number): number {
-  return Math.ceil(fromUs / 1_000_000) * 1000;
+/**
+ * A restorable window's first whole second (µs in, ms out: the start rounded up, so restorable).
+ * A window that holds no whole second yet (it began at 19:15:43.2 and reaches 19:15:43.9) starts
+ * at its own second, never after its end (e2e pitr-01 said "from 19:15:44 to 19:15:43").
+ */
+export function windowStartMs(fromUs: number, toUs?: number): number {
+  const up = Math.ceil(fromUs / 1_000_000) * 1000;
+  return toUs !== undefined && up > windowEndMs(toUs) ? Math.floor(fromUs / 1_000_000) * 1000 : up;
 }
 
 /** A restorable window's last whole second (µs in, ms out: the end rounded down). */
