@@ -8,6 +8,7 @@
 //! it, and `job-finished` is always emitted exactly once per started job, also when the job
 //! fails before it could begin (unknown project, another job running on it).
 
+use crate::job_steps::RunningJob;
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::drill::DrillReport;
@@ -308,6 +309,9 @@ type FinishedHook = Arc<dyn Fn(&JobDone) + Send + Sync>;
 pub struct JobRegistry {
     running: Mutex<HashMap<String, CancellationToken>>,
     on_finished: Mutex<Vec<FinishedHook>>,
+    /// What each job started by [`spawn_job`] is and the phases it reported, in the order the
+    /// jobs started: the tray names the running job and its step (issue 64 item 6).
+    live: Mutex<Vec<(String, RunningJob)>>,
 }
 
 impl JobRegistry {
@@ -358,6 +362,50 @@ impl JobRegistry {
 
     pub fn remove(&self, job_id: &str) {
         self.map().remove(job_id);
+        self.live_jobs().retain(|(id, _)| id != job_id);
+    }
+
+    fn live_jobs(&self) -> std::sync::MutexGuard<'_, Vec<(String, RunningJob)>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remember what job `job_id` is (before its first report).
+    fn started(&self, job_id: &str, kind: JobKind, subject: &JobSubject) {
+        let about = subject
+            .project
+            .clone()
+            .unwrap_or_else(|| subject.label.clone());
+        self.live_jobs().push((
+            job_id.to_string(),
+            RunningJob {
+                kind,
+                subject: about,
+                phase: None,
+                reached: Vec::new(),
+            },
+        ));
+    }
+
+    /// A job reported `phase`: true when it is a new one (the tray's step may change).
+    fn progressed(&self, job_id: &str, phase: Phase) -> bool {
+        let mut live = self.live_jobs();
+        let Some((_, job)) = live.iter_mut().find(|(id, _)| id == job_id) else {
+            return false;
+        };
+        if job.phase == Some(phase) {
+            return false;
+        }
+        if let Some(before) = job.phase.replace(phase) {
+            if !job.reached.contains(&before) {
+                job.reached.push(before);
+            }
+        }
+        true
+    }
+
+    /// The jobs this app runs now with their phases, oldest first, by id.
+    pub fn live(&self) -> Vec<(String, RunningJob)> {
+        self.live_jobs().clone()
     }
 
     /// Ask every running job to stop (quitting the app); returns how many were asked.
@@ -390,6 +438,12 @@ impl<R: Runtime> Progress for EventProgress<R> {
     fn report(&self, update: &ProgressUpdate) {
         // A window that went away cannot receive it; the job goes on.
         let _ = JobProgress::from(update).emit(&self.app);
+        use tauri::Manager;
+        if let Some(registry) = self.app.try_state::<JobRegistry>() {
+            if registry.progressed(&update.job_id, update.phase) {
+                crate::tray::refresh_soon(&self.app);
+            }
+        }
     }
 }
 
@@ -411,6 +465,8 @@ where
 {
     use tauri::Manager;
     let (job_id, token) = registry.register();
+    registry.started(&job_id, kind, &subject);
+    crate::tray::refresh_soon(&app);
     let id = job_id.clone();
     let sink: Arc<dyn Progress> = Arc::new(EventProgress::new(app.clone()));
     let started = Instant::now();

@@ -8,6 +8,7 @@
 mod changes;
 mod commands;
 mod desktop;
+pub mod job_steps;
 mod jobs;
 pub mod notify;
 pub mod resume;

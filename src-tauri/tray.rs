@@ -8,6 +8,7 @@
 //! window quits as usual (see `desktop.rs`).
 
 use crate::commands;
+use crate::job_steps::{running_line, RunningJob};
 use crate::jobs::JobRegistry;
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord, JobState};
@@ -122,6 +123,32 @@ pub fn look(overview: Option<&HealthOverview>, schedules: &str) -> TrayLook {
     }
 }
 
+/// The look with the running jobs first in its tooltip ("Backing up shop — step 2 of 3:
+/// Compress · …", issue 64 item 6: the tray tells a job runs and where it is, the job panel's
+/// steps, [`crate::job_steps`]).
+pub fn with_running(mut look: TrayLook, running: &[RunningJob]) -> TrayLook {
+    if let Some(line) = running_line(running) {
+        look.tooltip = format!("{line} · {}", look.tooltip);
+    }
+    look
+}
+
+/// The jobs that run now, for the tooltip: those this app runs, with their phases (oldest
+/// first), then those the catalog says run elsewhere (a scheduled run, the command line), by
+/// project, without a step.
+fn running_jobs(
+    live: Vec<(String, RunningJob)>,
+    elsewhere: Vec<(String, RunningJob)>,
+) -> Vec<RunningJob> {
+    let mut out: Vec<(String, RunningJob)> = live;
+    for (id, job) in elsewhere {
+        if !out.iter().any(|(known, _)| *known == id) {
+            out.push((id, job));
+        }
+    }
+    out.into_iter().map(|(_, job)| job).collect()
+}
+
 /// The tooltip: how many projects are overdue, else the next scheduled run.
 pub fn tooltip(statuses: &[ProjectStatus], paused_until: Option<&str>) -> String {
     let overdue = statuses.iter().filter(|s| s.overdue).count();
@@ -227,17 +254,20 @@ pub fn checklist_part(h: Option<&offsite_core::health::ProjectHealth>) -> String
     }
 }
 
-/// The per-project lines, from the catalog (an engine that did not open: none).
-async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)> {
+/// The per-project lines, from the catalog (an engine that did not open: none), and the jobs
+/// the catalog says are running (by id).
+async fn project_labels<R: Runtime>(
+    app: &AppHandle<R>,
+) -> (Vec<(String, String)>, Vec<(String, RunningJob)>) {
     let shell = app.state::<Shell>();
     let Ok(engine) = shell.engine() else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let summaries = match engine.project_summaries().await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("warning: tray: could not list the projects: {e}");
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
     let statuses: Vec<ProjectStatus> = app
@@ -246,9 +276,24 @@ async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)>
         .unwrap_or_default();
     let health = engine.health(None).await.unwrap_or_default();
     let mut out = Vec::new();
+    let mut running = Vec::new();
     for summary in summaries {
         let name = summary.project.name.clone();
         let jobs = engine.jobs(Some(&name), 50).await.unwrap_or_default();
+        for j in jobs
+            .iter()
+            .filter(|j| matches!(j.state, JobState::Running | JobState::Cancelling))
+        {
+            running.push((
+                j.id.clone(),
+                RunningJob {
+                    kind: j.kind,
+                    subject: name.clone(),
+                    phase: None,
+                    reached: Vec::new(),
+                },
+            ));
+        }
         let last = jobs.iter().find(|j| j.kind == JobKind::Backup);
         let status = statuses.iter().find(|s| s.name == name);
         let h = health.iter().find(|h| h.project == name);
@@ -262,7 +307,7 @@ async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)>
             ),
         ));
     }
-    out
+    (out, running)
 }
 
 /// The tooltip and whether schedules are paused, from the catalog and the scheduler's state.
@@ -387,11 +432,18 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
         let Some(tray) = app.tray_by_id(TRAY_ID) else {
             return;
         };
-        let projects = project_labels(&app).await;
+        let (projects, elsewhere) = project_labels(&app).await;
         let (tip, paused) = schedule_summary(&app).await;
         let overview = health_overview(&app).await;
+        let live = app
+            .try_state::<JobRegistry>()
+            .map(|r| r.live())
+            .unwrap_or_default();
         let now = Shown {
-            look: look(overview.as_ref(), &tip),
+            look: with_running(
+                look(overview.as_ref(), &tip),
+                &running_jobs(live, elsewhere),
+            ),
             projects,
             paused,
         };
@@ -757,6 +809,50 @@ mod tests {
                 icon: TrayIcon::Plain,
                 tooltip: "Offsite".into(),
             }
+        );
+    }
+
+    #[test]
+    fn the_tooltip_names_the_running_job_and_its_step_first() {
+        use offsite_core::progress::Phase;
+        let base = TrayLook {
+            icon: TrayIcon::Protected,
+            tooltip: "Nothing needs you · 1 of 1 protected — Offsite".into(),
+        };
+        assert_eq!(with_running(base.clone(), &[]), base);
+        let job = |kind, subject: &str, phase| RunningJob {
+            kind,
+            subject: subject.into(),
+            phase,
+            reached: Vec::new(),
+        };
+        // This app's backup (with its phase) and the same job as the catalog lists it: once, with
+        // its step; a scheduled verify of another project after it.
+        let live = vec![(
+            "j1".to_string(),
+            job(JobKind::Backup, "shop", Some(Phase::Dumping)),
+        )];
+        let elsewhere = vec![
+            ("j1".to_string(), job(JobKind::Backup, "shop", None)),
+            ("j2".to_string(), job(JobKind::Verify, "blog", None)),
+        ];
+        let running = running_jobs(live, elsewhere);
+        assert_eq!(running.len(), 2);
+        assert_eq!(
+            with_running(base.clone(), &running).tooltip,
+            "Backing up shop — step 1 of 3: Dump (and 1 more job) · Nothing needs you · 1 of 1 protected — Offsite"
+        );
+        // Run elsewhere only: named, no step.
+        assert_eq!(
+            with_running(
+                base,
+                &running_jobs(
+                    Vec::new(),
+                    vec![("j3".into(), job(JobKind::Backup, "shop", None))]
+                )
+            )
+            .tooltip,
+            "Backing up shop · Nothing needs you · 1 of 1 protected — Offsite"
         );
     }
 

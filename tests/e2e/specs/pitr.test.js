@@ -17,7 +17,7 @@ import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
 const DB = "pitrshop";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Types `value` into the field `id` as React sees typing (a datetime-local field takes no keys here). */
+/** Puts `value` into the field `id` as React sees typing (one event, not a key at a time). */
 async function setField(app, id, value) {
   await app.browser.execute(
     (testId, v) => {
@@ -97,9 +97,11 @@ describe("a point in time in the app", () => {
       await $("wizard-mode-time").waitForDisplayed({ timeout: 30_000 });
       await $("wizard-mode-time").click();
       await $("pitr-at").waitForDisplayed({ timeout: 10_000 });
-      await setField(app, "pitr-at", second);
-      // A datetime-local field leaves out ":00" seconds.
-      assert.equal((await $("pitr-at").getValue()).replace(/^(\d{4}-\d\d-\d\dT\d\d:\d\d)$/, "$1:00"), second);
+      // The field starts at the newest restorable second, in the app's one date format (issue 64
+      // item 3: no system date format, no "T", no fraction); the second is typed the same way.
+      assert.match(await $("pitr-at").getValue(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      await setField(app, "pitr-at", second.replace("T", " "));
+      assert.equal(await $("pitr-at").getValue(), second.replace("T", " "));
       await $("pitr-plan").click();
       await $("pitr-plan-words").waitForDisplayed({ timeout: 60_000 });
       assert.match(await $("pitr-plan-segments").getText(), /Then replays 1 transaction/);
@@ -144,7 +146,7 @@ describe("a point in time in the app", () => {
       });
       await $("diff-from").selectByAttribute("value", "@time");
       await $("diff-at").waitForDisplayed({ timeout: 10_000 });
-      await setField(app, "diff-at", second);
+      await setField(app, "diff-at", second.replace("T", " "));
       await $("diff-to").selectByAttribute("value", `${DB}:live`);
       await $("diff-compare").click();
       const compared = await until(
@@ -175,7 +177,7 @@ describe("a point in time in the app", () => {
       });
       await $("drill-backup").selectByAttribute("value", "@time");
       await $("drill-at").waitForDisplayed({ timeout: 10_000 });
-      await setField(app, "drill-at", second);
+      await setField(app, "drill-at", second.replace("T", " "));
       await $("drill-run").click();
       const drilled = await until(
         app.browser,
@@ -196,7 +198,9 @@ describe("a point in time in the app", () => {
       const atCheck = await app.browser.$('[data-testid="drill-check"][data-check="point_in_time"]');
       assert.ok(await atCheck.isExisting(), "the report's point-in-time check");
       const atText = await atCheck.getText();
-      assert.ok(atText.includes(second), `the check names ${second}: ${atText}`);
+      // In the app's date format (TZ=UTC here), without ids, fractions or log positions (issue 64 item 3).
+      assert.ok(atText.includes(second.replace("T", " ")), `the check names ${second}: ${atText}`);
+      assert.doesNotMatch(atText, /[0-9a-f]{8}-[0-9a-f]{4}-|LSN|\d{2}:\d{2}:\d{2}\.\d|T\d{2}:\d{2}/, atText);
       assert.equal(states(app.dataDir).length, 0, "the drill's state removed");
       offsite("pitr", "disable", DB);
     } finally {

@@ -32,3 +32,41 @@ export function ShortHashes({ text }: { text: string }) {
     </>
   );
 }
+
+// The engine's sentences in a report (a drill's checks), read by a person (issue 64 item 3,
+// pitr-05: "base c39820ee-144f-… (taken 2026-11-28T12:30:32.231895Z) … (LSN 0/2DDDAA0)"): times in
+// the app's date format (local, to the second), ids and log positions left out of the sentence,
+// generated names shortened. The engine's own text stays whole in the element's title and in the
+// saved report.
+const RFC3339 = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
+const UUID = /\s?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+const LSN = /(?:,\s*| \()LSN [0-9A-F]+\/[0-9A-F]+\)?/g;
+const GENERATED_NAME = /\b([a-z][a-z_]*_)([a-z]{0,2})([0-9a-f]{16,})\b/g;
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "2026-11-28T12:30:32.231895Z" → "2026-11-28 12:30:32" in this computer's zone. */
+function localTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** The sentence as a person reads it (see above); hashes are shortened by [`ShortHashes`]. */
+export function readableText(text: string): string {
+  return text
+    .replace(LSN, "")
+    .replace(UUID, "")
+    .replace(RFC3339, localTime)
+    .replace(GENERATED_NAME, (_m, prefix: string, tag: string, hex: string) => `${prefix}${tag}${hex.slice(0, 6)}…`);
+}
+
+/** An engine sentence of a report, readable (see [`readableText`]), the original in its title. */
+export function ReportText({ text }: { text: string }) {
+  const readable = readableText(text);
+  return (
+    <span title={readable === text ? undefined : text} data-engine-text={text}>
+      <ShortHashes text={readable} />
+    </span>
+  );
+}

@@ -2,39 +2,21 @@
 // reports phases (connecting, dumping, globals, packing, syncing, verifying, copying…); a person
 // reads a few steps, the one the job is on, and which are done. One table per kind of job.
 import type { JobKind, Phase } from "../bindings";
+import table from "./jobSteps.json";
 
 export type StepState = "done" | "current" | "todo";
 export type JobStep = { id: string; label: string; state: StepState };
 
 type StepDef = { id: string; label: string; phases: Phase[]; /** Shown only once reached (a job may skip it). */ optional?: boolean };
 
-const BACKUP: StepDef[] = [
-  { id: "dump", label: "Dump", phases: ["connecting", "counting", "dumping", "globals", "downloading"] },
-  { id: "compress", label: "Compress", phases: ["packing", "syncing"] },
-  { id: "verify", label: "Verify", phases: ["verifying"] },
-  // Only a project with destinations copies: the step is named once the job reaches it.
-  { id: "copy", label: "Copy", phases: ["copying"], optional: true },
-];
-
+// The table is the desktop shell's (src-tauri/job_steps.rs, which the tray's tooltip says from):
+// written to jobSteps.json and checked there, so the panel and the tray name the same steps.
+const TABLE = table as unknown as Record<"backup" | "server_backup" | "restore" | "import", StepDef[]>;
+const BACKUP = TABLE.backup;
 /** A backup made by the project's backup server: made there, downloaded, checked here. */
-const SERVER_BACKUP: StepDef[] = [
-  { id: "server", label: "On the server", phases: ["connecting", "on_server", "server_step"] },
-  { id: "download", label: "Download", phases: ["downloading"] },
-  { id: "verify", label: "Verify", phases: ["verifying"] },
-  { id: "copy", label: "Copy", phases: ["copying"], optional: true },
-];
-
-const RESTORE: StepDef[] = [
-  { id: "plan", label: "Plan", phases: ["connecting", "planning", "verifying"] },
-  { id: "safety", label: "Safety backup", phases: ["safety_backup", "dumping", "packing", "syncing"], optional: true },
-  { id: "restore", label: "Restore", phases: ["restoring", "downloading"] },
-  { id: "check", label: "Check", phases: ["validating"] },
-];
-
-const IMPORT: StepDef[] = [
-  { id: "read", label: "Read", phases: ["planning", "verifying", "connecting"] },
-  { id: "compress", label: "Compress", phases: ["packing", "syncing"] },
-];
+const SERVER_BACKUP = TABLE.server_backup;
+const RESTORE = TABLE.restore;
+const IMPORT = TABLE.import;
 
 const STEPS: Partial<Record<JobKind, StepDef[]>> = { backup: BACKUP, restore: RESTORE, import: IMPORT };
 

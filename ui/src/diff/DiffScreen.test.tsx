@@ -253,7 +253,7 @@ describe("DiffScreen", () => {
       // The time field starts at the newest restorable moment (local time), the windows beside it.
       const field = screen.getByTestId("diff-at") as HTMLInputElement;
       expect(localFieldToUtc(field.value)).toBe("2026-11-26T06:00:00Z");
-      expect(screen.getByTestId("diff-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 → 2026-11-2\d \d\d:00:00/);
+      expect(screen.getByTestId("diff-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 to 2026-11-2\d \d\d:00:00/);
       fireEvent.change(field, { target: { value: "" } });
       expect(screen.getByTestId("diff-compare")).toBeDisabled();
       const local = (iso: string) => {

@@ -1,7 +1,7 @@
 // One drill's report as an auditor reads it: the verdict, what was restored where and by whom,
 // and every check with what was expected, what was found and its status. "Save report…" writes
 // the signed printable page; the signature line says whether the report verifies.
-import { ShortHashes } from "../components/ShortHashes";
+import { ReportText } from "../components/ShortHashes";
 import type { DrillReport } from "../bindings";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -127,11 +127,15 @@ export function DrillReportView({ report, names = new Map(), signature, save = {
           {report.checks.map((c) => (
             <tr key={c.id} data-testid="drill-check" data-check={c.id} data-status={c.status}>
               <td>
-                {c.title}
-                {c.detail && <div className="small muted" data-testid="drill-check-detail">{c.detail}</div>}
+                <ReportText text={c.title} />
+                {c.detail && (
+                  <div className="small muted" data-testid="drill-check-detail">
+                    <ReportText text={c.detail} />
+                  </div>
+                )}
               </td>
-              <td className="mono small">{c.expected ? <ShortHashes text={c.expected} /> : "—"}</td>
-              <td className="mono small">{c.actual ? <ShortHashes text={c.actual} /> : "—"}</td>
+              <td className="small">{c.expected ? <ReportText text={c.expected} /> : "—"}</td>
+              <td className="small">{c.actual ? <ReportText text={c.actual} /> : "—"}</td>
               <td className={`state-${c.status === "passed" ? "succeeded" : c.status === "failed" ? "failed" : "other"}`}>
                 {CHECK_STATUS_LABEL[c.status]}
               </td>

@@ -41,6 +41,8 @@ describe("DrillRunForm", () => {
     render(<DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={true} onRun={() => {}} />);
     expect(screen.getByTestId("drill-run-target")).toHaveAttribute("data-kind", "throwaway");
     expect(screen.getByTestId("drill-run")).toBeDisabled();
+    // Says why beside it (issue 64 item 6).
+    expect(screen.getByTestId("drill-run-why")).toHaveTextContent("A drill of this project is running now.");
     expect(scratchUrlProblem("")).not.toBeNull();
     expect(scratchUrlProblem("mysql://x")).not.toBeNull();
     expect(scratchUrlProblem("postgresql://h/db")).toBeNull();
@@ -67,7 +69,7 @@ describe("DrillRunForm", () => {
       fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: AT_TIME } });
       const field = screen.getByTestId("drill-at") as HTMLInputElement;
       expect(localFieldToUtc(field.value)).toBe("2026-11-26T06:00:00Z");
-      expect(screen.getByTestId("drill-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 → 2026-11-2\d \d\d:00:00/);
+      expect(screen.getByTestId("drill-at-windows")).toHaveTextContent(/restorable 2026-11-2\d \d\d:00:00 to 2026-11-2\d \d\d:00:00/);
       fireEvent.change(field, { target: { value: "2026-11-26T05:30:15" } });
       fireEvent.click(screen.getByTestId("drill-run"));
       expect(onRun).toHaveBeenCalledWith({ backup: null, target: { kind: "throwaway" }, at: localFieldToUtc("2026-11-26T05:30:15") });
@@ -79,8 +81,10 @@ describe("DrillRunForm", () => {
         <DrillRunForm backups={backups} defaultTarget={{ kind: "throwaway" }} running={false} onRun={onRun} windows={windows} />,
       );
       fireEvent.change(screen.getByTestId("drill-backup"), { target: { value: AT_TIME } });
+      expect(screen.queryByTestId("drill-run-why")).toBeNull();
       fireEvent.change(screen.getByTestId("drill-at"), { target: { value: "" } });
       expect(screen.getByTestId("drill-run")).toBeDisabled();
+      expect(screen.getByTestId("drill-run-why")).toHaveTextContent("Enter a date and time to drill.");
       fireEvent.submit(screen.getByTestId("drill-run-form"));
       expect(onRun).not.toHaveBeenCalled();
     });

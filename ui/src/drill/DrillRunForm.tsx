@@ -41,6 +41,13 @@ export function scratchUrlProblem(url: string): string | null {
   return null;
 }
 
+/** Why "Run drill now" waits, said beside it (issue 64 item 6); null: it can run. */
+export function drillRunWhy(running: boolean, atTime: boolean, at: string | null): string | null {
+  if (running) return "A drill of this project is running now.";
+  if (atTime && !at) return "Enter a date and time to drill.";
+  return null;
+}
+
 export function DrillRunForm({ backups, defaultTarget, running, onRun, windows = [] }: Props) {
   const [backup, setBackup] = useState<string>("");
   const [atField, setAtField] = useState("");
@@ -54,6 +61,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun, windows =
   // One choice of where drills restore, the drill settings' (issue 44: the page asked "This drill
   // restores into" and "Scheduled drills restore into" with the same two radios).
   const target = defaultTarget;
+  const why = drillRunWhy(running, atTime, at);
   return (
     <form
       className="form drill-run"
@@ -97,7 +105,12 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun, windows =
         , as the drill settings below say; scheduled drills use the same.
       </p>
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={running || (atTime && !at)} data-testid="drill-run">
+        {why !== null && (
+          <span className="muted small" data-testid="drill-run-why">
+            {why}
+          </span>
+        )}
+        <button type="submit" className="btn btn-primary" disabled={why !== null} data-testid="drill-run">
           {running ? "Drill running…" : "Run drill now"}
         </button>
       </div>

@@ -20,7 +20,6 @@ import {
   runChoices,
   STEP_TITLES,
   STEPS,
-  stepIndex,
   type WizardState,
 } from "./steps";
 import { restoreButtonLabel } from "./destructive";
@@ -33,6 +32,7 @@ import { TargetStep } from "./steps/TargetStep";
 import { VerifyStep } from "./steps/VerifyStep";
 import { useBackups, useProjects, useStore } from "../store";
 import { PitrRestore } from "./pitr/PitrRestore";
+import { Stepper } from "./Stepper";
 import { useFitToViewport } from "../components/useFitToViewport";
 import { formatTime } from "../components/format";
 import { archiveComponents, defaultStorage } from "./steps/ComponentsRestore";
@@ -316,18 +316,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
         </div>
       ) : (
       <>
-      <ol className="wizard-steps" aria-label="Steps" data-testid="wizard-steps">
-        {STEPS.map((st, i) => (
-          <li
-            key={st}
-            className={`wizard-step${st === step ? " wizard-step-current" : ""}${i < stepIndex(step) ? " wizard-step-done" : ""}`}
-            aria-current={st === step ? "step" : undefined}
-            data-testid={`wizard-step-${st}`}
-          >
-            <span className="wizard-step-num">{i + 1}</span> {STEP_TITLES[st]}
-          </li>
-        ))}
-      </ol>
+      <Stepper steps={STEPS} titles={STEP_TITLES} current={step} prefix="wizard" />
 
       <form ref={body} className="panel wizard-body scroll-panel" onSubmit={onSubmit} noValidate data-testid={`wizard-${step}`}>
         {/* The step scrolls in a box of its own that ends where the buttons begin (issue 44,

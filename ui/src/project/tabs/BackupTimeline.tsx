@@ -271,6 +271,12 @@ function TimelineRow({ b, seconds, removal, removalShort, proven, menuOpen, onMe
                 data-testid={`backup-row-${a.id}`}
               >
                 {a.label}
+                {/* A disabled action says why, beside it (issue 64 item 6). */}
+                {a.disabledWhy !== null && (
+                  <span className="split-why" data-testid={`backup-row-${a.id}-why`}>
+                    {a.disabledWhy}
+                  </span>
+                )}
               </button>
             ))}
           </div>

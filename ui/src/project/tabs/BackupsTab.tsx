@@ -214,6 +214,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
                   );
                 })}
               </div>
+              <SideWhy actions={(["verify", "browse", "show", "delete"] as const).map((id) => act(current, id))} />
               <BackupContents backup={current} />
               <SelectedBackupWhere data={protection} backup={current} />
             </>
@@ -222,6 +223,25 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
         )}
       </div>
     </div>
+  );
+}
+
+/** Why the side panel's disabled buttons wait, under them (issue 64 item 6: a disabled button
+ * says why beside it, not only in a tooltip). One line per reason: "Verify: being verified now". */
+function SideWhy({ actions }: { actions: (RowAction | undefined)[] }) {
+  const waiting = actions.filter((a): a is RowAction & { disabledWhy: string } => a !== undefined && a.disabledWhy !== null);
+  if (waiting.length === 0) return null;
+  // Actions that wait for the same reason are named together ("Verify, Look inside: the file is missing").
+  const byWhy = new Map<string, string[]>();
+  for (const a of waiting) byWhy.set(a.disabledWhy, [...(byWhy.get(a.disabledWhy) ?? []), a.label.replace(/…$/, "")]);
+  return (
+    <ul className="small muted tl-side-why" data-testid="backup-side-why">
+      {[...byWhy].map(([why, labels]) => (
+        <li key={why}>
+          {labels.join(", ")}: {why.charAt(0).toLowerCase() + why.slice(1)}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -1,3 +1,4 @@
+import { localSeconds } from "../../wizard/pitr/time";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
@@ -111,8 +112,10 @@ describe("PitrCard", () => {
     await screen.findByTestId("pitr-on");
     expect(screen.getAllByTestId("pitr-window")).toHaveLength(2);
     const list = screen.getByTestId("pitr-window-list").textContent ?? "";
-    expect(list).toContain("Restorable from 08:00:00 to 09:00:00");
-    expect(list).toContain("Restorable from 09:05:00 to 11:59:56");
+    // The app's date format, local, to the second: no RFC 3339, no fraction, no "Z" (issue 64 item 3).
+    expect(list).toContain(`Restorable from ${localSeconds(Date.parse("2026-11-26T08:00:00Z"))} to ${localSeconds(Date.parse("2026-11-26T09:00:00Z"))}`);
+    expect(list).toContain(`Restorable from ${localSeconds(Date.parse("2026-11-26T09:05:00Z"))} to ${localSeconds(Date.parse("2026-11-26T11:59:56Z"))}`);
+    expect(list).not.toMatch(/\d{2}:\d{2}:\d{2}\.\d|Z\b|T\d{2}:/);
     expect(screen.getByTestId("pitr-break").textContent).toContain("the captured tables' definitions changed (DDL)");
     expect(screen.queryByTestId("pitr-behind")).toBeNull();
     const lag = screen.getByTestId("pitr-lag");
@@ -139,7 +142,7 @@ describe("PitrCard", () => {
     expect(lag.dataset.late).toBe("true");
     expect(lag.className).toContain("text-warn");
     expect(screen.getByTestId("pitr-gap-now")).toBeTruthy();
-    expect(screen.getByTestId("pitr-behind").textContent).toContain("From 11:59:56 to now nothing is restorable yet");
+    expect(screen.getByTestId("pitr-behind").textContent).toContain(`From ${localSeconds(Date.parse("2026-11-26T11:59:56Z"))} to now nothing is restorable yet`);
   });
 
   it("a capture no project owns is reported with the disk it holds", async () => {

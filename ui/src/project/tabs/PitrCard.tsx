@@ -8,7 +8,14 @@ import { Details } from "../../components/Details";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
+import { localSeconds, windowEndMs, windowStartMs } from "../../wizard/pitr/time";
 import "./pitr.css";
+
+/** A window's end in the app's date format, local, to the whole second that is restorable (issue
+ * 64 item 3: "2026-11-28T12:30:32.231895Z" on screen). */
+function windowText(w: Window, end: "from" | "to"): string {
+  return localSeconds(end === "from" ? windowStartMs(w.from, w.to) : windowEndMs(w.to));
+}
 
 /** Past this many seconds the lag is shown in amber (the engine's own At risk rule is the dashboard's). */
 const LAG_WARN_SECONDS = 60;
@@ -412,7 +419,7 @@ function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
             key={`${w.chain_id}-${w.from}`}
             className="pitr-window"
             style={{ left: pct(w.from), width: width(w.from, w.to) }}
-            title={`${w.from_text} – ${w.to_text}`}
+            title={`${windowText(w, "from")} to ${windowText(w, "to")}`}
             data-testid="pitr-window"
           />
         ))}
@@ -421,13 +428,13 @@ function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
         )}
       </div>
       <div className="pitr-bar-ends muted small">
-        <span>{windows[0]!.from_text}</span>
+        <span>{windowText(windows[0]!, "from")}</span>
         <span>now</span>
       </div>
       <ul className="pitr-windows small" data-testid="pitr-window-list">
         {windows.map((w, i) => (
           <li key={`${w.chain_id}-${w.from}`}>
-            Restorable from {w.from_text} to {w.to_text}
+            Restorable from {windowText(w, "from")} to {windowText(w, "to")}
             {i < breaks.length && (
               <span className="text-warn" data-testid="pitr-break">
                 {" "}
@@ -438,7 +445,7 @@ function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
         ))}
         {behind && (
           <li className="text-warn" data-testid="pitr-behind">
-            From {last.to_text} to now nothing is restorable yet.
+            From {windowText(last, "to")} to now nothing is restorable yet.
           </li>
         )}
       </ul>

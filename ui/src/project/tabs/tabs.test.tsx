@@ -251,9 +251,23 @@ describe("the project page's tabs", () => {
     const restore = screen.getByTestId("backup-row-restore");
     expect(restore).toBeDisabled();
     expect(restore).toHaveAttribute("title", "The backup is damaged");
+    // Said beside it, not only in a tooltip (issue 64 item 6).
+    expect(screen.getByTestId("backup-row-restore-why")).toHaveTextContent("The backup is damaged");
+    expect(screen.queryByTestId("backup-row-verify-why")).toBeNull();
     fireEvent.click(within(rows[0]!).getByTestId("backup-row-menu"));
     fireEvent.click(screen.getByTestId("backup-row-restore"));
     expect(onRestore).toHaveBeenCalledWith(backup(0).path);
+  });
+
+  it("Backups: the side panel's disabled buttons say why under them", async () => {
+    page(undefined, { list_backups: () => [{ ...backup(0), status: "missing" }, backup(1)] });
+    const rows = await screen.findAllByTestId("backups-row");
+    fireEvent.click(rows[0]!.querySelector(".tl-row")!);
+    expect(await screen.findByTestId("verify-selected")).toBeDisabled();
+    expect(screen.getByTestId("backup-side-why")).toHaveTextContent("Verify, Show file: the file is missing");
+    fireEvent.click(rows[1]!.querySelector(".tl-row")!);
+    await waitFor(() => expect(screen.getByTestId("verify-selected")).toBeEnabled());
+    expect(screen.queryByTestId("backup-side-why")).toBeNull();
   });
 
   it("Backups: a suspicious backup is amber with its reason (row and side panel), a pinned one says so and unpins; the header shows the engine's statistics", async () => {

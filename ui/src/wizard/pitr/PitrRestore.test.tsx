@@ -123,19 +123,31 @@ describe("the restore wizard's point in time", () => {
     fireEvent.click(await screen.findByTestId("wizard-mode-time"));
     expect(screen.getByTestId("pitr-ranges").textContent).toContain(`${localSeconds(Date.parse("2026-11-26T05:00:00Z"))} to ${localSeconds(Date.parse("2026-11-26T07:00:00Z"))}`);
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
+    // The same stepper as a backup's restore (issue 64 item 3).
+    expect(screen.getByTestId("pitr-steps")).toHaveClass("wizard-steps");
+    expect(screen.getByTestId("pitr-step-moment")).toHaveAttribute("aria-current", "step");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    // Says why beside it (issue 64 item 6).
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Plan first: it says what this time restores.");
     fireEvent.click(screen.getByTestId("pitr-plan"));
     const words = await screen.findByTestId("pitr-plan-words");
+    expect(screen.queryByTestId("pitr-restore-why")).toBeNull();
+    expect(screen.getByTestId("pitr-step-target")).toHaveAttribute("aria-current", "step");
+    expect(screen.getByTestId("pitr-step-moment")).toHaveClass("wizard-step-done");
     expect(calls.find((c) => c.cmd === "pitr_plan")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" });
     expect(words.textContent).toContain(`Starts from the backup of ${localSeconds("2026-11-26T05:00:00Z")}`);
     expect(words.textContent).toContain("Then replays 17 transactions from 2 change files");
-    expect(screen.getByTestId("pitr-plan-stop").textContent).toContain(
-      `committed ${localSeconds("2026-11-26T05:59:58.120Z", true)}, LSN 0/3A0001C8`,
+    // The moment in words, no LSN or fraction (issue 64 item 3); those behind Details.
+    expect(screen.getByTestId("pitr-plan-stop").textContent).toBe(
+      `The last change before ${localSeconds("2026-11-26T06:00:00Z").slice(11)} was at ${localSeconds("2026-11-26T05:59:58.120Z").slice(11)}; the restore stops there`,
     );
+    for (const id of ["pitr-plan-base", "pitr-plan-segments", "pitr-plan-stop"]) expect(screen.getByTestId(id).textContent).not.toMatch(/LSN|\.120|T0\d:|Z\b/);
+    expect(screen.getByTestId("pitr-plan-details").textContent).toContain("LSN): 0/3A0001C8");
     expect(screen.getByTestId("pitr-plan-not-covered").textContent).toContain("public.cache (unlogged table)");
     expect(screen.getByTestId("pitr-target-project-select")).toHaveValue("staging");
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
     await screen.findByTestId("pitr-running");
+    expect(screen.getByTestId("pitr-step-run")).toHaveAttribute("aria-current", "step");
     // While it runs the wizard is not left, nor switched to a backup.
     expect(screen.getByTestId("wizard-close")).toBeDisabled();
     expect(screen.getByTestId("wizard-mode")).toBeDisabled();
@@ -151,6 +163,7 @@ describe("the restore wizard's point in time", () => {
     await act(() => emit("job-finished", done));
     expect((await screen.findByTestId("pitr-report-replayed")).textContent).toContain("17 transactions replayed");
     expect(screen.getByTestId("pitr-report-title").textContent).toContain("into staging");
+    expect(screen.getByTestId("pitr-step-report")).toHaveAttribute("aria-current", "step");
     expect(screen.getByTestId("wizard-close")).not.toBeDisabled();
   });
 
@@ -161,6 +174,7 @@ describe("the restore wizard's point in time", () => {
     const err = await screen.findByTestId("pitr-plan-error");
     expect(err.textContent).toContain("the nearest restorable times are 2026-11-26T07:00:00Z before");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("This time cannot be restored (above).");
     // "Use the end" puts the window's end in the field.
     fireEvent.click(screen.getByTestId("pitr-use-to"));
     expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T07:00:00Z");

@@ -12,7 +12,14 @@ import { countOf, localZoneLabel } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
 import { useStore } from "../../store";
 import { Progress } from "../steps/Progress";
-import { localFieldToUtc, localSeconds, toLocalField } from "./time";
+import { Details } from "../../components/Details";
+import { Stepper } from "../Stepper";
+import { localFieldToUtc, localSeconds, TIME_FORMAT_HINT, toLocalField, windowEndMs, windowStartMs } from "./time";
+
+/** The restore wizard's steps for a point in time, in the same stepper as a backup's. */
+const PITR_STEPS = ["moment", "target", "run", "report"] as const;
+type PitrStep = (typeof PITR_STEPS)[number];
+const PITR_STEP_TITLES: Record<PitrStep, string> = { moment: "Choose the moment", target: "Where to restore", run: "Restore", report: "Report" };
 
 type Target = { kind: "project"; name: string } | { kind: "url"; url: string; password: string };
 /** What the job is for: a restore, or the state made to look inside. */
@@ -36,7 +43,7 @@ type Props = {
 export function PitrRestore({ project, windows, projects, onClose, onRunning, onLookInside }: Props) {
   const store = useStore();
   const newest = windows.length ? Math.max(...windows.map((w) => w.to)) : null;
-  const [field, setField] = useState(() => (newest !== null ? toLocalField(Math.floor(newest / 1000)) : ""));
+  const [field, setField] = useState(() => (newest !== null ? toLocalField(windowEndMs(newest)) : ""));
   const [plan, setPlan] = useState<{ status: "idle" } | { status: "loading" } | { status: "ok"; plan: PitrPlan } | { status: "error"; error: ErrorPayload }>({ status: "idle" });
   const [target, setTarget] = useState<Target>(projects[0] ? { kind: "project", name: projects[0] } : { kind: "url", url: "", password: "" });
   const [run, setRun] = useState<Run>({ status: "idle" });
@@ -62,7 +69,8 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   };
 
   const to = target.kind === "project" ? target.name : target.url.trim();
-  const canRestore = plan.status === "ok" && to !== "" && run.status === "idle";
+  const restoreWhy = pitrRestoreWhy(at, plan.status, target.kind, to);
+  const canRestore = restoreWhy === null && run.status === "idle";
   /** Start the job for `purpose` and follow it to its end. */
   const start = async (purpose: Purpose) => {
     if (plan.status !== "ok") return;
@@ -104,9 +112,12 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
     if (!(await store.cancel(run.jobId))) setRun((r) => (r.status === "running" ? { ...r, cancelling: false } : r));
   };
 
+  const current: PitrStep = run.status === "running" ? "run" : run.status === "done" ? "report" : plan.status === "ok" ? "target" : "moment";
+  const stepper = <Stepper steps={PITR_STEPS} titles={PITR_STEP_TITLES} current={current} prefix="pitr" />;
   if (run.status === "running")
     return (
       <div data-testid="pitr-running">
+        {stepper}
         <Progress progress={run.progress} />
         <button type="button" className="btn" disabled={!run.jobId || run.cancelling} onClick={() => void cancel()} data-testid="pitr-cancel">
           {run.cancelling ? "Cancelling…" : "Cancel"}
@@ -116,6 +127,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   if (run.status === "done")
     return (
       <div data-testid="pitr-report">
+        {stepper}
         {run.restored ? (
           <div className="notice notice-ok" role="status">
             <p className="notice-title" data-testid="pitr-report-title">
@@ -143,20 +155,36 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
 
   return (
     <div data-testid="pitr-restore">
+      {stepper}
       <div className="field">
         <label htmlFor="pitr-at">Date and time ({localZoneLabel()})</label>
-        <input id="pitr-at" type="datetime-local" step={1} value={field} onChange={(e) => choose(e.target.value)} data-testid="pitr-at" />
-        <p className="field-help">In this computer’s time zone; Offsite sends it as {at ?? "—"} (UTC).</p>
+        {/* The app's one date format, typed (issue 64 item 3: a datetime-local field showed the system's "11/28/2026, 12:30:34"). */}
+        <input
+          id="pitr-at"
+          type="text"
+          inputMode="numeric"
+          spellCheck={false}
+          autoComplete="off"
+          className="mono at-time"
+          placeholder={TIME_FORMAT_HINT}
+          value={field}
+          onChange={(e) => choose(e.target.value)}
+          aria-invalid={field.trim() !== "" && at === null}
+          data-testid="pitr-at"
+        />
+        <p className="field-help" data-testid="pitr-at-help">
+          {field.trim() !== "" && at === null ? `Write it as ${TIME_FORMAT_HINT}, in this computer’s time.` : "In this computer’s time, to the second."}
+        </p>
       </div>
       <p className="muted small">Times that can be restored:</p>
       <ul className="small" data-testid="pitr-ranges">
         {windows.map((w) => (
           <li key={`${w.chain_id}-${w.from}`}>
-            {localSeconds(Math.ceil(w.from / 1000))} to {localSeconds(Math.floor(w.to / 1000))}{" "}
-            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(Math.ceil(w.from / 1000 / 1000) * 1000))} data-testid="pitr-use-from">
+            {localSeconds(windowStartMs(w.from, w.to))} to {localSeconds(windowEndMs(w.to))}{" "}
+            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowStartMs(w.from, w.to)))} data-testid="pitr-use-from">
               Use the start
             </button>
-            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(Math.floor(w.to / 1000)))} data-testid="pitr-use-to">
+            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowEndMs(w.to)))} data-testid="pitr-use-to">
               Use the end
             </button>
           </li>
@@ -253,12 +281,27 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
       )}
       <div className="form-actions">
         <span className="spacer" />
+        {restoreWhy !== null && (
+          <span className="muted small" data-testid="pitr-restore-why">
+            {restoreWhy}
+          </span>
+        )}
         <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => to && void start("restore")} data-testid="pitr-restore-start">
           Restore to this time
         </button>
       </div>
     </div>
   );
+}
+
+/** Why "Restore to this time" waits, said beside it (issue 64 item 6); null: it can start. */
+export function pitrRestoreWhy(at: string | null, plan: "idle" | "loading" | "ok" | "error", target: Target["kind"], to: string): string | null {
+  if (!at) return "Enter a date and time first.";
+  if (plan === "loading") return "Planning…";
+  if (plan === "error") return "This time cannot be restored (above).";
+  if (plan !== "ok") return "Plan first: it says what this time restores.";
+  if (to === "") return target === "url" ? "Enter the connection URL of the database to restore into." : "Choose where to restore.";
+  return null;
 }
 
 /** The engine's plan in words: the base, the change data, where the replay stops. */
@@ -275,8 +318,8 @@ export function PlanWords({ plan }: { plan: PitrPlan }) {
         </li>
         <li data-testid="pitr-plan-stop">
           {plan.stop_commit_at
-            ? `Stops at the last transaction committed at or before ${localSeconds(plan.at)} — committed ${localSeconds(plan.stop_commit_at, true)}${plan.stop_commit_lsn ? `, LSN ${plan.stop_commit_lsn}` : ""}`
-            : "No transaction was committed between the backup and this time: the backup alone is restored"}
+            ? lastChangeWords(plan.at, plan.stop_commit_at)
+            : "No change was committed between the backup and this time: the backup alone is restored"}
         </li>
         {plan.not_covered.length > 0 && (
           <li data-testid="pitr-plan-not-covered">
@@ -285,6 +328,25 @@ export function PlanWords({ plan }: { plan: PitrPlan }) {
           </li>
         )}
       </ul>
+      {/* The engine's own terms, for whoever needs them (issue 64 item 3: no LSN or RFC 3339 on screen). */}
+      <Details testId="pitr-plan-details">
+        <ul>
+          <li>Time sent: {plan.at} (UTC)</li>
+          {plan.stop_commit_at && <li>Last commit replayed: {plan.stop_commit_at}</li>}
+          {plan.stop_commit_lsn && <li>Its position in the write-ahead log (LSN): {plan.stop_commit_lsn}</li>}
+        </ul>
+      </Details>
     </div>
   );
+}
+
+/**
+ * "The last change before 12:30:34 was at 12:30:32" (the day named when the two differ): the
+ * moment the replay stops at, in the app's date format without fractions.
+ */
+export function lastChangeWords(at: string, lastCommit: string): string {
+  const [atDay, atTime] = localSeconds(at).split(" ");
+  const [day, time] = localSeconds(lastCommit).split(" ");
+  const was = day === atDay ? time : `${day} ${time}`;
+  return `The last change before ${atTime} was at ${was}; the restore stops there`;
 }
