@@ -228,3 +228,75 @@ fn nothing_a_database_owner_planted_on_the_search_path_runs() {
     );
     json(&ok(off, "pitr disable"));
 }
+
+/// The fixed path hides an extension's operators (Supabase keeps them in `extensions`): a key
+/// of type `ltree` has no `=` in `pg_catalog`, and a `citext` one would compare as `text`
+/// (case-sensitive, no index). A recovery and its undo compare keys and foreign keys by the
+/// types' own operators, named with their schema: the rows come back, the undo takes them away.
+#[test]
+fn keys_of_an_extensions_type_compare_by_their_own_operators() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("extkeys");
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE SCHEMA extensions;
+             CREATE EXTENSION ltree SCHEMA extensions;
+             CREATE EXTENSION citext SCHEMA extensions;
+             ALTER DATABASE {db} SET search_path = \"$user\", public, extensions;"
+        ),
+    );
+    pg.psql(
+        &db,
+        "CREATE TABLE public.nodes (path ltree PRIMARY KEY, label text NOT NULL);
+         CREATE TABLE public.members (email citext PRIMARY KEY, node ltree NOT NULL REFERENCES public.nodes(path));
+         CREATE TABLE public.visits (id int PRIMARY KEY, email citext NOT NULL REFERENCES public.members(email));
+         INSERT INTO public.nodes VALUES ('top', 't'), ('top.a', 'a'), ('top.b', 'b');
+         INSERT INTO public.members VALUES ('Ann@x.org', 'top.a'), ('bob@x.org', 'top.b');
+         INSERT INTO public.visits VALUES (1, 'Ann@x.org'), (2, 'bob@x.org'), (3, 'Ann@x.org');",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(d, pg, &["project", "add", "extkeys", "--db", &pg.url(&db)]),
+        "project add",
+    );
+    ok(run(d, pg, &["--json", "backup", "extkeys"]), "backup");
+    pg.psql(
+        &db,
+        "DELETE FROM public.visits WHERE email = 'ann@x.org'; \
+         DELETE FROM public.members WHERE email = 'ann@x.org'; \
+         DELETE FROM public.nodes WHERE path = 'top.a'",
+    );
+    let done = ok_json(
+        run(
+            d,
+            pg,
+            &[
+                "--json",
+                "recover",
+                "extkeys:latest",
+                "--table",
+                "nodes",
+                "--where",
+                "path=top.a",
+                "--children",
+                "--to",
+                "extkeys",
+                "--yes",
+            ],
+        ),
+        "recover",
+    );
+    let all = "SELECT (SELECT string_agg(path::text, ',' ORDER BY path) FROM nodes) || ' ' || \
+               (SELECT string_agg(email::text, ',' ORDER BY email) FROM members) || ' ' || \
+               (SELECT string_agg(id::text, ',' ORDER BY id) FROM visits)";
+    assert_eq!(
+        pg.psql(&db, all),
+        "top,top.a,top.b Ann@x.org,bob@x.org 1,2,3",
+        "{done}"
+    );
+    let id = done["undo_id"].as_str().expect("an undo id").to_string();
+    ok_json(run(d, pg, &["--json", "recover", "--undo", &id]), "undo");
+    assert_eq!(pg.psql(&db, all), "top,top.b bob@x.org 2");
+}
