@@ -155,9 +155,12 @@ async fn run_one(
     let stmt = one_statement(&check.sql).map_err(|e| RunError::Failed(e.message().to_string()))?;
     let ms = timeout.as_millis().max(1);
     let begin = format!(
-        "BEGIN READ ONLY; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; \
+        "BEGIN READ ONLY; {}; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}; \
          SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL TimeZone = 'UTC'; \
-         SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'"
+         SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'",
+        // The project's own query names its tables as the project does: in the database's
+        // own path, not the one every session of Offsite's starts with.
+        crate::postgres::conn::USERS_SEARCH_PATH
     );
     // A second bound on the client side, in case the server's timeout is changed by the query.
     let guard = timeout + Duration::from_secs(10);

@@ -76,13 +76,22 @@ pub const SETTINGS: &str = "SET client_min_messages = error;\nSET standard_confo
 
 /// The SQL Offsite writes around a script's body: `BEGIN;` and `before`, and `after` and
 /// `COMMIT;`. Both pass [`crate::plainsql::check_own_sql`] (no meta-command, nothing open).
+/// Offsite's own statements run with the fixed `search_path`
+/// ([`crate::postgres::conn::FIXED_SEARCH_PATH`]), set by a qualified call; the body runs in
+/// the target's own path, as `psql -f` would run it (`RESET`: a statement, no function call) —
+/// a pg_dump script sets its own, and a foreign script's unqualified names mean the target's.
 fn script_sql(before: &[String], after: &[String]) -> crate::error::Result<(String, String)> {
-    let mut preamble = String::from("BEGIN;\n");
+    let fix = format!(
+        "SELECT pg_catalog.set_config('search_path', '{}', false);\n",
+        crate::postgres::conn::FIXED_SEARCH_PATH
+    );
+    let mut preamble = format!("BEGIN;\n{fix}");
     for s in before {
         preamble.push_str(s);
         preamble.push('\n');
     }
-    let mut end = String::new();
+    preamble.push_str("RESET search_path;\n");
+    let mut end = fix;
     for s in after {
         end.push_str(s);
         end.push('\n');

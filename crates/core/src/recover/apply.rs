@@ -102,6 +102,8 @@ struct Loaded {
     target: String,
     cols: Vec<String>,
     key: Vec<String>,
+    /// Each key column's equality ([`super::schema::eq_ops`]).
+    key_ops: Vec<String>,
     /// Columns an update writes (not the key, not identity ALWAYS).
     update_cols: Vec<String>,
     overriding: bool,
@@ -199,6 +201,7 @@ async fn apply_in_transaction(
                 overriding: cols
                     .iter()
                     .any(|c| tb.column(c).is_some_and(|c| c.identity_always)),
+                key_ops: super::schema::eq_ops(conn, &tb.quoted(), &n.key).await?,
                 key: n.key.clone(),
                 cols,
             };
@@ -252,6 +255,7 @@ async fn apply_in_transaction(
                 table: l.target.clone(),
                 temp: l.temp.clone(),
                 key: &l.key,
+                key_ops: &l.key_ops,
                 present: Some("w._offsite_act IN ('insert', 'update')".into()),
                 gone: None,
                 changed: if *updated {
@@ -317,11 +321,11 @@ async fn load_and_compare(
          WHEN s._offsite_sub THEN '{differs}' ELSE 'present' END FROM {target} t WHERE {teq}; \
          UPDATE {tmp} SET _offsite_act = 'insert' WHERE _offsite_act IS NULL",
         tmp = l.temp,
-        eq = sql::key_eq("s", "p", &l.key),
+        eq = sql::key_eq("s", "p", &l.key, &l.key_ops),
         srow = sql::row_text("s", &l.cols),
         trow = sql::row_text("t", &l.cols),
         target = l.target,
-        teq = sql::key_eq("t", "s", &l.key),
+        teq = sql::key_eq("t", "s", &l.key, &l.key_ops),
     );
     exec(
         conn,
@@ -393,7 +397,7 @@ async fn write_rows(
             sql::cols(Some("t"), &l.cols),
             l.target,
             l.temp,
-            sql::key_eq("t", "s", &l.key)
+            sql::key_eq("t", "s", &l.key, &l.key_ops)
         );
         copy_out(conn, "saving the rows the recovery overwrites", &q, undo).await?;
         undo.end_section()?;
@@ -412,6 +416,7 @@ async fn write_rows(
         )
         .await?;
     }
+    users_path(conn, input.rows.fire_triggers, true).await?;
     for l in loaded {
         if input.cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -434,7 +439,7 @@ async fn write_rows(
             })
             .collect();
         let q = format!(
-            "INSERT INTO {} ({}) {} SELECT {} FROM {} s WHERE s._offsite_act = 'insert'",
+            "INSERT INTO {} ({}) {} SELECT {} FROM {} s WHERE s._offsite_act OPERATOR(pg_catalog.=) 'insert'",
             l.target,
             sql::cols(None, &l.cols),
             if l.overriding {
@@ -453,11 +458,11 @@ async fn write_rows(
             continue;
         };
         let q = format!(
-            "UPDATE {} t SET {} FROM {} s WHERE {} AND s._offsite_act = 'insert'",
+            "UPDATE {} t SET {} FROM {} s WHERE {} AND s._offsite_act OPERATOR(pg_catalog.=) 'insert'",
             l.target,
             sql::set_from("s", &e.child_cols),
             l.temp,
-            sql::key_eq("t", "s", &l.key)
+            sql::key_eq("t", "s", &l.key, &l.key_ops)
         );
         exec(
             conn,
@@ -468,14 +473,15 @@ async fn write_rows(
     }
     for l in loaded.iter().filter(|l| !l.update_cols.is_empty()) {
         let q = format!(
-            "UPDATE {} t SET {} FROM {} s WHERE {} AND s._offsite_act = 'update'",
+            "UPDATE {} t SET {} FROM {} s WHERE {} AND s._offsite_act OPERATOR(pg_catalog.=) 'update'",
             l.target,
             sql::set_from("s", &l.update_cols),
             l.temp,
-            sql::key_eq("t", "s", &l.key)
+            sql::key_eq("t", "s", &l.key, &l.key_ops)
         );
         exec(conn, &format!("updating {}", l.target), &q).await?;
     }
+    users_path(conn, input.rows.fire_triggers, false).await?;
     let mut steps = Vec::new();
     for l in loaded {
         steps.extend(advance_sequences(conn, g, l, input.dry_run).await?);
@@ -490,11 +496,33 @@ async fn write_rows(
             sql::row_text("t", &l.cols),
             l.target,
             l.temp,
-            sql::key_eq("t", "s", &l.key)
+            sql::key_eq("t", "s", &l.key, &l.key_ops)
         );
         copy_out(conn, "recording the recovered rows", &q, undo).await?;
         undo.end_section()?;
     }
+    Ok(())
+}
+
+/// The writes' `search_path` (`on`: from here; else back to the fixed one). Every session
+/// runs with [`crate::postgres::conn::FIXED_SEARCH_PATH`], and so do the writes — no trigger
+/// of the target runs in them. With `--fire-triggers` the target's triggers run as they run
+/// for the application, so its writes take the target's own path back for the statements that
+/// fire them (their unqualified names mean what they mean there: that is what the user
+/// consented to); Offsite's own comparisons in them name `pg_catalog`'s operator.
+pub(super) async fn users_path(conn: &mut PgConnection, fire: bool, on: bool) -> Result<()> {
+    if !fire {
+        return Ok(());
+    }
+    let q = if on {
+        crate::postgres::conn::USERS_SEARCH_PATH.to_string()
+    } else {
+        format!(
+            "SELECT pg_catalog.set_config('search_path', '{}', true)",
+            crate::postgres::conn::FIXED_SEARCH_PATH
+        )
+    };
+    exec(conn, "setting the writes' search_path", &q).await?;
     Ok(())
 }
 

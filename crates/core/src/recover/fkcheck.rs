@@ -19,6 +19,8 @@ pub(super) struct Written<'a> {
     /// The temporary table holding the keys of the rows written (alias `w` in `present`).
     pub temp: String,
     pub key: &'a [String],
+    /// Each key column's equality ([`super::schema::eq_ops`]).
+    pub key_ops: &'a [String],
     /// Which rows of `temp` are in the table now, written (`w._offsite_act IN (…)`); `None`: none.
     pub present: Option<String>,
     /// A temporary table holding the rows deleted, whole.
@@ -33,6 +35,9 @@ struct ForeignKey {
     parent: String,
     child_cols: Vec<String>,
     parent_cols: Vec<String>,
+    /// The key's own `parent = child` operators (`conpfeqop`), as its checks in PostgreSQL name
+    /// them: `OPERATOR("schema".=)`.
+    ops: Vec<String>,
     full: bool,
     from_here: bool,
     to_here: bool,
@@ -43,7 +48,7 @@ struct ForeignKey {
 async fn foreign_keys(conn: &mut PgConnection, table: &str) -> Result<Vec<ForeignKey>> {
     let cols = |rel: &str, keys: &str| {
         format!(
-            "ARRAY(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY k(n, o) \
+            "ARRAY(SELECT a.attname::text FROM pg_catalog.unnest({keys}) WITH ORDINALITY k(n, o) \
              JOIN pg_catalog.pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.n ORDER BY k.o)"
         )
     };
@@ -51,11 +56,16 @@ async fn foreign_keys(conn: &mut PgConnection, table: &str) -> Result<Vec<Foreig
         "WITH RECURSIVE up(oid) AS (SELECT $1::regclass::oid UNION \
            SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid) \
          SELECT c.conname::text AS name, \
-           (SELECT format('%I.%I', n.nspname, r.relname) FROM pg_catalog.pg_class r \
+           (SELECT pg_catalog.format('%I.%I', n.nspname, r.relname) FROM pg_catalog.pg_class r \
              JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = c.conrelid) AS child, \
-           (SELECT format('%I.%I', n.nspname, r.relname) FROM pg_catalog.pg_class r \
+           (SELECT pg_catalog.format('%I.%I', n.nspname, r.relname) FROM pg_catalog.pg_class r \
              JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = c.confrelid) AS parent, \
            {} AS ccols, {} AS pcols, c.confmatchtype = 'f' AS full, \
+           ARRAY(SELECT n.nspname::text FROM pg_catalog.unnest(c.conpfeqop) WITH ORDINALITY q(op, o) \
+             JOIN pg_catalog.pg_operator p ON p.oid = q.op \
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.oprnamespace ORDER BY q.o) AS opns, \
+           ARRAY(SELECT p.oprname::text FROM pg_catalog.unnest(c.conpfeqop) WITH ORDINALITY q(op, o) \
+             JOIN pg_catalog.pg_operator p ON p.oid = q.op ORDER BY q.o) AS opnames, \
            c.conrelid IN (SELECT oid FROM up) AS from_here, c.confrelid IN (SELECT oid FROM up) AS to_here \
          FROM pg_catalog.pg_constraint c WHERE c.contype = 'f' AND c.conparentid = 0 \
            AND (c.conrelid IN (SELECT oid FROM up) OR c.confrelid IN (SELECT oid FROM up)) \
@@ -76,6 +86,20 @@ async fn foreign_keys(conn: &mut PgConnection, table: &str) -> Result<Vec<Foreig
             parent: r.get("parent"),
             child_cols: r.get("ccols"),
             parent_cols: r.get("pcols"),
+            ops: {
+                let ns: Vec<String> = r.get("opns");
+                let names: Vec<String> = r.get("opnames");
+                ns.iter()
+                    .zip(&names)
+                    .map(|(n, o)| {
+                        if super::schema::is_operator_name(o) {
+                            format!("OPERATOR({}.{o})", quote_ident(n))
+                        } else {
+                            sql::CATALOG_EQ.to_string()
+                        }
+                    })
+                    .collect()
+            },
             full: r.get("full"),
             from_here: r.get("from_here"),
             to_here: r.get("to_here"),
@@ -96,7 +120,15 @@ impl ForeignKey {
             .child_cols
             .iter()
             .zip(&self.parent_cols)
-            .map(|(cc, pc)| format!("p.{} = c.{}", quote_ident(pc), quote_ident(cc)))
+            .enumerate()
+            .map(|(i, (cc, pc))| {
+                let op = self
+                    .ops
+                    .get(i)
+                    .map(String::as_str)
+                    .unwrap_or(sql::CATALOG_EQ);
+                format!("p.{} {op} c.{}", quote_ident(pc), quote_ident(cc))
+            })
             .collect::<Vec<_>>()
             .join(" AND ");
         let orphan = format!(
@@ -132,10 +164,10 @@ pub(super) async fn check(
             let mut queries = Vec::new();
             if let (true, Some(present)) = (fk.from_here, &w.present) {
                 queries.push(format!(
-                    "SELECT count(*) FROM {} c JOIN {} w ON {} WHERE ({present}) AND {}",
+                    "SELECT pg_catalog.count(*) FROM {} c JOIN {} w ON {} WHERE ({present}) AND {}",
                     w.table,
                     w.temp,
-                    sql::key_eq("c", "w", w.key),
+                    sql::key_eq("c", "w", w.key, w.key_ops),
                     fk.broken()
                 ));
             }
@@ -144,18 +176,22 @@ pub(super) async fn check(
                     .child_cols
                     .iter()
                     .zip(&fk.parent_cols)
-                    .map(|(cc, pc)| format!("c.{} = g.{}", quote_ident(cc), quote_ident(pc)))
+                    .enumerate()
+                    .map(|(i, (cc, pc))| {
+                        let op = fk.ops.get(i).map(String::as_str).unwrap_or(sql::CATALOG_EQ);
+                        format!("g.{} {op} c.{}", quote_ident(pc), quote_ident(cc))
+                    })
                     .collect::<Vec<_>>()
                     .join(" AND ");
                 queries.push(format!(
-                    "SELECT count(*) FROM {} c WHERE EXISTS (SELECT 1 FROM {gone} g WHERE {on}) AND {}",
+                    "SELECT pg_catalog.count(*) FROM {} c WHERE EXISTS (SELECT 1 FROM {gone} g WHERE {on}) AND {}",
                     fk.child,
                     fk.broken()
                 ));
             }
             if fk.to_here && fk.parent_cols.iter().any(|c| w.changed.contains(c)) {
                 queries.push(format!(
-                    "SELECT count(*) FROM {} c WHERE {}",
+                    "SELECT pg_catalog.count(*) FROM {} c WHERE {}",
                     fk.child,
                     fk.broken()
                 ));

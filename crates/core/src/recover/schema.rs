@@ -73,6 +73,55 @@ const USER_TABLES: &str = "SELECT c.oid FROM pg_catalog.pg_class c \
      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
 
+/// For each of `cols` of `table` (`"schema"."table"`), the equality operator of its type's
+/// default btree operator class (a domain's: its base type's), as `OPERATOR("schema".=)` — the
+/// operator a key index on it uses, named with its own schema, as PostgreSQL's foreign-key
+/// checks name theirs; `pg_catalog`'s `=` where the type has none (enums, arrays, composites
+/// and ranges compare through `pg_catalog`'s polymorphic classes) or the operator's name is
+/// not one an operator can have.
+pub(super) async fn eq_ops(
+    conn: &mut PgConnection,
+    table: &str,
+    cols: &[String],
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT k.o::int8, n.nspname::text, o.oprname::text \
+         FROM pg_catalog.unnest($2::text[]) WITH ORDINALITY k(col, o) \
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::regclass AND a.attname = k.col \
+         JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN LATERAL (SELECT am.amopopr FROM pg_catalog.pg_opclass oc \
+           JOIN pg_catalog.pg_amop am ON am.amopfamily = oc.opcfamily AND am.amopstrategy = 3 \
+            AND am.amoplefttype = oc.opcintype AND am.amoprighttype = oc.opcintype \
+          WHERE oc.opcmethod = 403 AND oc.opcdefault \
+            AND oc.opcintype = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+          LIMIT 1) e ON true \
+         LEFT JOIN pg_catalog.pg_operator o ON o.oid = e.amopopr \
+         LEFT JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace",
+    )
+    .bind(table)
+    .bind(cols)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut ops = vec![super::sql::CATALOG_EQ.to_string(); cols.len()];
+    for r in rows {
+        let i = r.get::<i64, _>(0) as usize;
+        let (Some(ns), Some(op)) = (r.get::<Option<String>, _>(1), r.get::<Option<String>, _>(2))
+        else {
+            continue;
+        };
+        if i >= 1 && i <= ops.len() && is_operator_name(&op) {
+            ops[i - 1] = format!("OPERATOR({}.{op})", quote_ident(&ns));
+        }
+    }
+    Ok(ops)
+}
+
+/// Whether `op` is made only of the characters an operator's name may have.
+pub(super) fn is_operator_name(op: &str) -> bool {
+    !op.is_empty() && op.len() <= 63 && op.chars().all(|c| "+-*/<>=~!@#%^&|`?".contains(c))
+}
+
 fn db_err(e: sqlx::Error) -> Error {
     Error::new(
         crate::error::ErrorKind::ToolFailed,

@@ -14,16 +14,24 @@ pub(super) fn cols(prefix: Option<&str>, cols: &[String]) -> String {
         .join(", ")
 }
 
-/// `a."k" = b."k" AND …`.
-pub(super) fn key_eq(a: &str, b: &str, key: &[String]) -> String {
+/// `a."k" OPERATOR("ns".=) b."k" AND …`, each key column compared by its type's own equality
+/// (`ops`, from [`super::schema::eq_ops`]; `pg_catalog`'s where one is missing): never an
+/// operator found through the session's `search_path`, and an extension's type (`citext`,
+/// `ltree`) keeps its own `=` where the path is fixed to `pg_catalog`.
+pub(super) fn key_eq(a: &str, b: &str, key: &[String], ops: &[String]) -> String {
     key.iter()
-        .map(|k| {
+        .enumerate()
+        .map(|(i, k)| {
             let k = quote_ident(k);
-            format!("{a}.{k} = {b}.{k}")
+            let op = ops.get(i).map(String::as_str).unwrap_or(CATALOG_EQ);
+            format!("{a}.{k} {op} {b}.{k}")
         })
         .collect::<Vec<_>>()
         .join(" AND ")
 }
+
+/// `pg_catalog`'s `=`, named so that no path can change it.
+pub(super) const CATALOG_EQ: &str = "OPERATOR(pg_catalog.=)";
 
 /// `"c" = s."c", …`.
 pub(super) fn set_from(src: &str, cols: &[String]) -> String {
@@ -69,7 +77,14 @@ mod tests {
     fn identifiers_are_quoted_and_values_never_appear() {
         let c = vec!["id".to_string(), "we\"ird; DROP".to_string()];
         assert_eq!(cols(Some("s"), &c), r#"s."id", s."we""ird; DROP""#);
-        assert_eq!(key_eq("t", "s", &c[..1]), r#"t."id" = s."id""#);
+        assert_eq!(
+            key_eq("t", "s", &c[..1], &[]),
+            r#"t."id" OPERATOR(pg_catalog.=) s."id""#
+        );
+        assert_eq!(
+            key_eq("t", "s", &c, &[r#"OPERATOR("ext".=)"#.into()]),
+            r#"t."id" OPERATOR("ext".=) s."id" AND t."we""ird; DROP" OPERATOR(pg_catalog.=) s."we""ird; DROP""#
+        );
         assert_eq!(table("a.b", "c\"d"), r#""a.b"."c""d""#);
     }
 }

@@ -389,18 +389,17 @@ async fn undo_in_transaction(
         trigger_handling: TriggerHandling::Fired,
         foreign_keys_checked: 0,
     };
-    for (i, t) in head.tables.iter().enumerate() {
-        report.tables.push(mark_changed(conn, i, t).await?);
-    }
     let tables: Vec<String> = head
         .tables
         .iter()
         .map(|t| sql::table(&t.schema, &t.table))
         .collect();
+    let ops = key_ops_and_changes(conn, head, &tables, &mut report).await?;
     let quieted =
         triggers::quiet(conn, &tables, head.fire_triggers, "undoing the recovery").await?;
     report.trigger_handling = quieted.handling;
     let mut nulled = vec![0u64; head.tables.len()];
+    super::apply::users_path(conn, head.fire_triggers, true).await?;
     for (i, t) in head
         .tables
         .iter()
@@ -408,7 +407,7 @@ async fn undo_in_transaction(
         .filter(|(_, t)| !t.nulled.is_empty())
     {
         let q = format!(
-            "UPDATE {} t SET {} FROM {} a WHERE {} AND a._act = 'insert' AND NOT a._skip",
+            "UPDATE {} t SET {} FROM {} a WHERE {} AND a._act OPERATOR(pg_catalog.=) 'insert' AND NOT a._skip",
             sql::table(&t.schema, &t.table),
             t.nulled
                 .iter()
@@ -416,7 +415,7 @@ async fn undo_in_transaction(
                 .collect::<Vec<_>>()
                 .join(", "),
             sql::temp("undo_after", i),
-            sql::key_eq("t", "a", &t.key)
+            sql::key_eq("t", "a", &t.key, &ops[i])
         );
         nulled[i] = exec(conn, "clearing the keys of a cycle", &q).await?;
     }
@@ -424,10 +423,10 @@ async fn undo_in_transaction(
         // The rows deleted, kept whole for the foreign-key check.
         let q = format!(
             "CREATE TEMP TABLE {gone} ON COMMIT DROP AS SELECT * FROM {table} WITH NO DATA; \
-             WITH d AS (DELETE FROM {table} t USING {} a WHERE {} AND a._act = 'insert' \
+             WITH d AS (DELETE FROM {table} t USING {} a WHERE {} AND a._act OPERATOR(pg_catalog.=) 'insert' \
              AND NOT a._skip RETURNING t.*) INSERT INTO {gone} SELECT * FROM d",
             sql::temp("undo_after", i),
-            sql::key_eq("t", "a", &t.key),
+            sql::key_eq("t", "a", &t.key, &ops[i]),
             gone = sql::temp("undo_gone", i),
             table = tables[i],
         );
@@ -440,16 +439,17 @@ async fn undo_in_transaction(
         .filter(|(_, t)| !t.update_columns.is_empty())
     {
         let q = format!(
-            "UPDATE {} t SET {} FROM {} o JOIN {} a ON {} WHERE {} AND a._act = 'update' AND NOT a._skip",
+            "UPDATE {} t SET {} FROM {} o JOIN {} a ON {} WHERE {} AND a._act OPERATOR(pg_catalog.=) 'update' AND NOT a._skip",
             sql::table(&t.schema, &t.table),
             sql::set_from("o", &t.update_columns),
             sql::temp("undo_old", i),
             sql::temp("undo_after", i),
-            sql::key_eq("o", "a", &t.key),
-            sql::key_eq("t", "o", &t.key)
+            sql::key_eq("o", "a", &t.key, &ops[i]),
+            sql::key_eq("t", "o", &t.key, &ops[i])
         );
         report.tables[i].restored = exec(conn, "restoring the overwritten rows", &q).await?;
     }
+    super::apply::users_path(conn, head.fire_triggers, false).await?;
     only_own_writes(conn, head, &nulled).await?;
     let checks: Vec<Written> = head
         .tables
@@ -459,6 +459,7 @@ async fn undo_in_transaction(
             table: tables[i].clone(),
             temp: sql::temp("undo_after", i),
             key: &t.key,
+            key_ops: &ops[i],
             present: Some("w._act = 'update' AND NOT w._skip".into()),
             gone: Some(sql::temp("undo_gone", i)),
             changed: t.update_columns.clone(),
@@ -550,13 +551,34 @@ async fn only_own_writes(conn: &mut PgConnection, head: &UndoHeader, nulled: &[u
     ))
 }
 
+/// Each table's key equality operators ([`super::schema::eq_ops`]); the rows changed since the
+/// recovery marked and reported ([`mark_changed`]).
+async fn key_ops_and_changes(
+    conn: &mut PgConnection,
+    head: &UndoHeader,
+    tables: &[String],
+    report: &mut UndoReport,
+) -> Result<Vec<Vec<String>>> {
+    let mut ops = Vec::new();
+    for (i, t) in head.tables.iter().enumerate() {
+        ops.push(super::schema::eq_ops(conn, &tables[i], &t.key).await?);
+        report.tables.push(mark_changed(conn, i, t, &ops[i]).await?);
+    }
+    Ok(ops)
+}
+
 /// Marks the rows changed since the recovery (`_skip`), and reports them.
-async fn mark_changed(conn: &mut PgConnection, i: usize, t: &UndoTableHead) -> Result<UndoTable> {
+async fn mark_changed(
+    conn: &mut PgConnection,
+    i: usize,
+    t: &UndoTableHead,
+    ops: &[String],
+) -> Result<UndoTable> {
     let after = sql::temp("undo_after", i);
     let q = format!(
         "UPDATE {after} a SET _skip = NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND pg_catalog.md5({}) = a._md5)",
         sql::table(&t.schema, &t.table),
-        sql::key_eq("t", "a", &t.key),
+        sql::key_eq("t", "a", &t.key, ops),
         sql::row_text("t", &t.columns)
     );
     let changed = exec(conn, "comparing the rows with the recovery's", &q).await?;

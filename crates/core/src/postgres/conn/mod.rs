@@ -188,7 +188,12 @@ impl ConnSpec {
         let opts = self.connect_options(password);
         match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await
         {
-            Ok(Ok(c)) => Ok(c),
+            Ok(Ok(mut c)) => {
+                fix_search_path(&mut c)
+                    .await
+                    .map_err(|e| self.map_sqlx(e))?;
+                Ok(c)
+            }
             Ok(Err(e)) => Err(self.map_sqlx(e)),
             Err(_) => Err(Error::new(
                 ErrorKind::Connection,
@@ -296,6 +301,31 @@ fn not_a_postgres_length(text: &str) -> bool {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse::<u64>().ok())
         .is_some_and(|n| n > 0x4000_0000)
+}
+
+/// The `search_path` of every session Offsite opens ([`ConnSpec::connect`]): the server's own
+/// catalog first, the session's temporary objects last, no schema a user can create in.
+pub const FIXED_SEARCH_PATH: &str = "pg_catalog, pg_temp";
+
+/// Back to the path the role has in this database (`ALTER ROLE/DATABASE … SET`, the server's
+/// configuration) for the rest of the transaction: a statement, no function call.
+pub const USERS_SEARCH_PATH: &str = "SET LOCAL search_path TO DEFAULT";
+
+/// Sets [`FIXED_SEARCH_PATH`] with a fully qualified call, the first statement of every session:
+/// a role, or the database's owner, may have set a path (`ALTER ROLE/DATABASE … SET
+/// search_path = public, pg_catalog`) that puts a schema it can create in before `pg_catalog`,
+/// and planted `public.=(oid, oid)` or `public.quote_ident(text)` there, which Offsite's own
+/// unqualified queries would then call with Offsite's rights. Not a startup option (`-c
+/// search_path=…`): poolers (PgBouncer) refuse one — and so the target's own path stays the
+/// session's default: statements that must run in it (a recovery's writes, whose triggers may
+/// name their tables unqualified) take it back for their transaction with [`USERS_SEARCH_PATH`]
+/// and name everything of their own qualified.
+pub async fn fix_search_path(conn: &mut PgConnection) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_catalog.set_config('search_path', $1, false)")
+        .bind(FIXED_SEARCH_PATH)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
 }
 
 /// Pin a session's `search_path` to `''` (only `pg_catalog`, and `pg_temp` for relations) with

@@ -206,7 +206,7 @@ pub(crate) async fn read_names(
         collations,
         ..Default::default()
     };
-    sqlx::query("SELECT set_config('search_path', '', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', '', false)")
         .execute(&mut *conn)
         .await
         .map_err(e)?;
@@ -216,7 +216,8 @@ pub(crate) async fn read_names(
             .await
             .map_err(e)?,
     );
-    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', $1, false)")
+        .bind(crate::postgres::conn::FIXED_SEARCH_PATH)
         .execute(&mut *conn)
         .await
         .map_err(e)?;

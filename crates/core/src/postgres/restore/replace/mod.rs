@@ -332,7 +332,7 @@ pub(crate) async fn clean_phase(
     facts: &TargetFacts,
 ) -> Result<CleanPhase> {
     // Routine signatures as pg_dump writes them: types qualified, as with its empty search_path.
-    sqlx::query("SELECT set_config('search_path', '', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', '', false)")
         .execute(&mut *conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?;
@@ -363,7 +363,8 @@ pub(crate) async fn clean_phase(
     drop_global_objects(conn, spec, toc, facts, &mut cp).await?;
     drop_blobs(toc, &mut cp);
     keep_schemas(conn, spec, toc, &mut cp).await?;
-    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', $1, false)")
+        .bind(crate::postgres::conn::FIXED_SEARCH_PATH)
         .execute(&mut *conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?;

@@ -244,7 +244,7 @@ async fn read_managed_objects(
     f: &mut TargetFacts,
 ) -> Result<()> {
     let e = |e| spec.map_sqlx(e);
-    sqlx::query("SELECT set_config('search_path', '', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', '', false)")
         .execute(&mut *conn)
         .await
         .map_err(e)?;
@@ -272,7 +272,8 @@ async fn read_managed_objects(
     {
         f.fks.push(((r.get(0), r.get(1)), r.get(2), r.get(3)));
     }
-    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', $1, false)")
+        .bind(crate::postgres::conn::FIXED_SEARCH_PATH)
         .execute(&mut *conn)
         .await
         .map_err(e)?;

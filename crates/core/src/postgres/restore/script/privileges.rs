@@ -127,11 +127,11 @@ pub(super) async fn read_acl_objects(
     if id.is_empty() {
         return Ok(out);
     }
-    let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+    let path: String = sqlx::query_scalar("SELECT pg_catalog.current_setting('search_path')")
         .fetch_one(&mut *conn)
         .await
         .map_err(e)?;
-    sqlx::query("SELECT set_config('search_path', '', false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', '', false)")
         .execute(&mut *conn)
         .await
         .map_err(e)?;
@@ -143,7 +143,7 @@ pub(super) async fn read_acl_objects(
         .fetch_all(&mut *conn)
         .await
         .map_err(e);
-    sqlx::query("SELECT set_config('search_path', $1, false)")
+    sqlx::query("SELECT pg_catalog.set_config('search_path', $1, false)")
         .bind(&path)
         .execute(&mut *conn)
         .await
