@@ -70,7 +70,7 @@ pub fn table_digests(pg: &TestCluster, db: &str) -> BTreeMap<String, TableDigest
 pub fn user_triggers(pg: &TestCluster, db: &str) -> Vec<String> {
     pg.psql(
         db,
-        "SELECT t.tgrelid::regclass || '.' || t.tgname || ' ' || t.tgenabled FROM pg_trigger t \
+        "SELECT t.tgrelid::regclass || '.' || t.tgname || ' ' || t.tgenabled::text FROM pg_trigger t \
          JOIN pg_class c ON c.oid = t.tgrelid \
          WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace ORDER BY 1",
     )
