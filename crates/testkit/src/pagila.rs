@@ -44,7 +44,7 @@ impl TestCluster {
     }
 }
 
-/// Every table and materialized view of `public` in `db` (each partition on its own, read with
+/// Every table and populated materialized view of `public` in `db` (each partition on its own, read with
 /// `ONLY`): its row count and a digest of its rows. Read as the superuser.
 pub fn table_digests(pg: &TestCluster, db: &str) -> BTreeMap<String, TableDigest> {
     let out = pg.psql(
@@ -52,7 +52,7 @@ pub fn table_digests(pg: &TestCluster, db: &str) -> BTreeMap<String, TableDigest
         "SELECT c.oid::regclass::text, \
            (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM ONLY %s', c.oid::regclass), false, true, '')))[1]::text, \
            (xpath('/row/d/text()', query_to_xml(format('SELECT md5(coalesce(string_agg(t::text, E''\\n'' ORDER BY t::text), '''')) AS d FROM ONLY %s t', c.oid::regclass), false, true, '')))[1]::text \
-         FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'm') \
+         FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND (c.relkind = 'r' OR (c.relkind = 'm' AND c.relispopulated)) \
          ORDER BY 1",
     );
     out.lines()
