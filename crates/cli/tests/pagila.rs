@@ -352,6 +352,40 @@ fn pagila_recover_partitioned_payments_and_rentals_with_the_backups_values() {
         "last_update as backed up"
     );
     assert_digests(pg, &db, &at_backup, "recovered");
+
+    // What the check above would catch: with --fire-triggers the schema's own trigger stamps
+    // the overwritten row's last_update.
+    psql(
+        pg,
+        &db,
+        &format!("UPDATE rental SET return_date = NULL WHERE rental_id = {changed}"),
+    );
+    let key = format!("rental_id={changed}");
+    let fired = [
+        "--json",
+        "recover",
+        "shop:latest",
+        "--table",
+        "public.rental",
+        "--where",
+        &key,
+        "--to",
+        "shop",
+        "--yes",
+        "--on-conflict",
+        "update",
+        "--fire-triggers",
+    ];
+    ok_json(run(d, pg, &fired), "recover --fire-triggers");
+    let stamped = psql(
+        pg,
+        &db,
+        &format!(
+            "SELECT last_update > now() - interval '1 hour' FROM rental WHERE rental_id = {changed}"
+        ),
+    );
+    assert_eq!(stamped, "t", "the trigger's last_update");
+    assert_ne!(rental(pg, &db, changed), rental_before);
 }
 
 #[test]
@@ -362,6 +396,7 @@ fn pagila_point_in_time_restore_with_partitioned_changes() {
         run(d, pg, &["--json", "pitr", "enable", "shop"]),
         "pitr enable",
     );
+    let base = table_digests(pg, &db);
     // Between the base and T: partitioned rows changed, deleted, inserted and moved to another
     // partition; a rental updated (its trigger stamps last_update: the replay must keep it).
     for sql in [
@@ -375,12 +410,14 @@ fn pagila_point_in_time_restore_with_partitioned_changes() {
         psql(pg, &db, sql);
     }
     let at_t = table_digests(pg, &db);
+    assert_ne!(at_t, base, "the changes before T");
     let t = common::pg::server_now(pg);
     psql(
         pg,
         &db,
         "DELETE FROM payment WHERE payment_id = 2000; UPDATE rental SET return_date = now() WHERE rental_id = 34",
     );
+    assert_ne!(table_digests(pg, &db), at_t, "the changes after T");
     common::pg::wait_past(pg, &t);
     ok_json(
         run(d, pg, &["--json", "pitr", "run", "shop", "--once"]),
