@@ -40,6 +40,7 @@ pub mod fuzz;
 pub mod http_proxy;
 pub mod leftovers;
 pub mod management_api;
+pub mod pagila;
 pub mod pooler_proxy;
 pub mod proxy;
 pub mod s3;

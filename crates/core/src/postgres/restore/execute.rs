@@ -240,7 +240,10 @@ async fn run_scripted(
         .await
         .map_err(join_err)?;
     }
-    let list = script::build_list(&p.toc.list, &skip);
+    let mut list = script::build_list(&p.toc.list, &skip);
+    if !p.data_order.is_empty() {
+        list = super::rows_order::reorder(&list, &p.toc, &p.data_order);
+    }
     let directory = p.directory;
     tokio::task::spawn_blocking(move || {
         // A directory dump: extracted (and checked) first, then one transaction.

@@ -22,6 +22,7 @@ mod plain;
 mod plan;
 pub(crate) mod replace;
 mod roles;
+mod rows_order;
 mod script;
 mod select;
 pub(crate) mod tmp;
@@ -339,6 +340,8 @@ pub struct Prepared {
     pub(crate) truncate: Vec<String>,
     /// Rows only: the tables' enabled triggers, disabled for the load and enabled after.
     pub(crate) triggers: (Vec<String>, Vec<String>),
+    /// Rows only: the selected tables in the order the target's foreign keys load them.
+    pub(crate) data_order: Vec<(String, String)>,
     pub(crate) clean_phase_runs: bool,
     /// The backup's database is plain SQL (`database.sql`), restored through psql.
     pub(crate) plain: bool,

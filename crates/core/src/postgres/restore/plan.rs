@@ -147,6 +147,7 @@ pub async fn plan(
         selected,
         truncate: rows_only.truncate,
         triggers: (rows_only.trigger_off, rows_only.trigger_on),
+        data_order: rows_only.order,
         clean_phase_runs,
         plain,
         directory,
@@ -642,6 +643,8 @@ struct RowsOnly {
     trigger_off: Vec<String>,
     trigger_on: Vec<String>,
     blockers: Vec<String>,
+    /// The tables the target has, parents first (`rows_order`).
+    order: Vec<(String, String)>,
 }
 
 impl RowsOnly {
@@ -651,6 +654,7 @@ impl RowsOnly {
         sel: &select::Selected,
     ) -> Result<RowsOnly> {
         let mut r = RowsOnly::default();
+        let mut present = Vec::new();
         for (s, t) in &sel.tables {
             let q = format!(
                 "SELECT EXISTS (SELECT 1 FROM {}.{})",
@@ -659,10 +663,11 @@ impl RowsOnly {
             );
             match sqlx::query_scalar::<_, bool>(&q).fetch_one(&mut *conn).await {
                 Ok(has_rows) => {
+                    present.push((s.clone(), t.clone()));
                     let table = format!("{}.{}", quote_ident(s), quote_ident(t));
                     if has_rows {
                         r.with_rows.push(format!("{s}.{t}"));
-                        r.truncate.push(format!("TRUNCATE TABLE {table};"));
+                        r.truncate.push(table.clone());
                     }
                     // Loading rows is not a change the table's own triggers should see.
                     let triggers: Vec<String> = sqlx::query_scalar(
@@ -684,6 +689,11 @@ impl RowsOnly {
                 Err(e) => return Err(spec.map_sqlx(e)),
             }
         }
+        // One statement: a table another selected one references can only be emptied with it.
+        if !r.truncate.is_empty() {
+            r.truncate = vec![format!("TRUNCATE TABLE {};", r.truncate.join(", "))];
+        }
+        r.order = super::rows_order::read(conn, spec, &present).await?;
         Ok(r)
     }
 }
