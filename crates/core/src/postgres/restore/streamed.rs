@@ -407,7 +407,7 @@ mod tests {
             .iter()
             .map(|bin| bin.iter().map(|p| p.dump_id).collect())
             .collect();
-        assert_eq!(ids, vec![vec![2], vec![3, 5, 4, 1]]);
+        assert_eq!(ids, vec![vec![2, 1], vec![3, 5, 4]]);
         assert_eq!(bins(vec![piped(1, 5)], 4).len(), 1);
         assert!(bins(Vec::new(), 2).is_empty());
     }
