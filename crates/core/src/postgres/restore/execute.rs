@@ -574,18 +574,18 @@ pub(crate) fn feed_dump(
 
 /// A writer that keeps the last `keep` bytes back until [`HoldBack::release`], so the consumer
 /// cannot see the end of the stream before the producer has checked it.
-struct HoldBack<W: Write> {
+pub(super) struct HoldBack<W: Write> {
     inner: Option<W>,
     held: Vec<u8>,
     keep: usize,
     /// The consumer may stop reading before the end (pg_restore with a list that needs only the
     /// start of the dump): the rest is then read and checked but goes nowhere.
-    consumer_may_stop: bool,
+    pub(super) consumer_may_stop: bool,
     stopped: bool,
 }
 
 impl<W: Write> HoldBack<W> {
-    fn new(inner: W, keep: usize) -> Self {
+    pub(super) fn new(inner: W, keep: usize) -> Self {
         HoldBack {
             inner: Some(inner),
             held: Vec::with_capacity(keep * 2),
@@ -595,7 +595,7 @@ impl<W: Write> HoldBack<W> {
         }
     }
     /// Write the held bytes and close the stream.
-    fn release(&mut self) -> std::io::Result<()> {
+    pub(super) fn release(&mut self) -> std::io::Result<()> {
         if let Some(mut w) = self.inner.take() {
             if !self.stopped {
                 let r = w.write_all(&self.held).and_then(|_| w.flush());

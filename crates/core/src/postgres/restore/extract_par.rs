@@ -27,14 +27,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-fn damaged(path: &Path, what: String) -> Error {
+pub(super) fn damaged(path: &Path, what: String) -> Error {
     Error::integrity(format!("{}: {what}", path.display()))
         .with_hint("the archive is damaged; use another copy of this backup")
 }
 
 /// The file name a data member is written to inside the dump folder: the part after
 /// `database/`, which must be one plain name (pg_dump's directory format has no sub-folders).
-fn file_name(name: &str) -> Result<&str> {
+pub(super) fn file_name(name: &str) -> Result<&str> {
     let rest = name
         .strip_prefix(archive::DATABASE_DIR_PREFIX)
         .unwrap_or("");
@@ -55,7 +55,7 @@ fn file_name(name: &str) -> Result<&str> {
 }
 
 /// The data members (every `database/` member but `toc.dat`), largest first.
-fn wanted(path: &Path, manifest: &Manifest) -> Result<Vec<MemberEntry>> {
+pub(super) fn wanted(path: &Path, manifest: &Manifest) -> Result<Vec<MemberEntry>> {
     let mut out: Vec<MemberEntry> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for m in &manifest.members {
@@ -77,7 +77,7 @@ fn wanted(path: &Path, manifest: &Manifest) -> Result<Vec<MemberEntry>> {
 
 /// Where each wanted member is, by one walk over the archive's headers (stopping after the
 /// last wanted one), checking every member met against the manifest.
-fn spans(
+pub(super) fn spans(
     path: &Path,
     manifest: &Manifest,
     wanted: &[MemberEntry],
@@ -151,6 +151,22 @@ pub(super) fn extract_data(
         return Ok(0);
     }
     let spans = spans(path, manifest, &wanted, cancel)?;
+    extract_found(path, &wanted, &spans, dump, threads, cancel)
+}
+
+/// The members `wanted` (found at `spans` by [`spans`], largest first) extracted into `dump`
+/// on `threads` threads, each checked against its manifest entry. Returns the bytes written.
+pub(super) fn extract_found(
+    path: &Path,
+    wanted: &[MemberEntry],
+    spans: &HashMap<String, MemberSpan>,
+    dump: &Path,
+    threads: usize,
+    cancel: &CancellationToken,
+) -> Result<u64> {
+    if wanted.is_empty() {
+        return Ok(0);
+    }
     let stop = cancel.child_token();
     let next = AtomicUsize::new(0);
     let written = AtomicU64::new(0);

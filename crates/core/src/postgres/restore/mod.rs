@@ -7,9 +7,10 @@
 //! Execution streams `database.dump` from the archive into `pg_restore --single-transaction`, so
 //! a failure rolls everything back. The last bytes of the stream are held back until the
 //! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
-//! A directory dump (format 2) restored by `pg_restore -j` cannot be one transaction: its
-//! members are all checked before the first row is loaded, and a failure or a cancel drops
-//! what it created ([`undo`]).
+//! A directory dump (format 2) restored by `pg_restore -j` cannot be one transaction: each
+//! table's rows are checked as they stream to pg_restore, the end held back until the check
+//! passed (a damaged member never commits), and a failure or a cancel drops what it created
+//! ([`undo`]).
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
 pub mod as_role;
@@ -25,6 +26,7 @@ mod roles;
 mod rows_order;
 mod script;
 mod select;
+mod streamed;
 pub(crate) mod tmp;
 pub(crate) mod toc;
 mod undo;

@@ -1,26 +1,32 @@
-//! A directory dump (format 2) restored into a target the restore meets nothing in, by
-//! `pg_restore -j N`, with the archive's extraction overlapped (issue 28, 3b).
+//! A directory dump (format 2) restored by `pg_restore` in parallel into a target the restore
+//! meets nothing in, the archive's reading overlapped with the loading (issue 28, 3b; issue 67).
 //!
 //! `pg_restore -j N` restores the pre-data section (types, tables, functions: everything but the
 //! rows, the indexes and the constraints) serially in its leader before it forks any worker, and
-//! that section needs only `toc.dat`. So the restore runs in two parts over one private temporary
-//! folder:
+//! that section needs only `toc.dat`. So the restore runs in three parts over one private
+//! temporary folder:
 //!
 //! 1. `toc.dat` is read by random access and checked against the manifest; then
-//!    `pg_restore --section=pre-data` runs **while** the data members are extracted and each is
-//!    checked against the manifest's SHA-256;
-//! 2. once both have succeeded, `pg_restore -j N --section=data --section=post-data` (rows, large
-//!    objects, sequences' values, then indexes, constraints, triggers and policies in parallel,
-//!    dependencies respected).
+//!    `pg_restore --section=pre-data` runs **while** the data members that are not streamed
+//!    (large objects, sequence values' files: everything but the tables' `<dump id>.dat`) are
+//!    extracted and checked, and a FIFO is made for each table's data file;
+//! 2. once both have succeeded, the data section: the tables' rows streamed through their FIFOs
+//!    to `N` serial `pg_restore --use-list` loaders, each member checked as it streams, its end
+//!    held back until the check passed ([`super::streamed`]), beside one `pg_restore
+//!    --section=data` for the rest of the section;
+//! 3. `pg_restore -j N --section=post-data` (indexes, constraints, triggers and policies in
+//!    parallel, dependencies respected).
 //!
-//! Every entry of the dump belongs to exactly one of the sections, so the two parts restore
-//! exactly what one `pg_restore -j N` does, in the order its leader would.
+//! Every entry of the dump belongs to exactly one of the sections, so the parts restore exactly
+//! what one `pg_restore -j N` does. Where FIFOs do not exist (Windows) every data member is
+//! extracted and checked in part 1 and part 2 is `pg_restore -j N --section=data
+//! --section=post-data`.
 //!
 //! Neither part is one transaction (`--single-transaction` cannot be combined with `-j`): a
-//! failure of either (a data member that fails its checksum included) stops the other. No row
-//! is loaded before every member has been checked (the data part starts only then), and the
-//! caller drops what a failed or cancelled run created ([`super::undo`]), so the target is left
-//! as it was. The temporary folder is removed on every path.
+//! failure of any (a data member that fails its checksum included) stops the others. A damaged
+//! member's `COPY` never sees its end, so it never commits; rows of other tables may have, and
+//! the caller drops what a failed or cancelled run created ([`super::undo`]), so the target is
+//! left as it was. The temporary folder is removed on every path.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
@@ -53,7 +59,7 @@ pub(super) fn run(
     )
 }
 
-fn run_in(
+pub(super) fn run_in(
     parent: &Path,
     tools: &PgTools,
     spec: &ConnSpec,
@@ -82,7 +88,7 @@ fn run_in(
         "restore: pg_restore --section=pre-data started {} ms into the parallel restore",
         at.elapsed().as_millis()
     );
-    let (pre_done, extracted) = std::thread::scope(|s| {
+    let (pre_done, prepared) = std::thread::scope(|s| {
         let waiter = s.spawn(|| {
             let done = finish(pre, password, &stop_pre);
             if done.is_err() {
@@ -90,52 +96,187 @@ fn run_in(
             }
             done
         });
-        let extracted = dump.extract_data(
-            archive_path,
-            super::dir::extract_threads(jobs),
-            &stop_extract,
-        );
-        if extracted.is_err() {
+        let prepared = prepare(archive_path, dump.path(), jobs, &stop_extract);
+        if prepared.is_err() {
             stop_pre.cancel();
         }
         let pre_done = waiter
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (pre_done, extracted)
+        (pre_done, prepared)
     });
     tracing::info!(
-        "restore: pre-data restored and the data extracted {} ms into the parallel restore",
+        "restore: pre-data restored and the members not streamed extracted {} ms into the \
+         parallel restore",
         at.elapsed().as_millis()
     );
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
     }
     // The first cause: a part stopped by the other's failure reports only that it was stopped.
-    match (pre_done, extracted) {
+    let plan = match (pre_done, prepared) {
         (_, Err(e)) if e.kind() != ErrorKind::Cancelled => return Err(e),
         (Err(e), _) => return Err(e),
         (Ok(()), Err(e)) => return Err(e),
-        (Ok(()), Ok(())) => {}
+        (Ok(()), Ok(plan)) => plan,
+    };
+    let loads = (tools, session, spec, password, &owner[..]);
+    if plan.bins.is_empty() {
+        // Nothing streamed (no FIFOs here): every member is on disk and checked.
+        let args = [
+            format!("--jobs={jobs}"),
+            "--section=data".to_string(),
+            "--section=post-data".to_string(),
+        ];
+        let data = spawn(
+            (tools, session),
+            spec,
+            password,
+            dump.path(),
+            &[&args[..], &owner].concat(),
+            cancel,
+        )?;
+        finish(data, password, cancel)?;
+        return Ok(());
     }
-    let data = spawn(
+    load_streamed(archive_path, dump.path(), &plan, loads, cancel)?;
+    tracing::info!(
+        "restore: the data section loaded and checked {} ms into the parallel restore",
+        at.elapsed().as_millis()
+    );
+    plan.placeholders()?;
+    let args = [format!("--jobs={jobs}"), "--section=post-data".to_string()];
+    let post = spawn(
         (tools, session),
         spec,
         password,
         dump.path(),
-        &[
-            &[
-                format!("--jobs={jobs}"),
-                "--section=data".to_string(),
-                "--section=post-data".to_string(),
-            ][..],
-            &owner,
-        ]
-        .concat(),
+        &[&args[..], &owner].concat(),
         cancel,
     )?;
-    finish(data, password, cancel)?;
+    finish(post, password, cancel)?;
     drop(dump);
     Ok(())
+}
+
+/// Which data members are streamed and which extracted ([`super::streamed`]); the FIFOs made and
+/// the others extracted and checked, into the dump folder `dump` (holding the checked `toc.dat`).
+fn prepare(
+    archive_path: &Path,
+    dump: &Path,
+    jobs: u32,
+    cancel: &CancellationToken,
+) -> Result<super::streamed::Plan> {
+    let manifest = crate::archive::read_manifest(archive_path)?;
+    let members = super::extract_par::wanted(archive_path, &manifest)?;
+    let spans = super::extract_par::spans(archive_path, &manifest, &members, cancel)?;
+    let toc_path = dump.join("toc.dat");
+    let toc_file = std::fs::File::open(&toc_path)
+        .map_err(|e| Error::io(format!("reading {}", toc_path.display()), e))?;
+    let (_, toc) = crate::pgdump::read_directory_toc(std::io::BufReader::new(toc_file))?;
+    let plan = super::streamed::plan(archive_path, dump, members, &spans, &toc, jobs)?;
+    super::streamed::make_fifos(&plan)?;
+    let threads = super::dir::extract_threads(jobs);
+    super::extract_par::extract_found(
+        archive_path,
+        &plan.extracted,
+        &spans,
+        dump,
+        threads,
+        cancel,
+    )?;
+    Ok(plan)
+}
+
+/// What starts a loader: the tools, the sessions' name, the target, its password, `--no-owner`.
+type Loads<'a> = (
+    &'a PgTools,
+    &'a str,
+    &'a ConnSpec,
+    Option<&'a str>,
+    &'a [String],
+);
+
+/// The data section: one serial `pg_restore --use-list` per bin of streamed members, each fed by
+/// its feeder, and one for the rest of the section; a failure of any stops all of them.
+fn load_streamed(
+    archive_path: &Path,
+    dump: &Path,
+    plan: &super::streamed::Plan,
+    (tools, session, spec, password, owner): Loads<'_>,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    use super::streamed::{first_cause, list_of, Feeding};
+    let lists = tempfile::TempDir::new_in(dump.parent().unwrap_or(dump))
+        .map_err(|e| Error::io("creating the restore's lists", e))?;
+    let mut list_files = Vec::new();
+    let mut ids: Vec<Vec<i32>> = (0..plan.bins.len())
+        .map(|b| plan.bin_ids(b).collect())
+        .collect();
+    if !plan.others.is_empty() {
+        ids.push(plan.others.clone());
+    }
+    for (i, bin) in ids.iter().enumerate() {
+        let path = lists.path().join(format!("list{i}"));
+        let mut f = crate::private_fs::create_new(&path)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        std::io::Write::write_all(&mut f, list_of(bin.iter().copied()).as_bytes())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        list_files.push(path);
+    }
+    let stop = cancel.child_token();
+    let feeding = Feeding::new(archive_path, plan);
+    let (loaded, fed) = std::thread::scope(|s| {
+        let feeders: Vec<_> = (0..plan.bins.len())
+            .map(|bin| {
+                let (feeding, stop) = (&feeding, &stop);
+                s.spawn(move || {
+                    let r = feeding.feed(bin, stop);
+                    if r.is_err() {
+                        stop.cancel();
+                    }
+                    r
+                })
+            })
+            .collect();
+        let loaders: Vec<_> = list_files
+            .iter()
+            .map(|list| {
+                let stop = &stop;
+                s.spawn(move || {
+                    let args = [
+                        "--section=data".to_string(),
+                        format!("--use-list={}", list.display()),
+                    ];
+                    let r = spawn(
+                        (tools, session),
+                        spec,
+                        password,
+                        dump,
+                        &[&args[..], owner].concat(),
+                        stop,
+                    )
+                    .and_then(|child| finish(child, password, stop));
+                    if r.is_err() {
+                        stop.cancel();
+                    }
+                    r
+                })
+            })
+            .collect();
+        let join = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        let loaded: Vec<Result<()>> = loaders.into_iter().map(join).collect();
+        feeding.loaders_gone();
+        let fed: Vec<Result<()>> = feeders.into_iter().map(join).collect();
+        (loaded, fed)
+    });
+    drop(feeding);
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    first_cause(loaded, fed)
 }
 
 /// `pg_restore` of the directory dump at `dir` into the target, with `args` (a section, workers).
