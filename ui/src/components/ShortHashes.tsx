@@ -1,3 +1,5 @@
+import { localSeconds } from "../wizard/pitr/time";
+
 // A sentence with checksums in it (a drill's "sha256 028b49ee…, every file matches"): each long
 // hex value shown as its first and last 8 characters, the whole value in its title, so a
 // table cell holds it on one line (issue 44, drill-01: a SHA-256 spread over three lines).
@@ -43,14 +45,9 @@ const UUID = /\s?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\
 const LSN = /(?:,\s*| \()LSN [0-9A-F]+\/[0-9A-F]+\)?/g;
 const GENERATED_NAME = /\b([a-z][a-z_]*_)([a-z]{0,2})([0-9a-f]{16,})\b/g;
 
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** "2026-11-28T12:30:32.231895Z" → "2026-11-28 12:30:32" in this computer's zone. */
-function localTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+/** "2026-11-28T12:30:32.231895Z" → "2026-11-28 12:30:32" in this computer's zone (the app's one
+ *  format to the second: `localSeconds`). */
+const localTime = (iso: string): string => localSeconds(iso);
 
 /** The sentence as a person reads it (see above); hashes are shortened by [`ShortHashes`]. */
 export function readableText(text: string): string {
