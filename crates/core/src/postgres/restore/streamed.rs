@@ -91,7 +91,7 @@ pub(super) fn plan(
                 let span = spans.get(&entry.name).cloned().ok_or_else(|| {
                     damaged(
                         archive_path,
-                        format!("member {} is missing from the archive", entry.name),
+                        format!("the file {} is missing from the archive", entry.name),
                     )
                 })?;
                 streamed.push(Piped {
