@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::sigint;
+
 use common::pg::{offsite, ok, ok_json, run, server_now, wait_past};
 use common::pitr::{owner_url, project_with, sql, ROLE};
 use offsite_testkit::TestCluster;
@@ -16,15 +18,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn sigint(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -INT {}", child.id());
-}
 
 /// The exit code and stderr of `child` (it must end within 5 minutes of the Ctrl-C: what
 /// is asserted is where it ends, not how fast).
@@ -184,8 +177,13 @@ fn ctrl_c_while_the_replay_writes_drops_what_it_wrote_and_the_same_restore_works
     }
     // … and is held where it writes `last`, part way: the Ctrl-C comes while it writes.
     let lock = Locker::take(&pg, dst, "public.last");
+    let held = Instant::now();
     while waiting_for_a_lock(&pg, dst) == 0 {
         still_running(&mut child, "the replay to wait for the lock on last");
+        assert!(
+            held.elapsed() < Duration::from_secs(300),
+            "the replay did not reach the locked table last within 5 minutes"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let replayed: i64 = pg

@@ -6,10 +6,12 @@
 
 mod common;
 
+use common::sigint;
+
 use common::Cli;
 use offsite_testkit::TestCluster;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// `rows` rows of about 100 bytes in one table (800,000: about 100 MB), half of them in a
@@ -50,15 +52,6 @@ fn wait_for_copies_done(pg: &TestCluster, db: &str, child: &mut Child) {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("the COPY in {db} did not end within 120 s");
-}
-
-fn sigint(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -INT {}", child.id());
 }
 
 /// Wait for the exit, at most `limit`: the status, its stderr and how long it took.

@@ -192,3 +192,13 @@ pub fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{what:?}: stdout is not one JSON document ({e}): {stdout}"))
 }
+
+/// Ctrl-C to `child` (SIGINT, as a terminal sends it).
+pub fn sigint(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT {}", child.id());
+}
