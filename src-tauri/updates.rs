@@ -106,6 +106,10 @@ pub struct UpdateStatus {
     /// When updates were last checked (RFC 3339), by this app or a previous run.
     pub last_check: Option<String>,
     pub state: UpdateState,
+    /// Counts the state's changes since the app started. The window keeps the status with the
+    /// highest: an answer computed before a change can arrive after the event that announced
+    /// the change (an install's answer "installing" after its own "failed").
+    pub revision: u32,
 }
 
 /// The updater of the app (managed state; registered with the plugin by [`crate::desktop`] and
@@ -117,6 +121,8 @@ pub struct Updates {
 
 struct Inner {
     state: UpdateState,
+    /// Bumped on every change of `state` (see [`UpdateStatus::revision`]).
+    revision: u32,
     /// The update last offered (what "Install and restart" installs).
     offered: Option<Update>,
 }
@@ -127,6 +133,7 @@ impl Updates {
             source,
             inner: Mutex::new(Inner {
                 state: UpdateState::Idle,
+                revision: 0,
                 offered: None,
             }),
         }
@@ -142,6 +149,13 @@ impl Updates {
     }
 }
 
+impl Inner {
+    fn set(&mut self, state: UpdateState) {
+        self.state = state;
+        self.revision = self.revision.wrapping_add(1);
+    }
+}
+
 fn engine<R: Runtime>(app: &AppHandle<R>) -> Result<Engine, ErrorPayload> {
     app.state::<Shell>().engine().cloned()
 }
@@ -152,19 +166,28 @@ pub async fn status<R: Runtime>(app: &AppHandle<R>) -> Result<UpdateStatus, Erro
         .update_policy()
         .await
         .map_err(|e| ErrorPayload::from(&e))?;
+    let (state, revision) = {
+        let updates = app.state::<Updates>();
+        let inner = updates.lock();
+        (inner.state.clone(), inner.revision)
+    };
     Ok(UpdateStatus {
         current_version: app.package_info().version.to_string(),
         check_for_updates,
         last_check: last.map(offsite_core::catalog::format_timestamp),
-        state: app.state::<Updates>().lock().state.clone(),
+        state,
+        revision,
     })
 }
 
 /// Set the state and tell the window.
 async fn set_state<R: Runtime>(app: &AppHandle<R>, state: UpdateState) {
-    app.state::<Updates>().lock().state = state;
-    if let Ok(s) = status(app).await {
-        let _ = s.emit(app);
+    app.state::<Updates>().lock().set(state);
+    match status(app).await {
+        Ok(s) => {
+            let _ = s.emit(app);
+        }
+        Err(e) => eprintln!("warning: the update status could not be read: {}", e.message),
     }
 }
 
@@ -274,7 +297,7 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<UpdateStatus, Err
         );
         if !under_way {
             let version = update.version.clone();
-            inner.state = UpdateState::Installing { version };
+            inner.set(UpdateState::Installing { version });
         }
         !under_way
     };

@@ -4234,6 +4234,12 @@ export type UpdateStatus = {
 	/**  When updates were last checked (RFC 3339), by this app or a previous run. */
 	last_check: string | null,
 	state: UpdateState,
+	/**
+	 *  Counts the state's changes since the app started. The window keeps the status with the
+	 *  highest: an answer computed before a change can arrive after the event that announced
+	 *  the change (an install's answer "installing" after its own "failed").
+	 */
+	revision: number,
 };
 
 /**  One validation query of a project. */

@@ -11,6 +11,7 @@ const status = (state: UpdateState, more: Partial<UpdateStatus> = {}): UpdateSta
   check_for_updates: true,
   last_check: "2026-11-24T07:00:00.000Z",
   state,
+  revision: 0,
   ...more,
 });
 
@@ -111,6 +112,30 @@ describe("UpdateBanner: a refused install", () => {
     expect(screen.getByTestId("update-install-failed-raw")).toHaveTextContent("The signature was created with a different key");
     fireEvent.click(screen.getByTestId("update-install"));
     await waitFor(() => expect(calls.filter((c) => c === "install_update")).toHaveLength(1));
+  });
+
+  it("keeps the refusal when the install's own answer arrives after it", async () => {
+    // The app's answer to "install" ("installing", revision 1) was computed before the download
+    // failed ("failed", revision 2), but the event can reach the window first (e2e: update-refused).
+    const refused = status(
+      {
+        kind: "failed",
+        version: "9.9.9",
+        error: { code: "integrity", message: "the update's signature is not valid", hint: null, retryable: false },
+      },
+      { revision: 2 },
+    );
+    let answer: (v: UpdateStatus) => void = () => {};
+    mock({
+      update_status: () => status(offer, { revision: 0 }),
+      install_update: () => new Promise<UpdateStatus>((resolve) => (answer = resolve)),
+    });
+    render(<UpdateBanner />);
+    fireEvent.click(await screen.findByTestId("update-install"));
+    await act(() => emit("update-status", refused));
+    expect(await screen.findByTestId("update-install-failed")).toHaveAttribute("data-code", "integrity");
+    await act(async () => answer(status({ kind: "installing", version: "9.9.9" }, { revision: 1 })));
+    expect(screen.getByTestId("update-banner-title")).toHaveTextContent("Update 9.9.9 could not be installed");
   });
 
   it("shows nothing for a failed check (Settings shows it)", async () => {

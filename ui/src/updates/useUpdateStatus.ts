@@ -19,8 +19,15 @@ export type UpdateView = {
   install: () => Promise<void>;
 };
 
+/** The newer of two statuses: an answer computed before a change can arrive after the event that
+ * announced it (an install's "installing" after its own "failed"), so the higher revision wins. */
+export function newer(current: UpdateStatus | null, next: UpdateStatus): UpdateStatus {
+  return current && current.revision > next.revision ? current : next;
+}
+
 export function useUpdateStatus(): UpdateView {
-  const [status, setStatus] = useState<UpdateStatus | null>(null);
+  const [status, setLatest] = useState<UpdateStatus | null>(null);
+  const setStatus = useCallback((next: UpdateStatus) => setLatest((current) => newer(current, next)), []);
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -37,7 +44,7 @@ export function useUpdateStatus(): UpdateView {
     return () => {
       active = false;
     };
-  }, []);
+  }, [setStatus]);
 
   useSubscription(updateEvents, setStatus);
 
@@ -53,7 +60,7 @@ export function useUpdateStatus(): UpdateView {
     } finally {
       setBusy(false);
     }
-  }, []);
+  }, [setStatus]);
 
   return {
     status,
