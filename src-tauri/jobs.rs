@@ -8,12 +8,12 @@
 //! it, and `job-finished` is always emitted exactly once per started job, also when the job
 //! fails before it could begin (unknown project, another job running on it).
 
-use crate::job_steps::RunningJob;
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::drill::DrillReport;
 use offsite_core::ops::artifacts::ArtifactPullOutcome;
 use offsite_core::ops::drill::DrillOutcome;
+use offsite_core::ops::job_steps::RunningJob;
 use offsite_core::ops::recover::{RecoverOutcome, UndoOutcome};
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::tenant_backup::TenantBackupOutcome;

@@ -8,7 +8,6 @@
 mod changes;
 mod commands;
 mod desktop;
-pub mod job_steps;
 mod jobs;
 pub mod notify;
 pub mod resume;

@@ -1071,3 +1071,4 @@ mod updates;
 mod verify;
 
 mod artifacts;
+mod job_steps;

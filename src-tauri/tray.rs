@@ -8,11 +8,11 @@
 //! window quits as usual (see `desktop.rs`).
 
 use crate::commands;
-use crate::job_steps::{running_line, RunningJob};
 use crate::jobs::JobRegistry;
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord, JobState};
 use offsite_core::health::{Health, HealthOverview};
+use offsite_core::ops::job_steps::{running_line, RunningJob};
 use offsite_core::ops::{ProjectStatus, ProjectSummary};
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -125,7 +125,7 @@ pub fn look(overview: Option<&HealthOverview>, schedules: &str) -> TrayLook {
 
 /// The look with the running jobs first in its tooltip ("Backing up shop — step 2 of 3:
 /// Compress · …", issue 64 item 6: the tray tells a job runs and where it is, the job panel's
-/// steps, [`crate::job_steps`]).
+/// steps, [`offsite_core::ops::job_steps`]).
 pub fn with_running(mut look: TrayLook, running: &[RunningJob]) -> TrayLook {
     if let Some(line) = running_line(running) {
         look.tooltip = format!("{line} · {}", look.tooltip);

@@ -158,23 +158,7 @@ fn ctrl_c_while_the_replay_writes_drops_what_it_wrote_and_the_same_restore_works
         .spawn()
         .unwrap();
     // The replay has begun (the base holds no row of t) …
-    let began = Instant::now();
-    loop {
-        still_running(&mut child, "the replay's first rows");
-        assert!(
-            began.elapsed() < Duration::from_secs(300),
-            "the replay never began"
-        );
-        let n: i64 = pg
-            .psql_url(&to, "SELECT count(*) FROM public.t")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        if n > 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::pg::wait_for_rows(&pg, &to, "public.t", &mut child);
     // … and is held where it writes `last`, part way: the Ctrl-C comes while it writes.
     let lock = Locker::take(&pg, dst, "public.last");
     let held = Instant::now();

@@ -379,27 +379,7 @@ fn a_replay_killed_part_way_is_interrupted_its_target_emptied_and_the_same_resto
         .spawn()
         .unwrap();
     // Part way through the replay: some of the changes committed in the target, not all.
-    let began = Instant::now();
-    let replayed = loop {
-        if child.try_wait().unwrap().is_some() {
-            let mut said = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
-            panic!("offsite ended before it was killed (the replay too quick to catch?): {said}");
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(300),
-            "the replay never began"
-        );
-        let n: i64 = pg
-            .psql_url(&to, "SELECT count(*) FROM public.t")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        if n > 0 {
-            break n;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let replayed = common::pg::wait_for_rows(&pg, &to, "public.t", &mut child);
     kill_group(&mut child);
     let left = objects(&pg, dst);
     assert!(

@@ -9,7 +9,7 @@ export type JobStep = { id: string; label: string; state: StepState };
 
 type StepDef = { id: string; label: string; phases: Phase[]; /** Shown only once reached (a job may skip it). */ optional?: boolean };
 
-// The table is the desktop shell's (src-tauri/job_steps.rs, which the tray's tooltip says from):
+// The table is the engine's (crates/core/src/ops/job_steps.rs, which the tray's tooltip says from):
 // written to jobSteps.json and checked there, so the panel and the tray name the same steps.
 const TABLE = table as unknown as Record<"backup" | "server_backup" | "restore" | "import", StepDef[]>;
 const BACKUP = TABLE.backup;

@@ -155,3 +155,37 @@ pub fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut std::process::Child
     }
     panic!("no COPY ran in {db} within 120 s");
 }
+
+/// Wait until `table` in the database at `url` has rows (the work has written some: a replay's
+/// first commits), at most 300 s; returns how many. Panics with offsite's stderr when `child`
+/// ends first (the work too quick to catch part way, or a failure).
+pub fn wait_for_rows(
+    pg: &TestCluster,
+    url: &str,
+    table: &str,
+    child: &mut std::process::Child,
+) -> i64 {
+    let began = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut said = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut err, &mut said);
+            }
+            panic!("offsite ended ({status}) before {table} had rows: {said}");
+        }
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(300),
+            "{table} had no rows within 300 s"
+        );
+        let n: i64 = pg
+            .psql_url(url, &format!("SELECT count(*) FROM {table}"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if n > 0 {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -78,6 +78,7 @@ pub mod fetch_copy;
 pub mod import;
 pub(crate) mod interrupted;
 pub mod job;
+pub mod job_steps;
 pub mod keys;
 pub mod new_project;
 pub mod notify;

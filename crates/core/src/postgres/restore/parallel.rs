@@ -121,23 +121,17 @@ pub(super) fn run_in(
         (Ok(()), Ok(plan)) => plan,
     };
     let loads = (tools, session, spec, password, &owner[..]);
+    // One `pg_restore -j N` over the sections named, to its end.
+    let sections = |names: &[&str]| -> Result<()> {
+        let mut args = vec![format!("--jobs={jobs}")];
+        args.extend(names.iter().map(|n| format!("--section={n}")));
+        args.extend(owner.iter().cloned());
+        let child = spawn((tools, session), spec, password, dump.path(), &args, cancel)?;
+        finish(child, password, cancel)
+    };
     if plan.bins.is_empty() {
         // Nothing streamed (no FIFOs here): every member is on disk and checked.
-        let args = [
-            format!("--jobs={jobs}"),
-            "--section=data".to_string(),
-            "--section=post-data".to_string(),
-        ];
-        let data = spawn(
-            (tools, session),
-            spec,
-            password,
-            dump.path(),
-            &[&args[..], &owner].concat(),
-            cancel,
-        )?;
-        finish(data, password, cancel)?;
-        return Ok(());
+        return sections(&["data", "post-data"]);
     }
     load_streamed(archive_path, dump.path(), &plan, loads, cancel)?;
     tracing::info!(
@@ -145,16 +139,7 @@ pub(super) fn run_in(
         at.elapsed().as_millis()
     );
     plan.placeholders()?;
-    let args = [format!("--jobs={jobs}"), "--section=post-data".to_string()];
-    let post = spawn(
-        (tools, session),
-        spec,
-        password,
-        dump.path(),
-        &[&args[..], &owner].concat(),
-        cancel,
-    )?;
-    finish(post, password, cancel)?;
+    sections(&["post-data"])?;
     drop(dump);
     Ok(())
 }

@@ -2,12 +2,12 @@
 //! reports phases (connecting, dumping, globals, packing, syncing, verifying, copying…); a person
 //! reads a few steps, the one the job is on, and which are done. One table per kind of job.
 //!
-//! The rule is here once: the tray's tooltip says it ([`running_line`]), and the app's job panel
-//! reads the same table from `ui/src/components/jobSteps.json`, which
-//! `the_ui_job_steps_json_is_the_table` (below) writes and checks.
+//! The rule is here once, in the engine: the app's tray tooltip says it ([`running_line`]), and
+//! the app's job panel reads the same table from `ui/src/components/jobSteps.json`, which the
+//! desktop crate's `the_ui_job_steps_json_is_the_table` writes and checks.
 
-use offsite_core::catalog::JobKind;
-use offsite_core::progress::Phase;
+use crate::catalog::JobKind;
+use crate::progress::Phase;
 use serde::Serialize;
 
 /// One named step: the engine's phases it covers.
@@ -232,33 +232,6 @@ mod tests {
                 job(JobKind::Backup, None, &[])
             ]),
             Some("Restoring shop — step 2 of 3: Restore (and 1 more job)".into())
-        );
-    }
-
-    /// The steps as the app's job panel reads them (`ui/src/components/jobSteps.json`): the panel
-    /// and the tray say the same. `OFFSITE_UPDATE_BINDINGS=1` rewrites the file.
-    #[test]
-    fn the_ui_job_steps_json_is_the_table() {
-        let table = serde_json::json!({
-            "backup": BACKUP,
-            "server_backup": SERVER_BACKUP,
-            "restore": RESTORE,
-            "import": IMPORT,
-        });
-        let fresh = serde_json::to_string_pretty(&table).unwrap() + "\n";
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/ui/src/components/jobSteps.json"
-        );
-        if std::env::var_os("OFFSITE_UPDATE_BINDINGS").is_some() {
-            std::fs::write(path, &fresh).unwrap();
-        }
-        let stored: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
-                .unwrap_or_default();
-        assert_eq!(
-            stored, table,
-            "ui/src/components/jobSteps.json is stale: run `OFFSITE_UPDATE_BINDINGS=1 cargo test -p offsite-desktop --lib job_steps` and commit it"
         );
     }
 }
