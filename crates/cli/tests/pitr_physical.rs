@@ -13,7 +13,7 @@
 mod common;
 
 use common::pg::{offsite, ok, ok_json, refused, run, server_now, wait_past};
-use common::pitr::{digests, owner_url, segment_files, sql, writes, ROLE};
+use common::pitr::{allow_replication, digests, owner_url, segment_files, sql, writes, ROLE};
 use offsite_testkit::TestCluster;
 use std::path::Path;
 use std::process::Child;
@@ -35,20 +35,6 @@ fn capture(d: &Path, pg: &TestCluster) -> Capture {
             .spawn()
             .unwrap(),
     )
-}
-
-/// Let `ROLE` open physical replication connections from 127.0.0.1 (as a self-hosted server's
-/// `pg_hba.conf` would), and wait until it can.
-fn allow_replication(pg: &TestCluster) {
-    let hba = pg.data_dir().join("pg_hba.conf");
-    let old = std::fs::read_to_string(&hba).unwrap();
-    std::fs::write(
-        &hba,
-        format!("host replication \"{ROLE}\" 127.0.0.1/32 trust\n{old}"),
-    )
-    .unwrap();
-    pg.psql("postgres", "SELECT pg_reload_conf()");
-    std::thread::sleep(Duration::from_millis(500));
 }
 
 #[test]

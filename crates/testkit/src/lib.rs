@@ -31,6 +31,7 @@
 //! assert_eq!(schema_dump(&pg, "src"), schema_dump(&pg, "dst"));
 //! ```
 
+pub mod catalog_hooks;
 mod cluster;
 pub mod conformance;
 pub mod crafted_s3;

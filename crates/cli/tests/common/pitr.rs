@@ -26,6 +26,20 @@ pub fn project_with(db: &str, setup: &str) -> (TestCluster, tempfile::TempDir) {
     (pg, data)
 }
 
+/// Let `ROLE` open physical replication connections from 127.0.0.1 (as a self-hosted server's
+/// `pg_hba.conf` would), and wait until it can.
+pub fn allow_replication(pg: &TestCluster) {
+    let hba = pg.data_dir().join("pg_hba.conf");
+    let old = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(
+        &hba,
+        format!("host replication \"{ROLE}\" 127.0.0.1/32 trust\n{old}"),
+    )
+    .unwrap();
+    pg.psql("postgres", "SELECT pg_reload_conf()");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+}
+
 pub fn owner_url(pg: &TestCluster, db: &str) -> String {
     format!("postgres://{ROLE}@127.0.0.1:{}/{db}", pg.port())
 }

@@ -10,6 +10,7 @@
 
 use super::neutral;
 use super::sandbox::{Confinement, Sandbox};
+use super::single_user;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{ConnSpec, TlsMode};
 use crate::postgres::tools::{candidate_dirs, probe_dirs};
@@ -316,13 +317,24 @@ impl ThrowawayCluster {
 
     /// The recovered server made ready for Offsite's own sessions (see [`super::neutral`]):
     /// stopped cleanly; then, in single-user mode — which applies no per-role or per-database
-    /// setting and fires no event trigger — every `ALTER ROLE/DATABASE … SET` of the base
-    /// cleared and a role made to read with: LOGIN, not a superuser, a member of
-    /// `pg_read_all_data` with BYPASSRLS (PostgreSQL 13 and older have no such role: there it
-    /// is a superuser); then started again as before. `database`: one that exists (single-user
-    /// mode opens one). Returns the role's name. Blocking.
+    /// setting and fires no event trigger — first a run that only reads which roles, databases
+    /// and settings rows there are, then a run that clears every `ALTER ROLE/DATABASE … SET` of
+    /// the base with `… RESET ALL` (utility commands: no trigger or rule the source planted on a
+    /// catalog fires, as one would on `DELETE`; see [`super::single_user`]), makes a role to
+    /// read with — LOGIN, not a superuser, a member of `pg_read_all_data` with BYPASSRLS
+    /// (PostgreSQL 13 and older have no such role: there it is a superuser) — and checks that
+    /// no settings row is left; then started again as before. `database`: one that exists
+    /// (single-user mode opens one). Returns the role's name. Blocking.
     pub fn reopen_for_reading(&mut self, database: &str) -> Result<String> {
         self.stop_server()?;
+        let listed = self.single_user(database, single_user::LISTING.as_bytes().to_vec())?;
+        let mut sql = Vec::new();
+        let resets = single_user::resets(&single_user::parse_listing(&listed)?)?;
+        let mut commands = resets.len();
+        for r in resets {
+            sql.extend_from_slice(&r);
+            sql.push(b'\n');
+        }
         let role = format!(
             "offsite_read_{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
@@ -333,26 +345,27 @@ impl ThrowawayCluster {
         } else {
             "SUPERUSER"
         };
-        let mut sql = format!(
-            "DELETE FROM pg_catalog.pg_db_role_setting
-             CREATE ROLE {role} LOGIN NOCREATEDB NOCREATEROLE NOREPLICATION {rights}
-"
+        sql.extend_from_slice(
+            format!("CREATE ROLE {role} LOGIN NOCREATEDB NOCREATEROLE NOREPLICATION {rights}\n")
+                .as_bytes(),
         );
+        commands += 1;
         if modern {
-            sql.push_str(&format!(
-                "GRANT pg_read_all_data TO {role}
-"
-            ));
+            sql.extend_from_slice(format!("GRANT pg_read_all_data TO {role}\n").as_bytes());
+            commands += 1;
         }
-        self.single_user(database, &sql)?;
+        sql.extend_from_slice(single_user::LEFT.as_bytes());
+        let out = self.single_user(database, sql)?;
+        single_user::check_cleared(&out, commands)?;
         self.start_server_within(std::time::Duration::from_secs(120), |_| Ok(()))?;
         Ok(role)
     }
 
     /// `sql` (one statement a line) run by the server in single-user mode on `database`,
-    /// confined as the server is; any error ends it and is returned. Blocking.
-    fn single_user(&self, database: &str, sql: &str) -> Result<()> {
-        use std::io::Write;
+    /// confined as the server is; what it printed (at most [`single_user::OUTPUT_LIMIT`]
+    /// bytes). Any error ends it and is returned. Blocking.
+    fn single_user(&self, database: &str, sql: Vec<u8>) -> Result<Vec<u8>> {
+        use std::io::{Read, Write};
         let server = std::fs::canonicalize(self.bins.bin("postgres"))
             .map_err(|e| Error::io("finding the server binary (postgres)", e))?;
         let exec_dir = server.parent().unwrap_or(&self.bins.dir).to_path_buf();
@@ -371,29 +384,50 @@ impl ThrowawayCluster {
         let mut child = cmd
             .spawn()
             .map_err(|e| Error::io("starting the server in single-user mode", e))?;
-        let wrote = child
-            .stdin
-            .take()
-            .map(|mut i| i.write_all(sql.as_bytes()))
-            .unwrap_or(Ok(()));
-        let out = child
-            .wait_with_output()
+        // Written and read at once: the server prints a prompt per statement while it reads.
+        let stdin = child.stdin.take();
+        let writer = std::thread::spawn(move || match stdin {
+            Some(mut i) => i.write_all(&sql),
+            None => Ok(()),
+        });
+        let stderr = child.stderr.take();
+        let errors = std::thread::spawn(move || stderr.map(last_words).unwrap_or_default());
+        let mut out = Vec::new();
+        let read = match child.stdout.take() {
+            Some(o) => o.take(single_user::OUTPUT_LIMIT + 1).read_to_end(&mut out),
+            None => Ok(0),
+        };
+        let over = out.len() as u64 > single_user::OUTPUT_LIMIT;
+        if over {
+            let _ = child.kill();
+        }
+        let status = child
+            .wait()
             .map_err(|e| Error::io("running the server in single-user mode", e))?;
-        let said = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success()
+        let wrote = writer.join().unwrap_or(Ok(()));
+        let said = errors.join().unwrap_or_default();
+        if over {
+            return Err(Error::integrity(format!(
+                "the restored cluster printed over {} MiB in single-user mode: refused",
+                single_user::OUTPUT_LIMIT >> 20
+            )));
+        }
+        let text = String::from_utf8_lossy(&said);
+        if !status.success()
             || wrote.is_err()
-            || said.contains("ERROR:")
-            || said.contains("FATAL:")
+            || read.is_err()
+            || text.contains("ERROR:")
+            || text.contains("FATAL:")
         {
             return Err(Error::new(
                 ErrorKind::ToolFailed,
                 format!(
                     "preparing the restored cluster for reading (single-user mode) failed: {}",
-                    tail(&out.stderr)
+                    tail(&said)
                 ),
             ));
         }
-        Ok(())
+        Ok(out)
     }
 
     /// `pg_controldata` of the data folder, or `None`. Blocking.
@@ -884,6 +918,22 @@ pub(crate) fn server_os_user() -> Result<Option<(u32, u32)>> {
 #[cfg(not(unix))]
 pub(crate) fn server_os_user() -> Result<Option<(u32, u32)>> {
     Ok(None)
+}
+
+/// The last 64 KiB `from` writes, read to its end (what a server said before it stopped).
+fn last_words(mut from: impl std::io::Read) -> Vec<u8> {
+    const KEEP: usize = 64 << 10;
+    let (mut kept, mut buf) = (Vec::new(), [0u8; 8192]);
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * KEEP {
+            kept.drain(..kept.len() - KEEP);
+        }
+    }
+    kept
 }
 
 fn tail(bytes: &[u8]) -> String {

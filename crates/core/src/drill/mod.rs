@@ -19,6 +19,7 @@ pub mod sandbox;
 pub mod scratch;
 pub mod settings;
 pub mod sign;
+pub mod single_user;
 pub(crate) mod storage_config;
 pub(crate) mod sweep;
 pub mod validation;

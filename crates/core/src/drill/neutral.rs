@@ -18,8 +18,9 @@
 //!   it outranks any configuration file ([`forced_settings`]).
 //!
 //! Per-role and per-database settings (`ALTER ROLE/DATABASE … SET`, in the catalog) are
-//! cleared in single-user mode — which does not apply them — before any session opens
-//! ([`super::cluster::ThrowawayCluster::reopen_for_reading`]).
+//! cleared in single-user mode — which does not apply them — before any session opens, with
+//! utility commands that fire no trigger or rule the source planted on a catalog
+//! ([`super::cluster::ThrowawayCluster::reopen_for_reading`], [`super::single_user`]).
 
 use crate::error::{Error, ErrorKind, Result};
 use std::io::{Read, Write};

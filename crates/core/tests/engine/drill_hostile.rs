@@ -394,3 +394,125 @@ async fn a_drill_creates_the_untrusted_extensions_a_backup_uses_itself_and_passe
         r.checks
     );
 }
+
+/// `psql -c SQL` on the throwaway cluster's socket as `user` (the client runs as root; the
+/// socket folder is the `postgres` user's): (succeeded, stdout, stderr).
+fn throwaway_psql(
+    bins: &offsite_core::drill::cluster::ServerBins,
+    spec: &offsite_core::postgres::conn::ConnSpec,
+    user: &str,
+    sql: &str,
+) -> (bool, String, String) {
+    let client = bins.dir.join("psql");
+    let client = if client.exists() {
+        client
+    } else {
+        "psql".into()
+    };
+    let out = std::process::Command::new(client)
+        .args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            &spec.host,
+            "-p",
+        ])
+        .arg(spec.port.to_string())
+        .args(["-U", user, "-d", "postgres", "-c", sql])
+        .env_remove("PGOPTIONS")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a source's superuser plants in the catalog of a base (`offsite_testkit::catalog_hooks`:
+/// triggers and rules on the catalogs the single-user step touches, event triggers, settings
+/// of every kind — a role whose name holds a newline, a quote and a backslash among them) runs
+/// nothing when the server is made ready for reading in single-user mode: no row in the
+/// marker table (a `DELETE FROM pg_catalog.pg_db_role_setting` fired the triggers and rules
+/// as the bootstrap superuser), every settings row gone, the reading role not a superuser.
+#[test]
+fn the_single_user_step_fires_no_hook_the_catalog_holds() {
+    use offsite_core::drill::cluster::{
+        choose_server_bins, discover_server_bins, ThrowawayCluster,
+    };
+    use offsite_testkit::catalog_hooks;
+    let data = tempfile::tempdir().unwrap();
+    let bins = choose_server_bins(&discover_server_bins(None), 15).unwrap();
+    let mut cluster = ThrowawayCluster::start(data.path(), "hookstest", bins.clone()).unwrap();
+    let spec = cluster.spec("postgres");
+    let su = |sql: &str| {
+        let (ok, out, err) = throwaway_psql(&bins, &spec, "postgres", sql);
+        assert!(ok, "{sql}: {err}");
+        out
+    };
+    su("CREATE ROLE shop LOGIN");
+    su("CREATE ROLE U&\"we\\000Ard\"\"x\\\\y\" LOGIN");
+    su(&catalog_hooks::plant("postgres", "shop"));
+    su("ALTER ROLE U&\"we\\000Ard\"\"x\\\\y\" IN DATABASE postgres SET work_mem = '6MB'");
+    su("ALTER ROLE U&\"we\\000Ard\"\"x\\\\y\" SET work_mem = '7MB'");
+    assert_eq!(su("SELECT count(*) FROM public.hook_marker"), "0");
+    assert_eq!(
+        su("SELECT count(*) FROM pg_catalog.pg_db_role_setting"),
+        "6"
+    );
+
+    let role = cluster.reopen_for_reading("postgres").unwrap();
+    let spec = cluster.spec("postgres");
+    assert_eq!(
+        su("SELECT string_agg(what, '; ') FROM public.hook_marker"),
+        "",
+        "a hook the source planted ran in single-user mode"
+    );
+    assert_eq!(
+        su("SELECT count(*) FROM pg_catalog.pg_db_role_setting"),
+        "0"
+    );
+    let (ok, out, err) = throwaway_psql(
+        &bins,
+        &spec,
+        &role,
+        "SELECT current_setting('search_path') || ' ' || current_setting('work_mem') || ' ' \
+         || (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "\"$user\", public 4MB false");
+    cluster.stop().unwrap();
+}
+
+/// A settings row no utility command can clear — for a role that does not exist yet (the oid
+/// a role made later would get), or for a reserved `pg_` role — is only made by editing the
+/// catalog by hand; the single-user step refuses it before changing anything.
+#[test]
+fn settings_rows_only_a_hand_edit_makes_are_refused() {
+    use offsite_core::drill::cluster::{
+        choose_server_bins, discover_server_bins, ThrowawayCluster,
+    };
+    let bins = choose_server_bins(&discover_server_bins(None), 15).unwrap();
+    for row in [
+        "(0, 99999, '{work_mem=1MB}')",
+        "(0, 3373, '{work_mem=1MB}')",
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let mut cluster = ThrowawayCluster::start(data.path(), "straytest", bins.clone()).unwrap();
+        let spec = cluster.spec("postgres");
+        let (ok, _, err) = throwaway_psql(
+            &bins,
+            &spec,
+            "postgres",
+            &format!("INSERT INTO pg_catalog.pg_db_role_setting VALUES {row}"),
+        );
+        assert!(ok, "{err}");
+        let e = cluster.reopen_for_reading("postgres").unwrap_err();
+        assert_eq!(e.kind(), offsite_core::ErrorKind::Integrity, "{row}: {e}");
+        assert!(e.message().contains("no command can clear"), "{e}");
+        drop(cluster);
+    }
+}
