@@ -127,9 +127,8 @@ describe("the restore wizard's point in time", () => {
     expect(screen.getByTestId("pitr-steps")).toHaveClass("wizard-steps");
     expect(screen.getByTestId("pitr-step-moment")).toHaveAttribute("aria-current", "step");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
-    // Says why beside it (issue 64 item 6).
-    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Plan first: it says what this time restores.");
-    fireEvent.click(screen.getByTestId("pitr-plan"));
+    // Says why beside it (issue 64 item 6): the engine is asked once the moment settles.
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Looking for the last change before it…");
     const words = await screen.findByTestId("pitr-plan-words");
     expect(screen.queryByTestId("pitr-restore-why")).toBeNull();
     expect(screen.getByTestId("pitr-step-target")).toHaveAttribute("aria-current", "step");
@@ -167,24 +166,46 @@ describe("the restore wizard's point in time", () => {
     expect(screen.getByTestId("wizard-close")).not.toBeDisabled();
   });
 
-  it("a time in no window shows the engine's words and no restore; Use the end takes a window's end", async () => {
+  it("a time the engine refuses shows the engine's words and no restore; End on the band takes the newest second", async () => {
     const calls = setup([win], true);
     fireEvent.click(await screen.findByTestId("wizard-mode-time"));
-    fireEvent.click(screen.getByTestId("pitr-plan"));
     const err = await screen.findByTestId("pitr-plan-error");
     expect(err.textContent).toContain("the nearest restorable times are 2026-11-26T07:00:00Z before");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
     expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("This time cannot be restored (above).");
-    // "Use the end" puts the window's end in the field.
-    fireEvent.click(screen.getByTestId("pitr-use-to"));
+    // Home and End on the band put the window's first and newest second in the field.
+    fireEvent.keyDown(screen.getByTestId("pitr-band-thumb"), { key: "Home" });
+    expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T05:00:00Z");
+    fireEvent.keyDown(screen.getByTestId("pitr-band-thumb"), { key: "End" });
     expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T07:00:00Z");
     expect(calls.filter((c) => c.cmd === "start_pitr_restore")).toHaveLength(0);
+  });
+
+  it("a moment outside the windows is refused with the reason, stays where it was put, and the engine is not asked (issue 64 item 3)", async () => {
+    const calls = setup([win]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    await screen.findByTestId("pitr-plan-words");
+    const asked = calls.filter((c) => c.cmd === "pitr_plan").length;
+    const late = toLocalField(Date.parse("2026-11-26T08:00:00Z"));
+    fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: late } });
+    expect(screen.getByTestId("pitr-refused")).toHaveTextContent(
+      `${localSeconds(Date.parse("2026-11-26T08:00:00Z"))} cannot be restored yet: changes are captured up to ${localSeconds(Date.parse("2026-11-26T07:00:00Z"))}.`,
+    );
+    expect((screen.getByTestId("pitr-at") as HTMLInputElement).value).toBe(late);
+    expect(screen.getByTestId("pitr-band-thumb")).toHaveAttribute("data-refused", "true");
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Choose a moment that can be restored (above).");
+    expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    expect(screen.queryByTestId("pitr-plan-words")).toBeNull();
+    // One second back inside: asked again, and offered.
+    fireEvent.keyDown(screen.getByTestId("pitr-band-thumb"), { key: "End" });
+    await screen.findByTestId("pitr-plan-words");
+    expect(screen.queryByTestId("pitr-refused")).toBeNull();
+    expect(calls.filter((c) => c.cmd === "pitr_plan").map((c) => c.args.at)).toEqual([...Array(asked).fill("2026-11-26T07:00:00Z"), "2026-11-26T07:00:00Z"]);
   });
 
   it("a URL target sends its password with the request and never shows it; Cancel asks the job registry", async () => {
     const calls = setup([win]);
     fireEvent.click(await screen.findByTestId("wizard-mode-time"));
-    fireEvent.click(screen.getByTestId("pitr-plan"));
     await screen.findByTestId("pitr-plan-words");
     fireEvent.click(screen.getByTestId("pitr-target-url"));
     fireEvent.change(screen.getByTestId("pitr-target-url-input"), { target: { value: "postgres://u@h/db" } });
@@ -207,7 +228,6 @@ describe("Look inside at this time", () => {
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
     // Offered once there is a plan: what it makes is the plan's state.
     expect(screen.queryByTestId("pitr-look-inside")).toBeNull();
-    fireEvent.click(screen.getByTestId("pitr-plan"));
     fireEvent.click(await screen.findByTestId("pitr-look-inside"));
     await screen.findByTestId("pitr-running");
     await waitFor(() => expect(calls.find((c) => c.cmd === "start_open_at")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" }));
@@ -257,7 +277,6 @@ describe("Look inside at this time", () => {
     setup([win]);
     fireEvent.click(await screen.findByTestId("wizard-mode-time"));
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
-    fireEvent.click(screen.getByTestId("pitr-plan"));
     await screen.findByTestId("pitr-plan-words");
     expect(screen.queryByTestId("pitr-look-inside")).toBeNull();
   });
