@@ -1,34 +1,27 @@
 // e2e: needs postgres
-// A point in time in the app (issue 46): capture is turned on from the project's Point in time
-// card (Set up… → the logical capture → Turn on); rows are written before and after a chosen
-// second and captured (Capture now); the restore wizard's "A point in time" plans that second and
-// "Look inside at this time" opens the database as it was then in the browse screen: the rows
-// committed by that second, not the ones after it. Leaving the screen removes the temporary
-// state. The diff screen compares that second with the database now (its own state, removed on
-// leaving), and the drills screen drills it. Screenshots: the card on, the plan, the browse
-// screen, the diff, the drill's report.
+// A point in time in the app (issues 46 and 64): capture is turned on from the project's Point in
+// time card (Set up… → the logical capture → Turn on); rows are written before and after a chosen
+// second and captured (Capture now). On the card's band (issue 64 item 3) a moment is picked by a
+// pointer drag (before capture began: refused with the reason; inside the window: the engine's
+// last change before it, in words) and by the keyboard (End, then the arrow keys to that second).
+// From the same place: Look inside opens the database as it was then in the browse screen (the
+// rows committed by that second, not the ones after it; leaving removes the temporary state);
+// Compare… opens the diff of that second against the database now; Drill… drills it; Restore…
+// opens the wizard on it, which restores it into an empty saved project. Screenshots in both
+// themes: the band refused and chosen, the plan in the wizard, the browse screen, the diff, the
+// drill's report and the restore's report.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Key } from "webdriverio";
 import { byTestId, launchApp } from "../lib/app.js";
 import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
 
 const DB = "pitrshop";
+/** An empty database, saved as a project: where the moment is restored. */
+const BACK = "pitrback";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Puts `value` into the field `id` as React sees typing (one event, not a key at a time). */
-async function setField(app, id, value) {
-  await app.browser.execute(
-    (testId, v) => {
-      const el = document.querySelector(`[data-testid="${testId}"]`);
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, v);
-      el.dispatchEvent(new Event("input", { bubbles: true }));
-    },
-    id,
-    value,
-  );
-}
 
 /** The temporary states (`pitr-at/.offsite-tmp-*`) in a data folder. */
 function states(dataDir) {
@@ -36,29 +29,90 @@ function states(dataDir) {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith(".offsite-tmp")) : [];
 }
 
+/** Screenshots `shot` in the light theme and in the dark one (the Settings' theme: data-theme on <html>). */
+async function bothThemes(app, shot) {
+  const theme = (t) =>
+    app.browser.execute((v) => {
+      if (v) document.documentElement.dataset.theme = v;
+      else delete document.documentElement.dataset.theme;
+    }, t);
+  try {
+    await theme("light");
+    await app.screenshot(`${shot}-light`);
+    await theme("dark");
+    await app.screenshot(`${shot}-dark`);
+  } finally {
+    await theme(null);
+  }
+}
+
+/** The band's handle: its moment (s since the epoch) and its words. */
+async function handle(app) {
+  const thumb = app.browser.$(byTestId("pitr-band-thumb"));
+  return { now: Number(await thumb.getAttribute("aria-valuenow")), words: await thumb.getAttribute("aria-valuetext"), refused: (await thumb.getAttribute("data-refused")) === "true" };
+}
+
+/**
+ * Picks `epoch` (s) on the band by the keyboard, as a user does: the handle focused (clicked),
+ * End (the newest restorable second), then Shift+Left (a minute) and Left (a second) down to it.
+ */
+async function pickByKeys(app, epoch) {
+  await app.browser.$(byTestId("pitr-band-thumb")).click();
+  await app.browser.keys([Key.End]);
+  await until(app.browser, "End on the band", async () => !(await handle(app)).refused, { timeoutMs: 10_000 });
+  for (let round = 0; round < 4; round++) {
+    const back = (await handle(app)).now - epoch;
+    if (back === 0) return;
+    const keys = [];
+    if (back >= 60) for (let m = 0; m < Math.floor(back / 60); m++) keys.push(Key.Shift, Key.ArrowLeft, Key.Shift);
+    else for (let k = 0; k < Math.abs(back); k++) keys.push(back > 0 ? Key.ArrowLeft : Key.ArrowRight);
+    await app.browser.keys(keys);
+  }
+  assert.equal((await handle(app)).now, epoch, "the keys reach the second");
+}
+
+/** Drags the band's handle to `x` px from the band's left edge (WebDriver pointer actions). */
+async function dragTo(app, x) {
+  const band = app.browser.$(byTestId("pitr-band"));
+  const thumb = app.browser.$(byTestId("pitr-band-thumb"));
+  const { width } = await band.getSize();
+  const from = await thumb.getLocation();
+  const left = (await band.getLocation()).x;
+  await app.browser
+    .action("pointer", { parameters: { pointerType: "mouse" } })
+    .move({ origin: thumb })
+    .down({ button: 0 })
+    .move({ duration: 150, origin: "pointer", x: Math.round(left + Math.min(width - 1, Math.max(1, x)) - (from.x + 6)), y: 0 })
+    .up({ button: 0 })
+    .perform();
+}
+
 describe("a point in time in the app", () => {
   before(() => {
     requirePg();
-    psql("postgres", `DROP DATABASE IF EXISTS ${DB}`);
-    psql("postgres", `CREATE DATABASE ${DB}`);
+    for (const db of [DB, BACK]) {
+      psql("postgres", `DROP DATABASE IF EXISTS ${db}`);
+      psql("postgres", `CREATE DATABASE ${db}`);
+    }
     psql(DB, "CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders VALUES (1, 'in the base')");
   });
 
   after(() => {
     // The capture's slot would keep the database (and WAL) alive: dropped with it.
     psql("postgres", `SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE database = '${DB}'`);
-    psql("postgres", `DROP DATABASE IF EXISTS ${DB}`);
+    for (const db of [DB, BACK]) psql("postgres", `DROP DATABASE IF EXISTS ${db}`);
   });
 
-  it("turn capture on, plan a second, look inside as it was then", async () => {
-    // TZ: the wizard's field is local time; the spec writes the second in UTC.
+  it("turn capture on, pick a second on the band (drag, keys), look inside, compare, drill and restore it", async () => {
+    // TZ: the app's times are local; the spec writes the second in UTC.
     const app = await launchApp({ name: "pitr", env: { OFFSITE_PG_BIN: pg.bin, TZ: "UTC" } });
     const $ = (id) => app.browser.$(byTestId(id));
     const offsite = offsiteCli(() => app.dataDir);
+    const urlOf = (db) => `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${db}?sslmode=disable`;
     try {
       await $("empty-state").waitForDisplayed({ timeout: 30_000 });
-      const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${DB}?sslmode=disable`;
-      offsite("project", "add", DB, "--db", url);
+      offsite("project", "add", DB, "--db", urlOf(DB));
+      offsite("project", "add", BACK, "--db", urlOf(BACK));
       await until(app.browser, "the project card", async () => $(`project-open-${DB}`).isExisting(), { timeoutMs: 30_000 });
       await $(`project-open-${DB}`).click();
       await $("project-page").waitForDisplayed({ timeout: 30_000 });
@@ -79,46 +133,74 @@ describe("a point in time in the app", () => {
       await sleep(1_500);
       const second = psql(DB, `SELECT to_char(date_trunc('second', clock_timestamp()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`);
       psql(DB, "INSERT INTO orders VALUES (3, 'after the second'); DELETE FROM orders WHERE id = 1");
-      const atMicros = Date.parse(`${second}Z`) * 1000;
+      const epoch = Date.parse(`${second}Z`) / 1000;
+      const shown = second.replace("T", " ");
       await until(
         app.browser,
         "a window that reaches the second",
         async () => {
           if (await $("pitr-capture-now").isEnabled()) await $("pitr-capture-now").click();
           const status = JSON.parse(offsite("pitr", "status", DB, "--json"));
-          return (status.windows ?? []).some((w) => w.to >= atMicros);
+          return (status.windows ?? []).some((w) => w.to >= epoch * 1_000_000);
         },
         { timeoutMs: 120_000, intervalMs: 1_000 },
       );
-      await app.screenshot("01-pitr-card-on");
+      // The card reads the status again every 5 s: the band reaches the second.
+      await until(app.browser, "the band's newest second past the second", async () => {
+        const max = Number(await $("pitr-band-thumb").getAttribute("aria-valuemax"));
+        return max >= epoch;
+      }, { timeoutMs: 30_000 });
 
-      // The wizard: a point in time, that second, its plan, then Look inside.
-      await $("restore-open").click();
-      await $("wizard-mode-time").waitForDisplayed({ timeout: 30_000 });
-      await $("wizard-mode-time").click();
-      await $("pitr-at").waitForDisplayed({ timeout: 10_000 });
-      // The field starts at the newest restorable second, in the app's one date format (issue 64
-      // item 3: no system date format, no "T", no fraction); the second is typed the same way.
-      assert.match(await $("pitr-at").getValue(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-      await setField(app, "pitr-at", second.replace("T", " "));
-      assert.equal(await $("pitr-at").getValue(), second.replace("T", " "));
-      await $("pitr-plan").click();
-      await $("pitr-plan-words").waitForDisplayed({ timeout: 60_000 });
-      assert.match(await $("pitr-plan-segments").getText(), /Then replays 1 transaction/);
-      await app.screenshot("02-pitr-plan");
+      // ---- the band, by a pointer drag (issue 64 item 3): before capture began it is refused,
+      // with the reason, and stays where it was put; inside the window the engine's last change.
+      await dragTo(app, 2);
+      await $("pitr-moment-refused").waitForDisplayed({ timeout: 10_000 });
+      assert.match(await $("pitr-moment-refused").getText(), /cannot be restored: it is before capture began \(the first moment that can be is \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)/);
+      assert.ok((await handle(app)).refused, "the handle stays where it was dropped, drawn refused");
+      assert.equal(await $("pitr-moment-restore").isEnabled(), false);
+      assert.equal(await $("pitr-moment-why").getText(), "Choose a moment that can be restored.");
+      await bothThemes(app, "01-pitr-band-refused");
+      const span = await app.browser.execute(() => {
+        const band = document.querySelector('[data-testid="pitr-band"]').getBoundingClientRect();
+        const win = document.querySelector('[data-testid="pitr-band-window"]').getBoundingClientRect();
+        return { left: win.left - band.left, width: win.width };
+      });
+      await dragTo(app, span.left + span.width / 2);
+      await until(app.browser, "the dragged moment's last change", async () => $("pitr-moment-commit").isExisting(), { timeoutMs: 60_000 });
+      const dragged = await handle(app);
+      assert.equal(dragged.refused, false, dragged.words);
+      assert.match(dragged.words, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, can be restored$/);
+      assert.equal(await $("pitr-moment-at").getText(), new Date(dragged.now * 1000).toISOString().slice(0, 19).replace("T", " "));
+
+      // ---- by the keyboard, to the second: the row before it is the last change before it.
+      await pickByKeys(app, epoch);
+      assert.equal(await $("pitr-moment-at").getText(), shown);
+      await until(app.browser, "the last change before the second", async () => {
+        const t = (await $("pitr-moment-commit").isExisting()) ? await $("pitr-moment-commit").getText() : "";
+        return t.startsWith(`The last change before ${shown.slice(11)} was at`) && t;
+      }, { timeoutMs: 60_000 });
+      const commitWords = await $("pitr-moment-commit").getText();
+      const lastChange = /was at (\d\d:\d\d:\d\d)$/.exec(commitWords)?.[1];
+      assert.ok(lastChange && lastChange <= shown.slice(11) && lastChange >= new Date((epoch - 10) * 1000).toISOString().slice(11, 19), commitWords);
+      // No log position, fraction or id on screen (behind Details).
+      const panel = await $("pitr-moment-panel").getText();
+      assert.doesNotMatch(panel, /LSN|[0-9A-F]+\/[0-9A-F]{6,}|\d\d:\d\d:\d\d\.\d|[0-9a-f]{8}-[0-9a-f]{4}-|T\d\d:\d\d/, panel);
+      await bothThemes(app, "02-pitr-band-chosen");
+
+      // ---- Look inside at that second, from the card.
       assert.deepEqual(states(app.dataDir), [], "nothing is made before Look inside");
-      await $("pitr-look-inside").click();
+      await $("pitr-moment-look").click();
       const opened = await until(
         app.browser,
         "the state opened (or the job's error)",
-        async () => ((await $("browse-screen").isExisting()) ? "browse" : (await $("pitr-report").isExisting()) ? "report" : null),
+        async () => ((await $("browse-screen").isExisting()) ? "browse" : (await $("pitr-moment-look-error").isExisting()) ? "error" : null),
         { timeoutMs: 180_000, intervalMs: 250 },
       );
       if (opened !== "browse") {
         await app.screenshot("03-pitr-look-inside-failed");
-        assert.fail(`Look inside ended without the browse screen: ${await $("pitr-report").getText()}`);
+        assert.fail(`Look inside ended without the browse screen: ${await $("pitr-moment-look-error").getText()}`);
       }
-      assert.match(await app.browser.$("#browse-title").getText(), new RegExp(`Inside ${DB} as it was at`));
+      assert.match(await app.browser.$("#browse-title").getText(), new RegExp(`Inside ${DB} as it was at ${shown}`));
       assert.equal(states(app.dataDir).length, 1, "the state is held while the screen reads it");
       const orders = await until(app.browser, "the orders table", async () => {
         for (const t of await app.browser.$$(byTestId("browse-table"))) if ((await t.getAttribute("data-table")) === "public.orders") return t;
@@ -131,23 +213,22 @@ describe("a point in time in the app", () => {
       assert.ok(rows.some((r) => r.includes("in the base")), rows.join(" | "));
       assert.ok(rows.some((r) => r.includes("before the second")), rows.join(" | "));
       assert.ok(!rows.some((r) => r.includes("after the second")), rows.join(" | "));
-      await app.screenshot("03-pitr-look-inside");
+      await bothThemes(app, "03-pitr-look-inside");
 
       // Leaving the screen removes the state.
       await $("browse-back").click();
       await until(app.browser, "the state removed", async () => states(app.dataDir).length === 0, { timeoutMs: 30_000 });
 
-      // The diff screen: that second against the database now — the row deleted and the row added since.
-      await $("project-page").waitForDisplayed({ timeout: 30_000 });
-      await $("open-diff").click();
+      // ---- Compare…: the diff screen opens on that second against the database now — the row
+      // deleted and the row added since.
+      await $("pitr-band").waitForDisplayed({ timeout: 30_000 });
+      await pickByKeys(app, epoch);
+      await until(app.browser, "Compare offered", async () => $("pitr-moment-compare").isEnabled(), { timeoutMs: 60_000 });
+      await $("pitr-moment-compare").click();
       await $("diff-screen").waitForDisplayed({ timeout: 30_000 });
-      await until(app.browser, "a point in time offered", async () => /A point in time/.test(String(await $("diff-from").getProperty("textContent"))), {
-        timeoutMs: 30_000,
-      });
-      await $("diff-from").selectByAttribute("value", "@time");
-      await $("diff-at").waitForDisplayed({ timeout: 10_000 });
-      await setField(app, "diff-at", second.replace("T", " "));
-      await $("diff-to").selectByAttribute("value", `${DB}:live`);
+      await $("diff-at").waitForDisplayed({ timeout: 30_000 });
+      assert.equal(await $("diff-at").getValue(), shown);
+      await until(app.browser, "the database now as the newer side", async () => (await $("diff-to").getValue()) === `${DB}:live`, { timeoutMs: 30_000 });
       await $("diff-compare").click();
       const compared = await until(
         app.browser,
@@ -163,21 +244,19 @@ describe("a point in time in the app", () => {
       for (const t of await app.browser.$$(byTestId("diff-table"))) counts.push(String(await t.getProperty("textContent")));
       assert.ok(counts.some((t) => t.includes("public.orders") && t.includes("+1 −1 ~0")), counts.join(" | "));
       assert.equal(states(app.dataDir).length, 1, "the state is held while the diff reads it");
-      await app.screenshot("04-pitr-diff");
+      await bothThemes(app, "04-pitr-diff");
       await $("diff-back").click();
       await until(app.browser, "the diff's state removed", async () => states(app.dataDir).length === 0, { timeoutMs: 30_000 });
 
-      // The drills screen drills that second: the state made, restored, checked, the report
-      // naming the time; nothing of the state left after.
-      await $("project-page").waitForDisplayed({ timeout: 30_000 });
-      await $("open-drills").click();
+      // ---- Drill…: the drills screen drills that second: the state made, restored, checked,
+      // the report naming the time; nothing of the state left after.
+      await $("pitr-band").waitForDisplayed({ timeout: 30_000 });
+      await pickByKeys(app, epoch);
+      await until(app.browser, "Drill offered", async () => $("pitr-moment-drill").isEnabled(), { timeoutMs: 60_000 });
+      await $("pitr-moment-drill").click();
       await $("drills-screen").waitForDisplayed({ timeout: 30_000 });
-      await until(app.browser, "a point in time offered", async () => /A point in time/.test(String(await $("drill-backup").getProperty("textContent"))), {
-        timeoutMs: 30_000,
-      });
-      await $("drill-backup").selectByAttribute("value", "@time");
-      await $("drill-at").waitForDisplayed({ timeout: 10_000 });
-      await setField(app, "drill-at", second.replace("T", " "));
+      await $("drill-at").waitForDisplayed({ timeout: 30_000 });
+      assert.equal(await $("drill-at").getValue(), shown);
       await $("drill-run").click();
       const drilled = await until(
         app.browser,
@@ -193,15 +272,43 @@ describe("a point in time in the app", () => {
         assert.fail(`the drill at a time did not run: ${drilled}`);
       }
       await $("drill-report").scrollIntoView({ block: "start" });
-      await app.screenshot("05-pitr-drill");
+      await bothThemes(app, "05-pitr-drill");
       assert.equal(await $("drill-report").getAttribute("data-verdict"), "passed");
       const atCheck = await app.browser.$('[data-testid="drill-check"][data-check="point_in_time"]');
       assert.ok(await atCheck.isExisting(), "the report's point-in-time check");
       const atText = await atCheck.getText();
       // In the app's date format (TZ=UTC here), without ids, fractions or log positions (issue 64 item 3).
-      assert.ok(atText.includes(second.replace("T", " ")), `the check names ${second}: ${atText}`);
+      assert.ok(atText.includes(shown), `the check names ${second}: ${atText}`);
       assert.doesNotMatch(atText, /[0-9a-f]{8}-[0-9a-f]{4}-|LSN|\d{2}:\d{2}:\d{2}\.\d|T\d{2}:\d{2}/, atText);
       assert.equal(states(app.dataDir).length, 0, "the drill's state removed");
+
+      // ---- Restore…: the wizard opens on that second, planned; restored into the empty project.
+      await $("drills-back").click();
+      await $("pitr-band").waitForDisplayed({ timeout: 30_000 });
+      await pickByKeys(app, epoch);
+      await until(app.browser, "Restore offered", async () => $("pitr-moment-restore").isEnabled(), { timeoutMs: 60_000 });
+      await $("pitr-moment-restore").click();
+      await $("pitr-at").waitForDisplayed({ timeout: 30_000 });
+      assert.equal(await $("pitr-at").getValue(), shown);
+      assert.equal((await handle(app)).now, epoch, "the wizard's band on the same second");
+      await $("pitr-plan-words").waitForDisplayed({ timeout: 60_000 });
+      assert.match(await $("pitr-plan-segments").getText(), /Then replays 1 transaction/);
+      assert.equal(await $("pitr-target-project-select").getValue(), BACK);
+      await bothThemes(app, "06-pitr-restore-plan");
+      await $("pitr-restore-start").click();
+      const restored = await until(
+        app.browser,
+        "the restore's report",
+        async () => ((await $("pitr-report-title").isExisting()) ? "ok" : (await $("pitr-run-error").isExisting()) ? "error" : null),
+        { timeoutMs: 240_000, intervalMs: 250 },
+      );
+      if (restored !== "ok") {
+        await app.screenshot("07-pitr-restore-failed");
+        assert.fail(`the restore to the second failed: ${await $("pitr-run-error").getText()}`);
+      }
+      assert.equal(await $("pitr-report-title").getText(), `Restored ${DB} as it was at ${shown} into ${BACK}.`);
+      await bothThemes(app, "07-pitr-restore-report");
+      assert.equal(psql(BACK, "SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM orders"), "1:in the base,2:before the second");
       offsite("pitr", "disable", DB);
     } finally {
       await app.close();
