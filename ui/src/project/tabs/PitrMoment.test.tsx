@@ -6,7 +6,10 @@ import type { JobFinished, PitrPlan, PitrStatus, Window } from "../../bindings";
 import { StoreProvider } from "../../store";
 import { localSeconds } from "../../wizard/pitr/time";
 import { PitrCard } from "./PitrCard";
-import type { MomentActions } from "./PitrMoment";
+import { type MomentActions, PitrMoment } from "./PitrMoment";
+
+/** Waits on the engine's answers (a moment is planned once it settles; a busy machine is slow). */
+const WAIT = { timeout: 10_000 };
 
 // Issue 64 item 3: the project page's point-in-time card is where a moment is chosen on the band
 // and, from the same place, looked inside, compared, drilled or restored. The last change before
@@ -47,7 +50,8 @@ const planFor = (at: string): PitrPlan => ({
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
-function setup(actions: MomentActions = {}, refuses: string | null = null) {
+/** The engine's commands this file needs; returns the calls made. */
+function mockEngine(refuses: string | null = null): Call[] {
   const calls: Call[] = [];
   mockIPC(
     (cmd, raw) => {
@@ -62,6 +66,11 @@ function setup(actions: MomentActions = {}, refuses: string | null = null) {
     },
     { shouldMockEvents: true },
   );
+  return calls;
+}
+
+function setup(actions: MomentActions = {}, refuses: string | null = null) {
+  const calls = mockEngine(refuses);
   const backups = [
     { id: "b1", created_at: "2026-11-26T08:00:00Z" },
     { id: "b2", created_at: "2026-11-26T09:05:00Z" },
@@ -78,9 +87,9 @@ const plans = (calls: Call[]) => calls.filter((c) => c.cmd === "pitr_plan").map(
 describe("the point-in-time card's band", () => {
   it("starts at the newest second with the engine's last change before it, in words; the engine's terms only behind Details", async () => {
     const calls = setup({ onRestore: vi.fn() });
-    expect(await screen.findAllByTestId("pitr-band-tick")).toHaveLength(2);
+    expect(await screen.findAllByTestId("pitr-band-tick", {}, WAIT)).toHaveLength(2);
     expect(screen.getByTestId("pitr-moment-at")).toHaveTextContent(localSeconds("2026-11-26T11:59:56Z"));
-    const commit = await screen.findByTestId("pitr-moment-commit");
+    const commit = await screen.findByTestId("pitr-moment-commit", {}, WAIT);
     expect(commit.textContent).toBe(`The last change before ${hms("2026-11-26T11:59:56Z")} was at ${hms("2026-11-26T11:59:44Z")}`);
     expect(plans(calls)).toEqual(["2026-11-26T11:59:56Z"]);
     // No LSN, fraction, UTC form or id on screen but behind Details.
@@ -94,7 +103,7 @@ describe("the point-in-time card's band", () => {
 
   it("asks the engine for the moment stepped to by keys, once it settles", async () => {
     const calls = setup({ onRestore: vi.fn() });
-    await screen.findByTestId("pitr-moment-commit");
+    await screen.findByTestId("pitr-moment-commit", {}, WAIT);
     const thumb = screen.getByRole("slider");
     // Held arrow keys: the engine is asked for the moment they stop at, not for every second.
     for (let i = 0; i < 5; i++) fireEvent.keyDown(thumb, { key: "ArrowLeft" });
@@ -102,13 +111,13 @@ describe("the point-in-time card's band", () => {
     expect(screen.getByTestId("pitr-moment-at")).toHaveTextContent(localSeconds("2026-11-26T11:58:51Z"));
     expect(screen.getByTestId("pitr-moment-why")).toHaveTextContent("Looking for the last change before it…");
     expect(screen.getByTestId("pitr-moment-restore")).toBeDisabled();
-    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T11:58:51Z")} was at ${hms("2026-11-26T11:58:39Z")}`));
+    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T11:58:51Z")} was at ${hms("2026-11-26T11:58:39Z")}`), WAIT);
     expect(plans(calls)).toEqual(["2026-11-26T11:59:56Z", "2026-11-26T11:58:51Z"]);
   });
 
   it("refuses a moment in a break with the reason, keeps it there, asks the engine nothing and says why the actions wait", async () => {
     const calls = setup({ onRestore: vi.fn(), onCompare: vi.fn(), onDrill: vi.fn() });
-    await screen.findByTestId("pitr-moment-commit");
+    await screen.findByTestId("pitr-moment-commit", {}, WAIT);
     const thumb = screen.getByRole("slider");
     fireEvent.keyDown(thumb, { key: "Home" });
     fireEvent.keyDown(thumb, { key: "PageUp" });
@@ -121,14 +130,14 @@ describe("the point-in-time card's band", () => {
     for (const id of ["pitr-moment-restore", "pitr-moment-compare", "pitr-moment-drill"]) expect(screen.getByTestId(id)).toBeDisabled();
     // A second back is inside the first window: that one is asked, the refused one never was.
     fireEvent.keyDown(thumb, { key: "ArrowLeft" });
-    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T09:00:00Z")}`));
+    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T09:00:00Z")}`), WAIT);
     expect(plans(calls)).toEqual(["2026-11-26T11:59:56Z", "2026-11-26T09:00:00Z"]);
     expect(screen.queryByTestId("pitr-moment-refused")).toBeNull();
   });
 
   it("a moment the engine refuses (a damaged change file) shows the engine's words and nothing can start", async () => {
     setup({ onRestore: vi.fn() }, "change file s2 is damaged: the window after it cannot be restored");
-    expect((await screen.findByTestId("pitr-moment-error")).textContent).toContain("change file s2 is damaged");
+    expect((await screen.findByTestId("pitr-moment-error", {}, WAIT)).textContent).toContain("change file s2 is damaged");
     expect(screen.getByTestId("pitr-moment-restore")).toBeDisabled();
     expect(screen.getByTestId("pitr-moment-why")).toHaveTextContent("This moment cannot be restored (above).");
   });
@@ -138,9 +147,9 @@ describe("the point-in-time card's band", () => {
     const onCompare = vi.fn();
     const onDrill = vi.fn();
     setup({ onRestore, onCompare, onDrill });
-    await screen.findByTestId("pitr-moment-commit");
+    await screen.findByTestId("pitr-moment-commit", {}, WAIT);
     fireEvent.keyDown(screen.getByRole("slider"), { key: "Home" });
-    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T08:00:00Z")}`));
+    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T08:00:00Z")}`), WAIT);
     fireEvent.click(screen.getByTestId("pitr-moment-restore"));
     fireEvent.click(screen.getByTestId("pitr-moment-compare"));
     fireEvent.click(screen.getByTestId("pitr-moment-drill"));
@@ -152,10 +161,10 @@ describe("the point-in-time card's band", () => {
   it("Look inside makes the database as it was then and opens it; the band waits meanwhile", async () => {
     const onLookInside = vi.fn();
     const calls = setup({ onLookInside });
-    await screen.findByTestId("pitr-moment-commit");
+    await screen.findByTestId("pitr-moment-commit", {}, WAIT);
     fireEvent.click(screen.getByTestId("pitr-moment-look"));
-    await waitFor(() => expect(calls.find((c) => c.cmd === "start_open_at")?.args).toEqual({ project: "shop", at: "2026-11-26T11:59:56Z" }));
-    await waitFor(() => expect(screen.getByTestId("pitr-moment-look-cancel")).not.toBeDisabled());
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_open_at")?.args).toEqual({ project: "shop", at: "2026-11-26T11:59:56Z" }), WAIT);
+    await waitFor(() => expect(screen.getByTestId("pitr-moment-look-cancel")).not.toBeDisabled(), WAIT);
     // The moment does not move under a running job.
     fireEvent.keyDown(screen.getByRole("slider"), { key: "Home" });
     expect(screen.getByTestId("pitr-moment-at")).toHaveTextContent(localSeconds("2026-11-26T11:59:56Z"));
@@ -168,5 +177,19 @@ describe("the point-in-time card's band", () => {
     } as unknown as JobFinished;
     await act(() => emit("job-finished", done));
     expect(onLookInside).toHaveBeenCalledWith("/data/pitr-at/.offsite-tmp-1/shop-at.offsite", `shop as it was at ${localSeconds("2026-11-26T11:59:56Z")}`);
+  });
+
+  it("keeps the moment when the windows grow (the status read again): the actions do not change under the pointer", async () => {
+    const calls = mockEngine();
+    const grown = [WINDOWS[0]!, { ...WINDOWS[1]!, to: us("2026-11-26T12:00:30Z") }];
+    const { rerender } = render(<PitrMoment project="shop" windows={WINDOWS} backups={[]} nowMs={NOW} onRestore={vi.fn()} />);
+    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T11:59:56Z")}`), WAIT);
+    rerender(<PitrMoment project="shop" windows={grown} backups={[]} nowMs={NOW + 35_000} onRestore={vi.fn()} />);
+    expect(screen.getByTestId("pitr-moment-at")).toHaveTextContent(localSeconds("2026-11-26T11:59:56Z"));
+    expect(screen.getByTestId("pitr-moment-restore")).not.toBeDisabled();
+    // End takes the newest second now.
+    fireEvent.keyDown(screen.getByRole("slider"), { key: "End" });
+    await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T12:00:30Z")}`), WAIT);
+    expect(plans(calls)).toEqual(["2026-11-26T11:59:56Z", "2026-11-26T12:00:30Z"]);
   });
 });

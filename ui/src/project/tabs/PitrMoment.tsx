@@ -43,6 +43,14 @@ export function PitrMoment({ project, windows, backups, nowMs, onRestore, onComp
   const [moment, setMoment] = useState<number | null>(null);
   const [settled, setSettled] = useState<number | null>(null);
   const newest = spans[spans.length - 1]?.to ?? null;
+  // The newest second when the band first has one; the status read again every few seconds does
+  // not move it (nor the actions under the pointer).
+  useEffect(() => {
+    if (settled === null && newest !== null) {
+      setSettled(newest);
+      setMoment(newest);
+    }
+  }, [settled, newest]);
   const shown = moment ?? newest;
   const chosen = settled ?? newest;
   const refused = chosen === null ? null : refusal(chosen, spans);

@@ -9,6 +9,9 @@ import { hourWindow } from "../../test/windows";
 import { RestoreWizard } from "../RestoreWizard";
 import { localFieldToUtc, localSeconds } from "./time";
 
+/** Waits on the engine's answers (a moment is planned once it settles; a busy machine is slow). */
+const WAIT = { timeout: 10_000 };
+
 // Issue 64 item 3: the moment chosen on the project page's band opens the restore wizard, the
 // drills and the diff on that moment (Restore… / Drill… / Compare… from the same place).
 const AT = "2026-11-26T05:42:07Z";
@@ -35,10 +38,10 @@ describe("a moment from the band opens", () => {
         <RestoreWizard project="shop" initialAt={AT} onClose={vi.fn()} />
       </StoreProvider>,
     );
-    const field = (await screen.findByTestId("pitr-at")) as HTMLInputElement;
+    const field = (await screen.findByTestId("pitr-at", {}, WAIT)) as HTMLInputElement;
     expect(screen.getByTestId("wizard-mode-time")).toBeChecked();
     expect(localFieldToUtc(field.value)).toBe(AT);
-    expect((await screen.findByTestId("pitr-plan-stop")).textContent).toBe(
+    expect((await screen.findByTestId("pitr-plan-stop", {}, WAIT)).textContent).toBe(
       `The last change before ${localSeconds(AT).slice(11)} was at ${localSeconds("2026-11-26T05:41:55Z").slice(11)}; the restore stops there`,
     );
     expect(planned).toEqual([AT]);
@@ -69,11 +72,11 @@ describe("a moment from the band opens", () => {
       closeAt: vi.fn(() => Promise.resolve(true)),
     };
     render(<DiffScreen project="shop" api={api} initialAt={AT} onBack={vi.fn()} />);
-    await waitFor(() => expect(screen.getByTestId("diff-to")).toHaveValue(live("shop")));
-    await waitFor(() => expect(api.windows).toHaveBeenCalled());
+    await waitFor(() => expect(screen.getByTestId("diff-to")).toHaveValue(live("shop")), WAIT);
+    await waitFor(() => expect(api.windows).toHaveBeenCalled(), WAIT);
     expect(screen.getByTestId("diff-from")).toHaveValue(AT_TIME);
     expect(localFieldToUtc((screen.getByTestId("diff-at") as HTMLInputElement).value)).toBe(AT);
     fireEvent.click(screen.getByTestId("diff-compare"));
-    await waitFor(() => expect(api.openAt).toHaveBeenCalledWith("shop", AT, expect.any(Function)));
+    await waitFor(() => expect(api.openAt).toHaveBeenCalledWith("shop", AT, expect.any(Function)), WAIT);
   });
 });
