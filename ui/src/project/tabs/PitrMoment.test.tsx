@@ -116,7 +116,7 @@ describe("the point-in-time card's band", () => {
   });
 
   it("refuses a moment in a break with the reason, keeps it there, asks the engine nothing and says why the actions wait", async () => {
-    const calls = setup({ onRestore: vi.fn(), onCompare: vi.fn(), onDrill: vi.fn() });
+    const calls = setup({ onRestore: vi.fn(), onCompare: vi.fn(), onDrill: vi.fn(), onLookInside: vi.fn() });
     await screen.findByTestId("pitr-moment-commit", {}, WAIT);
     const thumb = screen.getByRole("slider");
     fireEvent.keyDown(thumb, { key: "Home" });
@@ -127,7 +127,8 @@ describe("the point-in-time card's band", () => {
     );
     expect(thumb).toHaveAttribute("aria-valuenow", String(Date.parse("2026-11-26T09:00:01Z") / 1000));
     expect(screen.getByTestId("pitr-moment-why")).toHaveTextContent("Choose a moment that can be restored.");
-    for (const id of ["pitr-moment-restore", "pitr-moment-compare", "pitr-moment-drill"]) expect(screen.getByTestId(id)).toBeDisabled();
+    // Every action stays in its place, disabled (e2e pitr-01: Look inside had gone).
+    for (const id of ["pitr-moment-restore", "pitr-moment-compare", "pitr-moment-drill", "pitr-moment-look"]) expect(screen.getByTestId(id)).toBeDisabled();
     // A second back is inside the first window: that one is asked, the refused one never was.
     fireEvent.keyDown(thumb, { key: "ArrowLeft" });
     await waitFor(() => expect(screen.getByTestId("pitr-moment-commit").textContent).toContain(`before ${hms("2026-11-26T09:00:00Z")}`), WAIT);

@@ -90,7 +90,7 @@ export function PitrMoment({ project, windows, backups, nowMs, onRestore, onComp
           asked once it is let go. */}
       <MomentWords moment={shown} refused={refusal(shown, spans)} plan={shown !== chosen ? { status: "idle" } : plan} />
       <div className="form-actions pitr-moment-actions" data-testid="pitr-moment-actions">
-        {onLookInside && at && (
+        {onLookInside && (
           <LookInside project={project} at={at} disabled={why !== null && !looking} onRunning={setLooking} onOpen={onLookInside} />
         )}
         {onCompare && (
@@ -130,7 +130,8 @@ function LookInside({
   onOpen,
 }: {
   project: string;
-  at: string;
+  /** The settled moment (null: none that can be restored). */
+  at: string | null;
   disabled: boolean;
   onRunning: (running: boolean) => void;
   onOpen: (archive: string, label: string) => void;
@@ -143,6 +144,7 @@ function LookInside({
   useEffect(() => onRunning(running), [running, onRunning]);
 
   const start = async () => {
+    if (!at) return;
     setLook({ status: "running", jobId: null, cancelling: false });
     await store.ready();
     try {
@@ -172,7 +174,7 @@ function LookInside({
   };
   return (
     <>
-      <button type="button" className="btn" disabled={disabled || running} onClick={() => void start()} data-testid="pitr-moment-look">
+      <button type="button" className="btn" disabled={disabled || running || !at} onClick={() => void start()} data-testid="pitr-moment-look">
         {running ? "Looking inside…" : "Look inside"}
       </button>
       {running && (
