@@ -69,6 +69,14 @@ const step = (what) => console.log(`pitr: ${((Date.now() - began) / 1000).toFixe
  */
 async function pickByKeys(app, epoch) {
   await app.browser.$(byTestId("pitr-band-thumb")).click();
+  // The click focuses the handle (the band's pointer handler does); said if it did not.
+  const focused = await app.browser.execute(() => {
+    const thumb = document.querySelector('[data-testid="pitr-band-thumb"]');
+    const before = document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName;
+    if (document.activeElement !== thumb) thumb.focus();
+    return before;
+  });
+  if (focused !== "pitr-band-thumb") console.log(`pitr: the click left the focus on ${focused}; the handle focused`);
   await app.browser.keys([Key.End]);
   await until(app.browser, "End on the band", async () => !(await handle(app)).refused, { timeoutMs: 10_000 });
   for (let round = 0; round < 4; round++) {
@@ -79,7 +87,8 @@ async function pickByKeys(app, epoch) {
     else for (let k = 0; k < Math.abs(back); k++) keys.push(back > 0 ? Key.ArrowLeft : Key.ArrowRight);
     await app.browser.keys(keys);
   }
-  assert.equal((await handle(app)).now, epoch, "the keys reach the second");
+  const active = await app.browser.execute(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
+  assert.equal((await handle(app)).now, epoch, `the keys reach the second (the focus on ${active})`);
 }
 
 /** Drags the band's handle to `x` px from the band's left edge (WebDriver pointer actions). */
