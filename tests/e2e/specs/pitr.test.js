@@ -82,10 +82,16 @@ async function pickByKeys(app, epoch) {
   for (let round = 0; round < 4; round++) {
     const back = (await handle(app)).now - epoch;
     if (back === 0) return;
-    const keys = [];
-    if (back >= 60) for (let m = 0; m < Math.floor(back / 60); m++) keys.push(Key.Shift, Key.ArrowLeft, Key.Shift);
-    else for (let k = 0; k < Math.abs(back); k++) keys.push(back > 0 ? Key.ArrowLeft : Key.ArrowRight);
-    await app.browser.keys(keys);
+    if (back >= 60) {
+      // Shift held down over the Left arrows: a minute each.
+      let keys = app.browser.action("key").down(Key.Shift);
+      for (let m = 0; m < Math.floor(back / 60); m++) keys = keys.down(Key.ArrowLeft).up(Key.ArrowLeft);
+      await keys.up(Key.Shift).perform();
+    } else {
+      const keys = [];
+      for (let k = 0; k < Math.abs(back); k++) keys.push(back > 0 ? Key.ArrowLeft : Key.ArrowRight);
+      await app.browser.keys(keys);
+    }
   }
   const active = await app.browser.execute(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
   assert.equal((await handle(app)).now, epoch, `the keys reach the second (the focus on ${active})`);
@@ -213,8 +219,12 @@ describe("a point in time in the app", () => {
     const commitWords = await $("pitr-moment-commit").getText();
     const lastChange = /was at (\d\d:\d\d:\d\d)$/.exec(commitWords)?.[1];
     assert.ok(lastChange && lastChange <= shown.slice(11) && lastChange >= new Date((epoch - 10) * 1000).toISOString().slice(11, 19), commitWords);
-    // No log position, fraction or id on screen (behind Details).
-    const panel = await $("pitr-moment-panel").getText();
+    // No log position, fraction or id on screen (behind Details, closed: its text left out here).
+    const panel = await app.browser.execute(() => {
+      const copy = document.querySelector('[data-testid="pitr-moment-panel"]').cloneNode(true);
+      for (const d of copy.querySelectorAll("details")) d.remove();
+      return copy.textContent;
+    });
     assert.doesNotMatch(panel, /LSN|[0-9A-F]+\/[0-9A-F]{6,}|\d\d:\d\d:\d\d\.\d|[0-9a-f]{8}-[0-9a-f]{4}-|T\d\d:\d\d/, panel);
     step("the second picked by keys");
     await bothThemes(app, "02-pitr-band-chosen");
