@@ -79,7 +79,7 @@ async function pickByKeys(app, epoch) {
   if (focused !== "pitr-band-thumb") console.log(`pitr: the click left the focus on ${focused}; the handle focused`);
   // Keys sent to the handle itself (WebDriver's Element Send Keys: focus, then the keys).
   const thumb = app.browser.$(byTestId("pitr-band-thumb"));
-  await thumb.addValue([Key.End]);
+  await thumb.addValue(Key.End);
   await until(app.browser, "End on the band", async () => !(await handle(app)).refused, { timeoutMs: 10_000 });
   for (let round = 0; round < 4; round++) {
     const back = (await handle(app)).now - epoch;
@@ -92,7 +92,7 @@ async function pickByKeys(app, epoch) {
     } else {
       const keys = [];
       for (let k = 0; k < Math.abs(back); k++) keys.push(back > 0 ? Key.ArrowLeft : Key.ArrowRight);
-      await thumb.addValue(keys);
+      await thumb.addValue(keys.join(""));
     }
   }
   const active = await app.browser.execute(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
