@@ -11,7 +11,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
 import { AT_TIME, AtTimeField, newestRestorable } from "../components/AtTimeField";
-import { localFieldToUtc, localSeconds } from "../wizard/pitr/time";
+import { localFieldToUtc, localSeconds, toLocalField } from "../wizard/pitr/time";
 import "../drill/drill.css";
 import "./diff.css";
 
@@ -44,7 +44,8 @@ let tickets = 0;
 /** A name for one call, so Cancel (or leaving the view) can stop it. */
 const newTicket = () => `diff-${Date.now().toString(36)}-${(tickets += 1)}`;
 
-type Props = { project: string; api: DiffApi; onBack: () => void };
+/** `initialAt`: a moment chosen on the point-in-time band (RFC 3339 UTC), compared with the database now. */
+type Props = { project: string; api: DiffApi; onBack: () => void; initialAt?: string };
 
 type Load<T> =
   | { status: "idle" }
@@ -161,16 +162,16 @@ function RowList({ rows }: { rows: RowChange[] }) {
   );
 }
 
-export function DiffScreen({ project, api, onBack }: Props) {
+export function DiffScreen({ project, api, onBack, initialAt }: Props) {
   const [backups, setBackups] = useState<Load<DiffBackup[]>>({ status: "loading" });
-  const [from, setFrom] = useState("");
+  const [from, setFrom] = useState(initialAt ? AT_TIME : "");
   const [to, setTo] = useState("");
   const [report, setReport] = useState<Load<{ from: string; to: string; tables: TableDiff[]; notes: string[] }>>({ status: "idle" });
   const [table, setTable] = useState<{ schema: string; table: string } | null>(null);
   const [offset, setOffset] = useState(0);
   const [rows, setRows] = useState<Load<TableDiff>>({ status: "idle" });
   const [windows, setWindows] = useState<Window[]>([]);
-  const [atField, setAtField] = useState("");
+  const [atField, setAtField] = useState(() => (initialAt ? toLocalField(Date.parse(initialAt)) : ""));
   // The sides compared last (a point in time as its archive's path): what a table's rows are read from.
   const [compared, setCompared] = useState<{ from: string; to: string }>({ from: "", to: "" });
   // The state made for a point in time, held until another time is compared or the view is left.
@@ -182,7 +183,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
     void api.windows?.(project).then((r) => {
       if (stale || !r.ok || r.data.length === 0) return;
       setWindows(r.data);
-      setAtField(newestRestorable(r.data));
+      setAtField((f) => f || newestRestorable(r.data));
     });
     return () => {
       stale = true;
@@ -204,6 +205,8 @@ export function DiffScreen({ project, api, onBack }: Props) {
       if (stale) return;
       if (!r.ok) return setBackups({ status: "error", error: r.error });
       setBackups({ status: "ready", data: r.data });
+      // A moment from the band: it against the database now.
+      if (initialAt) return setTo(live(project));
       // Newest first: the one before the newest against the newest.
       setFrom(r.data[1]?.id ?? r.data[0]?.id ?? "");
       setTo(r.data[1] ? (r.data[0]?.id ?? "") : live(project));
@@ -211,7 +214,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
     return () => {
       stale = true;
     };
-  }, [api, project]);
+  }, [api, project, initialAt]);
 
   useEffect(() => {
     if (!table || report.status !== "ready") return;
@@ -321,7 +324,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
             Older{" "}
             <select value={from} onChange={(e) => pick(e.target.value, setFrom)} data-testid="diff-from">
               {options(backups.data)}
-              {windows.length > 0 && api.openAt && <option value={AT_TIME}>A point in time…</option>}
+              {(windows.length > 0 || from === AT_TIME) && api.openAt && <option value={AT_TIME}>A point in time…</option>}
             </select>
           </label>
           {from === AT_TIME && (

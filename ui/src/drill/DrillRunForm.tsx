@@ -7,7 +7,7 @@ import { useState } from "react";
 import type { Window } from "../bindings";
 import { databaseLabel } from "../components/names";
 import { AT_TIME, AtTimeField, newestRestorable } from "../components/AtTimeField";
-import { localFieldToUtc } from "../wizard/pitr/time";
+import { localFieldToUtc, toLocalField } from "../wizard/pitr/time";
 
 export type DrillTargetChoice = { kind: "throwaway" } | { kind: "server"; url: string };
 
@@ -31,6 +31,8 @@ type Props = {
   onRun: (request: DrillRunRequest) => void;
   /** The project's restorable windows (none: no point in time is offered). */
   windows?: readonly Window[];
+  /** Start on "A point in time" at this moment (RFC 3339 UTC; the point-in-time band's Drill…). */
+  initialAt?: string;
 };
 
 /** Whether a scratch server URL is one the engine could take (it checks the rest). */
@@ -48,9 +50,9 @@ export function drillRunWhy(running: boolean, atTime: boolean, at: string | null
   return null;
 }
 
-export function DrillRunForm({ backups, defaultTarget, running, onRun, windows = [] }: Props) {
-  const [backup, setBackup] = useState<string>("");
-  const [atField, setAtField] = useState("");
+export function DrillRunForm({ backups, defaultTarget, running, onRun, windows = [], initialAt }: Props) {
+  const [backup, setBackup] = useState<string>(initialAt ? AT_TIME : "");
+  const [atField, setAtField] = useState(() => (initialAt ? toLocalField(Date.parse(initialAt)) : ""));
   const atTime = backup === AT_TIME;
   const at = atTime ? localFieldToUtc(atField) : null;
   const choose = (value: string) => {
@@ -85,7 +87,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun, windows =
                 {b.label}
               </option>
             ))}
-            {windows.length > 0 && <option value={AT_TIME}>A point in time…</option>}
+            {(windows.length > 0 || atTime) && <option value={AT_TIME}>A point in time…</option>}
           </select>
         </label>
         {atTime && (

@@ -46,9 +46,10 @@ export type DrillApi = {
 
 type Load<T> = { status: "loading" } | { status: "ready"; data: T } | { status: "error"; error: ErrorPayload };
 
-type Props = { project: string; api: DrillApi; onBack: () => void };
+/** `initialAt`: a moment chosen on the point-in-time band (RFC 3339 UTC): the form starts on it. */
+type Props = { project: string; api: DrillApi; onBack: () => void; initialAt?: string };
 
-export function DrillsScreen({ project, api, onBack }: Props) {
+export function DrillsScreen({ project, api, onBack, initialAt }: Props) {
   const backups = useBackups(project);
   const [drills, setDrills] = useState<Load<DrillRow[]>>({ status: "loading" });
   const [selected, setSelected] = useState<string | null>(null);
@@ -172,6 +173,7 @@ export function DrillsScreen({ project, api, onBack }: Props) {
         <h3 className="panel-title">Run a drill</h3>
         {target && (
           <DrillRunForm
+            {...(initialAt ? { initialAt } : {})}
             key={target.kind === "server" ? target.url : "throwaway"}
             backups={choices}
             defaultTarget={target}

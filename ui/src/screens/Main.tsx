@@ -34,11 +34,12 @@ export type Route =
   | { screen: "notifications" }
   | { screen: "history" }
   | { screen: "project"; name: string; tab?: ProjectTab; confirmKey?: boolean }
-  | { screen: "restore"; name: string; path?: string }
-  | { screen: "drills"; name: string }
+  /** `at`: a moment chosen on the point-in-time band (RFC 3339 UTC): the wizard opens on it. */
+  | { screen: "restore"; name: string; path?: string; at?: string }
+  | { screen: "drills"; name: string; at?: string }
   /** `held`: a state made for this screen ("Look inside at this time"), removed when it is left. */
   | { screen: "browse"; name: string; path: string; label: string; held?: boolean }
-  | { screen: "diff"; name: string }
+  | { screen: "diff"; name: string; at?: string }
   | { screen: "help"; name?: string };
 
 /** Calls back with the project named by each `open-project` event (a notification was clicked). */
@@ -180,15 +181,16 @@ export function Main({
           />
         )}
         {route.screen === "diff" && (
-          <Diff project={route.name} onBack={() => setRoute({ screen: "project", name: route.name })} />
+          <Diff project={route.name} {...(route.at ? { at: route.at } : {})} onBack={() => setRoute({ screen: "project", name: route.name })} />
         )}
         {route.screen === "drills" && (
-          <Drills project={route.name} onBack={() => setRoute({ screen: "project", name: route.name })} />
+          <Drills project={route.name} {...(route.at ? { at: route.at } : {})} onBack={() => setRoute({ screen: "project", name: route.name })} />
         )}
         {route.screen === "restore" && (
           <RestoreWizard
             project={route.name}
             {...(route.path ? { initialPath: route.path } : {})}
+            {...(route.at ? { initialAt: route.at } : {})}
             onClose={() => setRoute({ screen: "project", name: route.name })}
             onLookInside={(path, label) => setRoute({ screen: "browse", name: route.name, path, label, held: true })}
             onBrowse={(path, label) => setRoute({ screen: "browse", name: route.name, path, label })}
@@ -208,15 +210,15 @@ export function Main({
 }
 
 /** The diff screen with the app's commands (inside the store: a point in time is a job). */
-function Diff({ project, onBack }: { project: string; onBack: () => void }) {
+function Diff({ project, at, onBack }: { project: string; at?: string; onBack: () => void }) {
   const api = useDiffApi();
-  return <DiffScreen project={project} api={api} onBack={onBack} />;
+  return <DiffScreen project={project} api={api} {...(at ? { initialAt: at } : {})} onBack={onBack} />;
 }
 
 /** The drills screen with the app's commands (inside the store). */
-function Drills({ project, onBack }: { project: string; onBack: () => void }) {
+function Drills({ project, at, onBack }: { project: string; at?: string; onBack: () => void }) {
   const api = useDrillApi();
-  return <DrillsScreen project={project} api={api} onBack={onBack} />;
+  return <DrillsScreen project={project} api={api} {...(at ? { initialAt: at } : {})} onBack={onBack} />;
 }
 
 /** Look inside a backup, with "Recover these rows…" into the saved projects. */

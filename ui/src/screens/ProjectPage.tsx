@@ -18,6 +18,7 @@ import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
 import { ProtectionGlance, useProtection } from "../protection/ProtectionPanels";
 import { BackUpButton } from "../project/tabs/BackUpButton";
 import { BackupsTab, type BackupsLoad } from "../project/tabs/BackupsTab";
+import type { MomentActions } from "../project/tabs/PitrMoment";
 import { SourcesTab } from "../project/tabs/SourcesTab";
 import { ProtectionTab } from "../project/tabs/ProtectionTab";
 import { ActivityTab } from "../project/tabs/ActivityTab";
@@ -220,6 +221,7 @@ export function ProjectPage({
             protection={protection.data}
             {...(onRestore ? { onRestore: (path: string) => onRestore(path) } : {})}
             {...(onBrowse ? { onBrowse } : {})}
+            {...(onNavigate ? { moment: momentActions(name, onNavigate) } : {})}
             onDelete={(b) => {
               setNotice(null);
               setDeleting(b);
@@ -310,4 +312,14 @@ function ProjectHeader({ name, subtitle, onBack, onEdit, onDrills, onDiff, onRes
       {children}
     </div>
   );
+}
+
+/** The point-in-time band's actions at a moment (RFC 3339 UTC), as the screens' routes. */
+function momentActions(name: string, navigate: (route: Route) => void): MomentActions {
+  return {
+    onRestore: (at) => navigate({ screen: "restore", name, at }),
+    onCompare: (at) => navigate({ screen: "diff", name, at }),
+    onDrill: (at) => navigate({ screen: "drills", name, at }),
+    onLookInside: (path, label) => navigate({ screen: "browse", name, path, label, held: true }),
+  };
 }

@@ -3,7 +3,7 @@
 // follows the jobs and moves between the steps, each drawn by its own file in steps/. Nothing
 // changes any database before "Restore" on the review step.
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "react";
-import { commands, type ErrorPayload, type JobFinished, type ProjectSummary, type Window } from "../bindings";
+import { type BackupRow, commands, type ErrorPayload, type JobFinished, type ProjectSummary, type Window } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import {
   canBack,
@@ -42,11 +42,14 @@ import "./wizard.css";
 export { BACKUPS_SHOWN };
 
 const NO_PROJECTS: ProjectSummary[] = [];
+const NO_BACKUPS: BackupRow[] = [];
 
 type Props = {
   project: string;
   /** Start with this archive chosen (a dropped file). */
   initialPath?: string;
+  /** Start at "as it was at a moment", this one (RFC 3339 UTC: chosen on the project page's band). */
+  initialAt?: string;
   onClose: () => void;
   /** A point in time's "Look inside at this time": open the state made (`archive`, held by the app). */
   onLookInside?: (archive: string, label: string) => void;
@@ -59,7 +62,7 @@ function init({ project, initialPath }: { project: string; initialPath?: string 
   return initialPath ? reducer(s, { type: "typePath", path: initialPath }) : s;
 }
 
-export function RestoreWizard({ project, initialPath, onClose, onLookInside, onBrowse }: Props) {
+export function RestoreWizard({ project, initialPath, initialAt, onClose, onLookInside, onBrowse }: Props) {
   const [state, dispatch] = useReducer(reducer, { project, initialPath }, init);
   const store = useStore();
   // The project's backups and the other saved projects (possible targets), from the store.
@@ -83,7 +86,7 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
   const [windows, setWindows] = useState<Window[]>([]);
   // What the user wants back (the first question); "The project as it was at a moment" with
   // restorable windows is the point-in-time flow, everything else goes through the steps below.
-  const [want, setWant] = useState<Want>("project");
+  const [want, setWant] = useState<Want>(initialAt ? "moment" : "project");
   const mode: "backup" | "time" = want === "moment" && windows.length > 0 ? "time" : "backup";
   // A restore to a time running: the wizard is neither left nor switched to a backup meanwhile.
   const [timeRunning, setTimeRunning] = useState(false);
@@ -312,7 +315,16 @@ export function RestoreWizard({ project, initialPath, onClose, onLookInside, onB
       {mode === "time" && windows.length > 0 ? (
         <div className="panel wizard-body" data-testid="wizard-time">
           <h3 className="panel-title">A point in time</h3>
-          <PitrRestore project={project} windows={windows} projects={projects.map((p) => p.project.name)} onClose={onClose} onRunning={setTimeRunning} {...(onLookInside ? { onLookInside } : {})} />
+          <PitrRestore
+            project={project}
+            windows={windows}
+            projects={projects.map((p) => p.project.name)}
+            backups={backups ?? NO_BACKUPS}
+            onClose={onClose}
+            onRunning={setTimeRunning}
+            {...(onLookInside ? { onLookInside } : {})}
+            {...(initialAt ? { initialAt } : {})}
+          />
         </div>
       ) : (
       <>

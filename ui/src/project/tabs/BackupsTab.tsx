@@ -15,6 +15,7 @@ import { ORIGIN_SENTENCE } from "../../words";
 import { BackupContents } from "../BackupContents";
 import { BackupStatsLine } from "./BackupStatsLine";
 import { PitrCard } from "./PitrCard";
+import type { MomentActions } from "./PitrMoment";
 import { BackupTimeline, removalLabel, type RowAction, SafetyBackupRows, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
 import { dayAndTime } from "./time";
 import { newestGood, timeline } from "./timeline";
@@ -33,12 +34,14 @@ type Props = {
   /** Open the restore wizard on this backup (absent: no Restore). */
   onRestore?: (path: string) => void;
   onBrowse?: (backup: { path: string; label: string }) => void;
+  /** What the point-in-time band offers at a chosen moment (absent: the band only). */
+  moment?: MomentActions;
   onDelete: (backup: BackupRow) => void;
   /** An action could not start (shown by the page, above the tabs). */
   onError: (e: ErrorPayload | null) => void;
 };
 
-export function BackupsTab({ project, load, onRetry, protection, onRestore, onBrowse, onDelete, onError }: Props) {
+export function BackupsTab({ project, load, onRetry, protection, onRestore, onBrowse, moment, onDelete, onError }: Props) {
   // One array per list loaded (a fresh [] each render would recompute what depends on it).
   const backups = useMemo(() => (load.status === "ready" ? load.backups : []), [load]);
   const entries = useMemo(() => timeline(backups), [backups]);
@@ -112,7 +115,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
 
   return (
     <div className="tab-backups" data-testid="tab-backups">
-      <PitrCard project={project} />
+      <PitrCard project={project} backups={backups} {...moment} />
       <div className="tl-layout">
         <section className="panel tl-list" aria-label="Backups">
           <h2 className="panel-title">

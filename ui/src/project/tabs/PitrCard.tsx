@@ -1,7 +1,8 @@
 // The project page's "Point in time" card (issue 46 item 6): whether the project's changes are
-// captured, the restorable windows up to now as a bar, how long ago capture last had everything,
-// the server's disk held for it, and which tables are covered. The engine decides what is
-// restorable (its windows); this card only draws them.
+// captured, the restorable windows up to now on a band with the backups (a moment is chosen on it
+// and looked inside, compared, drilled or restored from here: PitrMoment, issue 64 item 3), how
+// long ago capture last had everything, the server's disk held for it, and which tables are
+// covered. The engine decides what is restorable (its windows); this card only draws them.
 import { useCallback, useEffect, useState } from "react";
 import { commands, type CaptureMode, type ErrorPayload, type Modes, type PitrStatus, type Window } from "../../bindings";
 import { Details } from "../../components/Details";
@@ -9,6 +10,8 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
 import { localSeconds, windowEndMs, windowStartMs } from "../../wizard/pitr/time";
+import type { BandBackup } from "../../wizard/pitr/Timeline";
+import { type MomentActions, PitrMoment } from "./PitrMoment";
 import "./pitr.css";
 
 /** A window's end in the app's date format, local, to the whole second that is restorable (issue
@@ -45,7 +48,16 @@ async function call<T>(run: () => Promise<{ status: "ok"; data: T } | { status: 
   }
 }
 
-export function PitrCard({ project, now = () => Date.now() }: { project: string; now?: () => number }) {
+const NO_BACKUPS: BandBackup[] = [];
+
+type CardProps = MomentActions & {
+  project: string;
+  now?: () => number;
+  /** The project's backups: ticks on the band. */
+  backups?: readonly BandBackup[];
+};
+
+export function PitrCard({ project, now = () => Date.now(), backups = NO_BACKUPS, ...actions }: CardProps) {
   const [status, setStatus] = useState<PitrStatus | null>(null);
   const [loadError, setLoadError] = useState<ErrorPayload | null>(null);
   const [actionError, setActionError] = useState<ErrorPayload | null>(null);
@@ -168,7 +180,7 @@ export function PitrCard({ project, now = () => Date.now() }: { project: string;
       {status && status.enabled && (
         <div data-testid="pitr-on">
           <Lag seconds={status.rpo_seconds} />
-          <WindowsBar status={status} nowMs={now()} />
+          <WindowsBar project={project} status={status} nowMs={now()} backups={backups} actions={actions} />
           <Retained status={status} />
           <Coverage status={status} busy={busy} onCapture={(table) => void captureTable(table)} />
           {confirmOff ? (
@@ -391,8 +403,20 @@ function Lag({ seconds }: { seconds: number | null }) {
   );
 }
 
-/** The windows from the first one's start to now, each a segment; a break between two marked. */
-function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
+/** The band of the windows up to now (a moment chosen on it), then the windows in words. */
+function WindowsBar({
+  project,
+  status,
+  nowMs,
+  backups,
+  actions,
+}: {
+  project: string;
+  status: PitrStatus;
+  nowMs: number;
+  backups: readonly BandBackup[];
+  actions: MomentActions;
+}) {
   const windows = [...status.windows].sort((a, b) => a.from - b.from);
   if (windows.length === 0)
     return (
@@ -400,12 +424,6 @@ function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
         No time can be restored yet: the first window starts when the first backup of the capture is done.
       </p>
     );
-  const nowUs = nowMs * 1000;
-  const start = windows[0]!.from;
-  const end = Math.max(nowUs, windows[windows.length - 1]!.to);
-  const span = Math.max(1, end - start);
-  const pct = (us: number) => `${(((us - start) / span) * 100).toFixed(3)}%`;
-  const width = (a: number, b: number) => `${Math.max(0.5, ((b - a) / span) * 100).toFixed(3)}%`;
   const last = windows[windows.length - 1]!;
   const behind = status.rpo_seconds === null || status.rpo_seconds > LAG_WARN_SECONDS;
   const breaks: { after: Window; why: string }[] = windows
@@ -413,24 +431,7 @@ function WindowsBar({ status, nowMs }: { status: PitrStatus; nowMs: number }) {
     .map((w) => ({ after: w, why: w.broken_by ?? "capture stopped here" }));
   return (
     <div data-testid="pitr-timeline">
-      <div className="pitr-bar" role="img" aria-label={`${countOf(windows.length, "restorable window")} up to now`}>
-        {windows.map((w) => (
-          <span
-            key={`${w.chain_id}-${w.from}`}
-            className="pitr-window"
-            style={{ left: pct(w.from), width: width(w.from, w.to) }}
-            title={`${windowText(w, "from")} to ${windowText(w, "to")}`}
-            data-testid="pitr-window"
-          />
-        ))}
-        {behind && last.to < end && (
-          <span className="pitr-gap" style={{ left: pct(last.to), width: width(last.to, end) }} data-testid="pitr-gap-now" />
-        )}
-      </div>
-      <div className="pitr-bar-ends muted small">
-        <span>{windowText(windows[0]!, "from")}</span>
-        <span>now</span>
-      </div>
+      <PitrMoment project={project} windows={windows} backups={backups} nowMs={nowMs} {...actions} />
       <ul className="pitr-windows small" data-testid="pitr-window-list">
         {windows.map((w, i) => (
           <li key={`${w.chain_id}-${w.from}`}>

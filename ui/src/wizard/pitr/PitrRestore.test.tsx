@@ -9,6 +9,9 @@ import { StoreProvider } from "../../store";
 import { RestoreWizard } from "../RestoreWizard";
 import { localFieldToUtc, localSeconds, toLocalField } from "./time";
 
+/** Waits on the engine's answers (a moment is planned once it settles; a busy machine is slow). */
+const WAIT = { timeout: 10_000 };
+
 const us = (iso: string) => Date.parse(iso) * 1000;
 const win: Window = {
   chain_id: "c1",
@@ -111,7 +114,7 @@ describe("time helpers", () => {
 describe("the restore wizard's point in time", () => {
   it("without capture windows, 'as it was at a moment' says it can go back only to a backup (issue 64)", async () => {
     const calls = setup([]);
-    await waitFor(() => expect(calls.some((c) => c.cmd === "pitr_status")).toBe(true));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "pitr_status")).toBe(true), WAIT);
     fireEvent.click(screen.getByTestId("wizard-mode-time"));
     expect(screen.getByTestId("wizard-want-moment-none")).toHaveTextContent("Point in time is off for this project");
     expect(screen.queryByTestId("wizard-time")).toBeNull();
@@ -120,17 +123,16 @@ describe("the restore wizard's point in time", () => {
 
   it("time → plan in words → a saved project → restore → progress → report", async () => {
     const calls = setup([win]);
-    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
     expect(screen.getByTestId("pitr-ranges").textContent).toContain(`${localSeconds(Date.parse("2026-11-26T05:00:00Z"))} to ${localSeconds(Date.parse("2026-11-26T07:00:00Z"))}`);
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
     // The same stepper as a backup's restore (issue 64 item 3).
     expect(screen.getByTestId("pitr-steps")).toHaveClass("wizard-steps");
     expect(screen.getByTestId("pitr-step-moment")).toHaveAttribute("aria-current", "step");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
-    // Says why beside it (issue 64 item 6).
-    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Plan first: it says what this time restores.");
-    fireEvent.click(screen.getByTestId("pitr-plan"));
-    const words = await screen.findByTestId("pitr-plan-words");
+    // Says why beside it (issue 64 item 6): the engine is asked once the moment settles.
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Looking for the last change before it…");
+    const words = await screen.findByTestId("pitr-plan-words", {}, WAIT);
     expect(screen.queryByTestId("pitr-restore-why")).toBeNull();
     expect(screen.getByTestId("pitr-step-target")).toHaveAttribute("aria-current", "step");
     expect(screen.getByTestId("pitr-step-moment")).toHaveClass("wizard-step-done");
@@ -146,13 +148,13 @@ describe("the restore wizard's point in time", () => {
     expect(screen.getByTestId("pitr-plan-not-covered").textContent).toContain("public.cache (unlogged table)");
     expect(screen.getByTestId("pitr-target-project-select")).toHaveValue("staging");
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
-    await screen.findByTestId("pitr-running");
+    await screen.findByTestId("pitr-running", {}, WAIT);
     expect(screen.getByTestId("pitr-step-run")).toHaveAttribute("aria-current", "step");
     // While it runs the wizard is not left, nor switched to a backup.
     expect(screen.getByTestId("wizard-close")).toBeDisabled();
     expect(screen.getByTestId("wizard-mode")).toBeDisabled();
-    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: "staging", password: null }));
-    await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled());
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: "staging", password: null }), WAIT);
+    await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled(), WAIT);
     const done: JobFinished = {
       job_id: "job-p",
       kind: "restore",
@@ -161,40 +163,62 @@ describe("the restore wizard's point in time", () => {
       result: { kind: "pitr_restore", restored: { plan: thePlan("2026-11-26T06:00:00Z"), replayed: { commits: 17, skipped: 2, changes: 40, last_commit: null } } },
     } as JobFinished;
     await act(() => emit("job-finished", done));
-    expect((await screen.findByTestId("pitr-report-replayed")).textContent).toContain("17 transactions replayed");
+    expect((await screen.findByTestId("pitr-report-replayed", {}, WAIT)).textContent).toContain("17 transactions replayed");
     expect(screen.getByTestId("pitr-report-title").textContent).toContain("into staging");
     expect(screen.getByTestId("pitr-step-report")).toHaveAttribute("aria-current", "step");
     expect(screen.getByTestId("wizard-close")).not.toBeDisabled();
   });
 
-  it("a time in no window shows the engine's words and no restore; Use the end takes a window's end", async () => {
+  it("a time the engine refuses shows the engine's words and no restore; End on the band takes the newest second", async () => {
     const calls = setup([win], true);
-    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
-    fireEvent.click(screen.getByTestId("pitr-plan"));
-    const err = await screen.findByTestId("pitr-plan-error");
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
+    const err = await screen.findByTestId("pitr-plan-error", {}, WAIT);
     expect(err.textContent).toContain("the nearest restorable times are 2026-11-26T07:00:00Z before");
     expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
     expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("This time cannot be restored (above).");
-    // "Use the end" puts the window's end in the field.
-    fireEvent.click(screen.getByTestId("pitr-use-to"));
+    // Home and End on the band put the window's first and newest second in the field.
+    fireEvent.keyDown(screen.getByTestId("pitr-band-thumb"), { key: "Home" });
+    expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T05:00:00Z");
+    fireEvent.keyDown(screen.getByTestId("pitr-band-thumb"), { key: "End" });
     expect(localFieldToUtc((screen.getByTestId("pitr-at") as HTMLInputElement).value)).toBe("2026-11-26T07:00:00Z");
     expect(calls.filter((c) => c.cmd === "start_pitr_restore")).toHaveLength(0);
   });
 
+  it("a moment outside the windows is refused with the reason, stays where it was put, and the engine is not asked (issue 64 item 3)", async () => {
+    const calls = setup([win]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
+    await screen.findByTestId("pitr-plan-words", {}, WAIT);
+    const asked = calls.filter((c) => c.cmd === "pitr_plan").length;
+    const late = toLocalField(Date.parse("2026-11-26T08:00:00Z"));
+    fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: late } });
+    expect(screen.getByTestId("pitr-refused")).toHaveTextContent(
+      `${localSeconds(Date.parse("2026-11-26T08:00:00Z"))} cannot be restored yet: changes are captured up to ${localSeconds(Date.parse("2026-11-26T07:00:00Z"))}.`,
+    );
+    expect((screen.getByTestId("pitr-at") as HTMLInputElement).value).toBe(late);
+    expect(screen.getByTestId("pitr-band-thumb")).toHaveAttribute("data-refused", "true");
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Choose a moment that can be restored (above).");
+    expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    expect(screen.queryByTestId("pitr-plan-words")).toBeNull();
+    // One second back inside: asked again, and offered.
+    fireEvent.keyDown(screen.getByTestId("pitr-band-thumb"), { key: "End" });
+    await screen.findByTestId("pitr-plan-words", {}, WAIT);
+    expect(screen.queryByTestId("pitr-refused")).toBeNull();
+    expect(calls.filter((c) => c.cmd === "pitr_plan").map((c) => c.args.at)).toEqual([...Array(asked).fill("2026-11-26T07:00:00Z"), "2026-11-26T07:00:00Z"]);
+  });
+
   it("a URL target sends its password with the request and never shows it; Cancel asks the job registry", async () => {
     const calls = setup([win]);
-    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
-    fireEvent.click(screen.getByTestId("pitr-plan"));
-    await screen.findByTestId("pitr-plan-words");
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
+    await screen.findByTestId("pitr-plan-words", {}, WAIT);
     fireEvent.click(screen.getByTestId("pitr-target-url"));
     fireEvent.change(screen.getByTestId("pitr-target-url-input"), { target: { value: "postgres://u@h/db" } });
     fireEvent.change(screen.getByTestId("pitr-target-password"), { target: { value: "s3cret" } });
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
-    await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled());
+    await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled(), WAIT);
     expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toMatchObject({ to: "postgres://u@h/db", password: "s3cret" });
     expect(document.body.textContent).not.toContain("s3cret");
     fireEvent.click(screen.getByTestId("pitr-cancel"));
-    await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true), WAIT);
   });
 });
 
@@ -203,14 +227,13 @@ describe("Look inside at this time", () => {
   async function lookInside() {
     const calls = mockCommands([win]);
     render(<Main initial={{ screen: "restore", name: "shop" }} />);
-    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
     // Offered once there is a plan: what it makes is the plan's state.
     expect(screen.queryByTestId("pitr-look-inside")).toBeNull();
-    fireEvent.click(screen.getByTestId("pitr-plan"));
-    fireEvent.click(await screen.findByTestId("pitr-look-inside"));
-    await screen.findByTestId("pitr-running");
-    await waitFor(() => expect(calls.find((c) => c.cmd === "start_open_at")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" }));
+    fireEvent.click(await screen.findByTestId("pitr-look-inside", {}, WAIT));
+    await screen.findByTestId("pitr-running", {}, WAIT);
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_open_at")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z" }), WAIT);
     expect(calls.some((c) => c.cmd === "start_pitr_restore")).toBe(false);
     return calls;
   }
@@ -230,12 +253,12 @@ describe("Look inside at this time", () => {
       },
     } as JobFinished;
     await act(() => emit("job-finished", done));
-    const browse = await screen.findByTestId("browse-screen");
+    const browse = await screen.findByTestId("browse-screen", {}, WAIT);
     expect(browse.textContent).toContain(`shop as it was at ${localSeconds("2026-11-26T06:00:00Z")}`);
-    await waitFor(() => expect(calls.find((c) => c.cmd === "browse_tables")?.args).toEqual({ archive: ARCHIVE }));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "browse_tables")?.args).toEqual({ archive: ARCHIVE }), WAIT);
     expect(calls.some((c) => c.cmd === "close_at")).toBe(false);
     fireEvent.click(screen.getByTestId("browse-back"));
-    await waitFor(() => expect(calls.filter((c) => c.cmd === "close_at").map((c) => c.args)).toEqual([{ archive: ARCHIVE }]));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "close_at").map((c) => c.args)).toEqual([{ archive: ARCHIVE }]), WAIT);
   });
 
   it("a state that cannot be made shows the engine's words, and nothing is opened", async () => {
@@ -248,17 +271,16 @@ describe("Look inside at this time", () => {
       result: null,
     } as JobFinished;
     await act(() => emit("job-finished", failed));
-    expect((await screen.findByTestId("pitr-run-error")).textContent).toContain("change file s2 is damaged");
+    expect((await screen.findByTestId("pitr-run-error", {}, WAIT)).textContent).toContain("change file s2 is damaged");
     expect(screen.queryByTestId("browse-screen")).toBeNull();
     expect(calls.some((c) => c.cmd === "browse_tables" || c.cmd === "close_at")).toBe(false);
   });
 
   it("is not offered where nothing could open it (the wizard on its own)", async () => {
     setup([win]);
-    fireEvent.click(await screen.findByTestId("wizard-mode-time"));
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
     fireEvent.change(screen.getByTestId("pitr-at"), { target: { value: toLocalField(Date.parse("2026-11-26T06:00:00Z")) } });
-    fireEvent.click(screen.getByTestId("pitr-plan"));
-    await screen.findByTestId("pitr-plan-words");
+    await screen.findByTestId("pitr-plan-words", {}, WAIT);
     expect(screen.queryByTestId("pitr-look-inside")).toBeNull();
   });
 });

@@ -1,11 +1,12 @@
-// The restore wizard's "A point in time" (issue 46 item 6): a local date and time, the project's
-// restorable windows beside it, the engine's plan in words, the target (another saved project or a
+// The restore wizard's "A point in time" (issue 46 item 6): a moment chosen on the project's band
+// (its restorable windows and backups; dragged, stepped by keys, or typed in the field below it —
+// issue 64 item 3), the engine's plan in words (asked once the moment settles), the target (another saved project or a
 // connection URL — an empty database: the engine restores the base there first), then the job
 // (progress, Cancel) and its report. What is restorable is the engine's: its windows and its plan.
 // "Look inside at this time" makes the database as it was then (the same base and replay, into a
 // temporary archive the app holds) and opens it in the browse screen, where "Recover these rows…"
 // takes rows from it.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { commands, type ErrorPayload, type JobProgress, type PitrPlan, type PitrRestored, type Window } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { countOf, localZoneLabel } from "../../components/format";
@@ -14,7 +15,11 @@ import { useStore } from "../../store";
 import { Progress } from "../steps/Progress";
 import { Details } from "../../components/Details";
 import { Stepper } from "../Stepper";
+import { refusal, spansOf } from "./band";
+import { nearestCommitWords } from "./MomentWords";
+import { type BandBackup, Timeline } from "./Timeline";
 import { localFieldToUtc, localSeconds, TIME_FORMAT_HINT, toLocalField, windowEndMs, windowStartMs } from "./time";
+import { useMomentPlan } from "./useMomentPlan";
 
 /** The restore wizard's steps for a point in time, in the same stepper as a backup's. */
 const PITR_STEPS = ["moment", "target", "run", "report"] as const;
@@ -38,13 +43,22 @@ type Props = {
   onRunning?: (running: boolean) => void;
   /** "Look inside at this time": the state was made; open `archive` (held by the app) as `label`. */
   onLookInside?: (archive: string, label: string) => void;
+  /** The project's backups: ticks on the band. */
+  backups?: readonly BandBackup[];
+  /** Start at this moment (RFC 3339 UTC: one chosen on the project page's band). */
+  initialAt?: string;
 };
 
-export function PitrRestore({ project, windows, projects, onClose, onRunning, onLookInside }: Props) {
+const NO_BACKUPS: BandBackup[] = [];
+
+export function PitrRestore({ project, windows, projects, onClose, onRunning, onLookInside, backups = NO_BACKUPS, initialAt }: Props) {
   const store = useStore();
   const newest = windows.length ? Math.max(...windows.map((w) => w.to)) : null;
-  const [field, setField] = useState(() => (newest !== null ? toLocalField(windowEndMs(newest)) : ""));
-  const [plan, setPlan] = useState<{ status: "idle" } | { status: "loading" } | { status: "ok"; plan: PitrPlan } | { status: "error"; error: ErrorPayload }>({ status: "idle" });
+  const [field, setField] = useState(() =>
+    initialAt && localFieldToUtc(toLocalField(Date.parse(initialAt))) ? toLocalField(Date.parse(initialAt)) : newest !== null ? toLocalField(windowEndMs(newest)) : "",
+  );
+  const [nowMs] = useState(() => Date.now());
+  const spans = useMemo(() => spansOf(windows), [windows]);
   const [target, setTarget] = useState<Target>(projects[0] ? { kind: "project", name: projects[0] } : { kind: "url", url: "", password: "" });
   const [run, setRun] = useState<Run>({ status: "idle" });
   const unfollow = useRef<(() => void) | null>(null);
@@ -52,24 +66,17 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   const running = run.status === "running";
   useEffect(() => onRunning?.(running), [running, onRunning]);
   const at = localFieldToUtc(field);
-
-  const makePlan = async () => {
-    if (!at) return;
-    setPlan({ status: "loading" });
-    try {
-      const r = await commands.pitrPlan(project, at);
-      setPlan(r.status === "ok" ? { status: "ok", plan: r.data } : { status: "error", error: toErrorPayload(r.error) });
-    } catch (e) {
-      setPlan({ status: "error", error: toErrorPayload(e) });
-    }
-  };
-  const choose = (value: string) => {
-    setField(value);
-    setPlan({ status: "idle" });
-  };
+  const atMs = at ? Date.parse(at) : null;
+  // A moment outside the windows is refused here with the reason (not moved); one inside them is
+  // the engine's to plan, asked once it settles.
+  const refused = atMs !== null ? refusal(atMs, spans) : null;
+  const asked = useMomentPlan(project, refused === null ? at : null);
+  const plan: { status: "idle" } | { status: "loading" } | { status: "ok"; plan: PitrPlan } | { status: "error"; error: ErrorPayload } =
+    asked.status !== "idle" && asked.at !== at ? { status: "loading" } : asked;
+  const choose = (value: string) => setField(value);
 
   const to = target.kind === "project" ? target.name : target.url.trim();
-  const restoreWhy = pitrRestoreWhy(at, plan.status, target.kind, to);
+  const restoreWhy = pitrRestoreWhy(at, refused !== null, plan.status, target.kind, to);
   const canRestore = restoreWhy === null && run.status === "idle";
   /** Start the job for `purpose` and follow it to its end. */
   const start = async (purpose: Purpose) => {
@@ -156,6 +163,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   return (
     <div data-testid="pitr-restore">
       {stepper}
+      <Timeline windows={windows} backups={backups} value={atMs} nowMs={nowMs} onChange={(ms) => choose(toLocalField(ms))} />
       <div className="field">
         <label htmlFor="pitr-at">Date and time ({localZoneLabel()})</label>
         {/* The app's one date format, typed (issue 64 item 3: a datetime-local field showed the system's "11/28/2026, 12:30:34"). */}
@@ -173,26 +181,25 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
           data-testid="pitr-at"
         />
         <p className="field-help" data-testid="pitr-at-help">
-          {field.trim() !== "" && at === null ? `Write it as ${TIME_FORMAT_HINT}, in this computer’s time.` : "In this computer’s time, to the second."}
+          {field.trim() !== "" && at === null
+            ? `Write it as ${TIME_FORMAT_HINT}, in this computer’s time.`
+            : "In this computer’s time, to the second. Or drag the band above, or step it with the arrow keys."}
         </p>
       </div>
-      <p className="muted small">Times that can be restored:</p>
-      <ul className="small" data-testid="pitr-ranges">
-        {windows.map((w) => (
-          <li key={`${w.chain_id}-${w.from}`}>
-            {localSeconds(windowStartMs(w.from, w.to))} to {localSeconds(windowEndMs(w.to))}{" "}
-            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowStartMs(w.from, w.to)))} data-testid="pitr-use-from">
-              Use the start
-            </button>
-            <button type="button" className="btn btn-small btn-quiet" onClick={() => choose(toLocalField(windowEndMs(w.to)))} data-testid="pitr-use-to">
-              Use the end
-            </button>
-          </li>
-        ))}
-      </ul>
-      <button type="button" className="btn" disabled={!at || plan.status === "loading"} onClick={() => void makePlan()} data-testid="pitr-plan">
-        {plan.status === "loading" ? "Planning…" : "Plan"}
-      </button>
+      <p className="muted small" data-testid="pitr-ranges">
+        Can be restored:{" "}
+        {windows.map((w) => `${localSeconds(windowStartMs(w.from, w.to))} to ${localSeconds(windowEndMs(w.to))}`).join("; ")}
+      </p>
+      {refused !== null && (
+        <p className="text-warn small" role="alert" data-testid="pitr-refused">
+          {refused}
+        </p>
+      )}
+      {plan.status === "loading" && (
+        <p className="muted small" data-testid="pitr-planning">
+          Looking for the last change before it…
+        </p>
+      )}
       {plan.status === "error" && <ErrorNotice error={plan.error} testId="pitr-plan-error" />}
       {plan.status === "ok" && <PlanWords plan={plan.plan} />}
       {plan.status === "ok" && onLookInside && (
@@ -295,11 +302,17 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
 }
 
 /** Why "Restore to this time" waits, said beside it (issue 64 item 6); null: it can start. */
-export function pitrRestoreWhy(at: string | null, plan: "idle" | "loading" | "ok" | "error", target: Target["kind"], to: string): string | null {
+export function pitrRestoreWhy(
+  at: string | null,
+  refused: boolean,
+  plan: "idle" | "loading" | "ok" | "error",
+  target: Target["kind"],
+  to: string,
+): string | null {
   if (!at) return "Enter a date and time first.";
-  if (plan === "loading") return "Planning…";
+  if (refused) return "Choose a moment that can be restored (above).";
   if (plan === "error") return "This time cannot be restored (above).";
-  if (plan !== "ok") return "Plan first: it says what this time restores.";
+  if (plan !== "ok") return "Looking for the last change before it…";
   if (to === "") return target === "url" ? "Enter the connection URL of the database to restore into." : "Choose where to restore.";
   return null;
 }
@@ -318,7 +331,7 @@ export function PlanWords({ plan }: { plan: PitrPlan }) {
         </li>
         <li data-testid="pitr-plan-stop">
           {plan.stop_commit_at
-            ? lastChangeWords(plan.at, plan.stop_commit_at)
+            ? `${nearestCommitWords(plan.at, plan.stop_commit_at)}; the restore stops there`
             : "No change was committed between the backup and this time: the backup alone is restored"}
         </li>
         {plan.not_covered.length > 0 && (
@@ -338,15 +351,4 @@ export function PlanWords({ plan }: { plan: PitrPlan }) {
       </Details>
     </div>
   );
-}
-
-/**
- * "The last change before 12:30:34 was at 12:30:32" (the day named when the two differ): the
- * moment the replay stops at, in the app's date format without fractions.
- */
-export function lastChangeWords(at: string, lastCommit: string): string {
-  const [atDay, atTime] = localSeconds(at).split(" ");
-  const [day, time] = localSeconds(lastCommit).split(" ");
-  const was = day === atDay ? time : `${day} ${time}`;
-  return `The last change before ${atTime} was at ${was}; the restore stops there`;
 }
