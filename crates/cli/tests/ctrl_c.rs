@@ -314,3 +314,85 @@ fn a_ctrl_c_after_the_restore_committed_says_so_and_exits_as_the_success_it_is()
     let h = cli.json(&["history", "--kind", "restore"], 0);
     assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
 }
+
+/// Issue 63, item 6, for `recover`: a Ctrl-C that comes after the recovery committed cancels
+/// nothing, says "already committed: the recovery is complete" and the command exits 0 with its
+/// report. The event, as for the restore above: the first byte of the report on stdout, while
+/// the rest — a sample row of 300 kB, more than a pipe holds — keeps offsite running until the
+/// test reads it.
+#[test]
+fn a_ctrl_c_after_the_recovery_committed_says_so_and_exits_as_the_success_it_is() {
+    use std::io::{BufRead, Read};
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("ctrlcrecover");
+    pg.psql(
+        &db,
+        "CREATE TABLE public.docs (id int PRIMARY KEY, body text);
+         INSERT INTO public.docs SELECT g, repeat(md5(g::text), 10000) FROM generate_series(1, 3) g;",
+    );
+    let want = pg.psql(&db, "SELECT md5(body) FROM public.docs WHERE id = 2");
+    let (cli, _pw) = with_password(pg);
+    cli.json(&["project", "add", "ctrlcrecover", "--db", &pg.url(&db)], 0);
+    cli.json(&["backup", "ctrlcrecover"], 0);
+    pg.psql(&db, "DELETE FROM public.docs WHERE id = 2");
+    let mut child = cli
+        .cmd(&[
+            "--json",
+            "recover",
+            "ctrlcrecover:latest",
+            "--table",
+            "public.docs",
+            "--where",
+            "id=2",
+            "--to",
+            "ctrlcrecover",
+            "--yes",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, said) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    sigint(&child);
+    let mut lines = Vec::new();
+    let answer = loop {
+        let line = said
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no answer to the Ctrl-C; stderr: {lines:?}"));
+        lines.push(line.clone());
+        if line.contains("already committed") || line.contains("cancelling") {
+            break line;
+        }
+    };
+    let mut report = first.to_vec();
+    stdout.read_to_end(&mut report).unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    lines.extend(said.try_iter());
+    println!("report: {} bytes; stderr: {lines:?}", report.len());
+    assert!(report.len() > 1 << 17, "the report outgrows a pipe");
+    assert!(
+        answer.starts_with("already committed: the recovery is complete"),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("cancelling")), "{lines:?}");
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(report["tables"][0]["insert"], 1, "{report}");
+    assert_eq!(
+        pg.psql(&db, "SELECT md5(body) FROM public.docs WHERE id = 2"),
+        want
+    );
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
+}

@@ -537,3 +537,112 @@ fn a_replay_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_next_st
     assert_eq!(digest(dst), want);
     assert_eq!(temp_roles(), "0");
 }
+
+/// `restore ARCHIVE --as-role ROLE` (not to a time) killed twice — as soon as its temporary
+/// login role exists (before or just as it records what it writes), then once its rows are
+/// arriving through that role: each time the next command finds the job `interrupted` and
+/// drops the temporary role it left (and what the restore created); the same restore then
+/// works, leaving no role behind.
+#[test]
+fn a_plain_restore_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_next_start() {
+    let pg = TestCluster::shared();
+    let db = source(pg, "killplainrole", 400_000);
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(
+        &["project", "add", "killplainrole", "--db", &pg.url(&db)],
+        0,
+    );
+    let b = cli.json(&["backup", "killplainrole"], 0);
+    let archive = b["path"].as_str().unwrap().to_string();
+    let role = "killplainrole_restorer";
+    pg.psql("postgres", &format!("CREATE ROLE {role} NOLOGIN"));
+    let dst = pg.unique_db("killplainroledst");
+    pg.psql("postgres", &format!("ALTER DATABASE {dst} OWNER TO {role}"));
+    let url = pg.url(&dst);
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &url,
+        "--yes",
+        "--jobs",
+        "2",
+        "--as-role",
+        role,
+        "--no-owner",
+    ];
+    // This restore's temporary login roles: members of ROLE named as Offsite names them.
+    let temp_roles = || {
+        pg.psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member \
+                 JOIN pg_roles g ON g.oid = m.roleid \
+                 WHERE g.rolname = '{role}' AND r.rolname LIKE 'offsite\\_restore\\_%'"
+            ),
+        )
+    };
+    let spawn = || {
+        cli.cmd(&restore)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let settled = |when: &str| {
+        let job = last_restore(&cli);
+        assert_eq!(job["state"], "interrupted", "{when}: {job}");
+        assert_eq!(temp_roles(), "0", "{when}: dropped at the next start");
+        assert_eq!(objects(pg, &dst), 0, "{when}: the target is as it was");
+    };
+
+    // 1. As soon as the temporary role exists.
+    let mut child = spawn();
+    let began = Instant::now();
+    while temp_roles() == "0" {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "offsite ended before its temporary role was seen"
+        );
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "no temporary role within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    kill_group(&mut child);
+    assert_eq!(temp_roles(), "1", "the killed restore's role is left");
+    settled("killed as its role appeared");
+
+    // 2. Once rows arrive through it.
+    let mut child = spawn();
+    common::pg::wait_for_copy(pg, &dst, &mut child);
+    kill_group(&mut child);
+    assert_eq!(temp_roles(), "1", "the killed restore's role is left");
+    assert!(objects(pg, &dst) > 0, "the kill came after rows arrived");
+    settled("killed mid-copy");
+    let job = last_restore(&cli);
+    assert!(
+        job["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("dropped again"),
+        "{job}"
+    );
+
+    // 3. The same restore again: no manual step, no role left.
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_restore(&cli)["state"], "succeeded");
+    assert_eq!(temp_roles(), "0");
+    assert_eq!(
+        pg.psql(&dst, "SELECT count(*) FROM public.big"),
+        "400000",
+        "the rows restored"
+    );
+}

@@ -32,6 +32,65 @@ pub(crate) struct JobJournal {
     /// The saved project restored into, if any (its own password connects later).
     pub target_project: Option<String>,
     pub archive: PathBuf,
+    /// `--as-role ROLE`, if given: the job's temporary login role (named from the job's id,
+    /// [`crate::postgres::restore::as_role::temp_name`]) is dropped if the job left it.
+    pub as_role: Option<String>,
+    /// `--replace` was given (the restore to run again says it too).
+    pub replace: bool,
+}
+
+/// What a plain restore's journal holds: its [`JournalNote`], the `--as-role` whose temporary
+/// role it makes, and whether it was recorded before the restore began to write (a journal
+/// recorded before the temporary role is made, so that a kill in between leaves no role).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct RestoreUndo {
+    #[serde(flatten)]
+    note: JournalNote,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    as_role: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    before_writing: bool,
+}
+
+impl JobJournal {
+    async fn save(&self, work: JournalWork, target_empty: bool, undo: RestoreUndo) -> Result<()> {
+        let undo = serde_json::to_string(&undo)
+            .map_err(|e| Error::internal(format!("encoding a restore's journal: {e}")))?;
+        let spec = &self.target.spec;
+        self.engine
+            .catalog
+            .record_journal(&JournalEntry {
+                job_id: self.job_id.clone(),
+                work,
+                target: spec.to_url(),
+                target_project: self.target_project.clone(),
+                target_label: label_of(spec),
+                target_empty,
+                archive: self.archive.to_string_lossy().into_owned(),
+                undo,
+                recorded_at: String::new(),
+            })
+            .await
+            .map_err(|e| {
+                e.context(
+                    "recording what the restore is about to do failed, so nothing was restored",
+                )
+            })
+    }
+
+    /// Before the temporary login role of `--as-role` is made: the journal names it, so the
+    /// next start drops it if the process dies before the restore records what it writes.
+    pub(crate) async fn record_before_writing(&self) -> Result<()> {
+        let undo = RestoreUndo {
+            note: JournalNote::OneTransaction {
+                safety_backup: None,
+            },
+            as_role: self.as_role.clone(),
+            before_writing: true,
+        };
+        self.save(JournalWork::RestoreOne, !self.replace, undo)
+            .await
+    }
 }
 
 impl RecordJournal for JobJournal {
@@ -43,28 +102,12 @@ impl RecordJournal for JobJournal {
                     (JournalWork::RestoreOne, safety_backup.is_none())
                 }
             };
-            let undo = serde_json::to_string(&note)
-                .map_err(|e| Error::internal(format!("encoding a restore's journal: {e}")))?;
-            let spec = &self.target.spec;
-            self.engine
-                .catalog
-                .record_journal(&JournalEntry {
-                    job_id: self.job_id.clone(),
-                    work,
-                    target: spec.to_url(),
-                    target_project: self.target_project.clone(),
-                    target_label: label_of(spec),
-                    target_empty,
-                    archive: self.archive.to_string_lossy().into_owned(),
-                    undo,
-                    recorded_at: String::new(),
-                })
-                .await
-                .map_err(|e| {
-                    e.context(
-                        "recording what the restore is about to do failed, so nothing was restored",
-                    )
-                })
+            let undo = RestoreUndo {
+                note,
+                as_role: self.as_role.clone(),
+                before_writing: false,
+            };
+            self.save(work, target_empty, undo).await
         })
     }
 }
@@ -523,7 +566,7 @@ async fn settle_restore(
     entry: &JournalEntry,
     target: &RestoreTarget,
 ) -> Result<(String, String, bool)> {
-    let note: JournalNote = serde_json::from_str(&entry.undo).map_err(|e| {
+    let undo: RestoreUndo = serde_json::from_str(&entry.undo).map_err(|e| {
         Error::internal(format!(
             "the journal of job {} is unreadable: {e}",
             entry.job_id
@@ -531,7 +574,41 @@ async fn settle_restore(
     })?;
     let label = &entry.target_label;
     let again = again_command(engine, entry).await;
-    Ok(match note {
+    // The temporary login role of `--as-role` first (its sessions ended), then what it made.
+    if let Some(role) = &undo.as_role {
+        let name = crate::postgres::restore::as_role::temp_name(&entry.job_id);
+        if let Err(e) = crate::postgres::restore::as_role::drop_left(target, &name, role).await {
+            return Ok((
+                format!(
+                    "interrupted (Offsite stopped while it ran): the temporary login role {name} \
+                     it made for --as-role {role} may still be on the server of {label}, and \
+                     {label} may hold part of the restore; Offsite could not drop the role: {}",
+                    e.message()
+                ),
+                format!(
+                    "run the same restore again ({again}): it first drops the role and what \
+                     this one created (a URL target's password in PGPASSWORD)"
+                ),
+                false,
+            ));
+        }
+    }
+    if undo.before_writing {
+        return Ok((
+            format!(
+                "interrupted (Offsite stopped while it ran) before the restore began to write: \
+                 {label} is as it was{}",
+                if undo.as_role.is_some() {
+                    "; the temporary login role it had made for --as-role was dropped"
+                } else {
+                    ""
+                }
+            ),
+            format!("run the restore again: {again}"),
+            true,
+        ));
+    }
+    Ok(match undo.note {
         JournalNote::Parallel(undo) => {
             let archive = PathBuf::from(&entry.archive);
             let keys = crate::ops::encrypted_read::project_keys_of_archive(engine, &archive)

@@ -353,7 +353,13 @@ async fn execute(
         job.reporter.component(Some(Component::Database));
         let mut opts = opts.clone();
         if let Some(engine) = journal {
-            opts.journal = Some(journal_of(engine, r, target, job).await?);
+            let j = journal_of(engine, r, target, &opts, job).await?;
+            // The temporary role of --as-role is made before the restore records what it
+            // writes: the journal names it first.
+            if r.as_role.is_some() {
+                j.record_before_writing().await?;
+            }
+            opts.journal = Some(crate::postgres::restore::Journal(j));
         }
         let d = restore_database_as(r, target, &opts, job)
             .await
@@ -397,21 +403,22 @@ async fn journal_of(
     engine: &Engine,
     r: &Resolved,
     target: &RestoreTarget,
+    opts: &RestoreOptions,
     job: &RunningJob,
-) -> Result<crate::postgres::restore::Journal> {
+) -> Result<std::sync::Arc<super::interrupted::JobJournal>> {
     let target_project = match &r.database_project {
         Some(name) => Some(engine.catalog.project(name).await?.id),
         None => None,
     };
-    Ok(crate::postgres::restore::Journal(std::sync::Arc::new(
-        super::interrupted::JobJournal {
-            engine: engine.clone(),
-            job_id: job.id.clone(),
-            target: target.clone(),
-            target_project,
-            archive: r.archive.clone(),
-        },
-    )))
+    Ok(std::sync::Arc::new(super::interrupted::JobJournal {
+        engine: engine.clone(),
+        job_id: job.id.clone(),
+        target: target.clone(),
+        target_project,
+        archive: r.archive.clone(),
+        as_role: r.as_role.clone(),
+        replace: opts.replace,
+    }))
 }
 
 /// The error of the component that failed, saying what was restored before it and what not.

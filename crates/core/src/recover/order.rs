@@ -20,7 +20,12 @@ pub(super) struct Order {
 
 pub(super) fn insert_order(_schema: &Schema, g: &Graph) -> Result<Order> {
     let n = g.nodes.len();
-    let mut live: Vec<bool> = g.edges.iter().map(|e| e.child != e.parent).collect();
+    // A key inferred for a partition is no constraint: nothing waits on it.
+    let mut live: Vec<bool> = g
+        .edges
+        .iter()
+        .map(|e| e.child != e.parent && !e.inferred)
+        .collect();
     let mut done = vec![false; n];
     let mut order = Order::default();
     while order.tables.len() < n {

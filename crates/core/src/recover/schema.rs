@@ -54,6 +54,10 @@ pub(super) struct ForeignKey {
     pub parent: u32,
     pub parent_cols: Vec<String>,
     pub deferrable: bool,
+    /// Not a constraint of the target: a partition without a foreign key its siblings (or its
+    /// partitioned table) have, given the same one ([`Schema::infer_partition_keys`]), so its
+    /// rows are reached as theirs are. Nothing checks it and no order waits on it.
+    pub inferred: bool,
 }
 
 /// The target's tables (by oid) and foreign keys.
@@ -267,6 +271,7 @@ impl Schema {
                     parent: r.get::<i64, _>("poid") as u32,
                     parent_cols: r.get("pcols"),
                     deferrable: r.get("condeferrable"),
+                    inferred: false,
                 }),
                 _ => {
                     let Some(t) = self.tables.get_mut(&oid) else {
@@ -285,7 +290,67 @@ impl Schema {
         let known = |o: &u32| self.tables.contains_key(o);
         self.foreign_keys
             .retain(|f| known(&f.child) && known(&f.parent));
+        self.infer_partition_keys();
         Ok(())
+    }
+
+    /// Gives each partition the foreign keys its siblings (the other partitions of its
+    /// partitioned table) or its partitioned table have and it lacks — the same referenced
+    /// table and columns, when it has those columns — marked `inferred`. Pagila's
+    /// `payment_p2022_01` to `_06` reference `customer`, `payment_p2022_07` on do not: a
+    /// customer's payments there are the customer's all the same (docs/recover.md).
+    pub(super) fn infer_partition_keys(&mut self) {
+        type Shape = (u32, Vec<String>, Vec<String>);
+        let shape =
+            |f: &ForeignKey| -> Shape { (f.parent, f.child_cols.clone(), f.parent_cols.clone()) };
+        // Per partitioned table: the keys its partitions or itself have, each shape once.
+        let mut family: HashMap<u32, Vec<&ForeignKey>> = HashMap::new();
+        let mut have: HashSet<(u32, Shape)> = HashSet::new();
+        for f in &self.foreign_keys {
+            have.insert((f.child, shape(f)));
+            let Some(ct) = self.tables.get(&f.child) else {
+                continue;
+            };
+            let group = ct.partition_of.unwrap_or(f.child);
+            let list = family.entry(group).or_default();
+            // A partition referencing itself or a sibling is not a key to copy.
+            let inside = |o: u32| {
+                o == group || self.tables.get(&o).and_then(|t| t.partition_of) == Some(group)
+            };
+            if !inside(f.parent) && !list.iter().any(|g| shape(g) == shape(f)) {
+                list.push(f);
+            }
+        }
+        let mut partitions: Vec<(&u32, &Table)> = self
+            .tables
+            .iter()
+            .filter(|(_, t)| t.partition_of.is_some())
+            .collect();
+        partitions.sort_by(|a, b| (&a.1.schema, &a.1.name).cmp(&(&b.1.schema, &b.1.name)));
+        let mut add = Vec::new();
+        for (&oid, t) in partitions {
+            let Some(keys) = t.partition_of.and_then(|p| family.get(&p)) else {
+                continue;
+            };
+            for f in keys {
+                if have.contains(&(oid, shape(f)))
+                    || !f.child_cols.iter().all(|c| t.column(c).is_some())
+                {
+                    continue;
+                }
+                add.push(ForeignKey {
+                    name: format!("{} (as {})", f.name, self.tables[&f.child].label()),
+                    child: oid,
+                    child_cols: f.child_cols.clone(),
+                    parent: f.parent,
+                    parent_cols: f.parent_cols.clone(),
+                    deferrable: false,
+                    inferred: true,
+                });
+                have.insert((oid, shape(f)));
+            }
+        }
+        self.foreign_keys.extend(add);
     }
 
     /// The table named `schema.name`.

@@ -59,6 +59,9 @@ pub(super) struct Edge {
     /// A tenant's members can set it (a tenant's `--member-writes`): no parent row is taken
     /// through it (docs/tenants.md).
     pub member_writes: bool,
+    /// A partition's key taken from its siblings ([`super::schema::ForeignKey::inferred`]):
+    /// no constraint of the target, so no insert order waits on it.
+    pub inferred: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -162,11 +165,16 @@ impl Graph {
         let step = |fk: &super::schema::ForeignKey| {
             let (c, p) = (&schema.tables[&fk.child], &schema.tables[&fk.parent]);
             format!(
-                "{}({}) → {}({})",
+                "{}({}) → {}({}){}",
                 c.label(),
                 fk.child_cols.join(", "),
                 p.label(),
-                fk.parent_cols.join(", ")
+                fk.parent_cols.join(", "),
+                if fk.inferred {
+                    " (no foreign key: as its siblings')"
+                } else {
+                    ""
+                }
             )
         };
         if children {
@@ -271,6 +279,54 @@ impl Graph {
                     .iter()
                     .all(|c| ct.column(c).is_some_and(|c| !c.not_null)),
                 member_writes: false,
+                inferred: fk.inferred,
+            });
+        }
+        self.note_inferred(schema);
+    }
+
+    /// One note per partitioned table, referenced table and columns that partitions reached
+    /// here are linked by without a foreign key of their own, naming each partition.
+    fn note_inferred(&mut self, schema: &Schema) {
+        // (partitioned table, referenced node, columns, downward) → the partitions.
+        type Group = (Option<u32>, usize, Vec<String>, bool);
+        let mut groups: Vec<(Group, Vec<String>)> = Vec::new();
+        for e in self.edges.iter().filter(|e| e.inferred) {
+            let family = schema.tables[&self.nodes[e.child].oid].partition_of;
+            let k = (family, e.parent, e.child_cols.clone(), e.downward);
+            let label = self.nodes[e.child].label();
+            match groups.iter_mut().find(|(g, _)| *g == k) {
+                Some((_, parts)) => parts.push(label),
+                None => groups.push((k, vec![label])),
+            }
+        }
+        for ((family, parent, cols, downward), mut parts) in groups {
+            parts.sort();
+            let target = self.nodes[parent].label();
+            let cols = cols.join(", ");
+            let (who, has, its, their) = match parts.len() {
+                1 => (parts[0].clone(), "has", "its", "its"),
+                n => (
+                    format!(
+                        "{} ({n} partitions of {})",
+                        parts.join(", "),
+                        family.map_or_else(String::new, |f| schema.tables[&f].label())
+                    ),
+                    "have",
+                    "their",
+                    "their",
+                ),
+            };
+            self.notes.push(if downward {
+                format!(
+                    "{who} {has} no foreign key to {target}; {its} rows with the same {cols} are \
+                     taken as {their} siblings' are"
+                )
+            } else {
+                format!(
+                    "{who} {has} no foreign key to {target}; the {target} rows {its} rows name \
+                     by {cols} are taken as {their} siblings' are"
+                )
             });
         }
     }
