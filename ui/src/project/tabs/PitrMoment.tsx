@@ -10,7 +10,7 @@ import { useStore } from "../../store";
 import { refusal, spansOf } from "../../wizard/pitr/band";
 import { MomentWords } from "../../wizard/pitr/MomentWords";
 import { type BandBackup, Timeline } from "../../wizard/pitr/Timeline";
-import { localSeconds } from "../../wizard/pitr/time";
+import { localSeconds, toUtc } from "../../wizard/pitr/time";
 import { useMomentPlan } from "../../wizard/pitr/useMomentPlan";
 
 /** Where the card's actions go: each takes the moment as RFC 3339 UTC (the engine's form). */
@@ -33,7 +33,6 @@ type Props = MomentActions & {
 };
 
 /** The engine's form of a moment (ms) — whole seconds, UTC. */
-export const toUtc = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 type Look = { status: "idle" } | { status: "running"; jobId: string | null; cancelling: boolean } | { status: "failed"; error: ErrorPayload };
 

@@ -49,3 +49,8 @@ export function localSeconds(msOrIso: number | string, withMs = false): string {
   const base = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return withMs ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
 }
+
+/** An instant (ms since the epoch) as the engine takes it: RFC 3339 in UTC, to the second. */
+export function toUtc(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
