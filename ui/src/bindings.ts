@@ -3071,6 +3071,7 @@ export type RecoverRows = {
 	table: string,
 	/**  Every filter must match (`COLUMN=VALUE`, compared as the column's type reads it). */
 	filters: ColumnEquals[],
+	keys?: RowKeys,
 	/**  The rows that reference the chosen ones too, transitively. */
 	children?: boolean,
 	on_conflict?: OnConflict,
@@ -3290,6 +3291,11 @@ export type RowChange = {
 	columns: ValueChange[],
 };
 
+export type RowKeys = {
+	columns: string[],
+	values: (string[])[],
+};
+
 /**  What happened to a row. */
 export type RowChangeKind = "added" | "removed" | "changed";
 
@@ -3326,6 +3332,8 @@ export type RowPage = {
 	total_rows: number | null,
 	/**  Whether some value of this page was cut to [`MAX_SHOWN_VALUE`] bytes. */
 	cut_values: boolean,
+	key?: string[],
+	row_keys?: (string[] | null)[],
 };
 
 /**  An S3-compatible bucket (the secret access key is not here: it goes to the keychain). */
