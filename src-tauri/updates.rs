@@ -187,7 +187,10 @@ async fn set_state<R: Runtime>(app: &AppHandle<R>, state: UpdateState) {
         Ok(s) => {
             let _ = s.emit(app);
         }
-        Err(e) => eprintln!("warning: the update status could not be read: {}", e.message),
+        Err(e) => eprintln!(
+            "warning: the update status could not be read: {}",
+            e.message
+        ),
     }
 }
 

@@ -165,7 +165,7 @@ describe("BrowseScreen", () => {
       if (!r.ok) return r;
       return { ok: true as const, data: { ...r.data, key: ["id"], rowKeys: r.data.rows.map((x) => [x[0] ?? ""]) } };
     });
-    const plan = vi.fn(() => Promise.resolve({ ok: false as const, error: { code: "invalid_input", message: "stop here", hint: null, retryable: false } }));
+    const plan = vi.fn(() => Promise.resolve({ ok: false as const, error: { code: "invalid_input" as const, message: "stop here", hint: null, retryable: false } }));
     const recover = { api: { plan, start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() }, projects: ["shop"] };
     render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} recover={recover} />);
     fireEvent.click(await screen.findByTestId("browse-table"));

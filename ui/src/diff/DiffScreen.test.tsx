@@ -241,7 +241,7 @@ describe("DiffScreen", () => {
       { kind: "changed", key: [{ column: "id", value: "1" }], columns: [{ column: "total", before: "2.00", after: "1.00" }] },
     ];
     api.rows = vi.fn(() => ok({ ...table({ table: "orders", status: "changed", key: ["id"] }), rows: mixed, rows_offset: 0, rows_more: false }));
-    const plan = vi.fn(() => Promise.resolve({ ok: false as const, error: { code: "invalid_input", message: "stop here", hint: null, retryable: false } }));
+    const plan = vi.fn(() => Promise.resolve({ ok: false as const, error: { code: "invalid_input" as const, message: "stop here", hint: null, retryable: false } }));
     const recover = { api: { plan, start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() }, projects: ["shop", "staging"] };
     render(<DiffScreen project="shop" api={api} onBack={() => {}} recover={recover} />);
     await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());

@@ -133,9 +133,9 @@ pub(super) fn check_keys(k: &RowKeys) -> Result<()> {
             )));
         }
         if v.iter().any(|x| x.len() > MAX_KEY_VALUE) {
-            return Err(Error::invalid(format!(
-                "a chosen row's key value is longer than {MAX_KEY_VALUE} bytes"
-            )));
+            return Err(Error::invalid(
+                "a chosen row's key value is too long to name a row",
+            ));
         }
     }
     Ok(())
@@ -164,7 +164,9 @@ async fn normalize_keys(conn: &mut PgConnection, tb: &Table, k: &RowKeys) -> Res
                 ))
             })?;
         if read.len() != given.len() {
-            return Err(Error::internal("the target read back another number of key values"));
+            return Err(Error::internal(
+                "the target read back another number of key values",
+            ));
         }
         for (row, v) in escaped.iter_mut().zip(read) {
             let mut out = Vec::new();

@@ -7,8 +7,8 @@
 //! tenant of millions of rows takes no more memory than a small one. The rows themselves go
 //! to spool files on disk, never to memory.
 
-use super::keyset::{self, KeySet, Pool};
 use super::chosen::Chosen;
+use super::keyset::{self, KeySet, Pool};
 use super::schema::{parse_table_name, quote_ident, Schema};
 use super::{RecoverRows, TableRole};
 use crate::browse::for_each_row_line;
