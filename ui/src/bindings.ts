@@ -3071,7 +3071,8 @@ export type RecoverRows = {
 	table: string,
 	/**  Every filter must match (`COLUMN=VALUE`, compared as the column's type reads it). */
 	filters: ColumnEquals[],
-	keys?: RowKeys,
+	/**  Only these rows (and every filter must match them too): rows chosen one by one. */
+	keys?: RowKeys | null,
 	/**  The rows that reference the chosen ones too, transitively. */
 	children?: boolean,
 	on_conflict?: OnConflict,
@@ -3291,11 +3292,6 @@ export type RowChange = {
 	columns: ValueChange[],
 };
 
-export type RowKeys = {
-	columns: string[],
-	values: (string[])[],
-};
-
 /**  What happened to a row. */
 export type RowChangeKind = "added" | "removed" | "changed";
 
@@ -3305,6 +3301,18 @@ export type RowFilter = {
 	contains?: string | null,
 	/**  Rows where this column's value is exactly this text (never a NULL). */
 	column_equals?: ColumnEquals | null,
+};
+
+/**
+ *  Rows named one by one, by the values of columns that identify them: what the app sends for
+ *  rows chosen with checkboxes (Browse gives each row's key, [`crate::browse::RowPage::row_keys`];
+ *  Diff each changed row's, [`crate::diff::RowChange::key`]).
+ */
+export type RowKeys = {
+	/**  The identifying columns (the table's primary key as the dump declares it). */
+	columns: string[],
+	/**  One entry per chosen row: its values of `columns`, in their order, as text. */
+	values: string[][],
 };
 
 /**  A page of a table's rows. */
@@ -3332,7 +3340,16 @@ export type RowPage = {
 	total_rows: number | null,
 	/**  Whether some value of this page was cut to [`MAX_SHOWN_VALUE`] bytes. */
 	cut_values: boolean,
+	/**
+	 *  The columns that name a row (the dump's primary key): what a recovery of chosen rows
+	 *  is given ([`crate::recover::RowKeys`]). Empty: the dump declares no key for this table
+	 *  (or a plain SQL dump, which declares keys after the data), and rows are chosen by a filter.
+	 */
 	key?: string[],
+	/**
+	 *  Per row of `rows`, its `key` values whole (never cut), `None` for a row with a NULL in
+	 *  them; empty when `key` is.
+	 */
 	row_keys?: (string[] | null)[],
 };
 
