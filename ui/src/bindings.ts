@@ -3071,6 +3071,8 @@ export type RecoverRows = {
 	table: string,
 	/**  Every filter must match (`COLUMN=VALUE`, compared as the column's type reads it). */
 	filters: ColumnEquals[],
+	/**  Only these rows (and every filter must match them too): rows chosen one by one. */
+	keys?: RowKeys | null,
 	/**  The rows that reference the chosen ones too, transitively. */
 	children?: boolean,
 	on_conflict?: OnConflict,
@@ -3301,6 +3303,18 @@ export type RowFilter = {
 	column_equals?: ColumnEquals | null,
 };
 
+/**
+ *  Rows named one by one, by the values of columns that identify them: what the app sends for
+ *  rows chosen with checkboxes (Browse gives each row's key, [`crate::browse::RowPage::row_keys`];
+ *  Diff each changed row's, [`crate::diff::RowChange::key`]).
+ */
+export type RowKeys = {
+	/**  The identifying columns (the table's primary key as the dump declares it). */
+	columns: string[],
+	/**  One entry per chosen row: its values of `columns`, in their order, as text. */
+	values: string[][],
+};
+
 /**  A page of a table's rows. */
 export type RowPage = {
 	schema: string,
@@ -3326,6 +3340,17 @@ export type RowPage = {
 	total_rows: number | null,
 	/**  Whether some value of this page was cut to [`MAX_SHOWN_VALUE`] bytes. */
 	cut_values: boolean,
+	/**
+	 *  The columns that name a row (the dump's primary key): what a recovery of chosen rows
+	 *  is given ([`crate::recover::RowKeys`]). Empty: the dump declares no key for this table
+	 *  (or a plain SQL dump, which declares keys after the data), and rows are chosen by a filter.
+	 */
+	key?: string[],
+	/**
+	 *  Per row of `rows`, its `key` values whole (never cut), `None` for a row with a NULL in
+	 *  them; empty when `key` is.
+	 */
+	row_keys?: (string[] | null)[],
 };
 
 /**  An S3-compatible bucket (the secret access key is not here: it goes to the keychain). */

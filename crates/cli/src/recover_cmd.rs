@@ -86,6 +86,7 @@ impl RecoverArgs {
                 .map(|k| KeyColumns::parse(k))
                 .collect::<Result<_>>()?,
             fire_triggers: self.fire_triggers,
+            keys: None,
         })
     }
 }

@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
+import type { RecoverRequest } from "../bindings";
 import { type BrowseApi, BrowseScreen, OBJECT_PAGE_SIZE, PAGE_SIZE } from "./BrowseScreen";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
@@ -153,5 +154,71 @@ describe("BrowseScreen", () => {
     expect(screen.getByTestId("recover-where")).toHaveTextContent("id = 7");
     fireEvent.click(screen.getByTestId("recover-close"));
     expect(await screen.findByTestId("browse-pager")).toBeInTheDocument();
+  });
+
+  it("ticks rows under any filter, every row of a page, across pages, and recovers the ticked rows by the engine's keys (issue 64)", async () => {
+    const api = fakeApi();
+    // The engine names each row by its key (here the id column).
+    const rows = api.rows;
+    api.rows = vi.fn(async (...args: Parameters<BrowseApi["rows"]>) => {
+      const r = await rows(...args);
+      if (!r.ok) return r;
+      return { ok: true as const, data: { ...r.data, key: ["id"], rowKeys: r.data.rows.map((x) => [x[0] ?? ""]) } };
+    });
+    const plan = vi.fn(() => Promise.resolve({ ok: false as const, error: { code: "invalid_input" as const, message: "stop here", hint: null, retryable: false } }));
+    const recover = { api: { plan, start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() }, projects: ["shop"] };
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} recover={recover} />);
+    fireEvent.click(await screen.findByTestId("browse-table"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(PAGE_SIZE));
+    expect(screen.queryByTestId("browse-recover-chosen")).toBeNull();
+    // A contains-filter (not column = value): rows 11 and 110 ticked one by one.
+    fireEvent.change(screen.getByTestId("browse-filter"), { target: { value: "n11" } });
+    fireEvent.click(screen.getByTestId("browse-filter-apply"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(11));
+    const ticks = screen.getAllByTestId("browse-row-tick");
+    fireEvent.click(ticks[0]!);
+    fireEvent.click(ticks[1]!);
+    expect(screen.getByTestId("browse-chosen")).toHaveTextContent("2 rows ticked");
+    // Every row of another page: 51..100 (no filter, page 2); then one of them unticked.
+    fireEvent.change(screen.getByTestId("browse-filter"), { target: { value: "" } });
+    fireEvent.click(screen.getByTestId("browse-filter-apply"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(PAGE_SIZE));
+    fireEvent.click(screen.getByTestId("browse-next"));
+    await waitFor(() => expect(screen.getByTestId("browse-range")).toHaveTextContent("Rows 51–100"));
+    fireEvent.click(screen.getByTestId("browse-tick-page"));
+    expect(screen.getByTestId("browse-tick-page")).toBeChecked();
+    fireEvent.click(screen.getAllByTestId("browse-row-tick")[0]!);
+    expect(screen.getByTestId("browse-tick-page")).not.toBeChecked();
+    expect(screen.getByTestId("browse-chosen")).toHaveTextContent("51 rows ticked");
+    // Back on page 1 the ticks made under the filter are still there.
+    fireEvent.click(screen.getByTestId("browse-prev"));
+    await waitFor(() => expect(screen.getByTestId("browse-range")).toHaveTextContent("Rows 1–50"));
+    expect(screen.getAllByTestId("browse-row-tick")[10]).toBeChecked();
+    fireEvent.click(screen.getByTestId("browse-recover-chosen"));
+    expect(screen.getByTestId("recover-where")).toHaveTextContent("The 51 rows you ticked (id 11, 110, 52, 53, 54 and 46 more)");
+    fireEvent.click(screen.getByTestId("recover-plan"));
+    await waitFor(() => expect(plan).toHaveBeenCalled());
+    const asked = (plan.mock.calls[0] as unknown as [RecoverRequest])[0];
+    expect(asked.rows.filters).toEqual([]);
+    expect(asked.rows.keys?.columns).toEqual(["id"]);
+    expect(asked.rows.keys?.values).toHaveLength(51);
+    expect(asked.rows.keys?.values).toContainEqual(["110"]);
+    expect(asked.rows.keys?.values).not.toContainEqual(["51"]);
+    expect(asked.dry_run).toBe(true);
+    // Another table starts the choice again.
+    fireEvent.click(screen.getByTestId("recover-close"));
+    expect(screen.getByTestId("browse-chosen")).toHaveTextContent("51 rows ticked");
+    fireEvent.click(screen.getByTestId("browse-clear-chosen"));
+    expect(screen.queryByTestId("browse-chosen")).toBeNull();
+  });
+
+  it("says why a table without a key cannot be ticked", async () => {
+    const api = fakeApi();
+    const recover = { api: { plan: vi.fn(), start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() }, projects: ["shop"] };
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} recover={recover} />);
+    fireEvent.click(await screen.findByTestId("browse-table"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(PAGE_SIZE));
+    expect(screen.queryByTestId("browse-row-tick")).toBeNull();
+    expect(screen.getByTestId("browse-no-key")).toHaveTextContent("no primary key");
   });
 });

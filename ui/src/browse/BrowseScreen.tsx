@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { ColumnEquals, ErrorPayload } from "../bindings";
 import { type RecoverApi, RecoverWizard } from "../recover/RecoverWizard";
+import { type Chosen, isChosen, noneChosen, rowKeys, tick } from "../recover/chosen";
 import { Copyable } from "../components/Copyable";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
@@ -70,7 +71,9 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
   const [table, setTable] = useState<{ schema: string; name: string } | null>(null);
   const [filter, setFilter] = useState("");
   const [column, setColumn] = useState<string | null>(null);
-  const [recovering, setRecovering] = useState(false);
+  // "Recover these rows…": of the filter (`column = value`) or of the ticked rows.
+  const [recovering, setRecovering] = useState<"filter" | "ticked" | null>(null);
+  const [chosen, setChosen] = useState<Chosen>(noneChosen);
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<PageState>({ status: "loading" });
   const [object, setObject] = useState<string | null>(null);
@@ -112,7 +115,8 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
     setTable({ schema, name });
     setFilter("");
     setColumn(null);
-    setRecovering(false);
+    setRecovering(null);
+    setChosen(noneChosen());
     setOffset(0);
     setSaved({ status: "idle" });
   };
@@ -181,7 +185,18 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
                 onOpen={openTable}
               />
             </section>
-            {table && recovering && recover && column ? (
+            {table && recovering === "ticked" && recover && rowKeys(chosen) ? (
+              <RecoverWizard
+                archive={archive}
+                schema={table.schema}
+                name={table.name}
+                filters={[]}
+                keys={rowKeys(chosen)}
+                projects={recover.projects}
+                api={recover.api}
+                onClose={() => setRecovering(null)}
+              />
+            ) : table && recovering === "filter" && recover && column ? (
               <RecoverWizard
                 archive={archive}
                 schema={table.schema}
@@ -189,7 +204,7 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
                 filters={[{ column, value: filter }]}
                 projects={recover.projects}
                 api={recover.api}
-                onClose={() => setRecovering(false)}
+                onClose={() => setRecovering(null)}
               />
             ) : table ? (
               <TablePager
@@ -203,7 +218,18 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
                   setColumn(c ?? null);
                   setOffset(0);
                 }}
-                {...(recover ? { onRecover: () => setRecovering(true) } : {})}
+                {...(recover
+                  ? {
+                      onRecover: () => setRecovering("filter"),
+                      ticks: {
+                        count: chosen.rows.size,
+                        isChosen: (k: string[] | null) => isChosen(chosen, k),
+                        onTick: (columns: string[], rows: string[][], on: boolean) => setChosen((c) => tick(c, columns, rows, on)),
+                        onClear: () => setChosen(noneChosen()),
+                        onRecover: () => setRecovering("ticked"),
+                      },
+                    }
+                  : {})}
                 onPage={setOffset}
                 exporting={saved.status === "busy"}
                 onExport={() => void saveWith(() => api.exportCsv(archive, table.schema, table.name))}

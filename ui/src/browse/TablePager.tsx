@@ -18,6 +18,19 @@ export type RowsPage = {
   more: boolean;
   /** Why some column types are not shown. */
   typesNote?: string | null;
+  /** The columns that name a row (the dump's primary key); empty: rows cannot be ticked. */
+  key?: string[];
+  /** Per row, its key's values (null: the row cannot be named). */
+  rowKeys?: (string[] | null)[];
+};
+
+/** Ticking rows for "Recover these rows…" (the choice is kept by the screen, across pages and filters). */
+export type Ticks = {
+  count: number;
+  isChosen: (values: string[] | null) => boolean;
+  onTick: (columns: string[], rows: string[][], on: boolean) => void;
+  onClear: () => void;
+  onRecover: () => void;
 };
 
 export type PageState =
@@ -38,6 +51,7 @@ type Props = {
   onPage: (offset: number) => void;
   onExport?: () => void;
   exporting?: boolean;
+  ticks?: Ticks;
 };
 
 /** "Rows 1–50", "Rows 51–73", "No rows match". */
@@ -46,13 +60,21 @@ export function rowRange(page: RowsPage): string {
   return `Rows ${(page.offset + 1).toLocaleString("en-US")}–${(page.offset + page.rows.length).toLocaleString("en-US")}`;
 }
 
-export function TablePager({ table, state, pageSize, filter, column = null, onFilter, onPage, onExport, exporting, onRecover }: Props) {
+/** The rows of a page that can be ticked (their key's values). */
+function nameable(page: RowsPage): string[][] {
+  return (page.rowKeys ?? []).filter((k): k is string[] => k !== null);
+}
+
+export function TablePager({ table, state, pageSize, filter, column = null, onFilter, onPage, onExport, exporting, onRecover, ticks }: Props) {
   // The filter box is edited freely; it applies on Enter or "Filter" (each apply is a new scan).
   const [text, setText] = useState(filter);
   const [col, setCol] = useState<string | null>(column);
   useEffect(() => setText(filter), [filter]);
   useEffect(() => setCol(column), [column]);
   const page = state.status === "ready" ? state.page : null;
+  const tickable = !!ticks && !!page && (page.key ?? []).length > 0;
+  const onPage_ = page ? nameable(page) : [];
+  const pageChosen = tickable && onPage_.length > 0 && onPage_.every((k) => ticks.isChosen(k));
   // The column list stays while a new page loads.
   const [columns, setColumns] = useState<string[]>([]);
   useEffect(() => {
@@ -116,10 +138,29 @@ export function TablePager({ table, state, pageSize, filter, column = null, onFi
               {page.typesNote}
             </p>
           )}
+          {ticks && (page.key ?? []).length === 0 && page.rows.length > 0 && (
+            <p className="small muted" data-testid="browse-no-key">
+              This table has no primary key in the backup, so its rows cannot be ticked one by one: choose them with a
+              filter on a column (“{page.columns[0]?.name ?? "column"} =”) instead.
+            </p>
+          )}
           <div className="browse-grid-wrap">
             <table className="history-table browse-grid" data-testid="browse-rows">
               <thead>
                 <tr>
+                  {tickable && (
+                    <th className="browse-tick">
+                      <input
+                        type="checkbox"
+                        checked={pageChosen}
+                        disabled={onPage_.length === 0}
+                        onChange={(e) => ticks.onTick(page.key ?? [], onPage_, e.target.checked)}
+                        aria-label="Tick every row of this page"
+                        title="Tick every row of this page"
+                        data-testid="browse-tick-page"
+                      />
+                    </th>
+                  )}
                   {page.columns.map((c) => (
                     <th key={c.name} title={c.type ?? undefined} data-testid="browse-column">
                       {c.name}
@@ -130,7 +171,22 @@ export function TablePager({ table, state, pageSize, filter, column = null, onFi
               </thead>
               <tbody>
                 {page.rows.map((row, i) => (
-                  <tr key={page.offset + i} data-testid="browse-row">
+                  <tr key={page.offset + i} data-testid="browse-row" className={tickable && ticks.isChosen(page.rowKeys?.[i] ?? null) ? "browse-row-chosen" : undefined}>
+                    {tickable && (
+                      <td className="browse-tick">
+                        <input
+                          type="checkbox"
+                          checked={ticks.isChosen(page.rowKeys?.[i] ?? null)}
+                          disabled={!page.rowKeys?.[i]}
+                          onChange={(e) => {
+                            const k = page.rowKeys?.[i];
+                            if (k) ticks.onTick(page.key ?? [], [k], e.target.checked);
+                          }}
+                          aria-label={`Tick row ${page.offset + i + 1}`}
+                          data-testid="browse-row-tick"
+                        />
+                      </td>
+                    )}
                     {row.map((v, j) => (
                       <td key={j} className={v === null ? "muted" : undefined}>
                         {v === null ? "NULL" : v}
@@ -146,8 +202,21 @@ export function TablePager({ table, state, pageSize, filter, column = null, onFi
               {rowRange(page)}
               {filter ? (column ? ` where ${column} = “${filter}”` : ` matching “${filter}”`) : ""}
             </span>
+            {ticks && ticks.count > 0 && (
+              <span className="small browse-chosen" data-testid="browse-chosen">
+                {ticks.count === 1 ? "1 row ticked" : `${ticks.count.toLocaleString("en-US")} rows ticked`}{" "}
+                <button type="button" className="btn btn-quiet btn-small" onClick={ticks.onClear} data-testid="browse-clear-chosen">
+                  Clear
+                </button>
+              </span>
+            )}
             <span className="spacer" />
-            {onRecover && column && filter !== "" && page.rows.length > 0 && (
+            {ticks && ticks.count > 0 && (
+              <button type="button" className="btn btn-small btn-primary" onClick={ticks.onRecover} data-testid="browse-recover-chosen">
+                Recover these rows…
+              </button>
+            )}
+            {onRecover && column && filter !== "" && page.rows.length > 0 && !(ticks && ticks.count > 0) && (
               <button type="button" className="btn btn-small" onClick={onRecover} data-testid="browse-recover">
                 Recover these rows…
               </button>

@@ -46,6 +46,10 @@ export function rowsPage(p: RowPage): RowsPage {
   const types: (string | null)[] = p.column_types ?? [];
   const page: RowsPage = { columns: p.columns.map((name, i) => ({ name, type: types[i] ?? null })), rows: p.rows, offset: p.offset, more: p.more };
   if (p.types_note) page.typesNote = p.types_note;
+  if ((p.key ?? []).length > 0) {
+    page.key = p.key ?? [];
+    page.rowKeys = p.row_keys ?? [];
+  }
   return page;
 }
 

@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import type { RowChange, TableDiff } from "../bindings";
+import type { RecoverRequest, RowChange, TableDiff } from "../bindings";
 import { AT_TIME, backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
 import { localFieldToUtc } from "../wizard/pitr/time";
 import { hourWindow } from "../test/windows";
@@ -230,6 +230,64 @@ describe("DiffScreen", () => {
     expect(body(".diff-removed :is(.diff-mark, .diff-kind)")).toContain("color: var(--danger-text)");
     expect(body(".diff-changed :is(.diff-mark, .diff-kind)")).toContain("color: var(--warn)");
     expect(body(".diff-rows")).toContain("list-style: none");
+  });
+
+  it("ticks removed and changed rows (not added ones) and recovers them from the older side by their keys (issue 64)", async () => {
+    const api = fakeApi();
+    const mixed: RowChange[] = [
+      { kind: "added", key: [{ column: "id", value: "301" }], columns: [{ column: "total", before: null, after: "5.00" }] },
+      { kind: "removed", key: [{ column: "id", value: "7" }], columns: [{ column: "total", before: "14.00", after: null }] },
+      { kind: "removed", key: [{ column: "id", value: "8" }], columns: [{ column: "total", before: "3.00", after: null }] },
+      { kind: "changed", key: [{ column: "id", value: "1" }], columns: [{ column: "total", before: "2.00", after: "1.00" }] },
+    ];
+    api.rows = vi.fn(() => ok({ ...table({ table: "orders", status: "changed", key: ["id"] }), rows: mixed, rows_offset: 0, rows_more: false }));
+    const plan = vi.fn(() => Promise.resolve({ ok: false as const, error: { code: "invalid_input" as const, message: "stop here", hint: null, retryable: false } }));
+    const recover = { api: { plan, start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() }, projects: ["shop", "staging"] };
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} recover={recover} />);
+    await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    fireEvent.click((await screen.findAllByTestId("diff-open-table"))[0]!);
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(4));
+    const [added, removed] = screen.getAllByTestId("diff-row");
+    expect(added!.querySelector("[data-testid=diff-row-tick]")).toBeNull();
+    expect(screen.getAllByTestId("diff-row-tick")).toHaveLength(3);
+    expect(screen.queryByTestId("diff-recover")).toBeNull();
+    // One removed row, then the page's: the added row stays out.
+    fireEvent.click(removed!.querySelector("[data-testid=diff-row-tick]")!);
+    expect(screen.getByTestId("diff-chosen")).toHaveTextContent("1 row ticked");
+    fireEvent.click(screen.getByTestId("diff-tick-page"));
+    expect(screen.getByTestId("diff-chosen")).toHaveTextContent("3 rows ticked");
+    fireEvent.click(screen.getByTestId("diff-recover"));
+    expect(screen.getByTestId("recover-where")).toHaveTextContent("The 3 rows you ticked (id 7, 8 and 1)");
+    // A changed row comes back over the newer values: the wizard starts at Overwrite.
+    expect(screen.getByTestId("recover-update")).toBeChecked();
+    fireEvent.click(screen.getByTestId("recover-plan"));
+    await waitFor(() => expect(plan).toHaveBeenCalled());
+    const asked = (plan.mock.calls[0] as unknown as [RecoverRequest])[0];
+    expect(asked.archive).toBe("b1-older");
+    expect(asked.rows.table).toBe('"public"."orders"');
+    expect(asked.rows.keys).toEqual({ columns: ["id"], values: [["7"], ["8"], ["1"]] });
+    expect(asked.rows.on_conflict).toBe("update");
+    expect(asked.to).toEqual({ project: "shop" });
+    // Closing the wizard keeps the ticks; removed rows only start at Keep.
+    fireEvent.click(screen.getByTestId("recover-close"));
+    fireEvent.click(screen.getAllByTestId("diff-row-tick")[2]!);
+    fireEvent.click(screen.getByTestId("diff-recover"));
+    expect(screen.getByTestId("recover-keep")).toBeChecked();
+  });
+
+  it("a table compared by whole rows offers no ticks and says why", async () => {
+    const api = fakeApi();
+    const rows: RowChange[] = [{ kind: "removed", key: [], columns: [{ column: "total", before: "14.00", after: null }] }];
+    api.rows = vi.fn(() => ok({ ...table({ table: "log", status: "changed", compared_by: "whole_row" }), rows, rows_offset: 0, rows_more: false }));
+    const recover = { api: { plan: vi.fn(), start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() }, projects: ["shop"] };
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} recover={recover} />);
+    await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    fireEvent.click((await screen.findAllByTestId("diff-open-table"))[0]!);
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(1));
+    expect(screen.queryByTestId("diff-row-tick")).toBeNull();
+    expect(screen.getByTestId("diff-no-key")).toHaveTextContent("no primary key");
   });
 
   describe("a point in time", () => {

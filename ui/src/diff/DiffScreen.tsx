@@ -12,6 +12,8 @@ import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
 import { AT_TIME, AtTimeField, newestRestorable } from "../components/AtTimeField";
 import { localFieldToUtc, localSeconds, toLocalField } from "../wizard/pitr/time";
+import { type RecoverApi, RecoverWizard } from "../recover/RecoverWizard";
+import { type Chosen, isChosen, noneChosen, rowKeys, tick } from "../recover/chosen";
 import "../drill/drill.css";
 import "./diff.css";
 
@@ -44,8 +46,28 @@ let tickets = 0;
 /** A name for one call, so Cancel (or leaving the view) can stop it. */
 const newTicket = () => `diff-${Date.now().toString(36)}-${(tickets += 1)}`;
 
-/** `initialAt`: a moment chosen on the point-in-time band (RFC 3339 UTC), compared with the database now. */
-type Props = { project: string; api: DiffApi; onBack: () => void; initialAt?: string };
+type Props = {
+  project: string;
+  api: DiffApi;
+  onBack: () => void;
+  /** A moment chosen on the point-in-time band (RFC 3339 UTC), compared with the database now. */
+  initialAt?: string;
+  /** "Recover these rows…" on removed and changed rows: its commands and the saved projects it can recover into. */
+  recover?: { api: RecoverApi; projects: string[] };
+};
+
+/** A changed row's key values, when it can be ticked: a removed or changed row of a table compared by key. */
+export function tickKey(r: RowChange): string[] | null {
+  if (r.kind === "added" || r.key.length === 0) return null;
+  if (r.key.some((k) => k.value === null)) return null;
+  return r.key.map((k) => k.value ?? "");
+}
+
+/** The ticking of a page of changed rows (kept by the screen across pages). */
+type RowTicks = {
+  isChosen: (r: RowChange) => boolean;
+  onTick: (rows: RowChange[], on: boolean) => void;
+};
 
 type Load<T> =
   | { status: "idle" }
@@ -129,13 +151,36 @@ export const ROW_MARK: Record<RowChange["kind"], { sign: string; word: string }>
   changed: { sign: "~", word: "changed" },
 };
 
-function RowList({ rows }: { rows: RowChange[] }) {
+function RowList({ rows, ticks }: { rows: RowChange[]; ticks?: RowTicks | undefined }) {
   if (rows.length === 0) return <p className="muted small">No changed rows.</p>;
+  const tickable = ticks ? rows.filter((r) => tickKey(r) !== null) : [];
   return (
+    <>
+      {ticks && tickable.length > 0 && (
+        <label className="choice small diff-tick-all">
+          <input
+            type="checkbox"
+            checked={tickable.every((r) => ticks.isChosen(r))}
+            onChange={(e) => ticks.onTick(tickable, e.target.checked)}
+            data-testid="diff-tick-page"
+          />{" "}
+          Tick every removed and changed row of this page
+        </label>
+      )}
     <ul className="diff-rows" data-testid="diff-rows">
       {rows.map((r, i) => (
         <li key={i} className={`diff-row diff-${r.kind}`} data-testid="diff-row" data-kind={r.kind}>
           <p className="diff-row-head">
+            {ticks && tickKey(r) !== null && (
+              <input
+                type="checkbox"
+                className="diff-tick"
+                checked={ticks.isChosen(r)}
+                onChange={(e) => ticks.onTick([r], e.target.checked)}
+                aria-label={`Tick this ${ROW_MARK[r.kind].word} row`}
+                data-testid="diff-row-tick"
+              />
+            )}
             <span className="diff-mark" aria-hidden="true" data-testid="diff-mark">
               {ROW_MARK[r.kind].sign}
             </span>{" "}
@@ -159,10 +204,11 @@ function RowList({ rows }: { rows: RowChange[] }) {
         </li>
       ))}
     </ul>
+    </>
   );
 }
 
-export function DiffScreen({ project, api, onBack, initialAt }: Props) {
+export function DiffScreen({ project, api, onBack, initialAt, recover }: Props) {
   const [backups, setBackups] = useState<Load<DiffBackup[]>>({ status: "loading" });
   const [from, setFrom] = useState(initialAt ? AT_TIME : "");
   const [to, setTo] = useState("");
@@ -170,6 +216,11 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
   const [table, setTable] = useState<{ schema: string; table: string } | null>(null);
   const [offset, setOffset] = useState(0);
   const [rows, setRows] = useState<Load<TableDiff>>({ status: "idle" });
+  // Rows ticked for "Recover these rows…", and which of them are changed (their values come back
+  // over the newer ones: the wizard starts at "Overwrite").
+  const [chosen, setChosen] = useState<Chosen>(noneChosen);
+  const [changedTicked, setChangedTicked] = useState<Set<string>>(new Set());
+  const [recovering, setRecovering] = useState(false);
   const [windows, setWindows] = useState<Window[]>([]);
   const [atField, setAtField] = useState(() => (initialAt ? toLocalField(Date.parse(initialAt)) : ""));
   // The sides compared last (a point in time as its archive's path): what a table's rows are read from.
@@ -266,7 +317,31 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
     return made.data;
   };
 
+  const clearTicks = () => {
+    setChosen(noneChosen());
+    setChangedTicked(new Set());
+    setRecovering(false);
+  };
+
+  const ticks: RowTicks = {
+    isChosen: (r) => isChosen(chosen, tickKey(r)),
+    onTick: (list, on) => {
+      const keyed = list.map((r) => ({ r, k: tickKey(r) })).filter((x): x is { r: RowChange; k: string[] } => x.k !== null);
+      const columns = keyed[0]?.r.key.map((k) => k.column) ?? [];
+      setChosen((c) => tick(c, columns, keyed.map((x) => x.k), on));
+      setChangedTicked((s) => {
+        const next = new Set(s);
+        for (const { r, k } of keyed) {
+          if (on && r.kind === "changed") next.add(JSON.stringify(k));
+          else next.delete(JSON.stringify(k));
+        }
+        return next;
+      });
+    },
+  };
+
   const compare = async () => {
+    clearTicks();
     setTable(null);
     setRows({ status: "idle" });
     setReport({ status: "loading" });
@@ -292,6 +367,7 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
   };
 
   const pick = (value: string, set: (v: string) => void) => {
+    clearTicks();
     set(value);
     setReport({ status: "idle" });
     setTable(null);
@@ -391,6 +467,7 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
                       type="button"
                       className="link"
                       onClick={() => {
+                        clearTicks();
                         setTable({ schema: t.schema, table: t.table });
                         setOffset(0);
                       }}
@@ -410,7 +487,19 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
               ))}
             </ul>
           </section>
-          {table ? (
+          {table && recovering && recover && rowKeys(chosen) ? (
+            <RecoverWizard
+              archive={compared.from}
+              schema={table.schema}
+              name={table.table}
+              filters={[]}
+              keys={rowKeys(chosen)}
+              onConflict={changedTicked.size > 0 ? "update" : "keep"}
+              projects={recover.projects}
+              api={recover.api}
+              onClose={() => setRecovering(false)}
+            />
+          ) : table ? (
             <section className="panel" aria-label="Changed rows" data-testid="diff-table-rows">
               <h3 className="panel-title">
                 {table.schema}.{table.table}
@@ -439,8 +528,22 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
                       Column retyped: <span className="mono">{c.name}</span> {c.from} → {c.to}
                     </p>
                   ))}
-                  <RowList rows={rows.data.rows} />
+                  <RowList rows={rows.data.rows} ticks={recover && rows.data.key.length > 0 ? ticks : undefined} />
+                  {recover && rows.data.key.length === 0 && rows.data.rows.length > 0 && (
+                    <p className="small muted" data-testid="diff-no-key">
+                      This table has no primary key, so its rows cannot be ticked and recovered from here: use Browse with a
+                      filter on a column instead.
+                    </p>
+                  )}
                   <div className="toolbar">
+                    {chosen.rows.size > 0 && (
+                      <span className="small" data-testid="diff-chosen">
+                        {chosen.rows.size === 1 ? "1 row ticked" : `${chosen.rows.size.toLocaleString("en-US")} rows ticked`}{" "}
+                        <button type="button" className="btn btn-quiet btn-small" onClick={clearTicks} data-testid="diff-clear-chosen">
+                          Clear
+                        </button>
+                      </span>
+                    )}
                     <button
                       type="button"
                       className="btn btn-quiet"
@@ -459,6 +562,14 @@ export function DiffScreen({ project, api, onBack, initialAt }: Props) {
                     >
                       Next
                     </button>
+                    {chosen.rows.size > 0 && (
+                      <>
+                        <span className="spacer" />
+                        <button type="button" className="btn btn-primary btn-small" onClick={() => setRecovering(true)} data-testid="diff-recover">
+                          Recover these rows…
+                        </button>
+                      </>
+                    )}
                   </div>
                 </>
               )}

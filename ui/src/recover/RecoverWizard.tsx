@@ -4,7 +4,7 @@
 // word → one job with progress and Cancel → the report with per-table counts and Undo. The engine
 // decides everything; nothing is written before the button on the plan.
 import { useEffect, useRef, useState } from "react";
-import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, UndoReport } from "../bindings";
+import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, RowKeys, UndoReport } from "../bindings";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
@@ -25,6 +25,7 @@ import {
   undoSummary,
 } from "./rules";
 import { PlanTables, ReportTables, UndoTables } from "./RecoverTables";
+import { chosenWords } from "./chosen";
 import "../wizard/wizard.css";
 import "./recover.css";
 
@@ -43,11 +44,25 @@ type Props = {
   /** The table's name. */
   name: string;
   filters: ColumnEquals[];
+  /** Rows ticked one by one (Browse, Diff), by the key the engine gave each. */
+  keys?: RowKeys | null;
+  /** What a row the target has with other values gets at first (Diff's changed rows: the backup's). */
+  onConflict?: "keep" | "update";
   /** The saved projects (possible targets); the first is chosen. */
   projects: string[];
   api: RecoverApi;
   onClose: () => void;
 };
+
+/** Which rows, in the words above the form: the ticked ones, or the filters'. */
+export function whereWords(filters: ColumnEquals[], keys?: RowKeys | null): string {
+  const where = filters.map((f) => `${f.column} = ${f.value}`).join(" and ");
+  if (keys && keys.values.length > 0) {
+    const n = keys.values.length;
+    return `The ${n === 1 ? "row" : `${n} rows`} you ticked (${chosenWords(keys)})${where ? `, where ${where}` : ""}`;
+  }
+  return `The rows where ${where}`;
+}
 
 type Step =
   | { name: "choose" }
@@ -66,12 +81,12 @@ const unexpected = (f: JobFinished): ErrorPayload => ({
   retryable: false,
 });
 
-export function RecoverWizard({ archive, schema, name, filters, projects, api, onClose }: Props) {
+export function RecoverWizard({ archive, schema, name, filters, keys = null, onConflict = "keep", projects, api, onClose }: Props) {
   const table = `${schema}.${name}`;
   const [form, setForm] = useState<RecoverForm>({
     target: projects[0] ? { kind: "project", project: projects[0] } : { kind: "url", url: "", password: "" },
     children: false,
-    onConflict: "keep",
+    onConflict,
   });
   const [step, setStep] = useState<Step>({ name: "choose" });
   const [error, setError] = useState<ErrorPayload | null>(null);
@@ -83,7 +98,7 @@ export function RecoverWizard({ archive, schema, name, filters, projects, api, o
     },
     [],
   );
-  const request = recoverRequest(archive, quotedTable(schema, name), filters, form);
+  const request = recoverRequest(archive, quotedTable(schema, name), filters, form, keys);
   const password = form.target.kind === "url" && form.target.password !== "" ? form.target.password : null;
 
   const plan = async () => {
@@ -141,7 +156,6 @@ export function RecoverWizard({ archive, schema, name, filters, projects, api, o
     );
   };
 
-  const where = filters.map((f) => `${f.column} = ${f.value}`).join(" and ");
   const busy = step.name === "running" || step.name === "undoing" || step.name === "planning";
   return (
     <section className="panel recover" aria-labelledby="recover-title" data-testid="recover-wizard">
@@ -155,7 +169,7 @@ export function RecoverWizard({ archive, schema, name, filters, projects, api, o
         </button>
       </div>
       <p className="small muted" data-testid="recover-where">
-        The rows where {where}, with every row they reference that the target lacks.
+        {whereWords(filters, keys)}, with every row they reference that the target lacks.
       </p>
       {error && <ErrorNotice error={error} testId="recover-error" />}
       {(step.name === "choose" || step.name === "planning") && (

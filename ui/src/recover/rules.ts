@@ -1,7 +1,7 @@
 // The rules of "Recover these rows…" that the wizard shows, kept out of its drawing so they can be
 // tested alone: what the request says, what the plan destroys (said in red, like the restore
 // review's banner), the typed word that enables the button. Counts are always the engine's plan.
-import type { ColumnEquals, DatabaseTo, RecoverReport, RecoverRequest, TableRecovery, UndoReport } from "../bindings";
+import type { ColumnEquals, DatabaseTo, RecoverReport, RecoverRequest, RowKeys, TableRecovery, UndoReport } from "../bindings";
 import { formatTime } from "../components/format";
 import { plural } from "../words";
 
@@ -33,10 +33,11 @@ export function quotedTable(schema: string, name: string): string {
   return `${q(schema)}.${q(name)}`;
 }
 
-export function recoverRequest(archive: string, table: string, filters: ColumnEquals[], form: RecoverForm): RecoverRequest {
+/** The request: rows by filters and, when rows were ticked one by one, by their keys too. */
+export function recoverRequest(archive: string, table: string, filters: ColumnEquals[], form: RecoverForm, keys?: RowKeys | null): RecoverRequest {
   return {
     archive,
-    rows: { table, filters, children: form.children, on_conflict: form.onConflict, key_columns: [] },
+    rows: { table, filters, ...(keys ? { keys } : {}), children: form.children, on_conflict: form.onConflict, key_columns: [] },
     to: targetOf(form.target),
     dry_run: false,
   };

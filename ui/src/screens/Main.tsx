@@ -212,7 +212,8 @@ export function Main({
 /** The diff screen with the app's commands (inside the store: a point in time is a job). */
 function Diff({ project, at, onBack }: { project: string; at?: string; onBack: () => void }) {
   const api = useDiffApi();
-  return <DiffScreen project={project} api={api} {...(at ? { initialAt: at } : {})} onBack={onBack} />;
+  const recover = useRecover(project);
+  return <DiffScreen project={project} api={api} {...(at ? { initialAt: at } : {})} onBack={onBack} recover={recover} />;
 }
 
 /** The drills screen with the app's commands (inside the store). */

@@ -25,6 +25,11 @@ pub fn primary_keys(path: &Path, cancel: &CancellationToken) -> Result<PrimaryKe
             None => return Ok(PrimaryKeys::new()),
         },
     };
+    Ok(keys_in(&toc))
+}
+
+/// The primary keys the `CONSTRAINT` entries of a dump's TOC declare.
+pub(super) fn keys_in(toc: &[crate::pgdump::TocEntry]) -> PrimaryKeys {
     let mut keys = PrimaryKeys::new();
     for e in toc.iter().filter(|e| e.desc == "CONSTRAINT") {
         let (Some(ns), Some(defn)) = (e.namespace.as_deref(), e.defn.as_deref()) else {
@@ -42,7 +47,26 @@ pub fn primary_keys(path: &Path, cancel: &CancellationToken) -> Result<PrimaryKe
             keys.insert((schema, table), columns);
         }
     }
-    Ok(keys)
+    keys
+}
+
+/// `schema.table`'s primary key as positions among `columns` (the dump's COPY columns); empty
+/// when the TOC declares none or names a column the data does not have.
+pub(super) fn key_positions(
+    toc: &[crate::pgdump::TocEntry],
+    schema: &str,
+    table: &str,
+    columns: &[String],
+) -> Vec<usize> {
+    let keys = keys_in(toc);
+    let Some(key) = keys.get(&(schema.to_string(), table.to_string())) else {
+        return Vec::new();
+    };
+    let at: Option<Vec<usize>> = key
+        .iter()
+        .map(|k| columns.iter().position(|c| c == k))
+        .collect();
+    at.unwrap_or_default()
 }
 
 /// Streams `schema.table`'s rows from the backup at `path` to `each_line` (one line of COPY

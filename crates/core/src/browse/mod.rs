@@ -104,6 +104,15 @@ pub struct RowPage {
     pub total_rows: Option<u64>,
     /// Whether some value of this page was cut to [`MAX_SHOWN_VALUE`] bytes.
     pub cut_values: bool,
+    /// The columns that name a row (the dump's primary key): what a recovery of chosen rows
+    /// is given ([`crate::recover::RowKeys`]). Empty: the dump declares no key for this table
+    /// (or a plain SQL dump, which declares keys after the data), and rows are chosen by a filter.
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// Per row of `rows`, its `key` values whole (never cut), `None` for a row with a NULL in
+    /// them; empty when `key` is.
+    #[serde(default)]
+    pub row_keys: Vec<Option<Vec<String>>>,
 }
 
 /// A value longer than this is shown cut (the CSV export has it whole).

@@ -265,6 +265,8 @@ pub(super) fn with_plain_table<T>(
             columns,
             types,
             total_rows,
+            // A plain dump declares its keys after the data: not known here.
+            key: Vec::new(),
             lines: Box::new(r),
         };
         return f(&mut rows);

@@ -241,6 +241,8 @@ pub(super) struct TableRows<'a> {
     pub(super) columns: Vec<String>,
     pub(super) types: ColumnTypes,
     pub(super) total_rows: Option<u64>,
+    /// The primary key's positions among `columns` (empty: the dump declares none here).
+    pub(super) key: Vec<usize>,
     pub(super) lines: Box<dyn BufRead + 'a>,
 }
 
@@ -309,10 +311,12 @@ pub(super) fn with_table<T>(
             }
         },
     }
+    let key = super::lines::key_positions(dump.toc(), schema, table, &entry.columns);
     let mut rows = TableRows {
         columns: entry.columns,
         types,
         total_rows: recorded.map(|c| c.rows),
+        key,
         lines: Box::new(BufReader::with_capacity(256 << 10, dump.data())),
     };
     f(&mut rows)
@@ -374,10 +378,12 @@ fn with_directory_table<T>(
             path.display()
         ))
     })?;
+    let key = super::lines::key_positions(toc, schema, table, &entry.columns);
     let mut rows = TableRows {
         columns: entry.columns,
         types,
         total_rows: recorded.map(|c| c.rows),
+        key,
         lines: Box::new(BufReader::with_capacity(
             256 << 10,
             o.seeker.member_reader(span),
@@ -486,6 +492,8 @@ pub fn rows_page(
             scanned: 0,
             total_rows: t.total_rows,
             cut_values: false,
+            key: t.key.iter().map(|&i| t.columns[i].clone()).collect(),
+            row_keys: Vec::new(),
         };
         let (mut line, mut row, mut skipped) = (Vec::new(), CopyRow::default(), 0u64);
         while t.next_line(&mut line)? {
@@ -507,9 +515,23 @@ pub fn rows_page(
                 break;
             }
             page.rows.push(shown(&row, &mut page.cut_values));
+            if !t.key.is_empty() {
+                page.row_keys.push(row_key(&row, &t.key));
+            }
         }
         Ok(page)
     })
+}
+
+/// A row's key values whole (never cut: they name the row to the recovery); `None` when one is
+/// NULL or missing (such a row cannot be named).
+fn row_key(row: &CopyRow, key: &[usize]) -> Option<Vec<String>> {
+    key.iter()
+        .map(|&i| {
+            row.field(i)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
+        .collect()
 }
 
 /// A row's values as shown: text, each cut to [`MAX_SHOWN_VALUE`] bytes.

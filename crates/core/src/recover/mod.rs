@@ -11,6 +11,7 @@
 //! every target row the recovery changes ([`undo`]).
 
 mod apply;
+mod chosen;
 mod fkcheck;
 mod keyset;
 mod member_writes;
@@ -101,6 +102,24 @@ impl KeyColumns {
     }
 }
 
+/// Rows named one by one, by the values of columns that identify them: what the app sends for
+/// rows chosen with checkboxes (Browse gives each row's key, [`crate::browse::RowPage::row_keys`];
+/// Diff each changed row's, [`crate::diff::RowChange::key`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RowKeys {
+    /// The identifying columns (the table's primary key as the dump declares it).
+    pub columns: Vec<String>,
+    /// One entry per chosen row: its values of `columns`, in their order, as text.
+    pub values: Vec<Vec<String>>,
+}
+
+/// The most rows [`RowKeys`] may name (more are chosen with a filter).
+pub const MAX_CHOSEN_ROWS: usize = 10_000;
+
+/// The longest value [`RowKeys`] may give (a key is an index entry: far shorter).
+pub const MAX_KEY_VALUE: usize = 64 << 10;
+
 /// What to recover (the archive and the target are given beside it).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -109,6 +128,10 @@ pub struct RecoverRows {
     pub table: String,
     /// Every filter must match (`COLUMN=VALUE`, compared as the column's type reads it).
     pub filters: Vec<ColumnEquals>,
+    /// Only these rows (and every filter must match them too): rows chosen one by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub keys: Option<RowKeys>,
     /// The rows that reference the chosen ones too, transitively.
     #[serde(default)]
     pub children: bool,
@@ -244,7 +267,7 @@ pub async fn recover(conn: &mut PgConnection, input: RecoverInput<'_>) -> Result
         .map(|t| (t.schema.clone(), t.name.clone()))
         .collect();
     let graph = select::Graph::build(&schema, input.rows, &in_dump)?;
-    let filters = select::normalize_filters(conn, &schema, &graph, input.rows).await?;
+    let filters = chosen::normalize(conn, &schema, &graph, input.rows).await?;
     let order = order::insert_order(&schema, &graph)?;
     let spool_dir = crate::private_fs::tempdir("offsite-recover-")
         .map_err(|e| Error::io("making a temporary folder for the recovery", e))?;

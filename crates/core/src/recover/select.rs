@@ -7,13 +7,13 @@
 //! tenant of millions of rows takes no more memory than a small one. The rows themselves go
 //! to spool files on disk, never to memory.
 
+use super::chosen::Chosen;
 use super::keyset::{self, KeySet, Pool};
 use super::schema::{parse_table_name, quote_ident, Schema};
 use super::{RecoverRows, TableRole};
-use crate::browse::{escape_field, for_each_row_line};
+use crate::browse::for_each_row_line;
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Reporter;
-use sqlx::PgConnection;
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufWriter, Write};
@@ -376,66 +376,6 @@ impl Graph {
     }
 }
 
-/// A filter with its value as the target's type writes it, escaped as COPY text.
-#[derive(Debug, Clone)]
-pub(super) struct Filter {
-    pub column: String,
-    pub value: Vec<u8>,
-}
-
-/// Checks each filter's column against the chosen table and reads its value as the column's
-/// type (in the target, as a bound parameter): a wrong-typed value is refused here.
-pub(super) async fn normalize_filters(
-    conn: &mut PgConnection,
-    schema: &Schema,
-    graph: &Graph,
-    rows: &RecoverRows,
-) -> Result<Vec<Filter>> {
-    let tb = &schema.tables[&graph.nodes[0].oid];
-    if rows.filters.is_empty() {
-        return Err(
-            Error::invalid("name the rows to recover with --where COLUMN=VALUE")
-                .with_hint("e.g. --where id=42 (several --where must all match)"),
-        );
-    }
-    let mut out = Vec::new();
-    for f in &rows.filters {
-        let Some(col) = tb.column(&f.column) else {
-            let names: Vec<&str> = tb.columns.iter().map(|c| c.name.as_str()).collect();
-            return Err(Error::invalid(format!(
-                "{} has no column {:?} (its columns: {})",
-                tb.label(),
-                f.column,
-                names.join(", ")
-            )));
-        };
-        // The type comes from the target's catalog (format_type quotes it); the value is a
-        // bound parameter.
-        let q = format!("SELECT CAST(CAST($1 AS text) AS {})::text", col.type_sql);
-        let v: Option<String> = sqlx::query_scalar(&q)
-            .bind(&f.value)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| {
-                let why = match &e {
-                    sqlx::Error::Database(d) => d.message().to_string(),
-                    other => other.to_string(),
-                };
-                Error::invalid(format!(
-                    "--where {}={:?}: not a value of column {} ({}): {why}",
-                    f.column, f.value, f.column, col.type_sql
-                ))
-            })?;
-        let mut value = Vec::new();
-        escape_field(v.unwrap_or_default().as_bytes(), &mut value);
-        out.push(Filter {
-            column: f.column.clone(),
-            value,
-        });
-    }
-    Ok(out)
-}
-
 /// What was read: per table, its spool of chosen rows (COPY text lines, each ending in a
 /// `t`/`f` field: chosen or child (`t`), needed as a parent only (`f`)) and the dump's columns.
 #[derive(Debug, Default)]
@@ -526,13 +466,15 @@ impl State {
 struct Positions {
     key: Vec<usize>,
     filters: Vec<(usize, Vec<u8>)>,
+    /// Rows chosen one by one: the positions of their columns, and their keys' digests.
+    keys: Option<(Vec<usize>, std::sync::Arc<HashSet<Key>>)>,
     /// Per edge where this table is the child: positions of its columns.
     as_child: Vec<(usize, Vec<usize>)>,
     /// Per column set of this table.
     sets: Vec<Vec<usize>>,
 }
 
-fn positions(g: &Graph, i: usize, filters: &[Filter], cols: &[String]) -> Result<Positions> {
+fn positions(g: &Graph, i: usize, chosen: &Chosen, cols: &[String]) -> Result<Positions> {
     let n = &g.nodes[i];
     for c in cols {
         match n.target_cols.iter().find(|(t, _)| t == c) {
@@ -563,8 +505,13 @@ fn positions(g: &Graph, i: usize, filters: &[Filter], cols: &[String]) -> Result
     let all = |v: &[String]| v.iter().map(at).collect::<Result<Vec<_>>>();
     Ok(Positions {
         key: all(&n.key)?,
+        keys: match (&chosen.keys, i) {
+            (Some(k), 0) => Some((all(&k.columns)?, k.set.clone())),
+            _ => None,
+        },
         filters: if i == 0 {
-            filters
+            chosen
+                .filters
                 .iter()
                 .map(|f| Ok((at(&f.column)?, f.value.clone())))
                 .collect::<Result<_>>()?
@@ -590,7 +537,7 @@ fn positions(g: &Graph, i: usize, filters: &[Filter], cols: &[String]) -> Result
 pub(super) fn select(
     archive: &Path,
     g: &Graph,
-    filters: &[Filter],
+    chosen: &Chosen,
     dir: &Path,
     reporter: &Reporter,
     cancel: &CancellationToken,
@@ -631,7 +578,7 @@ pub(super) fn select(
             &n.name,
             cancel,
             &mut |cols| {
-                let p = positions(g, i, filters, cols)?;
+                let p = positions(g, i, chosen, cols)?;
                 let _ = pos.set(p);
                 let _ = cols_seen.set(cols.to_vec());
                 Ok(())
@@ -675,10 +622,13 @@ fn take_row(
     fields.split(line);
     let fields = &*fields;
     let pick = |at: &[usize]| digest(at.iter().map(|&k| fields.get(line, k)));
-    let mut sub = !p.filters.is_empty()
+    let mut sub = (!p.filters.is_empty() || p.keys.is_some())
         && p.filters
             .iter()
-            .all(|(k, v)| fields.get(line, *k) == Some(v.as_slice()));
+            .all(|(k, v)| fields.get(line, *k) == Some(v.as_slice()))
+        && p.keys
+            .as_ref()
+            .is_none_or(|(at, set)| pick(at).is_some_and(|d| set.contains(&d)));
     if !sub {
         for (e, at) in &p.as_child {
             let e = &g.edges[*e];

@@ -106,7 +106,7 @@ pub async fn tenant_dump(
     let mut graph = Graph::build(&schema, &rows, &in_dump)?;
     let unknown = super::member_writes::mark(&mut graph, member_writes);
     graph.notes.extend(unknown);
-    let filters = select::normalize_filters(conn, &schema, &graph, &rows).await?;
+    let filters = super::chosen::normalize(conn, &schema, &graph, &rows).await?;
     let spool_dir = crate::private_fs::tempdir("offsite-tenant-")
         .map_err(|e| Error::io("making a temporary folder for the tenant", e))?;
     let (a, dir, g, c, r) = (

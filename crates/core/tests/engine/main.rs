@@ -70,6 +70,7 @@ mod psql_meta;
 mod pull_job;
 #[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod recover;
+mod recover_keys;
 mod recover_triggers;
 mod replace;
 mod replay_gate;

@@ -11,7 +11,7 @@ use offsite_testkit::TestCluster;
 /// Two tenants: organizations → projects → tasks → comments (replies to comments), members
 /// (composite key), an organization ↔ user cycle (owner), identity and generated columns, a
 /// trigger, a table without a key, a shared parent table (plans), a name with quotes and dots.
-const FIXTURE: &str = r#"
+pub(crate) const FIXTURE: &str = r#"
 CREATE TABLE plans (id int PRIMARY KEY, name text NOT NULL, price numeric(8,2) NOT NULL);
 CREATE TABLE organizations (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -139,6 +139,7 @@ fn tenant(table: &str, value: &str, children: bool) -> RecoverRows {
             columns: vec!["task_id".into(), "at".into()],
         }],
         fire_triggers: false,
+        keys: None,
     }
 }
 
