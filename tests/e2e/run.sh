@@ -123,9 +123,14 @@ if ((SHARDS > 1)) && [[ -z "${OFFSITE_E2E_SHARD:-}" ]]; then
         # shellcheck disable=SC2086 # the spec list is split on purpose
         # each run its own keyring: gnome-keyring keeps it under $XDG_DATA_HOME, and two daemons on
         # one file locked each other out ("unlock prompt was dismissed")
+        # and its own runtime folder: gnome-keyring's control socket is $XDG_RUNTIME_DIR/keyring/control,
+        # and the second daemon to start on a shared one failed ("Address already in use"), its run
+        # ending before any spec
         mkdir -p "$shard_logs/home-$k/.local/share"
+        mkdir -p -m 700 "$shard_logs/runtime-$k"
         env OFFSITE_E2E_SHARD="$((k + 1))" OFFSITE_E2E_SKIP_BUILD=1 OFFSITE_E2E_APP="$APP" OFFSITE_E2E_CLI="$CLI" \
             CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" HOME="$shard_logs/home-$k" XDG_DATA_HOME="$shard_logs/home-$k/.local/share" \
+            XDG_RUNTIME_DIR="$shard_logs/runtime-$k" \
             bash "$ROOT/.ci/with-keyring" bash "$E2E_DIR/run.sh" ${shard_specs[k]} >"$shard_logs/$k.log" 2>&1 &
         pids[k]=$!
     done
