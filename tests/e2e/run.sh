@@ -142,7 +142,14 @@ if ((SHARDS > 1)) && [[ -z "${OFFSITE_E2E_SHARD:-}" ]]; then
         cat "$shard_logs/$k.log"
         ((s == 0)) || status=1
     done
-    rm -rf "$shard_logs"
+    # A run's document portal may still have its FUSE mount in its runtime folder: unmount first
+    # (a folder left behind is said, never a failed run)
+    while read -r _ mnt _; do
+        case "$mnt" in
+            "$shard_logs"/*) fusermount -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true ;;
+        esac
+    done </proc/mounts
+    rm -rf "$shard_logs" 2>/dev/null || { sleep 1; rm -rf "$shard_logs" 2>/dev/null; } || log "note: could not remove all of $shard_logs"
     node -e 'const fs = require("fs"), path = require("path"), dir = process.argv[1], all = {};
              for (const f of fs.readdirSync(dir).filter((f) => /^metrics-run-\d+\.json$/.test(f)).sort()) {
                Object.assign(all, JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))); fs.rmSync(path.join(dir, f));
