@@ -21,7 +21,6 @@ import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
 const DB = "pitrshop";
 /** An empty database, saved as a project: where the moment is restored. */
 const BACK = "pitrback";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The temporary states (`pitr-at/.offsite-tmp-*`) in a data folder. */
 function states(dataDir) {
@@ -169,7 +168,11 @@ describe("a point in time in the app", () => {
 
     // A row before the second, the second (whole, UTC), rows after it.
     psql(DB, "INSERT INTO orders VALUES (2, 'before the second')");
-    await sleep(1_500);
+    // The second is one the server's clock reached after that commit (its clock, not ours).
+    const committed = psql(DB, "SELECT clock_timestamp()");
+    await until(app.browser, "the server's clock a second past the commit", async () =>
+      psql(DB, `SELECT clock_timestamp() > '${committed}'::timestamptz + interval '1 second'`) === "t",
+    );
     second = psql(DB, `SELECT to_char(date_trunc('second', clock_timestamp()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`);
     psql(DB, "INSERT INTO orders VALUES (3, 'after the second'); DELETE FROM orders WHERE id = 1");
     epoch = Date.parse(`${second}Z`) / 1000;

@@ -36,8 +36,25 @@ pub fn allow_replication(pg: &TestCluster) {
         format!("host replication \"{ROLE}\" 127.0.0.1/32 trust\n{old}"),
     )
     .unwrap();
+    // Reloaded when a new session sees a newer load time than before the signal (new sessions
+    // start from the postmaster's, which re-read pg_hba.conf): an event, not a guess of how long.
+    let before = pg.psql("postgres", "SELECT pg_conf_load_time()");
     pg.psql("postgres", "SELECT pg_reload_conf()");
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while pg.psql(
+        "postgres",
+        &format!(
+            "SELECT pg_conf_load_time() > '{}'::timestamptz",
+            before.trim()
+        ),
+    ) != "t"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not reload pg_hba.conf within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 pub fn owner_url(pg: &TestCluster, db: &str) -> String {
