@@ -98,10 +98,10 @@ if ((SHARDS > 1)) && [[ -z "${OFFSITE_E2E_SHARD:-}" ]]; then
     cd "$E2E_DIR"
     if (($# > 0)); then all=("$@"); else all=(specs/*.test.js); fi
     # Seconds each spec file took in a whole run (fresh clone, 2 cores); a new file counts 10 s
-    declare -A SPEC_SECONDS=([projects]=43 [schedule-notify]=38 [screens-dark]=34 [pitr]=24
-        [harness]=23 [recover]=18 [restore]=18 [storage]=18 [dashboard]=16 [schedule]=14
+    declare -A SPEC_SECONDS=([projects]=25 [schedule-notify]=66 [screens-dark]=45 [pitr]=35
+        [harness]=24 [recover]=21 [restore]=26 [storage]=19 [dashboard]=24 [schedule]=14
         [import-errors]=13 [protection]=12 [notify]=12 [diff]=10 [checklist]=10 [overdue]=10
-        [remote]=9 [recover-ticked]=9 [drill]=9 [artifacts]=9 [app-info]=6 [browse]=5 [cli-sync]=5 [update]=4)
+        [remote]=9 [recover-ticked]=19 [drill]=9 [artifacts]=9 [app-info]=6 [browse]=5 [cli-sync]=5 [update]=4)
     mapfile -t all < <(for s in "${all[@]}"; do
         b="$(basename "$s" .test.js)"; echo "${SPEC_SECONDS[$b]:-10} $s"; done | sort -rn | cut -d' ' -f2)
     declare -a load=() shard_specs=()
