@@ -248,6 +248,20 @@ export async function launchApp(options = {}) {
         if (broken.length > 0) {
           throw new Error(`the screen ${name}-${slug(shot)} looks broken (${file}):\n${broken.map((b) => `  - ${b}`).join("\n")}`);
         }
+        // The same screen in a narrow window (issue 64: "at 1100×720 and at a narrow 800×600"),
+        // saved beside it; then the window goes back to its size.
+        if (env.OFFSITE_E2E_NARROW !== "0") {
+          const narrowFile = path.join(artifacts, `${name}-${slug(shot)}-${NARROW.width}x${NARROW.height}.png`);
+          const narrow = await atSize(browser, NARROW, async () => {
+            captureWindow(timings.appPid, narrowFile);
+            return looksBroken(browser);
+          });
+          if (narrow.length > 0) {
+            const message = `the screen ${name}-${slug(shot)} looks broken at ${NARROW.width}×${NARROW.height} (${narrowFile}):\n${narrow.map((b) => `  - ${b}`).join("\n")}`;
+            if (env.OFFSITE_E2E_NARROW === "report") fs.appendFileSync(path.join(artifacts, "narrow-problems.txt"), `${message}\n`);
+            else throw new Error(message);
+          }
+        }
         return file;
       },
       close,
@@ -262,6 +276,36 @@ export async function launchApp(options = {}) {
     }
     err.message += `\n--- last lines of ${driverLog} ---\n${log}`;
     throw err;
+  }
+}
+
+/** The narrow window every screenshot is also checked at (tauri.conf.json allows 800 × 560). */
+export const NARROW = { width: 800, height: 600 };
+
+/**
+ * Runs `f` with the window resized to `size` (waiting until the page has that width and has
+ * been laid out), then puts the window back to the size it had, waiting for that too.
+ */
+export async function atSize(browser, size, f) {
+  const before = await browser.getWindowSize();
+  const inner = async (w) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const now = await browser.execute(
+        () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(window.innerWidth)))),
+      );
+      if (w(now)) return;
+      if (Date.now() > deadline) throw new Error(`the window did not take its new size (inner width ${now} px)`);
+    }
+  };
+  const innerBefore = await browser.execute(() => window.innerWidth);
+  await browser.setWindowSize(size.width, size.height);
+  try {
+    await inner((now) => now === size.width);
+    return await f();
+  } finally {
+    await browser.setWindowSize(before.width, before.height);
+    await inner((now) => now === innerBefore);
   }
 }
 
@@ -456,10 +500,23 @@ export async function looksBroken(browser) {
     }
 
     // Text under a sticky bar (only part of the line: a line wholly under it is scrolled past).
+    // A bar stuck to the bottom (or top) edge of a box that can still scroll down (or up) covers
+    // what scrolling brings out from under it, as any edge does; text it covers when the box
+    // cannot scroll further is never readable (help text under a dialog's sticky footer).
+    const scroller = (el) => {
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        if (/(auto|scroll)/.test(getComputedStyle(a).overflowY) && a.scrollHeight > a.clientHeight + 1) return a;
+      }
+      return document.scrollingElement ?? document.documentElement;
+    };
     for (const bar of document.querySelectorAll("*")) {
       if (bar instanceof SVGElement) continue;
       const bs = getComputedStyle(bar);
       if (bs.position !== "sticky" || !visible(bar) || folded(bar)) continue;
+      const box = scroller(bar);
+      const stuckBottom = bs.bottom !== "auto" && bs.top === "auto";
+      const more = stuckBottom ? box.scrollTop + box.clientHeight < box.scrollHeight - 1 : box.scrollTop > 0;
+      if (more) continue;
       const b = bar.getBoundingClientRect();
       for (const l of lines) {
         // The bar's own text, and text of a layer above the bar's page (a dialog over it).

@@ -176,6 +176,24 @@ describe("harness: the looks-broken check finds clipping, overflow, a sticky bar
     assert.equal(broken.length, 1, broken.join("\n"));
   });
 
+  it("names text under a sticky footer only where scrolling cannot bring it out", async () => {
+    const footer = (testid) => [
+      [-1, "div", "", { height: "100px", overflowY: "auto", width: "300px" }, { "data-testid": testid }],
+      [0, "p", "First line", { margin: "0", lineHeight: "20px" }],
+      [0, "p", "Second line", { margin: "0", lineHeight: "20px" }],
+      [0, "p", "Third line", { margin: "0", lineHeight: "20px" }],
+      [0, "p", "Fourth line", { margin: "0", lineHeight: "20px" }],
+      [0, "p", "The last line, under the footer", { margin: "0", lineHeight: "20px" }, { "data-testid": `${testid}-last` }],
+      [0, "div", "Done", { position: "sticky", bottom: "0", height: "30px", marginTop: "-10px", background: "white" }, { "data-testid": `${testid}-bar` }],
+    ];
+    // Scrolled to the top: the box can still scroll down, so what the footer covers comes out.
+    assert.deepEqual(await planted(footer("can-scroll")), []);
+    // Scrolled to the end: the last line stays half under the footer.
+    const broken = await planted(footer("at-end"), [0, 1000]);
+    assert.equal(broken.length, 1, broken.join("\n"));
+    assert.match(broken[0], /^the line "The last line, under the footer" \(<p> in \[data-testid="at-end-last"\]\) runs under the sticky <div> in \[data-testid="at-end-bar"\]/);
+  });
+
   it("names two texts that overlap", async () => {
     const broken = await planted([
       [-1, "div", "", { width: "400px" }],
@@ -206,5 +224,35 @@ describe("harness: the looks-broken check finds clipping, overflow, a sticky bar
     );
     assert.equal(broken.length, 1, broken.join("\n"));
     assert.match(broken[0], /^the button "Done" \(<button.btn> in \[data-testid="scroller"\]\) is cut by the top edge of the box it scrolls in/);
+  });
+
+  it("checks every screenshot again in an 800×600 window: names what only breaks there, and puts the window back", async () => {
+    const before = await app.browser.getWindowSize();
+    // A card as wide as the window, holding a line 900 px long: whole at 1100 px, out of the
+    // card's side at 800 px.
+    await app.browser.execute(() => {
+      const card = document.createElement("div");
+      card.className = "panel";
+      card.id = "looks-test";
+      card.dataset.testid = "window-wide-card";
+      const line = document.createElement("div");
+      line.textContent = "A plan line that fits a wide window and not a narrow one";
+      Object.assign(line.style, { width: "900px", whiteSpace: "nowrap" });
+      line.dataset.testid = "nine-hundred";
+      card.appendChild(line);
+      document.body.prepend(card);
+    });
+    try {
+      assert.deepEqual(await looksBroken(app.browser), [], "whole at the default size");
+      await assert.rejects(app.screenshot("narrow-planted"), (err) => {
+        assert.match(err.message, /looks broken at 800×600 \(.*harness-looks64-narrow-planted-800x600\.png\)/);
+        assert.match(err.message, /\[data-testid="nine-hundred"\] \("A plan line that fits.*"\) runs \d+ px out of the side of its card <div.panel> in \[data-testid="window-wide-card"\]/);
+        return true;
+      });
+      assert.deepEqual(await app.browser.getWindowSize(), before, "the window is back to its size");
+      assert.deepEqual(await looksBroken(app.browser), [], "and whole again");
+    } finally {
+      await app.browser.execute(() => document.getElementById("looks-test").remove());
+    }
   });
 });
