@@ -59,6 +59,7 @@ const COMMANDS: &[&str] = &[
     "show_in_folder",
     "reveal_file",
     "list_source_tests",
+    "project_parts",
     "pick_path",
     "list_schedules",
     "removal_forecast",

@@ -63,6 +63,7 @@ macro_rules! specta_builder {
                 commands::components::set_default_backup_type,
                 commands::components::test_storage,
                 commands::components::list_source_tests,
+                commands::components::project_parts,
                 commands::remote::server_fingerprint,
                 commands::remote::set_server,
                 commands::remote::start_remote_backup::<$runtime>,

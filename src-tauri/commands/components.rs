@@ -67,6 +67,20 @@ pub async fn list_source_tests(
     shell.engine()?.source_tests(&project).await.map_err(err)
 }
 
+/// Every part of the project (the engine's one table, `offsite project parts NAME`): whether it
+/// applies to this project, whether Offsite backs it up and restores it, and how it is checked.
+#[tauri::command]
+#[specta::specta]
+pub async fn project_parts(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<offsite_core::ops::parts::ProjectParts> {
+    let engine = shell.engine()?;
+    offsite_core::ops::parts::parts(engine, &project)
+        .await
+        .map_err(err)
+}
+
 /// "Test storage": the buckets the keys see, with object counts, sizes and whether an object
 /// can be read.
 #[tauri::command]

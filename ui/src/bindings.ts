@@ -56,6 +56,11 @@ export const commands = {
 	 */
 	listSourceTests: (project: string) => typedError<SourceTest[], ErrorPayload>(__TAURI_INVOKE("list_source_tests", { project })),
 	/**
+	 *  Every part of the project (the engine's one table, `offsite project parts NAME`): whether it
+	 *  applies to this project, whether Offsite backs it up and restores it, and how it is checked.
+	 */
+	projectParts: (project: string) => typedError<ProjectParts, ErrorPayload>(__TAURI_INVOKE("project_parts", { project })),
+	/**
 	 *  The fingerprint of the TLS certificate the server at `url` shows now (`SHA256:AB:CD:…`), for
 	 *  the user to compare with the one `offsite serve` printed; `null` for a plain `http://` server.
 	 */
@@ -1260,6 +1265,13 @@ export type CopyView = {
 	 */
 	retain_until?: string | null,
 };
+
+/**  How much of a part Offsite captures or restores. */
+export type Coverage = "yes" | 
+/**  Some of it (the row's text says what is left). */
+"partly" | "no" | 
+/**  The platform does not hand it out to anyone (its API or SQL answers no value). */
+"not_exposed";
 
 /**  A table written as CSV. */
 export type CsvExport = {
@@ -2503,6 +2515,17 @@ export type Modes = {
 	recommended: CaptureMode | null,
 };
 
+/**  Which component of a project a part comes with. */
+export type Needs = 
+/**  The database: every project, Supabase or plain PostgreSQL. */
+"database" | 
+/**  The database of a Supabase project (schemas and extensions Supabase makes). */
+"supabase_database" | 
+/**  The project's storage (S3-compatible; Supabase Storage or any other). */
+"storage" | 
+/**  The Supabase Management API (the project's ref and an access token). */
+"management_api";
+
 /**  A channel to add, with its secrets (kept in the keychain, never returned). */
 export type NewChannel = 
 /**
@@ -2929,6 +2952,37 @@ export type ProjectHealth = {
 	 *  header and `offsite status` list.
 	 */
 	checklist: Checklist,
+};
+
+/**  What kind of project it is, as far as its parts go. */
+export type ProjectKind = 
+/**  A Supabase project: its Supabase ref is set, or its database is a Supabase host. */
+"supabase" | 
+/**  A PostgreSQL database elsewhere. */
+"postgres";
+
+/**  One part, for one project. */
+export type ProjectPart = {
+	id: string,
+	name: string,
+	source: string,
+	needs: Needs,
+	captured: Coverage,
+	capture: string,
+	restored: Coverage,
+	restore: string,
+	check: string,
+	/**  Whether the part is one this project has (or may have). */
+	applies: boolean,
+	/**  Why it does not apply, or what is not set up for it (with the command that sets it up). */
+	note: string | null,
+};
+
+/**  A project's parts. */
+export type ProjectParts = {
+	project: string,
+	kind: ProjectKind,
+	parts: ProjectPart[],
 };
 
 /**  A project's schedule state. */

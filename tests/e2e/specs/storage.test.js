@@ -108,6 +108,19 @@ describe("storage & configuration on the project page", () => {
     await app.screenshot("02-storage-tested");
   });
 
+  it("lists what a backup of the project carries, storage objects now among them", async () => {
+    await until(app.browser, "the storage objects' row set up", async () =>
+      (await $("source-part-storage-objects").isExisting()) && (await $("source-part-storage-objects").getAttribute("data-set-up")) === "yes",
+    );
+    assert.equal(await $("source-part-storage-objects-captured").getText(), "Yes");
+    assert.equal(await $("source-part-storage-objects-restored").getText(), "Yes");
+    // A plain PostgreSQL project: Supabase's parts are folded away, with the reason.
+    assert.match(await $("source-parts-others").getText(), /^Not for this project \(\d+\): not a Supabase project/);
+    assert.match(await $("source-parts-summary").getText(), /^\d+ parts of this PostgreSQL project: \d+ carried and put back by a restore/);
+    await $("source-parts").scrollIntoView();
+    await app.screenshot("02b-what-a-backup-carries");
+  });
+
   it("makes storage the default type; Back up now starts from it", async () => {
     await $("components-default-type").selectByAttribute("value", "storage");
     await until(app.browser, "the saved default type", async () =>

@@ -11,6 +11,7 @@ import { type Resource, useBackups, useJobActions } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { BackupSelectionSection, selectionApi } from "../BackupSelectionSection";
 import { ComponentsSection } from "../ComponentsSection";
+import { PartsCard } from "./PartsCard";
 import { ServerSection } from "../ServerSection";
 import { TenantsSection } from "../TenantsSection";
 import { tenantsApi } from "../tenantsApi";
@@ -217,6 +218,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
           <TenantsSection project={project} api={tenants} />
         </SourceCard>
       </SourceColumns>
+      <PartsCard project={project} />
     </div>
   );
 }
