@@ -1480,6 +1480,12 @@ export type DeleteBackupOutcome = {
 	copies_deleted: DeletedCopy[],
 	/**  The destinations still holding a copy (without `everywhere`). */
 	copies_kept: string[],
+	/**
+	 *  With `everywhere`: the copies kept because they are locked at their destination, each
+	 *  with its date (the backup stays in the catalog with them; `copies_kept` names their
+	 *  destinations).
+	 */
+	copies_locked: LockedCopy[],
 	/**  Whether the backup is gone from the catalog (false: copies elsewhere keep it listed). */
 	removed_from_catalog: boolean,
 };
