@@ -162,9 +162,10 @@ export const commands = {
 	 * 
 	 *  Deleting: its archive and `.sha256` here and, when `everywhere`, its copies at every
 	 *  destination. The engine refuses (code `conflict`, nothing deleted) to delete the only good
-	 *  copy of the project's newest good backup, a file that no longer holds this backup, or, with
-	 *  `everywhere`, a copy still locked at its destination (S3 Object Lock, "locked until …").
-	 *  Without `everywhere`, copies at destinations stay (`copies_kept`).
+	 *  copy of the project's newest good backup or a file that no longer holds this backup. With
+	 *  `everywhere`, a copy still locked at its destination (S3 Object Lock) is kept and named with
+	 *  its date (`copies_locked`); the others go. Without `everywhere`, copies at destinations stay
+	 *  (`copies_kept`).
 	 */
 	deleteBackup: (backupId: string, deleteFile: boolean, everywhere: boolean) => typedError<DeleteBackupOutcome, ErrorPayload>(__TAURI_INVOKE("delete_backup", { backupId, deleteFile, everywhere })),
 	/**  Pin (`true`: kept by every retention, reason "pinned") or unpin a backup; returns its marks. */

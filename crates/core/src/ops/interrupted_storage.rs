@@ -260,7 +260,7 @@ pub(crate) async fn settle(
         },
     };
     let undone = match target {
-        Ok(t) => undo_interrupted(&t, &note, &crate::retry::RetryPolicy::default()).await,
+        Ok(t) => undo_interrupted(&t, &note, &settle_retry()).await,
         Err(e) => Err(e),
     };
     let done = match undone {
@@ -325,6 +325,17 @@ pub(crate) async fn settle(
         format!("run the same restore again to finish it: {again}")
     };
     Ok((message, hint, true))
+}
+
+/// How the next start asks a store while it settles: briefly (every command starts with it).
+fn settle_retry() -> crate::retry::RetryPolicy {
+    crate::retry::RetryPolicy {
+        max_attempts: 2,
+        min_delay: std::time::Duration::from_millis(500),
+        max_delay: std::time::Duration::from_secs(1),
+        max_total: std::time::Duration::from_secs(10),
+        jitter: true,
+    }
 }
 
 /// The note at `path`, bounded.

@@ -189,7 +189,7 @@ async fn undo_store(
 ) -> Result<StorageUndone> {
     let reporter = crate::progress::Reporter::silent();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let results: Vec<Result<Option<String>>> = futures::stream::iter(note.new.clone())
+    let mut results = futures::stream::iter(note.new.clone())
         .map(|o| {
             let (store, reporter, cancel) = (store.clone(), &reporter, &cancel);
             async move {
@@ -200,7 +200,7 @@ async fn undo_store(
                     })
                     .await?;
                 match head {
-                    None => Ok(None),
+                    None => Ok::<_, Error>(None),
                     Some(info) if o.size.is_none_or(|s| s == info.size) => {
                         let what = format!("deleting {}/{}", o.bucket, o.key);
                         retry
@@ -214,24 +214,22 @@ async fn undo_store(
                 }
             }
         })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+        .buffer_unordered(8);
     let mut done = StorageUndone::default();
-    let mut first_error = None;
-    for r in results {
+    // The first failure stops it (a store that cannot be reached is not asked 8 at a time for
+    // every object): the next start, or the same restore again, tries again.
+    while let Some(r) = results.next().await {
         match r {
             Ok(None) => {}
             Ok(Some(k)) if k.is_empty() => done.removed += 1,
             Ok(Some(k)) => done.changed(k),
-            Err(e) => first_error = first_error.or(Some(e)),
+            Err(e) => {
+                return Err(e.context(format!(
+                    "{} of the objects the restore had written were removed",
+                    done.removed
+                )))
+            }
         }
-    }
-    if let Some(e) = first_error {
-        return Err(e.context(format!(
-            "{} of the objects the restore had written were removed",
-            done.removed
-        )));
     }
     done.buckets_left = note.create_buckets.clone();
     Ok(done)
