@@ -262,6 +262,7 @@ fn a_storage_restore_killed_while_it_uploads_is_interrupted_what_it_wrote_remove
     });
     kill_group(&mut child);
     let left = count_of(&dst, "media") - before.len();
+    println!("killed with {left} of {OBJECTS} objects in the bucket");
     assert!(
         left > 0 && left < OBJECTS,
         "the kill came part way ({left} of {OBJECTS} objects written)"
@@ -331,6 +332,7 @@ fn a_storage_restore_killed_while_it_writes_a_folder_is_interrupted_its_files_re
     });
     kill_group(&mut child);
     let left = files_of(&target).len() - before.len();
+    println!("killed with {left} of {OBJECTS} files in the folder");
     assert!(
         left > 0 && left < OBJECTS,
         "the kill came part way ({left} of {OBJECTS} files written)"
