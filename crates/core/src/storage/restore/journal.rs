@@ -238,17 +238,26 @@ async fn undo_store(
 fn undo_folder(dir: &Path, note: &StorageJournalNote) -> Result<StorageUndone> {
     let mut done = StorageUndone::default();
     let mut parents: BTreeSet<PathBuf> = BTreeSet::new();
+    // Every name is checked before anything is removed.
+    let inside = |s: &str| !(s.is_empty() || s == "." || s == ".." || s.contains('\\'));
+    let bucket_ok = |b: &str| inside(b) && !b.contains('/');
+    if let Some(b) = note.create_buckets.iter().find(|b| !bucket_ok(b.as_str())) {
+        return Err(Error::integrity(format!(
+            "the journal names bucket {b:?}, which is not a folder inside the target"
+        )));
+    }
+    if let Some(o) = note
+        .new
+        .iter()
+        .find(|o| !bucket_ok(o.bucket.as_str()) || !o.key.split('/').all(inside))
+    {
+        return Err(Error::integrity(format!(
+            "the journal names {}/{}, which is not a path inside the folder",
+            o.bucket, o.key
+        )));
+    }
     for o in &note.new {
         let segs: Vec<String> = o.key.split('/').map(str::to_string).collect();
-        if segs
-            .iter()
-            .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\\'))
-        {
-            return Err(Error::integrity(format!(
-                "the journal names {}/{}, which is not a path inside the folder",
-                o.bucket, o.key
-            )));
-        }
         let path = folder::path_of(dir, &o.bucket, &segs);
         // Every folder on the way is a real folder: no symlink is followed.
         match folder::existing(dir, &o.bucket, &segs) {
