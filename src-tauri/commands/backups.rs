@@ -60,9 +60,10 @@ pub async fn inspect_import(shell: State<'_, Shell>, path: String) -> CmdResult<
 ///
 /// Deleting: its archive and `.sha256` here and, when `everywhere`, its copies at every
 /// destination. The engine refuses (code `conflict`, nothing deleted) to delete the only good
-/// copy of the project's newest good backup, a file that no longer holds this backup, or, with
-/// `everywhere`, a copy still locked at its destination (S3 Object Lock, "locked until …").
-/// Without `everywhere`, copies at destinations stay (`copies_kept`).
+/// copy of the project's newest good backup or a file that no longer holds this backup. With
+/// `everywhere`, a copy still locked at its destination (S3 Object Lock) is kept and named with
+/// its date (`copies_locked`); the others go. Without `everywhere`, copies at destinations stay
+/// (`copies_kept`).
 #[tauri::command]
 #[specta::specta]
 pub async fn delete_backup(
@@ -95,6 +96,7 @@ pub async fn delete_backup(
         file_deleted: done.file_deleted,
         copies_deleted: Vec::new(),
         copies_kept: Vec::new(),
+        copies_locked: Vec::new(),
         removed_from_catalog: true,
     })
 }

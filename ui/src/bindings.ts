@@ -167,9 +167,10 @@ export const commands = {
 	 * 
 	 *  Deleting: its archive and `.sha256` here and, when `everywhere`, its copies at every
 	 *  destination. The engine refuses (code `conflict`, nothing deleted) to delete the only good
-	 *  copy of the project's newest good backup, a file that no longer holds this backup, or, with
-	 *  `everywhere`, a copy still locked at its destination (S3 Object Lock, "locked until …").
-	 *  Without `everywhere`, copies at destinations stay (`copies_kept`).
+	 *  copy of the project's newest good backup or a file that no longer holds this backup. With
+	 *  `everywhere`, a copy still locked at its destination (S3 Object Lock) is kept and named with
+	 *  its date (`copies_locked`); the others go. Without `everywhere`, copies at destinations stay
+	 *  (`copies_kept`).
 	 */
 	deleteBackup: (backupId: string, deleteFile: boolean, everywhere: boolean) => typedError<DeleteBackupOutcome, ErrorPayload>(__TAURI_INVOKE("delete_backup", { backupId, deleteFile, everywhere })),
 	/**  Pin (`true`: kept by every retention, reason "pinned") or unpin a backup; returns its marks. */
@@ -1492,6 +1493,12 @@ export type DeleteBackupOutcome = {
 	copies_deleted: DeletedCopy[],
 	/**  The destinations still holding a copy (without `everywhere`). */
 	copies_kept: string[],
+	/**
+	 *  With `everywhere`: the copies kept because they are locked at their destination, each
+	 *  with its date (the backup stays in the catalog with them; `copies_kept` names their
+	 *  destinations).
+	 */
+	copies_locked: LockedCopy[],
 	/**  Whether the backup is gone from the catalog (false: copies elsewhere keep it listed). */
 	removed_from_catalog: boolean,
 };

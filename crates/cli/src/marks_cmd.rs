@@ -125,7 +125,13 @@ pub async fn delete(engine: &Engine, args: DeleteArgs, out: &Out) -> Result<u8> 
     for c in &done.copies_deleted {
         println!("deleted the copy at {}: {}", c.destination, c.location);
     }
-    if !done.copies_kept.is_empty() {
+    for c in &done.copies_locked {
+        println!(
+            "kept the copy at {}: {} is {} (it stays listed; the destination's retention removes it after that date, or `offsite delete {id} --everywhere` then)",
+            c.destination, c.location, c.note
+        );
+    }
+    if !done.copies_kept.is_empty() && done.copies_locked.is_empty() {
         println!(
             "its copies stay at {} (listed as missing here; `offsite delete {id} --everywhere` removes them)",
             done.copies_kept.join(", ")

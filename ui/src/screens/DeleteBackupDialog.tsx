@@ -1,8 +1,9 @@
 // Deleting a backup: a confirmation dialog that names the file, lets the user keep the file and
 // only forget it, or delete its copies at every destination too. It goes through the same engine
 // path as `offsite delete [--everywhere]` and shows the engine's refusal (code `conflict`) as it
-// comes: the only good copy of the newest good backup, a file that is no longer this backup, a
-// copy still locked at its destination. Nothing happens until "Delete" is pressed.
+// comes: the only good copy of the newest good backup, a file that is no longer this backup. A
+// copy still locked at its destination is kept (the others go) and the notice names it with its
+// date. Nothing happens until "Delete" is pressed.
 import { useEffect, useRef, useState } from "react";
 import { type BackupRow, commands, type DeleteBackupOutcome, type ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -132,7 +133,7 @@ export function DeleteBackupDialog({ backup, onClose, onDeleted }: Props) {
         )}
         <p className="muted small" data-testid="delete-explained">
           {deleteFile && everywhere
-            ? "The file here and every copy at your destinations are deleted. A copy that is still locked at its destination stops the whole deletion, and nothing is deleted. This cannot be undone."
+            ? "The file here and every copy at your destinations are deleted. A copy that is still locked at its destination is kept until its date, and the backup stays listed with it. This cannot be undone."
             : deleteFile
               ? "The file is deleted only if it still holds this backup; other files are never touched. This cannot be undone."
               : "Only the entry in Offsite's list is removed; the file stays where it is."}
@@ -154,8 +155,13 @@ export function deletedWords(o: Deleted): string {
         ? `Removed ${o.path} from the list; the file was already gone`
         : `${o.path} was already gone`;
   const also = copies.length > 0 ? ` and its ${copies.length === 1 ? "copy" : "copies"} at ${copies.join(", ")}` : "";
+  const locked = (o.copies_locked ?? []).map((c) => ` Its copy at ${c.destination} is kept: ${c.note}.`).join("");
   const kept =
-    o.copies_kept.length > 0 ? ` Its ${o.copies_kept.length === 1 ? "copy stays" : "copies stay"} at ${o.copies_kept.join(", ")}.` : "";
+    locked !== ""
+      ? locked
+      : o.copies_kept.length > 0
+        ? ` Its ${o.copies_kept.length === 1 ? "copy stays" : "copies stay"} at ${o.copies_kept.join(", ")}.`
+        : "";
   const listed = o.file_deleted && o.removed_from_catalog ? " and removed it from the list." : ".";
   return `${first}${also}${listed}${kept}`;
 }

@@ -80,7 +80,7 @@ function setup(
 
 /** The engine's answer to a deletion (`DeleteBackupOutcome`): here only, nothing elsewhere. */
 function deleted(id: string, path: string) {
-  return { backup_id: id, path, file_deleted: true, copies_deleted: [], copies_kept: [], removed_from_catalog: true };
+  return { backup_id: id, path, file_deleted: true, copies_deleted: [], copies_kept: [], copies_locked: [], removed_from_catalog: true };
 }
 
 describe("ProjectPage", () => {
@@ -311,18 +311,27 @@ describe("ProjectPage", () => {
     );
   });
 
-  it("deletes everywhere through the engine's delete, and shows a locked copy's refusal without closing", async () => {
+  it("deletes everywhere through the engine's delete: the unlocked copies go, a locked one is kept and said with its date", async () => {
     let locked = true;
     const calls = setup(many.slice(0, 2), {
       delete_backup: (args) => {
         const a = args as { backupId: string; everywhere: boolean };
         if (a.everywhere && locked)
-          return Promise.reject({
-            code: "conflict",
-            message: `backup ${a.backupId} cannot be deleted everywhere: its copy at vault is locked until 2026-12-03 10:00 UTC. Nothing was deleted`,
-            hint: "delete it here only and keep its copies; the destination's retention removes a locked copy after its date",
-            retryable: false,
-          });
+          return {
+            ...deleted(a.backupId, many[1]!.path),
+            copies_deleted: [{ destination: "usb", location: "shop/b.tar.zst" }],
+            copies_kept: ["vault"],
+            copies_locked: [
+              {
+                backup_id: a.backupId,
+                destination: "vault",
+                location: "shop/b.tar.zst",
+                locked_until: "2026-12-03T10:00:00Z",
+                note: "locked until 2026-12-03 10:00 UTC",
+              },
+            ],
+            removed_from_catalog: false,
+          };
         return {
           ...deleted(a.backupId, many[1]!.path),
           copies_deleted: a.everywhere ? [{ destination: "vault", location: "shop/b.tar.zst" }] : [],
@@ -338,30 +347,23 @@ describe("ProjectPage", () => {
     expect(screen.getByTestId("delete-everywhere")).not.toBeChecked();
     fireEvent.click(screen.getByTestId("delete-everywhere"));
     expect(screen.getByTestId("delete-confirm")).toHaveTextContent("Delete backup, file and copies");
-    expect(screen.getByTestId("delete-explained")).toHaveTextContent("still locked at its destination stops the whole deletion");
+    expect(screen.getByTestId("delete-explained")).toHaveTextContent("still locked at its destination is kept until its date");
     fireEvent.click(screen.getByTestId("delete-confirm"));
-    const error = await screen.findByTestId("delete-error");
-    expect(error).toHaveAttribute("data-code", "conflict");
-    expect(error).toHaveTextContent("its copy at vault is locked until 2026-12-03 10:00 UTC");
-    expect(error).toHaveTextContent("Nothing was deleted");
-    expect(screen.getByTestId("delete-dialog")).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByTestId("delete-dialog")).not.toBeInTheDocument());
     expect(calls.filter((c) => c.cmd === "delete_backup").map((c) => c.args)).toEqual([
       { backupId: many[1]!.id, deleteFile: true, everywhere: true },
     ]);
+    expect(screen.getByTestId("action-notice")).toHaveTextContent(
+      `Deleted ${many[1]!.path} and its copy at usb. Its copy at vault is kept: locked until 2026-12-03 10:00 UTC.`,
+    );
     // Unticking "keep the file" hides the choice and never sends everywhere.
+    fireEvent.click((await screen.findAllByTestId("backups-row"))[1]!);
+    fireEvent.click(screen.getByTestId("delete-selected"));
     fireEvent.click(screen.getByTestId("delete-file"));
     expect(screen.queryByTestId("delete-everywhere")).toBeNull();
     fireEvent.click(screen.getByTestId("delete-file"));
-    // Here only: the file goes, the locked copy stays and the notice says where.
-    fireEvent.click(screen.getByTestId("delete-everywhere"));
-    fireEvent.click(screen.getByTestId("delete-confirm"));
-    await waitFor(() => expect(screen.queryByTestId("delete-dialog")).not.toBeInTheDocument());
-    expect(calls.filter((c) => c.cmd === "delete_backup").at(-1)?.args).toEqual({ backupId: many[1]!.id, deleteFile: true, everywhere: false });
-    expect(screen.getByTestId("action-notice")).toHaveTextContent(`Deleted ${many[1]!.path}. Its copy stays at vault.`);
     // Once the lock has passed, everywhere deletes the copy too.
     locked = false;
-    fireEvent.click((await screen.findAllByTestId("backups-row"))[1]!);
-    fireEvent.click(screen.getByTestId("delete-selected"));
     fireEvent.click(screen.getByTestId("delete-everywhere"));
     fireEvent.click(screen.getByTestId("delete-confirm"));
     await waitFor(() =>

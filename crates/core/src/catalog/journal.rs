@@ -26,6 +26,9 @@ text_enum! {
         /// A restore to a time: its base restored into a target that held none of it, then its
         /// changes replayed (committed as they go): what it created is dropped again.
         Replay = "replay",
+        /// A storage restore into an object store or a folder: the objects it writes where the
+        /// target had none are removed again; what it overwrote is said.
+        StorageRestore = "storage_restore",
     }
 }
 
@@ -34,7 +37,8 @@ text_enum! {
 pub struct JournalEntry {
     pub job_id: String,
     pub work: JournalWork,
-    /// The target's URL without any password.
+    /// The target's URL without any password (a storage restore: `folder:PATH` or
+    /// `storage:PROJECT_ID`).
     pub target: String,
     /// The saved project restored into (its own password connects), if any.
     pub target_project: Option<String>,

@@ -3,20 +3,22 @@
 //! destination too. The project's newest good backup is never left without a good copy unless
 //! forced: the last way back is not deleted by a slip.
 //!
-//! With `everywhere`, a copy still locked at its destination (S3 Object Lock) refuses the whole
-//! deletion before anything is deleted, naming the copy and its date.
+//! With `everywhere`, a copy still locked at its destination (S3 Object Lock, a bucket's default
+//! retention) is kept, with its catalog entry and the backup's: the unlocked copies are deleted
+//! and the outcome names each locked one and the date it is locked until (the destination's
+//! retention, or `delete --everywhere` again after that date, removes it). An unreachable
+//! destination still refuses the whole deletion before anything is deleted.
 //!
 //! Without `everywhere`, a backup that has stored copies at destinations keeps them (and its
 //! catalog entry, marked missing here); otherwise the entry goes with the file.
 
 use crate::catalog::{
-    BackupCopy, BackupRecord, BackupStatus, CopyState, DestinationRecord, Project,
-    LOCAL_DESTINATION,
+    BackupCopy, BackupStatus, CopyState, DestinationRecord, Project, LOCAL_DESTINATION,
 };
 use crate::destinations::Destination;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ops::copy_out::{locked_until, utc_minute};
+use crate::ops::copy_out::{locked_until, utc_minute, LockedCopy};
 use crate::ops::destinations::Opened;
 use crate::ops::{delete, runner};
 use serde::Serialize;
@@ -53,6 +55,10 @@ pub struct DeleteBackupOutcome {
     pub copies_deleted: Vec<DeletedCopy>,
     /// The destinations still holding a copy (without `everywhere`).
     pub copies_kept: Vec<String>,
+    /// With `everywhere`: the copies kept because they are locked at their destination, each
+    /// with its date (the backup stays in the catalog with them; `copies_kept` names their
+    /// destinations).
+    pub copies_locked: Vec<LockedCopy>,
     /// Whether the backup is gone from the catalog (false: copies elsewhere keep it listed).
     pub removed_from_catalog: bool,
 }
@@ -92,7 +98,25 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
         .into_iter()
         .find(|b| good(b.status) && b.tenant().is_none());
     let is_newest_good = newest_good.is_some_and(|b| b.id == record.id);
-    let left = if opts.everywhere { 0 } else { good_elsewhere };
+    // Every copy is opened and its lock read before anything is deleted (an unreachable
+    // destination refuses the whole deletion, nothing half done); a locked copy is kept.
+    let (planned, locked) = if opts.everywhere {
+        open_copies(engine, &project, &destinations, &elsewhere).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let left = if opts.everywhere {
+        locked
+            .iter()
+            .filter(|(id, _)| {
+                elsewhere
+                    .iter()
+                    .any(|c| &c.id == id && c.state == CopyState::Stored && good(c.status))
+            })
+            .count()
+    } else {
+        good_elsewhere
+    };
     if is_newest_good && left == 0 && !opts.force {
         return Err(Error::new(
             ErrorKind::Conflict,
@@ -113,13 +137,14 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
         file_deleted: false,
         copies_deleted: Vec::new(),
         copies_kept: Vec::new(),
+        copies_locked: locked.iter().map(|(_, l)| l.clone()).collect(),
         removed_from_catalog: false,
     };
     if opts.everywhere {
-        // Every copy is opened and its lock read before anything is deleted: a locked copy
-        // (or an unreachable destination) refuses the whole deletion, nothing half done.
-        let planned = open_copies(engine, &project, &record, &destinations, &elsewhere).await?;
         for c in &elsewhere {
+            if locked.iter().any(|(id, _)| id == &c.id) {
+                continue; // kept, registered, with the backup
+            }
             if let Some((d, dest)) = planned.iter().find(|(id, _)| id == &c.id).map(|(_, p)| p) {
                 dest.delete(&c.location).await?;
                 let _ = dest
@@ -133,12 +158,16 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
             engine.catalog.remove_copy(&c.id).await?;
         }
     }
-    let stored_elsewhere =
-        !opts.everywhere && elsewhere.iter().any(|c| c.state == CopyState::Stored);
+    let stored_elsewhere = if opts.everywhere {
+        !locked.is_empty()
+    } else {
+        elsewhere.iter().any(|c| c.state == CopyState::Stored)
+    };
     let done = if stored_elsewhere {
         out.copies_kept = elsewhere
             .iter()
             .filter(|c| c.state == CopyState::Stored)
+            .filter(|c| !opts.everywhere || locked.iter().any(|(id, _)| id == &c.id))
             .map(|c| name_of(&c.destination))
             .collect();
         delete::delete_local_copy_locked(engine, &record, &project).await?
@@ -155,17 +184,16 @@ type Planned = (String, (String, Box<dyn Destination>));
 
 /// Open the destination of every stored copy and read each copy's lock: the date the catalog
 /// recorded at upload, and for S3 the date the store itself says (a bucket's default retention
-/// locks copies Offsite did not ask to lock). Any copy still locked refuses the deletion, naming
-/// each one and its date. A copy that was ever locked is deleted with every version (a bucket with
-/// Object Lock keeps versions; a plain delete there only adds a delete marker), whatever the
-/// destination's setting is now.
+/// locks copies Offsite did not ask to lock). Returns the copies to delete and those kept
+/// because they are still locked (by copy id). A copy that was ever locked is deleted with every
+/// version (a bucket with Object Lock keeps versions; a plain delete there only adds a delete
+/// marker), whatever the destination's setting is now.
 async fn open_copies(
     engine: &Engine,
     project: &Project,
-    record: &BackupRecord,
     destinations: &[DestinationRecord],
     elsewhere: &[BackupCopy],
-) -> Result<Vec<Planned>> {
+) -> Result<(Vec<Planned>, Vec<(String, LockedCopy)>)> {
     let now = engine.clock.now();
     let mut planned = Vec::new();
     let mut locked = Vec::new();
@@ -187,29 +215,23 @@ async fn open_copies(
                 }
                 Opened::Other(dest) => dest,
             };
-        if let Some(t) = until {
-            locked.push(format!(
-                "its copy at {} is locked until {}",
-                d.name,
-                utc_minute(t)
-            ));
+        match until {
+            Some(t) => locked.push((
+                c.id.clone(),
+                LockedCopy {
+                    backup_id: c.backup_id.clone(),
+                    destination: d.name.clone(),
+                    location: c.location.clone(),
+                    locked_until: t
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    note: format!("locked until {}", utc_minute(t)),
+                },
+            )),
+            None => planned.push((c.id.clone(), (d.name.clone(), dest))),
         }
-        planned.push((c.id.clone(), (d.name.clone(), dest)));
     }
-    if !locked.is_empty() {
-        return Err(Error::new(
-            ErrorKind::Conflict,
-            format!(
-                "backup {} cannot be deleted everywhere: {}. Nothing was deleted",
-                record.id,
-                locked.join("; ")
-            ),
-        )
-        .with_hint(
-            "delete it here only and keep its copies; the destination's retention removes a locked copy after its date",
-        ));
-    }
-    Ok(planned)
+    Ok((planned, locked))
 }
 
 impl Engine {

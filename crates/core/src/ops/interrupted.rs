@@ -263,6 +263,12 @@ fn label_of(spec: &ConnSpec) -> String {
 /// the job.
 pub(crate) async fn settle_all(engine: &Engine) -> Result<()> {
     for entry in engine.catalog.unsettled_journals().await? {
+        if entry.work == JournalWork::StorageRestore {
+            if let Err(e) = settle(engine, &entry, None).await {
+                tracing::warn!("settling interrupted job {}: {e}", entry.job_id);
+            }
+            continue;
+        }
         let password = match &entry.target_project {
             Some(id) => match engine.catalog.project_by_id(id).await {
                 Ok(p) => engine.password_of(&p).await.unwrap_or(None),
@@ -277,7 +283,7 @@ pub(crate) async fn settle_all(engine: &Engine) -> Result<()> {
                 continue;
             }
         };
-        if let Err(e) = settle(engine, &entry, &target).await {
+        if let Err(e) = settle(engine, &entry, Some(&target)).await {
             tracing::warn!("settling interrupted job {}: {e}", entry.job_id);
         }
     }
@@ -289,13 +295,16 @@ pub(crate) async fn settle_all(engine: &Engine) -> Result<()> {
 /// before this one plans. A journal that still cannot be settled stops the restore, saying why.
 pub(crate) async fn settle_target(engine: &Engine, target: &RestoreTarget) -> Result<()> {
     for entry in engine.catalog.unsettled_journals().await? {
+        if entry.work == JournalWork::StorageRestore {
+            continue;
+        }
         let Ok((spec, _)) = ConnSpec::parse_url(&entry.target) else {
             continue;
         };
         let same = spec.host == target.spec.host
             && spec.port == target.spec.port
             && spec.database == target.spec.database;
-        if same && !settle(engine, &entry, target).await? {
+        if same && !settle(engine, &entry, Some(target)).await? {
             let job = engine.catalog.job(&entry.job_id).await?;
             return Err(Error::new(
                 crate::error::ErrorKind::Interrupted,
@@ -309,8 +318,13 @@ pub(crate) async fn settle_target(engine: &Engine, target: &RestoreTarget) -> Re
 
 /// Settle one journal: returns whether the target is back to how it was (the journal is gone);
 /// either way the job says what is there. `Ok(false)` also when another process holds the
-/// journal's lock (it settles it).
-async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -> Result<bool> {
+/// journal's lock (it settles it). `target`: a database journal's target with its password
+/// (a storage journal finds its own).
+pub(crate) async fn settle(
+    engine: &Engine,
+    entry: &JournalEntry,
+    target: Option<&RestoreTarget>,
+) -> Result<bool> {
     let lock_name = format!("journal-{}.lock", entry.job_id);
     let Some(lock) = crate::ops::runner::try_named_lock(engine, &lock_name)? else {
         return Ok(false);
@@ -319,12 +333,21 @@ async fn settle(engine: &Engine, entry: &JournalEntry, target: &RestoreTarget) -
     if engine.catalog.journal(&entry.job_id).await?.is_none() {
         return Ok(true);
     }
-    let (message, hint, settled) = match entry.work {
-        JournalWork::Recover => settle_recover(engine, entry, target).await?,
-        JournalWork::RestoreParallel | JournalWork::RestoreOne => {
-            settle_restore(engine, entry, target).await?
+    let (message, hint, settled) = match (entry.work, target) {
+        (JournalWork::StorageRestore, _) => {
+            super::interrupted_storage::settle(engine, entry).await?
         }
-        JournalWork::Replay => settle_replay(engine, entry, target).await?,
+        (_, None) => {
+            return Err(Error::internal(format!(
+                "settling job {}: its database target was not given",
+                entry.job_id
+            )))
+        }
+        (JournalWork::Recover, Some(t)) => settle_recover(engine, entry, t).await?,
+        (JournalWork::RestoreParallel | JournalWork::RestoreOne, Some(t)) => {
+            settle_restore(engine, entry, t).await?
+        }
+        (JournalWork::Replay, Some(t)) => settle_replay(engine, entry, t).await?,
     };
     engine
         .catalog
@@ -633,6 +656,19 @@ async fn settle_restore(
                     format!("run the restore again: {again}"),
                     true,
                 ),
+                Err(e) if e.kind() == crate::error::ErrorKind::Conflict => (
+                    format!(
+                        "interrupted (Offsite stopped while it ran): the restore ran as \
+                         pg_restore -j (not one transaction); what it had created in {label} \
+                         was dropped again at the next start, except what the target refused: {}",
+                        e.message()
+                    ),
+                    format!(
+                        "{}; or the next start of Offsite drops it once nothing refuses",
+                        e.hint().unwrap_or_default()
+                    ),
+                    false,
+                ),
                 Err(e) => (
                     format!(
                         "interrupted (Offsite stopped while it ran): {label} may hold part of \
@@ -693,7 +729,7 @@ async fn again_command(engine: &Engine, entry: &JournalEntry) -> String {
 }
 
 /// `s` as one word of a shell command (single-quoted when it needs it).
-fn shell_word(s: &str) -> String {
+pub(crate) fn shell_word(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c))

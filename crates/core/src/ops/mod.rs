@@ -8,6 +8,7 @@
 //! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
 //! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
 //! | `interrupted` | a job's journal; what an interrupted job left, settled at the next start |
+//! | `interrupted_storage` | a storage restore's journal, and what an interrupted one left |
 //! | `backup`     | back up a project's database                                          |
 //! | `backup_marks` | pin / unpin a backup; a project's canary thresholds                 |
 //! | `delete_backup` | `offsite delete`: a backup here and, asked, at every destination; the last good copy guarded |
@@ -77,6 +78,7 @@ pub mod encryption;
 pub mod fetch_copy;
 pub mod import;
 pub(crate) mod interrupted;
+pub(crate) mod interrupted_storage;
 pub mod job;
 pub mod job_steps;
 pub mod keys;

@@ -36,6 +36,7 @@ struct Resolved {
 }
 
 struct ResolvedStorage {
+    to: StorageTo,
     target: StorageTargetRef,
     opts: StorageRestoreOptions,
     files: BTreeMap<String, PathBuf>,
@@ -175,6 +176,7 @@ async fn archive_keys(
 
 async fn resolve_storage(engine: &Engine, s: &StorageRestore) -> Result<ResolvedStorage> {
     Ok(ResolvedStorage {
+        to: s.to.clone(),
         target: parts::storage_target(engine, &s.to).await?,
         opts: parts::storage_options(s),
         files: parts::backup_files(engine).await?,
@@ -274,6 +276,10 @@ pub(crate) async fn run(
             .await
             .map_err(|e| password_hint(engine, &r, e))?;
     }
+    if let Some(s) = &r.storage {
+        // What a killed storage restore into the same target wrote goes first.
+        super::interrupted_storage::settle_target(engine, &s.to).await?;
+    }
     let (job_id, report) = runner::run(
         engine,
         JobKind::Restore,
@@ -369,16 +375,41 @@ async fn execute(
     }
     if let Some(s) = &r.storage {
         job.reporter.component(Some(Component::Storage));
+        let mut opts = s.opts.clone();
+        if let Some(engine) = journal {
+            let database_done = match (&r.database, &report.database) {
+                (Some((t, _)), Some(_)) => Some(format!(
+                    "database {} on {}",
+                    t.spec.database,
+                    t.spec.location()
+                )),
+                _ => None,
+            };
+            opts.journal = Some(
+                super::interrupted_storage::journal_for(
+                    engine,
+                    &job.id,
+                    &s.to,
+                    &r.archive,
+                    &opts,
+                    database_done,
+                )
+                .await?,
+            );
+        }
         let done = parts::restore_storage_part(
             &r.archive,
             s.files.clone(),
             &s.target,
-            &s.opts,
+            &opts,
             &job.reporter,
             &job.cancel,
         )
-        .await
-        .map_err(|e| stopped(e, Component::Storage, &report, r))?;
+        .await;
+        if let Some(engine) = journal {
+            super::interrupted_storage::forget_note(engine, &job.id);
+        }
+        let done = done.map_err(|e| stopped(e, Component::Storage, &report, r))?;
         report.storage = Some(done);
     }
     if let (Some((_, _, api)), Some(plan)) = (&r.config, ahead.config) {

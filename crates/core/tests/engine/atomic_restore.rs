@@ -450,3 +450,69 @@ async fn a_failed_or_cancelled_replace_says_the_target_is_unchanged_and_where_th
         assert_eq!(pg.psql(&db, "SELECT count(*) FROM public.big"), "1000");
     }
 }
+
+/// Issue 63, item 8: the undo of a failed parallel restore that the target refuses one drop of
+/// (here an event trigger of the target's refuses dropping `public.big`) does not fail whole:
+/// everything else the restore created is dropped, and the error names the refused drop, why,
+/// and the command that finishes it — which, run once the trigger is gone, leaves the target
+/// as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blocked_drop_does_not_fail_the_undo_whole_the_rest_is_dropped_and_the_finish_is_named() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = source_database(pg, "atblk", ROWS_TO_DAMAGE);
+    let path = back_up_with_jobs(&env, "atblk", pg.url_with_password(&db), Some(2)).await;
+    let member = biggest_database_member(&path);
+    let bad = damaged(
+        &path,
+        &env.dir.path().join("blocked"),
+        &member,
+        Damage::Flipped,
+    );
+    let dst = pg.unique_db("atblkdst");
+    pg.psql(
+        &dst,
+        // The function belongs to an extension (as a platform's event triggers do), so the
+        // target holds none of the user's objects and the restore runs as pg_restore -j.
+        "CREATE FUNCTION public.keep_big() RETURNS event_trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects()
+                       WHERE object_type = 'table' AND object_identity = 'public.big') THEN
+             RAISE EXCEPTION 'public.big is kept by guard';
+           END IF;
+         END $$;
+         ALTER EXTENSION plpgsql ADD FUNCTION public.keep_big();
+         CREATE EVENT TRIGGER keep_big ON sql_drop EXECUTE FUNCTION public.keep_big();",
+    );
+    let guard_only = user_objects(pg, &dst);
+    let e = restore(&env, pg, &bad, &dst, Some(2), CancellationToken::new())
+        .await
+        .expect_err("a damaged archive is refused");
+    println!("{e} (hint: {})", e.hint().unwrap_or(""));
+    let hint = e.hint().unwrap_or("").to_string();
+    // Everything but the refused table (and what belongs to it) was dropped.
+    let left = user_objects(pg, &dst);
+    assert!(left.contains("relation public.big"), "{left}");
+    assert!(
+        !left.contains("app.") && !left.contains("schema app") && !left.contains("large object"),
+        "everything else the restore created is dropped: {left}"
+    );
+    // The error says what was refused, why, and the command that finishes it.
+    assert!(
+        hint.contains("except what the target refused")
+            && hint.contains("public.big is kept by guard"),
+        "{hint}"
+    );
+    let (_, finish) = hint
+        .split_once("finish with: psql ")
+        .unwrap_or_else(|| panic!("no command to finish: {hint}"));
+    let sql = finish
+        .split_once(" -c '")
+        .map(|(_, rest)| rest.split_once('\'').unwrap().0.to_string())
+        .unwrap_or_else(|| panic!("no -c in {finish}"));
+    assert!(sql.contains("public.big"), "{sql}");
+    // Once what refused it is gone, the command named finishes the undo.
+    pg.psql(&dst, "DROP EVENT TRIGGER keep_big;");
+    pg.psql(&dst, &sql);
+    assert_eq!(user_objects(pg, &dst), guard_only);
+}

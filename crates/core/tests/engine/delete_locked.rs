@@ -2,9 +2,10 @@
 //! moto server (moto refuses to delete a locked version, judged by the real time, and answers
 //! HEAD with the version's retain-until date).
 //!
-//! - A copy still locked refuses the whole deletion before anything is deleted: the local
-//!   archive, the copy at the other destination and the catalog entries all stay, and the error
-//!   names the copy and "locked until <date>".
+//! - A copy still locked is kept, the others deleted (issue 63, item 8): the local archive and
+//!   the unlocked copy go, the locked copy stays at its destination and registered with the
+//!   backup, and the outcome names it with the date it is locked until; once that date has
+//!   passed, deleting everywhere again removes it and the backup.
 //! - A copy that was uploaded locked goes with every version even after the destination stopped
 //!   locking (`--object-lock off`): a plain delete there would only add a delete marker.
 
@@ -147,7 +148,7 @@ async fn two_backups(env: &Env, clock: &ManualClock, name: &str) -> (String, Str
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn deleting_everywhere_refuses_a_locked_copy_before_deleting_anything() {
+async fn deleting_everywhere_deletes_the_unlocked_copies_and_keeps_the_locked_one() {
     let pg = TestCluster::shared();
     let moto = moto().await;
     let clock = ManualClock::new(real_now());
@@ -171,9 +172,9 @@ async fn deleting_everywhere_refuses_a_locked_copy_before_deleting_anything() {
         .expect("the vault copy's lock is recorded");
     let until = offsite_core::catalog::parse_timestamp(&until).unwrap();
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    let said_until = format!("locked until {} UTC", until.format(&f).unwrap());
+    let said_until = format!("{} UTC", until.format(&f).unwrap());
 
-    let err = env
+    let done = env
         .engine
         .delete_backup_everywhere(DeleteBackupOptions {
             backup_id: id.clone(),
@@ -181,48 +182,39 @@ async fn deleting_everywhere_refuses_a_locked_copy_before_deleting_anything() {
             force: false,
         })
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), "conflict", "{err}");
-    let msg = err.message();
-    assert!(
-        msg.contains(&format!("its copy at vault is {said_until}")),
-        "{msg}"
-    );
-    assert!(msg.contains("Nothing was deleted"), "{msg}");
-    assert!(
-        !msg.contains("plain"),
-        "only the locked copy is named: {msg}"
-    );
-    assert!(
-        err.hint()
-            .unwrap_or_default()
-            .contains("delete it here only"),
-        "{err:?}"
-    );
-    // Nothing was deleted: the archive here, both copies and every catalog row stay.
-    assert!(Path::new(&path).is_file());
-    assert_eq!(versions(&plain, &key).await, plain_before);
+        .unwrap();
+    // The unlocked copy and the file here are deleted...
+    assert!(done.file_deleted, "{done:?}");
+    assert!(!Path::new(&path).exists());
+    let deleted: Vec<&str> = done
+        .copies_deleted
+        .iter()
+        .map(|c| c.destination.as_str())
+        .collect();
+    assert_eq!(deleted, ["plain"], "{done:?}");
+    assert!(versions(&plain, &key).await.is_empty());
+    assert!(versions(&plain, &format!("{key}.sha256")).await.is_empty());
+    // ...the locked one is kept, said with its date, and stays registered with the backup.
+    assert_eq!(done.copies_locked.len(), 1, "{done:?}");
+    assert_eq!(done.copies_locked[0].destination, "vault");
+    // Locations are inside the destination's prefix (`offsite/`).
+    let location = key.strip_prefix("offsite/").unwrap();
+    assert_eq!(done.copies_locked[0].location, location);
     assert_eq!(
-        versions(&plain, &format!("{key}.sha256")).await.len(),
-        1,
-        "the plain copy's .sha256"
+        done.copies_locked[0].note,
+        format!("locked until {said_until}")
     );
+    assert_eq!(done.copies_kept, ["vault"], "{done:?}");
+    assert!(!done.removed_from_catalog, "{done:?}");
     assert_eq!(versions(&vault, &key).await, vault_before);
     assert!(env.engine.backup_record(&id).await.is_ok());
-    assert_eq!(env.engine.catalog().copies(&id).await.unwrap().len(), 3);
-
-    // Here only (without everywhere) is still allowed: the file goes, both copies stay.
-    let done = env
-        .engine
-        .delete_backup_everywhere(DeleteBackupOptions {
-            backup_id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert!(done.file_deleted && !done.removed_from_catalog, "{done:?}");
-    assert_eq!(versions(&vault, &key).await, vault_before);
-    assert_eq!(versions(&plain, &key).await, plain_before);
+    let copies = env.engine.catalog().copies(&id).await.unwrap();
+    let at: Vec<&str> = copies
+        .iter()
+        .filter(|c| c.destination != offsite_core::catalog::LOCAL_DESTINATION)
+        .map(|c| c.location.as_str())
+        .collect();
+    assert_eq!(at, [location], "only the locked copy stays registered");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -237,8 +229,8 @@ async fn a_copy_uploaded_locked_goes_with_every_version_after_the_lock_is_turned
     let key = key_of("lockoff", &path);
     let vault = bucket(&moto, LOCKED);
     assert_eq!(versions(&vault, &key).await.len(), 1);
-    // Before the recorded date (by the engine's clock): refused, nothing deleted.
-    let err = env
+    // Before the recorded date (by the engine's clock): the vault copy is kept, said locked.
+    let kept = env
         .engine
         .delete_backup_everywhere(DeleteBackupOptions {
             backup_id: id.clone(),
@@ -246,12 +238,11 @@ async fn a_copy_uploaded_locked_goes_with_every_version_after_the_lock_is_turned
             force: false,
         })
         .await
-        .unwrap_err();
-    assert!(
-        err.message().contains("its copy at vault is locked until "),
-        "{err}"
-    );
-    assert!(Path::new(&path).is_file());
+        .unwrap();
+    assert_eq!(kept.copies_locked.len(), 1, "{kept:?}");
+    assert_eq!(kept.copies_locked[0].destination, "vault");
+    assert!(kept.file_deleted && !kept.removed_from_catalog, "{kept:?}");
+    assert_eq!(versions(&vault, &key).await.len(), 1);
 
     // After the date, and the destination no longer locks new copies.
     clock.advance(time::Duration::days(3));
@@ -275,14 +266,17 @@ async fn a_copy_uploaded_locked_goes_with_every_version_after_the_lock_is_turned
         })
         .await
         .unwrap();
-    assert!(done.removed_from_catalog && done.file_deleted, "{done:?}");
+    assert!(
+        done.removed_from_catalog && done.copies_locked.is_empty(),
+        "{done:?}"
+    );
     let mut at: Vec<_> = done
         .copies_deleted
         .iter()
         .map(|c| c.destination.as_str())
         .collect();
     at.sort();
-    assert_eq!(at, ["plain", "vault"]);
+    assert_eq!(at, ["vault"], "the plain copy went the first time");
     // Every version is gone (not hidden behind a delete marker), and the .sha256's too.
     assert!(
         versions(&vault, &key).await.is_empty(),

@@ -457,6 +457,12 @@ impl Ended {
             Ended::Undone => "the restore ran as pg_restore -j (not one transaction); what it had \
                  created in the target was dropped again, so the target is as it was before"
                 .to_string(),
+            Ended::NotUndone(u) if u.kind() == ErrorKind::Conflict => format!(
+                "the restore ran as pg_restore -j (not one transaction); what it had created in \
+                 the target was dropped again except what the target refused: {}; {}",
+                u.message(),
+                u.hint().unwrap_or_default()
+            ),
             Ended::NotUndone(u) => format!(
                 "the restore ran as pg_restore -j (not one transaction) and dropping what it had \
                  created failed too ({}), so the target is partly restored: drop and create the \

@@ -16,6 +16,11 @@
 //! The restore's own sessions (pg_restore's workers, named by `application_name`) are ended
 //! first, so that a server still building an index for a killed worker does not hold the drops.
 //!
+//! A drop the target refuses (someone else's object depending on one the restore made, an event
+//! trigger, a lock held past a minute) does not fail the undo whole (issue 63, item 8): each drop
+//! runs behind a savepoint, everything else is dropped and committed, and the error names each
+//! refused drop with why, and the one command that finishes it.
+//!
 //! Restoring into a database of its own and renaming it at the end was the other way: it needs
 //! the right to create databases, to rename the target (which nobody may be connected to) and
 //! loses the target database's own settings, owner and grants. A hosted project (Supabase) allows
@@ -112,16 +117,97 @@ pub(super) async fn undo(
             _ => {}
         }
     }
+    let left = drop_all_it_can(&mut conn, spec, &statements).await?;
+    let _ = conn.close().await;
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(blocked(spec, statements.len(), &left))
+}
+
+/// Run every statement in one transaction, each behind a savepoint: a statement the target
+/// refuses (a dependent object of someone else's, an event trigger, a lock held too long) is
+/// rolled back alone and the others still run — then the refused ones once more (what blocked
+/// one may have gone with a later one). Returns those still refused, with why.
+async fn drop_all_it_can(
+    conn: &mut sqlx::PgConnection,
+    spec: &ConnSpec,
+    statements: &[String],
+) -> Result<Vec<(String, String)>> {
     let mut tx = conn.begin().await.map_err(|e| spec.map_sqlx(e))?;
-    for sql in &statements {
-        sqlx::query(sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| spec.map_sqlx(e))?;
+    // A drop waiting on another session's lock is said, not waited on for ever.
+    sqlx::query("SET LOCAL lock_timeout = '60s'")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    let mut pending: Vec<String> = statements.to_vec();
+    let mut left = Vec::new();
+    for _round in 0..2 {
+        left.clear();
+        for sql in &pending {
+            sqlx::query("SAVEPOINT offsite_undo")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| spec.map_sqlx(e))?;
+            match sqlx::query(sql).execute(&mut *tx).await {
+                Ok(_) => {}
+                Err(e) => {
+                    let why = spec.map_sqlx(e).message().to_string();
+                    sqlx::query("ROLLBACK TO SAVEPOINT offsite_undo")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| spec.map_sqlx(e))?;
+                    left.push((sql.clone(), why));
+                }
+            }
+            sqlx::query("RELEASE SAVEPOINT offsite_undo")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| spec.map_sqlx(e))?;
+        }
+        if left.is_empty() || left.len() == pending.len() {
+            break;
+        }
+        pending = left.iter().map(|(s, _)| s.clone()).collect();
     }
     tx.commit().await.map_err(|e| spec.map_sqlx(e))?;
-    let _ = conn.close().await;
-    Ok(())
+    Ok(left)
+}
+
+/// The error of an undo that dropped all it could but `left`: each statement and why it was
+/// refused, and the one command that finishes it once what blocks it is gone.
+fn blocked(spec: &ConnSpec, all: usize, left: &[(String, String)]) -> Error {
+    let list: Vec<String> = left
+        .iter()
+        .map(|(sql, why)| format!("`{}` ({why})", sql.trim_end_matches(';')))
+        .collect();
+    let sql: Vec<&str> = left.iter().map(|(s, _)| s.as_str()).collect();
+    Error::new(
+        crate::error::ErrorKind::Conflict,
+        format!(
+            "{} of the {all} drops were done; the target refused {}: {}",
+            all - left.len(),
+            left.len(),
+            list.join("; ")
+        ),
+    )
+    .with_hint(format!(
+        "once what refused it is gone, finish with: psql {} -c {}",
+        shell_word(&spec.to_url()),
+        shell_word(&sql.join(" "))
+    ))
+}
+
+/// `s` as one word of a shell command (single-quoted when it needs it).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// End the sessions named `name` (a killed pg_restore's server sessions, which may still be

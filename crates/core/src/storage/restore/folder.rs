@@ -48,7 +48,7 @@ fn folders_of<'a>(keys: impl Iterator<Item = &'a str>) -> HashSet<String> {
 }
 
 /// Per item: (bucket folder name, segments inside it, encoded).
-fn places(sel: &Selected) -> Vec<(Vec<String>, bool)> {
+pub(super) fn places(sel: &Selected) -> Vec<(Vec<String>, bool)> {
     let mut dirs: Vec<HashSet<String>> = Vec::new();
     for bi in 0..sel.buckets.len() {
         dirs.push(folders_of(
@@ -65,20 +65,20 @@ fn places(sel: &Selected) -> Vec<(Vec<String>, bool)> {
 }
 
 /// `dir/<bucket>/<segments>`.
-fn path_of(dir: &Path, bucket: &str, segs: &[String]) -> PathBuf {
+pub(super) fn path_of(dir: &Path, bucket: &str, segs: &[String]) -> PathBuf {
     let mut p = dir.join(bucket);
     p.extend(segs);
     p
 }
 
 /// What is at `path` (never following a symlink), and why it cannot be written when it cannot.
-enum Existing {
+pub(super) enum Existing {
     Missing,
     File(u64),
     Blocked(String),
 }
 
-fn existing(dir: &Path, bucket: &str, segs: &[String]) -> Existing {
+pub(super) fn existing(dir: &Path, bucket: &str, segs: &[String]) -> Existing {
     // Every folder on the way must be a real folder (or missing).
     let mut p = dir.join(bucket);
     for (i, seg) in std::iter::once(None)

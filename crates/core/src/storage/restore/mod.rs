@@ -16,6 +16,7 @@
 //! fails the plan, before anything is written.
 
 mod folder;
+pub mod journal;
 pub(crate) mod source;
 mod store;
 #[cfg(test)]
@@ -77,6 +78,9 @@ pub struct StorageRestoreOptions {
     pub temp_dir: Option<PathBuf>,
     /// How remote calls are retried.
     pub retry: RetryPolicy,
+    /// Where the restore records what it is about to write, before its first write (a job's
+    /// journal: the next start undoes what a killed restore wrote).
+    pub journal: Option<journal::StorageJournal>,
 }
 
 impl Default for StorageRestoreOptions {
@@ -90,6 +94,7 @@ impl Default for StorageRestoreOptions {
             memory_limit: 8 << 20,
             temp_dir: None,
             retry: RetryPolicy::default(),
+            journal: None,
         }
     }
 }
@@ -295,6 +300,9 @@ pub async fn restore_storage(
             "the storage restore cannot run: {}",
             prepared.plan.blockers.join("; ")
         )));
+    }
+    if let Some(j) = &opts.journal {
+        j.0.writing(journal::note_of(&prepared, target)).await?;
     }
     reporter.phase(Phase::Restoring, Some(prepared.plan.upload_bytes));
     let mut report = match target {

@@ -382,6 +382,9 @@ pub(super) async fn execute(
     }
 
     // Mirror mode, after everything was uploaded.
+    if let (false, Some(j)) = (deletions.is_empty(), &opts.journal) {
+        j.0.deleting().await?;
+    }
     // Owned items: a closure over borrowed ones makes the job's future lose `Send`.
     let deleted: Vec<(usize, u64, Result<()>)> = futures::stream::iter(deletions.clone())
         .map(|(bi, key, size)| {

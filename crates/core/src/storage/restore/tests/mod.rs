@@ -3,6 +3,7 @@
 
 mod folder;
 mod hostile;
+mod journal;
 mod store;
 
 use super::*;
