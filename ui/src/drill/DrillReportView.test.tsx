@@ -32,7 +32,7 @@ describe("DrillReportView", () => {
     const facts = screen.getByTestId("drill-report-facts");
     expect(facts).not.toHaveTextContent(/private socket|RTO|Debian|pg_restore|SHA-256/);
     expect(screen.getByTestId("drill-report-target")).toHaveTextContent(
-      "A throwaway cluster on this computer (PostgreSQL 15.18), removed afterwards",
+      "A throwaway server on this computer (PostgreSQL 15.18), removed afterwards",
     );
     expect(facts).toHaveTextContent("Backup made fromPostgreSQL 15.18");
     const technical = screen.getByTestId("drill-report-technical");

@@ -163,8 +163,19 @@ describe("PitrCard", () => {
       pitr_capture_now: () => ({ segments: 1, commits: 12, dropped: null, new_base_why: null, started: null }),
     });
     fireEvent.click(await screen.findByTestId("pitr-capture-now"));
-    expect((await screen.findByTestId("pitr-said")).textContent).toContain("Read 12 transactions into 1 change file");
+    expect((await screen.findByTestId("pitr-said")).textContent).toBe("Captured 12 transactions made since the last capture.");
     expect(calls).toContain("pitr_capture_now");
+  });
+
+  it("Capture now with nothing new says so, not 'Read 0 transactions into 0 change files' (issue 64 item 4)", async () => {
+    setup({
+      pitr_status: () => on(),
+      pitr_capture_now: () => ({ segments: 0, commits: 0, dropped: null, new_base_why: null, started: null }),
+    });
+    fireEvent.click(await screen.findByTestId("pitr-capture-now"));
+    const said = (await screen.findByTestId("pitr-said")).textContent ?? "";
+    expect(said).toBe("Up to date: nothing changed since the last capture.");
+    expect(said).not.toMatch(/\b0 |change file/);
   });
 
   it("Turn off asks first, saying the windows stay restorable", async () => {

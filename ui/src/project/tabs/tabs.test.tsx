@@ -129,8 +129,8 @@ describe("the project page's tabs", () => {
     expect(rows).toHaveLength(3);
     expect(screen.getAllByTestId("backups-day")).toHaveLength(2);
     // The removal forecast is its own query: it may arrive after the rows.
-    await waitFor(() => expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune"));
-    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "removed at the next prune (if the schedule runs on time)");
+    await waitFor(() => expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("goes at next clean-up"));
+    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "removed at the next clean-up (if the schedule runs on time)");
     await waitFor(() => expect(within(rows[1]!).getByTestId("backup-proven")).toBeInTheDocument());
     expect(within(rows[0]!).queryByTestId("backup-proven")).toBeNull();
     expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Damaged");
@@ -140,7 +140,7 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("backup-detail-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", backup(0).path);
     expect(screen.getByTestId("backup-detail-path-copy")).toBeInTheDocument();
     expect(screen.getByTestId("backup-detail-sha256")).toHaveTextContent("ab".repeat(32));
-    expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
+    expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next clean-up.");
   });
 
   it("Backups: a safety backup is listed under the timeline with its origin, date, size, encryption and file, and no restore", async () => {
@@ -227,7 +227,7 @@ describe("the project page's tabs", () => {
     expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "kept: last 1, newest successful (if the schedule runs on time)");
     expect(within(rows[1]!).getByTestId("backup-removal")).toHaveTextContent(/^daily · until 2026-12-0[12]$/);
     expect(within(rows[2]!).getByTestId("backup-removal")).toHaveTextContent("no retention rules");
-    expect(within(rows[3]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune");
+    expect(within(rows[3]!).getByTestId("backup-removal")).toHaveTextContent("goes at next clean-up");
     // The newest good backup is selected: its origin and the retention reasons in the side panel.
     expect(await screen.findByTestId("backup-detail-origin")).toHaveTextContent("Made by the backup server and downloaded.");
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: kept: last 1, newest successful.");
