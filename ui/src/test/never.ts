@@ -6,7 +6,7 @@ export const NEVER: [RegExp, string][] = [
   [/\boutbox\b/i, "notifications waiting to be sent"],
   [/pg_restore -j/i, "restored in parallel"],
   [/archive format/i, "archive file version, or say what the file is"],
-  [/\bbytes\b/i, "a size in KiB, MiB, GiB (formatBytes)"],
+  [/\bbytes\b/i, "a size in KB, MB, GB (formatBytes)"],
   [/\bintact\b/i, "verified"],
   [/\bcorrupt(ed)?\b/i, "damaged"],
   [/\bagents?\b/i, "backup server"],
@@ -35,6 +35,7 @@ export const NEVER_ON_SCREEN: [RegExp, string][] = [
   [/superuser/i, "administrator rights"],
   [/landlock/i, "confined by the operating system"],
   [/pg_dumpall/i, "a whole-server dump"],
+  [/\b(KiB|MiB|GiB|TiB)\b/, "KB, MB, GB, as the glossary writes sizes (formatBytes)"],
 ];
 
 /**

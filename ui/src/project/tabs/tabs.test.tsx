@@ -157,7 +157,7 @@ describe("the project page's tabs", () => {
     // The time in the one format, no raw instant on hover (issue 44).
     expect(within(row).getByTestId("safety-backup-date")).toHaveTextContent(dayAndTime("2026-11-24T09:15:00Z"));
     expect(within(row).getByTestId("safety-backup-date")).not.toHaveAttribute("title");
-    expect(row).toHaveTextContent("3.0 MiB");
+    expect(row).toHaveTextContent("3.0 MB");
     expect(within(row).getByTestId("safety-backup-encrypted")).toHaveTextContent("encrypted");
     expect(within(row).getByTestId("safety-backup-path")).toHaveTextContent(path);
     expect(within(row).queryByRole("button")).toBeNull();
@@ -292,10 +292,10 @@ describe("the project page's tabs", () => {
     expect(rows[1]!.querySelector(".tl-row")).not.toHaveClass("tl-row-suspicious");
     expect(within(rows[1]!).getByTestId("backup-pinned")).toHaveTextContent("Pinned");
     const summary = await screen.findByTestId("backup-stats-summary");
-    expect(summary).toHaveTextContent("3.0 MiB in all (2 database backups)");
-    expect(summary).toHaveTextContent("+1.0 MiB a week");
+    expect(summary).toHaveTextContent("3.0 MB in all (2 database backups)");
+    expect(summary).toHaveTextContent("+1.0 MB a week");
     expect(summary).toHaveTextContent("1 suspicious, 1 pinned");
-    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("this computer: 2 backups, 3.0 MiB · nas: 1 copy, 1.0 KiB");
+    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("this computer: 2 backups, 3.0 MB · nas: 1 copy, 1.0 KB");
     fireEvent.click(rows[0]!.querySelector(".tl-row")!);
     expect(await screen.findByTestId("backup-detail-suspicious")).toHaveTextContent(reason);
     fireEvent.click(rows[1]!.querySelector(".tl-row")!);
