@@ -67,7 +67,7 @@ pub fn tray_notice() -> NotificationText {
     }
 }
 
-/// "12.3 MiB", "512 B": the one convention of every front end (`offsite_core::units`).
+/// "12.3 MB", "512 B": the one convention of every front end (`offsite_core::units`).
 pub fn human_size(bytes: u64) -> String {
     offsite_core::units::format_bytes(bytes)
 }
@@ -411,7 +411,7 @@ mod tests {
         };
         let text = || NotificationText {
             title: "shop backed up".into(),
-            body: "1.0 MiB in 3 s".into(),
+            body: "1.0 MB in 3 s".into(),
             project: Some("shop".into()),
         };
         let h = assess(&f);
@@ -421,7 +421,7 @@ mod tests {
         assert_eq!(
             t.body,
             format!(
-                "1.0 MiB in 3 s\n{} · next: {} {}",
+                "1.0 MB in 3 s\n{} · next: {} {}",
                 h.checklist.line,
                 first.why,
                 first.fix_label.as_deref().unwrap()
@@ -442,7 +442,7 @@ mod tests {
         // No health (the project is gone): the text as it was.
         let mut t = text();
         with_next_step(&mut t, None);
-        assert_eq!(t.body, "1.0 MiB in 3 s");
+        assert_eq!(t.body, "1.0 MB in 3 s");
     }
 
     use super::*;
@@ -585,7 +585,7 @@ mod tests {
         assert_eq!(text.title, "Backup of shop finished");
         assert_eq!(
             text.body,
-            "11.8 MiB in 3 min 5 s · shop_20240501_100000_database.tar.gz"
+            "11.8 MB in 3 min 5 s · shop_20240501_100000_database.tar.gz"
         );
         assert_eq!(text.project.as_deref(), Some("shop"));
     }
@@ -605,7 +605,7 @@ mod tests {
         let text = job_text(&d);
         assert_eq!(
             text.body,
-            "1.9 MiB added to the new project legacy in 3 min 5 s"
+            "1.9 MB added to the new project legacy in 3 min 5 s"
         );
         assert_eq!(text.project.as_deref(), Some("legacy"));
     }
@@ -679,7 +679,7 @@ mod tests {
             text.title,
             "Verification of shop.tar.gz: the archive is intact"
         );
-        assert_eq!(text.body, "2.3 GiB checked in 3 min 5 s");
+        assert_eq!(text.body, "2.3 GB checked in 3 min 5 s");
         assert_eq!(text.project, None);
 
         report.ok = false;
@@ -704,9 +704,9 @@ mod tests {
     fn sizes_and_durations_read_well() {
         assert_eq!(human_size(0), "0 B");
         assert_eq!(human_size(1023), "1023 B");
-        assert_eq!(human_size(1024), "1.0 KiB");
-        assert_eq!(human_size(1_572_864), "1.5 MiB");
-        assert_eq!(human_size(2_147_483_648), "2.0 GiB");
+        assert_eq!(human_size(1024), "1.0 KB");
+        assert_eq!(human_size(1_572_864), "1.5 MB");
+        assert_eq!(human_size(2_147_483_648), "2.0 GB");
         assert_eq!(human_duration(Duration::from_millis(300)), "under 1 s");
         assert_eq!(human_duration(Duration::from_secs(42)), "42 s");
         assert_eq!(human_duration(Duration::from_secs(120)), "2 min");

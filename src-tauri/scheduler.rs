@@ -67,7 +67,7 @@ pub struct RunFacts {
     pub duration: Option<Duration>,
 }
 
-/// `+1.2 MiB` / `−300.0 KiB` / `same size`.
+/// `+1.2 MB` / `−300.0 KB` / `same size`.
 pub fn size_change(size: u64, previous: u64) -> String {
     match size.cmp(&previous) {
         std::cmp::Ordering::Equal => "same size as the last backup".into(),
@@ -396,7 +396,7 @@ mod tests {
             date!(2026 - 11 - 22),
         );
         assert_eq!(t.title, "shop: scheduled backup done");
-        assert_eq!(t.body, "11.7 MiB · in 4 s · +1.1 MiB since the last backup");
+        assert_eq!(t.body, "11.7 MB · in 4 s · +1.1 MB since the last backup");
         assert_eq!(t.project.as_deref(), Some("shop"));
     }
 

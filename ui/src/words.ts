@@ -38,7 +38,7 @@ export const JOB_KIND_WORDS: Record<JobKind, string> = {
   verify: "Verify",
   restore: "Restore",
   import: "Import",
-  prune: "Prune",
+  prune: "Remove old backups",
   pull: "Pull",
   sync: "Copy to destinations",
   fetch_copy: "Fetch a copy",

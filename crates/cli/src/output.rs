@@ -813,7 +813,7 @@ mod progress_bar_tests {
         }
     }
 
-    /// Issue 42: the bar started full at "0 B/0 B" and showed "4.0 MiB/1 B".
+    /// Issue 42: the bar started full at "0 B/0 B" and showed "4.0 MB/1 B".
     #[test]
     fn a_total_not_known_yet_is_unknown_never_smaller_than_what_is_done() {
         let p = ProgressBar::new("restore");

@@ -313,7 +313,7 @@ fn restore_at_each_instant_gives_that_instants_tables() {
         pass["dropped"]
             .as_str()
             .unwrap_or_default()
-            .contains("over the limit of 1.0 KiB"),
+            .contains("over the limit of 1.0 KB"),
         "{pass}"
     );
     assert_eq!(
@@ -674,7 +674,7 @@ fn a_lost_slot_alerts_once() {
     assert_eq!(got[0]["severity"], "failure", "{}", got[0]);
     let summary = got[0]["summary"].as_str().unwrap();
     assert!(
-        summary.contains("shop") && summary.contains("over the limit of 1.0 KiB"),
+        summary.contains("shop") && summary.contains("over the limit of 1.0 KB"),
         "{summary}"
     );
     // Nothing more on the next pass (the chain ended with the alert).

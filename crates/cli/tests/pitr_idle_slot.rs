@@ -30,7 +30,7 @@ fn retained(pg: &TestCluster) -> i64 {
     .unwrap()
 }
 
-/// Writes (about 4 MiB of WAL each) until the slot holds at least `at_least`; what it holds.
+/// Writes (about 4 MB of WAL each) until the slot holds at least `at_least`; what it holds.
 fn grow_to(pg: &TestCluster, db: &str, at_least: i64) -> i64 {
     for _ in 0..100 {
         let held = retained(pg);
@@ -77,7 +77,7 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
             d,
             &pg,
             &env,
-            &["pitr", "enable", "shop", "--max-retained", "48MiB"],
+            &["pitr", "enable", "shop", "--max-retained", "48MB"],
         ),
         "pitr enable",
     );
@@ -85,7 +85,7 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
     let h = health(d, &pg, &env);
     assert!(!h["problems"].to_string().contains("slot_filling"), "{h}");
 
-    // Past half of it (24 MiB), under the limit: At risk, first, the size in words.
+    // Past half of it (24 MB), under the limit: At risk, first, the size in words.
     let held = grow_to(&pg, db, 26 * MIB);
     assert!(held < 44 * MIB, "the writes overshot: {held}");
     let h = health(d, &pg, &env);
@@ -95,7 +95,7 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
     assert_eq!(first["fix"], "capture_now", "{h}");
     let reason = first["reason"].as_str().unwrap();
     assert!(
-        reason.contains("MiB held on the server for point-in-time capture, limit 48.0 MiB")
+        reason.contains("MB held on the server for point-in-time capture, limit 48.0 MB")
             && reason.contains("Start the capture, or turn it off")
             && !reason.contains("bytes"),
         "{reason}"
@@ -112,7 +112,7 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
     );
     let said = text(&ok(run(d, &pg, &["pitr", "status", "shop"]), "pitr status"));
     assert!(
-        said.contains("MiB held on the server, limit 48.0 MiB (no capture is reading it")
+        said.contains("MB held on the server, limit 48.0 MB (no capture is reading it")
             && !said.contains("bytes"),
         "{said}"
     );
@@ -130,7 +130,7 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
     let reason = first["reason"].as_str().unwrap();
     assert!(
         reason.contains("point-in-time capture ended: its slot held")
-            && reason.contains("MiB of WAL on the server, over the limit of 48.0 MiB")
+            && reason.contains("MB of WAL on the server, over the limit of 48.0 MB")
             && reason.contains("dropped to protect the server's disk"),
         "{reason}"
     );
@@ -141,7 +141,7 @@ fn an_idle_slot_is_watched_by_the_status_and_dropped_past_its_limit() {
         got[0]["summary"]
             .as_str()
             .unwrap()
-            .contains("over the limit of 48.0 MiB"),
+            .contains("over the limit of 48.0 MB"),
         "{}",
         got[0]
     );

@@ -432,7 +432,7 @@ fn physical_restore_at_each_instant_gives_that_instants_tables() {
         pass["dropped"]
             .as_str()
             .unwrap_or_default()
-            .contains("over the limit of 1.0 KiB"),
+            .contains("over the limit of 1.0 KB"),
         "{pass}"
     );
     assert_eq!(

@@ -742,7 +742,7 @@ fn a_failing_tenant_names_the_done_and_leaves_them_registered() {
         .unwrap_or_default()
         .to_string();
     assert!(
-        err.starts_with("1 of 3 tenant(s) failed — tenant orgs=2 failed: "),
+        err.starts_with("1 of 3 tenants failed — tenant orgs=2 failed: "),
         "{err}"
     );
     assert!(

@@ -1,22 +1,24 @@
 //! Sizes as people read them, one convention everywhere Offsite shows one (the command line, the
 //! desktop's notifications, the window — `ui/src/components/format.ts` follows the same rule and
-//! the same test vectors): IEC units (powers of 1024), whole bytes below 1 KiB, one decimal
-//! above: `0 B`, `1023 B`, `1.0 KiB`, `1.5 MiB`, `2.0 GiB`.
+//! the same test vectors): powers of 1024 written KB, MB, GB as the glossary (docs/glossary.md)
+//! and most people's file managers write them (issue 64: the app said KiB/MiB), whole bytes
+//! below 1 KB, one decimal above: `0 B`, `1023 B`, `1.0 KB`, `1.5 MB`, `2.0 GB`. Sizes typed in
+//! (`--max-retained 48MB`) read MB and MiB alike.
 
-const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
 
 /// Largest `globals.sql` or `config/…` member read from an archive, and the largest roles and
 /// globals part gathered from a plain SQL file (each is a few KB in practice).
 pub const MAX_SMALL_DOC: u64 = 64 << 20;
 
-/// `1536` → `1.5 KiB` (see the module's description).
+/// `1536` → `1.5 KB` (see the module's description).
 pub fn format_bytes(bytes: u64) -> String {
     if bytes < 1024 {
         return format!("{bytes} B");
     }
     let mut value = bytes as f64 / 1024.0;
     let mut unit = 0;
-    // 1023.96 KiB would round to "1024.0 KiB": that is 1.0 MiB.
+    // 1023.96 KB would round to "1024.0 KB": that is 1.0 MB.
     while value >= 1023.95 && unit + 1 < UNITS.len() {
         value /= 1024.0;
         unit += 1;
@@ -76,13 +78,13 @@ mod tests {
             (0u64, "0 B"),
             (1, "1 B"),
             (1023, "1023 B"),
-            (1024, "1.0 KiB"),
-            (1536, "1.5 KiB"),
-            (1_048_575, "1.0 MiB"),
-            (1_572_864, "1.5 MiB"),
-            (44_040_192, "42.0 MiB"),
-            (2_147_483_648, "2.0 GiB"),
-            (3_298_534_883_328, "3.0 TiB"),
+            (1024, "1.0 KB"),
+            (1536, "1.5 KB"),
+            (1_048_575, "1.0 MB"),
+            (1_572_864, "1.5 MB"),
+            (44_040_192, "42.0 MB"),
+            (2_147_483_648, "2.0 GB"),
+            (3_298_534_883_328, "3.0 TB"),
         ] {
             assert_eq!(format_bytes(bytes), text, "{bytes}");
         }

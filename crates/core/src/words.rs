@@ -57,8 +57,34 @@ pub fn shorten(s: &str) -> String {
     }
 }
 
+/// An RFC 3339 time as a sentence the app shows says it: to the second, in UTC, without the
+/// `T`, fraction or offset ("2026-11-28T06:31:23.443668Z" → "2026-11-28 06:31:23 UTC"; the app
+/// writes it in this computer's zone, in its one date format). Anything else as it is.
+pub fn readable_utc(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|d| {
+            d.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_time_in_a_sentence_is_read_to_the_second_in_utc() {
+        assert_eq!(
+            readable_utc("2026-11-28T06:31:23.443668Z"),
+            "2026-11-28 06:31:23 UTC"
+        );
+        assert_eq!(
+            readable_utc("2026-11-28T07:31:23+01:00"),
+            "2026-11-28 06:31:23 UTC"
+        );
+        assert_eq!(readable_utc("yesterday"), "yesterday");
+    }
+
     use super::*;
 
     #[test]

@@ -336,6 +336,10 @@ describe("a point in time in the app", () => {
     // In the app's date format (TZ=UTC here), without ids, fractions or log positions (issue 64 item 3).
     assert.ok(atText.includes(shown), `the check names ${second}: ${atText}`);
     assert.doesNotMatch(atText, /[0-9a-f]{8}-[0-9a-f]{4}-|LSN|\d{2}:\d{2}:\d{2}\.\d|T\d{2}:\d{2}/, atText);
+    // The engine's whole line (the base's id, the log position) is kept under the check's Details (issue 64 item 4).
+    const atDetails = await atCheck.$('[data-testid="drill-check-detail"]');
+    assert.ok(await atDetails.isExisting(), "the check's Details");
+    assert.match(await atDetails.getProperty("textContent"), /LSN/);
     assert.equal(states(app.dataDir).length, 0, "the drill's state removed");
   });
 

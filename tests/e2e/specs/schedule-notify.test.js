@@ -85,7 +85,7 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
     );
     recordMetric("scheduled_notification_after_restart_ms", Date.now() - restarted);
     assert.equal(note.summary, "nightly: scheduled backup done");
-    assert.match(note.body, /^[\d.]+ (B|KiB|MiB) · in (under 1 s|[\d.]+ ?\w+)/);
+    assert.match(note.body, /^[\d.]+ (B|KB|MB) · in (under 1 s|[\d.]+ ?\w+)/);
 
     const backups = JSON.parse(offsite("--json", "backups", "nightly")).backups;
     assert.ok(backups.length >= 1, JSON.stringify(backups));

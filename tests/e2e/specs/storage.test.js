@@ -101,7 +101,7 @@ describe("storage & configuration on the project page", () => {
     }
     // Bucket, objects, size, readable.
     assert.deepEqual(byName, {
-      avatars: ["avatars", "3", "3.0 KiB", "yes"],
+      avatars: ["avatars", "3", "3.0 KB", "yes"],
       docs: ["docs", "1", "5 B", "yes"],
     });
     await $("components-test-report").scrollIntoView();
@@ -178,14 +178,14 @@ describe("storage & configuration on the project page", () => {
     await $("wizard-next").click();
     await $("wizard-plan-storage").waitForDisplayed();
     assert.equal(await $("wizard-will-create").isExisting(), false, "no database section");
-    assert.match(await $("wizard-storage-summary").getText(), /^4 objects to write \(3\.0 KiB\), 0 overwritten, 0 identical skipped/);
+    assert.match(await $("wizard-storage-summary").getText(), /^4 objects to write \(3\.0 KB\), 0 overwritten, 0 identical skipped/);
     const planned = {};
     for (const row of await app.browser.$$(byTestId("wizard-storage-bucket"))) {
       const cells = [];
       for (const td of await row.$$("td")) cells.push((await td.getText()).trim());
       planned[await row.getAttribute("data-bucket")] = cells.slice(1, 3);
     }
-    assert.deepEqual(planned, { avatars: ["3", "3 (3.0 KiB)"], docs: ["1", "1 (5 B)"] });
+    assert.deepEqual(planned, { avatars: ["3", "3 (3.0 KB)"], docs: ["1", "1 (5 B)"] });
     await $("wizard-plan-storage").scrollIntoView();
     await app.screenshot("04-storage-restore-planned");
 
@@ -194,7 +194,7 @@ describe("storage & configuration on the project page", () => {
     await until(app.browser, "restore finished", async () => $("wizard-result").isExisting(), { timeoutMs: 60_000 });
     const result = await $("wizard-result");
     if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
-    assert.match(await $("wizard-report-storage-summary").getText(), /^4 objects written \(3\.0 KiB\), 0 identical skipped/);
+    assert.match(await $("wizard-report-storage-summary").getText(), /^4 objects written \(3\.0 KB\), 0 identical skipped/);
     const want = {
       "avatars/u1.png": "x".repeat(2048),
       "avatars/u2.png": "y".repeat(1024),
@@ -266,7 +266,7 @@ describe("storage & configuration on the project page", () => {
     assert.match(await $("wizard-plan-storage").getText(), /Storage/);
     assert.match(
       await $("wizard-storage-summary").getText(),
-      /^1 object to write \(1\.0 KiB\), 1 overwritten, 3 identical skipped, 1 deleted \(17 B\)/,
+      /^1 object to write \(1\.0 KB\), 1 overwritten, 3 identical skipped, 1 deleted \(17 B\)/,
     );
     // Two typed consents: the database's name (it is not empty) and the word for a mirror.
     assert.equal(await $("wizard-restore").isEnabled(), false);
@@ -289,7 +289,7 @@ describe("storage & configuration on the project page", () => {
     assert.equal(await notes[0].getAttribute("data-actual"), "2");
     assert.match(
       await $("wizard-report-storage-summary").getText(),
-      /^1 object written \(1\.0 KiB\), 3 identical skipped, 1 deleted \(17 B\)/,
+      /^1 object written \(1\.0 KB\), 3 identical skipped, 1 deleted \(17 B\)/,
     );
     const buckets = [];
     for (const row of await app.browser.$$(byTestId("wizard-report-bucket"))) buckets.push(await row.getAttribute("data-bucket"));

@@ -29,7 +29,7 @@ describe("browse: tables", () => {
     const onOpen = vi.fn();
     render(<TableList tables={tables} selected={null} onOpen={onOpen} />);
     const orders = screen.getAllByTestId("browse-table").find((b) => b.getAttribute("data-table") === "public.orders")!;
-    expect(orders.parentElement).toHaveTextContent("5,000 rows · 2.0 KiB");
+    expect(orders.parentElement).toHaveTextContent("5,000 rows · 2.0 KB");
     expect(screen.getAllByTestId("browse-table-facts")[1]).toHaveTextContent("not readable here");
     fireEvent.click(orders);
     expect(onOpen).toHaveBeenCalledWith("public", "orders");

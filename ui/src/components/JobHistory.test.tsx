@@ -1,5 +1,5 @@
 // The Activity table's size column says one number per backup across screens (issue 44,
-// screens-light-08: "74.6 KiB" under "Bytes" for a backup the Backups list shows as 40.5 KiB, and
+// screens-light-08: "74.6 KB" under "Bytes" for a backup the Backups list shows as 40.5 KB, and
 // "0 B" for a copy that had nothing new to send).
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
@@ -38,7 +38,7 @@ describe("the jobs table's size column", () => {
     expect(screen.getByRole("columnheader", { name: "Size" })).toBeInTheDocument();
     expect(screen.queryByRole("columnheader", { name: "Bytes" })).not.toBeInTheDocument();
     const sizes = screen.getAllByTestId("job-history-row-size").map((c) => c.textContent);
-    expect(sizes).toEqual(["40.5 KiB", "already there", "40.5 KiB", "2.0 KiB"]);
+    expect(sizes).toEqual(["40.5 KB", "already there", "40.5 KB", "2.0 KB"]);
   });
 });
 

@@ -21,8 +21,8 @@ function duration(job: JobRecord): string {
 }
 
 /**
- * A job's size column: one number per backup across screens (issue 44: Activity said 74.6 KiB
- * read for a backup the Backups list shows as 40.5 KiB). A job that made or checked a backup shows
+ * A job's size column: one number per backup across screens (issue 44: Activity said 74.6 KB
+ * read for a backup the Backups list shows as 40.5 KB). A job that made or checked a backup shows
  * that backup's size as the Backups list does (compressed); a copy that had nothing new to send
  * says so instead of "0 B"; any other job, the bytes it processed.
  */

@@ -138,7 +138,7 @@ describe("JobPanel", () => {
     );
     expect(screen.getByTestId("job-phase")).toHaveTextContent("Verifying checksums");
     expect(screen.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "50");
-    expect(screen.getByTestId("job-bytes")).toHaveTextContent("512.0 MiB of 1.0 GiB (50%)");
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent("512.0 MB of 1.0 GB (50%)");
     // What the bytes are: the archive checked, on the named step (issue 64 item 6).
     expect(screen.getByTestId("job-bytes").previousElementSibling).toHaveTextContent(/^Checked$/);
     expect(steps()).toEqual([
@@ -146,13 +146,13 @@ describe("JobPanel", () => {
       ["compress", "done"],
       ["verify", "current"],
     ]);
-    expect(screen.getByTestId("job-throughput")).toHaveTextContent("64.0 MiB/s");
+    expect(screen.getByTestId("job-throughput")).toHaveTextContent("64.0 MB/s");
     expect(screen.getByTestId("job-eta")).toHaveTextContent("8 s");
 
     // Unknown total: an indeterminate bar, no percent and no ETA, but how long it has run.
     await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 2048, bytes_per_sec: 1024 })));
     expect(screen.getByTestId("job-progress")).not.toHaveAttribute("aria-valuenow");
-    expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^2\.0 KiB$/);
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^2\.0 KB$/);
     expect(screen.queryByTestId("job-eta")).not.toBeInTheDocument();
     expect(screen.getByTestId("job-elapsed")).toHaveTextContent(/^(under 1 s|\d+ s)$/);
     // The read-back after the archive was written does not undo the steps done.
@@ -196,7 +196,7 @@ describe("JobPanel", () => {
       result: { kind: "backup", backup: { path: "/b/shop/shop_20261128_094142_database.tar.zst", size: 12 * MiB, manifest_json: manifest } },
     } as unknown as JobFinished;
     await act(() => emit("job-finished", done));
-    expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Backup written: 93\.0 MiB of data → 12\.0 MiB backup$/);
+    expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Backup written: 93\.0 MB of data → 12\.0 MB backup$/);
   });
 
   it("reads a backup's data size only from a manifest that reads as one", () => {
@@ -206,7 +206,7 @@ describe("JobPanel", () => {
     expect(dataBytes(JSON.stringify({ counts: { database: { bytes: -1 } } }))).toBeNull();
     expect(dataBytes(JSON.stringify({ counts: {} }))).toBeNull();
     expect(dataBytes(JSON.stringify({ counts: { database: { items: 1, bytes: 2048 } } }))).toBe(2048);
-    expect(backupSizes(1024, null)).toBe("1.0 KiB (compressed)");
+    expect(backupSizes(1024, null)).toBe("1.0 KB (compressed)");
   });
 
   it("shows a finished job's error message and hint, by code", async () => {

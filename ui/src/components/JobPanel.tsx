@@ -92,7 +92,7 @@ export function countsPercent(p: JobProgress): boolean {
   return p.phase === "on_server";
 }
 
-/** What is done, as the phase counts it: "45%" or "2.0 KiB of 4.0 KiB (50%)". */
+/** What is done, as the phase counts it: "45%" or "2.0 KB of 4.0 KB (50%)". */
 export function doneText(p: JobProgress): string {
   if (countsPercent(p)) return `${p.bytes_done}%`;
   const f = fraction(p);
@@ -270,7 +270,7 @@ export function dataBytes(manifestJson: string | null): number | null {
 }
 
 /**
- * A backup's sizes explained (issue 64 item 6: "111.4 → 12.2 → 93.2 MiB" were three unexplained
+ * A backup's sizes explained (issue 64 item 6: "111.4 → 12.2 → 93.2 MB" were three unexplained
  * sizes): the data it holds and the archive file it became.
  */
 export function backupSizes(size: number, data: number | null): string {

@@ -17,6 +17,10 @@ describe("an engine sentence in a report", () => {
     expect(t).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}|LSN|\d\.\d{3}|T\d\d:|Z\b/);
   });
 
+  it("writes the engine's readable UTC time (words::readable_utc) in the app's one format too", () => {
+    expect(readableText("shop as it was at 2026-11-28 06:31:23 UTC")).toBe(`shop as it was at ${localSeconds("2026-11-28T06:31:23Z")}`);
+  });
+
   it("shortens generated role names; leaves other text alone", () => {
     expect(readableText("restored and read as offsite_drill_4399f26133344073a4944222114c243a8 (the drill's own role)")).toBe(
       "restored and read as offsite_drill_4399f2… (the drill's own role)",

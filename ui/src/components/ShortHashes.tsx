@@ -43,6 +43,8 @@ export function ShortHashes({ text }: { text: string }) {
 const RFC3339 = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
 const UUID = /\s?\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 const LSN = /(?:,\s*| \()LSN [0-9A-F]+\/[0-9A-F]+\)?/g;
+/** The engine's readable form of a time in a sentence ("2026-11-28 06:31:23 UTC", `words::readable_utc`). */
+const UTC_SECONDS = /\b(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC\b/g;
 const GENERATED_NAME = /\b([a-z][a-z_]*_)([a-z]{0,2})([0-9a-f]{16,})\b/g;
 
 /** "2026-11-28T12:30:32.231895Z" → "2026-11-28 12:30:32" in this computer's zone (the app's one
@@ -55,6 +57,7 @@ export function readableText(text: string): string {
     .replace(LSN, "")
     .replace(UUID, "")
     .replace(RFC3339, localTime)
+    .replace(UTC_SECONDS, (_m, day: string, time: string) => localTime(`${day}T${time}Z`))
     .replace(GENERATED_NAME, (_m, prefix: string, tag: string, hex: string) => `${prefix}${tag}${hex.slice(0, 6)}…`);
 }
 

@@ -1,19 +1,20 @@
 // Small, pure formatting helpers shared by the screens.
 import { plural } from "../words";
 
-const UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+const UNITS = ["KB", "MB", "GB", "TB", "PB"];
 
 /**
- * 1536 → "1.5 KiB": the one convention of every front end (the engine's
- * `offsite_core::units::format_bytes`, with the same test vectors): IEC units, whole bytes below
- * 1 KiB, one decimal above.
+ * 1536 → "1.5 KB": the one convention of every front end (the engine's
+ * `offsite_core::units::format_bytes`, with the same test vectors): powers of 1024 written KB,
+ * MB, GB as the glossary writes them (never KiB/MiB on a screen), whole bytes below 1 KB, one
+ * decimal above.
  */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "—";
   if (bytes < 1024) return `${Math.round(bytes)} B`;
   let value = bytes / 1024;
   let unit = 0;
-  // 1023.96 KiB would round to "1024.0 KiB": that is 1.0 MiB.
+  // 1023.96 KB would round to "1024.0 KB": that is 1.0 MB.
   while (value >= 1023.95 && unit < UNITS.length - 1) {
     value /= 1024;
     unit += 1;

@@ -49,7 +49,7 @@ export function jobSteps(kind: JobKind | null, phase: Phase | null, reached: Pha
     .map(({ keep: _keep, ...s }) => s);
 }
 
-/** What the bytes of a phase are, for the line under the bar ("Compressed 40 MiB of 93 MiB"). */
+/** What the bytes of a phase are, for the line under the bar ("Compressed 40 MB of 93 MB"). */
 export function doneLabel(phase: Phase): string {
   switch (phase) {
     case "dumping":

@@ -41,8 +41,8 @@ describe("names instead of paths", () => {
     expect(names.get("alone")).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:00$/); // no seconds when alone
     expect(names.get("m1")).toMatch(/:12:05$/);
     expect(names.get("m2")).toMatch(/:12:41$/);
-    expect(names.get("s1")).toMatch(/:00:16, 40\.5 KiB$/);
-    expect(names.get("s2")).toMatch(/:00:16, 2\.0 KiB$/);
+    expect(names.get("s1")).toMatch(/:00:16, 40\.5 KB$/);
+    expect(names.get("s2")).toMatch(/:00:16, 2\.0 KB$/);
     expect(names.get("t2")).toMatch(/:00:16 \(1 of 2\)$/); // the older one first
     expect(names.get("t1")).toMatch(/:00:16 \(2 of 2\)$/);
     for (const n of names.values()) expect(n).not.toMatch(/[0-9a-f]{8}-|alone|m1|t1/);

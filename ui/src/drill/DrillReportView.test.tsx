@@ -19,6 +19,24 @@ describe("DrillReportView", () => {
     expect(screen.getByTestId("drill-report-counts")).toHaveTextContent("2 passed · 1 not comparable");
   });
 
+  it("keeps a check's detail (the engine's line: ids, log positions) under a closed Details (issue 64 item 4)", () => {
+    const at = {
+      id: "point_in_time",
+      title: "shop as it was at 2026-11-28 06:31:23 UTC",
+      status: "passed" as const,
+      expected: "the project as it was at that moment",
+      actual: "the backup of 2026-11-28 06:00:02 UTC with 3 transactions replayed after it",
+      detail: "shop as at 2026-11-28T06:31:23.443668Z: base c39820ee-144f-4804-981c-a7c1d1daa1a7 (taken 2026-11-28T06:00:02.231895Z) + 3 transactions replayed up to the commit at 2026-11-28T06:31:20.921657Z (LSN 0/2DDDAA0)",
+    };
+    render(<DrillReportView report={reportFixture({ checks: [at] })} />);
+    const row = screen.getByTestId("drill-check");
+    const details = within(row).getByTestId("drill-check-detail");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(within(details).getByText("Details")).toBeInTheDocument();
+    expect(details.querySelector("[data-engine-text]")?.getAttribute("data-engine-text")).toContain("LSN 0/2DDDAA0");
+  });
+
   it("says where and how fast in plain words; the engine's terms only behind Details (issue 44: drill-01)", () => {
     const { unmount } = render(
       <DrillReportView
@@ -32,7 +50,7 @@ describe("DrillReportView", () => {
     const facts = screen.getByTestId("drill-report-facts");
     expect(facts).not.toHaveTextContent(/private socket|RTO|Debian|pg_restore|SHA-256/);
     expect(screen.getByTestId("drill-report-target")).toHaveTextContent(
-      "A throwaway cluster on this computer (PostgreSQL 15.18), removed afterwards",
+      "A throwaway server on this computer (PostgreSQL 15.18), removed afterwards",
     );
     expect(facts).toHaveTextContent("Backup made fromPostgreSQL 15.18");
     const technical = screen.getByTestId("drill-report-technical");

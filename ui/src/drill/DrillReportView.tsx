@@ -129,9 +129,9 @@ export function DrillReportView({ report, names = new Map(), signature, save = {
               <td>
                 <ReportText text={c.title} />
                 {c.detail && (
-                  <div className="small muted" data-testid="drill-check-detail">
+                  <Details testId="drill-check-detail">
                     <ReportText text={c.detail} />
-                  </div>
+                  </Details>
                 )}
               </td>
               <td className="small">{c.expected ? <ReportText text={c.expected} /> : "—"}</td>

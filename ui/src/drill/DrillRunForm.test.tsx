@@ -5,8 +5,8 @@ import { localFieldToUtc } from "../wizard/pitr/time";
 import { hourWindow } from "../test/windows";
 
 const backups = [
-  { id: "b2", created_at: "2026-11-24T04:00:00Z", label: "database · 1.0 MiB" },
-  { id: "b1", created_at: "2026-11-23T04:00:00Z", label: "database · 1.0 MiB" },
+  { id: "b2", created_at: "2026-11-24T04:00:00Z", label: "database · 1.0 MB" },
+  { id: "b1", created_at: "2026-11-23T04:00:00Z", label: "database · 1.0 MB" },
 ];
 
 describe("DrillRunForm", () => {

@@ -103,7 +103,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun, windows =
       </div>
       <p className="small" data-testid="drill-run-target" data-kind={target.kind}>
         Restores into{" "}
-        {target.kind === "server" ? `the scratch server ${databaseLabel(target.url)}` : "a throwaway cluster on this computer"}
+        {target.kind === "server" ? `the scratch server ${databaseLabel(target.url)}` : "a throwaway server on this computer"}
         , as the drill settings below say; scheduled drills use the same.
       </p>
       <div className="form-actions">

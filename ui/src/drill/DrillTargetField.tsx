@@ -26,7 +26,7 @@ export function DrillTargetField({ legend, name, testIdPrefix, kind, onChange }:
           onChange={() => onChange("throwaway")}
           data-testid={`${testIdPrefix}-throwaway`}
         />{" "}
-        A throwaway cluster on this computer (removed afterwards)
+        A throwaway server on this computer (removed afterwards)
       </label>
       <label className="check">
         <input

@@ -54,8 +54,8 @@ describe("DrillsScreen", () => {
     await waitFor(() => expect(screen.getByTestId("drill-backup").querySelectorAll("option").length).toBe(3));
     const labels = Array.from(screen.getByTestId("drill-backup").querySelectorAll("option")).slice(1).map((o) => o.textContent);
     expect(new Set(labels).size).toBe(2);
-    expect(labels[0]).toMatch(/:12:16 \(2 of 2\) · 40\.5 KiB$/);
-    expect(labels[1]).toMatch(/:12:16 \(1 of 2\) · 40\.5 KiB$/);
+    expect(labels[0]).toMatch(/:12:16 \(2 of 2\) · 40\.5 KB$/);
+    expect(labels[1]).toMatch(/:12:16 \(1 of 2\) · 40\.5 KB$/);
   });
 
   it("runs a drill, shows its progress, then lists it and opens its report with the signature", async () => {

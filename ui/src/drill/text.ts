@@ -39,7 +39,7 @@ export function rtoLabel(seconds: number | null | undefined): string {
 export function whereRestored(target: { kind: string; server_version: string; location: string }): string {
   const version = shortVersion(target.server_version);
   const server = /^PostgreSQL /.test(version) ? version : `PostgreSQL ${version}`;
-  if (target.kind === "throwaway") return `A throwaway cluster on this computer (${server}), removed afterwards`;
+  if (target.kind === "throwaway") return `A throwaway server on this computer (${server}), removed afterwards`;
   const host = target.location.split("/")[0] ?? target.location;
   return `The scratch server ${host} (${server})`;
 }

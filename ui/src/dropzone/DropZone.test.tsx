@@ -158,7 +158,7 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(await screen.findByTestId("drop-parts")).toBeInTheDocument();
     expect(screen.getByTestId("drop-part-database")).toHaveTextContent("db/postgres.dump with roles (db/globals.sql)");
-    expect(screen.getByTestId("drop-part-storage")).toHaveTextContent("3 files, 2.0 KiB in 2 buckets (avatars: 2 files, docs: 1 file)");
+    expect(screen.getByTestId("drop-part-storage")).toHaveTextContent("3 files, 2.0 KB in 2 buckets (avatars: 2 files, docs: 1 file)");
     expect(screen.getByTestId("drop-part-config")).toHaveTextContent("Settings: auth, postgrest");
     expect(screen.getByTestId("drop-not-imported")).toHaveTextContent("1 file not imported");
     expect(screen.getByTestId("drop-not-imported")).toHaveTextContent("config/.env — not a JSON document");
@@ -328,7 +328,7 @@ describe("DropZone", () => {
     await act(() =>
       emit("job-progress", { job_id: "job-7", phase: "verifying", bytes_done: 2048, bytes_total: 4196, bytes_per_sec: null, finished: false }),
     );
-    expect(screen.getByTestId("import-phase")).toHaveTextContent("2.0 KiB");
+    expect(screen.getByTestId("import-phase")).toHaveTextContent("2.0 KB");
     const imported = backup(1, { path: "/data/backups/shop/shop_20261121_120000_database.tar.gz", status: "verified" });
     const done: JobFinished = {
       job_id: "job-7",

@@ -260,7 +260,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
         <div className="notice notice-error small" data-testid="drop-arbitrary-sql" data-count={p.plain.arbitrary_sql_total}>
           <p className="notice-title">
             It holds {plural(p.plain.arbitrary_sql_total, "statement")} pg_dump never writes: a restore runs them only if you
-            tick their own box. As a superuser they can run programs and read files on the database server.
+            tick their own box. Run with administrator rights, they can run programs and read files on the database server.
           </p>
           <ul className="mono">
             {p.plain.arbitrary_sql.map((a, i) => (

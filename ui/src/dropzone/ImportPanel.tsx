@@ -97,7 +97,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
     setStartError(null);
     setFormError(null);
     let into: ImportTo;
-    if (databases.length > 1 && !database) return setFormError("Choose the database to take from this pg_dumpall file.");
+    if (databases.length > 1 && !database) return setFormError("Choose the database to take from this whole-server dump.");
     if (mode === "existing") {
       if (!existing) return setFormError("Choose a project.");
       into = { project: existing };
@@ -257,7 +257,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
       )}
       {databases.length > 1 && (
         <label className="field import-field">
-          <span>Database to take from this pg_dumpall file (its roles come along)</span>
+          <span>Database to take from this whole-server dump (its roles come along)</span>
           <select
             value={database}
             onChange={(e) => setDatabase(e.target.value)}

@@ -25,7 +25,7 @@ export const KIND_TECHNICAL: Record<ImportKind, string> = {
   pg_dump: "pg_dump custom-format file (pg_dump -Fc)",
   project_export: "project export folder or archive with database.dump",
   plain_sql: "plain SQL dump (pg_dump -Fp)",
-  pg_dumpall: "pg_dumpall file",
+  pg_dumpall: "pg_dumpall file", // under Details
 };
 
 function failure(error: unknown): Inspected {

@@ -115,7 +115,7 @@ export const SCENARIOS: Scenario[] = [
     title: "Offsite flagged a backup as suspicious",
     atHand: "Nothing but this computer.",
     steps: [
-      "The backup is kept (never pruned ahead of the good ones) and marked amber with what dropped (“public.orders: 120,431 → 12 rows”).",
+      "The backup is kept (never removed ahead of the good ones) and marked amber with what dropped (“public.orders: 120,431 → 12 rows”).",
       "Compare it with the good backup before it. An intended cleanup: nothing to do. A runaway delete or a bad migration: see those above.",
     ],
     howLong: "Minutes.",

@@ -203,7 +203,7 @@ describe("ArtifactsSection", () => {
     expect(screen.getByTestId("artifacts-remove")).toBeDisabled();
 
     await act(() => emit("job-progress", progress({ bytes_done: 1024, bytes_total: 4096 })));
-    expect(screen.getByTestId("artifacts-job-phase")).toHaveTextContent("1.0 KiB of 4.0 KiB");
+    expect(screen.getByTestId("artifacts-job-phase")).toHaveTextContent("1.0 KB of 4.0 KB");
     expect(screen.getByTestId("artifacts-job-progress")).toHaveAttribute("aria-valuenow", "25");
 
     const reads = calls.filter((c) => c.cmd === "get_components").length;

@@ -32,9 +32,9 @@ const manifest = {
 describe("BackupContents", () => {
   it("sums up a manifest's components", () => {
     expect(contentsLabel(manifest)).toBe(
-      "database: 12 tables · 1,234 objects in 2 buckets (5.0 MiB), 234 reused · 3 configuration files",
+      "database: 12 tables · 1,234 objects in 2 buckets (5.0 MB), 234 reused · 3 configuration files",
     );
-    expect(contentsLabel({ counts: { storage: { items: 7, bytes: 2048 } } } as unknown as Manifest)).toBe("7 objects (2.0 KiB)");
+    expect(contentsLabel({ counts: { storage: { items: 7, bytes: 2048 } } } as unknown as Manifest)).toBe("7 objects (2.0 KB)");
   });
 
   it("reads the manifest of a full backup only, never of a database one", async () => {

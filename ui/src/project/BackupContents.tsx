@@ -6,7 +6,7 @@ import { formatBytes } from "../components/format";
 
 const WITH_COMPONENTS: ReadonlySet<BackupType> = new Set<BackupType>(["full", "storage", "config", "incremental"]);
 
-/** "1,234 objects in 2 buckets (5.0 MiB) · 12 configuration files", from a manifest. */
+/** "1,234 objects in 2 buckets (5.0 MB) · 12 configuration files", from a manifest. */
 export function contentsLabel(m: Manifest): string {
   const parts: string[] = [];
   const db = m.counts?.database;

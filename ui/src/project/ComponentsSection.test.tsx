@@ -151,7 +151,7 @@ describe("ComponentsSection", () => {
     expect(shown).toHaveAttribute("data-ok", "false");
     const rows = within(shown).getAllByTestId("components-test-row");
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toHaveTextContent("avatars1,2345.0 MiByes");
+    expect(rows[0]).toHaveTextContent("avatars1,2345.0 MByes");
     expect(rows[1]).toHaveTextContent("100,000+");
     expect(rows[1]).toHaveTextContent("no");
     expect(rows[2]).toHaveTextContent("empty");

@@ -247,14 +247,14 @@ describe("ServerSection", () => {
     await act(() =>
       emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 2048, bytes_per_sec: 1024 })),
     );
-    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("1.0 KiB of 2.0 KiB");
+    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("1.0 KB of 2.0 KB");
     expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "50");
 
     const done: JobFinished = { job_id: "job-r", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: record } };
     await act(() => emit("job-finished", done));
     const result = await screen.findByTestId("server-job-result");
     expect(result).toHaveAttribute("data-ok", "true");
-    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB (compressed).");
+    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KB (compressed).");
     expect(screen.getByTestId("server-job-path")).toHaveTextContent(record.path);
     // Named for a person; the path only in the closed details.
     expect(screen.getByTestId("server-job-name")).toHaveTextContent(/^Database backup of 2026-11-2\d \d\d:00$/);
@@ -308,8 +308,8 @@ describe("ServerSection", () => {
       await act(() =>
         emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 3072, bytes_per_sec: 1024 })),
       );
-      expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("1.0 KiB of 3.0 KiB");
-      expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("1.0 KiB/s");
+      expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("1.0 KB of 3.0 KB");
+      expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("1.0 KB/s");
       expect(screen.getByTestId("server-job-eta")).toHaveTextContent("2 s");
 
       fireEvent.click(screen.getByTestId("server-job-cancel"));
@@ -330,10 +330,10 @@ describe("ServerSection", () => {
       ),
     );
     expect(screen.getByTestId("server-job-phase")).toHaveTextContent("Backing up on the server");
-    expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("256.0 MiB of 1.0 GiB (25%)");
+    expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("256.0 MB of 1.0 GB (25%)");
     expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "25");
-    expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("64.0 MiB/s");
-    // 768 MiB left at 64 MiB/s.
+    expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("64.0 MB/s");
+    // 768 MB left at 64 MB/s.
     expect(screen.getByTestId("server-job-eta")).toHaveTextContent("12 s");
     expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("nothing is kept there or here");
 

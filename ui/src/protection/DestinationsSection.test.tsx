@@ -192,7 +192,7 @@ describe("DestinationsSection", () => {
     render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
     fireEvent.click(screen.getByTestId("destination-test"));
     const result = await screen.findByTestId("destination-test-result");
-    expect(result).toHaveTextContent("Writable · 5.0 GiB free");
+    expect(result).toHaveTextContent("Writable · 5.0 GB free");
     answer = { writable: false, offline: true, freeBytes: null, detail: null };
     fireEvent.click(screen.getByTestId("destination-test"));
     await waitFor(() => expect(screen.getByTestId("destination-test-result")).toHaveAttribute("data-offline", "true"));

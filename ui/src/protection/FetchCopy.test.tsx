@@ -20,7 +20,7 @@ describe("FetchCopy", () => {
       <FetchCopy copies={copies} state={{ status: "fetching", destination: "nas", bytesDone: 1024, bytesTotal: 2048 }} onFetch={onFetch} />,
     );
     expect(screen.getByTestId("fetch-copy-from")).toBeDisabled();
-    expect(screen.getByTestId("fetch-copy-progress")).toHaveTextContent("1.0 KiB of 2.0 KiB");
+    expect(screen.getByTestId("fetch-copy-progress")).toHaveTextContent("1.0 KB of 2.0 KB");
     rerender(<FetchCopy copies={copies} state={{ status: "done", destination: "nas" }} onFetch={onFetch} />);
     expect(screen.queryByTestId("fetch-copy-from")).toBeNull();
     expect(screen.getByTestId("fetch-copy-done")).toBeInTheDocument();

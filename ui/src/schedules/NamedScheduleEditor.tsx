@@ -287,14 +287,14 @@ export function NamedScheduleEditor({ project, saved, destinations, tenants, onS
           ))}
       </fieldset>
       <fieldset className="checks" data-testid="named-editor-retention" data-choice={form.retention}>
-        <legend>Its backups are pruned by</legend>
+        <legend>Which of its backups are kept</legend>
         <label className="choice">
           <input type="radio" name={`${id}-ret`} checked={form.retention === "project"} onChange={() => edit({ retention: "project" })} data-testid="named-editor-ret-project" />
           The project’s retention policy
         </label>
         <label className="choice">
           <input type="radio" name={`${id}-ret`} checked={form.retention === "own"} onChange={() => edit({ retention: "own" })} data-testid="named-editor-ret-own" />
-          Its own rules (they prune this schedule’s backups only)
+          Its own rules (for this schedule’s backups only)
         </label>
       </fieldset>
       {form.retention === "own" && (

@@ -29,7 +29,7 @@ export function removalWords(v: ScheduleView, projectPolicy: string | null): str
   const kept =
     projectPolicy === "keep everything"
       ? "it keeps everything, so they stay until you remove them"
-      : "at its next prune: after the next scheduled backup that the project’s policy prunes, or when you press Apply now under Retention";
+      : "when retention next runs: after the next scheduled backup, or when you press Apply now under Retention";
   const copies = v.destinations ? ` Their copies stay where they are, and later syncs still send them only to ${v.destinations.join(", ")}.` : "";
   return `Remove the schedule ${v.name}? It stops running. The backups it made are not deleted: from now on ${policy} decides which of them to keep, with the project’s other backups — ${kept}.${copies}`;
 }

@@ -96,7 +96,7 @@ describe("AddProject", () => {
     const shown = await screen.findByTestId("test-report");
     expect(shown).toHaveAttribute("data-ok", "false");
     expect(screen.getByTestId("report-version")).toHaveTextContent("PostgreSQL 16.4");
-    expect(screen.getByTestId("report-size")).toHaveTextContent("42.0 MiB");
+    expect(screen.getByTestId("report-size")).toHaveTextContent("42.0 MB");
     expect(screen.getByTestId("report-pg-dump")).toHaveTextContent("pg_dump (PostgreSQL) 16.4");
     // The row says what the tool is for; its name and version are the value (issue 44: engine words).
     expect(screen.getByTestId("report-pg-dump").previousElementSibling).toHaveTextContent(/^Backup tool$/);

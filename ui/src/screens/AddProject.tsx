@@ -898,7 +898,7 @@ export function ConnectionReportView({ report }: { report: ConnectionReport }) {
         <dt>Role</dt>
         <dd data-testid="report-user">
           {report.user}
-          {report.superuser ? " (superuser)" : ""}
+          {report.superuser ? " (administrator rights)" : ""}
         </dd>
         <dt>Backup tool</dt>
         <dd data-testid="report-pg-dump">

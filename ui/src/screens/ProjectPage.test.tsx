@@ -111,7 +111,7 @@ describe("ProjectPage", () => {
     expect(rows.length).toBeLessThan(40);
     // The file is in the side panel of the selected (newest good) backup, not in the row.
     expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent("shop_0_database.tar.gz");
-    expect(rows[0]).toHaveTextContent("1.0 MiB");
+    expect(rows[0]).toHaveTextContent("1.0 MB");
     expect(screen.getByTestId("backups")).toHaveTextContent("Size (compressed)");
     expect(rows[0]).toHaveTextContent("Not verified");
     expect(rows[0]).toHaveTextContent("database");
@@ -154,7 +154,7 @@ describe("ProjectPage", () => {
       },
     };
     await act(() => emit("job-finished", done));
-    expect(await screen.findByTestId("job-result")).toHaveTextContent("Verified: 2.0 KiB checked (uncompressed)");
+    expect(await screen.findByTestId("job-result")).toHaveTextContent("Verified: 2.0 KB checked (uncompressed)");
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
   });
 

@@ -8,7 +8,7 @@ const f = (over: Partial<RemovalForecast>): RemovalForecast => ({ backup_id: "b"
 describe("a backup's expected removal", () => {
   it("says next prune, why it is kept (the engine's reasons), the day it will be removed (local time, zone named), or nothing while unknown", () => {
     expect(removalLabel(undefined)).toBe("");
-    expect(removalLabel(f({ next_prune: true }))).toBe("removed at the next prune");
+    expect(removalLabel(f({ next_prune: true }))).toBe("removed at the next clean-up");
     expect(removalLabel(f({}))).toBe("kept by the retention policy");
     expect(removalLabel(f({ kept_by: ["newest", "daily"], kept_because: "newest · daily", reasons: ["daily 2026-11-20", "newest verified"] }))).toBe(
       "kept: daily 2026-11-20, newest verified",
@@ -20,7 +20,7 @@ describe("a backup's expected removal", () => {
 
   it("says that a copy locked at a destination stays until its date (the engine's note)", () => {
     const locked = [{ destination: "bucket", locked_until: "2026-12-03T10:00:00Z", note: "its copy at bucket stays, locked until 2026-12-03 10:00 UTC" }];
-    expect(removalLabel(f({ next_prune: true, locked }))).toBe("removed at the next prune; its copy at bucket stays, locked until 2026-12-03 10:00 UTC");
+    expect(removalLabel(f({ next_prune: true, locked }))).toBe("removed at the next clean-up; its copy at bucket stays, locked until 2026-12-03 10:00 UTC");
     expect(removalLabel(f({ reasons: ["last 1"], locked }))).toBe("kept: last 1; its copy at bucket stays, locked until 2026-12-03 10:00 UTC");
   });
 });

@@ -235,8 +235,8 @@ describe("RestoreWizard", () => {
     expect($("wizard-close")).toBeDisabled();
     await act(() => emit("job-progress", progress("job-r")));
     await waitFor(() => expect($("wizard-phase")).toHaveTextContent("Restoring"));
-    expect($("wizard-bytes")).toHaveTextContent("512.0 KiB of 1.0 MiB (50%)");
-    expect($("wizard-throughput")).toHaveTextContent("2.0 MiB/s");
+    expect($("wizard-bytes")).toHaveTextContent("512.0 KB of 1.0 MB (50%)");
+    expect($("wizard-throughput")).toHaveTextContent("2.0 MB/s");
     expect($("wizard-progress")).toHaveAttribute("aria-valuenow", "50");
 
     await act(() => emit("job-finished", restoreFinished("job-r", restoreReport())));

@@ -60,7 +60,7 @@ function databaseSentence(plan: DatabasePlan): string {
   return what + dropped + safety;
 }
 
-/** The storage's sentence: "Deletes 3 objects (1.2 MiB) from object store that the backup does not have." */
+/** The storage's sentence: "Deletes 3 objects (1.2 MB) from object store that the backup does not have." */
 function storageSentence(plan: StoragePlan): string {
   return `Deletes ${plural(plan.delete, "object")} (${formatBytes(plan.delete_bytes)}) from ${plan.target} that the backup does not have.`;
 }

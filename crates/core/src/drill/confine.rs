@@ -370,6 +370,64 @@ pub(crate) async fn tear_down(access: &Access, database: &str) -> Result<()> {
     }
 }
 
+/// Who restored a drill's backup, for the report.
+pub struct Restorer<'a> {
+    /// The restoring role.
+    pub role: &'a str,
+    /// The drill created it (and drops it afterwards).
+    pub own_role: bool,
+    /// It may bypass row-level security.
+    pub bypassrls: bool,
+    /// The backup's roles the drill created bare.
+    pub created_roles: &'a [String],
+}
+
+/// The report's check that the backup's code ran without rights: in plain words (issue 64 item
+/// 4: no "superuser", no "Landlock", no paths), the technical account (the server roles it is
+/// no member of, how the OS confined the server, the roles created bare) in its detail, what
+/// the app shows under Details. `place`: the throwaway server's confinement, or the scratch
+/// server's location.
+pub fn confined_check(who: &Restorer<'_>, place: Result<&Confinement, &str>) -> DrillCheck {
+    let own = if who.own_role {
+        " (the drill's own role, removed afterwards)"
+    } else {
+        ""
+    };
+    let (plain_place, mut detail) = match place {
+        Ok(c) => (c.plain(), c.describe()),
+        Err(location) => (
+            format!("on the scratch server {location}"),
+            format!("on the scratch server {location}"),
+        ),
+    };
+    detail.push_str(&format!(
+        "; the role is not a superuser, cannot create roles and holds none of the server's roles {}",
+        SERVER_ROLES.join(", ")
+    ));
+    if !who.bypassrls {
+        detail.push_str("; it may not bypass row-level security");
+    }
+    if !who.created_roles.is_empty() {
+        detail.push_str(&format!(
+            "; the backup's roles were created bare (no login, no attribute, no membership) and removed afterwards: {}",
+            who.created_roles.join(", ")
+        ));
+    }
+    DrillCheck {
+        id: "confined".into(),
+        title: "The backup's code ran without rights on this computer".into(),
+        status: CheckStatus::Passed,
+        expected: Some(
+            "restored and read as a role without administrator rights, that cannot create roles or act for the server's own roles".into(),
+        ),
+        actual: Some(format!(
+            "restored and read as {}{own}; {plain_place}",
+            who.role
+        )),
+        detail: Some(detail),
+    }
+}
+
 /// What the report says of who the backup's code ran as, and of what was left out because it
 /// needs rights a drill never gives (event triggers, objects only a superuser may create).
 pub(crate) fn checks(
@@ -377,37 +435,16 @@ pub(crate) fn checks(
     confinement: Option<&Confinement>,
     plan: Option<&DatabasePlan>,
 ) -> Vec<DrillCheck> {
-    let mut where_ = match confinement {
-        Some(c) => c.describe(),
-        None => format!("on the scratch server {}", access.admin.spec.location()),
-    };
-    if !access.bypassrls {
-        where_.push_str("; it may not bypass row-level security");
-    }
-    let mut out = vec![DrillCheck {
-        id: "confined".into(),
-        title: "The backup's code ran without rights on this machine".into(),
-        status: CheckStatus::Passed,
-        expected: Some(format!(
-            "restored and read as a role that is not a superuser, cannot create roles and is a member of none of {}",
-            SERVER_ROLES.join(", ")
-        )),
-        actual: Some(format!(
-            "restored and read as {}{}; {where_}",
-            access.role,
-            if access.own_role {
-                " (the drill's own role, dropped afterwards)"
-            } else {
-                ""
-            }
-        )),
-        detail: (!access.created_roles.is_empty()).then(|| {
-            format!(
-                "the backup's roles were created bare (no login, no attribute, no membership) and dropped afterwards: {}",
-                access.created_roles.join(", ")
-            )
-        }),
-    }];
+    let scratch = access.admin.spec.location();
+    let mut out = vec![confined_check(
+        &Restorer {
+            role: &access.role,
+            own_role: access.own_role,
+            bypassrls: access.bypassrls,
+            created_roles: &access.created_roles,
+        },
+        confinement.ok_or(scratch.as_str()),
+    )];
     if let Some(p) = plan {
         let mut left: Vec<String> = p.superuser_only.clone();
         left.extend(p.left_out.iter().cloned());
@@ -419,7 +456,7 @@ pub(crate) fn checks(
                 expected: None,
                 actual: Some(format!("{} left out", left.len())),
                 detail: Some(format!(
-                    "a drill restores without a superuser's rights, so these were not restored or checked: {}",
+                    "a drill restores without administrator rights on the server, so these were not restored or checked: {}",
                     left.join("; ")
                 )),
             });

@@ -10,7 +10,7 @@ pub mod content;
 use serde::{Deserialize, Serialize};
 
 pub mod cluster;
-pub(crate) mod confine;
+pub mod confine;
 pub mod expect;
 pub mod neutral;
 pub mod queries;

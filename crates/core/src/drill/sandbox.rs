@@ -32,7 +32,18 @@ pub enum Confinement {
 }
 
 impl Confinement {
-    /// In words, for the report.
+    /// In plain words, for the report's line (the mechanism and the paths are
+    /// [`Self::describe`]'s, its detail).
+    pub fn plain(&self) -> String {
+        match self {
+            Confinement::Confined { .. } => "the throwaway server was confined by the operating system: it could run only PostgreSQL's own programs and write only in its own folder".into(),
+            Confinement::Unconfined(_) => {
+                "the throwaway server was not confined by the operating system".into()
+            }
+        }
+    }
+
+    /// In words, for the report's detail.
     pub fn describe(&self) -> String {
         match self {
             Confinement::Confined {

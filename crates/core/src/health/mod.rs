@@ -528,7 +528,7 @@ fn capture_behind_reason(f: &Facts) -> Option<String> {
     ))
 }
 
-/// "the server holds 30.0 MiB of WAL for point-in-time capture, limit 48.0 MiB (dropped when
+/// "the server holds 30.0 MB of WAL for point-in-time capture, limit 48.0 MB (dropped when
 /// reached): …".
 fn slot_filling_reason(f: &Facts) -> Option<String> {
     let s = f.slot_held.filter(SlotHeld::filling)?;

@@ -110,14 +110,14 @@ fn each_situation_gets_its_state_reason_and_fix() {
                 })
             },
             Health::AtRisk,
-            "600.0 MiB held on the server for point-in-time capture, limit 1.0 GiB: no capture is reading it",
+            "600.0 MB held on the server for point-in-time capture, limit 1.0 GB: no capture is reading it",
             Some(FixAction::CaptureNow),
         ),
         (
             "the capture ended (its slot dropped)",
-            |f| f.capture_ended = Some("its slot held 1.3 GiB of WAL on the server".into()),
+            |f| f.capture_ended = Some("its slot held 1.3 GB of WAL on the server".into()),
             Health::AtRisk,
-            "point-in-time capture ended: its slot held 1.3 GiB of WAL on the server. Start it again, or turn it off",
+            "point-in-time capture ended: its slot held 1.3 GB of WAL on the server. Start it again, or turn it off",
             Some(FixAction::RestartCapture),
         ),
         (

@@ -205,19 +205,9 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A size in a notification: the one size format ([`crate::units::format_bytes`]).
 pub(crate) fn human_size(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
+    crate::units::format_bytes(b)
 }
 
 #[cfg(test)]
@@ -249,7 +239,7 @@ mod tests {
             "[Offsite] FAILED: Backup of <shop> failed: refused"
         );
         assert!(r.text.contains("Project: <shop>\n"), "{}", r.text);
-        assert!(r.text.contains("Size: 3.0 MiB\n"));
+        assert!(r.text.contains("Size: 3.0 MB\n"));
         assert!(r.text.contains("Error: refused (connection)\n"));
         assert!(r.text.contains("What to do: is the server up?\n"));
         assert!(r.text.contains(&e.id));

@@ -351,9 +351,11 @@ pub(crate) async fn apply_config(
             if applied.applied.is_empty() {
                 e
             } else {
+                let n = applied.applied.len();
                 e.context(format!(
-                    "{} setting(s) were written back before it",
-                    applied.applied.len()
+                    "{} {} written back before it",
+                    crate::words::count(n, "setting"),
+                    if n == 1 { "was" } else { "were" }
                 ))
             }
         })?;

@@ -164,9 +164,9 @@ fn failures(
         why.push(format!("and {} more failed", failed.len() - 10));
     }
     format!(
-        "{} of {} tenant(s) failed — {} (done and registered: {})",
+        "{} of {} failed — {} (done and registered: {})",
         failed.len(),
-        values.len(),
+        crate::words::count(values.len(), "tenant"),
         why.join("; "),
         listed(name, done.iter().map(|b| b.value.as_str()))
     )

@@ -506,7 +506,11 @@ pub fn crosses_tenants(crossing: &[TenantDumpTable]) -> Error {
 pub fn not_isolated(outside: u64) -> Error {
     Error::new(
         ErrorKind::Integrity,
-        format!("{outside} row(s) of the tenant's backup are outside the tenant"),
+        format!(
+            "{} of the tenant's backup {} outside the tenant",
+            crate::words::plural(outside, "row"),
+            if outside == 1 { "is" } else { "are" }
+        ),
     )
 }
 

@@ -179,11 +179,11 @@ impl ScheduleSpec {
     /// lists, ranges, steps and names (`0 3 * * mon-fri`).
     pub fn cron(expr: &str) -> Result<ScheduleSpec> {
         let text = expr.split_whitespace().collect::<Vec<_>>().join(" ");
-        let hint = "write five fields: minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\" (02:30 every day) or \"0 */6 * * mon-fri\"";
+        let hint = "write the five cron fields: minute hour day-of-month month day-of-week, e.g. \"30 2 * * *\" (02:30 every day) or \"0 */6 * * mon-fri\"";
         let fields = text.split(' ').filter(|f| !f.is_empty()).count();
         if fields != 5 {
             return Err(Error::invalid(format!(
-                "the cron expression {expr:?} has {}, not 5",
+                "the custom schedule {expr:?} has {}, not 5",
                 crate::words::count(fields, "field")
             ))
             .with_hint(hint));
@@ -196,7 +196,7 @@ impl ScheduleSpec {
             .map_err(|e| {
                 // croner's text names no field ("Number out of bounds"): say which, and its range.
                 let why = super::cron_fields::out_of_range(&text).unwrap_or_else(|| e.to_string());
-                Error::invalid(format!("{expr:?} is not a valid cron expression: {why}"))
+                Error::invalid(format!("{expr:?} is not a valid custom schedule: {why}"))
                     .with_hint(hint)
             })?;
         let spec = ScheduleSpec::Cron(Box::new(CronExpr { text, cron }));
@@ -204,7 +204,7 @@ impl ScheduleSpec {
         let from = jiff::civil::date(2026, 1, 1).at(0, 0, 0, 0);
         if spec.next_civil_after(from).is_none() {
             return Err(
-                Error::invalid(format!("the cron expression {expr:?} never runs")).with_hint(hint),
+                Error::invalid(format!("the custom schedule {expr:?} never runs")).with_hint(hint),
             );
         }
         Ok(spec)
@@ -365,11 +365,11 @@ mod tests {
         invalid(ScheduleSpec::weekly("", "02:00"));
         invalid(ScheduleSpec::monthly("0", "02:00"));
         invalid(ScheduleSpec::monthly("32", "02:00"));
-        assert!(invalid(ScheduleSpec::cron("61 * * * *")).contains("not a valid cron"));
+        assert!(invalid(ScheduleSpec::cron("61 * * * *")).contains("not a valid custom schedule"));
         // The field and its range, not croner's "Component error: Number out of bounds".
         assert_eq!(
             invalid(ScheduleSpec::cron("0 25 * * *")),
-            "\"0 25 * * *\" is not a valid cron expression: the hour is 25, but an hour goes from 0 to 23"
+            "\"0 25 * * *\" is not a valid custom schedule: the hour is 25, but an hour goes from 0 to 23"
         );
         assert!(invalid(ScheduleSpec::cron("* * * *")).contains("4 field"));
         assert!(invalid(ScheduleSpec::cron("0 0 * * * *")).contains("6 field"));

@@ -191,8 +191,15 @@ async fn a_drill_into_the_throwaway_cluster_runs_none_of_the_backups_code_with_r
         .unwrap();
     let r = &outcome.report;
     assert_confined(r, dir.path());
-    let confined = check(r, "confined").actual.clone().unwrap_or_default();
-    assert!(confined.contains("Landlock"), "{confined}");
+    // The line says it plainly; how (Landlock, its paths) is the check's detail.
+    let confined = check(r, "confined");
+    let actual = confined.actual.clone().unwrap_or_default();
+    assert!(
+        actual.contains("confined by the operating system"),
+        "{actual}"
+    );
+    let detail = confined.detail.clone().unwrap_or_default();
+    assert!(detail.contains("Landlock"), "{detail}");
     // Nothing ran later either (the checks read the restored database as the same role).
     assert!(markers(dir.path()).is_empty(), "{:?}", markers(dir.path()));
 }

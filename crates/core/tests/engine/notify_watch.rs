@@ -42,7 +42,7 @@ fn folder(name: &str, dir: &Path) -> DestinationSpec {
     }
 }
 
-/// The largest floor (16 TiB): any disk this runs on has less free, so its places are low.
+/// The largest floor (16 TB): any disk this runs on has less free, so its places are low.
 const HUGE_FLOOR_MIB: u32 = 16 * 1024 * 1024;
 
 async fn settings(engine: &Engine, hours: Option<u32>, floor_mib: u32, days: u32) {
@@ -184,7 +184,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     engine.notify_check().await.unwrap();
     assert!(of_kind(&rx, EventKind::SpaceLow).is_empty());
 
-    // A 16 TiB floor: the real disk is "low" (at the next hourly look).
+    // A 16 TB floor: the real disk is "low" (at the next hourly look).
     settings(engine, None, HUGE_FLOOR_MIB, 0).await;
     engine.notify_check().await.unwrap();
     assert!(
@@ -228,7 +228,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     assert!(total > 0 && free <= total, "{d}");
     assert_eq!(d["growth_bytes_per_day"], 0);
     assert!(d["days_until_full"].is_null(), "not growing: {d}");
-    assert_eq!(d["reasons"][0], "less than 16.0 TiB free");
+    assert_eq!(d["reasons"][0], "less than 16.0 TB free");
 
     // An hour later, still low: nothing more.
     clock.advance(time::Duration::hours(1));

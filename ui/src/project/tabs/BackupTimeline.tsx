@@ -56,7 +56,7 @@ export function removalLabel(f: RemovalForecast | undefined, timeZone?: string):
   if (!f) return "";
   // Retention removes the archive here; a copy locked at a destination stays until its date.
   const locked = (f.locked ?? []).map((l) => `; ${l.note}`).join("");
-  if (f.next_prune) return `removed at the next prune${locked}`;
+  if (f.next_prune) return `removed at the next clean-up${locked}`;
   const why = f.reasons?.length ? `kept: ${f.reasons.map(isoWeekWords).join(", ")}` : "kept by the retention policy";
   if (f.removed_at) return `${why}; will be removed on ${dayAndTime(f.removed_at, timeZone)}${locked}`;
   return `${why}${locked}`;
@@ -66,7 +66,7 @@ export function removalLabel(f: RemovalForecast | undefined, timeZone?: string):
 export function removalShort(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
   const locked = (f.locked ?? []).length > 0 ? ` · locked at ${(f.locked ?? []).map((l) => l.destination).join(", ")}` : "";
-  if (f.next_prune) return `goes at next prune${locked}`;
+  if (f.next_prune) return `goes at next clean-up${locked}`;
   const why = f.kept_because || "kept";
   if (f.removed_at) return `${why} · until ${localDay(f.removed_at, timeZone).key}${locked}`;
   return `${why}${locked}`;

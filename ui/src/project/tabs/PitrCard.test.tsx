@@ -123,8 +123,8 @@ describe("PitrCard", () => {
     const lag = screen.getByTestId("pitr-lag");
     expect(lag.textContent).toBe("Changes read 4 s ago");
     expect(lag.dataset.late).toBe("false");
-    expect(screen.getByTestId("pitr-retained").textContent).toContain("3.0 MiB");
-    expect(screen.getByTestId("pitr-retained").textContent).toContain("1.0 GiB");
+    expect(screen.getByTestId("pitr-retained").textContent).toContain("3.0 MB");
+    expect(screen.getByTestId("pitr-retained").textContent).toContain("1.0 GB");
     const cov = screen.getByTestId("pitr-coverage");
     expect(cov.querySelector("summary")?.textContent).toBe("Tables: 1 captured, 1 not captured");
     expect(within(cov).getByTestId("pitr-not-covered").textContent).toContain("public.cache: unlogged table");
@@ -133,8 +133,8 @@ describe("PitrCard", () => {
   it("a limit lowered by the server's free space says so", async () => {
     setup({ pitr_status: () => on({ free_bytes: 2 * 1024 * 1024 * 1024, effective_max_retained: 512 * 1024 * 1024 }) });
     const held = await screen.findByTestId("pitr-retained");
-    expect(held.textContent).toContain("limit 512.0 MiB");
-    expect(held.textContent).toContain("lower than the 1.0 GiB set: the server’s disk has 2.0 GiB free");
+    expect(held.textContent).toContain("limit 512.0 MB");
+    expect(held.textContent).toContain("lower than the 1.0 GB set: the server’s disk has 2.0 GB free");
   });
 
   it("behind: the lag is amber and the time until now is said not restorable yet", async () => {
@@ -153,7 +153,7 @@ describe("PitrCard", () => {
     });
     const stray = await screen.findByTestId("pitr-stray");
     expect(stray.textContent).toContain("A capture no project owns holds the server’s disk");
-    expect(stray.textContent).toContain("2.0 MiB");
+    expect(stray.textContent).toContain("2.0 MB");
     expect(within(stray).getByTestId("pitr-stray-names").textContent).toContain("offsite_pitr_old");
   });
 
@@ -163,8 +163,19 @@ describe("PitrCard", () => {
       pitr_capture_now: () => ({ segments: 1, commits: 12, dropped: null, new_base_why: null, started: null }),
     });
     fireEvent.click(await screen.findByTestId("pitr-capture-now"));
-    expect((await screen.findByTestId("pitr-said")).textContent).toContain("Read 12 transactions into 1 change file");
+    expect((await screen.findByTestId("pitr-said")).textContent).toBe("Captured 12 transactions made since the last capture.");
     expect(calls).toContain("pitr_capture_now");
+  });
+
+  it("Capture now with nothing new says so, not 'Read 0 transactions into 0 change files' (issue 64 item 4)", async () => {
+    setup({
+      pitr_status: () => on(),
+      pitr_capture_now: () => ({ segments: 0, commits: 0, dropped: null, new_base_why: null, started: null }),
+    });
+    fireEvent.click(await screen.findByTestId("pitr-capture-now"));
+    const said = (await screen.findByTestId("pitr-said")).textContent ?? "";
+    expect(said).toBe("Up to date: nothing changed since the last capture.");
+    expect(said).not.toMatch(/\b0 |change file/);
   });
 
   it("Turn off asks first, saying the windows stay restorable", async () => {

@@ -131,7 +131,9 @@ export function PitrCard({ project, now = () => Date.now(), backups = NO_BACKUPS
     if (kind === "capture") {
       const pass = r.data as { commits: number; segments: number; new_base_why: string | null; dropped: string | null };
       setSaid(
-        `Read ${countOf(pass.commits, "transaction")} into ${countOf(pass.segments, "change file")}.` +
+        (pass.commits === 0
+          ? "Up to date: nothing changed since the last capture."
+          : `Captured ${countOf(pass.commits, "transaction")} made since the last capture.`) +
           (pass.new_base_why ? ` A new window started: ${pass.new_base_why}.` : "") +
           (pass.dropped ? ` Capture stopped: ${pass.dropped}.` : ""),
       );

@@ -129,8 +129,8 @@ describe("the project page's tabs", () => {
     expect(rows).toHaveLength(3);
     expect(screen.getAllByTestId("backups-day")).toHaveLength(2);
     // The removal forecast is its own query: it may arrive after the rows.
-    await waitFor(() => expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune"));
-    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "removed at the next prune (if the schedule runs on time)");
+    await waitFor(() => expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("goes at next clean-up"));
+    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "removed at the next clean-up (if the schedule runs on time)");
     await waitFor(() => expect(within(rows[1]!).getByTestId("backup-proven")).toBeInTheDocument());
     expect(within(rows[0]!).queryByTestId("backup-proven")).toBeNull();
     expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Damaged");
@@ -140,7 +140,7 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("backup-detail-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", backup(0).path);
     expect(screen.getByTestId("backup-detail-path-copy")).toBeInTheDocument();
     expect(screen.getByTestId("backup-detail-sha256")).toHaveTextContent("ab".repeat(32));
-    expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
+    expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next clean-up.");
   });
 
   it("Backups: a safety backup is listed under the timeline with its origin, date, size, encryption and file, and no restore", async () => {
@@ -157,7 +157,7 @@ describe("the project page's tabs", () => {
     // The time in the one format, no raw instant on hover (issue 44).
     expect(within(row).getByTestId("safety-backup-date")).toHaveTextContent(dayAndTime("2026-11-24T09:15:00Z"));
     expect(within(row).getByTestId("safety-backup-date")).not.toHaveAttribute("title");
-    expect(row).toHaveTextContent("3.0 MiB");
+    expect(row).toHaveTextContent("3.0 MB");
     expect(within(row).getByTestId("safety-backup-encrypted")).toHaveTextContent("encrypted");
     expect(within(row).getByTestId("safety-backup-path")).toHaveTextContent(path);
     expect(within(row).queryByRole("button")).toBeNull();
@@ -227,7 +227,7 @@ describe("the project page's tabs", () => {
     expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "kept: last 1, newest successful (if the schedule runs on time)");
     expect(within(rows[1]!).getByTestId("backup-removal")).toHaveTextContent(/^daily · until 2026-12-0[12]$/);
     expect(within(rows[2]!).getByTestId("backup-removal")).toHaveTextContent("no retention rules");
-    expect(within(rows[3]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune");
+    expect(within(rows[3]!).getByTestId("backup-removal")).toHaveTextContent("goes at next clean-up");
     // The newest good backup is selected: its origin and the retention reasons in the side panel.
     expect(await screen.findByTestId("backup-detail-origin")).toHaveTextContent("Made by the backup server and downloaded.");
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: kept: last 1, newest successful.");
@@ -292,10 +292,10 @@ describe("the project page's tabs", () => {
     expect(rows[1]!.querySelector(".tl-row")).not.toHaveClass("tl-row-suspicious");
     expect(within(rows[1]!).getByTestId("backup-pinned")).toHaveTextContent("Pinned");
     const summary = await screen.findByTestId("backup-stats-summary");
-    expect(summary).toHaveTextContent("3.0 MiB in all (2 database backups)");
-    expect(summary).toHaveTextContent("+1.0 MiB a week");
+    expect(summary).toHaveTextContent("3.0 MB in all (2 database backups)");
+    expect(summary).toHaveTextContent("+1.0 MB a week");
     expect(summary).toHaveTextContent("1 suspicious, 1 pinned");
-    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("this computer: 2 backups, 3.0 MiB · nas: 1 copy, 1.0 KiB");
+    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("this computer: 2 backups, 3.0 MB · nas: 1 copy, 1.0 KB");
     fireEvent.click(rows[0]!.querySelector(".tl-row")!);
     expect(await screen.findByTestId("backup-detail-suspicious")).toHaveTextContent(reason);
     fireEvent.click(rows[1]!.querySelector(".tl-row")!);

@@ -51,11 +51,11 @@ describe("the backup timeline", () => {
     const f = (over: Partial<RemovalForecast>): RemovalForecast => ({ backup_id: "b", removed_at: null, next_prune: false, kept_by: [], kept_because: "", reasons: [], locked: [], ...over });
     expect(removalShort(f({ removed_at: "2026-12-02T01:30:00Z", kept_by: ["daily"], kept_because: "daily" }), "Europe/Berlin")).toBe("daily · until 2026-12-02");
     expect(removalShort(f({ removed_at: "2026-12-02T01:30:00Z" }), "Europe/Berlin")).toBe("kept · until 2026-12-02");
-    expect(removalShort(f({ next_prune: true }))).toBe("goes at next prune");
+    expect(removalShort(f({ next_prune: true }))).toBe("goes at next clean-up");
     expect(removalShort(f({ kept_by: ["newest", "weekly"], kept_because: "newest · weekly" }))).toBe("newest · weekly");
     expect(removalShort(f({}))).toBe("kept");
     const locked = [{ destination: "bucket", locked_until: "2026-12-03T10:00:00Z", note: "its copy at bucket stays, locked until 2026-12-03 10:00 UTC" }];
-    expect(removalShort(f({ next_prune: true, locked }))).toBe("goes at next prune · locked at bucket");
+    expect(removalShort(f({ next_prune: true, locked }))).toBe("goes at next clean-up · locked at bucket");
   });
 
   it("knows Etc/UTC and UTC are one zone", () => {

@@ -39,7 +39,7 @@ function AsRole({ current, onApply }: { current: string; onApply: (role: string)
       <summary className="notice-title">Restore as a less privileged role</summary>
       <p className="small muted">
         Functions a backup defines run while it is restored, with the rights of the role that restores it. For a
-        backup you did not make here, name a role of the target without superuser rights: Offsite restores through
+        backup you did not make here, name a role of the target without administrator rights: Offsite restores through
         a temporary login that can act only as that role, and removes it afterwards.
       </p>
       <label>
@@ -106,7 +106,7 @@ const ARBITRARY_KIND: Record<ArbitraryKind, string> = {
   runs_program: "runs a program on the database server",
   server_files: "reads or writes files on the database server",
   server_config: "changes the database server's configuration",
-  superuser: "gives a role superuser or server powers",
+  superuser: "gives a role administrator or server powers",
   runs_code: "runs code on the database server",
   unrecognised: "runs a statement pg_dump never writes",
 };
@@ -128,8 +128,8 @@ function ArbitrarySql({
         This backup's SQL holds {plural(plan.arbitrary_sql_total, "statement")} pg_dump never writes
       </p>
       <p className="small">
-        Restored as a superuser ({plan.connecting_role}
-        {plan.connecting_superuser ? " is one" : " is not one"}), statements like these can run programs and read or
+        Restored by a role with administrator rights ({plan.connecting_role}
+        {plan.connecting_superuser ? " has them" : " does not"}), statements like these can run programs and read or
         write files on the database server. Run them only if you trust where the file came from.
       </p>
       <ul className="small" data-testid="wizard-arbitrary-sql-list">
@@ -399,7 +399,7 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
                 <span className="mono">{r.name}</span>
                 {r.attributes.length > 0 && <span className="mono muted"> {r.attributes.join(" ")}</span>}
                 {r.member_of.length > 0 && <span> · granted {r.member_of.length === 1 ? "the role" : "the roles"} {r.member_of.join(", ")}</span>}
-                {r.left_out.length > 0 && <span> · without {r.left_out.join(", ")} (needs a superuser)</span>}
+                {r.left_out.length > 0 && <span> · without {r.left_out.join(", ")} (needs administrator rights)</span>}
                 {r.needs_password && <span> · set a password afterwards</span>}
               </li>
             ))}
@@ -452,9 +452,9 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
                 owned by <span className="mono">{o.role}</span>: {o.objects.join(", ")}
               </li>
             ))}
-            {plan.superuser_only.length > 0 && <li>needs a superuser: {plan.superuser_only.join(", ")}</li>}
+            {plan.superuser_only.length > 0 && <li>needs administrator rights: {plan.superuser_only.join(", ")}</li>}
           </ul>
-          <p className="small muted">Connect as a superuser to restore them as they are, or:</p>
+          <p className="small muted">Connect as a role with administrator rights to restore them as they are, or:</p>
           <label>
             <input
               type="checkbox"

@@ -70,7 +70,7 @@ describe("the restore's bar shows the same fraction as its text (issue 44, resto
     expect(b).toHaveClass("progress-indeterminate");
     expect(b).not.toHaveAttribute("aria-valuenow");
     expect(text).not.toContain("%");
-    expect(text).toContain("3.8 MiB");
+    expect(text).toContain("3.8 MB");
     expect(screen.getByTestId("wizard-elapsed")).toHaveTextContent(/Running for (under 1 s|\d+ s)/);
   });
 

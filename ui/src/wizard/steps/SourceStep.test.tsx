@@ -34,8 +34,8 @@ describe("the restore's first step (issue 44)", () => {
     const rows = [at("2026-11-26T13:34:22Z", 0), at("2026-11-26T13:34:22Z", 1), at("2026-11-26T11:00:07Z", 2), at("2026-11-26T11:00:07Z", 3, { size: 3 * 1024 * 1024 })];
     render(<SourceStep state={initialState("shop")} dispatch={() => {}} backups={rows} loadError={null} />);
     const names = screen.getAllByTestId("wizard-backup-name").map((n) => n.textContent ?? "");
-    expect(names[0]).toMatch(/:34:22, 1\.0 MiB$/);
-    expect(names[1]).toMatch(/:34:22, 2\.0 MiB$/);
+    expect(names[0]).toMatch(/:34:22, 1\.0 MB$/);
+    expect(names[1]).toMatch(/:34:22, 2\.0 MB$/);
     expect(names[2]).toMatch(/:00:07 \(2 of 2\)$/);
     expect(names[3]).toMatch(/:00:07 \(1 of 2\)$/);
     expect(screen.queryByTestId("wizard-backup-proven")).not.toBeInTheDocument();

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { DETAILS, Warning } from "./ReviewStep";
 
 const note =
-  "The backup is unpacked into a temporary folder first (it needs 3.8 MiB of free disk, freed again afterwards), then restored by several workers at once: faster, but not one transaction." +
+  "The backup is unpacked into a temporary folder first (it needs 3.8 MB of free disk, freed again afterwards), then restored by several workers at once: faster, but not one transaction." +
   DETAILS +
   "this backup is a directory dump (archive format 2): it is extracted to a private temporary folder (4007056 bytes of temporary disk, removed afterwards) and restored by pg_restore -j 2";
 

@@ -187,18 +187,33 @@ async fn at_execute(
         storage_sample: job.storage_sample,
     };
     let mut report = run::execute(&at_job, running).await?;
-    report.checks.insert(
-        0,
-        crate::drill::DrillCheck {
-            id: "point_in_time".into(),
-            title: format!("The state of {} at {}", at.project, a.state.at),
-            status: crate::drill::CheckStatus::Passed,
-            expected: Some(format!("the project as it was at {}", a.state.at)),
-            actual: Some(a.state.describe()),
-            detail: None,
-        },
-    );
+    report.checks.insert(0, at_check(&at.project, &a.state));
     Ok(report)
+}
+
+/// The first check of a drill of `PROJECT@TIME`: which state was drilled, in words a person
+/// reads (times to the second, no backup id, no log position, issue 64 item 4); the engine's
+/// whole line (`AtState::describe`: ids, times to the microsecond, the LSN) is its detail, what
+/// the app shows under Details.
+pub fn at_check(project: &str, state: &crate::ops::pitr::at::AtState) -> crate::drill::DrillCheck {
+    use crate::words::{plural, readable_utc};
+    let base = readable_utc(&state.base_at);
+    let actual = match &state.commit_at {
+        Some(t) => format!(
+            "the backup of {base} with {} replayed after it, up to the last one committed before that moment (at {})",
+            plural(state.transactions, "transaction"),
+            readable_utc(t)
+        ),
+        None => format!("the backup of {base} as it was taken: nothing was committed between it and that moment"),
+    };
+    crate::drill::DrillCheck {
+        id: "point_in_time".into(),
+        title: format!("{project} as it was at {}", readable_utc(&state.at)),
+        status: crate::drill::CheckStatus::Passed,
+        expected: Some("the project as it was at that moment".into()),
+        actual: Some(actual),
+        detail: Some(state.describe()),
+    }
 }
 
 /// The error a drill that failed a check ends its job with (`validation_failed`): its message

@@ -181,7 +181,7 @@ mod tests {
         );
         assert!(
             r.text.contains(
-                "Backup: b-1 (created 2030-03-01T01:00:00.000Z, 2.0 KiB): removal \
+                "Backup: b-1 (created 2030-03-01T01:00:00.000Z, 2.0 KB): removal \
                  2030-03-09T00:30:00.000Z; not kept by keep-daily 8"
             ),
             "{}",

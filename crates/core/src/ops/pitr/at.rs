@@ -57,8 +57,8 @@ impl AtState {
     pub fn describe(&self) -> String {
         let upto = match (&self.commit_at, &self.commit_lsn) {
             (Some(t), Some(l)) => format!(
-                " + {} transaction(s) replayed up to the commit at {t} (LSN {l})",
-                self.transactions
+                " + {} replayed up to the commit at {t} (LSN {l})",
+                crate::words::plural(self.transactions, "transaction")
             ),
             _ => ", no transaction to replay (the base as taken)".into(),
         };

@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(e.event, EventKind::PitrStraySlot);
         assert_eq!(e.severity, crate::notify::Severity::Warning);
         assert!(e.summary.contains("offsite_pitr_x"), "{}", e.summary);
-        assert!(e.summary.contains("3.0 MiB"), "{}", e.summary);
+        assert!(e.summary.contains("3.0 MB"), "{}", e.summary);
         assert!(e.summary.contains("not in use"), "{}", e.summary);
         assert_eq!(
             e.details["drop_sql"],

@@ -224,8 +224,10 @@ async fn database_section(engine: &Engine, name: &str, at: i64) -> Result<AtSect
     };
     let said = match (&plan.stop_commit_at, &plan.stop_commit_lsn) {
         (Some(t), Some(l)) => format!(
-            "database at TIME exactly: base {} (taken {}) + {} transaction(s) replayed up to the last commit at or before TIME, at {t} (LSN {l})",
-            plan.base_backup_id, plan.base_at, plan.transactions
+            "database at TIME exactly: base {} (taken {}) + {} replayed up to the last commit at or before TIME, at {t} (LSN {l})",
+            plan.base_backup_id,
+            plan.base_at,
+            crate::words::plural(plan.transactions, "transaction")
         ),
         _ => format!(
             "database at TIME exactly: base {} (taken {}), no transaction committed between it and TIME",

@@ -4,7 +4,7 @@
 //! made in the last [`GROWTH_WINDOW_DAYS`] days, per day. The condition holds when
 //! - free space is below what the next backup needs ([`NEXT_BACKUP_FACTOR`] × the newest
 //!   backup's size: the next one, and room for it to grow), or
-//! - free space is below the absolute floor `space_min_free_mib` (default 1 GiB), or
+//! - free space is below the absolute floor `space_min_free_mib` (default 1 GB), or
 //! - at that growth it is full in fewer than `space_min_days_to_full` days (default 14).
 //!
 //! Never by a percentage of the disk alone: 10 % of a 4 TB disk is room for years of backups.
@@ -358,14 +358,14 @@ mod tests {
     /// The issue's case: a big disk with a small share free but plenty of room is not low.
     #[test]
     fn a_big_disk_with_a_small_share_free_but_plenty_of_room_is_not_low() {
-        // 4 % of 10 TiB free: 400 GiB, for backups of 5 GiB.
+        // 4 % of 10 TB free: 400 GB, for backups of 5 GB.
         let cap = Capacity {
             free: 400 * GIB,
             total: 10 * 1024 * GIB,
         };
         let a = assess(cap, 0, 5 * GIB, &rule(1024 * MIB, 14));
         assert!(a.reasons.is_empty(), "{a:?}");
-        // Almost full by share (0.5 %) and still 50 GiB: not low for 1 GiB backups.
+        // Almost full by share (0.5 %) and still 50 GB: not low for 1 GB backups.
         let cap = Capacity {
             free: 50 * GIB,
             total: 10 * 1024 * GIB,
@@ -382,31 +382,31 @@ mod tests {
         let fine = assess(cap, GIB, GIB, &rule(1024, 14));
         assert!(fine.reasons.is_empty(), "{fine:?}");
         assert_eq!(fine.days_until_full, Some(50.0));
-        // The next backup needs twice the last one: 26 GiB × 2 does not fit in 50 GiB; 24 does.
+        // The next backup needs twice the last one: 26 GB × 2 does not fit in 50 GB; 24 does.
         let a = assess(cap, 0, 26 * GIB, &rule(1024, 14));
         assert_eq!(
             a.reasons,
             vec![
-                "less free than the next backup needs (about 52.0 GiB: twice the last one's 26.0 GiB)"
+                "less free than the next backup needs (about 52.0 GB: twice the last one's 26.0 GB)"
                     .to_string()
             ]
         );
         assert!(assess(cap, 0, 24 * GIB, &rule(1024, 14)).reasons.is_empty());
-        // The absolute floor: 50 GiB free is under a 60 GiB floor, and not under 40 GiB.
+        // The absolute floor: 50 GB free is under a 60 GB floor, and not under 40 GB.
         let a = assess(cap, 0, 0, &rule(60 * 1024, 14));
-        assert_eq!(a.reasons, vec!["less than 60.0 GiB free".to_string()]);
+        assert_eq!(a.reasons, vec!["less than 60.0 GB free".to_string()]);
         assert_eq!(a.days_until_full, None);
         assert!(assess(cap, 0, 0, &rule(40 * 1024, 14)).reasons.is_empty());
-        // The default floor (1 GiB) on a small disk nearly full.
+        // The default floor (1 GB) on a small disk nearly full.
         let tiny = Capacity {
             free: 512 << 20,
             total: 8 * GIB,
         };
         let a = assess(tiny, 0, 0, &WatchSettings::default());
-        assert_eq!(a.reasons, vec!["less than 1.0 GiB free".to_string()]);
-        // By growth: 5 GiB a day fills 50 GiB in 10 days.
+        assert_eq!(a.reasons, vec!["less than 1.0 GB free".to_string()]);
+        // By growth: 5 GB a day fills 50 GB in 10 days.
         let a = assess(cap, 5 * GIB, GIB, &rule(1024, 14));
-        assert_eq!(a.reasons, vec!["full in about 10 days at 5.0 GiB/day"]);
+        assert_eq!(a.reasons, vec!["full in about 10 days at 5.0 GB/day"]);
         assert!(assess(cap, 5 * GIB, GIB, &rule(1024, 10))
             .reasons
             .is_empty());
@@ -453,25 +453,25 @@ mod tests {
         let r = render(&e);
         assert!(
             r.subject.contains(
-                "Space is low for shop's backup folder (/srv/b): 5.0 GiB free of 100.0 GiB, \
+                "Space is low for shop's backup folder (/srv/b): 5.0 GB free of 100.0 GB, \
                  about 5 days until full"
             ),
             "{r:?}"
         );
         assert!(
-            r.text.contains("Free: 5.0 GiB of 100.0 GiB (5 %)\n"),
+            r.text.contains("Free: 5.0 GB of 100.0 GB (5 %)\n"),
             "{}",
             r.text
         );
         assert!(
-            r.text.contains("Growth: 1.0 GiB/day (last 14 days)\n"),
+            r.text.contains("Growth: 1.0 GB/day (last 14 days)\n"),
             "{}",
             r.text
         );
         assert!(r.text.contains("Days until full: 5\n"), "{}", r.text);
         assert!(
             r.text
-                .contains("Why: less free than the next backup needs (about 6.0 GiB: twice the last one's 3.0 GiB); full in about 5 days"),
+                .contains("Why: less free than the next backup needs (about 6.0 GB: twice the last one's 3.0 GB); full in about 5 days"),
             "{}",
             r.text
         );
