@@ -122,7 +122,7 @@ pub(super) async fn local_location(path: &Path) -> Result<String> {
 /// becomes `C:\x` when that means the same file (a drive letter, under the 260-character limit,
 /// no component Windows would read differently: `.`, `..`, a trailing dot or space, a device
 /// name such as `CON`). Unix: unchanged.
-fn plain_path(p: PathBuf) -> PathBuf {
+pub(super) fn plain_path(p: PathBuf) -> PathBuf {
     #[cfg(windows)]
     {
         plain_windows_path(&p).unwrap_or(p)
