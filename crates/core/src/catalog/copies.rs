@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The destination of a backup's own archive, in its project's backup folder.
 pub const LOCAL_DESTINATION: &str = "local";
@@ -108,10 +108,59 @@ pub(super) async fn local_location(path: &Path) -> Result<String> {
             }
         }
     };
-    canonical.into_os_string().into_string().map_err(|_| {
-        Error::invalid(format!("the path {} is not valid UTF-8", path.display()))
-            .with_hint("rename the file or its folders to use only valid Unicode characters")
-    })
+    plain_path(canonical)
+        .into_os_string()
+        .into_string()
+        .map_err(|_| {
+            Error::invalid(format!("the path {} is not valid UTF-8", path.display()))
+                .with_hint("rename the file or its folders to use only valid Unicode characters")
+        })
+}
+
+/// A canonical path as users write it. Windows: `canonicalize` answers with a verbatim path
+/// (`\\?\C:\x`), which no user types and a location compared as text would then miss; it
+/// becomes `C:\x` when that means the same file (a drive letter, under the 260-character limit,
+/// no component Windows would read differently: `.`, `..`, a trailing dot or space, a device
+/// name such as `CON`). Unix: unchanged.
+pub(super) fn plain_path(p: PathBuf) -> PathBuf {
+    #[cfg(windows)]
+    {
+        plain_windows_path(&p).unwrap_or(p)
+    }
+    #[cfg(not(windows))]
+    {
+        p
+    }
+}
+
+/// `\\?\C:\x` → `C:\x` when safe (see [`plain_path`]); OS-independent text rules so they are
+/// tested everywhere.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn plain_windows_path(p: &Path) -> Option<PathBuf> {
+    let s = p.to_str()?;
+    let rest = s.strip_prefix(r"\\?\")?;
+    let b = rest.as_bytes();
+    if rest.len() >= 260 || b.len() < 3 || !b[0].is_ascii_alphabetic() || &b[1..3] != b":\\" {
+        return None;
+    }
+    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+    let risky = rest[3..].split('\\').any(|c| {
+        let stem = c
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .trim_end()
+            .to_ascii_uppercase();
+        c.is_empty()
+            || c.ends_with('.')
+            || c.ends_with(' ')
+            || c.contains('/')
+            || DEVICES.contains(&stem.as_str())
+            || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+                && stem.len() == 4
+                && stem.as_bytes()[3].is_ascii_digit())
+    });
+    (!risky || rest.len() == 3).then(|| PathBuf::from(rest))
 }
 
 /// Record the local copy of backup `backup_id` (just inserted in `tx`) from its row, as
@@ -257,6 +306,36 @@ mod tests {
         assert!(c.copies(&b.id).await.unwrap().is_empty());
         assert_eq!(count(&c).await, 0);
         assert!(c.copies("no-such-backup").await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn verbatim_windows_paths_become_plain_ones_only_when_they_mean_the_same() {
+        let plain = |s: &str| plain_windows_path(Path::new(s)).map(|p| p.display().to_string());
+        assert_eq!(
+            plain(r"\\?\C:\Users\me\shop.tar.zst").as_deref(),
+            Some(r"C:\Users\me\shop.tar.zst")
+        );
+        assert_eq!(plain(r"\\?\d:\").as_deref(), Some(r"d:\"));
+        for kept in [
+            // Not verbatim, or not a drive: left as they are.
+            r"C:\Users\me",
+            r"\\?\UNC\server\share\x",
+            r"\\?\Volume{0b1c}\x",
+            // What a plain path would read differently.
+            r"\\?\C:\x\CON",
+            r"\\?\C:\x\nul.txt",
+            r"\\?\C:\x\com1",
+            r"\\?\C:\x\name.",
+            r"\\?\C:\x\name ",
+            r"\\?\C:\a/b",
+            r"\\?\C:\x\..\y",
+        ] {
+            assert_eq!(plain(kept), None, "{kept}");
+        }
+        let long = format!(r"\\?\C:\{}", "a".repeat(300));
+        assert_eq!(plain(&long), None);
+        // Names that merely start like a device are ordinary.
+        assert!(plain(r"\\?\C:\x\console\com10\CONx").is_some());
     }
 
     #[tokio::test]

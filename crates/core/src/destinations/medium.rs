@@ -17,19 +17,41 @@ const CONFIG_DUMP_LIMIT: usize = 4 << 20;
 /// How many wrappers (`alias` of `crypt` of …) are followed before giving up.
 const MAX_WRAPPERS: usize = 8;
 
-/// The id of the filesystem (device) holding `path` (`None`: not there, or not known on this
-/// system). Two paths with the same id are on the same disk.
+/// The id of the filesystem (device) holding `path` (`None`: not there, or not readable). Two
+/// paths with the same id are on the same disk. Unix: the device number (`st_dev`); Windows:
+/// the volume's serial number, read from a handle on the file or folder.
 pub fn device_of(path: &Path) -> Option<u64> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         std::fs::metadata(path).ok().map(|m| m.dev())
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
-        let _ = path;
-        None
+        volume_serial(path).ok()
     }
+}
+
+/// The serial number of the volume holding `path` (a folder is opened with backup semantics,
+/// asking for its attributes only: no read access to its content is needed).
+#[cfg(windows)]
+fn volume_serial(path: &Path) -> std::io::Result<u64> {
+    use std::os::windows::fs::OpenOptionsExt;
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION, FILE_FLAG_BACKUP_SEMANTICS,
+        FILE_READ_ATTRIBUTES,
+    };
+    let f = std::fs::OpenOptions::new()
+        .access_mode(FILE_READ_ATTRIBUTES)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)?;
+    // SAFETY: a handle open for the call's length; the structure is plain data it fills.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    if unsafe { GetFileInformationByHandle(f.as_raw_handle(), &mut info) } == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(u64::from(info.dwVolumeSerialNumber))
 }
 
 /// The device of `path`, or of its nearest ancestor that exists (a folder not created yet is

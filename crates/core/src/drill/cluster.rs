@@ -13,13 +13,14 @@ use super::sandbox::{Confinement, Sandbox};
 use super::single_user;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{ConnSpec, TlsMode};
+use crate::postgres::tool_places::{install_dirs, system_root, Os};
 use crate::postgres::tools::{candidate_dirs, probe_dirs};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const EXE: &str = if cfg!(windows) { ".exe" } else { "" };
+const EXE: &str = Os::CURRENT.exe_suffix();
 /// The bootstrap superuser of a throwaway cluster.
 pub const SUPERUSER: &str = "postgres";
 /// The port number in the socket's name (no TCP: nothing listens on it).
@@ -47,25 +48,15 @@ impl ServerBins {
 }
 
 /// Every folder with server binaries: the configured pg_bin folder first, then `PATH` and the
-/// usual install locations (Debian/Ubuntu, RHEL, Homebrew, Postgres.app, MacPorts, EDB).
+/// usual install locations of this OS ([`crate::postgres::tool_places`]).
 pub fn discover_server_bins(configured: Option<&Path>) -> Vec<ServerBins> {
     let mut dirs: Vec<PathBuf> = configured
         .map(|c| candidate_dirs(Some(c)))
         .unwrap_or_default();
     dirs.extend(candidate_dirs(None));
-    if !cfg!(windows) {
-        // Homebrew's postgresql@N keeps the server binaries beside the client ones; the
-        // unversioned formula links them into the prefix's bin (on PATH or not).
-        dirs.extend(
-            [
-                "/opt/homebrew/bin",
-                "/usr/local/bin",
-                "/usr/local/pgsql/bin",
-            ]
-            .iter()
-            .map(PathBuf::from),
-        );
-    }
+    // The client places hold the server programs too where the package has both (Homebrew's
+    // kegs, Postgres.app, the EDB installer); each OS adds its server-only places.
+    dirs.extend(install_dirs(Os::CURRENT.places().server, &system_root()));
     probe_dirs(dirs, "postgres", &["initdb", "pg_ctl"])
         .into_iter()
         .map(|(dir, version_line, major, minor)| ServerBins {
@@ -101,13 +92,7 @@ pub fn choose_server_bins(found: &[ServerBins], min_major: u32) -> Result<Server
 
 /// What to install for the server binaries, on this platform.
 pub fn server_install_hint(major: u32) -> String {
-    if cfg!(target_os = "macos") {
-        format!("install the PostgreSQL {major} server: `brew install postgresql@{major}` or Postgres.app")
-    } else if cfg!(windows) {
-        format!("install PostgreSQL {major} with the EDB installer (the \"PostgreSQL Server\" component; the service need not run)")
-    } else {
-        format!("install the PostgreSQL {major} server binaries (Debian/Ubuntu: `sudo apt install postgresql-{major}`, from apt.postgresql.org if your release lacks it; Fedora/RHEL: `postgresql{major}-server`)")
-    }
+    Os::CURRENT.server_hint(major)
 }
 
 /// The owner file of a running throwaway cluster (under `<data>/drill-clusters/`): JSON, held

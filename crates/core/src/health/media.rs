@@ -126,8 +126,9 @@ mod tests {
         }
     }
 
-    /// Two folders on one filesystem have one device id: the same disk; a folder on another
-    /// filesystem (/proc is always another one) is not, and an unknown device never is.
+    /// Two folders on one filesystem have one device id (Windows: one volume serial): the same
+    /// disk; a folder on another filesystem (/proc is always another one on Linux, a
+    /// nonexistent one on macOS and Windows is unknown) is not, and an unknown device never is.
     #[test]
     fn folders_on_one_filesystem_are_the_same_disk() {
         let dir = tempfile::tempdir().unwrap();
@@ -137,7 +138,11 @@ mod tests {
         let (da, db) = (device_of(&a), device_of(&b));
         assert!(da.is_some());
         assert!(same_disk(&on(da), &on(db)));
-        let other = device_of(Path::new("/proc"));
+        let other = if cfg!(target_os = "linux") {
+            device_of(Path::new("/proc"))
+        } else {
+            device_of(&dir.path().join("not-there"))
+        };
         assert_ne!(other, da);
         assert!(!same_disk(&on(da), &on(other)));
         assert!(!same_disk(&on(None), &on(None)));

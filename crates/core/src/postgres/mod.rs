@@ -12,4 +12,5 @@ pub mod dump_workers;
 pub mod process;
 pub mod restore;
 pub mod session;
+pub mod tool_places;
 pub mod tools;

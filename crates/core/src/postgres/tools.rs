@@ -1,17 +1,19 @@
 //! Finding `pg_dump` / `pg_restore` / `pg_dumpall` that can talk to a given server.
 //!
 //! Candidates come from a configured path (which then is the only place looked at), `PATH`, and
-//! the usual install locations on Linux, macOS and Windows. A pair is usable for a server when its
+//! the usual install locations of this OS ([`super::tool_places`]: Linux, macOS and Windows each
+//! have their own list). A pair is usable for a server when its
 //! major version is ≥ the server's. Without Docker: when nothing fits, the error says exactly what
 //! to install.
 
+use super::tool_places::{dirs_holding, install_dirs, system_root, Os};
 use crate::error::{Error, ErrorKind, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const EXE: &str = if cfg!(windows) { ".exe" } else { "" };
+const EXE: &str = Os::CURRENT.exe_suffix();
 
 /// One directory holding pg_dump and pg_restore of one version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,52 +75,8 @@ pub fn candidate_dirs(configured: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    let globs: &[&str] = if cfg!(windows) {
-        &["C:\\Program Files\\PostgreSQL\\*\\bin"]
-    } else {
-        &[
-            "/usr/lib/postgresql/*/bin",
-            "/usr/pgsql-*/bin",
-            "/opt/homebrew/opt/postgresql@*/bin",
-            "/usr/local/opt/postgresql@*/bin",
-            "/opt/homebrew/opt/libpq/bin",
-            "/usr/local/opt/libpq/bin",
-            "/Applications/Postgres.app/Contents/Versions/*/bin",
-            "/opt/local/lib/postgresql*/bin",
-        ]
-    };
-    for g in globs {
-        dirs.extend(expand_star(g));
-    }
+    dirs.extend(install_dirs(Os::CURRENT.places().client, &system_root()));
     dirs
-}
-
-/// Expand the one `*` of an install-location pattern like `/usr/lib/postgresql/*/bin`.
-fn expand_star(pattern: &str) -> Vec<PathBuf> {
-    let comps: Vec<_> = Path::new(pattern).components().collect();
-    let Some(idx) = comps
-        .iter()
-        .position(|c| c.as_os_str().to_string_lossy().contains('*'))
-    else {
-        return vec![PathBuf::from(pattern)];
-    };
-    let parent: PathBuf = comps[..idx].iter().collect();
-    let tail: PathBuf = comps[idx + 1..].iter().collect();
-    let comp = comps[idx].as_os_str().to_string_lossy();
-    let (prefix, suffix) = comp.split_once('*').unwrap_or((&comp, ""));
-    let Ok(entries) = std::fs::read_dir(&parent) else {
-        return vec![];
-    };
-    let mut out: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n.len() >= prefix.len() + suffix.len() && n.starts_with(prefix) && n.ends_with(suffix)
-        })
-        .map(|n| parent.join(n).join(&tail))
-        .collect();
-    out.sort();
-    out
 }
 
 /// Run `pg_dump --version` in each candidate that also has pg_restore; one entry per directory.
@@ -143,15 +101,7 @@ pub(crate) fn probe_dirs(
 ) -> Vec<(PathBuf, String, u32, u32)> {
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();
-    for dir in dirs {
-        let bin = dir.join(format!("{main}{EXE}"));
-        if !bin.is_file()
-            || also
-                .iter()
-                .any(|a| !dir.join(format!("{a}{EXE}")).is_file())
-        {
-            continue;
-        }
+    for (dir, bin) in dirs_holding(dirs, main, also, EXE) {
         let canonical = std::fs::canonicalize(&bin).unwrap_or(bin.clone());
         if !seen.insert(canonical) {
             continue;
@@ -233,13 +183,7 @@ pub fn newest(configured: Option<&Path>) -> Result<PgTools> {
 }
 
 fn install_hint(major: u32) -> String {
-    if cfg!(target_os = "macos") {
-        format!("install postgresql-client {major} or newer: `brew install libpq` or `brew install postgresql@{major}`")
-    } else if cfg!(windows) {
-        format!("install the PostgreSQL {major} command line tools (the EDB installer, \"Command Line Tools\" only)")
-    } else {
-        format!("install postgresql-client-{major} (on Debian/Ubuntu: `sudo apt install postgresql-client-{major}`, from apt.postgresql.org if your release lacks it)")
-    }
+    Os::CURRENT.client_hint(major)
 }
 
 #[cfg(test)]
@@ -285,8 +229,9 @@ mod tests {
         let e = choose(&[tools(15, 4)], 16, None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ToolMissing);
         assert_eq!(e.message(), "pg_dump 15 cannot dump a PostgreSQL 16 server");
+        // This system's install command (each system's words: tool_places' tests).
         assert!(
-            e.hint().unwrap().contains("postgresql-client-16"),
+            e.hint().unwrap().starts_with(&Os::CURRENT.client_hint(16)),
             "{:?}",
             e.hint()
         );

@@ -38,7 +38,7 @@ pub struct Tools {
     pub major: u32,
 }
 
-const EXE: &str = if cfg!(windows) { ".exe" } else { "" };
+const EXE: &str = crate::postgres::tool_places::Os::CURRENT.exe_suffix();
 
 impl Tools {
     /// The tools of exactly `server_major` (the WAL's format is the version's own).
@@ -62,8 +62,8 @@ impl Tools {
                     ),
                 )
                 .with_hint(format!(
-                    "install the PostgreSQL {server_major} client tools (e.g. postgresql-client-\
-                     {server_major}), or set the path with --pg-bin / OFFSITE_PG_BIN"
+                    "{}, or set the path with --pg-bin / OFFSITE_PG_BIN",
+                    crate::postgres::tool_places::Os::CURRENT.client_hint(server_major)
                 ))
             })
     }

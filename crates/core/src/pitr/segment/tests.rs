@@ -49,6 +49,9 @@ fn segment_round_trips_and_checks_its_checksum() {
     assert_eq!((b.lsn, b.data.as_slice()), (11, &b"Cabc"[..]));
     assert!(r.next_record().unwrap().is_none());
     assert_eq!(r.info(), Some(&info()));
+    // Closed before the file is changed and removed: on Windows a removed file still open
+    // stays in its folder (delete pending) until the last handle closes.
+    drop(r);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

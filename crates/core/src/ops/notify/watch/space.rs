@@ -1,7 +1,8 @@
 //! The space watcher (issue 27): hourly ([`SPACE_EVERY`]), for each project's backup folder and
-//! each of its folder destinations, the file system's free and total bytes (`statvfs`) and the
-//! growth: the bytes of this project's backups (at a destination: of its copies stored there)
-//! made in the last [`GROWTH_WINDOW_DAYS`] days, per day. The condition holds when
+//! each of its folder destinations, the file system's free and total bytes (`statvfs`; on
+//! Windows `GetDiskFreeSpaceExW`) and the growth: the bytes of this project's backups (at a
+//! destination: of its copies stored there) made in the last [`GROWTH_WINDOW_DAYS`] days, per
+//! day. The condition holds when
 //! - free space is below what the next backup needs ([`NEXT_BACKUP_FACTOR`] × the newest
 //!   backup's size: the next one, and room for it to grow), or
 //! - free space is below the absolute floor `space_min_free_mib` (default 1 GB), or
@@ -120,6 +121,17 @@ pub fn capacity(path: &Path) -> Result<Capacity> {
     let mut at = path;
     loop {
         match std::fs::metadata(at) {
+            // A file where a folder should be is trouble, not "on the parent's disk" (Unix says
+            // so itself; Windows calls the path under a file not found).
+            Ok(m) if at != path && !m.is_dir() => {
+                return Err(Error::io(
+                    what(),
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        format!("{} is a file", at.display()),
+                    ),
+                ))
+            }
             Ok(_) => break,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 at = at.parent().ok_or_else(|| Error::io(what(), e))?;
@@ -139,12 +151,21 @@ fn statvfs(at: &Path) -> std::io::Result<Capacity> {
     })
 }
 
-#[cfg(not(unix))]
-fn statvfs(_at: &Path) -> std::io::Result<Capacity> {
-    Err(std::io::Error::new(
-        std::io::ErrorKind::Unsupported,
-        "free space is read on Unix only",
-    ))
+/// Windows: `GetDiskFreeSpaceExW` (the bytes free to this user, as `f_bavail` is on Unix).
+#[cfg(windows)]
+fn statvfs(at: &Path) -> std::io::Result<Capacity> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW;
+    let name: Vec<u16> = at.as_os_str().encode_wide().chain([0]).collect();
+    let (mut free, mut total) = (0u64, 0u64);
+    // SAFETY: a NUL-terminated path; the two counters are written by the call, the third
+    // (total free, all users) is not asked for.
+    let ok =
+        unsafe { GetDiskFreeSpaceExW(name.as_ptr(), &mut free, &mut total, std::ptr::null_mut()) };
+    if ok == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(Capacity { free, total })
 }
 
 /// The `space_low` event for `place` (`backup folder`, `destination nas`) at `path`.
