@@ -167,7 +167,29 @@ async fn at_start(
         ));
     }
     let plan = engine.pitr_plan(&at.project, at.at).await?;
-    engine.catalog.backup(&plan.base_backup_id).await
+    match engine.catalog.backup(&plan.base_backup_id).await {
+        // A physical chain's base is not a backup of the catalog (`pg_basebackup`'s, kept
+        // with the chain): a record made from the plan stands in for it.
+        Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+            let project = engine.catalog.project(&at.project).await?;
+            Ok(BackupRecord {
+                id: plan.base_backup_id,
+                project_id: project.id,
+                path: plan.base_path,
+                size: 0,
+                sha256: String::new(),
+                backup_type: crate::archive::BackupType::Database,
+                created_at: plan.base_at,
+                verified_at: None,
+                status: BackupStatus::Unverified,
+                verify_problem: None,
+                manifest_json: None,
+                job_id: None,
+                origin: Default::default(),
+            })
+        }
+        found => found,
+    }
 }
 
 /// The drill of `PROJECT@TIME`: the state materialised (a temporary archive, removed after),
@@ -195,7 +217,7 @@ async fn at_execute(
             status: crate::drill::CheckStatus::Passed,
             expected: Some(format!("the project as it was at {}", a.state.at)),
             actual: Some(a.state.describe()),
-            detail: None,
+            detail: a.read_as.clone(),
         },
     );
     Ok(report)
