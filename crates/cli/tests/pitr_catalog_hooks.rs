@@ -4,17 +4,34 @@
 //! (`offsite_testkit::catalog_hooks`: triggers and rules on the system catalogs the step
 //! touches, event triggers, per-role and per-database settings of every kind); each hook that
 //! runs in the throwaway server writes a row into a table of the restored database. The
-//! restore to a time gives exactly the source's rows at that time, and no hook ran.
+//! restore to a time gives exactly the source's rows at that time, and no hook ran. On a
+//! PostgreSQL 13 source too (no `pg_read_all_data`: the reading role is granted what it reads
+//! in that same step), its binaries handed to Offsite as a user would: `OFFSITE_PG_BIN`.
 
 mod common;
 
-use common::pg::{ok, ok_json, run, server_now, wait_past};
+use common::pg::{ok, ok_json, run_env, server_now, wait_past};
 use common::pitr::{allow_replication, digests, owner_url, sql, writes, ROLE};
 use offsite_testkit::{catalog_hooks, TestCluster};
 
 #[test]
 fn a_sources_catalog_hooks_run_nothing_when_restored_to_a_time() {
-    let pg = TestCluster::start();
+    restored_to_a_time_runs_no_hook(TestCluster::start(), &[], false);
+}
+
+#[test]
+fn a_postgresql_13_sources_catalog_hooks_run_nothing_when_restored_to_a_time() {
+    let pg = TestCluster::start_major(13);
+    assert!(pg.server_version_num() / 10000 == 13, "not a 13 server");
+    let bin = pg.bin_dir().display().to_string();
+    restored_to_a_time_runs_no_hook(pg, &[("OFFSITE_PG_BIN", &bin)], true);
+}
+
+/// The recipe on `pg`, every `offsite` run with `env`; then a drill of the project at that
+/// time, whose report says it read the state as a superuser when `superuser_read` (PostgreSQL
+/// 13 and older: docs/security.md) and says nothing of it otherwise.
+fn restored_to_a_time_runs_no_hook(pg: TestCluster, env: &[(&str, &str)], superuser_read: bool) {
+    let run = |d: &std::path::Path, pg: &TestCluster, args: &[&str]| run_env(d, pg, env, args);
     pg.create_trusted_role(ROLE);
     pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
     let db = "pitr_hooks";
@@ -91,4 +108,30 @@ fn a_sources_catalog_hooks_run_nothing_when_restored_to_a_time() {
         ),
     );
     assert_eq!(ran, "", "hooks of the source's catalog ran while restoring");
+
+    let drill = ok_json(
+        run(d, &pg, &["--json", "drill", &format!("shop@{at}")]),
+        "drill shop@TIME",
+    );
+    let report = if drill["report"].is_object() {
+        &drill["report"]
+    } else {
+        &drill
+    };
+    assert_eq!(report["verdict"], "passed", "{drill}");
+    let pit = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "point_in_time")
+        .unwrap_or_else(|| panic!("no point_in_time check: {drill}"));
+    let detail = pit["detail"].as_str().unwrap_or_default();
+    if superuser_read {
+        assert!(
+            detail.contains("read as a superuser") && detail.contains("PostgreSQL 13"),
+            "{pit}"
+        );
+    } else {
+        assert!(!detail.contains("superuser"), "{pit}");
+    }
 }

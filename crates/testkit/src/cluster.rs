@@ -73,6 +73,12 @@ impl TestCluster {
         Self::start_with_bin_dir(&find_bin_dir())
     }
 
+    /// A cluster of PostgreSQL `major` (e.g. 13, an older source than the machine's own): its
+    /// binaries found by [`crate::majors::bin_dir`], which panics when there are none.
+    pub fn start_major(major: u32) -> TestCluster {
+        Self::start_with_bin_dir(&crate::majors::bin_dir(major))
+    }
+
     /// Like [`start`](Self::start) with an explicit directory of PostgreSQL binaries.
     pub fn start_with_bin_dir(bin_dir: &Path) -> TestCluster {
         Self::start_configured(bin_dir, false, SUPERUSER)

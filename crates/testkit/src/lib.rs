@@ -40,6 +40,7 @@ pub mod file_server;
 pub mod fuzz;
 pub mod http_proxy;
 pub mod leftovers;
+pub mod majors;
 pub mod management_api;
 pub mod pagila;
 pub mod pooler_proxy;

@@ -32,6 +32,8 @@ mod diff_settings;
 mod drill_encoding;
 #[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod drill_hostile;
+#[cfg(unix)] // throwaway clusters run on Unix only (docs/development.md)
+mod drill_hostile13;
 #[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod drill_schedule;
 mod drill_settings;

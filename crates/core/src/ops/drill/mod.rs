@@ -167,7 +167,29 @@ async fn at_start(
         ));
     }
     let plan = engine.pitr_plan(&at.project, at.at).await?;
-    engine.catalog.backup(&plan.base_backup_id).await
+    match engine.catalog.backup(&plan.base_backup_id).await {
+        // A physical chain's base is not a backup of the catalog (`pg_basebackup`'s, kept
+        // with the chain): a record made from the plan stands in for it.
+        Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+            let project = engine.catalog.project(&at.project).await?;
+            Ok(BackupRecord {
+                id: plan.base_backup_id,
+                project_id: project.id,
+                path: plan.base_path,
+                size: 0,
+                sha256: String::new(),
+                backup_type: crate::archive::BackupType::Database,
+                created_at: plan.base_at,
+                verified_at: None,
+                status: BackupStatus::Unverified,
+                verify_problem: None,
+                manifest_json: None,
+                job_id: None,
+                origin: Default::default(),
+            })
+        }
+        found => found,
+    }
 }
 
 /// The drill of `PROJECT@TIME`: the state materialised (a temporary archive, removed after),
@@ -187,7 +209,16 @@ async fn at_execute(
         storage_sample: job.storage_sample,
     };
     let mut report = run::execute(&at_job, running).await?;
-    report.checks.insert(0, at_check(&at.project, &a.state));
+    let mut check = at_check(&at.project, &a.state);
+    // PostgreSQL 13 and older: the state was read as a superuser (docs/security.md); said
+    // under the check's Details.
+    if let Some(read_as) = &a.read_as {
+        check.detail = Some(match check.detail.take() {
+            Some(d) if !d.is_empty() => format!("{d}. {read_as}"),
+            _ => read_as.clone(),
+        });
+    }
+    report.checks.insert(0, check);
     Ok(report)
 }
 

@@ -92,6 +92,9 @@ pub struct AtArchive {
     pub state: AtState,
     /// When the archive was written (RFC 3339).
     pub created_at: String,
+    /// How the state was read when not as the rule says (a physical base of PostgreSQL 13 or
+    /// older: as a superuser; see `physical_restore::superuser_read`).
+    pub read_as: Option<String>,
     _dir: tempfile::TempDir,
     /// The parent folder's shared lock, held while the folder lives (a sweep leaves it alone).
     _in_use: crate::tempfiles::FolderInUse,
@@ -215,6 +218,7 @@ async fn materialise_in(
         sha256: written.sha256,
         state,
         created_at: written.manifest.created_at.clone(),
+        read_as: None,
         _dir: dir,
         _in_use: in_use,
     })
@@ -234,6 +238,7 @@ async fn physical(
     let dir = crate::private_fs::tempdir_in(&parent, crate::tempfiles::TEMP_PREFIX)
         .map_err(|e| Error::io(format!("creating a folder in {}", parent.display()), e))?;
     reporter.phase(Phase::Restoring, None);
+    let read_as = super::physical_restore::superuser_read(staged.base.major);
     let into = super::physical_restore::RestoreInto::Archive(dir.path());
     let (done, written) =
         super::physical_restore::run_with(engine, project, staged, into, cancel).await?;
@@ -246,6 +251,7 @@ async fn physical(
         sha256: written.sha256,
         state,
         created_at: written.manifest.created_at.clone(),
+        read_as,
         _dir: dir,
         _in_use: in_use,
     })

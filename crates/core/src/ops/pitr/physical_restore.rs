@@ -753,6 +753,22 @@ pub(crate) async fn run_with(
     Ok((restored, archive))
 }
 
+/// What a read of a recovered PostgreSQL `major` server says of the role it read as, when that
+/// is not the rule's role made to read with: on 13 and older (no `pg_read_all_data`) the
+/// single-user step makes it a superuser, since a role granted SELECT on every table would
+/// carry those grants into the dump it takes (pg_dump writes each object's privileges as the
+/// catalog holds them; docs/security.md). `None` on 14 and newer.
+pub(crate) fn superuser_read(major: u32) -> Option<String> {
+    (major <= 13).then(|| {
+        format!(
+            "read as a superuser of the throwaway server: PostgreSQL {major} has no \
+             pg_read_all_data, and a role granted SELECT on every table instead would carry \
+             those grants into the dump (docs/security.md); only the server's confinement \
+             stood between the base's catalog and this machine while it was read"
+        )
+    })
+}
+
 /// An error unless the restored server has ended its recovery, and unless the database to read
 /// is free of C functions whose library could have come with the base (see
 /// [`crate::drill::neutral::base_library`]; `root`: the throwaway folder).
