@@ -281,33 +281,43 @@ pub(crate) async fn settle(
     };
     forget_note(engine, &entry.job_id);
     let mut message = format!(
-        "{stopped}: {before}the storage restore into {label} had begun to write; the {} \
-         object(s) it had written where there were none were removed again at the next start",
-        done.removed
+        "{stopped}: {before}the storage restore into {label} had begun to write; the {} it \
+         had written where there were none were removed again at the next start",
+        crate::words::plural(done.removed, "object")
     );
     let mut as_before = true;
     if done.changed_count > 0 {
         as_before = false;
         message.push_str(&format!(
-            "; {} object(s) it was to write are there with other content (written since), kept: {}",
-            done.changed_count,
+            "; {} it was to write are there with other content (written since), kept: {}",
+            crate::words::plural(done.changed_count, "object"),
             done.changed.join(", ")
         ));
     }
     if !done.buckets_left.is_empty() {
         as_before = false;
         message.push_str(&format!(
-            "; the bucket(s) it created are left: {}",
+            "; the {} it created {} left: {}",
+            if done.buckets_left.len() == 1 {
+                "bucket"
+            } else {
+                "buckets"
+            },
+            if done.buckets_left.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
             done.buckets_left.join(", ")
         ));
     }
     if note.overwrite > 0 {
         as_before = false;
         message.push_str(&format!(
-            "; it was to overwrite {} object(s) whose content differed ({}{}): each holds the \
+            "; it was to overwrite {} whose content differed ({}{}): each holds the \
              backup's content or what was there before, Offsite cannot tell which and cannot \
              put the old content back",
-            note.overwrite,
+            crate::words::plural(note.overwrite, "object"),
             note.overwrite_sample.join(", "),
             if note.overwrite as usize > note.overwrite_sample.len() {
                 ", …"
@@ -349,8 +359,9 @@ fn read_note(path: &Path) -> Result<StorageJournalNote> {
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     if buf.len() as u64 > MAX_NOTE {
         return Err(Error::integrity(format!(
-            "{} is larger than {MAX_NOTE} bytes",
-            path.display()
+            "{} is larger than {}",
+            path.display(),
+            crate::units::format_bytes(MAX_NOTE)
         )));
     }
     serde_json::from_slice(&buf)
