@@ -207,8 +207,14 @@ fn project_at_time_in_diff_recover_browse_and_drill() {
         .iter()
         .find(|c| c["id"] == "point_in_time")
         .unwrap_or_else(|| panic!("no point_in_time check: {drill}"));
-    let said = pit["actual"].as_str().unwrap();
-    assert!(said.contains(&t1[..19]) && said.contains("(LSN "), "{said}");
+    // In words on the check; the engine's line (the exact time, the LSN) under its Details.
+    let title = pit["title"].as_str().unwrap();
+    assert!(title.contains(&t1[..19].replace('T', " ")), "{title}");
+    let detail = pit["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&t1[..19]) && detail.contains("(LSN "),
+        "{detail}"
+    );
 
     // A time before the base: refused, naming the nearest restorable time.
     let before = format!("shop@{before_base}");

@@ -135,7 +135,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         (
             &["schedule", "set", "shop", "--cron", "61 * * * *"][..],
             "invalid_input",
-            "cron",
+            "custom schedule",
         ),
         (
             &["schedule", "set", "shop", "--cron", "0 3 * *"][..],
