@@ -90,7 +90,7 @@ describe("projects: add, back up, verify", () => {
       assert.fail(`backup failed: ${await finished.getText()}`);
     }
     // The sizes explained: the data that went in, the archive file it became.
-    assert.match(await $("job-result").getText(), /^Backup written: [\d.]+ [KMG]iB of data → [\d.]+ [KMG]iB backup$/);
+    assert.match(await $("job-result").getText(), /^Backup written: [\d.]+ [KMG]B of data → [\d.]+ [KMG]B backup$/);
     // The file's name beside the result; its whole path on hover (the title).
     assert.match(await $("job-result-path").getAttribute("title"), /shop_\d{8}_\d{6}_database\.tar\.zst$/);
 
