@@ -13,7 +13,7 @@ use offsite_testkit::{fidelity_snapshot, TestCluster};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Two tables of `rows` rows (two COPYs at once for `pg_restore -j 2`), a small one, an index
 /// and a foreign key (post-data the restore had not reached).
@@ -280,21 +280,12 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
          AND backend_xid IS NOT NULL AND state = 'active' AND pid <> pg_backend_pid()"
     );
-    let began = Instant::now();
-    loop {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "offsite ended before the recovery wrote"
-        );
-        assert!(
-            began.elapsed() < Duration::from_secs(300),
-            "the recovery never began to write"
-        );
-        if pg.psql("postgres", &writing) != "0" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::pg::wait_while_running(
+        &mut child,
+        "the recovery wrote",
+        Duration::from_secs(300),
+        || (pg.psql("postgres", &writing) != "0").then_some(()),
+    );
     kill_group(&mut child);
 
     let h = cli.json(&["history", "--kind", "recover"], 0);
@@ -485,27 +476,17 @@ fn a_replay_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_next_st
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let began = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            let mut said = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
-            panic!("offsite ended before it was killed (the replay too quick to catch?): {said}");
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(300),
-            "the replay never began"
-        );
-        let n: i64 = pg
-            .try_psql(dst, "SELECT count(*) FROM public.t")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        if n > 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::pg::wait_while_running(
+        &mut child,
+        "the replay began",
+        Duration::from_secs(300),
+        || {
+            pg.try_psql(dst, "SELECT count(*) FROM public.t")
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|n| *n > 0)
+        },
+    );
     kill_group(&mut child);
     assert_eq!(
         temp_roles(),
@@ -599,18 +580,12 @@ fn a_plain_restore_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_
 
     // 1. As soon as the temporary role exists.
     let mut child = spawn();
-    let began = Instant::now();
-    while temp_roles() == "0" {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "offsite ended before its temporary role was seen"
-        );
-        assert!(
-            began.elapsed() < Duration::from_secs(120),
-            "no temporary role within 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::pg::wait_while_running(
+        &mut child,
+        "its temporary role was seen",
+        Duration::from_secs(120),
+        || (temp_roles() != "0").then_some(()),
+    );
     kill_group(&mut child);
     assert_eq!(temp_roles(), "1", "the killed restore's role is left");
     settled("killed as its role appeared");

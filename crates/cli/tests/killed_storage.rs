@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Objects of the backup: enough that a restore is still writing when the first has landed.
 const OBJECTS: usize = 160;
@@ -128,27 +128,11 @@ fn kill_group(child: &mut Child) {
     child.wait().unwrap();
 }
 
-/// Wait until `arrived()` (an object of the restore landed in the target), at most 300 s;
-/// panics with offsite's stderr when it ends first.
+/// Wait until `arrived()` (an object of the restore landed in the target), at most 300 s.
 fn wait_for(child: &mut Child, what: &str, mut arrived: impl FnMut() -> bool) {
-    let began = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut said = String::new();
-            if let Some(mut err) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut err, &mut said);
-            }
-            panic!("offsite ended ({status}) before {what}: {said}");
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(300),
-            "{what}: not within 300 s"
-        );
-        if arrived() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    common::pg::wait_while_running(child, what, Duration::from_secs(300), || {
+        arrived().then_some(())
+    })
 }
 
 /// The newest restore job in `offsite history --json`.

@@ -156,15 +156,16 @@ pub fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut std::process::Child
     panic!("no COPY ran in {db} within 120 s");
 }
 
-/// Wait until `table` in the database at `url` has rows (the work has written some: a replay's
-/// first commits), at most 300 s; returns how many. Panics with offsite's stderr when `child`
-/// ends first (the work too quick to catch part way, or a failure).
-pub fn wait_for_rows(
-    pg: &TestCluster,
-    url: &str,
-    table: &str,
+/// Wait until `seen()` answers (an event of the work `child` does: a row, a role, an object),
+/// at most `limit`; returns the answer. Panics with offsite's stderr when `child` ends first
+/// (the work too quick to catch part way, or a failure). The one poll of the CLI tests: `seen`
+/// is asked again every few milliseconds, and only the deadline is time.
+pub fn wait_while_running<T>(
     child: &mut std::process::Child,
-) -> i64 {
+    what: &str,
+    limit: std::time::Duration,
+    mut seen: impl FnMut() -> Option<T>,
+) -> T {
     let began = std::time::Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -172,20 +173,29 @@ pub fn wait_for_rows(
             if let Some(mut err) = child.stderr.take() {
                 let _ = std::io::Read::read_to_string(&mut err, &mut said);
             }
-            panic!("offsite ended ({status}) before {table} had rows: {said}");
+            panic!("offsite ended ({status}) before {what}: {said}");
         }
-        assert!(
-            began.elapsed() < std::time::Duration::from_secs(300),
-            "{table} had no rows within 300 s"
-        );
-        let n: i64 = pg
-            .psql_url(url, &format!("SELECT count(*) FROM {table}"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        if n > 0 {
-            return n;
+        if let Some(v) = seen() {
+            return v;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(began.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// Wait until `table` in the database at `url` has rows (the work has written some: a replay's
+/// first commits), at most 300 s; returns how many.
+pub fn wait_for_rows(
+    pg: &TestCluster,
+    url: &str,
+    table: &str,
+    child: &mut std::process::Child,
+) -> i64 {
+    let what = format!("{table} had rows");
+    wait_while_running(child, &what, std::time::Duration::from_secs(300), || {
+        pg.psql_url(url, &format!("SELECT count(*) FROM {table}"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .filter(|n| *n > 0)
+    })
 }
