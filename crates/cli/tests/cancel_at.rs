@@ -11,12 +11,12 @@ mod common;
 
 use common::sigint;
 
-use common::pg::{offsite, ok, ok_json, run, server_now, wait_past};
+use common::pg::{offsite, ok, ok_json, run, server_now, wait_past, Locker};
 use common::pitr::{owner_url, project_with, sql, ROLE};
 use offsite_testkit::TestCluster;
-use std::io::{BufRead, BufReader, Write};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// The exit code and stderr of `child` (it must end within 5 minutes of the Ctrl-C: what
@@ -56,44 +56,6 @@ fn objects(pg: &TestCluster, db: &str) -> u32 {
     )
     .parse()
     .unwrap()
-}
-
-/// A psql session of the superuser on `db` that holds `LOCK TABLE table` in an open
-/// transaction until [`Locker::release`].
-struct Locker {
-    child: Child,
-}
-
-impl Locker {
-    fn take(pg: &TestCluster, db: &str, table: &str) -> Locker {
-        let mut child = Command::new(pg.bin("psql"))
-            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(pg.url_with_password(db))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.as_mut().unwrap();
-        writeln!(
-            stdin,
-            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
-        )
-        .unwrap();
-        stdin.flush().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "locked", "the lock on {table}");
-        Locker { child }
-    }
-
-    fn release(mut self) {
-        let mut stdin = self.child.stdin.take().unwrap();
-        writeln!(stdin, "ROLLBACK;").unwrap();
-        drop(stdin);
-        assert!(self.child.wait().unwrap().success());
-    }
 }
 
 /// Sessions of `db` waiting for a lock (the replay's, held by [`Locker`]).
@@ -160,7 +122,7 @@ fn ctrl_c_while_the_replay_writes_drops_what_it_wrote_and_the_same_restore_works
     // The replay has begun (the base holds no row of t) …
     common::pg::wait_for_rows(&pg, &to, "public.t", &mut child);
     // … and is held where it writes `last`, part way: the Ctrl-C comes while it writes.
-    let lock = Locker::take(&pg, dst, "public.last");
+    let lock = Locker::take(&pg, dst, "public.last", "ACCESS EXCLUSIVE");
     let held = Instant::now();
     while waiting_for_a_lock(&pg, dst) == 0 {
         still_running(&mut child, "the replay to wait for the lock on last");

@@ -320,6 +320,95 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
     assert_eq!(h["jobs"][0]["state"], "succeeded", "{h}");
 }
 
+/// A recovery killed while its transaction waits on the server (for a lock another session
+/// holds on the child table, its parent's rows already written): the server does not notice
+/// the client has gone while the statement waits, so the transaction is still in progress when
+/// the next command asks. The next command ends that session (nothing will ever commit it),
+/// finds the transaction rolled back and says so; the same recovery then works.
+#[test]
+fn a_recovery_killed_while_its_transaction_waits_is_rolled_back_by_the_next_command() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("killwait");
+    pg.psql(
+        &db,
+        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
+         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
+         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
+             body text);
+         INSERT INTO events (org_id, body) SELECT 1 + g % 2, md5(g::text)
+           FROM generate_series(1, 1000) g;",
+    );
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killwait", "--db", &pg.url(&db)], 0);
+    cli.json(&["backup", "killwait"], 0);
+    pg.psql(
+        &db,
+        "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
+    );
+    let url = pg.url(&db);
+    let recover = [
+        "recover",
+        "killwait:latest",
+        "--table",
+        "orgs",
+        "--where",
+        "id=1",
+        "--children",
+        "--to",
+        url.as_str(),
+        "--yes",
+    ];
+    // SHARE: reads of events go on, its rows cannot be written.
+    let lock = common::pg::Locker::take(pg, &db, "events", "SHARE");
+    let mut child = cli
+        .cmd(&recover)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND backend_xid IS NOT NULL AND wait_event_type = 'Lock'"
+    );
+    common::pg::wait_while_running(
+        &mut child,
+        "the recovery's transaction waited for the lock",
+        Duration::from_secs(300),
+        || (pg.psql("postgres", &waiting) != "0").then_some(()),
+    );
+    kill_group(&mut child);
+
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(
+        job["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("rolled the recovery's transaction back"),
+        "{job}"
+    );
+    assert_eq!(
+        pg.psql("postgres", &waiting),
+        "0",
+        "the dead recovery's session is gone"
+    );
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM orgs WHERE id = 1"), "0");
+    lock.release();
+
+    let out = cli.cmd(&recover).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1"),
+        "500"
+    );
+}
+
 /// A restore to a time (`restore PROJECT --at TIME`) killed while it replays the captured
 /// changes into a new database (its base restored, part of its changes committed): the next
 /// command finds the job `interrupted` and drops what it created (base and changes), and the

@@ -199,3 +199,43 @@ pub fn wait_for_rows(
             .filter(|n| *n > 0)
     })
 }
+
+/// A psql session of the superuser on `db` that holds `LOCK TABLE table IN mode MODE` in an
+/// open transaction until [`Locker::release`] (or until it is dropped: psql's stdin closes).
+pub struct Locker {
+    child: std::process::Child,
+}
+
+impl Locker {
+    pub fn take(pg: &TestCluster, db: &str, table: &str, mode: &str) -> Locker {
+        use std::io::{BufRead, Write};
+        let mut child = Command::new(pg.bin("psql"))
+            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(pg.url_with_password(db))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.as_mut().unwrap();
+        writeln!(
+            stdin,
+            "BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT 'locked';"
+        )
+        .unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked", "the lock on {table}");
+        Locker { child }
+    }
+
+    pub fn release(mut self) {
+        use std::io::Write;
+        let mut stdin = self.child.stdin.take().unwrap();
+        writeln!(stdin, "ROLLBACK;").unwrap();
+        drop(stdin);
+        assert!(self.child.wait().unwrap().success());
+    }
+}

@@ -392,17 +392,7 @@ async fn settle_recover(
     let Some(txid) = undo.txid else {
         return Ok(rolled_back("the recovery had not begun to write"));
     };
-    let status = async {
-        let mut conn = target.spec.connect(target.password.as_deref()).await?;
-        let status: Option<String> = sqlx::query_scalar("SELECT txid_status($1)::text")
-            .bind(txid)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| target.spec.map_sqlx(e))?;
-        let _ = sqlx::Connection::close(conn).await;
-        Ok::<_, Error>(status)
-    }
-    .await;
+    let status = recovery_status(target, txid).await;
     Ok(match status.as_ref().map(|s| s.as_deref()) {
         Ok(Some("committed")) => match crate::recover::register_left_undo(&dir, &undo.undo_id) {
             Ok(Some(_)) => (
@@ -450,6 +440,51 @@ async fn settle_recover(
             false,
         ),
     })
+}
+
+/// The server's word on a dead recovery's transaction. One still in progress belongs to a
+/// session whose Offsite is gone (the job's lock was free): nothing will ever commit it, and
+/// the server only notices the client left when it next writes to it — so its session is
+/// ended here (the same role may end its own sessions) and the server asked again, for up to
+/// ten seconds, until it has rolled the transaction back.
+async fn recovery_status(target: &RestoreTarget, txid: i64) -> Result<Option<String>> {
+    async fn ask(
+        conn: &mut sqlx::postgres::PgConnection,
+        txid: i64,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar("SELECT txid_status($1)::text")
+            .bind(txid)
+            .fetch_one(conn)
+            .await
+    }
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let mut status = ask(&mut conn, txid)
+        .await
+        .map_err(|e| target.spec.map_sqlx(e))?;
+    if status.as_deref() == Some("in progress") {
+        // backend_xid is the transaction id's low 32 bits (the epoch is the current one).
+        let ended: Option<bool> = sqlx::query_scalar(
+            "SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE backend_xid IS NOT NULL \
+               AND backend_xid::text::bigint = ($1::bigint % 4294967296) \
+               AND pid <> pg_backend_pid()",
+        )
+        .bind(txid)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| target.spec.map_sqlx(e))?;
+        if ended == Some(true) {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while status.as_deref() == Some("in progress") && std::time::Instant::now() < until {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                status = ask(&mut conn, txid)
+                    .await
+                    .map_err(|e| target.spec.map_sqlx(e))?;
+            }
+        }
+    }
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(status)
 }
 
 /// What an interrupted restore to a time left: its base and part of its changes, dropped again
