@@ -84,6 +84,8 @@ pub struct Engine {
     pub(crate) clock: SharedClock,
     /// See [`EngineConfig::inputs`].
     pub(crate) inputs: Option<Arc<dyn ops::BackupInputs>>,
+    /// The capture slots watched now (shared by every clone).
+    pub(crate) pitr_watches: Arc<ops::pitr::watch::Watches>,
 }
 
 impl Engine {
@@ -108,6 +110,7 @@ impl Engine {
             settings: Arc::new(RwLock::new(settings)),
             clock: config.clock,
             inputs: config.inputs,
+            pitr_watches: Arc::default(),
         };
         ops::runner::fail_interrupted_jobs(&engine).await?;
         // What an interrupted job left in its target: returned to how it was, or said.

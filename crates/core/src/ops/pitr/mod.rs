@@ -19,7 +19,7 @@ pub mod whole;
 
 mod handover;
 pub(crate) mod slots;
-mod watch;
+pub(crate) mod watch;
 
 mod alert;
 mod engine_api;
@@ -296,6 +296,16 @@ pub(crate) async fn run_once(
         slot: chain.slot.clone(),
         publication: chain.publication.clone(),
     };
+    // Watched from the pass's start (its watcher kept on, or started): past its limit the
+    // slot is dropped and the pass stopped, so that the server's WAL does not grow unseen
+    // through a long pass.
+    let watched = engine.pitr_watches.watch(
+        engine,
+        &project,
+        &names.slot,
+        chain.max_retained,
+        Duration::ZERO,
+    );
     let (spec, mut conn) = connect(engine, &project).await?;
     // Lower than set when the server's free space is known and small (crate::pitr::disk).
     let free = crate::pitr::disk::free_bytes(&mut conn, &spec).await;
@@ -312,7 +322,12 @@ pub(crate) async fn run_once(
     // last logged its running transactions), so the after-pass measure alone can miss a slot
     // that held far more than its limit.
     let Some(before) = server::slot_state(&mut conn, &spec, &names.slot).await? else {
-        done.dropped = Some(alert::slot_lost(engine, &project, &chain, Lost::Vanished).await?);
+        // Dropped by its watcher (past its limit), or gone otherwise.
+        let lost = match watched.dropped_at() {
+            Some(retained) => Lost::OverLimit { retained },
+            None => Lost::Vanished,
+        };
+        done.dropped = Some(alert::slot_lost(engine, &project, &chain, lost).await?);
         return Ok(done);
     };
     if before.retained_bytes > chain.max_retained {
@@ -332,8 +347,6 @@ pub(crate) async fn run_once(
         stem: &project.name,
         encryption: encryption.as_ref(),
     };
-    // The slot is watched while the pass runs: past its limit the pass is stopped, so that
-    // the server's WAL does not grow unseen through a long pass.
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut conn)
         .await
@@ -353,10 +366,10 @@ pub(crate) async fn run_once(
             &mut closed,
         );
         tokio::pin!(pass);
-        let watch = watch::Pass { stop: &stop, pid };
+        let _registered = watched.pass(&stop, pid);
         tokio::select! {
             r = &mut pass => r,
-            held = watch::over_limit(engine, &project, &names.slot, chain.max_retained, Some(watch)) => {
+            held = watched.until_dropped() => {
                 over = Some(held);
                 pass.await
             }
@@ -365,10 +378,12 @@ pub(crate) async fn run_once(
     // The watcher stops the pass by cancelling its token and its running statement; the pass
     // can end first, with the cancelled statement's error, while the watcher is still on its
     // way out: it fired all the same (seen in CI: `pitr run` ended on "advancing the slot:
-    // canceling statement due to user request" and nobody dropped the slot).
+    // canceling statement due to user request" and nobody dropped the slot). Or the pass
+    // ended just as the watcher stopped it, the cancel on its way to this connection's next
+    // statement (seen under load). Either way the watcher's word is waited for — it drops the
+    // slot, then says so — before this connection is used again.
     if over.is_none() && stop.is_cancelled() && !cancel.is_cancelled() {
-        let held = server::slot_state(&mut conn, &spec, &names.slot).await?;
-        over = Some(held.map_or(chain.max_retained, |s| s.retained_bytes));
+        over = Some(watched.until_dropped().await);
     }
     if let Some(retained) = over {
         // The pass stopped (its error is the cancellation asked for); the slot goes at once.
