@@ -2034,6 +2034,7 @@ export type HealthOverview = {
 	needs_you: number,
 	/**  "3 things need you" ("Nothing needs you"). */
 	needs_you_line: string,
+	verdict: OverviewVerdict,
 };
 
 /**  What kind of file it is. */
@@ -2959,7 +2960,15 @@ export type ProjectHealth = {
 	 *  header and `offsite status` list.
 	 */
 	checklist: Checklist,
+	running: JobKind[],
+	verdict: ProjectVerdict,
 };
+
+export type ProjectVerdict = { state: VerdictState, tone: VerdictTone, last_good: string | null, failed_at: string | null, next: NextStep, next_run: string | null, needs_you: number, backup_running: boolean };
+export type VerdictState = "paused" | "running" | "credentials_refused" | "failed" | "never_backed_up" | "overdue" | "at_risk" | "protected";
+export type VerdictTone = "ok" | "warn" | "plain";
+export type NextStep = "at" | "no_schedule" | "schedule_paused" | "overdue" | "nothing";
+export type OverviewVerdict = { projects: number, protected: number, all_protected: boolean, needs_you: number, last_good: string | null, running: number, tone: VerdictTone };
 
 /**  What kind of project it is, as far as its parts go. */
 export type ProjectKind = 

@@ -493,7 +493,7 @@ describe("the split Back up now", () => {
     expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…");
     expect(screen.getByTestId("backup-type-toggle")).toBeDisabled();
     // And says why (issue 64 item 6).
-    expect(screen.getByTestId("backup-now")).toHaveAttribute("title", "A backup of this project is running now.");
+    expect(screen.getByTestId("backup-now")).toHaveAttribute("title", "A backup is running.");
   });
 
   it("the page offers the type nowhere else", async () => {
