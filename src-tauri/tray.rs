@@ -744,6 +744,8 @@ mod tests {
                 line: String::new(),
                 paused: false,
             },
+            running: Vec::new(),
+            verdict: offsite_core::health::ProjectVerdict::default(),
         }
     }
 

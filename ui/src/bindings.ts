@@ -2034,6 +2034,8 @@ export type HealthOverview = {
 	needs_you: number,
 	/**  "3 things need you" ("Nothing needs you"). */
 	needs_you_line: string,
+	/**  The one line over every project, as the app words it ([`verdict::overview_verdict`]). */
+	verdict: OverviewVerdict,
 };
 
 /**  What kind of file it is. */
@@ -2583,6 +2585,19 @@ export type NewProjectRequest = {
 	skip_test?: boolean,
 };
 
+/**  What the headline says comes next, after the last good backup. */
+export type NextStep = 
+/**  The schedule's next run, at `next_run`. */
+"at" | 
+/**  No schedule: backups only by hand. */
+"no_schedule" | 
+/**  The schedule is paused. */
+"schedule_paused" | 
+/**  The schedule missed its time. */
+"overdue" | 
+/**  Nothing to add (backups paused: the banner says it; a schedule without a next run). */
+"nothing";
+
 /**  A file of an export that is not imported. */
 export type NotImported = {
 	name: string,
@@ -2663,6 +2678,27 @@ export type OnConflict =
 export type OpenProject = {
 	/**  The project's name. */
 	project: string,
+};
+
+/**
+ *  The line over every project: "All 4 protected · last 02:30", else "1 of 4 protected · 3
+ *  things need you" — the count is the checklists' (the sum of the cards' counts).
+ */
+export type OverviewVerdict = {
+	/**  How many projects. */
+	projects: number,
+	/**  How many are protected with nothing open. */
+	protected: number,
+	/**  Every project is protected and nothing needs the user. */
+	all_protected: boolean,
+	/**  The checklists' open items across every project. */
+	needs_you: number,
+	/**  The newest good backup of any project (said after "All 4 protected"). */
+	last_good: string | null,
+	/**  Backups of how many projects run now. */
+	running: number,
+	/**  `ok` when all are protected, `warn` when any project's backups are not fine, else `plain`. */
+	tone: VerdictTone,
 };
 
 /**  Objects owned by a role the connecting role cannot act for. */
@@ -2959,6 +2995,16 @@ export type ProjectHealth = {
 	 *  header and `offsite status` list.
 	 */
 	checklist: Checklist,
+	/**
+	 *  The kinds of job running now for the project: an action of a kind that runs is not
+	 *  offered again ("A backup is running").
+	 */
+	running: JobKind[],
+	/**
+	 *  What the card's headline says and in which tone, with the checklist's count
+	 *  ([`verdict::verdict`]).
+	 */
+	verdict: ProjectVerdict,
 };
 
 /**  What kind of project it is, as far as its parts go. */
@@ -3029,6 +3075,26 @@ export type ProjectSummary = {
 	 *  never proven).
 	 */
 	last_passed_drill?: DrillSummary | null,
+};
+
+/**
+ *  A project's verdict: what its card's headline says, in which tone, and how many of its
+ *  checklist items need the user.
+ */
+export type ProjectVerdict = {
+	state: VerdictState,
+	tone: VerdictTone,
+	/**  The newest good backup (catalog timestamp), `None`: no good backup yet. */
+	last_good: string | null,
+	/**  When the newest backup run failed, when it did (said after the last good backup). */
+	failed_at: string | null,
+	next: NextStep,
+	/**  The schedule's next run, when `next` is [`NextStep::At`]. */
+	next_run: string | null,
+	/**  The checklist's open items: the one count the badge, the card and the summary say. */
+	needs_you: number,
+	/**  A backup of the project runs now: "Back up now" cannot start another. */
+	backup_running: boolean,
 };
 
 /**  A project's 3-2-1 state. */
@@ -4350,6 +4416,34 @@ export type ValueChange = {
 
 /**  The drill's verdict: passed only when no check failed. */
 export type Verdict = "passed" | "failed";
+
+/**  Which sentence the card's headline is, first match wins (the table of [`verdict`]). */
+export type VerdictState = 
+/**
+ *  Backups are paused until encryption is set up or its recovery key confirmed (the card's
+ *  banner says what resumes them).
+ */
+"paused" | 
+/**  A backup of the project runs now. */
+"running" | 
+/**  The server refused the credentials of the newest backup run. */
+"credentials_refused" | 
+/**  The newest backup run failed (a good one may be older: `last_good` says). */
+"failed" | 
+/**  No good backup to restore from (none made, or every one damaged). */
+"never_backed_up" | 
+/**  No good backup for longer than the schedule allows. */
+"overdue" | 
+/**  Backups are fine, something else needs the user (copies, verify, drill…). */
+"at_risk" | 
+/**  Nothing needs the user. */
+"protected";
+
+/**
+ *  The colour the words are said in: `warn` while the backups themselves are not fine, `ok`
+ *  only when the project is protected, `plain` otherwise.
+ */
+export type VerdictTone = "ok" | "warn" | "plain";
 
 /**  The result of [`verify`]. */
 export type VerifyReport = {

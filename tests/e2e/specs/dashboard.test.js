@@ -184,7 +184,9 @@ describe("the protection dashboard", () => {
     assert.equal(await safeLine.getAttribute("data-tone"), "ok");
     const locked = await app.browser.$(`${byTestId("project-card")}[data-project="locked"]`);
     const lockedLine = await locked.$(byTestId("project-headline"));
-    assert.match(await lockedLine.getText(), / · the last backup failed .+ · no schedule$/);
+    assert.match(await lockedLine.getText(), / · the last backup was refused .+ · no schedule$/);
+    // The engine's verdict, said as it is: its state and tone (health::verdict).
+    assert.equal(engine.projects.find((p) => p.name === "locked").health.verdict.state, "credentials_refused");
     assert.equal(await lockedLine.getAttribute("data-tone"), "warn");
     const lagging = await app.browser.$(`${byTestId("project-card")}[data-project="lagging"]`);
     assert.match(await lagging.$(byTestId("project-overdue")).getText(), /overdue/i);

@@ -205,8 +205,8 @@ describe("checklist times (issue 44: one time format, local time)", () => {
     const button = screen.getByTestId("check-fix-backed_up");
     expect(button).toBeDisabled();
     expect(button).toHaveTextContent("Backing up…");
-    expect(button).toHaveAttribute("title", "A backup of this project is running now.");
-    expect(screen.getByTestId("check-busy-backed_up")).toHaveTextContent("A backup of this project is running now.");
+    expect(button).toHaveAttribute("title", "A backup is running.");
+    expect(screen.getByTestId("check-busy-backed_up")).toHaveTextContent("A backup is running.");
     fireEvent.click(button);
     expect(onFix).not.toHaveBeenCalled();
     // Other fixes are not held up.

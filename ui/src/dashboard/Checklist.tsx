@@ -6,6 +6,7 @@
 import type { ReactNode } from "react";
 import type { CheckItem, CheckState, Checklist } from "../bindings";
 import { formatTime } from "../components/format";
+import { BACKUP_RUNNING } from "./headline";
 import "./dashboard.css";
 
 /** An item's why in the app's one time format: the engine writes times in this computer's zone
@@ -105,8 +106,8 @@ type ItemsProps = {
 /** A fix that cannot run now: the button's words meanwhile and why, said beside it. */
 export type Busy = Partial<Record<NonNullable<CheckItem["fix"]>, { label: string; why: string }>>;
 
-/** Why "Back up now" waits (the checklist's button and the project's header say the same). */
-export const BACKING_UP_WHY = "A backup of this project is running now.";
+/** Why "Back up now" waits (the checklist's button, the card's and the project's header say the same). */
+export const BACKING_UP_WHY = `${BACKUP_RUNNING}.`;
 
 /** What waits while a backup of the project runs (issue 64 item 6: projects-04 offered "Back up now"). */
 export function busyWhileBackingUp(running: boolean): Busy {

@@ -82,6 +82,67 @@ describe("Dashboard", () => {
     expect(line).toHaveTextContent("(worst: at risk)");
   });
 
+  it("says the engine's verdict: its headline state and tone, its one count over every project (issue 64 item 1)", async () => {
+    mock();
+    // The engine decided these; the screen words them and never re-decides (a failed run said
+    // plain here only because the engine said so: the UI has no rule of its own left).
+    const shop = healthWith("shop", "last_run_failed", {
+      verdict: { state: "failed", tone: "plain", failed_at: new Date(Date.now() - 60_000).toISOString(), next: "overdue" },
+    });
+    const wiki = protectedHealth("wiki");
+    const o = overview([shop, wiki]);
+    await renderDashboard({ ...o, verdict: { ...o.verdict, needs_you: 7, protected: 1, running: 0 } });
+    const line = within(row("shop")).getByTestId("project-headline");
+    expect(line).toHaveTextContent(/^Last good backup 2 hours ago · the last backup failed 1 minute ago · overdue$/);
+    expect(line).toHaveAttribute("data-tone", "plain");
+    expect(within(row("wiki")).getByTestId("project-headline")).toHaveAttribute("data-tone", "ok");
+    const summary = screen.getByTestId("health-summary");
+    expect(summary).toHaveTextContent("1 of 2 protected · 7 things need you");
+    expect(summary).toHaveAttribute("data-count", "7");
+    expect(summary).toHaveAttribute("data-tone", o.verdict.tone);
+  });
+
+  it("all protected: one line with the newest backup's time, in the engine's tone", async () => {
+    mock();
+    const o = overview([protectedHealth("a"), protectedHealth("b"), protectedHealth("c")]);
+    await renderDashboard(o);
+    const summary = screen.getByTestId("health-summary");
+    expect(summary.textContent).toMatch(/^All 3 protected · last (\d\d:\d\d|yesterday \d\d:\d\d)/);
+    expect(summary).toHaveAttribute("data-tone", "ok");
+    expect(summary).toHaveAttribute("data-count", "0");
+  });
+
+  it("while the engine says a backup runs (a schedule's, not started here), Back up now waits and says why (issue 64 item 6)", async () => {
+    const calls = mock();
+    const shop = healthWith("shop", "overdue", { verdict: { state: "running", backup_running: true }, running: ["backup"] });
+    await renderDashboard(overview([shop]));
+    const fix = within(row("shop")).getByTestId("fix-shop");
+    expect(fix).toBeDisabled();
+    expect(fix).toHaveTextContent("Backing up…");
+    expect(fix).toHaveAttribute("title", "A backup is running");
+    expect(within(row("shop")).getByTestId("project-running")).toHaveTextContent(/^A backup is running$/);
+    expect(within(row("shop")).getByTestId("project-headline")).toHaveTextContent(/^Backing up now · /);
+    fireEvent.click(fix);
+    expect(calls.some((c) => c.cmd === "start_backup")).toBe(false);
+  });
+
+  it("the checklist's Back up now waits too while the engine says a backup runs", async () => {
+    mock();
+    // "Back up now" is the second open item's Fix here (the first is the card's Fix button).
+    const shop = healthWith("shop", "no_schedule", {
+      schedule: null,
+      next_run: null,
+      verdict: { state: "running", backup_running: true },
+    });
+    const never = { id: "backed_up" as const, label: "Backed up recently", state: "gap" as const, why: "Overdue.", fix: "back_up_now" as const, fix_label: "Back up now", at: null, why_at: null };
+    shop.checklist = { ...shop.checklist, items: [shop.checklist.items[0]!, never, ...shop.checklist.items.slice(1).filter((i) => i.id !== "backed_up")] };
+    await renderDashboard(overview([shop]));
+    const button = within(row("shop")).getByTestId("check-fix-backed_up");
+    expect(button).toBeDisabled();
+    expect(button).toHaveAttribute("title", "A backup is running.");
+    expect(within(row("shop")).getByTestId("check-busy-backed_up")).toHaveTextContent("A backup is running.");
+  });
+
   it("shows times relative with the exact local time on hover, and the next run in the one format", async () => {
     mock();
     const h = protectedHealth("shop", { next_run: "2026-11-25T02:30:00Z" });

@@ -8,7 +8,7 @@ import type { Route } from "../screens/Main";
 import { useJobActions, useLiveJobs } from "../store";
 import { DashboardRow } from "./DashboardRow";
 import { fixTarget } from "./fix";
-import { openItems, overviewLine } from "./headline";
+import { overviewLine } from "./headline";
 import "./dashboard.css";
 
 /** Opens the Supabase dashboard of a project (tests pass their own). */
@@ -31,22 +31,24 @@ type Props = {
 
 /**
  * One line over every project (issue 64): "All 4 protected · last 02:30", or "1 of 4 protected · 3
- * things need you" with the checklists' count, in the worst state's colour (with its word for
- * those who cannot see it).
+ * things need you" — the engine's verdict and count in words, in the worst state's colour (with its
+ * word for those who cannot see it).
  */
 export function SummaryLine({ overview }: { overview: HealthOverview }) {
   const word = { protected: "all protected", at_risk: "at risk", unprotected: "unprotected" }[overview.worst];
-  const open = overview.projects.reduce((sum, p) => sum + openItems(p), 0);
+  // The engine's count and verdict (health::verdict): the same count the cards' badges say.
+  const v = overview.verdict;
   return (
     <p
       className={`dash-summary dash-summary-${overview.worst}`}
       data-testid="health-summary"
       data-worst={overview.worst}
-      data-count={open}
+      data-tone={v.tone}
+      data-count={v.needs_you}
     >
       <span className="dash-summary-dot" aria-hidden="true" />
-      <span data-testid="needs-you" data-count={open}>
-        {overviewLine(overview)}
+      <span data-testid="needs-you" data-count={v.needs_you}>
+        {overviewLine(v)}
       </span>
       <span className="dash-sr"> (worst: {word})</span>
     </p>

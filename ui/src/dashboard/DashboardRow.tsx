@@ -12,7 +12,7 @@ import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
 import { sentenceCase } from "../words";
-import { projectHeadline } from "./headline";
+import { BACKUP_RUNNING, projectHeadline } from "./headline";
 
 type Props = {
   health: ProjectHealth;
@@ -100,10 +100,11 @@ export function reasonWords(h: ProjectHealth): string {
 
 /**
  * The card's headline (issue 64): "Last good backup 2 hours ago · next tonight 02:30", in the
- * colour its words call for (amber beside a failed or overdue backup, green only when protected).
+ * engine's tone (amber beside a failed or overdue backup, green only when protected).
  */
 function Headline({ health }: { health: ProjectHealth }) {
-  const line = projectHeadline(health);
+  // The engine's verdict (state, tone) in words: nothing is decided here.
+  const line = projectHeadline(health.verdict);
   return (
     <p className={`dash-headline dash-headline-${line.tone}`} data-testid="project-headline" data-tone={line.tone}>
       {line.text}
@@ -121,6 +122,9 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
   // The reason is an open row's sentence (as it usually is): said there, once, not as a line of
   // its own above a row reduced to "needs you" (issue 44, overdue-later-01).
   const reasonIsARow = h.checklist.items.some((i) => (i.state === "gap" || i.state === "paused") && saysAgain(i, h.reason));
+  // A backup of the project runs: started here (its live job) or as the engine says (a schedule,
+  // the command line, another window): "Back up now" waits, saying why (issue 64 item 6).
+  const backingUp = Boolean(running) || h.verdict.backup_running;
   // A click anywhere on the row but on a button opens the project (the name is the keyboard's way).
   const open = (e: MouseEvent) => {
     if (e.target instanceof Element && e.target.closest("button, a")) return;
@@ -165,18 +169,22 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
               {/* The running backup's step, as its panel names it (issue 64 item 6). */}
               Backing up · {stepLine(running.kind, running.progress?.phase ?? null, running.phases) ?? (running.progress ? phaseLabel(running.progress.phase) : "Starting")}
             </span>
+          ) : backingUp ? (
+            <span className="small" data-testid="project-running">
+              {BACKUP_RUNNING}
+            </span>
           ) : null}
           {worst && !(pauseFix && worst.fix === pauseFix) && (
             <button
               type="button"
               className={h.health === "protected" ? "btn" : "btn btn-primary"}
               onClick={() => onFix(h)}
-              disabled={worst.fix === "back_up_now" && Boolean(running)}
+              disabled={worst.fix === "back_up_now" && backingUp}
               data-testid={`fix-${h.project}`}
               data-fix={worst.fix}
-              title={worst.reason}
+              title={worst.fix === "back_up_now" && backingUp ? BACKUP_RUNNING : worst.reason}
             >
-              {worst.fix === "back_up_now" && running ? "Backing up…" : worst.fix_label}
+              {worst.fix === "back_up_now" && backingUp ? "Backing up…" : worst.fix_label}
             </button>
           )}
         </div>
@@ -194,7 +202,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         mainFix={next?.id}
         pausedBanner
         testId="project-checklist"
-        busy={busyWhileBackingUp(Boolean(running))}
+        busy={busyWhileBackingUp(backingUp)}
       />
       <dl className="dash-facts">
         <LastGoodBackup health={h} />

@@ -1,7 +1,7 @@
 // Test data shaped like the engine's health (the generated bindings' types), with problems
 // built from the engine's own table of rules (rules.json, checked against RULES by
 // `crates/core/src/health/tests.rs::the_ui_rules_json_is_the_rules`).
-import type { CheckId, CheckItem, Checklist, FixAction, Health, HealthOverview, Problem, ProblemKind, ProjectHealth } from "../bindings";
+import type { CheckId, CheckItem, Checklist, FixAction, Health, HealthOverview, OverviewVerdict, Problem, ProblemKind, ProjectHealth, ProjectVerdict, VerdictState } from "../bindings";
 import rulesJson from "./rules.json";
 
 export type Rule = {
@@ -69,7 +69,10 @@ const HOUR = 3600_000;
 const ago = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString();
 
 /** A protected project (schedule, fresh verified backup on this computer and a destination). */
-export function protectedHealth(name: string, over: Partial<ProjectHealth> = {}): ProjectHealth {
+/** What a test changes of a project's health (its verdict only in part: the rest follows the health). */
+export type HealthOver = Partial<Omit<ProjectHealth, "verdict">> & { verdict?: Partial<ProjectVerdict> };
+
+export function protectedHealth(name: string, over: HealthOver = {}): ProjectHealth {
   return {
     project: name,
     subtitle: `database ${name}`,
@@ -92,12 +95,44 @@ export function protectedHealth(name: string, over: Partial<ProjectHealth> = {})
     overdue: false,
     last_run: { finished_at: ago(2), succeeded: true, error_code: null, error_message: null },
     checklist: checklistWith([]),
+    running: [],
     ...over,
+    verdict: verdictOf(over.verdict ?? {}, { last_good: ago(2), next_run: new Date(Date.now() + 20 * HOUR).toISOString(), ...over }),
   };
 }
 
+/**
+ * The engine's verdict as test data (`health::verdict` decides it; the tests of the words take
+ * it as given): protected unless `v` says otherwise, the times and the count from the health.
+ */
+function verdictOf(v: Partial<ProjectVerdict>, h: HealthOver): ProjectVerdict {
+  const open = (h.checklist ?? checklistWith([])).items.filter((i) => i.state === "gap" || i.state === "paused").length;
+  return {
+    state: "protected",
+    tone: "ok",
+    last_good: h.last_good ?? null,
+    failed_at: null,
+    next: h.schedule === null ? "no_schedule" : h.paused ? "schedule_paused" : h.overdue ? "overdue" : h.next_run ? "at" : "nothing",
+    next_run: h.next_run ?? null,
+    needs_you: open,
+    backup_running: false,
+    ...v,
+  };
+}
+
+/** The verdict state the engine gives a project whose worst problem is `kind` (test data). */
+const STATE_OF: Partial<Record<ProblemKind, VerdictState>> = {
+  never_backed_up: "never_backed_up",
+  no_good_backup: "never_backed_up",
+  credentials_rejected: "credentials_refused",
+  last_run_failed: "failed",
+  overdue: "overdue",
+  recovery_key_unconfirmed: "paused",
+  encryption_not_set_up: "paused",
+};
+
 /** A project whose worst problem is `kind` (its state and reason as the engine would say). */
-export function healthWith(name: string, kind: ProblemKind, over: Partial<ProjectHealth> = {}): ProjectHealth {
+export function healthWith(name: string, kind: ProblemKind, over: HealthOver = {}): ProjectHealth {
   const p = problem(kind);
   return protectedHealth(name, {
     health: p.health,
@@ -106,6 +141,11 @@ export function healthWith(name: string, kind: ProblemKind, over: Partial<Projec
     problems: [p],
     checklist: checklistWith([gapOf(p)]),
     ...over,
+    verdict: {
+      state: STATE_OF[kind] ?? "at_risk",
+      tone: rule(kind).item === "backed_up" ? "warn" : "plain",
+      ...over.verdict,
+    },
   });
 }
 
@@ -120,6 +160,27 @@ export function overview(projects: ProjectHealth[], summary?: string): HealthOve
     projects,
     needs_you: needs,
     needs_you_line: needs === 0 ? "Nothing needs you" : needs === 1 ? "1 thing needs you" : `${needs} things need you`,
+    verdict: overviewVerdict(projects),
+  };
+}
+
+/** The engine's line over every project as test data (`health::verdict::overview_verdict`). */
+export function overviewVerdict(projects: ProjectHealth[], over: Partial<OverviewVerdict> = {}): OverviewVerdict {
+  const protectedCount = projects.filter((p) => p.health === "protected" && p.verdict.needs_you === 0).length;
+  const newest = projects
+    .map((p) => p.last_good)
+    .filter((t): t is string => !!t)
+    .sort((a, b) => new Date(b).getTime() - new Date(a).getTime())[0];
+  const all = projects.length > 0 && protectedCount === projects.length;
+  return {
+    projects: projects.length,
+    protected: protectedCount,
+    all_protected: all,
+    needs_you: projects.reduce((sum, p) => sum + p.verdict.needs_you, 0),
+    last_good: newest ?? null,
+    running: projects.filter((p) => p.verdict.backup_running).length,
+    tone: all ? "ok" : projects.some((p) => p.verdict.tone === "warn") ? "warn" : "plain",
+    ...over,
   };
 }
 

@@ -1,9 +1,11 @@
 // One headline per project, one line for all, one count (issue 64, item 1: dashboard-01-light,
-// projects-07-home and checklist-01-home-light contradicted themselves).
+// projects-07-home and checklist-01-home-light contradicted themselves). The state, the tone and
+// the count are the engine's verdict (health::verdict, its table tested there): these tests give
+// a verdict and check only the words and that the tone is carried, never re-decided.
 import { describe, expect, it } from "vitest";
-import type { CheckItem } from "../bindings";
-import { checklistWith, gapOf, healthWith, overview, problem, protectedHealth } from "./fixtures";
-import { openItems, overviewLine, pastWords, projectHeadline, upcomingWords } from "./headline";
+import type { ProjectVerdict } from "../bindings";
+import { overviewVerdict, protectedHealth } from "./fixtures";
+import { overviewLine, pastWords, projectHeadline, upcomingWords } from "./headline";
 
 // Local times: the words are this computer's.
 const at = (d: number, h: number, m = 0) => new Date(2026, 10, d, h, m);
@@ -27,43 +29,68 @@ describe("the coming run in words", () => {
   });
 });
 
-describe("a project's headline", () => {
-  it("says when the last good backup was and when the next one comes, in green when protected", () => {
-    const h = protectedHealth("shop", { last_good: iso(at(28, 12, 0)), next_run: iso(at(29, 2, 30)) });
-    expect(projectHeadline(h, NOW)).toEqual({ text: "Last good backup 2 hours ago · next tonight 02:30", tone: "ok" });
+const verdict = (v: Partial<ProjectVerdict>): ProjectVerdict => ({
+  state: "protected",
+  tone: "ok",
+  last_good: null,
+  failed_at: null,
+  next: "nothing",
+  next_run: null,
+  needs_you: 0,
+  backup_running: false,
+  ...v,
+});
+
+describe("a project's headline: the engine's verdict in words", () => {
+  it("protected: when the last good backup was and when the next one comes, in the engine's tone", () => {
+    const v = verdict({ last_good: iso(at(28, 12, 0)), next: "at", next_run: iso(at(29, 2, 30)) });
+    expect(projectHeadline(v, NOW)).toEqual({ text: "Last good backup 2 hours ago · next tonight 02:30", tone: "ok" });
   });
 
-  it("never says a good backup calmly beside a failed one (dashboard-01-light)", () => {
-    const p = problem("last_run_failed", "The server refused the credentials of the last backup.");
-    const h = healthWith("locked", "last_run_failed", {
-      last_good: iso(at(28, 13, 59)),
-      schedule: null,
-      next_run: null,
-      last_run: { finished_at: iso(at(28, 13, 59)), succeeded: false, error_code: "auth_failed", error_message: null },
-      checklist: checklistWith([{ ...gapOf(p), id: "backed_up" }]),
+  it("failed with a good one before: never said calmly beside it (dashboard-01-light)", () => {
+    const v = verdict({ state: "failed", tone: "warn", last_good: iso(at(27, 14, 0)), failed_at: iso(at(28, 13, 59)), next: "no_schedule" });
+    expect(projectHeadline(v, NOW)).toEqual({ text: "Last good backup 1 day ago · the last backup failed 1 minute ago · no schedule", tone: "warn" });
+  });
+
+  it("credentials refused: says the refusal, amber", () => {
+    const v = verdict({ state: "credentials_refused", tone: "warn", last_good: iso(at(28, 13, 59)), failed_at: iso(at(28, 13, 59)), next: "no_schedule" });
+    expect(projectHeadline(v, NOW)).toEqual({ text: "Last good backup 1 minute ago · the last backup was refused 1 minute ago · no schedule", tone: "warn" });
+  });
+
+  it("never backed up, overdue, a paused schedule, paused backups", () => {
+    expect(projectHeadline(verdict({ state: "never_backed_up", tone: "warn", next: "at", next_run: iso(at(29, 9, 0)) }), NOW)).toEqual({
+      text: "No good backup yet · next tomorrow 09:00",
+      tone: "warn",
     });
-    const line = projectHeadline(h, NOW);
-    expect(line.text).toBe("Last good backup 1 minute ago · the last backup failed 1 minute ago · no schedule");
-    expect(line.tone).toBe("warn");
+    const good = iso(at(25, 14, 0));
+    expect(projectHeadline(verdict({ state: "overdue", tone: "warn", last_good: good, next: "overdue" }), NOW)).toEqual({ text: "Last good backup 3 days ago · overdue", tone: "warn" });
+    expect(projectHeadline(verdict({ state: "at_risk", tone: "plain", last_good: good, next: "schedule_paused" }), NOW).text).toBe("Last good backup 3 days ago · schedule paused");
+    // The banner says what resumes paused backups: nothing after the last good backup.
+    expect(projectHeadline(verdict({ state: "paused", tone: "warn", last_good: good, next: "nothing" }), NOW).text).toBe("Last good backup 3 days ago");
   });
 
-  it("says no good backup yet, a paused schedule and an overdue one", () => {
-    const fresh = healthWith("new", "never_backed_up", { last_good: null, last_run: null, next_run: iso(at(29, 9, 0)) });
-    expect(projectHeadline(fresh, NOW).text).toBe("No good backup yet · next tomorrow 09:00");
-    expect(projectHeadline(protectedHealth("p", { paused: true }), NOW).text).toMatch(/· schedule paused$/);
-    expect(projectHeadline(healthWith("o", "overdue", { overdue: true }), NOW)).toMatchObject({ tone: "warn" });
-    expect(projectHeadline(healthWith("o", "overdue", { overdue: true }), NOW).text).toMatch(/· overdue$/);
+  it("running: the news first, in the tone the engine gave (not green for a first backup)", () => {
+    expect(projectHeadline(verdict({ state: "running", tone: "warn", backup_running: true, next: "at", next_run: iso(at(29, 2, 30)) }), NOW)).toEqual({
+      text: "Backing up now · no good backup yet · next tonight 02:30",
+      tone: "warn",
+    });
+    expect(projectHeadline(verdict({ state: "running", tone: "ok", backup_running: true, last_good: iso(at(28, 12, 0)) }), NOW).text).toBe(
+      "Backing up now · last good backup 2 hours ago",
+    );
+  });
+
+  it("takes the tone as given: it never decides one from the words", () => {
+    // A verdict the UI would once have called amber (a failed run) keeps the engine's tone.
+    expect(projectHeadline(verdict({ state: "failed", tone: "plain", failed_at: iso(at(28, 13, 0)) }), NOW).tone).toBe("plain");
   });
 });
 
-describe("one count: the checklist's", () => {
-  const waiting: CheckItem = { id: "verified", label: "Verified", state: "waiting", why: "Waits for a first good backup.", fix: null, fix_label: null, at: null, why_at: null };
-
-  it("counts only what needs the user, as the summary does (projects-07-home: 0 of 6 done beside 2 things need you)", () => {
-    const p1 = problem("no_schedule");
-    const h = healthWith("vault", "never_backed_up", { checklist: checklistWith([gapOf(problem("never_backed_up")), gapOf(p1), waiting]) });
-    expect(openItems(h)).toBe(2);
-    expect(overviewLine(overview([h]), NOW)).toBe("0 of 1 protected · 2 things need you");
+describe("one line for all, one count: the engine's", () => {
+  it("says the engine's count, not one of its own (projects-07-home: 0 of 6 done beside 2 things need you)", () => {
+    const v = overviewVerdict([], { projects: 1, protected: 0, needs_you: 2, tone: "warn" });
+    expect(overviewLine(v, NOW)).toBe("0 of 1 protected · 2 things need you");
+    expect(overviewLine({ ...v, needs_you: 1 }, NOW)).toBe("0 of 1 protected · 1 thing needs you");
+    expect(overviewLine({ ...v, needs_you: 0, running: 1 }, NOW)).toBe("0 of 1 protected · 1 backup running");
   });
 
   it("says all protected with the newest backup's time", () => {
@@ -71,8 +98,14 @@ describe("one count: the checklist's", () => {
     const b = protectedHealth("b", { last_good: iso(at(27, 2, 30)) });
     const c = protectedHealth("c", { last_good: iso(at(28, 1, 0)) });
     const d = protectedHealth("d", { last_good: iso(at(26, 1, 0)) });
-    expect(overviewLine(overview([a, b, c, d]), NOW)).toBe("All 4 protected · last 02:30");
-    expect(overviewLine(overview([a]), NOW)).toBe("Protected · last 02:30");
-    expect(overviewLine(overview([]), NOW)).toBe("No projects yet");
+    expect(overviewLine(overviewVerdict([a, b, c, d]), NOW)).toBe("All 4 protected · last 02:30");
+    expect(overviewLine(overviewVerdict([a]), NOW)).toBe("Protected · last 02:30");
+    expect(overviewLine(overviewVerdict([a, b]), NOW)).toBe("Both protected · last 02:30");
+    expect(overviewLine(overviewVerdict([]), NOW)).toBe("No projects yet");
+  });
+
+  it("all protected is the engine's word: projects protected by health but not so by the verdict are not 'All'", () => {
+    const a = protectedHealth("a", { last_good: iso(at(28, 2, 30)) });
+    expect(overviewLine(overviewVerdict([a, a], { all_protected: false, protected: 1, needs_you: 1 }), NOW)).toBe("1 of 2 protected · 1 thing needs you");
   });
 });

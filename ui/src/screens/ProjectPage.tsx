@@ -5,7 +5,7 @@ import { type ReactNode, useEffect, useMemo, useRef, useState } from "react";
 import type { BackupRow, CheckItem, Components, ErrorPayload, ProjectSummary } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseName } from "../components/format";
-import { keys, localChange, type Resource, useBackups, useComponents, useJobActions, useLiveJobs, useProject, useStore } from "../store";
+import { keys, localChange, type Resource, useBackups, useComponents, useHealth, useJobActions, useLiveJobs, useProject, useStore } from "../store";
 import { ImportButton } from "../dropzone/importRequest";
 import { openSupabase } from "../dashboard/Dashboard";
 import { fixTarget } from "../dashboard/fix";
@@ -107,7 +107,11 @@ export function ProjectPage({
     }
     setActionError(error);
   };
-  const backingUp = liveJobs.some((j) => !j.finished && j.kind === "backup");
+  // A backup of the project runs: one started in this window, or one the engine says runs (a
+  // schedule's, the command line's): "Back up now" waits, saying why (issue 64 item 6).
+  const health = useHealth();
+  const engineBackingUp = health.status === "ready" && health.data.projects.some((p) => p.project === name && p.verdict.backup_running);
+  const backingUp = engineBackingUp || liveJobs.some((j) => !j.finished && j.kind === "backup");
   const protection = useProtection(name);
   // Bumped by a refused backup's "Confirm your recovery key…" (or the checklist's Fix, or the
   // route's `confirmKey`): the encryption card opens its field.

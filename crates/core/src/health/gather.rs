@@ -217,9 +217,15 @@ async fn project_facts(
         None => Vec::new(),
     };
     let (newest_drill, newest_passed) = catalog.last_drills(&p.id).await?;
-    let last_run = catalog
-        .jobs(Some(&p.id), JOBS_LOOKED_AT)
-        .await?
+    let jobs = catalog.jobs(Some(&p.id), JOBS_LOOKED_AT).await?;
+    // What runs now (a job of a process that went away was failed at this start).
+    let mut running: Vec<JobKind> = Vec::new();
+    for j in jobs.iter().filter(|j| !j.state.is_finished()) {
+        if !running.contains(&j.kind) {
+            running.push(j.kind);
+        }
+    }
+    let last_run = jobs
         .into_iter()
         .find(|j| {
             j.kind == JobKind::Backup && (j.state == JobState::Succeeded || j.state.is_failure())
@@ -242,6 +248,7 @@ async fn project_facts(
         drill_failed: drill_failed(&backups, newest_drill.as_ref(), newest_passed.as_ref()),
         copies,
         last_run,
+        running,
         // The sentences write times in this computer's zone (the CLI's and the app's).
         zone: Some(crate::schedule::Zone::local()),
         ..Default::default()

@@ -9,8 +9,10 @@
 pub mod checklist;
 pub mod gather;
 pub mod media;
+pub mod verdict;
 
 pub use checklist::{CheckId, CheckItem, CheckState, Checklist};
+pub use verdict::{NextStep, OverviewVerdict, ProjectVerdict, VerdictState, VerdictTone};
 
 use crate::schedule::Zone;
 use serde::{Deserialize, Serialize};
@@ -343,6 +345,8 @@ pub struct Facts {
     pub capture_ended: Option<String>,
     /// The zone the sentences write times in (this computer's; `None`: UTC).
     pub zone: Option<Zone>,
+    /// The kinds of job running now for the project (the catalog's `running` jobs).
+    pub running: Vec<crate::catalog::JobKind>,
 }
 
 impl Facts {
@@ -399,6 +403,12 @@ pub struct ProjectHealth {
     /// The protection checklist, next step first: what the dashboard's card, the project's
     /// header and `offsite status` list.
     pub checklist: Checklist,
+    /// The kinds of job running now for the project: an action of a kind that runs is not
+    /// offered again ("A backup is running").
+    pub running: Vec<crate::catalog::JobKind>,
+    /// What the card's headline says and in which tone, with the checklist's count
+    /// ([`verdict::verdict`]).
+    pub verdict: ProjectVerdict,
 }
 
 impl ProjectHealth {
@@ -824,7 +834,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
             zone: f.zone(),
         },
     );
-    ProjectHealth {
+    let mut assessed = ProjectHealth {
         project: f.project.clone(),
         subtitle: f.subtitle.clone(),
         health,
@@ -843,7 +853,11 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         overdue: f.overdue,
         last_run: f.last_run.clone(),
         checklist,
-    }
+        running: f.running.clone(),
+        verdict: ProjectVerdict::default(),
+    };
+    assessed.verdict = verdict::verdict(&assessed, &f.running);
+    assessed
 }
 
 /// The newer of the newest good backup and the capture's last complete read (catalog timestamps:
@@ -925,6 +939,8 @@ pub struct HealthOverview {
     pub needs_you: u32,
     /// "3 things need you" ("Nothing needs you").
     pub needs_you_line: String,
+    /// The one line over every project, as the app words it ([`verdict::overview_verdict`]).
+    pub verdict: OverviewVerdict,
 }
 
 /// How many checklist items of `list` need the user, and the line that says so.
@@ -943,9 +959,11 @@ pub fn overview(mut list: Vec<ProjectHealth>) -> HealthOverview {
     worst_first(&mut list);
     let (summary, worst) = summary(&list);
     let (needs_you, needs_you_line) = needs_you(&list);
+    let verdict = verdict::overview_verdict(&list);
     HealthOverview {
         summary,
         worst,
+        verdict,
         projects: list,
         needs_you,
         needs_you_line,

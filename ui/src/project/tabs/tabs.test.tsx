@@ -8,6 +8,7 @@ import { backup, summary } from "../../screens/fixtures";
 import type { ProjectTab } from "../../screens/Main";
 import { ProjectPage } from "../../screens/ProjectPage";
 import { StoreProvider } from "../../store";
+import { healthWith, overview } from "../../dashboard/fixtures";
 import { BackUpButton } from "./BackUpButton";
 import { TabBar } from "./TabBar";
 
@@ -493,7 +494,15 @@ describe("the split Back up now", () => {
     expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…");
     expect(screen.getByTestId("backup-type-toggle")).toBeDisabled();
     // And says why (issue 64 item 6).
-    expect(screen.getByTestId("backup-now")).toHaveAttribute("title", "A backup of this project is running now.");
+    expect(screen.getByTestId("backup-now")).toHaveAttribute("title", "A backup is running.");
+  });
+
+  it("waits while the engine says a backup of the project runs (a schedule's, not started in this window: issue 64 item 6)", async () => {
+    const running = healthWith("shop", "overdue", { verdict: { state: "running", backup_running: true }, running: ["backup"] });
+    page(undefined, { health: () => overview([running]) });
+    await waitFor(() => expect(screen.getByTestId("backup-now")).toBeDisabled());
+    expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…");
+    expect(screen.getByTestId("backup-now")).toHaveAttribute("title", "A backup is running.");
   });
 
   it("the page offers the type nowhere else", async () => {
