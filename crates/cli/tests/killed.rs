@@ -166,18 +166,28 @@ fn a_parallel_restore_killed_in_its_post_data_is_interrupted_its_target_emptied_
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The event: a session of the target builds an index or adds a constraint (post-data).
-    let sql = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{dst}' AND state = 'active' \
-         AND (query ILIKE '%CREATE INDEX%' OR query ILIKE '%ADD CONSTRAINT%')"
+    // The event, made certain: once pre-data has created the tables, a session holds ACCESS
+    // SHARE on `small` (its rows still load), so the post-data's `ALTER TABLE … ADD CONSTRAINT
+    // small_pkey` waits for it — the restore is then in its post-data.
+    common::pg::wait_while_running(
+        &mut child,
+        "the restore created its tables",
+        Duration::from_secs(300),
+        || (pg.psql(&dst, "SELECT to_regclass('public.small') IS NOT NULL") == "t").then_some(()),
+    );
+    let lock = common::pg::Locker::take(pg, &dst, "public.small", "ACCESS SHARE");
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{dst}' \
+         AND wait_event_type = 'Lock' AND query ILIKE '%ADD CONSTRAINT%'"
     );
     common::pg::wait_while_running(
         &mut child,
-        "the restore's post-data began",
+        "the restore's post-data waited for the lock",
         Duration::from_secs(300),
-        || (pg.psql("postgres", &sql) != "0").then_some(()),
+        || (pg.psql("postgres", &waiting) != "0").then_some(()),
     );
     kill_group(&mut child);
+    lock.release();
     let left = objects(pg, &dst);
     assert!(
         left > 0,

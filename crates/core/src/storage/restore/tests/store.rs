@@ -837,11 +837,10 @@ async fn a_failed_restore_removes_what_it_wrote_at_once_and_names_what_it_overwr
         error: Error::new(ErrorKind::Permission, "HTTP 403 AccessDenied"),
         fail: AtomicU32::new(u32::MAX),
     });
-    let journal = Arc::new(Again);
     let opts = StorageRestoreOptions {
         retry: fast_retry(),
         concurrency: 2,
-        journal: Some(journal::StorageJournal(journal)),
+        journal: Some(journal::StorageJournal(Arc::new(Again))),
         ..StorageRestoreOptions::default()
     };
     let e = restore(&archive, &StorageTargetRef::Store(denied), &opts)
