@@ -840,7 +840,9 @@ async fn a_failed_restore_removes_what_it_wrote_at_once_and_names_what_it_overwr
     let opts = StorageRestoreOptions {
         retry: fast_retry(),
         concurrency: 2,
-        journal: Some(journal::StorageJournal(Arc::new(Again))),
+        journal: Some(crate::storage::restore::journal::StorageJournal(Arc::new(
+            Again,
+        ))),
         ..StorageRestoreOptions::default()
     };
     let e = restore(&archive, &StorageTargetRef::Store(denied), &opts)
@@ -866,10 +868,10 @@ async fn a_failed_restore_removes_what_it_wrote_at_once_and_names_what_it_overwr
 /// A journal that records nothing and names the restore to run again.
 struct Again;
 
-impl journal::RecordStorageJournal for Again {
+impl crate::storage::restore::journal::RecordStorageJournal for Again {
     fn writing(
         &self,
-        _note: journal::StorageJournalNote,
+        _note: crate::storage::restore::journal::StorageJournalNote,
     ) -> futures::future::BoxFuture<'_, Result<()>> {
         Box::pin(async { Ok(()) })
     }
