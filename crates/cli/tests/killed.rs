@@ -136,6 +136,88 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
     assert_eq!(last_restore(&cli)["state"], "succeeded");
 }
 
+/// Another kill point: the post-data of a parallel restore (its rows are in; an index or a
+/// constraint is being built). The next command empties the target again and the same restore
+/// gives the source's content.
+#[test]
+fn a_parallel_restore_killed_in_its_post_data_is_interrupted_its_target_emptied_and_the_same_restore_works_again(
+) {
+    let pg = TestCluster::shared();
+    let db = source(pg, "killpost", 600_000);
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killpost", "--db", &pg.url(&db)], 0);
+    let b = cli.json(&["backup", "killpost"], 0);
+    let archive = b["path"].as_str().unwrap().to_string();
+    let dst = pg.unique_db("killpostdst");
+    let url = pg.url(&dst);
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &url,
+        "--yes",
+        "--jobs",
+        "2",
+    ];
+    let mut child = cli
+        .cmd(&restore)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The event, made certain: once pre-data has created the tables, a session holds ACCESS
+    // SHARE on `small` (its rows still load), so the post-data's `ALTER TABLE … ADD CONSTRAINT
+    // small_pkey` waits for it — the restore is then in its post-data.
+    common::pg::wait_while_running(
+        &mut child,
+        "the restore created its tables",
+        Duration::from_secs(300),
+        || (pg.psql(&dst, "SELECT to_regclass('public.small') IS NOT NULL") == "t").then_some(()),
+    );
+    let lock = common::pg::Locker::take(pg, &dst, "public.small", "ACCESS SHARE");
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{dst}' \
+         AND wait_event_type = 'Lock' AND query ILIKE '%ADD CONSTRAINT%'"
+    );
+    common::pg::wait_while_running(
+        &mut child,
+        "the restore's post-data waited for the lock",
+        Duration::from_secs(300),
+        || (pg.psql("postgres", &waiting) != "0").then_some(()),
+    );
+    kill_group(&mut child);
+    lock.release();
+    let left = objects(pg, &dst);
+    assert!(
+        left > 0,
+        "the kill came after the restore had created something"
+    );
+
+    let job = last_restore(&cli);
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(
+        job["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("dropped again"),
+        "{job}"
+    );
+    assert_eq!(
+        objects(pg, &dst),
+        0,
+        "the target is empty again ({left} before)"
+    );
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fidelity_snapshot(pg, &dst).assert_same_as(&fidelity_snapshot(pg, &db));
+    assert_eq!(last_restore(&cli)["state"], "succeeded");
+}
+
 /// Where Offsite cannot prove what is there — the target's server is down at the next start —
 /// the interrupted job says so, with the one command that finishes it; the journal stays, and
 /// that command (the same restore, once the server is back) drops what the killed one created
@@ -407,6 +489,108 @@ fn a_recovery_killed_while_its_transaction_waits_is_rolled_back_by_the_next_comm
         pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1"),
         "500"
     );
+}
+
+/// Another kill point: `recover --undo ID` killed while its transaction waits for a lock
+/// another session holds on the child table (the parent's rows already deleted in it). The
+/// next command ends the dead undo's session, finds its transaction rolled back and says the
+/// recovery's rows are still there, naming the undo to run again; that undo then takes them
+/// out. (Before, the job was only "interrupted", with nothing said of the target.)
+#[test]
+fn a_recovery_undo_killed_while_its_transaction_waits_is_rolled_back_and_the_same_undo_works_again()
+{
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("killundo");
+    pg.psql(
+        &db,
+        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
+         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
+         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
+             body text);
+         INSERT INTO events (org_id, body) SELECT 1 + g % 2, md5(g::text)
+           FROM generate_series(1, 1000) g;",
+    );
+    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
+    cli.json(&["project", "add", "killundo", "--db", &pg.url(&db)], 0);
+    cli.json(&["backup", "killundo"], 0);
+    pg.psql(
+        &db,
+        "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
+    );
+    let url = pg.url(&db);
+    let done = cli.json(
+        &[
+            "recover",
+            "killundo:latest",
+            "--table",
+            "orgs",
+            "--where",
+            "id=1",
+            "--children",
+            "--to",
+            url.as_str(),
+            "--yes",
+        ],
+        0,
+    );
+    let id = done["undo_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an undo id: {done}"))
+        .to_string();
+    let recovered = || pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1");
+    assert_eq!(recovered(), "500");
+    let undo = ["recover", "--undo", id.as_str()];
+    // SHARE: reads of events go on, its rows cannot be deleted.
+    let lock = common::pg::Locker::take(pg, &db, "events", "SHARE");
+    let mut child = cli
+        .cmd(&undo)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND backend_xid IS NOT NULL AND wait_event_type = 'Lock'"
+    );
+    common::pg::wait_while_running(
+        &mut child,
+        "the undo's transaction waited for the lock",
+        Duration::from_secs(300),
+        || (pg.psql("postgres", &waiting) != "0").then_some(()),
+    );
+    kill_group(&mut child);
+
+    let h = cli.json(&["history", "--kind", "recover"], 0);
+    let job = &h["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{job}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("rolled the undo's transaction back")
+            && message.contains(&format!("still holds the rows of recovery {id}")),
+        "{job}"
+    );
+    assert_eq!(
+        job["error_hint"].as_str().unwrap(),
+        format!("run the undo again: offsite recover --undo {id}"),
+        "{job}"
+    );
+    assert_eq!(
+        pg.psql("postgres", &waiting),
+        "0",
+        "the dead undo's session is gone"
+    );
+    assert_eq!(recovered(), "500", "the recovery's rows are still there");
+    lock.release();
+
+    let out = cli.cmd(&undo).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(recovered(), "0");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM orgs WHERE id = 1"), "0");
 }
 
 /// A restore to a time (`restore PROJECT --at TIME`) killed while it replays the captured

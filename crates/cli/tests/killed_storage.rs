@@ -3,6 +3,11 @@
 //! first of them has appeared there; the next command (`offsite history`) finds the job
 //! `interrupted`, removes what it wrote where there was nothing, and says so; the same restore
 //! run again gives the source's objects exactly (keys, sizes, SHA-256).
+//!
+//! A storage restore that ends on its own part way — the store refuses its writes after some
+//! objects (a fault proxy in front of moto), or a Ctrl-C (SIGINT) — removes at once what it
+//! wrote where there was nothing and says so; the target is as before, and the same restore run
+//! again gives the source's objects exactly.
 // Process groups and SIGKILL: Unix only (docs/development.md).
 #![cfg(unix)]
 
@@ -14,7 +19,7 @@ use offsite_core::sources::{
     collect, GetRequest, ListRequest, ObjectSource, ObjectTarget, PutBody, PutRequest,
 };
 use offsite_testkit::s3::{TEST_KEY_ID, TEST_SECRET};
-use offsite_testkit::{MotoServer, TestCluster};
+use offsite_testkit::{HttpFault, HttpFaultProxy, MotoServer, TestCluster};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -354,5 +359,156 @@ fn a_storage_restore_killed_while_it_writes_a_folder_is_interrupted_its_files_re
         .collect();
     expected.extend(before);
     assert_eq!(files_of(&target), expected);
+    assert_eq!(last_restore(&cli)["state"], "succeeded");
+}
+
+/// A target store (a moto of its own) whose bucket `media` holds an object of its own and one
+/// identical to the backup's first; returns it with what it holds.
+fn target_store() -> (MotoServer, S3Store, BTreeMap<String, (u64, String)>) {
+    let moto = MotoServer::start();
+    let dst = store(&moto.endpoint());
+    rt().block_on(async {
+        dst.create_bucket("media").await.unwrap();
+        for (key, bytes) in [
+            ("mine/kept.txt", b"the target's own".to_vec()),
+            ("f/0000.bin", body(0)),
+        ] {
+            dst.put_object(
+                "media",
+                key,
+                PutBody::Bytes(bytes.into()),
+                &PutRequest::default(),
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let before = objects_of(&dst, "media");
+    (moto, dst, before)
+}
+
+/// `project add NAME` whose bucket store is at `endpoint`.
+fn add_target(cli: &Cli, pg: &TestCluster, name: &str, endpoint: &str) {
+    let db = pg.unique_db(name);
+    cli.json(
+        &[
+            "project",
+            "add",
+            name,
+            "--db",
+            &pg.url(&db),
+            "--s3-endpoint",
+            endpoint,
+            "--s3-key-id",
+            TEST_KEY_ID,
+            "--buckets",
+            "media",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn a_storage_restore_the_store_refuses_part_way_removes_what_it_wrote_at_once_and_run_again_it_completes(
+) {
+    let pg = TestCluster::shared();
+    let (cli, _src_moto, archive, source) = backed_up(pg, "refuses3");
+    let (dst_moto, dst, before) = target_store();
+    // The store takes 12 objects, then refuses every write (403) — reads and deletes pass.
+    const TAKEN: u32 = 12;
+    let proxy = HttpFaultProxy::start(dst_moto.addr());
+    proxy.inject(Some("PUT"), HttpFault::All(vec![]), TAKEN);
+    proxy.inject(Some("PUT"), HttpFault::Status(403), 100_000);
+    add_target(&cli, pg, "refuses3dst", &proxy.endpoint());
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--components",
+        "storage",
+        "--storage-to",
+        "refuses3dst",
+        "--yes",
+    ];
+    let out = cli.cmd(&restore).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("{err}");
+    assert!(!out.status.success(), "{err}");
+    assert!(proxy.injected() > TAKEN, "the store refused writes: {err}");
+    assert!(
+        err.contains(&format!(
+            "the {TAKEN} objects it had written where there were none were removed again, so the target is as it was before"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("--storage-to refuses3dst"),
+        "the restore to run again: {err}"
+    );
+    assert_eq!(objects_of(&dst, "media"), before, "the target is as before");
+    let job = last_restore(&cli);
+    assert_eq!(job["state"], "failed", "{job}");
+
+    // The store takes writes again: the same restore gives the source's objects exactly.
+    proxy.clear();
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut expected = source.clone();
+    expected.extend(before);
+    assert_eq!(objects_of(&dst, "media"), expected);
+    assert_eq!(last_restore(&cli)["state"], "succeeded");
+}
+
+#[test]
+fn a_storage_restore_stopped_by_ctrl_c_part_way_removes_what_it_wrote_at_once_and_run_again_it_completes(
+) {
+    let pg = TestCluster::shared();
+    let (cli, _src_moto, archive, source) = backed_up(pg, "ctrlcs3");
+    let (dst_moto, dst, before) = target_store();
+    add_target(&cli, pg, "ctrlcs3dst", &dst_moto.endpoint());
+    let restore = [
+        "restore",
+        archive.as_str(),
+        "--components",
+        "storage",
+        "--storage-to",
+        "ctrlcs3dst",
+        "--yes",
+    ];
+    let mut child = cli
+        .cmd(&restore)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, "an object of the restore landed", || {
+        count_of(&dst, "media") > before.len()
+    });
+    common::sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("{err}");
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("cancelling…"), "{err}");
+    assert!(
+        err.contains("removed again, so the target is as it was before"),
+        "{err}"
+    );
+    assert_eq!(objects_of(&dst, "media"), before, "the target is as before");
+    let job = last_restore(&cli);
+    assert_eq!(job["state"], "cancelled", "{job}");
+
+    let out = cli.cmd(&restore).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut expected = source.clone();
+    expected.extend(before);
+    assert_eq!(objects_of(&dst, "media"), expected);
     assert_eq!(last_restore(&cli)["state"], "succeeded");
 }

@@ -7,10 +7,15 @@
 //! the database's digests at TIME, and the first configuration; after the second pull, the
 //! second's. The plan names per component the point it comes from and how far it is from TIME;
 //! a TIME before any storage pull is refused for the storage, saying what to do.
+//!
+//! Issue 63: the storage step of such a restore is journaled like a plain storage restore —
+//! `offsite` SIGKILLed while that step writes is `interrupted` at the next command, what the
+//! step wrote is removed again, the job says the database had been restored, and the command it
+//! names (the storage step at the same time) gives the pull's objects exactly.
 
 mod common;
 
-use common::pg::{json, offsite, ok, ok_json, server_now};
+use common::pg::{json, offsite, ok, ok_json, server_now, wait_past};
 use offsite_testkit::management_api::{FakeManagementApi, PROJECT_REF, TOKEN};
 use offsite_testkit::s3s_fs::{S3sFsServer, S3S_KEY_ID, S3S_SECRET};
 use offsite_testkit::TestCluster;
@@ -394,4 +399,199 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
         "{refused}"
     );
     assert!(refused["database"]["plan"].is_object(), "{refused}");
+}
+
+/// The storage step's objects: enough that it is still writing when the first has landed.
+const KILL_OBJECTS: usize = 160;
+
+/// Object `i`'s bytes (256 KiB, different for every object).
+fn kill_body(i: usize) -> Vec<u8> {
+    let seed = format!("object {i} ");
+    seed.as_bytes()
+        .iter()
+        .cycle()
+        .take(256 << 10)
+        .copied()
+        .collect()
+}
+
+/// Every file under `dir`: path relative to it → its bytes' length and a digest of them.
+fn file_digests(dir: &Path) -> std::collections::BTreeMap<String, (usize, u64)> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let b = std::fs::read(&p).unwrap();
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::hash::Hash::hash(&b, &mut h);
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, (b.len(), std::hash::Hasher::finish(&h)));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn a_restore_to_a_time_killed_in_its_storage_step_is_interrupted_and_the_command_it_names_finishes_it(
+) {
+    use std::os::unix::process::CommandExt;
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "whole_kill";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text);
+         INSERT INTO public.orders (note) SELECT 'before ' || g FROM generate_series(1, 20) g;",
+    );
+    let s3 = S3sFsServer::start();
+    for i in 0..KILL_OBJECTS {
+        let p = s3.root().join(format!("media/f/{i:04}.bin"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, kill_body(i)).unwrap();
+    }
+    let source = file_digests(s3.root());
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let api = "http://127.0.0.1:9";
+    ok_json(
+        run(
+            d,
+            &pg,
+            api,
+            &[
+                "--json",
+                "project",
+                "add",
+                "shop",
+                "--db",
+                &owner_url(&pg, db),
+                "--s3-endpoint",
+                &s3.endpoint(),
+                "--s3-key-id",
+                S3S_KEY_ID,
+                "--buckets",
+                "media",
+            ],
+        ),
+        "project add",
+    );
+    ok_json(
+        run(d, &pg, api, &["--json", "pitr", "enable", "shop"]),
+        "pitr enable",
+    );
+    ok_json(
+        run(d, &pg, api, &["--json", "backup", "shop", "--type", "full"]),
+        "full backup",
+    );
+    sql(
+        &pg,
+        db,
+        "INSERT INTO public.orders (note) VALUES ('after the pull');",
+    );
+    let t = server_now(&pg);
+    let at_t = digest(&pg, db);
+    wait_past(&pg, &t);
+    ok(
+        run(d, &pg, api, &["pitr", "run", "shop", "--once"]),
+        "pitr run --once",
+    );
+
+    let folder = tempfile::tempdir().unwrap();
+    let target = "whole_kill_at";
+    pg.create_db(target);
+    let mut child = offsite(
+        d,
+        &pg,
+        &[
+            "restore",
+            "shop",
+            "--at",
+            &t,
+            "--components",
+            "database,storage",
+            "--to",
+            &pg.url(target),
+            "--storage-to",
+            folder.path().to_str().unwrap(),
+        ],
+    )
+    .env("OFFSITE_S3_SECRET_ACCESS_KEY", S3S_SECRET)
+    .process_group(0)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // An object's file renamed into place by the storage step (the database step came first).
+    let bucket = folder.path().join("media/f");
+    common::pg::wait_while_running(
+        &mut child,
+        "a file of the storage step landed",
+        Duration::from_secs(300),
+        || {
+            std::fs::read_dir(&bucket)
+                .is_ok_and(|mut d| {
+                    d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".bin")))
+                })
+                .then_some(())
+        },
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait().unwrap();
+    let left = file_digests(folder.path()).len();
+    println!("killed with {left} of {KILL_OBJECTS} files in the folder");
+    assert!(
+        left < KILL_OBJECTS,
+        "the kill came part way ({left} written)"
+    );
+
+    // The next command: the storage step's job is interrupted, what it wrote removed again.
+    let history = ok_json(
+        run(d, &pg, api, &["--json", "history", "--kind", "restore"]),
+        "history",
+    );
+    let job = &history["jobs"][0];
+    assert_eq!(job["state"], "interrupted", "{history}");
+    let message = job["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("removed again")
+            && message.contains("as it was before")
+            && message.contains(&format!("database {target} on"))
+            && message.contains("as it was at"),
+        "{job}"
+    );
+    assert!(
+        file_digests(folder.path()).is_empty(),
+        "the folder is as before"
+    );
+    assert_eq!(
+        digest(&pg, target),
+        at_t,
+        "the database step's restore stays"
+    );
+
+    // The command the job names finishes it: the storage step at the same time.
+    let hint = job["error_hint"].as_str().unwrap();
+    let command = &hint[hint.find("offsite restore ").expect(hint) + "offsite ".len()..];
+    assert!(
+        command.starts_with("restore shop --at ")
+            && command.contains("--components storage --storage-to"),
+        "{hint}"
+    );
+    let args: Vec<&str> = command.split_whitespace().collect();
+    ok(run(d, &pg, api, &args), "the command the job names");
+    let restored: std::collections::BTreeMap<_, _> = file_digests(folder.path());
+    assert_eq!(restored, source, "the pull's objects exactly");
 }

@@ -184,11 +184,14 @@ impl RecordJournal for ReplayJournal {
     }
 }
 
-/// What a recovery's journal holds: its undo id, and the transaction it writes in once begun.
+/// What a recovery's journal holds: its undo id, and the transaction it writes in once begun;
+/// `undoing`: the job is `recover --undo` of that recovery (its transaction is the undo's).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RecoverUndo {
     undo_id: String,
     txid: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    undoing: bool,
 }
 
 /// A recovery job's journal in the catalog: recorded before the recovery connects to write,
@@ -197,6 +200,7 @@ pub(crate) struct RecoverJournal {
     engine: Engine,
     entry: JournalEntry,
     undo_id: String,
+    undoing: bool,
 }
 
 impl RecoverJournal {
@@ -222,7 +226,26 @@ impl RecoverJournal {
                 recorded_at: String::new(),
             },
             undo_id: undo_id.to_string(),
+            undoing: false,
         };
+        j.save(None).await?;
+        Ok(j)
+    }
+
+    /// The journal of `recover --undo UNDO_ID` (job `job_id`), whose undo file is at `undo_file`:
+    /// recorded before the undo connects to write, and again with its transaction id.
+    pub(crate) async fn record_undo(
+        engine: &Engine,
+        job_id: String,
+        spec: &ConnSpec,
+        target_project: Option<String>,
+        undo_file: &std::path::Path,
+        undo_id: &str,
+    ) -> Result<RecoverJournal> {
+        let mut j =
+            RecoverJournal::record(engine, job_id, spec, target_project, undo_file, undo_id)
+                .await?;
+        j.undoing = true;
         j.save(None).await?;
         Ok(j)
     }
@@ -231,6 +254,7 @@ impl RecoverJournal {
         let undo = serde_json::to_string(&RecoverUndo {
             undo_id: self.undo_id.clone(),
             txid,
+            undoing: self.undoing,
         })
         .map_err(|e| Error::internal(format!("encoding a recovery's journal: {e}")))?;
         let mut entry = self.entry.clone();
@@ -377,6 +401,9 @@ async fn settle_recover(
     })?;
     let label = &entry.target_label;
     let dir = engine.data_dir.join(crate::ops::recover::RECOVER_DIR);
+    if undo.undoing {
+        return settle_undo(target, &dir, &undo, label).await;
+    }
     let again = "run the same recovery again (offsite recover …)";
     let rolled_back = |why: &str| {
         crate::recover::remove_left_undo(&dir, &undo.undo_id);
@@ -436,6 +463,70 @@ async fn settle_recover(
             format!(
                 "{again}: it asks the server first (a URL target's password in PGPASSWORD); or \
                  run offsite history once {label} can be reached"
+            ),
+            false,
+        ),
+    })
+}
+
+/// What an interrupted `recover --undo ID` left: the undo committed (its undo file is marked
+/// undone now, as the undo does when it ends), or not (the server rolled it back: the
+/// recovery's rows are still there, and the same undo takes them back).
+async fn settle_undo(
+    target: &RestoreTarget,
+    dir: &std::path::Path,
+    undo: &RecoverUndo,
+    label: &str,
+) -> Result<(String, String, bool)> {
+    let id = &undo.undo_id;
+    let stopped = "interrupted (Offsite stopped while it ran)";
+    let again = format!("offsite recover --undo {id}");
+    let not_undone = |why: &str| {
+        (
+            format!(
+                "{stopped}: {why}, so {label} still holds the rows of recovery {id} as the \
+                 recovery left them"
+            ),
+            format!("run the undo again: {again}"),
+            true,
+        )
+    };
+    let Some(txid) = undo.txid else {
+        return Ok(not_undone("the undo had not begun to write"));
+    };
+    let status = recovery_status(target, txid).await;
+    Ok(match status.as_ref().map(|s| s.as_deref()) {
+        Ok(Some("committed")) => {
+            let file = dir.join(crate::recover::undo_file_name(id));
+            let done = dir.join(format!("{id}.undone"));
+            if file.is_file() {
+                std::fs::rename(&file, &done)
+                    .map_err(|e| Error::io(format!("marking {} undone", file.display()), e))?;
+            }
+            (
+                format!(
+                    "{stopped} after the undo had committed: recovery {id} is undone in {label}"
+                ),
+                "nothing is left to do".to_string(),
+                true,
+            )
+        }
+        Ok(Some("aborted")) | Ok(None) => {
+            not_undone("the server rolled the undo's transaction back")
+        }
+        Ok(Some(other)) => (
+            format!("{stopped}: the undo's transaction is still {other} on the server"),
+            "run offsite history again in a moment: it asks the server again".to_string(),
+            false,
+        ),
+        Err(e) => (
+            format!(
+                "{stopped}: whether the undo of recovery {id} committed in {label} is not known: {}",
+                e.message()
+            ),
+            format!(
+                "run the undo again ({again}): it asks the server first (a URL target's \
+                 password in PGPASSWORD); or run offsite history once {label} can be reached"
             ),
             false,
         ),

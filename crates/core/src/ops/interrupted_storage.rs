@@ -47,9 +47,70 @@ struct StorageUndo {
     deleting: bool,
     mirror: bool,
     overwrite: bool,
-    /// The database component restored before the storage's, in the same job (its label).
+    /// The database component restored before the storage's, in the same job or an earlier
+    /// step of the same restore (its label).
     #[serde(default)]
     database_done: Option<String>,
+    /// The one command that finishes it (journals recorded before it was kept: made from the
+    /// fields above).
+    #[serde(default)]
+    again: Option<String>,
+}
+
+/// What a storage restore that is a step of a larger restore says when it is interrupted or
+/// fails (the storage of a whole project restored to a time, `ops::pitr::whole`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PartOf {
+    /// The one command that finishes the larger restore from this step on.
+    pub again: Option<String>,
+    /// What an earlier step restored (its label).
+    pub database_done: Option<String>,
+}
+
+/// `offsite restore ARCHIVE --components storage --storage-to TO …`: the storage restore of
+/// `opts` into `to` (a folder's absolute path or a project's name) run again.
+pub(crate) fn again_of(
+    archive: &Path,
+    to: &str,
+    opts: &crate::storage::StorageRestoreOptions,
+) -> String {
+    let mut s = format!(
+        "offsite restore {} --components storage --storage-to {}",
+        super::interrupted::shell_word(&archive.to_string_lossy()),
+        super::interrupted::shell_word(to)
+    );
+    s.push_str(&storage_flags(opts));
+    s
+}
+
+/// The storage flags of a restore command for `opts` (` --buckets …`, ` --overwrite`,
+/// ` --mirror --yes`).
+pub(crate) fn storage_flags(opts: &crate::storage::StorageRestoreOptions) -> String {
+    let mut s = String::new();
+    if let crate::storage::layout::BucketSelection::Only(b) = &opts.buckets {
+        s.push_str(&format!(
+            " --buckets {}",
+            super::interrupted::shell_word(&b.join(","))
+        ));
+    }
+    if opts.overwrite {
+        s.push_str(" --overwrite");
+    }
+    if opts.mirror {
+        s.push_str(" --mirror --yes");
+    }
+    s
+}
+
+/// The word `--storage-to` takes for `to`: a folder's absolute path, or the project's name.
+pub(crate) fn to_word(to: &StorageTo) -> String {
+    match to {
+        StorageTo::Folder(dir) => std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.clone())
+            .to_string_lossy()
+            .into_owned(),
+        StorageTo::Project(name) => name.clone(),
+    }
 }
 
 /// A restore job's storage journal.
@@ -67,7 +128,7 @@ pub(crate) async fn journal_for(
     to: &StorageTo,
     archive: &Path,
     opts: &crate::storage::StorageRestoreOptions,
-    database_done: Option<String>,
+    part: PartOf,
 ) -> Result<StorageJournal> {
     let (dest, target, target_project, label) = match to {
         StorageTo::Folder(dir) => {
@@ -93,6 +154,9 @@ pub(crate) async fn journal_for(
         .data_dir
         .join(NOTES_DIR)
         .join(format!("{job_id}.storage.json"));
+    let again = part
+        .again
+        .unwrap_or_else(|| again_of(archive, &to_word(to), opts));
     Ok(StorageJournal(Arc::new(StorageJournalRec {
         engine: engine.clone(),
         job_id: job_id.to_string(),
@@ -113,7 +177,8 @@ pub(crate) async fn journal_for(
             deleting: false,
             mirror: opts.mirror,
             overwrite: opts.overwrite,
-            database_done,
+            database_done: part.database_done,
+            again: Some(again),
         }),
     })))
 }
@@ -160,6 +225,10 @@ impl RecordStorageJournal for StorageJournalRec {
             self.save().await
         })
     }
+
+    fn again(&self) -> Option<String> {
+        self.undo.lock().expect("not poisoned").again.clone()
+    }
 }
 
 /// The note file of job `job_id`'s storage journal goes (its job ended on its own).
@@ -184,6 +253,9 @@ fn read_undo(entry: &JournalEntry) -> Result<StorageUndo> {
 /// `restore ARCHIVE --components storage --storage-to …`: the one command that finishes an
 /// interrupted storage restore.
 async fn again_command(engine: &Engine, entry: &JournalEntry, undo: &StorageUndo) -> String {
+    if let Some(again) = &undo.again {
+        return again.clone();
+    }
     let to = match &undo.dest {
         Dest::Folder(dir) => dir.to_string_lossy().into_owned(),
         Dest::Project(id) => match engine.catalog.project_by_id(id).await {
@@ -280,55 +352,9 @@ pub(crate) async fn settle(
         }
     };
     forget_note(engine, &entry.job_id);
-    let mut message = format!(
-        "{stopped}: {before}the storage restore into {label} had begun to write; the {} it \
-         had written where there were none were removed again at the next start",
-        crate::words::plural(done.removed, "object")
-    );
-    let mut as_before = true;
-    if done.changed_count > 0 {
-        as_before = false;
-        message.push_str(&format!(
-            "; {} it was to write are there with other content (written since), kept: {}",
-            crate::words::plural(done.changed_count, "object"),
-            done.changed.join(", ")
-        ));
-    }
-    if !done.buckets_left.is_empty() {
-        as_before = false;
-        message.push_str(&format!(
-            "; the {} it created {} left: {}",
-            if done.buckets_left.len() == 1 {
-                "bucket"
-            } else {
-                "buckets"
-            },
-            if done.buckets_left.len() == 1 {
-                "is"
-            } else {
-                "are"
-            },
-            done.buckets_left.join(", ")
-        ));
-    }
-    if note.overwrite > 0 {
-        as_before = false;
-        message.push_str(&format!(
-            "; it was to overwrite {} whose content differed ({}{}): each holds the \
-             backup's content or what was there before, Offsite cannot tell which and cannot \
-             put the old content back",
-            crate::words::plural(note.overwrite, "object"),
-            note.overwrite_sample.join(", "),
-            if note.overwrite as usize > note.overwrite_sample.len() {
-                ", …"
-            } else {
-                ""
-            }
-        ));
-    }
-    if as_before {
-        message.push_str(", so the target is as it was before");
-    }
+    let (said, as_before) = done.said(&note, " at the next start");
+    let message =
+        format!("{stopped}: {before}the storage restore into {label} had begun to write; {said}");
     let hint = if as_before {
         format!("run the restore again: {again}")
     } else {

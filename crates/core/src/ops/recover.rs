@@ -187,15 +187,31 @@ impl Engine {
             DatabaseTo::Project(name) => Some(self.catalog.project(name).await?),
             DatabaseTo::Connection { .. } => None,
         };
+        // What a killed job on the same database left (a killed undo of this recovery too) is
+        // settled first, with this undo's password (issue 63).
+        crate::ops::interrupted::settle_target(self, &target).await?;
+        let (engine, undo_id) = (self.clone(), id.to_string());
+        let target_project = project.as_ref().map(|p| p.id.clone());
         let (job_id, report) = runner::run(
             self,
             JobKind::Recover,
             project.as_ref(),
             start,
             |_| None,
-            |_job| async move {
+            |job| async move {
+                // The job's journal before anything is written (issue 63): a killed undo is
+                // settled at the next start by asking the server whether it committed.
+                let journal = crate::ops::interrupted::RecoverJournal::record_undo(
+                    &engine,
+                    job.id.clone(),
+                    &target.spec,
+                    target_project,
+                    &path,
+                    &undo_id,
+                )
+                .await?;
                 let mut conn = target.spec.connect(target.password.as_deref()).await?;
-                let report = recover::undo(&mut conn, &path).await?;
+                let report = recover::undo(&mut conn, &path, Some(&journal)).await?;
                 std::fs::rename(&path, &done)
                     .map_err(|e| Error::io(format!("marking {} undone", path.display()), e))?;
                 Ok(report)

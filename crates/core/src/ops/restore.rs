@@ -6,6 +6,7 @@
 use crate::catalog::{JobKind, Project};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::ops::interrupted_storage::PartOf;
 use crate::ops::job::JobStart;
 use crate::ops::restore_parts as parts;
 use crate::ops::runner::{self, RunningJob};
@@ -268,6 +269,16 @@ pub(crate) async fn run(
     req: RestoreRequest,
     start: JobStart,
 ) -> Result<RestoreOutcome> {
+    run_part(engine, req, start, PartOf::default()).await
+}
+
+/// [`run`] as a step of a larger restore (`part`: what its storage journal says then).
+pub(crate) async fn run_part(
+    engine: &Engine,
+    req: RestoreRequest,
+    start: JobStart,
+    part: PartOf,
+) -> Result<RestoreOutcome> {
     let r = resolve(engine, &req).await?;
     let project = job_project(engine, &req).await?;
     if let Some((target, _)) = &r.database {
@@ -287,7 +298,7 @@ pub(crate) async fn run(
         start,
         |_| None,
         |job| async move {
-            execute(&r, &job, Some(engine))
+            execute(&r, &job, Some((engine, &part)))
                 .await
                 .map_err(|e| password_hint(engine, &r, e))
         },
@@ -333,7 +344,7 @@ pub(crate) async fn run_within_journaled(
 async fn execute(
     r: &Resolved,
     job: &RunningJob,
-    journal: Option<&Engine>,
+    journal: Option<(&Engine, &PartOf)>,
 ) -> Result<RestoreReport> {
     let started = Instant::now();
     let mut report = RestoreReport {
@@ -358,7 +369,7 @@ async fn execute(
     if let Some((target, opts)) = &r.database {
         job.reporter.component(Some(Component::Database));
         let mut opts = opts.clone();
-        if let Some(engine) = journal {
+        if let Some((engine, _)) = journal {
             let j = journal_of(engine, r, target, &opts, job).await?;
             // The temporary role of --as-role is made before the restore records what it
             // writes: the journal names it first.
@@ -376,23 +387,18 @@ async fn execute(
     if let Some(s) = &r.storage {
         job.reporter.component(Some(Component::Storage));
         let mut opts = s.opts.clone();
-        if let Some(engine) = journal {
-            let database_done = match (&r.database, &report.database) {
-                (Some((t, _)), Some(_)) => Some(format!(
+        if let Some((engine, part)) = journal {
+            let mut part = part.clone();
+            if let (Some((t, _)), Some(_)) = (&r.database, &report.database) {
+                part.database_done = Some(format!(
                     "database {} on {}",
                     t.spec.database,
                     t.spec.location()
-                )),
-                _ => None,
-            };
+                ));
+            }
             opts.journal = Some(
                 super::interrupted_storage::journal_for(
-                    engine,
-                    &job.id,
-                    &s.to,
-                    &r.archive,
-                    &opts,
-                    database_done,
+                    engine, &job.id, &s.to, &r.archive, &opts, part,
                 )
                 .await?,
             );
@@ -406,7 +412,7 @@ async fn execute(
             &job.cancel,
         )
         .await;
-        if let Some(engine) = journal {
+        if let Some((engine, _)) = journal {
             super::interrupted_storage::forget_note(engine, &job.id);
         }
         let done = done.map_err(|e| stopped(e, Component::Storage, &report, r))?;

@@ -300,8 +300,14 @@ fn spool_section(r: &mut impl BufRead, dir: &Path, name: &str) -> Result<PathBuf
     Ok(path)
 }
 
-/// Undoes the recovery whose undo file is at `path` in the database behind `conn`.
-pub async fn undo(conn: &mut PgConnection, path: &Path) -> Result<UndoReport> {
+/// Undoes the recovery whose undo file is at `path` in the database behind `conn`, in one
+/// transaction whose id `journal` is told before it writes anything (a job's journal: if the
+/// process dies, the next start asks the server whether the undo committed).
+pub async fn undo(
+    conn: &mut PgConnection,
+    path: &Path,
+    journal: Option<&dyn super::RecordTxid>,
+) -> Result<UndoReport> {
     let head = read_header(path)?;
     let f = std::fs::File::open(path).map_err(io)?;
     let mut r = BufReader::new(f);
@@ -310,7 +316,20 @@ pub async fn undo(conn: &mut PgConnection, path: &Path) -> Result<UndoReport> {
     let dir = crate::private_fs::tempdir("offsite-undo-").map_err(io)?;
     session_settings(conn).await?;
     exec(conn, "starting the transaction", "BEGIN").await?;
-    let out = undo_in_transaction(conn, &head, &mut r, dir.path()).await;
+    let out = match journal {
+        Some(j) => match sqlx::query_scalar::<_, i64>("SELECT txid_current()")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(txid) => j.record(txid).await,
+            Err(e) => Err(db_error("reading the undo's transaction id", e)),
+        },
+        None => Ok(()),
+    };
+    let out = match out {
+        Ok(()) => undo_in_transaction(conn, &head, &mut r, dir.path()).await,
+        Err(e) => Err(e),
+    };
     match out {
         Ok(report) => {
             exec(conn, "committing the undo", "COMMIT").await?;

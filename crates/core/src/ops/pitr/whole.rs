@@ -394,8 +394,20 @@ pub(crate) async fn run(
         plan.storage.as_ref().and_then(|s| s.point.as_ref()),
     ) {
         let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
-        let done = engine
-            .restore(r, JobStart::default())
+        // Its journal (a job of its own) says what the database step restored and names this
+        // restore to a time's storage step as the command that finishes it.
+        let part = crate::ops::interrupted_storage::PartOf {
+            again: Some(storage_again(&req.project, &plan.at, s)),
+            database_done: match (&req.database, &report.database) {
+                (Some(to), Some(_)) => Some(format!("{} as it was at {}", label_of(to), plan.at)),
+                _ => None,
+            },
+        };
+        let start = JobStart {
+            cancel: cancel.clone(),
+            ..JobStart::default()
+        };
+        let done = crate::ops::restore::run_part(engine, r, start, part)
             .await
             .map_err(|e| stopped(e, Component::Storage, &req, &report))?;
         report.storage = done.report.storage;
@@ -407,14 +419,47 @@ pub(crate) async fn run(
         // Nothing chosen to write back: the plan shows the differences, nothing runs.
         if !c.settings.is_empty() || !c.functions.is_empty() {
             let r = RestoreRequest::from_archive(&point.path).config(c.clone());
+            let start = JobStart {
+                cancel: cancel.clone(),
+                ..JobStart::default()
+            };
             let done = engine
-                .restore(r, JobStart::default())
+                .restore(r, start)
                 .await
                 .map_err(|e| stopped(e, Component::Config, &req, &report))?;
             report.config = done.report.config;
         }
     }
     Ok(report)
+}
+
+/// `offsite restore PROJECT --at AT --components storage --storage-to TO …`: the storage step
+/// of a restore to a time run again (what finishes it when that step is interrupted).
+fn storage_again(project: &str, at: &str, s: &StorageRestore) -> String {
+    use crate::ops::interrupted::shell_word;
+    use crate::ops::interrupted_storage::{storage_flags, to_word};
+    format!(
+        "offsite restore {} --at {} --components storage --storage-to {}{}",
+        shell_word(project),
+        shell_word(at),
+        shell_word(&to_word(&s.to)),
+        storage_flags(&crate::ops::restore_parts::storage_options(s))
+    )
+}
+
+/// The database target in words, without any password.
+fn label_of(to: &DatabaseTo) -> String {
+    match to {
+        DatabaseTo::Project(name) => format!("the database of project {name}"),
+        DatabaseTo::Connection {
+            connection: ProjectConnection::Url(url),
+            ..
+        } => match crate::postgres::conn::ConnSpec::parse_url(url) {
+            Ok((spec, _)) => format!("database {} on {}", spec.database, spec.location()),
+            Err(_) => "the target database".to_string(),
+        },
+        DatabaseTo::Connection { .. } => "the target database".to_string(),
+    }
 }
 
 /// The error of the component that failed, saying what was restored before it and what not.

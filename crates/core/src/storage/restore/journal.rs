@@ -54,6 +54,11 @@ pub trait RecordStorageJournal: Send + Sync {
     /// Mirror mode: every object is written, deleting the target's objects the backup lacks
     /// begins (what is deleted cannot be brought back).
     fn deleting(&self) -> BoxFuture<'_, Result<()>>;
+    /// The one command that runs this restore again (said when a failure leaves the target
+    /// other than it was).
+    fn again(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The journal a storage restore records in ([`super::StorageRestoreOptions::journal`]).
@@ -157,6 +162,109 @@ impl StorageUndone {
         self.changed_count += 1;
         if self.changed.len() < 20 {
             self.changed.push(what);
+        }
+    }
+
+    /// What the target holds after this undo of a restore that wrote `note`, in words ("the 3
+    /// objects it had written where there were none were removed again{when}…, so the target
+    /// is as it was before"), and whether it is as it was before.
+    pub fn said(&self, note: &StorageJournalNote, when: &str) -> (String, bool) {
+        let mut s = format!(
+            "the {} it had written where there were none {} removed again{when}",
+            crate::words::plural(self.removed, "object"),
+            if self.removed == 1 { "was" } else { "were" }
+        );
+        let mut as_before = true;
+        if self.changed_count > 0 {
+            as_before = false;
+            s.push_str(&format!(
+                "; {} it was to write {} there with other content (written since), kept: {}",
+                crate::words::plural(self.changed_count, "object"),
+                if self.changed_count == 1 { "is" } else { "are" },
+                self.changed.join(", ")
+            ));
+        }
+        if !self.buckets_left.is_empty() {
+            as_before = false;
+            let one = self.buckets_left.len() == 1;
+            s.push_str(&format!(
+                "; the {} it created {} left: {}",
+                if one { "bucket" } else { "buckets" },
+                if one { "is" } else { "are" },
+                self.buckets_left.join(", ")
+            ));
+        }
+        if note.overwrite > 0 {
+            as_before = false;
+            s.push_str(&format!(
+                "; it was to overwrite {} whose content differed ({}{}): each holds the \
+                 backup's content or what was there before, Offsite cannot tell which and cannot \
+                 put the old content back",
+                crate::words::plural(note.overwrite, "object"),
+                note.overwrite_sample.join(", "),
+                if note.overwrite as usize > note.overwrite_sample.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if as_before {
+            s.push_str(", so the target is as it was before");
+        }
+        (s, as_before)
+    }
+}
+
+/// A storage restore that failed or was cancelled part way (before a mirror's deletions
+/// began): what it wrote where the target had nothing (`note`) is removed at once — the undo
+/// the next start gives a killed one ([`undo_interrupted`]) — and its error `e` (its kind kept)
+/// says what the target holds now; where that is not as before (an object it overwrote, a
+/// bucket it made, the undo refused), its hint is the restore to run again to finish it.
+pub(super) async fn undo_failed(
+    target: &StorageTargetRef,
+    note: &StorageJournalNote,
+    opts: &super::StorageRestoreOptions,
+    e: Error,
+) -> Error {
+    let again = opts.journal.as_ref().and_then(|j| j.0.again());
+    let finish = || match &again {
+        Some(c) => format!("run the same restore again to finish it: {c}"),
+        None => "run the same restore again to finish it".to_string(),
+    };
+    let out = |message: String, hint: String| {
+        let mut out = Error::new(e.kind(), message).with_hint(hint);
+        if let Some(d) = e.detail() {
+            out = out.with_detail(d);
+        }
+        out
+    };
+    match undo_interrupted(target, note, &opts.retry).await {
+        Err(u) => out(
+            format!(
+                "{}; Offsite could not remove what it had written where there was nothing, so \
+                 the target holds part of the restore: {}",
+                e.message(),
+                u.message()
+            ),
+            finish(),
+        ),
+        Ok(done) => {
+            let (said, as_before) = done.said(note, "");
+            let cancelled = e.kind() == crate::error::ErrorKind::Cancelled;
+            let hint = match (as_before, e.hint(), &again) {
+                (false, _, _) => finish(),
+                (true, _, Some(c)) if cancelled => {
+                    format!("nothing was kept; run it again when ready: {c}")
+                }
+                (true, Some(h), Some(c)) => format!("{h}; the restore to run again: {c}"),
+                (true, Some(h), None) => h.to_string(),
+                (true, None, Some(c)) => {
+                    format!("run the restore again once the cause is fixed: {c}")
+                }
+                (true, None, None) => "run the restore again once the cause is fixed".to_string(),
+            };
+            out(format!("{}; {said}", e.message()), hint)
         }
     }
 }

@@ -283,8 +283,11 @@ pub async fn plan_storage_restore(
 /// Plan, then restore the storage component of `archive` into `target`: missing buckets are
 /// created, objects written with their content type, cache control and user metadata, identical
 /// ones skipped, and (mirror mode only) the target's objects the backup lacks deleted after
-/// everything else succeeded. A failure stops the restore with an error that says what was
-/// already written; nothing is deleted then.
+/// everything else succeeded. A failure or a cancel before those deletions stops the restore
+/// and removes at once what it wrote where the target had nothing (the undo the next start
+/// gives a killed restore, [`journal::undo_interrupted`]); its error says what was written,
+/// what was removed again and what the target holds now (objects it overwrote cannot be put
+/// back: named, with the restore to run again).
 pub async fn restore_storage(
     archive: &Path,
     resolve_base: ResolveBase<'_>,
@@ -301,15 +304,32 @@ pub async fn restore_storage(
             prepared.plan.blockers.join("; ")
         )));
     }
+    let note = journal::note_of(&prepared, target);
     if let Some(j) = &opts.journal {
-        j.0.writing(journal::note_of(&prepared, target)).await?;
+        j.0.writing(note.clone()).await?;
     }
     reporter.phase(Phase::Restoring, Some(prepared.plan.upload_bytes));
-    let mut report = match target {
+    let mut deleting = false;
+    let done = match target {
         StorageTargetRef::Store(store) => {
-            store::execute(store.clone(), prepared, opts, reporter, cancel).await?
+            store::execute(
+                store.clone(),
+                prepared,
+                opts,
+                reporter,
+                cancel,
+                &mut deleting,
+            )
+            .await
         }
-        StorageTargetRef::Folder(dir) => folder::execute(dir, prepared, reporter, cancel).await?,
+        StorageTargetRef::Folder(dir) => folder::execute(dir, prepared, reporter, cancel).await,
+    };
+    let mut report = match done {
+        Ok(r) => r,
+        // A mirror's deletions had begun: every object was written (said by the error).
+        Err(e) if deleting => return Err(e),
+        // Failed or cancelled part way: what it wrote where there was nothing goes at once.
+        Err(e) => return Err(journal::undo_failed(target, &note, opts, e).await),
     };
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

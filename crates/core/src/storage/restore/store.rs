@@ -323,6 +323,7 @@ pub(super) async fn execute(
     opts: &StorageRestoreOptions,
     reporter: &Reporter,
     cancel: &CancellationToken,
+    deleting: &mut bool,
 ) -> Result<StorageRestoreReport> {
     let policy = &opts.retry;
     let Prepared {
@@ -385,6 +386,8 @@ pub(super) async fn execute(
     if let (false, Some(j)) = (deletions.is_empty(), &opts.journal) {
         j.0.deleting().await?;
     }
+    // From here on a failure leaves every object written (nothing is undone).
+    *deleting = !deletions.is_empty();
     // Owned items: a closure over borrowed ones makes the job's future lose `Send`.
     let deleted: Vec<(usize, u64, Result<()>)> = futures::stream::iter(deletions.clone())
         .map(|(bi, key, size)| {
@@ -526,13 +529,10 @@ async fn upload_from(
         Some(e) if e.kind() == ErrorKind::Cancelled => Err(e),
         Some(e) => {
             let msg = format!("{}; {}", e.message(), written_so_far(report));
+            // The hint (the restore to run again) comes with the undo that follows.
             let mut out = Error::new(e.kind(), msg);
             if let Some(h) = e.hint() {
                 out = out.with_hint(h);
-            } else {
-                out = out.with_hint(
-                    "run the restore again when the cause is fixed: objects already restored are identical and skipped",
-                );
             }
             Err(out)
         }

@@ -535,6 +535,15 @@ async fn a_cancelled_upload_stops_taking_new_objects() {
         "{}",
         mem.put_count()
     );
+    // What it had written is removed again at once; the bucket it made is said.
+    assert!(keys_of(&mem, "b").await.is_empty(), "{e}");
+    assert!(
+        e.message().contains(&format!(
+            "the {} it had written where there were none were removed again",
+            crate::words::plural(mem.put_count() as u64, "object")
+        )) && e.message().contains("the bucket it created is left: b"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -654,6 +663,10 @@ async fn bytes_damaged_inside_the_archive_are_caught_while_reading() {
         mem.head_object("b", "b-bad").await.unwrap().is_none(),
         "the damaged object was not uploaded"
     );
+    assert!(
+        mem.head_object("b", "a-good").await.unwrap().is_none(),
+        "the good one written before it is removed again: {e}"
+    );
 
     let folder = tempfile::tempdir().unwrap();
     let e = restore(
@@ -666,6 +679,13 @@ async fn bytes_damaged_inside_the_archive_are_caught_while_reading() {
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(!folder.path().join("b/b-bad").exists());
     assert!(tmp_files(folder.path()).is_empty());
+    // The good object written before it is removed again at once, and the bucket's folder.
+    assert!(
+        e.message()
+            .contains("removed again, so the target is as it was before"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0, "{e}");
 }
 
 /// A store whose puts of one key fail (`fail` times, then succeed).
@@ -753,7 +773,8 @@ async fn uploads_are_retried_and_a_lasting_failure_stops_the_restore() {
     assert_eq!(report.uploaded, 20);
     assert_eq!(body_of(&mem, "b", "k05").await, b"body 5");
 
-    // A permanent failure: the restore stops, says what was uploaded, deletes nothing.
+    // A permanent failure: the restore stops, says what was uploaded, deletes nothing of the
+    // target's own, and removes again at once what it had written where there was nothing.
     let mem = Arc::new(MemoryObjectSource::new());
     mem.insert("b", "zz-extra", b"extra".to_vec(), None);
     let denied = Arc::new(FailingPuts {
@@ -774,17 +795,92 @@ async fn uploads_are_retried_and_a_lasting_failure_stops_the_restore() {
         "{e}"
     );
     assert!(e.message().contains("nothing was deleted"), "{e}");
-    let keys = keys_of(&mem, "b").await;
-    assert!(
-        keys.contains(&"zz-extra".to_string()),
-        "mirror deleted nothing"
-    );
-    assert!(!keys.contains(&"k05".to_string()));
-    let uploaded = keys.len() - 1;
+    let uploaded = mem.put_count();
+    assert!(uploaded > 0, "some were written before the failure");
     assert!(
         e.message().contains(&format!("{uploaded} objects")),
         "{uploaded}: {e}"
     );
+    assert!(
+        e.message().contains(&format!(
+            "the {uploaded} objects it had written where there were none were removed again, so the target is as it was before"
+        )),
+        "{e}"
+    );
+    assert_eq!(
+        keys_of(&mem, "b").await,
+        ["zz-extra"],
+        "mirror deleted nothing, what it wrote is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_restore_removes_what_it_wrote_at_once_and_names_what_it_overwrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let objs: Vec<Obj> = (0..20)
+        .map(|i| obj("b", &format!("k{i:02}"), format!("body {i}").into_bytes()))
+        .collect();
+    let archive = write_archive(
+        dir.path(),
+        "b-1",
+        Spec {
+            objects: objs,
+            ..Spec::default()
+        },
+    );
+    let mem = Arc::new(MemoryObjectSource::new());
+    mem.insert("b", "k00", b"the target's own k00".to_vec(), None);
+    mem.insert("b", "own", b"mine".to_vec(), None);
+    let denied = Arc::new(FailingPuts {
+        inner: mem.clone(),
+        key: "k05".into(),
+        error: Error::new(ErrorKind::Permission, "HTTP 403 AccessDenied"),
+        fail: AtomicU32::new(u32::MAX),
+    });
+    let opts = StorageRestoreOptions {
+        retry: fast_retry(),
+        concurrency: 2,
+        journal: Some(crate::storage::restore::journal::StorageJournal(Arc::new(
+            Again,
+        ))),
+        ..StorageRestoreOptions::default()
+    };
+    let e = restore(&archive, &StorageTargetRef::Store(denied), &opts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permission, "{e}");
+    assert!(e.message().contains("removed again"), "{e}");
+    assert!(
+        e.message()
+            .contains("it was to overwrite 1 object whose content differed (b/k00)")
+            && !e.message().contains("as it was before"),
+        "{e}"
+    );
+    assert_eq!(
+        e.hint(),
+        Some("run the same restore again to finish it: offsite restore again"),
+        "{e}"
+    );
+    assert_eq!(keys_of(&mem, "b").await, ["k00", "own"], "{e}");
+    assert_eq!(body_of(&mem, "b", "own").await, b"mine");
+}
+
+/// A journal that records nothing and names the restore to run again.
+struct Again;
+
+impl crate::storage::restore::journal::RecordStorageJournal for Again {
+    fn writing(
+        &self,
+        _note: crate::storage::restore::journal::StorageJournalNote,
+    ) -> futures::future::BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn deleting(&self) -> futures::future::BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn again(&self) -> Option<String> {
+        Some("offsite restore again".into())
+    }
 }
 
 #[tokio::test]
