@@ -303,8 +303,9 @@ struct Ready {
 /// Counters of what was written, for the error message of a failed restore.
 fn written_so_far(report: &StorageRestoreReport) -> String {
     let mut s = format!(
-        "{} objects ({} bytes) were uploaded before the restore stopped",
-        report.uploaded, report.uploaded_bytes
+        "{} objects ({}) were uploaded before the restore stopped",
+        report.uploaded,
+        crate::units::format_bytes(report.uploaded_bytes)
     );
     if !report.created_buckets.is_empty() {
         s.push_str(&format!(
