@@ -315,40 +315,55 @@ fn files_named(dir: &std::path::Path, part: &str) -> Vec<String> {
     found
 }
 
-#[test]
-fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_works_again() {
-    let pg = TestCluster::shared();
-    let db = pg.unique_db("killrcv");
+/// A project `name` on the shared cluster whose org 1 — with its events, `rows` over both orgs,
+/// each body `pad` md5s long — was backed up and then deleted: what the recovery tests bring
+/// back. Returns the CLI, the database, its URL and org 1's event count in the backup.
+fn lost_org(pg: &TestCluster, name: &str, rows: u32, pad: u32) -> (Cli, String, String, String) {
+    let db = pg.unique_db(name);
     pg.psql(
         &db,
-        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
-         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
-         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
-             body text);
-         INSERT INTO events (org_id, body) SELECT 1 + g % 2, repeat(md5(g::text), 4)
-           FROM generate_series(1, 800000) g;",
+        &format!(
+            "CREATE TABLE orgs (id int PRIMARY KEY, name text);
+             INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
+             CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
+                 body text);
+             INSERT INTO events (org_id, body) SELECT 1 + g % 2, repeat(md5(g::text), {pad})
+               FROM generate_series(1, {rows}) g;"
+        ),
     );
     let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
-    cli.json(&["project", "add", "killrcv", "--db", &pg.url(&db)], 0);
-    cli.json(&["backup", "killrcv"], 0);
-    let before: String = pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1");
+    cli.json(&["project", "add", name, "--db", &pg.url(&db)], 0);
+    cli.json(&["backup", name], 0);
+    let before = pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 1");
     pg.psql(
         &db,
         "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
     );
     let url = pg.url(&db);
-    let recover = [
+    (cli, db, url, before)
+}
+
+/// `recover LATEST --table orgs --where id=1 --children --to URL --yes`.
+fn recover_org1<'a>(latest: &'a str, url: &'a str) -> [&'a str; 10] {
+    [
         "recover",
-        "killrcv:latest",
+        latest,
         "--table",
         "orgs",
         "--where",
         "id=1",
         "--children",
         "--to",
-        url.as_str(),
+        url,
         "--yes",
-    ];
+    ]
+}
+
+#[test]
+fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_works_again() {
+    let pg = TestCluster::shared();
+    let (cli, db, url, before) = lost_org(pg, "killrcv", 800_000, 4);
+    let recover = recover_org1("killrcv:latest", &url);
     let mut child = cli
         .cmd(&recover)
         .process_group(0)
@@ -410,36 +425,8 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
 #[test]
 fn a_recovery_killed_while_its_transaction_waits_is_rolled_back_by_the_next_command() {
     let pg = TestCluster::shared();
-    let db = pg.unique_db("killwait");
-    pg.psql(
-        &db,
-        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
-         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
-         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
-             body text);
-         INSERT INTO events (org_id, body) SELECT 1 + g % 2, md5(g::text)
-           FROM generate_series(1, 1000) g;",
-    );
-    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
-    cli.json(&["project", "add", "killwait", "--db", &pg.url(&db)], 0);
-    cli.json(&["backup", "killwait"], 0);
-    pg.psql(
-        &db,
-        "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
-    );
-    let url = pg.url(&db);
-    let recover = [
-        "recover",
-        "killwait:latest",
-        "--table",
-        "orgs",
-        "--where",
-        "id=1",
-        "--children",
-        "--to",
-        url.as_str(),
-        "--yes",
-    ];
+    let (cli, db, url, _) = lost_org(pg, "killwait", 1000, 1);
+    let recover = recover_org1("killwait:latest", &url);
     // SHARE: reads of events go on, its rows cannot be written.
     let lock = common::pg::Locker::take(pg, &db, "events", "SHARE");
     let mut child = cli
@@ -500,39 +487,8 @@ fn a_recovery_killed_while_its_transaction_waits_is_rolled_back_by_the_next_comm
 fn a_recovery_undo_killed_while_its_transaction_waits_is_rolled_back_and_the_same_undo_works_again()
 {
     let pg = TestCluster::shared();
-    let db = pg.unique_db("killundo");
-    pg.psql(
-        &db,
-        "CREATE TABLE orgs (id int PRIMARY KEY, name text);
-         INSERT INTO orgs VALUES (1, 'acme'), (2, 'other');
-         CREATE TABLE events (id bigserial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs,
-             body text);
-         INSERT INTO events (org_id, body) SELECT 1 + g % 2, md5(g::text)
-           FROM generate_series(1, 1000) g;",
-    );
-    let cli = Cli::new().env("PGPASSWORD", pg.superuser_password());
-    cli.json(&["project", "add", "killundo", "--db", &pg.url(&db)], 0);
-    cli.json(&["backup", "killundo"], 0);
-    pg.psql(
-        &db,
-        "DELETE FROM events WHERE org_id = 1; DELETE FROM orgs WHERE id = 1;",
-    );
-    let url = pg.url(&db);
-    let done = cli.json(
-        &[
-            "recover",
-            "killundo:latest",
-            "--table",
-            "orgs",
-            "--where",
-            "id=1",
-            "--children",
-            "--to",
-            url.as_str(),
-            "--yes",
-        ],
-        0,
-    );
+    let (cli, db, url, _) = lost_org(pg, "killundo", 1000, 1);
+    let done = cli.json(&recover_org1("killundo:latest", &url), 0);
     let id = done["undo_id"]
         .as_str()
         .unwrap_or_else(|| panic!("an undo id: {done}"))
