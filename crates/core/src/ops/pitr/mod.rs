@@ -332,8 +332,9 @@ pub(crate) async fn run_once(
     };
     if before.retained_bytes > chain.max_retained {
         // Past its limit already (it grew while no pass ran): dropped at once — reading what it
-        // holds first would let the server's WAL grow on for as long as that takes.
-        server::drop_slot(&mut conn, &spec, &names.slot).await?;
+        // holds first would let the server's WAL grow on for as long as that takes. Its
+        // watcher may be dropping it at the same moment: tried again until it is gone.
+        watch::drop_released(&mut conn, &spec, &names.slot).await?;
         let lost = Lost::OverLimit {
             retained: before.retained_bytes,
         };
@@ -384,6 +385,11 @@ pub(crate) async fn run_once(
     // slot, then says so — before this connection is used again.
     if over.is_none() && stop.is_cancelled() && !cancel.is_cancelled() {
         over = Some(watched.until_dropped().await);
+    }
+    // Or the watcher dropped the slot before the pass was registered with it: the pass failed
+    // on a slot that is gone, for the reason the watcher gives.
+    if over.is_none() && !cancel.is_cancelled() {
+        over = watched.dropped_at();
     }
     if let Some(retained) = over {
         // The pass stopped (its error is the cancellation asked for); the slot goes at once.

@@ -72,7 +72,7 @@ pub(crate) struct Watches {
 /// One slot's watcher, as the passes and waits see it.
 pub(super) struct Watched {
     state: Mutex<State>,
-    /// What the slot held when the watcher dropped it.
+    /// What the slot held when the watcher decided to drop it (set before the drop).
     dropped: tokio::sync::watch::Sender<Option<i64>>,
 }
 
@@ -135,12 +135,13 @@ impl Watches {
 }
 
 impl Watched {
-    /// What the slot held when this watcher dropped it, if it did.
+    /// What the slot held when this watcher decided to drop it (it is dropped or being
+    /// dropped), if it did.
     pub(super) fn dropped_at(&self) -> Option<i64> {
         *self.dropped.borrow()
     }
 
-    /// Once the watcher has dropped the slot: what it held. Pending until then.
+    /// Once the watcher has decided to drop the slot: what it held. Pending until then.
     pub(super) async fn until_dropped(&self) -> i64 {
         let mut rx = self.dropped.subscribe();
         let seen = rx.wait_for(Option::is_some).await.map(|v| *v);
@@ -200,12 +201,15 @@ async fn keep_watching(
                             .execute(&mut conn)
                             .await;
                     }
-                    // Dropped here, at once; a failure is the pass's to meet again (it drops
-                    // the slot whenever the watcher says it passed its limit).
+                    // Said before it is dropped: a pass that finds the slot gone from now on
+                    // knows why (said after, a pass could find it gone first and call it
+                    // vanished: seen in CI). Dropped here, at once; a failure is the pass's to
+                    // meet again (it drops the slot whenever the watcher says it passed its
+                    // limit).
+                    w.dropped.send_replace(Some(s.retained_bytes));
                     if let Err(e) = drop_released(&mut conn, &spec, &slot).await {
                         tracing::warn!(project = %name, "dropping the slot past its limit: {e}");
                     }
-                    w.dropped.send_replace(Some(s.retained_bytes));
                     break 'connection;
                 }
                 Ok(Some(_)) => {}
