@@ -516,3 +516,71 @@ async fn a_blocked_drop_does_not_fail_the_undo_whole_the_rest_is_dropped_and_the
     pg.psql(&dst, &sql);
     assert_eq!(user_objects(pg, &dst), guard_only);
 }
+
+/// The privileges a restore can change without creating anything: the grants, comment and
+/// owner of `public`, and every default-privilege entry of the database.
+fn privileges(pg: &TestCluster, db: &str) -> String {
+    pg.psql(
+        db,
+        "SELECT coalesce(nspacl::text, '') || ' | ' || coalesce(obj_description(oid, 'pg_namespace'), '')
+                || ' | ' || pg_get_userbyid(nspowner) || ' | ' || coalesce((
+             SELECT string_agg(defaclrole::regrole::text || ':' || defaclnamespace::regnamespace::text
+                    || ':' || defaclobjtype::text || ':' || defaclacl::text, ', ' ORDER BY 1)
+               FROM pg_default_acl), '')
+           FROM pg_namespace WHERE nspname = 'public'",
+    )
+}
+
+/// Issue 63, item 8: a parallel restore stopped after it changed what the target already had —
+/// grants on `public`, its comment, default privileges (one entry the target had, one it did
+/// not, one that takes a built-in default away) — is undone to the privileges the target had,
+/// not only rid of what it created. The restore runs to its end and then the undo of an
+/// interrupted one runs, from what was read before it wrote: the state a restore killed in its
+/// last pass (pg_restore's privileges come last) leaves for the next start.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_undo_of_a_parallel_restore_sets_back_the_grants_and_default_privileges_it_changed() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let reader = pg.unique_db("atgr_reader");
+    pg.psql("postgres", &format!("CREATE ROLE {reader} NOLOGIN"));
+    let db = source_database(pg, "atgr", 1_000);
+    pg.psql(
+        &db,
+        &format!(
+            "GRANT USAGE ON SCHEMA public TO {reader};
+             GRANT CREATE ON SCHEMA public TO {reader} WITH GRANT OPTION;
+             COMMENT ON SCHEMA public IS 'the source''s public';
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {reader};
+             ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO {reader};
+             ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;"
+        ),
+    );
+    let path = back_up_with_jobs(&env, "atgr", pg.url_with_password(&db), Some(2)).await;
+    let dst = pg.unique_db("atgrdst");
+    pg.psql(
+        &dst,
+        &format!("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO {reader};"),
+    );
+    let before = privileges(pg, &dst);
+    let (spec, password) =
+        offsite_core::postgres::conn::ConnSpec::parse_url(&pg.url_with_password(&dst)).unwrap();
+    let to = offsite_core::postgres::restore::RestoreTarget { spec, password };
+    let undo = offsite_core::postgres::restore::undo_before(&to)
+        .await
+        .unwrap();
+    restore(&env, pg, &path, &dst, Some(2), CancellationToken::new())
+        .await
+        .unwrap();
+    let restored = privileges(pg, &dst);
+    assert_ne!(
+        restored, before,
+        "the restore changed the target's privileges"
+    );
+    assert!(restored.contains("the source's public"), "{restored}");
+
+    offsite_core::postgres::restore::undo_interrupted(None, &to, &path, &undo)
+        .await
+        .unwrap();
+    assert_eq!(user_objects(pg, &dst), "");
+    assert_eq!(privileges(pg, &dst), before);
+}

@@ -30,6 +30,7 @@ mod streamed;
 pub(crate) mod tmp;
 pub(crate) mod toc;
 mod undo;
+pub mod undo_grants;
 mod validate;
 
 pub use execute::execute;
@@ -107,6 +108,11 @@ pub struct ParallelUndo {
     pub schemas: Vec<String>,
     pub extensions: Vec<String>,
     pub session: String,
+    /// The privileges a restore can change without creating anything (grants, owner and
+    /// comment of the schemas the target had, default privileges); absent in a journal written
+    /// before Offsite read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<undo_grants::Held>,
 }
 
 /// Records a restore's [`JournalNote`] where the next start finds it (the operation supplies

@@ -11,7 +11,9 @@
 //!   path runs only when the target meets nothing of the backup), so every one found is the
 //!   restore's;
 //! - the schemas and extensions of the backup that the target did not have before the restore
-//!   (`DROP … CASCADE`), read just before it started.
+//!   (`DROP … CASCADE`), read just before it started;
+//! - and what it changed without creating it — grants, owner and comment of a schema the target
+//!   had, default privileges — set back as read just before it started ([`super::undo_grants`]).
 //!
 //! The restore's own sessions (pg_restore's workers, named by `application_name`) are ended
 //! first, so that a server still building an index for a killed worker does not hold the drops.
@@ -29,6 +31,7 @@
 use super::quote_ident;
 use super::replace;
 use super::toc::FullToc;
+use super::undo_grants::{self, Held};
 use crate::error::{Error, Result};
 use crate::postgres::conn::ConnSpec;
 use sqlx::Connection;
@@ -42,10 +45,13 @@ pub(super) fn session_name() -> String {
     )
 }
 
-/// What the target held before the restore: its schemas and extensions.
+/// What the target held before the restore: its schemas and extensions, and the privileges a
+/// restore can change without creating anything (`None` in a journal written before they were
+/// read).
 pub(super) struct Before {
     schemas: BTreeSet<String>,
     extensions: BTreeSet<String>,
+    held: Option<Held>,
 }
 
 impl Before {
@@ -55,6 +61,7 @@ impl Before {
             schemas: self.schemas.iter().cloned().collect(),
             extensions: self.extensions.iter().cloned().collect(),
             session: session.to_string(),
+            privileges: self.held.clone(),
         }
     }
 
@@ -63,6 +70,7 @@ impl Before {
         Before {
             schemas: undo.schemas.iter().cloned().collect(),
             extensions: undo.extensions.iter().cloned().collect(),
+            held: undo.privileges.clone(),
         }
     }
 
@@ -76,10 +84,12 @@ impl Before {
             .fetch_all(&mut conn)
             .await
             .map_err(|e| spec.map_sqlx(e))?;
+        let held = Held::read(&mut conn, spec).await?;
         let _ = conn.close().await;
         Ok(Before {
             schemas: schemas.into_iter().collect(),
             extensions: extensions.into_iter().collect(),
+            held: Some(held),
         })
     }
 }
@@ -117,12 +127,47 @@ pub(super) async fn undo(
             _ => {}
         }
     }
-    let left = drop_all_it_can(&mut conn, spec, &statements).await?;
+    let mut left = drop_all_it_can(&mut conn, spec, &statements).await?;
+    let mut all = statements.len();
+    if let Some(held) = &before.held {
+        let (changes, refused) = put_back(&mut conn, spec, held).await?;
+        all += changes;
+        left.extend(refused);
+    }
     let _ = conn.close().await;
     if left.is_empty() {
         return Ok(());
     }
-    Err(blocked(spec, statements.len(), &left))
+    Err(blocked(spec, all, &left))
+}
+
+/// Set back what the restore changed on what the target had (`before`): each change behind a
+/// savepoint, then the target read again — a statement the server took without effect (a grant
+/// made by another role is not this session's to revoke) is said with the refused ones.
+/// Returns how many changes it made and those left, with why.
+async fn put_back(
+    conn: &mut sqlx::PgConnection,
+    spec: &ConnSpec,
+    before: &Held,
+) -> Result<(usize, Vec<(String, String)>)> {
+    let now = Held::read(conn, spec).await?;
+    let back = undo_grants::statements_back(conn, spec, before, &now).await?;
+    if back.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let mut left = drop_all_it_can(conn, spec, &back).await?;
+    let again = Held::read(conn, spec).await?;
+    for sql in undo_grants::statements_back(conn, spec, before, &again).await? {
+        if !left.iter().any(|(l, _)| *l == sql) {
+            left.push((
+                sql,
+                "it ran but changed nothing: another role granted it, and only that role (or one \
+                 with administrator rights) can take it back"
+                    .to_string(),
+            ));
+        }
+    }
+    Ok((back.len(), left))
 }
 
 /// Run every statement in one transaction, each behind a savepoint: a statement the target
@@ -185,7 +230,7 @@ fn blocked(spec: &ConnSpec, all: usize, left: &[(String, String)]) -> Error {
     Error::new(
         crate::error::ErrorKind::Conflict,
         format!(
-            "{} of the {all} drops were done; the target refused {}: {}",
+            "{} of the {all} drops and changes back were done; the target refused {}: {}",
             all - left.len(),
             left.len(),
             list.join("; ")

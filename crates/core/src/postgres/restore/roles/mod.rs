@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod fuzz;
-mod parse;
+pub(super) mod parse;
 #[cfg(test)]
 mod real_dumpall;
 
