@@ -75,6 +75,7 @@ mod pitr;
 mod pitr_copies;
 mod pitr_strays;
 mod projects;
+mod safety;
 mod schedules;
 mod settings;
 mod sql;
@@ -118,6 +119,7 @@ pub use pitr::{PitrChain, PitrSegment};
 pub use pitr_copies::{SegmentCopy, SegmentCopyTarget};
 pub use pitr_strays::StrayReport;
 pub use projects::{NewProject, Project};
+pub use safety::SafetyRow;
 pub use schedules::{
     NewSchedule, RetentionRecord, ScheduleKind, SchedulePlan, ScheduleRecord, ScheduleType,
     DEFAULT_SCHEDULE,

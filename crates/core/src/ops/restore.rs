@@ -54,7 +54,11 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
             opts.untrusted_origin = untrusted_origin(engine, &req.archive).await?;
             if opts.replace && !opts.no_safety_backup {
                 let encryption = safety_encryption(engine, &d.to, &req.archive).await?;
-                opts.safety = Some(super::safety::taker(engine, encryption).await);
+                let into = match &d.to {
+                    crate::restore::DatabaseTo::Project(name) => Some(name.clone()),
+                    _ => None,
+                };
+                opts.safety = Some(super::safety::taker(engine, into, encryption).await);
             }
             Some((parts::database_target(engine, &d.to).await?, opts))
         }

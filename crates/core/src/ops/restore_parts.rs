@@ -81,7 +81,7 @@ pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> Re
         selection: o.selection.clone(),
         allow_arbitrary_sql: o.allow_arbitrary_sql,
         pg_bin: engine.pg_bin(),
-        safety: Some(super::safety::taker(engine, None).await),
+        safety: Some(super::safety::taker(engine, None, None).await),
         jobs: o.jobs,
         untrusted_origin: None,
         journal: None,

@@ -1,14 +1,18 @@
 //! Safety backups: the backup of a database taken before a `--replace` restore, in the data
 //! folder's `safety-backups` (`safety-<database>_<YYYYMMDD>_<HHMMSS>_database.tar.zst[.age]`,
-//! encrypted like the backups of the project whose data it holds). Listed for a project (origin
-//! "safety") and pruned by a policy of their own after each restore that took one: per target
-//! database, the newest [`DEFAULT_KEEP_LAST`] are kept and none older than
-//! [`DEFAULT_KEEP_DAYS`] days (settings [`KEEP_LAST_SETTING`], [`KEEP_DAYS_SETTING`]).
+//! encrypted like the backups of the project whose data it holds). Each is a catalog row,
+//! recorded when it is written (its server, database and project; a file whose row cannot be
+//! recorded is removed, and the restore does not replace anything): a project lists the rows of
+//! its own server's database (origin "safety"), never a file merely named like one, nor another
+//! server's database of the same name. Pruned by a policy of their own after each restore that
+//! took one: per target, the newest [`DEFAULT_KEEP_LAST`] are kept and none older than
+//! [`DEFAULT_KEEP_DAYS`] days (settings [`KEEP_LAST_SETTING`], [`KEEP_DAYS_SETTING`]). Files an
+//! earlier version wrote (no row) are not listed; they are removed once older than the days kept.
 
 use crate::backup::compose::{compose_encrypted, ComposeRequest, DatabaseInput};
 use crate::clock::SharedClock;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::postgres::restore::{RestoreTarget, SafetyTaker, TakeSafetyBackup};
 use crate::progress::Reporter;
 use crate::sources::PostgresSource;
@@ -47,17 +51,22 @@ pub struct SafetyBackup {
 /// backups of the project whose data it holds.
 pub(crate) struct SafetyDump {
     dir: PathBuf,
+    catalog: crate::catalog::Catalog,
+    /// The saved project restored into, when the target is one.
+    project: Option<String>,
     compression: crate::archive::Compression,
     encryption: Option<crate::crypto::Encryption>,
     pg_bin: Option<PathBuf>,
     clock: SharedClock,
 }
 
-/// The engine's safety backup for a restore, encrypted with `encryption` (`None`: not). The
-/// compression is the saved default of new backups (zstd when none is saved or the saved one no
-/// longer parses: a safety backup is not refused over a setting).
+/// The engine's safety backup for a restore into `project` (a saved project; `None`: a URL),
+/// encrypted with `encryption` (`None`: not). The compression is the saved default of new
+/// backups (zstd when none is saved or the saved one no longer parses: a safety backup is not
+/// refused over a setting).
 pub(crate) async fn taker(
     engine: &Engine,
+    project: Option<String>,
     encryption: Option<crate::crypto::Encryption>,
 ) -> SafetyTaker {
     let compression = super::backup::default_compression(engine)
@@ -65,6 +74,8 @@ pub(crate) async fn taker(
         .unwrap_or_default();
     SafetyTaker(Arc::new(SafetyDump {
         dir: engine.data_dir.join(super::reveal::SAFETY_DIR),
+        catalog: engine.catalog.clone(),
+        project,
         compression,
         encryption,
         pg_bin: engine.pg_bin(),
@@ -105,9 +116,38 @@ impl TakeSafetyBackup for SafetyDump {
                 cancel,
             )
             .await?;
+            self.record(target, &written.path).await?;
             Ok(written.path)
         })
     }
+}
+
+impl SafetyDump {
+    /// Record the safety backup at `path` of `target`; when it cannot be recorded, the file is
+    /// removed (nothing unlisted is left) and the error stops the restore before it replaces.
+    async fn record(&self, target: &RestoreTarget, path: &Path) -> Result<()> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let row = crate::catalog::SafetyRow {
+            path: path.to_string_lossy().into_owned(),
+            server: server_of(&target.spec),
+            database: target.spec.database.clone(),
+            target_project: self.project.clone(),
+            created_at: crate::catalog::format_timestamp(self.clock.now()),
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            encrypted: path.to_string_lossy().ends_with(crate::crypto::AGE_SUFFIX),
+        };
+        if let Err(e) = self.catalog.record_safety_backup(&row).await {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(crate::archive::sidecar_path(path));
+            return Err(e.context("the safety backup was written but could not be recorded"));
+        }
+        Ok(())
+    }
+}
+
+/// `HOST:PORT/DATABASE` of a target: which server's database a safety backup holds.
+fn server_of(spec: &crate::postgres::conn::ConnSpec) -> String {
+    format!("{}:{}/{}", spec.host, spec.port, spec.database)
 }
 
 /// The safety-backup name of a target database: `safety-<database>` with every character other
@@ -142,47 +182,51 @@ fn parse_name(file: &str) -> Option<(String, OffsetDateTime)> {
     Some((target.to_string(), at.assume_utc()))
 }
 
-/// Every safety backup in `dir` (regular files only: a link planted there is not followed),
-/// newest first.
-pub(crate) fn list_in(dir: &Path) -> Result<Vec<SafetyBackup>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
-    };
+/// The safety backups `rows` whose file is still a regular file in `dir` (a link planted there
+/// is not followed), newest first.
+fn listed(dir: &Path, rows: Vec<crate::catalog::SafetyRow>) -> Vec<(SafetyBackup, String)> {
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(meta) = entry.path().symlink_metadata() else {
+    for row in rows {
+        let path = PathBuf::from(&row.path);
+        let Ok(meta) = path.symlink_metadata() else {
             continue;
         };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((target, at)) = parse_name(&name).filter(|_| meta.is_file()) else {
+        if !meta.is_file() || path.parent() != Some(dir) {
             continue;
-        };
-        out.push(SafetyBackup {
-            path: entry.path(),
-            target,
-            created_at: crate::catalog::format_timestamp(at),
+        }
+        let backup = SafetyBackup {
+            path,
+            target: target_name(&row.database),
+            created_at: row.created_at,
             size: meta.len(),
-            encrypted: name.ends_with(crate::crypto::AGE_SUFFIX),
+            encrypted: row.encrypted,
             origin: "safety".into(),
-        });
+        };
+        out.push((backup, row.server));
     }
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.path.cmp(&a.path)));
-    Ok(out)
+    out.sort_by(|(a, _), (b, _)| b.created_at.cmp(&a.created_at).then(b.path.cmp(&a.path)));
+    out
 }
 
 fn dir_of(engine: &Engine) -> PathBuf {
     engine.data_dir.join(super::reveal::SAFETY_DIR)
 }
 
-/// The safety backups of project `name`'s database, newest first.
+/// The safety backups of project `name`'s database, newest first: those of a restore into the
+/// project, and of one into its server's database by URL.
 pub(crate) async fn of_project(engine: &Engine, name: &str) -> Result<Vec<SafetyBackup>> {
     let project = engine.catalog.project(name).await?;
-    let target = target_name(&engine.spec_of(&project)?.database);
-    Ok(list_in(&dir_of(engine))?
+    let server = server_of(&engine.spec_of(&project)?);
+    let rows = engine
+        .catalog
+        .safety_backup_rows()
+        .await?
         .into_iter()
-        .filter(|b| b.target == target)
+        .filter(|r| r.target_project.as_deref() == Some(name) || r.server == server)
+        .collect();
+    Ok(listed(&dir_of(engine), rows)
+        .into_iter()
+        .map(|(b, _)| b)
         .collect())
 }
 
@@ -204,9 +248,9 @@ async fn policy(engine: &Engine) -> (u32, u32) {
     )
 }
 
-/// What [`prune_in`] removes from `all` (newest first) at `now`.
+/// What [`prune`] removes from `all` (newest first, each with its target) at `now`.
 fn to_remove(
-    all: &[SafetyBackup],
+    all: &[(SafetyBackup, String)],
     now: OffsetDateTime,
     keep_last: u32,
     keep_days: u32,
@@ -214,11 +258,34 @@ fn to_remove(
     let oldest = crate::catalog::format_timestamp(now - time::Duration::days(keep_days.into()));
     let mut seen: std::collections::HashMap<&str, u32> = Default::default();
     let mut out = Vec::new();
-    for b in all {
-        let n = seen.entry(b.target.as_str()).or_default();
+    for (b, target) in all {
+        let n = seen.entry(target.as_str()).or_default();
         *n += 1;
         if *n > keep_last || b.created_at < oldest {
             out.push(b.path.clone());
+        }
+    }
+    out
+}
+
+/// Files an earlier version wrote to `dir` (a safety backup's name, no row) older than
+/// `oldest` (RFC 3339).
+fn unrecorded_before(dir: &Path, recorded: &[String], oldest: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if recorded.iter().any(|r| Path::new(r) == path) {
+            continue;
+        }
+        let is_file = path.symlink_metadata().is_ok_and(|m| m.is_file());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((_, at)) = parse_name(&name).filter(|_| is_file) {
+            if crate::catalog::format_timestamp(at).as_str() < oldest {
+                out.push(path);
+            }
         }
     }
     out
@@ -228,18 +295,34 @@ fn to_remove(
 /// logged and tried again next time). Returns what was removed.
 pub(crate) async fn prune(engine: &Engine) -> Vec<PathBuf> {
     let (keep_last, keep_days) = policy(engine).await;
-    let all = match list_in(&dir_of(engine)) {
-        Ok(a) => a,
+    let rows = match engine.catalog.safety_backup_rows().await {
+        Ok(r) => r,
         Err(e) => {
             tracing::warn!("safety backups not pruned: {e}");
             return Vec::new();
         }
     };
+    let dir = dir_of(engine);
+    let recorded: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
+    let now = engine.clock.now();
+    let oldest = crate::catalog::format_timestamp(now - time::Duration::days(keep_days.into()));
+    let mut doomed = to_remove(&listed(&dir, rows), now, keep_last, keep_days);
+    doomed.extend(unrecorded_before(&dir, &recorded, &oldest));
     let mut removed = Vec::new();
-    for path in to_remove(&all, engine.clock.now(), keep_last, keep_days) {
+    for path in doomed {
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 let _ = std::fs::remove_file(crate::archive::sidecar_path(&path));
+                if let Err(e) = engine
+                    .catalog
+                    .forget_safety_backup(&path.to_string_lossy())
+                    .await
+                {
+                    tracing::warn!(
+                        "the removed safety backup {} is still listed: {e}",
+                        path.display()
+                    );
+                }
                 removed.push(path);
             }
             Err(e) => tracing::warn!("could not remove the safety backup {}: {e}", path.display()),
@@ -251,6 +334,7 @@ pub(crate) async fn prune(engine: &Engine) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::SafetyRow;
     use time::macros::datetime;
 
     fn touch(dir: &Path, name: &str) -> PathBuf {
@@ -260,43 +344,83 @@ mod tests {
         p
     }
 
+    /// The row of a safety backup of `server`'s database `shop` written to `dir` as `name`.
+    fn row(dir: &Path, name: &str, server: &str, created_at: &str) -> SafetyRow {
+        SafetyRow {
+            path: dir.join(name).to_string_lossy().into_owned(),
+            server: server.into(),
+            database: "shop".into(),
+            target_project: None,
+            created_at: created_at.into(),
+            size: 1,
+            encrypted: name.ends_with(".age"),
+        }
+    }
+
     #[test]
-    fn safety_backups_are_listed_newest_first_and_other_files_ignored() {
+    fn only_recorded_regular_files_in_the_folder_are_listed_newest_first() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        touch(d, "safety-shop_20261101_010000_database.tar.zst.age");
-        touch(d, "safety-shop_20261120_010000_database.tar.zst");
-        touch(d, "shop_20261120_010000_database.tar.zst");
-        touch(d, "safety-shop_20261120_010000_database.tar.zst.part");
+        let old = "safety-shop_20261101_010000_database.tar.zst.age";
+        let new = "safety-shop_20261120_010000_database.tar.zst";
+        touch(d, old);
+        touch(d, new);
+        // Named like one, no row: not listed.
+        touch(d, "safety-shop_20261122_010000_database.tar.zst");
+        let mut rows = vec![
+            row(d, old, "a:5432/shop", "2026-11-01T01:00:00.000Z"),
+            row(d, new, "a:5432/shop", "2026-11-20T01:00:00.000Z"),
+            // A row whose file is gone, and one whose path is outside the folder.
+            row(
+                d,
+                "safety-shop_20261121_010000_database.tar.zst",
+                "a:5432/shop",
+                "2026-11-21T01:00:00.000Z",
+            ),
+            row(
+                Path::new("/etc"),
+                "passwd",
+                "a:5432/shop",
+                "2026-11-23T01:00:00.000Z",
+            ),
+        ];
         #[cfg(unix)]
-        std::os::unix::fs::symlink(
-            "/etc/passwd",
-            d.join("safety-shop_20261121_010000_database.tar.zst"),
-        )
-        .unwrap();
-        let all = list_in(d).unwrap();
+        {
+            let link = "safety-shop_20261124_010000_database.tar.zst";
+            std::os::unix::fs::symlink("/etc/passwd", d.join(link)).unwrap();
+            rows.push(row(d, link, "a:5432/shop", "2026-11-24T01:00:00.000Z"));
+        }
+        let all = listed(d, rows);
         assert_eq!(all.len(), 2, "{all:?}");
-        assert_eq!(all[0].created_at, "2026-11-20T01:00:00.000Z");
-        assert!(!all[0].encrypted && all[1].encrypted);
-        assert_eq!(all[0].target, "safety-shop");
-        assert_eq!(all[0].origin, "safety");
+        assert_eq!(all[0].0.created_at, "2026-11-20T01:00:00.000Z");
+        assert!(!all[0].0.encrypted && all[1].0.encrypted);
+        assert_eq!(all[0].0.target, "safety-shop");
+        assert_eq!(all[0].0.origin, "safety");
         assert_eq!(target_name("my db.x"), "safety-my_db_x");
-        assert!(list_in(&d.join("missing")).unwrap().is_empty());
     }
 
     #[test]
     fn the_policy_keeps_the_newest_of_each_target_and_none_too_old() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
+        let mut rows = Vec::new();
         for day in 20..=24 {
-            touch(
+            let name = format!("safety-shop_202611{day}_010000_database.tar.zst.age");
+            touch(d, &name);
+            rows.push(row(
                 d,
-                &format!("safety-shop_202611{day}_010000_database.tar.zst.age"),
-            );
+                &name,
+                "a:5432/shop",
+                &format!("2026-11-{day}T01:00:00.000Z"),
+            ));
         }
-        touch(d, "safety-blog_20260101_010000_database.tar.zst.age");
-        touch(d, "safety-blog_20261124_010000_database.tar.zst.age");
-        let all = list_in(d).unwrap();
+        // Another server's database of the same name: a target of its own.
+        for (day, at) in [("20260101", "2026-01-01"), ("20261124", "2026-11-24")] {
+            let name = format!("safety-shop_{day}_020000_database.tar.zst.age");
+            touch(d, &name);
+            rows.push(row(d, &name, "b:5432/shop", &format!("{at}T02:00:00.000Z")));
+        }
+        let all = listed(d, rows);
         let now = datetime!(2026-11-25 00:00 UTC);
         let gone = to_remove(&all, now, 3, 30);
         let names: Vec<_> = gone
@@ -308,10 +432,26 @@ mod tests {
             [
                 "safety-shop_20261121_010000_database.tar.zst.age",
                 "safety-shop_20261120_010000_database.tar.zst.age",
-                "safety-blog_20260101_010000_database.tar.zst.age",
+                "safety-shop_20260101_020000_database.tar.zst.age",
             ]
         );
         // Keep the last one, none older than 2 days.
         assert_eq!(to_remove(&all, now, 1, 2).len(), 5);
+    }
+
+    #[test]
+    fn files_an_earlier_version_wrote_go_once_older_than_the_days_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let recorded = touch(d, "safety-shop_20260101_010000_database.tar.zst");
+        let old = touch(d, "safety-shop_20260102_010000_database.tar.zst");
+        touch(d, "safety-shop_20261120_010000_database.tar.zst");
+        touch(d, "shop_20260101_010000_database.tar.zst");
+        let gone = unrecorded_before(
+            d,
+            &[recorded.to_string_lossy().into_owned()],
+            "2026-10-26T00:00:00.000Z",
+        );
+        assert_eq!(gone, [old]);
     }
 }

@@ -148,4 +148,17 @@ async fn safety_backups_and_imports_of_an_encrypted_project_are_encrypted_like_i
         .iter()
         .all(|b| b.origin == "safety" && b.encrypted && b.target == format!("safety-{db}")));
     assert!(listed[0].created_at >= listed[1].created_at);
+
+    // Each is a catalog row: a file merely named like one is not listed, nor are they listed
+    // for a project on another server whose database has the same name.
+    let planted = listed[0]
+        .path
+        .with_file_name(format!("safety-{db}_20991231_235959_database.tar.zst.age"));
+    std::fs::copy(&listed[0].path, &planted).unwrap();
+    assert_eq!(e.safety_backups("sealed").await.unwrap(), listed);
+    let mut twin = AddProject::url("twin", format!("postgres://postgres@127.0.0.1:1/{db}"));
+    twin.skip_test = true;
+    e.add_project(twin).await.unwrap();
+    let theirs = e.safety_backups("twin").await.unwrap();
+    assert!(theirs.is_empty(), "{theirs:?}");
 }
