@@ -281,6 +281,9 @@ describe("a point in time in the app", () => {
     await $("diff-at").waitForDisplayed({ timeout: 30_000 });
     assert.equal(await $("diff-at").getValue(), shown);
     await until(app.browser, "the database now as the newer side", async () => (await $("diff-to").getValue()) === `${DB}:live`, { timeoutMs: 30_000 });
+    // Enabled once the restorable times are read and shown beside the field (they move the
+    // button: a click before they came landed on nothing, once, under load).
+    await until(app.browser, "Compare enabled", async () => $("diff-compare").isEnabled(), { timeoutMs: 30_000 });
     await $("diff-compare").click();
     const compared = await until(
       app.browser,
@@ -312,6 +315,10 @@ describe("a point in time in the app", () => {
     await $("drills-screen").waitForDisplayed({ timeout: 30_000 });
     await $("drill-at").waitForDisplayed({ timeout: 30_000 });
     assert.equal(await $("drill-at").getValue(), shown);
+    // The restorable times shown beside the field first: they can move the button.
+    await until(app.browser, "the restorable times shown", async () => (await $("drill-at-windows").getText()).includes("restorable 2"), {
+      timeoutMs: 30_000,
+    });
     await $("drill-run").click();
     const drilled = await until(
       app.browser,

@@ -340,6 +340,18 @@ describe("DiffScreen", () => {
       expect(api.closeAt).toHaveBeenLastCalledWith("/at/2");
     });
 
+    it("is compared only once the restorable times are read (they move the Compare button)", async () => {
+      const api = capturedApi();
+      let answer: (v: unknown) => void = () => {};
+      api.windows = vi.fn(() => new Promise((resolve) => (answer = resolve))) as NonNullable<DiffApi["windows"]>;
+      render(<DiffScreen project="shop" api={api} onBack={() => {}} initialAt="2026-11-26T05:30:15Z" />);
+      await waitFor(() => expect(screen.getByTestId("diff-to")).toHaveValue("shop:live"));
+      expect(screen.getByTestId("diff-compare")).toBeDisabled();
+      answer({ ok: true, data: [hourWindow()] });
+      await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+      expect(screen.getByTestId("diff-at-windows")).toHaveTextContent(/restorable 2026-11-2\d/);
+    });
+
     it("is not offered without a restorable window", async () => {
       const api = capturedApi();
       api.windows = vi.fn(() => ok([]));

@@ -222,6 +222,9 @@ export function DiffScreen({ project, api, onBack, initialAt, recover }: Props) 
   const [changedTicked, setChangedTicked] = useState<Set<string>>(new Set());
   const [recovering, setRecovering] = useState(false);
   const [windows, setWindows] = useState<Window[]>([]);
+  // Until the restorable times are read, a point in time is not compared: they arrive beside the
+  // time field and move the Compare button (a click in that moment landed on nothing).
+  const [windowsRead, setWindowsRead] = useState(!api.windows);
   const [atField, setAtField] = useState(() => (initialAt ? toLocalField(Date.parse(initialAt)) : ""));
   // The sides compared last (a point in time as its archive's path): what a table's rows are read from.
   const [compared, setCompared] = useState<{ from: string; to: string }>({ from: "", to: "" });
@@ -232,7 +235,9 @@ export function DiffScreen({ project, api, onBack, initialAt, recover }: Props) 
   useEffect(() => {
     let stale = false;
     void api.windows?.(project).then((r) => {
-      if (stale || !r.ok || r.data.length === 0) return;
+      if (stale) return;
+      setWindowsRead(true);
+      if (!r.ok || r.data.length === 0) return;
       setWindows(r.data);
       setAtField((f) => f || newestRestorable(r.data));
     });
@@ -418,7 +423,12 @@ export function DiffScreen({ project, api, onBack, initialAt, recover }: Props) 
             className="btn"
             onClick={() => void compare()}
             disabled={
-              from === "" || to === "" || from === to || report.status === "loading" || report.status === "making" || (from === AT_TIME && !localFieldToUtc(atField))
+              from === "" ||
+              to === "" ||
+              from === to ||
+              report.status === "loading" ||
+              report.status === "making" ||
+              (from === AT_TIME && (!windowsRead || !localFieldToUtc(atField)))
             }
             data-testid="diff-compare"
           >
