@@ -82,6 +82,7 @@ describe("recover ticked rows from Browse and from Compare", () => {
         await typeInto(app, "browse-filter", "globex");
         await $("browse-filter-apply").click();
         await until(app.browser, "the customer's orders", async () => /matching “globex”/.test(await $("browse-range").getText()), { timeoutMs: 30_000 });
+        // The line names the rows shown: once it says "matching", the rows are the filtered ones.
         assert.equal((await app.browser.$$(byTestId("browse-row"))).length, 10);
         await $("browse-tick-page").click();
         await until(app.browser, "10 rows ticked", async () => /10 rows ticked/.test(await $("browse-chosen").getText()), { timeoutMs: 10_000 });

@@ -37,6 +37,34 @@ function fakeApi(): BrowseApi {
 }
 
 describe("BrowseScreen", () => {
+  it("never names a new filter over the rows of the old one, not even for one render", async () => {
+    const api = fakeApi();
+    const plain = api.rows;
+    let answer: () => void = () => {};
+    // The filtered page is answered only when the test says so.
+    api.rows = vi.fn((...args: Parameters<BrowseApi["rows"]>) =>
+      args[5] === "n11" ? new Promise((resolve) => (answer = () => resolve(plain(...args)))) : plain(...args),
+    ) as BrowseApi["rows"];
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);
+    fireEvent.click(await screen.findByTestId("browse-table"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(PAGE_SIZE));
+    // Every text the screen writes from the click on, each render's included.
+    const text = (r: MutationRecord) => (r.type === "characterData" ? (r.target.textContent ?? "") : Array.from(r.addedNodes, (n) => n.textContent ?? "").join(""));
+    const written: string[] = [];
+    const seen = new MutationObserver((records) => written.push(...records.map(text)));
+    seen.observe(document.body, { subtree: true, childList: true, characterData: true });
+    fireEvent.change(screen.getByTestId("browse-filter"), { target: { value: "n11" } });
+    fireEvent.click(screen.getByTestId("browse-filter-apply"));
+    await waitFor(() => expect(screen.getByTestId("browse-rows-loading")).toBeInTheDocument());
+    written.push(...seen.takeRecords().map(text));
+    seen.disconnect();
+    // While the filtered rows are read, nothing said "matching" (the old rows were on screen).
+    expect(written.filter((t) => t.includes("matching"))).toEqual([]);
+    answer();
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(11));
+    expect(screen.getByTestId("browse-range")).toHaveTextContent("Rows 1–11 matching “n11”");
+  });
+
   it("opens a table, pages it, filters it and exports it", async () => {
     const api = fakeApi();
     render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);

@@ -76,6 +76,11 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
   const [chosen, setChosen] = useState<Chosen>(noneChosen);
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<PageState>({ status: "loading" });
+  // What the page shown was read for: a page read for another table, filter or offset is not
+  // shown under the new one's words (for one render it said "Rows 1–30 matching “globex”" over
+  // the unfiltered rows).
+  const asking = JSON.stringify([archive, table, offset, filter, column]);
+  const [pageFor, setPageFor] = useState("");
   const [object, setObject] = useState<string | null>(null);
   const [preview, setPreview] = useState<PreviewState>({ status: "idle" });
   const [saved, setSaved] = useState<Saved>({ status: "idle" });
@@ -103,8 +108,11 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
     const asked = column
       ? api.rows(archive, table.schema, table.name, offset, PAGE_SIZE, "", { column, value: filter })
       : api.rows(archive, table.schema, table.name, offset, PAGE_SIZE, filter);
+    const key = JSON.stringify([archive, table, offset, filter, column]);
     void asked.then((r) => {
-      if (!stale) setPage(r.ok ? { status: "ready", page: r.data } : { status: "error", error: r.error });
+      if (stale) return;
+      setPage(r.ok ? { status: "ready", page: r.data } : { status: "error", error: r.error });
+      setPageFor(key);
     });
     return () => {
       stale = true;
@@ -209,7 +217,7 @@ export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
             ) : table ? (
               <TablePager
                 table={tableKey(table.schema, table.name)}
-                state={page}
+                state={pageFor === asking ? page : { status: "loading" }}
                 pageSize={PAGE_SIZE}
                 filter={filter}
                 column={column}
