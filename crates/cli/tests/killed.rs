@@ -8,11 +8,11 @@
 
 mod common;
 
+use common::tree::{kill_tree, SpawnTree};
 use common::Cli;
 use offsite_testkit::{fidelity_snapshot, TestCluster};
 use serde_json::Value;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 /// Two tables of `rows` rows (two COPYs at once for `pg_restore -j 2`), a small one, an index
@@ -35,17 +35,6 @@ fn source(pg: &TestCluster, prefix: &str, rows: u32) -> String {
             .replace("ROWS", &rows.to_string()),
     );
     db
-}
-
-/// SIGKILL the whole process group of `child` (offsite and the tools it started).
-fn kill_group(child: &mut Child) {
-    let ok = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -KILL -{}", child.id());
-    child.wait().unwrap();
 }
 
 /// Relations and schemas of database `db` outside the system's (what a restore creates).
@@ -86,15 +75,13 @@ fn a_killed_parallel_restore_is_interrupted_its_target_emptied_and_the_same_rest
         "2",
     ];
 
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&restore)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     common::pg::wait_for_copy(pg, &dst, &mut child);
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     // What the killed restore made is there until Offsite next starts (the old end of the
     // story: a target left partly restored, and the same restore refused).
     let left = objects(pg, &dst);
@@ -159,13 +146,11 @@ fn a_parallel_restore_killed_in_its_post_data_is_interrupted_its_target_emptied_
         "--jobs",
         "2",
     ];
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&restore)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     // The event, made certain: once pre-data has created the tables, a session holds ACCESS
     // SHARE on `small` (its rows still load), so the post-data's `ALTER TABLE … ADD CONSTRAINT
     // small_pkey` waits for it — the restore is then in its post-data.
@@ -186,7 +171,7 @@ fn a_parallel_restore_killed_in_its_post_data_is_interrupted_its_target_emptied_
         Duration::from_secs(300),
         || (pg.psql("postgres", &waiting) != "0").then_some(()),
     );
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     lock.release();
     let left = objects(pg, &dst);
     assert!(
@@ -242,15 +227,13 @@ fn a_killed_restore_whose_target_is_down_at_the_next_start_says_so_and_the_same_
         "--jobs",
         "2",
     ];
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&restore)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     common::pg::wait_for_copy(&pg, &dst, &mut child);
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     let left = objects(&pg, &dst);
     assert!(
         left > 0,
@@ -364,13 +347,11 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
     let pg = TestCluster::shared();
     let (cli, db, url, before) = lost_org(pg, "killrcv", 800_000, 4);
     let recover = recover_org1("killrcv:latest", &url);
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&recover)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     // Mid-load: the recovery's transaction has its id and writes (rows arriving in the
     // target's temporary tables).
     let writing = format!(
@@ -383,7 +364,7 @@ fn a_recovery_killed_mid_load_is_interrupted_rolled_back_and_the_same_recovery_w
         Duration::from_secs(300),
         || (pg.psql("postgres", &writing) != "0").then_some(()),
     );
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
 
     let h = cli.json(&["history", "--kind", "recover"], 0);
     let job = &h["jobs"][0];
@@ -429,13 +410,11 @@ fn a_recovery_killed_while_its_transaction_waits_is_rolled_back_by_the_next_comm
     let recover = recover_org1("killwait:latest", &url);
     // SHARE: reads of events go on, its rows cannot be written.
     let lock = common::pg::Locker::take(pg, &db, "events", "SHARE");
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&recover)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     let waiting = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
          AND backend_xid IS NOT NULL AND wait_event_type = 'Lock'"
@@ -446,7 +425,7 @@ fn a_recovery_killed_while_its_transaction_waits_is_rolled_back_by_the_next_comm
         Duration::from_secs(300),
         || (pg.psql("postgres", &waiting) != "0").then_some(()),
     );
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
 
     let h = cli.json(&["history", "--kind", "recover"], 0);
     let job = &h["jobs"][0];
@@ -498,13 +477,11 @@ fn a_recovery_undo_killed_while_its_transaction_waits_is_rolled_back_and_the_sam
     let undo = ["recover", "--undo", id.as_str()];
     // SHARE: reads of events go on, its rows cannot be deleted.
     let lock = common::pg::Locker::take(pg, &db, "events", "SHARE");
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&undo)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     let waiting = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
          AND backend_xid IS NOT NULL AND wait_event_type = 'Lock'"
@@ -515,7 +492,7 @@ fn a_recovery_undo_killed_while_its_transaction_waits_is_rolled_back_and_the_sam
         Duration::from_secs(300),
         || (pg.psql("postgres", &waiting) != "0").then_some(()),
     );
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
 
     let h = cli.json(&["history", "--kind", "recover"], 0);
     let job = &h["jobs"][0];
@@ -592,15 +569,13 @@ fn a_replay_killed_part_way_is_interrupted_its_target_emptied_and_the_same_resto
     let to = owner_url(&pg, dst);
     let restore = ["restore", "shop", "--at", at.as_str(), "--to", to.as_str()];
 
-    let mut child = offsite(d, &pg, &restore)
-        .process_group(0)
+    let (mut child, tree) = offsite(d, &pg, &restore)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     // Part way through the replay: some of the changes committed in the target, not all.
     let replayed = common::pg::wait_for_rows(&pg, &to, "public.t", &mut child);
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     let left = objects(&pg, dst);
     assert!(
         left > 0 && replayed < 150_000,
@@ -699,12 +674,10 @@ fn a_replay_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_next_st
         )
     };
 
-    let mut child = offsite(d, &pg, &restore)
-        .process_group(0)
+    let (mut child, tree) = offsite(d, &pg, &restore)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     common::pg::wait_while_running(
         &mut child,
         "the replay began",
@@ -716,7 +689,7 @@ fn a_replay_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_next_st
                 .filter(|n| *n > 0)
         },
     );
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     assert_eq!(
         temp_roles(),
         "1",
@@ -794,11 +767,9 @@ fn a_plain_restore_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_
     };
     let spawn = || {
         cli.cmd(&restore)
-            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+            .spawn_tree()
     };
     let settled = |when: &str| {
         let job = last_restore(&cli);
@@ -808,21 +779,21 @@ fn a_plain_restore_as_a_role_killed_part_way_leaves_no_temporary_role_after_the_
     };
 
     // 1. As soon as the temporary role exists.
-    let mut child = spawn();
+    let (mut child, tree) = spawn();
     common::pg::wait_while_running(
         &mut child,
         "its temporary role was seen",
         Duration::from_secs(120),
         || (temp_roles() != "0").then_some(()),
     );
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     assert_eq!(temp_roles(), "1", "the killed restore's role is left");
     settled("killed as its role appeared");
 
     // 2. Once rows arrive through it.
-    let mut child = spawn();
+    let (mut child, tree) = spawn();
     common::pg::wait_for_copy(pg, &dst, &mut child);
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     assert_eq!(temp_roles(), "1", "the killed restore's role is left");
     assert!(objects(pg, &dst) > 0, "the kill came after rows arrived");
     settled("killed mid-copy");

@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::tree::{kill_tree, SpawnTree};
 use common::Cli;
 use offsite_core::sources::s3::{S3Config, S3Store};
 use offsite_core::sources::{
@@ -22,9 +23,8 @@ use offsite_testkit::s3::{TEST_KEY_ID, TEST_SECRET};
 use offsite_testkit::{HttpFault, HttpFaultProxy, MotoServer, TestCluster};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 /// Objects of the backup: enough that a restore is still writing when the first has landed.
@@ -120,17 +120,6 @@ fn files_of(dir: &Path) -> BTreeMap<String, (u64, String)> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-/// SIGKILL the whole process group of `child`.
-fn kill_group(child: &mut Child) {
-    let ok = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -KILL -{}", child.id());
-    child.wait().unwrap();
 }
 
 /// Wait until `arrived()` (an object of the restore landed in the target), at most 300 s.
@@ -239,17 +228,15 @@ fn a_storage_restore_killed_while_it_uploads_is_interrupted_what_it_wrote_remove
         "kills3dst",
         "--yes",
     ];
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&restore)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     wait_for(&mut child, "an object of the restore landed", || {
         count_of(&dst, "media") > before.len()
     });
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     let left = count_of(&dst, "media") - before.len();
     println!("killed with {left} of {OBJECTS} objects in the bucket");
     assert!(
@@ -305,13 +292,11 @@ fn a_storage_restore_killed_while_it_writes_a_folder_is_interrupted_its_files_re
         t,
         "--yes",
     ];
-    let mut child = cli
+    let (mut child, tree) = cli
         .cmd(&restore)
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_tree();
     // An object's file renamed into place (a temporary file is not one yet).
     let bucket = target.join("media/f");
     wait_for(&mut child, "a file of the restore landed", || {
@@ -319,7 +304,7 @@ fn a_storage_restore_killed_while_it_writes_a_folder_is_interrupted_its_files_re
             d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".bin")))
         })
     });
-    kill_group(&mut child);
+    kill_tree(&tree, &mut child);
     let left = files_of(&target).len() - before.len();
     println!("killed with {left} of {OBJECTS} files in the folder");
     assert!(

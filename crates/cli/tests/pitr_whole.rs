@@ -440,7 +440,7 @@ fn file_digests(dir: &Path) -> std::collections::BTreeMap<String, (usize, u64)> 
 #[test]
 fn a_restore_to_a_time_killed_in_its_storage_step_is_interrupted_and_the_command_it_names_finishes_it(
 ) {
-    use std::os::unix::process::CommandExt;
+    use common::tree::{kill_tree, SpawnTree};
     let pg = TestCluster::start();
     pg.create_trusted_role(ROLE);
     pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
@@ -508,7 +508,7 @@ fn a_restore_to_a_time_killed_in_its_storage_step_is_interrupted_and_the_command
     let folder = tempfile::tempdir().unwrap();
     let target = "whole_kill_at";
     pg.create_db(target);
-    let mut child = offsite(
+    let (mut child, tree) = offsite(
         d,
         &pg,
         &[
@@ -525,11 +525,9 @@ fn a_restore_to_a_time_killed_in_its_storage_step_is_interrupted_and_the_command
         ],
     )
     .env("OFFSITE_S3_SECRET_ACCESS_KEY", S3S_SECRET)
-    .process_group(0)
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    .spawn_tree();
     // An object's file renamed into place by the storage step (the database step came first).
     let bucket = folder.path().join("media/f");
     common::pg::wait_while_running(
@@ -544,12 +542,7 @@ fn a_restore_to_a_time_killed_in_its_storage_step_is_interrupted_and_the_command
                 .then_some(())
         },
     );
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    child.wait().unwrap();
+    kill_tree(&tree, &mut child);
     let left = file_digests(folder.path()).len();
     println!("killed with {left} of {KILL_OBJECTS} files in the folder");
     assert!(

@@ -8,6 +8,7 @@
 pub mod hook;
 pub mod pg;
 pub mod pitr;
+pub mod tree;
 
 use serde_json::Value;
 use std::io::Write;

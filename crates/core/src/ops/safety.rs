@@ -344,6 +344,18 @@ mod tests {
         p
     }
 
+    /// A link at `at` to the file `to`: whether one could be made (Windows makes file links only
+    /// with Developer Mode or as an administrator; the other rows still run there).
+    fn link_file(to: &Path, at: &Path) -> bool {
+        #[cfg(unix)]
+        let made = std::os::unix::fs::symlink(to, at);
+        #[cfg(windows)]
+        let made = std::os::windows::fs::symlink_file(to, at);
+        #[cfg(not(any(unix, windows)))]
+        let made: std::io::Result<()> = Err(std::io::ErrorKind::Unsupported.into());
+        made.is_ok()
+    }
+
     /// The row of a safety backup of `server`'s database `shop` written to `dir` as `name`.
     fn row(dir: &Path, name: &str, server: &str, created_at: &str) -> SafetyRow {
         SafetyRow {
@@ -384,10 +396,11 @@ mod tests {
                 "2026-11-23T01:00:00.000Z",
             ),
         ];
-        #[cfg(unix)]
-        {
-            let link = "safety-shop_20261124_010000_database.tar.zst";
-            std::os::unix::fs::symlink("/etc/passwd", d.join(link)).unwrap();
+        // A row whose file is a link to a file outside the folder.
+        let link = "safety-shop_20261124_010000_database.tar.zst";
+        let outside = tempfile::tempdir().unwrap();
+        let secret = touch(outside.path(), "secret");
+        if link_file(&secret, &d.join(link)) {
             rows.push(row(d, link, "a:5432/shop", "2026-11-24T01:00:00.000Z"));
         }
         let all = listed(d, rows);
