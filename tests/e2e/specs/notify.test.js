@@ -157,7 +157,7 @@ describe("notification channels and the delivery log in the app", () => {
     assert.equal(await $("notify-route-project").getValue(), "shop");
     await row.$(byTestId("notify-route-succeeded")).click();
     await row.$(byTestId("notify-route-failed")).click();
-    await row.$(byTestId("notify-route-save")).click();
+    await $("notify-route-save").click();
     await until(app.browser, "the route saved", async () => !(await $("notify-routes-default").isExisting()), {
       timeoutMs: 15_000,
     });

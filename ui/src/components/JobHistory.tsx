@@ -5,7 +5,7 @@ import { errorDisplay } from "../ipc/errorDisplay";
 import { formatBytes, formatDuration, formatTime } from "./format";
 import { JOB_KIND_WORDS } from "../words";
 
-const STATE_LABEL: Record<JobState, string> = {
+export const STATE_LABEL: Record<JobState, string> = {
   running: "Running",
   cancelling: "Cancelling",
   cancelled: "Cancelled",

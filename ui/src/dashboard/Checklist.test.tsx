@@ -216,6 +216,42 @@ describe("checklist times (issue 44: one time format, local time)", () => {
     expect(screen.queryByTestId("check-busy-backed_up")).toBeNull();
   });
 
+  it("takes no second button for a fix the page offers above, and points to it (issue 64 item 7, projects-03)", async () => {
+    const problems = [problem("never_backed_up", "never backed up"), problem("no_schedule", "no schedule: backups are only made by hand")];
+    const h = protectedHealth("shop", {
+      health: "unprotected",
+      health_label: "Unprotected",
+      reason: problems[0]!.reason,
+      problems,
+      checklist: checklistWith(problems.map(gapOf)),
+    });
+    const o = overview([h]);
+    mock(o);
+    const onFix = vi.fn<(i: CheckItem) => void>();
+    const { rerender } = render(
+      <StoreProvider>
+        <ProjectChecklist project="shop" onFix={onFix} />
+      </StoreProvider>,
+    );
+    const header = await screen.findByTestId("project-status");
+    const backedUp = within(header)
+      .getAllByTestId("check-item")
+      .find((li) => li.dataset["item"] === "backed_up")!;
+    expect(backedUp).toHaveAttribute("data-state", "gap");
+    expect(within(backedUp).queryByRole("button")).toBeNull();
+    expect(within(backedUp).getByTestId("check-above-backed_up")).toHaveTextContent("“Back up now” is at the top of the page.");
+    // The other items keep their own Fix.
+    expect(within(header).getByTestId("check-fix-scheduled")).toHaveTextContent("Add a schedule");
+    // While a backup runs, the row says so instead.
+    rerender(
+      <StoreProvider>
+        <ProjectChecklist project="shop" onFix={onFix} backingUp />
+      </StoreProvider>,
+    );
+    await waitFor(() => expect(screen.getByTestId("check-busy-backed_up")).toHaveTextContent("A backup is running."));
+    expect(screen.queryByTestId("check-above-backed_up")).toBeNull();
+  });
+
   it("an item's time is the app's one format in this computer's time, not the engine's words", () => {
     render(<ChecklistItems checklist={checklistWith([])} show="all" />);
     const backedUp = screen.getAllByTestId("check-item").find((li) => li.dataset["item"] === "backed_up")!;

@@ -99,6 +99,9 @@ type ItemsProps = {
   testId?: string;
   /** Said after an item's why (the project page: "Scheduled" while Offsite does not start at login). */
   notes?: Partial<Record<CheckItem["id"], ReactNode>>;
+  /** Fixes the page offers already as its own button (the project page's split "Back up now"):
+   * their items take no second button with the same words, and point to it instead. */
+  offeredAbove?: Partial<Record<NonNullable<CheckItem["fix"]>, string>>;
   /** Fixes that cannot run now, with why (a backup running: "Back up now" waits for it). */
   busy?: Busy;
 };
@@ -130,11 +133,14 @@ function Item({
   onFix,
   note,
   busy,
+  above,
 }: {
   item: CheckItem;
   onFix: ((item: CheckItem) => void) | undefined;
   note?: ReactNode;
   busy?: { label: string; why: string } | undefined;
+  /** Where the page offers this item's fix already (no button here). */
+  above?: string | undefined;
 }) {
   return (
     <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
@@ -151,8 +157,14 @@ function Item({
             {busy.why}
           </span>
         )}
+        {onFix && above && !busy && (
+          <span className="check-above muted" data-testid={`check-above-${item.id}`}>
+            {" "}
+            {above}
+          </span>
+        )}
       </span>
-      {onFix && item.fix && item.fix_label && (
+      {onFix && !above && item.fix && item.fix_label && (
         <button
           type="button"
           className="btn btn-small"
@@ -170,7 +182,17 @@ function Item({
 }
 
 /** The items, next step first (the engine's order). */
-export function ChecklistItems({ checklist, show, onFix, mainFix, pausedBanner = false, testId = "checklist", notes, busy }: ItemsProps) {
+export function ChecklistItems({
+  checklist,
+  show,
+  onFix,
+  mainFix,
+  pausedBanner = false,
+  testId = "checklist",
+  notes,
+  busy,
+  offeredAbove,
+}: ItemsProps) {
   // Paused backups with their banner's button above the list (`pausedBanner`): the items it
   // answers take no second and third copy of it (checklist-04 showed three); on the home card
   // they are not listed again at all (the banner's one sentence says the pause).
@@ -191,6 +213,7 @@ export function ChecklistItems({ checklist, show, onFix, mainFix, pausedBanner =
               onFix={i.id === mainFix || (bannerFix && i.fix === bannerFix) ? undefined : onFix}
               note={notes?.[i.id]}
               busy={i.fix ? busy?.[i.fix] : undefined}
+              above={i.fix ? offeredAbove?.[i.fix] : undefined}
             />
           ))}
         </ul>

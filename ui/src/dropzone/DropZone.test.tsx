@@ -176,7 +176,7 @@ describe("DropZone", () => {
         rows_recorded: false,
         members: [],
         has_globals: false,
-        notes: ["row counts were not recorded"],
+        notes: ["a database dump made outside Offsite holds no row counts, so a restore of it cannot compare the rows it wrote with the source's"],
       }),
     );
     renderZone(<DropZone subscribe={src.subscribe} currentProject="shop" onRestore={vi.fn()} />);
@@ -192,7 +192,9 @@ describe("DropZone", () => {
     expect(screen.getByTestId("drop-technical")).toHaveTextContent("pg_dump 15.18 (Debian 15.18-0+deb12u1)");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.t");
     expect(screen.getByTestId("drop-tables")).not.toHaveTextContent("rows");
-    expect(screen.getByTestId("drop-notes")).toHaveTextContent("Row counts were not recorded");
+    // The preview speaks of the file as it is, not as a backup already imported (issue 64 item 7).
+    expect(screen.getByTestId("drop-notes")).toHaveTextContent("A database dump made outside Offsite holds no row counts");
+    expect(screen.getByTestId("drop-type")).toHaveTextContent(/^Database$/);
     expect(await screen.findByTestId("import-panel")).toBeInTheDocument();
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });

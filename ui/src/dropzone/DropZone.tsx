@@ -6,6 +6,7 @@ import { getCurrentWebview, type DragDropEvent } from "@tauri-apps/api/webview";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { useEffect, useReducer, useRef, useState } from "react";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { BACKUP_TYPES } from "../project/backupTypes";
 import { formatBytes, formatTime } from "../components/format";
 import { dropReducer, fileName, initialDrop } from "./dropState";
 import { ExportPartsList } from "./ExportParts";
@@ -206,7 +207,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
         <dt>Project</dt>
         <dd data-testid="drop-project">{p.project ?? "—"}</dd>
         <dt>Type</dt>
-        <dd>{p.backup_type}</dd>
+        <dd data-testid="drop-type">{BACKUP_TYPES.find((b) => b.type === p.backup_type)?.label ?? p.backup_type}</dd>
         <dt>Made</dt>
         <dd data-testid="drop-created">{formatTime(p.created_at)}</dd>
         <dt>Size</dt>

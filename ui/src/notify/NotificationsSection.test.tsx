@@ -207,9 +207,11 @@ describe("Notifications in Settings", () => {
     fireEvent.click(within(row).getByTestId("notify-route-overdue"));
     fireEvent.click(within(row).getByTestId("notify-route-overdue"));
     // Checked then unchecked: nothing to save.
-    expect(within(row).getByTestId("notify-route-save")).toBeDisabled();
+    expect(screen.getByTestId("notify-route-save")).toBeDisabled();
+    expect(row).toHaveAttribute("data-changed", "false");
     for (const g of ["overdue", "space", "copies", "agent", "platform"]) fireEvent.click(within(row).getByTestId(`notify-route-${g}`));
-    fireEvent.click(within(row).getByTestId("notify-route-save"));
+    expect(screen.getByTestId("notify-route-pending")).toHaveTextContent("Not saved yet: hook");
+    fireEvent.click(screen.getByTestId("notify-route-save"));
     // The first route of the project keeps the other channel's default (it would hear nothing).
     await waitFor(() =>
       expect(rec.routed).toEqual([
@@ -217,6 +219,40 @@ describe("Notifications in Settings", () => {
         { project: "shop", channel: "hook", events: ["failed", "drill"] },
       ]),
     );
+  });
+
+  it("saves the boxes of every row with one Save, and discards them with one click", async () => {
+    const ping: ChannelView = { ...hook, name: "beat", kind: "ping", detail: null, default_events: ["failed"] };
+    const routes: RouteView[] = [
+      { project: "shop", channel: "hook", events: ["failed"] },
+      { project: "shop", channel: "beat", events: ["failed"] },
+    ];
+    const { api, rec } = fakeApi([hook, ping], {}, [], routes);
+    render(<NotificationsSection api={api} />);
+    const row = (name: string) => screen.getAllByTestId("notify-route").find((r) => r.dataset.channel === name)!;
+    await screen.findAllByTestId("notify-route");
+    expect(screen.queryByTestId("notify-route-discard")).toBeNull();
+    fireEvent.click(within(row("hook")).getByTestId("notify-route-succeeded"));
+    fireEvent.click(within(row("beat")).getByTestId("notify-route-drill"));
+    expect(screen.getByTestId("notify-route-pending")).toHaveTextContent("Not saved yet: hook, beat");
+    expect(screen.getByTestId("notify-route-project")).toHaveTextContent("shop (not saved)");
+    // Discard: both rows back to what is saved, nothing written.
+    fireEvent.click(screen.getByTestId("notify-route-discard"));
+    expect(within(row("hook")).getByTestId("notify-route-succeeded")).not.toBeChecked();
+    expect(within(row("beat")).getByTestId("notify-route-drill")).not.toBeChecked();
+    expect(screen.getByTestId("notify-route-save")).toBeDisabled();
+    expect(rec.routed).toEqual([]);
+    // Again, then one Save writes the two rows changed (and only those).
+    fireEvent.click(within(row("hook")).getByTestId("notify-route-succeeded"));
+    fireEvent.click(within(row("beat")).getByTestId("notify-route-drill"));
+    fireEvent.click(screen.getByTestId("notify-route-save"));
+    await waitFor(() =>
+      expect(rec.routed).toEqual([
+        { project: "shop", channel: "hook", events: ["failed", "succeeded"] },
+        { project: "shop", channel: "beat", events: ["failed", "drill"] },
+      ]),
+    );
+    expect(await screen.findByTestId("notify-route-saved")).toHaveTextContent("Saved");
   });
 
   it("saves a route that names no event: the channel then hears nothing from the project", async () => {
@@ -229,7 +265,7 @@ describe("Notifications in Settings", () => {
     expect(within(row).queryByTestId("notify-route-none")).toBeNull();
     fireEvent.click(within(row).getByTestId("notify-route-failed"));
     expect(within(row).getByTestId("notify-route-none")).toHaveTextContent("hears nothing from shop");
-    fireEvent.click(within(row).getByTestId("notify-route-save"));
+    fireEvent.click(screen.getByTestId("notify-route-save"));
     await waitFor(() => expect(rec.routed).toEqual([{ project: "shop", channel: "hook", events: [] }]));
   });
 
@@ -360,7 +396,8 @@ describe("Notifications in Settings", () => {
     ];
     changed!();
     await waitFor(() => expect(within(row("cli")).getByTestId("notify-route-succeeded")).toBeChecked());
-    expect(within(row("cli")).getByTestId("notify-route-save")).toBeDisabled();
+    expect(row("cli")).toHaveAttribute("data-changed", "false");
+    expect(screen.getByTestId("notify-route-pending")).toHaveTextContent("Not saved yet: hook");
     // The boxes changed here stay as they are: the default plus "succeeded", not the saved "failed".
     expect(within(row("hook")).getByTestId("notify-route-succeeded")).toBeChecked();
     expect(within(row("hook")).getByTestId("notify-route-overdue")).toBeChecked();

@@ -83,8 +83,34 @@ describe("History", () => {
     expect(screen.getByTestId("history-row")).toHaveTextContent("refused");
 
     fireEvent.change(screen.getByTestId("history-kind"), { target: { value: "restore" } });
-    expect(await screen.findByTestId("history-empty")).toBeInTheDocument();
+    expect(await screen.findByTestId("history-empty")).toHaveTextContent("No job matches these filters");
+    // The empty result offers the way back to every job: all four filters cleared.
+    fireEvent.click(screen.getByTestId("history-clear"));
+    await waitFor(() => expect(screen.getAllByTestId("history-row")).toHaveLength(3));
+    for (const id of ["history-project", "history-kind", "history-trigger", "history-state"])
+      expect(screen.getByTestId(id)).toHaveValue("");
+    expect(screen.getByTestId("history-state")).toHaveTextContent("Succeeded");
     fireEvent.click(screen.getByTestId("back-home"));
+    expect(onBack).toHaveBeenCalledOnce();
+  });
+
+  it("says what will appear when nothing has run yet, and leads back to the projects", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "list_projects") return [];
+      if (cmd === "job_history") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const onBack = vi.fn();
+    render(
+      <StoreProvider>
+        <History onBack={onBack} />
+      </StoreProvider>,
+    );
+    const empty = await screen.findByTestId("history-empty");
+    expect(empty).toHaveTextContent("No jobs yet");
+    expect(empty).toHaveTextContent("a schedule or the command line");
+    expect(screen.queryByTestId("history-clear")).toBeNull();
+    fireEvent.click(within(empty).getByTestId("history-empty-back"));
     expect(onBack).toHaveBeenCalledOnce();
   });
 });

@@ -3,7 +3,7 @@
 import { useMemo, useState } from "react";
 import type { JobFilter, JobKind, JobState, JobTrigger } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { JobTable } from "../components/JobHistory";
+import { JobTable, STATE_LABEL } from "../components/JobHistory";
 import { keys, useJobHistory, useProjects, useReload } from "../store";
 import { JOB_KIND_WORDS } from "../words";
 
@@ -20,8 +20,11 @@ export const TRIGGER_LABEL: Record<JobTrigger, string> = {
   retention: "Retention",
 };
 
+const NO_FILTER: JobFilter = { project: null, kind: null, trigger: null, state: null, limit: null };
+
 export function History({ onBack }: { onBack: () => void }) {
-  const [filter, setFilter] = useState<JobFilter>({ project: null, kind: null, trigger: null, state: null, limit: null });
+  const [filter, setFilter] = useState<JobFilter>(NO_FILTER);
+  const filtered = filter.project !== null || filter.kind !== null || filter.trigger !== null || filter.state !== null;
   const jobs = useJobHistory(filter);
   const projects = useProjects();
   const reload = useReload();
@@ -85,7 +88,7 @@ export function History({ onBack }: { onBack: () => void }) {
             <option value="">Any state</option>
             {STATES.map((s) => (
               <option key={s} value={s}>
-                {s}
+                {STATE_LABEL[s]}
               </option>
             ))}
           </select>
@@ -99,10 +102,25 @@ export function History({ onBack }: { onBack: () => void }) {
       {jobs.status === "error" && (
         <ErrorNotice error={jobs.error} testId="history-error" onRetry={() => reload(keys.history(filter))} />
       )}
-      {jobs.status === "ready" && jobs.data.length === 0 && (
-        <p className="muted" data-testid="history-empty">
-          No jobs match.
-        </p>
+      {jobs.status === "ready" && jobs.data.length === 0 && filtered && (
+        <div className="empty" data-testid="history-empty">
+          <h3>No job matches these filters</h3>
+          <button type="button" className="btn" onClick={() => setFilter(NO_FILTER)} data-testid="history-clear">
+            Show every job
+          </button>
+        </div>
+      )}
+      {jobs.status === "ready" && jobs.data.length === 0 && !filtered && (
+        <div className="empty" data-testid="history-empty">
+          <h3>No jobs yet</h3>
+          <p className="muted">
+            Every backup, verification, restore, copy and drill is recorded here once it starts — whether you, a schedule
+            or the command line started it — with how it ended and why.
+          </p>
+          <button type="button" className="btn" onClick={onBack} data-testid="history-empty-back">
+            Back to your projects
+          </button>
+        </div>
       )}
       {jobs.status === "ready" && jobs.data.length > 0 && (
         <JobTable jobs={jobs.data} projectNames={names} testId="history-row" />

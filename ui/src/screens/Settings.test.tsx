@@ -158,8 +158,11 @@ describe("Settings", () => {
     expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("/opt/pg/bin");
     // Plain words: which tools are used now, and why (not "the tools Offsite was started with win").
     expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent(
-      "Offsite uses the PostgreSQL tools in /opt/pg/bin now: it was started with that folder",
+      "In use now: the PostgreSQL tools in /opt/pg/bin, the folder Offsite was started with",
     );
+    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("The choice below is saved");
+    // Not a warning: nothing is wrong.
+    expect(screen.getByTestId("settings-pg-outside")).not.toHaveClass("notice-warn");
     expect(screen.getByTestId("settings-pg-outside")).not.toHaveTextContent("win over");
     // The folder and the variable's name behind Details.
     expect(screen.getByTestId("settings-pg-outside-detail")).toHaveTextContent("OFFSITE_PG_BIN");

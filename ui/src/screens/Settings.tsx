@@ -302,10 +302,12 @@ export function Settings({ onBack }: Props) {
         <fieldset className="choice-list" data-testid="settings-pg-bin">
           <legend>PostgreSQL tools for backups and restores</legend>
           {tools?.configured_outside && (
-            <div className="notice notice-warn small" role="note" data-testid="settings-pg-outside">
+            // Not a problem, so not amber (issue 64 item 7: a warning above every Settings screenshot
+            // read as if something were wrong, and the ticked choice below seemed to contradict it).
+            <div className="notice notice-neutral small" role="note" data-testid="settings-pg-outside">
               <p>
-                Offsite uses the PostgreSQL tools in <span className="mono">{tools.configured}</span> now: it was started
-                with that folder, which comes before the choice below. To use the choice below, start Offsite without it.
+                In use now: the PostgreSQL tools in <span className="mono">{tools.configured}</span>, the folder Offsite was
+                started with. The choice below is saved, and is used whenever Offsite starts without a folder of its own.
               </p>
               <Details testId="settings-pg-outside-detail">
                 <p>Set on the command line (--pg-bin) or in the environment (OFFSITE_PG_BIN).</p>

@@ -45,6 +45,11 @@ const MAX_GLOBALS: u64 = 64 << 20;
 pub const TABLES_NOT_RECORDED: &str =
     "row counts were not recorded: this backup was imported from a database dump made outside Offsite, so a restore cannot compare them";
 
+/// The preview's note on a dump made outside Offsite: it has not been imported yet (issue 64 item
+/// 7: the preview said "this backup was imported" of a file it was only reading).
+pub const PREVIEW_ROWS_NOT_RECORDED: &str =
+    "a database dump made outside Offsite holds no row counts, so a restore of it cannot compare the rows it wrote with the source's";
+
 /// What kind of file it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -345,7 +350,7 @@ fn dump_preview(
         rows_recorded: false,
         members,
         has_globals,
-        notes: vec![TABLES_NOT_RECORDED.to_string()],
+        notes: vec![PREVIEW_ROWS_NOT_RECORDED.to_string()],
         dump: Some(header),
         plain: None,
         parts: None,

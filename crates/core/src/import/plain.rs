@@ -76,6 +76,10 @@ fn tables_of(names: &[String]) -> Vec<TableCount> {
 pub const PLAIN_TABLES_NOT_RECORDED: &str =
     "row counts were not recorded: this backup was imported from a database dump written as SQL text, so a restore cannot compare them";
 
+/// The preview's note on a plain SQL file (not imported yet: see `PREVIEW_ROWS_NOT_RECORDED`).
+pub const PLAIN_PREVIEW_ROWS_NOT_RECORDED: &str =
+    "a database dump written as SQL text holds no row counts, so a restore of it cannot compare the rows it wrote with the source's";
+
 /// A plain SQL file (`.sql`, `.sql.gz`, pg_dumpall output): read once to describe it.
 pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
     let sc = plain_scan::scan(path, &CancellationToken::new())?;
@@ -94,7 +98,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
     } else {
         ImportKind::PlainSql
     };
-    let mut notes = vec![PLAIN_TABLES_NOT_RECORDED.to_string()];
+    let mut notes = vec![PLAIN_PREVIEW_ROWS_NOT_RECORDED.to_string()];
     notes.push(
         "a plain SQL dump is restored through psql, all of it in one transaction; choosing schemas or tables to restore is not available for it"
             .to_string(),
