@@ -51,8 +51,11 @@ export function ChecklistBadge({ checklist }: { checklist: Checklist }) {
     <>
       <Badge checklist={checklist} complete={complete} />
       {off.length > 0 && (
+        // Two unbreakable halves: the home card's narrow column broke it as "Encryption off: not /
+        // counted" (projects-07-home); now "Encryption off:" over "not counted".
         <span className="check-not-counted small muted" data-testid="checklist-not-counted">
-          {off.map((i) => `${i.id === "encryption" ? "Encryption" : i.label} off`).join(", ")}: not counted
+          <span>{off.map((i) => `${i.id === "encryption" ? "Encryption" : i.label} off`).join(", ")}:</span>{" "}
+          <span>not counted</span>
         </span>
       )}
     </>
