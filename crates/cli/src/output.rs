@@ -584,6 +584,15 @@ fn target_state(p: &DatabasePlan) -> String {
         .and_then(|s| s.into_schema.as_deref())
         .map(|s| format!(" (the selection goes into the new schema {s})"))
         .unwrap_or_default();
+    if p.database_missing {
+        return if p.creates_database {
+            "does not exist yet: created empty first (--create-database)".to_string()
+        } else if p.may_create_database {
+            "does not exist yet (--create-database creates it, empty)".to_string()
+        } else {
+            "does not exist yet, and the connecting role may not create databases".to_string()
+        };
+    }
     match (p.target_empty, p.target_objects) {
         (true, 0) => "empty".to_string(),
         (true, n) => format!("NOT empty ({n} objects); the restore touches none of them{into}"),

@@ -69,6 +69,11 @@ pub struct RestoreArgs {
     /// BYPASSRLS only when you connect as a superuser). In the restore's transaction.
     #[arg(long)]
     create_roles: bool,
+    /// When the target database (--to URL) does not exist yet, create it first, empty, as the
+    /// connecting role (which needs CREATEDB); if the restore then fails, it is removed again.
+    /// An existing database is restored into as it is.
+    #[arg(long)]
+    create_database: bool,
     /// Restore objects owned by roles you cannot act for on the target as your own (e.g. into a
     /// hosted project where you are not a superuser); what cannot change owner (their policies
     /// and triggers, event triggers) is left out and listed in the plan. Other objects keep their
@@ -315,6 +320,7 @@ impl RestoreArgs {
             replace: self.replace,
             no_safety_backup: self.no_safety_backup,
             create_roles: self.create_roles,
+            create_database: self.create_database,
             no_owner: self.no_owner,
             as_role: self.as_role.clone(),
             allow_arbitrary_sql: self.allow_arbitrary_sql,

@@ -246,6 +246,12 @@ impl Error {
         self
     }
     /// Prefix the message with context ("backing up shop: ...").
+    /// The message, then what else happened because of it ("…; the new database was removed
+    /// again").
+    pub fn also(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{}; {what}", self.message);
+        self
+    }
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);
         self

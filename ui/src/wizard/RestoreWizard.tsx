@@ -20,6 +20,7 @@ import {
   runChoices,
   STEP_TITLES,
   STEPS,
+  typedTarget,
   type WizardState,
 } from "./steps";
 import { restoreButtonLabel } from "./destructive";
@@ -193,7 +194,7 @@ export function RestoreWizard({ project, initialPath, initialAt, onClose, onLook
   const autoPlan =
     state.plan.status === "idle" &&
     restoreRequest(state, planChoices(state)) !== null &&
-    (state.step === "review" || (state.step === "target" && state.target?.kind !== "url"));
+    (state.step === "review" || (state.step === "target" && (!typedTarget(state.target) || state.targetChecked)));
   useEffect(() => {
     if (autoPlan) void plan();
   }, [autoPlan, plan, state.target, state.components]);
@@ -360,7 +361,7 @@ export function RestoreWizard({ project, initialPath, initialAt, onClose, onLook
           />
         )}
         {step === "target" && (
-          <TargetStep state={state} dispatch={dispatch} project={project} projects={projects} onCheck={() => void plan()} />
+          <TargetStep state={state} dispatch={dispatch} project={project} projects={projects} onCheck={() => dispatch({ type: "checkTarget" })} />
         )}
         {step === "review" && <ReviewStep state={state} dispatch={dispatch} onRetry={() => void plan()} />}
         {step === "run" && state.run.status === "running" && (

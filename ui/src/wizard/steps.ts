@@ -15,6 +15,7 @@ import type {
   Manifest,
   Selection,
   StorageRestore,
+  TlsMode,
   VerifyReport,
 } from "../bindings";
 import { errorDisplay } from "../ipc/errorDisplay";
@@ -35,11 +36,50 @@ export const STEP_TITLES: Record<Step, string> = {
 /** The archive to restore: one of the project's backups, or a path typed in. */
 export type Source = { kind: "backup"; backupId: string; path: string } | { kind: "path"; path: string };
 
-/** Where to restore: this project's database, another saved project, or a new connection. */
+/**
+ * A database on a server, named by its parts (as the glossary names targets). `create`: when the
+ * database does not exist yet, the restore creates it empty first (the check says whether the
+ * role may).
+ */
+export type ServerTarget = {
+  kind: "server";
+  host: string;
+  port: string;
+  user: string;
+  database: string;
+  tls: TlsMode;
+  password: string;
+  create?: boolean;
+};
+
+/** Where to restore: this project's database, another saved project, a database on a server (or a pasted URL). */
 export type Target =
   | { kind: "this" }
   | { kind: "project"; name: string }
-  | { kind: "url"; url: string; password: string };
+  | ServerTarget
+  | { kind: "url"; url: string; password: string; create?: boolean };
+
+/** An empty server target: the usual port, TLS when the server offers it. */
+export const NEW_SERVER_TARGET: ServerTarget = {
+  kind: "server",
+  host: "",
+  port: "5432",
+  user: "",
+  database: "",
+  tls: "prefer",
+  password: "",
+};
+
+/** A target typed in (a server's parts, a URL): planned only when the user asks for the check. */
+export function typedTarget(t: Target | null): boolean {
+  return t?.kind === "server" || t?.kind === "url";
+}
+
+/** Whether the restore creates the target database when it is missing (the target's box). */
+export function createsDatabase(s: WizardState): boolean {
+  const t = s.target;
+  return (t?.kind === "server" || t?.kind === "url") && t.create === true;
+}
 
 export type Verify =
   | { status: "idle" }
@@ -107,6 +147,12 @@ export type WizardState = {
   pathInput: string;
   verify: Verify;
   target: Target | null;
+  /**
+   * A typed target (a server, a URL) is planned only once asked ("Check the target"): not at
+   * every keystroke. Set by the check, cleared when the target changes (but not when only its
+   * "create it" box does: that plans again at once).
+   */
+  targetChecked: boolean;
   plan: Plan;
   /** Sequence number of the newest plan request (older answers are ignored). */
   planSeq: number;
@@ -152,6 +198,7 @@ export type Action =
   | { type: "verifyDone"; report: VerifyReport }
   | { type: "verifyFailed"; error: ErrorPayload }
   | { type: "chooseTarget"; target: Target }
+  | { type: "checkTarget" }
   | { type: "planStarted" }
   | { type: "planLoaded"; seq: number; plan: RestorePlan }
   | { type: "planFailed"; seq: number; error: ErrorPayload }
@@ -194,6 +241,7 @@ export function initialState(project: string): WizardState {
     pathInput: "",
     verify: { status: "idle" },
     target: null,
+    targetChecked: false,
     plan: { status: "idle" },
     planSeq: 0,
     consent: "",
@@ -232,6 +280,19 @@ export function restoreTo(s: WizardState): DatabaseTo | null {
       if (!url) return null;
       return { connection: { connection: { url }, tls: null, password: t.password === "" ? null : t.password } };
     }
+    case "server": {
+      const [host, user, database, port] = [t.host.trim(), t.user.trim(), t.database.trim(), t.port.trim()];
+      if (!host || !user || !database) return null;
+      const n = port === "" ? null : Number(port);
+      if (n !== null && !(Number.isInteger(n) && n > 0 && n < 65536)) return null;
+      return {
+        connection: {
+          connection: { fields: { host, port: n, user, database } },
+          tls: t.tls,
+          password: t.password === "" ? null : t.password,
+        },
+      };
+    }
   }
 }
 
@@ -245,6 +306,7 @@ export function planChoices(s: WizardState): DatabaseOptions {
     replace: true,
     no_safety_backup: !s.safetyBackup,
     create_roles: s.createRoles,
+    create_database: createsDatabase(s),
     no_owner: s.noOwner,
     ...(s.asRole ? { as_role: s.asRole } : {}),
     selection: s.selection,
@@ -259,6 +321,7 @@ export function runChoices(s: WizardState): DatabaseOptions {
     replace: plan ? !plan.target_empty : false,
     no_safety_backup: !s.safetyBackup,
     create_roles: s.createRoles,
+    create_database: createsDatabase(s),
     no_owner: s.noOwner,
     ...(s.asRole ? { as_role: s.asRole } : {}),
     selection: s.selection,
@@ -427,6 +490,11 @@ function withSource(s: WizardState, source: Source | null): WizardState {
   return resetPlan({ ...s, source, verify: { status: "idle" } });
 }
 
+function withoutCreate(t: Target | null): Target | null {
+  if (t?.kind === "server" || t?.kind === "url") return { ...t, create: false };
+  return t;
+}
+
 function sameTarget(a: Target | null, b: Target | null): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -475,10 +543,14 @@ export function reducer(s: WizardState, a: Action): WizardState {
     }
     case "verifyFailed":
       return s.verify.status === "running" ? { ...s, verify: { status: "error", error: a.error } } : s;
-    case "chooseTarget":
+    case "chooseTarget": {
       if (s.step !== "target") return s;
       if (sameTarget(s.target, a.target)) return s;
-      return resetPlan({ ...s, target: a.target });
+      const onlyCreate = sameTarget(withoutCreate(s.target), withoutCreate(a.target));
+      return resetPlan({ ...s, target: a.target, targetChecked: onlyCreate && s.targetChecked });
+    }
+    case "checkTarget":
+      return s.step === "target" ? { ...resetPlan(s), targetChecked: true } : s;
     case "planStarted": {
       const seq = s.planSeq + 1;
       return { ...s, planSeq: seq, plan: { status: "loading", seq } };

@@ -10,6 +10,7 @@ use crate::ops::interrupted_storage::PartOf;
 use crate::ops::job::JobStart;
 use crate::ops::restore_parts as parts;
 use crate::ops::runner::{self, RunningJob};
+use crate::postgres::restore::new_database::{self, Presence};
 use crate::postgres::restore::{RestoreOptions, RestoreTarget};
 use crate::restore::{
     Component, ConfigReport, RestoreOutcome, RestorePlan, RestoreReport, RestoreRequest,
@@ -30,6 +31,8 @@ struct Resolved {
     as_role: Option<String>,
     /// Into a saved project: its name, for the hint of a rejected password.
     database_project: Option<String>,
+    /// Create the target database first when it does not exist (`create_database`).
+    create_database: bool,
     storage: Option<ResolvedStorage>,
     config: Option<(crate::restore::ConfigRestore, String, GuardedManagementApi)>,
     /// The keys of an encrypted archive, unlocked while the plan or job runs.
@@ -90,6 +93,10 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
             .as_ref()
             .and_then(|d| d.options.as_role.clone())
             .filter(|r| !r.is_empty()),
+        create_database: req
+            .database
+            .as_ref()
+            .is_some_and(|d| d.options.create_database),
         database,
         database_project,
         storage,
@@ -217,14 +224,23 @@ pub(crate) async fn plan(engine: &Engine, req: &RestoreRequest) -> Result<Restor
     let mut plan = plan_storage_config(&r, true).await?;
     if let Some((target, opts)) = &r.database {
         let mut opts = opts.clone();
-        if let Some(role) = &r.as_role {
-            // Checked, never created by a plan: the plan is read through the connection given.
-            crate::postgres::restore::as_role::check(target, role).await?;
-            opts.untrusted_origin = None;
-        }
-        let mut d = parts::plan_database(&r.archive, target, &opts)
+        // A database that does not exist yet is planned as what it would be created from.
+        let presence = new_database::presence(target)
             .await
             .map_err(|e| password_hint(engine, &r, e))?;
+        let read_from = match presence {
+            Presence::Exists => target.clone(),
+            Presence::Missing { .. } => new_database::template_of(target),
+        };
+        if let Some(role) = &r.as_role {
+            // Checked, never created by a plan: the plan is read through the connection given.
+            crate::postgres::restore::as_role::check(&read_from, role).await?;
+            opts.untrusted_origin = None;
+        }
+        let mut d = parts::plan_database(&r.archive, &read_from, &opts)
+            .await
+            .map_err(|e| password_hint(engine, &r, e))?;
+        new_database::mark_plan(&mut d, target, &presence, r.create_database);
         if let Some(role) = &r.as_role {
             d.warnings.insert(0, format!(
                 "restores as {role}: the backup's functions run with {role}'s rights only, and what it creates is owned by {role} (this plan was read as {}, whose rights may differ)",
@@ -382,9 +398,19 @@ async fn execute(
             }
             opts.journal = Some(crate::postgres::restore::Journal(j));
         }
-        let d = restore_database_as(r, target, &opts, job)
-            .await
-            .map_err(|e| stopped(e, Component::Database, &report, r))?;
+        let created = create_if_missing(r, target).await?;
+        let restored = restore_database_as(r, target, &opts, job).await;
+        let restored = match (restored, created) {
+            (Err(e), true) => Err(match new_database::remove_created(target).await {
+                None => e.also(format!(
+                    "the new database {} was removed again",
+                    target.spec.database
+                )),
+                Some(left) => e.also(left),
+            }),
+            (other, _) => other,
+        };
+        let d = restored.map_err(|e| stopped(e, Component::Database, &report, r))?;
         report.ok &= d.ok;
         report.database = Some(d);
     }
@@ -437,6 +463,20 @@ async fn execute(
     job.reporter.component(None);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// A target database that does not exist: refused unless the restore may create it, else
+/// created (empty). Returns whether it was created here.
+async fn create_if_missing(r: &Resolved, target: &RestoreTarget) -> Result<bool> {
+    let presence = new_database::presence(target).await?;
+    if let Some(e) = new_database::refusal(&target.spec, &presence, r.create_database) {
+        return Err(e);
+    }
+    if presence == Presence::Exists {
+        return Ok(false);
+    }
+    new_database::create(target).await?;
+    Ok(true)
 }
 
 /// The job's journal for the database restore into `target`.

@@ -173,6 +173,11 @@ pub struct DatabaseOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub jobs: Option<u32>,
+    /// When the target database does not exist yet, create it first, empty (as the connecting
+    /// role, which needs CREATEDB); removed again if the restore fails. An existing database is
+    /// restored into as it is.
+    #[serde(default)]
+    pub create_database: bool,
 }
 
 /// Where the database goes: a saved project, or a connection (with its password).

@@ -50,6 +50,7 @@ mod import;
 mod key_mode_pulls;
 mod keychain_unavailable;
 mod named_schedules;
+mod new_database;
 #[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod new_server;
 mod notify;

@@ -1,8 +1,9 @@
-// Step 3: where to restore (this project, another saved project, a connection URL), and what is
+// Step 3: where to restore (this project, another saved project, a database on a server — by its
+// parts or a pasted URL, created empty when it does not exist yet and the role may), and what is
 // there now.
-import type { ProjectSummary } from "../../bindings";
+import type { DatabasePlan, ProjectSummary, TlsMode } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { restoreTo, type Target, type WizardState } from "../steps";
+import { NEW_SERVER_TARGET, restoreTo, typedTarget, type ServerTarget, type Target, type WizardState } from "../steps";
 import type { StepProps } from "./types";
 import { databaseLabel } from "../../components/names";
 
@@ -16,7 +17,6 @@ export function TargetStep({
   const t = state.target;
   const choose = (target: Target) => dispatch({ type: "chooseTarget", target });
   const firstOther = projects[0]?.project.name ?? "";
-  const urlTarget = t?.kind === "url" ? t : { kind: "url" as const, url: "", password: "" };
   if (!state.components.database)
     return (
       <div data-testid="wizard-target-components">
@@ -74,39 +74,16 @@ export function TargetStep({
           <input
             type="radio"
             name="target"
-            checked={t?.kind === "url"}
-            onChange={() => choose(urlTarget)}
-            data-testid="wizard-target-url"
+            checked={typedTarget(t)}
+            onChange={() => choose(NEW_SERVER_TARGET)}
+            data-testid="wizard-target-server"
           />
-          <span>Another database (a connection URL)</span>
+          <span>A database on a server</span>
         </label>
-        {t?.kind === "url" && (
+        {t?.kind === "server" && <ServerFields t={t} choose={choose} />}
+        {t?.kind === "url" && <UrlField t={t} choose={choose} />}
+        {typedTarget(t) && (
           <div className="wizard-indent">
-            <div className="field">
-              <label htmlFor="wizard-target-url-input">Connection URL</label>
-              <input
-                id="wizard-target-url-input"
-                type="text"
-                className="mono"
-                spellCheck={false}
-                placeholder="postgres://user@host:5432/database?sslmode=require"
-                value={t.url}
-                onChange={(e) => choose({ ...t, url: e.target.value })}
-                data-testid="wizard-target-url-input"
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="wizard-target-password">Password</label>
-              <input
-                id="wizard-target-password"
-                type="password"
-                autoComplete="off"
-                value={t.password}
-                onChange={(e) => choose({ ...t, password: e.target.value })}
-                data-testid="wizard-target-password"
-              />
-              <p className="field-help">Used for this restore only; never shown again.</p>
-            </div>
             <button
               type="button"
               className="btn"
@@ -119,12 +96,161 @@ export function TargetStep({
           </div>
         )}
       </fieldset>
-      <TargetStatus state={state} onRetry={onCheck} />
+      <TargetStatus state={state} onRetry={onCheck} choose={choose} />
     </div>
   );
 }
 
-function TargetStatus({ state, onRetry }: { state: WizardState; onRetry: () => void }) {
+type Choose = (target: Target) => void;
+
+/** The server's parts, as the glossary names a target: server, port, user, database. */
+function ServerFields({ t, choose }: { t: ServerTarget; choose: Choose }) {
+  const set = (k: "host" | "port" | "user" | "database" | "password", v: string) => choose({ ...t, [k]: v });
+  const field = (k: "host" | "port" | "user" | "database", label: string, placeholder?: string) => (
+    <div className="field">
+      <label htmlFor={`wizard-target-${k}`}>{label}</label>
+      <input
+        id={`wizard-target-${k}`}
+        type="text"
+        inputMode={k === "port" ? "numeric" : undefined}
+        spellCheck={false}
+        placeholder={placeholder}
+        value={t[k]}
+        onChange={(e) => set(k, e.target.value)}
+        data-testid={`wizard-target-${k}`}
+      />
+    </div>
+  );
+  return (
+    <div className="wizard-indent">
+      <div className="field-grid">
+        {field("host", "Server", "db.example.com or /var/run/postgresql")}
+        {field("port", "Port")}
+        {field("user", "User")}
+        {field("database", "Database", "a new name creates it")}
+        <div className="field">
+          <label htmlFor="wizard-target-tls">Encrypted connection (TLS)</label>
+          <select
+            id="wizard-target-tls"
+            value={t.tls}
+            onChange={(e) => choose({ ...t, tls: e.target.value as TlsMode })}
+            data-testid="wizard-target-tls"
+          >
+            <option value="disable">Never (disable)</option>
+            <option value="prefer">When the server offers it (prefer)</option>
+            <option value="require">Always, certificate not checked (require)</option>
+            <option value="verify-full">Always, certificate checked (verify-full)</option>
+          </select>
+        </div>
+        <PasswordField value={t.password} onChange={(v) => set("password", v)} />
+      </div>
+      <button
+        type="button"
+        className="link small"
+        onClick={() => choose({ kind: "url", url: "", password: t.password })}
+        data-testid="wizard-target-use-url"
+      >
+        Paste a connection URL instead
+      </button>
+    </div>
+  );
+}
+
+function UrlField({ t, choose }: { t: Extract<Target, { kind: "url" }>; choose: Choose }) {
+  return (
+    <div className="wizard-indent">
+      <div className="field">
+        <label htmlFor="wizard-target-url-input">Connection URL</label>
+        <input
+          id="wizard-target-url-input"
+          type="text"
+          className="mono"
+          spellCheck={false}
+          placeholder="postgres://user@host:5432/database?sslmode=require"
+          value={t.url}
+          onChange={(e) => choose({ ...t, url: e.target.value })}
+          data-testid="wizard-target-url-input"
+        />
+      </div>
+      <PasswordField value={t.password} onChange={(v) => choose({ ...t, password: v })} />
+      <button
+        type="button"
+        className="link small"
+        onClick={() => choose({ ...NEW_SERVER_TARGET, password: t.password })}
+        data-testid="wizard-target-use-fields"
+      >
+        Enter the server and database instead
+      </button>
+    </div>
+  );
+}
+
+function PasswordField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor="wizard-target-password">Password</label>
+      <input
+        id="wizard-target-password"
+        type="password"
+        autoComplete="off"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid="wizard-target-password"
+      />
+      <p className="field-help">Used for this restore only; never shown again.</p>
+    </div>
+  );
+}
+
+/** A database that does not exist yet: created empty when the role may and the user ticks the box. */
+function MissingDatabase({ state, plan, choose }: { state: WizardState; plan: DatabasePlan; choose: Choose }) {
+  const t = state.target;
+  const create = typedTarget(t) && t !== null && "create" in t && t.create === true;
+  const creating = plan.creates_database;
+  return (
+    <div
+      className={`notice ${creating ? "notice-ok" : "notice-warn"}`}
+      role="status"
+      data-testid="wizard-target-status"
+      data-empty="true"
+      data-missing="true"
+    >
+      <p className="notice-title">
+        {creating
+          ? `The database ${plan.target_database} is created empty, then the backup is restored into it.`
+          : `The database ${plan.target_database} does not exist on this server yet.`}
+      </p>
+      <p className="small" title={plan.target} data-testid="wizard-target-name">
+        {databaseLabel(plan.target)}
+      </p>
+      {plan.may_create_database ? (
+        <label>
+          <input
+            type="checkbox"
+            checked={create}
+            onChange={(e) => {
+              if (t && (t.kind === "server" || t.kind === "url")) choose({ ...t, create: e.target.checked });
+            }}
+            data-testid="wizard-target-create"
+          />
+          <span>
+            Create it as a new empty database
+            <span className="field-help">
+              Owned by {plan.connecting_role}. If the restore fails, the new database is removed again.
+            </span>
+          </span>
+        </label>
+      ) : (
+        <p className="small" data-testid="wizard-target-cannot-create">
+          The role {plan.connecting_role} may not create databases on this server. Create the database first (as a role
+          that may), or choose another one.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function TargetStatus({ state, onRetry, choose }: { state: WizardState; onRetry: () => void; choose: Choose }) {
   const p = state.plan;
   if (p.status === "idle") return null;
   if (p.status === "loading")
@@ -136,6 +262,7 @@ function TargetStatus({ state, onRetry }: { state: WizardState; onRetry: () => v
   if (p.status === "error") return <ErrorNotice error={p.error} testId="wizard-plan-error" onRetry={onRetry} />;
   const plan = p.plan.database;
   if (!plan) return null;
+  if (plan.database_missing) return <MissingDatabase state={state} plan={plan} choose={choose} />;
   return (
     <div
       className={`notice ${plan.target_empty ? "notice-ok" : "notice-warn"}`}

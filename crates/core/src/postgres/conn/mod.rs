@@ -183,6 +183,27 @@ impl ConnSpec {
         o
     }
 
+    /// Open one connection (10 s timeout) with the driver's own error, for a caller that decides
+    /// by the server's error code (a missing database); a timeout is an I/O error.
+    pub async fn connect_raw(
+        &self,
+        password: Option<&str>,
+    ) -> std::result::Result<PgConnection, sqlx::Error> {
+        let opts = self.connect_options(password);
+        match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await
+        {
+            Ok(Ok(mut c)) => {
+                fix_search_path(&mut c).await?;
+                Ok(c)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("timed out connecting to {}", self.location()),
+            ))),
+        }
+    }
+
     /// Open one connection (10 s timeout), with errors mapped to Connection/Auth/NotFound.
     pub async fn connect(&self, password: Option<&str>) -> Result<PgConnection> {
         let opts = self.connect_options(password);

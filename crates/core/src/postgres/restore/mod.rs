@@ -18,6 +18,7 @@ mod dir;
 mod execute;
 mod extract_par;
 mod member;
+pub mod new_database;
 mod parallel;
 mod plain;
 mod plan;
@@ -269,6 +270,17 @@ pub struct DatabasePlan {
     pub platform_privileges: Vec<String>,
     /// What will not be restored, and why (chosen with `no_owner`).
     pub left_out: Vec<String>,
+    /// The target database does not exist yet: the plan was read from `template1`, which a new
+    /// database is a copy of (see `may_create_database`, `creates_database`).
+    #[serde(default)]
+    pub database_missing: bool,
+    /// Whether the connecting role may create databases on the target's server (read when the
+    /// database is missing).
+    #[serde(default)]
+    pub may_create_database: bool,
+    /// The restore creates the target database first, empty (asked for, and it is missing).
+    #[serde(default)]
+    pub creates_database: bool,
     pub replace: bool,
     pub safety_backup: bool,
     pub create_roles: bool,

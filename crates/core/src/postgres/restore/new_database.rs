@@ -1,0 +1,232 @@
+//! A restore into a database that does not exist yet: whether it exists, whether the connecting
+//! role may create it, and creating it (empty, from `template1`, owned by the connecting role) —
+//! or removing it again when the restore that created it fails.
+//!
+//! The plan of such a restore is read from `template1`: `CREATE DATABASE` copies it, so what the
+//! plan sees there is exactly what the new database will hold.
+
+use super::{quote_ident, DatabasePlan, RestoreTarget};
+use crate::error::{Error, ErrorKind, Result};
+use crate::postgres::conn::ConnSpec;
+use sqlx::Connection;
+
+/// The database `CREATE DATABASE` copies (its default): the plan of a new database is read there.
+pub const TEMPLATE: &str = "template1";
+
+/// Whether a target's database exists, as its server answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    Exists,
+    /// It does not: `may_create` says whether the connecting role may create databases there
+    /// (CREATEDB or a superuser).
+    Missing {
+        may_create: bool,
+    },
+}
+
+/// Ask the target's server whether its database exists. Connects to it; when the server says
+/// it does not exist (`3D000`), connects to `template1` as the same role to learn whether it may
+/// create it. Any other failure (refused password, unreachable server) is the connection's error.
+pub async fn presence(target: &RestoreTarget) -> Result<Presence> {
+    let pw = target.password.as_deref();
+    match target.spec.connect_raw(pw).await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Ok(Presence::Exists)
+        }
+        Err(e) if is_missing_database(&e) => {
+            let template = target.spec.with_database(TEMPLATE);
+            let mut conn = template.connect(pw).await.map_err(|e| {
+                missing_error(&target.spec).with_hint(format!(
+                    "Offsite reads what a new database would hold from {TEMPLATE}, and could not connect to it ({}); create the database first (createdb {}), or choose another",
+                    e.message(),
+                    target.spec.database
+                ))
+            })?;
+            let may_create: bool = sqlx::query_scalar(
+                "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| template.map_sqlx(e))?;
+            let _ = conn.close().await;
+            Ok(Presence::Missing { may_create })
+        }
+        Err(e) => Err(target.spec.map_sqlx(e)),
+    }
+}
+
+fn is_missing_database(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000"))
+}
+
+/// The target as the plan reads it when its database is missing: the same server and role,
+/// `template1`.
+pub fn template_of(target: &RestoreTarget) -> RestoreTarget {
+    RestoreTarget {
+        spec: target.spec.with_database(TEMPLATE),
+        password: target.password.clone(),
+    }
+}
+
+/// The database does not exist and the restore was not asked to create it.
+pub fn missing_error(spec: &ConnSpec) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "the database {} does not exist on {} yet",
+            spec.database,
+            spec.location()
+        ),
+    )
+    .with_hint("restore into it as a new empty database (--create-database; in the app, “Create it as a new empty database”), or choose another database")
+}
+
+/// What stops a restore into a missing database, as the plan's blocker (`None`: nothing).
+pub fn blocker(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<String> {
+    match presence {
+        Presence::Exists => None,
+        Presence::Missing { .. } if !create => Some(format!(
+            "the database {} does not exist on {} yet: restore into it as a new empty database (--create-database), or choose another database",
+            spec.database,
+            spec.location()
+        )),
+        Presence::Missing { may_create: false } => Some(not_allowed(spec)),
+        Presence::Missing { may_create: true } => None,
+    }
+}
+
+/// What refuses a restore into a missing database, as the error the job ends with (`None`:
+/// it goes ahead).
+pub fn refusal(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<Error> {
+    match (presence, create) {
+        (Presence::Exists, _) | (Presence::Missing { may_create: true }, true) => None,
+        (Presence::Missing { .. }, false) => Some(missing_error(spec)),
+        (Presence::Missing { may_create: false }, true) => Some(
+            Error::new(ErrorKind::Permission, not_allowed(spec))
+                .with_hint("give the role CREATEDB (ALTER ROLE … CREATEDB), create the database as a role that may, or choose another database"),
+        ),
+    }
+}
+
+/// The plan of a restore into a missing database (read from `template1`): named after the
+/// database asked for, marked missing, with what stops it.
+pub fn mark_plan(
+    plan: &mut DatabasePlan,
+    target: &RestoreTarget,
+    presence: &Presence,
+    create: bool,
+) {
+    let Presence::Missing { may_create } = *presence else {
+        return;
+    };
+    plan.target = target.spec.to_url();
+    plan.target_database = target.spec.database.clone();
+    plan.database_missing = true;
+    plan.may_create_database = may_create;
+    plan.creates_database = create && may_create;
+    if let Some(b) = blocker(&target.spec, presence, create) {
+        plan.blockers.insert(0, b);
+    }
+}
+
+fn not_allowed(spec: &ConnSpec) -> String {
+    format!(
+        "the role {} may not create databases on {}: create the database {} as a role that may (createdb), give this role CREATEDB, or choose another database",
+        spec.user,
+        spec.location(),
+        spec.database
+    )
+}
+
+/// Create the target's database, empty (a copy of `template1`), owned by the connecting role.
+/// Refuses when the role may not; a database of that name made meanwhile is "already exists".
+pub async fn create(target: &RestoreTarget) -> Result<()> {
+    let template = target.spec.with_database(TEMPLATE);
+    let mut conn = template.connect(target.password.as_deref()).await?;
+    let may_create: bool = sqlx::query_scalar(
+        "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(|e| template.map_sqlx(e))?;
+    if !may_create {
+        let _ = conn.close().await;
+        return Err(Error::new(ErrorKind::Permission, not_allowed(&target.spec)));
+    }
+    // From another database than the template: a session on template1 (this one) would make
+    // CREATE DATABASE refuse ("source database is being accessed by other users").
+    let _ = conn.close().await;
+    let mut conn = match target
+        .spec
+        .with_database("postgres")
+        .connect(target.password.as_deref())
+        .await
+    {
+        Ok(c) => c,
+        Err(_) => template.connect(target.password.as_deref()).await?,
+    };
+    let created = sqlx::query(&format!(
+        "CREATE DATABASE {}",
+        quote_ident(&target.spec.database)
+    ))
+    .execute(&mut conn)
+    .await;
+    let _ = conn.close().await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "the database {} was created on {} by someone else meanwhile",
+                target.spec.database,
+                target.spec.location()
+            ),
+        )
+        .with_hint("check the target again: the plan is read anew")),
+        Err(e) => Err(target.spec.map_sqlx(e)),
+    }
+}
+
+/// Remove a database this restore created, after the restore failed: nothing of a failed
+/// restore stays behind. Returns what to tell the user when it could not be removed.
+pub async fn remove_created(target: &RestoreTarget) -> Option<String> {
+    let pw = target.password.as_deref();
+    let admin = match target.spec.with_database("postgres").connect(pw).await {
+        Ok(c) => Ok(c),
+        Err(_) => target.spec.with_database(TEMPLATE).connect(pw).await,
+    };
+    let removed = match admin {
+        Ok(mut conn) => {
+            // WITH (FORCE) (PostgreSQL 13+): a worker of the failed restore still closing.
+            let version: i32 =
+                sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap_or(0);
+            let force = if version >= 130000 {
+                " WITH (FORCE)"
+            } else {
+                ""
+            };
+            let r = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {}{force}",
+                quote_ident(&target.spec.database)
+            ))
+            .execute(&mut conn)
+            .await
+            .map(|_| ());
+            let _ = conn.close().await;
+            r.map_err(|e| target.spec.map_sqlx(e).message().to_string())
+        }
+        Err(e) => Err(e.message().to_string()),
+    };
+    removed.err().map(|why| {
+        format!(
+            "the new database {} on {} could not be removed again ({why}): drop it (dropdb {}) before trying again",
+            target.spec.database,
+            target.spec.location(),
+            target.spec.database
+        )
+    })
+}
