@@ -128,6 +128,57 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
     assert_eq!(r["report"]["ok"], Value::Bool(true));
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "1234");
 
+    // Into a database that does not exist yet: said so, with the flag that creates it (exit 2,
+    // nothing created); with --create-database, created empty and restored into.
+    let new_db = pg.unique_db("clinew");
+    pg.psql("postgres", &format!("DROP DATABASE {new_db}"));
+    let plan = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&new_db),
+            "--dry-run",
+        ],
+        0,
+    );
+    assert_eq!(plan["database"]["database_missing"], Value::Bool(true));
+    assert_eq!(plan["database"]["may_create_database"], Value::Bool(true));
+    let e = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&new_db),
+        ],
+        2,
+    );
+    assert_eq!(e["error"]["code"], "not_found");
+    assert!(s(&e["error"]["hint"]).contains("--create-database"), "{e}");
+    let exists = |db: &str| {
+        pg.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"),
+        )
+    };
+    assert_eq!(exists(&new_db), "0");
+    let r = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&new_db),
+            "--create-database",
+        ],
+        0,
+    );
+    assert_eq!(r["report"]["ok"], Value::Bool(true));
+    assert_eq!(
+        r["report"]["database"]["plan"]["creates_database"],
+        Value::Bool(true)
+    );
+    assert_eq!(pg.psql(&new_db, "SELECT count(*) FROM notes"), "1234");
+
     // Into the now non-empty database: refused without consent (exit 5), nothing changes.
     pg.psql(&dst, "INSERT INTO notes (body) VALUES ('new')");
     let e = cli.json(

@@ -1,7 +1,7 @@
 // e2e: needs postgres
 // The restore wizard end to end: a project with data is backed up, then restored through every
-// step of the wizard (choose the backup, check it, choose a new empty database by URL, review the
-// plan, run, report) into a new database; the report's per-table row counts and psql both show
+// step of the wizard (choose the backup, check it, name a database that does not exist yet by its
+// server, port, user and name and have it created empty, review the plan, run, report); the report's per-table row counts and psql both show
 // that the data arrived. Then the changed original is replaced (typed consent, safety backup first).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -22,7 +22,6 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     psql("postgres", `DROP DATABASE IF EXISTS ${SOURCE_DB}`);
     psql("postgres", `DROP DATABASE IF EXISTS ${TARGET_DB}`);
     psql("postgres", `CREATE DATABASE ${SOURCE_DB}`);
-    psql("postgres", `CREATE DATABASE ${TARGET_DB}`);
     psql(
       SOURCE_DB,
       `CREATE TABLE customers AS SELECT g AS id, 'customer ' || g AS name FROM generate_series(1, ${CUSTOMERS}) g;
@@ -115,10 +114,15 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await $("wizard-next").click();
   });
 
-  it("step 3: chooses a new, empty database by URL", async () => {
+  it("step 3: names a database that does not exist yet by its server, and has it created empty", async () => {
     await $("wizard-target").waitForDisplayed();
-    await $("wizard-target-url").click();
-    await $("wizard-target-url-input").setValue(`postgres://${pg.user}@${pg.host}:${pg.port}/${TARGET_DB}?sslmode=disable`);
+    await $("wizard-target-server").click();
+    await $("wizard-target-host").setValue(pg.host);
+    await $("wizard-target-port").clearValue();
+    await $("wizard-target-port").setValue(String(pg.port));
+    await $("wizard-target-user").setValue(pg.user);
+    await $("wizard-target-database").setValue(TARGET_DB);
+    await $("wizard-target-tls").selectByAttribute("value", "disable");
     await $("wizard-target-password").setValue(pg.password);
     assert.equal(await $("wizard-next").isEnabled(), false, "Next waits for the target to be looked at");
     await $("wizard-target-check").click();
@@ -126,7 +130,15 @@ describe("restore wizard: back up, restore into a new empty database, then over 
       (await $("wizard-target-status").isExisting()) || (await $("wizard-plan-error").isExisting()),
     );
     if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
-    assert.equal(await $("wizard-target-status").getAttribute("data-empty"), "true");
+    assert.equal(await $("wizard-target-status").getAttribute("data-missing"), "true");
+    assert.match(await $("wizard-target-status").getText(), new RegExp(`The database ${TARGET_DB} does not exist on this server yet`));
+    assert.equal(await $("wizard-target-create").isSelected(), false);
+    await app.screenshot("03-target-missing");
+    await $("wizard-target-create").click();
+    await until(app.browser, "the plan with the database created", async () =>
+      /is created empty/.test(await $("wizard-target-status").getText()),
+    );
+    assert.equal(psql("postgres", `SELECT count(*) FROM pg_database WHERE datname = '${TARGET_DB}'`), "0", "checking creates nothing");
     await app.screenshot("03-target");
     await $("wizard-next").click();
   });
@@ -144,7 +156,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     });
     assert.match(await $("wizard-plan-versions").getText(), /pg_restore \(PostgreSQL\) \d+/);
     assert.equal(await $("wizard-consent").isExisting(), false, "an empty target needs no typed consent");
-    assert.equal(psql(TARGET_DB, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
+    assert.equal(psql("postgres", `SELECT count(*) FROM pg_database WHERE datname = '${TARGET_DB}'`), "0", "nothing made before Restore");
     await app.screenshot("04-review");
     assert.equal(await $("wizard-restore").isEnabled(), true);
     await $("wizard-restore").click();

@@ -133,7 +133,8 @@ async function toTarget(calls: Call[]) {
 }
 
 async function chooseUrl(calls: Call[]) {
-  fireEvent.click($("wizard-target-url"));
+  fireEvent.click($("wizard-target-server"));
+  fireEvent.click($("wizard-target-use-url"));
   fireEvent.change($("wizard-target-url-input"), { target: { value: "postgres://postgres@localhost:5432/shop_copy" } });
   fireEvent.change($("wizard-target-password"), { target: { value: "pw" } });
   expect($("wizard-next")).toBeDisabled(); // not before the target was looked at
@@ -203,6 +204,7 @@ describe("RestoreWizard", () => {
         replace: true,
         no_safety_backup: false,
         create_roles: false,
+        create_database: false,
         no_owner: false,
         selection: { schemas: [], tables: [], what: "both", into_schema: null },
         allow_arbitrary_sql: true,
@@ -919,5 +921,101 @@ describe("RestoreWizard: database and storage in one restore", () => {
     expect(await screen.findByTestId("wizard-report-config-summary")).toHaveTextContent("Wrote 1 setting back to shop.");
     expect(screen.getByTestId("wizard-report-functions")).toHaveTextContent("Edge Functions deployed again: hello-world (updated, version 4)");
     expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
+  });
+});
+
+describe("a database on a server as the target (issue 64, item 2)", () => {
+  /** The server's parts typed in, then "Check the target". */
+  async function chooseServer(calls: Call[], database = "shop_new") {
+    fireEvent.click($("wizard-target-server"));
+    fireEvent.change($("wizard-target-host"), { target: { value: "db.example.com" } });
+    fireEvent.change($("wizard-target-user"), { target: { value: "admin" } });
+    fireEvent.change($("wizard-target-database"), { target: { value: database } });
+    fireEvent.change($("wizard-target-password"), { target: { value: "pw" } });
+    expect(called(calls, "plan_restore")).toHaveLength(0); // typing asks nothing
+    fireEvent.click($("wizard-target-check"));
+    await waitFor(() => expect(called(calls, "plan_restore").length).toBeGreaterThan(0));
+  }
+
+  it("sends the server's parts, and plans only when asked", async () => {
+    const { calls } = setup();
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-server"));
+    expect($("wizard-target-port")).toHaveValue("5432");
+    expect($("wizard-target-check")).toBeDisabled(); // no server, user or database yet
+    await chooseServer(calls, "shop_copy");
+    const last = called(calls, "plan_restore").at(-1)!;
+    expect(last.args.target).toEqual({
+      connection: {
+        connection: { fields: { host: "db.example.com", port: 5432, user: "admin", database: "shop_copy" } },
+        tls: "prefer",
+        password: "pw",
+      },
+    });
+    expect((last.args.choices as { create_database: boolean }).create_database).toBe(false);
+    expect(await screen.findByTestId("wizard-target-status")).toHaveAttribute("data-empty", "true");
+    // A changed field asks again only when checked again.
+    const asked = called(calls, "plan_restore").length;
+    fireEvent.change($("wizard-target-port"), { target: { value: "6543" } });
+    expect(screen.queryByTestId("wizard-target-status")).not.toBeInTheDocument();
+    expect(called(calls, "plan_restore")).toHaveLength(asked);
+    expect($("wizard-next")).toBeDisabled();
+  });
+
+  it("offers to create a missing database, and plans again with it ticked", async () => {
+    const { calls } = setup({
+      plans: (args) => {
+        const create = (args.choices as { create_database: boolean }).create_database;
+        return plan({
+          target_database: "shop_new",
+          target: "postgres://admin@db.example.com:5432/shop_new",
+          database_missing: true,
+          may_create_database: true,
+          creates_database: create,
+          connecting_role: "admin",
+          blockers: create ? [] : ["the database shop_new does not exist on db.example.com:5432 yet"],
+        });
+      },
+    });
+    await toTarget(calls);
+    await chooseServer(calls);
+    const status = await screen.findByTestId("wizard-target-status");
+    expect(status).toHaveAttribute("data-missing", "true");
+    expect(status).toHaveTextContent("The database shop_new does not exist on this server yet.");
+    const box = $("wizard-target-create");
+    expect(box).not.toBeChecked();
+    const asked = called(calls, "plan_restore").length;
+    fireEvent.click(box);
+    await waitFor(() => expect(called(calls, "plan_restore").length).toBe(asked + 1));
+    expect((called(calls, "plan_restore").at(-1)!.args.choices as { create_database: boolean }).create_database).toBe(true);
+    await waitFor(() =>
+      expect($("wizard-target-status")).toHaveTextContent("The database shop_new is created empty, then the backup is restored into it."),
+    );
+    expect($("wizard-target-status")).toHaveTextContent("Owned by admin. If the restore fails, the new database is removed again.");
+    expect($("wizard-target-create")).toBeChecked();
+    fireEvent.click($("wizard-next"));
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    expect((called(calls, "start_restore")[0]!.args.choices as { create_database: boolean }).create_database).toBe(true);
+  });
+
+  it("says why a missing database cannot be created, with no box to tick", async () => {
+    const { calls } = setup({
+      plans: () =>
+        plan({
+          target_database: "shop_new",
+          database_missing: true,
+          may_create_database: false,
+          connecting_role: "reader",
+          blockers: ["the role reader may not create databases on db.example.com:5432"],
+        }),
+    });
+    await toTarget(calls);
+    await chooseServer(calls);
+    await screen.findByTestId("wizard-target-status");
+    expect(screen.queryByTestId("wizard-target-create")).not.toBeInTheDocument();
+    expect($("wizard-target-cannot-create")).toHaveTextContent(
+      "The role reader may not create databases on this server. Create the database first (as a role that may), or choose another one.",
+    );
   });
 });

@@ -7,10 +7,12 @@ import {
   canBack,
   canNext,
   canRestore,
+  createsDatabase,
   EVERYTHING,
   failureAdvice,
   initialState,
   needsMirrorConsent,
+  NEW_SERVER_TARGET,
   planChoices,
   reducer,
   restoreDisabledReasons,
@@ -94,7 +96,41 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/db", password: "" } });
     expect(restoreTo(s)).toEqual({ connection: { connection: { url: "postgres://u@h/db" }, tls: null, password: null } });
     s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/db", password: "s3cret" } });
-    expect(restoreTo(s)).toMatchObject({ connection: { password: "s3cret" } });
+    expect(restoreTo(s)).toMatchObject({ connection: { password: "s3cret" } });    const server = { ...NEW_SERVER_TARGET, host: " db.example.com ", user: "admin", database: "shop_new" };
+    s = reducer(s, { type: "chooseTarget", target: server });
+    expect(restoreTo(s)).toEqual({
+      connection: {
+        connection: { fields: { host: "db.example.com", port: 5432, user: "admin", database: "shop_new" } },
+        tls: "prefer",
+        password: null,
+      },
+    });
+    expect(restoreTo(reducer(s, { type: "chooseTarget", target: { ...server, port: "" } }))).toMatchObject({
+      connection: { connection: { fields: { port: null } } },
+    });
+    for (const bad of [{ port: "0" }, { port: "70000" }, { port: "54x" }, { host: " " }, { user: "" }, { database: "" }])
+      expect(restoreTo(reducer(s, { type: "chooseTarget", target: { ...server, ...bad } }))).toBeNull();
+  });
+
+  it("plans a typed target when checked, and again at once when only its create box changes", () => {
+    let s: WizardState = { ...initialState("shop"), step: "target" };
+    const server = { ...NEW_SERVER_TARGET, host: "h", user: "u", database: "d" };
+    s = reducer(s, { type: "chooseTarget", target: server });
+    expect(s.targetChecked).toBe(false);
+    s = reducer(s, { type: "checkTarget" });
+    expect(s.targetChecked).toBe(true);
+    expect(planChoices(s).create_database).toBe(false);
+    s = run(s, { type: "planStarted" }, { type: "planLoaded", seq: s.planSeq + 1, plan: onePlan(plan()) });
+    s = reducer(s, { type: "chooseTarget", target: { ...server, create: true } });
+    expect(s.targetChecked).toBe(true); // still checked: the plan is asked for again at once
+    expect(s.plan.status).toBe("idle");
+    expect(createsDatabase(s)).toBe(true);
+    expect(planChoices(s).create_database).toBe(true);
+    expect(runChoices(s).create_database).toBe(true);
+    s = reducer(s, { type: "chooseTarget", target: { ...server, create: true, database: "other" } });
+    expect(s.targetChecked).toBe(false); // another database: checked again only when asked
+    s = reducer(s, { type: "chooseTarget", target: { kind: "this" } });
+    expect(createsDatabase(s)).toBe(false);
   });
 
   it("ignores the answer to an older plan request", () => {
@@ -125,7 +161,7 @@ describe("restore wizard steps", () => {
     const s = atReview(plan());
     expect(s.step).toBe("review");
     expect(canRestore(s)).toBe(true);
-    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: false });
+    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false, create_database: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: false });
     expect(canNext(s)).toBe(false); // review moves on with "Restore" only
     const running = reducer(s, { type: "confirm", now: 1000 });
     expect(running.step).toBe("run");
@@ -143,13 +179,13 @@ describe("restore wizard steps", () => {
     expect(canRestore(s)).toBe(false);
     s = reducer(s, { type: "typeConsent", text: "shop_copy" });
     expect(canRestore(s)).toBe(true);
-    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: false });
+    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false, create_database: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: false });
     s = reducer(s, { type: "setSafetyBackup", on: false });
     expect(runChoices(s).no_safety_backup).toBe(true);
     expect(s.plan.status).toBe("idle"); // made again with the new choice
     expect(s.consent).toBe("shop_copy"); // same target: the consent stays
     expect(canRestore(s)).toBe(false);
-    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: true });
+    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false, create_database: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: true });
   });
 
   it("keeps Restore disabled while there are blockers, even with consent", () => {

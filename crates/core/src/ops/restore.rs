@@ -410,7 +410,13 @@ async fn execute(
             }),
             (other, _) => other,
         };
-        let d = restored.map_err(|e| stopped(e, Component::Database, &report, r))?;
+        let mut d = restored.map_err(|e| stopped(e, Component::Database, &report, r))?;
+        if created {
+            // The report's plan was read from the database once created: it says it was.
+            d.plan.database_missing = true;
+            d.plan.may_create_database = true;
+            d.plan.creates_database = true;
+        }
         report.ok &= d.ok;
         report.database = Some(d);
     }

@@ -293,7 +293,11 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
           data-empty={String(plan.target_empty)}
           className={plan.target_empty ? undefined : "destroys"}
         >
-          {plan.selection
+          {plan.database_missing
+            ? plan.creates_database
+              ? "does not exist yet: created empty first"
+              : "does not exist yet"
+            : plan.selection
             ? plan.target_empty
               ? "has none of the chosen objects"
               : `already has ${plan.existing.length} of the chosen objects: ${plan.existing.slice(0, 5).join(", ")}`
