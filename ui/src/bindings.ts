@@ -1312,6 +1312,12 @@ export type DatabaseOptions = {
 	 *  `arbitrary_sql`); a separate consent from replacing.
 	 */
 	allow_arbitrary_sql?: boolean,
+	/**
+	 *  When the target database does not exist yet, create it first, empty (as the connecting
+	 *  role, which needs CREATEDB); removed again if the restore fails. An existing database is
+	 *  restored into as it is.
+	 */
+	create_database?: boolean,
 };
 
 export type DatabasePlan = {
@@ -1402,6 +1408,18 @@ export type DatabasePlan = {
 	platform_privileges?: string[],
 	/**  What will not be restored, and why (chosen with `no_owner`). */
 	left_out: string[],
+	/**
+	 *  The target database does not exist yet: the plan was read from `template1`, which a new
+	 *  database is a copy of (see `may_create_database`, `creates_database`).
+	 */
+	database_missing?: boolean,
+	/**
+	 *  Whether the connecting role may create databases on the target's server (read when the
+	 *  database is missing).
+	 */
+	may_create_database?: boolean,
+	/**  The restore creates the target database first, empty (asked for, and it is missing). */
+	creates_database?: boolean,
 	replace: boolean,
 	safety_backup: boolean,
 	create_roles: boolean,

@@ -140,10 +140,27 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
             &pg.url_with_password(&new_db),
             "--dry-run",
         ],
-        0,
+        2,
     );
     assert_eq!(plan["database"]["database_missing"], Value::Bool(true));
     assert_eq!(plan["database"]["may_create_database"], Value::Bool(true));
+    assert!(
+        s(&plan["database"]["blockers"][0]).contains("--create-database"),
+        "{plan}"
+    );
+    let plan = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&new_db),
+            "--create-database",
+            "--dry-run",
+        ],
+        0,
+    );
+    assert_eq!(plan["database"]["creates_database"], Value::Bool(true));
+    assert_eq!(plan["database"]["blockers"], serde_json::json!([]));
     let e = cli.json(
         &[
             "restore",

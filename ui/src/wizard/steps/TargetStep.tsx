@@ -23,7 +23,7 @@ export function TargetStep({
         <p className="muted">
           The database is not restored; where the storage and configuration go was chosen in the previous step.
         </p>
-        <TargetStatus state={state} onRetry={onCheck} />
+        <TargetStatus state={state} onRetry={onCheck} choose={choose} />
       </div>
     );
   return (
