@@ -136,7 +136,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await app.screenshot("03-target-missing");
     await $("wizard-target-create").click();
     await until(app.browser, "the plan with the database created", async () =>
-      /is created empty/.test(await $("wizard-target-status").getText()),
+      /creates the database/.test(await $("wizard-target-status").getText()),
     );
     assert.equal(psql("postgres", `SELECT count(*) FROM pg_database WHERE datname = '${TARGET_DB}'`), "0", "checking creates nothing");
     await app.screenshot("03-target");

@@ -989,7 +989,7 @@ describe("a database on a server as the target (issue 64, item 2)", () => {
     await waitFor(() => expect(called(calls, "plan_restore").length).toBe(asked + 1));
     expect((called(calls, "plan_restore").at(-1)!.args.choices as { create_database: boolean }).create_database).toBe(true);
     await waitFor(() =>
-      expect($("wizard-target-status")).toHaveTextContent("The database shop_new is created empty, then the backup is restored into it."),
+      expect($("wizard-target-status")).toHaveTextContent("Offsite creates the database shop_new, empty, then restores the backup into it."),
     );
     expect($("wizard-target-status")).toHaveTextContent("Owned by admin. If the restore fails, the new database is removed again.");
     expect($("wizard-target-create")).toBeChecked();

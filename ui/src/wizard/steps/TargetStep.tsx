@@ -217,29 +217,29 @@ function MissingDatabase({ state, plan, choose }: { state: WizardState; plan: Da
     >
       <p className="notice-title">
         {creating
-          ? `The database ${plan.target_database} is created empty, then the backup is restored into it.`
+          ? `Offsite creates the database ${plan.target_database}, empty, then restores the backup into it.`
           : `The database ${plan.target_database} does not exist on this server yet.`}
       </p>
       <p className="small" title={plan.target} data-testid="wizard-target-name">
         {databaseLabel(plan.target)}
       </p>
       {plan.may_create_database ? (
-        <label>
-          <input
-            type="checkbox"
-            checked={create}
-            onChange={(e) => {
-              if (t && (t.kind === "server" || t.kind === "url")) choose({ ...t, create: e.target.checked });
-            }}
-            data-testid="wizard-target-create"
-          />
-          <span>
+        <>
+          <label>
+            <input
+              type="checkbox"
+              checked={create}
+              onChange={(e) => {
+                if (t && (t.kind === "server" || t.kind === "url")) choose({ ...t, create: e.target.checked });
+              }}
+              data-testid="wizard-target-create"
+            />{" "}
             Create it as a new empty database
-            <span className="field-help">
-              Owned by {plan.connecting_role}. If the restore fails, the new database is removed again.
-            </span>
-          </span>
-        </label>
+          </label>
+          <p className="small muted">
+            Owned by {plan.connecting_role}. If the restore fails, the new database is removed again.
+          </p>
+        </>
       ) : (
         <p className="small" data-testid="wizard-target-cannot-create">
           The role {plan.connecting_role} may not create databases on this server. Create the database first (as a role
