@@ -355,6 +355,12 @@ pub async fn restore(
         warn_password_in_url("--to", to);
     }
     if let Some(at) = args.at.clone() {
+        if args.create_database {
+            return Err(Error::invalid(
+                "--create-database does not apply with --at: a restore to a moment goes into a database that exists",
+            )
+            .with_hint("create the database first (createdb NAME, as a role that may), then restore with --at; or restore a backup with --create-database"));
+        }
         // Which time was read, and from which form (RFC 3339, or PostgreSQL's `select now()`).
         eprintln!("--at {}", offsite_core::pitr::time_read_as(&at)?);
         if args.components.is_some() {

@@ -270,6 +270,25 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         2,
     );
     assert!(s(&e["error"]["hint"]).contains("--table"));
+    // A restore to a moment goes into an existing database: --create-database is refused there,
+    // saying how to make it, before anything is read.
+    let e = cli.json(
+        &[
+            "restore",
+            "shop",
+            "--at",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            &pg.url_with_password(&new_db),
+            "--create-database",
+        ],
+        2,
+    );
+    assert!(
+        s(&e["error"]["message"]).contains("--create-database"),
+        "{e}"
+    );
+    assert!(s(&e["error"]["hint"]).contains("createdb"), "{e}");
     let e = cli.json(
         &[
             "restore",

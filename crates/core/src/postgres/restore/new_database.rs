@@ -79,7 +79,7 @@ pub fn missing_error(spec: &ConnSpec) -> Error {
             spec.location()
         ),
     )
-    .with_hint("restore into it as a new empty database (--create-database; in the app, “Create it as a new empty database”), or choose another database")
+    .with_hint(format!("create it (createdb {}), or let the restore of a backup create it empty: --create-database (in the app, “Create it as a new empty database”); or choose another database", spec.database))
 }
 
 /// What stops a restore into a missing database, as the plan's blocker (`None`: nothing).
