@@ -19,6 +19,7 @@ import { plural } from "../words";
 import { Dialog } from "../components/Dialog";
 import { PanelFooter } from "../components/PanelFooter";
 import { parseBuckets } from "../project/backupTypes";
+import { TlsOptions } from "../components/TlsOptions";
 
 /** The optional storage and Supabase parts of a new project (secrets go to the keychain). */
 export type ComponentValues = {
@@ -461,11 +462,7 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
               onChange={(e) => set("tls", e.target.value as TlsMode)}
               data-testid="field-tls"
             >
-              {/* Plain words first (issue 44: "disable: never use TLS"); libpq's sslmode after. */}
-              <option value="disable">Never (disable)</option>
-              <option value="prefer">When the server offers it (prefer)</option>
-              <option value="require">Always, certificate not checked (require)</option>
-              <option value="verify-full">Always, certificate checked (verify-full)</option>
+              <TlsOptions />
             </select>
           </div>
           <div className="field">

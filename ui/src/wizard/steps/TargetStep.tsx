@@ -6,6 +6,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { NEW_SERVER_TARGET, restoreTo, typedTarget, type ServerTarget, type Target, type WizardState } from "../steps";
 import type { StepProps } from "./types";
 import { databaseLabel } from "../../components/names";
+import { TlsOptions } from "../../components/TlsOptions";
 
 export function TargetStep({
   state,
@@ -136,10 +137,7 @@ function ServerFields({ t, choose }: { t: ServerTarget; choose: Choose }) {
             onChange={(e) => choose({ ...t, tls: e.target.value as TlsMode })}
             data-testid="wizard-target-tls"
           >
-            <option value="disable">Never (disable)</option>
-            <option value="prefer">When the server offers it (prefer)</option>
-            <option value="require">Always, certificate not checked (require)</option>
-            <option value="verify-full">Always, certificate checked (verify-full)</option>
+            <TlsOptions />
           </select>
         </div>
         <PasswordField value={t.password} onChange={(v) => set("password", v)} />
