@@ -677,23 +677,60 @@ pub(crate) fn trim_start(line: &[u8]) -> &[u8] {
 
 /// The statement's words, upper-cased, leading comments and whitespace skipped (up to `n`).
 pub fn leading_words(stmt: &[u8], n: usize) -> Vec<String> {
-    let text = String::from_utf8_lossy(stmt);
-    let mut s: &str = &text;
-    loop {
-        s = s.trim_start();
-        if let Some(r) = s.strip_prefix("--") {
-            s = r.split_once('\n').map(|(_, r)| r).unwrap_or("");
-        } else if let Some(r) = s.strip_prefix("/*") {
-            s = r.split_once("*/").map(|(_, r)| r).unwrap_or("");
-        } else {
+    // As the server's scanner reads them: a word is a run of identifier characters (so `end--`
+    // is END then a comment, `commit/**/work` two words), comments (nested `/* */`, `--` to the
+    // end of the line) and whitespace between words are skipped, anything else ends the words.
+    let mut words = Vec::new();
+    let mut i = 0;
+    while words.len() < n {
+        i = skip_space_and_comments(stmt, i);
+        let start = i;
+        while i < stmt.len() && is_word_byte(stmt[i]) {
+            i += 1;
+        }
+        if i == start {
             break;
         }
+        words.push(String::from_utf8_lossy(&stmt[start..i]).to_ascii_uppercase());
     }
-    s.split(|c: char| c.is_whitespace() || c == ';' || c == '(')
-        .filter(|w| !w.is_empty())
-        .take(n)
-        .map(|w| w.to_ascii_uppercase())
-        .collect()
+    words
+}
+
+/// A byte of an unquoted identifier or keyword (letters, digits, `_`, `$`, any non-ASCII byte).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// Past whitespace and comments from `i` (an unterminated comment runs to the end).
+fn skip_space_and_comments(s: &[u8], mut i: usize) -> usize {
+    loop {
+        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            i += 1;
+        }
+        if s[i..].starts_with(b"--") {
+            while i < s.len() && s[i] != b'\n' {
+                i += 1;
+            }
+        } else if s[i..].starts_with(b"/*") {
+            let mut depth = 0usize;
+            while i < s.len() {
+                if s[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if s[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            return i;
+        }
+    }
 }
 
 /// One statement as [`report`] sees it.

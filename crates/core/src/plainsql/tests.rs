@@ -311,6 +311,27 @@ fn transaction_control() {
     );
     assert_eq!(tx_control(b"SELECT 1;"), None);
     assert_eq!(tx_control(b"BEGINNING;"), None);
+    // A word ends where the server's scanner ends it, comments anywhere between words (the
+    // psql-as-oracle fuzz test found `end--`: psql sends END, which the old split missed).
+    assert_eq!(tx_control(b"end--"), Some(TxControl::Commit));
+    assert_eq!(tx_control(b"END/* c */"), Some(TxControl::Commit));
+    assert_eq!(tx_control(b"commit/**/work;"), Some(TxControl::Commit));
+    assert_eq!(tx_control(b"commit -- x\n work;"), Some(TxControl::Commit));
+    assert_eq!(tx_control(b"rollback--x"), Some(TxControl::Other));
+    assert_eq!(
+        tx_control(b"/* a /* nested */ comment */ begin;"),
+        Some(TxControl::Begin)
+    );
+    assert_eq!(tx_control(b"*/ end;"), None, "not a word first");
+    assert_eq!(tx_control(b"end_of_month();"), None);
+    assert_eq!(
+        leading_words(b"create/**/role\tx", 3),
+        ["CREATE", "ROLE", "X"]
+    );
+    assert_eq!(
+        leading_words(b"set search_path = ''", 5),
+        ["SET", "SEARCH_PATH"]
+    );
 }
 
 #[test]

@@ -452,3 +452,27 @@ fn fuzz_plainsql_lexer_matches_psql() {
         })
         .unwrap();
 }
+
+/// Cases the fuzz test above found, kept as they were found (psql as the oracle).
+#[test]
+fn the_lexer_agrees_with_psql_on_the_cases_the_fuzz_test_found() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("lexer_found");
+    // A stray comment end before a Unicode-escaped identifier, then `end--`: psql sends END (a
+    // transaction's end) at the end of the input; Offsite's word split read "END--" (CI run of
+    // 2026-11-29).
+    const FOUND: &[&[u8]] = &[b"*/u&\"u&\";end--"];
+    for &case in FOUND {
+        let psql = psql_events(pg, &db, case);
+        let (ours, limit) = offsite_events(case);
+        let shown = String::from_utf8_lossy(case);
+        match limit {
+            None => assert_eq!(psql, ours, "{shown:?}"),
+            Some(l) => assert_eq!(
+                psql.into_iter().filter(|(n, _)| *n < l).collect::<Vec<_>>(),
+                ours.into_iter().filter(|(n, _)| *n < l).collect::<Vec<_>>(),
+                "{shown:?} (Offsite stops at line {l})"
+            ),
+        }
+    }
+}
