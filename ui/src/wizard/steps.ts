@@ -57,7 +57,10 @@ export type Target =
   | { kind: "this" }
   | { kind: "project"; name: string }
   | ServerTarget
-  | { kind: "url"; url: string; password: string; create?: boolean };
+  | UrlTarget;
+
+/** A database by a pasted connection URL (`create` as for [`ServerTarget`]). */
+export type UrlTarget = { kind: "url"; url: string; password: string; create?: boolean };
 
 /** An empty server target: the usual port, TLS when the server offers it. */
 export const NEW_SERVER_TARGET: ServerTarget = {
@@ -71,14 +74,13 @@ export const NEW_SERVER_TARGET: ServerTarget = {
 };
 
 /** A target typed in (a server's parts, a URL): planned only when the user asks for the check. */
-export function typedTarget(t: Target | null): boolean {
+export function typedTarget(t: Target | null): t is ServerTarget | UrlTarget {
   return t?.kind === "server" || t?.kind === "url";
 }
 
 /** Whether the restore creates the target database when it is missing (the target's box). */
 export function createsDatabase(s: WizardState): boolean {
-  const t = s.target;
-  return (t?.kind === "server" || t?.kind === "url") && t.create === true;
+  return typedTarget(s.target) && s.target.create === true;
 }
 
 export type Verify =
@@ -491,7 +493,7 @@ function withSource(s: WizardState, source: Source | null): WizardState {
 }
 
 function withoutCreate(t: Target | null): Target | null {
-  if (t?.kind === "server" || t?.kind === "url") return { ...t, create: false };
+  if (typedTarget(t)) return { ...t, create: false };
   return t;
 }
 

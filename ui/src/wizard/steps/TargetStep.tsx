@@ -3,7 +3,16 @@
 // there now.
 import type { DatabasePlan, ProjectSummary, TlsMode } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { NEW_SERVER_TARGET, restoreTo, typedTarget, type ServerTarget, type Target, type WizardState } from "../steps";
+import {
+  createsDatabase,
+  NEW_SERVER_TARGET,
+  restoreTo,
+  typedTarget,
+  type ServerTarget,
+  type Target,
+  type UrlTarget,
+  type WizardState,
+} from "../steps";
 import type { StepProps } from "./types";
 import { databaseLabel } from "../../components/names";
 import { TlsOptions } from "../../components/TlsOptions";
@@ -154,7 +163,7 @@ function ServerFields({ t, choose }: { t: ServerTarget; choose: Choose }) {
   );
 }
 
-function UrlField({ t, choose }: { t: Extract<Target, { kind: "url" }>; choose: Choose }) {
+function UrlField({ t, choose }: { t: UrlTarget; choose: Choose }) {
   return (
     <div className="wizard-indent">
       <div className="field">
@@ -203,7 +212,7 @@ function PasswordField({ value, onChange }: { value: string; onChange: (v: strin
 /** A database that does not exist yet: created empty when the role may and the user ticks the box. */
 function MissingDatabase({ state, plan, choose }: { state: WizardState; plan: DatabasePlan; choose: Choose }) {
   const t = state.target;
-  const create = typedTarget(t) && t !== null && "create" in t && t.create === true;
+  const create = createsDatabase(state);
   const creating = plan.creates_database;
   return (
     <div
@@ -228,7 +237,7 @@ function MissingDatabase({ state, plan, choose }: { state: WizardState; plan: Da
               type="checkbox"
               checked={create}
               onChange={(e) => {
-                if (t && (t.kind === "server" || t.kind === "url")) choose({ ...t, create: e.target.checked });
+                if (typedTarget(t)) choose({ ...t, create: e.target.checked });
               }}
               data-testid="wizard-target-create"
             />{" "}
