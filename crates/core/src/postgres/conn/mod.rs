@@ -189,34 +189,35 @@ impl ConnSpec {
         &self,
         password: Option<&str>,
     ) -> std::result::Result<PgConnection, sqlx::Error> {
-        let opts = self.connect_options(password);
-        match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await
-        {
-            Ok(Ok(mut c)) => {
-                fix_search_path(&mut c).await?;
-                Ok(c)
-            }
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+        self.open(password).await.unwrap_or_else(|| {
+            Err(sqlx::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("timed out connecting to {}", self.location()),
-            ))),
-        }
+            )))
+        })
+    }
+
+    /// One connection with its search path fixed; `None`: no answer within 10 s.
+    async fn open(
+        &self,
+        password: Option<&str>,
+    ) -> Option<std::result::Result<PgConnection, sqlx::Error>> {
+        let opts = self.connect_options(password);
+        let opened =
+            tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts))
+                .await
+                .ok()?;
+        Some(match opened {
+            Ok(mut c) => fix_search_path(&mut c).await.map(|_| c),
+            Err(e) => Err(e),
+        })
     }
 
     /// Open one connection (10 s timeout), with errors mapped to Connection/Auth/NotFound.
     pub async fn connect(&self, password: Option<&str>) -> Result<PgConnection> {
-        let opts = self.connect_options(password);
-        match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await
-        {
-            Ok(Ok(mut c)) => {
-                fix_search_path(&mut c)
-                    .await
-                    .map_err(|e| self.map_sqlx(e))?;
-                Ok(c)
-            }
-            Ok(Err(e)) => Err(self.map_sqlx(e)),
-            Err(_) => Err(Error::new(
+        match self.open(password).await {
+            Some(opened) => opened.map_err(|e| self.map_sqlx(e)),
+            None => Err(Error::new(
                 ErrorKind::Connection,
                 format!("timed out connecting to {}", self.location()),
             )

@@ -43,16 +43,29 @@ pub async fn presence(target: &RestoreTarget) -> Result<Presence> {
                     target.spec.database
                 ))
             })?;
-            let may_create: bool = sqlx::query_scalar(
-                "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
-            )
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| template.map_sqlx(e))?;
+            let may_create = may_create_databases(&mut conn, &template).await?;
             let _ = conn.close().await;
             Ok(Presence::Missing { may_create })
         }
         Err(e) => Err(target.spec.map_sqlx(e)),
+    }
+}
+
+/// Whether the connected role may create databases (CREATEDB or a superuser).
+async fn may_create_databases(conn: &mut sqlx::PgConnection, spec: &ConnSpec) -> Result<bool> {
+    sqlx::query_scalar("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+        .fetch_one(conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))
+}
+
+/// A connection to the target's server outside the target's database and the template (which
+/// CREATE DATABASE copies and must not be in use): `postgres`, else `template1`.
+async fn admin_connection(target: &RestoreTarget) -> Result<sqlx::PgConnection> {
+    let pw = target.password.as_deref();
+    match target.spec.with_database("postgres").connect(pw).await {
+        Ok(c) => Ok(c),
+        Err(_) => target.spec.with_database(TEMPLATE).connect(pw).await,
     }
 }
 
@@ -82,20 +95,6 @@ pub fn missing_error(spec: &ConnSpec) -> Error {
     .with_hint(format!("create it (createdb {}), or let the restore of a backup create it empty: --create-database (in the app, “Create it as a new empty database”); or choose another database", spec.database))
 }
 
-/// What stops a restore into a missing database, as the plan's blocker (`None`: nothing).
-pub fn blocker(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<String> {
-    match presence {
-        Presence::Exists => None,
-        Presence::Missing { .. } if !create => Some(format!(
-            "the database {} does not exist on {} yet: restore into it as a new empty database (--create-database), or choose another database",
-            spec.database,
-            spec.location()
-        )),
-        Presence::Missing { may_create: false } => Some(not_allowed(spec)),
-        Presence::Missing { may_create: true } => None,
-    }
-}
-
 /// What refuses a restore into a missing database, as the error the job ends with (`None`:
 /// it goes ahead).
 pub fn refusal(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<Error> {
@@ -104,9 +103,17 @@ pub fn refusal(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<Err
         (Presence::Missing { .. }, false) => Some(missing_error(spec)),
         (Presence::Missing { may_create: false }, true) => Some(
             Error::new(ErrorKind::Permission, not_allowed(spec))
-                .with_hint("give the role CREATEDB (ALTER ROLE … CREATEDB), create the database as a role that may, or choose another database"),
+                .with_hint(format!("create the database {} as a role that may (createdb), give this role CREATEDB (ALTER ROLE … CREATEDB), or choose another database", spec.database)),
         ),
     }
+}
+
+/// [`refusal`] as the plan's blocker: its message and what to do (`None`: nothing stops it).
+fn blocker(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<String> {
+    refusal(spec, presence, create).map(|e| match e.hint() {
+        Some(h) => format!("{}: {h}", e.message()),
+        None => e.message().to_string(),
+    })
 }
 
 /// The plan of a restore into a missing database (read from `template1`): named after the
@@ -132,40 +139,17 @@ pub fn mark_plan(
 
 fn not_allowed(spec: &ConnSpec) -> String {
     format!(
-        "the role {} may not create databases on {}: create the database {} as a role that may (createdb), give this role CREATEDB, or choose another database",
+        "the role {} may not create databases on {}",
         spec.user,
-        spec.location(),
-        spec.database
+        spec.location()
     )
 }
 
-/// Create the target's database, empty (a copy of `template1`), owned by the connecting role.
-/// Refuses when the role may not; a database of that name made meanwhile is "already exists".
+/// Create the target's database, empty (a copy of `template1`), owned by the connecting role
+/// (the caller checked [`presence`] first; a role without the right is the server's
+/// `permission`). A database of that name made meanwhile is "already exists".
 pub async fn create(target: &RestoreTarget) -> Result<()> {
-    let template = target.spec.with_database(TEMPLATE);
-    let mut conn = template.connect(target.password.as_deref()).await?;
-    let may_create: bool = sqlx::query_scalar(
-        "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .map_err(|e| template.map_sqlx(e))?;
-    if !may_create {
-        let _ = conn.close().await;
-        return Err(Error::new(ErrorKind::Permission, not_allowed(&target.spec)));
-    }
-    // From another database than the template: a session on template1 (this one) would make
-    // CREATE DATABASE refuse ("source database is being accessed by other users").
-    let _ = conn.close().await;
-    let mut conn = match target
-        .spec
-        .with_database("postgres")
-        .connect(target.password.as_deref())
-        .await
-    {
-        Ok(c) => c,
-        Err(_) => template.connect(target.password.as_deref()).await?,
-    };
+    let mut conn = admin_connection(target).await?;
     let created = sqlx::query(&format!(
         "CREATE DATABASE {}",
         quote_ident(&target.spec.database)
@@ -191,12 +175,7 @@ pub async fn create(target: &RestoreTarget) -> Result<()> {
 /// Remove a database this restore created, after the restore failed: nothing of a failed
 /// restore stays behind. Returns what to tell the user when it could not be removed.
 pub async fn remove_created(target: &RestoreTarget) -> Option<String> {
-    let pw = target.password.as_deref();
-    let admin = match target.spec.with_database("postgres").connect(pw).await {
-        Ok(c) => Ok(c),
-        Err(_) => target.spec.with_database(TEMPLATE).connect(pw).await,
-    };
-    let removed = match admin {
+    let removed = match admin_connection(target).await {
         Ok(mut conn) => {
             // WITH (FORCE) (PostgreSQL 13+): a worker of the failed restore still closing.
             let version: i32 =
