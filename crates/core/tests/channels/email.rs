@@ -2,7 +2,7 @@
 
 use offsite_core::notify::email::{send, send_with_roots};
 use offsite_core::notify::{DeliveryError, DeliveryFailure, EmailSpec, Rendered, SmtpSecurity};
-use offsite_testkit::smtp::{free_port, SmtpMode, SmtpOptions, SmtpServer};
+use offsite_testkit::smtp::{ClosedPort, SmtpMode, SmtpOptions, SmtpServer};
 use std::time::Duration;
 
 const EVENT_ID: &str = "5b0e5c2a-8d7f-4c1e-9a55-0f3d2b6e7a91";
@@ -111,7 +111,8 @@ async fn wrong_password_is_auth_with_the_servers_message() {
 
 #[tokio::test]
 async fn server_down_is_connect() {
-    let spec = plain_spec("127.0.0.1", free_port(), None);
+    let closed = ClosedPort::new();
+    let spec = plain_spec("127.0.0.1", closed.port(), None);
     let err = send(&spec, None, &rendered(), EVENT_ID)
         .await
         .expect_err("nothing listens");

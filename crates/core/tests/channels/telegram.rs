@@ -3,7 +3,7 @@
 
 use offsite_core::notify::telegram::send;
 use offsite_core::notify::{DeliveryFailure, Rendered, TelegramSpec};
-use offsite_testkit::smtp::free_port;
+use offsite_testkit::smtp::ClosedPort;
 use offsite_testkit::telegram::{FakeBotApi, BOT_TOKEN, CHAT_ID};
 use serde_json::json;
 
@@ -168,9 +168,10 @@ async fn an_oversized_answer_is_refused_while_read() {
 #[tokio::test]
 async fn transport_failures_never_show_the_url() {
     // Nothing listens: Connect, and reqwest's URL (which holds the token) is gone.
+    let closed = ClosedPort::new();
     let s = TelegramSpec {
         chat_id: CHAT_ID.into(),
-        api_base: format!("http://127.0.0.1:{}", free_port()),
+        api_base: format!("http://127.0.0.1:{}", closed.port()),
     };
     let err = send(&s, BOT_TOKEN, &rendered()).await.expect_err("refused");
     assert_eq!(err.failure, DeliveryFailure::Connect, "{err:?}");

@@ -537,10 +537,13 @@ async fn a_cancelled_upload_stops_taking_new_objects() {
     );
     // What it had written is removed again at once; the bucket it made is said.
     assert!(keys_of(&mem, "b").await.is_empty(), "{e}");
+    // However many got through before the cancel (one on a slow machine): said in agreement.
+    let written = mem.put_count() as u64;
     assert!(
         e.message().contains(&format!(
-            "the {} it had written where there were none were removed again",
-            crate::words::plural(mem.put_count() as u64, "object")
+            "the {} it had written where there were none {} removed again",
+            crate::words::plural(written, "object"),
+            if written == 1 { "was" } else { "were" }
         )) && e.message().contains("the bucket it created is left: b"),
         "{e}"
     );
