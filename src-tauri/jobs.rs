@@ -20,7 +20,7 @@ use offsite_core::ops::tenant_backup::TenantBackupOutcome;
 use offsite_core::ops::{
     BackupOutcome, FetchCopyOutcome, ImportOutcome, SyncOutcome, VerifyOutcome,
 };
-use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
+use offsite_core::progress::{JobBegan, JobEnded, Phase, Progress, ProgressUpdate, RetryWait};
 use offsite_core::recover::{RecoverReport, UndoReport};
 use offsite_core::restore::{Component, RestoreOutcome, RestoreReport};
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
@@ -70,6 +70,19 @@ impl From<&ProgressUpdate> for JobProgress {
             component: u.component,
         }
     }
+}
+
+/// A job this window did not start began: one the scheduler started (a scheduled backup,
+/// verification or drill, the retention after it). Event name: `job-started`. Its
+/// `job-progress` events and its `job-finished` (without a result: the catalog's change events
+/// bring what it made) follow as for the window's own jobs, and `cancel_job` stops it.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+pub struct JobStarted {
+    pub job_id: String,
+    pub kind: JobKind,
+    /// The project's name, when the job is about one.
+    pub project: Option<String>,
+    pub trigger: JobTrigger,
 }
 
 /// What a successful job produced.
@@ -341,6 +354,13 @@ impl JobRegistry {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A job another part of the app started (the scheduler's), run with `token`: registered
+    /// as the window's own are (cancel, the tray's running job) until [`JobRegistry::remove`].
+    fn adopt(&self, job_id: &str, token: CancellationToken, kind: JobKind, subject: &JobSubject) {
+        self.map().insert(job_id.to_string(), token);
+        self.started(job_id, kind, subject);
+    }
+
     /// A new job id with its token, registered until [`JobRegistry::remove`].
     pub fn register(&self) -> (String, CancellationToken) {
         let id = offsite_core::ops::new_job_id();
@@ -444,6 +464,65 @@ impl<R: Runtime> Progress for EventProgress<R> {
                 crate::tray::refresh_soon(&self.app);
             }
         }
+    }
+}
+
+/// The sink of the jobs the scheduler starts (`scheduler::start`): each is shown as the window's
+/// own are — `job-started` saying what it is, its `job-progress`, `job-finished` — and is in the
+/// registry while it runs (the tray names it, Cancel stops it through its own token). How it
+/// ended is the scheduler's notification to say, not the job-finished hooks'.
+pub struct ScheduledProgress<R: Runtime> {
+    events: EventProgress<R>,
+}
+
+impl<R: Runtime> ScheduledProgress<R> {
+    pub fn new(app: AppHandle<R>) -> Self {
+        ScheduledProgress {
+            events: EventProgress::new(app),
+        }
+    }
+}
+
+impl<R: Runtime> Progress for ScheduledProgress<R> {
+    fn report(&self, update: &ProgressUpdate) {
+        self.events.report(update);
+    }
+
+    fn began(&self, job: &JobBegan<'_>) {
+        use tauri::Manager;
+        let app = &self.events.app;
+        if let Some(registry) = app.try_state::<JobRegistry>() {
+            let subject = JobSubject {
+                project: job.project.map(str::to_string),
+                label: job.project.unwrap_or(job.kind.as_str()).to_string(),
+            };
+            registry.adopt(job.job_id, job.cancel.clone(), job.kind, &subject);
+        }
+        let _ = JobStarted {
+            job_id: job.job_id.to_string(),
+            kind: job.kind,
+            project: job.project.map(str::to_string),
+            trigger: job.trigger,
+        }
+        .emit(app);
+        crate::tray::refresh_soon(app);
+    }
+
+    fn ended(&self, job: &JobEnded<'_>) {
+        use tauri::Manager;
+        let app = &self.events.app;
+        if let Some(registry) = app.try_state::<JobRegistry>() {
+            registry.remove(job.job_id);
+        }
+        let _ = JobFinished {
+            job_id: job.job_id.to_string(),
+            kind: job.kind,
+            ok: job.error.is_none(),
+            error: job.error.map(ErrorPayload::from),
+            result: None,
+        }
+        .emit(app);
+        crate::tray::refresh_soon(app);
     }
 }
 

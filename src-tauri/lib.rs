@@ -18,7 +18,10 @@ pub mod updates;
 pub use changes::CatalogChanged;
 pub use commands::{AppInfo, DesktopSettings};
 pub use desktop::OpenProject;
-pub use jobs::{JobDone, JobFinished, JobProgress, JobRegistry, JobResult, JobSubject};
+pub use jobs::{
+    JobDone, JobFinished, JobProgress, JobRegistry, JobResult, JobStarted, JobSubject,
+    ScheduledProgress,
+};
 pub use offsite_core::ops::ProjectSummary;
 
 use offsite_core::{Engine, EngineConfig, ErrorPayload};
@@ -182,6 +185,7 @@ macro_rules! specta_builder {
             .events(tauri_specta::collect_events![
                 JobProgress,
                 JobFinished,
+                JobStarted,
                 OpenProject,
                 CatalogChanged,
                 $crate::updates::UpdateStatus

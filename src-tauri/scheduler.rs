@@ -204,8 +204,12 @@ pub fn overdue_due(last_notified: Option<&str>, now: OffsetDateTime) -> bool {
 /// Start the loop (the real app only): the engine's one schedule loop, with notifications.
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
-    // A resume (logind's PrepareForSleep(false)) wakes the loop at once.
-    let options = LoopOptions::default();
+    // A resume (logind's PrepareForSleep(false)) wakes the loop at once. The scheduler's jobs
+    // show in the window and the tray as the window's own do.
+    let options = LoopOptions {
+        progress: std::sync::Arc::new(crate::jobs::ScheduledProgress::new(app.clone())),
+        ..LoopOptions::default()
+    };
     {
         let wake = options.wake.clone();
         tauri::async_runtime::spawn(async move {

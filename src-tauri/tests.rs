@@ -1072,3 +1072,4 @@ mod verify;
 
 mod artifacts;
 mod job_steps;
+mod scheduled_jobs;

@@ -133,9 +133,9 @@ pub fn with_running(mut look: TrayLook, running: &[RunningJob]) -> TrayLook {
     look
 }
 
-/// The jobs that run now, for the tooltip: those this app runs, with their phases (oldest
-/// first), then those the catalog says run elsewhere (a scheduled run, the command line), by
-/// project, without a step.
+/// The jobs that run now, for the tooltip: those this app runs, its scheduler's included, with
+/// their phases (oldest first), then those the catalog says run elsewhere (the command line,
+/// `offsite daemon`), by project, without a step.
 fn running_jobs(
     live: Vec<(String, RunningJob)>,
     elsewhere: Vec<(String, RunningJob)>,

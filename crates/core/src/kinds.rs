@@ -28,6 +28,33 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a job does. `pull`: one backup a backup server or artifact bucket had that this
+    /// computer did not, downloaded, verified and registered.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum JobKind as "job kind" {
+        Backup = "backup",
+        Verify = "verify",
+        Restore = "restore",
+        Import = "import",
+        Prune = "prune",
+        Pull = "pull",
+        /// Pending copies pushed to the project's destinations, and each destination's
+        /// retention applied.
+        Sync = "sync",
+        /// A copy of a backup fetched back from a destination as its local archive.
+        FetchCopy = "fetch_copy",
+        /// A restore drill: the backup restored into a throwaway cluster or scratch server
+        /// and checked (issue 26).
+        Drill = "drill",
+        /// Chosen rows of a backup recovered into a live database, or a recovery undone
+        /// (issue 45; `offsite recover`).
+        Recover = "recover",
+    }
+}
+
+text_enum! {
     /// What is known about a backup file.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]

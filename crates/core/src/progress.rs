@@ -137,10 +137,37 @@ impl std::fmt::Display for RetryWait {
     }
 }
 
+/// A job as its runner recorded it, before its first report: what a sink that did not start
+/// the job (a front end watching the scheduler's jobs) needs to show it and to stop it.
+#[derive(Debug, Clone, Copy)]
+pub struct JobBegan<'a> {
+    pub job_id: &'a str,
+    pub kind: crate::kinds::JobKind,
+    pub trigger: crate::kinds::JobTrigger,
+    /// The project's name, when the job is about one.
+    pub project: Option<&'a str>,
+    /// The job's own cancellation: cancelling it stops the job as its starter's would.
+    pub cancel: &'a tokio_util::sync::CancellationToken,
+}
+
+/// A job's end as its runner recorded it in the catalog, after its last report.
+#[derive(Debug, Clone, Copy)]
+pub struct JobEnded<'a> {
+    pub job_id: &'a str,
+    pub kind: crate::kinds::JobKind,
+    /// Why it failed (code `cancelled` when it was stopped); `None`: it succeeded.
+    pub error: Option<&'a crate::error::Error>,
+}
+
 /// Receives progress. Implementations must be cheap: they are called from the hot path
-/// (already throttled).
+/// (already throttled). A job's runner also says when the job began and ended (once each); the
+/// front ends that start a job themselves know both already and keep the defaults.
 pub trait Progress: Send + Sync {
     fn report(&self, update: &ProgressUpdate);
+    /// The job was recorded as running (before its first [`Progress::report`]).
+    fn began(&self, _job: &JobBegan<'_>) {}
+    /// The job was recorded as finished (after its last [`Progress::report`]).
+    fn ended(&self, _job: &JobEnded<'_>) {}
 }
 
 /// Discards everything.

@@ -114,7 +114,10 @@ export function eta(p: JobProgress): number | null {
 
 export function kindLabel(job: LiveJob): string {
   const kind = job.kind ?? job.finished?.kind;
-  return kind ? JOB_KIND_WORDS[kind] : "Job";
+  const word = kind ? JOB_KIND_WORDS[kind] : "Job";
+  // The scheduler's own run (not the retention after it): said, so it is not taken for a click.
+  const scheduled = job.startedBy === "schedule" || job.startedBy === "catch_up" || job.startedBy === "retry";
+  return scheduled ? `Scheduled ${word.toLowerCase()}` : word;
 }
 
 /** Seconds since `startedAt` (ms), ticking every second while shown. */

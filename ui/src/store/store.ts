@@ -23,6 +23,8 @@ import {
   type JobFinished,
   type JobKind,
   type JobProgress,
+  type JobStarted,
+  type JobTrigger,
   type Phase,
   type ProjectSummary,
   type RestoreRequest,
@@ -127,6 +129,11 @@ export type LiveJob = {
    * never shown twice (issue 44: remote-03/04).
    */
   placed: boolean;
+  /**
+   * What started it when not this window: the scheduler (`schedule`, `catch_up`, `retry`) or the
+   * retention after a scheduled run. Null: a job this window started.
+   */
+  startedBy?: JobTrigger | null;
 };
 
 export type StartResult = { ok: true; id: string } | { ok: false; error: ErrorPayload };
@@ -218,6 +225,7 @@ export class AppStore {
       try {
         keep(await events.jobProgress.listen((e) => this.onProgress(e.payload)));
         keep(await events.jobFinished.listen((e) => this.onFinished(e.payload)));
+        keep(await events.jobStarted.listen((e) => this.onStarted(e.payload)));
       } catch {
         // No event system (outside Tauri, or not allowed): jobs still start, without live updates.
       }
@@ -274,8 +282,23 @@ export class AppStore {
     this.followers.get(p.job_id)?.onProgress(p);
   }
 
+  /** A job this window did not start (the scheduler's): shown under its project as the window's own are. */
+  private onStarted(s: JobStarted) {
+    this.updateJob(s.job_id, (job) => ({
+      ...job,
+      kind: s.kind,
+      project: s.project,
+      subject: s.project,
+      startedBy: s.trigger,
+    }));
+  }
+
   private onFinished(f: JobFinished) {
+    const before = this.live[f.job_id];
     this.updateJob(f.job_id, (job) => ({ ...job, kind: job.kind ?? f.kind, finished: f, cancelling: false }));
+    // A scheduler's job that succeeded leaves no card: what it made is in the lists (the catalog's
+    // changes), and the scheduler's notification said it. A failure stays, saying why.
+    if (before?.startedBy && f.ok) this.dismiss(f.job_id);
     const follower = this.followers.get(f.job_id);
     if (follower) {
       this.followers.delete(f.job_id);

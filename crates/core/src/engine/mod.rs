@@ -803,7 +803,16 @@ impl Engine {
     }
     /// Run what is due now (the clock's now), once.
     pub async fn run_due(&self) -> Result<RunDueReport> {
-        ops::schedule::run_due(self, self.clock.now()).await
+        self.run_due_reporting(&(Arc::new(crate::progress::NoProgress) as _))
+            .await
+    }
+    /// [`Engine::run_due`], every job it starts reporting to `progress` (its start and end too:
+    /// [`crate::progress::Progress::began`]), so a front end can show the scheduler's jobs.
+    pub async fn run_due_reporting(
+        &self,
+        progress: &Arc<dyn crate::progress::Progress>,
+    ) -> Result<RunDueReport> {
+        ops::schedule::run_due(self, self.clock.now(), progress).await
     }
     /// Run schedules in the background until `cancel` (see [`ops::due_loop`]).
     pub async fn run_schedules<L: ops::DueListener>(

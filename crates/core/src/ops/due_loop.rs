@@ -22,6 +22,7 @@ use crate::catalog::parse_timestamp;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops::schedule::{ProjectStatus, RunDueReport};
+use crate::progress::{NoProgress, Progress};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +53,8 @@ pub trait DueListener: Send + Sync {
     }
 }
 
-/// How the loop waits.
-#[derive(Debug, Clone)]
+/// How the loop waits, and where its jobs report.
+#[derive(Clone)]
 pub struct LoopOptions {
     /// The longest wait between two checks ([`MAX_WAIT`]).
     pub max_wait: Duration,
@@ -61,6 +62,18 @@ pub struct LoopOptions {
     pub wake: Arc<Notify>,
     /// How often pending copies are retried (the first check retries them at once).
     pub pending_retry: Duration,
+    /// Where the jobs of the runs report their progress, start and end (a front end that
+    /// shows the scheduler's jobs beside its own; default: nowhere).
+    pub progress: Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for LoopOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopOptions")
+            .field("max_wait", &self.max_wait)
+            .field("pending_retry", &self.pending_retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for LoopOptions {
@@ -69,6 +82,7 @@ impl Default for LoopOptions {
             max_wait: MAX_WAIT,
             wake: Arc::new(Notify::new()),
             pending_retry: crate::ops::copy_out::PENDING_RETRY_EVERY,
+            progress: Arc::new(NoProgress),
         }
     }
 }
@@ -100,7 +114,7 @@ pub async fn run_schedules<L: DueListener>(
 ) {
     let mut last_retry: Option<tokio::time::Instant> = None;
     while !cancel.is_cancelled() {
-        let report = engine.run_due().await;
+        let report = engine.run_due_reporting(&options.progress).await;
         listener.checked(engine, &report).await;
         // Copies a destination could not take are tried again now and then.
         if last_retry.is_none_or(|t| t.elapsed() >= options.pending_retry) {

@@ -151,8 +151,8 @@ pub struct RunningJob {
     pub kind: JobKind,
     /// The project (or what else it is about).
     pub subject: String,
-    /// Its latest phase, when this app runs it and it reported; None: not yet, or another
-    /// process runs it (a scheduled run, the command line).
+    /// Its latest phase, when this app runs it (its scheduler's jobs too) and it reported;
+    /// None: not yet, or another process runs it (the command line, `offsite daemon`).
     pub phase: Option<Phase>,
     /// The phases it reported before.
     pub reached: Vec<Phase>,

@@ -104,6 +104,14 @@ where
         // Heartbeat pings' `/start` (best effort, bounded).
         crate::ops::notify::deliver::ping_start(engine, project.map(|p| p.id.as_str())).await;
     }
+    let sink = start.progress.clone();
+    sink.began(&crate::progress::JobBegan {
+        job_id: &job.id,
+        kind,
+        trigger: start.trigger,
+        project: project.map(|p| p.name.as_str()),
+        cancel: &start.cancel,
+    });
     let reporter = Reporter::new(start.progress, job.id.clone());
     let held = Arc::new(Mutex::new(Vec::new()));
     let result = body(RunningJob {
@@ -116,17 +124,33 @@ where
     reporter.finish();
     let (done, total) = reporter.peak();
     let catalog = &engine.catalog;
-    catalog.update_job_counters(&job.id, done, total).await?;
-    let outcome = match &result {
-        Ok(v) => match failure_of(v) {
-            Some(e) => JobOutcome::from_error(&e),
-            None => JobOutcome::Succeeded {
-                backup_id: backup_of(v),
-            },
-        },
-        Err(e) => JobOutcome::from_error(e),
+    let counted = catalog.update_job_counters(&job.id, done, total).await;
+    let judged = result.as_ref().ok().and_then(&failure_of);
+    let error = match &result {
+        Ok(_) => judged.as_ref(),
+        Err(e) => Some(e),
     };
-    catalog.finish_job(&job.id, outcome).await?;
+    let outcome = match error {
+        Some(e) => JobOutcome::from_error(e),
+        None => JobOutcome::Succeeded {
+            backup_id: result.as_ref().ok().and_then(&backup_of),
+        },
+    };
+    let finished = match counted {
+        Ok(()) => catalog.finish_job(&job.id, outcome).await,
+        Err(e) => Err(e),
+    };
+    // Said once the catalog holds the end (or could not): a watcher that reads the job then
+    // finds it finished.
+    sink.ended(&crate::progress::JobEnded {
+        job_id: &job.id,
+        kind,
+        error: match (&finished, error) {
+            (Err(e), _) => Some(e),
+            (Ok(()), e) => e,
+        },
+    });
+    finished?;
     drop(held);
     // The job is over: its locks go before its notification (queued with its outcome) is sent,
     // so a slow receiver never keeps the project busy.

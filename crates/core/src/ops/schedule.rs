@@ -20,10 +20,12 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
 use crate::ops::job::{new_job_id, JobTrigger};
 use crate::ops::prune;
-use crate::ops::schedule_run::{run_backup, run_tenants, run_verify};
+use crate::ops::schedule_run::{run_backup, run_tenants, run_verify, Started};
+use crate::progress::Progress;
 use crate::schedule::{self, RetentionPolicy, ScheduleSpec, ScheduleWhen, Zone};
 use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// What a schedule runs.
@@ -569,7 +571,11 @@ pub(crate) async fn status(
 }
 
 /// Run every schedule that is due at `now`, once (see the module's description).
-pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunDueReport> {
+pub(crate) async fn run_due(
+    engine: &Engine,
+    now: OffsetDateTime,
+    progress: &Arc<dyn Progress>,
+) -> Result<RunDueReport> {
     use futures::StreamExt;
     let mut runs = Vec::new();
     let mut items = Vec::new();
@@ -634,7 +640,7 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
     // two on one project (the project lock: the loser gives its slot back).
     let parallel = concurrency(engine).await;
     let results: Vec<Result<DueRun>> = futures::stream::iter(items)
-        .map(|item| run_one(engine, item, now))
+        .map(|item| run_one(engine, item, now, progress))
         .buffered(parallel)
         .collect()
         .await;
@@ -691,7 +697,12 @@ pub(crate) async fn concurrency(engine: &Engine) -> usize {
 }
 
 /// Claim and run one due run.
-async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<DueRun> {
+async fn run_one(
+    engine: &Engine,
+    item: DueItem,
+    now: OffsetDateTime,
+    progress: &Arc<dyn Progress>,
+) -> Result<DueRun> {
     let DueItem {
         s,
         slot,
@@ -754,20 +765,22 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
                     .set_schedule_job(&s.id, &slot, &job_id)
                     .await?;
             }
-            match run_backup(engine, &project, &s, &job_id, trigger, &mut run).await {
+            let how = Started { trigger, progress };
+            match run_backup(engine, &project, &s, &job_id, how, &mut run).await {
                 Ok(()) => match s.tenant.as_deref() {
-                    Some(t) => run_tenants(engine, &project, t, trigger, &mut run).await,
+                    Some(t) => run_tenants(engine, &project, t, how, &mut run).await,
                     None => Ok(()),
                 },
                 Err(e) => Err(e),
             }
         }
         ScheduleKind::Verify => {
-            run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
+            let how = Started { trigger, progress };
+            run_verify(engine, &project, s.verify_newest, how, &mut run).await
         }
         ScheduleKind::Drill => {
-            crate::ops::schedule_drill::run_drill(engine, &project, &job_id, trigger, &mut run)
-                .await
+            let how = Started { trigger, progress };
+            crate::ops::schedule_drill::run_drill(engine, &project, &job_id, how, &mut run).await
         }
     };
     match result {

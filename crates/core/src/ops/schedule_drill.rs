@@ -9,13 +9,13 @@ use crate::catalog::Project;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops::drill::{failure_error, DrillOptions};
-use crate::ops::job::{JobStart, JobTrigger};
+use crate::ops::schedule_run::Started;
 
 pub(crate) async fn run_drill(
     engine: &Engine,
     project: &Project,
     job_id: &str,
-    trigger: JobTrigger,
+    how: Started<'_>,
     run: &mut DueRun,
 ) -> Result<()> {
     run.job_ids.push(job_id.to_string());
@@ -27,7 +27,7 @@ pub(crate) async fn run_drill(
             // Where the project's drill settings say (a throwaway cluster by default).
             ..Default::default()
         },
-        JobStart::new(trigger).id(job_id.to_string()),
+        how.job(job_id.to_string()),
     )
     .await?;
     run.backup_id = Some(outcome.report.backup_id.clone());

@@ -11,6 +11,29 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ops::job::{new_job_id, JobStart, JobTrigger};
 use crate::ops::prune::{self, PruneOptions};
 use crate::ops::{BackupOptions, ScheduledBy, VerifyOptions};
+use crate::progress::Progress;
+use std::sync::Arc;
+
+/// How a scheduled run's jobs start: what started them, and the sink they report to (the
+/// front end's, which then shows them as its own: `Engine::run_due_reporting`).
+#[derive(Clone, Copy)]
+pub(crate) struct Started<'a> {
+    pub trigger: JobTrigger,
+    pub progress: &'a Arc<dyn Progress>,
+}
+
+impl Started<'_> {
+    /// The run's job `id`.
+    pub fn job(self, id: String) -> JobStart {
+        JobStart::new(self.trigger)
+            .id(id)
+            .progress(self.progress.clone())
+    }
+    /// A job of the retention that follows the run (pruning, copies).
+    pub fn retention(self) -> JobStart {
+        JobStart::new(JobTrigger::Retention).progress(self.progress.clone())
+    }
+}
 
 /// A backup schedule's tenant: one archive per tenant, split from the backup just made, one
 /// at a time (a job of its own). A failure fails the run, naming the tenant (the backup and the
@@ -19,13 +42,13 @@ pub(super) async fn run_tenants(
     engine: &Engine,
     project: &Project,
     tenant: &str,
-    trigger: JobTrigger,
+    how: Started<'_>,
     run: &mut DueRun,
 ) -> Result<()> {
     let id = new_job_id();
     run.job_ids.push(id.clone());
     engine
-        .tenant_backup(&project.name, tenant, None, JobStart::new(trigger).id(id))
+        .tenant_backup(&project.name, tenant, None, how.job(id))
         .await
         .map(|_| ())
         .map_err(|e| e.context(format!("the per-tenant backups of tenant {tenant}")))
@@ -61,7 +84,7 @@ pub(super) async fn run_backup(
     project: &Project,
     s: &ScheduleRecord,
     job_id: &str,
-    trigger: JobTrigger,
+    how: Started<'_>,
     run: &mut DueRun,
 ) -> Result<()> {
     let id = job_id.to_string();
@@ -85,7 +108,7 @@ pub(super) async fn run_backup(
             &project.name,
             t,
             opts.selection.clone(),
-            JobStart::new(trigger).id(id),
+            how.job(id),
         )
         .await?
         .backup
@@ -98,7 +121,7 @@ pub(super) async fn run_backup(
         }
         id
     } else {
-        crate::ops::backup::run(engine, opts, JobStart::new(trigger).id(id))
+        crate::ops::backup::run(engine, opts, how.job(id))
             .await?
             .backup
             .id
@@ -113,7 +136,7 @@ pub(super) async fn run_backup(
             dry_run: false,
             schedule: Some(s.name.clone()),
         },
-        JobStart::new(JobTrigger::Retention),
+        how.retention(),
     )
     .await
     {
@@ -141,9 +164,7 @@ pub(super) async fn run_backup(
         let sync = crate::ops::copy_out::SyncOptions {
             project: project.name.clone(),
         };
-        if let Err(e) =
-            crate::ops::copy_out::sync(engine, sync, JobStart::new(JobTrigger::Retention)).await
-        {
+        if let Err(e) = crate::ops::copy_out::sync(engine, sync, how.retention()).await {
             tracing::warn!(project = %project.name, "copies after a scheduled backup: {e}")
         }
     }
@@ -154,7 +175,7 @@ pub(super) async fn run_verify(
     engine: &Engine,
     project: &Project,
     newest: Option<u32>,
-    trigger: JobTrigger,
+    how: Started<'_>,
     run: &mut DueRun,
 ) -> Result<()> {
     let backups = engine.catalog.backup_rows(&project.id).await?;
@@ -163,13 +184,7 @@ pub(super) async fn run_verify(
     for b in backups.into_iter().take(take) {
         let id = new_job_id();
         run.job_ids.push(id.clone());
-        match crate::ops::verify::run(
-            engine,
-            VerifyOptions::path(&b.path),
-            JobStart::new(trigger).id(id),
-        )
-        .await
-        {
+        match crate::ops::verify::run(engine, VerifyOptions::path(&b.path), how.job(id)).await {
             Ok(o) if !o.report.ok => run.corrupt.push(b.id),
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::Busy => return Err(e),

@@ -80,6 +80,7 @@ mod replay_gate;
 mod restore_errors;
 mod s3_store;
 mod schedule_loop;
+mod scheduled_jobs;
 mod schedules;
 mod selective;
 mod settings_and_delete;
