@@ -534,6 +534,7 @@ export const events = {
 	catalogChanged: makeEvent<CatalogChanged, CatalogChanged>("catalog-changed"),
 	jobFinished: makeEvent<JobFinished, JobFinished>("job-finished"),
 	jobProgress: makeEvent<JobProgress, JobProgress>("job-progress"),
+	jobStarted: makeEvent<JobStarted, JobStarted>("job-started"),
 	openProject: makeEvent<OpenProject, OpenProject>("open-project"),
 	updateStatus: makeEvent<UpdateStatus, UpdateStatus>("update-status"),
 };
@@ -2292,6 +2293,20 @@ created_project: boolean; backup: BackupRecord } |
  *  state (the base, the last commit replayed).
  */
 { kind: "at_state"; archive: string; state: AtState };
+
+/**
+ *  A job this window did not start began: one the scheduler started (a scheduled backup,
+ *  verification or drill, the retention after it). Event name: `job-started`. Its
+ *  `job-progress` events and its `job-finished` (without a result: the catalog's change events
+ *  bring what it made) follow as for the window's own jobs, and `cancel_job` stops it.
+ */
+export type JobStarted = {
+	job_id: string,
+	kind: JobKind,
+	/**  The project's name, when the job is about one. */
+	project: string | null,
+	trigger: JobTrigger,
+};
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed" | 

@@ -5,6 +5,8 @@
 // (it owns org.freedesktop.Notifications, as a desktop's daemon does) receives; its text is
 // asserted.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp, recordMetric } from "../lib/app.js";
 import { startNotificationServer } from "../lib/notifications.js";
@@ -34,7 +36,7 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
     server?.stop();
   });
 
-  it("makes an every-minute schedule in the editor and asks to start minimised", async () => {
+  it("makes an every-minute schedule in the editor", async () => {
     await $("empty-state").waitForDisplayed({ timeout: 30_000 });
     const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/sched_src?sslmode=disable`;
     offsite("project", "add", "nightly", "--db", url);
@@ -59,6 +61,56 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
     assert.match(await $("schedule-preview-zone").getText(), /every minute/i);
     await $("schedule-preview-frequent").waitForDisplayed();
     await app.screenshot("01-schedule-saved");
+  });
+
+  it("shows the scheduled backup as it runs — its step on the page and the dashboard — and Cancel stops it", async () => {
+    // A transaction holds the table: the next slot's backup waits in its dump until it ends,
+    // so the running job is on screen for as long as the test needs (no race with its speed).
+    const holder = spawn(
+      path.join(pg.bin, "psql"),
+      ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", "sched_src", "-v", "ON_ERROR_STOP=1", "-c", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);"],
+      { env: { ...process.env, PGPASSWORD: pg.password }, stdio: "ignore" },
+    );
+    try {
+      await until(app.browser, "the lock held", async () => psql("sched_src", "SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted") === "1");
+      const running = await until(
+        app.browser,
+        "the scheduled backup running on the project page",
+        async () => {
+          const j = await $("job-running");
+          return (await j.isExisting()) && (await j.getText()).includes("Scheduled backup") && j;
+        },
+        { timeoutMs: 150_000, intervalMs: 250 },
+      );
+      assert.match(await running.getText(), /Scheduled backup/);
+      await app.screenshot("02-scheduled-backup-running");
+      await $("back-home").click();
+      const row = await until(app.browser, "the dashboard's running line", async () => {
+        const r = await $("project-running");
+        return (await r.isExisting()) && r;
+      });
+      assert.match(await row.getText(), /^Backing up · /);
+      await app.screenshot("03-dashboard-scheduled-running");
+      await $("project-open-nightly").click();
+      await $("project-page").waitForDisplayed({ timeout: 30_000 });
+      await $("job-cancel").click();
+      const card = await until(app.browser, "the cancelled run's card", async () => {
+        const c = await $("job-finished");
+        return (await c.isExisting()) && c;
+      });
+      assert.equal(await card.getAttribute("data-ok"), "false");
+      assert.match(await card.getText(), /Scheduled backup/);
+      await app.screenshot("04-scheduled-backup-cancelled");
+      // The engine's record says what the card says.
+      const { jobs } = JSON.parse(offsite("--json", "history", "nightly", "--kind", "backup"));
+      assert.equal(jobs[0]?.state, "cancelled", JSON.stringify(jobs));
+      assert.equal(jobs[0]?.trigger, "schedule", JSON.stringify(jobs));
+    } finally {
+      holder.kill("SIGTERM");
+    }
+  });
+
+  it("asks to start minimised", async () => {
 
     await $("back-home").click();
     await $("open-settings").click();
