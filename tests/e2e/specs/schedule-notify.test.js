@@ -69,8 +69,13 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
     const holder = spawn(
       path.join(pg.bin, "psql"),
       ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", "sched_src", "-v", "ON_ERROR_STOP=1", "-c", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);"],
-      { env: { ...process.env, PGPASSWORD: pg.password }, stdio: "ignore" },
+      { env: { ...process.env, PGPASSWORD: pg.password, PGAPPNAME: "e2e-lock-holder" }, stdio: "ignore" },
     );
+    // The server keeps a killed client's pg_sleep (and its lock) running: it is ended there.
+    const release = () => {
+      psql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'e2e-lock-holder'");
+      holder.kill("SIGTERM");
+    };
     try {
       await until(app.browser, "the lock held", async () => psql("sched_src", "SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted") === "1");
       const running = await until(
@@ -106,8 +111,9 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
       assert.equal(jobs[0]?.state, "cancelled", JSON.stringify(jobs));
       assert.equal(jobs[0]?.trigger, "schedule", JSON.stringify(jobs));
     } finally {
-      holder.kill("SIGTERM");
+      release();
     }
+    assert.equal(psql("sched_src", "SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND granted AND mode = 'AccessExclusiveLock'"), "0");
   });
 
   it("asks to start minimised", async () => {

@@ -1,7 +1,7 @@
 import { type ReactNode, useEffect, useState } from "react";
 import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { rtoLabel } from "../drill/text";
-import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
+import { backupRefusalWords, errorDisplay, isCancel } from "../ipc/errorDisplay";
 import { DamagedNotice } from "./DamagedNotice";
 import { doneLabel, jobSteps } from "./jobSteps";
 import { fileNameOf } from "./names";
@@ -391,9 +391,17 @@ export function FinishedView({
           details={[...(damaged.first_bad ? [`first damaged file: ${damaged.first_bad}`] : []), ...damaged.problems]}
         />
       )}
+      {!f.ok && !damaged && f.error && isCancel(f.error.code) && (
+        // The user's own stop: the head's "Cancelled" says it once; what was kept and what to
+        // do next is a quiet line, not a box repeating "Cancelled" twice more.
+        <p className="small muted sentence" data-testid="job-cancelled">
+          {f.error.hint ?? errorDisplay(f.error.code).next}
+        </p>
+      )}
       {!f.ok &&
         !damaged &&
         f.error &&
+        !isCancel(f.error.code) &&
         (f.error.code === "integrity" && (f.kind === "import" || f.kind === "verify" || f.kind === "restore") ? (
           <DamagedNotice error={f.error} testId="job-error" />
         ) : (

@@ -7,7 +7,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress, JobStarted } from "../bindings";
-import { kindLabel, ProgressView } from "../components/JobPanel";
+import { FinishedView, kindLabel, ProgressView } from "../components/JobPanel";
 import type { ChangeSource } from "./changes";
 import { AppStore } from "./store";
 
@@ -76,6 +76,20 @@ describe("the scheduler's jobs", () => {
     await waitFor(() => expect(store.liveJob("s-2")?.finished?.ok).toBe(false));
     expect(store.liveJob("s-2")).toMatchObject({ project: "shop", startedBy: "catch_up" });
     expect(store.liveJob("s-2")?.finished?.error?.message).toBe("could not connect to shop's database");
+  });
+
+  it("a cancelled one says Cancelled once, with what to do next (not a box saying it twice more)", async () => {
+    const store = await connected();
+    await emit("job-started", started("s-4"));
+    await emit("job-finished", {
+      ...finished("s-4", false),
+      error: { code: "cancelled", message: "cancelled", hint: "Nothing was kept; run it again when ready", retryable: false },
+    });
+    await waitFor(() => expect(store.liveJob("s-4")?.finished).not.toBeNull());
+    render(<FinishedView job={store.liveJob("s-4")!} onDismiss={() => {}} />);
+    const card = screen.getByTestId("job-finished");
+    expect(card).toHaveTextContent(/^Scheduled backupCancelledDismissNothing was kept; run it again when ready$/);
+    expect(screen.queryByTestId("job-error")).toBeNull();
   });
 
   it("the retention after a scheduled run is named by what it does, not as a schedule", async () => {
