@@ -108,6 +108,13 @@ export function sentenceCase(line: string): string {
   return line.charAt(0).toUpperCase() + line.slice(1);
 }
 
+/** A line as a whole sentence: a capital first and a full stop last (the engine's hints end
+ * without one, written to follow a dash in the CLI). */
+export function fullStop(line: string): string {
+  const s = sentenceCase(line.trim());
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
+}
+
 /**
  * A program's version as a person reads it: its name and number, without the build string the
  * server reports ("PostgreSQL 15.14 (Debian 15.14-1) on x86_64-pc-linux-gnu, compiled by gcc …" →

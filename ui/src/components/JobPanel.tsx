@@ -8,7 +8,7 @@ import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration, formatTime } from "./format";
 import { recoveryName } from "../recover/rules";
-import { JOB_KIND_WORDS, plural, sentenceCase, WORDS } from "../words";
+import { fullStop, JOB_KIND_WORDS, plural, sentenceCase, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -357,7 +357,7 @@ export function FinishedView({
   const damaged = !f.ok && f.result?.kind === "verify" ? f.result.report : null;
   return (
     <div
-      className={`job job-finished ${intact ? "job-ok" : paused ? "job-paused" : "job-failed"}`}
+      className={`job job-finished ${intact ? "job-ok" : paused ? "job-paused" : isCancel(f.error?.code) ? "job-cancelled" : "job-failed"}`}
       data-testid="job-finished"
       data-job-id={job.id}
       data-ok={String(intact)}
@@ -395,7 +395,7 @@ export function FinishedView({
         // The user's own stop: the head's "Cancelled" says it once; what was kept and what to
         // do next is a quiet line, not a box repeating "Cancelled" twice more.
         <p className="small muted sentence" data-testid="job-cancelled">
-          {f.error.hint ?? errorDisplay(f.error.code).next}
+          {fullStop(f.error.hint ?? errorDisplay(f.error.code).next)}
         </p>
       )}
       {!f.ok &&

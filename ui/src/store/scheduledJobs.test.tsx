@@ -88,7 +88,9 @@ describe("the scheduler's jobs", () => {
     await waitFor(() => expect(store.liveJob("s-4")?.finished).not.toBeNull());
     render(<FinishedView job={store.liveJob("s-4")!} onDismiss={() => {}} />);
     const card = screen.getByTestId("job-finished");
-    expect(card).toHaveTextContent(/^Scheduled backupCancelledDismissNothing was kept; run it again when ready$/);
+    expect(card).toHaveTextContent(/^Scheduled backupCancelledDismissNothing was kept; run it again when ready\.$/);
+    expect(card).toHaveClass("job-cancelled");
+    expect(card).not.toHaveClass("job-failed");
     expect(screen.queryByTestId("job-error")).toBeNull();
   });
 
