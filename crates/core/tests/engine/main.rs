@@ -68,6 +68,7 @@ mod pitr_copy_lock;
 mod pitr_drop_slot;
 mod pitr_wal_listing;
 mod plain_sql;
+mod plan_words;
 mod platform_privileges;
 mod psql_meta;
 mod pull_job;
