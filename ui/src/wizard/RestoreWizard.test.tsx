@@ -406,7 +406,7 @@ describe("RestoreWizard", () => {
     const { calls } = setup({
       plans: (args) =>
         (args.choices as { no_owner: boolean }).no_owner
-          ? { ...blocked, no_owner: true, blockers: [], left_out: ["event trigger ddl_watch (only a superuser can create it)"] }
+          ? { ...blocked, no_owner: true, blockers: [], left_out: ["event trigger ddl_watch (only a role with administrator rights can create it)"] }
           : blocked,
     });
     await toTarget(calls);

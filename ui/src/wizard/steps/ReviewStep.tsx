@@ -202,7 +202,9 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
           <p className="notice-title">The restore cannot run yet</p>
           <ul>
             {blocking.map((b) => (
-              <li key={b}>{b}</li>
+              <li key={b}>
+                <SentenceDetails text={b} testId="wizard-blocker-details" />
+              </li>
             ))}
           </ul>
         </div>

@@ -27,6 +27,7 @@ use facts::Relation;
 pub(crate) use facts::{read_facts, TargetFacts};
 pub(crate) use privileges::leave_out_catalog_powers;
 
+use super::plan::DETAILS;
 use super::roles::RolePlan;
 use super::toc::{FullToc, Item};
 use crate::postgres::restore::quote_ident;
@@ -390,8 +391,10 @@ fn owners(
                     it.line,
                     format!("{}: only a superuser can create it", it.label()),
                 );
-                d.left_out
-                    .push(format!("{} (only a superuser can create it)", it.label()));
+                d.left_out.push(format!(
+                    "{} (only a role with administrator rights can create it)",
+                    it.label()
+                ));
                 skip_dependents(toc, it.id, d);
             }
             continue;
@@ -489,16 +492,17 @@ fn owners(
             .map(|o| format!("{} ({})", o.role, shorten(&o.objects)))
             .collect();
         d.blockers.push(format!(
-            "{} cannot act for the {} owning some of the backup's objects: {}; connect as a superuser, or restore them owned by {} (--no-owner: what cannot change owner, such as policies and triggers on such a role's tables, is then left out and listed)",
+            "{} cannot act for the {} owning some of the backup's objects: {}; connect as a role with administrator rights, or restore them owned by {} (what cannot change owner, such as policies and triggers on such a role's tables, is then left out and listed){DETAILS}a superuser may act for every role; on the command line, --no-owner restores them owned by {}",
             f.user,
             if list.len() == 1 { "role" } else { "roles" },
             list.join("; "),
+            f.user,
             f.user
         ));
     }
     if !d.superuser_only.is_empty() && !no_owner {
         d.blockers.push(format!(
-            "only a superuser can create {}; connect as a superuser, or leave them out (--no-owner)",
+            "only a role with administrator rights can create {}; connect as one, or leave them out{DETAILS}only a superuser may; on the command line, --no-owner leaves them out",
             d.superuser_only.join(", ")
         ));
     }
@@ -754,7 +758,7 @@ mod tests {
         );
         assert_eq!(
             d.left_out,
-            vec!["event trigger ddl_watch (only a superuser can create it)"]
+            vec!["event trigger ddl_watch (only a role with administrator rights can create it)"]
         );
 
         let list = build_list(&t.list, &d.skip);
