@@ -401,7 +401,9 @@ describe("RestoreWizard", () => {
           notes: [],
         },
       ],
-      blockers: ["postgres cannot act for the role owning some of the backup's objects"],
+      blockers: [
+        "postgres cannot act for the role owning some of the backup's objects; connect as a role with administrator rights, or restore them owned by postgres\nDetails: a superuser may act for every role; on the command line, --no-owner restores them owned by postgres",
+      ],
     });
     const { calls } = setup({
       plans: (args) =>
@@ -416,6 +418,11 @@ describe("RestoreWizard", () => {
     expect(await screen.findByTestId("wizard-owners")).toHaveTextContent("supabase_admin");
     expect($("wizard-managed-auth")).toHaveTextContent("auth.schema_migrations");
     expect($("wizard-restore")).toBeDisabled();
+    // The blocker's sentence, then the command line's words behind a closed Details.
+    const blocker = $("wizard-blockers");
+    expect(blocker).toHaveTextContent(/Postgres cannot act for the role owning some of the backup's objects; connect as a role with administrator rights, or restore them owned by postgres\. Details/);
+    expect($("wizard-blocker-details")).not.toHaveAttribute("open");
+    expect($("wizard-blocker-details")).toHaveTextContent("--no-owner");
     fireEvent.click($("wizard-no-owner"));
     await waitFor(() => expect(screen.queryByTestId("wizard-blockers")).not.toBeInTheDocument());
     expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({ choices: { no_owner: true } });
