@@ -107,12 +107,38 @@ describe("recover rules", () => {
       children: true,
       onConflict: "update",
     });
-    expect(r.rows).toEqual({ table: "public.orgs", filters: [{ column: "id", value: "7" }], children: true, on_conflict: "update", key_columns: [] });
-    expect(r.to).toEqual({ connection: { connection: { url: "postgres://u@h/db" }, tls: null, password: "pw" } });
+    expect(r?.rows).toEqual({ table: "public.orgs", filters: [{ column: "id", value: "7" }], children: true, on_conflict: "update", key_columns: [] });
+    expect(r?.to).toEqual({ connection: { connection: { url: "postgres://u@h/db" }, tls: null, password: "pw" } });
   });
 });
 
 describe("RecoverWizard", () => {
+  it("recovers into a database on a server named by its parts, as the restore names one (issue 64 item 2)", async () => {
+    const { api } = fakeApi();
+    wizard(api);
+    fireEvent.click(screen.getByTestId("recover-target-server"));
+    const type = (id: string, v: string) => fireEvent.change(screen.getByTestId(`recover-server-${id}`), { target: { value: v } });
+    expect(screen.getByTestId("recover-server-port")).toHaveValue("5432");
+    type("host", " db.example.com ");
+    type("user", "app");
+    // No database yet: nothing to plan.
+    expect(screen.getByTestId("recover-plan")).toBeDisabled();
+    type("database", "shop_copy");
+    type("port", "70000");
+    expect(screen.getByTestId("recover-plan")).toBeDisabled();
+    type("port", "6543");
+    fireEvent.change(screen.getByTestId("recover-server-tls"), { target: { value: "require" } });
+    type("password", "s3cret");
+    fireEvent.click(screen.getByTestId("recover-plan"));
+    await screen.findByTestId("recover-plan-view");
+    expect(api.plan).toHaveBeenCalledWith(
+      expect.objectContaining({
+        dry_run: true,
+        to: { connection: { connection: { fields: { host: "db.example.com", port: 6543, user: "app", database: "shop_copy" } }, tls: "require", password: "s3cret" } },
+      }),
+    );
+  });
+
   it("plans, enables the start only with the typed word, runs one job, reports and undoes", async () => {
     const { api, handlers } = fakeApi(1);
     wizard(api);

@@ -4,11 +4,13 @@
 // word → one job with progress and Cancel → the report with per-table counts and Undo. The engine
 // decides everything; nothing is written before the button on the plan.
 import { useEffect, useRef, useState } from "react";
-import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, RowKeys, UndoReport } from "../bindings";
+import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, RowKeys, TlsMode, UndoReport } from "../bindings";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { TlsOptions } from "../components/TlsOptions";
 import type { Call } from "../ipc/call";
 import type { JobHandlers } from "../store/store";
+import { NEW_SERVER_TARGET } from "../wizard/steps";
 import { Progress } from "../wizard/steps/Progress";
 import { plural, sentenceCase } from "../words";
 import {
@@ -21,6 +23,7 @@ import {
   recoveryName,
   startLabel,
   targetReady,
+  typedPassword,
   totals,
   undoSummary,
 } from "./rules";
@@ -99,9 +102,10 @@ export function RecoverWizard({ archive, schema, name, filters, keys = null, onC
     [],
   );
   const request = recoverRequest(archive, quotedTable(schema, name), filters, form, keys);
-  const password = form.target.kind === "url" && form.target.password !== "" ? form.target.password : null;
+  const password = typedPassword(form.target);
 
   const plan = async () => {
+    if (!request) return;
     setError(null);
     setTyped("");
     setStep({ name: "planning" });
@@ -114,6 +118,7 @@ export function RecoverWizard({ archive, schema, name, filters, keys = null, onC
   };
 
   const start = async () => {
+    if (!request) return;
     setError(null);
     const r = await api.start(request);
     if (!r.ok) return setError(r.error);
@@ -186,7 +191,7 @@ export function RecoverWizard({ archive, schema, name, filters, keys = null, onC
       )}
       {step.name === "running" && (
         <div data-testid="recover-running">
-          <p>Recovering into {request.to.project ?? "the database"}… (one transaction: all of it or nothing)</p>
+          <p>Recovering into {request?.to.project ?? "the database"}… (one transaction: all of it or nothing)</p>
           <Progress progress={step.progress} />
           <button type="button" className="btn" onClick={() => void cancel(step.jobId)} disabled={step.cancelling} data-testid="recover-cancel">
             {step.cancelling ? "Cancelling…" : "Cancel"}
@@ -277,6 +282,17 @@ function ChooseStep({
             </select>
           )}
         </label>
+        <label className="choice">
+          <input
+            type="radio"
+            name="recover-target"
+            checked={t.kind === "server"}
+            onChange={() => setForm({ ...form, target: { ...NEW_SERVER_TARGET } })}
+            data-testid="recover-target-server"
+          />{" "}
+          A database on a server
+        </label>
+        {t.kind === "server" && <ServerFields t={t} set={(target) => setForm({ ...form, target })} />}
         <label className="choice">
           <input
             type="radio"
@@ -424,6 +440,52 @@ function UndoneStep({ undo }: { undo: UndoReport }) {
         </p>
       )}
       <UndoTables undo={undo} />
+    </div>
+  );
+}
+
+type ServerTarget = Extract<RecoverForm["target"], { kind: "server" }>;
+
+/** A database on a server by its parts, in the words and order of the restore's target. */
+function ServerFields({ t, set }: { t: ServerTarget; set: (t: ServerTarget) => void }) {
+  const field = (k: "host" | "port" | "user" | "database", label: string, placeholder?: string) => (
+    <div className="field">
+      <label htmlFor={`recover-server-${k}`}>{label}</label>
+      <input
+        id={`recover-server-${k}`}
+        type="text"
+        inputMode={k === "port" ? "numeric" : undefined}
+        spellCheck={false}
+        placeholder={placeholder}
+        value={t[k]}
+        onChange={(e) => set({ ...t, [k]: e.target.value })}
+        data-testid={`recover-server-${k}`}
+      />
+    </div>
+  );
+  return (
+    <div className="field-grid recover-server">
+      {field("host", "Server", "db.example.com or /var/run/postgresql")}
+      {field("port", "Port")}
+      {field("user", "User")}
+      {field("database", "Database")}
+      <div className="field">
+        <label htmlFor="recover-server-tls">Encrypted connection (TLS)</label>
+        <select id="recover-server-tls" value={t.tls} onChange={(e) => set({ ...t, tls: e.target.value as TlsMode })} data-testid="recover-server-tls">
+          <TlsOptions />
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="recover-server-password">Password</label>
+        <input
+          id="recover-server-password"
+          type="password"
+          autoComplete="off"
+          value={t.password}
+          onChange={(e) => set({ ...t, password: e.target.value })}
+          data-testid="recover-server-password"
+        />
+      </div>
     </div>
   );
 }

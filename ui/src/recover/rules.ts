@@ -4,11 +4,16 @@
 import type { ColumnEquals, DatabaseTo, RecoverReport, RecoverRequest, RowKeys, TableRecovery, UndoReport } from "../bindings";
 import { formatTime } from "../components/format";
 import { plural } from "../words";
+import { type ServerTarget, serverTo } from "../wizard/steps";
 
 /** The word typed to confirm a recovery. */
 export const CONFIRM_WORD = "recover";
 
-export type Target = { kind: "project"; project: string } | { kind: "url"; url: string; password: string };
+/** Where the rows go: a saved project, a database on a server (by its parts), or a pasted URL. */
+export type Target =
+  | { kind: "project"; project: string }
+  | (Omit<ServerTarget, "create">)
+  | { kind: "url"; url: string; password: string };
 
 export type RecoverForm = {
   target: Target;
@@ -17,14 +22,32 @@ export type RecoverForm = {
 };
 
 /** Where the rows go, as the engine takes it (a URL's password travels beside it, never in it). */
-export function targetOf(t: Target): DatabaseTo {
-  if (t.kind === "project") return { project: t.project };
-  return { connection: { connection: { url: t.url.trim() }, tls: null, password: t.password === "" ? null : t.password } };
+export function targetOf(t: Target): DatabaseTo | null {
+  switch (t.kind) {
+    case "project":
+      return { project: t.project };
+    case "server":
+      return serverTo(t);
+    case "url":
+      return { connection: { connection: { url: t.url.trim() }, tls: null, password: t.password === "" ? null : t.password } };
+  }
 }
 
 /** Whether the target is filled in enough to ask for a plan. */
 export function targetReady(t: Target): boolean {
-  return t.kind === "project" ? t.project !== "" : /^postgres(ql)?:\/\//.test(t.url.trim());
+  switch (t.kind) {
+    case "project":
+      return t.project !== "";
+    case "server":
+      return serverTo(t) !== null;
+    case "url":
+      return /^postgres(ql)?:\/\//.test(t.url.trim());
+  }
+}
+
+/** The password typed for the target (a saved project's is in the keychain). */
+export function typedPassword(t: Target): string | null {
+  return t.kind !== "project" && t.password !== "" ? t.password : null;
 }
 
 /** `"schema"."table"`: each part quoted (a bare part would be folded to lower case, a dot split). */
@@ -33,12 +56,17 @@ export function quotedTable(schema: string, name: string): string {
   return `${q(schema)}.${q(name)}`;
 }
 
-/** The request: rows by filters and, when rows were ticked one by one, by their keys too. */
-export function recoverRequest(archive: string, table: string, filters: ColumnEquals[], form: RecoverForm, keys?: RowKeys | null): RecoverRequest {
+/**
+ * The request: rows by filters and, when rows were ticked one by one, by their keys too. Null
+ * while the target is not filled in (a server without its database, a port that is no port).
+ */
+export function recoverRequest(archive: string, table: string, filters: ColumnEquals[], form: RecoverForm, keys?: RowKeys | null): RecoverRequest | null {
+  const to = targetOf(form.target);
+  if (to === null) return null;
   return {
     archive,
     rows: { table, filters, ...(keys ? { keys } : {}), children: form.children, on_conflict: form.onConflict, key_columns: [] },
-    to: targetOf(form.target),
+    to,
     dry_run: false,
   };
 }

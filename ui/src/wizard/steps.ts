@@ -282,20 +282,27 @@ export function restoreTo(s: WizardState): DatabaseTo | null {
       if (!url) return null;
       return { connection: { connection: { url }, tls: null, password: t.password === "" ? null : t.password } };
     }
-    case "server": {
-      const [host, user, database, port] = [t.host.trim(), t.user.trim(), t.database.trim(), t.port.trim()];
-      if (!host || !user || !database) return null;
-      const n = port === "" ? null : Number(port);
-      if (n !== null && !(Number.isInteger(n) && n > 0 && n < 65536)) return null;
-      return {
-        connection: {
-          connection: { fields: { host, port: n, user, database } },
-          tls: t.tls,
-          password: t.password === "" ? null : t.password,
-        },
-      };
-    }
+    case "server":
+      return serverTo(t);
   }
+}
+
+/**
+ * A database on a server as the commands take it (the password beside it, never in it); null
+ * while a part is missing or the port is no port. The restore and the row recovery share it.
+ */
+export function serverTo(t: Omit<ServerTarget, "kind" | "create">): DatabaseTo | null {
+  const [host, user, database, port] = [t.host.trim(), t.user.trim(), t.database.trim(), t.port.trim()];
+  if (!host || !user || !database) return null;
+  const n = port === "" ? null : Number(port);
+  if (n !== null && !(Number.isInteger(n) && n > 0 && n < 65536)) return null;
+  return {
+    connection: {
+      connection: { fields: { host, port: n, user, database } },
+      tls: t.tls,
+      password: t.password === "" ? null : t.password,
+    },
+  };
 }
 
 /**
