@@ -189,9 +189,9 @@ describe("screens on the store", () => {
     );
     await screen.findAllByTestId("project-card");
     await screen.findAllByTestId("wizard-backup-option");
-    await waitFor(() => expect(listening).toEqual({ "job-progress": 1, "job-finished": 1, "catalog-changed": 1 }));
+    await waitFor(() => expect(listening).toEqual({ "job-progress": 1, "job-finished": 1, "job-started": 1, "catalog-changed": 1 }));
     unmount();
-    await waitFor(() => expect(listening).toEqual({ "job-progress": 0, "job-finished": 0, "catalog-changed": 0 }));
+    await waitFor(() => expect(listening).toEqual({ "job-progress": 0, "job-finished": 0, "job-started": 0, "catalog-changed": 0 }));
   });
 
   it("the dashboard's health is fetched again whenever the catalog names a project, backup, job or drill", async () => {
