@@ -150,9 +150,26 @@ describe("a point in time in the app", () => {
     await $("empty-state").waitForDisplayed({ timeout: 30_000 });
     offsite("project", "add", DB, "--db", urlOf(DB));
     offsite("project", "add", BACK, "--db", urlOf(BACK));
-    await until(app.browser, "the project card", async () => $(`project-open-${DB}`).isExisting(), { timeoutMs: 30_000 });
-    await $(`project-open-${DB}`).click();
-    await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    // Both cards first: the list redraws when the second project arrives, and a click aimed at
+    // the first card before that can land on the list as it is replaced (a fresh run, loaded,
+    // never opened the page).
+    await until(
+      app.browser,
+      "both projects' cards",
+      async () => (await $(`project-open-${DB}`).isExisting()) && (await $(`project-open-${BACK}`).isExisting()),
+      { timeoutMs: 30_000 },
+    );
+    await until(
+      app.browser,
+      "the project page",
+      async () => {
+        if (await $("project-page").isDisplayed()) return true;
+        const open = await $(`project-open-${DB}`);
+        if (await open.isExisting()) await open.click();
+        return $("project-page").isDisplayed();
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
 
     // Set up… asks the server which captures it allows; the logical one is chosen.
     await $("pitr-setup").waitForDisplayed({ timeout: 30_000 });
