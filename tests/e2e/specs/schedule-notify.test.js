@@ -66,15 +66,16 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
   it("shows the scheduled backup as it runs — its step on the page and the dashboard — and Cancel stops it", async () => {
     // A transaction holds the table: the next slot's backup waits in its dump until it ends,
     // so the running job is on screen for as long as the test needs (no race with its speed).
+    // The transaction stays open as long as psql reads its input: no time limit, no sleep; it
+    // ends when the test says so (ROLLBACK, then the end of the input).
     const holder = spawn(
       path.join(pg.bin, "psql"),
-      ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", "sched_src", "-v", "ON_ERROR_STOP=1", "-c", "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);"],
-      { env: { ...process.env, PGPASSWORD: pg.password, PGAPPNAME: "e2e-lock-holder" }, stdio: "ignore" },
+      ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", "sched_src", "-v", "ON_ERROR_STOP=1", "-q"],
+      { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ["pipe", "ignore", "inherit"] },
     );
-    // The server keeps a killed client's pg_sleep (and its lock) running: it is ended there.
+    holder.stdin.write("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;\n");
     const release = () => {
-      psql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'e2e-lock-holder'");
-      holder.kill("SIGTERM");
+      holder.stdin.end("ROLLBACK;\n");
     };
     try {
       await until(app.browser, "the lock held", async () => psql("sched_src", "SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted") === "1");
@@ -113,7 +114,11 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
     } finally {
       release();
     }
-    assert.equal(psql("sched_src", "SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND granted AND mode = 'AccessExclusiveLock'"), "0");
+    await until(
+      app.browser,
+      "the lock released",
+      async () => psql("sched_src", "SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND granted AND mode = 'AccessExclusiveLock'") === "0",
+    );
   });
 
   it("asks to start minimised", async () => {
