@@ -4,10 +4,10 @@
 // word → one job with progress and Cancel → the report with per-table counts and Undo. The engine
 // decides everything; nothing is written before the button on the plan.
 import { useEffect, useRef, useState } from "react";
-import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, RowKeys, TlsMode, UndoReport } from "../bindings";
+import type { ColumnEquals, ErrorPayload, JobFinished, JobProgress, RecoverReport, RecoverRequest, RowKeys, UndoReport } from "../bindings";
 import { Details } from "../components/Details";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { TlsOptions } from "../components/TlsOptions";
+import { ServerFields } from "../components/ServerFields";
 import type { Call } from "../ipc/call";
 import type { JobHandlers } from "../store/store";
 import { NEW_SERVER_TARGET } from "../wizard/steps";
@@ -292,7 +292,11 @@ function ChooseStep({
           />{" "}
           A database on a server
         </label>
-        {t.kind === "server" && <ServerFields t={t} set={(target) => setForm({ ...form, target })} />}
+        {t.kind === "server" && (
+          <div className="recover-server">
+            <ServerFields t={t} set={(target) => setForm({ ...form, target })} idPrefix="recover-server" />
+          </div>
+        )}
         <label className="choice">
           <input
             type="radio"
@@ -440,52 +444,6 @@ function UndoneStep({ undo }: { undo: UndoReport }) {
         </p>
       )}
       <UndoTables undo={undo} />
-    </div>
-  );
-}
-
-type ServerTarget = Extract<RecoverForm["target"], { kind: "server" }>;
-
-/** A database on a server by its parts, in the words and order of the restore's target. */
-function ServerFields({ t, set }: { t: ServerTarget; set: (t: ServerTarget) => void }) {
-  const field = (k: "host" | "port" | "user" | "database", label: string, placeholder?: string) => (
-    <div className="field">
-      <label htmlFor={`recover-server-${k}`}>{label}</label>
-      <input
-        id={`recover-server-${k}`}
-        type="text"
-        inputMode={k === "port" ? "numeric" : undefined}
-        spellCheck={false}
-        placeholder={placeholder}
-        value={t[k]}
-        onChange={(e) => set({ ...t, [k]: e.target.value })}
-        data-testid={`recover-server-${k}`}
-      />
-    </div>
-  );
-  return (
-    <div className="field-grid recover-server">
-      {field("host", "Server", "db.example.com or /var/run/postgresql")}
-      {field("port", "Port")}
-      {field("user", "User")}
-      {field("database", "Database")}
-      <div className="field">
-        <label htmlFor="recover-server-tls">Encrypted connection (TLS)</label>
-        <select id="recover-server-tls" value={t.tls} onChange={(e) => set({ ...t, tls: e.target.value as TlsMode })} data-testid="recover-server-tls">
-          <TlsOptions />
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="recover-server-password">Password</label>
-        <input
-          id="recover-server-password"
-          type="password"
-          autoComplete="off"
-          value={t.password}
-          onChange={(e) => set({ ...t, password: e.target.value })}
-          data-testid="recover-server-password"
-        />
-      </div>
     </div>
   );
 }

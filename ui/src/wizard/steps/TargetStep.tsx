@@ -1,7 +1,7 @@
 // Step 3: where to restore (this project, another saved project, a database on a server — by its
 // parts or a pasted URL, created empty when it does not exist yet and the role may), and what is
 // there now.
-import type { DatabasePlan, ProjectSummary, TlsMode } from "../../bindings";
+import type { DatabasePlan, ProjectSummary } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import {
   createsDatabase,
@@ -15,7 +15,7 @@ import {
 } from "../steps";
 import type { StepProps } from "./types";
 import { databaseLabel } from "../../components/names";
-import { TlsOptions } from "../../components/TlsOptions";
+import { ServerFields } from "../../components/ServerFields";
 
 export function TargetStep({
   state,
@@ -90,7 +90,7 @@ export function TargetStep({
           />
           <span>A database on a server</span>
         </label>
-        {t?.kind === "server" && <ServerFields t={t} choose={choose} />}
+        {t?.kind === "server" && <ServerTargetFields t={t} choose={choose} />}
         {t?.kind === "url" && <UrlField t={t} choose={choose} />}
         {typedTarget(t) && (
           <div className="wizard-indent">
@@ -114,43 +114,10 @@ export function TargetStep({
 type Choose = (target: Target) => void;
 
 /** The server's parts, as the glossary names a target: server, port, user, database. */
-function ServerFields({ t, choose }: { t: ServerTarget; choose: Choose }) {
-  const set = (k: "host" | "port" | "user" | "database" | "password", v: string) => choose({ ...t, [k]: v });
-  const field = (k: "host" | "port" | "user" | "database", label: string, placeholder?: string) => (
-    <div className="field">
-      <label htmlFor={`wizard-target-${k}`}>{label}</label>
-      <input
-        id={`wizard-target-${k}`}
-        type="text"
-        inputMode={k === "port" ? "numeric" : undefined}
-        spellCheck={false}
-        placeholder={placeholder}
-        value={t[k]}
-        onChange={(e) => set(k, e.target.value)}
-        data-testid={`wizard-target-${k}`}
-      />
-    </div>
-  );
+function ServerTargetFields({ t, choose }: { t: ServerTarget; choose: Choose }) {
   return (
     <div className="wizard-indent">
-      <div className="field-grid">
-        {field("host", "Server", "db.example.com or /var/run/postgresql")}
-        {field("port", "Port")}
-        {field("user", "User")}
-        {field("database", "Database", "a new name creates it")}
-        <div className="field">
-          <label htmlFor="wizard-target-tls">Encrypted connection (TLS)</label>
-          <select
-            id="wizard-target-tls"
-            value={t.tls}
-            onChange={(e) => choose({ ...t, tls: e.target.value as TlsMode })}
-            data-testid="wizard-target-tls"
-          >
-            <TlsOptions />
-          </select>
-        </div>
-        <PasswordField value={t.password} onChange={(v) => set("password", v)} />
-      </div>
+      <ServerFields t={t} set={choose} idPrefix="wizard-target" databasePlaceholder="a new name creates it" passwordHelp={PASSWORD_HELP} />
       <button
         type="button"
         className="link small"
@@ -192,6 +159,8 @@ function UrlField({ t, choose }: { t: UrlTarget; choose: Choose }) {
   );
 }
 
+const PASSWORD_HELP = "Used for this restore only; never shown again.";
+
 function PasswordField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
   return (
     <div className="field">
@@ -204,7 +173,7 @@ function PasswordField({ value, onChange }: { value: string; onChange: (v: strin
         onChange={(e) => onChange(e.target.value)}
         data-testid="wizard-target-password"
       />
-      <p className="field-help">Used for this restore only; never shown again.</p>
+      <p className="field-help">{PASSWORD_HELP}</p>
     </div>
   );
 }
