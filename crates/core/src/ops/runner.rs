@@ -126,10 +126,7 @@ where
     let catalog = &engine.catalog;
     let counted = catalog.update_job_counters(&job.id, done, total).await;
     let judged = result.as_ref().ok().and_then(&failure_of);
-    let error = match &result {
-        Ok(_) => judged.as_ref(),
-        Err(e) => Some(e),
-    };
+    let error = result.as_ref().err().or(judged.as_ref());
     let outcome = match error {
         Some(e) => JobOutcome::from_error(e),
         None => JobOutcome::Succeeded {
@@ -145,10 +142,7 @@ where
     sink.ended(&crate::progress::JobEnded {
         job_id: &job.id,
         kind,
-        error: match (&finished, error) {
-            (Err(e), _) => Some(e),
-            (Ok(()), e) => e,
-        },
+        error: finished.as_ref().err().or(error),
     });
     finished?;
     drop(held);
