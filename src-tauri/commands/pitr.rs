@@ -13,6 +13,7 @@ use offsite_core::ops::pitr::{PitrEnabled, PitrStatus};
 use offsite_core::pitr::parse_time;
 use offsite_core::pitr::physical::{CaptureMode, Modes};
 use offsite_core::pitr::server::IdentityFull;
+use offsite_core::restore::DatabaseTo;
 use tauri::{AppHandle, Runtime, State};
 use tokio_util::sync::CancellationToken;
 
@@ -101,8 +102,9 @@ pub async fn pitr_plan(
     shell.engine()?.pitr_plan(&project, at).await.map_err(err)
 }
 
-/// Restore `project` as it was at `at` into `to` (a project's name, or a URL with `password`);
-/// returns the job id at once. `job-finished` carries `result.kind == "pitr_restore"`.
+/// Restore `project` as it was at `at` into `to` (a saved project, or a database on a server by
+/// its parts or a URL, the password beside it); returns the job id at once. `job-finished`
+/// carries `result.kind == "pitr_restore"`.
 #[tauri::command]
 #[specta::specta]
 pub fn start_pitr_restore<R: Runtime>(
@@ -111,8 +113,7 @@ pub fn start_pitr_restore<R: Runtime>(
     jobs: State<'_, JobRegistry>,
     project: String,
     at: String,
-    to: String,
-    password: Option<String>,
+    to: DatabaseTo,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let at = parse_time(&at).map_err(err)?;
@@ -123,7 +124,7 @@ pub fn start_pitr_restore<R: Runtime>(
         as_of_a_time(&project),
         move |start| async move {
             engine
-                .pitr_restore(&project, at, &to, password, &start.cancel)
+                .pitr_restore_to(&project, at, &to, &start.cancel)
                 .await
         },
     ))

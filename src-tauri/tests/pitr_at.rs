@@ -2,7 +2,8 @@
 //! changes (a REPLICATION role, not a superuser, as on Supabase): `start_open_at` makes the
 //! database as it was at a time as one job whose `job-finished` carries the temporary archive
 //! and the state; the browse commands read exactly the rows committed by then; `close_at`
-//! removes the archive; a time before every window is refused naming the nearest times.
+//! removes the archive; a time before every window is refused naming the nearest times. A restore
+//! to a time goes into a database on a server named by its parts, the password beside them.
 
 use super::*;
 
@@ -47,8 +48,17 @@ fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
+/// A project `shop` of a REPLICATION role capturing its changes, with rows 1–3 committed at
+/// `at` (then 4 inserted and 1 deleted), and a window that reaches `at`.
+struct Captured {
+    pg: offsite_testkit::TestCluster,
+    t: TestApp,
+    rx: std::sync::mpsc::Receiver<(String, Value)>,
+    before_capture: String,
+    at: String,
+}
+
+fn captured() -> Captured {
     let pg = offsite_testkit::TestCluster::start();
     pg.create_trusted_role(ROLE);
     pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
@@ -79,6 +89,24 @@ fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
     as_owner("DELETE FROM orders WHERE id = 1");
     capture_until(&t, at_micros);
 
+    Captured {
+        pg,
+        t,
+        rx,
+        before_capture,
+        at,
+    }
+}
+
+#[test]
+fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
+    let Captured {
+        t,
+        rx,
+        before_capture,
+        at,
+        ..
+    } = captured();
     let job = invoke(&t, "start_open_at", json!({ "project": "shop", "at": at })).unwrap();
     let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
     assert_eq!(finished["ok"], true, "{finished}");
@@ -131,4 +159,60 @@ fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
     )
     .unwrap_err();
     assert_eq!(e["code"], "invalid_input", "{e}");
+}
+
+/// The restore wizard's "A database on a server": host, port, user, database, the TLS choice
+/// and the password beside them (never in a URL) — the base and the changes land there.
+#[test]
+fn a_restore_to_a_time_goes_into_a_database_on_a_server_by_its_parts() {
+    let Captured { pg, t, rx, at, .. } = captured();
+    pg.psql("postgres", "CREATE DATABASE desk_at_to");
+    let to = |password: Option<&str>| {
+        json!({ "connection": {
+            "connection": { "fields": { "host": "127.0.0.1", "port": pg.port(), "user": pg.superuser(), "database": "desk_at_to" } },
+            "tls": "disable",
+            "password": password,
+        } })
+    };
+    // Without the password the server asks for, nothing is restored and the error says so.
+    let job = invoke(
+        &t,
+        "start_pitr_restore",
+        json!({ "project": "shop", "at": at, "to": to(None) }),
+    )
+    .unwrap();
+    let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
+    assert_eq!(finished["ok"], false, "{finished}");
+    assert_eq!(
+        pg.psql(
+            "desk_at_to",
+            "SELECT count(*) FROM pg_class WHERE relname = 'orders'"
+        )
+        .trim(),
+        "0"
+    );
+
+    let job = invoke(
+        &t,
+        "start_pitr_restore",
+        json!({ "project": "shop", "at": at, "to": to(Some(pg.superuser_password())) }),
+    )
+    .unwrap();
+    let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
+    assert_eq!(finished["ok"], true, "{finished}");
+    assert_eq!(finished["result"]["kind"], "pitr_restore", "{finished}");
+    assert_eq!(
+        finished["result"]["restored"]["replayed"]["commits"], 2,
+        "{finished}"
+    );
+    let rows = pg.psql(
+        "desk_at_to",
+        "SELECT string_agg(id::text || ':' || note, ',' ORDER BY id) FROM orders",
+    );
+    assert_eq!(rows.trim(), "1:in the base,2:two,3:three's");
+    // The password is nowhere in what the job told the window.
+    assert!(
+        !finished.to_string().contains(pg.superuser_password()),
+        "{finished}"
+    );
 }

@@ -1,54 +1,23 @@
 // The rules of "Recover these rows…" that the wizard shows, kept out of its drawing so they can be
 // tested alone: what the request says, what the plan destroys (said in red, like the restore
 // review's banner), the typed word that enables the button. Counts are always the engine's plan.
-import type { ColumnEquals, DatabaseTo, RecoverReport, RecoverRequest, RowKeys, TableRecovery, UndoReport } from "../bindings";
+import type { ColumnEquals, RecoverReport, RecoverRequest, RowKeys, TableRecovery, UndoReport } from "../bindings";
 import { formatTime } from "../components/format";
 import { plural } from "../words";
-import { type ServerTarget, serverTo } from "../wizard/steps";
+import { type DatabaseTarget, targetOf, targetReady, typedPassword } from "../wizard/databaseTarget";
 
 /** The word typed to confirm a recovery. */
 export const CONFIRM_WORD = "recover";
 
 /** Where the rows go: a saved project, a database on a server (by its parts), or a pasted URL. */
-export type Target =
-  | { kind: "project"; project: string }
-  | (Omit<ServerTarget, "create">)
-  | { kind: "url"; url: string; password: string };
+export type Target = DatabaseTarget;
+export { targetOf, targetReady, typedPassword };
 
 export type RecoverForm = {
   target: Target;
   children: boolean;
   onConflict: "keep" | "update";
 };
-
-/** Where the rows go, as the engine takes it (a URL's password travels beside it, never in it). */
-export function targetOf(t: Target): DatabaseTo | null {
-  switch (t.kind) {
-    case "project":
-      return { project: t.project };
-    case "server":
-      return serverTo(t);
-    case "url":
-      return { connection: { connection: { url: t.url.trim() }, tls: null, password: t.password === "" ? null : t.password } };
-  }
-}
-
-/** Whether the target is filled in enough to ask for a plan. */
-export function targetReady(t: Target): boolean {
-  switch (t.kind) {
-    case "project":
-      return t.project !== "";
-    case "server":
-      return serverTo(t) !== null;
-    case "url":
-      return /^postgres(ql)?:\/\//.test(t.url.trim());
-  }
-}
-
-/** The password typed for the target (a saved project's is in the keychain). */
-export function typedPassword(t: Target): string | null {
-  return t.kind !== "project" && t.password !== "" ? t.password : null;
-}
 
 /** `"schema"."table"`: each part quoted (a bare part would be folded to lower case, a dot split). */
 export function quotedTable(schema: string, name: string): string {

@@ -208,6 +208,24 @@ impl DatabaseTo {
         }
     }
 
+    /// The command line's `--to` again, for what takes the target as one string: a project's
+    /// name, or a connection as a URL (its parts and TLS choice written in it, no password) with
+    /// the password beside it (the given one over one the URL carried).
+    pub fn url_or_project_text(&self) -> crate::error::Result<(String, Option<String>)> {
+        match self {
+            DatabaseTo::Project(name) => Ok((name.clone(), None)),
+            DatabaseTo::Connection {
+                connection,
+                tls,
+                password,
+            } => {
+                let (spec, in_url) = connection.parse(*tls)?;
+                let password = password.clone().filter(|p| !p.is_empty()).or(in_url);
+                Ok((spec.to_url(), password))
+            }
+        }
+    }
+
     /// The target for people: the project's name, or "DATABASE on HOST".
     pub fn label(&self) -> String {
         match self {

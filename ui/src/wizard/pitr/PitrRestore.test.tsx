@@ -51,7 +51,7 @@ const thePlan = (at: string): PitrPlan => ({
 type Call = { cmd: string; args: Record<string, unknown> };
 
 /** The app's commands as this file's tests need them; returns the calls made. */
-function mockCommands(windows: Window[], planFails = false): Call[] {
+function mockCommands(windows: Window[], planFails = false, projects = ["shop", "staging"]): Call[] {
   const calls: Call[] = [];
   mockIPC(
     (cmd, raw) => {
@@ -61,7 +61,7 @@ function mockCommands(windows: Window[], planFails = false): Call[] {
         case "list_backups":
           return [];
         case "list_projects":
-          return [summary("shop", null), summary("staging", null)];
+          return projects.map((p) => summary(p, null));
         case "pitr_status":
           return status(windows);
         case "pitr_plan":
@@ -93,8 +93,8 @@ function mockCommands(windows: Window[], planFails = false): Call[] {
 }
 
 /** The wizard on its own. */
-function setup(windows: Window[], planFails = false) {
-  const calls = mockCommands(windows, planFails);
+function setup(windows: Window[], planFails = false, projects?: string[]) {
+  const calls = mockCommands(windows, planFails, projects);
   render(
     <StoreProvider>
       <RestoreWizard project="shop" onClose={vi.fn()} />
@@ -153,7 +153,7 @@ describe("the restore wizard's point in time", () => {
     // While it runs the wizard is not left, nor switched to a backup.
     expect(screen.getByTestId("wizard-close")).toBeDisabled();
     expect(screen.getByTestId("wizard-mode")).toBeDisabled();
-    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: "staging", password: null }), WAIT);
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: { project: "staging" } }), WAIT);
     await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled(), WAIT);
     const done: JobFinished = {
       job_id: "job-p",
@@ -215,10 +215,65 @@ describe("the restore wizard's point in time", () => {
     fireEvent.change(screen.getByTestId("pitr-target-password"), { target: { value: "s3cret" } });
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
     await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled(), WAIT);
-    expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toMatchObject({ to: "postgres://u@h/db", password: "s3cret" });
+    expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toMatchObject({
+      to: { connection: { connection: { url: "postgres://u@h/db" }, tls: null, password: "s3cret" } },
+    });
     expect(document.body.textContent).not.toContain("s3cret");
     fireEvent.click(screen.getByTestId("pitr-cancel"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true), WAIT);
+  });
+});
+
+describe("Restore to a time: a database on a server (issue 64 item 2)", () => {
+  it("is named by its parts, the password beside them; the button says what is missing until it can start", async () => {
+    const calls = setup([win]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
+    await screen.findByTestId("pitr-plan-words", {}, WAIT);
+    fireEvent.click(screen.getByTestId("pitr-target-server"));
+    expect(screen.getByTestId("pitr-target-server-port")).toHaveValue("5432");
+    expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    expect(screen.getByTestId("pitr-restore-why")).toHaveTextContent("Enter the server, user and database to restore into.");
+    const type = (part: string, value: string) => fireEvent.change(screen.getByTestId(`pitr-target-server-${part}`), { target: { value } });
+    type("host", "db.example.com");
+    type("user", "restorer");
+    type("database", "shop_then");
+    type("port", "no port");
+    expect(screen.getByTestId("pitr-restore-start")).toBeDisabled();
+    type("port", "6543");
+    fireEvent.change(screen.getByTestId("pitr-target-server-tls"), { target: { value: "require" } });
+    type("password", "s3cret");
+    expect(screen.queryByTestId("pitr-restore-why")).toBeNull();
+    fireEvent.click(screen.getByTestId("pitr-restore-start"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "start_pitr_restore")).toBe(true), WAIT);
+    expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({
+      project: "shop",
+      at: "2026-11-26T07:00:00Z",
+      to: {
+        connection: {
+          connection: { fields: { host: "db.example.com", port: 6543, user: "restorer", database: "shop_then" } },
+          tls: "require",
+          password: "s3cret",
+        },
+      },
+    });
+    expect(document.body.textContent).not.toContain("s3cret");
+    const done = {
+      job_id: "job-p",
+      kind: "restore",
+      ok: true,
+      error: null,
+      result: { kind: "pitr_restore", restored: { plan: thePlan("2026-11-26T07:00:00Z"), replayed: { commits: 3, skipped: 0, changes: 5, last_commit: null } } },
+    } as JobFinished;
+    await act(() => emit("job-finished", done));
+    expect((await screen.findByTestId("pitr-report-title", {}, WAIT)).textContent).toContain("into shop_then on db.example.com.");
+  });
+
+  it("is where a restore to a time goes when there is no other saved project", async () => {
+    setup([win], false, ["shop"]);
+    fireEvent.click(await screen.findByTestId("wizard-mode-time", {}, WAIT));
+    await screen.findByTestId("pitr-plan-words", {}, WAIT);
+    expect(screen.getByTestId("pitr-target-project")).toBeDisabled();
+    expect(screen.getByTestId("pitr-target-server")).toBeChecked();
   });
 });
 

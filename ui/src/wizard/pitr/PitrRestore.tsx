@@ -1,7 +1,8 @@
 // The restore wizard's "A point in time" (issue 46 item 6): a moment chosen on the project's band
 // (its restorable windows and backups; dragged, stepped by keys, or typed in the field below it —
-// issue 64 item 3), the engine's plan in words (asked once the moment settles), the target (another saved project or a
-// connection URL — an empty database: the engine restores the base there first), then the job
+// issue 64 item 3), the engine's plan in words (asked once the moment settles), the target (another saved project, a
+// database on a server by its parts, or a connection URL — an empty database: the engine restores the base there
+// first), then the job
 // (progress, Cancel) and its report. What is restorable is the engine's: its windows and its plan.
 // "Look inside at this time" makes the database as it was then (the same base and replay, into a
 // temporary archive the app holds) and opens it in the browse screen, where "Recover these rows…"
@@ -15,6 +16,9 @@ import { useStore } from "../../store";
 import { Progress } from "../steps/Progress";
 import { Details } from "../../components/Details";
 import { Stepper } from "../Stepper";
+import { ServerFields } from "../../components/ServerFields";
+import { type DatabaseTarget, targetLabel, targetOf, targetReady } from "../databaseTarget";
+import { NEW_SERVER_TARGET } from "../steps";
 import { refusal, spansOf } from "./band";
 import { nearestCommitWords } from "./MomentWords";
 import { type BandBackup, Timeline } from "./Timeline";
@@ -26,7 +30,6 @@ const PITR_STEPS = ["moment", "target", "run", "report"] as const;
 type PitrStep = (typeof PITR_STEPS)[number];
 const PITR_STEP_TITLES: Record<PitrStep, string> = { moment: "Choose the moment", target: "Where to restore", run: "Restore", report: "Report" };
 
-type Target = { kind: "project"; name: string } | { kind: "url"; url: string; password: string };
 /** What the job is for: a restore, or the state made to look inside. */
 type Purpose = "restore" | "look";
 type Run =
@@ -59,7 +62,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   );
   const [nowMs] = useState(() => Date.now());
   const spans = useMemo(() => spansOf(windows), [windows]);
-  const [target, setTarget] = useState<Target>(projects[0] ? { kind: "project", name: projects[0] } : { kind: "url", url: "", password: "" });
+  const [target, setTarget] = useState<DatabaseTarget>(projects[0] ? { kind: "project", project: projects[0] } : { ...NEW_SERVER_TARGET });
   const [run, setRun] = useState<Run>({ status: "idle" });
   const unfollow = useRef<(() => void) | null>(null);
   useEffect(() => () => unfollow.current?.(), []);
@@ -75,8 +78,8 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
     asked.status !== "idle" && asked.at !== at ? { status: "loading" } : asked;
   const choose = (value: string) => setField(value);
 
-  const to = target.kind === "project" ? target.name : target.url.trim();
-  const restoreWhy = pitrRestoreWhy(at, refused !== null, plan.status, target.kind, to);
+  const to = targetReady(target) ? targetOf(target) : null;
+  const restoreWhy = pitrRestoreWhy(at, refused !== null, plan.status, target.kind, to !== null);
   const canRestore = restoreWhy === null && run.status === "idle";
   /** Start the job for `purpose` and follow it to its end. */
   const start = async (purpose: Purpose) => {
@@ -89,7 +92,10 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
       const started =
         purpose === "look"
           ? await commands.startOpenAt(project, planned)
-          : await commands.startPitrRestore(project, planned, to, target.kind === "url" ? target.password : null);
+          : to
+            ? await commands.startPitrRestore(project, planned, to)
+            : null;
+      if (started === null) return fail({ code: "invalid_input", message: "Choose where to restore first.", hint: null, retryable: false });
       if (started.status === "error") return fail(toErrorPayload(started.error));
       const jobId = started.data;
       setRun({ status: "running", purpose, jobId, progress: null, cancelling: false });
@@ -138,7 +144,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
         {run.restored ? (
           <div className="notice notice-ok" role="status">
             <p className="notice-title" data-testid="pitr-report-title">
-              Restored {project} as it was at {localSeconds(run.restored.plan.at)} into {to}.
+              Restored {project} as it was at {localSeconds(run.restored.plan.at)} into {targetLabel(target)}.
             </p>
             <p className="small" data-testid="pitr-report-replayed">
               {countOf(run.restored.replayed.commits, "transaction")} replayed onto the backup ({countOf(run.restored.replayed.changes, "row change")}
@@ -228,7 +234,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
               name="pitr-target"
               checked={target.kind === "project"}
               disabled={projects.length === 0}
-              onChange={() => setTarget({ kind: "project", name: projects[0] ?? "" })}
+              onChange={() => setTarget({ kind: "project", project: projects[0] ?? "" })}
               data-testid="pitr-target-project"
             />
             <span>Another saved project{projects.length === 0 ? <span className="muted"> (there is none)</span> : null}</span>
@@ -236,13 +242,34 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
           {target.kind === "project" && (
             <div className="field wizard-indent">
               <label htmlFor="pitr-target-project-select">Project</label>
-              <select id="pitr-target-project-select" value={target.name} onChange={(e) => setTarget({ kind: "project", name: e.target.value })} data-testid="pitr-target-project-select">
+              <select id="pitr-target-project-select" value={target.project} onChange={(e) => setTarget({ kind: "project", project: e.target.value })} data-testid="pitr-target-project-select">
                 {projects.map((p) => (
                   <option key={p} value={p}>
                     {p}
                   </option>
                 ))}
               </select>
+            </div>
+          )}
+          <label className="wizard-choice">
+            <input
+              type="radio"
+              name="pitr-target"
+              checked={target.kind === "server"}
+              onChange={() => setTarget({ ...NEW_SERVER_TARGET })}
+              data-testid="pitr-target-server"
+            />
+            <span>A database on a server</span>
+          </label>
+          {target.kind === "server" && (
+            <div className="wizard-indent">
+              <ServerFields
+                t={target}
+                set={setTarget}
+                idPrefix="pitr-target-server"
+                databasePlaceholder="an empty database"
+                passwordHelp="Used for this restore only; never shown again."
+              />
             </div>
           )}
           <label className="wizard-choice">
@@ -293,7 +320,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
             {restoreWhy}
           </span>
         )}
-        <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => to && void start("restore")} data-testid="pitr-restore-start">
+        <button type="button" className="btn btn-primary" disabled={!canRestore} onClick={() => void start("restore")} data-testid="pitr-restore-start">
           Restore to this time
         </button>
       </div>
@@ -306,14 +333,18 @@ export function pitrRestoreWhy(
   at: string | null,
   refused: boolean,
   plan: "idle" | "loading" | "ok" | "error",
-  target: Target["kind"],
-  to: string,
+  target: DatabaseTarget["kind"],
+  ready: boolean,
 ): string | null {
   if (!at) return "Enter a date and time first.";
   if (refused) return "Choose a moment that can be restored (above).";
   if (plan === "error") return "This time cannot be restored (above).";
   if (plan !== "ok") return "Looking for the last change before it…";
-  if (to === "") return target === "url" ? "Enter the connection URL of the database to restore into." : "Choose where to restore.";
+  if (!ready) {
+    if (target === "url") return "Enter the connection URL of the database to restore into (postgres://…).";
+    if (target === "server") return "Enter the server, user and database to restore into.";
+    return "Choose where to restore.";
+  }
   return null;
 }
 

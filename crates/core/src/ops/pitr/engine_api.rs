@@ -152,6 +152,18 @@ impl Engine {
     ) -> Result<super::restore::PitrRestored> {
         super::restore::run(self, name, at, to, password, None, cancel).await
     }
+    /// [`pitr_restore`](Self::pitr_restore) into a target as the app names it: a saved project,
+    /// or a database on a server (by its parts or a URL, the password beside it).
+    pub async fn pitr_restore_to(
+        &self,
+        name: &str,
+        at: i64,
+        to: &crate::restore::DatabaseTo,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<super::restore::PitrRestored> {
+        let (to, password) = to.url_or_project_text()?;
+        super::restore::run(self, name, at, &to, password, None, cancel).await
+    }
     /// [`pitr_restore`](Self::pitr_restore) as `as_role`, a less privileged role of the target:
     /// the base restored and the changes replayed with its rights only (`restore --at TIME
     /// --as-role ROLE`; see [`crate::postgres::restore::as_role`]).

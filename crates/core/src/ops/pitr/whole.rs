@@ -344,21 +344,6 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
     })
 }
 
-/// The database target as `restore --at` takes it: a URL or a project's name, and a password.
-fn url_or_project(to: &DatabaseTo) -> Result<(String, Option<String>)> {
-    match to {
-        DatabaseTo::Project(name) => Ok((name.clone(), None)),
-        DatabaseTo::Connection {
-            connection: ProjectConnection::Url(url),
-            password,
-            ..
-        } => Ok((url.clone(), password.clone())),
-        DatabaseTo::Connection { .. } => Err(Error::invalid(
-            "a restore to a time takes the database's target as a URL or a project's name",
-        )),
-    }
-}
-
 /// Restore `req.project` as it was at `req.at`: refuse on any blocker before anything changes,
 /// then the database, the storage and the configuration in turn.
 pub(crate) async fn run(
@@ -383,7 +368,7 @@ pub(crate) async fn run(
         config: None,
     };
     if let Some(to) = &req.database {
-        let (to, password) = url_or_project(to)?;
+        let (to, password) = to.url_or_project_text()?;
         let d = super::restore::run(engine, &req.project, req.at, &to, password, None, cancel)
             .await
             .map_err(|e| stopped(e, Component::Database, &req, &report))?;
