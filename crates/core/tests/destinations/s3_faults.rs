@@ -92,7 +92,7 @@ async fn uploads_cut_every_time_fail_as_connection_and_leave_nothing() {
     let t0 = Instant::now();
     while !proxy.exchanges().iter().any(|x| x.method == "DELETE") {
         assert!(
-            t0.elapsed() < Duration::from_secs(5),
+            t0.elapsed() < Duration::from_secs(60),
             "no abort: {:?}",
             proxy.exchanges()
         );
