@@ -46,4 +46,5 @@ export const TECHNICAL: [RegExp, string][] = [
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i, "the backup by its type and time (the id under Details)"],
   [/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, "the app's one date format (YYYY-MM-DD HH:MM:SS)"],
   [/\bLSN\b|\b[0-9A-F]{1,8}\/[0-9A-F]{5,8}\b/, "the time of the change (the log position under Details)"],
+  [/(^|[\s(“"'])--[a-z][a-z0-9-]*/, "the app's own words for the choice (the command line's flag under Details)"],
 ];

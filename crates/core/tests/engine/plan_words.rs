@@ -1,9 +1,9 @@
 //! The restore plan's lines that the wizard's review shows as they come (blockers, warnings,
 //! what is left out, what needs administrator rights) are held to the app's words test (issue
 //! 64 item 4): the glossary's "Not" words (`ui/src/test/never.ts`: `NEVER`, `NEVER_ON_SCREEN`,
-//! and `TECHNICAL` — no id, engine time or log position outside Details), read from that file so
-//! both sides keep one list. The plans are real: made by the engine against a real server, for
-//! the situations that say the most (a Supabase project's backup into plain PostgreSQL, by an
+//! and `TECHNICAL` — no id, engine time, log position or command-line flag outside Details),
+//! read from that file so both sides keep one list. The plans are real: made by the engine
+//! against a real server, for the situations that say the most (a Supabase project's backup into plain PostgreSQL, by an
 //! administrator and by a plain role, into a database that holds tables, one that does not exist
 //! yet with and without the right to create it, a table owned by a role the server lacks).
 
@@ -115,6 +115,10 @@ fn the_reader_of_never_ts_catches_what_the_ui_test_catches() {
         ("planted", "3 table(s) left out"),
         ("planted", "made at 2026-11-28T06:31:23Z"),
         ("planted", "12 MiB to load"),
+        (
+            "planted",
+            "create them (see globals.sql) or pass --create-roles",
+        ),
     ]
     .map(|(s, t)| (s.to_string(), t.to_string()));
     assert_eq!(misworded(&lists, &planted).len(), planted.len());
@@ -126,7 +130,8 @@ fn the_reader_of_never_ts_catches_what_the_ui_test_catches() {
     // Behind Details, the command line's terms may stay.
     let detailed = [(
         "fine".to_string(),
-        "Connect as a role with administrator rights.\nDetails: a superuser may".to_string(),
+        "Connect as a role with administrator rights.\nDetails: a superuser may; --no-owner"
+            .to_string(),
     )];
     assert!(misworded(&lists, &detailed).is_empty());
 }

@@ -5,6 +5,7 @@
 //! The plan of such a restore is read from `template1`: `CREATE DATABASE` copies it, so what the
 //! plan sees there is exactly what the new database will hold.
 
+use super::plan::DETAILS;
 use super::{quote_ident, DatabasePlan, RestoreTarget};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
@@ -108,11 +109,20 @@ pub fn refusal(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<Err
     }
 }
 
-/// [`refusal`] as the plan's blocker: its message and what to do (`None`: nothing stops it).
+/// [`refusal`] as the plan's blocker: its message and what to do, in words every front end
+/// shows, the command line's flag and tool after [`DETAILS`] (`None`: nothing stops it).
 fn blocker(spec: &ConnSpec, presence: &Presence, create: bool) -> Option<String> {
-    refusal(spec, presence, create).map(|e| match e.hint() {
-        Some(h) => format!("{}: {h}", e.message()),
-        None => e.message().to_string(),
+    let e = refusal(spec, presence, create)?;
+    Some(match (presence, e.hint()) {
+        (Presence::Missing { .. }, _) if !create => format!(
+            "{}: let the restore create it as a new empty database, or choose another \
+             database{DETAILS}on the command line, --create-database creates it; createdb {} \
+             creates it by hand",
+            e.message(),
+            spec.database
+        ),
+        (_, Some(h)) => format!("{}: {h}", e.message()),
+        (_, None) => e.message().to_string(),
     })
 }
 

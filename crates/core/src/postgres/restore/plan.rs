@@ -399,13 +399,22 @@ impl TargetState {
 fn not_empty_blocker(existing: &[String], selected: bool, target: &RestoreTarget) -> String {
     if selected {
         format!(
-            "the target already has {} of the selected objects ({}); restoring them needs --replace",
+            "the target already has {} of the selected objects ({}): replace them, or choose \
+             another database{DETAILS}on the command \
+             line, --replace",
             existing.len(),
-            existing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            existing
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     } else {
         format!(
-            "the target database {} is not empty ({} objects); restoring into it needs --replace",
+            "the target database {} is not empty ({} objects): replace what it holds, \
+             or choose another database{DETAILS}on the command \
+             line, --replace",
             target.spec.database,
             existing.len()
         )
@@ -727,7 +736,9 @@ fn role_findings(
     let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
     if !missing_roles.is_empty() && !opts.create_roles {
         blockers.push(format!(
-            "the target server lacks roles the backup uses: {}; create them (see globals.sql) or pass --create-roles",
+            "the target server lacks roles the backup uses: {}; let the restore create them as \
+             the backup describes them, or create them on the server first{DETAILS}on the \
+             command line, --create-roles creates them; the backup's globals.sql lists them",
             missing_roles.join(", ")
         ));
     }
