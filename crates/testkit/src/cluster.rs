@@ -1,11 +1,11 @@
 //! A throwaway PostgreSQL cluster for tests.
 
+use crate::ports::free_port;
 use std::ffi::OsStr;
 #[cfg(unix)]
 use std::ffi::{CStr, CString};
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener};
 #[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 #[cfg(unix)]
@@ -921,11 +921,6 @@ fn append(path: &Path, text: &str) {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     f.write_all(text.as_bytes())
         .expect("append to postgresql.conf");
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local_addr").port()
 }
 
 fn quote_literal(s: &str) -> String {

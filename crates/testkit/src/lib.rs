@@ -44,6 +44,7 @@ pub mod majors;
 pub mod management_api;
 pub mod pagila;
 pub mod pooler_proxy;
+pub mod ports;
 pub mod proxy;
 pub mod s3;
 pub mod s3s_fs;

@@ -8,8 +8,9 @@
 //! panics and says how to install it.
 
 pub use crate::http_proxy::{HttpExchange, HttpFault, HttpFaultProxy};
+use crate::ports::free_port;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -224,9 +225,4 @@ fn xml_text(xml: &str, tag: &str) -> String {
         .and_then(|(_, rest)| rest.split_once(&format!("</{tag}>")))
         .map(|(t, _)| t.to_string());
     text.unwrap_or_else(|| panic!("testkit: no <{tag}> in moto's answer: {xml}"))
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
 }

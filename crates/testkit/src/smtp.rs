@@ -10,10 +10,10 @@
 //!
 //! It never skips: when aiosmtpd is missing the test panics and says how to install it.
 
+use crate::ports::free_port;
 use crate::tls::TestCa;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -315,49 +315,4 @@ fn mode_name(mode: SmtpMode) -> &'static str {
         SmtpMode::Tls => "tls",
         SmtpMode::Plain => "plain",
     }
-}
-
-/// A loopback port that refuses connections for as long as this lives: bound but never
-/// listening, so no other test in the same binary can take it in the meantime (a port merely
-/// released, as [`free_port`] returns, can be — and in CI once was).
-pub struct ClosedPort {
-    _socket: socket2::Socket,
-    port: u16,
-}
-
-impl ClosedPort {
-    pub fn new() -> Self {
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-            .expect("a TCP socket");
-        socket
-            .bind(&std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
-            .expect("bind 127.0.0.1:0");
-        let port = socket
-            .local_addr()
-            .expect("local addr")
-            .as_socket()
-            .expect("an IP address")
-            .port();
-        ClosedPort {
-            _socket: socket,
-            port,
-        }
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-impl Default for ClosedPort {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A loopback port nothing listens on now (released before it is returned: for a server to
-/// bind next; a test that needs refusals holds a [`ClosedPort`] instead).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
 }

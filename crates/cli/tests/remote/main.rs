@@ -344,11 +344,4 @@ pub fn plain(fp: &str) -> String {
         .to_string()
 }
 
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use offsite_testkit::ports::free_port;

@@ -2,7 +2,8 @@
 
 use offsite_core::notify::email::{send, send_with_roots};
 use offsite_core::notify::{DeliveryError, DeliveryFailure, EmailSpec, Rendered, SmtpSecurity};
-use offsite_testkit::smtp::{ClosedPort, SmtpMode, SmtpOptions, SmtpServer};
+use offsite_testkit::ports::ClosedPort;
+use offsite_testkit::smtp::{SmtpMode, SmtpOptions, SmtpServer};
 use std::time::Duration;
 
 const EVENT_ID: &str = "5b0e5c2a-8d7f-4c1e-9a55-0f3d2b6e7a91";

@@ -3,7 +3,7 @@
 
 use offsite_core::notify::telegram::send;
 use offsite_core::notify::{DeliveryFailure, Rendered, TelegramSpec};
-use offsite_testkit::smtp::ClosedPort;
+use offsite_testkit::ports::ClosedPort;
 use offsite_testkit::telegram::{FakeBotApi, BOT_TOKEN, CHAT_ID};
 use serde_json::json;
 

@@ -169,7 +169,7 @@ async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_ans
     drop(open);
     // A port that surely does not answer: bound (so no other test in this binary can take it
     // in the meantime, as one did with the port just freed) but never listening.
-    let closed = offsite_testkit::smtp::ClosedPort::new();
+    let closed = offsite_testkit::ports::ClosedPort::new();
     let port = closed.port();
     // One that does not: the session pooler the API describes (IPv4, user postgres.<ref>).
     let d = supabase_database_via(
@@ -252,7 +252,7 @@ async fn the_quick_add_verifies_against_supabases_ca_or_refuses_without_it() {
     // Not Supabase's root: said, by its fingerprint.
     assert!(d.note.unwrap().contains("is not Supabase Root 2021 CA"));
     drop(open);
-    let closed = offsite_testkit::smtp::ClosedPort::new();
+    let closed = offsite_testkit::ports::ClosedPort::new();
     let port = closed.port();
     let d = supabase_database_via(
         "127.0.0.1",
