@@ -385,6 +385,15 @@ describe("a point in time in the app", () => {
     assert.equal(await $("pitr-target-project-select").getValue(), BACK);
     step("the wizard on the second");
     await bothThemes(app, "06-pitr-restore-plan");
+    // Or a database on a server, by its parts (issue 64 item 2): the button says what is missing.
+    await $("pitr-target-server").click();
+    await $("pitr-target-server-host").waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await $("pitr-target-server-port").getValue(), "5432");
+    assert.match(await $("pitr-restore-why").getText(), /Enter the server, user and database to restore into/);
+    assert.equal(await $("pitr-restore-start").isEnabled(), false);
+    await bothThemes(app, "06b-pitr-restore-target-server");
+    await $("pitr-target-project").click();
+    assert.equal(await $("pitr-target-project-select").getValue(), BACK);
     await $("pitr-restore-start").click();
     const restored = await until(
       app.browser,

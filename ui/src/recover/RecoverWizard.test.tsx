@@ -113,6 +113,14 @@ describe("recover rules", () => {
 });
 
 describe("RecoverWizard", () => {
+  it("without a saved project, starts at a database on a server (as the restore to a time does)", () => {
+    const { api } = fakeApi();
+    render(<RecoverWizard archive="/b/shop.tar.gz" schema="public" name="orgs" filters={[]} projects={[]} api={api} onClose={() => {}} />);
+    expect(screen.getByTestId("recover-target-project")).toBeDisabled();
+    expect(screen.getByTestId("recover-target-server")).toBeChecked();
+    expect(screen.getByTestId("recover-server-port")).toHaveValue("5432");
+  });
+
   it("recovers into a database on a server named by its parts, as the restore names one (issue 64 item 2)", async () => {
     const { api } = fakeApi();
     wizard(api);

@@ -87,7 +87,7 @@ const unexpected = (f: JobFinished): ErrorPayload => ({
 export function RecoverWizard({ archive, schema, name, filters, keys = null, onConflict = "keep", projects, api, onClose }: Props) {
   const table = `${schema}.${name}`;
   const [form, setForm] = useState<RecoverForm>({
-    target: projects[0] ? { kind: "project", project: projects[0] } : { kind: "url", url: "", password: "" },
+    target: projects[0] ? { kind: "project", project: projects[0] } : { ...NEW_SERVER_TARGET },
     children: false,
     onConflict,
   });
