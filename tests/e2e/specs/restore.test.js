@@ -238,6 +238,28 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     assert.match(await $("wizard-safety-path").getText(), /safety-.*\.tar\.zst/);
     await app.screenshot("08-replace-report");
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), String(ORDERS));
+
+    // Not what was wanted: put the safety backup back (issue 64 item 2). The safety backup is
+    // checked, the same target offered, the name typed again, and the 5,000 orders are back.
+    await $("wizard-put-back").click();
+    await until(app.browser, "the safety backup checked", async () => $("wizard-verify-result").isExisting(), { timeoutMs: 120_000 });
+    await $("wizard-next").click();
+    await $("wizard-target-this").waitForDisplayed();
+    assert.equal(await $("wizard-target-this").isSelected(), true, "the same target");
+    await until(app.browser, "target status", async () =>
+      (await $("wizard-target-status").isExisting()) || (await $("wizard-plan-error").isExisting()),
+    );
+    if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
+    await $("wizard-next").click();
+    await $("wizard-plan").waitForDisplayed();
+    assert.equal(await $("wizard-restore").isEnabled(), false, "Restore waits for the typed name");
+    await $("wizard-consent").setValue(SOURCE_DB);
+    await until(app.browser, "Restore enabled", async () => $("wizard-restore").isEnabled());
+    await $("wizard-restore").click();
+    await until(app.browser, "put back", async () => $("wizard-result").isExisting(), { timeoutMs: 240_000 });
+    if ((await $("wizard-result").getAttribute("data-ok")) !== "true") assert.fail(`put back failed: ${await $("wizard-result").getText()}`);
+    await app.screenshot("08b-safety-backup-put-back");
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), "5000", "the database as it was before the restore");
   });
   it("brings back yesterday's orders next to today's, in a side schema, leaving today's untouched", async () => {
     psql(SOURCE_DB, "DELETE FROM orders WHERE id > 100");

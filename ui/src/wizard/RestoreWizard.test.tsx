@@ -313,6 +313,14 @@ describe("RestoreWizard", () => {
     // Shortened in the middle with Copy, not a raw path (issue 44, restore-08).
     expect($("wizard-safety-open-copy")).toHaveTextContent("Copy");
     expect($("wizard-safety-path").querySelector(".middle-ellipsis")).toHaveAttribute("title", "/data/safety/shop_copy.tar.gz");
+
+    // Put back the safety backup (issue 64 item 2): the safety backup is checked first, then the
+    // same target is offered again (nothing restored until the review's typed name and Restore).
+    fireEvent.click($("wizard-put-back"));
+    await waitFor(() => expect(called(calls, "start_verify")).toHaveLength(2));
+    expect(called(calls, "start_verify")[1]?.args).toEqual({ path: "/data/safety/shop_copy.tar.gz" });
+    expect($("restore-wizard")).toHaveAttribute("data-step", "verify");
+    expect(called(calls, "start_restore")).toHaveLength(1);
   });
 
   it("keeps Restore disabled while there are blockers, and re-plans when roles are to be created", async () => {

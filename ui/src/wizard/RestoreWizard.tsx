@@ -376,7 +376,12 @@ export function RestoreWizard({ project, initialPath, initialAt, onClose, onLook
           />
         )}
         {step === "report" && state.run.status === "finished" && (
-          <ReportStep state={state} onGoto={(to) => dispatch({ type: "goto", step: to })} onDone={onClose} />
+          <ReportStep
+            state={state}
+            onGoto={(to) => dispatch({ type: "goto", step: to })}
+            onDone={onClose}
+            onPutBack={() => dispatch({ type: "putBack" })}
+          />
         )}
 
         </div>

@@ -19,6 +19,7 @@ import {
   restoreRequest,
   restoreTo,
   runChoices,
+  safetyBackupOf,
   succeeded,
   tableArg,
   type WizardState,
@@ -250,6 +251,34 @@ describe("restore wizard steps", () => {
     expect(s.step).toBe("report");
     expect(succeeded(s)).toBe(true);
     expect(canBack(s)).toBe(false);
+  });
+
+  it("puts back the safety backup: the same target, the safety backup as the source, checked and planned again (issue 64 item 2)", () => {
+    const done = (safety: string | null) =>
+      run(
+        { ...atReview(), noOwner: true },
+        { type: "confirm", now: 1000 },
+        { type: "runJob", jobId: "r1" },
+        { type: "runFinished", now: 3000, report: oneReport(restoreReport({ safety_backup: safety })), error: null },
+      );
+    // No safety backup taken: nothing to put back.
+    const without = done(null);
+    expect(safetyBackupOf(without)).toBeNull();
+    expect(reducer(without, { type: "putBack" })).toBe(without);
+    // Only from the report.
+    expect(reducer(atReview(), { type: "putBack" }).step).toBe("review");
+
+    const safety = "/home/me/.local/share/offsite/safety/safety-shop-20261129.tar.zst";
+    const finished = done(safety);
+    expect(safetyBackupOf(finished)).toBe(safety);
+    const s = reducer(finished, { type: "putBack" });
+    expect(s.step).toBe("verify");
+    expect(s.source).toEqual({ kind: "path", path: safety });
+    expect(s.target).toEqual({ kind: "url", url: "postgres://postgres@localhost/shop_copy", password: "pw", create: false });
+    // A typed target was checked already: planned as soon as the review needs it.
+    expect(s.targetChecked).toBe(true);
+    expect(s).toMatchObject({ noOwner: true, consent: "", safetyBackup: true, run: { status: "idle" }, verify: { status: "idle" }, plan: { status: "idle" } });
+    expect(s.components).toEqual({ database: true, storage: null, config: null });
   });
 
   it("cancelling marks the run, and a refusal clears the mark", () => {

@@ -221,7 +221,8 @@ export type Action =
   | { type: "runProgress"; progress: JobProgress }
   | { type: "cancelRequested" }
   | { type: "cancelRefused" }
-  | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
+  | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null }
+  | { type: "putBack" };
 
 /** How the selection is being chosen: everything, whole schemas or tables; the tables' filter. */
 export type SelectionView = { mode: "all" | "schemas" | "tables"; filter: string };
@@ -632,7 +633,35 @@ export function reducer(s: WizardState, a: Action): WizardState {
         step: "report",
         run: { status: "finished", startedAt: s.run.startedAt, finishedAt: a.now, report: a.report, error: a.error },
       };
+    case "putBack":
+      return putBack(s);
   }
+}
+
+/** The safety backup the finished restore took of its target as it was (null: none was taken). */
+export function safetyBackupOf(s: WizardState): string | null {
+  return s.run.status === "finished" ? (s.run.report?.database?.safety_backup ?? null) : null;
+}
+
+/**
+ * "Put back the safety backup": the same wizard again, for the safety backup into the same
+ * target — checked, planned (replacing: the name typed again) and restored like any backup, with
+ * a safety backup of what this restore wrote. The target exists now: nothing is created.
+ */
+function putBack(s: WizardState): WizardState {
+  const path = safetyBackupOf(s);
+  if (s.step !== "report" || path === null) return s;
+  const fresh = initialState(s.project);
+  return {
+    ...fresh,
+    step: "verify",
+    source: { kind: "path", path },
+    pathInput: path,
+    target: withoutCreate(s.target),
+    targetChecked: typedTarget(s.target),
+    noOwner: s.noOwner,
+    asRole: s.asRole,
+  };
 }
 
 /** What the report suggests after a failure, by error code (never by message text): the restore

@@ -11,7 +11,13 @@ import { failureAdvice, readyPlan, type Step, succeeded, type WizardState } from
 import { WORDS } from "../../words";
 import { StorageTargetFolder, StorageTargetInline } from "./ComponentsRestore";
 
-type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
+type Props = {
+  state: WizardState;
+  onGoto: (step: Step) => void;
+  onDone: () => void;
+  /** "Put back the safety backup": the wizard again, for the safety backup into the same target. */
+  onPutBack?: () => void;
+};
 
 /** Why row counts could not be compared (a backup imported from a database dump made outside Offsite). */
 function notRecorded(report: DatabaseReport | null): string | null {
@@ -20,7 +26,7 @@ function notRecorded(report: DatabaseReport | null): string | null {
 
 const count = (n: number | null) => (n === null ? "—" : n.toLocaleString("en-US"));
 
-export function ReportStep({ state, onGoto, onDone }: Props) {
+export function ReportStep({ state, onGoto, onDone, onPutBack }: Props) {
   if (state.run.status !== "finished") return null;
   const { report: whole, error, startedAt, finishedAt } = state.run;
   const report = whole?.database ?? null;
@@ -67,9 +73,20 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
       )}
 
       {report?.safety_backup && (
-        <div data-testid="wizard-safety-path">
-          Safety backup of the target as it was:
-          <Copyable value={report.safety_backup} kind="path" reveal testId="wizard-safety-open" />
+        <div className="wizard-section" data-testid="wizard-safety">
+          <div data-testid="wizard-safety-path">
+            Safety backup of the target as it was:
+            <Copyable value={report.safety_backup} kind="path" reveal testId="wizard-safety-open" />
+          </div>
+          {onPutBack && (
+            <p className="small">
+              Not what you wanted? Put {report.plan.target_database} back as it was before this restore: the safety backup is
+              checked and restored like any backup, and what this restore wrote is kept in a new safety backup.{" "}
+              <button type="button" className="btn" onClick={onPutBack} data-testid="wizard-put-back">
+                Put back the safety backup…
+              </button>
+            </p>
+          )}
         </div>
       )}
 
