@@ -79,13 +79,17 @@ export function ReportStep({ state, onGoto, onDone, onPutBack }: Props) {
             <Copyable value={report.safety_backup} kind="path" reveal testId="wizard-safety-open" />
           </div>
           {onPutBack && (
-            <p className="small">
-              Not what you wanted? Put {report.plan.target_database} back as it was before this restore: the safety backup is
-              checked and restored like any backup, and what this restore wrote is kept in a new safety backup.{" "}
-              <button type="button" className="btn" onClick={onPutBack} data-testid="wizard-put-back">
-                Put back the safety backup…
-              </button>
-            </p>
+            <>
+              <p className="small muted">
+                Not what you wanted? Put {report.plan.target_database} back as it was before this restore: the safety backup is
+                checked and restored like any backup, and what this restore wrote is kept in a new safety backup.
+              </p>
+              <div className="form-actions">
+                <button type="button" className="btn" onClick={onPutBack} data-testid="wizard-put-back">
+                  Put back the safety backup…
+                </button>
+              </div>
+            </>
           )}
         </div>
       )}
