@@ -400,8 +400,7 @@ fn not_empty_blocker(existing: &[String], selected: bool, target: &RestoreTarget
     if selected {
         format!(
             "the target already has {} of the selected objects ({}): replace them, or choose \
-             another database{DETAILS}on the command \
-             line, --replace",
+             another database{DETAILS}on the command line, --replace",
             existing.len(),
             existing
                 .iter()
@@ -412,9 +411,8 @@ fn not_empty_blocker(existing: &[String], selected: bool, target: &RestoreTarget
         )
     } else {
         format!(
-            "the target database {} is not empty ({} objects): replace what it holds, \
-             or choose another database{DETAILS}on the command \
-             line, --replace",
+            "the target database {} is not empty ({} objects): replace what it holds, or \
+             choose another database{DETAILS}on the command line, --replace",
             target.spec.database,
             existing.len()
         )
