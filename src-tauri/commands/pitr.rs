@@ -103,8 +103,9 @@ pub async fn pitr_plan(
 }
 
 /// Restore `project` as it was at `at` into `to` (a saved project, or a database on a server by
-/// its parts or a URL, the password beside it); returns the job id at once. `job-finished`
-/// carries `result.kind == "pitr_restore"`.
+/// its parts or a URL, the password beside it); `create_database`: a database that does not
+/// exist yet is created empty first (removed again if the restore fails). Returns the job id at
+/// once. `job-finished` carries `result.kind == "pitr_restore"`.
 #[tauri::command]
 #[specta::specta]
 pub fn start_pitr_restore<R: Runtime>(
@@ -114,6 +115,7 @@ pub fn start_pitr_restore<R: Runtime>(
     project: String,
     at: String,
     to: DatabaseTo,
+    create_database: bool,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let at = parse_time(&at).map_err(err)?;
@@ -124,7 +126,7 @@ pub fn start_pitr_restore<R: Runtime>(
         as_of_a_time(&project),
         move |start| async move {
             engine
-                .pitr_restore_to(&project, at, &to, &start.cancel)
+                .pitr_restore_to(&project, at, &to, create_database, &start.cancel)
                 .await
         },
     ))

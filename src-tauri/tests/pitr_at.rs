@@ -167,18 +167,19 @@ fn look_inside_at_a_time_reads_what_was_committed_then_and_closes() {
 fn a_restore_to_a_time_goes_into_a_database_on_a_server_by_its_parts() {
     let Captured { pg, t, rx, at, .. } = captured();
     pg.psql("postgres", "CREATE DATABASE desk_at_to");
-    let to = |password: Option<&str>| {
+    let into = |database: &str, password: Option<&str>| {
         json!({ "connection": {
-            "connection": { "fields": { "host": "127.0.0.1", "port": pg.port(), "user": pg.superuser(), "database": "desk_at_to" } },
+            "connection": { "fields": { "host": "127.0.0.1", "port": pg.port(), "user": pg.superuser(), "database": database } },
             "tls": "disable",
             "password": password,
         } })
     };
+    let to = |password: Option<&str>| into("desk_at_to", password);
     // Without the password the server asks for, nothing is restored and the error says so.
     let job = invoke(
         &t,
         "start_pitr_restore",
-        json!({ "project": "shop", "at": at, "to": to(None) }),
+        json!({ "project": "shop", "at": at, "to": to(None), "createDatabase": false }),
     )
     .unwrap();
     let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
@@ -195,7 +196,7 @@ fn a_restore_to_a_time_goes_into_a_database_on_a_server_by_its_parts() {
     let job = invoke(
         &t,
         "start_pitr_restore",
-        json!({ "project": "shop", "at": at, "to": to(Some(pg.superuser_password())) }),
+        json!({ "project": "shop", "at": at, "to": to(Some(pg.superuser_password())), "createDatabase": false }),
     )
     .unwrap();
     let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
@@ -215,4 +216,57 @@ fn a_restore_to_a_time_goes_into_a_database_on_a_server_by_its_parts() {
         !finished.to_string().contains(pg.superuser_password()),
         "{finished}"
     );
+
+    // A database that does not exist yet: refused unless asked to create it, and nothing made.
+    let exists = |db: &str| {
+        pg.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"),
+        )
+        .trim()
+            == "1"
+    };
+    let password = Some(pg.superuser_password());
+    let job = invoke(
+        &t,
+        "start_pitr_restore",
+        json!({ "project": "shop", "at": at, "to": into("desk_at_new", password), "createDatabase": false }),
+    )
+    .unwrap();
+    let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
+    assert_eq!(finished["ok"], false, "{finished}");
+    assert_eq!(finished["error"]["code"], "not_found", "{finished}");
+    assert!(!exists("desk_at_new"));
+    // A time no window holds, with the database to be created: refused, and the new database
+    // removed again.
+    let job = invoke(
+        &t,
+        "start_pitr_restore",
+        json!({ "project": "shop", "at": "2001-01-01T00:00:00Z", "to": into("desk_at_new", password), "createDatabase": true }),
+    )
+    .unwrap();
+    let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
+    assert_eq!(finished["ok"], false, "{finished}");
+    assert!(
+        finished["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("desk_at_new was removed again"),
+        "{finished}"
+    );
+    assert!(!exists("desk_at_new"));
+    // Asked: created empty, then the base and the changes land there.
+    let job = invoke(
+        &t,
+        "start_pitr_restore",
+        json!({ "project": "shop", "at": at, "to": into("desk_at_new", password), "createDatabase": true }),
+    )
+    .unwrap();
+    let (_, finished) = wait_for_job(&rx, job.as_str().unwrap());
+    assert_eq!(finished["ok"], true, "{finished}");
+    let rows = pg.psql(
+        "desk_at_new",
+        "SELECT string_agg(id::text || ':' || note, ',' ORDER BY id) FROM orders",
+    );
+    assert_eq!(rows.trim(), "1:in the base,2:two,3:three's");
 }

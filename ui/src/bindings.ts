@@ -461,10 +461,11 @@ export const commands = {
 	pitrPlan: (project: string, at: string) => typedError<PitrPlan, ErrorPayload>(__TAURI_INVOKE("pitr_plan", { project, at })),
 	/**
 	 *  Restore `project` as it was at `at` into `to` (a saved project, or a database on a server by
-	 *  its parts or a URL, the password beside it); returns the job id at once. `job-finished`
-	 *  carries `result.kind == "pitr_restore"`.
+	 *  its parts or a URL, the password beside it); `create_database`: a database that does not
+	 *  exist yet is created empty first (removed again if the restore fails). Returns the job id at
+	 *  once. `job-finished` carries `result.kind == "pitr_restore"`.
 	 */
-	startPitrRestore: (project: string, at: string, to: DatabaseTo) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pitr_restore", { project, at, to })),
+	startPitrRestore: (project: string, at: string, to: DatabaseTo, createDatabase: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pitr_restore", { project, at, to, createDatabase })),
 	/**
 	 *  Make `project`'s database as it was at `at` (RFC 3339) and hold it for browsing; returns
 	 *  the job id at once. `job-finished` carries `result.kind == "at_state"`: the archive's path

@@ -272,6 +272,9 @@ pub struct AtInto<'a> {
     pub as_role: Option<offsite_core::ops::pitr::restore::AsRole<'a>>,
     /// The target's password (`--password-stdin`).
     pub password: Option<String>,
+    /// `--create-database`: a `--to` database that does not exist yet is created empty first
+    /// (removed again if the restore fails).
+    pub create_database: bool,
 }
 
 /// `offsite restore PROJECT --at TIME --to TARGET|--to-data-dir PATH [--dry-run]`.
@@ -289,7 +292,13 @@ pub async fn restore_at(
         data_dir,
         as_role,
         password,
+        create_database,
     } = into;
+    if create_database && data_dir.is_some() {
+        return Err(offsite_core::Error::invalid(
+            "--create-database creates a database for --to: --to-data-dir makes a new server's folder",
+        ));
+    }
     if as_role.is_some() && data_dir.is_some() {
         return Err(offsite_core::Error::invalid(
             "--as-role restores into a database (--to): a data folder has no roles to act as",
@@ -307,6 +316,12 @@ pub async fn restore_at(
         (_, Some(dir)) => {
             engine
                 .pitr_restore_data_dir(project, at, dir, cancel)
+                .await?
+        }
+        (Some(to), None) if create_database => {
+            let to = offsite_core::restore::DatabaseTo::url_or_project(to, password);
+            engine
+                .pitr_restore_to(project, at, &to, true, cancel)
                 .await?
         }
         (Some(to), None) => {

@@ -355,11 +355,11 @@ pub async fn restore(
         warn_password_in_url("--to", to);
     }
     if let Some(at) = args.at.clone() {
-        if args.create_database {
+        if args.create_database && (args.components.is_some() || args.as_role.is_some()) {
             return Err(Error::invalid(
-                "--create-database does not apply with --at: a restore to a moment goes into a database that exists",
+                "--create-database with --at creates the database of a restore of the database alone, as the connecting role",
             )
-            .with_hint("create the database first (createdb NAME, as a role that may), then restore with --at; or restore a backup with --create-database"));
+            .with_hint("leave out --components and --as-role, or create the database first (createdb NAME, as a role that may)"));
         }
         // Which time was read, and from which form (RFC 3339, or PostgreSQL's `select now()`).
         eprintln!("--at {}", offsite_core::pitr::time_read_as(&at)?);
@@ -394,6 +394,7 @@ pub async fn restore(
                     }
                 }),
                 password,
+                create_database: args.create_database,
             },
             args.dry_run,
             out,

@@ -270,8 +270,10 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         2,
     );
     assert!(s(&e["error"]["hint"]).contains("--table"));
-    // A restore to a moment goes into an existing database: --create-database is refused there,
-    // saying how to make it, before anything is read.
+    // A restore to a moment creates its database when asked, and removes it again when the
+    // restore to the time fails (here: shop's changes are not captured).
+    let at_db = pg.unique_db("cliat");
+    pg.psql("postgres", &format!("DROP DATABASE {at_db}"));
     let e = cli.json(
         &[
             "restore",
@@ -279,14 +281,36 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
             "--at",
             "2026-01-01T00:00:00Z",
             "--to",
-            &pg.url_with_password(&new_db),
+            &pg.url_with_password(&at_db),
             "--create-database",
         ],
         2,
     );
     assert!(
-        s(&e["error"]["message"]).contains("--create-database"),
+        s(&e["error"]["message"]).contains(&format!("the new database {at_db} was removed again")),
         "{e}"
+    );
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_database WHERE datname = '{at_db}'")
+        ),
+        "0"
+    );
+    // Not with --as-role (nor --components): refused before anything is made.
+    let e = cli.json(
+        &[
+            "restore",
+            "shop",
+            "--at",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            &pg.url_with_password(&at_db),
+            "--create-database",
+            "--as-role",
+            "someone",
+        ],
+        2,
     );
     assert!(s(&e["error"]["hint"]).contains("createdb"), "{e}");
     let e = cli.json(

@@ -153,7 +153,7 @@ describe("the restore wizard's point in time", () => {
     // While it runs the wizard is not left, nor switched to a backup.
     expect(screen.getByTestId("wizard-close")).toBeDisabled();
     expect(screen.getByTestId("wizard-mode")).toBeDisabled();
-    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: { project: "staging" } }), WAIT);
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toEqual({ project: "shop", at: "2026-11-26T06:00:00Z", to: { project: "staging" }, createDatabase: false }), WAIT);
     await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled(), WAIT);
     const done: JobFinished = {
       job_id: "job-p",
@@ -217,6 +217,7 @@ describe("the restore wizard's point in time", () => {
     await waitFor(() => expect(screen.getByTestId("pitr-cancel")).not.toBeDisabled(), WAIT);
     expect(calls.find((c) => c.cmd === "start_pitr_restore")?.args).toMatchObject({
       to: { connection: { connection: { url: "postgres://u@h/db" }, tls: null, password: "s3cret" } },
+      createDatabase: false,
     });
     expect(document.body.textContent).not.toContain("s3cret");
     fireEvent.click(screen.getByTestId("pitr-cancel"));
@@ -242,6 +243,9 @@ describe("Restore to a time: a database on a server (issue 64 item 2)", () => {
     type("port", "6543");
     fireEvent.change(screen.getByTestId("pitr-target-server-tls"), { target: { value: "require" } });
     type("password", "s3cret");
+    // A database that does not exist yet is created only when asked.
+    expect(screen.getByTestId("pitr-target-create")).not.toBeChecked();
+    fireEvent.click(screen.getByTestId("pitr-target-create"));
     expect(screen.queryByTestId("pitr-restore-why")).toBeNull();
     fireEvent.click(screen.getByTestId("pitr-restore-start"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "start_pitr_restore")).toBe(true), WAIT);
@@ -255,6 +259,7 @@ describe("Restore to a time: a database on a server (issue 64 item 2)", () => {
           password: "s3cret",
         },
       },
+      createDatabase: true,
     });
     expect(document.body.textContent).not.toContain("s3cret");
     const done = {
@@ -274,6 +279,7 @@ describe("Restore to a time: a database on a server (issue 64 item 2)", () => {
     await screen.findByTestId("pitr-plan-words", {}, WAIT);
     expect(screen.getByTestId("pitr-target-project")).toBeDisabled();
     expect(screen.getByTestId("pitr-target-server")).toBeChecked();
+    expect(screen.getByTestId("pitr-target-create-label")).toHaveTextContent("Create it as a new empty database if it does not exist yet");
   });
 });
 

@@ -63,6 +63,8 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
   const [nowMs] = useState(() => Date.now());
   const spans = useMemo(() => spansOf(windows), [windows]);
   const [target, setTarget] = useState<DatabaseTarget>(projects[0] ? { kind: "project", project: projects[0] } : { ...NEW_SERVER_TARGET });
+  /** A database on a server that does not exist yet is created empty first (the engine refuses when the role may not). */
+  const [create, setCreate] = useState(false);
   const [run, setRun] = useState<Run>({ status: "idle" });
   const unfollow = useRef<(() => void) | null>(null);
   useEffect(() => () => unfollow.current?.(), []);
@@ -93,7 +95,7 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
         purpose === "look"
           ? await commands.startOpenAt(project, planned)
           : to
-            ? await commands.startPitrRestore(project, planned, to)
+            ? await commands.startPitrRestore(project, planned, to, target.kind !== "project" && create)
             : null;
       if (started === null) return fail({ code: "invalid_input", message: "Choose where to restore first.", hint: null, retryable: false });
       if (started.status === "error") return fail(toErrorPayload(started.error));
@@ -226,7 +228,8 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
           <legend className="muted small">Where to restore</legend>
           <p className="small">
             A restore to a time goes into an empty database: the backup the window starts from is restored there first, then the
-            changes. Choose a new database or a saved project whose database is empty.
+            changes. Choose a saved project whose database is empty, or a database on a server — an empty one, or a new one
+            created for it.
           </p>
           <label className="wizard-choice">
             <input
@@ -310,6 +313,13 @@ export function PitrRestore({ project, windows, projects, onClose, onRunning, on
                 <p className="field-help">Used for this restore only; never shown again.</p>
               </div>
             </div>
+          )}
+          {target.kind !== "project" && (
+            <label className="wizard-indent" data-testid="pitr-target-create-label">
+              <input type="checkbox" checked={create} onChange={(e) => setCreate(e.target.checked)} data-testid="pitr-target-create" />{" "}
+              Create it as a new empty database if it does not exist yet (the role needs the right to create databases; removed
+              again if the restore fails)
+            </label>
           )}
         </fieldset>
       )}

@@ -153,16 +153,18 @@ impl Engine {
         super::restore::run(self, name, at, to, password, None, cancel).await
     }
     /// [`pitr_restore`](Self::pitr_restore) into a target as the app names it: a saved project,
-    /// or a database on a server (by its parts or a URL, the password beside it).
+    /// or a database on a server (by its parts or a URL, the password beside it); with
+    /// `create_database`, a missing database is created empty first and removed again if the
+    /// restore fails ([`super::restore::run_into`]).
     pub async fn pitr_restore_to(
         &self,
         name: &str,
         at: i64,
         to: &crate::restore::DatabaseTo,
+        create_database: bool,
         cancel: &tokio_util::sync::CancellationToken,
     ) -> Result<super::restore::PitrRestored> {
-        let (to, password) = to.url_or_project_text()?;
-        super::restore::run(self, name, at, &to, password, None, cancel).await
+        super::restore::run_into(self, name, at, to, create_database, cancel).await
     }
     /// [`pitr_restore`](Self::pitr_restore) as `as_role`, a less privileged role of the target:
     /// the base restored and the changes replayed with its rights only (`restore --at TIME

@@ -537,3 +537,40 @@ async fn target(
         Ok((engine.spec_of(&project)?, password))
     }
 }
+
+/// A restore to a time into `to` (the app's target: a saved project, or a database on a server
+/// by its parts or a URL). With `create_database`, a database that does not exist yet is created
+/// empty first (as the connecting role, which needs CREATEDB: refused naming what to do when it
+/// has not) and removed again when the restore to the time fails or is cancelled; without it, a
+/// missing database is refused before anything is read.
+pub(crate) async fn run_into(
+    engine: &Engine,
+    name: &str,
+    at: i64,
+    to: &DatabaseTo,
+    create_database: bool,
+    cancel: &CancellationToken,
+) -> Result<PitrRestored> {
+    use crate::postgres::restore::new_database::{self, Presence};
+    let target = crate::ops::restore_parts::database_target(engine, to).await?;
+    let presence = new_database::presence(&target).await?;
+    if let Some(refused) = new_database::refusal(&target.spec, &presence, create_database) {
+        return Err(refused);
+    }
+    let created = presence != Presence::Exists;
+    if created {
+        new_database::create(&target).await?;
+    }
+    let (text, password) = to.url_or_project_text()?;
+    let restored = run(engine, name, at, &text, password, None, cancel).await;
+    match (restored, created) {
+        (Err(e), true) => Err(match new_database::remove_created(&target).await {
+            None => e.also(format!(
+                "the new database {} was removed again",
+                target.spec.database
+            )),
+            Some(left) => e.also(left),
+        }),
+        (r, _) => r,
+    }
+}
