@@ -391,6 +391,8 @@ describe("a point in time in the app", () => {
     assert.equal(await $("pitr-target-server-port").getValue(), "5432");
     assert.match(await $("pitr-restore-why").getText(), /Enter the server, user and database to restore into/);
     assert.equal(await $("pitr-restore-start").isEnabled(), false);
+    // A database that does not exist yet is created only when asked.
+    assert.equal(await $("pitr-target-create").isSelected(), false);
     await bothThemes(app, "06b-pitr-restore-target-server");
     await $("pitr-target-project").click();
     assert.equal(await $("pitr-target-project-select").getValue(), BACK);
