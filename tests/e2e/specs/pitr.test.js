@@ -393,6 +393,8 @@ describe("a point in time in the app", () => {
     assert.equal(await $("pitr-restore-start").isEnabled(), false);
     // A database that does not exist yet is created only when asked.
     assert.equal(await $("pitr-target-create").isSelected(), false);
+    // The fields in view for the screenshot (the wizard opens at its top).
+    await $("pitr-target").scrollIntoView({ block: "center" });
     await bothThemes(app, "06b-pitr-restore-target-server");
     await $("pitr-target-project").click();
     assert.equal(await $("pitr-target-project-select").getValue(), BACK);
