@@ -119,6 +119,8 @@ struct ProxyState {
     injected: AtomicU32,
     bytes_to_client: AtomicU64,
     exchanges: Mutex<Vec<HttpExchange>>,
+    /// Told each time an exchange is recorded ([`HttpFaultProxy::wait_for_exchanges`]).
+    recorded: std::sync::Condvar,
 }
 
 /// The proxy (see the module's rules).
@@ -215,6 +217,25 @@ impl HttpFaultProxy {
         let mut all = self.state.exchanges.lock().unwrap().clone();
         all.sort_by_key(|x| x.at);
         all
+    }
+    /// Every exchange, once at least `n` have been recorded (an exchange is recorded when its
+    /// answer ends, which can be just after the client has what it needed). Panics after
+    /// `deadline` with what was recorded.
+    pub fn wait_for_exchanges(&self, n: usize, deadline: std::time::Duration) -> Vec<HttpExchange> {
+        let guard = self.state.exchanges.lock().unwrap();
+        let (guard, _) = self
+            .state
+            .recorded
+            .wait_timeout_while(guard, deadline, |all| all.len() < n)
+            .unwrap();
+        assert!(
+            guard.len() >= n,
+            "testkit: {} of {n} exchanges recorded within {deadline:?}: {:?}",
+            guard.len(),
+            *guard
+        );
+        drop(guard);
+        self.exchanges()
     }
     /// Body bytes passed to clients, all exchanges together.
     pub fn body_bytes(&self) -> u64 {
@@ -401,7 +422,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
     if cut_request.is_some() {
         drop(reader);
         let _ = client.shutdown(Shutdown::Both);
-        st.exchanges.lock().unwrap().push(HttpExchange {
+        st.record(HttpExchange {
             method,
             path: path.split('?').next().unwrap_or("").to_string(),
             query: listing_query(&path),
@@ -435,8 +456,15 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
         fault,
         &mut ex,
     );
-    st.exchanges.lock().unwrap().push(ex);
+    st.record(ex);
     r
+}
+
+impl ProxyState {
+    fn record(&self, ex: HttpExchange) {
+        self.exchanges.lock().unwrap().push(ex);
+        self.recorded.notify_all();
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
