@@ -401,13 +401,7 @@ async fn execute(
         let created = create_if_missing(r, target).await?;
         let restored = restore_database_as(r, target, &opts, job).await;
         let restored = match (restored, created) {
-            (Err(e), true) => Err(match new_database::remove_created(target).await {
-                None => e.also(format!(
-                    "the new database {} was removed again",
-                    target.spec.database
-                )),
-                Some(left) => e.also(left),
-            }),
+            (Err(e), true) => Err(new_database::removed_after(target, e).await),
             (other, _) => other,
         };
         let mut d = restored.map_err(|e| stopped(e, Component::Database, &report, r))?;

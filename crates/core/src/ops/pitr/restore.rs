@@ -564,13 +564,7 @@ pub(crate) async fn run_into(
     let (text, password) = to.url_or_project_text()?;
     let restored = run(engine, name, at, &text, password, None, cancel).await;
     match (restored, created) {
-        (Err(e), true) => Err(match new_database::remove_created(&target).await {
-            None => e.also(format!(
-                "the new database {} was removed again",
-                target.spec.database
-            )),
-            Some(left) => e.also(left),
-        }),
+        (Err(e), true) => Err(new_database::removed_after(&target, e).await),
         (r, _) => r,
     }
 }

@@ -182,6 +182,18 @@ pub async fn create(target: &RestoreTarget) -> Result<()> {
     }
 }
 
+/// `e`, the failure of a restore into a database created for it, once that database is removed
+/// again (saying so, or what was left when it could not be).
+pub async fn removed_after(target: &RestoreTarget, e: Error) -> Error {
+    match remove_created(target).await {
+        None => e.also(format!(
+            "the new database {} was removed again",
+            target.spec.database
+        )),
+        Some(left) => e.also(left),
+    }
+}
+
 /// Remove a database this restore created, after the restore failed: nothing of a failed
 /// restore stays behind. Returns what to tell the user when it could not be removed.
 pub async fn remove_created(target: &RestoreTarget) -> Option<String> {
