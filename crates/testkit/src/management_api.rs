@@ -2,7 +2,7 @@
 //! the API's OpenAPI document describes them (github.com/supabase/cli,
 //! `packages/api/src/generated/openapi.json`), checks the bearer token, records every request
 //! (method, path, whether it carried the token, body, when), merges `PATCH` bodies into the
-//! documents it serves, and can be told to answer 401/403 to everything, any status for one
+//! documents it serves, replaces them on `PUT`, and can be told to answer 401/403 to everything, any status for one
 //! path (always, or the next N times), or 429 with `Retry-After` to the next N requests.
 //!
 //! Its project holds fake secrets ([`FAKE_SECRETS`]) in the places real ones live, so a test can
@@ -48,6 +48,17 @@ pub const FAKE_FUNCTION_SECRETS: &[(&str, &str)] = &[
     ("STRIPE_SECRET_KEY", "FAKE-sk_live_stripe-6b6b"),
     ("OPENAI_API_KEY", "FAKE-openai-key-8c8c"),
 ];
+
+/// The fake project's Vault root key (`GET /pgsodium`): a secret that only an encrypted archive
+/// may hold.
+pub const VAULT_ROOT_KEY: &str = "5ea1ed0f5ea1ed0f5ea1ed0f5ea1ed0f0123456789abcdef0123456789abcdef";
+
+/// A second project ([`FakeManagementApi::add_project`]): where a backup is restored "into
+/// another project".
+pub const OTHER_PROJECT_REF: &str = "zyxwvutsrqponmlkjihg";
+/// The second project's own Vault root key.
+pub const OTHER_VAULT_ROOT_KEY: &str =
+    "0000000000000000000000000000000000000000000000000000000000a0a0a0";
 
 /// The fake project's Edge Functions (slugs).
 pub const FUNCTION_SLUGS: &[&str] = &["hello-world", "stripe-webhook"];
@@ -272,10 +283,66 @@ impl FakeManagementApi {
         st.retry_after_secs = retry_after_secs;
     }
 
-    /// Refuse `PATCH path` with `status`; the error message echoes the request body (as a
-    /// careless server might), so callers must keep it out of their own error text.
+    /// Serve a second project `project_ref` with the first one's documents (its own name and
+    /// ref) and its own Vault root key `root_key`.
+    pub fn add_project(&self, project_ref: &str, root_key: &str) {
+        let from = format!("/v1/projects/{PROJECT_REF}");
+        let to = format!("/v1/projects/{project_ref}");
+        let mut st = self.lock();
+        let copies: Vec<(String, Answer)> = st
+            .routes
+            .iter()
+            .filter_map(|(p, a)| {
+                let rest = p.strip_prefix(&from)?;
+                let mut a = a.clone();
+                if rest.is_empty() {
+                    let mut doc: Value = serde_json::from_slice(&a.body).ok()?;
+                    doc["id"] = json!(project_ref);
+                    doc["ref"] = json!(project_ref);
+                    doc["name"] = json!("Shop (new)");
+                    a = Answer::json(200, &doc);
+                }
+                Some((format!("{to}{rest}"), a))
+            })
+            .collect();
+        st.routes.extend(copies);
+        st.routes.insert(
+            format!("{to}/pgsodium"),
+            Answer::json(200, &json!({ "root_key": root_key })),
+        );
+        let answers: Vec<(String, PatchAnswer)> = st
+            .patch_answers
+            .iter()
+            .filter_map(|(p, a)| Some((format!("{to}{}", p.strip_prefix(&from)?), *a)))
+            .collect();
+        st.patch_answers.extend(answers);
+    }
+
+    /// The `PUT` requests so far: path and JSON body.
+    pub fn puts(&self) -> Vec<(String, Value)> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .map(|r| {
+                (
+                    r.path.clone(),
+                    serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    }
+
+    /// Refuse `PATCH` or `PUT path` with `status` until [`Self::accept_writes`]; the error
+    /// message echoes the request body (as a careless server might), so callers must keep it
+    /// out of their own error text.
     pub fn fail_patch(&self, path: &str, status: u16) {
         self.lock().failing_patches.insert(path.to_string(), status);
+    }
+
+    /// Take `PATCH` and `PUT path` again after [`Self::fail_patch`].
+    pub fn accept_writes(&self, path: &str) {
+        self.lock().failing_patches.remove(path);
     }
 
     /// Answer the next `times` requests for `path` (any method) with `status` (a 503, a 429
@@ -479,6 +546,10 @@ impl FakeManagementApi {
             })
             .collect();
         self.serve_json(&format!("{r}/secrets"), Value::Array(secrets));
+        self.serve_json(
+            &format!("{r}/pgsodium"),
+            json!({ "root_key": VAULT_ROOT_KEY }),
+        );
         let mut st = self.lock();
         st.patch_answers
             .insert(format!("{r}/config/storage"), PatchAnswer::Empty);
@@ -559,6 +630,26 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
             Some(a) => respond(a),
             None => respond(&Answer::json(404, &json!({"message": "Not found"}))),
         },
+        "PUT" => {
+            if let Some(status) = st.failing_patches.get(&path) {
+                let echo = String::from_utf8_lossy(&body).to_string();
+                return respond(&Answer::json(
+                    *status,
+                    &json!({ "message": format!("invalid body: {echo}") }),
+                ));
+            }
+            let Ok(doc @ Value::Object(_)) = serde_json::from_slice::<Value>(&body) else {
+                return respond(&Answer::json(400, &json!({"message": "Bad Request"})));
+            };
+            match st.routes.get_mut(&path) {
+                Some(route) if route.status == 200 => {
+                    *route = Answer::json(200, &doc);
+                    respond(&Answer::json(200, &doc))
+                }
+                Some(route) => respond(route),
+                None => respond(&Answer::json(404, &json!({"message": "Not found"}))),
+            }
+        }
         "PATCH" => {
             if let Some(status) = st.failing_patches.get(&path) {
                 let echo = String::from_utf8_lossy(&body).to_string();

@@ -67,6 +67,11 @@ pub fn diff(archived: &ConfigSnapshot, current: &ConfigSnapshot) -> Vec<SettingD
         .collect();
     let mut out = Vec::new();
     for name in names {
+        // The Vault root key is never a setting to show or write back (the plan's Vault
+        // section says whether the keys match).
+        if name == super::vault::FILE {
+            continue;
+        }
         let (a, c) = (archived.file(name), current.file(name));
         if a == c {
             continue;

@@ -27,8 +27,10 @@
 //! | `supabase/functions/<slug>/body.eszip` | `/v1/projects/{ref}/functions/{slug}/body` (the deployed eszip bundle, as sent; `body.eszip.br` when the API sends it brotli-compressed) | — |
 //! | `supabase/secrets.json` | `/v1/projects/{ref}/secrets` (names and SHA-256 digests only) | — |
 //!
-//! Not fetched: the pgsodium root key (`/pgsodium`), API keys, and bucket settings (those come
-//! from the database's `storage.buckets`).
+//! | `supabase/vault-root-key.json` | `/v1/projects/{ref}/pgsodium` (encrypted archives only: [`vault`]) | `PUT` same path, when a restore is asked to |
+//!
+//! Not fetched: API keys, and bucket settings (those come from the database's
+//! `storage.buckets`).
 //!
 //! A 404 means the project does not have the feature: recorded in [`ConfigSnapshot::missing`].
 //! 401 and 403 fail the fetch with a hint about the token; 429 and 5xx are the caller's retry
@@ -37,6 +39,7 @@
 mod diff;
 mod functions;
 pub mod redact;
+pub mod vault;
 
 pub use diff::{apply_settings, diff, AppliedSetting, ApplyReport, SettingDiff, SkippedSetting};
 pub use functions::{
@@ -424,6 +427,12 @@ pub async fn fetch_config(
         }
         Err(e) => fetch_failed(&mut snap, SECRETS.file, &path, e)?,
     }
+
+    // Vault's root key: only into an encrypted archive.
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    vault::fetch_into(api, project_ref, opts.redact, &mut snap).await?;
 
     snap.files.sort_by(|a, b| a.0.cmp(&b.0));
     snap.redactions.sort();

@@ -386,6 +386,21 @@ async fn execute(
         ))
         .with_hint("review it with --dry-run (offsite restore ARCHIVE … --dry-run)"));
     }
+    // Vault's root key goes first: the database's Vault rows are encrypted with it.
+    let vault_key_set = match (&r.config, &ahead.config) {
+        (Some((_, _, api)), Some(plan)) => parts::set_vault_key(&r.archive, plan, api)
+            .await
+            .map_err(|e| {
+                let e = e.also("nothing was restored");
+                match e.hint() {
+                    Some(_) => e,
+                    None => e.with_hint(
+                        "run the restore again once the Management API takes the key, or restore without setting it",
+                    ),
+                }
+            })?,
+        _ => false,
+    };
     if let Some((target, opts)) = &r.database {
         job.reporter.component(Some(Component::Database));
         let mut opts = opts.clone();
@@ -458,6 +473,7 @@ async fn execute(
             plan,
             applied,
             deployed,
+            vault_key_set,
         });
     }
     job.reporter.component(None);

@@ -314,7 +314,24 @@ pub(crate) async fn plan_config(
             "none of the chosen Edge Functions differs from what the project runs".to_string(),
         );
     }
+    let vault =
+        crate::config::vault::plan(api, &archived, &req.project, project_ref, req.vault_key)
+            .await?;
+    if req.vault_key && vault.state == crate::config::vault::VaultKeyState::NotInBackup {
+        blockers.push(
+            "the Vault root key cannot be set: this backup does not hold it (only encrypted \
+             backups do)"
+                .to_string(),
+        );
+    }
+    if req.vault_key && vault.state == crate::config::vault::VaultKeyState::TargetUnknown {
+        blockers.push(format!(
+            "the Vault root key cannot be set: the Management API does not answer {}'s key",
+            req.project
+        ));
+    }
     Ok(ConfigPlan {
+        vault,
         project: req.project.clone(),
         project_ref: project_ref.to_string(),
         redacted: archived.redactions.clone(),
@@ -324,6 +341,21 @@ pub(crate) async fn plan_config(
         will_deploy,
         blockers,
     })
+}
+
+/// Set the project's Vault root key to the backup's when the plan says so: before the database
+/// is restored (its Vault rows are encrypted with that key). Returns whether it was set.
+pub(crate) async fn set_vault_key(
+    archive: &Path,
+    plan: &ConfigPlan,
+    api: &GuardedManagementApi,
+) -> Result<bool> {
+    if !plan.vault.will_set {
+        return Ok(false);
+    }
+    let archived = archived_config(archive)?;
+    crate::config::vault::set(api, &plan.project_ref, &archived).await?;
+    Ok(true)
 }
 
 /// Write back the settings the plan chose, then deploy the functions it chose (from `archive`).

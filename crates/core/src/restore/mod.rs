@@ -304,6 +304,11 @@ pub struct ConfigRestore {
     /// is deployed.
     #[serde(default)]
     pub functions: Vec<String>,
+    /// Set the project's Vault root key to the backup's (when they differ) before the database
+    /// is restored, so that the backup's Vault secrets decrypt there. Replaces the project's
+    /// own key: the consent the plan's Vault section asks for.
+    #[serde(default)]
+    pub vault_key: bool,
 }
 
 /// `settings` naming every writable, unredacted difference.

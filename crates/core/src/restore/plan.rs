@@ -24,6 +24,8 @@ pub struct ConfigPlan {
     pub functions: Vec<FunctionChange>,
     /// The functions that will be deployed (slugs, from the request's choice); empty: none.
     pub will_deploy: Vec<String>,
+    /// Vault's root key: whether the target's is the backup's, and whether it will be set.
+    pub vault: crate::config::vault::VaultPlan,
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,
 }
@@ -81,6 +83,8 @@ pub struct ConfigReport {
     pub applied: ApplyReport,
     /// The Edge Functions deployed, in order.
     pub deployed: Vec<DeployedFunction>,
+    /// The project's Vault root key was set to the backup's (before the database).
+    pub vault_key_set: bool,
 }
 
 /// What a restore did: a section per component restored, each with the plan it executed.

@@ -88,7 +88,7 @@ impl<T: ApiSource + ?Sized> ApiSource for Retrying<T> {
     }
 }
 
-/// A PATCH sets values, so it is repeated like a GET after a temporary failure.
+/// A PATCH or PUT sets values, so it is repeated like a GET after a temporary failure.
 #[async_trait]
 impl<T: ApiClient + ?Sized> ApiClient for Retrying<T> {
     async fn get_bytes(&self, path: &str) -> Result<ApiBytes> {
@@ -98,6 +98,12 @@ impl<T: ApiClient + ?Sized> ApiClient for Retrying<T> {
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
         self.run(&format!("PATCH {path}"), move || {
             self.inner.patch_json(path, body)
+        })
+        .await
+    }
+    async fn put_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+        self.run(&format!("PUT {path}"), move || {
+            self.inner.put_json(path, body)
         })
         .await
     }
@@ -280,6 +286,10 @@ impl<T: ApiClient + ?Sized> ApiClient for RateLimited<T> {
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
         self.bucket.acquire().await;
         self.inner.patch_json(path, body).await
+    }
+    async fn put_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+        self.bucket.acquire().await;
+        self.inner.put_json(path, body).await
     }
     async fn send_bytes(
         &self,

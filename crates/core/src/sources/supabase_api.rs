@@ -66,6 +66,10 @@ pub trait ApiClient: ApiSource {
     /// e.g. 204). A PATCH sets values, so repeating it after a lost answer is harmless.
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value>;
 
+    /// `PUT path` with a JSON body (replaces the document); the answer's JSON (`Null` for no
+    /// body). Repeating it after a lost answer puts the same document again.
+    async fn put_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value>;
+
     /// `POST` or `PATCH path` with raw bytes of `content_type` (an Edge Function's bundle); the
     /// answer's JSON (`Null` for no body). Repeating it after a lost answer deploys the same
     /// bundle again (a PATCH) or is refused as a duplicate (a POST; the caller then updates).
@@ -273,6 +277,22 @@ impl ManagementApi {
             .and_then(|b| api_message(&b))
             .map(|m| self.scrub(&m));
         Err(status_error(&what, status.as_u16(), detail, retry_after))
+    }
+
+    /// `method path` with a JSON body; the answer's JSON (`Null` for no body).
+    async fn json_body(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let what = format!("{method} {path}");
+        let resp = self.send(method, path, true, Body::Json(body)).await?;
+        let bytes = self.body(resp, &what).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        decode_json(&what, &bytes)
     }
 
     /// An answer's body, at most [`MAX_ANSWER_BYTES`].
@@ -505,15 +525,11 @@ impl ApiClient for ManagementApi {
     }
 
     async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-        let what = format!("PATCH {path}");
-        let resp = self
-            .send(reqwest::Method::PATCH, path, true, Body::Json(body))
-            .await?;
-        let bytes = self.body(resp, &what).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(serde_json::Value::Null);
-        }
-        decode_json(&what, &bytes)
+        self.json_body(reqwest::Method::PATCH, path, body).await
+    }
+
+    async fn put_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+        self.json_body(reqwest::Method::PUT, path, body).await
     }
 
     async fn send_bytes(

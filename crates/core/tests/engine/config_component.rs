@@ -102,6 +102,7 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
             project: "sb".into(),
             settings,
             functions: Vec::new(),
+            vault_key: false,
         })
     };
     let plan = env

@@ -61,6 +61,7 @@ async fn a_deleted_and_a_changed_function_are_deployed_again_from_the_backup() {
             project: "sb".into(),
             settings: Vec::new(),
             functions: functions.iter().map(|s| s.to_string()).collect(),
+            vault_key: false,
         })
     };
 

@@ -116,6 +116,7 @@ async fn config_secrets_are_kept_only_in_encrypted_archives() {
             project: "sb".into(),
             settings: Vec::new(),
             functions: Vec::new(),
+            vault_key: false,
         }))
         .await
         .unwrap();

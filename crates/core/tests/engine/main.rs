@@ -20,6 +20,7 @@ mod common;
 mod config_component;
 mod config_functions;
 mod config_secrets;
+mod config_vault;
 mod conformance;
 mod content_check;
 mod delete_locked;
