@@ -6,6 +6,7 @@ use crate::output::Out;
 use crate::{exit, read_password_stdin, warn_password_in_url};
 use clap::Args;
 use offsite_core::archive::{self, read_manifest};
+use offsite_core::config::vault::VaultKeyState;
 use offsite_core::config::FunctionAction;
 use offsite_core::restore::{
     ConfigPlan, ConfigRestore, DatabaseOptions, DatabaseTo, RestoreOutcome, SelectWhat, Selection,
@@ -55,6 +56,12 @@ pub struct RestoreArgs {
     /// lists them, or all for every one that differs). Without it they are listed only.
     #[arg(long, value_name = "LIST")]
     functions: Option<String>,
+    /// Configuration: set the --to project's Vault root key to the one in the backup (only an
+    /// encrypted backup holds it) before the database is restored, so that the backup's Vault
+    /// secrets decrypt there. It replaces that project's own key: what it encrypted with it
+    /// becomes unreadable. The plan says whether the keys differ.
+    #[arg(long)]
+    vault_key: bool,
     /// Show the plan and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -253,6 +260,12 @@ impl RestoreArgs {
                 overwrite: self.overwrite,
             });
         }
+        if self.vault_key && !parts.contains(&Part::Config) {
+            return Err(Error::invalid(
+                "--vault-key sets a project's Vault root key, which is part of the configuration",
+            )
+            .with_hint("add config to the components: --components database,config"));
+        }
         if parts.contains(&Part::Config) {
             let project = self.to.clone().ok_or_else(|| {
                 Error::invalid("a configuration restore needs the project to write to")
@@ -270,6 +283,7 @@ impl RestoreArgs {
                 project,
                 settings: list(&self.config_settings),
                 functions: list(&self.functions),
+                vault_key: self.vault_key,
             });
         }
         req.key = self.key.clone();
@@ -437,7 +451,7 @@ pub async fn restore(
         && request
             .config
             .as_ref()
-            .is_some_and(|c| c.settings.is_empty() && c.functions.is_empty());
+            .is_some_and(|c| c.settings.is_empty() && c.functions.is_empty() && !c.vault_key);
     if config_only_nothing_chosen {
         // Nothing to write: the differences are shown, no job runs.
         print_plan(out, &plan);
@@ -452,6 +466,13 @@ pub async fn restore(
         });
         if functions_differ && !out.json() {
             println!("no Edge Function deployed: choose them with --functions SLUG,… (or --functions all)");
+        }
+        let keys_differ = plan
+            .config
+            .as_ref()
+            .is_some_and(|c| c.vault.state == VaultKeyState::Differs);
+        if keys_differ && !out.json() {
+            println!("Vault root key not set: choose it with --vault-key");
         }
         return Ok(0);
     }
@@ -607,6 +628,12 @@ fn print_outcome(out: &Out, o: &RestoreOutcome, waited: std::time::Duration) {
         );
     }
     if let Some(c) = &r.config {
+        if c.vault_key_set {
+            println!(
+                "Vault root key of {} set to the backup's (before the database)",
+                c.plan.project
+            );
+        }
         println!(
             "configuration: {} written back, {} skipped",
             crate::words::count(c.applied.applied.len(), "setting"),
@@ -724,4 +751,5 @@ pub(crate) fn print_config_plan(plan: &ConfigPlan) {
         );
     }
     print_functions_plan(plan);
+    println!("Vault: {}", plan.vault.note);
 }

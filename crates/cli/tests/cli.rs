@@ -326,6 +326,20 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         2,
     );
     assert!(s(&e["error"]["hint"]).contains("public.notes"), "{e}");
+    // --vault-key belongs to the configuration: without it among the components, refused.
+    let e = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--vault-key",
+            "--dry-run",
+        ],
+        2,
+    );
+    assert!(s(&e["error"]["message"]).contains("Vault root key"), "{e}");
+    assert!(s(&e["error"]["hint"]).contains("--components database,config"), "{e}");
 
     // A role that is not a superuser cannot own what postgres owned: a permission problem of
     // the target (exit 7) naming the way out; --no-owner restores it as the role's own.

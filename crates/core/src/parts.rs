@@ -207,24 +207,28 @@ pub const PARTS: &[Part] = &[
         name: "Vault secrets",
         source: "vault.secrets (encrypted with the project's root key)",
         needs: Needs::SupabaseDatabase,
-        captured: Coverage::Partly,
-        capture: "the encrypted rows, in the dump; not the root key that decrypts them",
+        captured: Coverage::Yes,
+        capture: "the encrypted rows, in the dump (the root key that decrypts them is its own \
+            part)",
         restored: Coverage::Partly,
-        restore: "the rows come back; they decrypt only in the project they came from (another \
-            project has another root key)",
+        restore: "the rows come back; they decrypt in the project they came from, or in another \
+            project once its root key is set to the backup's (an encrypted backup's, when the \
+            restore is asked to)",
         check: EXT_TABLE_CHECK,
     },
     Part {
         id: "vault-root-key",
         name: "Vault's root key",
-        source: "GET /v1/projects/{ref}/pgsodium",
+        source: "GET /v1/projects/{ref}/pgsodium → config/supabase/vault-root-key.json",
         needs: Needs::ManagementApi,
-        captured: Coverage::No,
-        capture: "not fetched: a backup never holds it",
-        restored: Coverage::No,
-        restore: "the target keeps its own key; copy it yourself while the source project \
-            exists (docs/supabase.md, Vault)",
-        check: "none",
+        captured: Coverage::Partly,
+        capture: "in encrypted backups only; an unencrypted backup never asks for it and \
+            records why it lacks it",
+        restored: Coverage::Yes,
+        restore: "set in another project (PUT, same path) before the database is restored, when \
+            asked (`--vault-key`; the app's review asks): it replaces that project's own key",
+        check: "the restore's plan compares the backup's key with the target's (the same, or \
+            not), never showing either",
     },
     // Storage.
     Part {

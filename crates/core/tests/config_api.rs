@@ -113,14 +113,21 @@ async fn a_full_fetch_keeps_every_document_and_no_secret() {
             "supabase/third-party-auth.json",
         ]
     );
-    // The project has no SAML: recorded, not a failure.
-    assert_eq!(snap.missing.len(), 1, "{:?}", snap.missing);
+    // The project has no SAML: recorded, not a failure. The Vault root key is not even asked
+    // for by a redacted fetch (an unencrypted archive's), and the record says why.
+    assert_eq!(snap.missing.len(), 2, "{:?}", snap.missing);
     assert_eq!(snap.missing[0].what, "supabase/sso-providers.json");
     assert!(
         snap.missing[0].reason.contains("SAML"),
         "{:?}",
         snap.missing
     );
+    assert_eq!(snap.missing[1].what, offsite_core::config::vault::FILE);
+    assert!(snap.missing[1].reason.contains("not encrypted"));
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| !r.path.ends_with("/pgsodium")));
 
     // Documents as served, public settings kept.
     let auth = doc(&snap, "supabase/auth.json");
@@ -223,6 +230,14 @@ async fn a_full_fetch_keeps_every_document_and_no_secret() {
     for (_, v) in FAKE_FUNCTION_SECRETS {
         assert!(!plain.files.iter().any(|(_, b)| contains(b, v)));
     }
+    // … and the Vault root key is fetched, as the one document of its file, hidden in Debug.
+    let vault = offsite_core::config::vault::FILE;
+    assert_eq!(
+        doc(&plain, vault),
+        serde_json::json!({ "root_key": offsite_testkit::management_api::VAULT_ROOT_KEY })
+    );
+    assert!(plain.missing.iter().all(|m| m.what != vault));
+    assert!(!format!("{plain:?}").contains(offsite_testkit::management_api::VAULT_ROOT_KEY));
 }
 
 #[tokio::test]
@@ -288,7 +303,8 @@ async fn a_missing_feature_or_function_is_recorded() {
         [
             "supabase/realtime.json",
             "supabase/sso-providers.json",
-            "supabase/functions/stripe-webhook/body.eszip"
+            "supabase/functions/stripe-webhook/body.eszip",
+            "supabase/vault-root-key.json"
         ]
     );
     assert!(snap.file("supabase/realtime.json").is_none());
