@@ -1134,6 +1134,8 @@ export type ConfigPlan = {
 	functions: FunctionChange[],
 	/**  The functions that will be deployed (slugs, from the request's choice); empty: none. */
 	will_deploy: string[],
+	/**  Vault's root key: whether the target's is the backup's, and whether it will be set. */
+	vault: VaultPlan,
 	/**  Why execution would refuse, if it would. */
 	blockers: string[],
 };
@@ -1144,6 +1146,8 @@ export type ConfigReport = {
 	applied: ApplyReport,
 	/**  The Edge Functions deployed, in order. */
 	deployed: DeployedFunction[],
+	/**  The project's Vault root key was set to the backup's (before the database). */
+	vault_key_set: boolean,
 };
 
 /**  The configuration component: the project written to, and the settings written back. */
@@ -1162,6 +1166,12 @@ export type ConfigRestore = {
 	 *  is deployed.
 	 */
 	functions?: string[],
+	/**
+	 *  Set the project's Vault root key to the backup's (when they differ) before the database
+	 *  is restored, so that the backup's Vault secrets decrypt there. Replaces the project's
+	 *  own key: the consent the plan's Vault section asks for.
+	 */
+	vault_key?: boolean,
 };
 
 /**  Where a database is: a URL, or its parts. */
@@ -4447,6 +4457,38 @@ export type ValueChange = {
 	column: string,
 	before: string | null,
 	after: string | null,
+};
+
+/**
+ *  What a restore does with the Vault root key of a project (a section of the configuration's
+ *  plan).
+ */
+export type VaultKeyState = 
+/**
+ *  The backup holds no root key (an unencrypted backup, or one made before Offsite fetched
+ *  it, or a project whose API did not answer it).
+ */
+"not_in_backup" | 
+/**  The target project's key is the backup's: its Vault secrets decrypt there. */
+"same" | 
+/**
+ *  The target project has another key: the backup's Vault secrets decrypt there only once
+ *  its key is set to the backup's.
+ */
+"differs" | 
+/**  The target project's key could not be read (the plan says why). */
+"target_unknown";
+
+/**  The Vault section of a configuration plan. */
+export type VaultPlan = {
+	state: VaultKeyState,
+	/**
+	 *  The restore sets the target project's root key to the backup's (asked for, and they
+	 *  differ).
+	 */
+	will_set: boolean,
+	/**  What this means, in a sentence for the plan (never the key). */
+	note: string,
 };
 
 /**  The drill's verdict: passed only when no check failed. */

@@ -339,7 +339,10 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         2,
     );
     assert!(s(&e["error"]["message"]).contains("Vault root key"), "{e}");
-    assert!(s(&e["error"]["hint"]).contains("--components database,config"), "{e}");
+    assert!(
+        s(&e["error"]["hint"]).contains("--components database,config"),
+        "{e}"
+    );
 
     // A role that is not a superuser cannot own what postgres owned: a permission problem of
     // the target (exit 7) naming the way out; --no-owner restores it as the role's own.

@@ -798,7 +798,15 @@ describe("RestoreWizard: database and storage in one restore", () => {
               archive: r.archive,
               database: r.database ? plan() : null,
               storage: r.storage ? storagePlan(Boolean(r.storage.mirror)) : null,
-              config: r.config ? { ...configPlan, will_write: r.config.settings ?? [] } : null,
+              config: r.config
+                ? {
+                    ...configPlan,
+                    will_write: r.config.settings ?? [],
+                    vault: r.config.vault_key
+                      ? { state: "differs", will_set: true, note: "Sets shop's Vault root key to the backup's before the database is restored." }
+                      : configPlan.vault,
+                  }
+                : null,
             };
             return p;
           }
@@ -917,24 +925,34 @@ describe("RestoreWizard: database and storage in one restore", () => {
     await waitFor(() => expect($("wizard-config-will-write")).toHaveTextContent("Will write 1 setting back: supabase/auth.json:site_url"));
     const plans = calls.filter((c) => c.cmd === "plan_restore");
     expect(plans).toHaveLength(2);
-    expect(plans[1]!.request.config).toEqual({ project: "shop", settings: ["supabase/auth.json:site_url"], functions: [] });
+    expect(plans[1]!.request.config).toEqual({ project: "shop", settings: ["supabase/auth.json:site_url"], functions: [], vault_key: false });
     expect(plans[1]!.request.database?.to).toEqual({ project: "shop" });
+
+    // Vault: the plan says the keys differ; ticking the box asks the engine to set the key first.
+    expect($("wizard-vault-note")).toHaveAttribute("data-state", "differs");
+    expect($("wizard-vault-note")).toHaveTextContent("will not decrypt there");
+    expect($("wizard-vault-key")).not.toBeChecked();
+    fireEvent.click($("wizard-vault-key"));
+    await waitFor(() => expect($("wizard-vault-note")).toHaveTextContent("Sets shop's Vault root key"));
+    expect(calls.filter((c) => c.cmd === "plan_restore")[2]!.request.config?.vault_key).toBe(true);
 
     await waitFor(() => expect($("wizard-restore")).toBeEnabled());
     fireEvent.click($("wizard-restore"));
     await waitFor(() => expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1));
     expect(calls.find((c) => c.cmd === "start_restore")!.request.config?.settings).toEqual(["supabase/auth.json:site_url"]);
+    expect(calls.find((c) => c.cmd === "start_restore")!.request.config?.vault_key).toBe(true);
     const report: RestoreReport = {
       archive: ARCHIVE,
       database: restoreReport(),
       storage: null,
-      config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] }, deployed: [{ slug: "hello-world", action: "update", version: 4 }] },
+      config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] }, deployed: [{ slug: "hello-world", action: "update", version: 4 }], vault_key_set: true },
       ok: true,
       duration_ms: 1000,
     };
     await act(() => emit("job-finished", { job_id: "job-r", kind: "restore", ok: true, error: null, result: { kind: "restore", report } }));
     expect(await screen.findByTestId("wizard-report-config-summary")).toHaveTextContent("Wrote 1 setting back to shop.");
     expect(screen.getByTestId("wizard-report-functions")).toHaveTextContent("Edge Functions deployed again: hello-world (updated, version 4)");
+    expect(screen.getByTestId("wizard-report-vault")).toHaveTextContent("shop’s Vault root key was set to the backup’s");
     expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
   });
 });

@@ -232,6 +232,11 @@ export const configPlan: ConfigPlan = {
   will_write: [],
   functions: [],
   will_deploy: [],
+  vault: {
+    state: "differs",
+    will_set: false,
+    note: "shop has another Vault root key than the backup's: the backup's Vault secrets will not decrypt there unless the key is set to the backup's (which replaces shop's own key; choose it to do so).",
+  },
   blockers: [],
 };
 

@@ -360,7 +360,7 @@ describe("one request, one plan, one report", () => {
   const storagePlan = (blockers: string[] = [], mirror = true) =>
     ({ mirror, blockers, buckets: [], warnings: [] }) as unknown as StoragePlan;
   const configPlan = (blockers: string[] = []) =>
-    ({ project: "shop", project_ref: "r", diffs: [], redacted: [], will_write: [], functions: [], will_deploy: [], blockers }) as ConfigPlan;
+    ({ project: "shop", project_ref: "r", diffs: [], redacted: [], will_write: [], functions: [], will_deploy: [], vault: { state: "same", will_set: false, note: "" }, blockers }) as ConfigPlan;
 
   it("builds ONE request with the database and every chosen component", () => {
     let s = atReview();
@@ -377,8 +377,11 @@ describe("one request, one plan, one report", () => {
         mirror: true,
         overwrite: false,
       },
-      config: { project: "shop", settings: ["supabase/auth.json:site_url"], functions: [] },
+      config: { project: "shop", settings: ["supabase/auth.json:site_url"], functions: [], vault_key: false },
     });
+    // The Vault box ticked: the request asks to set the key.
+    const vault = reducer(s, { type: "setConfig", choice: { project: "shop", settings: [], vaultKey: true } });
+    expect(restoreRequest(vault, planChoices(vault))?.config).toEqual({ project: "shop", settings: [], functions: [], vault_key: true });
     // A folder not yet typed: no request, no plan, no Next.
     const folder = reducer(s, { type: "setStorage", choice: { ...storage, toFolder: true } });
     expect(restoreRequest(folder, planChoices(folder))).toBeNull();

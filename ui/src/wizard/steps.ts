@@ -120,8 +120,11 @@ export type StorageChoice = {
 };
 
 /** The configuration component as chosen: the project written to and the settings written back. */
-/** The configuration written back: settings (`file:setting`) and Edge Functions (slugs) ticked in the review. */
-export type ConfigChoice = { project: string; settings: string[]; functions?: string[] };
+/**
+ * The configuration written back: settings (`file:setting`) and Edge Functions (slugs) ticked in the
+ * review, and whether the project's Vault root key is set to the backup's.
+ */
+export type ConfigChoice = { project: string; settings: string[]; functions?: string[]; vaultKey?: boolean };
 
 /**
  * What is restored: the database (unless the archive has none, or it is unticked), and beside it
@@ -354,7 +357,7 @@ export function storageSection(c: StorageChoice): StorageRestore | null {
 }
 
 function configSection(c: ConfigChoice): ConfigRestore {
-  return { project: c.project, settings: c.settings, functions: c.functions ?? [] };
+  return { project: c.project, settings: c.settings, functions: c.functions ?? [], vault_key: c.vaultKey ?? false };
 }
 
 /**

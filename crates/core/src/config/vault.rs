@@ -186,7 +186,8 @@ pub async fn plan(
                  goes only into encrypted backups): Vault secrets restored into {project} will \
                  not decrypt there unless it is the project they came from. Encrypt the \
                  project's backups so that the next one carries the key, or copy the key \
-                 yourself while the source project exists (docs/supabase.md, Vault)."
+                 yourself while the source project exists (Offsite's Supabase guide says how, \
+                 under Vault)."
             )
         } else {
             format!(
@@ -203,16 +204,20 @@ pub async fn plan(
     let path = path_for(project_ref);
     let theirs = match api.get_json(&path).await {
         Ok(doc) => RootKey::from_doc(&doc, &format!("GET {path}"))?,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Permission) => {
+            let why = if e.kind() == ErrorKind::NotFound {
+                "the Management API does not answer it"
+            } else {
+                "the access token may not read it"
+            };
             return Ok(VaultPlan {
                 state: VaultKeyState::TargetUnknown,
                 will_set: false,
                 note: format!(
-                    "The Management API does not answer {project}'s Vault root key (404): \
-                     Offsite cannot tell whether the backup's Vault secrets decrypt there, and \
-                     cannot set the key."
+                    "Offsite cannot read {project}'s Vault root key ({why}): it cannot tell \
+                     whether the backup's Vault secrets decrypt there, and cannot set the key."
                 ),
-            })
+            });
         }
         Err(e) => return Err(e.context(format!("reading {project}'s Vault root key"))),
     };

@@ -326,7 +326,8 @@ pub(crate) async fn plan_config(
     }
     if req.vault_key && vault.state == crate::config::vault::VaultKeyState::TargetUnknown {
         blockers.push(format!(
-            "the Vault root key cannot be set: the Management API does not answer {}'s key",
+            "the Vault root key cannot be set: Offsite cannot read {}'s key (the plan's Vault \
+             line says why)",
             req.project
         ));
     }

@@ -250,6 +250,29 @@ async fn the_vault_root_key_goes_only_into_encrypted_backups_and_across_only_whe
         .unwrap();
     assert_eq!(plan.config.unwrap().vault.state, VaultKeyState::Same);
 
+    // A token that may not read the target's key: the plan says so, and setting it is refused.
+    fake.serve_status(&pgsodium(OTHER_PROJECT_REF), 403);
+    let plan = env
+        .engine
+        .plan_restore(&into_sb2(&enc, true))
+        .await
+        .unwrap();
+    let config = plan.config.unwrap();
+    assert_eq!(config.vault.state, VaultKeyState::TargetUnknown);
+    assert!(
+        config.vault.note.contains("may not read"),
+        "{}",
+        config.vault.note
+    );
+    assert!(
+        config
+            .blockers
+            .iter()
+            .any(|b| b.contains("cannot read sb2's key")),
+        "{:?}",
+        config.blockers
+    );
+
     // Nothing but the encrypted archive holds the key: not the catalog, not a log.
     let found = holding(env.dir.path(), &[enc.as_path()], VAULT_ROOT_KEY);
     assert!(

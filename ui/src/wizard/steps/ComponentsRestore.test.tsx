@@ -98,9 +98,9 @@ describe("ComponentsRestore", () => {
   it("puts the configuration into the same request, written back to the project", () => {
     const { request, latest } = setup();
     fireEvent.click(screen.getByTestId("wizard-components-config"));
-    expect(request()?.config).toEqual({ project: "shop", settings: [], functions: [] });
+    expect(request()?.config).toEqual({ project: "shop", settings: [], functions: [], vault_key: false });
     fireEvent.change(screen.getByTestId("wizard-config-project"), { target: { value: "staging" } });
-    expect(request()?.config).toEqual({ project: "staging", settings: [], functions: [] });
+    expect(request()?.config).toEqual({ project: "staging", settings: [], functions: [], vault_key: false });
     expect(request()?.database).not.toBeNull();
     expect(latest().plan.status).toBe("idle"); // a changed choice makes the plan again
   });

@@ -229,6 +229,12 @@ function ConfigSection({ report }: { report: ConfigReport }) {
           . Set their secrets again if they use any.
         </p>
       )}
+      {report.vault_key_set && (
+        <p className="small" data-testid="wizard-report-vault">
+          {report.plan.project}’s Vault root key was set to the backup’s before the database was restored: its
+          Vault secrets decrypt there.
+        </p>
+      )}
     </section>
   );
 }

@@ -19,6 +19,7 @@ import {
 import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
 import { FunctionsTable } from "./FunctionsTable";
+import { VaultKey } from "./VaultKey";
 import type { StepProps } from "./types";
 import { nounFor, plural, WORDS, sentenceCase } from "../../words";
 import { databaseLabel } from "../../components/names";
@@ -271,6 +272,11 @@ function ConfigSection({
           else next.delete(slug);
           onChange({ ...choice, functions: [...next] });
         }}
+      />
+      <VaultKey
+        plan={plan}
+        chosen={choice.vaultKey ?? false}
+        onToggle={(on) => onChange({ ...choice, vaultKey: on })}
       />
     </section>
   );
