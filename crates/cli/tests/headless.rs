@@ -685,7 +685,9 @@ fn project_parts_needs_no_server_and_says_what_applies() {
     };
     assert_eq!(row(&plain, "schemas")["applies"], Value::Bool(true));
     assert_eq!(row(&plain, "vault")["applies"], Value::Bool(false));
-    assert_eq!(s(&row(&plain, "vault")["captured"]), "partly");
+    assert_eq!(s(&row(&plain, "vault")["captured"]), "yes");
+    assert_eq!(s(&row(&plain, "vault-root-key")["captured"]), "partly");
+    assert_eq!(s(&row(&plain, "vault-root-key")["restored"]), "yes");
     let hosted = cli.json(Bus::Nowhere, &["project", "parts", "hosted"], &[], 0);
     assert_eq!(s(&hosted["kind"]), "supabase");
     let values = row(&hosted, "function-secret-values");
