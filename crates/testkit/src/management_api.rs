@@ -1,12 +1,13 @@
-//! A fake Supabase Management API on 127.0.0.1 for one project: it answers documents shaped as
-//! the API's OpenAPI document describes them (github.com/supabase/cli,
-//! `packages/api/src/generated/openapi.json`), checks the bearer token, records every request
-//! (method, path, whether it carried the token, body, when), merges `PATCH` bodies into the
-//! documents it serves, replaces them on `PUT`, and can be told to answer 401/403 to everything, any status for one
-//! path (always, or the next N times), or 429 with `Retry-After` to the next N requests.
+//! A fake Supabase Management API on 127.0.0.1 for one project (and a second one when asked,
+//! [`FakeManagementApi::add_project`]): it answers documents shaped as the API's OpenAPI document
+//! describes them (github.com/supabase/cli, `packages/api/src/generated/openapi.json`), checks
+//! the bearer token, records every request (method, path, whether it carried the token, body,
+//! when), merges `PATCH` bodies into the documents it serves, replaces them on `PUT`, and can be
+//! told to answer 401/403 to everything, any status for one path (always, or the next N times),
+//! or 429 with `Retry-After` to the next N requests.
 //!
-//! Its project holds fake secrets ([`FAKE_SECRETS`]) in the places real ones live, so a test can
-//! search everything Offsite produced for them.
+//! Its project holds fake secrets ([`FAKE_SECRETS`], [`VAULT_ROOT_KEY`]) in the places real ones
+//! live, so a test can search everything Offsite produced for them.
 //!
 //! It runs on its own thread with its own runtime (it works under any test harness) and stops
 //! when dropped.
