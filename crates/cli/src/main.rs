@@ -27,6 +27,7 @@ mod key_stdin;
 mod marks_cmd;
 mod notify_cmd;
 mod output;
+mod parity_text;
 mod pitr_cmd;
 mod project_cmd;
 mod recover_cmd;

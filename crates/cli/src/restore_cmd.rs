@@ -654,6 +654,9 @@ fn print_outcome(out: &Out, o: &RestoreOutcome, waited: std::time::Duration) {
             );
         }
     }
+    if let Some(p) = &r.parity {
+        print!("{}", crate::parity_text::text(p));
+    }
 }
 
 pub(crate) fn print_storage_plan(p: &StoragePlan) {

@@ -32,6 +32,7 @@ pub mod kinds;
 pub mod nofollow;
 pub mod notify;
 pub mod ops;
+pub mod parity;
 pub mod parts;
 pub mod pgdump;
 pub mod pgoutput;

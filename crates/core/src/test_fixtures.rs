@@ -38,6 +38,7 @@ pub(crate) fn manifest() -> Manifest {
         dump: None,
         tenant: None,
         selection: None,
+        census: None,
     }
 }
 

@@ -65,6 +65,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("drill", 2),
     ("notify", 2),
     ("parts", 2),
+    ("parity", 2),
     // 3 the store of domain values.
     ("catalog", 3),
     // 4 services that read the catalog.

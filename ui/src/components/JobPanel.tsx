@@ -241,6 +241,8 @@ function restoreText(r: RestoreReport): string {
   if (r.config) {
     parts.push(`Configuration: ${plural(r.config.applied.applied.length, "setting")} written back`);
   }
+  const differing = r.parity?.parts.filter((p) => p.verdict === "differs").length ?? 0;
+  if (differing > 0) parts.push(`${plural(differing, "part")} ${differing === 1 ? "differs" : "differ"} from the backup’s source`);
   return parts.length ? parts.join(" · ") : "Restored";
 }
 

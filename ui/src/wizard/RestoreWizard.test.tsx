@@ -894,6 +894,7 @@ describe("RestoreWizard: database and storage in one restore", () => {
         duration_ms: 5,
       },
       config: null,
+      parity: null,
       ok: true,
       duration_ms: 70_000,
     };
@@ -946,6 +947,11 @@ describe("RestoreWizard: database and storage in one restore", () => {
       database: restoreReport(),
       storage: null,
       config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] }, deployed: [{ slug: "hello-world", action: "update", version: 4 }], vault_key_set: true },
+      parity: {
+        parts: [{ part: "auth-users", name: "Auth users, password hashes and identities", verdict: "equal", compared: "2 tables, 5 rows", differences: [], note: null }],
+        equal: true,
+        note: null,
+      },
       ok: true,
       duration_ms: 1000,
     };
@@ -953,6 +959,7 @@ describe("RestoreWizard: database and storage in one restore", () => {
     expect(await screen.findByTestId("wizard-report-config-summary")).toHaveTextContent("Wrote 1 setting back to shop.");
     expect(screen.getByTestId("wizard-report-functions")).toHaveTextContent("Edge Functions deployed again: hello-world (updated, version 4)");
     expect(screen.getByTestId("wizard-report-vault")).toHaveTextContent("shop’s Vault root key was set to the backup’s");
+    expect(screen.getByTestId("wizard-report-parity-summary")).toHaveTextContent("Every part compared is the same as in the backup’s source (1).");
     expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
   });
 });

@@ -147,6 +147,7 @@ export function oneReport(report: DatabaseReport): RestoreReport {
     database: report,
     storage: null,
     config: null,
+    parity: null,
     ok: report.ok,
     duration_ms: report.duration_ms,
   };

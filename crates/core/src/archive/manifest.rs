@@ -261,6 +261,23 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(optional))]
     pub selection: Option<crate::selection::BackupSelection>,
+    /// The parts of the database that are objects, not rows (publications' tables, policies,
+    /// triggers, cron jobs, queues), taken in the dump's snapshot: what a restore's parity
+    /// report compares the target with. `None`: made before Offsite recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub census: Option<Census>,
+}
+
+/// A database's parts that are objects rather than rows, by part id ([`crate::parts`]): each
+/// item `name  sha256:<16 hex>` (the digest of its definition, which may hold secrets a
+/// webhook or cron job carries, so it is never kept as text), sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Census {
+    pub parts: BTreeMap<String, Vec<String>>,
+    /// Parts that could not be read, and why (a role without the right to).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unread: BTreeMap<String, String>,
 }
 
 /// What marks a per-tenant archive (docs/tenants.md): the tenant, the value of its root's key,
@@ -423,6 +440,8 @@ pub(super) struct ManifestOut<'a, M: Serialize> {
     tenant: Option<&'a TenantMark>,
     #[serde(skip_serializing_if = "Option::is_none")]
     selection: Option<&'a crate::selection::BackupSelection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    census: Option<&'a Census>,
 }
 
 fn no_counts(c: &&BTreeMap<String, ComponentCount>) -> bool {
@@ -461,6 +480,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             dump,
             tenant,
             selection,
+            census,
         } = m;
         ManifestOut {
             format_version: *format_version,
@@ -486,6 +506,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             dump: dump.as_ref(),
             tenant: tenant.as_ref(),
             selection: selection.as_ref(),
+            census: census.as_ref(),
         }
     }
 }

@@ -234,6 +234,7 @@ pub async fn compose_encrypted(
         dump: None,
         tenant: None,
         selection: None,
+        census: None,
     };
 
     if let Some(db) = &req.database {
@@ -253,6 +254,7 @@ pub async fn compose_encrypted(
         manifest.content = part.content;
         manifest.dump = part.dump;
         manifest.selection = part.selection;
+        manifest.census = part.census;
     }
 
     if let Some(st) = &req.storage {

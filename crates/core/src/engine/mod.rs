@@ -532,6 +532,13 @@ impl Engine {
     pub async fn plan_restore(&self, req: &RestoreRequest) -> Result<RestorePlan> {
         ops::restore::plan(self, req).await
     }
+    /// A restore's parity report made again now (the backup's source against `req`'s target).
+    pub async fn restore_parity(
+        &self,
+        req: &RestoreRequest,
+    ) -> Result<crate::parity::ParityReport> {
+        ops::restore::parity(self, req).await
+    }
     /// Restore the components asked for as one job (database, then storage, then
     /// configuration), with one report.
     pub async fn restore(&self, req: RestoreRequest, start: JobStart) -> Result<RestoreOutcome> {

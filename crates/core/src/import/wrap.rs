@@ -352,5 +352,6 @@ fn manifest_of(
         dump: None,
         tenant: None,
         selection: None,
+        census: None,
     }
 }

@@ -372,6 +372,7 @@ async fn execute(
         database: None,
         storage: None,
         config: None,
+        parity: None,
         ok: true,
         duration_ms: 0,
     };
@@ -428,6 +429,9 @@ async fn execute(
         }
         report.ok &= d.ok;
         report.database = Some(d);
+        if opts.selection.is_whole() {
+            report.parity = Some(parity_of(&r.archive, target, &job.cancel).await);
+        }
     }
     if let Some(s) = &r.storage {
         job.reporter.component(Some(Component::Storage));
@@ -479,6 +483,46 @@ async fn execute(
     job.reporter.component(None);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// [`parity_of`] the target of `req`'s database, outside a restore.
+pub(crate) async fn parity(
+    engine: &Engine,
+    req: &RestoreRequest,
+) -> Result<crate::parity::ParityReport> {
+    let r = resolve(engine, req).await?;
+    let (target, _) = r.database.as_ref().ok_or_else(|| {
+        Error::invalid("the parity report compares a restored database: choose its target")
+    })?;
+    Ok(parity_of(
+        &r.archive,
+        target,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await)
+}
+
+/// The parity report of a restored database (issue 66, item 3). It never fails the restore: a
+/// check that cannot run says why in its note.
+async fn parity_of(
+    archive: &std::path::Path,
+    target: &RestoreTarget,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> crate::parity::ParityReport {
+    let checked = async {
+        let manifest = crate::archive::read_manifest(archive)?;
+        let mut conn = target.spec.connect(target.password.as_deref()).await?;
+        let report = crate::parity::check(&mut conn, &manifest, cancel).await;
+        let _ = sqlx::Connection::close(conn).await;
+        report
+    };
+    checked
+        .await
+        .unwrap_or_else(|e| crate::parity::ParityReport {
+            parts: Vec::new(),
+            equal: true,
+            note: Some(format!("the parity check could not run: {}", e.message())),
+        })
 }
 
 /// A target database that does not exist: refused unless the restore may create it, else

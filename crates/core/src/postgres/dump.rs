@@ -49,6 +49,9 @@ pub struct DatabasePart {
     pub dump: Option<DumpLayout>,
     /// What a selective backup left out (`None`: the whole database).
     pub selection: Option<BackupSelection>,
+    /// The objects a restore's parity report compares ([`crate::parity::census`]), taken in the
+    /// dump's snapshot.
+    pub census: Option<crate::archive::Census>,
 }
 
 /// Dump the database at `spec` into `writer`: `database.dump` (pg_dump -Fc -Z0, spooled while
@@ -89,6 +92,7 @@ pub(crate) async fn dump_into(
     let mut tables = list_tables(&mut conn, spec).await?;
     tables.retain(|(schema, table, _)| selection.holds_data_of(schema, table));
     let roles = referenced_roles(&mut conn, spec).await?;
+    let census = crate::parity::census::take(&mut conn, true).await;
     let inherited = inherited_settings(&mut conn, spec).await?;
     let (choice, shared) =
         choose_jobs(&mut conn, spec, password, &snapshot, requested_jobs).await?;
@@ -211,6 +215,7 @@ pub(crate) async fn dump_into(
         content,
         dump: layout,
         selection: (!selection.is_empty()).then(|| selection.clone()),
+        census: Some(census),
     })
 }
 

@@ -95,6 +95,9 @@ pub struct RestoreReport {
     pub database: Option<DatabaseReport>,
     pub storage: Option<StorageRestoreReport>,
     pub config: Option<ConfigReport>,
+    /// Part by part, the backup's source against the restored database (a whole database's
+    /// restore; `None` otherwise): [`crate::parity`].
+    pub parity: Option<crate::parity::ParityReport>,
     /// Every section that has one validated (the database's row counts).
     pub ok: bool,
     pub duration_ms: u64,

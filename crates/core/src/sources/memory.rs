@@ -476,6 +476,7 @@ impl DatabaseSource for MemoryDatabase {
             content: None,
             dump: None,
             selection: None,
+            census: None,
         })
     }
 

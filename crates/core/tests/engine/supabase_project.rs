@@ -5,6 +5,7 @@
 //! `public`, which stay the target's.
 
 use crate::common::*;
+use offsite_core::parity::Verdict;
 use offsite_core::restore::{DatabaseOptions, DatabaseTo};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::supabase_project::POSTGRES_PASSWORD;
@@ -25,7 +26,8 @@ const USERS_PART: &str = "
     ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
     CREATE POLICY own_profile ON public.profiles FOR SELECT TO authenticated USING (id = auth.uid());
     GRANT SELECT ON public.profiles TO authenticated;
-    CREATE FUNCTION extensions.my_helper(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;";
+    CREATE FUNCTION extensions.my_helper(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;
+    CREATE PUBLICATION profiles_feed FOR TABLE public.profiles;";
 
 /// Every routine, event trigger and schema the platform owns, with its owner and privileges.
 const PLATFORM_OBJECTS: &str = "
@@ -165,7 +167,11 @@ async fn restore_into_a_fresh_project(
         plan.will_drop
     );
 
-    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    let out = env
+        .engine
+        .restore(req.clone(), JobStart::default())
+        .await
+        .unwrap();
     assert!(out.report.ok, "{:?}", out.report.database);
     assert_eq!(
         target.psql(PLATFORM_OBJECTS),
@@ -176,4 +182,63 @@ async fn restore_into_a_fresh_project(
     assert!(want == got, "schema differs: {}", first_diff(&want, &got));
     assert_eq!(target.psql("SELECT count(*) FROM auth.users"), "5");
     assert_eq!(target.psql("SELECT count(*) FROM public.profiles"), "5");
+
+    // The parity report (issue 66, item 3): every part the same, part by part.
+    let parity = out
+        .report
+        .parity
+        .clone()
+        .expect("a whole database's restore has one");
+    let verdict = |p: &offsite_core::parity::ParityReport, id: &str| {
+        let part = p
+            .parts
+            .iter()
+            .find(|x| x.part == id)
+            .unwrap_or_else(|| panic!("no part {id}: {p:#?}"));
+        (part.verdict, part.differences.clone())
+    };
+    assert!(parity.equal && parity.note.is_none(), "{parity:#?}");
+    for id in [
+        "auth-users",
+        "storage-schema",
+        "publications",
+        "functions-triggers-policies",
+    ] {
+        assert_eq!(verdict(&parity, id).0, Verdict::Equal, "{id}: {parity:#?}");
+    }
+    let users = parity
+        .parts
+        .iter()
+        .find(|p| p.part == "auth-users")
+        .unwrap();
+    assert!(users.compared.contains("5 rows"), "{users:?}");
+
+    // Broken on purpose: a user's password hash, a policy, the publication's table.
+    target.psql_as_postgres(
+        "DROP POLICY own_profile ON public.profiles;
+         ALTER PUBLICATION profiles_feed DROP TABLE public.profiles;",
+    );
+    target.psql(
+        "UPDATE auth.users SET encrypted_password = 'changed' \
+         WHERE id = '00000000-0000-0000-0000-000000000001'",
+    );
+    let again = env.engine.restore_parity(&req).await.unwrap();
+    assert!(!again.equal, "{again:#?}");
+    let (v, d) = verdict(&again, "auth-users");
+    assert_eq!(v, Verdict::Differs);
+    assert!(d.iter().any(|x| x.contains("auth.users")), "{d:?}");
+    let (v, d) = verdict(&again, "functions-triggers-policies");
+    assert_eq!(v, Verdict::Differs);
+    assert_eq!(
+        d,
+        ["missing in the target: policy public.profiles: own_profile"]
+    );
+    let (v, d) = verdict(&again, "publications");
+    assert_eq!(v, Verdict::Differs);
+    assert!(
+        d.contains(&"missing in the target: profiles_feed: public.profiles".to_string())
+            && d.contains(&"only in the target: profiles_feed".to_string()),
+        "{d:?}"
+    );
+    assert_eq!(verdict(&again, "storage-schema").0, Verdict::Equal);
 }

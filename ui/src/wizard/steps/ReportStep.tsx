@@ -10,6 +10,7 @@ import { formatDuration } from "../../components/format";
 import { failureAdvice, readyPlan, type Step, succeeded, type WizardState } from "../steps";
 import { WORDS } from "../../words";
 import { StorageTargetFolder, StorageTargetInline } from "./ComponentsRestore";
+import { ParitySection } from "./ParitySection";
 
 type Props = {
   state: WizardState;
@@ -128,6 +129,7 @@ export function ReportStep({ state, onGoto, onDone, onPutBack }: Props) {
 
       {whole?.storage && <StorageSection report={whole.storage} />}
       {whole?.config && <ConfigSection report={whole.config} />}
+      {whole?.parity && <ParitySection parity={whole.parity} />}
 
       {advice && (
         <p className="muted" data-testid="wizard-advice">

@@ -112,6 +112,7 @@ fn manifest(id: &str) -> Manifest {
         dump: None,
         tenant: None,
         selection: None,
+        census: None,
     }
 }
 

@@ -1,0 +1,295 @@
+//! The parity report of a restore (issue 66, item 3): part by part ([`crate::parts`]), what the
+//! backup's source had against what the restore's target has now.
+//!
+//! Two kinds of evidence, both exact:
+//! - **rows**: the tables of a part (auth's users and identities, storage's buckets and objects,
+//!   the webhooks' hooks) read back from the target and compared with the digests and counts the
+//!   backup recorded in its manifest (the drill's content check, [`crate::drill::content`]);
+//! - **objects**: the [`census`] the backup took in its dump's snapshot (publications' tables,
+//!   policies, triggers, cron jobs, queues) against the same census of the target, item by item.
+//!
+//! What is not compared here: the parts a restore does not carry through the database (the
+//! configuration's settings and Edge Functions, said by the restore's configuration report) and
+//! Storage's files (the storage report).
+
+pub mod census;
+
+use crate::archive::{Census, Manifest};
+use crate::drill::{content, CheckStatus};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use tokio_util::sync::CancellationToken;
+
+/// The tables whose rows make a part.
+const PART_TABLES: &[(&str, &[(&str, &str)])] = &[
+    ("auth-users", &[("auth", "users"), ("auth", "identities")]),
+    (
+        "storage-schema",
+        &[("storage", "buckets"), ("storage", "objects")],
+    ),
+    ("webhooks", &[("supabase_functions", "hooks")]),
+];
+
+/// How a part compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The target has exactly what the source had.
+    Equal,
+    /// Something differs (`differences` says what).
+    Differs,
+    /// Not compared: the source's side was not recorded or could not be read (`note` says why).
+    NotCompared,
+}
+
+/// One part, source against target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PartParity {
+    /// The part's id and name ([`crate::parts::PARTS`]).
+    pub part: String,
+    pub name: String,
+    pub verdict: Verdict,
+    /// What was compared ("3 tables, 5 rows"; "4 policies and triggers").
+    pub compared: String,
+    /// What differs, one line each (names only; never a definition).
+    pub differences: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// The parity report: one line per part the source had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ParityReport {
+    pub parts: Vec<PartParity>,
+    /// Every compared part is equal.
+    pub equal: bool,
+    /// Said once for the whole report (a backup without a census).
+    pub note: Option<String>,
+}
+
+/// How many differences a part lists by name.
+const MAX_LISTED: usize = 20;
+
+fn name_of(part: &str) -> String {
+    crate::parts::part(part)
+        .map(|p| p.name.to_string())
+        .unwrap_or_else(|| part.to_string())
+}
+
+/// Compare the backup of `manifest` with the database `conn` is connected to (a restore of it).
+pub async fn check(
+    conn: &mut PgConnection,
+    manifest: &Manifest,
+    cancel: &CancellationToken,
+) -> Result<ParityReport> {
+    let mut parts = Vec::new();
+    for (part, tables) in PART_TABLES {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        if let Some(p) = rows_of(conn, manifest, part, tables, cancel).await? {
+            parts.push(p);
+        }
+    }
+    let note = match &manifest.census {
+        Some(source) => {
+            let target = census::take(conn, false).await;
+            parts.extend(objects(source, &target));
+            None
+        }
+        None => Some(
+            "this backup was made before Offsite recorded its publications, policies, \
+             triggers, cron jobs and queues: only the rows of its tables are compared"
+                .to_string(),
+        ),
+    };
+    parts.sort_by_key(|p| {
+        crate::parts::PARTS
+            .iter()
+            .position(|x| x.id == p.part)
+            .unwrap_or(usize::MAX)
+    });
+    let equal = parts.iter().all(|p| p.verdict != Verdict::Differs);
+    Ok(ParityReport { parts, equal, note })
+}
+
+/// The rows of `part`'s tables that the backup holds, against the target's.
+async fn rows_of(
+    conn: &mut PgConnection,
+    manifest: &Manifest,
+    part: &str,
+    tables: &[(&str, &str)],
+    cancel: &CancellationToken,
+) -> Result<Option<PartParity>> {
+    let mut only = manifest.clone();
+    only.tables
+        .retain(|t| tables.iter().any(|(s, n)| t.schema == *s && t.table == *n));
+    if only.tables.is_empty() {
+        return Ok(None);
+    }
+    only.selection = None;
+    only.tables_note = None;
+    let rows: u64 = only.tables.iter().map(|t| t.rows).sum();
+    let checks = content::check_tables(conn, &only, cancel).await?;
+    let differences: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Failed)
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.title,
+                c.detail.clone().unwrap_or_else(|| "differs".into())
+            )
+        })
+        .collect();
+    Ok(Some(PartParity {
+        part: part.to_string(),
+        name: name_of(part),
+        verdict: if differences.is_empty() {
+            Verdict::Equal
+        } else {
+            Verdict::Differs
+        },
+        compared: format!(
+            "{}, {}",
+            crate::words::count(only.tables.len(), "table"),
+            crate::words::count(rows as usize, "row")
+        ),
+        differences,
+        note: None,
+    }))
+}
+
+/// The object parts of the source's census against the target's.
+fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
+    let mut out = Vec::new();
+    for (part, why) in &source.unread {
+        out.push(PartParity {
+            part: part.clone(),
+            name: name_of(part),
+            verdict: Verdict::NotCompared,
+            compared: "nothing".into(),
+            differences: Vec::new(),
+            note: Some(format!("the backup could not read it: {why}")),
+        });
+    }
+    for (part, items) in &source.parts {
+        let p = match (target.parts.get(part), target.unread.get(part)) {
+            (Some(theirs), _) => compare(part, items, theirs),
+            (None, Some(why)) => PartParity {
+                part: part.clone(),
+                name: name_of(part),
+                verdict: Verdict::NotCompared,
+                compared: "nothing".into(),
+                differences: Vec::new(),
+                note: Some(format!("the target could not be read: {why}")),
+            },
+            (None, None) => compare(part, items, &[]),
+        };
+        out.push(p);
+    }
+    out
+}
+
+fn compare(part: &str, ours: &[String], theirs: &[String]) -> PartParity {
+    let (a, b) = (census::by_name(ours), census::by_name(theirs));
+    let mut differences = Vec::new();
+    for (name, digest) in &a {
+        match b.get(name) {
+            None => differences.push(format!("missing in the target: {name}")),
+            Some(d) if d != digest => differences.push(format!("differs: {name}")),
+            Some(_) => {}
+        }
+    }
+    for name in b.keys().filter(|n| !a.contains_key(*n)) {
+        differences.push(format!("only in the target: {name}"));
+    }
+    let total = differences.len();
+    if total > MAX_LISTED {
+        differences.truncate(MAX_LISTED);
+        differences.push(format!("… and {} more", total - MAX_LISTED));
+    }
+    PartParity {
+        part: part.to_string(),
+        name: name_of(part),
+        verdict: if total == 0 {
+            Verdict::Equal
+        } else {
+            Verdict::Differs
+        },
+        compared: crate::words::count(a.len(), "item"),
+        differences,
+        note: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn census(part: &str, items: &[(&str, &str)]) -> Census {
+        let mut c = Census::default();
+        c.parts.insert(
+            part.into(),
+            items.iter().map(|(n, d)| census::item(n, d)).collect(),
+        );
+        c
+    }
+
+    #[test]
+    fn objects_compare_by_name_and_definition_and_never_show_a_definition() {
+        let src = census(
+            "pg-cron",
+            &[
+                ("nightly", "0 3 * * * secret-cmd"),
+                ("hourly", "0 * * * * x"),
+            ],
+        );
+        let same = objects(&src, &src.clone());
+        assert_eq!(same[0].verdict, Verdict::Equal);
+        assert_eq!(same[0].compared, "2 items");
+        let tgt = census(
+            "pg-cron",
+            &[
+                ("nightly", "0 4 * * * secret-cmd"),
+                ("weekly", "0 0 * * 0 y"),
+            ],
+        );
+        let d = &objects(&src, &tgt)[0];
+        assert_eq!(d.verdict, Verdict::Differs);
+        assert_eq!(
+            d.differences,
+            [
+                "missing in the target: hourly",
+                "differs: nightly",
+                "only in the target: weekly"
+            ]
+        );
+        assert!(!format!("{d:?}").contains("secret-cmd"));
+        // A part the target lacks entirely: every item missing.
+        let d = &objects(&src, &Census::default())[0];
+        assert_eq!(d.differences.len(), 2);
+        // One the source could not read: not compared, and said why.
+        let mut unread = Census::default();
+        unread
+            .unread
+            .insert("pgmq".into(), "permission denied".into());
+        let d = &objects(&unread, &Census::default())[0];
+        assert_eq!(d.verdict, Verdict::NotCompared);
+        assert!(d.note.as_deref().unwrap().contains("permission denied"));
+    }
+
+    #[test]
+    fn a_long_list_of_differences_is_cut() {
+        let many: Vec<(String, String)> = (0..30)
+            .map(|i| (format!("p{i:02}"), "d".to_string()))
+            .collect();
+        let items: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let d = &objects(&census("publications", &items), &Census::default())[0];
+        assert_eq!(d.differences.len(), MAX_LISTED + 1);
+        assert_eq!(d.differences.last().unwrap(), "… and 10 more");
+    }
+}
