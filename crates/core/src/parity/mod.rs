@@ -5,18 +5,17 @@
 //! - **rows**: the tables of a part (auth's users and identities, storage's buckets and objects,
 //!   the webhooks' hooks) read back from the target and compared with the digests and counts the
 //!   backup recorded in its manifest (the drill's content check, [`crate::drill::content`]);
-//! - **objects**: the [`census`] the backup took in its dump's snapshot (publications' tables,
+//! - **objects**: the [`census`](crate::postgres::census) the backup took in its dump's snapshot (publications' tables,
 //!   policies, triggers, cron jobs, queues) against the same census of the target, item by item.
 //!
 //! What is not compared here: the parts a restore does not carry through the database (the
 //! configuration's settings and Edge Functions, said by the restore's configuration report) and
 //! Storage's files (the storage report).
 
-pub mod census;
-
 use crate::archive::{Census, Manifest};
 use crate::drill::{content, CheckStatus};
 use crate::error::{Error, Result};
+use crate::postgres::census;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;

@@ -49,7 +49,7 @@ pub struct DatabasePart {
     pub dump: Option<DumpLayout>,
     /// What a selective backup left out (`None`: the whole database).
     pub selection: Option<BackupSelection>,
-    /// The objects a restore's parity report compares ([`crate::parity::census`]), taken in the
+    /// The objects a restore's parity report compares ([`crate::postgres::census`]), taken in the
     /// dump's snapshot.
     pub census: Option<crate::archive::Census>,
 }
@@ -92,7 +92,7 @@ pub(crate) async fn dump_into(
     let mut tables = list_tables(&mut conn, spec).await?;
     tables.retain(|(schema, table, _)| selection.holds_data_of(schema, table));
     let roles = referenced_roles(&mut conn, spec).await?;
-    let census = crate::parity::census::take(&mut conn, true).await;
+    let census = super::census::take(&mut conn, true).await;
     let inherited = inherited_settings(&mut conn, spec).await?;
     let (choice, shared) =
         choose_jobs(&mut conn, spec, password, &snapshot, requested_jobs).await?;

@@ -3,6 +3,7 @@
 //! archive ([`dump`]), the one psql session ([`session`]), and the database restore by step
 //! ([`restore`]). The jobs reach it through [`crate::sources::PostgresSource`].
 
+pub mod census;
 pub mod conn;
 pub mod digest;
 pub mod dump;

@@ -1,5 +1,6 @@
 //! Taking a database's [`Census`]: the same queries on a backup's source (in the dump's
-//! snapshot) and on a restore's target, so that the two compare item by item.
+//! snapshot) and on a restore's target, so that the two compare item by item
+//! ([`crate::parity`]).
 //!
 //! Each part is one query answering `(name, definition)` rows; an item is the name and the first
 //! 16 hex characters of the definition's SHA-256 (a webhook's trigger carries its headers, a cron
