@@ -1,6 +1,6 @@
 //! A restore's parity report for a reader: one line per part, what differs under it.
 
-use offsite_core::parity::{ParityReport, Verdict};
+use offsite_core::parity::{ParityReport, PartVerdict};
 
 /// The report as lines (empty when there is nothing to say).
 pub(crate) fn text(p: &ParityReport) -> String {
@@ -11,7 +11,7 @@ pub(crate) fn text(p: &ParityReport) -> String {
     let differing = p
         .parts
         .iter()
-        .filter(|x| x.verdict == Verdict::Differs)
+        .filter(|x| x.verdict == PartVerdict::Differs)
         .count();
     out.push_str(&if p.parts.is_empty() {
         "parity with the backup's source: not compared\n".to_string()
@@ -29,9 +29,9 @@ pub(crate) fn text(p: &ParityReport) -> String {
     });
     for part in &p.parts {
         let verdict = match part.verdict {
-            Verdict::Equal => "same",
-            Verdict::Differs => "DIFFERS",
-            Verdict::NotCompared => "not compared",
+            PartVerdict::Equal => "same",
+            PartVerdict::Differs => "DIFFERS",
+            PartVerdict::NotCompared => "not compared",
         };
         out.push_str(&format!(
             "  {:<44} {verdict} ({})\n",
@@ -67,10 +67,10 @@ mod tests {
         };
         let p = ParityReport {
             parts: vec![
-                part("Publications", Verdict::Equal, &[]),
+                part("Publications", PartVerdict::Equal, &[]),
                 part(
                     "pg_cron jobs",
-                    Verdict::Differs,
+                    PartVerdict::Differs,
                     &["missing in the target: nightly"],
                 ),
             ],

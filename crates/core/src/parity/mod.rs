@@ -34,7 +34,7 @@ const PART_TABLES: &[(&str, &[(&str, &str)])] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum PartVerdict {
     /// The target has exactly what the source had.
     Equal,
     /// Something differs (`differences` says what).
@@ -50,7 +50,7 @@ pub struct PartParity {
     /// The part's id and name ([`crate::parts::PARTS`]).
     pub part: String,
     pub name: String,
-    pub verdict: Verdict,
+    pub verdict: PartVerdict,
     /// What was compared ("3 tables, 5 rows"; "4 policies and triggers").
     pub compared: String,
     /// What differs, one line each (names only; never a definition).
@@ -111,7 +111,7 @@ pub async fn check(
             .position(|x| x.id == p.part)
             .unwrap_or(usize::MAX)
     });
-    let equal = parts.iter().all(|p| p.verdict != Verdict::Differs);
+    let equal = parts.iter().all(|p| p.verdict != PartVerdict::Differs);
     Ok(ParityReport { parts, equal, note })
 }
 
@@ -148,9 +148,9 @@ async fn rows_of(
         part: part.to_string(),
         name: name_of(part),
         verdict: if differences.is_empty() {
-            Verdict::Equal
+            PartVerdict::Equal
         } else {
-            Verdict::Differs
+            PartVerdict::Differs
         },
         compared: format!(
             "{}, {}",
@@ -169,7 +169,7 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
         out.push(PartParity {
             part: part.clone(),
             name: name_of(part),
-            verdict: Verdict::NotCompared,
+            verdict: PartVerdict::NotCompared,
             compared: "nothing".into(),
             differences: Vec::new(),
             note: Some(format!("the backup could not read it: {why}")),
@@ -181,7 +181,7 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
             (None, Some(why)) => PartParity {
                 part: part.clone(),
                 name: name_of(part),
-                verdict: Verdict::NotCompared,
+                verdict: PartVerdict::NotCompared,
                 compared: "nothing".into(),
                 differences: Vec::new(),
                 note: Some(format!("the target could not be read: {why}")),
@@ -215,9 +215,9 @@ fn compare(part: &str, ours: &[String], theirs: &[String]) -> PartParity {
         part: part.to_string(),
         name: name_of(part),
         verdict: if total == 0 {
-            Verdict::Equal
+            PartVerdict::Equal
         } else {
-            Verdict::Differs
+            PartVerdict::Differs
         },
         compared: crate::words::count(a.len(), "item"),
         differences,
@@ -248,7 +248,7 @@ mod tests {
             ],
         );
         let same = objects(&src, &src.clone());
-        assert_eq!(same[0].verdict, Verdict::Equal);
+        assert_eq!(same[0].verdict, PartVerdict::Equal);
         assert_eq!(same[0].compared, "2 items");
         let tgt = census(
             "pg-cron",
@@ -258,7 +258,7 @@ mod tests {
             ],
         );
         let d = &objects(&src, &tgt)[0];
-        assert_eq!(d.verdict, Verdict::Differs);
+        assert_eq!(d.verdict, PartVerdict::Differs);
         assert_eq!(
             d.differences,
             [
@@ -277,7 +277,7 @@ mod tests {
             .unread
             .insert("pgmq".into(), "permission denied".into());
         let d = &objects(&unread, &Census::default())[0];
-        assert_eq!(d.verdict, Verdict::NotCompared);
+        assert_eq!(d.verdict, PartVerdict::NotCompared);
         assert!(d.note.as_deref().unwrap().contains("permission denied"));
     }
 

@@ -5,7 +5,7 @@
 //! `public`, which stay the target's.
 
 use crate::common::*;
-use offsite_core::parity::Verdict;
+use offsite_core::parity::PartVerdict;
 use offsite_core::restore::{DatabaseOptions, DatabaseTo};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::supabase_project::POSTGRES_PASSWORD;
@@ -204,7 +204,11 @@ async fn restore_into_a_fresh_project(
         "publications",
         "functions-triggers-policies",
     ] {
-        assert_eq!(verdict(&parity, id).0, Verdict::Equal, "{id}: {parity:#?}");
+        assert_eq!(
+            verdict(&parity, id).0,
+            PartVerdict::Equal,
+            "{id}: {parity:#?}"
+        );
     }
     let users = parity
         .parts
@@ -225,20 +229,20 @@ async fn restore_into_a_fresh_project(
     let again = env.engine.restore_parity(&req).await.unwrap();
     assert!(!again.equal, "{again:#?}");
     let (v, d) = verdict(&again, "auth-users");
-    assert_eq!(v, Verdict::Differs);
+    assert_eq!(v, PartVerdict::Differs);
     assert!(d.iter().any(|x| x.contains("auth.users")), "{d:?}");
     let (v, d) = verdict(&again, "functions-triggers-policies");
-    assert_eq!(v, Verdict::Differs);
+    assert_eq!(v, PartVerdict::Differs);
     assert_eq!(
         d,
         ["missing in the target: policy public.profiles: own_profile"]
     );
     let (v, d) = verdict(&again, "publications");
-    assert_eq!(v, Verdict::Differs);
+    assert_eq!(v, PartVerdict::Differs);
     assert!(
         d.contains(&"missing in the target: profiles_feed: public.profiles".to_string())
             && d.contains(&"only in the target: profiles_feed".to_string()),
         "{d:?}"
     );
-    assert_eq!(verdict(&again, "storage-schema").0, Verdict::Equal);
+    assert_eq!(verdict(&again, "storage-schema").0, PartVerdict::Equal);
 }

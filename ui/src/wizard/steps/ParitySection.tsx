@@ -1,8 +1,8 @@
 // The parity report of a restore (the engine's, part by part): what the backup's source had
 // against what the restored database has now, and what differs, by name.
-import type { ParityReport, Verdict } from "../../bindings";
+import type { ParityReport, PartVerdict } from "../../bindings";
 
-const VERDICT: Record<Verdict, string> = {
+const VERDICT: Record<PartVerdict, string> = {
   equal: "The same",
   differs: "Differs",
   not_compared: "Not compared",
