@@ -2752,6 +2752,37 @@ export type OwnedByOthers = {
 	objects: string[],
 };
 
+/**  The parity report: one line per part the source had. */
+export type ParityReport = {
+	parts: PartParity[],
+	/**  Every compared part is equal. */
+	equal: boolean,
+	/**  Said once for the whole report (a backup without a census). */
+	note: string | null,
+};
+
+/**  One part, source against target. */
+export type PartParity = {
+	/**  The part's id and name ([`crate::parts::PARTS`]). */
+	part: string,
+	name: string,
+	verdict: PartVerdict,
+	/**  What was compared ("3 tables, 5 rows"; "4 policies and triggers"). */
+	compared: string,
+	/**  What differs, one line each (names only; never a definition). */
+	differences: string[],
+	note: string | null,
+};
+
+/**  How a part compares. */
+export type PartVerdict = 
+/**  The target has exactly what the source had. */
+"equal" | 
+/**  Something differs (`differences` says what). */
+"differs" | 
+/**  Not compared: the source's side was not recorded or could not be read (`note` says why). */
+"not_compared";
+
 /**  A copy waiting for its destination. */
 export type PendingCopy = {
 	backup_id: string,
@@ -3358,6 +3389,11 @@ export type RestoreReport = {
 	database: DatabaseReport | null,
 	storage: StorageRestoreReport | null,
 	config: ConfigReport | null,
+	/**
+	 *  Part by part, the backup's source against the restored database (a whole database's
+	 *  restore; `None` otherwise): [`crate::parity`].
+	 */
+	parity: ParityReport | null,
 	/**  Every section that has one validated (the database's row counts). */
 	ok: boolean,
 	duration_ms: number,
