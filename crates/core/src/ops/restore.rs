@@ -430,7 +430,7 @@ async fn execute(
         report.ok &= d.ok;
         report.database = Some(d);
         if opts.selection.is_whole() {
-            report.parity = Some(parity_of(&r.archive, target, &job.cancel).await);
+            report.parity = parity_of(&r.archive, target, &job.cancel).await;
         }
     }
     if let Some(s) = &r.storage {
@@ -494,21 +494,27 @@ pub(crate) async fn parity(
     let (target, _) = r.database.as_ref().ok_or_else(|| {
         Error::invalid("the parity report compares a restored database: choose its target")
     })?;
+    let nothing = || crate::parity::ParityReport {
+        parts: Vec::new(),
+        equal: true,
+        note: Some("nothing to compare: no part has rows or objects on either side".into()),
+    };
     Ok(parity_of(
         &r.archive,
         target,
         &tokio_util::sync::CancellationToken::new(),
     )
-    .await)
+    .await
+    .unwrap_or_else(nothing))
 }
 
-/// The parity report of a restored database (issue 66, item 3). It never fails the restore: a
-/// check that cannot run says why in its note.
+/// The parity report of a restored database (issue 66, item 3); `None` when nothing has rows or
+/// objects to compare. It never fails the restore: a check that cannot run says why in its note.
 async fn parity_of(
     archive: &std::path::Path,
     target: &RestoreTarget,
     cancel: &tokio_util::sync::CancellationToken,
-) -> crate::parity::ParityReport {
+) -> Option<crate::parity::ParityReport> {
     let checked = async {
         let manifest = crate::archive::read_manifest(archive)?;
         let mut conn = target.spec.connect(target.password.as_deref()).await?;
@@ -516,13 +522,13 @@ async fn parity_of(
         let _ = sqlx::Connection::close(conn).await;
         report
     };
-    checked
-        .await
-        .unwrap_or_else(|e| crate::parity::ParityReport {
+    checked.await.unwrap_or_else(|e| {
+        Some(crate::parity::ParityReport {
             parts: Vec::new(),
             equal: true,
             note: Some(format!("the parity check could not run: {}", e.message())),
         })
+    })
 }
 
 /// A target database that does not exist: refused unless the restore may create it, else

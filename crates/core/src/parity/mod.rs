@@ -79,11 +79,13 @@ fn name_of(part: &str) -> String {
 }
 
 /// Compare the backup of `manifest` with the database `conn` is connected to (a restore of it).
+/// `None`: nothing to compare (no part has rows or objects on either side: a plain database
+/// without policies, triggers or publications).
 pub async fn check(
     conn: &mut PgConnection,
     manifest: &Manifest,
     cancel: &CancellationToken,
-) -> Result<ParityReport> {
+) -> Result<Option<ParityReport>> {
     let mut parts = Vec::new();
     for (part, tables) in PART_TABLES {
         if cancel.is_cancelled() {
@@ -111,8 +113,11 @@ pub async fn check(
             .position(|x| x.id == p.part)
             .unwrap_or(usize::MAX)
     });
+    if parts.is_empty() {
+        return Ok(None);
+    }
     let equal = parts.iter().all(|p| p.verdict != PartVerdict::Differs);
-    Ok(ParityReport { parts, equal, note })
+    Ok(Some(ParityReport { parts, equal, note }))
 }
 
 /// The rows of `part`'s tables that the backup holds, against the target's.
@@ -178,22 +183,32 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
     for (part, items) in &source.parts {
         let p = match (target.parts.get(part), target.unread.get(part)) {
             (Some(theirs), _) => compare(part, items, theirs),
-            (None, Some(why)) => PartParity {
+            (None, Some(why)) => Some(PartParity {
                 part: part.clone(),
                 name: name_of(part),
                 verdict: PartVerdict::NotCompared,
                 compared: "nothing".into(),
                 differences: Vec::new(),
                 note: Some(format!("the target could not be read: {why}")),
-            },
+            }),
             (None, None) => compare(part, items, &[]),
         };
-        out.push(p);
+        out.extend(p);
+    }
+    // What the target has of a part the source did not (a part it lacks altogether).
+    for (part, items) in &target.parts {
+        if !source.parts.contains_key(part) && !source.unread.contains_key(part) {
+            out.extend(compare(part, &[], items));
+        }
     }
     out
 }
 
-fn compare(part: &str, ours: &[String], theirs: &[String]) -> PartParity {
+/// `None`: nothing on either side (a part with nothing says nothing).
+fn compare(part: &str, ours: &[String], theirs: &[String]) -> Option<PartParity> {
+    if ours.is_empty() && theirs.is_empty() {
+        return None;
+    }
     let (a, b) = (census::by_name(ours), census::by_name(theirs));
     let mut differences = Vec::new();
     for (name, digest) in &a {
@@ -211,7 +226,7 @@ fn compare(part: &str, ours: &[String], theirs: &[String]) -> PartParity {
         differences.truncate(MAX_LISTED);
         differences.push(format!("… and {} more", total - MAX_LISTED));
     }
-    PartParity {
+    Some(PartParity {
         part: part.to_string(),
         name: name_of(part),
         verdict: if total == 0 {
@@ -222,7 +237,7 @@ fn compare(part: &str, ours: &[String], theirs: &[String]) -> PartParity {
         compared: crate::words::count(a.len(), "item"),
         differences,
         note: None,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -268,9 +283,13 @@ mod tests {
             ]
         );
         assert!(!format!("{d:?}").contains("secret-cmd"));
-        // A part the target lacks entirely: every item missing.
+        // A part the target lacks entirely: every item missing; one only the target has: every
+        // item extra; one empty on both sides: not listed.
         let d = &objects(&src, &Census::default())[0];
         assert_eq!(d.differences.len(), 2);
+        let d = &objects(&Census::default(), &src)[0];
+        assert_eq!(d.differences[0], "only in the target: hourly");
+        assert!(objects(&census("pgmq", &[]), &census("pgmq", &[])).is_empty());
         // One the source could not read: not compared, and said why.
         let mut unread = Census::default();
         unread
