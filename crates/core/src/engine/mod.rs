@@ -13,6 +13,7 @@ use crate::clock::{self, SharedClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::import::ImportPreview;
 use crate::ops::{self, *};
+use crate::parity::ParityReport;
 use crate::postgres::conn::{ConnSpec, TlsMode};
 use crate::restore::{RestoreOutcome, RestorePlan, RestoreRequest};
 use crate::schedule::{RetentionPolicy, ScheduleSpec};
@@ -533,10 +534,7 @@ impl Engine {
         ops::restore::plan(self, req).await
     }
     /// A restore's parity report made again now (the backup's source against `req`'s target).
-    pub async fn restore_parity(
-        &self,
-        req: &RestoreRequest,
-    ) -> Result<crate::parity::ParityReport> {
+    pub async fn restore_parity(&self, req: &RestoreRequest) -> Result<ParityReport> {
         ops::restore::parity(self, req).await
     }
     /// Restore the components asked for as one job (database, then storage, then
