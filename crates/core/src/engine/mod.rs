@@ -13,7 +13,6 @@ use crate::clock::{self, SharedClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::import::ImportPreview;
 use crate::ops::{self, *};
-use crate::parity::ParityReport;
 use crate::postgres::conn::{ConnSpec, TlsMode};
 use crate::restore::{RestoreOutcome, RestorePlan, RestoreRequest};
 use crate::schedule::{RetentionPolicy, ScheduleSpec};
@@ -23,6 +22,7 @@ use std::sync::{Arc, RwLock};
 
 mod drill_api;
 mod notify_api;
+mod restore_api;
 
 /// How to open the engine: `EngineConfig::new(secrets)`, then optionally `.data_dir(..)`,
 /// `.pg_bin(..)`, `.clock(..)`.
@@ -519,39 +519,6 @@ impl Engine {
     /// Verify an archive; if the catalog knows it, record the result there (a job).
     pub async fn verify(&self, opts: VerifyOptions, start: JobStart) -> Result<VerifyOutcome> {
         ops::verify::run(self, opts, start).await
-    }
-    /// The connection and password a database target resolves to (a saved project's, or the
-    /// connection's).
-    pub async fn restore_target(
-        &self,
-        to: &crate::restore::DatabaseTo,
-    ) -> Result<crate::postgres::restore::RestoreTarget> {
-        ops::restore_parts::database_target(self, to).await
-    }
-    /// The plan of a restore, a section per component asked for (changes nothing): what
-    /// `--dry-run` prints and the wizard reviews.
-    pub async fn plan_restore(&self, req: &RestoreRequest) -> Result<RestorePlan> {
-        ops::restore::plan(self, req).await
-    }
-    /// A restore's parity report made again now (the backup's source against `req`'s target).
-    pub async fn restore_parity(&self, req: &RestoreRequest) -> Result<ParityReport> {
-        ops::restore::parity(self, req).await
-    }
-    /// Restore the components asked for as one job (database, then storage, then
-    /// configuration), with one report.
-    pub async fn restore(&self, req: RestoreRequest, start: JobStart) -> Result<RestoreOutcome> {
-        let replacing = req.database.as_ref().is_some_and(|d| d.options.replace);
-        let outcome = ops::restore::run(self, req, start).await;
-        // A restore that may have taken a safety backup: the safety backups' own policy.
-        if replacing {
-            ops::safety::prune(self).await;
-        }
-        outcome
-    }
-    /// The safety backups of a project's database (taken before `--replace` restores), newest
-    /// first; pruned by their own policy (settings `safety_keep_last`, `safety_keep_days`).
-    pub async fn safety_backups(&self, project: &str) -> Result<Vec<ops::safety::SafetyBackup>> {
-        ops::safety::of_project(self, project).await
     }
     /// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
     pub async fn inspect_import(&self, path: &Path) -> Result<ImportPreview> {
