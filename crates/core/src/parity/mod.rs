@@ -86,12 +86,24 @@ pub async fn check(
     manifest: &Manifest,
     cancel: &CancellationToken,
 ) -> Result<Option<ParityReport>> {
+    // The tables' side of the manifest only: no member list, and no large objects (they are no
+    // part's: checked once by a drill, not once per part here).
+    let mut rows_only = Manifest {
+        members: Vec::new(),
+        selection: None,
+        tables_note: None,
+        census: None,
+        ..manifest.clone()
+    };
+    if let Some(c) = rows_only.content.as_mut() {
+        c.large_objects = None;
+    }
     let mut parts = Vec::new();
     for (part, tables) in PART_TABLES {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
         }
-        if let Some(p) = rows_of(conn, manifest, part, tables, cancel).await? {
+        if let Some(p) = rows_of(conn, &rows_only, part, tables, cancel).await? {
             parts.push(p);
         }
     }
@@ -120,7 +132,8 @@ pub async fn check(
     Ok(Some(ParityReport { parts, equal, note }))
 }
 
-/// The rows of `part`'s tables that the backup holds, against the target's.
+/// The rows of `part`'s tables that the backup holds, against the target's (`manifest`: its
+/// tables' side only, see [`check`]).
 async fn rows_of(
     conn: &mut PgConnection,
     manifest: &Manifest,
@@ -134,8 +147,6 @@ async fn rows_of(
     if only.tables.is_empty() {
         return Ok(None);
     }
-    only.selection = None;
-    only.tables_note = None;
     let rows: u64 = only.tables.iter().map(|t| t.rows).sum();
     let checks = content::check_tables(conn, &only, cancel).await?;
     let differences: Vec<String> = checks
