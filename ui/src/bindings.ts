@@ -1722,7 +1722,8 @@ export type DiffReport = {
 export type DrillCheck = {
 	/**
 	 *  Stable id: `verify`, `restore`, `table:<schema>.<table>`, `large_objects`,
-	 *  `query:<check id>`, `storage`, `config`, `rto`.
+	 *  `query:<check id>`, `parity:<part>` (a part's objects against the backup's census),
+	 *  `storage`, `config`, `rto`.
 	 */
 	id: string,
 	/**  What a person reads: "Table public.orders: rows and content". */
@@ -1970,6 +1971,26 @@ export type ErrorPayload = {
 	detail?: string | null,
 	retryable: boolean,
 };
+
+/**  What a part's comparison rests on. */
+export type Evidence = 
+/**  Its tables' rows: counts and digests. */
+"rows" | 
+/**
+ *  Its database objects (policies, triggers, publications, cron jobs, queues), each by name
+ *  and definition digest.
+ */
+"objects" | 
+/**  The project's settings, one by one. */
+"settings" | 
+/**  Edge Functions: slug, bundle digest, settings. */
+"functions" | 
+/**  Function secrets: names and value digests. */
+"secrets" | 
+/**  Storage's objects: key, size, checksum. */
+"files" | 
+/**  The Vault root key. */
+"key";
 
 /**  What an export's parts hold, as the preview shows them. */
 export type ExportParts = {
@@ -2767,11 +2788,17 @@ export type PartParity = {
 	part: string,
 	name: string,
 	verdict: PartVerdict,
+	evidence?: Evidence,
 	/**  What was compared ("3 tables, 5 rows"; "4 policies and triggers"). */
 	compared: string,
 	/**  What differs, one line each (names only; never a definition). */
 	differences: string[],
 	note: string | null,
+	/**
+	 *  The target has none of this part's objects, not even the extension that holds them
+	 *  (pg_cron, pgmq): a drill's scratch server that lacks the extension says "not compared".
+	 */
+	absent_in_target?: boolean,
 };
 
 /**  How a part compares. */

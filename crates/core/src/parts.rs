@@ -72,7 +72,8 @@ const DB_CHECK: &str = "verify: the archive's SHA-256 per member; the manifest's
 const EXT_TABLE_CHECK: &str = "verify: the archive's SHA-256 only (a table of an extension gets \
     no row count or digest in the manifest)";
 const CONFIG_CHECK: &str = "the file's SHA-256 in the manifest; `restore --components config` \
-    shows each setting that differs from the target project";
+    shows each setting that differs from the target project, and its parity report compares \
+    them again after the restore";
 
 /// Every part, in the order shown.
 pub const PARTS: &[Part] = &[
@@ -98,8 +99,8 @@ pub const PARTS: &[Part] = &[
         restored: Coverage::Yes,
         restore: "with the database; into a fresh Supabase project, yours are added beside the \
             platform's (a policy on storage.objects, a trigger on auth.users)",
-        check: "verify: the archive's SHA-256; a drill restores them; a restore's parity \
-            report compares every policy and trigger with the source's",
+        check: "verify: the archive's SHA-256; a drill restores them and, like a restore's \
+            parity report, compares every policy and trigger with the source's",
     },
     Part {
         id: "roles",
@@ -235,8 +236,8 @@ pub const PARTS: &[Part] = &[
         restored: Coverage::Yes,
         restore: "set in another project (PUT, same path) before the database is restored, when \
             asked (`--vault-key`; the app's review asks): it replaces that project's own key",
-        check: "the restore's plan compares the backup's key with the target's (the same, or \
-            not), never showing either",
+        check: "the restore's plan and its parity report compare the backup's key with the \
+            target's (the same, or not), never showing either",
     },
     // Storage.
     Part {
@@ -251,7 +252,8 @@ pub const PARTS: &[Part] = &[
         restore: "`--components storage`: into a project's store (missing buckets created) or a \
             folder; `--mirror` deletes what the backup lacks",
         check: "verify: each object's SHA-256 and size against storage.json; a drill samples \
-            objects",
+            objects; a restore's parity report compares every key, size and checksum with the \
+            target's",
     },
     // The Management API.
     Part {
@@ -390,8 +392,8 @@ pub const PARTS: &[Part] = &[
         capture: "each function's settings and its eszip bundle as deployed",
         restored: Coverage::Yes,
         restore: "`--functions SLUG,…` or `--functions all`: deployed again (created or updated)",
-        check: "the plan compares each function's bundle SHA-256 and settings with the target's \
-            (\"the project runs the same\")",
+        check: "the plan and the restore's parity report compare each function's bundle \
+            SHA-256 and settings (verify_jwt, entry point, import map) with the target's",
     },
     Part {
         id: "function-secrets",
@@ -402,7 +404,8 @@ pub const PARTS: &[Part] = &[
         capture: "names and SHA-256 digests only",
         restored: Coverage::No,
         restore: "set them again (`supabase secrets set`); the names are in the backup",
-        check: CONFIG_CHECK,
+        check: "a restore's parity report names each secret to enter again in the target (by \
+            name and digest)",
     },
     Part {
         id: "function-secret-values",

@@ -47,7 +47,8 @@ pub enum CheckStatus {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DrillCheck {
     /// Stable id: `verify`, `restore`, `table:<schema>.<table>`, `large_objects`,
-    /// `query:<check id>`, `storage`, `config`, `rto`.
+    /// `query:<check id>`, `parity:<part>` (a part's objects against the backup's census),
+    /// `storage`, `config`, `rto`.
     pub id: String,
     /// What a person reads: "Table public.orders: rows and content".
     pub title: String,

@@ -46,6 +46,7 @@
 //! | `notify`     | channels, routes, the outbox, delivery, watchers, metrics             |
 //! | `remote`     | a project's backup server: set, trigger a backup there, pull          |
 //! | `remote_name` | the local name of a backup pulled from a backup server              |
+//! | `restore_parity` | the parity report of a restore: database, storage and configuration
 //! | `restore_parts` | each component's target, plan and execution within a restore       |
 //! | `reveal`     | which file "Show in folder" may reveal                                |
 //! | `safety`     | safety backups: taken before a replace, listed, pruned                |
@@ -96,6 +97,7 @@ pub mod remote;
 pub(crate) mod remote_name;
 pub mod resolve;
 pub(crate) mod restore;
+pub(crate) mod restore_parity;
 pub(crate) mod restore_parts;
 pub(crate) mod reveal;
 pub(crate) mod runner;

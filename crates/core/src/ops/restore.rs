@@ -429,9 +429,6 @@ async fn execute(
         }
         report.ok &= d.ok;
         report.database = Some(d);
-        if opts.selection.is_whole() {
-            report.parity = parity_of(&r.archive, target, &job.cancel).await;
-        }
     }
     if let Some(s) = &r.storage {
         job.reporter.component(Some(Component::Storage));
@@ -481,54 +478,44 @@ async fn execute(
         });
     }
     job.reporter.component(None);
+    report.parity = super::restore_parity::report(&r.archive, sides(r), &job.cancel).await;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
 
-/// [`parity_of`] the target of `req`'s database, outside a restore.
+/// What the parity report of `r` compares: the database when restored whole, the storage, the
+/// configuration.
+fn sides(r: &Resolved) -> super::restore_parity::Sides<'_> {
+    super::restore_parity::Sides {
+        database: r
+            .database
+            .as_ref()
+            .filter(|(_, o)| o.selection.is_whole())
+            .map(|(t, _)| t),
+        storage: r.storage.as_ref().map(|s| (&s.target, &s.opts, &s.files)),
+        config: r
+            .config
+            .as_ref()
+            .map(|(c, project_ref, api)| (c.project.as_str(), project_ref.as_str(), api)),
+    }
+}
+
+/// The parity report of `req`'s targets as they are now, outside a restore.
 pub(crate) async fn parity(
     engine: &Engine,
     req: &RestoreRequest,
 ) -> Result<crate::parity::ParityReport> {
     let r = resolve(engine, req).await?;
-    let (target, _) = r.database.as_ref().ok_or_else(|| {
-        Error::invalid("the parity report compares a restored database: choose its target")
-    })?;
-    let nothing = || crate::parity::ParityReport {
-        parts: Vec::new(),
-        equal: true,
-        note: Some("nothing to compare: no part has rows or objects on either side".into()),
-    };
-    Ok(parity_of(
-        &r.archive,
-        target,
-        &tokio_util::sync::CancellationToken::new(),
+    let cancel = tokio_util::sync::CancellationToken::new();
+    Ok(
+        super::restore_parity::report(&r.archive, sides(&r), &cancel)
+            .await
+            .unwrap_or_else(|| crate::parity::ParityReport {
+                parts: Vec::new(),
+                equal: true,
+                note: Some("nothing to compare: no part has rows or objects on either side".into()),
+            }),
     )
-    .await
-    .unwrap_or_else(nothing))
-}
-
-/// The parity report of a restored database (issue 66, item 3); `None` when nothing has rows or
-/// objects to compare. It never fails the restore: a check that cannot run says why in its note.
-async fn parity_of(
-    archive: &std::path::Path,
-    target: &RestoreTarget,
-    cancel: &tokio_util::sync::CancellationToken,
-) -> Option<crate::parity::ParityReport> {
-    let checked = async {
-        let manifest = crate::archive::read_manifest(archive)?;
-        let mut conn = target.spec.connect(target.password.as_deref()).await?;
-        let report = crate::parity::check(&mut conn, &manifest, cancel).await;
-        let _ = sqlx::Connection::close(conn).await;
-        report
-    };
-    checked.await.unwrap_or_else(|e| {
-        Some(crate::parity::ParityReport {
-            parts: Vec::new(),
-            equal: true,
-            note: Some(format!("the parity check could not run: {}", e.message())),
-        })
-    })
 }
 
 /// A target database that does not exist: refused unless the restore may create it, else

@@ -198,7 +198,7 @@ pub(crate) async fn restore_storage_part(
 // ---- configuration ----
 
 /// The archived configuration (the archive's `config/` members).
-fn archived_config(archive: &Path) -> Result<ConfigSnapshot> {
+pub(crate) fn archived_config(archive: &Path) -> Result<ConfigSnapshot> {
     let manifest = crate::archive::read_manifest(archive)?;
     let mut files = Vec::new();
     for m in manifest

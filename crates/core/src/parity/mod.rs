@@ -8,9 +8,10 @@
 //! - **objects**: the [`census`](crate::postgres::census) the backup took in its dump's snapshot (publications' tables,
 //!   policies, triggers, cron jobs, queues) against the same census of the target, item by item.
 //!
-//! What is not compared here: the parts a restore does not carry through the database (the
-//! configuration's settings and Edge Functions, said by the restore's configuration report) and
-//! Storage's files (the storage report).
+//!
+//! and, for the parts a restore carries outside the database, [`config`] (settings, Edge
+//! Functions, function secrets, the Vault root key: the target project's configuration fetched
+//! again) and [`storage`] (objects by key, size and checksum: the storage restore planned again).
 
 use crate::archive::{Census, Manifest};
 use crate::drill::{content, CheckStatus};
@@ -19,6 +20,9 @@ use crate::postgres::census;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
+
+pub mod config;
+pub mod storage;
 
 /// The tables whose rows make a part.
 const PART_TABLES: &[(&str, &[(&str, &str)])] = &[
@@ -43,6 +47,29 @@ pub enum PartVerdict {
     NotCompared,
 }
 
+/// What a part's comparison rests on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// Its tables' rows: counts and digests.
+    Rows,
+    /// Its database objects (policies, triggers, publications, cron jobs, queues), each by name
+    /// and definition digest.
+    #[default]
+    Objects,
+    /// The project's settings, one by one.
+    Settings,
+    /// Edge Functions: slug, bundle digest, settings.
+    Functions,
+    /// Function secrets: names and value digests.
+    Secrets,
+    /// Storage's objects: key, size, checksum.
+    Files,
+    /// The Vault root key.
+    Key,
+}
+
 /// One part, source against target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -51,11 +78,17 @@ pub struct PartParity {
     pub part: String,
     pub name: String,
     pub verdict: PartVerdict,
+    #[serde(default)]
+    pub evidence: Evidence,
     /// What was compared ("3 tables, 5 rows"; "4 policies and triggers").
     pub compared: String,
     /// What differs, one line each (names only; never a definition).
     pub differences: Vec<String>,
     pub note: Option<String>,
+    /// The target has none of this part's objects, not even the extension that holds them
+    /// (pg_cron, pgmq): a drill's scratch server that lacks the extension says "not compared".
+    #[serde(default)]
+    pub absent_in_target: bool,
 }
 
 /// The parity report: one line per part the source had.
@@ -67,6 +100,38 @@ pub struct ParityReport {
     pub equal: bool,
     /// Said once for the whole report (a backup without a census).
     pub note: Option<String>,
+}
+
+impl ParityReport {
+    /// The report of `parts` (in the order of [`crate::parts::PARTS`]); `None` when there is no
+    /// part.
+    pub fn of(mut parts: Vec<PartParity>, note: Option<String>) -> Option<ParityReport> {
+        parts.sort_by_key(|p| {
+            crate::parts::PARTS
+                .iter()
+                .position(|x| x.id == p.part)
+                .unwrap_or(usize::MAX)
+        });
+        if parts.is_empty() {
+            return None;
+        }
+        let equal = parts.iter().all(|p| p.verdict != PartVerdict::Differs);
+        Some(ParityReport { parts, equal, note })
+    }
+
+    /// One report of `parts` and `notes` (the parts of several components); `None` when there
+    /// is neither.
+    pub fn merge(parts: Vec<PartParity>, notes: Vec<String>) -> Option<ParityReport> {
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        match ParityReport::of(parts, note.clone()) {
+            Some(r) => Some(r),
+            None => note.map(|note| ParityReport {
+                parts: Vec::new(),
+                equal: true,
+                note: Some(note),
+            }),
+        }
+    }
 }
 
 /// How many differences a part lists by name.
@@ -119,17 +184,7 @@ pub async fn check(
                 .to_string(),
         ),
     };
-    parts.sort_by_key(|p| {
-        crate::parts::PARTS
-            .iter()
-            .position(|x| x.id == p.part)
-            .unwrap_or(usize::MAX)
-    });
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    let equal = parts.iter().all(|p| p.verdict != PartVerdict::Differs);
-    Ok(Some(ParityReport { parts, equal, note }))
+    Ok(ParityReport::of(parts, note))
 }
 
 /// The rows of `part`'s tables that the backup holds, against the target's (`manifest`: its
@@ -168,6 +223,7 @@ async fn rows_of(
         } else {
             PartVerdict::Differs
         },
+        evidence: Evidence::Rows,
         compared: format!(
             "{}, {}",
             crate::words::count(only.tables.len(), "table"),
@@ -175,6 +231,7 @@ async fn rows_of(
         ),
         differences,
         note: None,
+        absent_in_target: false,
     }))
 }
 
@@ -186,9 +243,11 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
             part: part.clone(),
             name: name_of(part),
             verdict: PartVerdict::NotCompared,
+            evidence: Evidence::Objects,
             compared: "nothing".into(),
             differences: Vec::new(),
             note: Some(format!("the backup could not read it: {why}")),
+            absent_in_target: false,
         });
     }
     for (part, items) in &source.parts {
@@ -198,11 +257,27 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
                 part: part.clone(),
                 name: name_of(part),
                 verdict: PartVerdict::NotCompared,
+                evidence: Evidence::Objects,
                 compared: "nothing".into(),
                 differences: Vec::new(),
                 note: Some(format!("the target could not be read: {why}")),
+                absent_in_target: false,
             }),
-            (None, None) => compare(part, items, &[]),
+            // The target lacks the part's very tables (pg_cron or pgmq is not installed there).
+            (None, None) => compare(part, items, &[]).map(|mut p| {
+                p.absent_in_target = true;
+                p.note = Some(format!(
+                    "the target has no {} at all",
+                    if part == "pg-cron" {
+                        "pg_cron"
+                    } else if part == "pgmq" {
+                        "pgmq"
+                    } else {
+                        "such objects"
+                    }
+                ));
+                p
+            }),
         };
         out.extend(p);
     }
@@ -245,9 +320,11 @@ fn compare(part: &str, ours: &[String], theirs: &[String]) -> Option<PartParity>
         } else {
             PartVerdict::Differs
         },
+        evidence: Evidence::Objects,
         compared: crate::words::count(a.len(), "item"),
         differences,
         note: None,
+        absent_in_target: false,
     })
 }
 

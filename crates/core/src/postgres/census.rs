@@ -49,11 +49,14 @@ fn queries() -> Vec<Query> {
                   LEFT JOIN pg_catalog.pg_publication_tables t ON t.pubname = p.pubname"
                 .into(),
         },
+        // A job's schedule, command, role, name and whether it is active; not the node and
+        // database it runs in (a restore may give the database another name).
         Query {
             part: "pg-cron",
             exists: Some("SELECT to_regclass('cron.job') IS NOT NULL"),
             sql: "SELECT coalesce(j.jobname, '(unnamed) ' || left(md5(j.command), 8)), \
-                  (to_jsonb(j) - 'jobid')::text FROM cron.job j"
+                  (to_jsonb(j) - 'jobid' - 'nodename' - 'nodeport' - 'database')::text \
+                  FROM cron.job j"
                 .into(),
         },
         Query {

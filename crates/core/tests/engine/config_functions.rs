@@ -7,6 +7,7 @@ use crate::common::env;
 use offsite_core::archive::BackupType;
 use offsite_core::config::FunctionAction;
 use offsite_core::ops::SupabaseSettings;
+use offsite_core::parity::PartVerdict;
 use offsite_core::restore::ConfigRestore;
 use offsite_core::{AddProject, BackupOptions, JobStart, RestoreRequest};
 use offsite_testkit::management_api::{FakeManagementApi, ESZIP_CONTENT_TYPE, PROJECT_REF, TOKEN};
@@ -97,14 +98,12 @@ async fn a_deleted_and_a_changed_function_are_deployed_again_from_the_backup() {
     let before = fake.request_count();
 
     // Deployed: the deleted one created, the changed one updated, each with its own bundle.
-    let report = env
+    let out = env
         .engine
         .restore(request(&["all"]), JobStart::default())
         .await
-        .unwrap()
-        .report
-        .config
         .unwrap();
+    let report = out.report.config.clone().unwrap();
     let deployed: Vec<(&str, FunctionAction, Option<u64>)> = report
         .deployed
         .iter()
@@ -165,4 +164,64 @@ async fn a_deleted_and_a_changed_function_are_deployed_again_from_the_backup() {
         .collect();
     assert_eq!(slugs.len(), 2, "{list}");
     assert!(slugs.contains(&"stripe-webhook"));
+
+    // The parity report (issue 66): the project's configuration fetched again after the
+    // restore, part by part — settings, functions (slug, bundle, verify_jwt), secrets by name.
+    let parity = out.report.parity.clone().expect("a parity report");
+    let part = |p: &offsite_core::parity::ParityReport, id: &str| {
+        p.parts
+            .iter()
+            .find(|x| x.part == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no part {id}: {p:#?}"))
+    };
+    assert!(parity.equal, "{parity:#?}");
+    for id in [
+        "auth-config",
+        "postgrest-config",
+        "edge-functions",
+        "function-secrets",
+    ] {
+        assert_eq!(
+            part(&parity, id).verdict,
+            PartVerdict::Equal,
+            "{id}: {parity:#?}"
+        );
+    }
+    assert_eq!(
+        part(&parity, "edge-functions").compared,
+        "2 functions (slug, bundle digest, verify_jwt)"
+    );
+
+    // Broken on purpose: a function deleted, one setting changed, a secret gone.
+    fake.remove_function("stripe-webhook");
+    let auth = format!("/v1/projects/{PROJECT_REF}/config/auth");
+    let mut doc = fake.doc(&auth).unwrap();
+    doc["site_url"] = serde_json::json!("https://elsewhere.example");
+    fake.serve_json(&auth, doc);
+    let secrets = format!("/v1/projects/{PROJECT_REF}/secrets");
+    let mut list = fake.doc(&secrets).unwrap();
+    let gone = list[0]["name"].as_str().unwrap().to_string();
+    list.as_array_mut().unwrap().remove(0);
+    fake.serve_json(&secrets, list);
+    let again = env.engine.restore_parity(&request(&[])).await.unwrap();
+    assert!(!again.equal);
+    assert_eq!(
+        part(&again, "edge-functions").differences,
+        ["missing in the target: stripe-webhook"]
+    );
+    assert_eq!(
+        part(&again, "auth-config").differences,
+        ["differs: site_url"]
+    );
+    assert_eq!(
+        part(&again, "function-secrets").differences,
+        [format!("enter it in the target: {gone}")]
+    );
+    // No secret's digest is in the report.
+    let text = serde_json::to_string(&again).unwrap();
+    for (_, value) in offsite_testkit::management_api::FAKE_FUNCTION_SECRETS {
+        let digest = offsite_testkit::conformance::sha256_hex(value.as_bytes());
+        assert!(!text.contains(&digest) && !text.contains(value), "{text}");
+    }
 }

@@ -123,6 +123,16 @@ async fn a_drill_into_a_throwaway_cluster_passes_names_every_check_and_leaves_no
         .filter(|c| c.id.starts_with("table:"))
         .count();
     assert!(tables >= 4, "{:#?}", r.checks);
+    // The parity report's objects on the scratch copy (issue 66): the policies and triggers the
+    // backup's census recorded (the fixture's profiles and storage policies), each part a check.
+    for id in [
+        "parity:functions-triggers-policies",
+        "parity:storage-schema",
+    ] {
+        let c = check(r, id);
+        assert_eq!(c.status, CheckStatus::Passed, "{c:?}");
+        assert_eq!(c.actual.as_deref(), Some("the same"), "{c:?}");
+    }
     assert!(
         r.checks.iter().all(|c| c.status != CheckStatus::Failed),
         "{:#?}",

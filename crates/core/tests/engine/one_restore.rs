@@ -8,6 +8,7 @@ use offsite_core::archive::BackupType;
 use offsite_core::catalog::JobKind;
 use offsite_core::catalog::JobState;
 use offsite_core::ops::{JobFilter, StorageSettings};
+use offsite_core::parity::PartVerdict;
 use offsite_core::progress::ProgressUpdate;
 use offsite_core::restore::{Component, DatabaseTo, StorageRestore, StorageTo};
 use offsite_core::sources::s3::{S3Config, S3Store};
@@ -195,6 +196,60 @@ async fn one_request_restores_database_and_storage_in_one_job_with_one_report() 
     assert_eq!(json(&plan.database), json(&executed.database));
     assert_eq!(json(&plan.storage), json(&executed.storage));
     assert_eq!(json(&plan), json(&executed));
+
+    // The parity report (issue 66): Storage's objects by key, size and checksum, beside the
+    // database's parts.
+    let objects = |p: &offsite_core::parity::ParityReport| {
+        p.parts
+            .iter()
+            .find(|x| x.part == "storage-objects")
+            .cloned()
+            .unwrap_or_else(|| panic!("no storage-objects part: {p:#?}"))
+    };
+    let parity = r.parity.as_ref().expect("a parity report");
+    let o = objects(parity);
+    assert_eq!(o.verdict, PartVerdict::Equal, "{o:?}");
+    assert_eq!(o.compared, "12 objects in 1 bucket (key, size, checksum)");
+    assert!(
+        parity.parts.iter().any(|p| p.part == "auth-users"),
+        "{parity:#?}"
+    );
+
+    // Broken on purpose: one object's bytes changed (same size), one deleted, one stray added.
+    let s2 = store(&moto2.endpoint());
+    s2.put_object(
+        "avatars",
+        "u/3.png",
+        PutBody::Bytes(Bytes::from(vec![9u8; 103])),
+        &PutRequest::default(),
+    )
+    .await
+    .unwrap();
+    s2.delete_object("avatars", "u/5.png").await.unwrap();
+    s2.put_object(
+        "avatars",
+        "stray.txt",
+        PutBody::Bytes(Bytes::from_static(b"x")),
+        &PutRequest::default(),
+    )
+    .await
+    .unwrap();
+    let again = env
+        .engine
+        .restore_parity(&both(&archive, "copy"))
+        .await
+        .unwrap();
+    let o = objects(&again);
+    assert_eq!(o.verdict, PartVerdict::Differs);
+    assert_eq!(
+        o.differences,
+        [
+            "avatars: 1 object missing in the target",
+            "avatars: differs: u/3.png",
+            "avatars: only in the target: stray.txt"
+        ]
+    );
+    assert!(!again.equal);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -315,7 +315,11 @@ async fn prove(
         restored.as_ref().map(|r| r.database.as_ref()),
         &locales,
     )];
-    let db = restored.ok().and_then(|r| r.database);
+    let (db, parity) = match restored {
+        Ok(r) => (r.database, r.parity),
+        Err(_) => (None, None),
+    };
+    checks.extend(parity.iter().flat_map(parity_checks));
     checks.extend(confine::checks(
         &target.access,
         target.cluster.as_ref().map(|c| c.confinement()),
@@ -372,6 +376,47 @@ async fn prove(
         database_bytes,
         pg_restore,
     })
+}
+
+/// The parity report's object parts (publications, policies, triggers, cron jobs, queues) as
+/// checks: the same census the backup took, on the scratch copy. Its row parts are left out: the
+/// table checks compare every table's rows already. A part whose extension the drill's server
+/// lacks (pg_cron, pgmq) cannot be compared there: said, not failed.
+fn parity_checks(report: &crate::parity::ParityReport) -> Vec<DrillCheck> {
+    use crate::parity::{Evidence, PartVerdict};
+    report
+        .parts
+        .iter()
+        .filter(|p| p.evidence == Evidence::Objects)
+        .map(|p| {
+            let status = match p.verdict {
+                PartVerdict::Equal => CheckStatus::Passed,
+                PartVerdict::Differs if !p.absent_in_target => CheckStatus::Failed,
+                _ => CheckStatus::NotComparable,
+            };
+            let mut detail = p.note.clone();
+            if p.absent_in_target {
+                detail = Some(format!(
+                    "{}: this drill's server cannot hold them",
+                    p.note
+                        .as_deref()
+                        .unwrap_or("the drill's server has none of them")
+                ));
+            }
+            DrillCheck {
+                id: format!("parity:{}", p.part),
+                title: format!("{}: as the backup's census recorded them", p.name),
+                status,
+                expected: Some(p.compared.clone()),
+                actual: Some(if p.differences.is_empty() {
+                    "the same".to_string()
+                } else {
+                    p.differences.join("; ")
+                }),
+                detail,
+            }
+        })
+        .collect()
 }
 
 /// Create bare (see [`confine::create_bare_roles`]) the roles the restore's plan says the target
