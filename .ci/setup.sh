@@ -102,6 +102,8 @@ APT_PACKAGES=(
     libdbus-1-dev
     # PostgreSQL server binaries for the throwaway test clusters (crates/testkit)
     postgresql-15 postgresql-contrib postgresql-client-15
+    # pg_cron: a Supabase project's cron jobs through backup, restore and the parity report
+    postgresql-15-cron
     # keychain tests: a private D-Bus session with gnome-keyring
     gnome-keyring dbus dbus-x11
     # end-to-end tests (tests/e2e): X server, WebDriver for WebKitGTK; window screenshots

@@ -63,6 +63,7 @@ mod one_restore;
 mod openssl_import;
 mod parallel_dump;
 mod parallel_restore;
+mod pg_cron;
 mod pg_engine;
 mod pitr_capture_cap;
 mod pitr_copy_lock;
