@@ -148,11 +148,12 @@ pub const PARTS: &[Part] = &[
         captured: Coverage::Yes,
         capture: "cron.job's rows in the dump",
         restored: Coverage::Partly,
-        restore: "rows go into the target's cron.job when it is empty and the connecting role may \
-            write it (Supabase's `postgres` may only read it); untested here: pg_cron is not on \
-            the test machines",
+        restore: "rows go into the target's cron.job when the connecting role may write it \
+            (replacing a database replaces its jobs); Supabase's `postgres` may only read it: \
+            schedule them again there with cron.schedule",
         check: "verify: the archive's SHA-256 (cron.job, a table of the extension, gets no \
-            row digest); a restore's parity report compares each job with the source's",
+            row digest); a drill (its server preloads pg_cron) and a restore's parity report \
+            compare each job's schedule, command, role and state with the source's",
     },
     Part {
         id: "pgmq",

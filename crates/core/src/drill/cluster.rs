@@ -602,6 +602,24 @@ impl ThrowawayCluster {
         }
     }
 
+    /// Restart the server with pg_cron preloaded for `database` (the machine's own library, by
+    /// name: never one from a backup), so that a backup holding pg_cron's jobs restores: the
+    /// extension can only be created where its library runs. No job ever runs here
+    /// (`cron.max_running_jobs = 0`; the server listens on no TCP address either). Blocking.
+    pub fn preload_pg_cron(&mut self, database: &str) -> Result<()> {
+        self.stop_server()?;
+        self.extra_args = [
+            "shared_preload_libraries=pg_cron".to_string(),
+            format!("cron.database_name={database}"),
+            "cron.max_running_jobs=0".to_string(),
+            "cron.use_background_workers=off".to_string(),
+        ]
+        .into_iter()
+        .flat_map(|kv| ["-c".to_string(), kv])
+        .collect();
+        self.start_server()
+    }
+
     /// Stop the server and remove its folder and owner file.
     pub fn stop(mut self) -> Result<()> {
         self.cleanup()

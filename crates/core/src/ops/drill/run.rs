@@ -283,6 +283,9 @@ async fn prove(
     let spec = target.spec();
     if let Some(m) = manifest {
         let wanted = missing_extensions(d, archive, m, target).await?;
+        if wanted.iter().any(|(name, _)| name == "pg_cron") {
+            preload_pg_cron(target).await?;
+        }
         confine::create_untrusted_extensions(&target.access, &target.database, &wanted).await?;
     }
     // A locale the backup's session had (`lc_monetary`) that this server lacks: said when the
@@ -565,6 +568,23 @@ pub(crate) async fn extensions_of(
     })
     .await
     .map_err(|e| Error::internal(format!("reading the backup's contents failed: {e}")))?
+}
+
+/// A throwaway cluster restarted with pg_cron preloaded for the drill's database (a backup with
+/// pg_cron's jobs cannot be restored otherwise); a scratch server is the user's, as it is.
+async fn preload_pg_cron(target: &mut Target) -> Result<()> {
+    let Some(mut cluster) = target.cluster.take() else {
+        return Ok(());
+    };
+    let database = target.database.clone();
+    let (cluster, done) = tokio::task::spawn_blocking(move || {
+        let done = cluster.preload_pg_cron(&database);
+        (cluster, done)
+    })
+    .await
+    .map_err(|e| Error::internal(format!("restarting the drill's cluster failed: {e}")))?;
+    target.cluster = Some(cluster);
+    done
 }
 
 /// Refuse a target that lacks an extension the backup creates (a clear error naming it, before

@@ -80,6 +80,7 @@ const KINDS: &[&str] = &[
     "SCHEMA",
     "PUBLICATION",
     "BLOB",
+    "TABLE DATA",
 ];
 
 /// The entries of `toc` the clean phase cares about, outside the schemas `managed` (kept as the
@@ -352,6 +353,7 @@ pub(crate) async fn clean_phase(
     };
     let mut cp = CleanPhase::default();
     drop_relations(conn, spec, toc, &keep, &mut cp).await?;
+    empty_extension_tables(conn, spec, toc, &mut cp).await?;
     drop_routines(conn, spec, toc, &keep, &mut cp).await?;
     drop_types(conn, spec, toc, &keep, &mut cp).await?;
     // Kinds whose DROP … IF EXISTS needs only the list's name.
@@ -404,6 +406,50 @@ async fn drop_relations(
     .await?;
     // Sequences are not listed: they go with their tables.
     sort_out(cp, toc, &rel_descs, found, keep, |d| d != "SEQUENCE");
+    Ok(())
+}
+
+/// The rows of the extensions' configuration tables the backup has data for (pg_cron's
+/// `cron.job`): the extension is kept, and its table with it, so the backup's rows would meet the
+/// target's (a duplicate key, or two of every job). The rows pg_dump would dump — the extension's
+/// own filter condition, read from the target's catalog — are deleted first, in the same
+/// transaction.
+async fn empty_extension_tables(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
+    let data = want(toc, &["TABLE DATA"]);
+    if data.is_empty() {
+        return Ok(());
+    }
+    let tables: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, x.extname::text,
+                coalesce(x.extcondition[s.i], '')
+           FROM pg_catalog.pg_extension x
+          CROSS JOIN LATERAL pg_catalog.generate_subscripts(x.extconfig, 1) AS s(i)
+           JOIN pg_catalog.pg_class c ON c.oid = x.extconfig[s.i]
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p')
+          ORDER BY 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    for (schema, table, extension, condition) in tables {
+        if !data.contains(&(schema.clone(), table.clone())) {
+            continue;
+        }
+        cp.drops.push(format!(
+            "DELETE FROM {}.{} {condition};",
+            quote_ident(&schema),
+            quote_ident(&table)
+        ));
+        cp.replaced.push(format!(
+            "the rows of {schema}.{table} (a table of extension {extension})"
+        ));
+    }
     Ok(())
 }
 
