@@ -5,16 +5,36 @@ import { ParitySection } from "./ParitySection";
 
 const report: ParityReport = {
   parts: [
-    { part: "auth-users", name: "Auth users, password hashes and identities", verdict: "equal", compared: "2 tables, 5 rows", differences: [], note: null },
+    {
+      part: "auth-users",
+      name: "Auth users, password hashes and identities",
+      verdict: "equal",
+      evidence: "rows",
+      compared: "2 tables, 5 rows",
+      differences: [],
+      note: null,
+      absent_in_target: false,
+    },
     {
       part: "publications",
       name: "Publications (Realtime)",
       verdict: "differs",
+      evidence: "objects",
       compared: "2 items",
       differences: ["missing in the target: profiles_feed: public.profiles"],
       note: null,
+      absent_in_target: false,
     },
-    { part: "pgmq", name: "pgmq queues", verdict: "not_compared", compared: "nothing", differences: [], note: "the backup could not read it: permission denied" },
+    {
+      part: "pgmq",
+      name: "pgmq queues",
+      verdict: "not_compared",
+      evidence: "objects",
+      compared: "nothing",
+      differences: [],
+      note: "the backup could not read it: permission denied",
+      absent_in_target: false,
+    },
   ],
   equal: false,
   note: null,
@@ -29,6 +49,35 @@ describe("ParitySection", () => {
     expect(within(rows[1]!).getByText("missing in the target: profiles_feed: public.profiles")).toBeInTheDocument();
     expect(rows[2]).toHaveTextContent("Not compared");
     expect(rows[2]).toHaveTextContent("permission denied");
+  });
+
+  it("shows a part compared by its rows and by its objects on two lines, and Storage's files", () => {
+    const part = (evidence: "rows" | "objects" | "files", id: string, compared: string) => ({
+      part: id,
+      name: id,
+      verdict: "equal" as const,
+      evidence,
+      compared,
+      differences: [],
+      note: null,
+      absent_in_target: false,
+    });
+    render(
+      <ParitySection
+        parity={{
+          parts: [
+            part("rows", "storage-schema", "2 tables, 7 rows"),
+            part("objects", "storage-schema", "2 items"),
+            part("files", "storage-objects", "12 objects in 1 bucket (key, size, checksum)"),
+          ],
+          equal: true,
+          note: null,
+        }}
+      />,
+    );
+    const rows = screen.getAllByTestId("wizard-report-parity-part");
+    expect(rows.map((r) => r.getAttribute("data-evidence"))).toEqual(["rows", "objects", "files"]);
+    expect(rows[2]).toHaveTextContent("12 objects in 1 bucket (key, size, checksum)");
   });
 
   it("says when nothing could be compared, and why", () => {

@@ -1,5 +1,6 @@
 // The parity report of a restore (the engine's, part by part): what the backup's source had
-// against what the restored database has now, and what differs, by name.
+// against what the restore's target has now (its database, storage and configuration), and what
+// differs, by name.
 import type { ParityReport, PartVerdict } from "../../bindings";
 
 const VERDICT: Record<PartVerdict, string> = {
@@ -34,7 +35,13 @@ export function ParitySection({ parity }: { parity: ParityReport }) {
           </thead>
           <tbody>
             {parity.parts.map((p) => (
-              <tr key={p.part} data-testid="wizard-report-parity-part" data-part={p.part} data-verdict={p.verdict}>
+              <tr
+                key={`${p.part}:${p.evidence}`}
+                data-testid="wizard-report-parity-part"
+                data-part={p.part}
+                data-evidence={p.evidence}
+                data-verdict={p.verdict}
+              >
                 <td>
                   {p.name}
                   {p.differences.length > 0 && (
