@@ -152,8 +152,9 @@ pub const PARTS: &[Part] = &[
             (replacing a database replaces its jobs); Supabase's `postgres` may only read it: \
             schedule them again there with cron.schedule",
         check: "verify: the archive's SHA-256 (cron.job, a table of the extension, gets no \
-            row digest); a drill (its server preloads pg_cron) and a restore's parity report \
-            compare each job's schedule, command, role and state with the source's",
+            row digest); a restore's parity report compares each job's schedule, command, role \
+            and state with the source's (a drill restores the extension, its server preloading \
+            pg_cron, but its role may not read the jobs)",
     },
     Part {
         id: "pgmq",

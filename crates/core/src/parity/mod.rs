@@ -258,7 +258,7 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
                 name: name_of(part),
                 verdict: PartVerdict::NotCompared,
                 evidence: Evidence::Objects,
-                compared: "nothing".into(),
+                compared: crate::words::count(items.len(), "item"),
                 differences: Vec::new(),
                 note: Some(format!("the target could not be read: {why}")),
                 absent_in_target: false,

@@ -110,8 +110,10 @@ async fn cron_jobs_are_restored_and_compared_job_by_job() {
         PartVerdict::Equal
     );
 
-    // A drill of the backup: its throwaway server preloads pg_cron (no job runs there), restores
-    // the jobs and compares them with the backup's census.
+    // A drill of the backup: its throwaway server preloads pg_cron (no job runs there) so that
+    // the backup restores (it failed before: "unrecognized configuration parameter"); the jobs
+    // are a table of the extension, which the drill's confined role may not read: not
+    // comparable there, and said why.
     let drilled = env
         .engine
         .drill(
@@ -130,6 +132,13 @@ async fn cron_jobs_are_restored_and_compared_job_by_job() {
         .iter()
         .find(|c| c.id == "parity:pg-cron")
         .unwrap_or_else(|| panic!("no parity:pg-cron check: {:#?}", r.checks));
-    assert_eq!(c.status, CheckStatus::Passed, "{c:?}");
-    assert_eq!(c.actual.as_deref(), Some("the same"), "{c:?}");
+    assert_eq!(c.status, CheckStatus::NotComparable, "{c:?}");
+    assert_eq!(c.expected.as_deref(), Some("3 items"), "{c:?}");
+    assert!(
+        c.detail
+            .as_deref()
+            .unwrap()
+            .contains("permission denied for schema cron"),
+        "{c:?}"
+    );
 }
