@@ -61,9 +61,11 @@ mod tests {
             part: name.to_lowercase(),
             name: name.into(),
             verdict,
+            evidence: offsite_core::parity::Evidence::Objects,
             compared: "2 items".into(),
             differences: differences.iter().map(|d| d.to_string()).collect(),
             note: None,
+            absent_in_target: false,
         };
         let p = ParityReport {
             parts: vec![
