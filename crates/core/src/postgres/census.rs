@@ -20,20 +20,25 @@ struct Query {
     sql: String,
 }
 
-/// Triggers with their table, and the schema of the function they run.
+/// Triggers with their table, and the schema of the function they run; not those on the system
+/// catalogs (a superuser can put one there, pg_dump never carries it: no restore has it).
 const TRIGGERS: &str = "FROM pg_catalog.pg_trigger t \
     JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
     JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid \
     JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace \
-    WHERE NOT t.tgisinternal";
+    WHERE NOT t.tgisinternal \
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+    AND n.nspname NOT LIKE 'pg\\_%'";
 
 /// Row-level security policies, `(name, definition)`, of the schemas `filter` keeps.
 fn policies(filter: &str) -> String {
     format!(
         "SELECT 'policy ' || schemaname || '.' || tablename || ': ' || policyname, \
          concat_ws(' ', permissive, roles::text, cmd, qual, with_check) \
-         FROM pg_catalog.pg_policies WHERE {filter}"
+         FROM pg_catalog.pg_policies WHERE ({filter}) \
+         AND schemaname NOT IN ('pg_catalog', 'information_schema') \
+         AND schemaname NOT LIKE 'pg\\_%'"
     )
 }
 
