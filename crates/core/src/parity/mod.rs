@@ -266,16 +266,11 @@ fn objects(source: &Census, target: &Census) -> Vec<PartParity> {
             // The target lacks the part's very tables (pg_cron or pgmq is not installed there).
             (None, None) => compare(part, items, &[]).map(|mut p| {
                 p.absent_in_target = true;
-                p.note = Some(format!(
-                    "the target has no {} at all",
-                    if part == "pg-cron" {
-                        "pg_cron"
-                    } else if part == "pgmq" {
-                        "pgmq"
-                    } else {
-                        "such objects"
-                    }
-                ));
+                p.note = Some(
+                    "the target has none of these objects: the extension that holds them is not \
+                     installed there"
+                        .into(),
+                );
                 p
             }),
         };
