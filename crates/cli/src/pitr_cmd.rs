@@ -153,6 +153,20 @@ pub async fn pitr(
                 } else {
                     let r = &p.run;
                     println!("{} segment(s), {} transaction(s)", r.segments, r.commits);
+                    if r.objects_kept > 0 {
+                        println!(
+                            "{} of Storage kept ({})",
+                            crate::words::count(r.objects_kept as usize, "object version"),
+                            offsite_core::units::format_bytes(r.object_bytes)
+                        );
+                    }
+                    if r.objects_missed > 0 {
+                        println!(
+                            "{} not kept: {}",
+                            crate::words::count(r.objects_missed as usize, "object version"),
+                            r.objects_missed_named.join("; ")
+                        );
+                    }
                     if let Some(why) = &r.dropped {
                         println!("{why}");
                     }

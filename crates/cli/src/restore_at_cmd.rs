@@ -164,6 +164,9 @@ fn show_report(out: &Out, r: &ProjectAtReport) {
             s.uploaded, s.uploaded_bytes, s.skipped, s.kept, s.deleted
         );
     }
+    if let Some(at) = &r.storage_at {
+        println!("{}", at.describe());
+    }
     if let Some(c) = &r.config {
         println!(
             "configuration: {} written back, {} skipped",

@@ -23,6 +23,8 @@ pub struct Captured {
     pub info: SegmentInfo,
     pub sha256: String,
     pub bytes: u64,
+    /// The Storage objects its committed `storage.objects` rows write ([`super::objects`]).
+    pub objects: Vec<super::objects::ObjectChange>,
 }
 
 /// Where the commits seen so far stand.
@@ -116,6 +118,7 @@ pub async fn capture_once(
     let mut closed_at = upto.closed_at;
     let mut w = SegmentWriter::create(to.dir)?;
     let mut c = Commits::default();
+    let mut scan = super::objects::ChangeScan::default();
     {
         let mut rows = sqlx::query_as::<_, (String, i64, Vec<u8>)>(
             "SELECT lsn::text, xid::text::bigint, data FROM pg_logical_slot_peek_binary_changes(\
@@ -133,12 +136,14 @@ pub async fn capture_once(
             let lsn = parse_lsn(&lsn)?;
             w.message(lsn, xid as u32, &data)?;
             c.messages += 1;
+            let message = pgoutput::decode(&data)?;
+            scan.message(&message);
             if let Message::Commit {
                 commit_lsn,
                 end_lsn,
                 commit_time,
                 ..
-            } = pgoutput::decode(&data)?
+            } = message
             {
                 c.first.get_or_insert((commit_lsn, commit_time));
                 c.last = Some((end_lsn, commit_time));
@@ -188,6 +193,7 @@ pub async fn capture_once(
             info,
             sha256,
             bytes,
+            objects: scan.finish(),
         }),
         more,
     })

@@ -10,6 +10,7 @@
 pub(crate) mod applier;
 pub mod capture;
 pub mod disk;
+pub mod objects;
 pub mod physical;
 pub mod replay;
 pub mod segment;

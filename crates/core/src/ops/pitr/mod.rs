@@ -18,6 +18,8 @@ pub mod verify;
 pub mod whole;
 
 mod handover;
+pub(crate) mod objects_at;
+mod objects_keep;
 pub(crate) mod slots;
 pub(crate) mod watch;
 
@@ -88,6 +90,18 @@ pub struct PitrRun {
     /// by `offsite sync` and the schedules' loop).
     #[serde(default)]
     pub copies_pending: u64,
+    /// Storage objects whose `storage.objects` rows the pass captured, fetched and kept (a
+    /// version already kept is not counted again), and their bytes.
+    #[serde(default)]
+    pub objects_kept: u64,
+    #[serde(default)]
+    pub object_bytes: u64,
+    /// Objects whose version the rows name could not be kept ("bucket/key: why", the first
+    /// 20; `objects_missed` counts them all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects_missed_named: Vec<String>,
+    #[serde(default)]
+    pub objects_missed: u64,
 }
 
 /// What `status` shows.
@@ -357,6 +371,7 @@ pub(crate) async fn run_once(
     let passed = {
         let pass = capture_segments(
             engine,
+            &project,
             &chain,
             &mut conn,
             &spec,
@@ -432,6 +447,7 @@ pub(crate) async fn run_once(
 #[allow(clippy::too_many_arguments)]
 async fn capture_segments(
     engine: &Engine,
+    project: &Project,
     chain: &PitrChain,
     conn: &mut PgConnection,
     spec: &ConnSpec,
@@ -455,6 +471,7 @@ async fn capture_segments(
             info,
             sha256,
             bytes,
+            objects,
         }) = read.captured
         else {
             engine
@@ -463,6 +480,19 @@ async fn capture_segments(
                 .await?;
             return Ok(());
         };
+        // The objects its rows write are kept before it is registered (docs/pitr.md).
+        let kept = objects_keep::keep(engine, project, to.dir, &objects, to.encryption, stop).await;
+        if stop.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        done.objects_kept += kept.fetched;
+        done.object_bytes += kept.bytes;
+        done.objects_missed += kept.missed_count;
+        for m in kept.missed {
+            if done.objects_missed_named.len() < 20 {
+                done.objects_missed_named.push(m);
+            }
+        }
         engine
             .catalog
             .add_pitr_segment(&chain.id, &path.to_string_lossy(), &info, bytes, &sha256)

@@ -33,6 +33,9 @@ pub struct PitrPruned {
     pub copies_removed: Vec<String>,
     /// Their copies locked at a destination until a date: deleted by the first sync after it.
     pub copies_locked: Vec<String>,
+    /// Files of Storage objects' versions no remaining window needs, removed.
+    #[serde(default)]
+    pub object_files_removed: usize,
 }
 
 /// Prune `name`'s windows older than `keep_within` seconds (`None`: the setting stored with
@@ -71,6 +74,7 @@ pub(crate) async fn prune(
         left_files: Vec::new(),
         copies_removed: Vec::new(),
         copies_locked: Vec::new(),
+        object_files_removed: 0,
     };
     for (chain, w) in window::prunable(&chains, cutoff) {
         if !dry_run {
@@ -96,6 +100,21 @@ pub(crate) async fn prune(
         });
     }
     if !dry_run && !out.removed.is_empty() {
+        // The Storage objects' versions no remaining window needs (docs/pitr.md).
+        let oldest = chain_facts(engine, &project)
+            .await?
+            .iter()
+            .map(|(_, f)| window::window(f).from)
+            .min();
+        if let Some(oldest) = oldest {
+            let kept = crate::pitr::objects::ObjectVersions::in_capture_dir(&super::segment_dir(
+                engine, &project,
+            ));
+            match kept.prune(oldest) {
+                Ok(n) => out.object_files_removed = n,
+                Err(e) => tracing::warn!(project = %name, "pruning the kept objects: {e}"),
+            }
+        }
         // Their copies at the destinations go too (a destination offline, or a copy locked
         // until a date, keeps its row: the next sync deletes it).
         let mut gone = super::copies::SegmentSync::default();

@@ -13,6 +13,7 @@
 //! configuration in turn (each through the ordinary restore); a failure says what was restored
 //! and what not.
 
+use super::objects_at::StorageAtTime;
 use super::restore::{PitrPlan, PitrRestored};
 use crate::catalog::{BackupRecord, BackupStatus, JobKind, Project};
 use crate::engine::Engine;
@@ -102,6 +103,10 @@ pub struct ProjectAtReport {
     pub plan: ProjectAtPlan,
     pub database: Option<PitrRestored>,
     pub storage: Option<StorageRestoreReport>,
+    /// The storage as the restored rows say at TIME: what it was made of (`None`: restored as
+    /// the pull had it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_at: Option<StorageAtTime>,
     pub config: Option<ConfigReport>,
 }
 
@@ -279,6 +284,25 @@ fn said_of(component: Component, p: &AtPoint) -> String {
     s
 }
 
+/// Whether the project's capture keeps Storage objects' versions (its objects folder holds an
+/// index): then a restore to a time of the database and the storage gives the objects as the
+/// restored `storage.objects` rows say.
+fn rows_mode(engine: &Engine, project: &Project) -> bool {
+    crate::pitr::objects::ObjectVersions::in_capture_dir(&super::segment_dir(engine, project))
+        .exists()
+}
+
+/// Words for the storage at TIME by its rows.
+fn said_by_rows(p: &AtPoint) -> String {
+    format!(
+        "storage at TIME: the objects the database's storage.objects rows list at TIME, each \
+         with the bytes of the version its row names — kept by the capture, or unchanged since \
+         the pull at {} (backup {}); an object whose version Offsite never had is named in the \
+         report",
+        p.state_at, p.backup_id
+    )
+}
+
 /// The plan of restoring `req.project` as it was at `req.at` (changes nothing).
 pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<ProjectAtPlan> {
     if req.database.is_none() && req.storage.is_none() && req.config.is_none() {
@@ -291,6 +315,9 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
         Some(_) => Some(database_section(engine, &project.name, at).await?),
         None => None,
     };
+    // With the database at TIME, the storage as its rows say at TIME (when the capture kept
+    // objects' versions): docs/pitr.md.
+    let by_rows = req.database.is_some() && rows_mode(engine, &project);
     let storage = match &req.storage {
         Some(s) => Some(
             match newest_at(engine, &project, at, Component::Storage).await? {
@@ -298,8 +325,12 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
                     let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
                     let plan = engine.plan_restore(&r).await?.storage;
                     AtSection {
-                        said: said_of(Component::Storage, &point),
-                        at_time: point.exact,
+                        said: if by_rows {
+                            said_by_rows(&point)
+                        } else {
+                            said_of(Component::Storage, &point)
+                        },
+                        at_time: by_rows || point.exact,
                         blockers: plan
                             .as_ref()
                             .map(|p| p.blockers.clone())
@@ -361,10 +392,12 @@ pub(crate) async fn run(
         ))
         .with_hint("review it with --dry-run"));
     }
+    let project = engine.catalog.project(&req.project).await?;
     let mut report = ProjectAtReport {
         plan: plan.clone(),
         database: None,
         storage: None,
+        storage_at: None,
         config: None,
     };
     if let Some(to) = &req.database {
@@ -378,7 +411,21 @@ pub(crate) async fn run(
         &req.storage,
         plan.storage.as_ref().and_then(|s| s.point.as_ref()),
     ) {
-        let r = RestoreRequest::from_archive(&point.path).storage(s.clone());
+        // By the rows at TIME when the database was restored to TIME and has them.
+        let composed = match (&req.database, &report.database) {
+            (Some(to), Some(_)) if rows_mode(engine, &project) => {
+                by_rows(engine, &project, to, point, s, req.at, cancel)
+                    .await
+                    .map_err(|e| stopped(e, Component::Storage, &req, &report))?
+            }
+            _ => None,
+        };
+        let archive = composed
+            .as_ref()
+            .map(|c| c.archive.clone())
+            .unwrap_or_else(|| std::path::PathBuf::from(&point.path));
+        report.storage_at = composed.as_ref().map(|c| c.said.clone());
+        let r = RestoreRequest::from_archive(&archive).storage(s.clone());
         // Its journal (a job of its own) says what the database step restored and names this
         // restore to a time's storage step as the command that finishes it.
         let part = crate::ops::interrupted_storage::PartOf {
@@ -416,6 +463,46 @@ pub(crate) async fn run(
         }
     }
     Ok(report)
+}
+
+/// The storage at TIME composed from the restored database's `storage.objects` rows; `None`
+/// when that database has no such table (then as the pull had it). A mirror restore with
+/// objects Offsite has no bytes of is refused before anything is written.
+#[allow(clippy::too_many_arguments)]
+async fn by_rows(
+    engine: &Engine,
+    project: &Project,
+    to: &DatabaseTo,
+    point: &AtPoint,
+    s: &StorageRestore,
+    at: i64,
+    cancel: &CancellationToken,
+) -> Result<Option<super::objects_at::Composed>> {
+    let target = crate::ops::restore_parts::database_target(engine, to).await?;
+    let Some(rows) = super::objects_at::rows_at(&target).await? else {
+        return Ok(None);
+    };
+    let dir = super::segment_dir(engine, project);
+    let composed = super::objects_at::compose(
+        engine,
+        project,
+        &dir,
+        std::path::Path::new(&point.path),
+        rows,
+        at,
+        cancel,
+    )
+    .await?;
+    if s.mirror && composed.said.missing_count > 0 {
+        return Err(Error::invalid(format!(
+            "{} the rows list at TIME have no bytes Offsite ever had ({}): a mirror restore \
+             would delete what the target holds of them; nothing was written to the storage",
+            crate::words::plural(composed.said.missing_count, "object"),
+            composed.said.missing.join(", ")
+        ))
+        .with_hint("restore the storage without --mirror (those objects are then left as the target has them)"));
+    }
+    Ok(Some(composed))
 }
 
 /// `offsite restore PROJECT --at AT --components storage --storage-to TO …`: the storage step
