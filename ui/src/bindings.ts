@@ -2903,6 +2903,18 @@ export type PitrRun = {
 	 *  by `offsite sync` and the schedules' loop).
 	 */
 	copies_pending?: number,
+	/**
+	 *  Storage objects whose `storage.objects` rows the pass captured, fetched and kept (a
+	 *  version already kept is not counted again), and their bytes.
+	 */
+	objects_kept?: number,
+	object_bytes?: number,
+	/**
+	 *  Objects whose version the rows name could not be kept ("bucket/key: why", the first
+	 *  20; `objects_missed` counts them all).
+	 */
+	objects_missed_named?: string[],
+	objects_missed?: number,
 };
 
 /**  What `status` shows. */

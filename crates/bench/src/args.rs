@@ -132,6 +132,16 @@ pub struct Args {
     /// capture pass's time and peak RSS, and the key derivations per restore.
     #[arg(long)]
     pub pitr_encrypted: bool,
+    /// Only the Storage objects bench (issue 66 item 4): a capture pass that keeps
+    /// --pitr-objects-count new objects of --pitr-objects-kib KiB (--runs times) against
+    /// `rclone copy` of the same objects from s3s-fs; then a pass over rows whose objects did
+    /// not change (nothing fetched).
+    #[arg(long)]
+    pub pitr_objects: bool,
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub pitr_objects_count: usize,
+    #[arg(long, default_value_t = 256, value_name = "KIB")]
+    pub pitr_objects_kib: u64,
     /// With --pitr: pgbench's scale (100,000 accounts each).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub pgbench_scale: u32,

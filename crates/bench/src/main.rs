@@ -19,10 +19,13 @@ mod notify_delivery;
 mod notify_metrics;
 mod pitr;
 mod pitr_crypt;
+mod pitr_objects;
 mod pitr_physical;
 mod pitr_replay;
 mod report;
 mod setup;
+#[allow(dead_code)]
+mod storage_fixture;
 mod suite;
 mod summary;
 mod tenants_gen;
@@ -97,6 +100,20 @@ fn run(args: &Args) -> Result<(), String> {
             pg: &pg,
         };
         return pitr_crypt::run_bench(&o, &pg, args.runs);
+    }
+    if args.pitr_objects {
+        let o = Offsite {
+            bin: offsite_bin.ok_or("--pitr-objects needs the offsite binary")?,
+            data_dir: w.join("offsite-data"),
+            pg: &pg,
+        };
+        return pitr_objects::run_bench(
+            &o,
+            &pg,
+            args.runs,
+            args.pitr_objects_count,
+            args.pitr_objects_kib,
+        );
     }
     if args.pitr_physical {
         let o = Offsite {

@@ -223,14 +223,20 @@ fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
                 if n == 0 {
                     break;
                 }
-                err.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                err.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         })
     };
     sigint(&child);
     let deadline = Instant::now() + STOPS_WITHIN;
     while !err.lock().unwrap().contains("cancelling…") && child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the first Ctrl-C was not taken: {}", err.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "the first Ctrl-C was not taken: {}",
+            err.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let second = child.try_wait().unwrap().is_none();
