@@ -55,12 +55,8 @@ pub(crate) async fn keep(
     let versions = ObjectVersions::in_capture_dir(dir);
     let (source, selection) = match crate::ops::components::storage_of(engine, project).await {
         Ok(Some((source, storage))) => (source, storage.buckets),
-        Ok(None) => {
-            for c in changes {
-                miss(&mut kept, c, "the project has no storage to fetch it from");
-            }
-            return kept;
-        }
+        // No storage component: the project's objects are not backed up, nor kept here.
+        Ok(None) => return kept,
         Err(e) => {
             for c in changes {
                 miss(&mut kept, c, e.message());
