@@ -249,10 +249,12 @@ pub const PARTS: &[Part] = &[
         needs: Needs::Storage,
         captured: Coverage::Yes,
         capture: "every object of the chosen buckets with its content type, cache control and \
-            metadata; incrementals hold what changed",
+            metadata; incrementals hold what changed; with point-in-time capture, each version \
+            its storage.objects rows name, kept as the rows are captured",
         restored: Coverage::Yes,
         restore: "`--components storage`: into a project's store (missing buckets created) or a \
-            folder; `--mirror` deletes what the backup lacks",
+            folder; `--mirror` deletes what the backup lacks; `restore --at TIME` with the \
+            database: the objects as the rows restored say at TIME",
         check: "verify: each object's SHA-256 and size against storage.json; a drill samples \
             objects; a restore's parity report compares every key, size and checksum with the \
             target's",
