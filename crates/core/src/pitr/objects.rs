@@ -232,8 +232,9 @@ impl ObjectVersions {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         if len > MAX_INDEX {
             return Err(Error::integrity(format!(
-                "{} is {len} bytes, more than an index of kept objects may be",
-                path.display()
+                "{} is {}, more than an index of kept objects may be",
+                path.display(),
+                crate::units::format_bytes(len)
             )));
         }
         let mut out = Vec::new();
@@ -250,8 +251,9 @@ impl ObjectVersions {
             }
             if line.len() > MAX_LINE {
                 return Err(Error::integrity(format!(
-                    "{} holds a line longer than {MAX_LINE} bytes",
-                    path.display()
+                    "{} holds a line longer than {}",
+                    path.display(),
+                    crate::units::format_bytes(MAX_LINE as u64)
                 )));
             }
             if let Ok(v) = serde_json::from_slice::<ObjectVersion>(&line) {

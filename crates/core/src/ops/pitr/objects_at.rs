@@ -88,7 +88,7 @@ impl StorageAtTime {
         }
         if self.missing_count > 0 {
             s.push_str(&format!(
-                "; {} not restored (Offsite never had their bytes): {}",
+                "; {} not restored (Offsite never had their contents): {}",
                 self.missing_count,
                 self.missing.join(", ")
             ));
@@ -338,12 +338,12 @@ impl ObjectSource for AtTimeSource {
         let entry = self.buckets.get(bucket).and_then(|b| b.get(key));
         let Some(Entry::Kept(v, info)) = entry else {
             return Err(Error::internal(format!(
-                "{bucket}/{key}: its bytes are in the storage pull, not among the kept versions"
+                "{bucket}/{key}: its contents are in the storage pull, not among the kept versions"
             )));
         };
         let path = self.versions.blob(&v.sha256).ok_or_else(|| {
             Error::integrity(format!(
-                "{bucket}/{key}: the bytes the capture kept ({}) are gone from {}",
+                "{bucket}/{key}: the copy the capture kept ({}) is gone from {}",
                 v.sha256,
                 self.versions.dir().display()
             ))
@@ -406,8 +406,12 @@ fn read_kept(
             let sha = hasher.hex();
             if at != v.size || sha != v.sha256 {
                 return Err(Error::integrity(format!(
-                    "{}/{}: the kept bytes ({at} bytes, SHA-256 {sha}) are not the version the index records ({} bytes, {})",
-                    v.bucket, v.key, v.size, v.sha256
+                    "{}/{}: the kept copy ({}, SHA-256 {sha}) is not the version the index records ({}, {})",
+                    v.bucket,
+                    v.key,
+                    crate::units::format_bytes(at),
+                    crate::units::format_bytes(v.size),
+                    v.sha256
                 )));
             }
             Ok(())

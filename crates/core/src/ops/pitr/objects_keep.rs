@@ -245,8 +245,11 @@ async fn fetch(
     }
     if size != body.info.size {
         return Err(Error::integrity(format!(
-            "{}/{}: {size} bytes read, the store said {}",
-            c.bucket, c.key, body.info.size
+            "{}/{}: {} read, the store said {}",
+            c.bucket,
+            c.key,
+            crate::units::format_bytes(size),
+            crate::units::format_bytes(body.info.size)
         )));
     }
     out.finish().map_err(io)?;

@@ -296,7 +296,7 @@ fn rows_mode(engine: &Engine, project: &Project) -> bool {
 fn said_by_rows(p: &AtPoint) -> String {
     format!(
         "storage at TIME: the objects the database's storage.objects rows list at TIME, each \
-         with the bytes of the version its row names — kept by the capture, or unchanged since \
+         with the contents of the version its row names — kept by the capture, or unchanged since \
          the pull at {} (backup {}); an object whose version Offsite never had is named in the \
          report",
         p.state_at, p.backup_id
@@ -495,7 +495,7 @@ async fn by_rows(
     .await?;
     if s.mirror && composed.said.missing_count > 0 {
         return Err(Error::invalid(format!(
-            "{} the rows list at TIME have no bytes Offsite ever had ({}): a mirror restore \
+            "{} the rows list at TIME have no contents Offsite ever had ({}): a mirror restore \
              would delete what the target holds of them; nothing was written to the storage",
             crate::words::plural(composed.said.missing_count, "object"),
             composed.said.missing.join(", ")
