@@ -69,7 +69,9 @@ pub(crate) fn run_bench(
     let s3 = S3sFs::start(
         &S3sFsCmd {
             bin: storage_fixture::s3s_fs_path(),
-            nodelay_shim: None,
+            // As the storage bench: s3s-fs answers without TCP_NODELAY otherwise, and rclone's
+            // small requests then wait on Nagle (85–105 s for 50 MiB): no floor.
+            nodelay_shim: Some(storage_fixture::build_nodelay_shim(&work)),
         },
         &root,
         &work.join("s3s-fs.log"),
@@ -132,18 +134,13 @@ pub(crate) fn run_bench(
         }
         let dest = work.join(format!("rclone-{n}"));
         let conf = work.join("rclone.conf");
-        std::fs::write(&conf, "").map_err(|e| e.to_string())?;
-        let mut c = Command::new(&rclone);
-        c.arg("copy")
-            .arg(format!(":s3:{BUCKET}/r{n}"))
-            .arg(&dest)
-            .env_remove("AWS_CA_BUNDLE")
-            .env("RCLONE_CONFIG", &conf)
-            .env("RCLONE_S3_PROVIDER", "Other")
-            .env("RCLONE_S3_ENDPOINT", &endpoint)
-            .env("RCLONE_S3_ACCESS_KEY_ID", storage_fixture::ACCESS_KEY)
-            .env("RCLONE_S3_SECRET_ACCESS_KEY", storage_fixture::SECRET_KEY)
-            .env("RCLONE_S3_REGION", "us-east-1");
+        let mut c = storage_fixture::rclone_copy(
+            &rclone,
+            &conf,
+            &endpoint,
+            &format!("{BUCKET}/r{n}"),
+            &dest,
+        );
         let r = run(&mut c, None)?.check("rclone copy")?;
         let changed = size * count as u64;
         let (pass, floor) = (m.wall.as_secs_f64(), r.wall.as_secs_f64());

@@ -223,23 +223,9 @@ impl Ctx {
     /// `rclone copy` of the bucket into `dest` with `extra` flags.
     fn rclone(&self, what: &str, server: &S3sFs, dest: &Path, extra: &[&str]) -> (Measured, f64) {
         let conf = self.work.join("rclone.conf");
-        if !conf.exists() {
-            std::fs::write(&conf, "").expect("rclone.conf");
-        }
-        let mut cmd = Command::new(&self.rclone);
-        cmd.arg("copy")
-            .arg(format!(":s3:{BUCKET}"))
-            .arg(dest)
-            .args(extra)
-            // rclone 1.60's AWS SDK refuses a CA bundle over plain HTTP ("unsupported
-            // transport"); the endpoint is http://127.0.0.1 anyway.
-            .env_remove("AWS_CA_BUNDLE")
-            .env("RCLONE_CONFIG", &conf)
-            .env("RCLONE_S3_PROVIDER", "Other")
-            .env("RCLONE_S3_ENDPOINT", server.endpoint())
-            .env("RCLONE_S3_ACCESS_KEY_ID", storage_fixture::ACCESS_KEY)
-            .env("RCLONE_S3_SECRET_ACCESS_KEY", storage_fixture::SECRET_KEY)
-            .env("RCLONE_S3_REGION", "us-east-1");
+        let mut cmd =
+            storage_fixture::rclone_copy(&self.rclone, &conf, &server.endpoint(), BUCKET, dest);
+        cmd.args(extra);
         measured(what, server, &mut cmd, self.warm.then_some(&*self.work))
     }
 }

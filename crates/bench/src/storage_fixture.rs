@@ -285,6 +285,34 @@ int accept4(int s, struct sockaddr *a, socklen_t *l, int flags) {
 }
 "#;
 
+/// `rclone copy :s3:SOURCE DEST` against an S3 endpoint of this fixture (the floor the storage
+/// benches compare with), its configuration from the environment and an empty `conf` file.
+pub fn rclone_copy(
+    rclone: &Path,
+    conf: &Path,
+    endpoint: &str,
+    source: &str,
+    dest: &Path,
+) -> Command {
+    if !conf.exists() {
+        std::fs::write(conf, "").expect("rclone.conf");
+    }
+    let mut cmd = Command::new(rclone);
+    cmd.arg("copy")
+        .arg(format!(":s3:{source}"))
+        .arg(dest)
+        // rclone 1.60's AWS SDK refuses a CA bundle over plain HTTP ("unsupported
+        // transport"); the endpoint is http://127.0.0.1 anyway.
+        .env_remove("AWS_CA_BUNDLE")
+        .env("RCLONE_CONFIG", conf)
+        .env("RCLONE_S3_PROVIDER", "Other")
+        .env("RCLONE_S3_ENDPOINT", endpoint)
+        .env("RCLONE_S3_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("RCLONE_S3_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("RCLONE_S3_REGION", "us-east-1");
+    cmd
+}
+
 /// Builds the TCP_NODELAY preload library into `dir` with the C compiler (`cc`, which Rust's
 /// linker needs anyway); exits saying what to do when it cannot.
 pub fn build_nodelay_shim(dir: &Path) -> PathBuf {

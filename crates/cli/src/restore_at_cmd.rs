@@ -41,6 +41,28 @@ async fn parts_at(engine: &Engine, project: &str, given: &str) -> Result<Vec<Par
     Ok(out)
 }
 
+/// `--storage-rows-from`: a saved project, or a URL (its password, when it has none, from
+/// PGPASSWORD).
+fn rows_from(text: &str) -> offsite_core::restore::DatabaseTo {
+    use offsite_core::restore::DatabaseTo;
+    crate::warn_password_in_url("--storage-rows-from", text);
+    let mut to = DatabaseTo::url_or_project(text, None);
+    if let DatabaseTo::Connection {
+        password,
+        connection: offsite_core::ProjectConnection::Url(url),
+        ..
+    } = &mut to
+    {
+        if matches!(
+            offsite_core::postgres::conn::ConnSpec::parse_url(url),
+            Ok((_, None))
+        ) {
+            *password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
+        }
+    }
+    to
+}
+
 /// The request: the project, the time, and each component's target as `restore` takes it.
 pub async fn restore_at(
     engine: &Engine,
@@ -64,6 +86,7 @@ pub async fn restore_at(
         database: req.database.map(|d| d.to),
         storage: req.storage,
         config: req.config,
+        storage_rows_from: args.storage_rows_from.as_deref().map(rows_from),
     };
     let plan = engine.plan_restore_at(&req).await?;
     let blockers = plan.blockers();

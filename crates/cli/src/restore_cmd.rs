@@ -135,6 +135,13 @@ pub struct RestoreArgs {
     /// before TIME up to the last transaction committed at or before it (`offsite pitr`).
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    /// With --at and --components storage (without the database): the database, already
+    /// restored to TIME, whose storage.objects rows say which version of each object to restore
+    /// (URL or saved project; its password from PGPASSWORD). A restore to a time of the
+    /// database and the storage does this with its own database; the command that finishes its
+    /// interrupted storage step names it.
+    #[arg(long, value_name = "URL|PROJECT", requires = "at")]
+    pub(crate) storage_rows_from: Option<String>,
     /// With --at and a physical capture: leave the recovered cluster as a new server's data
     /// folder PATH (which must not exist) instead of restoring into --to. It gets Offsite's
     /// neutral configuration; the source's is kept beside it as `*.from-backup`, never used.
@@ -377,6 +384,12 @@ pub async fn restore(
         }
         // Which time was read, and from which form (RFC 3339, or PostgreSQL's `select now()`).
         eprintln!("--at {}", offsite_core::pitr::time_read_as(&at)?);
+        if args.storage_rows_from.is_some() && args.components.is_none() {
+            return Err(Error::invalid(
+                "--storage-rows-from chooses the storage's objects: it goes with --components storage",
+            )
+            .with_hint("offsite restore PROJECT --at TIME --components storage --storage-to DIR|PROJECT --storage-rows-from URL|PROJECT"));
+        }
         if args.components.is_some() {
             if args.as_role.is_some() {
                 return Err(Error::invalid(

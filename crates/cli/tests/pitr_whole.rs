@@ -623,6 +623,26 @@ fn upload(pg: &TestCluster, db: &str, root: &Path, key: &str, body: &str) {
     );
 }
 
+/// The first folder `pitr/<name>` under `root` (depth first).
+fn walk_for(root: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(root).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == name)
+                && p.parent()
+                    .and_then(|q| q.file_name())
+                    .is_some_and(|n| n == "pitr")
+            {
+                return Some(p);
+            }
+            if let Some(f) = walk_for(&p, name) {
+                return Some(f);
+            }
+        }
+    }
+    None
+}
+
 /// Issue 66 item 4: the capture keeps each object version its `storage.objects` rows name, and
 /// a restore to a time of the database and the storage gives the objects exactly as the rows
 /// say at TIME — an object uploaded after TIME is not there, one overwritten after TIME is the
@@ -666,6 +686,25 @@ fn storage_at_a_time_is_what_its_rows_say_then() {
             ],
         ),
         "project add",
+    );
+    // A second copy: the segments and the kept objects' versions go there too.
+    let usb = tempfile::tempdir().unwrap();
+    ok_json(
+        run(
+            d,
+            &pg,
+            &api,
+            &[
+                "--json",
+                "destination",
+                "add",
+                "shop",
+                "usb",
+                "--folder",
+                usb.path().to_str().unwrap(),
+            ],
+        ),
+        "destination add",
     );
     ok_json(
         run(d, &pg, &api, &["--json", "pitr", "enable", "shop"]),
@@ -716,6 +755,31 @@ fn storage_at_a_time_is_what_its_rows_say_then() {
         "third pass",
     );
     assert_eq!(pass["objects_kept"], 0, "{pass}");
+    assert_eq!(pass["copies_pending"], 0, "{pass}");
+    // At the destination: the three versions' contents, and an index listing them.
+    let copied = usb.path().join("shop/pitr/objects");
+    let index = std::fs::read_to_string(copied.join("index.jsonl")).unwrap();
+    assert_eq!(index.lines().count(), 3, "{index}");
+    let mut contents: Vec<String> = files(&copied)
+        .into_iter()
+        // Not the index, nor the folder destination's lock files.
+        .filter(|(k, _)| k != "index.jsonl" && !k.ends_with(".offsite-folder.lock"))
+        .map(|(_, v)| v)
+        .collect();
+    contents.sort();
+    assert_eq!(
+        contents,
+        [
+            "first version",
+            "second version, after the time",
+            "uploaded after the time"
+        ]
+    );
+    // This machine loses what its capture kept of the objects (a damaged or replaced disk):
+    // the restore to a time brings the versions back from the copy.
+    let here = walk_for(d, "objects").expect("the capture's objects folder");
+    assert!(here.join("index.jsonl").is_file(), "{}", here.display());
+    std::fs::remove_dir_all(&here).unwrap();
 
     let target = "rows_at_t";
     pg.create_db(target);
@@ -771,6 +835,60 @@ fn storage_at_a_time_is_what_its_rows_say_then() {
         )
         .trim(),
         "a.txt,old.txt"
+    );
+    // The storage alone, chosen by the rows of the database restored to TIME above (what
+    // finishes an interrupted storage step of such a restore): the same objects.
+    let folder_again = tempfile::tempdir().unwrap();
+    let again = ok_json(
+        run(
+            d,
+            &pg,
+            &api,
+            &[
+                "--json",
+                "restore",
+                "shop",
+                "--at",
+                &t,
+                "--components",
+                "storage",
+                "--storage-to",
+                folder_again.path().to_str().unwrap(),
+                "--storage-rows-from",
+                &pg.url(target),
+            ],
+        ),
+        "storage again by the rows of the restored database",
+    );
+    assert_eq!(again["storage_at"]["from_capture"], 1, "{again}");
+    assert_eq!(files(folder_again.path()), files(folder.path()));
+    // With the database restored by the same request, its own rows decide: refused.
+    let both = run(
+        d,
+        &pg,
+        &api,
+        &[
+            "restore",
+            "shop",
+            "--at",
+            &t,
+            "--components",
+            "database,storage",
+            "--to",
+            &pg.url(target),
+            "--storage-to",
+            folder_again.path().to_str().unwrap(),
+            "--storage-rows-from",
+            &pg.url(target),
+            "--dry-run",
+        ],
+    );
+    assert!(!both.status.success());
+    assert!(
+        String::from_utf8_lossy(&both.stderr)
+            .contains("only when the storage is restored without the database"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
     );
 
     // Now: the rows of now, every object's latest version (the deleted one gone).

@@ -237,32 +237,26 @@ impl ObjectVersions {
                 crate::units::format_bytes(len)
             )));
         }
-        let mut out = Vec::new();
-        let mut reader = std::io::BufReader::new(f);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let n = (&mut reader)
-                .take(MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut line)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            if n == 0 {
-                break;
-            }
-            if line.len() > MAX_LINE {
-                return Err(Error::integrity(format!(
-                    "{} holds a line longer than {}",
-                    path.display(),
-                    crate::units::format_bytes(MAX_LINE as u64)
-                )));
-            }
-            if let Ok(v) = serde_json::from_slice::<ObjectVersion>(&line) {
-                if is_sha256(&v.sha256) {
-                    out.push(v);
-                }
+        parse_index(f, &path.display().to_string())
+    }
+
+    /// The index file.
+    pub fn index_path(&self) -> PathBuf {
+        self.dir.join(INDEX)
+    }
+
+    /// Append the versions of `versions` the index does not list yet (each once); how many.
+    pub fn add_missing(&self, versions: &[ObjectVersion]) -> Result<usize> {
+        let mut have = self.load()?;
+        let mut added = 0;
+        for v in versions {
+            if !have.contains(v) {
+                self.append(v)?;
+                have.push(v.clone());
+                added += 1;
             }
         }
-        Ok(out)
+        Ok(added)
     }
 
     /// Whether the index lists this version of the object.
@@ -307,6 +301,50 @@ impl ObjectVersions {
             .map(|v| ((v.bucket.as_str(), v.key.as_str(), v.etag.as_str()), v))
             .collect()
     }
+}
+
+/// The versions an index lists (`what` names it in errors): bounded by [`MAX_INDEX`] and
+/// [`MAX_LINE`]; a line that does not parse, or names no SHA-256, is skipped.
+pub fn parse_index(r: impl Read, what: &str) -> Result<Vec<ObjectVersion>> {
+    let mut out = Vec::new();
+    let mut reader = std::io::BufReader::new(r.take(MAX_INDEX + 1));
+    let mut line = Vec::new();
+    let mut total = 0u64;
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(format!("reading {what}"), e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if line.len() > MAX_LINE || total > MAX_INDEX {
+            return Err(Error::integrity(format!(
+                "{what} holds a line longer than {} or is larger than an index may be",
+                crate::units::format_bytes(MAX_LINE as u64)
+            )));
+        }
+        if let Ok(v) = serde_json::from_slice::<ObjectVersion>(&line) {
+            if is_sha256(&v.sha256) {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where the bytes with this SHA-256 are kept, relative to the objects folder:
+/// `<aa>/<sha256>` (`.age` appended when sealed). `None` for anything but a SHA-256.
+pub fn blob_name(sha256: &str, encrypted: bool) -> Option<String> {
+    is_sha256(sha256).then(|| {
+        format!(
+            "{}/{sha256}{}",
+            &sha256[..2],
+            if encrypted { ".age" } else { "" }
+        )
+    })
 }
 
 /// Which versions a restore to a time at or after `oldest` (µs) may still need: of each object,

@@ -278,6 +278,25 @@ async fn copy_list(
     out: &mut Vec<SegmentCopyResult>,
 ) -> Result<()> {
     let mut down: Option<String> = None;
+    // The Storage objects' versions kept so far go first: a segment's copy is stored only
+    // with them (super::objects_copy).
+    let kept = super::objects_copy::kept_of(engine, project);
+    if !todo.is_empty() && kept.exists() {
+        let oldest = super::objects_copy::oldest_window(engine, project).await;
+        let mirrored = async {
+            let dest = crate::ops::destinations::open(engine, project, d).await?;
+            super::objects_copy::mirror(dest.as_ref(), &project.name, &kept, oldest, cancel).await
+        };
+        match mirrored.await {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
+            Err(e) => {
+                down = Some(format!(
+                    "the kept Storage objects could not be copied first: {e}"
+                ))
+            }
+        }
+    }
     for (chain, s, ours) in todo {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -380,6 +399,7 @@ pub(crate) async fn sync(
         copy_list(engine, project, &d, &todo, cancel, &mut out.copies).await?;
     }
     remove_orphans(engine, project, &mut out).await?;
+    super::objects_copy::mirror_all(engine, project, cancel).await;
     out.pending = engine
         .catalog
         .segment_copies(&project.id)

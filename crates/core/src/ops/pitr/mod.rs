@@ -19,6 +19,7 @@ pub mod whole;
 
 mod handover;
 pub(crate) mod objects_at;
+pub(crate) mod objects_copy;
 mod objects_keep;
 pub(crate) mod slots;
 pub(crate) mod watch;

@@ -265,6 +265,51 @@ fn choose(
     (out, said)
 }
 
+/// The versions the index lists whose bytes are here.
+async fn with_bytes_here(versions: &ObjectVersions) -> Result<Vec<ObjectVersion>> {
+    let v = versions.clone();
+    tokio::task::spawn_blocking(move || {
+        Ok(v.load()?
+            .into_iter()
+            .filter(|x| v.blob(&x.sha256).is_some())
+            .collect())
+    })
+    .await
+    .map_err(|e| Error::internal(format!("reading the kept objects: {e}")))?
+}
+
+/// The rows whose version is neither kept here nor the pull's: what to look for in the copies.
+fn unmet(
+    rows: &[Row],
+    kept: &[ObjectVersion],
+    pulled: &[ObjectEntry],
+    at: i64,
+) -> Vec<super::objects_copy::Wanted> {
+    let pulled: HashMap<(&str, &str), &ObjectEntry> = pulled
+        .iter()
+        .map(|e| ((e.bucket.as_str(), e.key.as_str()), e))
+        .collect();
+    rows.iter()
+        .filter(|r| {
+            let pull = pulled.get(&(r.bucket.as_str(), r.key.as_str()));
+            let met = match r.etag.as_deref() {
+                Some(e) => {
+                    pull.is_some_and(|p| p.etag.as_deref().map(bare_etag).as_deref() == Some(e))
+                        || ObjectVersions::has(kept, &r.bucket, &r.key, e)
+                }
+                None => {
+                    pull.is_some()
+                        || kept
+                            .iter()
+                            .any(|v| v.bucket == r.bucket && v.key == r.key && v.fetched_at <= at)
+                }
+            };
+            !met
+        })
+        .map(|r| (r.bucket.clone(), r.key.clone(), r.etag.clone()))
+        .collect()
+}
+
 /// The objects at TIME as an object store the pull reads (listings and bytes from the kept
 /// versions; what the pull had is never read: the archive refers to it).
 struct AtTimeSource {
@@ -443,12 +488,7 @@ pub(crate) async fn compose(
     cancel: &CancellationToken,
 ) -> Result<Composed> {
     let versions = ObjectVersions::in_capture_dir(capture_dir);
-    let kept = {
-        let v = versions.clone();
-        tokio::task::spawn_blocking(move || v.load())
-            .await
-            .map_err(|e| Error::internal(format!("reading the kept objects: {e}")))??
-    };
+    let kept = with_bytes_here(&versions).await?;
     let (manifest, doc) = {
         let (p, c) = (pull.to_path_buf(), cancel.clone());
         tokio::task::spawn_blocking(move || -> Result<_> {
@@ -458,6 +498,17 @@ pub(crate) async fn compose(
         })
         .await
         .map_err(|e| Error::internal(format!("reading the storage pull: {e}")))??
+    };
+    // Versions whose bytes are not here (this machine's objects folder lost or damaged) come
+    // back from the copies at the destinations first.
+    let wanted = unmet(&rows, &kept, &doc.objects, at);
+    let kept = if wanted.is_empty() {
+        kept
+    } else {
+        let n = super::objects_copy::fetch_back(engine, project, &versions, &wanted, at, cancel)
+            .await?;
+        tracing::info!(project = %project.name, "{n} kept Storage object versions fetched back from copies");
+        with_bytes_here(&versions).await?
     };
     let (buckets, said) = choose(&rows, &kept, &doc.objects, at);
     let bucket_settings = doc

@@ -121,6 +121,13 @@ pub(crate) async fn prune(
         if let Err(e) = super::copies::remove_orphans(engine, &project, &mut gone).await {
             tracing::warn!(project = %name, "removing the pruned segments' copies: {e}");
         }
+        // The kept objects' copies lose what no remaining window needs, too.
+        super::objects_copy::mirror_all(
+            engine,
+            &project,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await;
         out.copies_removed = gone.removed;
         out.copies_locked = gone.locked;
     }

@@ -39,6 +39,10 @@ pub struct ProjectAtRequest {
     pub database: Option<DatabaseTo>,
     pub storage: Option<StorageRestore>,
     pub config: Option<ConfigRestore>,
+    /// With the storage and without the database: a database already restored to TIME (by an
+    /// earlier restore to that time) whose `storage.objects` rows decide the objects, as this
+    /// request's own database would. What finishes an interrupted storage step names it.
+    pub storage_rows_from: Option<DatabaseTo>,
 }
 
 /// Which backup a component comes from, and how far its state is from TIME.
@@ -285,11 +289,10 @@ fn said_of(component: Component, p: &AtPoint) -> String {
 }
 
 /// Whether the project's capture keeps Storage objects' versions (its objects folder holds an
-/// index): then a restore to a time of the database and the storage gives the objects as the
-/// restored `storage.objects` rows say.
-fn rows_mode(engine: &Engine, project: &Project) -> bool {
-    crate::pitr::objects::ObjectVersions::in_capture_dir(&super::segment_dir(engine, project))
-        .exists()
+/// index, here or in a copy at a destination): then a restore to a time of the database and
+/// the storage gives the objects as the restored `storage.objects` rows say.
+async fn rows_mode(engine: &Engine, project: &Project) -> bool {
+    super::objects_copy::index_here_or_at_copies(engine, project).await
 }
 
 /// Words for the storage at TIME by its rows.
@@ -317,7 +320,21 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
     };
     // With the database at TIME, the storage as its rows say at TIME (when the capture kept
     // objects' versions): docs/pitr.md.
-    let by_rows = req.database.is_some() && rows_mode(engine, &project);
+    if req.storage_rows_from.is_some() && (req.database.is_some() || req.storage.is_none()) {
+        return Err(Error::invalid(
+            "the storage's rows come from another database only when the storage is restored without the database",
+        )
+        .with_hint("restore --components storage with it, or leave it out: a restore of the database at TIME gives its own rows"));
+    }
+    let by_rows = (req.database.is_some() || req.storage_rows_from.is_some())
+        && rows_mode(engine, &project).await;
+    if req.storage_rows_from.is_some() && !by_rows {
+        return Err(Error::invalid(format!(
+            "the capture of {} kept no Storage objects' versions: there is nothing the rows could choose from",
+            project.name
+        ))
+        .with_hint("leave out --storage-rows-from: the storage is then as pulled before TIME"));
+    }
     let storage = match &req.storage {
         Some(s) => Some(
             match newest_at(engine, &project, at, Component::Storage).await? {
@@ -412,13 +429,21 @@ pub(crate) async fn run(
         plan.storage.as_ref().and_then(|s| s.point.as_ref()),
     ) {
         // By the rows at TIME when the database was restored to TIME and has them.
-        let composed = match (&req.database, &report.database) {
-            (Some(to), Some(_)) if rows_mode(engine, &project) => {
-                by_rows(engine, &project, to, point, s, req.at, cancel)
-                    .await
-                    .map_err(|e| stopped(e, Component::Storage, &req, &report))?
-            }
+        // The rows: of the database this request restored, or of one restored to TIME before.
+        let rows_of = match (&req.database, &report.database, &req.storage_rows_from) {
+            (Some(to), Some(_), _) => Some(to),
+            (None, _, Some(from)) => Some(from),
             _ => None,
+        };
+        let rows_of = match rows_of {
+            Some(to) if rows_mode(engine, &project).await => Some(to),
+            _ => None,
+        };
+        let composed = match rows_of {
+            Some(to) => by_rows(engine, &project, to, point, s, req.at, cancel)
+                .await
+                .map_err(|e| stopped(e, Component::Storage, &req, &report))?,
+            None => None,
         };
         let archive = composed
             .as_ref()
@@ -429,7 +454,12 @@ pub(crate) async fn run(
         // Its journal (a job of its own) says what the database step restored and names this
         // restore to a time's storage step as the command that finishes it.
         let part = crate::ops::interrupted_storage::PartOf {
-            again: Some(storage_again(&req.project, &plan.at, s)),
+            again: Some(storage_again(
+                &req.project,
+                &plan.at,
+                s,
+                composed.as_ref().and(rows_of),
+            )?),
             database_done: match (&req.database, &report.database) {
                 (Some(to), Some(_)) => Some(format!("{} as it was at {}", label_of(to), plan.at)),
                 _ => None,
@@ -507,16 +537,30 @@ async fn by_rows(
 
 /// `offsite restore PROJECT --at AT --components storage --storage-to TO …`: the storage step
 /// of a restore to a time run again (what finishes it when that step is interrupted).
-fn storage_again(project: &str, at: &str, s: &StorageRestore) -> String {
+/// Storage chosen by the rows of a database (`rows_of`) is chosen by that database's rows
+/// again (`--storage-rows-from`, named without its password).
+fn storage_again(
+    project: &str,
+    at: &str,
+    s: &StorageRestore,
+    rows_of: Option<&DatabaseTo>,
+) -> Result<String> {
     use crate::ops::interrupted::shell_word;
     use crate::ops::interrupted_storage::{storage_flags, to_word};
-    format!(
-        "offsite restore {} --at {} --components storage --storage-to {}{}",
+    let rows = match rows_of {
+        Some(to) => format!(
+            " --storage-rows-from {}",
+            shell_word(&to.url_or_project_text()?.0)
+        ),
+        None => String::new(),
+    };
+    Ok(format!(
+        "offsite restore {} --at {} --components storage --storage-to {}{}{rows}",
         shell_word(project),
         shell_word(at),
         shell_word(&to_word(&s.to)),
         storage_flags(&crate::ops::restore_parts::storage_options(s))
-    )
+    ))
 }
 
 /// The database target in words, without any password.
@@ -566,4 +610,35 @@ fn stopped(e: Error, failed: Component, req: &ProjectAtRequest, r: &ProjectAtRep
         },
         not.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::StorageTo;
+
+    #[test]
+    fn the_storage_again_of_a_restore_by_rows_names_the_rows_database_without_its_password() {
+        let s = StorageRestore::new(StorageTo::Folder("/srv/media files".into()));
+        let plain = storage_again("shop", "2026-11-30T10:00:00Z", &s, None).unwrap();
+        assert_eq!(
+            plain,
+            "offsite restore shop --at 2026-11-30T10:00:00Z --components storage --storage-to '/srv/media files'"
+        );
+        let to =
+            DatabaseTo::url_or_project("postgres://owner:s3cret@db.example:5432/shop_then", None);
+        let rows = storage_again("shop", "2026-11-30T10:00:00Z", &s, Some(&to)).unwrap();
+        assert!(
+            rows.starts_with(&plain) && rows.contains(" --storage-rows-from "),
+            "{rows}"
+        );
+        assert!(
+            rows.contains("db.example") && rows.contains("shop_then"),
+            "{rows}"
+        );
+        assert!(!rows.contains("s3cret"), "{rows}");
+        let project = DatabaseTo::Project("shop_copy".into());
+        let rows = storage_again("shop", "2026-11-30T10:00:00Z", &s, Some(&project)).unwrap();
+        assert!(rows.ends_with(" --storage-rows-from shop_copy"), "{rows}");
+    }
 }
