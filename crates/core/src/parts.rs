@@ -162,13 +162,16 @@ pub const PARTS: &[Part] = &[
         source: "pgmq.meta, pgmq.q_<queue>, pgmq.a_<queue>",
         needs: Needs::Database,
         captured: Coverage::Partly,
-        capture: "the queue list (pgmq.meta, which recent pgmq versions mark for pg_dump); not \
-            the queue tables: pgmq makes them members of its extension, which pg_dump leaves out",
-        restored: Coverage::No,
-        restore: "create each queue again with pgmq.create(name); its messages are not in the \
-            backup",
-        check: "verify: the archive's SHA-256 (queues are tables of the extension: no row \
-            digest); a restore's parity report compares the queues with the source's",
+        capture: "pgmq 1.6 and later: in the dump — the queue list (pgmq.meta, which pgmq marks \
+            for pg_dump) and each queue's tables with their messages; before 1.6 pgmq made the \
+            queue tables members of its extension, which pg_dump leaves out: the list only",
+        restored: Coverage::Partly,
+        restore: "pgmq 1.6 and later: the queues with their messages, when the target's server \
+            has pgmq (replacing a database replaces its queues); before 1.6, create each queue \
+            again with pgmq.create(name)",
+        check: "the manifest's row count and SHA-256 of each queue's tables (1.6 and later), \
+            which a drill compares; a restore's parity report and a drill compare the queue \
+            list with the source's",
     },
     // The Supabase platform's schemas.
     Part {
