@@ -6,7 +6,8 @@
 //! runs in the throwaway server writes a row into a table of the restored database. The
 //! restore to a time gives exactly the source's rows at that time, and no hook ran. On a
 //! PostgreSQL 13 source too (no `pg_read_all_data`: the reading role is granted what it reads
-//! in that same step), its binaries handed to Offsite as a user would: `OFFSITE_PG_BIN`.
+//! in that same step) and on a 14 one (the first with it), their binaries handed to Offsite as
+//! a user would: `OFFSITE_PG_BIN`.
 
 mod common;
 
@@ -25,6 +26,15 @@ fn a_postgresql_13_sources_catalog_hooks_run_nothing_when_restored_to_a_time() {
     assert!(pg.server_version_num() / 10000 == 13, "not a 13 server");
     let bin = pg.bin_dir().display().to_string();
     restored_to_a_time_runs_no_hook(pg, &[("OFFSITE_PG_BIN", &bin)], true);
+}
+
+/// 14 is the first major with `pg_read_all_data`: the reading role is no superuser there.
+#[test]
+fn a_postgresql_14_sources_catalog_hooks_run_nothing_when_restored_to_a_time() {
+    let pg = TestCluster::start_major(14);
+    assert!(pg.server_version_num() / 10000 == 14, "not a 14 server");
+    let bin = pg.bin_dir().display().to_string();
+    restored_to_a_time_runs_no_hook(pg, &[("OFFSITE_PG_BIN", &bin)], false);
 }
 
 /// The recipe on `pg`, every `offsite` run with `env`; then a drill of the project at that
