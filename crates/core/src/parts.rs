@@ -212,7 +212,9 @@ pub const PARTS: &[Part] = &[
         restored: Coverage::Partly,
         restore:
             "the triggers come with your tables; they call the target's pg_net, which must be \
-            enabled there; untested here: pg_net is not on the test machines",
+            enabled there (tested against the platform's webhook schema as Supabase documents it, \
+            without pg_net, which is not on the test machines: the triggers and the hooks' \
+            rows come across and compare)",
         check: "verify: the archive's SHA-256; a restore's parity report compares the \
             hooks' rows and the triggers that call them with the source's",
     },

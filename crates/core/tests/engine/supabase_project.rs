@@ -5,7 +5,7 @@
 //! `public`, which stay the target's.
 
 use crate::common::*;
-use offsite_core::parity::PartVerdict;
+use offsite_core::parity::{Evidence, PartVerdict};
 use offsite_core::restore::{DatabaseOptions, DatabaseTo};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::supabase_project::POSTGRES_PASSWORD;
@@ -28,6 +28,38 @@ const USERS_PART: &str = "
     GRANT SELECT ON public.profiles TO authenticated;
     CREATE FUNCTION extensions.my_helper(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;
     CREATE PUBLICATION profiles_feed FOR TABLE public.profiles;";
+
+/// Database webhooks as the platform sets them up when a project turns them on: schema
+/// `supabase_functions` (the platform's), its `hooks` table and the trigger function
+/// `http_request(url, method, headers, params, timeout_ms)`. Written here after Supabase's
+/// documentation, not copied: on the platform the function sends each row through pg_net,
+/// which is not on the test machines, so this one only records the call in `hooks`. What a
+/// backup, a restore and the parity report deal with — the schema, the table, the triggers on
+/// the user's tables that call the function — is the same.
+const WEBHOOKS_PLATFORM: &str = "
+    CREATE SCHEMA supabase_functions AUTHORIZATION supabase_admin;
+    GRANT USAGE ON SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;
+    CREATE TABLE supabase_functions.hooks (
+      id bigserial PRIMARY KEY, hook_table_id integer NOT NULL, hook_name text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(), request_id bigint);
+    CREATE FUNCTION supabase_functions.http_request() RETURNS trigger LANGUAGE plpgsql
+      SECURITY DEFINER SET search_path = supabase_functions AS $$
+      BEGIN
+        INSERT INTO supabase_functions.hooks (hook_table_id, hook_name) VALUES (TG_RELID, TG_NAME);
+        RETURN NEW;
+      END $$;
+    GRANT EXECUTE ON FUNCTION supabase_functions.http_request() TO postgres, anon, authenticated, service_role;
+    GRANT ALL ON ALL TABLES IN SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;
+    GRANT ALL ON ALL SEQUENCES IN SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;";
+
+/// The user's webhook on their table and a pgmq queue with a message, as `postgres`.
+const WEBHOOK_AND_QUEUE: &str = "
+    CREATE TRIGGER profile_created AFTER INSERT ON public.profiles FOR EACH ROW
+      EXECUTE FUNCTION supabase_functions.http_request(
+        'https://hooks.example.com/profile', 'POST', '{\"Content-Type\":\"application/json\"}', '{}', '1000');
+    CREATE EXTENSION pgmq;
+    SELECT pgmq.create('emails');
+    SELECT pgmq.send('emails', '{\"to\": \"u1@example.com\"}');";
 
 /// Every routine, event trigger and schema the platform owns, with its owner and privileges.
 const PLATFORM_OBJECTS: &str = "
@@ -78,7 +110,9 @@ fn schema_of(p: &SupabaseProject) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_supabase_project_keeps_what_its_platform_owns_and_gets_the_sources_schema() {
     let src = SupabaseProject::start();
+    src.psql(WEBHOOKS_PLATFORM);
     src.psql_as_postgres(USERS_PART);
+    src.psql_as_postgres(WEBHOOK_AND_QUEUE);
     let env = env().await;
     env.engine
         .add_project(offsite_core::AddProject::url(
@@ -112,6 +146,7 @@ async fn restore_into_a_fresh_project(
     no_owner: bool,
 ) {
     let target = SupabaseProject::start();
+    target.psql(WEBHOOKS_PLATFORM);
     let platform_before = target.psql(PLATFORM_OBJECTS);
     assert!(
         platform_before.contains("grant_pg_graphql_access() supabase_admin"),
@@ -173,8 +208,15 @@ async fn restore_into_a_fresh_project(
         .await
         .unwrap();
     assert!(out.report.ok, "{:?}", out.report.database);
+    // Less the schema of the backup's own pgmq extension, which the restore created.
+    let platform_after: Vec<String> = target
+        .psql(PLATFORM_OBJECTS)
+        .lines()
+        .filter(|l| !l.starts_with("schema pgmq postgres "))
+        .map(str::to_string)
+        .collect();
     assert_eq!(
-        target.psql(PLATFORM_OBJECTS),
+        platform_after.join("\n"),
         platform_before,
         "what the platform owns is as the fresh project had it"
     );
@@ -198,11 +240,23 @@ async fn restore_into_a_fresh_project(
         (part.verdict, part.differences.clone())
     };
     assert!(parity.equal && parity.note.is_none(), "{parity:#?}");
+    let triggers = parity
+        .parts
+        .iter()
+        .find(|x| x.part == "webhooks" && x.evidence == Evidence::Objects)
+        .unwrap_or_else(|| panic!("no census of the webhooks: {parity:#?}"));
+    assert_eq!(
+        (triggers.verdict, triggers.compared.as_str()),
+        (PartVerdict::Equal, "1 item"),
+        "{triggers:?}"
+    );
     for id in [
         "auth-users",
         "storage-schema",
         "publications",
         "functions-triggers-policies",
+        "webhooks",
+        "pgmq",
     ] {
         assert_eq!(
             verdict(&parity, id).0,
@@ -217,10 +271,19 @@ async fn restore_into_a_fresh_project(
         .unwrap();
     assert!(users.compared.contains("5 rows"), "{users:?}");
 
-    // Broken on purpose: a user's password hash, a policy, the publication's table.
+    assert_eq!(
+        target.psql("SELECT count(*) FROM pgmq.q_emails"),
+        "1",
+        "the queue's message came with it"
+    );
+
+    // Broken on purpose: a user's password hash, a policy, the publication's table, the
+    // webhook, the queue.
     target.psql_as_postgres(
         "DROP POLICY own_profile ON public.profiles;
-         ALTER PUBLICATION profiles_feed DROP TABLE public.profiles;",
+         ALTER PUBLICATION profiles_feed DROP TABLE public.profiles;
+         DROP TRIGGER profile_created ON public.profiles;
+         SELECT pgmq.drop_queue('emails');",
     );
     target.psql(
         "UPDATE auth.users SET encrypted_password = 'changed' \
@@ -245,4 +308,27 @@ async fn restore_into_a_fresh_project(
         "{d:?}"
     );
     assert_eq!(verdict(&again, "storage-schema").0, PartVerdict::Equal);
+    // The webhooks' part is two lines: the hooks' rows (the same) and the triggers.
+    let hooks = |p: &offsite_core::parity::ParityReport, evidence| {
+        p.parts
+            .iter()
+            .find(|x| x.part == "webhooks" && x.evidence == evidence)
+            .map(|x| (x.verdict, x.differences.clone()))
+            .unwrap_or_else(|| panic!("no webhooks part of {evidence:?}: {p:#?}"))
+    };
+    assert_eq!(hooks(&again, Evidence::Rows).0, PartVerdict::Equal);
+    assert_eq!(
+        hooks(&again, Evidence::Objects),
+        (
+            PartVerdict::Differs,
+            vec!["missing in the target: trigger public.profiles: profile_created".to_string()]
+        )
+    );
+    assert_eq!(
+        verdict(&again, "pgmq"),
+        (
+            PartVerdict::Differs,
+            vec!["missing in the target: emails".to_string()]
+        )
+    );
 }
