@@ -326,7 +326,9 @@ pub(crate) async fn plan(engine: &Engine, req: &ProjectAtRequest) -> Result<Proj
         )
         .with_hint("restore --components storage with it, or leave it out: a restore of the database at TIME gives its own rows"));
     }
-    let by_rows = (req.database.is_some() || req.storage_rows_from.is_some())
+    // (Asked only when the storage is restored: looking at the copies is a request each.)
+    let by_rows = req.storage.is_some()
+        && (req.database.is_some() || req.storage_rows_from.is_some())
         && rows_mode(engine, &project).await;
     if req.storage_rows_from.is_some() && !by_rows {
         return Err(Error::invalid(format!(
