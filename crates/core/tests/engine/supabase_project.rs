@@ -52,8 +52,16 @@ const WEBHOOKS_PLATFORM: &str = "
     GRANT ALL ON ALL TABLES IN SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;
     GRANT ALL ON ALL SEQUENCES IN SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;";
 
-/// The user's webhook on their table and a pgmq queue with a message, as `postgres`.
+/// The user's webhook on their table and a pgmq queue with a message, a bucket with two
+/// objects' rows and a policy on them, as `postgres`.
 const WEBHOOK_AND_QUEUE: &str = "
+    INSERT INTO storage.buckets (id, name) VALUES ('avatars', 'avatars');
+    INSERT INTO storage.objects (bucket_id, name, owner, metadata)
+      SELECT 'avatars', 'u' || i || '.png', ('00000000-0000-0000-0000-00000000000' || i)::uuid,
+             jsonb_build_object('eTag', '\"' || md5(i::text) || '\"', 'size', 100 + i)
+        FROM generate_series(1, 2) AS i;
+    CREATE POLICY own_avatar ON storage.objects FOR SELECT TO authenticated
+      USING (bucket_id = 'avatars' AND owner = auth.uid());
     CREATE TRIGGER profile_created AFTER INSERT ON public.profiles FOR EACH ROW
       EXECUTE FUNCTION supabase_functions.http_request(
         'https://hooks.example.com/profile', 'POST', '{\"Content-Type\":\"application/json\"}', '{}', '1000');
@@ -308,6 +316,34 @@ async fn restore_into_a_fresh_project(
         "{d:?}"
     );
     assert_eq!(verdict(&again, "storage-schema").0, PartVerdict::Equal);
+    // The bucket's object rows and their policy compare too: one row changed, the policy gone.
+    target.psql(
+        "UPDATE storage.objects SET metadata = metadata || '{\"size\": 1}' WHERE name = 'u1.png';
+         DROP POLICY own_avatar ON storage.objects;",
+    );
+    let storage_parts: Vec<_> = env
+        .engine
+        .restore_parity(&req)
+        .await
+        .unwrap()
+        .parts
+        .into_iter()
+        .filter(|p| p.part == "storage-schema")
+        .collect();
+    assert!(
+        storage_parts
+            .iter()
+            .all(|p| p.verdict == PartVerdict::Differs),
+        "{storage_parts:#?}"
+    );
+    let said: Vec<&String> = storage_parts.iter().flat_map(|p| &p.differences).collect();
+    assert!(
+        said.iter().any(|d| d.contains("storage.objects"))
+            && said
+                .iter()
+                .any(|d| d.as_str() == "missing in the target: policy storage.objects: own_avatar"),
+        "{said:?}"
+    );
     // The webhooks' part is two lines: the hooks' rows (the same) and the triggers.
     let hooks = |p: &offsite_core::parity::ParityReport, evidence| {
         p.parts
