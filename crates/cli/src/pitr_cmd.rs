@@ -481,6 +481,17 @@ async fn verify(engine: &Engine, project: &str, out: &Out) -> Result<u8> {
                 v.copies_damaged
             );
         }
+        for o in &v.objects_damaged {
+            println!("DAMAGED  kept object {o}");
+        }
+        if v.objects_checked > 0 {
+            println!(
+                "{} kept Storage object version(s) checked, {} missing or damaged",
+                v.objects_checked, v.objects_damaged_count
+            );
+        }
     }
-    Ok(u8::from(v.damaged > 0 || v.copies_damaged > 0))
+    Ok(u8::from(
+        v.damaged > 0 || v.copies_damaged > 0 || v.objects_damaged_count > 0,
+    ))
 }

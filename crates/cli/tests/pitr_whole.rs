@@ -775,9 +775,30 @@ fn storage_at_a_time_is_what_its_rows_say_then() {
             "uploaded after the time"
         ]
     );
+    // `pitr verify` reads every kept version back; one damaged on disk is named, exit 1.
+    let verified = ok_json(
+        run(d, &pg, &api, &["--json", "pitr", "verify", "shop"]),
+        "pitr verify",
+    );
+    assert_eq!(verified["objects_checked"], 3, "{verified}");
+    assert_eq!(verified["objects_damaged_count"], 0, "{verified}");
+    let here = walk_for(d, "objects").expect("the capture's objects folder");
+    let second = files(&here)
+        .into_iter()
+        .find(|(_, v)| v == "second version, after the time")
+        .map(|(k, _)| here.join(k))
+        .expect("the kept second version");
+    std::fs::write(&second, "second version, after the timE").unwrap();
+    let damaged = run(d, &pg, &api, &["pitr", "verify", "shop"]);
+    assert_eq!(damaged.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&damaged.stdout);
+    assert!(
+        said.contains("DAMAGED  kept object media/a.txt")
+            && said.contains("3 kept Storage object version(s) checked, 1 missing or damaged"),
+        "{said}"
+    );
     // This machine loses what its capture kept of the objects (a damaged or replaced disk):
     // the restore to a time brings the versions back from the copy.
-    let here = walk_for(d, "objects").expect("the capture's objects folder");
     assert!(here.join("index.jsonl").is_file(), "{}", here.display());
     std::fs::remove_dir_all(&here).unwrap();
 
