@@ -31,7 +31,7 @@ const MAX_LINE: usize = 16 << 10;
 const MAX_INDEX: u64 = 1 << 30;
 
 /// One version of an object kept by the capture.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ObjectVersion {
     pub bucket: String,
     pub key: String,
@@ -247,16 +247,14 @@ impl ObjectVersions {
 
     /// Append the versions of `versions` the index does not list yet (each once); how many.
     pub fn add_missing(&self, versions: &[ObjectVersion]) -> Result<usize> {
-        let mut have = self.load()?;
-        let mut added = 0;
-        for v in versions {
-            if !have.contains(v) {
-                self.append(v)?;
-                have.push(v.clone());
-                added += 1;
-            }
-        }
-        Ok(added)
+        let mut have: std::collections::HashSet<ObjectVersion> = self.load()?.into_iter().collect();
+        let new: Vec<ObjectVersion> = versions
+            .iter()
+            .filter(|v| have.insert((*v).clone()))
+            .cloned()
+            .collect();
+        self.append_all(&new)?;
+        Ok(new.len())
     }
 
     /// Whether the index lists this version of the object.
@@ -269,9 +267,20 @@ impl ObjectVersions {
     /// Record a version whose bytes are durable at [`blob_path`](Self::blob_path): one line
     /// appended and synced.
     pub fn append(&self, v: &ObjectVersion) -> Result<()> {
+        self.append_all(std::slice::from_ref(v))
+    }
+
+    /// Record versions whose bytes are durable: their lines appended at once, synced once.
+    pub fn append_all(&self, vs: &[ObjectVersion]) -> Result<()> {
+        if vs.is_empty() {
+            return Ok(());
+        }
         let path = self.dir.join(INDEX);
-        let mut line = serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?;
-        line.push(b'\n');
+        let mut line = Vec::new();
+        for v in vs {
+            line.extend(serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?);
+            line.push(b'\n');
+        }
         let io = |e| Error::io(format!("writing {}", path.display()), e);
         let mut f = crate::private_fs::open_options()
             .create(true)

@@ -289,20 +289,22 @@ fn unmet(
         .iter()
         .map(|e| ((e.bucket.as_str(), e.key.as_str()), e))
         .collect();
+    let by_etag = ObjectVersions::by_etag(kept);
+    let before: std::collections::HashSet<(&str, &str)> = kept
+        .iter()
+        .filter(|v| v.fetched_at <= at)
+        .map(|v| (v.bucket.as_str(), v.key.as_str()))
+        .collect();
     rows.iter()
         .filter(|r| {
-            let pull = pulled.get(&(r.bucket.as_str(), r.key.as_str()));
+            let k = (r.bucket.as_str(), r.key.as_str());
+            let pull = pulled.get(&k);
             let met = match r.etag.as_deref() {
                 Some(e) => {
                     pull.is_some_and(|p| p.etag.as_deref().map(bare_etag).as_deref() == Some(e))
-                        || ObjectVersions::has(kept, &r.bucket, &r.key, e)
+                        || by_etag.contains_key(&(k.0, k.1, e))
                 }
-                None => {
-                    pull.is_some()
-                        || kept
-                            .iter()
-                            .any(|v| v.bucket == r.bucket && v.key == r.key && v.fetched_at <= at)
-                }
+                None => pull.is_some() || before.contains(&k),
             };
             !met
         })

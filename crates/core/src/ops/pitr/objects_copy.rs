@@ -147,15 +147,13 @@ async fn remote_index(
     .map_err(|e| Error::internal(format!("reading an index of kept objects: {e}")))?
 }
 
-/// `a` then what of `b` is not in it.
+/// `a` (each version once) then what of `b` is not in it.
 fn union(a: Vec<ObjectVersion>, b: &[ObjectVersion]) -> Vec<ObjectVersion> {
-    let mut out = a;
-    for v in b {
-        if !out.contains(v) {
-            out.push(v.clone());
-        }
-    }
-    out
+    let mut seen: HashSet<ObjectVersion> = HashSet::with_capacity(a.len() + b.len());
+    a.into_iter()
+        .chain(b.iter().cloned())
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
 }
 
 async fn load(kept: &ObjectVersions) -> Result<Vec<ObjectVersion>> {
@@ -297,22 +295,31 @@ pub(crate) type Wanted = (String, String, Option<String>);
 /// Of `remote`'s versions, those `wanted` asks for: the version with the row's ETag, else
 /// the object's newest fetched at or before `at`.
 fn pick<'a>(remote: &'a [ObjectVersion], wanted: &[Wanted], at: i64) -> Vec<&'a ObjectVersion> {
+    let mut by_object: HashMap<(&str, &str), Vec<&ObjectVersion>> = HashMap::new();
+    for v in remote {
+        by_object
+            .entry((v.bucket.as_str(), v.key.as_str()))
+            .or_default()
+            .push(v);
+    }
     let mut out: Vec<&ObjectVersion> = Vec::new();
+    let mut taken: HashSet<&ObjectVersion> = HashSet::new();
     for (bucket, key, etag) in wanted {
-        let of = || {
-            remote
-                .iter()
-                .filter(move |v| &v.bucket == bucket && &v.key == key)
+        let Some(of) = by_object.get(&(bucket.as_str(), key.as_str())) else {
+            continue;
         };
-        let exact = etag
-            .as_deref()
-            .and_then(|e| of().filter(|v| v.etag == e).max_by_key(|v| v.fetched_at));
+        let exact = etag.as_deref().and_then(|e| {
+            of.iter()
+                .filter(|v| v.etag == e)
+                .max_by_key(|v| v.fetched_at)
+        });
         let chosen = exact.or_else(|| {
-            of().filter(|v| v.fetched_at <= at)
+            of.iter()
+                .filter(|v| v.fetched_at <= at)
                 .max_by_key(|v| v.fetched_at)
         });
         if let Some(v) = chosen {
-            if !out.contains(&v) {
+            if taken.insert(v) {
                 out.push(v);
             }
         }
