@@ -147,10 +147,14 @@ pub const PARTS: &[Part] = &[
         needs: Needs::Database,
         captured: Coverage::Yes,
         capture: "cron.job's rows in the dump",
-        restored: Coverage::Partly,
+        restored: Coverage::Yes,
         restore: "rows go into the target's cron.job when the connecting role may write it \
-            (replacing a database replaces its jobs); Supabase's `postgres` may only read it: \
-            schedule them again there with cron.schedule",
+            (replacing a database replaces its jobs); where it may only read it (Supabase's \
+            `postgres`) the jobs are scheduled again through cron.schedule and cron.alter_job \
+            in the restore's transaction, with their schedule, command, database and state, \
+            replacing that role's own jobs; a job of another role is not (it would run with \
+            other privileges) and the parity report names it; the run history stays the \
+            target's",
         check: "verify: the archive's SHA-256 (cron.job, a table of the extension, gets no \
             row digest); a restore's parity report compares each job's schedule, command, role \
             and state with the source's (a drill restores the extension, its server preloading \

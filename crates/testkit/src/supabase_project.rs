@@ -35,7 +35,36 @@ fn scripts(folder: &str) -> Vec<PathBuf> {
 impl SupabaseProject {
     /// Starts a cluster and builds the project. Panics (never skips) when a script fails.
     pub fn start() -> SupabaseProject {
+        Self::build(TestCluster::start_with_superuser("supabase_admin"))
+    }
+
+    /// [`SupabaseProject::start`] on a server that preloads pg_cron for database `postgres`, as
+    /// the platform's do, with the extension enabled as the platform enables it (its
+    /// `supautils` extension runs the creation as the platform's superuser, then a script of
+    /// its own; written here after what that script grants, not copied): created in
+    /// `pg_catalog`, `postgres` may use schema `cron` and run every function in it, and may
+    /// only read `cron.job` (its jobs are made and changed through `cron.schedule` and
+    /// `cron.alter_job`, which write as the extension's owner).
+    pub fn start_with_pg_cron() -> SupabaseProject {
         let cluster = TestCluster::start_with_superuser("supabase_admin");
+        let conf = cluster.data_dir().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).expect("read postgresql.conf");
+        text.push_str("shared_preload_libraries = 'pg_cron'\ncron.database_name = 'postgres'\n");
+        std::fs::write(&conf, text).expect("write postgresql.conf");
+        cluster.restart();
+        let project = Self::build(cluster);
+        project.psql(
+            "CREATE EXTENSION pg_cron WITH SCHEMA pg_catalog;
+             GRANT USAGE ON SCHEMA cron TO postgres WITH GRANT OPTION;
+             GRANT ALL ON ALL FUNCTIONS IN SCHEMA cron TO postgres WITH GRANT OPTION;
+             GRANT ALL ON ALL TABLES IN SCHEMA cron TO postgres WITH GRANT OPTION;
+             REVOKE ALL ON TABLE cron.job FROM postgres;
+             GRANT SELECT ON TABLE cron.job TO postgres WITH GRANT OPTION;",
+        );
+        project
+    }
+
+    fn build(cluster: TestCluster) -> SupabaseProject {
         // migrate.sh: `postgres` is made a superuser and owns the database.
         cluster.psql(
             "postgres",

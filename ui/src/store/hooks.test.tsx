@@ -80,7 +80,7 @@ describe("screens on the store", () => {
     await act(() => store.ready());
     await act(() => new Promise((r) => setTimeout(r, 60)));
     // The timeline's first retention forecast and drills (asked once the list arrived) are not the change's.
-    await waitFor(() => expect(calls).toContain("list_drills"), { timeout: 2000 });
+    await waitFor(() => expect(calls).toContain("list_drills"));
     await act(() => new Promise((r) => setTimeout(r, 60)));
 
     // The CLI (another process) writes a backup of shop; the catalog reports it.

@@ -52,8 +52,8 @@ const WEBHOOKS_PLATFORM: &str = "
     GRANT ALL ON ALL TABLES IN SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;
     GRANT ALL ON ALL SEQUENCES IN SCHEMA supabase_functions TO postgres, anon, authenticated, service_role;";
 
-/// The user's webhook on their table and a pgmq queue with a message, a bucket with two
-/// objects' rows and a policy on them, as `postgres`.
+/// The user's webhook on their table, a pgmq queue with a message, a bucket with two objects'
+/// rows and a policy on them, and a pg_cron job, as `postgres`.
 const WEBHOOK_AND_QUEUE: &str = "
     INSERT INTO storage.buckets (id, name) VALUES ('avatars', 'avatars');
     INSERT INTO storage.objects (bucket_id, name, owner, metadata)
@@ -67,7 +67,8 @@ const WEBHOOK_AND_QUEUE: &str = "
         'https://hooks.example.com/profile', 'POST', '{\"Content-Type\":\"application/json\"}', '{}', '1000');
     CREATE EXTENSION pgmq;
     SELECT pgmq.create('emails');
-    SELECT pgmq.send('emails', '{\"to\": \"u1@example.com\"}');";
+    SELECT pgmq.send('emails', '{\"to\": \"u1@example.com\"}');
+    SELECT cron.schedule('nightly-profiles', '0 3 * * *', 'DELETE FROM public.profiles WHERE false');";
 
 /// Every routine, event trigger and schema the platform owns, with its owner and privileges.
 const PLATFORM_OBJECTS: &str = "
@@ -80,7 +81,10 @@ const PLATFORM_OBJECTS: &str = "
       SELECT 'event trigger ' || evtname || ' ' || evtowner::regrole || ' ' || evtfoid::regprocedure FROM pg_event_trigger
       UNION ALL
       SELECT 'schema ' || nspname || ' ' || nspowner::regrole || ' ' || coalesce(nspacl::text, '-')
-        FROM pg_namespace WHERE nspname <> 'public') s";
+        FROM pg_namespace
+       -- A session's temporary schemas stay listed once made (the restore stages pg_cron's
+       -- jobs in a temporary table): the server's, not the platform's.
+       WHERE nspname <> 'public' AND nspname !~ '^pg_(toast_)?temp_') s";
 
 /// `pg_dump --schema-only` of the project as `supabase_admin`, without its random `\restrict`
 /// key and without the sections the restore leaves as the target has them: the privileges of
@@ -117,7 +121,7 @@ fn schema_of(p: &SupabaseProject) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_supabase_project_keeps_what_its_platform_owns_and_gets_the_sources_schema() {
-    let src = SupabaseProject::start();
+    let src = SupabaseProject::start_with_pg_cron();
     src.psql(WEBHOOKS_PLATFORM);
     src.psql_as_postgres(USERS_PART);
     src.psql_as_postgres(WEBHOOK_AND_QUEUE);
@@ -153,7 +157,7 @@ async fn restore_into_a_fresh_project(
     archive: &std::path::Path,
     no_owner: bool,
 ) {
-    let target = SupabaseProject::start();
+    let target = SupabaseProject::start_with_pg_cron();
     target.psql(WEBHOOKS_PLATFORM);
     let platform_before = target.psql(PLATFORM_OBJECTS);
     assert!(
@@ -265,6 +269,7 @@ async fn restore_into_a_fresh_project(
         "functions-triggers-policies",
         "webhooks",
         "pgmq",
+        "pg-cron",
     ] {
         assert_eq!(
             verdict(&parity, id).0,
@@ -366,5 +371,106 @@ async fn restore_into_a_fresh_project(
             PartVerdict::Differs,
             vec!["missing in the target: emails".to_string()]
         )
+    );
+}
+
+/// The jobs of a project's pg_cron, as `cron.job` lists them.
+const CRON_JOBS: &str =
+    "SELECT string_agg(jobname || ' | ' || schedule || ' | ' || command || ' | ' \
+     || username || ' | ' || database || ' | ' || active, E'\\n' ORDER BY jobname) FROM cron.job";
+
+/// pg_cron's jobs move into a fresh project, where `postgres` may only read `cron.job` (the
+/// platform's event trigger revoked its writes when the extension was enabled): the restore
+/// schedules them there through pg_cron's own functions, replacing the target's jobs, and the
+/// parity report compares them job by job.
+#[tokio::test(flavor = "multi_thread")]
+async fn cron_jobs_move_into_a_fresh_supabase_project() {
+    let src = SupabaseProject::start_with_pg_cron();
+    src.psql_as_postgres(
+        "CREATE TABLE public.sessions (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
+         SELECT cron.schedule('nightly-cleanup', '0 3 * * *',
+                              $$DELETE FROM public.sessions WHERE at < now() - interval '7 days'$$);
+         SELECT cron.schedule('paused', '*/5 * * * *', 'SELECT 1');
+         SELECT cron.alter_job(jobid, active := false) FROM cron.job WHERE jobname = 'paused';",
+    );
+    let want = src.psql(CRON_JOBS);
+    assert_eq!(want.lines().count(), 2, "{want}");
+    let env = env().await;
+    env.engine
+        .add_project(offsite_core::AddProject::url(
+            "cron_src",
+            src.postgres_url(),
+        ))
+        .await
+        .unwrap();
+    let archive = env
+        .engine
+        .backup(
+            offsite_core::BackupOptions::project("cron_src"),
+            JobStart::default(),
+        )
+        .await
+        .unwrap()
+        .backup
+        .path;
+
+    let target = SupabaseProject::start_with_pg_cron();
+    target.psql_as_postgres("SELECT cron.schedule('targets-own', '0 1 * * *', 'SELECT 2');");
+    assert_eq!(
+        target.psql_as_postgres("SELECT has_table_privilege('cron.job', 'INSERT')"),
+        "f",
+        "the fixture's postgres may not write cron.job, as on the platform"
+    );
+    let to = DatabaseTo::url_or_project(&target.postgres_url(), Some(POSTGRES_PASSWORD.into()));
+    let req = RestoreRequest::new(std::path::Path::new(&archive), to).options(DatabaseOptions {
+        replace: true,
+        ..Default::default()
+    });
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert!(
+        plan.warnings.iter().any(|w| w.starts_with(
+            "pg_cron's jobs are scheduled again through pg_cron's functions, as postgres"
+        )),
+        "{:?}",
+        plan.warnings
+    );
+    let out = env
+        .engine
+        .restore(req.clone(), JobStart::default())
+        .await
+        .unwrap();
+    assert!(out.report.ok, "{:?}", out.report.database);
+    assert_eq!(target.psql(CRON_JOBS), want);
+    let parity = out.report.parity.clone().expect("a parity report");
+    let cron = parity
+        .parts
+        .iter()
+        .find(|p| p.part == "pg-cron")
+        .unwrap_or_else(|| panic!("no pg-cron part: {parity:#?}"));
+    assert_eq!(cron.verdict, PartVerdict::Equal, "{cron:?}");
+    assert!(parity.equal, "{parity:#?}");
+
+    // Broken on purpose: a job unscheduled, the paused one turned on.
+    target.psql_as_postgres(
+        "SELECT cron.unschedule('nightly-cleanup');
+         SELECT cron.alter_job(jobid, active := true) FROM cron.job WHERE jobname = 'paused';",
+    );
+    let again = env.engine.restore_parity(&req).await.unwrap();
+    let cron = again.parts.iter().find(|p| p.part == "pg-cron").unwrap();
+    assert_eq!(cron.verdict, PartVerdict::Differs, "{cron:?}");
+    assert!(
+        cron.differences
+            .iter()
+            .any(|d| d.contains("nightly-cleanup"))
+            && cron.differences.iter().any(|d| d.contains("paused")),
+        "{:?}",
+        cron.differences
     );
 }

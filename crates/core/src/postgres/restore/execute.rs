@@ -283,6 +283,7 @@ fn script_of(
         before: decisions.preamble.clone(),
         after: decisions.postamble.clone(),
         drop_owner_of: decisions.drop_owner_of.clone(),
+        copy_redirect: decisions.copy_redirect.clone(),
     };
     if let Some(sel) = selected {
         script.before.splice(0..0, sel.before.iter().cloned());

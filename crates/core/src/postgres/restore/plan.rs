@@ -252,6 +252,17 @@ fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, scr
     if !opts.allow_arbitrary_sql {
         script::leave_out_catalog_powers(&r.toc, &mut decisions);
     }
+    // A plain SQL dump's statements are not pg_restore's: its COPY is not redirected (the
+    // target's refusal of `COPY cron.job` is then the restore's error, as before).
+    if !r.plain {
+        script::cron::decide(
+            &r.toc,
+            &r.facts,
+            r.seen.clean_phase_runs,
+            r.manifest.source.database.as_deref(),
+            &mut decisions,
+        );
+    }
     Ok((globals.is_some(), role_plan, decisions))
 }
 

@@ -353,7 +353,7 @@ pub(crate) async fn clean_phase(
     };
     let mut cp = CleanPhase::default();
     drop_relations(conn, spec, toc, &keep, &mut cp).await?;
-    empty_extension_tables(conn, spec, toc, &mut cp).await?;
+    empty_extension_tables(conn, spec, toc, facts, &mut cp).await?;
     drop_routines(conn, spec, toc, &keep, &mut cp).await?;
     drop_types(conn, spec, toc, &keep, &mut cp).await?;
     // Kinds whose DROP … IF EXISTS needs only the list's name.
@@ -413,11 +413,13 @@ async fn drop_relations(
 /// `cron.job`): the extension is kept, and its table with it, so the backup's rows would meet the
 /// target's (a duplicate key, or two of every job). The rows pg_dump would dump — the extension's
 /// own filter condition, read from the target's catalog — are deleted first, in the same
-/// transaction.
+/// transaction. Where the connecting role may not write `cron.job` but may run pg_cron's
+/// functions, its own jobs are unscheduled instead, at the end (`script::cron`).
 async fn empty_extension_tables(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     toc: &[TocEntry],
+    facts: &TargetFacts,
     cp: &mut CleanPhase,
 ) -> Result<()> {
     let data = want(toc, &["TABLE DATA"]);
@@ -439,6 +441,13 @@ async fn empty_extension_tables(
     .map_err(|e| spec.map_sqlx(e))?;
     for (schema, table, extension, condition) in tables {
         if !data.contains(&(schema.clone(), table.clone())) {
+            continue;
+        }
+        if facts.cron_by_functions && schema == "cron" && table == "job" {
+            cp.replaced.push(format!(
+                "the pg_cron jobs that run as {} (unscheduled through pg_cron's functions)",
+                facts.user
+            ));
             continue;
         }
         cp.drops.push(format!(
@@ -776,6 +785,8 @@ pub(crate) struct Script {
     pub after: Vec<String>,
     /// Roles whose `ALTER … OWNER TO role;` statements are left out of pg_restore's SQL.
     pub drop_owner_of: BTreeSet<String>,
+    /// Statement starts of pg_restore's SQL replaced (see [`pump_without_commit`]).
+    pub copy_redirect: Vec<(String, String)>,
 }
 
 /// Run a scripted restore: `BEGIN`, `script.before`, `pg_restore`'s SQL for `list`,
@@ -816,12 +827,13 @@ pub(crate) fn run(
         process::Guarded::spawn(restore, "pg_restore", cancel)?;
 
     let owner_lines = owner_suffixes(&script.drop_owner_of);
+    let redirect = script.copy_redirect.clone();
     let pump = {
         let out = restore_out.expect("stdout piped");
         std::thread::spawn(move || -> (std::io::Result<()>, Input) {
             let r = psql_in
                 .start()
-                .and_then(|_| pump_without_commit(out, &mut psql_in, &owner_lines));
+                .and_then(|_| pump_without_commit(out, &mut psql_in, &owner_lines, &redirect));
             (r, psql_in)
         })
     };

@@ -109,7 +109,9 @@ const RESERVED: &[&str] = &[
 
 /// Copy pg_restore's SQL to psql, leaving out its final `COMMIT;` (the one of
 /// `--single-transaction`; only comments follow it): the caller commits. Statements
-/// `ALTER … OWNER TO role;` ending in one of `owner_lines` are left out too (outside COPY data).
+/// `ALTER … OWNER TO role;` ending in one of `owner_lines` are left out too (outside COPY data),
+/// and a statement starting with the first of a pair of `redirect` starts with the second
+/// instead (the `COPY` of a table whose rows go elsewhere: `script::cron`).
 ///
 /// pg_restore writes what the archive's entries hold, and a crafted archive can hold anything:
 /// the SQL goes through [`crate::plainsql::Splitter`] like a plain dump's, which refuses every
@@ -120,6 +122,7 @@ pub(super) fn pump_without_commit(
     mut from: impl Read,
     to: &mut impl Write,
     owner_lines: &[Vec<u8>],
+    redirect: &[(String, String)],
 ) -> std::io::Result<()> {
     use crate::plainsql::{meta_kind, MetaKind, Piece, Splitter};
     let mut splitter = Splitter::new();
@@ -146,6 +149,13 @@ pub(super) fn pump_without_commit(
                     }
                     pending.push(s);
                     return Ok(());
+                } else if let Some((from, into)) = redirect
+                    .iter()
+                    .find(|(from, _)| s.starts_with(from.as_bytes()))
+                {
+                    let mut r = into.as_bytes().to_vec();
+                    r.extend_from_slice(&s[from.len()..]);
+                    r
                 } else {
                     s
                 }
@@ -208,7 +218,7 @@ mod tests {
         let roles = BTreeSet::from(["service_role".to_string(), "Odd Role".to_string()]);
         let sql = b"CREATE TABLE public.t (a text);\nALTER TABLE public.t OWNER TO service_role;\nALTER FUNCTION public.f() OWNER TO \"Odd Role\";\nALTER TABLE public.u OWNER TO postgres;\nCOPY public.t (a) FROM stdin;\nALTER TABLE public.t OWNER TO service_role;\n\\.\nCOMMIT;\n";
         let mut out = Vec::new();
-        pump_without_commit(&sql[..], &mut out, &owner_suffixes(&roles)).unwrap();
+        pump_without_commit(&sql[..], &mut out, &owner_suffixes(&roles), &[]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "CREATE TABLE public.t (a text);\n-- (owner left to the connecting role)\n-- (owner left to the connecting role)\nALTER TABLE public.u OWNER TO postgres;\nCOPY public.t (a) FROM stdin;\nALTER TABLE public.t OWNER TO service_role;\n\\.\n"
@@ -223,7 +233,7 @@ mod tests {
     fn a_psql_command_in_pg_restores_sql_is_refused() {
         let sql = b"\\restrict abc\nBEGIN;\nCREATE TABLE t (a int);\nCOMMENT ON TABLE t IS 'x'; \\! touch /tmp/x\nCOMMIT;\n";
         let mut out = Vec::new();
-        let e = pump_without_commit(&sql[..], &mut out, &[]).unwrap_err();
+        let e = pump_without_commit(&sql[..], &mut out, &[], &[]).unwrap_err();
         let e = lex_refusal(&e).expect("the lexer's refusal");
         assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
         assert!(
@@ -238,11 +248,13 @@ mod tests {
             &b"COPY public.t (a) FROM stdin;\n\\! not a command\n\\.\nCOMMIT;\n"[..],
             &mut out,
             &[],
+            &[],
         )
         .unwrap();
         assert!(pump_without_commit(
             &b"COPY t TO STDOUT /* FROM stdin */;\n\\! touch /tmp/x\n"[..],
             &mut Vec::new(),
+            &[],
             &[]
         )
         .is_err());
@@ -252,10 +264,27 @@ mod tests {
     fn the_final_commit_is_left_out() {
         let sql = b"BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\nCOMMIT;\n\n--\n-- done\n--\n\n\\unrestrict abc\n";
         let mut out = Vec::new();
-        pump_without_commit(&sql[..], &mut out, &[]).unwrap();
+        pump_without_commit(&sql[..], &mut out, &[], &[]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\n\n--\n-- done\n--\n\n"
+        );
+    }
+
+    #[test]
+    fn a_redirected_copy_loads_elsewhere_and_its_data_stays_data() {
+        // A row whose text starts like the statement is data, never rewritten; the same start
+        // inside another statement is not a statement start.
+        let sql = b"SELECT 'COPY cron.job x';\nCOPY cron.job (jobid, command) FROM stdin;\n1\tCOPY cron.job (a) FROM stdin;\n\\.\nCOMMIT;\n";
+        let mut out = Vec::new();
+        let redirect = [(
+            "COPY cron.job ".to_string(),
+            "COPY pg_temp.offsite_cron_job ".to_string(),
+        )];
+        pump_without_commit(&sql[..], &mut out, &[], &redirect).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "SELECT 'COPY cron.job x';\nCOPY pg_temp.offsite_cron_job (jobid, command) FROM stdin;\n1\tCOPY cron.job (a) FROM stdin;\n\\.\n"
         );
     }
 }

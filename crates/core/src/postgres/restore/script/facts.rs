@@ -36,6 +36,10 @@ pub(crate) struct TargetFacts {
     pub publication_tables: BTreeSet<(String, String, String)>,
     pub event_triggers: BTreeSet<String>,
     pub extensions: BTreeSet<String>,
+    /// pg_cron is in the target and the connecting role may run its functions but not write
+    /// `cron.job` (Supabase's `postgres`): the backup's jobs go in through the functions
+    /// (`super::cron`).
+    pub cron_by_functions: bool,
     /// The target's objects of the backup's privileges on objects it does not create, by the
     /// ACL entry's dump id (see [`privileges`]).
     pub acl_objects: BTreeMap<i32, privileges::AclObject>,
@@ -159,9 +163,27 @@ async fn read_server(conn: &mut PgConnection, spec: &ConnSpec) -> Result<TargetF
         .map_err(e)?
         .into_iter()
         .collect();
-
+    f.cron_by_functions = sqlx::query_scalar(CRON_BY_FUNCTIONS)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(e)?;
     Ok(f)
 }
+
+/// Whether the connecting role schedules pg_cron's jobs through its functions only (see
+/// [`TargetFacts::cron_by_functions`]); false without pg_cron.
+const CRON_BY_FUNCTIONS: &str = "
+    SELECT coalesce((
+      SELECT NOT has_table_privilege(c.oid, 'INSERT')
+             AND has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'), 'EXECUTE')
+             AND has_function_privilege(to_regprocedure('cron.schedule(text,text)'), 'EXECUTE')
+             AND has_function_privilege(
+                   to_regprocedure('cron.alter_job(bigint,text,text,text,text,boolean)'), 'EXECUTE')
+             AND has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE')
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       -- Names are looked up only in a schema the role may use (a drill's role may not).
+       WHERE n.nspname = 'cron' AND c.relname = 'job' AND has_schema_privilege(n.oid, 'USAGE')),
+      false)";
 
 /// The relations of the managed schemas (columns and rows of their tables), and whether their
 /// sequences were used.

@@ -18,6 +18,7 @@
 //!   is left out, listed; otherwise a blocker.
 //! - **Already there.** A publication, event trigger or extension comment the target has is kept.
 
+pub(crate) mod cron;
 mod facts;
 mod managed;
 mod privileges;
@@ -84,6 +85,9 @@ pub(crate) struct Decisions {
     pub left_out: Vec<String>,
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
+    /// Statement starts of pg_restore's SQL replaced: the `COPY` of a table whose rows are
+    /// loaded elsewhere ([`cron`]).
+    pub copy_redirect: Vec<(String, String)>,
 }
 
 impl Decisions {
@@ -92,7 +96,8 @@ impl Decisions {
     pub fn needs_script(&self) -> bool {
         !(self.skip.is_empty()
             && (self.drop_owner_of.is_empty() || self.every_owner_dropped)
-            && self.preamble.is_empty())
+            && self.preamble.is_empty()
+            && self.copy_redirect.is_empty())
     }
 }
 
@@ -288,13 +293,23 @@ fn kept_by_clean_phase(
             format!("{}: kept as the target has it", it.label()),
         );
     } else if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
-        && it.deps.iter().any(|dep| p.kept_ids.contains(dep))
+        && (it.deps.iter().any(|dep| p.kept_ids.contains(dep))
+            || (!f.superuser && on_extension_there(it, f)))
     {
         d.skip.insert(
             it.line,
             format!("{}: kept as the target has it", it.label()),
         );
     }
+}
+
+/// A comment (or label) on an extension the target already has: only the extension's owner may
+/// change it there (a replace keeps the target's extensions; pg_cron's comment on Supabase).
+fn on_extension_there(it: &Item, f: &TargetFacts) -> bool {
+    it.tag
+        .strip_prefix("EXTENSION ")
+        .and_then(|x| super::toc::take_ident(x))
+        .is_some_and(|(x, _)| f.extensions.contains(&x))
 }
 
 /// Outside the managed schemas, when not replacing: what the target already has is kept.
@@ -335,12 +350,7 @@ fn already_there(
             );
         }
         "COMMENT" | "ACL" | "SECURITY LABEL"
-            if it.deps.iter().any(|dep| p.kept_ids.contains(dep))
-                || it
-                    .tag
-                    .strip_prefix("EXTENSION ")
-                    .and_then(|x| super::toc::take_ident(x))
-                    .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
+            if it.deps.iter().any(|dep| p.kept_ids.contains(dep)) || on_extension_there(it, f) =>
         {
             d.skip.insert(
                 it.line,

@@ -191,8 +191,17 @@ pub(super) fn keep_platform_privileges(toc: &FullToc, f: &TargetFacts, d: &mut D
                 "the target's server has no such object".to_string(),
                 "not on the target's server".to_string(),
             ),
-            Some(o) if f.superuser || o.grantable => continue,
-            Some(o) if f.can_act_for(&o.owner, &BTreeSet::new()) => continue,
+            Some(o) if f.superuser || f.can_act_for(&o.owner, &BTreeSet::new()) => continue,
+            // A grant option lets it grant to others, never to itself ("grant options cannot be
+            // granted back to your own grantor": what the platform gave it is the target's).
+            Some(o) if o.grantable && !grants_to(&it.sql, &f.user) => continue,
+            Some(o) if o.grantable => (
+                format!(
+                    "{} owns it; what it grants {} is the target's to give",
+                    o.owner, f.user
+                ),
+                format!("owner {}", o.owner),
+            ),
             Some(o) => (
                 format!("{} owns it; {} may not grant on it", o.owner, f.user),
                 format!("owner {}", o.owner),
@@ -240,6 +249,33 @@ pub(crate) fn leave_out_catalog_powers(toc: &FullToc, d: &mut Decisions) {
             statements(&it.sql)
         ));
     }
+}
+
+/// Whether one of an ACL entry's `GRANT … TO a, b [WITH GRANT OPTION];` names `user` as a
+/// grantee (names as pg_dump writes them, quoted when they must be).
+fn grants_to(sql: &str, user: &str) -> bool {
+    sql.lines().map(str::trim).any(|l| {
+        let Some(rest) = l.strip_prefix("GRANT ") else {
+            return false;
+        };
+        let Some((_, grantees)) = rest.rsplit_once(" TO ") else {
+            return false;
+        };
+        let mut list = grantees
+            .trim_end_matches(';')
+            .trim_end_matches(" WITH GRANT OPTION")
+            .trim();
+        while let Some((name, after)) = take_ident(list) {
+            if name == user {
+                return true;
+            }
+            match after.trim_start().strip_prefix(',') {
+                Some(more) => list = more.trim_start(),
+                None => break,
+            }
+        }
+        false
+    })
 }
 
 /// The first role other than `user` an ACL entry's SQL grants in the name of
@@ -300,5 +336,25 @@ mod tests {
             foreign_grantor("GRANT ALL ON TABLE t TO x;", "postgres"),
             None
         );
+    }
+
+    #[test]
+    fn grants_to_the_connecting_role_itself_are_found() {
+        let sql = "REVOKE ALL ON FUNCTION cron.alter_job(job_id bigint) FROM PUBLIC;\nGRANT ALL ON FUNCTION cron.alter_job(job_id bigint) TO postgres WITH GRANT OPTION;\n";
+        assert!(grants_to(sql, "postgres"));
+        assert!(!grants_to(sql, "authenticated"));
+        let sql = "GRANT SELECT ON TABLE cron.job TO anon, \"Odd, Role\", postgres;\n";
+        assert!(
+            grants_to(sql, "postgres") && grants_to(sql, "Odd, Role") && grants_to(sql, "anon")
+        );
+        // A role named in the privilege list or the object, not as a grantee, is not one.
+        assert!(!grants_to(
+            "GRANT ALL ON TABLE public.postgres TO anon;\n",
+            "postgres"
+        ));
+        assert!(!grants_to(
+            "REVOKE ALL ON TABLE t FROM postgres;\n",
+            "postgres"
+        ));
     }
 }
