@@ -344,6 +344,50 @@ pub fn parse_index(r: impl Read, what: &str) -> Result<Vec<ObjectVersion>> {
     Ok(out)
 }
 
+/// Read the kept file of version `v` at `path` (decrypted with `keys` when sealed, `.age`) in
+/// chunks of 256 KiB, handing each to `each` with its offset (`false` from it stops the read),
+/// and check it is that version: its size and SHA-256. `Ok(false)` when stopped early. The one
+/// reader of kept versions: a restore's objects and `pitr verify`.
+pub fn read_kept_checked(
+    path: &Path,
+    keys: &[UserKey],
+    v: &ObjectVersion,
+    mut each: impl FnMut(u64, &[u8]) -> bool,
+) -> Result<bool> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut input: Box<dyn Read> = if path.extension().is_some_and(|x| x == "age") {
+        Box::new(crate::crypto::decrypt(f, keys)?)
+    } else {
+        Box::new(f)
+    };
+    let mut hasher = crate::digest::Sha256::new();
+    let (mut buf, mut at) = (vec![0u8; 256 << 10], 0u64);
+    loop {
+        let n = input
+            .read(&mut buf)
+            .map_err(|e| crate::crypto::read_error(path.display(), e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if !each(at, &buf[..n]) {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    let sha = hasher.hex();
+    if at != v.size || sha != v.sha256 {
+        return Err(Error::integrity(format!(
+            "the kept copy ({}, SHA-256 {sha}) is not the version the index records ({}, {})",
+            crate::units::format_bytes(at),
+            crate::units::format_bytes(v.size),
+            v.sha256
+        )));
+    }
+    Ok(true)
+}
+
 /// Where the bytes with this SHA-256 are kept, relative to the objects folder:
 /// `<aa>/<sha256>` (`.age` appended when sealed). `None` for anything but a SHA-256.
 pub fn blob_name(sha256: &str, encrypted: bool) -> Option<String> {

@@ -31,7 +31,6 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -40,8 +39,6 @@ use tokio_util::sync::CancellationToken;
 
 /// At most this many objects are named per kind (the rest counted).
 const MAX_NAMED: usize = 20;
-/// Bytes read at a time from a kept version.
-const CHUNK: usize = 256 << 10;
 
 /// One `storage.objects` row of the restored database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,46 +419,19 @@ fn read_kept(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         let read = || -> Result<()> {
-            let f = std::fs::File::open(&path)
-                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-            let mut input: Box<dyn Read> = if path.extension().is_some_and(|x| x == "age") {
-                Box::new(crate::crypto::decrypt(f, &keys)?)
-            } else {
-                Box::new(f)
-            };
-            let mut hasher = crate::digest::Sha256::new();
-            let mut at = 0u64;
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                let n = input
-                    .read(&mut buf)
-                    .map_err(|e| crate::crypto::read_error(path.display(), e))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                let (lo, hi) = (at, at + n as u64);
-                at = hi;
+            crate::pitr::objects::read_kept_checked(&path, &keys, &v, |lo, chunk| {
+                let hi = lo + chunk.len() as u64;
                 let (s, e) = (range.start.max(lo), range.end.min(hi));
-                if s < e {
-                    let piece = Bytes::copy_from_slice(&buf[(s - lo) as usize..(e - lo) as usize]);
-                    if tx.blocking_send(Ok(piece)).is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-            let sha = hasher.hex();
-            if at != v.size || sha != v.sha256 {
-                return Err(Error::integrity(format!(
-                    "{}/{}: the kept copy ({}, SHA-256 {sha}) is not the version the index records ({}, {})",
-                    v.bucket,
-                    v.key,
-                    crate::units::format_bytes(at),
-                    crate::units::format_bytes(v.size),
-                    v.sha256
-                )));
-            }
-            Ok(())
+                // A reader that went away stops the read.
+                s >= e
+                    || tx
+                        .blocking_send(Ok(Bytes::copy_from_slice(
+                            &chunk[(s - lo) as usize..(e - lo) as usize],
+                        )))
+                        .is_ok()
+            })
+            .map(|_| ())
+            .map_err(|e| e.context(format!("{}/{}", v.bucket, v.key)))
         };
         if let Err(e) = read() {
             let _ = tx.blocking_send(Err(e));

@@ -148,6 +148,16 @@ async fn remote_index(
 }
 
 /// `a` (each version once) then what of `b` is not in it.
+/// The files a destination holds under `pre`: their names below it, with their sizes.
+async fn listed(dest: &dyn Destination, pre: &str) -> Result<HashMap<String, u64>> {
+    Ok(dest
+        .list(pre)
+        .await?
+        .into_iter()
+        .filter_map(|o| Some((o.name.strip_prefix(pre)?.to_string(), o.size)))
+        .collect())
+}
+
 fn union(a: Vec<ObjectVersion>, b: &[ObjectVersion]) -> Vec<ObjectVersion> {
     let mut seen: HashSet<ObjectVersion> = HashSet::with_capacity(a.len() + b.len());
     a.into_iter()
@@ -180,12 +190,7 @@ pub(crate) async fn mirror(
         return Ok(out);
     }
     let pre = prefix(project);
-    let listed: HashMap<String, u64> = dest
-        .list(&pre)
-        .await?
-        .into_iter()
-        .filter_map(|o| Some((o.name.strip_prefix(&pre)?.to_string(), o.size)))
-        .collect();
+    let listed = listed(dest, &pre).await?;
     let remote = remote_index(dest, project, kept.dir()).await?;
     let all = union(remote.clone(), &local);
     let keep = match oldest {
@@ -386,12 +391,7 @@ pub(crate) async fn fetch_back(
             let dest = crate::ops::destinations::open(engine, project, &d).await?;
             let remote = remote_index(dest.as_ref(), &project.name, kept.dir()).await?;
             let pre = prefix(&project.name);
-            let listed: HashMap<String, u64> = dest
-                .list(&pre)
-                .await?
-                .into_iter()
-                .filter_map(|o| Some((o.name.strip_prefix(&pre)?.to_string(), o.size)))
-                .collect();
+            let listed = listed(dest.as_ref(), &pre).await?;
             let mut n = 0u32;
             for v in pick(&remote, wanted, at) {
                 if cancel.is_cancelled() {

@@ -50,35 +50,10 @@ fn check_kept(
     v: &crate::pitr::objects::ObjectVersion,
     keys: &[UserKey],
 ) -> Result<()> {
-    use std::io::Read;
     let path = kept
         .blob(&v.sha256)
         .ok_or_else(|| Error::not_found("its file is missing"))?;
-    let f = std::fs::File::open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut input: Box<dyn Read> = if path.extension().is_some_and(|x| x == "age") {
-        Box::new(crate::crypto::decrypt(f, keys)?)
-    } else {
-        Box::new(f)
-    };
-    let mut sha = crate::digest::Sha256::new();
-    let (mut buf, mut size) = (vec![0u8; 256 << 10], 0u64);
-    loop {
-        let n = input
-            .read(&mut buf)
-            .map_err(|e| crate::crypto::read_error(path.display(), e))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        sha.update(&buf[..n]);
-    }
-    if size != v.size || sha.hex() != v.sha256 {
-        return Err(Error::integrity(
-            "its contents are not the version the index records (size or SHA-256)",
-        ));
-    }
-    Ok(())
+    crate::pitr::objects::read_kept_checked(&path, keys, v, |_, _| true).map(|_| ())
 }
 
 /// Every version the capture's index lists, each distinct file read back once.
