@@ -119,6 +119,23 @@ fn schema_of(p: &SupabaseProject) -> String {
         .join("\n")
 }
 
+/// `p` added as project `name` (its `postgres` URL) and backed up whole: the archive's path.
+async fn back_up_project(env: &Env, name: &str, p: &SupabaseProject) -> String {
+    env.engine
+        .add_project(offsite_core::AddProject::url(name, p.postgres_url()))
+        .await
+        .unwrap();
+    env.engine
+        .backup(
+            offsite_core::BackupOptions::project(name),
+            JobStart::default(),
+        )
+        .await
+        .unwrap()
+        .backup
+        .path
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_supabase_project_keeps_what_its_platform_owns_and_gets_the_sources_schema() {
     let src = SupabaseProject::start_with_pg_cron();
@@ -126,23 +143,7 @@ async fn a_fresh_supabase_project_keeps_what_its_platform_owns_and_gets_the_sour
     src.psql_as_postgres(USERS_PART);
     src.psql_as_postgres(WEBHOOK_AND_QUEUE);
     let env = env().await;
-    env.engine
-        .add_project(offsite_core::AddProject::url(
-            "supa_src",
-            src.postgres_url(),
-        ))
-        .await
-        .unwrap();
-    let archive = env
-        .engine
-        .backup(
-            offsite_core::BackupOptions::project("supa_src"),
-            JobStart::default(),
-        )
-        .await
-        .unwrap()
-        .backup
-        .path;
+    let archive = back_up_project(&env, "supa_src", &src).await;
 
     // As a user would: replacing what the fresh project holds, and also with `--no-owner` (the
     // way past "postgres cannot act for supabase_admin" before the platform's objects were kept).
@@ -396,23 +397,7 @@ async fn cron_jobs_move_into_a_fresh_supabase_project() {
     let want = src.psql(CRON_JOBS);
     assert_eq!(want.lines().count(), 2, "{want}");
     let env = env().await;
-    env.engine
-        .add_project(offsite_core::AddProject::url(
-            "cron_src",
-            src.postgres_url(),
-        ))
-        .await
-        .unwrap();
-    let archive = env
-        .engine
-        .backup(
-            offsite_core::BackupOptions::project("cron_src"),
-            JobStart::default(),
-        )
-        .await
-        .unwrap()
-        .backup
-        .path;
+    let archive = back_up_project(&env, "cron_src", &src).await;
 
     let target = SupabaseProject::start_with_pg_cron();
     target.psql_as_postgres("SELECT cron.schedule('targets-own', '0 1 * * *', 'SELECT 2');");

@@ -26,7 +26,7 @@ use crate::postgres::restore::toc::FullToc;
 const STAGING: &str = "pg_temp.offsite_cron_job";
 
 /// The statement start pg_restore writes for `cron.job`'s rows, and what it becomes.
-pub(crate) const COPY_FROM: &str = "COPY cron.job ";
+const COPY_FROM: &str = "COPY cron.job ";
 const COPY_INTO: &str = "COPY pg_temp.offsite_cron_job ";
 
 /// Decide how the backup's jobs go in (see the module); nothing when the backup has no rows
