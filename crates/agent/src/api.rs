@@ -41,6 +41,12 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/platform/projects/{id}/pitr/chains/{chain_id}/segments/{file_name}/download",
     ),
     ("get", "/pitr-files/{chain_id}/{file_name}"),
+    ("get", "/platform/projects/{id}/pitr/objects"),
+    (
+        "get",
+        "/platform/projects/{id}/pitr/objects/{file_name}/download",
+    ),
+    ("get", "/pitr-objects/{id}/{file_name}"),
     ("get", "/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -78,11 +84,23 @@ pub fn router(agent: Arc<Agent>) -> Router {
             "/platform/projects/{id}/pitr/chains/{chain_id}/segments/{file_name}/download",
             get(crate::pitr::download),
         )
+        .route(
+            "/platform/projects/{id}/pitr/objects",
+            get(crate::pitr::objects),
+        )
+        .route(
+            "/platform/projects/{id}/pitr/objects/{file_name}/download",
+            get(crate::pitr::object_download),
+        )
         .route_layer(middleware::from_fn_with_state(agent.clone(), authenticate));
     Router::new()
         .merge(platform)
         .route("/files/{backup_id}/{file_name}", get(file))
         .route("/pitr-files/{chain_id}/{file_name}", get(crate::pitr::file))
+        .route(
+            "/pitr-objects/{id}/{file_name}",
+            get(crate::pitr::object_file),
+        )
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::metrics::metrics))

@@ -61,6 +61,13 @@ impl BackupInputs for AgentInputs {
             config,
         }))
     }
+
+    fn storage(&self, project: &str) -> Result<Option<Option<StorageInput>>> {
+        match self.projects.get(project) {
+            Some(p) => Ok(Some(storage_input(p)?)),
+            None => Ok(None),
+        }
+    }
 }
 
 /// The storage and configuration inputs of a backup of `backup_type`.
@@ -83,9 +90,24 @@ pub fn for_type(
         return Err(Error::invalid("this project has no config_files")
             .with_hint("list them in config_files in the agent's configuration"));
     }
-    let storage = match (&p.storage_dir, &p.s3, want_storage) {
-        (_, _, false) => None,
-        (Some(dir), _, true) => Some(StorageInput {
+    let storage = if want_storage {
+        storage_input(p)?
+    } else {
+        None
+    };
+    let config = if want_config && !p.config_files.is_empty() {
+        Some(config_input(p)?)
+    } else {
+        None
+    };
+    Ok((storage, config))
+}
+
+/// The project's object store (its folder, or S3) with the buckets it backs up; `None` when it
+/// has none.
+pub fn storage_input(p: &ProjectConfig) -> Result<Option<StorageInput>> {
+    Ok(match (&p.storage_dir, &p.s3) {
+        (Some(dir), _) => Some(StorageInput {
             source: Arc::new(FolderSource::new(dir)),
             options: PullOptions {
                 concurrency: 8,
@@ -93,7 +115,7 @@ pub fn for_type(
                 ..Default::default()
             },
         }),
-        (None, Some(s3), true) => {
+        (None, Some(s3)) => {
             let cfg = S3Config {
                 endpoint: Some(s3.endpoint.clone()),
                 region: s3.region.clone().unwrap_or_else(|| "us-east-1".into()),
@@ -115,14 +137,8 @@ pub fn for_type(
                 },
             })
         }
-        (None, None, true) => None,
-    };
-    let config = if want_config && !p.config_files.is_empty() {
-        Some(config_input(p)?)
-    } else {
-        None
-    };
-    Ok((storage, config))
+        (None, None) => None,
+    })
 }
 
 /// Read the configuration files, redacting `.env` files.

@@ -9,8 +9,8 @@
 use crate::error::ApiError;
 use crate::schedule::{PutSchedule, ScheduleOut};
 use offsite_core::sources::agent_wire::{
-    BackupList, CreateBackup, Created, DownloadLink, PitrCapture, PitrChainInfo, PitrSegmentInfo,
-    PitrWindow,
+    BackupList, CreateBackup, Created, DownloadLink, PitrCapture, PitrChainInfo, PitrObjectFile,
+    PitrObjectVersion, PitrObjects, PitrSegmentInfo, PitrWindow,
 };
 use serde_json::{json, Value};
 
@@ -27,6 +27,9 @@ use serde_json::{json, Value};
     PitrWindow,
     PitrChainInfo,
     PitrSegmentInfo,
+    PitrObjects,
+    PitrObjectVersion,
+    PitrObjectFile,
     PutSchedule,
     ScheduleOut,
     ApiError
@@ -86,6 +89,9 @@ pub fn document() -> Value {
             "/platform/projects/{id}/pitr": {"get": pitr_capture()},
             "/platform/projects/{id}/pitr/chains/{chain_id}/segments/{file_name}/download": {"get": segment_url()},
             "/pitr-files/{chain_id}/{file_name}": {"get": segment_file()},
+            "/platform/projects/{id}/pitr/objects": {"get": pitr_objects()},
+            "/platform/projects/{id}/pitr/objects/{file_name}/download": {"get": object_url()},
+            "/pitr-objects/{id}/{file_name}": {"get": object_file()},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}
@@ -272,6 +278,45 @@ fn segment_file() -> Value {
     op["summary"] = json!("A change segment (from a signed URL). Range and If-Range with a strong ETag \"sha256:<hex>\".");
     op["parameters"][0] = json!({"name": "chain_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}});
     op["responses"]["400"] = error_response("not a chain id, or not a segment's name");
+    op
+}
+
+fn pitr_objects() -> Value {
+    with_auth_errors(json!({
+        "operationId": "getPitrObjects",
+        "summary": "The Storage objects' versions the capture kept (bucket, key, ETag, size, SHA-256, when fetched) and the files holding their bytes",
+        "parameters": params(&["id"]),
+        "responses": {
+            "200": {"description": "the versions and files (empty when nothing is kept)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PitrObjects"}}}}
+        }
+    }))
+}
+
+fn object_url() -> Value {
+    let mut p = params(&["id"]);
+    if let Some(a) = p.as_array_mut() {
+        a.push(json!({"name": "file_name", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}(\\.age)?$"}}));
+    }
+    with_auth_errors(json!({
+        "operationId": "getObjectFileUrl",
+        "summary": "A signed, expiring URL of one kept object's file (bound to the asking token)",
+        "parameters": p,
+        "responses": {
+            "200": {"description": "the URL", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DownloadLink"}}}},
+            "400": error_response("not a kept file's name (its SHA-256, `.age` when sealed)")
+        }
+    }))
+}
+
+/// A kept object's file, from a signed URL (no bearer token).
+fn object_file() -> Value {
+    let mut op = download_file();
+    op["operationId"] = json!("downloadObjectFile");
+    op["summary"] =
+        json!("A kept object's file (from a signed URL). Range and If-Range with a strong ETag.");
+    op["parameters"][0] =
+        json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}});
+    op["responses"]["400"] = error_response("not a kept file's name");
     op
 }
 

@@ -135,3 +135,103 @@ pub(crate) async fn file(
     }
     response
 }
+
+// ---- the Storage objects' versions the capture kept (issue 66 item 4) --------------------
+
+fn check_object_file(name: &str) -> ApiResult<()> {
+    if offsite_core::ops::pitr::serve_objects::object_file_name(name).is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("not a kept object's file name")
+            .with_hint("kept files are named by their SHA-256 as GET …/pitr/objects lists them"))
+    }
+}
+
+/// What is signed for a kept object's file of project `id`.
+fn object_scope(id: &str) -> String {
+    format!("pitr-objects:{id}")
+}
+
+/// `GET /platform/projects/{id}/pitr/objects`.
+pub(crate) async fn objects(
+    State(agent): State<Arc<Agent>>,
+    Extension(token): Extension<TokenRecord>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    authorize(&agent, &token, &id, false)?;
+    let view = match agent.engine.pitr_objects_view(&id).await {
+        Ok(v) => v,
+        Err(e) if e.kind() == ErrorKind::NotFound => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(view).into_response())
+}
+
+/// `GET /platform/projects/{id}/pitr/objects/{file_name}/download`.
+pub(crate) async fn object_download(
+    State(agent): State<Arc<Agent>>,
+    Extension(token): Extension<TokenRecord>,
+    Path((id, file_name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    authorize(&agent, &token, &id, false)?;
+    check_object_file(&file_name)?;
+    let base = base_url(&agent, &headers)?;
+    let (_, size, sha256) = agent.engine.pitr_object_file(&id, &file_name, true).await?;
+    let expires = time::OffsetDateTime::now_utc() + agent.config.download_ttl();
+    let exp = expires.unix_timestamp();
+    let sig = agent
+        .signer
+        .sign(&token.id, &object_scope(&id), &file_name, exp);
+    let link = DownloadLink {
+        download_url: format!(
+            "{}/pitr-objects/{}/{file_name}?expires={exp}&token={}&signature={sig}",
+            base.trim_end_matches('/'),
+            percent_encode(&id),
+            token.id
+        ),
+        expires_at: format_timestamp(
+            time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(expires),
+        ),
+        size,
+        sha256,
+    };
+    Ok(Json(link).into_response())
+}
+
+/// `GET|HEAD /pitr-objects/{id}/{file_name}?expires=…&token=…&signature=…`.
+pub(crate) async fn object_file(
+    State(agent): State<Arc<Agent>>,
+    Path((id, file_name)): Path<(String, String)>,
+    Query(q): Query<Signed>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let checked = check_object_file(&file_name)
+        .map_err(SignedProblem::from)
+        .and_then(|()| check_signed(&agent, &object_scope(&id), &file_name, &q));
+    let (token_id, result) = match checked {
+        Ok(token_id) => {
+            let served = async {
+                let (path, _, _) = agent
+                    .engine
+                    .pitr_object_file(&id, &file_name, false)
+                    .await
+                    .map_err(|e| SignedProblem::Api(e.into()))?;
+                // The name is the bytes' SHA-256: a strong validator for a resumed download.
+                send_file(&path, &file_name, &file_name, &method, &headers).await
+            };
+            (Some(token_id), served.await)
+        }
+        Err(e) => (None, Err(e)),
+    };
+    let mut response = match result {
+        Ok(r) => r,
+        Err(SignedProblem::Api(e)) => e.into_response(),
+        Err(SignedProblem::Tokens(e)) => tokens_unavailable(&e),
+    };
+    if let Some(id) = token_id {
+        response.extensions_mut().insert(AuditTokenId(id));
+    }
+    response
+}

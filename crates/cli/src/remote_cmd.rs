@@ -195,6 +195,13 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
             crate::words::count(o.pitr.segments as usize, "new change segment"),
             crate::words::count(o.pitr.chains as usize, "chain")
         ));
+        if o.pitr.objects > 0 {
+            summary.push_str(&format!(
+                ", and {} of the Storage objects its capture kept ({})",
+                crate::words::count(o.pitr.objects as usize, "file"),
+                offsite_core::units::format_bytes(o.pitr.object_bytes)
+            ));
+        }
     }
     eprintln!("{summary}");
     Ok(0)

@@ -259,7 +259,8 @@ pub const PARTS: &[Part] = &[
         captured: Coverage::Yes,
         capture: "every object of the chosen buckets with its content type, cache control and \
             metadata; incrementals hold what changed; with point-in-time capture, each version \
-            its storage.objects rows name, kept as the rows are captured",
+            its storage.objects rows name, kept as the rows are captured (an agent's kept \
+            versions brought here by `offsite pull`)",
         restored: Coverage::Yes,
         restore: "`--components storage`: into a project's store (missing buckets created) or a \
             folder; `--mirror` deletes what the backup lacks; `restore --at TIME` with the \

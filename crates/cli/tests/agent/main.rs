@@ -13,6 +13,7 @@ mod encrypted;
 mod hostile;
 mod metrics;
 mod pitr;
+mod pitr_objects;
 mod pitr_physical;
 #[cfg(unix)] // Unix modes, signals (docs/development.md)
 mod process;

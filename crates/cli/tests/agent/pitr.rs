@@ -20,7 +20,7 @@ fn digest(db: &str) -> String {
 }
 
 /// The server's clock now, RFC 3339 (commit times are taken on it).
-fn server_now() -> String {
+pub(super) fn server_now() -> String {
     std::thread::sleep(Duration::from_millis(30));
     let t = TestCluster::shared()
         .psql(
@@ -47,7 +47,7 @@ fn engine_cli(a: &AgentProc, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn status(a: &AgentProc) -> Value {
+pub(super) fn status(a: &AgentProc) -> Value {
     let out = engine_cli(a, &["--json", "pitr", "status", "shop"]);
     assert!(
         out.status.success(),
@@ -58,7 +58,7 @@ fn status(a: &AgentProc) -> Value {
 }
 
 /// Waits (up to `secs`) until `ok` holds, saying what it waited for.
-fn wait_for(a: &AgentProc, secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
+pub(super) fn wait_for(a: &AgentProc, secs: u64, what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !ok() {
         assert!(
@@ -217,7 +217,7 @@ fn the_agent_captures_resumes_after_a_kill_and_starts_a_new_base_after_ddl() {
 
 /// `offsite --data-dir LAPTOP ARGS` as the laptop runs it: its own catalog, the server token
 /// from the environment, the cluster's password for the restore target.
-fn laptop(data: &std::path::Path, token: &str, args: &[&str]) -> std::process::Output {
+pub(super) fn laptop(data: &std::path::Path, token: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_offsite"))
         .arg("--data-dir")
         .arg(data)
@@ -231,7 +231,7 @@ fn laptop(data: &std::path::Path, token: &str, args: &[&str]) -> std::process::O
         .unwrap()
 }
 
-fn laptop_ok(data: &std::path::Path, token: &str, args: &[&str]) -> Value {
+pub(super) fn laptop_ok(data: &std::path::Path, token: &str, args: &[&str]) -> Value {
     let out = laptop(data, token, args);
     assert!(
         out.status.success(),

@@ -45,6 +45,15 @@ pub trait BackupInputs: Send + Sync {
         project: &str,
         backup_type: Option<BackupType>,
     ) -> Result<Option<ProvidedInputs>>;
+
+    /// The object store of `project` alone, for the point-in-time capture's kept versions of
+    /// Storage objects (`ops::pitr::objects_keep`): `Ok(None)` when this provider does not
+    /// know the project (its storage component in the catalog is used), `Ok(Some(None))` when
+    /// it knows the project has no storage.
+    fn storage(&self, project: &str) -> Result<Option<Option<StorageInput>>> {
+        let _ = project;
+        Ok(None)
+    }
 }
 
 /// What a [`BackupInputs`] provides for one backup.

@@ -262,7 +262,7 @@ impl AgentClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = resp.bytes().await.map_err(|e| transport_error(&what, e))?;
+        let bytes = answer_body(resp, &what).await?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
                 Error::new(
@@ -428,7 +428,7 @@ impl AgentClient {
         AgentArchive {
             client: self,
             backup_id: backup_id.to_string(),
-            segment: None,
+            file: Served::Archive,
         }
     }
 
@@ -455,9 +455,44 @@ impl AgentClient {
         AgentArchive {
             client: self,
             backup_id: chain_id.to_string(),
-            segment: Some(file.to_string()),
+            file: Served::Segment(file.to_string()),
         }
     }
+
+    /// The Storage objects' versions the server's capture kept (`GET …/pitr/objects`).
+    pub async fn pitr_objects(&self) -> Result<super::agent_wire::PitrObjects> {
+        self.call(reqwest::Method::GET, "pitr/objects", None).await
+    }
+
+    /// A fresh signed link to a kept object's file (`<sha256>` or `<sha256>.age`).
+    pub async fn object_link(&self, file: &str) -> Result<DownloadLink> {
+        check_segment("kept object's file", file)?;
+        self.call(
+            reqwest::Method::GET,
+            &format!("pitr/objects/{file}/download"),
+            None,
+        )
+        .await
+    }
+
+    /// A kept object's file as a [`UrlSource`] (a fresh signed URL each time).
+    pub fn object(&self, file: &str) -> AgentArchive<'_> {
+        AgentArchive {
+            client: self,
+            backup_id: String::new(),
+            file: Served::Object(file.to_string()),
+        }
+    }
+}
+
+/// What an [`AgentArchive`] downloads.
+enum Served {
+    /// The backup's archive.
+    Archive,
+    /// A change segment of the chain (its file name).
+    Segment(String),
+    /// A kept object's file (its name).
+    Object(String),
 }
 
 /// One backup's archive on an agent (see [`AgentClient::archive`]).
@@ -465,17 +500,17 @@ pub struct AgentArchive<'a> {
     client: &'a AgentClient,
     /// The backup's id, or a segment's chain id.
     backup_id: String,
-    /// A change segment's file name (`None`: the backup's archive).
-    segment: Option<String>,
+    file: Served,
 }
 
 #[async_trait]
 impl UrlSource for AgentArchive<'_> {
     async fn url(&self, _refresh: bool) -> Result<DownloadUrl> {
         // Every call asks the agent: a first URL is as fresh as a refreshed one.
-        let link = match &self.segment {
-            Some(file) => self.client.segment_link(&self.backup_id, file).await?,
-            None => self.client.download_link(&self.backup_id).await?,
+        let link = match &self.file {
+            Served::Segment(file) => self.client.segment_link(&self.backup_id, file).await?,
+            Served::Object(file) => self.client.object_link(file).await?,
+            Served::Archive => self.client.download_link(&self.backup_id).await?,
         };
         let u = self
             .client
@@ -593,6 +628,29 @@ fn api_error(what: &str, status: u16, api: ApiError, retry_after: Option<Duratio
 
 /// No answer: a changed pinned certificate names both fingerprints (permanent); other TLS
 /// failures are permanent; the rest temporary.
+/// An API answer is read up to this size (the largest, the kept objects' listing, names
+/// versions, not bytes); a larger one is refused before it fills memory.
+const MAX_ANSWER: usize = 256 << 20;
+
+/// The body of an API answer, at most [`MAX_ANSWER`] bytes.
+async fn answer_body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(what, e))? {
+        if out.len() + chunk.len() > MAX_ANSWER {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "{what}: an answer larger than {}; it was not read",
+                    crate::units::format_bytes(MAX_ANSWER as u64)
+                ),
+            )
+            .retryable(false));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 fn transport_error(what: &str, e: reqwest::Error) -> Error {
     if let Some(m) = tls::find_mismatch(Some(&e)) {
         return m.to_error().context(what);

@@ -348,3 +348,44 @@ pub struct PitrSegmentInfo {
     /// The published tables' columns when it was captured.
     pub fingerprint: String,
 }
+
+/// `GET /platform/projects/{id}/pitr/objects`: the Storage objects' versions the capture kept
+/// (issue 66 item 4, docs/pitr.md "Storage at the same second"), for the laptop to pull beside
+/// the segments: the index's versions and the files holding their bytes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrObjects {
+    /// Every version kept, in the order kept.
+    pub versions: Vec<PitrObjectVersion>,
+    /// The files of bytes the versions name (one per SHA-256).
+    pub files: Vec<PitrObjectFile>,
+}
+
+/// One version of an object (times in µs since the epoch).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrObjectVersion {
+    pub bucket: String,
+    pub key: String,
+    /// The ETag the store gave these bytes, without quotes.
+    pub etag: String,
+    /// Size of the bytes (not of a sealed file).
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub fetched_at: i64,
+}
+
+/// One file of kept bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PitrObjectFile {
+    /// The SHA-256 of the bytes it holds (its name in the download path).
+    pub sha256: String,
+    /// Sealed with age (the project's backups are encrypted): the name ends `.age`.
+    pub sealed: bool,
+    /// Size of the file (the ciphertext when sealed).
+    pub size: u64,
+}

@@ -130,6 +130,24 @@ impl Engine {
     ) -> Result<(std::path::PathBuf, u64, String)> {
         super::serve::segment_file(self, name, chain_id, file).await
     }
+    /// The Storage objects' versions the capture kept, as an agent serves them
+    /// (`GET …/pitr/objects`).
+    pub async fn pitr_objects_view(
+        &self,
+        name: &str,
+    ) -> Result<crate::sources::agent_wire::PitrObjects> {
+        super::serve_objects::objects(self, name).await
+    }
+    /// A kept object's file an agent may serve (`<sha256>` or `<sha256>.age`): path, size,
+    /// SHA-256 of the file; with `listed`, only one the index names ([`super::serve_objects`]).
+    pub async fn pitr_object_file(
+        &self,
+        name: &str,
+        file: &str,
+        listed: bool,
+    ) -> Result<(std::path::PathBuf, u64, String)> {
+        super::serve_objects::object_file(self, name, file, listed).await
+    }
     pub async fn pitr_status(&self, name: &str) -> Result<super::PitrStatus> {
         super::status(self, name).await
     }

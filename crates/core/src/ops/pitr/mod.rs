@@ -14,6 +14,7 @@ pub mod pull;
 pub mod remove;
 pub mod restore;
 pub mod serve;
+pub mod serve_objects;
 pub mod verify;
 pub mod whole;
 
@@ -21,6 +22,7 @@ mod handover;
 pub(crate) mod objects_at;
 pub(crate) mod objects_copy;
 mod objects_keep;
+mod pull_objects;
 pub(crate) mod slots;
 pub(crate) mod watch;
 

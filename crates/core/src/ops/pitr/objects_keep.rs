@@ -53,8 +53,8 @@ pub(crate) async fn keep(
         return kept;
     }
     let versions = ObjectVersions::in_capture_dir(dir);
-    let (source, selection) = match crate::ops::components::storage_of(engine, project).await {
-        Ok(Some((source, storage))) => (source, storage.buckets),
+    let (source, selection) = match source_of(engine, project).await {
+        Ok(Some(found)) => found,
         // No storage component: the project's objects are not backed up, nor kept here.
         Ok(None) => return kept,
         Err(e) => {
@@ -159,6 +159,23 @@ pub(crate) async fn keep(
         }
     }
     kept
+}
+
+/// The project's object store and the buckets it backs up: the engine's provider of inputs
+/// first (the agent's configured folder or S3), else the project's storage component; `None`
+/// without storage.
+async fn source_of(
+    engine: &Engine,
+    project: &Project,
+) -> Result<Option<(Arc<dyn ObjectSource>, BucketSelection)>> {
+    if let Some(inputs) = &engine.inputs {
+        if let Some(provided) = inputs.storage(&project.name)? {
+            return Ok(provided.map(|s| (s.source, s.options.buckets)));
+        }
+    }
+    Ok(crate::ops::components::storage_of(engine, project)
+        .await?
+        .map(|(source, storage)| (source, storage.buckets)))
 }
 
 fn miss(kept: &mut Kept, c: &ObjectChange, why: &str) {

@@ -9,7 +9,8 @@
 //! and SHA-256 checked against the listing), its `.sha256` written, then registered. Everything
 //! the server sends is checked first: file names are segment names (no separator, no `..`),
 //! chain ids are UUIDs, numbers are what they are. A segment that fails stops the pull (what was
-//! registered stays); nothing half-written is left.
+//! registered stays); nothing half-written is left. Then the Storage objects' versions the
+//! server's capture kept ([`super::pull_objects`]).
 
 use crate::archive::sidecar_path;
 use crate::catalog::{PitrSegment, Project};
@@ -32,6 +33,10 @@ pub struct PitrPulled {
     pub segments: u32,
     /// Chains whose base is not here (not pulled yet, or removed): skipped.
     pub without_base: u32,
+    /// Files of the Storage objects' versions the server's capture kept, downloaded.
+    pub objects: u32,
+    /// Their bytes.
+    pub object_bytes: u64,
 }
 
 fn check_chain(c: &PitrChainInfo) -> Result<()> {
@@ -126,6 +131,12 @@ pub(crate) async fn pull(
             fetch(engine, client, &c.id, s, &dir, job).await?;
             out.segments += 1;
         }
+    }
+    // Then the Storage objects' versions its passes kept (a restore to a time needs them).
+    if out.chains > 0 {
+        let o = super::pull_objects::pull(engine, project, client, job).await?;
+        out.objects = o.files;
+        out.object_bytes = o.bytes;
     }
     Ok(out)
 }

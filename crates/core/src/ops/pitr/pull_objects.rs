@@ -1,0 +1,290 @@
+//! Pulling the Storage objects' versions a backup server's capture kept (issue 66 item 4,
+//! docs/pitr.md "Storage at the same second"), after its segments: a restore to a time on this
+//! machine then gives the buckets as their rows say at that time, as it does where the capture
+//! runs.
+//!
+//! The server's listing is hostile until checked: every version names a SHA-256 (64 lower-case
+//! hex), a bucket and key of at most 1,024 bytes; every file's size is its version's (or, sealed,
+//! at most the sealed size of it); a version whose file is not listed is left out. Each file this
+//! machine lacks is downloaded through the one download path (a `.part`, a fresh signed URL,
+//! size and SHA-256 against the link), checked against the listing (unsealed bytes: their
+//! SHA-256; a sealed file is proved when read, by `pitr verify` or a restore), and only then
+//! placed; the versions are added to the index after their bytes are durable, so the index never
+//! names bytes that are not here. A pull killed midway leaves files without index lines, which
+//! the next pull lists without downloading them again.
+
+use super::objects_copy::kept_of;
+use crate::catalog::Project;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::runner::RunningJob;
+use crate::pitr::objects::{blob_name, ObjectVersion, ObjectVersions};
+use crate::sources::agent::AgentClient;
+use crate::sources::agent_wire::{PitrObjectFile, PitrObjectVersion, PitrObjects};
+use std::collections::{HashMap, HashSet};
+
+/// A bucket's name, a key, an ETag or a header's value longer than this is refused.
+const MAX_TEXT: usize = 1024;
+
+/// What pulling the kept objects did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ObjectsPulled {
+    /// Files of bytes downloaded.
+    pub files: u32,
+    pub bytes: u64,
+    /// Versions added to this machine's index.
+    pub versions: u32,
+}
+
+fn short(s: &str) -> String {
+    crate::words::shorten(s)
+}
+
+/// The largest a sealed file of `size` bytes may be (age's 64 KiB chunks, each with a 16-byte
+/// tag, and a header).
+fn sealed_max(size: u64) -> u64 {
+    size + (size / 65_536 + 1) * 16 + 64 * 1024
+}
+
+fn version_of(w: &PitrObjectVersion) -> Result<ObjectVersion> {
+    let long = |s: &str| s.len() > MAX_TEXT;
+    let bad = blob_name(&w.sha256, false).is_none()
+        || w.bucket.is_empty()
+        || w.key.is_empty()
+        || [&w.bucket, &w.key, &w.etag].into_iter().any(|s| long(s))
+        || w.content_type.as_deref().is_some_and(long)
+        || w.cache_control.as_deref().is_some_and(long);
+    if bad {
+        return Err(Error::invalid(format!(
+            "the server listed a kept object Offsite does not accept: {:?}",
+            short(&format!("{}/{}", w.bucket, w.key))
+        )));
+    }
+    Ok(ObjectVersion {
+        bucket: w.bucket.clone(),
+        key: w.key.clone(),
+        etag: w.etag.clone(),
+        size: w.size,
+        sha256: w.sha256.clone(),
+        content_type: w.content_type.clone(),
+        cache_control: w.cache_control.clone(),
+        fetched_at: w.fetched_at,
+    })
+}
+
+/// The listing's versions that have a listed file whose size fits them, checked; their files
+/// by SHA-256.
+type Checked = (Vec<ObjectVersion>, HashMap<String, PitrObjectFile>);
+
+fn checked(listing: PitrObjects) -> Result<Checked> {
+    let mut files: HashMap<String, PitrObjectFile> = HashMap::new();
+    for f in listing.files {
+        if blob_name(&f.sha256, f.sealed).is_none() {
+            return Err(Error::invalid(format!(
+                "the server listed a kept file Offsite does not accept: {:?}",
+                short(&f.sha256)
+            )));
+        }
+        files.insert(f.sha256.clone(), f);
+    }
+    let mut out = Vec::new();
+    for w in &listing.versions {
+        let v = version_of(w)?;
+        let Some(f) = files.get(&v.sha256) else {
+            continue;
+        };
+        let fits = if f.sealed {
+            f.size <= sealed_max(v.size)
+        } else {
+            f.size == v.size
+        };
+        if !fits {
+            return Err(Error::integrity(format!(
+                "the server listed the kept file {} at {}, which cannot hold {}/{} ({})",
+                v.sha256,
+                crate::units::format_bytes(f.size),
+                short(&v.bucket),
+                short(&v.key),
+                crate::units::format_bytes(v.size)
+            )));
+        }
+        out.push(v);
+    }
+    Ok((out, files))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal(format!("the kept objects' index: {e}")))?
+}
+
+/// Pull the kept objects of `client`'s capture of `project` ([module docs](self)). A server
+/// without the route (an older agent) pulls nothing.
+pub(crate) async fn pull(
+    engine: &Engine,
+    project: &Project,
+    client: &AgentClient,
+    job: &RunningJob,
+) -> Result<ObjectsPulled> {
+    let mut out = ObjectsPulled::default();
+    let listing = match client.pitr_objects().await {
+        Ok(l) => l,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    let (versions, files) = checked(listing)?;
+    if versions.is_empty() {
+        return Ok(out);
+    }
+    let kept = kept_of(engine, project);
+    crate::private_fs::create_dir_all(kept.dir())
+        .map_err(|e| Error::io(format!("creating {}", kept.dir().display()), e))?;
+    let k = kept.clone();
+    let here: HashSet<ObjectVersion> = blocking(move || k.load()).await?.into_iter().collect();
+    let mut ready: Vec<ObjectVersion> = Vec::new();
+    let mut placed: HashSet<String> = HashSet::new();
+    let mut failed = None;
+    for v in versions.into_iter().filter(|v| !here.contains(v)) {
+        if placed.contains(&v.sha256) || kept.blob(&v.sha256).is_some() {
+            ready.push(v);
+            continue;
+        }
+        let Some(f) = files.get(&v.sha256) else {
+            continue;
+        };
+        match fetch(client, &kept, f, job).await {
+            Ok(()) => {
+                out.files += 1;
+                out.bytes += f.size;
+                placed.insert(v.sha256.clone());
+                ready.push(v);
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    // What came is listed even when a later file failed: its bytes are here.
+    let k = kept.clone();
+    let add = ready.clone();
+    out.versions = blocking(move || k.add_missing(&add)).await? as u32;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Download the kept file `f` into its place in `kept`, checked ([module docs](self)).
+async fn fetch(
+    client: &AgentClient,
+    kept: &ObjectVersions,
+    f: &PitrObjectFile,
+    job: &RunningJob,
+) -> Result<()> {
+    job.check_cancelled()?;
+    let path = kept.blob_path(&f.sha256, f.sealed);
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal("a kept file without a folder"))?;
+    crate::private_fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let name = if f.sealed {
+        format!("{}.age", f.sha256)
+    } else {
+        f.sha256.clone()
+    };
+    let got = client
+        .downloader()
+        .download(&client.object(&name), &path, &job.reporter, &job.cancel)
+        .await?;
+    if got.size != f.size || (!f.sealed && got.sha256 != f.sha256) {
+        let _ = std::fs::remove_file(&path);
+        return Err(Error::integrity(format!(
+            "the kept file {name} from the server does not match its listing (size or SHA-256); it was not kept"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(key: &str, sha: &str, size: u64) -> PitrObjectVersion {
+        PitrObjectVersion {
+            bucket: "media".into(),
+            key: key.into(),
+            etag: "e".into(),
+            size,
+            sha256: sha.into(),
+            content_type: None,
+            cache_control: None,
+            fetched_at: 1,
+        }
+    }
+
+    fn file(sha: &str, sealed: bool, size: u64) -> PitrObjectFile {
+        PitrObjectFile {
+            sha256: sha.into(),
+            sealed,
+            size,
+        }
+    }
+
+    #[test]
+    fn a_listing_is_checked_before_anything_is_fetched() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let ok = PitrObjects {
+            versions: vec![
+                w("x.txt", &a, 5),
+                w("y.txt", &b, 9),
+                w("z.txt", &"c".repeat(64), 1),
+            ],
+            files: vec![file(&a, false, 5), file(&b, true, 9 + 16 + 200)],
+        };
+        let (versions, files) = checked(ok).unwrap();
+        assert_eq!(
+            versions.len(),
+            2,
+            "a version without a listed file is left out"
+        );
+        assert_eq!(files.len(), 2);
+        let refused = |versions: Vec<PitrObjectVersion>, files: Vec<PitrObjectFile>| {
+            checked(PitrObjects { versions, files }).unwrap_err().kind()
+        };
+        assert_eq!(
+            refused(vec![w("x", &a, 5)], vec![file(&a, false, 6)]),
+            ErrorKind::Integrity,
+            "a file that is not the version's size"
+        );
+        assert_eq!(
+            refused(vec![w("x", &a, 5)], vec![file(&a, true, 1 << 30)]),
+            ErrorKind::Integrity,
+            "a sealed file far larger than its bytes"
+        );
+        for bad_sha in ["../etc/passwd", &"A".repeat(64), &"a".repeat(63)] {
+            assert_eq!(
+                refused(vec![], vec![file(bad_sha, false, 1)]),
+                ErrorKind::InvalidInput,
+                "{bad_sha}"
+            );
+            assert_eq!(
+                refused(vec![w("x", bad_sha, 1)], vec![]),
+                ErrorKind::InvalidInput,
+                "{bad_sha}"
+            );
+        }
+        assert_eq!(
+            refused(vec![w(&"k".repeat(2000), &a, 5)], vec![file(&a, false, 5)]),
+            ErrorKind::InvalidInput,
+            "a key longer than S3 allows"
+        );
+        assert_eq!(
+            refused(vec![w("", &a, 5)], vec![file(&a, false, 5)]),
+            ErrorKind::InvalidInput
+        );
+    }
+}
