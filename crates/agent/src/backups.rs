@@ -234,10 +234,16 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
     let agent2 = agent.clone();
     let project2 = project.to_string();
     let ended = running.ended.clone();
+    let recorded = running.clone();
     tokio::spawn(async move {
         let result = agent2.engine.backup(opts, start).await;
         if let Err(e) = &result {
             tracing::warn!(project = %project2, code = e.code(), "backup failed: {}", e.message());
+            // Refused before its job was recorded (e.g. `busy`: the capture's base holds the
+            // project): its status says so rather than not knowing the id.
+            if agent2.engine.catalog().job(&recorded.id).await.is_err() {
+                recorded.set_refused(e.code(), e.message());
+            }
         }
         agent2
             .current
@@ -368,6 +374,16 @@ fn creating_view(r: &Running) -> BackupView {
     with_live(v, Some(r))
 }
 
+/// A backup the engine refused before recording its job: `FAILED` with the engine's reason.
+fn refused_view(r: &Running) -> BackupView {
+    let (code, message) = r.refused().unwrap_or_default();
+    BackupView {
+        status: "FAILED".into(),
+        error: Some(BackupError { code, message }),
+        ..creating_view(r)
+    }
+}
+
 /// One backup's status.
 pub async fn status(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<BackupView> {
     check_backup_id(backup_id)?;
@@ -381,10 +397,13 @@ pub async fn status(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<
             }
             Ok(view(agent, project, &job, record.as_ref()))
         }
-        // Started a moment ago: the job's row is not written yet.
+        // Started a moment ago: the job's row is not written yet; or refused before it was.
         Err(e) if e.status == StatusCode::NOT_FOUND => match agent.running(project) {
             Some(r) if r.id == backup_id => Ok(creating_view(&r)),
-            _ => Err(e),
+            _ => match agent.started(backup_id) {
+                Some(r) if r.project == project && r.refused().is_some() => Ok(refused_view(&r)),
+                _ => Err(e),
+            },
         },
         Err(e) => Err(e),
     }

@@ -33,6 +33,10 @@ pub struct Running {
     pub ended: CancellationToken,
     /// The engine's last report: the step it is on and its bytes (`None` before the first).
     live: Mutex<Option<LiveStep>>,
+    /// Why the engine refused the backup before its job was recorded (another job holds the
+    /// project, …): its error code and message. A backup answered `202` is then reported
+    /// `FAILED` with this, never as unknown.
+    refused: Mutex<Option<(String, String)>>,
 }
 
 /// The step a running backup is on, as the engine last reported it.
@@ -63,6 +67,7 @@ impl Running {
             cancel,
             ended: CancellationToken::new(),
             live: Mutex::new(None),
+            refused: Mutex::new(None),
         }
     }
 
@@ -80,6 +85,18 @@ impl Running {
     }
     pub(crate) fn set_live(&self, step: LiveStep) {
         *self.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(step);
+    }
+
+    /// Why the engine refused it before recording its job (code, message), if it did.
+    pub fn refused(&self) -> Option<(String, String)> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    pub(crate) fn set_refused(&self, code: &str, message: &str) {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((code.to_string(), message.to_string()));
     }
 }
 

@@ -291,3 +291,62 @@ async fn the_compression_a_request_names_is_the_archive_s_and_zstd_is_the_defaul
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {e}");
     }
 }
+
+/// A backup the engine refuses before it records its job — another job holds the project, as
+/// the capture's base or a CLI backup on the same data folder does — is reported `FAILED` with
+/// the engine's reason: a `202` must never become an unknown id (it did, found by
+/// `pitr_objects`, whose backup was asked for while the capture's base ran).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_refused_while_another_job_holds_the_project_is_failed_with_why() {
+    let fx = fixture(5);
+    let agent = start(&fx, "", true);
+    let token = agent.token(&["--project", "shop"]);
+    let c = http();
+    let backup = |c: reqwest::Client, token: String, url: String| async move {
+        let (s, created) = send(
+            &c,
+            reqwest::Method::POST,
+            &url,
+            Some(&token),
+            Some(json!({"type": "DATABASE"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+        let status = format!("{url}/{}", created["backup_id"].as_str().unwrap());
+        wait_done(&c, &status, &token).await.0
+    };
+    let url = backups_url(&agent, "shop");
+    // A first backup: the project's lock file exists.
+    let first = backup(c.clone(), token.clone(), url.clone()).await;
+    assert_eq!(first["status"], "COMPLETED", "{first}");
+    // Another process holds every lock of the agent's engine (the project's among them).
+    let locks = agent.data_dir().join("engine/locks");
+    let held: Vec<std::fs::File> = std::fs::read_dir(&locks)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+        .map(|e| {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(e.path())
+                .unwrap();
+            f.try_lock().unwrap();
+            f
+        })
+        .collect();
+    assert!(!held.is_empty(), "no lock files in {}", locks.display());
+    let refused = backup(c.clone(), token.clone(), url.clone()).await;
+    assert_eq!(refused["status"], "FAILED", "{refused}");
+    assert_eq!(refused["error"]["code"], "busy", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another job is already running on project shop"),
+        "{refused}"
+    );
+    // Released: the next one is made.
+    drop(held);
+    let again = backup(c, token, url).await;
+    assert_eq!(again["status"], "COMPLETED", "{again}");
+}

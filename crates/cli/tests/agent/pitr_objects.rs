@@ -104,8 +104,12 @@ async fn pitr_objects_the_agent_kept_are_pulled_and_a_restore_at_a_time_gives_th
     let other = a.token(&["--project", "other"]);
     let http = http();
     let objects_url = format!("{}/platform/projects/shop/pitr/objects", a.url);
+    // The base taken (a window exists): `enabled` is true as soon as the chain's row is, and
+    // a backup asked for while the base holds the project is refused as busy.
     wait_for(&a, 120, "the capture's base", || {
-        status(&a)["enabled"] == true
+        status(&a)["windows"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
     });
     // A full backup on the server: the database and the files as they are (a.png).
     let (s, created) = send(
