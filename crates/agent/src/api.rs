@@ -485,7 +485,7 @@ pub(crate) fn check_signed(
                 "url_expired",
                 "the download URL has expired",
             )
-            .with_hint("ask for a fresh one: GET …/backups/{backup_id}/download")
+            .with_hint("ask for a fresh one where this one came from (GET …/download)")
             .into())
         }
     }
@@ -526,9 +526,9 @@ pub(crate) async fn send_file(
     headers: &HeaderMap,
 ) -> Result<Response, SignedProblem> {
     use crate::range::{parse_range, RangeAnswer};
-    let mut f = tokio::fs::File::open(path)
-        .await
-        .map_err(|_| ApiError::not_found("the archive is gone"))?;
+    let mut f = tokio::fs::File::open(path).await.map_err(|_| {
+        ApiError::not_found(format!("{name} is gone (removed since the link was made)"))
+    })?;
     let size = f
         .metadata()
         .await

@@ -177,7 +177,7 @@ pub(crate) async fn object_download(
     authorize(&agent, &token, &id, false)?;
     check_object_file(&file_name)?;
     let base = base_url(&agent, &headers)?;
-    let (_, size, sha256) = agent.engine.pitr_object_file(&id, &file_name, true).await?;
+    let (_, size, sha256) = agent.engine.pitr_object_file(&id, &file_name).await?;
     let expires = time::OffsetDateTime::now_utc() + agent.config.download_ttl();
     let exp = expires.unix_timestamp();
     let sig = agent
@@ -213,13 +213,15 @@ pub(crate) async fn object_file(
     let (token_id, result) = match checked {
         Ok(token_id) => {
             let served = async {
-                let (path, _, _) = agent
+                let (path, _, sha256) = agent
                     .engine
-                    .pitr_object_file(&id, &file_name, false)
+                    .pitr_object_file(&id, &file_name)
                     .await
                     .map_err(|e| SignedProblem::Api(e.into()))?;
-                // The name is the bytes' SHA-256: a strong validator for a resumed download.
-                send_file(&path, &file_name, &file_name, &method, &headers).await
+                // The ETag `"sha256:<the bytes' SHA-256>"`: the same for a sealed file sealed
+                // again (another ciphertext), which a resumed download's SHA-256 check or age's
+                // MAC then refuses, whole.
+                send_file(&path, &file_name, &sha256, &method, &headers).await
             };
             (Some(token_id), served.await)
         }

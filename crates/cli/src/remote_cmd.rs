@@ -202,6 +202,12 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
                 offsite_core::units::format_bytes(o.pitr.object_bytes)
             ));
         }
+        if o.pitr.objects_refused > 0 {
+            summary.push_str(&format!(
+                " ({} of the server's kept Storage objects left out: see the log)",
+                o.pitr.objects_refused
+            ));
+        }
     }
     eprintln!("{summary}");
     Ok(0)

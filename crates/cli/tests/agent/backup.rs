@@ -303,15 +303,27 @@ async fn a_backup_refused_while_another_job_holds_the_project_is_failed_with_why
     let token = agent.token(&["--project", "shop"]);
     let c = http();
     let backup = |c: reqwest::Client, token: String, url: String| async move {
-        let (s, created) = send(
-            &c,
-            reqwest::Method::POST,
-            &url,
-            Some(&token),
-            Some(json!({"type": "DATABASE"})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+        // (A backup that has just said COMPLETED may still be leaving the agent's list of
+        // running ones: 409 until it has.)
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let created = loop {
+            let (s, created) = send(
+                &c,
+                reqwest::Method::POST,
+                &url,
+                Some(&token),
+                Some(json!({"type": "DATABASE"})),
+            )
+            .await;
+            if s == StatusCode::ACCEPTED {
+                break created;
+            }
+            assert!(
+                s == StatusCode::CONFLICT && Instant::now() < deadline,
+                "{s}: {created}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         let status = format!("{url}/{}", created["backup_id"].as_str().unwrap());
         wait_done(&c, &status, &token).await.0
     };
@@ -330,7 +342,12 @@ async fn a_backup_refused_while_another_job_holds_the_project_is_failed_with_why
                 .write(true)
                 .open(e.path())
                 .unwrap();
-            f.try_lock().unwrap();
+            // The finished backup's job may hold its locks a moment after it said COMPLETED.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while let Err(err) = f.try_lock() {
+                assert!(Instant::now() < deadline, "{}: {err}", e.path().display());
+                std::thread::sleep(Duration::from_millis(50));
+            }
             f
         })
         .collect();

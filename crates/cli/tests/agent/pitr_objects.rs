@@ -216,18 +216,26 @@ async fn pitr_objects_the_agent_kept_are_pulled_and_a_restore_at_a_time_gives_th
     // The signature is for that file of that project only.
     let query = url.split_once('?').unwrap().1.to_string();
     let another = v["files"][1]["sha256"].as_str().unwrap();
-    for forged in [
-        format!("{}/pitr-objects/shop/{another}?{query}", a.url),
-        format!("{}/pitr-objects/other/{file}?{query}", a.url),
-        format!("{}/pitr-objects/shop/..%2Fagent.toml?{query}", a.url),
-        format!("{}/pitr-objects/shop/{file}", a.url),
+    for (forged, want) in [
+        (
+            format!("{}/pitr-objects/shop/{another}?{query}", a.url),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("{}/pitr-objects/other/{file}?{query}", a.url),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("{}/pitr-objects/shop/..%2Fagent.toml?{query}", a.url),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("{}/pitr-objects/shop/{file}", a.url),
+            StatusCode::FORBIDDEN,
+        ),
     ] {
         let r = http.get(&forged).send().await.unwrap();
-        assert!(
-            r.status() == StatusCode::FORBIDDEN || r.status() == StatusCode::BAD_REQUEST,
-            "{forged}: {}",
-            r.status()
-        );
+        assert_eq!(r.status(), want, "{forged}");
     }
 
     // The laptop pulls the full backup, the segments and the kept versions.

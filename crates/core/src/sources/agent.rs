@@ -459,6 +459,27 @@ impl AgentClient {
         }
     }
 
+    /// A download URL the server gave, resolved against it: one of another server is refused
+    /// (the pinned certificate belongs to the agent: its URLs stay on it).
+    fn checked_url(&self, download_url: &str) -> Result<url::Url> {
+        let u = self
+            .base
+            .join(download_url)
+            .map_err(|_| Error::invalid("the server gave a download URL that is not valid"))?;
+        if u.scheme() != self.base.scheme() || u.host() != self.base.host() {
+            return Err(Error::new(
+                ErrorKind::Permission,
+                format!(
+                    "the server {} sent a download URL of another server ({})",
+                    self.server(),
+                    redact_url(&u)
+                ),
+            )
+            .retryable(false));
+        }
+        Ok(u)
+    }
+
     /// The Storage objects' versions the server's capture kept (`GET …/pitr/objects`).
     pub async fn pitr_objects(&self) -> Result<super::agent_wire::PitrObjects> {
         self.call(reqwest::Method::GET, "pitr/objects", None).await
@@ -475,12 +496,19 @@ impl AgentClient {
         .await
     }
 
-    /// A kept object's file as a [`UrlSource`] (a fresh signed URL each time).
-    pub fn object(&self, file: &str) -> AgentArchive<'_> {
+    /// A kept object's file as a [`UrlSource`] (a fresh signed URL each time), promised to be
+    /// `size` bytes and, when `sha256` is given (an unsealed file: the bytes' own SHA-256), to
+    /// hash to it: the listing's word, which a link must repeat, so that the download path
+    /// refuses other bytes before they are put in place.
+    pub fn object(&self, file: &str, size: u64, sha256: Option<&str>) -> AgentArchive<'_> {
         AgentArchive {
             client: self,
             backup_id: String::new(),
-            file: Served::Object(file.to_string()),
+            file: Served::Object {
+                file: file.to_string(),
+                size,
+                sha256: sha256.map(str::to_ascii_lowercase),
+            },
         }
     }
 }
@@ -491,8 +519,12 @@ enum Served {
     Archive,
     /// A change segment of the chain (its file name).
     Segment(String),
-    /// A kept object's file (its name).
-    Object(String),
+    /// A kept object's file: its name and what the listing promised of it.
+    Object {
+        file: String,
+        size: u64,
+        sha256: Option<String>,
+    },
 }
 
 /// One backup's archive on an agent (see [`AgentClient::archive`]).
@@ -509,26 +541,29 @@ impl UrlSource for AgentArchive<'_> {
         // Every call asks the agent: a first URL is as fresh as a refreshed one.
         let link = match &self.file {
             Served::Segment(file) => self.client.segment_link(&self.backup_id, file).await?,
-            Served::Object(file) => self.client.object_link(file).await?,
+            Served::Object { file, size, sha256 } => {
+                let link = self.client.object_link(file).await?;
+                let same_sha = sha256
+                    .as_deref()
+                    .is_none_or(|s| s.eq_ignore_ascii_case(&link.sha256));
+                if link.size != *size || !same_sha {
+                    return Err(Error::integrity(format!(
+                        "the server {} gave a link to the kept file {file} that is not the one it listed (size or SHA-256)",
+                        self.client.server()
+                    )));
+                }
+                let u = self.client.checked_url(&link.download_url)?;
+                // A sealed file's link names the bytes inside, not the ciphertext: its size
+                // is the promise, its MAC and the plaintext's SHA-256 are checked when read.
+                let d = DownloadUrl::new(u).with_size(*size);
+                return Ok(match sha256 {
+                    Some(s) => d.with_sha256(s.clone()),
+                    None => d,
+                });
+            }
             Served::Archive => self.client.download_link(&self.backup_id).await?,
         };
-        let u = self
-            .client
-            .base
-            .join(&link.download_url)
-            .map_err(|_| Error::invalid("the server gave a download URL that is not valid"))?;
-        if u.scheme() != self.client.base.scheme() || u.host() != self.client.base.host() {
-            // The pinned certificate belongs to the agent: its URLs stay on it.
-            return Err(Error::new(
-                ErrorKind::Permission,
-                format!(
-                    "the server {} sent a download URL of another server ({})",
-                    self.client.server(),
-                    redact_url(&u)
-                ),
-            )
-            .retryable(false));
-        }
+        let u = self.client.checked_url(&link.download_url)?;
         Ok(DownloadUrl::new(u)
             .with_size(link.size)
             .with_sha256(link.sha256.to_ascii_lowercase()))
@@ -626,8 +661,6 @@ fn api_error(what: &str, status: u16, api: ApiError, retry_after: Option<Duratio
     }
 }
 
-/// No answer: a changed pinned certificate names both fingerprints (permanent); other TLS
-/// failures are permanent; the rest temporary.
 /// An API answer is read up to this size (the largest, the kept objects' listing, names
 /// versions, not bytes); a larger one is refused before it fills memory.
 const MAX_ANSWER: usize = 256 << 20;
@@ -651,6 +684,8 @@ async fn answer_body(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>>
     Ok(out)
 }
 
+/// No answer: a changed pinned certificate names both fingerprints (permanent); other TLS
+/// failures are permanent; the rest temporary.
 fn transport_error(what: &str, e: reqwest::Error) -> Error {
     if let Some(m) = tls::find_mismatch(Some(&e)) {
         return m.to_error().context(what);
@@ -753,5 +788,67 @@ mod tests {
         // https is never refused for being plain.
         let fp: Fingerprint = format!("SHA256:{}", "ab".repeat(32)).parse().unwrap();
         AgentClient::new("https://192.0.2.10:8443", "shop", "t", Some(fp), false).unwrap();
+    }
+
+    /// A server that answers every request with `body` (JSON), over plain HTTP on loopback.
+    async fn answering(body: String) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => req.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// A hostile server's link to a kept object's file that is not what its listing said (size
+    /// or SHA-256) is refused before anything is downloaded; a sealed file is held to its size.
+    #[tokio::test]
+    async fn a_kept_files_link_must_repeat_what_the_listing_promised() {
+        let sha = "a".repeat(64);
+        let base = answering(format!(
+            r#"{{"download_url":"/pitr-objects/shop/{sha}?expires=1&token=t&signature=s","expires_at":"2030-01-01T00:00:00Z","size":5,"sha256":"{sha}"}}"#
+        ))
+        .await;
+        let client = AgentClient::new(&base, "shop", "tok", None, false).unwrap();
+        let as_listed = client.object(&sha, 5, Some(&sha)).url(false).await.unwrap();
+        assert!(
+            as_listed.url.as_str().starts_with(&base),
+            "{}",
+            as_listed.url
+        );
+        for (size, promised) in [(6, Some(sha.clone())), (5, Some("b".repeat(64)))] {
+            let e = client
+                .object(&sha, size, promised.as_deref())
+                .url(false)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+        }
+        let sealed = format!("{sha}.age");
+        client.object(&sealed, 5, None).url(false).await.unwrap();
+        let e = client
+            .object(&sealed, 7, None)
+            .url(false)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     }
 }

@@ -139,14 +139,13 @@ impl Engine {
         super::serve_objects::objects(self, name).await
     }
     /// A kept object's file an agent may serve (`<sha256>` or `<sha256>.age`): path, size,
-    /// SHA-256 of the file; with `listed`, only one the index names ([`super::serve_objects`]).
+    /// and the SHA-256 of the bytes it holds ([`super::serve_objects`]).
     pub async fn pitr_object_file(
         &self,
         name: &str,
         file: &str,
-        listed: bool,
     ) -> Result<(std::path::PathBuf, u64, String)> {
-        super::serve_objects::object_file(self, name, file, listed).await
+        super::serve_objects::object_file(self, name, file).await
     }
     pub async fn pitr_status(&self, name: &str) -> Result<super::PitrStatus> {
         super::status(self, name).await

@@ -37,6 +37,9 @@ pub struct PitrPulled {
     pub objects: u32,
     /// Their bytes.
     pub object_bytes: u64,
+    /// Kept versions or files of the server's listing left out: not acceptable (logged), or
+    /// gone from the server since it listed them.
+    pub objects_refused: u32,
 }
 
 fn check_chain(c: &PitrChainInfo) -> Result<()> {
@@ -137,6 +140,7 @@ pub(crate) async fn pull(
         let o = super::pull_objects::pull(engine, project, client, job).await?;
         out.objects = o.files;
         out.object_bytes = o.bytes;
+        out.objects_refused = o.refused;
     }
     Ok(out)
 }

@@ -3,15 +3,17 @@
 //! machine then gives the buckets as their rows say at that time, as it does where the capture
 //! runs.
 //!
-//! The server's listing is hostile until checked: every version names a SHA-256 (64 lower-case
-//! hex), a bucket and key of at most 1,024 bytes; every file's size is its version's (or, sealed,
-//! at most the sealed size of it); a version whose file is not listed is left out. Each file this
-//! machine lacks is downloaded through the one download path (a `.part`, a fresh signed URL,
-//! size and SHA-256 against the link), checked against the listing (unsealed bytes: their
-//! SHA-256; a sealed file is proved when read, by `pitr verify` or a restore), and only then
-//! placed; the versions are added to the index after their bytes are durable, so the index never
-//! names bytes that are not here. A pull killed midway leaves files without index lines, which
-//! the next pull lists without downloading them again.
+//! The server's listing is hostile until checked: a version is taken only when it names a
+//! SHA-256 (64 lower-case hex), a bucket and key of at most 1,024 bytes, and a listed file
+//! whose size fits it (its size, or, sealed, at most the sealed size of it); anything else is
+//! left out and counted (`refused`), never fetched. Each file this machine lacks is downloaded
+//! through the one download path, promised the listing's size (and, unsealed, its SHA-256),
+//! which the server's link must repeat: other bytes are refused before they are put in place
+//! (a sealed file's MAC and the plaintext's SHA-256 are checked when it is read, by `pitr
+//! verify` or a restore). A file the server no longer has (pruned since the listing) is
+//! skipped. The versions are added to the index only once their bytes are durable, so the
+//! index never names bytes that are not here; a pull killed midway leaves files without index
+//! lines, which the next pull lists without downloading them again.
 
 use super::objects_copy::kept_of;
 use crate::catalog::Project;
@@ -34,6 +36,8 @@ pub(crate) struct ObjectsPulled {
     pub bytes: u64,
     /// Versions added to this machine's index.
     pub versions: u32,
+    /// Versions or files of the listing left out (not acceptable, or gone from the server).
+    pub refused: u32,
 }
 
 fn short(s: &str) -> String {
@@ -43,7 +47,8 @@ fn short(s: &str) -> String {
 /// The largest a sealed file of `size` bytes may be (age's 64 KiB chunks, each with a 16-byte
 /// tag, and a header).
 fn sealed_max(size: u64) -> u64 {
-    size + (size / 65_536 + 1) * 16 + 64 * 1024
+    size.saturating_add((size / 65_536 + 1).saturating_mul(16))
+        .saturating_add(64 * 1024)
 }
 
 fn version_of(w: &PitrObjectVersion) -> Result<ObjectVersion> {
@@ -72,24 +77,34 @@ fn version_of(w: &PitrObjectVersion) -> Result<ObjectVersion> {
     })
 }
 
-/// The listing's versions that have a listed file whose size fits them, checked; their files
-/// by SHA-256.
-type Checked = (Vec<ObjectVersion>, HashMap<String, PitrObjectFile>);
+/// The listing's versions that pass the checks and have a listed file whose size fits them;
+/// their files by SHA-256; how many versions and files were left out.
+type Checked = (Vec<ObjectVersion>, HashMap<String, PitrObjectFile>, u32);
 
-fn checked(listing: PitrObjects) -> Result<Checked> {
+fn checked(listing: PitrObjects) -> Checked {
+    let mut refused = 0u32;
     let mut files: HashMap<String, PitrObjectFile> = HashMap::new();
     for f in listing.files {
         if blob_name(&f.sha256, f.sealed).is_none() {
-            return Err(Error::invalid(format!(
+            tracing::warn!(
                 "the server listed a kept file Offsite does not accept: {:?}",
                 short(&f.sha256)
-            )));
+            );
+            refused += 1;
+            continue;
         }
         files.insert(f.sha256.clone(), f);
     }
     let mut out = Vec::new();
     for w in &listing.versions {
-        let v = version_of(w)?;
+        let v = match version_of(w) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("{e}");
+                refused += 1;
+                continue;
+            }
+        };
         let Some(f) = files.get(&v.sha256) else {
             continue;
         };
@@ -99,18 +114,20 @@ fn checked(listing: PitrObjects) -> Result<Checked> {
             f.size == v.size
         };
         if !fits {
-            return Err(Error::integrity(format!(
-                "the server listed the kept file {} at {}, which cannot hold {}/{} ({})",
+            tracing::warn!(
+                "the server listed the kept file {} at {}, which cannot hold {}/{} ({}): left out",
                 v.sha256,
                 crate::units::format_bytes(f.size),
                 short(&v.bucket),
                 short(&v.key),
                 crate::units::format_bytes(v.size)
-            )));
+            );
+            refused += 1;
+            continue;
         }
         out.push(v);
     }
-    Ok((out, files))
+    (out, files, refused)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -133,7 +150,8 @@ pub(crate) async fn pull(
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(e),
     };
-    let (versions, files) = checked(listing)?;
+    let (versions, files, refused) = checked(listing);
+    out.refused = refused;
     if versions.is_empty() {
         return Ok(out);
     }
@@ -159,6 +177,11 @@ pub(crate) async fn pull(
                 out.bytes += f.size;
                 placed.insert(v.sha256.clone());
                 ready.push(v);
+            }
+            // Pruned on the server since the listing: nothing to have.
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                tracing::warn!("kept file {} of {}/{}: {e}", v.sha256, v.bucket, v.key);
+                out.refused += 1;
             }
             Err(e) => {
                 failed = Some(e);
@@ -195,9 +218,15 @@ async fn fetch(
     } else {
         f.sha256.clone()
     };
+    let promised = (!f.sealed).then_some(f.sha256.as_str());
     let got = client
         .downloader()
-        .download(&client.object(&name), &path, &job.reporter, &job.cancel)
+        .download(
+            &client.object(&name, f.size, promised),
+            &path,
+            &job.reporter,
+            &job.cancel,
+        )
         .await?;
     if got.size != f.size || (!f.sealed && got.sha256 != f.sha256) {
         let _ = std::fs::remove_file(&path);
@@ -245,46 +274,55 @@ mod tests {
             ],
             files: vec![file(&a, false, 5), file(&b, true, 9 + 16 + 200)],
         };
-        let (versions, files) = checked(ok).unwrap();
+        let (versions, files, refused) = checked(ok);
         assert_eq!(
             versions.len(),
             2,
             "a version without a listed file is left out"
         );
         assert_eq!(files.len(), 2);
-        let refused = |versions: Vec<PitrObjectVersion>, files: Vec<PitrObjectFile>| {
-            checked(PitrObjects { versions, files }).unwrap_err().kind()
+        assert_eq!(refused, 0);
+        // What is left out, and only that: the good version beside each bad one stays.
+        let left_out = |bad_versions: Vec<PitrObjectVersion>, bad_files: Vec<PitrObjectFile>| {
+            let mut versions = vec![w("good.txt", &a, 5)];
+            versions.extend(bad_versions);
+            let mut files = vec![file(&a, false, 5)];
+            files.extend(bad_files);
+            let (kept, _, refused) = checked(PitrObjects { versions, files });
+            assert_eq!(kept, vec![version_of(&w("good.txt", &a, 5)).unwrap()]);
+            refused
         };
+        let c = "c".repeat(64);
         assert_eq!(
-            refused(vec![w("x", &a, 5)], vec![file(&a, false, 6)]),
-            ErrorKind::Integrity,
+            left_out(vec![w("x", &c, 5)], vec![file(&c, false, 6)]),
+            1,
             "a file that is not the version's size"
         );
         assert_eq!(
-            refused(vec![w("x", &a, 5)], vec![file(&a, true, 1 << 30)]),
-            ErrorKind::Integrity,
+            left_out(vec![w("x", &c, 5)], vec![file(&c, true, 1 << 30)]),
+            1,
             "a sealed file far larger than its bytes"
         );
+        // Sizes at the edge do not overflow the sealed bound (a panic in a debug build, a
+        // bound that means nothing in a release one).
+        let edge = checked(PitrObjects {
+            versions: vec![w("x", &c, u64::MAX)],
+            files: vec![file(&c, true, u64::MAX)],
+        });
+        assert_eq!((edge.0.len(), edge.2), (1, 0));
         for bad_sha in ["../etc/passwd", &"A".repeat(64), &"a".repeat(63)] {
             assert_eq!(
-                refused(vec![], vec![file(bad_sha, false, 1)]),
-                ErrorKind::InvalidInput,
+                left_out(vec![], vec![file(bad_sha, false, 1)]),
+                1,
                 "{bad_sha}"
             );
-            assert_eq!(
-                refused(vec![w("x", bad_sha, 1)], vec![]),
-                ErrorKind::InvalidInput,
-                "{bad_sha}"
-            );
+            assert_eq!(left_out(vec![w("x", bad_sha, 1)], vec![]), 1, "{bad_sha}");
         }
         assert_eq!(
-            refused(vec![w(&"k".repeat(2000), &a, 5)], vec![file(&a, false, 5)]),
-            ErrorKind::InvalidInput,
+            left_out(vec![w(&"k".repeat(2000), &c, 5)], vec![file(&c, false, 5)]),
+            1,
             "a key longer than S3 allows"
         );
-        assert_eq!(
-            refused(vec![w("", &a, 5)], vec![file(&a, false, 5)]),
-            ErrorKind::InvalidInput
-        );
+        assert_eq!(left_out(vec![w("", &c, 5)], vec![file(&c, false, 5)]), 1);
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! A file is named by its SHA-256 alone (`<sha256>`, or `<sha256>.age` when sealed): the path is
 //! built from that checked name inside the project's objects folder, never from the request's
-//! text; a link is given only for a file the index names; links are never followed.
+//! text, and a file that is itself a symbolic link is not served (the folders above it are the
+//! agent's own data folder).
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -84,35 +85,24 @@ pub(crate) async fn objects(engine: &Engine, name: &str) -> Result<PitrObjects> 
     Ok(out)
 }
 
-/// The kept file `file` of project `name` an agent may serve: its path, size and SHA-256 (of
-/// the file: for a sealed one, of the ciphertext, read now). With `listed`, only a file the
-/// index names is found (a link is asked for); the signed route's name was checked so when
-/// the link was made. `not_found` for anything else.
+/// The kept file `file` of project `name` an agent may serve: its path, size, and the SHA-256
+/// of the bytes it holds (its name: for a sealed file, of the plaintext — the ciphertext's is
+/// not recorded, and hashing it for every request would read the whole file each time; age's
+/// MAC and that SHA-256 are checked when the file is read). `not_found` for anything else.
 pub(crate) async fn object_file(
     engine: &Engine,
     name: &str,
     file: &str,
-    listed: bool,
 ) -> Result<(PathBuf, u64, String)> {
     let gone = || Error::not_found(format!("no kept object file {file}"));
     let (sha, sealed) = object_file_name(file).ok_or_else(gone)?;
     let project = engine.catalog.project(name).await?;
     let kept = super::objects_copy::kept_of(engine, &project);
-    if listed && !loaded(&kept).await?.iter().any(|v| v.sha256 == sha) {
-        return Err(gone());
-    }
     let (path, is_sealed, size) = kept_file(&kept, sha).ok_or_else(gone)?;
     if is_sealed != sealed {
         return Err(gone());
     }
-    if !sealed {
-        return Ok((path, size, sha.to_string()));
-    }
-    let p = path.clone();
-    let hashed = tokio::task::spawn_blocking(move || crate::archive::sha256_file(&p))
-        .await
-        .map_err(|e| Error::internal(format!("hashing a kept file: {e}")))??;
-    Ok((path, size, hashed))
+    Ok((path, size, sha.to_string()))
 }
 
 #[cfg(test)]
