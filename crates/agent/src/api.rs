@@ -17,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use offsite_core::sources::agent_wire::DownloadLink;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -420,11 +421,24 @@ async fn file(
     let checked = backups::check_backup_id(&backup_id)
         .map_err(SignedProblem::from)
         .and_then(|()| check_signed(&agent, &backup_id, &file_name, &q));
+    answer_signed(checked, || {
+        serve_file(&agent, &backup_id, &file_name, &method, &headers)
+    })
+    .await
+}
+
+/// The answer of a signed file route: `serve`'s when the URL checked out (`checked`: its token
+/// id, recorded for the audit log), else the problem.
+pub(crate) async fn answer_signed<F, Fut>(
+    checked: Result<String, SignedProblem>,
+    serve: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, SignedProblem>>,
+{
     let (token_id, result) = match checked {
-        Ok(token_id) => (
-            Some(token_id),
-            serve_file(&agent, &backup_id, &file_name, &method, &headers).await,
-        ),
+        Ok(token_id) => (Some(token_id), serve().await),
         Err(e) => (None, Err(e)),
     };
     let mut response = match result {
@@ -436,6 +450,35 @@ async fn file(
         response.extensions_mut().insert(AuditTokenId(id));
     }
     response
+}
+
+/// A signed, expiring link for `token_id` to `path` on this agent (`base`: its address as the
+/// client reached it; `path`: `/files/…`, `/pitr-files/…` or `/pitr-objects/…`, its segments
+/// percent-encoded), signed for `scope` (a backup's id, `pitr:<chain id>`,
+/// `pitr-objects:<project>`) and `name`; with the file's size and SHA-256.
+pub(crate) fn signed_link(
+    agent: &Agent,
+    token_id: &str,
+    base: &str,
+    path: &str,
+    (scope, name): (&str, &str),
+    size: u64,
+    sha256: String,
+) -> DownloadLink {
+    let expires = time::OffsetDateTime::now_utc() + agent.config.download_ttl();
+    let exp = expires.unix_timestamp();
+    let sig = agent.signer.sign(token_id, scope, name, exp);
+    DownloadLink {
+        download_url: format!(
+            "{}{path}?expires={exp}&token={token_id}&signature={sig}",
+            base.trim_end_matches('/')
+        ),
+        expires_at: offsite_core::catalog::format_timestamp(
+            time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(expires),
+        ),
+        size,
+        sha256,
+    }
 }
 
 pub(crate) enum SignedProblem {

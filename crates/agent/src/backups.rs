@@ -233,7 +233,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
         .cancel(running.cancel.clone());
     let agent2 = agent.clone();
     let project2 = project.to_string();
-    let ended = running.ended.clone();
+    let finished = running.ended.clone();
     let recorded = running.clone();
     tokio::spawn(async move {
         let result = agent2.engine.backup(opts, start).await;
@@ -250,7 +250,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&project2);
-        ended.cancel();
+        finished.cancel();
     });
     Ok(Created {
         backup_id: id,
@@ -616,22 +616,16 @@ pub async fn download_link(
     base_url: &str,
 ) -> ApiResult<DownloadLink> {
     let (_, name, size, sha256) = archive_of(agent, Some(project), backup_id).await?;
-    let ttl = agent.config.download_ttl();
-    let expires = time::OffsetDateTime::now_utc() + ttl;
-    let exp = expires.unix_timestamp();
-    let sig = agent.signer.sign(token_id, backup_id, &name, exp);
-    let name_enc = percent_encode(&name);
-    Ok(DownloadLink {
-        download_url: format!(
-            "{}/files/{backup_id}/{name_enc}?expires={exp}&token={token_id}&signature={sig}",
-            base_url.trim_end_matches('/')
-        ),
-        expires_at: format_timestamp(
-            time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(expires),
-        ),
+    let path = format!("/files/{backup_id}/{}", percent_encode(&name));
+    Ok(crate::api::signed_link(
+        agent,
+        token_id,
+        base_url,
+        &path,
+        (backup_id, &name),
         size,
         sha256,
-    })
+    ))
 }
 
 /// Percent-encode a file name for a URL path segment (archive names are plain ASCII; this is

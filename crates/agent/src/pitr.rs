@@ -9,8 +9,8 @@
 //! never built from the request. The URL is signed for `pitr:<chain id>` and the name: a
 //! backup's signature does not open a segment, nor one segment's another.
 
-use crate::api::{authorize, base_url, check_signed, send_file, AuditTokenId, Signed};
-use crate::api::{tokens_unavailable, SignedProblem};
+use crate::api::{answer_signed, authorize, base_url, check_signed, send_file, signed_link};
+use crate::api::{Signed, SignedProblem};
 use crate::backups::{check_backup_id, percent_encode};
 use crate::error::{ApiError, ApiResult};
 use crate::state::Agent;
@@ -19,9 +19,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use offsite_core::catalog::format_timestamp;
 use offsite_core::ops::pitr::serve::is_segment_name;
-use offsite_core::sources::agent_wire::{DownloadLink, PitrCapture};
+use offsite_core::sources::agent_wire::PitrCapture;
 use offsite_core::ErrorKind;
 use std::sync::Arc;
 
@@ -77,25 +76,16 @@ pub(crate) async fn download(
         .engine
         .pitr_segment_file(Some(&id), &chain_id, &file_name)
         .await?;
-    let ttl = agent.config.download_ttl();
-    let expires = time::OffsetDateTime::now_utc() + ttl;
-    let exp = expires.unix_timestamp();
-    let sig = agent
-        .signer
-        .sign(&token.id, &scope(&chain_id), &file_name, exp);
-    let link = DownloadLink {
-        download_url: format!(
-            "{}/pitr-files/{chain_id}/{}?expires={exp}&token={}&signature={sig}",
-            base.trim_end_matches('/'),
-            percent_encode(&file_name),
-            token.id
-        ),
-        expires_at: format_timestamp(
-            time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(expires),
-        ),
+    let path = format!("/pitr-files/{chain_id}/{}", percent_encode(&file_name));
+    let link = signed_link(
+        &agent,
+        &token.id,
+        &base,
+        &path,
+        (&scope(&chain_id), &file_name),
         size,
         sha256,
-    };
+    );
     Ok(Json(link).into_response())
 }
 
@@ -111,29 +101,15 @@ pub(crate) async fn file(
         .and_then(|()| check_file_name(&file_name))
         .map_err(SignedProblem::from)
         .and_then(|()| check_signed(&agent, &scope(&chain_id), &file_name, &q));
-    let (token_id, result) = match checked {
-        Ok(token_id) => {
-            let served = async {
-                let (path, _, sha256) = agent
-                    .engine
-                    .pitr_segment_file(None, &chain_id, &file_name)
-                    .await
-                    .map_err(|e| SignedProblem::Api(e.into()))?;
-                send_file(&path, &file_name, &sha256, &method, &headers).await
-            };
-            (Some(token_id), served.await)
-        }
-        Err(e) => (None, Err(e)),
-    };
-    let mut response = match result {
-        Ok(r) => r,
-        Err(SignedProblem::Api(e)) => e.into_response(),
-        Err(SignedProblem::Tokens(e)) => tokens_unavailable(&e),
-    };
-    if let Some(id) = token_id {
-        response.extensions_mut().insert(AuditTokenId(id));
-    }
-    response
+    answer_signed(checked, || async {
+        let (path, _, sha256) = agent
+            .engine
+            .pitr_segment_file(None, &chain_id, &file_name)
+            .await
+            .map_err(|e| SignedProblem::Api(e.into()))?;
+        send_file(&path, &file_name, &sha256, &method, &headers).await
+    })
+    .await
 }
 
 // ---- the Storage objects' versions the capture kept (issue 66 item 4) --------------------
@@ -178,24 +154,16 @@ pub(crate) async fn object_download(
     check_object_file(&file_name)?;
     let base = base_url(&agent, &headers)?;
     let (_, size, sha256) = agent.engine.pitr_object_file(&id, &file_name).await?;
-    let expires = time::OffsetDateTime::now_utc() + agent.config.download_ttl();
-    let exp = expires.unix_timestamp();
-    let sig = agent
-        .signer
-        .sign(&token.id, &object_scope(&id), &file_name, exp);
-    let link = DownloadLink {
-        download_url: format!(
-            "{}/pitr-objects/{}/{file_name}?expires={exp}&token={}&signature={sig}",
-            base.trim_end_matches('/'),
-            percent_encode(&id),
-            token.id
-        ),
-        expires_at: format_timestamp(
-            time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(expires),
-        ),
+    let path = format!("/pitr-objects/{}/{file_name}", percent_encode(&id));
+    let link = signed_link(
+        &agent,
+        &token.id,
+        &base,
+        &path,
+        (&object_scope(&id), &file_name),
         size,
         sha256,
-    };
+    );
     Ok(Json(link).into_response())
 }
 
@@ -210,30 +178,15 @@ pub(crate) async fn object_file(
     let checked = check_object_file(&file_name)
         .map_err(SignedProblem::from)
         .and_then(|()| check_signed(&agent, &object_scope(&id), &file_name, &q));
-    let (token_id, result) = match checked {
-        Ok(token_id) => {
-            let served = async {
-                let (path, _, sha256) = agent
-                    .engine
-                    .pitr_object_file(&id, &file_name)
-                    .await
-                    .map_err(|e| SignedProblem::Api(e.into()))?;
-                // The ETag `"sha256:<the bytes' SHA-256>"`: the same for a sealed file sealed
-                // again (another ciphertext), which a resumed download's SHA-256 check or age's
-                // MAC then refuses, whole.
-                send_file(&path, &file_name, &sha256, &method, &headers).await
-            };
-            (Some(token_id), served.await)
-        }
-        Err(e) => (None, Err(e)),
-    };
-    let mut response = match result {
-        Ok(r) => r,
-        Err(SignedProblem::Api(e)) => e.into_response(),
-        Err(SignedProblem::Tokens(e)) => tokens_unavailable(&e),
-    };
-    if let Some(id) = token_id {
-        response.extensions_mut().insert(AuditTokenId(id));
-    }
-    response
+    answer_signed(checked, || async {
+        let (path, _, sha256) = agent
+            .engine
+            .pitr_object_file(&id, &file_name)
+            .await
+            .map_err(|e| SignedProblem::Api(e.into()))?;
+        // The ETag `"sha256:<the bytes' SHA-256>"`: the same for a sealed file sealed again
+        // (another ciphertext), which a resumed download's size check or age's MAC refuses.
+        send_file(&path, &file_name, &sha256, &method, &headers).await
+    })
+    .await
 }

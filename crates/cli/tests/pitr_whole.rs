@@ -54,23 +54,7 @@ fn run(d: &Path, pg: &TestCluster, api: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Every file under `dir`, as `relative path → content`.
-fn files(dir: &Path) -> std::collections::BTreeMap<String, String> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read_to_string(&p).unwrap());
-            }
-        }
-    }
-    out
-}
+use offsite_testkit::files_text as files;
 
 fn put(root: &Path, key: &str, body: &str) {
     let p = root.join("media").join(key);
@@ -589,21 +573,14 @@ fn a_restore_to_a_time_killed_in_its_storage_step_is_interrupted_and_the_command
     assert_eq!(restored, source, "the pull's objects exactly");
 }
 
-/// Supabase's `storage` tables as its init script creates them (`00000000000002-storage-
-/// schema.sql`: buckets, objects with `metadata` jsonb and the unique bucket and name), owned
-/// by the capturing role, so that the capture covers them as it does on a project.
-const STORAGE_SCHEMA: &str = "
-CREATE SCHEMA storage;
-CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
-  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now());
-CREATE UNIQUE INDEX bname ON storage.buckets (name);
-CREATE TABLE storage.objects (id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-  bucket_id text REFERENCES storage.buckets(id), name text, owner uuid,
-  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(),
-  last_accessed_at timestamptz DEFAULT now(), metadata jsonb);
-CREATE UNIQUE INDEX bucketid_objname ON storage.objects (bucket_id, name);
-ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
-INSERT INTO storage.buckets (id, name) VALUES ('media', 'media');";
+/// Supabase's `storage` tables, owned by the capturing role (the database's owner) so that the
+/// capture covers them as it does on a project, and the bucket `media`.
+fn storage_schema() -> String {
+    format!(
+        "{}INSERT INTO storage.buckets (id, name) VALUES ('media', 'media');",
+        offsite_testkit::STORAGE_TABLES
+    )
+}
 
 /// An upload as Supabase's Storage API makes it: the bytes into the store, then the object's
 /// row (inserted, or updated on an overwrite) with the ETag, size and type in `metadata`.
@@ -655,7 +632,7 @@ fn storage_at_a_time_is_what_its_rows_say_then() {
     pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
     let db = "rows_shop";
     pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
-    sql(&pg, db, STORAGE_SCHEMA);
+    sql(&pg, db, &storage_schema());
     let s3 = S3sFsServer::start();
     let root = s3.root();
     std::fs::create_dir_all(root.join("media")).unwrap();

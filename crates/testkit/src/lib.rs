@@ -88,6 +88,41 @@ pub fn supabase_platform_sql() -> &'static str {
     include_str!("../fixtures/supabase_platform.sql")
 }
 
+/// Supabase Storage's two tables as its init script creates them
+/// (`00000000000002-storage-schema.sql`: buckets, objects with `metadata` jsonb and the unique
+/// bucket and name, row level security on), for tests of the objects a point-in-time capture
+/// keeps; a test adds its buckets.
+pub const STORAGE_TABLES: &str = "
+CREATE SCHEMA storage;
+CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
+  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now());
+CREATE UNIQUE INDEX bname ON storage.buckets (name);
+CREATE TABLE storage.objects (id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+  bucket_id text REFERENCES storage.buckets(id), name text, owner uuid,
+  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(),
+  last_accessed_at timestamptz DEFAULT now(), metadata jsonb);
+CREATE UNIQUE INDEX bucketid_objname ON storage.objects (bucket_id, name);
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+";
+
+/// Every file under `dir` (depth first), as `relative path → its text`.
+pub fn files_text(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
 /// What the fixture is known to contain, for assertions that do not want to hard-code numbers.
 pub mod fixture_facts {
     /// Large objects created with fixed oids: (oid, size in bytes, md5 of the bytes).

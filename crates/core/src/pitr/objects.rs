@@ -388,6 +388,14 @@ pub fn read_kept_checked(
     Ok(true)
 }
 
+/// The largest a sealed (age) file of `size` bytes of plaintext may be: the bytes, a 16-byte
+/// tag per 64 KiB chunk, and a header (bounded at 64 KiB); saturating, whatever `size` a
+/// hostile index or listing gives.
+pub fn sealed_size_max(size: u64) -> u64 {
+    size.saturating_add((size / 65_536 + 1).saturating_mul(16))
+        .saturating_add(64 * 1024)
+}
+
 /// Where the bytes with this SHA-256 are kept, relative to the objects folder:
 /// `<aa>/<sha256>` (`.age` appended when sealed). `None` for anything but a SHA-256.
 pub fn blob_name(sha256: &str, encrypted: bool) -> Option<String> {

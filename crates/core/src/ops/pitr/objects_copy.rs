@@ -23,7 +23,9 @@ use crate::catalog::Project;
 use crate::destinations::{put_file, Destination, PutOptions, Sha256};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::pitr::objects::{blob_name, parse_index, still_needed, ObjectVersion, ObjectVersions};
+use crate::pitr::objects::{
+    blob_name, parse_index, sealed_size_max, still_needed, ObjectVersion, ObjectVersions,
+};
 use futures::StreamExt;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -166,11 +168,23 @@ fn union(a: Vec<ObjectVersion>, b: &[ObjectVersion]) -> Vec<ObjectVersion> {
         .collect()
 }
 
-async fn load(kept: &ObjectVersions) -> Result<Vec<ObjectVersion>> {
+/// [`ObjectVersions::load`] off the async threads.
+pub(super) async fn load(kept: &ObjectVersions) -> Result<Vec<ObjectVersion>> {
     let k = kept.clone();
     tokio::task::spawn_blocking(move || k.load())
         .await
         .map_err(|e| Error::internal(format!("reading the kept objects: {e}")))?
+}
+
+/// [`ObjectVersions::add_missing`] off the async threads: how many lines were added.
+pub(super) async fn add_missing(
+    kept: &ObjectVersions,
+    versions: Vec<ObjectVersion>,
+) -> Result<usize> {
+    let k = kept.clone();
+    tokio::task::spawn_blocking(move || k.add_missing(&versions))
+        .await
+        .map_err(|e| Error::internal(format!("writing the kept objects' index: {e}")))?
 }
 
 /// Bring `dest`'s copy of the kept versions up to this machine's ([module docs](self)):
@@ -349,10 +363,7 @@ pub(crate) async fn index_here_or_at_copies(engine: &Engine, project: &Project) 
                 .map_err(|e| Error::io(format!("creating {}", kept.dir().display()), e))?;
             let dest = crate::ops::destinations::open(engine, project, d).await?;
             let remote = remote_index(dest.as_ref(), &project.name, kept.dir()).await?;
-            let k = kept.clone();
-            tokio::task::spawn_blocking(move || k.add_missing(&remote))
-                .await
-                .map_err(|e| Error::internal(e.to_string()))?
+            add_missing(&kept, remote).await
         };
         match got.await {
             Ok(n) if n > 0 => {
@@ -398,11 +409,7 @@ pub(crate) async fn fetch_back(
                     return Err(Error::cancelled());
                 }
                 if done.contains(&v.sha256) || kept.blob(&v.sha256).is_some() {
-                    let k = kept.clone();
-                    let v = v.clone();
-                    tokio::task::spawn_blocking(move || k.add_missing(&[v]))
-                        .await
-                        .map_err(|e| Error::internal(e.to_string()))??;
+                    add_missing(kept, vec![v.clone()]).await?;
                     continue;
                 }
                 let Some((rel, sealed)) = [false, true].into_iter().find_map(|s| {
@@ -445,9 +452,8 @@ async fn fetch_one(
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let part = crate::transfer::part_path(&path);
     let _ = tokio::fs::remove_file(&part).await;
-    // A sealed file is its bytes plus age's header and a 16-byte tag per 64 KiB.
     let max = if sealed {
-        v.size + (v.size / 65_536 + 1) * 16 + 64 * 1024
+        sealed_size_max(v.size)
     } else {
         v.size
     };
@@ -475,10 +481,7 @@ async fn fetch_one(
     tokio::fs::rename(&part, &path)
         .await
         .map_err(|e| Error::io(format!("placing {}", path.display()), e))?;
-    let (k, v) = (kept.clone(), v.clone());
-    tokio::task::spawn_blocking(move || k.add_missing(&[v]))
-        .await
-        .map_err(|e| Error::internal(e.to_string()))??;
+    add_missing(kept, vec![v.clone()]).await?;
     Ok(())
 }
 

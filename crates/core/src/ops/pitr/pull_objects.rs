@@ -20,7 +20,7 @@ use crate::catalog::Project;
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::runner::RunningJob;
-use crate::pitr::objects::{blob_name, ObjectVersion, ObjectVersions};
+use crate::pitr::objects::{blob_name, sealed_size_max, ObjectVersion, ObjectVersions};
 use crate::sources::agent::AgentClient;
 use crate::sources::agent_wire::{PitrObjectFile, PitrObjectVersion, PitrObjects};
 use std::collections::{HashMap, HashSet};
@@ -42,13 +42,6 @@ pub(crate) struct ObjectsPulled {
 
 fn short(s: &str) -> String {
     crate::words::shorten(s)
-}
-
-/// The largest a sealed file of `size` bytes may be (age's 64 KiB chunks, each with a 16-byte
-/// tag, and a header).
-fn sealed_max(size: u64) -> u64 {
-    size.saturating_add((size / 65_536 + 1).saturating_mul(16))
-        .saturating_add(64 * 1024)
 }
 
 fn version_of(w: &PitrObjectVersion) -> Result<ObjectVersion> {
@@ -109,7 +102,7 @@ fn checked(listing: PitrObjects) -> Checked {
             continue;
         };
         let fits = if f.sealed {
-            f.size <= sealed_max(v.size)
+            f.size <= sealed_size_max(v.size)
         } else {
             f.size == v.size
         };
@@ -128,12 +121,6 @@ fn checked(listing: PitrObjects) -> Checked {
         out.push(v);
     }
     (out, files, refused)
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::internal(format!("the kept objects' index: {e}")))?
 }
 
 /// Pull the kept objects of `client`'s capture of `project` ([module docs](self)). A server
@@ -158,8 +145,10 @@ pub(crate) async fn pull(
     let kept = kept_of(engine, project);
     crate::private_fs::create_dir_all(kept.dir())
         .map_err(|e| Error::io(format!("creating {}", kept.dir().display()), e))?;
-    let k = kept.clone();
-    let here: HashSet<ObjectVersion> = blocking(move || k.load()).await?.into_iter().collect();
+    let here: HashSet<ObjectVersion> = super::objects_copy::load(&kept)
+        .await?
+        .into_iter()
+        .collect();
     let mut ready: Vec<ObjectVersion> = Vec::new();
     let mut placed: HashSet<String> = HashSet::new();
     let mut failed = None;
@@ -190,9 +179,7 @@ pub(crate) async fn pull(
         }
     }
     // What came is listed even when a later file failed: its bytes are here.
-    let k = kept.clone();
-    let add = ready.clone();
-    out.versions = blocking(move || k.add_missing(&add)).await? as u32;
+    out.versions = super::objects_copy::add_missing(&kept, ready).await? as u32;
     match failed {
         Some(e) => Err(e),
         None => Ok(out),

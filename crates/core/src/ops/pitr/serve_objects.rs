@@ -48,13 +48,6 @@ fn kept_file(kept: &ObjectVersions, sha: &str) -> Option<(PathBuf, bool, u64)> {
     })
 }
 
-async fn loaded(kept: &ObjectVersions) -> Result<Vec<ObjectVersion>> {
-    let k = kept.clone();
-    tokio::task::spawn_blocking(move || k.load())
-        .await
-        .map_err(|e| Error::internal(format!("reading the kept objects: {e}")))?
-}
-
 /// Project `name`'s kept versions and their files (a version whose file is gone is left out:
 /// the laptop cannot have it from here).
 pub(crate) async fn objects(engine: &Engine, name: &str) -> Result<PitrObjects> {
@@ -63,7 +56,7 @@ pub(crate) async fn objects(engine: &Engine, name: &str) -> Result<PitrObjects> 
     let mut out = PitrObjects::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut missing: HashSet<String> = HashSet::new();
-    for v in loaded(&kept).await? {
+    for v in super::objects_copy::load(&kept).await? {
         if missing.contains(&v.sha256) {
             continue;
         }
