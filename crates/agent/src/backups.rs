@@ -191,9 +191,24 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
         format_timestamp(time::OffsetDateTime::now_utc()),
         agent.shutdown.child_token(),
     ));
+    // The project's previous backup may still be leaving `current` after its job ended — its
+    // `COMPLETED` already visible, its locks already free (the runner frees them at once):
+    // it holds nothing, and a backup asked for after it is made, not refused.
+    let ended = match agent.running(project) {
+        Some(r) => match agent.engine.catalog().job(&r.id).await {
+            Ok(j) if !matches!(j.state, JobState::Running | JobState::Cancelling) => {
+                Some(r.id.clone())
+            }
+            _ => None,
+        },
+        None => None,
+    };
     {
         let mut current = agent.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(r) = current.get(project) {
+        if let Some(r) = current
+            .get(project)
+            .filter(|r| ended.as_deref() != Some(r.id.as_str()))
+        {
             let mut e = ApiError::new(
                 StatusCode::CONFLICT,
                 "backup_running",
@@ -245,11 +260,13 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
                 recorded.set_refused(e.code(), e.message());
             }
         }
-        agent2
-            .current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&project2);
+        {
+            // Only its own entry: a later backup may have taken the project's place already.
+            let mut current = agent2.current.lock().unwrap_or_else(|p| p.into_inner());
+            if current.get(&project2).is_some_and(|r| r.id == recorded.id) {
+                current.remove(&project2);
+            }
+        }
         finished.cancel();
     });
     Ok(Created {

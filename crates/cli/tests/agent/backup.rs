@@ -303,27 +303,17 @@ async fn a_backup_refused_while_another_job_holds_the_project_is_failed_with_why
     let token = agent.token(&["--project", "shop"]);
     let c = http();
     let backup = |c: reqwest::Client, token: String, url: String| async move {
-        // (A backup that has just said COMPLETED may still be leaving the agent's list of
-        // running ones: 409 until it has.)
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let created = loop {
-            let (s, created) = send(
-                &c,
-                reqwest::Method::POST,
-                &url,
-                Some(&token),
-                Some(json!({"type": "DATABASE"})),
-            )
-            .await;
-            if s == StatusCode::ACCEPTED {
-                break created;
-            }
-            assert!(
-                s == StatusCode::CONFLICT && Instant::now() < deadline,
-                "{s}: {created}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        // Asked for right after the previous one said COMPLETED: accepted (that one may still
+        // be leaving the agent's list of running backups; it holds nothing then).
+        let (s, created) = send(
+            &c,
+            reqwest::Method::POST,
+            &url,
+            Some(&token),
+            Some(json!({"type": "DATABASE"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{created}");
         let status = format!("{url}/{}", created["backup_id"].as_str().unwrap());
         wait_done(&c, &status, &token).await.0
     };
@@ -333,24 +323,25 @@ async fn a_backup_refused_while_another_job_holds_the_project_is_failed_with_why
     assert_eq!(first["status"], "COMPLETED", "{first}");
     // Another process holds every lock of the agent's engine (the project's among them).
     let locks = agent.data_dir().join("engine/locks");
-    let held: Vec<std::fs::File> = std::fs::read_dir(&locks)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
-        .map(|e| {
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(e.path())
-                .unwrap();
-            // The finished backup's job may hold its locks a moment after it said COMPLETED.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while let Err(err) = f.try_lock() {
-                assert!(Instant::now() < deadline, "{}: {err}", e.path().display());
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            f
-        })
-        .collect();
+    let mut held: Vec<std::fs::File> = Vec::new();
+    for e in std::fs::read_dir(&locks).unwrap().flatten() {
+        if !e.file_name().to_string_lossy().ends_with(".lock") {
+            continue;
+        }
+        let path = e.path();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // Taken as soon as the finished job lets it go (a blocking lock: the release is the
+        // event), within a deadline.
+        let got = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::task::spawn_blocking(move || f.lock().map(|()| f)),
+        )
+        .await;
+        match got {
+            Ok(Ok(Ok(f))) => held.push(f),
+            other => panic!("{} was not released: {other:?}", path.display()),
+        }
+    }
     assert!(!held.is_empty(), "no lock files in {}", locks.display());
     let refused = backup(c.clone(), token.clone(), url.clone()).await;
     assert_eq!(refused["status"], "FAILED", "{refused}");

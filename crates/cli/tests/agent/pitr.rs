@@ -242,6 +242,57 @@ pub(super) fn laptop_ok(data: &std::path::Path, token: &str, args: &[&str]) -> V
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
+/// On the laptop at `d`: project `shop` over `db`, backed up by the agent `a`.
+pub(super) fn laptop_add(d: &std::path::Path, token: &str, a: &AgentProc, db: &str) {
+    laptop_ok(
+        d,
+        token,
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            &TestCluster::shared().url(db),
+            "--no-test",
+            "--server",
+            &a.url,
+            "--server-project",
+            "shop",
+        ],
+    );
+}
+
+/// Waits (up to 90 s) until the agent's `GET …/pitr` at `pitr_url` shows a capture whose last
+/// window reaches past `at` with a segment registered; returns that view.
+pub(super) async fn wait_window_past(
+    http: &reqwest::Client,
+    pitr_url: &str,
+    token: &str,
+    at: &str,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (s, v) = send(http, reqwest::Method::GET, pitr_url, Some(token), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let reached = v["windows"]
+            .as_array()
+            .and_then(|w| w.last())
+            .and_then(|w| w["to"].as_str())
+            .is_some_and(|to| to > at);
+        let segments = v["chains"][0]["segments"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty());
+        if v["enabled"] == true && reached && segments {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent's window never reached {at}: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// The laptop pulls what the agent captured (issue 46): the agent's API serves the capture's
 /// status and its segments (signed URLs, bound to the token, as backups); `offsite pull` brings
 /// the base and the segments; `offsite restore shop --at TIME` on the laptop gives the
@@ -274,27 +325,7 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     let want = digest(&fx.db);
     c.psql(&fx.db, "DELETE FROM orders WHERE id > 120");
     // The API's status: capturing, and a window reaching the instant.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let view = loop {
-        let (s, v) = send(&http, reqwest::Method::GET, &pitr_url, Some(&token), None).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        let reached = v["windows"]
-            .as_array()
-            .and_then(|w| w.last())
-            .and_then(|w| w["to"].as_str())
-            .is_some_and(|to| to > at.as_str());
-        if v["enabled"] == true
-            && reached
-            && !v["chains"][0]["segments"].as_array().unwrap().is_empty()
-        {
-            break v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the agent's window never reached {at}: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let view = wait_window_past(&http, &pitr_url, &token, &at).await;
     assert!(view["rpo_seconds"].as_f64().unwrap() < 60.0, "{view}");
     let chain = view["chains"][0]["id"].as_str().unwrap().to_string();
     let seg = view["chains"][0]["segments"][0].clone();
@@ -415,22 +446,7 @@ async fn the_laptop_pulls_the_agents_capture_and_restores_a_time() {
     // The laptop: a project backed up by this server; pull brings the base and the segments.
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    laptop_ok(
-        d,
-        &token,
-        &[
-            "project",
-            "add",
-            "shop",
-            "--db",
-            &c.url(&fx.db),
-            "--no-test",
-            "--server",
-            &a.url,
-            "--server-project",
-            "shop",
-        ],
-    );
+    laptop_add(d, &token, &a, &fx.db);
     let pulled = laptop_ok(d, &token, &["--json", "pull", "shop"]);
     let p = &pulled["pitr"];
     assert!(p["chains"].as_u64().unwrap() >= 1, "{pulled}");

@@ -5,23 +5,18 @@
 //! the rows say at TIME. The attacks: the listing and the links to another project's token, a
 //! file name that is a path, a link signed for one file used for another or another project.
 
-use super::pitr::{laptop, laptop_ok, server_now, status, wait_for};
+use super::pitr::{laptop_add, laptop_ok, server_now, status, wait_for, wait_window_past};
 use super::*;
 
-/// Supabase's `storage` tables as its init script creates them (buckets, objects with
-/// `metadata` jsonb, unique bucket and name).
-const STORAGE_SCHEMA: &str = "
-CREATE SCHEMA storage;
-CREATE TABLE storage.buckets (id text PRIMARY KEY, name text NOT NULL, owner uuid,
-  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now());
-CREATE TABLE storage.objects (id uuid NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
-  bucket_id text REFERENCES storage.buckets(id), name text, owner uuid,
-  created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(),
-  last_accessed_at timestamptz DEFAULT now(), metadata jsonb);
-CREATE UNIQUE INDEX bucketid_objname ON storage.objects (bucket_id, name);
-INSERT INTO storage.buckets (id, name) VALUES ('avatars', 'avatars');
-INSERT INTO storage.objects (bucket_id, name, metadata)
-  VALUES ('avatars', 'a.png', '{\"size\": 9}');";
+/// Supabase's `storage` tables, the bucket `avatars` and the row of the fixture's `a.png`.
+fn storage_schema() -> String {
+    format!(
+        "{}INSERT INTO storage.buckets (id, name) VALUES ('avatars', 'avatars');
+         INSERT INTO storage.objects (bucket_id, name, metadata)
+           VALUES ('avatars', 'a.png', '{{\"size\": 9}}');",
+        offsite_testkit::STORAGE_TABLES
+    )
+}
 
 /// An upload as the Storage API makes it: the bytes into the project's folder, then the row
 /// (no ETag: the folder store's are its own).
@@ -75,30 +70,11 @@ async fn wait_kept(
     }
 }
 
-/// Every file under `root`, by its path below it, with its text.
-fn files(root: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::read_to_string(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn pitr_objects_the_agent_kept_are_pulled_and_a_restore_at_a_time_gives_them() {
     let fx = fixture(5);
     let c = TestCluster::shared();
-    c.psql(&fx.db, STORAGE_SCHEMA);
+    c.psql(&fx.db, &storage_schema());
     let a = start(&fx, "[projects.shop.pitr]\n", true);
     let token = a.token(&["--project", "shop"]);
     let other = a.token(&["--project", "other"]);
@@ -238,55 +214,23 @@ async fn pitr_objects_the_agent_kept_are_pulled_and_a_restore_at_a_time_gives_th
         assert_eq!(r.status(), want, "{forged}");
     }
 
-    // The laptop pulls the full backup, the segments and the kept versions.
+    // The laptop pulls the full backup, the segments and the kept versions, once the agent's
+    // window reaches past TIME (its last pass may still be sealing).
+    wait_window_past(
+        &http,
+        &format!("{}/platform/projects/shop/pitr", a.url),
+        &token,
+        &at,
+    )
+    .await;
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
-    laptop_ok(
-        d,
-        &token,
-        &[
-            "project",
-            "add",
-            "shop",
-            "--db",
-            &c.url(&fx.db),
-            "--no-test",
-            "--server",
-            &a.url,
-            "--server-project",
-            "shop",
-        ],
+    laptop_add(d, &token, &a, &fx.db);
+    let pulled = laptop_ok(d, &token, &["--json", "pull", "shop"]);
+    assert_eq!(
+        pulled["pitr"]["objects"], 3,
+        "the three versions' files: {pulled}"
     );
-    // (The window must reach TIME: the agent's last pass may still be sealing.)
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut objects = 0;
-    loop {
-        let pulled = laptop_ok(d, &token, &["--json", "pull", "shop"]);
-        objects += pulled["pitr"]["objects"].as_u64().unwrap();
-        let plan = laptop(
-            d,
-            &token,
-            &[
-                "restore",
-                "shop",
-                "--at",
-                &at,
-                "--to",
-                &c.url("postgres"),
-                "--dry-run",
-            ],
-        );
-        if plan.status.success() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{at} never restorable on the laptop: {}",
-            String::from_utf8_lossy(&plan.stderr)
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert_eq!(objects, 3, "the three versions' files, each once");
     let kept_here = laptop_ok(d, &token, &["--json", "pitr", "verify", "shop"]);
     assert_eq!(kept_here["objects_checked"], 3, "{kept_here}");
     assert_eq!(kept_here["objects_damaged_count"], 0, "{kept_here}");
@@ -318,7 +262,9 @@ async fn pitr_objects_the_agent_kept_are_pulled_and_a_restore_at_a_time_gives_th
     assert_eq!(s["from_pull"], 1, "{restored}");
     assert_eq!(s["missing_count"], 0, "{restored}");
     assert_eq!(
-        files(folder.path()),
+        offsite_testkit::files_text(folder.path())
+            .into_iter()
+            .collect::<Vec<_>>(),
         [
             ("avatars/a.png".to_string(), "PNG-bytes".to_string()),
             ("avatars/new.txt".into(), "first version".into()),
