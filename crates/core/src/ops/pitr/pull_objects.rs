@@ -34,8 +34,6 @@ pub(crate) struct ObjectsPulled {
     /// Files of bytes downloaded.
     pub files: u32,
     pub bytes: u64,
-    /// Versions added to this machine's index.
-    pub versions: u32,
     /// Versions or files of the listing left out (not acceptable, or gone from the server).
     pub refused: u32,
 }
@@ -70,9 +68,9 @@ fn version_of(w: &PitrObjectVersion) -> Result<ObjectVersion> {
     })
 }
 
-/// The listing's versions that pass the checks and have a listed file whose size fits them;
-/// their files by SHA-256; how many versions and files were left out.
-type Checked = (Vec<ObjectVersion>, HashMap<String, PitrObjectFile>, u32);
+/// The listing's versions that pass the checks, each with its listed file (whose size fits
+/// it); how many versions and files were left out.
+type Checked = (Vec<(ObjectVersion, PitrObjectFile)>, u32);
 
 fn checked(listing: PitrObjects) -> Checked {
     let mut refused = 0u32;
@@ -118,9 +116,9 @@ fn checked(listing: PitrObjects) -> Checked {
             refused += 1;
             continue;
         }
-        out.push(v);
+        out.push((v, f.clone()));
     }
-    (out, files, refused)
+    (out, refused)
 }
 
 /// Pull the kept objects of `client`'s capture of `project` ([module docs](self)). A server
@@ -137,7 +135,7 @@ pub(crate) async fn pull(
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(e),
     };
-    let (versions, files, refused) = checked(listing);
+    let (versions, refused) = checked(listing);
     out.refused = refused;
     if versions.is_empty() {
         return Ok(out);
@@ -150,21 +148,17 @@ pub(crate) async fn pull(
         .into_iter()
         .collect();
     let mut ready: Vec<ObjectVersion> = Vec::new();
-    let mut placed: HashSet<String> = HashSet::new();
     let mut failed = None;
-    for v in versions.into_iter().filter(|v| !here.contains(v)) {
-        if placed.contains(&v.sha256) || kept.blob(&v.sha256).is_some() {
+    for (v, f) in versions.into_iter().filter(|(v, _)| !here.contains(v)) {
+        // Here already: kept before, placed for an earlier version, or by a killed pull.
+        if kept.blob(&v.sha256).is_some() {
             ready.push(v);
             continue;
         }
-        let Some(f) = files.get(&v.sha256) else {
-            continue;
-        };
-        match fetch(client, &kept, f, job).await {
+        match fetch(client, &kept, &f, job).await {
             Ok(()) => {
                 out.files += 1;
                 out.bytes += f.size;
-                placed.insert(v.sha256.clone());
                 ready.push(v);
             }
             // Pruned on the server since the listing: nothing to have.
@@ -179,7 +173,7 @@ pub(crate) async fn pull(
         }
     }
     // What came is listed even when a later file failed: its bytes are here.
-    out.versions = super::objects_copy::add_missing(&kept, ready).await? as u32;
+    super::objects_copy::add_missing(&kept, ready).await?;
     match failed {
         Some(e) => Err(e),
         None => Ok(out),
@@ -205,8 +199,10 @@ async fn fetch(
     } else {
         f.sha256.clone()
     };
+    // The listing's size (and, unsealed, SHA-256) is the download's promise: other bytes are
+    // refused before they reach `path`.
     let promised = (!f.sealed).then_some(f.sha256.as_str());
-    let got = client
+    client
         .downloader()
         .download(
             &client.object(&name, f.size, promised),
@@ -215,12 +211,6 @@ async fn fetch(
             &job.cancel,
         )
         .await?;
-    if got.size != f.size || (!f.sealed && got.sha256 != f.sha256) {
-        let _ = std::fs::remove_file(&path);
-        return Err(Error::integrity(format!(
-            "the kept file {name} from the server does not match its listing (size or SHA-256); it was not kept"
-        )));
-    }
     Ok(())
 }
 
@@ -261,13 +251,12 @@ mod tests {
             ],
             files: vec![file(&a, false, 5), file(&b, true, 9 + 16 + 200)],
         };
-        let (versions, files, refused) = checked(ok);
+        let (versions, refused) = checked(ok);
         assert_eq!(
             versions.len(),
             2,
             "a version without a listed file is left out"
         );
-        assert_eq!(files.len(), 2);
         assert_eq!(refused, 0);
         // What is left out, and only that: the good version beside each bad one stays.
         let left_out = |bad_versions: Vec<PitrObjectVersion>, bad_files: Vec<PitrObjectFile>| {
@@ -275,7 +264,8 @@ mod tests {
             versions.extend(bad_versions);
             let mut files = vec![file(&a, false, 5)];
             files.extend(bad_files);
-            let (kept, _, refused) = checked(PitrObjects { versions, files });
+            let (kept, refused) = checked(PitrObjects { versions, files });
+            let kept: Vec<ObjectVersion> = kept.into_iter().map(|(v, _)| v).collect();
             assert_eq!(kept, vec![version_of(&w("good.txt", &a, 5)).unwrap()]);
             refused
         };
@@ -296,7 +286,7 @@ mod tests {
             versions: vec![w("x", &c, u64::MAX)],
             files: vec![file(&c, true, u64::MAX)],
         });
-        assert_eq!((edge.0.len(), edge.2), (1, 0));
+        assert_eq!((edge.0.len(), edge.1), (1, 0));
         for bad_sha in ["../etc/passwd", &"A".repeat(64), &"a".repeat(63)] {
             assert_eq!(
                 left_out(vec![], vec![file(bad_sha, false, 1)]),
