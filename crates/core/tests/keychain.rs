@@ -90,12 +90,33 @@ fn secrets_with_non_ascii_quotes_and_escapes_survive() {
         "密码🔐 Пароль كلمة",
         " leading and trailing spaces ",
         "line\nbreak\ttab",
-        &"x".repeat(4096),
+        &"x".repeat(LONGEST),
     ];
     for secret in secrets {
         store.set(&key, secret).unwrap();
         assert_eq!(store.get(&key).unwrap().as_deref(), Some(secret));
     }
+}
+
+/// The longest secret each OS's store keeps: Windows' Credential Manager 2,560 bytes of UTF-16.
+const LONGEST: usize = if cfg!(windows) { 1280 } else { 4096 };
+
+/// A secret over the store's limit is refused with what to do, and the one saved before stays.
+#[cfg(windows)]
+#[test]
+fn a_secret_over_the_credential_managers_limit_is_refused_and_the_old_one_kept() {
+    let store = keychain();
+    let key = unique_key("long");
+    let _cleanup = Cleanup(&store, key.clone());
+    store.set(&key, "before").unwrap();
+    let e = store.set(&key, &"y".repeat(LONGEST + 1)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("at most 1280 characters"), "{e}");
+    assert!(
+        e.hint().unwrap_or("").contains("OFFSITE_SECRET_STORE=env"),
+        "{e:?}"
+    );
+    assert_eq!(store.get(&key).unwrap().as_deref(), Some("before"));
 }
 
 #[test]

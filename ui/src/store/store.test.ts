@@ -201,6 +201,8 @@ describe("the store", () => {
     for (let i = 0; i < 25; i++) {
       push([change("backup", `b-${i}`, "p-shop", i), change("job", `j-${i}`, "p-shop", i)]);
     }
+    // Waits for the fetches (an event), then for any more the burst would wrongly cause.
+    await waitFor(() => expect(Object.keys(count(calls))).toHaveLength(4));
     await settle();
     expect(count(calls)).toEqual({
       "list_backups(shop)": 1,
@@ -236,6 +238,7 @@ describe("the store", () => {
     release();
     cat.calls.length = 0;
     feed.push([change("backup", "b-1", "p-shop")]);
+    await waitFor(() => expect(count(cat.calls)["get_project(shop)"]).toBe(1));
     await settle();
     expect(count(cat.calls)).toEqual({ "get_project(shop)": 1 }); // the shown summary only
     stops.push(store.retain(keys.backups("shop")));

@@ -276,6 +276,17 @@ fn keyring_error(op: &str, key: &str, e: keyring::Error, secret: Option<&str>) -
             format!("the secret stored in the OS keychain for {key:?} is not valid UTF-8"),
             "delete it and set it again".to_string(),
         ),
+        // Windows' Credential Manager holds at most 2,560 bytes of secret: 1,280 UTF-16 units.
+        keyring::Error::TooLong(attr, limit) if attr.starts_with("password") || attr == "secret" => (
+            ErrorKind::InvalidInput,
+            format!(
+                "the OS keychain holds at most {} characters of a secret; this one has {} \
+                 (while {op} {key:?}). Nothing was saved",
+                limit / 2,
+                secret.map_or(0, |s| s.encode_utf16().count())
+            ),
+            format!("use a shorter secret, or {}", headless_hint(key)),
+        ),
         keyring::Error::TooLong(attr, limit) => (
             ErrorKind::InvalidInput,
             format!("the OS keychain limits {attr} to {limit} characters (while {op} {key:?})"),

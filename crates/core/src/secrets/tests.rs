@@ -354,6 +354,41 @@ fn keyring_errors_map_to_secrets_without_the_secret() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
+/// Windows' Credential Manager refuses a secret over 2,560 bytes (keyring's check, before
+/// anything is written): the words say it is the secret, its limit and length, and the way
+/// around it — not "a shorter project name" (found running the keychain test under Wine).
+#[test]
+fn a_secret_too_long_for_the_keychain_says_so_and_how_to_do_without() {
+    let secret = "s3cr3t-".repeat(200); // 1,400 characters
+    let e = keyring_error(
+        "saving",
+        &project_password_key("shop"),
+        keyring::Error::TooLong("password encoded as UTF-16".into(), 2560),
+        Some(&secret),
+    );
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let text = format!("{e} {}", e.hint().unwrap_or(""));
+    assert!(
+        text.contains("at most 1280 characters of a secret; this one has 1400"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Nothing was saved") && text.contains("OFFSITE_SECRET_STORE=env"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("project name") && !text.contains("s3cr3t"),
+        "{text}"
+    );
+    let e = keyring_error(
+        "saving",
+        "k",
+        keyring::Error::TooLong("target".into(), 32767),
+        None,
+    );
+    assert_eq!(e.hint(), Some("use a shorter project name"));
+}
+
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
 #[test]
 fn keychain_hint_names_the_secret_service_and_headless_options() {

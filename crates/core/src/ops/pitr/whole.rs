@@ -623,9 +623,14 @@ mod tests {
     fn the_storage_again_of_a_restore_by_rows_names_the_rows_database_without_its_password() {
         let s = StorageRestore::new(StorageTo::Folder("/srv/media files".into()));
         let plain = storage_again("shop", "2026-11-30T10:00:00Z", &s, None).unwrap();
+        // The folder as the command names it: absolute (on Windows, on the current drive).
+        let folder = std::path::absolute("/srv/media files").unwrap();
         assert_eq!(
             plain,
-            "offsite restore shop --at 2026-11-30T10:00:00Z --components storage --storage-to '/srv/media files'"
+            format!(
+                "offsite restore shop --at 2026-11-30T10:00:00Z --components storage --storage-to '{}'",
+                folder.display()
+            )
         );
         let to =
             DatabaseTo::url_or_project("postgres://owner:s3cret@db.example:5432/shop_then", None);
