@@ -269,7 +269,10 @@ describe("DiffScreen", () => {
     expect(asked.rows.keys).toEqual({ columns: ["id"], values: [["7"], ["8"], ["1"]] });
     expect(asked.rows.on_conflict).toBe("update");
     expect(asked.to).toEqual({ project: "shop" });
-    // Closing the wizard keeps the ticks; removed rows only start at Keep.
+    // Closing the wizard keeps the ticks; removed rows only start at Keep. (Close is disabled
+    // while the plan is asked: wait for its answer, or a slow machine clicks a disabled button.)
+    expect(await screen.findByTestId("recover-error")).toHaveTextContent("stop here");
+    expect(screen.getByTestId("recover-close")).toBeEnabled();
     fireEvent.click(screen.getByTestId("recover-close"));
     fireEvent.click(screen.getAllByTestId("diff-row-tick")[2]!);
     fireEvent.click(screen.getByTestId("diff-recover"));
