@@ -12,6 +12,7 @@ import { formatTime } from "../components/format";
 import { busyWhileBackingUp, ChecklistItems, checkWhy } from "./Checklist";
 import { Dashboard } from "./Dashboard";
 import { checklistWith, gapOf, overview, problem, protectedHealth } from "./fixtures";
+import { clickDisabled } from "../test/clicks";
 
 /** A project with three gaps: no schedule, one copy, never proven (next step first). */
 function threeGaps(name: string): ProjectHealth {
@@ -212,7 +213,7 @@ describe("checklist times (issue 44: one time format, local time)", () => {
     expect(button).toHaveTextContent("Backing up…");
     expect(button).toHaveAttribute("title", "A backup is running.");
     expect(screen.getByTestId("check-busy-backed_up")).toHaveTextContent("A backup is running.");
-    fireEvent.click(button);
+    clickDisabled(button);
     expect(onFix).not.toHaveBeenCalled();
     // Other fixes are not held up.
     rerender(<ChecklistItems checklist={checklistWith([never])} show="all" onFix={onFix} busy={busyWhileBackingUp(false)} />);

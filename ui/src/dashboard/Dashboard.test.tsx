@@ -8,6 +8,7 @@ import { StoreProvider } from "../store";
 import { Dashboard, type OpenSupabase } from "./Dashboard";
 import { fixTarget } from "./fix";
 import { healthWith, overview, protectedHealth, RULES } from "./fixtures";
+import { clickDisabled } from "../test/clicks";
 
 function mock(extra: (cmd: string, args: unknown) => unknown = () => undefined) {
   const calls: { cmd: string; args: unknown }[] = [];
@@ -122,7 +123,7 @@ describe("Dashboard", () => {
     expect(fix).toHaveAttribute("title", "A backup is running");
     expect(within(row("shop")).getByTestId("project-running")).toHaveTextContent(/^A backup is running$/);
     expect(within(row("shop")).getByTestId("project-headline")).toHaveTextContent(/^Backing up now · /);
-    fireEvent.click(fix);
+    clickDisabled(fix);
     expect(calls.some((c) => c.cmd === "start_backup")).toBe(false);
   });
 

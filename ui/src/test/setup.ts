@@ -2,6 +2,7 @@ import "@testing-library/jest-dom/vitest";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+import { refuseClicksOnDisabledControls } from "./clicks";
 
 // findBy…/waitFor wait for what a test expects to appear; their default deadline (1 s) is the
 // machine's speed, not the app's behaviour: beside the Rust test binaries on two cores a save's
@@ -13,3 +14,5 @@ afterEach(() => {
   cleanup();
   clearMocks();
 });
+
+refuseClicksOnDisabledControls();
