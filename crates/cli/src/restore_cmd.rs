@@ -346,6 +346,7 @@ impl RestoreArgs {
             as_role: self.as_role.clone(),
             allow_arbitrary_sql: self.allow_arbitrary_sql,
             jobs: self.jobs,
+            keep_heap_order: false,
             selection: Selection {
                 schemas: self.schemas.clone(),
                 tables: self.tables.clone(),

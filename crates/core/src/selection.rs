@@ -358,7 +358,7 @@ fn schema_pattern(name: &str) -> String {
 }
 
 /// pg_dump's pattern matching exactly the table `t`.
-fn table_pattern(t: &TableName) -> String {
+pub(crate) fn table_pattern(t: &TableName) -> String {
     format!("{}.{}", always_quoted(&t.schema), always_quoted(&t.table))
 }
 

@@ -4,10 +4,14 @@ use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The newest archive format version this build writes and reads (it reads 1 and 2). An archive
-/// is format 2 when its database is a directory dump (`database/…`, `Manifest.dump`), format 1
-/// otherwise (see [`Manifest::needed_format`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest archive format version this build writes and reads (it reads 1 to 3). An archive
+/// is format 3 when a table of its directory dump was read in ranges (several data members and
+/// `TABLE DATA` entries for one table, `DumpLayout.split`: a reader of format 2 would take the
+/// first range for the whole table), format 2 when its database is a directory dump
+/// (`database/…`, `Manifest.dump`), format 1 otherwise (see [`Manifest::needed_format`]).
+pub const FORMAT_VERSION: u32 = 3;
+/// Format 2: a directory dump, one data member per table.
+pub const FORMAT_VERSION_2: u32 = 2;
 /// Format 1: the database as `database.dump` (or `database.sql`), or no database.
 pub const FORMAT_VERSION_1: u32 = 1;
 /// Name of the manifest member; always the first member of an archive Offsite writes.
@@ -72,6 +76,18 @@ pub struct DumpLayout {
     /// Why fewer jobs ran than asked (a transaction pooler refused the shared snapshot…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The tables read in ranges by several workers (format 3): each range is a data member
+    /// and a `TABLE DATA` entry of its own, in the table's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split: Vec<SplitTableNote>,
+}
+
+/// A table whose rows were read in ranges ([`DumpLayout::split`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitTableNote {
+    pub schema: String,
+    pub table: String,
+    pub ranges: u32,
 }
 
 /// Exact row count of one table, taken in the dump's own snapshot.
@@ -322,11 +338,13 @@ impl TenantMark {
 }
 
 impl Manifest {
-    /// The format version an archive with this manifest is written as: 2 for a directory dump
-    /// (readers of format 1 could not restore it), 1 otherwise.
+    /// The format version an archive with this manifest is written as: 3 for a directory dump
+    /// with a table in ranges, 2 for another directory dump (readers of format 1 could not
+    /// restore it), 1 otherwise.
     pub fn needed_format(&self) -> u32 {
         match &self.dump {
-            Some(d) if d.format == DumpFormat::Directory => FORMAT_VERSION,
+            Some(d) if d.format == DumpFormat::Directory && !d.split.is_empty() => FORMAT_VERSION,
+            Some(d) if d.format == DumpFormat::Directory => FORMAT_VERSION_2,
             _ => FORMAT_VERSION_1,
         }
     }

@@ -192,6 +192,92 @@ impl ArchiveSeeker {
     }
 }
 
+/// Reads several members as one text: each but the last without the `separator` it must end
+/// with (a big table's ranges, each ending with pg_dump's end of COPY data; issue 67).
+pub struct JoinedReader<'a> {
+    seeker: &'a mut ArchiveSeeker,
+    /// The spans left, the current one first.
+    spans: std::collections::VecDeque<MemberSpan>,
+    pos: u64,
+    separator: &'static [u8],
+    /// The last bytes read from the current span, not given out yet (they may be its separator).
+    held: Vec<u8>,
+    /// Bytes ready to be given out.
+    ready: Vec<u8>,
+    at: usize,
+}
+
+impl ArchiveSeeker {
+    /// A reader of `spans` one after the other, each but the last without its `separator`
+    /// (its absence is an `InvalidData` error).
+    pub fn joined_reader(
+        &mut self,
+        spans: Vec<MemberSpan>,
+        separator: &'static [u8],
+    ) -> JoinedReader<'_> {
+        JoinedReader {
+            seeker: self,
+            spans: spans.into(),
+            pos: 0,
+            separator,
+            held: Vec::new(),
+            ready: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for JoinedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.at < self.ready.len() {
+                let n = (self.ready.len() - self.at).min(buf.len());
+                buf[..n].copy_from_slice(&self.ready[self.at..self.at + n]);
+                self.at += n;
+                return Ok(n);
+            }
+            self.ready.clear();
+            self.at = 0;
+            let Some(span) = self.spans.front().cloned() else {
+                return Ok(0);
+            };
+            let mut chunk = vec![0u8; 64 << 10];
+            let got = MemberReader {
+                seeker: &mut *self.seeker,
+                span: span.clone(),
+                pos: self.pos,
+            }
+            .read(&mut chunk)?;
+            self.pos += got as u64;
+            let last = self.spans.len() == 1;
+            if got == 0 {
+                // The end of this span.
+                self.spans.pop_front();
+                self.pos = 0;
+                let held = std::mem::take(&mut self.held);
+                if last {
+                    self.ready = held;
+                } else if held != self.separator {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "member {} does not end as a range of a table does",
+                            span.name
+                        ),
+                    ));
+                }
+                continue;
+            }
+            self.held.extend_from_slice(&chunk[..got]);
+            let keep = self.separator.len();
+            if self.held.len() > keep {
+                let out = self.held.len() - keep;
+                self.ready = self.held.drain(..out).collect();
+            }
+        }
+    }
+}
+
 impl Read for MemberReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.span.size.saturating_sub(self.pos);

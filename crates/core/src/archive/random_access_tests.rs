@@ -93,3 +93,56 @@ fn a_damaged_or_cut_archive_gives_clear_errors() {
     let e = s.find(DATABASE_MEMBER, &cancel).unwrap_err();
     assert_eq!(e.kind(), crate::ErrorKind::Integrity, "{e}");
 }
+
+#[test]
+fn ranges_are_read_as_one_text_without_their_inner_end_markers() {
+    const END: &[u8] = b"\\.\n\n\n";
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ArchiveWriter::create(dir.path(), "ranges.tar.gz", 3).unwrap();
+    // Big enough that a read ends inside the end marker of a range now and then.
+    let part = |n: u32, rows: u32| -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..rows {
+            out.extend_from_slice(format!("{n}\trow {i}\n").as_bytes());
+        }
+        out
+    };
+    let (a, b, c) = (part(1, 20_000), part(2, 1), part(3, 30_000));
+    for (name, rows) in [
+        ("database/5.dat", &a),
+        ("database/6.dat", &b),
+        ("database/7.dat", &c),
+    ] {
+        let mut bytes = rows.clone();
+        bytes.extend_from_slice(END);
+        w.add_bytes(name, bytes);
+    }
+    w.add_bytes("database/8.dat", a.clone());
+    let written = w
+        .finish(manifest(), &quiet(), &CancellationToken::new())
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let mut s = ArchiveSeeker::open(&written.path).unwrap();
+    let span = |s: &mut ArchiveSeeker, n: &str| s.find(n, &cancel).unwrap().unwrap();
+    let spans = vec![
+        span(&mut s, "database/5.dat"),
+        span(&mut s, "database/6.dat"),
+        span(&mut s, "database/7.dat"),
+    ];
+    let mut got = Vec::new();
+    s.joined_reader(spans, END).read_to_end(&mut got).unwrap();
+    let mut want = [a.as_slice(), b.as_slice(), c.as_slice()].concat();
+    want.extend_from_slice(END);
+    assert_eq!(got, want, "the last range keeps its end marker");
+    // A range that does not end with the marker is damage, never rows run together.
+    let spans = vec![
+        span(&mut s, "database/8.dat"),
+        span(&mut s, "database/6.dat"),
+    ];
+    let e = s
+        .joined_reader(spans, END)
+        .read_to_end(&mut Vec::new())
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert!(e.to_string().contains("database/8.dat"), "{e}");
+}

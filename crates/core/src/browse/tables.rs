@@ -143,12 +143,22 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         out.note = None;
         let defs = Definitions::new(&toc);
         for t in toc_table_entries(&toc) {
-            let types = defs.column_types(&t.schema, &t.table, &t.columns);
             let recorded = m.table(&t.schema, &t.table);
             let member = data_member(recorded, t.dump_id);
+            let bytes = m.member(&member).map(|e| e.size);
+            // A big table read in ranges (issue 67): one table, its ranges' bytes together.
+            if let Some(seen) = out
+                .tables
+                .iter_mut()
+                .find(|x| x.schema == t.schema && x.name == t.table)
+            {
+                seen.data_bytes = seen.data_bytes.zip(bytes).map(|(a, b)| a + b);
+                continue;
+            }
+            let types = defs.column_types(&t.schema, &t.table, &t.columns);
             out.tables.push(TableInfo {
                 rows: recorded.map(|c| c.rows),
-                data_bytes: m.member(&member).map(|e| e.size),
+                data_bytes: bytes,
                 readable: true,
                 schema: t.schema,
                 name: t.table,
@@ -365,29 +375,52 @@ fn with_directory_table<T>(
     cancel: &CancellationToken,
     f: &mut dyn FnMut(&mut TableRows<'_>) -> Result<T>,
 ) -> Result<T> {
-    let entry = toc_table_entries(toc)
+    // Every data entry of the table, in the dump's order: one, or a big table's ranges.
+    let mut entries = toc_table_entries(toc)
         .into_iter()
-        .find(|t| t.schema == schema && t.table == table)
+        .filter(|t| t.schema == schema && t.table == table);
+    let entry = entries
+        .next()
         .ok_or_else(|| no_table(path, schema, table))?;
+    let more: Vec<i32> = entries.map(|e| e.dump_id).collect();
     let recorded = o.manifest.table(schema, table).cloned();
-    let member = data_member(recorded.as_ref(), entry.dump_id);
+    let members: Vec<String> = if more.is_empty() {
+        vec![data_member(recorded.as_ref(), entry.dump_id)]
+    } else {
+        std::iter::once(entry.dump_id)
+            .chain(more)
+            .map(|id| data_member(None, id))
+            .collect()
+    };
     let types = Definitions::new(toc).column_types(schema, table, &entry.columns);
-    let span = o.seeker.find(&member, cancel)?.ok_or_else(|| {
-        Error::integrity(format!(
-            "{}: the archive has no member {member} for {schema}.{table}",
-            path.display()
-        ))
-    })?;
+    let mut spans = Vec::new();
+    for member in &members {
+        spans.push(o.seeker.find(member, cancel)?.ok_or_else(|| {
+            Error::integrity(format!(
+                "{}: the archive has no member {member} for {schema}.{table}",
+                path.display()
+            ))
+        })?);
+    }
     let key = super::lines::key_positions(toc, schema, table, &entry.columns);
+    let lines: Box<dyn BufRead + '_> = if spans.len() == 1 {
+        let span = spans.pop().expect("one span");
+        Box::new(BufReader::with_capacity(
+            256 << 10,
+            o.seeker.member_reader(span),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(
+            256 << 10,
+            o.seeker.joined_reader(spans, pgdump::COPY_TERMINATOR),
+        ))
+    };
     let mut rows = TableRows {
         columns: entry.columns,
         types,
         total_rows: recorded.map(|c| c.rows),
         key,
-        lines: Box::new(BufReader::with_capacity(
-            256 << 10,
-            o.seeker.member_reader(span),
-        )),
+        lines,
     };
     f(&mut rows)
 }

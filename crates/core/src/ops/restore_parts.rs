@@ -83,6 +83,7 @@ pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> Re
         pg_bin: engine.pg_bin(),
         safety: Some(super::safety::taker(engine, None, None).await),
         jobs: o.jobs,
+        keep_heap_order: o.keep_heap_order,
         untrusted_origin: None,
         journal: None,
     }

@@ -22,11 +22,13 @@ mod fuzz;
 mod source;
 #[cfg(test)]
 mod tests;
+mod toc_write;
 
 pub use block::{io_error, BlockData, BlockInfo, BlockKind};
 pub use copy_stmt::{parse_copy_stmt, CopyTarget};
 pub use copy_text::{CopyRows, COPY_TERMINATOR};
 pub use source::{DataState, MAX_CHUNK, MAX_STRING};
+pub use toc_write::{DataEntry, TocRewrite};
 
 use crate::error::{Error, ErrorKind, Result};
 use source::{damaged, Source};
@@ -324,6 +326,22 @@ fn read_toc<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Result
 }
 
 fn read_entry<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Result<TocEntry> {
+    read_entry_spans(src, header, format).map(|(e, _)| e)
+}
+
+/// Where, in the bytes read, an entry's dependency list starts and where it ends (after its
+/// terminating NULL string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DepsSpan {
+    pub start: u64,
+    pub end: u64,
+}
+
+fn read_entry_spans<R: Read>(
+    src: &mut Source<R>,
+    header: &Header,
+    format: u8,
+) -> Result<(TocEntry, DepsSpan)> {
     let dump_id = src.int()?;
     if dump_id <= 0 || dump_id > i32::MAX as i64 {
         return Err(damaged(format!("dump id {dump_id}")));
@@ -356,6 +374,7 @@ fn read_entry<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Resu
     };
     let owner = src.string()?;
     let _with_oids = src.string()?;
+    let deps_start = src.pos;
     let mut dependencies = Vec::new();
     while let Some(dep) = src.string()? {
         if dependencies.len() >= MAX_DEPENDENCIES {
@@ -367,6 +386,10 @@ fn read_entry<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Resu
             .map_err(|_| damaged(format!("a dependency {:?}", truncate(&dep))))?;
         dependencies.push(dep);
     }
+    let deps = DepsSpan {
+        start: deps_start,
+        end: src.pos,
+    };
     let data_state = if format == FORMAT_DIRECTORY {
         match src.string()? {
             Some(file) if !file.is_empty() => {
@@ -380,7 +403,7 @@ fn read_entry<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Resu
     } else {
         src.offset()?
     };
-    Ok(TocEntry {
+    let entry = TocEntry {
         dump_id: dump_id as i32,
         had_dumper,
         table_oid,
@@ -398,7 +421,8 @@ fn read_entry<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Resu
         owner,
         dependencies,
         data_state,
-    })
+    };
+    Ok((entry, deps))
 }
 
 fn truncate(s: &str) -> String {

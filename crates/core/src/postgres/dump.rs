@@ -24,7 +24,7 @@ use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
 use crate::postgres::digest::{self, DigestTee, DumpDigests};
 use crate::postgres::process;
 use crate::postgres::tools::{self, PgTools};
-use crate::postgres::{dump_dir, dump_workers as jobs};
+use crate::postgres::{dump_dir, dump_split, dump_workers as jobs};
 use crate::progress::{Phase, Reporter};
 use crate::selection::BackupSelection;
 use sqlx::{Connection, PgConnection, Row};
@@ -96,6 +96,27 @@ pub(crate) async fn dump_into(
     let inherited = inherited_settings(&mut conn, spec).await?;
     let (choice, shared) =
         choose_jobs(&mut conn, spec, password, &snapshot, requested_jobs).await?;
+    // A big table is read in ranges by workers of its own (a directory dump in a shared snapshot).
+    let split = if shared && choice.jobs >= 2 {
+        dump_split::plan(
+            &mut conn,
+            spec,
+            info.major(),
+            &info.encoding,
+            &tables,
+            choice.jobs,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    for t in &split {
+        tracing::info!(
+            "{}: read in {} ranges by workers of its own",
+            t.qualified,
+            t.starts.len()
+        );
+    }
 
     reporter.phase(Phase::Dumping, Some(info.database_size));
     let dump_cancel = cancel.child_token();
@@ -107,6 +128,7 @@ pub(crate) async fn dump_into(
         shared,
         jobs: choice.jobs,
         args: selection_args,
+        split,
     };
     let dump = task.start(writer, reporter, &dump_cancel)?;
     // Count rows in the same snapshot while pg_dump streams. Whichever fails first ends the
@@ -155,6 +177,7 @@ pub(crate) async fn dump_into(
                 format: DumpFormat::Custom,
                 jobs: 1,
                 note: Some(note),
+                split: Vec::new(),
             });
             (content, dump_bytes, layout)
         }
@@ -181,6 +204,15 @@ pub(crate) async fn dump_into(
                 format: DumpFormat::Directory,
                 jobs: choice.jobs,
                 note: choice.note.clone(),
+                split: dir
+                    .split
+                    .iter()
+                    .map(|(schema, table, ranges)| crate::archive::SplitTableNote {
+                        schema: schema.clone(),
+                        table: table.clone(),
+                        ranges: *ranges,
+                    })
+                    .collect(),
             };
             (content, dir.bytes, Some(layout))
         }
@@ -279,6 +311,8 @@ struct DumpTask {
     jobs: u32,
     /// A selective backup's arguments ([`BackupSelection::pg_dump_args`]).
     args: Vec<String>,
+    /// The tables read in ranges ([`dump_split`]).
+    split: Vec<dump_split::SplitTable>,
 }
 
 impl DumpTask {
@@ -303,6 +337,7 @@ impl DumpTask {
                     Some(&t.snapshot),
                     t.jobs,
                     &t.args,
+                    &t.split,
                     &dir,
                     fragment,
                     &reporter,

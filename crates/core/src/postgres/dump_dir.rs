@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::pgdump::{self, COPY_TERMINATOR};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::digest::{self, DumpDigests, TableDigest};
+use crate::postgres::dump_split::{self, Chains, SplitTable};
 use crate::postgres::dump_tail::{TailDone, Tails};
 use crate::postgres::process;
 use crate::postgres::tools::PgTools;
@@ -56,8 +57,10 @@ pub struct DirDumped {
     pub tailed: u64,
     /// The per-table digests (or why they could not be made; `None`: turned off for the bench).
     pub digests: Option<Result<DumpDigests>>,
-    /// Each table's data member, by (schema, table).
+    /// Each table's data member, by (schema, table) (not for a split table: several).
     pub members: BTreeMap<(String, String), String>,
+    /// The tables read in ranges, and how many.
+    pub split: Vec<(String, String, u32)>,
 }
 
 /// What packing a file learnt for the digests.
@@ -119,8 +122,9 @@ pub fn run(
     snapshot: Option<&str>,
     jobs: u32,
     selection_args: &[String],
+    split: &[SplitTable],
     dir: &Path,
-    mut fragment: FragmentWriter,
+    fragment: FragmentWriter,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<DirDumped> {
@@ -151,6 +155,72 @@ pub fn run(
     if let Some(snapshot) = snapshot {
         cmd.arg(format!("--snapshot={snapshot}"));
     }
+    for t in split {
+        cmd.arg(t.exclude_arg());
+    }
+    // The big tables' ranges, read by workers of their own in the same snapshot.
+    let ranges = tmp.path().join("ranges");
+    std::fs::create_dir(&ranges)
+        .map_err(|e| Error::io(format!("creating {}", ranges.display()), e))?;
+    let split_cancel = cancel.child_token();
+    let (part_tx, part_rx) = channel();
+    let workers = match (split.is_empty(), snapshot) {
+        (true, _) => Vec::new(),
+        (false, Some(snapshot)) => dump_split::start(
+            spec,
+            password,
+            snapshot,
+            split,
+            &ranges,
+            part_tx,
+            &split_cancel,
+        )?,
+        (false, None) => return Err(Error::internal("split tables need the dump's snapshot")),
+    };
+    let mut chains = Chains::new(split, &ranges, tmp.path(), part_rx, &split_cancel);
+    let result = run_dump(
+        cmd,
+        &mut chains,
+        password,
+        split,
+        dir,
+        &out,
+        tmp.path(),
+        jobs,
+        fragment,
+        reporter,
+        cancel,
+    );
+    if result.is_err() {
+        split_cancel.cancel();
+    }
+    // No worker writes into the folder once it is removed.
+    if !workers.is_empty() {
+        let rt = tokio::runtime::Handle::current();
+        for w in workers {
+            let _ = rt.block_on(w);
+        }
+    }
+    drop(chains);
+    drop(tmp);
+    result
+}
+
+/// [`run`] once the temporary folder and the ranges' workers are there.
+#[allow(clippy::too_many_arguments)]
+fn run_dump(
+    cmd: std::process::Command,
+    chains: &mut Chains,
+    password: Option<&str>,
+    split: &[SplitTable],
+    dir: &Path,
+    out: &Path,
+    tmp: &Path,
+    jobs: u32,
+    mut fragment: FragmentWriter,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<DirDumped> {
     let (tx, rx) = channel();
     let (child, _, _, stderr) =
         process::Guarded::spawn_with_lines(cmd, "pg_dump", cancel, Some(tx))?;
@@ -164,14 +234,14 @@ pub fn run(
     };
     // Declared after `tmp`: dropped (spools closed) before the folder is removed.
     // One file in flight per worker.
-    let mut tails = Tails::new(tmp.path(), jobs as usize).cancelled_by(cancel);
+    let mut tails = Tails::new(tmp, jobs as usize).cancelled_by(cancel);
     let pumped: Result<()> = (|| loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
         }
         loop {
             match rx.try_recv() {
-                Ok(line) => packer.on_line(&line, &out, &mut tails)?,
+                Ok(line) => packer.on_line(&line, out, &mut tails)?,
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return Ok(()),
             }
@@ -180,13 +250,14 @@ pub fn run(
             FileKind::Table(id) => Some(id),
             _ => None,
         };
-        tails.discover(&out, packer.fragment, table_id)?;
-        if tails.pump(reporter)? > 0 {
+        tails.discover(out, packer.fragment, table_id)?;
+        let ranges_read = chains.pump(packer.fragment, reporter)?;
+        if tails.pump(reporter)? + ranges_read > 0 {
             continue;
         }
         // Nothing grew: wait for a line (or a little while).
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(line) => packer.on_line(&line, &out, &mut tails)?,
+            Ok(line) => packer.on_line(&line, out, &mut tails)?,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
@@ -219,15 +290,31 @@ pub fn run(
     }
     let tailed = tails.opened;
     drop(tails);
+    // pg_dump is done; the ranges' workers may not be.
+    while !chains.finished() {
+        if chains.pump(packer.fragment, reporter)? == 0 {
+            if chains.silent() {
+                return Err(Error::internal(
+                    "a worker reading a range of a big table ended without finishing it",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let split_digests = if split.is_empty() {
+        Vec::new()
+    } else {
+        add_ranges(chains.take_done(), split, out, &mut packer)?
+    };
     let toc = read_toc(&out.join(TOC_FILE));
-    packer.pack_rest(&out)?;
+    packer.pack_rest(out)?;
     let (bytes, early, files) = (packer.bytes, packer.early, packer.files);
     let fragment = fragment.finish()?;
-    drop(tmp);
     let bench = std::env::var_os(digest::BENCH_SWITCH).is_some_and(|v| v == "1");
     let (digests, members) = match toc {
         Ok(toc) => {
-            let (d, m) = digests_of(&toc, files);
+            let (mut d, m) = digests_of(&toc, files);
+            d.tables.extend(split_digests);
             (Some(Ok(d)), m)
         }
         Err(e) => (Some(Err(e)), BTreeMap::new()),
@@ -239,7 +326,74 @@ pub fn run(
         tailed,
         digests: if bench { None } else { digests },
         members,
+        split: split
+            .iter()
+            .map(|t| (t.schema.clone(), t.table.clone(), t.starts.len() as u32))
+            .collect(),
     })
+}
+
+/// The split tables' ranges into the archive (`database/<dump id>.dat`, dump ids after
+/// pg_dump's) and their entries into `toc.dat` ([`pgdump::TocRewrite`]); each table's digest.
+fn add_ranges(
+    done: Vec<(Vec<dump_split::PartDone>, ([u8; 32], u64))>,
+    split: &[SplitTable],
+    out: &Path,
+    packer: &mut Packer<'_>,
+) -> Result<Vec<TableDigest>> {
+    let path = out.join(TOC_FILE);
+    let bytes =
+        std::fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let toc = pgdump::TocRewrite::parse(bytes)?;
+    let mut next_id = toc.max_dump_id();
+    let (mut added, mut extra, mut digests) = (Vec::new(), BTreeMap::new(), Vec::new());
+    for (table, (parts, (sha, lines))) in split.iter().zip(done) {
+        let table_id = toc
+            .table_entry(&table.schema, &table.table)
+            .map(|e| e.dump_id)
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "pg_dump's table of contents has no TABLE entry for {}",
+                    table.qualified
+                ))
+            })?;
+        let mut ids = Vec::new();
+        for part in parts {
+            next_id += 1;
+            let id = next_id;
+            let name = format!("{DATABASE_DIR_PREFIX}{id}.dat");
+            packer
+                .fragment
+                .append_precompressed(&name, part.spool, &part.sha256)?;
+            packer.bytes += part.size;
+            added.push(pgdump::DataEntry {
+                dump_id: id,
+                table_id,
+                // The first range is the table's data for pg_restore; the others wait for it.
+                dependencies: match ids.first() {
+                    None => vec![table_id],
+                    Some(&first) => vec![first, table_id],
+                },
+                copy_stmt: table.copy_stmt(),
+            });
+            ids.push(id);
+        }
+        extra.insert(table_id, ids);
+        let columns = pgdump::parse_copy_stmt(&table.copy_stmt())?.columns;
+        digests.push(TableDigest {
+            schema: table.schema.clone(),
+            table: table.table.clone(),
+            columns,
+            sha256: hex::encode(sha),
+            lines,
+            offset: 0,
+            length: 0,
+        });
+    }
+    let rewritten = toc.write(&added, &extra)?;
+    std::fs::write(&path, rewritten)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok(digests)
 }
 
 /// The directory dump's TOC (bounded as the custom format's: see [`pgdump`]).

@@ -85,6 +85,7 @@ fn dump(s: &Setup, w: &ArchiveWriter) -> Result<DirDumped> {
         None,
         2,
         &[],
+        &[],
         &s.dest,
         fragment,
         &quiet(),

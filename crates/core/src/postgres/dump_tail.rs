@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 /// Read at most this much from one file before looking at the others and pg_dump's lines.
-const ROUND: u64 = 4 << 20;
+pub(super) const ROUND: u64 = 4 << 20;
 
 /// The per-table digest of a table's COPY text as it streams: SHA-256 and lines of all but a
 /// final [`COPY_TERMINATOR`].
@@ -75,6 +75,16 @@ impl RowsDigest {
                 self.held.drain(..extra);
             }
         }
+    }
+
+    /// The end of one file of several hashed as one text (a big table's ranges, issue 67):
+    /// its terminator is left out, and the next file's bytes follow.
+    pub fn end_part(&mut self) {
+        if self.held != COPY_TERMINATOR {
+            let held = std::mem::take(&mut self.held);
+            self.count(&held);
+        }
+        self.held.clear();
     }
 
     /// SHA-256 and lines of the text without pg_dump's terminator (a file that does not end

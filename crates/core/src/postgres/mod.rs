@@ -8,6 +8,7 @@ pub mod conn;
 pub mod digest;
 pub mod dump;
 pub mod dump_dir;
+pub mod dump_split;
 mod dump_tail;
 pub mod dump_workers;
 pub mod process;

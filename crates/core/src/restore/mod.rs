@@ -173,6 +173,12 @@ pub struct DatabaseOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub jobs: Option<u32>,
+    /// Load a big table's ranges (issue 67) one after the other on one connection, so its heap
+    /// holds the rows in the backup's order (a drill compares each table's digest in that
+    /// order); otherwise they load in parallel. Set by the drill only: not serialized.
+    #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub keep_heap_order: bool,
     /// When the target database does not exist yet, create it first, empty (as the connecting
     /// role, which needs CREATEDB); removed again if the restore fails. An existing database is
     /// restored into as it is.

@@ -263,6 +263,7 @@ async fn data_files_are_packed_and_deleted_while_pg_dump_runs() {
             None,
             2,
             &[],
+            &[],
             &dir,
             fragment,
             &Reporter::silent(),

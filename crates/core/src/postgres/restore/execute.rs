@@ -156,9 +156,10 @@ async fn run_restore(
     let no_owner = p.decisions.every_owner_dropped;
     if parallel {
         let jobs = super::dir::jobs(opts.jobs);
+        let keep_order = opts.keep_heap_order;
         let session = session.to_string();
         tokio::task::spawn_blocking(move || {
-            let how = (jobs, no_owner, session.as_str());
+            let how = (jobs, no_owner, session.as_str(), keep_order);
             super::parallel::run(&tools, &spec, pw.as_deref(), &path, how, &cancel)
         })
         .await

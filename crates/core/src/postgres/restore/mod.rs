@@ -189,6 +189,8 @@ pub struct RestoreOptions {
     /// pg_restore's workers for a directory dump (format 2) restored into an empty target
     /// (`None`: the machine's cores).
     pub jobs: Option<u32>,
+    /// A big table's ranges loaded in order on one connection ([`crate::restore::DatabaseOptions::keep_heap_order`]).
+    pub keep_heap_order: bool,
     /// Where the backup came from, when not from this computer's own backups ("was imported
     /// from a file"): a superuser restore of it is warned about, since its functions run with
     /// the connecting role's rights.

@@ -45,7 +45,7 @@ pub(super) fn run(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    (jobs, no_owner, session): (u32, bool, &str),
+    (jobs, no_owner, session, keep_order): (u32, bool, &str, bool),
     cancel: &CancellationToken,
 ) -> Result<()> {
     run_in(
@@ -54,7 +54,7 @@ pub(super) fn run(
         spec,
         password,
         archive_path,
-        (jobs, no_owner, session),
+        (jobs, no_owner, session, keep_order),
         cancel,
     )
 }
@@ -65,7 +65,7 @@ pub(super) fn run_in(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    (jobs, no_owner, session): (u32, bool, &str),
+    (jobs, no_owner, session, keep_order): (u32, bool, &str, bool),
     cancel: &CancellationToken,
 ) -> Result<()> {
     let owner: Vec<String> = no_owner
@@ -96,7 +96,7 @@ pub(super) fn run_in(
             }
             done
         });
-        let prepared = prepare(archive_path, dump.path(), jobs, &stop_extract);
+        let prepared = prepare(archive_path, dump.path(), (jobs, keep_order), &stop_extract);
         if prepared.is_err() {
             stop_pre.cancel();
         }
@@ -149,7 +149,7 @@ pub(super) fn run_in(
 fn prepare(
     archive_path: &Path,
     dump: &Path,
-    jobs: u32,
+    (jobs, keep_order): (u32, bool),
     cancel: &CancellationToken,
 ) -> Result<super::streamed::Plan> {
     let manifest = crate::archive::read_manifest(archive_path)?;
@@ -159,7 +159,14 @@ fn prepare(
     let toc_file = std::fs::File::open(&toc_path)
         .map_err(|e| Error::io(format!("reading {}", toc_path.display()), e))?;
     let (_, toc) = crate::pgdump::read_directory_toc(std::io::BufReader::new(toc_file))?;
-    let plan = super::streamed::plan(archive_path, dump, members, &spans, &toc, jobs)?;
+    let plan = super::streamed::plan(
+        archive_path,
+        dump,
+        members,
+        &spans,
+        &toc,
+        (jobs, keep_order),
+    )?;
     super::streamed::make_fifos(&plan)?;
     let threads = super::dir::extract_threads(jobs);
     super::extract_par::extract_found(

@@ -43,6 +43,8 @@ pub(super) struct Piped {
     fifo: PathBuf,
     /// Its TOC entry (`<dump id>.dat`).
     dump_id: i32,
+    /// Its table (schema, name).
+    table: (String, String),
 }
 
 /// What a streamed restore does with each data member.
@@ -74,18 +76,24 @@ pub(super) fn plan(
     data_members: Vec<MemberEntry>,
     spans: &HashMap<String, MemberSpan>,
     toc: &[crate::pgdump::TocEntry],
-    jobs: u32,
+    (jobs, keep_order): (u32, bool),
 ) -> Result<Plan> {
-    let table_data: std::collections::HashSet<i32> = toc
+    // Each TABLE DATA entry's table: a big table's ranges (issue 67) share one.
+    let table_data: HashMap<i32, (String, String)> = toc
         .iter()
         .filter(|e| e.section == 3 && e.desc == "TABLE DATA")
-        .map(|e| e.dump_id)
+        .map(|e| {
+            (
+                e.dump_id,
+                (e.namespace.clone().unwrap_or_default(), e.tag.clone()),
+            )
+        })
         .collect();
     let mut streamed: Vec<Piped> = Vec::new();
     let mut extracted = Vec::new();
     for entry in data_members {
         let file = file_name(&entry.name)?;
-        let id = data_file_id(file).filter(|id| table_data.contains(id));
+        let id = data_file_id(file).filter(|id| table_data.contains_key(id));
         match id {
             Some(dump_id) if FIFOS => {
                 let span = spans.get(&entry.name).cloned().ok_or_else(|| {
@@ -99,6 +107,7 @@ pub(super) fn plan(
                     entry,
                     span,
                     dump_id,
+                    table: table_data[&dump_id].clone(),
                 })
             }
             _ => extracted.push(entry),
@@ -111,30 +120,45 @@ pub(super) fn plan(
         .map(|e| e.dump_id)
         .collect();
     Ok(Plan {
-        bins: bins(streamed, jobs),
+        bins: bins(streamed, jobs, keep_order),
         extracted,
         others,
     })
 }
 
 /// `members` spread over at most `jobs` bins, the largest first into the bin holding the
-/// fewest bytes; each bin in the order of its members' sizes, largest first.
-fn bins(mut members: Vec<Piped>, jobs: u32) -> Vec<Vec<Piped>> {
-    members.sort_by(|a, b| {
-        b.entry
-            .size
-            .cmp(&a.entry.size)
-            .then_with(|| a.dump_id.cmp(&b.dump_id))
-    });
-    let n = (jobs.max(1) as usize).min(members.len());
-    let mut out: Vec<(u64, Vec<Piped>)> = (0..n).map(|_| (0, Vec::new())).collect();
+/// fewest bytes; each bin in the order of its members' sizes, largest first. A big table's
+/// ranges are members of their own, loaded in parallel; with `keep_order` they are one unit
+/// instead, in their order on one loader (so the table's heap holds the backup's order).
+fn bins(members: Vec<Piped>, jobs: u32, keep_order: bool) -> Vec<Vec<Piped>> {
+    let mut units: Vec<Vec<Piped>> = Vec::new();
     for m in members {
+        match units
+            .iter_mut()
+            .find(|u| keep_order && u[0].table == m.table)
+        {
+            Some(u) => u.push(m),
+            None => units.push(vec![m]),
+        }
+    }
+    for u in units.iter_mut() {
+        u.sort_by_key(|m| m.dump_id);
+    }
+    let size = |u: &Vec<Piped>| u.iter().map(|m| m.entry.size).sum::<u64>();
+    units.sort_by(|a, b| {
+        size(b)
+            .cmp(&size(a))
+            .then_with(|| a[0].dump_id.cmp(&b[0].dump_id))
+    });
+    let n = (jobs.max(1) as usize).min(units.len());
+    let mut out: Vec<(u64, Vec<Piped>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for u in units {
         let lightest = out
             .iter_mut()
             .min_by_key(|(bytes, _)| *bytes)
             .expect("at least one bin");
-        lightest.0 += m.entry.size;
-        lightest.1.push(m);
+        lightest.0 += size(&u);
+        lightest.1.extend(u);
     }
     out.into_iter().map(|(_, bin)| bin).collect()
 }
@@ -390,6 +414,15 @@ mod tests {
             },
             fifo: PathBuf::from(format!("{id}.dat")),
             dump_id: id,
+            table: ("public".into(), format!("t{id}")),
+        }
+    }
+
+    /// A big table's range (issue 67): `table`'s.
+    fn range(id: i32, size: u64, table: &str) -> Piped {
+        Piped {
+            table: ("public".into(), table.into()),
+            ..piped(id, size)
         }
     }
 
@@ -402,14 +435,40 @@ mod tests {
             piped(4, 200),
             piped(5, 250),
         ];
-        let b = bins(members, 2);
+        let b = bins(members, 2, false);
         let ids: Vec<Vec<i32>> = b
             .iter()
             .map(|bin| bin.iter().map(|p| p.dump_id).collect())
             .collect();
         assert_eq!(ids, vec![vec![2, 1], vec![3, 5, 4]]);
-        assert_eq!(bins(vec![piped(1, 5)], 4).len(), 1);
-        assert!(bins(Vec::new(), 2).is_empty());
+        assert_eq!(bins(vec![piped(1, 5)], 4, false).len(), 1);
+        assert!(bins(Vec::new(), 2, false).is_empty());
+    }
+
+    #[test]
+    fn a_big_tables_ranges_load_in_parallel_or_in_their_order_on_one_loader() {
+        let members = || {
+            vec![
+                piped(1, 50),
+                range(7, 300, "big"),
+                range(8, 320, "big"),
+                range(9, 310, "big"),
+                piped(2, 40),
+            ]
+        };
+        let ids = |b: Vec<Vec<Piped>>| -> Vec<Vec<i32>> {
+            b.iter()
+                .map(|bin| bin.iter().map(|p| p.dump_id).collect())
+                .collect()
+        };
+        assert_eq!(
+            ids(bins(members(), 2, false)),
+            vec![vec![8, 1, 2], vec![9, 7]]
+        );
+        assert_eq!(
+            ids(bins(members(), 2, true)),
+            vec![vec![7, 8, 9], vec![1, 2]]
+        );
     }
 
     #[test]

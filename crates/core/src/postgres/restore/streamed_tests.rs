@@ -147,7 +147,7 @@ fn restore(
         &spec,
         password.as_deref(),
         archive,
-        (2, false, "offsite-streamed-test"),
+        (2, false, "offsite-streamed-test", false),
         &CancellationToken::new(),
     )
 }
