@@ -91,6 +91,10 @@ pub struct Args {
     /// With --large: GiB of dump text to generate (5 for the issue's measurement).
     #[arg(long, default_value_t = 5.0, value_name = "GIB", value_parser = positive_gib)]
     pub scale: f64,
+    /// With --large: the share of the dump text in the one big table `events` (0.4; issue 67's
+    /// database whose largest table holds most of the data: 0.65).
+    #[arg(long, default_value_t = crate::large_gen::BIG_SHARE, value_name = "FRACTION", value_parser = share)]
+    pub big_share: f64,
     /// With --large: the seed of the generated values (same seed, same rows).
     #[arg(long, default_value_t = 28, value_name = "N")]
     pub seed: u64,
@@ -162,6 +166,14 @@ impl Args {
             eprintln!("offsite-bench: warning: fewer than 3 runs; medians are not robust");
         }
         args
+    }
+}
+
+/// `--big-share`: a fraction strictly between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a fraction between 0 and 1")),
     }
 }
 

@@ -58,7 +58,7 @@ pub fn run(args: &Args, bin: PathBuf, notes: Vec<String>) -> Result<(), String> 
     pg.create_db(DB);
     let target = args.scale * GIB;
     eprintln!("calibrating the generator (seed {})…", args.seed);
-    let tables = large_gen::plan(&pg, DB, args.seed, target)?;
+    let tables = large_gen::plan(&pg, DB, args.seed, target, args.big_share)?;
     eprintln!("generating ≥ {:.2} GiB of dump text…", args.scale);
     let gen_secs = large_gen::generate(&pg, DB, args.seed, &tables)?;
     let db_bytes: u64 = pg

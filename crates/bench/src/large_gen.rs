@@ -13,7 +13,7 @@ use offsite_testkit::TestCluster;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Share of the dump text in the one big table.
+/// Share of the dump text in the one big table (`--big-share` sets another).
 pub const BIG_SHARE: f64 = 0.40;
 /// Tail tables (besides `events`); `accounts` is one of them.
 pub const TAIL_TABLES: usize = 55;
@@ -67,12 +67,12 @@ pub struct Table {
 }
 
 /// The tables and their shares (rows are filled in by [`plan`] from the calibration).
-fn layout() -> Vec<Table> {
+fn layout(big_share: f64) -> Vec<Table> {
     let harmonic: f64 = (1..=TAIL_TABLES).map(|k| 1.0 / k as f64).sum();
     let mut tables = vec![Table {
         name: "events".into(),
         shape: Shape::Events,
-        share: BIG_SHARE,
+        share: big_share,
         rows: 0,
         pk: true,
         index: true,
@@ -81,7 +81,7 @@ fn layout() -> Vec<Table> {
     }];
     let mut fks = 0;
     for k in 1..=TAIL_TABLES {
-        let share = (1.0 - BIG_SHARE) / harmonic / k as f64;
+        let share = (1.0 - big_share) / harmonic / k as f64;
         // accounts is the 9th largest of the tail (≈ 1.2 % of the data).
         let (name, shape) = if k == 9 {
             ("accounts".to_string(), Shape::Accounts)
@@ -236,7 +236,7 @@ fn insert_sql(t: &Table, seed: u64, accounts: u64, lo: u64, hi: u64) -> String {
 fn calibrate(pg: &TestCluster, db: &str, seed: u64) -> Result<Vec<(Shape, f64)>, String> {
     let mut out = Vec::new();
     let mut seen: Vec<Shape> = Vec::new();
-    for t in layout() {
+    for t in layout(BIG_SHARE) {
         if seen.contains(&t.shape) {
             continue;
         }
@@ -253,9 +253,15 @@ fn calibrate(pg: &TestCluster, db: &str, seed: u64) -> Result<Vec<(Shape, f64)>,
 }
 
 /// The tables with their row counts for `target` bytes of dump text.
-pub fn plan(pg: &TestCluster, db: &str, seed: u64, target: f64) -> Result<Vec<Table>, String> {
+pub fn plan(
+    pg: &TestCluster,
+    db: &str,
+    seed: u64,
+    target: f64,
+    big_share: f64,
+) -> Result<Vec<Table>, String> {
     let per_row = calibrate(pg, db, seed)?;
-    let mut tables = layout();
+    let mut tables = layout(big_share);
     for t in &mut tables {
         let bytes = per_row
             .iter()

@@ -13,6 +13,7 @@ mod common;
 use common::env;
 use offsite_core::archive::{self, DumpFormat, Manifest};
 use offsite_core::browse::RowFilter;
+use offsite_core::diff::{ComparedBy, TableStatus};
 use offsite_core::ops::drill::DrillOptions;
 use offsite_core::restore::{DatabaseOptions, DatabaseTo};
 use offsite_core::{AddProject, BackupOptions, JobStart, RestoreRequest};
@@ -225,6 +226,59 @@ async fn a_big_table_is_dumped_in_ranges_and_every_reader_and_stock_pg_restore_t
         .await
         .unwrap();
     assert_eq!(page.rows, whole_page.rows);
+
+    // Replacing over a non-empty database (one transaction) brings every range's rows back.
+    pg.psql(
+        &copy,
+        "DELETE FROM public.sp_notes; DELETE FROM public.sp_events WHERE id > 100;",
+    );
+    let req =
+        RestoreRequest::new(&path, DatabaseTo::Project("spcopy".into())).options(DatabaseOptions {
+            replace: true,
+            no_safety_backup: true,
+            ..DatabaseOptions::default()
+        });
+    let restored = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(restored.report.database.expect("a report").ok);
+    assert_eq!(fidelity_snapshot(pg, &db), fidelity_snapshot(pg, &copy));
+
+    // Diffs: against the dump without ranges the digests say identical; against a later backup
+    // with one row changed, the rows of every range are read and matched by key.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let (w, p) = (whole.to_str().unwrap(), path.to_str().unwrap());
+    let d = e
+        .diff(w, p, &Default::default(), None, &cancel)
+        .await
+        .unwrap();
+    let td = d.tables.iter().find(|t| t.table == BIG).unwrap();
+    assert_eq!(
+        (td.status, td.compared_by),
+        (TableStatus::Identical, ComparedBy::Digest),
+        "{td:?}"
+    );
+    pg.psql(
+        &db,
+        "UPDATE public.sp_events SET payload = 'changed' WHERE id = 39999;",
+    );
+    let later = back_up(&env, "sp", 2).await;
+    assert_eq!(archive::read_manifest(&later).unwrap().format_version, 3);
+    let d = e
+        .diff(
+            p,
+            later.to_str().unwrap(),
+            &Default::default(),
+            None,
+            &cancel,
+        )
+        .await
+        .unwrap();
+    let td = d.tables.iter().find(|t| t.table == BIG).unwrap();
+    assert_eq!(
+        (td.status, td.compared_by, td.changed, td.added, td.removed),
+        (TableStatus::Changed, ComparedBy::PrimaryKey, 1, 0, 0),
+        "{td:?}"
+    );
+    assert_eq!(td.unchanged, total - 1);
 
     // A drill restores it into a scratch database and compares every table's digest.
     let drill = env
