@@ -23,6 +23,8 @@ use std::time::Instant;
 const MIN_FREE: u64 = 15 << 30;
 const DB: &str = "bench_big";
 pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+/// [`Ctx::offsite_backup`]'s "compression" that means the default one with no table in ranges.
+const WHOLE: &str = "whole";
 
 /// Everything one measurement needs.
 struct Ctx<'a> {
@@ -142,8 +144,14 @@ impl Ctx<'_> {
         // is verified and restored; where the binary knows `--compression`, a gzip backup is
         // timed and sized beside it.
         let (archive, size) = self.offsite_backup(r, &dir, None)?;
+        self.say_ranges(&archive);
         self.verify(r, &archive, size)?;
-        self.offsite_restore(run, r, &archive)?;
+        self.offsite_restore(run, r, &archive, "offr")?;
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("removing {}: {e}", dir.display()))?;
+        // The same backup and restore without a table in ranges (issue 67: what the ranges
+        // gain, side by side in the same run).
+        let (archive, _) = self.offsite_backup(r, &dir, Some(WHOLE))?;
+        self.offsite_restore(run, r, &archive, "offrw")?;
         std::fs::remove_dir_all(&dir).map_err(|e| format!("removing {}: {e}", dir.display()))?;
         if self.zstd {
             self.offsite_backup(r, &dir, Some("gzip"))?;
@@ -275,14 +283,22 @@ impl Ctx<'_> {
             "--dest",
         ])
         .arg(dir);
-        if let Some(z) = compression {
-            c.args(["--compression", z]);
+        match compression {
+            Some(WHOLE) => {
+                c.env(offsite_core::postgres::dump_split::SPLIT_ABOVE_ENV, "0");
+            }
+            Some(z) => {
+                c.args(["--compression", z]);
+            }
+            None => {}
         }
         let key = match compression {
+            Some(WHOLE) => "offw",
             Some(z) if z.starts_with("gzip") => "offg",
             _ => "off",
         };
         let label = match compression {
+            Some(WHOLE) => "Offsite backup --jobs N, no table in ranges".to_string(),
             Some(z) => format!("Offsite backup --jobs N --compression {z}"),
             None => "Offsite backup --jobs N".to_string(),
         };
@@ -348,7 +364,37 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn offsite_restore(&self, run: usize, r: &mut Results, path: &Path) -> Result<(), String> {
+    /// Which tables the archive holds in ranges (issue 67), said in the log.
+    fn say_ranges(&self, archive: &Path) {
+        if let Ok(m) = offsite_core::archive::read_manifest(archive) {
+            let split: Vec<String> = m
+                .dump
+                .map(|d| d.split)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| format!("{} in {} ranges", s.table, s.ranges))
+                .collect();
+            eprintln!(
+                "  (archive format {}; {})",
+                m.format_version,
+                if split.is_empty() {
+                    "no table in ranges".to_string()
+                } else {
+                    split.join(", ")
+                }
+            );
+        }
+    }
+
+    /// Offsite's restore of `path` into an empty database, its measures under `key` (`offr`:
+    /// the default backup's archive, `offrw`: the one without a table in ranges).
+    fn offsite_restore(
+        &self,
+        run: usize,
+        r: &mut Results,
+        path: &Path,
+        key: &str,
+    ) -> Result<(), String> {
         self.disk_check("offsite restore", self.needs())?;
         let db = format!("restore_off_{run}");
         self.pg.create_db(&db);
@@ -372,10 +418,15 @@ impl Ctx<'_> {
             return Err(format!("offsite restore did not report ok: {v}"));
         }
         self.check_counts("offsite restore", counts)?;
-        add_run(r, "offr", "Offsite restore --jobs N", &m, scpu);
-        add_rss(r, "offr", "Offsite restore", &m);
+        let label = if key == "offr" {
+            "Offsite restore --jobs N"
+        } else {
+            "Offsite restore --jobs N, no table in ranges"
+        };
+        add_run(r, key, label, &m, scpu);
+        add_rss(r, key, label, &m);
         eprintln!(
-            "  offsite restore      {:7.1} s  peak RSS {:.1} MiB",
+            "  {label:<44} {:7.1} s  peak RSS {:.1} MiB",
             m.secs(),
             m.maxrss_kib as f64 / 1024.0
         );

@@ -125,6 +125,26 @@ fn info_rows(r: &Results) -> String {
             "sha_secs",
             "ver_secs",
         ),
+        (
+            "backup with the big table in ranges vs without (t_without / t_with)",
+            "offw_secs",
+            "off_secs",
+        ),
+        (
+            "restore of the archive with ranges vs without (t_without / t_with)",
+            "offrw_secs",
+            "offr_secs",
+        ),
+        (
+            "backup without ranges vs `pg_dump -Fd -j N -Z0` (t_pg / t_without)",
+            "fd_secs",
+            "offw_secs",
+        ),
+        (
+            "restore without ranges vs `pg_restore -j N` (t_pg / t_without)",
+            "pgr_secs",
+            "offrw_secs",
+        ),
     ];
     let mut s = String::from("\n| ratio without a target | median(s) | ratio |\n|---|---|---:|\n");
     for (what, a, b) in rows {

@@ -23,6 +23,9 @@ use std::process::Command;
 
 const BIG: &str = "sp_events";
 
+/// The split size is process-wide: one test at a time sets it and backs up.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A database whose `sp_events` holds most of its bytes (≈ 9 MB), with what makes a table hard
 /// to copy: a mixed-case column, a dropped one, a generated one, rows moved by updates (so the
 /// heap's order is not the key's), an index, foreign keys both ways, a trigger, row-level
@@ -108,6 +111,7 @@ fn extracted(path: &Path) -> tempfile::TempDir {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_big_table_is_dumped_in_ranges_and_every_reader_and_stock_pg_restore_take_it_whole() {
+    let _serial = SERIAL.lock().await;
     let pg = TestCluster::shared();
     let env = env().await;
     let db = database(pg, "spsrc");
@@ -310,4 +314,105 @@ async fn a_big_table_is_dumped_in_ranges_and_every_reader_and_stock_pg_restore_t
         offsite_core::drill::CheckStatus::Passed,
         "{big:?}"
     );
+}
+
+/// A folder of the cluster's PostgreSQL tools in which `pg_dump` fails at once, while the big
+/// table's range workers (started before it) connect or read: whichever point they reached,
+/// the backup must end the same way.
+fn failing_pg_dump(pg: &TestCluster) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for tool in std::fs::read_dir(pg.bin_dir()).unwrap().flatten() {
+        if tool.file_name() != "pg_dump" {
+            std::os::unix::fs::symlink(tool.path(), dir.path().join(tool.file_name())).unwrap();
+        }
+    }
+    let real = pg.bin_dir().join("pg_dump");
+    offsite_testkit::script::write_executable(
+        &dir.path().join("pg_dump"),
+        &format!(
+            r#"#!/bin/sh
+for a in "$@"; do case "$a" in --version|-V) exec "{real}" "$@";; esac; done
+echo "pg_dump: error: injected failure while the ranges are read" >&2
+exit 1
+"#,
+            real = real.display()
+        ),
+    );
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never_splits() {
+    let _serial = SERIAL.lock().await;
+    let pg = TestCluster::shared();
+    let db = database(pg, "spfail");
+    std::env::set_var("OFFSITE_SPLIT_TABLES_ABOVE", (1 << 20).to_string());
+    let tools = failing_pg_dump(pg);
+    let env = common::env_with(Some(tools.path().to_path_buf())).await;
+    env.engine
+        .add_project(AddProject::url("spfail", pg.url_with_password(&db)))
+        .await
+        .unwrap();
+    let e = env
+        .engine
+        .backup(
+            BackupOptions {
+                jobs: Some(2),
+                ..BackupOptions::project("spfail")
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("injected failure"), "{e}");
+    assert!(env.engine.backups("spfail").await.unwrap().is_empty());
+    let project = env.engine.project("spfail").await.unwrap();
+    let folder = env.engine.backup_dir_of(&project);
+    let left: Vec<_> = std::fs::read_dir(&folder)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name())
+                // The folder's own lock, not a backup's.
+                .filter(|n| n != ".offsite-folder.lock")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing half-written: {left:?}");
+    // The ranges' workers were stopped (and waited for) before the error came back: no session
+    // of theirs is still reading the table.
+    // (A closed session ends on the server a moment later: waited for, with a deadline.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let reading = pg.psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+                 AND query LIKE 'COPY (SELECT%' AND state = 'active'"
+            ),
+        );
+        if reading.trim() == "0" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still reading: {reading}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // With the real tools the same backup is format 3; with one worker nothing is split and the
+    // table's digest is the same.
+    let env = common::env().await;
+    env.engine
+        .add_project(AddProject::url("spfail", pg.url_with_password(&db)))
+        .await
+        .unwrap();
+    let path = back_up(&env, "spfail", 2).await;
+    let split = archive::read_manifest(&path).unwrap();
+    assert_eq!(split.format_version, 3);
+    let one = back_up(&env, "spfail", 1).await;
+    let m = archive::read_manifest(&one).unwrap();
+    assert_eq!(m.format_version, 1);
+    assert_eq!(big_table(&m).sha256, big_table(&split).sha256);
+    assert_eq!(big_table(&m).lines, big_table(&split).lines);
 }

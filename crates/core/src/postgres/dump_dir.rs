@@ -234,7 +234,12 @@ fn run_dump(
     };
     // Declared after `tmp`: dropped (spools closed) before the folder is removed.
     // One file in flight per worker.
-    let mut tails = Tails::new(tmp, jobs as usize).cancelled_by(cancel);
+    // While a big table's ranges are read (one range file followed at a time), one file fewer
+    // of pg_dump's: as many compression spools in flight as without ranges.
+    let followed = (jobs as usize)
+        .saturating_sub(usize::from(!split.is_empty()))
+        .max(1);
+    let mut tails = Tails::new(tmp, followed).cancelled_by(cancel);
     let pumped: Result<()> = (|| loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
