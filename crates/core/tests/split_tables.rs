@@ -284,6 +284,32 @@ async fn a_big_table_is_dumped_in_ranges_and_every_reader_and_stock_pg_restore_t
     );
     assert_eq!(td.unchanged, total - 1);
 
+    // Row recovery reads the ranges too: a row of the last range, deleted since, comes back as
+    // it was (the table's own trigger does not rewrite it).
+    let row = "SELECT t::text FROM public.sp_events t WHERE id = 39998";
+    let before = pg.psql(&db, row);
+    assert!(before.contains("39998"), "{before}");
+    pg.psql(&db, "DELETE FROM public.sp_events WHERE id = 39998");
+    let req = offsite_core::ops::recover::RecoverRequest {
+        archive: p.to_string(),
+        rows: offsite_core::recover::RecoverRows {
+            table: "public.sp_events".into(),
+            filters: vec![offsite_core::browse::ColumnEquals {
+                column: "id".into(),
+                value: "39998".into(),
+            }],
+            keys: None,
+            children: false,
+            on_conflict: offsite_core::recover::OnConflict::Keep,
+            key_columns: Vec::new(),
+            fire_triggers: false,
+        },
+        to: common::target(pg, &db),
+        dry_run: false,
+    };
+    e.recover(req, None, JobStart::default()).await.unwrap();
+    assert_eq!(pg.psql(&db, row), before);
+
     // A drill restores it into a scratch database and compares every table's digest.
     let drill = env
         .engine
@@ -400,13 +426,67 @@ async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    // With the real tools the same backup is format 3; with one worker nothing is split and the
-    // table's digest is the same.
+    // With the real tools, while another session holds a table exclusively: the sizes are not
+    // waited for (a short lock timeout, nothing split), pg_dump waits as it always does, and a
+    // cancel stops the backup there. (`sp_kinds`: the census of policies and triggers, taken
+    // before, would wait for `sp_events` itself.)
     let env = common::env().await;
     env.engine
         .add_project(AddProject::url("spfail", pg.url_with_password(&db)))
         .await
         .unwrap();
+    let holder = {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&pg.url_with_password(&db))
+            .await
+            .unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE public.sp_kinds IN ACCESS EXCLUSIVE MODE;")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let backup = {
+        let (engine, cancel) = (env.engine.clone(), cancel.clone());
+        tokio::spawn(async move {
+            engine
+                .backup(
+                    BackupOptions {
+                        jobs: Some(2),
+                        ..BackupOptions::project("spfail")
+                    },
+                    common::start(common::none(), cancel),
+                )
+                .await
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let waiting = pg.psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+                 AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'"
+            ),
+        );
+        if waiting.trim() != "0" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pg_dump never waited for the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    let e = backup.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), offsite_core::ErrorKind::Cancelled, "{e}");
+    assert!(env.engine.backups("spfail").await.unwrap().is_empty());
+    drop(holder);
+
+    // Then the same backup is format 3; with one worker nothing is split and the table's
+    // digest is the same.
     let path = back_up(&env, "spfail", 2).await;
     let split = archive::read_manifest(&path).unwrap();
     assert_eq!(split.format_version, 3);

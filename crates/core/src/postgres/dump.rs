@@ -96,27 +96,8 @@ pub(crate) async fn dump_into(
     let inherited = inherited_settings(&mut conn, spec).await?;
     let (choice, shared) =
         choose_jobs(&mut conn, spec, password, &snapshot, requested_jobs).await?;
-    // A big table is read in ranges by workers of its own (a directory dump in a shared snapshot).
-    let split = if shared && choice.jobs >= 2 {
-        dump_split::plan(
-            &mut conn,
-            spec,
-            info.major(),
-            &info.encoding,
-            &tables,
-            choice.jobs,
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
-    for t in &split {
-        tracing::info!(
-            "{}: read in {} ranges by workers of its own",
-            t.qualified,
-            t.starts.len()
-        );
-    }
+    // A big table is read in ranges by workers of its own.
+    let split = plan_split(&mut conn, spec, &info, &tables, (choice.jobs, shared)).await?;
 
     reporter.phase(Phase::Dumping, Some(info.database_size));
     let dump_cancel = cancel.child_token();
@@ -200,20 +181,7 @@ pub(crate) async fn dump_into(
                 }
             }
             writer.add_fragment(dir.fragment);
-            let layout = DumpLayout {
-                format: DumpFormat::Directory,
-                jobs: choice.jobs,
-                note: choice.note.clone(),
-                split: dir
-                    .split
-                    .iter()
-                    .map(|(schema, table, ranges)| crate::archive::SplitTableNote {
-                        schema: schema.clone(),
-                        table: table.clone(),
-                        ranges: *ranges,
-                    })
-                    .collect(),
-            };
+            let layout = directory_layout(&choice, &dir.split);
             (content, dir.bytes, Some(layout))
         }
     };
@@ -297,6 +265,46 @@ fn own_snapshot_counts(counts: &mut [TableCount], digests: &Option<Result<DumpDi
         {
             t.rows = d.lines;
         }
+    }
+}
+
+/// The tables read in ranges by workers of their own ([`dump_split`]): only for a directory
+/// dump (`jobs` ≥ 2) in a snapshot the workers can share.
+async fn plan_split(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    info: &ServerInfo,
+    tables: &[(String, String, String)],
+    (jobs, shared): (u32, bool),
+) -> Result<Vec<dump_split::SplitTable>> {
+    if !shared || jobs < 2 {
+        return Ok(Vec::new());
+    }
+    let split = dump_split::plan(conn, spec, info.major(), &info.encoding, tables, jobs).await?;
+    for t in &split {
+        tracing::info!(
+            "{}: read in {} ranges by workers of its own",
+            t.qualified,
+            t.starts.len()
+        );
+    }
+    Ok(split)
+}
+
+/// A directory dump's `Manifest.dump`.
+fn directory_layout(choice: &jobs::JobsChoice, split: &[(String, String, u32)]) -> DumpLayout {
+    DumpLayout {
+        format: DumpFormat::Directory,
+        jobs: choice.jobs,
+        note: choice.note.clone(),
+        split: split
+            .iter()
+            .map(|(schema, table, ranges)| crate::archive::SplitTableNote {
+                schema: schema.clone(),
+                table: table.clone(),
+                ranges: *ranges,
+            })
+            .collect(),
     }
 }
 

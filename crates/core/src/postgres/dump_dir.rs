@@ -341,7 +341,7 @@ fn run_dump(
 /// The split tables' ranges into the archive (`database/<dump id>.dat`, dump ids after
 /// pg_dump's) and their entries into `toc.dat` ([`pgdump::TocRewrite`]); each table's digest.
 fn add_ranges(
-    done: Vec<(Vec<dump_split::PartDone>, ([u8; 32], u64))>,
+    done: Vec<dump_split::TableRanges>,
     split: &[SplitTable],
     out: &Path,
     packer: &mut Packer<'_>,

@@ -128,21 +128,31 @@ pub async fn plan(
     if jobs < 2 || major < MIN_SERVER_MAJOR || !encoding.eq_ignore_ascii_case("UTF8") {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, String, String, Option<String>, i64, i64)> = sqlx::query_as(
-        "SELECT n.nspname::text, c.relname::text, format('%I.%I', n.nspname, c.relname), \
-                (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) \
-                   FROM pg_catalog.pg_attribute a \
-                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-                    AND a.attgenerated = ''), \
-                pg_catalog.pg_relation_size(c.oid), current_setting('block_size')::bigint \
-           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-          WHERE c.relkind = 'r' AND pg_catalog.pg_relation_size(c.oid) >= $1 \
-          ORDER BY 5 DESC, 1, 2",
-    )
-    .bind(above.min(i64::MAX as u64) as i64)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| spec.map_sqlx(e))?;
+    // The sizes need each table's lock: a table someone holds exclusively must not keep the
+    // backup (and its cancel) waiting here — pg_dump waits for it on its own terms. Asked
+    // behind a savepoint with a short lock timeout, rolled back after (the timeout with it).
+    let sql = |e| spec.map_sqlx(e);
+    sqlx::query("SAVEPOINT offsite_split_plan")
+        .execute(&mut *conn)
+        .await
+        .map_err(sql)?;
+    sqlx::query("SET LOCAL lock_timeout = '200ms'")
+        .execute(&mut *conn)
+        .await
+        .map_err(sql)?;
+    let sized = sizes(conn, above).await;
+    sqlx::query("ROLLBACK TO SAVEPOINT offsite_split_plan")
+        .execute(&mut *conn)
+        .await
+        .map_err(sql)?;
+    let rows = match sized {
+        Ok(rows) => rows,
+        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03") => {
+            tracing::info!("a table is locked by another session: no table is read in ranges");
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(spec.map_sqlx(e)),
+    };
     let mut out = Vec::new();
     for (schema, table, qualified, columns, bytes, block) in rows {
         let held = tables.iter().any(|(s, t, _)| *s == schema && *t == table);
@@ -160,6 +170,29 @@ pub async fn plan(
         });
     }
     Ok(out)
+}
+
+/// The ordinary tables of at least `above` bytes: schema, name, quoted name, pg_dump's column
+/// list, size, block size.
+#[allow(clippy::type_complexity)]
+async fn sizes(
+    conn: &mut sqlx::PgConnection,
+    above: u64,
+) -> std::result::Result<Vec<(String, String, String, Option<String>, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text, format('%I.%I', n.nspname, c.relname), \
+                (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a \
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+                    AND a.attgenerated = ''), \
+                pg_catalog.pg_relation_size(c.oid), current_setting('block_size')::bigint \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+          WHERE c.relkind = 'r' AND pg_catalog.pg_relation_size(c.oid) >= $1 \
+          ORDER BY 5 DESC, 1, 2",
+    )
+    .bind(above.min(i64::MAX as u64) as i64)
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// What a range's worker tells the packer.
@@ -300,6 +333,9 @@ async fn dump_part(
     let _ = sqlx::Connection::close(conn).await;
     Ok(())
 }
+
+/// A table's ranges read (in order), and the SHA-256 and lines of all their rows.
+pub(super) type TableRanges = (Vec<PartDone>, ([u8; 32], u64));
 
 /// One range read to its end: its spool and member digest.
 pub(super) struct PartDone {
@@ -483,7 +519,7 @@ impl Chains {
     }
 
     /// Each table's ranges (in order) and its rows' digest, once [`Chains::finished`].
-    pub fn take_done(&mut self) -> Vec<(Vec<PartDone>, ([u8; 32], u64))> {
+    pub fn take_done(&mut self) -> Vec<TableRanges> {
         self.chains
             .iter_mut()
             .map(|c| {
