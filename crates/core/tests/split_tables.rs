@@ -342,6 +342,8 @@ async fn a_big_table_is_dumped_in_ranges_and_every_reader_and_stock_pg_restore_t
     );
 }
 
+/// (Unix: a shell script among symbolic links.)
+#[cfg(unix)]
 /// A folder of the cluster's PostgreSQL tools in which `pg_dump` fails at once, while the big
 /// table's range workers (started before it) connect or read: whichever point they reached,
 /// the backup must end the same way.
@@ -367,6 +369,7 @@ exit 1
     dir
 }
 
+#[cfg(unix)] // a stand-in pg_dump script
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never_splits() {
     let _serial = SERIAL.lock().await;
