@@ -21,7 +21,7 @@ pub struct VersionInfo {
 impl VersionInfo {
     /// The text of `offsite --version` after the program name: the version on the first line
     /// (so `offsite --version | head -1` stays "offsite 0.1.0"), then the formats:
-    /// "0.1.0\narchive format: 2 (reads 1, 2)\ncatalog schema: 7".
+    /// "0.1.0\narchive format: 3 (reads 1, 2, 3)\ncatalog schema: 7".
     pub fn long(&self) -> String {
         let read: Vec<String> = self
             .archive_formats_read
@@ -62,7 +62,7 @@ mod tests {
         let long = v.long();
         assert_eq!(long.lines().next(), Some(v.version.as_str()), "{long}");
         assert!(
-            long.contains("\narchive format: 2 (reads 1, 2)\n"),
+            long.contains("\narchive format: 3 (reads 1, 2, 3)\n"),
             "{long}"
         );
         assert!(

@@ -261,7 +261,7 @@ impl Read for JoinedReader<'_> {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
-                            "member {} does not end as a range of a table does",
+                            "{} does not end as each part of a table's rows must",
                             span.name
                         ),
                     ));

@@ -67,7 +67,7 @@ impl TocRewrite {
         }
         if (src.pos as usize) != bytes.len() {
             return Err(damaged(
-                "bytes follow the last entry of its table of contents",
+                "something follows the last entry of its table of contents",
             ));
         }
         Ok(TocRewrite {

@@ -175,7 +175,11 @@ pub fn run(
             part_tx,
             &split_cancel,
         )?,
-        (false, None) => return Err(Error::internal("split tables need the dump's snapshot")),
+        (false, None) => {
+            return Err(Error::internal(
+                "a table read in parts needs the moment the dump was taken in",
+            ))
+        }
     };
     let mut chains = Chains::new(split, &ranges, tmp.path(), part_rx, &split_cancel);
     let result = run_dump(

@@ -235,7 +235,7 @@ pub(super) fn start(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     if !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         return Err(Error::internal(format!(
-            "an unexpected snapshot name {snapshot:?}"
+            "the server named the moment of the dump unexpectedly: {snapshot:?}"
         )));
     }
     let rt = tokio::runtime::Handle::current();

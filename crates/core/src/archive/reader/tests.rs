@@ -337,7 +337,7 @@ fn malformed_or_future_manifests_are_unsupported() {
         (
             "future",
             tgz(&[Ent::File(MANIFEST_NAME, future.to_string().as_bytes())]),
-            "format 2",
+            "reads format 3 and older",
         ),
         (
             "unversioned",
