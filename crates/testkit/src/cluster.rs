@@ -662,7 +662,9 @@ impl TestCluster {
 
     /// `<temp>/offsite-pg-template-<key>/data`, made when missing (initdb into a folder of its
     /// own, then renamed: test processes running at once each see a whole template or none).
-    /// `OFFSITE_TEST_PG_NO_TEMPLATE=1` runs initdb for every cluster.
+    /// `OFFSITE_TEST_PG_NO_TEMPLATE=1` runs initdb for every cluster. (Unix: elsewhere every
+    /// cluster runs its own initdb.)
+    #[cfg(unix)]
     fn template(&self) -> Option<PathBuf> {
         if std::env::var_os("OFFSITE_TEST_PG_NO_TEMPLATE").is_some_and(|v| v == "1") {
             return None;
@@ -954,8 +956,10 @@ fn random_password() -> String {
 }
 
 /// The password of the initdb template's superuser: replaced in every copy before it is used.
+#[cfg(unix)]
 const TEMPLATE_PASSWORD: &str = "offsite-testkit-template";
 
+#[cfg(unix)]
 fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)

@@ -9,7 +9,9 @@
 //! written by a child process (`cp`): no descriptor of this process is ever open for writing on
 //! the file that runs.
 
+#[cfg(unix)]
 use std::path::Path;
+#[cfg(unix)]
 use std::process::Command;
 
 /// Writes `contents` to `path` as an executable script (mode 0755), never holding a writable
