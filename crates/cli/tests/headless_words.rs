@@ -6,6 +6,7 @@
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
+#[cfg(unix)]
 use std::process::Command;
 
 mod headless_harness;

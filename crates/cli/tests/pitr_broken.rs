@@ -9,7 +9,9 @@ mod common;
 
 #[cfg(unix)]
 use common::pg::offsite;
-use common::pg::{ok, ok_json, refused, run, server_now, wait_past};
+#[cfg(unix)]
+use common::pg::wait_past;
+use common::pg::{ok, ok_json, refused, run, server_now};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
 #[cfg(unix)]

@@ -1,3 +1,4 @@
+#![cfg(unix)] // physical replication through the cluster's Unix socket, symbolic links, file modes
 //! Physical point-in-time capture and restore through the `offsite` binary (issue 46), on a
 //! throwaway cluster that allows replication, as a role with REPLICATION but not SUPERUSER:
 //! `project test` says which capture is possible and why not the other; `pitr enable --mode

@@ -386,9 +386,11 @@ fn storage_database_and_config_come_back_as_they_were_at_the_time() {
 }
 
 /// The storage step's objects: enough that it is still writing when the first has landed.
+#[cfg(unix)]
 const KILL_OBJECTS: usize = 160;
 
 /// Object `i`'s bytes (256 KiB, different for every object).
+#[cfg(unix)]
 fn kill_body(i: usize) -> Vec<u8> {
     let seed = format!("object {i} ");
     seed.as_bytes()
@@ -400,6 +402,7 @@ fn kill_body(i: usize) -> Vec<u8> {
 }
 
 /// Every file under `dir`: path relative to it → its bytes' length and a digest of them.
+#[cfg(unix)]
 fn file_digests(dir: &Path) -> std::collections::BTreeMap<String, (usize, u64)> {
     let mut out = std::collections::BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];

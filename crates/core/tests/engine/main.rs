@@ -77,6 +77,7 @@ mod psql_meta;
 mod pull_job;
 #[cfg(unix)] // fake tools as shell scripts, Unix modes (docs/development.md)
 mod recover;
+#[cfg(unix)] // its fixture is `recover`'s
 mod recover_keys;
 mod recover_triggers;
 mod replace;
