@@ -97,6 +97,21 @@ fn big_table(m: &Manifest) -> &archive::TableCount {
         .expect("the big table counted")
 }
 
+/// [`TestCluster::wait_for_answer`] off the runtime's threads, with one minute's deadline.
+async fn wait_for(pg: &'static TestCluster, sql: String, want: &'static str, what: &'static str) {
+    tokio::task::spawn_blocking(move || {
+        pg.wait_for_answer(
+            "postgres",
+            &sql,
+            want,
+            what,
+            std::time::Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap()
+}
+
 /// The archive's `database/` folder, as GNU tar extracts it.
 fn extracted(path: &Path) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
@@ -342,44 +357,40 @@ async fn a_big_table_is_dumped_in_ranges_and_every_reader_and_stock_pg_restore_t
     );
 }
 
-/// (Unix: a shell script among symbolic links.)
-#[cfg(unix)]
-/// A folder of the cluster's PostgreSQL tools in which `pg_dump` fails at once, while the big
-/// table's range workers (started before it) connect or read: whichever point they reached,
-/// the backup must end the same way.
-fn failing_pg_dump(pg: &TestCluster) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for tool in std::fs::read_dir(pg.bin_dir()).unwrap().flatten() {
-        if tool.file_name() != "pg_dump" {
-            std::os::unix::fs::symlink(tool.path(), dir.path().join(tool.file_name())).unwrap();
-        }
-    }
-    let real = pg.bin_dir().join("pg_dump");
-    offsite_testkit::script::write_executable(
-        &dir.path().join("pg_dump"),
+/// A login role that owns the database's tables but may not read one more (`sp_secret`): a
+/// real failure of the backup (pg_dump's lock and the row count refused) while the big table's
+/// range workers, started before pg_dump, connect or read — whichever point they reached, the
+/// backup must end the same way. Its URL.
+fn role_denied_one_table(pg: &TestCluster, db: &str) -> String {
+    let (role, password) = (format!("{db}_r"), "sp-fail-pw");
+    pg.psql(
+        db,
         &format!(
-            r#"#!/bin/sh
-for a in "$@"; do case "$a" in --version|-V) exec "{real}" "$@";; esac; done
-echo "pg_dump: error: injected failure while the ranges are read" >&2
-exit 1
-"#,
-            real = real.display()
+            "CREATE ROLE {role} LOGIN PASSWORD '{password}';
+             ALTER TABLE public.sp_kinds OWNER TO {role};
+             ALTER TABLE public.sp_events OWNER TO {role};
+             ALTER TABLE public.sp_notes OWNER TO {role};
+             ALTER FUNCTION public.sp_stamp() OWNER TO {role};
+             CREATE TABLE public.sp_secret (id int PRIMARY KEY);
+             INSERT INTO public.sp_secret VALUES (1);"
         ),
     );
-    dir
+    format!(
+        "postgres://{role}:{password}@127.0.0.1:{}/{db}?sslmode=disable",
+        pg.port()
+    )
 }
 
-#[cfg(unix)] // a stand-in pg_dump script
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never_splits() {
     let _serial = SERIAL.lock().await;
     let pg = TestCluster::shared();
     let db = database(pg, "spfail");
     std::env::set_var("OFFSITE_SPLIT_TABLES_ABOVE", (1 << 20).to_string());
-    let tools = failing_pg_dump(pg);
-    let env = common::env_with(Some(tools.path().to_path_buf())).await;
+    let url = role_denied_one_table(pg, &db);
+    let env = common::env().await;
     env.engine
-        .add_project(AddProject::url("spfail", pg.url_with_password(&db)))
+        .add_project(AddProject::url("spfail", url))
         .await
         .unwrap();
     let e = env
@@ -393,7 +404,7 @@ async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never
         )
         .await
         .unwrap_err();
-    assert!(e.message().contains("injected failure"), "{e}");
+    assert!(e.message().contains("permission denied"), "{e}");
     assert!(env.engine.backups("spfail").await.unwrap().is_empty());
     let project = env.engine.project("spfail").await.unwrap();
     let folder = env.engine.backup_dir_of(&project);
@@ -410,24 +421,11 @@ async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never
     // The ranges' workers were stopped (and waited for) before the error came back: no session
     // of theirs is still reading the table.
     // (A closed session ends on the server a moment later: waited for, with a deadline.)
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let reading = pg.psql(
-            "postgres",
-            &format!(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
-                 AND query LIKE 'COPY (SELECT%' AND state = 'active'"
-            ),
-        );
-        if reading.trim() == "0" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still reading: {reading}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let reading = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND query LIKE 'COPY (SELECT%' AND state = 'active'"
+    );
+    wait_for(pg, reading, "0", "sessions still reading the big table").await;
 
     // With the real tools, while another session holds a table exclusively: the sizes are not
     // waited for (a short lock timeout, nothing split), pg_dump waits as it always does, and a
@@ -464,24 +462,11 @@ async fn a_failure_while_the_ranges_are_read_leaves_nothing_and_one_worker_never
                 .await
         })
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let waiting = pg.psql(
-            "postgres",
-            &format!(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
-                 AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'"
-            ),
-        );
-        if waiting.trim() != "0" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pg_dump never waited for the lock"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let waiting = format!(
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = '{db}' \
+         AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'"
+    );
+    wait_for(pg, waiting, "t", "pg_dump waiting for the lock").await;
     cancel.cancel();
     let e = backup.await.unwrap().unwrap_err();
     assert_eq!(e.kind(), offsite_core::ErrorKind::Cancelled, "{e}");

@@ -326,6 +326,31 @@ impl TestCluster {
 
     /// Runs `sql` as a script with `psql -X -q -v ON_ERROR_STOP=1 -At` over TCP as the superuser;
     /// returns stdout without its trailing newline(s). Panics with psql's stderr on failure.
+    /// Waits until `sql` (one value) on `db` answers `want` — a row appearing or going, the
+    /// event a test waits on — and panics naming `what` with the last answer once `deadline`
+    /// has passed. Asks again every 50 ms: the interval bounds the cost, never the outcome.
+    pub fn wait_for_answer(
+        &self,
+        db: &str,
+        sql: &str,
+        want: &str,
+        what: &str,
+        deadline: std::time::Duration,
+    ) {
+        let end = std::time::Instant::now() + deadline;
+        loop {
+            let got = self.psql(db, sql);
+            if got.trim() == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "{what}: still {got:?} after {deadline:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     pub fn psql(&self, db: &str, sql: &str) -> String {
         self.try_psql(db, sql).unwrap_or_else(|e| {
             panic!(
