@@ -205,6 +205,8 @@ pub struct JoinedReader<'a> {
     /// Bytes ready to be given out.
     ready: Vec<u8>,
     at: usize,
+    /// The read buffer, kept between reads (a table's rows are read in many calls).
+    chunk: Vec<u8>,
 }
 
 impl ArchiveSeeker {
@@ -223,6 +225,7 @@ impl ArchiveSeeker {
             held: Vec::new(),
             ready: Vec::new(),
             at: 0,
+            chunk: Vec::new(),
         }
     }
 }
@@ -241,16 +244,25 @@ impl Read for JoinedReader<'_> {
             let Some(span) = self.spans.front().cloned() else {
                 return Ok(0);
             };
-            let mut chunk = vec![0u8; 64 << 10];
+            let mut chunk = std::mem::take(&mut self.chunk);
+            chunk.resize(64 << 10, 0);
             let got = MemberReader {
                 seeker: &mut *self.seeker,
                 span: span.clone(),
                 pos: self.pos,
             }
-            .read(&mut chunk)?;
+            .read(&mut chunk);
+            let got = match got {
+                Ok(n) => n,
+                Err(e) => {
+                    self.chunk = chunk;
+                    return Err(e);
+                }
+            };
             self.pos += got as u64;
             let last = self.spans.len() == 1;
             if got == 0 {
+                self.chunk = chunk;
                 // The end of this span.
                 self.spans.pop_front();
                 self.pos = 0;
@@ -269,6 +281,7 @@ impl Read for JoinedReader<'_> {
                 continue;
             }
             self.held.extend_from_slice(&chunk[..got]);
+            self.chunk = chunk;
             let keep = self.separator.len();
             if self.held.len() > keep {
                 let out = self.held.len() - keep;
