@@ -97,7 +97,7 @@ pub struct Column {
 }
 
 /// One column's value in a tuple.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Null,
     /// An unchanged TOAST value (not sent: the row keeps what it had).

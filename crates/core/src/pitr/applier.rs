@@ -71,6 +71,11 @@ impl Applier {
         Some(Applier::default())
     }
 
+    /// Whether no statement is held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Hold a statement; the batch is sent when it is full (`trips` counts the round trips).
     pub(crate) async fn push(
         &mut self,

@@ -10,6 +10,8 @@
 pub(crate) mod applier;
 pub mod capture;
 pub mod disk;
+pub(crate) mod fold;
+pub(crate) mod fold_apply;
 pub mod objects;
 pub mod physical;
 pub mod replay;

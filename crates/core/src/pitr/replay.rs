@@ -6,6 +6,8 @@
 //! value is ever part of the SQL text.
 
 use super::applier::{replay_failed, Applier};
+use super::fold::Fold;
+use super::fold_apply::{Applied, Temps};
 use super::segment::{SegmentReader, SequenceValue};
 use super::snapshot::XidSnapshot;
 use crate::crypto::UserKey;
@@ -28,9 +30,12 @@ pub struct Replayed {
     pub changes: u64,
     /// The last commit applied (end LSN, time µs).
     pub last_commit: Option<(u64, i64)>,
-    /// Statements sent to the target, each a round trip (BEGIN and COMMIT, and a batch of
-    /// changes run by the session's applier; a statement per change where there is none).
+    /// Statements sent to the target, each a round trip (BEGIN and COMMIT; changes folded by
+    /// key: a savepoint, a `COPY` per table and kind, the set-based statements; a batch of
+    /// changes run by the session's applier; a statement per change where there is neither).
     pub round_trips: u64,
+    /// Changes applied folded by key (set-based, per table), of `changes`.
+    pub folded: u64,
 }
 
 /// A replay that stopped on an error or was cancelled: the open target transaction rolled
@@ -91,6 +96,13 @@ pub struct Replayer<'a> {
     xid: Option<i64>,
     /// See [`Abandoned::in_doubt`].
     in_doubt: Option<(i64, Replayed)>,
+    /// Changes held for folding by key ([`super::fold`]), whether folding is on, and the
+    /// temporary tables the fold made in the target's open transaction.
+    fold: Fold,
+    fold_on: bool,
+    temps: Temps,
+    /// Changes a target transaction takes while folding ([`COMMIT_EVERY`]).
+    commit_every: u64,
 }
 
 /// Changes applied before the target's transaction is committed and a new one begun. Measured
@@ -99,6 +111,17 @@ pub struct Replayer<'a> {
 /// open transaction leaves a chain of versions no one may prune until it commits (pgbench's
 /// ten branch rows), and 5,000 was slower than no batching at all.
 const BATCH: u64 = 128;
+
+/// Changes a target transaction takes when they are folded by key ([`super::fold`]): a row
+/// changed many times in the batch is written once, so the chains of versions that made large
+/// batches slow do not grow; what is left per commit (a flush, the temporary tables made again)
+/// is spread over many changes.
+pub const COMMIT_EVERY: u64 = 20_000;
+/// Environment override of [`COMMIT_EVERY`] (tests that need a replay to commit part way).
+/// Not a user setting.
+pub const COMMIT_EVERY_ENV: &str = "OFFSITE_REPLAY_COMMIT_EVERY";
+/// `off` turns folding off (benchmarks and tests comparing the two ways). Not a user setting.
+pub const FOLD_ENV: &str = "OFFSITE_REPLAY_FOLD";
 
 const JSON: u32 = 114;
 const JSONB: u32 = 3802;
@@ -130,6 +153,14 @@ impl<'a> Replayer<'a> {
             disabled: HashMap::new(),
             xid: None,
             in_doubt: None,
+            fold: Fold::default(),
+            fold_on: std::env::var(FOLD_ENV).map_or(true, |v| v.trim() != "off"),
+            temps: Temps::default(),
+            commit_every: std::env::var(COMMIT_EVERY_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|&n: &u64| n > 0)
+                .unwrap_or(COMMIT_EVERY),
         }
     }
 
@@ -247,6 +278,8 @@ impl<'a> Replayer<'a> {
         if let Some(a) = self.applier.as_mut() {
             a.rolled_back();
         }
+        self.fold.take();
+        self.temps.ended();
         if self.batch.take().is_some() {
             let _ = sqlx::query("ROLLBACK").execute(&mut *self.conn).await;
         }
@@ -256,10 +289,13 @@ impl<'a> Replayer<'a> {
     /// Commit the target's open transaction, if one is open.
     async fn commit_batch(&mut self) -> Result<()> {
         if self.batch.is_some() {
+            self.flush_fold().await?;
             self.flush().await?;
         }
         if self.batch.take().is_some() {
-            if let Err(e) = self.exec("COMMIT", &[]).await {
+            let result = self.exec("COMMIT", &[]).await;
+            self.temps.ended();
+            if let Err(e) = result {
                 // Refused, or sent and never answered: the target may hold this batch or not.
                 self.in_doubt = self.xid.take().map(|x| (x, self.done.clone()));
                 return Err(e);
@@ -282,6 +318,71 @@ impl<'a> Replayer<'a> {
             }
             None => self.exec(&sql, &args).await,
         }
+    }
+
+    /// Take a captured change: held for folding when it may be, else (once what is held is
+    /// applied) run the old way.
+    async fn take_change(&mut self, m: Message) -> Result<()> {
+        let oid = match &m {
+            Message::Insert { relation, .. }
+            | Message::Update { relation, .. }
+            | Message::Delete { relation, .. } => Some(*relation),
+            _ => None,
+        };
+        let m = match oid {
+            Some(oid) if self.fold_on => {
+                let r = self.relations.get(&oid).ok_or_else(|| {
+                    Error::integrity(format!("a change to relation {oid} before its description"))
+                })?;
+                match self.fold.push(r, m) {
+                    Ok(()) => {
+                        // Statements held before it run first.
+                        if self.applier.as_ref().is_some_and(|a| !a.is_empty()) {
+                            self.flush().await?;
+                        }
+                        if self.fold.full() {
+                            self.flush_fold().await?;
+                        }
+                        return Ok(());
+                    }
+                    Err(m) => m,
+                }
+            }
+            _ => m,
+        };
+        self.flush_fold().await?;
+        self.change(m).await
+    }
+
+    /// Apply the changes held for folding: set-based, or — when the target refuses that, or
+    /// the batch holds a change whose sequence is an error — one by one in their order.
+    async fn flush_fold(&mut self) -> Result<()> {
+        if self.fold.is_empty() {
+            return Ok(());
+        }
+        let held = self.fold.take();
+        if !held.conflict {
+            let applied = super::fold_apply::apply(
+                self.conn,
+                self.spec,
+                &held,
+                &mut self.temps,
+                &mut self.done.round_trips,
+            )
+            .await?;
+            match applied {
+                Applied::Done => {
+                    self.done.folded += held.messages.len() as u64;
+                    return Ok(());
+                }
+                Applied::Refused => {}
+                Applied::Unavailable => self.fold_on = false,
+            }
+        }
+        for m in held.messages {
+            self.change(m).await?;
+        }
+        Ok(())
     }
 
     /// Run the statements the applier holds.
@@ -350,7 +451,12 @@ impl<'a> Replayer<'a> {
                 Some(true) => {
                     self.done.commits += 1;
                     self.done.last_commit = Some((end_lsn, commit_time));
-                    if self.batch.is_some_and(|n| n >= BATCH) {
+                    let limit = if self.fold_on {
+                        self.commit_every
+                    } else {
+                        BATCH
+                    };
+                    if self.batch.is_some_and(|n| n >= limit) {
                         self.commit_batch().await?;
                     }
                 }
@@ -362,6 +468,9 @@ impl<'a> Replayer<'a> {
                     return Err(Error::integrity("a relation without a name"));
                 }
                 check_relation(&r, self.covered.as_ref())?;
+                if self.fold.holds_other(&r) {
+                    self.flush_fold().await?;
+                }
                 if self.replica_role == Some(false) {
                     self.disable_triggers(&r).await?;
                 }
@@ -372,7 +481,7 @@ impl<'a> Replayer<'a> {
             | Message::Delete { .. }
             | Message::Truncate { .. }) => match self.open {
                 Some(true) => {
-                    self.change(m).await?;
+                    self.take_change(m).await?;
                     self.done.changes += 1;
                     if let Some(n) = self.batch.as_mut() {
                         *n += 1;
@@ -412,6 +521,7 @@ impl<'a> Replayer<'a> {
             return Ok(());
         }
         // The held statements ran before a trigger of this table is touched.
+        self.flush_fold().await?;
         self.flush().await?;
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass($1) \
@@ -465,7 +575,7 @@ impl<'a> Replayer<'a> {
                 let t = table(r);
                 (
                     format!(
-                        "INSERT INTO {t} ({}) SELECT {} FROM pg_catalog.jsonb_populate_record(NULL::{t}, $1) r",
+                        "INSERT INTO {t} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM pg_catalog.jsonb_populate_record(NULL::{t}, $1) r",
                         list.join(", "),
                         from.join(", ")
                     ),
@@ -475,13 +585,20 @@ impl<'a> Replayer<'a> {
             Message::Update { relation, old, new } => {
                 let r = self.relation(relation)?;
                 let key = old.as_ref().unwrap_or(&new);
+                // Without an old key the key did not change: its columns are left as they are
+                // (an identity column GENERATED ALWAYS may not be set, even to its own value).
                 let set = present(r, &new)?
                     .into_iter()
+                    .filter(|&i| old.is_some() || !r.columns[i].key || r.replica_identity == b'f')
                     .map(|i| {
                         let c = &r.columns[i];
                         format!("{} = {}", quote_ident(&c.name), value_of(c, 1))
                     })
                     .collect::<Vec<_>>();
+                if set.is_empty() {
+                    // Only the key, unchanged: the row stays as it is.
+                    return Ok(());
+                }
                 let t = table(r);
                 (
                     format!(

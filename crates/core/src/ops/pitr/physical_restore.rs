@@ -719,6 +719,7 @@ pub(crate) async fn run_with(
         changes: 0,
         last_commit: staged.stop.map(|c| (c.lsn, c.at)),
         round_trips: 0,
+        folded: 0,
     };
     let mut archive = None;
     match into {
