@@ -167,6 +167,7 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
 
     let mut r = Results::default();
     let mut changes = 0u64;
+    let mut folded = 0u64;
     for run in 1..=b.runs {
         let db = format!("pitr_at_{run}");
         b.pg.create_db(&db);
@@ -176,6 +177,7 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
         let m = crate::measure::run(&mut c, None)?.check("restore --at")?;
         let v = crate::json_of(&m, "restore --at")?;
         changes = find(&v, "changes").and_then(|c| c.as_u64()).unwrap_or(0);
+        folded = find(&v, "folded").and_then(|c| c.as_u64()).unwrap_or(0);
         let got = b.pg.try_psql(&db, STATE)?.trim().to_string();
         b.pg.drop_db(&db);
         if got != want {
@@ -185,9 +187,27 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
         }
         r.add("at", "restore to T (base + replay)", "s", m.secs());
         eprintln!(
-            "  run {run}: restore --at {:.1} s ({changes} changes)",
+            "  run {run}: restore --at {:.1} s ({changes} changes, {folded} folded by key)",
             m.secs()
         );
+
+        // The same, change by change (folding off): what folding by key is worth.
+        let db = format!("pitr_unfolded_{run}");
+        b.pg.create_db(&db);
+        let mut c = b.offsite.cmd();
+        c.args(["restore", crate::pitr::PROJECT, "--at", &at, "--to"])
+            .arg(b.offsite.url(&db))
+            .env(offsite_core::pitr::replay::FOLD_ENV, "off");
+        let m = crate::measure::run(&mut c, None)?.check("restore --at (change by change)")?;
+        let got = b.pg.try_psql(&db, STATE)?.trim().to_string();
+        b.pg.drop_db(&db);
+        if got != want {
+            return Err(format!(
+                "restore --at {at} change by change gave {got}, the database at T held {want}"
+            ));
+        }
+        r.add("unfolded", "restore to T, change by change (folding off)", "s", m.secs());
+        eprintln!("  run {run}: restore --at change by change {:.1} s", m.secs());
 
         let db = format!("pitr_base_{run}");
         b.pg.create_db(&db);
@@ -210,9 +230,10 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
     };
     let (t_at, t_base) = (median("at"), median("base"));
     let replay = (t_at - t_base).max(1e-3);
+    let unfolded = changes as f64 / (median("unfolded") - t_base).max(1e-3);
     println!(
         "\n## restore to a time: pgbench scale {} ({:.0} MiB base archive), {} s of changes at \
-         {tps:.0} tps (-c 2 -j 2), {changes} changes replayed",
+         {tps:.0} tps (-c 2 -j 2), {changes} changes replayed ({folded} folded by key)",
         b.scale,
         base_bytes as f64 / 1_048_576.0,
         b.secs
@@ -228,8 +249,12 @@ pub(crate) fn run(b: &PitrBench) -> Result<(), String> {
          | logical replay throughput: changes / (restore to T − base alone) | {ours:.0} changes/s | — |\n\
          | the floor: PostgreSQL's own apply (a subscription) of the same changes | {floor:.0} changes/s ({apply_secs:.1} s, once) | — |\n\
          | Offsite's replay / PostgreSQL's apply | {ours:.0} / {floor:.0} changes/s | {:.2} |\n\
+         | change by change (folding off) / PostgreSQL's apply | {unfolded:.0} / {floor:.0} changes/s | {:.2} |\n\
+         | folded by key / change by change | {ours:.0} / {unfolded:.0} changes/s | {:.2} |\n\
          | restore to T / restore of the base alone | {t_at:.1} s / {t_base:.1} s | {:.2} |",
         ours / floor,
+        unfolded / floor,
+        ours / unfolded,
         t_at / t_base
     );
     Ok(())
