@@ -44,6 +44,11 @@ pub(crate) struct TableFold {
     pub key: Vec<usize>,
     index: HashMap<Vec<Value>, usize>,
     entries: Vec<(Vec<Value>, Entry)>,
+    /// Its held changes as they came (with their place among all held), for applying them
+    /// one by one instead.
+    messages: Vec<(u64, Message)>,
+    /// A held change whose sequence gives an error: apply them one by one.
+    conflict: bool,
 }
 
 /// What a table's held changes come to, as statements will apply them: rows deleted by key,
@@ -63,6 +68,8 @@ impl TableFold {
             key,
             index: HashMap::new(),
             entries: Vec::new(),
+            messages: Vec::new(),
+            conflict: false,
         }
     }
 
@@ -99,11 +106,9 @@ impl TableFold {
 pub(crate) struct Fold {
     pub tables: Vec<TableFold>,
     by_oid: HashMap<u32, usize>,
-    /// The held changes as they came, for applying them one by one instead.
-    pub messages: Vec<Message>,
+    /// Changes held (the next one's place among them), and bytes.
+    held: u64,
     bytes: usize,
-    /// A held change whose sequence gives an error: apply them one by one.
-    pub conflict: bool,
 }
 
 /// The key columns of a relation whose changes may be folded: `REPLICA IDENTITY DEFAULT` (a
@@ -154,12 +159,12 @@ fn size(t: &Tuple) -> usize {
 
 impl Fold {
     pub(crate) fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.tables.is_empty()
     }
 
     /// Whether enough is held to apply it now.
     pub(crate) fn full(&self) -> bool {
-        self.messages.len() >= HOLD_CHANGES || self.bytes >= HOLD_BYTES
+        self.held >= HOLD_CHANGES as u64 || self.bytes >= HOLD_BYTES
     }
 
     /// Whether changes to `r`'s table are held under another description of it (they must be
@@ -229,19 +234,58 @@ impl Fold {
             Some(e) if e.row.is_none() && !insert => {}
             Some(e) if e.row.is_none() => e.row = row,
             // The key is alive: an insert of it is an error in the sequence.
-            Some(_) if insert => self.conflict = true,
+            Some(_) if insert => t.conflict = true,
             Some(e) => {
                 e.row = row.map(|new| merge(e.row.take(), new));
                 e.deleted |= delete;
             }
         }
-        self.messages.push(m);
+        t.messages.push((self.held, m));
+        self.held += 1;
         Ok(())
     }
 
     /// Take what is held, leaving the fold empty.
     pub(crate) fn take(&mut self) -> Fold {
         std::mem::take(self)
+    }
+
+    /// Take what is held of one table (`None`: nothing), leaving the rest.
+    pub(crate) fn take_table(&mut self, oid: u32) -> Option<Fold> {
+        let i = self.by_oid.remove(&oid)?;
+        let t = self.tables.remove(i);
+        for v in self.by_oid.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        let n = t.messages.len() as u64;
+        self.held -= n.min(self.held);
+        let mut f = Fold {
+            held: n,
+            ..Fold::default()
+        };
+        f.by_oid.insert(oid, 0);
+        f.tables.push(t);
+        Some(f)
+    }
+
+    /// How many changes are held.
+    pub(crate) fn len(&self) -> u64 {
+        self.tables.iter().map(|t| t.messages.len() as u64).sum()
+    }
+
+    /// Whether a held change's sequence gives an error (apply them one by one).
+    pub(crate) fn conflict(&self) -> bool {
+        self.tables.iter().any(|t| t.conflict)
+    }
+
+    /// The held changes as they came, all tables' in their order.
+    pub(crate) fn into_messages(self) -> Vec<Message> {
+        let mut all: Vec<(u64, Message)> =
+            self.tables.into_iter().flat_map(|t| t.messages).collect();
+        all.sort_by_key(|(n, _)| *n);
+        all.into_iter().map(|(_, m)| m).collect()
     }
 }
 
@@ -381,8 +425,8 @@ mod tests {
             del("7"),
             ins("7", "back"),
         ]);
-        assert!(!f.conflict);
-        assert_eq!(f.messages.len(), 16);
+        assert!(!f.conflict());
+        assert_eq!(f.len(), 16);
         let fx = f.tables[0].effects();
         let deleted: Vec<String> = fx
             .deletes
@@ -428,11 +472,11 @@ mod tests {
     #[test]
     fn an_insert_of_a_live_key_marks_the_batch_for_the_sequence() {
         let f = fold(vec![upd("1", "a"), ins("1", "b")]);
-        assert!(f.conflict);
+        assert!(f.conflict());
         let f = fold(vec![ins("1", "a"), ins("1", "b")]);
-        assert!(f.conflict);
+        assert!(f.conflict());
         let f = fold(vec![ins("1", "a"), del("1"), ins("1", "b")]);
-        assert!(!f.conflict);
+        assert!(!f.conflict());
         assert_eq!(ids(&f.tables[0].effects().inserts), ["1=b"]);
     }
 
@@ -476,12 +520,62 @@ mod tests {
             new: t("1", "a"),
         };
         assert!(f.push(&r, m).is_ok());
-        assert!(!f.is_empty() && !f.conflict);
+        assert!(!f.is_empty() && !f.conflict());
         // A new description of a held table.
         let mut r2 = r.clone();
         r2.columns[1].type_oid = 1043;
         assert!(f.holds_other(&r2));
         assert!(!f.holds_other(&r));
+    }
+
+    #[test]
+    fn one_tables_changes_are_taken_alone_and_all_come_back_in_their_order() {
+        let r = rel(b'd');
+        let mut other = rel(b'd');
+        other.oid = 8;
+        let mut f = Fold::default();
+        let on = |oid: u32, m: Message| match m {
+            Message::Update { old, new, .. } => Message::Update {
+                relation: oid,
+                old,
+                new,
+            },
+            m => m,
+        };
+        f.push(&r, upd("1", "a")).unwrap();
+        f.push(&other, on(8, upd("1", "b"))).unwrap();
+        f.push(&r, upd("2", "c")).unwrap();
+        f.push(&other, on(8, upd("2", "d"))).unwrap();
+        let mine = f.take_table(7).unwrap();
+        assert_eq!(mine.len(), 2);
+        assert_eq!(f.len(), 2);
+        assert!(f.take_table(7).is_none());
+        // The other table is still held and found.
+        f.push(&other, on(8, upd("3", "e"))).unwrap();
+        assert_eq!(f.tables.len(), 1);
+        let got: Vec<u32> = f
+            .take()
+            .into_messages()
+            .iter()
+            .map(|m| match m {
+                Message::Update { relation, .. } => *relation,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(got, [8, 8, 8]);
+        let mut both = Fold::default();
+        both.push(&r, upd("1", "a")).unwrap();
+        both.push(&other, on(8, upd("1", "b"))).unwrap();
+        both.push(&r, upd("2", "c")).unwrap();
+        let order: Vec<u32> = both
+            .into_messages()
+            .iter()
+            .map(|m| match m {
+                Message::Update { relation, .. } => *relation,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(order, [7, 8, 7]);
     }
 
     #[test]

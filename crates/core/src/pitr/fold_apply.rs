@@ -46,6 +46,25 @@ pub(crate) enum Applied {
 
 const SAVEPOINT: &str = "offsite_fold";
 
+/// Whether the changes to `table` (quoted) may be folded: not when the target table has a
+/// trigger that fires during a replay (`ENABLE ALWAYS` or `ENABLE REPLICA`: folded, it would
+/// fire once per key instead of once per change) or a rule (which rewrites each statement).
+/// `false` when it cannot be learnt.
+pub(crate) async fn may_fold(conn: &mut PgConnection, table: &str) -> bool {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid \
+           AND NOT tgisinternal AND tgenabled IN ('A', 'R')) \
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite WHERE ev_class = c.oid) \
+         FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+    )
+    .bind(table)
+    .fetch_optional(&mut *conn)
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
 /// Apply `fold`'s effects behind a savepoint; `trips` counts the round trips.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
