@@ -3395,10 +3395,13 @@ export type Replayed = {
 	/**  The last commit applied (end LSN, time µs). */
 	last_commit: [number, number] | null,
 	/**
-	 *  Statements sent to the target, each a round trip (BEGIN and COMMIT, and a batch of
-	 *  changes run by the session's applier; a statement per change where there is none).
+	 *  Statements sent to the target, each a round trip (BEGIN and COMMIT; changes folded by
+	 *  key: a savepoint, a `COPY` per table and kind, the set-based statements; a batch of
+	 *  changes run by the session's applier; a statement per change where there is neither).
 	 */
 	round_trips: number,
+	/**  Changes applied folded by key (set-based, per table), of `changes`. */
+	folded: number,
 };
 
 /**  Whether a recorded drill's signed report verifies. */

@@ -152,6 +152,11 @@ pub struct Args {
     /// With --pitr: seconds per pgbench run.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub pgbench_secs: u64,
+    /// With --pitr and --pitr-replay: pgbench's built-in script (`tpcb-like`: three updates
+    /// a transaction, two of them to a few hot rows; `simple-update`: one update of a random
+    /// account, no hot rows).
+    #[arg(long, default_value = "tpcb-like", value_name = "NAME")]
+    pub pgbench_builtin: String,
 }
 
 impl Args {

@@ -91,6 +91,7 @@ fn run(args: &Args) -> Result<(), String> {
             runs: args.runs,
             scale: args.pgbench_scale,
             secs: args.pgbench_secs,
+            builtin: args.pgbench_builtin.clone(),
         });
     }
     if args.pitr_encrypted {
@@ -127,6 +128,7 @@ fn run(args: &Args) -> Result<(), String> {
             runs: args.runs,
             scale: args.pgbench_scale,
             secs: args.pgbench_secs,
+            builtin: args.pgbench_builtin.clone(),
         };
         return pitr_physical::run(&b, &w);
     }
@@ -142,6 +144,7 @@ fn run(args: &Args) -> Result<(), String> {
             runs: args.runs,
             scale: args.pgbench_scale,
             secs: args.pgbench_secs,
+            builtin: args.pgbench_builtin.clone(),
         });
     }
     if args.recover && !args.diff {

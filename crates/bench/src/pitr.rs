@@ -44,6 +44,8 @@ pub(crate) struct PitrBench<'a> {
     pub scale: u32,
     /// Seconds per pgbench run.
     pub secs: u64,
+    /// pgbench's built-in script (`-b`).
+    pub builtin: String,
 }
 
 /// `offsite pitr run` in the background; killed when dropped.
@@ -95,7 +97,8 @@ impl PitrBench<'_> {
         let child = self
             .pg
             .command("pgbench")
-            .args(["-c", "2", "-j", "2", "-T", &self.secs.to_string(), DB])
+            .args(["-b", &self.builtin, "-c", "2", "-j", "2"])
+            .args(["-T", &self.secs.to_string(), DB])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
