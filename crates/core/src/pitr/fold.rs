@@ -106,8 +106,10 @@ impl TableFold {
 pub(crate) struct Fold {
     pub tables: Vec<TableFold>,
     by_oid: HashMap<u32, usize>,
-    /// Changes held (the next one's place among them), and bytes.
+    /// Changes held, the next one's place among all taken in (never reused: a table taken
+    /// out alone leaves the others' places as they were), and bytes.
     held: u64,
+    next: u64,
     bytes: usize,
 }
 
@@ -240,7 +242,8 @@ impl Fold {
                 e.deleted |= delete;
             }
         }
-        t.messages.push((self.held, m));
+        t.messages.push((self.next, m));
+        self.next += 1;
         self.held += 1;
         Ok(())
     }
@@ -263,6 +266,7 @@ impl Fold {
         self.held -= n.min(self.held);
         let mut f = Fold {
             held: n,
+            next: self.next,
             ..Fold::default()
         };
         f.by_oid.insert(oid, 0);
@@ -272,7 +276,7 @@ impl Fold {
 
     /// How many changes are held.
     pub(crate) fn len(&self) -> u64 {
-        self.tables.iter().map(|t| t.messages.len() as u64).sum()
+        self.held
     }
 
     /// Whether a held change's sequence gives an error (apply them one by one).
@@ -553,29 +557,45 @@ mod tests {
         // The other table is still held and found.
         f.push(&other, on(8, upd("3", "e"))).unwrap();
         assert_eq!(f.tables.len(), 1);
-        let got: Vec<u32> = f
-            .take()
-            .into_messages()
-            .iter()
-            .map(|m| match m {
-                Message::Update { relation, .. } => *relation,
-                _ => 0,
-            })
-            .collect();
-        assert_eq!(got, [8, 8, 8]);
+        assert_eq!(relations(f.take()), [8, 8, 8]);
         let mut both = Fold::default();
         both.push(&r, upd("1", "a")).unwrap();
         both.push(&other, on(8, upd("1", "b"))).unwrap();
         both.push(&r, upd("2", "c")).unwrap();
-        let order: Vec<u32> = both
+        assert_eq!(relations(both), [7, 8, 7]);
+        // A table taken out alone leaves the others' order as it was: what is pushed after
+        // comes after them.
+        let mut f = Fold::default();
+        f.push(&r, upd("1", "a")).unwrap();
+        f.push(&other, on(8, upd("1", "b"))).unwrap();
+        f.push(&r, upd("2", "c")).unwrap();
+        f.push(&other, on(8, upd("2", "d"))).unwrap();
+        f.take_table(7).unwrap();
+        f.push(&other, on(8, upd("3", "e"))).unwrap();
+        let values: Vec<Vec<u8>> = f
+            .take()
             .into_messages()
+            .into_iter()
+            .map(|m| match m {
+                Message::Update { new, .. } => match &new[1] {
+                    Value::Text(b) => b.clone(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(values, [b"b".to_vec(), b"d".to_vec(), b"e".to_vec()]);
+    }
+
+    /// The relations of the held changes, in the order they come back.
+    fn relations(f: Fold) -> Vec<u32> {
+        f.into_messages()
             .iter()
             .map(|m| match m {
                 Message::Update { relation, .. } => *relation,
                 _ => 0,
             })
-            .collect();
-        assert_eq!(order, [7, 8, 7]);
+            .collect()
     }
 
     #[test]
